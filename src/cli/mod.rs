@@ -1,0 +1,11 @@
+//! What several binaries share: common clap arguments, credentials, progress, the
+//! generated man pages and completions, and the `main` wrapper that maps errors to exit codes.
+
+pub mod generate;
+pub mod run;
+
+/// Every tool's clap definition, by binary name: the one source for `--help`, the man pages
+/// and the shell completions.
+pub fn commands() -> Vec<clap::Command> {
+    vec![]
+}

@@ -1,0 +1,9 @@
+//! posthaste: small, script-safe clients for FTP, SMTP, POP3 and MIME.
+//!
+//! The library never prints and never exits: it returns [`Error`], whose
+//! [`exit_code`](Error::exit_code) follows sysexits.h. Binaries in `src/bin/` stay thin.
+
+pub mod cli;
+pub mod error;
+
+pub use error::{Error, Result};
