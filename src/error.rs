@@ -151,6 +151,13 @@ impl Error {
         }
     }
 
+    /// A transfer ended before all its bytes arrived: a broken connection (74, transient).
+    pub fn cut_short(what: impl fmt::Display, got: u64, want: u64) -> Error {
+        Error::Io(format!(
+            "{what}: {NET_MARK}: received {got} of {want} bytes (transfer cut short)"
+        ))
+    }
+
     /// A local file could not be read (66).
     pub fn no_input(path: impl fmt::Display, err: &io::Error) -> Error {
         Error::NoInput(format!("{path}: {}", io_reason(err)))

@@ -4,6 +4,11 @@
 //! [`exit_code`](Error::exit_code) follows sysexits.h. Binaries in `src/bin/` stay thin.
 
 pub mod cli;
+pub mod conn;
 pub mod error;
+pub mod ftp;
+pub mod net;
+pub mod netrc;
+pub mod transfer;
 
 pub use error::{Error, Result};

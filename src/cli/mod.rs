@@ -1,11 +1,17 @@
 //! What several binaries share: common clap arguments, credentials, progress, the
 //! generated man pages and completions, and the `main` wrapper that maps errors to exit codes.
+//! (The library proper, outside `cli`, never prints; this module is where printing happens.)
 
+pub mod common;
+pub mod credentials;
+pub mod ftp_get;
 pub mod generate;
+pub mod progress;
 pub mod run;
 
 /// Every tool's clap definition, by binary name: the one source for `--help`, the man pages
 /// and the shell completions.
 pub fn commands() -> Vec<clap::Command> {
-    vec![]
+    use clap::CommandFactory;
+    vec![ftp_get::Args::command()]
 }

@@ -1,0 +1,237 @@
+//! ftp-get's command line: the one clap definition behind `--help`, the man page and the
+//! completions, and the glue from it to [`crate::ftp::get`].
+
+use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::credentials;
+use super::progress::CliEvents;
+use super::run::Reporter;
+use crate::error::{Error, Result};
+use crate::ftp::client::{FtpOptions, Login, TranscriptFn};
+use crate::ftp::get::{Destination, GetOptions, get_all};
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+const EXAMPLES: &str = "\
+Examples:
+  ftp-get ftp://ftp.example.com/pub/file.tar.gz
+  ftp-get -O incoming/ 'ftp://user@files.example.com/outbox/*.csv' --password-env FTP_PASS
+  ftp-get -c --retries 5 ftps://user@host/big.iso --password-file ~/.ftp-pass
+  ftp-get -o - ftp://host/data.json | jq .
+  ftp-get --delete-remote -O /srv/pickup 'ftp://user@host/out/*.xml' --netrc-file ~/.netrc
+  ftp-get --cacert ca.pem ftp://user@localhost/file     (explicit FTPS, private CA)";
+
+const EXIT_CODES: &str = "\
+Exit status (sysexits.h):
+  0   everything asked for was done
+  64  bad flags or arguments            66  the remote file does not exist
+  68  the host name does not resolve     69  the server refused permanently, or TLS is missing
+  70  internal error                     73  a local file or folder cannot be created
+  74  local I/O error, or the connection broke mid-transfer
+  75  try again later: 4xx reply, timeout, connection refused
+  76  malformed reply, TLS handshake or certificate failure
+  77  login failed, permission denied, or no password available
+With several files, each failure is reported and the exit status is the first failure's.";
+
+/// Download files over FTP or FTPS, safely: each file is written to NAME.part, its size
+/// checked, and renamed into place only when complete.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "ftp-get",
+    version,
+    about = "Download files over FTP or FTPS, never leaving a half-written file",
+    long_about = "Download files over FTP or FTPS. Each file is written to NAME.part beside its \
+destination, checked against the size the server reports, and renamed into place only when \
+complete; -c resumes an interrupted download. URLs on one server share one logged-in \
+connection. A wildcard in the last part of a URL (ftp://host/dir/*.csv) is matched against \
+the server's listing.\n\n\
+URL paths are relative to the login folder (ftp://host/dir/file); ftp://host//abs/file is \
+absolute. ftps:// is implicit TLS (port 990); ftp:// upgrades with AUTH TLS whenever the \
+server offers it (--tls), and never sends a password in cleartext unless --tls none is given.\n\n\
+The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
+terminal, in that order. Without a user name the login is anonymous.",
+    after_help = EXAMPLES,
+    after_long_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"),
+)]
+pub struct Args {
+    /// ftp:// or ftps:// URLs of the files to download
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// Write to FILE (one URL only); '-' writes to standard output
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        conflicts_with = "output_dir"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Write into DIR under the remote names (created when missing) [default: .]
+    #[arg(short = 'O', long = "output-dir", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Write the files' contents to standard output (same as -o -)
+    #[arg(long, conflicts_with_all = ["output", "output_dir"])]
+    pub stdout: bool,
+
+    /// Resume NAME.part (or a shorter existing NAME) where it ends, with REST
+    #[arg(short = 'c', long = "continue")]
+    pub resume: bool,
+
+    /// Skip files that already exist locally
+    #[arg(long)]
+    pub no_clobber: bool,
+
+    /// Do not set the local modification time from the server's (MDTM)
+    #[arg(long)]
+    pub no_mtime: bool,
+
+    /// Delete each remote file once it is completely and durably stored locally
+    #[arg(long)]
+    pub delete_remote: bool,
+
+    /// Active mode: the server connects to us (EPRT, falling back to PORT)
+    #[arg(long)]
+    pub active: bool,
+
+    /// ASCII transfers (TYPE A): line endings converted; no size check
+    #[arg(long)]
+    pub ascii: bool,
+
+    #[command(flatten)]
+    pub creds: CredArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+}
+
+/// Runs ftp-get with parsed arguments.
+pub fn run(args: Args) -> ExitCode {
+    let mut reporter = Reporter::new("ftp-get");
+    let prepared = match prepare(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            reporter.fail(&e);
+            return ExitCode::from(reporter.exit_code());
+        }
+    };
+    let (targets, ftp, opts) = prepared;
+    if args.tls.insecure && !args.output_args.quiet {
+        reporter.note(
+            false,
+            "warning: --insecure: server certificates are not verified",
+        );
+    }
+    let quiet = args.output_args.quiet;
+    let mut events = CliEvents::new(reporter, quiet);
+    let mut login_for = |t: &Target| ftp_login(t, &args.creds, quiet);
+    get_all(&targets, &ftp, &opts, &mut login_for, &mut events);
+    ExitCode::from(events.reporter.exit_code())
+}
+
+fn prepare(args: &Args) -> Result<(Vec<Target>, FtpOptions, GetOptions)> {
+    let targets = args
+        .urls
+        .iter()
+        .map(|u| Target::parse(u, &[Scheme::Ftp, Scheme::Ftps]))
+        .collect::<Result<Vec<_>>>()?;
+    let to_stdout = args.stdout || args.output.as_deref() == Some(std::path::Path::new("-"));
+    let destination = if to_stdout {
+        Destination::Stdout
+    } else if let Some(f) = &args.output {
+        if targets.len() > 1 {
+            return Err(Error::Usage(
+                "-o FILE takes one URL; use -O DIR for several".into(),
+            ));
+        }
+        Destination::File(f.clone())
+    } else {
+        Destination::Dir(
+            args.output_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(".")),
+        )
+    };
+    let ftp = ftp_options(
+        &args.tls,
+        &args.conn,
+        &args.output_args,
+        &targets,
+        args.active,
+        args.ascii,
+    )?;
+    let opts = GetOptions {
+        destination,
+        resume: args.resume,
+        no_clobber: args.no_clobber,
+        keep_mtime: !args.no_mtime,
+        delete_remote: args.delete_remote,
+        retries: args.conn.retries,
+        retry_delay: Duration::from_secs(1),
+        keepalive: Duration::from_secs(30),
+    };
+    Ok((targets, ftp, opts))
+}
+
+/// The FTP connection settings shared by the FTP tools.
+pub fn ftp_options(
+    tls: &TlsArgs,
+    conn: &ConnArgs,
+    out: &OutputArgs,
+    targets: &[Target],
+    active: bool,
+    ascii: bool,
+) -> Result<FtpOptions> {
+    let tls_opts = tls.options();
+    let needs_tls =
+        tls_opts.mode != TlsMode::None || targets.iter().any(|t| t.scheme == Scheme::Ftps);
+    let tls_ctx = if needs_tls {
+        Some(TlsContext::new(&tls_opts)?)
+    } else {
+        None
+    };
+    let transcript: Option<TranscriptFn> = out
+        .verbose
+        .then(|| Arc::new(|l: &str| eprintln!("{l}")) as TranscriptFn);
+    Ok(FtpOptions {
+        connect: conn.options()?,
+        tls_mode: tls_opts.mode,
+        tls: tls_ctx,
+        active,
+        ascii,
+        transcript,
+    })
+}
+
+/// The login for an FTP server: a named user needs a password; no user is anonymous.
+pub fn ftp_login(target: &Target, creds: &super::common::CredArgs, quiet: bool) -> Result<Login> {
+    let Some(user) = credentials::user_name(target, creds)? else {
+        return Ok(Login::anonymous());
+    };
+    let anonymous = user == "anonymous" || user == "ftp";
+    if anonymous && target.password.is_none() {
+        return Ok(Login {
+            user,
+            ..Login::anonymous()
+        });
+    }
+    let c = credentials::password(target, &user, creds)?;
+    if c.from_url && !quiet && !anonymous {
+        eprintln!(
+            "ftp-get: warning: a password in the URL is visible to other users in the process list; prefer --password-file or --password-env"
+        );
+    }
+    Ok(Login {
+        user: c.user,
+        password: c.password,
+        anonymous,
+    })
+}

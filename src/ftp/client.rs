@@ -1,0 +1,714 @@
+//! The FTP client (RFC 959, with RFC 2228/4217 FTPS, RFC 2389 FEAT, RFC 2428 EPSV/EPRT and
+//! RFC 3659 SIZE/MDTM/REST/MLSD). Synchronous: one control connection, one data connection
+//! per transfer, streamed through a fixed buffer.
+
+use super::parse::{self, Features};
+use crate::conn::{Conn, Reply, printable};
+use crate::error::{Error, Result, io_reason};
+use crate::net::stream::{NetStream, Transport};
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+use crate::net::{self, ConnectOptions};
+use std::io::{self, Read};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Transfer buffer: large enough that per-read overhead vanishes, small enough for < 4 MiB RSS.
+pub const DATA_BUF: usize = 256 * 1024;
+/// A directory listing larger than this is refused (it is held in memory to be matched).
+const MAX_LISTING: usize = 64 * 1024 * 1024;
+
+/// Receives transcript lines; shared by every connection of a run.
+pub type TranscriptFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Who logs in.
+#[derive(Clone)]
+pub struct Login {
+    pub user: String,
+    pub password: String,
+    /// An anonymous login's "password" is an e-mail address, not a secret: `--tls auto` may
+    /// send it in cleartext.
+    pub anonymous: bool,
+}
+
+impl Login {
+    pub fn anonymous() -> Login {
+        Login {
+            user: "anonymous".into(),
+            password: "anonymous@".into(),
+            anonymous: true,
+        }
+    }
+}
+
+/// How to connect and transfer.
+#[derive(Clone)]
+pub struct FtpOptions {
+    pub connect: ConnectOptions,
+    pub tls_mode: TlsMode,
+    /// Needed for ftps:// and for `--tls auto|required`.
+    pub tls: Option<TlsContext>,
+    /// Active mode (EPRT/PORT): the server connects to us.
+    pub active: bool,
+    /// TYPE A instead of TYPE I.
+    pub ascii: bool,
+    pub transcript: Option<TranscriptFn>,
+}
+
+/// A logged-in FTP control connection.
+pub struct FtpClient<S: Transport = NetStream> {
+    conn: Conn<S>,
+    host: String,
+    opts: FtpOptions,
+    features: Features,
+    /// The data connection is TLS-protected (PROT P).
+    protected: bool,
+    /// EPSV/EPRT were refused once: go straight to PASV/PORT afterwards.
+    no_extended: bool,
+    /// A transfer failed in a way that leaves the control connection's state unknown.
+    broken: bool,
+    current_type: Option<char>,
+}
+
+/// What connecting and logging in produced, besides the client.
+pub struct Session {
+    pub tls: bool,
+}
+
+impl FtpClient<NetStream> {
+    /// Connects, upgrades to TLS as the policy says, logs in, reads FEAT, sets UTF-8 and the
+    /// transfer type.
+    pub fn connect(target: &Target, login: &Login, opts: &FtpOptions) -> Result<Self> {
+        let host = target.host.clone();
+        let tcp = net::connect(&host, target.port, &opts.connect)?;
+        let implicit = target.scheme == Scheme::Ftps;
+        let mut stream = NetStream::Plain(tcp);
+        if implicit {
+            let tls = opts.tls.as_ref().ok_or_else(|| {
+                Error::Usage(format!(
+                    "{target}: ftps:// needs TLS, but --tls none was given"
+                ))
+            })?;
+            stream = stream.start_tls(tls, &host)?;
+        }
+        let mut conn = Conn::new(stream, target.authority());
+        if let Some(t) = &opts.transcript {
+            let t = t.clone();
+            conn.set_transcript(Some(Box::new(move |l: &str| t(l))));
+        }
+        greeting(&mut conn)?;
+        if !implicit && opts.tls_mode != TlsMode::None {
+            conn = auth_tls(conn, &host, login, opts)?;
+        }
+        let mut client = FtpClient {
+            conn,
+            host,
+            opts: opts.clone(),
+            features: Features::default(),
+            protected: implicit,
+            no_extended: false,
+            broken: false,
+            current_type: None,
+        };
+        client.login(login)?;
+        if client.conn.stream().is_tls() {
+            client.expect_ok("PBSZ", Some("0"))?;
+            let r = client.command("PROT", Some("P"))?;
+            if r.class() != 2 {
+                return Err(Error::Unavailable(format!(
+                    "{}: the server refused to protect data connections (PROT P): {} {}",
+                    client.conn.peer(),
+                    r.code,
+                    r.text()
+                )));
+            }
+            client.protected = true;
+        }
+        client.feat()?;
+        Ok(client)
+    }
+}
+
+impl<S: Transport> FtpClient<S> {
+    pub fn features(&self) -> &Features {
+        &self.features
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.conn.stream().is_tls()
+    }
+
+    /// Whether this connection can still be used after an error.
+    pub fn is_usable(&self) -> bool {
+        !self.broken
+    }
+
+    fn peer(&self) -> String {
+        self.conn.peer().to_string()
+    }
+
+    /// Sends a command and reads its reply; 1xx replies are not expected here.
+    fn command(&mut self, verb: &str, arg: Option<&str>) -> Result<Reply> {
+        self.conn
+            .send_command(verb, arg)
+            .inspect_err(|_| self.broken = true)?;
+        self.conn.read_reply().inspect_err(|_| self.broken = true)
+    }
+
+    fn expect_ok(&mut self, verb: &str, arg: Option<&str>) -> Result<Reply> {
+        let r = self.command(verb, arg)?;
+        if r.class() == 2 {
+            Ok(r)
+        } else {
+            Err(r.error(format!("{}: {verb}", self.peer())))
+        }
+    }
+
+    fn login(&mut self, login: &Login) -> Result<()> {
+        let failed = |this: &Self, r: &Reply| {
+            let msg = format!(
+                "{}: login as {} failed: {} {}",
+                this.peer(),
+                login.user,
+                r.code,
+                r.text()
+            );
+            if r.class() == 4 {
+                Error::TempFail(msg)
+            } else {
+                Error::Auth(msg)
+            }
+        };
+        let r = self.command("USER", Some(&login.user))?;
+        let r = match r.code {
+            230 => return Ok(()),
+            331 => self.command("PASS", Some(&login.password))?,
+            _ => return Err(failed(self, &r)),
+        };
+        match r.code {
+            230 | 202 => Ok(()),
+            332 => Err(Error::Auth(format!(
+                "{}: the server wants an account (ACCT), which is not supported",
+                self.peer()
+            ))),
+            _ => Err(failed(self, &r)),
+        }
+    }
+
+    fn feat(&mut self) -> Result<()> {
+        let r = self.command("FEAT", None)?;
+        if r.code == 211 {
+            self.features = parse::parse_features(&r.lines);
+        }
+        if self.features.utf8 {
+            // Some servers need this before they send or accept UTF-8 names (RFC 2640).
+            let _ = self.command("OPTS", Some("UTF8 ON"))?;
+        }
+        Ok(())
+    }
+
+    fn set_type(&mut self, ascii: bool) -> Result<()> {
+        let t = if ascii { 'A' } else { 'I' };
+        if self.current_type != Some(t) {
+            self.expect_ok("TYPE", Some(&t.to_string()))?;
+            self.current_type = Some(t);
+        }
+        Ok(())
+    }
+
+    /// The size of a remote file (SIZE), or `None` when the server cannot tell.
+    pub fn size(&mut self, path: &str) -> Result<Option<u64>> {
+        if self.features.listed && !self.features.size {
+            return Ok(None);
+        }
+        // SIZE is defined for the current TYPE; vsftpd refuses it in ASCII mode.
+        self.set_type(self.opts.ascii)?;
+        let r = self.command("SIZE", Some(path))?;
+        if r.code == 421 {
+            return Err(r.error(format!("{}: SIZE", self.peer())));
+        }
+        Ok((r.code == 213)
+            .then(|| r.text().trim().parse().ok())
+            .flatten())
+    }
+
+    /// The modification time of a remote file (MDTM), or `None` when the server cannot tell.
+    pub fn mdtm(&mut self, path: &str) -> Result<Option<SystemTime>> {
+        if self.features.listed && !self.features.mdtm {
+            return Ok(None);
+        }
+        let r = self.command("MDTM", Some(path))?;
+        if r.code == 421 {
+            return Err(r.error(format!("{}: MDTM", self.peer())));
+        }
+        Ok((r.code == 213)
+            .then(|| parse::parse_time_val(&r.text()))
+            .flatten())
+    }
+
+    /// Downloads `path` from byte `offset` (REST), passing each chunk to `sink`.
+    /// Returns the number of bytes received. `Ok(None)` means the server refused REST: the
+    /// caller decides whether to start over.
+    pub fn retrieve(
+        &mut self,
+        path: &str,
+        offset: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<Option<u64>> {
+        self.set_type(self.opts.ascii)?;
+        let pending = self.open_data()?;
+        if offset > 0 {
+            let r = self.command("REST", Some(&offset.to_string()))?;
+            if r.code != 350 {
+                if r.code == 421 {
+                    return Err(r.error(format!("{}: REST", self.peer())));
+                }
+                return Ok(None);
+            }
+        }
+        let what = format!("{}: {path}", self.peer());
+        let mut data = self.start_transfer("RETR", path, pending, |r| {
+            if r.code == 550 || r.code == 553 {
+                Error::NoInput(format!("{what}: {} {}", r.code, r.text()))
+            } else {
+                r.error(format!("{what}: RETR"))
+            }
+        })?;
+        let mut buf = vec![0u8; DATA_BUF];
+        let mut received: u64 = 0;
+        let outcome: Result<()> = loop {
+            match data.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    received += n as u64;
+                    if let Err(e) = sink(&buf[..n]) {
+                        break Err(e);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A TLS data connection closed without close_notify: the control
+                // connection's reply (and the size check) decide whether it was complete.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && data.is_tls() => {
+                    break Ok(());
+                }
+                Err(e) => {
+                    break Err(Error::network(format!("{what}: data connection"), e));
+                }
+            }
+        };
+        drop(data);
+        if let Err(e) = outcome {
+            // The server may still answer 426; either way this connection is not reused.
+            self.broken = true;
+            return Err(e);
+        }
+        self.finish_transfer(&what)?;
+        Ok(Some(received))
+    }
+
+    /// Lists the names in `dir` ("" for the login folder): MLSD when offered (files only),
+    /// else NLST.
+    pub fn list_files(&mut self, dir: &str) -> Result<Vec<String>> {
+        let (verb, mlsd) = if self.features.mlsd {
+            ("MLSD", true)
+        } else {
+            ("NLST", false)
+        };
+        self.set_type(false)?;
+        let pending = self.open_data()?;
+        let arg = (!dir.is_empty()).then_some(dir);
+        let what = format!(
+            "{}: {}",
+            self.peer(),
+            if dir.is_empty() { "." } else { dir }
+        );
+        let mut data = self.start_transfer_opt(verb, arg, pending, |r| {
+            if r.code == 550 || r.code == 450 && !mlsd {
+                Error::NoInput(format!("{what}: no such folder: {} {}", r.code, r.text()))
+            } else {
+                r.error(format!("{what}: {verb}"))
+            }
+        })?;
+        let mut raw = Vec::new();
+        let res = (&mut data)
+            .take(MAX_LISTING as u64 + 1)
+            .read_to_end(&mut raw);
+        drop(data);
+        match res {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {}
+            Err(e) => {
+                self.broken = true;
+                return Err(Error::network(format!("{what}: data connection"), e));
+            }
+        }
+        if raw.len() > MAX_LISTING {
+            self.broken = true;
+            return Err(Error::Protocol(format!(
+                "{what}: listing larger than 64 MiB"
+            )));
+        }
+        self.finish_transfer(&what)?;
+        let text = String::from_utf8_lossy(&raw);
+        let mut names = Vec::new();
+        for line in text.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            if mlsd {
+                if let Some(e) = parse::parse_mlsd_line(line) {
+                    if e.kind == parse::Kind::File {
+                        names.push(e.name);
+                    }
+                }
+            } else {
+                names.push(parse::nlst_name(line).to_string());
+            }
+        }
+        Ok(names)
+    }
+
+    /// Deletes a remote file (DELE).
+    pub fn delete(&mut self, path: &str) -> Result<()> {
+        let r = self.command("DELE", Some(path))?;
+        if r.class() == 2 {
+            Ok(())
+        } else if r.code == 550 || r.code == 553 || r.code == 450 {
+            Err(Error::Auth(format!(
+                "{}: {path}: cannot delete: {} {}",
+                self.peer(),
+                r.code,
+                r.text()
+            )))
+        } else {
+            Err(r.error(format!("{}: DELE {path}", self.peer())))
+        }
+    }
+
+    /// NOOP: keeps the control connection alive (NATs and servers drop idle ones).
+    pub fn noop(&mut self) -> Result<()> {
+        self.expect_ok("NOOP", None).map(|_| ())
+    }
+
+    /// Runs slow local work (fsync of a large file) on another thread while sending NOOP
+    /// on the control connection every `interval`, so the server does not drop us as idle.
+    pub fn keepalive_during<T: Send>(
+        &mut self,
+        interval: Duration,
+        work: impl FnOnce() -> T + Send,
+    ) -> T {
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(work);
+            let started = Instant::now();
+            let mut next = interval;
+            while !handle.is_finished() {
+                std::thread::sleep(Duration::from_millis(5).min(interval));
+                if started.elapsed() >= next {
+                    next += interval;
+                    if self.noop().is_err() {
+                        self.broken = true;
+                    }
+                }
+            }
+            match handle.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+
+    /// Ends the session politely (QUIT); errors are irrelevant by then.
+    pub fn quit(mut self) {
+        if !self.broken && self.conn.send_command("QUIT", None).is_ok() {
+            let _ = self.conn.read_reply();
+        }
+        self.conn.stream_mut().close();
+    }
+
+    // ---- data connections ----
+
+    /// Prepares a data connection before the transfer command: passive (EPSV, falling back
+    /// to PASV) connects now; active (EPRT, falling back to PORT) listens now.
+    fn open_data(&mut self) -> Result<PendingData> {
+        let peer = self
+            .conn
+            .stream()
+            .peer_addr()
+            .map_err(|e| Error::network(self.peer(), e))?;
+        if self.opts.active {
+            self.open_active(peer)
+        } else {
+            self.open_passive(peer)
+        }
+    }
+
+    fn open_passive(&mut self, peer: SocketAddr) -> Result<PendingData> {
+        let mut port = None;
+        if !self.no_extended {
+            let r = self.command("EPSV", None)?;
+            if r.code == 229 {
+                port = Some(parse::parse_epsv(&r.text()).ok_or_else(|| {
+                    Error::Protocol(format!(
+                        "{}: malformed EPSV reply: \"{}\"",
+                        self.peer(),
+                        printable(&r.text())
+                    ))
+                })?);
+            } else if r.class() == 4 {
+                return Err(r.error(format!("{}: EPSV", self.peer())));
+            } else {
+                self.no_extended = true;
+            }
+        }
+        let port = match port {
+            Some(p) => p,
+            None => {
+                if peer.is_ipv6() {
+                    return Err(Error::Unavailable(format!(
+                        "{}: the server refused EPSV, and PASV cannot reach an IPv6 server",
+                        self.peer()
+                    )));
+                }
+                let r = self.command("PASV", None)?;
+                if r.code != 227 {
+                    return Err(r.error(format!("{}: PASV", self.peer())));
+                }
+                // The address in the reply is ignored: a server behind NAT often gets it
+                // wrong, and a hostile one could aim us at a third party (CVE-2020-8284).
+                let (_claimed, port) = parse::parse_pasv(&r.text()).ok_or_else(|| {
+                    Error::Protocol(format!(
+                        "{}: malformed PASV reply: \"{}\"",
+                        self.peer(),
+                        printable(&r.text())
+                    ))
+                })?;
+                port
+            }
+        };
+        let addr = SocketAddr::new(peer.ip(), port);
+        let tcp = net::connect_addr(&addr, &self.opts.connect).map_err(|e| {
+            self.broken = true;
+            if matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) {
+                Error::Timeout(format!(
+                    "{}: data connection to port {port} timed out",
+                    self.peer()
+                ))
+            } else {
+                Error::TempFail(format!(
+                    "{}: cannot open the data connection to port {port}: {}",
+                    self.peer(),
+                    io_reason(&e)
+                ))
+            }
+        })?;
+        Ok(PendingData::Connected(tcp))
+    }
+
+    fn open_active(&mut self, peer: SocketAddr) -> Result<PendingData> {
+        let local = self
+            .conn
+            .stream()
+            .local_addr()
+            .map_err(|e| Error::network(self.peer(), e))?;
+        let listener = TcpListener::bind(SocketAddr::new(local.ip(), 0))
+            .map_err(|e| Error::Io(format!("active mode: cannot listen: {}", io_reason(&e))))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::Io(format!("active mode: {}", io_reason(&e))))?
+            .port();
+        let mut done = false;
+        if !self.no_extended {
+            let proto = if local.is_ipv4() { 1 } else { 2 };
+            let r = self.command("EPRT", Some(&format!("|{proto}|{}|{port}|", local.ip())))?;
+            if r.class() == 2 {
+                done = true;
+            } else if r.class() == 4 {
+                return Err(r.error(format!("{}: EPRT", self.peer())));
+            } else {
+                self.no_extended = true;
+            }
+        }
+        if !done {
+            let IpAddr::V4(v4) = local.ip() else {
+                return Err(Error::Unavailable(format!(
+                    "{}: the server refused EPRT, and PORT cannot name an IPv6 address",
+                    self.peer()
+                )));
+            };
+            let o = v4.octets();
+            let arg = format!(
+                "{},{},{},{},{},{}",
+                o[0],
+                o[1],
+                o[2],
+                o[3],
+                port >> 8,
+                port & 0xff
+            );
+            self.expect_ok("PORT", Some(&arg))?;
+        }
+        Ok(PendingData::Listening(listener, peer.ip()))
+    }
+
+    fn start_transfer(
+        &mut self,
+        verb: &str,
+        arg: &str,
+        pending: PendingData,
+        on_refused: impl FnOnce(&Reply) -> Error,
+    ) -> Result<NetStream> {
+        self.start_transfer_opt(verb, Some(arg), pending, on_refused)
+    }
+
+    /// Sends the transfer command, waits for 125/150, then completes the data connection
+    /// (accepts it in active mode; TLS handshake, resuming the control session, under PROT P).
+    fn start_transfer_opt(
+        &mut self,
+        verb: &str,
+        arg: Option<&str>,
+        pending: PendingData,
+        on_refused: impl FnOnce(&Reply) -> Error,
+    ) -> Result<NetStream> {
+        let r = self.command(verb, arg)?;
+        if r.class() != 1 {
+            if r.class() == 2 {
+                // A 2xx without a 1xx: some servers answer an empty listing this way.
+                // Nothing will arrive on the data connection.
+                return Ok(NetStream::Plain(match pending {
+                    PendingData::Connected(t) => t,
+                    PendingData::Listening(..) => {
+                        return Err(Error::Protocol(format!(
+                            "{}: {verb} completed without opening a data connection",
+                            self.peer()
+                        )));
+                    }
+                }));
+            }
+            return Err(on_refused(&r));
+        }
+        let tcp = match pending {
+            PendingData::Connected(t) => t,
+            PendingData::Listening(listener, expect) => self.accept_data(listener, expect)?,
+        };
+        if self.protected {
+            let tls = self
+                .opts
+                .tls
+                .clone()
+                .ok_or_else(|| Error::Software("PROT P without a TLS configuration".into()))?;
+            match tls.handshake(tcp, &self.host) {
+                Ok(s) => Ok(NetStream::Tls(Box::new(s))),
+                Err(e) => {
+                    self.broken = true;
+                    Err(e.context("data connection"))
+                }
+            }
+        } else {
+            Ok(NetStream::Plain(tcp))
+        }
+    }
+
+    fn accept_data(&mut self, listener: TcpListener, expect: IpAddr) -> Result<TcpStream> {
+        let deadline = Instant::now() + self.opts.connect.connect_timeout;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::Io(format!("active mode: {}", io_reason(&e))))?;
+        loop {
+            match listener.accept() {
+                Ok((s, from)) => {
+                    // Only the server may connect: anyone else could feed us a file.
+                    if from.ip() != expect {
+                        drop(s);
+                        continue;
+                    }
+                    s.set_nonblocking(false)
+                        .and_then(|_| net::configure(&s, &self.opts.connect))
+                        .map_err(|e| Error::network(self.peer(), e))?;
+                    return Ok(s);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        self.broken = true;
+                        return Err(Error::Timeout(format!(
+                            "{}: the server did not open the active-mode data connection",
+                            self.peer()
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => return Err(Error::network(self.peer(), e)),
+            }
+        }
+    }
+
+    /// Reads the reply that ends a transfer: 226/250 is success; 425/426/451 and the like
+    /// mean the transfer did not complete, which is never a silent short file.
+    fn finish_transfer(&mut self, what: &str) -> Result<()> {
+        let r = self.conn.read_reply().inspect_err(|_| self.broken = true)?;
+        match r.class() {
+            2 => Ok(()),
+            4 => Err(Error::Io(format!(
+                "{what}: connection lost: the transfer was aborted by the server: {} {}",
+                r.code,
+                r.text()
+            ))),
+            _ => Err(r.error(what)),
+        }
+    }
+}
+
+/// A data connection between the PASV/PORT step and the transfer command's 1xx reply.
+enum PendingData {
+    Connected(TcpStream),
+    /// Active mode: waiting for the server (expected from this address) to connect.
+    Listening(TcpListener, IpAddr),
+}
+
+/// Reads the greeting: 120 (ready in a while) is followed by 220.
+fn greeting<S: Transport>(conn: &mut Conn<S>) -> Result<()> {
+    loop {
+        let r = conn.read_reply()?;
+        match r.class() {
+            1 => continue,
+            2 => return Ok(()),
+            _ => return Err(r.error(format!("{}: greeting", conn.peer()))),
+        }
+    }
+}
+
+/// AUTH TLS (RFC 4217 section 4): upgrades the control connection, or applies the TLS
+/// policy when the server does not offer it.
+fn auth_tls<S: Transport>(
+    mut conn: Conn<S>,
+    host: &str,
+    login: &Login,
+    opts: &FtpOptions,
+) -> Result<Conn<S>> {
+    conn.send_command("AUTH", Some("TLS"))?;
+    let r = conn.read_reply()?;
+    if r.code == 234 {
+        let tls = opts
+            .tls
+            .as_ref()
+            .ok_or_else(|| Error::Software("TLS requested without a TLS configuration".into()))?;
+        return conn.start_tls(tls, host);
+    }
+    let why = format!("AUTH TLS: {} {}", r.code, r.text());
+    match opts.tls_mode {
+        TlsMode::Required => Err(Error::Unavailable(format!(
+            "{}: the server does not offer TLS ({why}) and --tls required was given",
+            conn.peer()
+        ))),
+        TlsMode::Auto if !login.anonymous => Err(Error::Unavailable(format!(
+            "{}: the server does not offer TLS ({why}); refusing to send the password for {} in cleartext (use --tls none to allow it)",
+            conn.peer(),
+            login.user
+        ))),
+        _ => Ok(conn),
+    }
+}

@@ -1,0 +1,458 @@
+//! Pure parsers for FTP replies and listings, each tested with its malformed cases:
+//! PASV (RFC 959) and EPSV (RFC 2428) addresses, FEAT (RFC 2389), MDTM times and MLSD
+//! facts (RFC 3659), NLST names, and client-side glob matching.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The port of a `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)` reply, and the address the
+/// server claims (which we ignore: data goes to the control connection's peer, CVE-2020-8284).
+pub fn parse_pasv(text: &str) -> Option<([u8; 4], u16)> {
+    // Find the first run of six comma-separated numbers; servers differ on the parentheses.
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()) {
+            if let Some(nums) = six_numbers(&text[i..]) {
+                let ip = [nums[0], nums[1], nums[2], nums[3]];
+                let port = u16::from(nums[4]) << 8 | u16::from(nums[5]);
+                return (port != 0).then_some((ip, port));
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+fn six_numbers(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = s.split(',');
+    for (k, slot) in out.iter_mut().enumerate() {
+        let p = parts.next()?.trim();
+        let digits: &str = if k == 5 {
+            let end = p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len());
+            &p[..end]
+        } else {
+            p
+        };
+        if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = digits.parse().ok()?;
+    }
+    Some(out)
+}
+
+/// The port of a `229 Entering Extended Passive Mode (|||port|)` reply (any delimiter
+/// character in 33..=126, used four times as RFC 2428 section 3 says).
+pub fn parse_epsv(text: &str) -> Option<u16> {
+    let open = text.find('(')?;
+    let inner = &text[open + 1..];
+    let close = inner.find(')')?;
+    let inner = &inner[..close];
+    let d = inner.chars().next()?;
+    if !(33..=126).contains(&(d as u32)) || d.is_ascii_digit() {
+        return None;
+    }
+    let parts: Vec<&str> = inner.split(d).collect();
+    // "|||6446|" splits into ["", "", "", "6446", ""].
+    if parts.len() != 5 || !parts[0].is_empty() || !parts[1].is_empty() || !parts[2].is_empty() {
+        return None;
+    }
+    if !parts[4].is_empty() || parts[3].is_empty() || !parts[3].bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    parts[3].parse().ok().filter(|&p| p != 0)
+}
+
+/// What the server said it supports in its FEAT reply (RFC 2389).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Features {
+    /// FEAT itself worked: absence of a feature then means it is missing.
+    pub listed: bool,
+    pub utf8: bool,
+    pub epsv: bool,
+    pub size: bool,
+    pub mdtm: bool,
+    pub rest_stream: bool,
+    pub mlsd: bool,
+    pub auth_tls: bool,
+}
+
+/// Parses the lines of a 211 FEAT reply (the first and last lines are not features).
+pub fn parse_features(lines: &[String]) -> Features {
+    let mut f = Features {
+        listed: true,
+        ..Default::default()
+    };
+    let n = lines.len();
+    for line in lines.iter().take(n.saturating_sub(1)).skip(1) {
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap_or("").to_ascii_uppercase();
+        let arg = words.next().unwrap_or("").to_ascii_uppercase();
+        match name.as_str() {
+            "UTF8" => f.utf8 = true,
+            "EPSV" => f.epsv = true,
+            "SIZE" => f.size = true,
+            "MDTM" => f.mdtm = true,
+            "REST" if arg == "STREAM" => f.rest_stream = true,
+            "MLST" => f.mlsd = true,
+            "AUTH" if arg.split(';').any(|a| a == "TLS" || a == "SSL") => f.auth_tls = true,
+            _ => {}
+        }
+    }
+    f
+}
+
+/// Parses an RFC 3659 time-val, `YYYYMMDDHHMMSS[.sss]`, always UTC.
+pub fn parse_time_val(s: &str) -> Option<SystemTime> {
+    let s = s.trim();
+    let (main, frac) = match s.split_once('.') {
+        Some((m, f)) => (m, Some(f)),
+        None => (s, None),
+    };
+    if main.len() != 14 || !main.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let num = |a: usize, b: usize| main[a..b].parse::<u32>().ok();
+    let (y, mo, d) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
+    let (h, mi, se) = (num(8, 10)?, num(10, 12)?, num(12, 14)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), mo, d);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + se);
+    let nanos = match frac {
+        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
+            f.parse::<u32>().ok()? * 10u32.pow(9 - f.len() as u32)
+        }
+        Some(_) => return None,
+        None => 0,
+    };
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// What kind of thing a listing entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    /// `cdir`/`pdir` (the folder itself and its parent) and anything else.
+    Other,
+}
+
+/// One entry of an MLSD listing (RFC 3659 section 7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub kind: Kind,
+    pub size: Option<u64>,
+    pub modify: Option<SystemTime>,
+}
+
+/// Parses `fact=value;fact=value; name`. Fact names are case-insensitive; unknown facts are
+/// ignored. `None` for a line without the space that precedes the name.
+pub fn parse_mlsd_line(line: &str) -> Option<Entry> {
+    let (facts, name) = line.split_once(' ')?;
+    if name.is_empty() {
+        return None;
+    }
+    let mut e = Entry {
+        name: name.to_string(),
+        kind: Kind::Other,
+        size: None,
+        modify: None,
+    };
+    let mut typed = false;
+    for fact in facts.split(';').filter(|f| !f.is_empty()) {
+        let (k, v) = fact.split_once('=')?;
+        match k.to_ascii_lowercase().as_str() {
+            "type" => {
+                typed = true;
+                e.kind = match v.to_ascii_lowercase().as_str() {
+                    "file" => Kind::File,
+                    "dir" => Kind::Dir,
+                    _ => Kind::Other,
+                }
+            }
+            "size" => e.size = v.parse().ok(),
+            "modify" => e.modify = parse_time_val(v),
+            _ => {}
+        }
+    }
+    if !typed {
+        e.kind = Kind::Other;
+    }
+    Some(e)
+}
+
+/// The last component of an NLST line: some servers answer `NLST dir` with `dir/name`.
+pub fn nlst_name(line: &str) -> &str {
+    line.rsplit('/').next().unwrap_or(line)
+}
+
+/// Whether a path component holds glob characters.
+pub fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Shell-style matching of one name: `*`, `?`, `[abc]`, `[a-z]`, `[!x]`. A leading '.' is
+/// only matched by a pattern that starts with '.', as in the shell.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    if name.starts_with('.') && !pattern.starts_with('.') {
+        return false;
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    glob_at(&p, &n)
+}
+
+fn glob_at(p: &[char], n: &[char]) -> bool {
+    // Iterative with one backtrack point for '*': linear in practice, no recursion blow-up.
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() {
+            match p[pi] {
+                '*' => {
+                    star = Some((pi, ni));
+                    pi += 1;
+                    continue;
+                }
+                '?' => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                '[' => {
+                    if let Some((matched, len)) = class_match(&p[pi..], n[ni]) {
+                        if matched {
+                            pi += len;
+                            ni += 1;
+                            continue;
+                        }
+                    } else if n[ni] == '[' {
+                        pi += 1;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                c if c == n[ni] => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some((sp, sn)) => {
+                pi = sp + 1;
+                ni = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            None => return false,
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Matches `c` against the bracket expression at the start of `p`; returns whether it
+/// matched and the expression's length, or `None` if `p` holds no closed expression.
+fn class_match(p: &[char], c: char) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(p.get(i), Some('!') | Some('^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    while i < p.len() {
+        if p[i] == ']' && !first {
+            return Some((matched != negate, i + 1));
+        }
+        first = false;
+        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+            if p[i] <= c && c <= p[i + 2] {
+                matched = true;
+            }
+            i += 3;
+        } else {
+            if p[i] == c {
+                matched = true;
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+/// A remote name is safe to create locally when it cannot escape the destination folder:
+/// not empty, not `.` or `..`, no `/` or `\`, no control characters.
+pub fn safe_local_name(name: &str) -> Result<&str, &'static str> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err("not a usable file name");
+    }
+    if name.contains(['/', '\\']) {
+        return Err("contains a path separator");
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err("contains control characters");
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasv_forms() {
+        assert_eq!(
+            parse_pasv("Entering Passive Mode (127,0,0,1,195,80)."),
+            Some(([127, 0, 0, 1], 50000))
+        );
+        assert_eq!(parse_pasv("=10,1,2,3,4,5"), Some(([10, 1, 2, 3], 1029)));
+        assert_eq!(
+            parse_pasv("Entering Passive Mode 1,2,3,4,0,21"),
+            Some(([1, 2, 3, 4], 21))
+        );
+        for bad in [
+            "",
+            "(1,2,3,4,5)",
+            "(1,2,3,4,5,x)",
+            "(256,0,0,1,1,1)",
+            "(1,2,3,4,0,0)",
+            "(1,2,3,4,1000,1)",
+        ] {
+            assert_eq!(parse_pasv(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn epsv_forms() {
+        assert_eq!(
+            parse_epsv("Entering Extended Passive Mode (|||6446|)"),
+            Some(6446)
+        );
+        assert_eq!(parse_epsv("ok (!!!21!)"), Some(21));
+        for bad in [
+            "",
+            "(|||)",
+            "(||6446|)",
+            "(|||6446)",
+            "(|||x|)",
+            "(|||0|)",
+            "(|||70000|)",
+            "(1113331)",
+            "(|1|::1|5|)",
+        ] {
+            assert_eq!(parse_epsv(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn features() {
+        let lines: Vec<String> = [
+            "Extensions supported:",
+            " EPSV",
+            " MDTM",
+            " REST STREAM",
+            " SIZE",
+            " UTF8",
+            " MLST type*;size*;",
+            " AUTH TLS",
+            "End",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let f = parse_features(&lines);
+        assert!(
+            f.listed
+                && f.epsv
+                && f.mdtm
+                && f.rest_stream
+                && f.size
+                && f.utf8
+                && f.mlsd
+                && f.auth_tls
+        );
+        let f = parse_features(&["x".into(), " REST".into(), "End".into()]);
+        assert!(!f.rest_stream && !f.size);
+    }
+
+    #[test]
+    fn time_vals() {
+        let t = parse_time_val("20200102030405").unwrap();
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+            1_577_934_245
+        );
+        let t = parse_time_val("19700101000000.5").unwrap();
+        assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_millis(), 500);
+        for bad in [
+            "",
+            "2020010203040",
+            "20201302030405",
+            "2020010203040x",
+            "20200102030405.",
+            "19690101000000",
+        ] {
+            assert_eq!(parse_time_val(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn mlsd_lines() {
+        let e = parse_mlsd_line("type=file;size=12;modify=20200102030405; a b.csv").unwrap();
+        assert_eq!(
+            (e.name.as_str(), e.kind, e.size),
+            ("a b.csv", Kind::File, Some(12))
+        );
+        let e = parse_mlsd_line("Type=dir;Perm=el; sub").unwrap();
+        assert_eq!(e.kind, Kind::Dir);
+        assert_eq!(parse_mlsd_line("type=cdir; .").unwrap().kind, Kind::Other);
+        assert_eq!(parse_mlsd_line("size=3; x").unwrap().kind, Kind::Other);
+        assert_eq!(parse_mlsd_line("garbage"), None);
+        assert_eq!(parse_mlsd_line("type=file; "), None);
+        assert_eq!(parse_mlsd_line("typefile; x"), None);
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*.csv", "a.csv"));
+        assert!(!glob_match("*.csv", "a.csv.gz"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(glob_match("[ab]*", "b1"));
+        assert!(!glob_match("[!ab]*", "b1"));
+        assert!(glob_match("[a-c]x", "bx"));
+        assert!(!glob_match("*", ".hidden"));
+        assert!(glob_match(".*", ".hidden"));
+        assert!(glob_match("*a*a*a*", "aXaYa"));
+        assert!(glob_match("[", "["));
+        assert!(glob_match("ü*", "ünïcode.txt"));
+        assert!(!glob_match(&"*a".repeat(20), &"a".repeat(19)));
+    }
+
+    #[test]
+    fn local_names() {
+        assert!(safe_local_name("a.txt").is_ok());
+        for bad in ["", ".", "..", "a/b", "..\\x", "a\nb", "x\u{7f}"] {
+            assert!(safe_local_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(nlst_name("dir/a.csv"), "a.csv");
+    }
+}

@@ -1,0 +1,296 @@
+//! TLS with rustls (CONVENTIONS.md, "TLS policy"): the system trust store plus `--cacert`,
+//! `--pin sha256:HEX`, `--insecure`. One [`TlsContext`] per run keeps one session cache, so
+//! FTPS data connections resume the control connection's session (vsftpd's
+//! `require_ssl_reuse=YES`).
+
+use crate::error::{Error, Result, io_reason};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
+use sha2::{Digest, Sha256};
+use std::io;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `--tls`: when to use TLS on a connection that starts in plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// Upgrade whenever the server offers it; without it, go on only if no password is sent.
+    #[default]
+    Auto,
+    /// Fail (69) when the server does not offer TLS.
+    Required,
+    /// Never use TLS.
+    None,
+}
+
+/// Trust settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    pub mode: TlsMode,
+    pub cacert: Option<PathBuf>,
+    pub pin: Option<String>,
+    pub insecure: bool,
+}
+
+/// A client configuration shared by every connection of a run (one session cache).
+#[derive(Clone)]
+pub struct TlsContext {
+    config: Arc<ClientConfig>,
+}
+
+impl TlsContext {
+    /// Builds the trust configuration. A missing `--cacert` file is NOINPUT (66); a file with
+    /// no certificate or a malformed `--pin` is USAGE (64).
+    pub fn new(opts: &TlsOptions) -> Result<TlsContext> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let pin = opts.pin.as_deref().map(parse_pin).transpose()?;
+        let mut roots = RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            let _ = roots.add(cert);
+        }
+        let mut extra = Vec::new();
+        if let Some(path) = &opts.cacert {
+            let shown = path.display();
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .map_err(|e| match e {
+                    rustls::pki_types::pem::Error::Io(io) => {
+                        Error::no_input(format!("--cacert {shown}"), &io)
+                    }
+                    other => Error::Usage(format!("--cacert {shown}: {other}")),
+                })?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| Error::Usage(format!("--cacert {shown}: {e}")))?;
+            if certs.is_empty() {
+                return Err(Error::Usage(format!(
+                    "--cacert {shown}: no PEM certificate in the file"
+                )));
+            }
+            for cert in certs {
+                roots
+                    .add(cert.clone())
+                    .map_err(|e| Error::Usage(format!("--cacert {shown}: {e}")))?;
+                extra.push(cert);
+            }
+        }
+        let webpki = if roots.is_empty() {
+            None
+        } else {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| Error::Software(format!("TLS trust store: {e}")))?,
+            )
+        };
+        let verifier = Arc::new(Verifier {
+            webpki,
+            extra,
+            pin,
+            insecure: opts.insecure,
+            algorithms: provider.signature_verification_algorithms,
+        });
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Software(format!("TLS configuration: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(TlsContext {
+            config: Arc::new(config),
+        })
+    }
+
+    /// Runs the TLS handshake as a client on `tcp` for `host`, to completion, so that
+    /// certificate problems surface here as TLS errors (76), not later as I/O errors.
+    pub fn handshake(
+        &self,
+        mut tcp: TcpStream,
+        host: &str,
+    ) -> Result<StreamOwned<ClientConnection, TcpStream>> {
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|_| Error::Usage(format!("{host}: not a valid TLS server name")))?;
+        let mut conn = ClientConnection::new(self.config.clone(), name)
+            .map_err(|e| Error::Tls(format!("{host}: {e}")))?;
+        while conn.is_handshaking() {
+            if let Err(e) = conn.complete_io(&mut tcp) {
+                return Err(handshake_error(host, e));
+            }
+        }
+        Ok(StreamOwned::new(conn, tcp))
+    }
+}
+
+fn handshake_error(host: &str, e: io::Error) -> Error {
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        let hint = match tls {
+            rustls::Error::InvalidCertificate(_) => {
+                " (a private or self-signed server needs --cacert FILE or --pin sha256:HEX)"
+            }
+            _ => "",
+        };
+        return Error::Tls(format!("{host}: TLS handshake failed: {tls}{hint}"));
+    }
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            Error::Timeout(format!("{host}: timed out during the TLS handshake"))
+        }
+        io::ErrorKind::UnexpectedEof => Error::Tls(format!(
+            "{host}: the server closed the connection during the TLS handshake"
+        )),
+        _ => Error::Tls(format!("{host}: TLS handshake failed: {}", io_reason(&e))),
+    }
+}
+
+/// Parses `sha256:HEX` (colons between bytes allowed, as msmtp prints them).
+pub fn parse_pin(pin: &str) -> Result<[u8; 32]> {
+    let bad = || {
+        Error::Usage(format!(
+            "--pin {pin}: expected sha256: followed by 64 hex digits (the certificate's SHA-256 fingerprint)"
+        ))
+    };
+    let hex = pin
+        .strip_prefix("sha256:")
+        .or_else(|| pin.strip_prefix("SHA256:"))
+        .ok_or_else(bad)?;
+    let digits: Vec<u8> = hex.bytes().filter(|&b| b != b':').collect();
+    if digits.len() != 64 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in digits.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).map_err(|_| bad())?;
+        out[i] = u8::from_str_radix(s, 16).map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
+/// The SHA-256 fingerprint of a certificate, as `--pin` takes it.
+pub fn fingerprint(cert: &[u8]) -> String {
+    let d = Sha256::digest(cert);
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// webpki verification, plus two things webpki alone does not do:
+/// - `--pin`: exactly one certificate is trusted, whoever signed it (msmtp's tls_fingerprint);
+/// - a server certificate that is itself one of the `--cacert` certificates is trusted even
+///   with basicConstraints CA:TRUE, which `openssl req -x509` sets by default and webpki
+///   refuses as CaUsedAsEndEntity (curl and lftp accept it). Its host name is still checked.
+#[derive(Debug)]
+struct Verifier {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    extra: Vec<CertificateDer<'static>>,
+    pin: Option<[u8; 32]>,
+    insecure: bool,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if self.insecure {
+            return Ok(ServerCertVerified::assertion());
+        }
+        if let Some(pin) = &self.pin {
+            let got: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
+            return if &got == pin {
+                Ok(ServerCertVerified::assertion())
+            } else {
+                Err(rustls::Error::General(format!(
+                    "the server certificate's fingerprint {} does not match --pin",
+                    fingerprint(end_entity.as_ref())
+                )))
+            };
+        }
+        let Some(webpki) = &self.webpki else {
+            return Err(rustls::Error::General(
+                "no trusted certificates: install ca-certificates or give --cacert".into(),
+            ));
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if self.extra.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+                    let cert =
+                        webpki::EndEntityCert::try_from(end_entity).map_err(|_| e.clone())?;
+                    cert.verify_is_valid_for_subject_name(server_name)
+                        .map_err(|_| {
+                            rustls::Error::InvalidCertificate(
+                                rustls::CertificateError::NotValidForName,
+                            )
+                        })?;
+                    Ok(ServerCertVerified::assertion())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_parse_with_or_without_colons() {
+        let hex = "ab".repeat(32);
+        assert_eq!(parse_pin(&format!("sha256:{hex}")).unwrap(), [0xab; 32]);
+        let colons = vec!["AB"; 32].join(":");
+        assert_eq!(parse_pin(&format!("sha256:{colons}")).unwrap(), [0xab; 32]);
+        for bad in [
+            "ab",
+            "sha256:abc",
+            "md5:00",
+            &format!("sha256:{}", "zz".repeat(32)),
+        ] {
+            assert_eq!(parse_pin(bad).unwrap_err().exit_code(), 64, "{bad}");
+        }
+    }
+
+    #[test]
+    fn missing_cacert_is_noinput() {
+        let e = TlsContext::new(&TlsOptions {
+            cacert: Some("/nonexistent/ca.pem".into()),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 66);
+        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+    }
+}

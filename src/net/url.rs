@@ -1,0 +1,324 @@
+//! Target URLs (CONVENTIONS.md, "Targets are URLs"): scheme, user, password, host (IPv6
+//! literals in brackets), port with the scheme's default, and the percent-decoded path.
+//! An FTP path is relative to the login folder (curl's rule); `//abs/path` is absolute.
+
+use crate::error::{Error, Result};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Ftp,
+    Ftps,
+    Smtp,
+    Smtps,
+    Pop3,
+    Pop3s,
+}
+
+impl Scheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Ftp => "ftp",
+            Scheme::Ftps => "ftps",
+            Scheme::Smtp => "smtp",
+            Scheme::Smtps => "smtps",
+            Scheme::Pop3 => "pop3",
+            Scheme::Pop3s => "pop3s",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Ftp => 21,
+            Scheme::Ftps => 990,
+            Scheme::Smtp => 25,
+            Scheme::Smtps => 465,
+            Scheme::Pop3 => 110,
+            Scheme::Pop3s => 995,
+        }
+    }
+
+    /// TLS from the first byte (as opposed to an upgrade after connecting).
+    pub fn implicit_tls(self) -> bool {
+        matches!(self, Scheme::Ftps | Scheme::Smtps | Scheme::Pop3s)
+    }
+
+    fn parse(s: &str) -> Option<Scheme> {
+        Some(match s {
+            "ftp" => Scheme::Ftp,
+            "ftps" => Scheme::Ftps,
+            "smtp" => Scheme::Smtp,
+            "smtps" => Scheme::Smtps,
+            "pop3" => Scheme::Pop3,
+            "pop3s" => Scheme::Pop3s,
+            _ => return None,
+        })
+    }
+}
+
+/// A parsed target URL. `Display` shows it without the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Target {
+    pub scheme: Scheme,
+    /// Host name or IP address, without brackets.
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Decoded path. For FTP: relative to the login folder unless it starts with `/`.
+    pub path: String,
+    /// curl's `;type=a` suffix on FTP URLs: ASCII transfer.
+    pub ascii: bool,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never let a password reach a log through {:?}.
+        write!(f, "Target({self})")
+    }
+}
+
+impl Target {
+    /// Parses `url`, accepting only the schemes in `allowed`.
+    pub fn parse(url: &str, allowed: &[Scheme]) -> Result<Target> {
+        let bad = |why: &str| Error::Usage(format!("{}: {why}", redact(url)));
+        let names: Vec<&str> = allowed.iter().map(|s| s.name()).collect();
+        let (scheme_str, _) = url.split_once("://").ok_or_else(|| {
+            bad(&format!(
+                "not a URL (expected {}://...)",
+                names.join("://, ")
+            ))
+        })?;
+        let scheme = Scheme::parse(&scheme_str.to_ascii_lowercase())
+            .filter(|s| allowed.contains(s))
+            .ok_or_else(|| bad(&format!("unsupported scheme (use {})", names.join(", "))))?;
+        if url.chars().any(|c| c.is_control()) {
+            return Err(bad("control characters are not allowed in a URL"));
+        }
+        let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => decode(d, "host", url)?,
+            Some(url::Host::Ipv4(a)) => a.to_string(),
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            _ => return Err(bad("no host name")),
+        };
+        let port = parsed.port().unwrap_or(scheme.default_port());
+        let user = match parsed.username() {
+            "" => None,
+            u => Some(decode(u, "user name", url)?),
+        };
+        let password = match parsed.password() {
+            None => None,
+            Some(p) => Some(decode(p, "password", url)?),
+        };
+        let mut raw_path = parsed.path().to_string();
+        let mut ascii = false;
+        if matches!(scheme, Scheme::Ftp | Scheme::Ftps) {
+            // curl's ";type=A|I|D" suffix.
+            if let Some(i) = raw_path.rfind(";type=") {
+                match &raw_path[i + 6..] {
+                    "a" | "A" => ascii = true,
+                    "i" | "I" | "d" | "D" => {}
+                    _ => return Err(bad("unknown ;type= (use a or i)")),
+                }
+                raw_path.truncate(i);
+            }
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(bad(
+                "'?' and '#' must be percent-encoded in a path (%3F, %23)",
+            ));
+        }
+        // The URL path starts with the '/' that separates it from the authority; what follows
+        // is relative to the login folder. "//abs" or "/%2Fabs" is absolute.
+        let rest = raw_path.strip_prefix('/').unwrap_or(&raw_path);
+        let path = decode(rest, "path", url)?;
+        Ok(Target {
+            scheme,
+            host,
+            port,
+            user,
+            password,
+            path,
+            ascii,
+        })
+    }
+
+    /// `host:port` for messages, IPv6 in brackets.
+    pub fn authority(&self) -> String {
+        super::display_host_port(&self.host, self.port)
+    }
+
+    /// The same server and login: transfers to it can share one control connection.
+    pub fn same_session(&self, other: &Target) -> bool {
+        self.scheme == other.scheme
+            && self.host == other.host
+            && self.port == other.port
+            && self.user == other.user
+            && self.password == other.password
+    }
+
+    /// This target with another path (same server and login).
+    pub fn with_path(&self, path: String) -> Target {
+        Target {
+            path,
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://", self.scheme.name())?;
+        if let Some(u) = &self.user {
+            write!(f, "{}@", encode_for_display(u))?;
+        }
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        write!(f, "{host}")?;
+        if self.port != self.scheme.default_port() {
+            write!(f, ":{}", self.port)?;
+        }
+        write!(f, "/{}", encode_for_display(&self.path))
+    }
+}
+
+/// Percent-escapes what would make a shown URL ambiguous or unprintable.
+fn encode_for_display(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            c if c.is_control() || matches!(c, ' ' | '%' | '?' | '#') => {
+                let mut b = [0u8; 4];
+                for byte in c.encode_utf8(&mut b).bytes() {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Decodes %XX escapes; the result must be UTF-8 and free of CR, LF and NUL, which could
+/// otherwise inject protocol commands.
+fn decode(s: &str, what: &str, url: &str) -> Result<String> {
+    let bad = |why: &str| Error::Usage(format!("{}: {what}: {why}", redact(url)));
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| bad("bad percent-escape"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    if out.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(bad("CR, LF and NUL are not allowed"));
+    }
+    String::from_utf8(out).map_err(|_| bad("not valid UTF-8 after decoding"))
+}
+
+/// The URL as given, with any password replaced, for error messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let auth_end = rest.find('/').unwrap_or(rest.len());
+    let (auth, tail) = rest.split_at(auth_end);
+    match auth.rfind('@') {
+        Some(at) => {
+            let userinfo = &auth[..at];
+            match userinfo.split_once(':') {
+                Some((u, _)) => format!("{scheme}://{u}:****@{}{tail}", &auth[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FTP: &[Scheme] = &[Scheme::Ftp, Scheme::Ftps];
+
+    #[test]
+    fn ftp_url_with_everything() {
+        let t = Target::parse("ftp://us%40er:p%3Ass@example.com:2121/dir/a%20b.txt", FTP).unwrap();
+        assert_eq!(t.scheme, Scheme::Ftp);
+        assert_eq!(t.host, "example.com");
+        assert_eq!(t.port, 2121);
+        assert_eq!(t.user.as_deref(), Some("us@er"));
+        assert_eq!(t.password.as_deref(), Some("p:ss"));
+        assert_eq!(t.path, "dir/a b.txt");
+        assert_eq!(t.to_string(), "ftp://us@er@example.com:2121/dir/a%20b.txt");
+    }
+
+    #[test]
+    fn default_ports_and_ipv6() {
+        let t = Target::parse("ftps://[::1]/x", FTP).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 990));
+        assert_eq!(t.authority(), "[::1]:990");
+        let t = Target::parse("ftp://[::1]:2121/", FTP).unwrap();
+        assert_eq!((t.port, t.path.as_str()), (2121, ""));
+        let t = Target::parse("ftp://127.0.0.1/f", FTP).unwrap();
+        assert_eq!(t.port, 21);
+    }
+
+    #[test]
+    fn absolute_paths_curl_style() {
+        assert_eq!(Target::parse("ftp://h//etc/x", FTP).unwrap().path, "/etc/x");
+        assert_eq!(
+            Target::parse("ftp://h/%2Fetc/x", FTP).unwrap().path,
+            "/etc/x"
+        );
+        assert_eq!(Target::parse("ftp://h/etc/x", FTP).unwrap().path, "etc/x");
+    }
+
+    #[test]
+    fn type_suffix() {
+        let t = Target::parse("ftp://h/a.txt;type=a", FTP).unwrap();
+        assert!(t.ascii);
+        assert_eq!(t.path, "a.txt");
+        assert!(Target::parse("ftp://h/a.txt;type=x", FTP).is_err());
+    }
+
+    #[test]
+    fn refuses_injection_and_bad_input() {
+        for bad in [
+            "ftp://h/a%0d%0aDELE%20x",
+            "ftp://h/a%00",
+            "ftp://u%0a@h/",
+            "ftp://h/%ff",
+            "ftp://h/%zz",
+            "http://h/x",
+            "h/x",
+            "ftp://",
+            "ftp://h/a?b",
+        ] {
+            let e = Target::parse(bad, FTP).unwrap_err();
+            assert_eq!(e.exit_code(), 64, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn errors_never_show_the_password() {
+        let e = Target::parse("ftp://u:secret@h/%zz", FTP).unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
+        let t = Target::parse("ftp://u:secret@h/x", FTP).unwrap();
+        assert!(!format!("{t} {t:?}").contains("secret"));
+    }
+}
