@@ -1,1 +1,1 @@
-pub mod fake_ftp;
+pub mod servers;
