@@ -1,1 +1,2 @@
+pub mod fake_ftp;
 pub mod servers;
