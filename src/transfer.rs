@@ -84,10 +84,10 @@ impl PartFile {
             .map_err(|e| Error::local_io(self.part.display(), &e))
     }
 
-    /// Sets the modification time, renames `.part` onto the destination (replacing an older
-    /// file only now that the new one is complete), and syncs the folder so the rename is
-    /// durable before anything is deleted remotely.
-    pub fn publish(self, mtime: Option<SystemTime>) -> Result<()> {
+    /// Sets the modification time and renames `.part` onto the destination (replacing an
+    /// older file only now that the new one is complete). With `durable`, also syncs the
+    /// folder, so that the rename survives a crash before anything is deleted remotely.
+    pub fn publish(self, mtime: Option<SystemTime>, durable: bool) -> Result<()> {
         if let Some(t) = mtime {
             filetime::set_file_handle_times(&self.file, None, Some(t.into()))
                 .map_err(|e| Error::local_io(self.part.display(), &e))?;
@@ -99,8 +99,10 @@ impl PartFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
+        if durable {
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::local_io(dir.display(), &e))?;
         }
         Ok(())
     }

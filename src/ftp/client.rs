@@ -307,6 +307,51 @@ impl<S: Transport> FtpClient<S> {
         Ok(Some(received))
     }
 
+    /// Uploads to `path` (STOR), pulling chunks from `source` until it returns 0.
+    /// Returns the number of bytes sent once the server confirmed the transfer.
+    pub fn store(
+        &mut self,
+        path: &str,
+        source: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
+    ) -> Result<u64> {
+        self.set_type(self.opts.ascii)?;
+        let pending = self.open_data()?;
+        let what = format!("{}: {path}", self.peer());
+        let mut data = self.start_transfer("STOR", path, pending, |r| {
+            if r.code == 550 || r.code == 553 || r.code == 532 {
+                Error::Auth(format!("{what}: cannot store: {} {}", r.code, r.text()))
+            } else {
+                r.error(format!("{what}: STOR"))
+            }
+        })?;
+        let mut buf = vec![0u8; DATA_BUF];
+        let mut sent: u64 = 0;
+        let outcome: Result<()> = loop {
+            let n = match source(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
+            if let Err(e) = std::io::Write::write_all(&mut data, &buf[..n]) {
+                break Err(Error::network(format!("{what}: data connection"), e));
+            }
+            sent += n as u64;
+        };
+        if let Err(e) = outcome {
+            // Closing without close_notify tells the server the upload is incomplete.
+            drop(data);
+            self.broken = true;
+            return Err(e);
+        }
+        // close_notify, then read to EOF: a TLS 1.3 server's session tickets must be read,
+        // or the server sees a reset (vsftpd then answers 426) and the next data connection
+        // has no ticket to resume.
+        data.finish_and_drain();
+        drop(data);
+        self.finish_transfer(&what)?;
+        Ok(sent)
+    }
+
     /// Lists the names in `dir` ("" for the login folder): MLSD when offered (files only),
     /// else NLST.
     pub fn list_files(&mut self, dir: &str) -> Result<Vec<String>> {

@@ -333,10 +333,14 @@ impl Run<'_> {
                 return Err(Error::cut_short(target, part.len(), want));
             }
         }
-        let keepalive = opts.keepalive;
-        let client = self.client(target)?;
-        client.keepalive_during(keepalive, || part.sync())?;
-        part.publish(mtime)?;
+        if opts.delete_remote {
+            // The remote copy goes only once ours is on disk, not just in the page cache.
+            // fsync of a large file can take long: keep the control connection alive.
+            let keepalive = opts.keepalive;
+            let client = self.client(target)?;
+            client.keepalive_during(keepalive, || part.sync())?;
+        }
+        part.publish(mtime, opts.delete_remote)?;
         if opts.delete_remote {
             self.client(target)?.delete(&path)?;
         }

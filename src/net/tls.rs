@@ -6,7 +6,7 @@
 use crate::error::{Error, Result, io_reason};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::io;
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// `--tls`: when to use TLS on a connection that starts in plaintext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,12 +49,8 @@ impl TlsContext {
     pub fn new(opts: &TlsOptions) -> Result<TlsContext> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let pin = opts.pin.as_deref().map(parse_pin).transpose()?;
-        let mut roots = RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for cert in native.certs {
-            let _ = roots.add(cert);
-        }
         let mut extra = Vec::new();
+        let mut extra_verifier = None;
         if let Some(path) = &opts.cacert {
             let shown = path.display();
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
@@ -71,24 +67,19 @@ impl TlsContext {
                     "--cacert {shown}: no PEM certificate in the file"
                 )));
             }
+            let mut roots = RootCertStore::empty();
             for cert in certs {
                 roots
                     .add(cert.clone())
                     .map_err(|e| Error::Usage(format!("--cacert {shown}: {e}")))?;
                 extra.push(cert);
             }
+            extra_verifier = Some(webpki_verifier(roots, &provider)?);
         }
-        let webpki = if roots.is_empty() {
-            None
-        } else {
-            Some(
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()
-                    .map_err(|e| Error::Software(format!("TLS trust store: {e}")))?,
-            )
-        };
         let verifier = Arc::new(Verifier {
-            webpki,
+            extra_verifier,
+            native: OnceLock::new(),
+            provider: provider.clone(),
             extra,
             pin,
             insecure: opts.insecure,
@@ -146,6 +137,28 @@ fn handshake_error(host: &str, e: io::Error) -> Error {
     }
 }
 
+fn webpki_verifier(
+    roots: RootCertStore,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<WebPkiServerVerifier>> {
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| Error::Software(format!("TLS trust store: {e}")))
+}
+
+/// The system's trust store, loaded on first use: a server that `--cacert` already
+/// vouches for never costs the time and memory of parsing every system root.
+fn native_verifier(provider: &Arc<CryptoProvider>) -> Option<Arc<WebPkiServerVerifier>> {
+    let mut roots = RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return None;
+    }
+    webpki_verifier(roots, provider).ok()
+}
+
 /// Parses `sha256:HEX` (colons between bytes allowed, as msmtp prints them).
 pub fn parse_pin(pin: &str) -> Result<[u8; 32]> {
     let bad = || {
@@ -176,14 +189,20 @@ pub fn fingerprint(cert: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-/// webpki verification, plus two things webpki alone does not do:
+/// webpki verification against `--cacert` and then the system roots, plus two things webpki
+/// alone does not do:
 /// - `--pin`: exactly one certificate is trusted, whoever signed it (msmtp's tls_fingerprint);
 /// - a server certificate that is itself one of the `--cacert` certificates is trusted even
 ///   with basicConstraints CA:TRUE, which `openssl req -x509` sets by default and webpki
 ///   refuses as CaUsedAsEndEntity (curl and lftp accept it). Its host name is still checked.
 #[derive(Debug)]
 struct Verifier {
-    webpki: Option<Arc<WebPkiServerVerifier>>,
+    /// The `--cacert` certificates as trust anchors.
+    extra_verifier: Option<Arc<WebPkiServerVerifier>>,
+    /// The system roots, loaded when first needed.
+    native: OnceLock<Option<Arc<WebPkiServerVerifier>>>,
+    provider: Arc<CryptoProvider>,
+    /// The `--cacert` certificates themselves, for the exact-match rule.
     extra: Vec<CertificateDer<'static>>,
     pin: Option<[u8; 32]>,
     insecure: bool,
@@ -213,29 +232,36 @@ impl ServerCertVerifier for Verifier {
                 )))
             };
         }
-        let Some(webpki) = &self.webpki else {
-            return Err(rustls::Error::General(
-                "no trusted certificates: install ca-certificates or give --cacert".into(),
-            ));
-        };
-        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                if self.extra.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
-                    let cert =
-                        webpki::EndEntityCert::try_from(end_entity).map_err(|_| e.clone())?;
-                    cert.verify_is_valid_for_subject_name(server_name)
-                        .map_err(|_| {
-                            rustls::Error::InvalidCertificate(
-                                rustls::CertificateError::NotValidForName,
-                            )
-                        })?;
-                    Ok(ServerCertVerified::assertion())
-                } else {
-                    Err(e)
+        let mut first_error = None;
+        if let Some(v) = &self.extra_verifier {
+            match v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+                Ok(ok) => return Ok(ok),
+                Err(e) => {
+                    if self.extra.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+                        // Exactly a certificate the user trusts: only the name is left to check.
+                        let cert =
+                            webpki::EndEntityCert::try_from(end_entity).map_err(|_| e.clone())?;
+                        cert.verify_is_valid_for_subject_name(server_name)
+                            .map_err(|_| {
+                                rustls::Error::InvalidCertificate(
+                                    rustls::CertificateError::NotValidForName,
+                                )
+                            })?;
+                        return Ok(ServerCertVerified::assertion());
+                    }
+                    first_error = Some(e);
                 }
             }
+        }
+        match self.native.get_or_init(|| native_verifier(&self.provider)) {
+            Some(v) => v
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                .map_err(|e| first_error.unwrap_or(e)),
+            None => Err(first_error.unwrap_or_else(|| {
+                rustls::Error::General(
+                    "no trusted certificates: install ca-certificates or give --cacert".into(),
+                )
+            })),
         }
     }
 
