@@ -77,6 +77,12 @@ impl PartFile {
         Ok(())
     }
 
+    /// Removes the `.part` file (it held nothing worth keeping).
+    pub fn discard(self) {
+        drop(self.file);
+        let _ = fs::remove_file(&self.part);
+    }
+
     /// Flushes the data to disk (the slow part: run it under the FTP keep-alive).
     pub fn sync(&self) -> Result<()> {
         self.file

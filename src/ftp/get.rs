@@ -231,14 +231,27 @@ impl Run<'_> {
             .filter(|d| !d.is_empty())
             .unwrap_or(dir);
         let names = self.client(target)?.list_files(listing_dir)?;
-        let mut matched: Vec<Target> = names
-            .into_iter()
-            .filter(|n| glob_match(name, n))
-            .map(|n| target.with_path(format!("{dir}{n}")))
-            .collect();
+        let mut matched: Vec<Target> = Vec::new();
+        let mut refused = false;
+        for n in names {
+            // Matched by its last part, so that a hostile "../x.csv" is refused, not skipped.
+            if !glob_match(name, n.rsplit('/').next().unwrap_or(&n)) {
+                continue;
+            }
+            match safe_local_name(&n) {
+                Ok(_) => matched.push(target.with_path(format!("{dir}{n}"))),
+                Err(why) => {
+                    refused = true;
+                    self.events.fail(&Error::Protocol(format!(
+                        "{target}: refusing the listed name \"{}\": {why}",
+                        crate::conn::printable(&n)
+                    )));
+                }
+            }
+        }
         matched.sort_by(|a, b| a.path.cmp(&b.path));
         matched.dedup_by(|a, b| a.path == b.path);
-        if matched.is_empty() {
+        if matched.is_empty() && !refused {
             return Err(Error::NoInput(format!("{target}: no remote file matches")));
         }
         Ok(matched)
@@ -301,32 +314,23 @@ impl Run<'_> {
                 .note(&format!("{shown}: already complete, nothing to download"));
         } else {
             self.events.start(&shown, size, offset);
-            let client = connected(&mut self.client, target, &self.login, self.ftp)?;
-            let events = &mut *self.events;
-            let mut sink = |buf: &[u8]| -> Result<()> {
-                part.write(buf)?;
-                events.advance(buf.len() as u64);
-                Ok(())
-            };
-            let mut got = client.retrieve(&path, offset, &mut sink);
+            let mut got = self.retrieve_into(target, &mut part);
             if let Ok(None) = got {
-                drop(sink);
                 self.events.note(&format!(
                     "{target}: the server refused to resume (REST): downloading the whole file"
                 ));
                 part.restart()?;
                 self.events.start(&shown, size, 0);
-                let client = connected(&mut self.client, target, &self.login, self.ftp)?;
-                let events = &mut *self.events;
-                let mut sink = |buf: &[u8]| -> Result<()> {
-                    part.write(buf)?;
-                    events.advance(buf.len() as u64);
-                    Ok(())
-                };
-                got = client.retrieve(&path, 0, &mut sink);
+                got = self.retrieve_into(target, &mut part);
             }
             self.events.finish();
-            got?;
+            if let Err(e) = got {
+                // An empty .part holds nothing worth resuming: don't leave it behind.
+                if part.is_empty() {
+                    part.discard();
+                }
+                return Err(e);
+            }
         }
         if let Some(want) = check_size {
             if part.len() != want {
@@ -345,6 +349,19 @@ impl Run<'_> {
             self.client(target)?.delete(&path)?;
         }
         Ok(())
+    }
+
+    /// RETR from where `part` ends, appending to it. `Ok(None)`: the server refused REST.
+    fn retrieve_into(&mut self, target: &Target, part: &mut PartFile) -> Result<Option<u64>> {
+        let client = connected(&mut self.client, target, &self.login, self.ftp)?;
+        let events = &mut *self.events;
+        let offset = part.len();
+        let mut sink = |buf: &[u8]| -> Result<()> {
+            part.write(buf)?;
+            events.advance(buf.len() as u64);
+            Ok(())
+        };
+        client.retrieve(&target.path, offset, &mut sink)
     }
 
     fn fetch_to_stdout(

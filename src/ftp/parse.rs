@@ -199,7 +199,12 @@ pub fn parse_mlsd_line(line: &str) -> Option<Entry> {
 }
 
 /// The last component of an NLST line: some servers answer `NLST dir` with `dir/name`.
+/// A line with a ".." component is no such prefix: it is kept whole, to be refused rather
+/// than silently fetched under another name.
 pub fn nlst_name(line: &str) -> &str {
+    if line.split('/').any(|c| c == "..") {
+        return line;
+    }
     line.rsplit('/').next().unwrap_or(line)
 }
 
@@ -454,5 +459,7 @@ mod tests {
             assert!(safe_local_name(bad).is_err(), "{bad:?}");
         }
         assert_eq!(nlst_name("dir/a.csv"), "a.csv");
+        assert_eq!(nlst_name("../evil.csv"), "../evil.csv");
+        assert_eq!(nlst_name("a/../../x.csv"), "a/../../x.csv");
     }
 }
