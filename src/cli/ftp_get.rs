@@ -28,14 +28,97 @@ Examples:
 const EXIT_CODES: &str = "\
 Exit status (sysexits.h):
   0   everything asked for was done
-  64  bad flags or arguments            66  the remote file does not exist
-  68  the host name does not resolve     69  the server refused permanently, or TLS is missing
-  70  internal error                     73  a local file or folder cannot be created
+  64  bad flags or arguments
+  66  the remote file does not exist (or a glob matched nothing)
+  68  the host name does not resolve
+  69  the server refused permanently, or TLS was required but not offered
+  70  internal error (a bug)
+  73  a local file or folder cannot be created
   74  local I/O error, or the connection broke mid-transfer
   75  try again later: 4xx reply, timeout, connection refused
   76  malformed reply, TLS handshake or certificate failure
   77  login failed, permission denied, or no password available
-With several files, each failure is reported and the exit status is the first failure's.";
+With several files, each failure is reported and the exit status is the first one's.";
+
+/// ftp-get's man page sections after OPTIONS.
+pub fn man_sections() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "EXAMPLES",
+            EXAMPLES.trim_start_matches("Examples:\n").to_string(),
+        ),
+        (
+            "FILES AND RESUMING",
+            "\
+Each file is written to NAME.part beside its destination. When the transfer ends, the
+number of bytes received is checked against the size the server reported (SIZE) and
+the server's closing reply; only then is NAME.part renamed to NAME, replacing an
+older NAME. An interrupted run leaves NAME.part: run again with -c to resume it with
+REST (a shorter existing NAME is resumed too). If the server refuses REST, ftp-get
+says so and downloads the whole file. --retries N reconnects after transient failures
+(exit 75, or a connection broken mid-transfer) and resumes, waiting 1, 2, 4... s
+(at most 60 s) between tries. With -o - nothing is written to disk; a retry resumes
+after the bytes already written.
+
+The modification time is set from MDTM unless --no-mtime. With --delete-remote, the
+file is synced to disk (fsync, and the folder too) before DELE is sent; NOOPs keep
+the control connection alive while a large file is synced.
+
+Remote names that could escape the destination folder (empty, '.', '..', containing
+'/' or '\\', or control characters) are refused (exit 76)."
+                .to_string(),
+        ),
+        (
+            "TLS",
+            "\
+ftps:// uses TLS from the first byte (implicit FTPS, port 990). ftp:// sends AUTH TLS:
+  --tls auto      (default) use TLS when the server offers it; without it, go on
+                  only for an anonymous login: a password is never sent in cleartext
+                  unless --tls none is given (exit 69 otherwise)
+  --tls required  fail (exit 69) when the server does not offer TLS
+  --tls none      never use TLS
+Under TLS the data connections are protected too (PBSZ 0, PROT P) and resume the
+control connection's TLS session, as vsftpd requires by default (require_ssl_reuse).
+Certificates and host names are always verified against the system's trust store and
+--cacert FILE. A self-signed server certificate (even with basicConstraints CA:TRUE,
+as openssl req -x509 makes them) is accepted when it is itself in --cacert.
+--pin sha256:HEX trusts exactly one certificate. --insecure turns verification off
+and says so on stderr."
+                .to_string(),
+        ),
+        (
+            "CREDENTIALS",
+            "\
+The user name comes from --user, the URL, or the netrc entry for the host; with none,
+the login is anonymous (password anonymous@). The password, first found wins:
+  1. the URL (ftp://user:pass@host/...; works, but warns: it shows in ps)
+  2. --password-file FILE (first line; refused if group or others can read it)
+  3. --password-env VAR
+  4. netrc: --netrc-file FILE, else $NETRC, else ~/.netrc (curl's format and rules)
+  5. a prompt, when a terminal is attached
+  6. otherwise: exit 77
+Passwords never appear in -v transcripts or error messages (PASS ****)."
+                .to_string(),
+        ),
+        (
+            "EXIT STATUS",
+            EXIT_CODES
+                .trim_start_matches("Exit status (sysexits.h):\n")
+                .to_string(),
+        ),
+        (
+            "ENVIRONMENT",
+            "\
+NETRC   the netrc file to read instead of ~/.netrc
+HOME    where ~/.netrc is looked for"
+                .to_string(),
+        ),
+        (
+            "SEE ALSO",
+            "curl(1), ncftpget(1), lftp(1), netrc(5)".to_string(),
+        ),
+    ]
+}
 
 /// Download files over FTP or FTPS, safely: each file is written to NAME.part, its size
 /// checked, and renamed into place only when complete.

@@ -10,10 +10,7 @@ pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     for cmd in super::commands() {
         let name = cmd.get_name().to_string();
-        let mut man = Vec::new();
-        clap_mangen::Man::new(cmd.clone())
-            .render(&mut man)
-            .expect("rendering to a Vec cannot fail");
+        let man = render_man(&cmd, &super::man_sections(&name));
         out.push((PathBuf::from(format!("man/{name}.1")), man));
         for shell in [
             Shell::Bash,
@@ -36,4 +33,37 @@ pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
         }
     }
     out
+}
+
+/// The man page: clap_mangen's title, name, synopsis, description and options, then the
+/// tool's own sections (examples, exit status, files, ...) as preformatted text, so tables
+/// and command lines keep their layout.
+fn render_man(cmd: &clap::Command, sections: &[(&str, String)]) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = man.render_title(&mut out);
+    let _ = man.render_name_section(&mut out);
+    let _ = man.render_synopsis_section(&mut out);
+    let _ = man.render_description_section(&mut out);
+    let _ = man.render_options_section(&mut out);
+    for (title, body) in sections {
+        out.extend_from_slice(format!(".SH \"{title}\"\n.nf\n").as_bytes());
+        for line in body.lines() {
+            out.extend_from_slice(roff_escape(line).as_bytes());
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b".fi\n");
+    }
+    let _ = man.render_version_section(&mut out);
+    out
+}
+
+/// Escapes a line of text for roff: backslashes, and a leading '.' or '\'' (a request).
+fn roff_escape(line: &str) -> String {
+    let mut s = line.replace('\\', "\\e").replace('-', "\\-");
+    if s.starts_with('.') || s.starts_with('\'') {
+        s.insert_str(0, "\\&");
+    }
+    s
 }

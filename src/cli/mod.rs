@@ -15,3 +15,11 @@ pub fn commands() -> Vec<clap::Command> {
     use clap::CommandFactory;
     vec![ftp_get::Args::command()]
 }
+
+/// Sections a tool's man page adds after its options: (title, preformatted text).
+pub fn man_sections(name: &str) -> Vec<(&'static str, String)> {
+    match name {
+        "ftp-get" => ftp_get::man_sections(),
+        _ => Vec::new(),
+    }
+}

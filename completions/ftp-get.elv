@@ -1,0 +1,58 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[ftp-get] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'ftp-get'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'ftp-get'= {
+            cand -o 'Write to FILE (one URL only); ''-'' writes to standard output'
+            cand --output 'Write to FILE (one URL only); ''-'' writes to standard output'
+            cand -O 'Write into DIR under the remote names (created when missing) [default: .]'
+            cand --output-dir 'Write into DIR under the remote names (created when missing) [default: .]'
+            cand --user 'Log in as NAME (overrides the URL''s user)'
+            cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
+            cand --password-env 'Take the password from the environment variable VAR'
+            cand --netrc-file 'Read credentials from this netrc file instead of $NETRC or ~/.netrc'
+            cand --tls 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it'
+            cand --cacert 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)'
+            cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)'
+            cand --timeout 'Give up when connecting, or any single wait for the server, takes longer than SECS [default: 30 s to connect, 120 s idle]'
+            cand --retries 'Retry transient failures (exit 75 class, broken connections) N times, resuming'
+            cand --stdout 'Write the files'' contents to standard output (same as -o -)'
+            cand -c 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'
+            cand --continue 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'
+            cand --no-clobber 'Skip files that already exist locally'
+            cand --no-mtime 'Do not set the local modification time from the server''s (MDTM)'
+            cand --delete-remote 'Delete each remote file once it is completely and durably stored locally'
+            cand --active 'Active mode: the server connects to us (EPRT, falling back to PORT)'
+            cand --ascii 'ASCII transfers (TYPE A): line endings converted; no size check'
+            cand --insecure 'Do not verify the server certificate at all (says so on stderr)'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
+            cand -q 'Errors only: no progress bar, no notes'
+            cand --quiet 'Errors only: no progress bar, no notes'
+            cand -v 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+            cand --verbose 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}
