@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod error;
+pub mod mime;
 
 pub use error::{Error, Result};
