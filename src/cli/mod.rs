@@ -2,10 +2,12 @@
 //! generated man pages and completions, and the `main` wrapper that maps errors to exit codes.
 
 pub mod generate;
+pub mod mime_pack;
 pub mod run;
 
 /// Every tool's clap definition, by binary name: the one source for `--help`, the man pages
 /// and the shell completions.
 pub fn commands() -> Vec<clap::Command> {
-    vec![]
+    use clap::CommandFactory;
+    vec![mime_pack::Args::command()]
 }

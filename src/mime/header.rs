@@ -338,12 +338,20 @@ pub fn param_tokens(attr: &str, value: &str) -> Vec<String> {
     let mut pct = String::new();
     let mut pieces: Vec<String> = Vec::new();
     let limit = FOLD_AT - 1 - format!(" {attr}*00*=;").len();
-    for &b in value.as_bytes() {
-        let enc = if is_attr_char(b) {
-            (b as char).to_string()
-        } else {
-            format!("%{b:02X}")
-        };
+    // Split between characters, never inside one, so that each piece decodes on its own.
+    for c in value.chars() {
+        let mut utf8 = [0u8; 4];
+        let enc: String = c
+            .encode_utf8(&mut utf8)
+            .bytes()
+            .map(|b| {
+                if is_attr_char(b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
         let room = if pieces.is_empty() {
             limit - "UTF-8''".len()
         } else {
@@ -376,7 +384,7 @@ pub fn param_tokens(attr: &str, value: &str) -> Vec<String> {
 }
 
 /// A printable-ASCII stand-in for a file name: other characters become `_`, and a name too
-/// long for one line is shortened in the middle, keeping its extension.
+/// long for one line is shortened, keeping its extension.
 pub fn ascii_fallback(name: &str, max: usize) -> String {
     let s: String = name
         .chars()
@@ -391,10 +399,12 @@ pub fn ascii_fallback(name: &str, max: usize) -> String {
     if s.len() <= max {
         return s;
     }
-    let ext = match s.rfind('.') {
-        Some(i) if s.len() - i <= 10 => &s[i..],
-        _ => "",
-    };
+    // The extension: from the first dot that leaves at most 10 characters (".tar.gz").
+    let ext = s
+        .match_indices('.')
+        .map(|(i, _)| &s[i..])
+        .find(|e| e.len() > 1 && e.len() <= 10)
+        .unwrap_or("");
     format!("{}{ext}", &s[..max.saturating_sub(ext.len())])
 }
 
@@ -519,14 +529,14 @@ mod tests {
         let t = param_tokens("filename", &long);
         assert!(t.len() > 3);
         assert!(t[0].starts_with(" filename*0*=UTF-8''%C3%BC"));
-        assert!(t[1].starts_with(" filename*1*=%C3"));
+        assert!(t[1].starts_with(" filename*1*=%C3%BC"));
         let lines = fold(
             "Content-Disposition",
             &[vec!["attachment;".to_string()], t].concat(),
         );
         assert!(lines.iter().all(|l| l.len() <= FOLD_AT), "{lines:?}");
         let joined: String = lines.iter().map(|l| l.trim()).collect();
-        assert!(joined.ends_with(".gz\""), "{joined}");
+        assert!(joined.ends_with("_.tar.gz\""), "{joined}");
     }
 
     #[test]

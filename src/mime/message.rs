@@ -460,7 +460,10 @@ impl Message {
         }
     }
 
-    /// Writes the whole message, ending with a line break.
+    /// Writes the whole message, ending with a line break. A single-part body that already
+    /// ends with one gets no other; one that does not gets a soft line break (`=`) when it is
+    /// quoted-printable, so its text arrives unchanged, and a plain line break when it is
+    /// 7bit (the one case where a final newline is added to the text).
     pub fn write(&mut self, out: &mut Output, eol: Eol) -> Result<()> {
         for line in &self.headers {
             out.put(line.as_bytes())?;
@@ -468,6 +471,14 @@ impl Message {
         }
         let tree = self.tree();
         self.write_node(&tree, out, eol)?;
+        let single = !matches!(tree, Node::Multi(..));
+        if single && out.at_line_start() {
+            return Ok(());
+        }
+        let qp = self.body.choice.as_ref().map(|c| c.encoding) == Some(Encoding::QuotedPrintable);
+        if single && qp {
+            out.put(b"=")?;
+        }
         out.put(eol.bytes())
     }
 
