@@ -648,6 +648,77 @@ mod tests {
         assert!(lines[2].starts_with("Message-ID: <"));
     }
 
+    /// A message with `body` as its text and one attachment named `att_name`, prepared with
+    /// boundaries drawn from `draws` in turn; returns what was written and the draws used.
+    fn pack(body: &[u8], att_name: &str, draws: &[&str]) -> (Result<String>, usize) {
+        let mut next = 0;
+        let mut draw = || {
+            let b = draws[next.min(draws.len() - 1)].to_string();
+            next += 1;
+            Ok(b)
+        };
+        let spec = FileSpec {
+            path: "x".into(),
+            name: Some(att_name.into()),
+            ..FileSpec::default()
+        };
+        let att = FilePart::new(&spec, Input::memory("x", vec![1, 2, 3])).unwrap();
+        let body = TextPart {
+            input: Input::memory("body", body.to_vec()),
+            subtype: "plain",
+            charset: None,
+            choice: None,
+        };
+        let msg = Message::prepare(
+            vec!["From: a@b.c".into()],
+            body,
+            None,
+            vec![],
+            vec![att],
+            &mut draw,
+        );
+        let mut msg = match msg {
+            Ok(m) => m,
+            Err(e) => return (Err(e), next),
+        };
+        static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mime-msg-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.eml");
+        let mut out = Output::file(&path).unwrap();
+        msg.write(&mut out, Eol::Lf).unwrap();
+        out.finish().unwrap();
+        let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        (Ok(text), next)
+    }
+
+    #[test]
+    fn boundaries_are_drawn_again_when_a_7bit_body_holds_one() {
+        let draws = ["=_A", "=_B", "=_C", "=_D", "=_E", "=_F"];
+        // 7bit body containing the first boundary: the first draw is rejected.
+        let (out, used) = pack(b"x\n--=_A\n", "f.bin", &draws);
+        let out = out.unwrap();
+        assert_eq!(used, 6);
+        assert!(out.contains("boundary=\"=_D\""), "{out}");
+        assert!(out.contains("\n--=_A\n"));
+        // The same text in a quoted-printable body is safe by construction: no redraw.
+        let (out, used) = pack("caf\u{e9} x\n--=_A\n".as_bytes(), "f.bin", &draws);
+        let out = out.unwrap();
+        assert_eq!(used, 3);
+        assert!(out.contains("Content-Transfer-Encoding: quoted-printable"));
+        assert!(out.contains("boundary=\"=_A\""));
+        assert!(out.contains("\n--=3D_A\n"), "{out}");
+        // A part header holding a boundary (a file name) is a clash too.
+        let (out, used) = pack(b"hi\n", "=_B.bin", &draws);
+        assert_eq!(used, 6);
+        assert!(out.unwrap().contains("boundary=\"=_D\""));
+        // Content that holds every draw: give up with an internal error, not a broken message.
+        let (out, _) = pack(b"=_A=_B=_C", "f", &["=_A", "=_B", "=_C"]);
+        assert_eq!(out.unwrap_err().exit_code(), 70);
+    }
+
     #[test]
     fn sniffing() {
         assert!(looks_like_text(b"hello\n"));
