@@ -305,6 +305,34 @@ fn html_with_inline_parts_is_alternative_around_related() {
     let parsed = MessageParser::default().parse(msg.as_bytes()).unwrap();
     assert_eq!(parsed.body_html(0).unwrap(), "<img src=\"cid:logo\">");
     assert_eq!(parsed.body_text(0).unwrap(), "plain\n");
+    // An HTML file that is not UTF-8 needs --charset: 65, nothing written.
+    std::fs::write(dir.join("latin1.html"), b"<p>caf\xe9</p>").unwrap();
+    let out = run(
+        &dir,
+        &[FROM[0], FROM[1], "--html", "latin1.html"],
+        b"plain\n",
+    );
+    assert_eq!(out.status.code(), Some(65));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: latin1.html: the HTML is not UTF-8: give its charset with --charset\n"
+    );
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--html",
+            "latin1.html",
+            "--charset",
+            "iso-8859-1",
+        ],
+        b"plain\n",
+    );
+    assert!(
+        String::from_utf8_lossy(ok(&out)).contains("Content-Type: text/html; charset=iso-8859-1\n")
+    );
     // --inline without --html is a usage error.
     let out = run(&dir, &[FROM[0], FROM[1], "--inline", "logo.png"], b"");
     assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));

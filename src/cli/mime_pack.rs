@@ -18,9 +18,10 @@ Examples:
   mime-pack --from a@example.com --to b@example.com --body /dev/null \\
       -a \"scan-0042.pdf;name=Rechnung März.pdf\" --header \"X-Ticket: 4711\"
 
-Exit status: 0 ok, 64 bad flags or header values, 65 malformed input,
-66 a body or attachment is missing or unreadable (checked before anything is written),
-73 the -o file cannot be created, 74 a read or write error.";
+Exit status: 0 ok (also when standard output is closed early), 64 bad flags or header
+values, 65 the --html file is not UTF-8 and no --charset was given, 66 a body or attachment
+is missing or unreadable (all are checked before anything is written), 73 the -o file
+cannot be created, 74 a read or write error, 70 an internal error.";
 
 #[derive(Parser, Debug)]
 #[command(

@@ -377,6 +377,14 @@ impl Message {
                 let (stats, found) = part.input.scan(&b)?;
                 let media = format!("text/{}", part.subtype);
                 let choice = scan::choose(&stats, &media, part.charset.as_deref());
+                if part.subtype == "html" && choice.charset.is_none() {
+                    // An HTML alternative sent as application/octet-stream would be no
+                    // alternative at all.
+                    return Err(Error::Data(format!(
+                        "{}: the HTML is not UTF-8: give its charset with --charset",
+                        part.input.name()
+                    )));
+                }
                 clash |= found && choice.encoding == Encoding::SevenBit;
                 part.choice = Some(choice);
             }
