@@ -67,14 +67,31 @@ impl Finder {
     }
 
     fn contains(&self, hay: &[u8]) -> bool {
-        self.needles
-            .iter()
-            .any(|n| !n.is_empty() && hay.windows(n.len()).any(|w| w == n.as_slice()))
+        self.needles.iter().any(|n| contains(hay, n))
     }
 
     pub fn found(&self) -> bool {
         self.found
     }
+}
+
+/// Whether `needle` occurs in `hay`: a quick search for its first byte, then a comparison.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return false;
+    };
+    let mut from = 0;
+    while hay.len() - from >= needle.len() {
+        match hay[from..=hay.len() - needle.len()]
+            .iter()
+            .position(|&b| b == first)
+        {
+            Some(p) if hay[from + p..].starts_with(needle) => return true,
+            Some(p) => from += p + 1,
+            None => return false,
+        }
+    }
+    false
 }
 
 #[cfg(test)]

@@ -728,6 +728,40 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_odd_flag_values() {
+        let odd = [
+            "",
+            ";",
+            ";;",
+            "-",
+            ";name=",
+            "x;name=;type=",
+            "x;type=a/b;name=ü;charset=",
+            "é;name=é",
+            ":",
+            "::",
+            ": x",
+            "Date:",
+            "X-é: v",
+            "X: =?",
+            "Message-ID:  ",
+            "\u{0}",
+            "x;cid=@",
+            "x;cid=a@",
+            "😀;name=😀😀",
+        ];
+        for v in odd {
+            let _ = FileSpec::parse("--attach", v, &["type", "name", "charset", "cid"]);
+            let _ = Envelope::new().custom("--header", v);
+            let _ = Envelope::new().unstructured("Subject", "--subject", v);
+            let _ = Envelope::new().mailboxes("To", "--to", &[v.to_string()], false, false);
+            let _ = looks_like_text(v.as_bytes());
+            let _ = default_cid(v);
+            let _ = is_cid(v);
+        }
+    }
+
+    #[test]
     fn sniffing() {
         assert!(looks_like_text(b"hello\n"));
         assert!(looks_like_text("caf\u{e9}".as_bytes()));
