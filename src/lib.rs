@@ -7,6 +7,7 @@ pub mod cli;
 pub mod conn;
 pub mod error;
 pub mod ftp;
+pub mod mime;
 pub mod net;
 pub mod netrc;
 pub mod transfer;

@@ -1,0 +1,165 @@
+//! Where the message goes: standard output, or a file written atomically (CONVENTIONS.md,
+//! "Files are never left half-written"): a temporary file beside the destination, fsync,
+//! rename, fsync of the folder. An error removes the temporary file.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Smaller than an encoded chunk, so chunks go straight to the file descriptor.
+const BUFFER: usize = 64 * 1024;
+
+/// The temporary file behind `-o FILE`.
+struct Atomic {
+    tmp: PathBuf,
+    dest: PathBuf,
+    done: bool,
+}
+
+/// An open destination. Write failures map to the right error: a closed standard output ends
+/// quietly ([`Error::StdoutClosed`]); a file write failure is exit 74 naming the file.
+pub struct Output {
+    w: BufWriter<File>,
+    file: Option<Atomic>,
+    /// The last byte written, if any.
+    last: Option<u8>,
+}
+
+impl Output {
+    /// Standard output, through our own buffer (Rust's stdout flushes at every newline).
+    pub fn stdout() -> Result<Output> {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| Error::stdout(&e))?;
+        Ok(Output {
+            w: BufWriter::with_capacity(BUFFER, File::from(fd)),
+            file: None,
+            last: None,
+        })
+    }
+
+    /// Creates `dest.XXXXXXXX.part` beside `dest`; failure is exit 73 naming `dest`.
+    pub fn file(dest: &Path) -> Result<Output> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let name = dest
+            .file_name()
+            .ok_or_else(|| Error::CantCreate(format!("{}: not a file name", dest.display())))?;
+        let mut last = None;
+        for _ in 0..8 {
+            let tag = &super::boundary::random()?[12..20];
+            let mut tmp_name = name.to_os_string();
+            tmp_name.push(format!(".{tag}.part"));
+            let tmp = dest.with_file_name(tmp_name);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o666)
+                .open(&tmp)
+            {
+                Ok(f) => {
+                    return Ok(Output {
+                        w: BufWriter::with_capacity(BUFFER, f),
+                        file: Some(Atomic {
+                            tmp,
+                            dest: dest.to_path_buf(),
+                            done: false,
+                        }),
+                        last: None,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(Error::cant_create(dest.display(), &e)),
+            }
+        }
+        let e = last.unwrap_or_else(|| std::io::Error::other("no free temporary name"));
+        Err(Error::cant_create(dest.display(), &e))
+    }
+
+    fn err(&self, e: &std::io::Error) -> Error {
+        match &self.file {
+            None => Error::stdout(e),
+            Some(a) => Error::local_io(a.dest.display(), e),
+        }
+    }
+
+    pub fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.w.write_all(bytes).map_err(|e| self.err(&e))?;
+        if let Some(&b) = bytes.last() {
+            self.last = Some(b);
+        }
+        Ok(())
+    }
+
+    /// Whether the output is empty or its last byte ended a line.
+    pub fn at_line_start(&self) -> bool {
+        self.last.is_none_or(|b| b == b'\n')
+    }
+
+    /// Flushes; for a file also fsyncs, renames into place and fsyncs the folder.
+    pub fn finish(mut self) -> Result<()> {
+        let r = self.w.flush();
+        r.map_err(|e| self.err(&e))?;
+        let Some(a) = &mut self.file else {
+            return Ok(());
+        };
+        let dest = a.dest.display().to_string();
+        self.w
+            .get_ref()
+            .sync_all()
+            .map_err(|e| Error::local_io(&dest, &e))?;
+        std::fs::rename(&a.tmp, &a.dest).map_err(|e| Error::cant_create(&dest, &e))?;
+        a.done = true;
+        let dir = match a.dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // Durability of the rename; a folder that cannot be opened is no failure of ours.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Some(Atomic {
+            tmp, done: false, ..
+        }) = &self.file
+        {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_appears_only_when_finished() {
+        let dir = std::env::temp_dir().join(format!("mime-output-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("m.eml");
+        let mut out = Output::file(&dest).unwrap();
+        out.put(b"abc\n").unwrap();
+        assert!(!dest.exists());
+        assert!(out.at_line_start());
+        out.finish().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"abc\n");
+        // Dropped without finishing: nothing is left behind.
+        let mut out = Output::file(&dir.join("n.eml")).unwrap();
+        out.put(b"x").unwrap();
+        assert!(!out.at_line_start());
+        drop(out);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["m.eml"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,821 @@
+//! mime-pack as a user sees it: the bytes it writes, parsed back by independent parsers
+//! (the mail-parser crate, and Python's `email` package), its exit status and its stderr.
+
+use mail_parser::{MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mime-pack");
+
+/// A fresh, empty folder for one test.
+fn tmp(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mime_pack-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs mime-pack in `dir` with `args`, feeding `stdin`.
+fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
+}
+
+fn ok(out: &Output) -> &[u8] {
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    &out.stdout
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn sha(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Deterministic pseudo-random bytes (xorshift), fast enough for 100 MiB.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        out.extend_from_slice(&seed.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+const FROM: [&str; 2] = ["--from", "Zoë Ünal <zoe@example.com>"];
+const TO: [&str; 2] = ["--to", "team@example.com"];
+
+/// Every header line (up to the first blank line) fits in 78 columns and ends as `eol` says.
+fn check_header_lines(msg: &[u8]) {
+    let text = String::from_utf8_lossy(msg);
+    for line in text
+        .split('\n')
+        .take_while(|l| !l.trim_end_matches('\r').is_empty())
+    {
+        assert!(
+            line.trim_end_matches('\r').len() <= 78,
+            "long header line {line:?}"
+        );
+    }
+}
+
+/// The files every round trip attaches: (file name on disk, contents).
+fn sample_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let files = vec![
+        ("random.bin".to_string(), noise(300_001, 7)),
+        ("empty.dat".to_string(), Vec::new()),
+        (
+            "build.log".to_string(),
+            "build ok ✔\r\nline two\n".as_bytes().to_vec(),
+        ),
+        ("Rechnung März – 2026.pdf".to_string(), noise(5000, 9)),
+        (
+            "noext".to_string(),
+            b"\x00\x01binary with no extension".to_vec(),
+        ),
+    ];
+    for (name, data) in &files {
+        std::fs::write(dir.join(name), data).unwrap();
+    }
+    files
+}
+
+#[test]
+fn round_trip_through_mail_parser() {
+    let dir = tmp("round_trip");
+    let files = sample_files(&dir);
+    let body = "Nightly build attached.\nGrüße aus Köln — all mostly ASCII here.\n";
+    let mut args = vec![
+        FROM[0],
+        FROM[1],
+        TO[0],
+        TO[1],
+        "--cc",
+        "\"Lovelace, Ada\" <ada@example.com>",
+        "--subject",
+        "Build #451 ✔ — nächtlicher Bau mit einem sehr langen Betreff, der gefaltet werden muss",
+    ];
+    for (name, _) in &files {
+        args.extend(["-a", name]);
+    }
+    for crlf in [false, true] {
+        let mut args = args.clone();
+        if crlf {
+            args.push("--crlf");
+        }
+        let out = run(&dir, &args, body.as_bytes());
+        let msg = ok(&out);
+        check_header_lines(msg);
+        if crlf {
+            for (i, &b) in msg.iter().enumerate() {
+                if b == b'\n' {
+                    assert_eq!(msg[i - 1], b'\r', "bare LF at {i}");
+                }
+            }
+        } else {
+            assert!(!msg.contains(&b'\r'), "CR in LF output");
+        }
+        let parsed = MessageParser::default()
+            .parse(msg)
+            .expect("mail-parser parses it");
+        assert_eq!(
+            parsed.subject(),
+            Some(
+                "Build #451 ✔ — nächtlicher Bau mit einem sehr langen Betreff, der gefaltet werden muss"
+            )
+        );
+        let from = parsed.from().unwrap().first().unwrap();
+        assert_eq!(from.name(), Some("Zoë Ünal"));
+        assert_eq!(from.address(), Some("zoe@example.com"));
+        let cc = parsed.cc().unwrap().first().unwrap();
+        assert_eq!(
+            (cc.name(), cc.address()),
+            (Some("Lovelace, Ada"), Some("ada@example.com"))
+        );
+        let text = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+        assert_eq!(text, body);
+        let got: Vec<(String, String)> = parsed
+            .attachments()
+            .map(|p| {
+                (
+                    p.attachment_name().unwrap_or("").to_string(),
+                    sha(p.contents()),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = files.iter().map(|(n, d)| (n.clone(), sha(d))).collect();
+        assert_eq!(got, want);
+        assert!(parsed.message_id().unwrap().contains('@'));
+        assert!(parsed.date().is_some());
+    }
+}
+
+#[test]
+fn python_email_package_reads_the_same_parts() {
+    let python = Path::new("/usr/bin/python3");
+    assert!(
+        python.exists(),
+        "/usr/bin/python3 is missing: the interop test needs Debian's python3 (apt-get install python3)"
+    );
+    let dir = tmp("python");
+    let files = sample_files(&dir);
+    std::fs::write(
+        dir.join("page.html"),
+        "<p>Grüße <img src=\"cid:logo.png\"></p>\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("logo.png"), noise(2000, 3)).unwrap();
+    let body = "Привет, это тело письма.\nSecond line.\n";
+    for crlf in [false, true] {
+        let mut args = vec![
+            FROM[0],
+            FROM[1],
+            TO[0],
+            TO[1],
+            "--subject",
+            "Grüße ✔ Build",
+            "--html",
+            "page.html",
+            "--inline",
+            "logo.png",
+            "-o",
+            "out.eml",
+        ];
+        for (name, _) in &files {
+            args.extend(["-a", name]);
+        }
+        if crlf {
+            args.push("--crlf");
+        }
+        ok(&run(&dir, &args, body.as_bytes()));
+        let py = Command::new(python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/mime_interop.py"
+            ))
+            .arg(dir.join("out.eml"))
+            .output()
+            .unwrap();
+        assert!(
+            py.status.success(),
+            "python: {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        let report = String::from_utf8(py.stdout).unwrap();
+        let lines: Vec<Vec<&str>> = report.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(lines[0], ["header", "Grüße ✔ Build", "Zoë Ünal", "0"]);
+        let parts: Vec<(&str, &str, &str, &str)> = lines[1..]
+            .iter()
+            .map(|l| {
+                assert_eq!(l[0], "part", "{report}");
+                assert_eq!(l[5], "0", "defects in {l:?}");
+                (l[1], l[2], l[3], l[4])
+            })
+            .collect();
+        let html = "<p>Grüße <img src=\"cid:logo.png\"></p>\n";
+        let mut want = vec![
+            ("text/plain", "-", "-", sha(body.as_bytes())),
+            ("text/html", "-", "-", sha(html.as_bytes())),
+            ("image/png", "logo.png", "<logo.png>", sha(&noise(2000, 3))),
+        ];
+        let types = [
+            "application/octet-stream",
+            "application/octet-stream",
+            "text/plain",
+            "application/pdf",
+            "application/octet-stream",
+        ];
+        for ((name, data), t) in files.iter().zip(types) {
+            want.push((t, name, "-", sha(data)));
+        }
+        let got: Vec<(String, String, String, String)> = parts
+            .iter()
+            .map(|p| (p.0.into(), p.1.into(), p.2.into(), p.3.into()))
+            .collect();
+        let want: Vec<(String, String, String, String)> = want
+            .into_iter()
+            .map(|p| (p.0.into(), p.1.into(), p.2.into(), p.3))
+            .collect();
+        assert_eq!(got, want, "{report}");
+    }
+}
+
+#[test]
+fn html_with_inline_parts_is_alternative_around_related() {
+    let dir = tmp("html");
+    std::fs::write(dir.join("page.html"), "<img src=\"cid:logo\">").unwrap();
+    std::fs::write(dir.join("logo.png"), b"\x89PNG").unwrap();
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--html",
+            "page.html",
+            "--inline",
+            "logo.png;cid=logo",
+            "-a",
+            "logo.png",
+        ],
+        b"plain\n",
+    );
+    let msg = String::from_utf8(ok(&out).to_vec()).unwrap();
+    let mixed = msg.find("Content-Type: multipart/mixed;").unwrap();
+    let alt = msg.find("Content-Type: multipart/alternative;").unwrap();
+    let rel = msg
+        .find("Content-Type: multipart/related; type=\"text/html\";")
+        .unwrap();
+    assert!(mixed < alt && alt < rel, "{msg}");
+    assert!(msg.contains("Content-ID: <logo>\n"));
+    assert!(msg.contains("Content-Disposition: inline; filename=\"logo.png\"\n"));
+    let parsed = MessageParser::default().parse(msg.as_bytes()).unwrap();
+    assert_eq!(parsed.body_html(0).unwrap(), "<img src=\"cid:logo\">");
+    assert_eq!(parsed.body_text(0).unwrap(), "plain\n");
+    // An HTML file that is not UTF-8 needs --charset: 65, nothing written.
+    std::fs::write(dir.join("latin1.html"), b"<p>caf\xe9</p>").unwrap();
+    let out = run(
+        &dir,
+        &[FROM[0], FROM[1], "--html", "latin1.html"],
+        b"plain\n",
+    );
+    assert_eq!(out.status.code(), Some(65));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: latin1.html: the HTML is not UTF-8: give its charset with --charset\n"
+    );
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--html",
+            "latin1.html",
+            "--charset",
+            "iso-8859-1",
+        ],
+        b"plain\n",
+    );
+    assert!(
+        String::from_utf8_lossy(ok(&out)).contains("Content-Type: text/html; charset=iso-8859-1\n")
+    );
+    // --inline without --html is a usage error.
+    let out = run(&dir, &[FROM[0], FROM[1], "--inline", "logo.png"], b"");
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}
+
+/// (body bytes, extra flags) -> expected Content-Type and Content-Transfer-Encoding.
+#[test]
+fn charset_and_encoding_follow_the_content() {
+    let dir = tmp("encodings");
+    let long_line = "x".repeat(1200) + "\n";
+    let cases: Vec<(Vec<u8>, Vec<&str>, &str, &str)> = vec![
+        (
+            b"plain ascii\n".to_vec(),
+            vec![],
+            "text/plain; charset=us-ascii",
+            "7bit",
+        ),
+        (
+            b"no newline at the end".to_vec(),
+            vec![],
+            "text/plain; charset=us-ascii",
+            "7bit",
+        ),
+        (
+            b"QP keeps the missing newline missing \xc3\xa9".to_vec(),
+            vec![],
+            "text/plain; charset=utf-8",
+            "quoted-printable",
+        ),
+        (
+            "Grüße aus Köln, the build is green.\n".as_bytes().to_vec(),
+            vec![],
+            "text/plain; charset=utf-8",
+            "quoted-printable",
+        ),
+        (
+            "Привет мир, всё хорошо\n".as_bytes().to_vec(),
+            vec![],
+            "text/plain; charset=utf-8",
+            "base64",
+        ),
+        (
+            long_line.clone().into_bytes(),
+            vec![],
+            "text/plain; charset=us-ascii",
+            "quoted-printable",
+        ),
+        (
+            b"bare\rcarriage return".to_vec(),
+            vec![],
+            "text/plain; charset=us-ascii",
+            "quoted-printable",
+        ),
+        (
+            b"caf\xe9 cr\xe8me\n".to_vec(),
+            vec![],
+            "application/octet-stream",
+            "base64",
+        ),
+        (
+            b"caf\xe9 au lait, plus some more ASCII text here\n".to_vec(),
+            vec!["--charset", "iso-8859-1"],
+            "text/plain; charset=iso-8859-1",
+            "quoted-printable",
+        ),
+    ];
+    for (body, extra, ctype, cte) in cases {
+        let mut args = vec![FROM[0], FROM[1]];
+        args.extend(extra);
+        let out = run(&dir, &args, &body);
+        let msg = ok(&out);
+        let text = String::from_utf8_lossy(msg);
+        assert!(
+            text.contains(&format!("\nContent-Type: {ctype}\n")),
+            "{ctype}: {text}"
+        );
+        assert!(
+            text.contains(&format!("\nContent-Transfer-Encoding: {cte}\n")),
+            "{cte}: {text}"
+        );
+        let parsed = MessageParser::default().parse(msg).unwrap();
+        let part = parsed.part(0).unwrap();
+        let decoded = part.contents();
+        if ctype.contains("utf-8") || ctype.contains("us-ascii") {
+            let mut want = String::from_utf8_lossy(&body).replace("\r\n", "\n");
+            // A message ends with a line break: a 7bit body without one gains it.
+            if cte == "7bit" && !want.ends_with('\n') {
+                want.push('\n');
+            }
+            let got = String::from_utf8_lossy(decoded).replace("\r\n", "\n");
+            assert_eq!(got, want);
+        } else if ctype.starts_with("application/") {
+            assert_eq!(decoded, &body[..]);
+        }
+    }
+}
+
+#[test]
+fn a_body_holding_boundary_like_lines_still_parses() {
+    let dir = tmp("boundary_body");
+    std::fs::write(dir.join("a.bin"), noise(1000, 1)).unwrap();
+    let body = "before\n--=_posthaste_AAAAAAAAAAAAAAAAAAAAAAAA\n--=_posthaste_AAAAAAAAAAAAAAAAAAAAAAAA--\n--\nafter\n";
+    let out = run(&dir, &[FROM[0], FROM[1], "-a", "a.bin"], body.as_bytes());
+    let msg = ok(&out);
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    assert_eq!(parsed.body_text(0).unwrap(), body);
+    assert_eq!(parsed.attachment(0).unwrap().contents(), noise(1000, 1));
+    assert_eq!(parsed.attachment_count(), 1);
+}
+
+#[test]
+fn empty_body_and_empty_attachment() {
+    let dir = tmp("empty");
+    std::fs::write(dir.join("empty.txt"), b"").unwrap();
+    let out = run(&dir, &[FROM[0], FROM[1], TO[0], TO[1]], b"");
+    let msg = ok(&out);
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    assert_eq!(parsed.body_text(0).as_deref().unwrap_or(""), "");
+    assert!(String::from_utf8_lossy(msg).ends_with("Content-Transfer-Encoding: 7bit\n\n"));
+    let out = run(
+        &dir,
+        &[FROM[0], FROM[1], "--body", "/dev/null", "-a", "empty.txt"],
+        b"ignored",
+    );
+    let parsed = MessageParser::default().parse(ok(&out)).unwrap();
+    let att = parsed.attachment(0).unwrap();
+    assert_eq!(att.attachment_name(), Some("empty.txt"));
+    assert!(att.contents().is_empty());
+}
+
+#[test]
+fn a_100_mib_attachment_round_trips() {
+    let dir = tmp("big");
+    let data = noise(100 << 20, 42);
+    std::fs::write(dir.join("big.bin"), &data).unwrap();
+    let want = sha(&data);
+    drop(data);
+    ok(&run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--body",
+            "/dev/null",
+            "-a",
+            "big.bin",
+            "-o",
+            "big.eml",
+        ],
+        b"",
+    ));
+    let msg = std::fs::read(dir.join("big.eml")).unwrap();
+    let parsed = MessageParser::default().parse(&msg).unwrap();
+    let att = parsed.attachment(0).unwrap();
+    assert_eq!(att.contents().len(), 100 << 20);
+    assert_eq!(sha(att.contents()), want);
+}
+
+#[test]
+fn a_long_body_on_stdin_is_spooled_and_round_trips() {
+    let dir = tmp("long_stdin");
+    // 1 MiB of mostly-ASCII text with long lines, past the in-memory look-ahead.
+    let mut body = String::new();
+    while body.len() < (1 << 20) {
+        body.push_str(&"Grüße, long line without a break ".repeat(40));
+        body.push('\n');
+    }
+    let out = run(&dir, &[FROM[0], FROM[1]], body.as_bytes());
+    let msg = ok(&out);
+    assert!(String::from_utf8_lossy(&msg[..2000]).contains("quoted-printable"));
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert_eq!(text.len(), body.len());
+    assert!(text == body, "the body changed on the way");
+}
+
+#[test]
+fn header_injection_through_every_flag_is_refused() {
+    let dir = tmp("injection");
+    std::fs::write(dir.join("f.txt"), b"x").unwrap();
+    let evil = "x\r\nBcc: victim@example.com";
+    let addr = "a@example.com\nBcc: victim@example.com";
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--from".into(), addr.into()], "--from"),
+        (vec!["--to".into(), addr.into()], "--to"),
+        (vec!["--cc".into(), addr.into()], "--cc"),
+        (vec!["--bcc".into(), addr.into()], "--bcc"),
+        (vec!["--reply-to".into(), addr.into()], "--reply-to"),
+        (
+            vec![
+                "--to".into(),
+                format!("Evil\r\nBcc: v@x.org <a@example.com>"),
+            ],
+            "--to",
+        ),
+        (vec!["--subject".into(), evil.into()], "--subject"),
+        (vec!["-s".into(), "x\nBcc: v@x.org".into()], "--subject"),
+        (
+            vec!["--header".into(), format!("X-Test: {evil}")],
+            "--header",
+        ),
+        (
+            vec!["--header".into(), "X-Test\nBcc: v@x.org: y".into()],
+            "--header",
+        ),
+        (vec!["--header".into(), "Bad Name: y".into()], "--header"),
+        (vec!["--header".into(), "Bcc: v@x.org".into()], "--header"),
+        (
+            vec!["--header".into(), "Content-Type: text/html".into()],
+            "--header",
+        ),
+        (vec!["--header".into(), "no colon".into()], "--header"),
+        (vec!["-a".into(), format!("f.txt;name={evil}")], "--attach"),
+        (
+            vec!["-a".into(), "f.txt;type=text/plain\nX-Evil: 1".into()],
+            "--attach",
+        ),
+        (
+            vec!["-a".into(), "f.txt;type=text/plain; charset=x".into()],
+            "--attach",
+        ),
+        (
+            vec![
+                "--html".into(),
+                "f.txt".into(),
+                "--inline".into(),
+                format!("f.txt;cid={evil}"),
+            ],
+            "--inline",
+        ),
+        (
+            vec!["--charset".into(), "utf-8\nX-Evil: 1".into()],
+            "--charset",
+        ),
+        (vec!["--body".into(), "f.txt\nX-Evil: 1".into()], "--body"),
+        (vec!["--html".into(), "f.txt\nX-Evil: 1".into()], "--html"),
+    ];
+    for (extra, flag) in cases {
+        let mut args: Vec<String> = if extra[0] == "--from" {
+            vec![]
+        } else {
+            vec![FROM[0].into(), FROM[1].into()]
+        };
+        args.extend(extra.iter().cloned());
+        if !args.contains(&"--body".to_string()) {
+            args.extend(["--body".into(), "f.txt".into()]);
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&dir, &argv, b"");
+        assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{extra:?} wrote output");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("mime-pack: {flag}: ")),
+            "{extra:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn non_ascii_addresses_need_smtputf8() {
+    let dir = tmp("smtputf8");
+    let args = [
+        FROM[0],
+        FROM[1],
+        "--to",
+        "Jürgen <jürgen@bücher.de>",
+        "--body",
+        "/dev/null",
+    ];
+    let out = run(&dir, &args, b"");
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --to: a non-ASCII address needs --smtputf8: \"jürgen@bücher.de\"\n"
+    );
+    let mut with = args.to_vec();
+    with.push("--smtputf8");
+    let out = run(&dir, &with, b"");
+    let parsed = MessageParser::default().parse(ok(&out)).unwrap();
+    let to = parsed.to().unwrap().first().unwrap();
+    assert_eq!(
+        (to.name(), to.address()),
+        (Some("Jürgen"), Some("jürgen@bücher.de"))
+    );
+}
+
+#[test]
+fn a_missing_attachment_fails_before_anything_is_written() {
+    let dir = tmp("missing");
+    std::fs::write(dir.join("here.txt"), b"x").unwrap();
+    let args = [FROM[0], FROM[1], "-a", "here.txt", "-a", "gone.pdf"];
+    let out = run(&dir, &args, b"body");
+    assert_eq!(out.status.code(), Some(66));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: gone.pdf: No such file or directory\n"
+    );
+    // With -o nothing is created either, and the body on stdin is not needed.
+    let mut with_o = args.to_vec();
+    with_o.extend(["-o", "out.eml"]);
+    let out = run(&dir, &with_o, b"");
+    assert_eq!(out.status.code(), Some(66));
+    assert!(!dir.join("out.eml").exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "stray files left"
+    );
+    // A directory is no attachment; a missing body file or html is the same failure.
+    for (flag, what) in [("-a", "."), ("--body", "nobody.txt"), ("--html", "no.html")] {
+        let out = run(&dir, &[FROM[0], FROM[1], flag, what], b"");
+        assert_eq!(out.status.code(), Some(66), "{flag} {what}");
+        assert!(out.stdout.is_empty());
+        assert!(stderr(&out).starts_with(&format!("mime-pack: {what}: ")));
+    }
+}
+
+#[test]
+fn output_file_is_written_atomically() {
+    let dir = tmp("output");
+    ok(&run(&dir, &[FROM[0], FROM[1], "-o", "msg.eml"], b"hello\n"));
+    let msg = std::fs::read(dir.join("msg.eml")).unwrap();
+    assert!(msg.ends_with(b"\n\nhello\n"));
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["msg.eml"], "no temporary file left behind");
+    // Overwriting replaces the file.
+    ok(&run(
+        &dir,
+        &[FROM[0], FROM[1], "-o", "msg.eml"],
+        b"second\n",
+    ));
+    assert!(
+        std::fs::read(dir.join("msg.eml"))
+            .unwrap()
+            .ends_with(b"\n\nsecond\n")
+    );
+    // A folder that does not exist: 73, naming the file.
+    let out = run(&dir, &[FROM[0], FROM[1], "-o", "no/such/dir/m.eml"], b"x");
+    assert_eq!(out.status.code(), Some(73));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: no/such/dir/m.eml: No such file or directory\n"
+    );
+    // -o - is standard output.
+    let out = run(&dir, &[FROM[0], FROM[1], "-o", "-"], b"x\n");
+    assert!(ok(&out).ends_with(b"\n\nx\n"));
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_status_0() {
+    let dir = tmp("closed_stdout");
+    std::fs::write(dir.join("big.bin"), noise(8 << 20, 5)).unwrap();
+    let mut child = Command::new(BIN)
+        .args([FROM[0], FROM[1], "--body", "/dev/null", "-a", "big.bin"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut head = [0u8; 100];
+    stdout.read_exact(&mut head).unwrap();
+    drop(stdout); // like `| head -c 100`
+    let out = child.wait_with_output().unwrap();
+    assert!(head.starts_with(b"Date: "));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_exits_0() {
+    let dir = tmp("usage");
+    let out = run(&dir, &["--to", "a@example.com"], b"");
+    assert_eq!(out.status.code(), Some(64));
+    assert!(stderr(&out).starts_with("mime-pack: "));
+    let out = run(&dir, &[FROM[0], FROM[1], "--no-such-flag"], b"");
+    assert_eq!(out.status.code(), Some(64));
+    let out = run(&dir, &["--help"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("smtp-send -t"));
+    // Standard input can feed one input only.
+    let out = run(&dir, &[FROM[0], FROM[1], "-a", "-"], b"");
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --attach: standard input is already used by --body (give --body FILE)\n"
+    );
+}
+
+#[test]
+fn an_attachment_can_come_from_standard_input() {
+    let dir = tmp("stdin_attach");
+    std::fs::write(dir.join("b.txt"), b"see attached\n").unwrap();
+    let data = noise(200_000, 11);
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--body",
+            "b.txt",
+            "--attach=-;name=dump.tar",
+        ],
+        &data,
+    );
+    let parsed = MessageParser::default().parse(ok(&out)).unwrap();
+    let att = parsed.attachment(0).unwrap();
+    assert_eq!(att.attachment_name(), Some("dump.tar"));
+    assert_eq!(att.content_type().map(|c| c.ctype()), Some("application"));
+    assert_eq!(sha(att.contents()), sha(&data));
+}
+
+#[test]
+fn custom_headers_date_and_message_id() {
+    let dir = tmp("custom");
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--header",
+            "X-Build: 451",
+            "--header",
+            "Date: Thu, 01 Jan 2026 00:00:00 +0000",
+            "--header",
+            "Message-ID: <fixed@example.com>",
+            "--header",
+            "X-Note: Grüße",
+            "--reply-to",
+            "ops@example.com",
+            "--bcc",
+            "hidden@example.com",
+            "--body",
+            "/dev/null",
+        ],
+        b"",
+    );
+    let msg = String::from_utf8(ok(&out).to_vec()).unwrap();
+    assert!(
+        msg.starts_with("Date: Thu, 01 Jan 2026 00:00:00 +0000\n"),
+        "{msg}"
+    );
+    assert_eq!(msg.matches("Date: ").count(), 1);
+    assert_eq!(msg.matches("Message-ID: ").count(), 1);
+    let parsed = MessageParser::default().parse(msg.as_bytes()).unwrap();
+    assert_eq!(parsed.message_id(), Some("fixed@example.com"));
+    assert_eq!(parsed.header_raw("X-Build").map(str::trim), Some("451"));
+    assert_eq!(
+        parsed.header_raw("X-Note").map(str::trim),
+        Some("=?UTF-8?B?R3LDvMOfZQ==?=")
+    );
+    assert_eq!(
+        parsed.bcc().unwrap().first().unwrap().address(),
+        Some("hidden@example.com")
+    );
+    assert_eq!(
+        parsed.reply_to().unwrap().first().unwrap().address(),
+        Some("ops@example.com")
+    );
+}
+
+#[test]
+fn generated_man_page_and_completions_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for (path, contents) in posthaste::cli::generate::render_all() {
+        if !path.to_string_lossy().contains("mime-pack") {
+            continue;
+        }
+        seen += 1;
+        let on_disk = std::fs::read(root.join(&path)).unwrap_or_default();
+        assert!(
+            on_disk == contents,
+            "{} is stale: run `cargo run --example generate`",
+            path.display()
+        );
+    }
+    assert_eq!(seen, 6);
+}
