@@ -144,6 +144,11 @@ impl<S: Transport> FtpClient<S> {
         !self.broken
     }
 
+    /// TYPE A or I for the following SIZE and RETR (a URL's `;type=a` asks for one file).
+    pub fn set_ascii(&mut self, ascii: bool) {
+        self.opts.ascii = ascii;
+    }
+
     fn peer(&self) -> String {
         self.conn.peer().to_string()
     }

@@ -287,6 +287,7 @@ impl Run<'_> {
         let opts = self.opts;
         let ascii = self.ftp.ascii || target.ascii;
         let client = self.client(target)?;
+        client.set_ascii(ascii);
         let size = client.size(&path)?;
         // In ASCII mode the bytes on the wire differ from SIZE: no size check.
         let check_size = if ascii { None } else { size };
@@ -296,7 +297,7 @@ impl Run<'_> {
             None
         };
         let Some(dest) = dest else {
-            return self.fetch_to_stdout(target, check_size, stdout_written);
+            return self.fetch_to_stdout(target, ascii, check_size, stdout_written);
         };
         // A retry always resumes what this run already wrote.
         let resume = opts.resume || self.attempt > 0;
@@ -314,14 +315,14 @@ impl Run<'_> {
                 .note(&format!("{shown}: already complete, nothing to download"));
         } else {
             self.events.start(&shown, size, offset);
-            let mut got = self.retrieve_into(target, &mut part);
+            let mut got = self.retrieve_into(target, ascii, &mut part);
             if let Ok(None) = got {
                 self.events.note(&format!(
                     "{target}: the server refused to resume (REST): downloading the whole file"
                 ));
                 part.restart()?;
                 self.events.start(&shown, size, 0);
-                got = self.retrieve_into(target, &mut part);
+                got = self.retrieve_into(target, ascii, &mut part);
             }
             self.events.finish();
             if let Err(e) = got {
@@ -352,21 +353,37 @@ impl Run<'_> {
     }
 
     /// RETR from where `part` ends, appending to it. `Ok(None)`: the server refused REST.
-    fn retrieve_into(&mut self, target: &Target, part: &mut PartFile) -> Result<Option<u64>> {
+    fn retrieve_into(
+        &mut self,
+        target: &Target,
+        ascii: bool,
+        part: &mut PartFile,
+    ) -> Result<Option<u64>> {
         let client = connected(&mut self.client, target, &self.login, self.ftp)?;
+        client.set_ascii(ascii);
         let events = &mut *self.events;
         let offset = part.len();
+        let mut lines = ascii.then(CrlfToLf::default);
+        let mut converted = Vec::new();
         let mut sink = |buf: &[u8]| -> Result<()> {
-            part.write(buf)?;
+            let data = lines
+                .as_mut()
+                .map_or(buf, |l| l.convert(buf, &mut converted));
+            part.write(data)?;
             events.advance(buf.len() as u64);
             Ok(())
         };
-        client.retrieve(&target.path, offset, &mut sink)
+        let got = client.retrieve(&target.path, offset, &mut sink);
+        if let (Ok(Some(_)), Some(l)) = (&got, &mut lines) {
+            part.write(l.finish())?;
+        }
+        got
     }
 
     fn fetch_to_stdout(
         &mut self,
         target: &Target,
+        ascii: bool,
         size: Option<u64>,
         written: &mut u64,
     ) -> Result<()> {
@@ -378,12 +395,22 @@ impl Run<'_> {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         let start = *written;
+        let mut lines = ascii.then(CrlfToLf::default);
+        let mut converted = Vec::new();
         let mut sink = |buf: &[u8]| -> Result<()> {
-            out.write_all(buf).map_err(|e| Error::stdout(&e))?;
-            *written += buf.len() as u64;
+            let data = lines
+                .as_mut()
+                .map_or(buf, |l| l.convert(buf, &mut converted));
+            out.write_all(data).map_err(|e| Error::stdout(&e))?;
+            *written += data.len() as u64;
             Ok(())
         };
         let got = client.retrieve(&path, start, &mut sink)?;
+        if let (Some(_), Some(l)) = (got, &mut lines) {
+            let rest = l.finish();
+            out.write_all(rest).map_err(|e| Error::stdout(&e))?;
+            *written += rest.len() as u64;
+        }
         if got.is_none() {
             return Err(Error::Unavailable(format!(
                 "{target}: the server refused to resume (REST) after {start} bytes were already written to standard output"
@@ -400,6 +427,40 @@ impl Run<'_> {
             self.client(target)?.delete(&path)?;
         }
         Ok(())
+    }
+}
+
+/// TYPE A data comes with CRLF line ends (RFC 959 3.1.1.1); the local form is LF. A CR that
+/// ends one chunk is held back until the next shows whether an LF follows it.
+#[derive(Default)]
+struct CrlfToLf {
+    cr_pending: bool,
+}
+
+impl CrlfToLf {
+    /// Converts `buf` into `out` and returns the converted bytes.
+    fn convert<'o>(&mut self, buf: &[u8], out: &'o mut Vec<u8>) -> &'o [u8] {
+        out.clear();
+        for &b in buf {
+            if std::mem::take(&mut self.cr_pending) && b != b'\n' {
+                out.push(b'\r');
+            }
+            if b == b'\r' {
+                self.cr_pending = true;
+            } else {
+                out.push(b);
+            }
+        }
+        out
+    }
+
+    /// What is still held back when the data ends: a lone final CR.
+    fn finish(&mut self) -> &'static [u8] {
+        if std::mem::take(&mut self.cr_pending) {
+            b"\r"
+        } else {
+            b""
+        }
     }
 }
 
@@ -439,4 +500,27 @@ fn resume_part(dest: &Path, resume: bool, size: Option<u64>) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_to_lf_at_every_split() {
+        let input = b"a\r\nb\rc\r\r\n\n\r\nend\r";
+        let want = b"a\nb\rc\r\n\n\nend\r";
+        for i in 0..=input.len() {
+            for j in i..=input.len() {
+                let mut c = CrlfToLf::default();
+                let mut out = Vec::new();
+                let mut got = Vec::new();
+                for part in [&input[..i], &input[i..j], &input[j..]] {
+                    got.extend_from_slice(c.convert(part, &mut out));
+                }
+                got.extend_from_slice(c.finish());
+                assert_eq!(got, want, "split at {i}, {j}");
+            }
+        }
+    }
 }
