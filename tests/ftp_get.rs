@@ -1,0 +1,1250 @@
+//! ftp-get end to end: the real binary against the scriptable fake server, checked by what a
+//! user sees: the bytes on disk, the commands on the wire, the exit status and the one-line
+//! message on stderr.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use support::fake_ftp::*;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// A fresh folder per test, removed when the test ends (pass or fail).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "posthaste-ftp_get-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn arg(&self) -> &str {
+        self.0.to_str().expect("UTF-8 temp path")
+    }
+
+    /// The names in the folder, sorted.
+    fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .expect("read temp dir")
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What one run of ftp-get showed.
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Out {
+    /// Asserts success with nothing on stderr.
+    fn ok(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "{self:#?}");
+        assert_eq!(self.stderr, "", "{self:#?}");
+        self
+    }
+
+    /// Asserts the exit status and that stderr is exactly one `ftp-get: ...` line; returns it.
+    fn fails(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr expected: {self:#?}");
+        assert!(lines[0].starts_with("ftp-get: "), "{self:#?}");
+        lines[0]
+    }
+}
+
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-get"));
+    // No ~/.netrc or $NETRC of whoever runs the tests, and no terminal to prompt at.
+    c.env(
+        "HOME",
+        std::env::temp_dir().join("posthaste-ftp_get-no-home"),
+    )
+    .env_remove("NETRC")
+    .args(args)
+    .envs(env.iter().copied())
+    .stdin(Stdio::null());
+    if !args.contains(&"--timeout") {
+        // Bounds every wait, so a hang shows up as a failure instead of a stuck suite.
+        c.args(["--timeout", "5"]);
+    }
+    c
+}
+
+fn ftp_get_env(args: &[&str], env: &[(&str, &str)]) -> Out {
+    let start = Instant::now();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command(args, env).output().expect("run ftp-get");
+    Out {
+        code: status.code(),
+        stdout,
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+fn ftp_get(args: &[&str]) -> Out {
+    ftp_get_env(args, &[])
+}
+
+/// Bytes that show corruption and misplaced offsets: not periodic, every byte value.
+fn sample(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn sha256(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Asserts the file holds exactly `want` (compared by digest, so a failure stays readable).
+fn assert_file(path: &Path, want: &[u8]) {
+    let got = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        (got.len(), sha256(&got)),
+        (want.len(), sha256(want)),
+        "{}",
+        path.display()
+    );
+}
+
+fn part(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".part");
+    PathBuf::from(s)
+}
+
+/// Asserts `expected` appear in `lines` in this order (other lines may come between).
+fn assert_in_order(lines: &[String], expected: &[&str]) {
+    let mut it = lines.iter();
+    for e in expected {
+        assert!(
+            it.any(|l| l == e),
+            "{e:?} missing or out of order in {lines:#?}"
+        );
+    }
+}
+
+fn position(lines: &[String], line: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l == line)
+        .unwrap_or_else(|| panic!("{line:?} not in {lines:#?}"))
+}
+
+fn mtime(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .expect("mtime")
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. A plain download
+
+#[test]
+fn anonymous_download_is_byte_exact_with_mtime_from_mdtm() {
+    let body = sample(300_000);
+    let ftp = FakeFtp::builder()
+        .file_with_mtime("f", body.clone(), "20211224183000")
+        .start();
+    let dir = TempDir::new("plain");
+    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    assert_eq!(dir.names(), ["f"], "no .part left behind");
+    let t = ftp.transcript();
+    assert_in_order(
+        &t,
+        &[
+            "USER anonymous",
+            "TYPE I",
+            "SIZE f",
+            "MDTM f",
+            "RETR f",
+            "QUIT",
+        ],
+    );
+    // 2021-12-24 18:30:00 UTC.
+    assert_eq!(
+        mtime(&dir.join("f")),
+        UNIX_EPOCH + Duration::from_secs(1_640_370_600)
+    );
+}
+
+#[test]
+fn no_mtime_leaves_the_download_time() {
+    let ftp = FakeFtp::builder()
+        .file_with_mtime("f", "hello", "20211224183000")
+        .start();
+    let dir = TempDir::new("nomtime");
+    let before = SystemTime::now() - Duration::from_secs(5);
+    ftp_get(&["--no-mtime", "-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), b"hello");
+    let t = mtime(&dir.join("f"));
+    assert!(t >= before, "{t:?} is not about now");
+    assert!(ftp.commands("MDTM").is_empty());
+}
+
+// 2. One control connection per server
+
+#[test]
+fn several_urls_on_one_server_share_one_connection() {
+    let (a, b, c) = (sample(1000), sample(70_000), b"third".to_vec());
+    let ftp = FakeFtp::builder()
+        .file("a.bin", a.clone())
+        .file("sub/b.bin", b.clone())
+        .file("c.txt", c.clone())
+        .start();
+    let dir = TempDir::new("share");
+    ftp_get(&[
+        "-O",
+        dir.arg(),
+        &ftp.url("a.bin"),
+        &ftp.url("sub/b.bin"),
+        &ftp.url("c.txt"),
+    ])
+    .ok();
+    assert_file(&dir.join("a.bin"), &a);
+    assert_file(&dir.join("b.bin"), &b);
+    assert_file(&dir.join("c.txt"), &c);
+    assert_eq!(ftp.connections(), 1);
+    assert_eq!(ftp.commands("USER").len(), 1);
+    assert_eq!(ftp.commands("RETR").len(), 3);
+    assert_eq!(ftp.commands("QUIT").len(), 1);
+}
+
+// 3. and 4. Replies in odd shapes
+
+#[test]
+fn replies_split_into_single_bytes() {
+    let body = sample(20_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .greeting("220-Hello\r\n220-there\r\n220 ready\r\n")
+        .bytewise()
+        .start();
+    let dir = TempDir::new("bytewise");
+    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    assert_in_order(&ftp.transcript(), &["SIZE f", "RETR f", "QUIT"]);
+}
+
+#[test]
+fn multiline_greeting_and_odd_feat_lines() {
+    let ftp = FakeFtp::builder()
+        .file("f", "data")
+        .greeting(
+            "220-Welcome to a chatty server\r\n\
+             a continuation line without a code\r\n\
+             220-\r\n\
+             220 ready\r\n",
+        )
+        .feat(&[
+            "size",
+            "X-VENDOR a;b;;c",
+            "",
+            "220 not an end line",
+            "Rest Stream",
+            "EPSV",
+        ])
+        .start();
+    let dir = TempDir::new("odd");
+    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), b"data");
+    // "size" counts (feature names are case-insensitive, RFC 2389); MDTM was not listed.
+    assert_eq!(ftp.commands("SIZE"), ["SIZE f"]);
+    assert!(ftp.commands("MDTM").is_empty());
+}
+
+#[test]
+fn no_feat_still_downloads() {
+    let ftp = FakeFtp::builder().file("f", sample(5000)).no_feat().start();
+    let dir = TempDir::new("nofeat");
+    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &sample(5000));
+    assert_in_order(&ftp.transcript(), &["FEAT", "SIZE f", "RETR f", "QUIT"]);
+}
+
+// 5. Malformed replies
+
+#[test]
+fn malformed_size_reply_is_a_protocol_error() {
+    let ftp = FakeFtp::builder()
+        .file("f", "data")
+        .reply("SIZE", "hello\r\n")
+        .start();
+    let dir = TempDir::new("malformed");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(76);
+    assert!(
+        line.contains(&format!("127.0.0.1:{}", ftp.port())),
+        "{line}"
+    );
+    assert!(line.contains("\"hello\""), "{line}");
+    assert!(ftp.commands("RETR").is_empty());
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn garbage_greeting_is_a_protocol_error() {
+    let ftp = FakeFtp::builder()
+        .file("f", "data")
+        .greeting("garbage\r\n")
+        .start();
+    let dir = TempDir::new("garbage");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(76);
+    assert!(
+        line.contains(&format!("127.0.0.1:{}", ftp.port())),
+        "{line}"
+    );
+    assert!(line.contains("\"garbage\""), "{line}");
+    assert!(ftp.commands("USER").is_empty());
+}
+
+// 6. and 7. Data connections
+
+#[test]
+fn wrong_pasv_address_is_ignored() {
+    let body = sample(50_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .no_epsv()
+        .pasv_address("10.255.255.1")
+        .start();
+    let dir = TempDir::new("pasvaddr");
+    ftp_get(&["--timeout", "3", "-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    assert_in_order(&ftp.transcript(), &["EPSV", "PASV", "RETR f"]);
+}
+
+#[test]
+fn refused_epsv_falls_back_to_pasv_once_for_all() {
+    let ftp = FakeFtp::builder()
+        .file("a", "aaa")
+        .file("b", "bbb")
+        .no_epsv()
+        .start();
+    let dir = TempDir::new("pasv");
+    ftp_get(&["-O", dir.arg(), &ftp.url("a"), &ftp.url("b")]).ok();
+    assert_file(&dir.join("a"), b"aaa");
+    assert_file(&dir.join("b"), b"bbb");
+    assert_eq!(ftp.commands("EPSV").len(), 1, "EPSV is not asked again");
+    assert_eq!(ftp.commands("PASV").len(), 2);
+    assert_in_order(
+        &ftp.transcript(),
+        &["EPSV", "PASV", "RETR a", "PASV", "RETR b"],
+    );
+}
+
+#[test]
+fn active_mode_uses_eprt() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let dir = TempDir::new("eprt");
+    ftp_get(&["--active", "-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    let eprt = ftp.commands("EPRT");
+    assert_eq!(eprt.len(), 1, "{eprt:?}");
+    assert!(eprt[0].starts_with("EPRT |1|127.0.0.1|"), "{eprt:?}");
+    assert!(ftp.commands("EPSV").is_empty() && ftp.commands("PASV").is_empty());
+    assert!(position(&ftp.transcript(), "RETR f") > position(&ftp.transcript(), &eprt[0]));
+}
+
+#[test]
+fn active_mode_falls_back_to_port() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).no_eprt().start();
+    let dir = TempDir::new("port");
+    ftp_get(&["--active", "-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    let port = ftp.commands("PORT");
+    assert_eq!(port.len(), 1, "{port:?}");
+    assert!(port[0].starts_with("PORT 127,0,0,1,"), "{port:?}");
+    let t = ftp.transcript();
+    assert!(position(&t, &ftp.commands("EPRT")[0]) < position(&t, &port[0]));
+    assert!(position(&t, &port[0]) < position(&t, "RETR f"));
+}
+
+// 8. Broken transfers
+
+#[test]
+fn data_dropped_with_426_keeps_the_part() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .drop_data_after(30_000, Some("426 Connection closed; transfer aborted.\r\n"))
+        .start();
+    let dir = TempDir::new("drop426");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(74);
+    assert!(line.contains("426"), "{line}");
+    assert!(
+        !dir.join("f").exists(),
+        "no final file for a broken transfer"
+    );
+    assert_file(&part(&dir.join("f")), &body[..30_000]);
+}
+
+#[test]
+fn data_dropped_with_a_lying_226_is_caught_by_the_size_check() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .drop_data_after(30_000, Some("226 Transfer complete.\r\n"))
+        .start();
+    let dir = TempDir::new("lying226");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(74);
+    assert!(line.contains("received 30000 of 100000 bytes"), "{line}");
+    assert!(!dir.join("f").exists());
+    assert_file(&part(&dir.join("f")), &body[..30_000]);
+}
+
+#[test]
+fn retries_resume_where_the_first_attempt_stopped() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .drop_data_after(30_000, Some("426 Connection closed; transfer aborted.\r\n"))
+        .start();
+    let dir = TempDir::new("retry");
+    let out = ftp_get(&["--retries", "2", "-O", dir.arg(), &ftp.url("f")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stderr.contains("retry 1 of 2"), "{out:#?}");
+    assert_file(&dir.join("f"), &body);
+    assert_eq!(dir.names(), ["f"]);
+    assert_eq!(ftp.commands("REST"), ["REST 30000"]);
+    assert_eq!(ftp.commands("RETR").len(), 2);
+}
+
+#[test]
+fn retries_reconnect_when_the_control_connection_dropped_too() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .drop_data_after(40_000, None)
+        .start();
+    let dir = TempDir::new("retryreconnect");
+    let out = ftp_get(&["--retries", "1", "-O", dir.arg(), &ftp.url("f")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_file(&dir.join("f"), &body);
+    assert_eq!(ftp.connections(), 2);
+    assert_eq!(ftp.commands("REST"), ["REST 40000"]);
+}
+
+// 9. --continue
+
+#[test]
+fn continue_resumes_an_existing_part() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let dir = TempDir::new("continue");
+    std::fs::write(part(&dir.join("f")), &body[..12_345]).unwrap();
+    ftp_get(&["-c", "-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    assert_eq!(dir.names(), ["f"]);
+    assert_eq!(ftp.commands("REST"), ["REST 12345"]);
+}
+
+#[test]
+fn continue_without_rest_downloads_the_whole_file() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .refuse_rest()
+        .start();
+    let dir = TempDir::new("norest");
+    // A wrong prefix: had it been kept, the file would be wrong.
+    std::fs::write(part(&dir.join("f")), vec![0u8; 12_345]).unwrap();
+    let out = ftp_get(&["-c", "-O", dir.arg(), &ftp.url("f")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+    assert!(
+        out.stderr.starts_with("ftp-get: ") && out.stderr.contains("downloading the whole file"),
+        "{out:#?}"
+    );
+    assert_file(&dir.join("f"), &body);
+    assert_eq!(dir.names(), ["f"]);
+    assert_eq!(ftp.commands("REST"), ["REST 12345"]);
+}
+
+#[test]
+fn continue_resumes_a_shorter_complete_name() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let dir = TempDir::new("continuename");
+    std::fs::write(dir.join("f"), &body[..777]).unwrap();
+    ftp_get(&["-c", "-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    assert_eq!(dir.names(), ["f"]);
+    assert_eq!(ftp.commands("REST"), ["REST 777"]);
+}
+
+#[test]
+fn without_continue_an_existing_part_is_replaced() {
+    let body = sample(10_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let dir = TempDir::new("nocontinue");
+    std::fs::write(part(&dir.join("f")), vec![0u8; 500]).unwrap();
+    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    assert!(ftp.commands("REST").is_empty());
+}
+
+// 10. Missing files, --no-clobber
+
+#[test]
+fn missing_remote_file_is_66_and_named() {
+    let ftp = FakeFtp::builder().file("f", "x").start();
+    let dir = TempDir::new("missing");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("nope.txt")]);
+    let line = out.fails(66);
+    assert!(line.contains("nope.txt"), "{line}");
+    assert_eq!(
+        dir.names(),
+        Vec::<String>::new(),
+        "no .part for a missing file"
+    );
+}
+
+#[test]
+fn one_missing_file_does_not_stop_the_others() {
+    let ftp = FakeFtp::builder().file("a", "aaa").file("b", "bbb").start();
+    let dir = TempDir::new("missingmid");
+    let out = ftp_get(&[
+        "-O",
+        dir.arg(),
+        &ftp.url("a"),
+        &ftp.url("nope"),
+        &ftp.url("b"),
+    ]);
+    let line = out.fails(66);
+    assert!(line.contains("nope"), "{line}");
+    assert_eq!(dir.names(), ["a", "b"]);
+}
+
+#[test]
+fn no_clobber_skips_an_existing_file() {
+    let ftp = FakeFtp::builder().file("f", "new contents").start();
+    let dir = TempDir::new("noclobber");
+    std::fs::write(dir.join("f"), "old").unwrap();
+    let out = ftp_get(&["--no-clobber", "-O", dir.arg(), &ftp.url("f")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stderr.contains("skipped"), "{out:#?}");
+    assert_file(&dir.join("f"), b"old");
+    assert!(ftp.commands("RETR").is_empty());
+    // Without it, the file is replaced.
+    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), b"new contents");
+}
+
+// 11. Logins and passwords
+
+const SECRET: &str = "s3cr3t-Pw!";
+
+fn user_server() -> FakeFtp {
+    FakeFtp::builder()
+        .file("f", "private data")
+        .login("u", SECRET)
+        .start()
+}
+
+fn user_url(ftp: &FakeFtp) -> String {
+    format!("ftp://u@127.0.0.1:{}/f", ftp.port())
+}
+
+#[test]
+fn login_with_password_env() {
+    let ftp = user_server();
+    let dir = TempDir::new("passenv");
+    let out = ftp_get_env(
+        &[
+            "--tls",
+            "none",
+            "--password-env",
+            "FTP_TEST_PASS",
+            "-O",
+            dir.arg(),
+            &user_url(&ftp),
+        ],
+        &[("FTP_TEST_PASS", SECRET)],
+    );
+    out.ok();
+    assert_file(&dir.join("f"), b"private data");
+    assert_in_order(
+        &ftp.transcript(),
+        &["USER u", &format!("PASS {SECRET}"), "RETR f"],
+    );
+}
+
+#[test]
+fn wrong_password_is_77() {
+    let ftp = user_server();
+    let dir = TempDir::new("wrongpass");
+    let out = ftp_get_env(
+        &[
+            "--tls",
+            "none",
+            "--password-env",
+            "FTP_TEST_PASS",
+            "-O",
+            dir.arg(),
+            &user_url(&ftp),
+        ],
+        &[("FTP_TEST_PASS", "wrong")],
+    );
+    let line = out.fails(77);
+    assert!(line.contains("530"), "{line}");
+    assert!(!line.contains("wrong"), "the password is not shown: {line}");
+    assert!(ftp.commands("RETR").is_empty());
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn no_password_and_no_terminal_is_77() {
+    let ftp = user_server();
+    let dir = TempDir::new("nopass");
+    let out = ftp_get(&["--tls", "none", "-O", dir.arg(), &user_url(&ftp)]);
+    let line = out.fails(77);
+    assert!(line.contains("--password-file"), "{line}");
+    assert!(ftp.commands("USER").is_empty(), "fails before connecting");
+}
+
+#[test]
+fn password_file_must_be_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let ftp = user_server();
+    let dir = TempDir::new("passfile");
+    let out_dir = dir.join("out");
+    let pass = dir.join("pass");
+    std::fs::write(&pass, format!("{SECRET}\nsecond line ignored\n")).unwrap();
+    std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let args = |url: &str| -> Vec<String> {
+        [
+            "--tls",
+            "none",
+            "--password-file",
+            pass.to_str().unwrap(),
+            "-O",
+            out_dir.to_str().unwrap(),
+            url,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let url = user_url(&ftp);
+    let a = args(&url);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let out = ftp_get(&a);
+    let line = out.fails(77);
+    assert!(line.contains("chmod 600"), "{line}");
+    assert!(ftp.commands("PASS").is_empty());
+
+    std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    ftp_get(&a).ok();
+    assert_file(&out_dir.join("f"), b"private data");
+}
+
+#[test]
+fn netrc_file_and_verbose_never_shows_the_password() {
+    let ftp = user_server();
+    let dir = TempDir::new("netrc");
+    let netrc = dir.join("netrc");
+    std::fs::write(
+        &netrc,
+        format!("machine other.example login x password y\nmachine 127.0.0.1 login u password {SECRET}\n"),
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let out = ftp_get(&[
+        "-v",
+        "--tls",
+        "none",
+        "--netrc-file",
+        netrc.to_str().unwrap(),
+        "-O",
+        out_dir.to_str().unwrap(),
+        &ftp.url("f"),
+    ]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_file(&out_dir.join("f"), b"private data");
+    assert!(out.stderr.contains("C: USER u"), "{}", out.stderr);
+    assert!(out.stderr.contains("C: PASS ****"), "{}", out.stderr);
+    assert!(out.stderr.contains("S: 230"), "{}", out.stderr);
+    assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
+    assert_eq!(ftp.commands("PASS"), [format!("PASS {SECRET}")]);
+}
+
+// 12. Stalls
+
+#[test]
+fn server_stalling_on_retr_times_out() {
+    let ftp = FakeFtp::builder()
+        .file("f", "data")
+        .stall_on("RETR")
+        .start();
+    let dir = TempDir::new("stallretr");
+    let out = ftp_get(&["--timeout", "1", "-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(75);
+    assert!(line.contains("timed out"), "{line}");
+    assert!(out.elapsed < Duration::from_secs(8), "{:?}", out.elapsed);
+    assert!(!dir.join("f").exists());
+}
+
+#[test]
+fn stalled_data_connection_times_out() {
+    let ftp = FakeFtp::builder()
+        .file("f", sample(10_000))
+        .stall_data()
+        .start();
+    let dir = TempDir::new("stalldata");
+    let out = ftp_get(&["--timeout", "1", "-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(75);
+    assert!(line.contains("timed out"), "{line}");
+    assert!(out.elapsed < Duration::from_secs(8), "{:?}", out.elapsed);
+    assert!(!dir.join("f").exists());
+}
+
+// 13. Globs
+
+fn glob_server(b: Builder) -> FakeFtp {
+    b.file("dir/a.csv", "a")
+        .file("dir/b.csv", "bb")
+        .file("dir/c.txt", "c")
+        .file("dir/.hidden.csv", "h")
+        .file("dir/sub/deep.csv", "d")
+        .file("top.csv", "t")
+        .start()
+}
+
+#[test]
+fn glob_with_mlsd_fetches_exactly_the_matching_files() {
+    let ftp = glob_server(FakeFtp::builder().dir("dir/folder.csv"));
+    let dir = TempDir::new("globmlsd");
+    ftp_get(&["-O", dir.arg(), &ftp.url("dir/*.csv")]).ok();
+    assert_eq!(dir.names(), ["a.csv", "b.csv"]);
+    assert_file(&dir.join("a.csv"), b"a");
+    assert_file(&dir.join("b.csv"), b"bb");
+    assert_eq!(ftp.commands("MLSD"), ["MLSD dir"]);
+    assert!(ftp.commands("NLST").is_empty());
+    assert_eq!(ftp.commands("RETR"), ["RETR dir/a.csv", "RETR dir/b.csv"]);
+}
+
+#[test]
+fn glob_without_mlst_uses_nlst() {
+    let ftp = glob_server(FakeFtp::builder().feat(&["EPSV", "SIZE", "MDTM", "REST STREAM"]));
+    let dir = TempDir::new("globnlst");
+    ftp_get(&["-O", dir.arg(), &ftp.url("dir/[ab].csv")]).ok();
+    assert_eq!(dir.names(), ["a.csv", "b.csv"]);
+    assert_file(&dir.join("b.csv"), b"bb");
+    assert_eq!(ftp.commands("NLST"), ["NLST dir"]);
+    assert!(ftp.commands("MLSD").is_empty());
+}
+
+#[test]
+fn glob_matching_nothing_is_66() {
+    let ftp = glob_server(FakeFtp::builder());
+    let dir = TempDir::new("globnone");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("dir/*.xml")]);
+    let line = out.fails(66);
+    assert!(line.contains("no remote file matches"), "{line}");
+    assert_eq!(dir.names(), Vec::<String>::new());
+    assert!(ftp.commands("RETR").is_empty());
+}
+
+// 14. Hostile names from a listing
+
+/// A minimal FTP server whose NLST answer is given verbatim (the fake lists its own tree,
+/// which cannot hold such names). Serves RETR/SIZE from `files`, keyed by the argument.
+struct HostileServer {
+    port: u16,
+    transcript: Arc<Mutex<Vec<String>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl HostileServer {
+    fn start(nlst: &[&str], files: &[(&str, &str)]) -> HostileServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let nlst: String = nlst.iter().map(|n| format!("{n}\r\n")).collect();
+        let files: Vec<(String, String)> = files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let transcript = Arc::new(Mutex::new(Vec::new()));
+        let t = Arc::clone(&transcript);
+        let thread = thread::spawn(move || {
+            let Ok((control, _)) = listener.accept() else {
+                return;
+            };
+            control
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let _ = hostile_session(control, &nlst, &files, &t);
+        });
+        HostileServer {
+            port,
+            transcript,
+            thread: Some(thread),
+        }
+    }
+
+    fn transcript(&mut self) -> Vec<String> {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.transcript.lock().unwrap().clone()
+    }
+}
+
+fn hostile_session(
+    control: TcpStream,
+    nlst: &str,
+    files: &[(String, String)],
+    transcript: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    let mut w = control.try_clone()?;
+    let mut r = BufReader::new(control);
+    let mut passive: Option<TcpListener> = None;
+    w.write_all(b"220 hostile\r\n")?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end().to_string();
+        transcript.lock().unwrap().push(line.clone());
+        let (verb, arg) = line.split_once(' ').unwrap_or((&line, ""));
+        let file = files.iter().find(|(k, _)| k == arg).map(|(_, v)| v.clone());
+        let mut send_data = |body: &str, w: &mut TcpStream| -> std::io::Result<()> {
+            w.write_all(b"150 here it comes\r\n")?;
+            let (mut d, _) = passive.take().expect("EPSV first").accept()?;
+            d.write_all(body.as_bytes())?;
+            drop(d);
+            w.write_all(b"226 done\r\n")
+        };
+        match verb {
+            "USER" => w.write_all(b"331 password\r\n")?,
+            "PASS" => w.write_all(b"230 in\r\n")?,
+            "FEAT" => w.write_all(b"211-Features:\r\n EPSV\r\n SIZE\r\n211 End\r\n")?,
+            "TYPE" => w.write_all(b"200 ok\r\n")?,
+            "EPSV" => {
+                let l = TcpListener::bind("127.0.0.1:0")?;
+                let p = l.local_addr()?.port();
+                passive = Some(l);
+                w.write_all(format!("229 Entering Extended Passive Mode (|||{p}|)\r\n").as_bytes())?
+            }
+            "NLST" => send_data(nlst, &mut w)?,
+            "SIZE" => match file {
+                Some(f) => w.write_all(format!("213 {}\r\n", f.len()).as_bytes())?,
+                None => w.write_all(b"550 no\r\n")?,
+            },
+            "RETR" => match file {
+                Some(f) => send_data(&f, &mut w)?,
+                None => w.write_all(b"550 no\r\n")?,
+            },
+            "QUIT" => {
+                w.write_all(b"221 bye\r\n")?;
+                return Ok(());
+            }
+            _ => w.write_all(b"500 what\r\n")?,
+        }
+    }
+}
+
+#[test]
+fn listed_names_that_would_escape_the_folder_are_refused() {
+    let files = [
+        ("dir/good.csv", "good"),
+        ("dir/prefixed.csv", "prefixed"),
+        // Whatever the client makes of the hostile names, something is there to fetch.
+        ("dir/../evil.csv", "evil"),
+        ("dir/evil.csv", "evil"),
+        ("../evil.csv", "evil"),
+        ("dir/a/../../x.csv", "evil"),
+        ("dir/x.csv", "evil"),
+        ("a/../../x.csv", "evil"),
+    ];
+    let mut server = HostileServer::start(
+        &[
+            "good.csv",
+            "dir/prefixed.csv",
+            "../evil.csv",
+            "a/../../x.csv",
+        ],
+        &files,
+    );
+    let top = TempDir::new("escape");
+    let out_dir = top.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = ftp_get(&[
+        "-O",
+        out_dir.to_str().unwrap(),
+        &format!("ftp://127.0.0.1:{}/dir/*.csv", server.port),
+    ]);
+    assert_eq!(out.code, Some(76), "{out:#?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:#?}");
+    assert!(lines.iter().all(|l| l.starts_with("ftp-get: ")));
+    assert!(out.stderr.contains("\"../evil.csv\""), "{out:#?}");
+    assert!(out.stderr.contains("\"a/../../x.csv\""), "{out:#?}");
+    assert_eq!(top.names(), ["out"], "nothing written beside the folder");
+    let mut got: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["good.csv", "prefixed.csv"]);
+    assert_file(&out_dir.join("good.csv"), b"good");
+    assert_file(&out_dir.join("prefixed.csv"), b"prefixed");
+    let retr: Vec<String> = server
+        .transcript()
+        .into_iter()
+        .filter(|l| l.starts_with("RETR"))
+        .collect();
+    assert_eq!(retr, ["RETR dir/good.csv", "RETR dir/prefixed.csv"]);
+}
+
+// 15. Standard output
+
+#[test]
+fn output_dash_streams_to_stdout() {
+    let body = sample(200_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let dir = TempDir::new("stdout");
+    let out = ftp_get(&["-o", "-", &ftp.url("f")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stderr, "");
+    assert_eq!(sha256(&out.stdout), sha256(&body));
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn closed_stdout_ends_quietly_with_status_0() {
+    let body = sample(8 << 20);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let mut child = command(&["-o", "-", &ftp.url("f")], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ftp-get");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut head = [0u8; 10];
+    stdout.read_exact(&mut head).unwrap();
+    assert_eq!(head, body[..10]);
+    drop(stdout); // `| head -c 10`
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(stderr, "");
+}
+
+// 16. --delete-remote
+
+#[test]
+fn delete_remote_after_the_file_is_complete() {
+    let body = sample(50_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .file("keep", "k")
+        .start();
+    let dir = TempDir::new("delete");
+    ftp_get(&["--delete-remote", "-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), &body);
+    let t = ftp.transcript();
+    assert!(position(&t, "RETR f") < position(&t, "DELE f"), "{t:#?}");
+    assert_eq!(ftp.deleted(), ["f"]);
+    assert_eq!(ftp.file("f"), None);
+}
+
+#[test]
+fn delete_remote_is_not_sent_for_a_failed_download() {
+    let body = sample(50_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .drop_data_after(1000, Some("226 Transfer complete.\r\n"))
+        .start();
+    let dir = TempDir::new("nodelete");
+    let out = ftp_get(&["--delete-remote", "-O", dir.arg(), &ftp.url("f")]);
+    out.fails(74);
+    assert!(ftp.commands("DELE").is_empty());
+    assert!(ftp.deleted().is_empty());
+    assert!(!dir.join("f").exists());
+}
+
+// 17. Usage errors
+
+#[test]
+fn usage_errors_exit_64() {
+    let ftp = FakeFtp::builder().file("a", "a").file("b", "b").start();
+    let dir = TempDir::new("usage");
+    let file = dir.join("one");
+    let cases: Vec<Vec<String>> = vec![
+        vec![],
+        vec!["http://x/y".into()],
+        vec![
+            "-o".into(),
+            file.to_str().unwrap().into(),
+            ftp.url("a"),
+            ftp.url("b"),
+        ],
+        vec!["-O".into(), dir.arg().into(), ftp.url("a%0d%0aDELE%20b")],
+        vec!["--no-such-flag".into(), ftp.url("a")],
+    ];
+    for args in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = ftp_get(&args);
+        assert_eq!(out.code, Some(64), "{args:?}: {out:#?}");
+        assert!(out.stderr.starts_with("ftp-get: "), "{args:?}: {out:#?}");
+    }
+    assert_eq!(ftp.connections(), 0, "usage errors never connect");
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn help_exits_0() {
+    let out = ftp_get(&["--help"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Usage"), "{text}");
+    assert!(text.contains("--password-file"), "{text}");
+}
+
+// 18. Overlong replies, dropped connections
+
+#[test]
+fn overlong_reply_line_is_76() {
+    let ftp = FakeFtp::builder()
+        .file("f", "data")
+        .reply("SIZE", &format!("213 {}\r\n", "9".repeat(9000)))
+        .start();
+    let dir = TempDir::new("overlong");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(76);
+    assert!(line.contains("longer than 8 KiB"), "{line}");
+    assert!(
+        line.contains(&format!("127.0.0.1:{}", ftp.port())),
+        "{line}"
+    );
+}
+
+#[test]
+fn connection_closed_after_the_greeting_is_75() {
+    let ftp = FakeFtp::builder()
+        .file("f", "data")
+        .reply_then_close("USER", "421 bye\r\n")
+        .start();
+    let dir = TempDir::new("421");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(75);
+    assert!(line.contains("421"), "{line}");
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn connection_refused_is_75() {
+    // A port that was free a moment ago.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = TempDir::new("refused");
+    let out = ftp_get(&["-O", dir.arg(), &format!("ftp://127.0.0.1:{port}/f")]);
+    let line = out.fails(75);
+    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+}
+
+// 19. TLS policy against a server without TLS
+
+#[test]
+fn tls_auto_never_sends_a_password_in_cleartext() {
+    let ftp = user_server();
+    let dir = TempDir::new("tlsauto");
+    let out = ftp_get_env(
+        &[
+            "--password-env",
+            "FTP_TEST_PASS",
+            "-O",
+            dir.arg(),
+            &user_url(&ftp),
+        ],
+        &[("FTP_TEST_PASS", SECRET)],
+    );
+    let line = out.fails(69);
+    assert!(line.contains("--tls none"), "{line}");
+    assert!(!line.contains(SECRET), "{line}");
+    assert_eq!(ftp.commands("AUTH"), ["AUTH TLS"]);
+    assert!(ftp.commands("PASS").is_empty());
+    assert!(ftp.commands("USER").is_empty());
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn tls_required_fails_even_anonymously() {
+    let ftp = FakeFtp::builder().file("f", "data").start();
+    let dir = TempDir::new("tlsrequired");
+    let out = ftp_get(&["--tls", "required", "-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(69);
+    assert!(line.contains("--tls required"), "{line}");
+    assert!(ftp.commands("USER").is_empty());
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn tls_auto_anonymous_goes_on_in_plaintext() {
+    let ftp = FakeFtp::builder().file("f", "data").start();
+    let dir = TempDir::new("tlsanon");
+    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), b"data");
+    assert_in_order(&ftp.transcript(), &["AUTH TLS", "USER anonymous", "RETR f"]);
+}
+
+#[test]
+fn tls_none_sends_no_auth() {
+    let ftp = FakeFtp::builder().file("f", "data").start();
+    let dir = TempDir::new("tlsnone");
+    ftp_get(&["--tls", "none", "-O", dir.arg(), &ftp.url("f")]).ok();
+    assert_file(&dir.join("f"), b"data");
+    assert!(ftp.commands("AUTH").is_empty());
+}
+
+// More of what users do
+
+#[test]
+fn empty_file_downloads_as_empty() {
+    let ftp = FakeFtp::builder().file("empty", "").start();
+    let dir = TempDir::new("empty");
+    ftp_get(&["-O", dir.arg(), &ftp.url("empty")]).ok();
+    assert_file(&dir.join("empty"), b"");
+    assert_eq!(dir.names(), ["empty"]);
+}
+
+#[test]
+fn ascii_mode_converts_crlf_to_local_line_ends() {
+    let ftp = FakeFtp::builder()
+        .file("t.txt", "one\ntwo\n\nthree")
+        .start();
+    let dir = TempDir::new("ascii");
+    ftp_get(&["--ascii", "-O", dir.arg(), &ftp.url("t.txt")]).ok();
+    assert_eq!(ftp.commands("TYPE"), ["TYPE A"]);
+    assert_file(&dir.join("t.txt"), b"one\ntwo\n\nthree");
+    let out = ftp_get(&["--ascii", "-o", "-", &ftp.url("t.txt")]);
+    out.ok();
+    assert_eq!(out.stdout, b"one\ntwo\n\nthree");
+}
+
+#[test]
+fn type_a_in_the_url_is_an_ascii_transfer_of_that_file() {
+    let ftp = FakeFtp::builder()
+        .file("t.txt", "one\ntwo\n")
+        .file("b.bin", "x\ny\n")
+        .start();
+    let dir = TempDir::new("typea");
+    ftp_get(&["-O", dir.arg(), &ftp.url("t.txt;type=a"), &ftp.url("b.bin")]).ok();
+    assert_file(&dir.join("t.txt"), b"one\ntwo\n");
+    assert_file(&dir.join("b.bin"), b"x\ny\n");
+    assert_in_order(
+        &ftp.transcript(),
+        &["TYPE A", "RETR t.txt", "TYPE I", "RETR b.bin"],
+    );
+}
+
+#[test]
+fn output_file_and_a_glob_matching_several_is_64() {
+    let ftp = glob_server(FakeFtp::builder());
+    let dir = TempDir::new("oglob");
+    let out = ftp_get(&["-o", dir.join("x").to_str().unwrap(), &ftp.url("dir/*.csv")]);
+    let line = out.fails(64);
+    assert!(line.contains("-O DIR"), "{line}");
+    assert!(ftp.commands("RETR").is_empty());
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn output_file_names_the_destination() {
+    let body = sample(10_000);
+    let ftp = FakeFtp::builder()
+        .file("dir/remote.bin", body.clone())
+        .start();
+    let dir = TempDir::new("ofile");
+    ftp_get(&[
+        "-o",
+        dir.join("local.bin").to_str().unwrap(),
+        &ftp.url("dir/remote.bin"),
+    ])
+    .ok();
+    assert_eq!(dir.names(), ["local.bin"]);
+    assert_file(&dir.join("local.bin"), &body);
+}
+
+#[test]
+fn stdout_concatenates_several_files() {
+    let ftp = FakeFtp::builder()
+        .file("a", "first\n")
+        .file("b", "second\n")
+        .start();
+    let out = ftp_get(&["--stdout", &ftp.url("a"), &ftp.url("b")]);
+    out.ok();
+    assert_eq!(out.stdout, b"first\nsecond\n");
+}
