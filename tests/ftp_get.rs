@@ -1169,6 +1169,22 @@ fn tls_none_sends_no_auth() {
     assert!(ftp.commands("AUTH").is_empty());
 }
 
+#[test]
+fn bytes_sent_before_the_tls_handshake_are_refused() {
+    // A man in the middle answers AUTH TLS and appends a reply of its own: read after the
+    // upgrade, it would pass for the server's (the response-injection attack).
+    let ftp = FakeFtp::builder()
+        .file("f", "data")
+        .reply("AUTH", "234 go ahead\r\n230 injected login\r\n")
+        .start();
+    let dir = TempDir::new("inject");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(76);
+    assert!(line.contains("before the TLS handshake"), "{line}");
+    assert!(ftp.commands("USER").is_empty(), "{:?}", ftp.transcript());
+    assert!(dir.names().is_empty());
+}
+
 // More of what users do
 
 #[test]
