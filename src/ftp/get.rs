@@ -205,13 +205,9 @@ impl Run<'_> {
     fn expand(&mut self, target: &Target) -> Result<Vec<Target>> {
         let path = target.path.as_str();
         if path.is_empty() || path.ends_with('/') {
+            // The URL as shown ends with '/' here.
             return Err(Error::Usage(format!(
-                "{target}: names a folder, not a file (use {target}{}* for the files in it)",
-                if path.is_empty() || path.ends_with('/') {
-                    ""
-                } else {
-                    "/"
-                }
+                "{target}: names a folder, not a file (use {target}* for the files in it)"
             )));
         }
         let (dir, name) = match path.rfind('/') {
