@@ -1185,6 +1185,44 @@ fn bytes_sent_before_the_tls_handshake_are_refused() {
     assert!(dir.names().is_empty());
 }
 
+#[test]
+fn progress_and_a_summary_line_only_at_a_terminal() {
+    // `script` runs ftp-get with a pseudo-terminal as its stderr, as a person at a terminal
+    // would have it. Without a terminal (every other test) stderr stays empty on success.
+    let ftp = FakeFtp::builder().file("f.bin", sample(300_000)).start();
+    let dir = TempDir::new("tty");
+    let cmd = format!(
+        "{} --timeout 5 -O {} {}",
+        env!("CARGO_BIN_EXE_ftp-get"),
+        dir.arg(),
+        ftp.url("f.bin")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env(
+            "HOME",
+            std::env::temp_dir().join("posthaste-ftp_get-no-home"),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script(1) from util-linux");
+    assert!(out.status.success(), "{out:?}");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("f.bin: 292.97 KiB in "),
+        "summary line expected at a terminal: {screen:?}"
+    );
+    assert_file(&dir.join("f.bin"), &sample(300_000));
+    // -q: nothing at all, even at a terminal.
+    let quiet = Command::new("script")
+        .args(["-qec", &format!("{cmd} -q"), "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout).trim(), "");
+}
+
 // More of what users do
 
 #[test]

@@ -45,6 +45,8 @@ pub struct CliEvents {
     quiet: bool,
     bars: bool,
     bar: Option<ProgressBar>,
+    /// Bytes that were already there when the current file started (a resume).
+    offset: u64,
 }
 
 impl CliEvents {
@@ -54,6 +56,7 @@ impl CliEvents {
             quiet,
             bars: wanted(quiet),
             bar: None,
+            offset: 0,
         }
     }
 
@@ -76,10 +79,15 @@ impl Events for CliEvents {
         if !self.bars {
             return;
         }
+        // A retry restarts the file: the old attempt's bar goes.
+        if let Some(old) = self.bar.take() {
+            old.finish_and_clear();
+        }
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(8));
         bar.set_style(style(total.is_some()));
         bar.set_message(name.to_string());
         bar.set_position(offset);
+        self.offset = offset;
         bar.reset_eta();
         bar.enable_steady_tick(Duration::from_millis(250));
         self.bar = Some(bar);
@@ -92,14 +100,23 @@ impl Events for CliEvents {
     }
 
     fn finish(&mut self) {
+        // At a terminal, each finished file leaves one line, as wget does.
         if let Some(b) = self.bar.take() {
+            let secs = b.elapsed().as_secs_f64().max(0.001);
+            let got = b.position().saturating_sub(self.offset);
             b.finish_and_clear();
+            eprintln!(
+                "{}: {} in {secs:.1} s ({}/s)",
+                b.message(),
+                format_size(got, BINARY),
+                format_size((got as f64 / secs) as u64, BINARY)
+            );
         }
     }
 
     fn fail(&mut self, err: &Error) {
         if let Some(b) = self.bar.take() {
-            b.abandon();
+            b.finish_and_clear();
         }
         self.reporter.fail(err);
     }

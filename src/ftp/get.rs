@@ -50,9 +50,9 @@ pub trait Events {
     fn start(&mut self, name: &str, total: Option<u64>, offset: u64);
     /// `n` more bytes arrived.
     fn advance(&mut self, n: u64);
-    /// The current download ended (successfully or not).
+    /// The current download completed.
     fn finish(&mut self);
-    /// A file (or a whole server's worth of files) failed.
+    /// A file (or a whole server's worth of files) failed; ends any download in progress.
     fn fail(&mut self, err: &Error);
 }
 
@@ -304,7 +304,11 @@ impl Run<'_> {
             }
         }
         let offset = part.len();
-        let shown = dest.display().to_string();
+        let shown = dest
+            .strip_prefix(".")
+            .unwrap_or(&dest)
+            .display()
+            .to_string();
         let complete_already = check_size == Some(offset) && offset > 0;
         if complete_already {
             self.events
@@ -320,7 +324,6 @@ impl Run<'_> {
                 self.events.start(&shown, size, 0);
                 got = self.retrieve_into(target, ascii, &mut part);
             }
-            self.events.finish();
             if let Err(e) = got {
                 // An empty .part holds nothing worth resuming: don't leave it behind.
                 if part.is_empty() {
@@ -333,6 +336,9 @@ impl Run<'_> {
             if part.len() != want {
                 return Err(Error::cut_short(target, part.len(), want));
             }
+        }
+        if !complete_already {
+            self.events.finish();
         }
         if opts.delete_remote {
             // The remote copy goes only once ours is on disk, not just in the page cache.
