@@ -365,19 +365,15 @@ impl Run<'_> {
         client.set_ascii(ascii);
         let events = &mut *self.events;
         let offset = part.len();
-        let mut lines = ascii.then(CrlfToLf::default);
-        let mut converted = Vec::new();
+        let mut out = Delivery::new(ascii, |d: &[u8]| part.write(d));
         let mut sink = |buf: &[u8]| -> Result<()> {
-            let data = lines
-                .as_mut()
-                .map_or(buf, |l| l.convert(buf, &mut converted));
-            part.write(data)?;
+            out.push(buf)?;
             events.advance(buf.len() as u64);
             Ok(())
         };
         let got = client.retrieve(&target.path, offset, &mut sink);
-        if let (Ok(Some(_)), Some(l)) = (&got, &mut lines) {
-            part.write(l.finish())?;
+        if let Ok(Some(_)) = got {
+            out.finish()?;
         }
         got
     }
@@ -397,22 +393,16 @@ impl Run<'_> {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         let start = *written;
-        let mut lines = ascii.then(CrlfToLf::default);
-        let mut converted = Vec::new();
-        let mut sink = |buf: &[u8]| -> Result<()> {
-            let data = lines
-                .as_mut()
-                .map_or(buf, |l| l.convert(buf, &mut converted));
-            out.write_all(data).map_err(|e| Error::stdout(&e))?;
-            *written += data.len() as u64;
+        let mut delivery = Delivery::new(ascii, |d: &[u8]| {
+            out.write_all(d).map_err(|e| Error::stdout(&e))?;
+            *written += d.len() as u64;
             Ok(())
-        };
-        let got = client.retrieve(&path, start, &mut sink)?;
-        if let (Some(_), Some(l)) = (got, &mut lines) {
-            let rest = l.finish();
-            out.write_all(rest).map_err(|e| Error::stdout(&e))?;
-            *written += rest.len() as u64;
+        });
+        let got = client.retrieve(&path, start, &mut |buf: &[u8]| delivery.push(buf))?;
+        if got.is_some() {
+            delivery.finish()?;
         }
+        drop(delivery);
         if got.is_none() {
             return Err(Error::Unavailable(format!(
                 "{target}: the server refused to resume (REST) after {start} bytes were already written to standard output"
@@ -429,6 +419,38 @@ impl Run<'_> {
             self.client(target)?.delete(&path)?;
         }
         Ok(())
+    }
+}
+
+/// Hands downloaded bytes to `write`, converting CRLF to LF first in ASCII mode.
+struct Delivery<W> {
+    lines: Option<CrlfToLf>,
+    converted: Vec<u8>,
+    write: W,
+}
+
+impl<W: FnMut(&[u8]) -> Result<()>> Delivery<W> {
+    fn new(ascii: bool, write: W) -> Self {
+        Delivery {
+            lines: ascii.then(CrlfToLf::default),
+            converted: Vec::new(),
+            write,
+        }
+    }
+
+    fn push(&mut self, buf: &[u8]) -> Result<()> {
+        match &mut self.lines {
+            Some(l) => (self.write)(l.convert(buf, &mut self.converted)),
+            None => (self.write)(buf),
+        }
+    }
+
+    /// At the end of the data: what the conversion still held back (a lone final CR).
+    fn finish(&mut self) -> Result<()> {
+        match &mut self.lines {
+            Some(l) => (self.write)(l.finish()),
+            None => Ok(()),
+        }
     }
 }
 
