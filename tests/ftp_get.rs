@@ -1223,6 +1223,22 @@ fn progress_and_a_summary_line_only_at_a_terminal() {
     assert_eq!(String::from_utf8_lossy(&quiet.stdout).trim(), "");
 }
 
+#[test]
+fn address_families_restrict_what_is_tried() {
+    let ftp = FakeFtp::builder().file("f", "data").start();
+    let dir = TempDir::new("family");
+    // The fake listens on 127.0.0.1 only.
+    let v4 = ftp.url("f");
+    ftp_get(&["-4", "-O", dir.arg(), &v4]).ok();
+    assert_file(&dir.join("f"), b"data");
+    let out = ftp_get(&["-6", "-O", dir.arg(), &v4]);
+    let line = out.fails(68);
+    assert!(
+        line.contains("127.0.0.1") && line.contains("IPv6"),
+        "{line}"
+    );
+}
+
 // More of what users do
 
 #[test]
