@@ -177,6 +177,22 @@ fn self_signed_ca_true_certificate_with_cacert_or_pin() {
     );
     let pin = format!("sha256:{}", s.selfsigned_sha256);
     hello_via(&url, &["--pin", &pin], "pinned");
+    // --insecure works without either, and says so.
+    let dir = tempdir("insecure");
+    let o = ftp_get(&[
+        &url,
+        "-O",
+        dir.to_str().unwrap(),
+        "--password-env",
+        "PH_TEST_PASSWORD",
+        "--insecure",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not verified"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(dir.join("hello.txt")).unwrap(),
+        b"hello, world\n"
+    );
     // A wrong pin fails.
     let wrong = format!("sha256:{}", "00".repeat(32));
     let dir = tempdir("wrongpin");
