@@ -158,7 +158,22 @@ impl<S: Transport> FtpClient<S> {
         self.conn
             .send_command(verb, arg)
             .inspect_err(|_| self.broken = true)?;
-        self.conn.read_reply().inspect_err(|_| self.broken = true)
+        self.reply_to(verb)
+    }
+
+    /// Reads the reply to `verb`; a timeout names the command that got no answer.
+    fn reply_to(&mut self, verb: &str) -> Result<Reply> {
+        self.conn.read_reply().map_err(|e| {
+            self.broken = true;
+            match e {
+                Error::Timeout(_) => Error::Timeout(format!(
+                    "{}: no reply to {verb} within {} s",
+                    self.conn.peer(),
+                    self.opts.connect.idle_timeout.as_secs_f64()
+                )),
+                other => other,
+            }
+        })
     }
 
     fn expect_ok(&mut self, verb: &str, arg: Option<&str>) -> Result<Reply> {
@@ -699,7 +714,7 @@ impl<S: Transport> FtpClient<S> {
     /// Reads the reply that ends a transfer: 226/250 is success; 425/426/451 and the like
     /// mean the transfer did not complete, which is never a silent short file.
     fn finish_transfer(&mut self, what: &str) -> Result<()> {
-        let r = self.conn.read_reply().inspect_err(|_| self.broken = true)?;
+        let r = self.reply_to("the end of the transfer")?;
         match r.class() {
             2 => Ok(()),
             4 => Err(Error::Io(format!(
