@@ -207,15 +207,15 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let (targets, ftp, opts) = prepared;
-    if args.tls.insecure && !args.output_args.quiet {
+    if args.tls.insecure {
         reporter.note(
-            false,
+            args.output_args.quiet,
             "warning: --insecure: server certificates are not verified",
         );
     }
     let quiet = args.output_args.quiet;
     let mut events = CliEvents::new(reporter, quiet);
-    let mut login_for = |t: &Target| ftp_login(t, &args.creds, quiet);
+    let mut login_for = |t: &Target| ftp_login("ftp-get", t, &args.creds, quiet);
     get_all(&targets, &ftp, &opts, &mut login_for, &mut events);
     ExitCode::from(events.reporter.exit_code())
 }
@@ -295,7 +295,12 @@ pub fn ftp_options(
 }
 
 /// The login for an FTP server: a named user needs a password; no user is anonymous.
-pub fn ftp_login(target: &Target, creds: &super::common::CredArgs, quiet: bool) -> Result<Login> {
+pub fn ftp_login(
+    tool: &str,
+    target: &Target,
+    creds: &super::common::CredArgs,
+    quiet: bool,
+) -> Result<Login> {
     let Some(user) = credentials::user_name(target, creds)? else {
         return Ok(Login::anonymous());
     };
@@ -309,7 +314,7 @@ pub fn ftp_login(target: &Target, creds: &super::common::CredArgs, quiet: bool) 
     let c = credentials::password(target, &user, creds)?;
     if c.from_url && !quiet && !anonymous {
         eprintln!(
-            "ftp-get: warning: a password in the URL is visible to other users in the process list; prefer --password-file or --password-env"
+            "{tool}: warning: a password in the URL is visible to other users in the process list; prefer --password-file or --password-env"
         );
     }
     Ok(Login {

@@ -386,10 +386,7 @@ impl Run<'_> {
         written: &mut u64,
     ) -> Result<()> {
         let path = target.path.clone();
-        let client = self
-            .client
-            .as_mut()
-            .ok_or_else(|| Error::Software("no FTP connection".into()))?;
+        let client = connected(&mut self.client, target, &self.login, self.ftp)?;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         let start = *written;
