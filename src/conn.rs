@@ -3,10 +3,12 @@
 //! reply lines, bounded in length and count; one transcript hook for `--verbose`, with
 //! passwords and AUTH payloads redacted.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, visible};
+use crate::net::stream::Timed;
 use crate::net::stream::Transport;
 use crate::net::tls::TlsContext;
 use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 /// A reply line longer than this is a protocol error, never unbounded memory.
 pub const MAX_LINE: usize = 8 * 1024;
@@ -73,22 +75,13 @@ pub fn parse_reply_line(line: &str) -> Option<(u16, Option<char>, &str)> {
     }
 }
 
-/// Shows at most 200 characters of a line from the server, with control characters escaped,
-/// for error messages.
+/// Shows at most 200 characters of a line from the server, with control characters made
+/// visible ([`visible`]), for error messages and the transcript.
 pub fn printable(line: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in line.chars().enumerate() {
-        if i >= 200 {
-            out.push_str("...");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", visible(&line[..i])),
+        None => visible(line),
     }
-    out
 }
 
 /// A command/response connection over any [`Transport`].
@@ -100,6 +93,11 @@ pub struct Conn<S> {
     transcript: Option<Transcript>,
     /// Names the server in messages: `host:port`.
     peer: String,
+    /// How long one whole reply may take to arrive, however it trickles in.
+    reply_timeout: Option<Duration>,
+    /// When set, the end of the current phase (connect, greeting, handshake): no reply
+    /// may end later than this, whatever `reply_timeout` allows.
+    phase_deadline: Option<Instant>,
 }
 
 impl<S: Read + Write> Conn<S> {
@@ -111,7 +109,25 @@ impl<S: Read + Write> Conn<S> {
             end: 0,
             transcript: None,
             peer: peer.into(),
+            reply_timeout: None,
+            phase_deadline: None,
         }
+    }
+
+    /// Bounds every reply as a whole: a server that sends one byte just before each read
+    /// would time out, is still cut off when the whole reply is not there in `timeout`.
+    pub fn set_reply_timeout(&mut self, timeout: Duration) {
+        self.reply_timeout = Some(timeout);
+    }
+
+    pub fn reply_timeout(&self) -> Option<Duration> {
+        self.reply_timeout
+    }
+
+    /// Bounds every reply until `deadline` (or no longer, with `None`): the connect phase
+    /// (greeting, `120` "ready in N minutes" lines, login) has one deadline as a whole.
+    pub fn set_phase_deadline(&mut self, deadline: Option<Instant>) {
+        self.phase_deadline = deadline;
     }
 
     pub fn set_transcript(&mut self, t: Option<Transcript>) {
@@ -148,14 +164,16 @@ impl<S: Read + Write> Conn<S> {
             Some(a) => format!("{verb} {a}"),
             None => verb.to_string(),
         };
+        let shown = redact_command(verb, arg);
         if line.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            // The message shows the command as the transcript would: a password with a
+            // stray CR is refused, never printed.
             return Err(Error::Usage(format!(
                 "{}: refusing to send a command containing CR, LF or NUL: {}",
                 self.peer,
-                printable(&line)
+                printable(&shown)
             )));
         }
-        let shown = redact_command(verb, arg);
         self.log("C:", &shown);
         self.write_line(&line)
     }
@@ -183,9 +201,30 @@ impl<S: Read + Write> Conn<S> {
             .map_err(|e| Error::network(peer, e))
     }
 
+    /// Whether bytes the server sent are waiting, unread, in our buffer.
+    pub fn has_buffered(&self) -> bool {
+        self.start < self.end
+    }
+}
+
+impl<S: Read + Write + Timed> Conn<S> {
     /// Reads one line, without its CRLF (a bare LF also ends a line). Longer than
     /// [`MAX_LINE`] is a protocol error; EOF is a broken connection.
     pub fn read_line(&mut self) -> Result<String> {
+        let deadline = self.deadline();
+        self.read_line_by(deadline)
+    }
+
+    /// When the reply now starting must be complete.
+    fn deadline(&self) -> Option<Instant> {
+        let by_reply = self.reply_timeout.map(|t| Instant::now() + t);
+        match (by_reply, self.phase_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn read_line_by(&mut self, deadline: Option<Instant>) -> Result<String> {
         let mut line: Vec<u8> = Vec::new();
         loop {
             if self.start < self.end {
@@ -207,6 +246,15 @@ impl<S: Read + Write> Conn<S> {
                     return Err(self.overlong());
                 }
             }
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(self.too_slow());
+                }
+                self.stream
+                    .set_read_timeout(Some(left))
+                    .map_err(|e| Error::network(&self.peer, e))?;
+            }
             let n = match self.stream.read(&mut self.buf) {
                 Ok(0) => {
                     return Err(Error::network(
@@ -216,11 +264,27 @@ impl<S: Read + Write> Conn<S> {
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if deadline.is_some_and(|d| Instant::now() >= d)
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    return Err(self.too_slow());
+                }
                 Err(e) => return Err(Error::network(&self.peer, e)),
             };
             self.start = 0;
             self.end = n;
         }
+    }
+
+    fn too_slow(&self) -> Error {
+        Error::Timeout(format!(
+            "{}: timed out waiting for a complete reply from the server",
+            self.peer
+        ))
     }
 
     fn overlong(&self) -> Error {
@@ -234,7 +298,8 @@ impl<S: Read + Write> Conn<S> {
     /// Reads a numeric reply (FTP and SMTP). A multi-line reply starts `123-` and ends with a
     /// line that starts with the same code and a space (RFC 959 4.2).
     pub fn read_reply(&mut self) -> Result<Reply> {
-        let first = self.read_line()?;
+        let deadline = self.deadline();
+        let first = self.read_line_by(deadline)?;
         self.log("S:", &first);
         let (code, sep, text) = parse_reply_line(&first).ok_or_else(|| {
             Error::Protocol(format!(
@@ -252,7 +317,7 @@ impl<S: Read + Write> Conn<S> {
                         self.peer
                     )));
                 }
-                let line = self.read_line()?;
+                let line = self.read_line_by(deadline)?;
                 self.log("S:", &line);
                 match parse_reply_line(&line) {
                     Some((c, Some(' ') | None, text)) if c == code => {
@@ -267,11 +332,6 @@ impl<S: Read + Write> Conn<S> {
         }
         Ok(Reply { code, lines })
     }
-
-    /// Whether bytes the server sent are waiting, unread, in our buffer.
-    pub fn has_buffered(&self) -> bool {
-        self.start < self.end
-    }
 }
 
 impl<S: Transport> Conn<S> {
@@ -285,14 +345,17 @@ impl<S: Transport> Conn<S> {
                 self.peer
             )));
         }
+        let deadline = self.deadline();
         let Conn {
             stream,
             buf,
             transcript,
             peer,
+            reply_timeout,
+            phase_deadline,
             ..
         } = self;
-        let stream = stream.start_tls(tls, server_name)?;
+        let stream = stream.start_tls(tls, server_name, deadline)?;
         Ok(Conn {
             stream,
             buf,
@@ -300,6 +363,8 @@ impl<S: Transport> Conn<S> {
             end: 0,
             transcript,
             peer,
+            reply_timeout,
+            phase_deadline,
         })
     }
 }
@@ -352,6 +417,12 @@ pub(crate) mod tests {
             buf[..n].copy_from_slice(&self.input[self.pos..self.pos + n]);
             self.pos += n;
             Ok(n)
+        }
+    }
+
+    impl Timed for MockStream {
+        fn set_read_timeout(&self, _: Option<std::time::Duration>) -> io::Result<()> {
+            Ok(())
         }
     }
 

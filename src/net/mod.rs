@@ -10,7 +10,7 @@ pub use stream::NetStream;
 use crate::error::{Error, Result, io_reason};
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Which address families `connect` may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,10 +77,30 @@ pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>>
 /// Connects to the first address of `host` that answers, trying each in turn.
 /// Refused and timed-out connections are TEMPFAIL (75).
 pub fn connect(host: &str, port: u16, opts: &ConnectOptions) -> Result<TcpStream> {
+    connect_by(host, port, opts, Instant::now() + opts.connect_timeout)
+}
+
+/// [`connect`], with every address tried before `deadline` (each gets what is left of it,
+/// at most the connect timeout): many addresses that each time out cannot add up to more.
+pub fn connect_by(
+    host: &str,
+    port: u16,
+    opts: &ConnectOptions,
+    deadline: Instant,
+) -> Result<TcpStream> {
     let addrs = resolve(host, port, opts.family)?;
     let mut last: Option<io::Error> = None;
     for addr in &addrs {
-        match connect_addr(addr, opts) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            last = Some(io::Error::from(io::ErrorKind::TimedOut));
+            break;
+        }
+        let attempt = ConnectOptions {
+            connect_timeout: opts.connect_timeout.min(left),
+            ..*opts
+        };
+        match connect_addr(addr, &attempt) {
             Ok(s) => return Ok(s),
             Err(e) => last = Some(e),
         }

@@ -7,15 +7,41 @@ use crate::error::{Error, Result};
 use rustls::{ClientConnection, StreamOwned};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// A stream whose reads can be bounded in time: the engine shortens the read timeout as a
+/// reply's deadline nears, so that a server dripping one byte at a time cannot stretch a
+/// reply past `--timeout`.
+pub trait Timed {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl Timed for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+impl Timed for NetStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.tcp().set_read_timeout(timeout)
+    }
+}
 
 /// What a protocol client needs from its connection besides bytes.
-pub trait Transport: Read + Write + Sized {
+pub trait Transport: Read + Write + Timed + Sized {
     /// The server's address (FTP opens data connections to it, whatever PASV says).
     fn peer_addr(&self) -> io::Result<SocketAddr>;
     /// Our end's address (FTP active mode listens on it).
     fn local_addr(&self) -> io::Result<SocketAddr>;
-    /// Upgrades the connection to TLS in place (AUTH TLS, STARTTLS, STLS).
-    fn start_tls(self, tls: &TlsContext, server_name: &str) -> Result<Self>;
+    /// Upgrades the connection to TLS in place (AUTH TLS, STARTTLS, STLS); the handshake
+    /// must be over by `deadline`, if given.
+    fn start_tls(
+        self,
+        tls: &TlsContext,
+        server_name: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Self>;
     /// Whether TLS protects this connection.
     fn is_tls(&self) -> bool;
     /// Ends the connection cleanly: TLS close_notify, then a TCP shutdown of our side.
@@ -92,9 +118,18 @@ impl Transport for NetStream {
         self.tcp().local_addr()
     }
 
-    fn start_tls(self, tls: &TlsContext, server_name: &str) -> Result<Self> {
+    fn start_tls(
+        self,
+        tls: &TlsContext,
+        server_name: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Self> {
         match self {
-            NetStream::Plain(tcp) => Ok(NetStream::Tls(Box::new(tls.handshake(tcp, server_name)?))),
+            NetStream::Plain(tcp) => Ok(NetStream::Tls(Box::new(tls.handshake(
+                tcp,
+                server_name,
+                deadline,
+            )?))),
             NetStream::Tls(_) => Err(Error::Protocol(format!(
                 "{server_name}: TLS is already active on this connection"
             ))),

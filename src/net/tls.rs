@@ -15,6 +15,7 @@ use std::io;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 /// `--tls`: when to use TLS on a connection that starts in plaintext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -97,19 +98,37 @@ impl TlsContext {
 
     /// Runs the TLS handshake as a client on `tcp` for `host`, to completion, so that
     /// certificate problems surface here as TLS errors (76), not later as I/O errors.
+    /// With a `deadline`, the handshake as a whole must be over by then, however slowly the
+    /// server sends it; the socket's own read timeout is restored afterwards.
     pub fn handshake(
         &self,
         mut tcp: TcpStream,
         host: &str,
+        deadline: Option<Instant>,
     ) -> Result<StreamOwned<ClientConnection, TcpStream>> {
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| Error::Usage(format!("{host}: not a valid TLS server name")))?;
         let mut conn = ClientConnection::new(self.config.clone(), name)
             .map_err(|e| Error::Tls(format!("{host}: {e}")))?;
+        let idle = tcp.read_timeout().ok().flatten();
+        let too_slow = || Error::Timeout(format!("{host}: timed out during the TLS handshake"));
         while conn.is_handshaking() {
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(too_slow());
+                }
+                let left = idle.map_or(left, |i| i.min(left));
+                tcp.set_read_timeout(Some(left))
+                    .map_err(|e| handshake_error(host, e))?;
+            }
             if let Err(e) = conn.complete_io(&mut tcp) {
                 return Err(handshake_error(host, e));
             }
+        }
+        if deadline.is_some() {
+            tcp.set_read_timeout(idle)
+                .map_err(|e| handshake_error(host, e))?;
         }
         Ok(StreamOwned::new(conn, tcp))
     }
