@@ -188,6 +188,31 @@ impl Error {
 /// broken connection (worth a retry) from a full disk (not).
 const NET_MARK: &str = "connection lost";
 
+/// `text` with every character that could act on a terminal made visible: C0 and C1 control
+/// characters and DEL as `\xNN`, Unicode bidirectional and invisible format controls as
+/// `\u{NNNN}`. Text from a server (a reply, a file name) and anything else printed on stderr
+/// goes through this, so a hostile reply cannot clear the screen, retitle the terminal, or
+/// draw a fake line of its own.
+pub fn visible(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let u = c as u32;
+        if c.is_control() {
+            if u < 0x100 {
+                let _ = write!(out, "\\x{u:02x}");
+            } else {
+                let _ = write!(out, "\\u{{{u:04x}}}");
+            }
+        } else if matches!(u, 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2069 | 0xfeff) {
+            let _ = write!(out, "\\u{{{u:04x}}}");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The reason part of an io::Error, without Rust's "(os error N)" suffix.
 pub fn io_reason(err: &io::Error) -> String {
     let s = err.to_string();
@@ -254,6 +279,20 @@ mod tests {
         let e = Error::network("host", io::Error::from(io::ErrorKind::TimedOut));
         assert_eq!(e.exit_code(), 75);
         assert!(e.is_transient());
+    }
+
+    #[test]
+    fn visible_escapes_what_a_terminal_would_act_on() {
+        assert_eq!(
+            visible("550 \x1b[2J\x1b]0;pwned\x07ok"),
+            "550 \\x1b[2J\\x1b]0;pwned\\x07ok"
+        );
+        assert_eq!(
+            visible("a\rb\nc\0\x7f\u{9b}"),
+            "a\\x0db\\x0ac\\x00\\x7f\\x9b"
+        );
+        assert_eq!(visible("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(visible("Grüße, ok 226"), "Grüße, ok 226");
     }
 
     #[test]

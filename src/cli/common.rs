@@ -64,8 +64,9 @@ impl TlsArgs {
 /// Connecting, waiting and retrying.
 #[derive(Args, Debug, Clone)]
 pub struct ConnArgs {
-    /// Give up when connecting, or any single wait for the server, takes longer than SECS
-    /// [default: 30 s to connect, 120 s idle]
+    /// Give up when connecting (TCP, TLS and the greeting together), or any one reply from the
+    /// server, takes longer than SECS, however slowly it trickles in
+    /// [default: 30 s to connect, 120 s a reply]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// Retry transient failures (exit 75 class, broken connections) N times, resuming
@@ -83,9 +84,9 @@ impl ConnArgs {
     pub fn options(&self) -> Result<ConnectOptions, crate::Error> {
         let mut o = ConnectOptions::default();
         if let Some(t) = self.timeout {
-            if !(t.is_finite() && t > 0.0 && t < 1e9) {
+            if !(t.is_finite() && (0.001..1e9).contains(&t)) {
                 return Err(crate::Error::Usage(format!(
-                    "--timeout {t}: must be a positive number of seconds"
+                    "--timeout {t}: must be a number of seconds from 0.001 to 999999999"
                 )));
             }
             let d = Duration::from_secs_f64(t);

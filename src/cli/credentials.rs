@@ -25,12 +25,43 @@ pub fn user_name(target: &Target, args: &CredArgs) -> Result<Option<String>> {
         return Ok(Some(u));
     }
     Ok(read_netrc(args)?
-        .and_then(|text| netrc::lookup(&text, &target.host, None))
+        .and_then(|(_, text)| netrc::lookup(&text, &target.host, None))
         .and_then(|e| e.login))
+}
+
+/// Removes one line ending (CRLF, LF or CR) from the end of a password read from a file or
+/// a variable: `echo secret > file` and Windows editors add one that is never meant to be
+/// part of the password.
+pub fn strip_line_end(p: &str) -> &str {
+    p.strip_suffix("\r\n")
+        .or_else(|| p.strip_suffix('\n'))
+        .or_else(|| p.strip_suffix('\r'))
+        .unwrap_or(p)
+}
+
+/// A password can never contain CR, LF or NUL: it would end the command that carries it.
+/// Refused with a message that names where it came from, never the password itself.
+fn check_password(p: String, source: impl std::fmt::Display) -> Result<String> {
+    if p.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Error::Usage(format!(
+            "{source}: the password contains a CR, LF or NUL character, which no protocol can send"
+        )));
+    }
+    Ok(p)
 }
 
 /// Finds the password for `user` at `target`'s host.
 pub fn password(target: &Target, user: &str, args: &CredArgs) -> Result<Credentials> {
+    password_warn(target, user, args, &mut |_| {})
+}
+
+/// [`password`], with `warn` told what is worth a warning (a netrc file others can read).
+pub fn password_warn(
+    target: &Target,
+    user: &str,
+    args: &CredArgs,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Credentials> {
     let found = |password: String, from_url: bool| Credentials {
         user: user.to_string(),
         password,
@@ -44,21 +75,32 @@ pub fn password(target: &Target, user: &str, args: &CredArgs) -> Result<Credenti
     }
     if let Some(var) = &args.password_env {
         return match std::env::var(var) {
-            Ok(v) if !v.is_empty() => Ok(found(v, false)),
+            Ok(v) if !strip_line_end(&v).is_empty() => Ok(found(
+                check_password(
+                    strip_line_end(&v).to_string(),
+                    format_args!("--password-env {var}"),
+                )?,
+                false,
+            )),
             _ => Err(Error::Auth(format!(
                 "--password-env {var}: the environment variable is not set or empty"
             ))),
         };
     }
-    if let Some(text) = read_netrc(args)? {
+    if let Some((path, text)) = read_netrc(args)? {
         if let Some(p) = netrc::lookup(&text, &target.host, Some(user)).and_then(|e| e.password) {
+            warn_if_readable(&path, warn);
+            let p = check_password(
+                p,
+                format_args!("netrc file {}, machine {}", path.display(), target.host),
+            )?;
             return Ok(found(p, false));
         }
     }
     if terminal_attached() {
         let prompt = format!("Password for {user}@{}: ", target.host);
         return match rpassword::prompt_password(prompt) {
-            Ok(p) => Ok(found(p, false)),
+            Ok(p) => Ok(found(check_password(p, "the password typed")?, false)),
             Err(e) => Err(Error::Auth(format!(
                 "cannot read the password from the terminal: {}",
                 io_reason(&e)
@@ -94,17 +136,40 @@ pub fn read_password_file(path: &Path) -> Result<String> {
     }
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::no_input(format!("--password-file {shown}"), &e))?;
-    let line = text.lines().next().unwrap_or("");
+    // The first line, without its line end (LF, CRLF, or a lone CR at the very end).
+    let line = match text.find('\n') {
+        Some(i) => &text[..=i],
+        None => text.as_str(),
+    };
+    let line = strip_line_end(line);
     if line.is_empty() {
         return Err(Error::Auth(format!(
             "--password-file {shown}: the first line is empty"
         )));
     }
-    Ok(line.to_string())
+    check_password(line.to_string(), format_args!("--password-file {shown}"))
 }
 
-/// The netrc text: `--netrc-file` (must exist), else `$NETRC`, else `~/.netrc` (optional).
-fn read_netrc(args: &CredArgs) -> Result<Option<String>> {
+/// Warns when a netrc file that holds a password can be read by group or others: curl
+/// does not, ssh would refuse it. (It is still used: refusing would break existing setups.)
+fn warn_if_readable(path: &Path, warn: &mut dyn FnMut(&str)) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path) {
+        let mode = m.permissions().mode();
+        if mode & 0o077 != 0 {
+            warn(&format!(
+                "warning: netrc file {} is readable by group or others (mode {:o}): chmod 600 {}",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ));
+        }
+    }
+}
+
+/// The netrc file and its text: `--netrc-file` (must exist), else `$NETRC`, else `~/.netrc`
+/// (optional).
+fn read_netrc(args: &CredArgs) -> Result<Option<(PathBuf, String)>> {
     let (path, required): (PathBuf, bool) = if let Some(p) = &args.netrc_file {
         (p.clone(), true)
     } else if let Some(p) = std::env::var_os("NETRC").filter(|p| !p.is_empty()) {
@@ -115,7 +180,7 @@ fn read_netrc(args: &CredArgs) -> Result<Option<String>> {
         return Ok(None);
     };
     match std::fs::read_to_string(&path) {
-        Ok(t) => Ok(Some(t)),
+        Ok(t) => Ok(Some((path, t))),
         Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::no_input(
             format!("netrc file {}", path.display()),

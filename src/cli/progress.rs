@@ -2,7 +2,7 @@
 //! when stderr is not a terminal or `--quiet` is given. Counting is one atomic add per chunk.
 
 use super::run::Reporter;
-use crate::error::Error;
+use crate::error::{Error, visible};
 use crate::ftp::get::Events;
 use humansize::{BINARY, format_size};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
@@ -71,7 +71,7 @@ impl CliEvents {
 impl Events for CliEvents {
     fn note(&mut self, msg: &str) {
         if !self.quiet {
-            self.say(&format!("{}: {msg}", self.reporter.tool()));
+            self.say(&format!("{}: {}", self.reporter.tool(), visible(msg)));
         }
     }
 

@@ -1,7 +1,8 @@
 //! The `main` of every binary: parse arguments (usage errors exit 64, not clap's 2), run,
 //! print each failure as one line `tool: message`, and exit with the first failure's code.
 
-use crate::error::{Error, exit};
+use crate::error::{Error, exit, visible};
+use crate::net::url::redact_text;
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -22,14 +23,14 @@ impl Reporter {
         if matches!(err, Error::StdoutClosed) {
             return;
         }
-        eprintln!("{}: {}", self.tool, err);
+        eprintln!("{}: {}", self.tool, visible(&err.to_string()));
         self.first.get_or_insert(err.exit_code());
     }
 
     /// A message that is not a failure (skipped files, fallbacks), unless `--quiet`.
     pub fn note(&self, quiet: bool, msg: impl std::fmt::Display) {
         if !quiet {
-            eprintln!("{}: {}", self.tool, msg);
+            eprintln!("{}: {}", self.tool, visible(&msg.to_string()));
         }
     }
 
@@ -62,7 +63,8 @@ pub fn parse_args<A: Parser>(tool: &str) -> Result<A, ExitCode> {
                 let _ = e.print();
             } else {
                 // clap's own rendering names the flag at fault and suggests --help.
-                let rendered = e.render().to_string();
+                // Never echo a password that was part of a URL argument.
+                let rendered = redact_text(&e.render().to_string());
                 let msg = rendered.trim_end().trim_start_matches("error: ");
                 eprintln!("{tool}: {msg}");
             }

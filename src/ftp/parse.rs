@@ -117,7 +117,8 @@ pub fn parse_time_val(s: &str) -> Option<SystemTime> {
     let num = |a: usize, b: usize| main[a..b].parse::<u32>().ok();
     let (y, mo, d) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
     let (h, mi, se) = (num(8, 10)?, num(10, 12)?, num(12, 14)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60
+    {
         return None;
     }
     let days = days_from_civil(i64::from(y), mo, d);
@@ -131,6 +132,16 @@ pub fn parse_time_val(s: &str) -> Option<SystemTime> {
     };
     let secs = u64::try_from(secs).ok()?;
     Some(UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
+/// The number of days in a month of the Gregorian calendar: 31 February is no date.
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -406,6 +417,9 @@ mod tests {
             t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
             1_577_934_245
         );
+        assert!(parse_time_val("20200229120000").is_some(), "a leap day");
+        assert!(parse_time_val("20000229120000").is_some(), "400 years");
+        assert!(parse_time_val("20211231235960").is_some(), "a leap second");
         let t = parse_time_val("19700101000000.5").unwrap();
         assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_millis(), 500);
         for bad in [
@@ -415,6 +429,11 @@ mod tests {
             "2020010203040x",
             "20200102030405.",
             "19690101000000",
+            "20210231120000",
+            "20210229120000",
+            "21000229120000",
+            "20210431120000",
+            "20210100120000",
         ] {
             assert_eq!(parse_time_val(bad), None, "{bad}");
         }

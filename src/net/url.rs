@@ -230,23 +230,42 @@ fn decode(s: &str, what: &str, url: &str) -> Result<String> {
     String::from_utf8(out).map_err(|_| bad("not valid UTF-8 after decoding"))
 }
 
-/// The URL as given, with any password replaced, for error messages.
+/// The URL as given, with any password replaced, for error messages. Everything between
+/// `scheme://user:` and the last `@` counts as the password, so that one containing `/`,
+/// `?` or `#` (which end the authority when parsed) is hidden whole.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Some(i) = url.find("://") else {
         return url.to_string();
     };
-    let auth_end = rest.find('/').unwrap_or(rest.len());
-    let (auth, tail) = rest.split_at(auth_end);
-    match auth.rfind('@') {
-        Some(at) => {
-            let userinfo = &auth[..at];
-            match userinfo.split_once(':') {
-                Some((u, _)) => format!("{scheme}://{u}:****@{}{tail}", &auth[at + 1..]),
-                None => url.to_string(),
-            }
-        }
+    let (scheme, rest) = (&url[..i], &url[i + 3..]);
+    let Some(at) = rest.rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{scheme}://{}:****@{}", &rest[..colon], &rest[at + 1..]),
         None => url.to_string(),
     }
+}
+
+/// Redacts every URL in a free text (a command-line parser's message quoting an argument):
+/// each `scheme://...` up to the next white space or quote goes through [`redact`].
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        // The URL starts at the scheme: the letters right before "://".
+        let start = rest[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |j| j + 1);
+        let end = rest[i..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`'))
+            .map_or(rest.len(), |j| i + j);
+        out.push_str(&rest[..start]);
+        out.push_str(&redact(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -318,6 +337,27 @@ mod tests {
     fn errors_never_show_the_password() {
         let e = Target::parse("ftp://u:secret@h/%zz", FTP).unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");
+        // A '/', '?' or '#' in the password ends the authority when the URL is parsed: the
+        // message must still hide all of it.
+        for url in [
+            "ftp://bob:Sup3r/Secret@host/",
+            "ftp://bob:Sup3r?Secret@host/",
+            "ftp://bob:Sup3r#Secret@host/",
+            "ftp://bob:Sup3r/Se@cret@host/x",
+        ] {
+            let e = Target::parse(url, FTP).unwrap_err();
+            let shown = e.to_string();
+            assert!(
+                !shown.contains("Secret") && !shown.contains("Sup3r"),
+                "{shown}"
+            );
+            assert!(!shown.contains("cret"), "{shown}");
+        }
+        assert_eq!(
+            redact_text("unexpected argument 'ftp://bob:pw/x@h/f' found; see ftps://a:b@c"),
+            "unexpected argument 'ftp://bob:****@h/f' found; see ftps://a:****@c"
+        );
+        assert_eq!(redact_text("no url here"), "no url here");
         let t = Target::parse("ftp://u:secret@h/x", FTP).unwrap();
         assert!(!format!("{t} {t:?}").contains("secret"));
     }
