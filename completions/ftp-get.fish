@@ -9,7 +9,7 @@ required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
 complete -c ftp-get -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
 complete -c ftp-get -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
-complete -c ftp-get -l timeout -d 'Give up when connecting, or any single wait for the server, takes longer than SECS [default: 30 s to connect, 120 s idle]' -r
+complete -c ftp-get -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than SECS, however slowly it trickles in [default: 30 s to connect, 120 s a reply]' -r
 complete -c ftp-get -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times, resuming' -r
 complete -c ftp-get -l stdout -d 'Write the files\' contents to standard output (same as -o -)'
 complete -c ftp-get -s c -l continue -d 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'

@@ -1,48 +1,254 @@
 //! Local files that are never left half-written (CONVENTIONS.md): data goes to `NAME.part`
-//! beside the destination, which is synced, checked, and only then renamed into place.
+//! beside the destination, which is checked and only then renamed into place.
+//!
+//! Every file is opened so that a planted link cannot redirect it: a `.part` is created
+//! fresh with `O_CREAT|O_EXCL|O_NOFOLLOW` (after removing whatever had its name: unlink never
+//! follows a link), or, to resume, opened with `O_NOFOLLOW` and used only if it is a regular
+//! file with no other hard link. A destination that exists and is not a regular file (a
+//! device, a FIFO) is written in place, never replaced.
 
 use crate::error::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// `dest` + ".part".
+/// The longest file name most file systems take (NAME_MAX).
+const NAME_MAX: usize = 255;
+
+/// The temporary name beside `dest`: `NAME.part`, or, when that would be longer than a file
+/// name may be, the name cut to 200 bytes plus a digest of the whole name
+/// (`NAME[..200].<16 hex>.part`), so that it is still the same for every run (`-c`).
 pub fn part_path(dest: &Path) -> PathBuf {
-    let mut s = dest.as_os_str().to_owned();
-    s.push(".part");
-    PathBuf::from(s)
+    let name = dest.file_name().map(|n| n.as_bytes()).unwrap_or(b"");
+    let mut part: Vec<u8> = if name.len() + 5 <= NAME_MAX {
+        name.to_vec()
+    } else {
+        let mut cut = 200;
+        // Cut between UTF-8 characters, so that the name stays readable.
+        while cut > 0 && (name[cut] & 0xc0) == 0x80 {
+            cut -= 1;
+        }
+        let digest = Sha256::digest(name);
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let mut v = name[..cut].to_vec();
+        v.push(b'.');
+        v.extend_from_slice(hex.as_bytes());
+        v
+    };
+    part.extend_from_slice(b".part");
+    dest.with_file_name(OsString::from_vec(part))
+}
+
+/// How a download reaches a local path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Through `NAME.part` beside this path, renamed onto it when complete.
+    Atomic(PathBuf),
+    /// Straight into this existing device, FIFO or other special file (as curl does): no
+    /// `.part`, nothing replaced.
+    InPlace(PathBuf),
+}
+
+/// Decides how to write `dest` before anything is downloaded: a folder there is refused
+/// (73) at once. `follow` says the user named `dest` (`-o`): a symbolic link there is followed
+/// to what it points to, as curl and cp do. A name that came from the server (`-O DIR`) never
+/// follows a link: the link itself is replaced by the download.
+pub fn plan(dest: &Path, follow: bool) -> Result<Plan> {
+    let shown = dest.display();
+    let meta = match fs::symlink_metadata(dest) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Plan::Atomic(dest.into())),
+        Err(e) => return Err(Error::cant_create(shown, &e)),
+    };
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        if !follow {
+            return Ok(Plan::Atomic(dest.into()));
+        }
+        return match fs::metadata(dest) {
+            Ok(m) if m.is_dir() => Err(Error::CantCreate(format!("{shown}: is a folder"))),
+            Ok(m) if m.is_file() => {
+                let real = fs::canonicalize(dest).map_err(|e| Error::cant_create(shown, &e))?;
+                Ok(Plan::Atomic(real))
+            }
+            Ok(_) => Ok(Plan::InPlace(dest.into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::CantCreate(format!(
+                "{shown}: a symbolic link to a file that does not exist (name its target instead)"
+            ))),
+            Err(e) => Err(Error::cant_create(shown, &e)),
+        };
+    }
+    if ft.is_dir() {
+        return Err(Error::CantCreate(format!("{shown}: is a folder")));
+    }
+    if ft.is_file() {
+        return Ok(Plan::Atomic(dest.into()));
+    }
+    if ft.is_socket() {
+        return Err(Error::CantCreate(format!("{shown}: is a socket")));
+    }
+    Ok(Plan::InPlace(dest.into()))
+}
+
+/// Whether a file we are about to write into is one we may use: a regular file with no
+/// other name (a hard link planted to a file elsewhere would be written through).
+fn check_regular(file: &File, path: &Path) -> Result<()> {
+    let m = file
+        .metadata()
+        .map_err(|e| Error::cant_create(path.display(), &e))?;
+    if !m.is_file() {
+        return Err(Error::CantCreate(format!(
+            "{}: exists and is not a regular file; refusing to write into it",
+            path.display()
+        )));
+    }
+    if m.nlink() > 1 {
+        return Err(Error::CantCreate(format!(
+            "{}: has other hard links; refusing to write into it",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Opens an existing file for appending without following a link; `Ok(None)` when there is
+/// nothing at `path`. O_NONBLOCK keeps a FIFO planted there from blocking the open; the file
+/// is checked to be regular before it is used.
+fn open_existing(path: &Path) -> Result<Option<File>> {
+    let opened = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Error::CantCreate(format!(
+                "{}: is a symbolic link; refusing to follow it",
+                path.display()
+            )));
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            return Err(Error::CantCreate(format!(
+                "{}: exists and is not a regular file; refusing to write into it",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(Error::cant_create(path.display(), &e)),
+    };
+    check_regular(&file, path)?;
+    clear_nonblocking(&file, path)?;
+    Ok(Some(file))
+}
+
+fn clear_nonblocking(file: &File, path: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with integer arguments only.
+    let ok = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::cant_create(
+            path.display(),
+            &io::Error::last_os_error(),
+        ))
+    }
+}
+
+/// Creates `path` afresh: whatever has the name (a stale `.part`, a planted link) is
+/// removed first, and the new file is created exclusively, so a link planted in between
+/// makes the open fail instead of being followed.
+fn create_fresh(path: &Path) -> Result<File> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::cant_create(path.display(), &e)),
+    }
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::cant_create(path.display(), &e))
+}
+
+/// Where a resumed download continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Start from nothing, in a fresh `.part`.
+    Fresh,
+    /// Append to the `.part` an earlier run left.
+    Part,
+    /// Append to the shorter destination itself, which stays under its name throughout, as
+    /// with curl's `-C -` (no `.part` of it: a failed run never takes a file from its name).
+    Dest,
+}
+
+/// Decides where a download of `dest` (a [`Plan::Atomic`] path) resumes. `size` is the
+/// remote size, when known: a local file longer than it is no prefix of it.
+pub fn resume_from(dest: &Path, size: Option<u64>) -> Resume {
+    if fs::symlink_metadata(part_path(dest)).is_ok() {
+        return Resume::Part;
+    }
+    match fs::symlink_metadata(dest) {
+        Ok(m) if m.is_file() && m.nlink() == 1 && size.is_none_or(|s| m.len() <= s) => Resume::Dest,
+        _ => Resume::Fresh,
+    }
 }
 
 /// A download in progress.
 pub struct PartFile {
     dest: PathBuf,
-    part: PathBuf,
+    /// The file being written: `NAME.part`, or `dest` itself for [`Resume::Dest`].
+    path: PathBuf,
     file: File,
     len: u64,
+    /// The length when this run opened the file.
+    opened_at: u64,
 }
 
 impl PartFile {
-    /// Opens `dest.part`: appended to from its current end when `resume` is set (the length
-    /// is the offset to resume from), else created empty.
-    pub fn open(dest: &Path, resume: bool) -> Result<PartFile> {
-        let part = part_path(dest);
-        let mut o = OpenOptions::new();
-        o.write(true).create(true);
-        if !resume {
-            o.truncate(true);
-        }
-        let mut file = o
-            .open(&part)
-            .map_err(|e| Error::cant_create(part.display(), &e))?;
+    /// Opens the file a download of `dest` writes to, as `resume` says: the length is the
+    /// offset to resume from.
+    pub fn open(dest: &Path, resume: Resume) -> Result<PartFile> {
+        let (path, existing) = match resume {
+            Resume::Fresh => (part_path(dest), None),
+            Resume::Part => {
+                let part = part_path(dest);
+                let f = open_existing(&part)?;
+                (part, f)
+            }
+            Resume::Dest => {
+                let f = open_existing(dest)?;
+                match f {
+                    Some(f) => (dest.to_path_buf(), Some(f)),
+                    None => (part_path(dest), None),
+                }
+            }
+        };
+        let mut file = match existing {
+            Some(f) => f,
+            None => create_fresh(&path)?,
+        };
         let len = file
             .seek(SeekFrom::End(0))
-            .map_err(|e| Error::local_io(part.display(), &e))?;
+            .map_err(|e| Error::local_io(path.display(), &e))?;
         Ok(PartFile {
             dest: dest.to_path_buf(),
-            part,
+            path,
             file,
             len,
+            opened_at: len,
         })
     }
 
@@ -56,60 +262,407 @@ impl PartFile {
     }
 
     pub fn path(&self) -> &Path {
-        &self.part
+        &self.path
+    }
+
+    /// Whether the data written goes after what was there when the file was opened (it was
+    /// not started over).
+    pub fn resumed(&self) -> bool {
+        self.opened_at > 0
+    }
+
+    /// Whether the destination itself is being appended to (no `.part`).
+    pub fn in_place(&self) -> bool {
+        self.path == self.dest
     }
 
     pub fn write(&mut self, buf: &[u8]) -> Result<()> {
         self.file
             .write_all(buf)
-            .map_err(|e| Error::local_io(self.part.display(), &e))?;
+            .map_err(|e| Error::local_io(self.path.display(), &e))?;
         self.len += buf.len() as u64;
         Ok(())
     }
 
-    /// Empties the file to start over (the server refused to resume).
+    /// Starts over in a fresh `.part` (the server refused to resume, or what was there cannot
+    /// be trusted). A destination that was being appended to is left as it was when this run
+    /// opened it, under its name.
     pub fn restart(&mut self) -> Result<()> {
-        self.file
-            .set_len(0)
-            .and_then(|_| self.file.seek(SeekFrom::Start(0)).map(|_| ()))
-            .map_err(|e| Error::local_io(self.part.display(), &e))?;
+        if self.in_place() {
+            self.file
+                .set_len(self.opened_at)
+                .map_err(|e| Error::local_io(self.path.display(), &e))?;
+            self.path = part_path(&self.dest);
+            self.file = create_fresh(&self.path)?;
+        } else {
+            self.file
+                .set_len(0)
+                .and_then(|_| self.file.seek(SeekFrom::Start(0)).map(|_| ()))
+                .map_err(|e| Error::local_io(self.path.display(), &e))?;
+        }
         self.len = 0;
+        self.opened_at = 0;
         Ok(())
     }
 
-    /// Removes the `.part` file (it held nothing worth keeping).
+    /// Removes the `.part` file (it held nothing worth keeping). A destination appended to
+    /// in place is never removed.
     pub fn discard(self) {
         drop(self.file);
-        let _ = fs::remove_file(&self.part);
+        if self.path != self.dest {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 
     /// Flushes the data to disk (the slow part: run it under the FTP keep-alive).
     pub fn sync(&self) -> Result<()> {
         self.file
             .sync_all()
-            .map_err(|e| Error::local_io(self.part.display(), &e))
+            .map_err(|e| Error::local_io(self.path.display(), &e))
     }
 
     /// Sets the modification time and renames `.part` onto the destination (replacing an
-    /// older file only now that the new one is complete). With `durable`, also syncs the
-    /// folder, so that the rename survives a crash before anything is deleted remotely.
+    /// older file, or a link, only now that the new one is complete). With `durable`, also
+    /// syncs the folder, so that the rename survives a crash before anything is deleted
+    /// remotely.
     pub fn publish(self, mtime: Option<SystemTime>, durable: bool) -> Result<()> {
         if let Some(t) = mtime {
             filetime::set_file_handle_times(&self.file, None, Some(t.into()))
-                .map_err(|e| Error::local_io(self.part.display(), &e))?;
+                .map_err(|e| Error::local_io(self.path.display(), &e))?;
         }
         drop(self.file);
-        fs::rename(&self.part, &self.dest)
-            .map_err(|e| Error::cant_create(self.dest.display(), &e))?;
-        let dir = match self.dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        if self.path != self.dest {
+            fs::rename(&self.path, &self.dest)
+                .map_err(|e| Error::cant_create(self.dest.display(), &e))?;
+        }
         if durable {
-            File::open(&dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::local_io(dir.display(), &e))?;
+            sync_parent(&self.dest)?;
         }
         Ok(())
+    }
+}
+
+/// Syncs the folder holding `path`, so that a rename in it is durable.
+pub fn sync_parent(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::local_io(dir.display(), &e))
+}
+
+/// Opens an existing special file (device, FIFO) to write into it in place, as `-o` asks.
+/// A FIFO's open waits for its reader, as with any program that writes to one.
+pub fn open_in_place(path: &Path) -> Result<File> {
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::cant_create(path.display(), &e))?;
+    let m = f
+        .metadata()
+        .map_err(|e| Error::cant_create(path.display(), &e))?;
+    if m.is_file() || m.is_dir() {
+        // It changed since it was planned: never write a regular file without a .part.
+        return Err(Error::CantCreate(format!(
+            "{}: changed while the download was being set up",
+            path.display()
+        )));
+    }
+    Ok(f)
+}
+
+/// Whether descriptor 1 was closed when the process started (`tool >&-`). Rust's runtime
+/// quietly opens /dev/null on a closed standard descriptor before `main`, so that a closed
+/// standard output would swallow everything written to it; this is read earlier, from the
+/// ELF `.init_array`, which runs before the runtime's set-up.
+static STDOUT_CLOSED_AT_START: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static RECORD_STDOUT_AT_START: extern "C" fn() = record_stdout_at_start;
+
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "android", target_os = "freebsd")),
+    allow(dead_code)
+)]
+extern "C" fn record_stdout_at_start() {
+    // SAFETY: fcntl on descriptor 1 with an integer command only.
+    let closed = unsafe { libc::fcntl(1, libc::F_GETFD) } < 0;
+    STDOUT_CLOSED_AT_START.store(closed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A destination written as a stream, not through a `.part`: standard output, or a device
+/// or FIFO that `-o` names. The library never opens standard output on its own: the caller
+/// hands it one of these.
+pub struct StreamOut {
+    file: File,
+    /// Names it in messages: "standard output" or the path.
+    name: String,
+    stdout: bool,
+    /// The reader went away (EPIPE).
+    closed: bool,
+}
+
+impl std::fmt::Debug for StreamOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StreamOut({})", self.name)
+    }
+}
+
+impl StreamOut {
+    /// Standard output, checked before anything is downloaded: a closed descriptor
+    /// (`>&-`) or one not open for writing is an error (74) now, not data lost later. (Rust's
+    /// own `stdout()` silently discards writes to a closed descriptor.)
+    pub fn stdout() -> Result<StreamOut> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: fcntl and dup on descriptor 1 with integer arguments; the duplicate is a
+        // new descriptor that the File below owns.
+        let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
+        if flags < 0 || STDOUT_CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Io("standard output is closed".into()));
+        }
+        if flags & libc::O_ACCMODE == libc::O_RDONLY {
+            return Err(Error::Io("standard output is not open for writing".into()));
+        }
+        let fd = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+        if fd < 0 {
+            return Err(Error::local_io(
+                "standard output",
+                &io::Error::last_os_error(),
+            ));
+        }
+        Ok(StreamOut {
+            file: unsafe { File::from_raw_fd(fd) },
+            name: "standard output".into(),
+            stdout: true,
+            closed: false,
+        })
+    }
+
+    /// An existing device or FIFO, written in place ([`Plan::InPlace`]).
+    pub fn in_place(path: &Path) -> Result<StreamOut> {
+        Ok(StreamOut {
+            file: open_in_place(path)?,
+            name: path.display().to_string(),
+            stdout: false,
+            closed: false,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn is_stdout(&self) -> bool {
+        self.stdout
+    }
+
+    /// Whether the reader went away: nothing more can be delivered here.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Writes all of `buf`. The reader of standard output going away (`| head`) is
+    /// [`Error::StdoutClosed`], which ends a run quietly; any other failure is 74.
+    pub fn write(&mut self, buf: &[u8]) -> Result<()> {
+        match self.file.write_all(buf) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                if self.stdout {
+                    Err(Error::StdoutClosed)
+                } else {
+                    Err(Error::Io(format!("{}: the reader went away", self.name)))
+                }
+            }
+            Err(e) => Err(Error::local_io(&self.name, &e)),
+        }
+    }
+
+    /// Before a remote copy is deleted: waits until what was written has reached its end
+    /// (a regular file: on disk; a pipe or FIFO: read by the reader, for at most `within`).
+    /// A reader that went away with data unread, or never read it in time, is an error (74):
+    /// the caller must then not delete.
+    pub fn settle(&mut self, within: std::time::Duration) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let m = self
+            .file
+            .metadata()
+            .map_err(|e| Error::local_io(&self.name, &e))?;
+        if m.is_file() {
+            return self
+                .file
+                .sync_all()
+                .map_err(|e| Error::local_io(&self.name, &e));
+        }
+        if !m.file_type().is_fifo() {
+            return Ok(());
+        }
+        let fd = self.file.as_raw_fd();
+        let start = std::time::Instant::now();
+        loop {
+            let mut unread: libc::c_int = 0;
+            let mut pfd = libc::pollfd {
+                fd,
+                events: 0,
+                revents: 0,
+            };
+            // SAFETY: FIONREAD writes one c_int; poll reads one pollfd we own.
+            let (ok, polled) = unsafe {
+                (
+                    libc::ioctl(fd, libc::FIONREAD, &mut unread) == 0,
+                    libc::poll(&mut pfd, 1, 0),
+                )
+            };
+            if !ok {
+                // The size of what is unread cannot be known: nothing more to wait for.
+                return Ok(());
+            }
+            if unread == 0 {
+                return Ok(());
+            }
+            if polled > 0 && pfd.revents & libc::POLLERR != 0 {
+                self.closed = true;
+                return Err(Error::Io(format!(
+                    "{}: the reader went away with {unread} bytes unread",
+                    self.name
+                )));
+            }
+            if start.elapsed() >= within {
+                return Err(Error::Io(format!(
+                    "{}: the reader left {unread} bytes unread for {} s",
+                    self.name,
+                    within.as_secs_f64()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    struct Dir(PathBuf);
+    impl Dir {
+        fn new(tag: &str) -> Dir {
+            let d = std::env::temp_dir().join(format!("ph-transfer-{tag}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&d);
+            fs::create_dir_all(&d).unwrap();
+            Dir(d)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn part_names_fit_a_file_name() {
+        assert_eq!(part_path(Path::new("d/f.bin")), Path::new("d/f.bin.part"));
+        let name = "é".repeat(125); // 250 bytes
+        let p = part_path(&Path::new("d").join(&name));
+        let shown = p.file_name().unwrap().as_bytes();
+        assert!(shown.len() <= NAME_MAX, "{}", shown.len());
+        assert!(std::str::from_utf8(shown).unwrap().ends_with(".part"));
+        assert_eq!(
+            p,
+            part_path(&Path::new("d").join(&name)),
+            "the same every run"
+        );
+        let other = part_path(&Path::new("d").join(format!("{}x", "é".repeat(124))));
+        assert_ne!(p, other);
+    }
+
+    #[test]
+    fn a_planted_link_at_the_part_is_never_followed() {
+        let d = Dir::new("link");
+        let victim = d.0.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let dest = d.0.join("f.bin");
+        symlink(&victim, part_path(&dest)).unwrap();
+        // A fresh download replaces the link, never writes through it.
+        let mut p = PartFile::open(&dest, Resume::Fresh).unwrap();
+        p.write(b"new").unwrap();
+        p.publish(None, false).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(&dest).unwrap(), b"new");
+        // Resuming refuses a link.
+        symlink(&victim, part_path(&dest)).unwrap();
+        let e = PartFile::open(&dest, Resume::Part).err().unwrap();
+        assert_eq!(e.exit_code(), 73);
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn hard_links_and_fifos_are_refused_for_resuming() {
+        let d = Dir::new("hard");
+        let victim = d.0.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let dest = d.0.join("f");
+        fs::hard_link(&victim, part_path(&dest)).unwrap();
+        let e = PartFile::open(&dest, Resume::Part).err().unwrap();
+        assert!(e.to_string().contains("hard links"), "{e}");
+        fs::remove_file(part_path(&dest)).unwrap();
+        let fifo = std::ffi::CString::new(part_path(&dest).as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let e = PartFile::open(&dest, Resume::Part).err().unwrap();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn plans_follow_links_only_when_the_user_named_them() {
+        let d = Dir::new("plan");
+        let target = d.0.join("real");
+        fs::write(&target, b"x").unwrap();
+        let link = d.0.join("link");
+        symlink(&target, &link).unwrap();
+        assert_eq!(plan(&link, false).unwrap(), Plan::Atomic(link.clone()));
+        assert_eq!(
+            plan(&link, true).unwrap(),
+            Plan::Atomic(fs::canonicalize(&target).unwrap())
+        );
+        assert_eq!(plan(&d.0, true).unwrap_err().exit_code(), 73);
+        let null = Path::new("/dev/null");
+        assert_eq!(plan(null, true).unwrap(), Plan::InPlace(null.into()));
+        let dangling = d.0.join("dangling");
+        symlink(d.0.join("nothing"), &dangling).unwrap();
+        assert_eq!(plan(&dangling, true).unwrap_err().exit_code(), 73);
+        assert_eq!(
+            plan(&dangling, false).unwrap(),
+            Plan::Atomic(dangling.clone())
+        );
+    }
+
+    #[test]
+    fn resuming_the_destination_never_takes_it_from_its_name() {
+        let d = Dir::new("dest");
+        let dest = d.0.join("f");
+        fs::write(&dest, b"abc").unwrap();
+        assert_eq!(resume_from(&dest, Some(10)), Resume::Dest);
+        assert_eq!(resume_from(&dest, Some(2)), Resume::Fresh);
+        let mut p = PartFile::open(&dest, Resume::Dest).unwrap();
+        assert_eq!(p.len(), 3);
+        p.write(b"de").unwrap();
+        // Starting over leaves the destination as it was and uses a fresh .part.
+        p.restart().unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"abc");
+        p.write(b"whole").unwrap();
+        p.discard();
+        assert_eq!(fs::read(&dest).unwrap(), b"abc");
+        assert!(!part_path(&dest).exists());
+        // Failing after appending keeps the file, longer, under its name.
+        let mut p = PartFile::open(&dest, Resume::Dest).unwrap();
+        p.write(b"de").unwrap();
+        p.discard();
+        assert_eq!(fs::read(&dest).unwrap(), b"abcde");
     }
 }

@@ -1318,3 +1318,616 @@ fn stdout_concatenates_several_files() {
     out.ok();
     assert_eq!(out.stdout, b"first\nsecond\n");
 }
+
+// ---------------------------------------------------------------------------------------------
+// What a hostile review found: planted links, special files, secrets on stderr, slow servers,
+// unverifiable resumes, replies without a transfer, one local name for two files.
+
+use std::os::unix::fs::{FileTypeExt, symlink};
+
+/// Creates a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+#[test]
+fn a_planted_part_link_is_replaced_never_followed() {
+    let body = sample(40_000);
+    let ftp = FakeFtp::builder().file("file.bin", body.clone()).start();
+    let dir = TempDir::new("plantpart");
+    let shared = dir.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    symlink(&victim, shared.join("file.bin.part")).unwrap();
+    ftp_get(&["-O", shared.to_str().unwrap(), &ftp.url("file.bin")]).ok();
+    assert_file(&victim, b"precious");
+    assert_file(&shared.join("file.bin"), &body);
+    assert!(!shared.join("file.bin.part").exists());
+}
+
+#[test]
+fn continue_never_appends_through_a_planted_link() {
+    let body = sample(40_000);
+    let ftp = FakeFtp::builder().file("file.bin", body.clone()).start();
+    let dir = TempDir::new("plantname");
+    let shared = dir.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    symlink(&victim, shared.join("file.bin")).unwrap();
+    ftp_get(&["-c", "-O", shared.to_str().unwrap(), &ftp.url("file.bin")]).ok();
+    assert_file(&victim, b"precious");
+    let meta = std::fs::symlink_metadata(shared.join("file.bin")).unwrap();
+    assert!(meta.is_file(), "the link is replaced by the download");
+    assert_file(&shared.join("file.bin"), &body);
+    assert!(ftp.commands("REST").is_empty(), "{:?}", ftp.transcript());
+}
+
+#[test]
+fn resuming_refuses_a_part_that_is_a_link() {
+    let ftp = FakeFtp::builder().file("f", sample(5000)).start();
+    let dir = TempDir::new("partlink");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    symlink(&victim, dir.join("f.part")).unwrap();
+    let out = ftp_get(&["-c", "-o", dir.join("f").to_str().unwrap(), &ftp.url("f")]);
+    let line = out.fails(73);
+    assert!(
+        line.contains("f.part") && line.contains("symbolic link"),
+        "{line}"
+    );
+    assert_file(&victim, b"precious");
+    assert!(!dir.join("f").exists());
+}
+
+#[test]
+fn output_onto_a_fifo_writes_into_it_in_place() {
+    let body = sample(300_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let dir = TempDir::new("fifo");
+    let fifo = dir.join("pipe");
+    mkfifo(&fifo);
+    let reader = {
+        let fifo = fifo.clone();
+        thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    ftp_get(&["-o", fifo.to_str().unwrap(), &ftp.url("f")]).ok();
+    assert_eq!(sha256(&reader.join().unwrap()), sha256(&body));
+    let meta = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(meta.file_type().is_fifo(), "still a FIFO");
+    assert_eq!(dir.names(), ["pipe"], "no .part beside it");
+}
+
+#[test]
+fn output_onto_a_device_node_keeps_the_node() {
+    // A node of our own, never the system's /dev/null. Making one needs root, as in CI.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("this test makes a device node: run the suite as root (scripts/test, CI)");
+    }
+    let ftp = FakeFtp::builder().file("f", sample(70_000)).start();
+    let dir = TempDir::new("device");
+    let node = dir.join("mynull");
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(node.as_os_str().as_bytes()).unwrap();
+        let dev = libc::makedev(1, 3);
+        assert_eq!(
+            unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, dev) },
+            0
+        );
+    }
+    ftp_get(&["-o", node.to_str().unwrap(), &ftp.url("f")]).ok();
+    let meta = std::fs::symlink_metadata(&node).unwrap();
+    assert!(meta.file_type().is_char_device(), "still the device node");
+    assert_eq!(dir.names(), ["mynull"]);
+}
+
+#[test]
+fn output_onto_a_link_the_user_named_writes_its_target() {
+    let body = sample(10_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let dir = TempDir::new("namedlink");
+    std::fs::write(dir.join("real.bin"), b"old").unwrap();
+    symlink("real.bin", dir.join("link.bin")).unwrap();
+    ftp_get(&["-o", dir.join("link.bin").to_str().unwrap(), &ftp.url("f")]).ok();
+    assert!(
+        std::fs::symlink_metadata(dir.join("link.bin"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert_file(&dir.join("real.bin"), &body);
+    assert_eq!(dir.names(), ["link.bin", "real.bin"]);
+}
+
+#[test]
+fn output_onto_a_folder_fails_before_connecting() {
+    let ftp = FakeFtp::builder().file("f", sample(1000)).start();
+    let dir = TempDir::new("ontodir");
+    let out = ftp_get(&["-o", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(73);
+    assert!(line.contains("is a folder"), "{line}");
+    assert_eq!(ftp.connections(), 0, "nothing downloaded first");
+}
+
+#[test]
+fn a_name_near_the_file_name_limit_downloads() {
+    let name = format!("{}.csv", "n".repeat(250)); // 254 bytes: no room for ".part"
+    let body = sample(3000);
+    let ftp = FakeFtp::builder().file(&name, body.clone()).start();
+    let dir = TempDir::new("longname");
+    ftp_get(&["-O", dir.arg(), &ftp.url(&name)]).ok();
+    assert_file(&dir.join(&name), &body);
+    assert_eq!(dir.names(), [name]);
+}
+
+#[test]
+fn continue_never_takes_a_file_from_its_name() {
+    let ftp = FakeFtp::builder().start();
+    let dir = TempDir::new("keepname");
+    let dest = dir.join("data.csv");
+    std::fs::write(&dest, b"complete local copy").unwrap();
+    let out = ftp_get(&["-c", "-o", dest.to_str().unwrap(), &ftp.url("data.csv")]);
+    out.fails(66);
+    assert_file(&dest, b"complete local copy");
+    assert_eq!(dir.names(), ["data.csv"]);
+}
+
+// Secrets never reach stderr.
+
+#[test]
+fn a_password_with_a_stray_cr_is_never_printed() {
+    let ftp = user_server();
+    let dir = TempDir::new("crpass");
+    // A trailing line end is stripped (CRLF, LF or CR): that is how files and CI secrets
+    // often arrive.
+    for pw in [
+        format!("{SECRET}\r"),
+        format!("{SECRET}\r\n"),
+        format!("{SECRET}\n"),
+    ] {
+        let out = ftp_get_env(
+            &[
+                "-q",
+                "--tls",
+                "none",
+                "--password-env",
+                "PW",
+                "-o",
+                dir.join("f").to_str().unwrap(),
+                &user_url(&ftp),
+            ],
+            &[("PW", &pw)],
+        );
+        out.ok();
+        assert_file(&dir.join("f"), b"private data");
+    }
+    // A CR inside the password cannot be sent: refused, and the password never shown.
+    let evil = format!("{SECRET}\rsecond-half");
+    let out = ftp_get_env(
+        &[
+            "-q",
+            "--tls",
+            "none",
+            "--password-env",
+            "PW",
+            "-o",
+            dir.join("g").to_str().unwrap(),
+            &user_url(&ftp),
+        ],
+        &[("PW", &evil)],
+    );
+    let line = out.fails(64);
+    assert!(line.contains("--password-env PW"), "{line}");
+    assert!(
+        !out.stderr.contains(SECRET) && !out.stderr.contains("second-half"),
+        "{line}"
+    );
+    assert!(ftp.commands("PASS").len() == 3, "{:?}", ftp.transcript());
+}
+
+#[test]
+fn a_netrc_password_with_an_escaped_cr_is_refused_unshown() {
+    let ftp = user_server();
+    let dir = TempDir::new("netrccr");
+    let netrc = dir.join("netrc");
+    std::fs::write(
+        &netrc,
+        format!("machine 127.0.0.1 login u password \"{SECRET}\\r\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&netrc, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let out = ftp_get(&[
+        "--tls",
+        "none",
+        "--netrc-file",
+        netrc.to_str().unwrap(),
+        "-o",
+        dir.join("f").to_str().unwrap(),
+        &ftp.url("f"),
+    ]);
+    let line = out.fails(64);
+    assert!(line.contains("netrc file"), "{line}");
+    assert!(!out.stderr.contains(SECRET), "{line}");
+    assert!(ftp.commands("PASS").is_empty());
+}
+
+#[test]
+fn a_readable_netrc_is_used_with_a_warning() {
+    let ftp = user_server();
+    let dir = TempDir::new("netrcmode");
+    let netrc = dir.join("netrc");
+    std::fs::write(
+        &netrc,
+        format!("machine 127.0.0.1 login u password {SECRET}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&netrc, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let args = |q: bool| {
+        let mut a = vec!["--tls", "none", "--netrc-file", netrc.to_str().unwrap()];
+        if q {
+            a.push("-q");
+        }
+        a
+    };
+    let mut a = args(false);
+    let dest = dir.join("f");
+    let url = ftp.url("f");
+    a.extend(["-o", dest.to_str().unwrap(), &url]);
+    let out = ftp_get(&a);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+    assert!(
+        out.stderr.contains("readable by group or others"),
+        "{out:#?}"
+    );
+    assert_file(&dest, b"private data");
+    let mut a = args(true);
+    a.extend(["-o", dest.to_str().unwrap(), &url]);
+    ftp_get(&a).ok();
+}
+
+#[test]
+fn a_url_password_never_shows_in_usage_errors() {
+    for args in [
+        vec!["ftp://bob:Sup3r/Secret@127.0.0.1/f"],
+        vec!["ftp://bob:Sup3r#Secret@127.0.0.1/f"],
+        vec!["--tls", "ftp://bob:Sup3rSecret@127.0.0.1/f"],
+        vec![
+            "-o",
+            "x",
+            "ftp://bob:Sup3rSecret@h/a",
+            "ftp://bob:Sup3rSecret@h/b",
+        ],
+    ] {
+        let out = ftp_get(&args);
+        assert_eq!(out.code, Some(64), "{args:?}: {out:#?}");
+        assert!(!out.stderr.contains("Secret"), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("Sup3r"), "{args:?}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn server_text_cannot_drive_the_terminal() {
+    let ftp = FakeFtp::builder()
+        .file("f", "x")
+        .reply("RETR", "550 \x1b]0;pwned\x07\x1b[2J\rftp-get: all good\r\n")
+        .start();
+    let dir = TempDir::new("escapes");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(66);
+    assert!(
+        !out.stderr.contains('\x1b') && !out.stderr.contains('\x07'),
+        "{line:?}"
+    );
+    assert!(line.contains("\\x1b]0;pwned\\x07\\x1b[2J"), "{line}");
+}
+
+// Timeouts bound whole replies.
+
+#[test]
+fn a_dripping_greeting_is_cut_off_at_the_timeout() {
+    let ftp = FakeFtp::builder()
+        .greeting("220 a greeting that takes its time to arrive\r\n")
+        .drip(Duration::from_millis(300))
+        .start();
+    let dir = TempDir::new("drip");
+    let out = ftp_get(&["--timeout", "1", "-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(75);
+    assert!(line.contains("greeting"), "{line}");
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+}
+
+#[test]
+fn endless_service_ready_lines_are_cut_off_at_the_timeout() {
+    let ftp = FakeFtp::builder()
+        .greeting_forever("120 ready in 5 minutes\r\n", Duration::from_millis(100))
+        .start();
+    let dir = TempDir::new("ready120");
+    let out = ftp_get(&["--timeout", "1", "-O", dir.arg(), &ftp.url("f")]);
+    out.fails(75);
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+}
+
+#[test]
+fn a_dripping_reply_after_login_is_bounded_too() {
+    let ftp = FakeFtp::builder()
+        .file("f", "x")
+        .greeting("220 hi\r\n")
+        .drip(Duration::from_millis(150))
+        .start();
+    let dir = TempDir::new("dripall");
+    // Every reply drips: the greeting (8 bytes) fits in 2 s; "331 Please specify the
+    // password." (35 bytes, 5 s) does not.
+    let out = ftp_get(&[
+        "--timeout",
+        "2",
+        "--tls",
+        "none",
+        "-O",
+        dir.arg(),
+        &ftp.url("f"),
+    ]);
+    let line = out.fails(75);
+    assert!(line.contains("no reply to USER within 2 s"), "{line}");
+    assert!(out.elapsed < Duration::from_secs(8), "{:?}", out.elapsed);
+}
+
+// Retries never turn an unverifiable result into exit 0.
+
+#[test]
+fn a_retry_without_size_starts_over_instead_of_resuming() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .no_size()
+        .ignore_rest()
+        .drop_data_after(30_000, Some("426 connection lost\r\n"))
+        .start();
+    let dir = TempDir::new("retrynosize");
+    let out = ftp_get(&["--retries", "2", "-O", dir.arg(), &ftp.url("f")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_file(&dir.join("f"), &body);
+    assert!(ftp.commands("REST").is_empty(), "{:?}", ftp.transcript());
+}
+
+#[test]
+fn a_server_that_ignores_rest_is_caught_not_appended() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder()
+        .file("f", body.clone())
+        .ignore_rest()
+        .drop_data_after(30_000, Some("426 connection lost\r\n"))
+        .start();
+    let dir = TempDir::new("ignorerest");
+    let out = ftp_get(&["--retries", "2", "-O", dir.arg(), &ftp.url("f")]);
+    assert_eq!(out.code, Some(76), "{out:#?}");
+    assert!(
+        out.stderr.contains("more than the 100000 bytes"),
+        "{out:#?}"
+    );
+    // Nothing of the wrongly placed bytes is kept: at most the first attempt's good prefix.
+    assert!(!dir.join("f").exists());
+    if let Ok(kept) = std::fs::read(dir.join("f.part")) {
+        assert_eq!(
+            kept,
+            body[..kept.len()],
+            "the .part is a prefix of the file"
+        );
+    }
+    assert_eq!(ftp.commands("REST"), ["REST 30000"]);
+}
+
+#[test]
+fn more_data_than_size_announced_is_a_protocol_error_not_retried() {
+    let ftp = FakeFtp::builder()
+        .file("f", sample(5000))
+        .reply("SIZE", "213 1000\r\n")
+        .start();
+    let dir = TempDir::new("toolong");
+    let out = ftp_get(&["--retries", "3", "-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(76);
+    assert!(line.contains("more than the 1000 bytes"), "{line}");
+    assert_eq!(ftp.commands("RETR").len(), 1, "not retried");
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+}
+
+#[test]
+fn ascii_transfers_are_never_resumed() {
+    let ftp = FakeFtp::builder()
+        .file("t.txt", "one\ntwo\nthree\n")
+        .start();
+    let dir = TempDir::new("asciic");
+    std::fs::write(dir.join("t.txt.part"), b"one\n").unwrap();
+    let out = ftp_get(&["-c", "--ascii", "-O", dir.arg(), &ftp.url("t.txt")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stderr.contains("cannot be resumed"), "{out:#?}");
+    assert_file(&dir.join("t.txt"), b"one\ntwo\nthree\n");
+    assert!(ftp.commands("REST").is_empty(), "{:?}", ftp.transcript());
+}
+
+// A reply that skips the transfer.
+
+#[test]
+fn retr_answered_2xx_without_1xx_is_never_read() {
+    let ftp = FakeFtp::builder()
+        .file("f", "data no TLS ever protected")
+        .retr_without_preliminary()
+        .start();
+    let dir = TempDir::new("no150");
+    let out = ftp_get(&["--retries", "2", "-O", dir.arg(), &ftp.url("f")]);
+    let line = out.fails(76);
+    assert!(line.contains("without sending the file"), "{line}");
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+    assert!(out.elapsed < Duration::from_secs(4), "{:?}", out.elapsed);
+}
+
+#[test]
+fn a_listing_answered_2xx_without_1xx_is_empty() {
+    let ftp = FakeFtp::builder()
+        .file("d/a.csv", "a")
+        .reply("MLSD", "226 nothing to send\r\n")
+        .start();
+    let dir = TempDir::new("nolisting");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("d/*.csv")]);
+    let line = out.fails(66);
+    assert!(line.contains("no remote file matches"), "{line}");
+    assert!(out.elapsed < Duration::from_secs(4), "{:?}", out.elapsed);
+}
+
+#[test]
+fn a_huge_listing_is_bounded() {
+    let mut body = Vec::new();
+    for i in 0..100_001 {
+        body.extend_from_slice(format!("type=file;size=1; f{i}.csv\r\n").as_bytes());
+    }
+    let ftp = FakeFtp::builder().dir("d").listing("MLSD", body).start();
+    let dir = TempDir::new("hugelisting");
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("d/*.csv")]);
+    let line = out.fails(76);
+    assert!(line.contains("more than 100000 files"), "{line}");
+    assert!(ftp.commands("RETR").is_empty());
+    let mut long = b"type=file;size=1; ".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 9000));
+    long.extend_from_slice(b".csv\r\n");
+    let ftp = FakeFtp::builder().dir("d").listing("MLSD", long).start();
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("d/*.csv")]);
+    let line = out.fails(76);
+    assert!(line.contains("listing line longer than 8 KiB"), "{line}");
+}
+
+// One local name, one source.
+
+#[test]
+fn two_sources_never_land_on_one_local_name() {
+    let (a, b) = (b"from a".to_vec(), b"from b".to_vec());
+    let ftp = FakeFtp::builder()
+        .file("a/data.csv", a.clone())
+        .file("b/data.csv", b.clone())
+        .start();
+    let dir = TempDir::new("collide");
+    let out = ftp_get(&[
+        "--delete-remote",
+        "-O",
+        dir.arg(),
+        &ftp.url("a/data.csv"),
+        &ftp.url("b/data.csv"),
+    ]);
+    let line = out.fails(73);
+    assert!(line.contains("already written from"), "{line}");
+    assert_file(&dir.join("data.csv"), &a);
+    assert_eq!(ftp.deleted(), ["a/data.csv"], "b's file is kept");
+    assert_eq!(ftp.file("b/data.csv"), Some(b));
+    // The same URL twice is fetched once.
+    let ftp = FakeFtp::builder().file("a/data.csv", a.clone()).start();
+    let dir = TempDir::new("twice");
+    let out = ftp_get(&[
+        "-O",
+        dir.arg(),
+        &ftp.url("a/data.csv"),
+        &ftp.url("a/data.csv"),
+    ]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(ftp.commands("RETR").len(), 1);
+}
+
+// Standard output.
+
+#[test]
+fn a_closed_stdout_is_an_error_before_anything_is_fetched() {
+    let ftp = FakeFtp::builder().file("f", sample(1000)).start();
+    // Run through sh to start ftp-get with descriptor 1 closed (`>&-`).
+    let script = format!(
+        "exec \"$FTP_GET\" --timeout 5 --delete-remote -o - {} >&-",
+        ftp.url("f")
+    );
+    let o = Command::new("sh")
+        .args(["-c", &script])
+        .env("FTP_GET", env!("CARGO_BIN_EXE_ftp-get"))
+        .env(
+            "HOME",
+            std::env::temp_dir().join("posthaste-ftp_get-no-home"),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(74), "{stderr}");
+    assert!(stderr.contains("standard output is closed"), "{stderr}");
+    assert!(ftp.deleted().is_empty());
+    assert!(ftp.commands("RETR").is_empty());
+}
+
+#[test]
+fn delete_remote_waits_for_the_reader_and_keeps_what_it_did_not_read() {
+    // Small enough to fit in the pipe: every write succeeds, yet `head -c 10` reads only 10.
+    let body = sample(20_000);
+    let ftp = FakeFtp::builder().file("f", body.clone()).start();
+    let mut child = command(&["--delete-remote", "-o", "-", &ftp.url("f")], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ftp-get");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut head = [0u8; 10];
+    stdout.read_exact(&mut head).unwrap();
+    thread::sleep(Duration::from_millis(300));
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(74), "{stderr}");
+    assert!(stderr.contains("not deleted"), "{stderr}");
+    assert!(ftp.deleted().is_empty());
+    // A reader that takes everything: deleted.
+    let out = ftp_get(&["--delete-remote", "-o", "-", &ftp.url("f")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(sha256(&out.stdout), sha256(&body));
+    assert_eq!(ftp.deleted(), ["f"]);
+}
+
+// The rest of the table.
+
+#[test]
+fn a_4xx_to_auth_tls_is_try_again_later() {
+    let ftp = FakeFtp::builder()
+        .file("f", "x")
+        .login("u", SECRET)
+        .reply("AUTH", "431 TLS is resting, try later\r\n")
+        .start();
+    let out = ftp_get_env(
+        &["--password-env", "PW", "-o", "-", &user_url(&ftp)],
+        &[("PW", SECRET)],
+    );
+    let line = out.fails(75);
+    assert!(line.contains("431"), "{line}");
+    assert!(ftp.commands("PASS").is_empty());
+}
+
+#[test]
+fn nonsense_timeouts_are_usage_errors() {
+    for t in ["1e-10", "0", "-1", "nan", "inf"] {
+        let out = ftp_get(&["--timeout", t, "ftp://127.0.0.1:1/f"]);
+        assert_eq!(out.code, Some(64), "--timeout {t}: {out:#?}");
+    }
+}
+
+#[test]
+fn an_impossible_mdtm_date_is_ignored() {
+    let ftp = FakeFtp::builder()
+        .file_with_mtime("f", "x", "20210231120000")
+        .start();
+    let dir = TempDir::new("feb31");
+    let before = SystemTime::now() - Duration::from_secs(5);
+    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    assert!(mtime(&dir.join("f")) >= before, "31 February is no date");
+}

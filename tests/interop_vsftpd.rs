@@ -418,7 +418,7 @@ fn mixed_transfers(port: u16, tag: &str) {
             .unwrap_or_else(|e| panic!("{tag}: upload {i}: {e}"));
         assert_eq!(sent, body.len() as u64);
         let mut got = Vec::new();
-        c.retrieve(&name, 0, &mut |b: &[u8]| {
+        c.retrieve(&name, 0, Some(body.len() as u64), &mut |b: &[u8]| {
             got.extend_from_slice(b);
             Ok(())
         })

@@ -10,6 +10,7 @@ use crate::ftp::client::{FtpOptions, Login, TranscriptFn};
 use crate::ftp::get::{Destination, GetOptions, get_all};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
+use crate::transfer::StreamOut;
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,10 +34,12 @@ Exit status (sysexits.h):
   68  the host name does not resolve
   69  the server refused permanently, or TLS was required but not offered
   70  internal error (a bug)
-  73  a local file or folder cannot be created
-  74  local I/O error, or the connection broke mid-transfer
+  73  a local file or folder cannot be created, or two URLs would write one file
+  74  local I/O error, the connection broke mid-transfer, or standard output is
+      closed (>&-); with --delete-remote, also a reader that went away early
   75  try again later: 4xx reply, timeout, connection refused
-  76  malformed reply, TLS handshake or certificate failure
+  76  malformed or unexpected reply (more data than SIZE said, a transfer reply with
+      no transfer), TLS handshake or certificate failure
   77  login failed, permission denied, or no password available
 With several files, each failure is reported and the exit status is the first one's.";
 
@@ -53,19 +56,52 @@ pub fn man_sections() -> Vec<(&'static str, String)> {
 Each file is written to NAME.part beside its destination. When the transfer ends, the
 number of bytes received is checked against the size the server reported (SIZE) and
 the server's closing reply; only then is NAME.part renamed to NAME, replacing an
-older NAME. An interrupted run leaves NAME.part: run again with -c to resume it with
-REST (a shorter existing NAME is resumed too). If the server refuses REST, ftp-get
-says so and downloads the whole file. --retries N reconnects after transient failures
-(exit 75, or a connection broken mid-transfer) and resumes, waiting 1, 2, 4... s
-(at most 60 s) between tries. With -o - nothing is written to disk; a retry resumes
-after the bytes already written.
+older NAME. (A name too long to take the .part suffix gets a shorter temporary name
+ending in .part.) An interrupted run leaves NAME.part: run again with -c to resume it
+with REST. With -c and no NAME.part, a shorter existing NAME is appended to in place,
+as curl -C - does, so that a failed run never takes a file away from its name. If the
+server refuses REST, ftp-get says so and downloads the whole file. ASCII transfers
+(--ascii, ;type=a) are never resumed: REST counts the server's bytes, not the local
+ones.
 
-The modification time is set from MDTM unless --no-mtime. With --delete-remote, the
-file is synced to disk (fsync, and the folder too) before DELE is sent; NOOPs keep
-the control connection alive while a large file is synced.
+--retries N reconnects after transient failures (exit 75, or a connection broken
+mid-transfer), waiting 1, 2, 4... s (at most 60 s) between tries. A retry resumes
+only where the result can be checked: in binary mode, from a server that reports the
+size. Otherwise it starts the file again from its first byte. A server that sends
+more than its SIZE reply announced (as one that ignores REST does) is a protocol
+error (76), never a longer file; what it sent is not kept. With -o - nothing is
+written to disk; a retry resumes after the bytes already written only where SIZE can
+check the result, and fails otherwise.
+
+The modification time is set from MDTM unless --no-mtime (a date that does not exist,
+such as 31 February, is ignored). With --delete-remote, the file is synced to disk
+(fsync, and the folder too) before DELE is sent; NOOPs keep the control connection
+alive while a large file is synced. With -o - and --delete-remote, the remote file is
+deleted only once the reader of standard output has read everything (a pipe drained;
+a regular file synced): a reader that goes away early (| head) is exit 74, and
+nothing is deleted.
+
+Two remote files never land on one local name in a run: the second is refused
+(exit 73) before it is downloaded or deleted. The same URL given twice is fetched once.
 
 Remote names that could escape the destination folder (empty, '.', '..', containing
-'/' or '\\', or control characters) are refused (exit 76)."
+'/' or '\\', or control characters) are refused (exit 76). A wildcard keeps at most
+100000 matching names (exit 76 beyond that: narrow the pattern); the listing itself
+streams, whatever its size."
+                .to_string(),
+        ),
+        (
+            "LINKS AND SPECIAL FILES",
+            "\
+Files are opened so that a planted link cannot redirect them: NAME.part is created
+afresh (O_EXCL, O_NOFOLLOW) after removing whatever had its name, and is resumed only
+if it is a regular file with no other hard link (exit 73 otherwise).
+A name chosen by the server (-O DIR) never follows a symbolic link: a link at NAME is
+replaced by the download. A file the user names with -o follows a link to what it
+points to, as curl and cp do: the target is replaced atomically, the link stays.
+A -o destination that exists and is not a regular file (a device such as /dev/null,
+a FIFO) is written in place, never replaced; no .part is used. A folder is refused
+(exit 73) before anything is downloaded."
                 .to_string(),
         ),
         (
@@ -97,7 +133,12 @@ the login is anonymous (password anonymous@). The password, first found wins:
   4. netrc: --netrc-file FILE, else $NETRC, else ~/.netrc (curl's format and rules)
   5. a prompt, when a terminal is attached
   6. otherwise: exit 77
-Passwords never appear in -v transcripts or error messages (PASS ****)."
+One line ending (LF, CRLF or CR) at the end of a password file's first line or of the
+variable's value is not part of the password. A password that still contains CR, LF
+or NUL is refused (exit 64): no protocol can send it. A netrc file that group or
+others can read is used, with a warning (chmod 600 it).
+Passwords never appear in -v transcripts or error messages (PASS ****), nor does a
+password in a URL that is refused as malformed."
                 .to_string(),
         ),
         (
@@ -207,6 +248,16 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let (targets, ftp, opts) = prepared;
+    let mut stdout = None;
+    if matches!(opts.destination, Destination::Stream) {
+        match StreamOut::stdout() {
+            Ok(s) => stdout = Some(s),
+            Err(e) => {
+                reporter.fail(&e);
+                return ExitCode::from(reporter.exit_code());
+            }
+        }
+    }
     if args.tls.insecure {
         reporter.note(
             args.output_args.quiet,
@@ -216,7 +267,14 @@ pub fn run(args: Args) -> ExitCode {
     let quiet = args.output_args.quiet;
     let mut events = CliEvents::new(reporter, quiet);
     let mut login_for = |t: &Target| ftp_login("ftp-get", t, &args.creds, quiet);
-    get_all(&targets, &ftp, &opts, &mut login_for, &mut events);
+    get_all(
+        &targets,
+        &ftp,
+        &opts,
+        stdout.as_mut(),
+        &mut login_for,
+        &mut events,
+    );
     ExitCode::from(events.reporter.exit_code())
 }
 
@@ -228,7 +286,7 @@ fn prepare(args: &Args) -> Result<(Vec<Target>, FtpOptions, GetOptions)> {
         .collect::<Result<Vec<_>>>()?;
     let to_stdout = args.stdout || args.output.as_deref() == Some(std::path::Path::new("-"));
     let destination = if to_stdout {
-        Destination::Stdout
+        Destination::Stream
     } else if let Some(f) = &args.output {
         if targets.len() > 1 {
             return Err(Error::Usage(
@@ -311,7 +369,11 @@ pub fn ftp_login(
             ..Login::anonymous()
         });
     }
-    let c = credentials::password(target, &user, creds)?;
+    let c = credentials::password_warn(target, &user, creds, &mut |w| {
+        if !quiet {
+            eprintln!("{tool}: {}", crate::error::visible(w));
+        }
+    })?;
     if c.from_url && !quiet && !anonymous {
         eprintln!(
             "{tool}: warning: a password in the URL is visible to other users in the process list; prefer --password-file or --password-env"

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// Transfer buffer: large enough that per-read overhead vanishes, small enough for < 4 MiB RSS.
 pub const DATA_BUF: usize = 256 * 1024;
-/// A directory listing larger than this is refused (it is held in memory to be matched).
-const MAX_LISTING: usize = 64 * 1024 * 1024;
+/// A listing larger than this is refused: it streams, but a hostile server must not keep
+/// us reading forever.
+const MAX_LISTING: u64 = 1 << 30;
 
 /// Receives transcript lines; shared by every connection of a run.
 pub type TranscriptFn = Arc<dyn Fn(&str) + Send + Sync>;
@@ -81,7 +82,11 @@ impl FtpClient<NetStream> {
     /// transfer type.
     pub fn connect(target: &Target, login: &Login, opts: &FtpOptions) -> Result<Self> {
         let host = target.host.clone();
-        let tcp = net::connect(&host, target.port, &opts.connect)?;
+        // The connect phase as a whole (TCP, TLS, greeting, AUTH TLS) has one deadline, so
+        // a server that drips its greeting or sends "120 ready in N minutes" forever is
+        // cut off at --timeout, not kept waiting for.
+        let deadline = Instant::now() + opts.connect.connect_timeout;
+        let tcp = net::connect_by(&host, target.port, &opts.connect, deadline)?;
         let implicit = target.scheme == Scheme::Ftps;
         let mut stream = NetStream::Plain(tcp);
         if implicit {
@@ -90,17 +95,27 @@ impl FtpClient<NetStream> {
                     "{target}: ftps:// needs TLS, but --tls none was given"
                 ))
             })?;
-            stream = stream.start_tls(tls, &host)?;
+            stream = stream.start_tls(tls, &host, Some(deadline))?;
         }
         let mut conn = Conn::new(stream, target.authority());
+        conn.set_reply_timeout(opts.connect.idle_timeout);
+        conn.set_phase_deadline(Some(deadline));
         if let Some(t) = &opts.transcript {
             let t = t.clone();
             conn.set_transcript(Some(Box::new(move |l: &str| t(l))));
         }
-        greeting(&mut conn)?;
+        greeting(&mut conn).map_err(|e| match e {
+            Error::Timeout(_) => Error::Timeout(format!(
+                "{}: no greeting from the server within {} s",
+                target.authority(),
+                opts.connect.connect_timeout.as_secs_f64()
+            )),
+            other => other,
+        })?;
         if !implicit && opts.tls_mode != TlsMode::None {
             conn = auth_tls(conn, &host, login, opts)?;
         }
+        conn.set_phase_deadline(None);
         let mut client = FtpClient {
             conn,
             host,
@@ -268,12 +283,15 @@ impl<S: Transport> FtpClient<S> {
     }
 
     /// Downloads `path` from byte `offset` (REST), passing each chunk to `sink`.
+    /// `expected` is how many bytes should arrive (the size from SIZE less `offset`), when
+    /// known: more than that is a protocol error (76), never a longer file.
     /// Returns the number of bytes received. `Ok(None)` means the server refused REST: the
     /// caller decides whether to start over.
     pub fn retrieve(
         &mut self,
         path: &str,
         offset: u64,
+        expected: Option<u64>,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<Option<u64>> {
         self.set_type(self.opts.ascii)?;
@@ -288,19 +306,35 @@ impl<S: Transport> FtpClient<S> {
             }
         }
         let what = format!("{}: {path}", self.peer());
-        let mut data = self.start_transfer("RETR", path, pending, |r| {
+        let started = self.start_transfer("RETR", Some(path), pending, |r| {
             if r.code == 550 || r.code == 553 {
                 Error::NoInput(format!("{what}: {} {}", r.code, r.text()))
             } else {
                 r.error(format!("{what}: RETR"))
             }
         })?;
+        let mut data = match started {
+            Started::Data(d) => d,
+            Started::NoData(r) => {
+                return Err(Error::Protocol(format!(
+                    "{what}: the server answered RETR with {} {} without sending the file",
+                    r.code,
+                    r.text()
+                )));
+            }
+        };
         let mut buf = vec![0u8; DATA_BUF];
         let mut received: u64 = 0;
         let outcome: Result<()> = loop {
             match data.read(&mut buf) {
                 Ok(0) => break Ok(()),
                 Ok(n) => {
+                    if let Some(want) = expected.filter(|&w| received + n as u64 > w) {
+                        break Err(Error::Protocol(format!(
+                            "{what}: the server sent more than the {} bytes its SIZE reply announced",
+                            want + offset
+                        )));
+                    }
                     received += n as u64;
                     if let Err(e) = sink(&buf[..n]) {
                         break Err(e);
@@ -337,13 +371,23 @@ impl<S: Transport> FtpClient<S> {
         self.set_type(self.opts.ascii)?;
         let pending = self.open_data()?;
         let what = format!("{}: {path}", self.peer());
-        let mut data = self.start_transfer("STOR", path, pending, |r| {
+        let started = self.start_transfer("STOR", Some(path), pending, |r| {
             if r.code == 550 || r.code == 553 || r.code == 532 {
                 Error::Auth(format!("{what}: cannot store: {} {}", r.code, r.text()))
             } else {
                 r.error(format!("{what}: STOR"))
             }
         })?;
+        let mut data = match started {
+            Started::Data(d) => d,
+            Started::NoData(r) => {
+                return Err(Error::Protocol(format!(
+                    "{what}: the server answered STOR with {} {} before any data was sent",
+                    r.code,
+                    r.text()
+                )));
+            }
+        };
         let mut buf = vec![0u8; DATA_BUF];
         let mut sent: u64 = 0;
         let outcome: Result<()> = loop {
@@ -372,9 +416,16 @@ impl<S: Transport> FtpClient<S> {
         Ok(sent)
     }
 
-    /// Lists the names in `dir` ("" for the login folder): MLSD when offered (files only),
-    /// else NLST.
-    pub fn list_files(&mut self, dir: &str) -> Result<Vec<String>> {
+    /// Lists the files in `dir` ("" for the login folder): MLSD when offered (files only),
+    /// else NLST. The listing streams: each name is handed to `each` as its line arrives,
+    /// so a folder of any size costs one line of memory here. A line longer than
+    /// [`MAX_LINE`](crate::conn::MAX_LINE) or a listing over 1 GiB is a protocol error.
+    /// A 2xx reply with no data connection is an empty listing.
+    pub fn list_files(
+        &mut self,
+        dir: &str,
+        each: &mut dyn FnMut(String) -> Result<()>,
+    ) -> Result<()> {
         let (verb, mlsd) = if self.features.mlsd {
             ("MLSD", true)
         } else {
@@ -388,51 +439,57 @@ impl<S: Transport> FtpClient<S> {
             self.peer(),
             if dir.is_empty() { "." } else { dir }
         );
-        let mut data = self.start_transfer_opt(verb, arg, pending, |r| {
+        let started = self.start_transfer(verb, arg, pending, |r| {
             if r.code == 550 || r.code == 450 && !mlsd {
                 Error::NoInput(format!("{what}: no such folder: {} {}", r.code, r.text()))
             } else {
                 r.error(format!("{what}: {verb}"))
             }
         })?;
-        let mut raw = Vec::new();
-        let res = (&mut data)
-            .take(MAX_LISTING as u64 + 1)
-            .read_to_end(&mut raw);
-        drop(data);
-        match res {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {}
-            Err(e) => {
-                self.broken = true;
-                return Err(Error::network(format!("{what}: data connection"), e));
-            }
-        }
-        if raw.len() > MAX_LISTING {
-            self.broken = true;
-            return Err(Error::Protocol(format!(
-                "{what}: listing larger than 64 MiB"
-            )));
-        }
-        self.finish_transfer(&what)?;
-        let text = String::from_utf8_lossy(&raw);
-        let mut names = Vec::new();
-        for line in text.split('\n') {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.is_empty() {
-                continue;
-            }
-            if mlsd {
-                if let Some(e) = parse::parse_mlsd_line(line) {
-                    if e.kind == parse::Kind::File {
-                        names.push(e.name);
+        let Started::Data(data) = started else {
+            return Ok(());
+        };
+        let mut lines = ListingLines::new(data);
+        let outcome: Result<()> = loop {
+            match lines.next_line() {
+                Ok(None) => break Ok(()),
+                Ok(Some(line)) => {
+                    let line = String::from_utf8_lossy(line);
+                    let name = if mlsd {
+                        match parse::parse_mlsd_line(&line) {
+                            Some(e) if e.kind == parse::Kind::File => e.name,
+                            _ => continue,
+                        }
+                    } else {
+                        parse::nlst_name(&line).to_string()
+                    };
+                    if let Err(e) = each(name) {
+                        break Err(e);
                     }
                 }
-            } else {
-                names.push(parse::nlst_name(line).to_string());
+                Err(ListingError::Io(e)) => {
+                    break Err(Error::network(format!("{what}: data connection"), e));
+                }
+                Err(ListingError::LineTooLong) => {
+                    break Err(Error::Protocol(format!(
+                        "{what}: a listing line longer than {} KiB",
+                        crate::conn::MAX_LINE / 1024
+                    )));
+                }
+                Err(ListingError::TooLarge) => {
+                    break Err(Error::Protocol(format!(
+                        "{what}: listing larger than {} GiB",
+                        MAX_LISTING >> 30
+                    )));
+                }
             }
+        };
+        drop(lines);
+        if let Err(e) = outcome {
+            self.broken = true;
+            return Err(e);
         }
-        Ok(names)
+        self.finish_transfer(&what)
     }
 
     /// Deletes a remote file (DELE).
@@ -620,40 +677,23 @@ impl<S: Transport> FtpClient<S> {
         Ok(PendingData::Listening(listener, peer.ip()))
     }
 
-    fn start_transfer(
-        &mut self,
-        verb: &str,
-        arg: &str,
-        pending: PendingData,
-        on_refused: impl FnOnce(&Reply) -> Error,
-    ) -> Result<NetStream> {
-        self.start_transfer_opt(verb, Some(arg), pending, on_refused)
-    }
-
     /// Sends the transfer command, waits for 125/150, then completes the data connection
     /// (accepts it in active mode; TLS handshake, resuming the control session, under PROT P).
-    fn start_transfer_opt(
+    /// A 2xx reply instead of a 1xx means no transfer took place: nothing is ever read from
+    /// the data connection then (under PROT P it would be read without TLS).
+    fn start_transfer(
         &mut self,
         verb: &str,
         arg: Option<&str>,
         pending: PendingData,
         on_refused: impl FnOnce(&Reply) -> Error,
-    ) -> Result<NetStream> {
+    ) -> Result<Started> {
         let r = self.command(verb, arg)?;
+        if r.class() == 2 {
+            drop(pending);
+            return Ok(Started::NoData(r));
+        }
         if r.class() != 1 {
-            if r.class() == 2 {
-                // A 2xx without a 1xx: some servers answer an empty listing this way.
-                // Nothing will arrive on the data connection.
-                return Ok(NetStream::Plain(match pending {
-                    PendingData::Connected(t) => t,
-                    PendingData::Listening(..) => {
-                        return Err(Error::Protocol(format!(
-                            "{}: {verb} completed without opening a data connection",
-                            self.peer()
-                        )));
-                    }
-                }));
-            }
             return Err(on_refused(&r));
         }
         let tcp = match pending {
@@ -666,15 +706,16 @@ impl<S: Transport> FtpClient<S> {
                 .tls
                 .clone()
                 .ok_or_else(|| Error::Software("PROT P without a TLS configuration".into()))?;
-            match tls.handshake(tcp, &self.host) {
-                Ok(s) => Ok(NetStream::Tls(Box::new(s))),
+            let deadline = Instant::now() + self.opts.connect.connect_timeout;
+            match tls.handshake(tcp, &self.host, Some(deadline)) {
+                Ok(s) => Ok(Started::Data(NetStream::Tls(Box::new(s)))),
                 Err(e) => {
                     self.broken = true;
                     Err(e.context("data connection"))
                 }
             }
         } else {
-            Ok(NetStream::Plain(tcp))
+            Ok(Started::Data(NetStream::Plain(tcp)))
         }
     }
 
@@ -727,6 +768,104 @@ impl<S: Transport> FtpClient<S> {
     }
 }
 
+/// What a transfer command started.
+enum Started {
+    /// The data connection, ready (its TLS handshake done under PROT P).
+    Data(NetStream),
+    /// The server answered 2xx at once: no transfer, and the data connection is unused.
+    NoData(Reply),
+}
+
+/// Why a listing could not be read line by line.
+enum ListingError {
+    Io(io::Error),
+    LineTooLong,
+    TooLarge,
+}
+
+/// Splits a listing's data connection into lines (LF or CRLF), bounded in length, through
+/// one fixed buffer.
+struct ListingLines {
+    data: NetStream,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    total: u64,
+    eof: bool,
+}
+
+impl ListingLines {
+    fn new(data: NetStream) -> Self {
+        ListingLines {
+            data,
+            buf: vec![0u8; 2 * crate::conn::MAX_LINE + 2].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            total: 0,
+            eof: false,
+        }
+    }
+
+    /// The next non-empty line without its line end; `None` at the end of the listing.
+    fn next_line(&mut self) -> std::result::Result<Option<&[u8]>, ListingError> {
+        loop {
+            if let Some(i) = self.buf[self.start..self.end]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                let (s, e) = (self.start, self.start + i);
+                self.start = e + 1;
+                let line = &self.buf[s..e];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.len() > crate::conn::MAX_LINE {
+                    return Err(ListingError::LineTooLong);
+                }
+                if line.is_empty() {
+                    continue;
+                }
+                // Re-borrow: the line lives in the buffer until the next call.
+                let (s, len) = (s, line.len());
+                return Ok(Some(&self.buf[s..s + len]));
+            }
+            if self.eof {
+                // A last line without a line end.
+                if self.start < self.end {
+                    let (s, e) = (self.start, self.end);
+                    self.start = self.end;
+                    let line = &self.buf[s..e];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    let len = line.len();
+                    if len == 0 {
+                        return Ok(None);
+                    }
+                    return Ok(Some(&self.buf[s..s + len]));
+                }
+                return Ok(None);
+            }
+            if self.end - self.start > crate::conn::MAX_LINE + 1 {
+                return Err(ListingError::LineTooLong);
+            }
+            // Move what is left of a line to the front, then read more behind it.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            match self.data.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    self.end += n;
+                    self.total += n as u64;
+                    if self.total > MAX_LISTING {
+                        return Err(ListingError::TooLarge);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.eof = true,
+                Err(e) => return Err(ListingError::Io(e)),
+            }
+        }
+    }
+}
+
 /// A data connection between the PASV/PORT step and the transfer command's 1xx reply.
 enum PendingData {
     Connected(TcpStream),
@@ -755,7 +894,14 @@ fn auth_tls<S: Transport>(
     opts: &FtpOptions,
 ) -> Result<Conn<S>> {
     conn.send_command("AUTH", Some("TLS"))?;
-    let r = conn.read_reply()?;
+    let r = conn.read_reply().map_err(|e| match e {
+        Error::Timeout(_) => Error::Timeout(format!(
+            "{}: no reply to AUTH TLS within {} s",
+            conn.peer(),
+            opts.connect.connect_timeout.as_secs_f64()
+        )),
+        other => other,
+    })?;
     if r.code == 234 {
         let tls = opts
             .tls
@@ -764,12 +910,20 @@ fn auth_tls<S: Transport>(
         return conn.start_tls(tls, host);
     }
     let why = format!("AUTH TLS: {} {}", r.code, r.text());
+    // A 4xx is "not now": TLS may well be there on the next try (75, not 69).
+    let refuse = |msg: String| {
+        if r.class() == 4 {
+            Error::TempFail(msg)
+        } else {
+            Error::Unavailable(msg)
+        }
+    };
     match opts.tls_mode {
-        TlsMode::Required => Err(Error::Unavailable(format!(
+        TlsMode::Required => Err(refuse(format!(
             "{}: the server does not offer TLS ({why}) and --tls required was given",
             conn.peer()
         ))),
-        TlsMode::Auto if !login.anonymous => Err(Error::Unavailable(format!(
+        TlsMode::Auto if !login.anonymous => Err(refuse(format!(
             "{}: the server does not offer TLS ({why}); refusing to send the password for {} in cleartext (use --tls none to allow it)",
             conn.peer(),
             login.user

@@ -4,12 +4,18 @@
 
 use super::client::{FtpClient, FtpOptions, Login};
 use super::parse::{glob_match, has_glob, safe_local_name};
+use crate::conn::printable;
 use crate::error::{Error, Result};
 use crate::net::url::Target;
-use crate::transfer::{PartFile, part_path};
-use std::io::Write;
+use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+/// At most this many files matched by one wildcard URL, and this many bytes of their names,
+/// are kept: a hostile or enormous listing cannot take unbounded memory.
+pub const MAX_MATCHES: usize = 100_000;
+const MAX_MATCHED_BYTES: usize = 32 << 20;
 
 /// Where downloads go.
 #[derive(Debug, Clone)]
@@ -18,8 +24,8 @@ pub enum Destination {
     Dir(PathBuf),
     /// To exactly this file (one remote file only).
     File(PathBuf),
-    /// To standard output, one file after another.
-    Stdout,
+    /// To the stream the caller hands [`get_all`] (standard output), one file after another.
+    Stream,
 }
 
 /// ftp-get's choices.
@@ -61,18 +67,27 @@ pub type LoginFor<'a> = dyn FnMut(&Target) -> Result<Login> + 'a;
 
 /// Downloads every URL. Failures are reported through `events` as they happen, and the
 /// run goes on with the next file; a closed standard output stops it quietly.
+/// `stream` is where [`Destination::Stream`] writes (standard output, opened by the caller).
 pub fn get_all(
     targets: &[Target],
     ftp: &FtpOptions,
     opts: &GetOptions,
+    mut stream: Option<&mut StreamOut>,
     login_for: &mut LoginFor<'_>,
     events: &mut dyn Events,
 ) {
-    if let Destination::Dir(d) = &opts.destination {
-        if let Err(e) = std::fs::create_dir_all(d) {
-            events.fail(&Error::cant_create(d.display(), &e));
+    match &opts.destination {
+        Destination::Dir(d) => {
+            if let Err(e) = std::fs::create_dir_all(d) {
+                events.fail(&Error::cant_create(d.display(), &e));
+                return;
+            }
+        }
+        Destination::Stream if stream.is_none() => {
+            events.fail(&Error::Software("no stream to write to".into()));
             return;
         }
+        _ => {}
     }
     // Group by server and login, keeping the order in which servers first appear.
     let mut groups: Vec<Vec<&Target>> = Vec::new();
@@ -82,6 +97,8 @@ pub fn get_all(
             None => groups.push(vec![t]),
         }
     }
+    // Which remote file each local path was written from in this run.
+    let mut claimed: HashMap<PathBuf, Target> = HashMap::new();
     for group in groups {
         let login = match login_for(group[0]) {
             Ok(l) => l,
@@ -97,6 +114,9 @@ pub fn get_all(
             client: None,
             events: &mut *events,
             attempt: 0,
+            stream: stream.as_deref_mut(),
+            device: None,
+            claimed: &mut claimed,
         };
         if let Stop::Everything = run.group(&group) {
             return;
@@ -119,11 +139,16 @@ struct Run<'a> {
     events: &'a mut dyn Events,
     /// Which retry of the current operation this is (0: the first try).
     attempt: u32,
+    stream: Option<&'a mut StreamOut>,
+    /// The device or FIFO the current file is written into in place, kept open across
+    /// retries, with the bytes written to it so far.
+    device: Option<(StreamOut, u64)>,
+    claimed: &'a mut HashMap<PathBuf, Target>,
 }
 
 impl Run<'_> {
     fn group(&mut self, group: &[&Target]) -> Stop {
-        let mut stdout_written: u64 = 0;
+        let mut stream_written: u64 = 0;
         for target in group {
             let files = match self.with_retries(|run| run.expand(target)) {
                 Ok(f) => f,
@@ -143,13 +168,25 @@ impl Run<'_> {
                 continue;
             }
             for file in files {
-                let res = self.with_retries(|run| run.fetch(&file, &mut stdout_written));
+                match self.claim(&file) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        self.events.fail(&e);
+                        continue;
+                    }
+                }
+                let res = self.with_retries(|run| run.fetch(&file, &mut stream_written));
+                self.device = None;
                 if let Err(e) = res {
-                    if matches!(e, Error::StdoutClosed) {
+                    let closed = self.stream.as_ref().is_some_and(|s| s.is_closed());
+                    if !matches!(e, Error::StdoutClosed) {
+                        self.events.fail(&e);
+                    }
+                    if closed {
                         self.close();
                         return Stop::Everything;
                     }
-                    self.events.fail(&e);
                     if self.login_failed(&e) {
                         return Stop::Next;
                     }
@@ -158,6 +195,50 @@ impl Run<'_> {
         }
         self.close();
         Stop::Next
+    }
+
+    /// Claims the local name `file` is written to for this run: two remote files never land
+    /// on one local name (the second is refused, 73, before anything is fetched or deleted).
+    /// `Ok(false)`: the very same remote file was asked for twice, and is fetched once.
+    fn claim(&mut self, file: &Target) -> Result<bool> {
+        let Some(dest) = self.local_path(file)? else {
+            return Ok(true);
+        };
+        match self.claimed.get(&dest) {
+            None => {
+                self.claimed.insert(dest, file.clone());
+                Ok(true)
+            }
+            Some(first) if first == file => {
+                self.events
+                    .note(&format!("{file}: asked for twice, downloaded once"));
+                Ok(false)
+            }
+            Some(first) => Err(Error::CantCreate(format!(
+                "{}: already written from {first} in this run; not overwriting it with {file}",
+                dest.display()
+            ))),
+        }
+    }
+
+    /// The local path a remote file goes to (`None` for the stream), with the remote name
+    /// checked: it must not escape the destination folder.
+    fn local_path(&self, target: &Target) -> Result<Option<PathBuf>> {
+        let path = target.path.as_str();
+        let name = path.rsplit('/').next().unwrap_or(path);
+        Ok(match &self.opts.destination {
+            Destination::Dir(d) => {
+                safe_local_name(name).map_err(|why| {
+                    Error::Protocol(format!(
+                        "{target}: refusing the remote name \"{}\": {why}",
+                        printable(name)
+                    ))
+                })?;
+                Some(d.join(name))
+            }
+            Destination::File(f) => Some(f.clone()),
+            Destination::Stream => None,
+        })
     }
 
     /// A failed login fails every file of the server the same way: said once.
@@ -202,6 +283,7 @@ impl Run<'_> {
     }
 
     /// The remote files a URL names: itself, or the matches of a glob in its last component.
+    /// The listing streams; only matching names are kept, at most [`MAX_MATCHES`].
     fn expand(&mut self, target: &Target) -> Result<Vec<Target>> {
         let path = target.path.as_str();
         if path.is_empty() || path.ends_with('/') {
@@ -210,11 +292,11 @@ impl Run<'_> {
                 "{target}: names a folder, not a file (use {target}* for the files in it)"
             )));
         }
-        let (dir, name) = match path.rfind('/') {
+        let (dir, pattern) = match path.rfind('/') {
             Some(i) => (&path[..=i], &path[i + 1..]),
             None => ("", path),
         };
-        if !has_glob(name) {
+        if !has_glob(pattern) {
             return Ok(vec![target.clone()]);
         }
         if has_glob(dir) {
@@ -226,107 +308,167 @@ impl Run<'_> {
             .strip_suffix('/')
             .filter(|d| !d.is_empty())
             .unwrap_or(dir);
-        let names = self.client(target)?.list_files(listing_dir)?;
-        let mut matched: Vec<Target> = Vec::new();
-        let mut refused = false;
-        for n in names {
+        let mut matched: Vec<String> = Vec::new();
+        let mut matched_bytes = 0usize;
+        let mut refused: Vec<String> = Vec::new();
+        let mut refused_count = 0usize;
+        self.client(target)?.list_files(listing_dir, &mut |n: String| {
             // Matched by its last part, so that a hostile "../x.csv" is refused, not skipped.
-            if !glob_match(name, n.rsplit('/').next().unwrap_or(&n)) {
-                continue;
-            }
-            match safe_local_name(&n) {
-                Ok(_) => matched.push(target.with_path(format!("{dir}{n}"))),
-                Err(why) => {
-                    refused = true;
-                    self.events.fail(&Error::Protocol(format!(
-                        "{target}: refusing the listed name \"{}\": {why}",
-                        crate::conn::printable(&n)
-                    )));
-                }
-            }
-        }
-        matched.sort_by(|a, b| a.path.cmp(&b.path));
-        matched.dedup_by(|a, b| a.path == b.path);
-        if matched.is_empty() && !refused {
-            return Err(Error::NoInput(format!("{target}: no remote file matches")));
-        }
-        Ok(matched)
-    }
-
-    /// Downloads one file. `stdout_written` counts what already went to standard output
-    /// (a retry resumes after it).
-    fn fetch(&mut self, target: &Target, stdout_written: &mut u64) -> Result<()> {
-        let path = target.path.clone();
-        let name = path.rsplit('/').next().unwrap_or(&path).to_string();
-        let dest = match &self.opts.destination {
-            Destination::Dir(d) => {
-                safe_local_name(&name).map_err(|why| {
-                    Error::Protocol(format!(
-                        "{target}: refusing the remote name \"{}\": {why}",
-                        crate::conn::printable(&name)
-                    ))
-                })?;
-                Some(d.join(&name))
-            }
-            Destination::File(f) => Some(f.clone()),
-            Destination::Stdout => None,
-        };
-        if let Some(dest) = &dest {
-            if self.opts.no_clobber && dest.exists() {
-                self.events.note(&format!(
-                    "{}: exists, skipped (--no-clobber)",
-                    dest.display()
-                ));
+            if !glob_match(pattern, n.rsplit('/').next().unwrap_or(&n)) {
                 return Ok(());
             }
+            if let Err(why) = safe_local_name(&n) {
+                refused_count += 1;
+                if refused.len() < 10 {
+                    refused.push(format!(
+                        "{target}: refusing the listed name \"{}\": {why}",
+                        printable(&n)
+                    ));
+                }
+                return Ok(());
+            }
+            matched_bytes += n.len();
+            matched.push(n);
+            if matched.len() > MAX_MATCHES || matched_bytes > MAX_MATCHED_BYTES {
+                return Err(Error::Protocol(format!(
+                    "{target}: matches more than {MAX_MATCHES} files (or {} MiB of names); narrow the pattern",
+                    MAX_MATCHED_BYTES >> 20
+                )));
+            }
+            Ok(())
+        })?;
+        for msg in &refused {
+            self.events.fail(&Error::Protocol(msg.clone()));
         }
+        if refused_count > refused.len() {
+            self.events.fail(&Error::Protocol(format!(
+                "{target}: refused {} more listed names",
+                refused_count - refused.len()
+            )));
+        }
+        matched.sort();
+        matched.dedup();
+        if matched.is_empty() && refused_count == 0 {
+            return Err(Error::NoInput(format!("{target}: no remote file matches")));
+        }
+        Ok(matched
+            .into_iter()
+            .map(|n| target.with_path(format!("{dir}{n}")))
+            .collect())
+    }
+
+    /// Downloads one file. `stream_written` counts what already went to the stream (a retry
+    /// resumes after it).
+    fn fetch(&mut self, target: &Target, stream_written: &mut u64) -> Result<()> {
+        // Everything local is decided before the network is touched: a folder in the way is
+        // refused now, not after the download.
+        let plan = match self.local_path(target)? {
+            None => None,
+            Some(dest) => {
+                if self.opts.no_clobber && std::fs::symlink_metadata(&dest).is_ok() {
+                    self.events.note(&format!(
+                        "{}: exists, skipped (--no-clobber)",
+                        dest.display()
+                    ));
+                    return Ok(());
+                }
+                let follow = matches!(self.opts.destination, Destination::File(_));
+                Some(transfer::plan(&dest, follow)?)
+            }
+        };
         let opts = self.opts;
         let ascii = self.ftp.ascii || target.ascii;
+        let path = target.path.clone();
         let client = self.client(target)?;
         client.set_ascii(ascii);
         let size = client.size(&path)?;
         // In ASCII mode the bytes on the wire differ from SIZE: no size check.
         let check_size = if ascii { None } else { size };
-        let mtime = if opts.keep_mtime && dest.is_some() {
+        let to_file = matches!(plan, Some(Plan::Atomic(_)));
+        let mtime = if opts.keep_mtime && to_file {
             client.mdtm(&path)?
         } else {
             None
         };
-        let Some(dest) = dest else {
-            return self.fetch_to_stdout(target, ascii, check_size, stdout_written);
+        match plan {
+            None => self.fetch_to_stream(target, ascii, check_size, None, stream_written),
+            Some(Plan::InPlace(device)) => {
+                let mut written = self.device.as_ref().map_or(0, |(_, w)| *w);
+                let res =
+                    self.fetch_to_stream(target, ascii, check_size, Some(&device), &mut written);
+                if let Some((_, w)) = &mut self.device {
+                    *w = written;
+                }
+                res
+            }
+            Some(Plan::Atomic(dest)) => {
+                self.fetch_to_file(target, &dest, ascii, size, check_size, mtime)
+            }
+        }
+    }
+
+    /// Downloads into `dest` through its `.part` (or appending to a shorter `dest` itself
+    /// with `-c`), checks the size, and renames into place.
+    fn fetch_to_file(
+        &mut self,
+        target: &Target,
+        dest: &Path,
+        ascii: bool,
+        size: Option<u64>,
+        check_size: Option<u64>,
+        mtime: Option<SystemTime>,
+    ) -> Result<()> {
+        let opts = self.opts;
+        let resume = if ascii {
+            // REST counts the server's bytes, which in ASCII mode are not the local ones.
+            if opts.resume && self.attempt == 0 {
+                self.events.note(&format!(
+                    "{target}: an ASCII transfer cannot be resumed: downloading the whole file"
+                ));
+            }
+            false
+        } else if self.attempt > 0 {
+            // A retry resumes only where the result can be checked against SIZE.
+            check_size.is_some()
+        } else {
+            opts.resume
         };
-        // A retry always resumes what this run already wrote.
-        let resume = opts.resume || self.attempt > 0;
-        let mut part = PartFile::open(&dest, resume_part(&dest, resume, check_size)?)?;
+        let from = if resume {
+            transfer::resume_from(dest, check_size)
+        } else {
+            Resume::Fresh
+        };
+        let mut part = PartFile::open(dest, from)?;
         if let Some(s) = check_size {
             if part.len() > s {
                 part.restart()?;
             }
         }
         let offset = part.len();
-        let shown = dest
-            .strip_prefix(".")
-            .unwrap_or(&dest)
-            .display()
-            .to_string();
+        let shown = dest.strip_prefix(".").unwrap_or(dest).display().to_string();
         let complete_already = check_size == Some(offset) && offset > 0;
         if complete_already {
             self.events
                 .note(&format!("{shown}: already complete, nothing to download"));
         } else {
             self.events.start(&shown, size, offset);
-            let mut got = self.retrieve_into(target, ascii, &mut part);
+            let mut got = self.retrieve_into(target, ascii, check_size, &mut part);
             if let Ok(None) = got {
                 self.events.note(&format!(
                     "{target}: the server refused to resume (REST): downloading the whole file"
                 ));
                 part.restart()?;
                 self.events.start(&shown, size, 0);
-                got = self.retrieve_into(target, ascii, &mut part);
+                got = self.retrieve_into(target, ascii, check_size, &mut part);
             }
             if let Err(e) = got {
-                // An empty .part holds nothing worth resuming: don't leave it behind.
-                if part.is_empty() {
+                if matches!(e, Error::Protocol(_)) && part.len() > offset {
+                    // What arrived cannot be trusted (more than SIZE said, say): keep none
+                    // of it, and leave the destination as it was.
+                    part.restart()?;
+                    part.discard();
+                } else if part.is_empty() {
+                    // An empty .part holds nothing worth resuming: don't leave it behind.
                     part.discard();
                 }
                 return Err(e);
@@ -336,6 +478,10 @@ impl Run<'_> {
             if part.len() != want {
                 return Err(Error::cut_short(target, part.len(), want));
             }
+        } else if offset > 0 && part.resumed() {
+            self.events.note(&format!(
+                "{target}: resumed after {offset} bytes; the server does not report the size (SIZE), so the result could not be checked"
+            ));
         }
         if !complete_already {
             self.events.finish();
@@ -349,7 +495,7 @@ impl Run<'_> {
         }
         part.publish(mtime, opts.delete_remote)?;
         if opts.delete_remote {
-            self.client(target)?.delete(&path)?;
+            self.client(target)?.delete(&target.path)?;
         }
         Ok(())
     }
@@ -359,61 +505,112 @@ impl Run<'_> {
         &mut self,
         target: &Target,
         ascii: bool,
+        check_size: Option<u64>,
         part: &mut PartFile,
     ) -> Result<Option<u64>> {
         let client = connected(&mut self.client, target, &self.login, self.ftp)?;
         client.set_ascii(ascii);
         let events = &mut *self.events;
         let offset = part.len();
+        let expected = check_size.map(|s| s.saturating_sub(offset));
         let mut out = Delivery::new(ascii, |d: &[u8]| part.write(d));
         let mut sink = |buf: &[u8]| -> Result<()> {
             out.push(buf)?;
             events.advance(buf.len() as u64);
             Ok(())
         };
-        let got = client.retrieve(&target.path, offset, &mut sink);
+        let got = client.retrieve(&target.path, offset, expected, &mut sink);
         if let Ok(Some(_)) = got {
             out.finish()?;
         }
         got
     }
 
-    fn fetch_to_stdout(
+    /// Downloads into a stream: standard output (`device` None) or a device or FIFO written
+    /// in place. `written` counts what this file already put there: a retry resumes after
+    /// it (REST) only where SIZE can check the result, since written bytes cannot be taken
+    /// back.
+    fn fetch_to_stream(
         &mut self,
         target: &Target,
         ascii: bool,
         size: Option<u64>,
+        device: Option<&Path>,
         written: &mut u64,
     ) -> Result<()> {
         let path = target.path.clone();
-        let client = connected(&mut self.client, target, &self.login, self.ftp)?;
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
+        let delete = self.opts.delete_remote;
+        let idle = self.ftp.connect.idle_timeout;
+        let keepalive = self.opts.keepalive;
+        if let Some(p) = device {
+            if self.device.is_none() {
+                self.device = Some((StreamOut::in_place(p)?, 0));
+            }
+        }
+        let Run {
+            client,
+            login,
+            ftp,
+            stream,
+            device: dev,
+            ..
+        } = self;
+        let out: &mut StreamOut = match (device, dev.as_mut(), stream.as_deref_mut()) {
+            (Some(_), Some((d, _)), _) => d,
+            (None, _, Some(s)) => s,
+            _ => return Err(Error::Software("no stream to write to".into())),
+        };
         let start = *written;
+        if start > 0 && (ascii || size.is_none()) {
+            return Err(Error::Io(format!(
+                "{target}: cannot resume: {start} bytes already went to {}, and without a size from the server (SIZE) a resumed transfer could not be checked",
+                out.name()
+            )));
+        }
+        let client = connected(client, target, login, ftp)?;
+        let expected = size.map(|s| s.saturating_sub(start));
         let mut delivery = Delivery::new(ascii, |d: &[u8]| {
-            out.write_all(d).map_err(|e| Error::stdout(&e))?;
+            out.write(d)?;
             *written += d.len() as u64;
             Ok(())
         });
-        let got = client.retrieve(&path, start, &mut |buf: &[u8]| delivery.push(buf))?;
-        if got.is_some() {
-            delivery.finish()?;
-        }
+        let got = client
+            .retrieve(&path, start, expected, &mut |buf: &[u8]| delivery.push(buf))
+            .and_then(|got| {
+                if got.is_some() {
+                    delivery.finish()?;
+                }
+                Ok(got)
+            });
         drop(delivery);
+        let got = match got {
+            Ok(g) => g,
+            Err(Error::StdoutClosed) if delete => {
+                return Err(Error::Io(format!(
+                    "standard output was closed before all of {target} was written; the remote file was not deleted"
+                )));
+            }
+            Err(e) => return Err(e),
+        };
         if got.is_none() {
             return Err(Error::Unavailable(format!(
-                "{target}: the server refused to resume (REST) after {start} bytes were already written to standard output"
+                "{target}: the server refused to resume (REST) after {start} bytes were already written to {}",
+                out.name()
             )));
         }
-        out.flush().map_err(|e| Error::stdout(&e))?;
         if let Some(want) = size {
             if *written != want {
                 return Err(Error::cut_short(target, *written, want));
             }
         }
         *written = 0;
-        if self.opts.delete_remote {
-            self.client(target)?.delete(&path)?;
+        if delete {
+            // Deleted only once the reader has it (a pipe drained) or it is on disk.
+            let within = idle;
+            client
+                .keepalive_during(keepalive, || out.settle(within))
+                .map_err(|e| Error::Io(format!("{e}; the remote file {target} was not deleted")))?;
+            client.delete(&path)?;
         }
         Ok(())
     }
@@ -499,28 +696,6 @@ fn connected<'c>(
         Some(c) => Ok(c),
         None => Ok(slot.insert(FtpClient::connect(target, login, ftp)?)),
     }
-}
-
-/// Decides whether a download appends to `dest.part`. With resuming on, a shorter existing
-/// destination file becomes the `.part` (curl's `-C -` on a file some other tool left).
-fn resume_part(dest: &Path, resume: bool, size: Option<u64>) -> Result<bool> {
-    if !resume {
-        return Ok(false);
-    }
-    let part = part_path(dest);
-    if part.exists() {
-        return Ok(true);
-    }
-    if let Ok(m) = std::fs::metadata(dest) {
-        if m.is_file() {
-            if size.is_some_and(|s| m.len() > s) {
-                // Longer than the remote file: not a prefix of it. Start over.
-                return Ok(false);
-            }
-            std::fs::rename(dest, &part).map_err(|e| Error::cant_create(part.display(), &e))?;
-        }
-    }
-    Ok(true)
 }
 
 #[cfg(test)]

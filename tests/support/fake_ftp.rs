@@ -70,6 +70,11 @@ pub struct Builder {
     max_connections: Option<usize>,
     /// Features removed from the default FEAT body by `no_epsv`, `no_size`, ...
     unadvertised: Vec<&'static str>,
+    drip: Option<Duration>,
+    greeting_forever: Option<(String, Duration)>,
+    ignore_rest: bool,
+    retr_without_preliminary: bool,
+    listings: HashMap<String, Vec<u8>>,
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +90,11 @@ enum Node {
 }
 
 struct Config {
+    drip: Option<Duration>,
+    greeting_forever: Option<(String, Duration)>,
+    ignore_rest: bool,
+    retr_without_preliminary: bool,
+    listings: HashMap<String, Vec<u8>>,
     logins: Vec<(String, String)>,
     feat: Option<Vec<String>>,
     greeting: String,
@@ -209,6 +219,11 @@ impl FakeFtp {
             stall_data: false,
             max_connections: None,
             unadvertised: Vec::new(),
+            drip: None,
+            greeting_forever: None,
+            ignore_rest: false,
+            retr_without_preliminary: false,
+            listings: HashMap::new(),
         }
     }
 
@@ -450,6 +465,37 @@ impl Builder {
         self
     }
 
+    /// Write every control reply one byte at a time, `every` apart (a server that drips).
+    pub fn drip(mut self, every: Duration) -> Self {
+        self.drip = Some(every);
+        self
+    }
+
+    /// Instead of a greeting, send `line` (e.g. "120 ready in 5 minutes\r\n") every
+    /// `every`, forever.
+    pub fn greeting_forever(mut self, line: &str, every: Duration) -> Self {
+        self.greeting_forever = Some((line.to_string(), every));
+        self
+    }
+
+    /// REST is answered 350, but RETR sends the file from its first byte anyway.
+    pub fn ignore_rest(mut self) -> Self {
+        self.ignore_rest = true;
+        self
+    }
+
+    /// RETR sends the file over the data connection but answers "226" with no "150" first.
+    pub fn retr_without_preliminary(mut self) -> Self {
+        self.retr_without_preliminary = true;
+        self
+    }
+
+    /// `verb` (NLST, MLSD or LIST) sends exactly `body` as the listing, whatever the folder.
+    pub fn listing(mut self, verb: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.listings.insert(verb.to_ascii_uppercase(), body.into());
+        self
+    }
+
     /// At most `n` simultaneous control connections; more get "421 Too many connections".
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = Some(n);
@@ -485,6 +531,11 @@ impl Builder {
         let port = listener.local_addr().expect("local addr").port();
         let shared = Arc::new(Shared {
             config: Config {
+                drip: self.drip,
+                greeting_forever: self.greeting_forever,
+                ignore_rest: self.ignore_rest,
+                retr_without_preliminary: self.retr_without_preliminary,
+                listings: self.listings,
                 logins: self.logins,
                 feat,
                 greeting: self.greeting,
@@ -762,6 +813,18 @@ impl Session {
 
     fn send(&mut self, raw: &str) -> io::Result<()> {
         let s = &mut self.control.stream;
+        if let Some(every) = self.shared.config.drip {
+            s.set_nodelay(true)?;
+            for b in raw.as_bytes() {
+                if self.shared.stopped() {
+                    return Err(io::Error::other("stopped"));
+                }
+                thread::sleep(every);
+                s.write_all(std::slice::from_ref(b))?;
+                s.flush()?;
+            }
+            return Ok(());
+        }
         if self.shared.config.bytewise {
             s.set_nodelay(true)?;
             for b in raw.as_bytes() {
@@ -822,6 +885,14 @@ impl Session {
     fn run(&mut self, too_many: bool) -> io::Result<()> {
         if too_many {
             self.send("421 Too many connections\r\n")?;
+            return Ok(());
+        }
+        if let Some((line, every)) = self.shared.config.greeting_forever.clone() {
+            self.shared.set_activity(self.conn, |a| a.stalled = true);
+            while !self.shared.stopped() {
+                self.send(&line)?;
+                thread::sleep(every);
+            }
             return Ok(());
         }
         let greeting = self.shared.config.greeting.clone();
@@ -1207,7 +1278,10 @@ impl Session {
     }
 
     fn retr(&mut self, arg: &str) -> io::Result<Flow> {
-        let rest = std::mem::take(&mut self.rest);
+        let mut rest = std::mem::take(&mut self.rest);
+        if self.shared.config.ignore_rest {
+            rest = 0;
+        }
         let data = match self.node(&resolve(&self.cwd, arg)) {
             Some(Node::File { data, .. }) => data,
             _ => {
@@ -1232,6 +1306,14 @@ impl Session {
             }
         };
         let what = format!("{arg} ({} bytes)", data.len() - start);
+        if self.shared.config.retr_without_preliminary {
+            // The data goes out, but the reply skips "150": a client must not read it.
+            let mut dc = self.open_data()?;
+            let _ = dc.stream.write_all(&wire);
+            drop(dc);
+            self.reply(226, "Transfer complete.")?;
+            return Ok(Flow::Continue);
+        }
         let Some(mut dc) = self.start_transfer(&what)? else {
             return Ok(Flow::Continue);
         };
@@ -1318,6 +1400,18 @@ impl Session {
     }
 
     fn listing(&mut self, verb: &str, arg: &str) -> io::Result<Flow> {
+        if let Some(body) = self.shared.config.listings.get(verb).cloned() {
+            let Some(mut dc) = self.start_transfer("directory listing")? else {
+                return Ok(Flow::Continue);
+            };
+            let sent = dc.stream.write_all(&body).and_then(|()| dc.stream.flush());
+            drop(dc);
+            match sent {
+                Ok(()) => self.reply(226, "Directory send OK.")?,
+                Err(_) => self.reply(426, "Connection closed; transfer aborted.")?,
+            }
+            return Ok(Flow::Continue);
+        }
         let arg = strip_list_options(arg);
         let target = resolve(&self.cwd, arg);
         let body = match self.node(&target) {
