@@ -819,3 +819,62 @@ fn generated_man_page_and_completions_are_current() {
     }
     assert_eq!(seen, 6);
 }
+
+/// Runs `sh -c 'exec mime-pack "$@" REDIRECTS'` in `dir`: how a user closes or reopens
+/// standard output before the program starts (`>&-`, `1</dev/null`).
+fn run_redirected(dir: &Path, redirects: &str, args: &[&str]) -> Output {
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("exec \"$0\" \"$@\" {redirects}"))
+        .arg(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_stdout_that_was_never_open_is_an_io_error() {
+    let dir = tmp("stdout_never_open");
+    std::fs::write(dir.join("note.txt"), b"hello\n").unwrap();
+    let args = [FROM[0], FROM[1], "--body", "note.txt"];
+    // Closed before start (the runtime puts /dev/null there; the data would be lost), or
+    // open for reading only: nothing can reach a reader, so it is 74, not a quiet 0.
+    for redirects in [">&-", "1</dev/null"] {
+        let out = run_redirected(&dir, redirects, &args);
+        assert_eq!(out.status.code(), Some(74), "{redirects}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("mime-pack: standard output: "),
+            "{redirects}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // A full disk is a write error too.
+    let out = run_redirected(&dir, ">/dev/full", &args);
+    assert_eq!(out.status.code(), Some(74));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: standard output: No space left on device\n"
+    );
+    // Writing into /dev/null on purpose is fine, however it was opened.
+    for redirects in [">/dev/null", "1<>/dev/null"] {
+        let out = run_redirected(&dir, redirects, &args);
+        assert_eq!(out.status.code(), Some(0), "{redirects}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "");
+    }
+    // With -o FILE a closed standard output does not matter.
+    let out = run_redirected(
+        &dir,
+        ">&-",
+        &[FROM[0], FROM[1], "--body", "note.txt", "-o", "m.eml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        std::fs::read(dir.join("m.eml"))
+            .unwrap()
+            .ends_with(b"\n\nhello\n")
+    );
+}

@@ -30,6 +30,7 @@ impl Output {
     /// Standard output, through our own buffer (Rust's stdout flushes at every newline).
     pub fn stdout() -> Result<Output> {
         use std::os::fd::AsFd;
+        stdout_was_open_at_start()?;
         let fd = std::io::stdout()
             .as_fd()
             .try_clone_to_owned()
@@ -122,6 +123,18 @@ impl Output {
         }
         Ok(())
     }
+}
+
+/// `tool >&-`: standard output was closed before the program started, and what is there now
+/// is the `/dev/null` the runtime put in its place. No reader ever existed, so writing would
+/// lose the message and report success: an I/O error (74), unlike a reader that went away.
+fn stdout_was_open_at_start() -> Result<()> {
+    if crate::stdio::closed_at_start(1) {
+        return Err(Error::Io(
+            "standard output: not open (it was closed when the program started)".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl Drop for Output {
