@@ -878,3 +878,62 @@ fn a_stdout_that_was_never_open_is_an_io_error() {
             .ends_with(b"\n\nhello\n")
     );
 }
+
+#[test]
+fn an_html_file_that_changes_after_its_scan_fails_with_74() {
+    let dir = tmp("changed_html");
+    // A text body far larger than the pipe and the output buffer: mime-pack blocks writing
+    // it until the test reads, and it has scanned the HTML before it writes anything.
+    let mut body = String::new();
+    while body.len() < 1 << 20 {
+        body.push_str("a plain 7bit line of the text body\n");
+    }
+    std::fs::write(dir.join("body.txt"), &body).unwrap();
+    let html = "<p>the HTML alternative, in plain ASCII</p>\n".repeat(20);
+    let changes: [(&str, Vec<u8>); 2] = [
+        ("shrinks", html.as_bytes()[..100].to_vec()),
+        (
+            "grows an 8-bit byte",
+            format!("{html}<p>caf\u{e9}</p>\n").into_bytes(),
+        ),
+    ];
+    for (what, after) in changes {
+        std::fs::write(dir.join("page.html"), &html).unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                FROM[0],
+                FROM[1],
+                "--body",
+                "body.txt",
+                "--html",
+                "page.html",
+            ])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 1];
+        stdout.read_exact(&mut first).unwrap();
+        std::fs::write(dir.join("page.html"), &after).unwrap();
+        let mut rest = Vec::new();
+        stdout.read_to_end(&mut rest).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(74), "{what}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "mime-pack: page.html: changed while being read\n",
+            "{what}"
+        );
+        // What was sent of the HTML part is a prefix of the file as it was scanned, and the
+        // message is left without its closing boundary.
+        let text = String::from_utf8_lossy(&rest);
+        assert!(!text.contains("caf"), "{what}: the changed bytes were sent");
+        assert!(
+            !text.trim_end().ends_with("--"),
+            "{what}: the message looks complete"
+        );
+    }
+}

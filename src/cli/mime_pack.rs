@@ -21,8 +21,9 @@ Examples:
 Exit status: 0 ok (also when a reader of standard output stops early, as `| head` does),
 64 bad flags or header values, 65 the --html file is not UTF-8 and no --charset was given,
 66 a body or attachment is missing or unreadable (all are checked before anything is
-written), 73 the -o file cannot be created, 74 a read or write error (also: standard output
-closed or read-only from the start, as with `>&-`), 70 an internal error.";
+written), 73 the -o file cannot be created, 74 a read or write error (also: a text file
+changed between its scan and its sending, or standard output closed or read-only from the
+start, as with `>&-`), 70 an internal error.";
 
 /// mime-pack's man page sections after OPTIONS.
 pub fn man_sections() -> Vec<(&'static str, String)> {

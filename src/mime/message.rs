@@ -727,6 +727,172 @@ mod tests {
         assert_eq!(out.unwrap_err().exit_code(), 70);
     }
 
+    /// Prepares a message whose text body (and, with `attach`, a text attachment) is the file
+    /// `dir/name` holding `before`, rewrites that file in place to `after` between the scan and
+    /// the send, and writes the message to `dir/m.eml`.
+    fn changed_between_scan_and_send(
+        dir: &std::path::Path,
+        before: &[u8],
+        after: &[u8],
+        attach: bool,
+    ) -> Result<()> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("text.txt");
+        std::fs::write(&path, before).unwrap();
+        let path_str = path.to_str().unwrap();
+        let (body, attachments) = if attach {
+            let spec = FileSpec {
+                path: path_str.into(),
+                ..FileSpec::default()
+            };
+            let att = FilePart::new(&spec, Input::open(path_str)?)?;
+            (Input::memory("body", b"hi\n".to_vec()), vec![att])
+        } else {
+            (Input::open(path_str)?, vec![])
+        };
+        let body = TextPart {
+            input: body,
+            subtype: "plain",
+            charset: None,
+            choice: None,
+        };
+        let mut msg = Message::prepare(
+            vec!["From: a@b.c".into()],
+            body,
+            None,
+            vec![],
+            attachments,
+            &mut super::super::boundary::random,
+        )?;
+        // The same file, rewritten: the open handle sees the new content.
+        std::fs::write(&path, after).unwrap();
+        let dest = dir.join("m.eml");
+        let mut out = Output::file(&dest)?;
+        msg.write(&mut out, Eol::Lf)?;
+        out.finish()
+    }
+
+    /// A 7bit body rewritten, between scan and send, to hold the boundary that was drawn.
+    fn changed_to_hold_its_boundary(dir: &std::path::Path) -> Error {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("text.txt");
+        let before = format!("x\n--{}\ny\n", "=".repeat(24));
+        std::fs::write(&path, &before).unwrap();
+        let body = TextPart {
+            input: Input::open(path.to_str().unwrap()).unwrap(),
+            subtype: "plain",
+            charset: None,
+            choice: None,
+        };
+        let draws = ["=_A".repeat(8), "=_B".repeat(8), "=_C".repeat(8)];
+        let mut next = 0;
+        let mut draw = || {
+            next += 1;
+            Ok(draws[(next - 1) % 3].clone())
+        };
+        let att = FilePart::new(
+            &FileSpec {
+                path: "a".into(),
+                name: Some("a.bin".into()),
+                ..FileSpec::default()
+            },
+            Input::memory("a", vec![0]),
+        )
+        .unwrap();
+        let mut msg = Message::prepare(vec![], body, None, vec![], vec![att], &mut draw).unwrap();
+        assert_eq!(
+            msg.body.choice.as_ref().unwrap().encoding,
+            Encoding::SevenBit
+        );
+        std::fs::write(&path, format!("x\n--{}\ny\n", "=_A".repeat(8))).unwrap();
+        let mut out = Output::file(&dir.join("m.eml")).unwrap();
+        let err = msg.write(&mut out, Eol::Lf).unwrap_err();
+        drop(out);
+        assert_eq!(
+            err.to_string(),
+            format!("{}: changed while being read", path.display())
+        );
+        err
+    }
+
+    #[test]
+    fn a_text_file_that_changes_between_scan_and_send_is_an_io_error() {
+        let dir = std::env::temp_dir().join(format!("mime-changed-{}", std::process::id()));
+        let long = [&b"x"[..]; 1200].concat();
+        let cases: Vec<(&str, &[u8], Vec<u8>)> = vec![
+            ("7bit, shrinks", b"hello\nworld\n", b"hello\n".to_vec()),
+            (
+                "7bit, grows",
+                b"hello\nworld\n",
+                b"hello\nworld\nand more\n".to_vec(),
+            ),
+            (
+                "7bit, gains an 8-bit byte",
+                b"hello\nworld\n",
+                b"hello\nw\xf6rld\n".to_vec(),
+            ),
+            (
+                "7bit, gains a long line",
+                b"hello\n",
+                [&long[..], b"\n"].concat(),
+            ),
+            ("7bit, gains a NUL", b"hello\n", b"he\0lo\n".to_vec()),
+            (
+                "us-ascii QP, gains an 8-bit byte",
+                &long,
+                [&b"\xe9"[..], &long[1..]].concat(),
+            ),
+            (
+                "utf-8 QP, no longer UTF-8",
+                "Grüße aus Köln, the build is green\n".as_bytes(),
+                b"Gr\xfc\xdfe aus K\xf6ln, the build is green!!!\n".to_vec(),
+            ),
+            (
+                "utf-8 base64, shrinks",
+                "Привет мир\n".as_bytes(),
+                "Привет\n".as_bytes().to_vec(),
+            ),
+            (
+                "octet-stream base64, shrinks",
+                b"caf\xe9 cr\xe8me\n",
+                b"caf\xe9".to_vec(),
+            ),
+            ("empty, grows", b"", b"surprise\n".to_vec()),
+        ];
+        // A 7bit body that gains a line holding the boundary drawn after its scan (same
+        // length and findings otherwise) would end its part early: the check covers that too.
+        let boundary_line = changed_to_hold_its_boundary(&dir);
+        assert_eq!(boundary_line.exit_code(), 74, "{boundary_line}");
+        for (what, before, after) in &cases {
+            for attach in [false, true] {
+                let err = changed_between_scan_and_send(&dir, before, after, attach)
+                    .expect_err(&format!("{what} (attachment: {attach}) was sent"));
+                assert_eq!(err.exit_code(), 74, "{what}: {err}");
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "{}: changed while being read",
+                        dir.join("text.txt").display()
+                    ),
+                    "{what}"
+                );
+                let left: Vec<_> = std::fs::read_dir(&dir)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                assert_eq!(left, ["text.txt"], "{what}: output left behind");
+            }
+        }
+        // A change the scan's findings still describe is no reason to fail: same length, same
+        // kind of text.
+        changed_between_scan_and_send(&dir, b"hello\n", b"jello\n", false).unwrap();
+        let msg = std::fs::read_to_string(dir.join("m.eml")).unwrap();
+        assert!(msg.ends_with("\n\njello\n"), "{msg}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn never_panics_on_odd_flag_values() {
         let odd = [
