@@ -937,3 +937,90 @@ fn an_html_file_that_changes_after_its_scan_fails_with_74() {
         );
     }
 }
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Starts `mime-pack ... -o out.eml` (through `sh -c` with `prelude` before the exec) with an
+/// attachment read from a pipe that the test keeps open, feeds it 1 MiB and waits until the
+/// temporary file holds data. Returns the child and the pipe.
+fn packing_from_an_open_pipe(
+    dir: &Path,
+    prelude: &str,
+) -> (std::process::Child, std::process::ChildStdin) {
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("{prelude} exec \"$0\" \"$@\""))
+        .arg(BIN)
+        .args([
+            FROM[0],
+            FROM[1],
+            "--body",
+            "note.txt",
+            "--attach=-;name=x",
+            "-o",
+            "out.eml",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&noise(1 << 20, 3)).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let part = std::fs::read_dir(dir).unwrap().find_map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.starts_with("out.eml.") && name.ends_with(".part"))
+                .then(|| e.metadata().unwrap().len())
+        });
+        if part.is_some_and(|len| len > 0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no .part file appeared: {:?}",
+            names(dir)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (child, stdin)
+}
+
+#[test]
+fn a_signal_during_dash_o_removes_the_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tmp("signal");
+    std::fs::write(dir.join("note.txt"), b"see attached\n").unwrap();
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let (mut child, stdin) = packing_from_an_open_pipe(&dir, "");
+        // SAFETY: kill(2) on the child we started and have not yet waited for.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+        let status = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+        assert_eq!(names(&dir), ["note.txt"], "signal {sig} left files behind");
+    }
+    // A signal the caller ignores (nohup, a background job) stays ignored: the run finishes.
+    let (mut child, stdin) = packing_from_an_open_pipe(&dir, "trap '' HUP;");
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) },
+        0
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(names(&dir), ["note.txt", "out.eml"]);
+}

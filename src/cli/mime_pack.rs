@@ -23,7 +23,8 @@ Exit status: 0 ok (also when a reader of standard output stops early, as `| head
 66 a body or attachment is missing or unreadable (all are checked before anything is
 written), 73 the -o file cannot be created, 74 a read or write error (also: a text file
 changed between its scan and its sending, or standard output closed or read-only from the
-start, as with `>&-`), 70 an internal error.";
+start, as with `>&-`), 70 an internal error. SIGINT, SIGTERM or SIGHUP during -o FILE
+removes FILE's temporary .part file, and mime-pack still ends by that signal.";
 
 /// mime-pack's man page sections after OPTIONS.
 pub fn man_sections() -> Vec<(&'static str, String)> {

@@ -61,6 +61,7 @@ impl Output {
                 .open(&tmp)
             {
                 Ok(f) => {
+                    super::cleanup::remove_on_signal(&tmp);
                     return Ok(Output {
                         w: BufWriter::with_capacity(BUFFER, f),
                         file: Some(Atomic {
@@ -113,6 +114,7 @@ impl Output {
             .map_err(|e| Error::local_io(&dest, &e))?;
         std::fs::rename(&a.tmp, &a.dest).map_err(|e| Error::cant_create(&dest, &e))?;
         a.done = true;
+        super::cleanup::forget();
         let dir = match a.dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -144,6 +146,7 @@ impl Drop for Output {
         }) = &self.file
         {
             let _ = std::fs::remove_file(tmp);
+            super::cleanup::forget();
         }
     }
 }
