@@ -1024,3 +1024,94 @@ fn a_signal_during_dash_o_removes_the_temporary_file() {
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert_eq!(names(&dir), ["note.txt", "out.eml"]);
 }
+
+#[test]
+fn another_name_for_standard_input_counts_as_standard_input() {
+    let dir = tmp("stdin_aliases");
+    std::fs::write(dir.join("note.txt"), b"see attached\n").unwrap();
+    std::fs::write(dir.join("page.html"), b"<p>hi</p>\n").unwrap();
+    std::os::unix::fs::symlink("/dev/stdin", dir.join("link")).unwrap();
+    // The body comes from standard input (the default): no other input may read it.
+    for alias in ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "link"] {
+        let cases: [(Vec<&str>, &str); 3] = [
+            (vec!["-a", alias], "--attach"),
+            (vec!["--html", alias], "--html"),
+            (vec!["--html", "page.html", "--inline", alias], "--inline"),
+        ];
+        for (extra, flag) in cases {
+            let mut args = vec![FROM[0], FROM[1]];
+            args.extend(&extra);
+            let out = run(&dir, &args, b"the body\n");
+            assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", stderr(&out));
+            assert!(out.stdout.is_empty());
+            assert_eq!(
+                stderr(&out),
+                format!(
+                    "mime-pack: {flag}: {alias} is standard input, which is already used by --body (give --body FILE)\n"
+                ),
+                "{extra:?}"
+            );
+        }
+    }
+    // The body named by another name for standard input, and `-a -` as well.
+    let out = run(
+        &dir,
+        &[FROM[0], FROM[1], "--body", "/dev/stdin", "-a", "-"],
+        b"x",
+    );
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --attach: standard input is already used by --body (give --body FILE)\n"
+    );
+    // Two attachments from standard input, the body from a file: no --body hint.
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--body",
+            "note.txt",
+            "--attach=-",
+            "-a",
+            "/dev/fd/0",
+        ],
+        b"x",
+    );
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --attach: /dev/fd/0 is standard input, which is already used by --attach\n"
+    );
+    // One reader of standard input, by any name, is fine.
+    let out = run(
+        &dir,
+        &[FROM[0], FROM[1], "--body", "/dev/stdin"],
+        b"by name\n",
+    );
+    assert!(ok(&out).ends_with(b"\n\nby name\n"));
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--body",
+            "note.txt",
+            "-a",
+            "/dev/stdin;name=d.bin",
+        ],
+        b"data",
+    );
+    let parsed = MessageParser::default().parse(ok(&out)).unwrap();
+    assert_eq!(parsed.attachment(0).unwrap().contents(), b"data");
+    // A regular file on standard input can be opened again by name: each reader gets its own.
+    let child = Command::new(BIN)
+        .args([FROM[0], FROM[1], "-a", "/dev/stdin;name=copy.txt"])
+        .current_dir(&dir)
+        .stdin(std::fs::File::open(dir.join("note.txt")).unwrap())
+        .output()
+        .unwrap();
+    let parsed = MessageParser::default().parse(ok(&child)).unwrap();
+    assert_eq!(parsed.body_text(0).unwrap(), "see attached\n");
+    assert_eq!(parsed.attachment(0).unwrap().contents(), b"see attached\n");
+}

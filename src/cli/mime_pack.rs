@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::mime::message::{Envelope, FilePart, FileSpec, Message, TextPart};
 use crate::mime::output::Output;
-use crate::mime::source::Input;
+use crate::mime::source::{Input, is_standard_input};
 use crate::mime::{Eol, boundary, header};
 use clap::Parser;
 use std::io::IsTerminal;
@@ -153,22 +153,25 @@ pub fn run(args: Args) -> Result<()> {
         .map(|a| FileSpec::parse("--attach", a, &["type", "name", "charset"]))
         .collect::<Result<_>>()?;
 
-    // Standard input can feed one input only.
+    // Standard input can feed one input only, whatever name it is given.
     let body_path = args.body.as_deref().unwrap_or("-");
-    let mut stdin_users = vec![];
-    if body_path == "-" {
-        stdin_users.push("--body");
-    }
-    if args.html.as_deref() == Some("-") {
-        stdin_users.push("--html");
-    }
-    stdin_users.extend(inline.iter().filter(|s| s.path == "-").map(|_| "--inline"));
-    stdin_users.extend(attach.iter().filter(|s| s.path == "-").map(|_| "--attach"));
-    if stdin_users.len() > 1 {
-        return Err(Error::Usage(format!(
-            "{}: standard input is already used by {} (give --body FILE)",
-            stdin_users[1], stdin_users[0]
-        )));
+    let inputs = std::iter::once(("--body", body_path))
+        .chain(args.html.as_deref().map(|h| ("--html", h)))
+        .chain(inline.iter().map(|s| ("--inline", s.path.as_str())))
+        .chain(attach.iter().map(|s| ("--attach", s.path.as_str())));
+    let mut stdin_users = inputs.filter(|(_, path)| *path == "-" || is_standard_input(path));
+    if let (Some((first, _)), Some((flag, path))) = (stdin_users.next(), stdin_users.next()) {
+        let hint = if first == "--body" {
+            " (give --body FILE)"
+        } else {
+            ""
+        };
+        let what = if path == "-" {
+            "standard input is already used by".to_string()
+        } else {
+            format!("{path} is standard input, which is already used by")
+        };
+        return Err(Error::Usage(format!("{flag}: {what} {first}{hint}")));
     }
     if body_path == "-" && args.body.is_none() && std::io::stdin().is_terminal() {
         return Err(Error::Usage(
