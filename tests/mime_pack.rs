@@ -1115,3 +1115,145 @@ fn another_name_for_standard_input_counts_as_standard_input() {
     assert_eq!(parsed.body_text(0).unwrap(), "see attached\n");
     assert_eq!(parsed.attachment(0).unwrap().contents(), b"see attached\n");
 }
+
+/// Every line of the message, header and body, is at most 998 bytes without its line break
+/// (RFC 5322 2.1.1).
+fn check_line_limit(msg: &[u8]) {
+    for (i, line) in msg.split(|&b| b == b'\n').enumerate() {
+        let len = line.strip_suffix(b"\r").unwrap_or(line).len();
+        assert!(
+            len <= 998,
+            "line {i} has {len} bytes: {:?}",
+            String::from_utf8_lossy(&line[..80])
+        );
+    }
+}
+
+#[test]
+fn long_names_and_values_fold_or_are_refused() {
+    let dir = tmp("long_values");
+    std::fs::write(dir.join("f.bin"), b"\x00\x01").unwrap();
+    std::fs::write(dir.join("p.html"), b"<p>x</p>").unwrap();
+    let atom = "A".repeat(5000);
+    let words = "Ada Lovelace ".repeat(400).trim_end().to_string();
+    let quoted = "Lovelace, Ada; ".repeat(330).trim_end().to_string();
+    let umlauts = "Zoë Ünal ".repeat(500).trim_end().to_string();
+    let local900 = "l".repeat(900);
+    let many: Vec<String> = (0..300).map(|i| format!("user{i}@example.com")).collect();
+    let to = [
+        format!("{atom} <atom@example.com>"),
+        format!("{words} <words@example.com>"),
+        format!("\"{quoted}\" <quoted@example.com>"),
+        format!("{umlauts} <umlauts@example.com>"),
+        format!("{local900}@example.com"),
+        many.join(", "),
+    ];
+    let long_name = format!("{}.pdf", "Rechnung März ".repeat(300));
+    let attach = format!("f.bin;name={long_name}");
+    let mut args = vec![
+        "--from".to_string(),
+        format!("{atom} <from@example.com>"),
+        "--subject".into(),
+        "x".repeat(5000),
+        "--header".into(),
+        format!("X-Long: {}", "y".repeat(5000)),
+        "--body".into(),
+        "/dev/null".into(),
+        "-a".into(),
+        attach,
+    ];
+    for t in &to {
+        args.extend(["--to".to_string(), t.clone()]);
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&dir, &argv, b"");
+    let msg = ok(&out);
+    check_line_limit(msg);
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    assert_eq!(
+        parsed.from().unwrap().first().unwrap().name(),
+        Some(atom.as_str())
+    );
+    let got: Vec<(Option<&str>, Option<&str>)> = parsed
+        .to()
+        .unwrap()
+        .iter()
+        .map(|a| (a.name(), a.address()))
+        .collect();
+    assert_eq!(got[0], (Some(atom.as_str()), Some("atom@example.com")));
+    assert_eq!(got[1], (Some(words.as_str()), Some("words@example.com")));
+    assert_eq!(got[2], (Some(quoted.as_str()), Some("quoted@example.com")));
+    assert_eq!(
+        got[3],
+        (Some(umlauts.as_str()), Some("umlauts@example.com"))
+    );
+    assert_eq!(got[4].1, Some(format!("{local900}@example.com").as_str()));
+    assert_eq!(got.len(), 5 + many.len());
+    assert_eq!(
+        parsed.attachment(0).unwrap().attachment_name(),
+        Some(long_name.as_str())
+    );
+
+    // What cannot be folded (a single address, Content-ID, media type or charset that would
+    // not fit a line) is refused, naming the flag, before anything is written.
+    let long_local = format!("{}@example.com", "l".repeat(5000));
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--to".into(), long_local.clone()], "--to"),
+        (vec!["--cc".into(), format!("Ada <{long_local}>")], "--cc"),
+        (
+            vec!["--reply-to".into(), format!("a@example.com, {long_local}")],
+            "--reply-to",
+        ),
+        (
+            vec!["--to".into(), format!("b@{}.example.com", "d".repeat(1000))],
+            "--to",
+        ),
+        (
+            vec![
+                "--html".into(),
+                "p.html".into(),
+                "--inline".into(),
+                format!("f.bin;cid={}", "c".repeat(990)),
+            ],
+            "--inline",
+        ),
+        (
+            vec![
+                "--html".into(),
+                "p.html".into(),
+                "--inline".into(),
+                format!("f.bin;name={}.png", "n".repeat(990)),
+            ],
+            "--inline",
+        ),
+        (
+            vec![
+                "-a".into(),
+                format!("f.bin;type=application/{}", "t".repeat(5000)),
+            ],
+            "--attach",
+        ),
+        (
+            vec!["-a".into(), format!("f.bin;charset={}", "c".repeat(5000))],
+            "--attach",
+        ),
+        (vec!["--charset".into(), "c".repeat(5000)], "--charset"),
+    ];
+    for (extra, flag) in cases {
+        let mut args: Vec<String> = vec![
+            FROM[0].into(),
+            FROM[1].into(),
+            "--body".into(),
+            "/dev/null".into(),
+        ];
+        args.extend(extra.iter().cloned());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&dir, &argv, b"");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{flag}: {err}");
+        assert!(out.stdout.is_empty());
+        assert!(err.starts_with(&format!("mime-pack: {flag}: ")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.len() < 300, "the message quotes the whole value: {err}");
+    }
+}

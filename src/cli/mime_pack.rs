@@ -127,9 +127,11 @@ pub fn run(args: Args) -> Result<()> {
     }
     if let Some(c) = &args.charset {
         header::no_line_breaks("--charset", c)?;
-        if !header::is_token(c) {
+        if !header::is_charset(c) {
             return Err(Error::Usage(format!(
-                "--charset: not a charset name: {c:?}"
+                "--charset: not a charset name (a token of at most {} characters): {:?}",
+                header::MAX_CHARSET,
+                header::elide(c)
             )));
         }
     }

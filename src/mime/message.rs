@@ -46,8 +46,9 @@ impl Envelope {
             return Err(Error::Usage(format!("{flag}: give a single address")));
         }
         if !list.is_empty() {
+            let tokens = header::mailbox_tokens(field, &list);
             self.lines
-                .extend(fold(field, &header::mailbox_tokens(field, &list)));
+                .extend(header::fold_checked(flag, field, &tokens)?);
         }
         Ok(())
     }
@@ -143,7 +144,7 @@ impl FileSpec {
     /// the value.
     pub fn parse(flag: &str, arg: &str, keys: &[&str]) -> Result<FileSpec> {
         header::no_line_breaks(flag, arg)?;
-        let bad = |why: String| Error::Usage(format!("{flag}: {why}: {arg:?}"));
+        let bad = |why: String| Error::Usage(format!("{flag}: {why}: {:?}", header::elide(arg)));
         let mut cuts: Vec<(usize, &str)> = Vec::new();
         for (i, _) in arg.match_indices(';') {
             if let Some(k) = keys
@@ -175,21 +176,42 @@ impl FileSpec {
         }
         if let Some(t) = &spec.media_type {
             if !header::is_media_type(t) {
-                return Err(bad(format!("type={t} is not a media type like image/png")));
+                return Err(bad(format!(
+                    "type={} is not a media type like image/png (at most 127 characters each side)",
+                    header::elide(t)
+                )));
             }
         }
         if let Some(c) = &spec.charset {
-            if !header::is_token(c) {
-                return Err(bad(format!("charset={c} is not a charset name")));
+            if !header::is_charset(c) {
+                return Err(bad(format!(
+                    "charset={} is not a charset name",
+                    header::elide(c)
+                )));
             }
         }
         if let Some(c) = &spec.cid {
             if !is_cid(c) {
-                return Err(bad(format!("cid={c} must be like part1@example.com")));
+                return Err(bad(format!(
+                    "cid={} must be like part1@example.com, at most {} characters",
+                    header::elide(c),
+                    header::MAX_CID
+                )));
             }
         }
         if spec.name.as_deref() == Some("") {
             return Err(bad("name= is empty".into()));
+        }
+        // An inline part without cid= gets one from its name: it must fit its line too.
+        if keys.contains(&"cid") && spec.cid.is_none() {
+            if let Some(n) = spec.display_name() {
+                if default_cid(&n).len() > header::MAX_CID {
+                    return Err(bad(format!(
+                        "the name is too long to serve as the Content-ID (at most {} characters): give cid=",
+                        header::MAX_CID
+                    )));
+                }
+            }
         }
         Ok(spec)
     }
@@ -208,8 +230,12 @@ impl FileSpec {
     }
 }
 
-/// A Content-ID (RFC 2392) we accept: dot-atom text, optionally `@` and more.
+/// A Content-ID (RFC 2392) we accept: dot-atom text, optionally `@` and more, short enough
+/// for its header line.
 fn is_cid(s: &str) -> bool {
+    if s.len() > header::MAX_CID {
+        return false;
+    }
     let ok = |p: &str| {
         !p.is_empty()
             && p.split('.').all(|a| {
