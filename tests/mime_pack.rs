@@ -1257,3 +1257,158 @@ fn long_names_and_values_fold_or_are_refused() {
         assert!(err.len() < 300, "the message quotes the whole value: {err}");
     }
 }
+
+/// The header section of a message, unfolded: (name, value) per field.
+fn unfolded_fields(msg: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(msg);
+    let head = text.split("\n\n").next().unwrap();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in head.split('\n') {
+        if line.starts_with([' ', '\t']) {
+            fields.last_mut().unwrap().1.push_str(line);
+        } else {
+            let (n, v) = line.split_once(':').unwrap();
+            fields.push((n.to_string(), v.to_string()));
+        }
+    }
+    fields
+}
+
+#[test]
+fn message_id_fields_fold_at_whitespace_and_are_never_encoded() {
+    let dir = tmp("msg_ids");
+    let ids: Vec<String> = (0..30)
+        .map(|i| format!("{i:02}.{}@mail.example.com", "r".repeat(50 + i)))
+        .collect();
+    let references = ids
+        .iter()
+        .map(|i| format!("<{i}>"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let long_id = format!("{}@example.com", "m".repeat(500));
+    let reply_id = format!("{}@example.com", "p".repeat(100));
+    let args = [
+        FROM[0].to_string(),
+        FROM[1].to_string(),
+        "--body".into(),
+        "/dev/null".into(),
+        "--header".into(),
+        format!("Message-ID: <{long_id}>"),
+        "--header".into(),
+        format!("In-Reply-To: <{reply_id}>"),
+        "--header".into(),
+        format!("References: {references}"),
+        "--header".into(),
+        format!("Resent-Message-ID: <{reply_id}>"),
+        "--header".into(),
+        "Date: Thu, 01 Jan 2026 00:00:00 +0000".into(),
+    ];
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&dir, &argv, b"");
+    let msg = ok(&out);
+    check_line_limit(msg);
+    let text = String::from_utf8_lossy(msg);
+    // Folded only at the whitespace between ids: unfolding gives the value back exactly.
+    let fields = unfolded_fields(msg);
+    let field = |n: &str| {
+        fields
+            .iter()
+            .find(|f| f.0 == n)
+            .map(|f| f.1.trim().to_string())
+    };
+    for name in [
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "Resent-Message-ID",
+    ] {
+        let value = field(name).unwrap();
+        assert!(!value.contains("=?"), "encoded-word in {name}: {value}");
+    }
+    assert_eq!(field("References").as_deref(), Some(references.as_str()));
+    assert_eq!(field("Message-ID"), Some(format!("<{long_id}>")));
+    assert!(
+        text.lines().filter(|l| l.starts_with(" <")).count() >= 20,
+        "{text}"
+    );
+    let references_lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with("References:"))
+        .skip(1)
+        .take_while(|l| l.starts_with(' '));
+    for l in references_lines {
+        assert!(
+            l.starts_with(" <") && l.ends_with('>'),
+            "folded inside an id: {l:?}"
+        );
+    }
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    assert_eq!(parsed.message_id(), Some(long_id.as_str()));
+    assert_eq!(parsed.in_reply_to().as_text(), Some(reply_id.as_str()));
+    let got: Vec<&str> = parsed
+        .references()
+        .as_text_list()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_ref())
+        .collect();
+    assert_eq!(got, ids);
+
+    // Ids written without space between them are folded between them all the same.
+    let run_refs = |value: &str| {
+        let h = format!("References: {value}");
+        run(
+            &dir,
+            &[FROM[0], FROM[1], "--body", "/dev/null", "--header", &h],
+            b"",
+        )
+    };
+    let glued = ids.iter().map(|i| format!("<{i}>")).collect::<String>();
+    let out = run_refs(&glued);
+    let msg = ok(&out);
+    check_line_limit(msg);
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    let got: Vec<&str> = parsed
+        .references()
+        .as_text_list()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_ref())
+        .collect();
+    assert_eq!(got, ids);
+
+    // Non-ASCII, or one id longer than a line: refused, naming --header.
+    let too_long = format!("<{}@example.com>", "x".repeat(1000));
+    for (h, why) in [
+        (
+            "References: <a@example.com> <zoë@example.com>".to_string(),
+            "non-ASCII",
+        ),
+        (
+            "In-Reply-To: <caf\u{e9}@example.com>".to_string(),
+            "non-ASCII",
+        ),
+        ("Message-ID: <ü@example.com>".to_string(), "non-ASCII"),
+        (
+            "Resent-Message-ID: <ü@example.com>".to_string(),
+            "non-ASCII",
+        ),
+        ("Date: Donnerstag, 1. Jänner 2026".to_string(), "non-ASCII"),
+        (
+            format!("References: <a@example.com> {too_long}"),
+            "too long",
+        ),
+        (format!("Message-ID: {too_long}"), "too long"),
+    ] {
+        let out = run(
+            &dir,
+            &[FROM[0], FROM[1], "--body", "/dev/null", "--header", &h],
+            b"",
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{why}: {h}: {err}");
+        assert!(out.stdout.is_empty());
+        assert!(err.starts_with("mime-pack: --header: "), "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+}

@@ -147,7 +147,75 @@ pub fn unstructured(name: &str, value: &str) -> Vec<String> {
     tokens
 }
 
-/// One mailbox (RFC 5322 3.4): an optional display name and an addr-spec.
+/// Structured fields (RFC 5322 3.6) that `--header` may set. RFC 2047 5 allows encoded-words
+/// only in unstructured text, comments and phrases; in these fields a reader would not decode
+/// one (a Message-ID or Date would be garbage, an address would vanish inside it). Their values
+/// are printable ASCII, folded only where they already have whitespace.
+const STRUCTURED: &[&str] = &[
+    "date",
+    "resent-date",
+    "sender",
+    "resent-from",
+    "resent-sender",
+    "resent-to",
+    "resent-cc",
+    "resent-bcc",
+    "return-path",
+    "received",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "resent-message-id",
+];
+/// The structured fields that hold msg-ids (RFC 5322 3.6.4), which may also be folded between
+/// two ids written without space (`<a@x><b@y>`): CFWS is allowed there.
+const MSG_ID_FIELDS: &[&str] = &[
+    "message-id",
+    "in-reply-to",
+    "references",
+    "resent-message-id",
+];
+
+/// Whether `name` is a field that [`structured`] must build.
+pub fn is_structured(name: &str) -> bool {
+    STRUCTURED.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Tokens for a structured field's value: printable ASCII only (anything else is refused, 64,
+/// naming `flag`, as it would need an encoded-word), split before each run of whitespace and,
+/// in msg-id fields, between `>` and `<`. Nothing is encoded.
+pub fn structured(flag: &str, name: &str, value: &str) -> Result<Vec<String>> {
+    let value = value.trim_matches([' ', '\t']);
+    if let Some(c) = value
+        .chars()
+        .find(|&c| c != ' ' && c != '\t' && !c.is_ascii_graphic())
+    {
+        return Err(Error::Usage(format!(
+            "{flag}: {name} is a structured field, where RFC 2047 allows no encoded-words: only printable ASCII, not {c:?}"
+        )));
+    }
+    let msg_ids = MSG_ID_FIELDS.contains(&name.to_ascii_lowercase().as_str());
+    let ws = |c: char| c == ' ' || c == '\t';
+    let mut tokens = vec![String::new()];
+    let mut prev: Option<char> = None;
+    for c in value.chars() {
+        if let Some(p) = prev {
+            if ws(c) && !ws(p) {
+                tokens.push(String::new());
+            } else if msg_ids && p == '>' && c == '<' {
+                // The folding whitespace the ids did not have.
+                tokens.push(" ".into());
+            }
+        }
+        if let Some(t) = tokens.last_mut() {
+            t.push(c);
+        }
+        prev = Some(c);
+    }
+    Ok(tokens)
+}
+
+/// One mailbox (RFC 5322 3.4): an optional display name and an addr-spec./// One mailbox (RFC 5322 3.4): an optional display name and an addr-spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mailbox {
     pub name: Option<String>,
@@ -539,6 +607,29 @@ mod tests {
         assert_eq!(e.exit_code(), 64);
         assert!(e.to_string().starts_with("--to: too long to fold"), "{e}");
         assert!(e.to_string().len() < 200, "{e}");
+    }
+
+    #[test]
+    fn structured_fields_fold_at_whitespace_only() {
+        let t = structured("--header", "References", " <a@x>  <b@y>\t<c@z><d@w> ").unwrap();
+        assert_eq!(t, ["<a@x>", "  <b@y>", "\t<c@z>", " <d@w>"]);
+        let t = structured("--header", "Date", "Thu, 01 Jan 2026 00:00:00 +0000").unwrap();
+        assert_eq!(t.concat(), "Thu, 01 Jan 2026 00:00:00 +0000");
+        // Outside msg-id fields `><` is not a place to fold.
+        assert_eq!(
+            structured("--header", "Received", "a><b").unwrap(),
+            ["a><b"]
+        );
+        for bad in ["<zoë@x>", "<a@x>\u{1}", "<a@x>\u{7f}"] {
+            let e = structured("--header", "In-Reply-To", bad).unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert!(
+                e.to_string()
+                    .starts_with("--header: In-Reply-To is a structured field")
+            );
+        }
+        assert!(is_structured("message-ID") && is_structured("Resent-To"));
+        assert!(!is_structured("Subject") && !is_structured("X-Message-ID"));
     }
 
     #[test]

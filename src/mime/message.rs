@@ -63,6 +63,9 @@ impl Envelope {
 
     /// `--header "Name: value"`. Date and Message-ID replace the generated ones; fields that
     /// have their own flag, and the MIME fields mime-pack writes itself, are refused.
+    /// Structured fields (Date, Message-ID, In-Reply-To, References, Resent-*, ...) are
+    /// printable ASCII folded at whitespace, never encoded-words (RFC 2047 5); any other
+    /// field is unstructured text.
     pub fn custom(&mut self, flag: &str, raw: &str) -> Result<()> {
         header::no_line_breaks(flag, raw)?;
         let Some((name, value)) = raw.split_once(':') else {
@@ -99,7 +102,11 @@ impl Envelope {
         if value.is_empty() && (lower == "date" || lower == "message-id") {
             return Err(Error::Usage(format!("{flag}: {name} needs a value")));
         }
-        let lines = fold(name, &header::unstructured(name, value));
+        let lines = if header::is_structured(name) {
+            header::fold_checked(flag, name, &header::structured(flag, name, value)?)?
+        } else {
+            fold(name, &header::unstructured(name, value))
+        };
         match lower.as_str() {
             "date" => self.date = Some(lines),
             "message-id" => self.message_id = Some(lines),
