@@ -1412,3 +1412,100 @@ fn message_id_fields_fold_at_whitespace_and_are_never_encoded() {
         assert_eq!(err.lines().count(), 1);
     }
 }
+
+/// Like [`run`], with arguments that need not be UTF-8.
+fn run_os(dir: &Path, args: &[&std::ffi::OsStr], stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn file_names_that_are_not_utf8_can_be_attached() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tmp("non_utf8_names");
+    let os = |b: &'static [u8]| OsStr::from_bytes(b);
+    std::fs::write(dir.join(os(b"\xff.bin")), b"\x00binary\xff").unwrap();
+    std::fs::write(dir.join(os(b"caf\xe9.txt")), b"latin-1 named body\n").unwrap();
+    std::fs::write(dir.join(os(b"\xfe.html")), b"<img src=\"cid:logo\">\n").unwrap();
+    std::fs::write(dir.join(os(b"\xfd\xfc.png")), b"\x89PNG").unwrap();
+    let from = [os(b"--from"), os(b"a@example.com")];
+
+    // name= gives the name; the path is only a path.
+    let mut args = from.to_vec();
+    args.extend([
+        os(b"--body"),
+        os(b"caf\xe9.txt"),
+        os(b"-a"),
+        os(b"\xff.bin;name=x.bin"),
+    ]);
+    let out = run_os(&dir, &args, b"");
+    let parsed = MessageParser::default().parse(ok(&out)).unwrap();
+    assert_eq!(parsed.body_text(0).unwrap(), "latin-1 named body\n");
+    let att = parsed.attachment(0).unwrap();
+    assert_eq!(att.attachment_name(), Some("x.bin"));
+    assert_eq!(att.contents(), b"\x00binary\xff");
+
+    // Without name=, each byte that is not UTF-8 becomes `_`, as mutt does.
+    let mut args = from.to_vec();
+    args.extend([
+        os(b"--body"),
+        os(b"/dev/null"),
+        os(b"-a"),
+        os(b"\xff.bin"),
+        os(b"--html"),
+        os(b"\xfe.html"),
+        os(b"--inline"),
+        os(b"\xfd\xfc.png"),
+    ]);
+    let out = run_os(&dir, &args, b"");
+    let msg = ok(&out);
+    let text = String::from_utf8_lossy(msg);
+    assert!(text.contains("Content-ID: <__.png>"), "{text}");
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    assert_eq!(parsed.body_html(0).unwrap(), "<img src=\"cid:logo\">\n");
+    let names: Vec<&str> = parsed
+        .attachments()
+        .map(|p| p.attachment_name().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["__.png", "_.bin"]);
+
+    // The values after ;name=, ;type=... go into headers: they must be UTF-8.
+    let mut args = from.to_vec();
+    args.extend([
+        os(b"--body"),
+        os(b"/dev/null"),
+        os(b"-a"),
+        os(b"\xff.bin;name=\xff.bin"),
+    ]);
+    let out = run_os(&dir, &args, b"");
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --attach: name= is not UTF-8: \"\\xFF.bin;name=\\xFF.bin\"\n"
+    );
+    // A missing file is named as closely as the terminal can show it.
+    let mut args = from.to_vec();
+    args.extend([
+        os(b"--body"),
+        os(b"/dev/null"),
+        os(b"-a"),
+        os(b"gone\xff.bin"),
+    ]);
+    let out = run_os(&dir, &args, b"");
+    assert_eq!(out.status.code(), Some(66));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: gone\u{fffd}.bin: No such file or directory\n"
+    );
+}

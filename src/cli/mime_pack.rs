@@ -7,7 +7,9 @@ use crate::mime::output::Output;
 use crate::mime::source::{Input, is_standard_input};
 use crate::mime::{Eol, boundary, header};
 use clap::Parser;
+use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::path::Path;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -73,17 +75,20 @@ pub struct Args {
     pub headers: Vec<String>,
     /// The plain-text body; "-" (the default) is standard input
     #[arg(long, value_name = "FILE")]
-    pub body: Option<String>,
+    pub body: Option<OsString>,
     /// Adds an HTML alternative to the text body (multipart/alternative)
     #[arg(long, value_name = "FILE")]
-    pub html: Option<String>,
+    pub html: Option<OsString>,
     /// A file the HTML refers to as cid:ID (repeatable): FILE[;cid=ID][;type=T][;name=N].
     /// ID defaults to the file name
     #[arg(long, value_name = "FILE", requires = "html")]
-    pub inline: Vec<String>,
+    pub inline: Vec<OsString>,
     /// Attach a file (repeatable): FILE[;type=T][;name=N][;charset=C]
+    ///
+    /// Without name=, the recipient sees the file's own name, each byte of it that is not
+    /// UTF-8 replaced by _
     #[arg(short = 'a', long = "attach", value_name = "FILE")]
-    pub attach: Vec<String>,
+    pub attach: Vec<OsString>,
     /// Declare the text bodies in this charset instead of detecting it (bytes are sent unchanged)
     #[arg(long, value_name = "CHARSET")]
     pub charset: Option<String>,
@@ -135,14 +140,13 @@ pub fn run(args: Args) -> Result<()> {
             )));
         }
     }
-    for (flag, v) in [
-        ("--body", &args.body),
-        ("--html", &args.html),
-        ("--output", &args.output),
-    ] {
+    for (flag, v) in [("--body", &args.body), ("--html", &args.html)] {
         if let Some(v) = v {
             header::no_line_breaks(flag, v)?;
         }
+    }
+    if let Some(v) = &args.output {
+        header::no_line_breaks("--output", v)?;
     }
     let inline: Vec<FileSpec> = args
         .inline
@@ -156,26 +160,30 @@ pub fn run(args: Args) -> Result<()> {
         .collect::<Result<_>>()?;
 
     // Standard input can feed one input only, whatever name it is given.
-    let body_path = args.body.as_deref().unwrap_or("-");
+    let body_path = Path::new(args.body.as_deref().unwrap_or("-".as_ref()));
+    let is_dash = |p: &Path| p.as_os_str() == "-";
     let inputs = std::iter::once(("--body", body_path))
-        .chain(args.html.as_deref().map(|h| ("--html", h)))
-        .chain(inline.iter().map(|s| ("--inline", s.path.as_str())))
-        .chain(attach.iter().map(|s| ("--attach", s.path.as_str())));
-    let mut stdin_users = inputs.filter(|(_, path)| *path == "-" || is_standard_input(path));
+        .chain(args.html.as_deref().map(|h| ("--html", Path::new(h))))
+        .chain(inline.iter().map(|s| ("--inline", s.path.as_path())))
+        .chain(attach.iter().map(|s| ("--attach", s.path.as_path())));
+    let mut stdin_users = inputs.filter(|(_, path)| is_dash(path) || is_standard_input(path));
     if let (Some((first, _)), Some((flag, path))) = (stdin_users.next(), stdin_users.next()) {
         let hint = if first == "--body" {
             " (give --body FILE)"
         } else {
             ""
         };
-        let what = if path == "-" {
+        let what = if is_dash(path) {
             "standard input is already used by".to_string()
         } else {
-            format!("{path} is standard input, which is already used by")
+            format!(
+                "{} is standard input, which is already used by",
+                path.display()
+            )
         };
         return Err(Error::Usage(format!("{flag}: {what} {first}{hint}")));
     }
-    if body_path == "-" && args.body.is_none() && std::io::stdin().is_terminal() {
+    if args.body.is_none() && std::io::stdin().is_terminal() {
         return Err(Error::Usage(
             "the body is read from standard input, which is a terminal: pipe it in, or give --body FILE (--body /dev/null for none)".into(),
         ));

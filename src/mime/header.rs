@@ -22,10 +22,14 @@ pub const MAX_ENCODED_WORD: usize = 75;
 const EW_OVERHEAD: usize = "=?UTF-8?B??=".len();
 
 /// Refuses a flag value holding CR or LF (or NUL): it would end the header and start another.
-pub fn no_line_breaks(flag: &str, value: &str) -> Result<()> {
-    if value.contains(['\r', '\n', '\0']) {
+/// File names are checked too, as bytes: they may not be UTF-8.
+pub fn no_line_breaks(flag: &str, value: impl AsRef<std::ffi::OsStr>) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let value = value.as_ref();
+    if value.as_bytes().iter().any(|b| b"\r\n\0".contains(b)) {
         return Err(Error::Usage(format!(
-            "{flag}: a line break is not allowed in this value (header injection?): {value:?}"
+            "{flag}: a line break is not allowed in this value (header injection?): {}",
+            elide(&format!("{value:?}"))
         )));
     }
     Ok(())

@@ -14,6 +14,9 @@ use super::scan::{self, Encoding, TextChoice};
 use super::source::{Input, SNIFF};
 use super::text::SevenBit;
 use crate::error::{Error, Result};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 /// The top-level header fields, validated and folded as they are added.
 #[derive(Debug, Default)]
@@ -137,9 +140,10 @@ impl Envelope {
 }
 
 /// A file given to `--attach` or `--inline`: `FILE;type=T;name=N;charset=C;cid=ID`.
+/// FILE is any path, UTF-8 or not; the values go into headers and must be UTF-8.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileSpec {
-    pub path: String,
+    pub path: PathBuf,
     pub media_type: Option<String>,
     pub name: Option<String>,
     pub charset: Option<String>,
@@ -148,29 +152,40 @@ pub struct FileSpec {
 
 impl FileSpec {
     /// Splits at each `;key=` for the known `keys`, so a `;` elsewhere stays in the path or
-    /// the value.
-    pub fn parse(flag: &str, arg: &str, keys: &[&str]) -> Result<FileSpec> {
+    /// the value. Works on bytes: the path part need not be UTF-8.
+    pub fn parse(flag: &str, arg: impl AsRef<OsStr>, keys: &[&str]) -> Result<FileSpec> {
+        let arg = arg.as_ref();
         header::no_line_breaks(flag, arg)?;
-        let bad = |why: String| Error::Usage(format!("{flag}: {why}: {:?}", header::elide(arg)));
+        let bad = |why: String| {
+            Error::Usage(format!(
+                "{flag}: {why}: {}",
+                header::elide(&format!("{arg:?}"))
+            ))
+        };
+        let bytes = arg.as_bytes();
         let mut cuts: Vec<(usize, &str)> = Vec::new();
-        for (i, _) in arg.match_indices(';') {
+        for i in (0..bytes.len()).filter(|&i| bytes[i] == b';') {
+            let after = &bytes[i + 1..];
             if let Some(k) = keys
                 .iter()
-                .find(|k| arg[i + 1..].starts_with(**k) && arg[i + 1 + k.len()..].starts_with('='))
+                .find(|k| after.starts_with(k.as_bytes()) && after[k.len()..].starts_with(b"="))
             {
                 cuts.push((i, k));
             }
         }
+        let path_end = cuts.first().map_or(bytes.len(), |c| c.0);
         let mut spec = FileSpec {
-            path: arg[..cuts.first().map_or(arg.len(), |c| c.0)].to_string(),
+            path: PathBuf::from(OsStr::from_bytes(&bytes[..path_end])),
             ..FileSpec::default()
         };
-        if spec.path.is_empty() {
+        if spec.path.as_os_str().is_empty() {
             return Err(bad("no file name".into()));
         }
         for (n, &(at, key)) in cuts.iter().enumerate() {
-            let end = cuts.get(n + 1).map_or(arg.len(), |c| c.0);
-            let value = arg[at + key.len() + 2..end].to_string();
+            let end = cuts.get(n + 1).map_or(bytes.len(), |c| c.0);
+            let value = std::str::from_utf8(&bytes[at + key.len() + 2..end])
+                .map_err(|_| bad(format!("{key}= is not UTF-8")))?
+                .to_string();
             let slot = match key {
                 "type" => &mut spec.media_type,
                 "name" => &mut spec.name,
@@ -223,18 +238,29 @@ impl FileSpec {
         Ok(spec)
     }
 
-    /// The file name shown to the recipient: `name=`, else the path's last component.
+    /// The file name shown to the recipient: `name=`, else the path's last component, with
+    /// each byte that is not part of a UTF-8 character replaced by `_` (as mutt does).
     pub fn display_name(&self) -> Option<String> {
         if let Some(n) = &self.name {
             return Some(n.clone());
         }
-        if self.path == "-" {
+        if self.path.as_os_str() == "-" {
             return None;
         }
-        std::path::Path::new(&self.path)
+        self.path
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(|n| utf8_or_underscores(n.as_bytes()))
     }
+}
+
+/// `bytes` as text: UTF-8 kept, every other byte `_`.
+fn utf8_or_underscores(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        s.push_str(chunk.valid());
+        s.extend(std::iter::repeat_n('_', chunk.invalid().len()));
+    }
+    s
 }
 
 /// A Content-ID (RFC 2392) we accept: dot-atom text, optionally `@` and more, short enough
@@ -636,7 +662,7 @@ mod tests {
     fn file_specs_split_at_known_keys_only() {
         let k = ["type", "name", "charset"];
         let s = FileSpec::parse("--attach", "a;b.txt;type=text/plain;name=x;y.txt", &k).unwrap();
-        assert_eq!(s.path, "a;b.txt");
+        assert_eq!(s.path, std::path::Path::new("a;b.txt"));
         assert_eq!(s.media_type.as_deref(), Some("text/plain"));
         assert_eq!(s.name.as_deref(), Some("x;y.txt"));
         for bad in [
@@ -655,8 +681,29 @@ mod tests {
         // cid= is not a key for --attach: it stays part of the path.
         assert_eq!(
             FileSpec::parse("--attach", "f;cid=x", &k).unwrap().path,
-            "f;cid=x"
+            std::path::Path::new("f;cid=x")
         );
+        // The path is bytes; the values are UTF-8.
+        let s =
+            FileSpec::parse("--attach", OsStr::from_bytes(b"\xff;x;name=n\xc3\xa9"), &k).unwrap();
+        assert_eq!(s.path.as_os_str().as_bytes(), b"\xff;x");
+        assert_eq!(s.name.as_deref(), Some("n\u{e9}"));
+        let e = FileSpec::parse("--attach", OsStr::from_bytes(b"f;type=a/\xff"), &k).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--attach: type= is not UTF-8: \"f;type=a/\\xFF\""
+        );
+        let unnamed = |b: &[u8]| {
+            FileSpec::parse("--attach", OsStr::from_bytes(b), &k)
+                .unwrap()
+                .display_name()
+        };
+        assert_eq!(unnamed(b"dir\xfe/\xff\xc3.bin").as_deref(), Some("__.bin"));
+        assert_eq!(
+            unnamed(b"caf\xc3\xa9.txt").as_deref(),
+            Some("caf\u{e9}.txt")
+        );
+        assert_eq!(unnamed(b"-"), None);
         let i =
             FileSpec::parse("--inline", "logo.png;cid=logo@x", &["type", "name", "cid"]).unwrap();
         assert_eq!(i.cid.as_deref(), Some("logo@x"));

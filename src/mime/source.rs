@@ -48,15 +48,17 @@ impl std::fmt::Debug for Input {
 
 impl Input {
     /// Opens `path` (`-` is standard input). Missing, unreadable and directory inputs fail
-    /// here with exit 66, naming the file.
-    pub fn open(path: &str) -> Result<Input> {
-        if path == "-" {
+    /// here with exit 66, naming the file (a name that is not UTF-8 is shown with U+FFFD).
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Input> {
+        let path = path.as_ref();
+        if path.as_os_str() == "-" {
             return Ok(Input::pipe(STDIN_NAME, Box::new(std::io::stdin())));
         }
-        let file = File::open(path).map_err(|e| Error::no_input(path, &e))?;
-        let meta = file.metadata().map_err(|e| Error::no_input(path, &e))?;
+        let shown = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::no_input(&shown, &e))?;
+        let meta = file.metadata().map_err(|e| Error::no_input(&shown, &e))?;
         if meta.is_dir() {
-            return Err(Error::NoInput(format!("{path}: is a directory")));
+            return Err(Error::NoInput(format!("{shown}: is a directory")));
         }
         let kind = if meta.is_file() {
             Kind::Seekable(file)
@@ -64,7 +66,7 @@ impl Input {
             Kind::Pipe(Vec::new(), Some(Box::new(file)))
         };
         Ok(Input {
-            name: path.to_string(),
+            name: shown,
             kind,
             scanned: None,
         })
