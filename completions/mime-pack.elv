@@ -36,8 +36,8 @@ set edit:completion:arg-completer[mime-pack] = {|@words|
             cand --output 'Write the message to FILE (atomically) instead of standard output'
             cand --smtputf8 'Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8'
             cand --crlf 'End lines with CRLF (canonical form) instead of LF'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

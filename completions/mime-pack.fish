@@ -13,5 +13,5 @@ complete -c mime-pack -l charset -d 'Declare the text bodies in this charset ins
 complete -c mime-pack -s o -l output -d 'Write the message to FILE (atomically) instead of standard output' -r
 complete -c mime-pack -l smtputf8 -d 'Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8'
 complete -c mime-pack -l crlf -d 'End lines with CRLF (canonical form) instead of LF'
-complete -c mime-pack -s h -l help -d 'Print help'
+complete -c mime-pack -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mime-pack -s V -l version -d 'Print version'

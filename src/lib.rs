@@ -10,6 +10,7 @@ pub mod ftp;
 pub mod mime;
 pub mod net;
 pub mod netrc;
+pub mod stdio;
 pub mod transfer;
 
 pub use error::{Error, Result};

@@ -819,3 +819,693 @@ fn generated_man_page_and_completions_are_current() {
     }
     assert_eq!(seen, 6);
 }
+
+/// Runs `sh -c 'exec mime-pack "$@" REDIRECTS'` in `dir`: how a user closes or reopens
+/// standard output before the program starts (`>&-`, `1</dev/null`).
+fn run_redirected(dir: &Path, redirects: &str, args: &[&str]) -> Output {
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("exec \"$0\" \"$@\" {redirects}"))
+        .arg(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_stdout_that_was_never_open_is_an_io_error() {
+    let dir = tmp("stdout_never_open");
+    std::fs::write(dir.join("note.txt"), b"hello\n").unwrap();
+    let args = [FROM[0], FROM[1], "--body", "note.txt"];
+    // Closed before start (the runtime puts /dev/null there; the data would be lost), or
+    // open for reading only: nothing can reach a reader, so it is 74, not a quiet 0.
+    for redirects in [">&-", "1</dev/null"] {
+        let out = run_redirected(&dir, redirects, &args);
+        assert_eq!(out.status.code(), Some(74), "{redirects}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("mime-pack: standard output: "),
+            "{redirects}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // A full disk is a write error too.
+    let out = run_redirected(&dir, ">/dev/full", &args);
+    assert_eq!(out.status.code(), Some(74));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: standard output: No space left on device\n"
+    );
+    // Writing into /dev/null on purpose is fine, however it was opened.
+    for redirects in [">/dev/null", "1<>/dev/null"] {
+        let out = run_redirected(&dir, redirects, &args);
+        assert_eq!(out.status.code(), Some(0), "{redirects}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "");
+    }
+    // With -o FILE a closed standard output does not matter.
+    let out = run_redirected(
+        &dir,
+        ">&-",
+        &[FROM[0], FROM[1], "--body", "note.txt", "-o", "m.eml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        std::fs::read(dir.join("m.eml"))
+            .unwrap()
+            .ends_with(b"\n\nhello\n")
+    );
+}
+
+#[test]
+fn an_html_file_that_changes_after_its_scan_fails_with_74() {
+    let dir = tmp("changed_html");
+    // A text body far larger than the pipe and the output buffer: mime-pack blocks writing
+    // it until the test reads, and it has scanned the HTML before it writes anything.
+    let mut body = String::new();
+    while body.len() < 1 << 20 {
+        body.push_str("a plain 7bit line of the text body\n");
+    }
+    std::fs::write(dir.join("body.txt"), &body).unwrap();
+    let html = "<p>the HTML alternative, in plain ASCII</p>\n".repeat(20);
+    let changes: [(&str, Vec<u8>); 2] = [
+        ("shrinks", html.as_bytes()[..100].to_vec()),
+        (
+            "grows an 8-bit byte",
+            format!("{html}<p>caf\u{e9}</p>\n").into_bytes(),
+        ),
+    ];
+    for (what, after) in changes {
+        std::fs::write(dir.join("page.html"), &html).unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                FROM[0],
+                FROM[1],
+                "--body",
+                "body.txt",
+                "--html",
+                "page.html",
+            ])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 1];
+        stdout.read_exact(&mut first).unwrap();
+        std::fs::write(dir.join("page.html"), &after).unwrap();
+        let mut rest = Vec::new();
+        stdout.read_to_end(&mut rest).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(74), "{what}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "mime-pack: page.html: changed while being read\n",
+            "{what}"
+        );
+        // What was sent of the HTML part is a prefix of the file as it was scanned, and the
+        // message is left without its closing boundary.
+        let text = String::from_utf8_lossy(&rest);
+        assert!(!text.contains("caf"), "{what}: the changed bytes were sent");
+        assert!(
+            !text.trim_end().ends_with("--"),
+            "{what}: the message looks complete"
+        );
+    }
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Starts `mime-pack ... -o out.eml` (through `sh -c` with `prelude` before the exec) with an
+/// attachment read from a pipe that the test keeps open, feeds it 1 MiB and waits until the
+/// temporary file holds data. Returns the child and the pipe.
+fn packing_from_an_open_pipe(
+    dir: &Path,
+    prelude: &str,
+) -> (std::process::Child, std::process::ChildStdin) {
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("{prelude} exec \"$0\" \"$@\""))
+        .arg(BIN)
+        .args([
+            FROM[0],
+            FROM[1],
+            "--body",
+            "note.txt",
+            "--attach=-;name=x",
+            "-o",
+            "out.eml",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&noise(1 << 20, 3)).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let part = std::fs::read_dir(dir).unwrap().find_map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.starts_with("out.eml.") && name.ends_with(".part"))
+                .then(|| e.metadata().unwrap().len())
+        });
+        if part.is_some_and(|len| len > 0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no .part file appeared: {:?}",
+            names(dir)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (child, stdin)
+}
+
+#[test]
+fn a_signal_during_dash_o_removes_the_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tmp("signal");
+    std::fs::write(dir.join("note.txt"), b"see attached\n").unwrap();
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let (mut child, stdin) = packing_from_an_open_pipe(&dir, "");
+        // SAFETY: kill(2) on the child we started and have not yet waited for.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+        let status = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+        assert_eq!(names(&dir), ["note.txt"], "signal {sig} left files behind");
+    }
+    // A signal the caller ignores (nohup, a background job) stays ignored: the run finishes.
+    let (mut child, stdin) = packing_from_an_open_pipe(&dir, "trap '' HUP;");
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) },
+        0
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(names(&dir), ["note.txt", "out.eml"]);
+}
+
+#[test]
+fn another_name_for_standard_input_counts_as_standard_input() {
+    let dir = tmp("stdin_aliases");
+    std::fs::write(dir.join("note.txt"), b"see attached\n").unwrap();
+    std::fs::write(dir.join("page.html"), b"<p>hi</p>\n").unwrap();
+    std::os::unix::fs::symlink("/dev/stdin", dir.join("link")).unwrap();
+    // The body comes from standard input (the default): no other input may read it.
+    for alias in ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "link"] {
+        let cases: [(Vec<&str>, &str); 3] = [
+            (vec!["-a", alias], "--attach"),
+            (vec!["--html", alias], "--html"),
+            (vec!["--html", "page.html", "--inline", alias], "--inline"),
+        ];
+        for (extra, flag) in cases {
+            let mut args = vec![FROM[0], FROM[1]];
+            args.extend(&extra);
+            let out = run(&dir, &args, b"the body\n");
+            assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", stderr(&out));
+            assert!(out.stdout.is_empty());
+            assert_eq!(
+                stderr(&out),
+                format!(
+                    "mime-pack: {flag}: {alias} is standard input, which is already used by --body (give --body FILE)\n"
+                ),
+                "{extra:?}"
+            );
+        }
+    }
+    // The body named by another name for standard input, and `-a -` as well.
+    let out = run(
+        &dir,
+        &[FROM[0], FROM[1], "--body", "/dev/stdin", "-a", "-"],
+        b"x",
+    );
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --attach: standard input is already used by --body (give --body FILE)\n"
+    );
+    // Two attachments from standard input, the body from a file: no --body hint.
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--body",
+            "note.txt",
+            "--attach=-",
+            "-a",
+            "/dev/fd/0",
+        ],
+        b"x",
+    );
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --attach: /dev/fd/0 is standard input, which is already used by --attach\n"
+    );
+    // One reader of standard input, by any name, is fine.
+    let out = run(
+        &dir,
+        &[FROM[0], FROM[1], "--body", "/dev/stdin"],
+        b"by name\n",
+    );
+    assert!(ok(&out).ends_with(b"\n\nby name\n"));
+    let out = run(
+        &dir,
+        &[
+            FROM[0],
+            FROM[1],
+            "--body",
+            "note.txt",
+            "-a",
+            "/dev/stdin;name=d.bin",
+        ],
+        b"data",
+    );
+    let parsed = MessageParser::default().parse(ok(&out)).unwrap();
+    assert_eq!(parsed.attachment(0).unwrap().contents(), b"data");
+    // A regular file on standard input can be opened again by name: each reader gets its own.
+    let child = Command::new(BIN)
+        .args([FROM[0], FROM[1], "-a", "/dev/stdin;name=copy.txt"])
+        .current_dir(&dir)
+        .stdin(std::fs::File::open(dir.join("note.txt")).unwrap())
+        .output()
+        .unwrap();
+    let parsed = MessageParser::default().parse(ok(&child)).unwrap();
+    assert_eq!(parsed.body_text(0).unwrap(), "see attached\n");
+    assert_eq!(parsed.attachment(0).unwrap().contents(), b"see attached\n");
+}
+
+/// Every line of the message, header and body, is at most 998 bytes without its line break
+/// (RFC 5322 2.1.1).
+fn check_line_limit(msg: &[u8]) {
+    for (i, line) in msg.split(|&b| b == b'\n').enumerate() {
+        let len = line.strip_suffix(b"\r").unwrap_or(line).len();
+        assert!(
+            len <= 998,
+            "line {i} has {len} bytes: {:?}",
+            String::from_utf8_lossy(&line[..80])
+        );
+    }
+}
+
+#[test]
+fn long_names_and_values_fold_or_are_refused() {
+    let dir = tmp("long_values");
+    std::fs::write(dir.join("f.bin"), b"\x00\x01").unwrap();
+    std::fs::write(dir.join("p.html"), b"<p>x</p>").unwrap();
+    let atom = "A".repeat(5000);
+    let words = "Ada Lovelace ".repeat(400).trim_end().to_string();
+    let quoted = "Lovelace, Ada; ".repeat(330).trim_end().to_string();
+    let umlauts = "Zoë Ünal ".repeat(500).trim_end().to_string();
+    let local900 = "l".repeat(900);
+    let many: Vec<String> = (0..300).map(|i| format!("user{i}@example.com")).collect();
+    let to = [
+        format!("{atom} <atom@example.com>"),
+        format!("{words} <words@example.com>"),
+        format!("\"{quoted}\" <quoted@example.com>"),
+        format!("{umlauts} <umlauts@example.com>"),
+        format!("{local900}@example.com"),
+        many.join(", "),
+    ];
+    let long_name = format!("{}.pdf", "Rechnung März ".repeat(300));
+    let attach = format!("f.bin;name={long_name}");
+    let mut args = vec![
+        "--from".to_string(),
+        format!("{atom} <from@example.com>"),
+        "--subject".into(),
+        "x".repeat(5000),
+        "--header".into(),
+        format!("X-Long: {}", "y".repeat(5000)),
+        "--body".into(),
+        "/dev/null".into(),
+        "-a".into(),
+        attach,
+    ];
+    for t in &to {
+        args.extend(["--to".to_string(), t.clone()]);
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&dir, &argv, b"");
+    let msg = ok(&out);
+    check_line_limit(msg);
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    assert_eq!(
+        parsed.from().unwrap().first().unwrap().name(),
+        Some(atom.as_str())
+    );
+    let got: Vec<(Option<&str>, Option<&str>)> = parsed
+        .to()
+        .unwrap()
+        .iter()
+        .map(|a| (a.name(), a.address()))
+        .collect();
+    assert_eq!(got[0], (Some(atom.as_str()), Some("atom@example.com")));
+    assert_eq!(got[1], (Some(words.as_str()), Some("words@example.com")));
+    assert_eq!(got[2], (Some(quoted.as_str()), Some("quoted@example.com")));
+    assert_eq!(
+        got[3],
+        (Some(umlauts.as_str()), Some("umlauts@example.com"))
+    );
+    assert_eq!(got[4].1, Some(format!("{local900}@example.com").as_str()));
+    assert_eq!(got.len(), 5 + many.len());
+    assert_eq!(
+        parsed.attachment(0).unwrap().attachment_name(),
+        Some(long_name.as_str())
+    );
+
+    // What cannot be folded (a single address, Content-ID, media type or charset that would
+    // not fit a line) is refused, naming the flag, before anything is written.
+    let long_local = format!("{}@example.com", "l".repeat(5000));
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--to".into(), long_local.clone()], "--to"),
+        (vec!["--cc".into(), format!("Ada <{long_local}>")], "--cc"),
+        (
+            vec!["--reply-to".into(), format!("a@example.com, {long_local}")],
+            "--reply-to",
+        ),
+        (
+            vec!["--to".into(), format!("b@{}.example.com", "d".repeat(1000))],
+            "--to",
+        ),
+        (
+            vec![
+                "--html".into(),
+                "p.html".into(),
+                "--inline".into(),
+                format!("f.bin;cid={}", "c".repeat(990)),
+            ],
+            "--inline",
+        ),
+        (
+            vec![
+                "--html".into(),
+                "p.html".into(),
+                "--inline".into(),
+                format!("f.bin;name={}.png", "n".repeat(990)),
+            ],
+            "--inline",
+        ),
+        (
+            vec![
+                "-a".into(),
+                format!("f.bin;type=application/{}", "t".repeat(5000)),
+            ],
+            "--attach",
+        ),
+        (
+            vec!["-a".into(), format!("f.bin;charset={}", "c".repeat(5000))],
+            "--attach",
+        ),
+        (vec!["--charset".into(), "c".repeat(5000)], "--charset"),
+    ];
+    for (extra, flag) in cases {
+        let mut args: Vec<String> = vec![
+            FROM[0].into(),
+            FROM[1].into(),
+            "--body".into(),
+            "/dev/null".into(),
+        ];
+        args.extend(extra.iter().cloned());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&dir, &argv, b"");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{flag}: {err}");
+        assert!(out.stdout.is_empty());
+        assert!(err.starts_with(&format!("mime-pack: {flag}: ")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.len() < 300, "the message quotes the whole value: {err}");
+    }
+}
+
+/// The header section of a message, unfolded: (name, value) per field.
+fn unfolded_fields(msg: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(msg);
+    let head = text.split("\n\n").next().unwrap();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in head.split('\n') {
+        if line.starts_with([' ', '\t']) {
+            fields.last_mut().unwrap().1.push_str(line);
+        } else {
+            let (n, v) = line.split_once(':').unwrap();
+            fields.push((n.to_string(), v.to_string()));
+        }
+    }
+    fields
+}
+
+#[test]
+fn message_id_fields_fold_at_whitespace_and_are_never_encoded() {
+    let dir = tmp("msg_ids");
+    let ids: Vec<String> = (0..30)
+        .map(|i| format!("{i:02}.{}@mail.example.com", "r".repeat(50 + i)))
+        .collect();
+    let references = ids
+        .iter()
+        .map(|i| format!("<{i}>"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let long_id = format!("{}@example.com", "m".repeat(500));
+    let reply_id = format!("{}@example.com", "p".repeat(100));
+    let args = [
+        FROM[0].to_string(),
+        FROM[1].to_string(),
+        "--body".into(),
+        "/dev/null".into(),
+        "--header".into(),
+        format!("Message-ID: <{long_id}>"),
+        "--header".into(),
+        format!("In-Reply-To: <{reply_id}>"),
+        "--header".into(),
+        format!("References: {references}"),
+        "--header".into(),
+        format!("Resent-Message-ID: <{reply_id}>"),
+        "--header".into(),
+        "Date: Thu, 01 Jan 2026 00:00:00 +0000".into(),
+    ];
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&dir, &argv, b"");
+    let msg = ok(&out);
+    check_line_limit(msg);
+    let text = String::from_utf8_lossy(msg);
+    // Folded only at the whitespace between ids: unfolding gives the value back exactly.
+    let fields = unfolded_fields(msg);
+    let field = |n: &str| {
+        fields
+            .iter()
+            .find(|f| f.0 == n)
+            .map(|f| f.1.trim().to_string())
+    };
+    for name in [
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "Resent-Message-ID",
+    ] {
+        let value = field(name).unwrap();
+        assert!(!value.contains("=?"), "encoded-word in {name}: {value}");
+    }
+    assert_eq!(field("References").as_deref(), Some(references.as_str()));
+    assert_eq!(field("Message-ID"), Some(format!("<{long_id}>")));
+    assert!(
+        text.lines().filter(|l| l.starts_with(" <")).count() >= 20,
+        "{text}"
+    );
+    let references_lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with("References:"))
+        .skip(1)
+        .take_while(|l| l.starts_with(' '));
+    for l in references_lines {
+        assert!(
+            l.starts_with(" <") && l.ends_with('>'),
+            "folded inside an id: {l:?}"
+        );
+    }
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    assert_eq!(parsed.message_id(), Some(long_id.as_str()));
+    assert_eq!(parsed.in_reply_to().as_text(), Some(reply_id.as_str()));
+    let got: Vec<&str> = parsed
+        .references()
+        .as_text_list()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_ref())
+        .collect();
+    assert_eq!(got, ids);
+
+    // Ids written without space between them are folded between them all the same.
+    let run_refs = |value: &str| {
+        let h = format!("References: {value}");
+        run(
+            &dir,
+            &[FROM[0], FROM[1], "--body", "/dev/null", "--header", &h],
+            b"",
+        )
+    };
+    let glued = ids.iter().map(|i| format!("<{i}>")).collect::<String>();
+    let out = run_refs(&glued);
+    let msg = ok(&out);
+    check_line_limit(msg);
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    let got: Vec<&str> = parsed
+        .references()
+        .as_text_list()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_ref())
+        .collect();
+    assert_eq!(got, ids);
+
+    // Non-ASCII, or one id longer than a line: refused, naming --header.
+    let too_long = format!("<{}@example.com>", "x".repeat(1000));
+    for (h, why) in [
+        (
+            "References: <a@example.com> <zoë@example.com>".to_string(),
+            "non-ASCII",
+        ),
+        (
+            "In-Reply-To: <caf\u{e9}@example.com>".to_string(),
+            "non-ASCII",
+        ),
+        ("Message-ID: <ü@example.com>".to_string(), "non-ASCII"),
+        (
+            "Resent-Message-ID: <ü@example.com>".to_string(),
+            "non-ASCII",
+        ),
+        ("Date: Donnerstag, 1. Jänner 2026".to_string(), "non-ASCII"),
+        (
+            format!("References: <a@example.com> {too_long}"),
+            "too long",
+        ),
+        (format!("Message-ID: {too_long}"), "too long"),
+    ] {
+        let out = run(
+            &dir,
+            &[FROM[0], FROM[1], "--body", "/dev/null", "--header", &h],
+            b"",
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{why}: {h}: {err}");
+        assert!(out.stdout.is_empty());
+        assert!(err.starts_with("mime-pack: --header: "), "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+}
+
+/// Like [`run`], with arguments that need not be UTF-8.
+fn run_os(dir: &Path, args: &[&std::ffi::OsStr], stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn file_names_that_are_not_utf8_can_be_attached() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tmp("non_utf8_names");
+    let os = |b: &'static [u8]| OsStr::from_bytes(b);
+    std::fs::write(dir.join(os(b"\xff.bin")), b"\x00binary\xff").unwrap();
+    std::fs::write(dir.join(os(b"caf\xe9.txt")), b"latin-1 named body\n").unwrap();
+    std::fs::write(dir.join(os(b"\xfe.html")), b"<img src=\"cid:logo\">\n").unwrap();
+    std::fs::write(dir.join(os(b"\xfd\xfc.png")), b"\x89PNG").unwrap();
+    let from = [os(b"--from"), os(b"a@example.com")];
+
+    // name= gives the name; the path is only a path.
+    let mut args = from.to_vec();
+    args.extend([
+        os(b"--body"),
+        os(b"caf\xe9.txt"),
+        os(b"-a"),
+        os(b"\xff.bin;name=x.bin"),
+    ]);
+    let out = run_os(&dir, &args, b"");
+    let parsed = MessageParser::default().parse(ok(&out)).unwrap();
+    assert_eq!(parsed.body_text(0).unwrap(), "latin-1 named body\n");
+    let att = parsed.attachment(0).unwrap();
+    assert_eq!(att.attachment_name(), Some("x.bin"));
+    assert_eq!(att.contents(), b"\x00binary\xff");
+
+    // Without name=, each byte that is not UTF-8 becomes `_`, as mutt does.
+    let mut args = from.to_vec();
+    args.extend([
+        os(b"--body"),
+        os(b"/dev/null"),
+        os(b"-a"),
+        os(b"\xff.bin"),
+        os(b"--html"),
+        os(b"\xfe.html"),
+        os(b"--inline"),
+        os(b"\xfd\xfc.png"),
+    ]);
+    let out = run_os(&dir, &args, b"");
+    let msg = ok(&out);
+    let text = String::from_utf8_lossy(msg);
+    assert!(text.contains("Content-ID: <__.png>"), "{text}");
+    let parsed = MessageParser::default().parse(msg).unwrap();
+    assert_eq!(parsed.body_html(0).unwrap(), "<img src=\"cid:logo\">\n");
+    let names: Vec<&str> = parsed
+        .attachments()
+        .map(|p| p.attachment_name().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["__.png", "_.bin"]);
+
+    // The values after ;name=, ;type=... go into headers: they must be UTF-8.
+    let mut args = from.to_vec();
+    args.extend([
+        os(b"--body"),
+        os(b"/dev/null"),
+        os(b"-a"),
+        os(b"\xff.bin;name=\xff.bin"),
+    ]);
+    let out = run_os(&dir, &args, b"");
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --attach: name= is not UTF-8: \"\\xFF.bin;name=\\xFF.bin\"\n"
+    );
+    // A missing file is named as closely as the terminal can show it.
+    let mut args = from.to_vec();
+    args.extend([
+        os(b"--body"),
+        os(b"/dev/null"),
+        os(b"-a"),
+        os(b"gone\xff.bin"),
+    ]);
+    let out = run_os(&dir, &args, b"");
+    assert_eq!(out.status.code(), Some(66));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: gone\u{fffd}.bin: No such file or directory\n"
+    );
+}

@@ -4,10 +4,12 @@
 use crate::error::{Error, Result};
 use crate::mime::message::{Envelope, FilePart, FileSpec, Message, TextPart};
 use crate::mime::output::Output;
-use crate::mime::source::Input;
+use crate::mime::source::{Input, is_standard_input};
 use crate::mime::{Eol, boundary, header};
 use clap::Parser;
+use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::path::Path;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -18,10 +20,13 @@ Examples:
   mime-pack --from a@example.com --to b@example.com --body /dev/null \\
       -a \"scan-0042.pdf;name=Rechnung März.pdf\" --header \"X-Ticket: 4711\"
 
-Exit status: 0 ok (also when standard output is closed early), 64 bad flags or header
-values, 65 the --html file is not UTF-8 and no --charset was given, 66 a body or attachment
-is missing or unreadable (all are checked before anything is written), 73 the -o file
-cannot be created, 74 a read or write error, 70 an internal error.";
+Exit status: 0 ok (also when a reader of standard output stops early, as `| head` does),
+64 bad flags or header values, 65 the --html file is not UTF-8 and no --charset was given,
+66 a body or attachment is missing or unreadable (all are checked before anything is
+written), 73 the -o file cannot be created, 74 a read or write error (also: a text file
+changed between its scan and its sending, or standard output closed or read-only from the
+start, as with `>&-`), 70 an internal error. SIGINT, SIGTERM or SIGHUP during -o FILE
+removes FILE's temporary .part file, and mime-pack still ends by that signal.";
 
 /// mime-pack's man page sections after OPTIONS.
 pub fn man_sections() -> Vec<(&'static str, String)> {
@@ -70,17 +75,20 @@ pub struct Args {
     pub headers: Vec<String>,
     /// The plain-text body; "-" (the default) is standard input
     #[arg(long, value_name = "FILE")]
-    pub body: Option<String>,
+    pub body: Option<OsString>,
     /// Adds an HTML alternative to the text body (multipart/alternative)
     #[arg(long, value_name = "FILE")]
-    pub html: Option<String>,
+    pub html: Option<OsString>,
     /// A file the HTML refers to as cid:ID (repeatable): FILE[;cid=ID][;type=T][;name=N].
     /// ID defaults to the file name
     #[arg(long, value_name = "FILE", requires = "html")]
-    pub inline: Vec<String>,
+    pub inline: Vec<OsString>,
     /// Attach a file (repeatable): FILE[;type=T][;name=N][;charset=C]
+    ///
+    /// Without name=, the recipient sees the file's own name, each byte of it that is not
+    /// UTF-8 replaced by _
     #[arg(short = 'a', long = "attach", value_name = "FILE")]
-    pub attach: Vec<String>,
+    pub attach: Vec<OsString>,
     /// Declare the text bodies in this charset instead of detecting it (bytes are sent unchanged)
     #[arg(long, value_name = "CHARSET")]
     pub charset: Option<String>,
@@ -124,20 +132,21 @@ pub fn run(args: Args) -> Result<()> {
     }
     if let Some(c) = &args.charset {
         header::no_line_breaks("--charset", c)?;
-        if !header::is_token(c) {
+        if !header::is_charset(c) {
             return Err(Error::Usage(format!(
-                "--charset: not a charset name: {c:?}"
+                "--charset: not a charset name (a token of at most {} characters): {:?}",
+                header::MAX_CHARSET,
+                header::elide(c)
             )));
         }
     }
-    for (flag, v) in [
-        ("--body", &args.body),
-        ("--html", &args.html),
-        ("--output", &args.output),
-    ] {
+    for (flag, v) in [("--body", &args.body), ("--html", &args.html)] {
         if let Some(v) = v {
             header::no_line_breaks(flag, v)?;
         }
+    }
+    if let Some(v) = &args.output {
+        header::no_line_breaks("--output", v)?;
     }
     let inline: Vec<FileSpec> = args
         .inline
@@ -150,24 +159,31 @@ pub fn run(args: Args) -> Result<()> {
         .map(|a| FileSpec::parse("--attach", a, &["type", "name", "charset"]))
         .collect::<Result<_>>()?;
 
-    // Standard input can feed one input only.
-    let body_path = args.body.as_deref().unwrap_or("-");
-    let mut stdin_users = vec![];
-    if body_path == "-" {
-        stdin_users.push("--body");
+    // Standard input can feed one input only, whatever name it is given.
+    let body_path = Path::new(args.body.as_deref().unwrap_or("-".as_ref()));
+    let is_dash = |p: &Path| p.as_os_str() == "-";
+    let inputs = std::iter::once(("--body", body_path))
+        .chain(args.html.as_deref().map(|h| ("--html", Path::new(h))))
+        .chain(inline.iter().map(|s| ("--inline", s.path.as_path())))
+        .chain(attach.iter().map(|s| ("--attach", s.path.as_path())));
+    let mut stdin_users = inputs.filter(|(_, path)| is_dash(path) || is_standard_input(path));
+    if let (Some((first, _)), Some((flag, path))) = (stdin_users.next(), stdin_users.next()) {
+        let hint = if first == "--body" {
+            " (give --body FILE)"
+        } else {
+            ""
+        };
+        let what = if is_dash(path) {
+            "standard input is already used by".to_string()
+        } else {
+            format!(
+                "{} is standard input, which is already used by",
+                path.display()
+            )
+        };
+        return Err(Error::Usage(format!("{flag}: {what} {first}{hint}")));
     }
-    if args.html.as_deref() == Some("-") {
-        stdin_users.push("--html");
-    }
-    stdin_users.extend(inline.iter().filter(|s| s.path == "-").map(|_| "--inline"));
-    stdin_users.extend(attach.iter().filter(|s| s.path == "-").map(|_| "--attach"));
-    if stdin_users.len() > 1 {
-        return Err(Error::Usage(format!(
-            "{}: standard input is already used by {} (give --body FILE)",
-            stdin_users[1], stdin_users[0]
-        )));
-    }
-    if body_path == "-" && args.body.is_none() && std::io::stdin().is_terminal() {
+    if args.body.is_none() && std::io::stdin().is_terminal() {
         return Err(Error::Usage(
             "the body is read from standard input, which is a terminal: pipe it in, or give --body FILE (--body /dev/null for none)".into(),
         ));

@@ -11,15 +11,25 @@ use base64::engine::general_purpose::STANDARD;
 
 /// Folded lines stay within this many characters where the tokens allow.
 pub const FOLD_AT: usize = 78;
+/// RFC 5322 2.1.1: no line may be longer than 998 characters, CRLF excluded.
+pub const MAX_LINE: usize = 998;
+/// The longest Content-ID that fits its line, `Content-ID: <ID>`.
+pub const MAX_CID: usize = MAX_LINE - "Content-ID: <>".len();
+/// The longest charset name that fits its line, `Content-Type: text/plain; charset=CS`.
+pub const MAX_CHARSET: usize = MAX_LINE - "Content-Type: text/plain; charset=".len();
 /// RFC 2047 2: an encoded-word is at most 75 characters.
 pub const MAX_ENCODED_WORD: usize = 75;
 const EW_OVERHEAD: usize = "=?UTF-8?B??=".len();
 
 /// Refuses a flag value holding CR or LF (or NUL): it would end the header and start another.
-pub fn no_line_breaks(flag: &str, value: &str) -> Result<()> {
-    if value.contains(['\r', '\n', '\0']) {
+/// File names are checked too, as bytes: they may not be UTF-8.
+pub fn no_line_breaks(flag: &str, value: impl AsRef<std::ffi::OsStr>) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let value = value.as_ref();
+    if value.as_bytes().iter().any(|b| b"\r\n\0".contains(b)) {
         return Err(Error::Usage(format!(
-            "{flag}: a line break is not allowed in this value (header injection?): {value:?}"
+            "{flag}: a line break is not allowed in this value (header injection?): {}",
+            elide(&format!("{value:?}"))
         )));
     }
     Ok(())
@@ -55,6 +65,30 @@ pub fn fold(name: &str, tokens: &[String]) -> Vec<String> {
     }
     lines.push(line);
     lines
+}
+
+/// Folds like [`fold`], and refuses (64, naming `flag`) a field that would still have a line
+/// longer than [`MAX_LINE`]: one of its words cannot be broken.
+pub fn fold_checked(flag: &str, name: &str, tokens: &[String]) -> Result<Vec<String>> {
+    let lines = fold(name, tokens);
+    if let Some(long) = lines.iter().find(|l| l.len() > MAX_LINE) {
+        return Err(Error::Usage(format!(
+            "{flag}: too long to fold into header lines of at most {MAX_LINE} characters (RFC 5322 2.1.1): {:?}",
+            elide(long.trim_start())
+        )));
+    }
+    Ok(lines)
+}
+
+/// A long value shortened for an error message: its start and its end around `…`.
+pub fn elide(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 80 {
+        return s.to_string();
+    }
+    let head: String = chars[..50].iter().collect();
+    let tail: String = chars[chars.len() - 20..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// RFC 2047 B encoded-words for `text`, each at most 75 characters and holding whole UTF-8
@@ -117,7 +151,75 @@ pub fn unstructured(name: &str, value: &str) -> Vec<String> {
     tokens
 }
 
-/// One mailbox (RFC 5322 3.4): an optional display name and an addr-spec.
+/// Structured fields (RFC 5322 3.6) that `--header` may set. RFC 2047 5 allows encoded-words
+/// only in unstructured text, comments and phrases; in these fields a reader would not decode
+/// one (a Message-ID or Date would be garbage, an address would vanish inside it). Their values
+/// are printable ASCII, folded only where they already have whitespace.
+const STRUCTURED: &[&str] = &[
+    "date",
+    "resent-date",
+    "sender",
+    "resent-from",
+    "resent-sender",
+    "resent-to",
+    "resent-cc",
+    "resent-bcc",
+    "return-path",
+    "received",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "resent-message-id",
+];
+/// The structured fields that hold msg-ids (RFC 5322 3.6.4), which may also be folded between
+/// two ids written without space (`<a@x><b@y>`): CFWS is allowed there.
+const MSG_ID_FIELDS: &[&str] = &[
+    "message-id",
+    "in-reply-to",
+    "references",
+    "resent-message-id",
+];
+
+/// Whether `name` is a field that [`structured`] must build.
+pub fn is_structured(name: &str) -> bool {
+    STRUCTURED.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Tokens for a structured field's value: printable ASCII only (anything else is refused, 64,
+/// naming `flag`, as it would need an encoded-word), split before each run of whitespace and,
+/// in msg-id fields, between `>` and `<`. Nothing is encoded.
+pub fn structured(flag: &str, name: &str, value: &str) -> Result<Vec<String>> {
+    let value = value.trim_matches([' ', '\t']);
+    if let Some(c) = value
+        .chars()
+        .find(|&c| c != ' ' && c != '\t' && !c.is_ascii_graphic())
+    {
+        return Err(Error::Usage(format!(
+            "{flag}: {name} is a structured field, where RFC 2047 allows no encoded-words: only printable ASCII, not {c:?}"
+        )));
+    }
+    let msg_ids = MSG_ID_FIELDS.contains(&name.to_ascii_lowercase().as_str());
+    let ws = |c: char| c == ' ' || c == '\t';
+    let mut tokens = vec![String::new()];
+    let mut prev: Option<char> = None;
+    for c in value.chars() {
+        if let Some(p) = prev {
+            if ws(c) && !ws(p) {
+                tokens.push(String::new());
+            } else if msg_ids && p == '>' && c == '<' {
+                // The folding whitespace the ids did not have.
+                tokens.push(" ".into());
+            }
+        }
+        if let Some(t) = tokens.last_mut() {
+            t.push(c);
+        }
+        prev = Some(c);
+    }
+    Ok(tokens)
+}
+
+/// One mailbox (RFC 5322 3.4): an optional display name and an addr-spec./// One mailbox (RFC 5322 3.4): an optional display name and an addr-spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mailbox {
     pub name: Option<String>,
@@ -274,9 +376,10 @@ pub fn mailbox_tokens(name: &str, list: &[Mailbox]) -> Vec<String> {
 /// non-ASCII or control characters as encoded-words (RFC 2047 5(3)).
 fn phrase(name: &str, room: usize) -> Vec<String> {
     let words: Vec<&str> = name.split(' ').collect();
+    // Atoms are kept as they are only when each can be folded onto a line of its own.
     if words
         .iter()
-        .all(|w| !w.is_empty() && w.chars().all(is_atext))
+        .all(|w| !w.is_empty() && w.len() < FOLD_AT - 1 && w.chars().all(is_atext))
     {
         return words
             .iter()
@@ -309,9 +412,15 @@ pub fn is_token(s: &str) -> bool {
             .all(|b| (33..=126).contains(&b) && !b"()<>@,;:\\\"/[]?=".contains(&b))
 }
 
-/// `type/subtype`, each a token.
+/// `type/subtype`, each a token of at most 127 characters (RFC 6838 4.2).
 pub fn is_media_type(s: &str) -> bool {
-    matches!(s.split_once('/'), Some((t, st)) if is_token(t) && is_token(st))
+    let name = |n: &str| is_token(n) && n.len() <= 127;
+    matches!(s.split_once('/'), Some((t, st)) if name(t) && name(st))
+}
+
+/// A charset name: a token short enough for the Content-Type line it goes into.
+pub fn is_charset(s: &str) -> bool {
+    is_token(s) && s.len() <= MAX_CHARSET
 }
 
 /// RFC 2231 attribute-char: token characters except `*`, `'`, `%`.
@@ -482,6 +591,52 @@ mod tests {
     }
 
     #[test]
+    fn long_display_names_fold_and_unbreakable_words_are_refused() {
+        let long_atom = "A".repeat(5000);
+        let list = parse_mailboxes("--to", &format!("{long_atom} <a@x.org>"), false).unwrap();
+        let lines = fold_checked("--to", "To", &mailbox_tokens("To", &list)).unwrap();
+        assert!(lines.iter().all(|l| l.len() <= FOLD_AT), "{lines:?}");
+        assert!(lines[0].starts_with("To: =?UTF-8?B?"));
+        // A short atom stays readable.
+        let list = parse_mailboxes("--to", "Ada <a@x.org>", false).unwrap();
+        assert_eq!(mailbox_tokens("To", &list), ["Ada", " <a@x.org>"]);
+        // An address is one word: it fits in 998 characters or is refused.
+        let fits = format!("{}@x.org", "l".repeat(MAX_LINE - "To: @x.org".len()));
+        let list = parse_mailboxes("--to", &fits, false).unwrap();
+        let lines = fold_checked("--to", "To", &mailbox_tokens("To", &list)).unwrap();
+        assert_eq!(lines[0].len(), MAX_LINE);
+        let over = format!("l{fits}");
+        let list = parse_mailboxes("--to", &over, false).unwrap();
+        let e = fold_checked("--to", "To", &mailbox_tokens("To", &list)).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.to_string().starts_with("--to: too long to fold"), "{e}");
+        assert!(e.to_string().len() < 200, "{e}");
+    }
+
+    #[test]
+    fn structured_fields_fold_at_whitespace_only() {
+        let t = structured("--header", "References", " <a@x>  <b@y>\t<c@z><d@w> ").unwrap();
+        assert_eq!(t, ["<a@x>", "  <b@y>", "\t<c@z>", " <d@w>"]);
+        let t = structured("--header", "Date", "Thu, 01 Jan 2026 00:00:00 +0000").unwrap();
+        assert_eq!(t.concat(), "Thu, 01 Jan 2026 00:00:00 +0000");
+        // Outside msg-id fields `><` is not a place to fold.
+        assert_eq!(
+            structured("--header", "Received", "a><b").unwrap(),
+            ["a><b"]
+        );
+        for bad in ["<zoë@x>", "<a@x>\u{1}", "<a@x>\u{7f}"] {
+            let e = structured("--header", "In-Reply-To", bad).unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert!(
+                e.to_string()
+                    .starts_with("--header: In-Reply-To is a structured field")
+            );
+        }
+        assert!(is_structured("message-ID") && is_structured("Resent-To"));
+        assert!(!is_structured("Subject") && !is_structured("X-Message-ID"));
+    }
+
+    #[test]
     fn bad_addresses_are_usage_errors_naming_the_flag() {
         for bad in [
             "",
@@ -509,6 +664,14 @@ mod tests {
             assert!(!is_field_name(bad), "{bad}");
         }
         assert!(is_media_type("image/png") && !is_media_type("image") && !is_media_type("a/b;c"));
+        assert!(is_media_type(&format!("a/{}", "b".repeat(127))));
+        assert!(!is_media_type(&format!("a/{}", "b".repeat(128))));
+        assert!(is_charset(&"c".repeat(MAX_CHARSET)) && !is_charset(&"c".repeat(MAX_CHARSET + 1)));
+        let line = format!(
+            "Content-Type: text/plain; charset={}",
+            "c".repeat(MAX_CHARSET)
+        );
+        assert_eq!(line.len(), MAX_LINE);
     }
 
     #[test]

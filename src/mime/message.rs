@@ -14,6 +14,9 @@ use super::scan::{self, Encoding, TextChoice};
 use super::source::{Input, SNIFF};
 use super::text::SevenBit;
 use crate::error::{Error, Result};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 /// The top-level header fields, validated and folded as they are added.
 #[derive(Debug, Default)]
@@ -46,8 +49,9 @@ impl Envelope {
             return Err(Error::Usage(format!("{flag}: give a single address")));
         }
         if !list.is_empty() {
+            let tokens = header::mailbox_tokens(field, &list);
             self.lines
-                .extend(fold(field, &header::mailbox_tokens(field, &list)));
+                .extend(header::fold_checked(flag, field, &tokens)?);
         }
         Ok(())
     }
@@ -62,6 +66,9 @@ impl Envelope {
 
     /// `--header "Name: value"`. Date and Message-ID replace the generated ones; fields that
     /// have their own flag, and the MIME fields mime-pack writes itself, are refused.
+    /// Structured fields (Date, Message-ID, In-Reply-To, References, Resent-*, ...) are
+    /// printable ASCII folded at whitespace, never encoded-words (RFC 2047 5); any other
+    /// field is unstructured text.
     pub fn custom(&mut self, flag: &str, raw: &str) -> Result<()> {
         header::no_line_breaks(flag, raw)?;
         let Some((name, value)) = raw.split_once(':') else {
@@ -98,7 +105,11 @@ impl Envelope {
         if value.is_empty() && (lower == "date" || lower == "message-id") {
             return Err(Error::Usage(format!("{flag}: {name} needs a value")));
         }
-        let lines = fold(name, &header::unstructured(name, value));
+        let lines = if header::is_structured(name) {
+            header::fold_checked(flag, name, &header::structured(flag, name, value)?)?
+        } else {
+            fold(name, &header::unstructured(name, value))
+        };
         match lower.as_str() {
             "date" => self.date = Some(lines),
             "message-id" => self.message_id = Some(lines),
@@ -129,9 +140,10 @@ impl Envelope {
 }
 
 /// A file given to `--attach` or `--inline`: `FILE;type=T;name=N;charset=C;cid=ID`.
+/// FILE is any path, UTF-8 or not; the values go into headers and must be UTF-8.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileSpec {
-    pub path: String,
+    pub path: PathBuf,
     pub media_type: Option<String>,
     pub name: Option<String>,
     pub charset: Option<String>,
@@ -140,29 +152,40 @@ pub struct FileSpec {
 
 impl FileSpec {
     /// Splits at each `;key=` for the known `keys`, so a `;` elsewhere stays in the path or
-    /// the value.
-    pub fn parse(flag: &str, arg: &str, keys: &[&str]) -> Result<FileSpec> {
+    /// the value. Works on bytes: the path part need not be UTF-8.
+    pub fn parse(flag: &str, arg: impl AsRef<OsStr>, keys: &[&str]) -> Result<FileSpec> {
+        let arg = arg.as_ref();
         header::no_line_breaks(flag, arg)?;
-        let bad = |why: String| Error::Usage(format!("{flag}: {why}: {arg:?}"));
+        let bad = |why: String| {
+            Error::Usage(format!(
+                "{flag}: {why}: {}",
+                header::elide(&format!("{arg:?}"))
+            ))
+        };
+        let bytes = arg.as_bytes();
         let mut cuts: Vec<(usize, &str)> = Vec::new();
-        for (i, _) in arg.match_indices(';') {
+        for i in (0..bytes.len()).filter(|&i| bytes[i] == b';') {
+            let after = &bytes[i + 1..];
             if let Some(k) = keys
                 .iter()
-                .find(|k| arg[i + 1..].starts_with(**k) && arg[i + 1 + k.len()..].starts_with('='))
+                .find(|k| after.starts_with(k.as_bytes()) && after[k.len()..].starts_with(b"="))
             {
                 cuts.push((i, k));
             }
         }
+        let path_end = cuts.first().map_or(bytes.len(), |c| c.0);
         let mut spec = FileSpec {
-            path: arg[..cuts.first().map_or(arg.len(), |c| c.0)].to_string(),
+            path: PathBuf::from(OsStr::from_bytes(&bytes[..path_end])),
             ..FileSpec::default()
         };
-        if spec.path.is_empty() {
+        if spec.path.as_os_str().is_empty() {
             return Err(bad("no file name".into()));
         }
         for (n, &(at, key)) in cuts.iter().enumerate() {
-            let end = cuts.get(n + 1).map_or(arg.len(), |c| c.0);
-            let value = arg[at + key.len() + 2..end].to_string();
+            let end = cuts.get(n + 1).map_or(bytes.len(), |c| c.0);
+            let value = std::str::from_utf8(&bytes[at + key.len() + 2..end])
+                .map_err(|_| bad(format!("{key}= is not UTF-8")))?
+                .to_string();
             let slot = match key {
                 "type" => &mut spec.media_type,
                 "name" => &mut spec.name,
@@ -175,41 +198,77 @@ impl FileSpec {
         }
         if let Some(t) = &spec.media_type {
             if !header::is_media_type(t) {
-                return Err(bad(format!("type={t} is not a media type like image/png")));
+                return Err(bad(format!(
+                    "type={} is not a media type like image/png (at most 127 characters each side)",
+                    header::elide(t)
+                )));
             }
         }
         if let Some(c) = &spec.charset {
-            if !header::is_token(c) {
-                return Err(bad(format!("charset={c} is not a charset name")));
+            if !header::is_charset(c) {
+                return Err(bad(format!(
+                    "charset={} is not a charset name",
+                    header::elide(c)
+                )));
             }
         }
         if let Some(c) = &spec.cid {
             if !is_cid(c) {
-                return Err(bad(format!("cid={c} must be like part1@example.com")));
+                return Err(bad(format!(
+                    "cid={} must be like part1@example.com, at most {} characters",
+                    header::elide(c),
+                    header::MAX_CID
+                )));
             }
         }
         if spec.name.as_deref() == Some("") {
             return Err(bad("name= is empty".into()));
         }
+        // An inline part without cid= gets one from its name: it must fit its line too.
+        if keys.contains(&"cid") && spec.cid.is_none() {
+            if let Some(n) = spec.display_name() {
+                if default_cid(&n).len() > header::MAX_CID {
+                    return Err(bad(format!(
+                        "the name is too long to serve as the Content-ID (at most {} characters): give cid=",
+                        header::MAX_CID
+                    )));
+                }
+            }
+        }
         Ok(spec)
     }
 
-    /// The file name shown to the recipient: `name=`, else the path's last component.
+    /// The file name shown to the recipient: `name=`, else the path's last component, with
+    /// each byte that is not part of a UTF-8 character replaced by `_` (as mutt does).
     pub fn display_name(&self) -> Option<String> {
         if let Some(n) = &self.name {
             return Some(n.clone());
         }
-        if self.path == "-" {
+        if self.path.as_os_str() == "-" {
             return None;
         }
-        std::path::Path::new(&self.path)
+        self.path
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(|n| utf8_or_underscores(n.as_bytes()))
     }
 }
 
-/// A Content-ID (RFC 2392) we accept: dot-atom text, optionally `@` and more.
+/// `bytes` as text: UTF-8 kept, every other byte `_`.
+fn utf8_or_underscores(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        s.push_str(chunk.valid());
+        s.extend(std::iter::repeat_n('_', chunk.invalid().len()));
+    }
+    s
+}
+
+/// A Content-ID (RFC 2392) we accept: dot-atom text, optionally `@` and more, short enough
+/// for its header line.
 fn is_cid(s: &str) -> bool {
+    if s.len() > header::MAX_CID {
+        return false;
+    }
     let ok = |p: &str| {
         !p.is_empty()
             && p.split('.').all(|a| {
@@ -603,7 +662,7 @@ mod tests {
     fn file_specs_split_at_known_keys_only() {
         let k = ["type", "name", "charset"];
         let s = FileSpec::parse("--attach", "a;b.txt;type=text/plain;name=x;y.txt", &k).unwrap();
-        assert_eq!(s.path, "a;b.txt");
+        assert_eq!(s.path, std::path::Path::new("a;b.txt"));
         assert_eq!(s.media_type.as_deref(), Some("text/plain"));
         assert_eq!(s.name.as_deref(), Some("x;y.txt"));
         for bad in [
@@ -622,8 +681,29 @@ mod tests {
         // cid= is not a key for --attach: it stays part of the path.
         assert_eq!(
             FileSpec::parse("--attach", "f;cid=x", &k).unwrap().path,
-            "f;cid=x"
+            std::path::Path::new("f;cid=x")
         );
+        // The path is bytes; the values are UTF-8.
+        let s =
+            FileSpec::parse("--attach", OsStr::from_bytes(b"\xff;x;name=n\xc3\xa9"), &k).unwrap();
+        assert_eq!(s.path.as_os_str().as_bytes(), b"\xff;x");
+        assert_eq!(s.name.as_deref(), Some("n\u{e9}"));
+        let e = FileSpec::parse("--attach", OsStr::from_bytes(b"f;type=a/\xff"), &k).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--attach: type= is not UTF-8: \"f;type=a/\\xFF\""
+        );
+        let unnamed = |b: &[u8]| {
+            FileSpec::parse("--attach", OsStr::from_bytes(b), &k)
+                .unwrap()
+                .display_name()
+        };
+        assert_eq!(unnamed(b"dir\xfe/\xff\xc3.bin").as_deref(), Some("__.bin"));
+        assert_eq!(
+            unnamed(b"caf\xc3\xa9.txt").as_deref(),
+            Some("caf\u{e9}.txt")
+        );
+        assert_eq!(unnamed(b"-"), None);
         let i =
             FileSpec::parse("--inline", "logo.png;cid=logo@x", &["type", "name", "cid"]).unwrap();
         assert_eq!(i.cid.as_deref(), Some("logo@x"));
@@ -725,6 +805,172 @@ mod tests {
         // Content that holds every draw: give up with an internal error, not a broken message.
         let (out, _) = pack(b"=_A=_B=_C", "f", &["=_A", "=_B", "=_C"]);
         assert_eq!(out.unwrap_err().exit_code(), 70);
+    }
+
+    /// Prepares a message whose text body (and, with `attach`, a text attachment) is the file
+    /// `dir/name` holding `before`, rewrites that file in place to `after` between the scan and
+    /// the send, and writes the message to `dir/m.eml`.
+    fn changed_between_scan_and_send(
+        dir: &std::path::Path,
+        before: &[u8],
+        after: &[u8],
+        attach: bool,
+    ) -> Result<()> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("text.txt");
+        std::fs::write(&path, before).unwrap();
+        let path_str = path.to_str().unwrap();
+        let (body, attachments) = if attach {
+            let spec = FileSpec {
+                path: path_str.into(),
+                ..FileSpec::default()
+            };
+            let att = FilePart::new(&spec, Input::open(path_str)?)?;
+            (Input::memory("body", b"hi\n".to_vec()), vec![att])
+        } else {
+            (Input::open(path_str)?, vec![])
+        };
+        let body = TextPart {
+            input: body,
+            subtype: "plain",
+            charset: None,
+            choice: None,
+        };
+        let mut msg = Message::prepare(
+            vec!["From: a@b.c".into()],
+            body,
+            None,
+            vec![],
+            attachments,
+            &mut super::super::boundary::random,
+        )?;
+        // The same file, rewritten: the open handle sees the new content.
+        std::fs::write(&path, after).unwrap();
+        let dest = dir.join("m.eml");
+        let mut out = Output::file(&dest)?;
+        msg.write(&mut out, Eol::Lf)?;
+        out.finish()
+    }
+
+    /// A 7bit body rewritten, between scan and send, to hold the boundary that was drawn.
+    fn changed_to_hold_its_boundary(dir: &std::path::Path) -> Error {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("text.txt");
+        let before = format!("x\n--{}\ny\n", "=".repeat(24));
+        std::fs::write(&path, &before).unwrap();
+        let body = TextPart {
+            input: Input::open(path.to_str().unwrap()).unwrap(),
+            subtype: "plain",
+            charset: None,
+            choice: None,
+        };
+        let draws = ["=_A".repeat(8), "=_B".repeat(8), "=_C".repeat(8)];
+        let mut next = 0;
+        let mut draw = || {
+            next += 1;
+            Ok(draws[(next - 1) % 3].clone())
+        };
+        let att = FilePart::new(
+            &FileSpec {
+                path: "a".into(),
+                name: Some("a.bin".into()),
+                ..FileSpec::default()
+            },
+            Input::memory("a", vec![0]),
+        )
+        .unwrap();
+        let mut msg = Message::prepare(vec![], body, None, vec![], vec![att], &mut draw).unwrap();
+        assert_eq!(
+            msg.body.choice.as_ref().unwrap().encoding,
+            Encoding::SevenBit
+        );
+        std::fs::write(&path, format!("x\n--{}\ny\n", "=_A".repeat(8))).unwrap();
+        let mut out = Output::file(&dir.join("m.eml")).unwrap();
+        let err = msg.write(&mut out, Eol::Lf).unwrap_err();
+        drop(out);
+        assert_eq!(
+            err.to_string(),
+            format!("{}: changed while being read", path.display())
+        );
+        err
+    }
+
+    #[test]
+    fn a_text_file_that_changes_between_scan_and_send_is_an_io_error() {
+        let dir = std::env::temp_dir().join(format!("mime-changed-{}", std::process::id()));
+        let long = [&b"x"[..]; 1200].concat();
+        let cases: Vec<(&str, &[u8], Vec<u8>)> = vec![
+            ("7bit, shrinks", b"hello\nworld\n", b"hello\n".to_vec()),
+            (
+                "7bit, grows",
+                b"hello\nworld\n",
+                b"hello\nworld\nand more\n".to_vec(),
+            ),
+            (
+                "7bit, gains an 8-bit byte",
+                b"hello\nworld\n",
+                b"hello\nw\xf6rld\n".to_vec(),
+            ),
+            (
+                "7bit, gains a long line",
+                b"hello\n",
+                [&long[..], b"\n"].concat(),
+            ),
+            ("7bit, gains a NUL", b"hello\n", b"he\0lo\n".to_vec()),
+            (
+                "us-ascii QP, gains an 8-bit byte",
+                &long,
+                [&b"\xe9"[..], &long[1..]].concat(),
+            ),
+            (
+                "utf-8 QP, no longer UTF-8",
+                "Grüße aus Köln, the build is green\n".as_bytes(),
+                b"Gr\xfc\xdfe aus K\xf6ln, the build is green!!!\n".to_vec(),
+            ),
+            (
+                "utf-8 base64, shrinks",
+                "Привет мир\n".as_bytes(),
+                "Привет\n".as_bytes().to_vec(),
+            ),
+            (
+                "octet-stream base64, shrinks",
+                b"caf\xe9 cr\xe8me\n",
+                b"caf\xe9".to_vec(),
+            ),
+            ("empty, grows", b"", b"surprise\n".to_vec()),
+        ];
+        // A 7bit body that gains a line holding the boundary drawn after its scan (same
+        // length and findings otherwise) would end its part early: the check covers that too.
+        let boundary_line = changed_to_hold_its_boundary(&dir);
+        assert_eq!(boundary_line.exit_code(), 74, "{boundary_line}");
+        for (what, before, after) in &cases {
+            for attach in [false, true] {
+                let err = changed_between_scan_and_send(&dir, before, after, attach)
+                    .expect_err(&format!("{what} (attachment: {attach}) was sent"));
+                assert_eq!(err.exit_code(), 74, "{what}: {err}");
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "{}: changed while being read",
+                        dir.join("text.txt").display()
+                    ),
+                    "{what}"
+                );
+                let left: Vec<_> = std::fs::read_dir(&dir)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                assert_eq!(left, ["text.txt"], "{what}: output left behind");
+            }
+        }
+        // A change the scan's findings still describe is no reason to fail: same length, same
+        // kind of text.
+        changed_between_scan_and_send(&dir, b"hello\n", b"jello\n", false).unwrap();
+        let msg = std::fs::read_to_string(dir.join("m.eml")).unwrap();
+        assert!(msg.ends_with("\n\njello\n"), "{msg}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod base64;
 pub mod boundary;
+pub mod cleanup;
 pub mod date;
 pub mod header;
 pub mod message;

@@ -30,6 +30,7 @@ impl Output {
     /// Standard output, through our own buffer (Rust's stdout flushes at every newline).
     pub fn stdout() -> Result<Output> {
         use std::os::fd::AsFd;
+        stdout_was_open_at_start()?;
         let fd = std::io::stdout()
             .as_fd()
             .try_clone_to_owned()
@@ -60,6 +61,7 @@ impl Output {
                 .open(&tmp)
             {
                 Ok(f) => {
+                    super::cleanup::remove_on_signal(&tmp);
                     return Ok(Output {
                         w: BufWriter::with_capacity(BUFFER, f),
                         file: Some(Atomic {
@@ -112,6 +114,7 @@ impl Output {
             .map_err(|e| Error::local_io(&dest, &e))?;
         std::fs::rename(&a.tmp, &a.dest).map_err(|e| Error::cant_create(&dest, &e))?;
         a.done = true;
+        super::cleanup::forget();
         let dir = match a.dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -124,6 +127,18 @@ impl Output {
     }
 }
 
+/// `tool >&-`: standard output was closed before the program started, and what is there now
+/// is the `/dev/null` the runtime put in its place. No reader ever existed, so writing would
+/// lose the message and report success: an I/O error (74), unlike a reader that went away.
+fn stdout_was_open_at_start() -> Result<()> {
+    if crate::stdio::closed_at_start(1) {
+        return Err(Error::Io(
+            "standard output: not open (it was closed when the program started)".into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Drop for Output {
     fn drop(&mut self) {
         if let Some(Atomic {
@@ -131,6 +146,7 @@ impl Drop for Output {
         }) = &self.file
         {
             let _ = std::fs::remove_file(tmp);
+            super::cleanup::forget();
         }
     }
 }

@@ -2,6 +2,8 @@
 //! 6.1): a state machine fed chunk by chunk, so a CR/LF pair or a UTF-8 sequence may be
 //! split across reads.
 
+use super::boundary::Finder;
+
 /// What the scan found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TextStats {
@@ -21,7 +23,7 @@ pub struct TextStats {
 /// RFC 5322 2.1.1: a line is at most 998 characters, excluding CRLF.
 pub const MAX_7BIT_LINE: u64 = 998;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Scanner {
     stats: TextStats,
     line: u64,
@@ -121,6 +123,59 @@ impl Scanner {
     }
 }
 
+/// The content no longer matches what its scan found: it was changed while being read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Changed;
+
+/// The send pass's check that an input is still what its scan found, so that the headers
+/// chosen from the scan (charset, transfer encoding, boundaries) describe what is sent. Fed
+/// each chunk before it is written: every finding only grows as input arrives (length, 8-bit
+/// bytes, longest line) or only turns on (NUL, bare CR, not UTF-8, a boundary), so input past
+/// the scanned length or beyond any finding is refused before it goes out, and the end must
+/// match exactly.
+#[derive(Debug)]
+pub struct Recheck {
+    want: TextStats,
+    scanner: Scanner,
+    /// The boundaries the scan searched for and did not find.
+    absent: Finder,
+}
+
+impl Recheck {
+    pub fn new(want: TextStats, absent: &[String]) -> Self {
+        Recheck {
+            want,
+            scanner: Scanner::new(),
+            absent: Finder::new(absent),
+        }
+    }
+
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Changed> {
+        self.scanner.feed(chunk);
+        self.absent.feed(chunk);
+        if self.absent.found() {
+            return Err(Changed);
+        }
+        let (s, w) = (&self.scanner.stats, &self.want);
+        let fits = s.len <= w.len
+            && s.non_ascii <= w.non_ascii
+            && s.max_line.max(self.scanner.line) <= w.max_line
+            && (w.nul || !s.nul)
+            && (w.bare_cr || !s.bare_cr)
+            && (s.utf8 || !w.utf8);
+        if fits { Ok(()) } else { Err(Changed) }
+    }
+
+    /// At the end of the input: it must have been exactly what the scan found.
+    pub fn finish(&self) -> Result<(), Changed> {
+        if self.scanner.clone().finish() == self.want {
+            Ok(())
+        } else {
+            Err(Changed)
+        }
+    }
+}
+
 /// How a body is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
@@ -216,6 +271,47 @@ mod tests {
                 assert_eq!(one.finish(), whole);
             }
         }
+    }
+
+    fn recheck(want: &[u8], got: &[u8], at: usize) -> Result<(), Changed> {
+        let mut r = Recheck::new(scan_split(want, 0), &[]);
+        r.feed(&got[..at])?;
+        r.feed(&got[at..])?;
+        r.finish()
+    }
+
+    #[test]
+    fn recheck_accepts_the_same_findings_and_refuses_any_other() {
+        let base: &[u8] = "plain line\r\ncaf\u{e9} \u{2714}\nlast".as_bytes();
+        let same_findings: &[u8] = "plain lime\r\ncaf\u{e8} \u{2716}\nlast".as_bytes();
+        let changed: &[&[u8]] = &[
+            &base[..base.len() - 1],                             // shorter
+            &[base, b"!"].concat(),                              // longer
+            &[&base[..5], b"\xff", &base[6..]].concat(),         // an 8-bit byte more, not UTF-8
+            &[&base[..5], b"\0", &base[6..]].concat(),           // a NUL
+            &[&base[..5], b"\r", &base[6..]].concat(),           // a bare CR
+            &[&base[..10], b"xx", &base[12..]].concat(),         // a longer line
+            &[&base[..13], b"af\xe9\xe9", &base[17..]].concat(), // not UTF-8
+        ];
+        for at in 0..=base.len() {
+            assert_eq!(recheck(base, base, at), Ok(()), "at {at}");
+            assert_eq!(recheck(base, same_findings, at), Ok(()), "at {at}");
+        }
+        for (i, c) in changed.iter().enumerate() {
+            for at in 0..=c.len() {
+                assert_eq!(recheck(base, c, at), Err(Changed), "case {i} at {at}");
+            }
+        }
+        // Input past the scanned length is refused by feed, before it could be written.
+        let mut r = Recheck::new(scan_split(b"abc", 0), &[]);
+        assert_eq!(r.feed(b"abcd"), Err(Changed));
+        let mut r = Recheck::new(scan_split(b"ab\nc", 0), &[]);
+        assert_eq!(r.feed(b"abc"), Err(Changed)); // a line longer than any the scan saw
+        // A boundary the scan did not find, now there with the same findings otherwise.
+        let b = ["=_B".to_string()];
+        let mut r = Recheck::new(scan_split(b"x\n--=_A\n", 0), &b);
+        r.feed(b"x\n--=").unwrap();
+        assert_eq!(r.feed(b"_B\n"), Err(Changed));
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! A regular file is read twice when its content decides its headers: once to scan, once to
 //! send. Standard input and pipes cannot be re-read: a text body from them is held in memory
 //! when it ends within [`LOOKAHEAD`] bytes, and only a longer one is spooled to an unlinked
-//! temporary file, so memory stays bounded either way.
+//! temporary file, so memory stays bounded either way. Once scanned, every later read is
+//! checked against the scan ([`Recheck`]): a file changed in between fails with exit 74
+//! instead of being sent under headers that no longer describe it.
 
 use super::base64::read_full;
-use super::scan::{Scanner, TextStats};
+use super::scan::{Recheck, Scanner, TextStats};
 use super::{CHUNK, boundary::Finder};
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -33,6 +35,9 @@ enum Kind {
 pub struct Input {
     name: String,
     kind: Kind,
+    /// What the last full scan found, and the needles it searched for but did not find;
+    /// later reads must find the same.
+    scanned: Option<(TextStats, Vec<String>)>,
 }
 
 impl std::fmt::Debug for Input {
@@ -43,15 +48,17 @@ impl std::fmt::Debug for Input {
 
 impl Input {
     /// Opens `path` (`-` is standard input). Missing, unreadable and directory inputs fail
-    /// here with exit 66, naming the file.
-    pub fn open(path: &str) -> Result<Input> {
-        if path == "-" {
+    /// here with exit 66, naming the file (a name that is not UTF-8 is shown with U+FFFD).
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Input> {
+        let path = path.as_ref();
+        if path.as_os_str() == "-" {
             return Ok(Input::pipe(STDIN_NAME, Box::new(std::io::stdin())));
         }
-        let file = File::open(path).map_err(|e| Error::no_input(path, &e))?;
-        let meta = file.metadata().map_err(|e| Error::no_input(path, &e))?;
+        let shown = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::no_input(&shown, &e))?;
+        let meta = file.metadata().map_err(|e| Error::no_input(&shown, &e))?;
         if meta.is_dir() {
-            return Err(Error::NoInput(format!("{path}: is a directory")));
+            return Err(Error::NoInput(format!("{shown}: is a directory")));
         }
         let kind = if meta.is_file() {
             Kind::Seekable(file)
@@ -59,8 +66,9 @@ impl Input {
             Kind::Pipe(Vec::new(), Some(Box::new(file)))
         };
         Ok(Input {
-            name: path.to_string(),
+            name: shown,
             kind,
+            scanned: None,
         })
     }
 
@@ -69,6 +77,7 @@ impl Input {
         Input {
             name: name.to_string(),
             kind: Kind::Pipe(Vec::new(), Some(r)),
+            scanned: None,
         }
     }
 
@@ -77,6 +86,7 @@ impl Input {
         Input {
             name: name.to_string(),
             kind: Kind::Memory(data),
+            scanned: None,
         }
     }
 
@@ -158,7 +168,8 @@ impl Input {
     }
 
     /// Scans the whole input (it must be re-readable, or this consumes it) for its text
-    /// statistics and for any of `needles`.
+    /// statistics and for any of `needles`. From then on, reading it again must find the
+    /// same statistics.
     pub fn scan(&mut self, needles: &[String]) -> Result<(TextStats, bool)> {
         let mut scanner = Scanner::new();
         let mut finder = Finder::new(needles);
@@ -167,7 +178,14 @@ impl Input {
             finder.feed(c);
             Ok(())
         })?;
-        Ok((scanner.finish(), finder.found()))
+        let stats = scanner.finish();
+        let absent = if finder.found() {
+            Vec::new()
+        } else {
+            needles.to_vec()
+        };
+        self.scanned = Some((stats.clone(), absent));
+        Ok((stats, finder.found()))
     }
 
     /// Reads the input from the start in chunks of [`CHUNK`] bytes (a multiple of 57).
@@ -194,21 +212,66 @@ impl Input {
         }
     }
 
-    /// A reader from the start of the input (a pipe only once).
+    /// A reader from the start of the input (a pipe only once). After a scan, it fails with
+    /// "changed while being read" as soon as the input stops matching the scan.
     pub fn reader(&mut self) -> Result<Box<dyn Read + '_>> {
-        match &mut self.kind {
+        let r: Box<dyn Read + '_> = match &mut self.kind {
             Kind::Seekable(f) => {
                 f.seek(SeekFrom::Start(0))
                     .map_err(|e| Error::local_io(&self.name, &e))?;
-                Ok(Box::new(f))
+                Box::new(f)
             }
-            Kind::Memory(d) => Ok(Box::new(Cursor::new(&d[..]))),
+            Kind::Memory(d) => Box::new(Cursor::new(&d[..])),
             Kind::Pipe(prefix, rest) => match rest.take() {
-                Some(r) => Ok(Box::new(Cursor::new(std::mem::take(prefix)).chain(r))),
-                None => Err(Error::Software(format!("{}: read twice", self.name))),
+                Some(r) => Box::new(Cursor::new(std::mem::take(prefix)).chain(r)),
+                None => return Err(Error::Software(format!("{}: read twice", self.name))),
             },
-        }
+        };
+        Ok(match &self.scanned {
+            Some((stats, absent)) => Box::new(Rechecked {
+                inner: r,
+                check: Recheck::new(stats.clone(), absent),
+            }),
+            None => r,
+        })
     }
+}
+
+/// A reader that checks what it reads against an earlier scan, before handing it on.
+struct Rechecked<'a> {
+    inner: Box<dyn Read + 'a>,
+    check: Recheck,
+}
+
+impl Read for Rechecked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let verdict = if n == 0 {
+            self.check.finish()
+        } else {
+            self.check.feed(&buf[..n])
+        };
+        // The message names the input, as every read error does.
+        verdict.map_err(|_| std::io::Error::other("changed while being read"))?;
+        Ok(n)
+    }
+}
+
+/// Whether `path` reaches the same pipe, FIFO, socket or device as standard input, as
+/// `/dev/stdin`, `/dev/fd/0` and `/proc/self/fd/0` do (same device and inode). Two readers
+/// of one pipe would each get part of it. A regular file on standard input does not count:
+/// opening it again by name gives a reader of its own.
+pub fn is_standard_input(path: impl AsRef<std::path::Path>) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let Ok(stdin) = File::from(fd).metadata() else {
+        return false;
+    };
+    !stdin.is_file()
+        && std::fs::metadata(path).is_ok_and(|m| m.dev() == stdin.dev() && m.ino() == stdin.ino())
 }
 
 /// A new temporary file, created exclusively (mode 0600) and unlinked at once, so that it

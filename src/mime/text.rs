@@ -3,7 +3,7 @@
 //! file that changed after the scan cannot produce a part that breaks its own encoding.
 
 use super::Eol;
-use super::scan::MAX_7BIT_LINE;
+use super::scan::{Changed, MAX_7BIT_LINE};
 
 #[derive(Debug)]
 pub struct SevenBit {
@@ -11,10 +11,6 @@ pub struct SevenBit {
     pending_cr: bool,
     line: u64,
 }
-
-/// The body no longer fits 7bit: it was changed while being read.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Changed;
 
 impl SevenBit {
     pub fn new(eol: Eol) -> Self {

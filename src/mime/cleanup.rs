@@ -1,0 +1,77 @@
+//! Removing the temporary file behind `-o FILE` when SIGINT, SIGTERM or SIGHUP ends the run
+//! (Ctrl-C, `kill`, a closed terminal), so that no `FILE.XXXXXXXX.part` is left behind.
+//!
+//! The handler may only make async-signal-safe calls (POSIX.1-2017 2.4.3): the path is kept
+//! as a ready-made C string that the handler passes to unlink(2); it then restores the
+//! default action and raises the signal again, so the process still ends by that signal
+//! (exit status 128+N in a shell), as callers expect of an interrupted command.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::Once;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// The temporary file to unlink, or null. One at a time: mime-pack writes one output.
+static TEMP: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+/// From now until [`forget`], one of the signals unlinks `path` before it ends the process.
+/// The handlers are installed once; a signal the caller ignores (nohup, a background job)
+/// stays ignored.
+pub fn remove_on_signal(path: &Path) {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(install);
+    // A path with a NUL cannot have been created, so there is nothing to register.
+    if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
+        // Never freed: a handler running on another thread could still be reading the old
+        // one. A few bytes per output file.
+        TEMP.store(c.into_raw(), Ordering::SeqCst);
+    }
+}
+
+/// The temporary file was renamed into place or removed: a signal now just ends the run.
+pub fn forget() {
+    TEMP.store(std::ptr::null_mut(), Ordering::SeqCst);
+}
+
+fn install() {
+    for sig in SIGNALS {
+        // SAFETY: sigaction with a zeroed struct and a null new action only reads the
+        // current action; the handler installed below is async-signal-safe.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction != libc::SIG_DFL
+            {
+                continue;
+            }
+            let mut new: libc::sigaction = std::mem::zeroed();
+            new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            new.sa_flags = libc::SA_RESTART;
+            // The other two wait while one is handled.
+            libc::sigemptyset(&mut new.sa_mask);
+            for other in SIGNALS {
+                libc::sigaddset(&mut new.sa_mask, other);
+            }
+            libc::sigaction(sig, &new, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let path = TEMP.load(Ordering::SeqCst);
+    // SAFETY: unlink, sigaction and raise are async-signal-safe; `path` is null or a C
+    // string that is never freed.
+    unsafe {
+        if !path.is_null() {
+            libc::unlink(path);
+        }
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        // Blocked while this handler runs: delivered, with the default action, as it returns.
+        libc::raise(sig);
+    }
+}

@@ -1,0 +1,64 @@
+//! The state of the standard descriptors (0, 1, 2) as the process found them.
+//!
+//! Rust's runtime opens `/dev/null` on any of them that is closed before `main` runs, so a
+//! tool started with `>&-` would write its output into `/dev/null` and report success. The
+//! state is recorded by a constructor that the C runtime calls before `main` (ELF
+//! `.init_array`, Mach-O `__mod_init_func`), while the descriptor table is still the one the
+//! parent handed over.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Bit `fd` is set when descriptor `fd` (0, 1 or 2) was closed at start.
+static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
+
+extern "C" fn record_closed_descriptors() {
+    let mut closed = 0u8;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the descriptor table; it fails with EBADF for a
+        // descriptor that is not open.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            closed |= 1 << fd;
+        }
+    }
+    CLOSED_AT_START.store(closed, Ordering::Relaxed);
+}
+
+#[used]
+#[cfg_attr(
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos",
+        target_os = "solaris"
+    ),
+    unsafe(link_section = ".init_array")
+)]
+#[cfg_attr(
+    target_vendor = "apple",
+    unsafe(link_section = "__DATA,__mod_init_func")
+)]
+static RECORD: extern "C" fn() = record_closed_descriptors;
+
+/// Whether standard descriptor `fd` (0, 1 or 2) was closed when the process started, before
+/// the runtime put `/dev/null` there. False on platforms without constructors.
+pub fn closed_at_start(fd: u8) -> bool {
+    fd < 3 && CLOSED_AT_START.load(Ordering::Relaxed) & (1 << fd) != 0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_test_runner_started_with_its_descriptors_open() {
+        // cargo runs tests with 0, 1 and 2 open; were the constructor not linked in, this
+        // would still pass, so the integration test `a_stdout_that_was_never_open_is_an_io_error`
+        // is the one that proves it runs.
+        for fd in 0..3 {
+            assert!(!super::closed_at_start(fd));
+        }
+        assert!(!super::closed_at_start(7));
+    }
+}
