@@ -10,7 +10,7 @@ complete -c mime-pack -l html -d 'Adds an HTML alternative to the text body (mul
 complete -c mime-pack -l inline -d 'A file the HTML refers to as cid:ID (repeatable): FILE[;cid=ID][;type=T][;name=N]. ID defaults to the file name' -r
 complete -c mime-pack -s a -l attach -d 'Attach a file (repeatable): FILE[;type=T][;name=N][;charset=C]' -r
 complete -c mime-pack -l charset -d 'Declare the text bodies in this charset instead of detecting it (bytes are sent unchanged)' -r
-complete -c mime-pack -s o -l output -d 'Write the message to FILE (atomically) instead of standard output' -r
+complete -c mime-pack -s o -l output -d 'Write the message to FILE (atomically; a device or FIFO is written in place) instead of standard output' -r
 complete -c mime-pack -l smtputf8 -d 'Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8'
 complete -c mime-pack -l crlf -d 'End lines with CRLF (canonical form) instead of LF'
 complete -c mime-pack -s h -l help -d 'Print help (see more with \'--help\')'

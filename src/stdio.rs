@@ -49,6 +49,27 @@ pub fn closed_at_start(fd: u8) -> bool {
     fd < 3 && CLOSED_AT_START.load(Ordering::Relaxed) & (1 << fd) != 0
 }
 
+/// Checks that standard output can take data before a tool produces any: closed before the
+/// program started (`tool >&-`: what is there now is the `/dev/null` the runtime put in its
+/// place), or open for reading only, no reader can ever get it, and writing would lose the
+/// data and report success. Either is an I/O error (74), unlike a reader that went away
+/// (`| head`), which ends a run quietly.
+pub fn check_stdout() -> crate::Result<()> {
+    // SAFETY: F_GETFL only queries descriptor 1.
+    let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
+    if closed_at_start(1) || flags < 0 {
+        return Err(crate::Error::Io(
+            "standard output: not open (it was closed when the program started)".into(),
+        ));
+    }
+    if flags & libc::O_ACCMODE == libc::O_RDONLY {
+        return Err(crate::Error::Io(
+            "standard output: not open for writing".into(),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -373,28 +373,6 @@ pub fn open_in_place(path: &Path) -> Result<File> {
     Ok(f)
 }
 
-/// Whether descriptor 1 was closed when the process started (`tool >&-`). Rust's runtime
-/// quietly opens /dev/null on a closed standard descriptor before `main`, so that a closed
-/// standard output would swallow everything written to it; this is read earlier, from the
-/// ELF `.init_array`, which runs before the runtime's set-up.
-static STDOUT_CLOSED_AT_START: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-#[used]
-#[unsafe(link_section = ".init_array")]
-static RECORD_STDOUT_AT_START: extern "C" fn() = record_stdout_at_start;
-
-#[cfg_attr(
-    not(any(target_os = "linux", target_os = "android", target_os = "freebsd")),
-    allow(dead_code)
-)]
-extern "C" fn record_stdout_at_start() {
-    // SAFETY: fcntl on descriptor 1 with an integer command only.
-    let closed = unsafe { libc::fcntl(1, libc::F_GETFD) } < 0;
-    STDOUT_CLOSED_AT_START.store(closed, std::sync::atomic::Ordering::Relaxed);
-}
-
 /// A destination written as a stream, not through a `.part`: standard output, or a device
 /// or FIFO that `-o` names. The library never opens standard output on its own: the caller
 /// hands it one of these.
@@ -419,15 +397,8 @@ impl StreamOut {
     /// own `stdout()` silently discards writes to a closed descriptor.)
     pub fn stdout() -> Result<StreamOut> {
         use std::os::fd::FromRawFd;
-        // SAFETY: fcntl and dup on descriptor 1 with integer arguments; the duplicate is a
-        // new descriptor that the File below owns.
-        let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
-        if flags < 0 || STDOUT_CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(Error::Io("standard output is closed".into()));
-        }
-        if flags & libc::O_ACCMODE == libc::O_RDONLY {
-            return Err(Error::Io("standard output is not open for writing".into()));
-        }
+        crate::stdio::check_stdout()?;
+        // SAFETY: dup of descriptor 1; the duplicate is a new descriptor the File owns.
         let fd = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
         if fd < 0 {
             return Err(Error::local_io(

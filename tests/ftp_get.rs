@@ -110,13 +110,43 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     c
 }
 
+/// No run of ftp-get in these tests takes this long: one that does is a hang (a timeout that
+/// does not bound), killed so that the suite fails instead of stopping.
+const WATCHDOG: Duration = Duration::from_secs(60);
+
 fn ftp_get_env(args: &[&str], env: &[(&str, &str)]) -> Out {
     let start = Instant::now();
+    let child = command(args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ftp-get");
+    let pid = child.id();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let done = done.clone();
+        thread::spawn(move || {
+            while start.elapsed() < WATCHDOG {
+                if done.load(Ordering::SeqCst) {
+                    return false;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            true
+        })
+    };
+    let output = child.wait_with_output().expect("wait for ftp-get");
+    done.store(true, Ordering::SeqCst);
+    assert!(
+        !watchdog.join().unwrap(),
+        "ftp-get {args:?} ran for more than {WATCHDOG:?}: killed"
+    );
     let Output {
         status,
         stdout,
         stderr,
-    } = command(args, env).output().expect("run ftp-get");
+    } = output;
     Out {
         code: status.code(),
         stdout,
@@ -1390,12 +1420,17 @@ fn output_onto_a_fifo_writes_into_it_in_place() {
     let dir = TempDir::new("fifo");
     let fifo = dir.join("pipe");
     mkfifo(&fifo);
-    let reader = {
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
         let fifo = fifo.clone();
-        thread::spawn(move || std::fs::read(fifo).unwrap())
-    };
+        thread::spawn(move || tx.send(std::fs::read(fifo).unwrap()));
+    }
     ftp_get(&["-o", fifo.to_str().unwrap(), &ftp.url("f")]).ok();
-    assert_eq!(sha256(&reader.join().unwrap()), sha256(&body));
+    // Were the FIFO replaced, its reader would wait forever: fail instead of hanging.
+    let read = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the FIFO's reader got nothing");
+    assert_eq!(sha256(&read), sha256(&body));
     let meta = std::fs::symlink_metadata(&fifo).unwrap();
     assert!(meta.file_type().is_fifo(), "still a FIFO");
     assert_eq!(dir.names(), ["pipe"], "no .part beside it");
@@ -1857,7 +1892,7 @@ fn a_closed_stdout_is_an_error_before_anything_is_fetched() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(74), "{stderr}");
-    assert!(stderr.contains("standard output is closed"), "{stderr}");
+    assert!(stderr.contains("standard output: not open"), "{stderr}");
     assert!(ftp.deleted().is_empty());
     assert!(ftp.commands("RETR").is_empty());
 }

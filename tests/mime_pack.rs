@@ -1509,3 +1509,69 @@ fn file_names_that_are_not_utf8_can_be_attached() {
         "mime-pack: gone\u{fffd}.bin: No such file or directory\n"
     );
 }
+
+#[test]
+fn output_onto_a_link_a_fifo_or_a_folder() {
+    use std::os::unix::fs::{FileTypeExt, symlink};
+    let dir = tmp("output_special");
+    let run_to = |out: &str| {
+        run(
+            &dir,
+            &[FROM[0], FROM[1], TO[0], TO[1], "-o", out],
+            b"hello\n",
+        )
+    };
+    // A link the user names is followed: its target is replaced, the link stays.
+    std::fs::write(dir.join("real.eml"), b"old").unwrap();
+    symlink("real.eml", dir.join("link.eml")).unwrap();
+    ok(&run_to("link.eml"));
+    assert!(
+        std::fs::symlink_metadata(dir.join("link.eml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read(dir.join("real.eml"))
+            .unwrap()
+            .ends_with(b"\n\nhello\n")
+    );
+    // A FIFO is written into, never replaced by a regular file.
+    let fifo = dir.join("pipe");
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || tx.send(std::fs::read(fifo).unwrap()));
+    }
+    ok(&run_to("pipe"));
+    // Were the FIFO replaced, its reader would wait forever: fail instead of hanging.
+    let read = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the FIFO's reader got nothing");
+    assert!(read.ends_with(b"\n\nhello\n"));
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    // A folder is refused before anything is written.
+    std::fs::create_dir(dir.join("folder")).unwrap();
+    let out = run_to("folder");
+    assert_eq!(out.status.code(), Some(73), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("mime-pack: {}: is a folder\n", "folder")
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["folder", "link.eml", "pipe", "real.eml"]);
+}

@@ -95,7 +95,8 @@ pub struct Args {
     /// Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8
     #[arg(long)]
     pub smtputf8: bool,
-    /// Write the message to FILE (atomically) instead of standard output
+    /// Write the message to FILE (atomically; a device or FIFO is written in place) instead of
+    /// standard output
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<String>,
     /// End lines with CRLF (canonical form) instead of LF

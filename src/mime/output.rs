@@ -3,8 +3,10 @@
 //! rename, fsync of the folder. An error removes the temporary file.
 
 use crate::error::{Error, Result};
+use crate::transfer::{self, Plan};
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Smaller than an encoded chunk, so chunks go straight to the file descriptor.
@@ -22,6 +24,8 @@ struct Atomic {
 pub struct Output {
     w: BufWriter<File>,
     file: Option<Atomic>,
+    /// A device or FIFO that `-o` names, written in place.
+    in_place: Option<PathBuf>,
     /// The last byte written, if any.
     last: Option<u8>,
 }
@@ -30,7 +34,7 @@ impl Output {
     /// Standard output, through our own buffer (Rust's stdout flushes at every newline).
     pub fn stdout() -> Result<Output> {
         use std::os::fd::AsFd;
-        stdout_was_open_at_start()?;
+        crate::stdio::check_stdout()?;
         let fd = std::io::stdout()
             .as_fd()
             .try_clone_to_owned()
@@ -38,13 +42,29 @@ impl Output {
         Ok(Output {
             w: BufWriter::with_capacity(BUFFER, File::from(fd)),
             file: None,
+            in_place: None,
             last: None,
         })
     }
 
     /// Creates `dest.XXXXXXXX.part` beside `dest`; failure is exit 73 naming `dest`.
+    /// What `dest` is decides how it is written ([`transfer::plan`]): a symbolic link is
+    /// followed and its target replaced (the link stays), a device or FIFO is written in
+    /// place (never replaced by a regular file), a folder is refused (73).
     pub fn file(dest: &Path) -> Result<Output> {
-        use std::os::unix::fs::OpenOptionsExt;
+        let dest = match transfer::plan(dest, true)? {
+            Plan::Atomic(p) => p,
+            Plan::InPlace(p) => {
+                let f = transfer::open_in_place(&p)?;
+                return Ok(Output {
+                    w: BufWriter::with_capacity(BUFFER, f),
+                    file: None,
+                    in_place: Some(p),
+                    last: None,
+                });
+            }
+        };
+        let dest = dest.as_path();
         let name = dest
             .file_name()
             .ok_or_else(|| Error::CantCreate(format!("{}: not a file name", dest.display())))?;
@@ -54,10 +74,12 @@ impl Output {
             let mut tmp_name = name.to_os_string();
             tmp_name.push(format!(".{tag}.part"));
             let tmp = dest.with_file_name(tmp_name);
+            // O_EXCL with O_NOFOLLOW: a link planted under this name fails the open.
             match std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o666)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&tmp)
             {
                 Ok(f) => {
@@ -69,6 +91,7 @@ impl Output {
                             dest: dest.to_path_buf(),
                             done: false,
                         }),
+                        in_place: None,
                         last: None,
                     });
                 }
@@ -81,9 +104,10 @@ impl Output {
     }
 
     fn err(&self, e: &std::io::Error) -> Error {
-        match &self.file {
-            None => Error::stdout(e),
-            Some(a) => Error::local_io(a.dest.display(), e),
+        match (&self.file, &self.in_place) {
+            (Some(a), _) => Error::local_io(a.dest.display(), e),
+            (None, Some(p)) => Error::local_io(p.display(), e),
+            (None, None) => Error::stdout(e),
         }
     }
 
@@ -125,18 +149,6 @@ impl Output {
         }
         Ok(())
     }
-}
-
-/// `tool >&-`: standard output was closed before the program started, and what is there now
-/// is the `/dev/null` the runtime put in its place. No reader ever existed, so writing would
-/// lose the message and report success: an I/O error (74), unlike a reader that went away.
-fn stdout_was_open_at_start() -> Result<()> {
-    if crate::stdio::closed_at_start(1) {
-        return Err(Error::Io(
-            "standard output: not open (it was closed when the program started)".into(),
-        ));
-    }
-    Ok(())
 }
 
 impl Drop for Output {
