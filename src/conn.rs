@@ -3,7 +3,7 @@
 //! reply lines, bounded in length and count; one transcript hook for `--verbose`, with
 //! passwords and AUTH payloads redacted.
 
-use crate::error::{Error, Result, visible};
+use crate::error::{Error, Kind, Result, visible};
 use crate::net::stream::Timed;
 use crate::net::stream::Transport;
 use crate::net::tls::TlsContext;
@@ -51,11 +51,7 @@ impl Reply {
 
     /// This reply as an error for `context`, classified by its code.
     pub fn error(&self, context: impl std::fmt::Display) -> Error {
-        Error::Reply {
-            context: context.to_string(),
-            code: self.code,
-            text: self.text(),
-        }
+        Error::reply(context, self.code, &self.text())
     }
 }
 
@@ -168,11 +164,14 @@ impl<S: Read + Write> Conn<S> {
         if line.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             // The message shows the command as the transcript would: a password with a
             // stray CR is refused, never printed.
-            return Err(Error::Usage(format!(
-                "{}: refusing to send a command containing CR, LF or NUL: {}",
-                self.peer,
-                printable(&shown)
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "{}: refusing to send a command containing CR, LF or NUL: {}",
+                    self.peer,
+                    printable(&shown)
+                ),
+            ));
         }
         self.log("C:", &shown);
         self.write_line(&line)
@@ -181,10 +180,13 @@ impl<S: Read + Write> Conn<S> {
     /// Sends a line that is a secret as a whole (an SMTP AUTH response), shown as `****`.
     pub fn send_secret_line(&mut self, line: &str) -> Result<()> {
         if line.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(Error::Usage(format!(
-                "{}: refusing to send a line containing CR, LF or NUL",
-                self.peer
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "{}: refusing to send a line containing CR, LF or NUL",
+                    self.peer
+                ),
+            ));
         }
         self.log("C:", "****");
         self.write_line(line)
@@ -281,18 +283,24 @@ impl<S: Read + Write + Timed> Conn<S> {
     }
 
     fn too_slow(&self) -> Error {
-        Error::Timeout(format!(
-            "{}: timed out waiting for a complete reply from the server",
-            self.peer
-        ))
+        Error::new(
+            Kind::Timeout,
+            format!(
+                "{}: timed out waiting for a complete reply from the server",
+                self.peer
+            ),
+        )
     }
 
     fn overlong(&self) -> Error {
-        Error::Protocol(format!(
-            "{}: the server sent a line longer than {} KiB",
-            self.peer,
-            MAX_LINE / 1024
-        ))
+        Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: the server sent a line longer than {} KiB",
+                self.peer,
+                MAX_LINE / 1024
+            ),
+        )
     }
 
     /// Reads a numeric reply (FTP and SMTP). A multi-line reply starts `123-` and ends with a
@@ -302,20 +310,26 @@ impl<S: Read + Write + Timed> Conn<S> {
         let first = self.read_line_by(deadline)?;
         self.log("S:", &first);
         let (code, sep, text) = parse_reply_line(&first).ok_or_else(|| {
-            Error::Protocol(format!(
-                "{}: malformed reply from the server: \"{}\"",
-                self.peer,
-                printable(&first)
-            ))
+            Error::new(
+                Kind::Protocol,
+                format!(
+                    "{}: malformed reply from the server: \"{}\"",
+                    self.peer,
+                    printable(&first)
+                ),
+            )
         })?;
         let mut lines = vec![text.to_string()];
         if sep == Some('-') {
             loop {
                 if lines.len() >= MAX_REPLY_LINES {
-                    return Err(Error::Protocol(format!(
-                        "{}: a reply of more than {MAX_REPLY_LINES} lines",
-                        self.peer
-                    )));
+                    return Err(Error::new(
+                        Kind::Protocol,
+                        format!(
+                            "{}: a reply of more than {MAX_REPLY_LINES} lines",
+                            self.peer
+                        ),
+                    ));
                 }
                 let line = self.read_line_by(deadline)?;
                 self.log("S:", &line);
@@ -340,10 +354,13 @@ impl<S: Transport> Conn<S> {
     /// if they came over TLS (the response-injection attack, CVE-2011-0411 class).
     pub fn start_tls(self, tls: &TlsContext, server_name: &str) -> Result<Self> {
         if self.has_buffered() {
-            return Err(Error::Protocol(format!(
-                "{}: the server sent data before the TLS handshake (refused: possible injection attack)",
-                self.peer
-            )));
+            return Err(Error::new(
+                Kind::Protocol,
+                format!(
+                    "{}: the server sent data before the TLS handshake (refused: possible injection attack)",
+                    self.peer
+                ),
+            ));
         }
         let deadline = self.deadline();
         let Conn {

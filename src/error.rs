@@ -1,5 +1,5 @@
 //! One error type for the whole toolkit, and its mapping to sysexits.h exit codes
-//! (CONVENTIONS.md, "Exit status"). The library never prints and never exits: it returns
+//! (docs/CONVENTIONS.md, "Exit status"). The library never prints and never exits: it returns
 //! these, and each binary prints `tool: <message>` and exits with [`Error::exit_code`].
 
 use std::fmt;
@@ -22,157 +22,301 @@ pub mod exit {
     pub const NOPERM: u8 = 77;
 }
 
-/// Every failure the library can report. Each variant carries a complete, human-readable
-/// message of the form `<what failed>: <why>` that names the file, host or header at fault.
-#[derive(Debug)]
-pub enum Error {
-    /// Bad flags or arguments (64).
-    Usage(String),
-    /// The input message is malformed, or the server rejected the message after DATA (65).
-    Data(String),
-    /// A local input file, or the remote file to fetch, does not exist or cannot be read (66).
-    NoInput(String),
-    /// A recipient was permanently rejected (67).
-    NoUser(String),
-    /// The host name does not resolve (68).
-    NoHost(String),
-    /// The service refused permanently, or TLS was required but not offered (69).
-    Unavailable(String),
-    /// An internal error: a bug (70).
-    Software(String),
-    /// A local output file or folder cannot be created (73).
-    CantCreate(String),
-    /// A local read/write error, or the connection broke mid-transfer (74).
-    Io(String),
-    /// Try again later: connection refused, a 4xx reply without a more specific meaning (75).
-    TempFail(String),
-    /// The connect or a wait for the server took longer than `--timeout` (75).
-    Timeout(String),
-    /// The server's reply was malformed or unexpected (76).
-    Protocol(String),
-    /// TLS handshake or certificate failure (76).
-    Tls(String),
-    /// Login failed, or permission denied on the server (77).
-    Auth(String),
-    /// A server reply that ends an operation, classified by its code:
-    /// 4xx is transient (75), 530/532 is a failed login (77), other 5xx is permanent (69),
-    /// and anything else was unexpected (76).
-    Reply {
-        context: String,
-        code: u16,
-        text: String,
+/// One row of the exit-status table (CONVENTIONS.md, "Exit status"): the one source for
+/// [`Kind::exit_code`], every man page's EXIT STATUS section and `--help`.
+#[derive(Debug, Clone, Copy)]
+pub struct ExitStatus {
+    pub code: u8,
+    /// The sysexits.h name.
+    pub name: &'static str,
+    /// When a tool ends with it, in general; a tool may say more for itself.
+    pub meaning: &'static str,
+}
+
+/// The exit statuses of every tool, in order.
+pub const EXIT_STATUS: &[ExitStatus] = &[
+    ExitStatus {
+        code: exit::OK,
+        name: "OK",
+        meaning: "everything asked for was done",
     },
-    /// Our standard output was closed by the reader (`| head`): the tool stops quietly, 0.
+    ExitStatus {
+        code: exit::USAGE,
+        name: "USAGE",
+        meaning: "bad flags or arguments",
+    },
+    ExitStatus {
+        code: exit::DATAERR,
+        name: "DATAERR",
+        meaning: "the input message is malformed, or the server rejected the message",
+    },
+    ExitStatus {
+        code: exit::NOINPUT,
+        name: "NOINPUT",
+        meaning: "a local input file, or the remote file to fetch, does not exist or cannot be read",
+    },
+    ExitStatus {
+        code: exit::NOUSER,
+        name: "NOUSER",
+        meaning: "a recipient was permanently rejected",
+    },
+    ExitStatus {
+        code: exit::NOHOST,
+        name: "NOHOST",
+        meaning: "the host name does not resolve",
+    },
+    ExitStatus {
+        code: exit::UNAVAILABLE,
+        name: "UNAVAILABLE",
+        meaning: "the service refused permanently, or TLS was required but not offered",
+    },
+    ExitStatus {
+        code: exit::SOFTWARE,
+        name: "SOFTWARE",
+        meaning: "an internal error (a bug)",
+    },
+    ExitStatus {
+        code: exit::CANTCREAT,
+        name: "CANTCREAT",
+        meaning: "a local output file or folder cannot be created",
+    },
+    ExitStatus {
+        code: exit::IOERR,
+        name: "IOERR",
+        meaning: "a local read or write error, or the connection broke mid-transfer",
+    },
+    ExitStatus {
+        code: exit::TEMPFAIL,
+        name: "TEMPFAIL",
+        meaning: "try again later: a 4xx reply, a timeout, a refused connection",
+    },
+    ExitStatus {
+        code: exit::PROTOCOL,
+        name: "PROTOCOL",
+        meaning: "the server's reply was malformed or unexpected; TLS handshake or certificate failure",
+    },
+    ExitStatus {
+        code: exit::NOPERM,
+        name: "NOPERM",
+        meaning: "login failed, or permission denied on the server",
+    },
+];
+
+/// What kind of failure an [`Error`] is: decides the exit status, and with
+/// [`Error::is_transient`] whether a retry may help. Policy is decided from kinds, never from
+/// exit numbers or message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Bad flags or arguments (64).
+    Usage,
+    /// The input message is malformed, or the server rejected the message after DATA (65).
+    Data,
+    /// A local input file, or the remote file to fetch, does not exist or cannot be read (66).
+    NoInput,
+    /// A recipient was permanently rejected (67).
+    NoUser,
+    /// The host name does not resolve (68).
+    NoHost,
+    /// The service refused permanently, or TLS was required but not offered (69).
+    Unavailable,
+    /// An internal error: a bug (70).
+    Software,
+    /// A local output file or folder cannot be created (73).
+    CantCreate,
+    /// A local read/write error, or the connection broke mid-transfer (74).
+    Io,
+    /// Try again later: connection refused, a 4xx reply (75).
+    TempFail,
+    /// The connect or a wait for the server took longer than `--timeout` (75).
+    Timeout,
+    /// The server's reply was malformed or unexpected (76).
+    Protocol,
+    /// TLS handshake or certificate failure (76).
+    Tls,
+    /// Login failed, or permission denied on the server (77).
+    Auth,
+    /// Our standard output was closed by its reader (`| head`): the tool stops quietly (0).
     StdoutClosed,
+}
+
+impl Kind {
+    /// The sysexits.h status a tool ends with when an error of this kind is its first failure.
+    pub fn exit_code(self) -> u8 {
+        use exit::*;
+        match self {
+            Kind::Usage => USAGE,
+            Kind::Data => DATAERR,
+            Kind::NoInput => NOINPUT,
+            Kind::NoUser => NOUSER,
+            Kind::NoHost => NOHOST,
+            Kind::Unavailable => UNAVAILABLE,
+            Kind::Software => SOFTWARE,
+            Kind::CantCreate => CANTCREAT,
+            Kind::Io => IOERR,
+            Kind::TempFail | Kind::Timeout => TEMPFAIL,
+            Kind::Protocol | Kind::Tls => PROTOCOL,
+            Kind::Auth => NOPERM,
+            Kind::StdoutClosed => OK,
+        }
+    }
+
+    /// The kind of a final server reply, by its code (FTP, SMTP; RFC 959 4.2, RFC 5321 4.2.1):
+    /// 4xx transient, 530/532/535 a failed login, other 5xx permanent, anything else
+    /// unexpected.
+    pub fn of_reply(code: u16) -> Kind {
+        match code {
+            400..=499 => Kind::TempFail,
+            530 | 532 | 535 => Kind::Auth,
+            500..=599 => Kind::Unavailable,
+            _ => Kind::Protocol,
+        }
+    }
+}
+
+/// Every failure the library can report: its [`Kind`], a complete, human-readable message of
+/// the form `<what failed>: <why>` that names the file, host or header at fault, the
+/// `io::Error` behind it when there is one, and whether trying again may help.
+#[derive(Debug)]
+pub struct Error {
+    kind: Kind,
+    message: String,
+    /// The code of the server reply this error reports, if it reports one.
+    reply_code: Option<u16>,
+    transient: bool,
+    source: Option<io::Error>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An error of `kind`; transient when the kind is (a timeout, a 4xx-class failure).
+    pub fn new(kind: Kind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            reply_code: None,
+            transient: matches!(kind, Kind::TempFail | Kind::Timeout),
+            source: None,
+        }
+    }
+
+    /// A server reply that ends an operation, classified by its code ([`Kind::of_reply`]).
+    pub fn reply(context: impl fmt::Display, code: u16, text: &str) -> Error {
+        let mut e = Error::new(
+            Kind::of_reply(code),
+            format!("{context}: server said: {code} {text}"),
+        );
+        e.reply_code = Some(code);
+        e
+    }
+
+    /// Standard output's reader went away (`| head`): ends a run quietly.
+    pub fn stdout_closed() -> Error {
+        Error::new(Kind::StdoutClosed, "standard output was closed")
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The code of the server reply behind this error, if any.
+    pub fn reply_code(&self) -> Option<u16> {
+        self.reply_code
+    }
+
+    /// The message, without the tool's name.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The exit status a tool ends with when this error is the first failure of its run.
     pub fn exit_code(&self) -> u8 {
-        use exit::*;
-        match self {
-            Error::Usage(_) => USAGE,
-            Error::Data(_) => DATAERR,
-            Error::NoInput(_) => NOINPUT,
-            Error::NoUser(_) => NOUSER,
-            Error::NoHost(_) => NOHOST,
-            Error::Unavailable(_) => UNAVAILABLE,
-            Error::Software(_) => SOFTWARE,
-            Error::CantCreate(_) => CANTCREAT,
-            Error::Io(_) => IOERR,
-            Error::TempFail(_) | Error::Timeout(_) => TEMPFAIL,
-            Error::Protocol(_) | Error::Tls(_) => PROTOCOL,
-            Error::Auth(_) => NOPERM,
-            Error::StdoutClosed => OK,
-            Error::Reply { code, .. } => match code {
-                400..=499 => TEMPFAIL,
-                530 | 532 => NOPERM,
-                500..=599 => UNAVAILABLE,
-                _ => PROTOCOL,
-            },
-        }
+        self.kind.exit_code()
     }
 
-    /// Transient failures (exit 75 class, and a connection cut mid-transfer) are worth a
-    /// retry with `--retries`; everything else would fail the same way again.
+    /// Whether trying again may help (`--retries`): a timeout, a 4xx reply, a connection
+    /// that broke. A full disk or a refused login would fail the same way again.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Io(_) if self.is_network()) || self.exit_code() == exit::TEMPFAIL
+        self.transient
     }
 
-    fn is_network(&self) -> bool {
-        matches!(self, Error::Io(m) if m.contains(NET_MARK))
+    /// The same error, marked as worth (or not worth) a retry.
+    pub fn transient(mut self, transient: bool) -> Error {
+        self.transient = transient;
+        self
     }
 
-    /// Prefixes the message with more context (`"ftp://host/x: "` + message), keeping the kind.
-    pub fn context(self, what: impl fmt::Display) -> Error {
-        let what = what.to_string();
-        let wrap = |m: String| format!("{what}: {m}");
-        match self {
-            Error::Usage(m) => Error::Usage(wrap(m)),
-            Error::Data(m) => Error::Data(wrap(m)),
-            Error::NoInput(m) => Error::NoInput(wrap(m)),
-            Error::NoUser(m) => Error::NoUser(wrap(m)),
-            Error::NoHost(m) => Error::NoHost(wrap(m)),
-            Error::Unavailable(m) => Error::Unavailable(wrap(m)),
-            Error::Software(m) => Error::Software(wrap(m)),
-            Error::CantCreate(m) => Error::CantCreate(wrap(m)),
-            Error::Io(m) => Error::Io(wrap(m)),
-            Error::TempFail(m) => Error::TempFail(wrap(m)),
-            Error::Timeout(m) => Error::Timeout(wrap(m)),
-            Error::Protocol(m) => Error::Protocol(wrap(m)),
-            Error::Tls(m) => Error::Tls(wrap(m)),
-            Error::Auth(m) => Error::Auth(wrap(m)),
-            Error::Reply {
-                context,
-                code,
-                text,
-            } => Error::Reply {
-                context: wrap(context),
-                code,
-                text,
-            },
-            Error::StdoutClosed => Error::StdoutClosed,
-        }
+    /// The same error with another kind (a 550 to RETR is a missing file, say), keeping its
+    /// message, source and reply code.
+    pub fn with_kind(mut self, kind: Kind) -> Error {
+        self.kind = kind;
+        self
+    }
+
+    /// The same error with another message (naming the command that got no answer, say).
+    pub fn with_message(mut self, message: impl Into<String>) -> Error {
+        self.message = message.into();
+        self
+    }
+
+    fn with_source(mut self, source: io::Error) -> Error {
+        self.source = Some(source);
+        self
+    }
+
+    /// Prefixes the message with more context (`"ftp://host/x: "` + message), keeping the rest.
+    pub fn context(mut self, what: impl fmt::Display) -> Error {
+        self.message = format!("{what}: {}", self.message);
+        self
     }
 
     /// An I/O error on a network connection: a timeout is a TEMPFAIL (75), anything else
-    /// means the connection broke (74).
+    /// means the connection broke (74); both are transient.
     pub fn network(what: impl fmt::Display, err: io::Error) -> Error {
-        match err.kind() {
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-                Error::Timeout(format!("{what}: timed out waiting for the server"))
-            }
-            io::ErrorKind::UnexpectedEof => Error::Io(format!(
-                "{what}: {NET_MARK}: the server closed the connection"
-            )),
-            _ => Error::Io(format!("{what}: {NET_MARK}: {}", io_reason(&err))),
-        }
+        let e = match err.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
+                Kind::Timeout,
+                format!("{what}: timed out waiting for the server"),
+            ),
+            io::ErrorKind::UnexpectedEof => Error::new(
+                Kind::Io,
+                format!("{what}: connection lost: the server closed the connection"),
+            ),
+            _ => Error::new(
+                Kind::Io,
+                format!("{what}: connection lost: {}", io_reason(&err)),
+            ),
+        };
+        e.transient(true).with_source(err)
+    }
+
+    /// A connection that broke for a reason of our own making (74, transient).
+    pub fn connection_lost(message: impl Into<String>) -> Error {
+        Error::new(Kind::Io, message).transient(true)
     }
 
     /// A transfer ended before all its bytes arrived: a broken connection (74, transient).
     pub fn cut_short(what: impl fmt::Display, got: u64, want: u64) -> Error {
-        Error::Io(format!(
-            "{what}: {NET_MARK}: received {got} of {want} bytes (transfer cut short)"
+        Error::connection_lost(format!(
+            "{what}: connection lost: received {got} of {want} bytes (transfer cut short)"
         ))
     }
 
     /// A local file could not be read (66).
     pub fn no_input(path: impl fmt::Display, err: &io::Error) -> Error {
-        Error::NoInput(format!("{path}: {}", io_reason(err)))
+        Error::new(Kind::NoInput, format!("{path}: {}", io_reason(err))).with_source(copy(err))
     }
 
     /// A local file or folder could not be created (73).
     pub fn cant_create(path: impl fmt::Display, err: &io::Error) -> Error {
-        Error::CantCreate(format!("{path}: {}", io_reason(err)))
+        Error::new(Kind::CantCreate, format!("{path}: {}", io_reason(err))).with_source(copy(err))
     }
 
     /// Writing to standard output failed: a closed pipe ends the run quietly, anything else
     /// is a local I/O error.
     pub fn stdout(err: &io::Error) -> Error {
         if err.kind() == io::ErrorKind::BrokenPipe {
-            Error::StdoutClosed
+            Error::stdout_closed().with_source(copy(err))
         } else {
             Error::local_io("standard output", err)
         }
@@ -180,13 +324,17 @@ impl Error {
 
     /// A local read or write failed (74).
     pub fn local_io(path: impl fmt::Display, err: &io::Error) -> Error {
-        Error::Io(format!("{path}: {}", io_reason(err)))
+        Error::new(Kind::Io, format!("{path}: {}", io_reason(err))).with_source(copy(err))
     }
 }
 
-/// Marks I/O messages that came from the network, so that [`Error::is_transient`] can tell a
-/// broken connection (worth a retry) from a full disk (not).
-const NET_MARK: &str = "connection lost";
+/// An `io::Error` to keep as a source: the same kind and OS error, message kept.
+fn copy(err: &io::Error) -> io::Error {
+    match err.raw_os_error() {
+        Some(n) => io::Error::from_raw_os_error(n),
+        None => io::Error::new(err.kind(), err.to_string()),
+    }
+}
 
 /// `text` with every character that could act on a terminal made visible: C0 and C1 control
 /// characters and DEL as `\xNN`, Unicode bidirectional and invisible format controls as
@@ -224,32 +372,15 @@ pub fn io_reason(err: &io::Error) -> String {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m)
-            | Error::Data(m)
-            | Error::NoInput(m)
-            | Error::NoUser(m)
-            | Error::NoHost(m)
-            | Error::Unavailable(m)
-            | Error::Software(m)
-            | Error::CantCreate(m)
-            | Error::Io(m)
-            | Error::TempFail(m)
-            | Error::Timeout(m)
-            | Error::Protocol(m)
-            | Error::Tls(m)
-            | Error::Auth(m) => f.write_str(m),
-            Error::Reply {
-                context,
-                code,
-                text,
-            } => write!(f, "{context}: server said: {code} {text}"),
-            Error::StdoutClosed => f.write_str("standard output was closed"),
-        }
+        f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -257,15 +388,41 @@ mod tests {
 
     #[test]
     fn reply_codes_map_to_sysexits() {
-        let r = |code| Error::Reply {
-            context: "x".into(),
-            code,
-            text: "t".into(),
-        };
+        let r = |code| Error::reply("x", code, "t");
         assert_eq!(r(421).exit_code(), 75);
+        assert!(r(421).is_transient());
         assert_eq!(r(530).exit_code(), 77);
+        assert_eq!(r(535).exit_code(), 77);
         assert_eq!(r(550).exit_code(), 69);
+        assert!(!r(550).is_transient());
         assert_eq!(r(150).exit_code(), 76);
+        assert_eq!(r(550).reply_code(), Some(550));
+        assert_eq!(r(550).to_string(), "x: server said: 550 t");
+    }
+
+    #[test]
+    fn the_table_and_the_kinds_agree() {
+        for k in [
+            Kind::Usage,
+            Kind::Data,
+            Kind::NoInput,
+            Kind::NoUser,
+            Kind::NoHost,
+            Kind::Unavailable,
+            Kind::Software,
+            Kind::CantCreate,
+            Kind::Io,
+            Kind::TempFail,
+            Kind::Timeout,
+            Kind::Protocol,
+            Kind::Tls,
+            Kind::Auth,
+            Kind::StdoutClosed,
+        ] {
+            assert!(EXIT_STATUS.iter().any(|s| s.code == k.exit_code()), "{k:?}");
+        }
+        let codes: Vec<u8> = EXIT_STATUS.iter().map(|s| s.code).collect();
+        assert_eq!(codes, [0, 64, 65, 66, 67, 68, 69, 70, 73, 74, 75, 76, 77]);
     }
 
     #[test]
@@ -297,7 +454,7 @@ mod tests {
 
     #[test]
     fn context_keeps_the_kind() {
-        let e = Error::NoInput("x: gone".into()).context("ftp://h/x");
+        let e = Error::new(Kind::NoInput, "x: gone").context("ftp://h/x");
         assert_eq!(e.exit_code(), 66);
         assert_eq!(e.to_string(), "ftp://h/x: x: gone");
     }

@@ -58,13 +58,15 @@ pub fn check_stdout() -> crate::Result<()> {
     // SAFETY: F_GETFL only queries descriptor 1.
     let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
     if closed_at_start(1) || flags < 0 {
-        return Err(crate::Error::Io(
-            "standard output: not open (it was closed when the program started)".into(),
+        return Err(crate::Error::new(
+            crate::error::Kind::Io,
+            "standard output: not open (it was closed when the program started)",
         ));
     }
     if flags & libc::O_ACCMODE == libc::O_RDONLY {
-        return Err(crate::Error::Io(
-            "standard output: not open for writing".into(),
+        return Err(crate::Error::new(
+            crate::error::Kind::Io,
+            "standard output: not open for writing",
         ));
     }
     Ok(())

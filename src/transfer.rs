@@ -7,7 +7,7 @@
 //! file with no other hard link. A destination that exists and is not a regular file (a
 //! device, a FIFO) is written in place, never replaced.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -71,26 +71,38 @@ pub fn plan(dest: &Path, follow: bool) -> Result<Plan> {
             return Ok(Plan::Atomic(dest.into()));
         }
         return match fs::metadata(dest) {
-            Ok(m) if m.is_dir() => Err(Error::CantCreate(format!("{shown}: is a folder"))),
+            Ok(m) if m.is_dir() => Err(Error::new(
+                Kind::CantCreate,
+                format!("{shown}: is a folder"),
+            )),
             Ok(m) if m.is_file() => {
                 let real = fs::canonicalize(dest).map_err(|e| Error::cant_create(shown, &e))?;
                 Ok(Plan::Atomic(real))
             }
             Ok(_) => Ok(Plan::InPlace(dest.into())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::CantCreate(format!(
-                "{shown}: a symbolic link to a file that does not exist (name its target instead)"
-            ))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::new(
+                Kind::CantCreate,
+                format!(
+                    "{shown}: a symbolic link to a file that does not exist (name its target instead)"
+                ),
+            )),
             Err(e) => Err(Error::cant_create(shown, &e)),
         };
     }
     if ft.is_dir() {
-        return Err(Error::CantCreate(format!("{shown}: is a folder")));
+        return Err(Error::new(
+            Kind::CantCreate,
+            format!("{shown}: is a folder"),
+        ));
     }
     if ft.is_file() {
         return Ok(Plan::Atomic(dest.into()));
     }
     if ft.is_socket() {
-        return Err(Error::CantCreate(format!("{shown}: is a socket")));
+        return Err(Error::new(
+            Kind::CantCreate,
+            format!("{shown}: is a socket"),
+        ));
     }
     Ok(Plan::InPlace(dest.into()))
 }
@@ -102,16 +114,22 @@ fn check_regular(file: &File, path: &Path) -> Result<()> {
         .metadata()
         .map_err(|e| Error::cant_create(path.display(), &e))?;
     if !m.is_file() {
-        return Err(Error::CantCreate(format!(
-            "{}: exists and is not a regular file; refusing to write into it",
-            path.display()
-        )));
+        return Err(Error::new(
+            Kind::CantCreate,
+            format!(
+                "{}: exists and is not a regular file; refusing to write into it",
+                path.display()
+            ),
+        ));
     }
     if m.nlink() > 1 {
-        return Err(Error::CantCreate(format!(
-            "{}: has other hard links; refusing to write into it",
-            path.display()
-        )));
+        return Err(Error::new(
+            Kind::CantCreate,
+            format!(
+                "{}: has other hard links; refusing to write into it",
+                path.display()
+            ),
+        ));
     }
     Ok(())
 }
@@ -128,16 +146,22 @@ fn open_existing(path: &Path) -> Result<Option<File>> {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(Error::CantCreate(format!(
-                "{}: is a symbolic link; refusing to follow it",
-                path.display()
-            )));
+            return Err(Error::new(
+                Kind::CantCreate,
+                format!(
+                    "{}: is a symbolic link; refusing to follow it",
+                    path.display()
+                ),
+            ));
         }
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-            return Err(Error::CantCreate(format!(
-                "{}: exists and is not a regular file; refusing to write into it",
-                path.display()
-            )));
+            return Err(Error::new(
+                Kind::CantCreate,
+                format!(
+                    "{}: exists and is not a regular file; refusing to write into it",
+                    path.display()
+                ),
+            ));
         }
         Err(e) => return Err(Error::cant_create(path.display(), &e)),
     };
@@ -365,10 +389,13 @@ pub fn open_in_place(path: &Path) -> Result<File> {
         .map_err(|e| Error::cant_create(path.display(), &e))?;
     if m.is_file() || m.is_dir() {
         // It changed since it was planned: never write a regular file without a .part.
-        return Err(Error::CantCreate(format!(
-            "{}: changed while the download was being set up",
-            path.display()
-        )));
+        return Err(Error::new(
+            Kind::CantCreate,
+            format!(
+                "{}: changed while the download was being set up",
+                path.display()
+            ),
+        ));
     }
     Ok(f)
 }
@@ -445,9 +472,12 @@ impl StreamOut {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 self.closed = true;
                 if self.stdout {
-                    Err(Error::StdoutClosed)
+                    Err(Error::stdout_closed())
                 } else {
-                    Err(Error::Io(format!("{}: the reader went away", self.name)))
+                    Err(Error::new(
+                        Kind::Io,
+                        format!("{}: the reader went away", self.name),
+                    ))
                 }
             }
             Err(e) => Err(Error::local_io(&self.name, &e)),
@@ -498,17 +528,23 @@ impl StreamOut {
             }
             if polled > 0 && pfd.revents & libc::POLLERR != 0 {
                 self.closed = true;
-                return Err(Error::Io(format!(
-                    "{}: the reader went away with {unread} bytes unread",
-                    self.name
-                )));
+                return Err(Error::new(
+                    Kind::Io,
+                    format!(
+                        "{}: the reader went away with {unread} bytes unread",
+                        self.name
+                    ),
+                ));
             }
             if start.elapsed() >= within {
-                return Err(Error::Io(format!(
-                    "{}: the reader left {unread} bytes unread for {} s",
-                    self.name,
-                    within.as_secs_f64()
-                )));
+                return Err(Error::new(
+                    Kind::Io,
+                    format!(
+                        "{}: the reader left {unread} bytes unread for {} s",
+                        self.name,
+                        within.as_secs_f64()
+                    ),
+                ));
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }

@@ -85,9 +85,10 @@ impl ConnArgs {
         let mut o = ConnectOptions::default();
         if let Some(t) = self.timeout {
             if !(t.is_finite() && (0.001..1e9).contains(&t)) {
-                return Err(crate::Error::Usage(format!(
-                    "--timeout {t}: must be a number of seconds from 0.001 to 999999999"
-                )));
+                return Err(crate::Error::new(
+                    crate::error::Kind::Usage,
+                    format!("--timeout {t}: must be a number of seconds from 0.001 to 999999999"),
+                ));
             }
             let d = Duration::from_secs_f64(t);
             o.connect_timeout = d;

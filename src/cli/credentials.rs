@@ -3,7 +3,7 @@
 //! netrc, a prompt at a terminal; otherwise exit 77.
 
 use super::common::CredArgs;
-use crate::error::{Error, Result, io_reason};
+use crate::error::{Error, Kind, Result, io_reason};
 use crate::net::url::Target;
 use crate::netrc;
 use std::io::IsTerminal;
@@ -43,9 +43,12 @@ pub fn strip_line_end(p: &str) -> &str {
 /// Refused with a message that names where it came from, never the password itself.
 fn check_password(p: String, source: impl std::fmt::Display) -> Result<String> {
     if p.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Error::Usage(format!(
-            "{source}: the password contains a CR, LF or NUL character, which no protocol can send"
-        )));
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{source}: the password contains a CR, LF or NUL character, which no protocol can send"
+            ),
+        ));
     }
     Ok(p)
 }
@@ -82,9 +85,10 @@ pub fn password_warn(
                 )?,
                 false,
             )),
-            _ => Err(Error::Auth(format!(
-                "--password-env {var}: the environment variable is not set or empty"
-            ))),
+            _ => Err(Error::new(
+                Kind::Auth,
+                format!("--password-env {var}: the environment variable is not set or empty"),
+            )),
         };
     }
     if let Some((path, text)) = read_netrc(args)? {
@@ -101,16 +105,22 @@ pub fn password_warn(
         let prompt = format!("Password for {user}@{}: ", target.host);
         return match rpassword::prompt_password(prompt) {
             Ok(p) => Ok(found(check_password(p, "the password typed")?, false)),
-            Err(e) => Err(Error::Auth(format!(
-                "cannot read the password from the terminal: {}",
-                io_reason(&e)
-            ))),
+            Err(e) => Err(Error::new(
+                Kind::Auth,
+                format!(
+                    "cannot read the password from the terminal: {}",
+                    io_reason(&e)
+                ),
+            )),
         };
     }
-    Err(Error::Auth(format!(
-        "no password for {user}@{}: give --password-file FILE, --password-env VAR or a netrc entry (no terminal to ask at)",
-        target.host
-    )))
+    Err(Error::new(
+        Kind::Auth,
+        format!(
+            "no password for {user}@{}: give --password-file FILE, --password-env VAR or a netrc entry (no terminal to ask at)",
+            target.host
+        ),
+    ))
 }
 
 fn terminal_attached() -> bool {
@@ -128,10 +138,13 @@ pub fn read_password_file(path: &Path) -> Result<String> {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
-            return Err(Error::Auth(format!(
-                "--password-file {shown}: readable by group or others (mode {:o}); refusing it: chmod 600 {shown}",
-                mode & 0o777
-            )));
+            return Err(Error::new(
+                Kind::Auth,
+                format!(
+                    "--password-file {shown}: readable by group or others (mode {:o}); refusing it: chmod 600 {shown}",
+                    mode & 0o777
+                ),
+            ));
         }
     }
     let text = std::fs::read_to_string(path)
@@ -143,9 +156,10 @@ pub fn read_password_file(path: &Path) -> Result<String> {
     };
     let line = strip_line_end(line);
     if line.is_empty() {
-        return Err(Error::Auth(format!(
-            "--password-file {shown}: the first line is empty"
-        )));
+        return Err(Error::new(
+            Kind::Auth,
+            format!("--password-file {shown}: the first line is empty"),
+        ));
     }
     check_password(line.to_string(), format_args!("--password-file {shown}"))
 }

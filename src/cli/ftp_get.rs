@@ -5,7 +5,7 @@ use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::credentials;
 use super::progress::CliEvents;
 use super::run::Reporter;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::ftp::client::{FtpOptions, Login, TranscriptFn};
 use crate::ftp::get::{Destination, GetOptions, get_all};
 use crate::net::tls::{TlsContext, TlsMode};
@@ -289,8 +289,9 @@ fn prepare(args: &Args) -> Result<(Vec<Target>, FtpOptions, GetOptions)> {
         Destination::Stream
     } else if let Some(f) = &args.output {
         if targets.len() > 1 {
-            return Err(Error::Usage(
-                "-o FILE takes one URL; use -O DIR for several".into(),
+            return Err(Error::new(
+                Kind::Usage,
+                "-o FILE takes one URL; use -O DIR for several",
             ));
         }
         Destination::File(f.clone())

@@ -1,7 +1,7 @@
 //! mime-pack: composes a MIME message from flags, a body and files, and writes it to
 //! standard output (for `smtp-send -t`) or atomically to a file.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::mime::message::{Envelope, FilePart, FileSpec, Message, TextPart};
 use crate::mime::output::Output;
 use crate::mime::source::{Input, is_standard_input};
@@ -134,11 +134,14 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(c) = &args.charset {
         header::no_line_breaks("--charset", c)?;
         if !header::is_charset(c) {
-            return Err(Error::Usage(format!(
-                "--charset: not a charset name (a token of at most {} characters): {:?}",
-                header::MAX_CHARSET,
-                header::elide(c)
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "--charset: not a charset name (a token of at most {} characters): {:?}",
+                    header::MAX_CHARSET,
+                    header::elide(c)
+                ),
+            ));
         }
     }
     for (flag, v) in [("--body", &args.body), ("--html", &args.html)] {
@@ -182,11 +185,15 @@ pub fn run(args: Args) -> Result<()> {
                 path.display()
             )
         };
-        return Err(Error::Usage(format!("{flag}: {what} {first}{hint}")));
+        return Err(Error::new(
+            Kind::Usage,
+            format!("{flag}: {what} {first}{hint}"),
+        ));
     }
     if args.body.is_none() && std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
-            "the body is read from standard input, which is a terminal: pipe it in, or give --body FILE (--body /dev/null for none)".into(),
+        return Err(Error::new(
+            Kind::Usage,
+            "the body is read from standard input, which is a terminal: pipe it in, or give --body FILE (--body /dev/null for none)",
         ));
     }
 

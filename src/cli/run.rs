@@ -1,7 +1,7 @@
 //! The `main` of every binary: parse arguments (usage errors exit 64, not clap's 2), run,
 //! print each failure as one line `tool: message`, and exit with the first failure's code.
 
-use crate::error::{Error, exit, visible};
+use crate::error::{Error, Kind, exit, visible};
 use crate::net::url::redact_text;
 use clap::Parser;
 use std::process::ExitCode;
@@ -20,7 +20,7 @@ impl Reporter {
 
     /// Reports one failure and remembers its exit code if it is the first.
     pub fn fail(&mut self, err: &Error) {
-        if matches!(err, Error::StdoutClosed) {
+        if err.kind() == Kind::StdoutClosed {
             return;
         }
         eprintln!("{}: {}", self.tool, visible(&err.to_string()));

@@ -4,7 +4,7 @@
 
 use super::parse::{self, Features};
 use crate::conn::{Conn, Reply, printable};
-use crate::error::{Error, Result, io_reason};
+use crate::error::{Error, Kind, Result, io_reason};
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
@@ -91,9 +91,10 @@ impl FtpClient<NetStream> {
         let mut stream = NetStream::Plain(tcp);
         if implicit {
             let tls = opts.tls.as_ref().ok_or_else(|| {
-                Error::Usage(format!(
-                    "{target}: ftps:// needs TLS, but --tls none was given"
-                ))
+                Error::new(
+                    Kind::Usage,
+                    format!("{target}: ftps:// needs TLS, but --tls none was given"),
+                )
             })?;
             stream = stream.start_tls(tls, &host, Some(deadline))?;
         }
@@ -105,7 +106,7 @@ impl FtpClient<NetStream> {
             conn.set_transcript(Some(Box::new(move |l: &str| t(l))));
         }
         greeting(&mut conn).map_err(|e| match e {
-            Error::Timeout(_) => Error::Timeout(format!(
+            e if e.kind() == Kind::Timeout => e.with_message(format!(
                 "{}: no greeting from the server within {} s",
                 target.authority(),
                 opts.connect.connect_timeout.as_secs_f64()
@@ -131,12 +132,15 @@ impl FtpClient<NetStream> {
             client.expect_ok("PBSZ", Some("0"))?;
             let r = client.command("PROT", Some("P"))?;
             if r.class() != 2 {
-                return Err(Error::Unavailable(format!(
-                    "{}: the server refused to protect data connections (PROT P): {} {}",
-                    client.conn.peer(),
-                    r.code,
-                    r.text()
-                )));
+                return Err(Error::new(
+                    Kind::Unavailable,
+                    format!(
+                        "{}: the server refused to protect data connections (PROT P): {} {}",
+                        client.conn.peer(),
+                        r.code,
+                        r.text()
+                    ),
+                ));
             }
             client.protected = true;
         }
@@ -181,7 +185,7 @@ impl<S: Transport> FtpClient<S> {
         self.conn.read_reply().map_err(|e| {
             self.broken = true;
             match e {
-                Error::Timeout(_) => Error::Timeout(format!(
+                e if e.kind() == Kind::Timeout => e.with_message(format!(
                     "{}: no reply to {verb} within {} s",
                     self.conn.peer(),
                     self.opts.connect.idle_timeout.as_secs_f64()
@@ -210,9 +214,9 @@ impl<S: Transport> FtpClient<S> {
                 r.text()
             );
             if r.class() == 4 {
-                Error::TempFail(msg)
+                Error::new(Kind::TempFail, msg)
             } else {
-                Error::Auth(msg)
+                Error::new(Kind::Auth, msg)
             }
         };
         let r = self.command("USER", Some(&login.user))?;
@@ -223,10 +227,13 @@ impl<S: Transport> FtpClient<S> {
         };
         match r.code {
             230 | 202 => Ok(()),
-            332 => Err(Error::Auth(format!(
-                "{}: the server wants an account (ACCT), which is not supported",
-                self.peer()
-            ))),
+            332 => Err(Error::new(
+                Kind::Auth,
+                format!(
+                    "{}: the server wants an account (ACCT), which is not supported",
+                    self.peer()
+                ),
+            )),
             _ => Err(failed(self, &r)),
         }
     }
@@ -308,7 +315,7 @@ impl<S: Transport> FtpClient<S> {
         let what = format!("{}: {path}", self.peer());
         let started = self.start_transfer("RETR", Some(path), pending, |r| {
             if r.code == 550 || r.code == 553 {
-                Error::NoInput(format!("{what}: {} {}", r.code, r.text()))
+                Error::new(Kind::NoInput, format!("{what}: {} {}", r.code, r.text()))
             } else {
                 r.error(format!("{what}: RETR"))
             }
@@ -316,11 +323,14 @@ impl<S: Transport> FtpClient<S> {
         let mut data = match started {
             Started::Data(d) => d,
             Started::NoData(r) => {
-                return Err(Error::Protocol(format!(
-                    "{what}: the server answered RETR with {} {} without sending the file",
-                    r.code,
-                    r.text()
-                )));
+                return Err(Error::new(
+                    Kind::Protocol,
+                    format!(
+                        "{what}: the server answered RETR with {} {} without sending the file",
+                        r.code,
+                        r.text()
+                    ),
+                ));
             }
         };
         let mut buf = vec![0u8; DATA_BUF];
@@ -330,10 +340,13 @@ impl<S: Transport> FtpClient<S> {
                 Ok(0) => break Ok(()),
                 Ok(n) => {
                     if let Some(want) = expected.filter(|&w| received + n as u64 > w) {
-                        break Err(Error::Protocol(format!(
-                            "{what}: the server sent more than the {} bytes its SIZE reply announced",
-                            want + offset
-                        )));
+                        break Err(Error::new(
+                            Kind::Protocol,
+                            format!(
+                                "{what}: the server sent more than the {} bytes its SIZE reply announced",
+                                want + offset
+                            ),
+                        ));
                     }
                     received += n as u64;
                     if let Err(e) = sink(&buf[..n]) {
@@ -373,7 +386,10 @@ impl<S: Transport> FtpClient<S> {
         let what = format!("{}: {path}", self.peer());
         let started = self.start_transfer("STOR", Some(path), pending, |r| {
             if r.code == 550 || r.code == 553 || r.code == 532 {
-                Error::Auth(format!("{what}: cannot store: {} {}", r.code, r.text()))
+                Error::new(
+                    Kind::Auth,
+                    format!("{what}: cannot store: {} {}", r.code, r.text()),
+                )
             } else {
                 r.error(format!("{what}: STOR"))
             }
@@ -381,11 +397,14 @@ impl<S: Transport> FtpClient<S> {
         let mut data = match started {
             Started::Data(d) => d,
             Started::NoData(r) => {
-                return Err(Error::Protocol(format!(
-                    "{what}: the server answered STOR with {} {} before any data was sent",
-                    r.code,
-                    r.text()
-                )));
+                return Err(Error::new(
+                    Kind::Protocol,
+                    format!(
+                        "{what}: the server answered STOR with {} {} before any data was sent",
+                        r.code,
+                        r.text()
+                    ),
+                ));
             }
         };
         let mut buf = vec![0u8; DATA_BUF];
@@ -441,7 +460,10 @@ impl<S: Transport> FtpClient<S> {
         );
         let started = self.start_transfer(verb, arg, pending, |r| {
             if r.code == 550 || r.code == 450 && !mlsd {
-                Error::NoInput(format!("{what}: no such folder: {} {}", r.code, r.text()))
+                Error::new(
+                    Kind::NoInput,
+                    format!("{what}: no such folder: {} {}", r.code, r.text()),
+                )
             } else {
                 r.error(format!("{what}: {verb}"))
             }
@@ -471,16 +493,19 @@ impl<S: Transport> FtpClient<S> {
                     break Err(Error::network(format!("{what}: data connection"), e));
                 }
                 Err(ListingError::LineTooLong) => {
-                    break Err(Error::Protocol(format!(
-                        "{what}: a listing line longer than {} KiB",
-                        crate::conn::MAX_LINE / 1024
-                    )));
+                    break Err(Error::new(
+                        Kind::Protocol,
+                        format!(
+                            "{what}: a listing line longer than {} KiB",
+                            crate::conn::MAX_LINE / 1024
+                        ),
+                    ));
                 }
                 Err(ListingError::TooLarge) => {
-                    break Err(Error::Protocol(format!(
-                        "{what}: listing larger than {} GiB",
-                        MAX_LISTING >> 30
-                    )));
+                    break Err(Error::new(
+                        Kind::Protocol,
+                        format!("{what}: listing larger than {} GiB", MAX_LISTING >> 30),
+                    ));
                 }
             }
         };
@@ -498,12 +523,15 @@ impl<S: Transport> FtpClient<S> {
         if r.class() == 2 {
             Ok(())
         } else if r.code == 550 || r.code == 553 || r.code == 450 {
-            Err(Error::Auth(format!(
-                "{}: {path}: cannot delete: {} {}",
-                self.peer(),
-                r.code,
-                r.text()
-            )))
+            Err(Error::new(
+                Kind::Auth,
+                format!(
+                    "{}: {path}: cannot delete: {} {}",
+                    self.peer(),
+                    r.code,
+                    r.text()
+                ),
+            ))
         } else {
             Err(r.error(format!("{}: DELE {path}", self.peer())))
         }
@@ -572,11 +600,14 @@ impl<S: Transport> FtpClient<S> {
             let r = self.command("EPSV", None)?;
             if r.code == 229 {
                 port = Some(parse::parse_epsv(&r.text()).ok_or_else(|| {
-                    Error::Protocol(format!(
-                        "{}: malformed EPSV reply: \"{}\"",
-                        self.peer(),
-                        printable(&r.text())
-                    ))
+                    Error::new(
+                        Kind::Protocol,
+                        format!(
+                            "{}: malformed EPSV reply: \"{}\"",
+                            self.peer(),
+                            printable(&r.text())
+                        ),
+                    )
                 })?);
             } else if r.class() == 4 {
                 return Err(r.error(format!("{}: EPSV", self.peer())));
@@ -588,10 +619,13 @@ impl<S: Transport> FtpClient<S> {
             Some(p) => p,
             None => {
                 if peer.is_ipv6() {
-                    return Err(Error::Unavailable(format!(
-                        "{}: the server refused EPSV, and PASV cannot reach an IPv6 server",
-                        self.peer()
-                    )));
+                    return Err(Error::new(
+                        Kind::Unavailable,
+                        format!(
+                            "{}: the server refused EPSV, and PASV cannot reach an IPv6 server",
+                            self.peer()
+                        ),
+                    ));
                 }
                 let r = self.command("PASV", None)?;
                 if r.code != 227 {
@@ -600,11 +634,14 @@ impl<S: Transport> FtpClient<S> {
                 // The address in the reply is ignored: a server behind NAT often gets it
                 // wrong, and a hostile one could aim us at a third party (CVE-2020-8284).
                 let (_claimed, port) = parse::parse_pasv(&r.text()).ok_or_else(|| {
-                    Error::Protocol(format!(
-                        "{}: malformed PASV reply: \"{}\"",
-                        self.peer(),
-                        printable(&r.text())
-                    ))
+                    Error::new(
+                        Kind::Protocol,
+                        format!(
+                            "{}: malformed PASV reply: \"{}\"",
+                            self.peer(),
+                            printable(&r.text())
+                        ),
+                    )
                 })?;
                 port
             }
@@ -616,16 +653,19 @@ impl<S: Transport> FtpClient<S> {
                 e.kind(),
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
             ) {
-                Error::Timeout(format!(
-                    "{}: data connection to port {port} timed out",
-                    self.peer()
-                ))
+                Error::new(
+                    Kind::Timeout,
+                    format!("{}: data connection to port {port} timed out", self.peer()),
+                )
             } else {
-                Error::TempFail(format!(
-                    "{}: cannot open the data connection to port {port}: {}",
-                    self.peer(),
-                    io_reason(&e)
-                ))
+                Error::new(
+                    Kind::TempFail,
+                    format!(
+                        "{}: cannot open the data connection to port {port}: {}",
+                        self.peer(),
+                        io_reason(&e)
+                    ),
+                )
             }
         })?;
         Ok(PendingData::Connected(tcp))
@@ -637,11 +677,15 @@ impl<S: Transport> FtpClient<S> {
             .stream()
             .local_addr()
             .map_err(|e| Error::network(self.peer(), e))?;
-        let listener = TcpListener::bind(SocketAddr::new(local.ip(), 0))
-            .map_err(|e| Error::Io(format!("active mode: cannot listen: {}", io_reason(&e))))?;
+        let listener = TcpListener::bind(SocketAddr::new(local.ip(), 0)).map_err(|e| {
+            Error::new(
+                Kind::Io,
+                format!("active mode: cannot listen: {}", io_reason(&e)),
+            )
+        })?;
         let port = listener
             .local_addr()
-            .map_err(|e| Error::Io(format!("active mode: {}", io_reason(&e))))?
+            .map_err(|e| Error::new(Kind::Io, format!("active mode: {}", io_reason(&e))))?
             .port();
         let mut done = false;
         if !self.no_extended {
@@ -657,10 +701,13 @@ impl<S: Transport> FtpClient<S> {
         }
         if !done {
             let IpAddr::V4(v4) = local.ip() else {
-                return Err(Error::Unavailable(format!(
-                    "{}: the server refused EPRT, and PORT cannot name an IPv6 address",
-                    self.peer()
-                )));
+                return Err(Error::new(
+                    Kind::Unavailable,
+                    format!(
+                        "{}: the server refused EPRT, and PORT cannot name an IPv6 address",
+                        self.peer()
+                    ),
+                ));
             };
             let o = v4.octets();
             let arg = format!(
@@ -701,11 +748,10 @@ impl<S: Transport> FtpClient<S> {
             PendingData::Listening(listener, expect) => self.accept_data(listener, expect)?,
         };
         if self.protected {
-            let tls = self
-                .opts
-                .tls
-                .clone()
-                .ok_or_else(|| Error::Software("PROT P without a TLS configuration".into()))?;
+            let tls =
+                self.opts.tls.clone().ok_or_else(|| {
+                    Error::new(Kind::Software, "PROT P without a TLS configuration")
+                })?;
             let deadline = Instant::now() + self.opts.connect.connect_timeout;
             match tls.handshake(tcp, &self.host, Some(deadline)) {
                 Ok(s) => Ok(Started::Data(NetStream::Tls(Box::new(s)))),
@@ -723,7 +769,7 @@ impl<S: Transport> FtpClient<S> {
         let deadline = Instant::now() + self.opts.connect.connect_timeout;
         listener
             .set_nonblocking(true)
-            .map_err(|e| Error::Io(format!("active mode: {}", io_reason(&e))))?;
+            .map_err(|e| Error::new(Kind::Io, format!("active mode: {}", io_reason(&e))))?;
         loop {
             match listener.accept() {
                 Ok((s, from)) => {
@@ -740,10 +786,13 @@ impl<S: Transport> FtpClient<S> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if Instant::now() >= deadline {
                         self.broken = true;
-                        return Err(Error::Timeout(format!(
-                            "{}: the server did not open the active-mode data connection",
-                            self.peer()
-                        )));
+                        return Err(Error::new(
+                            Kind::Timeout,
+                            format!(
+                                "{}: the server did not open the active-mode data connection",
+                                self.peer()
+                            ),
+                        ));
                     }
                     std::thread::sleep(Duration::from_millis(2));
                 }
@@ -758,7 +807,7 @@ impl<S: Transport> FtpClient<S> {
         let r = self.reply_to("the end of the transfer")?;
         match r.class() {
             2 => Ok(()),
-            4 => Err(Error::Io(format!(
+            4 => Err(Error::connection_lost(format!(
                 "{what}: connection lost: the transfer was aborted by the server: {} {}",
                 r.code,
                 r.text()
@@ -895,7 +944,7 @@ fn auth_tls<S: Transport>(
 ) -> Result<Conn<S>> {
     conn.send_command("AUTH", Some("TLS"))?;
     let r = conn.read_reply().map_err(|e| match e {
-        Error::Timeout(_) => Error::Timeout(format!(
+        e if e.kind() == Kind::Timeout => e.with_message(format!(
             "{}: no reply to AUTH TLS within {} s",
             conn.peer(),
             opts.connect.connect_timeout.as_secs_f64()
@@ -903,19 +952,18 @@ fn auth_tls<S: Transport>(
         other => other,
     })?;
     if r.code == 234 {
-        let tls = opts
-            .tls
-            .as_ref()
-            .ok_or_else(|| Error::Software("TLS requested without a TLS configuration".into()))?;
+        let tls = opts.tls.as_ref().ok_or_else(|| {
+            Error::new(Kind::Software, "TLS requested without a TLS configuration")
+        })?;
         return conn.start_tls(tls, host);
     }
     let why = format!("AUTH TLS: {} {}", r.code, r.text());
     // A 4xx is "not now": TLS may well be there on the next try (75, not 69).
     let refuse = |msg: String| {
         if r.class() == 4 {
-            Error::TempFail(msg)
+            Error::new(Kind::TempFail, msg)
         } else {
-            Error::Unavailable(msg)
+            Error::new(Kind::Unavailable, msg)
         }
     };
     match opts.tls_mode {

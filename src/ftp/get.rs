@@ -5,7 +5,7 @@
 use super::client::{FtpClient, FtpOptions, Login};
 use super::parse::{glob_match, has_glob, safe_local_name};
 use crate::conn::printable;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::net::url::Target;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
 use std::collections::HashMap;
@@ -84,7 +84,7 @@ pub fn get_all(
             }
         }
         Destination::Stream if stream.is_none() => {
-            events.fail(&Error::Software("no stream to write to".into()));
+            events.fail(&Error::new(Kind::Software, "no stream to write to"));
             return;
         }
         _ => {}
@@ -161,10 +161,13 @@ impl Run<'_> {
                 }
             };
             if matches!(self.opts.destination, Destination::File(_)) && files.len() > 1 {
-                self.events.fail(&Error::Usage(format!(
-                    "{target}: matches {} files, but -o names one file (use -O DIR)",
-                    files.len()
-                )));
+                self.events.fail(&Error::new(
+                    Kind::Usage,
+                    format!(
+                        "{target}: matches {} files, but -o names one file (use -O DIR)",
+                        files.len()
+                    ),
+                ));
                 continue;
             }
             for file in files {
@@ -180,7 +183,7 @@ impl Run<'_> {
                 self.device = None;
                 if let Err(e) = res {
                     let closed = self.stream.as_ref().is_some_and(|s| s.is_closed());
-                    if !matches!(e, Error::StdoutClosed) {
+                    if e.kind() != Kind::StdoutClosed {
                         self.events.fail(&e);
                     }
                     if closed {
@@ -214,10 +217,13 @@ impl Run<'_> {
                     .note(&format!("{file}: asked for twice, downloaded once"));
                 Ok(false)
             }
-            Some(first) => Err(Error::CantCreate(format!(
-                "{}: already written from {first} in this run; not overwriting it with {file}",
-                dest.display()
-            ))),
+            Some(first) => Err(Error::new(
+                Kind::CantCreate,
+                format!(
+                    "{}: already written from {first} in this run; not overwriting it with {file}",
+                    dest.display()
+                ),
+            )),
         }
     }
 
@@ -229,10 +235,13 @@ impl Run<'_> {
         Ok(match &self.opts.destination {
             Destination::Dir(d) => {
                 safe_local_name(name).map_err(|why| {
-                    Error::Protocol(format!(
-                        "{target}: refusing the remote name \"{}\": {why}",
-                        printable(name)
-                    ))
+                    Error::new(
+                        Kind::Protocol,
+                        format!(
+                            "{target}: refusing the remote name \"{}\": {why}",
+                            printable(name)
+                        ),
+                    )
                 })?;
                 Some(d.join(name))
             }
@@ -243,7 +252,11 @@ impl Run<'_> {
 
     /// A failed login fails every file of the server the same way: said once.
     fn login_failed(&self, e: &Error) -> bool {
-        self.client.is_none() && matches!(e.exit_code(), 77 | 68 | 69 | 76)
+        self.client.is_none()
+            && matches!(
+                e.kind(),
+                Kind::Auth | Kind::NoHost | Kind::Unavailable | Kind::Protocol | Kind::Tls
+            )
     }
 
     fn close(&mut self) {
@@ -288,9 +301,10 @@ impl Run<'_> {
         let path = target.path.as_str();
         if path.is_empty() || path.ends_with('/') {
             // The URL as shown ends with '/' here.
-            return Err(Error::Usage(format!(
-                "{target}: names a folder, not a file (use {target}* for the files in it)"
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{target}: names a folder, not a file (use {target}* for the files in it)"),
+            ));
         }
         let (dir, pattern) = match path.rfind('/') {
             Some(i) => (&path[..=i], &path[i + 1..]),
@@ -300,9 +314,10 @@ impl Run<'_> {
             return Ok(vec![target.clone()]);
         }
         if has_glob(dir) {
-            return Err(Error::Usage(format!(
-                "{target}: wildcards are only supported in the last part of the path"
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{target}: wildcards are only supported in the last part of the path"),
+            ));
         }
         let listing_dir = dir
             .strip_suffix('/')
@@ -330,7 +345,7 @@ impl Run<'_> {
             matched_bytes += n.len();
             matched.push(n);
             if matched.len() > MAX_MATCHES || matched_bytes > MAX_MATCHED_BYTES {
-                return Err(Error::Protocol(format!(
+                return Err(Error::new(Kind::Protocol, format!(
                     "{target}: matches more than {MAX_MATCHES} files (or {} MiB of names); narrow the pattern",
                     MAX_MATCHED_BYTES >> 20
                 )));
@@ -338,18 +353,24 @@ impl Run<'_> {
             Ok(())
         })?;
         for msg in &refused {
-            self.events.fail(&Error::Protocol(msg.clone()));
+            self.events.fail(&Error::new(Kind::Protocol, msg.clone()));
         }
         if refused_count > refused.len() {
-            self.events.fail(&Error::Protocol(format!(
-                "{target}: refused {} more listed names",
-                refused_count - refused.len()
-            )));
+            self.events.fail(&Error::new(
+                Kind::Protocol,
+                format!(
+                    "{target}: refused {} more listed names",
+                    refused_count - refused.len()
+                ),
+            ));
         }
         matched.sort();
         matched.dedup();
         if matched.is_empty() && refused_count == 0 {
-            return Err(Error::NoInput(format!("{target}: no remote file matches")));
+            return Err(Error::new(
+                Kind::NoInput,
+                format!("{target}: no remote file matches"),
+            ));
         }
         Ok(matched
             .into_iter()
@@ -462,7 +483,7 @@ impl Run<'_> {
                 got = self.retrieve_into(target, ascii, check_size, &mut part);
             }
             if let Err(e) = got {
-                if matches!(e, Error::Protocol(_)) && part.len() > offset {
+                if e.kind() == Kind::Protocol && part.len() > offset {
                     // What arrived cannot be trusted (more than SIZE said, say): keep none
                     // of it, and leave the destination as it was.
                     part.restart()?;
@@ -558,14 +579,17 @@ impl Run<'_> {
         let out: &mut StreamOut = match (device, dev.as_mut(), stream.as_deref_mut()) {
             (Some(_), Some((d, _)), _) => d,
             (None, _, Some(s)) => s,
-            _ => return Err(Error::Software("no stream to write to".into())),
+            _ => return Err(Error::new(Kind::Software, "no stream to write to")),
         };
         let start = *written;
         if start > 0 && (ascii || size.is_none()) {
-            return Err(Error::Io(format!(
-                "{target}: cannot resume: {start} bytes already went to {}, and without a size from the server (SIZE) a resumed transfer could not be checked",
-                out.name()
-            )));
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "{target}: cannot resume: {start} bytes already went to {}, and without a size from the server (SIZE) a resumed transfer could not be checked",
+                    out.name()
+                ),
+            ));
         }
         let client = connected(client, target, login, ftp)?;
         let expected = size.map(|s| s.saturating_sub(start));
@@ -585,18 +609,24 @@ impl Run<'_> {
         drop(delivery);
         let got = match got {
             Ok(g) => g,
-            Err(Error::StdoutClosed) if delete => {
-                return Err(Error::Io(format!(
-                    "standard output was closed before all of {target} was written; the remote file was not deleted"
-                )));
+            Err(e) if e.kind() == Kind::StdoutClosed && delete => {
+                return Err(Error::new(
+                    Kind::Io,
+                    format!(
+                        "standard output was closed before all of {target} was written; the remote file was not deleted"
+                    ),
+                ));
             }
             Err(e) => return Err(e),
         };
         if got.is_none() {
-            return Err(Error::Unavailable(format!(
-                "{target}: the server refused to resume (REST) after {start} bytes were already written to {}",
-                out.name()
-            )));
+            return Err(Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{target}: the server refused to resume (REST) after {start} bytes were already written to {}",
+                    out.name()
+                ),
+            ));
         }
         if let Some(want) = size {
             if *written != want {
@@ -609,7 +639,10 @@ impl Run<'_> {
             let within = idle;
             client
                 .keepalive_during(keepalive, || out.settle(within))
-                .map_err(|e| Error::Io(format!("{e}; the remote file {target} was not deleted")))?;
+                .map_err(|e| {
+                    let msg = format!("{e}; the remote file {target} was not deleted");
+                    e.with_message(msg)
+                })?;
             client.delete(&path)?;
         }
         Ok(())

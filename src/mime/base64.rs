@@ -2,7 +2,7 @@
 //! a multiple of 57 bytes, so every chunk encodes to whole lines and no state crosses chunks.
 
 use super::{CHUNK, Eol};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::io::Read;
@@ -28,7 +28,7 @@ pub fn encode_lines(input: &[u8], eol: Eol, first: bool, out: &mut Vec<u8>) -> R
         }
         pos += STANDARD
             .encode_slice(line, &mut out[pos..])
-            .map_err(|e| Error::Software(format!("base64 encoder: {e}")))?;
+            .map_err(|e| Error::new(Kind::Software, format!("base64 encoder: {e}")))?;
     }
     out.truncate(pos);
     Ok(())

@@ -6,7 +6,7 @@
 //! construction. 7bit bodies and part headers can contain anything, so they are searched
 //! with [`Finder`], and the boundaries drawn again on a hit.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 
 pub const PREFIX: &str = "=_posthaste_";
 const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -15,7 +15,7 @@ const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub fn random() -> Result<String> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Software(format!("cannot get random bytes: {e}")))?;
+        .map_err(|e| Error::new(Kind::Software, format!("cannot get random bytes: {e}")))?;
     let mut s = String::from(PREFIX);
     // 256 = 4 * 62 + 8: the slight bias toward the first letters does not matter here.
     s.extend(bytes.iter().map(|&b| ALPHABET[(b % 62) as usize] as char));

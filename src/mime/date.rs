@@ -92,7 +92,10 @@ pub fn host_name() -> String {
 pub fn message_id(unix: i64, host: &str) -> Result<String> {
     let mut r = [0u8; 10];
     getrandom::fill(&mut r).map_err(|e| {
-        crate::Error::Software(format!("cannot get random bytes for Message-ID: {e}"))
+        crate::Error::new(
+            crate::error::Kind::Software,
+            format!("cannot get random bytes for Message-ID: {e}"),
+        )
     })?;
     let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!("<{}.{hex}@{host}>", base36(unix.max(0) as u64)))

@@ -5,7 +5,7 @@
 //! begins with the whitespace that separates it from the one before. Folding puts a line
 //! break before that whitespace, so unfolding (removing the line breaks) gives the value back.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -27,10 +27,13 @@ pub fn no_line_breaks(flag: &str, value: impl AsRef<std::ffi::OsStr>) -> Result<
     use std::os::unix::ffi::OsStrExt;
     let value = value.as_ref();
     if value.as_bytes().iter().any(|b| b"\r\n\0".contains(b)) {
-        return Err(Error::Usage(format!(
-            "{flag}: a line break is not allowed in this value (header injection?): {}",
-            elide(&format!("{value:?}"))
-        )));
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{flag}: a line break is not allowed in this value (header injection?): {}",
+                elide(&format!("{value:?}"))
+            ),
+        ));
     }
     Ok(())
 }
@@ -72,10 +75,13 @@ pub fn fold(name: &str, tokens: &[String]) -> Vec<String> {
 pub fn fold_checked(flag: &str, name: &str, tokens: &[String]) -> Result<Vec<String>> {
     let lines = fold(name, tokens);
     if let Some(long) = lines.iter().find(|l| l.len() > MAX_LINE) {
-        return Err(Error::Usage(format!(
-            "{flag}: too long to fold into header lines of at most {MAX_LINE} characters (RFC 5322 2.1.1): {:?}",
-            elide(long.trim_start())
-        )));
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{flag}: too long to fold into header lines of at most {MAX_LINE} characters (RFC 5322 2.1.1): {:?}",
+                elide(long.trim_start())
+            ),
+        ));
     }
     Ok(lines)
 }
@@ -194,9 +200,12 @@ pub fn structured(flag: &str, name: &str, value: &str) -> Result<Vec<String>> {
         .chars()
         .find(|&c| c != ' ' && c != '\t' && !c.is_ascii_graphic())
     {
-        return Err(Error::Usage(format!(
-            "{flag}: {name} is a structured field, where RFC 2047 allows no encoded-words: only printable ASCII, not {c:?}"
-        )));
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{flag}: {name} is a structured field, where RFC 2047 allows no encoded-words: only printable ASCII, not {c:?}"
+            ),
+        ));
     }
     let msg_ids = MSG_ID_FIELDS.contains(&name.to_ascii_lowercase().as_str());
     let ws = |c: char| c == ' ' || c == '\t';
@@ -231,7 +240,7 @@ pub struct Mailbox {
 /// Non-ASCII is allowed in display names; in addresses only with `smtputf8`.
 pub fn parse_mailboxes(flag: &str, value: &str, smtputf8: bool) -> Result<Vec<Mailbox>> {
     no_line_breaks(flag, value)?;
-    let bad = |why: &str| Error::Usage(format!("{flag}: {why}: {value:?}"));
+    let bad = |why: &str| Error::new(Kind::Usage, format!("{flag}: {why}: {value:?}"));
     let mut items = Vec::new();
     let (mut quoted, mut angle, mut escaped, mut start) = (false, false, false, 0);
     for (i, c) in value.char_indices() {
@@ -269,7 +278,7 @@ pub fn parse_mailboxes(flag: &str, value: &str, smtputf8: bool) -> Result<Vec<Ma
             None => (None, item),
         };
         check_addr_spec(addr, smtputf8)
-            .map_err(|why| Error::Usage(format!("{flag}: {why}: {addr:?}")))?;
+            .map_err(|why| Error::new(Kind::Usage, format!("{flag}: {why}: {addr:?}")))?;
         out.push(Mailbox {
             name: name.filter(|n| !n.is_empty()),
             addr: addr.to_string(),

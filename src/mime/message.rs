@@ -13,7 +13,7 @@ use super::qp::QpEncoder;
 use super::scan::{self, Encoding, TextChoice};
 use super::source::{Input, SNIFF};
 use super::text::SevenBit;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -46,7 +46,10 @@ impl Envelope {
             list.extend(header::parse_mailboxes(flag, v, smtputf8)?);
         }
         if single && list.len() > 1 {
-            return Err(Error::Usage(format!("{flag}: give a single address")));
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{flag}: give a single address"),
+            ));
         }
         if !list.is_empty() {
             let tokens = header::mailbox_tokens(field, &list);
@@ -72,14 +75,16 @@ impl Envelope {
     pub fn custom(&mut self, flag: &str, raw: &str) -> Result<()> {
         header::no_line_breaks(flag, raw)?;
         let Some((name, value)) = raw.split_once(':') else {
-            return Err(Error::Usage(format!(
-                "{flag}: expected \"Name: value\": {raw:?}"
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{flag}: expected \"Name: value\": {raw:?}"),
+            ));
         };
         if !header::is_field_name(name) {
-            return Err(Error::Usage(format!(
-                "{flag}: not a valid header field name: {name:?}"
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{flag}: not a valid header field name: {name:?}"),
+            ));
         }
         let lower = name.to_ascii_lowercase();
         let own_flag = match lower.as_str() {
@@ -92,18 +97,23 @@ impl Envelope {
             _ => None,
         };
         if let Some(own) = own_flag {
-            return Err(Error::Usage(format!(
-                "{flag}: use {own} for the {name} field"
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{flag}: use {own} for the {name} field"),
+            ));
         }
         if lower == "mime-version" || lower.starts_with("content-") {
-            return Err(Error::Usage(format!(
-                "{flag}: mime-pack writes the {name} field itself"
-            )));
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{flag}: mime-pack writes the {name} field itself"),
+            ));
         }
         let value = value.trim_matches([' ', '\t']);
         if value.is_empty() && (lower == "date" || lower == "message-id") {
-            return Err(Error::Usage(format!("{flag}: {name} needs a value")));
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{flag}: {name} needs a value"),
+            ));
         }
         let lines = if header::is_structured(name) {
             header::fold_checked(flag, name, &header::structured(flag, name, value)?)?
@@ -157,10 +167,10 @@ impl FileSpec {
         let arg = arg.as_ref();
         header::no_line_breaks(flag, arg)?;
         let bad = |why: String| {
-            Error::Usage(format!(
-                "{flag}: {why}: {}",
-                header::elide(&format!("{arg:?}"))
-            ))
+            Error::new(
+                Kind::Usage,
+                format!("{flag}: {why}: {}", header::elide(&format!("{arg:?}"))),
+            )
         };
         let bytes = arg.as_bytes();
         let mut cuts: Vec<(usize, &str)> = Vec::new();
@@ -439,10 +449,13 @@ impl Message {
                 if part.subtype == "html" && choice.charset.is_none() {
                     // An HTML alternative sent as application/octet-stream would be no
                     // alternative at all.
-                    return Err(Error::Data(format!(
-                        "{}: the HTML is not UTF-8: give its charset with --charset",
-                        part.input.name()
-                    )));
+                    return Err(Error::new(
+                        Kind::Data,
+                        format!(
+                            "{}: the HTML is not UTF-8: give its charset with --charset",
+                            part.input.name()
+                        ),
+                    ));
                 }
                 clash |= found && choice.encoding == Encoding::SevenBit;
                 part.choice = Some(choice);
@@ -461,9 +474,10 @@ impl Message {
                 return Ok(msg);
             }
         }
-        Err(Error::Software(format!(
-            "no boundary found that does not occur in the content after {DRAWS} draws"
-        )))
+        Err(Error::new(
+            Kind::Software,
+            format!("no boundary found that does not occur in the content after {DRAWS} draws"),
+        ))
     }
 
     fn tree(&self) -> Node {
@@ -627,7 +641,7 @@ fn write_text(part: &mut TextPart, out: &mut Output, eol: Eol) -> Result<()> {
         .as_ref()
         .map_or(Encoding::Base64, |c| c.encoding);
     let name = part.input.name().to_string();
-    let changed = || Error::Io(format!("{name}: changed while being read"));
+    let changed = || Error::new(Kind::Io, format!("{name}: changed while being read"));
     let mut buf = Vec::new();
     match encoding {
         Encoding::Base64 => write_base64(&mut part.input, out, eol),

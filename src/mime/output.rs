@@ -2,7 +2,7 @@
 //! "Files are never left half-written"): a temporary file beside the destination, fsync,
 //! rename, fsync of the folder. An error removes the temporary file.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::transfer::{self, Plan};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -65,9 +65,12 @@ impl Output {
             }
         };
         let dest = dest.as_path();
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::CantCreate(format!("{}: not a file name", dest.display())))?;
+        let name = dest.file_name().ok_or_else(|| {
+            Error::new(
+                Kind::CantCreate,
+                format!("{}: not a file name", dest.display()),
+            )
+        })?;
         let mut last = None;
         for _ in 0..8 {
             let tag = &super::boundary::random()?[12..20];

@@ -10,7 +10,7 @@
 use super::base64::read_full;
 use super::scan::{Recheck, Scanner, TextStats};
 use super::{CHUNK, boundary::Finder};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind as ErrorKind, Result};
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 
@@ -58,7 +58,10 @@ impl Input {
         let file = File::open(path).map_err(|e| Error::no_input(&shown, &e))?;
         let meta = file.metadata().map_err(|e| Error::no_input(&shown, &e))?;
         if meta.is_dir() {
-            return Err(Error::NoInput(format!("{shown}: is a directory")));
+            return Err(Error::new(
+                ErrorKind::NoInput,
+                format!("{shown}: is a directory"),
+            ));
         }
         let kind = if meta.is_file() {
             Kind::Seekable(file)
@@ -105,7 +108,10 @@ impl Input {
             return Ok(());
         };
         let Some(mut rest) = rest.take() else {
-            return Err(Error::Software(format!("{}: read twice", self.name)));
+            return Err(Error::new(
+                ErrorKind::Software,
+                format!("{}: read twice", self.name),
+            ));
         };
         let mut buf = std::mem::take(prefix);
         let have = buf.len();
@@ -224,7 +230,12 @@ impl Input {
             Kind::Memory(d) => Box::new(Cursor::new(&d[..])),
             Kind::Pipe(prefix, rest) => match rest.take() {
                 Some(r) => Box::new(Cursor::new(std::mem::take(prefix)).chain(r)),
-                None => return Err(Error::Software(format!("{}: read twice", self.name))),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Software,
+                        format!("{}: read twice", self.name),
+                    ));
+                }
             },
         };
         Ok(match &self.scanned {

@@ -7,7 +7,7 @@ pub mod url;
 
 pub use stream::NetStream;
 
-use crate::error::{Error, Result, io_reason};
+use crate::error::{Error, Kind, Result, io_reason};
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -56,10 +56,10 @@ pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>>
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| {
-            Error::NoHost(format!(
-                "{host}: cannot resolve host name: {}",
-                io_reason(&e)
-            ))
+            Error::new(
+                Kind::NoHost,
+                format!("{host}: cannot resolve host name: {}", io_reason(&e)),
+            )
         })?
         .filter(|a| family.allows(a))
         .collect();
@@ -69,7 +69,10 @@ pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>>
             Family::V6 => " IPv6",
             Family::Any => "",
         };
-        return Err(Error::NoHost(format!("{host}: has no{which} address")));
+        return Err(Error::new(
+            Kind::NoHost,
+            format!("{host}: has no{which} address"),
+        ));
     }
     Ok(addrs)
 }
@@ -109,9 +112,12 @@ pub fn connect_by(
     let shown = display_host_port(host, port);
     Err(match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            Error::Timeout(format!("{shown}: connection timed out"))
+            Error::new(Kind::Timeout, format!("{shown}: connection timed out"))
         }
-        _ => Error::TempFail(format!("{shown}: cannot connect: {}", io_reason(&e))),
+        _ => Error::new(
+            Kind::TempFail,
+            format!("{shown}: cannot connect: {}", io_reason(&e)),
+        ),
     })
 }
 

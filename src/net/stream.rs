@@ -3,7 +3,7 @@
 //! in-memory stream and the real tools against sockets, with the same code.
 
 use super::tls::TlsContext;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use rustls::{ClientConnection, StreamOwned};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -130,9 +130,10 @@ impl Transport for NetStream {
                 server_name,
                 deadline,
             )?))),
-            NetStream::Tls(_) => Err(Error::Protocol(format!(
-                "{server_name}: TLS is already active on this connection"
-            ))),
+            NetStream::Tls(_) => Err(Error::new(
+                Kind::Protocol,
+                format!("{server_name}: TLS is already active on this connection"),
+            )),
         }
     }
 

@@ -3,7 +3,7 @@
 //! FTPS data connections resume the control connection's session (vsftpd's
 //! `require_ssl_reuse=YES`).
 
-use crate::error::{Error, Result, io_reason};
+use crate::error::{Error, Kind, Result, io_reason};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -59,20 +59,21 @@ impl TlsContext {
                     rustls::pki_types::pem::Error::Io(io) => {
                         Error::no_input(format!("--cacert {shown}"), &io)
                     }
-                    other => Error::Usage(format!("--cacert {shown}: {other}")),
+                    other => Error::new(Kind::Usage, format!("--cacert {shown}: {other}")),
                 })?
                 .collect::<std::result::Result<_, _>>()
-                .map_err(|e| Error::Usage(format!("--cacert {shown}: {e}")))?;
+                .map_err(|e| Error::new(Kind::Usage, format!("--cacert {shown}: {e}")))?;
             if certs.is_empty() {
-                return Err(Error::Usage(format!(
-                    "--cacert {shown}: no PEM certificate in the file"
-                )));
+                return Err(Error::new(
+                    Kind::Usage,
+                    format!("--cacert {shown}: no PEM certificate in the file"),
+                ));
             }
             let mut roots = RootCertStore::empty();
             for cert in certs {
                 roots
                     .add(cert.clone())
-                    .map_err(|e| Error::Usage(format!("--cacert {shown}: {e}")))?;
+                    .map_err(|e| Error::new(Kind::Usage, format!("--cacert {shown}: {e}")))?;
                 extra.push(cert);
             }
             extra_verifier = Some(webpki_verifier(roots, &provider)?);
@@ -87,7 +88,7 @@ impl TlsContext {
         });
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Software(format!("TLS configuration: {e}")))?
+            .map_err(|e| Error::new(Kind::Software, format!("TLS configuration: {e}")))?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
@@ -107,11 +108,16 @@ impl TlsContext {
         deadline: Option<Instant>,
     ) -> Result<StreamOwned<ClientConnection, TcpStream>> {
         let name = ServerName::try_from(host.to_string())
-            .map_err(|_| Error::Usage(format!("{host}: not a valid TLS server name")))?;
+            .map_err(|_| Error::new(Kind::Usage, format!("{host}: not a valid TLS server name")))?;
         let mut conn = ClientConnection::new(self.config.clone(), name)
-            .map_err(|e| Error::Tls(format!("{host}: {e}")))?;
+            .map_err(|e| Error::new(Kind::Tls, format!("{host}: {e}")))?;
         let idle = tcp.read_timeout().ok().flatten();
-        let too_slow = || Error::Timeout(format!("{host}: timed out during the TLS handshake"));
+        let too_slow = || {
+            Error::new(
+                Kind::Timeout,
+                format!("{host}: timed out during the TLS handshake"),
+            )
+        };
         while conn.is_handshaking() {
             if let Some(d) = deadline {
                 let left = d.saturating_duration_since(Instant::now());
@@ -142,16 +148,24 @@ fn handshake_error(host: &str, e: io::Error) -> Error {
             }
             _ => "",
         };
-        return Error::Tls(format!("{host}: TLS handshake failed: {tls}{hint}"));
+        return Error::new(
+            Kind::Tls,
+            format!("{host}: TLS handshake failed: {tls}{hint}"),
+        );
     }
     match e.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            Error::Timeout(format!("{host}: timed out during the TLS handshake"))
-        }
-        io::ErrorKind::UnexpectedEof => Error::Tls(format!(
-            "{host}: the server closed the connection during the TLS handshake"
-        )),
-        _ => Error::Tls(format!("{host}: TLS handshake failed: {}", io_reason(&e))),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
+            Kind::Timeout,
+            format!("{host}: timed out during the TLS handshake"),
+        ),
+        io::ErrorKind::UnexpectedEof => Error::new(
+            Kind::Tls,
+            format!("{host}: the server closed the connection during the TLS handshake"),
+        ),
+        _ => Error::new(
+            Kind::Tls,
+            format!("{host}: TLS handshake failed: {}", io_reason(&e)),
+        ),
     }
 }
 
@@ -161,7 +175,7 @@ fn webpki_verifier(
 ) -> Result<Arc<WebPkiServerVerifier>> {
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|e| Error::Software(format!("TLS trust store: {e}")))
+        .map_err(|e| Error::new(Kind::Software, format!("TLS trust store: {e}")))
 }
 
 /// The system's trust store, loaded on first use: a server that `--cacert` already
@@ -180,9 +194,12 @@ fn native_verifier(provider: &Arc<CryptoProvider>) -> Option<Arc<WebPkiServerVer
 /// Parses `sha256:HEX` (colons between bytes allowed, as msmtp prints them).
 pub fn parse_pin(pin: &str) -> Result<[u8; 32]> {
     let bad = || {
-        Error::Usage(format!(
-            "--pin {pin}: expected sha256: followed by 64 hex digits (the certificate's SHA-256 fingerprint)"
-        ))
+        Error::new(
+            Kind::Usage,
+            format!(
+                "--pin {pin}: expected sha256: followed by 64 hex digits (the certificate's SHA-256 fingerprint)"
+            ),
+        )
     };
     let hex = pin
         .strip_prefix("sha256:")

@@ -2,7 +2,7 @@
 //! literals in brackets), port with the scheme's default, and the percent-decoded path.
 //! An FTP path is relative to the login folder (curl's rule); `//abs/path` is absolute.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl fmt::Debug for Target {
 impl Target {
     /// Parses `url`, accepting only the schemes in `allowed`.
     pub fn parse(url: &str, allowed: &[Scheme]) -> Result<Target> {
-        let bad = |why: &str| Error::Usage(format!("{}: {why}", redact(url)));
+        let bad = |why: &str| Error::new(Kind::Usage, format!("{}: {why}", redact(url)));
         let names: Vec<&str> = allowed.iter().map(|s| s.name()).collect();
         let (scheme_str, _) = url.split_once("://").ok_or_else(|| {
             bad(&format!(
@@ -206,7 +206,7 @@ fn encode_for_display(s: &str) -> String {
 /// Decodes %XX escapes; the result must be UTF-8 and free of CR, LF and NUL, which could
 /// otherwise inject protocol commands.
 fn decode(s: &str, what: &str, url: &str) -> Result<String> {
-    let bad = |why: &str| Error::Usage(format!("{}: {what}: {why}", redact(url)));
+    let bad = |why: &str| Error::new(Kind::Usage, format!("{}: {what}: {why}", redact(url)));
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
