@@ -6,7 +6,9 @@
 pub mod cli;
 pub mod conn;
 pub mod error;
+pub mod events;
 pub mod ftp;
+pub mod login;
 pub mod mime;
 pub mod net;
 pub mod netrc;

@@ -3,7 +3,7 @@
 
 use super::run::Reporter;
 use crate::error::{Error, visible};
-use crate::ftp::get::Events;
+use crate::events::Events;
 use humansize::{BINARY, format_size};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::io::IsTerminal;

@@ -5,6 +5,7 @@
 use super::parse::{self, Features};
 use crate::conn::{Conn, Reply, printable};
 use crate::error::{Error, Kind, Result, io_reason};
+use crate::login::Login;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
@@ -22,26 +23,6 @@ const MAX_LISTING: u64 = 1 << 30;
 
 /// Receives transcript lines; shared by every connection of a run.
 pub type TranscriptFn = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// Who logs in.
-#[derive(Clone)]
-pub struct Login {
-    pub user: String,
-    pub password: String,
-    /// An anonymous login's "password" is an e-mail address, not a secret: `--tls auto` may
-    /// send it in cleartext.
-    pub anonymous: bool,
-}
-
-impl Login {
-    pub fn anonymous() -> Login {
-        Login {
-            user: "anonymous".into(),
-            password: "anonymous@".into(),
-            anonymous: true,
-        }
-    }
-}
 
 /// How to connect and transfer.
 #[derive(Clone)]

@@ -2,10 +2,12 @@
 //! check its size, resume with REST, retry transient failures, publish by rename, then
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
-use super::client::{FtpClient, FtpOptions, Login};
+use super::client::{FtpClient, FtpOptions};
 use super::parse::{glob_match, has_glob, safe_local_name};
 use crate::conn::printable;
 use crate::error::{Error, Kind, Result};
+use crate::events::Events;
+use crate::login::Login;
 use crate::net::url::Target;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
 use std::collections::HashMap;
@@ -46,20 +48,6 @@ pub struct GetOptions {
     pub retry_delay: Duration,
     /// NOOP interval on the control connection during slow local work.
     pub keepalive: Duration,
-}
-
-/// What the caller is told as the run goes; the library never prints.
-pub trait Events {
-    /// Something worth saying that is not a failure (a skip, a fallback, a retry).
-    fn note(&mut self, msg: &str);
-    /// A download starts: `total` bytes if known, of which `offset` are already here.
-    fn start(&mut self, name: &str, total: Option<u64>, offset: u64);
-    /// `n` more bytes arrived.
-    fn advance(&mut self, n: u64);
-    /// The current download completed.
-    fn finish(&mut self);
-    /// A file (or a whole server's worth of files) failed; ends any download in progress.
-    fn fail(&mut self, err: &Error);
 }
 
 /// Supplies the login for a server (credentials may need a prompt or a netrc look-up).

@@ -4,4 +4,5 @@ pub mod client;
 pub mod get;
 pub mod parse;
 
-pub use client::{FtpClient, FtpOptions, Login};
+pub use crate::login::Login;
+pub use client::{FtpClient, FtpOptions};

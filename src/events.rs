@@ -1,0 +1,20 @@
+//! What a transfer tells its caller as it goes, whatever the protocol: the library never
+//! prints; the command line turns these into progress bars, notes and error lines
+//! (`cli::progress`).
+
+use crate::error::Error;
+
+/// What the caller is told as the run goes; the library never prints.
+pub trait Events {
+    /// Something worth saying that is not a failure (a skip, a fallback, a retry).
+    fn note(&mut self, msg: &str);
+    /// A transfer starts: `total` bytes if known, of which `offset` are already done (a resume).
+    fn start(&mut self, name: &str, total: Option<u64>, offset: u64);
+    /// `n` more bytes moved.
+    fn advance(&mut self, n: u64);
+    /// The current transfer completed.
+    fn finish(&mut self);
+    /// A file or message (or a whole server's worth of them) failed; ends any transfer in
+    /// progress.
+    fn fail(&mut self, err: &Error);
+}
