@@ -3,6 +3,7 @@
 //! The library never prints and never exits: it returns [`Error`], whose
 //! [`exit_code`](Error::exit_code) follows sysexits.h. Binaries in `src/bin/` stay thin.
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod conn;
 pub mod error;

@@ -172,7 +172,7 @@ fn warn_if_readable(path: &Path, warn: &mut dyn FnMut(&str)) {
         let mode = m.permissions().mode();
         if mode & 0o077 != 0 {
             warn(&format!(
-                "warning: netrc file {} is readable by group or others (mode {:o}): chmod 600 {}",
+                "netrc file {} is readable by group or others (mode {:o}): chmod 600 {}",
                 path.display(),
                 mode & 0o777,
                 path.display()

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 /// Every generated file, as (path relative to the crate root, contents).
 pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
-    for cmd in super::commands() {
-        let name = cmd.get_name().to_string();
-        let man = render_man(&cmd, &super::man_sections(&name));
+    for tool in super::TOOLS {
+        let cmd = (tool.command)();
+        let name = tool.name;
+        let man = render_man(&cmd, &super::tool::man_sections(tool));
         out.push((PathBuf::from(format!("man/{name}.1")), man));
         for shell in [
             Shell::Bash,
@@ -21,7 +22,7 @@ pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
         ] {
             let mut buf = Vec::new();
             let mut c = cmd.clone();
-            clap_complete::generate(shell, &mut c, &name, &mut buf);
+            clap_complete::generate(shell, &mut c, name, &mut buf);
             let file = match shell {
                 Shell::Bash => format!("{name}.bash"),
                 Shell::Zsh => format!("_{name}"),

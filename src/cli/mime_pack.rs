@@ -1,6 +1,8 @@
 //! mime-pack: composes a MIME message from flags, a body and files, and writes it to
 //! standard output (for `smtp-send -t`) or atomically to a file.
 
+use super::report::Reporter;
+use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
 use crate::mime::message::{Envelope, FilePart, FileSpec, Message, TextPart};
 use crate::mime::output::Output;
@@ -11,37 +13,41 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::Path;
 
-const EXAMPLES: &str = "\
-Examples:
-  echo \"Nightly build attached.\" | mime-pack --from ci@example.com --to team@example.com \\
-      --subject \"Build #451 ✔\" -a build.log -a dist/app.tar.gz | smtp-send -t
-  mime-pack --from \"Ada <ada@example.com>\" --to bob@example.com --body note.txt \\
-      --html note.html --inline \"logo.png;cid=logo\" -o message.eml
-  mime-pack --from a@example.com --to b@example.com --body /dev/null \\
-      -a \"scan-0042.pdf;name=Rechnung März.pdf\" --header \"X-Ticket: 4711\"
+/// mime-pack as a [`Tool`].
+pub struct MimePack;
 
-Exit status: 0 ok (also when a reader of standard output stops early, as `| head` does),
-64 bad flags or header values, 65 the --html file is not UTF-8 and no --charset was given,
-66 a body or attachment is missing or unreadable (all are checked before anything is
-written), 73 the -o file cannot be created, 74 a read or write error (also: a text file
-changed between its scan and its sending, or standard output closed or read-only from the
-start, as with `>&-`), 70 an internal error. SIGINT, SIGTERM or SIGHUP during -o FILE
-removes FILE's temporary .part file, and mime-pack still ends by that signal.";
-
-/// mime-pack's man page sections after OPTIONS.
-pub fn man_sections() -> Vec<(&'static str, String)> {
-    let (examples, exit) = EXAMPLES
-        .trim_start_matches("Examples:\n")
-        .split_once("\n\nExit status: ")
-        .unwrap_or((EXAMPLES, ""));
-    vec![
-        ("EXAMPLES", examples.to_string()),
-        ("EXIT STATUS", exit.to_string()),
+impl Tool for MimePack {
+    const NAME: &'static str = "mime-pack";
+    const MAN: &'static str = include_str!("../../man/text/mime-pack.txt");
+    const EXIT: &'static [(u8, &'static str)] = &[
         (
-            "SEE ALSO",
-            "smtp-send(1), mpack(1), RFC 2045-2049, RFC 2047, RFC 2231".to_string(),
+            0,
+            "the message was written (also when a reader of standard output stops early,\n\
+             as | head does)",
         ),
-    ]
+        (64, "bad flags or header values"),
+        (
+            65,
+            "the --html file is not UTF-8 and no --charset was given",
+        ),
+        (
+            66,
+            "a body or attachment is missing or unreadable (all are checked before\n\
+             anything is written)",
+        ),
+        (70, ""),
+        (73, "the -o file cannot be created"),
+        (
+            74,
+            "a read or write error (also: a text file changed between its scan and its\n\
+             sending, or standard output closed or read-only from the start, as with >&-)",
+        ),
+    ];
+    type Args = Args;
+
+    fn run(args: Args, _report: &mut Reporter) -> Result<()> {
+        run(args)
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -49,7 +55,8 @@ pub fn man_sections() -> Vec<(&'static str, String)> {
     name = "mime-pack",
     version,
     about = "Build a MIME message with a body and attachments, streaming, for smtp-send -t",
-    after_help = EXAMPLES
+    after_help = tool::after_help(MimePack::MAN),
+    after_long_help = tool::after_long_help(MimePack::MAN, MimePack::EXIT),
 )]
 pub struct Args {
     /// Author address: "Name <addr@example.com>" or addr@example.com
@@ -104,99 +111,14 @@ pub struct Args {
     pub crlf: bool,
 }
 
-/// Runs mime-pack: every flag is checked (64), then every input opened (66), then the text
-/// bodies are read and scanned, and only then is the output created and written.
+/// Runs mime-pack in four phases: every flag is checked (64), then every input opened (66),
+/// then the text bodies are read and scanned, and only then is the output created and
+/// written.
 pub fn run(args: Args) -> Result<()> {
-    let mut env = Envelope::new();
-    env.mailboxes(
-        "From",
-        "--from",
-        std::slice::from_ref(&args.from),
-        args.smtputf8,
-        true,
-    )?;
-    env.mailboxes(
-        "Reply-To",
-        "--reply-to",
-        &args.reply_to,
-        args.smtputf8,
-        false,
-    )?;
-    env.mailboxes("To", "--to", &args.to, args.smtputf8, false)?;
-    env.mailboxes("Cc", "--cc", &args.cc, args.smtputf8, false)?;
-    env.mailboxes("Bcc", "--bcc", &args.bcc, args.smtputf8, false)?;
-    if let Some(s) = &args.subject {
-        env.unstructured("Subject", "--subject", s)?;
-    }
-    for h in &args.headers {
-        env.custom("--header", h)?;
-    }
-    if let Some(c) = &args.charset {
-        header::no_line_breaks("--charset", c)?;
-        if !header::is_charset(c) {
-            return Err(Error::new(
-                Kind::Usage,
-                format!(
-                    "--charset: not a charset name (a token of at most {} characters): {:?}",
-                    header::MAX_CHARSET,
-                    header::elide(c)
-                ),
-            ));
-        }
-    }
-    for (flag, v) in [("--body", &args.body), ("--html", &args.html)] {
-        if let Some(v) = v {
-            header::no_line_breaks(flag, v)?;
-        }
-    }
-    if let Some(v) = &args.output {
-        header::no_line_breaks("--output", v)?;
-    }
-    let inline: Vec<FileSpec> = args
-        .inline
-        .iter()
-        .map(|a| FileSpec::parse("--inline", a, &["type", "name", "cid"]))
-        .collect::<Result<_>>()?;
-    let attach: Vec<FileSpec> = args
-        .attach
-        .iter()
-        .map(|a| FileSpec::parse("--attach", a, &["type", "name", "charset"]))
-        .collect::<Result<_>>()?;
-
-    // Standard input can feed one input only, whatever name it is given.
+    let env = envelope(&args)?;
+    let (inline, attach) = file_specs(&args)?;
     let body_path = Path::new(args.body.as_deref().unwrap_or("-".as_ref()));
-    let is_dash = |p: &Path| p.as_os_str() == "-";
-    let inputs = std::iter::once(("--body", body_path))
-        .chain(args.html.as_deref().map(|h| ("--html", Path::new(h))))
-        .chain(inline.iter().map(|s| ("--inline", s.path.as_path())))
-        .chain(attach.iter().map(|s| ("--attach", s.path.as_path())));
-    let mut stdin_users = inputs.filter(|(_, path)| is_dash(path) || is_standard_input(path));
-    if let (Some((first, _)), Some((flag, path))) = (stdin_users.next(), stdin_users.next()) {
-        let hint = if first == "--body" {
-            " (give --body FILE)"
-        } else {
-            ""
-        };
-        let what = if is_dash(path) {
-            "standard input is already used by".to_string()
-        } else {
-            format!(
-                "{} is standard input, which is already used by",
-                path.display()
-            )
-        };
-        return Err(Error::new(
-            Kind::Usage,
-            format!("{flag}: {what} {first}{hint}"),
-        ));
-    }
-    if args.body.is_none() && std::io::stdin().is_terminal() {
-        return Err(Error::new(
-            Kind::Usage,
-            "the body is read from standard input, which is a terminal: pipe it in, or give --body FILE (--body /dev/null for none)",
-        ));
-    }
-
+    one_reader_of_stdin(&args, body_path, &inline, &attach)?;
     // Open everything before reading anything: a missing file fails with nothing written.
     let body_in = Input::open(body_path)?;
     let html_in = args.html.as_deref().map(Input::open).transpose()?;
@@ -243,4 +165,111 @@ pub fn run(args: Args) -> Result<()> {
     };
     msg.write(&mut out, eol)?;
     out.finish()
+}
+
+/// Phase 1a: the header fields from the flags, each checked (64).
+fn envelope(args: &Args) -> Result<Envelope> {
+    let mut env = Envelope::new();
+    env.mailboxes(
+        "From",
+        "--from",
+        std::slice::from_ref(&args.from),
+        args.smtputf8,
+        true,
+    )?;
+    env.mailboxes(
+        "Reply-To",
+        "--reply-to",
+        &args.reply_to,
+        args.smtputf8,
+        false,
+    )?;
+    env.mailboxes("To", "--to", &args.to, args.smtputf8, false)?;
+    env.mailboxes("Cc", "--cc", &args.cc, args.smtputf8, false)?;
+    env.mailboxes("Bcc", "--bcc", &args.bcc, args.smtputf8, false)?;
+    if let Some(s) = &args.subject {
+        env.unstructured("Subject", "--subject", s)?;
+    }
+    for h in &args.headers {
+        env.custom("--header", h)?;
+    }
+    Ok(env)
+}
+
+/// Phase 1b: the other flag values, and the `-a`/`--inline` specifications (64).
+fn file_specs(args: &Args) -> Result<(Vec<FileSpec>, Vec<FileSpec>)> {
+    if let Some(c) = &args.charset {
+        header::no_line_breaks("--charset", c)?;
+        if !header::is_charset(c) {
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "--charset: not a charset name (a token of at most {} characters): {:?}",
+                    header::MAX_CHARSET,
+                    header::elide(c)
+                ),
+            ));
+        }
+    }
+    for (flag, v) in [("--body", &args.body), ("--html", &args.html)] {
+        if let Some(v) = v {
+            header::no_line_breaks(flag, v)?;
+        }
+    }
+    if let Some(v) = &args.output {
+        header::no_line_breaks("--output", v)?;
+    }
+    let inline: Vec<FileSpec> = args
+        .inline
+        .iter()
+        .map(|a| FileSpec::parse("--inline", a, &["type", "name", "cid"]))
+        .collect::<Result<_>>()?;
+    let attach: Vec<FileSpec> = args
+        .attach
+        .iter()
+        .map(|a| FileSpec::parse("--attach", a, &["type", "name", "charset"]))
+        .collect::<Result<_>>()?;
+    Ok((inline, attach))
+}
+
+/// Phase 1c: standard input can feed one input only, whatever name it is given; and a body
+/// from a terminal would wait for typing: refused (64).
+fn one_reader_of_stdin(
+    args: &Args,
+    body_path: &Path,
+    inline: &[FileSpec],
+    attach: &[FileSpec],
+) -> Result<()> {
+    let is_dash = |p: &Path| p.as_os_str() == "-";
+    let inputs = std::iter::once(("--body", body_path))
+        .chain(args.html.as_deref().map(|h| ("--html", Path::new(h))))
+        .chain(inline.iter().map(|s| ("--inline", s.path.as_path())))
+        .chain(attach.iter().map(|s| ("--attach", s.path.as_path())));
+    let mut stdin_users = inputs.filter(|(_, path)| is_dash(path) || is_standard_input(path));
+    if let (Some((first, _)), Some((flag, path))) = (stdin_users.next(), stdin_users.next()) {
+        let hint = if first == "--body" {
+            " (give --body FILE)"
+        } else {
+            ""
+        };
+        let what = if is_dash(path) {
+            "standard input is already used by".to_string()
+        } else {
+            format!(
+                "{} is standard input, which is already used by",
+                path.display()
+            )
+        };
+        return Err(Error::new(
+            Kind::Usage,
+            format!("{flag}: {what} {first}{hint}"),
+        ));
+    }
+    if args.body.is_none() && std::io::stdin().is_terminal() {
+        return Err(Error::new(
+            Kind::Usage,
+            "the body is read from standard input, which is a terminal: pipe it in, or give --body FILE (--body /dev/null for none)",
+        ));
+    }
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Progress bars (indicatif, sizes through humansize) for people at a terminal only: never
 //! when stderr is not a terminal or `--quiet` is given. Counting is one atomic add per chunk.
 
-use super::run::Reporter;
+use super::report::Reporter;
 use crate::error::{Error, visible};
 use crate::events::Events;
 use humansize::{BINARY, format_size};
@@ -39,40 +39,42 @@ fn style(known_total: bool) -> ProgressStyle {
         })
 }
 
-/// Reports a transfer run on stderr: progress, notes and failures.
-pub struct CliEvents {
-    pub reporter: Reporter,
-    quiet: bool,
+/// Reports a transfer run on stderr: progress, notes and failures, all through the
+/// reporter, which prints every line above the bar.
+pub struct CliEvents<'r> {
+    reporter: &'r mut Reporter,
     bars: bool,
+    /// The bar of the current transfer (the reporter's [`Stderr`](super::report::Stderr)
+    /// knows it too, to print above it).
     bar: Option<ProgressBar>,
     /// Bytes that were already there when the current file started (a resume).
     offset: u64,
 }
 
-impl CliEvents {
-    pub fn new(reporter: Reporter, quiet: bool) -> Self {
+impl<'r> CliEvents<'r> {
+    pub fn new(reporter: &'r mut Reporter) -> Self {
+        let bars = wanted(reporter.quiet());
         CliEvents {
             reporter,
-            quiet,
-            bars: wanted(quiet),
+            bars,
             bar: None,
             offset: 0,
         }
     }
 
-    fn say(&self, line: &str) {
-        match &self.bar {
-            Some(b) => b.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+    fn clear_bar(&mut self) -> Option<ProgressBar> {
+        self.reporter.stderr().set_bar(None);
+        let bar = self.bar.take();
+        if let Some(b) = &bar {
+            b.finish_and_clear();
         }
+        bar
     }
 }
 
-impl Events for CliEvents {
+impl Events for CliEvents<'_> {
     fn note(&mut self, msg: &str) {
-        if !self.quiet {
-            self.say(&format!("{}: {}", self.reporter.tool(), visible(msg)));
-        }
+        self.reporter.note(msg);
     }
 
     fn start(&mut self, name: &str, total: Option<u64>, offset: u64) {
@@ -80,16 +82,15 @@ impl Events for CliEvents {
             return;
         }
         // A retry restarts the file: the old attempt's bar goes.
-        if let Some(old) = self.bar.take() {
-            old.finish_and_clear();
-        }
+        self.clear_bar();
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(8));
         bar.set_style(style(total.is_some()));
-        bar.set_message(name.to_string());
+        bar.set_message(visible(name));
         bar.set_position(offset);
         self.offset = offset;
         bar.reset_eta();
         bar.enable_steady_tick(Duration::from_millis(250));
+        self.reporter.stderr().set_bar(Some(bar.clone()));
         self.bar = Some(bar);
     }
 
@@ -101,23 +102,20 @@ impl Events for CliEvents {
 
     fn finish(&mut self) {
         // At a terminal, each finished file leaves one line, as wget does.
-        if let Some(b) = self.bar.take() {
+        if let Some(b) = self.clear_bar() {
             let secs = b.elapsed().as_secs_f64().max(0.001);
             let got = b.position().saturating_sub(self.offset);
-            b.finish_and_clear();
-            eprintln!(
+            self.reporter.stderr().line(&format!(
                 "{}: {} in {secs:.1} s ({}/s)",
                 b.message(),
                 format_size(got, BINARY),
                 format_size((got as f64 / secs) as u64, BINARY)
-            );
+            ));
         }
     }
 
     fn fail(&mut self, err: &Error) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-        }
+        self.clear_bar();
         self.reporter.fail(err);
     }
 }

@@ -1,0 +1,114 @@
+//! Everything a tool says on stderr goes through here: failures (each one line, `tool: ...`),
+//! notes and warnings (not with `--quiet`), and the `-v` transcript. One [`Stderr`] knows the
+//! progress bar on screen, if any, and prints above it, so that no line tears the bar.
+//! Every line has its control characters made visible: text from a server cannot act on
+//! the terminal.
+
+use crate::error::{Error, Kind, exit, visible};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The shared way to stderr: cheap to clone (the transcript hook of every connection holds
+/// one), aware of the progress bar being drawn.
+#[derive(Clone, Default)]
+pub struct Stderr {
+    bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
+}
+
+impl Stderr {
+    fn bar(&self) -> MutexGuard<'_, Option<indicatif::ProgressBar>> {
+        self.bar.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Prints one line (made visible), above the progress bar if one is drawn.
+    pub fn line(&self, text: &str) {
+        let text = visible(text);
+        match &*self.bar() {
+            Some(b) => b.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// The bar now drawn (or none): lines are printed above it from now on.
+    pub fn set_bar(&self, bar: Option<indicatif::ProgressBar>) {
+        *self.bar() = bar;
+    }
+
+    /// The bar now drawn, if any.
+    pub fn current_bar(&self) -> Option<indicatif::ProgressBar> {
+        self.bar().clone()
+    }
+}
+
+/// Collects failures when a tool works through several files or recipients: each one is
+/// reported on stderr as it happens, and the run ends with the code of the first.
+pub struct Reporter {
+    tool: &'static str,
+    first: Option<u8>,
+    quiet: bool,
+    stderr: Stderr,
+}
+
+impl Reporter {
+    pub fn new(tool: &'static str) -> Self {
+        Reporter {
+            tool,
+            first: None,
+            quiet: false,
+            stderr: Stderr::default(),
+        }
+    }
+
+    /// `--quiet`: errors only from now on.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Reports one failure and remembers its exit code if it is the first. A closed
+    /// standard output (`| head`) is no failure: the run just ends.
+    pub fn fail(&mut self, err: &Error) {
+        if err.kind() == Kind::StdoutClosed {
+            return;
+        }
+        self.stderr.line(&format!("{}: {}", self.tool, err));
+        self.first.get_or_insert(err.exit_code());
+    }
+
+    /// A message that is not a failure (skipped files, fallbacks, warnings), unless `--quiet`.
+    pub fn note(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            self.stderr.line(&format!("{}: {}", self.tool, msg));
+        }
+    }
+
+    /// A warning: `tool: warning: ...`, unless `--quiet`.
+    pub fn warn(&self, msg: impl std::fmt::Display) {
+        self.note(format_args!("warning: {msg}"));
+    }
+
+    /// The way to stderr this reporter prints through, for transcripts and progress bars.
+    pub fn stderr(&self) -> &Stderr {
+        &self.stderr
+    }
+
+    /// A transcript hook for `-v`: every `C:`/`S:` line through [`Stderr::line`].
+    pub fn transcript(&self) -> impl Fn(&str) + Send + Sync + 'static {
+        let stderr = self.stderr.clone();
+        move |line: &str| stderr.line(line)
+    }
+
+    pub fn tool(&self) -> &'static str {
+        self.tool
+    }
+
+    pub fn failed(&self) -> bool {
+        self.first.is_some()
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.first.unwrap_or(exit::OK)
+    }
+}
