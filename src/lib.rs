@@ -13,6 +13,8 @@ pub mod login;
 pub mod mime;
 pub mod net;
 pub mod netrc;
+pub mod retry;
+pub mod session;
 pub mod stdio;
 pub mod transfer;
 

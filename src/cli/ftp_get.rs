@@ -12,6 +12,7 @@ use crate::ftp::get::{Destination, GetOptions, get_all};
 use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
+use crate::retry::RetryPolicy;
 use crate::transfer::StreamOut;
 use clap::Parser;
 use std::path::PathBuf;
@@ -212,8 +213,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         no_clobber: args.no_clobber,
         keep_mtime: !args.no_mtime,
         delete_remote: args.delete_remote,
-        retries: args.conn.retries,
-        retry_delay: Duration::from_secs(1),
+        retry: RetryPolicy::new(args.conn.retries),
         keepalive: Duration::from_secs(30),
     };
     Ok((targets, ftp, opts))

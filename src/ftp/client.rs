@@ -896,6 +896,16 @@ impl ListingLines {
     }
 }
 
+impl<S: Transport> crate::session::Connection for FtpClient<S> {
+    fn is_usable(&self) -> bool {
+        !self.broken
+    }
+
+    fn close(self) {
+        self.quit();
+    }
+}
+
 /// A data connection between the PASV/PORT step and the transfer command's 1xx reply.
 enum PendingData {
     Connected(TcpStream),

@@ -9,6 +9,8 @@ use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::login::Login;
 use crate::net::url::Target;
+use crate::retry::RetryPolicy;
+use crate::session::Reconnecting;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,10 +44,8 @@ pub struct GetOptions {
     pub keep_mtime: bool,
     /// DELE each remote file once it is safely stored locally.
     pub delete_remote: bool,
-    /// Retries of transient failures, each after a growing pause.
-    pub retries: u32,
-    /// First pause between retries (doubles each time, at most 60 s).
-    pub retry_delay: Duration,
+    /// How transient failures are retried.
+    pub retry: RetryPolicy,
     /// NOOP interval on the control connection during slow local work.
     pub keepalive: Duration,
 }
@@ -99,7 +99,7 @@ pub fn get_all(
             ftp,
             opts,
             login,
-            client: None,
+            client: Reconnecting::new(),
             events: &mut *events,
             attempt: 0,
             stream: stream.as_deref_mut(),
@@ -123,7 +123,7 @@ struct Run<'a> {
     ftp: &'a FtpOptions,
     opts: &'a GetOptions,
     login: Login,
-    client: Option<FtpClient>,
+    client: Reconnecting<FtpClient>,
     events: &'a mut dyn Events,
     /// Which retry of the current operation this is (0: the first try).
     attempt: u32,
@@ -240,7 +240,7 @@ impl Run<'_> {
 
     /// A failed login fails every file of the server the same way: said once.
     fn login_failed(&self, e: &Error) -> bool {
-        self.client.is_none()
+        !self.client.is_connected()
             && matches!(
                 e.kind(),
                 Kind::Auth | Kind::NoHost | Kind::Unavailable | Kind::Protocol | Kind::Tls
@@ -248,9 +248,7 @@ impl Run<'_> {
     }
 
     fn close(&mut self) {
-        if let Some(c) = self.client.take() {
-            c.quit();
-        }
+        self.client.close();
     }
 
     fn client(&mut self, target: &Target) -> Result<&mut FtpClient> {
@@ -259,27 +257,19 @@ impl Run<'_> {
 
     /// Runs `f`, retrying transient failures with a growing pause, reconnecting as needed.
     fn with_retries<T>(&mut self, mut f: impl FnMut(&mut Self) -> Result<T>) -> Result<T> {
-        let mut delay = self.opts.retry_delay;
-        self.attempt = 0;
+        let mut backoff = self.opts.retry.start();
         loop {
-            match f(self) {
+            self.attempt = backoff.attempt();
+            let err = match f(self) {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() && self.attempt < self.opts.retries => {
-                    self.attempt += 1;
-                    let attempt = self.attempt;
-                    if self.client.as_ref().is_some_and(|c| !c.is_usable()) {
-                        self.client = None;
-                    }
-                    self.events.note(&format!(
-                        "{e}; retrying in {} s (retry {attempt} of {})",
-                        delay.as_secs_f64(),
-                        self.opts.retries
-                    ));
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(Duration::from_secs(60));
-                }
-                Err(e) => return Err(e),
-            }
+                Err(e) => e,
+            };
+            let Some(delay) = backoff.next(&err) else {
+                return Err(err);
+            };
+            self.client.drop_broken();
+            self.events.note(&backoff.message(&err, delay));
+            std::thread::sleep(delay);
         }
     }
 
@@ -705,18 +695,12 @@ impl CrlfToLf {
 
 /// The connection in `slot`, (re)connecting and logging in when there is none or it broke.
 fn connected<'c>(
-    slot: &'c mut Option<FtpClient>,
+    slot: &'c mut Reconnecting<FtpClient>,
     target: &Target,
     login: &Login,
     ftp: &FtpOptions,
 ) -> Result<&'c mut FtpClient> {
-    if slot.as_ref().is_some_and(|c| !c.is_usable()) {
-        *slot = None;
-    }
-    match slot {
-        Some(c) => Ok(c),
-        None => Ok(slot.insert(FtpClient::connect(target, login, ftp)?)),
-    }
+    slot.get(|| FtpClient::connect(target, login, ftp))
 }
 
 #[cfg(test)]
