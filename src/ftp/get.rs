@@ -417,31 +417,10 @@ impl Run<'_> {
         check_size: Option<u64>,
         mtime: Option<SystemTime>,
     ) -> Result<()> {
-        let opts = self.opts;
-        let resume = if ascii {
-            // REST counts the server's bytes, which in ASCII mode are not the local ones.
-            if opts.resume && self.attempt == 0 {
-                self.events.note(&format!(
-                    "{target}: an ASCII transfer cannot be resumed: downloading the whole file"
-                ));
-            }
-            false
-        } else if self.attempt > 0 {
-            // A retry resumes only where the result can be checked against SIZE.
-            check_size.is_some()
-        } else {
-            opts.resume
-        };
-        let from = if resume {
-            transfer::resume_from(dest, check_size)
-        } else {
-            Resume::Fresh
-        };
+        let from = self.resume_from(target, dest, ascii, check_size);
         let mut part = PartFile::open(dest, from)?;
-        if let Some(s) = check_size {
-            if part.len() > s {
-                part.restart()?;
-            }
+        if check_size.is_some_and(|s| part.len() > s) {
+            part.restart()?;
         }
         let offset = part.len();
         let shown = dest.strip_prefix(".").unwrap_or(dest).display().to_string();
@@ -449,29 +428,17 @@ impl Run<'_> {
         if complete_already {
             self.events
                 .note(&format!("{shown}: already complete, nothing to download"));
-        } else {
-            self.events.start(&shown, size, offset);
-            let mut got = self.retrieve_into(target, ascii, check_size, &mut part);
-            if let Ok(None) = got {
-                self.events.note(&format!(
-                    "{target}: the server refused to resume (REST): downloading the whole file"
-                ));
+        } else if let Err(e) = self.download(target, &shown, ascii, size, check_size, &mut part) {
+            if e.kind() == Kind::Protocol && part.len() > offset {
+                // What arrived cannot be trusted (more than SIZE said, say): keep none of
+                // it, and leave the destination as it was.
                 part.restart()?;
-                self.events.start(&shown, size, 0);
-                got = self.retrieve_into(target, ascii, check_size, &mut part);
+                part.discard();
+            } else if part.is_empty() {
+                // An empty .part holds nothing worth resuming: don't leave it behind.
+                part.discard();
             }
-            if let Err(e) = got {
-                if e.kind() == Kind::Protocol && part.len() > offset {
-                    // What arrived cannot be trusted (more than SIZE said, say): keep none
-                    // of it, and leave the destination as it was.
-                    part.restart()?;
-                    part.discard();
-                } else if part.is_empty() {
-                    // An empty .part holds nothing worth resuming: don't leave it behind.
-                    part.discard();
-                }
-                return Err(e);
-            }
+            return Err(e);
         }
         if let Some(want) = check_size {
             if part.len() != want {
@@ -485,15 +452,82 @@ impl Run<'_> {
         if !complete_already {
             self.events.finish();
         }
-        if opts.delete_remote {
+        self.publish(target, part, mtime)
+    }
+
+    /// Where a download into `dest` starts: a retry resumes only where the result can be
+    /// checked against SIZE; `-c` resumes in binary mode; ASCII never resumes (REST counts
+    /// the server's bytes, which in ASCII mode are not the local ones).
+    fn resume_from(
+        &mut self,
+        target: &Target,
+        dest: &Path,
+        ascii: bool,
+        check_size: Option<u64>,
+    ) -> Resume {
+        let resume = if ascii {
+            if self.opts.resume && self.attempt == 0 {
+                self.events.note(&format!(
+                    "{target}: an ASCII transfer cannot be resumed: downloading the whole file"
+                ));
+            }
+            false
+        } else if self.attempt > 0 {
+            check_size.is_some()
+        } else {
+            self.opts.resume
+        };
+        if resume {
+            transfer::resume_from(dest, check_size)
+        } else {
+            Resume::Fresh
+        }
+    }
+
+    /// RETR into `part` from where it ends; when the server refuses REST, says so and
+    /// downloads the whole file instead.
+    fn download(
+        &mut self,
+        target: &Target,
+        shown: &str,
+        ascii: bool,
+        size: Option<u64>,
+        check_size: Option<u64>,
+        part: &mut PartFile,
+    ) -> Result<()> {
+        self.events.start(shown, size, part.len());
+        if self
+            .retrieve_into(target, ascii, check_size, part)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        self.events.note(&format!(
+            "{target}: the server refused to resume (REST): downloading the whole file"
+        ));
+        part.restart()?;
+        self.events.start(shown, size, 0);
+        self.retrieve_into(target, ascii, check_size, part)
+            .map(|_| ())
+    }
+
+    /// Renames the complete download into place; with `--delete-remote`, syncs it first
+    /// (keeping the control connection alive meanwhile) and deletes the remote copy after.
+    fn publish(
+        &mut self,
+        target: &Target,
+        part: PartFile,
+        mtime: Option<SystemTime>,
+    ) -> Result<()> {
+        let delete = self.opts.delete_remote;
+        if delete {
             // The remote copy goes only once ours is on disk, not just in the page cache.
-            // fsync of a large file can take long: keep the control connection alive.
-            let keepalive = opts.keepalive;
+            let keepalive = self.opts.keepalive;
             let client = self.client(target)?;
             client.keepalive_during(keepalive, || part.sync())?;
         }
-        part.publish(mtime, opts.delete_remote)?;
-        if opts.delete_remote {
+        part.publish(mtime, delete)?;
+        if delete {
             self.client(target)?.delete(&target.path)?;
         }
         Ok(())
@@ -537,57 +571,24 @@ impl Run<'_> {
         device: Option<&Path>,
         written: &mut u64,
     ) -> Result<()> {
-        let path = target.path.clone();
-        let delete = self.opts.delete_remote;
-        let idle = self.ftp.connect.idle_timeout;
-        let keepalive = self.opts.keepalive;
         if let Some(p) = device {
             if self.device.is_none() {
                 self.device = Some((StreamOut::in_place(p)?, 0));
             }
         }
-        let Run {
-            client,
-            login,
-            ftp,
-            stream,
-            device: dev,
-            ..
-        } = self;
-        let out: &mut StreamOut = match (device, dev.as_mut(), stream.as_deref_mut()) {
-            (Some(_), Some((d, _)), _) => d,
-            (None, _, Some(s)) => s,
-            _ => return Err(Error::new(Kind::Software, "no stream to write to")),
-        };
         let start = *written;
         if start > 0 && (ascii || size.is_none()) {
             return Err(Error::new(
                 Kind::Io,
                 format!(
                     "{target}: cannot resume: {start} bytes already went to {}, and without a size from the server (SIZE) a resumed transfer could not be checked",
-                    out.name()
+                    self.stream_out(device.is_some())?.1.name()
                 ),
             ));
         }
-        let client = connected(client, target, login, ftp)?;
-        let expected = size.map(|s| s.saturating_sub(start));
-        let mut delivery = Delivery::new(ascii, |d: &[u8]| {
-            out.write(d)?;
-            *written += d.len() as u64;
-            Ok(())
-        });
-        let got = client
-            .retrieve(&path, start, expected, &mut |buf: &[u8]| delivery.push(buf))
-            .and_then(|got| {
-                if got.is_some() {
-                    delivery.finish()?;
-                }
-                Ok(got)
-            });
-        drop(delivery);
-        let got = match got {
+        let got = match self.stream_into(target, ascii, size, device.is_some(), written) {
             Ok(g) => g,
-            Err(e) if e.kind() == Kind::StdoutClosed && delete => {
+            Err(e) if e.kind() == Kind::StdoutClosed && self.opts.delete_remote => {
                 return Err(Error::new(
                     Kind::Io,
                     format!(
@@ -602,7 +603,7 @@ impl Run<'_> {
                 Kind::Unavailable,
                 format!(
                     "{target}: the server refused to resume (REST) after {start} bytes were already written to {}",
-                    out.name()
+                    self.stream_out(device.is_some())?.1.name()
                 ),
             ));
         }
@@ -612,18 +613,68 @@ impl Run<'_> {
             }
         }
         *written = 0;
-        if delete {
-            // Deleted only once the reader has it (a pipe drained) or it is on disk.
-            let within = idle;
-            client
-                .keepalive_during(keepalive, || out.settle(within))
-                .map_err(|e| {
-                    let msg = format!("{e}; the remote file {target} was not deleted");
-                    e.with_message(msg)
-                })?;
-            client.delete(&path)?;
+        if self.opts.delete_remote {
+            self.settle_then_delete(target, device.is_some())?;
         }
         Ok(())
+    }
+
+    /// The connection slot and the stream a download goes to: the device, or standard output.
+    fn stream_out(
+        &mut self,
+        device: bool,
+    ) -> Result<(&mut Reconnecting<FtpClient>, &mut StreamOut)> {
+        let out = match (device, self.device.as_mut(), self.stream.as_deref_mut()) {
+            (true, Some((d, _)), _) => d,
+            (false, _, Some(s)) => s,
+            _ => return Err(Error::new(Kind::Software, "no stream to write to")),
+        };
+        Ok((&mut self.client, out))
+    }
+
+    /// RETR from `written` on into the stream, counting what is written.
+    fn stream_into(
+        &mut self,
+        target: &Target,
+        ascii: bool,
+        size: Option<u64>,
+        device: bool,
+        written: &mut u64,
+    ) -> Result<Option<u64>> {
+        let (login, ftp) = (self.login.clone(), self.ftp);
+        let (slot, out) = self.stream_out(device)?;
+        let client = connected(slot, target, &login, ftp)?;
+        let start = *written;
+        let expected = size.map(|s| s.saturating_sub(start));
+        let mut delivery = Delivery::new(ascii, |d: &[u8]| {
+            out.write(d)?;
+            *written += d.len() as u64;
+            Ok(())
+        });
+        let got = client.retrieve(&target.path, start, expected, &mut |buf: &[u8]| {
+            delivery.push(buf)
+        })?;
+        if got.is_some() {
+            delivery.finish()?;
+        }
+        Ok(got)
+    }
+
+    /// Deletes the remote copy only once the reader has what was written (a pipe drained)
+    /// or it is on disk, keeping the control connection alive meanwhile.
+    fn settle_then_delete(&mut self, target: &Target, device: bool) -> Result<()> {
+        let within = self.ftp.connect.idle_timeout;
+        let keepalive = self.opts.keepalive;
+        let (login, ftp) = (self.login.clone(), self.ftp);
+        let (slot, out) = self.stream_out(device)?;
+        let client = connected(slot, target, &login, ftp)?;
+        client
+            .keepalive_during(keepalive, || out.settle(within))
+            .map_err(|e| {
+                let msg = format!("{e}; the remote file {target} was not deleted");
+                e.with_message(msg)
+            })?;
+        client.delete(&target.path)
     }
 }
 
