@@ -1,7 +1,100 @@
 //! posthaste: small, script-safe clients for FTP, SMTP, POP3 and MIME.
 //!
 //! The library never prints and never exits: it returns [`Error`], whose
-//! [`exit_code`](Error::exit_code) follows sysexits.h. Binaries in `src/bin/` stay thin.
+//! [`exit_code`](Error::exit_code) follows sysexits.h, and it reports progress through
+//! [`events::Events`] and transcripts through a hook. The command-line tools (`ftp-get`,
+//! `mime-pack`, ...) are the default `cli` feature; with `default-features = false` the crate
+//! is the protocol clients alone, without clap, indicatif or rpassword.
+//!
+//! - [`ftp::FtpClient`]: FTP and FTPS (AUTH TLS, implicit), passive and active data
+//!   connections, streamed through a fixed buffer; [`ftp::get::get_all`] is ftp-get's job.
+//! - [`mime`]: a streaming MIME composer.
+//! - [`net`]: connecting (timeouts, every address, `-4`/`-6`), TLS (rustls, `--cacert`,
+//!   `--pin`), URLs. [`conn`]: the command/response engine shared by the protocols.
+//! - [`transfer`]: local files that are never left half-written, opened without following
+//!   planted links. [`retry`] and [`session`]: retrying transient failures on a connection
+//!   made again when it broke.
+//!
+//! # Example: a download
+//!
+//! Connect, log in (TLS whenever the server offers it; here it does not, and an anonymous
+//! login may go on in plaintext), and stream a file into memory (a file or a pipe works the
+//! same way: the data arrives in chunks of a fixed buffer):
+//!
+//! ```
+//! use posthaste::ftp::{FtpClient, FtpOptions};
+//! use posthaste::login::Login;
+//! use posthaste::net::ConnectOptions;
+//! use posthaste::net::tls::{TlsContext, TlsMode, TlsOptions};
+//! use posthaste::net::url::{Scheme, Target};
+//!
+//! # fn main() -> Result<(), posthaste::Error> {
+//! # let port = tiny_server::start();
+//! # let url = format!("ftp://127.0.0.1:{port}/pub/hello.txt");
+//! let target = Target::parse(&url, &[Scheme::Ftp, Scheme::Ftps])?;
+//! let opts = FtpOptions {
+//!     connect: ConnectOptions::default(),
+//!     tls_mode: TlsMode::Auto,
+//!     tls: Some(TlsContext::new(&TlsOptions::default())?),
+//!     active: false,
+//!     ascii: false,
+//!     transcript: None,
+//! };
+//! let mut client = FtpClient::connect(&target, &Login::anonymous(), &opts)?;
+//! let size = client.size(&target.path)?;
+//! let mut body = Vec::new();
+//! client.retrieve(&target.path, 0, size, &mut |chunk: &[u8]| {
+//!     body.extend_from_slice(chunk);
+//!     Ok(())
+//! })?;
+//! client.quit();
+//! assert_eq!(body, b"hello, world\n");
+//! # Ok(())
+//! # }
+//! #
+//! # mod tiny_server {
+//! #     use std::io::{BufRead, BufReader, Write};
+//! #     use std::net::TcpListener;
+//! #     /// Just enough of an FTP server for the example, on a free loopback port.
+//! #     pub fn start() -> u16 {
+//! #         let l = TcpListener::bind("127.0.0.1:0").unwrap();
+//! #         let port = l.local_addr().unwrap().port();
+//! #         std::thread::spawn(move || {
+//! #             let (c, _) = l.accept().unwrap();
+//! #             let mut w = c.try_clone().unwrap();
+//! #             let mut r = BufReader::new(c);
+//! #             let mut data = None;
+//! #             w.write_all(b"220 ready\r\n").unwrap();
+//! #             let mut line = String::new();
+//! #             while r.read_line(&mut line).unwrap() > 0 {
+//! #                 let reply: String = match line.split_whitespace().next().unwrap_or("") {
+//! #                     "USER" => "331 password".into(),
+//! #                     "PASS" => "230 in".into(),
+//! #                     "TYPE" => "200 ok".into(),
+//! #                     "SIZE" => "213 13".into(),
+//! #                     "EPSV" => {
+//! #                         let d = TcpListener::bind("127.0.0.1:0").unwrap();
+//! #                         let p = d.local_addr().unwrap().port();
+//! #                         data = Some(d);
+//! #                         format!("229 Entering Extended Passive Mode (|||{p}|)")
+//! #                     }
+//! #                     "RETR" => {
+//! #                         w.write_all(b"150 here\r\n").unwrap();
+//! #                         let (mut d, _) = data.take().unwrap().accept().unwrap();
+//! #                         d.write_all(b"hello, world\n").unwrap();
+//! #                         "226 done".into()
+//! #                     }
+//! #                     "QUIT" => "221 bye".into(),
+//! #                     _ => "500 not here".into(),
+//! #                 };
+//! #                 w.write_all(format!("{reply}\r\n").as_bytes()).unwrap();
+//! #                 line.clear();
+//! #             }
+//! #         });
+//! #         port
+//! #     }
+//! # }
+//! ```
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -465,7 +465,7 @@ impl StreamOut {
     }
 
     /// Writes all of `buf`. The reader of standard output going away (`| head`) is
-    /// [`Error::StdoutClosed`], which ends a run quietly; any other failure is 74.
+    /// [`Kind::StdoutClosed`], which ends a run quietly; any other failure is 74.
     pub fn write(&mut self, buf: &[u8]) -> Result<()> {
         match self.file.write_all(buf) {
             Ok(()) => Ok(()),

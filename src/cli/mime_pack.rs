@@ -50,6 +50,8 @@ impl Tool for MimePack {
     }
 }
 
+// The field docs are clap's --help text, where FILE[;type=T] is not a link.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Parser, Debug)]
 #[command(
     name = "mime-pack",
