@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'ftp-get' -ScriptBlock {
             [CompletionResult]::new('--pin', '--pin', [CompletionResultType]::ParameterName, 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than SECS, however slowly it trickles in [default: 30 s to connect, 120 s a reply]')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retry transient failures (exit 75 class, broken connections) N times, resuming')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
             [CompletionResult]::new('--stdout', '--stdout', [CompletionResultType]::ParameterName, 'Write the files'' contents to standard output (same as -o -)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST')

@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'mime-pack' -ScriptBlock {
             [CompletionResult]::new('--charset', '--charset', [CompletionResultType]::ParameterName, 'Declare the text bodies in this charset instead of detecting it (bytes are sent unchanged)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the message to FILE (atomically; a device or FIFO is written in place) instead of standard output')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the message to FILE (atomically; a device or FIFO is written in place) instead of standard output')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
             [CompletionResult]::new('--smtputf8', '--smtputf8', [CompletionResultType]::ParameterName, 'Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8')
             [CompletionResult]::new('--crlf', '--crlf', [CompletionResultType]::ParameterName, 'End lines with CRLF (canonical form) instead of LF')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -23,7 +23,7 @@ _ftp__get() {
 
     case "${cmd}" in
         ftp__get)
-            opts="-o -O -c -4 -6 -q -v -h -V --output --output-dir --stdout --continue --no-clobber --no-mtime --delete-remote --active --ascii --user --password-file --password-env --netrc-file --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --help --version"
+            opts="-o -O -c -4 -6 -q -v -h -V --output --output-dir --stdout --continue --no-clobber --no-mtime --delete-remote --active --ascii --user --password-file --password-env --netrc-file --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,6 +79,10 @@ _ftp__get() {
                     ;;
                 --retries)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --generate)
+                    COMPREPLY=($(compgen -W "man bash zsh fish elvish powershell" -- "${cur}"))
                     return 0
                     ;;
                 *)

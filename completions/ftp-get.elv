@@ -31,6 +31,7 @@ set edit:completion:arg-completer[ftp-get] = {|@words|
             cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)'
             cand --timeout 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than SECS, however slowly it trickles in [default: 30 s to connect, 120 s a reply]'
             cand --retries 'Retry transient failures (exit 75 class, broken connections) N times, resuming'
+            cand --generate 'Print the man page or a shell completion to standard output, and exit'
             cand --stdout 'Write the files'' contents to standard output (same as -o -)'
             cand -c 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'
             cand --continue 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'

@@ -11,6 +11,12 @@ complete -c ftp-get -l cacert -d 'Also trust the certificates in this PEM file (
 complete -c ftp-get -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
 complete -c ftp-get -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than SECS, however slowly it trickles in [default: 30 s to connect, 120 s a reply]' -r
 complete -c ftp-get -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times, resuming' -r
+complete -c ftp-get -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
+bash\t'Bash completion'
+zsh\t'Zsh completion'
+fish\t'Fish completion'
+elvish\t'Elvish completion'
+powershell\t'PowerShell completion'"
 complete -c ftp-get -l stdout -d 'Write the files\' contents to standard output (same as -o -)'
 complete -c ftp-get -s c -l continue -d 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'
 complete -c ftp-get -l no-clobber -d 'Skip files that already exist locally'

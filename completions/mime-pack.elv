@@ -34,6 +34,7 @@ set edit:completion:arg-completer[mime-pack] = {|@words|
             cand --charset 'Declare the text bodies in this charset instead of detecting it (bytes are sent unchanged)'
             cand -o 'Write the message to FILE (atomically; a device or FIFO is written in place) instead of standard output'
             cand --output 'Write the message to FILE (atomically; a device or FIFO is written in place) instead of standard output'
+            cand --generate 'Print the man page or a shell completion to standard output, and exit'
             cand --smtputf8 'Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8'
             cand --crlf 'End lines with CRLF (canonical form) instead of LF'
             cand -h 'Print help (see more with ''--help'')'

@@ -11,6 +11,12 @@ complete -c mime-pack -l inline -d 'A file the HTML refers to as cid:ID (repeata
 complete -c mime-pack -s a -l attach -d 'Attach a file (repeatable): FILE[;type=T][;name=N][;charset=C]' -r
 complete -c mime-pack -l charset -d 'Declare the text bodies in this charset instead of detecting it (bytes are sent unchanged)' -r
 complete -c mime-pack -s o -l output -d 'Write the message to FILE (atomically; a device or FIFO is written in place) instead of standard output' -r
+complete -c mime-pack -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
+bash\t'Bash completion'
+zsh\t'Zsh completion'
+fish\t'Fish completion'
+elvish\t'Elvish completion'
+powershell\t'PowerShell completion'"
 complete -c mime-pack -l smtputf8 -d 'Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8'
 complete -c mime-pack -l crlf -d 'End lines with CRLF (canonical form) instead of LF'
 complete -c mime-pack -s h -l help -d 'Print help (see more with \'--help\')'

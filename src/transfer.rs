@@ -8,7 +8,6 @@
 //! device, a FIFO) is written in place, never replaced.
 
 use crate::error::{Error, Kind, Result};
-use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -33,7 +32,7 @@ pub fn part_path(dest: &Path) -> PathBuf {
         while cut > 0 && (name[cut] & 0xc0) == 0x80 {
             cut -= 1;
         }
-        let digest = Sha256::digest(name);
+        let digest = crate::net::tls::sha256(name);
         let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         let mut v = name[..cut].to_vec();
         v.push(b'.');
@@ -351,7 +350,8 @@ impl PartFile {
     /// remotely.
     pub fn publish(self, mtime: Option<SystemTime>, durable: bool) -> Result<()> {
         if let Some(t) = mtime {
-            filetime::set_file_handle_times(&self.file, None, Some(t.into()))
+            self.file
+                .set_modified(t)
                 .map_err(|e| Error::local_io(self.path.display(), &e))?;
         }
         drop(self.file);

@@ -3,6 +3,7 @@
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::credentials;
+use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool};
@@ -54,6 +55,37 @@ impl Tool for FtpGet {
             77,
             "login failed, permission denied, or no password available",
         ),
+    ];
+    const HINTS: &'static [(&'static str, &'static str)] = &[
+        ("-C", "use -c (--continue) to resume"),
+        ("--continue-at", "use -c (--continue) to resume"),
+        (
+            "-P",
+            "use --output-dir DIR for a folder, or a port in the URL (ftp://host:PORT/)",
+        ),
+        ("--directory-prefix", "use --output-dir DIR"),
+        (
+            "-N",
+            "use --no-clobber to skip files that exist (there is no timestamping)",
+        ),
+        (
+            "--timestamping",
+            "use --no-clobber to skip files that exist",
+        ),
+        ("-r", "use a wildcard URL: 'ftp://host/dir/*'"),
+        ("--recursive", "use a wildcard URL: 'ftp://host/dir/*'"),
+        (
+            "--upload-file",
+            "ftp-get downloads; uploading is ftp-put's job",
+        ),
+        ("-l", "ftp-get downloads; listing folders is ftp-ls's job"),
+        (
+            "--list-only",
+            "ftp-get downloads; listing folders is ftp-ls's job",
+        ),
+        ("--ftp-pasv", "passive mode is the default"),
+        ("--ftp-port", "use --active"),
+        ("--passive-ftp", "passive mode is the default"),
     ];
     type Args = Args;
 
@@ -136,6 +168,8 @@ pub struct Args {
     pub conn: ConnArgs,
     #[command(flatten)]
     pub output_args: OutputArgs,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
 }
 
 /// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.

@@ -1,6 +1,7 @@
 //! mime-pack: composes a MIME message from flags, a body and files, and writes it to
 //! standard output (for `smtp-send -t`) or atomically to a file.
 
+use super::generated::GenerateArgs;
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
@@ -111,6 +112,8 @@ pub struct Args {
     /// End lines with CRLF (canonical form) instead of LF
     #[arg(long)]
     pub crlf: bool,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
 }
 
 /// Runs mime-pack in four phases: every flag is checked (64), then every input opened (66),

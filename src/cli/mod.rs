@@ -5,7 +5,7 @@
 pub mod common;
 pub mod credentials;
 pub mod ftp_get;
-pub mod generate;
+pub mod generated;
 pub mod mime_pack;
 pub mod progress;
 pub mod report;

@@ -5,6 +5,7 @@
 //! goes. [`main`] is every binary's `main`; [`TOOLS`] feeds `--help`, the man pages and the
 //! shell completions, so adding a tool is adding it here.
 
+use super::generated::{self, Generate};
 use super::report::Reporter;
 use crate::error::{EXIT_STATUS, Error, Kind, exit};
 use crate::net::url::redact_text;
@@ -21,6 +22,10 @@ pub trait Tool {
     /// The exit statuses the tool can end with, and what each means for it ("" for the
     /// general meaning in [`EXIT_STATUS`]).
     const EXIT: &'static [(u8, &'static str)];
+    /// Flags users bring from curl, wget, lftp or mutt that mean something else here or
+    /// nothing at all, and what to say instead ("use --insecure"); [`COMMON_HINTS`] hold for
+    /// every tool.
+    const HINTS: &'static [(&'static str, &'static str)] = &[];
     /// Its clap definition: the one source for `--help`, the man page and the completions.
     type Args: Parser;
     /// Runs the tool. Failures on the way go to `report` as they happen; an error returned
@@ -58,9 +63,11 @@ pub fn commands() -> Vec<clap::Command> {
 
 /// The `main` of every binary: parse arguments (usage errors exit 64, not clap's 2), run,
 /// print each failure as one line `tool: message`, and exit with the first failure's code.
+/// `--generate WHAT` prints the tool's man page or a completion instead.
 pub fn main<T: Tool>() -> ExitCode {
-    let args = match parse_args::<T::Args>(T::NAME) {
-        Ok(a) => a,
+    let args = match parse_args::<T::Args>(T::NAME, T::HINTS) {
+        Ok(Parsed::Run(a)) => a,
+        Ok(Parsed::Generate(what)) => return generate(T::NAME, what),
         Err(code) => return code,
     };
     let mut report = Reporter::new(T::NAME);
@@ -70,28 +77,200 @@ pub fn main<T: Tool>() -> ExitCode {
     ExitCode::from(report.exit_code())
 }
 
-/// Parses `A` from the command line; `--help`/`--version` exit 0, bad usage exits 64.
-fn parse_args<A: Parser>(tool: &str) -> Result<A, ExitCode> {
-    match A::try_parse() {
-        Ok(a) => Ok(a),
-        Err(e) => {
-            use clap::error::ErrorKind;
-            let code = match e.kind() {
-                ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
-                _ => exit::USAGE,
-            };
-            if code == exit::OK {
-                let _ = e.print();
-            } else {
-                // clap's own rendering names the flag at fault and suggests --help. Never
-                // echo a password that was part of a URL argument.
-                let rendered = redact_text(&e.render().to_string());
-                let msg = rendered.trim_end().trim_start_matches("error: ");
-                eprintln!("{tool}: {}", crate::error::visible(msg));
+/// What the command line asks for.
+enum Parsed<A> {
+    Run(A),
+    Generate(Generate),
+}
+
+/// Flags of curl, wget and lftp that a user may bring to any tool, and ours instead.
+pub const COMMON_HINTS: &[(&str, &str)] = &[
+    ("-k", "use --insecure"),
+    ("-s", "use -q (--quiet)"),
+    ("--silent", "use -q (--quiet)"),
+    ("-S", "use -q (--quiet): errors are always shown"),
+    ("--show-error", "use -q (--quiet): errors are always shown"),
+    (
+        "-n",
+        "netrc is read by default (~/.netrc, $NETRC, or --netrc-file FILE)",
+    ),
+    (
+        "--netrc",
+        "netrc is read by default (~/.netrc, $NETRC, or --netrc-file FILE)",
+    ),
+    (
+        "-u",
+        "use --user NAME, with the password from --password-file, --password-env or netrc",
+    ),
+    (
+        "--ssl",
+        "--tls auto (the default) uses TLS whenever offered",
+    ),
+    ("--ssl-reqd", "use --tls required"),
+    (
+        "--ftp-ssl",
+        "--tls auto (the default) uses TLS whenever offered",
+    ),
+    ("--connect-timeout", "use --timeout DURATION (e.g. 30s)"),
+    ("-m", "use --timeout DURATION (e.g. 30s)"),
+    ("--max-time", "use --timeout DURATION (e.g. 30s)"),
+    ("-T", "use --timeout DURATION (e.g. 30s)"),
+    ("--retry", "use --retries N"),
+    ("-t", "use --retries N"),
+    ("--tries", "use --retries N"),
+    (
+        "--pinnedpubkey",
+        "use --pin sha256:HEX (the certificate's fingerprint)",
+    ),
+    ("--limit-rate", "rate limiting is not supported"),
+    ("-#", "use --progress bar"),
+    ("--progress-bar", "use --progress bar"),
+    ("--no-check-certificate", "use --insecure"),
+];
+
+/// Parses `A` from the command line; `--help`/`--version` exit 0, bad usage exits 64 with
+/// one line that names the flag at fault (and, for a flag from curl or wget, ours).
+fn parse_args<A: Parser>(tool: &str, hints: &[(&str, &str)]) -> Result<Parsed<A>, ExitCode> {
+    let parsed = A::command().try_get_matches().and_then(|m| {
+        if let Some(what) = m.get_one::<Generate>("generate") {
+            return Ok(Parsed::Generate(*what));
+        }
+        A::from_arg_matches(&m).map(Parsed::Run)
+    });
+    let e = match parsed {
+        Ok(p) => return Ok(p),
+        Err(e) => e,
+    };
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let width = terminal_width().unwrap_or(80).clamp(40, 120);
+            print!("{}", wrap(&e.render().to_string(), width));
+            Err(ExitCode::SUCCESS)
+        }
+        ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        _ => {
+            eprintln!("{tool}: {}", usage_line(&e, hints));
+            Err(ExitCode::from(exit::USAGE))
+        }
+    }
+}
+
+/// clap's error as one line: its message and any list of values, without the usage lines
+/// (`--help` has them), a password in a URL redacted, control characters made visible. A
+/// flag from another tool gets a pointer to ours instead of clap's tip.
+fn usage_line(e: &clap::Error, hints: &[(&str, &str)]) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
+            let flag = arg.split('=').next().unwrap_or(arg);
+            if let Some((_, ours)) = hints
+                .iter()
+                .chain(COMMON_HINTS)
+                .find(|(theirs, _)| *theirs == flag)
+            {
+                return crate::error::visible(&redact_text(&format!(
+                    "unknown option '{arg}': {ours} (see --help)"
+                )));
             }
-            Err(ExitCode::from(code))
+            return crate::error::visible(&redact_text(&format!(
+                "unknown option '{arg}' (see --help)"
+            )));
+        }
+    }
+    let rendered = redact_text(&e.render().to_string());
+    let mut parts: Vec<&str> = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.is_empty()
+            || line.starts_with("Usage:")
+            || line.starts_with("For more information")
+            || line.starts_with("tip:")
+        {
+            continue;
+        }
+        parts.push(line.trim_start_matches("error: "));
+    }
+    crate::error::visible(&format!("{} (see --help)", parts.join(" ")))
+}
+
+/// The width of the terminal on standard output, if it is one.
+fn terminal_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ fills one winsize struct we own.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
+    if ok && ws.ws_col > 0 {
+        return Some(usize::from(ws.ws_col));
+    }
+    std::env::var("COLUMNS").ok()?.parse().ok()
+}
+
+/// Wraps help text at `width` columns between words, never inside one. A line that is too
+/// long continues under its own text: for an option, under its description.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    for line in text.lines() {
+        if line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let head = hanging_indent(line);
+        let indent = line[..head].chars().count();
+        out.push_str(&line[..head]);
+        let mut col = indent;
+        let mut first = true;
+        for word in line[head..].split(' ').filter(|w| !w.is_empty()) {
+            let len = word.chars().count();
+            if !first && col + 1 + len > width {
+                out.push('\n');
+                out.push_str(&" ".repeat(indent));
+                col = indent;
+            } else if !first {
+                out.push(' ');
+                col += 1;
+            }
+            out.push_str(word);
+            col += len;
+            first = false;
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The byte offset where the text of a help line starts: after the gap of two or more
+/// spaces that follows an option's name, or else after the line's own indentation.
+fn hanging_indent(line: &str) -> usize {
+    let lead = line.len() - line.trim_start().len();
+    let rest = &line[lead..];
+    if let Some(i) = rest.find("  ") {
+        let after = &rest[i..];
+        let start = lead + i + (after.len() - after.trim_start().len());
+        if line[..start].chars().count() < 60 {
+            return start;
+        }
+    }
+    lead
+}
+
+/// Prints the tool's built-in man page or completion (`--generate`).
+fn generate(tool: &str, what: Generate) -> ExitCode {
+    use std::io::Write;
+    let Some(text) = generated::text(tool, what) else {
+        eprintln!("{tool}: --generate: nothing built in for {what:?}");
+        return ExitCode::from(exit::SOFTWARE);
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{tool}: standard output: {}", crate::error::io_reason(&e));
+            ExitCode::from(exit::IOERR)
         }
     }
 }
@@ -206,6 +385,27 @@ mod tests {
             }
             assert!(!section(t.man, "EXAMPLES").is_empty(), "{}", t.name);
             assert_eq!((t.command)().get_name(), t.name);
+        }
+    }
+
+    #[test]
+    fn help_wraps_between_words_under_the_description() {
+        let line = "  -o, --output <FILE>  Write to FILE (one URL only); '-' writes to standard output and more words";
+        let got = wrap(line, 50);
+        for l in got.lines() {
+            assert!(l.chars().count() <= 50, "{l:?}");
+        }
+        assert_eq!(
+            got,
+            "  -o, --output <FILE>  Write to FILE (one URL\n                       only); '-' writes to\n                       standard output and more\n                       words\n"
+        );
+        let words: Vec<&str> = got.split_whitespace().collect();
+        let want: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words, want, "no word split or lost");
+        assert_eq!(wrap("short\n\nlines", 80), "short\n\nlines\n");
+        let prose = "Download files over FTP or FTPS. Each file is written to NAME.part beside its destination";
+        for l in wrap(prose, 30).lines() {
+            assert!(l.chars().count() <= 30, "{l:?}");
         }
     }
 

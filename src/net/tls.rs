@@ -10,7 +10,6 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
-use sha2::{Digest, Sha256};
 use std::io;
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -217,9 +216,17 @@ pub fn parse_pin(pin: &str) -> Result<[u8; 32]> {
     Ok(out)
 }
 
+/// SHA-256 with ring (linked already for TLS).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// The SHA-256 fingerprint of a certificate, as `--pin` takes it.
 pub fn fingerprint(cert: &[u8]) -> String {
-    let d = Sha256::digest(cert);
+    let d = sha256(cert);
     let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
@@ -256,7 +263,7 @@ impl ServerCertVerifier for Verifier {
             return Ok(ServerCertVerified::assertion());
         }
         if let Some(pin) = &self.pin {
-            let got: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
+            let got = sha256(end_entity.as_ref());
             return if &got == pin {
                 Ok(ServerCertVerified::assertion())
             } else {

@@ -95,7 +95,12 @@ impl Target {
         if url.chars().any(|c| c.is_control()) {
             return Err(bad("control characters are not allowed in a URL"));
         }
-        let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        let parsed = url::Url::parse(url).map_err(|e| match e {
+            url::ParseError::IdnaError => bad(
+                "a host name must be ASCII: give an internationalised name in its xn-- form (as `idn2` prints it)",
+            ),
+            e => bad(&e.to_string()),
+        })?;
         let host = match parsed.host() {
             Some(url::Host::Domain(d)) if !d.is_empty() => decode(d, "host", url)?,
             Some(url::Host::Ipv4(a)) => a.to_string(),
@@ -203,27 +208,20 @@ fn encode_for_display(s: &str) -> String {
     out
 }
 
-/// Decodes %XX escapes; the result must be UTF-8 and free of CR, LF and NUL, which could
-/// otherwise inject protocol commands.
+/// Decodes %XX escapes; every `%` must start one, and the result must be UTF-8 and free of
+/// CR, LF and NUL, which could otherwise inject protocol commands.
 fn decode(s: &str, what: &str, url: &str) -> Result<String> {
     let bad = |why: &str| Error::new(Kind::Usage, format!("{}: {what}: {why}", redact(url)));
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| bad("bad percent-escape"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let b = s.as_bytes();
+    let well_formed = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || b.get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return Err(bad("bad percent-escape"));
     }
+    let out: Vec<u8> = percent_encoding::percent_decode(b).collect();
     if out.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(bad("CR, LF and NUL are not allowed"));
     }
@@ -331,6 +329,15 @@ mod tests {
             let e = Target::parse(bad, FTP).unwrap_err();
             assert_eq!(e.exit_code(), 64, "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn host_names_are_ascii() {
+        let e = Target::parse("ftp://bücher.example/x", FTP).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.to_string().contains("xn-- form"), "{e}");
+        let t = Target::parse("ftp://xn--bcher-kva.example/x", FTP).unwrap();
+        assert_eq!(t.host, "xn--bcher-kva.example");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Renders man pages and shell completions from the clap definitions.
 //! `cargo run --example generate` writes them into `man/` and `completions/`;
 //! the test `generated_files_are_current` fails when the committed copies are stale.
+//! (clap_mangen and clap_complete are needed here only, not in the tools: each tool prints
+//! the committed copies with `--generate`.)
 
 use clap_complete::Shell;
 use std::path::PathBuf;
@@ -8,10 +10,10 @@ use std::path::PathBuf;
 /// Every generated file, as (path relative to the crate root, contents).
 pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
-    for tool in super::TOOLS {
+    for tool in posthaste::cli::TOOLS {
         let cmd = (tool.command)();
         let name = tool.name;
-        let man = render_man(&cmd, &super::tool::man_sections(tool));
+        let man = render_man(&cmd, &posthaste::cli::tool::man_sections(tool));
         out.push((PathBuf::from(format!("man/{name}.1")), man));
         for shell in [
             Shell::Bash,
