@@ -1,22 +1,26 @@
 complete -c ftp-get -s o -l output -d 'Write to FILE (one URL only); \'-\' writes to standard output' -r -F
-complete -c ftp-get -s O -l output-dir -d 'Write into DIR under the remote names (created when missing) [default: .]' -r -F
-complete -c ftp-get -l user -d 'Log in as NAME (overrides the URL\'s user)' -r
+complete -c ftp-get -s O -l output-dir -d 'Write into the folder DIR under the remote names [default: .]' -r -f -a "(__fish_complete_directories)"
+complete -c ftp-get -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c ftp-get -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
-complete -c ftp-get -l password-env -d 'Take the password from the environment variable VAR' -r
+complete -c ftp-get -l password-env -d 'Take the password from the environment variable VAR' -r -f
 complete -c ftp-get -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc' -r -F
 complete -c ftp-get -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
 required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
 complete -c ftp-get -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
 complete -c ftp-get -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
-complete -c ftp-get -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than SECS, however slowly it trickles in [default: 30 s to connect, 120 s a reply]' -r
-complete -c ftp-get -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times, resuming' -r
+complete -c ftp-get -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
+complete -c ftp-get -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
+complete -c ftp-get -l progress -d 'Progress bar: auto draws one when stderr is a terminal, bar always, none never' -r -f -a "auto\t'When stderr is a terminal and --quiet is not given'
+bar\t'Always (unless --quiet)'
+none\t'Never'"
 complete -c ftp-get -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
 bash\t'Bash completion'
 zsh\t'Zsh completion'
 fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
+complete -c ftp-get -l create-dirs -d 'Make the folders that --output-dir or -o name when they are missing'
 complete -c ftp-get -l stdout -d 'Write the files\' contents to standard output (same as -o -)'
 complete -c ftp-get -s c -l continue -d 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'
 complete -c ftp-get -l no-clobber -d 'Skip files that already exist locally'
@@ -24,6 +28,7 @@ complete -c ftp-get -l no-mtime -d 'Do not set the local modification time from 
 complete -c ftp-get -l delete-remote -d 'Delete each remote file once it is completely and durably stored locally'
 complete -c ftp-get -l active -d 'Active mode: the server connects to us (EPRT, falling back to PORT)'
 complete -c ftp-get -l ascii -d 'ASCII transfers (TYPE A): line endings converted; no size check'
+complete -c ftp-get -l no-netrc -d 'Do not read any netrc file'
 complete -c ftp-get -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
 complete -c ftp-get -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c ftp-get -s 6 -l ipv6 -d 'Use IPv6 addresses only'

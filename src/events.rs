@@ -10,6 +10,11 @@ pub trait Events {
     fn note(&mut self, msg: &str);
     /// A transfer starts: `total` bytes if known, of which `offset` are already done (a resume).
     fn start(&mut self, name: &str, total: Option<u64>, offset: u64);
+    /// Until the current transfer finishes or fails, `path` holds its incomplete data (a
+    /// `NAME.part` that `-c` resumes): worth telling a user who interrupts the run.
+    fn partial(&mut self, path: &std::path::Path) {
+        let _ = path;
+    }
     /// `n` more bytes moved.
     fn advance(&mut self, n: u64);
     /// The current transfer completed.

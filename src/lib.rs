@@ -102,6 +102,7 @@ pub mod conn;
 pub mod error;
 pub mod events;
 pub mod ftp;
+pub mod interrupt;
 pub mod login;
 pub mod mime;
 pub mod net;

@@ -106,6 +106,54 @@ pub fn plan(dest: &Path, follow: bool) -> Result<Plan> {
     Ok(Plan::InPlace(dest.into()))
 }
 
+/// Makes sure `dir` is a folder to write into: with `create`, missing folders are made
+/// (curl's `--create-dirs`); without, a missing one is refused (73), naming it and the flag.
+pub fn ensure_folder(dir: &Path, create: bool) -> Result<()> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::new(
+            Kind::CantCreate,
+            format!("{}: not a folder", dir.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
+            fs::create_dir_all(dir).map_err(|e| Error::cant_create(dir.display(), &e))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::new(
+            Kind::CantCreate,
+            format!(
+                "{}: no such folder (--create-dirs creates it)",
+                dir.display()
+            ),
+        )),
+        Err(e) => Err(Error::cant_create(dir.display(), &e)),
+    }
+}
+
+/// Gives `file`, about to replace `dest`, the permission bits of the `dest` it replaces (a
+/// mode-600 file stays 600), as editors and `cp` do; a new file keeps the umask's mode.
+pub fn keep_mode(file: &File, dest: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match fs::symlink_metadata(dest) {
+        Ok(m) if m.is_file() => file
+            .set_permissions(fs::Permissions::from_mode(m.permissions().mode() & 0o777))
+            .map_err(|e| Error::cant_create(dest.display(), &e)),
+        _ => Ok(()),
+    }
+}
+
+/// The folder a file `path` goes into (`.` for a bare name).
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Whether a file we are about to write into is one we may use: a regular file with no
 /// other name (a hard link planted to a file elsewhere would be written through).
 fn check_regular(file: &File, path: &Path) -> Result<()> {
@@ -353,6 +401,9 @@ impl PartFile {
             self.file
                 .set_modified(t)
                 .map_err(|e| Error::local_io(self.path.display(), &e))?;
+        }
+        if self.path != self.dest {
+            keep_mode(&self.file, &self.dest)?;
         }
         drop(self.file);
         if self.path != self.dest {

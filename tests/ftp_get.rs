@@ -698,6 +698,7 @@ fn password_file_must_be_private() {
     let ftp = user_server();
     let dir = TempDir::new("passfile");
     let out_dir = dir.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
     let pass = dir.join("pass");
     std::fs::write(&pass, format!("{SECRET}\nsecond line ignored\n")).unwrap();
     std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -739,6 +740,7 @@ fn netrc_file_and_verbose_never_shows_the_password() {
     )
     .unwrap();
     let out_dir = dir.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
     let out = ftp_get(&[
         "-v",
         "--tls",

@@ -1,9 +1,9 @@
-//! Flags every network tool shares (CONVENTIONS.md, "Every tool has" and "TLS policy"),
+//! Flags every network tool shares (docs/CONVENTIONS.md, "Every tool has" and "TLS policy"),
 //! flattened into each tool's clap definition so that they read the same everywhere.
 
 use crate::net::tls::{TlsMode, TlsOptions};
 use crate::net::{ConnectOptions, Family};
-use clap::{Args, ValueEnum};
+use clap::{Args, ValueEnum, ValueHint};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,6 +16,21 @@ pub struct OutputArgs {
     /// Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)
     #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Progress bar: auto draws one when stderr is a terminal, bar always, none never
+    #[arg(long, value_enum, default_value_t = Progress::Auto, value_name = "WHEN")]
+    pub progress: Progress,
+}
+
+/// `--progress`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    /// When stderr is a terminal and --quiet is not given
+    #[default]
+    Auto,
+    /// Always (unless --quiet)
+    Bar,
+    /// Never
+    None,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,7 +51,7 @@ pub struct TlsArgs {
     #[arg(long, value_enum, default_value_t = TlsArg::Auto, value_name = "MODE")]
     pub tls: TlsArg,
     /// Also trust the certificates in this PEM file (a private CA, or a self-signed server)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub cacert: Option<PathBuf>,
     /// Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)
     #[arg(long, value_name = "sha256:HEX")]
@@ -65,12 +80,13 @@ impl TlsArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ConnArgs {
     /// Give up when connecting (TCP, TLS and the greeting together), or any one reply from the
-    /// server, takes longer than SECS, however slowly it trickles in
-    /// [default: 30 s to connect, 120 s a reply]
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
-    /// Retry transient failures (exit 75 class, broken connections) N times, resuming
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds)
+    /// [default: 30s to connect, 2m a reply]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, value_hint = ValueHint::Other)]
+    pub timeout: Option<Duration>,
+    /// Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting
+    /// 1, 2, 4... s (at most 60 s) between tries
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_retries, value_hint = ValueHint::Other)]
     pub retries: u32,
     /// Use IPv4 addresses only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
@@ -83,14 +99,7 @@ pub struct ConnArgs {
 impl ConnArgs {
     pub fn options(&self) -> Result<ConnectOptions, crate::Error> {
         let mut o = ConnectOptions::default();
-        if let Some(t) = self.timeout {
-            if !(t.is_finite() && (0.001..1e9).contains(&t)) {
-                return Err(crate::Error::new(
-                    crate::error::Kind::Usage,
-                    format!("--timeout {t}: must be a number of seconds from 0.001 to 999999999"),
-                ));
-            }
-            let d = Duration::from_secs_f64(t);
+        if let Some(d) = self.timeout {
             o.connect_timeout = d;
             o.idle_timeout = d;
         }
@@ -105,19 +114,79 @@ impl ConnArgs {
     }
 }
 
-/// Where the user name and password come from (CONVENTIONS.md, "Credentials").
+/// Parses a duration: a number with an optional unit, `ms`, `s`, `m` or `h` (a bare number
+/// is seconds, as curl's `--connect-timeout` takes it), from 1 ms to 30 days.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let allowed =
+        "a number of seconds, or a number with ms, s, m or h (500ms, 30s, 2m), from 1ms to 30 days";
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("must be {allowed}")),
+    };
+    let value: f64 = num.parse().map_err(|_| format!("must be {allowed}"))?;
+    let secs = value * scale;
+    if !(secs.is_finite() && (0.001..=30.0 * 86_400.0).contains(&secs)) {
+        return Err(format!("must be {allowed}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `--retries`: a whole number from 0 to 100.
+pub fn parse_retries(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n <= 100 => Ok(n),
+        _ => Err("must be a whole number from 0 to 100".into()),
+    }
+}
+
+/// Where the user name and password come from (docs/CONVENTIONS.md, "Credentials").
 #[derive(Args, Debug, Clone, Default)]
 pub struct CredArgs {
     /// Log in as NAME (overrides the URL's user)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_hint = ValueHint::Other)]
     pub user: Option<String>,
     /// Read the password from the first line of FILE (must not be readable by group or others)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub password_file: Option<PathBuf>,
     /// Take the password from the environment variable VAR
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
     pub password_env: Option<String>,
     /// Read credentials from this netrc file instead of $NETRC or ~/.netrc
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_netrc")]
     pub netrc_file: Option<PathBuf>,
+    /// Do not read any netrc file
+    #[arg(long)]
+    pub no_netrc: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units_and_refuse_nonsense() {
+        let ok = |t: &str| parse_duration(t).unwrap();
+        assert_eq!(ok("90"), Duration::from_secs(90));
+        assert_eq!(ok("2.5"), Duration::from_millis(2500));
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("30s"), Duration::from_secs(30));
+        assert_eq!(ok("2m"), Duration::from_secs(120));
+        assert_eq!(ok("1h"), Duration::from_secs(3600));
+        for bad in [
+            "", "1e-10", "0", "-1", "nan", "inf", "5x", "m", "31d", "1e9", "0.0001",
+        ] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.contains("from 1ms to 30 days"), "{bad}: {e}");
+        }
+        assert_eq!(parse_retries("3"), Ok(3));
+        assert!(parse_retries("-1").is_err() && parse_retries("101").is_err());
+    }
 }

@@ -184,6 +184,9 @@ fn warn_if_readable(path: &Path, warn: &mut dyn FnMut(&str)) {
 /// The netrc file and its text: `--netrc-file` (must exist), else `$NETRC`, else `~/.netrc`
 /// (optional).
 fn read_netrc(args: &CredArgs) -> Result<Option<(PathBuf, String)>> {
+    if args.no_netrc {
+        return Ok(None);
+    }
     let (path, required): (PathBuf, bool) = if let Some(p) = &args.netrc_file {
         (p.clone(), true)
     } else if let Some(p) = std::env::var_os("NETRC").filter(|p| !p.is_empty()) {

@@ -15,7 +15,7 @@ use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::retry::RetryPolicy;
 use crate::transfer::StreamOut;
-use clap::Parser;
+use clap::{Parser, ValueHint};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,13 +124,18 @@ pub struct Args {
         short = 'o',
         long = "output",
         value_name = "FILE",
+        value_hint = ValueHint::FilePath,
         conflicts_with = "output_dir"
     )]
     pub output: Option<PathBuf>,
 
-    /// Write into DIR under the remote names (created when missing) [default: .]
-    #[arg(short = 'O', long = "output-dir", value_name = "DIR")]
+    /// Write into the folder DIR under the remote names [default: .]
+    #[arg(short = 'O', long = "output-dir", value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub output_dir: Option<PathBuf>,
+
+    /// Make the folders that --output-dir or -o name when they are missing
+    #[arg(long)]
+    pub create_dirs: bool,
 
     /// Write the files' contents to standard output (same as -o -)
     #[arg(long, conflicts_with_all = ["output", "output_dir"])]
@@ -183,9 +188,14 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     if args.tls.insecure {
         report.warn("--insecure: server certificates are not verified");
     }
+    if let Some(var) = proxy_variable() {
+        report.note(format_args!(
+            "{var} is set but not used: ftp-get connects directly (it has no proxy support)"
+        ));
+    }
     let warn = warner(report);
     let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
-    let mut events = CliEvents::new(report);
+    let mut events = CliEvents::new(report, args.output_args.progress);
     get_all(
         &targets,
         &ftp,
@@ -195,6 +205,13 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         &mut events,
     );
     Ok(())
+}
+
+/// The first proxy variable set in the environment, if any: curl and wget would use it.
+pub fn proxy_variable() -> Option<&'static str> {
+    ["ftp_proxy", "FTP_PROXY", "all_proxy", "ALL_PROXY"]
+        .into_iter()
+        .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
 /// Prints a warning from where the reporter cannot be borrowed (a login callback), the same
@@ -226,11 +243,21 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         }
         Destination::File(f.clone())
     } else {
-        Destination::Dir(
-            args.output_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(".")),
-        )
+        let dir = args
+            .output_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        if dir.to_string_lossy().contains("://") {
+            // curl's -O takes no value: the URL was taken as the folder.
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "-O {}: -O (--output-dir) takes a folder, not a URL; without -O the files go into the current folder",
+                    crate::net::url::redact(&dir.to_string_lossy())
+                ),
+            ));
+        }
+        Destination::Dir(dir)
     };
     let ftp = ftp_options(
         &args.tls,
@@ -244,6 +271,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
     let opts = GetOptions {
         destination,
         resume: args.resume,
+        create_dirs: args.create_dirs,
         no_clobber: args.no_clobber,
         keep_mtime: !args.no_mtime,
         delete_remote: args.delete_remote,

@@ -1,6 +1,8 @@
-//! Progress bars (indicatif, sizes through humansize) for people at a terminal only: never
-//! when stderr is not a terminal or `--quiet` is given. Counting is one atomic add per chunk.
+//! Progress bars (indicatif, sizes through humansize) for people at a terminal: by default
+//! only when stderr is one, never with `--quiet` (`--progress bar|none` decides otherwise).
+//! Counting is one atomic add per chunk.
 
+use super::common::Progress;
 use super::report::Reporter;
 use crate::error::{Error, visible};
 use crate::events::Events;
@@ -9,14 +11,22 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
 
-/// Whether a progress bar should be drawn.
-pub fn wanted(quiet: bool) -> bool {
-    !quiet && std::io::stderr().is_terminal()
+/// Whether a progress bar should be drawn: `--progress auto` at a terminal, `bar` always;
+/// never with `--quiet`.
+pub fn wanted(quiet: bool, mode: Progress) -> bool {
+    !quiet
+        && match mode {
+            Progress::Auto => std::io::stderr().is_terminal(),
+            Progress::Bar => true,
+            Progress::None => false,
+        }
 }
 
-fn style(known_total: bool) -> ProgressStyle {
+/// The bar's look. `offset` bytes were there before this run: the rate counts only what
+/// moved since (a resumed 10 GiB file does not show 10 GiB/s in its first frame).
+fn style(known_total: bool, offset: u64) -> ProgressStyle {
     let template = if known_total {
-        "{msg:.bold} {wide_bar} {hbytes}/{htotal} {hrate} {eta}"
+        "{msg:.bold} {wide_bar} {percent:>3}% {hbytes}/{htotal} {hrate} {eta}"
     } else {
         "{msg:.bold} {spinner} {hbytes} {hrate}"
     };
@@ -34,9 +44,55 @@ fn style(known_total: bool) -> ProgressStyle {
                 let _ = write!(w, "{}", format_size(s.len().unwrap_or(0), BINARY));
             },
         )
-        .with_key("hrate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{}/s", format_size(s.per_sec() as u64, BINARY));
-        })
+        .with_key(
+            "hrate",
+            move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let secs = s.elapsed().as_secs_f64();
+                let moved = s.pos().saturating_sub(offset);
+                if secs < 0.2 {
+                    let _ = write!(w, "--/s");
+                } else {
+                    let _ = write!(w, "{}/s", format_size((moved as f64 / secs) as u64, BINARY));
+                }
+            },
+        )
+}
+
+/// `--progress bar` when stderr is not a terminal: indicatif draws only on terminals, so
+/// this writes its frames to stderr itself, with the same ANSI sequences.
+#[derive(Debug)]
+struct ForcedStderr;
+
+impl indicatif::TermLike for ForcedStderr {
+    fn width(&self) -> u16 {
+        80
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.write_str(&format!("\x1b[{n}A"))
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.write_str(&format!("\x1b[{n}B"))
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.write_str(&format!("\x1b[{n}C"))
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.write_str(&format!("\x1b[{n}D"))
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.write_str(&format!("{s}\n"))
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        std::io::stderr().write_all(s.as_bytes())
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.write_str("\r\x1b[2K")
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        std::io::stderr().flush()
+    }
 }
 
 /// Reports a transfer run on stderr: progress, notes and failures, all through the
@@ -52,8 +108,8 @@ pub struct CliEvents<'r> {
 }
 
 impl<'r> CliEvents<'r> {
-    pub fn new(reporter: &'r mut Reporter) -> Self {
-        let bars = wanted(reporter.quiet());
+    pub fn new(reporter: &'r mut Reporter, mode: Progress) -> Self {
+        let bars = wanted(reporter.quiet(), mode);
         CliEvents {
             reporter,
             bars,
@@ -63,6 +119,7 @@ impl<'r> CliEvents<'r> {
     }
 
     fn clear_bar(&mut self) -> Option<ProgressBar> {
+        crate::interrupt::say_nothing();
         self.reporter.stderr().set_bar(None);
         let bar = self.bar.take();
         if let Some(b) = &bar {
@@ -83,8 +140,13 @@ impl Events for CliEvents<'_> {
         }
         // A retry restarts the file: the old attempt's bar goes.
         self.clear_bar();
-        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(8));
-        bar.set_style(style(total.is_some()));
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr_with_hz(8)
+        } else {
+            ProgressDrawTarget::term_like_with_hz(Box::new(ForcedStderr), 8)
+        };
+        let bar = ProgressBar::with_draw_target(total, target);
+        bar.set_style(style(total.is_some(), offset));
         bar.set_message(visible(name));
         bar.set_position(offset);
         self.offset = offset;
@@ -92,6 +154,16 @@ impl Events for CliEvents<'_> {
         bar.enable_steady_tick(Duration::from_millis(250));
         self.reporter.stderr().set_bar(Some(bar.clone()));
         self.bar = Some(bar);
+    }
+
+    fn partial(&mut self, path: &std::path::Path) {
+        // Ctrl-C now: end the bar's line and say what was kept and how to go on.
+        let clear = if self.bars { "\r\x1b[2K" } else { "" };
+        crate::interrupt::say_on_signal(&format!(
+            "{clear}{}: interrupted: {} kept; run the same command with -c to resume it\n",
+            self.reporter.tool(),
+            visible(&path.display().to_string())
+        ));
     }
 
     fn advance(&mut self, n: u64) {
@@ -116,6 +188,7 @@ impl Events for CliEvents<'_> {
 
     fn fail(&mut self, err: &Error) {
         self.clear_bar();
+        crate::interrupt::say_nothing();
         self.reporter.fail(err);
     }
 }

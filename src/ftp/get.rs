@@ -38,6 +38,8 @@ pub struct GetOptions {
     pub destination: Destination,
     /// Resume a `.part` (or a shorter existing file) with REST.
     pub resume: bool,
+    /// Make missing local folders (curl's `--create-dirs`); otherwise they are refused (73).
+    pub create_dirs: bool,
     /// Skip files that already exist locally.
     pub no_clobber: bool,
     /// Set the local modification time from MDTM.
@@ -64,13 +66,18 @@ pub fn get_all(
     login_for: &mut LoginFor<'_>,
     events: &mut dyn Events,
 ) {
-    match &opts.destination {
-        Destination::Dir(d) => {
-            if let Err(e) = std::fs::create_dir_all(d) {
-                events.fail(&Error::cant_create(d.display(), &e));
-                return;
-            }
+    let folder = match &opts.destination {
+        Destination::Dir(d) => Some(d.as_path()),
+        Destination::File(f) => Some(transfer::parent_of(f)),
+        Destination::Stream => None,
+    };
+    if let Some(d) = folder {
+        if let Err(e) = transfer::ensure_folder(d, opts.create_dirs) {
+            events.fail(&e);
+            return;
         }
+    }
+    match &opts.destination {
         Destination::Stream if stream.is_none() => {
             events.fail(&Error::new(Kind::Software, "no stream to write to"));
             return;
@@ -507,6 +514,7 @@ impl Run<'_> {
         ));
         part.restart()?;
         self.events.start(shown, size, 0);
+        self.events.partial(part.path());
         self.retrieve_into(target, ascii, check_size, part)
             .map(|_| ())
     }
@@ -624,11 +632,7 @@ impl Run<'_> {
         &mut self,
         device: bool,
     ) -> Result<(&mut Reconnecting<FtpClient>, &mut StreamOut)> {
-        let out = match (device, self.device.as_mut(), self.stream.as_deref_mut()) {
-            (true, Some((d, _)), _) => d,
-            (false, _, Some(s)) => s,
-            _ => return Err(Error::new(Kind::Software, "no stream to write to")),
-        };
+        let out = pick_stream(device, &mut self.device, &mut self.stream)?;
         Ok((&mut self.client, out))
     }
 
@@ -641,10 +645,11 @@ impl Run<'_> {
         device: bool,
         written: &mut u64,
     ) -> Result<Option<u64>> {
-        let (login, ftp) = (self.login.clone(), self.ftp);
-        let (slot, out) = self.stream_out(device)?;
-        let client = connected(slot, target, &login, ftp)?;
+        let out = pick_stream(device, &mut self.device, &mut self.stream)?;
+        let client = connected(&mut self.client, target, &self.login, self.ftp)?;
+        let events = &mut *self.events;
         let start = *written;
+        events.start(out.name(), size, start);
         let expected = size.map(|s| s.saturating_sub(start));
         let mut delivery = Delivery::new(ascii, |d: &[u8]| {
             out.write(d)?;
@@ -652,10 +657,13 @@ impl Run<'_> {
             Ok(())
         });
         let got = client.retrieve(&target.path, start, expected, &mut |buf: &[u8]| {
-            delivery.push(buf)
+            delivery.push(buf)?;
+            events.advance(buf.len() as u64);
+            Ok(())
         })?;
         if got.is_some() {
             delivery.finish()?;
+            events.finish();
         }
         Ok(got)
     }
@@ -741,6 +749,19 @@ impl CrlfToLf {
         } else {
             b""
         }
+    }
+}
+
+/// The stream a download goes to: the device written in place, or standard output.
+fn pick_stream<'s>(
+    device: bool,
+    dev: &'s mut Option<(StreamOut, u64)>,
+    stdout: &'s mut Option<&mut StreamOut>,
+) -> Result<&'s mut StreamOut> {
+    match (device, dev.as_mut(), stdout.as_deref_mut()) {
+        (true, Some((d, _)), _) => Ok(d),
+        (false, _, Some(s)) => Ok(s),
+        _ => Err(Error::new(Kind::Software, "no stream to write to")),
     }
 }
 

@@ -4,7 +4,6 @@
 
 pub mod base64;
 pub mod boundary;
-pub mod cleanup;
 pub mod date;
 pub mod header;
 pub mod message;

@@ -65,6 +65,7 @@ impl Output {
             }
         };
         let dest = dest.as_path();
+        transfer::ensure_folder(transfer::parent_of(dest), false)?;
         let name = dest.file_name().ok_or_else(|| {
             Error::new(
                 Kind::CantCreate,
@@ -86,7 +87,7 @@ impl Output {
                 .open(&tmp)
             {
                 Ok(f) => {
-                    super::cleanup::remove_on_signal(&tmp);
+                    crate::interrupt::remove_on_signal(&tmp);
                     return Ok(Output {
                         w: BufWriter::with_capacity(BUFFER, f),
                         file: Some(Atomic {
@@ -135,13 +136,14 @@ impl Output {
             return Ok(());
         };
         let dest = a.dest.display().to_string();
+        transfer::keep_mode(self.w.get_ref(), &a.dest)?;
         self.w
             .get_ref()
             .sync_all()
             .map_err(|e| Error::local_io(&dest, &e))?;
         std::fs::rename(&a.tmp, &a.dest).map_err(|e| Error::cant_create(&dest, &e))?;
         a.done = true;
-        super::cleanup::forget();
+        crate::interrupt::forget();
         let dir = match a.dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -161,7 +163,7 @@ impl Drop for Output {
         }) = &self.file
         {
             let _ = std::fs::remove_file(tmp);
-            super::cleanup::forget();
+            crate::interrupt::forget();
         }
     }
 }

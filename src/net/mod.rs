@@ -9,7 +9,7 @@ pub use stream::NetStream;
 
 use crate::error::{Error, Kind, Result, io_reason};
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 /// Which address families `connect` may use.
@@ -51,16 +51,12 @@ impl Default for ConnectOptions {
 }
 
 /// Resolves `host` (a name or an IP literal without brackets) and returns the addresses the
-/// family allows. A name that does not resolve is NOHOST (68).
+/// family allows. A name that does not exist is NOHOST (68); a resolver that cannot answer
+/// now (EAI_AGAIN: no network, a DNS server down) is TEMPFAIL (75), which `--retries` retries.
 pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::new(
-                Kind::NoHost,
-                format!("{host}: cannot resolve host name: {}", io_reason(&e)),
-            )
-        })?
+    let addrs: Vec<SocketAddr> = getaddrinfo(host, port, family)
+        .map_err(|(code, why)| resolve_error(host, code, &why))?
+        .into_iter()
         .filter(|a| family.allows(a))
         .collect();
     if addrs.is_empty() {
@@ -75,6 +71,91 @@ pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>>
         ));
     }
     Ok(addrs)
+}
+
+/// glibc's EAI_ADDRFAMILY (the name has no address of the family asked for), which the libc
+/// crate does not name.
+const EAI_ADDRFAMILY: i32 = -9;
+
+/// The error for a failed look-up, by its EAI_* code: only "no such name" is lasting.
+fn resolve_error(host: &str, code: i32, why: &str) -> Error {
+    match code {
+        libc::EAI_NONAME | libc::EAI_NODATA | EAI_ADDRFAMILY => {
+            Error::new(Kind::NoHost, format!("{host}: no such host ({why})"))
+        }
+        _ => Error::new(
+            Kind::TempFail,
+            format!("{host}: cannot resolve the host name now ({why}); try again later"),
+        ),
+    }
+}
+
+/// getaddrinfo(3) for TCP, with its EAI_* code on failure (the standard library's look-up
+/// folds them all into one error, and a temporary failure must not read as "no such host").
+fn getaddrinfo(
+    host: &str,
+    port: u16,
+    family: Family,
+) -> std::result::Result<Vec<SocketAddr>, (i32, String)> {
+    use std::ffi::{CStr, CString};
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    let c_host = CString::new(host).map_err(|_| (libc::EAI_NONAME, "a NUL in the name".into()))?;
+    let c_port = CString::new(port.to_string()).unwrap_or_default();
+    // SAFETY: a zeroed addrinfo is a valid "no hints" value; getaddrinfo fills `list`, which
+    // is walked read-only and freed once.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_socktype = libc::SOCK_STREAM;
+    hints.ai_family = match family {
+        Family::Any => libc::AF_UNSPEC,
+        Family::V4 => libc::AF_INET,
+        Family::V6 => libc::AF_INET6,
+    };
+    hints.ai_flags = libc::AI_ADDRCONFIG;
+    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
+    let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), c_port.as_ptr(), &hints, &mut list) };
+    if rc != 0 {
+        let why = if rc == libc::EAI_SYSTEM {
+            io_reason(&io::Error::last_os_error())
+        } else {
+            unsafe { CStr::from_ptr(libc::gai_strerror(rc)) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        return Err((rc, why));
+    }
+    let mut out = Vec::new();
+    let mut p = list;
+    while !p.is_null() {
+        let ai = unsafe { &*p };
+        match ai.ai_family {
+            libc::AF_INET if !ai.ai_addr.is_null() => {
+                let sa = unsafe { &*(ai.ai_addr as *const libc::sockaddr_in) };
+                let ip = Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr));
+                out.push(SocketAddr::V4(SocketAddrV4::new(ip, port)));
+            }
+            libc::AF_INET6 if !ai.ai_addr.is_null() => {
+                let sa = unsafe { &*(ai.ai_addr as *const libc::sockaddr_in6) };
+                let ip = Ipv6Addr::from(sa.sin6_addr.s6_addr);
+                out.push(SocketAddr::V6(SocketAddrV6::new(
+                    ip,
+                    port,
+                    sa.sin6_flowinfo,
+                    sa.sin6_scope_id,
+                )));
+            }
+            _ => {}
+        }
+        p = ai.ai_next;
+    }
+    unsafe { libc::freeaddrinfo(list) };
+    // The resolver may list one address several times (once per protocol): keep the first.
+    let mut seen = Vec::new();
+    out.retain(|a| {
+        let fresh = !seen.contains(a);
+        seen.push(*a);
+        fresh
+    });
+    Ok(out)
 }
 
 /// Connects to the first address of `host` that answers, trying each in turn.
@@ -142,5 +223,33 @@ pub fn display_host_port(host: &str, port: u16) -> String {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_missing_name_is_lasting() {
+        assert_eq!(resolve_error("h", libc::EAI_NONAME, "x").exit_code(), 68);
+        let again = resolve_error("h", libc::EAI_AGAIN, "x");
+        assert_eq!(again.exit_code(), 75);
+        assert!(again.is_transient());
+        assert_eq!(resolve_error("h", libc::EAI_FAIL, "x").exit_code(), 75);
+    }
+
+    #[test]
+    fn literals_and_loopback_resolve() {
+        let v4 = resolve("127.0.0.1", 21, Family::Any).unwrap();
+        assert_eq!(v4, ["127.0.0.1:21".parse().unwrap()]);
+        let e = resolve("127.0.0.1", 21, Family::V6).unwrap_err();
+        assert_eq!(e.exit_code(), 68);
+        assert!(
+            resolve("localhost", 2121, Family::V4)
+                .unwrap()
+                .iter()
+                .all(|a| a.is_ipv4() && a.port() == 2121)
+        );
     }
 }

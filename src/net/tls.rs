@@ -13,7 +13,7 @@ use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStor
 use std::io;
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 /// `--tls`: when to use TLS on a connection that starts in plaintext.
@@ -41,6 +41,9 @@ pub struct TlsOptions {
 #[derive(Clone)]
 pub struct TlsContext {
     config: Arc<ClientConfig>,
+    /// The fingerprint of the last server certificate the verifier refused, for the message
+    /// that says how to trust it.
+    refused: Arc<Mutex<Option<String>>>,
 }
 
 impl TlsContext {
@@ -77,6 +80,7 @@ impl TlsContext {
             }
             extra_verifier = Some(webpki_verifier(roots, &provider)?);
         }
+        let refused = Arc::new(Mutex::new(None));
         let verifier = Arc::new(Verifier {
             extra_verifier,
             native: OnceLock::new(),
@@ -84,6 +88,7 @@ impl TlsContext {
             extra,
             pin,
             insecure: opts.insecure,
+            refused: refused.clone(),
         });
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -93,6 +98,7 @@ impl TlsContext {
             .with_no_client_auth();
         Ok(TlsContext {
             config: Arc::new(config),
+            refused,
         })
     }
 
@@ -128,7 +134,7 @@ impl TlsContext {
                     .map_err(|e| handshake_error(host, e))?;
             }
             if let Err(e) = conn.complete_io(&mut tcp) {
-                return Err(handshake_error(host, e));
+                return Err(self.explain(host, e));
             }
         }
         if deadline.is_some() {
@@ -139,19 +145,81 @@ impl TlsContext {
     }
 }
 
-fn handshake_error(host: &str, e: io::Error) -> Error {
-    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        let hint = match tls {
-            rustls::Error::InvalidCertificate(_) => {
-                " (a private or self-signed server needs --cacert FILE or --pin sha256:HEX)"
-            }
-            _ => "",
+impl TlsContext {
+    /// A failed handshake in words: what was wrong, and for a certificate that is not
+    /// trusted, its fingerprint and the `--pin` that would trust exactly it (as lftp shows).
+    fn explain(&self, host: &str, e: io::Error) -> Error {
+        let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) else {
+            return handshake_error(host, e);
         };
-        return Error::new(
-            Kind::Tls,
-            format!("{host}: TLS handshake failed: {tls}{hint}"),
-        );
+        let why = in_words(tls);
+        if !matches!(tls, rustls::Error::InvalidCertificate(_)) {
+            return Error::new(Kind::Tls, format!("{host}: TLS: {why}"));
+        }
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let trust = match refused {
+            Some(fp) => format!(
+                "; to trust exactly this certificate: --pin {fp} (or give its CA with --cacert FILE)"
+            ),
+            None => " (a private or self-signed server needs --cacert FILE or --pin sha256:HEX)"
+                .to_string(),
+        };
+        Error::new(Kind::Tls, format!("{host}: TLS: {why}{trust}"))
     }
+}
+
+/// What went wrong in a handshake, in words rather than rustls's debug names.
+fn in_words(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => {
+            let what = match c {
+                C::UnknownIssuer => "is not signed by an authority we trust".to_string(),
+                C::Expired | C::ExpiredContext { .. } => "has expired".to_string(),
+                C::NotValidYet | C::NotValidYetContext { .. } => "is not valid yet".to_string(),
+                C::NotValidForName | C::NotValidForNameContext { .. } => {
+                    "is not valid for this host name".to_string()
+                }
+                C::Revoked => "has been revoked".to_string(),
+                C::BadSignature => "has a bad signature".to_string(),
+                C::BadEncoding => "is malformed".to_string(),
+                C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                    "is not meant for a TLS server".to_string()
+                }
+                C::Other(other) => match other.0.downcast_ref::<webpki::Error>() {
+                    Some(webpki::Error::CaUsedAsEndEntity) => {
+                        "is self-signed (a CA certificate used as the server's own)".to_string()
+                    }
+                    Some(webpki::Error::UnknownIssuer) => {
+                        "is not signed by an authority we trust".to_string()
+                    }
+                    _ => format!("was refused ({other})"),
+                },
+                other => format!("was refused ({other:?})"),
+            };
+            format!("the server's certificate {what}")
+        }
+        rustls::Error::General(msg) => msg.clone(),
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "the server did not answer with TLS (is this a plain FTP port? ftp:// upgrades with AUTH TLS)"
+                .to_string()
+        }
+        rustls::Error::PeerIncompatible(_) => {
+            "the server offers no TLS version or cipher that is safe to use".to_string()
+        }
+        rustls::Error::NoCertificatesPresented => "the server sent no certificate".to_string(),
+        rustls::Error::AlertReceived(alert) => {
+            format!("the server ended the handshake ({alert:?})")
+        }
+        other => format!("the handshake failed ({other})"),
+    }
+}
+
+fn handshake_error(host: &str, e: io::Error) -> Error {
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
             Kind::Timeout,
@@ -248,10 +316,12 @@ struct Verifier {
     extra: Vec<CertificateDer<'static>>,
     pin: Option<[u8; 32]>,
     insecure: bool,
+    /// Where a refused certificate's fingerprint is left for the error message.
+    refused: Arc<Mutex<Option<String>>>,
 }
 
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
+impl Verifier {
+    fn verify_chain(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
@@ -304,6 +374,24 @@ impl ServerCertVerifier for Verifier {
                 )
             })),
         }
+    }
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let verdict = self.verify_chain(end_entity, intermediates, server_name, ocsp_response, now);
+        if verdict.is_err() {
+            *self.refused.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(fingerprint(end_entity.as_ref()));
+        }
+        verdict
     }
 
     fn verify_tls12_signature(

@@ -1,5 +1,7 @@
-//! Removing the temporary file behind `-o FILE` when SIGINT, SIGTERM or SIGHUP ends the run
-//! (Ctrl-C, `kill`, a closed terminal), so that no `FILE.XXXXXXXX.part` is left behind.
+//! What happens when SIGINT, SIGTERM or SIGHUP ends a run (Ctrl-C, `kill`, a closed
+//! terminal): a temporary file that must not be left behind is removed (mime-pack's
+//! `FILE.XXXXXXXX.part`), and a last line can tell the user what was kept (ftp-get's
+//! `NAME.part`, which `-c` resumes).
 //!
 //! The handler may only make async-signal-safe calls (POSIX.1-2017 2.4.3): the path is kept
 //! as a ready-made C string that the handler passes to unlink(2); it then restores the
@@ -14,14 +16,18 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// The handlers are installed once, when first needed.
+static INSTALL: Once = Once::new();
+
 /// The temporary file to unlink, or null. One at a time: mime-pack writes one output.
 static TEMP: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+/// The line to write on stderr, or null.
+static MESSAGE: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 /// From now until [`forget`], one of the signals unlinks `path` before it ends the process.
 /// The handlers are installed once; a signal the caller ignores (nohup, a background job)
 /// stays ignored.
 pub fn remove_on_signal(path: &Path) {
-    static INSTALL: Once = Once::new();
     INSTALL.call_once(install);
     // A path with a NUL cannot have been created, so there is nothing to register.
     if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
@@ -34,6 +40,21 @@ pub fn remove_on_signal(path: &Path) {
 /// The temporary file was renamed into place or removed: a signal now just ends the run.
 pub fn forget() {
     TEMP.store(std::ptr::null_mut(), Ordering::SeqCst);
+}
+
+/// From now until [`say_nothing`], one of the signals writes `line` on stderr before it
+/// ends the process.
+pub fn say_on_signal(line: &str) {
+    INSTALL.call_once(install);
+    if let Ok(c) = CString::new(line) {
+        // Never freed, for the same reason as the path above.
+        MESSAGE.store(c.into_raw(), Ordering::SeqCst);
+    }
+}
+
+/// Nothing more to say when a signal ends the run.
+pub fn say_nothing() {
+    MESSAGE.store(std::ptr::null_mut(), Ordering::SeqCst);
 }
 
 fn install() {
@@ -62,11 +83,15 @@ fn install() {
 
 extern "C" fn on_signal(sig: libc::c_int) {
     let path = TEMP.load(Ordering::SeqCst);
-    // SAFETY: unlink, sigaction and raise are async-signal-safe; `path` is null or a C
-    // string that is never freed.
+    let message = MESSAGE.load(Ordering::SeqCst);
+    // SAFETY: unlink, strlen, write, sigaction and raise are async-signal-safe; `path` and
+    // `message` are null or C strings that are never freed.
     unsafe {
         if !path.is_null() {
             libc::unlink(path);
+        }
+        if !message.is_null() {
+            libc::write(2, message.cast(), libc::strlen(message));
         }
         let mut dfl: libc::sigaction = std::mem::zeroed();
         dfl.sa_sigaction = libc::SIG_DFL;
