@@ -2,8 +2,6 @@
 //! user sees: the bytes on disk, the commands on the wire, the exit status and the one-line
 //! message on stderr.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -13,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::support::fake_ftp::*;
 use sha2::{Digest, Sha256};
-use support::fake_ftp::*;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

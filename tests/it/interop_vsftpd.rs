@@ -3,8 +3,7 @@
 //! and 1.2, implicit FTPS, a self-signed CA:TRUE certificate, active and passive, resume,
 //! and a 256 MiB file checked by hash.
 
-mod support;
-
+use crate::support::servers::{Servers, servers};
 use posthaste::ftp::{FtpClient, FtpOptions, Login};
 use posthaste::net::ConnectOptions;
 use posthaste::net::tls::{TlsContext, TlsMode, TlsOptions};
@@ -12,7 +11,6 @@ use posthaste::net::url::{Scheme, Target};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::servers::{Servers, servers};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ftp-get");
 

@@ -2,8 +2,6 @@
 //! fake can be trusted when it is used to test `ftp-get`. A few checks talk raw TCP where curl
 //! cannot show the wire.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -11,7 +9,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support::fake_ftp::*;
+use crate::support::fake_ftp::*;
 
 fn curl(args: &[&str]) -> Output {
     Command::new("curl")

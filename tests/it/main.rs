@@ -1,0 +1,19 @@
+//! posthaste's integration tests, in one binary so that they share one build, one set of
+//! helpers (`support`) and one run.
+//!
+//! - `ftp_get`, `mime_pack`: the tools as a user sees them (bytes on disk, the transcript on
+//!   the wire, the exit status, the message on stderr);
+//! - `fake_ftp_selftest`: the fake FTP server checked against curl, so it can be trusted;
+//! - `interop_vsftpd`: ftp-get and the FTP client against the loopback vsftpd instances
+//!   that `scripts/test-servers` runs;
+//! - `generated`: man pages and completions are current.
+//!
+//! `cargo test --release --test it MODULE::` runs one module's tests.
+
+mod support;
+
+mod fake_ftp_selftest;
+mod ftp_get;
+mod generated;
+mod interop_vsftpd;
+mod mime_pack;
