@@ -1,4 +1,4 @@
-//! Flags every network tool shares (CONVENTIONS.md, "Every tool has" and "TLS policy"),
+//! Flags every network tool shares (docs/CONVENTIONS.md, "Every tool has" and "TLS policy"),
 //! flattened into each tool's clap definition so that they read the same everywhere.
 
 use crate::net::tls::{TlsMode, TlsOptions};
@@ -105,7 +105,7 @@ impl ConnArgs {
     }
 }
 
-/// Where the user name and password come from (CONVENTIONS.md, "Credentials").
+/// Where the user name and password come from (docs/CONVENTIONS.md, "Credentials").
 #[derive(Args, Debug, Clone, Default)]
 pub struct CredArgs {
     /// Log in as NAME (overrides the URL's user)
