@@ -22,7 +22,7 @@ pub mod exit {
     pub const NOPERM: u8 = 77;
 }
 
-/// One row of the exit-status table (CONVENTIONS.md, "Exit status"): the one source for
+/// One row of the exit-status table (docs/CONVENTIONS.md, "Exit status"): the one source for
 /// [`Kind::exit_code`], every man page's EXIT STATUS section and `--help`.
 #[derive(Debug, Clone, Copy)]
 pub struct ExitStatus {

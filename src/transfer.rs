@@ -1,4 +1,4 @@
-//! Local files that are never left half-written (CONVENTIONS.md): data goes to `NAME.part`
+//! Local files that are never left half-written (docs/CONVENTIONS.md): data goes to `NAME.part`
 //! beside the destination, which is checked and only then renamed into place.
 //!
 //! Every file is opened so that a planted link cannot redirect it: a `.part` is created

@@ -1,5 +1,5 @@
 """Parses a message with Python's email package (policy=default) and prints what a reader
-sees, one tab-separated line per leaf part, for tests/mime_pack.rs to compare:
+sees, one tab-separated line per leaf part, for tests/it/mime_pack.rs to compare:
 
     header<TAB>subject<TAB>from display names<TAB>number of defects
     part<TAB>content type<TAB>filename or -<TAB>content-id or -<TAB>sha256 of decoded bytes<TAB>defects

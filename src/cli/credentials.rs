@@ -1,4 +1,4 @@
-//! Credentials (CONVENTIONS.md, "Credentials"): the user name from `--user`, the URL or
+//! Credentials (docs/CONVENTIONS.md, "Credentials"): the user name from `--user`, the URL or
 //! netrc; the password, first found wins, from the URL, `--password-file`, `--password-env`,
 //! netrc, a prompt at a terminal; otherwise exit 77.
 

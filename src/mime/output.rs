@@ -1,4 +1,4 @@
-//! Where the message goes: standard output, or a file written atomically (CONVENTIONS.md,
+//! Where the message goes: standard output, or a file written atomically (docs/CONVENTIONS.md,
 //! "Files are never left half-written"): a temporary file beside the destination, fsync,
 //! rename, fsync of the folder. An error removes the temporary file.
 

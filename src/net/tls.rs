@@ -1,4 +1,4 @@
-//! TLS with rustls (CONVENTIONS.md, "TLS policy"): the system trust store plus `--cacert`,
+//! TLS with rustls (docs/CONVENTIONS.md, "TLS policy"): the system trust store plus `--cacert`,
 //! `--pin sha256:HEX`, `--insecure`. One [`TlsContext`] per run keeps one session cache, so
 //! FTPS data connections resume the control connection's session (vsftpd's
 //! `require_ssl_reuse=YES`).

@@ -1,4 +1,4 @@
-//! Target URLs (CONVENTIONS.md, "Targets are URLs"): scheme, user, password, host (IPv6
+//! Target URLs (docs/CONVENTIONS.md, "Targets are URLs"): scheme, user, password, host (IPv6
 //! literals in brackets), port with the scheme's default, and the percent-decoded path.
 //! An FTP path is relative to the login folder (curl's rule); `//abs/path` is absolute.
 

@@ -3,14 +3,12 @@
 
 use std::path::Path;
 
-#[path = "../examples/generate/render.rs"]
-mod render;
 
 #[test]
 fn generated_files_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut stale = Vec::new();
-    for (path, want) in render::render_all() {
+    for (path, want) in crate::render::render_all() {
         match std::fs::read(root.join(&path)) {
             Ok(have) if have == want => {}
             _ => stale.push(path.display().to_string()),
@@ -24,7 +22,7 @@ fn generated_files_are_current() {
 
 #[test]
 fn every_tool_has_a_man_page_and_five_completions() {
-    let files: Vec<String> = render::render_all()
+    let files: Vec<String> = crate::render::render_all()
         .into_iter()
         .map(|(p, _)| p.display().to_string())
         .collect();

@@ -1,43 +1,18 @@
 //! mime-pack as a user sees it: the bytes it writes, parsed back by independent parsers
 //! (the mail-parser crate, and Python's `email` package), its exit status and its stderr.
 
+use crate::support::files::{TempDir, mkfifo, names, noise, sha256};
+use crate::support::run;
 use mail_parser::{MessageParser, MimeHeaders};
-use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mime-pack");
 
-#[path = "../examples/generate/render.rs"]
-mod render;
-
-/// A fresh, empty folder for one test.
-fn tmp(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mime_pack-{test}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Runs mime-pack in `dir` with `args`, feeding `stdin`.
 fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    out
+    run::output_with_input(Command::new(BIN).args(args).current_dir(dir), stdin)
 }
 
 fn ok(out: &Output) -> &[u8] {
@@ -57,26 +32,6 @@ fn ok(out: &Output) -> &[u8] {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn sha(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Deterministic pseudo-random bytes (xorshift), fast enough for 100 MiB.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        out.extend_from_slice(&seed.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 const FROM: [&str; 2] = ["--from", "Zoë Ünal <zoe@example.com>"];
@@ -119,7 +74,7 @@ fn sample_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn round_trip_through_mail_parser() {
-    let dir = tmp("round_trip");
+    let dir = TempDir::new("round_trip");
     let files = sample_files(&dir);
     let body = "Nightly build attached.\nGrüße aus Köln — all mostly ASCII here.\n";
     let mut args = vec![
@@ -176,11 +131,12 @@ fn round_trip_through_mail_parser() {
             .map(|p| {
                 (
                     p.attachment_name().unwrap_or("").to_string(),
-                    sha(p.contents()),
+                    sha256(p.contents()),
                 )
             })
             .collect();
-        let want: Vec<(String, String)> = files.iter().map(|(n, d)| (n.clone(), sha(d))).collect();
+        let want: Vec<(String, String)> =
+            files.iter().map(|(n, d)| (n.clone(), sha256(d))).collect();
         assert_eq!(got, want);
         assert!(parsed.message_id().unwrap().contains('@'));
         assert!(parsed.date().is_some());
@@ -194,7 +150,7 @@ fn python_email_package_reads_the_same_parts() {
         python.exists(),
         "/usr/bin/python3 is missing: the interop test needs Debian's python3 (apt-get install python3)"
     );
-    let dir = tmp("python");
+    let dir = TempDir::new("python");
     let files = sample_files(&dir);
     std::fs::write(
         dir.join("page.html"),
@@ -225,14 +181,14 @@ fn python_email_package_reads_the_same_parts() {
             args.push("--crlf");
         }
         ok(&run(&dir, &args, body.as_bytes()));
-        let py = Command::new(python)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/mime_interop.py"
-            ))
-            .arg(dir.join("out.eml"))
-            .output()
-            .unwrap();
+        let py = run::output(
+            Command::new(python)
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/mime_interop.py"
+                ))
+                .arg(dir.join("out.eml")),
+        );
         assert!(
             py.status.success(),
             "python: {}",
@@ -251,9 +207,14 @@ fn python_email_package_reads_the_same_parts() {
             .collect();
         let html = "<p>Grüße <img src=\"cid:logo.png\"></p>\n";
         let mut want = vec![
-            ("text/plain", "-", "-", sha(body.as_bytes())),
-            ("text/html", "-", "-", sha(html.as_bytes())),
-            ("image/png", "logo.png", "<logo.png>", sha(&noise(2000, 3))),
+            ("text/plain", "-", "-", sha256(body.as_bytes())),
+            ("text/html", "-", "-", sha256(html.as_bytes())),
+            (
+                "image/png",
+                "logo.png",
+                "<logo.png>",
+                sha256(&noise(2000, 3)),
+            ),
         ];
         let types = [
             "application/octet-stream",
@@ -263,7 +224,7 @@ fn python_email_package_reads_the_same_parts() {
             "application/octet-stream",
         ];
         for ((name, data), t) in files.iter().zip(types) {
-            want.push((t, name, "-", sha(data)));
+            want.push((t, name, "-", sha256(data)));
         }
         let got: Vec<(String, String, String, String)> = parts
             .iter()
@@ -279,7 +240,7 @@ fn python_email_package_reads_the_same_parts() {
 
 #[test]
 fn html_with_inline_parts_is_alternative_around_related() {
-    let dir = tmp("html");
+    let dir = TempDir::new("html");
     std::fs::write(dir.join("page.html"), "<img src=\"cid:logo\">").unwrap();
     std::fs::write(dir.join("logo.png"), b"\x89PNG").unwrap();
     let out = run(
@@ -345,7 +306,7 @@ fn html_with_inline_parts_is_alternative_around_related() {
 /// (body bytes, extra flags) -> expected Content-Type and Content-Transfer-Encoding.
 #[test]
 fn charset_and_encoding_follow_the_content() {
-    let dir = tmp("encodings");
+    let dir = TempDir::new("encodings");
     let long_line = "x".repeat(1200) + "\n";
     let cases: Vec<(Vec<u8>, Vec<&str>, &str, &str)> = vec![
         (
@@ -436,7 +397,7 @@ fn charset_and_encoding_follow_the_content() {
 
 #[test]
 fn a_body_holding_boundary_like_lines_still_parses() {
-    let dir = tmp("boundary_body");
+    let dir = TempDir::new("boundary_body");
     std::fs::write(dir.join("a.bin"), noise(1000, 1)).unwrap();
     let body = "before\n--=_posthaste_AAAAAAAAAAAAAAAAAAAAAAAA\n--=_posthaste_AAAAAAAAAAAAAAAAAAAAAAAA--\n--\nafter\n";
     let out = run(&dir, &[FROM[0], FROM[1], "-a", "a.bin"], body.as_bytes());
@@ -449,7 +410,7 @@ fn a_body_holding_boundary_like_lines_still_parses() {
 
 #[test]
 fn empty_body_and_empty_attachment() {
-    let dir = tmp("empty");
+    let dir = TempDir::new("empty");
     std::fs::write(dir.join("empty.txt"), b"").unwrap();
     let out = run(&dir, &[FROM[0], FROM[1], TO[0], TO[1]], b"");
     let msg = ok(&out);
@@ -469,10 +430,10 @@ fn empty_body_and_empty_attachment() {
 
 #[test]
 fn a_100_mib_attachment_round_trips() {
-    let dir = tmp("big");
+    let dir = TempDir::new("big");
     let data = noise(100 << 20, 42);
     std::fs::write(dir.join("big.bin"), &data).unwrap();
-    let want = sha(&data);
+    let want = sha256(&data);
     drop(data);
     ok(&run(
         &dir,
@@ -492,12 +453,12 @@ fn a_100_mib_attachment_round_trips() {
     let parsed = MessageParser::default().parse(&msg).unwrap();
     let att = parsed.attachment(0).unwrap();
     assert_eq!(att.contents().len(), 100 << 20);
-    assert_eq!(sha(att.contents()), want);
+    assert_eq!(sha256(att.contents()), want);
 }
 
 #[test]
 fn a_long_body_on_stdin_is_spooled_and_round_trips() {
-    let dir = tmp("long_stdin");
+    let dir = TempDir::new("long_stdin");
     // 1 MiB of mostly-ASCII text with long lines, past the in-memory look-ahead.
     let mut body = String::new();
     while body.len() < (1 << 20) {
@@ -515,7 +476,7 @@ fn a_long_body_on_stdin_is_spooled_and_round_trips() {
 
 #[test]
 fn header_injection_through_every_flag_is_refused() {
-    let dir = tmp("injection");
+    let dir = TempDir::new("injection");
     std::fs::write(dir.join("f.txt"), b"x").unwrap();
     let evil = "x\r\nBcc: victim@example.com";
     let addr = "a@example.com\nBcc: victim@example.com";
@@ -599,7 +560,7 @@ fn header_injection_through_every_flag_is_refused() {
 
 #[test]
 fn non_ascii_addresses_need_smtputf8() {
-    let dir = tmp("smtputf8");
+    let dir = TempDir::new("smtputf8");
     let args = [
         FROM[0],
         FROM[1],
@@ -627,7 +588,7 @@ fn non_ascii_addresses_need_smtputf8() {
 
 #[test]
 fn a_missing_attachment_fails_before_anything_is_written() {
-    let dir = tmp("missing");
+    let dir = TempDir::new("missing");
     std::fs::write(dir.join("here.txt"), b"x").unwrap();
     let args = [FROM[0], FROM[1], "-a", "here.txt", "-a", "gone.pdf"];
     let out = run(&dir, &args, b"body");
@@ -659,7 +620,7 @@ fn a_missing_attachment_fails_before_anything_is_written() {
 
 #[test]
 fn output_file_is_written_atomically() {
-    let dir = tmp("output");
+    let dir = TempDir::new("output");
     ok(&run(&dir, &[FROM[0], FROM[1], "-o", "msg.eml"], b"hello\n"));
     let msg = std::fs::read(dir.join("msg.eml")).unwrap();
     assert!(msg.ends_with(b"\n\nhello\n"));
@@ -693,20 +654,20 @@ fn output_file_is_written_atomically() {
 
 #[test]
 fn a_closed_stdout_ends_quietly_with_status_0() {
-    let dir = tmp("closed_stdout");
+    let dir = TempDir::new("closed_stdout");
     std::fs::write(dir.join("big.bin"), noise(8 << 20, 5)).unwrap();
-    let mut child = Command::new(BIN)
-        .args([FROM[0], FROM[1], "--body", "/dev/null", "-a", "big.bin"])
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = run::spawn(
+        Command::new(BIN)
+            .args([FROM[0], FROM[1], "--body", "/dev/null", "-a", "big.bin"])
+            .current_dir(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut stdout = child.stdout.take().unwrap();
     let mut head = [0u8; 100];
     stdout.read_exact(&mut head).unwrap();
     drop(stdout); // like `| head -c 100`
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output();
     assert!(head.starts_with(b"Date: "));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stderr(&out), "");
@@ -714,7 +675,7 @@ fn a_closed_stdout_ends_quietly_with_status_0() {
 
 #[test]
 fn usage_errors_exit_64_and_help_exits_0() {
-    let dir = tmp("usage");
+    let dir = TempDir::new("usage");
     let out = run(&dir, &["--to", "a@example.com"], b"");
     assert_eq!(out.status.code(), Some(64));
     assert!(stderr(&out).starts_with("mime-pack: "));
@@ -734,7 +695,7 @@ fn usage_errors_exit_64_and_help_exits_0() {
 
 #[test]
 fn an_attachment_can_come_from_standard_input() {
-    let dir = tmp("stdin_attach");
+    let dir = TempDir::new("stdin_attach");
     std::fs::write(dir.join("b.txt"), b"see attached\n").unwrap();
     let data = noise(200_000, 11);
     let out = run(
@@ -752,12 +713,12 @@ fn an_attachment_can_come_from_standard_input() {
     let att = parsed.attachment(0).unwrap();
     assert_eq!(att.attachment_name(), Some("dump.tar"));
     assert_eq!(att.content_type().map(|c| c.ctype()), Some("application"));
-    assert_eq!(sha(att.contents()), sha(&data));
+    assert_eq!(sha256(att.contents()), sha256(&data));
 }
 
 #[test]
 fn custom_headers_date_and_message_id() {
-    let dir = tmp("custom");
+    let dir = TempDir::new("custom");
     let out = run(
         &dir,
         &[
@@ -808,7 +769,7 @@ fn custom_headers_date_and_message_id() {
 fn generated_man_page_and_completions_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut seen = 0;
-    for (path, contents) in render::render_all() {
+    for (path, contents) in crate::render::render_all() {
         if !path.to_string_lossy().contains("mime-pack") {
             continue;
         }
@@ -826,21 +787,19 @@ fn generated_man_page_and_completions_are_current() {
 /// Runs `sh -c 'exec mime-pack "$@" REDIRECTS'` in `dir`: how a user closes or reopens
 /// standard output before the program starts (`>&-`, `1</dev/null`).
 fn run_redirected(dir: &Path, redirects: &str, args: &[&str]) -> Output {
-    Command::new("/bin/sh")
-        .arg("-c")
-        .arg(format!("exec \"$0\" \"$@\" {redirects}"))
-        .arg(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap()
+    run::output(
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("exec \"$0\" \"$@\" {redirects}"))
+            .arg(BIN)
+            .args(args)
+            .current_dir(dir),
+    )
 }
 
 #[test]
 fn a_stdout_that_was_never_open_is_an_io_error() {
-    let dir = tmp("stdout_never_open");
+    let dir = TempDir::new("stdout_never_open");
     std::fs::write(dir.join("note.txt"), b"hello\n").unwrap();
     let args = [FROM[0], FROM[1], "--body", "note.txt"];
     // Closed before start (the runtime puts /dev/null there; the data would be lost), or
@@ -884,7 +843,7 @@ fn a_stdout_that_was_never_open_is_an_io_error() {
 
 #[test]
 fn an_html_file_that_changes_after_its_scan_fails_with_74() {
-    let dir = tmp("changed_html");
+    let dir = TempDir::new("changed_html");
     // A text body far larger than the pipe and the output buffer: mime-pack blocks writing
     // it until the test reads, and it has scanned the HTML before it writes anything.
     let mut body = String::new();
@@ -902,28 +861,28 @@ fn an_html_file_that_changes_after_its_scan_fails_with_74() {
     ];
     for (what, after) in changes {
         std::fs::write(dir.join("page.html"), &html).unwrap();
-        let mut child = Command::new(BIN)
-            .args([
-                FROM[0],
-                FROM[1],
-                "--body",
-                "body.txt",
-                "--html",
-                "page.html",
-            ])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = run::spawn(
+            Command::new(BIN)
+                .args([
+                    FROM[0],
+                    FROM[1],
+                    "--body",
+                    "body.txt",
+                    "--html",
+                    "page.html",
+                ])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
         let mut stdout = child.stdout.take().unwrap();
         let mut first = [0u8; 1];
         stdout.read_exact(&mut first).unwrap();
         std::fs::write(dir.join("page.html"), &after).unwrap();
         let mut rest = Vec::new();
         stdout.read_to_end(&mut rest).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = child.wait_with_output();
         assert_eq!(out.status.code(), Some(74), "{what}: {}", stderr(&out));
         assert_eq!(
             stderr(&out),
@@ -941,42 +900,32 @@ fn an_html_file_that_changes_after_its_scan_fails_with_74() {
     }
 }
 
-/// The names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// Starts `mime-pack ... -o out.eml` (through `sh -c` with `prelude` before the exec) with an
 /// attachment read from a pipe that the test keeps open, feeds it 1 MiB and waits until the
 /// temporary file holds data. Returns the child and the pipe.
 fn packing_from_an_open_pipe(
     dir: &Path,
     prelude: &str,
-) -> (std::process::Child, std::process::ChildStdin) {
-    let mut child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(format!("{prelude} exec \"$0\" \"$@\""))
-        .arg(BIN)
-        .args([
-            FROM[0],
-            FROM[1],
-            "--body",
-            "note.txt",
-            "--attach=-;name=x",
-            "-o",
-            "out.eml",
-        ])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+) -> (run::Watched, std::process::ChildStdin) {
+    let mut child = run::spawn(
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("{prelude} exec \"$0\" \"$@\""))
+            .arg(BIN)
+            .args([
+                FROM[0],
+                FROM[1],
+                "--body",
+                "note.txt",
+                "--attach=-;name=x",
+                "-o",
+                "out.eml",
+            ])
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&noise(1 << 20, 3)).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -1003,13 +952,13 @@ fn packing_from_an_open_pipe(
 #[test]
 fn a_signal_during_dash_o_removes_the_temporary_file() {
     use std::os::unix::process::ExitStatusExt;
-    let dir = tmp("signal");
+    let dir = TempDir::new("signal");
     std::fs::write(dir.join("note.txt"), b"see attached\n").unwrap();
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let (mut child, stdin) = packing_from_an_open_pipe(&dir, "");
         // SAFETY: kill(2) on the child we started and have not yet waited for.
         assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
-        let status = child.wait().unwrap();
+        let status = child.wait();
         drop(stdin);
         assert_eq!(status.signal(), Some(sig), "{status:?}");
         assert_eq!(names(&dir), ["note.txt"], "signal {sig} left files behind");
@@ -1023,14 +972,14 @@ fn a_signal_during_dash_o_removes_the_temporary_file() {
     );
     std::thread::sleep(std::time::Duration::from_millis(200));
     drop(stdin);
-    let status = child.wait().unwrap();
+    let status = child.wait();
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert_eq!(names(&dir), ["note.txt", "out.eml"]);
 }
 
 #[test]
 fn another_name_for_standard_input_counts_as_standard_input() {
-    let dir = tmp("stdin_aliases");
+    let dir = TempDir::new("stdin_aliases");
     std::fs::write(dir.join("note.txt"), b"see attached\n").unwrap();
     std::fs::write(dir.join("page.html"), b"<p>hi</p>\n").unwrap();
     std::os::unix::fs::symlink("/dev/stdin", dir.join("link")).unwrap();
@@ -1108,12 +1057,12 @@ fn another_name_for_standard_input_counts_as_standard_input() {
     let parsed = MessageParser::default().parse(ok(&out)).unwrap();
     assert_eq!(parsed.attachment(0).unwrap().contents(), b"data");
     // A regular file on standard input can be opened again by name: each reader gets its own.
-    let child = Command::new(BIN)
-        .args([FROM[0], FROM[1], "-a", "/dev/stdin;name=copy.txt"])
-        .current_dir(&dir)
-        .stdin(std::fs::File::open(dir.join("note.txt")).unwrap())
-        .output()
-        .unwrap();
+    let child = run::output_with_stdin(
+        Command::new(BIN)
+            .args([FROM[0], FROM[1], "-a", "/dev/stdin;name=copy.txt"])
+            .current_dir(&dir),
+        std::fs::File::open(dir.join("note.txt")).unwrap(),
+    );
     let parsed = MessageParser::default().parse(ok(&child)).unwrap();
     assert_eq!(parsed.body_text(0).unwrap(), "see attached\n");
     assert_eq!(parsed.attachment(0).unwrap().contents(), b"see attached\n");
@@ -1134,7 +1083,7 @@ fn check_line_limit(msg: &[u8]) {
 
 #[test]
 fn long_names_and_values_fold_or_are_refused() {
-    let dir = tmp("long_values");
+    let dir = TempDir::new("long_values");
     std::fs::write(dir.join("f.bin"), b"\x00\x01").unwrap();
     std::fs::write(dir.join("p.html"), b"<p>x</p>").unwrap();
     let atom = "A".repeat(5000);
@@ -1279,7 +1228,7 @@ fn unfolded_fields(msg: &[u8]) -> Vec<(String, String)> {
 
 #[test]
 fn message_id_fields_fold_at_whitespace_and_are_never_encoded() {
-    let dir = tmp("msg_ids");
+    let dir = TempDir::new("msg_ids");
     let ids: Vec<String> = (0..30)
         .map(|i| format!("{i:02}.{}@mail.example.com", "r".repeat(50 + i)))
         .collect();
@@ -1418,25 +1367,14 @@ fn message_id_fields_fold_at_whitespace_and_are_never_encoded() {
 
 /// Like [`run`], with arguments that need not be UTF-8.
 fn run_os(dir: &Path, args: &[&std::ffi::OsStr], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
+    run::output_with_input(Command::new(BIN).args(args).current_dir(dir), stdin)
 }
 
 #[test]
 fn file_names_that_are_not_utf8_can_be_attached() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
-    let dir = tmp("non_utf8_names");
+    let dir = TempDir::new("non_utf8_names");
     let os = |b: &'static [u8]| OsStr::from_bytes(b);
     std::fs::write(dir.join(os(b"\xff.bin")), b"\x00binary\xff").unwrap();
     std::fs::write(dir.join(os(b"caf\xe9.txt")), b"latin-1 named body\n").unwrap();
@@ -1516,7 +1454,7 @@ fn file_names_that_are_not_utf8_can_be_attached() {
 #[test]
 fn output_onto_a_link_a_fifo_or_a_folder() {
     use std::os::unix::fs::{FileTypeExt, symlink};
-    let dir = tmp("output_special");
+    let dir = TempDir::new("output_special");
     let run_to = |out: &str| {
         run(
             &dir,
@@ -1541,11 +1479,7 @@ fn output_onto_a_link_a_fifo_or_a_folder() {
     );
     // A FIFO is written into, never replaced by a regular file.
     let fifo = dir.join("pipe");
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    }
+    mkfifo(&fifo);
     let (tx, rx) = std::sync::mpsc::channel();
     {
         let fifo = fifo.clone();

@@ -2,8 +2,7 @@
 //! The loopback real servers (vsftpd instances) that `scripts/test-servers start` runs.
 //!
 //! ```ignore
-//! mod support;
-//! use support::servers::servers;
+//! use crate::support::servers::servers;
 //!
 //! #[test]
 //! fn fetches_over_ftps() {
@@ -13,7 +12,8 @@
 //! }
 //! ```
 //!
-//! Settings come from `$POSTHASTE_TEST_SERVERS` or `<repo>/.test-servers/env` (KEY=value lines).
+//! Settings come from `$POSTHASTE_TEST_SERVERS` or `<repo>/.test-servers/env` (KEY=value lines),
+//! ports included: the servers take free ones (scripts/test-servers).
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};

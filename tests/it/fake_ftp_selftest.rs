@@ -2,23 +2,23 @@
 //! fake can be trusted when it is used to test `ftp-get`. A few checks talk raw TCP where curl
 //! cannot show the wire.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support::fake_ftp::*;
+use crate::support::assert_in_order;
+use crate::support::fake_ftp::*;
+use crate::support::files::{TempDir, sample};
+use crate::support::run;
 
 fn curl(args: &[&str]) -> Output {
-    Command::new("curl")
-        .args(["-sS", "--max-time", "5"])
-        .args(args)
-        .output()
-        .expect("run curl")
+    run::output(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "5"])
+            .args(args),
+    )
 }
 
 fn ok(out: &Output) -> &[u8] {
@@ -31,31 +31,11 @@ fn ok(out: &Output) -> &[u8] {
     &out.stdout
 }
 
-fn temp_path(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "fake_ftp_selftest-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-/// Bytes that show any corruption: every byte value, bare LFs and CRs included.
-fn sample(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 % 256) as u8).collect()
-}
-
-/// Asserts `expected` appears in `lines` in this order (other lines may come between).
-fn assert_in_order(lines: &[String], expected: &[&str]) {
-    let mut it = lines.iter();
-    for e in expected {
-        assert!(
-            it.any(|l| l == e),
-            "{e:?} missing or out of order in {lines:#?}"
-        );
-    }
+/// `name` in a fresh folder that lives as long as the returned guard.
+fn temp_path(name: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new("fake_ftp_selftest");
+    let path = dir.join(name);
+    (dir, path)
 }
 
 #[test]
@@ -224,7 +204,7 @@ fn upload_with_stor_and_appe() {
         .dir("up")
         .file("up/log.txt", "one\n")
         .start();
-    let local = temp_path("new.bin");
+    let (_dir, local) = temp_path("new.bin");
     let body = sample(30_000);
     std::fs::write(&local, &body).unwrap();
     let out = curl(&["-T", local.to_str().unwrap(), &ftp.url("up/new.bin")]);
@@ -259,7 +239,7 @@ fn upload_with_stor_and_appe() {
 fn resume_sends_rest_and_completes_the_file() {
     let body = sample(50_000);
     let ftp = FakeFtp::builder().file("a.bin", body.clone()).start();
-    let local = temp_path("a.bin");
+    let (_dir, local) = temp_path("a.bin");
     std::fs::write(&local, &body[..12_345]).unwrap();
     let out = curl(&["-C", "-", "-o", local.to_str().unwrap(), &ftp.url("a.bin")]);
     ok(&out);
@@ -274,7 +254,7 @@ fn refuse_rest_makes_resume_fail() {
         .file("a.bin", sample(1000))
         .refuse_rest()
         .start();
-    let local = temp_path("a.bin");
+    let (_dir, local) = temp_path("a.bin");
     std::fs::write(&local, &sample(1000)[..10]).unwrap();
     let out = curl(&["-C", "-", "-o", local.to_str().unwrap(), &ftp.url("a.bin")]);
     assert_eq!(out.status.code(), Some(31), "curl: FTP couldn't use REST");
@@ -417,10 +397,7 @@ fn stall_on_makes_curl_time_out_and_drop_does_not_hang() {
         .stall_on("SIZE")
         .start();
     let start = Instant::now();
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "1", &ftp.url("a.txt")])
-        .output()
-        .unwrap();
+    let out = run::output(Command::new("curl").args(["-sS", "--max-time", "1", &ftp.url("a.txt")]));
     assert_eq!(out.status.code(), Some(28), "curl: timeout; {out:?}");
     assert!(ftp.commands("RETR").is_empty());
     assert_eq!(ftp.commands("SIZE"), vec!["SIZE a.txt"]);
@@ -435,10 +412,7 @@ fn stall_data_makes_curl_time_out() {
         .stall_data()
         .start();
     let start = Instant::now();
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "1", &ftp.url("a.txt")])
-        .output()
-        .unwrap();
+    let out = run::output(Command::new("curl").args(["-sS", "--max-time", "1", &ftp.url("a.txt")]));
     assert_eq!(out.status.code(), Some(28), "curl: timeout; {out:?}");
     assert!(out.stdout.is_empty());
     drop(ftp);

@@ -2,68 +2,21 @@
 //! user sees: the bytes on disk, the commands on the wire, the exit status and the one-line
 //! message on stderr.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-use support::fake_ftp::*;
+use crate::support::assert_in_order;
+use crate::support::fake_ftp::*;
+use crate::support::files::{TempDir, assert_file, mkfifo, part, sample, sha256};
+use crate::support::run;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// A fresh folder per test, removed when the test ends (pass or fail).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "posthaste-ftp_get-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn arg(&self) -> &str {
-        self.0.to_str().expect("UTF-8 temp path")
-    }
-
-    /// The names in the folder, sorted.
-    fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .expect("read temp dir")
-            .map(|e| {
-                e.expect("dir entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// What one run of ftp-get showed.
 #[derive(Debug)]
@@ -92,17 +45,19 @@ impl Out {
     }
 }
 
+/// A HOME with no .netrc: not the one of whoever runs the tests.
+fn no_home() -> PathBuf {
+    std::env::temp_dir().join("posthaste-ftp_get-no-home")
+}
+
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-get"));
     // No ~/.netrc or $NETRC of whoever runs the tests, and no terminal to prompt at.
-    c.env(
-        "HOME",
-        std::env::temp_dir().join("posthaste-ftp_get-no-home"),
-    )
-    .env_remove("NETRC")
-    .args(args)
-    .envs(env.iter().copied())
-    .stdin(Stdio::null());
+    c.env("HOME", no_home())
+        .env_remove("NETRC")
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
     if !args.contains(&"--timeout") {
         // Bounds every wait, so a hang shows up as a failure instead of a stuck suite.
         c.args(["--timeout", "5"]);
@@ -110,101 +65,20 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     c
 }
 
-/// No run of ftp-get in these tests takes this long: one that does is a hang (a timeout that
-/// does not bound), killed so that the suite fails instead of stopping.
-const WATCHDOG: Duration = Duration::from_secs(60);
-
+/// Runs ftp-get (under the watchdog of `support::run`) and records what it showed.
 fn ftp_get_env(args: &[&str], env: &[(&str, &str)]) -> Out {
     let start = Instant::now();
-    let child = command(args, env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ftp-get");
-    let pid = child.id();
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watchdog = {
-        let done = done.clone();
-        thread::spawn(move || {
-            while start.elapsed() < WATCHDOG {
-                if done.load(Ordering::SeqCst) {
-                    return false;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            true
-        })
-    };
-    let output = child.wait_with_output().expect("wait for ftp-get");
-    done.store(true, Ordering::SeqCst);
-    assert!(
-        !watchdog.join().unwrap(),
-        "ftp-get {args:?} ran for more than {WATCHDOG:?}: killed"
-    );
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = output;
+    let output = run::output(&mut command(args, env));
     Out {
-        code: status.code(),
-        stdout,
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        code: output.status.code(),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         elapsed: start.elapsed(),
     }
 }
 
 fn ftp_get(args: &[&str]) -> Out {
     ftp_get_env(args, &[])
-}
-
-/// Bytes that show corruption and misplaced offsets: not periodic, every byte value.
-fn sample(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn sha256(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Asserts the file holds exactly `want` (compared by digest, so a failure stays readable).
-fn assert_file(path: &Path, want: &[u8]) {
-    let got = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(
-        (got.len(), sha256(&got)),
-        (want.len(), sha256(want)),
-        "{}",
-        path.display()
-    );
-}
-
-fn part(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".part");
-    PathBuf::from(s)
-}
-
-/// Asserts `expected` appear in `lines` in this order (other lines may come between).
-fn assert_in_order(lines: &[String], expected: &[&str]) {
-    let mut it = lines.iter();
-    for e in expected {
-        assert!(
-            it.any(|l| l == e),
-            "{e:?} missing or out of order in {lines:#?}"
-        );
-    }
 }
 
 fn position(lines: &[String], line: &str) -> usize {
@@ -1009,11 +883,11 @@ fn output_dash_streams_to_stdout() {
 fn closed_stdout_ends_quietly_with_status_0() {
     let body = sample(8 << 20);
     let ftp = FakeFtp::builder().file("f", body.clone()).start();
-    let mut child = command(&["-o", "-", &ftp.url("f")], &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ftp-get");
+    let mut child = run::spawn(
+        command(&["-o", "-", &ftp.url("f")], &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut stdout = child.stdout.take().unwrap();
     let mut head = [0u8; 10];
     stdout.read_exact(&mut head).unwrap();
@@ -1026,7 +900,7 @@ fn closed_stdout_ends_quietly_with_status_0() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    let status = child.wait().unwrap();
+    let status = child.wait();
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stderr, "");
 }
@@ -1229,15 +1103,11 @@ fn progress_and_a_summary_line_only_at_a_terminal() {
         dir.arg(),
         ftp.url("f.bin")
     );
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env(
-            "HOME",
-            std::env::temp_dir().join("posthaste-ftp_get-no-home"),
-        )
-        .stdin(Stdio::null())
-        .output()
-        .expect("run script(1) from util-linux");
+    let out = run::output(
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("HOME", no_home()),
+    );
     assert!(out.status.success(), "{out:?}");
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -1246,11 +1116,8 @@ fn progress_and_a_summary_line_only_at_a_terminal() {
     );
     assert_file(&dir.join("f.bin"), &sample(300_000));
     // -q: nothing at all, even at a terminal.
-    let quiet = Command::new("script")
-        .args(["-qec", &format!("{cmd} -q"), "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let quiet =
+        run::output(Command::new("script").args(["-qec", &format!("{cmd} -q"), "/dev/null"]));
     assert!(quiet.status.success());
     assert_eq!(String::from_utf8_lossy(&quiet.stdout).trim(), "");
 }
@@ -1356,13 +1223,6 @@ fn stdout_concatenates_several_files() {
 // unverifiable resumes, replies without a transfer, one local name for two files.
 
 use std::os::unix::fs::{FileTypeExt, symlink};
-
-/// Creates a FIFO at `path`.
-fn mkfifo(path: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-}
 
 #[test]
 fn a_planted_part_link_is_replaced_never_followed() {
@@ -1882,16 +1742,12 @@ fn a_closed_stdout_is_an_error_before_anything_is_fetched() {
         "exec \"$FTP_GET\" --timeout 5 --delete-remote -o - {} >&-",
         ftp.url("f")
     );
-    let o = Command::new("sh")
-        .args(["-c", &script])
-        .env("FTP_GET", env!("CARGO_BIN_EXE_ftp-get"))
-        .env(
-            "HOME",
-            std::env::temp_dir().join("posthaste-ftp_get-no-home"),
-        )
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let o = run::output(
+        Command::new("sh")
+            .args(["-c", &script])
+            .env("FTP_GET", env!("CARGO_BIN_EXE_ftp-get"))
+            .env("HOME", no_home()),
+    );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(74), "{stderr}");
     assert!(stderr.contains("standard output: not open"), "{stderr}");
@@ -1904,11 +1760,11 @@ fn delete_remote_waits_for_the_reader_and_keeps_what_it_did_not_read() {
     // Small enough to fit in the pipe: every write succeeds, yet `head -c 10` reads only 10.
     let body = sample(20_000);
     let ftp = FakeFtp::builder().file("f", body.clone()).start();
-    let mut child = command(&["--delete-remote", "-o", "-", &ftp.url("f")], &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ftp-get");
+    let mut child = run::spawn(
+        command(&["--delete-remote", "-o", "-", &ftp.url("f")], &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut stdout = child.stdout.take().unwrap();
     let mut head = [0u8; 10];
     stdout.read_exact(&mut head).unwrap();
@@ -1921,7 +1777,7 @@ fn delete_remote_waits_for_the_reader_and_keeps_what_it_did_not_read() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    let status = child.wait().unwrap();
+    let status = child.wait();
     assert_eq!(status.code(), Some(74), "{stderr}");
     assert!(stderr.contains("not deleted"), "{stderr}");
     assert!(ftp.deleted().is_empty());

@@ -3,53 +3,35 @@
 //! and 1.2, implicit FTPS, a self-signed CA:TRUE certificate, active and passive, resume,
 //! and a 256 MiB file checked by hash.
 
-mod support;
-
+use crate::support::files::{TempDir, sha256_file};
+use crate::support::run;
+use crate::support::servers::{Servers, servers};
 use posthaste::ftp::{FtpClient, FtpOptions, Login};
 use posthaste::net::ConnectOptions;
 use posthaste::net::tls::{TlsContext, TlsMode, TlsOptions};
 use posthaste::net::url::{Scheme, Target};
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use support::servers::{Servers, servers};
+use std::path::Path;
+use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ftp-get");
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ph-interop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tempdir(name: &str) -> TempDir {
+    TempDir::new(&format!("interop-{name}"))
 }
 
+/// Runs ftp-get with the test user's password in `$PH_TEST_PASSWORD`.
 fn ftp_get(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("PH_TEST_PASSWORD", "phtest-secret")
-        .env("HOME", "/nonexistent")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ftp-get")
+    let password = servers().map(|s| s.password).unwrap_or_default();
+    run::output(
+        Command::new(BIN)
+            .args(args)
+            .env("PH_TEST_PASSWORD", password)
+            .env("HOME", "/nonexistent"),
+    )
 }
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn sha256_file(p: &Path) -> String {
-    use std::io::Read;
-    let mut f = std::fs::File::open(p).unwrap();
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn ca(s: &Servers) -> String {

@@ -1,0 +1,679 @@
+//! The protocol-neutral core of the fake servers (std only): FTP, SMTP, POP3 and IMAP all
+//! read a command line and answer with reply lines, so what makes a fake server useful to a
+//! test is the same for each of them, and lives here once:
+//!
+//! - a listener on 127.0.0.1 (and on `[::1]` at the same port, when asked) and a thread per
+//!   connection;
+//! - every socket tracked, so that dropping the server shuts everything down, whatever a
+//!   connection thread is blocked on;
+//! - a line reader bounded at [`MAX_LINE`] bytes;
+//! - replies written whole, one byte per write (`bytewise`) or dripped slowly (`drip`);
+//! - scripted replies per verb: always, once (in order), or then close the connection; a
+//!   verb that is never answered (`stall_on`); a greeting that never ends;
+//! - the transcript: every command line, in arrival order, across connections;
+//! - `settle()`, so a test that looks after its client exited sees the last command too.
+//!
+//! A protocol is a [`Protocol`]: a table of verbs and handlers, the few replies the core
+//! needs from it (line too long, unknown command, too many connections) and its
+//! per-connection state. See `fake_ftp.rs` for FTP (with its data connections), and
+//! `fake_server_selftest.rs` for a toy POP3-like server of three commands.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{self, Read, Write};
+use std::net::{Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// The longest command line accepted (no protocol here needs more; real servers cap it).
+pub const MAX_LINE: usize = 8192;
+
+pub const POLL: Duration = Duration::from_millis(2);
+/// A connection waiting this long for input with nothing buffered is taken as idle.
+const SETTLE_IDLE: Duration = Duration::from_millis(20);
+const SETTLE_MAX: Duration = Duration::from_secs(2);
+
+/// What a handler tells the connection loop to do next.
+pub enum Flow {
+    /// Read the next command.
+    Continue,
+    /// Close the connection.
+    Close,
+    /// Read nothing more and answer nothing, until the server is dropped.
+    Stall,
+}
+
+/// A line protocol on top of the core.
+pub trait Protocol: Sized + Send + Sync + 'static {
+    /// What one connection remembers (logged in, current folder, ...).
+    type Session: Send;
+    /// The command table: verbs in upper case (commands arrive in any case) and their
+    /// handlers, which get the rest of the line after the first space.
+    const COMMANDS: &'static [Command<Self>];
+    /// The raw reply to a command line longer than [`MAX_LINE`].
+    const LINE_TOO_LONG: &'static str;
+    /// The raw reply to a verb that is not in the table.
+    const UNKNOWN: &'static str;
+    /// What a connection beyond `max_connections` is told before it is closed.
+    const TOO_MANY: &'static str;
+
+    /// A new connection's state.
+    fn session(&self) -> Self::Session;
+
+    /// Whether the conversation goes on after this greeting (an FTP server that greets with
+    /// a 4xx or 5xx reply closes the connection).
+    fn greeting_continues(&self, greeting: &str) -> bool {
+        let _ = greeting;
+        true
+    }
+
+    /// Runs before the table's handler: may answer instead (FTP: 530 before login).
+    fn before(&self, c: &mut Ctx<'_, Self>, verb: &str) -> io::Result<Option<Flow>> {
+        let _ = (c, verb);
+        Ok(None)
+    }
+
+    /// Told when a scripted reply answered `verb` instead of the table (FTP: a 230 to USER
+    /// or PASS logs the session in).
+    fn scripted(&self, session: &mut Self::Session, verb: &str, raw: &str) {
+        let _ = (session, verb, raw);
+    }
+}
+
+/// One row of a command table.
+pub struct Command<P: Protocol> {
+    /// The verb and its aliases (`PWD`, `XPWD`), upper case.
+    pub verbs: &'static [&'static str],
+    pub run: Handler<P>,
+}
+
+pub type Handler<P> = fn(&mut Ctx<'_, P>, &str) -> io::Result<Flow>;
+
+/// What a handler works with: the protocol's shared state, the connection's session and
+/// the control connection.
+pub struct Ctx<'a, P: Protocol> {
+    /// The protocol's own shared state (files, mailboxes, ...).
+    pub server: &'a P,
+    pub session: &'a mut P::Session,
+    core: &'a Arc<Core>,
+    control: &'a mut Tracked,
+    conn: usize,
+}
+
+impl<P: Protocol> Ctx<'_, P> {
+    /// This connection's number, from 0 in accept order.
+    pub fn connection(&self) -> usize {
+        self.conn
+    }
+
+    /// Writes `raw` (CRLFs included) as the script says: whole, bytewise or dripped.
+    pub fn send(&mut self, raw: &str) -> io::Result<()> {
+        send(self.core, self.control, raw)
+    }
+
+    /// Registers another socket (a data connection) so that dropping the server closes it.
+    pub fn track(&self, stream: TcpStream) -> io::Result<Tracked> {
+        self.core.track(stream)
+    }
+
+    /// The address the client reached the server at (127.0.0.1 or ::1).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.control.stream.local_addr()
+    }
+
+    /// True once the server is being dropped.
+    pub fn stopped(&self) -> bool {
+        self.core.stopped()
+    }
+
+    /// Marks the connection as stalled (`settle` stops waiting for it) and sleeps until the
+    /// server is dropped.
+    pub fn stall(&self) {
+        self.core.set_activity(self.conn, |a| a.stalled = true);
+        self.core.park();
+    }
+
+    /// Shuts the control connection down (a server that drops the client without a word).
+    pub fn close_control(&mut self) {
+        let _ = self.control.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// A scripted reply: sent as is, instead of the table's answer.
+#[derive(Clone, Debug)]
+struct Scripted {
+    raw: String,
+    close: bool,
+}
+
+/// The protocol-neutral part of a fake server's description.
+#[derive(Clone, Debug, Default)]
+struct Script {
+    greeting: String,
+    greeting_forever: Option<(String, Duration)>,
+    replies: HashMap<String, Scripted>,
+    once: HashMap<String, VecDeque<Scripted>>,
+    bytewise: bool,
+    drip: Option<Duration>,
+    stall_on: HashSet<String>,
+    max_connections: Option<usize>,
+    ipv6: bool,
+}
+
+/// Describes a server before it starts: `S` is the protocol's own settings (files,
+/// logins, ...), which the protocol's module reads and extends in an `impl Builder<S>` of
+/// its own; the methods here are the same for every protocol.
+#[derive(Clone, Debug)]
+pub struct Builder<S> {
+    pub(crate) proto: S,
+    script: Script,
+}
+
+impl<S> Builder<S> {
+    /// A server with these protocol settings that greets every connection with `greeting`
+    /// (CRLFs included).
+    pub fn new(proto: S, greeting: &str) -> Self {
+        Builder {
+            proto,
+            script: Script {
+                greeting: greeting.to_string(),
+                ..Script::default()
+            },
+        }
+    }
+
+    /// The raw greeting, CRLFs included.
+    pub fn greeting(mut self, raw: &str) -> Self {
+        self.script.greeting = raw.to_string();
+        self
+    }
+
+    /// Instead of a greeting, send `line` (e.g. "120 ready in 5 minutes\r\n") every
+    /// `every`, forever.
+    pub fn greeting_forever(mut self, line: &str, every: Duration) -> Self {
+        self.script.greeting_forever = Some((line.to_string(), every));
+        self
+    }
+
+    /// Always answer `verb` with `raw` (sent as is) instead of the table's handler, with no
+    /// side effects beyond the protocol's `scripted` hook.
+    pub fn reply(mut self, verb: &str, raw: &str) -> Self {
+        self.script
+            .replies
+            .insert(verb.to_ascii_uppercase(), scripted(raw, false));
+        self
+    }
+
+    /// Like `reply`, then close the connection (e.g. "421 Timeout.\r\n").
+    pub fn reply_then_close(mut self, verb: &str, raw: &str) -> Self {
+        self.script
+            .replies
+            .insert(verb.to_ascii_uppercase(), scripted(raw, true));
+        self
+    }
+
+    /// Like `reply`, for the first time `verb` is seen (across connections). Called several
+    /// times for one verb, the replies are used in order; afterwards the `reply` override, if
+    /// any, or the table applies.
+    pub fn reply_once(mut self, verb: &str, raw: &str) -> Self {
+        self.script
+            .once
+            .entry(verb.to_ascii_uppercase())
+            .or_default()
+            .push_back(scripted(raw, false));
+        self
+    }
+
+    /// Write every reply one byte per write(), with TCP_NODELAY and 1 ms between bytes.
+    pub fn bytewise(mut self) -> Self {
+        self.script.bytewise = true;
+        self
+    }
+
+    /// Write every reply one byte at a time, `every` apart (a server that drips).
+    pub fn drip(mut self, every: Duration) -> Self {
+        self.script.drip = Some(every);
+        self
+    }
+
+    /// Never answer `verb`: keep the connection open and read nothing more, until dropped.
+    pub fn stall_on(mut self, verb: &str) -> Self {
+        self.script.stall_on.insert(verb.to_ascii_uppercase());
+        self
+    }
+
+    /// At most `n` simultaneous connections; more are told the protocol's `TOO_MANY` and
+    /// closed.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.script.max_connections = Some(n);
+        self
+    }
+
+    /// Listen on `[::1]` too, at the same port as on 127.0.0.1.
+    pub fn ipv6(mut self) -> Self {
+        self.script.ipv6 = true;
+        self
+    }
+
+    /// Starts the server; `make` turns the settings into the protocol's shared state.
+    pub fn launch<P: Protocol>(self, make: impl FnOnce(S) -> P) -> Server<P> {
+        let listeners = bind(self.script.ipv6);
+        let port = listeners[0].local_addr().expect("local addr").port();
+        let mut script = self.script;
+        let once = std::mem::take(&mut script.once);
+        let core = Arc::new(Core {
+            script,
+            once: Mutex::new(once),
+            transcript: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            sockets: Mutex::new(HashMap::new()),
+            next_socket: AtomicU64::new(0),
+            connections: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            activity: Mutex::new(HashMap::new()),
+        });
+        let protocol = Arc::new(make(self.proto));
+        let (c, p) = (Arc::clone(&core), Arc::clone(&protocol));
+        let acceptor = thread::spawn(move || accept_loop(listeners, c, p));
+        Server {
+            port,
+            core,
+            protocol,
+            acceptor: Some(acceptor),
+        }
+    }
+}
+
+fn scripted(raw: &str, close: bool) -> Scripted {
+    Scripted {
+        raw: raw.to_string(),
+        close,
+    }
+}
+
+/// 127.0.0.1 on a free port, and `[::1]` on the same port when asked (a few tries: the port
+/// may be taken on `[::1]` by someone else).
+fn bind(ipv6: bool) -> Vec<TcpListener> {
+    for _ in 0..20 {
+        let v4 = TcpListener::bind("127.0.0.1:0").expect("bind a fake server on 127.0.0.1");
+        let mut listeners = vec![v4];
+        if ipv6 {
+            let port = listeners[0].local_addr().expect("local addr").port();
+            match TcpListener::bind((Ipv6Addr::LOCALHOST, port)) {
+                Ok(v6) => listeners.push(v6),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+                Err(e) => panic!("bind a fake server on [::1]: {e}"),
+            }
+        }
+        for l in &listeners {
+            l.set_nonblocking(true).expect("nonblocking listener");
+        }
+        return listeners;
+    }
+    panic!("no port free on both 127.0.0.1 and [::1] in 20 tries");
+}
+
+/// A running fake server. Dropping it stops every thread and closes every socket.
+pub struct Server<P: Protocol> {
+    port: u16,
+    core: Arc<Core>,
+    protocol: Arc<P>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl<P: Protocol> Server<P> {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The protocol's shared state, for its own accessors (call `settle` first).
+    pub fn protocol(&self) -> &P {
+        &self.protocol
+    }
+
+    /// Waits (briefly) until every connection has consumed what its client sent, so a test
+    /// that looks right after the client exited sees the final QUIT too.
+    pub fn settle(&self) {
+        self.core.settle();
+    }
+
+    /// Every command line received, all connections, in arrival order, without CRLF.
+    pub fn transcript(&self) -> Vec<String> {
+        self.settle();
+        lock(&self.core.transcript)
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
+    /// The command lines of one connection (numbered from 0 in accept order).
+    pub fn transcript_of(&self, connection: usize) -> Vec<String> {
+        self.settle();
+        lock(&self.core.transcript)
+            .iter()
+            .filter(|(c, _)| *c == connection)
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
+    /// The transcript lines whose verb is `verb` (case-insensitive).
+    pub fn commands(&self, verb: &str) -> Vec<String> {
+        self.transcript()
+            .into_iter()
+            .filter(|l| split_command(l).0.eq_ignore_ascii_case(verb))
+            .collect()
+    }
+
+    /// How many connections were accepted (refused ones included).
+    pub fn connections(&self) -> usize {
+        self.settle();
+        self.core.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl<P: Protocol> Drop for Server<P> {
+    fn drop(&mut self) {
+        self.core.stop.store(true, Ordering::SeqCst);
+        self.core.shutdown_all();
+        if let Some(h) = self.acceptor.take() {
+            let _ = h.join();
+        }
+        // Connection threads notice within a poll interval; never wait forever.
+        let start = Instant::now();
+        while self.core.live.load(Ordering::SeqCst) > 0 && start.elapsed() < SETTLE_MAX {
+            self.core.shutdown_all();
+            thread::sleep(POLL);
+        }
+    }
+}
+
+/// Splits a command line at its first space: (verb, the rest).
+pub fn split_command(line: &str) -> (&str, &str) {
+    match line.split_once(' ') {
+        Some((v, a)) => (v, a),
+        None => (line, ""),
+    }
+}
+
+/// Locks, even a mutex a panicking connection thread poisoned: that must not hide the
+/// transcript from the test.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared, protocol-neutral state.
+
+struct Core {
+    script: Script,
+    once: Mutex<HashMap<String, VecDeque<Scripted>>>,
+    /// (connection number, command line)
+    transcript: Mutex<Vec<(usize, String)>>,
+    stop: AtomicBool,
+    /// Clones of every open socket, so `Drop` can shut them down whatever a thread is doing.
+    sockets: Mutex<HashMap<u64, TcpStream>>,
+    next_socket: AtomicU64,
+    connections: AtomicUsize,
+    live: AtomicUsize,
+    activity: Mutex<HashMap<usize, Activity>>,
+}
+
+#[derive(Default)]
+struct Activity {
+    /// Set while the thread blocks on the control socket with nothing buffered.
+    waiting_since: Option<Instant>,
+    stalled: bool,
+    finished: bool,
+}
+
+impl Core {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn track(self: &Arc<Self>, stream: TcpStream) -> io::Result<Tracked> {
+        let id = self.next_socket.fetch_add(1, Ordering::SeqCst);
+        lock(&self.sockets).insert(id, stream.try_clone()?);
+        if self.stopped() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        Ok(Tracked {
+            stream,
+            id,
+            core: Arc::clone(self),
+        })
+    }
+
+    fn shutdown_all(&self) {
+        for s in lock(&self.sockets).values() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn set_activity(&self, conn: usize, f: impl FnOnce(&mut Activity)) {
+        f(lock(&self.activity).entry(conn).or_default());
+    }
+
+    /// Sleeps until the server is dropped.
+    fn park(&self) {
+        while !self.stopped() {
+            thread::sleep(POLL);
+        }
+    }
+
+    fn settle(&self) {
+        let start = Instant::now();
+        while start.elapsed() < SETTLE_MAX {
+            let settled = lock(&self.activity).values().all(|a| {
+                a.finished
+                    || a.stalled
+                    || a.waiting_since.is_some_and(|t| t.elapsed() >= SETTLE_IDLE)
+            });
+            if settled {
+                return;
+            }
+            thread::sleep(POLL);
+        }
+    }
+}
+
+/// A socket registered with the server; dropping it unregisters the clone so the socket
+/// really closes (a leftover clone would keep the FIN from being sent).
+pub struct Tracked {
+    pub stream: TcpStream,
+    id: u64,
+    core: Arc<Core>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        lock(&self.core.sockets).remove(&self.id);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections.
+
+fn accept_loop<P: Protocol>(listeners: Vec<TcpListener>, core: Arc<Core>, protocol: Arc<P>) {
+    while !core.stopped() {
+        let mut accepted = false;
+        for listener in &listeners {
+            let Ok((stream, _)) = listener.accept() else {
+                continue;
+            };
+            accepted = true;
+            let _ = stream.set_nonblocking(false);
+            let conn = core.connections.fetch_add(1, Ordering::SeqCst);
+            // Counted before the thread runs, so neither Drop nor settle() can miss it.
+            let live = core.live.fetch_add(1, Ordering::SeqCst);
+            core.set_activity(conn, |_| {});
+            let too_many = core.script.max_connections.is_some_and(|m| live >= m);
+            let (c, p) = (Arc::clone(&core), Arc::clone(&protocol));
+            thread::spawn(move || {
+                if let Ok(control) = c.track(stream) {
+                    let _ = serve(&c, &*p, conn, control, too_many);
+                }
+                // In this order, so after settle() a closed connection no longer counts.
+                c.live.fetch_sub(1, Ordering::SeqCst);
+                c.set_activity(conn, |a| a.finished = true);
+            });
+        }
+        if !accepted {
+            thread::sleep(POLL);
+        }
+    }
+}
+
+fn send(core: &Core, control: &mut Tracked, raw: &str) -> io::Result<()> {
+    let s = &mut control.stream;
+    if let Some(every) = core.script.drip {
+        s.set_nodelay(true)?;
+        for b in raw.as_bytes() {
+            if core.stopped() {
+                return Err(io::Error::other("stopped"));
+            }
+            thread::sleep(every);
+            s.write_all(std::slice::from_ref(b))?;
+            s.flush()?;
+        }
+        return Ok(());
+    }
+    if core.script.bytewise {
+        s.set_nodelay(true)?;
+        for b in raw.as_bytes() {
+            s.write_all(std::slice::from_ref(b))?;
+            s.flush()?;
+            thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    } else {
+        s.write_all(raw.as_bytes())?;
+        s.flush()
+    }
+}
+
+/// Reads one command line without its CRLF (or bare LF); `None` at EOF. A line longer than
+/// `MAX_LINE` is cut to `MAX_LINE` bytes (the rest is read and discarded) and flagged `true`.
+fn read_line(
+    core: &Core,
+    conn: usize,
+    control: &mut Tracked,
+    buf: &mut Vec<u8>,
+) -> io::Result<Option<(String, bool)>> {
+    let mut too_long = false;
+    loop {
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            let mut line: Vec<u8> = buf.drain(..=i).collect();
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if line.len() > MAX_LINE {
+                line.truncate(MAX_LINE);
+                too_long = true;
+            }
+            return Ok(Some((
+                String::from_utf8_lossy(&line).into_owned(),
+                too_long,
+            )));
+        }
+        if buf.len() > MAX_LINE {
+            // Keep memory bounded: remember only the start of the line.
+            buf.truncate(MAX_LINE);
+            too_long = true;
+        }
+        let mut chunk = [0u8; 4096];
+        core.set_activity(conn, |a| a.waiting_since = Some(Instant::now()));
+        let n = control.stream.read(&mut chunk);
+        core.set_activity(conn, |a| a.waiting_since = None);
+        let n = n?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn serve<P: Protocol>(
+    core: &Arc<Core>,
+    protocol: &P,
+    conn: usize,
+    mut control: Tracked,
+    too_many: bool,
+) -> io::Result<()> {
+    if too_many {
+        return send(core, &mut control, P::TOO_MANY);
+    }
+    if let Some((line, every)) = core.script.greeting_forever.clone() {
+        core.set_activity(conn, |a| a.stalled = true);
+        while !core.stopped() {
+            send(core, &mut control, &line)?;
+            thread::sleep(every);
+        }
+        return Ok(());
+    }
+    let greeting = core.script.greeting.clone();
+    send(core, &mut control, &greeting)?;
+    if !protocol.greeting_continues(&greeting) {
+        return Ok(());
+    }
+    let mut session = protocol.session();
+    let mut buf = Vec::new();
+    loop {
+        let Some((line, too_long)) = read_line(core, conn, &mut control, &mut buf)? else {
+            return Ok(());
+        };
+        lock(&core.transcript).push((conn, line.clone()));
+        if too_long {
+            send(core, &mut control, P::LINE_TOO_LONG)?;
+            continue;
+        }
+        let (verb, arg) = split_command(&line);
+        let verb = verb.to_ascii_uppercase();
+        let mut c = Ctx {
+            server: protocol,
+            session: &mut session,
+            core,
+            control: &mut control,
+            conn,
+        };
+        match dispatch(&mut c, &verb, arg)? {
+            Flow::Continue => {}
+            Flow::Close => return Ok(()),
+            Flow::Stall => {
+                c.stall();
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// A stall, else a scripted reply (once before always), else the protocol's `before` hook,
+/// else the table, else `UNKNOWN`.
+fn dispatch<P: Protocol>(c: &mut Ctx<'_, P>, verb: &str, arg: &str) -> io::Result<Flow> {
+    if c.core.script.stall_on.contains(verb) {
+        return Ok(Flow::Stall);
+    }
+    let once = lock(&c.core.once)
+        .get_mut(verb)
+        .and_then(VecDeque::pop_front);
+    if let Some(s) = once.or_else(|| c.core.script.replies.get(verb).cloned()) {
+        c.server.scripted(c.session, verb, &s.raw);
+        c.send(&s.raw)?;
+        return Ok(if s.close { Flow::Close } else { Flow::Continue });
+    }
+    let server = c.server;
+    if let Some(flow) = server.before(c, verb)? {
+        return Ok(flow);
+    }
+    match P::COMMANDS.iter().find(|cmd| cmd.verbs.contains(&verb)) {
+        Some(cmd) => (cmd.run)(c, arg),
+        None => {
+            c.send(P::UNKNOWN)?;
+            Ok(Flow::Continue)
+        }
+    }
+}

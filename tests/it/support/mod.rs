@@ -1,0 +1,20 @@
+//! What the test modules share: temporary folders and test data (`files`), the one way to
+//! run a program under a watchdog (`run`), the fake servers (`fake_server`, `fake_ftp`) and
+//! the loopback real servers (`servers`).
+
+pub mod fake_ftp;
+pub mod fake_server;
+pub mod files;
+pub mod run;
+pub mod servers;
+
+/// Asserts `expected` appear in `lines` in this order (other lines may come between).
+pub fn assert_in_order(lines: &[String], expected: &[&str]) {
+    let mut it = lines.iter();
+    for e in expected {
+        assert!(
+            it.any(|l| l == e),
+            "{e:?} missing or out of order in {lines:#?}"
+        );
+    }
+}

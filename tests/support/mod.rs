@@ -1,2 +1,0 @@
-pub mod fake_ftp;
-pub mod servers;
