@@ -23,7 +23,7 @@ _mime__pack() {
 
     case "${cmd}" in
         mime__pack)
-            opts="-s -a -o -h -V --from --to --cc --bcc --reply-to --subject --header --body --html --inline --attach --charset --smtputf8 --output --crlf --generate --help --version"
+            opts="-s -a -o -h -V --from --to --cc --bcc --reply-to --subject --header --body --html --inline --attach --charset --smtputf8 --output --crlf --create-dirs --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

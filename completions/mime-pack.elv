@@ -37,6 +37,7 @@ set edit:completion:arg-completer[mime-pack] = {|@words|
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
             cand --smtputf8 'Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8'
             cand --crlf 'End lines with CRLF (canonical form) instead of LF'
+            cand --create-dirs 'Make the folders of the -o FILE path when they are missing'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

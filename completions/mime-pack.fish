@@ -19,5 +19,6 @@ elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
 complete -c mime-pack -l smtputf8 -d 'Allow non-ASCII addresses (RFC 6531); the server must offer SMTPUTF8'
 complete -c mime-pack -l crlf -d 'End lines with CRLF (canonical form) instead of LF'
+complete -c mime-pack -l create-dirs -d 'Make the folders of the -o FILE path when they are missing'
 complete -c mime-pack -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mime-pack -s V -l version -d 'Print version'

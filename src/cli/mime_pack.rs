@@ -112,6 +112,9 @@ pub struct Args {
     /// End lines with CRLF (canonical form) instead of LF
     #[arg(long)]
     pub crlf: bool,
+    /// Make the folders of the -o FILE path when they are missing
+    #[arg(long)]
+    pub create_dirs: bool,
     #[command(flatten)]
     pub generate: GenerateArgs,
 }
@@ -166,7 +169,7 @@ pub fn run(args: Args) -> Result<()> {
     let eol = if args.crlf { Eol::CrLf } else { Eol::Lf };
     let mut out = match args.output.as_deref() {
         None | Some("-") => Output::stdout()?,
-        Some(path) => Output::file(std::path::Path::new(path))?,
+        Some(path) => Output::file(std::path::Path::new(path), args.create_dirs)?,
     };
     msg.write(&mut out, eol)?;
     out.finish()

@@ -498,6 +498,28 @@ impl<S: Transport> FtpClient<S> {
         self.finish_transfer(&what)
     }
 
+    /// Whether `path` is a folder, for the hint after a failed RETR: CWD into it and back
+    /// (PWD first, to know where back is). `false` when the server cannot tell.
+    pub fn is_folder(&mut self, path: &str) -> Result<bool> {
+        let r = self.command("PWD", None)?;
+        let Some(home) = (r.code == 257)
+            .then(|| parse::parse_pwd(&r.text()))
+            .flatten()
+        else {
+            return Ok(false);
+        };
+        let r = self.command("CWD", Some(path))?;
+        if r.class() != 2 {
+            return Ok(false);
+        }
+        let back = self.command("CWD", Some(&home))?;
+        if back.class() != 2 {
+            // Lost in another folder: every relative path would be wrong from now on.
+            self.broken = true;
+        }
+        Ok(true)
+    }
+
     /// Deletes a remote file (DELE).
     pub fn delete(&mut self, path: &str) -> Result<()> {
         let r = self.command("DELE", Some(path))?;

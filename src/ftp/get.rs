@@ -285,11 +285,7 @@ impl Run<'_> {
     fn expand(&mut self, target: &Target) -> Result<Vec<Target>> {
         let path = target.path.as_str();
         if path.is_empty() || path.ends_with('/') {
-            // The URL as shown ends with '/' here.
-            return Err(Error::new(
-                Kind::Usage,
-                format!("{target}: names a folder, not a file (use {target}* for the files in it)"),
-            ));
+            return Err(folder_hint(target));
         }
         let (dir, pattern) = match path.rfind('/') {
             Some(i) => (&path[..=i], &path[i + 1..]),
@@ -396,7 +392,7 @@ impl Run<'_> {
         } else {
             None
         };
-        match plan {
+        let got = match plan {
             None => self.fetch_to_stream(target, ascii, check_size, None, stream_written),
             Some(Plan::InPlace(device)) => {
                 let mut written = self.device.as_ref().map_or(0, |(_, w)| *w);
@@ -410,6 +406,13 @@ impl Run<'_> {
             Some(Plan::Atomic(dest)) => {
                 self.fetch_to_file(target, &dest, ascii, size, check_size, mtime)
             }
+        };
+        match got {
+            // A folder named without its trailing '/' fails like a missing file: say which.
+            Err(e) if e.kind() == Kind::NoInput && self.client(target)?.is_folder(&path)? => {
+                Err(folder_hint(target))
+            }
+            other => other,
         }
     }
 
@@ -750,6 +753,19 @@ impl CrlfToLf {
             b""
         }
     }
+}
+
+/// A URL that names a folder: the hint quotes the wildcard URL, so a paste into a shell works.
+fn folder_hint(target: &Target) -> Error {
+    let mut dir = target.clone();
+    if !dir.path.ends_with('/') && !dir.path.is_empty() {
+        dir.path.push('/');
+    }
+    let all = dir.with_path(format!("{}*", dir.path));
+    Error::new(
+        Kind::Usage,
+        format!("{dir}: names a folder, not a file (use '{all}' for the files in it)"),
+    )
 }
 
 /// The stream a download goes to: the device written in place, or standard output.

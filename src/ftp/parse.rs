@@ -209,6 +209,27 @@ pub fn parse_mlsd_line(line: &str) -> Option<Entry> {
     Some(e)
 }
 
+/// The folder in a PWD reply, `257 "/a ""quoted"" name" is the current directory`
+/// (RFC 959 appendix II: a quote in the name is doubled). `None` without a quoted name.
+pub fn parse_pwd(text: &str) -> Option<String> {
+    let rest = &text[text.find('"')? + 1..];
+    let mut name = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                name.push('"');
+            } else {
+                return (!name.is_empty()).then_some(name);
+            }
+        } else {
+            name.push(c);
+        }
+    }
+    None
+}
+
 /// The last component of an NLST line: some servers answer `NLST dir` with `dir/name`.
 /// A line with a ".." component is no such prefix: it is kept whole, to be refused rather
 /// than silently fetched under another name.
@@ -408,6 +429,21 @@ mod tests {
         );
         let f = parse_features(&["x".into(), " REST".into(), "End".into()]);
         assert!(!f.rest_stream && !f.size);
+    }
+
+    #[test]
+    fn pwd_replies() {
+        assert_eq!(
+            parse_pwd("\"/home/u\" is the current directory").as_deref(),
+            Some("/home/u")
+        );
+        assert_eq!(
+            parse_pwd("\"/a \"\"q\"\" b\" created").as_deref(),
+            Some("/a \"q\" b")
+        );
+        for bad in ["no quotes", "\"unterminated", "\"\" empty"] {
+            assert_eq!(parse_pwd(bad), None, "{bad}");
+        }
     }
 
     #[test]

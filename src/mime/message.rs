@@ -788,7 +788,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mime-msg-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("m.eml");
-        let mut out = Output::file(&path).unwrap();
+        let mut out = Output::file(&path, false).unwrap();
         msg.write(&mut out, Eol::Lf).unwrap();
         out.finish().unwrap();
         let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
@@ -862,7 +862,7 @@ mod tests {
         // The same file, rewritten: the open handle sees the new content.
         std::fs::write(&path, after).unwrap();
         let dest = dir.join("m.eml");
-        let mut out = Output::file(&dest)?;
+        let mut out = Output::file(&dest, false)?;
         msg.write(&mut out, Eol::Lf)?;
         out.finish()
     }
@@ -901,7 +901,7 @@ mod tests {
             Encoding::SevenBit
         );
         std::fs::write(&path, format!("x\n--{}\ny\n", "=_A".repeat(8))).unwrap();
-        let mut out = Output::file(&dir.join("m.eml")).unwrap();
+        let mut out = Output::file(&dir.join("m.eml"), false).unwrap();
         let err = msg.write(&mut out, Eol::Lf).unwrap_err();
         drop(out);
         assert_eq!(

@@ -51,7 +51,9 @@ impl Output {
     /// What `dest` is decides how it is written ([`transfer::plan`]): a symbolic link is
     /// followed and its target replaced (the link stays), a device or FIFO is written in
     /// place (never replaced by a regular file), a folder is refused (73).
-    pub fn file(dest: &Path) -> Result<Output> {
+    /// With `create_dirs`, missing folders on the way are made (curl's `--create-dirs`);
+    /// otherwise one is refused (73), naming it.
+    pub fn file(dest: &Path, create_dirs: bool) -> Result<Output> {
         let dest = match transfer::plan(dest, true)? {
             Plan::Atomic(p) => p,
             Plan::InPlace(p) => {
@@ -65,7 +67,7 @@ impl Output {
             }
         };
         let dest = dest.as_path();
-        transfer::ensure_folder(transfer::parent_of(dest), false)?;
+        transfer::ensure_folder(transfer::parent_of(dest), create_dirs)?;
         let name = dest.file_name().ok_or_else(|| {
             Error::new(
                 Kind::CantCreate,
@@ -177,14 +179,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mime-output-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let dest = dir.join("m.eml");
-        let mut out = Output::file(&dest).unwrap();
+        let mut out = Output::file(&dest, false).unwrap();
         out.put(b"abc\n").unwrap();
         assert!(!dest.exists());
         assert!(out.at_line_start());
         out.finish().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"abc\n");
         // Dropped without finishing: nothing is left behind.
-        let mut out = Output::file(&dir.join("n.eml")).unwrap();
+        let mut out = Output::file(&dir.join("n.eml"), false).unwrap();
         out.put(b"x").unwrap();
         assert!(!out.at_line_start());
         drop(out);

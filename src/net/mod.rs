@@ -54,17 +54,23 @@ impl Default for ConnectOptions {
 /// family allows. A name that does not exist is NOHOST (68); a resolver that cannot answer
 /// now (EAI_AGAIN: no network, a DNS server down) is TEMPFAIL (75), which `--retries` retries.
 pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
+    let which = match family {
+        Family::V4 => " IPv4",
+        Family::V6 => " IPv6",
+        Family::Any => "",
+    };
     let addrs: Vec<SocketAddr> = getaddrinfo(host, port, family)
-        .map_err(|(code, why)| resolve_error(host, code, &why))?
+        .map_err(|(code, why)| match code {
+            // -4/-6 asked for a family the name (or literal) has no address in.
+            EAI_ADDRFAMILY | libc::EAI_NODATA if family != Family::Any => {
+                Error::new(Kind::NoHost, format!("{host}: has no{which} address"))
+            }
+            _ => resolve_error(host, code, &why),
+        })?
         .into_iter()
         .filter(|a| family.allows(a))
         .collect();
     if addrs.is_empty() {
-        let which = match family {
-            Family::V4 => " IPv4",
-            Family::V6 => " IPv6",
-            Family::Any => "",
-        };
         return Err(Error::new(
             Kind::NoHost,
             format!("{host}: has no{which} address"),

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-
 #[test]
 fn generated_files_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

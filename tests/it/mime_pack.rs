@@ -640,13 +640,19 @@ fn output_file_is_written_atomically() {
             .unwrap()
             .ends_with(b"\n\nsecond\n")
     );
-    // A folder that does not exist: 73, naming the file.
+    // A folder that does not exist: 73, naming the folder; --create-dirs makes it.
     let out = run(&dir, &[FROM[0], FROM[1], "-o", "no/such/dir/m.eml"], b"x");
     assert_eq!(out.status.code(), Some(73));
     assert_eq!(
         stderr(&out),
-        "mime-pack: no/such/dir/m.eml: No such file or directory\n"
+        "mime-pack: no/such/dir: no such folder (--create-dirs creates it)\n"
     );
+    ok(&run(
+        &dir,
+        &[FROM[0], FROM[1], "--create-dirs", "-o", "no/such/dir/m.eml"],
+        b"x",
+    ));
+    assert!(dir.join("no/such/dir/m.eml").is_file());
     // -o - is standard output.
     let out = run(&dir, &[FROM[0], FROM[1], "-o", "-"], b"x\n");
     assert!(ok(&out).ends_with(b"\n\nx\n"));
