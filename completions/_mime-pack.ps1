@@ -21,9 +21,12 @@ Register-ArgumentCompleter -Native -CommandName 'mime-pack' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'mime-pack' {
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Author address: "Name <addr@example.com>" or addr@example.com')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Author address: "Name <addr@example.com>" or addr@example.com [default: $EMAIL]')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Author address: "Name <addr@example.com>" or addr@example.com [default: $EMAIL]')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Recipient (repeatable; a value may hold a comma-separated list)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Carbon-copy recipient (repeatable)')
             [CompletionResult]::new('--cc', '--cc', [CompletionResultType]::ParameterName, 'Carbon-copy recipient (repeatable)')
+            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Blind-copy recipient (repeatable); kept in the output for smtp-send -t, which strips it')
             [CompletionResult]::new('--bcc', '--bcc', [CompletionResultType]::ParameterName, 'Blind-copy recipient (repeatable); kept in the output for smtp-send -t, which strips it')
             [CompletionResult]::new('--reply-to', '--reply-to', [CompletionResultType]::ParameterName, 'Reply-To address (repeatable)')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Subject; non-ASCII is sent as RFC 2047 encoded-words')

@@ -23,13 +23,17 @@ _mime__pack() {
 
     case "${cmd}" in
         mime__pack)
-            opts="-s -a -o -h -V --from --to --cc --bcc --reply-to --subject --header --body --html --inline --attach --charset --smtputf8 --output --crlf --create-dirs --generate --help --version"
+            opts="-r -c -b -s -a -o -h -V --from --to --cc --bcc --reply-to --subject --header --body --html --inline --attach --charset --smtputf8 --output --crlf --create-dirs --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -41,7 +45,15 @@ _mime__pack() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --bcc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -18,9 +18,12 @@ set edit:completion:arg-completer[mime-pack] = {|@words|
     }
     var completions = [
         &'mime-pack'= {
-            cand --from 'Author address: "Name <addr@example.com>" or addr@example.com'
+            cand -r 'Author address: "Name <addr@example.com>" or addr@example.com [default: $EMAIL]'
+            cand --from 'Author address: "Name <addr@example.com>" or addr@example.com [default: $EMAIL]'
             cand --to 'Recipient (repeatable; a value may hold a comma-separated list)'
+            cand -c 'Carbon-copy recipient (repeatable)'
             cand --cc 'Carbon-copy recipient (repeatable)'
+            cand -b 'Blind-copy recipient (repeatable); kept in the output for smtp-send -t, which strips it'
             cand --bcc 'Blind-copy recipient (repeatable); kept in the output for smtp-send -t, which strips it'
             cand --reply-to 'Reply-To address (repeatable)'
             cand -s 'Subject; non-ASCII is sent as RFC 2047 encoded-words'

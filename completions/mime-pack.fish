@@ -1,7 +1,7 @@
-complete -c mime-pack -l from -d 'Author address: "Name <addr@example.com>" or addr@example.com' -r
-complete -c mime-pack -l to -d 'Recipient (repeatable; a value may hold a comma-separated list)' -r
-complete -c mime-pack -l cc -d 'Carbon-copy recipient (repeatable)' -r
-complete -c mime-pack -l bcc -d 'Blind-copy recipient (repeatable); kept in the output for smtp-send -t, which strips it' -r
+complete -c mime-pack -s r -l from -d 'Author address: "Name <addr@example.com>" or addr@example.com [default: $EMAIL]' -r -f
+complete -c mime-pack -l to -d 'Recipient (repeatable; a value may hold a comma-separated list)' -r -f
+complete -c mime-pack -s c -l cc -d 'Carbon-copy recipient (repeatable)' -r -f
+complete -c mime-pack -s b -l bcc -d 'Blind-copy recipient (repeatable); kept in the output for smtp-send -t, which strips it' -r -f
 complete -c mime-pack -l reply-to -d 'Reply-To address (repeatable)' -r
 complete -c mime-pack -s s -l subject -d 'Subject; non-ASCII is sent as RFC 2047 encoded-words' -r
 complete -c mime-pack -l header -d 'Extra header field "Name: value" (repeatable); Date and Message-ID replace the generated ones' -r

@@ -44,10 +44,18 @@ pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
 fn render_man(cmd: &clap::Command, sections: &[(&str, String)]) -> Vec<u8> {
     let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
+    let name = cmd.get_name();
+    out.extend_from_slice(
+        format!(
+            ".TH {} 1 \"{DATE}\" \"posthaste {}\" \"User Commands\"\n",
+            name.to_uppercase(),
+            env!("CARGO_PKG_VERSION")
+        )
+        .as_bytes(),
+    );
     // Writing into a Vec cannot fail.
-    let _ = man.render_title(&mut out);
     let _ = man.render_name_section(&mut out);
-    let _ = man.render_synopsis_section(&mut out);
+    out.extend_from_slice(synopsis(cmd).as_bytes());
     let _ = man.render_description_section(&mut out);
     let _ = man.render_options_section(&mut out);
     for (title, body) in sections {
@@ -60,6 +68,50 @@ fn render_man(cmd: &clap::Command, sections: &[(&str, String)]) -> Vec<u8> {
     }
     let _ = man.render_version_section(&mut out);
     out
+}
+
+/// The date in the man pages' title line: the release's, not today's, so that the
+/// generated files stay the same from one day to the next.
+const DATE: &str = "2026-12-02";
+
+/// SYNOPSIS with every option's value name (`-o FILE`, `--output-dir DIR`, `URL...`), which
+/// clap_mangen leaves out.
+fn synopsis(cmd: &clap::Command) -> String {
+    let mut parts = vec![format!("\\fB{}\\fR", roff_escape(cmd.get_name()))];
+    let mut positionals = Vec::new();
+    for arg in cmd.get_arguments() {
+        if arg.is_hide_set() {
+            continue;
+        }
+        let value = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map(|v| v.to_string())
+            .filter(|_| arg.get_action().takes_values());
+        if arg.is_positional() {
+            let v = value.unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
+            let many = arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+            positionals.push(format!(
+                "\\fI{}\\fR{}",
+                roff_escape(&v),
+                if many { "..." } else { "" }
+            ));
+            continue;
+        }
+        let mut names = Vec::new();
+        if let Some(c) = arg.get_short() {
+            names.push(format!("\\fB\\-{c}\\fR"));
+        }
+        if let Some(l) = arg.get_long() {
+            names.push(format!("\\fB{}\\fR", roff_escape(&format!("--{l}"))));
+        }
+        let v = value
+            .map(|v| format!(" \\fI{}\\fR", roff_escape(&v)))
+            .unwrap_or_default();
+        parts.push(format!("[{}{v}]", names.join("|")));
+    }
+    parts.extend(positionals);
+    format!(".SH SYNOPSIS\n{}\n", parts.join(" "))
 }
 
 /// Escapes a line of text for roff: backslashes, and a leading '.' or '\'' (a request).

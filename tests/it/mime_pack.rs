@@ -1518,3 +1518,63 @@ fn output_onto_a_link_a_fifo_or_a_folder() {
     names.sort();
     assert_eq!(names, ["folder", "link.eml", "pipe", "real.eml"]);
 }
+
+#[test]
+fn mail_users_short_flags_and_email_from_the_environment() {
+    let dir = TempDir::new("shortflags");
+    let with_env = |email: Option<&str>, args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(&*dir).env_remove("EMAIL");
+        if let Some(e) = email {
+            cmd.env("EMAIL", e);
+        }
+        run::output_with_input(&mut cmd, b"hi\n")
+    };
+    let out = with_env(
+        None,
+        &[
+            "-r",
+            "ada@example.com",
+            "--to",
+            "b@example.com",
+            "-c",
+            "c@example.com",
+            "-b",
+            "d@example.com",
+        ],
+    );
+    let msg = MessageParser::default().parse(ok(&out)).unwrap();
+    assert_eq!(
+        msg.from().unwrap().first().unwrap().address(),
+        Some("ada@example.com")
+    );
+    assert_eq!(
+        msg.cc().unwrap().first().unwrap().address(),
+        Some("c@example.com")
+    );
+    assert_eq!(
+        msg.bcc().unwrap().first().unwrap().address(),
+        Some("d@example.com")
+    );
+    // $EMAIL is the author when --from is not given, as with mutt and mail(1).
+    let out = with_env(
+        Some("Env Author <env@example.com>"),
+        &["--to", "b@example.com"],
+    );
+    let msg = MessageParser::default().parse(ok(&out)).unwrap();
+    assert_eq!(
+        msg.from().unwrap().first().unwrap().address(),
+        Some("env@example.com")
+    );
+    // Neither: a usage error that says both ways.
+    let out = with_env(None, &["--to", "b@example.com"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: --from ADDR is needed (or $EMAIL set to the author's address)\n"
+    );
+    // A mutt habit gets a pointer.
+    let out = with_env(None, &["-i", "x.txt"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(stderr(&out).contains("--body FILE"), "{}", stderr(&out));
+}
