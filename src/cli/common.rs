@@ -82,11 +82,11 @@ pub struct ConnArgs {
     /// Give up when connecting (TCP, TLS and the greeting together), or any one reply from the
     /// server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds)
     /// [default: 30s to connect, 2m a reply]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, value_hint = ValueHint::Other)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, value_hint = ValueHint::Other, allow_hyphen_values = true)]
     pub timeout: Option<Duration>,
     /// Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting
     /// 1, 2, 4... s (at most 60 s) between tries
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_retries, value_hint = ValueHint::Other)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_retries, value_hint = ValueHint::Other, allow_hyphen_values = true)]
     pub retries: u32,
     /// Use IPv4 addresses only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]

@@ -162,7 +162,7 @@ impl Events for CliEvents<'_> {
         crate::interrupt::say_on_signal(&format!(
             "{clear}{}: interrupted: {} kept; run the same command with -c to resume it\n",
             self.reporter.tool(),
-            visible(&path.display().to_string())
+            visible(&path.strip_prefix(".").unwrap_or(path).display().to_string())
         ));
     }
 

@@ -506,6 +506,7 @@ impl Run<'_> {
         part: &mut PartFile,
     ) -> Result<()> {
         self.events.start(shown, size, part.len());
+        self.events.partial(part.path());
         if self
             .retrieve_into(target, ascii, check_size, part)?
             .is_some()

@@ -455,3 +455,56 @@ fn delete_remote_after_the_file_is_safe() {
     assert!(!s.home.join(&name).exists(), "the remote file was deleted");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn tls_failures_are_said_in_words_with_the_pin_that_would_trust() {
+    let Some(s) = servers() else { return };
+    let dir = tempdir("tlswords");
+    let d = dir.to_str().unwrap();
+    // A CA-signed server whose CA we were not given.
+    let url = s.url_no_password("ftp", s.ftps_port, "hello.txt");
+    let o = ftp_get(&[&url, "-O", d, "--password-env", "PH_TEST_PASSWORD"]);
+    assert_eq!(o.status.code(), Some(76), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("not signed by an authority we trust"), "{e}");
+    assert!(e.contains("--pin sha256:") && !e.contains("Other("), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    // The self-signed (CA:TRUE) server without --cacert: said so, with its exact pin.
+    let url = s.url_no_password("ftp", s.ftps_selfsigned_port, "hello.txt");
+    let o = ftp_get(&[&url, "-O", d, "--password-env", "PH_TEST_PASSWORD"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(76), "{e}");
+    assert!(e.contains("is self-signed"), "{e}");
+    assert!(
+        e.contains(&format!("--pin sha256:{}", s.selfsigned_sha256)),
+        "the flag to copy: {e}"
+    );
+    // That very flag works.
+    let pin = format!("sha256:{}", s.selfsigned_sha256);
+    hello_via(&url, &["--pin", &pin], "pinfromhint");
+    // ftps:// to a plain FTP port: the server did not answer with TLS.
+    let url = s.url_no_password("ftps", s.plain_port, "hello.txt");
+    let o = ftp_get(&[&url, "-O", d, "--password-env", "PH_TEST_PASSWORD"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(76), "{e}");
+    assert!(e.contains("did not answer with TLS"), "{e}");
+    assert!(!e.contains("InvalidContentType"), "{e}");
+}
+
+#[test]
+fn a_wildcard_in_a_missing_folder_is_66() {
+    let Some(s) = servers() else { return };
+    let dir = tempdir("wildmissing");
+    let url = s.url_no_password("ftp", s.ftps_port, "no-such-folder/*.csv");
+    let o = ftp_get(&[
+        &url,
+        "-O",
+        dir.to_str().unwrap(),
+        "--password-env",
+        "PH_TEST_PASSWORD",
+        "--cacert",
+        &ca(&s),
+    ]);
+    assert_eq!(o.status.code(), Some(66), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
