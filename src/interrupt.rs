@@ -12,7 +12,7 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Once;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
@@ -21,8 +21,26 @@ static INSTALL: Once = Once::new();
 
 /// The temporary file to unlink, or null. One at a time: mime-pack writes one output.
 static TEMP: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
-/// The line to write on stderr, or null.
-static MESSAGE: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+/// The line to write on stderr: one fixed buffer, rewritten for every file of a run (a new
+/// allocation per file would pile up over thousands of files). A sequence count, odd while
+/// the buffer is being written, lets the handler skip a line caught half-written.
+struct Message {
+    seq: AtomicUsize,
+    len: AtomicUsize,
+    buf: std::cell::UnsafeCell<[u8; MESSAGE_MAX]>,
+}
+
+// SAFETY: the buffer is written only by `say_on_signal` (one writer at a time: it holds
+// WRITER) and read by the handler only between two equal, even sequence counts.
+unsafe impl Sync for Message {}
+
+const MESSAGE_MAX: usize = 1024;
+static MESSAGE: Message = Message {
+    seq: AtomicUsize::new(0),
+    len: AtomicUsize::new(0),
+    buf: std::cell::UnsafeCell::new([0; MESSAGE_MAX]),
+};
+static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// From now until [`forget`], one of the signals unlinks `path` before it ends the process.
 /// The handlers are installed once; a signal the caller ignores (nohup, a background job)
@@ -46,15 +64,20 @@ pub fn forget() {
 /// ends the process.
 pub fn say_on_signal(line: &str) {
     INSTALL.call_once(install);
-    if let Ok(c) = CString::new(line) {
-        // Never freed, for the same reason as the path above.
-        MESSAGE.store(c.into_raw(), Ordering::SeqCst);
-    }
+    let _one_writer = WRITER.lock().unwrap_or_else(|p| p.into_inner());
+    let bytes = &line.as_bytes()[..line.len().min(MESSAGE_MAX)];
+    MESSAGE.seq.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: the sequence count is odd: the handler does not use the buffer now.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), MESSAGE.buf.get().cast::<u8>(), bytes.len())
+    };
+    MESSAGE.len.store(bytes.len(), Ordering::SeqCst);
+    MESSAGE.seq.fetch_add(1, Ordering::SeqCst);
 }
 
 /// Nothing more to say when a signal ends the run.
 pub fn say_nothing() {
-    MESSAGE.store(std::ptr::null_mut(), Ordering::SeqCst);
+    MESSAGE.len.store(0, Ordering::SeqCst);
 }
 
 fn install() {
@@ -83,15 +106,17 @@ fn install() {
 
 extern "C" fn on_signal(sig: libc::c_int) {
     let path = TEMP.load(Ordering::SeqCst);
-    let message = MESSAGE.load(Ordering::SeqCst);
-    // SAFETY: unlink, strlen, write, sigaction and raise are async-signal-safe; `path` and
-    // `message` are null or C strings that are never freed.
+    let seq = MESSAGE.seq.load(Ordering::SeqCst);
+    let len = MESSAGE.len.load(Ordering::SeqCst);
+    // SAFETY: unlink, write, sigaction and raise are async-signal-safe; `path` is null or a
+    // C string that is never freed; the message buffer is static and, with an even
+    // sequence count, not being written.
     unsafe {
         if !path.is_null() {
             libc::unlink(path);
         }
-        if !message.is_null() {
-            libc::write(2, message.cast(), libc::strlen(message));
+        if seq % 2 == 0 && len > 0 {
+            libc::write(2, MESSAGE.buf.get().cast(), len);
         }
         let mut dfl: libc::sigaction = std::mem::zeroed();
         dfl.sa_sigaction = libc::SIG_DFL;

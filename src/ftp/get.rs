@@ -93,7 +93,7 @@ pub fn get_all(
         }
     }
     // Which remote file each local path was written from in this run.
-    let mut claimed: HashMap<PathBuf, Target> = HashMap::new();
+    let mut claimed: HashMap<PathBuf, String> = HashMap::new();
     for group in groups {
         let login = match login_for(group[0]) {
             Ok(l) => l,
@@ -138,7 +138,8 @@ struct Run<'a> {
     /// The device or FIFO the current file is written into in place, kept open across
     /// retries, with the bytes written to it so far.
     device: Option<(StreamOut, u64)>,
-    claimed: &'a mut HashMap<PathBuf, Target>,
+    /// Which remote file (its URL as shown) each local path was written from in this run.
+    claimed: &'a mut HashMap<PathBuf, String>,
 }
 
 impl Run<'_> {
@@ -202,12 +203,13 @@ impl Run<'_> {
         let Some(dest) = self.local_path(file)? else {
             return Ok(true);
         };
+        let source = file.to_string();
         match self.claimed.get(&dest) {
             None => {
-                self.claimed.insert(dest, file.clone());
+                self.claimed.insert(dest, source);
                 Ok(true)
             }
-            Some(first) if first == file => {
+            Some(first) if *first == source => {
                 self.events
                     .note(&format!("{file}: asked for twice, downloaded once"));
                 Ok(false)

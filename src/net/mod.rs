@@ -116,7 +116,6 @@ fn getaddrinfo(
         Family::V4 => libc::AF_INET,
         Family::V6 => libc::AF_INET6,
     };
-    hints.ai_flags = libc::AI_ADDRCONFIG;
     let mut list: *mut libc::addrinfo = std::ptr::null_mut();
     let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), c_port.as_ptr(), &hints, &mut list) };
     if rc != 0 {
