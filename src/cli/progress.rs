@@ -58,6 +58,12 @@ fn style(known_total: bool, offset: u64) -> ProgressStyle {
         )
 }
 
+impl super::report::Drawn for ProgressBar {
+    fn above(&self, print: &mut dyn FnMut()) {
+        self.suspend(print);
+    }
+}
+
 /// `--progress bar` when stderr is not a terminal: indicatif draws only on terminals, so
 /// this writes its frames to stderr itself, with the same ANSI sequences.
 #[derive(Debug)]
@@ -152,7 +158,7 @@ impl Events for CliEvents<'_> {
         self.offset = offset;
         bar.reset_eta();
         bar.enable_steady_tick(Duration::from_millis(250));
-        self.reporter.stderr().set_bar(Some(bar.clone()));
+        self.reporter.stderr().set_bar(Some(Box::new(bar.clone())));
         self.bar = Some(bar);
     }
 

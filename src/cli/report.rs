@@ -7,15 +7,22 @@
 use crate::error::{Error, Kind, exit, visible};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// Something drawn on stderr that a line must be printed above (a progress bar): it is
+/// taken off the screen while `print` runs, then drawn again. A trait, so that a tool that
+/// draws no bar (mime-pack) links no progress-bar code at all.
+pub trait Drawn: Send {
+    fn above(&self, print: &mut dyn FnMut());
+}
+
 /// The shared way to stderr: cheap to clone (the transcript hook of every connection holds
 /// one), aware of the progress bar being drawn.
 #[derive(Clone, Default)]
 pub struct Stderr {
-    bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
+    bar: Arc<Mutex<Option<Box<dyn Drawn>>>>,
 }
 
 impl Stderr {
-    fn bar(&self) -> MutexGuard<'_, Option<indicatif::ProgressBar>> {
+    fn bar(&self) -> MutexGuard<'_, Option<Box<dyn Drawn>>> {
         self.bar.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -23,19 +30,14 @@ impl Stderr {
     pub fn line(&self, text: &str) {
         let text = visible(text);
         match &*self.bar() {
-            Some(b) => b.suspend(|| eprintln!("{text}")),
+            Some(b) => b.above(&mut || eprintln!("{text}")),
             None => eprintln!("{text}"),
         }
     }
 
     /// The bar now drawn (or none): lines are printed above it from now on.
-    pub fn set_bar(&self, bar: Option<indicatif::ProgressBar>) {
+    pub fn set_bar(&self, bar: Option<Box<dyn Drawn>>) {
         *self.bar() = bar;
-    }
-
-    /// The bar now drawn, if any.
-    pub fn current_bar(&self) -> Option<indicatif::ProgressBar> {
-        self.bar().clone()
     }
 }
 
