@@ -637,6 +637,12 @@ mod tests {
         );
         let other = part_path(&Path::new("d").join(format!("{}x", "é".repeat(124))));
         assert_ne!(p, other);
+        // Cut at 200 bytes falls inside a character here: the cut moves before it.
+        let odd = format!("a{}", "é".repeat(127)); // 255 bytes
+        let p = part_path(&Path::new("d").join(&odd));
+        let shown = p.file_name().unwrap().as_bytes();
+        let text = std::str::from_utf8(shown).expect("cut between characters");
+        assert!(text.starts_with(&odd[..199]) && text.len() <= NAME_MAX, "{text}");
     }
 
     #[test]
