@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod conn;
+pub mod dot;
 pub mod error;
 pub mod events;
 pub mod ftp;
