@@ -13,6 +13,7 @@ pub mod login;
 pub mod mime;
 pub mod net;
 pub mod netrc;
+pub mod reply;
 pub mod stdio;
 pub mod transfer;
 
