@@ -5,8 +5,9 @@ use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::credentials;
 use super::progress::CliEvents;
 use super::run::Reporter;
+use crate::conn::Transcript;
 use crate::error::{Error, Kind, Result};
-use crate::ftp::client::{FtpOptions, TranscriptFn};
+use crate::ftp::client::FtpOptions;
 use crate::ftp::get::{Destination, GetOptions, get_all};
 use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
@@ -15,7 +16,6 @@ use crate::transfer::StreamOut;
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 const EXAMPLES: &str = "\
@@ -341,9 +341,9 @@ pub fn ftp_options(
     } else {
         None
     };
-    let transcript: Option<TranscriptFn> = out
+    let transcript = out
         .verbose
-        .then(|| Arc::new(|l: &str| eprintln!("{l}")) as TranscriptFn);
+        .then(|| Transcript::new(|l: &str| eprintln!("{l}")));
     Ok(FtpOptions {
         connect: conn.options()?,
         tls_mode: tls_opts.mode,

@@ -3,7 +3,7 @@
 //! per transfer, streamed through a fixed buffer.
 
 use super::parse::{self, Features};
-use crate::conn::{Conn, Reply, printable};
+use crate::conn::{Conn, Ftp, Reply, Transcript, printable};
 use crate::error::{Error, Kind, Result, io_reason};
 use crate::login::Login;
 use crate::net::stream::{NetStream, Transport};
@@ -12,7 +12,6 @@ use crate::net::url::{Scheme, Target};
 use crate::net::{self, ConnectOptions};
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Transfer buffer: large enough that per-read overhead vanishes, small enough for < 4 MiB RSS.
@@ -20,9 +19,6 @@ pub const DATA_BUF: usize = 256 * 1024;
 /// A listing larger than this is refused: it streams, but a hostile server must not keep
 /// us reading forever.
 const MAX_LISTING: u64 = 1 << 30;
-
-/// Receives transcript lines; shared by every connection of a run.
-pub type TranscriptFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// How to connect and transfer.
 #[derive(Clone)]
@@ -35,12 +31,13 @@ pub struct FtpOptions {
     pub active: bool,
     /// TYPE A instead of TYPE I.
     pub ascii: bool,
-    pub transcript: Option<TranscriptFn>,
+    /// `--verbose`: shared by every connection of the run.
+    pub transcript: Option<Transcript>,
 }
 
 /// A logged-in FTP control connection.
 pub struct FtpClient<S: Transport = NetStream> {
-    conn: Conn<S>,
+    conn: Conn<S, Ftp>,
     host: String,
     opts: FtpOptions,
     features: Features,
@@ -79,13 +76,10 @@ impl FtpClient<NetStream> {
             })?;
             stream = stream.start_tls(tls, &host, Some(deadline))?;
         }
-        let mut conn = Conn::new(stream, target.authority());
+        let mut conn = Conn::new(stream, target.authority(), Ftp);
         conn.set_reply_timeout(opts.connect.idle_timeout);
         conn.set_phase_deadline(Some(deadline));
-        if let Some(t) = &opts.transcript {
-            let t = t.clone();
-            conn.set_transcript(Some(Box::new(move |l: &str| t(l))));
-        }
+        conn.set_transcript(opts.transcript.clone());
         greeting(&mut conn).map_err(|e| match e {
             e if e.kind() == Kind::Timeout => e.with_message(format!(
                 "{}: no greeting from the server within {} s",
@@ -141,7 +135,7 @@ impl<S: Transport> FtpClient<S> {
 
     /// Whether this connection can still be used after an error.
     pub fn is_usable(&self) -> bool {
-        !self.broken
+        !self.broken && !self.conn.is_broken()
     }
 
     /// TYPE A or I for the following SIZE and RETR (a URL's `;type=a` asks for one file).
@@ -222,7 +216,7 @@ impl<S: Transport> FtpClient<S> {
     fn feat(&mut self) -> Result<()> {
         let r = self.command("FEAT", None)?;
         if r.code == 211 {
-            self.features = parse::parse_features(&r.lines);
+            self.features = parse::parse_features(&r.line_texts());
         }
         if self.features.utf8 {
             // Some servers need this before they send or accept UTF-8 names (RFC 2640).
@@ -252,7 +246,7 @@ impl<S: Transport> FtpClient<S> {
             return Err(r.error(format!("{}: SIZE", self.peer())));
         }
         Ok((r.code == 213)
-            .then(|| r.text().trim().parse().ok())
+            .then(|| r.text_lossy().trim().parse().ok())
             .flatten())
     }
 
@@ -266,7 +260,7 @@ impl<S: Transport> FtpClient<S> {
             return Err(r.error(format!("{}: MDTM", self.peer())));
         }
         Ok((r.code == 213)
-            .then(|| parse::parse_time_val(&r.text()))
+            .then(|| parse::parse_time_val(&r.text_lossy()))
             .flatten())
     }
 
@@ -580,13 +574,13 @@ impl<S: Transport> FtpClient<S> {
         if !self.no_extended {
             let r = self.command("EPSV", None)?;
             if r.code == 229 {
-                port = Some(parse::parse_epsv(&r.text()).ok_or_else(|| {
+                port = Some(parse::parse_epsv(&r.text_lossy()).ok_or_else(|| {
                     Error::new(
                         Kind::Protocol,
                         format!(
                             "{}: malformed EPSV reply: \"{}\"",
                             self.peer(),
-                            printable(&r.text())
+                            printable(&r.text_lossy())
                         ),
                     )
                 })?);
@@ -614,13 +608,13 @@ impl<S: Transport> FtpClient<S> {
                 }
                 // The address in the reply is ignored: a server behind NAT often gets it
                 // wrong, and a hostile one could aim us at a third party (CVE-2020-8284).
-                let (_claimed, port) = parse::parse_pasv(&r.text()).ok_or_else(|| {
+                let (_claimed, port) = parse::parse_pasv(&r.text_lossy()).ok_or_else(|| {
                     Error::new(
                         Kind::Protocol,
                         format!(
                             "{}: malformed PASV reply: \"{}\"",
                             self.peer(),
-                            printable(&r.text())
+                            printable(&r.text_lossy())
                         ),
                     )
                 })?;
@@ -904,7 +898,7 @@ enum PendingData {
 }
 
 /// Reads the greeting: 120 (ready in a while) is followed by 220.
-fn greeting<S: Transport>(conn: &mut Conn<S>) -> Result<()> {
+fn greeting<S: Transport>(conn: &mut Conn<S, Ftp>) -> Result<()> {
     loop {
         let r = conn.read_reply()?;
         match r.class() {
@@ -918,11 +912,11 @@ fn greeting<S: Transport>(conn: &mut Conn<S>) -> Result<()> {
 /// AUTH TLS (RFC 4217 section 4): upgrades the control connection, or applies the TLS
 /// policy when the server does not offer it.
 fn auth_tls<S: Transport>(
-    mut conn: Conn<S>,
+    mut conn: Conn<S, Ftp>,
     host: &str,
     login: &Login,
     opts: &FtpOptions,
-) -> Result<Conn<S>> {
+) -> Result<Conn<S, Ftp>> {
     conn.send_command("AUTH", Some("TLS"))?;
     let r = conn.read_reply().map_err(|e| match e {
         e if e.kind() == Kind::Timeout => e.with_message(format!(
