@@ -5,15 +5,17 @@
 //!
 //! Commands can be pipelined (SMTP PIPELINING, RFC 2920; POP3 PIPELINING, RFC 2449):
 //! [`Conn::queue`] several, [`Conn::flush`] them in one write, then [`Conn::read_reply`] once
-//! for each, in order.
+//! for each, in order. Dot-terminated data is read from the same buffer as replies
+//! ([`Conn::dot_body`]) and written through the same stream ([`Conn::dot_writer`]).
 
+use crate::dot::{DotReader, DotWriter, LoneCr};
 use crate::error::{Error, Kind, Result, visible};
 use crate::net::stream::{Timed, Transport};
 use crate::net::tls::TlsContext;
 use crate::reply::{Dialect, Response, Step};
 use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -187,6 +189,7 @@ impl<S, D> Conn<S, D> {
 
     /// Bounds every reply as a whole: a server that sends one byte just before each read
     /// would time out, is still cut off when the whole reply is not there in `timeout`.
+    /// Dot-terminated data, which may be large, is bounded per read by it instead.
     pub fn set_reply_timeout(&mut self, timeout: Duration) {
         self.reply_timeout = Some(timeout);
     }
@@ -387,6 +390,54 @@ impl<S: Write, D> Conn<S, D> {
             Error::network(&self.peer, e)
         })
     }
+
+    /// Starts dot-stuffed data (SMTP DATA, after its 354): anything queued is sent first.
+    /// Until [`DataWriter::finish`] has sent the closing `.` line, the connection counts as
+    /// out of step, so data cut short (a local read error, say) can never be followed by a
+    /// command the server would take as part of the message.
+    pub fn dot_writer(&mut self, lone_cr: LoneCr) -> Result<DataWriter<'_, S>> {
+        self.flush()?;
+        if self.broken {
+            return Err(self.out_of_step());
+        }
+        self.broken = true;
+        let Conn {
+            stream,
+            peer,
+            broken,
+            transcript,
+            ..
+        } = self;
+        Ok(DataWriter {
+            dot: DotWriter::new(stream, peer.clone(), lone_cr),
+            broken,
+            transcript: transcript.clone(),
+        })
+    }
+}
+
+/// Dot-stuffed data going to the server ([`Conn::dot_writer`]).
+pub struct DataWriter<'c, S: Write> {
+    dot: DotWriter<&'c mut S>,
+    broken: &'c mut bool,
+    transcript: Option<Transcript>,
+}
+
+impl<S: Write> DataWriter<'_, S> {
+    /// Sends `data`, dot-stuffed with CRLF line ends; a lone CR is 65 unless kept.
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.dot.write(data)
+    }
+
+    /// Sends the closing `.` line; the connection is in step again.
+    pub fn finish(self) -> Result<()> {
+        self.dot.finish()?;
+        if let Some(t) = &self.transcript {
+            t.client(".");
+        }
+        *self.broken = false;
+        Ok(())
+    }
 }
 
 impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
@@ -531,6 +582,164 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                 MAX_LINE / 1024
             ),
         )
+    }
+
+    /// The dot-terminated data that follows a reply (a POP3 `+OK` to RETR, TOP, LIST, UIDL,
+    /// CAPA), read from the same buffer as replies: whatever follows its `.` line stays for
+    /// the next reply. Until it has been read to its end the connection counts as out of
+    /// step. See [`DotReader`] for the two ways to read it and their bounds.
+    pub fn dot_body(&mut self) -> Result<DotBody<'_, S>> {
+        if self.broken {
+            return Err(self.out_of_step());
+        }
+        self.broken = true;
+        let Conn {
+            stream,
+            inbox,
+            transcript,
+            peer,
+            reply_timeout,
+            broken,
+            ..
+        } = self;
+        let source = Source {
+            stream,
+            inbox,
+            timeout: *reply_timeout,
+        };
+        Ok(DotBody {
+            dot: DotReader::new(source, peer.clone()),
+            broken,
+            transcript: transcript.clone(),
+        })
+    }
+
+    /// Sends `command` (NOOP in FTP, SMTP, POP3) and reads its reply: an error unless the
+    /// reply says OK.
+    pub fn noop(&mut self, command: &str) -> Result<()> {
+        self.send_command(command, None)?;
+        let r = self.read_reply()?;
+        if r.is_ok() {
+            Ok(())
+        } else {
+            Err(r.error(&format!("{}: {command}", self.peer)))
+        }
+    }
+
+    /// Runs slow local work (fsync of a large file) on another thread while sending
+    /// `command` (a NOOP) every `interval`, so that neither the server nor a NAT on the way
+    /// drops the connection as idle. A NOOP that fails leaves the connection broken
+    /// ([`is_broken`](Conn::is_broken)) and ends the NOOPs; the work goes on either way.
+    pub fn keepalive_during<T: Send>(
+        &mut self,
+        interval: Duration,
+        command: &str,
+        work: impl FnOnce() -> T + Send,
+    ) -> T {
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(work);
+            let started = Instant::now();
+            let mut next = interval;
+            while !handle.is_finished() {
+                std::thread::sleep(Duration::from_millis(5).min(interval));
+                if started.elapsed() >= next {
+                    next += interval;
+                    if !self.broken && self.noop(command).is_err() {
+                        self.broken = true;
+                    }
+                }
+            }
+            match handle.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+}
+
+/// The connection's buffer and stream as a [`BufRead`], for [`DotReader`]: each read is
+/// bounded by the reply timeout.
+pub struct Source<'c, S> {
+    stream: &'c mut S,
+    inbox: &'c mut Inbox,
+    timeout: Option<Duration>,
+}
+
+impl<S: Read + Timed> Read for Source<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<S: Read + Timed> BufRead for Source<'_, S> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.inbox.start == self.inbox.end {
+            if let Some(t) = self.timeout {
+                self.stream.set_read_timeout(Some(t))?;
+            }
+            let n = self.stream.read(&mut self.inbox.buf)?;
+            self.inbox.start = 0;
+            self.inbox.end = n;
+        }
+        Ok(&self.inbox.buf[self.inbox.start..self.inbox.end])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inbox.start = (self.inbox.start + n).min(self.inbox.end);
+    }
+}
+
+/// Dot-terminated data coming from the server ([`Conn::dot_body`]).
+pub struct DotBody<'c, S> {
+    dot: DotReader<Source<'c, S>>,
+    broken: &'c mut bool,
+    transcript: Option<Transcript>,
+}
+
+impl<S: Read + Timed> DotBody<'_, S> {
+    /// Refuses (76) data of more than `max` bytes on the wire.
+    pub fn limit(mut self, max: u64) -> Self {
+        self.dot = self.dot.limit(max);
+        self
+    }
+
+    /// Streams the data, unstuffed, into `out`; `Ok(0)` at its end. Not shown in the
+    /// transcript (a message is not a protocol line).
+    pub fn read(&mut self, out: &mut [u8]) -> Result<usize> {
+        let n = self.dot.read(out)?;
+        if self.dot.is_done() {
+            *self.broken = false;
+        }
+        Ok(n)
+    }
+
+    /// The next line of a listing, unstuffed, without its CRLF; `None` at the end. Shown in
+    /// the transcript.
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>> {
+        match self.dot.next_line()? {
+            Some(line) => {
+                if let Some(t) = &self.transcript {
+                    t.server(line);
+                }
+                Ok(Some(line))
+            }
+            None => {
+                if let Some(t) = &self.transcript {
+                    t.server(b".");
+                }
+                *self.broken = false;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Bytes taken from the connection so far, the closing `.` line included.
+    pub fn wire_bytes(&self) -> u64 {
+        self.dot.wire_bytes()
     }
 }
 
@@ -1182,6 +1391,216 @@ pub(crate) mod tests {
                 .contains("timed out waiting for a complete reply"),
             "{e}"
         );
+    }
+
+    /// A POP3 session: `+OK` to RETR, the message (dot-stuffed), then the next reply.
+    const RETR: &[u8] = b"+OK 38 octets\r\nSubject: x\r\n\r\n..dot\r\nline\n.\r\n.\r\n+OK bye\r\n";
+
+    #[test]
+    fn dot_bodies_share_the_reply_buffer() {
+        for chunk in 1..=RETR.len() {
+            let (t, seen) = collecting();
+            let mut c = pop3(RETR, chunk);
+            c.set_transcript(Some(t));
+            assert!(c.read_reply().unwrap().is_ok());
+            let mut body = c.dot_body().unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 5];
+            loop {
+                match body.read(&mut buf).unwrap() {
+                    0 => break,
+                    n => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            assert_eq!(body.wire_bytes(), 32);
+            assert_eq!(got, b"Subject: x\r\n\r\n.dot\r\nline\n.\r\n");
+            assert!(!c.is_broken());
+            assert_eq!(c.read_reply().unwrap().text, b"bye");
+            // The message is not in the transcript.
+            assert_eq!(
+                seen.lock().unwrap().join("\n"),
+                "S: +OK 38 octets\nS: +OK bye"
+            );
+        }
+    }
+
+    #[test]
+    fn listings_are_read_line_by_line() {
+        let input = b"+OK\r\n1 abc\r\n..2 def\r\n.\r\n+OK next\r\n";
+        for chunk in 1..=input.len() {
+            let (t, seen) = collecting();
+            let mut c = pop3(input, chunk);
+            c.set_transcript(Some(t));
+            c.read_reply().unwrap();
+            let mut body = c.dot_body().unwrap();
+            assert_eq!(body.next_line().unwrap().unwrap(), b"1 abc");
+            assert_eq!(body.next_line().unwrap().unwrap(), b".2 def");
+            assert!(body.next_line().unwrap().is_none());
+            assert_eq!(c.read_reply().unwrap().text, b"next");
+            assert_eq!(
+                seen.lock().unwrap().join("\n"),
+                "S: +OK\nS: 1 abc\nS: .2 def\nS: .\nS: +OK next"
+            );
+        }
+    }
+
+    #[test]
+    fn pipelined_bodies_follow_each_other() {
+        let wire = b"+OK\r\na\r\n.\r\n+OK\r\nb\r\n.\r\n";
+        let mut c = Conn::new(MockStream::scripted(&[b"", b"", wire], 2), "mock:110", Pop3);
+        c.queue("RETR", Some("1")).unwrap();
+        c.queue("RETR", Some("2")).unwrap();
+        for want in [b"a\r\n", b"b\r\n"] {
+            assert!(c.read_reply().unwrap().is_ok());
+            let mut body = c.dot_body().unwrap();
+            let mut buf = [0u8; 64];
+            let mut got = Vec::new();
+            loop {
+                match body.read(&mut buf).unwrap() {
+                    0 => break,
+                    n => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            assert_eq!(got, want);
+        }
+        assert_eq!(c.replies_owed(), 0);
+    }
+
+    #[test]
+    fn a_body_not_read_to_its_end_breaks_the_connection() {
+        let mut c = pop3(RETR, 1000);
+        c.read_reply().unwrap();
+        let mut body = c.dot_body().unwrap();
+        let mut buf = [0u8; 4];
+        body.read(&mut buf).unwrap();
+        drop(body);
+        assert!(c.is_broken());
+        assert_eq!(c.read_reply().unwrap_err().exit_code(), 74);
+        assert_eq!(c.dot_body().err().unwrap().exit_code(), 74);
+        // Cut off before CRLF.CRLF: an error, never an end.
+        let mut c = pop3(b"+OK\r\nabc\r\n", 3);
+        c.read_reply().unwrap();
+        let mut body = c.dot_body().unwrap();
+        let e = loop {
+            match body.read(&mut buf) {
+                Ok(0) => panic!("an end"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(e.exit_code(), 74);
+        assert!(e.is_transient());
+        assert!(c.is_broken());
+        // Over its limit.
+        let mut c = pop3(RETR, 1000);
+        c.read_reply().unwrap();
+        let mut body = c.dot_body().unwrap().limit(10);
+        let e = loop {
+            match body.read(&mut buf) {
+                Ok(0) => panic!("an end"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(e.exit_code(), 76);
+    }
+
+    #[test]
+    fn dot_writer_sends_through_the_connection() {
+        let (t, seen) = collecting();
+        let mut c = Conn::new(
+            MockStream::scripted(&[b"", b"354 go\r\n", b"250 queued\r\n"], 64),
+            "mock:25",
+            Smtp,
+        );
+        c.set_transcript(Some(t));
+        c.send_command("DATA", None).unwrap();
+        assert_eq!(c.read_reply().unwrap().code, 354);
+        let mut w = c.dot_writer(LoneCr::Refuse).unwrap();
+        w.write(b"Subject: x\n\n.\n").unwrap();
+        w.write(b"end").unwrap();
+        w.finish().unwrap();
+        assert!(!c.is_broken());
+        assert_eq!(c.read_reply().unwrap().code, 250);
+        assert_eq!(
+            c.stream().written_str(),
+            "DATA\r\nSubject: x\r\n\r\n..\r\nend\r\n.\r\n"
+        );
+        assert_eq!(
+            seen.lock().unwrap().join("\n"),
+            "C: DATA\nS: 354 go\nC: .\nS: 250 queued"
+        );
+        // Data refused halfway: the connection must not carry a command after it.
+        let mut c = smtp(b"354 go\r\n", 64);
+        c.read_reply().unwrap();
+        let mut w = c.dot_writer(LoneCr::Refuse).unwrap();
+        assert_eq!(w.write(b"a\rb").unwrap_err().exit_code(), 65);
+        drop(w);
+        assert!(c.is_broken());
+        assert_eq!(c.send_command("RSET", None).unwrap_err().exit_code(), 74);
+        assert!(c.stream().written.is_empty());
+        // Queued commands go before the data.
+        let mut c = smtp(b"", 64);
+        c.queue("DATA", None).unwrap();
+        c.dot_writer(LoneCr::Keep).unwrap().finish().unwrap();
+        assert_eq!(c.stream().written_str(), "DATA\r\n.\r\n");
+        assert_eq!(c.stream().writes, 2);
+    }
+
+    #[test]
+    fn keepalive_sends_noops_while_work_runs() {
+        let replies: Vec<&[u8]> = vec![
+            b"",
+            b"200 ok\r\n",
+            b"200 ok\r\n",
+            b"200 ok\r\n",
+            b"200 ok\r\n",
+        ];
+        let mut c = Conn::new(MockStream::scripted(&replies, 64), "mock:21", Ftp);
+        let v = c.keepalive_during(Duration::from_millis(20), "NOOP", || {
+            std::thread::sleep(Duration::from_millis(70));
+            7
+        });
+        assert_eq!(v, 7);
+        let noops = c.stream().written_str().matches("NOOP\r\n").count();
+        assert!((2..=4).contains(&noops), "{noops}");
+        assert!(!c.is_broken());
+        assert_eq!(c.replies_owed(), 0);
+        // A NOOP refused: the connection is broken and no more NOOPs go.
+        let mut c = Conn::new(
+            MockStream::scripted(&[b"", b"-ERR go away\r\n", b"+OK\r\n"], 64),
+            "mock:110",
+            Pop3,
+        );
+        let v = c.keepalive_during(Duration::from_millis(10), "NOOP", || {
+            std::thread::sleep(Duration::from_millis(60));
+            "done"
+        });
+        assert_eq!(v, "done");
+        assert!(c.is_broken());
+        assert_eq!(c.stream().written_str(), "NOOP\r\n");
+        // No NOOP for work shorter than the interval.
+        let mut c = conn(b"", 64);
+        c.keepalive_during(Duration::from_secs(60), "NOOP", || ());
+        assert!(c.stream().written.is_empty());
+    }
+
+    #[test]
+    fn noop_needs_an_ok() {
+        let mut c = Conn::new(
+            MockStream::scripted(&[b"", b"421 bye\r\n"], 64),
+            "mock:25",
+            Smtp,
+        );
+        let e = c.noop("NOOP").unwrap_err();
+        assert_eq!(e.exit_code(), 75);
+        assert_eq!(e.to_string(), "mock:25: NOOP: server said: 421 bye");
+        let mut c = Conn::new(
+            MockStream::scripted(&[b"", b"250 ok\r\n"], 64),
+            "mock:25",
+            Smtp,
+        );
+        c.noop("NOOP").unwrap();
     }
 
     #[test]

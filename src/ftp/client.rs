@@ -518,30 +518,14 @@ impl<S: Transport> FtpClient<S> {
     }
 
     /// Runs slow local work (fsync of a large file) on another thread while sending NOOP
-    /// on the control connection every `interval`, so the server does not drop us as idle.
+    /// on the control connection every `interval`, so the server does not drop us as idle
+    /// ([`Conn::keepalive_during`]). A NOOP that fails makes the connection unusable.
     pub fn keepalive_during<T: Send>(
         &mut self,
         interval: Duration,
         work: impl FnOnce() -> T + Send,
     ) -> T {
-        std::thread::scope(|scope| {
-            let handle = scope.spawn(work);
-            let started = Instant::now();
-            let mut next = interval;
-            while !handle.is_finished() {
-                std::thread::sleep(Duration::from_millis(5).min(interval));
-                if started.elapsed() >= next {
-                    next += interval;
-                    if self.noop().is_err() {
-                        self.broken = true;
-                    }
-                }
-            }
-            match handle.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })
+        self.conn.keepalive_during(interval, "NOOP", work)
     }
 
     /// Ends the session politely (QUIT); errors are irrelevant by then.
