@@ -479,7 +479,7 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                     break Err(Error::new(
                         Kind::Protocol,
                         format!(
-                            "{}: malformed reply from the server: \"{}\" ({why})",
+                            "{}: malformed reply from the server ({why}): \"{}\"",
                             self.peer,
                             printable(&String::from_utf8_lossy(&line))
                         ),
@@ -1073,7 +1073,7 @@ pub(crate) mod tests {
         let e = smtp(b"250-mx\r\n251 x\r\n", 64).read_reply().unwrap_err();
         assert!(
             e.to_string()
-                .ends_with("\"251 x\" (a line with code 251 inside a multi-line 250 reply)"),
+                .ends_with("(a line with code 251 inside a multi-line 250 reply): \"251 x\""),
             "{e}"
         );
     }
@@ -1092,6 +1092,11 @@ pub(crate) mod tests {
             assert_eq!(c.read_reply().unwrap().status, Pop3Status::Continue);
             assert_eq!(c.read_reply().unwrap().status, Pop3Status::Ok);
         }
+        // A -ERR is one line and has no data: what a broken server sends after it is read
+        // as the next reply, and refused.
+        let mut c = pop3(b"-ERR no such message\r\n1 120\r\n.\r\n", 1);
+        assert_eq!(c.read_reply().unwrap().status, Pop3Status::Err);
+        assert_eq!(c.read_reply().unwrap_err().exit_code(), 76);
         for bad in [&b"+OKdone\r\n"[..], b"OK\r\n", b"+\r\n", b"250 ok\r\n"] {
             let e = pop3(bad, 1).read_reply().unwrap_err();
             assert_eq!(e.exit_code(), 76, "{e}");

@@ -159,7 +159,7 @@ pub fn parse_reply_line(line: &[u8]) -> Option<(u16, Option<u8>, &[u8])> {
 }
 
 fn not_a_reply() -> Malformed {
-    Malformed("not a reply line (no three-digit code)".into())
+    Malformed("not a reply line: no three-digit code".into())
 }
 
 /// FTP's numeric replies (RFC 959 section 4.2).
@@ -289,7 +289,7 @@ pub fn parse_pop3_line(line: &[u8]) -> Result<Pop3Reply, Malformed> {
         (Pop3Status::Continue, t.to_vec())
     } else {
         return Err(Malformed(
-            "not a POP3 status line (+OK, -ERR or a \"+ \" challenge)".into(),
+            "not a POP3 status line: not +OK, -ERR or a \"+ \" challenge".into(),
         ));
     };
     Ok(Pop3Reply { status, text })
