@@ -112,7 +112,8 @@ pub fn redact_command(line: &str) -> String {
 }
 
 /// The IMAP astring at the start of `s` (RFC 3501 section 9): a quoted string with its
-/// quotes, or an atom up to the next space. `None` for a literal or an unclosed quote.
+/// quotes, or an atom up to the next space; `None` for an unclosed quote. (A literal's
+/// `{n}` ends the line: the user name follows as the answer to a continuation.)
 fn imap_astring(s: &str) -> Option<&str> {
     let b = s.as_bytes();
     match b.first()? {
@@ -127,7 +128,6 @@ fn imap_astring(s: &str) -> Option<&str> {
             }
             None
         }
-        b'{' => None,
         _ => Some(s.split(' ').next().unwrap_or(s)),
     }
 }
@@ -348,18 +348,9 @@ impl<S: Write, D> Conn<S, D> {
         self.flush()
     }
 
-    /// Sends a line that is a secret as a whole (a SASL response), shown as `****`.
+    /// Sends a line that is a secret as a whole (a SASL response), shown as `****`, with
+    /// the same refusal of CR, LF and NUL.
     pub fn send_secret_line(&mut self, line: &str) -> Result<()> {
-        if line.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            self.discard_queue();
-            return Err(Error::new(
-                Kind::Usage,
-                format!(
-                    "{}: refusing to send a line containing CR, LF or NUL",
-                    self.peer
-                ),
-            ));
-        }
         self.enqueue(line.to_string(), Some("****".to_string()))?;
         self.flush()
     }
@@ -510,24 +501,22 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
         let mut line: Vec<u8> = Vec::new();
         loop {
             let inbox = &mut self.inbox;
-            if inbox.start < inbox.end {
-                let avail = &inbox.buf[inbox.start..inbox.end];
-                if let Some(i) = avail.iter().position(|&b| b == b'\n') {
-                    line.extend_from_slice(&avail[..i]);
-                    inbox.start += i + 1;
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
-                    if line.len() > MAX_LINE {
-                        return Err(self.overlong());
-                    }
-                    return Ok(line);
+            let avail = &inbox.buf[inbox.start..inbox.end];
+            if let Some(i) = avail.iter().position(|&b| b == b'\n') {
+                line.extend_from_slice(&avail[..i]);
+                inbox.start += i + 1;
+                if line.last() == Some(&b'\r') {
+                    line.pop();
                 }
-                line.extend_from_slice(avail);
-                inbox.start = inbox.end;
-                if line.len() > MAX_LINE + 1 {
+                if line.len() > MAX_LINE {
                     return Err(self.overlong());
                 }
+                return Ok(line);
+            }
+            line.extend_from_slice(avail);
+            inbox.start = inbox.end;
+            if line.len() > MAX_LINE + 1 {
+                return Err(self.overlong());
             }
             if let Some(d) = deadline {
                 let left = d.saturating_duration_since(Instant::now());
@@ -812,6 +801,11 @@ pub(crate) mod tests {
         pub closed: bool,
         /// Writes fail with a reset connection.
         pub fail_writes: bool,
+        /// How many reads fail with `Interrupted` first.
+        pub interrupts: usize,
+        /// A read that has to wait for the script blocks this long, then fails with
+        /// `WouldBlock`, as a socket with a read timeout does; without, it fails at once.
+        pub stall: Option<Duration>,
     }
 
     impl MockStream {
@@ -834,6 +828,8 @@ pub(crate) mod tests {
                 tls: false,
                 closed: false,
                 fail_writes: false,
+                interrupts: 0,
+                stall: None,
             }
         }
 
@@ -844,7 +840,15 @@ pub(crate) mod tests {
 
     impl Read for MockStream {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.interrupts > 0 {
+                self.interrupts -= 1;
+                return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
             if self.pos == self.avail.len() && !self.pending.is_empty() {
+                if let Some(d) = self.stall {
+                    std::thread::sleep(d);
+                    return Err(io::Error::from(io::ErrorKind::WouldBlock));
+                }
                 return Err(io::Error::from(io::ErrorKind::TimedOut));
             }
             let n = self.chunk.min(buf.len()).min(self.avail.len() - self.pos);
@@ -1135,6 +1139,7 @@ pub(crate) mod tests {
             .unwrap();
         c.send_command("AUTH", Some("TLS")).unwrap();
         c.send_secret_line("aHVudGVyMg==").unwrap();
+        assert_eq!(format!("{:?}", c.transcript().unwrap()), "Transcript");
         let seen = seen.lock().unwrap().join("\n");
         assert_eq!(
             seen,
@@ -1223,6 +1228,8 @@ pub(crate) mod tests {
                 "a001 login \"bob smith\" ****",
             ),
             ("a001 LOGIN \"b\\\"ob\" x", "a001 LOGIN \"b\\\"ob\" ****"),
+            ("a1 LOGIN \"bob\\\"\" x", "a1 LOGIN \"bob\\\"\" ****"),
+            ("a1 LOGIN \"b\\\\\" x", "a1 LOGIN \"b\\\\\" ****"),
             ("a001 LOGIN \"bob x", "a001 LOGIN ****"),
             ("a001 LOGIN {3}", "a001 LOGIN ****"),
             ("a001 LOGIN bob", "a001 LOGIN ****"),
@@ -1378,6 +1385,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_reply_that_never_comes_times_out() {
+        // The socket's read timeout fires before the reply's deadline: the wait timed out.
         let mut c = Conn::new(
             MockStream::scripted(&[b"220-a\r\n", b"never"], 64),
             "mock:21",
@@ -1386,7 +1394,19 @@ pub(crate) mod tests {
         c.set_reply_timeout(Duration::from_secs(5));
         let e = c.read_reply().unwrap_err();
         assert_eq!(e.exit_code(), 75, "{e}");
+        assert_eq!(e.to_string(), "mock:21: timed out waiting for the server");
         assert!(c.is_broken());
+        // The reply's deadline passed while reads kept waiting: the reply as a whole was
+        // too slow.
+        let mut stream = MockStream::scripted(&[b"220-a\r\n", b"never"], 64);
+        stream.stall = Some(Duration::from_millis(30));
+        let mut c = Conn::new(stream, "mock:21", Ftp);
+        c.set_reply_timeout(Duration::from_millis(20));
+        let e = c.read_reply().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "mock:21: timed out waiting for a complete reply from the server"
+        );
         // A deadline already past: no read at all.
         let mut c = conn(b"220 hi\r\n", 64);
         c.set_phase_deadline(Some(Instant::now()));
@@ -1396,6 +1416,58 @@ pub(crate) mod tests {
                 .contains("timed out waiting for a complete reply"),
             "{e}"
         );
+        // The earlier of the two deadlines counts.
+        let mut c = conn(b"220 hi\r\n", 64);
+        c.set_reply_timeout(Duration::from_secs(60));
+        c.set_phase_deadline(Some(Instant::now()));
+        assert_eq!(c.read_reply().unwrap_err().exit_code(), 75);
+        let mut c = conn(b"220 hi\r\n", 64);
+        c.set_reply_timeout(Duration::ZERO);
+        c.set_phase_deadline(Some(Instant::now() + Duration::from_secs(60)));
+        assert_eq!(c.read_reply().unwrap_err().exit_code(), 75);
+        let mut c = conn(b"220 hi\r\n", 64);
+        c.set_reply_timeout(Duration::from_secs(60));
+        c.set_phase_deadline(Some(Instant::now() + Duration::from_secs(60)));
+        assert_eq!(c.read_reply().unwrap().code, 220);
+    }
+
+    #[test]
+    fn the_buffer_reads_as_a_stream_too() {
+        let mut stream = MockStream::new(b"abcdef", 4);
+        let mut inbox = Inbox {
+            buf: vec![0u8; 8].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        };
+        let mut src = Source {
+            stream: &mut stream,
+            inbox: &mut inbox,
+            timeout: Some(Duration::from_secs(1)),
+        };
+        let mut buf = [0u8; 3];
+        assert_eq!(src.read(&mut buf).unwrap(), 3);
+        assert_eq!(&buf, b"abc");
+        assert_eq!(src.read(&mut buf).unwrap(), 1);
+        assert_eq!(&buf[..1], b"d");
+        assert_eq!(src.fill_buf().unwrap(), b"ef");
+        src.consume(5);
+        assert_eq!(src.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn interrupted_reads_are_retried() {
+        let mut stream = MockStream::new(b"220 hi\r\n+OK\r\na\r\n.\r\n", 4);
+        stream.interrupts = 3;
+        let mut c = Conn::new(stream, "mock:21", Ftp);
+        assert_eq!(c.read_reply().unwrap().code, 220);
+        let mut stream = MockStream::new(b"+OK\r\na\r\n.\r\n", 64);
+        stream.interrupts = 2;
+        let mut c = Conn::new(stream, "mock:110", Pop3);
+        c.read_reply().unwrap();
+        c.stream_mut().interrupts = 2;
+        let mut body = c.dot_body().unwrap();
+        assert_eq!(body.next_line().unwrap().unwrap(), b"a");
+        assert!(body.next_line().unwrap().is_none());
     }
 
     /// A POP3 session: `+OK` to RETR, the message (dot-stuffed), then the next reply.

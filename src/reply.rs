@@ -404,13 +404,14 @@ mod tests {
                 b" EPSV",
                 b"211-SIZE",
                 b"212 not the end",
+                b"212-nor this",
                 b"211 End",
                 b"x",
             ],
         )
         .unwrap()
         .unwrap();
-        assert_eq!(n, 5);
+        assert_eq!(n, 6);
         assert_eq!(r.code, 211);
         assert_eq!(
             r.lines,
@@ -419,6 +420,7 @@ mod tests {
                 b" EPSV",
                 b"SIZE",
                 b"212 not the end",
+                b"212-nor this",
                 b"End"
             ]
         );
