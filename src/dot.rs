@@ -761,6 +761,21 @@ mod tests {
         // Each 8 KiB of input is 16 KiB here, sent at once; then the closing line.
         assert_eq!(s.writes, 129);
         assert!(s.got.starts_with(b"..\r\n..\r\n"));
+        // Small pieces are gathered into writes of 16 KiB or more.
+        let text: Vec<u8> = b"abcdefghi\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(1 << 20)
+            .collect();
+        let mut w = DotWriter::new(sink(), "mock:25", LoneCr::Refuse);
+        for piece in text.chunks(100) {
+            w.write(piece).unwrap();
+        }
+        let s = w.finish().unwrap();
+        // 104857 lines of 10 bytes gain a CR; "abcdef" is left, then CRLF and ".\r\n".
+        assert_eq!(s.got.len(), (1 << 20) / 10 * 11 + 6 + 2 + 3);
+        assert!(s.writes <= (s.got.len() >> 14) + 1, "{}", s.writes);
     }
 
     #[test]
