@@ -99,6 +99,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod conn;
+pub mod dot;
 pub mod error;
 pub mod events;
 pub mod ftp;
@@ -107,6 +108,7 @@ pub mod login;
 pub mod mime;
 pub mod net;
 pub mod netrc;
+pub mod reply;
 pub mod retry;
 pub mod session;
 pub mod stdio;

@@ -642,7 +642,10 @@ mod tests {
         let p = part_path(&Path::new("d").join(&odd));
         let shown = p.file_name().unwrap().as_bytes();
         let text = std::str::from_utf8(shown).expect("cut between characters");
-        assert!(text.starts_with(&odd[..199]) && text.len() <= NAME_MAX, "{text}");
+        assert!(
+            text.starts_with(&odd[..199]) && text.len() <= NAME_MAX,
+            "{text}"
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@ use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool};
+use crate::conn::Transcript;
 use crate::error::{Error, Kind, Result};
-use crate::ftp::client::{FtpOptions, TranscriptFn};
+use crate::ftp::client::FtpOptions;
 use crate::ftp::get::{Destination, GetOptions, get_all};
 use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
@@ -17,7 +18,6 @@ use crate::retry::RetryPolicy;
 use crate::transfer::StreamOut;
 use clap::{Parser, ValueHint};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// ftp-get as a [`Tool`].
@@ -299,9 +299,7 @@ pub fn ftp_options(
     } else {
         None
     };
-    let transcript: Option<TranscriptFn> = out
-        .verbose
-        .then(|| Arc::new(report.transcript()) as TranscriptFn);
+    let transcript = out.verbose.then(|| Transcript::new(report.transcript()));
     Ok(FtpOptions {
         connect: conn.options()?,
         tls_mode: tls_opts.mode,

@@ -3,7 +3,7 @@
 //! per transfer, streamed through a fixed buffer.
 
 use super::parse::{self, Features};
-use crate::conn::{Conn, Reply, printable};
+use crate::conn::{Conn, Ftp, Reply, Transcript, printable};
 use crate::error::{Error, Kind, Result, io_reason};
 use crate::login::Login;
 use crate::net::stream::{NetStream, Transport};
@@ -12,7 +12,6 @@ use crate::net::url::{Scheme, Target};
 use crate::net::{self, ConnectOptions};
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Transfer buffer: large enough that per-read overhead vanishes, small enough for < 4 MiB RSS.
@@ -20,9 +19,6 @@ pub const DATA_BUF: usize = 256 * 1024;
 /// A listing larger than this is refused: it streams, but a hostile server must not keep
 /// us reading forever.
 const MAX_LISTING: u64 = 1 << 30;
-
-/// Receives transcript lines; shared by every connection of a run.
-pub type TranscriptFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// How to connect and transfer.
 #[derive(Clone)]
@@ -35,12 +31,13 @@ pub struct FtpOptions {
     pub active: bool,
     /// TYPE A instead of TYPE I.
     pub ascii: bool,
-    pub transcript: Option<TranscriptFn>,
+    /// `--verbose`: shared by every connection of the run.
+    pub transcript: Option<Transcript>,
 }
 
 /// A logged-in FTP control connection.
 pub struct FtpClient<S: Transport = NetStream> {
-    conn: Conn<S>,
+    conn: Conn<S, Ftp>,
     host: String,
     opts: FtpOptions,
     features: Features,
@@ -62,30 +59,42 @@ impl FtpClient<NetStream> {
     /// Connects, upgrades to TLS as the policy says, logs in, reads FEAT, sets UTF-8 and the
     /// transfer type.
     pub fn connect(target: &Target, login: &Login, opts: &FtpOptions) -> Result<Self> {
-        let host = target.host.clone();
         // The connect phase as a whole (TCP, TLS, greeting, AUTH TLS) has one deadline, so
         // a server that drips its greeting or sends "120 ready in N minutes" forever is
         // cut off at --timeout, not kept waiting for.
         let deadline = Instant::now() + opts.connect.connect_timeout;
-        let tcp = net::connect_by(&host, target.port, &opts.connect, deadline)?;
-        let implicit = target.scheme == Scheme::Ftps;
+        let tcp = net::connect_by(&target.host, target.port, &opts.connect, deadline)?;
         let mut stream = NetStream::Plain(tcp);
-        if implicit {
+        if target.scheme == Scheme::Ftps {
             let tls = opts.tls.as_ref().ok_or_else(|| {
                 Error::new(
                     Kind::Usage,
                     format!("{target}: ftps:// needs TLS, but --tls none was given"),
                 )
             })?;
-            stream = stream.start_tls(tls, &host, Some(deadline))?;
+            stream = stream.start_tls(tls, &target.host, Some(deadline))?;
         }
-        let mut conn = Conn::new(stream, target.authority());
+        FtpClient::handshake(stream, target, login, opts, deadline)
+    }
+}
+
+impl<S: Transport> FtpClient<S> {
+    /// Everything after the TCP connect (and, for ftps://, the TLS handshake), on any
+    /// transport: the greeting, AUTH TLS as the policy says, the login, PBSZ/PROT under TLS,
+    /// FEAT. `deadline` ends the connect phase (greeting and AUTH TLS).
+    pub fn handshake(
+        stream: S,
+        target: &Target,
+        login: &Login,
+        opts: &FtpOptions,
+        deadline: Instant,
+    ) -> Result<Self> {
+        let host = target.host.clone();
+        let implicit = target.scheme == Scheme::Ftps;
+        let mut conn = Conn::new(stream, target.authority(), Ftp);
         conn.set_reply_timeout(opts.connect.idle_timeout);
         conn.set_phase_deadline(Some(deadline));
-        if let Some(t) = &opts.transcript {
-            let t = t.clone();
-            conn.set_transcript(Some(Box::new(move |l: &str| t(l))));
-        }
+        conn.set_transcript(opts.transcript.clone());
         greeting(&mut conn).map_err(|e| match e {
             e if e.kind() == Kind::Timeout => e.with_message(format!(
                 "{}: no greeting from the server within {} s",
@@ -128,9 +137,7 @@ impl FtpClient<NetStream> {
         client.feat()?;
         Ok(client)
     }
-}
 
-impl<S: Transport> FtpClient<S> {
     pub fn features(&self) -> &Features {
         &self.features
     }
@@ -141,7 +148,7 @@ impl<S: Transport> FtpClient<S> {
 
     /// Whether this connection can still be used after an error.
     pub fn is_usable(&self) -> bool {
-        !self.broken
+        !self.broken && !self.conn.is_broken()
     }
 
     /// TYPE A or I for the following SIZE and RETR (a URL's `;type=a` asks for one file).
@@ -222,7 +229,7 @@ impl<S: Transport> FtpClient<S> {
     fn feat(&mut self) -> Result<()> {
         let r = self.command("FEAT", None)?;
         if r.code == 211 {
-            self.features = parse::parse_features(&r.lines);
+            self.features = parse::parse_features(&r.line_texts());
         }
         if self.features.utf8 {
             // Some servers need this before they send or accept UTF-8 names (RFC 2640).
@@ -252,7 +259,7 @@ impl<S: Transport> FtpClient<S> {
             return Err(r.error(format!("{}: SIZE", self.peer())));
         }
         Ok((r.code == 213)
-            .then(|| r.text().trim().parse().ok())
+            .then(|| r.text_lossy().trim().parse().ok())
             .flatten())
     }
 
@@ -266,7 +273,7 @@ impl<S: Transport> FtpClient<S> {
             return Err(r.error(format!("{}: MDTM", self.peer())));
         }
         Ok((r.code == 213)
-            .then(|| parse::parse_time_val(&r.text()))
+            .then(|| parse::parse_time_val(&r.text_lossy()))
             .flatten())
     }
 
@@ -503,7 +510,7 @@ impl<S: Transport> FtpClient<S> {
     pub fn is_folder(&mut self, path: &str) -> Result<bool> {
         let r = self.command("PWD", None)?;
         let Some(home) = (r.code == 257)
-            .then(|| parse::parse_pwd(&r.text()))
+            .then(|| parse::parse_pwd(&r.text_lossy()))
             .flatten()
         else {
             return Ok(false);
@@ -546,30 +553,14 @@ impl<S: Transport> FtpClient<S> {
     }
 
     /// Runs slow local work (fsync of a large file) on another thread while sending NOOP
-    /// on the control connection every `interval`, so the server does not drop us as idle.
+    /// on the control connection every `interval`, so the server does not drop us as idle
+    /// ([`Conn::keepalive_during`]). A NOOP that fails makes the connection unusable.
     pub fn keepalive_during<T: Send>(
         &mut self,
         interval: Duration,
         work: impl FnOnce() -> T + Send,
     ) -> T {
-        std::thread::scope(|scope| {
-            let handle = scope.spawn(work);
-            let started = Instant::now();
-            let mut next = interval;
-            while !handle.is_finished() {
-                std::thread::sleep(Duration::from_millis(5).min(interval));
-                if started.elapsed() >= next {
-                    next += interval;
-                    if self.noop().is_err() {
-                        self.broken = true;
-                    }
-                }
-            }
-            match handle.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })
+        self.conn.keepalive_during(interval, "NOOP", work)
     }
 
     /// Ends the session politely (QUIT); errors are irrelevant by then.
@@ -602,13 +593,13 @@ impl<S: Transport> FtpClient<S> {
         if !self.no_extended {
             let r = self.command("EPSV", None)?;
             if r.code == 229 {
-                port = Some(parse::parse_epsv(&r.text()).ok_or_else(|| {
+                port = Some(parse::parse_epsv(&r.text_lossy()).ok_or_else(|| {
                     Error::new(
                         Kind::Protocol,
                         format!(
                             "{}: malformed EPSV reply: \"{}\"",
                             self.peer(),
-                            printable(&r.text())
+                            printable(&r.text_lossy())
                         ),
                     )
                 })?);
@@ -636,13 +627,13 @@ impl<S: Transport> FtpClient<S> {
                 }
                 // The address in the reply is ignored: a server behind NAT often gets it
                 // wrong, and a hostile one could aim us at a third party (CVE-2020-8284).
-                let (_claimed, port) = parse::parse_pasv(&r.text()).ok_or_else(|| {
+                let (_claimed, port) = parse::parse_pasv(&r.text_lossy()).ok_or_else(|| {
                     Error::new(
                         Kind::Protocol,
                         format!(
                             "{}: malformed PASV reply: \"{}\"",
                             self.peer(),
-                            printable(&r.text())
+                            printable(&r.text_lossy())
                         ),
                     )
                 })?;
@@ -920,7 +911,7 @@ impl ListingLines {
 
 impl<S: Transport> crate::session::Connection for FtpClient<S> {
     fn is_usable(&self) -> bool {
-        !self.broken
+        FtpClient::is_usable(self)
     }
 
     fn close(self) {
@@ -936,7 +927,7 @@ enum PendingData {
 }
 
 /// Reads the greeting: 120 (ready in a while) is followed by 220.
-fn greeting<S: Transport>(conn: &mut Conn<S>) -> Result<()> {
+fn greeting<S: Transport>(conn: &mut Conn<S, Ftp>) -> Result<()> {
     loop {
         let r = conn.read_reply()?;
         match r.class() {
@@ -950,11 +941,11 @@ fn greeting<S: Transport>(conn: &mut Conn<S>) -> Result<()> {
 /// AUTH TLS (RFC 4217 section 4): upgrades the control connection, or applies the TLS
 /// policy when the server does not offer it.
 fn auth_tls<S: Transport>(
-    mut conn: Conn<S>,
+    mut conn: Conn<S, Ftp>,
     host: &str,
     login: &Login,
     opts: &FtpOptions,
-) -> Result<Conn<S>> {
+) -> Result<Conn<S, Ftp>> {
     conn.send_command("AUTH", Some("TLS"))?;
     let r = conn.read_reply().map_err(|e| match e {
         e if e.kind() == Kind::Timeout => e.with_message(format!(
@@ -990,5 +981,412 @@ fn auth_tls<S: Transport>(
             login.user
         ))),
         _ => Ok(conn),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! FtpClient's control logic over an in-memory transport ([`MockStream`]): each script
+    //! part is the server's answer to one command, the first its greeting.
+
+    use super::*;
+    use crate::conn::tests::{MockStream, collecting};
+    use crate::net::tls::TlsOptions;
+
+    const FEAT: &[u8] = b"211-Features:\r\n EPSV\r\n SIZE\r\n MDTM\r\n MLST type*;size*;\r\n UTF8\r\n REST STREAM\r\n211 End\r\n";
+
+    fn options(mode: TlsMode) -> FtpOptions {
+        FtpOptions {
+            connect: ConnectOptions::default(),
+            tls_mode: mode,
+            tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
+            active: false,
+            ascii: false,
+            transcript: None,
+        }
+    }
+
+    fn bob() -> Login {
+        Login::new("bob", "hunter2")
+    }
+
+    /// Runs the handshake for `url` on `stream`; the outcome and the commands sent, as the
+    /// transcript shows them.
+    fn handshake_on(
+        stream: MockStream,
+        url: &str,
+        login: &Login,
+        mode: TlsMode,
+    ) -> (Result<FtpClient<MockStream>>, Vec<String>) {
+        let target = Target::parse(url, &[Scheme::Ftp, Scheme::Ftps]).unwrap();
+        let (t, seen) = collecting();
+        let mut opts = options(mode);
+        opts.transcript = Some(t);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let r = FtpClient::handshake(stream, &target, login, &opts, deadline);
+        let sent = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.strip_prefix("C: ").map(str::to_string))
+            .collect();
+        (r, sent)
+    }
+
+    fn handshake(
+        script: &[&[u8]],
+        login: &Login,
+        mode: TlsMode,
+    ) -> (Result<FtpClient<MockStream>>, Vec<String>) {
+        handshake_on(
+            MockStream::scripted(script, 1),
+            "ftp://h.example/f",
+            login,
+            mode,
+        )
+    }
+
+    /// A client logged in anonymously in plaintext, with FEAT listing SIZE, MDTM, EPSV;
+    /// `more` answers the commands that follow.
+    fn logged_in(more: &[&[u8]]) -> FtpClient<MockStream> {
+        let mut script: Vec<&[u8]> = vec![b"220 hi\r\n", b"230 ok\r\n", FEAT, b"200 ok\r\n"];
+        script.extend_from_slice(more);
+        let (r, _) = handshake(&script, &Login::anonymous(), TlsMode::None);
+        r.unwrap()
+    }
+
+    fn wire(c: &FtpClient<MockStream>) -> String {
+        c.conn.stream().written_str()
+    }
+
+    #[test]
+    fn login_flows() {
+        // 230 at once: no password needed.
+        let (r, sent) = handshake(
+            &[b"220 hi\r\n", b"230 welcome\r\n", b"500 no FEAT\r\n"],
+            &Login::anonymous(),
+            TlsMode::None,
+        );
+        let c = r.unwrap();
+        assert_eq!(sent, ["USER anonymous", "FEAT"]);
+        assert!(!c.features().listed);
+        assert!(c.is_usable() && !c.is_tls());
+        // 331, then the password (never shown), then FEAT and UTF-8.
+        let (r, sent) = handshake(
+            &[
+                b"220 hi\r\n",
+                b"331 pass?\r\n",
+                b"230 ok\r\n",
+                FEAT,
+                b"200 ok\r\n",
+            ],
+            &bob(),
+            TlsMode::None,
+        );
+        let c = r.unwrap();
+        assert_eq!(sent, ["USER bob", "PASS ****", "FEAT", "OPTS UTF8 ON"]);
+        assert!(wire(&c).contains("PASS hunter2\r\n"));
+        let f = c.features();
+        assert!(f.listed && f.epsv && f.size && f.mdtm && f.mlsd && f.utf8 && f.rest_stream);
+        assert!(!f.auth_tls);
+        // 202: the password was superfluous, fine.
+        let (r, _) = handshake(
+            &[
+                b"220 hi\r\n",
+                b"331 pass?\r\n",
+                b"202 ok\r\n",
+                b"502 no\r\n",
+            ],
+            &bob(),
+            TlsMode::None,
+        );
+        r.unwrap();
+    }
+
+    #[test]
+    fn login_failures() {
+        let fail = |script: &[&[u8]]| {
+            let (r, sent) = handshake(script, &bob(), TlsMode::None);
+            (r.err().unwrap(), sent)
+        };
+        let (e, _) = fail(&[b"220 hi\r\n", b"331 pass?\r\n", b"530 Login incorrect.\r\n"]);
+        assert_eq!(e.exit_code(), 77);
+        assert_eq!(
+            e.to_string(),
+            "h.example:21: login as bob failed: 530 Login incorrect."
+        );
+        assert!(!e.to_string().contains("hunter2"));
+        let (e, sent) = fail(&[b"220 hi\r\n", b"530 no such user\r\n"]);
+        assert_eq!(e.exit_code(), 77);
+        assert_eq!(sent, ["USER bob"]);
+        let (e, _) = fail(&[b"220 hi\r\n", b"331 pass?\r\n", b"332 need account\r\n"]);
+        assert_eq!(e.exit_code(), 77);
+        assert!(e.to_string().contains("wants an account (ACCT)"), "{e}");
+        // 4xx: try again later.
+        let (e, _) = fail(&[b"220 hi\r\n", b"421 too many users\r\n"]);
+        assert_eq!(e.exit_code(), 75);
+        assert!(e.is_transient());
+        let (e, _) = fail(&[b"220 hi\r\n", b"331 pass?\r\n", b"421 closing\r\n"]);
+        assert_eq!(e.exit_code(), 75);
+        // An unexpected reply to USER.
+        let (e, _) = fail(&[b"220 hi\r\n", b"200 what?\r\n"]);
+        assert_eq!(e.exit_code(), 77);
+    }
+
+    #[test]
+    fn greetings() {
+        // 120 "ready in a while" lines, then 220.
+        let (r, sent) = handshake(
+            &[
+                b"120 ready in 1 minute\r\n120-still\r\n busy\r\n120 waiting\r\n220 ready\r\n",
+                b"230 ok\r\n",
+                b"500 no\r\n",
+            ],
+            &Login::anonymous(),
+            TlsMode::None,
+        );
+        r.unwrap();
+        assert_eq!(sent, ["USER anonymous", "FEAT"]);
+        for (greeting, code) in [
+            (&b"421 too busy\r\n"[..], 75),
+            (b"554 go away\r\n", 69),
+            (b"hello there\r\n", 76),
+            (b"220-cut", 74),
+        ] {
+            let (r, sent) = handshake(&[greeting], &bob(), TlsMode::Auto);
+            let e = r.err().unwrap();
+            assert_eq!(e.exit_code(), code, "{greeting:?}: {e}");
+            assert!(sent.is_empty());
+        }
+        // Nothing at all: the connect phase's deadline names the wait.
+        let (r, _) = handshake(&[b"", b"220 too late\r\n"], &bob(), TlsMode::Auto);
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 75);
+        assert_eq!(
+            e.to_string(),
+            "h.example:21: no greeting from the server within 30 s"
+        );
+    }
+
+    #[test]
+    fn auth_tls_upgrades_and_protects_data() {
+        let (r, sent) = handshake(
+            &[
+                b"220 hi\r\n",
+                b"234 go ahead\r\n",
+                b"331 pass?\r\n",
+                b"230 ok\r\n",
+                b"200 PBSZ=0\r\n",
+                b"200 PROT now Private\r\n",
+                b"500 no FEAT\r\n",
+            ],
+            &bob(),
+            TlsMode::Auto,
+        );
+        let c = r.unwrap();
+        assert!(c.is_tls() && c.protected);
+        assert_eq!(
+            sent,
+            [
+                "AUTH TLS",
+                "USER bob",
+                "PASS ****",
+                "PBSZ 0",
+                "PROT P",
+                "FEAT"
+            ]
+        );
+        // PROT P refused: the data would go in cleartext.
+        let (r, _) = handshake(
+            &[
+                b"220 hi\r\n",
+                b"234 go ahead\r\n",
+                b"230 ok\r\n",
+                b"200 PBSZ=0\r\n",
+                b"536 not supported\r\n",
+            ],
+            &bob(),
+            TlsMode::Required,
+        );
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert!(e.to_string().contains("PROT P"), "{e}");
+        // Bytes that came with 234 are refused, before anything else is sent. (Bytes not
+        // read yet would go to the TLS handshake, and fail it.)
+        let (r, sent) = handshake_on(
+            MockStream::scripted(
+                &[b"220 hi\r\n", b"234 go ahead\r\n230 fake login\r\n"],
+                1000,
+            ),
+            "ftp://h.example/f",
+            &bob(),
+            TlsMode::Auto,
+        );
+        assert_eq!(r.err().unwrap().exit_code(), 76);
+        assert_eq!(sent, ["AUTH TLS"]);
+    }
+
+    #[test]
+    fn tls_policy_when_the_server_refuses_auth_tls() {
+        let no_tls: &[&[u8]] = &[b"220 hi\r\n", b"500 AUTH not understood\r\n"];
+        // A password is never sent in cleartext under --tls auto.
+        let (r, sent) = handshake(no_tls, &bob(), TlsMode::Auto);
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert!(!e.is_transient());
+        assert!(e.to_string().contains("use --tls none to allow it"), "{e}");
+        assert!(
+            e.to_string().contains("AUTH TLS: 500 AUTH not understood"),
+            "{e}"
+        );
+        assert_eq!(sent, ["AUTH TLS"]);
+        // --tls required: not even anonymously.
+        let (r, sent) = handshake(no_tls, &Login::anonymous(), TlsMode::Required);
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert!(e.to_string().contains("--tls required"), "{e}");
+        assert_eq!(sent, ["AUTH TLS"]);
+        // Anonymous under --tls auto goes on in plaintext.
+        let mut script = no_tls.to_vec();
+        script.extend_from_slice(&[b"230 ok\r\n", b"500 no\r\n"]);
+        let (r, sent) = handshake(&script, &Login::anonymous(), TlsMode::Auto);
+        assert!(!r.unwrap().is_tls());
+        assert_eq!(sent, ["AUTH TLS", "USER anonymous", "FEAT"]);
+        // A 4xx is "not now": TLS may be there on the next try (75, not 69).
+        for mode in [TlsMode::Auto, TlsMode::Required] {
+            let (r, _) = handshake(&[b"220 hi\r\n", b"431 try later\r\n"], &bob(), mode);
+            let e = r.err().unwrap();
+            assert_eq!(e.exit_code(), 75, "{mode:?}");
+            assert!(e.is_transient());
+        }
+        // --tls none: AUTH TLS is never sent.
+        let (r, sent) = handshake(
+            &[
+                b"220 hi\r\n",
+                b"331 pass?\r\n",
+                b"230 ok\r\n",
+                b"500 no\r\n",
+            ],
+            &bob(),
+            TlsMode::None,
+        );
+        r.unwrap();
+        assert_eq!(sent, ["USER bob", "PASS ****", "FEAT"]);
+    }
+
+    #[test]
+    fn implicit_tls_skips_auth_tls() {
+        let mut stream = MockStream::scripted(
+            &[
+                b"220 hi\r\n",
+                b"331 pass?\r\n",
+                b"230 ok\r\n",
+                b"200 ok\r\n",
+                b"200 ok\r\n",
+                b"500 no\r\n",
+            ],
+            3,
+        );
+        stream.tls = true;
+        let (r, sent) = handshake_on(stream, "ftps://h.example/f", &bob(), TlsMode::Auto);
+        let c = r.unwrap();
+        assert!(c.protected);
+        assert_eq!(sent, ["USER bob", "PASS ****", "PBSZ 0", "PROT P", "FEAT"]);
+    }
+
+    #[test]
+    fn size_replies() {
+        let mut c = logged_in(&[
+            b"200 Switching to Binary mode.\r\n",
+            b"213 1234\r\n",
+            b"550 no such file\r\n",
+            b"213 12ab\r\n",
+            b"213  77 \r\n",
+            b"421 bye\r\n",
+        ]);
+        assert_eq!(c.size("a").unwrap(), Some(1234));
+        assert_eq!(c.size("b").unwrap(), None);
+        assert_eq!(c.size("c").unwrap(), None);
+        assert_eq!(c.size("d").unwrap(), Some(77));
+        let e = c.size("e").unwrap_err();
+        assert_eq!(e.exit_code(), 75);
+        assert!(wire(&c).ends_with("TYPE I\r\nSIZE a\r\nSIZE b\r\nSIZE c\r\nSIZE d\r\nSIZE e\r\n"));
+        // FEAT said no SIZE: not asked.
+        let (r, _) = handshake(
+            &[
+                b"220 hi\r\n",
+                b"230 ok\r\n",
+                b"211-x\r\n MDTM\r\n211 End\r\n",
+            ],
+            &Login::anonymous(),
+            TlsMode::None,
+        );
+        let mut c = r.unwrap();
+        assert_eq!(c.size("a").unwrap(), None);
+        assert!(wire(&c).ends_with("FEAT\r\n"));
+    }
+
+    #[test]
+    fn mdtm_replies() {
+        let mut c = logged_in(&[
+            b"213 20200102030405\r\n",
+            b"213 20200102030405.123\r\n",
+            b"213 2020\r\n",
+            b"213 20200231000000\r\n",
+            b"550 no\r\n",
+            b"421 bye\r\n",
+        ]);
+        let t = c.mdtm("a").unwrap().unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            1_577_934_245
+        );
+        assert!(c.mdtm("b").unwrap().is_some());
+        assert_eq!(c.mdtm("c").unwrap(), None);
+        assert_eq!(c.mdtm("d").unwrap(), None);
+        assert_eq!(c.mdtm("e").unwrap(), None);
+        assert_eq!(c.mdtm("f").unwrap_err().exit_code(), 75);
+    }
+
+    #[test]
+    fn malformed_passive_replies_are_protocol_errors() {
+        let mut sink = |_: &[u8]| -> Result<()> { Ok(()) };
+        for epsv in [
+            &b"229 Entering Extended Passive Mode (|||x|)\r\n"[..],
+            b"229 Entering Extended Passive Mode\r\n",
+            b"229 (|||0|)\r\n",
+            b"229 (|||70000|)\r\n",
+        ] {
+            let mut c = logged_in(&[b"200 binary\r\n", epsv]);
+            let e = c.retrieve("f", 0, None, &mut sink).unwrap_err();
+            assert_eq!(e.exit_code(), 76, "{epsv:?}: {e}");
+            assert!(e.to_string().contains("malformed EPSV reply"), "{e}");
+            // Nothing was fetched.
+            assert!(wire(&c).ends_with("TYPE I\r\nEPSV\r\n"));
+        }
+        // EPSV refused, PASV garbled: still no connection anywhere.
+        let mut c = logged_in(&[b"200 binary\r\n", b"500 no EPSV\r\n", b"227 no address\r\n"]);
+        let e = c.retrieve("f", 0, None, &mut sink).unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert!(e.to_string().contains("malformed PASV reply"), "{e}");
+        // EPSV "not now": 75.
+        let mut c = logged_in(&[b"200 ascii\r\n", b"425 later\r\n"]);
+        let e = c.list_files("", &mut |_| Ok(())).unwrap_err();
+        assert_eq!(e.exit_code(), 75);
+    }
+
+    #[test]
+    fn a_failed_keepalive_makes_the_client_unusable() {
+        let mut c = logged_in(&[b"200 ok\r\n", b"421 idle too long\r\n"]);
+        let v = c.keepalive_during(Duration::from_millis(15), || {
+            std::thread::sleep(Duration::from_millis(50));
+            1
+        });
+        assert_eq!(v, 1);
+        assert!(!c.is_usable());
+        assert!(wire(&c).ends_with("NOOP\r\nNOOP\r\n"));
+        // Refused from then on, without writing.
+        assert_eq!(c.delete("f").unwrap_err().exit_code(), 74);
+        assert!(wire(&c).ends_with("NOOP\r\nNOOP\r\n"));
     }
 }
