@@ -93,7 +93,7 @@ pub fn get_all(
         }
     }
     // Which remote file each local path was written from in this run.
-    let mut claimed: HashMap<PathBuf, String> = HashMap::new();
+    let mut claimed: HashMap<u64, u64> = HashMap::new();
     for group in groups {
         let login = match login_for(group[0]) {
             Ok(l) => l,
@@ -138,8 +138,9 @@ struct Run<'a> {
     /// The device or FIFO the current file is written into in place, kept open across
     /// retries, with the bytes written to it so far.
     device: Option<(StreamOut, u64)>,
-    /// Which remote file (its URL as shown) each local path was written from in this run.
-    claimed: &'a mut HashMap<PathBuf, String>,
+    /// Which remote file each local path was written from in this run, both as hashes:
+    /// a 100,000-file run keeps 16 bytes per file, not two strings.
+    claimed: &'a mut HashMap<u64, u64>,
 }
 
 impl Run<'_> {
@@ -203,10 +204,10 @@ impl Run<'_> {
         let Some(dest) = self.local_path(file)? else {
             return Ok(true);
         };
-        let source = file.to_string();
-        match self.claimed.get(&dest) {
+        let source = hash_of(&file.to_string());
+        match self.claimed.get(&hash_of(&dest)) {
             None => {
-                self.claimed.insert(dest, source);
+                self.claimed.insert(hash_of(&dest), source);
                 Ok(true)
             }
             Some(first) if *first == source => {
@@ -214,10 +215,10 @@ impl Run<'_> {
                     .note(&format!("{file}: asked for twice, downloaded once"));
                 Ok(false)
             }
-            Some(first) => Err(Error::new(
+            Some(_) => Err(Error::new(
                 Kind::CantCreate,
                 format!(
-                    "{}: already written from {first} in this run; not overwriting it with {file}",
+                    "{}: already written from another remote file in this run; not overwriting it with {file}",
                     dest.display()
                 ),
             )),
@@ -756,6 +757,12 @@ impl CrlfToLf {
             b""
         }
     }
+}
+
+/// A 64-bit hash, for telling names apart without keeping them.
+fn hash_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(value)
 }
 
 /// A URL that names a folder: the hint quotes the wildcard URL, so a paste into a shell works.

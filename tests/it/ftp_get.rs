@@ -1715,7 +1715,10 @@ fn two_sources_never_land_on_one_local_name() {
         &ftp.url("b/data.csv"),
     ]);
     let line = out.fails(73);
-    assert!(line.contains("already written from"), "{line}");
+    assert!(
+        line.contains("already written from another remote file"),
+        "{line}"
+    );
     assert_file(&dir.join("data.csv"), &a);
     assert_eq!(ftp.deleted(), ["a/data.csv"], "b's file is kept");
     assert_eq!(ftp.file("b/data.csv"), Some(b));
