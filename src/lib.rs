@@ -111,6 +111,7 @@ pub mod netrc;
 pub mod reply;
 pub mod retry;
 pub mod session;
+pub mod smtp;
 pub mod stdio;
 pub mod transfer;
 

@@ -9,6 +9,7 @@ pub mod generated;
 pub mod mime_pack;
 pub mod progress;
 pub mod report;
+pub mod smtp_send;
 pub mod tool;
 
 pub use tool::{TOOLS, commands};

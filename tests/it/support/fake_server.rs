@@ -101,6 +101,8 @@ pub struct Ctx<'a, P: Protocol> {
     core: &'a Arc<Core>,
     control: &'a mut Tracked,
     conn: usize,
+    /// What was read from the control connection and not yet taken as a command.
+    buf: &'a mut Vec<u8>,
 }
 
 impl<P: Protocol> Ctx<'_, P> {
@@ -134,6 +136,47 @@ impl<P: Protocol> Ctx<'_, P> {
     pub fn stall(&self) {
         self.core.set_activity(self.conn, |a| a.stalled = true);
         self.core.park();
+    }
+
+    /// Reads one raw line from the control connection, its line end (LF, or anything up
+    /// to LF) included, unbounded: for data that follows a command (SMTP DATA). `None` at
+    /// EOF, with what was read before it, if anything, in `partial`.
+    pub fn read_raw_line(&mut self, partial: &mut Vec<u8>) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+                return Ok(Some(self.buf.drain(..=i).collect()));
+            }
+            let mut chunk = [0u8; 65536];
+            self.core
+                .set_activity(self.conn, |a| a.waiting_since = Some(Instant::now()));
+            let n = self.control.stream.read(&mut chunk);
+            self.core
+                .set_activity(self.conn, |a| a.waiting_since = None);
+            let n = n?;
+            if n == 0 {
+                partial.append(self.buf);
+                return Ok(None);
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Reads exactly `n` raw bytes from the control connection (SMTP BDAT); `None` at EOF.
+    pub fn read_raw_bytes(&mut self, n: usize) -> io::Result<Option<Vec<u8>>> {
+        while self.buf.len() < n {
+            let mut chunk = [0u8; 65536];
+            self.core
+                .set_activity(self.conn, |a| a.waiting_since = Some(Instant::now()));
+            let got = self.control.stream.read(&mut chunk);
+            self.core
+                .set_activity(self.conn, |a| a.waiting_since = None);
+            let got = got?;
+            if got == 0 {
+                return Ok(None);
+            }
+            self.buf.extend_from_slice(&chunk[..got]);
+        }
+        Ok(Some(self.buf.drain(..n).collect()))
     }
 
     /// Shuts the control connection down (a server that drops the client without a word).
@@ -338,6 +381,22 @@ impl<P: Protocol> Server<P> {
     /// that looks right after the client exited sees the final QUIT too.
     pub fn settle(&self) {
         self.core.settle();
+    }
+
+    /// Waits (at most 2 s) until every connection has ended, for a test whose client has
+    /// exited: unlike `settle`, a thread that has read its EOF but not yet acted on it
+    /// (a loaded machine) is waited for.
+    pub fn wait_finished(&self) {
+        let start = Instant::now();
+        while start.elapsed() < SETTLE_MAX {
+            if lock(&self.core.activity)
+                .values()
+                .all(|a| a.finished || a.stalled)
+            {
+                return;
+            }
+            thread::sleep(POLL);
+        }
     }
 
     /// Every command line received, all connections, in arrival order, without CRLF.
@@ -639,6 +698,7 @@ fn serve<P: Protocol>(
             core,
             control: &mut control,
             conn,
+            buf: &mut buf,
         };
         match dispatch(&mut c, &verb, arg)? {
             Flow::Continue => {}

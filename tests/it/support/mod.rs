@@ -4,6 +4,7 @@
 
 pub mod fake_ftp;
 pub mod fake_server;
+pub mod fake_smtp;
 pub mod files;
 pub mod run;
 pub mod servers;

@@ -1,0 +1,58 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[smtp-send] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'smtp-send'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'smtp-send'= {
+            cand --server 'The server: smtp://HOST[:PORT] (STARTTLS; :587 for submission) or smtps://HOST[:PORT]'
+            cand -f 'Envelope sender, and the From header when the message has none [default: the From header''s address]'
+            cand -r 'Envelope sender, and the From header when the message has none [default: the From header''s address]'
+            cand --from 'Envelope sender, and the From header when the message has none [default: the From header''s address]'
+            cand -F 'The display name for the From header that --from adds'
+            cand --full-name 'The display name for the From header that --from adds'
+            cand --file 'Read the message from FILE instead of standard input; repeat to send several over one connection'
+            cand --helo 'The name to give in EHLO [default: the local host name]'
+            cand -o 'sendmail''s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)'
+            cand -B 'sendmail''s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)'
+            cand -b 'sendmail''s mode: only -bm (deliver a message) is supported'
+            cand --tls 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it'
+            cand --cacert 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)'
+            cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)'
+            cand --timeout 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]'
+            cand --retries 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries'
+            cand --generate 'Print the man page or a shell completion to standard output, and exit'
+            cand -t 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)'
+            cand --allow-bare-cr 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
+            cand --partial 'When some recipients are refused, send to the others (and still exit 67)'
+            cand -i 'sendmail''s -i: a line with a single dot does not end the message (it never does here)'
+            cand --insecure 'Do not verify the server certificate at all (says so on stderr)'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
+            cand -q 'Errors only: no notes, no list of the recipients accepted'
+            cand --quiet 'Errors only: no notes, no list of the recipients accepted'
+            cand -v 'Show the SMTP transcript on stderr (C:/S: lines), and each recipient accepted'
+            cand --verbose 'Show the SMTP transcript on stderr (C:/S: lines), and each recipient accepted'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,33 @@
+complete -c smtp-send -l server -d 'The server: smtp://HOST[:PORT] (STARTTLS; :587 for submission) or smtps://HOST[:PORT]' -r -f
+complete -c smtp-send -s f -s r -l from -d 'Envelope sender, and the From header when the message has none [default: the From header\'s address]' -r
+complete -c smtp-send -s F -l full-name -d 'The display name for the From header that --from adds' -r
+complete -c smtp-send -l file -d 'Read the message from FILE instead of standard input; repeat to send several over one connection' -r -F
+complete -c smtp-send -l helo -d 'The name to give in EHLO [default: the local host name]' -r
+complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)' -r
+complete -c smtp-send -s B -d 'sendmail\'s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)' -r -f -a "7BIT\t''
+8BITMIME\t''"
+complete -c smtp-send -s b -d 'sendmail\'s mode: only -bm (deliver a message) is supported' -r -f -a "m\t''"
+complete -c smtp-send -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
+required\t'Fail (exit 69) when the server does not offer TLS'
+none\t'Never use TLS (passwords are sent in cleartext)'"
+complete -c smtp-send -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
+complete -c smtp-send -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c smtp-send -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
+complete -c smtp-send -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
+complete -c smtp-send -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
+bash\t'Bash completion'
+zsh\t'Zsh completion'
+fish\t'Fish completion'
+elvish\t'Elvish completion'
+powershell\t'PowerShell completion'"
+complete -c smtp-send -s t -d 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)'
+complete -c smtp-send -l allow-bare-cr -d 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
+complete -c smtp-send -l partial -d 'When some recipients are refused, send to the others (and still exit 67)'
+complete -c smtp-send -s i -d 'sendmail\'s -i: a line with a single dot does not end the message (it never does here)'
+complete -c smtp-send -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
+complete -c smtp-send -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtp-send -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtp-send -s q -l quiet -d 'Errors only: no notes, no list of the recipients accepted'
+complete -c smtp-send -s v -l verbose -d 'Show the SMTP transcript on stderr (C:/S: lines), and each recipient accepted'
+complete -c smtp-send -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtp-send -s V -l version -d 'Print version'

@@ -1,0 +1,835 @@
+//! smtp-send's command line: the one clap definition behind `--help`, the man page and the
+//! completions, and the glue from it to [`crate::smtp`]: where the message comes from, who
+//! it goes to, and what is said on stderr.
+
+use super::common::{ConnArgs, TlsArgs};
+use super::generated::GenerateArgs;
+use super::report::Reporter;
+use super::tool::{self, Tool, usage};
+use crate::conn::{DataWriter, Transcript};
+use crate::dot::LoneCr;
+use crate::error::{Error, Kind, Result};
+use crate::mime::date;
+use crate::mime::header::{Mailbox, mailbox_tokens};
+use crate::net::stream::NetStream;
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+use crate::retry::RetryPolicy;
+use crate::smtp::client::{Envelope, RcptReply, SmtpClient, SmtpOptions, refusal};
+use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
+use clap::{Parser, ValueHint};
+use std::fs::File;
+use std::io::{IsTerminal, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+/// smtp-send as a [`Tool`].
+pub struct SmtpSend;
+
+impl Tool for SmtpSend {
+    const NAME: &'static str = "smtp-send";
+    const MAN: &'static str = include_str!("../../man/text/smtp-send.txt");
+    const EXIT: &'static [(u8, &'static str)] = &[
+        (
+            0,
+            "the message was accepted by the server for every recipient",
+        ),
+        (
+            64,
+            "bad flags or arguments; no envelope sender (-f, or a From header); no\n\
+             recipient",
+        ),
+        (
+            65,
+            "the message cannot be sent as it is (a lone CR, an 8-bit byte for a server\n\
+             without 8BITMIME, a header section over 1 MiB, a malformed To/Cc/Bcc with -t),\n\
+             or the server refused it after its data (5xx); nothing was delivered",
+        ),
+        (
+            66,
+            "a --file does not exist or cannot be read; standard input is closed",
+        ),
+        (
+            67,
+            "a recipient was refused permanently (5xx); without --partial nothing was\n\
+             delivered, with --partial the others got the message",
+        ),
+        (68, ""),
+        (
+            69,
+            "the server refused permanently (greeting, MAIL FROM), or TLS was required or\n\
+             needed and not offered",
+        ),
+        (70, ""),
+        (
+            74,
+            "a local read error, or the connection broke (nothing was delivered unless the\n\
+             server's final reply was read)",
+        ),
+        (
+            75,
+            "try again later: a 4xx reply (to MAIL, a RCPT, DATA or the message), a\n\
+             timeout, a refused connection",
+        ),
+        (
+            76,
+            "a malformed or unexpected reply, bytes injected before the TLS handshake, a\n\
+             TLS handshake or certificate failure",
+        ),
+        (77, "the server wants a login (530)"),
+    ];
+    const HINTS: &'static [(&'static str, &'static str)] = &[
+        ("--mail-from", "use -f ADDR (--from)"),
+        ("--mail-rcpt", "give recipients as arguments"),
+        ("--host", "use --server smtp://HOST[:PORT]"),
+        ("--port", "use --server smtp://HOST:PORT"),
+        ("--url", "use --server smtp://HOST[:PORT]"),
+        (
+            "--upload-file",
+            "the message is read from standard input or --file",
+        ),
+        ("--tls-trust-file", "use --cacert FILE"),
+        ("--tls-fingerprint", "use --pin sha256:HEX"),
+        (
+            "--tls-starttls",
+            "smtp:// uses STARTTLS; smtps:// is implicit TLS",
+        ),
+        ("--read-recipients", "use -t"),
+        (
+            "-a",
+            "accounts are not supported: give --server and the other flags",
+        ),
+        (
+            "--account",
+            "accounts are not supported: give --server and the other flags",
+        ),
+    ];
+    type Args = Args;
+
+    fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        run(args, report)
+    }
+}
+
+/// Send a message over SMTP, safely: streamed, line endings canonicalised, every line
+/// starting with a dot stuffed, recipients checked one by one.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "smtp-send",
+    version,
+    about = "Send a mail message over SMTP, safe for cron and pipelines",
+    long_about = "Send a mail message, read from standard input or --file, over SMTP. The \
+message streams through in constant memory; its header section is read first, Date, \
+Message-ID and From are added when missing, and Bcc is never sent. Line endings become \
+CRLF on the wire, a lone CR is refused, and every line starting with a dot is stuffed, so no \
+input can end the data early.\n\n\
+Recipients are the arguments, plus To, Cc and Bcc with -t. The envelope sender is -f, else \
+the From header. smtp:// upgrades with STARTTLS whenever the server offers it (--tls); \
+smtps:// is TLS from the first byte. PIPELINING, SIZE, 8BITMIME and SMTPUTF8 are used when \
+offered.\n\n\
+A refused recipient fails the whole message (exit 67) unless --partial; a 4xx reply is exit \
+75, so that cron and queue wrappers try again. The sendmail flags -f, -F, -i, -oi, -oem, \
+-B 8BITMIME and -bm are accepted, so that smtp-send can stand in for sendmail.",
+    after_help = tool::after_help(SmtpSend::MAN),
+    after_long_help = tool::after_long_help(SmtpSend::MAN, SmtpSend::EXIT),
+)]
+pub struct Args {
+    /// Recipients' addresses (with -t, added to those of the message)
+    #[arg(value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// The server: smtp://HOST[:PORT] (STARTTLS; :587 for submission) or smtps://HOST[:PORT]
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
+    pub server: Option<String>,
+
+    /// Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)
+    #[arg(short = 't')]
+    pub read_recipients: bool,
+
+    /// Envelope sender, and the From header when the message has none [default: the From
+    /// header's address]
+    #[arg(
+        short = 'f',
+        long = "from",
+        value_name = "ADDR",
+        visible_short_alias = 'r'
+    )]
+    pub from: Option<String>,
+
+    /// The display name for the From header that --from adds
+    #[arg(short = 'F', long = "full-name", value_name = "NAME")]
+    pub full_name: Option<String>,
+
+    /// Read the message from FILE instead of standard input; repeat to send several over one
+    /// connection
+    #[arg(long = "file", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub files: Vec<PathBuf>,
+
+    /// The name to give in EHLO [default: the local host name]
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// Send a lone CR (one not followed by LF) as it is instead of refusing the message
+    #[arg(long)]
+    pub allow_bare_cr: bool,
+
+    /// When some recipients are refused, send to the others (and still exit 67)
+    #[arg(long)]
+    pub partial: bool,
+
+    /// sendmail's -i: a line with a single dot does not end the message (it never does here)
+    #[arg(short = 'i')]
+    pub ignore_dots: bool,
+
+    /// sendmail's options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on
+    /// stderr with the exit status)
+    #[arg(short = 'o', value_name = "OPTION", value_parser = parse_sendmail_option)]
+    pub sendmail_options: Vec<String>,
+
+    /// sendmail's body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server
+    /// offers it)
+    #[arg(short = 'B', value_name = "TYPE", value_parser = ["7BIT", "8BITMIME"], ignore_case = true)]
+    pub body_type: Option<String>,
+
+    /// sendmail's mode: only -bm (deliver a message) is supported
+    #[arg(short = 'b', value_name = "MODE", value_parser = ["m"])]
+    pub mode: Option<String>,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    /// Errors only: no notes, no list of the recipients accepted
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show the SMTP transcript on stderr (C:/S: lines), and each recipient accepted
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+}
+
+/// sendmail's `-o` options we accept: `i`, and the error modes `e?`.
+fn parse_sendmail_option(v: &str) -> std::result::Result<String, String> {
+    match v {
+        "i" | "em" | "ep" | "eq" | "ew" | "ee" => Ok(v.to_string()),
+        _ => Err("only -oi and -oe[mpqwe] are accepted".into()),
+    }
+}
+
+/// Where a message comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Source::Stdin => "standard input".into(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// A message ready to go: its header read, its body still to stream.
+struct Message {
+    what: String,
+    header: Header,
+    /// Body bytes read with the header.
+    rest: Vec<u8>,
+    reader: Box<dyn Read>,
+    /// For a file: its path and where the body starts, to read it again on a retry.
+    file_body_at: Option<(PathBuf, u64)>,
+    /// For a file: the body's size with CRLF line ends and the line of its first 8-bit
+    /// byte, from a scan before sending.
+    scanned: Option<(u64, Option<u64>)>,
+}
+
+impl Message {
+    fn open(src: &Source, allow_bare_cr: bool) -> Result<Message> {
+        let what = src.name();
+        match src {
+            Source::Stdin => {
+                if crate::stdio::closed_at_start(0) {
+                    return Err(Error::new(
+                        Kind::NoInput,
+                        "standard input is closed: give the message on it or with --file",
+                    ));
+                }
+                let mut input: Box<dyn Read> = Box::new(std::io::stdin());
+                let (header, rest) = read_header(&mut input, MAX_HEADER, &what)?;
+                Ok(Message {
+                    what,
+                    header,
+                    rest,
+                    reader: input,
+                    file_body_at: None,
+                    scanned: None,
+                })
+            }
+            Source::File(path) => {
+                let mut file = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
+                let (header, rest) = read_header(&mut file, MAX_HEADER, &what)?;
+                let body_at = header.bytes as u64;
+                // One pass over the body before anything is sent: a lone CR is refused
+                // before connecting, and SIZE and BODY are known.
+                let mut check = BodyCheck::new(header.lines + 1, allow_bare_cr, false);
+                let fail = |(r, line)| refusal_error(&what, r, line);
+                check.check(&rest).map_err(fail)?;
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = read_some(&mut file, &mut buf, &what)?;
+                    if n == 0 {
+                        break;
+                    }
+                    check.check(&buf[..n]).map_err(fail)?;
+                }
+                check.finish().map_err(fail)?;
+                file.seek(SeekFrom::Start(body_at))
+                    .map_err(|e| Error::local_io(&what, &e))?;
+                Ok(Message {
+                    what,
+                    header,
+                    rest: Vec::new(),
+                    reader: Box::new(file),
+                    file_body_at: Some((path.clone(), body_at)),
+                    scanned: Some((check.canonical, check.first_eight_bit)),
+                })
+            }
+        }
+    }
+
+    /// Back to the start of the body of a file, for another try.
+    fn reopen_body(&mut self) -> Result<()> {
+        let Some((path, at)) = &self.file_body_at else {
+            return Err(Error::new(
+                Kind::Software,
+                "standard input cannot be read again",
+            ));
+        };
+        let mut f = File::open(path).map_err(|e| Error::no_input(&self.what, &e))?;
+        f.seek(SeekFrom::Start(*at))
+            .map_err(|e| Error::local_io(&self.what, &e))?;
+        self.reader = Box::new(f);
+        self.rest.clear();
+        Ok(())
+    }
+}
+
+fn read_some(r: &mut dyn Read, buf: &mut [u8], what: &str) -> Result<usize> {
+    loop {
+        match r.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::local_io(what, &e)),
+        }
+    }
+}
+
+/// An address as it goes between `<` and `>`: no white space outside quotes, no angle
+/// brackets, no control characters (64 on the command line, 65 from the message).
+fn check_address(addr: &str, kind: Kind, what: &str) -> Result<()> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in addr.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        let bad = match c {
+            '\\' if quoted => {
+                escaped = true;
+                false
+            }
+            '"' => {
+                quoted = !quoted;
+                false
+            }
+            c if c.is_control() => true,
+            ' ' | '\t' => !quoted,
+            '<' | '>' => true,
+            _ => false,
+        };
+        if bad {
+            return Err(Error::new(
+                kind,
+                format!(
+                    "{what}: {:?} is not an address (white space, <, > and control characters are not allowed)",
+                    addr
+                ),
+            ));
+        }
+    }
+    if addr.is_empty() || quoted {
+        return Err(Error::new(
+            kind,
+            format!("{what}: {addr:?} is not an address"),
+        ));
+    }
+    Ok(())
+}
+
+/// Everything the run needs, checked before anything is read or sent.
+struct Plan {
+    target: Target,
+    opts: SmtpOptions,
+    retry: RetryPolicy,
+}
+
+fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
+    let server = args.server.as_deref().ok_or_else(|| {
+        usage("no server: give --server smtp://HOST[:PORT] (or smtps://HOST[:PORT])")
+    })?;
+    let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
+    if target.user.is_some() || target.password.is_some() {
+        return Err(usage(format!(
+            "{target}: a user name in the URL asks for a login (AUTH), which this smtp-send does not do"
+        )));
+    }
+    if let Some(f) = &args.from {
+        check_address(f, Kind::Usage, "--from")?;
+    }
+    if let Some(n) = &args.full_name {
+        crate::mime::header::no_line_breaks("--full-name", n)?;
+    }
+    for r in &args.recipients {
+        check_address(r, Kind::Usage, "recipient")?;
+    }
+    let helo = match (&args.helo, target.path.as_str()) {
+        (Some(h), _) => h.clone(),
+        // curl takes the URL's path as the EHLO name.
+        (None, p) if !p.is_empty() => p.to_string(),
+        (None, _) => date::host_name(),
+    };
+    if helo.is_empty() || helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(usage(format!("--helo {helo:?}: not a host name")));
+    }
+    let tls_opts = args.tls.options();
+    let needs_tls = tls_opts.mode != TlsMode::None || target.scheme == Scheme::Smtps;
+    let tls = if needs_tls {
+        Some(TlsContext::new(&tls_opts)?)
+    } else {
+        None
+    };
+    let transcript = args.verbose.then(|| Transcript::new(report.transcript()));
+    Ok(Plan {
+        opts: SmtpOptions {
+            connect: args.conn.options()?,
+            tls_mode: tls_opts.mode,
+            tls,
+            helo,
+            transcript,
+        },
+        target,
+        retry: RetryPolicy::new(args.conn.retries),
+    })
+}
+
+/// Runs smtp-send: every message in turn over one connection, each reported on its own.
+fn run(args: Args, report: &mut Reporter) -> Result<()> {
+    report.set_quiet(args.quiet);
+    let plan = plan(&args, report)?;
+    if args.tls.insecure {
+        report.warn("--insecure: server certificates are not verified");
+    }
+    let sources: Vec<Source> = if args.files.is_empty() {
+        vec![Source::Stdin]
+    } else {
+        args.files
+            .iter()
+            .map(|f| {
+                if f.as_os_str() == "-" {
+                    Source::Stdin
+                } else {
+                    Source::File(f.clone())
+                }
+            })
+            .collect()
+    };
+    if sources
+        .iter()
+        .filter(|s| matches!(s, Source::Stdin))
+        .count()
+        > 1
+    {
+        return Err(usage("--file -: standard input can be read once only"));
+    }
+    let mut session = Session {
+        client: None,
+        used: false,
+    };
+    for src in &sources {
+        if let Err(e) = send_one(&args, &plan, src, &mut session, report) {
+            report.fail(&e);
+        }
+    }
+    if let Some(c) = session.client.take() {
+        c.quit();
+    }
+    Ok(())
+}
+
+/// The connection, kept between messages.
+struct Session {
+    client: Option<SmtpClient<NetStream>>,
+    /// A transaction has run on it: RSET before the next.
+    used: bool,
+}
+
+/// Whether the user wants to hear about successes: at a terminal or with -v.
+fn chatty(args: &Args) -> bool {
+    !args.quiet && (args.verbose || std::io::stderr().is_terminal())
+}
+
+fn send_one(
+    args: &Args,
+    plan: &Plan,
+    src: &Source,
+    session: &mut Session,
+    report: &mut Reporter,
+) -> Result<()> {
+    let mut msg = Message::open(src, args.allow_bare_cr)?;
+    let what = msg.what.clone();
+    // The envelope.
+    let from = match &args.from {
+        Some(f) => f.clone(),
+        None => match msg.header.sender()? {
+            Some(f) => f,
+            None => {
+                return Err(usage(format!(
+                    "{what}: no envelope sender: give -f ADDR (--from), or a From header in the message"
+                )));
+            }
+        },
+    };
+    check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
+    let mut rcpts: Vec<String> = args.recipients.clone();
+    if args.read_recipients {
+        for r in msg.header.recipients().map_err(|e| e.context(&what))? {
+            check_address(&r, Kind::Data, &format!("{what}: -t"))?;
+            rcpts.push(r);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    rcpts.retain(|r| seen.insert(r.to_ascii_lowercase()));
+    if rcpts.is_empty() {
+        return Err(usage(if args.read_recipients {
+            format!("{what}: no recipients: none on the command line, none in To, Cc or Bcc")
+        } else {
+            format!("{what}: no recipients: give them as arguments, or -t to read To, Cc and Bcc")
+        }));
+    }
+    let (unix, offset) = date::now();
+    let additions = Additions {
+        from: args.from.as_ref().map(|f| {
+            mailbox_tokens(
+                "From",
+                &[Mailbox {
+                    name: args.full_name.clone().filter(|n| !n.is_empty()),
+                    addr: f.clone(),
+                }],
+            )
+            .concat()
+        }),
+        date: date::format(unix, offset),
+        message_id: date::message_id(unix, &date::host_name())?,
+    };
+    let header = msg.header.rewrite(&additions);
+
+    let mut backoff = plan.retry.start();
+    loop {
+        let mut stage = Stage::Before;
+        let outcome = attempt(
+            args, plan, &mut msg, &header, &from, &rcpts, session, report, &mut stage,
+        );
+        let e = match outcome {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        // Another try only when nothing can have been delivered, and the message can be
+        // read again: standard input only before its body was taken.
+        let again = match stage {
+            Stage::Before => true,
+            Stage::Body => msg.file_body_at.is_some(),
+            Stage::Sent => false,
+        };
+        if again {
+            if let Some(pause) = backoff.next(&e) {
+                report.note(format_args!(
+                    "{e}; trying again in {} s",
+                    pause.as_secs_f64()
+                ));
+                std::thread::sleep(pause);
+                if stage == Stage::Body {
+                    msg.reopen_body()?;
+                }
+                continue;
+            }
+        }
+        return Err(e);
+    }
+}
+
+/// How far a try went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// No byte of the body was taken from its source.
+    Before,
+    /// The body was being sent.
+    Body,
+    /// The final `.` was sent: the message may have been delivered.
+    Sent,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn attempt(
+    args: &Args,
+    plan: &Plan,
+    msg: &mut Message,
+    header: &[u8],
+    from: &str,
+    rcpts: &[String],
+    session: &mut Session,
+    report: &mut Reporter,
+    stage: &mut Stage,
+) -> Result<()> {
+    if session.client.as_ref().is_some_and(|c| !c.is_usable()) {
+        session.client = None;
+    }
+    if session.client.is_some() && session.used {
+        if let Err(e) = session.client.as_mut().map_or(Ok(()), |c| c.rset()) {
+            report.note(format_args!("{e}; connecting again"));
+            session.client = None;
+        }
+    }
+    if session.client.is_none() {
+        session.client = Some(SmtpClient::connect(&plan.target, &plan.opts, false)?);
+        session.used = false;
+    }
+    let Some(client) = session.client.as_mut() else {
+        return Err(Error::new(Kind::Software, "no connection"));
+    };
+    let ext = client.extensions().clone();
+    let peer = client.peer().to_string();
+    let what = msg.what.clone();
+
+    // What the body needs of the server, and what to declare.
+    let mut mail_params = Vec::new();
+    let known_eight_bit = msg.scanned.map(|(_, first)| first);
+    let header_eight_bit = msg.header.eight_bit;
+    let refuse_eight_bit = !ext.eight_bit_mime;
+    if refuse_eight_bit {
+        if header_eight_bit {
+            return Err(Error::new(
+                Kind::Data,
+                format!(
+                    "{what}: the header section has 8-bit bytes, and {peer} does not offer 8BITMIME; nothing was sent"
+                ),
+            ));
+        }
+        if let Some(Some(line)) = known_eight_bit {
+            return Err(refusal_error(
+                &what,
+                crate::smtp::message::Refusal::EightBit,
+                line,
+            ));
+        }
+    } else {
+        // RFC 6152 allows BODY=8BITMIME for a 7-bit body too: it is declared unless the
+        // body is known to be 7-bit.
+        let seven_bit = known_eight_bit == Some(None)
+            && !header_eight_bit
+            && args
+                .body_type
+                .as_deref()
+                .is_none_or(|b| b.eq_ignore_ascii_case("7BIT"));
+        if !seven_bit {
+            mail_params.push("BODY=8BITMIME".to_string());
+        }
+    }
+    if let (Some(_), Some((canonical, _))) = (ext.size, msg.scanned) {
+        let header_lfs = header
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' && (i == 0 || header[i - 1] != b'\r'))
+            .count();
+        mail_params.push(format!(
+            "SIZE={}",
+            canonical + (header.len() + header_lfs) as u64
+        ));
+    }
+    let non_ascii = std::iter::once(from)
+        .chain(rcpts.iter().map(String::as_str))
+        .find(|a| !a.is_ascii());
+    if let Some(addr) = non_ascii {
+        if !ext.smtputf8 {
+            return Err(Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{peer}: the address {addr} is not ASCII, and the server does not offer SMTPUTF8"
+                ),
+            ));
+        }
+        mail_params.push("SMTPUTF8".to_string());
+    }
+    let env = Envelope {
+        from: from.to_string(),
+        rcpts: rcpts.to_vec(),
+        mail_params,
+        rcpt_params: Vec::new(),
+        partial: args.partial,
+        lone_cr: if args.allow_bare_cr {
+            LoneCr::Keep
+        } else {
+            LoneCr::Refuse
+        },
+    };
+    let chatty = chatty(args);
+    let mut refused_shown: Vec<String> = Vec::new();
+    let mut on_rcpt = |r: &RcptReply| {
+        if r.accepted() {
+            if chatty {
+                report.note(format_args!(
+                    "{}: accepted ({} {})",
+                    r.addr,
+                    r.reply.code,
+                    r.reply.text()
+                ));
+            }
+        } else {
+            let e = refusal(&peer, r);
+            refused_shown.push(e.message().to_string());
+            report.fail(&e);
+        }
+    };
+    session.used = true;
+    let first_line = msg.header.lines + 1;
+    let allow_bare_cr = args.allow_bare_cr;
+    let result = client.send(&env, &mut on_rcpt, |w| {
+        *stage = Stage::Body;
+        stream_body(w, header, msg, first_line, allow_bare_cr, refuse_eight_bit)?;
+        *stage = Stage::Sent;
+        Ok(())
+    });
+    match result {
+        Ok(d) => {
+            if chatty {
+                report.note(format_args!(
+                    "{what}: sent to {} of {} recipients: {} {}",
+                    d.accepted.len(),
+                    rcpts.len(),
+                    d.reply.code,
+                    d.reply.text()
+                ));
+            }
+            Ok(())
+        }
+        // Each refused recipient has had its line, and its exit status, already.
+        Err(e) if refused_shown.iter().any(|m| m == e.message()) => {
+            report.note(format_args!(
+                "{what}: not sent to anyone (--partial sends to the recipients accepted)"
+            ));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes the rewritten header, then the body as it streams from its source, watched by
+/// [`BodyCheck`]: a refusal stops it (the caller drops the connection without the final
+/// dot, so nothing is delivered).
+fn stream_body<S: std::io::Write>(
+    w: &mut DataWriter<'_, S>,
+    header: &[u8],
+    msg: &mut Message,
+    first_line: u64,
+    allow_bare_cr: bool,
+    refuse_eight_bit: bool,
+) -> Result<()> {
+    let what = msg.what.clone();
+    let mut check = BodyCheck::new(first_line, allow_bare_cr, refuse_eight_bit);
+    let fail = |(r, line)| refusal_error(&what, r, line);
+    w.write(header)?;
+    check.check(&msg.rest).map_err(fail)?;
+    w.write(&msg.rest)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = read_some(&mut msg.reader, &mut buf, &what)?;
+        if n == 0 {
+            break;
+        }
+        check.check(&buf[..n]).map_err(fail)?;
+        w.write(&buf[..n])?;
+    }
+    check.finish().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::tests::MockStream;
+    use crate::conn::{Conn, Smtp};
+
+    /// Hands out its input in two reads, cut at `cut`.
+    struct Split(Vec<u8>, usize);
+    impl Read for Split {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = if self.1 > 0 { self.1 } else { self.0.len() };
+            let n = n.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0.drain(..n);
+            self.1 = 0;
+            Ok(n)
+        }
+    }
+
+    /// The whole path of the data, header read and rewritten, body streamed through the
+    /// check and the dot-stuffer: no cut of the input makes anything but the last line
+    /// the end of the data, and every cut sends the same bytes.
+    #[test]
+    fn no_split_of_the_input_ends_the_data_early() {
+        let input: &[u8] =
+            b"Subject: x\nDate: d\nMessage-ID: <m>\n\n.\nA\n.\r\n..\r.\r\n\n.\n\r\n.\r\nQUIT\r\n.";
+        let want: &[u8] = b"Subject: x\nDate: d\nMessage-ID: <m>\n\r\n..\r\nA\r\n..\r\n...\r..\r\n\r\n..\r\n\r\n..\r\nQUIT\r\n..\r\n.\r\n";
+        for cut in 1..=input.len() {
+            let mut reader = Split(input.to_vec(), cut);
+            let (header, rest) = read_header(&mut reader, MAX_HEADER, "in").unwrap();
+            let mut msg = Message {
+                what: "in".into(),
+                header,
+                rest,
+                reader: Box::new(reader),
+                file_body_at: None,
+                scanned: None,
+            };
+            let head = msg.header.rewrite(&Additions::default());
+            let mut c = Conn::new(MockStream::new(b"", 64), "mock:25", Smtp);
+            let mut w = c.dot_writer(LoneCr::Keep).unwrap();
+            let first = msg.header.lines + 1;
+            stream_body(&mut w, &head, &mut msg, first, true, false).unwrap();
+            w.finish().unwrap();
+            let wire = &c.stream().written;
+            // The canonical form: what the DotWriter makes of `want`'s header LFs.
+            let mut canonical = Vec::new();
+            let mut prev = 0u8;
+            for &b in want {
+                if b == b'\n' && prev != b'\r' {
+                    canonical.push(b'\r');
+                }
+                canonical.push(b);
+                prev = b;
+            }
+            assert_eq!(
+                String::from_utf8_lossy(wire),
+                String::from_utf8_lossy(&canonical),
+                "cut at {cut}"
+            );
+            let ends = wire.windows(5).filter(|w| *w == b"\r\n.\r\n").count();
+            assert_eq!(ends, 1, "cut at {cut}");
+            assert!(wire.ends_with(b"\r\n.\r\n"));
+        }
+    }
+}

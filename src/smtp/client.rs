@@ -1,0 +1,901 @@
+//! The SMTP client (RFC 5321), with STARTTLS (RFC 3207), PIPELINING (RFC 2920), SIZE
+//! (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531) and DSN (RFC 3461) parameters
+//! passed through. Synchronous, over the shared engine ([`Conn`] with the [`Smtp`]
+//! dialect): one connection, one transaction at a time, the message streamed through
+//! [`Conn::dot_writer`].
+
+use crate::conn::{Conn, DataWriter, Reply, Smtp, Transcript};
+use crate::dot::LoneCr;
+use crate::error::{Error, Kind, Result};
+use crate::net::stream::{NetStream, Transport};
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+use crate::net::{self, ConnectOptions};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// How to connect.
+#[derive(Clone)]
+pub struct SmtpOptions {
+    pub connect: ConnectOptions,
+    pub tls_mode: TlsMode,
+    /// Needed for smtps:// and for `--tls auto|required`.
+    pub tls: Option<TlsContext>,
+    /// The name given in EHLO/HELO.
+    pub helo: String,
+    pub transcript: Option<Transcript>,
+}
+
+/// What the server said it can do in its EHLO reply (RFC 5321 4.1.1.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extensions {
+    /// The server answered EHLO (not only HELO).
+    pub esmtp: bool,
+    pub pipelining: bool,
+    pub eight_bit_mime: bool,
+    pub smtputf8: bool,
+    pub chunking: bool,
+    pub dsn: bool,
+    pub starttls: bool,
+    /// SIZE, with the largest message the server takes (`None`: no SIZE; `Some(0)`: no
+    /// fixed limit).
+    pub size: Option<u64>,
+    /// The SASL mechanisms of AUTH, upper case.
+    pub auth: Vec<String>,
+}
+
+/// Reads the extensions from an EHLO reply: each line after the first is a keyword and its
+/// parameters, case-insensitive. Pure. (`AUTH=...` is how some old servers spelled AUTH.)
+pub fn parse_ehlo(reply: &Reply) -> Extensions {
+    let mut e = Extensions {
+        esmtp: true,
+        ..Extensions::default()
+    };
+    for line in reply.line_texts().iter().skip(1) {
+        let mut words = line.split([' ', '=']).filter(|w| !w.is_empty());
+        let Some(keyword) = words.next() else {
+            continue;
+        };
+        match keyword.to_ascii_uppercase().as_str() {
+            "PIPELINING" => e.pipelining = true,
+            "8BITMIME" => e.eight_bit_mime = true,
+            "SMTPUTF8" => e.smtputf8 = true,
+            "CHUNKING" => e.chunking = true,
+            "DSN" => e.dsn = true,
+            "STARTTLS" => e.starttls = true,
+            "SIZE" => e.size = Some(words.next().and_then(|n| n.parse().ok()).unwrap_or(0)),
+            "AUTH" => {
+                for m in words {
+                    let m = m.to_ascii_uppercase();
+                    if !e.auth.contains(&m) {
+                        e.auth.push(m);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    e
+}
+
+/// One transaction's envelope. Parameters are passed as given (`SIZE=123`,
+/// `BODY=8BITMIME`, `SMTPUTF8`, `RET=HDRS`, `NOTIFY=NEVER`...): the caller decides them from
+/// [`SmtpClient::extensions`].
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    /// The reverse-path, without brackets (empty for `<>`).
+    pub from: String,
+    pub rcpts: Vec<String>,
+    pub mail_params: Vec<String>,
+    pub rcpt_params: Vec<String>,
+    /// Send to the recipients accepted even when some were refused.
+    pub partial: bool,
+    /// What to do with a lone CR in the data.
+    pub lone_cr: LoneCr,
+}
+
+/// A recipient and the server's answer to its RCPT.
+#[derive(Debug, Clone)]
+pub struct RcptReply {
+    pub addr: String,
+    pub reply: Reply,
+}
+
+impl RcptReply {
+    pub fn accepted(&self) -> bool {
+        self.reply.class() == 2
+    }
+}
+
+/// What a delivered message got.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub accepted: Vec<String>,
+    /// Refused recipients (only with `partial`).
+    pub refused: Vec<RcptReply>,
+    /// The reply to the end of the data.
+    pub reply: Reply,
+}
+
+/// The error a recipient's refusal is: 5xx is 67 (no such user), 4xx 75.
+pub fn refusal(peer: &str, r: &RcptReply) -> Error {
+    let e = r.reply.error(format!("{peer}: RCPT TO:<{}>", r.addr));
+    if r.reply.class() == 5 && e.kind() != Kind::Auth {
+        e.with_kind(Kind::NoUser)
+    } else {
+        e
+    }
+}
+
+/// A connected SMTP session, greeted and EHLO'd (over TLS when the policy says so).
+pub struct SmtpClient<S: Transport = NetStream> {
+    conn: Conn<S, Smtp>,
+    ext: Extensions,
+    /// A failure left the session unusable (data cut short on purpose, a reply lost).
+    broken: bool,
+}
+
+impl SmtpClient<NetStream> {
+    /// Connects to `target`; smtps:// is TLS from the first byte, smtp:// upgrades with
+    /// STARTTLS as `opts.tls_mode` says. `will_send_password`: a password will follow
+    /// (AUTH), so `--tls auto` must not go on in plaintext.
+    pub fn connect(target: &Target, opts: &SmtpOptions, will_send_password: bool) -> Result<Self> {
+        let deadline = Instant::now() + opts.connect.connect_timeout;
+        let tcp = net::connect_by(&target.host, target.port, &opts.connect, deadline)?;
+        let mut stream = NetStream::Plain(tcp);
+        if target.scheme == Scheme::Smtps {
+            let tls = opts.tls.as_ref().ok_or_else(|| {
+                Error::new(
+                    Kind::Usage,
+                    format!("{target}: smtps:// needs TLS, but --tls none was given"),
+                )
+            })?;
+            stream = stream.start_tls(tls, &target.host, Some(deadline))?;
+        }
+        SmtpClient::handshake(stream, target, opts, deadline, will_send_password)
+    }
+}
+
+impl<S: Transport> SmtpClient<S> {
+    /// Everything after the TCP connect (and, for smtps://, the TLS handshake), on any
+    /// transport: the greeting, EHLO (HELO when EHLO is refused), STARTTLS as the policy
+    /// says and EHLO again. `deadline` ends the connect phase.
+    pub fn handshake(
+        stream: S,
+        target: &Target,
+        opts: &SmtpOptions,
+        deadline: Instant,
+        will_send_password: bool,
+    ) -> Result<Self> {
+        let mut conn = Conn::new(stream, target.authority(), Smtp);
+        conn.set_reply_timeout(opts.connect.idle_timeout);
+        conn.set_phase_deadline(Some(deadline));
+        conn.set_transcript(opts.transcript.clone());
+        let r = conn.read_reply().map_err(|e| match e {
+            e if e.kind() == Kind::Timeout => e.with_message(format!(
+                "{}: no greeting from the server within {} s",
+                target.authority(),
+                opts.connect.connect_timeout.as_secs_f64()
+            )),
+            other => other,
+        })?;
+        if r.code != 220 {
+            return Err(r.error(format!("{}: greeting", conn.peer())));
+        }
+        let mut ext = ehlo(&mut conn, &opts.helo)?;
+        let implicit = conn.stream().is_tls();
+        if !implicit && opts.tls_mode != TlsMode::None {
+            let peer = conn.peer().to_string();
+            let refuse = |why: String, transient: bool| {
+                Error::new(
+                    if transient {
+                        Kind::TempFail
+                    } else {
+                        Kind::Unavailable
+                    },
+                    why,
+                )
+            };
+            let why = if ext.starttls {
+                conn.send_command("STARTTLS", None)?;
+                let r = conn.read_reply()?;
+                if r.code == 220 {
+                    let tls = opts.tls.as_ref().ok_or_else(|| {
+                        Error::new(Kind::Software, "TLS requested without a TLS configuration")
+                    })?;
+                    conn = conn.start_tls(tls, &target.host)?;
+                    // RFC 3207 4.2: forget what was learnt before TLS; ask again.
+                    ext = ehlo(&mut conn, &opts.helo)?;
+                    None
+                } else {
+                    Some((format!("STARTTLS: {} {}", r.code, r.text()), r.class() == 4))
+                }
+            } else {
+                Some(("no STARTTLS in its EHLO reply".to_string(), false))
+            };
+            if let Some((why, transient)) = why {
+                match opts.tls_mode {
+                    TlsMode::Required => {
+                        return Err(refuse(
+                            format!(
+                                "{peer}: the server does not offer TLS ({why}) and --tls required was given"
+                            ),
+                            transient,
+                        ));
+                    }
+                    TlsMode::Auto if will_send_password => {
+                        return Err(refuse(
+                            format!(
+                                "{peer}: the server does not offer TLS ({why}); refusing to send the password in cleartext (use --tls none to allow it)"
+                            ),
+                            transient,
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        conn.set_phase_deadline(None);
+        Ok(SmtpClient {
+            conn,
+            ext,
+            broken: false,
+        })
+    }
+
+    pub fn extensions(&self) -> &Extensions {
+        &self.ext
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.conn.stream().is_tls()
+    }
+
+    pub fn peer(&self) -> &str {
+        self.conn.peer()
+    }
+
+    /// The connection, for what the client does not do itself (AUTH).
+    pub fn conn_mut(&mut self) -> &mut Conn<S, Smtp> {
+        &mut self.conn
+    }
+
+    /// Whether another transaction may follow on this connection.
+    pub fn is_usable(&self) -> bool {
+        !self.broken && !self.conn.is_broken()
+    }
+
+    /// Ends the connection at once, without QUIT: data under way is never completed, so
+    /// nothing is delivered (RFC 5321 4.1.1.4: a message is only taken after its `.`).
+    pub fn abandon(&mut self) {
+        self.broken = true;
+        self.conn.stream_mut().close();
+    }
+
+    /// Reads the reply to `what`; a timeout names it.
+    fn reply_to(&mut self, what: &str) -> Result<Reply> {
+        let timeout = self.conn.reply_timeout();
+        self.conn.read_reply().map_err(|e| {
+            self.broken = true;
+            match (e.kind(), timeout) {
+                (Kind::Timeout, Some(t)) => e.with_message(format!(
+                    "{}: no reply to {what} within {} s",
+                    self.conn.peer(),
+                    t.as_secs_f64()
+                )),
+                _ => e,
+            }
+        })
+    }
+
+    /// Sends one message: MAIL, every RCPT and DATA (in one write with PIPELINING, RFC
+    /// 2920), each recipient's answer told to `on_rcpt` as it arrives, then the data that
+    /// `body` writes, then the closing `.` and its reply.
+    ///
+    /// A refused recipient ends the transaction before any data is sent (its error: 67 for
+    /// 5xx, 75 for 4xx), unless `env.partial`, which delivers to those accepted. No
+    /// recipient accepted is the first refusal's error. When the server already said 354
+    /// to a pipelined DATA and the message must not go, or `body` fails, the connection is
+    /// dropped without the final `.`, so nothing is delivered. MAIL refused is the reply's
+    /// error (75, 69, 77); the final reply: 4xx 75, 5xx 65.
+    pub fn send(
+        &mut self,
+        env: &Envelope,
+        on_rcpt: &mut dyn FnMut(&RcptReply),
+        body: impl FnOnce(&mut DataWriter<'_, S>) -> Result<()>,
+    ) -> Result<Delivered> {
+        let peer = self.conn.peer().to_string();
+        let mail_arg = with_params(format!("FROM:<{}>", env.from), &env.mail_params);
+        let rcpt_args: Vec<String> = env
+            .rcpts
+            .iter()
+            .map(|r| with_params(format!("TO:<{r}>"), &env.rcpt_params))
+            .collect();
+        let mut mail: Option<Reply> = None;
+        let mut rcpts: Vec<RcptReply> = Vec::new();
+        let mut data: Option<Reply> = None;
+        if self.ext.pipelining {
+            let mut owed: VecDeque<Owed> = VecDeque::new();
+            let mut commands: Vec<(&str, String, Owed)> = Vec::new();
+            commands.push(("MAIL", mail_arg.clone(), Owed::Mail));
+            for (i, a) in rcpt_args.iter().enumerate() {
+                commands.push(("RCPT", a.clone(), Owed::Rcpt(i)));
+            }
+            for (verb, arg, what) in commands {
+                while !self.conn.fits_window(verb, Some(&arg)) {
+                    let Some(next) = owed.pop_front() else { break };
+                    self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
+                }
+                self.conn
+                    .queue(verb, Some(&arg))
+                    .inspect_err(|_| self.broken = true)?;
+                owed.push_back(what);
+            }
+            // DATA goes in the same group (RFC 2920 3.1) only when a reply to it could
+            // still be undone: it is the last command, and a 354 we must not follow is
+            // answered by dropping the connection.
+            while !self.conn.fits_window("DATA", None) {
+                let Some(next) = owed.pop_front() else { break };
+                self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
+            }
+            self.conn.queue("DATA", None)?;
+            owed.push_back(Owed::Data);
+            self.conn.flush().inspect_err(|_| self.broken = true)?;
+            while let Some(next) = owed.pop_front() {
+                if next == Owed::Data {
+                    data = Some(self.reply_to("DATA")?);
+                } else {
+                    self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
+                }
+            }
+        } else {
+            self.conn.send_command("MAIL", Some(&mail_arg))?;
+            let r = self.reply_to("MAIL FROM")?;
+            let ok = r.class() == 2;
+            mail = Some(r);
+            if ok {
+                for (i, a) in rcpt_args.iter().enumerate() {
+                    self.conn.send_command("RCPT", Some(a))?;
+                    self.take_reply(Owed::Rcpt(i), env, &mut mail, &mut rcpts, on_rcpt)?;
+                }
+            }
+        }
+        let mail = mail.ok_or_else(|| Error::new(Kind::Software, "no reply to MAIL"))?;
+        let go_on = if mail.class() != 2 {
+            Err(mail.error(format!("{peer}: MAIL FROM:<{}>", env.from)))
+        } else if let Some(first) = rcpts.iter().find(|r| !r.accepted()) {
+            if env.partial && rcpts.iter().any(RcptReply::accepted) {
+                Ok(())
+            } else {
+                Err(refusal(&peer, first))
+            }
+        } else if rcpts.is_empty() {
+            Err(Error::new(Kind::Usage, "no recipients"))
+        } else {
+            Ok(())
+        };
+        // Not pipelined: DATA only now that we know it should go.
+        if go_on.is_ok() && data.is_none() {
+            self.conn.send_command("DATA", None)?;
+            data = Some(self.reply_to("DATA")?);
+        }
+        let got_354 = data.as_ref().is_some_and(|r| r.code == 354);
+        if let Err(e) = go_on {
+            if got_354 {
+                self.abandon();
+            } else {
+                let _ = self.rset();
+            }
+            return Err(e);
+        }
+        let data = data.ok_or_else(|| Error::new(Kind::Software, "no reply to DATA"))?;
+        if data.code != 354 {
+            let e = data.error(format!("{peer}: DATA"));
+            let _ = self.rset();
+            return Err(if data.class() == 5 && e.kind() == Kind::Unavailable {
+                e.with_kind(Kind::Data)
+            } else {
+                e
+            });
+        }
+        let mut w = self.conn.dot_writer(env.lone_cr)?;
+        if let Err(e) = body(&mut w) {
+            drop(w);
+            self.abandon();
+            return Err(e);
+        }
+        if let Err(e) = w.finish() {
+            self.broken = true;
+            return Err(e);
+        }
+        let r = self.reply_to("the end of the message data")?;
+        if r.class() != 2 {
+            let e = r.error(format!("{peer}: the message was refused"));
+            return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
+                e.with_kind(Kind::Data)
+            } else {
+                e
+            });
+        }
+        let (accepted, refused): (Vec<RcptReply>, Vec<RcptReply>) =
+            rcpts.into_iter().partition(RcptReply::accepted);
+        Ok(Delivered {
+            accepted: accepted.into_iter().map(|r| r.addr).collect(),
+            refused,
+            reply: r,
+        })
+    }
+
+    fn take_reply(
+        &mut self,
+        what: Owed,
+        env: &Envelope,
+        mail: &mut Option<Reply>,
+        rcpts: &mut Vec<RcptReply>,
+        on_rcpt: &mut dyn FnMut(&RcptReply),
+    ) -> Result<()> {
+        match what {
+            Owed::Mail => *mail = Some(self.reply_to("MAIL FROM")?),
+            Owed::Rcpt(i) => {
+                let reply = self.reply_to("RCPT TO")?;
+                let r = RcptReply {
+                    addr: env.rcpts[i].clone(),
+                    reply,
+                };
+                // After a refused MAIL the server refuses every RCPT too (503): those
+                // are not the recipients' fault, and not told.
+                if mail.as_ref().is_some_and(|m| m.class() == 2) {
+                    on_rcpt(&r);
+                }
+                rcpts.push(r);
+            }
+            Owed::Data => {}
+        }
+        Ok(())
+    }
+
+    /// RSET (RFC 5321 4.1.1.5): a clean slate for the next transaction.
+    pub fn rset(&mut self) -> Result<()> {
+        if !self.is_usable() {
+            return Err(Error::connection_lost(format!(
+                "{}: the connection is unusable after an earlier failure",
+                self.conn.peer()
+            )));
+        }
+        self.conn.send_command("RSET", None)?;
+        let r = self.reply_to("RSET")?;
+        if r.class() == 2 {
+            Ok(())
+        } else {
+            Err(r.error(format!("{}: RSET", self.conn.peer())))
+        }
+    }
+
+    /// QUIT, then closes the connection. Its reply is read but does not matter: every
+    /// message has had its own.
+    pub fn quit(mut self) {
+        if self.is_usable() && self.conn.send_command("QUIT", None).is_ok() {
+            let _ = self.conn.read_reply();
+        }
+        self.conn.stream_mut().close();
+    }
+}
+
+/// Which reply a pipelined command is owed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owed {
+    Mail,
+    Rcpt(usize),
+    Data,
+}
+
+fn with_params(mut arg: String, params: &[String]) -> String {
+    for p in params {
+        arg.push(' ');
+        arg.push_str(p);
+    }
+    arg
+}
+
+/// EHLO, or HELO when the server does not know EHLO (RFC 5321 4.1.1.1: 500, 502, 504, 550).
+fn ehlo<S: Transport>(conn: &mut Conn<S, Smtp>, helo: &str) -> Result<Extensions> {
+    conn.send_command("EHLO", Some(helo))?;
+    let r = conn.read_reply()?;
+    if r.class() == 2 {
+        return Ok(parse_ehlo(&r));
+    }
+    if !matches!(r.code, 500 | 502 | 504 | 550) {
+        return Err(r.error(format!("{}: EHLO", conn.peer())));
+    }
+    conn.send_command("HELO", Some(helo))?;
+    let r = conn.read_reply()?;
+    if r.class() == 2 {
+        Ok(Extensions::default())
+    } else {
+        Err(r.error(format!("{}: HELO", conn.peer())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client over an in-memory transport ([`MockStream`]): each script part answers
+    //! one line the client writes (the first is the greeting).
+
+    use super::*;
+    use crate::conn::tests::{MockStream, collecting};
+    use crate::net::tls::TlsOptions;
+    use std::time::Duration;
+
+    fn options(mode: TlsMode) -> SmtpOptions {
+        SmtpOptions {
+            connect: ConnectOptions::default(),
+            tls_mode: mode,
+            tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
+            helo: "client.example".into(),
+            transcript: None,
+        }
+    }
+
+    fn session(
+        script: &[&[u8]],
+        mode: TlsMode,
+        password: bool,
+    ) -> (
+        Result<SmtpClient<MockStream>>,
+        std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) {
+        let target = Target::parse("smtp://mx.example:25", &[Scheme::Smtp]).unwrap();
+        let (t, seen) = collecting();
+        let mut opts = options(mode);
+        opts.transcript = Some(t);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let r = SmtpClient::handshake(
+            MockStream::scripted(script, 3),
+            &target,
+            &opts,
+            deadline,
+            password,
+        );
+        (r, seen)
+    }
+
+    fn reply(text: &str) -> Reply {
+        let mut r = None;
+        for l in text.split("\r\n").filter(|l| !l.is_empty()) {
+            crate::reply::Dialect::line(&Smtp, &mut r, l.as_bytes()).unwrap();
+        }
+        r.unwrap()
+    }
+
+    #[test]
+    fn ehlo_keywords() {
+        let e = parse_ehlo(&reply(
+            "250-mx.example hello\r\n250-pipelining\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250-AUTH PLAIN login\r\n250-AUTH=PLAIN CRAM-MD5\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250-DSN\r\n250 STARTTLS\r\n",
+        ));
+        assert_eq!(
+            e,
+            Extensions {
+                esmtp: true,
+                pipelining: true,
+                eight_bit_mime: true,
+                smtputf8: true,
+                chunking: true,
+                dsn: true,
+                starttls: true,
+                size: Some(10240000),
+                auth: vec!["PLAIN".into(), "LOGIN".into(), "CRAM-MD5".into()],
+            }
+        );
+        let e = parse_ehlo(&reply("250-x\r\n250 SIZE\r\n"));
+        assert_eq!(e.size, Some(0));
+        assert!(!e.pipelining);
+        // The greeting line's words are not keywords.
+        assert!(!parse_ehlo(&reply("250 PIPELINING\r\n")).pipelining);
+    }
+
+    const GREET: &[u8] = b"220 mx.example ESMTP\r\n";
+    const EHLO_PIPE: &[u8] = b"250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
+
+    #[test]
+    fn helo_fallback_and_greeting_errors() {
+        let (r, seen) = session(
+            &[GREET, b"502 what\r\n", b"250 hi\r\n"],
+            TlsMode::None,
+            false,
+        );
+        let c = r.unwrap();
+        assert!(!c.extensions().esmtp);
+        assert!(
+            seen.lock()
+                .unwrap()
+                .contains(&"C: HELO client.example".to_string())
+        );
+        for (greeting, code) in [
+            (&b"554 go away\r\n"[..], 69),
+            (b"421 busy\r\n", 75),
+            (b"250 what\r\n", 76),
+            (b"garbage\r\n", 76),
+        ] {
+            let (r, _) = session(&[greeting], TlsMode::None, false);
+            assert_eq!(r.err().unwrap().exit_code(), code, "{greeting:?}");
+        }
+        let (r, _) = session(&[GREET, b"421 later\r\n"], TlsMode::None, false);
+        assert_eq!(r.err().unwrap().exit_code(), 75);
+    }
+
+    #[test]
+    fn tls_policy_without_starttls() {
+        // auto without a password: goes on in plaintext.
+        let (r, _) = session(&[GREET, EHLO_PIPE], TlsMode::Auto, false);
+        assert!(!r.unwrap().is_tls());
+        // auto with a password, or required: 69, naming --tls none.
+        let (r, _) = session(&[GREET, EHLO_PIPE], TlsMode::Auto, true);
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert!(e.message().contains("use --tls none"), "{e}");
+        let (r, _) = session(&[GREET, EHLO_PIPE], TlsMode::Required, false);
+        assert_eq!(r.err().unwrap().exit_code(), 69);
+        // STARTTLS offered but refused for now: 75.
+        let (r, _) = session(
+            &[GREET, b"250-x\r\n250 STARTTLS\r\n", b"454 not now\r\n"],
+            TlsMode::Required,
+            false,
+        );
+        assert_eq!(r.err().unwrap().exit_code(), 75);
+    }
+
+    #[test]
+    fn starttls_upgrades_and_asks_ehlo_again() {
+        let (r, seen) = session(
+            &[
+                GREET,
+                b"250-x\r\n250 STARTTLS\r\n",
+                b"220 go ahead\r\n",
+                b"250-x\r\n250 AUTH PLAIN\r\n",
+            ],
+            TlsMode::Auto,
+            true,
+        );
+        let c = r.unwrap();
+        assert!(c.is_tls());
+        assert_eq!(c.extensions().auth, ["PLAIN"]);
+        let sent: Vec<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("C: "))
+            .cloned()
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                "C: EHLO client.example",
+                "C: STARTTLS",
+                "C: EHLO client.example"
+            ]
+        );
+        // Bytes after the 220, before the handshake: refused (76), nothing more sent.
+        let (r, seen) = session(
+            &[
+                GREET,
+                b"250-x\r\n250 STARTTLS\r\n",
+                b"220 go ahead\r\n250-injected\r\n250 AUTH PLAIN\r\n",
+            ],
+            TlsMode::Auto,
+            true,
+        );
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 76);
+        assert!(e.message().contains("before the TLS handshake"), "{e}");
+        assert_eq!(seen.lock().unwrap().last().unwrap(), "S: 220 go ahead");
+    }
+
+    fn client(after_ehlo: &[&[u8]], ehlo: &[u8]) -> SmtpClient<MockStream> {
+        let mut script: Vec<&[u8]> = vec![GREET, ehlo];
+        script.extend_from_slice(after_ehlo);
+        let (r, _) = session(&script, TlsMode::None, false);
+        r.unwrap()
+    }
+
+    fn envelope(rcpts: &[&str], partial: bool) -> Envelope {
+        Envelope {
+            from: "ada@example.com".into(),
+            rcpts: rcpts.iter().map(|s| s.to_string()).collect(),
+            mail_params: vec!["BODY=8BITMIME".into()],
+            partial,
+            ..Envelope::default()
+        }
+    }
+
+    fn written(c: &SmtpClient<MockStream>) -> String {
+        c.conn.stream().written_str()
+    }
+
+    #[test]
+    fn pipelined_send_in_one_write() {
+        // With PIPELINING the script's parts come in one go after the group's last line.
+        let mut c = client(
+            &[
+                b"",
+                b"",
+                b"250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+                b"",
+                b"250 queued as 1\r\n",
+                b"221 bye\r\n",
+            ],
+            EHLO_PIPE,
+        );
+        let writes_before = c.conn.stream().writes;
+        let mut told = Vec::new();
+        let d = c
+            .send(
+                &envelope(&["b@x", "c@y"], false),
+                &mut |r| told.push((r.addr.clone(), r.reply.code)),
+                |w| w.write(b"Subject: x\n\n.\nhi\n"),
+            )
+            .unwrap();
+        assert_eq!(d.accepted, ["b@x", "c@y"]);
+        assert_eq!(d.reply.code, 250);
+        assert_eq!(told, [("b@x".into(), 250), ("c@y".into(), 250)]);
+        let w = written(&c);
+        assert!(w.ends_with(
+            "MAIL FROM:<ada@example.com> BODY=8BITMIME\r\nRCPT TO:<b@x>\r\nRCPT TO:<c@y>\r\nDATA\r\nSubject: x\r\n\r\n..\r\nhi\r\n.\r\n"
+        ), "{w}");
+        // One write for the group, then the data.
+        assert_eq!(c.conn.stream().writes - writes_before, 2);
+        c.quit();
+    }
+
+    #[test]
+    fn a_refused_recipient_stops_the_message() {
+        // Pipelined: the 354 came already; the connection is dropped without the dot.
+        let mut c = client(
+            &[
+                b"",
+                b"",
+                b"250 ok\r\n550 no such user\r\n250 ok\r\n354 go\r\n",
+            ],
+            EHLO_PIPE,
+        );
+        let mut told = Vec::new();
+        let mut body_called = false;
+        let e = c
+            .send(
+                &envelope(&["b@x", "c@y"], false),
+                &mut |r| told.push(r.reply.code),
+                |_| {
+                    body_called = true;
+                    Ok(())
+                },
+            )
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 67);
+        assert!(
+            e.message()
+                .contains("RCPT TO:<b@x>: server said: 550 no such user"),
+            "{e}"
+        );
+        assert_eq!(told, [550, 250]);
+        assert!(!body_called);
+        assert!(written(&c).ends_with("DATA\r\n"));
+        assert!(c.conn.stream().closed && !c.is_usable());
+        // 4xx: 75.
+        let mut c = client(
+            &[
+                b"",
+                b"",
+                b"250 ok\r\n450 mailbox busy\r\n554 no valid recipients\r\n",
+                b"250 reset\r\n",
+            ],
+            EHLO_PIPE,
+        );
+        let e = c
+            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 75);
+        // No 354: the session is kept, RSET sent.
+        assert!(c.is_usable());
+        assert!(written(&c).ends_with("DATA\r\nRSET\r\n"));
+    }
+
+    #[test]
+    fn partial_delivers_to_those_accepted() {
+        let mut c = client(
+            &[
+                b"",
+                b"",
+                b"250 ok\r\n550 unknown\r\n250 ok\r\n354 go\r\n",
+                b"",
+                b"250 queued\r\n",
+            ],
+            EHLO_PIPE,
+        );
+        let d = c
+            .send(&envelope(&["b@x", "c@y"], true), &mut |_| {}, |w| {
+                w.write(b"hi\n")
+            })
+            .unwrap();
+        assert_eq!(d.accepted, ["c@y"]);
+        assert_eq!(d.refused.len(), 1);
+        assert_eq!(d.refused[0].addr, "b@x");
+        // Nobody accepted: the first refusal, even with partial.
+        let mut c = client(
+            &[
+                b"",
+                b"",
+                b"250 ok\r\n550 unknown\r\n554 no recipients\r\n",
+                b"250 ok\r\n",
+            ],
+            EHLO_PIPE,
+        );
+        let e = c
+            .send(&envelope(&["b@x"], true), &mut |_| {}, |_| Ok(()))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 67);
+    }
+
+    #[test]
+    fn lock_step_without_pipelining() {
+        let mut c = client(
+            &[
+                b"250 ok\r\n",
+                b"250 ok\r\n",
+                b"354 go\r\n",
+                b"",
+                b"250 ok\r\n",
+            ],
+            b"250 mx.example\r\n",
+        );
+        c.send(&envelope(&["b@x"], false), &mut |_| {}, |w| w.write(b"x"))
+            .unwrap();
+        assert!(written(&c).ends_with(
+            "MAIL FROM:<ada@example.com> BODY=8BITMIME\r\nRCPT TO:<b@x>\r\nDATA\r\nx\r\n.\r\n"
+        ));
+        // A refused recipient: RSET, never DATA.
+        let mut c = client(
+            &[b"250 ok\r\n", b"550 no\r\n", b"250 reset\r\n"],
+            b"250 mx.example\r\n",
+        );
+        let e = c
+            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 67);
+        assert!(!written(&c).contains("DATA"));
+        assert!(written(&c).ends_with("RSET\r\n"));
+        // MAIL refused: no RCPT at all.
+        let mut c = client(&[b"553 bad sender\r\n", b"250 ok\r\n"], b"250 mx\r\n");
+        let e = c
+            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 69);
+        assert!(!written(&c).contains("RCPT"));
+    }
+
+    #[test]
+    fn final_replies_and_a_failing_body() {
+        for (last, code) in [(&b"452 full\r\n"[..], 75), (b"554 spam\r\n", 65)] {
+            let mut c = client(
+                &[b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n", b"", last],
+                b"250 mx\r\n",
+            );
+            let e = c
+                .send(&envelope(&["b@x"], false), &mut |_| {}, |w| w.write(b"x"))
+                .unwrap_err();
+            assert_eq!(e.exit_code(), code, "{last:?}");
+        }
+        // The body fails midway: no dot, the connection is dropped.
+        let mut c = client(
+            &[b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"],
+            b"250 mx\r\n",
+        );
+        let e = c
+            .send(&envelope(&["b@x"], false), &mut |_| {}, |w| {
+                w.write(b"partial\n")?;
+                Err(Error::new(Kind::Data, "line 2: bad"))
+            })
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 65);
+        assert!(!written(&c).contains("\r\n.\r\n"), "{}", written(&c));
+        assert!(c.conn.stream().closed);
+    }
+}

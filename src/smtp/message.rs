@@ -1,0 +1,555 @@
+//! The message as smtp-send reads it: the header section once, at the start, bounded
+//! ([`read_header`]), rewritten ([`Header::rewrite`]: Date, Message-ID and From added when
+//! missing, Bcc never sent), and the body streamed after it through [`BodyCheck`], which
+//! counts lines and canonical bytes and stops at what cannot be sent (a lone CR; an 8-bit
+//! byte for a server without 8BITMIME), naming the line of the input.
+
+use super::address::parse_address_list;
+use crate::error::{Error, Kind, Result};
+use std::io::{self, Read};
+
+/// The longest header section read before giving up (65).
+pub const MAX_HEADER: usize = 1 << 20;
+const READ_CHUNK: usize = 64 * 1024;
+
+/// One header field as read: its name and its lines, folded lines included, line ends as
+/// they were (LF or CRLF; canonicalised on the wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub raw: Vec<u8>,
+}
+
+impl Field {
+    pub fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+
+    /// The value after the colon, unfolded (line ends removed), decoded lossily.
+    pub fn value(&self) -> String {
+        let colon = self
+            .raw
+            .iter()
+            .position(|&b| b == b':')
+            .map_or(0, |i| i + 1);
+        let v: Vec<u8> = self.raw[colon..]
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r' && b != b'\n')
+            .collect();
+        String::from_utf8_lossy(&v).trim().to_string()
+    }
+}
+
+/// The header section of the input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Header {
+    pub fields: Vec<Field>,
+    /// Input lines the header section took, the blank line that ends it included.
+    pub lines: u64,
+    /// Bytes of input it took.
+    pub bytes: usize,
+    /// It holds a byte above 127.
+    pub eight_bit: bool,
+}
+
+/// What the header section lacks and the rewrite adds.
+#[derive(Debug, Clone, Default)]
+pub struct Additions {
+    /// The `From:` value to add when there is none (`Name <addr>` or `addr`).
+    pub from: Option<String>,
+    /// The `Date:` value to add when there is none.
+    pub date: String,
+    /// The `Message-ID:` value to add when there is none.
+    pub message_id: String,
+}
+
+impl Header {
+    pub fn get(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.is(name))
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The header section to send: every field as read but Bcc and Resent-Bcc (RFC 5322
+    /// 3.6.3: their addresses must not reach the other recipients), then Date, Message-ID
+    /// and From when missing, then the blank line.
+    pub fn rewrite(&self, add: &Additions) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bytes + 256);
+        for f in &self.fields {
+            if f.is("Bcc") || f.is("Resent-Bcc") {
+                continue;
+            }
+            out.extend_from_slice(&f.raw);
+            if !f.raw.ends_with(b"\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        let mut add_field = |name: &str, value: &str| {
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        };
+        if !self.has("Date") {
+            add_field("Date", &add.date);
+        }
+        if !self.has("Message-ID") {
+            add_field("Message-ID", &add.message_id);
+        }
+        if !self.has("From") {
+            if let Some(from) = &add.from {
+                add_field("From", from);
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    /// The recipients `-t` takes (RFC 5322 3.6.6): from Resent-To, Resent-Cc and Resent-Bcc
+    /// when any of them is present (the message is being resent), else from To, Cc and Bcc.
+    /// A field that is not an address list is 65, naming it.
+    pub fn recipients(&self) -> Result<Vec<String>> {
+        let resent = ["Resent-To", "Resent-Cc", "Resent-Bcc"];
+        let names: &[&str] = if resent.iter().any(|n| self.has(n)) {
+            &resent
+        } else {
+            &["To", "Cc", "Bcc"]
+        };
+        let mut out = Vec::new();
+        for f in self.fields.iter().filter(|f| names.iter().any(|n| f.is(n))) {
+            let list = parse_address_list(&f.value())
+                .map_err(|e| Error::new(Kind::Data, format!("the {} header: {e}", f.name)))?;
+            out.extend(list);
+        }
+        Ok(out)
+    }
+
+    /// The address in the From header, for the envelope sender: the first one (Sender,
+    /// when From holds several, RFC 5322 3.6.2).
+    pub fn sender(&self) -> Result<Option<String>> {
+        let Some(from) = self.get("From") else {
+            return Ok(None);
+        };
+        let field = match self.get("Sender") {
+            Some(s) => s,
+            None => from,
+        };
+        let list = parse_address_list(&field.value())
+            .map_err(|e| Error::new(Kind::Data, format!("the {} header: {e}", field.name)))?;
+        Ok(list.into_iter().next())
+    }
+}
+
+/// Where [`scan_header`] stands.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Scanned {
+    /// The header section is complete.
+    Done(Header),
+    /// More input is needed to know.
+    More,
+}
+
+/// Whether `line` (without its line end) starts a header field: a name of printable ASCII
+/// without `:` (RFC 5322 3.6.8), optional white space (obsolete), then `:`. Its name.
+fn field_name(line: &[u8]) -> Option<&str> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let name = &line[..colon];
+    let trimmed_len = name
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
+    let name = &name[..trimmed_len];
+    if name.is_empty() || !name.iter().all(|&b| (33..=126).contains(&b)) {
+        return None;
+    }
+    std::str::from_utf8(name).ok()
+}
+
+/// Reads the header section at the start of `buf`: fields (with their folded lines) up to
+/// the blank line, which it takes too, or up to the first line that is not a field, which
+/// starts the body (as sendmail reads a message without a blank line). With `eof`, the
+/// input ends with `buf`. Pure. A lone CR or a NUL in the header is 65, naming the line.
+pub fn scan_header(buf: &[u8], eof: bool) -> Result<Scanned> {
+    let mut h = Header::default();
+    let mut pos = 0;
+    loop {
+        let (line_end, next) = match buf[pos..].iter().position(|&b| b == b'\n') {
+            Some(i) => (pos + i, pos + i + 1),
+            None if eof => (buf.len(), buf.len()),
+            None => return Ok(Scanned::More),
+        };
+        let mut line = &buf[pos..line_end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        if pos == buf.len() {
+            // The input ends here.
+            break;
+        }
+        if line.is_empty() {
+            h.lines += 1;
+            pos = next;
+            break;
+        }
+        let continuation = matches!(line[0], b' ' | b'\t');
+        let name = if continuation { None } else { field_name(line) };
+        if (!continuation || h.fields.is_empty()) && name.is_none() {
+            // Not a header line: the body starts here.
+            break;
+        }
+        let number = h.lines + 1;
+        if let Some(i) = line.iter().position(|&b| b == b'\r' || b == 0) {
+            let what = if line[i] == 0 {
+                "a NUL byte"
+            } else {
+                "a lone CR (a carriage return not followed by a line feed)"
+            };
+            return Err(Error::new(
+                Kind::Data,
+                format!("line {number} (in the header): {what}; not sent"),
+            ));
+        }
+        if line.iter().any(|&b| b >= 0x80) {
+            h.eight_bit = true;
+        }
+        let raw = &buf[pos..next];
+        match name {
+            Some(n) => h.fields.push(Field {
+                name: n.to_string(),
+                raw: raw.to_vec(),
+            }),
+            None => {
+                if let Some(f) = h.fields.last_mut() {
+                    f.raw.extend_from_slice(raw);
+                }
+            }
+        }
+        h.lines += 1;
+        pos = next;
+    }
+    h.bytes = pos;
+    Ok(Scanned::Done(h))
+}
+
+/// Reads the header section from `input`, at most `limit` bytes of it (else 65, naming the
+/// limit). Returns it and the bytes read past it, which start the body. `what` names the
+/// input in errors.
+pub fn read_header(input: &mut dyn Read, limit: usize, what: &str) -> Result<(Header, Vec<u8>)> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut eof = false;
+    loop {
+        if let Scanned::Done(h) = scan_header(&buf, eof).map_err(|e| e.context(what))? {
+            if h.bytes > limit {
+                return Err(too_long(what, limit));
+            }
+            let rest = buf.split_off(h.bytes);
+            return Ok((h, rest));
+        }
+        if buf.len() > limit {
+            return Err(too_long(what, limit));
+        }
+        let start = buf.len();
+        buf.resize(start + READ_CHUNK, 0);
+        let n = loop {
+            match input.read(&mut buf[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::local_io(what, &e)),
+            }
+        };
+        buf.truncate(start + n);
+        eof = n == 0;
+    }
+}
+
+fn too_long(what: &str, limit: usize) -> Error {
+    Error::new(
+        Kind::Data,
+        format!(
+            "{what}: the header section is longer than {} KiB (no blank line ends it): not a mail message?",
+            limit / 1024
+        ),
+    )
+}
+
+/// What may not be sent as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A CR not followed by LF.
+    LoneCr,
+    /// A byte above 127, for a server without 8BITMIME.
+    EightBit,
+}
+
+/// Watches the body go by, in chunks of any size: counts its lines (numbered as in the
+/// input, after `first_line - 1` header lines) and its size with CRLF line ends (for SIZE,
+/// RFC 1870), notes 8-bit bytes, and refuses a lone CR (unless allowed) and, when told, an
+/// 8-bit byte. The same answer for every split of the input.
+#[derive(Debug, Clone)]
+pub struct BodyCheck {
+    line: u64,
+    pending_cr: bool,
+    allow_lone_cr: bool,
+    refuse_eight_bit: bool,
+    /// Bytes with canonical CRLF line ends.
+    pub canonical: u64,
+    /// The line of the first 8-bit byte, if any.
+    pub first_eight_bit: Option<u64>,
+}
+
+impl BodyCheck {
+    pub fn new(first_line: u64, allow_lone_cr: bool, refuse_eight_bit: bool) -> Self {
+        BodyCheck {
+            line: first_line,
+            pending_cr: false,
+            allow_lone_cr,
+            refuse_eight_bit,
+            canonical: 0,
+            first_eight_bit: None,
+        }
+    }
+
+    /// The line being read, numbered as in the input.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Takes the next chunk; on a refusal, the line it is on.
+    pub fn check(&mut self, chunk: &[u8]) -> Result<(), (Refusal, u64)> {
+        for &b in chunk {
+            if self.pending_cr {
+                self.pending_cr = false;
+                if b != b'\n' {
+                    if !self.allow_lone_cr {
+                        return Err((Refusal::LoneCr, self.line));
+                    }
+                    self.canonical += 1;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => {
+                    self.canonical += 2;
+                    self.line += 1;
+                }
+                _ => {
+                    if b >= 0x80 {
+                        if self.refuse_eight_bit {
+                            return Err((Refusal::EightBit, self.line));
+                        }
+                        self.first_eight_bit.get_or_insert(self.line);
+                    }
+                    self.canonical += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The input ended: a CR at its very end is a lone CR too.
+    pub fn finish(&mut self) -> Result<(), (Refusal, u64)> {
+        if self.pending_cr {
+            self.pending_cr = false;
+            if !self.allow_lone_cr {
+                return Err((Refusal::LoneCr, self.line));
+            }
+            self.canonical += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The error for a refusal on `line` of `what`: 65.
+pub fn refusal_error(what: &str, refusal: Refusal, line: u64) -> Error {
+    let why = match refusal {
+        Refusal::LoneCr => {
+            "a lone CR (a carriage return not followed by a line feed): mail servers disagree \
+             on whether it ends a line (--allow-bare-cr sends it as it is)"
+        }
+        Refusal::EightBit => {
+            "an 8-bit byte, and the server does not offer 8BITMIME (encode the message, e.g. \
+             with mime-pack, or use another server)"
+        }
+    };
+    Error::new(
+        Kind::Data,
+        format!("{what}: line {line}: {why}; nothing was delivered"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(buf: &[u8]) -> Header {
+        match scan_header(buf, true).unwrap() {
+            Scanned::Done(h) => h,
+            Scanned::More => panic!("more?"),
+        }
+    }
+
+    const MSG: &[u8] = b"From: Ada <ada@example.com>\r\nTo: bob@example.org,\r\n carol@example.net\r\nBcc: eve@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
+
+    #[test]
+    fn header_fields_and_folding() {
+        let h = done(MSG);
+        let names: Vec<&str> = h.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["From", "To", "Bcc", "Subject"]);
+        assert_eq!(h.lines, 6);
+        assert_eq!(&MSG[h.bytes..], b"body\r\n");
+        assert_eq!(
+            h.get("to").unwrap().value(),
+            "bob@example.org, carol@example.net"
+        );
+        assert_eq!(
+            h.recipients().unwrap(),
+            ["bob@example.org", "carol@example.net", "eve@example.com"]
+        );
+        assert_eq!(h.sender().unwrap().as_deref(), Some("ada@example.com"));
+        assert!(!h.eight_bit);
+    }
+
+    #[test]
+    fn every_split_reads_the_same_header() {
+        let whole = done(MSG);
+        for cut in 0..MSG.len() {
+            // Fed in two reads: the first part alone is never taken for the whole.
+            match scan_header(&MSG[..cut], false).unwrap() {
+                Scanned::More => {}
+                Scanned::Done(h) => {
+                    assert_eq!(h, whole, "cut {cut}");
+                }
+            }
+            let mut input = Chunked(MSG, cut.max(1));
+            let (h, mut rest) = read_header(&mut input, MAX_HEADER, "x").unwrap();
+            input.read_to_end(&mut rest).unwrap();
+            assert_eq!(h, whole, "cut {cut}");
+            assert_eq!(rest, b"body\r\n");
+        }
+    }
+
+    /// A reader that hands out `n` bytes at a time.
+    struct Chunked<'a>(&'a [u8], usize);
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn where_the_header_ends() {
+        // No blank line: the first line that is not a field starts the body.
+        let h = done(b"Subject: x\nhello world\n");
+        assert_eq!((h.fields.len(), h.bytes, h.lines), (1, 11, 1));
+        // No header at all.
+        let h = done(b"hello\n");
+        assert_eq!((h.fields.len(), h.bytes), (0, 0));
+        let h = done(b" indented first line\n");
+        assert_eq!((h.fields.len(), h.bytes), (0, 0));
+        // Only a header, without a final line end.
+        let h = done(b"Subject: x");
+        assert_eq!((h.fields.len(), h.bytes), (1, 10));
+        assert_eq!(done(b"").fields.len(), 0);
+        // Not yet known.
+        assert_eq!(scan_header(b"Subject: x\n", false).unwrap(), Scanned::More);
+        assert_eq!(scan_header(b"Subj", false).unwrap(), Scanned::More);
+        // Obsolete white space before the colon.
+        assert_eq!(done(b"Subject : x\n\n").fields[0].name, "Subject");
+    }
+
+    #[test]
+    fn lone_cr_and_nul_in_the_header_are_refused() {
+        for bad in [
+            &b"Subject: a\rb\n\n"[..],
+            b"To: a@x\nSubject: a\0b\n\n",
+            b"To: a@x,\r\n b@y\r\r\n\r\n",
+        ] {
+            let e = scan_header(bad, true).unwrap_err();
+            assert_eq!(e.exit_code(), 65, "{e}");
+            assert!(e.message().contains("(in the header)"), "{e}");
+        }
+        let e = scan_header(b"To: a@x\nSubject: a\0b\n\n", true).unwrap_err();
+        assert!(e.message().starts_with("line 2 "), "{e}");
+    }
+
+    #[test]
+    fn a_header_too_long_is_refused_naming_the_limit() {
+        let mut big = b"Subject: ".to_vec();
+        big.extend(std::iter::repeat_n(b'a', 5000));
+        let e = read_header(&mut &big[..], 4096, "standard input").unwrap_err();
+        assert_eq!(e.exit_code(), 65);
+        assert!(e.message().contains("longer than 4 KiB"), "{e}");
+    }
+
+    #[test]
+    fn rewrite_adds_what_is_missing_and_drops_bcc() {
+        let h = done(MSG);
+        let add = Additions {
+            from: Some("Other <o@x>".into()),
+            date: "Thu, 01 Jan 2026 00:00:00 +0000".into(),
+            message_id: "<1@x>".into(),
+        };
+        assert_eq!(
+            String::from_utf8(h.rewrite(&add)).unwrap(),
+            "From: Ada <ada@example.com>\r\nTo: bob@example.org,\r\n carol@example.net\r\nSubject: hi\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\nMessage-ID: <1@x>\r\n\r\n"
+        );
+        let h = done(b"date: x\nMessage-Id: <y>\nresent-bcc: a@b\nBCC:\n c@d\n\nbody");
+        assert_eq!(
+            String::from_utf8(h.rewrite(&add)).unwrap(),
+            "date: x\nMessage-Id: <y>\nFrom: Other <o@x>\r\n\r\n"
+        );
+        // Without a final line end, the last field gets one.
+        let h = done(b"Subject: x");
+        assert!(h.rewrite(&add).starts_with(b"Subject: x\r\nDate: "));
+    }
+
+    #[test]
+    fn resent_fields_replace_the_originals() {
+        let h = done(
+            b"To: old@x\nResent-To: new@y\nResent-Cc: undisclosed-recipients:;\nResent-Bcc: hidden@z\n\n",
+        );
+        assert_eq!(h.recipients().unwrap(), ["new@y", "hidden@z"]);
+        let h = done(b"To: Ada Lovelace\n\n");
+        let e = h.recipients().unwrap_err();
+        assert_eq!(e.exit_code(), 65);
+        assert!(e.message().starts_with("the To header: "), "{e}");
+        let h = done(b"From: a@x, b@y\nSender: s@z\n\n");
+        assert_eq!(h.sender().unwrap().as_deref(), Some("s@z"));
+        assert_eq!(done(b"\n").sender().unwrap(), None);
+    }
+
+    #[test]
+    fn body_check_at_every_split() {
+        type Want = Result<(u64, u64, bool), (Refusal, u64)>;
+        let cases: &[(&[u8], bool, Want)] = &[
+            (b"a\nb\r\n.\n", false, Ok((9, 4, false))),
+            (b"a\r", false, Err((Refusal::LoneCr, 1))),
+            (b"a\nb\rc\n", false, Err((Refusal::LoneCr, 2))),
+            (b"a\r\r\n", false, Err((Refusal::LoneCr, 1))),
+            (b"\xc3\xa9\n", false, Ok((4, 2, true))),
+            (b"x\n\n\xc3\xa9\n", true, Err((Refusal::EightBit, 3))),
+        ];
+        for (input, refuse8, want) in cases {
+            for cut in 0..=input.len() {
+                let mut c = BodyCheck::new(1, false, *refuse8);
+                let got = c
+                    .check(&input[..cut])
+                    .and_then(|()| c.check(&input[cut..]))
+                    .and_then(|()| c.finish())
+                    .map(|()| (c.canonical, c.line(), c.first_eight_bit.is_some()));
+                assert_eq!(&got, want, "{input:?} cut at {cut}");
+            }
+        }
+        // Allowed, a lone CR counts as one byte.
+        let mut c = BodyCheck::new(10, true, false);
+        c.check(b"a\rb\r").unwrap();
+        c.finish().unwrap();
+        assert_eq!((c.canonical, c.line()), (4, 10));
+        let e = refusal_error("standard input", Refusal::LoneCr, 7);
+        assert!(e.message().starts_with("standard input: line 7: a lone CR"));
+        assert_eq!(e.exit_code(), 65);
+    }
+}

@@ -1,0 +1,605 @@
+//! smtp-send against the fake SMTP server: what a user sees (the exit status, the stderr
+//! lines) and what the server got (the commands, the data byte for byte, and whether a
+//! message was delivered at all).
+
+use crate::support::fake_smtp::{FakeSmtp, Stored};
+use crate::support::files::TempDir;
+use crate::support::run;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_smtp-send");
+
+fn cmd(server: &FakeSmtp, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "--server",
+        &server.url(),
+        "--tls",
+        "none",
+        "--helo",
+        "client.test",
+    ]);
+    c.args(args);
+    c.env_remove("XDG_CONFIG_HOME");
+    c
+}
+
+fn send(server: &FakeSmtp, args: &[&str], input: &[u8]) -> Output {
+    run::output_with_input(&mut cmd(server, args), input)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+const MSG: &[u8] = b"From: Ada <ada@example.com>\nTo: Bob <bob@example.org>\nCc: undisclosed-recipients:;\nBcc: eve@example.net\nSubject: hello\n\nHi Bob,\n.\nbye\n";
+
+fn only(s: &FakeSmtp) -> Stored {
+    let m = s.messages();
+    assert_eq!(m.len(), 1, "{m:#?}");
+    m.into_iter().next().unwrap()
+}
+
+#[test]
+fn sends_with_t_adding_date_and_message_id_and_dropping_bcc() {
+    let s = FakeSmtp::builder().start();
+    let o = send(&s, &["-t"], MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "success is silent away from a terminal");
+    assert_eq!(
+        s.transcript(),
+        [
+            "EHLO client.test",
+            "MAIL FROM:<ada@example.com> BODY=8BITMIME",
+            "RCPT TO:<bob@example.org>",
+            "RCPT TO:<eve@example.net>",
+            "DATA",
+            "QUIT"
+        ]
+    );
+    let m = only(&s);
+    assert_eq!(m.rcpts, ["bob@example.org", "eve@example.net"]);
+    let text = m.text();
+    assert!(!text.contains("eve@"), "Bcc was sent: {text}");
+    assert!(
+        !m.wire.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'),
+        "a bare LF on the wire"
+    );
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("From: Ada <ada@example.com>\r\nTo: Bob <bob@example.org>\r\nCc: undisclosed-recipients:;\r\nSubject: hello\r\nDate: "), "{head}");
+    assert!(head.contains("\r\nMessage-ID: <"), "{head}");
+    assert_eq!(body, "Hi Bob,\r\n.\r\nbye\r\n");
+    // On the wire the lone dot was doubled.
+    assert!(m.wire.ends_with(b"Hi Bob,\r\n..\r\nbye\r\n"));
+}
+
+#[test]
+fn verbose_lists_recipients_and_shows_the_transcript() {
+    let s = FakeSmtp::builder().start();
+    let o = send(&s, &["-v", "bob@example.org"], MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("C: MAIL FROM:<ada@example.com> BODY=8BITMIME"),
+        "{e}"
+    );
+    assert!(
+        e.contains("smtp-send: bob@example.org: accepted (250 2.1.5 Ok)"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "smtp-send: standard input: sent to 1 of 1 recipients: 250 2.0.0 Ok: queued as M1"
+        ),
+        "{e}"
+    );
+    // Without -t, the Bcc of the message is not a recipient, and still not sent.
+    let m = only(&s);
+    assert_eq!(m.rcpts, ["bob@example.org"]);
+    assert!(!m.text().contains("Bcc"));
+}
+
+/// The dot-stuffing and line-ending cases: what goes on the wire for each body.
+#[test]
+fn dots_and_line_endings_on_the_wire() {
+    let long: Vec<u8> = std::iter::repeat_n(b'x', 100_000).collect();
+    let mut long_body = b".".to_vec();
+    long_body.extend_from_slice(&long);
+    long_body.extend_from_slice(b"\n.\n");
+    let mut long_wire = b"..".to_vec();
+    long_wire.extend_from_slice(&long);
+    long_wire.extend_from_slice(b"\r\n..\r\n");
+    let cases: Vec<(&[u8], Vec<u8>)> = vec![
+        (b".\n", b"..\r\n".to_vec()),
+        (b"..\n", b"...\r\n".to_vec()),
+        (b"a\n.\nb", b"a\r\n..\r\nb\r\n".to_vec()),
+        (
+            b"a\r\n.\r\nMAIL FROM:<x@y>\r\n",
+            b"a\r\n..\r\nMAIL FROM:<x@y>\r\n".to_vec(),
+        ),
+        (b"\n.\n\n.\n", b"\r\n..\r\n\r\n..\r\n".to_vec()),
+        (b".", b"..\r\n".to_vec()),
+        (b"", b"".to_vec()),
+        (&long_body, long_wire),
+    ];
+    for (body, wire) in cases {
+        let s = FakeSmtp::builder().start();
+        let mut input = b"From: a@x\nTo: b@y\nDate: now\nMessage-ID: <1@x>\n\n".to_vec();
+        input.extend_from_slice(body);
+        let o = send(&s, &["-t"], &input);
+        assert_eq!(code(&o), 0, "{body:?}: {}", stderr(&o));
+        let m = only(&s);
+        let mut want = b"From: a@x\r\nTo: b@y\r\nDate: now\r\nMessage-ID: <1@x>\r\n\r\n".to_vec();
+        want.extend_from_slice(&wire);
+        assert!(
+            m.wire == want,
+            "{:?}\n{:?}",
+            String::from_utf8_lossy(&m.wire[..m.wire.len().min(200)]),
+            String::from_utf8_lossy(&want[..want.len().min(200)])
+        );
+    }
+}
+
+#[test]
+fn a_lone_cr_is_refused_naming_the_line_and_nothing_is_delivered() {
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &["-t"],
+        b"From: a@x\nTo: b@y\n\nline 4\n\r.\r\nline 6\n",
+    );
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("smtp-send: standard input: line 5: a lone CR"),
+        "{e}"
+    );
+    assert!(e.contains("nothing was delivered"), "{e}");
+    assert!(s.messages().is_empty());
+    // The data was cut off, never ended.
+    assert_eq!(s.cut_short().len(), 1);
+    // With --allow-bare-cr it goes, and the dot after the CR is still doubled.
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &["-t", "--allow-bare-cr"],
+        b"From: a@x\nTo: b@y\nDate: d\nMessage-ID: <m>\n\n\r.\r\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        only(&s).wire.ends_with(b"\r\n\r\r..\r\n") || only(&s).wire.ends_with(b"\r\n\r..\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&only(&s).wire)
+    );
+    // In a --file, it is found before connecting.
+    let s = FakeSmtp::builder().start();
+    let dir = TempDir::new("smtp-send");
+    let f = dir.join("m.eml");
+    std::fs::write(&f, b"From: a@x\nTo: b@y\n\nok\nbad\rline\n").unwrap();
+    let o = run::output(&mut cmd(&s, &["-t", "--file", f.to_str().unwrap()]));
+    assert_eq!(code(&o), 65);
+    assert!(
+        stderr(&o).contains("m.eml: line 5: a lone CR"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.connections(), 0);
+    // In the header: always refused.
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &["-t", "--allow-bare-cr"],
+        b"From: a@x\nTo: b@y\rBcc: c@z\n\nx\n",
+    );
+    assert_eq!(code(&o), 65);
+    assert!(
+        stderr(&o).contains("line 2 (in the header)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.connections(), 0);
+}
+
+#[test]
+fn eight_bit_without_8bitmime() {
+    // Standard input: found mid-stream; the connection is dropped before the final dot.
+    let s = FakeSmtp::builder().ehlo(&["PIPELINING"]).start();
+    let o = send(
+        &s,
+        &["-t"],
+        "From: a@x\nTo: b@y\n\nplain\nnaïve\n".as_bytes(),
+    );
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "standard input: line 5: an 8-bit byte, and the server does not offer 8BITMIME"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(s.messages().is_empty());
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<a@x>"],
+        "no BODY= without 8BITMIME"
+    );
+    // A --file: refused before MAIL.
+    let s = FakeSmtp::builder().ehlo(&["PIPELINING"]).start();
+    let dir = TempDir::new("smtp-send");
+    let f = dir.join("m.eml");
+    std::fs::write(&f, "From: a@x\nTo: b@y\n\nnaïve\n").unwrap();
+    let o = run::output(&mut cmd(&s, &["-t", "--file", f.to_str().unwrap()]));
+    assert_eq!(code(&o), 65);
+    assert!(s.commands("MAIL").is_empty());
+    // A 7-bit --file to an 8BITMIME server: no BODY=, and SIZE is exact.
+    let s = FakeSmtp::builder().start();
+    std::fs::write(
+        &f,
+        "From: a@x\nTo: b@y\nDate: d\nMessage-ID: <m>\n\nplain\n",
+    )
+    .unwrap();
+    let o = run::output(&mut cmd(&s, &["-t", "--file", f.to_str().unwrap()]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let m = only(&s);
+    assert_eq!(m.mail, format!("FROM:<a@x> SIZE={}", m.content().len()));
+}
+
+#[test]
+fn reply_classes_give_their_exit_status() {
+    let cases: &[(&str, &str, &str, i32)] = &[
+        (
+            "MAIL",
+            "451 4.3.0 try later\r\n",
+            "MAIL FROM:<ada@example.com>: server said: 451 4.3.0 try later",
+            75,
+        ),
+        (
+            "MAIL",
+            "553 5.7.1 sender refused\r\n",
+            "server said: 553 5.7.1 sender refused",
+            69,
+        ),
+        ("MAIL", "530 5.7.0 Authentication required\r\n", "530", 77),
+        ("DATA", "451 4.3.0 later\r\n", "DATA: server said: 451", 75),
+        ("DATA", "554 5.5.1 no\r\n", "DATA: server said: 554", 65),
+        (
+            "EHLO",
+            "421 4.3.2 shutting down\r\n",
+            "EHLO: server said: 421",
+            75,
+        ),
+        ("EHLO", "250-ok\r\n251 what\r\n", "malformed reply", 76),
+    ];
+    for (verb, raw, said, want) in cases {
+        let s = FakeSmtp::builder().reply(verb, raw).start();
+        let o = send(&s, &["bob@example.org"], MSG);
+        assert_eq!(code(&o), *want, "{verb} {raw:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(said), "{verb} {raw:?}: {}", stderr(&o));
+        assert!(s.messages().is_empty());
+    }
+    // The final reply.
+    for (raw, want) in [("452 4.3.1 full\r\n", 75), ("554 5.7.1 spam\r\n", 65)] {
+        let s = FakeSmtp::builder().data_reply(raw).start();
+        let o = send(&s, &["bob@example.org"], MSG);
+        assert_eq!(code(&o), want, "{raw:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("the message was refused: server said:"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // Greetings.
+    for (greeting, want) in [("554 5.3.2 go away\r\n", 69), ("421 4.3.2 busy\r\n", 75)] {
+        let s = FakeSmtp::builder().greeting(greeting).start();
+        let o = send(&s, &["bob@example.org"], MSG);
+        assert_eq!(code(&o), want, "{greeting:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_refused_recipient_mid_pipeline_stops_the_message() {
+    let s = FakeSmtp::builder()
+        .refuse(
+            "carol@example.net",
+            "550 5.1.1 <carol@example.net>: no such user\r\n",
+        )
+        .start();
+    let o = send(
+        &s,
+        &["bob@example.org", "carol@example.net", "dan@example.com"],
+        MSG,
+    );
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("smtp-send: 127.0.0.1:"), "{e}");
+    assert!(
+        e.contains(
+            "RCPT TO:<carol@example.net>: server said: 550 5.1.1 <carol@example.net>: no such user"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "standard input: not sent to anyone (--partial sends to the recipients accepted)"
+        ),
+        "{e}"
+    );
+    assert_eq!(e.lines().filter(|l| l.contains("550")).count(), 1, "{e}");
+    // All in one group, DATA included; then the connection was dropped without a dot.
+    assert_eq!(
+        s.transcript(),
+        [
+            "EHLO client.test",
+            "MAIL FROM:<ada@example.com> BODY=8BITMIME",
+            "RCPT TO:<bob@example.org>",
+            "RCPT TO:<carol@example.net>",
+            "RCPT TO:<dan@example.com>",
+            "DATA",
+        ]
+    );
+    assert!(s.messages().is_empty());
+    assert_eq!(s.cut_short(), [Vec::<u8>::new()]);
+    // A 4xx: 75.
+    let s = FakeSmtp::builder()
+        .refuse("carol@example.net", "450 4.2.1 busy\r\n")
+        .start();
+    let o = send(&s, &["carol@example.net"], MSG);
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    assert!(s.messages().is_empty());
+}
+
+#[test]
+fn partial_sends_to_the_others_and_still_exits_67() {
+    let s = FakeSmtp::builder()
+        .refuse("carol@example.net", "550 5.1.1 no such user\r\n")
+        .start();
+    let o = send(
+        &s,
+        &["--partial", "bob@example.org", "carol@example.net"],
+        MSG,
+    );
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("RCPT TO:<carol@example.net>: server said: 550"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(only(&s).rcpts, ["bob@example.org"]);
+}
+
+#[test]
+fn without_pipelining_commands_go_one_by_one() {
+    let s = FakeSmtp::builder()
+        .ehlo(&["8BITMIME"])
+        .refuse("carol@example.net", "550 5.1.1 no such user\r\n")
+        .start();
+    let o = send(&s, &["bob@example.org", "carol@example.net"], MSG);
+    assert_eq!(code(&o), 67);
+    assert_eq!(
+        s.transcript(),
+        [
+            "EHLO client.test",
+            "MAIL FROM:<ada@example.com> BODY=8BITMIME",
+            "RCPT TO:<bob@example.org>",
+            "RCPT TO:<carol@example.net>",
+            "RSET",
+            "QUIT"
+        ]
+    );
+    // An old server: HELO.
+    let s = FakeSmtp::builder().no_ehlo().start();
+    let o = send(&s, &["bob@example.org"], "From: a@x\n\nnaïve\n".as_bytes());
+    assert_eq!(code(&o), 65, "no 8BITMIME after HELO: {}", stderr(&o));
+    let o = send(&s, &["bob@example.org"], b"From: a@x\n\nplain\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(s.transcript().contains(&"HELO client.test".to_string()));
+}
+
+#[test]
+fn bytes_injected_before_the_tls_handshake_are_refused() {
+    let s = FakeSmtp::builder()
+        .ehlo(&["PIPELINING", "STARTTLS"])
+        .reply(
+            "STARTTLS",
+            "220 2.0.0 Ready\r\n250-injected\r\n250 AUTH PLAIN\r\n",
+        )
+        .start();
+    let mut c = Command::new(BIN);
+    c.args(["--server", &s.url(), "bob@example.org"]);
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 76, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the server sent data before the TLS handshake"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.transcript().last().unwrap(), "STARTTLS");
+    assert!(s.messages().is_empty());
+    // --tls required and no STARTTLS: 69, nothing sent.
+    let s = FakeSmtp::builder().start();
+    let mut c = Command::new(BIN);
+    c.args(["--server", &s.url(), "--tls", "required", "bob@example.org"]);
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 69, "{}", stderr(&o));
+    assert!(s.commands("MAIL").is_empty());
+    // --tls auto without a password: plaintext is fine.
+    let mut c = Command::new(BIN);
+    c.args(["--server", &s.url(), "bob@example.org"]);
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn header_injection_through_flags_is_refused() {
+    let s = FakeSmtp::builder().start();
+    for args in [
+        &["-f", "a@x\r\nRCPT TO:<evil@x>", "b@y"][..],
+        &["-f", "a@x", "-F", "Ada\nBcc: evil@x", "b@y"],
+        &["b@y\r\nDATA"],
+        &["--helo", "x\r\nMAIL FROM:<e@x>", "b@y"],
+        &["b@y>"],
+        &["<b@y>"],
+        &["a b@y"],
+    ] {
+        let o = send(&s, args, MSG);
+        assert_eq!(code(&o), 64, "{args:?}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains('\n') || stderr(&o).lines().count() == 1,
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(s.connections(), 0);
+    // From the message itself: a recipient header that smuggles a command is no address.
+    let o = send(&s, &["-t"], b"From: a@x\nTo: <b@y> DATA\n\nx\n");
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(stderr(&o).contains("the To header"), "{}", stderr(&o));
+    assert_eq!(s.connections(), 0);
+}
+
+#[test]
+fn t_reads_address_lists() {
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &["-t", "ops@example.com"],
+        b"From: \"Ada, the first\" <ada@example.com>\nTo: Team: bob@example.org, \"Carol Q\" <carol@example.net>;,\n  \"odd name\"@example.com (comment)\nCc: =?UTF-8?B?w4lsb2RpZQ==?= <elodie@example.fr>,\n\t<@relay.example:dan@example.com>\nResent-Date: x\nBcc: ops@example.com\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("RCPT"),
+        [
+            "RCPT TO:<ops@example.com>",
+            "RCPT TO:<bob@example.org>",
+            "RCPT TO:<carol@example.net>",
+            "RCPT TO:<\"odd name\"@example.com>",
+            "RCPT TO:<elodie@example.fr>",
+            "RCPT TO:<dan@example.com>",
+        ]
+    );
+    // Resent-* take over.
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &["-t"],
+        b"From: a@x\nTo: old@x\nResent-From: r@x\nResent-To: new@y\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<new@y>"]);
+}
+
+#[test]
+fn no_sender_or_no_recipient_is_a_usage_error() {
+    let s = FakeSmtp::builder().start();
+    let o = send(&s, &["b@y"], b"Subject: x\n\nhi\n");
+    assert_eq!(code(&o), 64);
+    assert!(
+        stderr(&o).contains("no envelope sender: give -f ADDR (--from), or a From header"),
+        "{}",
+        stderr(&o)
+    );
+    let o = send(&s, &[], b"From: a@x\nTo: b@y\n\nhi\n");
+    assert_eq!(code(&o), 64);
+    assert!(
+        stderr(&o).contains("no recipients: give them as arguments, or -t"),
+        "{}",
+        stderr(&o)
+    );
+    let o = send(
+        &s,
+        &["-t"],
+        b"From: a@x\nTo: undisclosed-recipients:;\n\nhi\n",
+    );
+    assert_eq!(code(&o), 64);
+    assert_eq!(s.connections(), 0);
+    // -f and -F make the From header when there is none.
+    let o = send(
+        &s,
+        &[
+            "-f",
+            "cron@example.com",
+            "-F",
+            "Cron Daemon",
+            "-oi",
+            "-oem",
+            "-B",
+            "8BITMIME",
+            "-bm",
+            "-i",
+            "b@y",
+        ],
+        b"Subject: x\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        only(&s)
+            .text()
+            .contains("\r\nFrom: Cron Daemon <cron@example.com>\r\n"),
+        "{}",
+        only(&s).text()
+    );
+    let o = send(&s, &["-bp"], b"");
+    assert_eq!(code(&o), 64);
+}
+
+#[test]
+fn several_files_share_one_connection() {
+    let s = FakeSmtp::builder()
+        .refuse("nobody@example.org", "550 5.1.1 no\r\n")
+        .start();
+    let dir = TempDir::new("smtp-send");
+    let a = dir.join("a.eml");
+    let b = dir.join("b.eml");
+    let c = dir.join("c.eml");
+    std::fs::write(&a, b"From: a@x\nTo: one@example.org\n\nfirst\n").unwrap();
+    std::fs::write(&b, b"From: a@x\nTo: nobody@example.org\n\nsecond\n").unwrap();
+    std::fs::write(&c, b"From: a@x\nTo: two@example.org\n\nthird\n").unwrap();
+    let missing = dir.join("missing.eml");
+    let args: Vec<&str> = vec![
+        "-t",
+        "--file",
+        a.to_str().unwrap(),
+        "--file",
+        b.to_str().unwrap(),
+        "--file",
+        missing.to_str().unwrap(),
+        "--file",
+        c.to_str().unwrap(),
+    ];
+    let o = run::output(&mut cmd(&s, &args));
+    assert_eq!(code(&o), 67, "the first failure's status: {}", stderr(&o));
+    assert!(stderr(&o).contains("missing.eml: "), "{}", stderr(&o));
+    let m = s.messages();
+    assert_eq!(m.len(), 2);
+    assert!(m[0].text().ends_with("first\r\n") && m[1].text().ends_with("third\r\n"));
+    // The server refused DATA (no valid recipient): the connection stays, RSET between.
+    assert_eq!(s.connections(), 1);
+    assert_eq!(s.commands("EHLO").len(), 1);
+    assert!(s.commands("RSET").len() >= 2);
+}
+
+#[test]
+fn retries_when_nothing_can_have_been_delivered() {
+    let s = FakeSmtp::builder()
+        .reply_once("MAIL", "451 4.3.0 try later\r\n")
+        .start();
+    let o = send(&s, &["--retries", "1", "bob@example.org"], MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("451 4.3.0 try later; trying again in 1 s"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(only(&s).rcpts, ["bob@example.org"]);
+    // After the final dot: never again.
+    let s = FakeSmtp::builder()
+        .data_reply("451 4.3.0 later\r\n")
+        .start();
+    let o = send(&s, &["--retries", "2", "bob@example.org"], MSG);
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    assert_eq!(s.messages().len(), 1);
+}
