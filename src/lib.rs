@@ -110,6 +110,7 @@ pub mod net;
 pub mod netrc;
 pub mod reply;
 pub mod retry;
+pub mod sasl;
 pub mod session;
 pub mod smtp;
 pub mod stdio;
