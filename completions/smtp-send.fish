@@ -7,6 +7,12 @@ complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oe
 complete -c smtp-send -s B -d 'sendmail\'s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)' -r -f -a "7BIT\t''
 8BITMIME\t''"
 complete -c smtp-send -s b -d 'sendmail\'s mode: only -bm (deliver a message) is supported' -r -f -a "m\t''"
+complete -c smtp-send -l auth -d 'Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) [default: the best the server offers]' -r
+complete -c smtp-send -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (XOAUTH2; needs --user)' -r -f
+complete -c smtp-send -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
+complete -c smtp-send -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
+complete -c smtp-send -l password-env -d 'Take the password from the environment variable VAR' -r -f
+complete -c smtp-send -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc' -r -F
 complete -c smtp-send -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
 required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
@@ -24,6 +30,7 @@ complete -c smtp-send -s t -d 'Also send to the addresses in To, Cc and Bcc (Res
 complete -c smtp-send -l allow-bare-cr -d 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
 complete -c smtp-send -l partial -d 'When some recipients are refused, send to the others (and still exit 67)'
 complete -c smtp-send -s i -d 'sendmail\'s -i: a line with a single dot does not end the message (it never does here)'
+complete -c smtp-send -l no-netrc -d 'Do not read any netrc file'
 complete -c smtp-send -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
 complete -c smtp-send -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtp-send -s 6 -l ipv6 -d 'Use IPv6 addresses only'

@@ -2,7 +2,8 @@
 //! completions, and the glue from it to [`crate::smtp`]: where the message comes from, who
 //! it goes to, and what is said on stderr.
 
-use super::common::{ConnArgs, TlsArgs};
+use super::common::{ConnArgs, CredArgs, TlsArgs};
+use super::credentials;
 use super::generated::GenerateArgs;
 use super::report::Reporter;
 use super::tool::{self, Tool, usage};
@@ -15,7 +16,8 @@ use crate::net::stream::NetStream;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::retry::RetryPolicy;
-use crate::smtp::client::{Envelope, RcptReply, SmtpClient, SmtpOptions, refusal};
+use crate::sasl::Mechanism;
+use crate::smtp::client::{Auth, Envelope, RcptReply, SmtpClient, SmtpOptions, refusal};
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use clap::{Parser, ValueHint};
 use std::fs::File;
@@ -75,7 +77,10 @@ impl Tool for SmtpSend {
             "a malformed or unexpected reply, bytes injected before the TLS handshake, a\n\
              TLS handshake or certificate failure",
         ),
-        (77, "the server wants a login (530)"),
+        (
+            77,
+            "the login failed (535), the server wants one (530), or no password could be had",
+        ),
     ];
     const HINTS: &'static [(&'static str, &'static str)] = &[
         ("--mail-from", "use -f ADDR (--from)"),
@@ -194,6 +199,18 @@ pub struct Args {
     #[arg(short = 'b', value_name = "MODE", value_parser = ["m"])]
     pub mode: Option<String>,
 
+    /// Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2)
+    /// [default: the best the server offers]
+    #[arg(long, value_name = "MECH", value_parser = parse_mechanism)]
+    pub auth: Option<Mechanism>,
+
+    /// Log in with the OAuth2 access token in the environment variable VAR (XOAUTH2; needs
+    /// --user)
+    #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
+    pub oauth2_token_env: Option<String>,
+
+    #[command(flatten)]
+    pub creds: CredArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
@@ -208,6 +225,10 @@ pub struct Args {
 
     #[command(flatten)]
     pub generate: GenerateArgs,
+}
+
+fn parse_mechanism(v: &str) -> std::result::Result<Mechanism, String> {
+    Mechanism::parse(v).ok_or_else(|| format!("must be one of {}", Mechanism::all_names()))
 }
 
 /// sendmail's `-o` options we accept: `i`, and the error modes `e?`.
@@ -375,6 +396,7 @@ fn check_address(addr: &str, kind: Kind, what: &str) -> Result<()> {
 /// Everything the run needs, checked before anything is read or sent.
 struct Plan {
     target: Target,
+    auth: Option<Auth>,
     opts: SmtpOptions,
     retry: RetryPolicy,
 }
@@ -384,11 +406,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
         usage("no server: give --server smtp://HOST[:PORT] (or smtps://HOST[:PORT])")
     })?;
     let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
-    if target.user.is_some() || target.password.is_some() {
-        return Err(usage(format!(
-            "{target}: a user name in the URL asks for a login (AUTH), which this smtp-send does not do"
-        )));
-    }
+    let auth = login(args, &target, report)?;
     if let Some(f) = &args.from {
         check_address(f, Kind::Usage, "--from")?;
     }
@@ -424,8 +442,62 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
             transcript,
         },
         target,
+        auth,
         retry: RetryPolicy::new(args.conn.retries),
     })
+}
+
+/// The login, if one is asked for: a user name from --user, the URL or netrc, with its
+/// password (docs/CONVENTIONS.md, "Credentials") or an OAuth2 token.
+fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>> {
+    let user = credentials::user_name(target, &args.creds)?;
+    let Some(user) = user else {
+        if args.oauth2_token_env.is_some() || args.auth.is_some() {
+            return Err(usage(
+                "--auth and --oauth2-token-env need a user name: give --user NAME",
+            ));
+        }
+        return Ok(None);
+    };
+    if let Some(var) = &args.oauth2_token_env {
+        let token = match std::env::var(var) {
+            Ok(v) if !credentials::strip_line_end(&v).is_empty() => {
+                credentials::strip_line_end(&v).to_string()
+            }
+            _ => {
+                return Err(Error::new(
+                    Kind::Auth,
+                    format!(
+                        "--oauth2-token-env {var}: the environment variable is not set or empty"
+                    ),
+                ));
+            }
+        };
+        if token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(usage(format!(
+                "--oauth2-token-env {var}: the token contains a CR, LF or NUL character"
+            )));
+        }
+        return Ok(Some(Auth {
+            user,
+            secret: token,
+            forced: args.auth,
+            token: true,
+        }));
+    }
+    let warn = super::ftp_get::warner(report);
+    let c = credentials::password_warn(target, &user, &args.creds, &mut |w| warn(w))?;
+    if c.from_url {
+        warn(
+            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
+        );
+    }
+    Ok(Some(Auth {
+        user: c.user,
+        secret: c.password,
+        forced: args.auth,
+        token: false,
+    }))
 }
 
 /// Runs smtp-send: every message in turn over one connection, each reported on its own.
@@ -606,7 +678,14 @@ fn attempt(
         }
     }
     if session.client.is_none() {
-        session.client = Some(SmtpClient::connect(&plan.target, &plan.opts, false)?);
+        let mut client = SmtpClient::connect(&plan.target, &plan.opts, plan.auth.is_some())?;
+        if let Some(auth) = &plan.auth {
+            if let Err(e) = client.authenticate(auth) {
+                client.quit();
+                return Err(e);
+            }
+        }
+        session.client = Some(client);
         session.used = false;
     }
     let Some(client) = session.client.as_mut() else {

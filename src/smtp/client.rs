@@ -11,6 +11,9 @@ use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::net::{self, ConnectOptions};
+use crate::sasl::{self, Exchange, Mechanism};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -77,6 +80,28 @@ pub fn parse_ehlo(reply: &Reply) -> Extensions {
     }
     e
 }
+
+/// A login (SMTP AUTH, RFC 4954).
+#[derive(Clone)]
+pub struct Auth {
+    pub user: String,
+    /// The password, or with `token` the OAuth2 access token.
+    pub secret: String,
+    /// `--auth MECH`.
+    pub forced: Option<Mechanism>,
+    /// `secret` is an OAuth2 token (XOAUTH2).
+    pub token: bool,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Auth({}, ****)", self.user)
+    }
+}
+
+/// RFC 4954 4: the AUTH command line, initial response included, should fit in 512 octets;
+/// a longer initial response waits for the server's empty challenge instead.
+const MAX_AUTH_LINE: usize = 500;
 
 /// One transaction's envelope. Parameters are passed as given (`SIZE=123`,
 /// `BODY=8BITMIME`, `SMTPUTF8`, `RET=HDRS`, `NOTIFY=NEVER`...): the caller decides them from
@@ -270,6 +295,101 @@ impl<S: Transport> SmtpClient<S> {
     pub fn abandon(&mut self) {
         self.broken = true;
         self.conn.stream_mut().close();
+    }
+
+    /// Logs in with AUTH (RFC 4954): the best mechanism the server offers, or the one
+    /// forced, each challenge answered as a secret line (never in the transcript). A refused
+    /// login (535, 534, 530) is 77; a 4xx is 75; a server that offers no AUTH, or no
+    /// mechanism we speak, is 69. SCRAM succeeds only when the server proves it knows the
+    /// password.
+    pub fn authenticate(&mut self, auth: &Auth) -> Result<Mechanism> {
+        let peer = self.conn.peer().to_string();
+        if self.ext.auth.is_empty() {
+            return Err(Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{peer}: the server offers no AUTH, and a login as {} was asked for (drop --user, or check the server URL)",
+                    auth.user
+                ),
+            ));
+        }
+        let offered: Vec<&str> = self.ext.auth.iter().map(String::as_str).collect();
+        let mech = sasl::choose(&offered, auth.forced, auth.token).map_err(|e| e.context(&peer))?;
+        let mut ex = Exchange::new(mech, &auth.user, &auth.secret);
+        let mut pending = None;
+        match ex.initial_response() {
+            Some(ir) => {
+                let encoded = if ir.is_empty() {
+                    "=".to_string()
+                } else {
+                    B64.encode(&ir)
+                };
+                if encoded.len() + mech.name().len() + 7 <= MAX_AUTH_LINE {
+                    self.conn
+                        .send_command("AUTH", Some(&format!("{} {encoded}", mech.name())))?;
+                } else {
+                    pending = Some(encoded);
+                    self.conn.send_command("AUTH", Some(mech.name()))?;
+                }
+            }
+            None => self.conn.send_command("AUTH", Some(mech.name()))?,
+        }
+        let failed = |r: &Reply, ex: &Exchange| {
+            let detail = ex.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+            let e = r.error(format!(
+                "{peer}: login as {} with {mech} failed{detail}",
+                auth.user
+            ));
+            if r.class() == 5 && matches!(r.code, 530 | 534 | 535 | 538) {
+                e.with_kind(Kind::Auth)
+            } else {
+                e
+            }
+        };
+        // Bounded: no mechanism we speak takes more than a few rounds.
+        for _ in 0..10 {
+            let r = self.reply_to("AUTH")?;
+            match r.code {
+                235 => {
+                    ex.finish(None).map_err(|e| e.context(&peer))?;
+                    return Ok(mech);
+                }
+                334 => {
+                    let line = match pending.take() {
+                        Some(ir) => ir,
+                        None => {
+                            let text = r.text_lossy();
+                            let Ok(challenge) = B64.decode(text.trim()) else {
+                                // Cancel the exchange (RFC 4954 4), then fail.
+                                let _ = self.conn.send_secret_line("*");
+                                let _ = self.conn.read_reply();
+                                return Err(Error::new(
+                                    Kind::Protocol,
+                                    format!("{peer}: AUTH {mech}: a challenge that is not base64"),
+                                ));
+                            };
+                            match ex.respond(&challenge) {
+                                Ok(resp) => B64.encode(resp),
+                                Err(e) => {
+                                    let _ = self.conn.send_secret_line("*");
+                                    let _ = self.conn.read_reply();
+                                    return Err(e.context(&peer));
+                                }
+                            }
+                        }
+                    };
+                    self.conn
+                        .send_secret_line(&line)
+                        .inspect_err(|_| self.broken = true)?;
+                }
+                _ => return Err(failed(&r, &ex)),
+            }
+        }
+        self.broken = true;
+        Err(Error::new(
+            Kind::Protocol,
+            format!("{peer}: AUTH {mech}: the exchange does not end"),
+        ))
     }
 
     /// Reads the reply to `what`; a timeout names it.
@@ -869,6 +989,105 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.exit_code(), 69);
         assert!(!written(&c).contains("RCPT"));
+    }
+
+    fn login(user: &str, forced: Option<Mechanism>) -> Auth {
+        Auth {
+            user: user.into(),
+            secret: "hunter2".into(),
+            forced,
+            token: false,
+        }
+    }
+
+    const EHLO_AUTH: &[u8] = b"250-mx\r\n250 AUTH LOGIN PLAIN CRAM-MD5\r\n";
+
+    #[test]
+    fn auth_plain_login_and_failures() {
+        // PLAIN, preferred, with an initial response; the secret never in the transcript.
+        let (r, seen) = session(&[GREET, EHLO_AUTH, b"235 ok\r\n"], TlsMode::None, true);
+        let mut c = r.unwrap();
+        assert_eq!(
+            c.authenticate(&login("bob", None)).unwrap(),
+            Mechanism::Plain
+        );
+        assert!(
+            written(&c).ends_with("AUTH PLAIN AGJvYgBodW50ZXIy\r\n"),
+            "{}",
+            written(&c)
+        );
+        let shown = seen.lock().unwrap().join("\n");
+        assert!(shown.contains("C: AUTH PLAIN ****") && !shown.contains("AGJvYgBodW50ZXIy"));
+        // LOGIN, forced: user and password as answers to 334s, hidden.
+        let (r, seen) = session(
+            &[
+                GREET,
+                EHLO_AUTH,
+                b"334 VXNlcm5hbWU6\r\n",
+                b"334 UGFzc3dvcmQ6\r\n",
+                b"235 ok\r\n",
+            ],
+            TlsMode::None,
+            true,
+        );
+        let mut c = r.unwrap();
+        c.authenticate(&login("bob", Some(Mechanism::Login)))
+            .unwrap();
+        assert!(written(&c).ends_with("AUTH LOGIN\r\nYm9i\r\naHVudGVyMg==\r\n"));
+        let shown = seen.lock().unwrap().join("\n");
+        assert!(!shown.contains("aHVudGVyMg=="), "{shown}");
+        // Refused: 77, naming the user and the mechanism.
+        let (r, _) = session(
+            &[GREET, EHLO_AUTH, b"535 5.7.8 bad credentials\r\n"],
+            TlsMode::None,
+            true,
+        );
+        let e = r.unwrap().authenticate(&login("bob", None)).unwrap_err();
+        assert_eq!(e.exit_code(), 77);
+        assert!(
+            e.message()
+                .contains("login as bob with PLAIN failed: server said: 535"),
+            "{e}"
+        );
+        let (r, _) = session(
+            &[GREET, EHLO_AUTH, b"454 4.7.0 later\r\n"],
+            TlsMode::None,
+            true,
+        );
+        assert_eq!(
+            r.unwrap()
+                .authenticate(&login("bob", None))
+                .unwrap_err()
+                .exit_code(),
+            75
+        );
+        // No AUTH offered, or not the one forced: 69.
+        let (r, _) = session(&[GREET, EHLO_PIPE], TlsMode::None, true);
+        assert_eq!(
+            r.unwrap()
+                .authenticate(&login("bob", None))
+                .unwrap_err()
+                .exit_code(),
+            69
+        );
+        let (r, _) = session(&[GREET, EHLO_AUTH], TlsMode::None, true);
+        let e = r
+            .unwrap()
+            .authenticate(&login("bob", Some(Mechanism::ScramSha256)))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 69);
+        // A challenge that is not base64: cancelled with *, 76.
+        let (r, _) = session(
+            &[GREET, EHLO_AUTH, b"334 !!!\r\n", b"501 cancelled\r\n"],
+            TlsMode::None,
+            true,
+        );
+        let mut c = r.unwrap();
+        let e = c
+            .authenticate(&login("bob", Some(Mechanism::Login)))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert!(written(&c).ends_with("AUTH LOGIN\r\n*\r\n"));
     }
 
     #[test]

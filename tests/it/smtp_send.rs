@@ -603,3 +603,73 @@ fn retries_when_nothing_can_have_been_delivered() {
     assert_eq!(code(&o), 75, "{}", stderr(&o));
     assert_eq!(s.messages().len(), 1);
 }
+
+#[test]
+fn auth_logs_in_and_hides_the_password() {
+    let s = FakeSmtp::builder().login("bob", "hunter2").start();
+    let mut c = cmd(
+        &s,
+        &["-v", "--user", "bob", "--password-env", "PH_TEST_PW", "b@y"],
+    );
+    c.env("PH_TEST_PW", "hunter2\n");
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("C: AUTH PLAIN ****"), "{e}");
+    assert!(
+        !e.contains("hunter2") && !e.contains("AGJvYgBodW50ZXIy"),
+        "{e}"
+    );
+    assert_eq!(s.commands("AUTH"), ["AUTH PLAIN AGJvYgBodW50ZXIy"]);
+    assert_eq!(s.messages().len(), 1);
+    // LOGIN, forced; a wrong password is 77, and nothing is sent.
+    let s = FakeSmtp::builder().login("bob", "hunter2").start();
+    let mut c = cmd(
+        &s,
+        &[
+            "--auth",
+            "login",
+            "--user",
+            "bob",
+            "--password-env",
+            "PH_TEST_PW",
+            "b@y",
+        ],
+    );
+    c.env("PH_TEST_PW", "wrong");
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 77, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("login as bob with LOGIN failed: server said: 535"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("wrong"));
+    assert!(s.commands("MAIL").is_empty());
+    // No password to be had (no terminal): 77 before connecting.
+    let s = FakeSmtp::builder().login("bob", "hunter2").start();
+    let o = send(&s, &["--user", "bob", "--no-netrc", "b@y"], MSG);
+    assert_eq!(code(&o), 77, "{}", stderr(&o));
+    assert_eq!(s.connections(), 0);
+    // --tls auto and no STARTTLS: the password is not sent in cleartext.
+    let mut c = Command::new(BIN);
+    c.args([
+        "--server",
+        &s.url(),
+        "--user",
+        "bob",
+        "--password-env",
+        "PH_TEST_PW",
+        "b@y",
+    ]);
+    c.env("PH_TEST_PW", "hunter2");
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 69, "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("refusing to send the password in cleartext (use --tls none to allow it)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(s.commands("AUTH").is_empty());
+}

@@ -64,7 +64,7 @@ def main():
     def authenticator(server, session, envelope, mechanism, auth_data):
         if isinstance(auth_data, LoginPassword):
             ok = auth_data.login == user.encode() and auth_data.password == password.encode()
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
         return AuthResult(success=False, handled=False)
 
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -72,7 +72,6 @@ def main():
     handler = Store(folder)
     common = dict(
         authenticator=authenticator,
-        auth_require_tls=True,
         auth_required=True,
         enable_SMTPUTF8=True,
         decode_data=False,
@@ -83,6 +82,7 @@ def main():
         port=int(plain_port),
         tls_context=tls,
         require_starttls=True,
+        auth_require_tls=True,
         **common,
     )
     implicit = Controller(
@@ -91,6 +91,8 @@ def main():
         port=int(tls_port),
         ssl_context=tls,
         server_hostname="localhost",
+        # TLS from the first byte: aiosmtpd does not count it as TLS for AUTH.
+        auth_require_tls=False,
         **common,
     )
     plain.start()
