@@ -3,6 +3,10 @@ complete -c smtp-send -s f -s r -l from -d 'Envelope sender, and the From header
 complete -c smtp-send -s F -l full-name -d 'The display name for the From header that --from adds' -r
 complete -c smtp-send -l file -d 'Read the message from FILE instead of standard input; repeat to send several over one connection' -r -F
 complete -c smtp-send -l helo -d 'The name to give in EHLO [default: the local host name]' -r
+complete -c smtp-send -l subject -d 'Make the message from plain text on standard input (or --file), with this Subject (RFC 2047-encoded when not ASCII), From, To (--to), Date, Message-ID and a text/plain UTF-8 body' -r
+complete -c smtp-send -l to -d 'With --subject: a recipient, in To (repeat, or separate with commas)' -r
+complete -c smtp-send -l config -d 'Read defaults from FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
+complete -c smtp-send -l log -d 'Append one line per message to FILE: time, server, sender, recipients, size, the final reply and the exit status' -r -F
 complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)' -r
 complete -c smtp-send -s B -d 'sendmail\'s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)' -r -f -a "7BIT\t''
 8BITMIME\t''"
@@ -27,6 +31,7 @@ fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
 complete -c smtp-send -s t -d 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)'
+complete -c smtp-send -l syslog -d 'Log that line to syslog (facility mail) too'
 complete -c smtp-send -l allow-bare-cr -d 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
 complete -c smtp-send -l partial -d 'When some recipients are refused, send to the others (and still exit 67)'
 complete -c smtp-send -s i -d 'sendmail\'s -i: a line with a single dot does not end the message (it never does here)'

@@ -3,6 +3,7 @@
 //! (The library proper, outside `cli`, never prints; this module is where printing happens.)
 
 pub mod common;
+pub mod config;
 pub mod credentials;
 pub mod ftp_get;
 pub mod generated;

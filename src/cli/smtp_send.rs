@@ -173,6 +173,29 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub helo: Option<String>,
 
+    /// Make the message from plain text on standard input (or --file), with this Subject
+    /// (RFC 2047-encoded when not ASCII), From, To (--to), Date, Message-ID and a text/plain
+    /// UTF-8 body
+    #[arg(long, value_name = "TEXT", requires = "to")]
+    pub subject: Option<String>,
+
+    /// With --subject: a recipient, in To (repeat, or separate with commas)
+    #[arg(long, value_name = "ADDR", requires = "subject")]
+    pub to: Vec<String>,
+
+    /// Read defaults from FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
+
+    /// Append one line per message to FILE: time, server, sender, recipients, size, the
+    /// final reply and the exit status
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub log: Option<PathBuf>,
+
+    /// Log that line to syslog (facility mail) too
+    #[arg(long)]
+    pub syslog: bool,
+
     /// Send a lone CR (one not followed by LF) as it is instead of refusing the message
     #[arg(long)]
     pub allow_bare_cr: bool,
@@ -501,9 +524,12 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>
 }
 
 /// Runs smtp-send: every message in turn over one connection, each reported on its own.
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
+fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
     report.set_quiet(args.quiet);
+    let cfg = super::config::smtp_send(args.config.as_deref())?;
+    apply_config(&mut args, cfg, tls_flag_given())?;
     let plan = plan(&args, report)?;
+    let mut log = Log::open(&args)?;
     if args.tls.insecure {
         report.warn("--insecure: server certificates are not verified");
     }
@@ -534,7 +560,18 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         used: false,
     };
     for src in &sources {
-        if let Err(e) = send_one(&args, &plan, src, &mut session, report) {
+        let mut rec = Record::default();
+        let code = match send_one(&args, &plan, src, &mut session, report, &mut rec) {
+            Ok(()) => rec.refused.unwrap_or(0),
+            Err(e) => {
+                report.fail(&e);
+                if rec.reply.is_none() {
+                    rec.reply = Some(e.message().to_string());
+                }
+                e.exit_code()
+            }
+        };
+        if let Err(e) = log.message(&plan, &rec, code) {
             report.fail(&e);
         }
     }
@@ -562,8 +599,12 @@ fn send_one(
     src: &Source,
     session: &mut Session,
     report: &mut Reporter,
+    rec: &mut Record,
 ) -> Result<()> {
-    let mut msg = Message::open(src, args.allow_bare_cr)?;
+    let mut msg = match &args.subject {
+        Some(subject) => Message::plain_text(src, args, subject)?,
+        None => Message::open(src, args.allow_bare_cr)?,
+    };
     let what = msg.what.clone();
     // The envelope.
     let from = match &args.from {
@@ -578,8 +619,10 @@ fn send_one(
         },
     };
     check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
+    rec.from = from.clone();
     let mut rcpts: Vec<String> = args.recipients.clone();
-    if args.read_recipients {
+    // --subject's --to addresses are in the To field it made.
+    if args.read_recipients || args.subject.is_some() {
         for r in msg.header.recipients().map_err(|e| e.context(&what))? {
             check_address(&r, Kind::Data, &format!("{what}: -t"))?;
             rcpts.push(r);
@@ -594,6 +637,7 @@ fn send_one(
             format!("{what}: no recipients: give them as arguments, or -t to read To, Cc and Bcc")
         }));
     }
+    rec.rcpts = rcpts.clone();
     let (unix, offset) = date::now();
     let additions = Additions {
         from: args.from.as_ref().map(|f| {
@@ -615,7 +659,7 @@ fn send_one(
     loop {
         let mut stage = Stage::Before;
         let outcome = attempt(
-            args, plan, &mut msg, &header, &from, &rcpts, session, report, &mut stage,
+            args, plan, &mut msg, &header, &from, &rcpts, session, report, &mut stage, rec,
         );
         let e = match outcome {
             Ok(()) => return Ok(()),
@@ -667,6 +711,7 @@ fn attempt(
     session: &mut Session,
     report: &mut Reporter,
     stage: &mut Stage,
+    rec: &mut Record,
 ) -> Result<()> {
     if session.client.as_ref().is_some_and(|c| !c.is_usable()) {
         session.client = None;
@@ -693,6 +738,7 @@ fn attempt(
     };
     let ext = client.extensions().clone();
     let peer = client.peer().to_string();
+    rec.tls = client.is_tls();
     let what = msg.what.clone();
 
     // What the body needs of the server, and what to declare.
@@ -730,15 +776,7 @@ fn attempt(
         }
     }
     if let (Some(_), Some((canonical, _))) = (ext.size, msg.scanned) {
-        let header_lfs = header
-            .iter()
-            .enumerate()
-            .filter(|&(i, &b)| b == b'\n' && (i == 0 || header[i - 1] != b'\r'))
-            .count();
-        mail_params.push(format!(
-            "SIZE={}",
-            canonical + (header.len() + header_lfs) as u64
-        ));
+        mail_params.push(format!("SIZE={}", canonical + canonical_len(header)));
     }
     let non_ascii = std::iter::once(from)
         .chain(rcpts.iter().map(String::as_str))
@@ -781,20 +819,26 @@ fn attempt(
         } else {
             let e = refusal(&peer, r);
             refused_shown.push(e.message().to_string());
+            rec.refused.get_or_insert(e.exit_code());
+            rec.reply
+                .get_or_insert_with(|| format!("{} {}", r.reply.code, r.reply.text()));
             report.fail(&e);
         }
     };
     session.used = true;
     let first_line = msg.header.lines + 1;
     let allow_bare_cr = args.allow_bare_cr;
+    let mut size = 0;
     let result = client.send(&env, &mut on_rcpt, |w| {
         *stage = Stage::Body;
-        stream_body(w, header, msg, first_line, allow_bare_cr, refuse_eight_bit)?;
+        size = stream_body(w, header, msg, first_line, allow_bare_cr, refuse_eight_bit)?;
         *stage = Stage::Sent;
         Ok(())
     });
+    rec.size = size;
     match result {
         Ok(d) => {
+            rec.reply = Some(format!("{} {}", d.reply.code, d.reply.text()));
             if chatty {
                 report.note(format_args!(
                     "{what}: sent to {} of {} recipients: {} {}",
@@ -820,6 +864,7 @@ fn attempt(
 /// Writes the rewritten header, then the body as it streams from its source, watched by
 /// [`BodyCheck`]: a refusal stops it (the caller drops the connection without the final
 /// dot, so nothing is delivered).
+/// Returns the size sent, with CRLF line ends (dot-stuffing not counted, as SIZE counts).
 fn stream_body<S: std::io::Write>(
     w: &mut DataWriter<'_, S>,
     header: &[u8],
@@ -827,7 +872,7 @@ fn stream_body<S: std::io::Write>(
     first_line: u64,
     allow_bare_cr: bool,
     refuse_eight_bit: bool,
-) -> Result<()> {
+) -> Result<u64> {
     let what = msg.what.clone();
     let mut check = BodyCheck::new(first_line, allow_bare_cr, refuse_eight_bit);
     let fail = |(r, line)| refusal_error(&what, r, line);
@@ -843,7 +888,240 @@ fn stream_body<S: std::io::Write>(
         check.check(&buf[..n]).map_err(fail)?;
         w.write(&buf[..n])?;
     }
-    check.finish().map_err(fail)
+    check.finish().map_err(fail)?;
+    Ok(canonical_len(header) + check.canonical)
+}
+
+/// The length of `data` with every bare LF made CRLF.
+fn canonical_len(data: &[u8]) -> u64 {
+    let lfs = data
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' && (i == 0 || data[i - 1] != b'\r'))
+        .count();
+    (data.len() + lfs) as u64
+}
+
+impl Message {
+    /// `--subject`: the input is the text of the message; the header is made here. Its
+    /// lines are numbered from the first line of the input.
+    fn plain_text(src: &Source, args: &Args, subject: &str) -> Result<Message> {
+        use crate::mime::header::{fold, no_line_breaks, parse_mailboxes, unstructured};
+        use crate::smtp::message::Field;
+        no_line_breaks("--subject", subject)?;
+        let from = args.from.as_deref().ok_or_else(|| {
+            usage("--subject makes the From header: give --from ADDR (or from in the config file)")
+        })?;
+        let mut to = Vec::new();
+        for t in &args.to {
+            to.extend(parse_mailboxes("--to", t, true)?);
+        }
+        let mut fields = Vec::new();
+        let mut add = |name: &str, lines: Vec<String>| {
+            // fold() starts each later line with its folding white space.
+            let mut raw = lines.join("\r\n");
+            raw.push_str("\r\n");
+            fields.push(Field {
+                name: name.to_string(),
+                raw: raw.into_bytes(),
+            });
+        };
+        let from_box = Mailbox {
+            name: args.full_name.clone().filter(|n| !n.is_empty()),
+            addr: from.to_string(),
+        };
+        add("From", fold("From", &mailbox_tokens("From", &[from_box])));
+        add("To", fold("To", &mailbox_tokens("To", &to)));
+        add(
+            "Subject",
+            fold("Subject", &unstructured("Subject", subject)),
+        );
+        add("MIME-Version", vec!["MIME-Version: 1.0".into()]);
+        add(
+            "Content-Type",
+            vec!["Content-Type: text/plain; charset=utf-8".into()],
+        );
+        add(
+            "Content-Transfer-Encoding",
+            vec!["Content-Transfer-Encoding: 8bit".into()],
+        );
+        let header = Header {
+            fields,
+            lines: 0,
+            bytes: 0,
+            eight_bit: false,
+        };
+        let what = src.name();
+        let (reader, file_body_at, scanned): (Box<dyn Read>, _, _) = match src {
+            Source::Stdin => (Box::new(std::io::stdin()), None, None),
+            Source::File(path) => {
+                let f = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
+                (Box::new(f), Some((path.clone(), 0)), None)
+            }
+        };
+        Ok(Message {
+            what,
+            header,
+            rest: Vec::new(),
+            reader,
+            file_body_at,
+            scanned,
+        })
+    }
+}
+
+/// Whether `--tls` is on the command line (its default cannot be told from a value given).
+fn tls_flag_given() -> bool {
+    std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == "--tls" || a.starts_with("--tls=")
+    })
+}
+
+/// Fills what the command line left out from the config file's `[smtp-send]` table.
+fn apply_config(args: &mut Args, cfg: super::config::SmtpSend, tls_given: bool) -> Result<()> {
+    use super::common::{TlsArg, parse_duration};
+    let bad = |key: &str, why: String| usage(format!("config file: {key}: {why}"));
+    fill(&mut args.server, cfg.server);
+    fill(&mut args.from, cfg.from);
+    fill(&mut args.full_name, cfg.full_name);
+    fill(&mut args.helo, cfg.helo);
+    fill(&mut args.creds.user, cfg.user);
+    if args.creds.password_file.is_none() && args.creds.password_env.is_none() {
+        fill(&mut args.creds.password_file, cfg.password_file);
+        fill(&mut args.creds.password_env, cfg.password_env);
+    }
+    fill(&mut args.tls.cacert, cfg.cacert);
+    fill(&mut args.tls.pin, cfg.pin);
+    fill(&mut args.log, cfg.log);
+    if let Some(t) = cfg.tls.filter(|_| !tls_given) {
+        args.tls.tls = match t.as_str() {
+            "auto" => TlsArg::Auto,
+            "required" => TlsArg::Required,
+            "none" => TlsArg::None,
+            _ => return Err(bad("tls", format!("{t:?} is not auto, required or none"))),
+        };
+    }
+    if let Some(m) = cfg.auth.filter(|_| args.auth.is_none()) {
+        args.auth = Some(parse_mechanism(&m).map_err(|e| bad("auth", e))?);
+    }
+    if let Some(t) = cfg.timeout.filter(|_| args.conn.timeout.is_none()) {
+        args.conn.timeout = Some(parse_duration(&t).map_err(|e| bad("timeout", e))?);
+    }
+    if cfg.syslog == Some(true) {
+        args.syslog = true;
+    }
+    Ok(())
+}
+
+fn fill<T>(flag: &mut Option<T>, from_config: Option<T>) {
+    if flag.is_none() {
+        *flag = from_config;
+    }
+}
+
+/// What one message's log line says.
+#[derive(Debug, Default)]
+struct Record {
+    from: String,
+    rcpts: Vec<String>,
+    size: u64,
+    tls: bool,
+    /// The final reply, or the error that ended the message.
+    reply: Option<String>,
+    /// The exit status of the first refused recipient (--partial or not).
+    refused: Option<u8>,
+}
+
+/// `--log FILE` and `--syslog`: one line per message, as msmtp writes them.
+struct Log {
+    file: Option<(PathBuf, File)>,
+    syslog: bool,
+}
+
+impl Log {
+    fn open(args: &Args) -> Result<Log> {
+        let file = match &args.log {
+            Some(p) => {
+                use std::os::unix::fs::OpenOptionsExt;
+                let f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .mode(0o600)
+                    .open(p)
+                    .map_err(|e| Error::cant_create(format!("--log {}", p.display()), &e))?;
+                Some((p.clone(), f))
+            }
+            None => None,
+        };
+        if args.syslog {
+            // SAFETY: the identity is a static NUL-terminated string, kept for the process.
+            unsafe { libc::openlog(c"smtp-send".as_ptr(), libc::LOG_PID, libc::LOG_MAIL) };
+        }
+        Ok(Log {
+            file,
+            syslog: args.syslog,
+        })
+    }
+
+    fn message(&mut self, plan: &Plan, rec: &Record, code: u8) -> Result<()> {
+        if self.file.is_none() && !self.syslog {
+            return Ok(());
+        }
+        let line = log_line(plan, rec, code);
+        if self.syslog {
+            let level = if code == 0 {
+                libc::LOG_INFO
+            } else {
+                libc::LOG_ERR
+            };
+            let c = std::ffi::CString::new(line.replace('\0', " ")).unwrap_or_default();
+            // SAFETY: a "%s" format with one NUL-terminated string argument.
+            unsafe { libc::syslog(level, c"%s".as_ptr(), c.as_ptr()) };
+        }
+        if let Some((path, f)) = &mut self.file {
+            use std::io::Write;
+            let (unix, offset) = date::now();
+            f.write_all(format!("{} {line}\n", date::format(unix, offset)).as_bytes())
+                .map_err(|e| Error::local_io(format!("--log {}", path.display()), &e))?;
+        }
+        Ok(())
+    }
+}
+
+/// One log line (without the time): msmtp's fields, values made visible.
+fn log_line(plan: &Plan, rec: &Record, code: u8) -> String {
+    let status = rec
+        .reply
+        .as_deref()
+        .and_then(|r| r.split(' ').next())
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("-");
+    let line = format!(
+        "host={} tls={} auth={} user={} from={} recipients={} mailsize={} smtpstatus={} smtpmsg='{}' exitcode={}",
+        plan.target.authority(),
+        if rec.tls { "on" } else { "off" },
+        if plan.auth.is_some() { "on" } else { "off" },
+        plan.auth.as_ref().map_or("-", |a| a.user.as_str()),
+        if rec.from.is_empty() { "-" } else { &rec.from },
+        if rec.rcpts.is_empty() {
+            "-".to_string()
+        } else {
+            rec.rcpts.join(",")
+        },
+        rec.size,
+        status,
+        rec.reply.as_deref().unwrap_or("").replace('\'', "\""),
+        exit_name(code),
+    );
+    crate::error::visible(&line)
+}
+
+fn exit_name(code: u8) -> String {
+    crate::error::EXIT_STATUS
+        .iter()
+        .find(|s| s.code == code)
+        .map_or(code.to_string(), |s| format!("EX_{}", s.name))
 }
 
 #[cfg(test)]

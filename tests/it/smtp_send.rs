@@ -673,3 +673,154 @@ fn auth_logs_in_and_hides_the_password() {
     );
     assert!(s.commands("AUTH").is_empty());
 }
+
+#[test]
+fn subject_makes_a_message_from_plain_text() {
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &[
+            "--subject",
+            "Disk ✔ almost full",
+            "--from",
+            "cron@example.com",
+            "-F",
+            "Cron",
+            "--to",
+            "Ops <ops@example.com>, b@example.org",
+            "--to",
+            "c@example.net",
+        ],
+        "Disk at 97%\n.\nnaïve\n".as_bytes(),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let m = only(&s);
+    assert_eq!(
+        m.rcpts,
+        ["ops@example.com", "b@example.org", "c@example.net"]
+    );
+    let text = m.text();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("From: Cron <cron@example.com>\r\nTo: Ops <ops@example.com>, b@example.org, c@example.net\r\nSubject: =?UTF-8?B?"), "{head}");
+    for f in [
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: 8bit",
+        "Date: ",
+        "Message-ID: <",
+    ] {
+        assert!(head.contains(f), "{f}: {head}");
+    }
+    assert_eq!(body, "Disk at 97%\r\n.\r\nnaïve\r\n");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(text.as_bytes())
+        .unwrap();
+    assert_eq!(parsed.subject(), Some("Disk ✔ almost full"));
+    // A line break in the subject is header injection: 64, nothing sent.
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &[
+            "--subject",
+            "x\r\nBcc: evil@x",
+            "--from",
+            "a@x",
+            "--to",
+            "b@y",
+        ],
+        b"hi\n",
+    );
+    assert_eq!(code(&o), 64, "{}", stderr(&o));
+    let o = send(&s, &["--subject", "x", "--to", "b@y"], b"hi\n");
+    assert_eq!(code(&o), 64, "no --from: {}", stderr(&o));
+    assert_eq!(s.connections(), 0);
+}
+
+#[test]
+fn the_config_file_gives_defaults_that_flags_override() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-config");
+    std::fs::create_dir_all(home.join("posthaste")).unwrap();
+    let log = home.join("sent.log");
+    std::fs::write(
+        home.join("posthaste/config.toml"),
+        format!(
+            "[smtp-send]\nserver = \"{}\"\nfrom = \"cron@example.com\"\ntls = \"none\"\nhelo = \"cfg.test\"\nlog = \"{}\"\n",
+            s.url(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    // Bare `smtp-send -t`, as cron calls it.
+    let mut c = Command::new(BIN);
+    c.args(["-t"]).env("XDG_CONFIG_HOME", home.arg());
+    let o = run::output_with_input(&mut c, b"To: ops@example.org\nSubject: x\n\nhi\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("EHLO"), ["EHLO cfg.test"]);
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<cron@example.com> BODY=8BITMIME"]
+    );
+    assert!(only(&s).text().contains("\r\nFrom: cron@example.com\r\n"));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(logged.lines().count(), 1, "{logged}");
+    assert!(logged.contains(&format!(
+        " host=127.0.0.1:{} tls=off auth=off user=- from=cron@example.com recipients=ops@example.org mailsize={} smtpstatus=250 smtpmsg='250 2.0.0 Ok: queued as M1' exitcode=EX_OK",
+        s.port(),
+        only(&s).content().len()
+    )), "{logged}");
+    // Flags win.
+    let mut c = Command::new(BIN);
+    c.args(["-t", "-f", "other@example.com", "--helo", "flag.test"])
+        .env("XDG_CONFIG_HOME", home.arg());
+    let o = run::output_with_input(&mut c, b"To: ops@example.org\nSubject: x\n\nhi\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("EHLO").last().unwrap(), "EHLO flag.test");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("from=other@example.com")
+    );
+    // A refusal is logged with its status.
+    let s2 = FakeSmtp::builder()
+        .refuse("ops@example.org", "550 5.1.1 no\r\n")
+        .start();
+    let mut c = Command::new(BIN);
+    c.args(["-t", "--server", &s2.url()])
+        .env("XDG_CONFIG_HOME", home.arg());
+    let o = run::output_with_input(&mut c, b"To: ops@example.org\n\nhi\n");
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
+    let last = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(
+        last.contains("exitcode=EX_NOUSER") && last.contains("smtpstatus=550"),
+        "{last}"
+    );
+    // A typo: 64, naming the file and the key; --config that is missing: 66.
+    std::fs::write(
+        home.join("posthaste/config.toml"),
+        "[smtp-send]\nsevrer = \"x\"\n",
+    )
+    .unwrap();
+    let mut c = Command::new(BIN);
+    c.args(["-t"]).env("XDG_CONFIG_HOME", home.arg());
+    let o = run::output_with_input(&mut c, b"To: a@b\n\nhi\n");
+    assert_eq!(code(&o), 64, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("config.toml: ") && stderr(&o).contains("sevrer"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run::output_with_input(
+        Command::new(BIN).args(["--config", "/nonexistent/c.toml", "-t"]),
+        b"",
+    );
+    assert_eq!(code(&o), 66, "{}", stderr(&o));
+}

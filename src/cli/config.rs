@@ -1,0 +1,119 @@
+//! posthaste's config file, `$XDG_CONFIG_HOME/posthaste/config.toml` (else
+//! `~/.config/posthaste/config.toml`), or the file `--config` names: one TOML table per tool.
+//! smtp-send reads `[smtp-send]`, so that a bare `smtp-send -t` works from cron; flags given
+//! on the command line override it. Other tables are left to their tools.
+//!
+//! ```toml
+//! [smtp-send]
+//! server = "smtp://mail.example.com:587"
+//! user = "cron@example.com"
+//! password_file = "/etc/posthaste/smtp-password"   # or password_env = "SMTP_PASSWORD"
+//! from = "cron@example.com"
+//! tls = "required"                                  # auto, required or none
+//! ```
+
+use crate::error::{Error, Kind, Result, io_reason};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The `[smtp-send]` table. Unknown keys are refused, so a typo is not silently ignored.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSend {
+    pub server: Option<String>,
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    pub from: Option<String>,
+    pub full_name: Option<String>,
+    pub tls: Option<String>,
+    pub cacert: Option<PathBuf>,
+    pub pin: Option<String>,
+    pub auth: Option<String>,
+    pub helo: Option<String>,
+    pub timeout: Option<String>,
+    pub log: Option<PathBuf>,
+    pub syslog: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct File {
+    #[serde(rename = "smtp-send", default)]
+    smtp_send: SmtpSend,
+}
+
+/// The default config file's path, if a home or XDG folder is known.
+pub fn default_path() -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty());
+    let base = match xdg {
+        Some(x) => PathBuf::from(x),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".config"),
+    };
+    Some(base.join("posthaste").join("config.toml"))
+}
+
+/// Reads the `[smtp-send]` table of `path` (`--config`: must exist, 66 otherwise) or of the
+/// default file (optional). Malformed TOML or an unknown key is 64, naming the file and the
+/// place.
+pub fn smtp_send(path: Option<&Path>) -> Result<SmtpSend> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => match default_path() {
+            Some(p) => (p, false),
+            None => return Ok(SmtpSend::default()),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(SmtpSend::default());
+        }
+        Err(e) => {
+            return Err(Error::new(
+                Kind::NoInput,
+                format!("config file {}: {}", path.display(), io_reason(&e)),
+            ));
+        }
+    };
+    parse(&text).map_err(|why| {
+        Error::new(
+            Kind::Usage,
+            format!("config file {}: {why}", path.display()),
+        )
+    })
+}
+
+/// Parses a config file's text. Pure.
+pub fn parse(text: &str) -> std::result::Result<SmtpSend, String> {
+    let f: File = toml::from_str(text).map_err(|e| {
+        // toml's message spans several lines (the line quoted, a caret): keep it one line.
+        e.to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.ends_with('|'))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })?;
+    Ok(f.smtp_send)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_smtp_send_table_and_refuses_typos() {
+        let c = parse(
+            "[smtp-send]\nserver = \"smtp://mx.example:587\"\nuser = \"u\"\ntls = \"required\"\nsyslog = true\n\n[pop-fetch]\nanything = 1\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.as_deref(), Some("smtp://mx.example:587"));
+        assert_eq!(c.tls.as_deref(), Some("required"));
+        assert_eq!(c.syslog, Some(true));
+        assert_eq!(parse("").unwrap(), SmtpSend::default());
+        let e = parse("[smtp-send]\nsevrer = \"x\"\n").unwrap_err();
+        assert!(e.contains("sevrer"), "{e}");
+        assert!(!e.contains('\n'));
+        assert!(parse("[smtp-send]\nserver = \n").is_err());
+    }
+}
