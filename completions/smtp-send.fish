@@ -5,6 +5,12 @@ complete -c smtp-send -l file -d 'Read the message from FILE instead of standard
 complete -c smtp-send -l helo -d 'The name to give in EHLO [default: the local host name]' -r
 complete -c smtp-send -l subject -d 'Make the message from plain text on standard input (or --file), with this Subject (RFC 2047-encoded when not ASCII), From, To (--to), Date, Message-ID and a text/plain UTF-8 body' -r
 complete -c smtp-send -l to -d 'With --subject: a recipient, in To (repeat, or separate with commas)' -r
+complete -c smtp-send -s N -l notify -d 'Ask for delivery status notifications (DSN, when the server offers it): NEVER, or SUCCESS, FAILURE and DELAY separated by commas (sendmail\'s -N)' -r
+complete -c smtp-send -s R -l ret -d 'What a DSN returns of the message: FULL or HDRS (sendmail\'s -R)' -r -f -a "FULL\t''
+HDRS\t''
+full\t''
+hdrs\t''"
+complete -c smtp-send -l envid -d 'An envelope identifier for DSNs (printable ASCII)' -r
 complete -c smtp-send -l config -d 'Read defaults from FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c smtp-send -l log -d 'Append one line per message to FILE: time, server, sender, recipients, size, the final reply and the exit status' -r -F
 complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)' -r

@@ -183,6 +183,19 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", requires = "subject")]
     pub to: Vec<String>,
 
+    /// Ask for delivery status notifications (DSN, when the server offers it): NEVER, or
+    /// SUCCESS, FAILURE and DELAY separated by commas (sendmail's -N)
+    #[arg(long, short = 'N', value_name = "WHEN", value_parser = parse_notify)]
+    pub notify: Option<String>,
+
+    /// What a DSN returns of the message: FULL or HDRS (sendmail's -R)
+    #[arg(long, short = 'R', value_name = "WHAT", value_parser = ["FULL", "HDRS", "full", "hdrs"])]
+    pub ret: Option<String>,
+
+    /// An envelope identifier for DSNs (printable ASCII)
+    #[arg(long, value_name = "ID", value_parser = parse_envid)]
+    pub envid: Option<String>,
+
     /// Read defaults from FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub config: Option<PathBuf>,
@@ -248,6 +261,49 @@ pub struct Args {
 
     #[command(flatten)]
     pub generate: GenerateArgs,
+}
+
+/// `--notify`: NEVER alone, or SUCCESS, FAILURE, DELAY (RFC 3461 4.1), any case.
+fn parse_notify(v: &str) -> std::result::Result<String, String> {
+    let words: Vec<String> = v
+        .split(',')
+        .map(|w| w.trim().to_ascii_uppercase())
+        .collect();
+    let ok = if words == ["NEVER"] {
+        true
+    } else {
+        !words.is_empty()
+            && words
+                .iter()
+                .all(|w| matches!(w.as_str(), "SUCCESS" | "FAILURE" | "DELAY"))
+    };
+    if ok {
+        Ok(words.join(","))
+    } else {
+        Err("must be NEVER, or SUCCESS, FAILURE and DELAY separated by commas".into())
+    }
+}
+
+/// `--envid`: printable ASCII, at most 100 characters (RFC 3461 4.4).
+fn parse_envid(v: &str) -> std::result::Result<String, String> {
+    if !v.is_empty() && v.len() <= 100 && v.bytes().all(|b| (32..=126).contains(&b)) {
+        Ok(v.to_string())
+    } else {
+        Err("must be 1 to 100 printable ASCII characters".into())
+    }
+}
+
+/// RFC 3461 4: xtext, `+XX` for `+`, `=`, and anything outside `!`..`~`.
+fn xtext(v: &str) -> String {
+    let mut out = String::new();
+    for b in v.bytes() {
+        if (33..=126).contains(&b) && b != b'+' && b != b'=' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("+{b:02X}"));
+        }
+    }
+    out
 }
 
 fn parse_mechanism(v: &str) -> std::result::Result<Mechanism, String> {
@@ -558,6 +614,7 @@ fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
     let mut session = Session {
         client: None,
         used: false,
+        dsn_warned: false,
     };
     for src in &sources {
         let mut rec = Record::default();
@@ -586,6 +643,8 @@ struct Session {
     client: Option<SmtpClient<NetStream>>,
     /// A transaction has run on it: RSET before the next.
     used: bool,
+    /// The server's lack of DSN was said once.
+    dsn_warned: bool,
 }
 
 /// Whether the user wants to hear about successes: at a terminal or with -v.
@@ -792,11 +851,29 @@ fn attempt(
         }
         mail_params.push("SMTPUTF8".to_string());
     }
+    let mut rcpt_params = Vec::new();
+    let dsn_asked = args.notify.is_some() || args.ret.is_some() || args.envid.is_some();
+    if dsn_asked && ext.dsn {
+        if let Some(r) = &args.ret {
+            mail_params.push(format!("RET={}", r.to_ascii_uppercase()));
+        }
+        if let Some(id) = &args.envid {
+            mail_params.push(format!("ENVID={}", xtext(id)));
+        }
+        if let Some(n) = &args.notify {
+            rcpt_params.push(format!("NOTIFY={n}"));
+        }
+    } else if dsn_asked && !session.dsn_warned {
+        session.dsn_warned = true;
+        report.warn(format_args!(
+            "{peer} does not offer DSN: --notify, --ret and --envid are not sent"
+        ));
+    }
     let env = Envelope {
         from: from.to_string(),
         rcpts: rcpts.to_vec(),
         mail_params,
-        rcpt_params: Vec::new(),
+        rcpt_params,
         partial: args.partial,
         lone_cr: if args.allow_bare_cr {
             LoneCr::Keep

@@ -824,3 +824,44 @@ fn the_config_file_gives_defaults_that_flags_override() {
     );
     assert_eq!(code(&o), 66, "{}", stderr(&o));
 }
+
+#[test]
+fn dsn_options_go_only_to_a_server_that_offers_dsn() {
+    let s = FakeSmtp::builder().ehlo(&["PIPELINING", "DSN"]).start();
+    let o = send(
+        &s,
+        &[
+            "--notify",
+            "failure,delay",
+            "-R",
+            "hdrs",
+            "--envid",
+            "job 42+1",
+            "b@y",
+        ],
+        b"From: a@x\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<a@x> RET=HDRS ENVID=job+2042+2B1"]
+    );
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<b@y> NOTIFY=FAILURE,DELAY"]);
+    let s = FakeSmtp::builder().ehlo(&["PIPELINING"]).start();
+    let o = send(&s, &["-N", "never", "b@y"], b"From: a@x\n\nhi\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does not offer DSN: --notify, --ret and --envid are not sent"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<b@y>"]);
+    for bad in [
+        &["--notify", "never,success"][..],
+        &["--notify", "sometimes"],
+        &["--envid", "é"],
+    ] {
+        let o = send(&s, bad, b"From: a@x\n\nhi\n");
+        assert_eq!(code(&o), 64, "{bad:?}");
+    }
+}
