@@ -56,6 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtp-send' -ScriptBlock {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)')
             [CompletionResult]::new('--syslog', '--syslog', [CompletionResultType]::ParameterName, 'Log that line to syslog (facility mail) too')
             [CompletionResult]::new('--allow-bare-cr', '--allow-bare-cr', [CompletionResultType]::ParameterName, 'Send a lone CR (one not followed by LF) as it is instead of refusing the message')
+            [CompletionResult]::new('--no-chunking', '--no-chunking', [CompletionResultType]::ParameterName, 'Send the message with DATA even when the server offers CHUNKING (BDAT)')
             [CompletionResult]::new('--partial', '--partial', [CompletionResultType]::ParameterName, 'When some recipients are refused, send to the others (and still exit 67)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'sendmail''s -i: a line with a single dot does not end the message (it never does here)')
             [CompletionResult]::new('--no-netrc', '--no-netrc', [CompletionResultType]::ParameterName, 'Do not read any netrc file')

@@ -53,6 +53,7 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
             cand -t 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)'
             cand --syslog 'Log that line to syslog (facility mail) too'
             cand --allow-bare-cr 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
+            cand --no-chunking 'Send the message with DATA even when the server offers CHUNKING (BDAT)'
             cand --partial 'When some recipients are refused, send to the others (and still exit 67)'
             cand -i 'sendmail''s -i: a line with a single dot does not end the message (it never does here)'
             cand --no-netrc 'Do not read any netrc file'

@@ -355,6 +355,20 @@ impl<S: Write, D> Conn<S, D> {
         self.flush()
     }
 
+    /// Sends `VERB arg` with CRLF and, in the same write, `data` as it is: SMTP BDAT (RFC
+    /// 3030), whose data is counted, not a line. The command is checked and shown as
+    /// [`send_command`](Conn::send_command) does; the data is not shown.
+    pub fn send_command_with_data(
+        &mut self,
+        verb: &str,
+        arg: Option<&str>,
+        data: &[u8],
+    ) -> Result<()> {
+        self.enqueue(command_line(verb, arg), None)?;
+        self.queued.extend_from_slice(data);
+        self.flush()
+    }
+
     /// Writes every queued command in one write, logging each.
     pub fn flush(&mut self) -> Result<()> {
         if self.queued.is_empty() {

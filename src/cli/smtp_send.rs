@@ -7,7 +7,7 @@ use super::credentials;
 use super::generated::GenerateArgs;
 use super::report::Reporter;
 use super::tool::{self, Tool, usage};
-use crate::conn::{DataWriter, Transcript};
+use crate::conn::Transcript;
 use crate::dot::LoneCr;
 use crate::error::{Error, Kind, Result};
 use crate::mime::date;
@@ -17,7 +17,7 @@ use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::retry::RetryPolicy;
 use crate::sasl::Mechanism;
-use crate::smtp::client::{Auth, Envelope, RcptReply, SmtpClient, SmtpOptions, refusal};
+use crate::smtp::client::{Auth, BodySink, Envelope, RcptReply, SmtpClient, SmtpOptions, refusal};
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use clap::{Parser, ValueHint};
 use std::fs::File;
@@ -212,6 +212,10 @@ pub struct Args {
     /// Send a lone CR (one not followed by LF) as it is instead of refusing the message
     #[arg(long)]
     pub allow_bare_cr: bool,
+
+    /// Send the message with DATA even when the server offers CHUNKING (BDAT)
+    #[arg(long)]
+    pub no_chunking: bool,
 
     /// When some recipients are refused, send to the others (and still exit 67)
     #[arg(long)]
@@ -880,6 +884,7 @@ fn attempt(
         } else {
             LoneCr::Refuse
         },
+        chunking: !args.no_chunking,
     };
     let chatty = chatty(args);
     let mut refused_shown: Vec<String> = Vec::new();
@@ -942,8 +947,8 @@ fn attempt(
 /// [`BodyCheck`]: a refusal stops it (the caller drops the connection without the final
 /// dot, so nothing is delivered).
 /// Returns the size sent, with CRLF line ends (dot-stuffing not counted, as SIZE counts).
-fn stream_body<S: std::io::Write>(
-    w: &mut DataWriter<'_, S>,
+fn stream_body(
+    w: &mut dyn BodySink,
     header: &[u8],
     msg: &mut Message,
     first_line: u64,

@@ -15,6 +15,7 @@ use crate::sasl::{self, Exchange, Mechanism};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::VecDeque;
+use std::io::Write;
 use std::time::Instant;
 
 /// How to connect.
@@ -117,6 +118,8 @@ pub struct Envelope {
     pub partial: bool,
     /// What to do with a lone CR in the data.
     pub lone_cr: LoneCr,
+    /// Use BDAT when the server offers CHUNKING.
+    pub chunking: bool,
 }
 
 /// A recipient and the server's answer to its RCPT.
@@ -149,6 +152,97 @@ pub fn refusal(peer: &str, r: &RcptReply) -> Error {
         e.with_kind(Kind::NoUser)
     } else {
         e
+    }
+}
+
+/// Where a message's data goes: DATA's dot-stuffed stream, or BDAT chunks.
+pub trait BodySink {
+    /// Sends `data` (line ends canonicalised to CRLF on the way).
+    fn write(&mut self, data: &[u8]) -> Result<()>;
+}
+
+impl<S: Write> BodySink for DataWriter<'_, S> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        DataWriter::write(self, data)
+    }
+}
+
+/// How much canonical data one BDAT chunk carries (at most; the last may be less).
+pub const BDAT_CHUNK: usize = 256 * 1024;
+
+/// The message as BDAT chunks (RFC 3030): line ends made CRLF (a lone CR kept: the caller
+/// refuses it unless allowed), no dot-stuffing; each chunk's reply read before the next
+/// is sent. [`BdatWriter::finish`] sends the last chunk with LAST.
+pub struct BdatWriter<'c, S: Transport> {
+    conn: &'c mut Conn<S, Smtp>,
+    out: Vec<u8>,
+    /// The last byte taken was a CR whose LF may come in the next write.
+    pending_cr: bool,
+    /// Bytes sent in chunks so far.
+    sent: u64,
+    /// The data so far does not end with a line break: one is added at the end, as DATA
+    /// does (RFC 5322 2.1: lines end in CRLF).
+    line_open: bool,
+}
+
+impl<S: Transport> BdatWriter<'_, S> {
+    fn chunk(&mut self, last: bool) -> Result<Reply> {
+        let arg = if last {
+            format!("{} LAST", self.out.len())
+        } else {
+            self.out.len().to_string()
+        };
+        self.conn
+            .send_command_with_data("BDAT", Some(&arg), &self.out)?;
+        self.sent += self.out.len() as u64;
+        self.out.clear();
+        self.conn.read_reply()
+    }
+
+    fn finish(mut self) -> Result<Reply> {
+        if self.pending_cr {
+            self.out.push(b'\r');
+            self.pending_cr = false;
+        }
+        if self.line_open {
+            self.out.extend_from_slice(b"\r\n");
+        }
+        self.chunk(true)
+    }
+}
+
+impl<S: Transport> BodySink for BdatWriter<'_, S> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        for &b in data {
+            if self.pending_cr {
+                self.pending_cr = false;
+                self.out.push(b'\r');
+                if b == b'\n' {
+                    self.out.push(b'\n');
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => self.out.extend_from_slice(b"\r\n"),
+                _ => self.out.push(b),
+            }
+        }
+        if let Some(&b) = data.last() {
+            self.line_open = b != b'\n';
+        }
+        if self.out.len() >= BDAT_CHUNK {
+            let r = self.chunk(false)?;
+            if r.class() != 2 {
+                let e = r.error(format!("{}: BDAT", self.conn.peer()));
+                return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
+                    e.with_kind(Kind::Data)
+                } else {
+                    e
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -422,8 +516,10 @@ impl<S: Transport> SmtpClient<S> {
         &mut self,
         env: &Envelope,
         on_rcpt: &mut dyn FnMut(&RcptReply),
-        body: impl FnOnce(&mut DataWriter<'_, S>) -> Result<()>,
+        body: impl FnOnce(&mut dyn BodySink) -> Result<()>,
     ) -> Result<Delivered> {
+        // CHUNKING (RFC 3030): BDAT instead of DATA, unless told otherwise.
+        let chunking = self.ext.chunking && env.chunking;
         let peer = self.conn.peer().to_string();
         let mail_arg = with_params(format!("FROM:<{}>", env.from), &env.mail_params);
         let rcpt_args: Vec<String> = env
@@ -451,15 +547,16 @@ impl<S: Transport> SmtpClient<S> {
                     .inspect_err(|_| self.broken = true)?;
                 owed.push_back(what);
             }
-            // DATA goes in the same group (RFC 2920 3.1) only when a reply to it could
-            // still be undone: it is the last command, and a 354 we must not follow is
-            // answered by dropping the connection.
-            while !self.conn.fits_window("DATA", None) {
-                let Some(next) = owed.pop_front() else { break };
-                self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
+            // DATA goes in the same group (RFC 2920 3.1): it is the last command, and a 354
+            // we must not follow is answered by dropping the connection. BDAT waits.
+            if !chunking {
+                while !self.conn.fits_window("DATA", None) {
+                    let Some(next) = owed.pop_front() else { break };
+                    self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
+                }
+                self.conn.queue("DATA", None)?;
+                owed.push_back(Owed::Data);
             }
-            self.conn.queue("DATA", None)?;
-            owed.push_back(Owed::Data);
             self.conn.flush().inspect_err(|_| self.broken = true)?;
             while let Some(next) = owed.pop_front() {
                 if next == Owed::Data {
@@ -494,6 +591,9 @@ impl<S: Transport> SmtpClient<S> {
         } else {
             Ok(())
         };
+        if go_on.is_ok() && chunking {
+            return self.send_chunks(&peer, rcpts, body);
+        }
         // Not pipelined: DATA only now that we know it should go.
         if go_on.is_ok() && data.is_none() {
             self.conn.send_command("DATA", None)?;
@@ -529,6 +629,44 @@ impl<S: Transport> SmtpClient<S> {
             return Err(e);
         }
         let r = self.reply_to("the end of the message data")?;
+        if r.class() != 2 {
+            let e = r.error(format!("{peer}: the message was refused"));
+            return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
+                e.with_kind(Kind::Data)
+            } else {
+                e
+            });
+        }
+        let (accepted, refused): (Vec<RcptReply>, Vec<RcptReply>) =
+            rcpts.into_iter().partition(RcptReply::accepted);
+        Ok(Delivered {
+            accepted: accepted.into_iter().map(|r| r.addr).collect(),
+            refused,
+            reply: r,
+        })
+    }
+
+    /// The data as BDAT chunks, once the envelope is accepted.
+    fn send_chunks(
+        &mut self,
+        peer: &str,
+        rcpts: Vec<RcptReply>,
+        body: impl FnOnce(&mut dyn BodySink) -> Result<()>,
+    ) -> Result<Delivered> {
+        let mut w = BdatWriter {
+            conn: &mut self.conn,
+            out: Vec::with_capacity(BDAT_CHUNK + 2 * 64 * 1024),
+            pending_cr: false,
+            sent: 0,
+            line_open: false,
+        };
+        if let Err(e) = body(&mut w) {
+            drop(w);
+            // Without BDAT LAST nothing is delivered (RFC 3030 2).
+            self.abandon();
+            return Err(e);
+        }
+        let r = w.finish().inspect_err(|_| self.broken = true)?;
         if r.class() != 2 {
             let e = r.error(format!("{peer}: the message was refused"));
             return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {

@@ -865,3 +865,76 @@ fn dsn_options_go_only_to_a_server_that_offers_dsn() {
         assert_eq!(code(&o), 64, "{bad:?}");
     }
 }
+
+#[test]
+fn chunking_sends_bdat_without_dot_stuffing() {
+    let s = FakeSmtp::builder()
+        .ehlo(&["PIPELINING", "8BITMIME", "CHUNKING"])
+        .start();
+    let input = b"From: a@x\nTo: b@y\nDate: d\nMessage-ID: <m>\n\n.\n..\r\nline\nQUIT\n.";
+    let o = send(&s, &["-t"], input);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let m = only(&s);
+    assert!(m.bdat);
+    let want = b"From: a@x\r\nTo: b@y\r\nDate: d\r\nMessage-ID: <m>\r\n\r\n.\r\n..\r\nline\r\nQUIT\r\n.\r\n";
+    assert_eq!(
+        String::from_utf8_lossy(&m.wire),
+        String::from_utf8_lossy(want)
+    );
+    assert_eq!(
+        s.transcript(),
+        [
+            "EHLO client.test",
+            "MAIL FROM:<a@x> BODY=8BITMIME",
+            "RCPT TO:<b@y>",
+            &format!("BDAT {} LAST", want.len()),
+            "QUIT"
+        ]
+    );
+    // A big message goes in several chunks, each answered before the next.
+    let s = FakeSmtp::builder()
+        .ehlo(&["PIPELINING", "CHUNKING"])
+        .start();
+    let mut big = b"From: a@x\nTo: b@y\nDate: d\nMessage-ID: <m>\n\n".to_vec();
+    for i in 0..40_000 {
+        big.extend_from_slice(format!("line {i} of a message that is long enough\n").as_bytes());
+    }
+    let o = send(&s, &["-t"], &big);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let bdats = s.commands("BDAT");
+    assert!(bdats.len() >= 7, "{bdats:?}");
+    assert!(bdats.last().unwrap().ends_with(" LAST"));
+    let mut canonical = Vec::new();
+    for &b in &big {
+        if b == b'\n' {
+            canonical.push(b'\r');
+        }
+        canonical.push(b);
+    }
+    assert!(only(&s).wire == canonical);
+    // --no-chunking: DATA.
+    let s = FakeSmtp::builder()
+        .ehlo(&["PIPELINING", "CHUNKING"])
+        .start();
+    let o = send(&s, &["-t", "--no-chunking"], input);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!only(&s).bdat);
+    // A lone CR mid-stream: no BDAT LAST, nothing delivered.
+    let s = FakeSmtp::builder()
+        .ehlo(&["PIPELINING", "CHUNKING"])
+        .start();
+    let mut bad = big.clone();
+    bad.extend_from_slice(b"a lone\rCR\n");
+    let o = send(&s, &["-t"], &bad);
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(s.messages().is_empty());
+    assert!(!s.commands("BDAT").iter().any(|c| c.ends_with("LAST")));
+    // A refused recipient: no BDAT at all.
+    let s = FakeSmtp::builder()
+        .ehlo(&["PIPELINING", "CHUNKING"])
+        .refuse("b@y", "550 5.1.1 no\r\n")
+        .start();
+    let o = send(&s, &["-t"], input);
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
+    assert!(s.commands("BDAT").is_empty());
+}

@@ -36,11 +36,16 @@ pub struct Stored {
     pub mail: String,
     pub rcpts: Vec<String>,
     pub wire: Vec<u8>,
+    /// Came in BDAT chunks (RFC 3030): the wire data is the message, unstuffed.
+    pub bdat: bool,
 }
 
 impl Stored {
     /// The data unstuffed (RFC 5321 4.5.2): what a mailbox would hold.
     pub fn content(&self) -> Vec<u8> {
+        if self.bdat {
+            return self.wire.clone();
+        }
         let mut out = Vec::with_capacity(self.wire.len());
         let mut at_line_start = true;
         let mut i = 0;
@@ -86,6 +91,8 @@ pub struct Session {
     mail: Option<String>,
     rcpts: Vec<String>,
     authenticated: bool,
+    /// BDAT data so far.
+    chunks: Option<Vec<u8>>,
 }
 
 /// A running fake server. Dropping it stops every thread and closes every socket.
@@ -195,6 +202,7 @@ impl Protocol for Smtp {
         "MAIL" => mail,
         "RCPT" => rcpt,
         "DATA" => data,
+        "BDAT" => bdat,
         "RSET" => |c, _| {
             c.session.mail = None;
             c.session.rcpts.clear();
@@ -299,10 +307,51 @@ fn data(c: &mut Ctx<'_, Smtp>, _: &str) -> io::Result<Flow> {
         mail: c.session.mail.take().unwrap_or_default(),
         rcpts: std::mem::take(&mut c.session.rcpts),
         wire,
+        bdat: false,
     };
     c.server.state().messages.push(stored);
     let n = c.server.state().messages.len();
     // Scripted final replies go to the messages in the order they arrive.
+    let reply = c
+        .server
+        .setup
+        .data_replies
+        .get(n - 1)
+        .cloned()
+        .unwrap_or_else(|| format!("250 2.0.0 Ok: queued as M{n}\r\n"));
+    done(c.send(&reply))
+}
+
+/// BDAT n [LAST] (RFC 3030): n octets follow the command at once.
+fn bdat(c: &mut Ctx<'_, Smtp>, arg: &str) -> io::Result<Flow> {
+    let mut words = arg.split(' ');
+    let Some(n) = words.next().and_then(|n| n.parse::<usize>().ok()) else {
+        return done(c.send("501 5.5.4 Syntax: BDAT n [LAST]\r\n"));
+    };
+    let last = words.next().is_some_and(|w| w.eq_ignore_ascii_case("LAST"));
+    let Some(data) = c.read_raw_bytes(n).unwrap_or(None) else {
+        let got = c.session.chunks.take().unwrap_or_default();
+        c.server.state().cut_short.push(got);
+        return Ok(Flow::Close);
+    };
+    if c.session.mail.is_none() || c.session.rcpts.is_empty() {
+        return done(c.send("554 5.5.1 Error: no valid recipients\r\n"));
+    }
+    c.session
+        .chunks
+        .get_or_insert_with(Vec::new)
+        .extend_from_slice(&data);
+    if !last {
+        return done(c.send(&format!("250 2.0.0 {n} octets received\r\n")));
+    }
+    let stored = Stored {
+        mail: c.session.mail.take().unwrap_or_default(),
+        rcpts: std::mem::take(&mut c.session.rcpts),
+        wire: c.session.chunks.take().unwrap_or_default(),
+        bdat: true,
+    };
+    c.server.state().messages.push(stored);
+    let n = c.server.state().messages.len();
     let reply = c
         .server
         .setup
