@@ -538,9 +538,12 @@ impl<S: Transport> SmtpClient<S> {
                 commands.push(("RCPT", a.clone(), Owed::Rcpt(i)));
             }
             for (verb, arg, what) in commands {
-                while !self.conn.fits_window(verb, Some(&arg)) {
-                    let Some(next) = owed.pop_front() else { break };
-                    self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
+                // A full window: send the group, read all its replies, start the next
+                // group (groups of about 4 KiB, not a trickle of single commands).
+                if !self.conn.fits_window(verb, Some(&arg)) {
+                    while let Some(next) = owed.pop_front() {
+                        self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
+                    }
                 }
                 self.conn
                     .queue(verb, Some(&arg))

@@ -938,3 +938,29 @@ fn chunking_sends_bdat_without_dot_stuffing() {
     assert_eq!(code(&o), 67, "{}", stderr(&o));
     assert!(s.commands("BDAT").is_empty());
 }
+
+#[test]
+fn a_link_named_sendmail_takes_crons_command_line() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-sendmail");
+    std::fs::create_dir_all(home.join("posthaste")).unwrap();
+    std::fs::write(
+        home.join("posthaste/config.toml"),
+        format!("[smtp-send]\nserver = \"{}\"\nfrom = \"cron@example.com\"\ntls = \"none\"\n", s.url()),
+    )
+    .unwrap();
+    let link = home.join("sendmail");
+    std::os::unix::fs::symlink(BIN, &link).unwrap();
+    // What Debian's cron runs for MAILTO=root.
+    let mut c = Command::new(&link);
+    c.args(["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"])
+        .env("XDG_CONFIG_HOME", home.arg());
+    let o = run::output_with_input(
+        &mut c,
+        b"From: root (Cron Daemon)\nTo: root\nSubject: Cron <root@host> backup\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\nbackup done\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    assert_eq!(s.commands("MAIL"), ["MAIL FROM:<cron@example.com> BODY=8BITMIME"]);
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<root>"]);
+}
