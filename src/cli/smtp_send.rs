@@ -1035,6 +1035,12 @@ impl Message {
         };
         let what = src.name();
         let (reader, file_body_at, scanned): (Box<dyn Read>, _, _) = match src {
+            Source::Stdin if crate::stdio::closed_at_start(0) => {
+                return Err(Error::new(
+                    Kind::NoInput,
+                    "standard input is closed: give the text on it or with --file",
+                ));
+            }
             Source::Stdin => (Box::new(std::io::stdin()), None, None),
             Source::File(path) => {
                 let f = File::open(path).map_err(|e| Error::no_input(&what, &e))?;

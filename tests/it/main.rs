@@ -8,6 +8,9 @@
 //! - `fake_ftp_selftest`: the fake FTP server checked against curl, so it can be trusted;
 //! - `interop_vsftpd`: ftp-get and the FTP client against the loopback vsftpd instances
 //!   that `scripts/test-servers` runs;
+//! - `smtp_send`: smtp-send against the fake SMTP server (`support/fake_smtp.rs`);
+//! - `interop_smtp`: smtp-send against Postfix smtp-sink and a storing aiosmtpd server
+//!   (scripts/servers/smtp);
 //! - `generated`: man pages and completions are current.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.

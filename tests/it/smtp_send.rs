@@ -946,7 +946,10 @@ fn a_link_named_sendmail_takes_crons_command_line() {
     std::fs::create_dir_all(home.join("posthaste")).unwrap();
     std::fs::write(
         home.join("posthaste/config.toml"),
-        format!("[smtp-send]\nserver = \"{}\"\nfrom = \"cron@example.com\"\ntls = \"none\"\n", s.url()),
+        format!(
+            "[smtp-send]\nserver = \"{}\"\nfrom = \"cron@example.com\"\ntls = \"none\"\n",
+            s.url()
+        ),
     )
     .unwrap();
     let link = home.join("sendmail");
@@ -961,6 +964,9 @@ fn a_link_named_sendmail_takes_crons_command_line() {
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
-    assert_eq!(s.commands("MAIL"), ["MAIL FROM:<cron@example.com> BODY=8BITMIME"]);
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<cron@example.com> BODY=8BITMIME"]
+    );
     assert_eq!(s.commands("RCPT"), ["RCPT TO:<root>"]);
 }
