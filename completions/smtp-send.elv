@@ -18,7 +18,7 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
     }
     var completions = [
         &'smtp-send'= {
-            cand --server 'The server: smtp://HOST[:PORT] (STARTTLS; :587 for submission) or smtps://HOST[:PORT]'
+            cand --server 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)'
             cand -f 'Envelope sender, and the From header when the message has none [default: the From header''s address]'
             cand -r 'Envelope sender, and the From header when the message has none [default: the From header''s address]'
             cand --from 'Envelope sender, and the From header when the message has none [default: the From header''s address]'

@@ -142,7 +142,7 @@ pub struct Args {
     #[arg(value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
-    /// The server: smtp://HOST[:PORT] (STARTTLS; :587 for submission) or smtps://HOST[:PORT]
+    /// The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)
     #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
     pub server: Option<String>,
 

@@ -172,7 +172,7 @@ pub const BDAT_CHUNK: usize = 256 * 1024;
 
 /// The message as BDAT chunks (RFC 3030): line ends made CRLF (a lone CR kept: the caller
 /// refuses it unless allowed), no dot-stuffing; each chunk's reply read before the next
-/// is sent. [`BdatWriter::finish`] sends the last chunk with LAST.
+/// is sent. Its last chunk goes with LAST.
 pub struct BdatWriter<'c, S: Transport> {
     conn: &'c mut Conn<S, Smtp>,
     out: Vec<u8>,
