@@ -32,9 +32,9 @@ fn env_path() -> PathBuf {
     }
 }
 
-/// The running SMTP servers. `None` (the test returns early, saying so on stderr) with
-/// `POSTHASTE_SKIP_INTEROP=1`, or when the env file has no `PH_SMTP_*` settings; a server
-/// listed there that does not answer is a panic (stale settings).
+/// The running SMTP servers; `None` (the test returns early) only with
+/// `POSTHASTE_SKIP_INTEROP=1`. Missing `PH_SMTP_*` settings, or a server listed there that
+/// does not answer, is a panic saying how to start them, as for the FTP servers.
 pub fn smtp_servers() -> Option<SmtpServers> {
     if std::env::var("POSTHASTE_SKIP_INTEROP").is_ok_and(|v| v == "1") {
         return None;
@@ -46,11 +46,10 @@ pub fn smtp_servers() -> Option<SmtpServers> {
         .filter_map(|l| l.trim().split_once('='))
         .collect();
     let Some(sink) = map.get("PH_SMTP_SINK_PORT") else {
-        eprintln!(
-            "skipped: no PH_SMTP_* in {} (run scripts/test-servers start as root)",
+        panic!(
+            "real-server tests need the loopback SMTP servers: no PH_SMTP_* in {} (run scripts/test, or scripts/test-servers start, as root)",
             path.display()
         );
-        return None;
     };
     let port = |k: &str| -> u16 {
         map.get(k)
