@@ -745,8 +745,22 @@ fn send_one(
                 if stage == Stage::Body {
                     msg.reopen_body()?;
                 }
+                rec.refused = None;
+                rec.reply = None;
+                rec.refusals.clear();
                 continue;
             }
+        }
+        if !rec.refusals.is_empty() {
+            // Each refused recipient is reported, with its own status; the first counts.
+            for r in std::mem::take(&mut rec.refusals) {
+                report.fail(&r);
+            }
+            report.note(format_args!(
+                "{}: not sent to anyone (--partial sends to the recipients accepted)",
+                msg.what
+            ));
+            return Ok(());
         }
         return Err(e);
     }
@@ -887,7 +901,7 @@ fn attempt(
         chunking: !args.no_chunking,
     };
     let chatty = chatty(args);
-    let mut refused_shown: Vec<String> = Vec::new();
+    let mut refusals: Vec<Error> = Vec::new();
     let mut on_rcpt = |r: &RcptReply| {
         if r.accepted() {
             if chatty {
@@ -900,11 +914,10 @@ fn attempt(
             }
         } else {
             let e = refusal(&peer, r);
-            refused_shown.push(e.message().to_string());
             rec.refused.get_or_insert(e.exit_code());
             rec.reply
                 .get_or_insert_with(|| format!("{} {}", r.reply.code, r.reply.text()));
-            report.fail(&e);
+            refusals.push(e);
         }
     };
     session.used = true;
@@ -920,6 +933,10 @@ fn attempt(
     rec.size = size;
     match result {
         Ok(d) => {
+            // --partial: each refused recipient is a failure of its own.
+            for e in &refusals {
+                report.fail(e);
+            }
             rec.reply = Some(format!("{} {}", d.reply.code, d.reply.text()));
             if chatty {
                 report.note(format_args!(
@@ -932,12 +949,12 @@ fn attempt(
             }
             Ok(())
         }
-        // Each refused recipient has had its line, and its exit status, already.
-        Err(e) if refused_shown.iter().any(|m| m == e.message()) => {
-            report.note(format_args!(
-                "{what}: not sent to anyone (--partial sends to the recipients accepted)"
-            ));
-            Ok(())
+        // Refused recipients: the caller reports each (or tries again, when all were
+        // refused for now: greylisting).
+        Err(e) if refusals.iter().any(|r| r.message() == e.message()) => {
+            let transient = refusals.iter().all(Error::is_transient);
+            rec.refusals = refusals;
+            Err(e.transient(transient))
         }
         Err(e) => Err(e),
     }
@@ -1119,6 +1136,8 @@ struct Record {
     reply: Option<String>,
     /// The exit status of the first refused recipient (--partial or not).
     refused: Option<u8>,
+    /// The refusals that stopped the message, to report once no try is left.
+    refusals: Vec<Error>,
 }
 
 /// `--log FILE` and `--syslog`: one line per message, as msmtp writes them.
@@ -1156,7 +1175,8 @@ impl Log {
         if self.file.is_none() && !self.syslog {
             return Ok(());
         }
-        let line = log_line(plan, rec, code);
+        let user = plan.auth.as_ref().map(|a| a.user.as_str());
+        let line = log_line(&plan.target.authority(), user, rec, code);
         if self.syslog {
             let level = if code == 0 {
                 libc::LOG_INFO
@@ -1177,8 +1197,8 @@ impl Log {
     }
 }
 
-/// One log line (without the time): msmtp's fields, values made visible.
-fn log_line(plan: &Plan, rec: &Record, code: u8) -> String {
+/// One log line (without the time): msmtp's fields, values made visible. Pure.
+fn log_line(authority: &str, user: Option<&str>, rec: &Record, code: u8) -> String {
     let status = rec
         .reply
         .as_deref()
@@ -1187,10 +1207,10 @@ fn log_line(plan: &Plan, rec: &Record, code: u8) -> String {
         .unwrap_or("-");
     let line = format!(
         "host={} tls={} auth={} user={} from={} recipients={} mailsize={} smtpstatus={} smtpmsg='{}' exitcode={}",
-        plan.target.authority(),
+        authority,
         if rec.tls { "on" } else { "off" },
-        if plan.auth.is_some() { "on" } else { "off" },
-        plan.auth.as_ref().map_or("-", |a| a.user.as_str()),
+        if user.is_some() { "on" } else { "off" },
+        user.unwrap_or("-"),
         if rec.from.is_empty() { "-" } else { &rec.from },
         if rec.rcpts.is_empty() {
             "-".to_string()
@@ -1229,6 +1249,28 @@ mod tests {
             self.1 = 0;
             Ok(n)
         }
+    }
+
+    #[test]
+    fn log_lines_read_like_msmtps() {
+        let mut rec = Record {
+            from: "a@x".into(),
+            rcpts: vec!["b@y".into(), "c@z".into()],
+            size: 1234,
+            tls: true,
+            reply: Some("250 2.0.0 Ok: queued as 'A1'\x1b[2J".into()),
+            refused: None,
+            refusals: Vec::new(),
+        };
+        assert_eq!(
+            log_line("mx.example:587", Some("ci"), &rec, 0),
+            "host=mx.example:587 tls=on auth=on user=ci from=a@x recipients=b@y,c@z mailsize=1234 smtpstatus=250 smtpmsg='250 2.0.0 Ok: queued as \"A1\"\\x1b[2J' exitcode=EX_OK"
+        );
+        rec.reply = Some("mx.example:587: timed out".into());
+        rec.tls = false;
+        assert!(log_line("mx.example:587", None, &rec, 75).ends_with(
+            "tls=off auth=off user=- from=a@x recipients=b@y,c@z mailsize=1234 smtpstatus=- smtpmsg='mx.example:587: timed out' exitcode=EX_TEMPFAIL"
+        ), "{}", log_line("mx.example:587", None, &rec, 75));
     }
 
     /// The whole path of the data, header read and rewritten, body streamed through the

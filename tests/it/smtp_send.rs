@@ -970,3 +970,46 @@ fn a_link_named_sendmail_takes_crons_command_line() {
     );
     assert_eq!(s.commands("RCPT"), ["RCPT TO:<root>"]);
 }
+
+#[test]
+fn greylisted_recipients_are_tried_again_with_retries() {
+    let s = FakeSmtp::builder()
+        .refuse_once(
+            "b@y",
+            "450 4.2.0 <b@y>: Recipient address rejected: Greylisted\r\n",
+        )
+        .start();
+    let o = send(&s, &["--retries", "1", "b@y", "c@z"], MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Greylisted; trying again in 1 s"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(only(&s).rcpts, ["b@y", "c@z"]);
+    // Without --retries: 75, each refusal on its own line, nothing sent.
+    let s = FakeSmtp::builder()
+        .refuse_once("b@y", "450 4.2.0 Greylisted\r\n")
+        .refuse_once("c@z", "450 4.2.0 Greylisted\r\n")
+        .start();
+    let o = send(&s, &["b@y", "c@z"], MSG);
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o)
+            .matches("server said: 450 4.2.0 Greylisted")
+            .count(),
+        2,
+        "{}",
+        stderr(&o)
+    );
+    assert!(s.messages().is_empty());
+    // A permanent refusal among them: no retry.
+    let s = FakeSmtp::builder()
+        .refuse_once("b@y", "450 4.2.0 Greylisted\r\n")
+        .refuse("c@z", "550 5.1.1 no such user\r\n")
+        .start();
+    let o = send(&s, &["--retries", "3", "b@y", "c@z"], MSG);
+    assert_eq!(code(&o), 75, "the first refusal's status: {}", stderr(&o));
+    assert!(!stderr(&o).contains("trying again"), "{}", stderr(&o));
+    assert_eq!(s.connections(), 1);
+}

@@ -25,6 +25,7 @@ pub struct Setup {
     ehlo: Option<Vec<String>>,
     no_ehlo: bool,
     refuse: HashMap<String, String>,
+    refuse_once: HashMap<String, String>,
     data_replies: VecDeque<String>,
     login: Option<(String, String)>,
 }
@@ -71,6 +72,8 @@ impl Stored {
 #[derive(Default)]
 struct State {
     messages: Vec<Stored>,
+    /// Addresses `refuse_once` has refused already.
+    refused_once: Vec<String>,
     /// Data that never got its final `.`: the client went away.
     cut_short: Vec<Vec<u8>>,
 }
@@ -158,6 +161,14 @@ impl Builder {
     /// RCPT TO:<addr> gets `raw` (CRLF included).
     pub fn refuse(mut self, addr: &str, raw: &str) -> Self {
         self.proto.refuse.insert(addr.to_string(), raw.to_string());
+        self
+    }
+
+    /// RCPT TO:<addr> gets `raw` the first time only (greylisting).
+    pub fn refuse_once(mut self, addr: &str, raw: &str) -> Self {
+        self.proto
+            .refuse_once
+            .insert(addr.to_string(), raw.to_string());
         self
     }
 
@@ -275,6 +286,19 @@ fn rcpt(c: &mut Ctx<'_, Smtp>, arg: &str) -> io::Result<Flow> {
     let addr = angle(arg);
     if let Some(raw) = c.server.setup.refuse.get(&addr).cloned() {
         return done(c.send(&raw));
+    }
+    if let Some(raw) = c.server.setup.refuse_once.get(&addr).cloned() {
+        let first = {
+            let mut st = c.server.state();
+            let first = !st.refused_once.contains(&addr);
+            if first {
+                st.refused_once.push(addr.clone());
+            }
+            first
+        };
+        if first {
+            return done(c.send(&raw));
+        }
     }
     c.session.rcpts.push(addr);
     done(c.send("250 2.1.5 Ok\r\n"))
