@@ -191,6 +191,13 @@ pub fn scan_header(buf: &[u8], eof: bool) -> Result<Scanned> {
             pos = next;
             break;
         }
+        // An mbox "From " line before the header (as mail(1) and mutt may leave it) is the
+        // envelope of a mailbox, not part of the message: sendmail drops it, so do we.
+        if pos == 0 && line.starts_with(b"From ") {
+            h.lines += 1;
+            pos = next;
+            continue;
+        }
         let continuation = matches!(line[0], b' ' | b'\t');
         let name = if continuation { None } else { field_name(line) };
         if (!continuation || h.fields.is_empty()) && name.is_none() {
@@ -473,6 +480,12 @@ mod tests {
         // Not yet known.
         assert_eq!(scan_header(b"Subject: x\n", false).unwrap(), Scanned::More);
         assert_eq!(scan_header(b"Subj", false).unwrap(), Scanned::More);
+        // An mbox From_ line is dropped.
+        let mbox = b"From ada@example.com Thu Jan  1 00:00:00 2026\nTo: b@y\n\nx\n";
+        let h = done(mbox);
+        assert_eq!(h.fields.len(), 1);
+        assert_eq!((h.lines, h.bytes), (3, mbox.len() - 2));
+        assert!(!h.rewrite(&Additions::default()).starts_with(b"From "));
         // Obsolete white space before the colon.
         assert_eq!(done(b"Subject : x\n\n").fields[0].name, "Subject");
     }
