@@ -1232,6 +1232,62 @@ mod tests {
     }
 
     #[test]
+    fn auth_cram_md5_and_a_long_xoauth2_initial_response() {
+        // RFC 2195's example.
+        let (r, _) = session(
+            &[
+                GREET,
+                b"250-mx\r\n250 AUTH CRAM-MD5\r\n",
+                b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n",
+                b"235 ok\r\n",
+            ],
+            TlsMode::None,
+            true,
+        );
+        let mut c = r.unwrap();
+        let auth = Auth {
+            user: "tim".into(),
+            secret: "tanstaaftanstaaf".into(),
+            forced: None,
+            token: false,
+        };
+        assert_eq!(c.authenticate(&auth).unwrap(), Mechanism::CramMd5);
+        assert!(
+            written(&c)
+                .ends_with("AUTH CRAM-MD5\r\ndGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n")
+        );
+        // A token too long for the AUTH line (RFC 4954 4): sent after the empty 334.
+        let (r, seen) = session(
+            &[
+                GREET,
+                b"250-mx\r\n250 AUTH PLAIN XOAUTH2\r\n",
+                b"334 \r\n",
+                b"235 ok\r\n",
+            ],
+            TlsMode::None,
+            true,
+        );
+        let mut c = r.unwrap();
+        let token = "t".repeat(600);
+        let auth = Auth {
+            user: "ci@example.com".into(),
+            secret: token.clone(),
+            forced: None,
+            token: true,
+        };
+        assert_eq!(c.authenticate(&auth).unwrap(), Mechanism::XOAuth2);
+        let ir = B64.encode(format!(
+            "user=ci@example.com\x01auth=Bearer {token}\x01\x01"
+        ));
+        assert!(written(&c).ends_with(&format!("AUTH XOAUTH2\r\n{ir}\r\n")));
+        let shown = seen.lock().unwrap().join("\n");
+        assert!(
+            !shown.contains(&token[..20]) && shown.contains("C: ****"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn final_replies_and_a_failing_body() {
         for (last, code) in [(&b"452 full\r\n"[..], 75), (b"554 spam\r\n", 65)] {
             let mut c = client(
