@@ -1013,3 +1013,30 @@ fn greylisted_recipients_are_tried_again_with_retries() {
     assert!(!stderr(&o).contains("trying again"), "{}", stderr(&o));
     assert_eq!(s.connections(), 1);
 }
+
+#[test]
+fn a_silent_server_times_out_and_a_closed_stdin_is_66() {
+    let s = FakeSmtp::builder().stall_on("DATA").start();
+    let o = send(&s, &["--timeout", "300ms", "b@y"], MSG);
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no reply to DATA within 0.3 s"),
+        "{}",
+        stderr(&o)
+    );
+    drop(s);
+    let s = FakeSmtp::builder().start();
+    let o = run::output(Command::new("sh").args([
+        "-c",
+        "exec \"$0\" --server \"$1\" --tls none b@y <&-",
+        BIN,
+        &s.url(),
+    ]));
+    assert_eq!(code(&o), 66, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("standard input is closed"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.connections(), 0);
+}
