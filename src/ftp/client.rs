@@ -369,17 +369,71 @@ impl<S: Transport> FtpClient<S> {
         path: &str,
         source: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
     ) -> Result<u64> {
+        self.upload(path, Upload::Replace, source)
+    }
+
+    /// Uploads to `path`: STOR (replacing), APPE (appending), or REST `offset` then STOR
+    /// (resuming), pulling chunks from `source` until it returns 0. Returns the number of
+    /// bytes sent once the server confirmed the transfer (226). `Ok(None)`: the server
+    /// refused REST, nothing was sent.
+    pub fn upload(
+        &mut self,
+        path: &str,
+        how: Upload,
+        source: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
+    ) -> Result<u64> {
+        self.upload_with(path, how, &mut |data: &mut NetStream, buf: &mut [u8]| {
+            let n = source(buf)?;
+            if n > 0 {
+                std::io::Write::write_all(data, &buf[..n])
+                    .map_err(|e| Error::network("data connection", e))?;
+            }
+            Ok(n as u64)
+        })
+    }
+
+    /// [`upload`](Self::upload) with a pump that moves one chunk into the data connection
+    /// itself (and returns its size, 0 at the end): how a plain upload from a file uses
+    /// sendfile(2) while a TLS one goes through the buffer.
+    pub fn upload_with(
+        &mut self,
+        path: &str,
+        how: Upload,
+        pump: &mut dyn FnMut(&mut NetStream, &mut [u8]) -> Result<u64>,
+    ) -> Result<u64> {
         self.set_type(self.opts.ascii)?;
         let pending = self.open_data()?;
+        if let Upload::Resume(offset) = how {
+            let r = self.command("REST", Some(&offset.to_string()))?;
+            if r.code != 350 {
+                return Err(if r.class() == 4 {
+                    r.error(format!("{}: REST", self.peer()))
+                } else {
+                    Error::new(
+                        Kind::Unavailable,
+                        format!(
+                            "{}: {path}: the server refused to resume (REST {offset}): {} {}",
+                            self.peer(),
+                            r.code,
+                            r.text()
+                        ),
+                    )
+                });
+            }
+        }
+        let verb = match how {
+            Upload::Append => "APPE",
+            _ => "STOR",
+        };
         let what = format!("{}: {path}", self.peer());
-        let started = self.start_transfer("STOR", Some(path), pending, |r| {
+        let started = self.start_transfer(verb, Some(path), pending, |r| {
             if r.code == 550 || r.code == 553 || r.code == 532 {
                 Error::new(
                     Kind::Auth,
                     format!("{what}: cannot store: {} {}", r.code, r.text()),
                 )
             } else {
-                r.error(format!("{what}: STOR"))
+                r.error(format!("{what}: {verb}"))
             }
         })?;
         let mut data = match started {
@@ -388,7 +442,7 @@ impl<S: Transport> FtpClient<S> {
                 return Err(Error::new(
                     Kind::Protocol,
                     format!(
-                        "{what}: the server answered STOR with {} {} before any data was sent",
+                        "{what}: the server answered {verb} with {} {} before any data was sent",
                         r.code,
                         r.text()
                     ),
@@ -398,15 +452,14 @@ impl<S: Transport> FtpClient<S> {
         let mut buf = vec![0u8; DATA_BUF];
         let mut sent: u64 = 0;
         let outcome: Result<()> = loop {
-            let n = match source(&mut buf) {
+            match pump(&mut data, &mut buf) {
                 Ok(0) => break Ok(()),
-                Ok(n) => n,
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == Kind::Io && e.is_transient() => {
+                    break Err(e.context(&what));
+                }
                 Err(e) => break Err(e),
-            };
-            if let Err(e) = std::io::Write::write_all(&mut data, &buf[..n]) {
-                break Err(Error::network(format!("{what}: data connection"), e));
             }
-            sent += n as u64;
         };
         if let Err(e) = outcome {
             // Closing without close_notify tells the server the upload is incomplete.
@@ -544,6 +597,57 @@ impl<S: Transport> FtpClient<S> {
             ))
         } else {
             Err(r.error(format!("{}: DELE {path}", self.peer())))
+        }
+    }
+
+    /// Renames a remote file (RNFR, then RNTO). A refusal of either is the error; 550 and
+    /// 553 are permission problems (77).
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        let refused = |this: &Self, verb: &str, r: &Reply| {
+            let msg = format!(
+                "{}: cannot rename {from} to {to}: {verb}: {} {}",
+                this.peer(),
+                r.code,
+                r.text()
+            );
+            match r.code {
+                550 | 553 | 450 | 532 => Error::new(Kind::Auth, msg),
+                _ => Error::reply(format!("{}: {verb} {from}", this.peer()), r.code, &r.text())
+                    .with_message(msg),
+            }
+        };
+        let r = self.command("RNFR", Some(from))?;
+        if r.code != 350 {
+            return Err(refused(self, "RNFR", &r));
+        }
+        let r = self.command("RNTO", Some(to))?;
+        if r.class() != 2 {
+            return Err(refused(self, "RNTO", &r));
+        }
+        Ok(())
+    }
+
+    /// Makes a remote folder (MKD). `Ok(false)`: the server refused (it may exist already;
+    /// the transfer that needs it will tell).
+    pub fn make_dir(&mut self, path: &str) -> Result<bool> {
+        let r = self.command("MKD", Some(path))?;
+        if r.code == 421 {
+            return Err(r.error(format!("{}: MKD", self.peer())));
+        }
+        Ok(r.class() == 2)
+    }
+
+    /// SITE `arg` (SITE CHMOD 644 path). `Ok(Err(reply))`: the server refused, with its
+    /// reply text, for a warning.
+    pub fn site(&mut self, arg: &str) -> Result<std::result::Result<(), String>> {
+        let r = self.command("SITE", Some(arg))?;
+        if r.code == 421 {
+            return Err(r.error(format!("{}: SITE", self.peer())));
+        }
+        if r.class() == 2 {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(format!("{} {}", r.code, printable(&r.text_lossy()))))
         }
     }
 
@@ -809,6 +913,17 @@ impl<S: Transport> FtpClient<S> {
             _ => Err(r.error(what)),
         }
     }
+}
+
+/// How [`FtpClient::upload`] writes the remote file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    /// STOR: create or replace.
+    Replace,
+    /// APPE: add to the end.
+    Append,
+    /// REST offset, then STOR: overwrite from `offset` on (resume).
+    Resume(u64),
 }
 
 /// What a transfer command started.

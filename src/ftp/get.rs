@@ -85,13 +85,7 @@ pub fn get_all(
         _ => {}
     }
     // Group by server and login, keeping the order in which servers first appear.
-    let mut groups: Vec<Vec<&Target>> = Vec::new();
-    for t in targets {
-        match groups.iter_mut().find(|g| g[0].same_session(t)) {
-            Some(g) => g.push(t),
-            None => groups.push(vec![t]),
-        }
-    }
+    let groups = super::by_session(targets, |t| t);
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
     for group in groups {

@@ -623,7 +623,10 @@ impl Ctx<'_, Ftp> {
 
     fn rename(&self, from: &str, to: &str) -> bool {
         let mut st = self.server.state();
-        if st.fs.contains_key(to)
+        // As rename(2) does: a file replaces a file; nothing replaces a folder.
+        let replaces_file = matches!(st.fs.get(from), Some(Node::File { .. }))
+            && matches!(st.fs.get(to), Some(Node::File { .. }));
+        if (st.fs.contains_key(to) && !replaces_file)
             || !matches!(st.fs.get(parent(to)), Some(Node::Dir))
             || to.starts_with(&format!("{from}/"))
         {
