@@ -23,5 +23,6 @@ mod fake_server_selftest;
 mod ftp_get;
 mod ftp_put;
 mod generated;
+mod interop_ftp_put;
 mod interop_vsftpd;
 mod mime_pack;

@@ -1,0 +1,187 @@
+//! ftp-put against the loopback vsftpd instances (scripts/test-servers): plain FTP and
+//! explicit FTPS (require_ssl_reuse=YES), into the test user's writable `upload/` folder,
+//! checked on the server's disk.
+
+use crate::support::files::{TempDir, sample, sha256, sha256_file};
+use crate::support::run;
+use crate::support::servers::{Servers, servers};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ftp-put");
+
+/// Runs ftp-put with the test user's password in `$PH_TEST_PASSWORD`.
+fn ftp_put(s: &Servers, args: &[&str]) -> Output {
+    run::output(
+        Command::new(BIN)
+            .args(args)
+            .args(["--password-env", "PH_TEST_PASSWORD", "--timeout", "30"])
+            .env("PH_TEST_PASSWORD", &s.password)
+            .env("HOME", "/nonexistent"),
+    )
+}
+
+fn ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what}: {:?} {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The two ways in: plain FTP (`--tls none`) and explicit FTPS with the test CA.
+fn flavours(s: &Servers) -> Vec<(&'static str, u16, Vec<String>)> {
+    vec![
+        ("plain", s.plain_port, vec!["--tls".into(), "none".into()]),
+        (
+            "ftps",
+            s.ftps_port,
+            vec![
+                "--tls".into(),
+                "required".into(),
+                "--cacert".into(),
+                s.ca_cert.display().to_string(),
+            ],
+        ),
+    ]
+}
+
+fn args<'a>(extra: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = extra.iter().map(String::as_str).collect();
+    v.extend_from_slice(rest);
+    v
+}
+
+#[test]
+fn put_atomic_put_and_stdin_over_plain_and_ftps() {
+    let Some(s) = servers() else { return };
+    let dir = TempDir::new("interop-put");
+    let body = sample(3 << 20);
+    let local = dir.join("payload.bin");
+    std::fs::write(&local, &body).unwrap();
+    let local = local.to_str().unwrap();
+    for (tag, port, extra) in flavours(&s) {
+        // A plain STOR.
+        let name = s.upload_name(&format!("put-{tag}"));
+        let o = ftp_put(
+            &s,
+            &args(&extra, &[local, &s.url_no_password("ftp", port, &name)]),
+        );
+        ok(&o, tag);
+        assert_eq!(sha256_file(&s.home.join(&name)), sha256(&body), "{tag}");
+        // --atomic replaces it through .NAME.part, which does not stay.
+        let other = sample(10_000);
+        let small = dir.join("small");
+        std::fs::write(&small, &other).unwrap();
+        let o = ftp_put(
+            &s,
+            &args(
+                &extra,
+                &[
+                    "--atomic",
+                    small.to_str().unwrap(),
+                    &s.url_no_password("ftp", port, &name),
+                ],
+            ),
+        );
+        ok(&o, tag);
+        assert_eq!(std::fs::read(s.home.join(&name)).unwrap(), other, "{tag}");
+        let (folder, base) = name.rsplit_once('/').unwrap();
+        assert!(
+            !s.home.join(folder).join(format!(".{base}.part")).exists(),
+            "{tag}"
+        );
+        // Standard input.
+        let name = s.upload_name(&format!("stdin-{tag}"));
+        let mut c = Command::new(BIN);
+        c.args(args(&extra, &["-", &s.url_no_password("ftp", port, &name)]))
+            .args(["--password-env", "PH_TEST_PASSWORD", "--timeout", "30"])
+            .env("PH_TEST_PASSWORD", &s.password)
+            .env("HOME", "/nonexistent");
+        let o = run::output_with_input(&mut c, &body[..123_457]);
+        ok(&o, tag);
+        assert_eq!(std::fs::read(s.home.join(&name)).unwrap(), &body[..123_457]);
+    }
+}
+
+#[test]
+fn create_dirs_resume_and_chmod_over_plain_and_ftps() {
+    let Some(s) = servers() else { return };
+    let dir = TempDir::new("interop-put-resume");
+    let body = sample(2 << 20);
+    let full = dir.join("full.bin");
+    std::fs::write(&full, &body).unwrap();
+    let half = dir.join("half.bin");
+    std::fs::write(&half, &body[..777_777]).unwrap();
+    for (tag, port, extra) in flavours(&s) {
+        let base = s.upload_name(&format!("tree-{tag}"));
+        let name = format!("{base}/a/b/full.bin");
+        let url = s.url_no_password("ftp", port, &name);
+        // The first part, as an interrupted upload would leave it, in new folders.
+        let o = ftp_put(
+            &s,
+            &args(&extra, &["--create-dirs", half.to_str().unwrap(), &url]),
+        );
+        ok(&o, tag);
+        assert_eq!(
+            std::fs::metadata(s.home.join(&name)).unwrap().len(),
+            777_777
+        );
+        // -c sends the rest (REST + STOR), and --chmod sets the mode.
+        let o = ftp_put(
+            &s,
+            &args(
+                &extra,
+                &["-c", "--chmod", "600", full.to_str().unwrap(), &url],
+            ),
+        );
+        ok(&o, tag);
+        assert_eq!(sha256_file(&s.home.join(&name)), sha256(&body), "{tag}");
+        let mode = std::fs::metadata(s.home.join(&name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{tag}");
+        // --remove-source-files after a checked upload.
+        let gone = dir.join(format!("gone-{tag}"));
+        std::fs::write(&gone, b"bye\n").unwrap();
+        let url = s.url_no_password("ftp", port, &format!("{base}/"));
+        let o = ftp_put(
+            &s,
+            &args(
+                &extra,
+                &["--remove-source-files", gone.to_str().unwrap(), &url],
+            ),
+        );
+        ok(&o, tag);
+        assert!(!gone.exists(), "{tag}");
+        assert_eq!(
+            std::fs::read(s.home.join(&base).join(format!("gone-{tag}"))).unwrap(),
+            b"bye\n"
+        );
+    }
+}
+
+#[test]
+fn a_refused_store_is_a_permission_error() {
+    let Some(s) = servers() else { return };
+    let dir = TempDir::new("interop-put-refused");
+    let f = dir.join("f");
+    std::fs::write(&f, b"x").unwrap();
+    // The anonymous login may not write (vsftpd: 550 Permission denied).
+    let o = run::output(
+        Command::new(BIN)
+            .args([
+                f.to_str().unwrap(),
+                &s.anon_url("ftp", s.plain_port, "pub/f"),
+            ])
+            .env("HOME", "/nonexistent"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(77),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
