@@ -6,6 +6,7 @@ pub mod common;
 pub mod credentials;
 pub mod ftp_common;
 pub mod ftp_get;
+pub mod ftp_ls;
 pub mod ftp_put;
 pub mod generated;
 pub mod mime_pack;

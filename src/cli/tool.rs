@@ -55,6 +55,7 @@ pub const TOOLS: &[Entry] = &[
     entry::<super::ftp_get::FtpGet>(),
     entry::<super::mime_pack::MimePack>(),
     entry::<super::ftp_put::FtpPut>(),
+    entry::<super::ftp_ls::FtpLs>(),
 ];
 
 /// Every tool's clap definition.

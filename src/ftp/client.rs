@@ -491,6 +491,33 @@ impl<S: Transport> FtpClient<S> {
         } else {
             ("NLST", false)
         };
+        self.listing(verb, dir, &mut |line: &[u8]| {
+            let line = String::from_utf8_lossy(line);
+            let name = if mlsd {
+                match parse::parse_mlsd_line(&line) {
+                    Some(e) if e.kind == parse::Kind::File => e.name,
+                    _ => return Ok(()),
+                }
+            } else {
+                parse::nlst_name(&line).to_string()
+            };
+            each(name)
+        })
+    }
+
+    /// Streams the listing `verb` (LIST, NLST, MLSD) of `dir` ("" for the login folder):
+    /// each non-empty line, without its line end, is handed to `each` as it arrives, so a
+    /// folder of any size costs one line of memory here. A line longer than
+    /// [`MAX_LINE`](crate::conn::MAX_LINE) or a listing over 1 GiB is a protocol error.
+    /// A 2xx reply with no data connection is an empty listing; 550 (and 450 to LIST or
+    /// NLST) is a missing folder (66).
+    pub fn listing(
+        &mut self,
+        verb: &str,
+        dir: &str,
+        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mlsd = verb == "MLSD";
         self.set_type(false)?;
         let pending = self.open_data()?;
         let arg = (!dir.is_empty()).then_some(dir);
@@ -517,16 +544,7 @@ impl<S: Transport> FtpClient<S> {
             match lines.next_line() {
                 Ok(None) => break Ok(()),
                 Ok(Some(line)) => {
-                    let line = String::from_utf8_lossy(line);
-                    let name = if mlsd {
-                        match parse::parse_mlsd_line(&line) {
-                            Some(e) if e.kind == parse::Kind::File => e.name,
-                            _ => continue,
-                        }
-                    } else {
-                        parse::nlst_name(&line).to_string()
-                    };
-                    if let Err(e) = each(name) {
+                    if let Err(e) = each(line) {
                         break Err(e);
                     }
                 }
@@ -556,6 +574,23 @@ impl<S: Transport> FtpClient<S> {
             return Err(e);
         }
         self.finish_transfer(&what)
+    }
+
+    /// The facts of one file or folder (MLST, RFC 3659 section 7): the line
+    /// `facts; name` of the 250 reply. `Ok(None)`: the server refused (no such file).
+    pub fn mlst(&mut self, path: &str) -> Result<Option<String>> {
+        let r = self.command("MLST", (!path.is_empty()).then_some(path))?;
+        if r.class() == 4 {
+            return Err(r.error(format!("{}: MLST", self.peer())));
+        }
+        if r.code != 250 {
+            return Ok(None);
+        }
+        // The entry is the reply's second line, which starts with one space.
+        Ok(r.line_texts()
+            .iter()
+            .skip(1)
+            .find_map(|l| l.strip_prefix(' ').map(str::to_string)))
     }
 
     /// Whether `path` is a folder, for the hint after a failed RETR: CWD into it and back

@@ -6,6 +6,7 @@ pub mod parse;
 
 pub use crate::login::Login;
 pub use client::{FtpClient, FtpOptions};
+pub mod list;
 pub mod put;
 
 use crate::net::url::Target;

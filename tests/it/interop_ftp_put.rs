@@ -185,3 +185,69 @@ fn a_refused_store_is_a_permission_error() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// ftp-ls against vsftpd (which has no MLSD: LIST, parsed)
+
+const LS: &str = env!("CARGO_BIN_EXE_ftp-ls");
+
+fn ftp_ls(s: &Servers, extra: &[String], rest: &[&str]) -> (Vec<String>, Output) {
+    let o = run::output(
+        Command::new(LS)
+            .args(args(extra, rest))
+            .args(["--password-env", "PH_TEST_PASSWORD", "--timeout", "30"])
+            .env("PH_TEST_PASSWORD", &s.password)
+            .env("HOME", "/nonexistent"),
+    );
+    ok(&o, &format!("ftp-ls {rest:?}"));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "", "{rest:?}");
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (lines, o)
+}
+
+#[test]
+fn ls_in_every_format_over_plain_and_ftps() {
+    let Some(s) = servers() else { return };
+    for (tag, port, extra) in flavours(&s) {
+        let url = |p: &str| s.url_no_password("ftp", port, p);
+        let (names, _) = ftp_ls(&s, &extra, &[&url("data/")]);
+        assert_eq!(names, ["a.csv", "b.csv", "c.txt", "ünïcode.txt"], "{tag}");
+        let (names, _) = ftp_ls(&s, &extra, &[&url("sub%20dir/")]);
+        assert_eq!(names, ["name with spaces.txt"], "{tag}");
+        let (names, _) = ftp_ls(&s, &extra, &[&url("data/*.csv")]);
+        assert_eq!(names, ["a.csv", "b.csv"], "{tag}");
+        // -l and --json agree with the files on disk.
+        let (long, _) = ftp_ls(&s, &extra, &["-l", &url("data/")]);
+        assert!(long[0].starts_with("-           44 "), "{tag}: {long:?}");
+        assert!(long[0].ends_with(" a.csv"), "{tag}: {long:?}");
+        let (json, _) = ftp_ls(&s, &extra, &["--json", &url("")]);
+        let entries: Vec<serde_json::Value> = json
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let hello = entries.iter().find(|e| e["name"] == "hello.txt").unwrap();
+        assert_eq!(hello["type"], "file", "{tag}");
+        assert_eq!(hello["size"], 13, "{tag}");
+        assert_eq!(hello["path"], "hello.txt", "{tag}");
+        let data = entries.iter().find(|e| e["name"] == "data").unwrap();
+        assert_eq!(data["type"], "dir", "{tag}");
+        // --raw: vsftpd's own lines.
+        let (raw, _) = ftp_ls(&s, &extra, &["--raw", &url("data/")]);
+        assert_eq!(raw.len(), 4, "{tag}");
+        assert!(raw[0].starts_with("-rw-r--r--"), "{tag}: {raw:?}");
+        // -R reaches into the folders.
+        let (all, _) = ftp_ls(&s, &extra, &["-R", &url("")]);
+        assert!(
+            all.contains(&"sub dir/name with spaces.txt".to_string()),
+            "{tag}"
+        );
+        assert!(all.contains(&"data/ünïcode.txt".to_string()), "{tag}");
+        // A single file.
+        let (one, _) = ftp_ls(&s, &extra, &["-l", &url("hello.txt")]);
+        assert_eq!(one.len(), 1, "{tag}");
+        assert!(one[0].starts_with("-           13 ") && one[0].ends_with(" hello.txt"));
+    }
+}

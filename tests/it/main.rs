@@ -21,6 +21,7 @@ mod render;
 mod fake_ftp_selftest;
 mod fake_server_selftest;
 mod ftp_get;
+mod ftp_ls;
 mod ftp_put;
 mod generated;
 mod interop_ftp_put;
