@@ -63,14 +63,13 @@ impl Tool for FtpGet {
         ("--directory-prefix", "use --output-dir DIR"),
         (
             "-N",
-            "use --no-clobber to skip files that exist (there is no timestamping)",
+            "use --newer to skip files whose size and time match, or --no-clobber",
         ),
         (
             "--timestamping",
-            "use --no-clobber to skip files that exist",
+            "use --newer to skip files whose size and time match, or --no-clobber",
         ),
-        ("-r", "use a wildcard URL: 'ftp://host/dir/*'"),
-        ("--recursive", "use a wildcard URL: 'ftp://host/dir/*'"),
+        ("--mirror", "use -r (--recursive) with a URL ending in /"),
         (
             "--upload-file",
             "ftp-get downloads; uploading is ftp-put's job",
@@ -145,6 +144,15 @@ pub struct Args {
     /// Skip files that already exist locally
     #[arg(long)]
     pub no_clobber: bool,
+
+    /// Mirror the tree under a URL ending in / into the output folder (remote names are
+    /// checked; links are not followed)
+    #[arg(short = 'r', long, conflicts_with_all = ["output", "stdout"])]
+    pub recursive: bool,
+
+    /// Skip files whose local copy has the remote size and modification time (SIZE, MDTM)
+    #[arg(long)]
+    pub newer: bool,
 
     /// Do not set the local modification time from the server's (MDTM)
     #[arg(long)]
@@ -256,6 +264,8 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         delete_remote: args.delete_remote,
         retry: RetryPolicy::new(args.conn.retries),
         keepalive: Duration::from_secs(30),
+        recursive: args.recursive,
+        newer: args.newer,
     };
     Ok((targets, ftp, opts))
 }

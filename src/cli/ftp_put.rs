@@ -67,8 +67,7 @@ impl Tool for FtpPut {
         ),
         ("--ftp-pasv", "passive mode is the default"),
         ("--ftp-port", "use --active"),
-        ("-r", "recursive uploads are not supported yet"),
-        ("--recursive", "recursive uploads are not supported yet"),
+        ("--mirror", "use -r (--recursive)"),
     ];
     type Args = Args;
 
@@ -131,6 +130,18 @@ pub struct Args {
     #[arg(long, value_name = "MODE", value_parser = parse_mode)]
     pub chmod: Option<String>,
 
+    /// Upload folders with everything in them (symbolic links are skipped)
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+
+    /// With -r: follow symbolic links (a folder is still never uploaded twice)
+    #[arg(long, requires = "recursive")]
+    pub follow: bool,
+
+    /// Do not give the remote files the local modification times (MFMT, MDTM)
+    #[arg(long)]
+    pub no_mtime: bool,
+
     /// Active mode: the server connects to us (EPRT, falling back to PORT)
     #[arg(long)]
     pub active: bool,
@@ -181,6 +192,9 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         remove_source: args.remove_source_files,
         chmod: args.chmod.clone(),
         zero_copy: true,
+        recursive: args.recursive,
+        follow: args.follow,
+        keep_mtime: !args.no_mtime,
         retry: RetryPolicy::new(args.conn.retries),
     };
     if args.tls.insecure {

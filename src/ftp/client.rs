@@ -48,6 +48,17 @@ pub struct FtpClient<S: Transport = NetStream> {
     /// A transfer failed in a way that leaves the control connection's state unknown.
     broken: bool,
     current_type: Option<char>,
+    /// How this server takes a modification time: unknown yet, MFMT, MDTM with a time,
+    /// or not at all.
+    set_time: SetTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetTime {
+    Unknown,
+    Mfmt,
+    Mdtm,
+    Unsupported,
 }
 
 /// What connecting and logging in produced, besides the client.
@@ -116,6 +127,7 @@ impl<S: Transport> FtpClient<S> {
             no_extended: false,
             broken: false,
             current_type: None,
+            set_time: SetTime::Unknown,
         };
         client.login(login)?;
         if client.conn.stream().is_tls() {
@@ -684,6 +696,33 @@ impl<S: Transport> FtpClient<S> {
         } else {
             Ok(Err(format!("{} {}", r.code, printable(&r.text_lossy()))))
         }
+    }
+
+    /// Sets a remote file's modification time: MFMT (draft-somers-ftp-mfxx), else the
+    /// `MDTM time path` form vsftpd and others take. Which one works is learnt once per
+    /// connection. `Ok(false)`: the server can do neither.
+    pub fn set_mtime(&mut self, path: &str, t: SystemTime) -> Result<bool> {
+        let stamp = parse::format_time_val(t);
+        let arg = format!("{stamp} {path}");
+        for (how, verb) in [(SetTime::Mfmt, "MFMT"), (SetTime::Mdtm, "MDTM")] {
+            if self.set_time != SetTime::Unknown && self.set_time != how {
+                continue;
+            }
+            let r = self.command(verb, Some(&arg))?;
+            if r.code == 421 {
+                return Err(r.error(format!("{}: {verb}", self.peer())));
+            }
+            if r.class() == 2 {
+                self.set_time = how;
+                return Ok(true);
+            }
+            if self.set_time == how {
+                // It worked before: this file is the problem, not the command.
+                return Ok(false);
+            }
+        }
+        self.set_time = SetTime::Unsupported;
+        Ok(false)
     }
 
     /// NOOP: keeps the control connection alive (NATs and servers drop idle ones).

@@ -3,6 +3,7 @@
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
 use super::client::{FtpClient, FtpOptions};
+use super::list::EntryType;
 use super::parse::{glob_match, has_glob, safe_local_name};
 use crate::conn::printable;
 use crate::error::{Error, Kind, Result};
@@ -50,6 +51,10 @@ pub struct GetOptions {
     pub retry: RetryPolicy,
     /// NOOP interval on the control connection during slow local work.
     pub keepalive: Duration,
+    /// `-r`: a URL ending in '/' is a tree to mirror into the destination folder.
+    pub recursive: bool,
+    /// `--newer`: skip files whose local copy has the remote size and modification time.
+    pub newer: bool,
 }
 
 /// Supplies the login for a server (credentials may need a prompt or a netrc look-up).
@@ -106,6 +111,7 @@ pub fn get_all(
             stream: stream.as_deref_mut(),
             device: None,
             claimed: &mut claimed,
+            tree_base: None,
         };
         if let Stop::Everything = run.group(&group) {
             return;
@@ -135,12 +141,23 @@ struct Run<'a> {
     /// Which remote file each local path was written from in this run, both as hashes:
     /// a 100,000-file run keeps 16 bytes per file, not two strings.
     claimed: &'a mut HashMap<u64, u64>,
+    /// While mirroring a tree (`-r`): the remote folder it starts at (ending in '/', or
+    /// empty); local paths are the remote ones below it.
+    tree_base: Option<String>,
 }
 
 impl Run<'_> {
     fn group(&mut self, group: &[&Target]) -> Stop {
         let mut stream_written: u64 = 0;
         for target in group {
+            let folder = target.path.is_empty() || target.path.ends_with('/');
+            if self.opts.recursive && folder {
+                if let Stop::Everything = self.mirror(target, &mut stream_written) {
+                    self.close();
+                    return Stop::Everything;
+                }
+                continue;
+            }
             let files = match self.with_retries(|run| run.expand(target)) {
                 Ok(f) => f,
                 Err(e) => {
@@ -191,6 +208,184 @@ impl Run<'_> {
         Stop::Next
     }
 
+    /// `-r`: mirrors the tree under the folder `target` into the destination folder, one
+    /// remote folder at a time: its listing is read (names only are kept, at most
+    /// [`MAX_MATCHES`]), its files downloaded, then its subfolders entered. Every remote name
+    /// is checked before it touches the disk, and no local folder on the way may be a link.
+    fn mirror(&mut self, target: &Target, stream_written: &mut u64) -> Stop {
+        if !matches!(self.opts.destination, Destination::Dir(_)) {
+            self.events.fail(&Error::new(
+                Kind::Usage,
+                format!("{target}: -r mirrors into a folder: use -O DIR, not -o or --stdout"),
+            ));
+            return Stop::Next;
+        }
+        self.tree_base = Some(target.path.clone());
+        let mut stack: Vec<(String, usize)> = vec![(target.path.clone(), 0)];
+        while let Some((dir, depth)) = stack.pop() {
+            let dir_target = target.with_path(dir.clone());
+            if let Err(e) = self.local_folder(&dir_target) {
+                self.events.fail(&e);
+                continue;
+            }
+            let listed = match self.with_retries(|run| run.list_folder(&dir_target)) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.events.fail(&e);
+                    if self.login_failed(&e) {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let mut subfolders = Vec::new();
+            for (name, kind) in listed {
+                let t = target.with_path(format!("{dir}{name}"));
+                match kind {
+                    EntryType::Dir if depth + 1 >= crate::ftp::list::MAX_DEPTH => {
+                        self.events.note(&format!(
+                            "{t}/: deeper than {} folders, not entered",
+                            crate::ftp::list::MAX_DEPTH
+                        ));
+                    }
+                    EntryType::Dir => subfolders.push(format!("{dir}{name}/")),
+                    EntryType::File => {
+                        if let Stop::Everything = self.fetch_one(&t, stream_written) {
+                            self.tree_base = None;
+                            return Stop::Everything;
+                        }
+                    }
+                    EntryType::Link | EntryType::Other => {
+                        self.events
+                            .note(&format!("{t}: a link or special file, skipped"));
+                    }
+                }
+            }
+            stack.extend(subfolders.into_iter().rev().map(|d| (d, depth + 1)));
+        }
+        self.tree_base = None;
+        Stop::Next
+    }
+
+    /// The entries of one remote folder, with hostile names refused (76) and reported.
+    fn list_folder(&mut self, dir: &Target) -> Result<Vec<(String, EntryType)>> {
+        let mut entries: Vec<(String, EntryType)> = Vec::new();
+        let mut bytes = 0usize;
+        let mut refused: Vec<String> = Vec::new();
+        let mut unparsed = 0u64;
+        let walk = crate::ftp::list::Walk::default();
+        let now = SystemTime::now();
+        let client = self.client(dir)?;
+        crate::ftp::list::list(client, &dir.path, walk, now, &mut |item| {
+            let e = match item {
+                crate::ftp::list::Item::Entry { entry, .. } => entry,
+                crate::ftp::list::Item::Unparsed(_) => {
+                    unparsed += 1;
+                    return Ok(());
+                }
+                crate::ftp::list::Item::Raw(_) => return Ok(()),
+            };
+            if let Err(why) = safe_local_name(&e.name) {
+                if refused.len() < 10 {
+                    refused.push(format!(
+                        "{dir}: refusing the listed name \"{}\": {why}",
+                        printable(&e.name)
+                    ));
+                }
+                return Ok(());
+            }
+            bytes += e.name.len();
+            entries.push((e.name.clone(), e.kind));
+            if entries.len() > MAX_MATCHES || bytes > MAX_MATCHED_BYTES {
+                return Err(Error::new(
+                    Kind::Protocol,
+                    format!("{dir}: more than {MAX_MATCHES} entries in one folder"),
+                ));
+            }
+            Ok(())
+        })?;
+        for msg in refused {
+            self.events.fail(&Error::new(Kind::Protocol, msg));
+        }
+        if unparsed > 0 {
+            self.events.note(&format!(
+                "{dir}: {unparsed} listing lines were not understood, skipped"
+            ));
+        }
+        Ok(entries)
+    }
+
+    /// Makes the local folder for the remote folder `dir` of the tree: each component
+    /// below the destination is created when missing, and must be a real folder, never a
+    /// link (which could lead out of the destination).
+    fn local_folder(&mut self, dir: &Target) -> Result<()> {
+        let (Destination::Dir(root), Some(base)) = (&self.opts.destination, &self.tree_base) else {
+            return Ok(());
+        };
+        let rel = dir.path.strip_prefix(base.as_str()).unwrap_or("");
+        let mut at = root.clone();
+        for part in rel.split('/').filter(|p| !p.is_empty()) {
+            safe_local_name(part).map_err(|why| {
+                Error::new(
+                    Kind::Protocol,
+                    format!(
+                        "{dir}: refusing the remote name \"{}\": {why}",
+                        printable(part)
+                    ),
+                )
+            })?;
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::new(
+                        Kind::CantCreate,
+                        format!(
+                            "{}: is a symbolic link; not following it out of the destination",
+                            at.display()
+                        ),
+                    ));
+                }
+                Ok(_) => {
+                    return Err(Error::new(
+                        Kind::CantCreate,
+                        format!("{}: exists and is not a folder", at.display()),
+                    ));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir(&at).map_err(|e| Error::cant_create(at.display(), &e))?;
+                }
+                Err(e) => return Err(Error::cant_create(at.display(), &e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims and downloads one file, reporting a failure; `Stop::Everything` when
+    /// standard output is gone.
+    fn fetch_one(&mut self, file: &Target, stream_written: &mut u64) -> Stop {
+        match self.claim(file) {
+            Ok(true) => {}
+            Ok(false) => return Stop::Next,
+            Err(e) => {
+                self.events.fail(&e);
+                return Stop::Next;
+            }
+        }
+        let res = self.with_retries(|run| run.fetch(file, stream_written));
+        self.device = None;
+        if let Err(e) = res {
+            let closed = self.stream.as_ref().is_some_and(|s| s.is_closed());
+            if e.kind() != Kind::StdoutClosed {
+                self.events.fail(&e);
+            }
+            if closed {
+                return Stop::Everything;
+            }
+        }
+        Stop::Next
+    }
+
     /// Claims the local name `file` is written to for this run: two remote files never land
     /// on one local name (the second is refused, 73, before anything is fetched or deleted).
     /// `Ok(false)`: the very same remote file was asked for twice, and is fetched once.
@@ -224,6 +419,24 @@ impl Run<'_> {
     fn local_path(&self, target: &Target) -> Result<Option<PathBuf>> {
         let path = target.path.as_str();
         let name = path.rsplit('/').next().unwrap_or(path);
+        if let (Destination::Dir(d), Some(base)) = (&self.opts.destination, &self.tree_base) {
+            if let Some(rel) = path.strip_prefix(base.as_str()) {
+                let mut local = d.clone();
+                for part in rel.split('/') {
+                    safe_local_name(part).map_err(|why| {
+                        Error::new(
+                            Kind::Protocol,
+                            format!(
+                                "{target}: refusing the remote name \"{}\": {why}",
+                                printable(part)
+                            ),
+                        )
+                    })?;
+                    local.push(part);
+                }
+                return Ok(Some(local));
+            }
+        }
         Ok(match &self.opts.destination {
             Destination::Dir(d) => {
                 safe_local_name(name).map_err(|why| {
@@ -384,11 +597,20 @@ impl Run<'_> {
         // In ASCII mode the bytes on the wire differ from SIZE: no size check.
         let check_size = if ascii { None } else { size };
         let to_file = matches!(plan, Some(Plan::Atomic(_)));
-        let mtime = if opts.keep_mtime && to_file {
+        let mtime = if (opts.keep_mtime || opts.newer) && to_file {
             client.mdtm(&path)?
         } else {
             None
         };
+        if let (true, Some(Plan::Atomic(dest)), Some(want), Some(t)) =
+            (opts.newer, &plan, size, mtime)
+        {
+            if same_file(dest, want, t) {
+                // Up to date: silent, as rsync is (a mirror run is mostly this).
+                return Ok(());
+            }
+        }
+        let mtime = mtime.filter(|_| opts.keep_mtime);
         let got = match plan {
             None => self.fetch_to_stream(target, ascii, check_size, None, stream_written),
             Some(Plan::InPlace(device)) => {
@@ -750,6 +972,20 @@ impl CrlfToLf {
         } else {
             b""
         }
+    }
+}
+
+/// Whether the local file `dest` has `size` bytes and the modification time `mtime` (to
+/// the second: MDTM's precision).
+fn same_file(dest: &Path, size: u64, mtime: SystemTime) -> bool {
+    let secs = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .ok()
+    };
+    match std::fs::symlink_metadata(dest) {
+        Ok(m) if m.is_file() => m.len() == size && m.modified().ok().and_then(secs) == secs(mtime),
+        _ => false,
     }
 }
 

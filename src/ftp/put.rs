@@ -60,6 +60,12 @@ pub struct PutOptions {
     pub chmod: Option<String>,
     /// Use sendfile(2) for plain (not TLS) uploads from a regular file.
     pub zero_copy: bool,
+    /// `-r`: a local folder is uploaded with everything in it.
+    pub recursive: bool,
+    /// With `recursive`: follow symbolic links (otherwise they are skipped).
+    pub follow: bool,
+    /// Give each remote file the local file's modification time (MFMT or MDTM).
+    pub keep_mtime: bool,
     pub retry: RetryPolicy,
 }
 
@@ -85,6 +91,16 @@ pub fn put_all(
         };
         let mut run = Putter::new(ftp, opts, login, events);
         for job in group {
+            let tree = match &job.source {
+                Source::File(p) if opts.recursive && p.is_dir() => Some(p),
+                _ => None,
+            };
+            if let Some(root) = tree {
+                if let Stop::Server = run.put_tree(root, &job.target) {
+                    break;
+                }
+                continue;
+            }
             if let Err(e) = run.put(job) {
                 let fatal = run.login_failed(&e);
                 run.events.fail(&e);
@@ -106,6 +122,13 @@ pub struct Putter<'a> {
     pub events: &'a mut dyn Events,
     /// Remote folders known to exist on this connection's server (made or seen).
     made: HashSet<String>,
+}
+
+/// Whether a tree's upload goes on with the server's next file.
+enum Stop {
+    Next,
+    /// The login failed: every file of this server would fail the same way.
+    Server,
 }
 
 /// A local source, opened.
@@ -344,6 +367,13 @@ impl<'a> Putter<'a> {
     /// local file (`--remove-source-files`).
     fn publish(&mut self, job: &Job, upload_path: &str, verified: bool) -> Result<()> {
         let target = &job.target;
+        if let (true, Source::File(p)) = (self.opts.keep_mtime, &job.source) {
+            if let Ok(t) = std::fs::metadata(p).and_then(|m| m.modified()) {
+                // Where the server can do neither, the upload keeps its own time: most
+                // servers cannot, and saying so for every run would be noise (-v shows it).
+                self.client(target)?.set_mtime(upload_path, t)?;
+            }
+        }
         if self.opts.atomic {
             let client = self.client(target)?;
             if let Err(e) = client.rename(upload_path, &target.path) {
@@ -381,6 +411,126 @@ impl<'a> Putter<'a> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `-r`: uploads the folder `root` as the remote folder `target` (created), and
+    /// everything below it, walking the local tree as it goes (open folders are all that
+    /// is kept). Links are skipped unless `--follow`; with it, a folder is never entered
+    /// twice. Each failure is reported and the walk goes on.
+    fn put_tree(&mut self, root: &std::path::Path, target: &Target) -> Stop {
+        use std::os::unix::fs::MetadataExt;
+        const MAX_DEPTH: usize = 64;
+        let mut visited: HashSet<(u64, u64)> = HashSet::new();
+        let mut stack: Vec<(std::fs::ReadDir, PathBuf, String)> = Vec::new();
+        let remote_root = target.path.trim_end_matches('/').to_string();
+        if let Err(e) = self.enter(root, &remote_root, target, &mut visited, &mut stack) {
+            let fatal = self.login_failed(&e);
+            self.events.fail(&e);
+            return if fatal { Stop::Server } else { Stop::Next };
+        }
+        while let Some((iter, local, remote)) = stack.last_mut() {
+            let entry = match iter.next() {
+                None => {
+                    stack.pop();
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let e = Error::no_input(local.display(), &e);
+                    self.events.fail(&e);
+                    stack.pop();
+                    continue;
+                }
+                Some(Ok(entry)) => entry,
+            };
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                self.events.fail(&Error::new(
+                    Kind::NoInput,
+                    format!("{}: the name is not UTF-8; not uploaded", path.display()),
+                ));
+                continue;
+            };
+            let remote_path = format!("{remote}/{name}");
+            let meta = match entry.file_type() {
+                Ok(ft) if ft.is_symlink() && !self.opts.follow => {
+                    self.events.note(&format!(
+                        "{}: a symbolic link, skipped (--follow uploads what it points to)",
+                        path.display()
+                    ));
+                    continue;
+                }
+                Ok(_) => std::fs::metadata(&path),
+                Err(e) => Err(e),
+            };
+            let meta = match meta {
+                Ok(m) => m,
+                Err(e) => {
+                    self.events.fail(&Error::no_input(path.display(), &e));
+                    continue;
+                }
+            };
+            let res = if meta.is_dir() {
+                if stack.len() >= MAX_DEPTH {
+                    self.events.note(&format!(
+                        "{}: deeper than {MAX_DEPTH} folders, not entered",
+                        path.display()
+                    ));
+                    continue;
+                }
+                if !visited.insert((meta.dev(), meta.ino())) {
+                    self.events.note(&format!(
+                        "{}: a folder already uploaded in this run (a link loop?), skipped",
+                        path.display()
+                    ));
+                    continue;
+                }
+                self.enter(&path, &remote_path, target, &mut visited, &mut stack)
+            } else if meta.is_file() {
+                let job = Job {
+                    source: Source::File(path),
+                    target: target.with_path(remote_path),
+                };
+                self.put(&job)
+            } else {
+                self.events
+                    .note(&format!("{}: not a regular file, skipped", path.display()));
+                Ok(())
+            };
+            if let Err(e) = res {
+                let fatal = self.login_failed(&e);
+                self.events.fail(&e);
+                if fatal {
+                    return Stop::Server;
+                }
+            }
+        }
+        Stop::Next
+    }
+
+    /// Opens the local folder `local` for the walk and makes its remote folder.
+    fn enter(
+        &mut self,
+        local: &std::path::Path,
+        remote: &str,
+        target: &Target,
+        visited: &mut HashSet<(u64, u64)>,
+        stack: &mut Vec<(std::fs::ReadDir, PathBuf, String)>,
+    ) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(local).map_err(|e| Error::no_input(local.display(), &e))?;
+        visited.insert((meta.dev(), meta.ino()));
+        let iter = std::fs::read_dir(local).map_err(|e| Error::no_input(local.display(), &e))?;
+        let folder = target.with_path(remote.to_string());
+        if self.opts.create_dirs && stack.is_empty() {
+            self.make_parents(&folder)?;
+        }
+        if !remote.is_empty() && !self.made.contains(remote) {
+            // A refusal usually means it is there already; the uploads into it tell.
+            self.client(&folder)?.make_dir(remote)?;
+            self.made.insert(remote.to_string());
+        }
+        stack.push((iter, local.to_path_buf(), remote.to_string()));
         Ok(())
     }
 
@@ -458,7 +608,7 @@ fn open_source(source: &Source) -> Result<Opened> {
             if meta.is_dir() {
                 return Err(Error::new(
                     Kind::NoInput,
-                    format!("{}: is a folder", p.display()),
+                    format!("{}: is a folder (-r uploads it)", p.display()),
                 ));
             }
             if meta.is_file() {

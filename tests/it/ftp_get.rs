@@ -2106,3 +2106,131 @@ fn man_page_and_completions_come_with_the_binary() {
     assert!(!line("user").contains("_files"), "{}", line("user"));
     assert!(!line("timeout").contains("_files"), "{}", line("timeout"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Trees (-r) and hostile names
+
+#[test]
+fn recursive_mirrors_a_tree_with_mtimes() {
+    let ftp = FakeFtp::builder()
+        .file_with_mtime("d/a.txt", "alpha", "20210304050607")
+        .file("d/sub/b.bin", sample(70_000))
+        .file("d/sub/deep/c", "c")
+        .dir("d/empty")
+        .file("elsewhere", "not in the tree")
+        .start();
+    let dir = TempDir::new("mirror");
+    ftp_get(&["-r", "-O", dir.arg(), &ftp.url("d/")]).ok();
+    assert_file(&dir.join("a.txt"), b"alpha");
+    assert_file(&dir.join("sub/b.bin"), &sample(70_000));
+    assert_file(&dir.join("sub/deep/c"), b"c");
+    assert!(dir.join("empty").is_dir());
+    assert_eq!(dir.names(), ["a.txt", "empty", "sub"]);
+    assert_eq!(
+        mtime(&dir.join("a.txt")),
+        UNIX_EPOCH + Duration::from_secs(1_614_834_367)
+    );
+    // One connection for the whole tree.
+    assert_eq!(ftp.connections(), 1);
+    // --newer: nothing changed, nothing fetched.
+    ftp_get(&["-r", "--newer", "-O", dir.arg(), &ftp.url("d/")]).ok();
+    assert_eq!(ftp.commands("RETR").len(), 3);
+    // A changed local file is fetched again.
+    std::fs::write(dir.join("a.txt"), "changed").unwrap();
+    ftp_get(&["-r", "--newer", "-O", dir.arg(), &ftp.url("d/")]).ok();
+    assert_eq!(ftp.commands("RETR").len(), 4);
+    assert_file(&dir.join("a.txt"), b"alpha");
+}
+
+#[test]
+fn recursive_refuses_hostile_names_before_touching_the_disk() {
+    let body = "type=file;size=1; ../escape\r\n\
+type=file;size=1; /etc/abs\r\n\
+type=file;size=1; ctrl\x1b]0;x\x07\r\n\
+type=file;size=1; back\\slash\r\n\
+type=dir; ..\r\n\
+type=file;size=2; ok\r\n";
+    let ftp = FakeFtp::builder()
+        .file("t/ok", "ok")
+        .listing("MLSD", body)
+        .start();
+    let root = TempDir::new("hostile");
+    let dir = root.join("dest");
+    std::fs::create_dir(&dir).unwrap();
+    let o = ftp_get(&["-r", "-O", dir.to_str().unwrap(), &ftp.url("t/")]);
+    assert_eq!(o.code, Some(76), "{o:#?}");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{o:#?}");
+    assert!(
+        lines[0].contains("refusing the listed name \"../escape\""),
+        "{o:#?}"
+    );
+    assert!(lines[2].contains("ctrl\\x1b]0;x\\x07"), "{o:#?}");
+    assert_file(&dir.join("ok"), b"ok");
+    assert_eq!(crate::support::files::names(&dir), ["ok"]);
+    assert_eq!(crate::support::files::names(&root), ["dest"]);
+    assert_eq!(ftp.commands("RETR"), ["RETR t/ok"]);
+    // The same from a Unix LIST.
+    let list = "-rw-r--r-- 1 u g 1 Jan 02 2020 ../../escape\r\n\
+-rw-r--r-- 1 u g 2 Jan 02 2020 ok\r\n";
+    let ftp = FakeFtp::builder()
+        .feat(&["EPSV", "SIZE", "MDTM", "REST STREAM"])
+        .file("t/ok", "ok")
+        .listing("LIST", list)
+        .start();
+    let o = ftp_get(&["-r", "-O", dir.to_str().unwrap(), &ftp.url("t/")]);
+    assert_eq!(o.code, Some(76), "{o:#?}");
+    assert!(
+        o.stderr
+            .contains("\"../../escape\": contains a path separator"),
+        "{o:#?}"
+    );
+    assert_eq!(crate::support::files::names(&root), ["dest"]);
+}
+
+#[test]
+fn recursive_never_follows_a_local_link_out_of_the_destination() {
+    let ftp = FakeFtp::builder()
+        .file("t/sub/x", "payload")
+        .file("t/top", "top")
+        .start();
+    let root = TempDir::new("mirror-link");
+    let dest = root.join("dest");
+    let outside = root.join("outside");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("sub")).unwrap();
+    let o = ftp_get(&["-r", "-O", dest.to_str().unwrap(), &ftp.url("t/")]);
+    let line = o.fails(73);
+    assert!(
+        line.contains("is a symbolic link; not following it"),
+        "{line}"
+    );
+    assert!(crate::support::files::names(&outside).is_empty());
+    assert_file(&dest.join("top"), b"top");
+    // A link where a file goes is replaced, never written through.
+    std::fs::remove_file(dest.join("sub")).unwrap();
+    let victim = outside.join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    std::fs::remove_file(dest.join("top")).unwrap();
+    std::os::unix::fs::symlink(&victim, dest.join("top")).unwrap();
+    ftp_get(&["-r", "-O", dest.to_str().unwrap(), &ftp.url("t/")]).ok();
+    assert_file(&victim, b"keep");
+    assert_file(&dest.join("top"), b"top");
+    assert!(
+        !std::fs::symlink_metadata(dest.join("top"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_file(&dest.join("sub/x"), b"payload");
+}
+
+#[test]
+fn recursive_needs_a_folder_destination() {
+    let ftp = FakeFtp::builder().file("t/x", "x").start();
+    let e = ftp_get(&["-r", "--stdout", &ftp.url("t/")])
+        .fails(64)
+        .to_string();
+    assert!(e.contains("cannot be used with"), "{e}");
+}

@@ -347,3 +347,73 @@ fn a_file_name_with_a_line_break_never_reaches_the_wire() {
     assert_eq!(o.code, Some(64), "{o:#?}");
     assert!(ftp.commands("DELE").is_empty());
 }
+
+#[test]
+fn recursive_uploads_a_tree_with_mtimes_and_skips_links() {
+    let ftp = FakeFtp::builder().dir("www").start();
+    let root = TempDir::new("put-tree");
+    let site = root.join("site");
+    std::fs::create_dir_all(site.join("sub/deep")).unwrap();
+    std::fs::create_dir_all(site.join("empty")).unwrap();
+    std::fs::write(site.join("index.html"), "<html>").unwrap();
+    std::fs::write(site.join("sub/b.bin"), sample(50_000)).unwrap();
+    std::fs::write(site.join("sub/deep/c"), "c").unwrap();
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_614_834_367);
+    std::fs::File::options()
+        .write(true)
+        .open(site.join("index.html"))
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+    let outside = root.join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("secret"), "s").unwrap();
+    std::os::unix::fs::symlink(&outside, site.join("link")).unwrap();
+    std::os::unix::fs::symlink("..", site.join("sub/up")).unwrap();
+    let o = ftp_put(&["-r", site.to_str().unwrap(), &ftp.url("www/")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(
+        o.stderr.contains("link: a symbolic link, skipped"),
+        "{o:#?}"
+    );
+    assert_eq!(
+        ftp.file("www/site/index.html").as_deref(),
+        Some(&b"<html>"[..])
+    );
+    assert_eq!(ftp.file("www/site/sub/b.bin"), Some(sample(50_000)));
+    assert_eq!(ftp.file("www/site/sub/deep/c").as_deref(), Some(&b"c"[..]));
+    assert_eq!(ftp.file("www/site/link/secret"), None);
+    assert!(
+        ftp.commands("MKD")
+            .contains(&"MKD www/site/empty".to_string())
+    );
+    assert!(
+        ftp.commands("MFMT")
+            .contains(&"MFMT 20210304050607 www/site/index.html".to_string()),
+        "{:?}",
+        ftp.commands("MFMT")
+    );
+    // --follow: the link's target goes up too, and the loop (sub/up -> ..) is entered once.
+    let ftp = FakeFtp::builder().dir("www").start();
+    let o = ftp_put(&[
+        "-r",
+        "--follow",
+        site.to_str().unwrap(),
+        &ftp.url("www/mirror"),
+    ]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(o.stderr.contains("already uploaded in this run"), "{o:#?}");
+    assert_eq!(
+        ftp.file("www/mirror/link/secret").as_deref(),
+        Some(&b"s"[..])
+    );
+    assert_eq!(
+        ftp.file("www/mirror/sub/deep/c").as_deref(),
+        Some(&b"c"[..])
+    );
+    // Without -r a folder is refused, with a hint.
+    let e = ftp_put(&[site.to_str().unwrap(), &ftp.url("www/")])
+        .fails(66)
+        .to_string();
+    assert!(e.contains("is a folder (-r uploads it)"), "{e}");
+}

@@ -251,3 +251,135 @@ fn ls_in_every_format_over_plain_and_ftps() {
         assert!(one[0].starts_with("-           13 ") && one[0].ends_with(" hello.txt"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Trees: ftp-put -r, then ftp-get -r, of 500 files in nested folders
+
+/// 500 files of varied sizes in 5 x 4 nested folders, with distinct modification times.
+fn make_tree(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for a in 0..5 {
+        for b in 0..4 {
+            let dir = root.join(format!("top{a}")).join(format!("mid {b}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for c in 0..25 {
+                let n = a * 100 + b * 25 + c;
+                let p = dir.join(format!("file-{n:03}.dat"));
+                let data = crate::support::files::noise(n * 37 % 9000, n as u64);
+                std::fs::write(&p, &data).unwrap();
+                let t = std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(1_600_000_000 + n as u64 * 3_661);
+                std::fs::File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_modified(t)
+                    .unwrap();
+                files.push(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    files
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path, what: &str) {
+    assert_eq!(
+        std::fs::read(a).unwrap(),
+        std::fs::read(b).unwrap(),
+        "{what}: {}",
+        b.display()
+    );
+    let t = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    assert_eq!(t(a), t(b), "{what}: mtime of {}", b.display());
+}
+
+#[test]
+fn recursive_put_then_get_of_500_files_over_plain_and_ftps() {
+    let Some(s) = servers() else { return };
+    let work = TempDir::new("interop-tree");
+    let tree = work.join("tree");
+    let files = make_tree(&tree);
+    assert_eq!(files.len(), 500);
+    for (tag, port, extra) in flavours(&s) {
+        let remote = s.upload_name(&format!("tree500-{tag}"));
+        let url = s.url_no_password("ftp", port, &format!("{remote}/"));
+        let o = ftp_put(
+            &s,
+            &args(
+                &extra,
+                &["-r", "--create-dirs", tree.to_str().unwrap(), &url],
+            ),
+        );
+        ok(&o, &format!("put -r {tag}"));
+        let on_server = s.home.join(&remote).join("tree");
+        for f in &files {
+            same_file(&tree.join(f), &on_server.join(f), tag);
+        }
+        // And back.
+        let back = work.join(format!("back-{tag}"));
+        std::fs::create_dir(&back).unwrap();
+        let get_url = s.url_no_password("ftp", port, &format!("{remote}/tree/"));
+        let o = run::output(
+            Command::new(env!("CARGO_BIN_EXE_ftp-get"))
+                .args(args(
+                    &extra,
+                    &["-r", "-O", back.to_str().unwrap(), &get_url],
+                ))
+                .args(["--password-env", "PH_TEST_PASSWORD", "--timeout", "30"])
+                .env("PH_TEST_PASSWORD", &s.password)
+                .env("HOME", "/nonexistent"),
+        );
+        ok(&o, &format!("get -r {tag}"));
+        for f in &files {
+            same_file(&tree.join(f), &back.join(f), tag);
+        }
+        let count = walk_count(&back);
+        assert_eq!(count, 500, "{tag}: nothing more, nothing less");
+        // --newer: a second run fetches nothing.
+        let o = run::output(
+            Command::new(env!("CARGO_BIN_EXE_ftp-get"))
+                .args(args(
+                    &extra,
+                    &[
+                        "-r",
+                        "--newer",
+                        "-v",
+                        "-O",
+                        back.to_str().unwrap(),
+                        &get_url,
+                    ],
+                ))
+                .args(["--password-env", "PH_TEST_PASSWORD", "--timeout", "30"])
+                .env("PH_TEST_PASSWORD", &s.password)
+                .env("HOME", "/nonexistent"),
+        );
+        ok(&o, &format!("get -r --newer {tag}"));
+        let transcript = String::from_utf8_lossy(&o.stderr);
+        assert!(transcript.contains("C: MDTM "), "{tag}: {transcript}");
+        assert!(
+            !transcript.contains("C: RETR"),
+            "{tag}: --newer fetched again"
+        );
+    }
+}
+
+fn walk_count(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            n += walk_count(&e.path());
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
