@@ -25,6 +25,8 @@ Register-ArgumentCompleter -Native -CommandName 'ftp-get' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE (one URL only); ''-'' writes to standard output')
             [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Write into the folder DIR under the remote names [default: .]')
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Write into the folder DIR under the remote names [default: .]')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Transfer N files at once, over N logged-in connections (plus one that lists, for a wildcard or -r) [default: 1]')
+            [CompletionResult]::new('--limit-rate', '--limit-rate', [CompletionResultType]::ParameterName, 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Log in as NAME (overrides the URL''s user)')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from the first line of FILE (must not be readable by group or others)')
             [CompletionResult]::new('--password-env', '--password-env', [CompletionResultType]::ParameterName, 'Take the password from the environment variable VAR')

@@ -22,6 +22,8 @@ set edit:completion:arg-completer[ftp-get] = {|@words|
             cand --output 'Write to FILE (one URL only); ''-'' writes to standard output'
             cand -O 'Write into the folder DIR under the remote names [default: .]'
             cand --output-dir 'Write into the folder DIR under the remote names [default: .]'
+            cand --parallel 'Transfer N files at once, over N logged-in connections (plus one that lists, for a wildcard or -r) [default: 1]'
+            cand --limit-rate 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)'
             cand --user 'Log in as NAME (overrides the URL''s user)'
             cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
             cand --password-env 'Take the password from the environment variable VAR'

@@ -1,5 +1,7 @@
 complete -c ftp-get -s o -l output -d 'Write to FILE (one URL only); \'-\' writes to standard output' -r -F
 complete -c ftp-get -s O -l output-dir -d 'Write into the folder DIR under the remote names [default: .]' -r -f -a "(__fish_complete_directories)"
+complete -c ftp-get -l parallel -d 'Transfer N files at once, over N logged-in connections (plus one that lists, for a wildcard or -r) [default: 1]' -r
+complete -c ftp-get -l limit-rate -d 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)' -r
 complete -c ftp-get -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c ftp-get -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c ftp-get -l password-env -d 'Take the password from the environment variable VAR' -r -f

@@ -23,13 +23,21 @@ _ftp__put() {
 
     case "${cmd}" in
         ftp__put)
-            opts="-c -r -4 -6 -q -v -h -V --atomic --create-dirs --continue --append --remove-source-files --chmod --recursive --follow --no-mtime --active --ascii --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-c -r -4 -6 -q -v -h -V --atomic --create-dirs --continue --append --remove-source-files --chmod --recursive --follow --no-mtime --active --ascii --parallel --limit-rate --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --chmod)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -19,6 +19,8 @@ set edit:completion:arg-completer[ftp-put] = {|@words|
     var completions = [
         &'ftp-put'= {
             cand --chmod 'Set the remote file''s mode (SITE CHMOD MODE, e.g. 644); a warning where unsupported'
+            cand --parallel 'Transfer N files at once, over N logged-in connections (plus one that lists, for a wildcard or -r) [default: 1]'
+            cand --limit-rate 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)'
             cand --user 'Log in as NAME (overrides the URL''s user)'
             cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
             cand --password-env 'Take the password from the environment variable VAR'

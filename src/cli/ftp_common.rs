@@ -82,3 +82,34 @@ pub fn ftp_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Resu
         anonymous,
     })
 }
+
+/// `--parallel N`: 1 to 64 connections.
+pub fn parse_parallel(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{text}': --parallel takes a number of connections from 1 to 64"
+        )),
+    }
+}
+
+/// The transfer flags ftp-get and ftp-put share: parallel connections and a rate limit.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SpeedArgs {
+    /// Transfer N files at once, over N logged-in connections (plus one that lists, for a
+    /// wildcard or -r) [default: 1]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_parallel)]
+    pub parallel: usize,
+    /// Move at most RATE bytes per second over all connections together (500K, 2M, 1G:
+    /// powers of 1024)
+    #[arg(long, value_name = "RATE", value_parser = crate::parallel::parse_rate)]
+    pub limit_rate: Option<u64>,
+}
+
+impl SpeedArgs {
+    /// The shared token bucket of `--limit-rate`, if any.
+    pub fn limit(&self) -> Option<std::sync::Arc<crate::parallel::RateLimit>> {
+        self.limit_rate
+            .map(|r| std::sync::Arc::new(crate::parallel::RateLimit::new(r)))
+    }
+}

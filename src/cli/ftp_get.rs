@@ -171,6 +171,8 @@ pub struct Args {
     pub ascii: bool,
 
     #[command(flatten)]
+    pub speed: super::ftp_common::SpeedArgs,
+    #[command(flatten)]
     pub creds: CredArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -266,6 +268,14 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         keepalive: Duration::from_secs(30),
         recursive: args.recursive,
         newer: args.newer,
+        parallel: args.speed.parallel,
+        limit: args.speed.limit(),
     };
+    if args.speed.parallel > 1 && matches!(opts.destination, Destination::Stream) {
+        return Err(Error::new(
+            Kind::Usage,
+            "--parallel writes files: it cannot be used with -o - or --stdout",
+        ));
+    }
     Ok((targets, ftp, opts))
 }

@@ -151,6 +151,8 @@ pub struct Args {
     pub ascii: bool,
 
     #[command(flatten)]
+    pub speed: super::ftp_common::SpeedArgs,
+    #[command(flatten)]
     pub creds: CredArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -195,6 +197,8 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         recursive: args.recursive,
         follow: args.follow,
         keep_mtime: !args.no_mtime,
+        parallel: args.speed.parallel,
+        limit: args.speed.limit(),
         retry: RetryPolicy::new(args.conn.retries),
     };
     if args.tls.insecure {

@@ -10,11 +10,15 @@ use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::login::Login;
 use crate::net::url::Target;
+use crate::parallel::{self, RateLimit};
 use crate::retry::RetryPolicy;
 use crate::session::Reconnecting;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime};
 
 /// At most this many files matched by one wildcard URL, and this many bytes of their names,
@@ -55,6 +59,10 @@ pub struct GetOptions {
     pub recursive: bool,
     /// `--newer`: skip files whose local copy has the remote size and modification time.
     pub newer: bool,
+    /// `--parallel N`: this many connections download at once (1: one after another).
+    pub parallel: usize,
+    /// `--limit-rate`: shared by every connection of the run.
+    pub limit: Option<Arc<RateLimit>>,
 }
 
 /// Supplies the login for a server (credentials may need a prompt or a netrc look-up).
@@ -93,6 +101,19 @@ pub fn get_all(
     let groups = super::by_session(targets, |t| t);
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
+    if opts.parallel > 1 && !matches!(opts.destination, Destination::Stream) {
+        for group in groups {
+            let login = match login_for(group[0]) {
+                Ok(l) => l,
+                Err(e) => {
+                    events.fail(&e);
+                    continue;
+                }
+            };
+            get_parallel(&group, ftp, opts, &login, &mut claimed, events);
+        }
+        return;
+    }
     for group in groups {
         let login = match login_for(group[0]) {
             Ok(l) => l,
@@ -112,6 +133,7 @@ pub fn get_all(
             device: None,
             claimed: &mut claimed,
             tree_base: None,
+            queue: None,
         };
         if let Stop::Everything = run.group(&group) {
             return;
@@ -119,11 +141,82 @@ pub fn get_all(
     }
 }
 
+/// `--parallel N`: one thread lists (globs, trees) and claims local names, feeding a bounded
+/// queue; N threads, each with its own connection, download from it.
+fn get_parallel(
+    group: &[&Target],
+    ftp: &FtpOptions,
+    opts: &GetOptions,
+    login: &Login,
+    claimed: &mut HashMap<u64, u64>,
+    events: &mut dyn Events,
+) {
+    let dead = AtomicBool::new(false);
+    let label = format!("{} connections", opts.parallel);
+    parallel::run(
+        opts.parallel,
+        events,
+        &label,
+        |queue, ev| {
+            let mut run = Run {
+                ftp,
+                opts,
+                login: login.clone(),
+                client: Reconnecting::new(),
+                events: ev,
+                attempt: 0,
+                stream: None,
+                device: None,
+                claimed,
+                tree_base: None,
+                queue: Some(queue),
+            };
+            run.group(group);
+        },
+        |jobs, ev| {
+            let mut none = HashMap::new();
+            let mut run = Run {
+                ftp,
+                opts,
+                login: login.clone(),
+                client: Reconnecting::new(),
+                events: ev,
+                attempt: 0,
+                stream: None,
+                device: None,
+                claimed: &mut none,
+                tree_base: None,
+                queue: None,
+            };
+            while let Some((file, base)) = jobs.next() {
+                if dead.load(Ordering::Relaxed) {
+                    continue;
+                }
+                run.tree_base = base;
+                let res = run.with_retries(|r| r.fetch(&file, &mut 0));
+                if let Err(e) = res {
+                    if run.login_failed(&e) {
+                        // Said once for the server, not once per file and connection.
+                        if !dead.swap(true, Ordering::Relaxed) {
+                            run.events.fail(&e);
+                        }
+                        continue;
+                    }
+                    run.events.fail(&e);
+                }
+            }
+            run.close();
+        },
+    );
+}
+
 enum Stop {
-    /// Go on with the next server.
+    /// Go on with the next file (or server).
     Next,
     /// Standard output is closed: nothing more can be delivered.
     Everything,
+    /// The login failed: every file of this server would fail the same way.
+    Server,
 }
 
 struct Run<'a> {
@@ -144,7 +237,13 @@ struct Run<'a> {
     /// While mirroring a tree (`-r`): the remote folder it starts at (ending in '/', or
     /// empty); local paths are the remote ones below it.
     tree_base: Option<String>,
+    /// `--parallel`: files go to this queue (with their tree base) instead of being
+    /// downloaded here.
+    queue: Option<&'a SyncSender<Job>>,
 }
+
+/// A file for a `--parallel` worker: the remote file and the tree it belongs to.
+type Job = (Target, Option<String>);
 
 impl Run<'_> {
     fn group(&mut self, group: &[&Target]) -> Stop {
@@ -152,11 +251,14 @@ impl Run<'_> {
         for target in group {
             let folder = target.path.is_empty() || target.path.ends_with('/');
             if self.opts.recursive && folder {
-                if let Stop::Everything = self.mirror(target, &mut stream_written) {
-                    self.close();
-                    return Stop::Everything;
+                match self.mirror(target, &mut stream_written) {
+                    Stop::Next => continue,
+                    Stop::Everything => {
+                        self.close();
+                        return Stop::Everything;
+                    }
+                    Stop::Server => return Stop::Next,
                 }
-                continue;
             }
             let files = match self.with_retries(|run| run.expand(target)) {
                 Ok(f) => f,
@@ -179,28 +281,13 @@ impl Run<'_> {
                 continue;
             }
             for file in files {
-                match self.claim(&file) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e) => {
-                        self.events.fail(&e);
-                        continue;
-                    }
-                }
-                let res = self.with_retries(|run| run.fetch(&file, &mut stream_written));
-                self.device = None;
-                if let Err(e) = res {
-                    let closed = self.stream.as_ref().is_some_and(|s| s.is_closed());
-                    if e.kind() != Kind::StdoutClosed {
-                        self.events.fail(&e);
-                    }
-                    if closed {
+                match self.fetch_one(&file, &mut stream_written) {
+                    Stop::Next => {}
+                    Stop::Everything => {
                         self.close();
                         return Stop::Everything;
                     }
-                    if self.login_failed(&e) {
-                        return Stop::Next;
-                    }
+                    Stop::Server => return Stop::Next,
                 }
             }
         }
@@ -233,7 +320,8 @@ impl Run<'_> {
                 Err(e) => {
                     self.events.fail(&e);
                     if self.login_failed(&e) {
-                        break;
+                        self.tree_base = None;
+                        return Stop::Server;
                     }
                     continue;
                 }
@@ -249,12 +337,13 @@ impl Run<'_> {
                         ));
                     }
                     EntryType::Dir => subfolders.push(format!("{dir}{name}/")),
-                    EntryType::File => {
-                        if let Stop::Everything = self.fetch_one(&t, stream_written) {
+                    EntryType::File => match self.fetch_one(&t, stream_written) {
+                        Stop::Next => {}
+                        stop => {
                             self.tree_base = None;
-                            return Stop::Everything;
+                            return stop;
                         }
-                    }
+                    },
                     EntryType::Link | EntryType::Other => {
                         self.events
                             .note(&format!("{t}: a link or special file, skipped"));
@@ -372,6 +461,13 @@ impl Run<'_> {
                 return Stop::Next;
             }
         }
+        if let Some(queue) = self.queue {
+            // --parallel: a worker downloads it. (A closed queue means the workers are gone.)
+            return match queue.send((file.clone(), self.tree_base.clone())) {
+                Ok(()) => Stop::Next,
+                Err(_) => Stop::Server,
+            };
+        }
         let res = self.with_retries(|run| run.fetch(file, stream_written));
         self.device = None;
         if let Err(e) = res {
@@ -381,6 +477,9 @@ impl Run<'_> {
             }
             if closed {
                 return Stop::Everything;
+            }
+            if self.login_failed(&e) {
+                return Stop::Server;
             }
         }
         Stop::Next
@@ -778,9 +877,13 @@ impl Run<'_> {
         let offset = part.len();
         let expected = check_size.map(|s| s.saturating_sub(offset));
         let mut out = Delivery::new(ascii, |d: &[u8]| part.write(d));
+        let limit = self.opts.limit.as_deref();
         let mut sink = |buf: &[u8]| -> Result<()> {
             out.push(buf)?;
             events.advance(buf.len() as u64);
+            if let Some(l) = limit {
+                l.take(buf.len() as u64);
+            }
             Ok(())
         };
         let got = client.retrieve(&target.path, offset, expected, &mut sink);
@@ -879,9 +982,13 @@ impl Run<'_> {
             *written += d.len() as u64;
             Ok(())
         });
+        let limit = self.opts.limit.as_deref();
         let got = client.retrieve(&target.path, start, expected, &mut |buf: &[u8]| {
             delivery.push(buf)?;
             events.advance(buf.len() as u64);
+            if let Some(l) = limit {
+                l.take(buf.len() as u64);
+            }
             Ok(())
         })?;
         if got.is_some() {

@@ -9,12 +9,16 @@ use crate::events::Events;
 use crate::login::Login;
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
+use crate::parallel::{self, RateLimit};
 use crate::retry::RetryPolicy;
 use crate::session::Reconnecting;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 
 /// Where the bytes of one upload come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +70,10 @@ pub struct PutOptions {
     pub follow: bool,
     /// Give each remote file the local file's modification time (MFMT or MDTM).
     pub keep_mtime: bool,
+    /// `--parallel N`: this many connections upload at once (1: one after another).
+    pub parallel: usize,
+    /// `--limit-rate`: shared by every connection of the run.
+    pub limit: Option<Arc<RateLimit>>,
     pub retry: RetryPolicy,
 }
 
@@ -89,6 +97,10 @@ pub fn put_all(
                 continue;
             }
         };
+        if opts.parallel > 1 && !group.iter().any(|j| j.source == Source::Stdin) {
+            put_parallel(&group, ftp, opts, &login, events);
+            continue;
+        }
         let mut run = Putter::new(ftp, opts, login, events);
         for job in group {
             let tree = match &job.source {
@@ -113,6 +125,60 @@ pub fn put_all(
     }
 }
 
+/// `--parallel N`: one thread walks the folders (making the remote ones) and feeds a
+/// bounded queue; N threads, each with its own connection, upload from it.
+fn put_parallel(
+    group: &[&Job],
+    ftp: &FtpOptions,
+    opts: &PutOptions,
+    login: &Login,
+    events: &mut dyn Events,
+) {
+    let dead = AtomicBool::new(false);
+    let label = format!("{} connections", opts.parallel);
+    parallel::run(
+        opts.parallel,
+        events,
+        &label,
+        |queue, ev| {
+            let mut run = Putter::new(ftp, opts, login.clone(), ev);
+            run.queue = Some(queue);
+            for job in group {
+                let stop = match &job.source {
+                    Source::File(p) if opts.recursive && p.is_dir() => run.put_tree(p, &job.target),
+                    _ => match queue.send((*job).clone()) {
+                        Ok(()) => Stop::Next,
+                        Err(_) => Stop::Server,
+                    },
+                };
+                if let Stop::Server = stop {
+                    break;
+                }
+            }
+            run.close();
+        },
+        |jobs, ev| {
+            let mut run = Putter::new(ftp, opts, login.clone(), ev);
+            while let Some(job) = jobs.next() {
+                if dead.load(Ordering::Relaxed) {
+                    continue;
+                }
+                if let Err(e) = run.put(&job) {
+                    if run.login_failed(&e) {
+                        // Said once for the server, not once per file and connection.
+                        if !dead.swap(true, Ordering::Relaxed) {
+                            run.events.fail(&e);
+                        }
+                        continue;
+                    }
+                    run.events.fail(&e);
+                }
+            }
+            run.close();
+        },
+    );
+}
+
 /// Uploads over one (re)connecting control connection.
 pub struct Putter<'a> {
     ftp: &'a FtpOptions,
@@ -122,6 +188,8 @@ pub struct Putter<'a> {
     pub events: &'a mut dyn Events,
     /// Remote folders known to exist on this connection's server (made or seen).
     made: HashSet<String>,
+    /// `--parallel`: the files of a tree go to this queue instead of being uploaded here.
+    queue: Option<&'a SyncSender<Job>>,
 }
 
 /// Whether a tree's upload goes on with the server's next file.
@@ -156,6 +224,7 @@ impl<'a> Putter<'a> {
             client: Reconnecting::new(),
             events,
             made: HashSet::new(),
+            queue: None,
         }
     }
 
@@ -336,12 +405,21 @@ impl<'a> Putter<'a> {
         let reader = &mut src.reader;
         let file = src.file.as_ref();
         let consumed = &mut src.consumed;
+        let limit = self.opts.limit.as_deref();
         let mut pump = |data: &mut NetStream, buf: &mut [u8]| -> Result<u64> {
+            let chunk = limit.map_or(buf.len(), |l| l.chunk(buf.len()));
+            let buf = &mut buf[..chunk];
+            let pay = |n: u64| {
+                if let Some(l) = limit {
+                    l.take(n);
+                }
+            };
             if zero_copy {
                 if let (NetStream::Plain(tcp), Some(f)) = (&*data, file) {
                     let n = send_file_chunk(f, tcp, buf.len())?;
                     *consumed += n;
                     events.advance(n);
+                    pay(n);
                     return Ok(n);
                 }
             }
@@ -357,6 +435,7 @@ impl<'a> Putter<'a> {
                     .map_err(|e| Error::network("data connection", e))?;
                 *consumed += n as u64;
                 events.advance(n as u64);
+                pay(n as u64);
             }
             Ok(n as u64)
         };
@@ -491,7 +570,15 @@ impl<'a> Putter<'a> {
                     source: Source::File(path),
                     target: target.with_path(remote_path),
                 };
-                self.put(&job)
+                match self.queue {
+                    Some(q) => {
+                        if q.send(job).is_err() {
+                            return Stop::Server;
+                        }
+                        Ok(())
+                    }
+                    None => self.put(&job),
+                }
             } else {
                 self.events
                     .note(&format!("{}: not a regular file, skipped", path.display()));

@@ -1888,10 +1888,7 @@ fn flags_from_curl_and_wget_point_to_ours() {
         (vec!["-n"], "netrc is read by default"),
         (vec!["-P", "dl"], "--output-dir DIR"),
         (vec!["-N"], "--no-clobber"),
-        (
-            vec!["--limit-rate", "10k"],
-            "rate limiting is not supported",
-        ),
+        (vec!["--mirror"], "-r (--recursive)"),
         (vec!["--retry", "3"], "--retries N"),
     ] {
         let mut a = args.clone();
@@ -2233,4 +2230,102 @@ fn recursive_needs_a_folder_destination() {
         .fails(64)
         .to_string();
     assert!(e.contains("cannot be used with"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// --parallel and --limit-rate
+
+#[test]
+fn parallel_downloads_share_the_queue_over_several_connections() {
+    let mut b = FakeFtp::builder().delay(Duration::from_millis(5));
+    for i in 0..30 {
+        b = b.file(&format!("p/f{i:02}"), sample(1000 + i * 997));
+    }
+    let ftp = b.file("p/sub/deep", "d").start();
+    let dir = TempDir::new("parallel-get");
+    ftp_get(&["--parallel", "4", "-O", dir.arg(), &ftp.url("p/f*")]).ok();
+    for i in 0..30 {
+        assert_file(&dir.join(format!("f{i:02}")), &sample(1000 + i * 997));
+    }
+    assert_eq!(dir.names().len(), 30, "no .part left");
+    // Four workers (each connects when it first gets a file) and one that listed.
+    let n = ftp.connections();
+    assert!((3..=5).contains(&n), "{n} connections");
+    assert_eq!(ftp.commands("RETR").len(), 30);
+    // A tree, with a rate limit over all connections.
+    let tree = TempDir::new("parallel-tree");
+    ftp_get(&[
+        "-r",
+        "--parallel",
+        "3",
+        "--limit-rate",
+        "20M",
+        "-O",
+        tree.arg(),
+        &ftp.url("p/"),
+    ])
+    .ok();
+    assert_file(&tree.join("sub/deep"), b"d");
+    assert_file(&tree.join("f29"), &sample(1000 + 29 * 997));
+}
+
+#[test]
+fn parallel_failures_are_reported_once_each() {
+    let ftp = FakeFtp::builder()
+        .login("u", "right")
+        .file("a", "a")
+        .file("b", "b")
+        .file("c", "c")
+        .start();
+    let dir = TempDir::new("parallel-fail");
+    let url = |p: &str| ftp.url(p).replace("ftp://", "ftp://u:wrong@");
+    let o = ftp_get(&[
+        "--tls",
+        "none",
+        "--parallel",
+        "3",
+        "-O",
+        dir.arg(),
+        &url("a"),
+        &url("b"),
+        &url("c"),
+    ]);
+    let line = o
+        .stderr
+        .lines()
+        .filter(|l| !l.contains("warning"))
+        .collect::<Vec<_>>();
+    assert_eq!(o.code, Some(77), "{o:#?}");
+    assert_eq!(line.len(), 1, "{o:#?}");
+    assert!(line[0].contains("login as u failed"), "{o:#?}");
+    // A missing file among good ones: that one fails (66), the rest arrive.
+    let ftp = FakeFtp::builder().file("a", "a").file("c", "c").start();
+    let o = ftp_get(&[
+        "--parallel",
+        "2",
+        "-O",
+        dir.arg(),
+        &ftp.url("a"),
+        &ftp.url("b"),
+        &ftp.url("c"),
+    ]);
+    assert_eq!(o.fails(66).contains("b"), true);
+    assert_file(&dir.join("a"), b"a");
+    assert_file(&dir.join("c"), b"c");
+    // Usage errors.
+    assert!(
+        ftp_get(&["--parallel", "0", &ftp.url("a")])
+            .fails(64)
+            .contains("from 1 to 64")
+    );
+    assert!(
+        ftp_get(&["--parallel", "2", "--stdout", &ftp.url("a")])
+            .fails(64)
+            .contains("--parallel")
+    );
+    assert!(
+        ftp_get(&["--limit-rate", "fast", &ftp.url("a")])
+            .fails(64)
+            .contains("not a rate")
+    );
 }

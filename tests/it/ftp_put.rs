@@ -417,3 +417,47 @@ fn recursive_uploads_a_tree_with_mtimes_and_skips_links() {
         .to_string();
     assert!(e.contains("is a folder (-r uploads it)"), "{e}");
 }
+
+#[test]
+fn parallel_uploads_files_and_trees() {
+    let ftp = FakeFtp::builder()
+        .dir("in")
+        .delay(std::time::Duration::from_millis(5))
+        .start();
+    let dir = TempDir::new("put-parallel");
+    let mut args: Vec<String> = vec!["--parallel".into(), "4".into()];
+    for i in 0..20 {
+        args.push(local(&dir, &format!("f{i:02}"), &sample(500 + i * 1009)));
+    }
+    args.push(ftp.url("in/"));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    ftp_put(&a).ok();
+    for i in 0..20 {
+        assert_eq!(
+            ftp.file(&format!("in/f{i:02}")),
+            Some(sample(500 + i * 1009))
+        );
+    }
+    let n = ftp.connections();
+    assert!((2..=4).contains(&n), "{n} connections");
+    // A tree, rate-limited over all connections.
+    let root = TempDir::new("put-parallel-tree");
+    let t = root.join("t");
+    std::fs::create_dir_all(t.join("a/b")).unwrap();
+    for i in 0..10 {
+        std::fs::write(t.join("a/b").join(format!("x{i}")), sample(i * 100)).unwrap();
+    }
+    ftp_put(&[
+        "-r",
+        "--parallel",
+        "3",
+        "--limit-rate",
+        "10M",
+        t.to_str().unwrap(),
+        &ftp.url("in/"),
+    ])
+    .ok();
+    for i in 0..10 {
+        assert_eq!(ftp.file(&format!("in/t/a/b/x{i}")), Some(sample(i * 100)));
+    }
+}
