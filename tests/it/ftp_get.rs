@@ -2309,7 +2309,7 @@ fn parallel_failures_are_reported_once_each() {
         &ftp.url("b"),
         &ftp.url("c"),
     ]);
-    assert_eq!(o.fails(66).contains("b"), true);
+    assert!(o.fails(66).contains("b"));
     assert_file(&dir.join("a"), b"a");
     assert_file(&dir.join("c"), b"c");
     // Usage errors.
