@@ -101,6 +101,9 @@ pub fn get_all(
     let groups = super::by_session(targets, |t| t);
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
+    let sole_tree = opts.recursive
+        && targets.len() == 1
+        && (targets[0].path.is_empty() || targets[0].path.ends_with('/'));
     if opts.parallel > 1 && !matches!(opts.destination, Destination::Stream) {
         for group in groups {
             let login = match login_for(group[0]) {
@@ -110,7 +113,7 @@ pub fn get_all(
                     continue;
                 }
             };
-            get_parallel(&group, ftp, opts, &login, &mut claimed, events);
+            get_parallel(&group, ftp, opts, &login, &mut claimed, sole_tree, events);
         }
         return;
     }
@@ -134,6 +137,7 @@ pub fn get_all(
             claimed: &mut claimed,
             tree_base: None,
             queue: None,
+            sole_tree,
         };
         if let Stop::Everything = run.group(&group) {
             return;
@@ -149,6 +153,7 @@ fn get_parallel(
     opts: &GetOptions,
     login: &Login,
     claimed: &mut HashMap<u64, u64>,
+    sole_tree: bool,
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
@@ -170,6 +175,7 @@ fn get_parallel(
                 claimed,
                 tree_base: None,
                 queue: Some(queue),
+                sole_tree,
             };
             run.group(group);
         },
@@ -187,6 +193,7 @@ fn get_parallel(
                 claimed: &mut none,
                 tree_base: None,
                 queue: None,
+                sole_tree,
             };
             while let Some((file, base)) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
@@ -240,6 +247,8 @@ struct Run<'a> {
     /// `--parallel`: files go to this queue (with their tree base) instead of being
     /// downloaded here.
     queue: Option<&'a SyncSender<Job>>,
+    /// The run has one URL, and it is a tree (`-r`): no claims are needed.
+    sole_tree: bool,
 }
 
 /// A file for a `--parallel` worker: the remote file and the tree it belongs to.
@@ -492,6 +501,12 @@ impl Run<'_> {
         let Some(dest) = self.local_path(file)? else {
             return Ok(true);
         };
+        if self.sole_tree && self.tree_base.is_some() {
+            // The only URL of the run is a tree: its files have distinct remote paths, so
+            // distinct local ones (each name checked), and nothing else writes there.
+            // Keeping nothing per file keeps a tree of any size in the same memory.
+            return Ok(true);
+        }
         let source = hash_of(&file.to_string());
         match self.claimed.get(&hash_of(&dest)) {
             None => {
