@@ -409,25 +409,15 @@ fn civil(y: i64, mo: u32, d: u32, h: u32, mi: u32) -> Option<SystemTime> {
 
 /// RFC 3339 in UTC (`2020-01-02T03:04:05Z`), for `--json`.
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let v = super::parse::format_time_val(t);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{}-{}-{}T{}:{}:{}Z",
+        &v[0..4],
+        &v[4..6],
+        &v[6..8],
+        &v[8..10],
+        &v[10..12],
+        &v[12..14]
     )
 }
 

@@ -208,6 +208,10 @@ struct Opened {
     len: Option<u64>,
     /// Bytes already read from it (standard input cannot be read again).
     consumed: u64,
+    /// A transfer of it began (the server answered 150): the remote file now holds what
+    /// this run sent, so a retry may resume after it. Before that, what the server has is
+    /// someone else's file, however long.
+    started: bool,
 }
 
 impl<'a> Putter<'a> {
@@ -256,8 +260,9 @@ impl<'a> Putter<'a> {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };
-            if src.file.is_none() && src.consumed > 0 {
-                // What was read from standard input is gone: no second try.
+            if src.started && (src.file.is_none() || self.opts.append) {
+                // What was read from standard input is gone, and what an APPE already
+                // added cannot be told from what was there: no second try.
                 return Err(err.transient(false));
             }
             let Some(delay) = backoff.next(&err) else {
@@ -296,7 +301,7 @@ impl<'a> Putter<'a> {
                     .or((features.listed && features.size).then_some(0))
             };
             (Upload::Append, 0, base)
-        } else if opts.resume || (attempt > 0 && src.file.is_some()) {
+        } else if opts.resume || (attempt > 0 && src.file.is_some() && src.started) {
             match self.resume_point(target, &upload_path, src, ascii, attempt)? {
                 None | Some(0) => (Upload::Replace, 0, Some(0)),
                 Some(offset) if src.len == Some(offset) => {
@@ -406,7 +411,9 @@ impl<'a> Putter<'a> {
         let file = src.file.as_ref();
         let consumed = &mut src.consumed;
         let limit = self.opts.limit.as_deref();
+        let started = &mut src.started;
         let mut pump = |data: &mut NetStream, buf: &mut [u8]| -> Result<u64> {
+            *started = true;
             let chunk = limit.map_or(buf.len(), |l| l.chunk(buf.len()));
             let buf = &mut buf[..chunk];
             let pay = |n: u64| {
@@ -688,6 +695,7 @@ fn open_source(source: &Source) -> Result<Opened> {
             file: None,
             len: None,
             consumed: 0,
+            started: false,
         }),
         Source::File(p) => {
             let f = File::open(p).map_err(|e| Error::no_input(p.display(), &e))?;
@@ -707,6 +715,7 @@ fn open_source(source: &Source) -> Result<Opened> {
                     file: Some(f),
                     len: Some(meta.len()),
                     consumed: 0,
+                    started: false,
                 })
             } else {
                 Ok(Opened {
@@ -714,6 +723,7 @@ fn open_source(source: &Source) -> Result<Opened> {
                     file: None,
                     len: None,
                     consumed: 0,
+                    started: false,
                 })
             }
         }

@@ -461,3 +461,29 @@ fn parallel_uploads_files_and_trees() {
         assert_eq!(ftp.file(&format!("in/t/a/b/x{i}")), Some(sample(i * 100)));
     }
 }
+
+#[test]
+fn a_retry_never_takes_someone_elses_file_for_a_partial_upload() {
+    // The server has an older file of the same length; the first STOR is refused (451)
+    // before any data: the retry must send the whole file, not call it complete.
+    let dir = TempDir::new("put-retry-same-size");
+    let f = local(&dir, "cfg", b"new-version");
+    let ftp = FakeFtp::builder()
+        .file("cfg", "old-version")
+        .reply_once("STOR", "451 Try again.\r\n")
+        .start();
+    let o = ftp_put(&["--retries", "1", &f, &ftp.url("cfg")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(ftp.file("cfg").as_deref(), Some(&b"new-version"[..]));
+    assert_eq!(ftp.commands("STOR").len(), 2);
+    assert!(ftp.commands("REST").is_empty());
+    // --append is not retried once data went: it could not tell what was already added.
+    let ftp = FakeFtp::builder()
+        .file("log", "one\n")
+        .reply("SIZE", "213 1\r\n")
+        .start();
+    let f = local(&dir, "log", b"two\n");
+    let o = ftp_put(&["--retries", "2", "--append", &f, &ftp.url("log")]);
+    assert_eq!(o.code, Some(74), "{o:#?}");
+    assert_eq!(ftp.commands("APPE").len(), 1);
+}
