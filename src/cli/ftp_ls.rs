@@ -262,24 +262,26 @@ fn render(args: &Args, dir: &str, listed_dir: &str, e: &ListEntry) -> String {
         format!("{dir}/{}", e.name)
     };
     if args.json {
-        let mut o = serde_json::Map::new();
-        o.insert("name".into(), e.name.clone().into());
-        o.insert("path".into(), path.into());
-        o.insert("type".into(), e.kind.name().into());
-        o.insert(
-            "size".into(),
-            e.size.map_or(serde_json::Value::Null, Into::into),
-        );
-        o.insert(
-            "modified".into(),
-            e.modified
-                .map_or(serde_json::Value::Null, |t| rfc3339(t).into()),
+        // The keys in the documented order (a serde_json Map would sort them); every value
+        // through serde_json, which escapes control characters (\u001b): nothing in a name
+        // can act on a terminal.
+        let json = |v: serde_json::Value| v.to_string();
+        let mut line = format!(
+            "{{\"name\":{},\"path\":{},\"type\":{},\"size\":{},\"modified\":{}",
+            json(e.name.clone().into()),
+            json(path.into()),
+            json(e.kind.name().into()),
+            json(e.size.map_or(serde_json::Value::Null, Into::into)),
+            json(
+                e.modified
+                    .map_or(serde_json::Value::Null, |t| rfc3339(t).into())
+            ),
         );
         if let Some(t) = &e.target {
-            o.insert("target".into(), t.clone().into());
+            line.push_str(&format!(",\"target\":{}", json(t.clone().into())));
         }
-        // serde_json escapes control characters (\u001b): nothing can act on a terminal.
-        return serde_json::Value::Object(o).to_string();
+        line.push('}');
+        return line;
     }
     // With -R, names are shown relative to the folder listed, so that they can be used.
     let shown = if args.recursive {

@@ -101,9 +101,7 @@ pub fn get_all(
     let groups = super::by_session(targets, |t| t);
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
-    let sole_tree = opts.recursive
-        && targets.len() == 1
-        && (targets[0].path.is_empty() || targets[0].path.ends_with('/'));
+    let sole_url = targets.len() == 1;
     if opts.parallel > 1 && !matches!(opts.destination, Destination::Stream) {
         for group in groups {
             let login = match login_for(group[0]) {
@@ -113,7 +111,7 @@ pub fn get_all(
                     continue;
                 }
             };
-            get_parallel(&group, ftp, opts, &login, &mut claimed, sole_tree, events);
+            get_parallel(&group, ftp, opts, &login, &mut claimed, sole_url, events);
         }
         return;
     }
@@ -137,7 +135,7 @@ pub fn get_all(
             claimed: &mut claimed,
             tree_base: None,
             queue: None,
-            sole_tree,
+            sole_url,
         };
         if let Stop::Everything = run.group(&group) {
             return;
@@ -153,7 +151,7 @@ fn get_parallel(
     opts: &GetOptions,
     login: &Login,
     claimed: &mut HashMap<u64, u64>,
-    sole_tree: bool,
+    sole_url: bool,
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
@@ -175,7 +173,7 @@ fn get_parallel(
                 claimed,
                 tree_base: None,
                 queue: Some(queue),
-                sole_tree,
+                sole_url,
             };
             run.group(group);
         },
@@ -193,7 +191,7 @@ fn get_parallel(
                 claimed: &mut none,
                 tree_base: None,
                 queue: None,
-                sole_tree,
+                sole_url,
             };
             while let Some((file, base)) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
@@ -247,8 +245,8 @@ struct Run<'a> {
     /// `--parallel`: files go to this queue (with their tree base) instead of being
     /// downloaded here.
     queue: Option<&'a SyncSender<Job>>,
-    /// The run has one URL, and it is a tree (`-r`): no claims are needed.
-    sole_tree: bool,
+    /// The run has one URL: no claims are needed.
+    sole_url: bool,
 }
 
 /// A file for a `--parallel` worker: the remote file and the tree it belongs to.
@@ -269,7 +267,7 @@ impl Run<'_> {
                     Stop::Server => return Stop::Next,
                 }
             }
-            let files = match self.with_retries(|run| run.expand(target)) {
+            let (prefix, files) = match self.with_retries(|run| run.expand(target)) {
                 Ok(f) => f,
                 Err(e) => {
                     self.events.fail(&e);
@@ -289,7 +287,8 @@ impl Run<'_> {
                 ));
                 continue;
             }
-            for file in files {
+            for name in files.iter() {
+                let file = target.with_path(format!("{prefix}{name}"));
                 match self.fetch_one(&file, &mut stream_written) {
                     Stop::Next => {}
                     Stop::Everything => {
@@ -501,10 +500,11 @@ impl Run<'_> {
         let Some(dest) = self.local_path(file)? else {
             return Ok(true);
         };
-        if self.sole_tree && self.tree_base.is_some() {
-            // The only URL of the run is a tree: its files have distinct remote paths, so
-            // distinct local ones (each name checked), and nothing else writes there.
-            // Keeping nothing per file keeps a tree of any size in the same memory.
+        if self.sole_url {
+            // The run has one URL: its files (one, a wildcard's matches without duplicates,
+            // or a tree's) have distinct remote paths, so distinct local ones (each name is
+            // checked), and nothing else writes there. Keeping nothing per file keeps a run
+            // of any size in the same memory.
             return Ok(true);
         }
         let source = hash_of(&file.to_string());
@@ -604,9 +604,11 @@ impl Run<'_> {
         }
     }
 
-    /// The remote files a URL names: itself, or the matches of a glob in its last component.
-    /// The listing streams; only matching names are kept, at most [`MAX_MATCHES`].
-    fn expand(&mut self, target: &Target) -> Result<Vec<Target>> {
+    /// The remote files a URL names: itself, or the matches of a glob in its last component,
+    /// as a folder prefix and the names in it (paths are `prefix + name`; a URL is made for
+    /// one file at a time, when it is fetched). The listing streams; only matching names are
+    /// kept, at most [`MAX_MATCHES`].
+    fn expand(&mut self, target: &Target) -> Result<(String, Names)> {
         let path = target.path.as_str();
         if path.is_empty() || path.ends_with('/') {
             return Err(folder_hint(target));
@@ -616,7 +618,9 @@ impl Run<'_> {
             None => ("", path),
         };
         if !has_glob(pattern) {
-            return Ok(vec![target.clone()]);
+            let mut one = Names::default();
+            one.push(&target.path);
+            return Ok((String::new(), one));
         }
         if has_glob(dir) {
             return Err(Error::new(
@@ -628,7 +632,7 @@ impl Run<'_> {
             .strip_suffix('/')
             .filter(|d| !d.is_empty())
             .unwrap_or(dir);
-        let mut matched: Vec<String> = Vec::new();
+        let mut matched = Names::default();
         let mut matched_bytes = 0usize;
         let mut refused: Vec<String> = Vec::new();
         let mut refused_count = 0usize;
@@ -648,7 +652,7 @@ impl Run<'_> {
                 return Ok(());
             }
             matched_bytes += n.len();
-            matched.push(n);
+            matched.push(&n);
             if matched.len() > MAX_MATCHES || matched_bytes > MAX_MATCHED_BYTES {
                 return Err(Error::new(Kind::Protocol, format!(
                     "{target}: matches more than {MAX_MATCHES} files (or {} MiB of names); narrow the pattern",
@@ -669,18 +673,14 @@ impl Run<'_> {
                 ),
             ));
         }
-        matched.sort();
-        matched.dedup();
+        matched.sort_dedup();
         if matched.is_empty() && refused_count == 0 {
             return Err(Error::new(
                 Kind::NoInput,
                 format!("{target}: no remote file matches"),
             ));
         }
-        Ok(matched
-            .into_iter()
-            .map(|n| target.with_path(format!("{dir}{n}")))
-            .collect())
+        Ok((dir.to_string(), matched))
     }
 
     /// Downloads one file. `stream_written` counts what already went to the stream (a retry
@@ -1108,6 +1108,46 @@ fn same_file(dest: &Path, size: u64, mtime: SystemTime) -> bool {
     match std::fs::symlink_metadata(dest) {
         Ok(m) if m.is_file() => m.len() == size && m.modified().ok().and_then(secs) == secs(mtime),
         _ => false,
+    }
+}
+
+/// The names a wildcard matched, in one string (names from a listing hold no line break):
+/// 8 bytes per name besides its text, where a `Vec<String>` takes 24 and an allocation each.
+#[derive(Default)]
+struct Names {
+    text: String,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Names {
+    fn push(&mut self, name: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(name);
+        self.spans.push((start, name.len() as u32));
+    }
+
+    fn get(&self, (start, len): (u32, u32)) -> &str {
+        &self.text[start as usize..(start + len) as usize]
+    }
+
+    fn sort_dedup(&mut self) {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.sort_by(|a, b| self.get(*a).cmp(self.get(*b)));
+        spans.dedup_by(|a, b| self.get(*a) == self.get(*b));
+        spans.shrink_to_fit();
+        self.spans = spans;
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|s| self.get(*s))
     }
 }
 
