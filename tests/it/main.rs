@@ -3,11 +3,13 @@
 //!
 //! - `ftp_get`, `mime_pack`: the tools as a user sees them (bytes on disk, the transcript on
 //!   the wire, the exit status, the message on stderr);
+//! - `ftp_put`, `ftp_ls`: the same for the upload and listing tools, against the fake server;
 //! - `fake_server_selftest`: the protocol-neutral core of the fake servers, through a toy
 //!   POP3-like protocol and a plain TCP client;
 //! - `fake_ftp_selftest`: the fake FTP server checked against curl, so it can be trusted;
 //! - `interop_vsftpd`: ftp-get and the FTP client against the loopback vsftpd instances
 //!   that `scripts/test-servers` runs;
+//! - `interop_ftp_put`: ftp-put, ftp-ls and trees (`-r`, both ways) against them;
 //! - `generated`: man pages and completions are current.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
