@@ -70,6 +70,14 @@ impl FtpClient<NetStream> {
     /// Connects, upgrades to TLS as the policy says, logs in, reads FEAT, sets UTF-8 and the
     /// transfer type.
     pub fn connect(target: &Target, login: &Login, opts: &FtpOptions) -> Result<Self> {
+        // This control connection and its data connections share a TLS session cache of
+        // their own: a data connection must resume this connection's session, never that of
+        // another connection to the same server (--parallel).
+        let own = FtpOptions {
+            tls: opts.tls.as_ref().map(TlsContext::with_own_sessions),
+            ..opts.clone()
+        };
+        let opts = &own;
         // The connect phase as a whole (TCP, TLS, greeting, AUTH TLS) has one deadline, so
         // a server that drips its greeting or sends "120 ready in N minutes" forever is
         // cut off at --timeout, not kept waiting for.

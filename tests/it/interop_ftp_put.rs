@@ -383,3 +383,56 @@ fn walk_count(dir: &std::path::Path) -> usize {
     }
     n
 }
+
+#[test]
+fn parallel_and_rate_limited_trees_over_ftps() {
+    let Some(s) = servers() else { return };
+    let work = TempDir::new("interop-parallel");
+    let tree = work.join("tree");
+    let files = make_tree(&tree);
+    let (_, port, extra) = flavours(&s).remove(1);
+    let remote = s.upload_name("parallel");
+    let url = s.url_no_password("ftp", port, &format!("{remote}/"));
+    let o = ftp_put(
+        &s,
+        &args(
+            &extra,
+            &[
+                "-r",
+                "--parallel",
+                "4",
+                "--limit-rate",
+                "100M",
+                "--create-dirs",
+                tree.to_str().unwrap(),
+                &url,
+            ],
+        ),
+    );
+    ok(&o, "put -r --parallel 4 over FTPS");
+    let back = work.join("back");
+    std::fs::create_dir(&back).unwrap();
+    let get_url = s.url_no_password("ftp", port, &format!("{remote}/tree/"));
+    let o = run::output(
+        Command::new(env!("CARGO_BIN_EXE_ftp-get"))
+            .args(args(
+                &extra,
+                &[
+                    "-r",
+                    "--parallel",
+                    "4",
+                    "-O",
+                    back.to_str().unwrap(),
+                    &get_url,
+                ],
+            ))
+            .args(["--password-env", "PH_TEST_PASSWORD", "--timeout", "30"])
+            .env("PH_TEST_PASSWORD", &s.password)
+            .env("HOME", "/nonexistent"),
+    );
+    ok(&o, "get -r --parallel 4 over FTPS");
+    for f in &files {
+        same_file(&tree.join(f), &back.join(f), "parallel ftps");
+    }
+    assert_eq!(walk_count(&back), 500);
+}
