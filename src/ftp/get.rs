@@ -1166,7 +1166,9 @@ fn folder_hint(target: &Target) -> Error {
     let all = dir.with_path(format!("{}*", dir.path));
     Error::new(
         Kind::Usage,
-        format!("{dir}: names a folder, not a file (use '{all}' for the files in it)"),
+        format!(
+            "{dir}: names a folder, not a file (use '{all}' for the files in it, or -r for the whole tree)"
+        ),
     )
 }
 
