@@ -23,7 +23,7 @@ _ftp__get() {
 
     case "${cmd}" in
         ftp__get)
-            opts="-o -O -c -4 -6 -q -v -h -V --output --output-dir --create-dirs --stdout --continue --no-clobber --no-mtime --delete-remote --active --ascii --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-o -O -c -r -4 -6 -q -v -h -V --output --output-dir --create-dirs --stdout --continue --no-clobber --recursive --newer --no-mtime --delete-remote --active --ascii --parallel --limit-rate --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -71,6 +71,14 @@ _ftp__get() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o plusdirs
                     fi
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --user)

@@ -1,5 +1,7 @@
 complete -c ftp-get -s o -l output -d 'Write to FILE (one URL only); \'-\' writes to standard output' -r -F
 complete -c ftp-get -s O -l output-dir -d 'Write into the folder DIR under the remote names [default: .]' -r -f -a "(__fish_complete_directories)"
+complete -c ftp-get -l parallel -d 'Transfer N files at once, over N logged-in connections (plus one that lists, for a wildcard or -r) [default: 1]' -r
+complete -c ftp-get -l limit-rate -d 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)' -r
 complete -c ftp-get -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c ftp-get -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c ftp-get -l password-env -d 'Take the password from the environment variable VAR' -r -f
@@ -24,6 +26,8 @@ complete -c ftp-get -l create-dirs -d 'Make the folders that --output-dir or -o 
 complete -c ftp-get -l stdout -d 'Write the files\' contents to standard output (same as -o -)'
 complete -c ftp-get -s c -l continue -d 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'
 complete -c ftp-get -l no-clobber -d 'Skip files that already exist locally'
+complete -c ftp-get -s r -l recursive -d 'Mirror the tree under a URL ending in / into the output folder (remote names are checked; links are not followed)'
+complete -c ftp-get -l newer -d 'Skip files whose local copy has the remote size and modification time (SIZE, MDTM)'
 complete -c ftp-get -l no-mtime -d 'Do not set the local modification time from the server\'s (MDTM)'
 complete -c ftp-get -l delete-remote -d 'Delete each remote file once it is completely and durably stored locally'
 complete -c ftp-get -l active -d 'Active mode: the server connects to us (EPRT, falling back to PORT)'

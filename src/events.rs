@@ -22,4 +22,12 @@ pub trait Events {
     /// A file or message (or a whole server's worth of them) failed; ends any transfer in
     /// progress.
     fn fail(&mut self, err: &Error);
+    /// What the display says about the run as a whole ("8 connections: 120 files"),
+    /// when several transfers share it.
+    fn status(&mut self, msg: &str) {
+        let _ = msg;
+    }
+    /// The display started for a run in which nothing was transferred goes, without a
+    /// summary.
+    fn discard(&mut self) {}
 }

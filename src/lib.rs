@@ -108,6 +108,7 @@ pub mod login;
 pub mod mime;
 pub mod net;
 pub mod netrc;
+pub mod parallel;
 pub mod reply;
 pub mod retry;
 pub mod sasl;

@@ -23,6 +23,14 @@ fn main() {
         std::process::exit(64);
     };
     let mut server = fake_ftp::FakeFtp::builder();
+    // DEMO_DELAY_MS=20: every reply waits that long, as across a high-latency link
+    // (scripts/bench-put measures --parallel with it).
+    if let Some(ms) = std::env::var("DEMO_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        server = server.delay(std::time::Duration::from_millis(ms));
+    }
     let mut count = 0;
     if let Err(e) = add_folder(Path::new(&dir), "", &mut server, &mut count) {
         eprintln!("demo-server: {}: {e}", Path::new(&dir).display());

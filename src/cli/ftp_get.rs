@@ -2,17 +2,14 @@
 //! completions, and the glue from it to [`crate::ftp::get`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-use super::credentials;
+pub use super::ftp_common::{ftp_login, ftp_options, proxy_variable, warner};
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool};
-use crate::conn::Transcript;
 use crate::error::{Error, Kind, Result};
 use crate::ftp::client::FtpOptions;
 use crate::ftp::get::{Destination, GetOptions, get_all};
-use crate::login::Login;
-use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::retry::RetryPolicy;
 use crate::transfer::StreamOut;
@@ -66,14 +63,13 @@ impl Tool for FtpGet {
         ("--directory-prefix", "use --output-dir DIR"),
         (
             "-N",
-            "use --no-clobber to skip files that exist (there is no timestamping)",
+            "use --newer to skip files whose size and time match, or --no-clobber",
         ),
         (
             "--timestamping",
-            "use --no-clobber to skip files that exist",
+            "use --newer to skip files whose size and time match, or --no-clobber",
         ),
-        ("-r", "use a wildcard URL: 'ftp://host/dir/*'"),
-        ("--recursive", "use a wildcard URL: 'ftp://host/dir/*'"),
+        ("--mirror", "use -r (--recursive) with a URL ending in /"),
         (
             "--upload-file",
             "ftp-get downloads; uploading is ftp-put's job",
@@ -149,6 +145,15 @@ pub struct Args {
     #[arg(long)]
     pub no_clobber: bool,
 
+    /// Mirror the tree under a URL ending in / into the output folder (remote names are
+    /// checked; links are not followed)
+    #[arg(short = 'r', long, conflicts_with_all = ["output", "stdout"])]
+    pub recursive: bool,
+
+    /// Skip files whose local copy has the remote size and modification time (SIZE, MDTM)
+    #[arg(long)]
+    pub newer: bool,
+
     /// Do not set the local modification time from the server's (MDTM)
     #[arg(long)]
     pub no_mtime: bool,
@@ -166,6 +171,8 @@ pub struct Args {
     pub ascii: bool,
 
     #[command(flatten)]
+    pub speed: super::ftp_common::SpeedArgs,
+    #[command(flatten)]
     pub creds: CredArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -180,6 +187,7 @@ pub struct Args {
 /// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
 fn run(args: Args, report: &mut Reporter) -> Result<()> {
     report.set_quiet(args.output_args.quiet);
+    crate::parallel::tune_allocator();
     let (targets, ftp, opts) = prepare(&args, report)?;
     let mut stdout = match opts.destination {
         Destination::Stream => Some(StreamOut::stdout()?),
@@ -205,24 +213,6 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         &mut events,
     );
     Ok(())
-}
-
-/// The first proxy variable set in the environment, if any: curl and wget would use it.
-pub fn proxy_variable() -> Option<&'static str> {
-    ["ftp_proxy", "FTP_PROXY", "all_proxy", "ALL_PROXY"]
-        .into_iter()
-        .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
-}
-
-/// Prints a warning from where the reporter cannot be borrowed (a login callback), the same
-/// way [`Reporter::warn`] does.
-pub fn warner(report: &Reporter) -> impl Fn(&str) + use<> {
-    let (stderr, quiet, tool) = (report.stderr().clone(), report.quiet(), report.tool());
-    move |w: &str| {
-        if !quiet {
-            stderr.line(&format!("{tool}: warning: {w}"));
-        }
-    }
 }
 
 fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, GetOptions)> {
@@ -277,60 +267,16 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         delete_remote: args.delete_remote,
         retry: RetryPolicy::new(args.conn.retries),
         keepalive: Duration::from_secs(30),
+        recursive: args.recursive,
+        newer: args.newer,
+        parallel: args.speed.parallel,
+        limit: args.speed.limit(),
     };
+    if args.speed.parallel > 1 && matches!(opts.destination, Destination::Stream) {
+        return Err(Error::new(
+            Kind::Usage,
+            "--parallel writes files: it cannot be used with -o - or --stdout",
+        ));
+    }
     Ok((targets, ftp, opts))
-}
-
-/// The FTP connection settings shared by the FTP tools.
-pub fn ftp_options(
-    tls: &TlsArgs,
-    conn: &ConnArgs,
-    out: &OutputArgs,
-    report: &Reporter,
-    targets: &[Target],
-    active: bool,
-    ascii: bool,
-) -> Result<FtpOptions> {
-    let tls_opts = tls.options();
-    let needs_tls =
-        tls_opts.mode != TlsMode::None || targets.iter().any(|t| t.scheme == Scheme::Ftps);
-    let tls_ctx = if needs_tls {
-        Some(TlsContext::new(&tls_opts)?)
-    } else {
-        None
-    };
-    let transcript = out.verbose.then(|| Transcript::new(report.transcript()));
-    Ok(FtpOptions {
-        connect: conn.options()?,
-        tls_mode: tls_opts.mode,
-        tls: tls_ctx,
-        active,
-        ascii,
-        transcript,
-    })
-}
-
-/// The login for an FTP server: a named user needs a password; no user is anonymous.
-pub fn ftp_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<Login> {
-    let Some(user) = credentials::user_name(target, creds)? else {
-        return Ok(Login::anonymous());
-    };
-    let anonymous = user == "anonymous" || user == "ftp";
-    if anonymous && target.password.is_none() {
-        return Ok(Login {
-            user,
-            ..Login::anonymous()
-        });
-    }
-    let c = credentials::password_warn(target, &user, creds, &mut |w| warn(w))?;
-    if c.from_url && !anonymous {
-        warn(
-            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
-        );
-    }
-    Ok(Login {
-        user: c.user,
-        password: c.password,
-        anonymous,
-    })
 }

@@ -5,7 +5,10 @@
 pub mod common;
 pub mod config;
 pub mod credentials;
+pub mod ftp_common;
 pub mod ftp_get;
+pub mod ftp_ls;
+pub mod ftp_put;
 pub mod generated;
 pub mod mime_pack;
 pub mod progress;

@@ -192,6 +192,16 @@ impl Events for CliEvents<'_> {
         }
     }
 
+    fn status(&mut self, msg: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(visible(msg));
+        }
+    }
+
+    fn discard(&mut self) {
+        self.clear_bar();
+    }
+
     fn fail(&mut self, err: &Error) {
         self.clear_bar();
         crate::interrupt::say_nothing();

@@ -55,6 +55,8 @@ pub const TOOLS: &[Entry] = &[
     entry::<super::ftp_get::FtpGet>(),
     entry::<super::mime_pack::MimePack>(),
     entry::<super::smtp_send::SmtpSend>(),
+    entry::<super::ftp_put::FtpPut>(),
+    entry::<super::ftp_ls::FtpLs>(),
 ];
 
 /// Every tool's clap definition.

@@ -48,6 +48,17 @@ pub struct FtpClient<S: Transport = NetStream> {
     /// A transfer failed in a way that leaves the control connection's state unknown.
     broken: bool,
     current_type: Option<char>,
+    /// How this server takes a modification time: unknown yet, MFMT, MDTM with a time,
+    /// or not at all.
+    set_time: SetTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetTime {
+    Unknown,
+    Mfmt,
+    Mdtm,
+    Unsupported,
 }
 
 /// What connecting and logging in produced, besides the client.
@@ -59,6 +70,14 @@ impl FtpClient<NetStream> {
     /// Connects, upgrades to TLS as the policy says, logs in, reads FEAT, sets UTF-8 and the
     /// transfer type.
     pub fn connect(target: &Target, login: &Login, opts: &FtpOptions) -> Result<Self> {
+        // This control connection and its data connections share a TLS session cache of
+        // their own: a data connection must resume this connection's session, never that of
+        // another connection to the same server (--parallel).
+        let own = FtpOptions {
+            tls: opts.tls.as_ref().map(TlsContext::with_own_sessions),
+            ..opts.clone()
+        };
+        let opts = &own;
         // The connect phase as a whole (TCP, TLS, greeting, AUTH TLS) has one deadline, so
         // a server that drips its greeting or sends "120 ready in N minutes" forever is
         // cut off at --timeout, not kept waiting for.
@@ -116,6 +135,7 @@ impl<S: Transport> FtpClient<S> {
             no_extended: false,
             broken: false,
             current_type: None,
+            set_time: SetTime::Unknown,
         };
         client.login(login)?;
         if client.conn.stream().is_tls() {
@@ -369,17 +389,71 @@ impl<S: Transport> FtpClient<S> {
         path: &str,
         source: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
     ) -> Result<u64> {
+        self.upload(path, Upload::Replace, source)
+    }
+
+    /// Uploads to `path`: STOR (replacing), APPE (appending), or REST `offset` then STOR
+    /// (resuming), pulling chunks from `source` until it returns 0. Returns the number of
+    /// bytes sent once the server confirmed the transfer (226). `Ok(None)`: the server
+    /// refused REST, nothing was sent.
+    pub fn upload(
+        &mut self,
+        path: &str,
+        how: Upload,
+        source: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
+    ) -> Result<u64> {
+        self.upload_with(path, how, &mut |data: &mut NetStream, buf: &mut [u8]| {
+            let n = source(buf)?;
+            if n > 0 {
+                std::io::Write::write_all(data, &buf[..n])
+                    .map_err(|e| Error::network("data connection", e))?;
+            }
+            Ok(n as u64)
+        })
+    }
+
+    /// [`upload`](Self::upload) with a pump that moves one chunk into the data connection
+    /// itself (and returns its size, 0 at the end): how a plain upload from a file uses
+    /// sendfile(2) while a TLS one goes through the buffer.
+    pub fn upload_with(
+        &mut self,
+        path: &str,
+        how: Upload,
+        pump: &mut dyn FnMut(&mut NetStream, &mut [u8]) -> Result<u64>,
+    ) -> Result<u64> {
         self.set_type(self.opts.ascii)?;
         let pending = self.open_data()?;
+        if let Upload::Resume(offset) = how {
+            let r = self.command("REST", Some(&offset.to_string()))?;
+            if r.code != 350 {
+                return Err(if r.class() == 4 {
+                    r.error(format!("{}: REST", self.peer()))
+                } else {
+                    Error::new(
+                        Kind::Unavailable,
+                        format!(
+                            "{}: {path}: the server refused to resume (REST {offset}): {} {}",
+                            self.peer(),
+                            r.code,
+                            r.text()
+                        ),
+                    )
+                });
+            }
+        }
+        let verb = match how {
+            Upload::Append => "APPE",
+            _ => "STOR",
+        };
         let what = format!("{}: {path}", self.peer());
-        let started = self.start_transfer("STOR", Some(path), pending, |r| {
+        let started = self.start_transfer(verb, Some(path), pending, |r| {
             if r.code == 550 || r.code == 553 || r.code == 532 {
                 Error::new(
                     Kind::Auth,
                     format!("{what}: cannot store: {} {}", r.code, r.text()),
                 )
             } else {
-                r.error(format!("{what}: STOR"))
+                r.error(format!("{what}: {verb}"))
             }
         })?;
         let mut data = match started {
@@ -388,7 +462,7 @@ impl<S: Transport> FtpClient<S> {
                 return Err(Error::new(
                     Kind::Protocol,
                     format!(
-                        "{what}: the server answered STOR with {} {} before any data was sent",
+                        "{what}: the server answered {verb} with {} {} before any data was sent",
                         r.code,
                         r.text()
                     ),
@@ -398,15 +472,14 @@ impl<S: Transport> FtpClient<S> {
         let mut buf = vec![0u8; DATA_BUF];
         let mut sent: u64 = 0;
         let outcome: Result<()> = loop {
-            let n = match source(&mut buf) {
+            match pump(&mut data, &mut buf) {
                 Ok(0) => break Ok(()),
-                Ok(n) => n,
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == Kind::Io && e.is_transient() => {
+                    break Err(e.context(&what));
+                }
                 Err(e) => break Err(e),
-            };
-            if let Err(e) = std::io::Write::write_all(&mut data, &buf[..n]) {
-                break Err(Error::network(format!("{what}: data connection"), e));
             }
-            sent += n as u64;
         };
         if let Err(e) = outcome {
             // Closing without close_notify tells the server the upload is incomplete.
@@ -438,6 +511,33 @@ impl<S: Transport> FtpClient<S> {
         } else {
             ("NLST", false)
         };
+        self.listing(verb, dir, &mut |line: &[u8]| {
+            let line = String::from_utf8_lossy(line);
+            let name = if mlsd {
+                match parse::parse_mlsd_line(&line) {
+                    Some(e) if e.kind == parse::Kind::File => e.name,
+                    _ => return Ok(()),
+                }
+            } else {
+                parse::nlst_name(&line).to_string()
+            };
+            each(name)
+        })
+    }
+
+    /// Streams the listing `verb` (LIST, NLST, MLSD) of `dir` ("" for the login folder):
+    /// each non-empty line, without its line end, is handed to `each` as it arrives, so a
+    /// folder of any size costs one line of memory here. A line longer than
+    /// [`MAX_LINE`](crate::conn::MAX_LINE) or a listing over 1 GiB is a protocol error.
+    /// A 2xx reply with no data connection is an empty listing; 550 (and 450 to LIST or
+    /// NLST) is a missing folder (66).
+    pub fn listing(
+        &mut self,
+        verb: &str,
+        dir: &str,
+        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mlsd = verb == "MLSD";
         self.set_type(false)?;
         let pending = self.open_data()?;
         let arg = (!dir.is_empty()).then_some(dir);
@@ -464,16 +564,7 @@ impl<S: Transport> FtpClient<S> {
             match lines.next_line() {
                 Ok(None) => break Ok(()),
                 Ok(Some(line)) => {
-                    let line = String::from_utf8_lossy(line);
-                    let name = if mlsd {
-                        match parse::parse_mlsd_line(&line) {
-                            Some(e) if e.kind == parse::Kind::File => e.name,
-                            _ => continue,
-                        }
-                    } else {
-                        parse::nlst_name(&line).to_string()
-                    };
-                    if let Err(e) = each(name) {
+                    if let Err(e) = each(line) {
                         break Err(e);
                     }
                 }
@@ -503,6 +594,23 @@ impl<S: Transport> FtpClient<S> {
             return Err(e);
         }
         self.finish_transfer(&what)
+    }
+
+    /// The facts of one file or folder (MLST, RFC 3659 section 7): the line
+    /// `facts; name` of the 250 reply. `Ok(None)`: the server refused (no such file).
+    pub fn mlst(&mut self, path: &str) -> Result<Option<String>> {
+        let r = self.command("MLST", (!path.is_empty()).then_some(path))?;
+        if r.class() == 4 {
+            return Err(r.error(format!("{}: MLST", self.peer())));
+        }
+        if r.code != 250 {
+            return Ok(None);
+        }
+        // The entry is the reply's second line, which starts with one space.
+        Ok(r.line_texts()
+            .iter()
+            .skip(1)
+            .find_map(|l| l.strip_prefix(' ').map(str::to_string)))
     }
 
     /// Whether `path` is a folder, for the hint after a failed RETR: CWD into it and back
@@ -545,6 +653,84 @@ impl<S: Transport> FtpClient<S> {
         } else {
             Err(r.error(format!("{}: DELE {path}", self.peer())))
         }
+    }
+
+    /// Renames a remote file (RNFR, then RNTO). A refusal of either is the error; 550 and
+    /// 553 are permission problems (77).
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        let refused = |this: &Self, verb: &str, r: &Reply| {
+            let msg = format!(
+                "{}: cannot rename {from} to {to}: {verb}: {} {}",
+                this.peer(),
+                r.code,
+                r.text()
+            );
+            match r.code {
+                550 | 553 | 450 | 532 => Error::new(Kind::Auth, msg),
+                _ => Error::reply(format!("{}: {verb} {from}", this.peer()), r.code, &r.text())
+                    .with_message(msg),
+            }
+        };
+        let r = self.command("RNFR", Some(from))?;
+        if r.code != 350 {
+            return Err(refused(self, "RNFR", &r));
+        }
+        let r = self.command("RNTO", Some(to))?;
+        if r.class() != 2 {
+            return Err(refused(self, "RNTO", &r));
+        }
+        Ok(())
+    }
+
+    /// Makes a remote folder (MKD). `Ok(false)`: the server refused (it may exist already;
+    /// the transfer that needs it will tell).
+    pub fn make_dir(&mut self, path: &str) -> Result<bool> {
+        let r = self.command("MKD", Some(path))?;
+        if r.code == 421 {
+            return Err(r.error(format!("{}: MKD", self.peer())));
+        }
+        Ok(r.class() == 2)
+    }
+
+    /// SITE `arg` (SITE CHMOD 644 path). `Ok(Err(reply))`: the server refused, with its
+    /// reply text, for a warning.
+    pub fn site(&mut self, arg: &str) -> Result<std::result::Result<(), String>> {
+        let r = self.command("SITE", Some(arg))?;
+        if r.code == 421 {
+            return Err(r.error(format!("{}: SITE", self.peer())));
+        }
+        if r.class() == 2 {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(format!("{} {}", r.code, printable(&r.text_lossy()))))
+        }
+    }
+
+    /// Sets a remote file's modification time: MFMT (draft-somers-ftp-mfxx), else the
+    /// `MDTM time path` form vsftpd and others take. Which one works is learnt once per
+    /// connection. `Ok(false)`: the server can do neither.
+    pub fn set_mtime(&mut self, path: &str, t: SystemTime) -> Result<bool> {
+        let stamp = parse::format_time_val(t);
+        let arg = format!("{stamp} {path}");
+        for (how, verb) in [(SetTime::Mfmt, "MFMT"), (SetTime::Mdtm, "MDTM")] {
+            if self.set_time != SetTime::Unknown && self.set_time != how {
+                continue;
+            }
+            let r = self.command(verb, Some(&arg))?;
+            if r.code == 421 {
+                return Err(r.error(format!("{}: {verb}", self.peer())));
+            }
+            if r.class() == 2 {
+                self.set_time = how;
+                return Ok(true);
+            }
+            if self.set_time == how {
+                // It worked before: this file is the problem, not the command.
+                return Ok(false);
+            }
+        }
+        self.set_time = SetTime::Unsupported;
+        Ok(false)
     }
 
     /// NOOP: keeps the control connection alive (NATs and servers drop idle ones).
@@ -809,6 +995,17 @@ impl<S: Transport> FtpClient<S> {
             _ => Err(r.error(what)),
         }
     }
+}
+
+/// How [`FtpClient::upload`] writes the remote file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    /// STOR: create or replace.
+    Replace,
+    /// APPE: add to the end.
+    Append,
+    /// REST offset, then STOR: overwrite from `offset` on (resume).
+    Resume(u64),
 }
 
 /// What a transfer command started.

@@ -3,17 +3,22 @@
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
 use super::client::{FtpClient, FtpOptions};
+use super::list::EntryType;
 use super::parse::{glob_match, has_glob, safe_local_name};
 use crate::conn::printable;
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::login::Login;
 use crate::net::url::Target;
+use crate::parallel::{self, RateLimit};
 use crate::retry::RetryPolicy;
 use crate::session::Reconnecting;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime};
 
 /// At most this many files matched by one wildcard URL, and this many bytes of their names,
@@ -50,6 +55,14 @@ pub struct GetOptions {
     pub retry: RetryPolicy,
     /// NOOP interval on the control connection during slow local work.
     pub keepalive: Duration,
+    /// `-r`: a URL ending in '/' is a tree to mirror into the destination folder.
+    pub recursive: bool,
+    /// `--newer`: skip files whose local copy has the remote size and modification time.
+    pub newer: bool,
+    /// `--parallel N`: this many connections download at once (1: one after another).
+    pub parallel: usize,
+    /// `--limit-rate`: shared by every connection of the run.
+    pub limit: Option<Arc<RateLimit>>,
 }
 
 /// Supplies the login for a server (credentials may need a prompt or a netrc look-up).
@@ -85,15 +98,23 @@ pub fn get_all(
         _ => {}
     }
     // Group by server and login, keeping the order in which servers first appear.
-    let mut groups: Vec<Vec<&Target>> = Vec::new();
-    for t in targets {
-        match groups.iter_mut().find(|g| g[0].same_session(t)) {
-            Some(g) => g.push(t),
-            None => groups.push(vec![t]),
-        }
-    }
+    let groups = super::by_session(targets, |t| t);
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
+    let sole_url = targets.len() == 1;
+    if opts.parallel > 1 && !matches!(opts.destination, Destination::Stream) {
+        for group in groups {
+            let login = match login_for(group[0]) {
+                Ok(l) => l,
+                Err(e) => {
+                    events.fail(&e);
+                    continue;
+                }
+            };
+            get_parallel(&group, ftp, opts, &login, &mut claimed, sole_url, events);
+        }
+        return;
+    }
     for group in groups {
         let login = match login_for(group[0]) {
             Ok(l) => l,
@@ -112,6 +133,9 @@ pub fn get_all(
             stream: stream.as_deref_mut(),
             device: None,
             claimed: &mut claimed,
+            tree_base: None,
+            queue: None,
+            sole_url,
         };
         if let Stop::Everything = run.group(&group) {
             return;
@@ -119,11 +143,85 @@ pub fn get_all(
     }
 }
 
+/// `--parallel N`: one thread lists (globs, trees) and claims local names, feeding a bounded
+/// queue; N threads, each with its own connection, download from it.
+fn get_parallel(
+    group: &[&Target],
+    ftp: &FtpOptions,
+    opts: &GetOptions,
+    login: &Login,
+    claimed: &mut HashMap<u64, u64>,
+    sole_url: bool,
+    events: &mut dyn Events,
+) {
+    let dead = AtomicBool::new(false);
+    let label = format!("{} connections", opts.parallel);
+    parallel::run(
+        opts.parallel,
+        events,
+        &label,
+        |queue, ev| {
+            let mut run = Run {
+                ftp,
+                opts,
+                login: login.clone(),
+                client: Reconnecting::new(),
+                events: ev,
+                attempt: 0,
+                stream: None,
+                device: None,
+                claimed,
+                tree_base: None,
+                queue: Some(queue),
+                sole_url,
+            };
+            run.group(group);
+        },
+        |jobs, ev| {
+            let mut none = HashMap::new();
+            let mut run = Run {
+                ftp,
+                opts,
+                login: login.clone(),
+                client: Reconnecting::new(),
+                events: ev,
+                attempt: 0,
+                stream: None,
+                device: None,
+                claimed: &mut none,
+                tree_base: None,
+                queue: None,
+                sole_url,
+            };
+            while let Some((file, base)) = jobs.next() {
+                if dead.load(Ordering::Relaxed) {
+                    continue;
+                }
+                run.tree_base = base;
+                let res = run.with_retries(|r| r.fetch(&file, &mut 0));
+                if let Err(e) = res {
+                    if run.login_failed(&e) {
+                        // Said once for the server, not once per file and connection.
+                        if !dead.swap(true, Ordering::Relaxed) {
+                            run.events.fail(&e);
+                        }
+                        continue;
+                    }
+                    run.events.fail(&e);
+                }
+            }
+            run.close();
+        },
+    );
+}
+
 enum Stop {
-    /// Go on with the next server.
+    /// Go on with the next file (or server).
     Next,
     /// Standard output is closed: nothing more can be delivered.
     Everything,
+    /// The login failed: every file of this server would fail the same way.
+    Server,
 }
 
 struct Run<'a> {
@@ -141,13 +239,35 @@ struct Run<'a> {
     /// Which remote file each local path was written from in this run, both as hashes:
     /// a 100,000-file run keeps 16 bytes per file, not two strings.
     claimed: &'a mut HashMap<u64, u64>,
+    /// While mirroring a tree (`-r`): the remote folder it starts at (ending in '/', or
+    /// empty); local paths are the remote ones below it.
+    tree_base: Option<String>,
+    /// `--parallel`: files go to this queue (with their tree base) instead of being
+    /// downloaded here.
+    queue: Option<&'a SyncSender<Job>>,
+    /// The run has one URL: no claims are needed.
+    sole_url: bool,
 }
+
+/// A file for a `--parallel` worker: the remote file and the tree it belongs to.
+type Job = (Target, Option<String>);
 
 impl Run<'_> {
     fn group(&mut self, group: &[&Target]) -> Stop {
         let mut stream_written: u64 = 0;
         for target in group {
-            let files = match self.with_retries(|run| run.expand(target)) {
+            let folder = target.path.is_empty() || target.path.ends_with('/');
+            if self.opts.recursive && folder {
+                match self.mirror(target, &mut stream_written) {
+                    Stop::Next => continue,
+                    Stop::Everything => {
+                        self.close();
+                        return Stop::Everything;
+                    }
+                    Stop::Server => return Stop::Next,
+                }
+            }
+            let (prefix, files) = match self.with_retries(|run| run.expand(target)) {
                 Ok(f) => f,
                 Err(e) => {
                     self.events.fail(&e);
@@ -167,33 +287,209 @@ impl Run<'_> {
                 ));
                 continue;
             }
-            for file in files {
-                match self.claim(&file) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e) => {
-                        self.events.fail(&e);
-                        continue;
-                    }
-                }
-                let res = self.with_retries(|run| run.fetch(&file, &mut stream_written));
-                self.device = None;
-                if let Err(e) = res {
-                    let closed = self.stream.as_ref().is_some_and(|s| s.is_closed());
-                    if e.kind() != Kind::StdoutClosed {
-                        self.events.fail(&e);
-                    }
-                    if closed {
+            for name in files.iter() {
+                let file = target.with_path(format!("{prefix}{name}"));
+                match self.fetch_one(&file, &mut stream_written) {
+                    Stop::Next => {}
+                    Stop::Everything => {
                         self.close();
                         return Stop::Everything;
                     }
-                    if self.login_failed(&e) {
-                        return Stop::Next;
-                    }
+                    Stop::Server => return Stop::Next,
                 }
             }
         }
         self.close();
+        Stop::Next
+    }
+
+    /// `-r`: mirrors the tree under the folder `target` into the destination folder, one
+    /// remote folder at a time: its listing is read (names only are kept, at most
+    /// [`MAX_MATCHES`]), its files downloaded, then its subfolders entered. Every remote name
+    /// is checked before it touches the disk, and no local folder on the way may be a link.
+    fn mirror(&mut self, target: &Target, stream_written: &mut u64) -> Stop {
+        if !matches!(self.opts.destination, Destination::Dir(_)) {
+            self.events.fail(&Error::new(
+                Kind::Usage,
+                format!("{target}: -r mirrors into a folder: use -O DIR, not -o or --stdout"),
+            ));
+            return Stop::Next;
+        }
+        self.tree_base = Some(target.path.clone());
+        let mut stack: Vec<(String, usize)> = vec![(target.path.clone(), 0)];
+        while let Some((dir, depth)) = stack.pop() {
+            let dir_target = target.with_path(dir.clone());
+            if let Err(e) = self.local_folder(&dir_target) {
+                self.events.fail(&e);
+                continue;
+            }
+            let listed = match self.with_retries(|run| run.list_folder(&dir_target)) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.events.fail(&e);
+                    if self.login_failed(&e) {
+                        self.tree_base = None;
+                        return Stop::Server;
+                    }
+                    continue;
+                }
+            };
+            let mut subfolders = Vec::new();
+            for (name, kind) in listed {
+                let t = target.with_path(format!("{dir}{name}"));
+                match kind {
+                    EntryType::Dir if depth + 1 >= crate::ftp::list::MAX_DEPTH => {
+                        self.events.note(&format!(
+                            "{t}/: deeper than {} folders, not entered",
+                            crate::ftp::list::MAX_DEPTH
+                        ));
+                    }
+                    EntryType::Dir => subfolders.push(format!("{dir}{name}/")),
+                    EntryType::File => match self.fetch_one(&t, stream_written) {
+                        Stop::Next => {}
+                        stop => {
+                            self.tree_base = None;
+                            return stop;
+                        }
+                    },
+                    EntryType::Link | EntryType::Other => {
+                        self.events
+                            .note(&format!("{t}: a link or special file, skipped"));
+                    }
+                }
+            }
+            stack.extend(subfolders.into_iter().rev().map(|d| (d, depth + 1)));
+        }
+        self.tree_base = None;
+        Stop::Next
+    }
+
+    /// The entries of one remote folder, with hostile names refused (76) and reported.
+    fn list_folder(&mut self, dir: &Target) -> Result<Vec<(String, EntryType)>> {
+        let mut entries: Vec<(String, EntryType)> = Vec::new();
+        let mut bytes = 0usize;
+        let mut refused: Vec<String> = Vec::new();
+        let mut unparsed = 0u64;
+        let walk = crate::ftp::list::Walk::default();
+        let now = SystemTime::now();
+        let client = self.client(dir)?;
+        crate::ftp::list::list(client, &dir.path, walk, now, &mut |item| {
+            let e = match item {
+                crate::ftp::list::Item::Entry { entry, .. } => entry,
+                crate::ftp::list::Item::Unparsed(_) => {
+                    unparsed += 1;
+                    return Ok(());
+                }
+                crate::ftp::list::Item::Raw(_) => return Ok(()),
+            };
+            if let Err(why) = safe_local_name(&e.name) {
+                if refused.len() < 10 {
+                    refused.push(format!(
+                        "{dir}: refusing the listed name \"{}\": {why}",
+                        printable(&e.name)
+                    ));
+                }
+                return Ok(());
+            }
+            bytes += e.name.len();
+            entries.push((e.name.clone(), e.kind));
+            if entries.len() > MAX_MATCHES || bytes > MAX_MATCHED_BYTES {
+                return Err(Error::new(
+                    Kind::Protocol,
+                    format!("{dir}: more than {MAX_MATCHES} entries in one folder"),
+                ));
+            }
+            Ok(())
+        })?;
+        for msg in refused {
+            self.events.fail(&Error::new(Kind::Protocol, msg));
+        }
+        if unparsed > 0 {
+            self.events.note(&format!(
+                "{dir}: {unparsed} listing lines were not understood, skipped"
+            ));
+        }
+        Ok(entries)
+    }
+
+    /// Makes the local folder for the remote folder `dir` of the tree: each component
+    /// below the destination is created when missing, and must be a real folder, never a
+    /// link (which could lead out of the destination).
+    fn local_folder(&mut self, dir: &Target) -> Result<()> {
+        let (Destination::Dir(root), Some(base)) = (&self.opts.destination, &self.tree_base) else {
+            return Ok(());
+        };
+        let rel = dir.path.strip_prefix(base.as_str()).unwrap_or("");
+        let mut at = root.clone();
+        for part in rel.split('/').filter(|p| !p.is_empty()) {
+            safe_local_name(part).map_err(|why| {
+                Error::new(
+                    Kind::Protocol,
+                    format!(
+                        "{dir}: refusing the remote name \"{}\": {why}",
+                        printable(part)
+                    ),
+                )
+            })?;
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::new(
+                        Kind::CantCreate,
+                        format!(
+                            "{}: is a symbolic link; not following it out of the destination",
+                            at.display()
+                        ),
+                    ));
+                }
+                Ok(_) => {
+                    return Err(Error::new(
+                        Kind::CantCreate,
+                        format!("{}: exists and is not a folder", at.display()),
+                    ));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir(&at).map_err(|e| Error::cant_create(at.display(), &e))?;
+                }
+                Err(e) => return Err(Error::cant_create(at.display(), &e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims and downloads one file, reporting a failure; `Stop::Everything` when
+    /// standard output is gone.
+    fn fetch_one(&mut self, file: &Target, stream_written: &mut u64) -> Stop {
+        match self.claim(file) {
+            Ok(true) => {}
+            Ok(false) => return Stop::Next,
+            Err(e) => {
+                self.events.fail(&e);
+                return Stop::Next;
+            }
+        }
+        if let Some(queue) = self.queue {
+            // --parallel: a worker downloads it. (A closed queue means the workers are gone.)
+            return match queue.send((file.clone(), self.tree_base.clone())) {
+                Ok(()) => Stop::Next,
+                Err(_) => Stop::Server,
+            };
+        }
+        let res = self.with_retries(|run| run.fetch(file, stream_written));
+        self.device = None;
+        if let Err(e) = res {
+            let closed = self.stream.as_ref().is_some_and(|s| s.is_closed());
+            if e.kind() != Kind::StdoutClosed {
+                self.events.fail(&e);
+            }
+            if closed {
+                return Stop::Everything;
+            }
+            if self.login_failed(&e) {
+                return Stop::Server;
+            }
+        }
         Stop::Next
     }
 
@@ -204,6 +500,13 @@ impl Run<'_> {
         let Some(dest) = self.local_path(file)? else {
             return Ok(true);
         };
+        if self.sole_url {
+            // The run has one URL: its files (one, a wildcard's matches without duplicates,
+            // or a tree's) have distinct remote paths, so distinct local ones (each name is
+            // checked), and nothing else writes there. Keeping nothing per file keeps a run
+            // of any size in the same memory.
+            return Ok(true);
+        }
         let source = hash_of(&file.to_string());
         match self.claimed.get(&hash_of(&dest)) {
             None => {
@@ -230,6 +533,24 @@ impl Run<'_> {
     fn local_path(&self, target: &Target) -> Result<Option<PathBuf>> {
         let path = target.path.as_str();
         let name = path.rsplit('/').next().unwrap_or(path);
+        if let (Destination::Dir(d), Some(base)) = (&self.opts.destination, &self.tree_base) {
+            if let Some(rel) = path.strip_prefix(base.as_str()) {
+                let mut local = d.clone();
+                for part in rel.split('/') {
+                    safe_local_name(part).map_err(|why| {
+                        Error::new(
+                            Kind::Protocol,
+                            format!(
+                                "{target}: refusing the remote name \"{}\": {why}",
+                                printable(part)
+                            ),
+                        )
+                    })?;
+                    local.push(part);
+                }
+                return Ok(Some(local));
+            }
+        }
         Ok(match &self.opts.destination {
             Destination::Dir(d) => {
                 safe_local_name(name).map_err(|why| {
@@ -283,9 +604,11 @@ impl Run<'_> {
         }
     }
 
-    /// The remote files a URL names: itself, or the matches of a glob in its last component.
-    /// The listing streams; only matching names are kept, at most [`MAX_MATCHES`].
-    fn expand(&mut self, target: &Target) -> Result<Vec<Target>> {
+    /// The remote files a URL names: itself, or the matches of a glob in its last component,
+    /// as a folder prefix and the names in it (paths are `prefix + name`; a URL is made for
+    /// one file at a time, when it is fetched). The listing streams; only matching names are
+    /// kept, at most [`MAX_MATCHES`].
+    fn expand(&mut self, target: &Target) -> Result<(String, Names)> {
         let path = target.path.as_str();
         if path.is_empty() || path.ends_with('/') {
             return Err(folder_hint(target));
@@ -295,7 +618,9 @@ impl Run<'_> {
             None => ("", path),
         };
         if !has_glob(pattern) {
-            return Ok(vec![target.clone()]);
+            let mut one = Names::default();
+            one.push(&target.path);
+            return Ok((String::new(), one));
         }
         if has_glob(dir) {
             return Err(Error::new(
@@ -307,7 +632,7 @@ impl Run<'_> {
             .strip_suffix('/')
             .filter(|d| !d.is_empty())
             .unwrap_or(dir);
-        let mut matched: Vec<String> = Vec::new();
+        let mut matched = Names::default();
         let mut matched_bytes = 0usize;
         let mut refused: Vec<String> = Vec::new();
         let mut refused_count = 0usize;
@@ -327,7 +652,7 @@ impl Run<'_> {
                 return Ok(());
             }
             matched_bytes += n.len();
-            matched.push(n);
+            matched.push(&n);
             if matched.len() > MAX_MATCHES || matched_bytes > MAX_MATCHED_BYTES {
                 return Err(Error::new(Kind::Protocol, format!(
                     "{target}: matches more than {MAX_MATCHES} files (or {} MiB of names); narrow the pattern",
@@ -348,18 +673,14 @@ impl Run<'_> {
                 ),
             ));
         }
-        matched.sort();
-        matched.dedup();
+        matched.sort_dedup();
         if matched.is_empty() && refused_count == 0 {
             return Err(Error::new(
                 Kind::NoInput,
                 format!("{target}: no remote file matches"),
             ));
         }
-        Ok(matched
-            .into_iter()
-            .map(|n| target.with_path(format!("{dir}{n}")))
-            .collect())
+        Ok((dir.to_string(), matched))
     }
 
     /// Downloads one file. `stream_written` counts what already went to the stream (a retry
@@ -390,11 +711,20 @@ impl Run<'_> {
         // In ASCII mode the bytes on the wire differ from SIZE: no size check.
         let check_size = if ascii { None } else { size };
         let to_file = matches!(plan, Some(Plan::Atomic(_)));
-        let mtime = if opts.keep_mtime && to_file {
+        let mtime = if (opts.keep_mtime || opts.newer) && to_file {
             client.mdtm(&path)?
         } else {
             None
         };
+        if let (true, Some(Plan::Atomic(dest)), Some(want), Some(t)) =
+            (opts.newer, &plan, size, mtime)
+        {
+            if same_file(dest, want, t) {
+                // Up to date: silent, as rsync is (a mirror run is mostly this).
+                return Ok(());
+            }
+        }
+        let mtime = mtime.filter(|_| opts.keep_mtime);
         let got = match plan {
             None => self.fetch_to_stream(target, ascii, check_size, None, stream_written),
             Some(Plan::InPlace(device)) => {
@@ -562,9 +892,13 @@ impl Run<'_> {
         let offset = part.len();
         let expected = check_size.map(|s| s.saturating_sub(offset));
         let mut out = Delivery::new(ascii, |d: &[u8]| part.write(d));
+        let limit = self.opts.limit.as_deref();
         let mut sink = |buf: &[u8]| -> Result<()> {
             out.push(buf)?;
             events.advance(buf.len() as u64);
+            if let Some(l) = limit {
+                l.take(buf.len() as u64);
+            }
             Ok(())
         };
         let got = client.retrieve(&target.path, offset, expected, &mut sink);
@@ -663,9 +997,13 @@ impl Run<'_> {
             *written += d.len() as u64;
             Ok(())
         });
+        let limit = self.opts.limit.as_deref();
         let got = client.retrieve(&target.path, start, expected, &mut |buf: &[u8]| {
             delivery.push(buf)?;
             events.advance(buf.len() as u64);
+            if let Some(l) = limit {
+                l.take(buf.len() as u64);
+            }
             Ok(())
         })?;
         if got.is_some() {
@@ -759,6 +1097,60 @@ impl CrlfToLf {
     }
 }
 
+/// Whether the local file `dest` has `size` bytes and the modification time `mtime` (to
+/// the second: MDTM's precision).
+fn same_file(dest: &Path, size: u64, mtime: SystemTime) -> bool {
+    let secs = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .ok()
+    };
+    match std::fs::symlink_metadata(dest) {
+        Ok(m) if m.is_file() => m.len() == size && m.modified().ok().and_then(secs) == secs(mtime),
+        _ => false,
+    }
+}
+
+/// The names a wildcard matched, in one string (names from a listing hold no line break):
+/// 8 bytes per name besides its text, where a `Vec<String>` takes 24 and an allocation each.
+#[derive(Default)]
+struct Names {
+    text: String,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Names {
+    fn push(&mut self, name: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(name);
+        self.spans.push((start, name.len() as u32));
+    }
+
+    fn get(&self, (start, len): (u32, u32)) -> &str {
+        &self.text[start as usize..(start + len) as usize]
+    }
+
+    fn sort_dedup(&mut self) {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.sort_by(|a, b| self.get(*a).cmp(self.get(*b)));
+        spans.dedup_by(|a, b| self.get(*a) == self.get(*b));
+        spans.shrink_to_fit();
+        self.spans = spans;
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|s| self.get(*s))
+    }
+}
+
 /// A 64-bit hash, for telling names apart without keeping them.
 fn hash_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
@@ -774,7 +1166,9 @@ fn folder_hint(target: &Target) -> Error {
     let all = dir.with_path(format!("{}*", dir.path));
     Error::new(
         Kind::Usage,
-        format!("{dir}: names a folder, not a file (use '{all}' for the files in it)"),
+        format!(
+            "{dir}: names a folder, not a file (use '{all}' for the files in it, or -r for the whole tree)"
+        ),
     )
 }
 

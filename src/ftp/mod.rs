@@ -6,3 +6,23 @@ pub mod parse;
 
 pub use crate::login::Login;
 pub use client::{FtpClient, FtpOptions};
+pub mod list;
+pub mod put;
+
+use crate::net::url::Target;
+
+/// `items` grouped by server and login (one control connection each), in the order in which
+/// servers first appear, each group in the items' own order.
+pub fn by_session<T>(items: &[T], target: impl Fn(&T) -> &Target) -> Vec<Vec<&T>> {
+    let mut groups: Vec<Vec<&T>> = Vec::new();
+    for item in items {
+        match groups
+            .iter_mut()
+            .find(|g| target(g[0]).same_session(target(item)))
+        {
+            Some(g) => g.push(item),
+            None => groups.push(vec![item]),
+        }
+    }
+    groups
+}

@@ -104,6 +104,30 @@ pub fn parse_features(lines: &[String]) -> Features {
     f
 }
 
+/// An RFC 3659 time-val, `YYYYMMDDHHMMSS`, in UTC (whole seconds).
+pub fn format_time_val(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Parses an RFC 3659 time-val, `YYYYMMDDHHMMSS[.sss]`, always UTC.
 pub fn parse_time_val(s: &str) -> Option<SystemTime> {
     let s = s.trim();
@@ -354,6 +378,18 @@ pub fn safe_local_name(name: &str) -> Result<&str, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_vals_round_trip() {
+        for s in [
+            "19700101000000",
+            "20200229235959",
+            "20261202120000",
+            "99991231235959",
+        ] {
+            assert_eq!(format_time_val(parse_time_val(s).unwrap()), s);
+        }
+    }
 
     #[test]
     fn pasv_forms() {

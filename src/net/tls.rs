@@ -102,6 +102,19 @@ impl TlsContext {
         })
     }
 
+    /// The same trust with a session cache of its own: for one FTP control connection and
+    /// its data connections. With several control connections to one server (`--parallel`)
+    /// sharing a cache, a data connection could resume another connection's session, which
+    /// vsftpd refuses (`522 SSL connection failed: session reuse required`).
+    pub fn with_own_sessions(&self) -> TlsContext {
+        let mut config = (*self.config).clone();
+        config.resumption = rustls::client::Resumption::in_memory_sessions(8);
+        TlsContext {
+            config: Arc::new(config),
+            refused: self.refused.clone(),
+        }
+    }
+
     /// Runs the TLS handshake as a client on `tcp` for `host`, to completion, so that
     /// certificate problems surface here as TLS errors (76), not later as I/O errors.
     /// With a `deadline`, the handshake as a whole must be over by then, however slowly the

@@ -1888,10 +1888,7 @@ fn flags_from_curl_and_wget_point_to_ours() {
         (vec!["-n"], "netrc is read by default"),
         (vec!["-P", "dl"], "--output-dir DIR"),
         (vec!["-N"], "--no-clobber"),
-        (
-            vec!["--limit-rate", "10k"],
-            "rate limiting is not supported",
-        ),
+        (vec!["--mirror"], "-r (--recursive)"),
         (vec!["--retry", "3"], "--retries N"),
     ] {
         let mut a = args.clone();
@@ -2105,4 +2102,230 @@ fn man_page_and_completions_come_with_the_binary() {
     );
     assert!(!line("user").contains("_files"), "{}", line("user"));
     assert!(!line("timeout").contains("_files"), "{}", line("timeout"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trees (-r) and hostile names
+
+#[test]
+fn recursive_mirrors_a_tree_with_mtimes() {
+    let ftp = FakeFtp::builder()
+        .file_with_mtime("d/a.txt", "alpha", "20210304050607")
+        .file("d/sub/b.bin", sample(70_000))
+        .file("d/sub/deep/c", "c")
+        .dir("d/empty")
+        .file("elsewhere", "not in the tree")
+        .start();
+    let dir = TempDir::new("mirror");
+    ftp_get(&["-r", "-O", dir.arg(), &ftp.url("d/")]).ok();
+    assert_file(&dir.join("a.txt"), b"alpha");
+    assert_file(&dir.join("sub/b.bin"), &sample(70_000));
+    assert_file(&dir.join("sub/deep/c"), b"c");
+    assert!(dir.join("empty").is_dir());
+    assert_eq!(dir.names(), ["a.txt", "empty", "sub"]);
+    assert_eq!(
+        mtime(&dir.join("a.txt")),
+        UNIX_EPOCH + Duration::from_secs(1_614_834_367)
+    );
+    // One connection for the whole tree.
+    assert_eq!(ftp.connections(), 1);
+    // --newer: nothing changed, nothing fetched.
+    ftp_get(&["-r", "--newer", "-O", dir.arg(), &ftp.url("d/")]).ok();
+    assert_eq!(ftp.commands("RETR").len(), 3);
+    // A changed local file is fetched again.
+    std::fs::write(dir.join("a.txt"), "changed").unwrap();
+    ftp_get(&["-r", "--newer", "-O", dir.arg(), &ftp.url("d/")]).ok();
+    assert_eq!(ftp.commands("RETR").len(), 4);
+    assert_file(&dir.join("a.txt"), b"alpha");
+}
+
+#[test]
+fn recursive_refuses_hostile_names_before_touching_the_disk() {
+    let body = "type=file;size=1; ../escape\r\n\
+type=file;size=1; /etc/abs\r\n\
+type=file;size=1; ctrl\x1b]0;x\x07\r\n\
+type=file;size=1; back\\slash\r\n\
+type=dir; ..\r\n\
+type=file;size=2; ok\r\n";
+    let ftp = FakeFtp::builder()
+        .file("t/ok", "ok")
+        .listing("MLSD", body)
+        .start();
+    let root = TempDir::new("hostile");
+    let dir = root.join("dest");
+    std::fs::create_dir(&dir).unwrap();
+    let o = ftp_get(&["-r", "-O", dir.to_str().unwrap(), &ftp.url("t/")]);
+    assert_eq!(o.code, Some(76), "{o:#?}");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{o:#?}");
+    assert!(
+        lines[0].contains("refusing the listed name \"../escape\""),
+        "{o:#?}"
+    );
+    assert!(lines[2].contains("ctrl\\x1b]0;x\\x07"), "{o:#?}");
+    assert_file(&dir.join("ok"), b"ok");
+    assert_eq!(crate::support::files::names(&dir), ["ok"]);
+    assert_eq!(crate::support::files::names(&root), ["dest"]);
+    assert_eq!(ftp.commands("RETR"), ["RETR t/ok"]);
+    // The same from a Unix LIST.
+    let list = "-rw-r--r-- 1 u g 1 Jan 02 2020 ../../escape\r\n\
+-rw-r--r-- 1 u g 2 Jan 02 2020 ok\r\n";
+    let ftp = FakeFtp::builder()
+        .feat(&["EPSV", "SIZE", "MDTM", "REST STREAM"])
+        .file("t/ok", "ok")
+        .listing("LIST", list)
+        .start();
+    let o = ftp_get(&["-r", "-O", dir.to_str().unwrap(), &ftp.url("t/")]);
+    assert_eq!(o.code, Some(76), "{o:#?}");
+    assert!(
+        o.stderr
+            .contains("\"../../escape\": contains a path separator"),
+        "{o:#?}"
+    );
+    assert_eq!(crate::support::files::names(&root), ["dest"]);
+}
+
+#[test]
+fn recursive_never_follows_a_local_link_out_of_the_destination() {
+    let ftp = FakeFtp::builder()
+        .file("t/sub/x", "payload")
+        .file("t/top", "top")
+        .start();
+    let root = TempDir::new("mirror-link");
+    let dest = root.join("dest");
+    let outside = root.join("outside");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("sub")).unwrap();
+    let o = ftp_get(&["-r", "-O", dest.to_str().unwrap(), &ftp.url("t/")]);
+    let line = o.fails(73);
+    assert!(
+        line.contains("is a symbolic link; not following it"),
+        "{line}"
+    );
+    assert!(crate::support::files::names(&outside).is_empty());
+    assert_file(&dest.join("top"), b"top");
+    // A link where a file goes is replaced, never written through.
+    std::fs::remove_file(dest.join("sub")).unwrap();
+    let victim = outside.join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    std::fs::remove_file(dest.join("top")).unwrap();
+    std::os::unix::fs::symlink(&victim, dest.join("top")).unwrap();
+    ftp_get(&["-r", "-O", dest.to_str().unwrap(), &ftp.url("t/")]).ok();
+    assert_file(&victim, b"keep");
+    assert_file(&dest.join("top"), b"top");
+    assert!(
+        !std::fs::symlink_metadata(dest.join("top"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_file(&dest.join("sub/x"), b"payload");
+}
+
+#[test]
+fn recursive_needs_a_folder_destination() {
+    let ftp = FakeFtp::builder().file("t/x", "x").start();
+    let e = ftp_get(&["-r", "--stdout", &ftp.url("t/")])
+        .fails(64)
+        .to_string();
+    assert!(e.contains("cannot be used with"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// --parallel and --limit-rate
+
+#[test]
+fn parallel_downloads_share_the_queue_over_several_connections() {
+    let mut b = FakeFtp::builder().delay(Duration::from_millis(5));
+    for i in 0..30 {
+        b = b.file(&format!("p/f{i:02}"), sample(1000 + i * 997));
+    }
+    let ftp = b.file("p/sub/deep", "d").start();
+    let dir = TempDir::new("parallel-get");
+    ftp_get(&["--parallel", "4", "-O", dir.arg(), &ftp.url("p/f*")]).ok();
+    for i in 0..30 {
+        assert_file(&dir.join(format!("f{i:02}")), &sample(1000 + i * 997));
+    }
+    assert_eq!(dir.names().len(), 30, "no .part left");
+    // Four workers (each connects when it first gets a file) and one that listed.
+    let n = ftp.connections();
+    assert!((3..=5).contains(&n), "{n} connections");
+    assert_eq!(ftp.commands("RETR").len(), 30);
+    // A tree, with a rate limit over all connections.
+    let tree = TempDir::new("parallel-tree");
+    ftp_get(&[
+        "-r",
+        "--parallel",
+        "3",
+        "--limit-rate",
+        "20M",
+        "-O",
+        tree.arg(),
+        &ftp.url("p/"),
+    ])
+    .ok();
+    assert_file(&tree.join("sub/deep"), b"d");
+    assert_file(&tree.join("f29"), &sample(1000 + 29 * 997));
+}
+
+#[test]
+fn parallel_failures_are_reported_once_each() {
+    let ftp = FakeFtp::builder()
+        .login("u", "right")
+        .file("a", "a")
+        .file("b", "b")
+        .file("c", "c")
+        .start();
+    let dir = TempDir::new("parallel-fail");
+    let url = |p: &str| ftp.url(p).replace("ftp://", "ftp://u:wrong@");
+    let o = ftp_get(&[
+        "--tls",
+        "none",
+        "--parallel",
+        "3",
+        "-O",
+        dir.arg(),
+        &url("a"),
+        &url("b"),
+        &url("c"),
+    ]);
+    let line = o
+        .stderr
+        .lines()
+        .filter(|l| !l.contains("warning"))
+        .collect::<Vec<_>>();
+    assert_eq!(o.code, Some(77), "{o:#?}");
+    assert_eq!(line.len(), 1, "{o:#?}");
+    assert!(line[0].contains("login as u failed"), "{o:#?}");
+    // A missing file among good ones: that one fails (66), the rest arrive.
+    let ftp = FakeFtp::builder().file("a", "a").file("c", "c").start();
+    let o = ftp_get(&[
+        "--parallel",
+        "2",
+        "-O",
+        dir.arg(),
+        &ftp.url("a"),
+        &ftp.url("b"),
+        &ftp.url("c"),
+    ]);
+    assert!(o.fails(66).contains("b"));
+    assert_file(&dir.join("a"), b"a");
+    assert_file(&dir.join("c"), b"c");
+    // Usage errors.
+    assert!(
+        ftp_get(&["--parallel", "0", &ftp.url("a")])
+            .fails(64)
+            .contains("from 1 to 64")
+    );
+    assert!(
+        ftp_get(&["--parallel", "2", "--stdout", &ftp.url("a")])
+            .fails(64)
+            .contains("--parallel")
+    );
+    assert!(
+        ftp_get(&["--limit-rate", "fast", &ftp.url("a")])
+            .fails(64)
+            .contains("not a rate")
+    );
 }

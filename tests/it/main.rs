@@ -3,6 +3,7 @@
 //!
 //! - `ftp_get`, `mime_pack`: the tools as a user sees them (bytes on disk, the transcript on
 //!   the wire, the exit status, the message on stderr);
+//! - `ftp_put`, `ftp_ls`: the same for the upload and listing tools, against the fake server;
 //! - `fake_server_selftest`: the protocol-neutral core of the fake servers, through a toy
 //!   POP3-like protocol and a plain TCP client;
 //! - `fake_ftp_selftest`: the fake FTP server checked against curl, so it can be trusted;
@@ -11,6 +12,7 @@
 //! - `smtp_send`: smtp-send against the fake SMTP server (`support/fake_smtp.rs`);
 //! - `interop_smtp`: smtp-send against Postfix smtp-sink and a storing aiosmtpd server
 //!   (scripts/servers/smtp);
+//! - `interop_ftp_put`: ftp-put, ftp-ls and trees (`-r`, both ways) against them;
 //! - `generated`: man pages and completions are current.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
@@ -24,8 +26,11 @@ mod render;
 mod fake_ftp_selftest;
 mod fake_server_selftest;
 mod ftp_get;
+mod ftp_ls;
+mod ftp_put;
 mod generated;
 mod interop_smtp;
+mod interop_ftp_put;
 mod interop_vsftpd;
 mod mime_pack;
 mod smtp_send;

@@ -536,6 +536,7 @@ impl Protocol for Ftp {
         "ABOR" => |c, _| done(c.reply(225, "No transfer to ABOR.")),
         "SIZE" => size,
         "MDTM" => mdtm,
+        "MFMT" => mfmt,
         "MLST" => mlst,
         "REST" => rest,
         "RETR" => retr,
@@ -623,7 +624,10 @@ impl Ctx<'_, Ftp> {
 
     fn rename(&self, from: &str, to: &str) -> bool {
         let mut st = self.server.state();
-        if st.fs.contains_key(to)
+        // As rename(2) does: a file replaces a file; nothing replaces a folder.
+        let replaces_file = matches!(st.fs.get(from), Some(Node::File { .. }))
+            && matches!(st.fs.get(to), Some(Node::File { .. }));
+        if (st.fs.contains_key(to) && !replaces_file)
             || !matches!(st.fs.get(parent(to)), Some(Node::Dir))
             || to.starts_with(&format!("{from}/"))
         {
@@ -813,6 +817,29 @@ fn mdtm(c: C, arg: &str) -> io::Result<Flow> {
     match c.node(&c.path(arg)) {
         Some(Node::File { mdtm, .. }) => done(c.reply(213, &mdtm)),
         _ => done(c.reply(550, "Could not get file modification time.")),
+    }
+}
+
+/// MFMT YYYYMMDDHHMMSS path: sets a file's modification time.
+fn mfmt(c: C, arg: &str) -> io::Result<Flow> {
+    let Some((stamp, path)) = arg.split_once(' ') else {
+        return done(c.reply(501, "MFMT needs a time and a path."));
+    };
+    if stamp.len() != 14 || !stamp.bytes().all(|b| b.is_ascii_digit()) {
+        return done(c.reply(501, "Bad time."));
+    }
+    let target = c.path(path);
+    let set = match c.server.state().fs.get_mut(&target) {
+        Some(Node::File { mdtm, .. }) => {
+            *mdtm = stamp.to_string();
+            true
+        }
+        _ => false,
+    };
+    if set {
+        done(c.reply(213, &format!("Modify={stamp}; {path}")))
+    } else {
+        done(c.reply(550, "No such file."))
     }
 }
 

@@ -201,6 +201,7 @@ struct Script {
     once: HashMap<String, VecDeque<Scripted>>,
     bytewise: bool,
     drip: Option<Duration>,
+    delay: Option<Duration>,
     stall_on: HashSet<String>,
     max_connections: Option<usize>,
     ipv6: bool,
@@ -279,6 +280,12 @@ impl<S> Builder<S> {
     /// Write every reply one byte at a time, `every` apart (a server that drips).
     pub fn drip(mut self, every: Duration) -> Self {
         self.script.drip = Some(every);
+        self
+    }
+
+    /// Wait `by` before every reply (a server across a high-latency link; the greeting too).
+    pub fn delay(mut self, by: Duration) -> Self {
+        self.script.delay = Some(by);
         self
     }
 
@@ -588,6 +595,9 @@ fn accept_loop<P: Protocol>(listeners: Vec<TcpListener>, core: Arc<Core>, protoc
 
 fn send(core: &Core, control: &mut Tracked, raw: &str) -> io::Result<()> {
     let s = &mut control.stream;
+    if let Some(by) = core.script.delay {
+        thread::sleep(by);
+    }
     if let Some(every) = core.script.drip {
         s.set_nodelay(true)?;
         for b in raw.as_bytes() {

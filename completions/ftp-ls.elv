@@ -1,0 +1,57 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[ftp-ls] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'ftp-ls'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'ftp-ls'= {
+            cand --user 'Log in as NAME (overrides the URL''s user)'
+            cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
+            cand --password-env 'Take the password from the environment variable VAR'
+            cand --netrc-file 'Read credentials from this netrc file instead of $NETRC or ~/.netrc'
+            cand --tls 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it'
+            cand --cacert 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)'
+            cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)'
+            cand --timeout 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]'
+            cand --retries 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries'
+            cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
+            cand --generate 'Print the man page or a shell completion to standard output, and exit'
+            cand -l 'Long format: type, size, modification time (UTC) and name'
+            cand --long 'Long format: type, size, modification time (UTC) and name'
+            cand -h 'With -l: sizes in KiB, MiB, GiB (as ls -lh)'
+            cand --human-readable 'With -l: sizes in KiB, MiB, GiB (as ls -lh)'
+            cand --json 'One JSON object per line: name, path, type, size, modified, target'
+            cand --raw 'The server''s LIST output, untouched (control characters made visible at a terminal)'
+            cand -R 'Enter every folder (never one twice, never through a link)'
+            cand --recursive 'Enter every folder (never one twice, never through a link)'
+            cand --active 'Active mode: the server connects to us (EPRT, falling back to PORT)'
+            cand --no-netrc 'Do not read any netrc file'
+            cand --insecure 'Do not verify the server certificate at all (says so on stderr)'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
+            cand -q 'Errors only: no progress bar, no notes'
+            cand --quiet 'Errors only: no progress bar, no notes'
+            cand -v 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+            cand --verbose 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+            cand --help 'Print help (-h is --human-readable, as in ls)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

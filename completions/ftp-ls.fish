@@ -1,0 +1,34 @@
+complete -c ftp-ls -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
+complete -c ftp-ls -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
+complete -c ftp-ls -l password-env -d 'Take the password from the environment variable VAR' -r -f
+complete -c ftp-ls -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc' -r -F
+complete -c ftp-ls -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
+required\t'Fail (exit 69) when the server does not offer TLS'
+none\t'Never use TLS (passwords are sent in cleartext)'"
+complete -c ftp-ls -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
+complete -c ftp-ls -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c ftp-ls -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
+complete -c ftp-ls -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
+complete -c ftp-ls -l progress -d 'Progress bar: auto draws one when stderr is a terminal, bar always, none never' -r -f -a "auto\t'When stderr is a terminal and --quiet is not given'
+bar\t'Always (unless --quiet)'
+none\t'Never'"
+complete -c ftp-ls -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
+bash\t'Bash completion'
+zsh\t'Zsh completion'
+fish\t'Fish completion'
+elvish\t'Elvish completion'
+powershell\t'PowerShell completion'"
+complete -c ftp-ls -s l -l long -d 'Long format: type, size, modification time (UTC) and name'
+complete -c ftp-ls -s h -l human-readable -d 'With -l: sizes in KiB, MiB, GiB (as ls -lh)'
+complete -c ftp-ls -l json -d 'One JSON object per line: name, path, type, size, modified, target'
+complete -c ftp-ls -l raw -d 'The server\'s LIST output, untouched (control characters made visible at a terminal)'
+complete -c ftp-ls -s R -l recursive -d 'Enter every folder (never one twice, never through a link)'
+complete -c ftp-ls -l active -d 'Active mode: the server connects to us (EPRT, falling back to PORT)'
+complete -c ftp-ls -l no-netrc -d 'Do not read any netrc file'
+complete -c ftp-ls -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
+complete -c ftp-ls -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c ftp-ls -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c ftp-ls -s q -l quiet -d 'Errors only: no progress bar, no notes'
+complete -c ftp-ls -s v -l verbose -d 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+complete -c ftp-ls -l help -d 'Print help (-h is --human-readable, as in ls)'
+complete -c ftp-ls -s V -l version -d 'Print version'

@@ -1,0 +1,64 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[ftp-put] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'ftp-put'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'ftp-put'= {
+            cand --chmod 'Set the remote file''s mode (SITE CHMOD MODE, e.g. 644); a warning where unsupported'
+            cand --parallel 'Transfer N files at once, over N logged-in connections (plus one that lists, for a wildcard or -r) [default: 1]'
+            cand --limit-rate 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)'
+            cand --user 'Log in as NAME (overrides the URL''s user)'
+            cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
+            cand --password-env 'Take the password from the environment variable VAR'
+            cand --netrc-file 'Read credentials from this netrc file instead of $NETRC or ~/.netrc'
+            cand --tls 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it'
+            cand --cacert 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)'
+            cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)'
+            cand --timeout 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]'
+            cand --retries 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries'
+            cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
+            cand --generate 'Print the man page or a shell completion to standard output, and exit'
+            cand --atomic 'Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)'
+            cand --create-dirs 'Make the missing folders of the remote path (MKD)'
+            cand -c 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)'
+            cand --continue 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)'
+            cand --append 'Append to the remote file (APPE) instead of replacing it'
+            cand --remove-source-files 'Delete each local file once the server confirmed it and its size matches'
+            cand -r 'Upload folders with everything in them (symbolic links are skipped)'
+            cand --recursive 'Upload folders with everything in them (symbolic links are skipped)'
+            cand --follow 'With -r: follow symbolic links (a folder is still never uploaded twice)'
+            cand --no-mtime 'Do not give the remote files the local modification times (MFMT, MDTM)'
+            cand --active 'Active mode: the server connects to us (EPRT, falling back to PORT)'
+            cand --ascii 'ASCII transfers (TYPE A): line endings converted; no size check'
+            cand --no-netrc 'Do not read any netrc file'
+            cand --insecure 'Do not verify the server certificate at all (says so on stderr)'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
+            cand -q 'Errors only: no progress bar, no notes'
+            cand --quiet 'Errors only: no progress bar, no notes'
+            cand -v 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+            cand --verbose 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

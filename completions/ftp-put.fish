@@ -1,0 +1,41 @@
+complete -c ftp-put -l chmod -d 'Set the remote file\'s mode (SITE CHMOD MODE, e.g. 644); a warning where unsupported' -r
+complete -c ftp-put -l parallel -d 'Transfer N files at once, over N logged-in connections (plus one that lists, for a wildcard or -r) [default: 1]' -r
+complete -c ftp-put -l limit-rate -d 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)' -r
+complete -c ftp-put -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
+complete -c ftp-put -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
+complete -c ftp-put -l password-env -d 'Take the password from the environment variable VAR' -r -f
+complete -c ftp-put -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc' -r -F
+complete -c ftp-put -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
+required\t'Fail (exit 69) when the server does not offer TLS'
+none\t'Never use TLS (passwords are sent in cleartext)'"
+complete -c ftp-put -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
+complete -c ftp-put -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c ftp-put -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
+complete -c ftp-put -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
+complete -c ftp-put -l progress -d 'Progress bar: auto draws one when stderr is a terminal, bar always, none never' -r -f -a "auto\t'When stderr is a terminal and --quiet is not given'
+bar\t'Always (unless --quiet)'
+none\t'Never'"
+complete -c ftp-put -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
+bash\t'Bash completion'
+zsh\t'Zsh completion'
+fish\t'Fish completion'
+elvish\t'Elvish completion'
+powershell\t'PowerShell completion'"
+complete -c ftp-put -l atomic -d 'Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)'
+complete -c ftp-put -l create-dirs -d 'Make the missing folders of the remote path (MKD)'
+complete -c ftp-put -s c -l continue -d 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)'
+complete -c ftp-put -l append -d 'Append to the remote file (APPE) instead of replacing it'
+complete -c ftp-put -l remove-source-files -d 'Delete each local file once the server confirmed it and its size matches'
+complete -c ftp-put -s r -l recursive -d 'Upload folders with everything in them (symbolic links are skipped)'
+complete -c ftp-put -l follow -d 'With -r: follow symbolic links (a folder is still never uploaded twice)'
+complete -c ftp-put -l no-mtime -d 'Do not give the remote files the local modification times (MFMT, MDTM)'
+complete -c ftp-put -l active -d 'Active mode: the server connects to us (EPRT, falling back to PORT)'
+complete -c ftp-put -l ascii -d 'ASCII transfers (TYPE A): line endings converted; no size check'
+complete -c ftp-put -l no-netrc -d 'Do not read any netrc file'
+complete -c ftp-put -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
+complete -c ftp-put -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c ftp-put -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c ftp-put -s q -l quiet -d 'Errors only: no progress bar, no notes'
+complete -c ftp-put -s v -l verbose -d 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+complete -c ftp-put -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ftp-put -s V -l version -d 'Print version'

@@ -1,0 +1,115 @@
+//! What the FTP tools (ftp-get, ftp-put, ftp-ls) share on the command line: the connection
+//! settings built from the common flags, the login for a server, warnings from callbacks.
+
+use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::credentials;
+use super::report::Reporter;
+use crate::conn::Transcript;
+use crate::error::Result;
+use crate::ftp::client::FtpOptions;
+use crate::login::Login;
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+
+/// The first proxy variable set in the environment, if any: curl and wget would use it.
+pub fn proxy_variable() -> Option<&'static str> {
+    ["ftp_proxy", "FTP_PROXY", "all_proxy", "ALL_PROXY"]
+        .into_iter()
+        .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+}
+
+/// Prints a warning from where the reporter cannot be borrowed (a login callback), the same
+/// way [`Reporter::warn`] does.
+pub fn warner(report: &Reporter) -> impl Fn(&str) + use<> {
+    let (stderr, quiet, tool) = (report.stderr().clone(), report.quiet(), report.tool());
+    move |w: &str| {
+        if !quiet {
+            stderr.line(&format!("{tool}: warning: {w}"));
+        }
+    }
+}
+
+/// The FTP connection settings shared by the FTP tools.
+pub fn ftp_options(
+    tls: &TlsArgs,
+    conn: &ConnArgs,
+    out: &OutputArgs,
+    report: &Reporter,
+    targets: &[Target],
+    active: bool,
+    ascii: bool,
+) -> Result<FtpOptions> {
+    let tls_opts = tls.options();
+    let needs_tls =
+        tls_opts.mode != TlsMode::None || targets.iter().any(|t| t.scheme == Scheme::Ftps);
+    let tls_ctx = if needs_tls {
+        Some(TlsContext::new(&tls_opts)?)
+    } else {
+        None
+    };
+    let transcript = out.verbose.then(|| Transcript::new(report.transcript()));
+    Ok(FtpOptions {
+        connect: conn.options()?,
+        tls_mode: tls_opts.mode,
+        tls: tls_ctx,
+        active,
+        ascii,
+        transcript,
+    })
+}
+
+/// The login for an FTP server: a named user needs a password; no user is anonymous.
+pub fn ftp_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<Login> {
+    let Some(user) = credentials::user_name(target, creds)? else {
+        return Ok(Login::anonymous());
+    };
+    let anonymous = user == "anonymous" || user == "ftp";
+    if anonymous && target.password.is_none() {
+        return Ok(Login {
+            user,
+            ..Login::anonymous()
+        });
+    }
+    let c = credentials::password_warn(target, &user, creds, &mut |w| warn(w))?;
+    if c.from_url && !anonymous {
+        warn(
+            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
+        );
+    }
+    Ok(Login {
+        user: c.user,
+        password: c.password,
+        anonymous,
+    })
+}
+
+/// `--parallel N`: 1 to 64 connections.
+pub fn parse_parallel(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{text}': --parallel takes a number of connections from 1 to 64"
+        )),
+    }
+}
+
+/// The transfer flags ftp-get and ftp-put share: parallel connections and a rate limit.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SpeedArgs {
+    /// Transfer N files at once, over N logged-in connections (plus one that lists, for a
+    /// wildcard or -r) [default: 1]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_parallel)]
+    pub parallel: usize,
+    /// Move at most RATE bytes per second over all connections together (500K, 2M, 1G:
+    /// powers of 1024)
+    #[arg(long, value_name = "RATE", value_parser = crate::parallel::parse_rate)]
+    pub limit_rate: Option<u64>,
+}
+
+impl SpeedArgs {
+    /// The shared token bucket of `--limit-rate`, if any.
+    pub fn limit(&self) -> Option<std::sync::Arc<crate::parallel::RateLimit>> {
+        self.limit_rate
+            .map(|r| std::sync::Arc::new(crate::parallel::RateLimit::new(r)))
+    }
+}

@@ -1,0 +1,320 @@
+//! ftp-ls's command line: the one clap definition behind `--help`, the man page and the
+//! completions, and the glue from it to [`crate::ftp::list`].
+
+use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::ftp_common::{ftp_login, ftp_options, proxy_variable, warner};
+use super::generated::GenerateArgs;
+use super::report::Reporter;
+use super::tool::{self, Tool};
+use crate::error::{Kind, Result, visible};
+use crate::ftp::FtpClient;
+use crate::ftp::list::{Item, ListEntry, Walk, list, rfc3339};
+use crate::net::url::{Scheme, Target};
+use crate::transfer::StreamOut;
+use clap::Parser;
+use std::io::IsTerminal;
+use std::time::SystemTime;
+
+/// ftp-ls as a [`Tool`].
+pub struct FtpLs;
+
+impl Tool for FtpLs {
+    const NAME: &'static str = "ftp-ls";
+    const MAN: &'static str = include_str!("../../man/text/ftp-ls.txt");
+    const EXIT: &'static [(u8, &'static str)] = &[
+        (0, "the listing was printed (an empty folder is success)"),
+        (64, ""),
+        (
+            66,
+            "the remote folder or file does not exist, or a wildcard matched nothing",
+        ),
+        (68, ""),
+        (69, ""),
+        (70, ""),
+        (
+            74,
+            "the connection broke mid-listing, or standard output is closed (>&-)",
+        ),
+        (75, ""),
+        (
+            76,
+            "malformed or unexpected reply (a listing line over 64 KiB, more than 100000\n\
+             folders waiting with -R), TLS handshake or certificate failure",
+        ),
+        (
+            77,
+            "login failed, permission denied, or no password available",
+        ),
+    ];
+    const HINTS: &'static [(&'static str, &'static str)] = &[
+        ("--list-only", "names only is the default; -l for details"),
+        ("-1", "names, one per line, is the default"),
+        ("-a", "ftp-ls shows every entry the server lists"),
+        ("--ftp-pasv", "passive mode is the default"),
+        ("--ftp-port", "use --active"),
+    ];
+    type Args = Args;
+
+    fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        run(args, report)
+    }
+}
+
+/// List folders over FTP or FTPS.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "ftp-ls",
+    version,
+    about = "List folders over FTP or FTPS: names, details or JSON, streamed",
+    long_about = "List a folder over FTP or FTPS. MLSD is used when the server offers it \
+(FEAT), LIST otherwise, parsed whatever its format (Unix ls -l, Windows/IIS, EPLF). The \
+listing streams: a folder of any size is printed in constant memory.\n\n\
+A URL ending in / (or with no path) is a folder; a wildcard in the last part of the path \
+(ftp://host/dir/*.csv) lists the matching entries; any other path is listed as a folder when \
+it is one, else as the one file it names. Default output is the names, one per line; -l adds \
+type, size and modification time; --json writes one JSON object per line.\n\n\
+URL paths are relative to the login folder; ftp://host//abs/ is absolute. ftps:// is \
+implicit TLS; ftp:// upgrades with AUTH TLS whenever offered (--tls).",
+    after_help = tool::after_help(FtpLs::MAN),
+    after_long_help = tool::after_long_help(FtpLs::MAN, FtpLs::EXIT),
+    disable_help_flag = true,
+)]
+pub struct Args {
+    /// ftp:// or ftps:// URL of the folder (ending in /), a wildcard, or a file
+    #[arg(required = true, value_name = "URL")]
+    pub url: String,
+
+    /// Long format: type, size, modification time (UTC) and name
+    #[arg(short = 'l', long = "long", conflicts_with_all = ["json", "raw"])]
+    pub long: bool,
+
+    /// With -l: sizes in KiB, MiB, GiB (as ls -lh)
+    #[arg(short = 'h', long = "human-readable", requires = "long")]
+    pub human: bool,
+
+    /// One JSON object per line: name, path, type, size, modified, target
+    #[arg(long, conflicts_with = "raw")]
+    pub json: bool,
+
+    /// The server's LIST output, untouched (control characters made visible at a terminal)
+    #[arg(long, conflicts_with = "recursive")]
+    pub raw: bool,
+
+    /// Enter every folder (never one twice, never through a link)
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+
+    /// Active mode: the server connects to us (EPRT, falling back to PORT)
+    #[arg(long)]
+    pub active: bool,
+
+    #[command(flatten)]
+    pub creds: CredArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+
+    /// Print help (-h is --human-readable, as in ls)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Lines go out through a 64 KiB buffer, not one write each.
+struct Out {
+    stream: StreamOut,
+    buf: Vec<u8>,
+}
+
+impl Out {
+    fn line(&mut self, bytes: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(bytes);
+        self.buf.push(b'\n');
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let r = self.stream.write(&self.buf);
+        self.buf.clear();
+        r
+    }
+}
+
+fn run(args: Args, report: &mut Reporter) -> Result<()> {
+    report.set_quiet(args.output_args.quiet);
+    let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
+    let mut out = Out {
+        stream: StreamOut::stdout()?,
+        buf: Vec::with_capacity(64 * 1024 + 4096),
+    };
+    let ftp = ftp_options(
+        &args.tls,
+        &args.conn,
+        &args.output_args,
+        report,
+        std::slice::from_ref(&target),
+        args.active,
+        false,
+    )?;
+    if args.tls.insecure {
+        report.warn("--insecure: server certificates are not verified");
+    }
+    if let Some(var) = proxy_variable() {
+        report.note(format_args!(
+            "{var} is set but not used: ftp-ls connects directly (it has no proxy support)"
+        ));
+    }
+    let warn = warner(report);
+    let login = ftp_login(&target, &args.creds, &warn)?;
+    // Connecting is retried; a listing that broke after lines were printed is not (it
+    // would print them twice).
+    let mut backoff = crate::retry::RetryPolicy::new(args.conn.retries).start();
+    let mut client = loop {
+        match FtpClient::connect(&target, &login, &ftp) {
+            Ok(c) => break c,
+            Err(e) => match backoff.next(&e) {
+                Some(delay) => {
+                    report.note(backoff.message(&e, delay));
+                    std::thread::sleep(delay);
+                }
+                None => return Err(e),
+            },
+        }
+    };
+    let walk = Walk {
+        recursive: args.recursive,
+        raw: args.raw,
+    };
+    let base = target.path.trim_end_matches('/').to_string();
+    let listed_dir = if target.path.ends_with('/') || target.path.is_empty() {
+        base.clone()
+    } else {
+        match base.rfind('/') {
+            Some(i) if crate::ftp::parse::has_glob(&base[i + 1..]) => base[..i].to_string(),
+            None if crate::ftp::parse::has_glob(&base) => String::new(),
+            _ => base.clone(),
+        }
+    };
+    let terminal = std::io::stdout().is_terminal();
+    let verbose = args.output_args.verbose;
+    let stderr = report.stderr().clone();
+    let tool_name = report.tool();
+    let mut unparsed = 0u64;
+    let res = list(
+        &mut client,
+        &target.path,
+        walk,
+        SystemTime::now(),
+        &mut |item| match item {
+            Item::Raw(line) => {
+                if terminal {
+                    out.line(visible(&String::from_utf8_lossy(line)).as_bytes())
+                } else {
+                    out.line(line)
+                }
+            }
+            Item::Unparsed(text) => {
+                unparsed += 1;
+                if verbose {
+                    stderr.line(&format!(
+                        "{tool_name}: unparsed listing line: {}",
+                        visible(text)
+                    ));
+                }
+                Ok(())
+            }
+            Item::Entry { dir, entry } => {
+                let text = render(&args, dir, &listed_dir, entry);
+                out.line(text.as_bytes())
+            }
+        },
+    );
+    let flushed = out.flush();
+    match res.and(flushed) {
+        Ok(()) => {}
+        Err(e) if e.kind() == Kind::StdoutClosed => return Ok(()),
+        Err(e) => {
+            client.quit();
+            return Err(e.context(&target));
+        }
+    }
+    client.quit();
+    if unparsed > 0 && !verbose {
+        report.note(format_args!(
+            "{unparsed} listing lines were not understood (-v shows them)"
+        ));
+    }
+    Ok(())
+}
+
+/// One entry as the chosen format shows it.
+fn render(args: &Args, dir: &str, listed_dir: &str, e: &ListEntry) -> String {
+    let path = if dir.is_empty() {
+        e.name.clone()
+    } else {
+        format!("{dir}/{}", e.name)
+    };
+    if args.json {
+        // The keys in the documented order (a serde_json Map would sort them); every value
+        // through serde_json, which escapes control characters (\u001b): nothing in a name
+        // can act on a terminal.
+        let json = |v: serde_json::Value| v.to_string();
+        let mut line = format!(
+            "{{\"name\":{},\"path\":{},\"type\":{},\"size\":{},\"modified\":{}",
+            json(e.name.clone().into()),
+            json(path.into()),
+            json(e.kind.name().into()),
+            json(e.size.map_or(serde_json::Value::Null, Into::into)),
+            json(
+                e.modified
+                    .map_or(serde_json::Value::Null, |t| rfc3339(t).into())
+            ),
+        );
+        if let Some(t) = &e.target {
+            line.push_str(&format!(",\"target\":{}", json(t.clone().into())));
+        }
+        line.push('}');
+        return line;
+    }
+    // With -R, names are shown relative to the folder listed, so that they can be used.
+    let shown = if args.recursive {
+        let rel = if listed_dir.is_empty() {
+            path.as_str()
+        } else {
+            path.strip_prefix(listed_dir)
+                .and_then(|p| p.strip_prefix('/'))
+                .unwrap_or(&path)
+        };
+        visible(rel)
+    } else {
+        visible(&e.name)
+    };
+    if !args.long {
+        return shown;
+    }
+    let size = match e.size {
+        Some(s) if args.human => humansize::format_size(s, humansize::BINARY),
+        Some(s) => s.to_string(),
+        None => "-".into(),
+    };
+    let when = e.modified.map_or_else(
+        || "-".repeat(16),
+        |t| {
+            let s = rfc3339(t);
+            format!("{} {}", &s[..10], &s[11..16])
+        },
+    );
+    let link = e
+        .target
+        .as_ref()
+        .map(|t| format!(" -> {}", visible(t)))
+        .unwrap_or_default();
+    format!("{} {size:>12} {when} {shown}{link}", e.kind.letter())
+}

@@ -1,0 +1,275 @@
+//! ftp-put's command line: the one clap definition behind `--help`, the man page and the
+//! completions, and the glue from it to [`crate::ftp::put`].
+
+use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::ftp_common::{ftp_login, ftp_options, proxy_variable, warner};
+use super::generated::GenerateArgs;
+use super::progress::CliEvents;
+use super::report::Reporter;
+use super::tool::{self, Tool};
+use crate::error::{Error, Kind, Result};
+use crate::ftp::put::{Job, PutOptions, Source, put_all};
+use crate::net::url::{Scheme, Target};
+use crate::retry::RetryPolicy;
+use clap::{Parser, ValueHint};
+use std::path::PathBuf;
+
+/// ftp-put as a [`Tool`].
+pub struct FtpPut;
+
+impl Tool for FtpPut {
+    const NAME: &'static str = "ftp-put";
+    const MAN: &'static str = include_str!("../../man/text/ftp-put.txt");
+    const EXIT: &'static [(u8, &'static str)] = &[
+        (0, ""),
+        (64, ""),
+        (
+            65,
+            "with -c, the remote file is larger than the local one (or standard input is\n\
+             shorter than it)",
+        ),
+        (
+            66,
+            "a local file does not exist, cannot be read, or is a folder",
+        ),
+        (68, ""),
+        (69, ""),
+        (70, ""),
+        (
+            74,
+            "local I/O error, a file that changed while being read, or the connection\n\
+             broke mid-transfer (the server's size does not match what was sent)",
+        ),
+        (75, ""),
+        (76, ""),
+        (
+            77,
+            "login failed, or the server refused to store or rename the file (550, 553:\n\
+             permission denied), or no password available",
+        ),
+    ];
+    const HINTS: &'static [(&'static str, &'static str)] = &[
+        (
+            "-T",
+            "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
+        ),
+        (
+            "--upload-file",
+            "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
+        ),
+        ("-C", "use -c (--continue) to resume"),
+        ("--continue-at", "use -c (--continue) to resume"),
+        ("--ftp-create-dirs", "use --create-dirs"),
+        ("-a", "use --append"),
+        (
+            "-o",
+            "the URL names the remote file: ftp-put FILE ftp://host/dir/NAME",
+        ),
+        ("--ftp-pasv", "passive mode is the default"),
+        ("--ftp-port", "use --active"),
+        ("--mirror", "use -r (--recursive)"),
+    ];
+    type Args = Args;
+
+    fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        run(args, report)
+    }
+}
+
+/// Upload files over FTP or FTPS.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "ftp-put",
+    version,
+    about = "Upload files over FTP or FTPS, checked against the server's size",
+    long_about = "Upload files over FTP or FTPS. Each file is streamed with STOR and, once the \
+server confirmed it, its size on the server is checked against what was sent (SIZE). With \
+--atomic the file goes to .NAME.part in the same folder and is renamed onto NAME only when \
+complete, so a consumer never sees a partial file. -c resumes an interrupted upload. Files \
+for one server share one logged-in connection.\n\n\
+A URL ending in / is a folder: each FILE keeps its name there. Otherwise the URL names the \
+remote file (one FILE only). '-' uploads standard input. URL paths are relative to the login \
+folder (ftp://host/dir/file); ftp://host//abs/file is absolute. ftps:// is implicit TLS \
+(port 990); ftp:// upgrades with AUTH TLS whenever the server offers it (--tls), and never \
+sends a password in cleartext unless --tls none is given.\n\n\
+The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
+terminal, in that order. Without a user name the login is anonymous.",
+    after_help = tool::after_help(FtpPut::MAN),
+    after_long_help = tool::after_long_help(FtpPut::MAN, FtpPut::EXIT),
+)]
+pub struct Args {
+    /// Local files to upload ('-' for standard input)
+    #[arg(required = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub files: Vec<PathBuf>,
+
+    /// ftp:// or ftps:// URL of the remote folder (ending in /) or file
+    #[arg(required = true, value_name = "URL", value_hint = ValueHint::Url)]
+    pub url: String,
+
+    /// Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)
+    #[arg(long, conflicts_with = "append")]
+    pub atomic: bool,
+
+    /// Make the missing folders of the remote path (MKD)
+    #[arg(long)]
+    pub create_dirs: bool,
+
+    /// Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)
+    #[arg(short = 'c', long = "continue", conflicts_with = "append")]
+    pub resume: bool,
+
+    /// Append to the remote file (APPE) instead of replacing it
+    #[arg(long)]
+    pub append: bool,
+
+    /// Delete each local file once the server confirmed it and its size matches
+    #[arg(long)]
+    pub remove_source_files: bool,
+
+    /// Set the remote file's mode (SITE CHMOD MODE, e.g. 644); a warning where unsupported
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    pub chmod: Option<String>,
+
+    /// Upload folders with everything in them (symbolic links are skipped)
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+
+    /// With -r: follow symbolic links (a folder is still never uploaded twice)
+    #[arg(long, requires = "recursive")]
+    pub follow: bool,
+
+    /// Do not give the remote files the local modification times (MFMT, MDTM)
+    #[arg(long)]
+    pub no_mtime: bool,
+
+    /// Active mode: the server connects to us (EPRT, falling back to PORT)
+    #[arg(long)]
+    pub active: bool,
+
+    /// ASCII transfers (TYPE A): line endings converted; no size check
+    #[arg(long)]
+    pub ascii: bool,
+
+    #[command(flatten)]
+    pub speed: super::ftp_common::SpeedArgs,
+    #[command(flatten)]
+    pub creds: CredArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+}
+
+/// An octal mode of 3 or 4 digits, as chmod takes it.
+fn parse_mode(text: &str) -> std::result::Result<String, String> {
+    if (3..=4).contains(&text.len()) && text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        Ok(text.to_string())
+    } else {
+        Err(format!("'{text}' is not an octal mode such as 644"))
+    }
+}
+
+fn run(args: Args, report: &mut Reporter) -> Result<()> {
+    report.set_quiet(args.output_args.quiet);
+    crate::parallel::tune_allocator();
+    let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
+    let jobs = jobs(&args.files, &target)?;
+    let ftp = ftp_options(
+        &args.tls,
+        &args.conn,
+        &args.output_args,
+        report,
+        std::slice::from_ref(&target),
+        args.active,
+        args.ascii,
+    )?;
+    let opts = PutOptions {
+        atomic: args.atomic,
+        create_dirs: args.create_dirs,
+        resume: args.resume,
+        append: args.append,
+        remove_source: args.remove_source_files,
+        chmod: args.chmod.clone(),
+        zero_copy: true,
+        recursive: args.recursive,
+        follow: args.follow,
+        keep_mtime: !args.no_mtime,
+        parallel: args.speed.parallel,
+        limit: args.speed.limit(),
+        retry: RetryPolicy::new(args.conn.retries),
+    };
+    if args.tls.insecure {
+        report.warn("--insecure: server certificates are not verified");
+    }
+    if let Some(var) = proxy_variable() {
+        report.note(format_args!(
+            "{var} is set but not used: ftp-put connects directly (it has no proxy support)"
+        ));
+    }
+    let warn = warner(report);
+    let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
+    let mut events = CliEvents::new(report, args.output_args.progress);
+    put_all(&jobs, &ftp, &opts, &mut login_for, &mut events);
+    Ok(())
+}
+
+/// Which remote file each FILE becomes: the URL itself, or FILE's name in the URL's folder.
+fn jobs(files: &[PathBuf], target: &Target) -> Result<Vec<Job>> {
+    let folder = target.path.is_empty() || target.path.ends_with('/');
+    if !folder && files.len() > 1 {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{target}: names one remote file, but {} files were given (end the URL with / for a folder)",
+                files.len()
+            ),
+        ));
+    }
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        return Err(Error::new(
+            Kind::Usage,
+            "standard input ('-') can be uploaded once",
+        ));
+    }
+    files
+        .iter()
+        .map(|f| {
+            let source = if f.as_os_str() == "-" {
+                Source::Stdin
+            } else {
+                Source::File(f.clone())
+            };
+            let path = if folder {
+                let Source::File(p) = &source else {
+                    return Err(Error::new(
+                        Kind::Usage,
+                        format!(
+                            "{target}: standard input needs a remote file name: end the URL with one, not with /"
+                        ),
+                    ));
+                };
+                let name = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        Error::new(
+                            Kind::Usage,
+                            format!("{}: has no file name to use on the server", p.display()),
+                        )
+                    })?;
+                format!("{}{name}", target.path)
+            } else {
+                target.path.clone()
+            };
+            Ok(Job {
+                source,
+                target: target.with_path(path),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,802 @@
+//! Folder listings as entries: MLSD/MLST facts (RFC 3659 section 7) and the LIST formats
+//! servers actually send: Unix `ls -l` (with or without the group column, a year or a time,
+//! symbolic links `a -> b`, names with spaces, `--time-style=long-iso`), Windows/IIS
+//! (DOS) and EPLF. Pure functions: a line in, an entry (or `None`) out.
+
+use super::parse::parse_time_val;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryType {
+    File,
+    Dir,
+    Link,
+    /// A device, a socket, a FIFO, or a type the server named that we do not know.
+    Other,
+}
+
+impl EntryType {
+    /// The name in `--json` output.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryType::File => "file",
+            EntryType::Dir => "dir",
+            EntryType::Link => "link",
+            EntryType::Other => "other",
+        }
+    }
+
+    /// The one letter of `-l` output, as `ls -l` has it.
+    pub fn letter(self) -> char {
+        match self {
+            EntryType::File => '-',
+            EntryType::Dir => 'd',
+            EntryType::Link => 'l',
+            EntryType::Other => '?',
+        }
+    }
+}
+
+/// One entry of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    pub name: String,
+    pub kind: EntryType,
+    pub size: Option<u64>,
+    pub modified: Option<SystemTime>,
+    /// Where a symbolic link points, when the server says.
+    pub target: Option<String>,
+    /// MLSD's `unique` fact: the same value is the same folder, whatever its path.
+    pub unique: Option<String>,
+}
+
+/// What one line of a listing is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Entry(ListEntry),
+    /// Not an entry, and nothing wrong either: `total 12`, MLSD's `cdir`/`pdir` (the folder
+    /// itself and its parent), `.` and `..`.
+    Skip,
+    /// A line no known format matches.
+    Unparsed,
+}
+
+/// An MLSD line (or the entry line of an MLST reply): `fact=value;...; name`. Links are
+/// `type=OS.unix=slink:TARGET` (ProFTPD) or `type=OS.unix=symlink`.
+pub fn parse_mlsd(line: &str) -> Line {
+    let Some((facts, name)) = line.split_once(' ') else {
+        return Line::Unparsed;
+    };
+    if name.is_empty() {
+        return Line::Unparsed;
+    }
+    let mut e = ListEntry {
+        name: name.to_string(),
+        kind: EntryType::Other,
+        size: None,
+        modified: None,
+        target: None,
+        unique: None,
+    };
+    for fact in facts.split(';').filter(|f| !f.is_empty()) {
+        let Some((k, v)) = fact.split_once('=') else {
+            return Line::Unparsed;
+        };
+        match k.to_ascii_lowercase().as_str() {
+            "type" => {
+                let lower = v.to_ascii_lowercase();
+                e.kind = match lower.as_str() {
+                    "file" => EntryType::File,
+                    "dir" => EntryType::Dir,
+                    "cdir" | "pdir" => return Line::Skip,
+                    "os.unix=symlink" => EntryType::Link,
+                    _ if lower.starts_with("os.unix=slink") => {
+                        e.target = v
+                            .split_once(':')
+                            .map(|(_, t)| t.to_string())
+                            .filter(|t| !t.is_empty());
+                        EntryType::Link
+                    }
+                    _ => EntryType::Other,
+                };
+            }
+            "size" | "sizd" => e.size = v.parse().ok(),
+            "modify" => e.modified = parse_time_val(v),
+            "unique" => e.unique = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    if e.name == "." || e.name == ".." {
+        return Line::Skip;
+    }
+    Line::Entry(e)
+}
+
+/// A LIST line in any format we know, given the time now (a Unix date without a year is
+/// within the last year).
+pub fn parse_list(line: &str, now: SystemTime) -> Line {
+    let trimmed = line.trim_end_matches(['\r', '\n']);
+    if trimmed.trim().is_empty() {
+        return Line::Skip;
+    }
+    if trimmed.starts_with('+') {
+        return parse_eplf(trimmed);
+    }
+    let first = trimmed.as_bytes()[0];
+    if first.is_ascii_digit() {
+        return parse_dos(trimmed);
+    }
+    if trimmed.starts_with("total ") || trimmed == "total" {
+        return Line::Skip;
+    }
+    match parse_unix(trimmed, now) {
+        Some(e) if e.name == "." || e.name == ".." => Line::Skip,
+        Some(e) => Line::Entry(e),
+        None => Line::Unparsed,
+    }
+}
+
+/// EPLF (<https://cr.yp.to/ftp/list/eplf.html>): `+facts,facts,\tname`.
+fn parse_eplf(line: &str) -> Line {
+    let Some((facts, name)) = line[1..].split_once('\t') else {
+        return Line::Unparsed;
+    };
+    if name.is_empty() {
+        return Line::Unparsed;
+    }
+    let mut e = ListEntry {
+        name: name.to_string(),
+        kind: EntryType::Other,
+        size: None,
+        modified: None,
+        target: None,
+        unique: None,
+    };
+    for fact in facts.split(',') {
+        let mut chars = fact.chars();
+        match chars.next() {
+            Some('/') => e.kind = EntryType::Dir,
+            Some('r') if e.kind != EntryType::Dir => e.kind = EntryType::File,
+            Some('s') => e.size = chars.as_str().parse().ok(),
+            Some('m') => {
+                e.modified = chars
+                    .as_str()
+                    .parse::<u64>()
+                    .ok()
+                    .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+            }
+            _ => {}
+        }
+    }
+    Line::Entry(e)
+}
+
+/// Windows/IIS: `01-02-20  03:04PM       <DIR>          name` or
+/// `01-02-2020  15:04   1234 name`.
+fn parse_dos(line: &str) -> Line {
+    let mut rest = line;
+    let mut next = || -> Option<&str> {
+        let t = rest.trim_start();
+        let end = t.find(' ').unwrap_or(t.len());
+        let (tok, after) = t.split_at(end);
+        rest = after;
+        (!tok.is_empty()).then_some(tok)
+    };
+    let (Some(date), Some(time), Some(size)) = (next(), next(), next()) else {
+        return Line::Unparsed;
+    };
+    // The name is everything after the blanks that follow the size (it may hold spaces).
+    let name = rest.strip_prefix(' ').unwrap_or(rest).trim_start();
+    if name.is_empty() {
+        return Line::Unparsed;
+    }
+    let d: Vec<&str> = date.split(['-', '/']).collect();
+    if d.len() != 3 {
+        return Line::Unparsed;
+    }
+    let (Ok(mo), Ok(day), Ok(mut year)) = (
+        d[0].parse::<u32>(),
+        d[1].parse::<u32>(),
+        d[2].parse::<i64>(),
+    ) else {
+        return Line::Unparsed;
+    };
+    if d[2].len() == 2 {
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    let upper = time.to_ascii_uppercase();
+    let (hm, pm) = if let Some(t) = upper.strip_suffix("PM") {
+        (t.to_string(), Some(true))
+    } else if let Some(t) = upper.strip_suffix("AM") {
+        (t.to_string(), Some(false))
+    } else {
+        (upper.clone(), None)
+    };
+    let Some((h, m)) = hm.split_once(':') else {
+        return Line::Unparsed;
+    };
+    let (Ok(mut h), Ok(m)) = (h.parse::<u32>(), m.parse::<u32>()) else {
+        return Line::Unparsed;
+    };
+    match pm {
+        Some(true) if h < 12 => h += 12,
+        Some(false) if h == 12 => h = 0,
+        _ => {}
+    }
+    let modified = civil(year, mo, day, h, m);
+    if modified.is_none() {
+        return Line::Unparsed;
+    }
+    let (kind, size) = if size.eq_ignore_ascii_case("<DIR>") {
+        (EntryType::Dir, None)
+    } else if let Ok(n) = size.replace(',', "").parse::<u64>() {
+        (EntryType::File, Some(n))
+    } else {
+        return Line::Unparsed;
+    };
+    if name == "." || name == ".." {
+        return Line::Skip;
+    }
+    Line::Entry(ListEntry {
+        name: name.to_string(),
+        kind,
+        size,
+        modified,
+        target: None,
+        unique: None,
+    })
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// Unix `ls -l`: `perms links owner [group] size Mon DD HH:MM|YYYY name`, or with
+/// `YYYY-MM-DD HH:MM` dates. The date is found by its shape, so the columns before it may
+/// be four or five; the name is everything after the date's last field and one space.
+fn parse_unix(line: &str, now: SystemTime) -> Option<ListEntry> {
+    let perms = line.split(' ').next()?;
+    let kind = match perms.as_bytes().first()? {
+        b'-' => EntryType::File,
+        b'd' => EntryType::Dir,
+        b'l' => EntryType::Link,
+        b'b' | b'c' | b'p' | b's' | b'D' => EntryType::Other,
+        _ => return None,
+    };
+    if perms.len() < 10 || !perms[1..10].bytes().all(|b| b"rwxsStTl-".contains(&b)) {
+        return None;
+    }
+    // Tokens with their byte spans.
+    let mut toks: Vec<(usize, usize)> = Vec::new();
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() && toks.len() < 12 {
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i] != b' ' {
+            i += 1;
+        }
+        if start < i {
+            toks.push((start, i));
+        }
+    }
+    let tok = |k: usize| &line[toks[k].0..toks[k].1];
+    for k in 2..toks.len() {
+        let (modified, last) = if k + 2 < toks.len() {
+            if let Some(t) = month_day_time(tok(k), tok(k + 1), tok(k + 2), now) {
+                (t, k + 2)
+            } else if let Some(t) = iso_date_time(tok(k), tok(k + 1)) {
+                (t, k + 1)
+            } else {
+                continue;
+            }
+        } else if k + 1 < toks.len() {
+            match iso_date_time(tok(k), tok(k + 1)) {
+                Some(t) => (t, k + 1),
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        let size_tok = tok(k - 1).replace(',', "");
+        let Ok(size) = size_tok.parse::<u64>() else {
+            // A device's "major, minor" or an odd column: no size, but an entry.
+            if kind != EntryType::Other {
+                continue;
+            }
+            return finish_unix(line, toks[last].1, kind, None, Some(modified));
+        };
+        return finish_unix(line, toks[last].1, kind, Some(size), Some(modified));
+    }
+    None
+}
+
+fn finish_unix(
+    line: &str,
+    date_end: usize,
+    kind: EntryType,
+    size: Option<u64>,
+    modified: Option<SystemTime>,
+) -> Option<ListEntry> {
+    let rest = &line[date_end..];
+    let name = rest.strip_prefix(' ')?;
+    if name.is_empty() {
+        return None;
+    }
+    let (name, target) = match kind {
+        EntryType::Link => match name.split_once(" -> ") {
+            Some((n, t)) => (n, Some(t.to_string())),
+            None => (name, None),
+        },
+        _ => (name, None),
+    };
+    Some(ListEntry {
+        name: name.to_string(),
+        kind,
+        size,
+        modified,
+        target,
+        unique: None,
+    })
+}
+
+/// `Jan 02 03:04` (within the last year) or `Jan 02 2020`.
+fn month_day_time(mon: &str, day: &str, t: &str, now: SystemTime) -> Option<SystemTime> {
+    let m = MONTHS.iter().position(|x| x.eq_ignore_ascii_case(mon))? as u32 + 1;
+    let d: u32 = day.parse().ok()?;
+    if let Some((h, mi)) = t.split_once(':') {
+        let (h, mi): (u32, u32) = (h.parse().ok()?, mi.parse().ok()?);
+        let year = year_of(now);
+        let this = civil(year, m, d, h, mi)?;
+        // Without a year, ls means the last twelve months: a date more than a day ahead
+        // is last year's.
+        if this > now + Duration::from_secs(86_400) {
+            civil(year - 1, m, d, h, mi)
+        } else {
+            Some(this)
+        }
+    } else if t.len() == 4 {
+        civil(t.parse().ok()?, m, d, 0, 0)
+    } else {
+        None
+    }
+}
+
+/// `2020-01-02 03:04` (ls --time-style=long-iso).
+fn iso_date_time(date: &str, t: &str) -> Option<SystemTime> {
+    let p: Vec<&str> = date.split('-').collect();
+    if p.len() != 3 || p[0].len() != 4 {
+        return None;
+    }
+    let (h, mi) = t.split_once(':')?;
+    let mi = mi.get(..2)?;
+    civil(
+        p[0].parse().ok()?,
+        p[1].parse().ok()?,
+        p[2].parse().ok()?,
+        h.parse().ok()?,
+        mi.parse().ok()?,
+    )
+}
+
+/// The year (UTC) of `t`.
+fn year_of(t: SystemTime) -> i64 {
+    let days = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(m <= 2)
+}
+
+/// A UTC time from its parts, through the RFC 3659 parser (which checks the calendar).
+fn civil(y: i64, mo: u32, d: u32, h: u32, mi: u32) -> Option<SystemTime> {
+    if !(1970..=9999).contains(&y) {
+        return None;
+    }
+    parse_time_val(&format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}00"))
+}
+
+/// RFC 3339 in UTC (`2020-01-02T03:04:05Z`), for `--json`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let v = super::parse::format_time_val(t);
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &v[0..4],
+        &v[4..6],
+        &v[6..8],
+        &v[8..10],
+        &v[10..12],
+        &v[12..14]
+    )
+}
+
+/// How [`list`] walks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Walk {
+    /// Enter every folder found (never one twice, never through a link).
+    pub recursive: bool,
+    /// Hand over LIST's lines untouched instead of entries.
+    pub raw: bool,
+}
+
+/// What [`list`] hands its caller.
+pub enum Item<'a> {
+    /// An entry of the folder `dir` ("" for the login folder; no trailing '/').
+    Entry { dir: &'a str, entry: &'a ListEntry },
+    /// A line of LIST output, untouched (`--raw`).
+    Raw(&'a [u8]),
+    /// A line no known format matches, as text (for `--verbose`).
+    Unparsed(&'a str),
+}
+
+/// Folders deeper than this are not entered: a server that shows a link to a parent as a
+/// folder (with no `unique` fact to tell) cannot send `-R` around forever.
+pub const MAX_DEPTH: usize = 64;
+/// At most this many folders wait to be entered (their paths are all that is kept).
+pub const MAX_PENDING: usize = 100_000;
+
+/// Lists `path` on `client`: a folder (empty or ending in '/'), the entries of its parent that
+/// match a glob in its last part, or a single file or folder. MLSD when the server offers it,
+/// else LIST, parsed. Entries stream to `each` as their lines arrive; with `walk.recursive`
+/// only the paths of folders still to enter are kept.
+pub fn list(
+    client: &mut super::FtpClient,
+    path: &str,
+    walk: Walk,
+    now: SystemTime,
+    each: &mut dyn FnMut(Item<'_>) -> crate::error::Result<()>,
+) -> crate::error::Result<()> {
+    use super::parse::{glob_match, has_glob};
+    use crate::error::{Error, Kind};
+    let (dir, pattern) = if path.is_empty() || path.ends_with('/') {
+        (path.trim_end_matches('/').to_string(), None)
+    } else {
+        let (d, last) = match path.rfind('/') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => ("", path),
+        };
+        if has_glob(d) {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{path}: wildcards are only supported in the last part of the path"),
+            ));
+        }
+        if has_glob(last) {
+            (d.to_string(), Some(last.to_string()))
+        } else if walk.raw || is_folder(client, path)? {
+            (path.to_string(), None)
+        } else {
+            // One file: its own entry.
+            let entry = single(client, path, now)?;
+            return each(Item::Entry {
+                dir: d,
+                entry: &entry,
+            });
+        }
+    };
+    let mlsd = client.features().mlsd && !walk.raw;
+    let verb = if mlsd { "MLSD" } else { "LIST" };
+    let mut pending: Vec<(String, usize)> = vec![(dir, 0)];
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut matched = 0usize;
+    let mut first = true;
+    while let Some((dir, depth)) = pending.pop() {
+        if !seen.insert(format!("path:{dir}")) {
+            continue;
+        }
+        let mut found: Vec<String> = Vec::new();
+        let mut failure: Option<Error> = None;
+        let top = first;
+        first = false;
+        client.listing(verb, &dir, &mut |line: &[u8]| {
+            if walk.raw {
+                return each(Item::Raw(line));
+            }
+            let text = String::from_utf8_lossy(line);
+            let parsed = if mlsd {
+                parse_mlsd(&text)
+            } else {
+                parse_list(&text, now)
+            };
+            let entry = match parsed {
+                Line::Entry(e) => e,
+                Line::Skip => return Ok(()),
+                Line::Unparsed => return each(Item::Unparsed(&text)),
+            };
+            if top {
+                if let Some(p) = &pattern {
+                    if !glob_match(p, &entry.name) {
+                        return Ok(());
+                    }
+                    matched += 1;
+                }
+            }
+            if walk.recursive && entry.kind == EntryType::Dir && !entry.name.contains('/') {
+                let fresh = entry
+                    .unique
+                    .as_ref()
+                    .is_none_or(|u| seen.insert(format!("unique:{u}")));
+                if fresh && depth < MAX_DEPTH {
+                    if pending.len() + found.len() >= MAX_PENDING {
+                        failure.get_or_insert(Error::new(
+                            Kind::Protocol,
+                            format!("{dir}: more than {MAX_PENDING} folders to enter"),
+                        ));
+                    } else {
+                        found.push(if dir.is_empty() {
+                            entry.name.clone()
+                        } else {
+                            format!("{dir}/{}", entry.name)
+                        });
+                    }
+                }
+            }
+            each(Item::Entry {
+                dir: &dir,
+                entry: &entry,
+            })
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        // Entered in the order listed (the stack takes the last first).
+        pending.extend(found.into_iter().rev().map(|d| (d, depth + 1)));
+    }
+    if let Some(p) = pattern {
+        if matched == 0 {
+            return Err(Error::new(
+                Kind::NoInput,
+                format!("{path}: nothing matches {p}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` is a folder: MLST's type when offered, else a CWD there and back.
+fn is_folder(client: &mut super::FtpClient, path: &str) -> crate::error::Result<bool> {
+    if client.features().mlsd {
+        return Ok(match client.mlst(path)? {
+            Some(line) => matches!(parse_mlsd(&line), Line::Entry(e) if e.kind == EntryType::Dir),
+            None => false,
+        });
+    }
+    client.is_folder(path)
+}
+
+/// The entry of one file: MLST when offered, else SIZE and MDTM; a missing file is 66.
+fn single(
+    client: &mut super::FtpClient,
+    path: &str,
+    _now: SystemTime,
+) -> crate::error::Result<ListEntry> {
+    use crate::error::{Error, Kind};
+    let name = path.rsplit('/').next().unwrap_or(path).to_string();
+    let missing = || Error::new(Kind::NoInput, format!("{path}: no such file or folder"));
+    if client.features().mlsd {
+        let line = client.mlst(path)?.ok_or_else(missing)?;
+        return match parse_mlsd(&line) {
+            Line::Entry(mut e) => {
+                e.name = name;
+                Ok(e)
+            }
+            _ => Err(missing()),
+        };
+    }
+    let size = client.size(path)?.ok_or_else(missing)?;
+    Ok(ListEntry {
+        name,
+        kind: EntryType::File,
+        size: Some(size),
+        modified: client.mdtm(path)?,
+        target: None,
+        unique: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-12-02 12:00:00 UTC.
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_796_212_800)
+    }
+
+    fn entry(l: Line) -> ListEntry {
+        match l {
+            Line::Entry(e) => e,
+            other => panic!("not an entry: {other:?}"),
+        }
+    }
+
+    fn at(s: &str) -> Option<SystemTime> {
+        parse_time_val(s)
+    }
+
+    #[test]
+    fn rfc3339_and_year() {
+        assert_eq!(rfc3339(now()), "2026-12-02T12:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(year_of(now()), 2026);
+        assert_eq!(
+            rfc3339(at("20200229235959").unwrap()),
+            "2020-02-29T23:59:59Z"
+        );
+    }
+
+    #[test]
+    fn unix_with_group_time_and_year() {
+        // vsftpd.
+        let e = entry(parse_list(
+            "-rw-r--r--    1 1000     1000           13 Dec 01 09:30 hello.txt",
+            now(),
+        ));
+        assert_eq!(e.name, "hello.txt");
+        assert_eq!(e.kind, EntryType::File);
+        assert_eq!(e.size, Some(13));
+        assert_eq!(e.modified, at("20261201093000"));
+        // A time more than a day ahead is last year's.
+        let e = entry(parse_list(
+            "drwxr-xr-x    2 0        0            4096 Dec 25 10:00 old dir",
+            now(),
+        ));
+        assert_eq!(e.kind, EntryType::Dir);
+        assert_eq!(e.name, "old dir");
+        assert_eq!(e.modified, at("20251225100000"));
+        // A year.
+        let e = entry(parse_list(
+            "-rw-r--r--   1 ftp      ftp      1234567890 Feb 29  2020 leap.iso",
+            now(),
+        ));
+        assert_eq!(e.size, Some(1_234_567_890));
+        assert_eq!(e.modified, at("20200229000000"));
+        assert_eq!(e.name, "leap.iso");
+    }
+
+    #[test]
+    fn unix_without_group_with_spaces_links_and_odd_columns() {
+        // No group column (some embedded servers, ls -o).
+        let e = entry(parse_list(
+            "-rw-r--r--   1 owner     512 Jan  5  2021 a  b  c.txt",
+            now(),
+        ));
+        assert_eq!(e.name, "a  b  c.txt");
+        assert_eq!(e.size, Some(512));
+        // A name that looks like a date.
+        let e = entry(parse_list(
+            "-rw-r--r--   1 u g 7 Mar  3 04:05 Jan 02 2020",
+            now(),
+        ));
+        assert_eq!(e.name, "Jan 02 2020");
+        assert_eq!(e.size, Some(7));
+        // Links.
+        let e = entry(parse_list(
+            "lrwxrwxrwx    1 0        0              11 Nov 30 08:00 latest -> release-1.2",
+            now(),
+        ));
+        assert_eq!(e.kind, EntryType::Link);
+        assert_eq!(e.name, "latest");
+        assert_eq!(e.target.as_deref(), Some("release-1.2"));
+        // ACL marker, long-iso dates, a leading-space name.
+        let e = entry(parse_list(
+            "-rw-r--r--+ 1 u g 10 2024-03-05 17:08 iso name",
+            now(),
+        ));
+        assert_eq!(e.name, "iso name");
+        assert_eq!(e.modified, at("20240305170800"));
+        let e = entry(parse_list("-rw-r--r-- 1 u g 10 Jan 02 2020  spaced", now()));
+        assert_eq!(e.name, " spaced");
+        // A device: "major, minor" instead of a size.
+        let e = entry(parse_list(
+            "crw-rw-rw-   1 root root 1,   3 Jan 02 2020 null",
+            now(),
+        ));
+        assert_eq!(e.kind, EntryType::Other);
+        assert_eq!(e.name, "null");
+    }
+
+    #[test]
+    fn dos_listings() {
+        let e = entry(parse_list(
+            "01-02-20  03:04PM       <DIR>          Program Files",
+            now(),
+        ));
+        assert_eq!(e.kind, EntryType::Dir);
+        assert_eq!(e.name, "Program Files");
+        assert_eq!(e.modified, at("20200102150400"));
+        let e = entry(parse_list(
+            "12-31-1999  12:00AM           1,048,576 y2k.log",
+            now(),
+        ));
+        assert_eq!(e.kind, EntryType::File);
+        assert_eq!(e.size, Some(1_048_576));
+        assert_eq!(e.modified, at("19991231000000"));
+        let e = entry(parse_list("06-15-21  12:30PM  42 noon.txt", now()));
+        assert_eq!(e.modified, at("20210615123000"));
+        assert_eq!(parse_list("13-45-21  12:30PM  42 x", now()), Line::Unparsed);
+    }
+
+    #[test]
+    fn eplf_listings() {
+        let e = entry(parse_list("+i8388621.29609,m824255902,/,\tdev", now()));
+        assert_eq!(e.kind, EntryType::Dir);
+        assert_eq!(e.name, "dev");
+        assert_eq!(
+            e.modified,
+            Some(UNIX_EPOCH + Duration::from_secs(824_255_902))
+        );
+        let e = entry(parse_list(
+            "+i8388621.44468,m839956783,r,s10376,\tRFCEPLF",
+            now(),
+        ));
+        assert_eq!(e.kind, EntryType::File);
+        assert_eq!(e.size, Some(10376));
+        assert_eq!(parse_list("+no tab here", now()), Line::Unparsed);
+    }
+
+    #[test]
+    fn mlsd_lines() {
+        let e = entry(parse_mlsd(
+            "type=file;size=1024;modify=20200102030405;UNIX.mode=0644; a file; with semicolons",
+        ));
+        assert_eq!(e.name, "a file; with semicolons");
+        assert_eq!(e.size, Some(1024));
+        assert_eq!(e.modified, at("20200102030405"));
+        let e = entry(parse_mlsd(
+            "type=OS.unix=slink:/srv/target;modify=20200102030405; l",
+        ));
+        assert_eq!(e.kind, EntryType::Link);
+        assert_eq!(e.target.as_deref(), Some("/srv/target"));
+        assert_eq!(entry(parse_mlsd("Type=DIR; d")).kind, EntryType::Dir);
+        assert_eq!(parse_mlsd("type=cdir; ."), Line::Skip);
+        assert_eq!(parse_mlsd("type=pdir; .."), Line::Skip);
+        assert_eq!(parse_mlsd("nospace"), Line::Unparsed);
+        assert_eq!(parse_mlsd("type=file;bad; x"), Line::Unparsed);
+    }
+
+    #[test]
+    fn anything_else_is_unparsed_never_a_panic() {
+        for line in [
+            "garbage",
+            "-",
+            "drwx",
+            "-rw-r--r-- 1 u g 10 Jan",
+            "-rw-r--r-- 1 u g x Jan 02 2020",
+            "-rw-r--r-- 1 u g 10 Jan 02 2020",
+            "0",
+            "01-02-20",
+            "+",
+            "\u{1b}[31m",
+            "-rw-r--r-- 1 u g 10 Feb 30 2020 x",
+            "-rwxrwxrwx 1 u g 10 Jan 99 10:00 x",
+        ] {
+            assert_eq!(parse_list(line, now()), Line::Unparsed, "{line:?}");
+        }
+        assert_eq!(parse_list("total 42", now()), Line::Skip);
+        assert_eq!(parse_list("   ", now()), Line::Skip);
+        // Every prefix of real lines: no panic.
+        for line in [
+            "lrwxrwxrwx    1 0        0              11 Nov 30 08:00 latest -> release-1.2",
+            "01-02-20  03:04PM       <DIR>          Program Files",
+            "+i8388621.44468,m839956783,r,s10376,\tRFCEPLF",
+            "-rw-r--r--   1 owner     512 Jan  5  2021 ünï cödé",
+        ] {
+            for (i, _) in line.char_indices() {
+                let _ = parse_list(&line[..i], now());
+                let _ = parse_mlsd(&line[..i]);
+            }
+        }
+    }
+}

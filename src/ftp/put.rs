@@ -1,0 +1,784 @@
+//! What ftp-put does with its files: stream each one to the server (STOR), optionally to a
+//! temporary name renamed into place (`--atomic`), making missing folders, resuming (REST +
+//! STOR, or APPE), checking the result against SIZE, and only then removing the local file.
+//! Files for one server share one control connection; transient failures are retried.
+
+use super::client::{FtpClient, FtpOptions, Upload};
+use crate::error::{Error, Kind, Result};
+use crate::events::Events;
+use crate::login::Login;
+use crate::net::stream::NetStream;
+use crate::net::url::Target;
+use crate::parallel::{self, RateLimit};
+use crate::retry::RetryPolicy;
+use crate::session::Reconnecting;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+
+/// Where the bytes of one upload come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local file (a regular file, or anything else that can be read, such as a FIFO).
+    File(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Source {
+    /// How the source is named in messages.
+    pub fn shown(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Stdin => "standard input".to_string(),
+        }
+    }
+}
+
+/// One upload: a local source and the remote file it becomes.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub source: Source,
+    /// The server and the remote file's path (never ending in '/').
+    pub target: Target,
+}
+
+/// ftp-put's choices.
+#[derive(Debug, Clone)]
+pub struct PutOptions {
+    /// Upload to `.NAME.part` in the same folder, then RNFR/RNTO onto NAME.
+    pub atomic: bool,
+    /// MKD the missing folders of each remote path.
+    pub create_dirs: bool,
+    /// Resume where the remote file (or its `.NAME.part` with `atomic`) ends.
+    pub resume: bool,
+    /// Append to the remote file (APPE).
+    pub append: bool,
+    /// Remove each local file once the server confirmed it and SIZE (when offered) matches.
+    pub remove_source: bool,
+    /// SITE CHMOD MODE after each upload.
+    pub chmod: Option<String>,
+    /// Use sendfile(2) for plain (not TLS) uploads from a regular file.
+    pub zero_copy: bool,
+    /// `-r`: a local folder is uploaded with everything in it.
+    pub recursive: bool,
+    /// With `recursive`: follow symbolic links (otherwise they are skipped).
+    pub follow: bool,
+    /// Give each remote file the local file's modification time (MFMT or MDTM).
+    pub keep_mtime: bool,
+    /// `--parallel N`: this many connections upload at once (1: one after another).
+    pub parallel: usize,
+    /// `--limit-rate`: shared by every connection of the run.
+    pub limit: Option<Arc<RateLimit>>,
+    pub retry: RetryPolicy,
+}
+
+/// Supplies the login for a server (credentials may need a prompt or a netrc look-up).
+pub type LoginFor<'a> = dyn FnMut(&Target) -> Result<Login> + 'a;
+
+/// Uploads every job, grouped by server (one control connection each). Failures are reported
+/// through `events` as they happen and the run goes on with the next file.
+pub fn put_all(
+    jobs: &[Job],
+    ftp: &FtpOptions,
+    opts: &PutOptions,
+    login_for: &mut LoginFor<'_>,
+    events: &mut dyn Events,
+) {
+    for group in super::by_session(jobs, |j| &j.target) {
+        let login = match login_for(&group[0].target) {
+            Ok(l) => l,
+            Err(e) => {
+                events.fail(&e);
+                continue;
+            }
+        };
+        if opts.parallel > 1 && !group.iter().any(|j| j.source == Source::Stdin) {
+            put_parallel(&group, ftp, opts, &login, events);
+            continue;
+        }
+        let mut run = Putter::new(ftp, opts, login, events);
+        for job in group {
+            let tree = match &job.source {
+                Source::File(p) if opts.recursive && p.is_dir() => Some(p),
+                _ => None,
+            };
+            if let Some(root) = tree {
+                if let Stop::Server = run.put_tree(root, &job.target) {
+                    break;
+                }
+                continue;
+            }
+            if let Err(e) = run.put(job) {
+                let fatal = run.login_failed(&e);
+                run.events.fail(&e);
+                if fatal {
+                    break;
+                }
+            }
+        }
+        run.close();
+    }
+}
+
+/// `--parallel N`: one thread walks the folders (making the remote ones) and feeds a
+/// bounded queue; N threads, each with its own connection, upload from it.
+fn put_parallel(
+    group: &[&Job],
+    ftp: &FtpOptions,
+    opts: &PutOptions,
+    login: &Login,
+    events: &mut dyn Events,
+) {
+    let dead = AtomicBool::new(false);
+    let label = format!("{} connections", opts.parallel);
+    parallel::run(
+        opts.parallel,
+        events,
+        &label,
+        |queue, ev| {
+            let mut run = Putter::new(ftp, opts, login.clone(), ev);
+            run.queue = Some(queue);
+            for job in group {
+                let stop = match &job.source {
+                    Source::File(p) if opts.recursive && p.is_dir() => run.put_tree(p, &job.target),
+                    _ => match queue.send((*job).clone()) {
+                        Ok(()) => Stop::Next,
+                        Err(_) => Stop::Server,
+                    },
+                };
+                if let Stop::Server = stop {
+                    break;
+                }
+            }
+            run.close();
+        },
+        |jobs, ev| {
+            let mut run = Putter::new(ftp, opts, login.clone(), ev);
+            while let Some(job) = jobs.next() {
+                if dead.load(Ordering::Relaxed) {
+                    continue;
+                }
+                if let Err(e) = run.put(&job) {
+                    if run.login_failed(&e) {
+                        // Said once for the server, not once per file and connection.
+                        if !dead.swap(true, Ordering::Relaxed) {
+                            run.events.fail(&e);
+                        }
+                        continue;
+                    }
+                    run.events.fail(&e);
+                }
+            }
+            run.close();
+        },
+    );
+}
+
+/// Uploads over one (re)connecting control connection.
+pub struct Putter<'a> {
+    ftp: &'a FtpOptions,
+    opts: &'a PutOptions,
+    login: Login,
+    client: Reconnecting<FtpClient>,
+    pub events: &'a mut dyn Events,
+    /// Remote folders known to exist on this connection's server (made or seen).
+    made: HashSet<String>,
+    /// `--parallel`: the files of a tree go to this queue instead of being uploaded here.
+    queue: Option<&'a SyncSender<Job>>,
+}
+
+/// Whether a tree's upload goes on with the server's next file.
+enum Stop {
+    Next,
+    /// The login failed: every file of this server would fail the same way.
+    Server,
+}
+
+/// A local source, opened.
+struct Opened {
+    reader: Box<dyn Read + Send>,
+    /// The file itself, when it is a regular file (seekable; sendfile(2) can read it).
+    file: Option<File>,
+    /// Its size when it is a regular file.
+    len: Option<u64>,
+    /// Bytes already read from it (standard input cannot be read again).
+    consumed: u64,
+    /// A transfer of it began (the server answered 150): the remote file now holds what
+    /// this run sent, so a retry may resume after it. Before that, what the server has is
+    /// someone else's file, however long.
+    started: bool,
+}
+
+impl<'a> Putter<'a> {
+    pub fn new(
+        ftp: &'a FtpOptions,
+        opts: &'a PutOptions,
+        login: Login,
+        events: &'a mut dyn Events,
+    ) -> Self {
+        Putter {
+            ftp,
+            opts,
+            login,
+            client: Reconnecting::new(),
+            events,
+            made: HashSet::new(),
+            queue: None,
+        }
+    }
+
+    /// A failed login fails every file of the server the same way: said once.
+    pub fn login_failed(&self, e: &Error) -> bool {
+        !self.client.is_connected()
+            && matches!(
+                e.kind(),
+                Kind::Auth | Kind::NoHost | Kind::Unavailable | Kind::Protocol | Kind::Tls
+            )
+    }
+
+    pub fn close(&mut self) {
+        self.client.close();
+    }
+
+    fn client(&mut self, target: &Target) -> Result<&mut FtpClient> {
+        let (login, ftp) = (&self.login, self.ftp);
+        self.client.get(|| FtpClient::connect(target, login, ftp))
+    }
+
+    /// Uploads one file, retrying transient failures where the retry can be checked.
+    pub fn put(&mut self, job: &Job) -> Result<()> {
+        let mut src = open_source(&job.source)?;
+        let mut backoff = self.opts.retry.start();
+        loop {
+            let attempt = backoff.attempt();
+            let err = match self.try_put(job, &mut src, attempt) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            if src.started && (src.file.is_none() || self.opts.append) {
+                // What was read from standard input is gone, and what an APPE already
+                // added cannot be told from what was there: no second try.
+                return Err(err.transient(false));
+            }
+            let Some(delay) = backoff.next(&err) else {
+                return Err(err);
+            };
+            self.client.drop_broken();
+            self.events.note(&backoff.message(&err, delay));
+            std::thread::sleep(delay);
+        }
+    }
+
+    fn try_put(&mut self, job: &Job, src: &mut Opened, attempt: u32) -> Result<()> {
+        let target = &job.target;
+        let final_path = target.path.as_str();
+        let upload_path = if self.opts.atomic {
+            temporary_path(final_path)
+        } else {
+            final_path.to_string()
+        };
+        if self.opts.create_dirs {
+            self.make_parents(target)?;
+        }
+        let ascii = self.ftp.ascii || target.ascii;
+        let opts = self.opts;
+        let client = self.client(target)?;
+        client.set_ascii(ascii);
+        let features = client.features().clone();
+        // How the upload goes, where the source starts, and what the remote size was
+        // before the bytes sent are added to it (`None`: unknown, nothing to check).
+        let (how, offset, base) = if opts.append {
+            let base = if ascii {
+                None
+            } else {
+                client
+                    .size(&upload_path)?
+                    .or((features.listed && features.size).then_some(0))
+            };
+            (Upload::Append, 0, base)
+        } else if opts.resume || (attempt > 0 && src.file.is_some() && src.started) {
+            match self.resume_point(target, &upload_path, src, ascii, attempt)? {
+                None | Some(0) => (Upload::Replace, 0, Some(0)),
+                Some(offset) if src.len == Some(offset) => {
+                    self.events.note(&format!(
+                        "{target}: already complete on the server, nothing to upload"
+                    ));
+                    return self.publish(job, &upload_path, true);
+                }
+                Some(offset) => {
+                    let how = if features.rest_stream || !features.listed {
+                        Upload::Resume(offset)
+                    } else {
+                        Upload::Append
+                    };
+                    (how, offset, Some(offset))
+                }
+            }
+        } else {
+            (Upload::Replace, 0, Some(0))
+        };
+        src.position(offset, &job.source)?;
+        let shown = job.source.shown();
+        self.events.start(&shown, src.len, offset);
+        let sent = self.send(target, &upload_path, how, src)?;
+        let total = offset + sent;
+        if let Some(len) = src.len {
+            if total != len {
+                return Err(Error::new(
+                    Kind::Io,
+                    format!(
+                        "{shown}: changed while being read ({total} bytes sent, {len} expected); the upload to {target} is not complete"
+                    ),
+                ));
+            }
+        }
+        // The server's count is the proof: compare it where it can be had (binary mode).
+        let verified = match base.filter(|_| !ascii) {
+            Some(base) => {
+                let want = base + sent;
+                match self.client(target)?.size(&upload_path)? {
+                    Some(got) if got != want => {
+                        return Err(Error::connection_lost(format!(
+                            "{target}: the server has {got} bytes where {want} were sent (transfer cut short)"
+                        )));
+                    }
+                    Some(_) => true,
+                    None => false,
+                }
+            }
+            None => false,
+        };
+        self.events.finish();
+        self.publish(job, &upload_path, verified)
+    }
+
+    /// Where a resumed upload starts: the remote size, checked against the local file.
+    /// `None`: start over (a retry where the server cannot tell its size).
+    fn resume_point(
+        &mut self,
+        target: &Target,
+        upload_path: &str,
+        src: &Opened,
+        ascii: bool,
+        attempt: u32,
+    ) -> Result<Option<u64>> {
+        if ascii {
+            if self.opts.resume && attempt == 0 {
+                self.events.note(&format!(
+                    "{target}: an ASCII transfer cannot be resumed: uploading the whole file"
+                ));
+            }
+            return Ok(None);
+        }
+        let remote = self.client(target)?.size(upload_path)?;
+        let Some(remote) = remote else {
+            if self.opts.resume && attempt == 0 {
+                // Missing: nothing to resume. (A server without SIZE cannot say either.)
+                self.events.note(&format!(
+                    "{target}: no size from the server (no such file, or no SIZE): uploading the whole file"
+                ));
+            }
+            return Ok(None);
+        };
+        if let Some(len) = src.len {
+            if remote > len {
+                return Err(Error::new(
+                    Kind::Data,
+                    format!(
+                        "{target}: the remote file ({remote} bytes) is larger than the local one ({len} bytes): not resuming"
+                    ),
+                ));
+            }
+        }
+        Ok(Some(remote))
+    }
+
+    /// Streams the source into the remote file: sendfile(2) for a plain upload from a
+    /// regular file, the fixed buffer otherwise.
+    fn send(&mut self, target: &Target, path: &str, how: Upload, src: &mut Opened) -> Result<u64> {
+        let zero_copy = self.opts.zero_copy && !self.ftp.ascii && !target.ascii;
+        let events = &mut *self.events;
+        let client = {
+            let (login, ftp) = (&self.login, self.ftp);
+            self.client.get(|| FtpClient::connect(target, login, ftp))?
+        };
+        let reader = &mut src.reader;
+        let file = src.file.as_ref();
+        let consumed = &mut src.consumed;
+        let limit = self.opts.limit.as_deref();
+        let started = &mut src.started;
+        let mut pump = |data: &mut NetStream, buf: &mut [u8]| -> Result<u64> {
+            *started = true;
+            let chunk = limit.map_or(buf.len(), |l| l.chunk(buf.len()));
+            let buf = &mut buf[..chunk];
+            let pay = |n: u64| {
+                if let Some(l) = limit {
+                    l.take(n);
+                }
+            };
+            if zero_copy {
+                if let (NetStream::Plain(tcp), Some(f)) = (&*data, file) {
+                    let n = send_file_chunk(f, tcp, buf.len())?;
+                    *consumed += n;
+                    events.advance(n);
+                    pay(n);
+                    return Ok(n);
+                }
+            }
+            let n = loop {
+                match reader.read(buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::local_io("reading the file to upload", &e)),
+                }
+            };
+            if n > 0 {
+                std::io::Write::write_all(data, &buf[..n])
+                    .map_err(|e| Error::network("data connection", e))?;
+                *consumed += n as u64;
+                events.advance(n as u64);
+                pay(n as u64);
+            }
+            Ok(n as u64)
+        };
+        client.upload_with(path, how, &mut pump)
+    }
+
+    /// After a complete upload: rename into place (`--atomic`), SITE CHMOD, and remove the
+    /// local file (`--remove-source-files`).
+    fn publish(&mut self, job: &Job, upload_path: &str, verified: bool) -> Result<()> {
+        let target = &job.target;
+        if let (true, Source::File(p)) = (self.opts.keep_mtime, &job.source) {
+            if let Ok(t) = std::fs::metadata(p).and_then(|m| m.modified()) {
+                // Where the server can do neither, the upload keeps its own time: most
+                // servers cannot, and saying so for every run would be noise (-v shows it).
+                self.client(target)?.set_mtime(upload_path, t)?;
+            }
+        }
+        if self.opts.atomic {
+            let client = self.client(target)?;
+            if let Err(e) = client.rename(upload_path, &target.path) {
+                // The old target stays as it was; the temporary goes.
+                let cleanup = if client.is_usable() {
+                    client.delete(upload_path)
+                } else {
+                    Err(Error::new(Kind::Io, "connection lost"))
+                };
+                let msg = match cleanup {
+                    Ok(()) => format!("{e}; the temporary {upload_path} was removed"),
+                    Err(c) => format!("{e}; the temporary {upload_path} could not be removed: {c}"),
+                };
+                return Err(e.with_message(msg).transient(false));
+            }
+        }
+        if let Some(mode) = &self.opts.chmod {
+            let arg = format!("CHMOD {mode} {}", target.path);
+            if let Err(why) = self.client(target)?.site(&arg)? {
+                self.events.note(&format!(
+                    "warning: {target}: the server did not change the mode (SITE CHMOD): {why}"
+                ));
+            }
+        }
+        if self.opts.remove_source {
+            if let Source::File(p) = &job.source {
+                let supports_size = self.client(target)?.features().size;
+                if verified || !supports_size {
+                    std::fs::remove_file(p).map_err(|e| Error::local_io(p.display(), &e))?;
+                } else {
+                    self.events.note(&format!(
+                        "{}: kept: the server's size of {target} could not be checked",
+                        p.display()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `-r`: uploads the folder `root` as the remote folder `target` (created), and
+    /// everything below it, walking the local tree as it goes (open folders are all that
+    /// is kept). Links are skipped unless `--follow`; with it, a folder is never entered
+    /// twice. Each failure is reported and the walk goes on.
+    fn put_tree(&mut self, root: &std::path::Path, target: &Target) -> Stop {
+        use std::os::unix::fs::MetadataExt;
+        const MAX_DEPTH: usize = 64;
+        let mut visited: HashSet<(u64, u64)> = HashSet::new();
+        let mut stack: Vec<(std::fs::ReadDir, PathBuf, String)> = Vec::new();
+        let remote_root = target.path.trim_end_matches('/').to_string();
+        if let Err(e) = self.enter(root, &remote_root, target, &mut visited, &mut stack) {
+            let fatal = self.login_failed(&e);
+            self.events.fail(&e);
+            return if fatal { Stop::Server } else { Stop::Next };
+        }
+        while let Some((iter, local, remote)) = stack.last_mut() {
+            let entry = match iter.next() {
+                None => {
+                    stack.pop();
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let e = Error::no_input(local.display(), &e);
+                    self.events.fail(&e);
+                    stack.pop();
+                    continue;
+                }
+                Some(Ok(entry)) => entry,
+            };
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                self.events.fail(&Error::new(
+                    Kind::NoInput,
+                    format!("{}: the name is not UTF-8; not uploaded", path.display()),
+                ));
+                continue;
+            };
+            let remote_path = format!("{remote}/{name}");
+            let meta = match entry.file_type() {
+                Ok(ft) if ft.is_symlink() && !self.opts.follow => {
+                    self.events.note(&format!(
+                        "{}: a symbolic link, skipped (--follow uploads what it points to)",
+                        path.display()
+                    ));
+                    continue;
+                }
+                Ok(_) => std::fs::metadata(&path),
+                Err(e) => Err(e),
+            };
+            let meta = match meta {
+                Ok(m) => m,
+                Err(e) => {
+                    self.events.fail(&Error::no_input(path.display(), &e));
+                    continue;
+                }
+            };
+            let res = if meta.is_dir() {
+                if stack.len() >= MAX_DEPTH {
+                    self.events.note(&format!(
+                        "{}: deeper than {MAX_DEPTH} folders, not entered",
+                        path.display()
+                    ));
+                    continue;
+                }
+                if !visited.insert((meta.dev(), meta.ino())) {
+                    self.events.note(&format!(
+                        "{}: a folder already uploaded in this run (a link loop?), skipped",
+                        path.display()
+                    ));
+                    continue;
+                }
+                self.enter(&path, &remote_path, target, &mut visited, &mut stack)
+            } else if meta.is_file() {
+                let job = Job {
+                    source: Source::File(path),
+                    target: target.with_path(remote_path),
+                };
+                match self.queue {
+                    Some(q) => {
+                        if q.send(job).is_err() {
+                            return Stop::Server;
+                        }
+                        Ok(())
+                    }
+                    None => self.put(&job),
+                }
+            } else {
+                self.events
+                    .note(&format!("{}: not a regular file, skipped", path.display()));
+                Ok(())
+            };
+            if let Err(e) = res {
+                let fatal = self.login_failed(&e);
+                self.events.fail(&e);
+                if fatal {
+                    return Stop::Server;
+                }
+            }
+        }
+        Stop::Next
+    }
+
+    /// Opens the local folder `local` for the walk and makes its remote folder.
+    fn enter(
+        &mut self,
+        local: &std::path::Path,
+        remote: &str,
+        target: &Target,
+        visited: &mut HashSet<(u64, u64)>,
+        stack: &mut Vec<(std::fs::ReadDir, PathBuf, String)>,
+    ) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(local).map_err(|e| Error::no_input(local.display(), &e))?;
+        visited.insert((meta.dev(), meta.ino()));
+        let iter = std::fs::read_dir(local).map_err(|e| Error::no_input(local.display(), &e))?;
+        let folder = target.with_path(remote.to_string());
+        if self.opts.create_dirs && stack.is_empty() {
+            self.make_parents(&folder)?;
+        }
+        if !remote.is_empty() && !self.made.contains(remote) {
+            // A refusal usually means it is there already; the uploads into it tell.
+            self.client(&folder)?.make_dir(remote)?;
+            self.made.insert(remote.to_string());
+        }
+        stack.push((iter, local.to_path_buf(), remote.to_string()));
+        Ok(())
+    }
+
+    /// MKD each missing folder on the way to the target (known ones are skipped).
+    fn make_parents(&mut self, target: &Target) -> Result<()> {
+        let path = target.path.clone();
+        let Some(dir_end) = path.rfind('/') else {
+            return Ok(());
+        };
+        let dir = &path[..dir_end];
+        let mut prefixes = Vec::new();
+        for (i, c) in dir.char_indices() {
+            if c == '/' && i > 0 {
+                prefixes.push(&dir[..i]);
+            }
+        }
+        prefixes.push(dir);
+        for p in prefixes {
+            if p.is_empty() || p.ends_with('/') || self.made.contains(p) {
+                continue;
+            }
+            // A refusal usually means it is there already; the upload tells otherwise.
+            self.client(target)?.make_dir(p)?;
+            self.made.insert(p.to_string());
+        }
+        Ok(())
+    }
+}
+
+impl Opened {
+    /// Puts the source at `offset`: a seek for a file, bytes read and dropped for a stream.
+    fn position(&mut self, offset: u64, source: &Source) -> Result<()> {
+        if let Some(f) = &mut self.file {
+            f.seek(SeekFrom::Start(offset))
+                .map_err(|e| Error::local_io(source.shown(), &e))?;
+            self.consumed = offset;
+            return Ok(());
+        }
+        if self.consumed > offset {
+            return Err(Error::new(
+                Kind::Io,
+                format!("{}: cannot be read again", source.shown()),
+            ));
+        }
+        let skip = offset - self.consumed;
+        let copied = io::copy(&mut (&mut self.reader).take(skip), &mut io::sink())
+            .map_err(|e| Error::local_io(source.shown(), &e))?;
+        self.consumed += copied;
+        if copied != skip {
+            return Err(Error::new(
+                Kind::Data,
+                format!(
+                    "{}: shorter ({} bytes) than the remote file to resume ({offset} bytes)",
+                    source.shown(),
+                    self.consumed
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Opens a local source: 66 when it cannot be read; a folder is refused.
+fn open_source(source: &Source) -> Result<Opened> {
+    match source {
+        Source::Stdin => Ok(Opened {
+            reader: Box::new(io::stdin()),
+            file: None,
+            len: None,
+            consumed: 0,
+            started: false,
+        }),
+        Source::File(p) => {
+            let f = File::open(p).map_err(|e| Error::no_input(p.display(), &e))?;
+            let meta = f.metadata().map_err(|e| Error::no_input(p.display(), &e))?;
+            if meta.is_dir() {
+                return Err(Error::new(
+                    Kind::NoInput,
+                    format!("{}: is a folder (-r uploads it)", p.display()),
+                ));
+            }
+            if meta.is_file() {
+                let clone = f
+                    .try_clone()
+                    .map_err(|e| Error::no_input(p.display(), &e))?;
+                Ok(Opened {
+                    reader: Box::new(clone),
+                    file: Some(f),
+                    len: Some(meta.len()),
+                    consumed: 0,
+                    started: false,
+                })
+            } else {
+                Ok(Opened {
+                    reader: Box::new(f),
+                    file: None,
+                    len: None,
+                    consumed: 0,
+                    started: false,
+                })
+            }
+        }
+    }
+}
+
+/// The temporary name an atomic upload goes to: `.NAME.part` in the same folder.
+pub fn temporary_path(path: &str) -> String {
+    match path.rfind('/') {
+        Some(i) => format!("{}.{}.part", &path[..=i], &path[i + 1..]),
+        None => format!(".{path}.part"),
+    }
+}
+
+/// Moves up to `max` bytes from `file` (at its current offset) into `tcp` with sendfile(2):
+/// no copy through user space. Returns 0 at the end of the file.
+fn send_file_chunk(file: &File, tcp: &std::net::TcpStream, max: usize) -> Result<u64> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: both descriptors are open for the whole call; a null offset uses and
+        // advances the file's own position.
+        let n =
+            unsafe { libc::sendfile(tcp.as_raw_fd(), file.as_raw_fd(), std::ptr::null_mut(), max) };
+        if n >= 0 {
+            return Ok(n as u64);
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => continue,
+            // The socket has a send timeout: EAGAIN after it is a stall.
+            io::ErrorKind::WouldBlock => {
+                return Err(Error::network(
+                    "data connection",
+                    io::Error::from(io::ErrorKind::TimedOut),
+                ));
+            }
+            _ if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => {
+                return Err(Error::network("data connection", e));
+            }
+            _ if matches!(e.raw_os_error(), Some(libc::EIO)) => {
+                return Err(Error::local_io("reading the file to upload", &e));
+            }
+            _ => return Err(Error::network("data connection", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_stay_in_the_folder() {
+        assert_eq!(temporary_path("f.txt"), ".f.txt.part");
+        assert_eq!(temporary_path("a/b/f"), "a/b/.f.part");
+        assert_eq!(temporary_path("/srv/x"), "/srv/.x.part");
+    }
+}

@@ -1,0 +1,335 @@
+//! ftp-ls end to end against the fake server: MLSD and every LIST format (real samples from
+//! Unix, IIS/DOS and EPLF servers), the three output formats, -R with loop protection,
+//! globs, hostile names, unparseable lines, a 100,000-entry folder.
+
+use std::process::{Command, Stdio};
+
+use crate::support::fake_ftp::*;
+use crate::support::run;
+
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn ok(&self) -> Vec<&str> {
+        assert_eq!(self.code, Some(0), "{self:#?}");
+        assert_eq!(self.stderr, "", "{self:#?}");
+        self.stdout.lines().collect()
+    }
+
+    fn fails(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{self:#?}");
+        assert!(lines[0].starts_with("ftp-ls: "), "{self:#?}");
+        lines[0]
+    }
+}
+
+fn ftp_ls(args: &[&str]) -> Out {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-ls"));
+    c.env(
+        "HOME",
+        std::env::temp_dir().join("posthaste-ftp_ls-no-home"),
+    )
+    .env_remove("NETRC")
+    .args(args)
+    .args(["--timeout", "5"])
+    .stdin(Stdio::null());
+    let o = run::output(&mut c);
+    Out {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// FEAT without MLST: LIST it is.
+const NO_MLST: &[&str] = &["EPSV", "PASV", "SIZE", "MDTM", "REST STREAM", "UTF8"];
+
+fn tree() -> Builder {
+    FakeFtp::builder()
+        .file_with_mtime("d/a.csv", "12345", "20240305170800")
+        .file("d/b.txt", "xy")
+        .file("d/sub/c.csv", "c")
+        .file("d/sub/deeper/e", "")
+        .dir("d/empty")
+}
+
+fn json(line: &str) -> serde_json::Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
+#[test]
+fn mlsd_names_long_and_json() {
+    let ftp = tree().start();
+    let names = ftp_ls(&[&ftp.url("d/")]).ok().join(",");
+    assert_eq!(names, "a.csv,b.txt,empty,sub");
+    assert!(ftp.commands("MLSD").contains(&"MLSD d".to_string()));
+    assert!(ftp.commands("LIST").is_empty());
+    let long = ftp_ls(&["-l", &ftp.url("d/")]).ok().join("\n");
+    assert!(
+        long.contains("-            5 2024-03-05 17:08 a.csv"),
+        "{long}"
+    );
+    assert!(
+        long.contains("d            - 2020-01-02 03:04 sub"),
+        "{long}"
+    );
+    let out = ftp_ls(&["--json", &ftp.url("d/")]);
+    let lines = out.ok();
+    let a = json(lines[0]);
+    assert_eq!(a["name"], "a.csv");
+    assert_eq!(a["path"], "d/a.csv");
+    assert_eq!(a["type"], "file");
+    assert_eq!(a["size"], 5);
+    assert_eq!(a["modified"], "2024-03-05T17:08:00Z");
+    assert!(a.get("target").is_none());
+    assert_eq!(json(lines[3])["type"], "dir");
+    // The login folder.
+    assert_eq!(ftp_ls(&[&ftp.url("")]).ok(), ["d"]);
+}
+
+#[test]
+fn list_is_parsed_when_there_is_no_mlsd() {
+    let ftp = tree().feat(NO_MLST).start();
+    let names = ftp_ls(&[&ftp.url("d/")]).ok().join(",");
+    assert_eq!(names, "a.csv,b.txt,empty,sub");
+    assert!(ftp.commands("MLSD").is_empty());
+    let out = ftp_ls(&["--json", &ftp.url("d/")]);
+    let a = json(out.ok()[0]);
+    assert_eq!(a["size"], 5);
+    assert_eq!(a["modified"], "2024-03-05T00:00:00Z", "a year, no time");
+}
+
+/// Real LIST samples: vsftpd/ProFTPD (with group, times and years, links, spaces), a
+/// server without the group column, IIS (DOS) and EPLF (publicfile).
+const UNIX: &str = "total 24\r\n\
+drwxr-xr-x    2 1000     1000         4096 Mar 05  2024 docs\r\n\
+-rw-r--r--    1 1000     1000     10485760 Jan 02  2020 big file.iso\r\n\
+lrwxrwxrwx    1 0        0              11 Feb 10  2021 latest -> release-1.2\r\n\
+-rw-r--r--   1 owner        512 Jan  5  2021 no group.txt\r\n";
+const DOS: &str = "01-02-20  03:04PM       <DIR>          Program Files\r\n\
+12-31-1999  12:00AM           1,048,576 y2k.log\r\n";
+const EPLF: &str = "+i8388621.29609,m824255902,/,\tdev\r\n\
++i8388621.44468,m839956783,r,s10376,\tRFCEPLF\r\n";
+
+#[test]
+fn unix_dos_and_eplf_listings() {
+    let ftp = FakeFtp::builder()
+        .feat(NO_MLST)
+        .listing("LIST", UNIX)
+        .start();
+    let out = ftp_ls(&["--json", &ftp.url("x/")]);
+    let v: Vec<serde_json::Value> = out.ok().into_iter().map(json).collect();
+    assert_eq!(v.len(), 4);
+    assert_eq!(v[0]["type"], "dir");
+    assert_eq!(v[1]["name"], "big file.iso");
+    assert_eq!(v[1]["size"], 10_485_760);
+    assert_eq!(v[1]["modified"], "2020-01-02T00:00:00Z");
+    assert_eq!(v[2]["type"], "link");
+    assert_eq!(v[2]["name"], "latest");
+    assert_eq!(v[2]["target"], "release-1.2");
+    assert_eq!(v[3]["name"], "no group.txt");
+    let long = ftp_ls(&["-lh", &ftp.url("x/")]).ok().join("\n");
+    assert!(
+        long.contains("10 MiB 2020-01-02 00:00 big file.iso"),
+        "{long}"
+    );
+    assert!(
+        long.contains("l         11 B 2021-02-10 00:00 latest -> release-1.2"),
+        "{long}"
+    );
+
+    let ftp = FakeFtp::builder()
+        .feat(NO_MLST)
+        .listing("LIST", DOS)
+        .start();
+    let out = ftp_ls(&["--json", &ftp.url("x/")]);
+    let v: Vec<serde_json::Value> = out.ok().into_iter().map(json).collect();
+    assert_eq!(v[0]["name"], "Program Files");
+    assert_eq!(v[0]["type"], "dir");
+    assert_eq!(v[0]["modified"], "2020-01-02T15:04:00Z");
+    assert_eq!(v[1]["size"], 1_048_576);
+
+    let ftp = FakeFtp::builder()
+        .feat(NO_MLST)
+        .listing("LIST", EPLF)
+        .start();
+    let out = ftp_ls(&["--json", &ftp.url("x/")]);
+    let v: Vec<serde_json::Value> = out.ok().into_iter().map(json).collect();
+    assert_eq!(v[0]["name"], "dev");
+    assert_eq!(v[0]["type"], "dir");
+    assert_eq!(v[1]["name"], "RFCEPLF");
+    assert_eq!(v[1]["size"], 10376);
+    assert_eq!(v[1]["modified"], "1996-08-13T17:19:43Z");
+}
+
+#[test]
+fn mlsd_links_and_raw_output() {
+    let ftp = FakeFtp::builder()
+        .listing(
+            "MLSD",
+            "type=cdir; .\r\ntype=OS.unix=slink:/srv/data;modify=20200102030405; data\r\n",
+        )
+        .listing(
+            "LIST",
+            "lrwxrwxrwx 1 0 0 9 Jan 02 2020 data -> /srv/data\r\n",
+        )
+        .start();
+    let v = json(ftp_ls(&["--json", &ftp.url("x/")]).ok()[0]);
+    assert_eq!(v["type"], "link");
+    assert_eq!(v["target"], "/srv/data");
+    // --raw: LIST's lines as they came.
+    assert_eq!(
+        ftp_ls(&["--raw", &ftp.url("x/")]).ok(),
+        ["lrwxrwxrwx 1 0 0 9 Jan 02 2020 data -> /srv/data"]
+    );
+}
+
+#[test]
+fn unparseable_lines_are_reported_with_verbose_and_never_fatal() {
+    let body = "garbage line\r\n-rw-r--r-- 1 u g 3 Jan 02 2020 ok.txt\r\n\x1b[31mred\r\n";
+    let ftp = FakeFtp::builder()
+        .feat(NO_MLST)
+        .listing("LIST", body)
+        .start();
+    let out = ftp_ls(&[&ftp.url("x/")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stdout, "ok.txt\n");
+    assert_eq!(
+        out.stderr,
+        "ftp-ls: 2 listing lines were not understood (-v shows them)\n"
+    );
+    let out = ftp_ls(&["-v", &ftp.url("x/")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("ftp-ls: unparsed listing line: garbage line\n"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stderr
+            .contains("ftp-ls: unparsed listing line: \\x1b[31mred\n"),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn hostile_names_cannot_reach_the_terminal() {
+    let body = "type=file;size=1; evil\x1b]0;pwned\x07name\r\n";
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    assert_eq!(
+        ftp_ls(&[&ftp.url("x/")]).ok(),
+        ["evil\\x1b]0;pwned\\x07name"]
+    );
+    let out = ftp_ls(&["--json", &ftp.url("x/")]);
+    assert!(
+        out.stdout.contains("evil\\u001b]0;pwned\\u0007name"),
+        "{out:#?}"
+    );
+    assert_eq!(json(out.ok()[0])["name"], "evil\x1b]0;pwned\x07name");
+}
+
+#[test]
+fn recursive_listing_walks_the_tree_in_order() {
+    let ftp = tree().start();
+    assert_eq!(
+        ftp_ls(&["-R", &ftp.url("d/")]).ok(),
+        [
+            "a.csv",
+            "b.txt",
+            "empty",
+            "sub",
+            "sub/c.csv",
+            "sub/deeper",
+            "sub/deeper/e"
+        ]
+    );
+    let out = ftp_ls(&["-R", "--json", &ftp.url("d/")]);
+    let last = json(out.ok()[6]);
+    assert_eq!(last["path"], "d/sub/deeper/e");
+    // The same with LIST.
+    let ftp = tree().feat(NO_MLST).start();
+    assert_eq!(ftp_ls(&["-R", &ftp.url("d/")]).ok().len(), 7);
+}
+
+#[test]
+fn recursion_never_enters_a_folder_twice() {
+    // Every folder lists "loop", the same folder (its unique fact says so).
+    let ftp = FakeFtp::builder()
+        .listing(
+            "MLSD",
+            "type=dir;unique=801U1; loop\r\ntype=file;size=1; f\r\n",
+        )
+        .start();
+    let out = ftp_ls(&["-R", &ftp.url("top/")]);
+    assert_eq!(out.ok(), ["loop", "f", "loop/loop", "loop/f"]);
+    assert_eq!(ftp.commands("MLSD").len(), 2);
+    // Without a unique fact, a depth limit ends it.
+    let ftp = FakeFtp::builder()
+        .feat(NO_MLST)
+        .listing("LIST", "drwxr-xr-x 2 0 0 4096 Jan 02 2020 loop\r\n")
+        .start();
+    let out = ftp_ls(&["-R", &ftp.url("top/")]);
+    assert_eq!(out.ok().len(), 65);
+    assert_eq!(ftp.commands("LIST").len(), 65);
+}
+
+#[test]
+fn globs_single_files_and_missing_folders() {
+    let ftp = tree().start();
+    assert_eq!(ftp_ls(&[&ftp.url("d/*.csv")]).ok(), ["a.csv"]);
+    let e = ftp_ls(&[&ftp.url("d/*.zip")]).fails(66).to_string();
+    assert!(e.contains("nothing matches *.zip"), "{e}");
+    assert_eq!(
+        ftp_ls(&["-l", &ftp.url("d/b.txt")]).ok(),
+        ["-            2 2020-01-02 03:04 b.txt"]
+    );
+    assert_eq!(ftp_ls(&[&ftp.url("d/sub")]).ok(), ["c.csv", "deeper"]);
+    let e = ftp_ls(&[&ftp.url("nope/")]).fails(66).to_string();
+    assert!(e.contains("no such folder"), "{e}");
+    let e = ftp_ls(&[&ftp.url("d/nope")]).fails(66).to_string();
+    assert!(e.contains("no such file or folder"), "{e}");
+    // Without MLST: a CWD tells a folder from a file.
+    let ftp = tree().feat(NO_MLST).start();
+    assert_eq!(ftp_ls(&[&ftp.url("d/sub")]).ok(), ["c.csv", "deeper"]);
+    assert_eq!(ftp_ls(&[&ftp.url("d/b.txt")]).ok(), ["b.txt"]);
+}
+
+#[test]
+fn a_folder_of_100000_entries_streams() {
+    let mut body = String::with_capacity(6_000_000);
+    for i in 0..100_000 {
+        body.push_str(&format!("type=file;size={i}; file-{i:06}\r\n"));
+    }
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    let out = ftp_ls(&[&ftp.url("big/")]);
+    let lines = out.ok();
+    assert_eq!(lines.len(), 100_000);
+    assert_eq!(lines[99_999], "file-099999");
+}
+
+#[test]
+fn a_reader_that_leaves_early_is_fine() {
+    let mut body = String::new();
+    for i in 0..50_000 {
+        body.push_str(&format!("type=file;size=1; f{i}\r\n"));
+    }
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    let url = ftp.url("x/");
+    let o = run::output(Command::new("sh").args([
+        "-c",
+        &format!(
+            "{} --timeout 5 '{url}' | head -n 1; echo \"status ${{PIPESTATUS:-}}\"",
+            env!("CARGO_BIN_EXE_ftp-ls")
+        ),
+    ]));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.starts_with("f0\n"), "{stdout}");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+}

@@ -1,0 +1,489 @@
+//! ftp-put end to end: the real binary against the scriptable fake server, checked by what a
+//! user sees: the bytes on the server, the commands on the wire, the exit status and the
+//! one-line message on stderr.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::support::assert_in_order;
+use crate::support::fake_ftp::*;
+use crate::support::files::{TempDir, sample};
+use crate::support::run;
+
+/// What one run of ftp-put showed.
+#[derive(Debug)]
+pub struct Out {
+    pub code: Option<i32>,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Asserts success with nothing on stderr.
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "{self:#?}");
+        assert_eq!(self.stderr, "", "{self:#?}");
+        self
+    }
+
+    /// Asserts the exit status and that stderr is exactly one `ftp-put: ...` line; returns it.
+    pub fn fails(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr expected: {self:#?}");
+        assert!(lines[0].starts_with("ftp-put: "), "{self:#?}");
+        lines[0]
+    }
+}
+
+fn no_home() -> PathBuf {
+    std::env::temp_dir().join("posthaste-ftp_put-no-home")
+}
+
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-put"));
+    c.env("HOME", no_home())
+        .env_remove("NETRC")
+        .args(args)
+        .args(["--timeout", "5"])
+        .stdin(Stdio::null());
+    c
+}
+
+fn out(o: std::process::Output) -> Out {
+    Out {
+        code: o.status.code(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+pub fn ftp_put(args: &[&str]) -> Out {
+    out(run::output(&mut command(args)))
+}
+
+fn ftp_put_stdin(args: &[&str], input: &[u8]) -> Out {
+    out(run::output_with_input(&mut command(args), input))
+}
+
+/// A local file `name` in `dir` holding `data`; its path as an argument.
+fn local(dir: &TempDir, name: &str, data: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_file_into_a_folder_keeps_its_name_and_is_checked_by_size() {
+    let ftp = FakeFtp::builder().dir("up").start();
+    let dir = TempDir::new("put-plain");
+    let body = sample(700_000);
+    let f = local(&dir, "data.bin", &body);
+    ftp_put(&[&f, &ftp.url("up/")]).ok();
+    assert_eq!(ftp.file("up/data.bin").as_deref(), Some(&body[..]));
+    assert_in_order(
+        &ftp.transcript(),
+        &[
+            "USER anonymous",
+            "TYPE I",
+            "EPSV",
+            "STOR up/data.bin",
+            "SIZE up/data.bin",
+            "QUIT",
+        ],
+    );
+    assert!(dir.join("data.bin").exists(), "the source stays");
+}
+
+#[test]
+fn a_url_names_the_remote_file_and_several_files_share_one_connection() {
+    let ftp = FakeFtp::builder().dir("up").start();
+    let dir = TempDir::new("put-names");
+    let a = local(&dir, "a.txt", b"alpha\n");
+    let b = local(&dir, "b.txt", b"beta\n");
+    ftp_put(&[&a, &ftp.url("up/renamed.txt")]).ok();
+    assert_eq!(ftp.file("up/renamed.txt").as_deref(), Some(&b"alpha\n"[..]));
+    ftp_put(&[&a, &b, &ftp.url("up/")]).ok();
+    assert_eq!(ftp.file("up/a.txt").as_deref(), Some(&b"alpha\n"[..]));
+    assert_eq!(ftp.file("up/b.txt").as_deref(), Some(&b"beta\n"[..]));
+    assert_eq!(ftp.connections(), 2);
+    // Several files need a folder URL.
+    let e = ftp_put(&[&a, &b, &ftp.url("up/x")]).fails(64).to_string();
+    assert!(e.contains("end the URL with / for a folder"), "{e}");
+}
+
+#[test]
+fn standard_input_is_streamed_to_the_named_file() {
+    let ftp = FakeFtp::builder().start();
+    let body = sample(300_000);
+    ftp_put_stdin(&["-", &ftp.url("from-stdin.bin")], &body).ok();
+    assert_eq!(ftp.file("from-stdin.bin").as_deref(), Some(&body[..]));
+    // A folder URL has no name for it.
+    let e = ftp_put_stdin(&["-", &ftp.url("")], b"x")
+        .fails(64)
+        .to_string();
+    assert!(e.contains("standard input needs a remote file name"), "{e}");
+}
+
+#[test]
+fn atomic_uploads_to_a_hidden_part_then_renames_over_the_old_file() {
+    let ftp = FakeFtp::builder().file("pub/f.csv", "old\n").start();
+    let dir = TempDir::new("put-atomic");
+    let f = local(&dir, "f.csv", b"new contents\n");
+    ftp_put(&["--atomic", &f, &ftp.url("pub/")]).ok();
+    assert_eq!(
+        ftp.file("pub/f.csv").as_deref(),
+        Some(&b"new contents\n"[..])
+    );
+    assert_eq!(ftp.file("pub/.f.csv.part"), None);
+    let t = ftp.transcript();
+    assert_in_order(
+        &t,
+        &[
+            "STOR pub/.f.csv.part",
+            "SIZE pub/.f.csv.part",
+            "RNFR pub/.f.csv.part",
+            "RNTO pub/f.csv",
+        ],
+    );
+    assert!(
+        ftp.deleted().is_empty(),
+        "the old file is never deleted first"
+    );
+}
+
+#[test]
+fn a_failed_rename_removes_the_temporary_and_keeps_the_old_file() {
+    let ftp = FakeFtp::builder()
+        .file("pub/f.csv", "old\n")
+        .reply("RNTO", "550 Rename failed: permission denied.\r\n")
+        .start();
+    let dir = TempDir::new("put-atomic-fail");
+    let f = local(&dir, "f.csv", b"new\n");
+    let e = ftp_put(&[
+        "--atomic",
+        "--remove-source-files",
+        &f,
+        &ftp.url("pub/f.csv"),
+    ])
+    .fails(77)
+    .to_string();
+    assert!(e.contains("RNTO: 550 Rename failed"), "{e}");
+    assert!(
+        e.contains("the temporary pub/.f.csv.part was removed"),
+        "{e}"
+    );
+    assert_eq!(ftp.file("pub/f.csv").as_deref(), Some(&b"old\n"[..]));
+    assert_eq!(ftp.file("pub/.f.csv.part"), None);
+    assert_eq!(ftp.deleted(), ["pub/.f.csv.part"]);
+    assert!(
+        dir.join("f.csv").exists(),
+        "the source is kept after a failure"
+    );
+}
+
+#[test]
+fn create_dirs_makes_each_missing_folder_once() {
+    let ftp = FakeFtp::builder().start();
+    let dir = TempDir::new("put-mkd");
+    let a = local(&dir, "a", b"1");
+    let b = local(&dir, "b", b"2");
+    // Without --create-dirs the server refuses (553): permission-like, 77.
+    let e = ftp_put(&[&a, &ftp.url("x/y/")]).fails(77).to_string();
+    assert!(e.contains("553"), "{e}");
+    ftp_put(&["--create-dirs", &a, &b, &ftp.url("x/y/")]).ok();
+    assert_eq!(ftp.file("x/y/a").as_deref(), Some(&b"1"[..]));
+    assert_eq!(ftp.file("x/y/b").as_deref(), Some(&b"2"[..]));
+    assert_eq!(ftp.commands("MKD"), ["MKD x", "MKD x/y"]);
+}
+
+#[test]
+fn continue_resumes_with_rest_and_stor_or_appe() {
+    let body = sample(200_000);
+    let dir = TempDir::new("put-resume");
+    let f = local(&dir, "big", &body);
+    let ftp = FakeFtp::builder()
+        .file("big", body[..50_000].to_vec())
+        .start();
+    ftp_put(&["-c", &f, &ftp.url("big")]).ok();
+    assert_eq!(ftp.file("big").as_deref(), Some(&body[..]));
+    assert_in_order(
+        &ftp.transcript(),
+        &["SIZE big", "REST 50000", "STOR big", "SIZE big"],
+    );
+    // Without REST STREAM in FEAT: APPE.
+    let ftp = FakeFtp::builder()
+        .feat(&["EPSV", "SIZE", "MDTM", "UTF8"])
+        .file("big", body[..1234].to_vec())
+        .start();
+    ftp_put(&["-c", &f, &ftp.url("big")]).ok();
+    assert_eq!(ftp.file("big").as_deref(), Some(&body[..]));
+    assert_in_order(&ftp.transcript(), &["SIZE big", "APPE big", "SIZE big"]);
+    // Complete already: nothing sent.
+    let ftp = FakeFtp::builder().file("big", body.clone()).start();
+    let o = ftp_put(&["-c", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(o.stderr.contains("already complete"), "{o:#?}");
+    assert!(ftp.commands("STOR").is_empty());
+    // Larger on the server: nothing is overwritten.
+    let mut longer = body.clone();
+    longer.extend_from_slice(b"more");
+    let ftp = FakeFtp::builder().file("big", longer.clone()).start();
+    let e = ftp_put(&["-c", &f, &ftp.url("big")]).fails(65).to_string();
+    assert!(e.contains("larger than the local one"), "{e}");
+    assert_eq!(ftp.file("big"), Some(longer));
+}
+
+#[test]
+fn continue_from_standard_input_skips_what_the_server_has() {
+    let body = sample(100_000);
+    let ftp = FakeFtp::builder()
+        .file("s", body[..40_000].to_vec())
+        .start();
+    ftp_put_stdin(&["-c", "-", &ftp.url("s")], &body).ok();
+    assert_eq!(ftp.file("s").as_deref(), Some(&body[..]));
+}
+
+#[test]
+fn append_adds_to_the_remote_file() {
+    let ftp = FakeFtp::builder().file("log", "one\n").start();
+    let dir = TempDir::new("put-append");
+    let f = local(&dir, "log", b"two\n");
+    ftp_put(&["--append", &f, &ftp.url("log")]).ok();
+    assert_eq!(ftp.file("log").as_deref(), Some(&b"one\ntwo\n"[..]));
+    assert_in_order(&ftp.transcript(), &["SIZE log", "APPE log", "SIZE log"]);
+}
+
+#[test]
+fn remove_source_files_only_after_a_checked_upload() {
+    let ftp = FakeFtp::builder().dir("in").start();
+    let dir = TempDir::new("put-remove");
+    let f = local(&dir, "done.xml", b"<x/>");
+    ftp_put(&["--remove-source-files", &f, &ftp.url("in/")]).ok();
+    assert_eq!(ftp.file("in/done.xml").as_deref(), Some(&b"<x/>"[..]));
+    assert!(!dir.join("done.xml").exists());
+    // A size that does not match what was sent: a broken transfer (74), the file stays.
+    let ftp = FakeFtp::builder()
+        .dir("in")
+        .reply("SIZE", "213 3\r\n")
+        .start();
+    let f = local(&dir, "kept.xml", b"<x/>");
+    let e = ftp_put(&["--remove-source-files", &f, &ftp.url("in/")])
+        .fails(74)
+        .to_string();
+    assert!(
+        e.contains("the server has 3 bytes where 4 were sent"),
+        "{e}"
+    );
+    assert!(dir.join("kept.xml").exists());
+}
+
+#[test]
+fn refusals_and_missing_files_have_their_exit_codes_and_the_run_goes_on() {
+    let ftp = FakeFtp::builder()
+        .dir("in")
+        .reply("STOR", "553 Could not create file.\r\n")
+        .start();
+    let dir = TempDir::new("put-refused");
+    let f = local(&dir, "f", b"x");
+    let e = ftp_put(&[&f, &ftp.url("in/")]).fails(77).to_string();
+    assert!(
+        e.contains("cannot store: 553 Could not create file."),
+        "{e}"
+    );
+    // A missing local file is 66; the next file is still uploaded.
+    let ftp = FakeFtp::builder().dir("in").start();
+    let missing = dir.join("missing");
+    let o = ftp_put(&[missing.to_str().unwrap(), &f, &ftp.url("in/")]);
+    let line = o.fails(66);
+    assert!(line.contains("missing"), "{line}");
+    assert_eq!(ftp.file("in/f").as_deref(), Some(&b"x"[..]));
+    // A folder is not a file.
+    let e = ftp_put(&[dir.arg(), &ftp.url("in/")]).fails(66).to_string();
+    assert!(e.contains("is a folder"), "{e}");
+}
+
+#[test]
+fn a_transient_failure_is_retried_and_resumed() {
+    let body = sample(100_000);
+    let dir = TempDir::new("put-retry");
+    let f = local(&dir, "r", &body);
+    let ftp = FakeFtp::builder()
+        .reply_once("STOR", "451 Local error in processing.\r\n")
+        .start();
+    let o = ftp_put(&["--retries", "2", &f, &ftp.url("r")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(
+        o.stderr.contains("retrying in 1 s (retry 1 of 2)"),
+        "{o:#?}"
+    );
+    assert_eq!(ftp.file("r").as_deref(), Some(&body[..]));
+}
+
+#[test]
+fn chmod_is_sent_and_an_unsupported_one_is_a_warning() {
+    let dir = TempDir::new("put-chmod");
+    let f = local(&dir, "s.sh", b"#!/bin/sh\n");
+    let ftp = FakeFtp::builder()
+        .reply("SITE", "200 SITE CHMOD command ok.\r\n")
+        .start();
+    ftp_put(&["--chmod", "755", &f, &ftp.url("s.sh")]).ok();
+    assert_eq!(ftp.commands("SITE"), ["SITE CHMOD 755 s.sh"]);
+    let ftp = FakeFtp::builder().start();
+    let o = ftp_put(&["--chmod", "755", &f, &ftp.url("s.sh")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(o.stderr.contains("SITE CHMOD"), "{o:#?}");
+    assert_eq!(ftp.file("s.sh").as_deref(), Some(&b"#!/bin/sh\n"[..]));
+    let e = ftp_put(&["--chmod", "9x", &f, &ftp.url("s.sh")])
+        .fails(64)
+        .to_string();
+    assert!(e.contains("not an octal mode"), "{e}");
+}
+
+#[test]
+fn a_file_name_with_a_line_break_never_reaches_the_wire() {
+    let ftp = FakeFtp::builder().start();
+    let dir = TempDir::new("put-crlf");
+    let f = local(&dir, "a\r\nDELE x", b"x");
+    let o = ftp_put(&[&f, &ftp.url("")]);
+    assert_eq!(o.code, Some(64), "{o:#?}");
+    assert!(ftp.commands("DELE").is_empty());
+}
+
+#[test]
+fn recursive_uploads_a_tree_with_mtimes_and_skips_links() {
+    let ftp = FakeFtp::builder().dir("www").start();
+    let root = TempDir::new("put-tree");
+    let site = root.join("site");
+    std::fs::create_dir_all(site.join("sub/deep")).unwrap();
+    std::fs::create_dir_all(site.join("empty")).unwrap();
+    std::fs::write(site.join("index.html"), "<html>").unwrap();
+    std::fs::write(site.join("sub/b.bin"), sample(50_000)).unwrap();
+    std::fs::write(site.join("sub/deep/c"), "c").unwrap();
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_614_834_367);
+    std::fs::File::options()
+        .write(true)
+        .open(site.join("index.html"))
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+    let outside = root.join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("secret"), "s").unwrap();
+    std::os::unix::fs::symlink(&outside, site.join("link")).unwrap();
+    std::os::unix::fs::symlink("..", site.join("sub/up")).unwrap();
+    let o = ftp_put(&["-r", site.to_str().unwrap(), &ftp.url("www/")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(
+        o.stderr.contains("link: a symbolic link, skipped"),
+        "{o:#?}"
+    );
+    assert_eq!(
+        ftp.file("www/site/index.html").as_deref(),
+        Some(&b"<html>"[..])
+    );
+    assert_eq!(ftp.file("www/site/sub/b.bin"), Some(sample(50_000)));
+    assert_eq!(ftp.file("www/site/sub/deep/c").as_deref(), Some(&b"c"[..]));
+    assert_eq!(ftp.file("www/site/link/secret"), None);
+    assert!(
+        ftp.commands("MKD")
+            .contains(&"MKD www/site/empty".to_string())
+    );
+    assert!(
+        ftp.commands("MFMT")
+            .contains(&"MFMT 20210304050607 www/site/index.html".to_string()),
+        "{:?}",
+        ftp.commands("MFMT")
+    );
+    // --follow: the link's target goes up too, and the loop (sub/up -> ..) is entered once.
+    let ftp = FakeFtp::builder().dir("www").start();
+    let o = ftp_put(&[
+        "-r",
+        "--follow",
+        site.to_str().unwrap(),
+        &ftp.url("www/mirror"),
+    ]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(o.stderr.contains("already uploaded in this run"), "{o:#?}");
+    assert_eq!(
+        ftp.file("www/mirror/link/secret").as_deref(),
+        Some(&b"s"[..])
+    );
+    assert_eq!(
+        ftp.file("www/mirror/sub/deep/c").as_deref(),
+        Some(&b"c"[..])
+    );
+    // Without -r a folder is refused, with a hint.
+    let e = ftp_put(&[site.to_str().unwrap(), &ftp.url("www/")])
+        .fails(66)
+        .to_string();
+    assert!(e.contains("is a folder (-r uploads it)"), "{e}");
+}
+
+#[test]
+fn parallel_uploads_files_and_trees() {
+    let ftp = FakeFtp::builder()
+        .dir("in")
+        .delay(std::time::Duration::from_millis(5))
+        .start();
+    let dir = TempDir::new("put-parallel");
+    let mut args: Vec<String> = vec!["--parallel".into(), "4".into()];
+    for i in 0..20 {
+        args.push(local(&dir, &format!("f{i:02}"), &sample(500 + i * 1009)));
+    }
+    args.push(ftp.url("in/"));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    ftp_put(&a).ok();
+    for i in 0..20 {
+        assert_eq!(
+            ftp.file(&format!("in/f{i:02}")),
+            Some(sample(500 + i * 1009))
+        );
+    }
+    let n = ftp.connections();
+    assert!((2..=4).contains(&n), "{n} connections");
+    // A tree, rate-limited over all connections.
+    let root = TempDir::new("put-parallel-tree");
+    let t = root.join("t");
+    std::fs::create_dir_all(t.join("a/b")).unwrap();
+    for i in 0..10 {
+        std::fs::write(t.join("a/b").join(format!("x{i}")), sample(i * 100)).unwrap();
+    }
+    ftp_put(&[
+        "-r",
+        "--parallel",
+        "3",
+        "--limit-rate",
+        "10M",
+        t.to_str().unwrap(),
+        &ftp.url("in/"),
+    ])
+    .ok();
+    for i in 0..10 {
+        assert_eq!(ftp.file(&format!("in/t/a/b/x{i}")), Some(sample(i * 100)));
+    }
+}
+
+#[test]
+fn a_retry_never_takes_someone_elses_file_for_a_partial_upload() {
+    // The server has an older file of the same length; the first STOR is refused (451)
+    // before any data: the retry must send the whole file, not call it complete.
+    let dir = TempDir::new("put-retry-same-size");
+    let f = local(&dir, "cfg", b"new-version");
+    let ftp = FakeFtp::builder()
+        .file("cfg", "old-version")
+        .reply_once("STOR", "451 Try again.\r\n")
+        .start();
+    let o = ftp_put(&["--retries", "1", &f, &ftp.url("cfg")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(ftp.file("cfg").as_deref(), Some(&b"new-version"[..]));
+    assert_eq!(ftp.commands("STOR").len(), 2);
+    assert!(ftp.commands("REST").is_empty());
+    // --append is not retried once data went: it could not tell what was already added.
+    let ftp = FakeFtp::builder()
+        .file("log", "one\n")
+        .reply("SIZE", "213 1\r\n")
+        .start();
+    let f = local(&dir, "log", b"two\n");
+    let o = ftp_put(&["--retries", "2", "--append", &f, &ftp.url("log")]);
+    assert_eq!(o.code, Some(74), "{o:#?}");
+    assert_eq!(ftp.commands("APPE").len(), 1);
+}
