@@ -22,8 +22,10 @@ Register-ArgumentCompleter -Native -CommandName 'pop-fetch' -ScriptBlock {
     $completions = @(switch ($command) {
         'pop-fetch' {
             [CompletionResult]::new('--maildir', '--maildir', [CompletionResultType]::ParameterName, 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)')
+            [CompletionResult]::new('--mbox', '--mbox', [CompletionResultType]::ParameterName, 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)')
             [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Write each message to DIR/NNNN.eml, numbered on from the highest there')
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Write each message to DIR/NNNN.eml, numbered on from the highest there')
+            [CompletionResult]::new('--mda', '--mda', [CompletionResultType]::ParameterName, 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0')
             [CompletionResult]::new('--state-file', '--state-file', [CompletionResultType]::ParameterName, 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Fetch at most N messages this run (the others wait for the next)')
@@ -38,7 +40,8 @@ Register-ArgumentCompleter -Native -CommandName 'pop-fetch' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar: auto draws one when stderr is a terminal, bar always, none never')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
-            [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Make the folder --output-dir names when it is missing')
+            [CompletionResult]::new('--stdout', '--stdout', [CompletionResultType]::ParameterName, 'Write the messages to standard output as an mboxrd stream')
+            [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Make the folder --output-dir or --mbox names when it is missing')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the messages on the server (the default)')
             [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Delete each message on the server once its local copy is durable (and the ones earlier runs delivered)')
             [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Fetch only messages not delivered before, by their UIDL (the default)')

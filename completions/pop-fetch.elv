@@ -19,8 +19,10 @@ set edit:completion:arg-completer[pop-fetch] = {|@words|
     var completions = [
         &'pop-fetch'= {
             cand --maildir 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)'
+            cand --mbox 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)'
             cand -O 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
             cand --output-dir 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
+            cand --mda 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0'
             cand --state-file 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]'
             cand --max-size 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)'
             cand --limit 'Fetch at most N messages this run (the others wait for the next)'
@@ -35,7 +37,8 @@ set edit:completion:arg-completer[pop-fetch] = {|@words|
             cand --retries 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries'
             cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
-            cand --create-dirs 'Make the folder --output-dir names when it is missing'
+            cand --stdout 'Write the messages to standard output as an mboxrd stream'
+            cand --create-dirs 'Make the folder --output-dir or --mbox names when it is missing'
             cand --keep 'Leave the messages on the server (the default)'
             cand --delete 'Delete each message on the server once its local copy is durable (and the ones earlier runs delivered)'
             cand --new 'Fetch only messages not delivered before, by their UIDL (the default)'

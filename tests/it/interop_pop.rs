@@ -237,3 +237,54 @@ fn two_runs_at_once_never_deliver_a_message_twice() {
     ));
     assert_eq!(contents(&md.join("new")), expected(0..300));
 }
+
+#[test]
+fn a_thousand_messages_into_an_mbox_an_mda_and_stdout() {
+    let Some(d) = dovecot() else { return };
+    let user = 5;
+    d.clear(user);
+    fill(&d, user, 0..1000);
+    let local = TempDir::new("interop-pop-1000b");
+    let as_counts = |msgs: Vec<Vec<u8>>| {
+        let mut out = BTreeMap::new();
+        for m in msgs {
+            *out.entry(m).or_insert(0) += 1;
+        }
+        out
+    };
+    // mbox (--all: the state file already holds them after the first store).
+    let mbox = local.join("inbox.mbox");
+    run_ok(&mut pop_fetch(
+        &d,
+        &d.url("pop3s", user),
+        &local,
+        &["--mbox", mbox.to_str().unwrap()],
+    ));
+    let data = std::fs::read(&mbox).unwrap();
+    assert_eq!(
+        as_counts(crate::pop_fetch::mboxrd_messages(&data)),
+        expected(0..1000)
+    );
+    // An MDA writing one file per message.
+    let out = local.join("mda");
+    std::fs::create_dir_all(&out).unwrap();
+    let cmd = format!("cat > \"$(mktemp '{}/XXXXXXXX')\"", out.display());
+    run_ok(&mut pop_fetch(
+        &d,
+        &d.url("pop3", user),
+        &local,
+        &["--mda", &cmd, "--all"],
+    ));
+    assert_eq!(contents(&out), expected(0..1000));
+    // Standard output.
+    let o = run_ok(&mut pop_fetch(
+        &d,
+        &d.url("pop3s", user),
+        &local,
+        &["--stdout", "--all"],
+    ));
+    assert_eq!(
+        as_counts(crate::pop_fetch::mboxrd_messages(&o.stdout)),
+        expected(0..1000)
+    );
+}
