@@ -112,6 +112,7 @@ pub mod netrc;
 pub mod pop3;
 pub mod reply;
 pub mod retry;
+pub mod sasl;
 pub mod session;
 pub mod stdio;
 pub mod transfer;
