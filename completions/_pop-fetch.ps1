@@ -29,6 +29,8 @@ Register-ArgumentCompleter -Native -CommandName 'pop-fetch' -ScriptBlock {
             [CompletionResult]::new('--state-file', '--state-file', [CompletionResultType]::ParameterName, 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Fetch at most N messages this run (the others wait for the next)')
+            [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2')
+            [CompletionResult]::new('--oauth2-token-env', '--oauth2-token-env', [CompletionResultType]::ParameterName, 'Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Log in as NAME (overrides the URL''s user)')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from the first line of FILE (must not be readable by group or others)')
             [CompletionResult]::new('--password-env', '--password-env', [CompletionResultType]::ParameterName, 'Take the password from the environment variable VAR')

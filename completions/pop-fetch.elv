@@ -26,6 +26,8 @@ set edit:completion:arg-completer[pop-fetch] = {|@words|
             cand --state-file 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]'
             cand --max-size 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)'
             cand --limit 'Fetch at most N messages this run (the others wait for the next)'
+            cand --auth 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2'
+            cand --oauth2-token-env 'Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)'
             cand --user 'Log in as NAME (overrides the URL''s user)'
             cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
             cand --password-env 'Take the password from the environment variable VAR'

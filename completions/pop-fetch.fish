@@ -5,6 +5,15 @@ complete -c pop-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, m
 complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]' -r -F
 complete -c pop-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
 complete -c pop-fetch -l limit -d 'Fetch at most N messages this run (the others wait for the next)' -r
+complete -c pop-fetch -l auth -d 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2' -r -f -a "auto\t''
+user\t''
+apop\t''
+scram-sha-256\t''
+plain\t''
+login\t''
+cram-md5\t''
+xoauth2\t''"
+complete -c pop-fetch -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)' -r -f
 complete -c pop-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c pop-fetch -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c pop-fetch -l password-env -d 'Take the password from the environment variable VAR' -r -f

@@ -22,6 +22,7 @@ use crate::net::url::{Scheme, Target};
 use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
 use crate::pop3::fetch::{FetchOptions, Summary, fetch};
 use crate::retry::RetryPolicy;
+use crate::sasl::Mechanism;
 use crate::transfer::StreamOut;
 use clap::{Parser, ValueHint};
 use std::io::IsTerminal;
@@ -169,6 +170,15 @@ pub struct Args {
     #[arg(long, conflicts_with = "delete")]
     pub headers_only: bool,
 
+    /// How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL
+    /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2
+    #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = auth_parser())]
+    pub auth: AuthMethod,
+
+    /// Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)
+    #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
+    pub oauth2_token_env: Option<String>,
+
     #[command(flatten)]
     pub creds: CredArgs,
     #[command(flatten)]
@@ -179,6 +189,27 @@ pub struct Args {
     pub output_args: OutputArgs,
     #[command(flatten)]
     pub generate: GenerateArgs,
+}
+
+/// `--auth`: the methods, for completions too.
+fn auth_parser() -> impl clap::builder::TypedValueParser<Value = AuthMethod> {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        "auto",
+        "user",
+        "apop",
+        "scram-sha-256",
+        "plain",
+        "login",
+        "cram-md5",
+        "xoauth2",
+    ])
+    .map(|s| match s.as_str() {
+        "auto" => AuthMethod::Auto,
+        "user" => AuthMethod::User,
+        "apop" => AuthMethod::Apop,
+        m => AuthMethod::Sasl(Mechanism::parse(m).expect("a listed mechanism")),
+    })
 }
 
 /// `--max-size`: bytes, or with a k, M or G suffix (powers of 1024).
@@ -211,7 +242,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         report.warn("--insecure: server certificates are not verified");
     }
     let warn = super::ftp_get::warner(report);
-    let login = pop_login(&target, &args.creds, &warn)?;
+    let login = pop_login(&target, &args, &warn)?;
     let opts = pop_options(&args, report)?;
     let fetch_opts = FetchOptions {
         new_only: !args.all,
@@ -340,13 +371,16 @@ fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {
         connect: args.conn.options()?,
         tls_mode: tls_opts.mode,
         tls,
-        auth: AuthMethod::Auto,
+        auth: args.auth,
+        token: args.oauth2_token_env.is_some(),
         transcript,
     })
 }
 
-/// The login: a user name is needed (POP3 has no anonymous login).
-fn pop_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<Login> {
+/// The login: a user name is needed (POP3 has no anonymous login), and a password, or an
+/// OAuth2 token with `--oauth2-token-env`.
+fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Login> {
+    let creds = &args.creds;
     let Some(user) = credentials::user_name(target, creds)? else {
         return Err(Error::new(
             Kind::Usage,
@@ -356,6 +390,23 @@ fn pop_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<L
             ),
         ));
     };
+    if let Some(var) = &args.oauth2_token_env {
+        let token = std::env::var(var).unwrap_or_default();
+        let token = credentials::strip_line_end(&token);
+        if token.is_empty() {
+            return Err(Error::new(
+                Kind::Auth,
+                format!("--oauth2-token-env {var}: the environment variable is not set or empty"),
+            ));
+        }
+        if token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("--oauth2-token-env {var}: the token contains a CR, LF or NUL character"),
+            ));
+        }
+        return Ok(Login::new(user, token));
+    }
     let c = credentials::password_warn(target, &user, creds, &mut |w| warn(w))?;
     if c.from_url {
         warn(

@@ -288,3 +288,68 @@ fn a_thousand_messages_into_an_mbox_an_mda_and_stdout() {
         expected(0..1000)
     );
 }
+
+#[test]
+fn every_login_method_dovecot_offers() {
+    let Some(d) = dovecot() else { return };
+    let user = 6;
+    d.clear(user);
+    fill(&d, user, 0..3);
+    let local = TempDir::new("interop-pop-auth");
+    for auth in [
+        "auto",
+        "scram-sha-256",
+        "plain",
+        "login",
+        "cram-md5",
+        "apop",
+        "user",
+    ] {
+        let md = local.join(format!("Mail-{auth}"));
+        let mut c = pop_fetch(
+            &d,
+            &d.url("pop3", user),
+            &local,
+            &[
+                "--maildir",
+                md.to_str().unwrap(),
+                "--all",
+                "--auth",
+                auth,
+                "-v",
+            ],
+        );
+        let o = run::output(&mut c);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "--auth {auth}: {err}");
+        assert_eq!(contents(&md.join("new")), expected(0..3), "--auth {auth}");
+        assert!(!err.contains(&d.password), "--auth {auth}: {err}");
+        let want = match auth {
+            "auto" | "scram-sha-256" => "C: AUTH SCRAM-SHA-256",
+            "plain" => "C: AUTH PLAIN ****",
+            "login" => "C: AUTH LOGIN",
+            "cram-md5" => "C: AUTH CRAM-MD5",
+            "apop" => "C: APOP phmail6 ****",
+            _ => "C: PASS ****",
+        };
+        assert!(err.contains(want), "--auth {auth}: {err}");
+    }
+    // A wrong password with each: 77.
+    for auth in ["scram-sha-256", "apop"] {
+        let md = local.join("Mail-wrong");
+        let mut c = pop_fetch(
+            &d,
+            &d.url("pop3s", user),
+            &local,
+            &["--maildir", md.to_str().unwrap(), "--auth", auth],
+        );
+        c.env("POP_PASS", "wrong");
+        let o = run::output(&mut c);
+        assert_eq!(
+            o.status.code(),
+            Some(77),
+            "--auth {auth}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
