@@ -150,6 +150,20 @@ pub fn fetch<S: Transport>(
         summary.deleted += old.len() as u64;
     }
 
+    // One progress line for the run, not one per message.
+    if !wanted.is_empty() {
+        let total: u64 = wanted.iter().filter_map(|&n| size_of(n)).sum();
+        events.start(
+            &format!(
+                "{}: {} message{}",
+                client.peer(),
+                wanted.len(),
+                if wanted.len() == 1 { "" } else { "s" }
+            ),
+            Some(total),
+            0,
+        );
+    }
     let mut buf = vec![0u8; BUF];
     for batch in wanted.chunks(BATCH) {
         let mut delivered: Vec<u32> = Vec::with_capacity(batch.len());
@@ -160,10 +174,8 @@ pub fn fetch<S: Transport>(
             |i, body| {
                 let n = batch[i];
                 let size = size_of(n);
-                events.start(&format!("message {n}"), size, 0);
                 let info = MessageInfo::new(size, uid_of(n).map(str::to_string));
                 let bytes = deliver_one(&mut *store, &info, body, &mut buf, events)?;
-                events.finish();
                 summary.fetched += 1;
                 summary.bytes += bytes;
                 delivered.push(n);
@@ -188,6 +200,9 @@ pub fn fetch<S: Transport>(
             client.dele(&delivered)?;
             summary.deleted += delivered.len() as u64;
         }
+    }
+    if !wanted.is_empty() {
+        events.finish();
     }
     if let (Some(s), true) = (state, have_uids) {
         // Forget what is no longer on the server, so the file does not grow forever.
