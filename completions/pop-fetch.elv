@@ -23,7 +23,7 @@ set edit:completion:arg-completer[pop-fetch] = {|@words|
             cand -O 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
             cand --output-dir 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
             cand --mda 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0'
-            cand --state-file 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]'
+            cand --state-file 'Keep the UIDLs of delivered messages in FILE (default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT)'
             cand --max-size 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)'
             cand --limit 'Fetch at most N messages this run (the others wait for the next)'
             cand --auth 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2'

@@ -2,7 +2,7 @@ complete -c pop-fetch -l maildir -d 'Deliver into the Maildir DIR (made when mis
 complete -c pop-fetch -l mbox -d 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)' -r -F
 complete -c pop-fetch -s O -l output-dir -d 'Write each message to DIR/NNNN.eml, numbered on from the highest there' -r -f -a "(__fish_complete_directories)"
 complete -c pop-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0' -r -f -a "(__fish_complete_command)"
-complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]' -r -F
+complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE (default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT)' -r -F
 complete -c pop-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
 complete -c pop-fetch -l limit -d 'Fetch at most N messages this run (the others wait for the next)' -r
 complete -c pop-fetch -l auth -d 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2' -r -f -a "auto\t''

@@ -108,7 +108,7 @@ terminal, in that order.",
     group = clap::ArgGroup::new("store").required(true).multiple(false),
 )]
 pub struct Args {
-    /// pop3:// or pop3s:// URL of the mailbox (pop3s://user@host[:port])
+    /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT
     #[arg(value_name = "URL")]
     pub url: String,
 
@@ -153,8 +153,8 @@ pub struct Args {
     #[arg(long, overrides_with = "new")]
     pub all: bool,
 
-    /// Keep the UIDLs of delivered messages in FILE
-    /// [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]
+    /// Keep the UIDLs of delivered messages in FILE (default:
+    /// $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub state_file: Option<PathBuf>,
 

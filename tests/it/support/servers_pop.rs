@@ -73,7 +73,8 @@ pub fn dovecot() -> Option<Dovecot> {
 }
 
 impl Dovecot {
-    /// Test user `n` (0 to 9): each test takes its own.
+    /// Test user `n` (0 to 19): each test takes its own (pop-fetch's 1-6, scripts/bench-pop
+    /// 8-9, imap-fetch 10-19).
     pub fn user(&self, n: usize) -> String {
         format!("{}{n}", self.user_prefix)
     }
