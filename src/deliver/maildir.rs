@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 pub struct Maildir {
     root: PathBuf,
     host: String,
-    /// Committed messages still in `tmp/`: their names there and in `new/`.
-    pending: Vec<(String, String)>,
+    /// Committed messages still in `tmp/`: their names there, and their sizes (their names
+    /// in `new/` add `,S=SIZE`).
+    pending: Vec<(String, u64)>,
 }
 
 impl Maildir {
@@ -107,10 +108,11 @@ impl Deliver for Maildir {
         let new = self.root.join("new");
         let pending = std::mem::take(&mut self.pending);
         let mut result = Ok(());
-        for (name, dest) in &pending {
+        for (name, size) in &pending {
             if result.is_ok() {
-                result = fs::rename(tmp.join(name), new.join(dest))
-                    .map_err(|e| Error::local_io(shown(&new.join(dest)), &e));
+                let dest = new.join(format!("{name},S={size}"));
+                result = fs::rename(tmp.join(name), &dest)
+                    .map_err(|e| Error::local_io(shown(&dest), &e));
             }
             if result.is_err() {
                 let _ = fs::remove_file(tmp.join(name));
@@ -147,10 +149,9 @@ impl MessageSink for MaildirMessage<'_> {
     fn commit(mut self: Box<Self>) -> Result<()> {
         // Closed now, synced and renamed into new/ by `sync`, with the rest of the batch.
         drop(self.file.take().expect("committed once"));
-        // `,S=size` lets Dovecot and others skip a stat per message.
-        let dest = format!("{},S={}", self.name, self.len);
+        // `,S=size` in its name in new/ lets Dovecot and others skip a stat per message.
         let name = std::mem::take(&mut self.name);
-        self.maildir.pending.push((name, dest));
+        self.maildir.pending.push((name, self.len));
         Ok(())
     }
 

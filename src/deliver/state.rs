@@ -228,26 +228,25 @@ impl StateFile {
             return Ok(());
         }
         let shown = format!("state file {}", self.path.display());
-        let mut text = String::with_capacity(32 + self.ids.len() * 24);
-        text.push_str(MAGIC);
-        text.push('\n');
-        for (k, v) in &self.fields {
-            text.push_str(&format!("{k} {v}\n"));
-        }
-        text.push('\n');
-        for id in &self.ids {
-            text.push_str(id);
-            text.push('\n');
-        }
         let tmp = {
             let mut name = self.path.file_name().unwrap_or_default().to_os_string();
             name.push(format!(".{}.tmp", super::unique_stem()));
             self.path.with_file_name(name)
         };
+        // Streamed through a small buffer: the file is never held whole in memory.
         let written = create_new(&tmp)
-            .and_then(|mut f| {
-                f.write_all(text.as_bytes())?;
-                f.sync_all()
+            .and_then(|f| {
+                let mut w = io::BufWriter::with_capacity(8192, f);
+                writeln!(w, "{MAGIC}")?;
+                for (k, v) in &self.fields {
+                    writeln!(w, "{k} {v}")?;
+                }
+                writeln!(w)?;
+                for id in &self.ids {
+                    w.write_all(id.as_bytes())?;
+                    w.write_all(b"\n")?;
+                }
+                w.into_inner().map_err(|e| e.into_error())?.sync_all()
             })
             .and_then(|()| fs::rename(&tmp, &self.path));
         if let Err(e) = written {

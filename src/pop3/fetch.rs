@@ -12,7 +12,6 @@ use crate::deliver::{Deliver, MessageInfo, WireMessage};
 use crate::error::Result;
 use crate::events::Events;
 use crate::net::stream::Transport;
-use std::collections::HashSet;
 
 /// Messages per batch: each batch ends with one sync of the store and one save of the state.
 pub const BATCH: usize = 500;
@@ -206,8 +205,9 @@ pub fn fetch<S: Transport>(
     }
     if let (Some(s), true) = (state, have_uids) {
         // Forget what is no longer on the server, so the file does not grow forever.
-        let present: HashSet<&str> = uid_list.iter().map(|(_, u)| u.as_str()).collect();
-        s.retain(|u| present.contains(u));
+        let mut present: Vec<&str> = uid_list.iter().map(|(_, u)| u.as_str()).collect();
+        present.sort_unstable();
+        s.retain(|u| present.binary_search(&u).is_ok());
         s.save()?;
     }
     Ok(summary)
