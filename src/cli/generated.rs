@@ -60,4 +60,4 @@ macro_rules! files {
     };
 }
 
-files!("ftp-get", "mime-pack", "ftp-put", "ftp-ls", "smtp-send");
+files!("ftp-get", "mime-pack", "ftp-put", "ftp-ls", "smtp-send", "pop-fetch");

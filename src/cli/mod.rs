@@ -11,6 +11,7 @@ pub mod ftp_ls;
 pub mod ftp_put;
 pub mod generated;
 pub mod mime_pack;
+pub mod pop_fetch;
 pub mod progress;
 pub mod report;
 pub mod smtp_send;

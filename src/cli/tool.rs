@@ -57,6 +57,7 @@ pub const TOOLS: &[Entry] = &[
     entry::<super::smtp_send::SmtpSend>(),
     entry::<super::ftp_put::FtpPut>(),
     entry::<super::ftp_ls::FtpLs>(),
+    entry::<super::pop_fetch::PopFetch>(),
 ];
 
 /// Every tool's clap definition.

@@ -9,10 +9,12 @@
 //! - `fake_ftp_selftest`: the fake FTP server checked against curl, so it can be trusted;
 //! - `interop_vsftpd`: ftp-get and the FTP client against the loopback vsftpd instances
 //!   that `scripts/test-servers` runs;
+//! - `interop_ftp_put`: ftp-put, ftp-ls and trees (`-r`, both ways) against them;
 //! - `smtp_send`: smtp-send against the fake SMTP server (`support/fake_smtp.rs`);
 //! - `interop_smtp`: smtp-send against Postfix smtp-sink and a storing aiosmtpd server
 //!   (scripts/servers/smtp);
-//! - `interop_ftp_put`: ftp-put, ftp-ls and trees (`-r`, both ways) against them;
+//! - `pop_fetch`: pop-fetch against the fake POP3 server (`support/fake_pop.rs`);
+//! - `interop_pop`: pop-fetch against a private Dovecot (scripts/servers/dovecot);
 //! - `generated`: man pages and completions are current.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
@@ -29,8 +31,10 @@ mod ftp_get;
 mod ftp_ls;
 mod ftp_put;
 mod generated;
-mod interop_smtp;
 mod interop_ftp_put;
+mod interop_pop;
+mod interop_smtp;
 mod interop_vsftpd;
 mod mime_pack;
+mod pop_fetch;
 mod smtp_send;

@@ -3,12 +3,14 @@
 //! the loopback real servers (`servers`).
 
 pub mod fake_ftp;
+pub mod fake_pop;
 pub mod fake_server;
 pub mod fake_smtp;
 pub mod files;
 pub mod run;
 pub mod servers;
 pub mod servers_smtp;
+pub mod servers_pop;
 
 /// Asserts `expected` appear in `lines` in this order (other lines may come between).
 pub fn assert_in_order(lines: &[String], expected: &[&str]) {

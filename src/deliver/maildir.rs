@@ -1,0 +1,224 @@
+//! Maildir delivery (the Maildir specification, cr.yp.to/proto/maildir.html): each message is
+//! written to `tmp/` under a unique name (time, pid, counter, host); a message that is aborted
+//! is removed from `tmp/`. [`Deliver::sync`] makes the committed ones durable and visible at
+//! once: one `syncfs` flushes their data (rather than one fsync each, which costs a journal
+//! commit per message), then each is renamed into `new/`, then `new/` is fsynced. So, as the
+//! specification asks, a message appears in `new/` only once its data is on disk; a crash
+//! before the rename leaves it in `tmp/` (which readers clean up), not recorded as delivered
+//! and still on the server. A missing Maildir is created (with `cur/`, `new/`, `tmp/`).
+
+use super::{Deliver, MessageInfo, MessageSink, create_new, unique_stem};
+use crate::error::{Error, Kind, Result};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A Maildir.
+pub struct Maildir {
+    root: PathBuf,
+    host: String,
+    /// Committed messages still in `tmp/`: their names there, and their sizes (their names
+    /// in `new/` add `,S=SIZE`).
+    pending: Vec<(String, u64)>,
+}
+
+impl Maildir {
+    /// Opens the Maildir at `root`, creating it (and its parents) when missing. A folder
+    /// that exists without `cur/`, `new/` and `tmp/` gets them: that is how mutt and Dovecot
+    /// take an empty folder too.
+    pub fn open(root: &Path) -> Result<Maildir> {
+        for sub in ["", "cur", "new", "tmp"] {
+            let dir = root.join(sub);
+            match fs::metadata(&dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(Error::new(
+                        Kind::CantCreate,
+                        format!(
+                            "Maildir {}: {} is not a folder",
+                            root.display(),
+                            dir.display()
+                        ),
+                    ));
+                }
+                Err(_) => {
+                    use std::os::unix::fs::DirBuilderExt;
+                    fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(&dir)
+                        .map_err(|e| {
+                            Error::cant_create(format!("Maildir {}", dir.display()), &e)
+                        })?;
+                }
+            }
+        }
+        Ok(Maildir {
+            root: root.to_path_buf(),
+            host: maildir_host(),
+            pending: Vec::new(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// The host name as a Maildir name part: `/` and `:` would break the name (the
+/// specification replaces them with `\057` and `\072`).
+fn maildir_host() -> String {
+    crate::mime::date::host_name()
+        .replace('/', "\\057")
+        .replace(':', "\\072")
+}
+
+impl Deliver for Maildir {
+    fn begin(&mut self, _info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
+        let name = format!("{}.{}", unique_stem(), self.host);
+        let tmp = self.root.join("tmp").join(&name);
+        let file = create_new(&tmp)
+            .map_err(|e| Error::cant_create(format!("Maildir {}", tmp.display()), &e))?;
+        Ok(Box::new(MaildirMessage {
+            maildir: self,
+            tmp,
+            name,
+            file: Some(file),
+            len: 0,
+        }))
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let tmp = self.root.join("tmp");
+        let shown = |p: &Path| format!("Maildir {}", p.display());
+        let dir = File::open(&tmp).map_err(|e| Error::local_io(shown(&tmp), &e))?;
+        // SAFETY: syncfs on a descriptor we own.
+        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) } != 0 {
+            // Where syncfs cannot be had, each file on its own.
+            for (name, _) in &self.pending {
+                let p = tmp.join(name);
+                File::open(&p)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::local_io(shown(&p), &e))?;
+            }
+        }
+        let new = self.root.join("new");
+        let pending = std::mem::take(&mut self.pending);
+        let mut result = Ok(());
+        for (name, size) in &pending {
+            if result.is_ok() {
+                let dest = new.join(format!("{name},S={size}"));
+                result = fs::rename(tmp.join(name), &dest)
+                    .map_err(|e| Error::local_io(shown(&dest), &e));
+            }
+            if result.is_err() {
+                let _ = fs::remove_file(tmp.join(name));
+            }
+        }
+        result?;
+        File::open(&new)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::local_io(shown(&new), &e))
+    }
+
+    fn name(&self) -> String {
+        format!("Maildir {}", self.root.display())
+    }
+}
+
+struct MaildirMessage<'a> {
+    maildir: &'a mut Maildir,
+    tmp: PathBuf,
+    name: String,
+    file: Option<File>,
+    len: u64,
+}
+
+impl MessageSink for MaildirMessage<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        let f = self.file.as_mut().expect("open until commit");
+        f.write_all(data)
+            .map_err(|e| Error::local_io(format!("Maildir {}", self.tmp.display()), &e))?;
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        // Closed now, synced and renamed into new/ by `sync`, with the rest of the batch.
+        drop(self.file.take().expect("committed once"));
+        // `,S=size` in its name in new/ lets Dovecot and others skip a stat per message.
+        let name = std::mem::take(&mut self.name);
+        self.maildir.pending.push((name, self.len));
+        Ok(())
+    }
+
+    fn abort(mut self: Box<Self>) {
+        self.file = None;
+        let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+impl Drop for MaildirMessage<'_> {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ph-md-{tag}-{}", unique_stem()));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_committed_message_is_in_new_and_an_aborted_one_nowhere() {
+        let root = temp("commit").join("inbox");
+        let mut md = Maildir::open(&root).unwrap();
+        let info = MessageInfo::new(None, None);
+        let mut m = md.begin(&info).unwrap();
+        m.write(b"Subject: x\n\nbody\n").unwrap();
+        m.commit().unwrap();
+        let mut m = md.begin(&info).unwrap();
+        m.write(b"half").unwrap();
+        m.abort();
+        {
+            let mut m = md.begin(&info).unwrap();
+            m.write(b"dropped").unwrap();
+        }
+        md.sync().unwrap();
+        let new = files(&root.join("new"));
+        assert_eq!(new.len(), 1);
+        assert_eq!(fs::read(&new[0]).unwrap(), b"Subject: x\n\nbody\n");
+        assert!(new[0].to_string_lossy().ends_with(",S=17"));
+        assert!(files(&root.join("tmp")).is_empty());
+        assert!(root.join("cur").is_dir());
+        fs::remove_dir_all(root.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_file_where_the_maildir_should_be_is_73() {
+        let d = temp("file");
+        fs::write(d.join("inbox"), b"x").unwrap();
+        let e = Maildir::open(&d.join("inbox")).err().unwrap();
+        assert_eq!(e.exit_code(), 73);
+        fs::remove_dir_all(d).unwrap();
+    }
+}
