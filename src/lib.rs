@@ -99,6 +99,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod conn;
+pub mod deliver;
 pub mod dot;
 pub mod error;
 pub mod events;
@@ -109,6 +110,7 @@ pub mod login;
 pub mod mime;
 pub mod net;
 pub mod netrc;
+pub mod pop3;
 pub mod reply;
 pub mod retry;
 pub mod sasl;

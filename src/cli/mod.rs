@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod ftp_get;
 pub mod generated;
 pub mod mime_pack;
+pub mod pop_fetch;
 pub mod progress;
 pub mod report;
 pub mod tool;

@@ -54,6 +54,7 @@ const fn entry<T: Tool>() -> Entry {
 pub const TOOLS: &[Entry] = &[
     entry::<super::ftp_get::FtpGet>(),
     entry::<super::mime_pack::MimePack>(),
+    entry::<super::pop_fetch::PopFetch>(),
 ];
 
 /// Every tool's clap definition.

@@ -31,7 +31,7 @@ pub fn format(unix: i64, offset: i64) -> String {
 }
 
 /// Howard Hinnant's days-to-civil: proleptic Gregorian (year, month 1-12, day 1-31).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -24,3 +24,4 @@ mod ftp_get;
 mod generated;
 mod interop_vsftpd;
 mod mime_pack;
+mod pop_fetch;

@@ -1,0 +1,39 @@
+complete -c pop-fetch -l maildir -d 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)' -r -f -a "(__fish_complete_directories)"
+complete -c pop-fetch -s O -l output-dir -d 'Write each message to DIR/NNNN.eml, numbered on from the highest there' -r -f -a "(__fish_complete_directories)"
+complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]' -r -F
+complete -c pop-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
+complete -c pop-fetch -l limit -d 'Fetch at most N messages this run (the others wait for the next)' -r
+complete -c pop-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
+complete -c pop-fetch -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
+complete -c pop-fetch -l password-env -d 'Take the password from the environment variable VAR' -r -f
+complete -c pop-fetch -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc' -r -F
+complete -c pop-fetch -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
+required\t'Fail (exit 69) when the server does not offer TLS'
+none\t'Never use TLS (passwords are sent in cleartext)'"
+complete -c pop-fetch -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
+complete -c pop-fetch -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c pop-fetch -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
+complete -c pop-fetch -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
+complete -c pop-fetch -l progress -d 'Progress bar: auto draws one when stderr is a terminal, bar always, none never' -r -f -a "auto\t'When stderr is a terminal and --quiet is not given'
+bar\t'Always (unless --quiet)'
+none\t'Never'"
+complete -c pop-fetch -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
+bash\t'Bash completion'
+zsh\t'Zsh completion'
+fish\t'Fish completion'
+elvish\t'Elvish completion'
+powershell\t'PowerShell completion'"
+complete -c pop-fetch -l create-dirs -d 'Make the folder --output-dir names when it is missing'
+complete -c pop-fetch -l keep -d 'Leave the messages on the server (the default)'
+complete -c pop-fetch -l delete -d 'Delete each message on the server once its local copy is durable (and the ones earlier runs delivered)'
+complete -c pop-fetch -l new -d 'Fetch only messages not delivered before, by their UIDL (the default)'
+complete -c pop-fetch -l all -d 'Fetch every message, delivered before or not'
+complete -c pop-fetch -l headers-only -d 'Fetch only the headers of each message (TOP n 0); refuses --delete'
+complete -c pop-fetch -l no-netrc -d 'Do not read any netrc file'
+complete -c pop-fetch -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
+complete -c pop-fetch -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c pop-fetch -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c pop-fetch -s q -l quiet -d 'Errors only: no progress bar, no notes'
+complete -c pop-fetch -s v -l verbose -d 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+complete -c pop-fetch -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pop-fetch -s V -l version -d 'Print version'

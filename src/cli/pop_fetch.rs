@@ -1,0 +1,350 @@
+//! pop-fetch's command line: the one clap definition behind `--help`, the man page and the
+//! completions, and the glue from it to [`crate::pop3`] and [`crate::deliver`].
+
+use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::credentials;
+use super::generated::GenerateArgs;
+use super::progress::CliEvents;
+use super::report::Reporter;
+use super::tool::{self, Tool};
+use crate::conn::Transcript;
+use crate::deliver::Deliver;
+use crate::deliver::maildir::Maildir;
+use crate::deliver::output_dir::OutputDir;
+use crate::deliver::state::{self, StateFile};
+use crate::error::{Error, Kind, Result};
+use crate::login::Login;
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
+use crate::pop3::fetch::{FetchOptions, Summary, fetch};
+use crate::retry::RetryPolicy;
+use clap::{Parser, ValueHint};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// pop-fetch as a [`Tool`].
+pub struct PopFetch;
+
+impl Tool for PopFetch {
+    const NAME: &'static str = "pop-fetch";
+    const MAN: &'static str = include_str!("../../man/text/pop-fetch.txt");
+    const EXIT: &'static [(u8, &'static str)] = &[
+        (0, "done, including when there was no new mail"),
+        (64, ""),
+        (65, "the state file is not one pop-fetch wrote"),
+        (66, ""),
+        (68, ""),
+        (
+            69,
+            "the server refused a command, or would have needed a cleartext password",
+        ),
+        (70, ""),
+        (
+            73,
+            "a message could not be stored (a folder or file cannot be created, the MDA\n\
+             failed); the messages delivered before it stay recorded",
+        ),
+        (
+            74,
+            "local I/O error while storing a message, or the connection broke mid-message",
+        ),
+        (
+            75,
+            "try again later: a timeout, a refused connection, a mailbox in use, or another\n\
+             run for the same account still going",
+        ),
+        (76, ""),
+        (77, "login failed, or no password available"),
+    ];
+    const HINTS: &'static [(&'static str, &'static str)] = &[
+        ("-k", "use --keep (the default) or --delete"),
+        ("--keep-old", "--keep is the default"),
+        ("-a", "use --all"),
+        ("--fetchall", "use --all"),
+        ("--flush", "use --delete"),
+        ("--nokeep", "use --delete"),
+        ("-F", "use --delete"),
+        ("--uidls-file", "use --state-file FILE"),
+        ("--only-new", "--new is the default"),
+        ("-l", "use --limit N"),
+        ("--fetchlimit", "use --limit N"),
+        ("--limit-rate", "rate limiting is not supported"),
+        ("--tls-trust-file", "use --cacert FILE"),
+        ("--tls-fingerprint", "use --pin sha256:HEX"),
+        ("--sizelimit", "use --max-size BYTES"),
+    ];
+    type Args = Args;
+
+    fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        run(args, report)
+    }
+}
+
+/// Fetch mail from a POP3 server into a Maildir or a folder, never losing a message.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "pop-fetch",
+    version,
+    about = "Fetch mail over POP3 into local storage, never losing a message",
+    long_about = "Fetch mail from a POP3 server into a Maildir (--maildir) or a folder of \
+NNNN.eml files (--output-dir). Only new messages are fetched (--new, by the UIDLs recorded \
+in a state file per account); --all fetches everything. Messages are left on the server \
+(--keep) unless --delete is given, and then deleted only once their local copies are \
+durable (fsynced). Anything that fails before the end leaves the server's mailbox as it was.\n\n\
+pop3s:// is implicit TLS (port 995); pop3:// upgrades with STLS, and never sends a password \
+in cleartext unless --tls none is given. With PIPELINING the server gets a window of RETR \
+commands at once.\n\n\
+The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
+terminal, in that order.",
+    after_help = tool::after_help(PopFetch::MAN),
+    after_long_help = tool::after_long_help(PopFetch::MAN, PopFetch::EXIT),
+)]
+pub struct Args {
+    /// pop3:// or pop3s:// URL of the mailbox (pop3s://user@host[:port])
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath, required_unless_present_any = ["output_dir"])]
+    pub maildir: Option<PathBuf>,
+
+    /// Write each message to DIR/NNNN.eml, numbered on from the highest there
+    #[arg(short = 'O', long = "output-dir", value_name = "DIR", value_hint = ValueHint::DirPath, conflicts_with = "maildir")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Make the folder --output-dir names when it is missing
+    #[arg(long)]
+    pub create_dirs: bool,
+
+    /// Leave the messages on the server (the default)
+    #[arg(long, overrides_with = "delete")]
+    pub keep: bool,
+
+    /// Delete each message on the server once its local copy is durable (and the ones
+    /// earlier runs delivered)
+    #[arg(long, overrides_with = "keep")]
+    pub delete: bool,
+
+    /// Fetch only messages not delivered before, by their UIDL (the default)
+    #[arg(long, overrides_with = "all")]
+    pub new: bool,
+
+    /// Fetch every message, delivered before or not
+    #[arg(long, overrides_with = "new")]
+    pub all: bool,
+
+    /// Keep the UIDLs of delivered messages in FILE
+    /// [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub state_file: Option<PathBuf>,
+
+    /// Skip (and report) messages larger than BYTES (a number, or with k, M or G)
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+
+    /// Fetch at most N messages this run (the others wait for the next)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Fetch only the headers of each message (TOP n 0); refuses --delete
+    #[arg(long, conflicts_with = "delete")]
+    pub headers_only: bool,
+
+    #[command(flatten)]
+    pub creds: CredArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+}
+
+/// `--max-size`: bytes, or with a k, M or G suffix (powers of 1024).
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let (num, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| {
+            "must be a whole number of bytes, optionally with k, M or G (512k, 10M)".into()
+        })
+}
+
+fn run(args: Args, report: &mut Reporter) -> Result<()> {
+    report.set_quiet(args.output_args.quiet);
+    let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
+    if !target.path.is_empty() && target.path != "/" {
+        return Err(Error::new(
+            Kind::Usage,
+            format!("{target}: a POP3 URL has no path (one mailbox per account)"),
+        ));
+    }
+    if args.tls.insecure {
+        report.warn("--insecure: server certificates are not verified");
+    }
+    let warn = super::ftp_get::warner(report);
+    let login = pop_login(&target, &args.creds, &warn)?;
+    let opts = pop_options(&args, report)?;
+    let fetch_opts = FetchOptions {
+        new_only: !args.all,
+        delete: args.delete,
+        max_size: args.max_size,
+        limit: args.limit,
+        headers_only: args.headers_only,
+    };
+    // The state file: locked for the whole run, before anything is fetched.
+    let state_path = match &args.state_file {
+        Some(p) => p.clone(),
+        None => state::default_path("pop", &login.user, &target.host, target.port)?,
+    };
+    let mut state = StateFile::open(&state_path)?;
+    let mut store: Box<dyn Deliver> = if let Some(dir) = &args.maildir {
+        Box::new(Maildir::open(dir)?)
+    } else if let Some(dir) = &args.output_dir {
+        Box::new(OutputDir::open(dir, args.create_dirs)?)
+    } else {
+        return Err(Error::new(
+            Kind::Usage,
+            "give --maildir DIR or --output-dir DIR",
+        ));
+    };
+    let retry = RetryPolicy::new(args.conn.retries);
+    let mut backoff = retry.start();
+    let mut events = CliEvents::new(report, args.output_args.progress);
+    let mut total = Summary::default();
+    loop {
+        let attempt = session(
+            &target,
+            &login,
+            &opts,
+            &mut *store,
+            &mut state,
+            &fetch_opts,
+            &mut events,
+        );
+        match attempt {
+            Ok(s) => {
+                total.fetched += s.fetched;
+                total.bytes += s.bytes;
+                total.deleted += s.deleted;
+                total.too_big = s.too_big;
+                total.left = s.left;
+                break;
+            }
+            Err(e) => {
+                if let Some(delay) = backoff.next(&e) {
+                    use crate::events::Events;
+                    events.note(&backoff.message(&e, delay));
+                    std::thread::sleep(delay);
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+    }
+    drop(events);
+    if total.left > 0 {
+        report.note(format_args!(
+            "{} more messages wait on the server (--limit)",
+            total.left
+        ));
+    }
+    if !report.quiet() && std::io::stderr().is_terminal() {
+        report.note(format_args!(
+            "{} new message{} from {} into {}{}",
+            total.fetched,
+            if total.fetched == 1 { "" } else { "s" },
+            target.authority(),
+            store.name(),
+            if total.deleted > 0 {
+                format!("; {} deleted on the server", total.deleted)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Ok(())
+}
+
+/// One connection: log in, fetch, QUIT. Any failure drops the connection without QUIT, so
+/// the server deletes nothing. A retry is safe: what was delivered is recorded (or, without
+/// UIDL, fetched again, never lost).
+fn session(
+    target: &Target,
+    login: &Login,
+    opts: &Pop3Options,
+    store: &mut dyn Deliver,
+    state: &mut StateFile,
+    fetch_opts: &FetchOptions,
+    events: &mut CliEvents<'_>,
+) -> Result<Summary> {
+    let mut client = Pop3Client::connect(target, login, opts)?;
+    let summary = fetch(&mut client, store, Some(state), fetch_opts, events)?;
+    client.quit()?;
+    Ok(summary)
+}
+
+fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {
+    let tls_opts = args.tls.options();
+    let needs_tls = tls_opts.mode != TlsMode::None || args.url.starts_with("pop3s:");
+    let tls = if needs_tls {
+        Some(TlsContext::new(&tls_opts)?)
+    } else {
+        None
+    };
+    let transcript = args
+        .output_args
+        .verbose
+        .then(|| Transcript::new(report.transcript()));
+    Ok(Pop3Options {
+        connect: args.conn.options()?,
+        tls_mode: tls_opts.mode,
+        tls,
+        auth: AuthMethod::Auto,
+        transcript,
+    })
+}
+
+/// The login: a user name is needed (POP3 has no anonymous login).
+fn pop_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<Login> {
+    let Some(user) = credentials::user_name(target, creds)? else {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{target}: no user name: give it in the URL (pop3s://USER@{}), with --user, or in netrc",
+                target.host
+            ),
+        ));
+    };
+    let c = credentials::password_warn(target, &user, creds, &mut |w| warn(w))?;
+    if c.from_url {
+        warn(
+            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
+        );
+    }
+    Ok(Login::new(c.user, c.password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_suffixes() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        assert_eq!(parse_size("10M"), Ok(10 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("x").is_err() && parse_size("-1").is_err() && parse_size("").is_err());
+    }
+}

@@ -1,0 +1,248 @@
+//! Local delivery of fetched mail, shared by pop-fetch and imap-fetch: where a message goes
+//! (a Maildir, an mbox, a folder of `.eml` files, a command, standard output) and the file
+//! that remembers what was delivered ([`state`]).
+//!
+//! A store is a [`Deliver`]: [`Deliver::begin`] opens one message as a [`MessageSink`], which
+//! takes the message in chunks of any size (constant memory, whatever the message's size) and
+//! ends with [`MessageSink::commit`] or [`MessageSink::abort`] (nothing left behind).
+//! [`Deliver::sync`] then makes every committed message durable: only after it may a message
+//! be recorded as delivered or deleted on the server (docs/CONVENTIONS.md, "Files are never
+//! left half-written"). Committing many messages and syncing once per batch is what lets a
+//! Maildir take thousands of small messages without one folder fsync each.
+//!
+//! Messages arrive from POP3 and IMAP servers with CRLF line ends; stores keep LF line ends
+//! (as mpop, fetchmail, getmail and Dovecot's own Maildirs do): [`WireMessage`] converts on
+//! the way in, streaming, and keeps a lone CR as it is.
+
+pub mod maildir;
+// pub mod mbox;
+// pub mod mda;
+pub mod output_dir;
+pub mod state;
+// pub mod stdout;
+
+use crate::error::Result;
+use std::time::SystemTime;
+
+/// What is known about a message before its first byte is stored.
+#[derive(Debug, Clone)]
+pub struct MessageInfo {
+    /// The size the server announced (POP3 LIST, IMAP RFC822.SIZE), in the server's CRLF
+    /// bytes, if known.
+    pub size: Option<u64>,
+    /// The server's id for it (a POP3 UIDL, an IMAP UID), for messages.
+    pub id: Option<String>,
+    /// When it was fetched (the mbox `From ` line's date).
+    pub received: SystemTime,
+}
+
+impl MessageInfo {
+    pub fn new(size: Option<u64>, id: Option<String>) -> MessageInfo {
+        MessageInfo {
+            size,
+            id,
+            received: SystemTime::now(),
+        }
+    }
+}
+
+/// A local store of messages.
+pub trait Deliver {
+    /// Starts one message.
+    fn begin(&mut self, info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>>;
+    /// Makes every message committed so far durable (fsync of a folder or a file; a pipe
+    /// drained). Until it returns, a committed message may still be lost by a crash.
+    fn sync(&mut self) -> Result<()>;
+    /// Names the store in messages (`Maildir ~/Mail/inbox`).
+    fn name(&self) -> String;
+}
+
+/// One message on its way into a store, in LF line ends (see [`WireMessage`] for CRLF).
+pub trait MessageSink {
+    /// Appends a chunk of the message.
+    fn write(&mut self, data: &[u8]) -> Result<()>;
+    /// The message is complete: it becomes part of the store (durable after
+    /// [`Deliver::sync`]; an MDA that exits 0 has taken it for good already).
+    fn commit(self: Box<Self>) -> Result<()>;
+    /// The message will not be completed: nothing of it stays in the store.
+    fn abort(self: Box<Self>);
+}
+
+/// Converts CRLF to LF, streaming: a CR is held until the next byte shows whether it ends
+/// a line, so a CRLF split between two chunks is converted too. A lone CR is kept.
+#[derive(Debug, Default, Clone)]
+pub struct CrlfToLf {
+    pending_cr: bool,
+}
+
+impl CrlfToLf {
+    /// Converts `input`, appending to `out`.
+    pub fn convert(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let mut rest = input;
+        if self.pending_cr && !rest.is_empty() {
+            self.pending_cr = false;
+            if rest[0] != b'\n' {
+                out.push(b'\r');
+            }
+        }
+        while let Some(i) = rest.iter().position(|&b| b == b'\r') {
+            out.extend_from_slice(&rest[..i]);
+            match rest.get(i + 1) {
+                Some(b'\n') => {
+                    out.push(b'\n');
+                    rest = &rest[i + 2..];
+                }
+                Some(_) => {
+                    out.push(b'\r');
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    self.pending_cr = true;
+                    rest = &[];
+                }
+            }
+        }
+        out.extend_from_slice(rest);
+    }
+
+    /// The end of the message: a CR held back was a lone one.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.pending_cr) {
+            out.push(b'\r');
+        }
+    }
+}
+
+/// A message as the server sends it (CRLF line ends, already dot-unstuffed), going into a
+/// store in LF line ends.
+pub struct WireMessage<'a> {
+    sink: Option<Box<dyn MessageSink + 'a>>,
+    conv: CrlfToLf,
+    buf: Vec<u8>,
+    /// Bytes taken from the server (CRLF).
+    wire: u64,
+}
+
+impl<'a> WireMessage<'a> {
+    pub fn begin(store: &'a mut dyn Deliver, info: &MessageInfo) -> Result<WireMessage<'a>> {
+        Ok(WireMessage {
+            sink: Some(store.begin(info)?),
+            conv: CrlfToLf::default(),
+            buf: Vec::new(),
+            wire: 0,
+        })
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.wire += data.len() as u64;
+        self.buf.clear();
+        self.conv.convert(data, &mut self.buf);
+        match &mut self.sink {
+            Some(s) => s.write(&self.buf),
+            None => Ok(()),
+        }
+    }
+
+    /// Bytes received so far, as the server sent them.
+    pub fn wire_bytes(&self) -> u64 {
+        self.wire
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        self.buf.clear();
+        self.conv.finish(&mut self.buf);
+        let mut sink = self.sink.take().expect("a message is committed once");
+        if !self.buf.is_empty() {
+            if let Err(e) = sink.write(&self.buf) {
+                sink.abort();
+                return Err(e);
+            }
+        }
+        sink.commit()
+    }
+
+    pub fn abort(mut self) {
+        if let Some(s) = self.sink.take() {
+            s.abort();
+        }
+    }
+}
+
+impl Drop for WireMessage<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.sink.take() {
+            s.abort();
+        }
+    }
+}
+
+/// The unique part of a file name for this process: `secs.M<micros>P<pid>Q<n>`, as the
+/// Maildir specification and Dovecot make them.
+pub(crate) fn unique_stem() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{}.M{}P{}Q{}",
+        now.as_secs(),
+        now.subsec_micros(),
+        std::process::id(),
+        n
+    )
+}
+
+/// Creates `path` afresh for writing: never follows a link, never opens an existing file.
+pub(crate) fn create_new(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Feeds `input` to `f` split at every pair of points (three chunks), and checks the
+    /// result is `want` each time.
+    pub fn every_split(input: &[u8], want: &[u8], f: &mut dyn FnMut(&[&[u8]]) -> Vec<u8>) {
+        for i in 0..=input.len() {
+            for j in i..=input.len() {
+                let got = f(&[&input[..i], &input[i..j], &input[j..]]);
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(want),
+                    "split at {i}, {j}"
+                );
+            }
+        }
+    }
+
+    fn lf(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut c = CrlfToLf::default();
+        let mut out = Vec::new();
+        for ch in chunks {
+            c.convert(ch, &mut out);
+        }
+        c.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn crlf_becomes_lf_at_every_split_and_lone_crs_stay() {
+        every_split(
+            b"a\r\nb\rc\r\r\n\r\n\n.\r",
+            b"a\nb\rc\r\n\n\n.\r",
+            &mut |c| lf(c),
+        );
+        every_split(b"\r\r\r\n", b"\r\r\n", &mut |c| lf(c));
+        every_split(b"", b"", &mut |c| lf(c));
+        every_split(b"no newline", b"no newline", &mut |c| lf(c));
+    }
+}

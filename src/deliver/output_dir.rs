@@ -1,0 +1,162 @@
+//! `--output-dir DIR`: one file per message, `0001.eml`, `0002.eml`... numbered on from the
+//! highest number already in the folder, so a second run never overwrites the first's.
+//! Each is written to a hidden temporary name, fsynced, and linked to its final name (which
+//! fails rather than replace a file that appeared meanwhile: the next number is taken);
+//! [`Deliver::sync`] fsyncs the folder.
+
+use super::{Deliver, MessageInfo, MessageSink, create_new, unique_stem};
+use crate::error::{Error, Kind, Result};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub struct OutputDir {
+    dir: PathBuf,
+    next: u64,
+    unsynced: bool,
+}
+
+impl OutputDir {
+    /// Opens `dir` (made when missing only with `create`, as `--create-dirs` says).
+    pub fn open(dir: &Path, create: bool) -> Result<OutputDir> {
+        crate::transfer::ensure_folder(dir, create)?;
+        let mut highest = 0;
+        let entries = fs::read_dir(dir).map_err(|e| Error::cant_create(dir.display(), &e))?;
+        for e in entries.flatten() {
+            if let Some(n) = number_of(&e.file_name().to_string_lossy()) {
+                highest = highest.max(n);
+            }
+        }
+        Ok(OutputDir {
+            dir: dir.to_path_buf(),
+            next: highest + 1,
+            unsynced: false,
+        })
+    }
+}
+
+/// `0042.eml` is 42.
+fn number_of(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".eml")?;
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+impl Deliver for OutputDir {
+    fn begin(&mut self, _info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
+        let tmp = self.dir.join(format!(".{}.eml.part", unique_stem()));
+        let file = create_new(&tmp).map_err(|e| Error::cant_create(tmp.display(), &e))?;
+        Ok(Box::new(EmlMessage {
+            out: self,
+            tmp,
+            file: Some(file),
+        }))
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.unsynced) {
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::local_io(self.dir.display(), &e))?;
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        format!("folder {}", self.dir.display())
+    }
+}
+
+struct EmlMessage<'a> {
+    out: &'a mut OutputDir,
+    tmp: PathBuf,
+    file: Option<File>,
+}
+
+impl MessageSink for EmlMessage<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.file
+            .as_mut()
+            .expect("open until commit")
+            .write_all(data)
+            .map_err(|e| Error::local_io(self.tmp.display(), &e))
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        let file = self.file.take().expect("committed once");
+        let result = file
+            .sync_all()
+            .map_err(|e| Error::local_io(self.tmp.display(), &e))
+            .and_then(|()| {
+                // A file that appeared under the next number since (another program, a
+                // concurrent run) is never replaced: take the number after it.
+                for _ in 0..1000 {
+                    let dest = self.out.dir.join(format!("{:04}.eml", self.out.next));
+                    self.out.next += 1;
+                    match fs::hard_link(&self.tmp, &dest) {
+                        Ok(()) => return Ok(()),
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                        Err(e) => return Err(Error::cant_create(dest.display(), &e)),
+                    }
+                }
+                Err(Error::new(
+                    Kind::CantCreate,
+                    format!("{}: no free NNNN.eml name", self.out.dir.display()),
+                ))
+            });
+        let _ = fs::remove_file(&self.tmp);
+        if result.is_ok() {
+            self.out.unsynced = true;
+        }
+        result
+    }
+
+    fn abort(mut self: Box<Self>) {
+        self.file = None;
+        let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+impl Drop for EmlMessage<'_> {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_go_on_from_the_highest_and_never_overwrite() {
+        let d = std::env::temp_dir().join(format!("ph-eml-{}", unique_stem()));
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("0007.eml"), b"old").unwrap();
+        fs::write(d.join("x.eml"), b"other").unwrap();
+        let mut out = OutputDir::open(&d, false).unwrap();
+        fs::write(d.join("0008.eml"), b"raced").unwrap();
+        let info = MessageInfo::new(None, None);
+        for body in [&b"one\n"[..], b"two\n"] {
+            let mut m = out.begin(&info).unwrap();
+            m.write(body).unwrap();
+            m.commit().unwrap();
+        }
+        let m = out.begin(&info).unwrap();
+        m.abort();
+        out.sync().unwrap();
+        assert_eq!(fs::read(d.join("0008.eml")).unwrap(), b"raced");
+        assert_eq!(fs::read(d.join("0009.eml")).unwrap(), b"one\n");
+        assert_eq!(fs::read(d.join("0010.eml")).unwrap(), b"two\n");
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 5);
+        assert_eq!(number_of("12.eml"), Some(12));
+        assert_eq!(number_of(".eml"), None);
+        assert_eq!(number_of("1a.eml"), None);
+        fs::remove_dir_all(&d).unwrap();
+        let e = OutputDir::open(&d, false).err().unwrap();
+        assert_eq!(e.exit_code(), 73);
+    }
+}

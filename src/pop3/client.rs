@@ -1,0 +1,678 @@
+//! The POP3 client: greeting (with its APOP timestamp), CAPA, STLS or implicit TLS, the
+//! login, then STAT, LIST, UIDL, RETR, TOP, DELE and QUIT over the shared engine
+//! ([`crate::conn`], POP3 dialect). RETR and DELE are pipelined when the server announces
+//! PIPELINING (RFC 2449 section 6.6): a window of commands stays in flight while the
+//! messages are read in order, so thousands of small messages cost bandwidth, not round
+//! trips. Without it, one command at a time.
+//!
+//! A client that fails is dropped without QUIT: the server then leaves the mailbox as it
+//! was (RFC 1939 section 6: DELE takes effect only in the UPDATE state, after QUIT).
+
+use crate::conn::{Conn, DotBody, Pop3, Pop3Reply, Transcript};
+use crate::error::{Error, Kind, Result};
+use crate::login::Login;
+use crate::net::stream::{NetStream, Transport};
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+use crate::net::{self, ConnectOptions};
+use crate::reply::Response;
+use std::time::Instant;
+
+/// At most this many commands in flight (besides the 4 KiB window of the engine).
+const MAX_IN_FLIGHT: usize = 256;
+
+/// How to log in (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMethod {
+    /// The best the server offers.
+    #[default]
+    Auto,
+    /// USER and PASS (RFC 1939 section 7).
+    User,
+}
+
+/// How to connect and log in.
+#[derive(Clone)]
+pub struct Pop3Options {
+    pub connect: ConnectOptions,
+    pub tls_mode: TlsMode,
+    /// Needed for pop3s:// and for `--tls auto|required`.
+    pub tls: Option<TlsContext>,
+    pub auth: AuthMethod,
+    /// `--verbose`.
+    pub transcript: Option<Transcript>,
+}
+
+/// What CAPA said (RFC 2449 section 6).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The server answered CAPA (otherwise nothing below is known).
+    pub listed: bool,
+    pub user: bool,
+    pub stls: bool,
+    pub pipelining: bool,
+    pub uidl: bool,
+    pub top: bool,
+    /// SASL mechanisms, upper case.
+    pub sasl: Vec<String>,
+}
+
+/// Parses CAPA's lines. Pure.
+pub fn parse_capabilities<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Capabilities {
+    let mut c = Capabilities {
+        listed: true,
+        ..Capabilities::default()
+    };
+    for line in lines {
+        let line = String::from_utf8_lossy(line);
+        let mut words = line.split_ascii_whitespace();
+        let Some(name) = words.next() else { continue };
+        match name.to_ascii_uppercase().as_str() {
+            "USER" => c.user = true,
+            "STLS" => c.stls = true,
+            "PIPELINING" => c.pipelining = true,
+            "UIDL" => c.uidl = true,
+            "TOP" => c.top = true,
+            "SASL" => c.sasl = words.map(|w| w.to_ascii_uppercase()).collect(),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// The APOP timestamp of a greeting (RFC 1939 section 7): `<...>` holding an `@`.
+pub fn apop_timestamp(greeting: &[u8]) -> Option<String> {
+    let start = greeting.iter().position(|&b| b == b'<')?;
+    let len = greeting[start..].iter().position(|&b| b == b'>')?;
+    let ts = &greeting[start..=start + len];
+    (ts.contains(&b'@') && ts.iter().all(|b| (0x21..0x7f).contains(b)))
+        .then(|| String::from_utf8_lossy(ts).into_owned())
+}
+
+/// A logged-in POP3 session (the TRANSACTION state).
+pub struct Pop3Client<S: Transport = NetStream> {
+    conn: Conn<S, Pop3>,
+    caps: Capabilities,
+    timestamp: Option<String>,
+}
+
+impl Pop3Client<NetStream> {
+    /// Connects (TLS from the first byte for pop3://), upgrades with STLS as the policy says,
+    /// and logs in.
+    pub fn connect(target: &Target, login: &Login, opts: &Pop3Options) -> Result<Self> {
+        let deadline = Instant::now() + opts.connect.connect_timeout;
+        let tcp = net::connect_by(&target.host, target.port, &opts.connect, deadline)?;
+        let mut stream = NetStream::Plain(tcp);
+        if target.scheme == Scheme::Pop3s {
+            let tls = opts.tls.as_ref().ok_or_else(|| {
+                Error::new(
+                    Kind::Usage,
+                    format!("{target}: pop3s:// needs TLS, but --tls none was given"),
+                )
+            })?;
+            stream = stream.start_tls(tls, &target.host, Some(deadline))?;
+        }
+        Pop3Client::handshake(stream, target, login, opts, deadline)
+    }
+}
+
+impl<S: Transport> Pop3Client<S> {
+    /// Everything after the TCP connect (and the TLS handshake of pop3s://): greeting, CAPA,
+    /// STLS, login, CAPA again.
+    pub fn handshake(
+        stream: S,
+        target: &Target,
+        login: &Login,
+        opts: &Pop3Options,
+        deadline: Instant,
+    ) -> Result<Self> {
+        let mut conn = Conn::new(stream, target.authority(), Pop3);
+        conn.set_reply_timeout(opts.connect.idle_timeout);
+        conn.set_phase_deadline(Some(deadline));
+        conn.set_transcript(opts.transcript.clone());
+        let greeting = conn.read_reply().map_err(|e| match e {
+            e if e.kind() == Kind::Timeout => e.with_message(format!(
+                "{}: no greeting from the server within {} s",
+                target.authority(),
+                opts.connect.connect_timeout.as_secs_f64()
+            )),
+            other => other,
+        })?;
+        if !greeting.is_ok() {
+            return Err(greeting.error(&format!("{}: greeting", target.authority())));
+        }
+        let mut client = Pop3Client {
+            conn,
+            caps: Capabilities::default(),
+            timestamp: apop_timestamp(&greeting.text),
+        };
+        client.capa()?;
+        let implicit = target.scheme == Scheme::Pop3s;
+        if !implicit && opts.tls_mode != TlsMode::None {
+            client = client.stls(&target.host, opts)?;
+        }
+        client.conn.set_phase_deadline(None);
+        client.login(login, opts)?;
+        // Capabilities may change with the login (RFC 2449 section 5).
+        client.capa()?;
+        Ok(client)
+    }
+
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.conn.stream().is_tls()
+    }
+
+    /// The APOP timestamp the greeting carried, if any.
+    pub fn apop_timestamp(&self) -> Option<&str> {
+        self.timestamp.as_deref()
+    }
+
+    pub fn peer(&self) -> &str {
+        self.conn.peer()
+    }
+
+    fn command(&mut self, verb: &str, arg: Option<&str>) -> Result<Pop3Reply> {
+        self.conn.send_command(verb, arg)?;
+        self.reply_to(verb)
+    }
+
+    fn reply_to(&mut self, verb: &str) -> Result<Pop3Reply> {
+        let idle = self.conn.reply_timeout();
+        self.conn.read_reply().map_err(|e| match e {
+            e if e.kind() == Kind::Timeout => e.with_message(format!(
+                "{}: no reply to {verb} within {} s",
+                self.conn.peer(),
+                idle.map_or(0.0, |d| d.as_secs_f64())
+            )),
+            other => other,
+        })
+    }
+
+    fn expect_ok(&mut self, verb: &str, arg: Option<&str>) -> Result<Pop3Reply> {
+        let r = self.command(verb, arg)?;
+        if r.is_ok() {
+            Ok(r)
+        } else {
+            Err(r.error(&format!("{}: {verb}", self.conn.peer())))
+        }
+    }
+
+    /// CAPA; a server without it (`-ERR`) has no known capabilities.
+    fn capa(&mut self) -> Result<()> {
+        let r = self.command("CAPA", None)?;
+        if !r.is_ok() {
+            self.caps = Capabilities::default();
+            return Ok(());
+        }
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        let mut body = self.conn.dot_body()?.limit(64 * 1024);
+        while let Some(l) = body.next_line()? {
+            lines.push(l.to_vec());
+        }
+        self.caps = parse_capabilities(lines.iter().map(Vec::as_slice));
+        Ok(())
+    }
+
+    /// STLS (RFC 2595 section 4) when offered (or when CAPA is not there to say), as the
+    /// TLS policy says (docs/CONVENTIONS.md, "TLS policy"): bytes sent before the handshake
+    /// are refused by the engine.
+    fn stls(mut self, host: &str, opts: &Pop3Options) -> Result<Self> {
+        let mut why = "it does not announce STLS".to_string();
+        if self.caps.stls || !self.caps.listed {
+            let r = self.command("STLS", None)?;
+            if r.is_ok() {
+                let tls = opts.tls.as_ref().ok_or_else(|| {
+                    Error::new(Kind::Software, "TLS requested without a TLS configuration")
+                })?;
+                let Pop3Client {
+                    conn,
+                    caps: _,
+                    timestamp,
+                } = self;
+                let mut upgraded = Pop3Client {
+                    conn: conn.start_tls(tls, host)?,
+                    caps: Capabilities::default(),
+                    timestamp,
+                };
+                upgraded.capa()?;
+                return Ok(upgraded);
+            }
+            why = format!("STLS: -ERR {}", r.text());
+        }
+        let peer = self.conn.peer().to_string();
+        match opts.tls_mode {
+            TlsMode::Required => Err(Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{peer}: the server does not offer TLS ({why}) and --tls required was given"
+                ),
+            )),
+            _ => Err(Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{peer}: the server does not offer TLS ({why}); refusing to send the password in cleartext (use --tls none to allow it)"
+                ),
+            )),
+        }
+    }
+
+    fn login(&mut self, login: &Login, opts: &Pop3Options) -> Result<()> {
+        match opts.auth {
+            AuthMethod::Auto | AuthMethod::User => self.user_pass(login),
+        }
+    }
+
+    /// The error of a refused login: 77, or 75 when the server says it is temporary
+    /// (RFC 2449 section 8.1, RFC 3206: `[SYS/TEMP]`, `[IN-USE]`, `[LOGIN-DELAY]`).
+    fn login_failed(&self, login: &Login, r: &Pop3Reply) -> Error {
+        let temp = matches!(
+            r.resp_code(),
+            Some(b"SYS/TEMP" | b"IN-USE" | b"LOGIN-DELAY")
+        );
+        Error::new(
+            if temp { Kind::TempFail } else { Kind::Auth },
+            format!(
+                "{}: login as {} failed: server said: -ERR {}",
+                self.conn.peer(),
+                login.user,
+                r.text()
+            ),
+        )
+    }
+
+    fn user_pass(&mut self, login: &Login) -> Result<()> {
+        let r = self.command("USER", Some(&login.user))?;
+        if !r.is_ok() {
+            return Err(self.login_failed(login, &r));
+        }
+        let r = self.command("PASS", Some(&login.password))?;
+        if !r.is_ok() {
+            return Err(self.login_failed(login, &r));
+        }
+        Ok(())
+    }
+
+    /// STAT: the number of messages and their total size.
+    pub fn stat(&mut self) -> Result<(u32, u64)> {
+        let r = self.expect_ok("STAT", None)?;
+        parse_stat(&r.text).ok_or_else(|| self.malformed("STAT", &r))
+    }
+
+    fn malformed(&self, verb: &str, r: &Pop3Reply) -> Error {
+        Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: malformed reply to {verb}: +OK {}",
+                self.conn.peer(),
+                r.text()
+            ),
+        )
+    }
+
+    /// LIST: each message's number and size.
+    pub fn list(&mut self) -> Result<Vec<(u32, u64)>> {
+        self.expect_ok("LIST", None)?;
+        let peer = self.conn.peer().to_string();
+        let mut out = Vec::new();
+        let mut body = self.conn.dot_body()?;
+        while let Some(l) = body.next_line()? {
+            let (n, size) = scan_pair(l).ok_or_else(|| bad_line(&peer, "LIST", l))?;
+            let size: u64 = size.parse().map_err(|_| bad_line(&peer, "LIST", l))?;
+            out.push((n, size));
+        }
+        Ok(out)
+    }
+
+    /// UIDL: each message's number and unique id; `None` when the server has no UIDL.
+    pub fn uidl(&mut self) -> Result<Option<Vec<(u32, String)>>> {
+        let r = self.command("UIDL", None)?;
+        if !r.is_ok() {
+            return Ok(None);
+        }
+        let peer = self.conn.peer().to_string();
+        let mut out = Vec::new();
+        let mut body = self.conn.dot_body()?;
+        while let Some(l) = body.next_line()? {
+            let (n, id) = scan_pair(l).ok_or_else(|| bad_line(&peer, "UIDL", l))?;
+            if !crate::deliver::state::valid_id(id.as_bytes()) {
+                return Err(bad_line(&peer, "UIDL", l));
+            }
+            out.push((n, id.to_string()));
+        }
+        Ok(Some(out))
+    }
+
+    /// Retrieves the messages numbered `msgs`, in order (RETR, or `TOP n 0` with
+    /// `headers_only`), pipelined when the server allows it. `each(i, body)` gets the index
+    /// into `msgs` and the message's dot-unstuffed data, which it must read to its end.
+    /// `max_wire(i)` bounds what may arrive for message `i`.
+    pub fn retrieve(
+        &mut self,
+        msgs: &[u32],
+        headers_only: bool,
+        max_wire: impl Fn(usize) -> u64,
+        mut each: impl FnMut(usize, &mut DotBody<'_, S>) -> Result<()>,
+    ) -> Result<()> {
+        let verb = if headers_only { "TOP" } else { "RETR" };
+        let arg = |n: u32| {
+            if headers_only {
+                format!("{n} 0")
+            } else {
+                n.to_string()
+            }
+        };
+        let mut sent = 0;
+        for i in 0..msgs.len() {
+            self.fill_window(&mut sent, i, msgs.len(), verb, &|k| arg(msgs[k]))?;
+            let r = self.reply_to(verb)?;
+            if !r.is_ok() {
+                return Err(r.error(&format!("{}: {verb} {}", self.conn.peer(), arg(msgs[i]))));
+            }
+            let mut body = self.conn.dot_body()?.limit(max_wire(i));
+            each(i, &mut body)?;
+        }
+        Ok(())
+    }
+
+    /// Queues commands `sent..` while the window allows (only `i` itself without
+    /// PIPELINING).
+    fn fill_window(
+        &mut self,
+        sent: &mut usize,
+        i: usize,
+        total: usize,
+        verb: &str,
+        arg: &dyn Fn(usize) -> String,
+    ) -> Result<()> {
+        while *sent < total && (*sent == i || (self.caps.pipelining && *sent - i < MAX_IN_FLIGHT)) {
+            let a = arg(*sent);
+            if *sent != i && !self.conn.fits_window(verb, Some(&a)) {
+                break;
+            }
+            self.conn.queue(verb, Some(&a))?;
+            *sent += 1;
+        }
+        Ok(())
+    }
+
+    /// Marks the messages numbered `msgs` as deleted (DELE), pipelined when allowed. They
+    /// go only at [`quit`](Pop3Client::quit).
+    pub fn dele(&mut self, msgs: &[u32]) -> Result<()> {
+        let mut sent = 0;
+        for (i, n) in msgs.iter().enumerate() {
+            self.fill_window(&mut sent, i, msgs.len(), "DELE", &|k| msgs[k].to_string())?;
+            let r = self.reply_to("DELE")?;
+            if !r.is_ok() {
+                return Err(r.error(&format!("{}: DELE {n}", self.conn.peer())));
+            }
+        }
+        Ok(())
+    }
+
+    /// QUIT: the server deletes what was marked (the UPDATE state) and closes. A `-ERR`
+    /// here means some deletions failed.
+    pub fn quit(mut self) -> Result<()> {
+        let r = self.command("QUIT", None)?;
+        self.conn.stream_mut().close();
+        if r.is_ok() {
+            Ok(())
+        } else {
+            Err(r.error(&format!("{}: QUIT (deleting messages)", self.conn.peer())))
+        }
+    }
+}
+
+fn bad_line(peer: &str, verb: &str, line: &[u8]) -> Error {
+    Error::new(
+        Kind::Protocol,
+        format!(
+            "{peer}: malformed {verb} line: \"{}\"",
+            crate::conn::printable(&String::from_utf8_lossy(line))
+        ),
+    )
+}
+
+/// `+OK 2 320` is (2, 320). Pure.
+pub fn parse_stat(text: &[u8]) -> Option<(u32, u64)> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut w = text.split_ascii_whitespace();
+    Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
+}
+
+/// A listing line `n word` (anything after the second word ignored). Pure.
+pub fn scan_pair(line: &[u8]) -> Option<(u32, &str)> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut w = text.split(' ').filter(|s| !s.is_empty());
+    let n: u32 = w.next()?.parse().ok()?;
+    let second = w.next()?;
+    (n > 0).then_some((n, second))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client over an in-memory transport: each script part is the server's answer to
+    //! one command line, the first its greeting.
+
+    use super::*;
+    use crate::conn::tests::MockStream;
+    use crate::net::tls::TlsOptions;
+
+    fn options(mode: TlsMode) -> Pop3Options {
+        Pop3Options {
+            connect: ConnectOptions::default(),
+            tls_mode: mode,
+            tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
+            auth: AuthMethod::Auto,
+            transcript: None,
+        }
+    }
+
+    fn handshake(parts: &[&[u8]], mode: TlsMode) -> (Result<Pop3Client<MockStream>>, String) {
+        let target = Target::parse("pop3://bob@h.example", &[Scheme::Pop3]).unwrap();
+        let stream = MockStream::scripted(parts, 1000);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        match Pop3Client::handshake(
+            stream,
+            &target,
+            &Login::new("bob", "pw"),
+            &options(mode),
+            deadline,
+        ) {
+            Ok(c) => {
+                let w = c.conn.stream().written_str();
+                (Ok(c), w)
+            }
+            Err(e) => (Err(e), String::new()),
+        }
+    }
+
+    #[test]
+    fn capabilities_and_timestamps_parse() {
+        let c = parse_capabilities([
+            &b"TOP"[..],
+            b"uidl",
+            b"SASL PLAIN scram-sha-256",
+            b"PIPELINING",
+            b"USER",
+            b"RESP-CODES",
+        ]);
+        assert!(c.listed && c.top && c.uidl && c.pipelining && c.user && !c.stls);
+        assert_eq!(c.sasl, ["PLAIN", "SCRAM-SHA-256"]);
+        assert_eq!(
+            apop_timestamp(b"POP3 ready <1896.697170952@dbc.mtview.ca.us>").as_deref(),
+            Some("<1896.697170952@dbc.mtview.ca.us>")
+        );
+        assert_eq!(apop_timestamp(b"ready <no-at>"), None);
+        assert_eq!(apop_timestamp(b"ready"), None);
+        assert_eq!(parse_stat(b"2 320"), Some((2, 320)));
+        assert_eq!(parse_stat(b"2"), None);
+        assert_eq!(scan_pair(b"1 abc"), Some((1, "abc")));
+        assert_eq!(scan_pair(b"0 abc"), None);
+        assert_eq!(scan_pair(b"x abc"), None);
+    }
+
+    #[test]
+    fn plaintext_login_only_with_tls_none() {
+        let parts: &[&[u8]] = &[
+            b"+OK hi\r\n",
+            b"+OK\r\nUSER\r\nUIDL\r\n.\r\n",
+            b"+OK\r\n",
+            b"+OK\r\n",
+            b"+OK\r\nUSER\r\nUIDL\r\n.\r\n",
+        ];
+        let (r, _) = handshake(parts, TlsMode::Auto);
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert!(e.to_string().contains("--tls none"), "{e}");
+        let (r, _) = handshake(parts, TlsMode::Required);
+        assert_eq!(r.err().unwrap().exit_code(), 69);
+        let (r, w) = handshake(parts, TlsMode::None);
+        r.unwrap();
+        assert_eq!(w, "CAPA\r\nUSER bob\r\nPASS pw\r\nCAPA\r\n");
+    }
+
+    #[test]
+    fn bytes_after_the_stls_reply_are_refused() {
+        let (r, _) = handshake(
+            &[
+                b"+OK hi\r\n",
+                b"+OK\r\nSTLS\r\n.\r\n",
+                b"+OK begin TLS\r\n+OK injected\r\n",
+            ],
+            TlsMode::Auto,
+        );
+        assert_eq!(r.err().unwrap().exit_code(), 76);
+    }
+
+    #[test]
+    fn a_refused_password_is_77_and_a_locked_mailbox_75() {
+        let (r, _) = handshake(
+            &[b"+OK hi\r\n", b"-ERR no CAPA\r\n", b"-ERR no STLS\r\n"],
+            TlsMode::Required,
+        );
+        assert_eq!(r.err().unwrap().exit_code(), 69);
+        let base: Vec<&[u8]> = vec![b"+OK hi\r\n", b"+OK\r\n.\r\n", b"+OK\r\n"];
+        let mut p = base.clone();
+        p.push(b"-ERR [AUTH] bad password\r\n");
+        let (r, _) = handshake(&p, TlsMode::None);
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 77);
+        assert!(!e.to_string().contains("pw"), "{e}");
+        let mut p = base.clone();
+        p.push(b"-ERR [IN-USE] locked\r\n");
+        assert_eq!(
+            handshake(&p, TlsMode::None).0.err().unwrap().exit_code(),
+            75
+        );
+        let mut p = base;
+        p.push(b"-ERR nope\r\n");
+        assert_eq!(
+            handshake(&p, TlsMode::None).0.err().unwrap().exit_code(),
+            77
+        );
+    }
+
+    fn logged_in(extra: &[&[u8]], caps: &[u8]) -> Pop3Client<MockStream> {
+        let mut parts: Vec<&[u8]> = vec![b"+OK hi\r\n", caps, b"+OK\r\n", b"+OK\r\n", caps];
+        parts.extend_from_slice(extra);
+        let (r, _) = handshake(&parts, TlsMode::None);
+        r.unwrap()
+    }
+
+    fn read_all(body: &mut DotBody<'_, MockStream>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            let n = body.read(&mut buf).unwrap();
+            if n == 0 {
+                return out;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    #[test]
+    fn retr_is_pipelined_only_when_announced() {
+        // With PIPELINING, the three RETRs go out in one write, before any reply is read:
+        // the whole answer is released after the first of them.
+        let answers: &[u8] = b"+OK\r\na\r\n.\r\n+OK\r\n..b\r\n.\r\n+OK\r\nc\r\n.\r\n";
+        let mut c = logged_in(&[answers], b"+OK\r\nPIPELINING\r\n.\r\n");
+        let mut got = Vec::new();
+        c.retrieve(
+            &[1, 2, 3],
+            false,
+            |_| 1000,
+            |i, b| {
+                got.push((i, read_all(b)));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                (0, b"a\r\n".to_vec()),
+                (1, b".b\r\n".to_vec()),
+                (2, b"c\r\n".to_vec())
+            ]
+        );
+        let w = c.conn.stream().written_str();
+        assert!(w.ends_with("CAPA\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\n"), "{w}");
+        assert_eq!(
+            c.conn.stream().writes,
+            4 + 1,
+            "one write for the three RETRs"
+        );
+        // Without, one at a time: each answer released by its own command.
+        let mut c = logged_in(
+            &[b"+OK\r\na\r\n.\r\n", b"+OK\r\nb\r\n.\r\n", b"+OK\r\n.\r\n"],
+            b"+OK\r\nUIDL\r\n.\r\n",
+        );
+        let mut n = 0;
+        c.retrieve(
+            &[1, 2],
+            true,
+            |_| 1000,
+            |_, b| {
+                n += read_all(b).len();
+                Ok(())
+            },
+        )
+        .unwrap();
+        c.dele(&[1]).unwrap();
+        assert_eq!(n, 6);
+        let w = c.conn.stream().written_str();
+        assert!(
+            w.ends_with("CAPA\r\nTOP 1 0\r\nTOP 2 0\r\nDELE 1\r\n"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn listings_parse_and_bad_lines_are_76() {
+        let mut c = logged_in(
+            &[
+                b"+OK 2 30\r\n",
+                b"+OK\r\n1 10\r\n2 20\r\n.\r\n",
+                b"+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n",
+                b"+OK\r\n1 a b\r\n.\r\n",
+                b"+OK\r\nnonsense\r\n.\r\n",
+            ],
+            b"+OK\r\n.\r\n",
+        );
+        assert_eq!(c.stat().unwrap(), (2, 30));
+        assert_eq!(c.list().unwrap(), [(1, 10), (2, 20)]);
+        assert_eq!(
+            c.uidl().unwrap().unwrap(),
+            [(1, "aaa".to_string()), (2, "bbb".to_string())]
+        );
+        assert_eq!(c.uidl().unwrap().unwrap(), [(1, "a".to_string())]);
+        assert_eq!(c.list().err().unwrap().exit_code(), 76);
+        let mut c = logged_in(&[b"-ERR no UIDL here\r\n"], b"+OK\r\n.\r\n");
+        assert_eq!(c.uidl().unwrap(), None);
+    }
+}

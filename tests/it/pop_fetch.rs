@@ -1,0 +1,470 @@
+//! pop-fetch end to end: the real binary against the fake POP3 server, checked by what a
+//! user sees: the messages on disk, the commands on the wire, the exit status, the line on
+//! stderr, and what is left on the server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::support::fake_pop::*;
+use crate::support::fake_server::Server;
+use crate::support::files::TempDir;
+use crate::support::run;
+
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stderr: String,
+}
+
+impl Out {
+    fn ok(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "{self:#?}");
+        assert_eq!(self.stderr, "", "{self:#?}");
+        self
+    }
+
+    fn fails(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr expected: {self:#?}");
+        assert!(lines[0].starts_with("pop-fetch: "), "{self:#?}");
+        lines[0]
+    }
+}
+
+/// One test's local side: a HOME without netrc, a state folder, and where mail goes.
+struct Local {
+    dir: TempDir,
+}
+
+impl Local {
+    fn new(tag: &str) -> Local {
+        Local {
+            dir: TempDir::new(&format!("pop-{tag}")),
+        }
+    }
+
+    fn maildir(&self) -> PathBuf {
+        self.dir.join("Mail")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// Runs pop-fetch against `server` with `args` (the URL and the password come first).
+    fn run(&self, server: &Server<FakePop>, args: &[&str]) -> Out {
+        self.run_url(&url(server), args)
+    }
+
+    fn run_url(&self, url: &str, args: &[&str]) -> Out {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+        c.env("HOME", self.dir.join("home"))
+            .env("XDG_STATE_HOME", self.state())
+            .env_remove("NETRC")
+            .env("POP_PASS", PASS)
+            .args([
+                url,
+                "--password-env",
+                "POP_PASS",
+                "--tls",
+                "none",
+                "--timeout",
+                "10",
+            ])
+            .args(args)
+            .stdin(Stdio::null());
+        let o = run::output(&mut c);
+        Out {
+            code: o.status.code(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    fn md(&self) -> Vec<String> {
+        maildir_messages(&self.maildir())
+    }
+}
+
+fn url(server: &Server<FakePop>) -> String {
+    format!("pop3://{USER}@127.0.0.1:{}", server.port())
+}
+
+/// The messages in a Maildir's new/, in delivery order (by name: time, then counter).
+pub fn maildir_messages(root: &Path) -> Vec<String> {
+    let new = root.join("new");
+    let mut names: Vec<PathBuf> = match std::fs::read_dir(&new) {
+        Ok(d) => d.map(|e| e.unwrap().path()).collect(),
+        Err(_) => return Vec::new(),
+    };
+    names.sort_by_key(|p| {
+        // secs.M<usec>P<pid>Q<n>.host: in delivery order by time, then counter.
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        let num = |s: Option<&str>| s.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        let secs = num(n.split('.').next());
+        let usec = num(n.split(".M").nth(1).and_then(|r| r.split('P').next()));
+        let q = num(n.split('Q').nth(1).and_then(|r| r.split('.').next()));
+        (secs, usec, q)
+    });
+    assert!(
+        std::fs::read_dir(root.join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing left in tmp/"
+    );
+    names
+        .iter()
+        .map(|p| String::from_utf8(std::fs::read(p).unwrap()).unwrap())
+        .collect()
+}
+
+/// The multi-line edge cases: a line that is a lone `.`, lines starting with `.` and `..`,
+/// a lone CR, and a message without a final line end.
+fn edge_messages() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("uid-1", "Subject: one\r\n\r\nhello\r\n.\r\n..x\r\n.y\r\n"),
+        ("uid-2", "Subject: two\r\n\r\nno final newline"),
+        ("uid-3", "Subject: three\r\n\r\na\rb\r\n\r\n"),
+    ]
+}
+
+/// What the store holds for each: LF line ends, unstuffed, a lone CR kept.
+fn edge_stored() -> Vec<String> {
+    vec![
+        "Subject: one\n\nhello\n.\n..x\n.y\n".into(),
+        "Subject: two\n\nno final newline\n".into(),
+        "Subject: three\n\na\rb\n\n".into(),
+    ]
+}
+
+#[test]
+fn new_mail_goes_into_a_maildir_once_and_new_arrivals_later() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("maildir");
+    let md = l.maildir();
+    l.run(&server, &["--maildir", md.to_str().unwrap()]).ok();
+    assert_eq!(l.md(), edge_stored());
+    assert_eq!(
+        server.protocol().remaining().len(),
+        3,
+        "--keep is the default"
+    );
+    assert_eq!(server.commands("RETR"), ["RETR 1", "RETR 2", "RETR 3"]);
+    assert_eq!(server.commands("QUIT").len(), 1);
+    assert!(server.commands("DELE").is_empty());
+    let state = l
+        .state()
+        .join(format!("posthaste/pop/{USER}@127.0.0.1:{}", server.port()));
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "posthaste-state 1\n\nuid-1\nuid-2\nuid-3\n"
+    );
+    // Nothing new: nothing fetched, exit 0.
+    l.run(&server, &["--maildir", md.to_str().unwrap()]).ok();
+    assert_eq!(server.commands("RETR").len(), 3);
+    assert_eq!(l.md().len(), 3);
+    // New mail: exactly that one.
+    server
+        .protocol()
+        .deliver("uid-4", "Subject: four\r\n\r\n4\r\n");
+    l.run(&server, &["--maildir", md.to_str().unwrap()]).ok();
+    assert_eq!(server.commands("RETR").len(), 4);
+    assert_eq!(server.commands("RETR")[3], "RETR 4");
+    assert_eq!(l.md().last().unwrap(), "Subject: four\n\n4\n");
+    // --all fetches everything again.
+    l.run(&server, &["--maildir", md.to_str().unwrap(), "--all"])
+        .ok();
+    assert_eq!(l.md().len(), 8);
+}
+
+#[test]
+fn replies_written_a_byte_at_a_time_give_the_same_messages() {
+    let server = pop(&edge_messages()).bytewise().start();
+    let l = Local::new("bytewise");
+    let out = l.dir.join("out");
+    l.run(&server, &["-O", out.to_str().unwrap(), "--create-dirs"])
+        .ok();
+    let got: Vec<String> = ["0001.eml", "0002.eml", "0003.eml"]
+        .iter()
+        .map(|n| std::fs::read_to_string(out.join(n)).unwrap())
+        .collect();
+    assert_eq!(got, edge_stored());
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        3,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn delete_removes_messages_only_after_they_are_stored_and_at_quit() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("delete");
+    let md = l.maildir();
+    l.run(&server, &["--maildir", md.to_str().unwrap(), "--delete"])
+        .ok();
+    assert_eq!(l.md(), edge_stored());
+    assert!(server.protocol().remaining().is_empty());
+    let t = server.transcript();
+    let last_retr = t.iter().rposition(|c| c.starts_with("RETR")).unwrap();
+    let first_dele = t.iter().position(|c| c.starts_with("DELE")).unwrap();
+    assert!(first_dele > last_retr, "{t:#?}");
+    assert_eq!(t.last().unwrap(), "QUIT");
+}
+
+#[test]
+fn a_connection_dropped_mid_message_records_and_deletes_nothing_of_it() {
+    let server = pop(&edge_messages()).drop_on_retr(2).start();
+    let l = Local::new("dropped");
+    let md = l.maildir();
+    let state = l.dir.join("account.state");
+    let args = [
+        "--maildir",
+        md.to_str().unwrap(),
+        "--delete",
+        "--state-file",
+        state.to_str().unwrap(),
+    ];
+    let line = l.run(&server, &args).fails(74).to_string();
+    assert!(line.contains("connection"), "{line}");
+    // Message 1 was stored and recorded; 2 (cut short) is nowhere; nothing was deleted and
+    // no QUIT was sent, so the server deletes nothing.
+    assert_eq!(l.md(), edge_stored()[..1]);
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "posthaste-state 1\n\nuid-1\n"
+    );
+    assert!(server.commands("QUIT").is_empty());
+    assert_eq!(server.protocol().remaining().len(), 3);
+    // The next run (the server behaving) goes on after message 1, and deletes all three.
+    let server = pop(&edge_messages()).start();
+    l.run(&server, &args).ok();
+    assert_eq!(l.md(), edge_stored());
+    assert_eq!(server.commands("RETR"), ["RETR 2", "RETR 3"]);
+    assert!(server.protocol().remaining().is_empty());
+}
+
+#[test]
+fn without_uidl_everything_is_fetched_with_a_note() {
+    let server = pop(&edge_messages()).no_uidl().start();
+    let l = Local::new("nouidl");
+    let md = l.maildir();
+    for round in 1..=2 {
+        let o = l.run(&server, &["--maildir", md.to_str().unwrap()]);
+        assert_eq!(o.code, Some(0), "{o:#?}");
+        assert!(o.stderr.contains("has no UIDL"), "{o:#?}");
+        assert_eq!(l.md().len(), 3 * round);
+    }
+}
+
+#[test]
+fn retr_is_pipelined_when_announced_and_lock_step_otherwise() {
+    for pipelining in [true, false] {
+        let b = pop(&edge_messages());
+        let server = if pipelining {
+            b.start()
+        } else {
+            b.no_pipelining().start()
+        };
+        let l = Local::new("pipelining");
+        let md = l.maildir();
+        let o = l.run(&server, &["--maildir", md.to_str().unwrap(), "-v"]);
+        assert_eq!(o.code, Some(0), "{o:#?}");
+        assert_eq!(l.md(), edge_stored());
+        let lines: Vec<&str> = o
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("C: RETR") || l.starts_with("S: +OK") && l.contains("octets"))
+            .collect();
+        let want: &[&str] = if pipelining {
+            &[
+                "C: RETR 1",
+                "C: RETR 2",
+                "C: RETR 3",
+                "S: +OK",
+                "S: +OK",
+                "S: +OK",
+            ]
+        } else {
+            &[
+                "C: RETR 1",
+                "S: +OK",
+                "C: RETR 2",
+                "S: +OK",
+                "C: RETR 3",
+                "S: +OK",
+            ]
+        };
+        let got: Vec<&str> = lines
+            .iter()
+            .map(|l| if l.starts_with("S:") { "S: +OK" } else { l })
+            .collect();
+        assert_eq!(got, want, "{o:#?}");
+    }
+}
+
+#[test]
+fn bytes_injected_before_the_tls_handshake_are_refused() {
+    let server = pop(&edge_messages())
+        .stls()
+        .reply("STLS", "+OK begin TLS\r\n+OK injected\r\n")
+        .start();
+    let l = Local::new("stls");
+    let md = l.maildir();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env("POP_PASS", PASS)
+        .args([
+            &url(&server),
+            "--password-env",
+            "POP_PASS",
+            "--timeout",
+            "10",
+        ])
+        .args(["--maildir", md.to_str().unwrap()])
+        .stdin(Stdio::null());
+    let o = run::output(&mut c);
+    assert_eq!(o.status.code(), Some(76), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("before the TLS handshake"), "{err}");
+    assert!(server.commands("USER").is_empty() && server.commands("PASS").is_empty());
+}
+
+#[test]
+fn no_stls_means_no_password_in_cleartext_unless_tls_none() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("nostls");
+    let md = l.maildir();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env("POP_PASS", PASS)
+        .args([
+            &url(&server),
+            "--password-env",
+            "POP_PASS",
+            "--timeout",
+            "10",
+        ])
+        .args(["--maildir", md.to_str().unwrap()])
+        .stdin(Stdio::null());
+    let o = run::output(&mut c);
+    assert_eq!(o.status.code(), Some(69), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--tls none"));
+    assert!(server.commands("PASS").is_empty());
+}
+
+#[test]
+fn a_wrong_password_is_77_and_never_shown() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("badpass");
+    let md = l.maildir();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env("POP_PASS", "wrong-horse")
+        .args([
+            &url(&server),
+            "--password-env",
+            "POP_PASS",
+            "--tls",
+            "none",
+            "--timeout",
+            "10",
+            "-v",
+        ])
+        .args(["--maildir", md.to_str().unwrap()])
+        .stdin(Stdio::null());
+    let o = run::output(&mut c);
+    assert_eq!(o.status.code(), Some(77), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("login as alice failed"), "{err}");
+    assert!(!err.contains("wrong-horse"), "{err}");
+    assert!(err.contains("C: PASS ****"), "{err}");
+    assert!(l.md().is_empty());
+}
+
+#[test]
+fn a_second_run_for_the_same_account_stops_with_75_and_fetches_nothing() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("locked");
+    let md = l.maildir();
+    let state = l.dir.join("account.state");
+    let lock = std::fs::File::create(l.dir.join("account.state.lock")).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
+        0
+    );
+    let args = [
+        "--maildir",
+        md.to_str().unwrap(),
+        "--state-file",
+        state.to_str().unwrap(),
+    ];
+    let line = l.run(&server, &args).fails(75).to_string();
+    assert!(line.contains("another run"), "{line}");
+    assert_eq!(
+        server.connections(),
+        0,
+        "nothing fetched, not even a connection"
+    );
+    drop(lock);
+    l.run(&server, &args).ok();
+    assert_eq!(l.md().len(), 3);
+}
+
+#[test]
+fn max_size_limit_and_headers_only() {
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(5000));
+    let msgs = [
+        ("a", "Subject: a\r\n\r\nbody a\r\n"),
+        ("b", big.as_str()),
+        ("c", "Subject: c\r\n\r\nbody c\r\n"),
+        ("d", "Subject: d\r\n\r\nbody d\r\n"),
+    ];
+    let server = pop(&msgs).start();
+    let l = Local::new("limits");
+    let md = l.maildir();
+    let o = l.run(
+        &server,
+        &[
+            "--maildir",
+            md.to_str().unwrap(),
+            "--max-size",
+            "1k",
+            "--limit",
+            "2",
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(o.stderr.contains("over --max-size 1024: skipped"), "{o:#?}");
+    assert!(o.stderr.contains("1 more messages wait"), "{o:#?}");
+    assert_eq!(server.commands("RETR"), ["RETR 1", "RETR 3"]);
+    // Headers only, for the one left.
+    let o = l.run(
+        &server,
+        &[
+            "--maildir",
+            md.to_str().unwrap(),
+            "--max-size",
+            "1k",
+            "--headers-only",
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(server.commands("TOP"), ["TOP 4 0"]);
+    assert_eq!(l.md().last().unwrap(), "Subject: d\n\n");
+    let o = l.run(
+        &server,
+        &[
+            "--maildir",
+            md.to_str().unwrap(),
+            "--headers-only",
+            "--delete",
+        ],
+    );
+    assert_eq!(o.code, Some(64), "{o:#?}");
+}
