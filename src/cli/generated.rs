@@ -60,4 +60,4 @@ macro_rules! files {
     };
 }
 
-files!("ftp-get", "mime-pack", "pop-fetch");
+files!("ftp-get", "mime-pack", "pop-fetch", "imap-fetch");

@@ -6,6 +6,7 @@ pub mod common;
 pub mod credentials;
 pub mod ftp_get;
 pub mod generated;
+pub mod imap_fetch;
 pub mod mime_pack;
 pub mod pop_fetch;
 pub mod progress;

@@ -55,6 +55,7 @@ pub const TOOLS: &[Entry] = &[
     entry::<super::ftp_get::FtpGet>(),
     entry::<super::mime_pack::MimePack>(),
     entry::<super::pop_fetch::PopFetch>(),
+    entry::<super::imap_fetch::ImapFetch>(),
 ];
 
 /// Every tool's clap definition.

@@ -2,4 +2,5 @@
 //! imap-fetch uses to log in, select a folder, search it and stream its messages out.
 
 pub mod client;
+pub mod fetch;
 pub mod parse;

@@ -22,6 +22,7 @@ mod fake_ftp_selftest;
 mod fake_server_selftest;
 mod ftp_get;
 mod generated;
+mod imap_fetch;
 mod interop_vsftpd;
 mod mime_pack;
 mod pop_fetch;

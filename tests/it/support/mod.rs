@@ -3,6 +3,7 @@
 //! the loopback real servers (`servers`).
 
 pub mod fake_ftp;
+pub mod fake_imap;
 pub mod fake_pop;
 pub mod fake_server;
 pub mod files;
