@@ -50,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'imap-fetch' -ScriptBlock {
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the messages on the server (the default)')
             [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Delete each message on the server once its local copy is durable (\Deleted, then UID EXPUNGE of exactly those messages; needs UIDPLUS)')
             [CompletionResult]::new('--reset-state', '--reset-state', [CompletionResultType]::ParameterName, 'Fetch nothing: record each folder as delivered up to its newest message, so that --new fetches only what arrives from now on')
+            [CompletionResult]::new('--idle', '--idle', [CompletionResultType]::ParameterName, 'After fetching, wait for new mail with IDLE and fetch it as it arrives, until SIGINT or SIGTERM (then a clean LOGOUT); one folder only')
             [CompletionResult]::new('--no-netrc', '--no-netrc', [CompletionResultType]::ParameterName, 'Do not read any netrc file')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server certificate at all (says so on stderr)')
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')

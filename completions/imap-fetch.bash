@@ -23,7 +23,7 @@ _imap__fetch() {
 
     case "${cmd}" in
         imap__fetch)
-            opts="-O -4 -6 -q -v -h -V --maildir --output-dir --create-dirs --folder --list-folders --new --all --since --unseen --seen --keep --delete --limit --state-file --reset-state --auth --oauth2-token-env --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-O -4 -6 -q -v -h -V --maildir --output-dir --create-dirs --folder --list-folders --new --all --since --unseen --seen --keep --delete --limit --state-file --reset-state --idle --auth --oauth2-token-env --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -47,6 +47,7 @@ set edit:completion:arg-completer[imap-fetch] = {|@words|
             cand --keep 'Leave the messages on the server (the default)'
             cand --delete 'Delete each message on the server once its local copy is durable (\Deleted, then UID EXPUNGE of exactly those messages; needs UIDPLUS)'
             cand --reset-state 'Fetch nothing: record each folder as delivered up to its newest message, so that --new fetches only what arrives from now on'
+            cand --idle 'After fetching, wait for new mail with IDLE and fetch it as it arrives, until SIGINT or SIGTERM (then a clean LOGOUT); one folder only'
             cand --no-netrc 'Do not read any netrc file'
             cand --insecure 'Do not verify the server certificate at all (says so on stderr)'
             cand -4 'Use IPv4 addresses only'

@@ -35,6 +35,7 @@ complete -c imap-fetch -l seen -d 'Set \\Seen on each message once its local cop
 complete -c imap-fetch -l keep -d 'Leave the messages on the server (the default)'
 complete -c imap-fetch -l delete -d 'Delete each message on the server once its local copy is durable (\\Deleted, then UID EXPUNGE of exactly those messages; needs UIDPLUS)'
 complete -c imap-fetch -l reset-state -d 'Fetch nothing: record each folder as delivered up to its newest message, so that --new fetches only what arrives from now on'
+complete -c imap-fetch -l idle -d 'After fetching, wait for new mail with IDLE and fetch it as it arrives, until SIGINT or SIGTERM (then a clean LOGOUT); one folder only'
 complete -c imap-fetch -l no-netrc -d 'Do not read any netrc file'
 complete -c imap-fetch -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
 complete -c imap-fetch -s 4 -l ipv4 -d 'Use IPv4 addresses only'

@@ -575,6 +575,57 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
         )
     }
 
+    /// Waits up to `timeout` for the server to send something (IMAP IDLE waits this way in
+    /// short steps, to notice a stop request between them): `true` when bytes are there to
+    /// read, `false` when none came in time. Unlike a reply that times out, a wait that ends
+    /// empty leaves the connection in step; EOF or a read error breaks it.
+    pub fn wait_for_data(&mut self, timeout: Duration) -> Result<bool> {
+        if self.broken {
+            return Err(self.out_of_step());
+        }
+        if self.has_buffered() {
+            return Ok(true);
+        }
+        self.stream
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+            .map_err(|e| Error::network(&self.peer, e))?;
+        loop {
+            match self.stream.read(&mut self.inbox.buf) {
+                Ok(0) => {
+                    self.broken = true;
+                    return Err(Error::network(
+                        &self.peer,
+                        io::Error::from(io::ErrorKind::UnexpectedEof),
+                    ));
+                }
+                Ok(n) => {
+                    self.inbox.start = 0;
+                    self.inbox.end = n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(false);
+                }
+                Err(e) => {
+                    self.broken = true;
+                    return Err(Error::network(&self.peer, e));
+                }
+            }
+        }
+    }
+
+    /// The continuation just read asked for no secret (IMAP IDLE's `+ idling`): the next
+    /// line is shown in the transcript as it is.
+    pub fn continuation_is_not_secret(&mut self) {
+        self.answering = false;
+    }
+
     /// The `n` octets of an IMAP literal (RFC 3501 section 4.3) that the reply (or line) just
     /// read announced, streamed from the same buffer as replies through a [`Literal`]; each
     /// read is bounded by the reply timeout, never the literal as a whole, which may be a
@@ -2032,5 +2083,41 @@ pub(crate) mod tests {
         assert_eq!(r.error(&"x").exit_code(), 66);
         let e = imap(b"a1 FETCH nonsense\r\n", 1).read_reply().unwrap_err();
         assert_eq!(e.exit_code(), 76);
+    }
+
+    #[test]
+    fn waiting_for_data_leaves_the_connection_in_step() {
+        // Nothing yet (the script waits for a line): false, not broken.
+        let mut c = Conn::new(
+            MockStream::scripted(&[b"", b"* 3 EXISTS\r\n"], 64),
+            "mock:143",
+            Imap,
+        );
+        assert!(!c.wait_for_data(Duration::from_millis(1)).unwrap());
+        assert!(!c.is_broken());
+        c.send_command("a1", Some("IDLE")).unwrap();
+        assert!(c.wait_for_data(Duration::from_millis(1)).unwrap());
+        assert!(
+            c.wait_for_data(Duration::from_millis(1)).unwrap(),
+            "still buffered"
+        );
+        assert_eq!(c.read_reply().unwrap().text, b"3 EXISTS");
+        // EOF breaks it.
+        let mut c = imap(b"", 64);
+        assert_eq!(
+            c.wait_for_data(Duration::from_millis(1))
+                .unwrap_err()
+                .exit_code(),
+            74
+        );
+        assert!(c.is_broken());
+        // A continuation that is not a SASL challenge: the next line is shown.
+        let (t, seen) = collecting();
+        let mut c = imap(b"+ idling\r\n", 64);
+        c.set_transcript(Some(t));
+        assert!(c.read_reply().unwrap().is_continuation());
+        c.continuation_is_not_secret();
+        c.send_command("DONE", None).unwrap();
+        assert_eq!(seen.lock().unwrap().join("\n"), "S: + idling\nC: DONE");
     }
 }

@@ -15,7 +15,7 @@ use crate::deliver::output_dir::OutputDir;
 use crate::deliver::state::{self, StateFile};
 use crate::error::{Error, Kind, Result};
 use crate::imap::client::{ImapClient, ImapOptions};
-use crate::imap::fetch::{FetchOptions, Summary, fetch_folder, no_uidplus};
+use crate::imap::fetch::{FetchOptions, Summary, fetch_and_idle, fetch_folder, no_uidplus};
 use crate::imap::parse;
 use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
@@ -177,6 +177,11 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["all", "delete", "seen"])]
     pub reset_state: bool,
 
+    /// After fetching, wait for new mail with IDLE and fetch it as it arrives, until SIGINT
+    /// or SIGTERM (then a clean LOGOUT); one folder only
+    #[arg(long, conflicts_with_all = ["all", "reset_state", "list_folders"])]
+    pub idle: bool,
+
     /// Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of
     /// the best one offered
     #[arg(long, value_name = "MECH", value_parser = parse_mechanism)]
@@ -223,6 +228,12 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     }
     if args.tls.insecure {
         report.warn("--insecure: server certificates are not verified");
+    }
+    if args.idle && folders.len() > 1 {
+        return Err(Error::new(
+            Kind::Usage,
+            "--idle watches one folder: give one --folder (or the URL's path)",
+        ));
     }
     let warn = super::ftp_get::warner(report);
     let (login, token) = imap_login(&target, &args, &warn)?;
@@ -278,6 +289,9 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             "give --maildir DIR or --output-dir DIR",
         ));
     };
+    if args.idle {
+        crate::interrupt::stop_on_signal();
+    }
     let retry = RetryPolicy::new(args.conn.retries);
     let mut events = CliEvents::new(report, args.output_args.progress);
     let mut totals: Vec<(String, Summary)> = Vec::new();
@@ -292,6 +306,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                 &mut *store,
                 &mut state,
                 &fetch_opts,
+                args.idle,
                 &mut events,
             );
             match attempt {
@@ -300,7 +315,8 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                     break;
                 }
                 Err(e) => {
-                    if let Some(delay) = backoff.next(&e) {
+                    let stopping = crate::interrupt::stop_requested();
+                    if let Some(delay) = backoff.next(&e).filter(|_| !stopping) {
                         use crate::events::Events;
                         events.note(&backoff.message(&e, delay));
                         std::thread::sleep(delay);
@@ -351,6 +367,7 @@ fn session(
     store: &mut dyn Deliver,
     state: &mut StateFile,
     fetch_opts: &FetchOptions,
+    idle: bool,
     events: &mut CliEvents<'_>,
 ) -> Result<Summary> {
     let mut client = ImapClient::connect(target, login, opts)?;
@@ -358,7 +375,19 @@ fn session(
         client.logout();
         return Err(no_uidplus(&target.authority()));
     }
-    let summary = fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?;
+    let summary = if idle {
+        fetch_and_idle(
+            &mut client,
+            folder,
+            store,
+            Some(state),
+            fetch_opts,
+            events,
+            &crate::interrupt::stop_requested,
+        )?
+    } else {
+        fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?
+    };
     client.logout();
     Ok(summary)
 }

@@ -72,6 +72,17 @@ pub enum FetchEvent {
     Done,
 }
 
+/// Why [`ImapClient::idle`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleEnd {
+    /// The folder has more messages.
+    NewMail,
+    /// Time to re-issue IDLE.
+    Reissue,
+    /// The caller asked to stop.
+    Stop,
+}
+
 /// What a command in flight was.
 #[derive(Debug)]
 enum Pending {
@@ -930,6 +941,75 @@ impl<S: Transport> ImapClient<S> {
         Ok(uid)
     }
 
+    /// IDLE (RFC 2177) in the selected folder until new mail arrives (EXISTS grows), `max`
+    /// has passed (the caller re-issues it: servers may drop a client idle for 30 minutes),
+    /// or `stop` says so (checked every second); then DONE and the tagged OK.
+    pub fn idle(&mut self, max: Duration, stop: &dyn Fn() -> bool) -> Result<IdleEnd> {
+        if !self.caps.idle {
+            return Err(Error::new(
+                Kind::Unavailable,
+                format!("{}: the server has no IDLE (RFC 2177)", self.peer()),
+            ));
+        }
+        let before = self.selected.as_ref().map_or(0, |m| m.exists);
+        let tag = self.send("IDLE")?;
+        loop {
+            let r = self.read("IDLE")?;
+            match &r.kind {
+                ImapKind::Continuation => {
+                    self.conn.continuation_is_not_secret();
+                    break;
+                }
+                ImapKind::Untagged => {
+                    self.note_untagged(&r)?;
+                    self.skip_literals(r.literal)?;
+                }
+                ImapKind::Tagged(t) if t.as_slice() == tag.as_bytes() => {
+                    self.expect_ok(r, "IDLE")?;
+                    return Err(Error::new(
+                        Kind::Protocol,
+                        format!("{}: IDLE ended before it began", self.peer()),
+                    ));
+                }
+                ImapKind::Tagged(_) => return Err(self.unexpected("IDLE", &r)),
+            }
+        }
+        let started = Instant::now();
+        let end = loop {
+            if stop() {
+                break IdleEnd::Stop;
+            }
+            let left = max.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break IdleEnd::Reissue;
+            }
+            if !self.conn.wait_for_data(left.min(Duration::from_secs(1)))? {
+                continue;
+            }
+            let r = self.read("IDLE")?;
+            match &r.kind {
+                ImapKind::Untagged => {
+                    self.note_untagged(&r)?;
+                    self.skip_literals(r.literal)?;
+                    if let Some(text) = &self.bye {
+                        return Err(Error::new(
+                            Kind::TempFail,
+                            format!("{}: the server ends the session: BYE {text}", self.peer()),
+                        ));
+                    }
+                    if self.selected.as_ref().is_some_and(|m| m.exists > before) {
+                        break IdleEnd::NewMail;
+                    }
+                }
+                _ => return Err(self.unexpected("IDLE", &r)),
+            }
+        };
+        self.conn.send_command("DONE", None)?;
+        let r = self.finish(&tag, "IDLE", |_, _| Ok(false))?;
+        self.expect_ok(r, "IDLE")?;
+        Ok(end)
+    }
+
     /// LOGOUT (RFC 3501 section 6.1.3), then closes the connection; errors are ignored: what
     /// mattered is done.
     pub fn logout(mut self) {
@@ -1394,6 +1474,44 @@ a6 OK done\r\n";
         )
         .unwrap();
         assert_eq!(c.queue_expunge(&[1]).unwrap_err().exit_code(), 69);
+    }
+
+    #[test]
+    fn idle_until_new_mail_or_a_stop() {
+        let parts: Vec<&[u8]> = vec![
+            b"* 2 EXISTS\r\n* OK [UIDVALIDITY 4] x\r\na1 OK [READ-ONLY] x\r\n",
+            b"+ idling\r\n* 2 EXPUNGE\r\n* 2 EXISTS\r\n* 3 EXISTS\r\n",
+            b"a2 OK Idle completed\r\n",
+            b"+ idling\r\n",
+            b"a3 OK Idle completed\r\n",
+        ];
+        let (t, seen) = collecting();
+        let mut c = connect(
+            &[
+                &[&b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n"[..]][..],
+                &parts,
+            ]
+            .concat(),
+            1,
+            "imap://h/",
+            &Login::new("u", "p"),
+            &opts(TlsMode::None),
+        )
+        .unwrap();
+        c.conn.set_transcript(Some(t));
+        c.select("INBOX", true).unwrap();
+        assert_eq!(c.idle(IDLE_REISSUE, &|| false).unwrap(), IdleEnd::NewMail);
+        assert_eq!(c.selected().unwrap().exists, 3);
+        assert_eq!(c.idle(IDLE_REISSUE, &|| true).unwrap(), IdleEnd::Stop);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 EXAMINE INBOX\r\na2 IDLE\r\nDONE\r\na3 IDLE\r\nDONE\r\n"
+        );
+        assert!(seen.lock().unwrap().contains(&"C: DONE".to_string()));
+        // Without IDLE: 69.
+        let mut c = preauth(&[], 64);
+        c.caps.idle = false;
+        assert_eq!(c.idle(IDLE_REISSUE, &|| false).unwrap_err().exit_code(), 69);
     }
 
     #[test]

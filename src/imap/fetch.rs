@@ -9,7 +9,7 @@
 //! `FOLDER.last` (every wanted message up to that UID was delivered), and the ids
 //! `FOLDER:UIDVALIDITY:UID` of messages above it that a batch cut short delivered.
 
-use super::client::{FetchEvent, ImapClient};
+use super::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient};
 use super::parse;
 use crate::deliver::state::StateFile;
 use crate::deliver::{Deliver, MessageInfo, WireMessage};
@@ -257,6 +257,34 @@ pub fn fetch_folder<S: Transport>(
     }
     summary.deleted = expunging;
     Ok(summary)
+}
+
+/// `--idle`: fetches `folder`, then waits with IDLE (re-issued every [`IDLE_REISSUE`]) and
+/// fetches what arrives, until `stop` says so; then returns (the caller logs out).
+pub fn fetch_and_idle<S: Transport>(
+    client: &mut ImapClient<S>,
+    folder: &str,
+    store: &mut dyn Deliver,
+    mut state: Option<&mut StateFile>,
+    opts: &FetchOptions,
+    events: &mut dyn Events,
+    stop: &dyn Fn() -> bool,
+) -> Result<Summary> {
+    let mut total = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
+    while !stop() {
+        match client.idle(IDLE_REISSUE, stop)? {
+            IdleEnd::NewMail => {
+                let s = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
+                total.fetched += s.fetched;
+                total.bytes += s.bytes;
+                total.deleted += s.deleted;
+                total.left = s.left;
+            }
+            IdleEnd::Reissue => {}
+            IdleEnd::Stop => break,
+        }
+    }
+    Ok(total)
 }
 
 /// `--delete` needs UID EXPUNGE (RFC 4315): a plain EXPUNGE would also remove messages

@@ -426,3 +426,69 @@ fn a_new_uidvalidity_fetches_the_folder_as_new() {
     l.run(&server, &["--maildir", &l.md_arg()]).ok();
     assert_eq!(l.md().len(), 6);
 }
+
+#[test]
+fn idle_fetches_what_arrives_and_a_sigterm_ends_it_cleanly() {
+    let server = imap(&messages()).start();
+    let l = Local::new("idle");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env_remove("NETRC")
+        .env("IMAP_PASS", PASS)
+        .args([
+            &url(&server),
+            "--password-env",
+            "IMAP_PASS",
+            "--tls",
+            "none",
+            "--idle",
+            "--maildir",
+            &l.md_arg(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        for _ in 0..2000 {
+            if f() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("{what} never happened: {:#?}", server.transcript());
+    };
+    wait_for("the first IDLE", &|| {
+        commands(&server).iter().any(|c| c == "IDLE")
+    });
+    assert_eq!(l.md().len(), 3);
+    server
+        .protocol()
+        .deliver("INBOX", "Subject: while waiting\r\n\r\nw\r\n");
+    wait_for("the second IDLE", &|| {
+        commands(&server).iter().filter(|c| *c == "IDLE").count() == 2
+    });
+    assert_eq!(l.md().last().unwrap(), "Subject: while waiting\n\nw\n");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output();
+    assert_eq!(o.status.code(), Some(0), "{o:#?}");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+    let cmds = commands(&server);
+    assert_eq!(
+        cmds[cmds.len() - 3..],
+        ["IDLE", "DONE", "LOGOUT"],
+        "{cmds:#?}"
+    );
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        [
+            "UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])",
+            "UID FETCH 4 (UID RFC822.SIZE BODY.PEEK[])"
+        ]
+    );
+}

@@ -609,6 +609,37 @@ fn noop(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
     Ok(Flow::Continue)
 }
 
+/// IDLE (RFC 2177): `+ idling`, then `* N EXISTS` whenever the folder grows, until DONE.
+fn idle(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
+    let (tag, _) = parts(line);
+    let tag = tag.to_string();
+    let count = |c: &Ctx<'_, FakeImap>| with_folder(c, |f| f.messages.len()).unwrap_or(0);
+    let mut announced = count(c);
+    c.send("+ idling\r\n")?;
+    loop {
+        if c.stopped() {
+            return Ok(Flow::Close);
+        }
+        let now = count(c);
+        if now != announced {
+            announced = now;
+            c.send(&format!("* {now} EXISTS\r\n"))?;
+        }
+        match c.poll_line(std::time::Duration::from_millis(10))? {
+            Some(Some(l)) if l.eq_ignore_ascii_case("DONE") => {
+                c.send(&format!("{tag} OK Idle completed\r\n"))?;
+                return Ok(Flow::Continue);
+            }
+            Some(Some(_)) => {
+                c.send(&format!("{tag} BAD expected DONE\r\n"))?;
+                return Ok(Flow::Continue);
+            }
+            Some(None) => return Ok(Flow::Close),
+            None => {}
+        }
+    }
+}
+
 fn logout(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
     let (tag, _) = parts(line);
     c.send(&format!(
@@ -655,6 +686,10 @@ impl Protocol for FakeImap {
         Command {
             verbs: &["NOOP"],
             run: noop,
+        },
+        Command {
+            verbs: &["IDLE"],
+            run: idle,
         },
         Command {
             verbs: &["LOGOUT"],

@@ -145,6 +145,26 @@ impl<P: Protocol> Ctx<'_, P> {
         }))
     }
 
+    /// Like [`read_line`](Ctx::read_line), waiting at most `wait`: `Ok(None)` when no whole
+    /// line came in time (what came stays for the next read), `Ok(Some(None))` at EOF.
+    pub fn poll_line(&mut self, wait: Duration) -> io::Result<Option<Option<String>>> {
+        self.control.stream.set_read_timeout(Some(wait))?;
+        let got = self.read_line();
+        self.control.stream.set_read_timeout(None)?;
+        match got {
+            Ok(line) => Ok(Some(line)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Registers another socket (a data connection) so that dropping the server closes it.
     pub fn track(&self, stream: TcpStream) -> io::Result<Tracked> {
         self.core.track(stream)
