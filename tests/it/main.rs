@@ -23,6 +23,7 @@ mod fake_server_selftest;
 mod ftp_get;
 mod generated;
 mod imap_fetch;
+mod interop_imap;
 mod interop_vsftpd;
 mod mime_pack;
 mod pop_fetch;

@@ -9,6 +9,7 @@ pub mod fake_server;
 pub mod files;
 pub mod run;
 pub mod servers;
+pub mod servers_imap;
 
 /// Asserts `expected` appear in `lines` in this order (other lines may come between).
 pub fn assert_in_order(lines: &[String], expected: &[&str]) {
