@@ -3,7 +3,7 @@
 //! checked is what a user sees: the local Maildir byte for byte against the files put into
 //! the server's Maildir, and what is left on the server.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::support::files::TempDir;
@@ -51,7 +51,7 @@ fn ok(o: &Output) {
     assert_eq!(String::from_utf8_lossy(&o.stderr), "", "{o:#?}");
 }
 
-fn local_messages(md: &PathBuf) -> Vec<Vec<u8>> {
+fn local_messages(md: &Path) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = std::fs::read_dir(md.join("new"))
         .into_iter()
         .flatten()
