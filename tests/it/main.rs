@@ -24,6 +24,7 @@ mod ftp_get;
 mod generated;
 mod imap_fetch;
 mod interop_imap;
+mod interop_pop;
 mod interop_vsftpd;
 mod mime_pack;
 mod pop_fetch;

@@ -10,6 +10,7 @@ pub mod files;
 pub mod run;
 pub mod servers;
 pub mod servers_imap;
+pub mod servers_pop;
 
 /// Asserts `expected` appear in `lines` in this order (other lines may come between).
 pub fn assert_in_order(lines: &[String], expected: &[&str]) {
