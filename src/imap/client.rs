@@ -941,17 +941,18 @@ impl<S: Transport> ImapClient<S> {
         Ok(uid)
     }
 
-    /// IDLE (RFC 2177) in the selected folder until new mail arrives (EXISTS grows), `max`
-    /// has passed (the caller re-issues it: servers may drop a client idle for 30 minutes),
-    /// or `stop` says so (checked every second); then DONE and the tagged OK.
-    pub fn idle(&mut self, max: Duration, stop: &dyn Fn() -> bool) -> Result<IdleEnd> {
+    /// IDLE (RFC 2177) in the selected folder until its message count differs from `seen`
+    /// (the count the caller's last search covered: mail that arrived since, announced
+    /// before or during IDLE), `max` has passed (the caller re-issues it: servers may drop a
+    /// client idle for 30 minutes), or `stop` says so (checked every second); then DONE and
+    /// the tagged OK.
+    pub fn idle(&mut self, seen: u32, max: Duration, stop: &dyn Fn() -> bool) -> Result<IdleEnd> {
         if !self.caps.idle {
             return Err(Error::new(
                 Kind::Unavailable,
                 format!("{}: the server has no IDLE (RFC 2177)", self.peer()),
             ));
         }
-        let before = self.selected.as_ref().map_or(0, |m| m.exists);
         let tag = self.send("IDLE")?;
         loop {
             let r = self.read("IDLE")?;
@@ -975,7 +976,11 @@ impl<S: Transport> ImapClient<S> {
             }
         }
         let started = Instant::now();
+        let changed = |c: &Self| c.selected.as_ref().is_some_and(|m| m.exists != seen);
         let end = loop {
+            if changed(self) {
+                break IdleEnd::NewMail;
+            }
             if stop() {
                 break IdleEnd::Stop;
             }
@@ -996,9 +1001,6 @@ impl<S: Transport> ImapClient<S> {
                             Kind::TempFail,
                             format!("{}: the server ends the session: BYE {text}", self.peer()),
                         ));
-                    }
-                    if self.selected.as_ref().is_some_and(|m| m.exists > before) {
-                        break IdleEnd::NewMail;
                     }
                 }
                 _ => return Err(self.unexpected("IDLE", &r)),
@@ -1500,9 +1502,12 @@ a6 OK done\r\n";
         .unwrap();
         c.conn.set_transcript(Some(t));
         c.select("INBOX", true).unwrap();
-        assert_eq!(c.idle(IDLE_REISSUE, &|| false).unwrap(), IdleEnd::NewMail);
+        assert_eq!(
+            c.idle(2, IDLE_REISSUE, &|| false).unwrap(),
+            IdleEnd::NewMail
+        );
         assert_eq!(c.selected().unwrap().exists, 3);
-        assert_eq!(c.idle(IDLE_REISSUE, &|| true).unwrap(), IdleEnd::Stop);
+        assert_eq!(c.idle(3, IDLE_REISSUE, &|| true).unwrap(), IdleEnd::Stop);
         assert_eq!(
             c.conn.stream().written_str(),
             "a1 EXAMINE INBOX\r\na2 IDLE\r\nDONE\r\na3 IDLE\r\nDONE\r\n"
@@ -1511,7 +1516,10 @@ a6 OK done\r\n";
         // Without IDLE: 69.
         let mut c = preauth(&[], 64);
         c.caps.idle = false;
-        assert_eq!(c.idle(IDLE_REISSUE, &|| false).unwrap_err().exit_code(), 69);
+        assert_eq!(
+            c.idle(0, IDLE_REISSUE, &|| false).unwrap_err().exit_code(),
+            69
+        );
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct Summary {
     /// Messages left for a later run by `--limit`.
     pub left: u64,
     pub deleted: u64,
+    /// The folder's message count when it was selected: what the search covered.
+    pub exists: u32,
 }
 
 /// The key of a folder in the state file: its modified UTF-7 name, percent-encoded where it
@@ -90,6 +92,7 @@ pub fn fetch_folder<S: Transport>(
     }
     let read_only = !(opts.seen || opts.delete);
     let mailbox = client.select(folder, read_only)?;
+    summary.exists = mailbox.exists;
     if !read_only && mailbox.read_only {
         return Err(Error::new(
             Kind::Auth,
@@ -272,13 +275,15 @@ pub fn fetch_and_idle<S: Transport>(
 ) -> Result<Summary> {
     let mut total = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
     while !stop() {
-        match client.idle(IDLE_REISSUE, stop)? {
+        // Mail announced while the last fetch ran makes IDLE end at once: nothing waits.
+        match client.idle(total.exists, IDLE_REISSUE, stop)? {
             IdleEnd::NewMail => {
                 let s = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
                 total.fetched += s.fetched;
                 total.bytes += s.bytes;
                 total.deleted += s.deleted;
                 total.left = s.left;
+                total.exists = s.exists;
             }
             IdleEnd::Reissue => {}
             IdleEnd::Stop => break,

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::support::files::TempDir;
 use crate::support::run;
-use crate::support::servers_imap::{Dovecot, dovecot};
+use crate::support::servers_pop::{Dovecot, dovecot};
 
 /// The Maildir layout posthaste writes: LF line ends; Dovecot keeps the files as given.
 fn message(i: usize, size: usize) -> Vec<u8> {
@@ -24,7 +24,7 @@ fn message(i: usize, size: usize) -> Vec<u8> {
     m
 }
 
-fn fetch(d: &Dovecot, user: u32, local: &TempDir, url: &str, args: &[&str]) -> Output {
+fn fetch(d: &Dovecot, user: usize, local: &TempDir, url: &str, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
     c.env("HOME", local.join("home"))
         .env("XDG_STATE_HOME", local.join("state"))
@@ -51,6 +51,46 @@ fn ok(o: &Output) {
     assert_eq!(String::from_utf8_lossy(&o.stderr), "", "{o:#?}");
 }
 
+/// The messages the server still has for user `n` (new/ and cur/), sorted.
+fn server_messages(d: &Dovecot, n: usize) -> Vec<Vec<u8>> {
+    let md = d.maildir(n);
+    let mut out: Vec<Vec<u8>> = ["new", "cur"]
+        .iter()
+        .flat_map(|s| std::fs::read_dir(md.join(s)).into_iter().flatten())
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    out.sort();
+    out
+}
+
+/// A Maildir name no earlier run used: Dovecot keeps the UIDs of names it has seen in its
+/// dovecot-uidlist, and a name used again would be taken for the old message.
+fn unique(stem: u64, i: usize) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!(
+        "{stem}.M{i:04}P{}Q{}N{}.interop",
+        std::process::id(),
+        now.as_secs(),
+        now.subsec_nanos()
+    )
+}
+
+/// Two sorted lists of messages are the same; a difference is shown briefly.
+fn same(got: &[Vec<u8>], want: &[Vec<u8>]) {
+    let brief = |m: &[u8]| String::from_utf8_lossy(&m[..m.len().min(120)]).into_owned();
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            g == w,
+            "message {i} differs:\n got {}\nwant {}",
+            brief(g),
+            brief(w)
+        );
+    }
+    assert_eq!(got.len(), want.len(), "how many messages");
+}
+
 fn local_messages(md: &Path) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = std::fs::read_dir(md.join("new"))
         .into_iter()
@@ -69,12 +109,12 @@ fn local_messages(md: &Path) -> Vec<Vec<u8>> {
 fn a_thousand_messages_byte_for_byte_then_only_new_ones() {
     let Some(d) = dovecot() else { return };
     let user = 9;
-    d.reset(user);
+    d.clear(user);
     let mut put: Vec<Vec<u8>> = (0..1000)
         .map(|i| message(i, 200 + (i * 37) % 6000))
         .collect();
     for (i, m) in put.iter().enumerate() {
-        d.put(user, &format!("1700000000.M{i}P1.interop"), m);
+        d.put(user, &unique(1700000000, i), m);
     }
     put.sort();
     let local = TempDir::new("imap-interop-1000");
@@ -88,7 +128,7 @@ fn a_thousand_messages_byte_for_byte_then_only_new_ones() {
         &url,
         &["--maildir", md.to_str().unwrap()],
     ));
-    assert_eq!(local_messages(&md), put);
+    same(&local_messages(&md), &put);
     // Nothing new: nothing fetched.
     ok(&fetch(
         &d,
@@ -98,35 +138,34 @@ fn a_thousand_messages_byte_for_byte_then_only_new_ones() {
         &["--maildir", md.to_str().unwrap()],
     ));
     assert_eq!(local_messages(&md).len(), 1000);
-    // Five arrive: exactly those five, over IMAPS this time.
+    // Five arrive: exactly those five.
     let mut more: Vec<Vec<u8>> = (1000..1005).map(|i| message(i, 3000)).collect();
     for (i, m) in more.iter().enumerate() {
-        d.put(user, &format!("1800000000.M{i}P1.interop"), m);
+        d.put(user, &unique(1800000000, i), m);
     }
-    let urls = format!("imaps://{}:{}/INBOX", d.host, d.imaps_port);
     ok(&fetch(
         &d,
         user,
         &local,
-        &urls,
+        &url,
         &["--maildir", md.to_str().unwrap()],
     ));
     let mut all = put.clone();
     all.append(&mut more);
     all.sort();
-    assert_eq!(local_messages(&md), all);
+    same(&local_messages(&md), &all);
     // The server still has everything (--keep), and EXAMINE left it untouched.
-    assert_eq!(d.messages(user), all);
+    same(&server_messages(&d, user), &all);
 }
 
 #[test]
 fn delete_expunges_only_what_was_delivered() {
     let Some(d) = dovecot() else { return };
     let user = 8;
-    d.reset(user);
+    d.clear(user);
     let put: Vec<Vec<u8>> = (0..10).map(|i| message(i, 1000)).collect();
     for (i, m) in put.iter().enumerate() {
-        d.put(user, &format!("1700000000.M{i:02}P1.interop"), m);
+        d.put(user, &unique(1700000000, i), m);
     }
     let local = TempDir::new("imap-interop-delete");
     let md = local.join("Mail");
@@ -148,7 +187,7 @@ fn delete_expunges_only_what_was_delivered() {
     assert_eq!(o.status.code(), Some(0), "{o:#?}");
     let got = local_messages(&md);
     assert_eq!(got.len(), 6);
-    let left = d.messages(user);
+    let left = server_messages(&d, user);
     assert_eq!(left.len(), 4);
     for m in &got {
         assert!(!left.contains(m));
@@ -158,20 +197,16 @@ fn delete_expunges_only_what_was_delivered() {
     union.sort();
     let mut want = put;
     want.sort();
-    assert_eq!(union, want);
+    same(&union, &want);
 }
 
 #[test]
 fn seen_flags_and_folders() {
     let Some(d) = dovecot() else { return };
     let user = 7;
-    d.reset(user);
+    d.clear(user);
     for i in 0..3 {
-        d.put(
-            user,
-            &format!("1700000000.M{i}P1.interop"),
-            &message(i, 500),
-        );
+        d.put(user, &unique(1700000000, i), &message(i, 500));
     }
     let local = TempDir::new("imap-interop-seen");
     let md = local.join("Mail");
@@ -214,4 +249,67 @@ fn seen_flags_and_folders() {
             .any(|l| l == "INBOX"),
         "{o:#?}"
     );
+}
+
+#[test]
+fn idle_picks_up_a_message_delivered_while_it_waits() {
+    let Some(d) = dovecot() else { return };
+    let user = 6;
+    d.clear(user);
+    d.put(user, &unique(1700000000, 0), &message(0, 500));
+    let local = TempDir::new("imap-interop-idle");
+    let md = local.join("Mail");
+    let url = format!("imaps://{}:{}/", d.host, d.imaps_port);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
+    c.env("HOME", local.join("home"))
+        .env("XDG_STATE_HOME", local.join("state"))
+        .env_remove("NETRC")
+        .env("IMAP_PASS", &d.password)
+        .args([
+            &url,
+            "--user",
+            &d.user(user),
+            "--password-env",
+            "IMAP_PASS",
+            "--cacert",
+            d.ca_cert.to_str().unwrap(),
+            "--idle",
+            "--maildir",
+            md.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    let count = || {
+        std::fs::read_dir(md.join("new"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let wait_for = |n: usize| {
+        // Dovecot notices new files at once with inotify, else within 30 s.
+        for _ in 0..6000 {
+            if count() == n {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("{n} messages never arrived");
+    };
+    wait_for(1);
+    // Give the client time to enter IDLE; a message put before it does is fetched all the
+    // same (the next search sees it), so no timing can make this test fail.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let late = message(1, 700);
+    d.put(user, &unique(1700000001, 1), &late);
+    wait_for(2);
+    assert!(local_messages(&md).contains(&late));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output();
+    assert_eq!(o.status.code(), Some(0), "{o:#?}");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }

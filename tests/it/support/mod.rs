@@ -9,7 +9,6 @@ pub mod fake_server;
 pub mod files;
 pub mod run;
 pub mod servers;
-pub mod servers_imap;
 pub mod servers_pop;
 
 /// Asserts `expected` appear in `lines` in this order (other lines may come between).
