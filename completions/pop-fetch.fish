@@ -1,8 +1,19 @@
 complete -c pop-fetch -l maildir -d 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)' -r -f -a "(__fish_complete_directories)"
+complete -c pop-fetch -l mbox -d 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)' -r -F
 complete -c pop-fetch -s O -l output-dir -d 'Write each message to DIR/NNNN.eml, numbered on from the highest there' -r -f -a "(__fish_complete_directories)"
+complete -c pop-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0' -r -f -a "(__fish_complete_command)"
 complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE [default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT]' -r -F
 complete -c pop-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
 complete -c pop-fetch -l limit -d 'Fetch at most N messages this run (the others wait for the next)' -r
+complete -c pop-fetch -l auth -d 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2' -r -f -a "auto\t''
+user\t''
+apop\t''
+scram-sha-256\t''
+plain\t''
+login\t''
+cram-md5\t''
+xoauth2\t''"
+complete -c pop-fetch -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)' -r -f
 complete -c pop-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c pop-fetch -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c pop-fetch -l password-env -d 'Take the password from the environment variable VAR' -r -f
@@ -23,7 +34,8 @@ zsh\t'Zsh completion'
 fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
-complete -c pop-fetch -l create-dirs -d 'Make the folder --output-dir names when it is missing'
+complete -c pop-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream'
+complete -c pop-fetch -l create-dirs -d 'Make the folder --output-dir or --mbox names when it is missing'
 complete -c pop-fetch -l keep -d 'Leave the messages on the server (the default)'
 complete -c pop-fetch -l delete -d 'Delete each message on the server once its local copy is durable (and the ones earlier runs delivered)'
 complete -c pop-fetch -l new -d 'Fetch only messages not delivered before, by their UIDL (the default)'

@@ -10,8 +10,11 @@ use super::tool::{self, Tool};
 use crate::conn::Transcript;
 use crate::deliver::Deliver;
 use crate::deliver::maildir::Maildir;
+use crate::deliver::mbox::Mbox;
+use crate::deliver::mda::Mda;
 use crate::deliver::output_dir::OutputDir;
 use crate::deliver::state::{self, StateFile};
+use crate::deliver::stdout::Stdout;
 use crate::error::{Error, Kind, Result};
 use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
@@ -19,6 +22,8 @@ use crate::net::url::{Scheme, Target};
 use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
 use crate::pop3::fetch::{FetchOptions, Summary, fetch};
 use crate::retry::RetryPolicy;
+use crate::sasl::Mechanism;
+use crate::transfer::StreamOut;
 use clap::{Parser, ValueHint};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -87,8 +92,9 @@ impl Tool for PopFetch {
     name = "pop-fetch",
     version,
     about = "Fetch mail over POP3 into local storage, never losing a message",
-    long_about = "Fetch mail from a POP3 server into a Maildir (--maildir) or a folder of \
-NNNN.eml files (--output-dir). Only new messages are fetched (--new, by the UIDLs recorded \
+    long_about = "Fetch mail from a POP3 server into a Maildir (--maildir), an mbox (--mbox), a \
+folder of NNNN.eml files (--output-dir), a delivery command (--mda) or standard output \
+(--stdout). Only new messages are fetched (--new, by the UIDLs recorded \
 in a state file per account); --all fetches everything. Messages are left on the server \
 (--keep) unless --delete is given, and then deleted only once their local copies are \
 durable (fsynced). Anything that fails before the end leaves the server's mailbox as it was.\n\n\
@@ -99,6 +105,7 @@ The password comes from the URL, --password-file, --password-env, netrc, or a pr
 terminal, in that order.",
     after_help = tool::after_help(PopFetch::MAN),
     after_long_help = tool::after_long_help(PopFetch::MAN, PopFetch::EXIT),
+    group = clap::ArgGroup::new("store").required(true).multiple(false),
 )]
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox (pop3s://user@host[:port])
@@ -106,14 +113,26 @@ pub struct Args {
     pub url: String,
 
     /// Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)
-    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath, required_unless_present_any = ["output_dir"])]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath, group = "store")]
     pub maildir: Option<PathBuf>,
 
+    /// Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, group = "store")]
+    pub mbox: Option<PathBuf>,
+
     /// Write each message to DIR/NNNN.eml, numbered on from the highest there
-    #[arg(short = 'O', long = "output-dir", value_name = "DIR", value_hint = ValueHint::DirPath, conflicts_with = "maildir")]
+    #[arg(short = 'O', long = "output-dir", value_name = "DIR", value_hint = ValueHint::DirPath, group = "store")]
     pub output_dir: Option<PathBuf>,
 
-    /// Make the folder --output-dir names when it is missing
+    /// Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0
+    #[arg(long, value_name = "COMMAND", value_hint = ValueHint::CommandString, group = "store")]
+    pub mda: Option<String>,
+
+    /// Write the messages to standard output as an mboxrd stream
+    #[arg(long, group = "store")]
+    pub stdout: bool,
+
+    /// Make the folder --output-dir or --mbox names when it is missing
     #[arg(long)]
     pub create_dirs: bool,
 
@@ -151,6 +170,15 @@ pub struct Args {
     #[arg(long, conflicts_with = "delete")]
     pub headers_only: bool,
 
+    /// How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL
+    /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2
+    #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = auth_parser())]
+    pub auth: AuthMethod,
+
+    /// Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)
+    #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
+    pub oauth2_token_env: Option<String>,
+
     #[command(flatten)]
     pub creds: CredArgs,
     #[command(flatten)]
@@ -161,6 +189,27 @@ pub struct Args {
     pub output_args: OutputArgs,
     #[command(flatten)]
     pub generate: GenerateArgs,
+}
+
+/// `--auth`: the methods, for completions too.
+fn auth_parser() -> impl clap::builder::TypedValueParser<Value = AuthMethod> {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        "auto",
+        "user",
+        "apop",
+        "scram-sha-256",
+        "plain",
+        "login",
+        "cram-md5",
+        "xoauth2",
+    ])
+    .map(|s| match s.as_str() {
+        "auto" => AuthMethod::Auto,
+        "user" => AuthMethod::User,
+        "apop" => AuthMethod::Apop,
+        m => AuthMethod::Sasl(Mechanism::parse(m).expect("a listed mechanism")),
+    })
 }
 
 /// `--max-size`: bytes, or with a k, M or G suffix (powers of 1024).
@@ -193,7 +242,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         report.warn("--insecure: server certificates are not verified");
     }
     let warn = super::ftp_get::warner(report);
-    let login = pop_login(&target, &args.creds, &warn)?;
+    let login = pop_login(&target, &args, &warn)?;
     let opts = pop_options(&args, report)?;
     let fetch_opts = FetchOptions {
         new_only: !args.all,
@@ -208,16 +257,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         None => state::default_path("pop", &login.user, &target.host, target.port)?,
     };
     let mut state = StateFile::open(&state_path)?;
-    let mut store: Box<dyn Deliver> = if let Some(dir) = &args.maildir {
-        Box::new(Maildir::open(dir)?)
-    } else if let Some(dir) = &args.output_dir {
-        Box::new(OutputDir::open(dir, args.create_dirs)?)
-    } else {
-        return Err(Error::new(
-            Kind::Usage,
-            "give --maildir DIR or --output-dir DIR",
-        ));
-    };
+    let mut store = open_store(&args)?;
     let retry = RetryPolicy::new(args.conn.retries);
     let mut backoff = retry.start();
     let mut events = CliEvents::new(report, args.output_args.progress);
@@ -294,6 +334,27 @@ fn session(
     Ok(summary)
 }
 
+/// The store the flags name (clap makes sure there is exactly one).
+fn open_store(args: &Args) -> Result<Box<dyn Deliver>> {
+    Ok(if let Some(dir) = &args.maildir {
+        Box::new(Maildir::open(dir)?)
+    } else if let Some(dir) = &args.output_dir {
+        Box::new(OutputDir::open(dir, args.create_dirs)?)
+    } else if let Some(file) = &args.mbox {
+        crate::transfer::ensure_folder(crate::transfer::parent_of(file), args.create_dirs)?;
+        Box::new(Mbox::open(file)?)
+    } else if let Some(cmd) = &args.mda {
+        Box::new(Mda::new(cmd))
+    } else if args.stdout {
+        Box::new(Stdout::new(StreamOut::stdout()?))
+    } else {
+        return Err(Error::new(
+            Kind::Usage,
+            "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
+        ));
+    })
+}
+
 fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {
     let tls_opts = args.tls.options();
     let needs_tls = tls_opts.mode != TlsMode::None || args.url.starts_with("pop3s:");
@@ -310,13 +371,16 @@ fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {
         connect: args.conn.options()?,
         tls_mode: tls_opts.mode,
         tls,
-        auth: AuthMethod::Auto,
+        auth: args.auth,
+        token: args.oauth2_token_env.is_some(),
         transcript,
     })
 }
 
-/// The login: a user name is needed (POP3 has no anonymous login).
-fn pop_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<Login> {
+/// The login: a user name is needed (POP3 has no anonymous login), and a password, or an
+/// OAuth2 token with `--oauth2-token-env`.
+fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Login> {
+    let creds = &args.creds;
     let Some(user) = credentials::user_name(target, creds)? else {
         return Err(Error::new(
             Kind::Usage,
@@ -326,6 +390,23 @@ fn pop_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<L
             ),
         ));
     };
+    if let Some(var) = &args.oauth2_token_env {
+        let token = std::env::var(var).unwrap_or_default();
+        let token = credentials::strip_line_end(&token);
+        if token.is_empty() {
+            return Err(Error::new(
+                Kind::Auth,
+                format!("--oauth2-token-env {var}: the environment variable is not set or empty"),
+            ));
+        }
+        if token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("--oauth2-token-env {var}: the token contains a CR, LF or NUL character"),
+            ));
+        }
+        return Ok(Login::new(user, token));
+    }
     let c = credentials::password_warn(target, &user, creds, &mut |w| warn(w))?;
     if c.from_url {
         warn(

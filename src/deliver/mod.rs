@@ -15,11 +15,11 @@
 //! the way in, streaming, and keeps a lone CR as it is.
 
 pub mod maildir;
-// pub mod mbox;
-// pub mod mda;
+pub mod mbox;
+pub mod mda;
 pub mod output_dir;
 pub mod state;
-// pub mod stdout;
+pub mod stdout;
 
 use crate::error::Result;
 use std::time::SystemTime;

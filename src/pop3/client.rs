@@ -15,7 +15,10 @@ use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::net::{self, ConnectOptions};
-use crate::reply::Response;
+use crate::reply::{Pop3Status, Response};
+use crate::sasl::{self, Exchange, Mechanism};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use std::time::Instant;
 
 /// At most this many commands in flight (besides the 4 KiB window of the engine).
@@ -24,12 +27,21 @@ const MAX_IN_FLIGHT: usize = 256;
 /// How to log in (`--auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMethod {
-    /// The best the server offers.
+    /// The best the server offers: a SASL mechanism from CAPA's SASL line (SCRAM-SHA-256
+    /// first), else USER and PASS.
     #[default]
     Auto,
     /// USER and PASS (RFC 1939 section 7).
     User,
+    /// APOP with the greeting's timestamp (RFC 1939 section 7).
+    Apop,
+    /// AUTH with this SASL mechanism (RFC 5034).
+    Sasl(Mechanism),
 }
+
+/// A POP3 command line is at most 255 octets (RFC 5034 section 4): a longer initial
+/// response goes as the answer to an empty challenge instead.
+const MAX_AUTH_LINE: usize = 255;
 
 /// How to connect and log in.
 #[derive(Clone)]
@@ -39,6 +51,8 @@ pub struct Pop3Options {
     /// Needed for pop3s:// and for `--tls auto|required`.
     pub tls: Option<TlsContext>,
     pub auth: AuthMethod,
+    /// The login's secret is an OAuth2 access token (`--oauth2-token-env`), for XOAUTH2.
+    pub token: bool,
     /// `--verbose`.
     pub transcript: Option<Transcript>,
 }
@@ -261,8 +275,116 @@ impl<S: Transport> Pop3Client<S> {
     }
 
     fn login(&mut self, login: &Login, opts: &Pop3Options) -> Result<()> {
+        let peer = self.conn.peer().to_string();
         match opts.auth {
-            AuthMethod::Auto | AuthMethod::User => self.user_pass(login),
+            AuthMethod::User => self.user_pass(login),
+            AuthMethod::Apop => self.apop(login),
+            AuthMethod::Sasl(m) => {
+                let offered: Vec<&str> = self.caps.sasl.iter().map(String::as_str).collect();
+                // A server without CAPA may still take AUTH: try what was asked for.
+                let m = if self.caps.listed {
+                    sasl::choose(&offered, Some(m), opts.token).map_err(|e| e.context(&peer))?
+                } else {
+                    m
+                };
+                self.sasl(login, m)
+            }
+            AuthMethod::Auto => {
+                let offered: Vec<&str> = self.caps.sasl.iter().map(String::as_str).collect();
+                if opts.token {
+                    let m = sasl::choose(&offered, None, true).map_err(|e| e.context(&peer))?;
+                    return self.sasl(login, m);
+                }
+                match sasl::choose(&offered, None, false) {
+                    Ok(m) => self.sasl(login, m),
+                    Err(_) => self.user_pass(login),
+                }
+            }
+        }
+    }
+
+    /// APOP (RFC 1939 section 7): the MD5 of the greeting's timestamp and the password.
+    fn apop(&mut self, login: &Login) -> Result<()> {
+        let Some(ts) = self.timestamp.clone() else {
+            return Err(Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{}: --auth apop: the server's greeting has no APOP timestamp (<...@...>)",
+                    self.conn.peer()
+                ),
+            ));
+        };
+        let digest = sasl::apop_digest(&ts, &login.password);
+        let r = self.command("APOP", Some(&format!("{} {digest}", login.user)))?;
+        if !r.is_ok() {
+            return Err(self.login_failed(login, &r));
+        }
+        Ok(())
+    }
+
+    /// AUTH (RFC 5034): the initial response with the command when it fits in a command
+    /// line, then challenge and response, base64-coded, responses sent as secrets. A
+    /// challenge we cannot answer cancels the exchange (`*`).
+    fn sasl(&mut self, login: &Login, mech: Mechanism) -> Result<()> {
+        let mut ex = Exchange::new(mech, &login.user, &login.password);
+        let mut pending = None;
+        match ex.initial_response() {
+            Some(ir) => {
+                let b = if ir.is_empty() {
+                    "=".to_string()
+                } else {
+                    B64.encode(&ir)
+                };
+                if "AUTH ".len() + mech.name().len() + 1 + b.len() <= MAX_AUTH_LINE {
+                    self.conn
+                        .send_command("AUTH", Some(&format!("{} {b}", mech.name())))?;
+                } else {
+                    self.conn.send_command("AUTH", Some(mech.name()))?;
+                    pending = Some(ir);
+                }
+            }
+            None => self.conn.send_command("AUTH", Some(mech.name()))?,
+        }
+        loop {
+            let r = self.reply_to("AUTH")?;
+            match r.status {
+                Pop3Status::Ok => {
+                    return ex.finish(None).map_err(|e| e.context(self.conn.peer()));
+                }
+                Pop3Status::Err => {
+                    let e = self.login_failed(login, &r);
+                    let msg = match ex.detail() {
+                        Some(d) => format!("{} (AUTH {mech}: {d})", e.message()),
+                        None => format!("{} (AUTH {mech})", e.message()),
+                    };
+                    return Err(e.with_message(msg));
+                }
+                Pop3Status::Continue => {}
+            }
+            let response = match pending.take() {
+                Some(ir) => Ok(ir),
+                None => B64
+                    .decode(String::from_utf8_lossy(&r.text).trim())
+                    .map_err(|_| {
+                        Error::new(
+                            Kind::Protocol,
+                            format!(
+                                "{}: AUTH {mech}: the server's challenge is not base64",
+                                self.conn.peer()
+                            ),
+                        )
+                    })
+                    .and_then(|c| ex.respond(&c)),
+            };
+            match response {
+                Ok(resp) => self.conn.send_secret_line(&B64.encode(resp))?,
+                Err(e) => {
+                    // Cancel (RFC 5034 section 4), and read the -ERR that follows.
+                    self.conn.send_secret_line("*")?;
+                    let _ = self.reply_to("AUTH");
+                    return Err(e.context(self.conn.peer()));
+                }
+            }
         }
     }
 
@@ -467,6 +589,7 @@ mod tests {
             tls_mode: mode,
             tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
             auth: AuthMethod::Auto,
+            token: false,
             transcript: None,
         }
     }
@@ -674,5 +797,113 @@ mod tests {
         assert_eq!(c.list().err().unwrap().exit_code(), 76);
         let mut c = logged_in(&[b"-ERR no UIDL here\r\n"], b"+OK\r\n.\r\n");
         assert_eq!(c.uidl().unwrap(), None);
+    }
+
+    fn login_with(parts: &[&[u8]], auth: AuthMethod, password: &str) -> (Result<()>, String) {
+        let target = Target::parse("pop3://bob@h.example", &[Scheme::Pop3]).unwrap();
+        let stream = MockStream::scripted(parts, 1000);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let mut opts = options(TlsMode::None);
+        opts.auth = auth;
+        let (t, seen) = crate::conn::tests::collecting();
+        opts.transcript = Some(t);
+        let r = Pop3Client::handshake(
+            stream,
+            &target,
+            &Login::new("bob", password),
+            &opts,
+            deadline,
+        );
+        let shown = seen.lock().unwrap().join("\n");
+        (r.map(|_| ()), shown)
+    }
+
+    #[test]
+    fn auth_plain_goes_with_the_command_and_is_never_shown() {
+        let caps: &[u8] = b"+OK\r\nSASL PLAIN LOGIN\r\nUSER\r\n.\r\n";
+        let (r, shown) = login_with(
+            &[b"+OK hi\r\n", caps, b"+OK welcome\r\n", caps],
+            AuthMethod::Auto,
+            "pw",
+        );
+        r.unwrap();
+        assert!(shown.contains("C: AUTH PLAIN ****"), "{shown}");
+        assert!(!shown.contains("AGJvYgBwdw"), "{shown}");
+        // LOGIN: two challenges, two secret answers.
+        let (r, shown) = login_with(
+            &[
+                b"+OK hi\r\n",
+                caps,
+                b"+ VXNlcm5hbWU6\r\n",
+                b"+ UGFzc3dvcmQ6\r\n",
+                b"+OK\r\n",
+                caps,
+            ],
+            AuthMethod::Sasl(Mechanism::Login),
+            "pw",
+        );
+        r.unwrap();
+        assert!(
+            shown.contains("C: AUTH LOGIN\nS: + VXNlcm5hbWU6\nC: ****\nS: + UGFzc3dvcmQ6\nC: ****"),
+            "{shown}"
+        );
+        // A mechanism the server does not offer is 69; a refused one 77.
+        let (r, _) = login_with(
+            &[b"+OK hi\r\n", caps],
+            AuthMethod::Sasl(Mechanism::CramMd5),
+            "pw",
+        );
+        assert_eq!(r.unwrap_err().exit_code(), 69);
+        let (r, _) = login_with(
+            &[b"+OK hi\r\n", caps, b"-ERR [AUTH] no\r\n"],
+            AuthMethod::Auto,
+            "pw",
+        );
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), 77);
+        assert!(e.to_string().contains("AUTH PLAIN"), "{e}");
+        // A challenge that is not base64: cancelled with "*", 76.
+        let (r, shown) = login_with(
+            &[b"+OK hi\r\n", caps, b"+ !!!\r\n", b"-ERR cancelled\r\n"],
+            AuthMethod::Sasl(Mechanism::Login),
+            "pw",
+        );
+        assert_eq!(r.unwrap_err().exit_code(), 76);
+        assert!(shown.contains("C: ****\nS: -ERR cancelled"), "{shown}");
+    }
+
+    #[test]
+    fn apop_uses_the_greeting_timestamp() {
+        // RFC 1939 section 7's example.
+        let caps: &[u8] = b"+OK\r\n.\r\n";
+        let target = Target::parse("pop3://mrose@h.example", &[Scheme::Pop3]).unwrap();
+        let stream = MockStream::scripted(
+            &[
+                b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n",
+                caps,
+                b"+OK\r\n",
+                caps,
+            ],
+            1000,
+        );
+        let mut opts = options(TlsMode::None);
+        opts.auth = AuthMethod::Apop;
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let c = Pop3Client::handshake(
+            stream,
+            &target,
+            &Login::new("mrose", "tanstaaf"),
+            &opts,
+            deadline,
+        )
+        .unwrap();
+        assert!(
+            c.conn
+                .stream()
+                .written_str()
+                .contains("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n")
+        );
+        let (r, _) = login_with(&[b"+OK no stamp\r\n", caps], AuthMethod::Apop, "pw");
+        assert_eq!(r.unwrap_err().exit_code(), 69);
     }
 }

@@ -237,3 +237,119 @@ fn two_runs_at_once_never_deliver_a_message_twice() {
     ));
     assert_eq!(contents(&md.join("new")), expected(0..300));
 }
+
+#[test]
+fn a_thousand_messages_into_an_mbox_an_mda_and_stdout() {
+    let Some(d) = dovecot() else { return };
+    let user = 5;
+    d.clear(user);
+    fill(&d, user, 0..1000);
+    let local = TempDir::new("interop-pop-1000b");
+    let as_counts = |msgs: Vec<Vec<u8>>| {
+        let mut out = BTreeMap::new();
+        for m in msgs {
+            *out.entry(m).or_insert(0) += 1;
+        }
+        out
+    };
+    // mbox (--all: the state file already holds them after the first store).
+    let mbox = local.join("inbox.mbox");
+    run_ok(&mut pop_fetch(
+        &d,
+        &d.url("pop3s", user),
+        &local,
+        &["--mbox", mbox.to_str().unwrap()],
+    ));
+    let data = std::fs::read(&mbox).unwrap();
+    assert_eq!(
+        as_counts(crate::pop_fetch::mboxrd_messages(&data)),
+        expected(0..1000)
+    );
+    // An MDA writing one file per message.
+    let out = local.join("mda");
+    std::fs::create_dir_all(&out).unwrap();
+    let cmd = format!("cat > \"$(mktemp '{}/XXXXXXXX')\"", out.display());
+    run_ok(&mut pop_fetch(
+        &d,
+        &d.url("pop3", user),
+        &local,
+        &["--mda", &cmd, "--all"],
+    ));
+    assert_eq!(contents(&out), expected(0..1000));
+    // Standard output.
+    let o = run_ok(&mut pop_fetch(
+        &d,
+        &d.url("pop3s", user),
+        &local,
+        &["--stdout", "--all"],
+    ));
+    assert_eq!(
+        as_counts(crate::pop_fetch::mboxrd_messages(&o.stdout)),
+        expected(0..1000)
+    );
+}
+
+#[test]
+fn every_login_method_dovecot_offers() {
+    let Some(d) = dovecot() else { return };
+    let user = 6;
+    d.clear(user);
+    fill(&d, user, 0..3);
+    let local = TempDir::new("interop-pop-auth");
+    for auth in [
+        "auto",
+        "scram-sha-256",
+        "plain",
+        "login",
+        "cram-md5",
+        "apop",
+        "user",
+    ] {
+        let md = local.join(format!("Mail-{auth}"));
+        let mut c = pop_fetch(
+            &d,
+            &d.url("pop3", user),
+            &local,
+            &[
+                "--maildir",
+                md.to_str().unwrap(),
+                "--all",
+                "--auth",
+                auth,
+                "-v",
+            ],
+        );
+        let o = run::output(&mut c);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "--auth {auth}: {err}");
+        assert_eq!(contents(&md.join("new")), expected(0..3), "--auth {auth}");
+        assert!(!err.contains(&d.password), "--auth {auth}: {err}");
+        let want = match auth {
+            "auto" | "scram-sha-256" => "C: AUTH SCRAM-SHA-256",
+            "plain" => "C: AUTH PLAIN ****",
+            "login" => "C: AUTH LOGIN",
+            "cram-md5" => "C: AUTH CRAM-MD5",
+            "apop" => "C: APOP phmail6 ****",
+            _ => "C: PASS ****",
+        };
+        assert!(err.contains(want), "--auth {auth}: {err}");
+    }
+    // A wrong password with each: 77.
+    for auth in ["scram-sha-256", "apop"] {
+        let md = local.join("Mail-wrong");
+        let mut c = pop_fetch(
+            &d,
+            &d.url("pop3s", user),
+            &local,
+            &["--maildir", md.to_str().unwrap(), "--auth", auth],
+        );
+        c.env("POP_PASS", "wrong");
+        let o = run::output(&mut c);
+        assert_eq!(
+            o.status.code(),
+            Some(77),
+            "--auth {auth}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

@@ -468,3 +468,149 @@ fn max_size_limit_and_headers_only() {
     );
     assert_eq!(o.code, Some(64), "{o:#?}");
 }
+
+/// The messages of an mboxrd stream: entries split at `From ` lines, the envelope line
+/// dropped, one `>` taken off `>From ` lines, the separating empty line dropped.
+pub fn mboxrd_messages(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b"From ") {
+            out.push(Vec::new());
+            continue;
+        }
+        let cur = out.last_mut().expect("an mbox starts with a From line");
+        let gts = line.iter().take_while(|&&b| b == b'>').count();
+        if gts > 0 && line[gts..].starts_with(b"From ") {
+            cur.extend_from_slice(&line[1..]);
+        } else {
+            cur.extend_from_slice(line);
+        }
+    }
+    for m in &mut out {
+        assert_eq!(m.pop(), Some(b'\n'), "each entry ends with an empty line");
+    }
+    out
+}
+
+#[test]
+fn mbox_gets_from_lines_quoting_and_a_lock() {
+    let msgs = [
+        (
+            "m1",
+            "Return-Path: <bob@example.com>\r\nSubject: a\r\n\r\nFrom the start\r\n>From quoted\r\n.\r\n",
+        ),
+        ("m2", "Subject: b\r\n\r\nno newline"),
+    ];
+    let server = pop(&msgs).start();
+    let l = Local::new("mbox");
+    let mbox = l.dir.join("inbox.mbox");
+    l.run(&server, &["--mbox", mbox.to_str().unwrap()]).ok();
+    let text = std::fs::read_to_string(&mbox).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("From bob@example.com "), "{text}");
+    assert!(
+        text.contains("\nSubject: a\n\n>From the start\n>>From quoted\n.\n\nFrom MAILER-DAEMON "),
+        "{text}"
+    );
+    assert!(text.ends_with("\nSubject: b\n\nno newline\n\n"), "{text}");
+    assert_eq!(
+        mboxrd_messages(text.as_bytes()),
+        [
+            b"Return-Path: <bob@example.com>\nSubject: a\n\nFrom the start\n>From quoted\n.\n"
+                .to_vec(),
+            b"Subject: b\n\nno newline\n".to_vec()
+        ]
+    );
+    assert!(
+        !l.dir.join("inbox.mbox.lock").exists(),
+        "the dot-lock goes at the end"
+    );
+    // Another program's dot-lock: the run waits, then gives up with 75, fetching nothing.
+    std::fs::write(l.dir.join("inbox.mbox.lock"), "1").unwrap();
+    server.protocol().deliver("m3", "Subject: c\r\n\r\nc\r\n");
+    let line = l
+        .run(&server, &["--mbox", mbox.to_str().unwrap()])
+        .fails(75)
+        .to_string();
+    assert!(line.contains("inbox.mbox.lock exists"), "{line}");
+    assert_eq!(std::fs::read_to_string(&mbox).unwrap(), text);
+}
+
+#[test]
+fn mda_delivers_only_on_exit_0_and_a_failure_keeps_the_rest() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("mda");
+    let out = l.dir.join("mda-out");
+    std::fs::create_dir_all(&out).unwrap();
+    // The second message makes the MDA fail: the first stays recorded, nothing is deleted.
+    let cmd = format!(
+        "f=$(mktemp '{}/XXXXXX'); cat > \"$f\"; if grep -q two \"$f\"; then rm \"$f\"; exit 3; fi",
+        out.display()
+    );
+    let line = l
+        .run(&server, &["--mda", &cmd, "--delete"])
+        .fails(73)
+        .to_string();
+    assert!(line.contains("exited with status 3"), "{line}");
+    assert_eq!(server.protocol().remaining().len(), 3);
+    assert!(server.commands("QUIT").is_empty());
+    let got: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(got, edge_stored()[..1]);
+    // A working MDA next time: messages 2 and 3 only, then all deleted.
+    let cmd = format!("cat > \"$(mktemp '{}/XXXXXX')\"", out.display());
+    l.run(&server, &["--mda", &cmd, "--delete"]).ok();
+    // The first run had all three RETRs in flight (PIPELINING) when message 2 failed.
+    assert_eq!(
+        server.commands("RETR"),
+        ["RETR 1", "RETR 2", "RETR 3", "RETR 2", "RETR 3"]
+    );
+    assert!(server.protocol().remaining().is_empty());
+    let mut got: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    got.sort();
+    let mut want = edge_stored();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn stdout_is_an_mboxrd_stream() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("stdout");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env("POP_PASS", PASS)
+        .args([
+            &url(&server),
+            "--password-env",
+            "POP_PASS",
+            "--tls",
+            "none",
+            "--stdout",
+        ])
+        .stdin(Stdio::null());
+    let o = run::output(&mut c);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let got: Vec<String> = mboxrd_messages(&o.stdout)
+        .into_iter()
+        .map(|m| String::from_utf8(m).unwrap())
+        .collect();
+    assert_eq!(got, edge_stored());
+}
+
+#[test]
+fn exactly_one_store_is_required() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("nostore");
+    let o = l.run(&server, &[]);
+    assert_eq!(o.code, Some(64), "{o:?}");
+    let o = l.run(&server, &["--stdout", "--maildir", "x"]);
+    assert_eq!(o.code, Some(64), "{o:?}");
+    assert_eq!(server.connections(), 0);
+}

@@ -1,0 +1,558 @@
+//! mboxrd (the `From ` line format where every line matching `^>*From ` in a message gets one
+//! more `>`, so that reading reverses it exactly): the quoting, streamed across any chunk
+//! split ([`FromQuoter`]), the envelope line ([`from_line`]), and `--mbox FILE` delivery:
+//! the file locked with `fcntl` and a `FILE.lock` dot-lock for the whole run (as procmail and
+//! mutt do), each message appended, a failure truncating the file back to where the message
+//! began, [`Deliver::sync`] fsyncing it.
+
+use super::{Deliver, MessageInfo, MessageSink};
+use crate::error::{Error, Kind, Result};
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A line of more `>` than this at its start is taken as no `From ` line: its `>` are
+/// written as they come, so such a line costs no memory.
+const MAX_HELD_GT: u64 = 64 * 1024;
+/// The header is searched for `Return-Path:` in at most this much of its start.
+const HEADER_LOOKAHEAD: usize = 64 * 1024;
+/// How long to wait for another program's lock on the mbox.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    /// At the start of a line.
+    LineStart,
+    /// `n` `>` seen at the start of the line, held.
+    Gts(u64),
+    /// `gts` `>` and the first `matched` bytes of `From ` held.
+    From { gts: u64, matched: usize },
+    /// Inside a line that needs nothing.
+    Mid,
+}
+
+/// mboxrd quoting of a message's lines (LF line ends), streamed: what could still become a
+/// `From ` line is held (a count of `>`, at most four letters) until it is decided.
+#[derive(Debug, Clone)]
+pub struct FromQuoter {
+    state: Quote,
+}
+
+impl Default for FromQuoter {
+    fn default() -> Self {
+        FromQuoter {
+            state: Quote::LineStart,
+        }
+    }
+}
+
+const FROM: &[u8] = b"From ";
+
+fn gts(out: &mut Vec<u8>, n: u64) {
+    out.extend(std::iter::repeat_n(b'>', n as usize));
+}
+
+impl FromQuoter {
+    pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let mut i = 0;
+        while i < input.len() {
+            let b = input[i];
+            match self.state {
+                Quote::Mid => {
+                    // The rest of the line in one copy.
+                    match input[i..].iter().position(|&c| c == b'\n') {
+                        Some(j) => {
+                            out.extend_from_slice(&input[i..=i + j]);
+                            i += j + 1;
+                            self.state = Quote::LineStart;
+                        }
+                        None => {
+                            out.extend_from_slice(&input[i..]);
+                            i = input.len();
+                        }
+                    }
+                    continue;
+                }
+                Quote::LineStart | Quote::Gts(_) => {
+                    let n = match self.state {
+                        Quote::Gts(n) => n,
+                        _ => 0,
+                    };
+                    if b == b'>' && n < MAX_HELD_GT {
+                        self.state = Quote::Gts(n + 1);
+                    } else if b == b'F' {
+                        self.state = Quote::From { gts: n, matched: 1 };
+                    } else {
+                        gts(out, n);
+                        self.state = Quote::Mid;
+                        if b == b'\n' {
+                            out.push(b);
+                            self.state = Quote::LineStart;
+                        } else {
+                            continue; // the Mid arm copies it
+                        }
+                    }
+                }
+                Quote::From { gts: n, matched } => {
+                    if b == FROM[matched] {
+                        if matched + 1 == FROM.len() {
+                            out.push(b'>');
+                            gts(out, n);
+                            out.extend_from_slice(FROM);
+                            self.state = Quote::Mid;
+                        } else {
+                            self.state = Quote::From {
+                                gts: n,
+                                matched: matched + 1,
+                            };
+                        }
+                    } else {
+                        gts(out, n);
+                        out.extend_from_slice(&FROM[..matched]);
+                        self.state = Quote::Mid;
+                        continue; // `b` again, inside the line
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// The end of the message: what was held is written as it was. Returns whether the
+    /// message ended with a line end.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> bool {
+        let ended = match self.state {
+            Quote::LineStart => true,
+            Quote::Gts(n) => {
+                gts(out, n);
+                false
+            }
+            Quote::From { gts: n, matched } => {
+                gts(out, n);
+                out.extend_from_slice(&FROM[..matched]);
+                false
+            }
+            Quote::Mid => false,
+        };
+        self.state = Quote::LineStart;
+        ended
+    }
+}
+
+/// `From SENDER DATE` (asctime, UTC) with its LF: the envelope line that starts a message in
+/// an mbox. A sender that is empty or holds white space or control characters is
+/// `MAILER-DAEMON`, as for bounces.
+pub fn from_line(sender: Option<&str>, when: SystemTime) -> String {
+    let sender = match sender {
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic()) => s,
+        _ => "MAILER-DAEMON",
+    };
+    format!("From {sender} {}\n", asctime(when))
+}
+
+/// `Wed Dec  2 14:16:53 2026` (UTC).
+pub fn asctime(when: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let unix = when
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = crate::mime::date::civil_from_days(days);
+    format!(
+        "{} {} {:2} {:02}:{:02}:{:02} {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        d,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        y
+    )
+}
+
+/// The address of a `Return-Path:` field in the start of a header (LF line ends), if any.
+pub fn return_path(head: &[u8]) -> Option<String> {
+    for line in head.split(|&b| b == b'\n') {
+        if line.is_empty() {
+            break;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        if !line[..colon].eq_ignore_ascii_case(b"Return-Path") {
+            continue;
+        }
+        let value = String::from_utf8_lossy(&line[colon + 1..]);
+        let v = value.trim();
+        let v = v
+            .strip_prefix('<')
+            .and_then(|v| v.split('>').next())
+            .unwrap_or(v);
+        return Some(v.to_string());
+    }
+    None
+}
+
+/// Writes messages as an mboxrd stream: the `From ` line (its sender from `Return-Path:`,
+/// looked for in the first 64 KiB of the header), the quoted message, a final line end if
+/// it had none, and the empty line that separates messages.
+pub struct MboxrdMessage {
+    quoter: FromQuoter,
+    /// The start of the message, held until the `From ` line can be written.
+    head: Option<Vec<u8>>,
+    received: SystemTime,
+}
+
+impl MboxrdMessage {
+    pub fn new(info: &MessageInfo) -> MboxrdMessage {
+        MboxrdMessage {
+            quoter: FromQuoter::default(),
+            head: Some(Vec::new()),
+            received: info.received,
+        }
+    }
+
+    /// Encodes a chunk of the message (LF line ends) into `out`.
+    pub fn encode(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if let Some(head) = &mut self.head {
+            // Only the new bytes (and the one before them) can complete a blank line.
+            let from = head.len().saturating_sub(1);
+            head.extend_from_slice(data);
+            let done = head.len() >= HEADER_LOOKAHEAD
+                || head.starts_with(b"\n")
+                || head[from..].windows(2).any(|w| w == b"\n\n");
+            if !done {
+                return;
+            }
+            self.release_head(out);
+            return;
+        }
+        self.quoter.encode(data, out);
+    }
+
+    fn release_head(&mut self, out: &mut Vec<u8>) {
+        if let Some(head) = self.head.take() {
+            out.extend_from_slice(
+                from_line(return_path(&head).as_deref(), self.received).as_bytes(),
+            );
+            self.quoter.encode(&head, out);
+        }
+    }
+
+    /// The end of the message.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.release_head(out);
+        if !self.quoter.finish(out) {
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+    }
+}
+
+/// `--mbox FILE`: locked for the run, appended to, truncated back on a failure.
+pub struct Mbox {
+    path: PathBuf,
+    file: File,
+    dotlock: Option<PathBuf>,
+    unsynced: bool,
+}
+
+impl Mbox {
+    /// Opens (creating, mode 600) and locks `path`: `fcntl` on the file and `path.lock`
+    /// beside it, each waited for up to 10 s (then 75: another program holds the mbox).
+    pub fn open(path: &Path) -> Result<Mbox> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let shown = format!("mbox {}", path.display());
+        let dotlock = dot_lock(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&dotlock);
+                Error::cant_create(&shown, &e)
+            })?;
+        let mbox = Mbox {
+            path: path.to_path_buf(),
+            file,
+            dotlock: Some(dotlock),
+            unsynced: false,
+        };
+        let meta = mbox
+            .file
+            .metadata()
+            .map_err(|e| Error::cant_create(&shown, &e))?;
+        if !meta.is_file() {
+            return Err(Error::new(
+                Kind::CantCreate,
+                format!("{shown}: not a regular file"),
+            ));
+        }
+        let started = Instant::now();
+        loop {
+            // SAFETY: a flock struct we own, on a descriptor we own.
+            let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+            fl.l_type = libc::F_WRLCK as _;
+            fl.l_whence = libc::SEEK_SET as _;
+            if unsafe { libc::fcntl(mbox.file.as_raw_fd(), libc::F_SETLK, &fl) } == 0 {
+                break;
+            }
+            if started.elapsed() >= LOCK_WAIT {
+                return Err(Error::new(
+                    Kind::TempFail,
+                    format!("{shown}: another program holds a lock on it (fcntl); try again later"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(mbox)
+    }
+}
+
+/// Takes `path.lock` (O_EXCL), waiting up to 10 s for another holder.
+fn dot_lock(path: &Path) -> Result<PathBuf> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    let lock = path.with_file_name(name);
+    let started = Instant::now();
+    loop {
+        match super::create_new(&lock) {
+            Ok(mut f) => {
+                let _ = writeln!(f, "{}", std::process::id());
+                return Ok(lock);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(Error::new(
+                        Kind::TempFail,
+                        format!(
+                            "mbox {}: {} exists: another program is writing to it; try again later",
+                            path.display(),
+                            lock.display()
+                        ),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => {
+                return Err(Error::cant_create(
+                    format!("mbox lock {}", lock.display()),
+                    &e,
+                ));
+            }
+        }
+    }
+}
+
+impl Drop for Mbox {
+    fn drop(&mut self) {
+        if let Some(l) = self.dotlock.take() {
+            let _ = std::fs::remove_file(l);
+        }
+    }
+}
+
+impl Deliver for Mbox {
+    fn begin(&mut self, info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
+        let start = self
+            .file
+            .seek(SeekFrom::End(0))
+            .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))?;
+        Ok(Box::new(MboxMessage {
+            enc: MboxrdMessage::new(info),
+            mbox: self,
+            start,
+            buf: Vec::new(),
+            done: false,
+        }))
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.unsynced) {
+            self.file
+                .sync_all()
+                .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))?;
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        format!("mbox {}", self.path.display())
+    }
+}
+
+struct MboxMessage<'a> {
+    mbox: &'a mut Mbox,
+    enc: MboxrdMessage,
+    start: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl MboxMessage<'_> {
+    fn put(&mut self) -> Result<()> {
+        let r = self.mbox.file.write_all(&self.buf);
+        self.buf.clear();
+        r.map_err(|e| Error::local_io(format!("mbox {}", self.mbox.path.display()), &e))
+    }
+
+    fn truncate_back(&mut self) {
+        let _ = self.mbox.file.set_len(self.start);
+    }
+}
+
+impl MessageSink for MboxMessage<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.enc.encode(data, &mut self.buf);
+        if self.buf.len() >= 64 * 1024 {
+            self.put()?;
+        }
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        self.enc.finish(&mut self.buf);
+        self.put()?;
+        self.done = true;
+        self.mbox.unsynced = true;
+        Ok(())
+    }
+
+    fn abort(self: Box<Self>) {}
+}
+
+impl Drop for MboxMessage<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.truncate_back();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::every_split;
+    use super::*;
+
+    fn quote(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut q = FromQuoter::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            q.encode(c, &mut out);
+        }
+        q.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn from_lines_get_one_more_gt_at_every_split() {
+        every_split(
+            b"From a\n>From b\n>>From c\nFro\nFrom\n From d\nx From e\n>>x\nFrom ",
+            b">From a\n>>From b\n>>>From c\nFro\nFrom\n From d\nx From e\n>>x\n>From ",
+            &mut |c| quote(c),
+        );
+        every_split(b">>>", b">>>", &mut |c| quote(c));
+        every_split(b"F", b"F", &mut |c| quote(c));
+        every_split(b"\n\nFrom x", b"\n\n>From x", &mut |c| quote(c));
+    }
+
+    #[test]
+    fn a_long_run_of_gt_is_not_held_whole() {
+        let mut q = FromQuoter::default();
+        let mut out = Vec::new();
+        let line = vec![b'>'; MAX_HELD_GT as usize + 10];
+        q.encode(&line, &mut out);
+        assert!(out.len() >= 10);
+        q.encode(b"From x\n", &mut out);
+        q.finish(&mut out);
+        assert_eq!(out.len(), line.len() + 7);
+    }
+
+    #[test]
+    fn envelope_lines() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_685_013);
+        assert_eq!(asctime(t), "Tue Dec  2 14:16:53 2025");
+        assert_eq!(
+            from_line(Some("a@b"), t),
+            "From a@b Tue Dec  2 14:16:53 2025\n"
+        );
+        assert_eq!(
+            from_line(Some(""), t),
+            "From MAILER-DAEMON Tue Dec  2 14:16:53 2025\n"
+        );
+        assert_eq!(
+            from_line(Some("a b"), t),
+            "From MAILER-DAEMON Tue Dec  2 14:16:53 2025\n"
+        );
+        assert_eq!(
+            return_path(b"X: y\nreturn-path: <s@x>\n\nReturn-Path: <no>\n").as_deref(),
+            Some("s@x")
+        );
+        assert_eq!(return_path(b"X: y\n\nReturn-Path: <no>\n"), None);
+        assert_eq!(return_path(b"Return-Path: <>\n").as_deref(), Some(""));
+    }
+
+    fn stream(chunks: &[&[u8]]) -> Vec<u8> {
+        let info = MessageInfo {
+            size: None,
+            id: None,
+            received: SystemTime::UNIX_EPOCH,
+        };
+        let mut m = MboxrdMessage::new(&info);
+        let mut out = Vec::new();
+        for c in chunks {
+            m.encode(c, &mut out);
+        }
+        m.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn a_message_becomes_an_mboxrd_entry_at_every_split() {
+        every_split(
+            b"Return-Path: <s@x>\nSubject: y\n\nFrom here\nend",
+            b"From s@x Thu Jan  1 00:00:00 1970\nReturn-Path: <s@x>\nSubject: y\n\n>From here\nend\n\n",
+            &mut |c| stream(c),
+        );
+        every_split(
+            b"Subject: y\n\nbody\n",
+            b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\nSubject: y\n\nbody\n\n",
+            &mut |c| stream(c),
+        );
+    }
+
+    #[test]
+    fn the_mbox_is_locked_appended_and_truncated_back_on_failure() {
+        let d = std::env::temp_dir().join(format!("ph-mbox-{}", super::super::unique_stem()));
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("inbox");
+        let mut mb = Mbox::open(&path).unwrap();
+        assert!(d.join("inbox.lock").exists());
+        let info = MessageInfo::new(None, None);
+        let mut m = mb.begin(&info).unwrap();
+        m.write(b"Subject: a\n\nFrom me\n").unwrap();
+        m.commit().unwrap();
+        let len = std::fs::metadata(&path).unwrap().len();
+        let mut m = mb.begin(&info).unwrap();
+        m.write(&vec![b'x'; 200_000]).unwrap();
+        m.abort();
+        mb.sync().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("From MAILER-DAEMON "), "{text}");
+        assert!(text.ends_with("Subject: a\n\n>From me\n\n"), "{text}");
+        drop(mb);
+        assert!(!d.join("inbox.lock").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
