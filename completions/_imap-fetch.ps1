@@ -22,8 +22,10 @@ Register-ArgumentCompleter -Native -CommandName 'imap-fetch' -ScriptBlock {
     $completions = @(switch ($command) {
         'imap-fetch' {
             [CompletionResult]::new('--maildir', '--maildir', [CompletionResultType]::ParameterName, 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)')
+            [CompletionResult]::new('--mbox', '--mbox', [CompletionResultType]::ParameterName, 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)')
             [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Write each message to DIR/NNNN.eml, numbered on from the highest there')
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Write each message to DIR/NNNN.eml, numbered on from the highest there')
+            [CompletionResult]::new('--mda', '--mda', [CompletionResultType]::ParameterName, 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0')
             [CompletionResult]::new('--folder', '--folder', [CompletionResultType]::ParameterName, 'Fetch from the folder NAME (repeatable; instead of the URL''s path; UTF-8 names are sent in modified UTF-7)')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Fetch at most N messages per folder this run (the others wait for the next)')
@@ -41,7 +43,8 @@ Register-ArgumentCompleter -Native -CommandName 'imap-fetch' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar: auto draws one when stderr is a terminal, bar always, none never')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
-            [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Make the folder --output-dir names when it is missing')
+            [CompletionResult]::new('--stdout', '--stdout', [CompletionResultType]::ParameterName, 'Write the messages to standard output as an mboxrd stream')
+            [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Make the folder --output-dir or --mbox names when it is missing')
             [CompletionResult]::new('--list-folders', '--list-folders', [CompletionResultType]::ParameterName, 'Print the server''s folders, one a line, and exit')
             [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Fetch only messages above the last UID delivered (the default)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Fetch every message (matching --since and --unseen), delivered before or not')

@@ -23,7 +23,7 @@ _imap__fetch() {
 
     case "${cmd}" in
         imap__fetch)
-            opts="-O -4 -6 -q -v -h -V --maildir --output-dir --create-dirs --folder --list-folders --new --all --since --unseen --seen --keep --delete --limit --state-file --reset-state --idle --auth --oauth2-token-env --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-O -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --folder --list-folders --new --all --since --unseen --seen --keep --delete --limit --state-file --reset-state --idle --auth --oauth2-token-env --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -33,6 +33,21 @@ _imap__fetch() {
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --mbox)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
                     fi
                     return 0
                     ;;
@@ -48,6 +63,10 @@ _imap__fetch() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o plusdirs
                     fi
+                    return 0
+                    ;;
+                --mda)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --folder)

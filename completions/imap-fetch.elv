@@ -19,8 +19,10 @@ set edit:completion:arg-completer[imap-fetch] = {|@words|
     var completions = [
         &'imap-fetch'= {
             cand --maildir 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)'
+            cand --mbox 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)'
             cand -O 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
             cand --output-dir 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
+            cand --mda 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0'
             cand --folder 'Fetch from the folder NAME (repeatable; instead of the URL''s path; UTF-8 names are sent in modified UTF-7)'
             cand --since 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)'
             cand --limit 'Fetch at most N messages per folder this run (the others wait for the next)'
@@ -38,7 +40,8 @@ set edit:completion:arg-completer[imap-fetch] = {|@words|
             cand --retries 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries'
             cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
-            cand --create-dirs 'Make the folder --output-dir names when it is missing'
+            cand --stdout 'Write the messages to standard output as an mboxrd stream'
+            cand --create-dirs 'Make the folder --output-dir or --mbox names when it is missing'
             cand --list-folders 'Print the server''s folders, one a line, and exit'
             cand --new 'Fetch only messages above the last UID delivered (the default)'
             cand --all 'Fetch every message (matching --since and --unseen), delivered before or not'

@@ -1,5 +1,7 @@
 complete -c imap-fetch -l maildir -d 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)' -r -f -a "(__fish_complete_directories)"
+complete -c imap-fetch -l mbox -d 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)' -r -F
 complete -c imap-fetch -s O -l output-dir -d 'Write each message to DIR/NNNN.eml, numbered on from the highest there' -r -f -a "(__fish_complete_directories)"
+complete -c imap-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0' -r -f -a "(__fish_complete_command)"
 complete -c imap-fetch -l folder -d 'Fetch from the folder NAME (repeatable; instead of the URL\'s path; UTF-8 names are sent in modified UTF-7)' -r -f
 complete -c imap-fetch -l since -d 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)' -r
 complete -c imap-fetch -l limit -d 'Fetch at most N messages per folder this run (the others wait for the next)' -r
@@ -26,7 +28,8 @@ zsh\t'Zsh completion'
 fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
-complete -c imap-fetch -l create-dirs -d 'Make the folder --output-dir names when it is missing'
+complete -c imap-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream'
+complete -c imap-fetch -l create-dirs -d 'Make the folder --output-dir or --mbox names when it is missing'
 complete -c imap-fetch -l list-folders -d 'Print the server\'s folders, one a line, and exit'
 complete -c imap-fetch -l new -d 'Fetch only messages above the last UID delivered (the default)'
 complete -c imap-fetch -l all -d 'Fetch every message (matching --since and --unseen), delivered before or not'

@@ -7,11 +7,10 @@ use super::credentials;
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
+use super::store::StoreArgs;
 use super::tool::{self, Tool};
 use crate::conn::{Transcript, printable};
 use crate::deliver::Deliver;
-use crate::deliver::maildir::Maildir;
-use crate::deliver::output_dir::OutputDir;
 use crate::deliver::state::{self, StateFile};
 use crate::error::{Error, Kind, Result};
 use crate::imap::client::{ImapClient, ImapOptions};
@@ -92,7 +91,8 @@ impl Tool for ImapFetch {
     version,
     about = "Fetch mail over IMAP into local storage, never losing a message",
     long_about = "Fetch mail from an IMAP folder (the URL's path, INBOX by default, or --folder) \
-into a Maildir (--maildir) or a folder of NNNN.eml files (--output-dir). Only new messages \
+into a Maildir (--maildir), an mbox (--mbox), a folder of NNNN.eml files (--output-dir), a \
+delivery command (--mda) or standard output (--stdout). Only new messages \
 are fetched (--new: UIDs above the last one delivered, recorded per folder and UIDVALIDITY in \
 a state file per account); --all fetches everything. The folder is opened read-only (EXAMINE) \
 unless --seen or --delete needs to change it; flags and deletions go back to the server only \
@@ -112,15 +112,10 @@ pub struct Args {
     #[arg(value_name = "URL")]
     pub url: String,
 
-    /// Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)
-    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath, required_unless_present_any = ["output_dir", "list_folders"])]
-    pub maildir: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 
-    /// Write each message to DIR/NNNN.eml, numbered on from the highest there
-    #[arg(short = 'O', long = "output-dir", value_name = "DIR", value_hint = ValueHint::DirPath, conflicts_with = "maildir")]
-    pub output_dir: Option<PathBuf>,
-
-    /// Make the folder --output-dir names when it is missing
+    /// Make the folder --output-dir or --mbox names when it is missing
     #[arg(long)]
     pub create_dirs: bool,
 
@@ -130,7 +125,7 @@ pub struct Args {
     pub folders: Vec<String>,
 
     /// Print the server's folders, one a line, and exit
-    #[arg(long, conflicts_with_all = ["maildir", "output_dir", "delete", "seen", "reset_state"])]
+    #[arg(long, conflicts_with_all = ["store", "delete", "seen", "reset_state"])]
     pub list_folders: bool,
 
     /// Fetch only messages above the last UID delivered (the default)
@@ -236,6 +231,12 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         ));
     }
     let warn = super::ftp_get::warner(report);
+    if !args.list_folders && !args.store.given() {
+        return Err(Error::new(
+            Kind::Usage,
+            "give one of --maildir, --mbox, --output-dir, --mda or --stdout (or --list-folders)",
+        ));
+    }
     let (login, token) = imap_login(&target, &args, &warn)?;
     let opts = imap_options(&args, report, token)?;
 
@@ -279,16 +280,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         None => state::default_path("imap", &login.user, &target.host, target.port)?,
     };
     let mut state = StateFile::open(&state_path)?;
-    let mut store: Box<dyn Deliver> = if let Some(dir) = &args.maildir {
-        Box::new(Maildir::open(dir)?)
-    } else if let Some(dir) = &args.output_dir {
-        Box::new(OutputDir::open(dir, args.create_dirs)?)
-    } else {
-        return Err(Error::new(
-            Kind::Usage,
-            "give --maildir DIR or --output-dir DIR",
-        ));
-    };
+    let mut store = args.store.open(args.create_dirs)?;
     if args.idle {
         crate::interrupt::stop_on_signal();
     }

@@ -11,6 +11,7 @@ pub mod mime_pack;
 pub mod pop_fetch;
 pub mod progress;
 pub mod report;
+pub mod store;
 pub mod tool;
 
 pub use tool::{TOOLS, commands};

@@ -492,3 +492,44 @@ fn idle_fetches_what_arrives_and_a_sigterm_ends_it_cleanly() {
         ]
     );
 }
+
+#[test]
+fn every_store_of_pop_fetch_and_since() {
+    let server = imap(&messages()).start();
+    let l = Local::new("stores");
+    // mboxrd on standard output.
+    let o = l.run(&server, &["--stdout", "--all", "--since", "2026-02-01"]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(o.stdout.matches("\nFrom ").count() + 1, 3, "{}", o.stdout);
+    assert!(o.stdout.starts_with("From MAILER-DAEMON "), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("Subject: three\n\na\rb\n)\n{5}\n"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        commands_of(&server, "UID SEARCH"),
+        ["UID SEARCH SINCE 1-Feb-2026"]
+    );
+    // An mbox file, and an MDA that writes each message to a numbered file.
+    let mbox = l.dir.join("mail.mbox");
+    l.run(&server, &["--mbox", mbox.to_str().unwrap(), "--all"])
+        .ok();
+    let text = std::fs::read_to_string(&mbox).unwrap();
+    assert!(text.contains("Subject: two\n\nno final newline"), "{text}");
+    let out = l.dir.join("mda");
+    std::fs::create_dir(&out).unwrap();
+    let cmd = format!("cat > {}/$$.eml", out.display());
+    l.run(&server, &["--mda", &cmd, "--all"]).ok();
+    let mut got: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    got.sort();
+    let mut want = stored();
+    want.sort();
+    assert_eq!(got, want);
+    // None at all is a usage error.
+    let o = l.run(&server, &[]);
+    assert_eq!(o.code, Some(64), "{o:#?}");
+}
