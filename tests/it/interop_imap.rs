@@ -1,5 +1,6 @@
 //! imap-fetch against the loopback Dovecot (scripts/servers/dovecot): its IMAP with
-//! STARTTLS and IMAPS, users phmail7..phmail9 (pop-fetch's tests use the others). What is
+//! STARTTLS and IMAPS, users phmail0 and phmail7..phmail9 (pop-fetch's tests use 1 to 6;
+//! scripts/bench-imap uses 5). What is
 //! checked is what a user sees: the local Maildir byte for byte against the files put into
 //! the server's Maildir, and what is left on the server.
 
@@ -9,6 +10,9 @@ use std::process::{Command, Output, Stdio};
 use crate::support::files::TempDir;
 use crate::support::run;
 use crate::support::servers_pop::{Dovecot, dovecot};
+
+/// Tests that share user phmail7 take turns.
+static USER7: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The Maildir layout posthaste writes: LF line ends; Dovecot keeps the files as given.
 fn message(i: usize, size: usize) -> Vec<u8> {
@@ -203,6 +207,7 @@ fn delete_expunges_only_what_was_delivered() {
 #[test]
 fn seen_flags_and_folders() {
     let Some(d) = dovecot() else { return };
+    let _one_at_a_time = USER7.lock().unwrap_or_else(|p| p.into_inner());
     let user = 7;
     d.clear(user);
     for i in 0..3 {
@@ -254,7 +259,7 @@ fn seen_flags_and_folders() {
 #[test]
 fn idle_picks_up_a_message_delivered_while_it_waits() {
     let Some(d) = dovecot() else { return };
-    let user = 6;
+    let user = 0;
     d.clear(user);
     d.put(user, &unique(1700000000, 0), &message(0, 500));
     let local = TempDir::new("imap-interop-idle");
@@ -312,4 +317,89 @@ fn idle_picks_up_a_message_delivered_while_it_waits() {
     let o = child.wait_with_output();
     assert_eq!(o.status.code(), Some(0), "{o:#?}");
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+}
+
+#[test]
+fn every_login_mechanism_and_a_folder_in_modified_utf7() {
+    let Some(d) = dovecot() else { return };
+    let _one_at_a_time = USER7.lock().unwrap_or_else(|p| p.into_inner());
+    let user = 7;
+    d.clear(user);
+    // A Maildir++ folder "Entwürfe", as Dovecot names it on disk (modified UTF-7).
+    let folder = d.maildir(user).join(".Entw&APw-rfe");
+    // What an earlier run left there goes, Dovecot's index of it too.
+    let _ = std::fs::remove_dir_all(&folder);
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(folder.join(sub)).unwrap();
+    }
+    let draft = message(42, 800);
+    std::fs::write(folder.join("new").join(unique(1700000000, 42)), &draft).unwrap();
+    let owner = std::fs::metadata(d.maildir(user)).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt;
+        for p in [
+            folder.clone(),
+            folder.join("cur"),
+            folder.join("new"),
+            folder.join("tmp"),
+            folder.join("new").join(unique(0, 0)),
+        ] {
+            let _ = std::os::unix::fs::chown(&p, Some(owner.uid()), Some(owner.gid()));
+        }
+        for e in std::fs::read_dir(folder.join("new")).unwrap() {
+            let _ =
+                std::os::unix::fs::chown(e.unwrap().path(), Some(owner.uid()), Some(owner.gid()));
+        }
+    }
+    let url = format!("imap://{}:{}/", d.host, d.imap_port);
+    let local = TempDir::new("imap-interop-auth");
+    let o = fetch(&d, user, &local, &url, &["--list-folders"]);
+    ok(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l == "Entwürfe"),
+        "{o:#?}"
+    );
+    // The best offered (SCRAM-SHA-256, the server's signature checked), then each forced.
+    for (i, auth) in [
+        None,
+        Some("plain"),
+        Some("login"),
+        Some("cram-md5"),
+        Some("scram-sha-256"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let local = TempDir::new(&format!("imap-interop-auth-{i}"));
+        let md = local.join("Mail");
+        let mut args = vec![
+            "--maildir",
+            md.to_str().unwrap(),
+            "--folder",
+            "Entwürfe",
+            "-v",
+        ];
+        if let Some(a) = auth {
+            args.extend(["--auth", a]);
+        }
+        let o = fetch(&d, user, &local, &url, &args);
+        assert_eq!(o.status.code(), Some(0), "{auth:?}: {o:#?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let mech = auth.unwrap_or("scram-sha-256").to_ascii_uppercase();
+        assert!(
+            err.contains(&format!("AUTHENTICATE {mech}")),
+            "{auth:?}: {err}"
+        );
+        assert!(
+            !err.contains(&d.password),
+            "{auth:?}: the password shown: {err}"
+        );
+        assert!(
+            err.contains("EXAMINE \"Entw&APw-rfe\"") || err.contains("EXAMINE Entw&APw-rfe"),
+            "{err}"
+        );
+        same(&local_messages(&md), std::slice::from_ref(&draft));
+    }
 }
