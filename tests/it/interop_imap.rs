@@ -20,6 +20,10 @@ fn message(i: usize, size: usize) -> Vec<u8> {
         "From: sender{i}@example.com\nTo: phmail@example.com\nSubject: message {i}\nMessage-ID: <{i}@interop.example>\n\n"
     )
     .into_bytes();
+    if i % 10 == 0 {
+        // Lines an mbox must quote.
+        m.extend_from_slice(b"From the start of a line\n>From quoted already\n");
+    }
     let mut n = 0;
     while m.len() < size {
         m.extend_from_slice(format!("line {n} of message {i}: the quick brown fox\n").as_bytes());
@@ -110,7 +114,7 @@ fn local_messages(md: &Path) -> Vec<Vec<u8>> {
 }
 
 #[test]
-fn a_thousand_messages_byte_for_byte_then_only_new_ones() {
+fn a_thousand_messages_byte_for_byte_into_each_store_then_only_new_ones() {
     let Some(d) = dovecot() else { return };
     let user = 9;
     d.clear(user);
@@ -160,6 +164,42 @@ fn a_thousand_messages_byte_for_byte_then_only_new_ones() {
     same(&local_messages(&md), &all);
     // The server still has everything (--keep), and EXAMINE left it untouched.
     same(&server_messages(&d, user), &all);
+    // Every other store, with --all: NNNN.eml files, an mbox, an MDA.
+    let dir = local.join("eml");
+    ok(&fetch(
+        &d,
+        user,
+        &local,
+        &url,
+        &["--all", "-O", dir.to_str().unwrap(), "--create-dirs"],
+    ));
+    let mut eml: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    eml.sort();
+    same(&eml, &all);
+    let mbox = local.join("inbox.mbox");
+    ok(&fetch(
+        &d,
+        user,
+        &local,
+        &url,
+        &["--all", "--mbox", mbox.to_str().unwrap()],
+    ));
+    let mut boxed = crate::pop_fetch::mboxrd_messages(&std::fs::read(&mbox).unwrap());
+    boxed.sort();
+    same(&boxed, &all);
+    let mda = local.join("mda");
+    std::fs::create_dir(&mda).unwrap();
+    let cmd = format!("cat > {}/$$", mda.display());
+    ok(&fetch(&d, user, &local, &url, &["--all", "--mda", &cmd]));
+    let mut piped: Vec<Vec<u8>> = std::fs::read_dir(&mda)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    piped.sort();
+    same(&piped, &all);
 }
 
 #[test]
