@@ -108,7 +108,7 @@ terminal, in that order; --oauth2-token-env logs in with XOAUTH2 instead.",
 )]
 pub struct Args {
     /// imap:// or imaps:// URL of the account, with a folder as its path
-    /// (imaps://user@host[:port][/FOLDER])
+    /// (imaps://user@host:port/FOLDER; the port and the folder may be left out)
     #[arg(value_name = "URL")]
     pub url: String,
 
@@ -163,7 +163,7 @@ pub struct Args {
     pub limit: Option<u64>,
 
     /// Keep what was delivered in FILE
-    /// [default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT]
+    /// (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub state_file: Option<PathBuf>,
 
