@@ -189,19 +189,27 @@ pub fn fetch_folder<S: Transport>(
     if let Some(st) = state.as_deref_mut() {
         st.save()?;
     }
-    if uids.is_empty() {
-        return Ok(summary);
-    }
-    client.start_fetch(&uids);
     let flags = match (opts.seen, opts.delete) {
         (true, true) => Some("\\Seen \\Deleted"),
         (true, false) => Some("\\Seen"),
         (false, true) => Some("\\Deleted"),
         (false, false) => None,
     };
+    let mut expunging = 0u64;
+    // Messages a batch cut short delivered last time are durable: their flags and
+    // deletions go first (they are not fetched again).
+    if let (Some(f), false) = (flags, partial.is_empty()) {
+        let mut earlier: Vec<u32> = partial.iter().copied().collect();
+        earlier.sort_unstable();
+        client.queue_store(&earlier, f)?;
+        if opts.delete {
+            client.queue_expunge(&earlier)?;
+            expunging += earlier.len() as u64;
+        }
+    }
+    client.start_fetch(&uids);
     let mut buf = vec![0u8; BUF];
     let mut delivered: Vec<u32> = Vec::new();
-    let mut expunging = 0u64;
     let outcome = (|| -> Result<()> {
         loop {
             match client.next_event()? {

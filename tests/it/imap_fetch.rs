@@ -213,10 +213,16 @@ fn a_connection_dropped_inside_a_literal_records_nothing_of_it() {
         std::fs::read_to_string(l.state_file(&server)).unwrap(),
         "posthaste-state 1\nINBOX.last 0\nINBOX.uidvalidity 1000\n\nINBOX:1000:1\n"
     );
-    // The next run (against a server that behaves) fetches the other two only.
+    // The next run (against a server that behaves) fetches the other two only, and with
+    // --delete deletes the one delivered before too (its copy is durable).
     let good = imap(&messages()).start();
     let url = url(&good);
-    let mut args = vec!["--maildir".to_string(), l.md_arg(), "--state-file".into()];
+    let mut args = vec![
+        "--maildir".to_string(),
+        l.md_arg(),
+        "--delete".into(),
+        "--state-file".into(),
+    ];
     args.push(l.state_file(&server).to_str().unwrap().to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     l.run_url(&url, &["--tls", "none"], &args).ok();
@@ -225,6 +231,14 @@ fn a_connection_dropped_inside_a_literal_records_nothing_of_it() {
         ["UID FETCH 2:3 (UID RFC822.SIZE BODY.PEEK[])"]
     );
     assert_eq!(l.md(), stored());
+    assert_eq!(
+        commands_of(&good, "UID STORE"),
+        [
+            "UID STORE 1 +FLAGS.SILENT (\\Deleted)",
+            "UID STORE 2:3 +FLAGS.SILENT (\\Deleted)"
+        ]
+    );
+    assert!(good.protocol().uids("INBOX").is_empty());
 }
 
 #[test]
