@@ -1313,6 +1313,46 @@ a6 OK done\r\n";
     }
 
     #[test]
+    fn xoauth2_with_sasl_ir_and_its_error_detail() {
+        let mut o = opts(TlsMode::None);
+        o.token = true;
+        let ok: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2 AUTH=PLAIN] hi\r\n",
+            b"a1 OK [CAPABILITY IMAP4rev1] in\r\n",
+        ];
+        let c = connect(
+            &ok,
+            5,
+            "imap://h/",
+            &Login::new("bob@example.com", "ya29.tok"),
+            &o,
+        )
+        .unwrap();
+        let wire = c.conn.stream().written_str();
+        let ir = B64.encode("user=bob@example.com\x01auth=Bearer ya29.tok\x01\x01");
+        assert_eq!(wire, format!("a1 AUTHENTICATE XOAUTH2 {ir}\r\n"));
+        // A refused token: the server's JSON comes as a challenge, answered empty, then NO.
+        let json = B64.encode(r#"{"status":"401","schemes":"bearer"}"#);
+        let challenge = format!("+ {json}\r\n");
+        let refused: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] hi\r\n",
+            challenge.as_bytes(),
+            b"a1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n",
+        ];
+        let e = connect(&refused, 64, "imap://h/", &Login::new("bob", "expired"), &o)
+            .err()
+            .unwrap();
+        assert_eq!(e.exit_code(), 77);
+        assert!(e.to_string().contains("\"status\":\"401\""), "{e}");
+        // A token and no XOAUTH2 offered: 69, nothing sent.
+        let none: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"];
+        let e = connect(&none, 64, "imap://h/", &Login::new("bob", "t"), &o)
+            .err()
+            .unwrap();
+        assert_eq!(e.exit_code(), 69, "{e}");
+    }
+
+    #[test]
     fn greetings() {
         let login = Login::new("u", "p");
         let e = connect(

@@ -547,3 +547,41 @@ fn every_store_of_pop_fetch_and_since() {
     let o = l.run(&server, &[]);
     assert_eq!(o.code, Some(64), "{o:#?}");
 }
+
+#[test]
+fn a_second_run_for_the_same_account_stops_at_once() {
+    // The first run hangs in its fetch (the server never answers), holding the lock.
+    let server = imap(&messages()).stall_on("UID FETCH").start();
+    let l = Local::new("twice");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env_remove("NETRC")
+        .env("IMAP_PASS", PASS)
+        .args([
+            &url(&server),
+            "--password-env",
+            "IMAP_PASS",
+            "--tls",
+            "none",
+            "--maildir",
+            &l.md_arg(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let first = run::spawn(&mut c);
+    for _ in 0..2000 {
+        if commands(&server).iter().any(|c| c.starts_with("UID FETCH")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg()])
+        .fails(75)
+        .to_string();
+    assert!(line.contains("another run"), "{line}");
+    assert_eq!(commands_of(&server, "UID FETCH").len(), 1);
+    drop(first);
+}
