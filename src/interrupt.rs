@@ -12,7 +12,7 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
@@ -58,6 +58,40 @@ pub fn remove_on_signal(path: &Path) {
 /// The temporary file was renamed into place or removed: a signal now just ends the run.
 pub fn forget() {
     TEMP.store(std::ptr::null_mut(), Ordering::SeqCst);
+}
+
+/// A file being appended to (an mbox): its descriptor, or -1, and the length to cut it
+/// back to when a signal ends the run midway through a message.
+static TRUNCATE_FD: AtomicI32 = AtomicI32::new(-1);
+static TRUNCATE_LEN: AtomicU64 = AtomicU64::new(0);
+/// A lock file to remove when a signal ends the run (an mbox's `FILE.lock`), or null.
+static LOCK: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+/// From now until [`forget_truncate`], one of the signals cuts the file open as `fd` back to
+/// `len` bytes (a message half appended to an mbox goes) before it ends the process.
+pub fn truncate_on_signal(fd: std::os::fd::RawFd, len: u64) {
+    INSTALL.call_once(install);
+    TRUNCATE_LEN.store(len, Ordering::SeqCst);
+    TRUNCATE_FD.store(fd, Ordering::SeqCst);
+}
+
+/// The message is complete (or already cut back): a signal leaves the file as it is.
+pub fn forget_truncate() {
+    TRUNCATE_FD.store(-1, Ordering::SeqCst);
+}
+
+/// From now until [`keep_lock`], one of the signals removes the lock file `path`.
+pub fn remove_lock_on_signal(path: &Path) {
+    INSTALL.call_once(install);
+    if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
+        // Never freed, as in `remove_on_signal`.
+        LOCK.store(c.into_raw(), Ordering::SeqCst);
+    }
+}
+
+/// The lock file was removed: nothing for a signal to remove.
+pub fn keep_lock() {
+    LOCK.store(std::ptr::null_mut(), Ordering::SeqCst);
 }
 
 /// From now until [`say_nothing`], one of the signals writes `line` on stderr before it
@@ -106,6 +140,9 @@ fn install() {
 
 extern "C" fn on_signal(sig: libc::c_int) {
     let path = TEMP.load(Ordering::SeqCst);
+    let fd = TRUNCATE_FD.load(Ordering::SeqCst);
+    let cut = TRUNCATE_LEN.load(Ordering::SeqCst);
+    let lock = LOCK.load(Ordering::SeqCst);
     let seq = MESSAGE.seq.load(Ordering::SeqCst);
     let len = MESSAGE.len.load(Ordering::SeqCst);
     // SAFETY: unlink, write, sigaction and raise are async-signal-safe; `path` is null or a
@@ -114,6 +151,13 @@ extern "C" fn on_signal(sig: libc::c_int) {
     unsafe {
         if !path.is_null() {
             libc::unlink(path);
+        }
+        // ftruncate is async-signal-safe too.
+        if fd >= 0 {
+            libc::ftruncate(fd, cut as libc::off_t);
+        }
+        if !lock.is_null() {
+            libc::unlink(lock);
         }
         if seq % 2 == 0 && len > 0 {
             libc::write(2, MESSAGE.buf.get().cast(), len);

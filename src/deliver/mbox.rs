@@ -282,6 +282,7 @@ impl Mbox {
                 let _ = std::fs::remove_file(&dotlock);
                 Error::cant_create(&shown, &e)
             })?;
+        crate::interrupt::remove_lock_on_signal(&dotlock);
         let mbox = Mbox {
             path: path.to_path_buf(),
             file,
@@ -358,6 +359,7 @@ impl Drop for Mbox {
     fn drop(&mut self) {
         if let Some(l) = self.dotlock.take() {
             let _ = std::fs::remove_file(l);
+            crate::interrupt::keep_lock();
         }
     }
 }
@@ -368,6 +370,8 @@ impl Deliver for Mbox {
             .file
             .seek(SeekFrom::End(0))
             .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))?;
+        // Ctrl-C midway through the message cuts it back off.
+        crate::interrupt::truncate_on_signal(self.file.as_raw_fd(), start);
         Ok(Box::new(MboxMessage {
             enc: MboxrdMessage::new(info),
             mbox: self,
@@ -408,6 +412,7 @@ impl MboxMessage<'_> {
 
     fn truncate_back(&mut self) {
         let _ = self.mbox.file.set_len(self.start);
+        crate::interrupt::forget_truncate();
     }
 }
 
@@ -424,6 +429,7 @@ impl MessageSink for MboxMessage<'_> {
         self.enc.finish(&mut self.buf);
         self.put()?;
         self.done = true;
+        crate::interrupt::forget_truncate();
         self.mbox.unsynced = true;
         Ok(())
     }

@@ -13,7 +13,7 @@
 
 use super::create_new;
 use crate::error::{Error, Kind, Result};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
@@ -26,9 +26,8 @@ pub struct StateFile {
     path: PathBuf,
     _lock: File,
     fields: BTreeMap<String, String>,
-    ids: HashSet<String>,
-    /// In the order delivered, for a stable file.
-    order: Vec<String>,
+    /// Sorted: the file is written in this order.
+    ids: BTreeSet<String>,
     dirty: bool,
 }
 
@@ -118,8 +117,7 @@ impl StateFile {
             path: path.to_path_buf(),
             _lock: lock,
             fields: BTreeMap::new(),
-            ids: HashSet::new(),
-            order: Vec::new(),
+            ids: BTreeSet::new(),
             dirty: false,
         };
         match fs::read_to_string(path) {
@@ -156,9 +154,7 @@ impl StateFile {
             if !valid_id(line.as_bytes()) {
                 return Err(bad("an id that is not printable ASCII"));
             }
-            if self.ids.insert(line.to_string()) {
-                self.order.push(line.to_string());
-            }
+            self.ids.insert(line.to_string());
         }
         Ok(())
     }
@@ -182,8 +178,8 @@ impl StateFile {
     /// Records `id` as delivered (saved by [`save`](StateFile::save)).
     pub fn insert(&mut self, id: &str) {
         debug_assert!(valid_id(id.as_bytes()));
-        if self.ids.insert(id.to_string()) {
-            self.order.push(id.to_string());
+        if !self.ids.contains(id) {
+            self.ids.insert(id.to_string());
             self.dirty = true;
         }
     }
@@ -191,10 +187,9 @@ impl StateFile {
     /// Forgets every id `keep` refuses (messages no longer on the server), so the file does
     /// not grow forever.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        let before = self.order.len();
-        self.order.retain(|id| keep(id));
-        if self.order.len() != before {
-            self.ids = self.order.iter().cloned().collect();
+        let before = self.ids.len();
+        self.ids.retain(|id| keep(id));
+        if self.ids.len() != before {
             self.dirty = true;
         }
     }
@@ -202,7 +197,6 @@ impl StateFile {
     /// Forgets every id and field (a new IMAP UIDVALIDITY).
     pub fn clear(&mut self) {
         self.ids.clear();
-        self.order.clear();
         self.fields.clear();
         self.dirty = true;
     }
@@ -234,14 +228,14 @@ impl StateFile {
             return Ok(());
         }
         let shown = format!("state file {}", self.path.display());
-        let mut text = String::with_capacity(32 + self.order.len() * 24);
+        let mut text = String::with_capacity(32 + self.ids.len() * 24);
         text.push_str(MAGIC);
         text.push('\n');
         for (k, v) in &self.fields {
             text.push_str(&format!("{k} {v}\n"));
         }
         text.push('\n');
-        for id in &self.order {
+        for id in &self.ids {
             text.push_str(id);
             text.push('\n');
         }

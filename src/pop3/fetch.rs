@@ -12,12 +12,12 @@ use crate::deliver::{Deliver, MessageInfo, WireMessage};
 use crate::error::Result;
 use crate::events::Events;
 use crate::net::stream::Transport;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Messages per batch: each batch ends with one sync of the store and one save of the state.
 pub const BATCH: usize = 500;
 /// Read buffer for message data.
-const BUF: usize = 64 * 1024;
+const BUF: usize = 16 * 1024;
 
 /// What to fetch and what to do on the server afterwards.
 #[derive(Debug, Clone, Default)]
@@ -91,19 +91,33 @@ pub fn fetch<S: Transport>(
     } else {
         None
     };
-    let uid_of: HashMap<u32, String> = uids.iter().flatten().cloned().collect();
     // Without UIDLs, nothing can be recorded: the state file is left as it is.
-    if uids.is_none() {
+    let have_uids = uids.is_some();
+    if !have_uids {
         state = None;
     }
-    let sizes: HashMap<u32, u64> = client.list()?.into_iter().collect();
-    let mut numbers: Vec<u32> = sizes.keys().copied().collect();
-    numbers.sort_unstable();
+    // Sorted by message number, looked up by binary search: no copies of the UIDLs.
+    let mut uid_list = uids.unwrap_or_default();
+    uid_list.sort_unstable_by_key(|(n, _)| *n);
+    let uid_of = |n: u32| -> Option<&str> {
+        uid_list
+            .binary_search_by_key(&n, |(m, _)| *m)
+            .ok()
+            .map(|i| uid_list[i].1.as_str())
+    };
+    let mut sizes = client.list()?;
+    sizes.sort_unstable();
+    let size_of = |n: u32| -> Option<u64> {
+        sizes
+            .binary_search_by_key(&n, |(m, _)| *m)
+            .ok()
+            .map(|i| sizes[i].1)
+    };
 
     let mut wanted: Vec<u32> = Vec::new();
     let mut old: Vec<u32> = Vec::new();
-    for &n in &numbers {
-        let uid = uid_of.get(&n);
+    for &(n, size) in &sizes {
+        let uid = uid_of(n);
         if opts.new_only {
             if let (Some(s), Some(u)) = (state.as_deref(), uid) {
                 if s.contains(u) {
@@ -112,9 +126,9 @@ pub fn fetch<S: Transport>(
                 }
             }
         }
-        let size = sizes.get(&n).copied();
-        if let (Some(max), Some(sz)) = (opts.max_size, size) {
-            if sz > max {
+        if let Some(max) = opts.max_size {
+            if size > max {
+                let sz = size;
                 summary.too_big += 1;
                 events.note(&format!(
                     "message {n}{}: {sz} bytes, over --max-size {max}: skipped",
@@ -136,20 +150,32 @@ pub fn fetch<S: Transport>(
         summary.deleted += old.len() as u64;
     }
 
+    // One progress line for the run, not one per message.
+    if !wanted.is_empty() {
+        let total: u64 = wanted.iter().filter_map(|&n| size_of(n)).sum();
+        events.start(
+            &format!(
+                "{}: {} message{}",
+                client.peer(),
+                wanted.len(),
+                if wanted.len() == 1 { "" } else { "s" }
+            ),
+            Some(total),
+            0,
+        );
+    }
     let mut buf = vec![0u8; BUF];
     for batch in wanted.chunks(BATCH) {
         let mut delivered: Vec<u32> = Vec::with_capacity(batch.len());
         let outcome = client.retrieve(
             batch,
             opts.headers_only,
-            |i| max_wire(sizes.get(&batch[i]).copied()),
+            |i| max_wire(size_of(batch[i])),
             |i, body| {
                 let n = batch[i];
-                let size = sizes.get(&n).copied();
-                events.start(&format!("message {n}"), size, 0);
-                let info = MessageInfo::new(size, uid_of.get(&n).cloned());
+                let size = size_of(n);
+                let info = MessageInfo::new(size, uid_of(n).map(str::to_string));
                 let bytes = deliver_one(&mut *store, &info, body, &mut buf, events)?;
-                events.finish();
                 summary.fetched += 1;
                 summary.bytes += bytes;
                 delivered.push(n);
@@ -160,8 +186,8 @@ pub fn fetch<S: Transport>(
         let synced = store.sync();
         if synced.is_ok() {
             if let Some(s) = state.as_deref_mut() {
-                for n in &delivered {
-                    if let Some(u) = uid_of.get(n) {
+                for &n in &delivered {
+                    if let Some(u) = uid_of(n) {
                         s.insert(u);
                     }
                 }
@@ -175,9 +201,12 @@ pub fn fetch<S: Transport>(
             summary.deleted += delivered.len() as u64;
         }
     }
-    if let (Some(s), Some(list)) = (state, &uids) {
+    if !wanted.is_empty() {
+        events.finish();
+    }
+    if let (Some(s), true) = (state, have_uids) {
         // Forget what is no longer on the server, so the file does not grow forever.
-        let present: HashSet<&str> = list.iter().map(|(_, u)| u.as_str()).collect();
+        let present: HashSet<&str> = uid_list.iter().map(|(_, u)| u.as_str()).collect();
         s.retain(|u| present.contains(u));
         s.save()?;
     }

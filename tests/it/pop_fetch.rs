@@ -614,3 +614,62 @@ fn exactly_one_store_is_required() {
     assert_eq!(o.code, Some(64), "{o:?}");
     assert_eq!(server.connections(), 0);
 }
+
+#[test]
+fn sigterm_midway_through_a_message_cuts_it_back_off_the_mbox() {
+    let big = format!(
+        "Subject: big\r\n\r\n{}",
+        "0123456789abcdef\r\n".repeat(20_000)
+    );
+    let msgs = [("s1", "Subject: one\r\n\r\n1\r\n"), ("s2", big.as_str())];
+    let server = pop(&msgs).stall_in_retr(2).start();
+    let l = Local::new("sigterm");
+    let mbox = l.dir.join("inbox");
+    std::fs::write(
+        &mbox,
+        "From old Thu Jan  1 00:00:00 1970\nSubject: old\n\nold\n\n",
+    )
+    .unwrap();
+    let before = std::fs::read(&mbox).unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env("POP_PASS", PASS)
+        .args([
+            &url(&server),
+            "--password-env",
+            "POP_PASS",
+            "--tls",
+            "none",
+            "--timeout",
+            "60",
+        ])
+        .args(["--mbox", mbox.to_str().unwrap()])
+        .stdin(Stdio::null());
+    let child = run::spawn(&mut c);
+    // Wait until half of message 2 is in the file (well past message 1), then SIGTERM.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::metadata(&mbox).unwrap().len() < before.len() as u64 + 64 * 1024 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pop-fetch never wrote message 2"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let o = child.wait_with_output();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&o.status),
+        Some(libc::SIGTERM)
+    );
+    let text = std::fs::read_to_string(&mbox).unwrap();
+    let want = format!("{}From MAILER-DAEMON ", String::from_utf8(before).unwrap());
+    assert!(text.starts_with(&want), "{text}");
+    assert!(
+        text.ends_with("\nSubject: one\n\n1\n\n"),
+        "only message 1 after the old one"
+    );
+    assert!(!l.dir.join("inbox.lock").exists(), "the dot-lock goes too");
+    assert!(server.commands("QUIT").is_empty());
+}

@@ -25,6 +25,8 @@ pub struct Mailbox {
     pub stls: bool,
     /// RETR of this message number sends half of it, then closes the connection.
     pub drop_on_retr: Option<usize>,
+    /// RETR of this message number sends half of it, then never another byte.
+    pub stall_in_retr: Option<usize>,
 }
 
 pub type Builder = fake_server::Builder<Mailbox>;
@@ -41,6 +43,7 @@ pub fn pop(messages: &[(&str, &str)]) -> Builder {
             pipelining: true,
             stls: false,
             drop_on_retr: None,
+            stall_in_retr: None,
         },
         "+OK fake POP3 ready <1896.697170952@fake.example>\r\n",
     )
@@ -51,6 +54,7 @@ pub trait PopBuilder {
     fn no_pipelining(self) -> Self;
     fn stls(self) -> Self;
     fn drop_on_retr(self, n: usize) -> Self;
+    fn stall_in_retr(self, n: usize) -> Self;
     fn start(self) -> Server<FakePop>;
 }
 
@@ -69,6 +73,10 @@ impl PopBuilder for Builder {
     }
     fn drop_on_retr(mut self, n: usize) -> Self {
         self.proto.drop_on_retr = Some(n);
+        self
+    }
+    fn stall_in_retr(mut self, n: usize) -> Self {
+        self.proto.stall_in_retr = Some(n);
         self
     }
     fn start(self) -> Server<FakePop> {
@@ -257,6 +265,16 @@ impl Protocol for FakePop {
                     return Ok(Flow::Continue);
                 };
                 let body = stuffed(&m.2);
+                if c.server.setup.stall_in_retr == Some(n) {
+                    let half = body.len() / 2;
+                    let cut = (0..=half)
+                        .rev()
+                        .find(|&i| body.is_char_boundary(i))
+                        .unwrap_or(0);
+                    c.send(&format!("+OK {} octets\r\n{}", m.2.len(), &body[..cut]))?;
+                    c.stall();
+                    return Ok(Flow::Stall);
+                }
                 if c.server.setup.drop_on_retr == Some(n) {
                     let half = body.len() / 2;
                     let cut = (0..=half)
