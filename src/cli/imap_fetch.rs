@@ -314,7 +314,10 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                         std::thread::sleep(delay);
                         continue;
                     }
-                    return Err(e);
+                    // Through the progress display: its line goes before the error's.
+                    use crate::events::Events;
+                    events.fail(&e);
+                    return Ok(());
                 }
             }
         }

@@ -208,13 +208,26 @@ pub fn fetch_folder<S: Transport>(
         }
     }
     client.start_fetch(&uids);
+    // One progress line for the folder, not one per message (sizes come with each message).
+    if !uids.is_empty() {
+        events.start(
+            &format!(
+                "{} {}: {} message{}",
+                client.peer(),
+                crate::conn::printable(folder),
+                uids.len(),
+                if uids.len() == 1 { "" } else { "s" }
+            ),
+            None,
+            0,
+        );
+    }
     let mut buf = vec![0u8; BUF];
     let mut delivered: Vec<u32> = Vec::new();
     let outcome = (|| -> Result<()> {
         loop {
             match client.next_event()? {
                 FetchEvent::Message { size } => {
-                    events.start(&format!("message of {size} bytes"), Some(size), 0);
                     let mut msg = WireMessage::begin(store, &MessageInfo::new(Some(size), None))?;
                     let uid = client.read_message(&mut buf, |d| {
                         msg.write(d)?;
@@ -222,7 +235,6 @@ pub fn fetch_folder<S: Transport>(
                         Ok(())
                     })?;
                     msg.commit()?;
-                    events.finish();
                     summary.fetched += 1;
                     summary.bytes += size;
                     delivered.push(uid);
@@ -265,6 +277,9 @@ pub fn fetch_folder<S: Transport>(
             }
         }
         return Err(e);
+    }
+    if !uids.is_empty() {
+        events.finish();
     }
     summary.deleted = expunging;
     Ok(summary)
