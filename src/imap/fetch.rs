@@ -19,7 +19,7 @@ use crate::net::stream::Transport;
 use std::collections::HashSet;
 
 /// Read buffer for message data.
-const BUF: usize = 64 * 1024;
+const BUF: usize = 16 * 1024;
 
 /// What to fetch and what to do on the server afterwards.
 #[derive(Debug, Clone, Default)]
