@@ -1553,6 +1553,25 @@ a6 OK done\r\n";
             "a1 EXAMINE INBOX\r\na2 IDLE\r\nDONE\r\na3 IDLE\r\nDONE\r\n"
         );
         assert!(seen.lock().unwrap().contains(&"C: DONE".to_string()));
+        // Time to re-issue: DONE, and the caller starts IDLE again.
+        let mut c = connect(
+            &[
+                &b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n"[..],
+                b"+ idling\r\n",
+                b"a1 OK Idle completed\r\n",
+            ],
+            64,
+            "imap://h/",
+            &Login::new("u", "p"),
+            &opts(TlsMode::None),
+        )
+        .unwrap();
+        assert_eq!(
+            c.idle(0, Duration::from_millis(30), &|| false).unwrap(),
+            IdleEnd::Reissue
+        );
+        assert_eq!(c.conn.stream().written_str(), "a1 IDLE\r\nDONE\r\n");
+        assert!(c.is_usable());
         // Without IDLE: 69.
         let mut c = preauth(&[], 64);
         c.caps.idle = false;

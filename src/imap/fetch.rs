@@ -146,12 +146,12 @@ pub fn fetch_folder<S: Transport>(
         st.set_field(&f_last, &last.to_string())?;
     }
     if opts.reset_state {
-        let all = client.uid_search("ALL")?;
-        let top = all
-            .last()
-            .copied()
-            .unwrap_or(0)
-            .max(mailbox.uidnext.unwrap_or(1).saturating_sub(1));
+        // Every message there now has a UID below UIDNEXT (RFC 3501 section 2.3.1.1); a
+        // server that does not say it is asked for the UIDs.
+        let top = match mailbox.uidnext {
+            Some(next) => next.saturating_sub(1),
+            None => client.uid_search("ALL")?.last().copied().unwrap_or(0),
+        };
         if let Some(st) = state.as_deref_mut() {
             st.set_field(&f_last, &top.to_string())?;
             let folder_ids = format!("{key}:");
