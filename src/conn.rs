@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use crate::reply::{Ftp, Pop3, Pop3Reply, Pop3Status, Reply, Smtp};
+pub use crate::reply::{Imap, ImapKind, ImapReply, ImapStatus, MAX_IMAP_LINE};
 
 /// A reply line longer than this is a protocol error, never unbounded memory.
 pub const MAX_LINE: usize = 8 * 1024;
@@ -469,7 +470,7 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                     ),
                 ));
             }
-            let line = match self.read_line_by(deadline) {
+            let line = match self.read_line_by(deadline, self.dialect.max_line()) {
                 Ok(l) => l,
                 Err(e) => break Err(e),
             };
@@ -510,8 +511,9 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
         }
     }
 
-    /// Reads one line, without its CRLF (a bare LF also ends a line), by `deadline`.
-    fn read_line_by(&mut self, deadline: Option<Instant>) -> Result<Vec<u8>> {
+    /// Reads one line, without its CRLF (a bare LF also ends a line), by `deadline`; a line
+    /// longer than `max` is a protocol error.
+    fn read_line_by(&mut self, deadline: Option<Instant>, max: usize) -> Result<Vec<u8>> {
         let mut line: Vec<u8> = Vec::new();
         loop {
             let inbox = &mut self.inbox;
@@ -522,15 +524,15 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
-                if line.len() > MAX_LINE {
-                    return Err(self.overlong());
+                if line.len() > max {
+                    return Err(self.overlong(max));
                 }
                 return Ok(line);
             }
             line.extend_from_slice(avail);
             inbox.start = inbox.end;
-            if line.len() > MAX_LINE + 1 {
-                return Err(self.overlong());
+            if line.len() > max + 1 {
+                return Err(self.overlong(max));
             }
             if let Some(d) = deadline {
                 let left = d.saturating_duration_since(Instant::now());
@@ -576,15 +578,121 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
         )
     }
 
-    fn overlong(&self) -> Error {
+    fn overlong(&self, max: usize) -> Error {
         Error::new(
             Kind::Protocol,
             format!(
                 "{}: the server sent a line longer than {} KiB",
                 self.peer,
-                MAX_LINE / 1024
+                max / 1024
             ),
         )
+    }
+
+    /// Waits up to `timeout` for the server to send something (IMAP IDLE waits this way in
+    /// short steps, to notice a stop request between them): `true` when bytes are there to
+    /// read, `false` when none came in time. Unlike a reply that times out, a wait that ends
+    /// empty leaves the connection in step; EOF or a read error breaks it.
+    pub fn wait_for_data(&mut self, timeout: Duration) -> Result<bool> {
+        if self.broken {
+            return Err(self.out_of_step());
+        }
+        if self.has_buffered() {
+            return Ok(true);
+        }
+        self.stream
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+            .map_err(|e| Error::network(&self.peer, e))?;
+        loop {
+            match self.stream.read(&mut self.inbox.buf) {
+                Ok(0) => {
+                    self.broken = true;
+                    return Err(Error::network(
+                        &self.peer,
+                        io::Error::from(io::ErrorKind::UnexpectedEof),
+                    ));
+                }
+                Ok(n) => {
+                    self.inbox.start = 0;
+                    self.inbox.end = n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(false);
+                }
+                Err(e) => {
+                    self.broken = true;
+                    return Err(Error::network(&self.peer, e));
+                }
+            }
+        }
+    }
+
+    /// The continuation just read asked for no secret (IMAP IDLE's `+ idling`): the next
+    /// line is shown in the transcript as it is.
+    pub fn continuation_is_not_secret(&mut self) {
+        self.answering = false;
+    }
+
+    /// The `n` octets of an IMAP literal (RFC 3501 section 4.3) that the reply (or line) just
+    /// read announced, streamed from the same buffer as replies through a [`Literal`]; each
+    /// read is bounded by the reply timeout, never the literal as a whole, which may be a
+    /// 200 MiB message. Until it has been read to its end the connection counts as out of
+    /// step. Not shown in the transcript (a message is not a protocol line); the rest of the
+    /// response line follows ([`read_line_raw`](Conn::read_line_raw)).
+    pub fn literal(&mut self, n: u64) -> Result<Literal<'_, S>> {
+        if self.broken {
+            return Err(self.out_of_step());
+        }
+        self.broken = n > 0;
+        let Conn {
+            stream,
+            inbox,
+            peer,
+            reply_timeout,
+            broken,
+            ..
+        } = self;
+        Ok(Literal {
+            source: Source {
+                stream,
+                inbox,
+                timeout: *reply_timeout,
+            },
+            left: n,
+            len: n,
+            broken,
+            peer,
+        })
+    }
+
+    /// The rest of a response line after a literal (`)` or ` UID 7)`, or more data ending
+    /// in another literal), without its CRLF: bounded in length by the dialect's
+    /// [`max_line`](Dialect::max_line) and in time by the reply timeout, and shown in the
+    /// transcript. Any failure leaves the connection out of step.
+    pub fn read_line_raw(&mut self) -> Result<Vec<u8>> {
+        if self.broken {
+            return Err(self.out_of_step());
+        }
+        let deadline = self.deadline();
+        match self.read_line_by(deadline, self.dialect.max_line()) {
+            Ok(line) => {
+                if let Some(t) = &self.transcript {
+                    t.server(&line);
+                }
+                Ok(line)
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
     }
 
     /// The dot-terminated data that follows a reply (a POP3 `+OK` to RETR, TOP, LIST, UIDL,
@@ -743,6 +851,62 @@ impl<S: Read + Timed> DotBody<'_, S> {
     /// Bytes taken from the connection so far, the closing `.` line included.
     pub fn wire_bytes(&self) -> u64 {
         self.dot.wire_bytes()
+    }
+}
+
+/// An IMAP literal coming from the server ([`Conn::literal`]): exactly its `n` octets.
+pub struct Literal<'c, S> {
+    source: Source<'c, S>,
+    left: u64,
+    len: u64,
+    broken: &'c mut bool,
+    peer: &'c str,
+}
+
+impl<S: Read + Timed> Literal<'_, S> {
+    /// Streams the literal into `out`; `Ok(0)` once all its octets are read. A connection
+    /// that ends first is a broken connection (74), never a short message.
+    pub fn read(&mut self, out: &mut [u8]) -> Result<usize> {
+        if self.left == 0 || out.is_empty() {
+            return Ok(0);
+        }
+        let avail = loop {
+            match self.source.fill_buf() {
+                Ok(a) => break a,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::network(self.peer, e)),
+            }
+        };
+        if avail.is_empty() {
+            return Err(Error::cut_short(
+                format!("{}: literal", self.peer),
+                self.len - self.left,
+                self.len,
+            ));
+        }
+        let n = avail
+            .len()
+            .min(out.len())
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        out[..n].copy_from_slice(&avail[..n]);
+        self.source.consume(n);
+        self.left -= n as u64;
+        if self.left == 0 {
+            *self.broken = false;
+        }
+        Ok(n)
+    }
+
+    /// Octets still to come.
+    pub fn remaining(&self) -> u64 {
+        self.left
+    }
+
+    /// Reads and drops what is left (a literal nobody wants: an unsolicited header field).
+    pub fn skip(&mut self) -> Result<()> {
+        let mut buf = [0u8; 4096];
+        while self.read(&mut buf)? > 0 {}
+        Ok(())
     }
 }
 
@@ -1734,5 +1898,240 @@ pub(crate) mod tests {
         let mut c = smtp(b"x\r\n", 1);
         c.read_reply().unwrap_err();
         assert_eq!(c.start_tls(&tls, "mock").err().unwrap().exit_code(), 74);
+    }
+
+    fn imap(input: &[u8], chunk: usize) -> Conn<MockStream, Imap> {
+        Conn::new(MockStream::new(input, chunk), "mock:143", Imap)
+    }
+
+    fn read_literal<S: Read + Timed>(lit: &mut Literal<'_, S>, buf: usize) -> Result<Vec<u8>> {
+        let mut got = Vec::new();
+        let mut b = vec![0u8; buf];
+        loop {
+            match lit.read(&mut b)? {
+                0 => return Ok(got),
+                n => got.extend_from_slice(&b[..n]),
+            }
+        }
+    }
+
+    /// A FETCH whose message is a literal, the UID after it, then a second literal on the
+    /// same response, then the tagged end.
+    const FETCH: &[u8] = b"* 1 FETCH (BODY[] {12}\r\nSubject: x\r\n UID 7 BODY[HEADER] {3}\r\nab\n)\r\n* 2 EXPUNGE\r\na1 OK done\r\n";
+
+    #[test]
+    fn imap_literals_at_every_split() {
+        for chunk in 1..=FETCH.len() {
+            for buf in [1, 5, 4096] {
+                let (t, seen) = collecting();
+                let mut c = imap(FETCH, chunk);
+                c.set_transcript(Some(t));
+                let r = c.read_reply().unwrap();
+                assert_eq!(r.literal, Some(12));
+                let mut lit = c.literal(12).unwrap();
+                assert_eq!(lit.remaining(), 12);
+                assert_eq!(read_literal(&mut lit, buf).unwrap(), b"Subject: x\r\n");
+                assert!(!c.is_broken());
+                let rest = c.read_line_raw().unwrap();
+                assert_eq!(rest, b" UID 7 BODY[HEADER] {3}");
+                assert_eq!(crate::reply::imap_literal(&rest), Some(3));
+                let mut lit = c.literal(3).unwrap();
+                assert_eq!(read_literal(&mut lit, buf).unwrap(), b"ab\n");
+                assert_eq!(c.read_line_raw().unwrap(), b")");
+                assert_eq!(c.read_reply().unwrap().text, b"2 EXPUNGE");
+                assert_eq!(c.read_reply().unwrap().tag().unwrap(), b"a1");
+                assert_eq!(
+                    seen.lock().unwrap().join("\n"),
+                    "S: * 1 FETCH (BODY[] {12}\nS:  UID 7 BODY[HEADER] {3}\nS: )\nS: * 2 EXPUNGE\nS: a1 OK done"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_imap_literal_that_lies_is_an_error() {
+        // The connection ends 4 octets into a 12-octet literal.
+        let wire = b"* 1 FETCH (BODY[] {12}\r\nSubj";
+        for chunk in 1..=wire.len() {
+            let mut c = imap(wire, chunk);
+            c.read_reply().unwrap();
+            let mut lit = c.literal(12).unwrap();
+            let e = read_literal(&mut lit, 64).unwrap_err();
+            assert_eq!(e.exit_code(), 74, "{e}");
+            assert!(e.is_transient());
+            assert!(e.to_string().contains("received 4 of 12 bytes"), "{e}");
+            assert!(c.is_broken());
+            assert_eq!(c.read_line_raw().unwrap_err().exit_code(), 74);
+            assert_eq!(c.read_reply().unwrap_err().exit_code(), 74);
+        }
+        // A literal left unread leaves the connection out of step.
+        let mut c = imap(FETCH, 64);
+        c.read_reply().unwrap();
+        let mut lit = c.literal(12).unwrap();
+        lit.read(&mut [0u8; 3]).unwrap();
+        assert_eq!(lit.remaining(), 9);
+        let _ = lit;
+        assert!(c.is_broken());
+        assert_eq!(c.literal(9).err().unwrap().exit_code(), 74);
+        // Skipped: in step again. An empty literal needs no read.
+        let mut c = imap(FETCH, 3);
+        c.read_reply().unwrap();
+        c.literal(12).unwrap().skip().unwrap();
+        assert!(!c.is_broken());
+        let mut lit = c.literal(0).unwrap();
+        assert_eq!(lit.read(&mut [0u8; 4]).unwrap(), 0);
+        assert!(!c.is_broken());
+        assert_eq!(c.read_line_raw().unwrap(), b" UID 7 BODY[HEADER] {3}");
+    }
+
+    #[test]
+    fn a_200_mib_literal_streams_through_the_fixed_buffer() {
+        // A reader that makes up its bytes: nothing of the literal is ever held whole.
+        struct Big {
+            head: Vec<u8>,
+            pos: usize,
+            body_left: u64,
+            tail: &'static [u8],
+        }
+        impl Read for Big {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.pos < self.head.len() {
+                    let n = buf.len().min(self.head.len() - self.pos);
+                    buf[..n].copy_from_slice(&self.head[self.pos..self.pos + n]);
+                    self.pos += n;
+                    return Ok(n);
+                }
+                if self.body_left > 0 {
+                    let n = buf.len().min(self.body_left as usize);
+                    buf[..n].fill(b'x');
+                    self.body_left -= n as u64;
+                    return Ok(n);
+                }
+                let n = buf.len().min(self.tail.len());
+                buf[..n].copy_from_slice(&self.tail[..n]);
+                self.tail = &self.tail[n..];
+                Ok(n)
+            }
+        }
+        impl Timed for Big {
+            fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        impl Write for Big {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        const SIZE: u64 = 200 << 20;
+        let big = Big {
+            head: format!("* 1 FETCH (UID 9 BODY[] {{{SIZE}}}\r\n").into_bytes(),
+            pos: 0,
+            body_left: SIZE,
+            tail: b")\r\na OK\r\n",
+        };
+        let mut c = Conn::new(big, "mock:143", Imap);
+        let n = c.read_reply().unwrap().literal.unwrap();
+        let mut lit = c.literal(n).unwrap();
+        let mut total = 0u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match lit.read(&mut buf).unwrap() {
+                0 => break,
+                k => total += k as u64,
+            }
+        }
+        assert_eq!(total, SIZE);
+        assert_eq!(c.read_line_raw().unwrap(), b")");
+        assert!(c.read_reply().unwrap().is_ok());
+    }
+
+    #[test]
+    fn imap_lines_have_their_own_larger_bound() {
+        // A SEARCH answer longer than MAX_LINE is fine for IMAP...
+        let mut search = b"* SEARCH".to_vec();
+        while search.len() <= MAX_LINE * 4 {
+            search.extend_from_slice(b" 123456");
+        }
+        search.extend_from_slice(b"\r\n");
+        let r = imap(&search, 4096).read_reply().unwrap();
+        assert!(r.text.len() > MAX_LINE * 4 - 10);
+        // ...up to MAX_IMAP_LINE, in replies and in the rest of a line after a literal.
+        let mut long = b"* 1 FETCH (X ".to_vec();
+        long.extend(std::iter::repeat_n(b'x', MAX_IMAP_LINE));
+        long.extend_from_slice(b"\r\n");
+        let e = imap(&long, 65536).read_reply().unwrap_err();
+        assert!(e.to_string().contains("longer than 1024 KiB"), "{e}");
+        let mut after = b"* 1 FETCH (BODY[] {1}\r\nx".to_vec();
+        after.extend_from_slice(&long);
+        let mut c = imap(&after, 65536);
+        c.read_reply().unwrap();
+        c.literal(1).unwrap().skip().unwrap();
+        assert_eq!(c.read_line_raw().unwrap_err().exit_code(), 76);
+        assert!(c.is_broken());
+        // Without a line end at all: bounded too.
+        let e = imap(&vec![b'*'; MAX_IMAP_LINE + 10], 65536)
+            .read_reply()
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+    }
+
+    #[test]
+    fn imap_untagged_lines_do_not_answer_commands() {
+        let wire = b"* 2 EXISTS\r\n+ go\r\n* 1 RECENT\r\na1 OK\r\na2 NO [NONEXISTENT] x\r\n";
+        let mut c = Conn::new(MockStream::scripted(&[b"", b"", wire], 1), "mock:143", Imap);
+        c.queue("a1", Some("EXAMINE INBOX")).unwrap();
+        c.queue("a2", Some("EXAMINE Nope")).unwrap();
+        assert_eq!(c.replies_owed(), 2);
+        assert!(c.read_reply().unwrap().is_preliminary());
+        assert_eq!(c.replies_owed(), 2);
+        assert!(c.read_reply().unwrap().is_continuation());
+        assert_eq!(c.replies_owed(), 1);
+        c.read_reply().unwrap();
+        assert_eq!(c.replies_owed(), 1);
+        assert!(c.read_reply().unwrap().is_ok());
+        let r = c.read_reply().unwrap();
+        assert_eq!(r.error(&"x").exit_code(), 66);
+        let e = imap(b"a1 FETCH nonsense\r\n", 1).read_reply().unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+    }
+
+    #[test]
+    fn waiting_for_data_leaves_the_connection_in_step() {
+        // Nothing yet (the script waits for a line): false, not broken.
+        let mut c = Conn::new(
+            MockStream::scripted(&[b"", b"* 3 EXISTS\r\n"], 64),
+            "mock:143",
+            Imap,
+        );
+        assert!(!c.wait_for_data(Duration::from_millis(1)).unwrap());
+        assert!(!c.is_broken());
+        c.send_command("a1", Some("IDLE")).unwrap();
+        assert!(c.wait_for_data(Duration::from_millis(1)).unwrap());
+        assert!(
+            c.wait_for_data(Duration::from_millis(1)).unwrap(),
+            "still buffered"
+        );
+        assert_eq!(c.read_reply().unwrap().text, b"3 EXISTS");
+        // EOF breaks it.
+        let mut c = imap(b"", 64);
+        assert_eq!(
+            c.wait_for_data(Duration::from_millis(1))
+                .unwrap_err()
+                .exit_code(),
+            74
+        );
+        assert!(c.is_broken());
+        // A continuation that is not a SASL challenge: the next line is shown.
+        let (t, seen) = collecting();
+        let mut c = imap(b"+ idling\r\n", 64);
+        c.set_transcript(Some(t));
+        assert!(c.read_reply().unwrap().is_continuation());
+        c.continuation_is_not_secret();
+        c.send_command("DONE", None).unwrap();
+        assert_eq!(seen.lock().unwrap().join("\n"), "S: + idling\nC: DONE");
     }
 }

@@ -12,7 +12,7 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Once;
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
@@ -167,5 +167,49 @@ extern "C" fn on_signal(sig: libc::c_int) {
         libc::sigaction(sig, &dfl, std::ptr::null_mut());
         // Blocked while this handler runs: delivered, with the default action, as it returns.
         libc::raise(sig);
+    }
+}
+
+/// A stop was asked for by SIGINT or SIGTERM ([`stop_on_signal`]).
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// From now on the first SIGINT or SIGTERM does not end the process: it asks a long-running
+/// loop (imap-fetch --idle) to stop at its next safe point ([`stop_requested`]), so that what
+/// is under way ends cleanly (a batch delivered and recorded, a LOGOUT). A second one ends
+/// the process at once, as usual. A signal the caller ignores (nohup) stays ignored.
+pub fn stop_on_signal() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: as in `install`; the handler only stores to an atomic, or restores the
+        // default action and raises the signal again, all async-signal-safe.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
+            let mut new: libc::sigaction = std::mem::zeroed();
+            new.sa_sigaction = on_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            new.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut new.sa_mask);
+            libc::sigaction(sig, &new, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Whether SIGINT or SIGTERM asked the run to stop (after [`stop_on_signal`]).
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+extern "C" fn on_stop(sig: libc::c_int) {
+    if STOP.swap(true, Ordering::SeqCst) {
+        // SAFETY: sigaction and raise are async-signal-safe.
+        unsafe {
+            let mut dfl: libc::sigaction = std::mem::zeroed();
+            dfl.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+            libc::raise(sig);
+        }
     }
 }

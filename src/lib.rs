@@ -104,6 +104,7 @@ pub mod dot;
 pub mod error;
 pub mod events;
 pub mod ftp;
+pub mod imap;
 pub mod interrupt;
 pub mod login;
 pub mod mime;

@@ -60,4 +60,12 @@ macro_rules! files {
     };
 }
 
-files!("ftp-get", "mime-pack", "ftp-put", "ftp-ls", "smtp-send", "pop-fetch");
+files!(
+    "ftp-get",
+    "mime-pack",
+    "ftp-put",
+    "ftp-ls",
+    "smtp-send",
+    "pop-fetch",
+    "imap-fetch"
+);

@@ -10,11 +10,13 @@ pub mod ftp_get;
 pub mod ftp_ls;
 pub mod ftp_put;
 pub mod generated;
+pub mod imap_fetch;
 pub mod mime_pack;
 pub mod pop_fetch;
 pub mod progress;
 pub mod report;
 pub mod smtp_send;
+pub mod store;
 pub mod tool;
 
 pub use tool::{TOOLS, commands};

@@ -58,6 +58,7 @@ pub const TOOLS: &[Entry] = &[
     entry::<super::ftp_put::FtpPut>(),
     entry::<super::ftp_ls::FtpLs>(),
     entry::<super::pop_fetch::PopFetch>(),
+    entry::<super::imap_fetch::ImapFetch>(),
 ];
 
 /// Every tool's clap definition.

@@ -13,6 +13,8 @@ pub enum Scheme {
     Smtps,
     Pop3,
     Pop3s,
+    Imap,
+    Imaps,
 }
 
 impl Scheme {
@@ -24,6 +26,8 @@ impl Scheme {
             Scheme::Smtps => "smtps",
             Scheme::Pop3 => "pop3",
             Scheme::Pop3s => "pop3s",
+            Scheme::Imap => "imap",
+            Scheme::Imaps => "imaps",
         }
     }
 
@@ -35,12 +39,17 @@ impl Scheme {
             Scheme::Smtps => 465,
             Scheme::Pop3 => 110,
             Scheme::Pop3s => 995,
+            Scheme::Imap => 143,
+            Scheme::Imaps => 993,
         }
     }
 
     /// TLS from the first byte (as opposed to an upgrade after connecting).
     pub fn implicit_tls(self) -> bool {
-        matches!(self, Scheme::Ftps | Scheme::Smtps | Scheme::Pop3s)
+        matches!(
+            self,
+            Scheme::Ftps | Scheme::Smtps | Scheme::Pop3s | Scheme::Imaps
+        )
     }
 
     fn parse(s: &str) -> Option<Scheme> {
@@ -51,6 +60,8 @@ impl Scheme {
             "smtps" => Scheme::Smtps,
             "pop3" => Scheme::Pop3,
             "pop3s" => Scheme::Pop3s,
+            "imap" => Scheme::Imap,
+            "imaps" => Scheme::Imaps,
             _ => return None,
         })
     }

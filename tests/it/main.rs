@@ -15,6 +15,7 @@
 //!   (scripts/servers/smtp);
 //! - `pop_fetch`: pop-fetch against the fake POP3 server (`support/fake_pop.rs`);
 //! - `interop_pop`: pop-fetch against a private Dovecot (scripts/servers/dovecot);
+//! - `imap_fetch`, `interop_imap`: imap-fetch against the fake IMAP server and Dovecot;
 //! - `generated`: man pages and completions are current.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
@@ -31,7 +32,9 @@ mod ftp_get;
 mod ftp_ls;
 mod ftp_put;
 mod generated;
+mod imap_fetch;
 mod interop_ftp_put;
+mod interop_imap;
 mod interop_pop;
 mod interop_smtp;
 mod interop_vsftpd;

@@ -81,6 +81,20 @@ pub trait Protocol: Sized + Send + Sync + 'static {
     fn scripted(&self, session: &mut Self::Session, verb: &str, raw: &str) {
         let _ = (session, verb, raw);
     }
+
+    /// Splits a command line into the verb the table and the scripts know it by, and what
+    /// the handler gets ([`split_command`] unless the protocol says otherwise: IMAP's verb
+    /// follows a tag, and its handlers need the whole line).
+    fn split<'l>(&self, line: &'l str) -> (&'l str, &'l str) {
+        split_command(line)
+    }
+
+    /// A scripted reply as sent for the command whose handler argument is `arg` (IMAP puts
+    /// the command's tag where the script says `$TAG`).
+    fn render(&self, raw: &str, arg: &str) -> String {
+        let _ = arg;
+        raw.to_string()
+    }
 }
 
 /// One row of a command table.
@@ -101,7 +115,7 @@ pub struct Ctx<'a, P: Protocol> {
     core: &'a Arc<Core>,
     control: &'a mut Tracked,
     conn: usize,
-    /// What was read from the control connection and not yet taken as a command.
+    /// What was read from the client and not yet used.
     buf: &'a mut Vec<u8>,
 }
 
@@ -114,6 +128,41 @@ impl<P: Protocol> Ctx<'_, P> {
     /// Writes `raw` (CRLFs included) as the script says: whole, bytewise or dripped.
     pub fn send(&mut self, raw: &str) -> io::Result<()> {
         send(self.core, self.control, raw)
+    }
+
+    /// Writes raw bytes (a message that is not UTF-8), as the script says.
+    pub fn send_bytes(&mut self, raw: &[u8]) -> io::Result<()> {
+        send_raw(self.core, self.control, raw)
+    }
+
+    /// Reads the next line from the client (the rest of a command after a literal, a SASL
+    /// response, IMAP's DONE), recorded in the transcript; `None` at EOF.
+    pub fn read_line(&mut self) -> io::Result<Option<String>> {
+        let got = read_line(self.core, self.conn, self.control, self.buf)?;
+        Ok(got.map(|(line, _)| {
+            lock(&self.core.transcript).push((self.conn, line.clone()));
+            line
+        }))
+    }
+
+    /// Like [`read_line`](Ctx::read_line), waiting at most `wait`: `Ok(None)` when no whole
+    /// line came in time (what came stays for the next read), `Ok(Some(None))` at EOF.
+    pub fn poll_line(&mut self, wait: Duration) -> io::Result<Option<Option<String>>> {
+        self.control.stream.set_read_timeout(Some(wait))?;
+        let got = self.read_line();
+        self.control.stream.set_read_timeout(None)?;
+        match got {
+            Ok(line) => Ok(Some(line)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Registers another socket (a data connection) so that dropping the server closes it.
@@ -594,13 +643,17 @@ fn accept_loop<P: Protocol>(listeners: Vec<TcpListener>, core: Arc<Core>, protoc
 }
 
 fn send(core: &Core, control: &mut Tracked, raw: &str) -> io::Result<()> {
+    send_raw(core, control, raw.as_bytes())
+}
+
+fn send_raw(core: &Core, control: &mut Tracked, raw: &[u8]) -> io::Result<()> {
     let s = &mut control.stream;
     if let Some(by) = core.script.delay {
         thread::sleep(by);
     }
     if let Some(every) = core.script.drip {
         s.set_nodelay(true)?;
-        for b in raw.as_bytes() {
+        for b in raw {
             if core.stopped() {
                 return Err(io::Error::other("stopped"));
             }
@@ -612,14 +665,14 @@ fn send(core: &Core, control: &mut Tracked, raw: &str) -> io::Result<()> {
     }
     if core.script.bytewise {
         s.set_nodelay(true)?;
-        for b in raw.as_bytes() {
+        for b in raw {
             s.write_all(std::slice::from_ref(b))?;
             s.flush()?;
             thread::sleep(Duration::from_millis(1));
         }
         Ok(())
     } else {
-        s.write_all(raw.as_bytes())?;
+        s.write_all(raw)?;
         s.flush()
     }
 }
@@ -700,7 +753,7 @@ fn serve<P: Protocol>(
             send(core, &mut control, P::LINE_TOO_LONG)?;
             continue;
         }
-        let (verb, arg) = split_command(&line);
+        let (verb, arg) = protocol.split(&line);
         let verb = verb.to_ascii_uppercase();
         let mut c = Ctx {
             server: protocol,
@@ -732,7 +785,8 @@ fn dispatch<P: Protocol>(c: &mut Ctx<'_, P>, verb: &str, arg: &str) -> io::Resul
         .and_then(VecDeque::pop_front);
     if let Some(s) = once.or_else(|| c.core.script.replies.get(verb).cloned()) {
         c.server.scripted(c.session, verb, &s.raw);
-        c.send(&s.raw)?;
+        let raw = c.server.render(&s.raw, arg);
+        c.send(&raw)?;
         return Ok(if s.close { Flow::Close } else { Flow::Continue });
     }
     let server = c.server;

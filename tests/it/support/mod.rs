@@ -3,14 +3,15 @@
 //! the loopback real servers (`servers`).
 
 pub mod fake_ftp;
+pub mod fake_imap;
 pub mod fake_pop;
 pub mod fake_server;
 pub mod fake_smtp;
 pub mod files;
 pub mod run;
 pub mod servers;
-pub mod servers_smtp;
 pub mod servers_pop;
+pub mod servers_smtp;
 
 /// Asserts `expected` appear in `lines` in this order (other lines may come between).
 pub fn assert_in_order(lines: &[String], expected: &[&str]) {

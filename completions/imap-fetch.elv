@@ -1,0 +1,71 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[imap-fetch] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'imap-fetch'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'imap-fetch'= {
+            cand --maildir 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)'
+            cand --mbox 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)'
+            cand -O 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
+            cand --output-dir 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
+            cand --mda 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0'
+            cand --folder 'Fetch from the folder NAME (repeatable; instead of the URL''s path; UTF-8 names are sent in modified UTF-7)'
+            cand --since 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)'
+            cand --limit 'Fetch at most N messages per folder this run (the others wait for the next)'
+            cand --state-file 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)'
+            cand --auth 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of the best one offered'
+            cand --oauth2-token-env 'Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR'
+            cand --user 'Log in as NAME (overrides the URL''s user)'
+            cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
+            cand --password-env 'Take the password from the environment variable VAR'
+            cand --netrc-file 'Read credentials from this netrc file instead of $NETRC or ~/.netrc'
+            cand --tls 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it'
+            cand --cacert 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)'
+            cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)'
+            cand --timeout 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]'
+            cand --retries 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries'
+            cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
+            cand --generate 'Print the man page or a shell completion to standard output, and exit'
+            cand --stdout 'Write the messages to standard output as an mboxrd stream'
+            cand --create-dirs 'Make the folder --output-dir or --mbox names when it is missing'
+            cand --list-folders 'Print the server''s folders, one a line, and exit'
+            cand --new 'Fetch only messages above the last UID delivered (the default)'
+            cand --all 'Fetch every message (matching --since and --unseen), delivered before or not'
+            cand --unseen 'Fetch only messages without the \Seen flag (SEARCH UNSEEN)'
+            cand --seen 'Set \Seen on each message once its local copy is durable (opens the folder read-write)'
+            cand --keep 'Leave the messages on the server (the default)'
+            cand --delete 'Delete each message on the server once its local copy is durable (\Deleted, then UID EXPUNGE of exactly those messages; needs UIDPLUS)'
+            cand --reset-state 'Fetch nothing: record each folder as delivered up to its newest message, so that --new fetches only what arrives from now on'
+            cand --idle 'After fetching, wait for new mail with IDLE and fetch it as it arrives, until SIGINT or SIGTERM (then a clean LOGOUT); one folder only'
+            cand --no-netrc 'Do not read any netrc file'
+            cand --insecure 'Do not verify the server certificate at all (says so on stderr)'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
+            cand -q 'Errors only: no progress bar, no notes'
+            cand --quiet 'Errors only: no progress bar, no notes'
+            cand -v 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+            cand --verbose 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

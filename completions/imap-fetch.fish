@@ -1,0 +1,49 @@
+complete -c imap-fetch -l maildir -d 'Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)' -r -f -a "(__fish_complete_directories)"
+complete -c imap-fetch -l mbox -d 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)' -r -F
+complete -c imap-fetch -s O -l output-dir -d 'Write each message to DIR/NNNN.eml, numbered on from the highest there' -r -f -a "(__fish_complete_directories)"
+complete -c imap-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0' -r -f -a "(__fish_complete_command)"
+complete -c imap-fetch -l folder -d 'Fetch from the folder NAME (repeatable; instead of the URL\'s path; UTF-8 names are sent in modified UTF-7)' -r -f
+complete -c imap-fetch -l since -d 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)' -r
+complete -c imap-fetch -l limit -d 'Fetch at most N messages per folder this run (the others wait for the next)' -r
+complete -c imap-fetch -l state-file -d 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)' -r -F
+complete -c imap-fetch -l auth -d 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of the best one offered' -r
+complete -c imap-fetch -l oauth2-token-env -d 'Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR' -r -f
+complete -c imap-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
+complete -c imap-fetch -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
+complete -c imap-fetch -l password-env -d 'Take the password from the environment variable VAR' -r -f
+complete -c imap-fetch -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc' -r -F
+complete -c imap-fetch -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
+required\t'Fail (exit 69) when the server does not offer TLS'
+none\t'Never use TLS (passwords are sent in cleartext)'"
+complete -c imap-fetch -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
+complete -c imap-fetch -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c imap-fetch -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
+complete -c imap-fetch -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
+complete -c imap-fetch -l progress -d 'Progress bar: auto draws one when stderr is a terminal, bar always, none never' -r -f -a "auto\t'When stderr is a terminal and --quiet is not given'
+bar\t'Always (unless --quiet)'
+none\t'Never'"
+complete -c imap-fetch -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
+bash\t'Bash completion'
+zsh\t'Zsh completion'
+fish\t'Fish completion'
+elvish\t'Elvish completion'
+powershell\t'PowerShell completion'"
+complete -c imap-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream'
+complete -c imap-fetch -l create-dirs -d 'Make the folder --output-dir or --mbox names when it is missing'
+complete -c imap-fetch -l list-folders -d 'Print the server\'s folders, one a line, and exit'
+complete -c imap-fetch -l new -d 'Fetch only messages above the last UID delivered (the default)'
+complete -c imap-fetch -l all -d 'Fetch every message (matching --since and --unseen), delivered before or not'
+complete -c imap-fetch -l unseen -d 'Fetch only messages without the \\Seen flag (SEARCH UNSEEN)'
+complete -c imap-fetch -l seen -d 'Set \\Seen on each message once its local copy is durable (opens the folder read-write)'
+complete -c imap-fetch -l keep -d 'Leave the messages on the server (the default)'
+complete -c imap-fetch -l delete -d 'Delete each message on the server once its local copy is durable (\\Deleted, then UID EXPUNGE of exactly those messages; needs UIDPLUS)'
+complete -c imap-fetch -l reset-state -d 'Fetch nothing: record each folder as delivered up to its newest message, so that --new fetches only what arrives from now on'
+complete -c imap-fetch -l idle -d 'After fetching, wait for new mail with IDLE and fetch it as it arrives, until SIGINT or SIGTERM (then a clean LOGOUT); one folder only'
+complete -c imap-fetch -l no-netrc -d 'Do not read any netrc file'
+complete -c imap-fetch -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
+complete -c imap-fetch -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c imap-fetch -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c imap-fetch -s q -l quiet -d 'Errors only: no progress bar, no notes'
+complete -c imap-fetch -s v -l verbose -d 'Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)'
+complete -c imap-fetch -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imap-fetch -s V -l version -d 'Print version'

@@ -1,0 +1,460 @@
+//! imap-fetch's command line: the one clap definition behind `--help`, the man page and the
+//! completions, and the glue from it to [`crate::imap`] and [`crate::deliver`] (the same
+//! delivery module and state files as pop-fetch).
+
+use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::credentials;
+use super::generated::GenerateArgs;
+use super::progress::CliEvents;
+use super::report::Reporter;
+use super::store::StoreArgs;
+use super::tool::{self, Tool};
+use crate::conn::{Transcript, printable};
+use crate::deliver::Deliver;
+use crate::deliver::state::{self, StateFile};
+use crate::error::{Error, Kind, Result};
+use crate::imap::client::{ImapClient, ImapOptions};
+use crate::imap::fetch::{FetchOptions, Summary, fetch_and_idle, fetch_folder, no_uidplus};
+use crate::imap::parse;
+use crate::login::Login;
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+use crate::retry::RetryPolicy;
+use crate::sasl::Mechanism;
+use clap::{Parser, ValueHint};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// imap-fetch as a [`Tool`].
+pub struct ImapFetch;
+
+impl Tool for ImapFetch {
+    const NAME: &'static str = "imap-fetch";
+    const MAN: &'static str = include_str!("../../man/text/imap-fetch.txt");
+    const EXIT: &'static [(u8, &'static str)] = &[
+        (0, "done, including when there was no new mail"),
+        (64, ""),
+        (65, "the state file is not one imap-fetch wrote"),
+        (66, "a folder does not exist on the server"),
+        (68, ""),
+        (
+            69,
+            "the server refused a command, would have needed a cleartext password, or has no\n\
+             UIDPLUS for --delete",
+        ),
+        (70, ""),
+        (
+            73,
+            "a message could not be stored (a folder or file cannot be created); the\n\
+             messages delivered before it stay recorded",
+        ),
+        (
+            74,
+            "local I/O error while storing a message, or the connection broke mid-message",
+        ),
+        (
+            75,
+            "try again later: a timeout, a refused connection, a server that is closing, or\n\
+             another run for the same account still going",
+        ),
+        (76, ""),
+        (77, "login failed, or no password available"),
+    ];
+    const HINTS: &'static [(&'static str, &'static str)] = &[
+        ("-k", "use --keep (the default) or --delete"),
+        ("--keep-old", "--keep is the default"),
+        ("-a", "use --all"),
+        ("--fetchall", "use --all"),
+        ("--flush", "use --delete"),
+        ("--nokeep", "use --delete"),
+        ("-F", "use --delete"),
+        ("--idfile", "use --state-file FILE"),
+        ("--only-new", "--new is the default"),
+        ("-r", "use --folder NAME"),
+        ("--folder-list", "use --list-folders"),
+        ("-l", "use --limit N"),
+        ("--fetchlimit", "use --limit N"),
+        ("--tls-trust-file", "use --cacert FILE"),
+        ("--tls-fingerprint", "use --pin sha256:HEX"),
+    ];
+    type Args = Args;
+
+    fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        run(args, report)
+    }
+}
+
+/// Fetch mail from an IMAP server into a Maildir or a folder, never losing a message.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "imap-fetch",
+    version,
+    about = "Fetch mail over IMAP into local storage, never losing a message",
+    long_about = "Fetch mail from an IMAP folder (the URL's path, INBOX by default, or --folder) \
+into a Maildir (--maildir), an mbox (--mbox), a folder of NNNN.eml files (--output-dir), a \
+delivery command (--mda) or standard output (--stdout). Only new messages \
+are fetched (--new: UIDs above the last one delivered, recorded per folder and UIDVALIDITY in \
+a state file per account); --all fetches everything. The folder is opened read-only (EXAMINE) \
+unless --seen or --delete needs to change it; flags and deletions go back to the server only \
+once the local copies are durable (fsynced), and --delete expunges exactly the messages \
+delivered (UID EXPUNGE).\n\n\
+imaps:// is implicit TLS (port 993); imap:// upgrades with STARTTLS, and never sends a \
+password in cleartext unless --tls none is given. Messages are fetched in pipelined batches \
+of UID FETCH commands and streamed to disk, whatever their size.\n\n\
+The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
+terminal, in that order; --oauth2-token-env logs in with XOAUTH2 instead.",
+    after_help = tool::after_help(ImapFetch::MAN),
+    after_long_help = tool::after_long_help(ImapFetch::MAN, ImapFetch::EXIT),
+)]
+pub struct Args {
+    /// imap:// or imaps:// URL of the account, with a folder as its path
+    /// (imaps://user@host:port/FOLDER; the port and the folder may be left out)
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Make the folder --output-dir or --mbox names when it is missing
+    #[arg(long)]
+    pub create_dirs: bool,
+
+    /// Fetch from the folder NAME (repeatable; instead of the URL's path; UTF-8 names are
+    /// sent in modified UTF-7)
+    #[arg(long = "folder", value_name = "NAME", value_hint = ValueHint::Other)]
+    pub folders: Vec<String>,
+
+    /// Print the server's folders, one a line, and exit
+    #[arg(long, conflicts_with_all = ["store", "delete", "seen", "reset_state"])]
+    pub list_folders: bool,
+
+    /// Fetch only messages above the last UID delivered (the default)
+    #[arg(long, overrides_with = "all")]
+    pub new: bool,
+
+    /// Fetch every message (matching --since and --unseen), delivered before or not
+    #[arg(long, overrides_with = "new")]
+    pub all: bool,
+
+    /// Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<String>,
+
+    /// Fetch only messages without the \Seen flag (SEARCH UNSEEN)
+    #[arg(long)]
+    pub unseen: bool,
+
+    /// Set \Seen on each message once its local copy is durable (opens the folder
+    /// read-write)
+    #[arg(long)]
+    pub seen: bool,
+
+    /// Leave the messages on the server (the default)
+    #[arg(long, overrides_with = "delete")]
+    pub keep: bool,
+
+    /// Delete each message on the server once its local copy is durable (\Deleted, then
+    /// UID EXPUNGE of exactly those messages; needs UIDPLUS)
+    #[arg(long, overrides_with = "keep")]
+    pub delete: bool,
+
+    /// Fetch at most N messages per folder this run (the others wait for the next)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Keep what was delivered in FILE
+    /// (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub state_file: Option<PathBuf>,
+
+    /// Fetch nothing: record each folder as delivered up to its newest message, so that
+    /// --new fetches only what arrives from now on
+    #[arg(long, conflicts_with_all = ["all", "delete", "seen"])]
+    pub reset_state: bool,
+
+    /// After fetching, wait for new mail with IDLE and fetch it as it arrives, until SIGINT
+    /// or SIGTERM (then a clean LOGOUT); one folder only
+    #[arg(long, conflicts_with_all = ["all", "reset_state", "list_folders"])]
+    pub idle: bool,
+
+    /// Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of
+    /// the best one offered
+    #[arg(long, value_name = "MECH", value_parser = parse_mechanism)]
+    pub auth: Option<Mechanism>,
+
+    /// Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR
+    #[arg(long, value_name = "VAR", value_hint = ValueHint::Other, conflicts_with_all = ["password_file", "password_env"])]
+    pub oauth2_token_env: Option<String>,
+
+    #[command(flatten)]
+    pub creds: CredArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+}
+
+/// `--since`: YYYY-MM-DD, as SEARCH SINCE takes it (`1-Feb-2026`).
+pub fn parse_date(text: &str) -> std::result::Result<String, String> {
+    parse::search_date(text.trim()).ok_or_else(|| "must be a date as YYYY-MM-DD".into())
+}
+
+/// `--auth`: a mechanism posthaste speaks.
+pub fn parse_mechanism(text: &str) -> std::result::Result<Mechanism, String> {
+    Mechanism::parse(text.trim())
+        .ok_or_else(|| format!("must be one of {}", Mechanism::all_names()))
+}
+
+fn run(args: Args, report: &mut Reporter) -> Result<()> {
+    report.set_quiet(args.output_args.quiet);
+    let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
+    let mut folders = args.folders.clone();
+    if folders.is_empty() {
+        let path = target.path.trim_end_matches('/');
+        folders.push(if path.is_empty() {
+            "INBOX".to_string()
+        } else {
+            path.to_string()
+        });
+    }
+    if args.tls.insecure {
+        report.warn("--insecure: server certificates are not verified");
+    }
+    if args.idle && folders.len() > 1 {
+        return Err(Error::new(
+            Kind::Usage,
+            "--idle watches one folder: give one --folder (or the URL's path)",
+        ));
+    }
+    let warn = super::ftp_get::warner(report);
+    if !args.list_folders && !args.store.given() {
+        return Err(Error::new(
+            Kind::Usage,
+            "give one of --maildir, --mbox, --output-dir, --mda or --stdout (or --list-folders)",
+        ));
+    }
+    let (login, token) = imap_login(&target, &args, &warn)?;
+    let opts = imap_options(&args, report, token)?;
+
+    if args.list_folders {
+        let mut client = ImapClient::connect(&target, &login, &opts)?;
+        let list = client.list()?;
+        client.logout();
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for f in list {
+            let name = parse::utf7_decode(&f.raw)
+                .unwrap_or_else(|| String::from_utf8_lossy(&f.raw).into_owned());
+            let line = format!(
+                "{}{}\n",
+                printable(&name),
+                if f.noselect {
+                    "  (no messages: \\Noselect)"
+                } else {
+                    ""
+                }
+            );
+            out.write_all(line.as_bytes())
+                .map_err(|e| Error::stdout(&e))?;
+        }
+        out.flush().map_err(|e| Error::stdout(&e))?;
+        return Ok(());
+    }
+
+    let fetch_opts = FetchOptions {
+        new_only: !args.all,
+        seen: args.seen,
+        delete: args.delete,
+        since: args.since.clone(),
+        unseen: args.unseen,
+        limit: args.limit,
+        reset_state: args.reset_state,
+    };
+    // The state file: locked for the whole run, before anything is fetched.
+    let state_path = match &args.state_file {
+        Some(p) => p.clone(),
+        None => state::default_path("imap", &login.user, &target.host, target.port)?,
+    };
+    let mut state = StateFile::open(&state_path)?;
+    let mut store = args.store.open(args.create_dirs)?;
+    if args.idle {
+        crate::interrupt::stop_on_signal();
+    }
+    let retry = RetryPolicy::new(args.conn.retries);
+    let mut events = CliEvents::new(report, args.output_args.progress);
+    let mut totals: Vec<(String, Summary)> = Vec::new();
+    for folder in &folders {
+        let mut backoff = retry.start();
+        loop {
+            let attempt = session(
+                &target,
+                &login,
+                &opts,
+                folder,
+                &mut *store,
+                &mut state,
+                &fetch_opts,
+                args.idle,
+                &mut events,
+            );
+            match attempt {
+                Ok(s) => {
+                    totals.push((folder.clone(), s));
+                    break;
+                }
+                Err(e) => {
+                    let stopping = crate::interrupt::stop_requested();
+                    if let Some(delay) = backoff.next(&e).filter(|_| !stopping) {
+                        use crate::events::Events;
+                        events.note(&backoff.message(&e, delay));
+                        std::thread::sleep(delay);
+                        continue;
+                    }
+                    // Through the progress display: its line goes before the error's.
+                    use crate::events::Events;
+                    events.fail(&e);
+                    return Ok(());
+                }
+            }
+        }
+    }
+    drop(events);
+    for (folder, s) in &totals {
+        if s.left > 0 {
+            report.note(format_args!(
+                "folder {}: {} more messages wait on the server (--limit)",
+                printable(folder),
+                s.left
+            ));
+        }
+        if !report.quiet() && std::io::stderr().is_terminal() && !args.reset_state {
+            report.note(format_args!(
+                "{} new message{} from {} folder {} into {}{}",
+                s.fetched,
+                if s.fetched == 1 { "" } else { "s" },
+                target.authority(),
+                printable(folder),
+                store.name(),
+                if s.deleted > 0 {
+                    format!("; {} deleted on the server", s.deleted)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One connection for one folder: log in, fetch, LOGOUT. A failure drops the connection;
+/// flags and deletions were only ever sent for messages already durable, and a retry is
+/// safe: what was delivered is recorded.
+#[allow(clippy::too_many_arguments)]
+fn session(
+    target: &Target,
+    login: &Login,
+    opts: &ImapOptions,
+    folder: &str,
+    store: &mut dyn Deliver,
+    state: &mut StateFile,
+    fetch_opts: &FetchOptions,
+    idle: bool,
+    events: &mut CliEvents<'_>,
+) -> Result<Summary> {
+    let mut client = ImapClient::connect(target, login, opts)?;
+    if fetch_opts.delete && !client.capabilities().uidplus {
+        client.logout();
+        return Err(no_uidplus(&target.authority()));
+    }
+    let summary = if idle {
+        fetch_and_idle(
+            &mut client,
+            folder,
+            store,
+            Some(state),
+            fetch_opts,
+            events,
+            &crate::interrupt::stop_requested,
+        )?
+    } else {
+        fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?
+    };
+    client.logout();
+    Ok(summary)
+}
+
+fn imap_options(args: &Args, report: &Reporter, token: bool) -> Result<ImapOptions> {
+    let tls_opts = args.tls.options();
+    let needs_tls = tls_opts.mode != TlsMode::None || args.url.starts_with("imaps:");
+    let tls = if needs_tls {
+        Some(TlsContext::new(&tls_opts)?)
+    } else {
+        None
+    };
+    let transcript = args
+        .output_args
+        .verbose
+        .then(|| Transcript::new(report.transcript()));
+    Ok(ImapOptions {
+        connect: args.conn.options()?,
+        tls_mode: tls_opts.mode,
+        tls,
+        auth: args.auth,
+        token,
+        transcript,
+    })
+}
+
+/// The login: a user name is needed; the secret is a password or, with
+/// `--oauth2-token-env`, an OAuth2 token.
+fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<(Login, bool)> {
+    let Some(user) = credentials::user_name(target, &args.creds)? else {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{target}: no user name: give it in the URL (imaps://USER@{}), with --user, or in netrc",
+                target.host
+            ),
+        ));
+    };
+    if let Some(var) = &args.oauth2_token_env {
+        let token = std::env::var(var).map_err(|_| {
+            Error::new(
+                Kind::Auth,
+                format!("--oauth2-token-env {var}: the variable is not set (or not UTF-8)"),
+            )
+        })?;
+        let token = credentials::strip_line_end(&token).to_string();
+        if token.is_empty() || token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("--oauth2-token-env {var}: the token is empty or holds CR, LF or NUL"),
+            ));
+        }
+        return Ok((Login::new(user, token), true));
+    }
+    let c = credentials::password_warn(target, &user, &args.creds, &mut |w| warn(w))?;
+    if c.from_url {
+        warn(
+            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
+        );
+    }
+    Ok((Login::new(c.user, c.password), false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_mechanisms() {
+        assert_eq!(parse_date("2026-02-01").unwrap(), "1-Feb-2026");
+        assert!(parse_date("1 Feb 2026").is_err());
+        assert_eq!(parse_mechanism("plain").unwrap(), Mechanism::Plain);
+        assert!(parse_mechanism("GSSAPI").is_err());
+    }
+}

@@ -1,0 +1,1595 @@
+//! The IMAP client (RFC 3501, RFC 9051): greeting, CAPABILITY, STARTTLS (RFC 3501 section
+//! 6.2.1) or implicit TLS, AUTHENTICATE (with SASL-IR, RFC 4959) or LOGIN, EXAMINE/SELECT,
+//! UID SEARCH, pipelined `UID FETCH` batches streamed message by message, `UID STORE`,
+//! `UID EXPUNGE` (RFC 4315), IDLE (RFC 2177), LOGOUT.
+//!
+//! Messages are pulled, not pushed: [`ImapClient::next_event`] says a message begins, and
+//! [`ImapClient::read_message`] streams its octets to the caller's closure (straight from
+//! the connection's buffer, whatever the size) and then reads the rest of its FETCH
+//! response, which may name the UID only after the message.
+
+use super::parse::{
+    self, Astring, Capabilities, Data, FetchParser, Folder, Next, parse_capabilities, parse_data,
+};
+use crate::conn::{Conn, Imap, ImapKind, ImapReply, ImapStatus, Transcript, printable};
+use crate::error::{Error, Kind, Result};
+use crate::login::Login;
+use crate::net::stream::{NetStream, Transport};
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::{Scheme, Target};
+use crate::net::{self, ConnectOptions};
+use crate::reply::imap_literal;
+use crate::sasl::{self, Exchange, Mechanism};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+/// Messages per `UID FETCH` command.
+pub const BATCH: usize = 100;
+/// `UID FETCH` commands in flight at once: enough that the server never waits for us.
+pub const IN_FLIGHT: usize = 4;
+/// The longest UID set put in one command.
+const MAX_SET: usize = 900;
+/// Untagged responses tolerated while one command runs, beyond those it asked for: a bound
+/// on a server that never ends a command.
+const MAX_UNTAGGED: usize = 1_000_000;
+/// The longest folder name taken as a literal in a LIST answer.
+const MAX_NAME_LITERAL: u64 = 64 * 1024;
+
+/// How to connect and log in.
+#[derive(Clone)]
+pub struct ImapOptions {
+    pub connect: ConnectOptions,
+    pub tls_mode: TlsMode,
+    /// Needed for imaps:// and for `--tls auto|required`.
+    pub tls: Option<TlsContext>,
+    /// `--auth`: the SASL mechanism to use; `None` picks the best offered (or LOGIN).
+    pub auth: Option<Mechanism>,
+    /// The secret is an OAuth2 access token (XOAUTH2), not a password.
+    pub token: bool,
+    pub transcript: Option<Transcript>,
+}
+
+/// A selected folder (RFC 3501 section 6.3.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mailbox {
+    pub uidvalidity: u32,
+    pub uidnext: Option<u32>,
+    pub exists: u32,
+    pub read_only: bool,
+}
+
+/// What [`ImapClient::next_event`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchEvent {
+    /// A message of `size` octets begins: read it with [`ImapClient::read_message`].
+    Message { size: u64 },
+    /// A `UID FETCH` command ended well: every message of `uids` that the server still had
+    /// came before this.
+    Batch { uids: Vec<u32> },
+    /// Every batch is done.
+    Done,
+}
+
+/// Why [`ImapClient::idle`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleEnd {
+    /// The folder has more messages.
+    NewMail,
+    /// Time to re-issue IDLE.
+    Reissue,
+    /// The caller asked to stop.
+    Stop,
+}
+
+/// What a command in flight was.
+#[derive(Debug)]
+enum Pending {
+    Fetch(Vec<u32>),
+    /// UID STORE or UID EXPUNGE, queued among the fetches: only its tagged OK matters.
+    Update(String),
+}
+
+/// A logged-in IMAP connection.
+pub struct ImapClient<S: Transport = NetStream> {
+    conn: Conn<S, Imap>,
+    caps: Capabilities,
+    tag: u32,
+    /// The server said BYE: it is closing the connection.
+    bye: Option<String>,
+    selected: Option<Mailbox>,
+    // The fetch under way.
+    batches: VecDeque<(String, Vec<u32>)>,
+    in_flight: VecDeque<(String, Pending)>,
+    /// UID STORE and UID EXPUNGE commands waiting for room in the pipeline.
+    updates: VecDeque<String>,
+    wanted: HashSet<u32>,
+    current: Option<(FetchParser, u64)>,
+}
+
+impl ImapClient<NetStream> {
+    /// Connects (TLS from the first byte for imaps://), upgrades with STARTTLS as the policy
+    /// says, and logs in.
+    pub fn connect(target: &Target, login: &Login, opts: &ImapOptions) -> Result<Self> {
+        let deadline = Instant::now() + opts.connect.connect_timeout;
+        let tcp = net::connect_by(&target.host, target.port, &opts.connect, deadline)?;
+        let mut stream = NetStream::Plain(tcp);
+        if target.scheme == Scheme::Imaps {
+            let tls = opts.tls.as_ref().ok_or_else(|| {
+                Error::new(
+                    Kind::Usage,
+                    format!("{target}: imaps:// needs TLS, but --tls none was given"),
+                )
+            })?;
+            stream = stream.start_tls(tls, &target.host, Some(deadline))?;
+        }
+        ImapClient::handshake(stream, target, login, opts, deadline)
+    }
+}
+
+impl<S: Transport> ImapClient<S> {
+    /// Everything after the TCP connect (and the TLS handshake of imaps://): the greeting,
+    /// CAPABILITY, STARTTLS, the login, CAPABILITY again (Dovecot shows UIDPLUS only then).
+    pub fn handshake(
+        stream: S,
+        target: &Target,
+        login: &Login,
+        opts: &ImapOptions,
+        deadline: Instant,
+    ) -> Result<Self> {
+        let mut conn = Conn::new(stream, target.authority(), Imap);
+        conn.set_reply_timeout(opts.connect.idle_timeout);
+        conn.set_phase_deadline(Some(deadline));
+        conn.set_transcript(opts.transcript.clone());
+        let greeting = conn.read_reply().map_err(|e| match e {
+            e if e.kind() == Kind::Timeout => e.with_message(format!(
+                "{}: no greeting from the server within {} s",
+                target.authority(),
+                opts.connect.connect_timeout.as_secs_f64()
+            )),
+            other => other,
+        })?;
+        let mut client = ImapClient {
+            conn,
+            caps: Capabilities::default(),
+            tag: 0,
+            bye: None,
+            selected: None,
+            batches: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            updates: VecDeque::new(),
+            wanted: HashSet::new(),
+            current: None,
+        };
+        if greeting.kind != ImapKind::Untagged || greeting.literal.is_some() {
+            return Err(client.unexpected("greeting", &greeting));
+        }
+        let preauth = match greeting.status {
+            Some(ImapStatus::Ok) => false,
+            Some(ImapStatus::PreAuth) => true,
+            Some(ImapStatus::Bye) => {
+                return Err(Error::new(
+                    Kind::TempFail,
+                    format!(
+                        "{}: the server refused the connection: BYE {}",
+                        client.peer(),
+                        greeting.text()
+                    ),
+                ));
+            }
+            _ => return Err(client.unexpected("greeting", &greeting)),
+        };
+        match greeting.resp_code().and_then(parse::capability_code) {
+            Some(list) => client.caps = parse_capabilities(list),
+            None => client.capability()?,
+        }
+        let implicit = target.scheme == Scheme::Imaps;
+        if preauth {
+            // Already logged in: STARTTLS is not allowed any more (RFC 3501 section 6.2.1),
+            // and no password crosses the wire.
+            if !implicit && opts.tls_mode == TlsMode::Required && !client.is_tls() {
+                return Err(Error::new(
+                    Kind::Unavailable,
+                    format!(
+                        "{}: the server logged us in without TLS (PREAUTH) and --tls required was given",
+                        client.peer()
+                    ),
+                ));
+            }
+        } else {
+            if !implicit && opts.tls_mode != TlsMode::None {
+                client = client.starttls(&target.host, opts)?;
+            }
+            client.conn.set_phase_deadline(None);
+            client.login(login, opts)?;
+        }
+        client.conn.set_phase_deadline(None);
+        Ok(client)
+    }
+
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.conn.stream().is_tls()
+    }
+
+    pub fn peer(&self) -> &str {
+        self.conn.peer()
+    }
+
+    /// The folder selected last.
+    pub fn selected(&self) -> Option<&Mailbox> {
+        self.selected.as_ref()
+    }
+
+    /// Whether the connection can still take commands.
+    pub fn is_usable(&self) -> bool {
+        !self.conn.is_broken() && self.bye.is_none()
+    }
+
+    fn next_tag(&mut self) -> String {
+        self.tag += 1;
+        format!("a{}", self.tag)
+    }
+
+    fn unexpected(&self, what: &str, r: &ImapReply) -> Error {
+        Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: {what}: unexpected response from the server: {}",
+                self.peer(),
+                describe(r)
+            ),
+        )
+    }
+
+    /// Sends `TAG command` and returns the tag.
+    fn send(&mut self, command: &str) -> Result<String> {
+        let tag = self.next_tag();
+        self.conn.send_command(&tag, Some(command))?;
+        Ok(tag)
+    }
+
+    /// Reads one response line; a timeout names what got no answer.
+    fn read(&mut self, what: &str) -> Result<ImapReply> {
+        let idle = self.conn.reply_timeout();
+        let bye = self.bye.clone();
+        self.conn.read_reply().map_err(|e| match e {
+            e if e.kind() == Kind::Timeout => e.with_message(format!(
+                "{}: no reply to {what} within {} s",
+                self.conn.peer(),
+                idle.map_or(0.0, |d| d.as_secs_f64())
+            )),
+            e => match bye {
+                // The server said why it closed.
+                Some(text) if e.kind() == Kind::Io => Error::new(
+                    Kind::TempFail,
+                    format!(
+                        "{}: {what}: the server closed the connection: BYE {text}",
+                        self.conn.peer()
+                    ),
+                ),
+                _ => e,
+            },
+        })
+    }
+
+    /// Reads and drops the literals (and the rest of the line after each) of an untagged
+    /// response nobody wants.
+    fn skip_literals(&mut self, mut literal: Option<u64>) -> Result<()> {
+        while let Some(n) = literal {
+            self.conn.literal(n)?.skip()?;
+            let rest = self.conn.read_line_raw()?;
+            literal = imap_literal(&rest);
+        }
+        Ok(())
+    }
+
+    /// What any untagged response tells us, whatever command is running: capabilities,
+    /// BYE, the selected folder's size. Returns the response's data for the caller.
+    fn note_untagged(&mut self, r: &ImapReply) -> Result<()> {
+        match r.status {
+            Some(ImapStatus::Bye) => self.bye = Some(r.text()),
+            Some(_) => {
+                if let (Some(code), Some(m)) = (r.resp_code(), self.selected.as_mut()) {
+                    if let Some(v) = parse::code_number(code, "UIDVALIDITY") {
+                        m.uidvalidity = v;
+                    } else if let Some(v) = parse::code_number(code, "UIDNEXT") {
+                        m.uidnext = Some(v);
+                    }
+                }
+                if let Some(list) = r.resp_code().and_then(parse::capability_code) {
+                    self.caps = parse_capabilities(list);
+                }
+            }
+            None => match parse_data(&r.text) {
+                Ok(Data::Capability(list)) => self.caps = parse_capabilities(list),
+                Ok(Data::Exists(n)) => {
+                    if let Some(m) = self.selected.as_mut() {
+                        m.exists = n;
+                    }
+                }
+                Ok(_) => {}
+                Err(why) => {
+                    return Err(Error::new(
+                        Kind::Protocol,
+                        format!(
+                            "{}: malformed response from the server ({why}): {}",
+                            self.peer(),
+                            describe(r)
+                        ),
+                    ));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// Reads responses until the tagged one for `tag`, handing each untagged one to
+    /// `on_data`, which returns whether it read the response's literals itself (else they
+    /// are skipped).
+    fn finish(
+        &mut self,
+        tag: &str,
+        what: &str,
+        mut on_data: impl FnMut(&mut Self, &ImapReply) -> Result<bool>,
+    ) -> Result<ImapReply> {
+        for _ in 0..MAX_UNTAGGED {
+            let r = self.read(what)?;
+            match &r.kind {
+                ImapKind::Tagged(t) if t.as_slice() == tag.as_bytes() => return Ok(r),
+                ImapKind::Tagged(_) | ImapKind::Continuation => {
+                    return Err(self.unexpected(what, &r));
+                }
+                ImapKind::Untagged => {
+                    self.note_untagged(&r)?;
+                    if !on_data(self, &r)? {
+                        self.skip_literals(r.literal)?;
+                    }
+                }
+            }
+        }
+        Err(Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: {what}: more than {MAX_UNTAGGED} untagged responses",
+                self.peer()
+            ),
+        ))
+    }
+
+    /// Runs a command to its tagged end, refusing anything but OK.
+    fn simple(&mut self, command: &str, what: &str) -> Result<ImapReply> {
+        let tag = self.send(command)?;
+        let r = self.finish(&tag, what, |_, _| Ok(false))?;
+        self.expect_ok(r, what)
+    }
+
+    fn expect_ok(&self, r: ImapReply, what: &str) -> Result<ImapReply> {
+        if r.status == Some(ImapStatus::Ok) {
+            Ok(r)
+        } else {
+            Err(crate::reply::Response::error(
+                &r,
+                &format!("{}: {what}", self.peer()),
+            ))
+        }
+    }
+
+    /// CAPABILITY (RFC 3501 section 6.1.1).
+    fn capability(&mut self) -> Result<()> {
+        self.simple("CAPABILITY", "CAPABILITY")?;
+        Ok(())
+    }
+
+    /// STARTTLS when offered, as the TLS policy says (docs/CONVENTIONS.md, "TLS policy"):
+    /// bytes sent before the handshake are refused by the engine; the capabilities are
+    /// read again over TLS (RFC 3501 section 6.2.1: the ones from before are forgotten).
+    fn starttls(mut self, host: &str, opts: &ImapOptions) -> Result<Self> {
+        let why = if self.caps.starttls {
+            let r = self.simple("STARTTLS", "STARTTLS");
+            match r {
+                Ok(_) => {
+                    let tls = opts.tls.as_ref().ok_or_else(|| {
+                        Error::new(Kind::Software, "TLS requested without a TLS configuration")
+                    })?;
+                    let ImapClient { conn, tag, .. } = self;
+                    let mut upgraded = ImapClient {
+                        conn: conn.start_tls(tls, host)?,
+                        caps: Capabilities::default(),
+                        tag,
+                        bye: None,
+                        selected: None,
+                        batches: VecDeque::new(),
+                        in_flight: VecDeque::new(),
+                        updates: VecDeque::new(),
+                        wanted: HashSet::new(),
+                        current: None,
+                    };
+                    upgraded.capability()?;
+                    return Ok(upgraded);
+                }
+                Err(e) if e.kind() == Kind::Unavailable => format!("STARTTLS: {e}"),
+                Err(e) => return Err(e),
+            }
+        } else {
+            "it does not announce STARTTLS".to_string()
+        };
+        let peer = self.peer().to_string();
+        Err(match opts.tls_mode {
+            TlsMode::Required => Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{peer}: the server does not offer TLS ({why}) and --tls required was given"
+                ),
+            ),
+            _ => Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{peer}: the server does not offer TLS ({why}); refusing to send the password in cleartext (use --tls none to allow it)"
+                ),
+            ),
+        })
+    }
+
+    /// Logs in: AUTHENTICATE with the best mechanism offered (or the one forced), else
+    /// LOGIN unless the server disabled it; then CAPABILITY again unless the tagged OK
+    /// carried it (Dovecot announces UIDPLUS only after the login).
+    fn login(&mut self, login: &Login, opts: &ImapOptions) -> Result<()> {
+        let offered: Vec<&str> = self.caps.auth.iter().map(String::as_str).collect();
+        let mech = match sasl::choose(&offered, opts.auth, opts.token) {
+            Ok(m) => Some(m),
+            // Nothing usable offered: LOGIN is the fallback for a password.
+            Err(e) if opts.auth.is_none() && !opts.token && e.kind() == Kind::Unavailable => None,
+            Err(e) => return Err(e.context(self.peer().to_string())),
+        };
+        let ok = match mech {
+            Some(m) => self.authenticate(m, login)?,
+            None if self.caps.logindisabled => {
+                return Err(Error::new(
+                    Kind::Unavailable,
+                    format!(
+                        "{}: the server disabled LOGIN (LOGINDISABLED) and offers no mechanism posthaste speaks (it offers: {})",
+                        self.peer(),
+                        if offered.is_empty() {
+                            "none".to_string()
+                        } else {
+                            printable(&offered.join(" "))
+                        }
+                    ),
+                ));
+            }
+            None => self.login_command(login)?,
+        };
+        match ok.resp_code().and_then(parse::capability_code) {
+            Some(list) => self.caps = parse_capabilities(list),
+            None => self.capability()?,
+        }
+        Ok(())
+    }
+
+    fn login_failed(&self, r: &ImapReply, user: &str, detail: Option<&str>) -> Error {
+        let e = crate::reply::Response::error(r, &format!("{}: login as {user}", self.peer()));
+        let e = match e.kind() {
+            // A plain NO to a login is a refused login, whatever its code.
+            Kind::Unavailable | Kind::Protocol if r.status == Some(ImapStatus::No) => {
+                e.with_kind(Kind::Auth)
+            }
+            _ => e,
+        };
+        match detail {
+            Some(d) => {
+                let msg = format!("{} ({d})", e.message());
+                e.with_message(msg)
+            }
+            None => e,
+        }
+    }
+
+    /// AUTHENTICATE (RFC 3501 section 6.2.2), with the initial response on the command line
+    /// when the server has SASL-IR (RFC 4959). Every response is sent as a secret.
+    fn authenticate(&mut self, mech: Mechanism, login: &Login) -> Result<ImapReply> {
+        let mut exch = Exchange::new(mech, &login.user, &login.password);
+        let mut command = format!("AUTHENTICATE {}", mech.name());
+        if self.caps.sasl_ir {
+            if let Some(ir) = exch.initial_response() {
+                command.push(' ');
+                command.push_str(&if ir.is_empty() {
+                    "=".to_string()
+                } else {
+                    B64.encode(ir)
+                });
+            }
+        }
+        let tag = self.send(&command)?;
+        let what = format!("AUTHENTICATE {}", mech.name());
+        for _ in 0..16 {
+            let r = self.read(&what)?;
+            match &r.kind {
+                ImapKind::Continuation => {
+                    let challenge = B64.decode(r.text.trim_ascii()).map_err(|_| {
+                        Error::new(
+                            Kind::Protocol,
+                            format!("{}: {what}: a challenge that is not base64", self.peer()),
+                        )
+                    })?;
+                    let answer = exch.respond(&challenge)?;
+                    self.conn.send_secret_line(&B64.encode(answer))?;
+                }
+                ImapKind::Untagged => {
+                    self.note_untagged(&r)?;
+                    self.skip_literals(r.literal)?;
+                }
+                ImapKind::Tagged(t) if t.as_slice() == tag.as_bytes() => {
+                    if r.status != Some(ImapStatus::Ok) {
+                        return Err(self.login_failed(&r, &login.user, exch.detail()));
+                    }
+                    exch.finish(None)
+                        .map_err(|e| e.context(self.peer().to_string()))?;
+                    return Ok(r);
+                }
+                ImapKind::Tagged(_) => return Err(self.unexpected(&what, &r)),
+            }
+        }
+        Err(Error::new(
+            Kind::Protocol,
+            format!("{}: {what}: the exchange does not end", self.peer()),
+        ))
+    }
+
+    /// LOGIN (RFC 3501 section 6.2.3): user name and password as atoms, quoted strings or
+    /// literals, whichever each needs; the password never appears in the transcript.
+    fn login_command(&mut self, login: &Login) -> Result<ImapReply> {
+        let tag = self.next_tag();
+        let user = parse::astring(&login.user);
+        let pass = parse::astring(&login.password);
+        // The line so far; a literal ends it, and what follows goes after the server's "+".
+        let mut line = format!("{tag} LOGIN");
+        let mut pieces: Vec<(String, bool)> = Vec::new(); // (text, secret)
+        let mut secret_line = false;
+        for (arg, secret) in [(user, false), (pass, true)] {
+            match arg {
+                Astring::Atom(a) | Astring::Quoted(a) => {
+                    line.push(' ');
+                    line.push_str(&a);
+                    secret_line |= secret;
+                }
+                Astring::Literal(l) => {
+                    line.push_str(&format!(" {{{}}}", l.len()));
+                    pieces.push((std::mem::take(&mut line), secret_line));
+                    secret_line = secret;
+                    line = l;
+                }
+            }
+        }
+        pieces.push((line, secret_line));
+        let last = pieces.len() - 1;
+        for (i, (text, secret)) in pieces.into_iter().enumerate() {
+            if i == 0 {
+                // `TAG LOGIN user ****` is redacted by the engine.
+                let (t, rest) = text.split_once(' ').unwrap_or((&text, ""));
+                self.conn.send_command(t, Some(rest))?;
+            } else if secret {
+                self.conn.send_secret_line(&text)?;
+            } else {
+                self.conn.send_command(&text, None)?;
+            }
+            if i < last {
+                // A synchronizing literal: wait for the server's go-ahead.
+                loop {
+                    let r = self.read("LOGIN")?;
+                    match r.kind {
+                        ImapKind::Continuation => break,
+                        ImapKind::Untagged => {
+                            self.note_untagged(&r)?;
+                            self.skip_literals(r.literal)?;
+                        }
+                        ImapKind::Tagged(_) => {
+                            return Err(self.login_failed(&r, &login.user, None));
+                        }
+                    }
+                }
+            }
+        }
+        let r = self.finish(&tag, "LOGIN", |_, _| Ok(false))?;
+        if r.status != Some(ImapStatus::Ok) {
+            return Err(self.login_failed(&r, &login.user, None));
+        }
+        Ok(r)
+    }
+
+    /// EXAMINE (read-only) or SELECT `folder` (a name in UTF-8, sent in modified UTF-7).
+    pub fn select(&mut self, folder: &str, read_only: bool) -> Result<Mailbox> {
+        let verb = if read_only { "EXAMINE" } else { "SELECT" };
+        let name = quote(&parse::utf7_encode(folder));
+        self.selected = Some(Mailbox::default());
+        let what = format!("{verb} {}", printable(folder));
+        let tag = self.send(&format!("{verb} {name}"))?;
+        let r = self.finish(&tag, &what, |_, _| Ok(false))?;
+        let mut m = self.selected.take().unwrap_or_default();
+        if r.status != Some(ImapStatus::Ok) {
+            let e = crate::reply::Response::error(
+                &r,
+                &format!("{}: folder {}", self.peer(), printable(folder)),
+            );
+            return Err(e);
+        }
+        if m.uidvalidity == 0 {
+            return Err(Error::new(
+                Kind::Protocol,
+                format!(
+                    "{}: {what}: the server sent no UIDVALIDITY: UIDs cannot be relied on",
+                    self.peer()
+                ),
+            ));
+        }
+        m.read_only = r
+            .resp_code()
+            .is_some_and(|c| c.eq_ignore_ascii_case(b"READ-ONLY"));
+        self.selected = Some(m.clone());
+        Ok(m)
+    }
+
+    /// `UID SEARCH criteria`: the matching UIDs, ascending.
+    pub fn uid_search(&mut self, criteria: &str) -> Result<Vec<u32>> {
+        let what = format!("UID SEARCH {criteria}");
+        let tag = self.send(&what)?;
+        let mut uids = Vec::new();
+        let mut bad = None;
+        let r = self.finish(&tag, &what, |_, r| {
+            if r.status.is_none() {
+                if let Ok(Data::Search(list)) = parse_data(&r.text) {
+                    match parse::parse_search(list) {
+                        Ok(mut u) => uids.append(&mut u),
+                        Err(why) => bad = Some(why),
+                    }
+                }
+            }
+            Ok(false)
+        })?;
+        if let Some(why) = bad {
+            return Err(Error::new(
+                Kind::Protocol,
+                format!("{}: {what}: malformed SEARCH answer ({why})", self.peer()),
+            ));
+        }
+        self.expect_ok(r, &what)?;
+        uids.sort_unstable();
+        uids.dedup();
+        Ok(uids)
+    }
+
+    /// `LIST "" *`: every folder, names decoded from modified UTF-7 where they are.
+    pub fn list(&mut self) -> Result<Vec<Folder>> {
+        let tag = self.send("LIST \"\" *")?;
+        let mut folders = Vec::new();
+        let r = self.finish(&tag, "LIST", |c, r| {
+            if r.status.is_some() {
+                return Ok(false);
+            }
+            let Ok(Data::List(text)) = parse_data(&r.text) else {
+                return Ok(false);
+            };
+            let literal = match r.literal {
+                Some(n) if n <= MAX_NAME_LITERAL => {
+                    let mut name = Vec::with_capacity(n as usize);
+                    let mut lit = c.conn.literal(n)?;
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        match lit.read(&mut buf)? {
+                            0 => break,
+                            k => name.extend_from_slice(&buf[..k]),
+                        }
+                    }
+                    let rest = c.conn.read_line_raw()?;
+                    if !rest.is_empty() {
+                        return Err(Error::new(
+                            Kind::Protocol,
+                            format!("{}: LIST: text after a folder name", c.peer()),
+                        ));
+                    }
+                    Some(name)
+                }
+                Some(_) => {
+                    return Err(Error::new(
+                        Kind::Protocol,
+                        format!("{}: LIST: a folder name longer than 64 KiB", c.peer()),
+                    ));
+                }
+                None => None,
+            };
+            let taken = literal.is_some();
+            let f = parse::parse_list(text, literal).map_err(|why| {
+                Error::new(
+                    Kind::Protocol,
+                    format!(
+                        "{}: LIST: malformed answer ({why}): {}",
+                        c.peer(),
+                        describe(r)
+                    ),
+                )
+            })?;
+            folders.push(f);
+            Ok(taken)
+        })?;
+        self.expect_ok(r, "LIST")?;
+        Ok(folders)
+    }
+
+    /// Starts fetching `uids` (ascending): `UID FETCH set (UID RFC822.SIZE BODY.PEEK[])` in
+    /// batches of [`BATCH`], [`IN_FLIGHT`] commands at a time. Then call
+    /// [`next_event`](ImapClient::next_event) until it says [`FetchEvent::Done`].
+    pub fn start_fetch(&mut self, uids: &[u32]) {
+        self.batches = parse::uid_sets(uids, BATCH, MAX_SET).into();
+        self.wanted = uids.iter().copied().collect();
+    }
+
+    /// Queues `UID STORE set +FLAGS.SILENT (flags)` among the fetches (the folder must be
+    /// selected read-write); its tagged OK is checked by [`next_event`](ImapClient::next_event).
+    pub fn queue_store(&mut self, uids: &[u32], flags: &str) -> Result<()> {
+        for (set, _) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
+            self.queue_update(format!("UID STORE {set} +FLAGS.SILENT ({flags})"))?;
+        }
+        Ok(())
+    }
+
+    /// Queues `UID EXPUNGE set` (RFC 4315): only these messages go, never another client's
+    /// deleted mail.
+    pub fn queue_expunge(&mut self, uids: &[u32]) -> Result<()> {
+        if !self.caps.uidplus {
+            return Err(Error::new(
+                Kind::Unavailable,
+                format!("{}: the server has no UIDPLUS (UID EXPUNGE)", self.peer()),
+            ));
+        }
+        for (set, _) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
+            self.queue_update(format!("UID EXPUNGE {set}"))?;
+        }
+        Ok(())
+    }
+
+    fn queue_update(&mut self, command: String) -> Result<()> {
+        self.updates.push_back(command);
+        Ok(())
+    }
+
+    /// The next thing that happened in the fetch: a message to read, a batch done, or the
+    /// end. Untagged EXISTS, EXPUNGE, FLAGS and unsolicited FETCH responses (flag changes)
+    /// are taken in stride.
+    pub fn next_event(&mut self) -> Result<FetchEvent> {
+        if self.current.is_some() {
+            return Err(Error::new(
+                Kind::Software,
+                "next_event before the message was read",
+            ));
+        }
+        for _ in 0..MAX_UNTAGGED {
+            // Updates go first (their messages are durable already), then fetches keep the
+            // pipeline full.
+            while let Some(command) = self.updates.front() {
+                let tag = format!("a{}", self.tag + 1);
+                if !self.conn.fits_window(&tag, Some(command)) {
+                    break;
+                }
+                let command = self.updates.pop_front().expect("an update");
+                self.tag += 1;
+                self.conn.queue(&tag, Some(&command))?;
+                self.in_flight.push_back((tag, Pending::Update(command)));
+            }
+            while self.in_flight.len() < IN_FLIGHT && self.updates.is_empty() {
+                let Some((set, members)) = self.batches.front() else {
+                    break;
+                };
+                let command = format!("UID FETCH {set} (UID RFC822.SIZE BODY.PEEK[])");
+                let tag = format!("a{}", self.tag + 1);
+                if !self.conn.fits_window(&tag, Some(&command)) {
+                    break;
+                }
+                let members = members.clone();
+                self.batches.pop_front();
+                self.tag += 1;
+                self.conn.queue(&tag, Some(&command))?;
+                self.in_flight.push_back((tag, Pending::Fetch(members)));
+            }
+            let Some((tag, _)) = self.in_flight.front() else {
+                return Ok(FetchEvent::Done);
+            };
+            let tag = tag.clone();
+            let r = self.read("UID FETCH")?;
+            match &r.kind {
+                ImapKind::Tagged(t) if t.as_slice() == tag.as_bytes() => {
+                    let (_, pending) = self.in_flight.pop_front().expect("a command in flight");
+                    match pending {
+                        Pending::Fetch(uids) => {
+                            match r.status {
+                                Some(ImapStatus::Ok) => {}
+                                // Dovecot: some messages went away meanwhile; the others came.
+                                Some(ImapStatus::No)
+                                    if r.resp_code().is_some_and(|c| {
+                                        c.eq_ignore_ascii_case(b"EXPUNGEISSUED")
+                                    }) => {}
+                                _ => {
+                                    return Err(crate::reply::Response::error(
+                                        &r,
+                                        &format!("{}: UID FETCH", self.peer()),
+                                    ));
+                                }
+                            }
+                            for u in &uids {
+                                self.wanted.remove(u);
+                            }
+                            return Ok(FetchEvent::Batch { uids });
+                        }
+                        Pending::Update(command) => {
+                            self.expect_ok(r, &command)?;
+                        }
+                    }
+                }
+                ImapKind::Tagged(_) | ImapKind::Continuation => {
+                    return Err(self.unexpected("UID FETCH", &r));
+                }
+                ImapKind::Untagged => {
+                    self.note_untagged(&r)?;
+                    if r.status.is_some() {
+                        self.skip_literals(r.literal)?;
+                        continue;
+                    }
+                    let fetch = match parse_data(&r.text) {
+                        Ok(Data::Fetch(_, items)) => items.to_vec(),
+                        _ => {
+                            self.skip_literals(r.literal)?;
+                            continue;
+                        }
+                    };
+                    let mut parser = FetchParser::new();
+                    let mut piece = fetch;
+                    loop {
+                        match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
+                            Next::Literal { len, body: true } => {
+                                self.current = Some((parser, len));
+                                return Ok(FetchEvent::Message { size: len });
+                            }
+                            Next::Literal { len, body: false } => {
+                                self.conn.literal(len)?.skip()?;
+                                piece = self.conn.read_line_raw()?;
+                            }
+                            Next::Done => break,
+                        }
+                    }
+                    // A FETCH without the message: a flag change, or BODY[] NIL.
+                    if let (true, Some(uid)) = (parser.items.body_nil, parser.items.uid) {
+                        if self.wanted.contains(&uid) {
+                            return Err(Error::new(
+                                Kind::Protocol,
+                                format!(
+                                    "{}: UID FETCH: the server sent no text for UID {uid} (BODY[] NIL)",
+                                    self.peer()
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Err(Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: UID FETCH: more than {MAX_UNTAGGED} responses",
+                self.peer()
+            ),
+        ))
+    }
+
+    fn malformed(&self, why: &parse::Bad) -> Error {
+        Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: malformed FETCH response from the server ({why})",
+                self.peer()
+            ),
+        )
+    }
+
+    /// Streams the message [`next_event`](ImapClient::next_event) announced to `out`, in
+    /// chunks of at most `buf`'s size, then reads the rest of its FETCH response: returns its
+    /// UID. An error from `out` or the connection leaves the connection unusable.
+    pub fn read_message(
+        &mut self,
+        buf: &mut [u8],
+        mut out: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<u32> {
+        let Some((mut parser, len)) = self.current.take() else {
+            return Err(Error::new(Kind::Software, "read_message without a message"));
+        };
+        let mut lit = self.conn.literal(len)?;
+        loop {
+            match lit.read(buf)? {
+                0 => break,
+                n => out(&buf[..n])?,
+            }
+        }
+        loop {
+            let piece = self.conn.read_line_raw()?;
+            match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
+                Next::Literal { len, .. } => {
+                    // A second message in one response was refused by the parser; another
+                    // literal is a value nobody asked for.
+                    self.conn.literal(len)?.skip()?;
+                }
+                Next::Done => break,
+            }
+        }
+        let uid = parser.items.uid.ok_or_else(|| {
+            Error::new(
+                Kind::Protocol,
+                format!("{}: UID FETCH: a message without its UID", self.peer()),
+            )
+        })?;
+        if !self.wanted.contains(&uid) {
+            return Err(Error::new(
+                Kind::Protocol,
+                format!(
+                    "{}: UID FETCH: a message with UID {uid}, which was not asked for (or came twice)",
+                    self.peer()
+                ),
+            ));
+        }
+        self.wanted.remove(&uid);
+        Ok(uid)
+    }
+
+    /// IDLE (RFC 2177) in the selected folder until its message count differs from `seen`
+    /// (the count the caller's last search covered: mail that arrived since, announced
+    /// before or during IDLE), `max` has passed (the caller re-issues it: servers may drop a
+    /// client idle for 30 minutes), or `stop` says so (checked every second); then DONE and
+    /// the tagged OK.
+    pub fn idle(&mut self, seen: u32, max: Duration, stop: &dyn Fn() -> bool) -> Result<IdleEnd> {
+        if !self.caps.idle {
+            return Err(Error::new(
+                Kind::Unavailable,
+                format!("{}: the server has no IDLE (RFC 2177)", self.peer()),
+            ));
+        }
+        let tag = self.send("IDLE")?;
+        loop {
+            let r = self.read("IDLE")?;
+            match &r.kind {
+                ImapKind::Continuation => {
+                    self.conn.continuation_is_not_secret();
+                    break;
+                }
+                ImapKind::Untagged => {
+                    self.note_untagged(&r)?;
+                    self.skip_literals(r.literal)?;
+                }
+                ImapKind::Tagged(t) if t.as_slice() == tag.as_bytes() => {
+                    self.expect_ok(r, "IDLE")?;
+                    return Err(Error::new(
+                        Kind::Protocol,
+                        format!("{}: IDLE ended before it began", self.peer()),
+                    ));
+                }
+                ImapKind::Tagged(_) => return Err(self.unexpected("IDLE", &r)),
+            }
+        }
+        let started = Instant::now();
+        let changed = |c: &Self| c.selected.as_ref().is_some_and(|m| m.exists != seen);
+        let end = loop {
+            if changed(self) {
+                break IdleEnd::NewMail;
+            }
+            if stop() {
+                break IdleEnd::Stop;
+            }
+            let left = max.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break IdleEnd::Reissue;
+            }
+            if !self.conn.wait_for_data(left.min(Duration::from_secs(1)))? {
+                continue;
+            }
+            let r = self.read("IDLE")?;
+            match &r.kind {
+                ImapKind::Untagged => {
+                    self.note_untagged(&r)?;
+                    self.skip_literals(r.literal)?;
+                    if let Some(text) = &self.bye {
+                        return Err(Error::new(
+                            Kind::TempFail,
+                            format!("{}: the server ends the session: BYE {text}", self.peer()),
+                        ));
+                    }
+                }
+                _ => return Err(self.unexpected("IDLE", &r)),
+            }
+        };
+        self.conn.send_command("DONE", None)?;
+        let r = self.finish(&tag, "IDLE", |_, _| Ok(false))?;
+        self.expect_ok(r, "IDLE")?;
+        Ok(end)
+    }
+
+    /// LOGOUT (RFC 3501 section 6.1.3), then closes the connection; errors are ignored: what
+    /// mattered is done.
+    pub fn logout(mut self) {
+        if self.is_usable() {
+            let _ = self.simple("LOGOUT", "LOGOUT");
+        }
+        self.conn.stream_mut().close();
+    }
+}
+
+/// A response line for a message: the tag or `*`/`+`, status and text, visible.
+fn describe(r: &ImapReply) -> String {
+    let head = match &r.kind {
+        ImapKind::Untagged => "*".to_string(),
+        ImapKind::Continuation => "+".to_string(),
+        ImapKind::Tagged(t) => printable(&String::from_utf8_lossy(t)),
+    };
+    let status = match r.status {
+        Some(ImapStatus::Ok) => " OK",
+        Some(ImapStatus::No) => " NO",
+        Some(ImapStatus::Bad) => " BAD",
+        Some(ImapStatus::PreAuth) => " PREAUTH",
+        Some(ImapStatus::Bye) => " BYE",
+        None => "",
+    };
+    format!("\"{head}{status} {}\"", printable(&r.text()))
+}
+
+/// A folder name (already modified UTF-7, so ASCII) as an atom or a quoted string.
+fn quote(name: &str) -> String {
+    match parse::astring(name) {
+        Astring::Atom(a) | Astring::Quoted(a) | Astring::Literal(a) => a,
+    }
+}
+
+/// Re-exported for the CLI: how long IDLE waits before it is re-issued (RFC 2177: a server
+/// may log a client out after 30 minutes idle).
+pub const IDLE_REISSUE: Duration = Duration::from_secs(25 * 60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::tests::{MockStream, collecting};
+
+    fn target(url: &str) -> Target {
+        Target::parse(url, &[Scheme::Imap, Scheme::Imaps]).unwrap()
+    }
+
+    fn opts(mode: TlsMode) -> ImapOptions {
+        ImapOptions {
+            connect: ConnectOptions::default(),
+            tls_mode: mode,
+            tls: Some(TlsContext::new(&Default::default()).unwrap()),
+            auth: None,
+            token: false,
+            transcript: None,
+        }
+    }
+
+    fn connect(
+        parts: &[&[u8]],
+        chunk: usize,
+        url: &str,
+        login: &Login,
+        o: &ImapOptions,
+    ) -> Result<ImapClient<MockStream>> {
+        ImapClient::handshake(
+            MockStream::scripted(parts, chunk),
+            &target(url),
+            login,
+            o,
+            Instant::now() + Duration::from_secs(5),
+        )
+    }
+
+    const GREETING: &[u8] =
+        b"* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN LOGINDISABLED] ready\r\n";
+
+    /// Reads every message of the fetch: (uid, bytes) in order, and the batches.
+    type Drained = (Vec<(u32, Vec<u8>)>, Vec<Vec<u32>>);
+
+    fn drain(c: &mut ImapClient<MockStream>) -> Result<Drained> {
+        let mut msgs = Vec::new();
+        let mut batches = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            match c.next_event()? {
+                FetchEvent::Message { size } => {
+                    let mut got = Vec::new();
+                    let uid = c.read_message(&mut buf, |d| {
+                        got.extend_from_slice(d);
+                        Ok(())
+                    })?;
+                    assert_eq!(got.len() as u64, size);
+                    msgs.push((uid, got));
+                }
+                FetchEvent::Batch { uids } => batches.push(uids),
+                FetchEvent::Done => return Ok((msgs, batches)),
+            }
+        }
+    }
+
+    #[test]
+    fn starttls_authenticate_examine_search_fetch_at_every_chunking() {
+        let fetch: &[u8] = b"* 1 FETCH (UID 7 RFC822.SIZE 12 BODY[] {12}\r\nSubject: a\r\n)\r\n\
+* 3 EXISTS\r\n\
+* 2 FETCH (BODY[] {6}\r\nhi\r\n\r\n UID 9 FLAGS (\\Recent))\r\n\
+* 2 FETCH (FLAGS (\\Seen))\r\n\
+a6 OK done\r\n";
+        let parts: Vec<&[u8]> = vec![
+            GREETING,
+            b"a1 OK begin TLS\r\n",
+            b"* CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=SCRAM-SHA-1\r\na2 OK\r\n",
+            b"a3 OK [CAPABILITY IMAP4rev1 UIDPLUS IDLE] logged in\r\n",
+            b"* 2 EXISTS\r\n* OK [UIDVALIDITY 42] x\r\n* OK [UIDNEXT 10] y\r\na4 OK [READ-ONLY] done\r\n",
+            b"* SEARCH 9 7\r\na5 OK\r\n",
+            fetch,
+        ];
+        for chunk in [1, 2, 3, 7, 64, 4096] {
+            let (t, seen) = collecting();
+            let mut o = opts(TlsMode::Auto);
+            o.transcript = Some(t);
+            let mut c = connect(
+                &parts,
+                chunk,
+                "imap://bob@mail.example/",
+                &Login::new("bob", "hunter2"),
+                &o,
+            )
+            .unwrap();
+            assert!(c.is_tls());
+            assert!(c.capabilities().uidplus && c.capabilities().idle);
+            let m = c.select("INBOX", true).unwrap();
+            assert_eq!(
+                m,
+                Mailbox {
+                    uidvalidity: 42,
+                    uidnext: Some(10),
+                    exists: 2,
+                    read_only: true
+                }
+            );
+            let uids = c.uid_search("ALL").unwrap();
+            assert_eq!(uids, [7, 9]);
+            c.start_fetch(&uids);
+            let (msgs, batches) = drain(&mut c).unwrap();
+            assert_eq!(
+                msgs,
+                [(7, b"Subject: a\r\n".to_vec()), (9, b"hi\r\n\r\n".to_vec())]
+            );
+            assert_eq!(batches, [vec![7, 9]]);
+            let wire = c.conn.stream().written_str();
+            assert!(
+                wire.contains("a3 AUTHENTICATE PLAIN AGJvYgBodW50ZXIy\r\n"),
+                "{wire}"
+            );
+            assert!(wire.ends_with("a4 EXAMINE INBOX\r\na5 UID SEARCH ALL\r\na6 UID FETCH 7,9 (UID RFC822.SIZE BODY.PEEK[])\r\n"), "{wire}");
+            let seen = seen.lock().unwrap().join("\n");
+            assert!(seen.contains("C: a3 AUTHENTICATE PLAIN ****"), "{seen}");
+            assert!(
+                !seen.contains("AGJvYgBodW50ZXIy") && !seen.contains("Subject: a"),
+                "{seen}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_starttls_means_no_password_in_cleartext() {
+        let parts: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"];
+        let login = Login::new("bob", "pw");
+        let e = connect(&parts, 64, "imap://h/", &login, &opts(TlsMode::Auto))
+            .err()
+            .unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert!(e.to_string().contains("--tls none"), "{e}");
+        let e = connect(&parts, 64, "imap://h/", &login, &opts(TlsMode::Required))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("--tls required"), "{e}");
+        // STARTTLS refused.
+        let parts: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n",
+            b"a1 NO not now\r\n",
+        ];
+        let e = connect(&parts, 64, "imap://h/", &login, &opts(TlsMode::Auto))
+            .err()
+            .unwrap();
+        assert_eq!(e.exit_code(), 69, "{e}");
+    }
+
+    #[test]
+    fn bytes_before_the_handshake_are_refused() {
+        let parts: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n",
+            b"a1 OK go\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n",
+        ];
+        let e = connect(
+            &parts,
+            64,
+            "imap://h/",
+            &Login::new("u", "p"),
+            &opts(TlsMode::Auto),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 76);
+        assert!(e.to_string().contains("before the TLS handshake"), "{e}");
+    }
+
+    #[test]
+    fn login_with_quoted_strings_and_literals_hides_the_password() {
+        // `--tls none`, no AUTH= offered: LOGIN.
+        let (t, seen) = collecting();
+        let mut o = opts(TlsMode::None);
+        o.transcript = Some(t);
+        let parts: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1] hi\r\n",
+            b"+ go on\r\n",
+            b"a1 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n",
+        ];
+        let c = connect(
+            &parts,
+            1,
+            "imap://h/",
+            &Login::new("bob smith", "p\u{e4}ss"),
+            &o,
+        )
+        .unwrap();
+        assert!(c.capabilities().uidplus);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 LOGIN \"bob smith\" {5}\r\np\u{e4}ss\r\n"
+        );
+        assert_eq!(
+            seen.lock().unwrap().join("\n"),
+            "S: * OK [CAPABILITY IMAP4rev1] hi\nC: a1 LOGIN \"bob smith\" ****\nS: + go on\nC: ****\nS: a1 OK [CAPABILITY IMAP4rev1 UIDPLUS] in"
+        );
+        // Both as literals.
+        let parts: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1] hi\r\n",
+            b"+ \r\n",
+            b"+ \r\n",
+            b"a1 OK in\r\n",
+            b"* CAPABILITY IMAP4rev1\r\na2 OK\r\n",
+        ];
+        let c = connect(
+            &parts,
+            3,
+            "imap://h/",
+            &Login::new("j\u{f6}rg", "\u{e9}t\u{e9}"),
+            &opts(TlsMode::None),
+        )
+        .unwrap();
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 LOGIN {5}\r\nj\u{f6}rg {5}\r\n\u{e9}t\u{e9}\r\na2 CAPABILITY\r\n"
+        );
+        // A refused login is 77.
+        let parts: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1] hi\r\n",
+            b"a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n",
+        ];
+        let e = connect(
+            &parts,
+            64,
+            "imap://h/",
+            &Login::new("bob", "bad"),
+            &opts(TlsMode::None),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 77);
+        assert!(!e.to_string().contains("bad"), "{e}");
+        let parts: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1] hi\r\n", b"a1 NO no\r\n"];
+        let e = connect(
+            &parts,
+            64,
+            "imap://h/",
+            &Login::new("bob", "bad"),
+            &opts(TlsMode::None),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 77);
+        // LOGINDISABLED and nothing else: refused before anything is sent.
+        let parts: Vec<&[u8]> =
+            vec![b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=GSSAPI] hi\r\n"];
+        let e = connect(
+            &parts,
+            64,
+            "imap://h/",
+            &Login::new("bob", "pw"),
+            &opts(TlsMode::None),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert!(e.to_string().contains("LOGINDISABLED"), "{e}");
+    }
+
+    #[test]
+    fn xoauth2_with_sasl_ir_and_its_error_detail() {
+        let mut o = opts(TlsMode::None);
+        o.token = true;
+        let ok: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2 AUTH=PLAIN] hi\r\n",
+            b"a1 OK [CAPABILITY IMAP4rev1] in\r\n",
+        ];
+        let c = connect(
+            &ok,
+            5,
+            "imap://h/",
+            &Login::new("bob@example.com", "ya29.tok"),
+            &o,
+        )
+        .unwrap();
+        let wire = c.conn.stream().written_str();
+        let ir = B64.encode("user=bob@example.com\x01auth=Bearer ya29.tok\x01\x01");
+        assert_eq!(wire, format!("a1 AUTHENTICATE XOAUTH2 {ir}\r\n"));
+        // A refused token: the server's JSON comes as a challenge, answered empty, then NO.
+        let json = B64.encode(r#"{"status":"401","schemes":"bearer"}"#);
+        let challenge = format!("+ {json}\r\n");
+        let refused: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] hi\r\n",
+            challenge.as_bytes(),
+            b"a1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n",
+        ];
+        let e = connect(&refused, 64, "imap://h/", &Login::new("bob", "expired"), &o)
+            .err()
+            .unwrap();
+        assert_eq!(e.exit_code(), 77);
+        assert!(e.to_string().contains("\"status\":\"401\""), "{e}");
+        // A token and no XOAUTH2 offered: 69, nothing sent.
+        let none: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"];
+        let e = connect(&none, 64, "imap://h/", &Login::new("bob", "t"), &o)
+            .err()
+            .unwrap();
+        assert_eq!(e.exit_code(), 69, "{e}");
+    }
+
+    #[test]
+    fn greetings() {
+        let login = Login::new("u", "p");
+        let e = connect(
+            &[b"* BYE too busy\r\n"],
+            64,
+            "imap://h/",
+            &login,
+            &opts(TlsMode::Auto),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 75);
+        assert!(e.to_string().contains("BYE too busy"), "{e}");
+        let e = connect(
+            &[b"a1 OK hi\r\n"],
+            64,
+            "imap://h/",
+            &login,
+            &opts(TlsMode::Auto),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 76);
+        // PREAUTH: no login, no STARTTLS.
+        let c = connect(
+            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
+            64,
+            "imap://h/",
+            &login,
+            &opts(TlsMode::Auto),
+        )
+        .unwrap();
+        assert!(c.conn.stream().written.is_empty());
+        let e = connect(
+            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
+            64,
+            "imap://h/",
+            &login,
+            &opts(TlsMode::Required),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 69);
+    }
+
+    fn preauth(rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {
+        let mut parts: Vec<&[u8]> = vec![b"* PREAUTH [CAPABILITY IMAP4rev1 UIDPLUS] hi\r\n"];
+        parts.extend_from_slice(rest);
+        connect(
+            &parts,
+            chunk,
+            "imap://h/",
+            &Login::new("u", "p"),
+            &opts(TlsMode::None),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn fetches_are_pipelined_in_batches() {
+        let uids: Vec<u32> = (1..=250).map(|i| i * 2).collect();
+        let mut wire = Vec::new();
+        for (i, u) in uids.iter().enumerate() {
+            wire.extend_from_slice(
+                format!(
+                    "* {} FETCH (UID {u} BODY[] {{3}}\r\nm{:02}) \r\n",
+                    i + 1,
+                    u % 100
+                )
+                .as_bytes(),
+            );
+            if (i + 1) % BATCH == 0 || i + 1 == uids.len() {
+                wire.extend_from_slice(format!("a{} OK\r\n", (i / BATCH) + 1).as_bytes());
+            }
+        }
+        // The responses only come once all three commands went, in one write.
+        let parts: Vec<&[u8]> = vec![b"", b"", &wire];
+        let mut c = preauth(&parts, 4096);
+        c.start_fetch(&uids);
+        let (msgs, batches) = drain(&mut c).unwrap();
+        assert_eq!(msgs.len(), 250);
+        assert_eq!(batches.len(), 3);
+        assert_eq!(batches[2].len(), 50);
+        let written = c.conn.stream().written_str();
+        assert_eq!(written.lines().count(), 3);
+        assert!(written.starts_with("a1 UID FETCH 2,4,6,"), "{written}");
+        assert_eq!(c.conn.stream().writes, 1);
+    }
+
+    #[test]
+    fn fetch_failures() {
+        // A tagged NO ends the run (except EXPUNGEISSUED); BAD is a protocol error.
+        for (tagged, code) in [
+            (&b"a1 NO [SERVERBUG] oops\r\n"[..], 75),
+            (b"a1 BAD what\r\n", 76),
+            (b"a1 NO x\r\n", 69),
+        ] {
+            let mut wire = b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\n".to_vec();
+            wire.extend_from_slice(tagged);
+            let mut c = preauth(&[&wire], 64);
+            c.start_fetch(&[5]);
+            let e = drain(&mut c).unwrap_err();
+            assert_eq!(e.exit_code(), code, "{e}");
+        }
+        let mut c = preauth(&[b"* 1 EXPUNGE\r\na1 NO [EXPUNGEISSUED] gone\r\n"], 64);
+        c.start_fetch(&[5]);
+        let (msgs, batches) = drain(&mut c).unwrap();
+        assert!(msgs.is_empty() && batches == [vec![5]]);
+        // A literal that lies: the connection ends inside it.
+        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {100}\r\nshort"], 1);
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        assert_eq!(e.exit_code(), 74, "{e}");
+        assert!(!c.is_usable());
+        // A message nobody asked for, or twice.
+        let mut c = preauth(&[b"* 1 FETCH (UID 6 BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
+        c.start_fetch(&[5]);
+        assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
+        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\n* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
+        c.start_fetch(&[5]);
+        assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
+        // No UID at all.
+        let mut c = preauth(&[b"* 1 FETCH (BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
+        c.start_fetch(&[5]);
+        assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
+        // BYE then EOF: the reason is named.
+        let mut c = preauth(&[b"* BYE shutting down\r\n"], 64);
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        assert_eq!(e.exit_code(), 75, "{e}");
+        assert!(e.to_string().contains("BYE shutting down"), "{e}");
+    }
+
+    #[test]
+    fn stores_and_expunges_ride_the_pipeline() {
+        let parts: Vec<&[u8]> = vec![
+            b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n",
+            b"a2 OK\r\n",
+            b"a3 OK\r\n",
+        ];
+        let mut c = preauth(&parts, 64);
+        c.start_fetch(&[5]);
+        let mut buf = [0u8; 16];
+        assert_eq!(c.next_event().unwrap(), FetchEvent::Message { size: 1 });
+        assert_eq!(c.read_message(&mut buf, |_| Ok(())).unwrap(), 5);
+        assert_eq!(c.next_event().unwrap(), FetchEvent::Batch { uids: vec![5] });
+        c.queue_store(&[5], "\\Seen \\Deleted").unwrap();
+        c.queue_expunge(&[5]).unwrap();
+        assert_eq!(c.next_event().unwrap(), FetchEvent::Done);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])\r\na2 UID STORE 5 +FLAGS.SILENT (\\Seen \\Deleted)\r\na3 UID EXPUNGE 5\r\n"
+        );
+        // Without UIDPLUS, no UID EXPUNGE.
+        let mut c = connect(
+            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
+            64,
+            "imap://h/",
+            &Login::new("u", "p"),
+            &opts(TlsMode::None),
+        )
+        .unwrap();
+        assert_eq!(c.queue_expunge(&[1]).unwrap_err().exit_code(), 69);
+    }
+
+    #[test]
+    fn idle_until_new_mail_or_a_stop() {
+        let parts: Vec<&[u8]> = vec![
+            b"* 2 EXISTS\r\n* OK [UIDVALIDITY 4] x\r\na1 OK [READ-ONLY] x\r\n",
+            b"+ idling\r\n* 2 EXPUNGE\r\n* 2 EXISTS\r\n* 3 EXISTS\r\n",
+            b"a2 OK Idle completed\r\n",
+            b"+ idling\r\n",
+            b"a3 OK Idle completed\r\n",
+        ];
+        let (t, seen) = collecting();
+        let mut c = connect(
+            &[
+                &[&b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n"[..]][..],
+                &parts,
+            ]
+            .concat(),
+            1,
+            "imap://h/",
+            &Login::new("u", "p"),
+            &opts(TlsMode::None),
+        )
+        .unwrap();
+        c.conn.set_transcript(Some(t));
+        c.select("INBOX", true).unwrap();
+        assert_eq!(
+            c.idle(2, IDLE_REISSUE, &|| false).unwrap(),
+            IdleEnd::NewMail
+        );
+        assert_eq!(c.selected().unwrap().exists, 3);
+        assert_eq!(c.idle(3, IDLE_REISSUE, &|| true).unwrap(), IdleEnd::Stop);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 EXAMINE INBOX\r\na2 IDLE\r\nDONE\r\na3 IDLE\r\nDONE\r\n"
+        );
+        assert!(seen.lock().unwrap().contains(&"C: DONE".to_string()));
+        // Time to re-issue: DONE, and the caller starts IDLE again.
+        let mut c = connect(
+            &[
+                &b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n"[..],
+                b"+ idling\r\n",
+                b"a1 OK Idle completed\r\n",
+            ],
+            64,
+            "imap://h/",
+            &Login::new("u", "p"),
+            &opts(TlsMode::None),
+        )
+        .unwrap();
+        assert_eq!(
+            c.idle(0, Duration::from_millis(30), &|| false).unwrap(),
+            IdleEnd::Reissue
+        );
+        assert_eq!(c.conn.stream().written_str(), "a1 IDLE\r\nDONE\r\n");
+        assert!(c.is_usable());
+        // Without IDLE: 69.
+        let mut c = preauth(&[], 64);
+        c.caps.idle = false;
+        assert_eq!(
+            c.idle(0, IDLE_REISSUE, &|| false).unwrap_err().exit_code(),
+            69
+        );
+    }
+
+    #[test]
+    fn list_decodes_names() {
+        let mut c = preauth(
+            &[b"* LIST (\\HasNoChildren) \"/\" INBOX\r\n* LIST (\\Noselect) \"/\" \"Entw&APw-rfe\"\r\n* LIST () \"/\" {5}\r\na b c\r\na1 OK\r\n"],
+            1,
+        );
+        let f = c.list().unwrap();
+        let names: Vec<&[u8]> = f.iter().map(|f| f.raw.as_slice()).collect();
+        assert_eq!(names, [&b"INBOX"[..], b"Entw&APw-rfe", b"a b c"]);
+        assert!(f[1].noselect);
+    }
+}

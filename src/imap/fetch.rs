@@ -1,0 +1,346 @@
+//! The fetch loop of one folder: which messages to take (UIDs above the last one delivered,
+//! `--since`, `--unseen`, `--limit`), streaming each into the store, and only once a batch
+//! is durable (the store synced) recording it in the state file and sending its flags
+//! (`--seen`) or deletions (`--delete`: `\Deleted`, then `UID EXPUNGE` of exactly those
+//! UIDs) back to the server.
+//!
+//! State, per folder, in the account's state file ([`crate::deliver::state`]), keyed by the
+//! folder's UIDVALIDITY (RFC 3501 section 2.3.1.1): the fields `FOLDER.uidvalidity` and
+//! `FOLDER.last` (every wanted message up to that UID was delivered), and the ids
+//! `FOLDER:UIDVALIDITY:UID` of messages above it that a batch cut short delivered.
+
+use super::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient};
+use super::parse;
+use crate::deliver::state::StateFile;
+use crate::deliver::{Deliver, MessageInfo, WireMessage};
+use crate::error::{Error, Kind, Result};
+use crate::events::Events;
+use crate::net::stream::Transport;
+use std::collections::HashSet;
+
+/// Read buffer for message data.
+const BUF: usize = 16 * 1024;
+
+/// What to fetch and what to do on the server afterwards.
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    /// Only UIDs above the last one delivered (`--new`, the default); `false` is `--all`.
+    pub new_only: bool,
+    /// Set `\Seen` on each message once its delivery is durable.
+    pub seen: bool,
+    /// `\Deleted` and `UID EXPUNGE` each message once its delivery is durable.
+    pub delete: bool,
+    /// `SEARCH SINCE` this date (RFC 3501 `date`, `1-Feb-2026`).
+    pub since: Option<String>,
+    /// `SEARCH UNSEEN`.
+    pub unseen: bool,
+    /// Fetch at most this many messages per folder.
+    pub limit: Option<u64>,
+    /// Fetch nothing: record the folder as delivered up to now (`--new` then starts here).
+    pub reset_state: bool,
+}
+
+/// What a run did in one folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub fetched: u64,
+    /// Bytes as the server sent them.
+    pub bytes: u64,
+    /// Messages left for a later run by `--limit`.
+    pub left: u64,
+    pub deleted: u64,
+    /// The folder's message count when it was selected: what the search covered.
+    pub exists: u32,
+}
+
+/// The key of a folder in the state file: its modified UTF-7 name, percent-encoded where it
+/// is not printable ASCII (or holds `%`, `.` or `:`, which separate the key's parts), or a
+/// hash of it when that is long.
+pub fn folder_key(folder: &str) -> String {
+    let wire = parse::utf7_encode(folder);
+    let mut out = String::new();
+    for b in wire.bytes() {
+        if (0x21..0x7f).contains(&b) && !matches!(b, b'%' | b'.' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.len() > 120 {
+        let d = crate::net::tls::sha256(wire.as_bytes());
+        out = format!(
+            "sha256-{}",
+            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+    }
+    out
+}
+
+/// Fetches `folder` into `store`. The caller logs out on success and drops the connection
+/// on error; what was delivered and synced before an error stays recorded.
+pub fn fetch_folder<S: Transport>(
+    client: &mut ImapClient<S>,
+    folder: &str,
+    store: &mut dyn Deliver,
+    mut state: Option<&mut StateFile>,
+    opts: &FetchOptions,
+    events: &mut dyn Events,
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    if opts.delete && !client.capabilities().uidplus {
+        return Err(no_uidplus(client.peer()));
+    }
+    let read_only = !(opts.seen || opts.delete);
+    let mailbox = client.select(folder, read_only)?;
+    summary.exists = mailbox.exists;
+    if !read_only && mailbox.read_only {
+        return Err(Error::new(
+            Kind::Auth,
+            format!(
+                "{}: folder {} is read-only for this user: --seen and --delete cannot change it",
+                client.peer(),
+                crate::conn::printable(folder)
+            ),
+        ));
+    }
+    let key = folder_key(folder);
+    let validity = mailbox.uidvalidity.to_string();
+    let (f_validity, f_last) = (format!("{key}.uidvalidity"), format!("{key}.last"));
+    let id_prefix = format!("{key}:{validity}:");
+    let mut last: u32 = 0;
+    let mut partial: HashSet<u32> = HashSet::new();
+    if let Some(st) = state.as_deref_mut() {
+        match st.field(&f_validity) {
+            Some(v) if v == validity => {
+                last = st.field(&f_last).and_then(|l| l.parse().ok()).unwrap_or(0);
+                let folder_ids = format!("{key}:");
+                st.retain(|id| {
+                    // Ids of this folder under another UIDVALIDITY are stale.
+                    !id.starts_with(&folder_ids) || id.starts_with(&id_prefix)
+                });
+                // The partial ids, read back through `retain` (it keeps them all).
+                st.retain(|id| {
+                    if let Some(u) = id.strip_prefix(&id_prefix).and_then(|u| u.parse().ok()) {
+                        partial.insert(u);
+                    }
+                    true
+                });
+            }
+            Some(old) => {
+                events.note(&format!(
+                    "{}: folder {}: UIDVALIDITY changed from {old} to {validity}: the UIDs recorded mean nothing any more; {}",
+                    client.peer(),
+                    crate::conn::printable(folder),
+                    if opts.reset_state {
+                        "recording it as delivered up to now (--reset-state)"
+                    } else {
+                        "the folder is fetched as new"
+                    }
+                ));
+                let folder_ids = format!("{key}:");
+                st.retain(|id| !id.starts_with(&folder_ids));
+            }
+            None => {}
+        }
+        st.set_field(&f_validity, &validity)?;
+        st.set_field(&f_last, &last.to_string())?;
+    }
+    if opts.reset_state {
+        // Every message there now has a UID below UIDNEXT (RFC 3501 section 2.3.1.1); a
+        // server that does not say it is asked for the UIDs.
+        let top = match mailbox.uidnext {
+            Some(next) => next.saturating_sub(1),
+            None => client.uid_search("ALL")?.last().copied().unwrap_or(0),
+        };
+        if let Some(st) = state.as_deref_mut() {
+            st.set_field(&f_last, &top.to_string())?;
+            let folder_ids = format!("{key}:");
+            st.retain(|id| !id.starts_with(&folder_ids));
+            st.save()?;
+        }
+        return Ok(summary);
+    }
+    let mut criteria = Vec::new();
+    if opts.new_only && last > 0 {
+        criteria.push(format!("UID {}:*", u64::from(last) + 1));
+    }
+    if opts.unseen {
+        criteria.push("UNSEEN".to_string());
+    }
+    if let Some(d) = &opts.since {
+        criteria.push(format!("SINCE {d}"));
+    }
+    if criteria.is_empty() {
+        criteria.push("ALL".to_string());
+    }
+    let mut uids: Vec<u32> = client
+        .uid_search(&criteria.join(" "))?
+        .into_iter()
+        // `UID n:*` always matches the highest UID, even below n (RFC 3501 section 6.4.8).
+        .filter(|u| !opts.new_only || (*u > last && !partial.contains(u)))
+        .collect();
+    if let Some(l) = opts.limit {
+        let l = usize::try_from(l).unwrap_or(usize::MAX);
+        if uids.len() > l {
+            summary.left = (uids.len() - l) as u64;
+            uids.truncate(l);
+        }
+    }
+    if let Some(st) = state.as_deref_mut() {
+        st.save()?;
+    }
+    let flags = match (opts.seen, opts.delete) {
+        (true, true) => Some("\\Seen \\Deleted"),
+        (true, false) => Some("\\Seen"),
+        (false, true) => Some("\\Deleted"),
+        (false, false) => None,
+    };
+    let mut expunging = 0u64;
+    // Messages a batch cut short delivered last time are durable: their flags and
+    // deletions go first (they are not fetched again).
+    if let (Some(f), false) = (flags, partial.is_empty()) {
+        let mut earlier: Vec<u32> = partial.iter().copied().collect();
+        earlier.sort_unstable();
+        client.queue_store(&earlier, f)?;
+        if opts.delete {
+            client.queue_expunge(&earlier)?;
+            expunging += earlier.len() as u64;
+        }
+    }
+    client.start_fetch(&uids);
+    // One progress line for the folder, not one per message (sizes come with each message).
+    if !uids.is_empty() {
+        events.start(
+            &format!(
+                "{} {}: {} message{}",
+                client.peer(),
+                crate::conn::printable(folder),
+                uids.len(),
+                if uids.len() == 1 { "" } else { "s" }
+            ),
+            None,
+            0,
+        );
+    }
+    let mut buf = vec![0u8; BUF];
+    let mut delivered: Vec<u32> = Vec::new();
+    let outcome = (|| -> Result<()> {
+        loop {
+            match client.next_event()? {
+                FetchEvent::Message { size } => {
+                    let mut msg = WireMessage::begin(store, &MessageInfo::new(Some(size), None))?;
+                    let uid = client.read_message(&mut buf, |d| {
+                        msg.write(d)?;
+                        events.advance(d.len() as u64);
+                        Ok(())
+                    })?;
+                    msg.commit()?;
+                    summary.fetched += 1;
+                    summary.bytes += size;
+                    delivered.push(uid);
+                }
+                FetchEvent::Batch { uids: batch } => {
+                    store.sync()?;
+                    if let Some(st) = state.as_deref_mut() {
+                        let top = batch.iter().copied().max().unwrap_or(0).max(last);
+                        last = top;
+                        st.set_field(&f_last, &top.to_string())?;
+                        let prefix = id_prefix.clone();
+                        st.retain(|id| {
+                            id.strip_prefix(&prefix)
+                                .and_then(|u| u.parse::<u32>().ok())
+                                .is_none_or(|u| u > top)
+                        });
+                        st.save()?;
+                    }
+                    if let Some(f) = flags {
+                        client.queue_store(&delivered, f)?;
+                    }
+                    if opts.delete {
+                        client.queue_expunge(&delivered)?;
+                        expunging += delivered.len() as u64;
+                    }
+                    delivered.clear();
+                }
+                FetchEvent::Done => return Ok(()),
+            }
+        }
+    })();
+    if let Err(e) = outcome {
+        // What was committed is made durable and recorded: the next run skips it.
+        if !delivered.is_empty() && store.sync().is_ok() {
+            if let Some(st) = state {
+                for u in &delivered {
+                    st.insert(&format!("{id_prefix}{u}"));
+                }
+                st.save()?;
+            }
+        }
+        return Err(e);
+    }
+    if !uids.is_empty() {
+        events.finish();
+    }
+    summary.deleted = expunging;
+    Ok(summary)
+}
+
+/// `--idle`: fetches `folder`, then waits with IDLE (re-issued every [`IDLE_REISSUE`]) and
+/// fetches what arrives, until `stop` says so; then returns (the caller logs out).
+pub fn fetch_and_idle<S: Transport>(
+    client: &mut ImapClient<S>,
+    folder: &str,
+    store: &mut dyn Deliver,
+    mut state: Option<&mut StateFile>,
+    opts: &FetchOptions,
+    events: &mut dyn Events,
+    stop: &dyn Fn() -> bool,
+) -> Result<Summary> {
+    let mut total = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
+    while !stop() {
+        // Mail announced while the last fetch ran makes IDLE end at once: nothing waits.
+        match client.idle(total.exists, IDLE_REISSUE, stop)? {
+            IdleEnd::NewMail => {
+                let s = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
+                total.fetched += s.fetched;
+                total.bytes += s.bytes;
+                total.deleted += s.deleted;
+                total.left = s.left;
+                total.exists = s.exists;
+            }
+            IdleEnd::Reissue => {}
+            IdleEnd::Stop => break,
+        }
+    }
+    Ok(total)
+}
+
+/// `--delete` needs UID EXPUNGE (RFC 4315): a plain EXPUNGE would also remove messages
+/// another client marked `\Deleted`.
+pub fn no_uidplus(peer: &str) -> Error {
+    Error::new(
+        Kind::Unavailable,
+        format!(
+            "{peer}: the server has no UIDPLUS: --delete would need a plain EXPUNGE, which also removes other clients' deleted mail; refusing (fetch without --delete)"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_keys_are_plain_ascii() {
+        assert_eq!(folder_key("INBOX"), "INBOX");
+        assert_eq!(folder_key("Entw\u{fc}rfe"), "Entw&APw-rfe");
+        assert_eq!(folder_key("a b.c:d%"), "a%20b%2Ec%3Ad%25");
+        let long = folder_key(&"x".repeat(300));
+        assert!(long.starts_with("sha256-") && long.len() == 71, "{long}");
+        for k in [folder_key("a b"), long] {
+            assert!(crate::deliver::state::valid_id(
+                format!("{k}.uidvalidity").as_bytes()
+            ));
+        }
+    }
+}

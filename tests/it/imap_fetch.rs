@@ -1,0 +1,587 @@
+//! imap-fetch end to end: the real binary against the fake IMAP server, checked by what a
+//! user sees: the messages on disk, the commands on the wire, the exit status, the line on
+//! stderr, and what is left on the server.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::support::fake_imap::*;
+use crate::support::fake_server::Server;
+use crate::support::files::TempDir;
+use crate::support::run;
+
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn ok(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "{self:#?}");
+        assert_eq!(self.stderr, "", "{self:#?}");
+        self
+    }
+
+    fn fails(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr expected: {self:#?}");
+        assert!(lines[0].starts_with("imap-fetch: "), "{self:#?}");
+        lines[0]
+    }
+}
+
+/// One test's local side: a HOME without netrc, a state folder, and where mail goes.
+struct Local {
+    dir: TempDir,
+}
+
+impl Local {
+    fn new(tag: &str) -> Local {
+        Local {
+            dir: TempDir::new(&format!("imap-{tag}")),
+        }
+    }
+
+    fn maildir(&self) -> PathBuf {
+        self.dir.join("Mail")
+    }
+
+    fn md_arg(&self) -> String {
+        self.maildir().to_str().unwrap().to_string()
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    fn state_file(&self, server: &Server<FakeImap>) -> PathBuf {
+        self.state()
+            .join(format!("posthaste/imap/{USER}@127.0.0.1:{}", server.port()))
+    }
+
+    /// Runs imap-fetch against `server` with `args` (the URL and the password come first).
+    fn run(&self, server: &Server<FakeImap>, args: &[&str]) -> Out {
+        self.run_url(&url(server), &["--tls", "none"], args)
+    }
+
+    fn run_url(&self, url: &str, tls: &[&str], args: &[&str]) -> Out {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
+        c.env("HOME", self.dir.join("home"))
+            .env("XDG_STATE_HOME", self.state())
+            .env_remove("NETRC")
+            .env("IMAP_PASS", PASS)
+            .args([url, "--password-env", "IMAP_PASS", "--timeout", "10"])
+            .args(tls)
+            .args(args)
+            .stdin(Stdio::null());
+        let o = run::output(&mut c);
+        Out {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    fn md(&self) -> Vec<String> {
+        crate::pop_fetch::maildir_messages(&self.maildir())
+    }
+}
+
+fn url(server: &Server<FakeImap>) -> String {
+    format!("imap://{USER}@127.0.0.1:{}/", server.port())
+}
+
+/// The commands the server got, without their tags.
+fn commands(server: &Server<FakeImap>) -> Vec<String> {
+    server
+        .transcript()
+        .into_iter()
+        .map(|l| l.split_once(' ').map_or(l.clone(), |(_, r)| r.to_string()))
+        .collect()
+}
+
+fn commands_of(server: &Server<FakeImap>, verb: &str) -> Vec<String> {
+    commands(server)
+        .into_iter()
+        .filter(|c| c.starts_with(verb))
+        .collect()
+}
+
+/// Messages as the server has them, and as the store must hold them.
+fn messages() -> Vec<&'static str> {
+    vec![
+        "Subject: one\r\n\r\nhello\r\n.\r\n",
+        "Subject: two\r\n\r\nno final newline",
+        "Subject: three\r\n\r\na\rb\r\n)\r\n{5}\r\n",
+    ]
+}
+
+fn stored() -> Vec<String> {
+    vec![
+        "Subject: one\n\nhello\n.\n".into(),
+        "Subject: two\n\nno final newline".into(),
+        "Subject: three\n\na\rb\n)\n{5}\n".into(),
+    ]
+}
+
+#[test]
+fn new_mail_goes_into_a_maildir_once_and_new_arrivals_later() {
+    let server = imap(&messages()).start();
+    let l = Local::new("maildir");
+    let md = l.md_arg();
+    l.run(&server, &["--maildir", &md]).ok();
+    assert_eq!(l.md(), stored());
+    let cmds = commands(&server);
+    assert_eq!(
+        cmds,
+        [
+            "CAPABILITY",
+            "LOGIN alice \"s3cret pass\"",
+            "EXAMINE INBOX",
+            "UID SEARCH ALL",
+            "UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])",
+            "LOGOUT"
+        ]
+    );
+    assert_eq!(server.protocol().uids("INBOX"), [1, 2, 3], "--keep");
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 3\nINBOX.uidvalidity 1000\n\n"
+    );
+    // Nothing new: nothing fetched, exit 0.
+    l.run(&server, &["--maildir", &md]).ok();
+    assert_eq!(commands_of(&server, "UID FETCH").len(), 1);
+    assert_eq!(commands_of(&server, "UID SEARCH")[1], "UID SEARCH UID 4:*");
+    assert_eq!(l.md().len(), 3);
+    // New mail: exactly those.
+    server
+        .protocol()
+        .deliver("INBOX", "Subject: four\r\n\r\n4\r\n");
+    server
+        .protocol()
+        .deliver("INBOX", "Subject: five\r\n\r\n5\r\n");
+    l.run(&server, &["--maildir", &md]).ok();
+    assert_eq!(
+        commands_of(&server, "UID FETCH")[1],
+        "UID FETCH 4:5 (UID RFC822.SIZE BODY.PEEK[])"
+    );
+    assert_eq!(
+        l.md()[3..],
+        ["Subject: four\n\n4\n", "Subject: five\n\n5\n"]
+    );
+    // --all fetches everything again.
+    l.run(&server, &["--maildir", &md, "--all"]).ok();
+    assert_eq!(l.md().len(), 10);
+}
+
+#[test]
+fn literals_written_a_byte_at_a_time_give_the_same_messages() {
+    let server = imap(&messages()).bytewise().uid_after_body().start();
+    let l = Local::new("bytewise");
+    let out = l.dir.join("out");
+    l.run(&server, &["-O", out.to_str().unwrap(), "--create-dirs"])
+        .ok();
+    let got: Vec<String> = ["0001.eml", "0002.eml", "0003.eml"]
+        .iter()
+        .map(|n| std::fs::read_to_string(out.join(n)).unwrap())
+        .collect();
+    assert_eq!(got, stored());
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
+}
+
+#[test]
+fn untagged_exists_and_flag_changes_mid_fetch_are_taken_in_stride() {
+    let server = imap(&messages()).noise().start();
+    let l = Local::new("noise");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(l.md(), stored());
+}
+
+#[test]
+fn a_connection_dropped_inside_a_literal_records_nothing_of_it() {
+    let server = imap(&messages()).drop_in_literal(2).start();
+    let l = Local::new("drop");
+    let out = l.run(&server, &["--maildir", &l.md_arg()]);
+    let line = out.fails(74);
+    assert!(line.contains("received"), "{line}");
+    // The first message is delivered and recorded; the second is not there at all.
+    assert_eq!(l.md(), stored()[..1]);
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 0\nINBOX.uidvalidity 1000\n\nINBOX:1000:1\n"
+    );
+    // The next run (against a server that behaves) fetches the other two only, and with
+    // --delete deletes the one delivered before too (its copy is durable).
+    let good = imap(&messages()).start();
+    let url = url(&good);
+    let mut args = vec![
+        "--maildir".to_string(),
+        l.md_arg(),
+        "--delete".into(),
+        "--state-file".into(),
+    ];
+    args.push(l.state_file(&server).to_str().unwrap().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    l.run_url(&url, &["--tls", "none"], &args).ok();
+    assert_eq!(
+        commands_of(&good, "UID FETCH"),
+        ["UID FETCH 2:3 (UID RFC822.SIZE BODY.PEEK[])"]
+    );
+    assert_eq!(l.md(), stored());
+    assert_eq!(
+        commands_of(&good, "UID STORE"),
+        [
+            "UID STORE 1 +FLAGS.SILENT (\\Deleted)",
+            "UID STORE 2:3 +FLAGS.SILENT (\\Deleted)"
+        ]
+    );
+    assert!(good.protocol().uids("INBOX").is_empty());
+}
+
+#[test]
+fn a_tagged_no_or_bad_to_fetch_fails_the_run() {
+    let server = imap(&messages())
+        .reply("UID FETCH", "$TAG NO [SERVERBUG] Internal error\r\n")
+        .start();
+    let l = Local::new("no");
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg()])
+        .fails(75)
+        .to_string();
+    assert!(line.contains("SERVERBUG"), "{line}");
+    let server = imap(&messages())
+        .reply("UID FETCH", "$TAG BAD Error in IMAP command\r\n")
+        .start();
+    let l = Local::new("bad");
+    l.run(&server, &["--maildir", &l.md_arg()]).fails(76);
+    assert!(l.md().is_empty());
+}
+
+#[test]
+fn delete_without_uidplus_is_refused_before_anything_is_fetched() {
+    let server = imap(&messages()).no_uidplus().start();
+    let l = Local::new("nouidplus");
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg(), "--delete"])
+        .fails(69)
+        .to_string();
+    assert!(line.contains("UIDPLUS"), "{line}");
+    assert!(commands_of(&server, "UID FETCH").is_empty());
+    assert_eq!(server.protocol().uids("INBOX"), [1, 2, 3]);
+}
+
+#[test]
+fn delete_expunges_exactly_what_was_delivered() {
+    let server = imap(&messages()).start();
+    // Another client marked a message \Deleted: it must survive our expunge.
+    server
+        .protocol()
+        .deliver("INBOX", "Subject: other\r\n\r\nx\r\n");
+    server.protocol().set_flag("INBOX", 4, "\\Deleted");
+    let l = Local::new("delete");
+    let o = l.run(
+        &server,
+        &["--maildir", &l.md_arg(), "--delete", "--limit", "3"],
+    );
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        o.stderr,
+        "imap-fetch: folder INBOX: 1 more messages wait on the server (--limit)\n"
+    );
+    assert_eq!(l.md(), stored());
+    assert_eq!(server.protocol().uids("INBOX"), [4]);
+    let cmds = commands(&server);
+    assert!(cmds.contains(&"SELECT INBOX".to_string()), "{cmds:#?}");
+    assert!(
+        cmds.contains(&"UID STORE 1:3 +FLAGS.SILENT (\\Deleted)".to_string()),
+        "{cmds:#?}"
+    );
+    assert!(cmds.contains(&"UID EXPUNGE 1:3".to_string()), "{cmds:#?}");
+    assert!(!cmds.contains(&"EXPUNGE".to_string()));
+}
+
+#[test]
+fn seen_sets_the_flag_after_delivery_and_unseen_skips_seen_mail() {
+    let server = imap(&messages()).start();
+    server.protocol().set_flag("INBOX", 2, "\\Seen");
+    let l = Local::new("seen");
+    l.run(&server, &["--maildir", &l.md_arg(), "--unseen", "--seen"])
+        .ok();
+    assert_eq!(l.md(), [stored()[0].clone(), stored()[2].clone()]);
+    assert_eq!(commands_of(&server, "UID SEARCH"), ["UID SEARCH UNSEEN"]);
+    assert!(commands(&server).contains(&"UID STORE 1,3 +FLAGS.SILENT (\\Seen)".to_string()));
+    for u in 1..=3 {
+        assert_eq!(server.protocol().flags("INBOX", u), ["\\Seen"], "{u}");
+    }
+}
+
+#[test]
+fn starttls_injection_is_refused() {
+    let server = imap(&messages())
+        .starttls()
+        .reply(
+            "STARTTLS",
+            "$TAG OK Begin TLS\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n",
+        )
+        .start();
+    let l = Local::new("inject");
+    let line = l
+        .run_url(&url(&server), &[], &["--maildir", &l.md_arg()])
+        .fails(76)
+        .to_string();
+    assert!(line.contains("before the TLS handshake"), "{line}");
+    assert!(!commands(&server).iter().any(|c| c.starts_with("LOGIN")));
+}
+
+#[test]
+fn no_starttls_means_no_password_in_cleartext() {
+    let server = imap(&messages()).start();
+    let l = Local::new("cleartext");
+    let line = l
+        .run_url(&url(&server), &[], &["--maildir", &l.md_arg()])
+        .fails(69)
+        .to_string();
+    assert!(line.contains("--tls none"), "{line}");
+    assert!(!commands(&server).iter().any(|c| c.starts_with("LOGIN")));
+}
+
+#[test]
+fn a_bad_password_is_77_and_never_shown() {
+    let server = imap(&messages()).start();
+    let l = Local::new("badpass");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env_remove("NETRC")
+        .env("IMAP_PASS", "wrong horse")
+        .args([
+            &url(&server),
+            "--password-env",
+            "IMAP_PASS",
+            "--tls",
+            "none",
+            "-v",
+            "--maildir",
+            &l.md_arg(),
+        ])
+        .stdin(Stdio::null());
+    let o = run::output(&mut c);
+    assert_eq!(o.status.code(), Some(77));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("AUTHENTICATIONFAILED"), "{err}");
+    assert!(err.contains("C: a2 LOGIN alice ****"), "{err}");
+    assert!(!err.contains("wrong horse"), "{err}");
+}
+
+#[test]
+fn authenticate_plain_with_sasl_ir() {
+    let server = imap(&messages()).auth_plain().start();
+    let l = Local::new("plain");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    let cmds = commands(&server);
+    assert!(cmds[1].starts_with("AUTHENTICATE PLAIN "), "{cmds:#?}");
+    assert_eq!(l.md().len(), 3);
+}
+
+#[test]
+fn folders_from_the_url_and_flags_and_the_list() {
+    let server = imap(&messages())
+        .folder("Entw&APw-rfe", 7, &["Subject: draft\r\n\r\nd\r\n"])
+        .start();
+    let l = Local::new("folders");
+    let o = l.run(&server, &["--list-folders"]);
+    o.ok();
+    assert_eq!(o.stdout, "INBOX\nEntwürfe\n");
+    let url = format!("imap://{USER}@127.0.0.1:{}/Entw%C3%BCrfe", server.port());
+    l.run_url(&url, &["--tls", "none"], &["--maildir", &l.md_arg()])
+        .ok();
+    assert_eq!(l.md(), ["Subject: draft\n\nd\n"]);
+    assert!(commands(&server).contains(&"EXAMINE Entw&APw-rfe".to_string()));
+    // Both folders by --folder: the draft is not fetched again (state per folder).
+    l.run(
+        &server,
+        &[
+            "--maildir",
+            &l.md_arg(),
+            "--folder",
+            "INBOX",
+            "--folder",
+            "Entwürfe",
+        ],
+    )
+    .ok();
+    assert_eq!(l.md().len(), 4);
+    // A folder that does not exist is 66.
+    l.run(&server, &["--maildir", &l.md_arg(), "--folder", "Nope"])
+        .fails(66);
+}
+
+#[test]
+fn a_new_uidvalidity_fetches_the_folder_as_new() {
+    let server = imap(&messages()).start();
+    let l = Local::new("uidvalidity");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    server.protocol().set_uidvalidity("INBOX", 2000);
+    let o = l.run(&server, &["--maildir", &l.md_arg()]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(
+        o.stderr.contains("UIDVALIDITY changed from 1000 to 2000"),
+        "{o:#?}"
+    );
+    assert_eq!(l.md().len(), 6);
+    // --reset-state: nothing fetched, and --new starts from now.
+    server.protocol().set_uidvalidity("INBOX", 3000);
+    let o = l.run(&server, &["--maildir", &l.md_arg(), "--reset-state"]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(o.stderr.contains("(--reset-state)"), "{o:#?}");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(l.md().len(), 6);
+}
+
+#[test]
+fn idle_fetches_what_arrives_and_a_sigterm_ends_it_cleanly() {
+    let server = imap(&messages()).start();
+    let l = Local::new("idle");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env_remove("NETRC")
+        .env("IMAP_PASS", PASS)
+        .args([
+            &url(&server),
+            "--password-env",
+            "IMAP_PASS",
+            "--tls",
+            "none",
+            "--idle",
+            "--maildir",
+            &l.md_arg(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        for _ in 0..2000 {
+            if f() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("{what} never happened: {:#?}", server.transcript());
+    };
+    wait_for("the first IDLE", &|| {
+        commands(&server).iter().any(|c| c == "IDLE")
+    });
+    assert_eq!(l.md().len(), 3);
+    server
+        .protocol()
+        .deliver("INBOX", "Subject: while waiting\r\n\r\nw\r\n");
+    wait_for("the second IDLE", &|| {
+        commands(&server).iter().filter(|c| *c == "IDLE").count() == 2
+    });
+    assert_eq!(l.md().last().unwrap(), "Subject: while waiting\n\nw\n");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output();
+    assert_eq!(o.status.code(), Some(0), "{o:#?}");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+    let cmds = commands(&server);
+    assert_eq!(
+        cmds[cmds.len() - 3..],
+        ["IDLE", "DONE", "LOGOUT"],
+        "{cmds:#?}"
+    );
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        [
+            "UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])",
+            "UID FETCH 4 (UID RFC822.SIZE BODY.PEEK[])"
+        ]
+    );
+}
+
+#[test]
+fn every_store_of_pop_fetch_and_since() {
+    let server = imap(&messages()).start();
+    let l = Local::new("stores");
+    // mboxrd on standard output.
+    let o = l.run(&server, &["--stdout", "--all", "--since", "2026-02-01"]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(o.stdout.matches("\nFrom ").count() + 1, 3, "{}", o.stdout);
+    assert!(o.stdout.starts_with("From MAILER-DAEMON "), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("Subject: three\n\na\rb\n)\n{5}\n"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        commands_of(&server, "UID SEARCH"),
+        ["UID SEARCH SINCE 1-Feb-2026"]
+    );
+    // An mbox file, and an MDA that writes each message to a numbered file.
+    let mbox = l.dir.join("mail.mbox");
+    l.run(&server, &["--mbox", mbox.to_str().unwrap(), "--all"])
+        .ok();
+    let text = std::fs::read_to_string(&mbox).unwrap();
+    assert!(text.contains("Subject: two\n\nno final newline"), "{text}");
+    let out = l.dir.join("mda");
+    std::fs::create_dir(&out).unwrap();
+    let cmd = format!("cat > {}/$$.eml", out.display());
+    l.run(&server, &["--mda", &cmd, "--all"]).ok();
+    let mut got: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    got.sort();
+    let mut want = stored();
+    want.sort();
+    assert_eq!(got, want);
+    // None at all is a usage error.
+    let o = l.run(&server, &[]);
+    assert_eq!(o.code, Some(64), "{o:#?}");
+}
+
+#[test]
+fn a_second_run_for_the_same_account_stops_at_once() {
+    // The first run hangs in its fetch (the server never answers), holding the lock.
+    let server = imap(&messages()).stall_on("UID FETCH").start();
+    let l = Local::new("twice");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env_remove("NETRC")
+        .env("IMAP_PASS", PASS)
+        .args([
+            &url(&server),
+            "--password-env",
+            "IMAP_PASS",
+            "--tls",
+            "none",
+            "--maildir",
+            &l.md_arg(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let first = run::spawn(&mut c);
+    for _ in 0..2000 {
+        if commands(&server).iter().any(|c| c.starts_with("UID FETCH")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg()])
+        .fails(75)
+        .to_string();
+    assert!(line.contains("another run"), "{line}");
+    assert_eq!(commands_of(&server, "UID FETCH").len(), 1);
+    drop(first);
+}
