@@ -6,15 +6,11 @@ use super::credentials;
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
+use super::store::StoreArgs;
 use super::tool::{self, Tool};
 use crate::conn::Transcript;
 use crate::deliver::Deliver;
-use crate::deliver::maildir::Maildir;
-use crate::deliver::mbox::Mbox;
-use crate::deliver::mda::Mda;
-use crate::deliver::output_dir::OutputDir;
 use crate::deliver::state::{self, StateFile};
-use crate::deliver::stdout::Stdout;
 use crate::error::{Error, Kind, Result};
 use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
@@ -23,7 +19,6 @@ use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
 use crate::pop3::fetch::{FetchOptions, Summary, fetch};
 use crate::retry::RetryPolicy;
 use crate::sasl::Mechanism;
-use crate::transfer::StreamOut;
 use clap::{Parser, ValueHint};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -74,7 +69,7 @@ impl Tool for PopFetch {
         ("--only-new", "--new is the default"),
         ("-l", "use --limit N"),
         ("--fetchlimit", "use --limit N"),
-        ("--limit-rate", "rate limiting is not supported"),
+        ("--limit-rate", "pop-fetch does not limit its rate"),
         ("--tls-trust-file", "use --cacert FILE"),
         ("--tls-fingerprint", "use --pin sha256:HEX"),
         ("--sizelimit", "use --max-size BYTES"),
@@ -105,32 +100,14 @@ The password comes from the URL, --password-file, --password-env, netrc, or a pr
 terminal, in that order.",
     after_help = tool::after_help(PopFetch::MAN),
     after_long_help = tool::after_long_help(PopFetch::MAN, PopFetch::EXIT),
-    group = clap::ArgGroup::new("store").required(true).multiple(false),
 )]
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT
     #[arg(value_name = "URL")]
     pub url: String,
 
-    /// Deliver into the Maildir DIR (made when missing, with cur/, new/ and tmp/)
-    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath, group = "store")]
-    pub maildir: Option<PathBuf>,
-
-    /// Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, group = "store")]
-    pub mbox: Option<PathBuf>,
-
-    /// Write each message to DIR/NNNN.eml, numbered on from the highest there
-    #[arg(short = 'O', long = "output-dir", value_name = "DIR", value_hint = ValueHint::DirPath, group = "store")]
-    pub output_dir: Option<PathBuf>,
-
-    /// Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0
-    #[arg(long, value_name = "COMMAND", value_hint = ValueHint::CommandString, group = "store")]
-    pub mda: Option<String>,
-
-    /// Write the messages to standard output as an mboxrd stream
-    #[arg(long, group = "store")]
-    pub stdout: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Make the folder --output-dir or --mbox names when it is missing
     #[arg(long)]
@@ -231,6 +208,12 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
 
 fn run(args: Args, report: &mut Reporter) -> Result<()> {
     report.set_quiet(args.output_args.quiet);
+    if !args.store.given() {
+        return Err(Error::new(
+            Kind::Usage,
+            "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
+        ));
+    }
     let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
     if !target.path.is_empty() && target.path != "/" {
         return Err(Error::new(
@@ -257,7 +240,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         None => state::default_path("pop", &login.user, &target.host, target.port)?,
     };
     let mut state = StateFile::open(&state_path)?;
-    let mut store = open_store(&args)?;
+    let mut store = args.store.open(args.create_dirs)?;
     let retry = RetryPolicy::new(args.conn.retries);
     let mut backoff = retry.start();
     let mut events = CliEvents::new(report, args.output_args.progress);
@@ -335,27 +318,6 @@ fn session(
     let summary = fetch(&mut client, store, Some(state), fetch_opts, events)?;
     client.quit()?;
     Ok(summary)
-}
-
-/// The store the flags name (clap makes sure there is exactly one).
-fn open_store(args: &Args) -> Result<Box<dyn Deliver>> {
-    Ok(if let Some(dir) = &args.maildir {
-        Box::new(Maildir::open(dir)?)
-    } else if let Some(dir) = &args.output_dir {
-        Box::new(OutputDir::open(dir, args.create_dirs)?)
-    } else if let Some(file) = &args.mbox {
-        crate::transfer::ensure_folder(crate::transfer::parent_of(file), args.create_dirs)?;
-        Box::new(Mbox::open(file)?)
-    } else if let Some(cmd) = &args.mda {
-        Box::new(Mda::new(cmd))
-    } else if args.stdout {
-        Box::new(Stdout::new(StreamOut::stdout()?))
-    } else {
-        return Err(Error::new(
-            Kind::Usage,
-            "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
-        ));
-    })
 }
 
 fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {

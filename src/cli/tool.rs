@@ -127,7 +127,10 @@ pub const COMMON_HINTS: &[(&str, &str)] = &[
         "--pinnedpubkey",
         "use --pin sha256:HEX (the certificate's fingerprint)",
     ),
-    ("--limit-rate", "rate limiting is not supported"),
+    (
+        "--limit-rate",
+        "only ftp-get and ftp-put limit their rate (--limit-rate)",
+    ),
     ("-#", "use --progress bar"),
     ("--progress-bar", "use --progress bar"),
     ("--no-check-certificate", "use --insecure"),
