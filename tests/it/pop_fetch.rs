@@ -673,3 +673,27 @@ fn sigterm_midway_through_a_message_cuts_it_back_off_the_mbox() {
     assert!(!l.dir.join("inbox.lock").exists(), "the dot-lock goes too");
     assert!(server.commands("QUIT").is_empty());
 }
+
+/// Without a store there is nothing to fetch into: a usage error before any connection
+/// (and before any password prompt); two stores are refused the same way.
+#[test]
+fn a_store_is_required_and_only_one() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("nostore");
+    let line = l.run(&server, &[]).fails(64).to_string();
+    assert!(
+        line.contains("--maildir, --mbox, --output-dir, --mda or --stdout"),
+        "{line}"
+    );
+    let md = l.maildir();
+    let out = l.run(
+        &server,
+        &["--maildir", md.to_str().unwrap(), "--mbox", "x.mbox"],
+    );
+    assert_eq!(out.code, Some(64), "{out:#?}");
+    assert!(out.stderr.contains("cannot be used with"), "{out:#?}");
+    server.settle();
+    assert!(server.transcript().is_empty(), "no connection expected");
+    assert!(!md.exists());
+    assert!(!l.state().exists(), "no state file locked or made");
+}
