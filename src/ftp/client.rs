@@ -82,17 +82,7 @@ impl FtpClient<NetStream> {
         // a server that drips its greeting or sends "120 ready in N minutes" forever is
         // cut off at --timeout, not kept waiting for.
         let deadline = Instant::now() + opts.connect.connect_timeout;
-        let tcp = net::connect_by(&target.host, target.port, &opts.connect, deadline)?;
-        let mut stream = NetStream::Plain(tcp);
-        if target.scheme == Scheme::Ftps {
-            let tls = opts.tls.as_ref().ok_or_else(|| {
-                Error::new(
-                    Kind::Usage,
-                    format!("{target}: ftps:// needs TLS, but --tls none was given"),
-                )
-            })?;
-            stream = stream.start_tls(tls, &target.host, Some(deadline))?;
-        }
+        let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
         FtpClient::handshake(stream, target, login, opts, deadline)
     }
 }
@@ -114,13 +104,8 @@ impl<S: Transport> FtpClient<S> {
         conn.set_reply_timeout(opts.connect.idle_timeout);
         conn.set_phase_deadline(Some(deadline));
         conn.set_transcript(opts.transcript.clone());
-        greeting(&mut conn).map_err(|e| match e {
-            e if e.kind() == Kind::Timeout => e.with_message(format!(
-                "{}: no greeting from the server within {} s",
-                target.authority(),
-                opts.connect.connect_timeout.as_secs_f64()
-            )),
-            other => other,
+        greeting(&mut conn).map_err(|e| {
+            crate::conn::no_greeting(e, &target.authority(), opts.connect.connect_timeout)
         })?;
         if !implicit && opts.tls_mode != TlsMode::None {
             conn = auth_tls(conn, &host, login, opts)?;

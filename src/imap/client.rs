@@ -113,17 +113,7 @@ impl ImapClient<NetStream> {
     /// says, and logs in.
     pub fn connect(target: &Target, login: &Login, opts: &ImapOptions) -> Result<Self> {
         let deadline = Instant::now() + opts.connect.connect_timeout;
-        let tcp = net::connect_by(&target.host, target.port, &opts.connect, deadline)?;
-        let mut stream = NetStream::Plain(tcp);
-        if target.scheme == Scheme::Imaps {
-            let tls = opts.tls.as_ref().ok_or_else(|| {
-                Error::new(
-                    Kind::Usage,
-                    format!("{target}: imaps:// needs TLS, but --tls none was given"),
-                )
-            })?;
-            stream = stream.start_tls(tls, &target.host, Some(deadline))?;
-        }
+        let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
         ImapClient::handshake(stream, target, login, opts, deadline)
     }
 }
@@ -142,14 +132,7 @@ impl<S: Transport> ImapClient<S> {
         conn.set_reply_timeout(opts.connect.idle_timeout);
         conn.set_phase_deadline(Some(deadline));
         conn.set_transcript(opts.transcript.clone());
-        let greeting = conn.read_reply().map_err(|e| match e {
-            e if e.kind() == Kind::Timeout => e.with_message(format!(
-                "{}: no greeting from the server within {} s",
-                target.authority(),
-                opts.connect.connect_timeout.as_secs_f64()
-            )),
-            other => other,
-        })?;
+        let greeting = conn.read_greeting(opts.connect.connect_timeout)?;
         let mut client = ImapClient {
             conn,
             caps: Capabilities::default(),

@@ -163,6 +163,32 @@ fn getaddrinfo(
     Ok(out)
 }
 
+/// Connects to `target` by `deadline` and, for a scheme with TLS from the first byte
+/// (ftps://, smtps://, pop3s://, imaps://), makes the TLS handshake too. `tls` is `None`
+/// under `--tls none`, which such a scheme refuses (64).
+pub fn open(
+    target: &url::Target,
+    opts: &ConnectOptions,
+    tls: Option<&tls::TlsContext>,
+    deadline: Instant,
+) -> Result<NetStream> {
+    use stream::Transport;
+    let stream = NetStream::Plain(connect_by(&target.host, target.port, opts, deadline)?);
+    if !target.scheme.implicit_tls() {
+        return Ok(stream);
+    }
+    let tls = tls.ok_or_else(|| {
+        Error::new(
+            Kind::Usage,
+            format!(
+                "{target}: {}:// needs TLS, but --tls none was given",
+                target.scheme.name()
+            ),
+        )
+    })?;
+    stream.start_tls(tls, &target.host, Some(deadline))
+}
+
 /// Connects to the first address of `host` that answers, trying each in turn.
 /// Refused and timed-out connections are TEMPFAIL (75).
 pub fn connect(host: &str, port: u16, opts: &ConnectOptions) -> Result<TcpStream> {

@@ -115,17 +115,7 @@ impl Pop3Client<NetStream> {
     /// and logs in.
     pub fn connect(target: &Target, login: &Login, opts: &Pop3Options) -> Result<Self> {
         let deadline = Instant::now() + opts.connect.connect_timeout;
-        let tcp = net::connect_by(&target.host, target.port, &opts.connect, deadline)?;
-        let mut stream = NetStream::Plain(tcp);
-        if target.scheme == Scheme::Pop3s {
-            let tls = opts.tls.as_ref().ok_or_else(|| {
-                Error::new(
-                    Kind::Usage,
-                    format!("{target}: pop3s:// needs TLS, but --tls none was given"),
-                )
-            })?;
-            stream = stream.start_tls(tls, &target.host, Some(deadline))?;
-        }
+        let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
         Pop3Client::handshake(stream, target, login, opts, deadline)
     }
 }
@@ -144,14 +134,7 @@ impl<S: Transport> Pop3Client<S> {
         conn.set_reply_timeout(opts.connect.idle_timeout);
         conn.set_phase_deadline(Some(deadline));
         conn.set_transcript(opts.transcript.clone());
-        let greeting = conn.read_reply().map_err(|e| match e {
-            e if e.kind() == Kind::Timeout => e.with_message(format!(
-                "{}: no greeting from the server within {} s",
-                target.authority(),
-                opts.connect.connect_timeout.as_secs_f64()
-            )),
-            other => other,
-        })?;
+        let greeting = conn.read_greeting(opts.connect.connect_timeout)?;
         if !greeting.is_ok() {
             return Err(greeting.error(&format!("{}: greeting", target.authority())));
         }

@@ -9,7 +9,7 @@ use crate::dot::LoneCr;
 use crate::error::{Error, Kind, Result};
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
-use crate::net::url::{Scheme, Target};
+use crate::net::url::Target;
 use crate::net::{self, ConnectOptions};
 use crate::sasl::{self, Exchange, Mechanism};
 use base64::Engine as _;
@@ -260,17 +260,7 @@ impl SmtpClient<NetStream> {
     /// (AUTH), so `--tls auto` must not go on in plaintext.
     pub fn connect(target: &Target, opts: &SmtpOptions, will_send_password: bool) -> Result<Self> {
         let deadline = Instant::now() + opts.connect.connect_timeout;
-        let tcp = net::connect_by(&target.host, target.port, &opts.connect, deadline)?;
-        let mut stream = NetStream::Plain(tcp);
-        if target.scheme == Scheme::Smtps {
-            let tls = opts.tls.as_ref().ok_or_else(|| {
-                Error::new(
-                    Kind::Usage,
-                    format!("{target}: smtps:// needs TLS, but --tls none was given"),
-                )
-            })?;
-            stream = stream.start_tls(tls, &target.host, Some(deadline))?;
-        }
+        let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
         SmtpClient::handshake(stream, target, opts, deadline, will_send_password)
     }
 }
@@ -290,14 +280,7 @@ impl<S: Transport> SmtpClient<S> {
         conn.set_reply_timeout(opts.connect.idle_timeout);
         conn.set_phase_deadline(Some(deadline));
         conn.set_transcript(opts.transcript.clone());
-        let r = conn.read_reply().map_err(|e| match e {
-            e if e.kind() == Kind::Timeout => e.with_message(format!(
-                "{}: no greeting from the server within {} s",
-                target.authority(),
-                opts.connect.connect_timeout.as_secs_f64()
-            )),
-            other => other,
-        })?;
+        let r = conn.read_greeting(opts.connect.connect_timeout)?;
         if r.code != 220 {
             return Err(r.error(format!("{}: greeting", conn.peer())));
         }
@@ -785,6 +768,7 @@ mod tests {
     use super::*;
     use crate::conn::tests::{MockStream, collecting};
     use crate::net::tls::TlsOptions;
+    use crate::net::url::Scheme;
     use std::time::Duration;
 
     fn options(mode: TlsMode) -> SmtpOptions {
