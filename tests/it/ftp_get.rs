@@ -1963,11 +1963,13 @@ fn ctrl_c_says_what_was_kept_and_how_to_resume() {
         .stall_data()
         .start();
     let dir = TempDir::new("ctrlc");
-    let child = command(&["-O", dir.arg(), &ftp.url("big.bin")], &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ftp-get");
+    let child = crate::support::run::default_signals(
+        command(&["-O", dir.arg(), &ftp.url("big.bin")], &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .spawn()
+    .expect("spawn ftp-get");
     let part = dir.join("big.bin.part");
     let start = Instant::now();
     while !part.exists() && start.elapsed() < Duration::from_secs(5) {

@@ -63,10 +63,28 @@ pub fn spawn(cmd: &mut Command) -> Watched {
     spawn_within(cmd, WATCHDOG)
 }
 
+/// Starts the program with SIGINT, SIGTERM and SIGHUP at their default action, whatever
+/// the test run inherited: a test runner started in the background by a shell without job
+/// control has SIGINT ignored, and the tools rightly leave an ignored signal ignored, so a
+/// test of what a signal does would otherwise depend on how `cargo test` was started.
+pub fn default_signals(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        })
+    }
+}
+
 /// [`spawn`] with another limit than [`WATCHDOG`].
 pub fn spawn_within(cmd: &mut Command, limit: Duration) -> Watched {
     let what = describe(cmd);
     cmd.process_group(0);
+    default_signals(cmd);
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
