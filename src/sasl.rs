@@ -749,4 +749,59 @@ mod tests {
         let first = String::from_utf8(ex.initial_response().unwrap()).unwrap();
         assert!(first.starts_with("n,,n=a=3Db=2Cc,r="), "{first}");
     }
+
+    #[test]
+    fn no_mechanism_names_what_posthaste_speaks() {
+        let e = choose(&["GSSAPI"], None, false).unwrap_err();
+        assert!(
+            e.message()
+                .contains("posthaste speaks SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn scram_success_without_a_signature_says_so() {
+        let mut ex = Exchange::new(Mechanism::ScramSha256, "u", "p");
+        ex.state = State::Scram(Scram::SentFinal {
+            server_signature: vec![1; 32],
+        });
+        let e = ex.finish(None).unwrap_err();
+        assert!(e.message().contains("without proving"), "{}", e.message());
+    }
+
+    #[test]
+    fn scram_nonces_are_fresh() {
+        let first = |_| {
+            let mut ex = Exchange::new(Mechanism::ScramSha256, "u", "p");
+            String::from_utf8(ex.initial_response().unwrap()).unwrap()
+        };
+        let (a, b) = (first(0), first(1));
+        assert_ne!(a, b);
+        let nonce = a.strip_prefix("n,,n=u,r=").unwrap();
+        assert_eq!(nonce.len(), 24, "{a}");
+    }
+
+    #[test]
+    fn scram_nonce_characters_and_iteration_bound() {
+        let e = parse_server_first("r=abcd\x01,s=QUJD,i=4096", "abc")
+            .err()
+            .unwrap();
+        assert!(e.message().contains("characters"), "{}", e.message());
+        let e = parse_server_first("r=abc d,s=QUJD,i=4096", "abc")
+            .err()
+            .unwrap();
+        assert!(e.message().contains("characters"), "{}", e.message());
+        // The bound itself is allowed; one more is not.
+        assert!(parse_server_first("r=abcd,s=QUJD,i=1000000", "abc").is_ok());
+        assert!(parse_server_first("r=abcd,s=QUJD,i=1000001", "abc").is_err());
+    }
+
+    #[test]
+    fn hmac_md5_block_sized_key_is_used_as_it_is() {
+        // A key of exactly one block (64 bytes) is not hashed first (RFC 2104).
+        let mac = hmac_md5(&[0xaa; 64], b"Test With A 64-Byte Key");
+        assert_eq!(hex(&mac), "917d8a4689a395dbca720cb4b8022132");
+    }
 }
