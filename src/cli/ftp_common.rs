@@ -18,17 +18,6 @@ pub fn proxy_variable() -> Option<&'static str> {
         .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
-/// Prints a warning from where the reporter cannot be borrowed (a login callback), the same
-/// way [`Reporter::warn`] does.
-pub fn warner(report: &Reporter) -> impl Fn(&str) + use<> {
-    let (stderr, quiet, tool) = (report.stderr().clone(), report.quiet(), report.tool());
-    move |w: &str| {
-        if !quiet {
-            stderr.line(&format!("{tool}: warning: {w}"));
-        }
-    }
-}
-
 /// The FTP connection settings shared by the FTP tools.
 pub fn ftp_options(
     tls: &TlsArgs,

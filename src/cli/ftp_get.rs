@@ -2,7 +2,7 @@
 //! completions, and the glue from it to [`crate::ftp::get`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-pub use super::ftp_common::{ftp_login, ftp_options, proxy_variable, warner};
+pub use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
@@ -201,7 +201,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             "{var} is set but not used: ftp-get connects directly (it has no proxy support)"
         ));
     }
-    let warn = warner(report);
+    let warn = report.warner();
     let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
     let mut events = CliEvents::new(report, args.output_args.progress);
     get_all(

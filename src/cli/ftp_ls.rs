@@ -2,7 +2,7 @@
 //! completions, and the glue from it to [`crate::ftp::list`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-use super::ftp_common::{ftp_login, ftp_options, proxy_variable, warner};
+use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
 use super::generated::GenerateArgs;
 use super::report::Reporter;
 use super::tool::{self, Tool};
@@ -171,7 +171,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             "{var} is set but not used: ftp-ls connects directly (it has no proxy support)"
         ));
     }
-    let warn = warner(report);
+    let warn = report.warner();
     let login = ftp_login(&target, &args.creds, &warn)?;
     // Connecting is retried; a listing that broke after lines were printed is not (it
     // would print them twice).

@@ -2,7 +2,7 @@
 //! completions, and the glue from it to [`crate::ftp::put`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-use super::ftp_common::{ftp_login, ftp_options, proxy_variable, warner};
+use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
@@ -210,7 +210,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             "{var} is set but not used: ftp-put connects directly (it has no proxy support)"
         ));
     }
-    let warn = warner(report);
+    let warn = report.warner();
     let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
     let mut events = CliEvents::new(report, args.output_args.progress);
     put_all(&jobs, &ftp, &opts, &mut login_for, &mut events);

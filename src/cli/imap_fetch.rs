@@ -230,7 +230,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             "--idle watches one folder: give one --folder (or the URL's path)",
         ));
     }
-    let warn = super::ftp_get::warner(report);
+    let warn = report.warner();
     if !args.list_folders && !args.store.given() {
         return Err(Error::new(
             Kind::Usage,

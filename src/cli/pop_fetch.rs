@@ -224,7 +224,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     if args.tls.insecure {
         report.warn("--insecure: server certificates are not verified");
     }
-    let warn = super::ftp_get::warner(report);
+    let warn = report.warner();
     let login = pop_login(&target, &args, &warn)?;
     let opts = pop_options(&args, report)?;
     let fetch_opts = FetchOptions {

@@ -106,6 +106,17 @@ impl Reporter {
         self.tool
     }
 
+    /// Prints a warning from where the reporter cannot be borrowed (a login callback), the
+    /// same way [`Reporter::warn`] does.
+    pub fn warner(&self) -> impl Fn(&str) + use<> {
+        let (stderr, quiet, tool) = (self.stderr.clone(), self.quiet(), self.tool);
+        move |w: &str| {
+            if !quiet {
+                stderr.line(&format!("{tool}: warning: {w}"));
+            }
+        }
+    }
+
     pub fn failed(&self) -> bool {
         self.first.is_some()
     }

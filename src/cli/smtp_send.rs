@@ -568,7 +568,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>
             token: true,
         }));
     }
-    let warn = super::ftp_get::warner(report);
+    let warn = report.warner();
     let c = credentials::password_warn(target, &user, &args.creds, &mut |w| warn(w))?;
     if c.from_url {
         warn(
