@@ -67,6 +67,25 @@ impl MdaMessage<'_> {
         Error::new(Kind::CantCreate, format!("--mda {}: {why}", self.command))
     }
 
+    /// Only exit 0 delivers; 75 (EX_TEMPFAIL from procmail or maildrop) is worth trying
+    /// again later; any other status or a signal is a failure.
+    fn status_error(&self, status: std::process::ExitStatus) -> Result<()> {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(0), _) => Ok(()),
+            (Some(75), _) => Err(Error::new(
+                Kind::TempFail,
+                format!(
+                    "--mda {}: exited with status 75 (try again later)",
+                    self.command
+                ),
+            )),
+            (Some(c), _) => Err(self.failed(format!("exited with status {c}"))),
+            (None, Some(s)) => Err(self.failed(format!("killed by signal {s}"))),
+            _ => Err(self.failed("ended abnormally".into())),
+        }
+    }
+
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -84,12 +103,32 @@ impl MessageSink for MdaMessage<'_> {
             .expect("open until commit")
             .write_all(data);
         w.map_err(|e| {
-            let e = self.failed(format!(
-                "it stopped reading the message ({})",
-                io_reason(&e)
-            ));
-            self.kill();
-            e
+            // The command closed its input early: most often because it ended (killed, or
+            // exited), and then how it ended is the better message.
+            self.stdin = None;
+            let mut child = self.child.take().expect("open until commit");
+            let mut ended = None;
+            for _ in 0..50 {
+                match child.try_wait() {
+                    Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                    Ok(Some(s)) => {
+                        ended = Some(s);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if ended.is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            match ended.map(|s| self.status_error(s)) {
+                Some(Err(e)) => e,
+                _ => self.failed(format!(
+                    "it stopped reading the message ({})",
+                    io_reason(&e)
+                )),
+            }
         })
     }
 
@@ -99,21 +138,7 @@ impl MessageSink for MdaMessage<'_> {
         let status = child
             .wait()
             .map_err(|e| self.failed(format!("cannot wait for it: {}", io_reason(&e))))?;
-        use std::os::unix::process::ExitStatusExt;
-        match (status.code(), status.signal()) {
-            (Some(0), _) => Ok(()),
-            // EX_TEMPFAIL from procmail or maildrop: worth trying again later.
-            (Some(75), _) => Err(Error::new(
-                Kind::TempFail,
-                format!(
-                    "--mda {}: exited with status 75 (try again later)",
-                    self.command
-                ),
-            )),
-            (Some(c), _) => Err(self.failed(format!("exited with status {c}"))),
-            (None, Some(s)) => Err(self.failed(format!("killed by signal {s}"))),
-            _ => Err(self.failed("ended abnormally".into())),
-        }
+        self.status_error(status)
     }
 
     fn abort(mut self: Box<Self>) {
@@ -155,8 +180,17 @@ mod tests {
                 .exit_code(),
             75
         );
+        // Killed before or after the write: either way the signal is what is reported.
         let e = run("kill -9 $$", b"x").unwrap_err();
         assert!(e.to_string().contains("signal 9"), "{e}");
+        let e = run("kill -9 $$", &vec![b'x'; 4 << 20]).unwrap_err();
+        assert!(e.to_string().contains("signal 9"), "{e}");
+        // A command that fails without reading says how it ended.
+        let e = run("exit 3", &vec![b'x'; 4 << 20]).unwrap_err();
+        assert!(e.to_string().contains("exited with status 3"), "{e}");
+        assert_eq!(e.exit_code(), 73);
+        let e = run("exit 75", &vec![b'x'; 4 << 20]).unwrap_err();
+        assert_eq!(e.exit_code(), 75, "{e}");
         // A command that never reads a large message fails, even with exit 0.
         let e = run("exit 0", &vec![b'x'; 4 << 20]).unwrap_err();
         assert!(e.to_string().contains("stopped reading"), "{e}");
