@@ -27,8 +27,8 @@ impl Maildir {
     /// that exists without `cur/`, `new/` and `tmp/` gets them: that is how mutt and Dovecot
     /// take an empty folder too.
     pub fn open(root: &Path) -> Result<Maildir> {
-        for sub in ["", "cur", "new", "tmp"] {
-            let dir = root.join(sub);
+        let subs = ["cur", "new", "tmp"].map(|sub| root.join(sub));
+        for dir in std::iter::once(root.to_path_buf()).chain(subs) {
             match fs::metadata(&dir) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
@@ -68,9 +68,11 @@ impl Maildir {
 /// The host name as a Maildir name part: `/` and `:` would break the name (the
 /// specification replaces them with `\057` and `\072`).
 fn maildir_host() -> String {
-    crate::mime::date::host_name()
-        .replace('/', "\\057")
-        .replace(':', "\\072")
+    name_part(&crate::mime::date::host_name())
+}
+
+fn name_part(host: &str) -> String {
+    host.replace('/', "\\057").replace(':', "\\072")
 }
 
 impl Deliver for Maildir {
@@ -154,11 +156,6 @@ impl MessageSink for MaildirMessage<'_> {
         self.maildir.pending.push((name, self.len));
         Ok(())
     }
-
-    fn abort(mut self: Box<Self>) {
-        self.file = None;
-        let _ = fs::remove_file(&self.tmp);
-    }
 }
 
 impl Drop for MaildirMessage<'_> {
@@ -207,7 +204,12 @@ mod tests {
         let new = files(&root.join("new"));
         assert_eq!(new.len(), 1);
         assert_eq!(fs::read(&new[0]).unwrap(), b"Subject: x\n\nbody\n");
-        assert!(new[0].to_string_lossy().ends_with(",S=17"));
+        // time.M<micros>P<pid>Q<n>.<host>,S=<size>
+        let name = new[0].file_name().unwrap().to_string_lossy().into_owned();
+        let host = name_part(&crate::mime::date::host_name());
+        assert!(!host.is_empty());
+        assert!(name.ends_with(&format!(".{host},S=17")), "{name}");
+        assert_eq!(md.name(), format!("Maildir {}", root.display()));
         assert!(files(&root.join("tmp")).is_empty());
         assert!(root.join("cur").is_dir());
         fs::remove_dir_all(root.parent().unwrap()).unwrap();
@@ -219,6 +221,19 @@ mod tests {
         fs::write(d.join("inbox"), b"x").unwrap();
         let e = Maildir::open(&d.join("inbox")).err().unwrap();
         assert_eq!(e.exit_code(), 73);
+        assert!(e.to_string().ends_with("inbox is not a folder"), "{e}");
+        // So is one where a sub-folder should be.
+        fs::create_dir_all(d.join("box/cur")).unwrap();
+        fs::write(d.join("box/new"), b"x").unwrap();
+        let e = Maildir::open(&d.join("box")).err().unwrap();
+        assert_eq!(e.exit_code(), 73);
+        assert!(e.to_string().ends_with("box/new is not a folder"), "{e}");
         fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn host_names_cannot_break_a_file_name() {
+        assert_eq!(name_part("mail.example"), "mail.example");
+        assert_eq!(name_part("a/b:c/"), "a\\057b\\072c\\057");
     }
 }

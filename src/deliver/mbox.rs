@@ -16,7 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 /// A line of more `>` than this at its start is taken as no `From ` line: its `>` are
 /// written as they come, so such a line costs no memory.
 const MAX_HELD_GT: u64 = 64 * 1024;
-/// The header is searched for `Return-Path:` in at most this much of its start.
+/// The header is searched for `Return-Path:` in this much of its start (and the rest of the
+/// chunk that reached it).
 const HEADER_LOOKAHEAD: usize = 64 * 1024;
 /// How long to wait for another program's lock on the mbox.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -433,8 +434,6 @@ impl MessageSink for MboxMessage<'_> {
         self.mbox.unsynced = true;
         Ok(())
     }
-
-    fn abort(self: Box<Self>) {}
 }
 
 impl Drop for MboxMessage<'_> {
@@ -482,6 +481,44 @@ mod tests {
         q.encode(b"From x\n", &mut out);
         q.finish(&mut out);
         assert_eq!(out.len(), line.len() + 7);
+    }
+
+    #[test]
+    fn the_gt_run_bound_is_exact() {
+        let quoted = |n: usize| {
+            let mut q = FromQuoter::default();
+            let mut out = Vec::new();
+            q.encode(&vec![b'>'; n], &mut out);
+            q.encode(b"From x\n", &mut out);
+            q.finish(&mut out);
+            out.len() - (n + 7)
+        };
+        // Up to the bound a `From ` line gets its one more `>`; past it, none.
+        assert_eq!(quoted(MAX_HELD_GT as usize), 1);
+        assert_eq!(quoted(MAX_HELD_GT as usize + 1), 0);
+        assert_eq!(MAX_HELD_GT, 64 * 1024);
+    }
+
+    #[test]
+    fn return_path_is_looked_for_in_the_first_64k_of_the_header() {
+        let sender = |filler: usize| {
+            let mut m = b"X-Filler: ".to_vec();
+            m.extend(std::iter::repeat_n(b'f', filler));
+            m.extend_from_slice(b"\nReturn-Path: <s@x>\n\nbody\n");
+            let mut e = MboxrdMessage::new(&MessageInfo::new(None, None));
+            let mut out = Vec::new();
+            for chunk in m.chunks(1000) {
+                e.encode(chunk, &mut out);
+            }
+            e.finish(&mut out);
+            assert!(out.ends_with(b"\nbody\n\n"));
+            let first = out.split(|&b| b == b'\n').next().unwrap().to_vec();
+            String::from_utf8(first).unwrap()
+        };
+        assert!(sender(60_000).starts_with("From s@x "));
+        // (Past it by more than the chunk that reached it.)
+        assert!(sender(HEADER_LOOKAHEAD + 1000).starts_with("From MAILER-DAEMON "));
+        assert_eq!(HEADER_LOOKAHEAD, 64 * 1024);
     }
 
     #[test]

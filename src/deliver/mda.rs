@@ -140,10 +140,6 @@ impl MessageSink for MdaMessage<'_> {
             .map_err(|e| self.failed(format!("cannot wait for it: {}", io_reason(&e))))?;
         self.status_error(status)
     }
-
-    fn abort(mut self: Box<Self>) {
-        self.kill();
-    }
 }
 
 impl Drop for MdaMessage<'_> {

@@ -12,7 +12,7 @@
 //!
 //! Messages arrive from POP3 and IMAP servers with CRLF line ends; stores keep LF line ends
 //! (as mpop, fetchmail, getmail and Dovecot's own Maildirs do): [`WireMessage`] converts on
-//! the way in, streaming, and keeps a lone CR as it is.
+//! the way in with [`CrlfToLf`], streaming, and keeps a lone CR as it is.
 
 pub mod maildir;
 pub mod mbox;
@@ -21,6 +21,7 @@ pub mod output_dir;
 pub mod state;
 pub mod stdout;
 
+use crate::dot::CrlfToLf;
 use crate::error::Result;
 use std::time::SystemTime;
 
@@ -64,53 +65,10 @@ pub trait MessageSink {
     /// The message is complete: it becomes part of the store (durable after
     /// [`Deliver::sync`]; an MDA that exits 0 has taken it for good already).
     fn commit(self: Box<Self>) -> Result<()>;
-    /// The message will not be completed: nothing of it stays in the store.
-    fn abort(self: Box<Self>);
-}
-
-/// Converts CRLF to LF, streaming: a CR is held until the next byte shows whether it ends
-/// a line, so a CRLF split between two chunks is converted too. A lone CR is kept.
-#[derive(Debug, Default, Clone)]
-pub struct CrlfToLf {
-    pending_cr: bool,
-}
-
-impl CrlfToLf {
-    /// Converts `input`, appending to `out`.
-    pub fn convert(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let mut rest = input;
-        if self.pending_cr && !rest.is_empty() {
-            self.pending_cr = false;
-            if rest[0] != b'\n' {
-                out.push(b'\r');
-            }
-        }
-        while let Some(i) = rest.iter().position(|&b| b == b'\r') {
-            out.extend_from_slice(&rest[..i]);
-            match rest.get(i + 1) {
-                Some(b'\n') => {
-                    out.push(b'\n');
-                    rest = &rest[i + 2..];
-                }
-                Some(_) => {
-                    out.push(b'\r');
-                    rest = &rest[i + 1..];
-                }
-                None => {
-                    self.pending_cr = true;
-                    rest = &[];
-                }
-            }
-        }
-        out.extend_from_slice(rest);
-    }
-
-    /// The end of the message: a CR held back was a lone one.
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if std::mem::take(&mut self.pending_cr) {
-            out.push(b'\r');
-        }
-    }
+    /// The message will not be completed: nothing of it stays in the store. Every sink does
+    /// this when it is dropped uncommitted (an error's `?` does it), so calling it only
+    /// makes the intent visible.
+    fn abort(self: Box<Self>) {}
 }
 
 /// A message as the server sends it (CRLF line ends, already dot-unstuffed), going into a
@@ -161,11 +119,8 @@ impl<'a> WireMessage<'a> {
         sink.commit()
     }
 
-    pub fn abort(mut self) {
-        if let Some(s) = self.sink.take() {
-            s.abort();
-        }
-    }
+    /// Abandons the message: nothing of it stays in the store (dropping it does the same).
+    pub fn abort(self) {}
 }
 
 impl Drop for WireMessage<'_> {
@@ -194,20 +149,24 @@ pub(crate) fn unique_stem() -> String {
     )
 }
 
-/// Creates `path` afresh for writing: never follows a link, never opens an existing file.
+/// Creates `path` afresh for writing, readable by its owner only: `create_new` is O_EXCL,
+/// which never opens an existing file and never follows a link, not even a dangling one
+/// (and std opens every file O_CLOEXEC).
 pub(crate) fn create_new(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::error::{Error, Kind};
+    use std::cell::RefCell;
+    use std::rc::Rc;
 
     /// Feeds `input` to `f` split at every pair of points (three chunks), and checks the
     /// result is `want` each time.
@@ -224,25 +183,79 @@ pub(crate) mod tests {
         }
     }
 
-    fn lf(chunks: &[&[u8]]) -> Vec<u8> {
-        let mut c = CrlfToLf::default();
-        let mut out = Vec::new();
-        for ch in chunks {
-            c.convert(ch, &mut out);
+    /// A store that writes down what happens to its messages.
+    #[derive(Default)]
+    struct Log {
+        events: Rc<RefCell<Vec<String>>>,
+        fail_at: Option<&'static [u8]>,
+    }
+
+    struct LogMessage {
+        events: Rc<RefCell<Vec<String>>>,
+        fail_at: Option<&'static [u8]>,
+    }
+
+    impl Deliver for Log {
+        fn begin(&mut self, _: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
+            Ok(Box::new(LogMessage {
+                events: self.events.clone(),
+                fail_at: self.fail_at,
+            }))
         }
-        c.finish(&mut out);
-        out
+        fn sync(&mut self) -> Result<()> {
+            Ok(())
+        }
+        fn name(&self) -> String {
+            "log".into()
+        }
+    }
+
+    impl MessageSink for LogMessage {
+        fn write(&mut self, data: &[u8]) -> Result<()> {
+            if Some(data) == self.fail_at {
+                return Err(Error::new(Kind::CantCreate, "full"));
+            }
+            let w = format!("write {}", String::from_utf8_lossy(data));
+            self.events.borrow_mut().push(w);
+            Ok(())
+        }
+        fn commit(self: Box<Self>) -> Result<()> {
+            self.events.borrow_mut().push("commit".into());
+            Ok(())
+        }
+        fn abort(self: Box<Self>) {
+            self.events.borrow_mut().push("abort".into());
+        }
     }
 
     #[test]
-    fn crlf_becomes_lf_at_every_split_and_lone_crs_stay() {
-        every_split(
-            b"a\r\nb\rc\r\r\n\r\n\n.\r",
-            b"a\nb\rc\r\n\n\n.\r",
-            &mut |c| lf(c),
+    fn wire_messages_convert_count_and_end_once() {
+        let mut store = Log::default();
+        let events = store.events.clone();
+        let mut m = WireMessage::begin(&mut store, &MessageInfo::new(None, None)).unwrap();
+        m.write(b"a\r\nb\r").unwrap();
+        m.write(b"\nc\r").unwrap();
+        assert_eq!(m.wire_bytes(), 8);
+        m.commit().unwrap();
+        // The CR held back at the end was a lone one: it is written before the commit.
+        assert_eq!(
+            *events.borrow(),
+            ["write a\nb", "write \nc", "write \r", "commit"]
         );
-        every_split(b"\r\r\r\n", b"\r\r\n", &mut |c| lf(c));
-        every_split(b"", b"", &mut |c| lf(c));
-        every_split(b"no newline", b"no newline", &mut |c| lf(c));
+        // Abandoned, by abort or by drop: aborted once, never committed.
+        events.borrow_mut().clear();
+        let mut m = WireMessage::begin(&mut store, &MessageInfo::new(None, None)).unwrap();
+        m.write(b"x\r\n").unwrap();
+        m.abort();
+        let m = WireMessage::begin(&mut store, &MessageInfo::new(None, None)).unwrap();
+        drop(m);
+        assert_eq!(*events.borrow(), ["write x\n", "abort", "abort"]);
+        // The last CR cannot be written: the message is aborted and the error returned.
+        events.borrow_mut().clear();
+        store.fail_at = Some(b"\r");
+        let mut m = WireMessage::begin(&mut store, &MessageInfo::new(None, None)).unwrap();
+        m.write(b"y\r").unwrap();
+        assert_eq!(m.commit().unwrap_err().to_string(), "full");
+        assert_eq!(*events.borrow(), ["write y", "abort"]);
     }
 }

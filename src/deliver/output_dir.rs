@@ -112,11 +112,6 @@ impl MessageSink for EmlMessage<'_> {
         }
         result
     }
-
-    fn abort(mut self: Box<Self>) {
-        self.file = None;
-        let _ = fs::remove_file(&self.tmp);
-    }
 }
 
 impl Drop for EmlMessage<'_> {

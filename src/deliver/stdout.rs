@@ -76,6 +76,4 @@ impl MessageSink for StdoutMessage<'_> {
         self.stdout.unsynced = true;
         Ok(())
     }
-
-    fn abort(self: Box<Self>) {}
 }

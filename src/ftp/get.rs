@@ -6,6 +6,7 @@ use super::client::{FtpClient, FtpOptions};
 use super::list::EntryType;
 use super::parse::{glob_match, has_glob, safe_local_name};
 use crate::conn::printable;
+use crate::dot::CrlfToLf;
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::login::Login;
@@ -1031,7 +1032,8 @@ impl Run<'_> {
     }
 }
 
-/// Hands downloaded bytes to `write`, converting CRLF to LF first in ASCII mode.
+/// Hands downloaded bytes to `write`, converting CRLF to LF first in ASCII mode (TYPE A data
+/// comes with CRLF line ends, RFC 959 3.1.1.1; the local form is LF).
 struct Delivery<W> {
     lines: Option<CrlfToLf>,
     converted: Vec<u8>,
@@ -1049,7 +1051,11 @@ impl<W: FnMut(&[u8]) -> Result<()>> Delivery<W> {
 
     fn push(&mut self, buf: &[u8]) -> Result<()> {
         match &mut self.lines {
-            Some(l) => (self.write)(l.convert(buf, &mut self.converted)),
+            Some(l) => {
+                self.converted.clear();
+                l.convert(buf, &mut self.converted);
+                (self.write)(&self.converted)
+            }
             None => (self.write)(buf),
         }
     }
@@ -1057,42 +1063,12 @@ impl<W: FnMut(&[u8]) -> Result<()>> Delivery<W> {
     /// At the end of the data: what the conversion still held back (a lone final CR).
     fn finish(&mut self) -> Result<()> {
         match &mut self.lines {
-            Some(l) => (self.write)(l.finish()),
+            Some(l) => {
+                self.converted.clear();
+                l.finish(&mut self.converted);
+                (self.write)(&self.converted)
+            }
             None => Ok(()),
-        }
-    }
-}
-
-/// TYPE A data comes with CRLF line ends (RFC 959 3.1.1.1); the local form is LF. A CR that
-/// ends one chunk is held back until the next shows whether an LF follows it.
-#[derive(Default)]
-struct CrlfToLf {
-    cr_pending: bool,
-}
-
-impl CrlfToLf {
-    /// Converts `buf` into `out` and returns the converted bytes.
-    fn convert<'o>(&mut self, buf: &[u8], out: &'o mut Vec<u8>) -> &'o [u8] {
-        out.clear();
-        for &b in buf {
-            if std::mem::take(&mut self.cr_pending) && b != b'\n' {
-                out.push(b'\r');
-            }
-            if b == b'\r' {
-                self.cr_pending = true;
-            } else {
-                out.push(b);
-            }
-        }
-        out
-    }
-
-    /// What is still held back when the data ends: a lone final CR.
-    fn finish(&mut self) -> &'static [u8] {
-        if std::mem::take(&mut self.cr_pending) {
-            b"\r"
-        } else {
-            b""
         }
     }
 }
@@ -1193,27 +1169,4 @@ fn connected<'c>(
     ftp: &FtpOptions,
 ) -> Result<&'c mut FtpClient> {
     slot.get(|| FtpClient::connect(target, login, ftp))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crlf_to_lf_at_every_split() {
-        let input = b"a\r\nb\rc\r\r\n\n\r\nend\r";
-        let want = b"a\nb\rc\r\n\n\nend\r";
-        for i in 0..=input.len() {
-            for j in i..=input.len() {
-                let mut c = CrlfToLf::default();
-                let mut out = Vec::new();
-                let mut got = Vec::new();
-                for part in [&input[..i], &input[i..j], &input[j..]] {
-                    got.extend_from_slice(c.convert(part, &mut out));
-                }
-                got.extend_from_slice(c.finish());
-                assert_eq!(got, want, "split at {i}, {j}");
-            }
-        }
-    }
 }
