@@ -586,16 +586,36 @@ mod tests {
         m.write(b"Subject: a\n\nFrom me\n").unwrap();
         m.commit().unwrap();
         let len = std::fs::metadata(&path).unwrap().len();
+        // Written in 64 KiB batches: a small start stays in the buffer, a large one streams
+        // to the file before the message ends.
         let mut m = mb.begin(&info).unwrap();
+        m.write(&vec![b'x'; 10_000]).unwrap();
+        m.write(b"\n\n").unwrap();
+        m.write(&vec![b'y'; 10_000]).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
         m.write(&vec![b'x'; 200_000]).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > len + 150_000);
         m.abort();
         mb.sync().unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("From MAILER-DAEMON "), "{text}");
         assert!(text.ends_with("Subject: a\n\n>From me\n\n"), "{text}");
+        assert_eq!(mb.name(), format!("mbox {}", path.display()));
         drop(mb);
         assert!(!d.join("inbox.lock").exists());
+        // Another program's dot lock is waited for, not broken.
+        std::fs::write(d.join("inbox.lock"), b"1\n").unwrap();
+        let lock = d.join("inbox.lock");
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::remove_file(lock).unwrap();
+        });
+        let t = Instant::now();
+        let mb = Mbox::open(&path).unwrap();
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        holder.join().unwrap();
+        drop(mb);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

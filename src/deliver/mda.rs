@@ -199,7 +199,16 @@ mod tests {
         let mut s = m.begin(&MessageInfo::new(None, None)).unwrap();
         s.write(b"partial").unwrap();
         s.abort();
+        std::thread::sleep(std::time::Duration::from_millis(300));
         assert!(!d.join("got.done").exists());
+        assert_eq!(
+            m.name(),
+            format!(
+                "--mda cat > '{}.2' && touch '{}.done'",
+                out.display(),
+                out.display()
+            )
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -150,6 +150,22 @@ mod tests {
         assert_eq!(number_of("12.eml"), Some(12));
         assert_eq!(number_of(".eml"), None);
         assert_eq!(number_of("1a.eml"), None);
+        // At most 18 digits: the next number always fits.
+        assert_eq!(
+            number_of("999999999999999999.eml"),
+            Some(999_999_999_999_999_999)
+        );
+        assert_eq!(number_of("1000000000000000000.eml"), None);
+        fs::remove_dir_all(&d).unwrap();
+        // An empty folder starts at 0001.
+        fs::create_dir_all(&d).unwrap();
+        let mut out = OutputDir::open(&d, false).unwrap();
+        let mut m = out.begin(&info).unwrap();
+        m.write(b"first\n").unwrap();
+        m.commit().unwrap();
+        out.sync().unwrap();
+        assert_eq!(fs::read(d.join("0001.eml")).unwrap(), b"first\n");
+        assert_eq!(out.name(), format!("folder {}", d.display()));
         fs::remove_dir_all(&d).unwrap();
         let e = OutputDir::open(&d, false).err().unwrap();
         assert_eq!(e.exit_code(), 73);

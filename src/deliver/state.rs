@@ -14,6 +14,7 @@
 use super::create_new;
 use crate::error::{Error, Kind, Result};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
@@ -35,22 +36,25 @@ pub struct StateFile {
 /// (`~/.local/state` when `XDG_STATE_HOME` is unset or not absolute). The user name is
 /// percent-encoded where it could leave the folder or hide in a listing.
 pub fn default_path(proto: &str, user: &str, host: &str, port: u16) -> Result<PathBuf> {
-    let base = match std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
-        Some(p) if p.is_absolute() => p,
-        _ => match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-            Some(h) => Path::new(&h).join(".local/state"),
-            None => {
-                return Err(Error::new(
-                    Kind::CantCreate,
-                    "neither XDG_STATE_HOME nor HOME is set: give --state-file FILE",
-                ));
-            }
-        },
-    };
+    let base = state_home(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"))?;
     Ok(base
         .join("posthaste")
         .join(proto)
         .join(format!("{}@{}:{port}", encode(user), encode(host))))
+}
+
+/// `$XDG_STATE_HOME` when it is an absolute path, else `$HOME/.local/state`.
+fn state_home(xdg: Option<OsString>, home: Option<OsString>) -> Result<PathBuf> {
+    match xdg.map(PathBuf::from) {
+        Some(p) if p.is_absolute() => Ok(p),
+        _ => match home.filter(|h| !h.is_empty()) {
+            Some(h) => Ok(Path::new(&h).join(".local/state")),
+            None => Err(Error::new(
+                Kind::CantCreate,
+                "neither XDG_STATE_HOME nor HOME is set: give --state-file FILE",
+            )),
+        },
+    }
 }
 
 fn encode(s: &str) -> String {
@@ -291,6 +295,7 @@ mod tests {
         drop(s);
         let mut s = StateFile::open(&path).unwrap();
         assert!(s.contains("00000001abc") && s.contains("x@y!") && s.len() == 2);
+        assert!(!s.contains("00000002abc") && !s.is_empty());
         assert_eq!(s.field("uidvalidity"), Some("1234"));
         s.retain(|id| id != "x@y!");
         s.save().unwrap();
@@ -300,6 +305,18 @@ mod tests {
             "posthaste-state 1\nuidvalidity 1234\n\n00000001abc\n"
         );
         assert!(s_set_field_refuses_spaces());
+        // A new UIDVALIDITY forgets everything.
+        let mut s = StateFile::open(&path).unwrap();
+        s.clear();
+        assert!(s.is_empty() && s.field("uidvalidity").is_none());
+        s.save().unwrap();
+        drop(s);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "posthaste-state 1\n\n");
+        // A state file that cannot be read is an error, never an empty state.
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        assert_eq!(StateFile::open(&path).err().unwrap().exit_code(), 66);
+        fs::remove_dir(&path).unwrap();
         fs::write(&path, "something else\n").unwrap();
         assert_eq!(StateFile::open(&path).err().unwrap().exit_code(), 65);
         fs::remove_dir_all(&d).unwrap();
@@ -321,6 +338,20 @@ mod tests {
         assert_eq!(name, "a%2F..%2Fb@mail.example:110");
         assert!(p.parent().unwrap().ends_with("posthaste/pop"));
         assert_eq!(encode(".hidden"), "%2Ehidden");
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(state_home(os("/st"), os("/h")).unwrap(), Path::new("/st"));
+        // A relative XDG_STATE_HOME is ignored, as the XDG specification asks.
+        assert_eq!(
+            state_home(os("st"), os("/h")).unwrap(),
+            Path::new("/h/.local/state")
+        );
+        assert_eq!(
+            state_home(None, os("/h")).unwrap(),
+            Path::new("/h/.local/state")
+        );
+        let e = state_home(os("st"), os("")).unwrap_err();
+        assert_eq!(e.exit_code(), 73);
+        assert!(e.to_string().contains("--state-file"), "{e}");
         assert!(valid_id(b"abc") && !valid_id(b"a b") && !valid_id(b""));
     }
 }
