@@ -616,6 +616,11 @@ mod tests {
         assert!(t.elapsed() >= Duration::from_millis(300));
         holder.join().unwrap();
         drop(mb);
+        // A lock that cannot be made for another reason is no reason to wait.
+        let t = Instant::now();
+        let e = Mbox::open(&d.join("missing/inbox")).err().unwrap();
+        assert_eq!(e.exit_code(), 73, "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5));
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -322,6 +322,22 @@ mod tests {
         fs::remove_dir_all(&d).unwrap();
     }
 
+    #[test]
+    fn a_planted_link_at_the_lock_is_never_followed() {
+        let d = temp();
+        fs::write(d.join("victim"), b"keep me\n").unwrap();
+        std::os::unix::fs::symlink(d.join("victim"), d.join("s.lock")).unwrap();
+        let e = StateFile::open(&d.join("s")).err().unwrap();
+        assert_eq!(e.exit_code(), 73, "{e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}", d.join("s.lock").display())),
+            "{e}"
+        );
+        assert_eq!(fs::read(d.join("victim")).unwrap(), b"keep me\n");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
     fn s_set_field_refuses_spaces() -> bool {
         let d = temp();
         let mut s = StateFile::open(&d.join("s")).unwrap();
