@@ -499,8 +499,8 @@ impl<S: Transport> FtpClient<S> {
         self.listing(verb, dir, &mut |line: &[u8]| {
             let line = String::from_utf8_lossy(line);
             let name = if mlsd {
-                match parse::parse_mlsd_line(&line) {
-                    Some(e) if e.kind == parse::Kind::File => e.name,
+                match super::list::parse_mlsd(&line) {
+                    super::list::Line::Entry(e) if e.kind == super::list::EntryType::File => e.name,
                     _ => return Ok(()),
                 }
             } else {

@@ -744,6 +744,42 @@ mod tests {
         assert_eq!(e.kind, EntryType::File);
         assert_eq!(e.size, Some(10376));
         assert_eq!(parse_list("+no tab here", now()), Line::Unparsed);
+        // A folder that is also retrievable stays a folder, in either order.
+        for line in ["+/,r,\tboth", "+r,/,\tboth"] {
+            assert_eq!(
+                entry(parse_list(line, now())).kind,
+                EntryType::Dir,
+                "{line}"
+            );
+        }
+        assert_eq!(entry(parse_list("+i1,\tx", now())).kind, EntryType::Other);
+        assert_eq!(parse_list("+r,\t", now()), Line::Unparsed);
+    }
+
+    #[test]
+    fn dot_folders_are_skipped_in_any_format() {
+        for name in [".", ".."] {
+            let unix = format!("drwxr-xr-x 2 u g 4096 Jan  2  2020 {name}");
+            assert_eq!(parse_list(&unix, now()), Line::Skip, "{unix}");
+        }
+        assert_eq!(
+            entry(parse_list("drwxr-xr-x 2 u g 4096 Jan  2  2020 .x", now())).name,
+            ".x"
+        );
+    }
+
+    #[test]
+    fn type_names_and_letters() {
+        let all = [
+            EntryType::File,
+            EntryType::Dir,
+            EntryType::Link,
+            EntryType::Other,
+        ];
+        let names: Vec<_> = all.iter().map(|t| t.name()).collect();
+        let letters: String = all.iter().map(|t| t.letter()).collect();
+        assert_eq!(names, ["file", "dir", "link", "other"]);
+        assert_eq!(letters, "-dl?");
     }
 
     #[test]
@@ -764,6 +800,32 @@ mod tests {
         assert_eq!(parse_mlsd("type=pdir; .."), Line::Skip);
         assert_eq!(parse_mlsd("nospace"), Line::Unparsed);
         assert_eq!(parse_mlsd("type=file;bad; x"), Line::Unparsed);
+        assert_eq!(parse_mlsd("typefile; x"), Line::Unparsed);
+        assert_eq!(parse_mlsd("type=file; "), Line::Unparsed);
+        let e = entry(parse_mlsd("type=file;sizd=12;Unique=801g4;perm=r; a b.csv"));
+        assert_eq!(
+            (e.name.as_str(), e.kind, e.size, e.unique.as_deref()),
+            ("a b.csv", EntryType::File, Some(12), Some("801g4"))
+        );
+        // Without a type, or one we do not know: other.
+        assert_eq!(entry(parse_mlsd("size=3; x")).kind, EntryType::Other);
+        assert_eq!(
+            entry(parse_mlsd("type=OS.unix=blk; x")).kind,
+            EntryType::Other
+        );
+        // A link without its target, or with an empty one.
+        for line in [
+            "type=OS.unix=symlink; l",
+            "type=OS.unix=slink:; l",
+            "type=OS.unix=slink; l",
+        ] {
+            let e = entry(parse_mlsd(line));
+            assert_eq!((e.kind, e.target), (EntryType::Link, None), "{line}");
+        }
+        // `.` and `..` are skipped whatever their type says.
+        assert_eq!(parse_mlsd("type=dir; ."), Line::Skip);
+        assert_eq!(parse_mlsd("type=dir; .."), Line::Skip);
+        assert_eq!(entry(parse_mlsd("type=dir; ...")).name, "...");
     }
 
     #[test]

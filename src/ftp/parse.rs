@@ -179,60 +179,6 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// What kind of thing a listing entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    File,
-    Dir,
-    /// `cdir`/`pdir` (the folder itself and its parent) and anything else.
-    Other,
-}
-
-/// One entry of an MLSD listing (RFC 3659 section 7).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub name: String,
-    pub kind: Kind,
-    pub size: Option<u64>,
-    pub modify: Option<SystemTime>,
-}
-
-/// Parses `fact=value;fact=value; name`. Fact names are case-insensitive; unknown facts are
-/// ignored. `None` for a line without the space that precedes the name.
-pub fn parse_mlsd_line(line: &str) -> Option<Entry> {
-    let (facts, name) = line.split_once(' ')?;
-    if name.is_empty() {
-        return None;
-    }
-    let mut e = Entry {
-        name: name.to_string(),
-        kind: Kind::Other,
-        size: None,
-        modify: None,
-    };
-    let mut typed = false;
-    for fact in facts.split(';').filter(|f| !f.is_empty()) {
-        let (k, v) = fact.split_once('=')?;
-        match k.to_ascii_lowercase().as_str() {
-            "type" => {
-                typed = true;
-                e.kind = match v.to_ascii_lowercase().as_str() {
-                    "file" => Kind::File,
-                    "dir" => Kind::Dir,
-                    _ => Kind::Other,
-                }
-            }
-            "size" => e.size = v.parse().ok(),
-            "modify" => e.modify = parse_time_val(v),
-            _ => {}
-        }
-    }
-    if !typed {
-        e.kind = Kind::Other;
-    }
-    Some(e)
-}
-
 /// The folder in a PWD reply, `257 "/a ""quoted"" name" is the current directory`
 /// (RFC 959 appendix II: a quote in the name is doubled). `None` without a quoted name.
 pub fn parse_pwd(text: &str) -> Option<String> {
@@ -509,22 +455,6 @@ mod tests {
         ] {
             assert_eq!(parse_time_val(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn mlsd_lines() {
-        let e = parse_mlsd_line("type=file;size=12;modify=20200102030405; a b.csv").unwrap();
-        assert_eq!(
-            (e.name.as_str(), e.kind, e.size),
-            ("a b.csv", Kind::File, Some(12))
-        );
-        let e = parse_mlsd_line("Type=dir;Perm=el; sub").unwrap();
-        assert_eq!(e.kind, Kind::Dir);
-        assert_eq!(parse_mlsd_line("type=cdir; .").unwrap().kind, Kind::Other);
-        assert_eq!(parse_mlsd_line("size=3; x").unwrap().kind, Kind::Other);
-        assert_eq!(parse_mlsd_line("garbage"), None);
-        assert_eq!(parse_mlsd_line("type=file; "), None);
-        assert_eq!(parse_mlsd_line("typefile; x"), None);
     }
 
     #[test]
