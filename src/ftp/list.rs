@@ -726,6 +726,14 @@ mod tests {
         let e = entry(parse_list("06-15-21  12:30PM  42 noon.txt", now()));
         assert_eq!(e.modified, at("20210615123000"));
         assert_eq!(parse_list("13-45-21  12:30PM  42 x", now()), Line::Unparsed);
+        // Two-digit years: 70-99 are 19xx, 00-69 are 20xx; a morning hour stays itself.
+        let e = entry(parse_list("01-02-70  09:15AM  1 a", now()));
+        assert_eq!(e.modified, at("19700102091500"));
+        let e = entry(parse_list("01-02-69  11:59PM  1 b", now()));
+        assert_eq!(e.modified, at("20690102235900"));
+        let e = entry(parse_list("01-02-2020  17:05  1 c", now()));
+        assert_eq!(e.modified, at("20200102170500"));
+        assert_eq!(parse_list("01-02-20  03:04PM  <DIR> ..", now()), Line::Skip);
     }
 
     #[test]
