@@ -616,6 +616,26 @@ mod tests {
         assert!(t.elapsed() >= Duration::from_millis(300));
         holder.join().unwrap();
         drop(mb);
+        // So is another program's fcntl lock (an open file description lock conflicts with
+        // the mbox's own fcntl lock even within this process).
+        let held = File::options().write(true).open(&path).unwrap();
+        // SAFETY: a flock struct we own, on a descriptor we own.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        assert_eq!(
+            unsafe { libc::fcntl(held.as_raw_fd(), libc::F_OFD_SETLK, &fl) },
+            0
+        );
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let t = Instant::now();
+        let mb = Mbox::open(&path).unwrap();
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        holder.join().unwrap();
+        drop(mb);
         // A lock that cannot be made for another reason is no reason to wait.
         let t = Instant::now();
         let e = Mbox::open(&d.join("missing/inbox")).err().unwrap();
