@@ -502,7 +502,85 @@ mod tests {
             assert!(e.message().contains("(in the header)"), "{e}");
         }
         let e = scan_header(b"To: a@x\nSubject: a\0b\n\n", true).unwrap_err();
-        assert!(e.message().starts_with("line 2 "), "{e}");
+        assert_eq!(
+            e.message(),
+            "line 2 (in the header): a NUL byte; not sent",
+            "{e}"
+        );
+        let e = scan_header(b"Subject: a\rb\n\n", true).unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("line 1 (in the header): a lone CR (a carriage return"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_header_limit_is_exact_and_reads_are_retried() {
+        // A header section of exactly the limit, ended by a blank line or by the input.
+        let mut h = b"Subject: ".to_vec();
+        h.extend(std::iter::repeat_n(b'a', 4096 - 9 - 2));
+        h.extend_from_slice(b"\n\n");
+        assert_eq!(h.len(), 4096);
+        let (got, rest) = read_header(&mut &[&h[..], b"body\n"].concat()[..], 4096, "in").unwrap();
+        assert_eq!((got.bytes, &rest[..]), (4096, &b"body\n"[..]));
+        let no_blank = &h[..4095];
+        let mut fields = no_blank.to_vec();
+        fields.push(b'\n');
+        let (got, rest) = read_header(&mut &fields[..], 4096, "in").unwrap();
+        assert_eq!((got.bytes, rest.len()), (4096, 0));
+        // One byte more is refused.
+        let mut over = b"X: b\n".to_vec();
+        over.extend_from_slice(&h);
+        let e = read_header(&mut &over[..], 4096, "in").unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("in: the header section is longer than 4 KiB"),
+            "{e}"
+        );
+        // A read interrupted by a signal is tried again; another error names the input.
+        struct Flaky(u8);
+        impl Read for Flaky {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0 += 1;
+                match self.0 {
+                    1 => Err(io::ErrorKind::Interrupted.into()),
+                    2 => {
+                        buf[..8].copy_from_slice(b"X: y\n\nhi");
+                        Ok(8)
+                    }
+                    _ => Err(io::Error::other("gone")),
+                }
+            }
+        }
+        let (got, rest) = read_header(&mut Flaky(0), 4096, "in").unwrap();
+        assert_eq!((got.fields.len(), &rest[..]), (1, &b"hi"[..]));
+        let e = read_header(&mut Flaky(2), 4096, "in").unwrap_err();
+        assert_eq!(e.exit_code(), 74);
+        assert!(e.to_string().starts_with("in: gone"), "{e}");
+    }
+
+    #[test]
+    fn field_names_are_printable_ascii_without_blanks() {
+        assert_eq!(field_name(b"Subject: x"), Some("Subject"));
+        // Obsolete white space before the colon (RFC 5322 4.5.8).
+        assert_eq!(field_name(b"Subject \t: x"), Some("Subject"));
+        assert_eq!(field_name(b"X-a.b_c~!: x"), Some("X-a.b_c~!"));
+        for line in [
+            &b": x"[..],
+            b" : x",
+            b"Sub ject: x",
+            b"X-\xc3\xa9: y",
+            b"X-\x7f: y",
+            b"no colon",
+        ] {
+            assert_eq!(
+                field_name(line),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]
