@@ -254,7 +254,7 @@ const MONTHS: [&str; 12] = [
 
 /// Unix `ls -l`: `perms links owner [group] size Mon DD HH:MM|YYYY name`, or with
 /// `YYYY-MM-DD HH:MM` dates. The date is found by its shape, so the columns before it may
-/// be four or five; the name is everything after the date's last field and one space.
+/// be two to seven; the name is everything after the date's last field and one space.
 fn parse_unix(line: &str, now: SystemTime) -> Option<ListEntry> {
     let perms = line.split(' ').next()?;
     let kind = match perms.as_bytes().first()? {
@@ -267,49 +267,35 @@ fn parse_unix(line: &str, now: SystemTime) -> Option<ListEntry> {
     if perms.len() < 10 || !perms[1..10].bytes().all(|b| b"rwxsStTl-".contains(&b)) {
         return None;
     }
-    // Tokens with their byte spans.
-    let mut toks: Vec<(usize, usize)> = Vec::new();
-    let bytes = line.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() && toks.len() < 12 {
-        while i < bytes.len() && bytes[i] == b' ' {
-            i += 1;
-        }
-        let start = i;
-        while i < bytes.len() && bytes[i] != b' ' {
-            i += 1;
-        }
-        if start < i {
-            toks.push((start, i));
-        }
-    }
-    let tok = |k: usize| &line[toks[k].0..toks[k].1];
-    for k in 2..toks.len() {
-        let (modified, last) = if k + 2 < toks.len() {
-            if let Some(t) = month_day_time(tok(k), tok(k + 1), tok(k + 2), now) {
-                (t, k + 2)
-            } else if let Some(t) = iso_date_time(tok(k), tok(k + 1)) {
-                (t, k + 1)
-            } else {
-                continue;
-            }
-        } else if k + 1 < toks.len() {
-            match iso_date_time(tok(k), tok(k + 1)) {
-                Some(t) => (t, k + 1),
-                None => continue,
-            }
+    // The first columns, each with its byte offset: the date starts at column 2 to
+    // MAX_DATE_COLUMN (perms, links, owner, [group], size, ACL counts...), and the name is
+    // everything after it, taken from the line itself.
+    const MAX_DATE_COLUMN: usize = 7;
+    let toks: Vec<(usize, &str)> = line
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .take(MAX_DATE_COLUMN + 3)
+        .map(|t| (t.as_ptr() as usize - line.as_ptr() as usize, t))
+        .collect();
+    let tok = |k: usize| toks.get(k).map_or("", |t| t.1);
+    let end = |k: usize| toks[k].0 + toks[k].1.len();
+    for k in 2..=MAX_DATE_COLUMN.min(toks.len().saturating_sub(2)) {
+        let (modified, last) = if let Some(t) = month_day_time(tok(k), tok(k + 1), tok(k + 2), now)
+        {
+            (t, k + 2)
+        } else if let Some(t) = iso_date_time(tok(k), tok(k + 1)) {
+            (t, k + 1)
         } else {
             continue;
         };
-        let size_tok = tok(k - 1).replace(',', "");
-        let Ok(size) = size_tok.parse::<u64>() else {
-            // A device's "major, minor" or an odd column: no size, but an entry.
-            if kind != EntryType::Other {
-                continue;
-            }
-            return finish_unix(line, toks[last].1, kind, None, Some(modified));
+        // A device shows "major, minor" where a file shows its size.
+        if matches!(perms.as_bytes()[0], b'b' | b'c') {
+            return finish_unix(line, end(last), kind, None, Some(modified));
+        }
+        let Ok(size) = tok(k - 1).replace(',', "").parse::<u64>() else {
+            continue;
         };
-        return finish_unix(line, toks[last].1, kind, Some(size), Some(modified));
+        return finish_unix(line, end(last), kind, Some(size), Some(modified));
     }
     None
 }
@@ -384,19 +370,9 @@ fn iso_date_time(date: &str, t: &str) -> Option<SystemTime> {
 
 /// The year (UTC) of `t`.
 fn year_of(t: SystemTime) -> i64 {
-    let days = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(m <= 2)
+    super::parse::format_time_val(t)[..4]
+        .parse()
+        .unwrap_or(1970)
 }
 
 /// A UTC time from its parts, through the RFC 3659 parser (which checks the calendar).
@@ -705,6 +681,73 @@ mod tests {
         ));
         assert_eq!(e.kind, EntryType::Other);
         assert_eq!(e.name, "null");
+        assert_eq!(e.size, None);
+    }
+
+    #[test]
+    fn unix_dates_at_their_edges() {
+        // Without a year: up to a day ahead (a server's clock) is this year, later is last year's.
+        let year = |line: &str| rfc3339(entry(parse_list(line, now())).modified.unwrap());
+        assert_eq!(
+            year("-rw-r--r-- 1 u g 1 Dec 02 18:00 a"),
+            "2026-12-02T18:00:00Z"
+        );
+        assert_eq!(
+            year("-rw-r--r-- 1 u g 1 Dec 03 12:00 a"),
+            "2026-12-03T12:00:00Z"
+        );
+        assert_eq!(
+            year("-rw-r--r-- 1 u g 1 Dec 03 12:01 a"),
+            "2025-12-03T12:01:00Z"
+        );
+        for (t, y) in [
+            ("20261231235959", 2026),
+            ("20270101000000", 2027),
+            ("20240229120000", 2024),
+            ("20000301000000", 2000),
+            ("19700101000000", 1970),
+        ] {
+            assert_eq!(year_of(at(t).unwrap()), y, "{t}");
+        }
+        // Long-iso dates need a four-digit year and three parts.
+        for line in [
+            "-rw-r--r-- 1 u g 10 02020-01-02 03:04 a",
+            "-rw-r--r-- 1 u g 10 2020-01 03:04 a",
+            "-rw-r--r-- 1 u g 10 2020-01-02-03 03:04 a",
+        ] {
+            assert_eq!(parse_list(line, now()), Line::Unparsed, "{line}");
+        }
+    }
+
+    #[test]
+    fn unix_columns_before_the_date() {
+        // Two to seven columns before the date; the one before it is the size.
+        let e = entry(parse_list("-rw-r--r-- 5 Jan 02 2020 two", now()));
+        assert_eq!((e.name.as_str(), e.size), ("two", Some(5)));
+        let e = entry(parse_list(
+            "-rw-r--r-- 1 a b c d 6 Jan 02 2020 seven",
+            now(),
+        ));
+        assert_eq!((e.name.as_str(), e.size), ("seven", Some(6)));
+        for line in [
+            "-rw-r--r-- 1 a b c d e 6 Jan 02 2020 eight",
+            // Not a size before the date.
+            "-rw-r--r-- 1 u g x Jan 02 2020 name",
+            // No name after the date.
+            "-rw-r--r-- 1 u g 5 Jan 02 2020",
+            "-rw-r--r-- 1 u g 5 Jan 02 2020 ",
+            "-rw-r--r-- 1 u g 5 2020-01-02 03:04",
+        ] {
+            assert_eq!(parse_list(line, now()), Line::Unparsed, "{line:?}");
+        }
+        // A device's "major, minor" is not a size; a pipe's size is.
+        let e = entry(parse_list(
+            "brw-rw---- 1 root disk 8, 1 Jan 02 2020 sda1",
+            now(),
+        ));
+        assert_eq!((e.name.as_str(), e.size), ("sda1", None));
+        let e = entry(parse_list("prw-r--r-- 1 u g 0 Jan 02 2020 fifo", now()));
+        assert_eq!((e.kind, e.size), (EntryType::Other, Some(0)));
     }
 
     #[test]
