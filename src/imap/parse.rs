@@ -7,6 +7,9 @@
 //!
 //! No I/O here: the client feeds lines (and the pieces of a line between literals) in.
 
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, NO_PAD};
 use std::fmt;
 
 /// Why a response cannot be understood; the client turns it into a protocol error (76).
@@ -478,7 +481,7 @@ pub fn utf7_encode(name: &str) -> String {
         }
         let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
         out.push('&');
-        out.push_str(&b64_encode(&bytes));
+        out.push_str(&MUTF7_B64.encode(&bytes));
         out.push('-');
         pending.clear();
     };
@@ -519,7 +522,7 @@ pub fn utf7_decode(raw: &[u8]) -> Option<String> {
         if chunk.is_empty() {
             out.push('&');
         } else {
-            let bytes = b64_decode(chunk)?;
+            let bytes = MUTF7_B64.decode(chunk).ok()?;
             if bytes.len() % 2 != 0 {
                 return None;
             }
@@ -539,39 +542,9 @@ pub fn utf7_decode(raw: &[u8]) -> Option<String> {
     Some(out)
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-/// Modified base64: `,` for `/`, no padding.
-fn b64_encode(data: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for k in 0..=chunk.len() {
-            out.push(B64[((n >> (18 - 6 * k)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-fn b64_decode(text: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in text {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // Leftover bits must be zero padding (fewer than 6).
-    (acc == 0 && bits < 6).then_some(out)
-}
+/// Modified base64 (RFC 3501 section 5.1.3): `,` for `/`, no padding; leftover bits must
+/// be zero.
+const MUTF7_B64: GeneralPurpose = GeneralPurpose::new(&alphabet::IMAP_MUTF7, NO_PAD);
 
 /// How a string goes into a command (RFC 3501 section 4.3, `astring`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -938,6 +911,10 @@ mod tests {
             b"&U,BTF-",
             b"&2D0-",
             b"a\x01",
+            // Leftover bits that are not zero; padding; the standard alphabet's `/`.
+            b"&APx-",
+            b"&APw=-",
+            b"&U/BTFw-",
         ] {
             assert_eq!(utf7_decode(bad), None, "{bad:?}");
         }
