@@ -53,11 +53,6 @@ impl<'a> Tokens<'a> {
         Tokens { s, pos: 0 }
     }
 
-    /// What is left, unparsed.
-    pub fn rest(&self) -> &'a [u8] {
-        &self.s[self.pos..]
-    }
-
     /// The next token; `None` at the end of the line.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Parsed<Option<Token<'a>>> {
@@ -138,22 +133,27 @@ impl<'a> Tokens<'a> {
 
 /// A number (RFC 3501 `number`, 32 bits), or why not.
 pub fn number(atom: &[u8]) -> Parsed<u32> {
-    if atom.is_empty() || atom.len() > 10 || !atom.iter().all(u8::is_ascii_digit) {
-        return Err(bad(format!(
-            "not a number: {}",
-            crate::conn::printable(&String::from_utf8_lossy(atom))
-        )));
-    }
-    let n: u64 = atom.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0'));
-    u32::try_from(n).map_err(|_| bad("a number larger than 32 bits"))
+    digits(atom)?
+        .parse()
+        .map_err(|_| bad("a number larger than 32 bits"))
 }
 
 /// A 64-bit number (RFC 9051 `number64`: RFC822.SIZE may pass 4 GiB).
 pub fn number64(atom: &[u8]) -> Parsed<u64> {
-    if atom.is_empty() || atom.len() > 19 || !atom.iter().all(u8::is_ascii_digit) {
-        return Err(bad("not a number"));
+    digits(atom)?
+        .parse()
+        .map_err(|_| bad("a number larger than 64 bits"))
+}
+
+/// An atom of ASCII digits only (`str::parse` alone would take a `+`).
+fn digits(atom: &[u8]) -> Parsed<&str> {
+    match std::str::from_utf8(atom) {
+        Ok(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => Ok(s),
+        _ => Err(bad(format!(
+            "not a number: {}",
+            crate::conn::printable(&String::from_utf8_lossy(atom))
+        ))),
     }
-    Ok(atom.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 /// What a server can do (RFC 3501 section 7.2.1).
@@ -694,15 +694,38 @@ mod tests {
         assert_eq!(all(b"").unwrap(), vec![]);
         assert_eq!(all(b"\"\"").unwrap(), vec![Quoted(vec![])]);
         assert_eq!(all(b"{5+}").unwrap(), vec![Literal(5)]);
-        for bad in [
-            &b"\"open"[..],
-            b"\"a\\x\"",
-            b"{5} x",
-            b"{x}",
-            b"BODY[HEADER",
-            b"a\x01b",
+        // A quote or a literal ends an atom, except inside a section's brackets; a stray
+        // `]` is part of its atom.
+        assert_eq!(
+            all(b"a\"b\" BODY[]{5}").unwrap(),
+            vec![
+                Atom(b"a"),
+                Quoted(b"b".to_vec()),
+                Atom(b"BODY[]"),
+                Literal(5)
+            ]
+        );
+        assert_eq!(
+            all(br#"BODY[HEADER.FIELDS ("Subject" {3})] x] y"#).unwrap(),
+            vec![
+                Atom(br#"BODY[HEADER.FIELDS ("Subject" {3})]"#),
+                Atom(b"x]"),
+                Atom(b"y")
+            ]
+        );
+        // Each refusal says what is wrong (the client shows it after the server's name).
+        for (bad, why) in [
+            (&b"\"open"[..], "a quoted string without its closing quote"),
+            (b"\"a\\x\"", "a quoted string with a stray backslash"),
+            (b"{5} x", "a literal that is not at the end of its line"),
+            (b"{x}", "a literal that is not at the end of its line"),
+            (b"{3}{5}", "a literal that is not at the end of its line"),
+            (b"BODY[HEADER", "an unclosed [ in an atom"),
+            (b"a\x01b", "a control character in an atom"),
+            (b"a\x7fb", "a control character in an atom"),
+            (b"BODY[\x1f]", "a control character in an atom"),
         ] {
-            assert!(all(bad).is_err(), "{bad:?}");
+            assert_eq!(all(bad).unwrap_err().to_string(), why, "{bad:?}");
         }
     }
 
@@ -710,11 +733,27 @@ mod tests {
     fn numbers() {
         assert_eq!(number(b"0"), Ok(0));
         assert_eq!(number(b"4294967295"), Ok(u32::MAX));
-        for bad in [&b"4294967296"[..], b"", b"-1", b"1a", b"12345678901"] {
-            assert!(number(bad).is_err(), "{bad:?}");
+        assert_eq!(number(b"007"), Ok(7));
+        for (bad, why) in [
+            (&b"4294967296"[..], "a number larger than 32 bits"),
+            (b"12345678901", "a number larger than 32 bits"),
+            (b"", "not a number: "),
+            (b"-1", "not a number: -1"),
+            (b"+1", "not a number: +1"),
+            (b"1a", "not a number: 1a"),
+            (b"1\xff", "not a number: 1\u{fffd}"),
+        ] {
+            assert_eq!(number(bad).unwrap_err().to_string(), why, "{bad:?}");
         }
         assert_eq!(number64(b"5000000000"), Ok(5_000_000_000));
-        assert!(number64(b"x").is_err());
+        assert_eq!(number64(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(
+            number64(b"18446744073709551616").unwrap_err().to_string(),
+            "a number larger than 64 bits"
+        );
+        for bad in [&b""[..], b"x", b"+5", b" 5"] {
+            assert!(number64(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
