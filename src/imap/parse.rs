@@ -587,14 +587,11 @@ pub fn uid_sets(uids: &[u32], max_uids: usize, max_len: usize) -> Vec<(String, V
     let mut members: Vec<u32> = Vec::new();
     let mut i = 0;
     while i < uids.len() {
-        let mut j = i;
-        while j + 1 < uids.len() && uids[j + 1] == uids[j] + 1 && j + 1 - i < max_uids {
-            j += 1;
-        }
-        // Keep the run within the batch's count.
+        // A run of consecutive UIDs, no longer than the batch has room for.
         let room = max_uids - members.len();
-        if j - i + 1 > room {
-            j = i + room - 1;
+        let mut j = i;
+        while j + 1 < uids.len() && j + 1 - i < room && uids[j + 1] == uids[j] + 1 {
+            j += 1;
         }
         let piece = if j > i {
             format!("{}:{}", uids[i], uids[j])
@@ -831,6 +828,7 @@ mod tests {
             b"() \"//\" x",
             b"(\"x\") \"/\" x",
             b"() \"/\" {5}",
+            b"() X INBOX",
         ] {
             assert!(parse_list(bad, None).is_err(), "{bad:?}");
         }
@@ -897,6 +895,14 @@ mod tests {
         assert_eq!(
             fetch(&[b"(FLAGS (\\Deleted))"], &[]),
             Ok(FetchItems::default())
+        );
+        // An unrequested item with an atom value is passed over.
+        assert_eq!(
+            fetch(&[b"(UID 5 X-GM-THRID 123 MODSEQ (7))"], &[]),
+            Ok(FetchItems {
+                uid: Some(5),
+                ..FetchItems::default()
+            })
         );
         let nil = fetch(&[b"(UID 5 BODY[] NIL)"], &[]).unwrap();
         assert!(nil.body_nil && !nil.body);
@@ -975,6 +981,8 @@ mod tests {
         assert_eq!(astring("p(x)*%{"), Astring::Quoted("\"p(x)*%{\"".into()));
         assert_eq!(astring("p\u{e4}ss"), Astring::Literal("p\u{e4}ss".into()));
         assert_eq!(astring("a\tb"), Astring::Literal("a\tb".into()));
+        assert_eq!(astring("a\u{7f}b"), Astring::Literal("a\u{7f}b".into()));
+        assert_eq!(astring("~!"), Astring::Atom("~!".into()));
     }
 
     #[test]
@@ -992,6 +1000,17 @@ mod tests {
         let texts: Vec<&str> = sets.iter().map(|s| s.0.as_str()).collect();
         assert_eq!(texts, ["10,20", "30,40"]);
         assert!(uid_sets(&[], 10, 10).is_empty());
+        // The length limit at its edge: "10,20" is five characters.
+        let texts =
+            |sets: Vec<(String, Vec<u32>)>| sets.into_iter().map(|s| s.0).collect::<Vec<_>>();
+        assert_eq!(texts(uid_sets(&[10, 20], 100, 5)), ["10,20"]);
+        assert_eq!(texts(uid_sets(&[10, 20], 100, 4)), ["10", "20"]);
+        // A run longer than a batch, and one that fills what a batch has left.
+        assert_eq!(
+            texts(uid_sets(&[1, 2, 3, 4, 5], 2, 100)),
+            ["1:2", "3:4", "5"]
+        );
+        assert_eq!(texts(uid_sets(&[1, 3, 4, 5, 6], 3, 100)), ["1,3:4", "5:6"]);
         let many: Vec<u32> = (1..=1000).map(|i| i * 2).collect();
         for (text, members) in uid_sets(&many, 50, 200) {
             assert!(text.len() <= 200 && members.len() <= 50, "{text}");
@@ -1009,6 +1028,9 @@ mod tests {
     fn search_dates() {
         assert_eq!(search_date("2026-02-01").as_deref(), Some("1-Feb-2026"));
         assert_eq!(search_date("2024-02-29").as_deref(), Some("29-Feb-2024"));
+        assert_eq!(search_date("2000-02-29").as_deref(), Some("29-Feb-2000"));
+        assert_eq!(search_date("1900-01-01").as_deref(), Some("1-Jan-1900"));
+        assert_eq!(search_date("2026-12-31").as_deref(), Some("31-Dec-2026"));
         for bad in [
             "2025-02-29",
             "2026-13-01",
@@ -1018,6 +1040,13 @@ mod tests {
             "x",
             "2026-01-01-01",
             "1800-01-01",
+            "2100-02-29",
+            "1900-02-29",
+            "2026-04-31",
+            "2026-12-32",
+            "+026-01-01",
+            "2026-+1-01",
+            "2026-01-+1",
         ] {
             assert_eq!(search_date(bad), None, "{bad}");
         }
