@@ -849,6 +849,9 @@ mod tests {
         assert_eq!(entry(parse_mlsd("Type=DIR; d")).kind, EntryType::Dir);
         assert_eq!(parse_mlsd("type=cdir; ."), Line::Skip);
         assert_eq!(parse_mlsd("type=pdir; .."), Line::Skip);
+        // Named by their paths, as RFC 3659 allows: still the folder and its parent.
+        assert_eq!(parse_mlsd("type=cdir;perm=el; /pub/x"), Line::Skip);
+        assert_eq!(parse_mlsd("Type=PDir; /pub"), Line::Skip);
         assert_eq!(parse_mlsd("nospace"), Line::Unparsed);
         assert_eq!(parse_mlsd("type=file;bad; x"), Line::Unparsed);
         assert_eq!(parse_mlsd("typefile; x"), Line::Unparsed);
