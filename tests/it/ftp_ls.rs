@@ -281,6 +281,22 @@ fn recursion_never_enters_a_folder_twice() {
 }
 
 #[test]
+fn a_tree_wider_than_the_walk_can_hold_is_refused() {
+    // Every folder lists 100,001 folders: one more than the walk keeps.
+    let mut body = String::with_capacity(2_000_000);
+    for i in 0..100_001 {
+        body.push_str(&format!("type=dir; d{i}\r\n"));
+    }
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    let out = ftp_ls(&["-R", &ftp.url("wide/")]);
+    let e = out.fails(76).to_string();
+    assert!(e.contains("wide: more than 100000 folders to enter"), "{e}");
+    // The top folder's entries were all shown; none of its folders was entered.
+    assert_eq!(out.stdout.lines().count(), 100_001);
+    assert_eq!(ftp.commands("MLSD").len(), 1);
+}
+
+#[test]
 fn globs_single_files_and_missing_folders() {
     let ftp = tree().start();
     assert_eq!(ftp_ls(&[&ftp.url("d/*.csv")]).ok(), ["a.csv"]);
