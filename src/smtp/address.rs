@@ -365,10 +365,30 @@ mod tests {
             "<a@x> <b@y>",
             "a@x \"junk\"",
             "a@[x",
+            // Only a route starting with @ is cut off before the colon.
+            "<a:b@x>",
+            // Semicolons end groups only; a group inside a group is not one.
+            "a@x; b@y",
+            "G: a@x, H: b@y;",
+            "<a@x>:;",
+            "<a@x>junk",
         ] {
             assert!(parse_address_list(bad).is_err(), "{bad:?} was accepted");
         }
         // Empty items between commas are tolerated (RFC 5322 4.4 obs-addr-list).
         assert_eq!(ok("a@x,,b@y,"), ["a@x", "b@y"]);
+        assert_eq!(ok("<a@x> , b@y"), ["a@x", "b@y"]);
+        // The messages name what is wrong, white space as written once.
+        let err = |v: &str| parse_address_list(v).unwrap_err().to_string();
+        assert_eq!(
+            err("  Ada   Lovelace "),
+            "\"Ada Lovelace\" is not an address (a display name without <address>?)"
+        );
+        assert_eq!(err("<a@x> (c) junk"), "text after <a@x>: \"junk\"");
+        assert_eq!(
+            err("\u{7}"),
+            "unexpected character '\\u{7}' in an address list"
+        );
+        assert_eq!(err("]"), "unexpected character ']' in an address list");
     }
 }
