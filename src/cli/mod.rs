@@ -11,6 +11,7 @@ pub mod ftp_ls;
 pub mod ftp_put;
 pub mod generated;
 pub mod imap_fetch;
+pub mod libm;
 pub mod mime_pack;
 pub mod pop_fetch;
 pub mod progress;

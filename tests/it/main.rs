@@ -16,7 +16,8 @@
 //! - `pop_fetch`: pop-fetch against the fake POP3 server (`support/fake_pop.rs`);
 //! - `interop_pop`: pop-fetch against a private Dovecot (scripts/servers/dovecot);
 //! - `imap_fetch`, `interop_imap`: imap-fetch against the fake IMAP server and Dovecot;
-//! - `generated`: man pages and completions are current.
+//! - `generated`: man pages and completions are current;
+//! - `footprint`: no tool loads libm.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -28,6 +29,7 @@ mod render;
 
 mod fake_ftp_selftest;
 mod fake_server_selftest;
+mod footprint;
 mod ftp_get;
 mod ftp_ls;
 mod ftp_put;
