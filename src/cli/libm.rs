@@ -5,11 +5,15 @@
 //! 0.3 MiB of resident memory in every run (its relocations and symbol tables are touched
 //! at start, progress bar or not: measured with /proc/PID/smaps), a tenth of a tool's peak.
 //! Defined in the program, `pow` is resolved here and the linker (`--as-needed`) leaves
-//! libm out. The arithmetic is the `libm` crate's: a port of musl's `pow`, correctly
-//! rounded in nearly all cases like glibc's.
+//! libm out. The arithmetic is the `libm` crate's: fdlibm's `pow`, as in FreeBSD ("nearly
+//! rounded", exact for integer powers that fit); indicatif only weighs its rate samples
+//! with it.
 //!
 //! Nothing else in the process calls `pow` through the program: an executable exports a
 //! symbol to shared libraries only when one of them was linked against it.
+//! A program that links this library with the `cli` feature gets this `pow` for its own
+//! calls too (the crate's binaries are the only such programs; the library alone, without
+//! `cli`, defines nothing).
 
 /// C's `pow(x, y)`: `x` raised to the power `y`.
 #[unsafe(no_mangle)]
