@@ -11,6 +11,7 @@
 //!
 //! Nothing else in the process calls `pow` through the program: an executable exports a
 //! symbol to shared libraries only when one of them was linked against it.
+//!
 //! A program that links this library with the `cli` feature gets this `pow` for its own
 //! calls too (the crate's binaries are the only such programs; the library alone, without
 //! `cli`, defines nothing).
