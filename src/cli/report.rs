@@ -5,7 +5,17 @@
 //! the terminal.
 
 use crate::error::{Error, Kind, exit, visible};
+use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Writes one line to stderr, ignoring failure. A standard error whose reader has gone
+/// (`2>&1 | grep -m1 ...`) must never stop the job, as `eprintln!` would (it panics on
+/// EPIPE, and a panic aborts): what cannot be said is dropped, and the exit status still
+/// tells the outcome (docs/CONVENTIONS.md, "Output and progress").
+pub fn write_stderr(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
 
 /// Something drawn on stderr that a line must be printed above (a progress bar): it is
 /// taken off the screen while `print` runs, then drawn again. A trait, so that a tool that
@@ -30,8 +40,8 @@ impl Stderr {
     pub fn line(&self, text: &str) {
         let text = visible(text);
         match &*self.bar() {
-            Some(b) => b.above(&mut || eprintln!("{text}")),
-            None => eprintln!("{text}"),
+            Some(b) => b.above(&mut || write_stderr(&text)),
+            None => write_stderr(&text),
         }
     }
 

@@ -6,7 +6,7 @@
 //! shell completions, so adding a tool is adding it here.
 
 use super::generated::{self, Generate};
-use super::report::Reporter;
+use super::report::{Reporter, write_stderr};
 use crate::error::{EXIT_STATUS, Error, Kind, exit};
 use crate::net::url::redact_text;
 use clap::{CommandFactory, Parser};
@@ -153,7 +153,9 @@ fn parse_args<A: Parser>(tool: &str, hints: &[(&str, &str)]) -> Result<Parsed<A>
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let width = terminal_width().unwrap_or(80).clamp(40, 120);
-            print!("{}", wrap(&e.render().to_string(), width));
+            // `--help | head -3` must not panic on the closed pipe either.
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(wrap(&e.render().to_string(), width).as_bytes());
             Err(ExitCode::SUCCESS)
         }
         ErrorKind::DisplayVersion => {
@@ -161,7 +163,7 @@ fn parse_args<A: Parser>(tool: &str, hints: &[(&str, &str)]) -> Result<Parsed<A>
             Err(ExitCode::SUCCESS)
         }
         _ => {
-            eprintln!("{tool}: {}", usage_line(&e, hints));
+            write_stderr(&format!("{tool}: {}", usage_line(&e, hints)));
             Err(ExitCode::from(exit::USAGE))
         }
     }
@@ -269,7 +271,9 @@ fn hanging_indent(line: &str) -> usize {
 fn generate(tool: &str, what: Generate) -> ExitCode {
     use std::io::Write;
     let Some(text) = generated::text(tool, what) else {
-        eprintln!("{tool}: --generate: nothing built in for {what:?}");
+        write_stderr(&format!(
+            "{tool}: --generate: nothing built in for {what:?}"
+        ));
         return ExitCode::from(exit::SOFTWARE);
     };
     let mut out = std::io::stdout().lock();
@@ -277,7 +281,10 @@ fn generate(tool: &str, what: Generate) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{tool}: standard output: {}", crate::error::io_reason(&e));
+            write_stderr(&format!(
+                "{tool}: standard output: {}",
+                crate::error::io_reason(&e)
+            ));
             ExitCode::from(exit::IOERR)
         }
     }

@@ -17,7 +17,8 @@
 //! - `interop_pop`: pop-fetch against a private Dovecot (scripts/servers/dovecot);
 //! - `imap_fetch`, `interop_imap`: imap-fetch against the fake IMAP server and Dovecot;
 //! - `generated`: man pages and completions are current;
-//! - `footprint`: no tool loads libm.
+//! - `footprint`: no tool loads libm;
+//! - `broken_stderr`: a standard error (or output) whose reader has gone stops no job.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -27,6 +28,7 @@ mod support;
 #[path = "../../examples/generate/render.rs"]
 mod render;
 
+mod broken_stderr;
 mod fake_ftp_selftest;
 mod fake_server_selftest;
 mod footprint;
