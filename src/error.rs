@@ -259,9 +259,14 @@ impl Error {
         self
     }
 
-    fn with_source(mut self, source: io::Error) -> Error {
+    pub(crate) fn with_source(mut self, source: io::Error) -> Error {
         self.source = Some(source);
         self
+    }
+
+    /// The `io::Error` behind this error, if there is one.
+    pub fn io_source(&self) -> Option<&io::Error> {
+        self.source.as_ref()
     }
 
     /// Prefixes the message with more context (`"ftp://host/x: "` + message), keeping the rest.

@@ -186,7 +186,15 @@ pub fn open(
             ),
         )
     })?;
-    stream.start_tls(tls, &target.host, Some(deadline))
+    stream
+        .start_tls(tls, &target.host, Some(deadline))
+        .map_err(|e| match target.scheme.plaintext_hint() {
+            Some(hint) if tls::answered_without_tls(&e) => {
+                let message = format!("{} ({hint})", e.message());
+                e.with_message(message)
+            }
+            _ => e,
+        })
 }
 
 /// Connects to the first address of `host` that answers, trying each in turn.

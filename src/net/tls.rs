@@ -167,7 +167,7 @@ impl TlsContext {
         };
         let why = in_words(tls);
         if !matches!(tls, rustls::Error::InvalidCertificate(_)) {
-            return Error::new(Kind::Tls, format!("{host}: TLS: {why}"));
+            return Error::new(Kind::Tls, format!("{host}: TLS: {why}")).with_source(e);
         }
         let refused = self
             .refused
@@ -218,8 +218,7 @@ fn in_words(e: &rustls::Error) -> String {
         }
         rustls::Error::General(msg) => msg.clone(),
         rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
-            "the server did not answer with TLS (is this a plain FTP port? ftp:// upgrades with AUTH TLS)"
-                .to_string()
+            "the server did not answer with TLS".to_string()
         }
         rustls::Error::PeerIncompatible(_) => {
             "the server offers no TLS version or cipher that is safe to use".to_string()
@@ -230,6 +229,21 @@ fn in_words(e: &rustls::Error) -> String {
         }
         other => format!("the handshake failed ({other})"),
     }
+}
+
+/// Whether a failed handshake failed because the server's bytes were not TLS at all (a
+/// plain port, or a server that agreed to STARTTLS and went on in plaintext), as opposed to
+/// a certificate or an algorithm refused: the caller can then say which port to use.
+pub fn answered_without_tls(e: &Error) -> bool {
+    e.io_source()
+        .and_then(|s| s.get_ref())
+        .and_then(|i| i.downcast_ref::<rustls::Error>())
+        .is_some_and(|t| {
+            matches!(
+                t,
+                rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. }
+            )
+        })
 }
 
 fn handshake_error(host: &str, e: io::Error) -> Error {

@@ -52,6 +52,20 @@ impl Scheme {
         )
     }
 
+    /// For a scheme with TLS from the first byte, the hint for a server that answered in
+    /// plaintext: which scheme reaches that port instead, and how it upgrades.
+    pub fn plaintext_hint(self) -> Option<&'static str> {
+        Some(match self {
+            Scheme::Ftps => "is this a plain FTP port? ftp:// upgrades with AUTH TLS",
+            Scheme::Smtps => {
+                "is this a plain SMTP port, such as 25 or 587? smtp:// upgrades with STARTTLS"
+            }
+            Scheme::Pop3s => "is this a plain POP3 port? pop3:// upgrades with STLS",
+            Scheme::Imaps => "is this a plain IMAP port? imap:// upgrades with STARTTLS",
+            Scheme::Ftp | Scheme::Smtp | Scheme::Pop3 | Scheme::Imap => return None,
+        })
+    }
+
     fn parse(s: &str) -> Option<Scheme> {
         Some(match s {
             "ftp" => Scheme::Ftp,

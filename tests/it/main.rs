@@ -18,7 +18,8 @@
 //! - `imap_fetch`, `interop_imap`: imap-fetch against the fake IMAP server and Dovecot;
 //! - `generated`: man pages and completions are current;
 //! - `footprint`: no tool loads libm;
-//! - `broken_stderr`: a standard error (or output) whose reader has gone stops no job.
+//! - `broken_stderr`: a standard error (or output) whose reader has gone stops no job;
+//! - `tls_hints`: implicit TLS to a plaintext port names each protocol's own upgrade.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -45,3 +46,4 @@ mod interop_vsftpd;
 mod mime_pack;
 mod pop_fetch;
 mod smtp_send;
+mod tls_hints;
