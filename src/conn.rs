@@ -34,6 +34,10 @@ pub const MAX_REPLY_LINES: usize = 1000;
 /// the commands they answer, so 4 KiB of commands cannot fill the windows either way.
 pub const PIPELINE_WINDOW: usize = 4096;
 const READ_BUF: usize = 16 * 1024;
+/// How long a client waits for the reply to its last command (SMTP and FTP QUIT, IMAP
+/// LOGOUT) once its work is done: that reply changes nothing, so a server that never sends
+/// it must not hold the run for the whole reply timeout.
+pub const FAREWELL_WAIT: Duration = Duration::from_secs(2);
 
 /// Where `--verbose` transcript lines go (`C: ...` and `S: ...`, control characters made
 /// visible, long lines cut). Cloned into every connection of a run, whatever the protocol;
@@ -193,6 +197,15 @@ impl<S, D> Conn<S, D> {
     /// Dot-terminated data, which may be large, is bounded per read by it instead.
     pub fn set_reply_timeout(&mut self, timeout: Duration) {
         self.reply_timeout = Some(timeout);
+    }
+
+    /// The work is done and the next command is the last one (QUIT, LOGOUT), whose reply
+    /// changes nothing: from now on a reply is waited for at most [`FAREWELL_WAIT`].
+    pub fn say_farewell(&mut self) {
+        self.reply_timeout = Some(
+            self.reply_timeout
+                .map_or(FAREWELL_WAIT, |t| t.min(FAREWELL_WAIT)),
+        );
     }
 
     pub fn reply_timeout(&self) -> Option<Duration> {

@@ -736,6 +736,7 @@ impl<S: Transport> FtpClient<S> {
 
     /// Ends the session politely (QUIT); errors are irrelevant by then.
     pub fn quit(mut self) {
+        self.conn.say_farewell();
         if !self.broken && self.conn.send_command("QUIT", None).is_ok() {
             let _ = self.conn.read_reply();
         }

@@ -998,6 +998,7 @@ impl<S: Transport> ImapClient<S> {
     /// LOGOUT (RFC 3501 section 6.1.3), then closes the connection; errors are ignored: what
     /// mattered is done.
     pub fn logout(mut self) {
+        self.conn.say_farewell();
         if self.is_usable() {
             let _ = self.simple("LOGOUT", "LOGOUT");
         }

@@ -718,6 +718,7 @@ impl<S: Transport> SmtpClient<S> {
     /// QUIT, then closes the connection. Its reply is read but does not matter: every
     /// message has had its own.
     pub fn quit(mut self) {
+        self.conn.say_farewell();
         if self.is_usable() && self.conn.send_command("QUIT", None).is_ok() {
             let _ = self.conn.read_reply();
         }

@@ -19,7 +19,8 @@
 //! - `generated`: man pages and completions are current;
 //! - `footprint`: no tool loads libm;
 //! - `broken_stderr`: a standard error (or output) whose reader has gone stops no job;
-//! - `tls_hints`: implicit TLS to a plaintext port names each protocol's own upgrade.
+//! - `tls_hints`: implicit TLS to a plaintext port names each protocol's own upgrade;
+//! - `farewell`: an unanswered QUIT or LOGOUT does not hold a finished run.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -32,6 +33,7 @@ mod render;
 mod broken_stderr;
 mod fake_ftp_selftest;
 mod fake_server_selftest;
+mod farewell;
 mod footprint;
 mod ftp_get;
 mod ftp_ls;
