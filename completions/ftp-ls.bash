@@ -23,7 +23,7 @@ _ftp__ls() {
 
     case "${cmd}" in
         ftp__ls)
-            opts="-l -h -R -4 -6 -q -v -V --long --human-readable --json --raw --recursive --active --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-l -h -R -4 -6 -q -v -V --long --human-readable --json --raw --recursive --active --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -104,6 +104,27 @@ _ftp__ls() {
                     return 0
                     ;;
                 --retries)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --max-time)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --speed-time)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

@@ -12,6 +12,9 @@ complete -c ftp-put -l cacert -d 'Also trust the certificates in this PEM file (
 complete -c ftp-put -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
 complete -c ftp-put -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
 complete -c ftp-put -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
+complete -c ftp-put -l max-time -d 'Give up the whole run after DURATION, whatever it is waiting for on the network (a connect, a reply, a transfer, a retry) [default: no limit]' -r -f
+complete -c ftp-put -l speed-limit -d 'Give up a transfer (a download, an upload, a listing, a message) that moves less than BYTES per second (512, 2k, 1M) over --speed-time; 0 turns this off [default: 100]' -r -f
+complete -c ftp-put -l speed-time -d 'How long a transfer may stay under --speed-limit before it is given up [default: 30s, or --timeout when that is shorter]' -r -f
 complete -c ftp-put -l progress -d 'Progress bar: auto draws one when stderr is a terminal, bar always, none never' -r -f -a "auto\t'When stderr is a terminal and --quiet is not given'
 bar\t'Always (unless --quiet)'
 none\t'Never'"

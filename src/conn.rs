@@ -10,7 +10,7 @@
 
 use crate::dot::{DotReader, DotWriter, LoneCr};
 use crate::error::{Error, Kind, Result, visible};
-use crate::net::stream::{Timed, Transport};
+use crate::net::stream::{LimitReached, Timed, Transport};
 use crate::net::tls::TlsContext;
 use crate::reply::{Dialect, Response, Step};
 use std::collections::VecDeque;
@@ -470,6 +470,8 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
         if self.broken {
             return Err(self.out_of_step());
         }
+        // A reply is no bulk data: it has its own deadline, not the minimum rate.
+        self.stream.watch_rate(false);
         let deadline = self.deadline();
         let mut reply = None;
         let mut lines = 0;
@@ -565,6 +567,9 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if LimitReached::of(&e).is_some() => {
+                    return Err(Error::network(&self.peer, e));
+                }
                 Err(e)
                     if deadline.is_some_and(|d| Instant::now() >= d)
                         && matches!(
@@ -632,10 +637,11 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
+                    if LimitReached::of(&e).is_none()
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
                 {
                     return Ok(false);
                 }
@@ -664,6 +670,7 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
             return Err(self.out_of_step());
         }
         self.broken = n > 0;
+        self.stream.watch_rate(true);
         let Conn {
             stream,
             inbox,
@@ -693,6 +700,7 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
         if self.broken {
             return Err(self.out_of_step());
         }
+        self.stream.watch_rate(false);
         let deadline = self.deadline();
         match self.read_line_by(deadline, self.dialect.max_line()) {
             Ok(line) => {
@@ -717,6 +725,8 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
             return Err(self.out_of_step());
         }
         self.broken = true;
+        // Bulk data: the minimum rate applies until the next reply.
+        self.stream.watch_rate(true);
         let Conn {
             stream,
             inbox,

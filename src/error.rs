@@ -129,6 +129,10 @@ pub enum Kind {
     TempFail,
     /// The connect or a wait for the server took longer than `--timeout` (75).
     Timeout,
+    /// A limit the user set on the whole run was reached: `--max-time`, or data that flowed
+    /// slower than `--speed-limit` for `--speed-time` (75). Named as such, never reworded
+    /// as a reply that did not come.
+    RunLimit,
     /// The server's reply was malformed or unexpected (76).
     Protocol,
     /// TLS handshake or certificate failure (76).
@@ -153,7 +157,7 @@ impl Kind {
             Kind::Software => SOFTWARE,
             Kind::CantCreate => CANTCREAT,
             Kind::Io => IOERR,
-            Kind::TempFail | Kind::Timeout => TEMPFAIL,
+            Kind::TempFail | Kind::Timeout | Kind::RunLimit => TEMPFAIL,
             Kind::Protocol | Kind::Tls => PROTOCOL,
             Kind::Auth => NOPERM,
             Kind::StdoutClosed => OK,
@@ -278,6 +282,15 @@ impl Error {
     /// An I/O error on a network connection: a timeout is a TEMPFAIL (75), anything else
     /// means the connection broke (74); both are transient.
     pub fn network(what: impl fmt::Display, err: io::Error) -> Error {
+        use crate::net::stream::LimitReached;
+        if let Some(limit) = LimitReached::of(&err) {
+            // A limit of the run, not the server, ended the wait: 75 either way, but only a
+            // transfer that was too slow may go better on another try; the run's time is up.
+            let transient = matches!(limit, LimitReached::TooSlow(_));
+            return Error::new(Kind::RunLimit, format!("{what}: {limit}"))
+                .transient(transient)
+                .with_source(err);
+        }
         let e = match err.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
                 Kind::Timeout,

@@ -4,7 +4,7 @@
 //! the last failure, ends the operation.
 
 use crate::error::Error;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often and how patiently transient failures are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,8 @@ pub struct RetryPolicy {
     pub first_delay: Duration,
     /// The longest pause.
     pub max_delay: Duration,
+    /// No retry starts after this (`--max-time`), nor does a pause run past it.
+    pub until: Option<Instant>,
 }
 
 impl RetryPolicy {
@@ -24,7 +26,13 @@ impl RetryPolicy {
             retries,
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
+            until: None,
         }
+    }
+
+    /// The same retries, none of them after `until` (the end of `--max-time`).
+    pub fn until(self, until: Option<Instant>) -> RetryPolicy {
+        RetryPolicy { until, ..self }
     }
 
     /// The retries of one operation, from its first try.
@@ -57,6 +65,11 @@ impl Backoff {
         if !err.is_transient() || self.attempt >= self.policy.retries {
             return None;
         }
+        if let Some(until) = self.policy.until {
+            if Instant::now() + self.delay >= until {
+                return None;
+            }
+        }
         self.attempt += 1;
         let delay = self.delay;
         self.delay = (self.delay * 2).min(self.policy.max_delay);
@@ -85,6 +98,7 @@ mod tests {
             retries: 4,
             first_delay: Duration::from_secs(20),
             max_delay: Duration::from_secs(60),
+            until: None,
         };
         let mut b = policy.start();
         let e = Error::new(Kind::Timeout, "slow");
@@ -110,5 +124,20 @@ mod tests {
         );
         assert_eq!(b.next(&broken), Some(Duration::from_secs(1)));
         assert_eq!(RetryPolicy::new(0).start().next(&broken), None);
+    }
+
+    #[test]
+    fn no_retry_pauses_past_the_end_of_the_run() {
+        let broken = Error::network(
+            "h",
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset),
+        );
+        let now = Instant::now();
+        let soon = RetryPolicy::new(3).until(Some(now + Duration::from_millis(500)));
+        assert_eq!(soon.start().next(&broken), None);
+        let later = RetryPolicy::new(3).until(Some(now + Duration::from_secs(100)));
+        let mut b = later.start();
+        assert_eq!(b.next(&broken), Some(Duration::from_secs(1)));
+        assert_eq!(b.next(&broken), Some(Duration::from_secs(2)));
     }
 }

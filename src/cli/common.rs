@@ -2,10 +2,12 @@
 //! flattened into each tool's clap definition so that they read the same everywhere.
 
 use crate::net::tls::{TlsMode, TlsOptions};
-use crate::net::{ConnectOptions, Family};
+use crate::net::{ConnectOptions, Family, MaxTime, MinRate};
+use crate::retry::RetryPolicy;
 use clap::{Args, ValueEnum, ValueHint};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// How chatty a tool is on stderr.
 #[derive(Args, Debug, Clone, Default)]
@@ -88,6 +90,18 @@ pub struct ConnArgs {
     /// 1, 2, 4... s (at most 60 s) between tries
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_retries, value_hint = ValueHint::Other, allow_hyphen_values = true)]
     pub retries: u32,
+    /// Give up the whole run after DURATION, whatever it is waiting for on the network
+    /// (a connect, a reply, a transfer, a retry) [default: no limit]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, value_hint = ValueHint::Other, allow_hyphen_values = true)]
+    pub max_time: Option<Duration>,
+    /// Give up a transfer (a download, an upload, a listing, a message) that moves less than
+    /// BYTES per second (512, 2k, 1M) over --speed-time; 0 turns this off [default: 100]
+    #[arg(long, value_name = "BYTES", value_parser = super::pop_fetch::parse_size, value_hint = ValueHint::Other, allow_hyphen_values = true)]
+    pub speed_limit: Option<u64>,
+    /// How long a transfer may stay under --speed-limit before it is given up [default:
+    /// 30s, or --timeout when that is shorter]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, value_hint = ValueHint::Other, allow_hyphen_values = true)]
+    pub speed_time: Option<Duration>,
     /// Use IPv4 addresses only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -96,6 +110,12 @@ pub struct ConnArgs {
     pub ipv6: bool,
 }
 
+/// `--speed-limit`'s default: far below any real link (a 2G phone moves 5 KB/s), far above a
+/// server that drips a byte at a time to hold the run (and an account's lock) open.
+pub const DEFAULT_SPEED_LIMIT: u64 = 100;
+/// `--speed-time`'s default, as curl's, unless `--timeout` is shorter.
+pub const DEFAULT_SPEED_TIME: Duration = Duration::from_secs(30);
+
 impl ConnArgs {
     pub fn options(&self) -> Result<ConnectOptions, crate::Error> {
         let mut o = ConnectOptions::default();
@@ -103,6 +123,16 @@ impl ConnArgs {
             o.connect_timeout = d;
             o.idle_timeout = d;
         }
+        o.max_time = self.max_time();
+        o.min_rate = match self.speed_limit.unwrap_or(DEFAULT_SPEED_LIMIT) {
+            0 => None,
+            bytes_per_sec => Some(MinRate {
+                bytes_per_sec,
+                window: self
+                    .speed_time
+                    .unwrap_or_else(|| DEFAULT_SPEED_TIME.min(o.idle_timeout)),
+            }),
+        };
         o.family = if self.ipv4 {
             Family::V4
         } else if self.ipv6 {
@@ -111,6 +141,21 @@ impl ConnArgs {
             Family::Any
         };
         Ok(o)
+    }
+
+    /// `--max-time`, counted from the run's start (the first call).
+    pub fn max_time(&self) -> Option<MaxTime> {
+        static START: OnceLock<Instant> = OnceLock::new();
+        let start = *START.get_or_init(Instant::now);
+        self.max_time.map(|total| MaxTime {
+            end: start + total,
+            total,
+        })
+    }
+
+    /// `--retries`, none of them past `--max-time`.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::new(self.retries).until(self.max_time().map(|m| m.end))
     }
 }
 

@@ -11,7 +11,6 @@ use crate::error::{Error, Kind, Result};
 use crate::ftp::client::FtpOptions;
 use crate::ftp::get::{Destination, GetOptions, get_all};
 use crate::net::url::{Scheme, Target};
-use crate::retry::RetryPolicy;
 use crate::transfer::StreamOut;
 use clap::{Parser, ValueHint};
 use std::path::PathBuf;
@@ -265,7 +264,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         no_clobber: args.no_clobber,
         keep_mtime: !args.no_mtime,
         delete_remote: args.delete_remote,
-        retry: RetryPolicy::new(args.conn.retries),
+        retry: args.conn.retry_policy(),
         keepalive: Duration::from_secs(30),
         recursive: args.recursive,
         newer: args.newer,

@@ -175,7 +175,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     let login = ftp_login(&target, &args.creds, &warn)?;
     // Connecting is retried; a listing that broke after lines were printed is not (it
     // would print them twice).
-    let mut backoff = crate::retry::RetryPolicy::new(args.conn.retries).start();
+    let mut backoff = args.conn.retry_policy().start();
     let mut client = loop {
         match FtpClient::connect(&target, &login, &ftp) {
             Ok(c) => break c,

@@ -10,7 +10,6 @@ use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
 use crate::ftp::put::{Job, PutOptions, Source, put_all};
 use crate::net::url::{Scheme, Target};
-use crate::retry::RetryPolicy;
 use clap::{Parser, ValueHint};
 use std::path::PathBuf;
 
@@ -200,7 +199,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         keep_mtime: !args.no_mtime,
         parallel: args.speed.parallel,
         limit: args.speed.limit(),
-        retry: RetryPolicy::new(args.conn.retries),
+        retry: args.conn.retry_policy(),
     };
     if args.tls.insecure {
         report.warn("--insecure: server certificates are not verified");

@@ -19,7 +19,6 @@ use crate::imap::parse;
 use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
-use crate::retry::RetryPolicy;
 use crate::sasl::Mechanism;
 use clap::{Parser, ValueHint};
 use std::io::{IsTerminal, Write};
@@ -284,7 +283,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     if args.idle {
         crate::interrupt::stop_on_signal();
     }
-    let retry = RetryPolicy::new(args.conn.retries);
+    let retry = args.conn.retry_policy();
     let mut events = CliEvents::new(report, args.output_args.progress);
     let mut totals: Vec<(String, Summary)> = Vec::new();
     for folder in &folders {

@@ -17,7 +17,6 @@ use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
 use crate::pop3::fetch::{FetchOptions, Summary, fetch};
-use crate::retry::RetryPolicy;
 use crate::sasl::Mechanism;
 use clap::{Parser, ValueHint};
 use std::io::IsTerminal;
@@ -241,7 +240,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     };
     let mut state = StateFile::open(&state_path)?;
     let mut store = args.store.open(args.create_dirs)?;
-    let retry = RetryPolicy::new(args.conn.retries);
+    let retry = args.conn.retry_policy();
     let mut backoff = retry.start();
     let mut events = CliEvents::new(report, args.output_args.progress);
     let mut total = Summary::default();

@@ -526,7 +526,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
         },
         target,
         auth,
-        retry: RetryPolicy::new(args.conn.retries),
+        retry: args.conn.retry_policy(),
     })
 }
 

@@ -913,6 +913,9 @@ impl<S: Transport> FtpClient<S> {
             PendingData::Connected(t) => t,
             PendingData::Listening(listener, expect) => self.accept_data(listener, expect)?,
         };
+        // A data connection is bulk data from its first byte: the minimum rate applies.
+        let tcp = self.opts.connect.sock(tcp);
+        tcp.watch_rate(true);
         if self.protected {
             let tls =
                 self.opts.tls.clone().ok_or_else(|| {

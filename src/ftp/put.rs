@@ -422,8 +422,8 @@ impl<'a> Putter<'a> {
                 }
             };
             if zero_copy {
-                if let (NetStream::Plain(tcp), Some(f)) = (&*data, file) {
-                    let n = send_file_chunk(f, tcp, buf.len())?;
+                if let (NetStream::Plain(sock), Some(f)) = (&*data, file) {
+                    let n = send_file_chunk(f, sock, buf.len())?;
                     *consumed += n;
                     events.advance(n);
                     pay(n);
@@ -738,19 +738,36 @@ pub fn temporary_path(path: &str) -> String {
     }
 }
 
-/// Moves up to `max` bytes from `file` (at its current offset) into `tcp` with sendfile(2):
-/// no copy through user space. Returns 0 at the end of the file.
-fn send_file_chunk(file: &File, tcp: &std::net::TcpStream, max: usize) -> Result<u64> {
+/// Moves up to `max` bytes from `file` (at its current offset) into `sock` with sendfile(2):
+/// no copy through user space. Returns 0 at the end of the file. The socket's limits
+/// (`--max-time`, the minimum rate) apply as to any write.
+fn send_file_chunk(file: &File, sock: &crate::net::Sock, max: usize) -> Result<u64> {
     use std::os::fd::AsRawFd;
     loop {
-        // SAFETY: both descriptors are open for the whole call; a null offset uses and
-        // advances the file's own position.
-        let n =
-            unsafe { libc::sendfile(tcp.as_raw_fd(), file.as_raw_fd(), std::ptr::null_mut(), max) };
-        if n >= 0 {
-            return Ok(n as u64);
-        }
-        let e = io::Error::last_os_error();
+        let sent = sock.before_write().and_then(|()| {
+            // SAFETY: both descriptors are open for the whole call; a null offset uses and
+            // advances the file's own position.
+            let n = unsafe {
+                libc::sendfile(
+                    sock.tcp().as_raw_fd(),
+                    file.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    max,
+                )
+            };
+            sock.after(if n >= 0 {
+                Ok(n as usize)
+            } else {
+                Err(io::Error::last_os_error())
+            })
+        });
+        let e = match sent {
+            Ok(n) => return Ok(n as u64),
+            Err(e) if crate::net::stream::LimitReached::of(&e).is_some() => {
+                return Err(Error::network("data connection", e));
+            }
+            Err(e) => e,
+        };
         match e.kind() {
             io::ErrorKind::Interrupted => continue,
             // The socket has a send timeout: EAGAIN after it is a stall.

@@ -5,7 +5,7 @@ pub mod stream;
 pub mod tls;
 pub mod url;
 
-pub use stream::NetStream;
+pub use stream::{MaxTime, MinRate, NetStream, Sock};
 
 use crate::error::{Error, Kind, Result, io_reason};
 use std::io;
@@ -38,6 +38,11 @@ pub struct ConnectOptions {
     /// Bounds every single wait for the server (each read and each write).
     pub idle_timeout: Duration,
     pub family: Family,
+    /// `--max-time`: every wait on the network ends by then.
+    pub max_time: Option<MaxTime>,
+    /// `--speed-limit`/`--speed-time`: the slowest that bulk data (a download, a listing, a
+    /// message) may flow.
+    pub min_rate: Option<MinRate>,
 }
 
 impl Default for ConnectOptions {
@@ -46,7 +51,21 @@ impl Default for ConnectOptions {
             connect_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             family: Family::Any,
+            max_time: None,
+            min_rate: None,
         }
+    }
+}
+
+impl ConnectOptions {
+    /// A connected socket with this run's limits (see [`Sock`]).
+    pub fn sock(&self, tcp: TcpStream) -> Sock {
+        Sock::new(tcp, self.max_time, self.min_rate)
+    }
+
+    /// `deadline`, or the end of `--max-time` if that comes first.
+    pub fn within_max_time(&self, deadline: Instant) -> Instant {
+        self.max_time.map_or(deadline, |m| m.end.min(deadline))
     }
 }
 
@@ -173,7 +192,9 @@ pub fn open(
     deadline: Instant,
 ) -> Result<NetStream> {
     use stream::Transport;
-    let stream = NetStream::Plain(connect_by(&target.host, target.port, opts, deadline)?);
+    let deadline = opts.within_max_time(deadline);
+    let stream =
+        NetStream::Plain(opts.sock(connect_by(&target.host, target.port, opts, deadline)?));
     if !target.scheme.implicit_tls() {
         return Ok(stream);
     }
@@ -211,6 +232,7 @@ pub fn connect_by(
     opts: &ConnectOptions,
     deadline: Instant,
 ) -> Result<TcpStream> {
+    let deadline = opts.within_max_time(deadline);
     let addrs = resolve(host, port, opts.family)?;
     let mut last: Option<io::Error> = None;
     for addr in &addrs {
@@ -230,6 +252,12 @@ pub fn connect_by(
     }
     let e = last.unwrap_or_else(|| io::Error::other("no address to try"));
     let shown = display_host_port(host, port);
+    if let Some(max) = opts.max_time.filter(|m| m.left().is_zero()) {
+        return Err(Error::network(
+            shown,
+            stream::LimitReached::MaxTime(max.total).into_io(),
+        ));
+    }
     Err(match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
             Error::new(Kind::Timeout, format!("{shown}: connection timed out"))
@@ -243,7 +271,14 @@ pub fn connect_by(
 
 /// Connects to one address and applies the idle timeouts.
 pub fn connect_addr(addr: &SocketAddr, opts: &ConnectOptions) -> io::Result<TcpStream> {
-    let s = TcpStream::connect_timeout(addr, opts.connect_timeout)?;
+    let mut timeout = opts.connect_timeout;
+    if let Some(max) = opts.max_time {
+        timeout = timeout.min(max.left());
+        if timeout.is_zero() {
+            return Err(stream::LimitReached::MaxTime(max.total).into_io());
+        }
+    }
+    let s = TcpStream::connect_timeout(addr, timeout)?;
     configure(&s, opts)?;
     Ok(s)
 }

@@ -5,6 +5,8 @@
 use super::tls::TlsContext;
 use crate::error::{Error, Kind, Result};
 use rustls::{ClientConnection, StreamOwned};
+use std::cell::Cell;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -14,6 +16,10 @@ use std::time::{Duration, Instant};
 /// reply past `--timeout`.
 pub trait Timed {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Bulk data (a POP3 body, an IMAP literal) starts (`true`) or is over (`false`): while
+    /// it flows, the connection's [`MinRate`], if any, applies. Nothing by default.
+    fn watch_rate(&self, _on: bool) {}
 }
 
 impl Timed for TcpStream {
@@ -24,7 +30,251 @@ impl Timed for TcpStream {
 
 impl Timed for NetStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.tcp().set_read_timeout(timeout)
+        self.sock().set_read_timeout(timeout)
+    }
+
+    fn watch_rate(&self, on: bool) {
+        self.sock().watch_rate(on);
+    }
+}
+
+/// `--max-time`: when the whole run must be over, whatever it is doing on the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxTime {
+    pub end: Instant,
+    /// As given, for messages.
+    pub total: Duration,
+}
+
+impl MaxTime {
+    /// A run that must be over `total` from now.
+    pub fn from_now(total: Duration) -> MaxTime {
+        MaxTime {
+            end: Instant::now() + total,
+            total,
+        }
+    }
+
+    /// What is left of it; zero once it has passed.
+    pub fn left(&self) -> Duration {
+        self.end.saturating_duration_since(Instant::now())
+    }
+}
+
+/// `--speed-limit` and `--speed-time` (curl's names): data that flows must average at
+/// least `bytes_per_sec` over every `window`, counted from its first byte. The idle
+/// timeout bounds a server that sends nothing; this bounds one that sends a byte just
+/// before each read would time out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinRate {
+    pub bytes_per_sec: u64,
+    pub window: Duration,
+}
+
+/// Why a wait on a connection was cut short by a limit of the run rather than by the
+/// server: the payload of the `io::Error` (kind `TimedOut`) a [`Sock`] returns, which
+/// [`Error::network`] turns into its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReached {
+    MaxTime(Duration),
+    TooSlow(MinRate),
+}
+
+impl LimitReached {
+    pub fn into_io(self) -> io::Error {
+        io::Error::new(io::ErrorKind::TimedOut, self)
+    }
+
+    /// The limit behind `e`, if a limit ended it.
+    pub fn of(e: &io::Error) -> Option<LimitReached> {
+        e.get_ref()?.downcast_ref::<LimitReached>().copied()
+    }
+}
+
+impl fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitReached::MaxTime(total) => write!(
+                f,
+                "gave up: the run took longer than --max-time ({} s)",
+                total.as_secs_f64()
+            ),
+            LimitReached::TooSlow(r) => write!(
+                f,
+                "the server sent less than {} bytes/s for {} s (--speed-limit, --speed-time)",
+                r.bytes_per_sec,
+                r.window.as_secs_f64()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LimitReached {}
+
+/// Where one flow of data stands against its [`MinRate`]: the window starts at the
+/// first byte (a pause before the data starts is the idle timeout's business).
+#[derive(Debug, Clone, Copy, Default)]
+struct RateWindow {
+    since: Option<Instant>,
+    bytes: u64,
+}
+
+impl RateWindow {
+    /// Counts `n` bytes that arrived (or left) `now`: an error once a whole window has
+    /// passed with less than its share; otherwise a new window starts.
+    fn count(
+        &mut self,
+        n: usize,
+        rate: MinRate,
+        now: Instant,
+    ) -> std::result::Result<(), LimitReached> {
+        if n == 0 {
+            return Ok(());
+        }
+        let since = *self.since.get_or_insert(now);
+        self.bytes = self.bytes.saturating_add(n as u64);
+        let elapsed = now.saturating_duration_since(since);
+        if elapsed >= rate.window {
+            if (self.bytes as f64) < rate.bytes_per_sec as f64 * elapsed.as_secs_f64() {
+                return Err(LimitReached::TooSlow(rate));
+            }
+            *self = RateWindow {
+                since: Some(now),
+                bytes: 0,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// A TCP socket that keeps the run's limits: every read and write ends by `--max-time`
+/// (the socket's timeout is cut to what is left of it), and while data is watched
+/// ([`watch_rate`](Sock::watch_rate): an FTP data connection from its start, a body on a
+/// control connection) it must keep to the [`MinRate`]. Without limits it is the bare
+/// socket, with the timeouts set on it.
+pub struct Sock {
+    tcp: TcpStream,
+    max_time: Option<MaxTime>,
+    min_rate: Option<MinRate>,
+    /// The read timeout last asked for (the idle timeout, or what is left of a reply's
+    /// deadline); under `--max-time` the socket gets the smaller of it and what is left.
+    read_timeout: Cell<Option<Duration>>,
+    write_timeout: Option<Duration>,
+    /// `Some` while data is watched.
+    window: Cell<Option<RateWindow>>,
+}
+
+impl Sock {
+    /// Takes `tcp` with the timeouts already set on it (the idle timeout, see
+    /// [`super::configure`]).
+    pub fn new(tcp: TcpStream, max_time: Option<MaxTime>, min_rate: Option<MinRate>) -> Sock {
+        let read_timeout = tcp.read_timeout().ok().flatten();
+        let write_timeout = tcp.write_timeout().ok().flatten();
+        Sock {
+            tcp,
+            max_time,
+            min_rate,
+            read_timeout: Cell::new(read_timeout),
+            write_timeout,
+            window: Cell::new(None),
+        }
+    }
+
+    pub fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+
+    /// The read timeout last asked for.
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout.get()
+    }
+
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.read_timeout.set(timeout);
+        if self.max_time.is_none() {
+            self.tcp.set_read_timeout(timeout)?;
+        }
+        Ok(())
+    }
+
+    /// Starts watching the data that flows from now on against the [`MinRate`] (a window
+    /// already running goes on), or stops.
+    pub fn watch_rate(&self, on: bool) {
+        match (on, self.window.get()) {
+            (true, None) => self.window.set(Some(RateWindow::default())),
+            (true, Some(_)) => {}
+            (false, _) => self.window.set(None),
+        }
+    }
+
+    /// Before a read or a write: cuts the socket's timeout (`asked`) to what is left of
+    /// `--max-time`, or fails once it has passed.
+    fn before(
+        &self,
+        asked: Option<Duration>,
+        set: fn(&TcpStream, Option<Duration>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let Some(max) = self.max_time else {
+            return Ok(());
+        };
+        let left = max.left();
+        if left.is_zero() {
+            return Err(LimitReached::MaxTime(max.total).into_io());
+        }
+        set(&self.tcp, Some(asked.map_or(left, |a| a.min(left))))
+    }
+
+    /// After a read or a write: counts what moved against the rate, and names `--max-time`
+    /// as the reason when it was what cut the wait short.
+    pub fn after(&self, moved: io::Result<usize>) -> io::Result<usize> {
+        match moved {
+            Ok(n) => {
+                if let (Some(rate), Some(mut w)) = (self.min_rate, self.window.get()) {
+                    w.count(n, rate, Instant::now())
+                        .map_err(LimitReached::into_io)?;
+                    self.window.set(Some(w));
+                }
+                Ok(n)
+            }
+            Err(e) => match self.max_time {
+                Some(max)
+                    if max.left().is_zero()
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    Err(LimitReached::MaxTime(max.total).into_io())
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Before a write that bypasses [`Write`] (sendfile(2) on [`tcp`](Sock::tcp)); pass its
+    /// outcome to [`after`](Sock::after).
+    pub fn before_write(&self) -> io::Result<()> {
+        self.before(self.write_timeout, TcpStream::set_write_timeout)
+    }
+}
+
+impl Read for Sock {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.before(self.read_timeout.get(), TcpStream::set_read_timeout)?;
+        let n = self.tcp.read(buf);
+        self.after(n)
+    }
+}
+
+impl Write for Sock {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.before_write()?;
+        let n = self.tcp.write(buf);
+        self.after(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
     }
 }
 
@@ -50,16 +300,20 @@ pub trait Transport: Read + Write + Timed + Sized {
 
 /// A plain or TLS-wrapped TCP connection.
 pub enum NetStream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Plain(Sock),
+    Tls(Box<StreamOwned<ClientConnection, Sock>>),
 }
 
 impl NetStream {
-    pub fn tcp(&self) -> &TcpStream {
+    pub fn sock(&self) -> &Sock {
         match self {
             NetStream::Plain(s) => s,
             NetStream::Tls(s) => s.get_ref(),
         }
+    }
+
+    pub fn tcp(&self) -> &TcpStream {
+        self.sock().tcp()
     }
 
     /// Sends TLS close_notify (if TLS) and reads until the peer closes, so that TLS 1.3
@@ -147,5 +401,110 @@ impl Transport for NetStream {
             let _ = s.flush();
         }
         let _ = self.tcp().shutdown(Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RATE: MinRate = MinRate {
+        bytes_per_sec: 100,
+        window: Duration::from_secs(10),
+    };
+
+    #[test]
+    fn a_window_starts_at_the_first_byte_and_needs_its_share() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut w = RateWindow::default();
+        // Nothing moved: no window yet, however long the wait.
+        assert_eq!(w.count(0, RATE, at(100)), Ok(()));
+        assert_eq!(w.since, None);
+        // 999 bytes by the end of a 10 s window is less than 100 a second.
+        assert_eq!(w.count(1, RATE, at(100)), Ok(()));
+        assert_eq!(w.count(900, RATE, at(105)), Ok(()));
+        assert_eq!(w.count(98, RATE, at(110)), Err(LimitReached::TooSlow(RATE)));
+        // 1,000 bytes is enough, and a new window starts.
+        let mut w = RateWindow::default();
+        assert_eq!(w.count(500, RATE, at(0)), Ok(()));
+        assert_eq!(w.count(500, RATE, at(10)), Ok(()));
+        assert_eq!((w.since, w.bytes), (Some(at(10)), 0));
+        // Within a window, nothing is judged.
+        assert_eq!(w.count(1, RATE, at(19)), Ok(()));
+        // A window judged late (a read that waited) needs the share of the time it took.
+        assert_eq!(w.count(1500, RATE, at(25)), Ok(()));
+        let mut w = RateWindow::default();
+        assert_eq!(w.count(1, RATE, at(0)), Ok(()));
+        assert_eq!(
+            w.count(1400, RATE, at(15)),
+            Err(LimitReached::TooSlow(RATE))
+        );
+    }
+
+    #[test]
+    fn limits_are_named_in_words() {
+        assert_eq!(
+            LimitReached::MaxTime(Duration::from_millis(1500)).to_string(),
+            "gave up: the run took longer than --max-time (1.5 s)"
+        );
+        assert_eq!(
+            LimitReached::TooSlow(RATE).to_string(),
+            "the server sent less than 100 bytes/s for 10 s (--speed-limit, --speed-time)"
+        );
+        let e = LimitReached::MaxTime(Duration::from_secs(2)).into_io();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(
+            LimitReached::of(&e),
+            Some(LimitReached::MaxTime(Duration::from_secs(2)))
+        );
+        assert_eq!(
+            LimitReached::of(&io::Error::from(io::ErrorKind::TimedOut)),
+            None
+        );
+        let err = Error::network("h:1", e);
+        assert_eq!(err.exit_code(), 75);
+        assert!(!err.is_transient(), "the run's time is up: no retry");
+        let slow = Error::network("h:1", LimitReached::TooSlow(RATE).into_io());
+        assert!(
+            slow.is_transient(),
+            "a slow transfer may go better next time"
+        );
+    }
+
+    #[test]
+    fn a_socket_past_its_max_time_neither_reads_nor_writes() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (_peer, _) = l.accept().unwrap();
+        let max = MaxTime {
+            end: Instant::now(),
+            total: Duration::from_secs(3),
+        };
+        let mut s = Sock::new(tcp, Some(max), None);
+        let limit = |e: io::Error| LimitReached::of(&e);
+        assert_eq!(
+            limit(s.read(&mut [0u8; 4]).unwrap_err()),
+            Some(LimitReached::MaxTime(Duration::from_secs(3)))
+        );
+        assert_eq!(
+            limit(s.write(b"x").unwrap_err()),
+            Some(LimitReached::MaxTime(Duration::from_secs(3)))
+        );
+        // A silent peer: the read waits only what is left of the run, then names the limit.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (_peer, _) = l.accept().unwrap();
+        let s = Sock::new(
+            tcp,
+            Some(MaxTime::from_now(Duration::from_millis(50))),
+            None,
+        );
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut s = s;
+        assert_eq!(
+            limit(s.read(&mut [0u8; 4]).unwrap_err()),
+            Some(LimitReached::MaxTime(Duration::from_millis(50)))
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! FTPS data connections resume the control connection's session (vsftpd's
 //! `require_ssl_reuse=YES`).
 
+use super::stream::{LimitReached, Sock};
 use crate::error::{Error, Kind, Result, io_reason};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -11,7 +12,6 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
 use std::io;
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -121,15 +121,15 @@ impl TlsContext {
     /// server sends it; the socket's own read timeout is restored afterwards.
     pub fn handshake(
         &self,
-        mut tcp: TcpStream,
+        mut tcp: Sock,
         host: &str,
         deadline: Option<Instant>,
-    ) -> Result<StreamOwned<ClientConnection, TcpStream>> {
+    ) -> Result<StreamOwned<ClientConnection, Sock>> {
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| Error::new(Kind::Usage, format!("{host}: not a valid TLS server name")))?;
         let mut conn = ClientConnection::new(self.config.clone(), name)
             .map_err(|e| Error::new(Kind::Tls, format!("{host}: {e}")))?;
-        let idle = tcp.read_timeout().ok().flatten();
+        let idle = tcp.read_timeout();
         let too_slow = || {
             Error::new(
                 Kind::Timeout,
@@ -247,6 +247,9 @@ pub fn answered_without_tls(e: &Error) -> bool {
 }
 
 fn handshake_error(host: &str, e: io::Error) -> Error {
+    if LimitReached::of(&e).is_some() {
+        return Error::network(host, e);
+    }
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
             Kind::Timeout,

@@ -20,7 +20,8 @@
 //! - `footprint`: no tool loads libm;
 //! - `broken_stderr`: a standard error (or output) whose reader has gone stops no job;
 //! - `tls_hints`: implicit TLS to a plaintext port names each protocol's own upgrade;
-//! - `farewell`: an unanswered QUIT or LOGOUT does not hold a finished run.
+//! - `farewell`: an unanswered QUIT or LOGOUT does not hold a finished run;
+//! - `limits`: `--speed-limit`/`--speed-time` and `--max-time` in every tool.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -45,6 +46,7 @@ mod interop_imap;
 mod interop_pop;
 mod interop_smtp;
 mod interop_vsftpd;
+mod limits;
 mod mime_pack;
 mod pop_fetch;
 mod smtp_send;

@@ -68,6 +68,7 @@ pub struct Setup {
     ignore_rest: bool,
     retr_without_preliminary: bool,
     listings: std::collections::HashMap<String, Vec<u8>>,
+    drip_data: Option<Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +87,7 @@ pub struct Ftp {
     ignore_rest: bool,
     retr_without_preliminary: bool,
     listings: std::collections::HashMap<String, Vec<u8>>,
+    drip_data: Option<Duration>,
     state: Mutex<State>,
 }
 
@@ -255,6 +257,13 @@ impl Builder {
         self
     }
 
+    /// Files and listings go out over the data connection one byte every `every` (a server
+    /// that trickles data just fast enough never to time out).
+    pub fn drip_data(mut self, every: Duration) -> Self {
+        self.proto.drip_data = Some(every);
+        self
+    }
+
     /// REST is answered 350, but RETR sends the file from its first byte anyway.
     pub fn ignore_rest(mut self) -> Self {
         self.proto.ignore_rest = true;
@@ -312,6 +321,7 @@ impl Ftp {
             ignore_rest: setup.ignore_rest,
             retr_without_preliminary: setup.retr_without_preliminary,
             listings: setup.listings,
+            drip_data: setup.drip_data,
             state: Mutex::new(State {
                 fs,
                 uploaded: BTreeMap::new(),
@@ -713,7 +723,7 @@ impl Ctx<'_, Ftp> {
         let Some(mut dc) = self.start_transfer("directory listing")? else {
             return Ok(Flow::Continue);
         };
-        let sent = dc.stream.write_all(body).and_then(|()| dc.stream.flush());
+        let sent = write_data(&mut dc.stream, body, self.server.drip_data);
         drop(dc);
         match sent {
             Ok(()) => self.reply(226, "Directory send OK.")?,
@@ -724,6 +734,19 @@ impl Ctx<'_, Ftp> {
 }
 
 type C<'a, 'b> = &'a mut Ctx<'b, Ftp>;
+
+/// Writes `data` to a data connection: whole, or one byte every `drip`.
+fn write_data(stream: &mut impl Write, data: &[u8], drip: Option<Duration>) -> io::Result<()> {
+    match drip {
+        None => stream.write_all(data),
+        Some(every) => data.iter().try_for_each(|b| {
+            thread::sleep(every);
+            stream.write_all(std::slice::from_ref(b))?;
+            stream.flush()
+        }),
+    }
+    .and_then(|()| stream.flush())
+}
 
 fn user(c: C, arg: &str) -> io::Result<Flow> {
     c.session.user = Some(arg.to_string());
@@ -1050,7 +1073,7 @@ fn retr(c: C, arg: &str) -> io::Result<Flow> {
             }
         };
     }
-    let sent = dc.stream.write_all(&wire).and_then(|()| dc.stream.flush());
+    let sent = write_data(&mut dc.stream, &wire, c.server.drip_data);
     drop(dc);
     match sent {
         Ok(()) => done(c.reply(226, "Transfer complete.")),
