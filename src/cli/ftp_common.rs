@@ -96,9 +96,50 @@ pub struct SpeedArgs {
 }
 
 impl SpeedArgs {
+    /// With `--limit-rate`, the run is slow on purpose (and each of `--parallel`
+    /// connections gets a share of the rate): the default `--speed-limit` does not apply,
+    /// one given on the command line does.
+    pub fn fit_speed_limit(&self, connect: &mut crate::net::ConnectOptions, conn: &ConnArgs) {
+        if self.limit_rate.is_some() && conn.speed_limit.is_none() {
+            connect.min_rate = None;
+        }
+    }
+
     /// The shared token bucket of `--limit-rate`, if any.
     pub fn limit(&self) -> Option<std::sync::Arc<crate::parallel::RateLimit>> {
         self.limit_rate
             .map(|r| std::sync::Arc::new(crate::parallel::RateLimit::new(r)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        speed: SpeedArgs,
+    }
+
+    fn min_rate(args: &[&str]) -> Option<u64> {
+        let f = Flags::parse_from(std::iter::once("t").chain(args.iter().copied()));
+        let mut o = f.conn.options().unwrap();
+        f.speed.fit_speed_limit(&mut o, &f.conn);
+        o.min_rate.map(|r| r.bytes_per_sec)
+    }
+
+    #[test]
+    fn a_rate_limit_turns_the_default_speed_limit_off() {
+        assert_eq!(min_rate(&[]), Some(100));
+        assert_eq!(min_rate(&["--limit-rate", "1K", "--parallel", "16"]), None);
+        assert_eq!(
+            min_rate(&["--limit-rate", "1K", "--speed-limit", "10"]),
+            Some(10)
+        );
+        assert_eq!(min_rate(&["--speed-limit", "0"]), None);
     }
 }

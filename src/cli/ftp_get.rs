@@ -248,7 +248,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         }
         Destination::Dir(dir)
     };
-    let ftp = ftp_options(
+    let mut ftp = ftp_options(
         &args.tls,
         &args.conn,
         &args.output_args,
@@ -257,6 +257,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         args.active,
         args.ascii,
     )?;
+    args.speed.fit_speed_limit(&mut ftp.connect, &args.conn);
     let opts = GetOptions {
         destination,
         resume: args.resume,

@@ -177,7 +177,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     crate::parallel::tune_allocator();
     let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
     let jobs = jobs(&args.files, &target)?;
-    let ftp = ftp_options(
+    let mut ftp = ftp_options(
         &args.tls,
         &args.conn,
         &args.output_args,
@@ -186,6 +186,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         args.active,
         args.ascii,
     )?;
+    args.speed.fit_speed_limit(&mut ftp.connect, &args.conn);
     let opts = PutOptions {
         atomic: args.atomic,
         create_dirs: args.create_dirs,
