@@ -39,8 +39,8 @@ impl Tool for ImapFetch {
         (68, ""),
         (
             69,
-            "the server refused a command, would have needed a cleartext password, or has no\n\
-             UIDPLUS for --delete",
+            "the server refused a command, would have needed a cleartext password, greeted\n\
+             with PREAUTH without TLS (unless --tls none), or has no UIDPLUS for --delete",
         ),
         (70, ""),
         (

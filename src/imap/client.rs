@@ -169,13 +169,15 @@ impl<S: Transport> ImapClient<S> {
         }
         let implicit = target.scheme == Scheme::Imaps;
         if preauth {
-            // Already logged in: STARTTLS is not allowed any more (RFC 3501 section 6.2.1),
-            // and no password crosses the wire.
-            if !implicit && opts.tls_mode == TlsMode::Required && !client.is_tls() {
+            // Already logged in: STARTTLS is not allowed any more (RFC 3501 section 6.2.1).
+            // In cleartext anyone on the path can say PREAUTH and serve a folder of its own
+            // (the STARTTLS-stripping class: Poddebniak et al., USENIX Security 2021), so
+            // only --tls none, which asked for no protection, takes it.
+            if !implicit && !client.is_tls() && opts.tls_mode != TlsMode::None {
                 return Err(Error::new(
                     Kind::Unavailable,
                     format!(
-                        "{}: the server logged us in without TLS (PREAUTH) and --tls required was given",
+                        "{}: the server says we are logged in already (PREAUTH) on a connection without TLS, which anyone on the path could have said; refusing (use --tls none to allow it)",
                         client.peer()
                     ),
                 ));
@@ -1359,26 +1361,23 @@ a6 OK done\r\n";
         .err()
         .unwrap();
         assert_eq!(e.exit_code(), 76);
-        // PREAUTH: no login, no STARTTLS.
-        let c = connect(
-            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
-            64,
-            "imap://h/",
-            &login,
-            &opts(TlsMode::Auto),
-        )
-        .unwrap();
+        // PREAUTH: no login, no STARTTLS; without TLS only under --tls none.
+        let preauth: &[&[u8]] = &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"];
+        let c = connect(preauth, 64, "imap://h/", &login, &opts(TlsMode::None)).unwrap();
         assert!(c.conn.stream().written.is_empty());
-        let e = connect(
-            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
-            64,
-            "imap://h/",
-            &login,
-            &opts(TlsMode::Required),
-        )
-        .err()
-        .unwrap();
-        assert_eq!(e.exit_code(), 69);
+        for mode in [TlsMode::Auto, TlsMode::Required] {
+            let e = connect(preauth, 64, "imap://h/", &login, &opts(mode))
+                .err()
+                .unwrap();
+            assert_eq!(e.exit_code(), 69);
+            assert_eq!(
+                e.to_string(),
+                "h:143: the server says we are logged in already (PREAUTH) on a connection without TLS, which anyone on the path could have said; refusing (use --tls none to allow it)"
+            );
+        }
+        // Over imaps:// the greeting came through TLS.
+        let c = connect(preauth, 64, "imaps://h/", &login, &opts(TlsMode::Auto)).unwrap();
+        assert!(c.conn.stream().written.is_empty());
     }
 
     fn preauth(rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {

@@ -585,3 +585,28 @@ fn a_second_run_for_the_same_account_stops_at_once() {
     assert_eq!(commands_of(&server, "UID FETCH").len(), 1);
     drop(first);
 }
+
+#[test]
+fn a_cleartext_preauth_greeting_is_refused_unless_tls_none() {
+    // A man in the middle answers for the server: `* PREAUTH` and a folder of its own.
+    let greeting = "* PREAUTH [CAPABILITY IMAP4rev1] logged in already\r\n";
+    let server = imap(&["Subject: phishing\r\n\r\nclick\r\n"])
+        .greeting(greeting)
+        .start();
+    let l = Local::new("preauth");
+    for tls in [&[][..], &["--tls", "auto"], &["--tls", "required"]] {
+        let o = l.run_url(&url(&server), tls, &["--maildir", &l.md_arg()]);
+        let line = o.fails(69);
+        assert!(
+            line.contains("PREAUTH") && line.contains("--tls none"),
+            "{line}"
+        );
+    }
+    // Nothing was asked for, nothing stored, nothing recorded.
+    assert!(commands(&server).is_empty(), "{:#?}", commands(&server));
+    assert!(l.md().is_empty());
+    assert!(!l.state_file(&server).exists());
+    // --tls none takes the user at their word.
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(l.md(), ["Subject: phishing\n\nclick\n"]);
+}
