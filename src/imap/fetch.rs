@@ -160,6 +160,14 @@ pub fn fetch_folder<S: Transport>(
         }
         return Ok(summary);
     }
+    if opts.new_only && last == u32::MAX {
+        // UIDs are 32-bit (RFC 3501 section 2.3.1.1): nothing can come after this one
+        // without a new UIDVALIDITY, and `UID 4294967296:*` is no UID set.
+        if let Some(st) = state.as_deref_mut() {
+            st.save()?;
+        }
+        return Ok(summary);
+    }
     let mut criteria = Vec::new();
     if opts.new_only && last > 0 {
         criteria.push(format!("UID {}:*", u64::from(last) + 1));

@@ -610,3 +610,41 @@ fn a_cleartext_preauth_greeting_is_refused_unless_tls_none() {
     l.run(&server, &["--maildir", &l.md_arg()]).ok();
     assert_eq!(l.md(), ["Subject: phishing\n\nclick\n"]);
 }
+
+#[test]
+fn after_the_highest_uid_there_is_nothing_to_ask_for() {
+    // UIDs are 32-bit (RFC 3501 section 2.3.1.1): after 4294967295 nothing can come without
+    // a new UIDVALIDITY, and `UID 4294967296:*` is no UID set at all.
+    let server = imap(&messages()).start();
+    let l = Local::new("top");
+    let state = l.dir.join("top.state");
+    std::fs::write(
+        &state,
+        "posthaste-state 1\nINBOX.last 4294967295\nINBOX.uidvalidity 1000\n\n",
+    )
+    .unwrap();
+    let st = state.to_str().unwrap();
+    l.run(&server, &["--maildir", &l.md_arg(), "--state-file", st])
+        .ok();
+    assert_eq!(
+        commands(&server),
+        [
+            "CAPABILITY",
+            "LOGIN alice \"s3cret pass\"",
+            "EXAMINE INBOX",
+            "LOGOUT"
+        ]
+    );
+    assert!(l.md().is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "posthaste-state 1\nINBOX.last 4294967295\nINBOX.uidvalidity 1000\n\n"
+    );
+    // --unseen and --since narrow nothing further: still no search.
+    l.run(
+        &server,
+        &["--maildir", &l.md_arg(), "--state-file", st, "--unseen"],
+    )
+    .ok();
+    assert!(commands_of(&server, "UID SEARCH").is_empty());
+}
