@@ -36,6 +36,11 @@ const MAX_SET: usize = 900;
 const MAX_UNTAGGED: usize = 1_000_000;
 /// The longest folder name taken as a literal in a LIST answer.
 const MAX_NAME_LITERAL: u64 = 64 * 1024;
+/// The most octets one response may carry in literals nobody asked for (a folder name in a
+/// STATUS answer, an item a server adds to a FETCH), the lines between them included: far
+/// more than any such item needs. A literal beyond it is refused unread, never drained
+/// (`X-JUNK {999999999999}` would hold the account's lock for as long as the server likes).
+const MAX_UNASKED: u64 = 64 * 1024;
 
 /// How to connect and log in.
 #[derive(Clone)]
@@ -105,7 +110,9 @@ pub struct ImapClient<S: Transport = NetStream> {
     /// UID STORE and UID EXPUNGE commands waiting for room in the pipeline.
     updates: VecDeque<String>,
     wanted: HashSet<u32>,
-    current: Option<(FetchParser, u64)>,
+    /// The message announced and not yet read: its response's parser, its length, and what
+    /// is left of the response's [`MAX_UNASKED`].
+    current: Option<(FetchParser, u64, u64)>,
 }
 
 impl ImapClient<NetStream> {
@@ -263,14 +270,37 @@ impl<S: Transport> ImapClient<S> {
     }
 
     /// Reads and drops the literals (and the rest of the line after each) of an untagged
-    /// response nobody wants.
+    /// response nobody wants, within [`MAX_UNASKED`].
     fn skip_literals(&mut self, mut literal: Option<u64>) -> Result<()> {
+        let mut budget = MAX_UNASKED;
         while let Some(n) = literal {
-            self.conn.literal(n)?.skip()?;
-            let rest = self.conn.read_line_raw()?;
+            let rest = self.skip_unasked(n, &mut budget)?;
             literal = imap_literal(&rest);
         }
         Ok(())
+    }
+
+    /// Reads and drops a literal of `len` octets nobody asked for and the rest of its line
+    /// (returned), charged to `budget`, what is left of its response's [`MAX_UNASKED`]. A
+    /// literal beyond it is refused unread.
+    fn skip_unasked(&mut self, len: u64, budget: &mut u64) -> Result<Vec<u8>> {
+        if len > *budget {
+            // Begun and never read: the engine counts the connection as out of step.
+            drop(self.conn.literal(len)?);
+            return Err(Error::new(
+                Kind::Protocol,
+                format!(
+                    "{}: a literal of {len} octets nobody asked for (more than {} KiB in one response): not read",
+                    self.peer(),
+                    MAX_UNASKED / 1024
+                ),
+            ));
+        }
+        *budget -= len;
+        self.conn.literal(len)?.skip()?;
+        let rest = self.conn.read_line_raw()?;
+        *budget = budget.saturating_sub(rest.len() as u64);
+        Ok(rest)
     }
 
     /// What any untagged response tells us, whatever command is running: capabilities,
@@ -831,15 +861,15 @@ impl<S: Transport> ImapClient<S> {
                     };
                     let mut parser = FetchParser::new();
                     let mut piece = fetch;
+                    let mut budget = MAX_UNASKED;
                     loop {
                         match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
                             Next::Literal { len, body: true } => {
-                                self.current = Some((parser, len));
+                                self.current = Some((parser, len, budget));
                                 return Ok(FetchEvent::Message { size: len });
                             }
                             Next::Literal { len, body: false } => {
-                                self.conn.literal(len)?.skip()?;
-                                piece = self.conn.read_line_raw()?;
+                                piece = self.skip_unasked(len, &mut budget)?;
                             }
                             Next::Done => break,
                         }
@@ -886,7 +916,7 @@ impl<S: Transport> ImapClient<S> {
         buf: &mut [u8],
         mut out: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<u32> {
-        let Some((mut parser, len)) = self.current.take() else {
+        let Some((mut parser, len, mut budget)) = self.current.take() else {
             return Err(Error::new(Kind::Software, "read_message without a message"));
         };
         let mut lit = self.conn.literal(len)?;
@@ -896,13 +926,13 @@ impl<S: Transport> ImapClient<S> {
                 n => out(&buf[..n])?,
             }
         }
+        let mut piece = self.conn.read_line_raw()?;
         loop {
-            let piece = self.conn.read_line_raw()?;
             match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
                 Next::Literal { len, .. } => {
                     // A second message in one response was refused by the parser; another
                     // literal is a value nobody asked for.
-                    self.conn.literal(len)?.skip()?;
+                    piece = self.skip_unasked(len, &mut budget)?;
                 }
                 Next::Done => break,
             }
@@ -1466,6 +1496,56 @@ a6 OK done\r\n";
         let e = drain(&mut c).unwrap_err();
         assert_eq!(e.exit_code(), 75, "{e}");
         assert!(e.to_string().contains("BYE shutting down"), "{e}");
+    }
+
+    #[test]
+    fn literals_nobody_asked_for_are_bounded() {
+        // A literal the client did not ask for is refused before it is read, not drained.
+        let refused = |e: &Error, len: &str| {
+            assert_eq!(e.exit_code(), 76, "{e}");
+            assert!(
+                e.to_string().contains(&format!(
+                    "a literal of {len} octets nobody asked for (more than 64 KiB in one response): not read"
+                )),
+                "{e}"
+            );
+        };
+        // Inside a FETCH response, before the message or after it.
+        let mut c = preauth(&[b"* 1 FETCH (UID 5 X-JUNK {999999999999}\r\n"], 64);
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        refused(&e, "999999999999");
+        assert!(!c.is_usable());
+        let mut c = preauth(
+            &[b"* 1 FETCH (UID 5 BODY[] {1}\r\nx X-JUNK {65537}\r\n"],
+            64,
+        );
+        c.start_fetch(&[5]);
+        refused(&drain(&mut c).unwrap_err(), "65537");
+        // In any other untagged response (here while SELECT runs).
+        let mut c = preauth(&[b"* OK [ALERT] {999999999999}\r\n"], 64);
+        refused(&c.select("INBOX", true).unwrap_err(), "999999999999");
+        // Small ones add up: the bound is for the response, lines between them included.
+        let mut wire = b"* 1 FETCH (UID 5 X {40000}\r\n".to_vec();
+        wire.extend_from_slice(&[b'j'; 40000]);
+        wire.extend_from_slice(b" Y {26000}\r\n");
+        let mut c = preauth(&[&wire], 4096);
+        c.start_fetch(&[5]);
+        refused(&drain(&mut c).unwrap_err(), "26000");
+        // Up to the bound they are read and dropped, wherever they are.
+        let mut wire = b"* 1 FETCH (UID 5 X {65000}\r\n".to_vec();
+        wire.extend_from_slice(&[b'j'; 65000]);
+        wire.extend_from_slice(b" Y {100}\r\n");
+        wire.extend_from_slice(&[b'k'; 100]);
+        wire.extend_from_slice(b" BODY[] {1}\r\nx Z {200}\r\n");
+        wire.extend_from_slice(&[b'z'; 200]);
+        wire.extend_from_slice(b")\r\n* 2 FETCH (FLAGS (\\Seen) X {65000}\r\n");
+        wire.extend_from_slice(&[b'j'; 65000]);
+        wire.extend_from_slice(b")\r\na1 OK\r\n");
+        let mut c = preauth(&[&wire], 4096);
+        c.start_fetch(&[5]);
+        let (msgs, _) = drain(&mut c).unwrap();
+        assert_eq!(msgs, [(5, b"x".to_vec())]);
     }
 
     #[test]

@@ -648,3 +648,29 @@ fn after_the_highest_uid_there_is_nothing_to_ask_for() {
     .ok();
     assert!(commands_of(&server, "UID SEARCH").is_empty());
 }
+
+#[test]
+fn a_huge_literal_nobody_asked_for_is_refused_unread() {
+    // The server announces a junk literal of almost 1 TB and then trickles (here: sends
+    // nothing). It is refused at once, not drained until the timeout.
+    let server = imap(&messages())
+        .reply("UID FETCH", "* 1 FETCH (UID 1 X-JUNK {999999999999}\r\nxy")
+        .start();
+    let l = Local::new("junk");
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg()])
+        .fails(76)
+        .to_string();
+    assert_eq!(
+        line,
+        format!(
+            "imap-fetch: 127.0.0.1:{}: a literal of 999999999999 octets nobody asked for (more than 64 KiB in one response): not read",
+            server.port()
+        )
+    );
+    assert!(l.md().is_empty());
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 0\nINBOX.uidvalidity 1000\n\n"
+    );
+}
