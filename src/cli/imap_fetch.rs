@@ -57,7 +57,13 @@ impl Tool for ImapFetch {
             "try again later: a timeout, a refused connection, a server that is closing, or\n\
              another run for the same account still going",
         ),
-        (76, ""),
+        (
+            76,
+            "the server's answers were malformed or unexpected: a message asked for and not\n\
+             sent though the server still lists it (the next run asks again), a UID SEARCH\n\
+             answer naming a UID at or above UIDNEXT, more than 64 KiB of literals nobody\n\
+             asked for in one response",
+        ),
         (77, "login failed, or no password available"),
     ];
     const HINTS: &'static [(&'static str, &'static str)] = &[

@@ -70,9 +70,10 @@ pub struct Mailbox {
 pub enum FetchEvent {
     /// A message of `size` octets begins: read it with [`ImapClient::read_message`].
     Message { size: u64 },
-    /// A `UID FETCH` command ended well: every message of `uids` that the server still had
-    /// came before this.
-    Batch { uids: Vec<u32> },
+    /// A `UID FETCH` command for `uids` ended well (OK, or NO [EXPUNGEISSUED]); `missing`
+    /// are those of them whose message did not come. A server's OK is no evidence that a
+    /// message arrived: the caller records only what it received.
+    Batch { uids: Vec<u32>, missing: Vec<u32> },
     /// Every batch is done.
     Done,
 }
@@ -104,6 +105,11 @@ pub struct ImapClient<S: Transport = NetStream> {
     /// The server said BYE: it is closing the connection.
     bye: Option<String>,
     selected: Option<Mailbox>,
+    /// The selected folder's message count as the untagged responses tell it (EXISTS sets
+    /// it, EXPUNGE takes one off), and how many messages they announced since the SELECT:
+    /// a SEARCH may name that many UIDs at or above the UIDNEXT the SELECT gave.
+    count: u32,
+    arrived: u32,
     // The fetch under way.
     batches: VecDeque<(String, Vec<u32>)>,
     in_flight: VecDeque<(String, Pending)>,
@@ -146,6 +152,8 @@ impl<S: Transport> ImapClient<S> {
             tag: 0,
             bye: None,
             selected: None,
+            count: 0,
+            arrived: 0,
             batches: VecDeque::new(),
             in_flight: VecDeque::new(),
             updates: VecDeque::new(),
@@ -286,7 +294,7 @@ impl<S: Transport> ImapClient<S> {
     fn skip_unasked(&mut self, len: u64, budget: &mut u64) -> Result<Vec<u8>> {
         if len > *budget {
             // Begun and never read: the engine counts the connection as out of step.
-            drop(self.conn.literal(len)?);
+            let _ = self.conn.literal(len)?;
             return Err(Error::new(
                 Kind::Protocol,
                 format!(
@@ -326,7 +334,10 @@ impl<S: Transport> ImapClient<S> {
                     if let Some(m) = self.selected.as_mut() {
                         m.exists = n;
                     }
+                    self.arrived = self.arrived.saturating_add(n.saturating_sub(self.count));
+                    self.count = n;
                 }
+                Ok(Data::Expunge(_)) => self.count = self.count.saturating_sub(1),
                 Ok(_) => {}
                 Err(why) => {
                     return Err(Error::new(
@@ -418,6 +429,8 @@ impl<S: Transport> ImapClient<S> {
                         tag,
                         bye: None,
                         selected: None,
+                        count: 0,
+                        arrived: 0,
                         batches: VecDeque::new(),
                         in_flight: VecDeque::new(),
                         updates: VecDeque::new(),
@@ -644,11 +657,15 @@ impl<S: Transport> ImapClient<S> {
         m.read_only = r
             .resp_code()
             .is_some_and(|c| c.eq_ignore_ascii_case(b"READ-ONLY"));
+        self.count = m.exists;
+        self.arrived = 0;
         self.selected = Some(m.clone());
         Ok(m)
     }
 
-    /// `UID SEARCH criteria`: the matching UIDs, ascending.
+    /// `UID SEARCH criteria`: the matching UIDs, ascending. An answer that names a UID no
+    /// message of the folder can have ([`parse::check_search`]: 0, or at or above UIDNEXT
+    /// for a message never announced) is a protocol error, never a UID to fetch or record.
     pub fn uid_search(&mut self, criteria: &str) -> Result<Vec<u32>> {
         let what = format!("UID SEARCH {criteria}");
         let tag = self.send(&what)?;
@@ -674,7 +691,31 @@ impl<S: Transport> ImapClient<S> {
         self.expect_ok(r, &what)?;
         uids.sort_unstable();
         uids.dedup();
+        let uidnext = self.selected.as_ref().and_then(|m| m.uidnext);
+        parse::check_search(&uids, uidnext, self.arrived).map_err(|why| {
+            Error::new(
+                Kind::Protocol,
+                format!("{}: {what}: the answer names {why}", self.peer()),
+            )
+        })?;
         Ok(uids)
+    }
+
+    /// Which of `uids` (ascending) the selected folder still holds: a NOOP first lets the
+    /// server report what other sessions expunged (RFC 3501 section 6.1.2), then
+    /// `UID SEARCH UID set`. What a FETCH left out is either gone or still owed.
+    pub fn uids_present(&mut self, uids: &[u32]) -> Result<Vec<u32>> {
+        self.simple("NOOP", "NOOP")?;
+        let mut present = Vec::new();
+        for (set, members) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
+            let found = self.uid_search(&format!("UID {set}"))?;
+            present.extend(
+                found
+                    .into_iter()
+                    .filter(|u| members.binary_search(u).is_ok()),
+            );
+        }
+        Ok(present)
     }
 
     /// `LIST "" *`: every folder, names decoded from modified UTF-7 where they are.
@@ -833,10 +874,14 @@ impl<S: Transport> ImapClient<S> {
                                     ));
                                 }
                             }
-                            for u in &uids {
-                                self.wanted.remove(u);
-                            }
-                            return Ok(FetchEvent::Batch { uids });
+                            // A message of this batch that comes later is refused as not
+                            // asked for: the batch is over.
+                            let missing: Vec<u32> = uids
+                                .iter()
+                                .copied()
+                                .filter(|u| self.wanted.remove(u))
+                                .collect();
+                            return Ok(FetchEvent::Batch { uids, missing });
                         }
                         Pending::Update(command) => {
                             self.expect_ok(r, &command)?;
@@ -927,15 +972,12 @@ impl<S: Transport> ImapClient<S> {
             }
         }
         let mut piece = self.conn.read_line_raw()?;
-        loop {
-            match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
-                Next::Literal { len, .. } => {
-                    // A second message in one response was refused by the parser; another
-                    // literal is a value nobody asked for.
-                    piece = self.skip_unasked(len, &mut budget)?;
-                }
-                Next::Done => break,
-            }
+        // A second message in one response was refused by the parser; another literal is a
+        // value nobody asked for.
+        while let Next::Literal { len, .. } =
+            parser.feed(&piece).map_err(|why| self.malformed(&why))?
+        {
+            piece = self.skip_unasked(len, &mut budget)?;
         }
         let uid = parser.items.uid.ok_or_else(|| {
             Error::new(
@@ -1109,8 +1151,16 @@ mod tests {
     type Drained = (Vec<(u32, Vec<u8>)>, Vec<Vec<u32>>);
 
     fn drain(c: &mut ImapClient<MockStream>) -> Result<Drained> {
+        let (drained, missing) = drain_missing(c)?;
+        assert!(missing.is_empty(), "{missing:?}");
+        Ok(drained)
+    }
+
+    /// [`drain`], and the UIDs the batches said did not come.
+    fn drain_missing(c: &mut ImapClient<MockStream>) -> Result<(Drained, Vec<u32>)> {
         let mut msgs = Vec::new();
         let mut batches = Vec::new();
+        let mut missing = Vec::new();
         let mut buf = [0u8; 7];
         loop {
             match c.next_event()? {
@@ -1123,8 +1173,14 @@ mod tests {
                     assert_eq!(got.len() as u64, size);
                     msgs.push((uid, got));
                 }
-                FetchEvent::Batch { uids } => batches.push(uids),
-                FetchEvent::Done => return Ok((msgs, batches)),
+                FetchEvent::Batch {
+                    uids,
+                    missing: mut m,
+                } => {
+                    batches.push(uids);
+                    missing.append(&mut m);
+                }
+                FetchEvent::Done => return Ok(((msgs, batches), missing)),
             }
         }
     }
@@ -1471,8 +1527,9 @@ a6 OK done\r\n";
         }
         let mut c = preauth(&[b"* 1 EXPUNGE\r\na1 NO [EXPUNGEISSUED] gone\r\n"], 64);
         c.start_fetch(&[5]);
-        let (msgs, batches) = drain(&mut c).unwrap();
+        let ((msgs, batches), missing) = drain_missing(&mut c).unwrap();
         assert!(msgs.is_empty() && batches == [vec![5]]);
+        assert_eq!(missing, [5]);
         // A literal that lies: the connection ends inside it.
         let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {100}\r\nshort"], 1);
         c.start_fetch(&[5]);
@@ -1496,6 +1553,73 @@ a6 OK done\r\n";
         let e = drain(&mut c).unwrap_err();
         assert_eq!(e.exit_code(), 75, "{e}");
         assert!(e.to_string().contains("BYE shutting down"), "{e}");
+    }
+
+    #[test]
+    fn what_a_batch_left_out_is_said_and_asked_about() {
+        // An OK without UID 6's message: the batch says so.
+        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
+        c.start_fetch(&[5, 6]);
+        let ((msgs, batches), missing) = drain_missing(&mut c).unwrap();
+        assert_eq!((msgs.len(), batches), (1, vec![vec![5, 6]]));
+        assert_eq!(missing, [6]);
+        // The OK before the messages: all are missing, and what comes after is no answer to
+        // anything (read and dropped by the NOOP that asks what is still there).
+        let parts: Vec<&[u8]> = vec![
+            b"a1 OK done\r\n* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\n",
+            b"a2 OK\r\n",
+            b"* SEARCH 5\r\na3 OK\r\n",
+        ];
+        let mut c = preauth(&parts, 64);
+        c.start_fetch(&[5]);
+        let ((msgs, _), missing) = drain_missing(&mut c).unwrap();
+        assert!(msgs.is_empty());
+        assert_eq!(missing, [5]);
+        assert_eq!(c.uids_present(&missing).unwrap(), [5]);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])\r\na2 NOOP\r\na3 UID SEARCH UID 5\r\n"
+        );
+        // Of several, those the search names are there; a UID it adds is not asked about.
+        let parts: Vec<&[u8]> = vec![b"* 3 EXPUNGE\r\na1 OK\r\n", b"* SEARCH 2 3 9\r\na2 OK\r\n"];
+        let mut c = preauth(&parts, 64);
+        c.count = 20;
+        assert_eq!(c.uids_present(&[2, 4, 9]).unwrap(), [2, 9]);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 NOOP\r\na2 UID SEARCH UID 2,4,9\r\n"
+        );
+    }
+
+    #[test]
+    fn a_search_answer_above_uidnext_is_refused() {
+        let select: &[u8] =
+            b"* 3 EXISTS\r\n* OK [UIDVALIDITY 9] x\r\n* OK [UIDNEXT 4] y\r\na1 OK [READ-ONLY] x\r\n";
+        let mut c = preauth(&[select, b"* SEARCH 1 2 4000000000\r\na2 OK\r\n"], 64);
+        c.select("INBOX", true).unwrap();
+        let e = c.uid_search("ALL").unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert_eq!(
+            e.to_string(),
+            "h:143: UID SEARCH ALL: the answer names UID 4000000000, not below the folder's UIDNEXT 4, with no new messages announced since it was selected"
+        );
+        // Mail announced since the SELECT may have UIDs from UIDNEXT on; as many as came.
+        let search: &[u8] = b"* 4 EXISTS\r\n* SEARCH 1 2 3 4\r\na2 OK\r\n";
+        let mut c = preauth(&[select, search], 64);
+        c.select("INBOX", true).unwrap();
+        assert_eq!(c.uid_search("ALL").unwrap(), [1, 2, 3, 4]);
+        // An expunge and an arrival: the count is back to 3, and one message is new.
+        let search: &[u8] = b"* 2 EXPUNGE\r\n* 3 EXISTS\r\n* SEARCH 1 3 7\r\na2 OK\r\n";
+        let mut c = preauth(&[select, search], 64);
+        c.select("INBOX", true).unwrap();
+        assert_eq!(c.uid_search("ALL").unwrap(), [1, 3, 7]);
+        let search: &[u8] = b"* 2 EXPUNGE\r\n* 3 EXISTS\r\n* SEARCH 1 5 7\r\na2 OK\r\n";
+        let mut c = preauth(&[select, search], 64);
+        c.select("INBOX", true).unwrap();
+        assert_eq!(c.uid_search("ALL").unwrap_err().exit_code(), 76);
+        // UID 0 is no message's.
+        let mut c = preauth(&[b"* SEARCH 0 1\r\na1 OK\r\n"], 64);
+        assert_eq!(c.uid_search("ALL").unwrap_err().exit_code(), 76);
     }
 
     #[test]
@@ -1560,7 +1684,13 @@ a6 OK done\r\n";
         let mut buf = [0u8; 16];
         assert_eq!(c.next_event().unwrap(), FetchEvent::Message { size: 1 });
         assert_eq!(c.read_message(&mut buf, |_| Ok(())).unwrap(), 5);
-        assert_eq!(c.next_event().unwrap(), FetchEvent::Batch { uids: vec![5] });
+        assert_eq!(
+            c.next_event().unwrap(),
+            FetchEvent::Batch {
+                uids: vec![5],
+                missing: vec![]
+            }
+        );
         c.queue_store(&[5], "\\Seen \\Deleted").unwrap();
         c.queue_expunge(&[5]).unwrap();
         assert_eq!(c.next_event().unwrap(), FetchEvent::Done);

@@ -674,3 +674,136 @@ fn a_huge_literal_nobody_asked_for_is_refused_unread() {
         "posthaste-state 1\nINBOX.last 0\nINBOX.uidvalidity 1000\n\n"
     );
 }
+
+/// Runs imap-fetch against a server that leaves message 2 out in the way `faults` says:
+/// the run stores the others and fails with `line` (`PORT` for the server's port), records
+/// what it stored and nothing above the first gap; once the server tells the truth, the
+/// next run fetches message 2 and a message that arrived meanwhile.
+fn the_message_left_out_is_fetched_next_time(
+    tag: &str,
+    faults: Faults,
+    stored_first: &[usize],
+    line: &str,
+    state: Option<&str>,
+) {
+    let server = imap(&messages()).faults(faults).start();
+    let l = Local::new(tag);
+    let o = l.run(&server, &["--maildir", &l.md_arg()]);
+    let want = line.replace("PORT", &server.port().to_string());
+    assert_eq!(o.fails(76), want);
+    let first: Vec<String> = stored_first.iter().map(|&i| stored()[i].clone()).collect();
+    assert_eq!(l.md(), first);
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server))
+            .ok()
+            .as_deref(),
+        state
+    );
+    // The server mends its ways, and new mail arrives.
+    server.protocol().mend();
+    server
+        .protocol()
+        .deliver("INBOX", "Subject: four\r\n\r\n4\r\n");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    let mut got = l.md();
+    got.sort();
+    let mut want: Vec<String> = stored();
+    want.push("Subject: four\n\n4\n".into());
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 4\nINBOX.uidvalidity 1000\n\n"
+    );
+}
+
+#[test]
+fn a_message_left_out_of_a_fetch_answered_ok_is_not_recorded() {
+    the_message_left_out_is_fetched_next_time(
+        "omit",
+        Faults {
+            omit: Some(2),
+            ..Faults::default()
+        },
+        &[0, 2],
+        "imap-fetch: 127.0.0.1:PORT: folder INBOX: UID 2 was asked for and not sent, though the server still lists it: not recorded, the next run asks again",
+        Some("posthaste-state 1\nINBOX.last 1\nINBOX.uidvalidity 1000\n\nINBOX:1000:3\n"),
+    );
+}
+
+#[test]
+fn expungeissued_for_a_message_still_there_is_not_recorded() {
+    the_message_left_out_is_fetched_next_time(
+        "issued",
+        Faults {
+            expunge_issued: Some(2),
+            ..Faults::default()
+        },
+        &[0, 2],
+        "imap-fetch: 127.0.0.1:PORT: folder INBOX: UID 2 was asked for and not sent, though the server still lists it: not recorded, the next run asks again",
+        Some("posthaste-state 1\nINBOX.last 1\nINBOX.uidvalidity 1000\n\nINBOX:1000:3\n"),
+    );
+}
+
+#[test]
+fn a_tagged_ok_before_the_messages_records_nothing() {
+    the_message_left_out_is_fetched_next_time(
+        "okfirst",
+        Faults {
+            ok_first: true,
+            ..Faults::default()
+        },
+        &[],
+        "imap-fetch: 127.0.0.1:PORT: folder INBOX: UIDs 1, 2, 3 were asked for and not sent, though the server still lists them: not recorded, the next run asks again",
+        Some("posthaste-state 1\nINBOX.last 0\nINBOX.uidvalidity 1000\n\n"),
+    );
+}
+
+#[test]
+fn a_bogus_uid_in_search_is_refused_and_never_the_mark() {
+    the_message_left_out_is_fetched_next_time(
+        "bogus",
+        Faults {
+            search_extra: Some(4_000_000_000),
+            ..Faults::default()
+        },
+        &[],
+        "imap-fetch: 127.0.0.1:PORT: UID SEARCH ALL: the answer names UID 4000000000, not below the folder's UIDNEXT 4, with no new messages announced since it was selected",
+        None,
+    );
+}
+
+#[test]
+fn a_message_expunged_meanwhile_is_no_loss_and_not_asked_for_again() {
+    // Another client expunged message 2 while it was being fetched: NO [EXPUNGEISSUED],
+    // and a search says it is gone. Nothing is owed: exit 0, and the mark passes it.
+    let server = imap(&messages())
+        .faults(Faults {
+            vanish: Some(2),
+            ..Faults::default()
+        })
+        .start();
+    let l = Local::new("vanish");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(l.md(), [stored()[0].clone(), stored()[2].clone()]);
+    let cmds = commands(&server);
+    assert_eq!(
+        cmds[4..],
+        [
+            "UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])",
+            "NOOP",
+            "UID SEARCH UID 2",
+            "LOGOUT"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 3\nINBOX.uidvalidity 1000\n\n"
+    );
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(
+        commands_of(&server, "UID SEARCH"),
+        ["UID SEARCH ALL", "UID SEARCH UID 2", "UID SEARCH UID 4:*"]
+    );
+    assert_eq!(commands_of(&server, "UID FETCH").len(), 1);
+}
