@@ -60,9 +60,9 @@ impl Tool for ImapFetch {
         (
             76,
             "the server's answers were malformed or unexpected: a message asked for and not\n\
-             sent though the server still lists it (the next run asks again), a UID SEARCH\n\
-             answer naming a UID at or above UIDNEXT, more than 64 KiB of literals nobody\n\
-             asked for in one response",
+             sent though the server still lists it (the next run asks again), a message\n\
+             longer than its RFC822.SIZE or --max-size, a UID SEARCH answer naming a UID at\n\
+             or above UIDNEXT, more than 64 KiB of literals nobody asked for in one response",
         ),
         (77, "login failed, or no password available"),
     ];
@@ -80,6 +80,7 @@ impl Tool for ImapFetch {
         ("--folder-list", "use --list-folders"),
         ("-l", "use --limit N"),
         ("--fetchlimit", "use --limit N"),
+        ("--sizelimit", "use --max-size BYTES"),
         ("--tls-trust-file", "use --cacert FILE"),
         ("--tls-fingerprint", "use --pin sha256:HEX"),
     ];
@@ -167,6 +168,10 @@ pub struct Args {
     /// Fetch at most N messages per folder this run (the others wait for the next)
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+
+    /// Skip (and report) messages larger than BYTES (a number, or with k, M or G)
+    #[arg(long, value_name = "BYTES", value_parser = super::pop_fetch::parse_size)]
+    pub max_size: Option<u64>,
 
     /// Keep what was delivered in FILE
     /// (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)
@@ -278,6 +283,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         since: args.since.clone(),
         unseen: args.unseen,
         limit: args.limit,
+        max_size: args.max_size,
         reset_state: args.reset_state,
     };
     // The state file: locked for the whole run, before anything is fetched.

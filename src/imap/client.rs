@@ -116,6 +116,8 @@ pub struct ImapClient<S: Transport = NetStream> {
     /// UID STORE and UID EXPUNGE commands waiting for room in the pipeline.
     updates: VecDeque<String>,
     wanted: HashSet<u32>,
+    /// `--max-size`: no message literal longer than this is read.
+    max_size: Option<u64>,
     /// The message announced and not yet read: its response's parser, its length, and what
     /// is left of the response's [`MAX_UNASKED`].
     current: Option<(FetchParser, u64, u64)>,
@@ -158,6 +160,7 @@ impl<S: Transport> ImapClient<S> {
             in_flight: VecDeque::new(),
             updates: VecDeque::new(),
             wanted: HashSet::new(),
+            max_size: None,
             current: None,
         };
         if greeting.kind != ImapKind::Untagged || greeting.literal.is_some() {
@@ -422,7 +425,12 @@ impl<S: Transport> ImapClient<S> {
                     let tls = opts.tls.as_ref().ok_or_else(|| {
                         Error::new(Kind::Software, "TLS requested without a TLS configuration")
                     })?;
-                    let ImapClient { conn, tag, .. } = self;
+                    let ImapClient {
+                        conn,
+                        tag,
+                        max_size,
+                        ..
+                    } = self;
                     let mut upgraded = ImapClient {
                         conn: conn.start_tls(tls, host)?,
                         caps: Capabilities::default(),
@@ -435,6 +443,7 @@ impl<S: Transport> ImapClient<S> {
                         in_flight: VecDeque::new(),
                         updates: VecDeque::new(),
                         wanted: HashSet::new(),
+                        max_size,
                         current: None,
                     };
                     upgraded.capability()?;
@@ -783,6 +792,49 @@ impl<S: Transport> ImapClient<S> {
         self.wanted = uids.iter().copied().collect();
     }
 
+    /// `--max-size`: a message literal longer than `max` is refused unread (76), whatever
+    /// the server said of its size before.
+    pub fn set_max_size(&mut self, max: Option<u64>) {
+        self.max_size = max;
+    }
+
+    /// The RFC822.SIZE of each of `uids` (ascending) that the folder holds:
+    /// `UID FETCH set (UID RFC822.SIZE)`, one command per set of at most [`MAX_SET`]
+    /// characters. A UID the server leaves out is not in the answer.
+    pub fn uid_sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>> {
+        let mut sizes = Vec::new();
+        for (set, members) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
+            let what = format!("UID FETCH {set} (UID RFC822.SIZE)");
+            let tag = self.send(&what)?;
+            let r = self.finish(&tag, &what, |c, r| {
+                if r.status.is_some() {
+                    return Ok(false);
+                }
+                let Ok(Data::Fetch(_, items)) = parse_data(&r.text) else {
+                    return Ok(false);
+                };
+                let mut parser = FetchParser::new();
+                let mut piece = items.to_vec();
+                let mut budget = MAX_UNASKED;
+                while let Next::Literal { len, .. } =
+                    parser.feed(&piece).map_err(|why| c.malformed(&why))?
+                {
+                    piece = c.skip_unasked(len, &mut budget)?;
+                }
+                if let (Some(uid), Some(size)) = (parser.items.uid, parser.items.size) {
+                    if members.binary_search(&uid).is_ok() {
+                        sizes.push((uid, size));
+                    }
+                }
+                Ok(true)
+            })?;
+            self.expect_ok(r, &what)?;
+        }
+        sizes.sort_unstable();
+        sizes.dedup_by_key(|(u, _)| *u);
+        Ok(sizes)
+    }
+
     /// Queues `UID STORE set +FLAGS.SILENT (flags)` among the fetches (the folder must be
     /// selected read-write); its tagged OK is checked by [`next_event`](ImapClient::next_event).
     pub fn queue_store(&mut self, uids: &[u32], flags: &str) -> Result<()> {
@@ -910,6 +962,7 @@ impl<S: Transport> ImapClient<S> {
                     loop {
                         match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
                             Next::Literal { len, body: true } => {
+                                self.check_size(&parser.items, len, true)?;
                                 self.current = Some((parser, len, budget));
                                 return Ok(FetchEvent::Message { size: len });
                             }
@@ -939,6 +992,32 @@ impl<S: Transport> ImapClient<S> {
             format!(
                 "{}: UID FETCH: more than {MAX_UNTAGGED} responses",
                 self.peer()
+            ),
+        ))
+    }
+
+    /// A message literal of `len` octets against `--max-size` and the RFC822.SIZE the
+    /// server gave (when it came first); `ahead`: the literal is not read yet, and a refusal
+    /// leaves it so (the connection is then out of step). More than the size is refused,
+    /// as more data than announced is anywhere (docs/CONVENTIONS.md, "Files are never left
+    /// half-written"); less is taken: Exchange may give its stored size, an estimate.
+    fn check_size(&mut self, items: &parse::FetchItems, len: u64, ahead: bool) -> Result<()> {
+        let uid = items.uid.map(|u| format!("UID {u}: ")).unwrap_or_default();
+        let why = match (self.max_size, items.size) {
+            (Some(max), _) if ahead && len > max => format!("over --max-size {max}"),
+            (_, Some(size)) if len > size => format!("though its RFC822.SIZE is {size}"),
+            _ => return Ok(()),
+        };
+        if ahead {
+            // Begun and never read: the engine counts the connection as out of step.
+            let _ = self.conn.literal(len)?;
+        }
+        Err(Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: UID FETCH: {uid}a message of {len} octets, {why}{}",
+                self.peer(),
+                if ahead { ": not read" } else { "" }
             ),
         ))
     }
@@ -985,6 +1064,8 @@ impl<S: Transport> ImapClient<S> {
                 format!("{}: UID FETCH: a message without its UID", self.peer()),
             )
         })?;
+        // An RFC822.SIZE that came after the message.
+        self.check_size(&parser.items, len, false)?;
         if !self.wanted.contains(&uid) {
             return Err(Error::new(
                 Kind::Protocol,
@@ -1620,6 +1701,71 @@ a6 OK done\r\n";
         // UID 0 is no message's.
         let mut c = preauth(&[b"* SEARCH 0 1\r\na1 OK\r\n"], 64);
         assert_eq!(c.uid_search("ALL").unwrap_err().exit_code(), 76);
+    }
+
+    #[test]
+    fn a_message_longer_than_its_size_is_refused() {
+        // RFC822.SIZE first (as Dovecot sends it): refused before a byte is read.
+        let mut c = preauth(
+            &[b"* 1 FETCH (UID 5 RFC822.SIZE 10 BODY[] {999999999999}\r\n"],
+            64,
+        );
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert_eq!(
+            e.to_string(),
+            "h:143: UID FETCH: UID 5: a message of 999999999999 octets, though its RFC822.SIZE is 10: not read"
+        );
+        assert!(!c.is_usable());
+        // RFC822.SIZE after it: refused once it is read, before it is stored.
+        let mut c = preauth(
+            &[b"* 1 FETCH (BODY[] {11}\r\nhello world UID 5 RFC822.SIZE 10)\r\na1 OK\r\n"],
+            64,
+        );
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "h:143: UID FETCH: UID 5: a message of 11 octets, though its RFC822.SIZE is 10"
+        );
+        // Shorter than its size is taken: Exchange may give a size that is only an estimate.
+        let mut c = preauth(
+            &[b"* 1 FETCH (UID 5 RFC822.SIZE 20 BODY[] {5}\r\nhello)\r\n* 2 FETCH (BODY[] {3}\r\nabc UID 6 RFC822.SIZE 3)\r\na1 OK\r\n"],
+            64,
+        );
+        c.start_fetch(&[5, 6]);
+        let (msgs, _) = drain(&mut c).unwrap();
+        assert_eq!(msgs, [(5, b"hello".to_vec()), (6, b"abc".to_vec())]);
+        // --max-size bounds every message, whatever the order of its items.
+        let mut c = preauth(&[b"* 1 FETCH (BODY[] {2049}\r\n"], 64);
+        c.set_max_size(Some(2048));
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "h:143: UID FETCH: a message of 2049 octets, over --max-size 2048: not read"
+        );
+        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\na1 OK\r\n"], 64);
+        c.set_max_size(Some(3));
+        c.start_fetch(&[5]);
+        assert_eq!(drain(&mut c).unwrap().0, [(5, b"abc".to_vec())]);
+    }
+
+    #[test]
+    fn sizes_are_asked_for_apart() {
+        let parts: Vec<&[u8]> = vec![
+            b"* 1 FETCH (UID 5 RFC822.SIZE 120)\r\n* 2 FETCH (FLAGS (\\Seen))\r\n* 3 FETCH (RFC822.SIZE 7 UID 9 X {3}\r\nabc)\r\n* 4 FETCH (UID 12 RFC822.SIZE 1)\r\na1 OK\r\n",
+        ];
+        let mut c = preauth(&parts, 3);
+        assert_eq!(c.uid_sizes(&[5, 8, 9]).unwrap(), [(5, 120), (9, 7)]);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 UID FETCH 5,8:9 (UID RFC822.SIZE)\r\n"
+        );
+        let mut c = preauth(&[b"a1 NO [SERVERBUG] x\r\n"], 64);
+        assert_eq!(c.uid_sizes(&[5]).unwrap_err().exit_code(), 75);
+        assert!(preauth(&[], 64).uid_sizes(&[]).unwrap().is_empty());
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct FetchOptions {
     pub unseen: bool,
     /// Fetch at most this many messages per folder.
     pub limit: Option<u64>,
+    /// `--max-size`: skip (and name) messages larger than this, by their RFC822.SIZE, and
+    /// read no message literal longer.
+    pub max_size: Option<u64>,
     /// Fetch nothing: record the folder as delivered up to now (`--new` then starts here).
     pub reset_state: bool,
 }
@@ -48,6 +51,8 @@ pub struct Summary {
     pub bytes: u64,
     /// Messages left for a later run by `--limit`.
     pub left: u64,
+    /// Messages skipped by `--max-size` (not recorded: asked about again next run).
+    pub too_big: u64,
     pub deleted: u64,
     /// The folder's message count when it was selected: what the search covered.
     pub exists: u32,
@@ -199,6 +204,22 @@ pub fn fetch_folder<S: Transport>(
         // `UID n:*` always matches the highest UID, even below n (RFC 3501 section 6.4.8).
         .filter(|u| !opts.new_only || (*u > last && !partial.contains(u)))
         .collect();
+    if let (Some(max), false) = (opts.max_size, uids.is_empty()) {
+        // Sizes first, as pop-fetch has LIST's: a message over the limit is never asked
+        // for. It is not recorded either, so a later run with a larger limit fetches it.
+        let sizes = client.uid_sizes(&uids)?;
+        let big: Vec<(u32, u64)> = sizes.into_iter().filter(|&(_, n)| n > max).collect();
+        for &(u, n) in &big {
+            summary.too_big += 1;
+            events.note(&format!(
+                "{}: folder {}: UID {u}: {n} bytes, over --max-size {max}: skipped",
+                client.peer(),
+                crate::conn::printable(folder)
+            ));
+        }
+        uids.retain(|u| big.binary_search_by_key(u, |&(b, _)| b).is_err());
+    }
+    client.set_max_size(opts.max_size);
     if let Some(l) = opts.limit {
         let l = usize::try_from(l).unwrap_or(usize::MAX);
         if uids.len() > l {
@@ -463,6 +484,7 @@ pub fn fetch_and_idle<S: Transport>(
                 total.bytes += s.bytes;
                 total.deleted += s.deleted;
                 total.left = s.left;
+                total.too_big = s.too_big;
                 total.missing += s.missing;
                 total.exists = s.exists;
             }

@@ -807,3 +807,90 @@ fn a_message_expunged_meanwhile_is_no_loss_and_not_asked_for_again() {
     );
     assert_eq!(commands_of(&server, "UID FETCH").len(), 1);
 }
+
+#[test]
+fn max_size_skips_and_names_larger_messages_until_the_limit_allows_them() {
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(3000));
+    let server = imap(&[messages()[0], &big, messages()[2]]).start();
+    let l = Local::new("maxsize");
+    let note = format!(
+        "imap-fetch: 127.0.0.1:{}: folder INBOX: UID 2: {} bytes, over --max-size 2048: skipped\n",
+        server.port(),
+        big.len()
+    );
+    for _ in 0..2 {
+        let o = l.run(&server, &["--maildir", &l.md_arg(), "--max-size", "2k"]);
+        assert_eq!(o.code, Some(0), "{o:#?}");
+        assert_eq!(o.stderr, note);
+        assert_eq!(l.md(), [stored()[0].clone(), stored()[2].clone()]);
+        // Not recorded: the mark stays below it, and what came after is kept by its UID.
+        assert_eq!(
+            std::fs::read_to_string(l.state_file(&server)).unwrap(),
+            "posthaste-state 1\nINBOX.last 1\nINBOX.uidvalidity 1000\n\nINBOX:1000:3\n"
+        );
+    }
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        [
+            "UID FETCH 1:3 (UID RFC822.SIZE)",
+            "UID FETCH 1,3 (UID RFC822.SIZE BODY.PEEK[])",
+            "UID FETCH 2 (UID RFC822.SIZE)",
+        ]
+    );
+    // Without the limit it comes, and the mark passes it.
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(l.md().len(), 3);
+    assert!(l.md()[2].starts_with("Subject: big\n\nxxx"));
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 3\nINBOX.uidvalidity 1000\n\n"
+    );
+}
+
+#[test]
+fn a_message_longer_than_its_size_or_the_limit_is_refused_unread() {
+    // RFC822.SIZE says 10 and the literal a terabyte: refused at once, nothing written.
+    let server = imap(&messages())
+        .reply(
+            "UID FETCH",
+            "* 1 FETCH (UID 1 RFC822.SIZE 10 BODY[] {999999999999}\r\nSubject: ",
+        )
+        .start();
+    let l = Local::new("longer");
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg()])
+        .fails(76)
+        .to_string();
+    assert_eq!(
+        line,
+        format!(
+            "imap-fetch: 127.0.0.1:{}: UID FETCH: UID 1: a message of 999999999999 octets, though its RFC822.SIZE is 10: not read",
+            server.port()
+        )
+    );
+    assert!(l.md().is_empty());
+    assert_eq!(
+        std::fs::read_dir(l.maildir().join("tmp")).unwrap().count(),
+        0
+    );
+    // A server that gives the size only after the message: --max-size bounds it anyway.
+    let server = imap(&messages())
+        .reply_once(
+            "UID FETCH",
+            "* 1 FETCH (UID 1 RFC822.SIZE 10)\r\n$TAG OK done\r\n",
+        )
+        .reply("UID FETCH", "* 1 FETCH (BODY[] {999999999999}\r\nSubject: ")
+        .start();
+    let l = Local::new("longer2");
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg(), "--max-size", "1M"])
+        .fails(76)
+        .to_string();
+    assert!(
+        line.ends_with(
+            ": UID FETCH: a message of 999999999999 octets, over --max-size 1048576: not read"
+        ),
+        "{line}"
+    );
+    assert!(l.md().is_empty());
+}
