@@ -972,18 +972,9 @@ impl<S: Transport> ImapClient<S> {
                             Next::Done => break,
                         }
                     }
-                    // A FETCH without the message: a flag change, or BODY[] NIL.
-                    if let (true, Some(uid)) = (parser.items.body_nil, parser.items.uid) {
-                        if self.wanted.contains(&uid) {
-                            return Err(Error::new(
-                                Kind::Protocol,
-                                format!(
-                                    "{}: UID FETCH: the server sent no text for UID {uid} (BODY[] NIL)",
-                                    self.peer()
-                                ),
-                            ));
-                        }
-                    }
+                    // A FETCH without the message: a flag change, or BODY[] NIL (Dovecot's
+                    // answer for a message whose file went away). Either way nothing came:
+                    // the UID stays wanted, and its batch reports it missing.
                 }
             }
         }
@@ -1644,6 +1635,14 @@ a6 OK done\r\n";
         let ((msgs, batches), missing) = drain_missing(&mut c).unwrap();
         assert_eq!((msgs.len(), batches), (1, vec![vec![5, 6]]));
         assert_eq!(missing, [6]);
+        // BODY[] NIL is no message either.
+        let mut c = preauth(
+            &[b"* 1 FETCH (UID 5 BODY[] NIL)\r\n* 2 FETCH (UID 6 BODY[] {1}\r\nx)\r\na1 OK\r\n"],
+            64,
+        );
+        c.start_fetch(&[5, 6]);
+        let ((msgs, _), missing) = drain_missing(&mut c).unwrap();
+        assert_eq!((msgs, missing), (vec![(6, b"x".to_vec())], vec![5]));
         // The OK before the messages: all are missing, and what comes after is no answer to
         // anything (read and dropped by the NOOP that asks what is still there).
         let parts: Vec<&[u8]> = vec![
