@@ -34,6 +34,12 @@ const MAX_SET: usize = 900;
 /// Untagged responses tolerated while one command runs, beyond those it asked for: a bound
 /// on a server that never ends a command.
 const MAX_UNTAGGED: usize = 1_000_000;
+/// The most octets of untagged (and continuation) response lines between two tagged ones:
+/// a bound on a server that floods a command with data. The largest a command asks for is
+/// a SEARCH answer (one line, at most 1 MiB); what a server adds unasked (EXPUNGE and FETCH
+/// FLAGS for other clients' changes, `* OK Still here` during IDLE) is tens of bytes a
+/// message, so even a mass change to a folder of a million messages stays well below it.
+const MAX_UNTAGGED_BYTES: u64 = 64 << 20;
 /// The longest folder name taken as a literal in a LIST answer.
 const MAX_NAME_LITERAL: u64 = 64 * 1024;
 /// The most octets one response may carry in literals nobody asked for (a folder name in a
@@ -118,6 +124,10 @@ pub struct ImapClient<S: Transport = NetStream> {
     wanted: HashSet<u32>,
     /// `--max-size`: no message literal longer than this is read.
     max_size: Option<u64>,
+    /// Octets of untagged lines since the last tagged response, and their bound
+    /// ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
+    untagged_bytes: u64,
+    untagged_budget: u64,
     /// The message announced and not yet read: its response's parser, its length, and what
     /// is left of the response's [`MAX_UNASKED`].
     current: Option<(FetchParser, u64, u64)>,
@@ -161,6 +171,8 @@ impl<S: Transport> ImapClient<S> {
             updates: VecDeque::new(),
             wanted: HashSet::new(),
             max_size: None,
+            untagged_bytes: 0,
+            untagged_budget: MAX_UNTAGGED_BYTES,
             current: None,
         };
         if greeting.kind != ImapKind::Untagged || greeting.literal.is_some() {
@@ -258,6 +270,30 @@ impl<S: Transport> ImapClient<S> {
 
     /// Reads one response line; a timeout names what got no answer.
     fn read(&mut self, what: &str) -> Result<ImapReply> {
+        let r = self.read_line(what)?;
+        if let ImapKind::Tagged(_) = r.kind {
+            self.untagged_bytes = 0;
+        } else {
+            // The line as it came: the text, and what the parser took off it.
+            self.untagged_bytes += r.text.len() as u64 + 16;
+            if self.untagged_bytes > self.untagged_budget {
+                return Err(Error::new(
+                    Kind::Protocol,
+                    format!(
+                        "{}: {what}: more than {} of untagged responses before the command's end",
+                        self.peer(),
+                        match self.untagged_budget {
+                            b if b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+                            b => format!("{b} octets"),
+                        }
+                    ),
+                ));
+            }
+        }
+        Ok(r)
+    }
+
+    fn read_line(&mut self, what: &str) -> Result<ImapReply> {
         let idle = self.conn.reply_timeout();
         let bye = self.bye.clone();
         self.conn.read_reply().map_err(|e| match e {
@@ -444,6 +480,8 @@ impl<S: Transport> ImapClient<S> {
                         updates: VecDeque::new(),
                         wanted: HashSet::new(),
                         max_size,
+                        untagged_bytes: 0,
+                        untagged_budget: MAX_UNTAGGED_BYTES,
                         current: None,
                     };
                     upgraded.capability()?;
@@ -1765,6 +1803,35 @@ a6 OK done\r\n";
         let mut c = preauth(&[b"a1 NO [SERVERBUG] x\r\n"], 64);
         assert_eq!(c.uid_sizes(&[5]).unwrap_err().exit_code(), 75);
         assert!(preauth(&[], 64).uid_sizes(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn untagged_responses_are_bounded_between_tagged_ones() {
+        // Each `* OK 1234567` counts 23 octets (7 of text, 16 for the rest of the line); two
+        // of them and the answers fit in a budget of 100 for each command...
+        let two: &[u8] = b"* OK 1234567\r\n* OK 1234567\r\n";
+        let select = [two, b"* OK [UIDVALIDITY 9] x\r\na1 OK\r\n"].concat();
+        let search = [two, b"* SEARCH 1\r\na2 OK\r\n"].concat();
+        let mut c = preauth(&[&select, &search], 64);
+        c.untagged_budget = 100;
+        c.select("INBOX", true).unwrap();
+        // ... as the count starts again after each tagged response.
+        assert_eq!(c.uid_search("ALL").unwrap(), [1]);
+        // Five are too many: a protocol error, not a wait for the end.
+        let five = [two, two, b"* OK 1234567\r\n"].concat();
+        let mut c = preauth(&[&five], 64);
+        c.untagged_budget = 100;
+        let e = c.select("INBOX", true).unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert_eq!(
+            e.to_string(),
+            "h:143: EXAMINE INBOX: more than 100 octets of untagged responses before the command's end"
+        );
+        // During a fetch too.
+        let mut c = preauth(&[&five], 64);
+        c.untagged_budget = 100;
+        c.start_fetch(&[5]);
+        assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
     }
 
     #[test]
