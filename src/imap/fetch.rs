@@ -1,13 +1,16 @@
-//! The fetch loop of one folder: which messages to take (UIDs above the last one delivered,
-//! `--since`, `--unseen`, `--limit`), streaming each into the store, and only once a batch
-//! is durable (the store synced) recording it in the state file and sending its flags
-//! (`--seen`) or deletions (`--delete`: `\Deleted`, then `UID EXPUNGE` of exactly those
-//! UIDs) back to the server.
+//! The fetch loop of one folder: which messages to take (UIDs above the folder's mark not
+//! delivered yet, `--since`, `--unseen`, `--max-size`, `--limit`), streaming each into the
+//! store, and only once a batch is durable (the store synced) recording it in the state
+//! file and sending its flags (`--seen`) or deletions (`--delete`: `\Deleted`, then
+//! `UID EXPUNGE` of exactly those UIDs) back to the server.
 //!
 //! State, per folder, in the account's state file ([`crate::deliver::state`]), keyed by the
 //! folder's UIDVALIDITY (RFC 3501 section 2.3.1.1): the fields `FOLDER.uidvalidity` and
-//! `FOLDER.last` (every wanted message up to that UID was delivered), and the ids
-//! `FOLDER:UIDVALIDITY:UID` of messages above it that a batch cut short delivered.
+//! `FOLDER.last` (the mark: every wanted message up to that UID was delivered), and the ids
+//! `FOLDER:UIDVALIDITY:UID` of messages above it that were delivered (a batch cut short, or
+//! a message before them still owed). Only what arrived moves the mark ([`Ledger`]): a
+//! message asked for and not sent is asked about at the end (gone, or still owed and
+//! reported), never taken as delivered because the server said OK.
 
 use super::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient};
 use super::parse;
