@@ -76,7 +76,7 @@ pub struct Mailbox {
 pub enum FetchEvent {
     /// A message of `size` octets begins: read it with [`ImapClient::read_message`].
     Message { size: u64 },
-    /// A `UID FETCH` command for `uids` ended well (OK, or NO [EXPUNGEISSUED]); `missing`
+    /// A `UID FETCH` command for `uids` ended well (OK, or `NO [EXPUNGEISSUED]`); `missing`
     /// are those of them whose message did not come. A server's OK is no evidence that a
     /// message arrived: the caller records only what it received.
     Batch { uids: Vec<u32>, missing: Vec<u32> },
@@ -837,8 +837,7 @@ impl<S: Transport> ImapClient<S> {
     }
 
     /// The RFC822.SIZE of each of `uids` (ascending) that the folder holds:
-    /// `UID FETCH set (UID RFC822.SIZE)`, one command per set of at most [`MAX_SET`]
-    /// characters. A UID the server leaves out is not in the answer.
+    /// `UID FETCH set (UID RFC822.SIZE)`, one command per set of at most 900 characters. A UID the server leaves out is not in the answer.
     pub fn uid_sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>> {
         let mut sizes = Vec::new();
         for (set, members) in parse::uid_sets(uids, usize::MAX, MAX_SET) {

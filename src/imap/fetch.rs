@@ -8,7 +8,7 @@
 //! folder's UIDVALIDITY (RFC 3501 section 2.3.1.1): the fields `FOLDER.uidvalidity` and
 //! `FOLDER.last` (the mark: every wanted message up to that UID was delivered), and the ids
 //! `FOLDER:UIDVALIDITY:UID` of messages above it that were delivered (a batch cut short, or
-//! a message before them still owed). Only what arrived moves the mark ([`Ledger`]): a
+//! a message before them still owed). Only what arrived moves the mark (`Ledger`): a
 //! message asked for and not sent is asked about at the end (gone, or still owed and
 //! reported), never taken as delivered because the server said OK.
 
