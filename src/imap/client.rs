@@ -837,7 +837,8 @@ impl<S: Transport> ImapClient<S> {
     }
 
     /// The RFC822.SIZE of each of `uids` (ascending) that the folder holds:
-    /// `UID FETCH set (UID RFC822.SIZE)`, one command per set of at most 900 characters. A UID the server leaves out is not in the answer.
+    /// `UID FETCH set (UID RFC822.SIZE)`, one command per set of at most 900 characters.
+    /// A UID the server leaves out is not in the answer.
     pub fn uid_sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>> {
         let mut sizes = Vec::new();
         for (set, members) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
