@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'imap-fetch' -ScriptBlock {
             [CompletionResult]::new('--folder', '--folder', [CompletionResultType]::ParameterName, 'Fetch from the folder NAME (repeatable; instead of the URL''s path; UTF-8 names are sent in modified UTF-7)')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Fetch at most N messages per folder this run (the others wait for the next)')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)')
             [CompletionResult]::new('--state-file', '--state-file', [CompletionResultType]::ParameterName, 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)')
             [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of the best one offered')
             [CompletionResult]::new('--oauth2-token-env', '--oauth2-token-env', [CompletionResultType]::ParameterName, 'Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR')

@@ -26,6 +26,7 @@ set edit:completion:arg-completer[imap-fetch] = {|@words|
             cand --folder 'Fetch from the folder NAME (repeatable; instead of the URL''s path; UTF-8 names are sent in modified UTF-7)'
             cand --since 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)'
             cand --limit 'Fetch at most N messages per folder this run (the others wait for the next)'
+            cand --max-size 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)'
             cand --state-file 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)'
             cand --auth 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of the best one offered'
             cand --oauth2-token-env 'Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR'

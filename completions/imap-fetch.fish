@@ -5,6 +5,7 @@ complete -c imap-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, 
 complete -c imap-fetch -l folder -d 'Fetch from the folder NAME (repeatable; instead of the URL\'s path; UTF-8 names are sent in modified UTF-7)' -r -f
 complete -c imap-fetch -l since -d 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)' -r
 complete -c imap-fetch -l limit -d 'Fetch at most N messages per folder this run (the others wait for the next)' -r
+complete -c imap-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
 complete -c imap-fetch -l state-file -d 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)' -r -F
 complete -c imap-fetch -l auth -d 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of the best one offered' -r
 complete -c imap-fetch -l oauth2-token-env -d 'Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR' -r -f

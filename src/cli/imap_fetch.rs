@@ -38,8 +38,8 @@ impl Tool for ImapFetch {
         (68, ""),
         (
             69,
-            "the server refused a command, would have needed a cleartext password, or has no\n\
-             UIDPLUS for --delete",
+            "the server refused a command, would have needed a cleartext password, greeted\n\
+             with PREAUTH without TLS (unless --tls none), or has no UIDPLUS for --delete",
         ),
         (70, ""),
         (
@@ -56,7 +56,13 @@ impl Tool for ImapFetch {
             "try again later: a timeout, a refused connection, a server that is closing, or\n\
              another run for the same account still going",
         ),
-        (76, ""),
+        (
+            76,
+            "the server's answers were malformed or unexpected: a message asked for and not\n\
+             sent though the server still lists it (the next run asks again), a message\n\
+             longer than its RFC822.SIZE or --max-size, a UID SEARCH answer naming a UID at\n\
+             or above UIDNEXT, more than 64 KiB of literals nobody asked for in one response",
+        ),
         (77, "login failed, or no password available"),
     ];
     const HINTS: &'static [(&'static str, &'static str)] = &[
@@ -73,6 +79,7 @@ impl Tool for ImapFetch {
         ("--folder-list", "use --list-folders"),
         ("-l", "use --limit N"),
         ("--fetchlimit", "use --limit N"),
+        ("--sizelimit", "use --max-size BYTES"),
         ("--tls-trust-file", "use --cacert FILE"),
         ("--tls-fingerprint", "use --pin sha256:HEX"),
     ];
@@ -160,6 +167,10 @@ pub struct Args {
     /// Fetch at most N messages per folder this run (the others wait for the next)
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+
+    /// Skip (and report) messages larger than BYTES (a number, or with k, M or G)
+    #[arg(long, value_name = "BYTES", value_parser = super::pop_fetch::parse_size)]
+    pub max_size: Option<u64>,
 
     /// Keep what was delivered in FILE
     /// (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)
@@ -271,6 +282,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         since: args.since.clone(),
         unseen: args.unseen,
         limit: args.limit,
+        max_size: args.max_size,
         reset_state: args.reset_state,
     };
     // The state file: locked for the whole run, before anything is fetched.

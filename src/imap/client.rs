@@ -34,8 +34,19 @@ const MAX_SET: usize = 900;
 /// Untagged responses tolerated while one command runs, beyond those it asked for: a bound
 /// on a server that never ends a command.
 const MAX_UNTAGGED: usize = 1_000_000;
+/// The most octets of untagged (and continuation) response lines between two tagged ones:
+/// a bound on a server that floods a command with data. The largest a command asks for is
+/// a SEARCH answer (one line, at most 1 MiB); what a server adds unasked (EXPUNGE and FETCH
+/// FLAGS for other clients' changes, `* OK Still here` during IDLE) is tens of bytes a
+/// message, so even a mass change to a folder of a million messages stays well below it.
+const MAX_UNTAGGED_BYTES: u64 = 64 << 20;
 /// The longest folder name taken as a literal in a LIST answer.
 const MAX_NAME_LITERAL: u64 = 64 * 1024;
+/// The most octets one response may carry in literals nobody asked for (a folder name in a
+/// STATUS answer, an item a server adds to a FETCH), the lines between them included: far
+/// more than any such item needs. A literal beyond it is refused unread, never drained
+/// (`X-JUNK {999999999999}` would hold the account's lock for as long as the server likes).
+const MAX_UNASKED: u64 = 64 * 1024;
 
 /// How to connect and log in.
 #[derive(Clone)]
@@ -65,9 +76,10 @@ pub struct Mailbox {
 pub enum FetchEvent {
     /// A message of `size` octets begins: read it with [`ImapClient::read_message`].
     Message { size: u64 },
-    /// A `UID FETCH` command ended well: every message of `uids` that the server still had
-    /// came before this.
-    Batch { uids: Vec<u32> },
+    /// A `UID FETCH` command for `uids` ended well (OK, or `NO [EXPUNGEISSUED]`); `missing`
+    /// are those of them whose message did not come. A server's OK is no evidence that a
+    /// message arrived: the caller records only what it received.
+    Batch { uids: Vec<u32>, missing: Vec<u32> },
     /// Every batch is done.
     Done,
 }
@@ -99,13 +111,26 @@ pub struct ImapClient<S: Transport = NetStream> {
     /// The server said BYE: it is closing the connection.
     bye: Option<String>,
     selected: Option<Mailbox>,
+    /// The selected folder's message count as the untagged responses tell it (EXISTS sets
+    /// it, EXPUNGE takes one off), and how many messages they announced since the SELECT:
+    /// a SEARCH may name that many UIDs at or above the UIDNEXT the SELECT gave.
+    count: u32,
+    arrived: u32,
     // The fetch under way.
     batches: VecDeque<(String, Vec<u32>)>,
     in_flight: VecDeque<(String, Pending)>,
     /// UID STORE and UID EXPUNGE commands waiting for room in the pipeline.
     updates: VecDeque<String>,
     wanted: HashSet<u32>,
-    current: Option<(FetchParser, u64)>,
+    /// `--max-size`: no message literal longer than this is read.
+    max_size: Option<u64>,
+    /// Octets of untagged lines since the last tagged response, and their bound
+    /// ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
+    untagged_bytes: u64,
+    untagged_budget: u64,
+    /// The message announced and not yet read: its response's parser, its length, and what
+    /// is left of the response's [`MAX_UNASKED`].
+    current: Option<(FetchParser, u64, u64)>,
 }
 
 impl ImapClient<NetStream> {
@@ -139,10 +164,15 @@ impl<S: Transport> ImapClient<S> {
             tag: 0,
             bye: None,
             selected: None,
+            count: 0,
+            arrived: 0,
             batches: VecDeque::new(),
             in_flight: VecDeque::new(),
             updates: VecDeque::new(),
             wanted: HashSet::new(),
+            max_size: None,
+            untagged_bytes: 0,
+            untagged_budget: MAX_UNTAGGED_BYTES,
             current: None,
         };
         if greeting.kind != ImapKind::Untagged || greeting.literal.is_some() {
@@ -169,13 +199,15 @@ impl<S: Transport> ImapClient<S> {
         }
         let implicit = target.scheme == Scheme::Imaps;
         if preauth {
-            // Already logged in: STARTTLS is not allowed any more (RFC 3501 section 6.2.1),
-            // and no password crosses the wire.
-            if !implicit && opts.tls_mode == TlsMode::Required && !client.is_tls() {
+            // Already logged in: STARTTLS is not allowed any more (RFC 3501 section 6.2.1).
+            // In cleartext anyone on the path can say PREAUTH and serve a folder of its own
+            // (the STARTTLS-stripping class: Poddebniak et al., USENIX Security 2021), so
+            // only --tls none, which asked for no protection, takes it.
+            if !implicit && !client.is_tls() && opts.tls_mode != TlsMode::None {
                 return Err(Error::new(
                     Kind::Unavailable,
                     format!(
-                        "{}: the server logged us in without TLS (PREAUTH) and --tls required was given",
+                        "{}: the server says we are logged in already (PREAUTH) on a connection without TLS, which anyone on the path could have said; refusing (use --tls none to allow it)",
                         client.peer()
                     ),
                 ));
@@ -238,6 +270,30 @@ impl<S: Transport> ImapClient<S> {
 
     /// Reads one response line; a timeout names what got no answer.
     fn read(&mut self, what: &str) -> Result<ImapReply> {
+        let r = self.read_line(what)?;
+        if let ImapKind::Tagged(_) = r.kind {
+            self.untagged_bytes = 0;
+        } else {
+            // The line as it came: the text, and what the parser took off it.
+            self.untagged_bytes += r.text.len() as u64 + 16;
+            if self.untagged_bytes > self.untagged_budget {
+                return Err(Error::new(
+                    Kind::Protocol,
+                    format!(
+                        "{}: {what}: more than {} of untagged responses before the command's end",
+                        self.peer(),
+                        match self.untagged_budget {
+                            b if b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+                            b => format!("{b} octets"),
+                        }
+                    ),
+                ));
+            }
+        }
+        Ok(r)
+    }
+
+    fn read_line(&mut self, what: &str) -> Result<ImapReply> {
         let idle = self.conn.reply_timeout();
         let bye = self.bye.clone();
         self.conn.read_reply().map_err(|e| match e {
@@ -261,14 +317,37 @@ impl<S: Transport> ImapClient<S> {
     }
 
     /// Reads and drops the literals (and the rest of the line after each) of an untagged
-    /// response nobody wants.
+    /// response nobody wants, within [`MAX_UNASKED`].
     fn skip_literals(&mut self, mut literal: Option<u64>) -> Result<()> {
+        let mut budget = MAX_UNASKED;
         while let Some(n) = literal {
-            self.conn.literal(n)?.skip()?;
-            let rest = self.conn.read_line_raw()?;
+            let rest = self.skip_unasked(n, &mut budget)?;
             literal = imap_literal(&rest);
         }
         Ok(())
+    }
+
+    /// Reads and drops a literal of `len` octets nobody asked for and the rest of its line
+    /// (returned), charged to `budget`, what is left of its response's [`MAX_UNASKED`]. A
+    /// literal beyond it is refused unread.
+    fn skip_unasked(&mut self, len: u64, budget: &mut u64) -> Result<Vec<u8>> {
+        if len > *budget {
+            // Begun and never read: the engine counts the connection as out of step.
+            let _ = self.conn.literal(len)?;
+            return Err(Error::new(
+                Kind::Protocol,
+                format!(
+                    "{}: a literal of {len} octets nobody asked for (more than {} KiB in one response): not read",
+                    self.peer(),
+                    MAX_UNASKED / 1024
+                ),
+            ));
+        }
+        *budget -= len;
+        self.conn.literal(len)?.skip()?;
+        let rest = self.conn.read_line_raw()?;
+        *budget = budget.saturating_sub(rest.len() as u64);
+        Ok(rest)
     }
 
     /// What any untagged response tells us, whatever command is running: capabilities,
@@ -294,7 +373,10 @@ impl<S: Transport> ImapClient<S> {
                     if let Some(m) = self.selected.as_mut() {
                         m.exists = n;
                     }
+                    self.arrived = self.arrived.saturating_add(n.saturating_sub(self.count));
+                    self.count = n;
                 }
+                Ok(Data::Expunge(_)) => self.count = self.count.saturating_sub(1),
                 Ok(_) => {}
                 Err(why) => {
                     return Err(Error::new(
@@ -379,17 +461,27 @@ impl<S: Transport> ImapClient<S> {
                     let tls = opts.tls.as_ref().ok_or_else(|| {
                         Error::new(Kind::Software, "TLS requested without a TLS configuration")
                     })?;
-                    let ImapClient { conn, tag, .. } = self;
+                    let ImapClient {
+                        conn,
+                        tag,
+                        max_size,
+                        ..
+                    } = self;
                     let mut upgraded = ImapClient {
                         conn: conn.start_tls(tls, host)?,
                         caps: Capabilities::default(),
                         tag,
                         bye: None,
                         selected: None,
+                        count: 0,
+                        arrived: 0,
                         batches: VecDeque::new(),
                         in_flight: VecDeque::new(),
                         updates: VecDeque::new(),
                         wanted: HashSet::new(),
+                        max_size,
+                        untagged_bytes: 0,
+                        untagged_budget: MAX_UNTAGGED_BYTES,
                         current: None,
                     };
                     upgraded.capability()?;
@@ -612,11 +704,15 @@ impl<S: Transport> ImapClient<S> {
         m.read_only = r
             .resp_code()
             .is_some_and(|c| c.eq_ignore_ascii_case(b"READ-ONLY"));
+        self.count = m.exists;
+        self.arrived = 0;
         self.selected = Some(m.clone());
         Ok(m)
     }
 
-    /// `UID SEARCH criteria`: the matching UIDs, ascending.
+    /// `UID SEARCH criteria`: the matching UIDs, ascending. An answer that names a UID no
+    /// message of the folder can have ([`parse::check_search`]: 0, or at or above UIDNEXT
+    /// for a message never announced) is a protocol error, never a UID to fetch or record.
     pub fn uid_search(&mut self, criteria: &str) -> Result<Vec<u32>> {
         let what = format!("UID SEARCH {criteria}");
         let tag = self.send(&what)?;
@@ -642,7 +738,31 @@ impl<S: Transport> ImapClient<S> {
         self.expect_ok(r, &what)?;
         uids.sort_unstable();
         uids.dedup();
+        let uidnext = self.selected.as_ref().and_then(|m| m.uidnext);
+        parse::check_search(&uids, uidnext, self.arrived).map_err(|why| {
+            Error::new(
+                Kind::Protocol,
+                format!("{}: {what}: the answer names {why}", self.peer()),
+            )
+        })?;
         Ok(uids)
+    }
+
+    /// Which of `uids` (ascending) the selected folder still holds: a NOOP first lets the
+    /// server report what other sessions expunged (RFC 3501 section 6.1.2), then
+    /// `UID SEARCH UID set`. What a FETCH left out is either gone or still owed.
+    pub fn uids_present(&mut self, uids: &[u32]) -> Result<Vec<u32>> {
+        self.simple("NOOP", "NOOP")?;
+        let mut present = Vec::new();
+        for (set, members) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
+            let found = self.uid_search(&format!("UID {set}"))?;
+            present.extend(
+                found
+                    .into_iter()
+                    .filter(|u| members.binary_search(u).is_ok()),
+            );
+        }
+        Ok(present)
     }
 
     /// `LIST "" *`: every folder, names decoded from modified UTF-7 where they are.
@@ -708,6 +828,49 @@ impl<S: Transport> ImapClient<S> {
     pub fn start_fetch(&mut self, uids: &[u32]) {
         self.batches = parse::uid_sets(uids, BATCH, MAX_SET).into();
         self.wanted = uids.iter().copied().collect();
+    }
+
+    /// `--max-size`: a message literal longer than `max` is refused unread (76), whatever
+    /// the server said of its size before.
+    pub fn set_max_size(&mut self, max: Option<u64>) {
+        self.max_size = max;
+    }
+
+    /// The RFC822.SIZE of each of `uids` (ascending) that the folder holds:
+    /// `UID FETCH set (UID RFC822.SIZE)`, one command per set of at most 900 characters.
+    /// A UID the server leaves out is not in the answer.
+    pub fn uid_sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>> {
+        let mut sizes = Vec::new();
+        for (set, members) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
+            let what = format!("UID FETCH {set} (UID RFC822.SIZE)");
+            let tag = self.send(&what)?;
+            let r = self.finish(&tag, &what, |c, r| {
+                if r.status.is_some() {
+                    return Ok(false);
+                }
+                let Ok(Data::Fetch(_, items)) = parse_data(&r.text) else {
+                    return Ok(false);
+                };
+                let mut parser = FetchParser::new();
+                let mut piece = items.to_vec();
+                let mut budget = MAX_UNASKED;
+                while let Next::Literal { len, .. } =
+                    parser.feed(&piece).map_err(|why| c.malformed(&why))?
+                {
+                    piece = c.skip_unasked(len, &mut budget)?;
+                }
+                if let (Some(uid), Some(size)) = (parser.items.uid, parser.items.size) {
+                    if members.binary_search(&uid).is_ok() {
+                        sizes.push((uid, size));
+                    }
+                }
+                Ok(true)
+            })?;
+            self.expect_ok(r, &what)?;
+        }
+        sizes.sort_unstable();
+        sizes.dedup_by_key(|(u, _)| *u);
+        Ok(sizes)
     }
 
     /// Queues `UID STORE set +FLAGS.SILENT (flags)` among the fetches (the folder must be
@@ -801,10 +964,14 @@ impl<S: Transport> ImapClient<S> {
                                     ));
                                 }
                             }
-                            for u in &uids {
-                                self.wanted.remove(u);
-                            }
-                            return Ok(FetchEvent::Batch { uids });
+                            // A message of this batch that comes later is refused as not
+                            // asked for: the batch is over.
+                            let missing: Vec<u32> = uids
+                                .iter()
+                                .copied()
+                                .filter(|u| self.wanted.remove(u))
+                                .collect();
+                            return Ok(FetchEvent::Batch { uids, missing });
                         }
                         Pending::Update(command) => {
                             self.expect_ok(r, &command)?;
@@ -829,31 +996,23 @@ impl<S: Transport> ImapClient<S> {
                     };
                     let mut parser = FetchParser::new();
                     let mut piece = fetch;
+                    let mut budget = MAX_UNASKED;
                     loop {
                         match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
                             Next::Literal { len, body: true } => {
-                                self.current = Some((parser, len));
+                                self.check_size(&parser.items, len, true)?;
+                                self.current = Some((parser, len, budget));
                                 return Ok(FetchEvent::Message { size: len });
                             }
                             Next::Literal { len, body: false } => {
-                                self.conn.literal(len)?.skip()?;
-                                piece = self.conn.read_line_raw()?;
+                                piece = self.skip_unasked(len, &mut budget)?;
                             }
                             Next::Done => break,
                         }
                     }
-                    // A FETCH without the message: a flag change, or BODY[] NIL.
-                    if let (true, Some(uid)) = (parser.items.body_nil, parser.items.uid) {
-                        if self.wanted.contains(&uid) {
-                            return Err(Error::new(
-                                Kind::Protocol,
-                                format!(
-                                    "{}: UID FETCH: the server sent no text for UID {uid} (BODY[] NIL)",
-                                    self.peer()
-                                ),
-                            ));
-                        }
-                    }
+                    // A FETCH without the message: a flag change, or BODY[] NIL (Dovecot's
+                    // answer for a message whose file went away). Either way nothing came:
+                    // the UID stays wanted, and its batch reports it missing.
                 }
             }
         }
@@ -862,6 +1021,32 @@ impl<S: Transport> ImapClient<S> {
             format!(
                 "{}: UID FETCH: more than {MAX_UNTAGGED} responses",
                 self.peer()
+            ),
+        ))
+    }
+
+    /// A message literal of `len` octets against `--max-size` and the RFC822.SIZE the
+    /// server gave (when it came first); `ahead`: the literal is not read yet, and a refusal
+    /// leaves it so (the connection is then out of step). More than the size is refused,
+    /// as more data than announced is anywhere (docs/CONVENTIONS.md, "Files are never left
+    /// half-written"); less is taken: Exchange may give its stored size, an estimate.
+    fn check_size(&mut self, items: &parse::FetchItems, len: u64, ahead: bool) -> Result<()> {
+        let uid = items.uid.map(|u| format!("UID {u}: ")).unwrap_or_default();
+        let why = match (self.max_size, items.size) {
+            (Some(max), _) if ahead && len > max => format!("over --max-size {max}"),
+            (_, Some(size)) if len > size => format!("though its RFC822.SIZE is {size}"),
+            _ => return Ok(()),
+        };
+        if ahead {
+            // Begun and never read: the engine counts the connection as out of step.
+            let _ = self.conn.literal(len)?;
+        }
+        Err(Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: UID FETCH: {uid}a message of {len} octets, {why}{}",
+                self.peer(),
+                if ahead { ": not read" } else { "" }
             ),
         ))
     }
@@ -884,7 +1069,7 @@ impl<S: Transport> ImapClient<S> {
         buf: &mut [u8],
         mut out: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<u32> {
-        let Some((mut parser, len)) = self.current.take() else {
+        let Some((mut parser, len, mut budget)) = self.current.take() else {
             return Err(Error::new(Kind::Software, "read_message without a message"));
         };
         let mut lit = self.conn.literal(len)?;
@@ -894,16 +1079,13 @@ impl<S: Transport> ImapClient<S> {
                 n => out(&buf[..n])?,
             }
         }
-        loop {
-            let piece = self.conn.read_line_raw()?;
-            match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
-                Next::Literal { len, .. } => {
-                    // A second message in one response was refused by the parser; another
-                    // literal is a value nobody asked for.
-                    self.conn.literal(len)?.skip()?;
-                }
-                Next::Done => break,
-            }
+        let mut piece = self.conn.read_line_raw()?;
+        // A second message in one response was refused by the parser; another literal is a
+        // value nobody asked for.
+        while let Next::Literal { len, .. } =
+            parser.feed(&piece).map_err(|why| self.malformed(&why))?
+        {
+            piece = self.skip_unasked(len, &mut budget)?;
         }
         let uid = parser.items.uid.ok_or_else(|| {
             Error::new(
@@ -911,6 +1093,8 @@ impl<S: Transport> ImapClient<S> {
                 format!("{}: UID FETCH: a message without its UID", self.peer()),
             )
         })?;
+        // An RFC822.SIZE that came after the message.
+        self.check_size(&parser.items, len, false)?;
         if !self.wanted.contains(&uid) {
             return Err(Error::new(
                 Kind::Protocol,
@@ -1078,8 +1262,16 @@ mod tests {
     type Drained = (Vec<(u32, Vec<u8>)>, Vec<Vec<u32>>);
 
     fn drain(c: &mut ImapClient<MockStream>) -> Result<Drained> {
+        let (drained, missing) = drain_missing(c)?;
+        assert!(missing.is_empty(), "{missing:?}");
+        Ok(drained)
+    }
+
+    /// [`drain`], and the UIDs the batches said did not come.
+    fn drain_missing(c: &mut ImapClient<MockStream>) -> Result<(Drained, Vec<u32>)> {
         let mut msgs = Vec::new();
         let mut batches = Vec::new();
+        let mut missing = Vec::new();
         let mut buf = [0u8; 7];
         loop {
             match c.next_event()? {
@@ -1092,8 +1284,14 @@ mod tests {
                     assert_eq!(got.len() as u64, size);
                     msgs.push((uid, got));
                 }
-                FetchEvent::Batch { uids } => batches.push(uids),
-                FetchEvent::Done => return Ok((msgs, batches)),
+                FetchEvent::Batch {
+                    uids,
+                    missing: mut m,
+                } => {
+                    batches.push(uids);
+                    missing.append(&mut m);
+                }
+                FetchEvent::Done => return Ok(((msgs, batches), missing)),
             }
         }
     }
@@ -1360,26 +1558,23 @@ a6 OK done\r\n";
         .err()
         .unwrap();
         assert_eq!(e.exit_code(), 76);
-        // PREAUTH: no login, no STARTTLS.
-        let c = connect(
-            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
-            64,
-            "imap://h/",
-            &login,
-            &opts(TlsMode::Auto),
-        )
-        .unwrap();
+        // PREAUTH: no login, no STARTTLS; without TLS only under --tls none.
+        let preauth: &[&[u8]] = &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"];
+        let c = connect(preauth, 64, "imap://h/", &login, &opts(TlsMode::None)).unwrap();
         assert!(c.conn.stream().written.is_empty());
-        let e = connect(
-            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
-            64,
-            "imap://h/",
-            &login,
-            &opts(TlsMode::Required),
-        )
-        .err()
-        .unwrap();
-        assert_eq!(e.exit_code(), 69);
+        for mode in [TlsMode::Auto, TlsMode::Required] {
+            let e = connect(preauth, 64, "imap://h/", &login, &opts(mode))
+                .err()
+                .unwrap();
+            assert_eq!(e.exit_code(), 69);
+            assert_eq!(
+                e.to_string(),
+                "h:143: the server says we are logged in already (PREAUTH) on a connection without TLS, which anyone on the path could have said; refusing (use --tls none to allow it)"
+            );
+        }
+        // Over imaps:// the greeting came through TLS.
+        let c = connect(preauth, 64, "imaps://h/", &login, &opts(TlsMode::Auto)).unwrap();
+        assert!(c.conn.stream().written.is_empty());
     }
 
     fn preauth(rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {
@@ -1443,8 +1638,9 @@ a6 OK done\r\n";
         }
         let mut c = preauth(&[b"* 1 EXPUNGE\r\na1 NO [EXPUNGEISSUED] gone\r\n"], 64);
         c.start_fetch(&[5]);
-        let (msgs, batches) = drain(&mut c).unwrap();
+        let ((msgs, batches), missing) = drain_missing(&mut c).unwrap();
         assert!(msgs.is_empty() && batches == [vec![5]]);
+        assert_eq!(missing, [5]);
         // A literal that lies: the connection ends inside it.
         let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {100}\r\nshort"], 1);
         c.start_fetch(&[5]);
@@ -1471,6 +1667,225 @@ a6 OK done\r\n";
     }
 
     #[test]
+    fn what_a_batch_left_out_is_said_and_asked_about() {
+        // An OK without UID 6's message: the batch says so.
+        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
+        c.start_fetch(&[5, 6]);
+        let ((msgs, batches), missing) = drain_missing(&mut c).unwrap();
+        assert_eq!((msgs.len(), batches), (1, vec![vec![5, 6]]));
+        assert_eq!(missing, [6]);
+        // BODY[] NIL is no message either.
+        let mut c = preauth(
+            &[b"* 1 FETCH (UID 5 BODY[] NIL)\r\n* 2 FETCH (UID 6 BODY[] {1}\r\nx)\r\na1 OK\r\n"],
+            64,
+        );
+        c.start_fetch(&[5, 6]);
+        let ((msgs, _), missing) = drain_missing(&mut c).unwrap();
+        assert_eq!((msgs, missing), (vec![(6, b"x".to_vec())], vec![5]));
+        // The OK before the messages: all are missing, and what comes after is no answer to
+        // anything (read and dropped by the NOOP that asks what is still there).
+        let parts: Vec<&[u8]> = vec![
+            b"a1 OK done\r\n* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\n",
+            b"a2 OK\r\n",
+            b"* SEARCH 5\r\na3 OK\r\n",
+        ];
+        let mut c = preauth(&parts, 64);
+        c.start_fetch(&[5]);
+        let ((msgs, _), missing) = drain_missing(&mut c).unwrap();
+        assert!(msgs.is_empty());
+        assert_eq!(missing, [5]);
+        assert_eq!(c.uids_present(&missing).unwrap(), [5]);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])\r\na2 NOOP\r\na3 UID SEARCH UID 5\r\n"
+        );
+        // Of several, those the search names are there; a UID it adds is not asked about.
+        let parts: Vec<&[u8]> = vec![b"* 3 EXPUNGE\r\na1 OK\r\n", b"* SEARCH 2 3 9\r\na2 OK\r\n"];
+        let mut c = preauth(&parts, 64);
+        c.count = 20;
+        assert_eq!(c.uids_present(&[2, 4, 9]).unwrap(), [2, 9]);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 NOOP\r\na2 UID SEARCH UID 2,4,9\r\n"
+        );
+    }
+
+    #[test]
+    fn a_search_answer_above_uidnext_is_refused() {
+        let select: &[u8] =
+            b"* 3 EXISTS\r\n* OK [UIDVALIDITY 9] x\r\n* OK [UIDNEXT 4] y\r\na1 OK [READ-ONLY] x\r\n";
+        let mut c = preauth(&[select, b"* SEARCH 1 2 4000000000\r\na2 OK\r\n"], 64);
+        c.select("INBOX", true).unwrap();
+        let e = c.uid_search("ALL").unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert_eq!(
+            e.to_string(),
+            "h:143: UID SEARCH ALL: the answer names UID 4000000000, not below the folder's UIDNEXT 4, with no new messages announced since it was selected"
+        );
+        // Mail announced since the SELECT may have UIDs from UIDNEXT on; as many as came.
+        let search: &[u8] = b"* 4 EXISTS\r\n* SEARCH 1 2 3 4\r\na2 OK\r\n";
+        let mut c = preauth(&[select, search], 64);
+        c.select("INBOX", true).unwrap();
+        assert_eq!(c.uid_search("ALL").unwrap(), [1, 2, 3, 4]);
+        // An expunge and an arrival: the count is back to 3, and one message is new.
+        let search: &[u8] = b"* 2 EXPUNGE\r\n* 3 EXISTS\r\n* SEARCH 1 3 7\r\na2 OK\r\n";
+        let mut c = preauth(&[select, search], 64);
+        c.select("INBOX", true).unwrap();
+        assert_eq!(c.uid_search("ALL").unwrap(), [1, 3, 7]);
+        let search: &[u8] = b"* 2 EXPUNGE\r\n* 3 EXISTS\r\n* SEARCH 1 5 7\r\na2 OK\r\n";
+        let mut c = preauth(&[select, search], 64);
+        c.select("INBOX", true).unwrap();
+        assert_eq!(c.uid_search("ALL").unwrap_err().exit_code(), 76);
+        // UID 0 is no message's.
+        let mut c = preauth(&[b"* SEARCH 0 1\r\na1 OK\r\n"], 64);
+        assert_eq!(c.uid_search("ALL").unwrap_err().exit_code(), 76);
+    }
+
+    #[test]
+    fn a_message_longer_than_its_size_is_refused() {
+        // RFC822.SIZE first (as Dovecot sends it): refused before a byte is read.
+        let mut c = preauth(
+            &[b"* 1 FETCH (UID 5 RFC822.SIZE 10 BODY[] {999999999999}\r\n"],
+            64,
+        );
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert_eq!(
+            e.to_string(),
+            "h:143: UID FETCH: UID 5: a message of 999999999999 octets, though its RFC822.SIZE is 10: not read"
+        );
+        assert!(!c.is_usable());
+        // RFC822.SIZE after it: refused once it is read, before it is stored.
+        let mut c = preauth(
+            &[b"* 1 FETCH (BODY[] {11}\r\nhello world UID 5 RFC822.SIZE 10)\r\na1 OK\r\n"],
+            64,
+        );
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "h:143: UID FETCH: UID 5: a message of 11 octets, though its RFC822.SIZE is 10"
+        );
+        // Shorter than its size is taken: Exchange may give a size that is only an estimate.
+        let mut c = preauth(
+            &[b"* 1 FETCH (UID 5 RFC822.SIZE 20 BODY[] {5}\r\nhello)\r\n* 2 FETCH (BODY[] {3}\r\nabc UID 6 RFC822.SIZE 3)\r\na1 OK\r\n"],
+            64,
+        );
+        c.start_fetch(&[5, 6]);
+        let (msgs, _) = drain(&mut c).unwrap();
+        assert_eq!(msgs, [(5, b"hello".to_vec()), (6, b"abc".to_vec())]);
+        // --max-size bounds every message, whatever the order of its items.
+        let mut c = preauth(&[b"* 1 FETCH (BODY[] {2049}\r\n"], 64);
+        c.set_max_size(Some(2048));
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "h:143: UID FETCH: a message of 2049 octets, over --max-size 2048: not read"
+        );
+        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\na1 OK\r\n"], 64);
+        c.set_max_size(Some(3));
+        c.start_fetch(&[5]);
+        assert_eq!(drain(&mut c).unwrap().0, [(5, b"abc".to_vec())]);
+    }
+
+    #[test]
+    fn sizes_are_asked_for_apart() {
+        let parts: Vec<&[u8]> = vec![
+            b"* 1 FETCH (UID 5 RFC822.SIZE 120)\r\n* 2 FETCH (FLAGS (\\Seen))\r\n* 3 FETCH (RFC822.SIZE 7 UID 9 X {3}\r\nabc)\r\n* 4 FETCH (UID 12 RFC822.SIZE 1)\r\na1 OK\r\n",
+        ];
+        let mut c = preauth(&parts, 3);
+        assert_eq!(c.uid_sizes(&[5, 8, 9]).unwrap(), [(5, 120), (9, 7)]);
+        assert_eq!(
+            c.conn.stream().written_str(),
+            "a1 UID FETCH 5,8:9 (UID RFC822.SIZE)\r\n"
+        );
+        let mut c = preauth(&[b"a1 NO [SERVERBUG] x\r\n"], 64);
+        assert_eq!(c.uid_sizes(&[5]).unwrap_err().exit_code(), 75);
+        assert!(preauth(&[], 64).uid_sizes(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn untagged_responses_are_bounded_between_tagged_ones() {
+        // Each `* OK 1234567` counts 23 octets (7 of text, 16 for the rest of the line); two
+        // of them and the answers fit in a budget of 100 for each command...
+        let two: &[u8] = b"* OK 1234567\r\n* OK 1234567\r\n";
+        let select = [two, b"* OK [UIDVALIDITY 9] x\r\na1 OK\r\n"].concat();
+        let search = [two, b"* SEARCH 1\r\na2 OK\r\n"].concat();
+        let mut c = preauth(&[&select, &search], 64);
+        c.untagged_budget = 100;
+        c.select("INBOX", true).unwrap();
+        // ... as the count starts again after each tagged response.
+        assert_eq!(c.uid_search("ALL").unwrap(), [1]);
+        // Five are too many: a protocol error, not a wait for the end.
+        let five = [two, two, b"* OK 1234567\r\n"].concat();
+        let mut c = preauth(&[&five], 64);
+        c.untagged_budget = 100;
+        let e = c.select("INBOX", true).unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert_eq!(
+            e.to_string(),
+            "h:143: EXAMINE INBOX: more than 100 octets of untagged responses before the command's end"
+        );
+        // During a fetch too.
+        let mut c = preauth(&[&five], 64);
+        c.untagged_budget = 100;
+        c.start_fetch(&[5]);
+        assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
+    }
+
+    #[test]
+    fn literals_nobody_asked_for_are_bounded() {
+        // A literal the client did not ask for is refused before it is read, not drained.
+        let refused = |e: &Error, len: &str| {
+            assert_eq!(e.exit_code(), 76, "{e}");
+            assert!(
+                e.to_string().contains(&format!(
+                    "a literal of {len} octets nobody asked for (more than 64 KiB in one response): not read"
+                )),
+                "{e}"
+            );
+        };
+        // Inside a FETCH response, before the message or after it.
+        let mut c = preauth(&[b"* 1 FETCH (UID 5 X-JUNK {999999999999}\r\n"], 64);
+        c.start_fetch(&[5]);
+        let e = drain(&mut c).unwrap_err();
+        refused(&e, "999999999999");
+        assert!(!c.is_usable());
+        let mut c = preauth(
+            &[b"* 1 FETCH (UID 5 BODY[] {1}\r\nx X-JUNK {65537}\r\n"],
+            64,
+        );
+        c.start_fetch(&[5]);
+        refused(&drain(&mut c).unwrap_err(), "65537");
+        // In any other untagged response (here while SELECT runs).
+        let mut c = preauth(&[b"* OK [ALERT] {999999999999}\r\n"], 64);
+        refused(&c.select("INBOX", true).unwrap_err(), "999999999999");
+        // Small ones add up: the bound is for the response, lines between them included.
+        let mut wire = b"* 1 FETCH (UID 5 X {40000}\r\n".to_vec();
+        wire.extend_from_slice(&[b'j'; 40000]);
+        wire.extend_from_slice(b" Y {26000}\r\n");
+        let mut c = preauth(&[&wire], 4096);
+        c.start_fetch(&[5]);
+        refused(&drain(&mut c).unwrap_err(), "26000");
+        // Up to the bound they are read and dropped, wherever they are.
+        let mut wire = b"* 1 FETCH (UID 5 X {65000}\r\n".to_vec();
+        wire.extend_from_slice(&[b'j'; 65000]);
+        wire.extend_from_slice(b" Y {100}\r\n");
+        wire.extend_from_slice(&[b'k'; 100]);
+        wire.extend_from_slice(b" BODY[] {1}\r\nx Z {200}\r\n");
+        wire.extend_from_slice(&[b'z'; 200]);
+        wire.extend_from_slice(b")\r\n* 2 FETCH (FLAGS (\\Seen) X {65000}\r\n");
+        wire.extend_from_slice(&[b'j'; 65000]);
+        wire.extend_from_slice(b")\r\na1 OK\r\n");
+        let mut c = preauth(&[&wire], 4096);
+        c.start_fetch(&[5]);
+        let (msgs, _) = drain(&mut c).unwrap();
+        assert_eq!(msgs, [(5, b"x".to_vec())]);
+    }
+
+    #[test]
     fn stores_and_expunges_ride_the_pipeline() {
         let parts: Vec<&[u8]> = vec![
             b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n",
@@ -1482,7 +1897,13 @@ a6 OK done\r\n";
         let mut buf = [0u8; 16];
         assert_eq!(c.next_event().unwrap(), FetchEvent::Message { size: 1 });
         assert_eq!(c.read_message(&mut buf, |_| Ok(())).unwrap(), 5);
-        assert_eq!(c.next_event().unwrap(), FetchEvent::Batch { uids: vec![5] });
+        assert_eq!(
+            c.next_event().unwrap(),
+            FetchEvent::Batch {
+                uids: vec![5],
+                missing: vec![]
+            }
+        );
         c.queue_store(&[5], "\\Seen \\Deleted").unwrap();
         c.queue_expunge(&[5]).unwrap();
         assert_eq!(c.next_event().unwrap(), FetchEvent::Done);

@@ -1,13 +1,16 @@
-//! The fetch loop of one folder: which messages to take (UIDs above the last one delivered,
-//! `--since`, `--unseen`, `--limit`), streaming each into the store, and only once a batch
-//! is durable (the store synced) recording it in the state file and sending its flags
-//! (`--seen`) or deletions (`--delete`: `\Deleted`, then `UID EXPUNGE` of exactly those
-//! UIDs) back to the server.
+//! The fetch loop of one folder: which messages to take (UIDs above the folder's mark not
+//! delivered yet, `--since`, `--unseen`, `--max-size`, `--limit`), streaming each into the
+//! store, and only once a batch is durable (the store synced) recording it in the state
+//! file and sending its flags (`--seen`) or deletions (`--delete`: `\Deleted`, then
+//! `UID EXPUNGE` of exactly those UIDs) back to the server.
 //!
 //! State, per folder, in the account's state file ([`crate::deliver::state`]), keyed by the
 //! folder's UIDVALIDITY (RFC 3501 section 2.3.1.1): the fields `FOLDER.uidvalidity` and
-//! `FOLDER.last` (every wanted message up to that UID was delivered), and the ids
-//! `FOLDER:UIDVALIDITY:UID` of messages above it that a batch cut short delivered.
+//! `FOLDER.last` (the mark: every wanted message up to that UID was delivered), and the ids
+//! `FOLDER:UIDVALIDITY:UID` of messages above it that were delivered (a batch cut short, or
+//! a message before them still owed). Only what arrived moves the mark (`Ledger`): a
+//! message asked for and not sent is asked about at the end (gone, or still owed and
+//! reported), never taken as delivered because the server said OK.
 
 use super::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient};
 use super::parse;
@@ -16,7 +19,7 @@ use crate::deliver::{Deliver, MessageInfo, WireMessage};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::net::stream::Transport;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// Read buffer for message data.
 const BUF: usize = 16 * 1024;
@@ -36,6 +39,9 @@ pub struct FetchOptions {
     pub unseen: bool,
     /// Fetch at most this many messages per folder.
     pub limit: Option<u64>,
+    /// `--max-size`: skip (and name) messages larger than this, by their RFC822.SIZE, and
+    /// read no message literal longer.
+    pub max_size: Option<u64>,
     /// Fetch nothing: record the folder as delivered up to now (`--new` then starts here).
     pub reset_state: bool,
 }
@@ -48,9 +54,14 @@ pub struct Summary {
     pub bytes: u64,
     /// Messages left for a later run by `--limit`.
     pub left: u64,
+    /// Messages skipped by `--max-size` (not recorded: asked about again next run).
+    pub too_big: u64,
     pub deleted: u64,
     /// The folder's message count when it was selected: what the search covered.
     pub exists: u32,
+    /// Messages asked for and not sent though the server still lists them (each reported
+    /// as a failure, 76): the next run asks for them again.
+    pub missing: u64,
 }
 
 /// The key of a folder in the state file: its modified UTF-7 name, percent-encoded where it
@@ -160,6 +171,14 @@ pub fn fetch_folder<S: Transport>(
         }
         return Ok(summary);
     }
+    if opts.new_only && last == u32::MAX {
+        // UIDs are 32-bit (RFC 3501 section 2.3.1.1): nothing can come after this one
+        // without a new UIDVALIDITY, and `UID 4294967296:*` is no UID set.
+        if let Some(st) = state.as_deref_mut() {
+            st.save()?;
+        }
+        return Ok(summary);
+    }
     let mut criteria = Vec::new();
     if opts.new_only && last > 0 {
         criteria.push(format!("UID {}:*", u64::from(last) + 1));
@@ -173,12 +192,37 @@ pub fn fetch_folder<S: Transport>(
     if criteria.is_empty() {
         criteria.push("ALL".to_string());
     }
-    let mut uids: Vec<u32> = client
-        .uid_search(&criteria.join(" "))?
+    let found = client.uid_search(&criteria.join(" "))?;
+    let mut ledger = Ledger::new(last, &found, &partial);
+    // Of the messages earlier runs delivered above the mark, those still there: their flags
+    // or deletion may not have gone out (a batch cut short), so they go now.
+    let mut earlier: Vec<u32> = partial
+        .iter()
+        .copied()
+        .filter(|u| found.binary_search(u).is_ok())
+        .collect();
+    earlier.sort_unstable();
+    let mut uids: Vec<u32> = found
         .into_iter()
         // `UID n:*` always matches the highest UID, even below n (RFC 3501 section 6.4.8).
         .filter(|u| !opts.new_only || (*u > last && !partial.contains(u)))
         .collect();
+    if let (Some(max), false) = (opts.max_size, uids.is_empty()) {
+        // Sizes first, as pop-fetch has LIST's: a message over the limit is never asked
+        // for. It is not recorded either, so a later run with a larger limit fetches it.
+        let sizes = client.uid_sizes(&uids)?;
+        let big: Vec<(u32, u64)> = sizes.into_iter().filter(|&(_, n)| n > max).collect();
+        for &(u, n) in &big {
+            summary.too_big += 1;
+            events.note(&format!(
+                "{}: folder {}: UID {u}: {n} bytes, over --max-size {max}: skipped",
+                client.peer(),
+                crate::conn::printable(folder)
+            ));
+        }
+        uids.retain(|u| big.binary_search_by_key(u, |&(b, _)| b).is_err());
+    }
+    client.set_max_size(opts.max_size);
     if let Some(l) = opts.limit {
         let l = usize::try_from(l).unwrap_or(usize::MAX);
         if uids.len() > l {
@@ -198,9 +242,7 @@ pub fn fetch_folder<S: Transport>(
     let mut expunging = 0u64;
     // Messages a batch cut short delivered last time are durable: their flags and
     // deletions go first (they are not fetched again).
-    if let (Some(f), false) = (flags, partial.is_empty()) {
-        let mut earlier: Vec<u32> = partial.iter().copied().collect();
-        earlier.sort_unstable();
+    if let (Some(f), false) = (flags, earlier.is_empty()) {
         client.queue_store(&earlier, f)?;
         if opts.delete {
             client.queue_expunge(&earlier)?;
@@ -223,7 +265,10 @@ pub fn fetch_folder<S: Transport>(
         );
     }
     let mut buf = vec![0u8; BUF];
+    // Received and committed in this batch, not yet synced: recorded once they are durable.
     let mut delivered: Vec<u32> = Vec::new();
+    // Asked for, and not in the answer.
+    let mut missing: Vec<u32> = Vec::new();
     let outcome = (|| -> Result<()> {
         loop {
             match client.next_event()? {
@@ -239,19 +284,17 @@ pub fn fetch_folder<S: Transport>(
                     summary.bytes += size;
                     delivered.push(uid);
                 }
-                FetchEvent::Batch { uids: batch } => {
+                FetchEvent::Batch {
+                    missing: mut left_out,
+                    ..
+                } => {
                     store.sync()?;
+                    for &u in &delivered {
+                        ledger.delivered(u);
+                    }
+                    missing.append(&mut left_out);
                     if let Some(st) = state.as_deref_mut() {
-                        let top = batch.iter().copied().max().unwrap_or(0).max(last);
-                        last = top;
-                        st.set_field(&f_last, &top.to_string())?;
-                        let prefix = id_prefix.clone();
-                        st.retain(|id| {
-                            id.strip_prefix(&prefix)
-                                .and_then(|u| u.parse::<u32>().ok())
-                                .is_none_or(|u| u > top)
-                        });
-                        st.save()?;
+                        ledger.record(st, &f_last, &id_prefix, &delivered, true)?;
                     }
                     if let Some(f) = flags {
                         client.queue_store(&delivered, f)?;
@@ -267,13 +310,14 @@ pub fn fetch_folder<S: Transport>(
         }
     })();
     if let Err(e) = outcome {
-        // What was committed is made durable and recorded: the next run skips it.
+        // What was committed is made durable and recorded by its id: the next run skips
+        // it, and sends its flags or deletion, which this batch never did.
         if !delivered.is_empty() && store.sync().is_ok() {
             if let Some(st) = state {
-                for u in &delivered {
-                    st.insert(&format!("{id_prefix}{u}"));
+                for &u in &delivered {
+                    ledger.delivered(u);
                 }
-                st.save()?;
+                ledger.record(st, &f_last, &id_prefix, &delivered, false)?;
             }
         }
         return Err(e);
@@ -281,8 +325,145 @@ pub fn fetch_folder<S: Transport>(
     if !uids.is_empty() {
         events.finish();
     }
+    if !missing.is_empty() {
+        // Gone meanwhile (another client expunged it) is no loss; still there is a message
+        // owed: not recorded, so the next run asks for it again.
+        missing.sort_unstable();
+        let present = client.uids_present(&missing)?;
+        for &u in &missing {
+            if present.binary_search(&u).is_err() {
+                ledger.gone(u);
+            }
+        }
+        if let Some(st) = state {
+            ledger.record(st, &f_last, &id_prefix, &[], true)?;
+        }
+        if !present.is_empty() {
+            summary.missing = present.len() as u64;
+            events.fail(&not_sent(client.peer(), folder, &present));
+        }
+    }
     summary.deleted = expunging;
     Ok(summary)
+}
+
+/// Messages a FETCH left out though the folder still holds them.
+fn not_sent(peer: &str, folder: &str, uids: &[u32]) -> Error {
+    const SHOWN: usize = 10;
+    let mut list: Vec<String> = uids.iter().take(SHOWN).map(u32::to_string).collect();
+    if uids.len() > SHOWN {
+        list.push(format!("... ({} in all)", uids.len()));
+    }
+    let (noun, verb, pronoun) = if uids.len() == 1 {
+        ("UID", "was", "it")
+    } else {
+        ("UIDs", "were", "them")
+    };
+    Error::new(
+        Kind::Protocol,
+        format!(
+            "{peer}: folder {}: {noun} {} {verb} asked for and not sent, though the server still lists {pronoun}: not recorded, the next run asks again",
+            crate::conn::printable(folder),
+            list.join(", ")
+        ),
+    )
+}
+
+/// Which of the UIDs a search found above the folder's recorded mark this run has settled
+/// (delivered now or by an earlier run, or gone), so that the mark moves only over
+/// messages that reached the store: a server's OK, a UID in a search answer or a UID
+/// asked for is no evidence that a message arrived. The mark rises to the highest
+/// delivered UID below the first one not settled; what was delivered above that is
+/// recorded by its id (`FOLDER:UIDVALIDITY:UID`) and not fetched again.
+#[derive(Debug)]
+struct Ledger {
+    last: u32,
+    open: BTreeMap<u32, Fate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Not delivered yet: found by the search and not fetched (`--limit`), or asked for and
+    /// not received.
+    Owed,
+    Delivered,
+    /// Asked for, not received, and no longer in the folder.
+    Gone,
+}
+
+impl Ledger {
+    /// The UIDs `found` above `last`, those in `earlier` (ids a past run recorded) settled.
+    fn new(last: u32, found: &[u32], earlier: &HashSet<u32>) -> Ledger {
+        let open = found
+            .iter()
+            .filter(|&&u| u > last)
+            .map(|&u| {
+                let fate = if earlier.contains(&u) {
+                    Fate::Delivered
+                } else {
+                    Fate::Owed
+                };
+                (u, fate)
+            })
+            .collect();
+        Ledger { last, open }
+    }
+
+    /// `uid` is durable in the store.
+    fn delivered(&mut self, uid: u32) {
+        if let Some(f) = self.open.get_mut(&uid) {
+            *f = Fate::Delivered;
+        }
+    }
+
+    /// `uid` was asked for and is no longer in the folder.
+    fn gone(&mut self, uid: u32) {
+        if let Some(f) = self.open.get_mut(&uid) {
+            if *f == Fate::Owed {
+                *f = Fate::Gone;
+            }
+        }
+    }
+
+    /// Moves the mark over the settled UIDs at the bottom; returns it.
+    fn settle(&mut self) -> u32 {
+        while let Some(entry) = self.open.first_entry() {
+            match *entry.get() {
+                Fate::Owed => break,
+                Fate::Delivered => self.last = *entry.key(),
+                Fate::Gone => {}
+            }
+            entry.remove();
+        }
+        self.last
+    }
+
+    /// Writes the mark into the state (moved up first when `settle`: not for messages whose
+    /// flags never went out, which the next run must see by their ids), with the ids of
+    /// `fresh` (UIDs just delivered) that stay above it; drops the ids it passed, and saves
+    /// the state.
+    fn record(
+        &mut self,
+        st: &mut StateFile,
+        f_last: &str,
+        id_prefix: &str,
+        fresh: &[u32],
+        settle: bool,
+    ) -> Result<()> {
+        let last = if settle { self.settle() } else { self.last };
+        st.set_field(f_last, &last.to_string())?;
+        st.retain(|id| {
+            id.strip_prefix(id_prefix)
+                .and_then(|u| u.parse::<u32>().ok())
+                .is_none_or(|u| u > last)
+        });
+        for &u in fresh {
+            if self.open.get(&u) == Some(&Fate::Delivered) {
+                st.insert(&format!("{id_prefix}{u}"));
+            }
+        }
+        st.save()
+    }
 }
 
 /// `--idle`: fetches `folder`, then waits with IDLE (re-issued every [`IDLE_REISSUE`]) and
@@ -306,6 +487,8 @@ pub fn fetch_and_idle<S: Transport>(
                 total.bytes += s.bytes;
                 total.deleted += s.deleted;
                 total.left = s.left;
+                total.too_big = s.too_big;
+                total.missing += s.missing;
                 total.exists = s.exists;
             }
             IdleEnd::Reissue => {}
@@ -329,6 +512,39 @@ pub fn no_uidplus(peer: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mark_moves_only_over_what_was_delivered() {
+        // Found above 5: 6..=10; 8 was delivered by an earlier run; 4 is below the mark.
+        let earlier: HashSet<u32> = [8].into();
+        let mut l = Ledger::new(5, &[4, 6, 7, 8, 9, 10], &earlier);
+        assert_eq!(l.settle(), 5);
+        // Asked for and received: the mark moves; a gap stops it.
+        l.delivered(6);
+        l.delivered(9);
+        assert_eq!(l.settle(), 6);
+        // What is gone lets it pass, but never becomes the mark itself.
+        l.gone(7);
+        assert_eq!(l.settle(), 9);
+        l.gone(10);
+        assert_eq!(l.settle(), 9);
+        assert!(l.open.is_empty());
+        // Gone does not undo delivered; UIDs not found are nobody's business.
+        let mut l = Ledger::new(0, &[1, 2], &HashSet::new());
+        l.delivered(2);
+        l.gone(2);
+        l.delivered(3);
+        l.gone(3);
+        assert_eq!(l.settle(), 0);
+        l.delivered(1);
+        assert_eq!(l.settle(), 2);
+        // Only what was found counts: a UID delivered that no search named moves nothing.
+        let mut l = Ledger::new(0, &[u32::MAX], &HashSet::new());
+        l.delivered(7);
+        assert_eq!(l.settle(), 0);
+        l.delivered(u32::MAX);
+        assert_eq!(l.settle(), u32::MAX);
+    }
 
     #[test]
     fn folder_keys_are_plain_ascii() {

@@ -275,6 +275,32 @@ pub fn parse_search(text: &[u8]) -> Parsed<Vec<u32>> {
     Ok(out)
 }
 
+/// Checks the UIDs (ascending) of a `UID SEARCH` answer against what the folder can hold:
+/// UIDs are non-zero (RFC 3501 section 2.3.1.1), and every message has a UID below UIDNEXT
+/// unless it arrived since, so at most `arrived` of them (the messages the server announced
+/// with EXISTS since the folder was selected) may be at or above `uidnext`. Pure.
+pub fn check_search(uids: &[u32], uidnext: Option<u32>, arrived: u32) -> Parsed<()> {
+    if uids.first() == Some(&0) {
+        return Err(bad("UID 0, which no message has"));
+    }
+    if let Some(next) = uidnext {
+        let above = uids.len() - uids.partition_point(|&u| u < next);
+        if above as u64 > u64::from(arrived) {
+            let top = uids.last().copied().unwrap_or(0);
+            return Err(bad(format!(
+                "UID {top}, not below the folder's UIDNEXT {next}, with {} new message{} announced since it was selected",
+                if arrived == 0 {
+                    "no".to_string()
+                } else {
+                    arrived.to_string()
+                },
+                if arrived == 1 { "" } else { "s" }
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// One folder of a LIST answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
@@ -806,6 +832,34 @@ mod tests {
         assert_eq!(parse_search(b""), Ok(vec![]));
         assert_eq!(parse_search(b"1 3 (MODSEQ 917162500)"), Ok(vec![1, 3]));
         assert!(parse_search(b"1 x").is_err());
+    }
+
+    #[test]
+    fn search_answers_are_checked_against_uidnext() {
+        assert_eq!(check_search(&[], Some(1), 0), Ok(()));
+        assert_eq!(check_search(&[1, 2, 3], Some(4), 0), Ok(()));
+        assert_eq!(check_search(&[1, 2, 3], None, 0), Ok(()));
+        assert_eq!(
+            check_search(&[0, 2], None, 5),
+            Err(bad("UID 0, which no message has"))
+        );
+        // One bogus UID is enough to refuse the answer.
+        assert_eq!(
+            check_search(&[1, 2, 4000000000], Some(4), 0),
+            Err(bad(
+                "UID 4000000000, not below the folder's UIDNEXT 4, with no new messages announced since it was selected"
+            ))
+        );
+        assert!(check_search(&[4], Some(4), 0).is_err());
+        // Messages announced since may have UIDs at or above it, as many as were announced.
+        assert_eq!(check_search(&[3, 4, 9], Some(4), 2), Ok(()));
+        assert_eq!(
+            check_search(&[3, 4, 9], Some(4), 1),
+            Err(bad(
+                "UID 9, not below the folder's UIDNEXT 4, with 1 new message announced since it was selected"
+            ))
+        );
+        assert_eq!(check_search(&[u32::MAX], Some(u32::MAX), 1), Ok(()));
     }
 
     #[test]

@@ -585,3 +585,312 @@ fn a_second_run_for_the_same_account_stops_at_once() {
     assert_eq!(commands_of(&server, "UID FETCH").len(), 1);
     drop(first);
 }
+
+#[test]
+fn a_cleartext_preauth_greeting_is_refused_unless_tls_none() {
+    // A man in the middle answers for the server: `* PREAUTH` and a folder of its own.
+    let greeting = "* PREAUTH [CAPABILITY IMAP4rev1] logged in already\r\n";
+    let server = imap(&["Subject: phishing\r\n\r\nclick\r\n"])
+        .greeting(greeting)
+        .start();
+    let l = Local::new("preauth");
+    for tls in [&[][..], &["--tls", "auto"], &["--tls", "required"]] {
+        let o = l.run_url(&url(&server), tls, &["--maildir", &l.md_arg()]);
+        let line = o.fails(69);
+        assert!(
+            line.contains("PREAUTH") && line.contains("--tls none"),
+            "{line}"
+        );
+    }
+    // Nothing was asked for, nothing stored, nothing recorded.
+    assert!(commands(&server).is_empty(), "{:#?}", commands(&server));
+    assert!(l.md().is_empty());
+    assert!(!l.state_file(&server).exists());
+    // --tls none takes the user at their word.
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(l.md(), ["Subject: phishing\n\nclick\n"]);
+}
+
+#[test]
+fn after_the_highest_uid_there_is_nothing_to_ask_for() {
+    // UIDs are 32-bit (RFC 3501 section 2.3.1.1): after 4294967295 nothing can come without
+    // a new UIDVALIDITY, and `UID 4294967296:*` is no UID set at all.
+    let server = imap(&messages()).start();
+    let l = Local::new("top");
+    let state = l.dir.join("top.state");
+    std::fs::write(
+        &state,
+        "posthaste-state 1\nINBOX.last 4294967295\nINBOX.uidvalidity 1000\n\n",
+    )
+    .unwrap();
+    let st = state.to_str().unwrap();
+    l.run(&server, &["--maildir", &l.md_arg(), "--state-file", st])
+        .ok();
+    assert_eq!(
+        commands(&server),
+        [
+            "CAPABILITY",
+            "LOGIN alice \"s3cret pass\"",
+            "EXAMINE INBOX",
+            "LOGOUT"
+        ]
+    );
+    assert!(l.md().is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "posthaste-state 1\nINBOX.last 4294967295\nINBOX.uidvalidity 1000\n\n"
+    );
+    // --unseen and --since narrow nothing further: still no search.
+    l.run(
+        &server,
+        &["--maildir", &l.md_arg(), "--state-file", st, "--unseen"],
+    )
+    .ok();
+    assert!(commands_of(&server, "UID SEARCH").is_empty());
+}
+
+#[test]
+fn a_huge_literal_nobody_asked_for_is_refused_unread() {
+    // The server announces a junk literal of almost 1 TB and then trickles (here: sends
+    // nothing). It is refused at once, not drained until the timeout.
+    let server = imap(&messages())
+        .reply("UID FETCH", "* 1 FETCH (UID 1 X-JUNK {999999999999}\r\nxy")
+        .start();
+    let l = Local::new("junk");
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg()])
+        .fails(76)
+        .to_string();
+    assert_eq!(
+        line,
+        format!(
+            "imap-fetch: 127.0.0.1:{}: a literal of 999999999999 octets nobody asked for (more than 64 KiB in one response): not read",
+            server.port()
+        )
+    );
+    assert!(l.md().is_empty());
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 0\nINBOX.uidvalidity 1000\n\n"
+    );
+}
+
+/// Runs imap-fetch against a server that leaves message 2 out in the way `faults` says:
+/// the run stores the others and fails with `line` (`PORT` for the server's port), records
+/// what it stored and nothing above the first gap; once the server tells the truth, the
+/// next run fetches message 2 and a message that arrived meanwhile.
+fn the_message_left_out_is_fetched_next_time(
+    tag: &str,
+    faults: Faults,
+    stored_first: &[usize],
+    line: &str,
+    state: Option<&str>,
+) {
+    let server = imap(&messages()).faults(faults).start();
+    let l = Local::new(tag);
+    let o = l.run(&server, &["--maildir", &l.md_arg()]);
+    let want = line.replace("PORT", &server.port().to_string());
+    assert_eq!(o.fails(76), want);
+    let first: Vec<String> = stored_first.iter().map(|&i| stored()[i].clone()).collect();
+    assert_eq!(l.md(), first);
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server))
+            .ok()
+            .as_deref(),
+        state
+    );
+    // The server mends its ways, and new mail arrives.
+    server.protocol().mend();
+    server
+        .protocol()
+        .deliver("INBOX", "Subject: four\r\n\r\n4\r\n");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    let mut got = l.md();
+    got.sort();
+    let mut want: Vec<String> = stored();
+    want.push("Subject: four\n\n4\n".into());
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 4\nINBOX.uidvalidity 1000\n\n"
+    );
+}
+
+#[test]
+fn a_message_left_out_of_a_fetch_answered_ok_is_not_recorded() {
+    the_message_left_out_is_fetched_next_time(
+        "omit",
+        Faults {
+            omit: Some(2),
+            ..Faults::default()
+        },
+        &[0, 2],
+        "imap-fetch: 127.0.0.1:PORT: folder INBOX: UID 2 was asked for and not sent, though the server still lists it: not recorded, the next run asks again",
+        Some("posthaste-state 1\nINBOX.last 1\nINBOX.uidvalidity 1000\n\nINBOX:1000:3\n"),
+    );
+}
+
+#[test]
+fn expungeissued_for_a_message_still_there_is_not_recorded() {
+    the_message_left_out_is_fetched_next_time(
+        "issued",
+        Faults {
+            expunge_issued: Some(2),
+            ..Faults::default()
+        },
+        &[0, 2],
+        "imap-fetch: 127.0.0.1:PORT: folder INBOX: UID 2 was asked for and not sent, though the server still lists it: not recorded, the next run asks again",
+        Some("posthaste-state 1\nINBOX.last 1\nINBOX.uidvalidity 1000\n\nINBOX:1000:3\n"),
+    );
+}
+
+#[test]
+fn a_tagged_ok_before_the_messages_records_nothing() {
+    the_message_left_out_is_fetched_next_time(
+        "okfirst",
+        Faults {
+            ok_first: true,
+            ..Faults::default()
+        },
+        &[],
+        "imap-fetch: 127.0.0.1:PORT: folder INBOX: UIDs 1, 2, 3 were asked for and not sent, though the server still lists them: not recorded, the next run asks again",
+        Some("posthaste-state 1\nINBOX.last 0\nINBOX.uidvalidity 1000\n\n"),
+    );
+}
+
+#[test]
+fn a_bogus_uid_in_search_is_refused_and_never_the_mark() {
+    the_message_left_out_is_fetched_next_time(
+        "bogus",
+        Faults {
+            search_extra: Some(4_000_000_000),
+            ..Faults::default()
+        },
+        &[],
+        "imap-fetch: 127.0.0.1:PORT: UID SEARCH ALL: the answer names UID 4000000000, not below the folder's UIDNEXT 4, with no new messages announced since it was selected",
+        None,
+    );
+}
+
+#[test]
+fn a_message_expunged_meanwhile_is_no_loss_and_not_asked_for_again() {
+    // Another client expunged message 2 while it was being fetched: NO [EXPUNGEISSUED],
+    // and a search says it is gone. Nothing is owed: exit 0, and the mark passes it.
+    let server = imap(&messages())
+        .faults(Faults {
+            vanish: Some(2),
+            ..Faults::default()
+        })
+        .start();
+    let l = Local::new("vanish");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(l.md(), [stored()[0].clone(), stored()[2].clone()]);
+    let cmds = commands(&server);
+    assert_eq!(
+        cmds[4..],
+        [
+            "UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])",
+            "NOOP",
+            "UID SEARCH UID 2",
+            "LOGOUT"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 3\nINBOX.uidvalidity 1000\n\n"
+    );
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(
+        commands_of(&server, "UID SEARCH"),
+        ["UID SEARCH ALL", "UID SEARCH UID 2", "UID SEARCH UID 4:*"]
+    );
+    assert_eq!(commands_of(&server, "UID FETCH").len(), 1);
+}
+
+#[test]
+fn max_size_skips_and_names_larger_messages_until_the_limit_allows_them() {
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(3000));
+    let server = imap(&[messages()[0], &big, messages()[2]]).start();
+    let l = Local::new("maxsize");
+    let note = format!(
+        "imap-fetch: 127.0.0.1:{}: folder INBOX: UID 2: {} bytes, over --max-size 2048: skipped\n",
+        server.port(),
+        big.len()
+    );
+    for _ in 0..2 {
+        let o = l.run(&server, &["--maildir", &l.md_arg(), "--max-size", "2k"]);
+        assert_eq!(o.code, Some(0), "{o:#?}");
+        assert_eq!(o.stderr, note);
+        assert_eq!(l.md(), [stored()[0].clone(), stored()[2].clone()]);
+        // Not recorded: the mark stays below it, and what came after is kept by its UID.
+        assert_eq!(
+            std::fs::read_to_string(l.state_file(&server)).unwrap(),
+            "posthaste-state 1\nINBOX.last 1\nINBOX.uidvalidity 1000\n\nINBOX:1000:3\n"
+        );
+    }
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        [
+            "UID FETCH 1:3 (UID RFC822.SIZE)",
+            "UID FETCH 1,3 (UID RFC822.SIZE BODY.PEEK[])",
+            "UID FETCH 2 (UID RFC822.SIZE)",
+        ]
+    );
+    // Without the limit it comes, and the mark passes it.
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(l.md().len(), 3);
+    assert!(l.md()[2].starts_with("Subject: big\n\nxxx"));
+    assert_eq!(
+        std::fs::read_to_string(l.state_file(&server)).unwrap(),
+        "posthaste-state 1\nINBOX.last 3\nINBOX.uidvalidity 1000\n\n"
+    );
+}
+
+#[test]
+fn a_message_longer_than_its_size_or_the_limit_is_refused_unread() {
+    // RFC822.SIZE says 10 and the literal a terabyte: refused at once, nothing written.
+    let server = imap(&messages())
+        .reply(
+            "UID FETCH",
+            "* 1 FETCH (UID 1 RFC822.SIZE 10 BODY[] {999999999999}\r\nSubject: ",
+        )
+        .start();
+    let l = Local::new("longer");
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg()])
+        .fails(76)
+        .to_string();
+    assert_eq!(
+        line,
+        format!(
+            "imap-fetch: 127.0.0.1:{}: UID FETCH: UID 1: a message of 999999999999 octets, though its RFC822.SIZE is 10: not read",
+            server.port()
+        )
+    );
+    assert!(l.md().is_empty());
+    assert_eq!(
+        std::fs::read_dir(l.maildir().join("tmp")).unwrap().count(),
+        0
+    );
+    // A server that gives the size only after the message: --max-size bounds it anyway.
+    let server = imap(&messages())
+        .reply_once(
+            "UID FETCH",
+            "* 1 FETCH (UID 1 RFC822.SIZE 10)\r\n$TAG OK done\r\n",
+        )
+        .reply("UID FETCH", "* 1 FETCH (BODY[] {999999999999}\r\nSubject: ")
+        .start();
+    let l = Local::new("longer2");
+    let line = l
+        .run(&server, &["--maildir", &l.md_arg(), "--max-size", "1M"])
+        .fails(76)
+        .to_string();
+    assert!(
+        line.ends_with(
+            ": UID FETCH: a message of 999999999999 octets, over --max-size 1048576: not read"
+        ),
+        "{line}"
+    );
+    assert!(l.md().is_empty());
+}

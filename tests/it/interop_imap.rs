@@ -443,3 +443,47 @@ fn every_login_mechanism_and_a_folder_in_modified_utf7() {
         same(&local_messages(&md), std::slice::from_ref(&draft));
     }
 }
+
+#[test]
+fn max_size_skips_by_dovecots_sizes_and_a_later_run_fetches_what_it_skipped() {
+    let Some(d) = dovecot() else { return };
+    let _one_at_a_time = USER7.lock().unwrap_or_else(|p| p.into_inner());
+    let user = 7;
+    d.clear(user);
+    let put: Vec<Vec<u8>> = [1000, 9000, 1200]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| message(i, n))
+        .collect();
+    for (i, m) in put.iter().enumerate() {
+        d.put(user, &unique(1700000000, i), m);
+    }
+    let local = TempDir::new("imap-interop-maxsize");
+    let md = local.join("Mail");
+    let url = format!("imap://{}:{}/", d.host, d.imap_port);
+    let args = ["--maildir", md.to_str().unwrap(), "--max-size", "4k"];
+    let o = fetch(&d, user, &local, &url, &args);
+    assert_eq!(o.status.code(), Some(0), "{o:#?}");
+    // Dovecot's RFC822.SIZE counts CRLF line ends: more than the 9,000 bytes on its disk.
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains(": folder INBOX: UID ")
+            && lines[0].ends_with(" bytes, over --max-size 4096: skipped"),
+        "{err}"
+    );
+    let mut small = vec![put[0].clone(), put[2].clone()];
+    small.sort();
+    same(&local_messages(&md), &small);
+    // The same limit again: named again, nothing fetched twice.
+    let o = fetch(&d, user, &local, &url, &args);
+    assert_eq!(o.status.code(), Some(0), "{o:#?}");
+    assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
+    assert_eq!(local_messages(&md).len(), 2);
+    // Without it: the big one, and only it.
+    ok(&fetch(&d, user, &local, &url, &args[..2]));
+    let mut all = put.clone();
+    all.sort();
+    same(&local_messages(&md), &all);
+}

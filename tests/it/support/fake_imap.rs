@@ -5,7 +5,9 @@
 //! before the handshake), SELECT/EXAMINE, LIST, UID SEARCH (ALL, UID n:*, UNSEEN),
 //! UID FETCH, UID STORE, UID EXPUNGE (with UIDPLUS), EXPUNGE, NOOP, LOGOUT.
 //! Misbehaviour: the UID after the message, untagged EXISTS and EXPUNGE in the middle of a
-//! FETCH, a connection dropped inside a message's literal; the core's `bytewise`, `reply`,
+//! FETCH, a connection dropped inside a message's literal, and [`Faults`] a test can mend
+//! between runs (a message left out of a FETCH answered OK or NO [EXPUNGEISSUED], the
+//! tagged OK before the messages, a bogus UID in SEARCH); the core's `bytewise`, `reply`,
 //! `reply_once`, `stall_on` apply too, with `$TAG` in a scripted reply standing for the
 //! command's tag.
 #![allow(dead_code)]
@@ -50,6 +52,24 @@ pub struct Setup {
     pub noise: bool,
     /// The FETCH of this UID sends half its literal, then closes the connection.
     pub drop_in_literal: Option<u32>,
+    pub faults: Faults,
+}
+
+/// Lies a server can tell about what it sent, until [`FakeImap::mend`].
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// UID FETCH leaves this message out and answers OK.
+    pub omit: Option<u32>,
+    /// UID FETCH leaves this message out and answers NO [EXPUNGEISSUED], though the
+    /// message is still there.
+    pub expunge_issued: Option<u32>,
+    /// UID FETCH answers NO [EXPUNGEISSUED] without this message, which is expunged then
+    /// (another client at work).
+    pub vanish: Option<u32>,
+    /// UID FETCH sends its tagged OK first, then the messages.
+    pub ok_first: bool,
+    /// UID SEARCH adds this UID to every answer.
+    pub search_extra: Option<u32>,
 }
 
 pub type Builder = fake_server::Builder<Setup>;
@@ -80,6 +100,7 @@ pub fn imap(messages: &[&str]) -> Builder {
             uid_after_body: false,
             noise: false,
             drop_in_literal: None,
+            faults: Faults::default(),
         },
         "* OK fake IMAP4rev1 ready\r\n",
     )
@@ -93,6 +114,7 @@ pub trait ImapBuilder {
     fn uid_after_body(self) -> Self;
     fn noise(self) -> Self;
     fn drop_in_literal(self, uid: u32) -> Self;
+    fn faults(self, faults: Faults) -> Self;
     fn start(self) -> Server<FakeImap>;
 }
 
@@ -139,9 +161,14 @@ impl ImapBuilder for Builder {
         self.proto.drop_in_literal = Some(uid);
         self
     }
+    fn faults(mut self, faults: Faults) -> Self {
+        self.proto.faults = faults;
+        self
+    }
     fn start(self) -> Server<FakeImap> {
         self.launch(|s| FakeImap {
             folders: Mutex::new(s.folders.clone()),
+            faults: Mutex::new(s.faults.clone()),
             setup: s,
         })
     }
@@ -151,9 +178,15 @@ impl ImapBuilder for Builder {
 pub struct FakeImap {
     setup: Setup,
     folders: Mutex<Vec<Folder>>,
+    faults: Mutex<Faults>,
 }
 
 impl FakeImap {
+    /// From now on the server tells the truth.
+    pub fn mend(&self) {
+        *lock(&self.faults) = Faults::default();
+    }
+
     /// The UIDs left in `folder`.
     pub fn uids(&self, folder: &str) -> Vec<u32> {
         lock(&self.folders)
@@ -479,6 +512,10 @@ fn uid(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
                 keep
             })
             .unwrap_or_default();
+            let mut found = found;
+            if let Some(extra) = lock(&c.server.faults).search_extra {
+                found.push(extra);
+            }
             let list: Vec<String> = found.iter().map(u32::to_string).collect();
             let sep = if list.is_empty() { "" } else { " " };
             c.send(&format!(
@@ -501,7 +538,29 @@ fn uid(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
             .unwrap_or_default();
             let setup = &c.server.setup;
             let (after, noise, drop) = (setup.uid_after_body, setup.noise, setup.drop_in_literal);
+            let faults = lock(&c.server.faults).clone();
+            let left_out =
+                |uid: u32| [faults.omit, faults.expunge_issued, faults.vanish].contains(&Some(uid));
+            let issued = msgs
+                .iter()
+                .any(|(_, m)| [faults.expunge_issued, faults.vanish].contains(&Some(m.uid)));
+            if let Some(gone) = faults.vanish {
+                with_folder(c, |f| f.messages.retain(|m| m.uid != gone));
+            }
+            let tagged = if issued {
+                format!(
+                    "{tag} NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n"
+                )
+            } else {
+                format!("{tag} OK Fetch completed\r\n")
+            };
+            if faults.ok_first {
+                c.send(&tagged)?;
+            }
             for (seq, m) in msgs {
+                if left_out(m.uid) {
+                    continue;
+                }
                 let n = m.text.len();
                 if noise {
                     c.send(&format!(
@@ -533,7 +592,9 @@ fn uid(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
                     c.send("* 1 RECENT\r\n")?;
                 }
             }
-            c.send(&format!("{tag} OK Fetch completed\r\n"))?;
+            if !faults.ok_first {
+                c.send(&tagged)?;
+            }
         }
         "STORE" => {
             if c.session.read_only {
