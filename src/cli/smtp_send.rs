@@ -476,6 +476,16 @@ fn check_address(addr: &str, kind: Kind, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// What tells two recipients apart: the local part as it is (RFC 5321 2.4: it is
+/// case-sensitive, `A@y` and `a@y` may be two mailboxes) and the domain in lower case
+/// (domains are not). The domain follows the last `@`: a quoted local part may hold one.
+fn mailbox_key(addr: &str) -> String {
+    match addr.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+        None => addr.to_string(),
+    }
+}
+
 /// Everything the run needs, checked before anything is read or sent.
 struct Plan {
     target: Target,
@@ -692,7 +702,7 @@ fn send_one(
         }
     }
     let mut seen = std::collections::HashSet::new();
-    rcpts.retain(|r| seen.insert(r.to_ascii_lowercase()));
+    rcpts.retain(|r| seen.insert(mailbox_key(r)));
     if rcpts.is_empty() {
         return Err(usage(if args.read_recipients {
             format!("{what}: no recipients: none on the command line, none in To, Cc or Bcc")
@@ -1249,6 +1259,14 @@ mod tests {
             self.1 = 0;
             Ok(n)
         }
+    }
+
+    #[test]
+    fn only_the_domain_of_a_recipient_is_folded() {
+        assert_eq!(mailbox_key("Ada@Example.ORG"), "Ada@example.org");
+        assert_ne!(mailbox_key("A@y.org"), mailbox_key("a@y.org"));
+        assert_eq!(mailbox_key("\"a@B\"@Y.org"), "\"a@B\"@y.org");
+        assert_eq!(mailbox_key("postmaster"), "postmaster");
     }
 
     #[test]

@@ -1040,3 +1040,26 @@ fn a_silent_server_times_out_and_a_closed_stdin_is_66() {
     );
     assert_eq!(s.connections(), 0);
 }
+
+/// RFC 5321 2.4: the local part is case-sensitive, the domain is not. An address given
+/// twice (the domain in another case) gets one RCPT; two local parts that differ in case
+/// are two mailboxes.
+#[test]
+fn recipients_are_the_same_only_when_their_local_parts_are() {
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &["-t", "A@y.org", "a@y.org", "a@Y.ORG"],
+        b"From: a@x\nTo: \"Q R\"@y.org, A@Y.org\nCc: \"q r\"@y.org\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("RCPT"),
+        [
+            "RCPT TO:<A@y.org>",
+            "RCPT TO:<a@y.org>",
+            "RCPT TO:<\"Q R\"@y.org>",
+            "RCPT TO:<\"q r\"@y.org>",
+        ]
+    );
+}
