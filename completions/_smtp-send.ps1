@@ -22,9 +22,9 @@ Register-ArgumentCompleter -Native -CommandName 'smtp-send' -ScriptBlock {
     $completions = @(switch ($command) {
         'smtp-send' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)')
-            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none [default: the From header''s address]')
-            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none [default: the From header''s address]')
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none [default: the From header''s address]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'The display name for the From header that --from adds')
             [CompletionResult]::new('--full-name', '--full-name', [CompletionResultType]::ParameterName, 'The display name for the From header that --from adds')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the message from FILE instead of standard input; repeat to send several over one connection')

@@ -19,9 +19,9 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
     var completions = [
         &'smtp-send'= {
             cand --server 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)'
-            cand -f 'Envelope sender, and the From header when the message has none [default: the From header''s address]'
-            cand -r 'Envelope sender, and the From header when the message has none [default: the From header''s address]'
-            cand --from 'Envelope sender, and the From header when the message has none [default: the From header''s address]'
+            cand -f 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'
+            cand -r 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'
+            cand --from 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'
             cand -F 'The display name for the From header that --from adds'
             cand --full-name 'The display name for the From header that --from adds'
             cand --file 'Read the message from FILE instead of standard input; repeat to send several over one connection'

@@ -150,8 +150,8 @@ pub struct Args {
     #[arg(short = 't')]
     pub read_recipients: bool,
 
-    /// Envelope sender, and the From header when the message has none [default: the From
-    /// header's address]
+    /// Envelope sender, and the From header when the message has none ('<>' or '': the null
+    /// sender of bounces and vacation replies) [default: the From header's address]
     #[arg(
         short = 'f',
         long = "from",
@@ -476,6 +476,12 @@ fn check_address(addr: &str, kind: Kind, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// `-f '<>'` or `-f ''`: the null reverse-path (RFC 5321 4.5.5) of bounces, vacation
+/// replies and other messages that must never be answered: `MAIL FROM:<>`.
+fn is_null_sender(from: &str) -> bool {
+    from.is_empty() || from == "<>"
+}
+
 /// What tells two recipients apart: the local part as it is (RFC 5321 2.4: it is
 /// case-sensitive, `A@y` and `a@y` may be two mailboxes) and the domain in lower case
 /// (domains are not). The domain follows the last `@`: a quoted local part may hold one.
@@ -500,7 +506,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
     })?;
     let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
     let auth = login(args, &target, report)?;
-    if let Some(f) = &args.from {
+    if let Some(f) = args.from.as_deref().filter(|f| !is_null_sender(f)) {
         check_address(f, Kind::Usage, "--from")?;
     }
     if let Some(n) = &args.full_name {
@@ -680,7 +686,19 @@ fn send_one(
     };
     let what = msg.what.clone();
     // The envelope.
+    let null_sender = args.from.as_deref().is_some_and(is_null_sender);
     let from = match &args.from {
+        Some(_) if null_sender => {
+            if !msg.header.has("From") {
+                return Err(Error::new(
+                    Kind::Data,
+                    format!(
+                        "{what}: the message has no From header, and -f '<>' (the null sender) cannot make one: add a From header to the message"
+                    ),
+                ));
+            }
+            String::new()
+        }
         Some(f) => f.clone(),
         None => match msg.header.sender()? {
             Some(f) => f,
@@ -691,8 +709,14 @@ fn send_one(
             }
         },
     };
-    check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
-    rec.from = from.clone();
+    if !null_sender {
+        check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
+    }
+    rec.from = if null_sender {
+        "<>".into()
+    } else {
+        from.clone()
+    };
     let mut rcpts: Vec<String> = args.recipients.clone();
     // --subject's --to addresses are in the To field it made.
     if args.read_recipients || args.subject.is_some() {
@@ -713,7 +737,7 @@ fn send_one(
     rec.rcpts = rcpts.clone();
     let (unix, offset) = date::now();
     let additions = Additions {
-        from: args.from.as_ref().map(|f| {
+        from: args.from.as_ref().filter(|_| !null_sender).map(|f| {
             mailbox_tokens(
                 "From",
                 &[Mailbox {
@@ -1021,6 +1045,11 @@ impl Message {
         let from = args.from.as_deref().ok_or_else(|| {
             usage("--subject makes the From header: give --from ADDR (or from in the config file)")
         })?;
+        if is_null_sender(from) {
+            return Err(usage(
+                "--subject makes the From header from --from, and the null sender (<>) is no address for it: give --from ADDR",
+            ));
+        }
         let mut to = Vec::new();
         for t in &args.to {
             to.extend(parse_mailboxes("--to", t, true)?);

@@ -1063,3 +1063,34 @@ fn recipients_are_the_same_only_when_their_local_parts_are() {
         ]
     );
 }
+
+/// The null reverse-path (RFC 5321 4.5.5) of bounces and vacation replies: `-f '<>'` and
+/// `-f ''` send `MAIL FROM:<>`, keep the message's own From, and never make a From of it.
+#[test]
+fn the_null_sender_is_mail_from_empty() {
+    for null in ["<>", ""] {
+        let s = FakeSmtp::builder().start();
+        let o = send(&s, &["-f", null, "-oi", "b@y"], MSG);
+        assert_eq!(code(&o), 0, "-f {null:?}: {}", stderr(&o));
+        assert_eq!(s.commands("MAIL"), ["MAIL FROM:<> BODY=8BITMIME"]);
+        let text = only(&s).text();
+        assert!(
+            text.starts_with("From: Ada <ada@example.com>\r\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("From:").count(), 1, "{text}");
+        // A message without From: nothing could make one, refused before connecting.
+        let s = FakeSmtp::builder().start();
+        let o = send(&s, &["-f", null, "b@y"], b"Subject: x\n\nhi\n");
+        assert_eq!(code(&o), 65, "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            "smtp-send: standard input: the message has no From header, and -f '<>' (the null sender) cannot make one: add a From header to the message\n"
+        );
+        // --subject makes the From header from --from: the null sender cannot be it.
+        let o = send(&s, &["-f", null, "--subject", "x", "--to", "b@y"], b"hi\n");
+        assert_eq!(code(&o), 64, "{}", stderr(&o));
+        assert!(stderr(&o).contains("null sender"), "{}", stderr(&o));
+        assert_eq!(s.connections(), 0);
+    }
+}
