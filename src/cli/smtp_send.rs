@@ -52,8 +52,9 @@ impl Tool for SmtpSend {
         ),
         (
             67,
-            "a recipient was refused permanently (5xx); without --partial nothing was\n\
-             delivered, with --partial the others got the message",
+            "a recipient was refused permanently (5xx), even if another was refused for\n\
+             now (4xx); without --partial nothing was delivered, with --partial the others\n\
+             got the message",
         ),
         (68, ""),
         (
@@ -935,7 +936,7 @@ fn attempt(
         chunking: !args.no_chunking,
     };
     let chatty = chatty(args);
-    let mut refusals: Vec<Error> = Vec::new();
+    let mut refusals: Vec<(Error, String)> = Vec::new();
     let mut on_rcpt = |r: &RcptReply| {
         if r.accepted() {
             if chatty {
@@ -947,11 +948,10 @@ fn attempt(
                 ));
             }
         } else {
-            let e = refusal(&peer, r);
-            rec.refused.get_or_insert(e.exit_code());
-            rec.reply
-                .get_or_insert_with(|| format!("{} {}", r.reply.code, r.reply.text()));
-            refusals.push(e);
+            refusals.push((
+                refusal(&peer, r),
+                format!("{} {}", r.reply.code, r.reply.text()),
+            ));
         }
     };
     session.used = true;
@@ -965,6 +965,14 @@ fn attempt(
         Ok(())
     });
     rec.size = size;
+    // A recipient refused for good is what the message's status says (67), before any
+    // refused for now (75): trying again cannot help it. Reported in that order.
+    refusals.sort_by_key(|(e, _)| e.is_transient());
+    if let Some((e, reply)) = refusals.first() {
+        rec.refused = Some(e.exit_code());
+        rec.reply = Some(reply.clone());
+    }
+    let refusals: Vec<Error> = refusals.into_iter().map(|(e, _)| e).collect();
     match result {
         Ok(d) => {
             // --partial: each refused recipient is a failure of its own.

@@ -155,6 +155,15 @@ pub fn refusal(peer: &str, r: &RcptReply) -> Error {
     }
 }
 
+/// The refusal that speaks for all of them: the first permanent one (5xx) when there is
+/// one, since trying again cannot help a recipient refused for good; else the first.
+pub fn first_refusal(rcpts: &[RcptReply]) -> Option<&RcptReply> {
+    let refused = || rcpts.iter().filter(|r| !r.accepted());
+    refused()
+        .find(|r| r.reply.class() == 5)
+        .or_else(|| refused().next())
+}
+
 /// Where a message's data goes: DATA's dot-stuffed stream, or BDAT chunks.
 pub trait BodySink {
     /// Sends `data` (line ends canonicalised to CRLF on the way).
@@ -490,8 +499,9 @@ impl<S: Transport> SmtpClient<S> {
     /// `body` writes, then the closing `.` and its reply.
     ///
     /// A refused recipient ends the transaction before any data is sent (its error: 67 for
-    /// 5xx, 75 for 4xx), unless `env.partial`, which delivers to those accepted. No
-    /// recipient accepted is the first refusal's error. When the server already said 354
+    /// 5xx, 75 for 4xx; the first 5xx when some are 4xx and some 5xx, [`first_refusal`]),
+    /// unless `env.partial`, which delivers to those accepted. No recipient accepted is the
+    /// same error. When the server already said 354
     /// to a pipelined DATA and the message must not go, or `body` fails, the connection is
     /// dropped without the final `.`, so nothing is delivered. MAIL refused is the reply's
     /// error (75, 69, 77); the final reply: 4xx 75, 5xx 65.
@@ -566,7 +576,7 @@ impl<S: Transport> SmtpClient<S> {
         let mail = mail.ok_or_else(|| Error::new(Kind::Software, "no reply to MAIL"))?;
         let go_on = if mail.class() != 2 {
             Err(mail.error(format!("{peer}: MAIL FROM:<{}>", env.from)))
-        } else if let Some(first) = rcpts.iter().find(|r| !r.accepted()) {
+        } else if let Some(first) = first_refusal(&rcpts) {
             if env.partial && rcpts.iter().any(RcptReply::accepted) {
                 Ok(())
             } else {
@@ -1041,6 +1051,32 @@ mod tests {
         // No 354: the session is kept, RSET sent.
         assert!(c.is_usable());
         assert!(written(&c).ends_with("DATA\r\nRSET\r\n"));
+    }
+
+    #[test]
+    fn a_permanent_refusal_speaks_for_the_message() {
+        // 451 then 550: 67, naming the 550, whichever comes first.
+        for (first, second, named) in [
+            (&b"451 later"[..], &b"550 unknown"[..], "c@y"),
+            (b"550 unknown", b"451 later", "b@x"),
+        ] {
+            let replies = [&b"250 ok\r\n"[..], first, b"\r\n", second, b"\r\n"].concat();
+            let mut c = client(
+                &[
+                    b"",
+                    b"",
+                    &replies,
+                    b"554 no valid recipients\r\n",
+                    b"250 ok\r\n",
+                ],
+                EHLO_PIPE,
+            );
+            let e = c
+                .send(&envelope(&["b@x", "c@y"], true), &mut |_| {}, |_| Ok(()))
+                .unwrap_err();
+            assert_eq!(e.exit_code(), 67, "{e}");
+            assert!(e.message().contains(&format!("RCPT TO:<{named}>")), "{e}");
+        }
     }
 
     #[test]

@@ -1003,15 +1003,46 @@ fn greylisted_recipients_are_tried_again_with_retries() {
         stderr(&o)
     );
     assert!(s.messages().is_empty());
-    // A permanent refusal among them: no retry.
+    // A permanent refusal among them: no retry, and it is the status (67, not 75).
     let s = FakeSmtp::builder()
         .refuse_once("b@y", "450 4.2.0 Greylisted\r\n")
         .refuse("c@z", "550 5.1.1 no such user\r\n")
         .start();
     let o = send(&s, &["--retries", "3", "b@y", "c@z"], MSG);
-    assert_eq!(code(&o), 75, "the first refusal's status: {}", stderr(&o));
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
     assert!(!stderr(&o).contains("trying again"), "{}", stderr(&o));
     assert_eq!(s.connections(), 1);
+}
+
+/// A 451 then a 550: one recipient can never get the message, so trying again cannot
+/// help: 67, whatever the order of the refusals. Both are reported, the permanent one
+/// first, and the log line says 550.
+#[test]
+fn a_permanent_refusal_wins_over_a_transient_one() {
+    for partial in [false, true] {
+        let s = FakeSmtp::builder()
+            .refuse("b@y", "451 4.3.0 try later\r\n")
+            .refuse("c@z", "550 5.1.1 no such user\r\n")
+            .start();
+        let dir = TempDir::new("smtp-send-mixed");
+        let log = dir.join("log");
+        let mut args = vec!["--log", log.to_str().unwrap(), "b@y", "c@z"];
+        if partial {
+            args.insert(0, "--partial");
+        }
+        let o = send(&s, &args, MSG);
+        assert_eq!(code(&o), 67, "{}", stderr(&o));
+        let e = stderr(&o);
+        let lines: Vec<&str> = e.lines().collect();
+        assert!(lines[0].contains("RCPT TO:<c@z>: server said: 550"), "{e}");
+        assert!(lines[1].contains("RCPT TO:<b@y>: server said: 451"), "{e}");
+        assert!(s.messages().is_empty());
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            logged.contains("smtpstatus=550") && logged.contains("exitcode=EX_NOUSER"),
+            "{logged}"
+        );
+    }
 }
 
 #[test]
