@@ -57,7 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtp-send' -ScriptBlock {
             [CompletionResult]::new('--syslog', '--syslog', [CompletionResultType]::ParameterName, 'Log that line to syslog (facility mail) too')
             [CompletionResult]::new('--allow-bare-cr', '--allow-bare-cr', [CompletionResultType]::ParameterName, 'Send a lone CR (one not followed by LF) as it is instead of refusing the message')
             [CompletionResult]::new('--no-chunking', '--no-chunking', [CompletionResultType]::ParameterName, 'Send the message with DATA even when the server offers CHUNKING (BDAT)')
-            [CompletionResult]::new('--partial', '--partial', [CompletionResultType]::ParameterName, 'When some recipients are refused, send to the others (and still exit 67)')
+            [CompletionResult]::new('--partial', '--partial', [CompletionResultType]::ParameterName, 'When some recipients are refused, send to the others (and exit 67, or 79 when they were refused only for now; stderr says who got it)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'sendmail''s -i: a line with a single dot does not end the message (it never does here)')
             [CompletionResult]::new('--no-netrc', '--no-netrc', [CompletionResultType]::ParameterName, 'Do not read any netrc file')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server certificate at all (says so on stderr)')

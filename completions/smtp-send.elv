@@ -54,7 +54,7 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
             cand --syslog 'Log that line to syslog (facility mail) too'
             cand --allow-bare-cr 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
             cand --no-chunking 'Send the message with DATA even when the server offers CHUNKING (BDAT)'
-            cand --partial 'When some recipients are refused, send to the others (and still exit 67)'
+            cand --partial 'When some recipients are refused, send to the others (and exit 67, or 79 when they were refused only for now; stderr says who got it)'
             cand -i 'sendmail''s -i: a line with a single dot does not end the message (it never does here)'
             cand --no-netrc 'Do not read any netrc file'
             cand --insecure 'Do not verify the server certificate at all (says so on stderr)'

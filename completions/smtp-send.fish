@@ -40,7 +40,7 @@ complete -c smtp-send -s t -d 'Also send to the addresses in To, Cc and Bcc (Res
 complete -c smtp-send -l syslog -d 'Log that line to syslog (facility mail) too'
 complete -c smtp-send -l allow-bare-cr -d 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
 complete -c smtp-send -l no-chunking -d 'Send the message with DATA even when the server offers CHUNKING (BDAT)'
-complete -c smtp-send -l partial -d 'When some recipients are refused, send to the others (and still exit 67)'
+complete -c smtp-send -l partial -d 'When some recipients are refused, send to the others (and exit 67, or 79 when they were refused only for now; stderr says who got it)'
 complete -c smtp-send -s i -d 'sendmail\'s -i: a line with a single dot does not end the message (it never does here)'
 complete -c smtp-send -l no-netrc -d 'Do not read any netrc file'
 complete -c smtp-send -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'

@@ -1004,6 +1004,8 @@ pub(crate) mod tests {
         /// A read that has to wait for the script blocks this long, then fails with
         /// `WouldBlock`, as a socket with a read timeout does; without, it fails at once.
         pub stall: Option<Duration>,
+        /// Every read timeout the client set, in order.
+        pub read_timeouts: Mutex<Vec<Option<Duration>>>,
     }
 
     impl MockStream {
@@ -1028,6 +1030,7 @@ pub(crate) mod tests {
                 fail_writes: false,
                 interrupts: 0,
                 stall: None,
+                read_timeouts: Mutex::new(Vec::new()),
             }
         }
 
@@ -1057,7 +1060,11 @@ pub(crate) mod tests {
     }
 
     impl Timed for MockStream {
-        fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+        fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+            self.read_timeouts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(t);
             Ok(())
         }
     }

@@ -17,12 +17,15 @@ use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::retry::RetryPolicy;
 use crate::sasl::Mechanism;
-use crate::smtp::client::{Auth, BodySink, Envelope, RcptReply, SmtpClient, SmtpOptions, refusal};
+use crate::smtp::client::{
+    Auth, BodySink, Envelope, FINAL_REPLY_TIMEOUT, RcptReply, SmtpClient, SmtpOptions, refusal,
+};
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use clap::{Parser, ValueHint};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// smtp-send as a [`Tool`].
 pub struct SmtpSend;
@@ -42,9 +45,10 @@ impl Tool for SmtpSend {
         ),
         (
             65,
-            "the message cannot be sent as it is (a lone CR, an 8-bit byte for a server\n\
-             without 8BITMIME, a header section over 1 MiB, a malformed To/Cc/Bcc with -t),\n\
-             or the server refused it after its data (5xx); nothing was delivered",
+            "the message cannot be sent as it is (a lone CR, an 8-bit byte for a\n\
+             server without 8BITMIME, a header section over 1 MiB, a malformed\n\
+             To/Cc/Bcc with -t), or the server refused it after its data (5xx);\n\
+             nothing was delivered",
         ),
         (
             66,
@@ -52,35 +56,43 @@ impl Tool for SmtpSend {
         ),
         (
             67,
-            "a recipient was refused permanently (5xx), even if another was refused for\n\
-             now (4xx); without --partial nothing was delivered, with --partial the others\n\
-             got the message",
+            "a recipient was refused permanently (5xx), even if another was refused\n\
+             for now (4xx); without --partial nothing was delivered, with --partial\n\
+             the others got the message",
         ),
         (68, ""),
         (
             69,
-            "the server refused permanently (greeting, MAIL FROM), or TLS was required or\n\
-             needed and not offered",
+            "the server refused permanently (greeting, MAIL FROM), or TLS was\n\
+             required or needed and not offered",
         ),
         (70, ""),
         (
             74,
-            "a local read error, or the connection broke (nothing was delivered unless the\n\
-             server's final reply was read)",
+            "a local read error, or the connection broke before the end of the\n\
+             message was sent: nothing was delivered",
         ),
         (
             75,
             "try again later: a 4xx reply (to MAIL, a RCPT, DATA or the message), a\n\
-             timeout, a refused connection",
+             timeout, a refused connection; nothing was delivered",
         ),
         (
             76,
-            "a malformed or unexpected reply, bytes injected before the TLS handshake, a\n\
-             TLS handshake or certificate failure",
+            "a malformed or unexpected reply, bytes injected before the TLS\n\
+             handshake, a TLS handshake or certificate failure",
         ),
         (
             77,
-            "the login failed (535), the server wants one (530), or no password could be had",
+            "the login failed (535), the server wants one (530), or no password could\n\
+             be had",
+        ),
+        (
+            79,
+            "the message may have reached some recipients: --partial sent it to the\n\
+             others while some were refused for now (4xx; stderr lists who got it),\n\
+             or the server's reply to its end never came (waited for 10 minutes, or\n\
+             --timeout): sending it again as it is may deliver it twice",
         ),
     ];
     const HINTS: &'static [(&'static str, &'static str)] = &[
@@ -133,7 +145,9 @@ the From header. smtp:// upgrades with STARTTLS whenever the server offers it (-
 smtps:// is TLS from the first byte. PIPELINING, SIZE, 8BITMIME and SMTPUTF8 are used when \
 offered.\n\n\
 A refused recipient fails the whole message (exit 67) unless --partial; a 4xx reply is exit \
-75, so that cron and queue wrappers try again. The sendmail flags -f, -F, -i, -oi, -oem, \
+75, so that cron and queue wrappers try again: 75 always means that nothing was delivered. \
+When the message may have reached some recipients (--partial with a recipient refused for \
+now, or no reply to the end of the message) the exit status is 79, never 75. The sendmail flags -f, -F, -i, -oi, -oem, \
 -B 8BITMIME and -bm are accepted, so that smtp-send can stand in for sendmail.",
     after_help = tool::after_help(SmtpSend::MAN),
     after_long_help = tool::after_long_help(SmtpSend::MAN, SmtpSend::EXIT),
@@ -218,7 +232,8 @@ pub struct Args {
     #[arg(long)]
     pub no_chunking: bool,
 
-    /// When some recipients are refused, send to the others (and still exit 67)
+    /// When some recipients are refused, send to the others (and exit 67, or 79 when they
+    /// were refused only for now; stderr says who got it)
     #[arg(long)]
     pub partial: bool,
 
@@ -540,11 +555,18 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
             tls,
             helo,
             transcript,
+            final_reply_timeout: final_reply_timeout(args.conn.timeout),
         },
         target,
         auth,
         retry: RetryPolicy::new(args.conn.retries),
     })
+}
+
+/// How long the reply to the end of a message is waited for: RFC 5321 4.5.3.2.6's 10
+/// minutes, or `--timeout` when given (the user's bound on every wait).
+fn final_reply_timeout(timeout: Option<Duration>) -> Duration {
+    timeout.unwrap_or(FINAL_REPLY_TIMEOUT)
 }
 
 /// The login, if one is asked for: a user name from --user, the URL or netrc, with its
@@ -975,7 +997,26 @@ fn attempt(
     let refusals: Vec<Error> = refusals.into_iter().map(|(e, _)| e).collect();
     match result {
         Ok(d) => {
-            // --partial: each refused recipient is a failure of its own.
+            // --partial, some refused: the message's status (67 when one was refused for
+            // good, else 79: not 75, since sending it again would reach the others twice)
+            // and who got it, then each refusal as a failure of its own.
+            if let Some(first) = refusals.first() {
+                let refused: Vec<&str> = d.refused.iter().map(|r| r.addr.as_str()).collect();
+                let summary = Error::new(
+                    if first.is_transient() {
+                        Kind::Partial
+                    } else {
+                        Kind::NoUser
+                    },
+                    format!(
+                        "{what}: --partial: delivered to {}; not to {}: sending it again to every recipient would deliver it twice",
+                        d.accepted.join(", "),
+                        refused.join(", ")
+                    ),
+                );
+                rec.refused = Some(summary.exit_code());
+                report.fail(&summary);
+            }
             for e in &refusals {
                 report.fail(e);
             }
@@ -1296,6 +1337,15 @@ mod tests {
             self.1 = 0;
             Ok(n)
         }
+    }
+
+    #[test]
+    fn the_final_reply_is_waited_for_ten_minutes_unless_timeout_says() {
+        assert_eq!(final_reply_timeout(None), Duration::from_secs(600));
+        let t = Some(Duration::from_millis(300));
+        assert_eq!(final_reply_timeout(t), Duration::from_millis(300));
+        let t = Some(Duration::from_secs(3600));
+        assert_eq!(final_reply_timeout(t), Duration::from_secs(3600));
     }
 
     #[test]

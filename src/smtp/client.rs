@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::VecDeque;
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How to connect.
 #[derive(Clone)]
@@ -28,7 +28,14 @@ pub struct SmtpOptions {
     /// The name given in EHLO/HELO.
     pub helo: String,
     pub transcript: Option<Transcript>,
+    /// How long to wait for the reply to the end of a message's data (RFC 5321 4.5.3.2.6:
+    /// 10 minutes, [`FINAL_REPLY_TIMEOUT`]): the server may be delivering it meanwhile.
+    pub final_reply_timeout: Duration,
 }
+
+/// RFC 5321 4.5.3.2.6, "DATA Termination: 10 minutes": the server delivers the message
+/// before it answers, and a client that gives up sooner may make it send it twice.
+pub const FINAL_REPLY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the server said it can do in its EHLO reply (RFC 5321 4.1.1.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -195,12 +202,8 @@ pub struct BdatWriter<'c, S: Transport> {
 }
 
 impl<S: Transport> BdatWriter<'_, S> {
-    fn chunk(&mut self, last: bool) -> Result<Reply> {
-        let arg = if last {
-            format!("{} LAST", self.out.len())
-        } else {
-            self.out.len().to_string()
-        };
+    fn chunk(&mut self) -> Result<Reply> {
+        let arg = self.out.len().to_string();
         self.conn
             .send_command_with_data("BDAT", Some(&arg), &self.out)?;
         self.sent += self.out.len() as u64;
@@ -208,7 +211,9 @@ impl<S: Transport> BdatWriter<'_, S> {
         self.conn.read_reply()
     }
 
-    fn finish(mut self) -> Result<Reply> {
+    /// Sends the last chunk with LAST; its reply is the message's final reply, read by
+    /// [`SmtpClient::final_reply`].
+    fn send_last(mut self) -> Result<()> {
         if self.pending_cr {
             self.out.push(b'\r');
             self.pending_cr = false;
@@ -216,7 +221,9 @@ impl<S: Transport> BdatWriter<'_, S> {
         if self.line_open {
             self.out.extend_from_slice(b"\r\n");
         }
-        self.chunk(true)
+        let arg = format!("{} LAST", self.out.len());
+        self.conn
+            .send_command_with_data("BDAT", Some(&arg), &self.out)
     }
 }
 
@@ -241,7 +248,7 @@ impl<S: Transport> BodySink for BdatWriter<'_, S> {
             self.line_open = b != b'\n';
         }
         if self.out.len() >= BDAT_CHUNK {
-            let r = self.chunk(false)?;
+            let r = self.chunk()?;
             if r.class() != 2 {
                 let e = r.error(format!("{}: BDAT", self.conn.peer()));
                 return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
@@ -261,6 +268,8 @@ pub struct SmtpClient<S: Transport = NetStream> {
     ext: Extensions,
     /// A failure left the session unusable (data cut short on purpose, a reply lost).
     broken: bool,
+    /// [`SmtpOptions::final_reply_timeout`].
+    final_reply_timeout: Duration,
 }
 
 impl SmtpClient<NetStream> {
@@ -351,6 +360,7 @@ impl<S: Transport> SmtpClient<S> {
             conn,
             ext,
             broken: false,
+            final_reply_timeout: opts.final_reply_timeout,
         })
     }
 
@@ -476,6 +486,45 @@ impl<S: Transport> SmtpClient<S> {
             Kind::Protocol,
             format!("{peer}: AUTH {mech}: the exchange does not end"),
         ))
+    }
+
+    /// Reads the reply to the end of a message's data (the final `.`, or BDAT LAST), waiting
+    /// [`SmtpOptions::final_reply_timeout`] for it. Once that end is sent the server may have
+    /// taken the message (RFC 5321 4.1.1.4): a reply that never comes, or a connection that
+    /// closes instead, is [`Kind::Partial`] (79) saying so, never "try again" (75), which
+    /// would have a wrapper send it twice. A malformed reply keeps its status (76) and says
+    /// the same.
+    fn final_reply(&mut self) -> Result<Reply> {
+        let normal = self.conn.reply_timeout();
+        self.conn.set_reply_timeout(self.final_reply_timeout);
+        let r = self.conn.read_reply();
+        if let Some(t) = normal {
+            self.conn.set_reply_timeout(t);
+        }
+        let peer = self.conn.peer().to_string();
+        let maybe = "the message may have been delivered: sending it again may deliver it twice";
+        r.map_err(|e| {
+            self.broken = true;
+            match e.kind() {
+                Kind::Timeout => Error::new(
+                    Kind::Partial,
+                    format!(
+                        "{peer}: no reply within {} s after the end of the message data: {maybe}",
+                        self.final_reply_timeout.as_secs_f64()
+                    ),
+                ),
+                Kind::Io => Error::new(
+                    Kind::Partial,
+                    format!(
+                        "{peer}: connection lost after the end of the message data, before the server's reply: {maybe}"
+                    ),
+                ),
+                _ => {
+                    let m = format!("{}; {maybe}", e.message());
+                    e.with_message(m)
+                }
+            }
+        })
     }
 
     /// Reads the reply to `what`; a timeout names it.
@@ -624,7 +673,7 @@ impl<S: Transport> SmtpClient<S> {
             self.broken = true;
             return Err(e);
         }
-        let r = self.reply_to("the end of the message data")?;
+        let r = self.final_reply()?;
         if r.class() != 2 {
             let e = r.error(format!("{peer}: the message was refused"));
             return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
@@ -662,7 +711,12 @@ impl<S: Transport> SmtpClient<S> {
             self.abandon();
             return Err(e);
         }
-        let r = w.finish().inspect_err(|_| self.broken = true)?;
+        if let Err(e) = w.send_last() {
+            // BDAT LAST did not go whole: nothing can have been delivered (RFC 3030 2).
+            self.broken = true;
+            return Err(e);
+        }
+        let r = self.final_reply()?;
         if r.class() != 2 {
             let e = r.error(format!("{peer}: the message was refused"));
             return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
@@ -788,6 +842,7 @@ mod tests {
             tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
             helo: "client.example".into(),
             transcript: None,
+            final_reply_timeout: FINAL_REPLY_TIMEOUT,
         }
     }
 
@@ -1305,6 +1360,73 @@ mod tests {
             !shown.contains(&token[..20]) && shown.contains("C: ****"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_lost_final_reply_may_mean_delivered() {
+        // No reply in time: waited for as long as RFC 5321 4.5.3.2.6 asks, then 79.
+        let mut c = client(
+            &[
+                b"250 ok\r\n",
+                b"250 ok\r\n",
+                b"354 go\r\n",
+                b"",
+                b"",
+                b"250 late\r\n",
+            ],
+            b"250 mx\r\n",
+        );
+        let e = c
+            .send(&envelope(&["b@x"], false), &mut |_| {}, |w| w.write(b"x\n"))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 79, "{e}");
+        assert_eq!(
+            e.message(),
+            "mx.example:25: no reply within 600 s after the end of the message data: the message may have been delivered: sending it again may deliver it twice"
+        );
+        assert!(!c.is_usable());
+        // The last wait was the long one; the usual bound is back for what may follow.
+        let waits = c.conn.stream().read_timeouts.lock().unwrap().clone();
+        let last = waits.last().copied().flatten().unwrap();
+        assert!(last > Duration::from_secs(590), "{waits:?}");
+        assert!(
+            waits[..waits.len() - 1]
+                .iter()
+                .all(|w| w.unwrap() <= Duration::from_secs(120))
+        );
+        assert_eq!(c.conn.reply_timeout(), Some(Duration::from_secs(120)));
+        // The connection closed instead, after DATA's dot or BDAT LAST: 79 too.
+        for chunking in [false, true] {
+            let mut env = envelope(&["b@x"], false);
+            env.chunking = chunking;
+            let (ehlo, script): (&[u8], &[&[u8]]) = if chunking {
+                (
+                    b"250-mx\r\n250 CHUNKING\r\n",
+                    &[b"250 ok\r\n", b"250 ok\r\n"],
+                )
+            } else {
+                (
+                    b"250 mx\r\n",
+                    &[b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"],
+                )
+            };
+            let mut c = client(script, ehlo);
+            let e = c.send(&env, &mut |_| {}, |w| w.write(b"x\n")).unwrap_err();
+            assert_eq!(e.exit_code(), 79, "{e}");
+            assert!(
+                e.message()
+                    .contains("connection lost after the end of the message data")
+            );
+            let sent = written(&c);
+            assert!(
+                sent.ends_with(if chunking {
+                    "BDAT 3 LAST\r\nx\r\n"
+                } else {
+                    "x\r\n.\r\n"
+                }),
+                "{sent}"
+            );
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! lines) and what the server got (the commands, the data byte for byte, and whether a
 //! message was delivered at all).
 
-use crate::support::fake_smtp::{FakeSmtp, Stored};
+use crate::support::fake_smtp::{FakeSmtp, FinalReply, Stored};
 use crate::support::files::TempDir;
 use crate::support::run;
 use std::process::{Command, Output};
@@ -1123,5 +1123,101 @@ fn the_null_sender_is_mail_from_empty() {
         assert_eq!(code(&o), 64, "{}", stderr(&o));
         assert!(stderr(&o).contains("null sender"), "{}", stderr(&o));
         assert_eq!(s.connections(), 0);
+    }
+}
+
+/// --partial with a recipient refused only for now: the others got the message, so 75
+/// ("try again") would make a retrying wrapper send it to them twice. Exit 79, with who
+/// got it and who did not on stderr, even with -q.
+#[test]
+fn partial_delivery_with_a_recipient_refused_for_now_is_79() {
+    let s = FakeSmtp::builder()
+        .refuse("carol@example.net", "450 4.2.1 mailbox busy\r\n")
+        .start();
+    let o = send(
+        &s,
+        &[
+            "-q",
+            "--partial",
+            "bob@example.org",
+            "carol@example.net",
+            "dan@example.com",
+        ],
+        MSG,
+    );
+    assert_eq!(code(&o), 79, "{}", stderr(&o));
+    let e = stderr(&o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(
+        lines[0],
+        "smtp-send: standard input: --partial: delivered to bob@example.org, dan@example.com; not to carol@example.net: sending it again to every recipient would deliver it twice",
+        "{e}"
+    );
+    assert!(
+        lines[1].ends_with("RCPT TO:<carol@example.net>: server said: 450 4.2.1 mailbox busy"),
+        "{e}"
+    );
+    assert_eq!(lines.len(), 2, "{e}");
+    assert_eq!(only(&s).rcpts, ["bob@example.org", "dan@example.com"]);
+    // A permanent refusal among them: 67, and the same list.
+    let s = FakeSmtp::builder()
+        .refuse("carol@example.net", "450 4.2.1 mailbox busy\r\n")
+        .refuse("dan@example.com", "550 5.1.1 no such user\r\n")
+        .start();
+    let o = send(
+        &s,
+        &[
+            "--partial",
+            "bob@example.org",
+            "carol@example.net",
+            "dan@example.com",
+        ],
+        MSG,
+    );
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("smtp-send: standard input: --partial: delivered to bob@example.org; not to carol@example.net, dan@example.com: "),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(only(&s).rcpts, ["bob@example.org"]);
+}
+
+/// RFC 5321 4.5.3.2.6 and 6.1: once the final dot is sent, the server may have taken the
+/// message; a reply that never comes (a stall, or the connection closed) does not mean
+/// nothing was delivered. Exit 79 saying so, never 75 ("try again"); the wait is bounded
+/// by --timeout when given.
+#[test]
+fn a_lost_reply_to_the_final_dot_may_mean_delivered() {
+    for chunking in [false, true] {
+        for how in [FinalReply::Stall, FinalReply::Close] {
+            let mut b = FakeSmtp::builder().data_reply_lost(how.clone());
+            if chunking {
+                b = b.ehlo(&["PIPELINING", "8BITMIME", "CHUNKING"]);
+            }
+            let s = b.start();
+            let o = send(&s, &["--timeout", "300ms", "b@y"], MSG);
+            let e = stderr(&o);
+            assert_eq!(code(&o), 79, "{how:?} chunking {chunking}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+            assert!(
+                e.contains(
+                    ": the message may have been delivered: sending it again may deliver it twice"
+                ),
+                "{e}"
+            );
+            match how {
+                FinalReply::Stall => assert!(
+                    e.contains("no reply within 0.3 s after the end of the message data"),
+                    "{e}"
+                ),
+                _ => assert!(
+                    e.contains("connection lost after the end of the message data"),
+                    "{e}"
+                ),
+            }
+            // The server has it.
+            assert_eq!(s.messages().len(), 1);
+        }
     }
 }
