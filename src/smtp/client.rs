@@ -430,6 +430,8 @@ impl<S: Transport> SmtpClient<S> {
             }
             None => self.conn.send_command("AUTH", Some(mech.name()))?,
         }
+        // A refusal may repeat the password itself, not only the payload that carried it.
+        self.conn.hide(&auth.secret);
         let failed = |r: &Reply, ex: &Exchange| {
             let detail = ex.detail().map(|d| format!(" ({d})")).unwrap_or_default();
             let e = r.error(format!(

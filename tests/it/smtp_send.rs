@@ -1221,3 +1221,38 @@ fn a_lost_reply_to_the_final_dot_may_mean_delivered() {
         }
     }
 }
+
+/// A server whose refusal repeats what it was sent (the AUTH line, or the password
+/// itself): the secret is never shown, neither on stderr nor in the -v transcript.
+#[test]
+fn a_refusal_that_echoes_the_secret_does_not_show_it() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode("\0bob\0wrong pw");
+    for (echo, shown) in [
+        (
+            format!("535 5.7.8 Error: authentication failed: AUTH PLAIN {b64}\r\n"),
+            "535 5.7.8 Error: authentication failed: AUTH PLAIN ****",
+        ),
+        (
+            "535-5.7.8 bad password 'wrong pw'\r\n535 5.7.8 for bob\r\n".to_string(),
+            "535 5.7.8 bad password '****' 5.7.8 for bob",
+        ),
+    ] {
+        let s = FakeSmtp::builder()
+            .login("bob", "hunter2")
+            .reply("AUTH", &echo)
+            .start();
+        let mut c = cmd(
+            &s,
+            &["-v", "--user", "bob", "--password-env", "PH_TEST_PW", "b@y"],
+        );
+        c.env("PH_TEST_PW", "wrong pw");
+        let o = run::output_with_input(&mut c, MSG);
+        assert_eq!(code(&o), 77, "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(!e.contains(&b64) && !e.contains("wrong pw"), "{e}");
+        assert!(e.contains(&format!("server said: {shown}")), "{e}");
+        assert!(e.contains("S: 535"), "{e}");
+        assert_eq!(s.commands("AUTH"), [format!("AUTH PLAIN {b64}")]);
+    }
+}
