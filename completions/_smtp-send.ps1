@@ -54,6 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtp-send' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)')
+            [CompletionResult]::new('--quoted-printable', '--quoted-printable', [CompletionResultType]::ParameterName, 'With --subject: send the text quoted-printable (mime-pack''s encoding), so that lines longer than SMTP''s 998 octets, lone CRs and NULs arrive as they are')
             [CompletionResult]::new('--syslog', '--syslog', [CompletionResultType]::ParameterName, 'Log that line to syslog (facility mail) too')
             [CompletionResult]::new('--allow-bare-cr', '--allow-bare-cr', [CompletionResultType]::ParameterName, 'Send a lone CR (one not followed by LF) as it is instead of refusing the message')
             [CompletionResult]::new('--no-chunking', '--no-chunking', [CompletionResultType]::ParameterName, 'Send the message with DATA even when the server offers CHUNKING (BDAT)')

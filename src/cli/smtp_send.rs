@@ -10,8 +10,10 @@ use super::tool::{self, Tool, usage};
 use crate::conn::Transcript;
 use crate::dot::LoneCr;
 use crate::error::{Error, Kind, Result};
+use crate::mime::Eol;
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
+use crate::mime::qp::QpEncoder;
 use crate::net::stream::NetStream;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
@@ -45,10 +47,10 @@ impl Tool for SmtpSend {
         ),
         (
             65,
-            "the message cannot be sent as it is (a lone CR, an 8-bit byte for a\n\
-             server without 8BITMIME, a header section over 1 MiB, a malformed\n\
-             To/Cc/Bcc with -t), or the server refused it after its data (5xx);\n\
-             nothing was delivered",
+            "the message cannot be sent as it is (a lone CR, a line over 998\n\
+             octets, an 8-bit byte for a server without 8BITMIME, a header section\n\
+             over 1 MiB, a malformed To/Cc/Bcc with -t), or the server refused it\n\
+             after its data (5xx); nothing was delivered",
         ),
         (
             66,
@@ -197,6 +199,11 @@ pub struct Args {
     /// With --subject: a recipient, in To (repeat, or separate with commas)
     #[arg(long, value_name = "ADDR", requires = "subject")]
     pub to: Vec<String>,
+
+    /// With --subject: send the text quoted-printable (mime-pack's encoding), so that lines
+    /// longer than SMTP's 998 octets, lone CRs and NULs arrive as they are
+    #[arg(long, requires = "subject")]
+    pub quoted_printable: bool,
 
     /// Ask for delivery status notifications (DSN, when the server offers it): NEVER, or
     /// SUCCESS, FAILURE and DELAY separated by commas (sendmail's -N)
@@ -366,6 +373,9 @@ struct Message {
     /// For a file: the body's size with CRLF line ends and the line of its first 8-bit
     /// byte, from a scan before sending.
     scanned: Option<(u64, Option<u64>)>,
+    /// `--quoted-printable`: the body is the text of a message made here, sent through
+    /// mime-pack's quoted-printable encoder.
+    qp: bool,
 }
 
 impl Message {
@@ -388,6 +398,7 @@ impl Message {
                     reader: input,
                     file_body_at: None,
                     scanned: None,
+                    qp: false,
                 })
             }
             Source::File(path) => {
@@ -417,6 +428,7 @@ impl Message {
                     reader: Box::new(file),
                     file_body_at: Some((path.clone(), body_at)),
                     scanned: Some((check.canonical, check.first_eight_bit)),
+                    qp: false,
                 })
             }
         }
@@ -761,14 +773,20 @@ fn send_one(
     let (unix, offset) = date::now();
     let additions = Additions {
         from: args.from.as_ref().filter(|_| !null_sender).map(|f| {
-            mailbox_tokens(
+            // Folded as mime-pack folds it: a long -F name stays within 998-octet lines.
+            let tokens = mailbox_tokens(
                 "From",
                 &[Mailbox {
                     name: args.full_name.clone().filter(|n| !n.is_empty()),
                     addr: f.clone(),
                 }],
-            )
-            .concat()
+            );
+            let folded = crate::mime::header::fold("From", &tokens).join("\r\n");
+            folded
+                .strip_prefix("From:")
+                .unwrap_or(&folded)
+                .trim_start()
+                .to_string()
         }),
         date: date::format(unix, offset),
         message_id: date::message_id(unix, &date::host_name())?,
@@ -1062,13 +1080,36 @@ fn stream_body(
     check.check(&msg.rest).map_err(fail)?;
     w.write(&msg.rest)?;
     let mut buf = vec![0u8; 64 * 1024];
+    // --quoted-printable: what is checked and sent is the encoder's output (lines of at
+    // most 76 characters, 7-bit, no lone CR), not the text as read.
+    let mut qp = msg.qp.then(|| QpEncoder::new(Eol::CrLf));
+    let mut encoded = Vec::new();
     loop {
         let n = read_some(&mut msg.reader, &mut buf, &what)?;
+        let mut out = &buf[..n];
+        if let Some(enc) = &mut qp {
+            encoded.clear();
+            if n == 0 {
+                enc.finish(&mut encoded);
+                // A text that does not end with a line break ends with a soft one, as
+                // mime-pack ends it: the data's own final CRLF adds nothing to the text.
+                let open = match encoded.last() {
+                    Some(&b) => b != b'\n',
+                    None => check.col() > 0,
+                };
+                if open {
+                    encoded.extend_from_slice(b"=\r\n");
+                }
+            } else {
+                enc.encode(out, &mut encoded);
+            }
+            out = &encoded;
+        }
+        check.check(out).map_err(fail)?;
+        w.write(out)?;
         if n == 0 {
             break;
         }
-        check.check(&buf[..n]).map_err(fail)?;
-        w.write(&buf[..n])?;
     }
     check.finish().map_err(fail)?;
     Ok(canonical_len(header) + check.canonical)
@@ -1130,7 +1171,11 @@ impl Message {
         );
         add(
             "Content-Transfer-Encoding",
-            vec!["Content-Transfer-Encoding: 8bit".into()],
+            vec![if args.quoted_printable {
+                "Content-Transfer-Encoding: quoted-printable".into()
+            } else {
+                "Content-Transfer-Encoding: 8bit".into()
+            }],
         );
         let header = Header {
             fields,
@@ -1159,6 +1204,7 @@ impl Message {
             reader,
             file_body_at,
             scanned,
+            qp: args.quoted_printable,
         })
     }
 }
@@ -1396,6 +1442,7 @@ mod tests {
                 reader: Box::new(reader),
                 file_body_at: None,
                 scanned: None,
+                qp: false,
             };
             let head = msg.header.rewrite(&Additions::default());
             let mut c = Conn::new(MockStream::new(b"", 64), "mock:25", Smtp);

@@ -103,10 +103,12 @@ fn verbose_lists_recipients_and_shows_the_transcript() {
     assert!(!m.text().contains("Bcc"));
 }
 
-/// The dot-stuffing and line-ending cases: what goes on the wire for each body.
+/// The dot-stuffing and line-ending cases: what goes on the wire for each body. The
+/// longest line SMTP allows (998 octets; the doubled dot is not counted, RFC 5321
+/// 4.5.3.1.6) goes whole.
 #[test]
 fn dots_and_line_endings_on_the_wire() {
-    let long: Vec<u8> = std::iter::repeat_n(b'x', 100_000).collect();
+    let long: Vec<u8> = std::iter::repeat_n(b'x', 997).collect();
     let mut long_body = b".".to_vec();
     long_body.extend_from_slice(&long);
     long_body.extend_from_slice(b"\n.\n");
@@ -1255,4 +1257,123 @@ fn a_refusal_that_echoes_the_secret_does_not_show_it() {
         assert!(e.contains("S: 535"), "{e}");
         assert_eq!(s.commands("AUTH"), [format!("AUTH PLAIN {b64}")]);
     }
+}
+
+/// RFC 5321 4.5.3.1.6: a line is at most 998 octets before its CRLF; servers cut or refuse
+/// longer ones. Refused (65), naming the line, before the final dot (nothing delivered);
+/// found before connecting in a --file; in the header too.
+#[test]
+fn lines_over_998_octets_are_refused_naming_the_line() {
+    let long = |n: usize| "x".repeat(n);
+    // 998 octets pass, with LF or CRLF.
+    let s = FakeSmtp::builder().start();
+    let body = format!(
+        "From: a@x\nTo: b@y\n\n{}\n{}\r\nend\n",
+        long(998),
+        long(998)
+    );
+    let o = send(&s, &["-t"], body.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(only(&s).text().contains(&format!("\r\n{}\r\n", long(998))));
+    // 999: refused mid-stream, the data never ended.
+    let s = FakeSmtp::builder().start();
+    let body = format!("From: a@x\nTo: b@y\n\nfirst\n{}\nlast\n", long(999));
+    let o = send(&s, &["-t"], body.as_bytes());
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "smtp-send: standard input: line 5: longer than 998 octets, the most SMTP allows (RFC 5321 4.5.3.1.6; servers cut or refuse such lines): encode the message (mime-pack does, quoted-printable) or, with --subject, give --quoted-printable; nothing was delivered\n"
+    );
+    assert!(s.messages().is_empty());
+    assert_eq!(s.cut_short().len(), 1);
+    // The last line, without a line end, counts too.
+    let s = FakeSmtp::builder().start();
+    let body = format!("From: a@x\nTo: b@y\n\n{}", long(1200));
+    let o = send(&s, &["-t"], body.as_bytes());
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(s.messages().is_empty());
+    // A --file: found before connecting.
+    let s = FakeSmtp::builder().start();
+    let dir = TempDir::new("smtp-send-long");
+    let f = dir.join("m.eml");
+    std::fs::write(&f, format!("From: a@x\nTo: b@y\n\nok\n{}\n", long(5000))).unwrap();
+    let o = run::output(&mut cmd(&s, &["-t", "--file", f.to_str().unwrap()]));
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("m.eml: line 5: longer than 998 octets"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.connections(), 0);
+    // A header line.
+    let o = send(
+        &s,
+        &["-t"],
+        format!("From: a@x\nTo: b@y\nX-Long: {}\n\nhi\n", long(991)).as_bytes(),
+    );
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("standard input: line 3 (in the header): longer than 998 octets"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.connections(), 0);
+    // A long display name given with -F is folded into header lines that fit.
+    let s = FakeSmtp::builder().start();
+    let name = "Ünïcödé ".repeat(150);
+    let o = send(
+        &s,
+        &["-f", "a@x", "-F", name.trim(), "b@y"],
+        b"Subject: x\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = only(&s).text();
+    assert!(text.split("\r\n").all(|l| l.len() <= 998), "{text}");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(text.as_bytes())
+        .unwrap();
+    assert_eq!(
+        parsed.from().unwrap().first().unwrap().name(),
+        Some(name.trim())
+    );
+}
+
+/// --subject --quoted-printable sends the text in mime-pack's encoding: lines of any
+/// length (and lone CRs, NULs) arrive unchanged, in lines of at most 76 characters.
+#[test]
+fn quoted_printable_sends_long_lines_whole() {
+    let mut text = "short line\n".to_string();
+    text.push_str(&"0123456789 naïve ".repeat(400));
+    text.push_str("\n.\nlast line without a break");
+    let s = FakeSmtp::builder().start();
+    let args = ["--subject", "long", "--from", "a@x", "--to", "b@y"];
+    let mut with_qp = args.to_vec();
+    with_qp.push("--quoted-printable");
+    let o = send(&s, &with_qp, text.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let m = only(&s);
+    assert!(m.wire.split(|&b| b == b'\n').all(|l| l.len() <= 78));
+    let stored = m.text();
+    assert!(
+        stored.contains("\r\nContent-Transfer-Encoding: quoted-printable\r\n"),
+        "{stored}"
+    );
+    let parsed = mail_parser::MessageParser::default()
+        .parse(stored.as_bytes())
+        .unwrap();
+    // The text as sent, its line breaks CRLF (MIME's hard line breaks).
+    assert!(parsed.body_text(0).unwrap() == text.replace('\n', "\r\n"));
+    // Without it: refused, pointing to it.
+    let s = FakeSmtp::builder().start();
+    let o = send(&s, &args, text.as_bytes());
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("line 2: longer than 998 octets"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(s.messages().is_empty());
+    // Only with --subject.
+    let o = send(&s, &["--quoted-printable", "b@y"], MSG);
+    assert_eq!(code(&o), 64, "{}", stderr(&o));
 }
