@@ -87,7 +87,7 @@ impl Tool for SmtpSend {
         (
             77,
             "the login failed (535), the server wants one (530), or no password could\n\
-             be had",
+             be had; the config file, or its folder, may be written by others",
         ),
         (
             79,

@@ -38,6 +38,21 @@ fn code(o: &Output) -> i32 {
 
 const MSG: &[u8] = b"From: Ada <ada@example.com>\nTo: Bob <bob@example.org>\nCc: undisclosed-recipients:;\nBcc: eve@example.net\nSubject: hello\n\nHi Bob,\n.\nbye\n";
 
+/// A config folder only its owner may write, whatever the umask of whoever runs the tests
+/// (a config file in a folder others can write is refused).
+fn private_dir(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// Writes a file only its owner may write (mode 600), whatever the umask.
+fn write_private(path: &std::path::Path, contents: impl AsRef<[u8]>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 fn only(s: &FakeSmtp) -> Stored {
     let m = s.messages();
     assert_eq!(m.len(), 1, "{m:#?}");
@@ -742,17 +757,16 @@ fn subject_makes_a_message_from_plain_text() {
 fn the_config_file_gives_defaults_that_flags_override() {
     let s = FakeSmtp::builder().start();
     let home = TempDir::new("smtp-send-config");
-    std::fs::create_dir_all(home.join("posthaste")).unwrap();
+    private_dir(&home.join("posthaste"));
     let log = home.join("sent.log");
-    std::fs::write(
-        home.join("posthaste/config.toml"),
+    write_private(
+        &home.join("posthaste/config.toml"),
         format!(
             "[smtp-send]\nserver = \"{}\"\nfrom = \"cron@example.com\"\ntls = \"none\"\nhelo = \"cfg.test\"\nlog = \"{}\"\n",
             s.url(),
             log.display()
         ),
-    )
-    .unwrap();
+    );
     // Bare `smtp-send -t`, as cron calls it.
     let mut c = Command::new(BIN);
     c.args(["-t"]).env("XDG_CONFIG_HOME", home.arg());
@@ -806,11 +820,10 @@ fn the_config_file_gives_defaults_that_flags_override() {
         "{last}"
     );
     // A typo: 64, naming the file and the key; --config that is missing: 66.
-    std::fs::write(
-        home.join("posthaste/config.toml"),
+    write_private(
+        &home.join("posthaste/config.toml"),
         "[smtp-send]\nsevrer = \"x\"\n",
-    )
-    .unwrap();
+    );
     let mut c = Command::new(BIN);
     c.args(["-t"]).env("XDG_CONFIG_HOME", home.arg());
     let o = run::output_with_input(&mut c, b"To: a@b\n\nhi\n");
@@ -945,15 +958,14 @@ fn chunking_sends_bdat_without_dot_stuffing() {
 fn a_link_named_sendmail_takes_crons_command_line() {
     let s = FakeSmtp::builder().start();
     let home = TempDir::new("smtp-send-sendmail");
-    std::fs::create_dir_all(home.join("posthaste")).unwrap();
-    std::fs::write(
-        home.join("posthaste/config.toml"),
+    private_dir(&home.join("posthaste"));
+    write_private(
+        &home.join("posthaste/config.toml"),
         format!(
             "[smtp-send]\nserver = \"{}\"\nfrom = \"cron@example.com\"\ntls = \"none\"\n",
             s.url()
         ),
-    )
-    .unwrap();
+    );
     let link = home.join("sendmail");
     std::os::unix::fs::symlink(BIN, &link).unwrap();
     // What Debian's cron runs for MAILTO=root.
@@ -1376,4 +1388,109 @@ fn quoted_printable_sends_long_lines_whole() {
     // Only with --subject.
     let o = send(&s, &["--quoted-printable", "b@y"], MSG);
     assert_eq!(code(&o), 64, "{}", stderr(&o));
+}
+
+/// Whoever can write the config file (or replace it in its folder) decides the server the
+/// password goes to: such a file is refused, as ssh refuses its config, naming the file
+/// and the fix, before anything is read or sent.
+#[test]
+fn a_config_file_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-cfgmode");
+    let dir = home.join("posthaste");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!("[smtp-send]\nserver = \"{}\"\ntls = \"none\"\n", s.url()),
+    )
+    .unwrap();
+    let run_it = || {
+        let mut c = Command::new(BIN);
+        c.args(["-f", "a@x", "b@y"])
+            .env("XDG_CONFIG_HOME", home.arg());
+        run::output_with_input(&mut c, b"Subject: x\n\nhi\n")
+    };
+    let path = cfg.display().to_string();
+    for mode in [0o664, 0o646, 0o666] {
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(mode)).unwrap();
+        let o = run_it();
+        assert_eq!(code(&o), 77, "{mode:o}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "smtp-send: config file {path}: writable by group or others (mode {mode:o}), so they could send your password to a server of their own; refusing it: chmod go-w {path}\n"
+            )
+        );
+    }
+    // Its folder.
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = run_it();
+    assert_eq!(code(&o), 77, "{}", stderr(&o));
+    let d = dir.display().to_string();
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "smtp-send: config file {path}: its folder {d} is writable by group or others (mode 777), so they could replace it; refusing it: chmod go-w {d}\n"
+        )
+    );
+    // A file someone else owns (the tests run as root: a file of nobody's).
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&cfg, Some(65534), None).unwrap();
+        let o = run_it();
+        assert_eq!(code(&o), 77, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "config file {path}: owned by uid 65534, not by you (uid 0) or root"
+            )),
+            "{}",
+            stderr(&o)
+        );
+        std::os::unix::fs::chown(&cfg, Some(0), None).unwrap();
+    }
+    assert_eq!(s.connections(), 0);
+    // Mode 644 in a 755 folder: used.
+    let o = run_it();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.messages().len(), 1);
+    // A folder with the sticky bit, as /tmp: nobody else may replace the file there.
+    let tmp = home.join("sticky");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let cfg = tmp.join("c.toml");
+    write_private(&cfg, format!("[smtp-send]\nserver = \"{}\"\n", s.url()));
+    let o = run::output_with_input(
+        Command::new(BIN).args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--tls",
+            "none",
+            "-f",
+            "a@x",
+            "b@y",
+        ]),
+        b"Subject: x\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // --config /dev/null: no defaults at all.
+    let o = run::output_with_input(
+        Command::new(BIN).args([
+            "--config",
+            "/dev/null",
+            "--server",
+            &s.url(),
+            "--tls",
+            "none",
+            "-f",
+            "a@x",
+            "b@y",
+        ]),
+        b"Subject: x\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.messages().len(), 3);
 }
