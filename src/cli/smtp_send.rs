@@ -20,7 +20,8 @@ use crate::net::url::{Scheme, Target};
 use crate::retry::RetryPolicy;
 use crate::sasl::Mechanism;
 use crate::smtp::client::{
-    Auth, BodySink, Envelope, FINAL_REPLY_TIMEOUT, RcptReply, SmtpClient, SmtpOptions, refusal,
+    Auth, BodySink, Envelope, FINAL_REPLY_TIMEOUT, RcptReply, Secret, SmtpClient, SmtpOptions,
+    refusal,
 };
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use clap::{Parser, ValueHint};
@@ -581,7 +582,7 @@ fn final_reply_timeout(timeout: Option<Duration>) -> Duration {
     timeout.unwrap_or(FINAL_REPLY_TIMEOUT)
 }
 
-/// The login, if one is asked for: a user name from --user, the URL or netrc, with its
+/// The login, if one is asked for: a user name from --user, the URL or --netrc-file, with its
 /// password (docs/CONVENTIONS.md, "Credentials") or an OAuth2 token.
 fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>> {
     let user = credentials::user_name(target, &args.creds)?;
@@ -617,6 +618,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>
             secret: token,
             forced: args.auth,
             token: true,
+            netrc: None,
         }));
     }
     let warn = report.warner();
@@ -631,6 +633,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>
         secret: c.password,
         forced: args.auth,
         token: false,
+        netrc: c.from_netrc,
     }))
 }
 
@@ -875,7 +878,14 @@ fn attempt(
         }
     }
     if session.client.is_none() {
-        let mut client = SmtpClient::connect(&plan.target, &plan.opts, plan.auth.is_some())?;
+        let secret = match &plan.auth {
+            None => Secret::None,
+            Some(Auth {
+                netrc: Some(file), ..
+            }) => Secret::Netrc(file.clone()),
+            Some(_) => Secret::Given,
+        };
+        let mut client = SmtpClient::connect(&plan.target, &plan.opts, &secret)?;
         if let Some(auth) = &plan.auth {
             if let Err(e) = client.authenticate(auth) {
                 client.quit();

@@ -89,6 +89,20 @@ pub fn parse_ehlo(reply: &Reply) -> Extensions {
     e
 }
 
+/// Whether a secret follows the handshake (AUTH), and where it came from: it decides what
+/// `--tls auto` does without TLS, and what the refusal suggests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// No login: plaintext is fine under `--tls auto`.
+    None,
+    /// A password or token given for this run (URL, a file, a variable, a prompt).
+    Given,
+    /// A password netrc holds for the host, perhaps for another service (FTP): under
+    /// `--tls auto` it is not sent without TLS either, and the refusal never suggests
+    /// `--tls none`, which would send it to this server in cleartext. The file's path.
+    Netrc(std::path::PathBuf),
+}
+
 /// A login (SMTP AUTH, RFC 4954).
 #[derive(Clone)]
 pub struct Auth {
@@ -99,6 +113,8 @@ pub struct Auth {
     pub forced: Option<Mechanism>,
     /// `secret` is an OAuth2 token (XOAUTH2).
     pub token: bool,
+    /// The password came from this netrc file.
+    pub netrc: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -274,12 +290,12 @@ pub struct SmtpClient<S: Transport = NetStream> {
 
 impl SmtpClient<NetStream> {
     /// Connects to `target`; smtps:// is TLS from the first byte, smtp:// upgrades with
-    /// STARTTLS as `opts.tls_mode` says. `will_send_password`: a password will follow
-    /// (AUTH), so `--tls auto` must not go on in plaintext.
-    pub fn connect(target: &Target, opts: &SmtpOptions, will_send_password: bool) -> Result<Self> {
+    /// STARTTLS as `opts.tls_mode` says. `secret`: whether a password will follow (AUTH),
+    /// so that `--tls auto` must not go on in plaintext, and where it came from.
+    pub fn connect(target: &Target, opts: &SmtpOptions, secret: &Secret) -> Result<Self> {
         let deadline = Instant::now() + opts.connect.connect_timeout;
         let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
-        SmtpClient::handshake(stream, target, opts, deadline, will_send_password)
+        SmtpClient::handshake(stream, target, opts, deadline, secret)
     }
 }
 
@@ -292,7 +308,7 @@ impl<S: Transport> SmtpClient<S> {
         target: &Target,
         opts: &SmtpOptions,
         deadline: Instant,
-        will_send_password: bool,
+        secret: &Secret,
     ) -> Result<Self> {
         let mut conn = Conn::new(stream, target.authority(), Smtp);
         conn.set_reply_timeout(opts.connect.idle_timeout);
@@ -343,13 +359,24 @@ impl<S: Transport> SmtpClient<S> {
                             transient,
                         ));
                     }
-                    TlsMode::Auto if will_send_password => {
+                    TlsMode::Auto if *secret == Secret::Given => {
                         return Err(refuse(
                             format!(
                                 "{peer}: the server does not offer TLS ({why}); refusing to send the password in cleartext (use --tls none to allow it)"
                             ),
                             transient,
                         ));
+                    }
+                    TlsMode::Auto => {
+                        if let Secret::Netrc(file) = secret {
+                            return Err(refuse(
+                                format!(
+                                    "{peer}: the server does not offer TLS ({why}); refusing to send the password from netrc file {} in cleartext (netrc holds it for the host, perhaps for another service)",
+                                    file.display()
+                                ),
+                                transient,
+                            ));
+                        }
                     }
                     _ => {}
                 }
@@ -861,12 +888,17 @@ mod tests {
         let mut opts = options(mode);
         opts.transcript = Some(t);
         let deadline = Instant::now() + Duration::from_secs(30);
+        let secret = if password {
+            Secret::Given
+        } else {
+            Secret::None
+        };
         let r = SmtpClient::handshake(
             MockStream::scripted(script, 3),
             &target,
             &opts,
             deadline,
-            password,
+            &secret,
         );
         (r, seen)
     }
@@ -954,6 +986,35 @@ mod tests {
             false,
         );
         assert_eq!(r.err().unwrap().exit_code(), 75);
+    }
+
+    #[test]
+    fn a_netrc_password_is_never_offered_cleartext() {
+        let target = Target::parse("smtp://mx.example:25", &[Scheme::Smtp]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let secret = Secret::Netrc("/home/u/.netrc".into());
+        let r = SmtpClient::handshake(
+            MockStream::scripted(&[GREET, EHLO_PIPE], 3),
+            &target,
+            &options(TlsMode::Auto),
+            deadline,
+            &secret,
+        );
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert_eq!(
+            e.message(),
+            "mx.example:25: the server does not offer TLS (no STARTTLS in its EHLO reply); refusing to send the password from netrc file /home/u/.netrc in cleartext (netrc holds it for the host, perhaps for another service)"
+        );
+        // --tls none is the user's own word: it goes.
+        let r = SmtpClient::handshake(
+            MockStream::scripted(&[GREET, EHLO_PIPE], 3),
+            &target,
+            &options(TlsMode::None),
+            deadline,
+            &secret,
+        );
+        assert!(r.is_ok());
     }
 
     #[test]
@@ -1215,6 +1276,7 @@ mod tests {
             secret: "hunter2".into(),
             forced,
             token: false,
+            netrc: None,
         }
     }
 
@@ -1327,6 +1389,7 @@ mod tests {
             secret: "tanstaaftanstaaf".into(),
             forced: None,
             token: false,
+            netrc: None,
         };
         assert_eq!(c.authenticate(&auth).unwrap(), Mechanism::CramMd5);
         assert!(
@@ -1351,6 +1414,7 @@ mod tests {
             secret: token.clone(),
             forced: None,
             token: true,
+            netrc: None,
         };
         assert_eq!(c.authenticate(&auth).unwrap(), Mechanism::XOAuth2);
         let ir = B64.encode(format!(

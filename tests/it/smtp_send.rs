@@ -1494,3 +1494,55 @@ fn a_config_file_others_can_write_is_refused() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(s.messages().len(), 3);
 }
+
+/// A netrc entry for the host (written for FTP, say) is not a login for the mail relay:
+/// netrc names the user only when asked (--netrc-file, as curl's -n), and gives the
+/// password of a login the user named. A netrc password is never sent in cleartext on the
+/// strength of a hint: the refusal does not suggest --tls none.
+#[test]
+fn a_netrc_entry_for_the_host_is_used_only_as_curl_uses_it() {
+    let home = TempDir::new("smtp-send-netrc");
+    let netrc = home.join(".netrc");
+    write_private(
+        &netrc,
+        "machine 127.0.0.1 login ftpuser password ftp-secret\n",
+    );
+    // No user named: no login at all, the message goes unauthenticated (as before the
+    // netrc entry existed), and the FTP password never leaves.
+    let s = FakeSmtp::builder().start();
+    let mut c = Command::new(BIN);
+    c.args(["--server", &s.url(), "-v", "b@y"])
+        .env("HOME", home.arg())
+        .env_remove("NETRC")
+        .env_remove("XDG_CONFIG_HOME");
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(s.commands("AUTH").is_empty());
+    assert!(!stderr(&o).contains("ftpuser"), "{}", stderr(&o));
+    // The login named, over a server without STARTTLS: refused, and --tls none is not
+    // what the message offers.
+    let s = FakeSmtp::builder().login("ftpuser", "ftp-secret").start();
+    let mut c = Command::new(BIN);
+    c.args(["--server", &s.url(), "--user", "ftpuser", "b@y"])
+        .env("HOME", home.arg())
+        .env_remove("NETRC")
+        .env_remove("XDG_CONFIG_HOME");
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 69, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "refusing to send the password from netrc file {} in cleartext",
+            netrc.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("--tls none"), "{}", stderr(&o));
+    assert!(s.commands("AUTH").is_empty());
+    // --netrc-file asks netrc for the login too, as curl's -n.
+    let mut c = cmd(&s, &["--netrc-file", netrc.to_str().unwrap(), "b@y"]);
+    c.env("HOME", home.arg());
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("AUTH").len(), 1);
+}
