@@ -150,8 +150,9 @@ offered.\n\n\
 A refused recipient fails the whole message (exit 67) unless --partial; a 4xx reply is exit \
 75, so that cron and queue wrappers try again: 75 always means that nothing was delivered. \
 When the message may have reached some recipients (--partial with a recipient refused for \
-now, or no reply to the end of the message) the exit status is 79, never 75. The sendmail flags -f, -F, -i, -oi, -oem, \
--B 8BITMIME and -bm are accepted, so that smtp-send can stand in for sendmail.",
+now, or no reply to the end of the message) the exit status is 79, never 75. The sendmail \
+flags -f, -F, -i, -oi, -oem, -B 8BITMIME and -bm are accepted, so that smtp-send can stand \
+in for sendmail.",
     after_help = tool::after_help(SmtpSend::MAN),
     after_long_help = tool::after_long_help(SmtpSend::MAN, SmtpSend::EXIT),
 )]
@@ -1034,7 +1035,7 @@ fn attempt(
                     if first.is_transient() {
                         Kind::Partial
                     } else {
-                        Kind::NoUser
+                        first.kind()
                     },
                     format!(
                         "{what}: --partial: delivered to {}; not to {}: sending it again to every recipient would deliver it twice",

@@ -579,10 +579,10 @@ impl<S: Transport> SmtpClient<S> {
     /// A refused recipient ends the transaction before any data is sent (its error: 67 for
     /// 5xx, 75 for 4xx; the first 5xx when some are 4xx and some 5xx, [`first_refusal`]),
     /// unless `env.partial`, which delivers to those accepted. No recipient accepted is the
-    /// same error. When the server already said 354
-    /// to a pipelined DATA and the message must not go, or `body` fails, the connection is
-    /// dropped without the final `.`, so nothing is delivered. MAIL refused is the reply's
-    /// error (75, 69, 77); the final reply: 4xx 75, 5xx 65.
+    /// same error. When the server already said 354 to a pipelined DATA and the message
+    /// must not go, or `body` fails, the connection is dropped without the final `.`, so
+    /// nothing is delivered. MAIL refused is the reply's error (75, 69, 77); the final
+    /// reply: 4xx 75, 5xx 65, none at all 79 (the message may have been delivered).
     pub fn send(
         &mut self,
         env: &Envelope,
