@@ -24,7 +24,7 @@ Register-ArgumentCompleter -Native -CommandName 'ftp-ls' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Log in as NAME (overrides the URL''s user)')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from the first line of FILE (must not be readable by group or others)')
             [CompletionResult]::new('--password-env', '--password-env', [CompletionResultType]::ParameterName, 'Take the password from the environment variable VAR')
-            [CompletionResult]::new('--netrc-file', '--netrc-file', [CompletionResultType]::ParameterName, 'Read credentials from this netrc file instead of $NETRC or ~/.netrc')
+            [CompletionResult]::new('--netrc-file', '--netrc-file', [CompletionResultType]::ParameterName, 'Read credentials from this netrc file instead of $NETRC or ~/.netrc, and let its entry for the host name the user too (curl''s -n)')
             [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it')
             [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)')
             [CompletionResult]::new('--pin', '--pin', [CompletionResultType]::ParameterName, 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)')

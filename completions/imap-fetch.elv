@@ -33,7 +33,7 @@ set edit:completion:arg-completer[imap-fetch] = {|@words|
             cand --user 'Log in as NAME (overrides the URL''s user)'
             cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
             cand --password-env 'Take the password from the environment variable VAR'
-            cand --netrc-file 'Read credentials from this netrc file instead of $NETRC or ~/.netrc'
+            cand --netrc-file 'Read credentials from this netrc file instead of $NETRC or ~/.netrc, and let its entry for the host name the user too (curl''s -n)'
             cand --tls 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it'
             cand --cacert 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)'
             cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)'

@@ -23,7 +23,7 @@ _smtp__send() {
 
     case "${cmd}" in
         smtp__send)
-            opts="-t -r -f -F -N -R -i -o -B -b -4 -6 -q -v -h -V --server --from --full-name --file --helo --subject --to --notify --ret --envid --config --log --syslog --allow-bare-cr --no-chunking --partial --auth --oauth2-token-env --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --generate --help --version"
+            opts="-t -r -f -F -N -R -i -o -B -b -4 -6 -q -v -h -V --server --from --full-name --file --helo --subject --to --quoted-printable --notify --ret --envid --config --log --syslog --allow-bare-cr --no-chunking --partial --auth --oauth2-token-env --user --password-file --password-env --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,5 +1,5 @@
 complete -c smtp-send -l server -d 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)' -r -f
-complete -c smtp-send -s f -s r -l from -d 'Envelope sender, and the From header when the message has none [default: the From header\'s address]' -r
+complete -c smtp-send -s f -s r -l from -d 'Envelope sender, and the From header when the message has none (\'<>\' or \'\': the null sender of bounces and vacation replies) [default: the From header\'s address]' -r
 complete -c smtp-send -s F -l full-name -d 'The display name for the From header that --from adds' -r
 complete -c smtp-send -l file -d 'Read the message from FILE instead of standard input; repeat to send several over one connection' -r -F
 complete -c smtp-send -l helo -d 'The name to give in EHLO [default: the local host name]' -r
@@ -22,7 +22,7 @@ complete -c smtp-send -l oauth2-token-env -d 'Log in with the OAuth2 access toke
 complete -c smtp-send -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c smtp-send -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c smtp-send -l password-env -d 'Take the password from the environment variable VAR' -r -f
-complete -c smtp-send -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc' -r -F
+complete -c smtp-send -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc, and let its entry for the host name the user too (curl\'s -n)' -r -F
 complete -c smtp-send -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
 required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
@@ -40,10 +40,11 @@ fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
 complete -c smtp-send -s t -d 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)'
+complete -c smtp-send -l quoted-printable -d 'With --subject: send the text quoted-printable (mime-pack\'s encoding), so that lines longer than SMTP\'s 998 octets, lone CRs and NULs arrive as they are'
 complete -c smtp-send -l syslog -d 'Log that line to syslog (facility mail) too'
 complete -c smtp-send -l allow-bare-cr -d 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
 complete -c smtp-send -l no-chunking -d 'Send the message with DATA even when the server offers CHUNKING (BDAT)'
-complete -c smtp-send -l partial -d 'When some recipients are refused, send to the others (and still exit 67)'
+complete -c smtp-send -l partial -d 'When some recipients are refused, send to the others (and exit 67, or 79 when they were refused only for now; stderr says who got it)'
 complete -c smtp-send -s i -d 'sendmail\'s -i: a line with a single dot does not end the message (it never does here)'
 complete -c smtp-send -l no-netrc -d 'Do not read any netrc file'
 complete -c smtp-send -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'

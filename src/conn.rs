@@ -116,6 +116,17 @@ pub fn redact_command(line: &str) -> String {
     }
 }
 
+/// `line` with every secret in `echoes` replaced by `****`, for the transcript.
+fn redact_echoes<'a>(line: &'a [u8], echoes: &[Vec<u8>]) -> std::borrow::Cow<'a, [u8]> {
+    let mut out = std::borrow::Cow::Borrowed(line);
+    for secret in echoes {
+        if out.windows(secret.len()).any(|w| w == &secret[..]) {
+            out = std::borrow::Cow::Owned(crate::reply::redact_bytes(&out, secret));
+        }
+    }
+    out
+}
+
 /// The IMAP astring at the start of `s` (RFC 3501 section 9): a quoted string with its
 /// quotes, or an atom up to the next space; `None` for an unclosed quote. (A literal's
 /// `{n}` ends the line: the user name follows as the answer to a continuation.)
@@ -165,6 +176,9 @@ pub struct Conn<S, D> {
     unanswered: VecDeque<usize>,
     /// The last reply was a SASL challenge: the next line sent answers it, and is a secret.
     answering: bool,
+    /// The secrets sent since the last line that held none (a password, an AUTH payload):
+    /// a reply that repeats one has it replaced by `****` ([`Conn::read_reply`]).
+    echoes: Vec<Vec<u8>>,
     /// A failure left client and server out of step (a reply cut short, a write that
     /// failed, data not read or sent to its end): nothing more is sent or read.
     broken: bool,
@@ -188,8 +202,39 @@ impl<S, D> Conn<S, D> {
             queued_lines: Vec::new(),
             unanswered: VecDeque::new(),
             answering: false,
+            echoes: Vec::new(),
             broken: false,
         }
+    }
+
+    /// Also redacts `secret` (a password behind an encoded AUTH payload, say) in the replies
+    /// read until the next line sent that holds no secret.
+    pub fn hide(&mut self, secret: &str) {
+        if !secret.is_empty() && !self.echoes.iter().any(|e| e == secret.as_bytes()) {
+            self.echoes.push(secret.as_bytes().to_vec());
+        }
+    }
+
+    /// Remembers what `line` hides when it is shown as `shown` (the part `****` stands for),
+    /// or, for a line that hides nothing, forgets the secrets sent before it. The SASL
+    /// cancel `*` and the empty response `=` are no secrets.
+    fn note_secret(&mut self, line: &str, shown: &str) {
+        if line == shown {
+            self.echoes.clear();
+            return;
+        }
+        let secret = match shown.strip_suffix("****") {
+            Some(prefix) if line.starts_with(prefix) => &line[prefix.len()..],
+            _ => line,
+        };
+        if matches!(secret, "*" | "=") {
+            return;
+        }
+        // An IMAP quoted string may be repeated without its quotes.
+        if let Some(inner) = secret.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            self.hide(inner);
+        }
+        self.hide(secret);
     }
 
     /// Bounds every reply as a whole: a server that sends one byte just before each read
@@ -337,6 +382,7 @@ impl<S, D> Conn<S, D> {
             ));
         }
         self.answering = false;
+        self.note_secret(&line, &shown);
         self.queued.extend_from_slice(line.as_bytes());
         self.queued.extend_from_slice(b"\r\n");
         self.queued_lines.push((shown, line.len() + 2));
@@ -491,7 +537,7 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
             };
             lines += 1;
             if let Some(t) = &self.transcript {
-                t.server(&line);
+                t.server(&redact_echoes(&line, &self.echoes));
             }
             match self.dialect.line(&mut reply, &line) {
                 Ok(Step::More) => {}
@@ -512,7 +558,14 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
             reply.ok_or_else(|| Error::new(Kind::Software, "a reply ended before it began"))
         });
         match reply {
-            Ok(r) => {
+            Ok(mut r) => {
+                // A refusal that repeats a secret is shown, logged and made an error of:
+                // redacted here, once. (Other replies are data, and only shown redacted.)
+                if !r.is_ok() && !r.is_continuation() && !r.is_preliminary() {
+                    for secret in &self.echoes {
+                        r.redact(secret);
+                    }
+                }
                 if !r.is_preliminary() {
                     self.unanswered.pop_front();
                 }
@@ -1027,6 +1080,8 @@ pub(crate) mod tests {
         /// A read that has to wait for the script blocks this long, then fails with
         /// `WouldBlock`, as a socket with a read timeout does; without, it fails at once.
         pub stall: Option<Duration>,
+        /// Every read timeout the client set, in order.
+        pub read_timeouts: Mutex<Vec<Option<Duration>>>,
     }
 
     impl MockStream {
@@ -1051,6 +1106,7 @@ pub(crate) mod tests {
                 fail_writes: false,
                 interrupts: 0,
                 stall: None,
+                read_timeouts: Mutex::new(Vec::new()),
             }
         }
 
@@ -1080,7 +1136,11 @@ pub(crate) mod tests {
     }
 
     impl Timed for MockStream {
-        fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+        fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+            self.read_timeouts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(t);
             Ok(())
         }
     }
@@ -1369,6 +1429,62 @@ pub(crate) mod tests {
         // The secrets did go to the server.
         let wire = c.stream().written_str();
         assert!(wire.contains("PASS hunter2\r\n") && wire.contains("aHVudGVyMg==\r\n"));
+    }
+
+    #[test]
+    fn replies_that_repeat_a_secret_are_redacted() {
+        // FTP: a 530 that repeats the password, then a later reply that happens to hold
+        // the same text, once a command without a secret has gone.
+        let (t, seen) = collecting();
+        let mut c = conn(
+            b"530 PASS hunter2 is wrong\r\n230 ok hunter2\r\n257 \"/hunter2\"\r\n",
+            100,
+        );
+        c.set_transcript(Some(t));
+        c.send_command("PASS", Some("hunter2")).unwrap();
+        let r = c.read_reply().unwrap();
+        assert_eq!(r.text(), "PASS **** is wrong");
+        assert_eq!(
+            r.error("login").to_string(),
+            "login: server said: 530 PASS **** is wrong"
+        );
+        // An OK is data: shown redacted, kept as sent.
+        c.send_command("PASS", Some("hunter2")).unwrap();
+        assert_eq!(c.read_reply().unwrap().text(), "ok hunter2");
+        c.send_command("PWD", None).unwrap();
+        assert_eq!(c.read_reply().unwrap().text(), "\"/hunter2\"");
+        let seen = seen.lock().unwrap().join("\n");
+        assert_eq!(
+            seen,
+            "C: PASS ****\nS: 530 PASS **** is wrong\nC: PASS ****\nS: 230 ok ****\nC: PWD\nS: 257 \"/hunter2\""
+        );
+        // SMTP: the answers to challenges and what hide() adds, in every line of the
+        // refusal; a SASL cancel (*) is no secret.
+        let (t, seen) = collecting();
+        let mut c = smtp(
+            b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n535-no Ym9i aHVudGVyMg==\r\n535 (hunter2)\r\n501 * x\r\n",
+            7,
+        );
+        c.set_transcript(Some(t));
+        c.send_command("AUTH", Some("LOGIN")).unwrap();
+        c.hide("hunter2");
+        c.read_reply().unwrap();
+        c.send_secret_line("Ym9i").unwrap();
+        c.read_reply().unwrap();
+        c.send_secret_line("aHVudGVyMg==").unwrap();
+        let r = c.read_reply().unwrap();
+        assert_eq!(r.text(), "no **** **** (****)");
+        c.send_secret_line("*").unwrap();
+        assert_eq!(c.read_reply().unwrap().text(), "* x");
+        let seen = seen.lock().unwrap().join("\n");
+        assert!(
+            seen.ends_with("S: 535-no **** ****\nS: 535 (****)\nC: ****\nS: 501 * x"),
+            "{seen}"
+        );
+        assert!(
+            !seen.contains("hunter2") && !seen.contains("aHVudGVyMg"),
+            "{seen}"
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub mod exit {
     pub const TEMPFAIL: u8 = 75;
     pub const PROTOCOL: u8 = 76;
     pub const NOPERM: u8 = 77;
+    /// Not in sysexits.h: the message may have reached some of its recipients (smtp-send).
+    pub const PARTIAL: u8 = 79;
 }
 
 /// One row of the exit-status table (docs/CONVENTIONS.md, "Exit status"): the one source for
@@ -100,6 +102,11 @@ pub const EXIT_STATUS: &[ExitStatus] = &[
         name: "NOPERM",
         meaning: "login failed, or permission denied on the server",
     },
+    ExitStatus {
+        code: exit::PARTIAL,
+        name: "PARTIAL",
+        meaning: "the message may have reached some or all of its recipients: sending it again may deliver it twice",
+    },
 ];
 
 /// What kind of failure an [`Error`] is: decides the exit status, and with
@@ -141,6 +148,9 @@ pub enum Kind {
     Auth,
     /// Our standard output was closed by its reader (`| head`): the tool stops quietly (0).
     StdoutClosed,
+    /// The message went to some recipients and not to others, or may have gone (its final
+    /// reply was lost): sending it again may deliver it twice, so it is not "try again" (79).
+    Partial,
 }
 
 impl Kind {
@@ -161,6 +171,7 @@ impl Kind {
             Kind::Protocol | Kind::Tls => PROTOCOL,
             Kind::Auth => NOPERM,
             Kind::StdoutClosed => OK,
+            Kind::Partial => PARTIAL,
         }
     }
 
@@ -436,11 +447,15 @@ mod tests {
             Kind::Tls,
             Kind::Auth,
             Kind::StdoutClosed,
+            Kind::Partial,
         ] {
             assert!(EXIT_STATUS.iter().any(|s| s.code == k.exit_code()), "{k:?}");
         }
         let codes: Vec<u8> = EXIT_STATUS.iter().map(|s| s.code).collect();
-        assert_eq!(codes, [0, 64, 65, 66, 67, 68, 69, 70, 73, 74, 75, 76, 77]);
+        assert_eq!(
+            codes,
+            [0, 64, 65, 66, 67, 68, 69, 70, 73, 74, 75, 76, 77, 79]
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A `.netrc` reader following curl's format and matching rules: `machine`, `default`,
 //! `login`, `password`, `account` and `macdef` tokens; double-quoted tokens with `\"`, `\\`,
 //! `\n`, `\r`, `\t` escapes; the first `machine` entry for the host (and, when a user name is
-//! already known, with that login) wins; `default` applies when no machine matched.
+//! already known, with that login: an entry without one gives no password to a login
+//! named elsewhere) wins; `default` applies when no machine matched.
 
 /// What a netrc entry supplies.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -124,7 +125,8 @@ pub fn lookup(text: &str, host: &str, user: Option<&str>) -> Option<Entry> {
         }
         let login_ok = match (user, &entry.login) {
             (Some(u), Some(l)) => u == l,
-            _ => true,
+            (Some(_), None) => false,
+            (None, _) => true,
         };
         if !login_ok {
             continue;
@@ -171,6 +173,23 @@ mod tests {
         // A user that matches neither the host's entries nor default's login: nothing.
         assert_eq!(lookup(RC, "ftp.example.com", Some("zed")), None);
         assert_eq!(lookup("", "h", None), None);
+    }
+
+    #[test]
+    fn an_entry_without_a_login_gives_no_password_to_a_named_one() {
+        let rc =
+            "machine h password anyone\nmachine h login bob password bobs\ndefault password d\n";
+        assert_eq!(
+            lookup(rc, "h", Some("bob")).unwrap().password.as_deref(),
+            Some("bobs")
+        );
+        assert_eq!(lookup(rc, "h", Some("carol")), None);
+        assert_eq!(lookup(rc, "other", Some("carol")), None);
+        // Without a user name, the first entry for the host still wins, as curl has it.
+        assert_eq!(
+            lookup(rc, "h", None).unwrap().password.as_deref(),
+            Some("anyone")
+        );
     }
 
     #[test]

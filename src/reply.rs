@@ -70,6 +70,25 @@ pub trait Response: fmt::Debug {
     fn is_preliminary(&self) -> bool;
     /// This reply as the error that ends `context`, classified by what it says.
     fn error(&self, context: &dyn fmt::Display) -> Error;
+    /// Replaces every occurrence of `secret` in the reply's text by `****`: a server that
+    /// repeats a password or an AUTH line it refused must not have it shown.
+    fn redact(&mut self, secret: &[u8]);
+}
+
+/// `text` with every occurrence of `secret` (not empty) replaced by `****`. Pure.
+pub fn redact_bytes(text: &[u8], secret: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if !secret.is_empty() && text[i..].starts_with(secret) {
+            out.extend_from_slice(b"****");
+            i += secret.len();
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// A numeric reply (FTP, SMTP): a three-digit code and the text of each line, as sent.
@@ -143,6 +162,12 @@ impl Response for Reply {
 
     fn error(&self, context: &dyn fmt::Display) -> Error {
         Reply::error(self, context)
+    }
+
+    fn redact(&mut self, secret: &[u8]) {
+        for l in &mut self.lines {
+            *l = redact_bytes(l, secret);
+        }
     }
 }
 
@@ -334,6 +359,10 @@ impl Response for Pop3Reply {
             kind,
             format!("{context}: server said: {indicator} {}", self.text()),
         )
+    }
+
+    fn redact(&mut self, secret: &[u8]) {
+        self.text = redact_bytes(&self.text, secret);
     }
 }
 
@@ -557,6 +586,10 @@ impl Response for ImapReply {
             kind,
             format!("{context}: server said: {word} {}", self.text()),
         )
+    }
+
+    fn redact(&mut self, secret: &[u8]) {
+        self.text = redact_bytes(&self.text, secret);
     }
 }
 

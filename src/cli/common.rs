@@ -204,7 +204,8 @@ pub struct CredArgs {
     /// Take the password from the environment variable VAR
     #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
     pub password_env: Option<String>,
-    /// Read credentials from this netrc file instead of $NETRC or ~/.netrc
+    /// Read credentials from this netrc file instead of $NETRC or ~/.netrc, and let its entry
+    /// for the host name the user too (curl's -n)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_netrc")]
     pub netrc_file: Option<PathBuf>,
     /// Do not read any netrc file

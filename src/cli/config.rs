@@ -63,24 +63,93 @@ pub fn smtp_send(path: Option<&Path>) -> Result<SmtpSend> {
             None => return Ok(SmtpSend::default()),
         },
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let unreadable = |e: &std::io::Error| {
+        Error::new(
+            Kind::NoInput,
+            format!("config file {}: {}", path.display(), io_reason(e)),
+        )
+    };
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
         Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(SmtpSend::default());
         }
-        Err(e) => {
-            return Err(Error::new(
-                Kind::NoInput,
-                format!("config file {}: {}", path.display(), io_reason(&e)),
-            ));
-        }
+        Err(e) => return Err(unreadable(&e)),
     };
+    check_private(&path, &file)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| unreadable(&e))?;
     parse(&text).map_err(|why| {
         Error::new(
             Kind::Usage,
             format!("config file {}: {why}", path.display()),
         )
     })
+}
+
+/// Refuses a config file that someone else could change (docs/CONVENTIONS.md, "Config
+/// file"): it says where the password goes, so whoever can write it, or replace it in its
+/// folder, could send the password to a server of their own. As ssh refuses its config:
+/// the file (checked on the descriptor read from) and its folder, and the folder of what a
+/// link points to, must belong to the user or root and not be writable by group or others;
+/// a folder with the sticky bit (/tmp) is fine, since nobody else may replace a file there.
+/// A character device (`--config /dev/null`) holds nothing to fear.
+fn check_private(path: &Path, file: &std::fs::File) -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let shown = path.display();
+    let refuse = |why: String| Error::new(Kind::Auth, format!("config file {shown}: {why}"));
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let owner_ok = |uid: u32| uid == me || uid == 0;
+    let meta = file.metadata().map_err(|e| refuse(io_reason(&e)))?;
+    if !meta.file_type().is_char_device() {
+        if !owner_ok(meta.uid()) {
+            return Err(refuse(format!(
+                "owned by uid {}, not by you (uid {me}) or root, so its owner could send your password to a server of their own; refusing it",
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(refuse(format!(
+                "writable by group or others (mode {:o}), so they could send your password to a server of their own; refusing it: chmod go-w {shown}",
+                meta.mode() & 0o7777
+            )));
+        }
+    }
+    let mut folders = vec![folder_of(path)];
+    if let Ok(real) = std::fs::canonicalize(path) {
+        let f = folder_of(&real);
+        if f != folders[0] {
+            folders.push(f);
+        }
+    }
+    for dir in folders {
+        let d = dir.display();
+        let meta =
+            std::fs::metadata(&dir).map_err(|e| refuse(format!("{d}: {}", io_reason(&e))))?;
+        let sticky = meta.mode() & 0o1000 != 0;
+        if !owner_ok(meta.uid()) {
+            return Err(refuse(format!(
+                "its folder {d} is owned by uid {}, not by you (uid {me}) or root, so its owner could replace it; refusing it",
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o022 != 0 && !sticky {
+            return Err(refuse(format!(
+                "its folder {d} is writable by group or others (mode {:o}), so they could replace it; refusing it: chmod go-w {d}",
+                meta.mode() & 0o7777
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The folder holding `path` (`.` for a bare file name).
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Parses a config file's text. Pure.

@@ -1,6 +1,11 @@
 //! Credentials (docs/CONVENTIONS.md, "Credentials"): the user name from `--user`, the URL or
-//! netrc; the password, first found wins, from the URL, `--password-file`, `--password-env`,
-//! netrc, a prompt at a terminal; otherwise exit 77.
+//! (with `--netrc-file`) netrc; the password, first found wins, from the URL,
+//! `--password-file`, `--password-env`, netrc, a prompt at a terminal; otherwise exit 77.
+//!
+//! netrc is used as curl uses it: its entries are per host, not per service (the FTP
+//! password of `machine mail.example.com` is no SMTP password), so an entry never chooses
+//! who logs in unless the user asked for that file (`--netrc-file`, curl's `-n`), and it
+//! gives a password only to the login the user named, from an entry with that login.
 
 use super::common::CredArgs;
 use crate::error::{Error, Kind, Result, io_reason};
@@ -16,13 +21,19 @@ pub struct Credentials {
     pub password: String,
     /// The password was in the URL (visible in the process list): worth a warning.
     pub from_url: bool,
+    /// The password came from this netrc file: saved for the host, perhaps for another
+    /// service, so not one to suggest sending in cleartext.
+    pub from_netrc: Option<PathBuf>,
 }
 
-/// Finds the user name: `--user`, then the URL, then the netrc entry for the host.
-/// `None` when none of them names one.
+/// Finds the user name: `--user`, then the URL, then, only when `--netrc-file` asks for
+/// netrc (curl's `-n`), that file's entry for the host. `None` when none of them names one.
 pub fn user_name(target: &Target, args: &CredArgs) -> Result<Option<String>> {
     if let Some(u) = args.user.clone().or_else(|| target.user.clone()) {
         return Ok(Some(u));
+    }
+    if args.netrc_file.is_none() {
+        return Ok(None);
     }
     Ok(read_netrc(args)?
         .and_then(|(_, text)| netrc::lookup(&text, &target.host, None))
@@ -69,6 +80,7 @@ pub fn password_warn(
         user: user.to_string(),
         password,
         from_url,
+        from_netrc: None,
     };
     if let Some(p) = &target.password {
         return Ok(found(p.clone(), true));
@@ -98,7 +110,10 @@ pub fn password_warn(
                 p,
                 format_args!("netrc file {}, machine {}", path.display(), target.host),
             )?;
-            return Ok(found(p, false));
+            return Ok(Credentials {
+                from_netrc: Some(path),
+                ..found(p, false)
+            });
         }
     }
     if terminal_attached() {
@@ -203,5 +218,52 @@ fn read_netrc(args: &CredArgs) -> Result<Option<(PathBuf, String)>> {
             format!("netrc file {}", path.display()),
             &e,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::url::Scheme;
+
+    /// A netrc file only its owner can read, in a folder of its own.
+    fn netrc_file(tag: &str, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("ph-cred-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("netrc");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+
+    #[test]
+    fn netrc_names_the_user_only_when_asked_for() {
+        let rc = netrc_file("user", "machine mx.example login ftpuser password ftp-pw\n");
+        let target = Target::parse("smtp://mx.example", &[Scheme::Smtp]).unwrap();
+        // ~/.netrc or $NETRC alone never choose who logs in (curl without -n).
+        let args = CredArgs::default();
+        assert_eq!(user_name(&target, &args).unwrap(), None);
+        // --netrc-file asks for it, as curl's -n.
+        let args = CredArgs {
+            netrc_file: Some(rc.clone()),
+            ..CredArgs::default()
+        };
+        assert_eq!(
+            user_name(&target, &args).unwrap().as_deref(),
+            Some("ftpuser")
+        );
+        // The password of the login named, and where it came from.
+        let c = password(&target, "ftpuser", &args).unwrap();
+        assert_eq!(c.password, "ftp-pw");
+        assert_eq!(c.from_netrc.as_deref(), Some(rc.as_path()));
+        // A login the user names wins over netrc's.
+        let args = CredArgs {
+            user: Some("ci".into()),
+            netrc_file: Some(rc.clone()),
+            ..CredArgs::default()
+        };
+        assert_eq!(user_name(&target, &args).unwrap().as_deref(), Some("ci"));
+        let _ = std::fs::remove_dir_all(rc.parent().unwrap());
     }
 }

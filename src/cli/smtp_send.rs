@@ -10,19 +10,25 @@ use super::tool::{self, Tool, usage};
 use crate::conn::Transcript;
 use crate::dot::LoneCr;
 use crate::error::{Error, Kind, Result};
+use crate::mime::Eol;
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
+use crate::mime::qp::QpEncoder;
 use crate::net::stream::NetStream;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::retry::RetryPolicy;
 use crate::sasl::Mechanism;
-use crate::smtp::client::{Auth, BodySink, Envelope, RcptReply, SmtpClient, SmtpOptions, refusal};
+use crate::smtp::client::{
+    Auth, BodySink, Envelope, FINAL_REPLY_TIMEOUT, RcptReply, Secret, SmtpClient, SmtpOptions,
+    refusal,
+};
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use clap::{Parser, ValueHint};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// smtp-send as a [`Tool`].
 pub struct SmtpSend;
@@ -42,9 +48,10 @@ impl Tool for SmtpSend {
         ),
         (
             65,
-            "the message cannot be sent as it is (a lone CR, an 8-bit byte for a server\n\
-             without 8BITMIME, a header section over 1 MiB, a malformed To/Cc/Bcc with -t),\n\
-             or the server refused it after its data (5xx); nothing was delivered",
+            "the message cannot be sent as it is (a lone CR, a line over 998\n\
+             octets, an 8-bit byte for a server without 8BITMIME, a header section\n\
+             over 1 MiB, a malformed To/Cc/Bcc with -t), or the server refused it\n\
+             after its data (5xx); nothing was delivered",
         ),
         (
             66,
@@ -52,34 +59,43 @@ impl Tool for SmtpSend {
         ),
         (
             67,
-            "a recipient was refused permanently (5xx); without --partial nothing was\n\
-             delivered, with --partial the others got the message",
+            "a recipient was refused permanently (5xx), even if another was refused\n\
+             for now (4xx); without --partial nothing was delivered, with --partial\n\
+             the others got the message",
         ),
         (68, ""),
         (
             69,
-            "the server refused permanently (greeting, MAIL FROM), or TLS was required or\n\
-             needed and not offered",
+            "the server refused permanently (greeting, MAIL FROM), or TLS was\n\
+             required or needed and not offered",
         ),
         (70, ""),
         (
             74,
-            "a local read error, or the connection broke (nothing was delivered unless the\n\
-             server's final reply was read)",
+            "a local read error, or the connection broke before the end of the\n\
+             message was sent: nothing was delivered",
         ),
         (
             75,
             "try again later: a 4xx reply (to MAIL, a RCPT, DATA or the message), a\n\
-             timeout, a refused connection",
+             timeout, a refused connection; nothing was delivered",
         ),
         (
             76,
-            "a malformed or unexpected reply, bytes injected before the TLS handshake, a\n\
-             TLS handshake or certificate failure",
+            "a malformed or unexpected reply, bytes injected before the TLS\n\
+             handshake, a TLS handshake or certificate failure",
         ),
         (
             77,
-            "the login failed (535), the server wants one (530), or no password could be had",
+            "the login failed (535), the server wants one (530), or no password could\n\
+             be had; the config file, or its folder, may be written by others",
+        ),
+        (
+            79,
+            "the message may have reached some recipients: --partial sent it to the\n\
+             others while some were refused for now (4xx; stderr lists who got it),\n\
+             or the server's reply to its end never came (waited for 10 minutes, or\n\
+             --timeout): sending it again as it is may deliver it twice",
         ),
     ];
     const HINTS: &'static [(&'static str, &'static str)] = &[
@@ -132,8 +148,11 @@ the From header. smtp:// upgrades with STARTTLS whenever the server offers it (-
 smtps:// is TLS from the first byte. PIPELINING, SIZE, 8BITMIME and SMTPUTF8 are used when \
 offered.\n\n\
 A refused recipient fails the whole message (exit 67) unless --partial; a 4xx reply is exit \
-75, so that cron and queue wrappers try again. The sendmail flags -f, -F, -i, -oi, -oem, \
--B 8BITMIME and -bm are accepted, so that smtp-send can stand in for sendmail.",
+75, so that cron and queue wrappers try again: 75 always means that nothing was delivered. \
+When the message may have reached some recipients (--partial with a recipient refused for \
+now, or no reply to the end of the message) the exit status is 79, never 75. The sendmail \
+flags -f, -F, -i, -oi, -oem, -B 8BITMIME and -bm are accepted, so that smtp-send can stand \
+in for sendmail.",
     after_help = tool::after_help(SmtpSend::MAN),
     after_long_help = tool::after_long_help(SmtpSend::MAN, SmtpSend::EXIT),
 )]
@@ -150,8 +169,8 @@ pub struct Args {
     #[arg(short = 't')]
     pub read_recipients: bool,
 
-    /// Envelope sender, and the From header when the message has none [default: the From
-    /// header's address]
+    /// Envelope sender, and the From header when the message has none ('<>' or '': the null
+    /// sender of bounces and vacation replies) [default: the From header's address]
     #[arg(
         short = 'f',
         long = "from",
@@ -182,6 +201,11 @@ pub struct Args {
     /// With --subject: a recipient, in To (repeat, or separate with commas)
     #[arg(long, value_name = "ADDR", requires = "subject")]
     pub to: Vec<String>,
+
+    /// With --subject: send the text quoted-printable (mime-pack's encoding), so that lines
+    /// longer than SMTP's 998 octets, lone CRs and NULs arrive as they are
+    #[arg(long, requires = "subject")]
+    pub quoted_printable: bool,
 
     /// Ask for delivery status notifications (DSN, when the server offers it): NEVER, or
     /// SUCCESS, FAILURE and DELAY separated by commas (sendmail's -N)
@@ -217,7 +241,8 @@ pub struct Args {
     #[arg(long)]
     pub no_chunking: bool,
 
-    /// When some recipients are refused, send to the others (and still exit 67)
+    /// When some recipients are refused, send to the others (and exit 67, or 79 when they
+    /// were refused only for now; stderr says who got it)
     #[arg(long)]
     pub partial: bool,
 
@@ -350,6 +375,9 @@ struct Message {
     /// For a file: the body's size with CRLF line ends and the line of its first 8-bit
     /// byte, from a scan before sending.
     scanned: Option<(u64, Option<u64>)>,
+    /// `--quoted-printable`: the body is the text of a message made here, sent through
+    /// mime-pack's quoted-printable encoder.
+    qp: bool,
 }
 
 impl Message {
@@ -372,6 +400,7 @@ impl Message {
                     reader: input,
                     file_body_at: None,
                     scanned: None,
+                    qp: false,
                 })
             }
             Source::File(path) => {
@@ -401,6 +430,7 @@ impl Message {
                     reader: Box::new(file),
                     file_body_at: Some((path.clone(), body_at)),
                     scanned: Some((check.canonical, check.first_eight_bit)),
+                    qp: false,
                 })
             }
         }
@@ -476,6 +506,22 @@ fn check_address(addr: &str, kind: Kind, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// `-f '<>'` or `-f ''`: the null reverse-path (RFC 5321 4.5.5) of bounces, vacation
+/// replies and other messages that must never be answered: `MAIL FROM:<>`.
+fn is_null_sender(from: &str) -> bool {
+    from.is_empty() || from == "<>"
+}
+
+/// What tells two recipients apart: the local part as it is (RFC 5321 2.4: it is
+/// case-sensitive, `A@y` and `a@y` may be two mailboxes) and the domain in lower case
+/// (domains are not). The domain follows the last `@`: a quoted local part may hold one.
+fn mailbox_key(addr: &str) -> String {
+    match addr.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+        None => addr.to_string(),
+    }
+}
+
 /// Everything the run needs, checked before anything is read or sent.
 struct Plan {
     target: Target,
@@ -490,7 +536,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
     })?;
     let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
     let auth = login(args, &target, report)?;
-    if let Some(f) = &args.from {
+    if let Some(f) = args.from.as_deref().filter(|f| !is_null_sender(f)) {
         check_address(f, Kind::Usage, "--from")?;
     }
     if let Some(n) = &args.full_name {
@@ -523,6 +569,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
             tls,
             helo,
             transcript,
+            final_reply_timeout: final_reply_timeout(args.conn.timeout),
         },
         target,
         auth,
@@ -530,7 +577,13 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
     })
 }
 
-/// The login, if one is asked for: a user name from --user, the URL or netrc, with its
+/// How long the reply to the end of a message is waited for: RFC 5321 4.5.3.2.6's 10
+/// minutes, or `--timeout` when given (the user's bound on every wait).
+fn final_reply_timeout(timeout: Option<Duration>) -> Duration {
+    timeout.unwrap_or(FINAL_REPLY_TIMEOUT)
+}
+
+/// The login, if one is asked for: a user name from --user, the URL or --netrc-file, with its
 /// password (docs/CONVENTIONS.md, "Credentials") or an OAuth2 token.
 fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>> {
     let user = credentials::user_name(target, &args.creds)?;
@@ -566,6 +619,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>
             secret: token,
             forced: args.auth,
             token: true,
+            netrc: None,
         }));
     }
     let warn = report.warner();
@@ -580,6 +634,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>
         secret: c.password,
         forced: args.auth,
         token: false,
+        netrc: c.from_netrc,
     }))
 }
 
@@ -670,7 +725,19 @@ fn send_one(
     };
     let what = msg.what.clone();
     // The envelope.
+    let null_sender = args.from.as_deref().is_some_and(is_null_sender);
     let from = match &args.from {
+        Some(_) if null_sender => {
+            if !msg.header.has("From") {
+                return Err(Error::new(
+                    Kind::Data,
+                    format!(
+                        "{what}: the message has no From header, and -f '<>' (the null sender) cannot make one: add a From header to the message"
+                    ),
+                ));
+            }
+            String::new()
+        }
         Some(f) => f.clone(),
         None => match msg.header.sender()? {
             Some(f) => f,
@@ -681,8 +748,14 @@ fn send_one(
             }
         },
     };
-    check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
-    rec.from = from.clone();
+    if !null_sender {
+        check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
+    }
+    rec.from = if null_sender {
+        "<>".into()
+    } else {
+        from.clone()
+    };
     let mut rcpts: Vec<String> = args.recipients.clone();
     // --subject's --to addresses are in the To field it made.
     if args.read_recipients || args.subject.is_some() {
@@ -692,7 +765,7 @@ fn send_one(
         }
     }
     let mut seen = std::collections::HashSet::new();
-    rcpts.retain(|r| seen.insert(r.to_ascii_lowercase()));
+    rcpts.retain(|r| seen.insert(mailbox_key(r)));
     if rcpts.is_empty() {
         return Err(usage(if args.read_recipients {
             format!("{what}: no recipients: none on the command line, none in To, Cc or Bcc")
@@ -703,15 +776,21 @@ fn send_one(
     rec.rcpts = rcpts.clone();
     let (unix, offset) = date::now();
     let additions = Additions {
-        from: args.from.as_ref().map(|f| {
-            mailbox_tokens(
+        from: args.from.as_ref().filter(|_| !null_sender).map(|f| {
+            // Folded as mime-pack folds it: a long -F name stays within 998-octet lines.
+            let tokens = mailbox_tokens(
                 "From",
                 &[Mailbox {
                     name: args.full_name.clone().filter(|n| !n.is_empty()),
                     addr: f.clone(),
                 }],
-            )
-            .concat()
+            );
+            let folded = crate::mime::header::fold("From", &tokens).join("\r\n");
+            folded
+                .strip_prefix("From:")
+                .unwrap_or(&folded)
+                .trim_start()
+                .to_string()
         }),
         date: date::format(unix, offset),
         message_id: date::message_id(unix, &date::host_name())?,
@@ -800,7 +879,14 @@ fn attempt(
         }
     }
     if session.client.is_none() {
-        let mut client = SmtpClient::connect(&plan.target, &plan.opts, plan.auth.is_some())?;
+        let secret = match &plan.auth {
+            None => Secret::None,
+            Some(Auth {
+                netrc: Some(file), ..
+            }) => Secret::Netrc(file.clone()),
+            Some(_) => Secret::Given,
+        };
+        let mut client = SmtpClient::connect(&plan.target, &plan.opts, &secret)?;
         if let Some(auth) = &plan.auth {
             if let Err(e) = client.authenticate(auth) {
                 client.quit();
@@ -901,7 +987,7 @@ fn attempt(
         chunking: !args.no_chunking,
     };
     let chatty = chatty(args);
-    let mut refusals: Vec<Error> = Vec::new();
+    let mut refusals: Vec<(Error, String)> = Vec::new();
     let mut on_rcpt = |r: &RcptReply| {
         if r.accepted() {
             if chatty {
@@ -913,11 +999,10 @@ fn attempt(
                 ));
             }
         } else {
-            let e = refusal(&peer, r);
-            rec.refused.get_or_insert(e.exit_code());
-            rec.reply
-                .get_or_insert_with(|| format!("{} {}", r.reply.code, r.reply.text()));
-            refusals.push(e);
+            refusals.push((
+                refusal(&peer, r),
+                format!("{} {}", r.reply.code, r.reply.text()),
+            ));
         }
     };
     session.used = true;
@@ -931,9 +1016,36 @@ fn attempt(
         Ok(())
     });
     rec.size = size;
+    // A recipient refused for good is what the message's status says (67), before any
+    // refused for now (75): trying again cannot help it. Reported in that order.
+    refusals.sort_by_key(|(e, _)| e.is_transient());
+    if let Some((e, reply)) = refusals.first() {
+        rec.refused = Some(e.exit_code());
+        rec.reply = Some(reply.clone());
+    }
+    let refusals: Vec<Error> = refusals.into_iter().map(|(e, _)| e).collect();
     match result {
         Ok(d) => {
-            // --partial: each refused recipient is a failure of its own.
+            // --partial, some refused: the message's status (67 when one was refused for
+            // good, else 79: not 75, since sending it again would reach the others twice)
+            // and who got it, then each refusal as a failure of its own.
+            if let Some(first) = refusals.first() {
+                let refused: Vec<&str> = d.refused.iter().map(|r| r.addr.as_str()).collect();
+                let summary = Error::new(
+                    if first.is_transient() {
+                        Kind::Partial
+                    } else {
+                        first.kind()
+                    },
+                    format!(
+                        "{what}: --partial: delivered to {}; not to {}: sending it again to every recipient would deliver it twice",
+                        d.accepted.join(", "),
+                        refused.join(", ")
+                    ),
+                );
+                rec.refused = Some(summary.exit_code());
+                report.fail(&summary);
+            }
             for e in &refusals {
                 report.fail(e);
             }
@@ -979,13 +1091,36 @@ fn stream_body(
     check.check(&msg.rest).map_err(fail)?;
     w.write(&msg.rest)?;
     let mut buf = vec![0u8; 64 * 1024];
+    // --quoted-printable: what is checked and sent is the encoder's output (lines of at
+    // most 76 characters, 7-bit, no lone CR), not the text as read.
+    let mut qp = msg.qp.then(|| QpEncoder::new(Eol::CrLf));
+    let mut encoded = Vec::new();
     loop {
         let n = read_some(&mut msg.reader, &mut buf, &what)?;
+        let mut out = &buf[..n];
+        if let Some(enc) = &mut qp {
+            encoded.clear();
+            if n == 0 {
+                enc.finish(&mut encoded);
+                // A text that does not end with a line break ends with a soft one, as
+                // mime-pack ends it: the data's own final CRLF adds nothing to the text.
+                let open = match encoded.last() {
+                    Some(&b) => b != b'\n',
+                    None => check.col() > 0,
+                };
+                if open {
+                    encoded.extend_from_slice(b"=\r\n");
+                }
+            } else {
+                enc.encode(out, &mut encoded);
+            }
+            out = &encoded;
+        }
+        check.check(out).map_err(fail)?;
+        w.write(out)?;
         if n == 0 {
             break;
         }
-        check.check(&buf[..n]).map_err(fail)?;
-        w.write(&buf[..n])?;
     }
     check.finish().map_err(fail)?;
     Ok(canonical_len(header) + check.canonical)
@@ -1011,6 +1146,11 @@ impl Message {
         let from = args.from.as_deref().ok_or_else(|| {
             usage("--subject makes the From header: give --from ADDR (or from in the config file)")
         })?;
+        if is_null_sender(from) {
+            return Err(usage(
+                "--subject makes the From header from --from, and the null sender (<>) is no address for it: give --from ADDR",
+            ));
+        }
         let mut to = Vec::new();
         for t in &args.to {
             to.extend(parse_mailboxes("--to", t, true)?);
@@ -1042,7 +1182,11 @@ impl Message {
         );
         add(
             "Content-Transfer-Encoding",
-            vec!["Content-Transfer-Encoding: 8bit".into()],
+            vec![if args.quoted_printable {
+                "Content-Transfer-Encoding: quoted-printable".into()
+            } else {
+                "Content-Transfer-Encoding: 8bit".into()
+            }],
         );
         let header = Header {
             fields,
@@ -1071,6 +1215,7 @@ impl Message {
             reader,
             file_body_at,
             scanned,
+            qp: args.quoted_printable,
         })
     }
 }
@@ -1252,6 +1397,23 @@ mod tests {
     }
 
     #[test]
+    fn the_final_reply_is_waited_for_ten_minutes_unless_timeout_says() {
+        assert_eq!(final_reply_timeout(None), Duration::from_secs(600));
+        let t = Some(Duration::from_millis(300));
+        assert_eq!(final_reply_timeout(t), Duration::from_millis(300));
+        let t = Some(Duration::from_secs(3600));
+        assert_eq!(final_reply_timeout(t), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn only_the_domain_of_a_recipient_is_folded() {
+        assert_eq!(mailbox_key("Ada@Example.ORG"), "Ada@example.org");
+        assert_ne!(mailbox_key("A@y.org"), mailbox_key("a@y.org"));
+        assert_eq!(mailbox_key("\"a@B\"@Y.org"), "\"a@B\"@y.org");
+        assert_eq!(mailbox_key("postmaster"), "postmaster");
+    }
+
+    #[test]
     fn log_lines_read_like_msmtps() {
         let mut rec = Record {
             from: "a@x".into(),
@@ -1291,6 +1453,7 @@ mod tests {
                 reader: Box::new(reader),
                 file_body_at: None,
                 scanned: None,
+                qp: false,
             };
             let head = msg.header.rewrite(&Additions::default());
             let mut c = Conn::new(MockStream::new(b"", 64), "mock:25", Smtp);

@@ -97,11 +97,11 @@ pub const COMMON_HINTS: &[(&str, &str)] = &[
     ("--show-error", "use -q (--quiet): errors are always shown"),
     (
         "-n",
-        "netrc is read by default (~/.netrc, $NETRC, or --netrc-file FILE)",
+        "netrc is read by default for the password of the user you name; --netrc-file FILE lets it name the user too",
     ),
     (
         "--netrc",
-        "netrc is read by default (~/.netrc, $NETRC, or --netrc-file FILE)",
+        "netrc is read by default for the password of the user you name; --netrc-file FILE lets it name the user too",
     ),
     (
         "-u",

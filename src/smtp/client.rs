@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::VecDeque;
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How to connect.
 #[derive(Clone)]
@@ -28,7 +28,14 @@ pub struct SmtpOptions {
     /// The name given in EHLO/HELO.
     pub helo: String,
     pub transcript: Option<Transcript>,
+    /// How long to wait for the reply to the end of a message's data (RFC 5321 4.5.3.2.6:
+    /// 10 minutes, [`FINAL_REPLY_TIMEOUT`]): the server may be delivering it meanwhile.
+    pub final_reply_timeout: Duration,
 }
+
+/// RFC 5321 4.5.3.2.6, "DATA Termination: 10 minutes": the server delivers the message
+/// before it answers, and a client that gives up sooner may make it send it twice.
+pub const FINAL_REPLY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the server said it can do in its EHLO reply (RFC 5321 4.1.1.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,6 +89,20 @@ pub fn parse_ehlo(reply: &Reply) -> Extensions {
     e
 }
 
+/// Whether a secret follows the handshake (AUTH), and where it came from: it decides what
+/// `--tls auto` does without TLS, and what the refusal suggests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// No login: plaintext is fine under `--tls auto`.
+    None,
+    /// A password or token given for this run (URL, a file, a variable, a prompt).
+    Given,
+    /// A password netrc holds for the host, perhaps for another service (FTP): under
+    /// `--tls auto` it is not sent without TLS either, and the refusal never suggests
+    /// `--tls none`, which would send it to this server in cleartext. The file's path.
+    Netrc(std::path::PathBuf),
+}
+
 /// A login (SMTP AUTH, RFC 4954).
 #[derive(Clone)]
 pub struct Auth {
@@ -92,6 +113,8 @@ pub struct Auth {
     pub forced: Option<Mechanism>,
     /// `secret` is an OAuth2 token (XOAUTH2).
     pub token: bool,
+    /// The password came from this netrc file.
+    pub netrc: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -155,6 +178,15 @@ pub fn refusal(peer: &str, r: &RcptReply) -> Error {
     }
 }
 
+/// The refusal that speaks for all of them: the first permanent one (5xx) when there is
+/// one, since trying again cannot help a recipient refused for good; else the first.
+pub fn first_refusal(rcpts: &[RcptReply]) -> Option<&RcptReply> {
+    let refused = || rcpts.iter().filter(|r| !r.accepted());
+    refused()
+        .find(|r| r.reply.class() == 5)
+        .or_else(|| refused().next())
+}
+
 /// Where a message's data goes: DATA's dot-stuffed stream, or BDAT chunks.
 pub trait BodySink {
     /// Sends `data` (line ends canonicalised to CRLF on the way).
@@ -186,12 +218,8 @@ pub struct BdatWriter<'c, S: Transport> {
 }
 
 impl<S: Transport> BdatWriter<'_, S> {
-    fn chunk(&mut self, last: bool) -> Result<Reply> {
-        let arg = if last {
-            format!("{} LAST", self.out.len())
-        } else {
-            self.out.len().to_string()
-        };
+    fn chunk(&mut self) -> Result<Reply> {
+        let arg = self.out.len().to_string();
         self.conn
             .send_command_with_data("BDAT", Some(&arg), &self.out)?;
         self.sent += self.out.len() as u64;
@@ -199,7 +227,9 @@ impl<S: Transport> BdatWriter<'_, S> {
         self.conn.read_reply()
     }
 
-    fn finish(mut self) -> Result<Reply> {
+    /// Sends the last chunk with LAST; its reply is the message's final reply, read by
+    /// [`SmtpClient::final_reply`].
+    fn send_last(mut self) -> Result<()> {
         if self.pending_cr {
             self.out.push(b'\r');
             self.pending_cr = false;
@@ -207,7 +237,9 @@ impl<S: Transport> BdatWriter<'_, S> {
         if self.line_open {
             self.out.extend_from_slice(b"\r\n");
         }
-        self.chunk(true)
+        let arg = format!("{} LAST", self.out.len());
+        self.conn
+            .send_command_with_data("BDAT", Some(&arg), &self.out)
     }
 }
 
@@ -232,7 +264,7 @@ impl<S: Transport> BodySink for BdatWriter<'_, S> {
             self.line_open = b != b'\n';
         }
         if self.out.len() >= BDAT_CHUNK {
-            let r = self.chunk(false)?;
+            let r = self.chunk()?;
             if r.class() != 2 {
                 let e = r.error(format!("{}: BDAT", self.conn.peer()));
                 return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
@@ -252,16 +284,18 @@ pub struct SmtpClient<S: Transport = NetStream> {
     ext: Extensions,
     /// A failure left the session unusable (data cut short on purpose, a reply lost).
     broken: bool,
+    /// [`SmtpOptions::final_reply_timeout`].
+    final_reply_timeout: Duration,
 }
 
 impl SmtpClient<NetStream> {
     /// Connects to `target`; smtps:// is TLS from the first byte, smtp:// upgrades with
-    /// STARTTLS as `opts.tls_mode` says. `will_send_password`: a password will follow
-    /// (AUTH), so `--tls auto` must not go on in plaintext.
-    pub fn connect(target: &Target, opts: &SmtpOptions, will_send_password: bool) -> Result<Self> {
+    /// STARTTLS as `opts.tls_mode` says. `secret`: whether a password will follow (AUTH),
+    /// so that `--tls auto` must not go on in plaintext, and where it came from.
+    pub fn connect(target: &Target, opts: &SmtpOptions, secret: &Secret) -> Result<Self> {
         let deadline = Instant::now() + opts.connect.connect_timeout;
         let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
-        SmtpClient::handshake(stream, target, opts, deadline, will_send_password)
+        SmtpClient::handshake(stream, target, opts, deadline, secret)
     }
 }
 
@@ -274,7 +308,7 @@ impl<S: Transport> SmtpClient<S> {
         target: &Target,
         opts: &SmtpOptions,
         deadline: Instant,
-        will_send_password: bool,
+        secret: &Secret,
     ) -> Result<Self> {
         let mut conn = Conn::new(stream, target.authority(), Smtp);
         conn.set_reply_timeout(opts.connect.idle_timeout);
@@ -325,13 +359,24 @@ impl<S: Transport> SmtpClient<S> {
                             transient,
                         ));
                     }
-                    TlsMode::Auto if will_send_password => {
+                    TlsMode::Auto if *secret == Secret::Given => {
                         return Err(refuse(
                             format!(
                                 "{peer}: the server does not offer TLS ({why}); refusing to send the password in cleartext (use --tls none to allow it)"
                             ),
                             transient,
                         ));
+                    }
+                    TlsMode::Auto => {
+                        if let Secret::Netrc(file) = secret {
+                            return Err(refuse(
+                                format!(
+                                    "{peer}: the server does not offer TLS ({why}); refusing to send the password from netrc file {} in cleartext (netrc holds it for the host, perhaps for another service)",
+                                    file.display()
+                                ),
+                                transient,
+                            ));
+                        }
                     }
                     _ => {}
                 }
@@ -342,6 +387,7 @@ impl<S: Transport> SmtpClient<S> {
             conn,
             ext,
             broken: false,
+            final_reply_timeout: opts.final_reply_timeout,
         })
     }
 
@@ -411,6 +457,8 @@ impl<S: Transport> SmtpClient<S> {
             }
             None => self.conn.send_command("AUTH", Some(mech.name()))?,
         }
+        // A refusal may repeat the password itself, not only the payload that carried it.
+        self.conn.hide(&auth.secret);
         let failed = |r: &Reply, ex: &Exchange| {
             let detail = ex.detail().map(|d| format!(" ({d})")).unwrap_or_default();
             let e = r.error(format!(
@@ -469,6 +517,45 @@ impl<S: Transport> SmtpClient<S> {
         ))
     }
 
+    /// Reads the reply to the end of a message's data (the final `.`, or BDAT LAST), waiting
+    /// [`SmtpOptions::final_reply_timeout`] for it. Once that end is sent the server may have
+    /// taken the message (RFC 5321 4.1.1.4): a reply that never comes, or a connection that
+    /// closes instead, is [`Kind::Partial`] (79) saying so, never "try again" (75), which
+    /// would have a wrapper send it twice. A malformed reply keeps its status (76) and says
+    /// the same.
+    fn final_reply(&mut self) -> Result<Reply> {
+        let normal = self.conn.reply_timeout();
+        self.conn.set_reply_timeout(self.final_reply_timeout);
+        let r = self.conn.read_reply();
+        if let Some(t) = normal {
+            self.conn.set_reply_timeout(t);
+        }
+        let peer = self.conn.peer().to_string();
+        let maybe = "the message may have been delivered: sending it again may deliver it twice";
+        r.map_err(|e| {
+            self.broken = true;
+            match e.kind() {
+                Kind::Timeout => Error::new(
+                    Kind::Partial,
+                    format!(
+                        "{peer}: no reply within {} s after the end of the message data: {maybe}",
+                        self.final_reply_timeout.as_secs_f64()
+                    ),
+                ),
+                Kind::Io => Error::new(
+                    Kind::Partial,
+                    format!(
+                        "{peer}: connection lost after the end of the message data, before the server's reply: {maybe}"
+                    ),
+                ),
+                _ => {
+                    let m = format!("{}; {maybe}", e.message());
+                    e.with_message(m)
+                }
+            }
+        })
+    }
+
     /// Reads the reply to `what`; a timeout names it.
     fn reply_to(&mut self, what: &str) -> Result<Reply> {
         let timeout = self.conn.reply_timeout();
@@ -490,11 +577,12 @@ impl<S: Transport> SmtpClient<S> {
     /// `body` writes, then the closing `.` and its reply.
     ///
     /// A refused recipient ends the transaction before any data is sent (its error: 67 for
-    /// 5xx, 75 for 4xx), unless `env.partial`, which delivers to those accepted. No
-    /// recipient accepted is the first refusal's error. When the server already said 354
-    /// to a pipelined DATA and the message must not go, or `body` fails, the connection is
-    /// dropped without the final `.`, so nothing is delivered. MAIL refused is the reply's
-    /// error (75, 69, 77); the final reply: 4xx 75, 5xx 65.
+    /// 5xx, 75 for 4xx; the first 5xx when some are 4xx and some 5xx, [`first_refusal`]),
+    /// unless `env.partial`, which delivers to those accepted. No recipient accepted is the
+    /// same error. When the server already said 354 to a pipelined DATA and the message
+    /// must not go, or `body` fails, the connection is dropped without the final `.`, so
+    /// nothing is delivered. MAIL refused is the reply's error (75, 69, 77); the final
+    /// reply: 4xx 75, 5xx 65, none at all 79 (the message may have been delivered).
     pub fn send(
         &mut self,
         env: &Envelope,
@@ -566,7 +654,7 @@ impl<S: Transport> SmtpClient<S> {
         let mail = mail.ok_or_else(|| Error::new(Kind::Software, "no reply to MAIL"))?;
         let go_on = if mail.class() != 2 {
             Err(mail.error(format!("{peer}: MAIL FROM:<{}>", env.from)))
-        } else if let Some(first) = rcpts.iter().find(|r| !r.accepted()) {
+        } else if let Some(first) = first_refusal(&rcpts) {
             if env.partial && rcpts.iter().any(RcptReply::accepted) {
                 Ok(())
             } else {
@@ -614,7 +702,7 @@ impl<S: Transport> SmtpClient<S> {
             self.broken = true;
             return Err(e);
         }
-        let r = self.reply_to("the end of the message data")?;
+        let r = self.final_reply()?;
         if r.class() != 2 {
             let e = r.error(format!("{peer}: the message was refused"));
             return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
@@ -652,7 +740,12 @@ impl<S: Transport> SmtpClient<S> {
             self.abandon();
             return Err(e);
         }
-        let r = w.finish().inspect_err(|_| self.broken = true)?;
+        if let Err(e) = w.send_last() {
+            // BDAT LAST did not go whole: nothing can have been delivered (RFC 3030 2).
+            self.broken = true;
+            return Err(e);
+        }
+        let r = self.final_reply()?;
         if r.class() != 2 {
             let e = r.error(format!("{peer}: the message was refused"));
             return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
@@ -779,6 +872,7 @@ mod tests {
             tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
             helo: "client.example".into(),
             transcript: None,
+            final_reply_timeout: FINAL_REPLY_TIMEOUT,
         }
     }
 
@@ -795,12 +889,17 @@ mod tests {
         let mut opts = options(mode);
         opts.transcript = Some(t);
         let deadline = Instant::now() + Duration::from_secs(30);
+        let secret = if password {
+            Secret::Given
+        } else {
+            Secret::None
+        };
         let r = SmtpClient::handshake(
             MockStream::scripted(script, 3),
             &target,
             &opts,
             deadline,
-            password,
+            &secret,
         );
         (r, seen)
     }
@@ -888,6 +987,35 @@ mod tests {
             false,
         );
         assert_eq!(r.err().unwrap().exit_code(), 75);
+    }
+
+    #[test]
+    fn a_netrc_password_is_never_offered_cleartext() {
+        let target = Target::parse("smtp://mx.example:25", &[Scheme::Smtp]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let secret = Secret::Netrc("/home/u/.netrc".into());
+        let r = SmtpClient::handshake(
+            MockStream::scripted(&[GREET, EHLO_PIPE], 3),
+            &target,
+            &options(TlsMode::Auto),
+            deadline,
+            &secret,
+        );
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 69);
+        assert_eq!(
+            e.message(),
+            "mx.example:25: the server does not offer TLS (no STARTTLS in its EHLO reply); refusing to send the password from netrc file /home/u/.netrc in cleartext (netrc holds it for the host, perhaps for another service)"
+        );
+        // --tls none is the user's own word: it goes.
+        let r = SmtpClient::handshake(
+            MockStream::scripted(&[GREET, EHLO_PIPE], 3),
+            &target,
+            &options(TlsMode::None),
+            deadline,
+            &secret,
+        );
+        assert!(r.is_ok());
     }
 
     #[test]
@@ -1045,6 +1173,32 @@ mod tests {
     }
 
     #[test]
+    fn a_permanent_refusal_speaks_for_the_message() {
+        // 451 then 550: 67, naming the 550, whichever comes first.
+        for (first, second, named) in [
+            (&b"451 later"[..], &b"550 unknown"[..], "c@y"),
+            (b"550 unknown", b"451 later", "b@x"),
+        ] {
+            let replies = [&b"250 ok\r\n"[..], first, b"\r\n", second, b"\r\n"].concat();
+            let mut c = client(
+                &[
+                    b"",
+                    b"",
+                    &replies,
+                    b"554 no valid recipients\r\n",
+                    b"250 ok\r\n",
+                ],
+                EHLO_PIPE,
+            );
+            let e = c
+                .send(&envelope(&["b@x", "c@y"], true), &mut |_| {}, |_| Ok(()))
+                .unwrap_err();
+            assert_eq!(e.exit_code(), 67, "{e}");
+            assert!(e.message().contains(&format!("RCPT TO:<{named}>")), "{e}");
+        }
+    }
+
+    #[test]
     fn partial_delivers_to_those_accepted() {
         let mut c = client(
             &[
@@ -1123,6 +1277,7 @@ mod tests {
             secret: "hunter2".into(),
             forced,
             token: false,
+            netrc: None,
         }
     }
 
@@ -1235,6 +1390,7 @@ mod tests {
             secret: "tanstaaftanstaaf".into(),
             forced: None,
             token: false,
+            netrc: None,
         };
         assert_eq!(c.authenticate(&auth).unwrap(), Mechanism::CramMd5);
         assert!(
@@ -1259,6 +1415,7 @@ mod tests {
             secret: token.clone(),
             forced: None,
             token: true,
+            netrc: None,
         };
         assert_eq!(c.authenticate(&auth).unwrap(), Mechanism::XOAuth2);
         let ir = B64.encode(format!(
@@ -1270,6 +1427,73 @@ mod tests {
             !shown.contains(&token[..20]) && shown.contains("C: ****"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_lost_final_reply_may_mean_delivered() {
+        // No reply in time: waited for as long as RFC 5321 4.5.3.2.6 asks, then 79.
+        let mut c = client(
+            &[
+                b"250 ok\r\n",
+                b"250 ok\r\n",
+                b"354 go\r\n",
+                b"",
+                b"",
+                b"250 late\r\n",
+            ],
+            b"250 mx\r\n",
+        );
+        let e = c
+            .send(&envelope(&["b@x"], false), &mut |_| {}, |w| w.write(b"x\n"))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 79, "{e}");
+        assert_eq!(
+            e.message(),
+            "mx.example:25: no reply within 600 s after the end of the message data: the message may have been delivered: sending it again may deliver it twice"
+        );
+        assert!(!c.is_usable());
+        // The last wait was the long one; the usual bound is back for what may follow.
+        let waits = c.conn.stream().read_timeouts.lock().unwrap().clone();
+        let last = waits.last().copied().flatten().unwrap();
+        assert!(last > Duration::from_secs(590), "{waits:?}");
+        assert!(
+            waits[..waits.len() - 1]
+                .iter()
+                .all(|w| w.unwrap() <= Duration::from_secs(120))
+        );
+        assert_eq!(c.conn.reply_timeout(), Some(Duration::from_secs(120)));
+        // The connection closed instead, after DATA's dot or BDAT LAST: 79 too.
+        for chunking in [false, true] {
+            let mut env = envelope(&["b@x"], false);
+            env.chunking = chunking;
+            let (ehlo, script): (&[u8], &[&[u8]]) = if chunking {
+                (
+                    b"250-mx\r\n250 CHUNKING\r\n",
+                    &[b"250 ok\r\n", b"250 ok\r\n"],
+                )
+            } else {
+                (
+                    b"250 mx\r\n",
+                    &[b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"],
+                )
+            };
+            let mut c = client(script, ehlo);
+            let e = c.send(&env, &mut |_| {}, |w| w.write(b"x\n")).unwrap_err();
+            assert_eq!(e.exit_code(), 79, "{e}");
+            assert!(
+                e.message()
+                    .contains("connection lost after the end of the message data")
+            );
+            let sent = written(&c);
+            assert!(
+                sent.ends_with(if chunking {
+                    "BDAT 3 LAST\r\nx\r\n"
+                } else {
+                    "x\r\n.\r\n"
+                }),
+                "{sent}"
+            );
+        }
     }
 
     #[test]

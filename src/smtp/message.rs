@@ -10,6 +10,8 @@ use std::io::{self, Read};
 
 /// The longest header section read before giving up (65).
 pub const MAX_HEADER: usize = 1 << 20;
+/// RFC 5321 4.5.3.1.6: the longest line of text SMTP carries, in octets, before its CRLF.
+pub const MAX_LINE: u64 = 998;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// One header field as read: its name and its lines, folded lines included, line ends as
@@ -205,6 +207,14 @@ pub fn scan_header(buf: &[u8], eof: bool) -> Result<Scanned> {
             break;
         }
         let number = h.lines + 1;
+        if line.len() as u64 > MAX_LINE {
+            return Err(Error::new(
+                Kind::Data,
+                format!(
+                    "line {number} (in the header): longer than {MAX_LINE} octets, the most SMTP allows (RFC 5321 4.5.3.1.6): fold it; not sent"
+                ),
+            ));
+        }
         if let Some(i) = line.iter().position(|&b| b == b'\r' || b == 0) {
             let what = if line[i] == 0 {
                 "a NUL byte"
@@ -286,15 +296,20 @@ pub enum Refusal {
     LoneCr,
     /// A byte above 127, for a server without 8BITMIME.
     EightBit,
+    /// A line longer than [`MAX_LINE`] octets.
+    LongLine,
 }
 
 /// Watches the body go by, in chunks of any size: counts its lines (numbered as in the
 /// input, after `first_line - 1` header lines) and its size with CRLF line ends (for SIZE,
-/// RFC 1870), notes 8-bit bytes, and refuses a lone CR (unless allowed) and, when told, an
-/// 8-bit byte. The same answer for every split of the input.
+/// RFC 1870), notes 8-bit bytes, and refuses a line longer than [`MAX_LINE`] octets, a
+/// lone CR (unless allowed) and, when told, an 8-bit byte. The same answer for every split
+/// of the input.
 #[derive(Debug, Clone)]
 pub struct BodyCheck {
     line: u64,
+    /// Octets of the current line so far (a CR that ends it not counted).
+    col: u64,
     pending_cr: bool,
     allow_lone_cr: bool,
     refuse_eight_bit: bool,
@@ -308,6 +323,7 @@ impl BodyCheck {
     pub fn new(first_line: u64, allow_lone_cr: bool, refuse_eight_bit: bool) -> Self {
         BodyCheck {
             line: first_line,
+            col: 0,
             pending_cr: false,
             allow_lone_cr,
             refuse_eight_bit,
@@ -321,6 +337,11 @@ impl BodyCheck {
         self.line
     }
 
+    /// Octets on the line being read so far: 0 at the start of a line.
+    pub fn col(&self) -> u64 {
+        self.col
+    }
+
     /// Takes the next chunk; on a refusal, the line it is on.
     pub fn check(&mut self, chunk: &[u8]) -> Result<(), (Refusal, u64)> {
         // The common case in one pass the compiler vectorises: no CR at all, and no 8-bit
@@ -330,12 +351,40 @@ impl BodyCheck {
         });
         let eight_bit_matters =
             high >= 0x80 && (self.refuse_eight_bit || self.first_eight_bit.is_none());
-        if crs == 0 && !self.pending_cr && !eight_bit_matters {
+        if crs == 0 && !self.pending_cr && !eight_bit_matters && self.lines_fit(chunk) {
             self.line += lfs;
             self.canonical += chunk.len() as u64 + lfs;
             return Ok(());
         }
         self.check_bytes(chunk)
+    }
+
+    /// Whether every line of `chunk` (a chunk without CR) fits in [`MAX_LINE`], counting
+    /// what the current line already holds; if so, the column is brought up to date. Only
+    /// looks at a few bytes per line: when each aligned block of `MAX_LINE / 2 + 1` octets
+    /// between the first and the last LF holds an LF, no run between them can exceed
+    /// `MAX_LINE`. `false` leaves the answer, and the line number, to the byte-wise check.
+    fn lines_fit(&mut self, chunk: &[u8]) -> bool {
+        const BLOCK: usize = (MAX_LINE / 2 + 1) as usize;
+        let len = chunk.len() as u64;
+        let Some(first) = chunk.iter().position(|&b| b == b'\n') else {
+            if self.col + len > MAX_LINE {
+                return false;
+            }
+            self.col += len;
+            return true;
+        };
+        let last = chunk.iter().rposition(|&b| b == b'\n').unwrap_or(first);
+        let tail = (chunk.len() - last - 1) as u64;
+        let inner = &chunk[first + 1..last.max(first + 1)];
+        if self.col + first as u64 > MAX_LINE
+            || tail > MAX_LINE
+            || !inner.chunks_exact(BLOCK).all(|b| b.contains(&b'\n'))
+        {
+            return false;
+        }
+        self.col = tail;
+        true
     }
 
     /// [`check`](BodyCheck::check), a byte at a time.
@@ -344,10 +393,7 @@ impl BodyCheck {
             if self.pending_cr {
                 self.pending_cr = false;
                 if b != b'\n' {
-                    if !self.allow_lone_cr {
-                        return Err((Refusal::LoneCr, self.line));
-                    }
-                    self.canonical += 1;
+                    self.lone_cr()?;
                 }
             }
             match b {
@@ -355,6 +401,7 @@ impl BodyCheck {
                 b'\n' => {
                     self.canonical += 2;
                     self.line += 1;
+                    self.col = 0;
                 }
                 _ => {
                     if b >= 0x80 {
@@ -364,20 +411,36 @@ impl BodyCheck {
                         self.first_eight_bit.get_or_insert(self.line);
                     }
                     self.canonical += 1;
+                    self.octet()?;
                 }
             }
         }
         Ok(())
     }
 
+    /// One more octet on the current line.
+    fn octet(&mut self) -> Result<(), (Refusal, u64)> {
+        self.col += 1;
+        if self.col > MAX_LINE {
+            return Err((Refusal::LongLine, self.line));
+        }
+        Ok(())
+    }
+
+    /// A CR that no LF followed: refused, or (allowed) an octet of the line.
+    fn lone_cr(&mut self) -> Result<(), (Refusal, u64)> {
+        if !self.allow_lone_cr {
+            return Err((Refusal::LoneCr, self.line));
+        }
+        self.canonical += 1;
+        self.octet()
+    }
+
     /// The input ended: a CR at its very end is a lone CR too.
     pub fn finish(&mut self) -> Result<(), (Refusal, u64)> {
         if self.pending_cr {
             self.pending_cr = false;
-            if !self.allow_lone_cr {
-                return Err((Refusal::LoneCr, self.line));
-            }
-            self.canonical += 1;
+            self.lone_cr()?;
         }
         Ok(())
     }
@@ -393,6 +456,11 @@ pub fn refusal_error(what: &str, refusal: Refusal, line: u64) -> Error {
         Refusal::EightBit => {
             "an 8-bit byte, and the server does not offer 8BITMIME (encode the message, e.g. \
              with mime-pack, or use another server)"
+        }
+        Refusal::LongLine => {
+            "longer than 998 octets, the most SMTP allows (RFC 5321 4.5.3.1.6; servers cut or \
+             refuse such lines): encode the message (mime-pack does, quoted-printable) or, \
+             with --subject, give --quoted-printable"
         }
     };
     Error::new(
@@ -491,6 +559,23 @@ mod tests {
     }
 
     #[test]
+    fn header_lines_over_998_octets_are_refused() {
+        let line = |n: usize| format!("X: {}", "y".repeat(n - 3));
+        let ok = format!("To: a@x\n{}\n\nbody", line(998));
+        assert_eq!(done(ok.as_bytes()).fields.len(), 2);
+        let ok = format!("{}\r\n\r\n", line(998));
+        assert_eq!(done(ok.as_bytes()).fields.len(), 1);
+        let bad = format!("To: a@x\n {}\n\n", line(999));
+        let e = scan_header(bad.as_bytes(), true).unwrap_err();
+        assert_eq!(e.exit_code(), 65);
+        assert!(
+            e.message()
+                .starts_with("line 2 (in the header): longer than 998 octets"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn lone_cr_and_nul_in_the_header_are_refused() {
         for bad in [
             &b"Subject: a\rb\n\n"[..],
@@ -518,8 +603,13 @@ mod tests {
     #[test]
     fn the_header_limit_is_exact_and_reads_are_retried() {
         // A header section of exactly the limit, ended by a blank line or by the input.
+        // (Folded: a line of the header holds at most 998 octets.)
         let mut h = b"Subject: ".to_vec();
-        h.extend(std::iter::repeat_n(b'a', 4096 - 9 - 2));
+        while h.len() < 4096 - 2 - 90 {
+            h.extend_from_slice(b"\n ");
+            h.extend(std::iter::repeat_n(b'a', 80));
+        }
+        h.extend(std::iter::repeat_n(b'a', 4096 - 2 - h.len()));
         h.extend_from_slice(b"\n\n");
         assert_eq!(h.len(), 4096);
         let (got, rest) = read_header(&mut &[&h[..], b"body\n"].concat()[..], 4096, "in").unwrap();
@@ -629,6 +719,76 @@ mod tests {
         assert_eq!(done(b"\n").sender().unwrap(), None);
     }
 
+    /// The quick look at whole chunks and the byte-wise check agree on every input:
+    /// lines of every length around the limit, in chunks of every size.
+    #[test]
+    fn the_quick_line_check_agrees_with_the_byte_wise_one() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        for round in 0..300 {
+            let mut input = Vec::new();
+            let lines = 1 + next(40);
+            for _ in 0..lines {
+                // Mostly short lines, sometimes near or over the limit.
+                let len = match next(10) {
+                    0 => 990 + next(20),
+                    1 => next(2000),
+                    _ => next(120),
+                };
+                input.extend(std::iter::repeat_n(b'a', len as usize));
+                input.push(b'\n');
+            }
+            if round % 3 == 0 {
+                input.extend(std::iter::repeat_n(b'b', next(1100) as usize));
+            }
+            let mut slow = BodyCheck::new(1, false, false);
+            let want = slow
+                .check_bytes(&input)
+                .and_then(|()| slow.finish())
+                .map(|()| (slow.line(), slow.canonical));
+            for size in [1, 3, 499, 500, 999, 1000, 4096, 65536] {
+                let mut c = BodyCheck::new(1, false, false);
+                let got = input
+                    .chunks(size)
+                    .try_for_each(|ch| c.check(ch))
+                    .and_then(|()| c.finish())
+                    .map(|()| (c.line(), c.canonical));
+                assert_eq!(got, want, "round {round}, chunks of {size}");
+            }
+        }
+        // Every alignment of a line at the limit within a chunk, whole or cut around its
+        // end: 998 passes, 999 and 1000 do not.
+        for len in 997..=1000 {
+            for k in 0..=505 {
+                let mut input = b"a\n".to_vec();
+                input.extend(std::iter::repeat_n(b'b', k));
+                input.push(b'\n');
+                input.extend(std::iter::repeat_n(b'x', len));
+                let end = input.len();
+                input.extend_from_slice(b"\nc\n");
+                let want = if len > 998 {
+                    Err((Refusal::LongLine, 3))
+                } else {
+                    Ok(5)
+                };
+                for cut in [input.len(), end, end + 1] {
+                    let mut c = BodyCheck::new(1, false, false);
+                    let got = c
+                        .check(&input[..cut])
+                        .and_then(|()| c.check(&input[cut..]))
+                        .and_then(|()| c.finish())
+                        .map(|()| c.line());
+                    assert_eq!(got, want, "{len} octets after {k}, cut at {cut}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn body_check_at_every_split() {
         type Want = Result<(u64, u64, bool), (Refusal, u64)>;
@@ -651,6 +811,35 @@ mod tests {
                 assert_eq!(&got, want, "{input:?} cut at {cut}");
             }
         }
+        // Lines of 998 octets pass; 999 do not, wherever the chunks are cut.
+        let x = |n: usize| "x".repeat(n);
+        type Lines = Result<u64, (Refusal, u64)>;
+        let long_cases: Vec<(String, Lines)> = vec![
+            (format!("{}\n", x(998)), Ok(2)),
+            (format!("{}\r\n{}", x(998), x(998)), Ok(2)),
+            (x(999), Err((Refusal::LongLine, 1))),
+            (format!("a\n{}\nb\n", x(999)), Err((Refusal::LongLine, 2))),
+            (format!("a\n\n{}\r\n", x(1500)), Err((Refusal::LongLine, 3))),
+        ];
+        for (input, want) in &long_cases {
+            let input = input.as_bytes();
+            for cut in 0..=input.len() {
+                let mut c = BodyCheck::new(1, false, false);
+                let got = c
+                    .check(&input[..cut])
+                    .and_then(|()| c.check(&input[cut..]))
+                    .and_then(|()| c.finish())
+                    .map(|()| c.line());
+                assert_eq!(&got, want, "{} cut at {cut}", input.len());
+            }
+        }
+        // A lone CR, when allowed, is an octet of its line.
+        let mut c = BodyCheck::new(1, true, false);
+        assert_eq!(
+            c.check(format!("{}\r", x(998)).as_bytes())
+                .and_then(|()| c.finish()),
+            Err((Refusal::LongLine, 1))
+        );
         // Allowed, a lone CR counts as one byte.
         let mut c = BodyCheck::new(10, true, false);
         c.check(b"a\rb\r").unwrap();

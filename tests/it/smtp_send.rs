@@ -2,7 +2,7 @@
 //! lines) and what the server got (the commands, the data byte for byte, and whether a
 //! message was delivered at all).
 
-use crate::support::fake_smtp::{FakeSmtp, Stored};
+use crate::support::fake_smtp::{FakeSmtp, FinalReply, Stored};
 use crate::support::files::TempDir;
 use crate::support::run;
 use std::process::{Command, Output};
@@ -37,6 +37,21 @@ fn code(o: &Output) -> i32 {
 }
 
 const MSG: &[u8] = b"From: Ada <ada@example.com>\nTo: Bob <bob@example.org>\nCc: undisclosed-recipients:;\nBcc: eve@example.net\nSubject: hello\n\nHi Bob,\n.\nbye\n";
+
+/// A config folder only its owner may write, whatever the umask of whoever runs the tests
+/// (a config file in a folder others can write is refused).
+fn private_dir(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// Writes a file only its owner may write (mode 600), whatever the umask.
+fn write_private(path: &std::path::Path, contents: impl AsRef<[u8]>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
 
 fn only(s: &FakeSmtp) -> Stored {
     let m = s.messages();
@@ -103,10 +118,12 @@ fn verbose_lists_recipients_and_shows_the_transcript() {
     assert!(!m.text().contains("Bcc"));
 }
 
-/// The dot-stuffing and line-ending cases: what goes on the wire for each body.
+/// The dot-stuffing and line-ending cases: what goes on the wire for each body. The
+/// longest line SMTP allows (998 octets; the doubled dot is not counted, RFC 5321
+/// 4.5.3.1.6) goes whole.
 #[test]
 fn dots_and_line_endings_on_the_wire() {
-    let long: Vec<u8> = std::iter::repeat_n(b'x', 100_000).collect();
+    let long: Vec<u8> = std::iter::repeat_n(b'x', 997).collect();
     let mut long_body = b".".to_vec();
     long_body.extend_from_slice(&long);
     long_body.extend_from_slice(b"\n.\n");
@@ -740,17 +757,16 @@ fn subject_makes_a_message_from_plain_text() {
 fn the_config_file_gives_defaults_that_flags_override() {
     let s = FakeSmtp::builder().start();
     let home = TempDir::new("smtp-send-config");
-    std::fs::create_dir_all(home.join("posthaste")).unwrap();
+    private_dir(&home.join("posthaste"));
     let log = home.join("sent.log");
-    std::fs::write(
-        home.join("posthaste/config.toml"),
+    write_private(
+        &home.join("posthaste/config.toml"),
         format!(
             "[smtp-send]\nserver = \"{}\"\nfrom = \"cron@example.com\"\ntls = \"none\"\nhelo = \"cfg.test\"\nlog = \"{}\"\n",
             s.url(),
             log.display()
         ),
-    )
-    .unwrap();
+    );
     // Bare `smtp-send -t`, as cron calls it.
     let mut c = Command::new(BIN);
     c.args(["-t"]).env("XDG_CONFIG_HOME", home.arg());
@@ -804,11 +820,10 @@ fn the_config_file_gives_defaults_that_flags_override() {
         "{last}"
     );
     // A typo: 64, naming the file and the key; --config that is missing: 66.
-    std::fs::write(
-        home.join("posthaste/config.toml"),
+    write_private(
+        &home.join("posthaste/config.toml"),
         "[smtp-send]\nsevrer = \"x\"\n",
-    )
-    .unwrap();
+    );
     let mut c = Command::new(BIN);
     c.args(["-t"]).env("XDG_CONFIG_HOME", home.arg());
     let o = run::output_with_input(&mut c, b"To: a@b\n\nhi\n");
@@ -943,15 +958,14 @@ fn chunking_sends_bdat_without_dot_stuffing() {
 fn a_link_named_sendmail_takes_crons_command_line() {
     let s = FakeSmtp::builder().start();
     let home = TempDir::new("smtp-send-sendmail");
-    std::fs::create_dir_all(home.join("posthaste")).unwrap();
-    std::fs::write(
-        home.join("posthaste/config.toml"),
+    private_dir(&home.join("posthaste"));
+    write_private(
+        &home.join("posthaste/config.toml"),
         format!(
             "[smtp-send]\nserver = \"{}\"\nfrom = \"cron@example.com\"\ntls = \"none\"\n",
             s.url()
         ),
-    )
-    .unwrap();
+    );
     let link = home.join("sendmail");
     std::os::unix::fs::symlink(BIN, &link).unwrap();
     // What Debian's cron runs for MAILTO=root.
@@ -1003,15 +1017,46 @@ fn greylisted_recipients_are_tried_again_with_retries() {
         stderr(&o)
     );
     assert!(s.messages().is_empty());
-    // A permanent refusal among them: no retry.
+    // A permanent refusal among them: no retry, and it is the status (67, not 75).
     let s = FakeSmtp::builder()
         .refuse_once("b@y", "450 4.2.0 Greylisted\r\n")
         .refuse("c@z", "550 5.1.1 no such user\r\n")
         .start();
     let o = send(&s, &["--retries", "3", "b@y", "c@z"], MSG);
-    assert_eq!(code(&o), 75, "the first refusal's status: {}", stderr(&o));
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
     assert!(!stderr(&o).contains("trying again"), "{}", stderr(&o));
     assert_eq!(s.connections(), 1);
+}
+
+/// A 451 then a 550: one recipient can never get the message, so trying again cannot
+/// help: 67, whatever the order of the refusals. Both are reported, the permanent one
+/// first, and the log line says 550.
+#[test]
+fn a_permanent_refusal_wins_over_a_transient_one() {
+    for partial in [false, true] {
+        let s = FakeSmtp::builder()
+            .refuse("b@y", "451 4.3.0 try later\r\n")
+            .refuse("c@z", "550 5.1.1 no such user\r\n")
+            .start();
+        let dir = TempDir::new("smtp-send-mixed");
+        let log = dir.join("log");
+        let mut args = vec!["--log", log.to_str().unwrap(), "b@y", "c@z"];
+        if partial {
+            args.insert(0, "--partial");
+        }
+        let o = send(&s, &args, MSG);
+        assert_eq!(code(&o), 67, "{}", stderr(&o));
+        let e = stderr(&o);
+        let lines: Vec<&str> = e.lines().collect();
+        assert!(lines[0].contains("RCPT TO:<c@z>: server said: 550"), "{e}");
+        assert!(lines[1].contains("RCPT TO:<b@y>: server said: 451"), "{e}");
+        assert!(s.messages().is_empty());
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            logged.contains("smtpstatus=550") && logged.contains("exitcode=EX_NOUSER"),
+            "{logged}"
+        );
+    }
 }
 
 #[test]
@@ -1039,4 +1084,465 @@ fn a_silent_server_times_out_and_a_closed_stdin_is_66() {
         stderr(&o)
     );
     assert_eq!(s.connections(), 0);
+}
+
+/// RFC 5321 2.4: the local part is case-sensitive, the domain is not. An address given
+/// twice (the domain in another case) gets one RCPT; two local parts that differ in case
+/// are two mailboxes.
+#[test]
+fn recipients_are_the_same_only_when_their_local_parts_are() {
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &["-t", "A@y.org", "a@y.org", "a@Y.ORG"],
+        b"From: a@x\nTo: \"Q R\"@y.org, A@Y.org\nCc: \"q r\"@y.org\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("RCPT"),
+        [
+            "RCPT TO:<A@y.org>",
+            "RCPT TO:<a@y.org>",
+            "RCPT TO:<\"Q R\"@y.org>",
+            "RCPT TO:<\"q r\"@y.org>",
+        ]
+    );
+}
+
+/// The null reverse-path (RFC 5321 4.5.5) of bounces and vacation replies: `-f '<>'` and
+/// `-f ''` send `MAIL FROM:<>`, keep the message's own From, and never make a From of it.
+#[test]
+fn the_null_sender_is_mail_from_empty() {
+    for null in ["<>", ""] {
+        let s = FakeSmtp::builder().start();
+        let o = send(&s, &["-f", null, "-oi", "b@y"], MSG);
+        assert_eq!(code(&o), 0, "-f {null:?}: {}", stderr(&o));
+        assert_eq!(s.commands("MAIL"), ["MAIL FROM:<> BODY=8BITMIME"]);
+        let text = only(&s).text();
+        assert!(
+            text.starts_with("From: Ada <ada@example.com>\r\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("From:").count(), 1, "{text}");
+        // A message without From: nothing could make one, refused before connecting.
+        let s = FakeSmtp::builder().start();
+        let o = send(&s, &["-f", null, "b@y"], b"Subject: x\n\nhi\n");
+        assert_eq!(code(&o), 65, "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            "smtp-send: standard input: the message has no From header, and -f '<>' (the null sender) cannot make one: add a From header to the message\n"
+        );
+        // --subject makes the From header from --from: the null sender cannot be it.
+        let o = send(&s, &["-f", null, "--subject", "x", "--to", "b@y"], b"hi\n");
+        assert_eq!(code(&o), 64, "{}", stderr(&o));
+        assert!(stderr(&o).contains("null sender"), "{}", stderr(&o));
+        assert_eq!(s.connections(), 0);
+    }
+}
+
+/// --partial with a recipient refused only for now: the others got the message, so 75
+/// ("try again") would make a retrying wrapper send it to them twice. Exit 79, with who
+/// got it and who did not on stderr, even with -q.
+#[test]
+fn partial_delivery_with_a_recipient_refused_for_now_is_79() {
+    let s = FakeSmtp::builder()
+        .refuse("carol@example.net", "450 4.2.1 mailbox busy\r\n")
+        .start();
+    let o = send(
+        &s,
+        &[
+            "-q",
+            "--partial",
+            "bob@example.org",
+            "carol@example.net",
+            "dan@example.com",
+        ],
+        MSG,
+    );
+    assert_eq!(code(&o), 79, "{}", stderr(&o));
+    let e = stderr(&o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(
+        lines[0],
+        "smtp-send: standard input: --partial: delivered to bob@example.org, dan@example.com; not to carol@example.net: sending it again to every recipient would deliver it twice",
+        "{e}"
+    );
+    assert!(
+        lines[1].ends_with("RCPT TO:<carol@example.net>: server said: 450 4.2.1 mailbox busy"),
+        "{e}"
+    );
+    assert_eq!(lines.len(), 2, "{e}");
+    assert_eq!(only(&s).rcpts, ["bob@example.org", "dan@example.com"]);
+    // A permanent refusal among them: 67, and the same list.
+    let s = FakeSmtp::builder()
+        .refuse("carol@example.net", "450 4.2.1 mailbox busy\r\n")
+        .refuse("dan@example.com", "550 5.1.1 no such user\r\n")
+        .start();
+    let o = send(
+        &s,
+        &[
+            "--partial",
+            "bob@example.org",
+            "carol@example.net",
+            "dan@example.com",
+        ],
+        MSG,
+    );
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("smtp-send: standard input: --partial: delivered to bob@example.org; not to carol@example.net, dan@example.com: "),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(only(&s).rcpts, ["bob@example.org"]);
+}
+
+/// RFC 5321 4.5.3.2.6 and 6.1: once the final dot is sent, the server may have taken the
+/// message; a reply that never comes (a stall, or the connection closed) does not mean
+/// nothing was delivered. Exit 79 saying so, never 75 ("try again"); the wait is bounded
+/// by --timeout when given.
+#[test]
+fn a_lost_reply_to_the_final_dot_may_mean_delivered() {
+    for chunking in [false, true] {
+        for how in [FinalReply::Stall, FinalReply::Close] {
+            let mut b = FakeSmtp::builder().data_reply_lost(how.clone());
+            if chunking {
+                b = b.ehlo(&["PIPELINING", "8BITMIME", "CHUNKING"]);
+            }
+            let s = b.start();
+            let o = send(&s, &["--timeout", "300ms", "b@y"], MSG);
+            let e = stderr(&o);
+            assert_eq!(code(&o), 79, "{how:?} chunking {chunking}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+            assert!(
+                e.contains(
+                    ": the message may have been delivered: sending it again may deliver it twice"
+                ),
+                "{e}"
+            );
+            match how {
+                FinalReply::Stall => assert!(
+                    e.contains("no reply within 0.3 s after the end of the message data"),
+                    "{e}"
+                ),
+                _ => assert!(
+                    e.contains("connection lost after the end of the message data"),
+                    "{e}"
+                ),
+            }
+            // The server has it.
+            assert_eq!(s.messages().len(), 1);
+        }
+    }
+}
+
+/// A server whose refusal repeats what it was sent (the AUTH line, or the password
+/// itself): the secret is never shown, neither on stderr nor in the -v transcript.
+#[test]
+fn a_refusal_that_echoes_the_secret_does_not_show_it() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode("\0bob\0wrong pw");
+    for (echo, shown) in [
+        (
+            format!("535 5.7.8 Error: authentication failed: AUTH PLAIN {b64}\r\n"),
+            "535 5.7.8 Error: authentication failed: AUTH PLAIN ****",
+        ),
+        (
+            "535-5.7.8 bad password 'wrong pw'\r\n535 5.7.8 for bob\r\n".to_string(),
+            "535 5.7.8 bad password '****' 5.7.8 for bob",
+        ),
+    ] {
+        let s = FakeSmtp::builder()
+            .login("bob", "hunter2")
+            .reply("AUTH", &echo)
+            .start();
+        let mut c = cmd(
+            &s,
+            &["-v", "--user", "bob", "--password-env", "PH_TEST_PW", "b@y"],
+        );
+        c.env("PH_TEST_PW", "wrong pw");
+        let o = run::output_with_input(&mut c, MSG);
+        assert_eq!(code(&o), 77, "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(!e.contains(&b64) && !e.contains("wrong pw"), "{e}");
+        assert!(e.contains(&format!("server said: {shown}")), "{e}");
+        assert!(e.contains("S: 535"), "{e}");
+        assert_eq!(s.commands("AUTH"), [format!("AUTH PLAIN {b64}")]);
+    }
+}
+
+/// RFC 5321 4.5.3.1.6: a line is at most 998 octets before its CRLF; servers cut or refuse
+/// longer ones. Refused (65), naming the line, before the final dot (nothing delivered);
+/// found before connecting in a --file; in the header too.
+#[test]
+fn lines_over_998_octets_are_refused_naming_the_line() {
+    let long = |n: usize| "x".repeat(n);
+    // 998 octets pass, with LF or CRLF.
+    let s = FakeSmtp::builder().start();
+    let body = format!(
+        "From: a@x\nTo: b@y\n\n{}\n{}\r\nend\n",
+        long(998),
+        long(998)
+    );
+    let o = send(&s, &["-t"], body.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(only(&s).text().contains(&format!("\r\n{}\r\n", long(998))));
+    // 999: refused mid-stream, the data never ended.
+    let s = FakeSmtp::builder().start();
+    let body = format!("From: a@x\nTo: b@y\n\nfirst\n{}\nlast\n", long(999));
+    let o = send(&s, &["-t"], body.as_bytes());
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "smtp-send: standard input: line 5: longer than 998 octets, the most SMTP allows (RFC 5321 4.5.3.1.6; servers cut or refuse such lines): encode the message (mime-pack does, quoted-printable) or, with --subject, give --quoted-printable; nothing was delivered\n"
+    );
+    assert!(s.messages().is_empty());
+    assert_eq!(s.cut_short().len(), 1);
+    // The last line, without a line end, counts too.
+    let s = FakeSmtp::builder().start();
+    let body = format!("From: a@x\nTo: b@y\n\n{}", long(1200));
+    let o = send(&s, &["-t"], body.as_bytes());
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(s.messages().is_empty());
+    // A --file: found before connecting.
+    let s = FakeSmtp::builder().start();
+    let dir = TempDir::new("smtp-send-long");
+    let f = dir.join("m.eml");
+    std::fs::write(&f, format!("From: a@x\nTo: b@y\n\nok\n{}\n", long(5000))).unwrap();
+    let o = run::output(&mut cmd(&s, &["-t", "--file", f.to_str().unwrap()]));
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("m.eml: line 5: longer than 998 octets"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.connections(), 0);
+    // A header line.
+    let o = send(
+        &s,
+        &["-t"],
+        format!("From: a@x\nTo: b@y\nX-Long: {}\n\nhi\n", long(991)).as_bytes(),
+    );
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("standard input: line 3 (in the header): longer than 998 octets"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.connections(), 0);
+    // A long display name given with -F is folded into header lines that fit.
+    let s = FakeSmtp::builder().start();
+    let name = "Ünïcödé ".repeat(150);
+    let o = send(
+        &s,
+        &["-f", "a@x", "-F", name.trim(), "b@y"],
+        b"Subject: x\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = only(&s).text();
+    assert!(text.split("\r\n").all(|l| l.len() <= 998), "{text}");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(text.as_bytes())
+        .unwrap();
+    assert_eq!(
+        parsed.from().unwrap().first().unwrap().name(),
+        Some(name.trim())
+    );
+}
+
+/// --subject --quoted-printable sends the text in mime-pack's encoding: lines of any
+/// length (and lone CRs, NULs) arrive unchanged, in lines of at most 76 characters.
+#[test]
+fn quoted_printable_sends_long_lines_whole() {
+    let mut text = "short line\n".to_string();
+    text.push_str(&"0123456789 naïve ".repeat(400));
+    text.push_str("\n.\nlast line without a break");
+    let s = FakeSmtp::builder().start();
+    let args = ["--subject", "long", "--from", "a@x", "--to", "b@y"];
+    let mut with_qp = args.to_vec();
+    with_qp.push("--quoted-printable");
+    let o = send(&s, &with_qp, text.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let m = only(&s);
+    assert!(m.wire.split(|&b| b == b'\n').all(|l| l.len() <= 78));
+    let stored = m.text();
+    assert!(
+        stored.contains("\r\nContent-Transfer-Encoding: quoted-printable\r\n"),
+        "{stored}"
+    );
+    let parsed = mail_parser::MessageParser::default()
+        .parse(stored.as_bytes())
+        .unwrap();
+    // The text as sent, its line breaks CRLF (MIME's hard line breaks).
+    assert!(parsed.body_text(0).unwrap() == text.replace('\n', "\r\n"));
+    // Without it: refused, pointing to it.
+    let s = FakeSmtp::builder().start();
+    let o = send(&s, &args, text.as_bytes());
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("line 2: longer than 998 octets"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(s.messages().is_empty());
+    // Only with --subject.
+    let o = send(&s, &["--quoted-printable", "b@y"], MSG);
+    assert_eq!(code(&o), 64, "{}", stderr(&o));
+}
+
+/// Whoever can write the config file (or replace it in its folder) decides the server the
+/// password goes to: such a file is refused, as ssh refuses its config, naming the file
+/// and the fix, before anything is read or sent.
+#[test]
+fn a_config_file_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-cfgmode");
+    let dir = home.join("posthaste");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!("[smtp-send]\nserver = \"{}\"\ntls = \"none\"\n", s.url()),
+    )
+    .unwrap();
+    let run_it = || {
+        let mut c = Command::new(BIN);
+        c.args(["-f", "a@x", "b@y"])
+            .env("XDG_CONFIG_HOME", home.arg());
+        run::output_with_input(&mut c, b"Subject: x\n\nhi\n")
+    };
+    let path = cfg.display().to_string();
+    for mode in [0o664, 0o646, 0o666] {
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(mode)).unwrap();
+        let o = run_it();
+        assert_eq!(code(&o), 77, "{mode:o}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "smtp-send: config file {path}: writable by group or others (mode {mode:o}), so they could send your password to a server of their own; refusing it: chmod go-w {path}\n"
+            )
+        );
+    }
+    // Its folder.
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = run_it();
+    assert_eq!(code(&o), 77, "{}", stderr(&o));
+    let d = dir.display().to_string();
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "smtp-send: config file {path}: its folder {d} is writable by group or others (mode 777), so they could replace it; refusing it: chmod go-w {d}\n"
+        )
+    );
+    // A file someone else owns (the tests run as root: a file of nobody's).
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&cfg, Some(65534), None).unwrap();
+        let o = run_it();
+        assert_eq!(code(&o), 77, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "config file {path}: owned by uid 65534, not by you (uid 0) or root"
+            )),
+            "{}",
+            stderr(&o)
+        );
+        std::os::unix::fs::chown(&cfg, Some(0), None).unwrap();
+    }
+    assert_eq!(s.connections(), 0);
+    // Mode 644 in a 755 folder: used.
+    let o = run_it();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.messages().len(), 1);
+    // A folder with the sticky bit, as /tmp: nobody else may replace the file there.
+    let tmp = home.join("sticky");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let cfg = tmp.join("c.toml");
+    write_private(&cfg, format!("[smtp-send]\nserver = \"{}\"\n", s.url()));
+    let o = run::output_with_input(
+        Command::new(BIN).args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--tls",
+            "none",
+            "-f",
+            "a@x",
+            "b@y",
+        ]),
+        b"Subject: x\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // --config /dev/null: no defaults at all.
+    let o = run::output_with_input(
+        Command::new(BIN).args([
+            "--config",
+            "/dev/null",
+            "--server",
+            &s.url(),
+            "--tls",
+            "none",
+            "-f",
+            "a@x",
+            "b@y",
+        ]),
+        b"Subject: x\n\nhi\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.messages().len(), 3);
+}
+
+/// A netrc entry for the host (written for FTP, say) is not a login for the mail relay:
+/// netrc names the user only when asked (--netrc-file, as curl's -n), and gives the
+/// password of a login the user named. A netrc password is never sent in cleartext on the
+/// strength of a hint: the refusal does not suggest --tls none.
+#[test]
+fn a_netrc_entry_for_the_host_is_used_only_as_curl_uses_it() {
+    let home = TempDir::new("smtp-send-netrc");
+    let netrc = home.join(".netrc");
+    write_private(
+        &netrc,
+        "machine 127.0.0.1 login ftpuser password ftp-secret\n",
+    );
+    // No user named: no login at all, the message goes unauthenticated (as before the
+    // netrc entry existed), and the FTP password never leaves.
+    let s = FakeSmtp::builder().start();
+    let mut c = Command::new(BIN);
+    c.args(["--server", &s.url(), "-v", "b@y"])
+        .env("HOME", home.arg())
+        .env_remove("NETRC")
+        .env_remove("XDG_CONFIG_HOME");
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(s.commands("AUTH").is_empty());
+    assert!(!stderr(&o).contains("ftpuser"), "{}", stderr(&o));
+    // The login named, over a server without STARTTLS: refused, and --tls none is not
+    // what the message offers.
+    let s = FakeSmtp::builder().login("ftpuser", "ftp-secret").start();
+    let mut c = Command::new(BIN);
+    c.args(["--server", &s.url(), "--user", "ftpuser", "b@y"])
+        .env("HOME", home.arg())
+        .env_remove("NETRC")
+        .env_remove("XDG_CONFIG_HOME");
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 69, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "refusing to send the password from netrc file {} in cleartext",
+            netrc.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("--tls none"), "{}", stderr(&o));
+    assert!(s.commands("AUTH").is_empty());
+    // --netrc-file asks netrc for the login too, as curl's -n.
+    let mut c = cmd(&s, &["--netrc-file", netrc.to_str().unwrap(), "b@y"]);
+    c.env("HOME", home.arg());
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("AUTH").len(), 1);
 }

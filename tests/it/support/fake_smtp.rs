@@ -26,8 +26,19 @@ pub struct Setup {
     no_ehlo: bool,
     refuse: HashMap<String, String>,
     refuse_once: HashMap<String, String>,
-    data_replies: VecDeque<String>,
+    data_replies: VecDeque<FinalReply>,
     login: Option<(String, String)>,
+}
+
+/// What the server does once a message's data has ended (its final `.`, or BDAT LAST).
+#[derive(Clone, Debug)]
+pub enum FinalReply {
+    /// Sends this (CRLF included).
+    Raw(String),
+    /// Keeps the message and says nothing, until the server is dropped.
+    Stall,
+    /// Keeps the message and closes the connection without a word.
+    Close,
 }
 
 /// One message the server took: the envelope, and the data as it came over the wire
@@ -174,7 +185,16 @@ impl Builder {
 
     /// The reply to the next message's final `.` (in order; then 250).
     pub fn data_reply(mut self, raw: &str) -> Self {
-        self.proto.data_replies.push_back(raw.to_string());
+        self.proto
+            .data_replies
+            .push_back(FinalReply::Raw(raw.to_string()));
+        self
+    }
+
+    /// The next message is kept, and the reply to its end is lost: never sent (`Stall`)
+    /// or the connection closed instead (`Close`).
+    pub fn data_reply_lost(mut self, how: FinalReply) -> Self {
+        self.proto.data_replies.push_back(how);
         self
     }
 
@@ -334,16 +354,22 @@ fn data(c: &mut Ctx<'_, Smtp>, _: &str) -> io::Result<Flow> {
         bdat: false,
     };
     c.server.state().messages.push(stored);
+    final_reply(c)
+}
+
+/// The reply to the end of the message just kept: scripted ones go to the messages in the
+/// order they arrive, then 250.
+fn final_reply(c: &mut Ctx<'_, Smtp>) -> io::Result<Flow> {
     let n = c.server.state().messages.len();
-    // Scripted final replies go to the messages in the order they arrive.
-    let reply = c
-        .server
-        .setup
-        .data_replies
-        .get(n - 1)
-        .cloned()
-        .unwrap_or_else(|| format!("250 2.0.0 Ok: queued as M{n}\r\n"));
-    done(c.send(&reply))
+    match c.server.setup.data_replies.get(n - 1).cloned() {
+        Some(FinalReply::Raw(raw)) => done(c.send(&raw)),
+        Some(FinalReply::Stall) => Ok(Flow::Stall),
+        Some(FinalReply::Close) => {
+            c.close_control();
+            Ok(Flow::Close)
+        }
+        None => done(c.send(&format!("250 2.0.0 Ok: queued as M{n}\r\n"))),
+    }
 }
 
 /// BDAT n [LAST] (RFC 3030): n octets follow the command at once.
@@ -375,15 +401,7 @@ fn bdat(c: &mut Ctx<'_, Smtp>, arg: &str) -> io::Result<Flow> {
         bdat: true,
     };
     c.server.state().messages.push(stored);
-    let n = c.server.state().messages.len();
-    let reply = c
-        .server
-        .setup
-        .data_replies
-        .get(n - 1)
-        .cloned()
-        .unwrap_or_else(|| format!("250 2.0.0 Ok: queued as M{n}\r\n"));
-    done(c.send(&reply))
+    final_reply(c)
 }
 
 fn auth(c: &mut Ctx<'_, Smtp>, arg: &str) -> io::Result<Flow> {
