@@ -548,6 +548,8 @@ impl<S: Transport> SmtpClient<S> {
                         "{peer}: connection lost after the end of the message data, before the server's reply: {maybe}"
                     ),
                 ),
+                // --max-time ended the wait: as unknown an outcome as a reply that never came.
+                Kind::RunLimit => Error::new(Kind::Partial, format!("{}; {maybe}", e.message())),
                 _ => {
                     let m = format!("{}; {maybe}", e.message());
                     e.with_message(m)

@@ -9,7 +9,7 @@
 use crate::support::fake_ftp::FakeFtp;
 use crate::support::fake_imap::{self, ImapBuilder};
 use crate::support::fake_pop::{self, PopBuilder};
-use crate::support::fake_smtp::FakeSmtp;
+use crate::support::fake_smtp::{FakeSmtp, FinalReply};
 use crate::support::files::TempDir;
 use crate::support::run;
 use std::process::{Command, Output, Stdio};
@@ -208,5 +208,32 @@ fn max_time_ends_a_run_whatever_it_waits_for_and_is_not_retried() {
     assert!(
         stderr.contains("gave up: the run took longer than --max-time (1 s)"),
         "{stderr}"
+    );
+
+    // The end of the message sent, its reply not come when the run's time is up: the
+    // message may have been delivered (79), never "try again" (75).
+    let s = FakeSmtp::builder()
+        .data_reply_lost(FinalReply::Stall)
+        .start();
+    let mut c = tool(env!("CARGO_BIN_EXE_smtp-send"), &dir);
+    c.args(["--server", &s.url(), "--tls", "none"])
+        .args([
+            "--max-time",
+            "1",
+            "--from",
+            "a@example.com",
+            "b@example.org",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let o = run::output_with_input(&mut c, b"Subject: s\n\nbody\n");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(79), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "smtp-send: 127.0.0.1:{}: gave up: the run took longer than --max-time (1 s); the message may have been delivered: sending it again may deliver it twice\n",
+            s.port()
+        )
     );
 }
