@@ -236,6 +236,34 @@ fn hostile_names_cannot_reach_the_terminal() {
 }
 
 #[test]
+fn json_escapes_every_character_plain_output_makes_visible() {
+    // DEL, a C1 control (CSI, which some terminals act on), NEL, and the bidi override
+    // that shows "txt.exe" as "exe.txt": raw in JSON, they reach a terminal through jq -r
+    // or less as they would through ls.
+    let name = "a\u{7f}b\u{9b}31mc\u{85}d\u{202e}txt.exe\u{2066}e\u{feff}";
+    let body = format!("type=file;size=1; {name}\r\ntype=OS.unix=slink:t\u{9b}x; l\r\n");
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    let plain = ftp_ls(&[&ftp.url("x/")]);
+    assert_eq!(
+        plain.ok()[0],
+        "a\\x7fb\\x9b31mc\\x85d\\u{202e}txt.exe\\u{2066}e\\u{feff}"
+    );
+    let out = ftp_ls(&["--json", &ftp.url("x/")]);
+    let lines = out.ok();
+    assert_eq!(
+        lines[0],
+        "{\"name\":\"a\\u007fb\\u009b31mc\\u0085d\\u202etxt.exe\\u2066e\\ufeff\",\
+         \"path\":\"x/a\\u007fb\\u009b31mc\\u0085d\\u202etxt.exe\\u2066e\\ufeff\",\
+         \"type\":\"file\",\"size\":1,\"modified\":null}"
+    );
+    assert!(lines[1].ends_with(",\"target\":\"t\\u009bx\"}"), "{out:#?}");
+    // Only ASCII on the line, and a JSON reader gets the name back exactly.
+    assert!(out.stdout.is_ascii(), "{out:#?}");
+    assert_eq!(json(lines[0])["name"], name);
+    assert_eq!(json(lines[1])["target"], "t\u{9b}x");
+}
+
+#[test]
 fn recursive_listing_walks_the_tree_in_order() {
     let ftp = tree().start();
     assert_eq!(
