@@ -8,7 +8,7 @@ use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Kind, Result, acts_on_terminal, visible};
 use crate::ftp::FtpClient;
-use crate::ftp::list::{Item, ListEntry, Walk, list, rfc3339};
+use crate::ftp::list::{Item, ListEntry, Walk, folder_path, join, list, rfc3339};
 use crate::net::url::{Scheme, Target};
 use crate::transfer::StreamOut;
 use clap::Parser;
@@ -26,7 +26,8 @@ impl Tool for FtpLs {
         (64, ""),
         (
             66,
-            "the remote folder or file does not exist, or a wildcard matched nothing",
+            "the remote folder or file does not exist (also a folder the server lists as\n\
+             empty, where MLST or CWD does not find it), or a wildcard matched nothing",
         ),
         (68, ""),
         (69, ""),
@@ -38,8 +39,9 @@ impl Tool for FtpLs {
         (75, ""),
         (
             76,
-            "malformed or unexpected reply (a listing line over 64 KiB, more than 100000\n\
-             folders waiting with -R), TLS handshake or certificate failure",
+            "malformed or unexpected reply (a listing line over 64 KiB), a tree beyond\n\
+             the bounds of -R (deeper than 64 levels, more than 4 MiB of folder names\n\
+             waiting, a path over 4000 bytes), TLS handshake or certificate failure",
         ),
         (
             77,
@@ -192,11 +194,12 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         recursive: args.recursive,
         raw: args.raw,
     };
-    let base = target.path.trim_end_matches('/').to_string();
+    let base = folder_path(&target.path).to_string();
     let listed_dir = if target.path.ends_with('/') || target.path.is_empty() {
         base.clone()
     } else {
         match base.rfind('/') {
+            Some(0) if crate::ftp::parse::has_glob(&base[1..]) => "/".to_string(),
             Some(i) if crate::ftp::parse::has_glob(&base[i + 1..]) => base[..i].to_string(),
             None if crate::ftp::parse::has_glob(&base) => String::new(),
             _ => base.clone(),
@@ -256,11 +259,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
 
 /// One entry as the chosen format shows it.
 fn render(args: &Args, dir: &str, listed_dir: &str, e: &ListEntry) -> String {
-    let path = if dir.is_empty() {
-        e.name.clone()
-    } else {
-        format!("{dir}/{}", e.name)
-    };
+    let path = join(dir, &e.name);
     if args.json {
         // The keys in the documented order; every string through json_string, which
         // escapes what plain output makes visible: nothing in a name can act on a terminal,
@@ -286,7 +285,7 @@ fn render(args: &Args, dir: &str, listed_dir: &str, e: &ListEntry) -> String {
             path.as_str()
         } else {
             path.strip_prefix(listed_dir)
-                .and_then(|p| p.strip_prefix('/'))
+                .map(|p| p.strip_prefix('/').unwrap_or(p))
                 .unwrap_or(&path)
         };
         visible(rel)

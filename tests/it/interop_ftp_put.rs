@@ -252,6 +252,56 @@ fn ls_in_every_format_over_plain_and_ftps() {
     }
 }
 
+#[test]
+fn a_missing_folder_is_66_and_an_empty_one_is_empty() {
+    let Some(s) = servers() else { return };
+    // vsftpd answers LIST of a missing folder with 150, nothing, 226: only a probe tells.
+    let empty = s.upload_name("empty");
+    std::fs::create_dir(s.home.join(&empty)).unwrap();
+    let work = TempDir::new("interop-missing");
+    for (tag, port, extra) in flavours(&s) {
+        let url = |p: &str| s.url_no_password("ftp", port, p);
+        let run = |bin: &str, rest: &[&str]| {
+            run::output(
+                Command::new(bin)
+                    .args(args(&extra, rest))
+                    .args(["--password-env", "PH_TEST_PASSWORD", "--timeout", "30"])
+                    .env("PH_TEST_PASSWORD", &s.password)
+                    .env("HOME", "/nonexistent"),
+            )
+        };
+        let get = env!("CARGO_BIN_EXE_ftp-get");
+        for (bin, rest) in [
+            (LS, vec![url("no-such-folder/")]),
+            (LS, vec!["-R".into(), url("no-such-folder/")]),
+            (
+                get,
+                vec![
+                    "-r".into(),
+                    "-O".into(),
+                    work.arg().into(),
+                    url("no-such-folder/"),
+                ],
+            ),
+        ] {
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            let o = run(bin, &rest);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(66), "{tag} {rest:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{tag} {rest:?}: {err}");
+            assert!(
+                err.contains("no-such-folder/: no such folder (the listing was empty, and CWD does not find it)"),
+                "{tag} {rest:?}: {err}"
+            );
+        }
+        let (names, _) = ftp_ls(&s, &extra, &[&url(&format!("{empty}/"))]);
+        assert!(names.is_empty(), "{tag}: {names:?}");
+        let o = run(get, &["-r", "-O", work.arg(), &url(&format!("{empty}/"))]);
+        ok(&o, &format!("{tag}: ftp-get -r of an empty folder"));
+        assert!(work.names().is_empty(), "{tag}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Trees: ftp-put -r, then ftp-get -r, of 500 files in nested folders
 

@@ -46,7 +46,8 @@ fn default_feat() -> Vec<String> {
 
 /// Describes the server before it starts: files, credentials and scripted misbehaviour. The
 /// protocol-neutral part (`greeting`, `reply`, `reply_once`, `reply_then_close`, `bytewise`,
-/// `drip`, `stall_on`, `greeting_forever`, `max_connections`, `ipv6`) is `fake_server`'s.
+/// `drip`, `stall_on`, `hold`, `greeting_forever`, `max_connections`, `ipv6`) is
+/// `fake_server`'s.
 pub type Builder = fake_server::Builder<Setup>;
 
 /// A running fake server. Dropping it stops every thread and closes every socket.
@@ -159,6 +160,21 @@ impl FakeFtp {
             Some(Node::File { data, .. }) => Some(data.clone()),
             _ => None,
         }
+    }
+
+    /// Whether the command `Builder::hold` holds has arrived.
+    pub fn held(&self, verb: &str) -> bool {
+        self.server.held(verb)
+    }
+
+    /// Waits until the command `Builder::hold` holds has arrived.
+    pub fn wait_held(&self, verb: &str) {
+        self.server.wait_held(verb)
+    }
+
+    /// Lets the held command be answered.
+    pub fn release(&self, verb: &str) {
+        self.server.release(verb)
     }
 
     /// Paths removed by DELE, relative to the login folder when inside it, else absolute.
