@@ -26,7 +26,7 @@ impl Tool for FtpPut {
         (
             65,
             "with -c, the remote file is larger than the local one (or standard input is\n\
-             shorter than it)",
+             shorter than it); with -r, a local name holding CR or LF",
         ),
         (
             66,

@@ -2232,7 +2232,7 @@ fn ftp_get_peak(ftp: &FakeFtp, args: &[&str]) -> (Out, u64) {
     let mut c = command(args, &[]);
     c.stdout(Stdio::null()).stderr(Stdio::piped());
     let child = run::spawn(&mut c);
-    ftp.wait_held("QUIT");
+    ftp.wait_held("QUIT", 1);
     let peak = run::peak_kib(child.id());
     ftp.release("QUIT");
     let o = child.wait_with_output();

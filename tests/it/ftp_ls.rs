@@ -340,7 +340,7 @@ fn ftp_ls_peak(ftp: &FakeFtp, args: &[&str]) -> (Out, u64) {
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
     let child = run::spawn(&mut c);
-    ftp.wait_held("QUIT");
+    ftp.wait_held("QUIT", 1);
     let peak = run::peak_kib(child.id());
     ftp.release("QUIT");
     let o = child.wait_with_output();

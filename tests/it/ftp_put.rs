@@ -487,3 +487,184 @@ fn a_retry_never_takes_someone_elses_file_for_a_partial_upload() {
     assert_eq!(o.code, Some(74), "{o:#?}");
     assert_eq!(ftp.commands("APPE").len(), 1);
 }
+
+/// A shared outbox of `n` files (`f0`...), and a private file outside it that a local
+/// attacker would like published.
+fn outbox(tag: &str, n: usize) -> (TempDir, PathBuf, PathBuf) {
+    let root = TempDir::new(tag);
+    let outbox = root.join("outbox");
+    std::fs::create_dir(&outbox).unwrap();
+    for i in 0..n {
+        std::fs::write(outbox.join(format!("f{i}")), format!("file {i}\n")).unwrap();
+    }
+    let secret = root.join("id_rsa");
+    std::fs::write(&secret, "SECRET KEY\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    (root, outbox, secret)
+}
+
+/// Replaces every entry of `outbox` but `keep` by a symbolic link to `secret`, and one of
+/// them, if `fifo`, by a FIFO (which must not hang the walk).
+fn swap_in_links(outbox: &std::path::Path, keep: &[String], secret: &std::path::Path, fifo: bool) {
+    let mut fifo = fifo;
+    for e in std::fs::read_dir(outbox).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if keep.contains(&name) {
+            continue;
+        }
+        std::fs::remove_file(&path).unwrap();
+        if std::mem::take(&mut fifo) {
+            crate::support::files::mkfifo(&path);
+        } else {
+            std::os::unix::fs::symlink(secret, &path).unwrap();
+        }
+    }
+}
+
+/// What the server holds under `up/outbox`: every file's contents.
+fn uploaded_tree(ftp: &FakeFtp, n: usize) -> Vec<(usize, Vec<u8>)> {
+    (0..n)
+        .filter_map(|i| ftp.file(&format!("up/outbox/f{i}")).map(|d| (i, d)))
+        .collect()
+}
+
+#[test]
+fn recursive_never_follows_a_link_swapped_in_during_the_walk() {
+    // The first STOR waits until the test has replaced every other entry of the outbox by
+    // a link to a private file (and one by a FIFO): each is opened without following
+    // links, checked on its descriptor, and skipped.
+    let (_root, outbox, secret) = outbox("put-swap", 4);
+    let ftp = FakeFtp::builder().dir("up").hold("STOR").start();
+    let mut c = command(&["-r", outbox.to_str().unwrap(), &ftp.url("up/")]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("STOR", 1);
+    let first = ftp.commands("STOR")[0]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    swap_in_links(&outbox, std::slice::from_ref(&first), &secret, true);
+    ftp.release("STOR");
+    let o = out(child.wait_with_output());
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    // The first file went up whole (it was open before the swap); nothing else did.
+    let i: usize = first[1..].parse().unwrap();
+    assert_eq!(
+        uploaded_tree(&ftp, 4),
+        [(i, format!("file {i}\n").into_bytes())]
+    );
+    assert_eq!(ftp.commands("STOR").len(), 1);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{o:#?}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(
+                |l| l.ends_with(": a symbolic link, skipped (--follow uploads what it points to)")
+            )
+            .count(),
+        2,
+        "{o:#?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.ends_with(": not a regular file, skipped"))
+            .count(),
+        1,
+        "{o:#?}"
+    );
+}
+
+#[test]
+fn parallel_recursive_never_follows_a_link_swapped_in_during_the_walk() {
+    // Both connections wait in STOR while the test swaps every entry for a link to a
+    // private file: what the walk had opened goes up as it was, nothing else.
+    let (_root, outbox, secret) = outbox("put-swap-parallel", 6);
+    let ftp = FakeFtp::builder().dir("up").hold("STOR").start();
+    let mut c = command(&[
+        "-r",
+        "--parallel",
+        "2",
+        outbox.to_str().unwrap(),
+        &ftp.url("up/"),
+    ]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("STOR", 2);
+    swap_in_links(&outbox, &[], &secret, false);
+    ftp.release("STOR");
+    let o = out(child.wait_with_output());
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    let up = uploaded_tree(&ftp, 6);
+    assert!(up.len() >= 2, "{up:?}");
+    for (i, data) in &up {
+        assert_eq!(data, format!("file {i}\n").as_bytes(), "f{i}");
+    }
+    assert_eq!(
+        o.stderr.lines().count(),
+        6 - up.len(),
+        "one note per skipped link: {o:#?}"
+    );
+}
+
+#[test]
+fn recursive_a_name_with_a_line_break_is_a_data_error_and_the_rest_goes_up() {
+    let (_root, outbox, _secret) = outbox("put-crlf-tree", 2);
+    std::fs::write(outbox.join("evil\r\nDELE f0"), "x").unwrap();
+    let ftp = FakeFtp::builder().dir("up").start();
+    let o = ftp_put(&["-r", outbox.to_str().unwrap(), &ftp.url("up/")]);
+    let line = o.fails(65);
+    assert!(
+        line.ends_with("/outbox/evil\\x0d\\x0aDELE f0: the name holds a line break (CR or LF), which no FTP command can carry; not uploaded"),
+        "{line}"
+    );
+    assert_eq!(uploaded_tree(&ftp, 2).len(), 2);
+    assert!(ftp.commands("DELE").is_empty());
+}
+
+#[test]
+fn recursive_remove_source_files_keeps_a_file_replaced_after_its_upload() {
+    // SIZE (the check after STOR) waits while the test puts another file at the name of
+    // the one uploaded: that one was never sent, and stays.
+    let (_root, outbox, _secret) = outbox("put-remove-swap", 1);
+    let ftp = FakeFtp::builder().dir("up").hold("SIZE").start();
+    let mut c = command(&[
+        "-r",
+        "--remove-source-files",
+        outbox.to_str().unwrap(),
+        &ftp.url("up/"),
+    ]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("SIZE", 1);
+    let f0 = outbox.join("f0");
+    std::fs::remove_file(&f0).unwrap();
+    std::fs::write(&f0, "a newer file, never uploaded\n").unwrap();
+    ftp.release("SIZE");
+    let o = out(child.wait_with_output());
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(ftp.file("up/outbox/f0").as_deref(), Some(&b"file 0\n"[..]));
+    assert_eq!(
+        std::fs::read(&f0).unwrap(),
+        b"a newer file, never uploaded\n"
+    );
+    assert!(
+        o.stderr.ends_with(
+            "/outbox/f0: kept: no longer the file that was uploaded (replaced meanwhile)\n"
+        ),
+        "{o:#?}"
+    );
+    // Unchanged, it is removed.
+    let ftp = FakeFtp::builder().dir("up").start();
+    ftp_put(&[
+        "-r",
+        "--remove-source-files",
+        outbox.to_str().unwrap(),
+        &ftp.url("up/"),
+    ])
+    .ok();
+    assert!(!f0.exists());
+}

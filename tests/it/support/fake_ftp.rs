@@ -162,17 +162,17 @@ impl FakeFtp {
         }
     }
 
-    /// Whether the command `Builder::hold` holds has arrived.
-    pub fn held(&self, verb: &str) -> bool {
+    /// How many `verb` commands `Builder::hold` has held.
+    pub fn held(&self, verb: &str) -> usize {
         self.server.held(verb)
     }
 
-    /// Waits until the command `Builder::hold` holds has arrived.
-    pub fn wait_held(&self, verb: &str) {
-        self.server.wait_held(verb)
+    /// Waits until `n` `verb` commands are held (`Builder::hold`).
+    pub fn wait_held(&self, verb: &str, n: usize) {
+        self.server.wait_held(verb, n)
     }
 
-    /// Lets the held command be answered.
+    /// Lets the held commands be answered.
     pub fn release(&self, verb: &str) {
         self.server.release(verb)
     }

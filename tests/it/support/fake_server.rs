@@ -346,7 +346,7 @@ impl<S> Builder<S> {
         self
     }
 
-    /// Hold the first `verb` (across connections) unanswered until the test calls
+    /// Hold every `verb` (on any connection) unanswered until the test calls
     /// `release(verb)` (see `held`), then answer it as usual: a test can change the world
     /// (swap a file, read the client's memory) while the client waits for that answer.
     pub fn hold(mut self, verb: &str) -> Self {
@@ -499,26 +499,33 @@ impl<P: Protocol> Server<P> {
         self.core.connections.load(Ordering::SeqCst)
     }
 
-    /// Whether the command `hold` holds has arrived (and is held until `release`).
-    pub fn held(&self, verb: &str) -> bool {
-        lock(&self.core.holds).contains_key(&verb.to_ascii_uppercase())
+    /// How many `verb` commands `hold` has held (or let through, once released).
+    pub fn held(&self, verb: &str) -> usize {
+        lock(&self.core.holds)
+            .get(&verb.to_ascii_uppercase())
+            .map_or(0, |h| h.0)
     }
 
-    /// Waits (at most 30 s, well within the watchdog) until `held(verb)`; panics otherwise.
-    pub fn wait_held(&self, verb: &str) {
+    /// Waits (at most 30 s, well within the watchdog) until `n` `verb` commands are held;
+    /// panics otherwise.
+    pub fn wait_held(&self, verb: &str, n: usize) {
         let start = Instant::now();
-        while !self.held(verb) {
+        while self.held(verb) < n {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "{verb} never arrived"
+                "{n} {verb} never arrived: {:?}",
+                self.transcript()
             );
             thread::sleep(POLL);
         }
     }
 
-    /// Lets the held `verb` be answered (now, or as soon as it arrives).
+    /// Lets the held `verb` commands be answered, and any that arrive later.
     pub fn release(&self, verb: &str) {
-        lock(&self.core.holds).insert(verb.to_ascii_uppercase(), true);
+        lock(&self.core.holds)
+            .entry(verb.to_ascii_uppercase())
+            .or_default()
+            .1 = true;
     }
 }
 
@@ -567,8 +574,8 @@ struct Core {
     connections: AtomicUsize,
     live: AtomicUsize,
     activity: Mutex<HashMap<usize, Activity>>,
-    /// The held verbs that arrived: `true` once released.
-    holds: Mutex<HashMap<String, bool>>,
+    /// Per held verb: how many arrived, and whether they are released.
+    holds: Mutex<HashMap<String, (usize, bool)>>,
 }
 
 #[derive(Default)]
@@ -816,20 +823,14 @@ fn dispatch<P: Protocol>(c: &mut Ctx<'_, P>, verb: &str, arg: &str) -> io::Resul
         return Ok(Flow::Stall);
     }
     if c.core.script.hold.contains(verb) {
-        let first = {
-            let mut holds = lock(&c.core.holds);
-            let first = holds.get(verb) != Some(&true);
-            holds.entry(verb.to_string()).or_insert(false);
-            first
-        };
-        if first {
-            // Settled while held: the test looks at the transcript meanwhile.
-            c.core.set_activity(c.conn, |a| a.stalled = true);
-            while lock(&c.core.holds).get(verb) != Some(&true) && !c.core.stopped() {
-                thread::sleep(POLL);
-            }
-            c.core.set_activity(c.conn, |a| a.stalled = false);
+        let released = |core: &Core| lock(&core.holds).get(verb).is_some_and(|h| h.1);
+        lock(&c.core.holds).entry(verb.to_string()).or_default().0 += 1;
+        // Settled while held: the test looks at the transcript meanwhile.
+        c.core.set_activity(c.conn, |a| a.stalled = true);
+        while !released(c.core) && !c.core.stopped() {
+            thread::sleep(POLL);
         }
+        c.core.set_activity(c.conn, |a| a.stalled = false);
     }
     let once = lock(&c.core.once)
         .get_mut(verb)
