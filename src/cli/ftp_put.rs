@@ -36,6 +36,10 @@ impl Tool for FtpPut {
         (69, ""),
         (70, ""),
         (
+            73,
+            "the remote folder does not exist (--create-dirs makes it)",
+        ),
+        (
             74,
             "local I/O error, a file that changed while being read, or the connection\n\
              broke mid-transfer (the server's size does not match what was sent)",
@@ -45,7 +49,7 @@ impl Tool for FtpPut {
         (
             77,
             "login failed, or the server refused to store or rename the file (550, 553:\n\
-             permission denied), or no password available",
+             permission denied) or to make the folder of -r, or no password available",
         ),
     ];
     const HINTS: &'static [(&'static str, &'static str)] = &[

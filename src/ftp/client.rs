@@ -700,14 +700,33 @@ impl<S: Transport> FtpClient<S> {
         Ok(())
     }
 
-    /// Makes a remote folder (MKD). `Ok(false)`: the server refused (it may exist already;
-    /// the transfer that needs it will tell).
-    pub fn make_dir(&mut self, path: &str) -> Result<bool> {
+    /// Makes a remote folder (MKD). `Ok(Some(reply))`: the server refused, saying `reply`
+    /// (the folder may exist already, or its parent may not: [`folder_exists`] tells).
+    ///
+    /// [`folder_exists`]: FtpClient::folder_exists
+    pub fn make_dir(&mut self, path: &str) -> Result<Option<String>> {
         let r = self.command("MKD", Some(path))?;
         if r.code == 421 {
             return Err(r.error(format!("{}: MKD", self.peer())));
         }
-        Ok(r.class() == 2)
+        Ok((r.class() != 2).then(|| format!("{} {}", r.code, printable(&r.text_lossy()))))
+    }
+
+    /// Whether `path` is a folder: MLST's type where the server offers MLST, else a CWD
+    /// there and back ([`probe_folder`](FtpClient::probe_folder)). `None` when the server
+    /// cannot tell. The login folder ("") is one.
+    pub fn folder_exists(&mut self, path: &str) -> Result<Option<bool>> {
+        use super::list::{EntryType, Line, parse_mlsd};
+        if path.is_empty() {
+            return Ok(Some(true));
+        }
+        if !self.features.mlsd {
+            return self.probe_folder(path);
+        }
+        Ok(Some(match self.mlst(path)? {
+            Some(line) => matches!(parse_mlsd(&line), Line::Entry(e) if e.kind == EntryType::Dir),
+            None => false,
+        }))
     }
 
     /// SITE `arg` (SITE CHMOD 644 path). `Ok(Err(reply))`: the server refused, with its

@@ -811,12 +811,12 @@ pub fn check_folder(client: &mut super::FtpClient, dir: &str) -> crate::error::R
     if dir.is_empty() {
         return Ok(());
     }
-    let (there, how) = if client.features().mlsd {
-        (Some(is_folder(client, dir)?), "MLST")
+    let how = if client.features().mlsd {
+        "MLST"
     } else {
-        (client.probe_folder(dir)?, "CWD")
+        "CWD"
     };
-    if there == Some(false) {
+    if client.folder_exists(dir)? == Some(false) {
         return Err(Error::new(
             Kind::NoInput,
             format!("no such folder (the listing was empty, and {how} does not find it)"),

@@ -354,7 +354,10 @@ impl<'a> Putter<'a> {
         src.position(offset, &job.source)?;
         let shown = job.source.shown();
         self.events.start(&shown, src.len, offset);
-        let sent = self.send(target, &upload_path, how, src)?;
+        let sent = match self.send(target, &upload_path, how, src) {
+            Ok(n) => n,
+            Err(e) => return Err(self.explain_refusal(job, &upload_path, e)),
+        };
         let total = offset + sent;
         if let Some(len) = src.len {
             if total != len {
@@ -723,12 +726,61 @@ impl<'a> Putter<'a> {
             self.make_parents(&folder)?;
         }
         if !remote.is_empty() && !self.made.contains(remote) {
-            // A refusal usually means it is there already; the uploads into it tell.
-            self.client(&folder)?.make_dir(remote)?;
+            // A refusal usually means it is there already. For the tree's own folder that
+            // is checked: were its parent missing, every file would fail the same way.
+            // (Below it, the uploads into a folder tell: a check there would cost a round
+            // trip per folder on every run that finds them made.)
+            if let Some(why) = self.client(&folder)?.make_dir(remote)? {
+                if stack.is_empty() {
+                    self.check_refused_mkd(&folder, &why)?;
+                }
+            }
             self.made.insert(remote.to_string());
         }
         stack.push((dir, local, remote.to_string()));
         Ok(())
+    }
+
+    /// After the server refused to make the folder `folder` (saying `why`): is it there
+    /// anyway? If not, nothing can go into it: its parent is missing (73, naming it and
+    /// `--create-dirs`), or the server will not make it (77). A server that cannot tell is
+    /// given the benefit of the doubt.
+    fn check_refused_mkd(&mut self, folder: &Target, why: &str) -> Result<()> {
+        let path = folder.path.as_str();
+        let create_dirs = self.opts.create_dirs;
+        let client = self.client(folder)?;
+        if client.folder_exists(path)? != Some(false) {
+            return Ok(());
+        }
+        let parent = remote_parent(path);
+        if !create_dirs && client.folder_exists(parent)? == Some(false) {
+            return Err(missing_folder(folder, parent));
+        }
+        Err(Error::new(
+            Kind::Auth,
+            format!("{folder}: cannot make the remote folder: MKD: {why}"),
+        ))
+    }
+
+    /// A refused STOR (77) of a file whose remote folder does not exist is said as that
+    /// (73, naming the folder and `--create-dirs`), not as a permission problem. Files of a
+    /// tree are not asked about: their folders were made.
+    fn explain_refusal(&mut self, job: &Job, upload_path: &str, e: Error) -> Error {
+        if e.kind() != Kind::Auth
+            || !self.client.is_connected()
+            || self.opts.create_dirs
+            || matches!(job.source, Source::Walked(_))
+        {
+            return e;
+        }
+        let parent = remote_parent(upload_path);
+        match self
+            .client(&job.target)
+            .and_then(|c| c.folder_exists(parent))
+        {
+            Ok(Some(false)) => missing_folder(&job.target, parent),
+            _ => e,
+        }
     }
 
     /// MKD each missing folder on the way to the target (known ones are skipped).
@@ -750,7 +802,7 @@ impl<'a> Putter<'a> {
                 continue;
             }
             // A refusal usually means it is there already; the upload tells otherwise.
-            self.client(target)?.make_dir(p)?;
+            let _refused = self.client(target)?.make_dir(p)?;
             self.made.insert(p.to_string());
         }
         Ok(())
@@ -973,6 +1025,26 @@ fn blocking(file: &File) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// The folder a remote path is in: "" for the login folder, "/" for the root.
+fn remote_parent(path: &str) -> &str {
+    match path.trim_end_matches('/').rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => "",
+    }
+}
+
+/// A remote folder that does not exist, where `target` should go (73).
+fn missing_folder(target: &Target, folder: &str) -> Error {
+    Error::new(
+        Kind::CantCreate,
+        format!(
+            "{target}: the remote folder {} does not exist (--create-dirs makes it)",
+            crate::error::visible(folder)
+        ),
+    )
 }
 
 /// The temporary name an atomic upload goes to: `.NAME.part` in the same folder.

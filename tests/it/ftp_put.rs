@@ -186,9 +186,22 @@ fn create_dirs_makes_each_missing_folder_once() {
     let dir = TempDir::new("put-mkd");
     let a = local(&dir, "a", b"1");
     let b = local(&dir, "b", b"2");
-    // Without --create-dirs the server refuses (553): permission-like, 77.
-    let e = ftp_put(&[&a, &ftp.url("x/y/")]).fails(77).to_string();
-    assert!(e.contains("553"), "{e}");
+    // Without --create-dirs the server refuses (553), and the missing folder is named.
+    let e = ftp_put(&[&a, &ftp.url("x/y/")]).fails(73).to_string();
+    assert_eq!(
+        e,
+        format!(
+            "ftp-put: {}: the remote folder x/y does not exist (--create-dirs makes it)",
+            ftp.url("x/y/a")
+        )
+    );
+    // A refusal in a folder that exists is still a permission problem (77).
+    let ftp2 = FakeFtp::builder()
+        .dir("ro")
+        .reply("STOR", "553 Could not create file.\r\n")
+        .start();
+    let e = ftp_put(&[&a, &ftp2.url("ro/")]).fails(77).to_string();
+    assert!(e.contains("cannot store: 553"), "{e}");
     ftp_put(&["--create-dirs", &a, &b, &ftp.url("x/y/")]).ok();
     assert_eq!(ftp.file("x/y/a").as_deref(), Some(&b"1"[..]));
     assert_eq!(ftp.file("x/y/b").as_deref(), Some(&b"2"[..]));
@@ -667,4 +680,63 @@ fn recursive_remove_source_files_keeps_a_file_replaced_after_its_upload() {
     ])
     .ok();
     assert!(!f0.exists());
+}
+
+/// A local tree `dist` of three files and a subfolder.
+fn dist(tag: &str) -> (TempDir, PathBuf) {
+    let root = TempDir::new(tag);
+    let dist = root.join("dist");
+    std::fs::create_dir_all(dist.join("sub")).unwrap();
+    for name in ["a", "b", "sub/c"] {
+        std::fs::write(dist.join(name), name).unwrap();
+    }
+    (root, dist)
+}
+
+#[test]
+fn recursive_into_a_missing_folder_is_one_line_naming_it_and_a_stop() {
+    let (_root, dist) = dist("put-missing-folder");
+    let dist = dist.to_str().unwrap();
+    for feat in [None, Some(&["EPSV", "SIZE", "MDTM", "UTF8"][..])] {
+        for parallel in ["1", "2"] {
+            let mut b = FakeFtp::builder().dir("upload");
+            if let Some(f) = feat {
+                b = b.feat(f);
+            }
+            let ftp = b.start();
+            let o = ftp_put(&["-r", "--parallel", parallel, dist, &ftp.url("upload/ci1/")]);
+            assert_eq!(
+                o.fails(73),
+                format!(
+                    "ftp-put: {}: the remote folder upload/ci1 does not exist (--create-dirs makes it)",
+                    ftp.url("upload/ci1/dist")
+                ),
+                "{feat:?} {parallel}"
+            );
+            assert!(ftp.commands("STOR").is_empty());
+            assert_eq!(ftp.commands("MKD"), ["MKD upload/ci1/dist"]);
+            // --create-dirs makes it.
+            ftp_put(&["-r", "--create-dirs", dist, &ftp.url("upload/ci1/")]).ok();
+            assert_eq!(
+                ftp.file("upload/ci1/dist/sub/c").as_deref(),
+                Some(&b"sub/c"[..])
+            );
+            // Made already: the refused MKD is checked, and the files go.
+            ftp_put(&["-r", "--parallel", parallel, dist, &ftp.url("upload/ci1/")]).ok();
+        }
+    }
+    // The folder is there but the server will not make it: 77, one line, a stop.
+    let ftp = FakeFtp::builder()
+        .dir("upload")
+        .reply("MKD", "550 Permission denied.\r\n")
+        .start();
+    let o = ftp_put(&["-r", dist, &ftp.url("upload/")]);
+    assert_eq!(
+        o.fails(77),
+        format!(
+            "ftp-put: {}: cannot make the remote folder: MKD: 550 Permission denied.",
+            ftp.url("upload/dist")
+        )
+    );
+    assert!(ftp.commands("STOR").is_empty());
 }

@@ -186,6 +186,37 @@ fn a_refused_store_is_a_permission_error() {
     );
 }
 
+#[test]
+fn a_tree_into_a_missing_folder_is_one_line_naming_it() {
+    let Some(s) = servers() else { return };
+    let work = TempDir::new("interop-put-missing");
+    let dist = work.join("dist");
+    std::fs::create_dir_all(dist.join("sub")).unwrap();
+    for name in ["a", "b", "sub/c"] {
+        std::fs::write(dist.join(name), name).unwrap();
+    }
+    for (tag, port, extra) in flavours(&s) {
+        let missing = s.upload_name(&format!("ci-{tag}"));
+        let url = s.url_no_password("ftp", port, &format!("{missing}/"));
+        let o = ftp_put(&s, &args(&extra, &["-r", dist.to_str().unwrap(), &url]));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(73), "{tag}: {err}");
+        assert_eq!(err.lines().count(), 1, "{tag}: {err}");
+        assert!(
+            err.ends_with(&format!(
+                "/{missing}/dist: the remote folder {missing} does not exist (--create-dirs makes it)\n"
+            )),
+            "{tag}: {err}"
+        );
+        assert!(!s.home.join(&missing).exists(), "{tag}");
+        // A single file, too.
+        let o = ftp_put(&s, &args(&extra, &[dist.join("a").to_str().unwrap(), &url]));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(73), "{tag}: {err}");
+        assert!(err.contains("--create-dirs makes it"), "{tag}: {err}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // ftp-ls against vsftpd (which has no MLSD: LIST, parsed)
 
