@@ -35,7 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'ftp-put' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar: auto draws one when stderr is a terminal, bar always, none never')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
-            [CompletionResult]::new('--atomic', '--atomic', [CompletionResultType]::ParameterName, 'Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)')
+            [CompletionResult]::new('--atomic', '--atomic', [CompletionResultType]::ParameterName, 'Upload to .NAME.TAG.part in the same folder, then rename it onto NAME (RNFR/RNTO)')
             [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Make the missing folders of the remote path (MKD)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)')

@@ -32,7 +32,7 @@ set edit:completion:arg-completer[ftp-put] = {|@words|
             cand --retries 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries'
             cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
-            cand --atomic 'Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)'
+            cand --atomic 'Upload to .NAME.TAG.part in the same folder, then rename it onto NAME (RNFR/RNTO)'
             cand --create-dirs 'Make the missing folders of the remote path (MKD)'
             cand -c 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)'
             cand --continue 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)'

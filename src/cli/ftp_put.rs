@@ -88,7 +88,8 @@ impl Tool for FtpPut {
     about = "Upload files over FTP or FTPS, checked against the server's size",
     long_about = "Upload files over FTP or FTPS. Each file is streamed with STOR and, once the \
 server confirmed it, its size on the server is checked against what was sent (SIZE). With \
---atomic the file goes to .NAME.part in the same folder and is renamed onto NAME only when \
+--atomic the file goes to .NAME.TAG.part in the same folder (TAG: a hash of the local file's \
+identity) and is renamed onto NAME only when \
 complete, so a consumer never sees a partial file. -c resumes an interrupted upload. Files \
 for one server share one logged-in connection.\n\n\
 A URL ending in / is a folder: each FILE keeps its name there. Otherwise the URL names the \
@@ -110,7 +111,7 @@ pub struct Args {
     #[arg(required = true, value_name = "URL", value_hint = ValueHint::Url)]
     pub url: String,
 
-    /// Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)
+    /// Upload to .NAME.TAG.part in the same folder, then rename it onto NAME (RNFR/RNTO)
     #[arg(long, conflicts_with = "append")]
     pub atomic: bool,
 

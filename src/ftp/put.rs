@@ -77,11 +77,12 @@ pub struct Job {
 /// ftp-put's choices.
 #[derive(Debug, Clone)]
 pub struct PutOptions {
-    /// Upload to `.NAME.part` in the same folder, then RNFR/RNTO onto NAME.
+    /// Upload to `.NAME.TAG.part` in the same folder ([`temporary_path`]), then RNFR/RNTO
+    /// onto NAME.
     pub atomic: bool,
     /// MKD the missing folders of each remote path.
     pub create_dirs: bool,
-    /// Resume where the remote file (or its `.NAME.part` with `atomic`) ends.
+    /// Resume where the remote file (or, with `atomic`, this file's own temporary) ends.
     pub resume: bool,
     /// Append to the remote file (APPE).
     pub append: bool,
@@ -235,6 +236,10 @@ struct Opened {
     len: Option<u64>,
     /// What fstat said of the descriptor it is read from (not of a path), for a file.
     meta: Option<std::fs::Metadata>,
+    /// What `--atomic` names its temporary after ([`temporary_path`]): the file's identity
+    /// (`own` true), or, for a stream, a random tag of this run.
+    tag: String,
+    own: bool,
     /// Bytes already read from it (standard input cannot be read again).
     consumed: u64,
     /// A transfer of it began (the server answered 150): the remote file now holds what
@@ -307,7 +312,7 @@ impl<'a> Putter<'a> {
         let target = &job.target;
         let final_path = target.path.as_str();
         let upload_path = if self.opts.atomic {
-            temporary_path(final_path)
+            temporary_path(final_path, &src.tag)
         } else {
             final_path.to_string()
         };
@@ -405,6 +410,14 @@ impl<'a> Putter<'a> {
                     "{target}: an ASCII transfer cannot be resumed: uploading the whole file"
                 ));
             }
+            return Ok(None);
+        }
+        if self.opts.atomic && !src.own && attempt == 0 {
+            // A stream has no identity that a temporary of an earlier run could carry: any
+            // one found could be someone else's.
+            self.events.note(&format!(
+                "{target}: a stream has no identity to find its own temporary by: uploading it whole"
+            ));
             return Ok(None);
         }
         let remote = self.client(target)?.size(upload_path)?;
@@ -862,6 +875,8 @@ fn open_source(source: &Source) -> Result<Opened> {
             file: None,
             len: None,
             meta: None,
+            tag: random_tag()?,
+            own: false,
             consumed: 0,
             started: false,
         }),
@@ -875,6 +890,8 @@ fn open_source(source: &Source) -> Result<Opened> {
                 reader: Box::new(dup(&w.file)?),
                 file: Some(dup(&w.file)?),
                 len: Some(w.meta.len()),
+                tag: identity_tag(&w.meta),
+                own: true,
                 meta: Some(w.meta.clone()),
                 consumed: 0,
                 started: false,
@@ -897,6 +914,8 @@ fn open_source(source: &Source) -> Result<Opened> {
                     reader: Box::new(clone),
                     file: Some(f),
                     len: Some(meta.len()),
+                    tag: identity_tag(&meta),
+                    own: true,
                     meta: Some(meta),
                     consumed: 0,
                     started: false,
@@ -907,6 +926,8 @@ fn open_source(source: &Source) -> Result<Opened> {
                     file: None,
                     len: None,
                     meta: None,
+                    tag: random_tag()?,
+                    own: false,
                     consumed: 0,
                     started: false,
                 })
@@ -1047,12 +1068,48 @@ fn missing_folder(target: &Target, folder: &str) -> Error {
     )
 }
 
-/// The temporary name an atomic upload goes to: `.NAME.part` in the same folder.
-pub fn temporary_path(path: &str) -> String {
+/// The temporary name an atomic upload goes to: `.NAME.TAG.part` in the same folder, where
+/// TAG is the local file's identity ([`identity_tag`]) or a stream's random tag. A
+/// `.NAME.part` of another uploader is never written, renamed or resumed: only a temporary
+/// of the very same local file carries its TAG, so `-c` resumes its own and nothing else.
+pub fn temporary_path(path: &str, tag: &str) -> String {
     match path.rfind('/') {
-        Some(i) => format!("{}.{}.part", &path[..=i], &path[i + 1..]),
-        None => format!(".{path}.part"),
+        Some(i) => format!("{}.{}.{tag}.part", &path[..=i], &path[i + 1..]),
+        None => format!(".{path}.{tag}.part"),
     }
+}
+
+/// 12 hex digits of SHA-256 over what identifies a local file's contents across runs: its
+/// size and modification time (to the nanosecond), device and inode, as fstat gave them.
+/// A changed file (another time or size) gets another tag, so a temporary of its old
+/// contents is never resumed with its new ones; no one else can guess it from the server.
+fn identity_tag(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let id = format!(
+        "posthaste .part v1\0{}\0{}.{:09}\0{}\0{}",
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.dev(),
+        meta.ino()
+    );
+    hex(&ring::digest::digest(&ring::digest::SHA256, id.as_bytes()).as_ref()[..6])
+}
+
+/// 12 random hex digits: the tag of a stream's temporary, this run's alone.
+fn random_tag() -> Result<String> {
+    let mut raw = [0u8; 6];
+    getrandom::fill(&mut raw).map_err(|e| {
+        Error::new(
+            Kind::Software,
+            format!("no random numbers for a temporary name: {e}"),
+        )
+    })?;
+    Ok(hex(&raw))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Moves up to `max` bytes from `file` (at its current offset) into `tcp` with sendfile(2):
@@ -1094,8 +1151,43 @@ mod tests {
 
     #[test]
     fn temporary_names_stay_in_the_folder() {
-        assert_eq!(temporary_path("f.txt"), ".f.txt.part");
-        assert_eq!(temporary_path("a/b/f"), "a/b/.f.part");
-        assert_eq!(temporary_path("/srv/x"), "/srv/.x.part");
+        assert_eq!(temporary_path("f.txt", "0a1b2c"), ".f.txt.0a1b2c.part");
+        assert_eq!(temporary_path("a/b/f", "t"), "a/b/.f.t.part");
+        assert_eq!(temporary_path("/srv/x", "t"), "/srv/.x.t.part");
+    }
+
+    #[test]
+    fn a_files_tag_follows_its_identity() {
+        let dir = std::env::temp_dir().join(format!("posthaste-tag-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("f");
+        std::fs::write(&p, b"one").unwrap();
+        let tag = |p: &std::path::Path| identity_tag(&std::fs::metadata(p).unwrap());
+        let first = tag(&p);
+        assert_eq!(first.len(), 12);
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(tag(&p), first, "the same file, the same tag");
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        let f = File::options().write(true).open(&p).unwrap();
+        f.set_modified(t).unwrap();
+        let at_t = tag(&p);
+        assert_ne!(at_t, first, "another time");
+        f.set_len(2).unwrap();
+        f.set_modified(t).unwrap();
+        assert_ne!(tag(&p), at_t, "another size");
+        // Another file with the same size and time: another inode.
+        let q = dir.join("g");
+        std::fs::write(&q, b"on").unwrap();
+        File::options()
+            .write(true)
+            .open(&q)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+        assert_ne!(tag(&q), tag(&p));
+        let r = random_tag().unwrap();
+        assert_eq!(r.len(), 12);
+        assert_ne!(r, random_tag().unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

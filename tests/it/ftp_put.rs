@@ -123,6 +123,24 @@ fn standard_input_is_streamed_to_the_named_file() {
     assert!(e.contains("standard input needs a remote file name"), "{e}");
 }
 
+/// The temporary the first STOR went to, checked to be `DIR/.NAME.TAG.part` with a TAG of
+/// 12 hex digits.
+fn temporary(ftp: &FakeFtp) -> String {
+    let stor = ftp.commands("STOR");
+    let path = stor[0].strip_prefix("STOR ").unwrap().to_string();
+    let name = path.rsplit('/').next().unwrap();
+    let tag = name
+        .strip_suffix(".part")
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, t)| t)
+        .unwrap_or("");
+    assert!(
+        name.starts_with('.') && tag.len() == 12 && tag.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{path}"
+    );
+    path
+}
+
 #[test]
 fn atomic_uploads_to_a_hidden_part_then_renames_over_the_old_file() {
     let ftp = FakeFtp::builder().file("pub/f.csv", "old\n").start();
@@ -133,17 +151,17 @@ fn atomic_uploads_to_a_hidden_part_then_renames_over_the_old_file() {
         ftp.file("pub/f.csv").as_deref(),
         Some(&b"new contents\n"[..])
     );
-    assert_eq!(ftp.file("pub/.f.csv.part"), None);
-    let t = ftp.transcript();
+    let temp = temporary(&ftp);
     assert_in_order(
-        &t,
+        &ftp.transcript(),
         &[
-            "STOR pub/.f.csv.part",
-            "SIZE pub/.f.csv.part",
-            "RNFR pub/.f.csv.part",
+            &format!("STOR {temp}"),
+            &format!("SIZE {temp}"),
+            &format!("RNFR {temp}"),
             "RNTO pub/f.csv",
         ],
     );
+    assert_eq!(ftp.names("pub"), ["f.csv"]);
     assert!(
         ftp.deleted().is_empty(),
         "the old file is never deleted first"
@@ -167,13 +185,14 @@ fn a_failed_rename_removes_the_temporary_and_keeps_the_old_file() {
     .fails(77)
     .to_string();
     assert!(e.contains("RNTO: 550 Rename failed"), "{e}");
+    let temp = temporary(&ftp);
     assert!(
-        e.contains("the temporary pub/.f.csv.part was removed"),
+        e.contains(&format!("the temporary {temp} was removed")),
         "{e}"
     );
     assert_eq!(ftp.file("pub/f.csv").as_deref(), Some(&b"old\n"[..]));
-    assert_eq!(ftp.file("pub/.f.csv.part"), None);
-    assert_eq!(ftp.deleted(), ["pub/.f.csv.part"]);
+    assert_eq!(ftp.names("pub"), ["f.csv"]);
+    assert_eq!(ftp.deleted(), [temp]);
     assert!(
         dir.join("f.csv").exists(),
         "the source is kept after a failure"
@@ -739,4 +758,118 @@ fn recursive_into_a_missing_folder_is_one_line_naming_it_and_a_stop() {
         )
     );
     assert!(ftp.commands("STOR").is_empty());
+}
+
+#[test]
+fn atomic_never_touches_someone_elses_part_file() {
+    // Another uploader's .f.csv.part, half written: --atomic neither overwrites it nor
+    // renames it into place.
+    let ftp = FakeFtp::builder()
+        .file("pub/f.csv", "old\n")
+        .file("pub/.f.csv.part", "someone else's upload, half")
+        .start();
+    let dir = TempDir::new("put-atomic-theirs");
+    let f = local(&dir, "f.csv", b"new contents\n");
+    ftp_put(&["--atomic", &f, &ftp.url("pub/")]).ok();
+    assert_eq!(
+        ftp.file("pub/f.csv").as_deref(),
+        Some(&b"new contents\n"[..])
+    );
+    assert_eq!(
+        ftp.file("pub/.f.csv.part").as_deref(),
+        Some(&b"someone else's upload, half"[..])
+    );
+    // Ours went through a name of its own, which does not stay.
+    assert!(temporary(&ftp).starts_with("pub/.f.csv."));
+    assert_eq!(ftp.names("pub"), [".f.csv.part", "f.csv"]);
+}
+
+#[test]
+fn continue_atomic_resumes_only_its_own_part_file() {
+    let body = sample(200_000);
+    let dir = TempDir::new("put-atomic-resume");
+    let f = local(&dir, "big", &body);
+    // Someone else's .big.part: never resumed, never published.
+    let theirs = vec![b'X'; 50_000];
+    let ftp = FakeFtp::builder().file(".big.part", theirs.clone()).start();
+    let o = ftp_put(&["-c", "--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(
+        ftp.file("big") == Some(body.clone()),
+        "big is not the local file"
+    );
+    assert!(
+        ftp.file(".big.part") == Some(theirs.clone()),
+        "their .big.part changed"
+    );
+    assert!(ftp.commands("REST").is_empty());
+
+    // Our own upload, cut short, is resumed where it stopped.
+    let ftp = FakeFtp::builder()
+        .file(".big.part", theirs.clone())
+        .drop_upload_after(80_000)
+        .start();
+    let o = ftp_put(&["--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(74), "{o:#?}");
+    let temp = temporary(&ftp);
+    assert!(temp.starts_with(".big."));
+    assert!(
+        ftp.file(&temp).as_deref() == Some(&body[..80_000]),
+        "not the first 80000 bytes"
+    );
+    let o = ftp_put(&["-c", "--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_in_order(
+        &ftp.transcript(),
+        &[
+            &format!("SIZE {temp}"),
+            "REST 80000",
+            &format!("STOR {temp}"),
+            &format!("RNFR {temp}"),
+            "RNTO big",
+        ],
+    );
+    assert!(
+        ftp.file("big") == Some(body.clone()),
+        "big is not the local file"
+    );
+    assert_eq!(ftp.names(""), [".big.part", "big"]);
+
+    // The local file changed since (another time): the part is not its own any more.
+    let ftp = FakeFtp::builder().drop_upload_after(80_000).start();
+    let o = ftp_put(&["--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(74), "{o:#?}");
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000))
+        .unwrap();
+    let o = ftp_put(&["-c", "--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(ftp.commands("REST").is_empty());
+    let stors = ftp.commands("STOR");
+    assert_ne!(stors[0], stors[1]);
+    assert!(
+        ftp.file("big") == Some(body.clone()),
+        "big is not the local file"
+    );
+
+    // Standard input has no identity: never resumed from a temporary, whoever's.
+    let ftp = FakeFtp::builder().file(".s.part", theirs.clone()).start();
+    let o = ftp_put_stdin(&["-c", "--atomic", "-", &ftp.url("s")], &body);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "ftp-put: {}: a stream has no identity to find its own temporary by: uploading it whole\n",
+            ftp.url("s")
+        )
+    );
+    assert!(
+        ftp.file("s") == Some(body.clone()),
+        "s is not standard input"
+    );
+    assert!(ftp.commands("SIZE").iter().all(|c| !c.contains(".s.part")));
+    assert_eq!(ftp.names(""), [".s.part", "s"]);
 }

@@ -70,7 +70,7 @@ fn put_atomic_put_and_stdin_over_plain_and_ftps() {
         );
         ok(&o, tag);
         assert_eq!(sha256_file(&s.home.join(&name)), sha256(&body), "{tag}");
-        // --atomic replaces it through .NAME.part, which does not stay.
+        // --atomic replaces it through .NAME.TAG.part, which does not stay.
         let other = sample(10_000);
         let small = dir.join("small");
         std::fs::write(&small, &other).unwrap();
@@ -88,10 +88,12 @@ fn put_atomic_put_and_stdin_over_plain_and_ftps() {
         ok(&o, tag);
         assert_eq!(std::fs::read(s.home.join(&name)).unwrap(), other, "{tag}");
         let (folder, base) = name.rsplit_once('/').unwrap();
-        assert!(
-            !s.home.join(folder).join(format!(".{base}.part")).exists(),
-            "{tag}"
-        );
+        let left: Vec<String> = std::fs::read_dir(s.home.join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!(".{base}.")))
+            .collect();
+        assert!(left.is_empty(), "{tag}: {left:?}");
         // Standard input.
         let name = s.upload_name(&format!("stdin-{tag}"));
         let mut c = Command::new(BIN);
