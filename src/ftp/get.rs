@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime};
 
 /// At most this many files matched by one wildcard URL, and this many bytes of their names,
@@ -156,6 +155,7 @@ fn get_parallel(
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
+    let fewer = AtomicBool::new(false);
     let label = format!("{} connections", opts.parallel);
     parallel::run(
         opts.parallel,
@@ -194,10 +194,31 @@ fn get_parallel(
                 queue: None,
                 sole_url,
             };
+            let mut first = true;
             while let Some((file, base)) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
+                // A server that takes fewer connections than asked: the others go on
+                // without this one (see ftp-put's workers).
+                let connected = match std::mem::take(&mut first) {
+                    true => run.client(&file).map(|_| ()),
+                    false => Ok(()),
+                };
+                let (file, base) = match connected {
+                    Ok(()) => (file, base),
+                    Err(e) => match jobs.refused((file, base), &e) {
+                        Ok(()) => {
+                            if !fewer.swap(true, Ordering::Relaxed) {
+                                run.events.note(&format!(
+                                    "{e}; going on with the connections the server accepted"
+                                ));
+                            }
+                            break;
+                        }
+                        Err(job) => job,
+                    },
+                };
                 run.tree_base = base;
                 let res = run.with_retries(|r| r.fetch(&file, &mut 0));
                 if let Err(e) = res {
@@ -245,7 +266,7 @@ struct Run<'a> {
     tree_base: Option<String>,
     /// `--parallel`: files go to this queue (with their tree base) instead of being
     /// downloaded here.
-    queue: Option<&'a SyncSender<Job>>,
+    queue: Option<&'a parallel::Queue<Job>>,
     /// The run has one URL: no claims are needed.
     sole_url: bool,
 }

@@ -19,7 +19,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
 
 /// Where the bytes of one upload come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +162,7 @@ fn put_parallel(
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
+    let fewer = AtomicBool::new(false);
     let label = format!("{} connections", opts.parallel);
     parallel::run(
         opts.parallel,
@@ -187,10 +187,32 @@ fn put_parallel(
         },
         |jobs, ev| {
             let mut run = Putter::new(ftp, opts, login.clone(), ev);
+            let mut first = true;
             while let Some(job) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
+                // A server that takes fewer connections than asked (421 "too many
+                // connections", or a refused connect): the others go on without this one,
+                // and its file goes to them, not to the failures.
+                let connected = match std::mem::take(&mut first) {
+                    true => run.client(&job.target).map(|_| ()),
+                    false => Ok(()),
+                };
+                let job = match connected {
+                    Ok(()) => job,
+                    Err(e) => match jobs.refused(job, &e) {
+                        Ok(()) => {
+                            if !fewer.swap(true, Ordering::Relaxed) {
+                                run.events.note(&format!(
+                                    "{e}; going on with the connections the server accepted"
+                                ));
+                            }
+                            break;
+                        }
+                        Err(job) => job,
+                    },
+                };
                 if let Err(e) = run.put(&job) {
                     if run.login_failed(&e) {
                         // Said once for the server, not once per file and connection.
@@ -217,7 +239,7 @@ pub struct Putter<'a> {
     /// Remote folders known to exist on this connection's server (made or seen).
     made: HashSet<String>,
     /// `--parallel`: the files of a tree go to this queue instead of being uploaded here.
-    queue: Option<&'a SyncSender<Job>>,
+    queue: Option<&'a parallel::Queue<Job>>,
 }
 
 /// Whether a tree's upload goes on with the server's next file.

@@ -2403,6 +2403,35 @@ fn parallel_downloads_share_the_queue_over_several_connections() {
 }
 
 #[test]
+fn parallel_goes_on_with_the_connections_the_server_accepts() {
+    // A server that takes one connection at a time (plain URLs need no listing
+    // connection): the others are told 421, and their files go over the one that logged
+    // in; said once, and exit 0.
+    let mut b = FakeFtp::builder().max_connections(1);
+    for i in 0..8 {
+        b = b.file(&format!("p/f{i}"), sample(1000 + i * 100));
+    }
+    let ftp = b.start();
+    let dir = TempDir::new("parallel-get-421");
+    let urls: Vec<String> = (0..8).map(|i| ftp.url(&format!("p/f{i}"))).collect();
+    let mut args = vec!["--parallel", "4", "-O", dir.arg()];
+    args.extend(urls.iter().map(String::as_str));
+    let o = ftp_get(&args);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    for i in 0..8 {
+        assert_file(&dir.join(format!("f{i}")), &sample(1000 + i * 100));
+    }
+    assert_eq!(ftp.commands("RETR").len(), 8);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "ftp-get: 127.0.0.1:{}: greeting: server said: 421 Too many connections; going on with the connections the server accepted\n",
+            ftp.port()
+        )
+    );
+}
+
+#[test]
 fn parallel_failures_are_reported_once_each() {
     let ftp = FakeFtp::builder()
         .login("u", "right")

@@ -873,3 +873,33 @@ fn continue_atomic_resumes_only_its_own_part_file() {
     assert!(ftp.commands("SIZE").iter().all(|c| !c.contains(".s.part")));
     assert_eq!(ftp.names(""), [".s.part", "s"]);
 }
+
+#[test]
+fn parallel_goes_on_with_the_connections_the_server_accepts() {
+    // A server that takes one connection at a time: the three others are told 421, and
+    // their files go over the one that logged in; said once, and exit 0.
+    let ftp = FakeFtp::builder().dir("in").max_connections(1).start();
+    let dir = TempDir::new("put-parallel-421");
+    let mut args: Vec<String> = vec!["--parallel".into(), "4".into()];
+    for i in 0..8 {
+        args.push(local(&dir, &format!("f{i}"), &sample(1000 + i * 100)));
+    }
+    args.push(ftp.url("in/"));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = ftp_put(&a);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    for i in 0..8 {
+        assert!(
+            ftp.file(&format!("in/f{i}")) == Some(sample(1000 + i * 100)),
+            "in/f{i}"
+        );
+    }
+    assert_eq!(ftp.commands("STOR").len(), 8);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "ftp-put: 127.0.0.1:{}: greeting: server said: 421 Too many connections; going on with the connections the server accepted\n",
+            ftp.port()
+        )
+    );
+}
