@@ -3,7 +3,7 @@
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
 use super::client::{FtpClient, FtpOptions};
-use super::list::{EntryType, Folder, Tree, folder_path};
+use super::list::{EntryType, Folder, Tree, fits, folder_path};
 use super::parse::{glob_match, has_glob, safe_local_name};
 use crate::conn::printable;
 use crate::dot::CrlfToLf;
@@ -424,9 +424,19 @@ impl Run<'_> {
             }
             let kept = match e.kind {
                 EntryType::Dir => tree.found(folder, &e.name, e.unique.as_deref()).map(|_| ()),
-                EntryType::File => tree
-                    .charge(folder, e.name.len())
-                    .map(|()| files.push(&e.name)),
+                EntryType::File => {
+                    if let Err(too_long) = fits(folder, &e.name, "file") {
+                        // No command could name it: refused, as a hostile name is.
+                        if refused.len() < 10 {
+                            refused.push(too_long.context(dir).to_string());
+                        } else {
+                            refused_more += 1;
+                        }
+                        return Ok(());
+                    }
+                    tree.charge(folder, e.name.len())
+                        .map(|()| files.push(&e.name))
+                }
                 EntryType::Link | EntryType::Other => {
                     if skipped.len() < 10 {
                         skipped.push(format!(
@@ -711,7 +721,9 @@ impl Run<'_> {
             if !glob_match(pattern, n.rsplit('/').next().unwrap_or(&n)) {
                 return Ok(());
             }
-            if let Err(why) = safe_local_name(&n) {
+            let too_long = (dir.len() + n.len() > super::client::MAX_PATH)
+                .then_some("its path would be longer than the 4000 bytes a remote path may have");
+            if let Err(why) = safe_local_name(&n).and(too_long.map_or(Ok(""), Err)) {
                 refused_count += 1;
                 if refused.len() < 10 {
                     refused.push(format!(

@@ -535,11 +535,6 @@ impl Tree {
         {
             return Ok(false);
         }
-        let path_len = match folder.path.as_str() {
-            "" => name.len(),
-            p if p.ends_with('/') => p.len() + name.len(),
-            p => p.len() + 1 + name.len(),
-        };
         if folder.depth >= MAX_DEPTH {
             return Err(beyond(format!(
                 "{}: holds the folder \"{}\", deeper than {MAX_DEPTH} levels: not entered (a loop on the server?)",
@@ -547,14 +542,7 @@ impl Tree {
                 shown(name)
             )));
         }
-        if path_len > super::client::MAX_PATH {
-            return Err(beyond(format!(
-                "{}: holds a folder whose path would be {path_len} bytes long (\"{}\"); remote paths are limited to {} bytes",
-                place(&folder.path),
-                shown(name),
-                super::client::MAX_PATH
-            )));
-        }
+        fits(folder, name, "folder")?;
         self.charge(folder, name.len())?;
         let b = &mut self.building;
         if b.ends.is_empty() {
@@ -609,6 +597,25 @@ impl Tree {
             .used
             .saturating_sub(bytes + names.saturating_mul(NAME_OVERHEAD));
     }
+}
+
+/// Whether the path of `name` (a "folder" or a "file", `what`) in `folder` is within
+/// [`MAX_PATH`](super::client::MAX_PATH): an error naming it (76) when it is not.
+pub fn fits(folder: &Folder, name: &str, what: &str) -> crate::error::Result<()> {
+    let path_len = match folder.path.as_str() {
+        "" => name.len(),
+        p if p.ends_with('/') => p.len() + name.len(),
+        p => p.len() + 1 + name.len(),
+    };
+    if path_len > super::client::MAX_PATH {
+        return Err(beyond(format!(
+            "{}: holds a {what} whose path would be {path_len} bytes long (\"{}\"); remote paths are limited to {} bytes",
+            place(&folder.path),
+            shown(name),
+            super::client::MAX_PATH
+        )));
+    }
+    Ok(())
 }
 
 /// A walk that cannot go on within its bounds (76).

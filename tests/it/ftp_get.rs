@@ -2304,6 +2304,44 @@ fn recursive_walk_beyond_its_bounds_ends_with_an_error_in_bounded_memory() {
     assert_eq!(ftp.commands("MLSD"), ["MLSD top"]);
     assert!(dir.names().is_empty(), "{:?}", dir.names());
 
+    // A file whose path no command could carry is refused, as a hostile name is; the
+    // others are fetched.
+    let dir = TempDir::new("mirror-bounds-file");
+    let body = format!(
+        "type=file;size=2; ok\r\ntype=file;size=1; {}\r\n",
+        "f".repeat(4500)
+    );
+    let ftp = FakeFtp::builder()
+        .file("t/ok", "ok")
+        .listing("MLSD", body)
+        .start();
+    let e = ftp_get(&["-r", "-O", dir.arg(), &ftp.url("t/")])
+        .fails(76)
+        .to_string();
+    assert!(
+        e.contains(": t: holds a file whose path would be 4502 bytes long"),
+        "{e}"
+    );
+    assert_file(&dir.join("ok"), b"ok");
+    assert_eq!(ftp.commands("RETR"), ["RETR t/ok"]);
+    // The same from a wildcard's listing: 76, never a command line refused as usage (64).
+    let body = format!(
+        "type=file;size=2; ok.csv\r\ntype=file;size=1; {}.csv\r\n",
+        "f".repeat(4500)
+    );
+    let ftp = FakeFtp::builder()
+        .file("t/ok.csv", "ok")
+        .listing("MLSD", body)
+        .start();
+    let e = ftp_get(&["-O", dir.arg(), &ftp.url("t/*.csv")])
+        .fails(76)
+        .to_string();
+    assert!(
+        e.contains("its path would be longer than the 4000 bytes a remote path may have"),
+        "{e}"
+    );
+    assert_eq!(ftp.commands("RETR"), ["RETR t/ok.csv"]);
+
     // A loop without unique facts: 64 levels are mirrored, the 65th is said.
     let dir = TempDir::new("mirror-bounds-deep");
     let ftp = FakeFtp::builder()
