@@ -145,21 +145,6 @@ impl<J> Jobs<'_, J> {
     }
 }
 
-impl<J> Jobs<'_, J> {
-    /// For a worker whose first connection failed with `err`, holding `job`: when another
-    /// connection might have fared better (a transient failure: a 421 "too many
-    /// connections", a refused connect), the job goes back to the workers that are
-    /// connected and this one leaves ([`give_back`](Jobs::give_back)). `Err(job)`: it is
-    /// the last worker, or every connection would fail the same way (a refused login, TLS):
-    /// it must do the job itself.
-    pub fn refused(&self, job: J, err: &Error) -> Result<(), J> {
-        if !err.is_transient() {
-            return Err(job);
-        }
-        self.give_back(job)
-    }
-}
-
 /// Leaves the queue when its worker ends, however it ends (a panic too), unless it left
 /// already: a producer waiting on a full queue is never left waiting for nobody.
 struct Leaving<'q, 'j, J>(&'j Jobs<'q, J>);

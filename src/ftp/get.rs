@@ -199,15 +199,17 @@ fn get_parallel(
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
-                // A server that takes fewer connections than asked: the others go on
-                // without this one (see ftp-put's workers).
-                let connected = match std::mem::take(&mut first) {
-                    true => run.client(&file).map(|_| ()),
-                    false => Ok(()),
+                // A server that takes fewer connections than asked (a 421 "too many
+                // connections", a refused connect: transient, where another connection
+                // fared better): the others go on without this one, and its file goes to
+                // them, not to the failures. The last connection does it itself.
+                let connected = if std::mem::take(&mut first) {
+                    run.client(&file).map(|_| ())
+                } else {
+                    Ok(())
                 };
-                let (file, base) = match connected {
-                    Ok(()) => (file, base),
-                    Err(e) => match jobs.refused((file, base), &e) {
+                let res = match connected {
+                    Err(e) if e.is_transient() => match jobs.give_back((file, base)) {
                         Ok(()) => {
                             if !fewer.swap(true, Ordering::Relaxed) {
                                 run.events.note(&format!(
@@ -216,11 +218,19 @@ fn get_parallel(
                             }
                             break;
                         }
-                        Err(job) => job,
+                        Err((file, base)) => {
+                            run.tree_base = base;
+                            run.with_retries(|r| r.fetch(&file, &mut 0))
+                        }
                     },
+                    // What every connection would meet (a refused login, TLS): the file's
+                    // failure, without logging in again.
+                    Err(e) => Err(e),
+                    Ok(()) => {
+                        run.tree_base = base;
+                        run.with_retries(|r| r.fetch(&file, &mut 0))
+                    }
                 };
-                run.tree_base = base;
-                let res = run.with_retries(|r| r.fetch(&file, &mut 0));
                 if let Err(e) = res {
                     if run.login_failed(&e) {
                         // Said once for the server, not once per file and connection.

@@ -492,7 +492,8 @@ impl Tree {
     /// in the order they were found. After listing it, the caller reports its subfolders
     /// with [`found`](Tree::found) and ends it with [`done`](Tree::done).
     pub fn next_folder(&mut self) -> Option<Folder> {
-        self.building = Frame::default();
+        // Subfolders found in a folder that was not ended with `done` are dropped.
+        self.restart();
         if let Some(path) = self.root.take() {
             return Some(Folder {
                 path,
@@ -514,7 +515,7 @@ impl Tree {
                 });
             }
             let done = self.frames.pop()?;
-            self.used -= done.cost;
+            self.used = self.used.saturating_sub(done.cost);
         }
     }
 
@@ -572,7 +573,7 @@ impl Tree {
     /// after a retry).
     pub fn restart(&mut self) {
         let b = std::mem::take(&mut self.building);
-        self.used -= b.cost;
+        self.used = self.used.saturating_sub(b.cost);
     }
 
     /// Charges `bytes` of names the caller keeps itself while it works in `folder` (ftp-get:

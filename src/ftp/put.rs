@@ -192,16 +192,17 @@ fn put_parallel(
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
-                // A server that takes fewer connections than asked (421 "too many
-                // connections", or a refused connect): the others go on without this one,
-                // and its file goes to them, not to the failures.
-                let connected = match std::mem::take(&mut first) {
-                    true => run.client(&job.target).map(|_| ()),
-                    false => Ok(()),
+                // A server that takes fewer connections than asked (a 421 "too many
+                // connections", a refused connect: transient, where another connection
+                // fared better): the others go on without this one, and its file goes to
+                // them, not to the failures. The last connection does it itself.
+                let connected = if std::mem::take(&mut first) {
+                    run.client(&job.target).map(|_| ())
+                } else {
+                    Ok(())
                 };
-                let job = match connected {
-                    Ok(()) => job,
-                    Err(e) => match jobs.refused(job, &e) {
+                let res = match connected {
+                    Err(e) if e.is_transient() => match jobs.give_back(job) {
                         Ok(()) => {
                             if !fewer.swap(true, Ordering::Relaxed) {
                                 run.events.note(&format!(
@@ -210,10 +211,14 @@ fn put_parallel(
                             }
                             break;
                         }
-                        Err(job) => job,
+                        Err(job) => run.put(&job),
                     },
+                    // What every connection would meet (a refused login, TLS): the file's
+                    // failure, without logging in again.
+                    Err(e) => Err(e),
+                    Ok(()) => run.put(&job),
                 };
-                if let Err(e) = run.put(&job) {
+                if let Err(e) = res {
                     if run.login_failed(&e) {
                         // Said once for the server, not once per file and connection.
                         if !dead.swap(true, Ordering::Relaxed) {
