@@ -903,3 +903,43 @@ fn parallel_goes_on_with_the_connections_the_server_accepts() {
         )
     );
 }
+
+#[test]
+fn recursive_never_enters_a_folder_swapped_for_a_link_during_the_walk() {
+    // Two folders, each with a file f; the first STOR waits while the test replaces the
+    // other folder by a link to a private folder that has an f of its own.
+    let root = TempDir::new("put-swap-folder");
+    let outbox = root.join("outbox");
+    for d in ["d1", "d2"] {
+        std::fs::create_dir_all(outbox.join(d)).unwrap();
+        std::fs::write(outbox.join(d).join("f"), format!("{d}/f\n")).unwrap();
+    }
+    let private = root.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::write(private.join("f"), "SECRET\n").unwrap();
+    let ftp = FakeFtp::builder().dir("up").hold("STOR").start();
+    let mut c = command(&["-r", outbox.to_str().unwrap(), &ftp.url("up/")]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("STOR", 1);
+    let stor = ftp.commands("STOR")[0].clone();
+    let first = if stor.contains("/d1/") { "d1" } else { "d2" };
+    let other = if first == "d1" { "d2" } else { "d1" };
+    std::fs::remove_dir_all(outbox.join(other)).unwrap();
+    std::os::unix::fs::symlink(&private, outbox.join(other)).unwrap();
+    ftp.release("STOR");
+    let o = out(child.wait_with_output());
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        ftp.file(&format!("up/outbox/{first}/f")).as_deref(),
+        Some(format!("{first}/f\n").as_bytes())
+    );
+    assert_eq!(ftp.file(&format!("up/outbox/{other}/f")), None);
+    assert_eq!(ftp.commands("STOR").len(), 1);
+    assert!(
+        o.stderr.ends_with(&format!(
+            "/outbox/{other}: a symbolic link, skipped (--follow uploads what it points to)\n"
+        )),
+        "{o:#?}"
+    );
+}
