@@ -102,7 +102,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "recursive")]
     pub raw: bool,
 
-    /// Enter every folder (never one twice, never through a link)
+    /// Enter every folder, depth first (never through a link; 64 levels, 4 MiB of names
+    /// waiting at most)
     #[arg(short = 'R', long)]
     pub recursive: bool,
 

@@ -400,7 +400,8 @@ pub fn rfc3339(t: SystemTime) -> String {
 /// How [`list`] walks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Walk {
-    /// Enter every folder found (never one twice, never through a link).
+    /// Enter every folder found, depth first, within the bounds of a [`Tree`] (never
+    /// through a link, never around a loop the `unique` facts show).
     pub recursive: bool,
     /// Hand over LIST's lines untouched instead of entries.
     pub raw: bool,
