@@ -38,7 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'ftp-put' -ScriptBlock {
             [CompletionResult]::new('--speed-time', '--speed-time', [CompletionResultType]::ParameterName, 'How long a transfer may stay under --speed-limit before it is given up [default: 30s, or --timeout when that is shorter]')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar: auto draws one when stderr is a terminal, bar always, none never')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
-            [CompletionResult]::new('--atomic', '--atomic', [CompletionResultType]::ParameterName, 'Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)')
+            [CompletionResult]::new('--atomic', '--atomic', [CompletionResultType]::ParameterName, 'Upload to .NAME.TAG.part in the same folder, then rename it onto NAME (RNFR/RNTO)')
             [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Make the missing folders of the remote path (MKD)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)')

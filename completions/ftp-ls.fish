@@ -25,7 +25,7 @@ complete -c ftp-ls -s l -l long -d 'Long format: type, size, modification time (
 complete -c ftp-ls -s h -l human-readable -d 'With -l: sizes in KiB, MiB, GiB (as ls -lh)'
 complete -c ftp-ls -l json -d 'One JSON object per line: name, path, type, size, modified, target'
 complete -c ftp-ls -l raw -d 'The server\'s LIST output, untouched (control characters made visible at a terminal)'
-complete -c ftp-ls -s R -l recursive -d 'Enter every folder (never one twice, never through a link)'
+complete -c ftp-ls -s R -l recursive -d 'Enter every folder, depth first (never through a link; 64 levels, 4 MiB of names waiting at most)'
 complete -c ftp-ls -l active -d 'Active mode: the server connects to us (EPRT, falling back to PORT)'
 complete -c ftp-ls -l no-netrc -d 'Do not read any netrc file'
 complete -c ftp-ls -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'

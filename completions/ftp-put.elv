@@ -35,7 +35,7 @@ set edit:completion:arg-completer[ftp-put] = {|@words|
             cand --speed-time 'How long a transfer may stay under --speed-limit before it is given up [default: 30s, or --timeout when that is shorter]'
             cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
-            cand --atomic 'Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)'
+            cand --atomic 'Upload to .NAME.TAG.part in the same folder, then rename it onto NAME (RNFR/RNTO)'
             cand --create-dirs 'Make the missing folders of the remote path (MKD)'
             cand -c 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)'
             cand --continue 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)'

@@ -24,7 +24,7 @@ zsh\t'Zsh completion'
 fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
-complete -c ftp-put -l atomic -d 'Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)'
+complete -c ftp-put -l atomic -d 'Upload to .NAME.TAG.part in the same folder, then rename it onto NAME (RNFR/RNTO)'
 complete -c ftp-put -l create-dirs -d 'Make the missing folders of the remote path (MKD)'
 complete -c ftp-put -s c -l continue -d 'Resume an interrupted upload where the remote file ends (SIZE, then REST+STOR or APPE)'
 complete -c ftp-put -l append -d 'Append to the remote file (APPE) instead of replacing it'

@@ -375,19 +375,22 @@ pub fn visible(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         let u = c as u32;
-        if c.is_control() {
-            if u < 0x100 {
-                let _ = write!(out, "\\x{u:02x}");
-            } else {
-                let _ = write!(out, "\\u{{{u:04x}}}");
-            }
-        } else if matches!(u, 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2069 | 0xfeff) {
-            let _ = write!(out, "\\u{{{u:04x}}}");
-        } else {
+        if !acts_on_terminal(c) {
             out.push(c);
+        } else if u < 0x100 {
+            let _ = write!(out, "\\x{u:02x}");
+        } else {
+            let _ = write!(out, "\\u{{{u:04x}}}");
         }
     }
     out
+}
+
+/// Whether [`visible`] shows `c` escaped: a C0 or C1 control character, DEL, or a Unicode
+/// bidirectional or invisible format control (all in the Basic Multilingual Plane).
+pub fn acts_on_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c as u32, 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2069 | 0xfeff)
 }
 
 /// The reason part of an io::Error, without Rust's "(os error N)" suffix.

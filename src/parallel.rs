@@ -1,13 +1,17 @@
 //! Several transfers at once (`--parallel N`): N worker threads, each with its own logged-in
 //! connection, take jobs from one bounded queue that a producer fills as it lists or walks,
-//! so memory does not grow with the number of files. Workers report through a channel; the
-//! calling thread turns that into one progress display for the whole run. `--limit-rate` is
-//! a [`RateLimit`] that all of them share.
+//! so memory does not grow with the number of files. A worker whose server will not take its
+//! connection hands its job back and leaves, so the run goes on over the connections the
+//! server accepted. Workers report through a channel; the calling thread turns that into
+//! one progress display for the whole run. `--limit-rate` is a [`RateLimit`] that all of
+//! them share.
 
 use crate::error::Error;
 use crate::events::Events;
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Mutex, MutexGuard};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// What a worker or the producer tells the calling thread.
@@ -39,14 +43,117 @@ impl Events for ChannelEvents {
     }
 }
 
+/// The jobs between the producer and the workers: at most `capacity` waiting (a job handed
+/// back may go one over), in order.
+pub struct Queue<J> {
+    state: Mutex<QueueState<J>>,
+    changed: Condvar,
+    capacity: usize,
+}
+
+struct QueueState<J> {
+    jobs: VecDeque<J>,
+    /// The producer is done: once the queue is empty, workers end.
+    closed: bool,
+    /// Workers still taking jobs.
+    workers: usize,
+}
+
+impl<J> Queue<J> {
+    fn new(capacity: usize, workers: usize) -> Queue<J> {
+        Queue {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::new(),
+                closed: false,
+                workers,
+            }),
+            changed: Condvar::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Adds a job, waiting while the queue is full. `Err(job)` when no worker is left to
+    /// take it.
+    pub fn send(&self, job: J) -> Result<(), J> {
+        let mut st = lock(&self.state);
+        loop {
+            if st.workers == 0 {
+                return Err(job);
+            }
+            if st.jobs.len() < self.capacity {
+                st.jobs.push_back(job);
+                self.changed.notify_all();
+                return Ok(());
+            }
+            st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn close(&self) {
+        lock(&self.state).closed = true;
+        self.changed.notify_all();
+    }
+
+    fn leave(&self) {
+        lock(&self.state).workers -= 1;
+        self.changed.notify_all();
+    }
+}
+
 /// Where a worker takes its next job: `None` when the producer is done and the queue empty.
 pub struct Jobs<'q, J> {
-    rx: &'q Mutex<Receiver<J>>,
+    queue: &'q Queue<J>,
+    /// This worker handed a job back and left.
+    left: Cell<bool>,
 }
 
 impl<J> Jobs<'_, J> {
     pub fn next(&self) -> Option<J> {
-        lock(self.rx).recv().ok()
+        if self.left.get() {
+            return None;
+        }
+        let mut st = lock(&self.queue.state);
+        loop {
+            if let Some(job) = st.jobs.pop_front() {
+                self.queue.changed.notify_all();
+                return Some(job);
+            }
+            if st.closed {
+                return None;
+            }
+            st = self
+                .queue
+                .changed
+                .wait(st)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Hands `job` back, first in line, to the other workers, and leaves: what a worker
+    /// does when the server will not take its connection. `Err(job)` when it is the last
+    /// worker: nobody else would do the job, so it must (and fail it, if it comes to that).
+    pub fn give_back(&self, job: J) -> Result<(), J> {
+        let mut st = lock(&self.queue.state);
+        if self.left.get() || st.workers <= 1 {
+            return Err(job);
+        }
+        st.workers -= 1;
+        st.jobs.push_front(job);
+        self.left.set(true);
+        self.queue.changed.notify_all();
+        Ok(())
+    }
+}
+
+/// Leaves the queue when its worker ends, however it ends (a panic too), unless it left
+/// already: a producer waiting on a full queue is never left waiting for nobody.
+struct Leaving<'q, 'j, J>(&'j Jobs<'q, J>);
+
+impl<J> Drop for Leaving<'_, '_, J> {
+    fn drop(&mut self) {
+        if !self.0.left.get() {
+            self.0.queue.leave();
+        }
     }
 }
 
@@ -67,28 +174,33 @@ pub fn run<J: Send>(
     workers: usize,
     events: &mut dyn Events,
     label: &str,
-    produce: impl FnOnce(&SyncSender<J>, &mut dyn Events) + Send,
+    produce: impl FnOnce(&Queue<J>, &mut dyn Events) + Send,
     work: impl Fn(&Jobs<'_, J>, &mut dyn Events) + Sync,
 ) {
     let workers = workers.max(1);
     tune_allocator();
-    let (jtx, jrx) = mpsc::sync_channel::<J>(workers * 2);
-    let jrx = Mutex::new(jrx);
+    let queue = Queue::new(workers * 2, workers);
     let (etx, erx) = mpsc::channel::<Msg>();
     std::thread::scope(|s| {
-        let (work, jrx) = (&work, &jrx);
+        let (work, queue) = (&work, &queue);
         for _ in 0..workers {
             let tx = etx.clone();
             s.spawn(move || {
                 let mut ev = ChannelEvents { tx };
-                work(&Jobs { rx: jrx }, &mut ev);
+                let jobs = Jobs {
+                    queue,
+                    left: Cell::new(false),
+                };
+                let _leaving = Leaving(&jobs);
+                work(&jobs, &mut ev);
             });
         }
         let tx = etx.clone();
         s.spawn(move || {
             let mut ev = ChannelEvents { tx };
-            produce(&jtx, &mut ev);
-            // jtx dropped: the workers end once the queue is empty.
+            produce(queue, &mut ev);
+            // The workers end once the queue is empty.
+            queue.close();
         });
         drop(etx);
         let (mut bytes, mut files) = (0u64, 0u64);
@@ -225,6 +337,69 @@ mod tests {
         for bad in ["", "K", "12Q", "-5M", "1", "nan", "1e30"] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Runs `n` jobs over `workers` workers, of which those listed in `refused` hand their
+    /// first job back and leave; what each worker did, and whether the producer's sends all
+    /// went through.
+    fn share(workers: usize, refused: &[usize], n: usize) -> (Vec<Vec<usize>>, bool) {
+        let done = Mutex::new(vec![Vec::new(); workers]);
+        let ids = std::sync::atomic::AtomicUsize::new(0);
+        let all_sent = std::sync::atomic::AtomicBool::new(true);
+        struct Quiet;
+        impl Events for Quiet {
+            fn note(&mut self, _: &str) {}
+            fn start(&mut self, _: &str, _: Option<u64>, _: u64) {}
+            fn advance(&mut self, _: u64) {}
+            fn finish(&mut self) {}
+            fn fail(&mut self, _: &Error) {}
+        }
+        let mut events = Quiet;
+        run(
+            workers,
+            &mut events,
+            "test",
+            |q, _| {
+                for j in 0..n {
+                    if q.send(j).is_err() {
+                        all_sent.store(false, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            },
+            |jobs, _| {
+                let me = ids.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut first = true;
+                while let Some(j) = jobs.next() {
+                    if std::mem::take(&mut first) && refused.contains(&me) {
+                        match jobs.give_back(j) {
+                            Ok(()) => continue,
+                            Err(j) => lock(&done)[me].push(j),
+                        }
+                        continue;
+                    }
+                    lock(&done)[me].push(j);
+                }
+                // After leaving, nothing more is handed out.
+                assert!(jobs.next().is_none());
+            },
+        );
+        (done.into_inner().unwrap(), all_sent.into_inner())
+    }
+
+    #[test]
+    fn a_worker_that_gives_its_job_back_leaves_it_to_the_others() {
+        // Three of four workers refused: the fourth does every job, none is lost.
+        let (done, sent) = share(4, &[0, 1, 2], 50);
+        assert!(sent);
+        let mut all: Vec<usize> = done.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..50).collect::<Vec<_>>());
+        assert!(done[..3].iter().all(Vec::is_empty), "{done:?}");
+        // Every one refused: the last cannot give back, and does the work itself.
+        let (done, sent) = share(3, &[0, 1, 2], 20);
+        assert!(sent);
+        assert_eq!(done.concat().len(), 20);
+        assert_eq!(done.iter().filter(|d| !d.is_empty()).count(), 1, "{done:?}");
     }
 
     #[test]

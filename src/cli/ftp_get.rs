@@ -27,7 +27,7 @@ impl Tool for FtpGet {
         (64, ""),
         (
             66,
-            "the remote file does not exist (or a wildcard matched nothing)",
+            "the remote file or folder (-r) does not exist (or a wildcard matched nothing)",
         ),
         (68, ""),
         (69, ""),
@@ -45,7 +45,9 @@ impl Tool for FtpGet {
         (
             76,
             "malformed or unexpected reply (more data than SIZE said, a transfer reply with\n\
-             no transfer), TLS handshake or certificate failure",
+             no transfer), a tree beyond the bounds of -r (deeper than 64 levels, more\n\
+             than 4 MiB of names kept, a path over 4000 bytes), TLS handshake or\n\
+             certificate failure",
         ),
         (
             77,

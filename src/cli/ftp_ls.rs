@@ -6,9 +6,9 @@ use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
 use super::generated::GenerateArgs;
 use super::report::Reporter;
 use super::tool::{self, Tool};
-use crate::error::{Kind, Result, visible};
+use crate::error::{Kind, Result, acts_on_terminal, visible};
 use crate::ftp::FtpClient;
-use crate::ftp::list::{Item, ListEntry, Walk, list, rfc3339};
+use crate::ftp::list::{Item, ListEntry, Walk, folder_path, join, list, rfc3339};
 use crate::net::url::{Scheme, Target};
 use crate::transfer::StreamOut;
 use clap::Parser;
@@ -26,7 +26,8 @@ impl Tool for FtpLs {
         (64, ""),
         (
             66,
-            "the remote folder or file does not exist, or a wildcard matched nothing",
+            "the remote folder or file does not exist (also a folder the server lists as\n\
+             empty, where MLST or CWD does not find it), or a wildcard matched nothing",
         ),
         (68, ""),
         (69, ""),
@@ -38,8 +39,9 @@ impl Tool for FtpLs {
         (75, ""),
         (
             76,
-            "malformed or unexpected reply (a listing line over 64 KiB, more than 100000\n\
-             folders waiting with -R), TLS handshake or certificate failure",
+            "malformed or unexpected reply (a listing line over 64 KiB), a tree beyond\n\
+             the bounds of -R (deeper than 64 levels, more than 4 MiB of folder names\n\
+             waiting, a path over 4000 bytes), TLS handshake or certificate failure",
         ),
         (
             77,
@@ -100,7 +102,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "recursive")]
     pub raw: bool,
 
-    /// Enter every folder (never one twice, never through a link)
+    /// Enter every folder, depth first (never through a link; 64 levels, 4 MiB of names
+    /// waiting at most)
     #[arg(short = 'R', long)]
     pub recursive: bool,
 
@@ -192,11 +195,12 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         recursive: args.recursive,
         raw: args.raw,
     };
-    let base = target.path.trim_end_matches('/').to_string();
+    let base = folder_path(&target.path).to_string();
     let listed_dir = if target.path.ends_with('/') || target.path.is_empty() {
         base.clone()
     } else {
         match base.rfind('/') {
+            Some(0) if crate::ftp::parse::has_glob(&base[1..]) => "/".to_string(),
             Some(i) if crate::ftp::parse::has_glob(&base[i + 1..]) => base[..i].to_string(),
             None if crate::ftp::parse::has_glob(&base) => String::new(),
             _ => base.clone(),
@@ -256,29 +260,22 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
 
 /// One entry as the chosen format shows it.
 fn render(args: &Args, dir: &str, listed_dir: &str, e: &ListEntry) -> String {
-    let path = if dir.is_empty() {
-        e.name.clone()
-    } else {
-        format!("{dir}/{}", e.name)
-    };
+    let path = join(dir, &e.name);
     if args.json {
-        // The keys in the documented order (a serde_json Map would sort them); every value
-        // through serde_json, which escapes control characters (\u001b): nothing in a name
-        // can act on a terminal.
-        let json = |v: serde_json::Value| v.to_string();
+        // The keys in the documented order; every string through json_string, which
+        // escapes what plain output makes visible: nothing in a name can act on a terminal,
+        // even after jq -r.
         let mut line = format!(
-            "{{\"name\":{},\"path\":{},\"type\":{},\"size\":{},\"modified\":{}",
-            json(e.name.clone().into()),
-            json(path.into()),
-            json(e.kind.name().into()),
-            json(e.size.map_or(serde_json::Value::Null, Into::into)),
-            json(
-                e.modified
-                    .map_or(serde_json::Value::Null, |t| rfc3339(t).into())
-            ),
+            "{{\"name\":{},\"path\":{},\"type\":\"{}\",\"size\":{},\"modified\":{}",
+            json_string(&e.name),
+            json_string(&path),
+            e.kind.name(),
+            e.size.map_or_else(|| "null".to_string(), |s| s.to_string()),
+            e.modified
+                .map_or_else(|| "null".to_string(), |t| json_string(&rfc3339(t))),
         );
         if let Some(t) = &e.target {
-            line.push_str(&format!(",\"target\":{}", json(t.clone().into())));
+            line.push_str(&format!(",\"target\":{}", json_string(t)));
         }
         line.push('}');
         return line;
@@ -289,7 +286,7 @@ fn render(args: &Args, dir: &str, listed_dir: &str, e: &ListEntry) -> String {
             path.as_str()
         } else {
             path.strip_prefix(listed_dir)
-                .and_then(|p| p.strip_prefix('/'))
+                .map(|p| p.strip_prefix('/').unwrap_or(p))
                 .unwrap_or(&path)
         };
         visible(rel)
@@ -317,4 +314,54 @@ fn render(args: &Args, dir: &str, listed_dir: &str, e: &ListEntry) -> String {
         .map(|t| format!(" -> {}", visible(t)))
         .unwrap_or_default();
     format!("{} {size:>12} {when} {shown}{link}", e.kind.letter())
+}
+
+/// `text` as a JSON string (RFC 8259 section 7): quotes and backslashes escaped, and every
+/// character [`visible`] would show escaped (C0 and C1 controls, DEL, bidirectional and
+/// invisible format controls) as `\uXXXX`, which a JSON reader turns back into the same
+/// character. serde_json escapes C0 only, leaving DEL, C1 and U+202E raw on the line.
+fn json_string(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // Every such character is in the Basic Multilingual Plane: one \u escape each.
+            c if acts_on_terminal(c) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_string;
+
+    #[test]
+    fn json_strings_escape_what_a_terminal_would_act_on() {
+        assert_eq!(json_string("plain Grüße"), "\"plain Grüße\"");
+        assert_eq!(json_string("q\"b\\s/"), "\"q\\\"b\\\\s/\"");
+        assert_eq!(
+            json_string("\n\r\t\x00\x1b\x7f\u{80}\u{9f}\u{a0}"),
+            "\"\\n\\r\\t\\u0000\\u001b\\u007f\\u0080\\u009f\u{a0}\""
+        );
+        assert_eq!(
+            json_string("\u{200b}\u{202e}\u{2066}\u{feff}\u{1f600}"),
+            "\"\\u200b\\u202e\\u2066\\ufeff\u{1f600}\""
+        );
+        // What serde_json reads back is the text itself.
+        for text in ["a\u{7f}b\u{9b}c\u{85}\u{202e}\"\\", "\u{0}\u{1f}é"] {
+            let back: String = serde_json::from_str(&json_string(text)).unwrap();
+            assert_eq!(back, text);
+        }
+    }
 }

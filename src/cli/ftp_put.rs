@@ -25,7 +25,7 @@ impl Tool for FtpPut {
         (
             65,
             "with -c, the remote file is larger than the local one (or standard input is\n\
-             shorter than it)",
+             shorter than it); with -r, a local name holding CR or LF",
         ),
         (
             66,
@@ -34,6 +34,10 @@ impl Tool for FtpPut {
         (68, ""),
         (69, ""),
         (70, ""),
+        (
+            73,
+            "the remote folder does not exist (--create-dirs makes it)",
+        ),
         (
             74,
             "local I/O error, a file that changed while being read, or the connection\n\
@@ -44,7 +48,7 @@ impl Tool for FtpPut {
         (
             77,
             "login failed, or the server refused to store or rename the file (550, 553:\n\
-             permission denied), or no password available",
+             permission denied) or to make the folder of -r, or no password available",
         ),
     ];
     const HINTS: &'static [(&'static str, &'static str)] = &[
@@ -83,7 +87,8 @@ impl Tool for FtpPut {
     about = "Upload files over FTP or FTPS, checked against the server's size",
     long_about = "Upload files over FTP or FTPS. Each file is streamed with STOR and, once the \
 server confirmed it, its size on the server is checked against what was sent (SIZE). With \
---atomic the file goes to .NAME.part in the same folder and is renamed onto NAME only when \
+--atomic the file goes to .NAME.TAG.part in the same folder (TAG: a hash of the local file's \
+identity) and is renamed onto NAME only when \
 complete, so a consumer never sees a partial file. -c resumes an interrupted upload. Files \
 for one server share one logged-in connection.\n\n\
 A URL ending in / is a folder: each FILE keeps its name there. Otherwise the URL names the \
@@ -105,7 +110,7 @@ pub struct Args {
     #[arg(required = true, value_name = "URL", value_hint = ValueHint::Url)]
     pub url: String,
 
-    /// Upload to .NAME.part in the same folder, then rename it onto NAME (RNFR/RNTO)
+    /// Upload to .NAME.TAG.part in the same folder, then rename it onto NAME (RNFR/RNTO)
     #[arg(long, conflicts_with = "append")]
     pub atomic: bool,
 

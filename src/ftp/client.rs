@@ -16,6 +16,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// Transfer buffer: large enough that per-read overhead vanishes, small enough for < 4 MiB RSS.
 pub const DATA_BUF: usize = 256 * 1024;
+/// The longest command line sent, CRLF not counted: vsftpd's own limit
+/// (VSFTP_MAX_COMMAND_LINE), and no server need take more. A longer one is refused before it
+/// is sent (64), naming it.
+pub const MAX_COMMAND: usize = 4096;
+/// The longest remote path a walk builds (ftp-ls -R, ftp-get -r): with any verb before it,
+/// MFMT's time or SITE CHMOD's mode included, its command line stays within [`MAX_COMMAND`].
+pub const MAX_PATH: usize = 4000;
 /// A listing larger than this is refused: it streams, but a hostile server must not keep
 /// us reading forever.
 const MAX_LISTING: u64 = 1 << 30;
@@ -165,8 +172,25 @@ impl<S: Transport> FtpClient<S> {
         self.conn.peer().to_string()
     }
 
-    /// Sends a command and reads its reply; 1xx replies are not expected here.
+    /// Sends a command and reads its reply; 1xx replies are not expected here. A command
+    /// line longer than [`MAX_COMMAND`] is refused unsent (64): a path of hundreds of KB,
+    /// from a URL or a server, never reaches the wire.
     fn command(&mut self, verb: &str, arg: Option<&str>) -> Result<Reply> {
+        let len = verb.len() + arg.map_or(0, |a| 1 + a.len());
+        if len > MAX_COMMAND {
+            let line = match arg {
+                Some(a) => format!("{verb} {a}"),
+                None => verb.to_string(),
+            };
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "{}: refusing to send a command line of {len} bytes (at most {MAX_COMMAND}): {}",
+                    self.peer(),
+                    printable(&line)
+                ),
+            ));
+        }
         self.conn
             .send_command(verb, arg)
             .inspect_err(|_| self.broken = true)?;
@@ -601,23 +625,32 @@ impl<S: Transport> FtpClient<S> {
     /// Whether `path` is a folder, for the hint after a failed RETR: CWD into it and back
     /// (PWD first, to know where back is). `false` when the server cannot tell.
     pub fn is_folder(&mut self, path: &str) -> Result<bool> {
+        Ok(self.probe_folder(path)? == Some(true))
+    }
+
+    /// Whether `path` is a folder: CWD into it and back (PWD first, to know where back
+    /// is). `None` when the server cannot tell (no usable PWD reply, or "not now", a 4xx,
+    /// to CWD).
+    pub fn probe_folder(&mut self, path: &str) -> Result<Option<bool>> {
         let r = self.command("PWD", None)?;
         let Some(home) = (r.code == 257)
             .then(|| parse::parse_pwd(&r.text_lossy()))
             .flatten()
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let r = self.command("CWD", Some(path))?;
-        if r.class() != 2 {
-            return Ok(false);
+        match r.class() {
+            2 => {}
+            4 => return Ok(None),
+            _ => return Ok(Some(false)),
         }
         let back = self.command("CWD", Some(&home))?;
         if back.class() != 2 {
             // Lost in another folder: every relative path would be wrong from now on.
             self.broken = true;
         }
-        Ok(true)
+        Ok(Some(true))
     }
 
     /// Deletes a remote file (DELE).
@@ -667,14 +700,33 @@ impl<S: Transport> FtpClient<S> {
         Ok(())
     }
 
-    /// Makes a remote folder (MKD). `Ok(false)`: the server refused (it may exist already;
-    /// the transfer that needs it will tell).
-    pub fn make_dir(&mut self, path: &str) -> Result<bool> {
+    /// Makes a remote folder (MKD). `Ok(Some(reply))`: the server refused, saying `reply`
+    /// (the folder may exist already, or its parent may not: [`folder_exists`] tells).
+    ///
+    /// [`folder_exists`]: FtpClient::folder_exists
+    pub fn make_dir(&mut self, path: &str) -> Result<Option<String>> {
         let r = self.command("MKD", Some(path))?;
         if r.code == 421 {
             return Err(r.error(format!("{}: MKD", self.peer())));
         }
-        Ok(r.class() == 2)
+        Ok((r.class() != 2).then(|| format!("{} {}", r.code, printable(&r.text_lossy()))))
+    }
+
+    /// Whether `path` is a folder: MLST's type where the server offers MLST, else a CWD
+    /// there and back ([`probe_folder`](FtpClient::probe_folder)). `None` when the server
+    /// cannot tell. The login folder ("") is one.
+    pub fn folder_exists(&mut self, path: &str) -> Result<Option<bool>> {
+        use super::list::{EntryType, Line, parse_mlsd};
+        if path.is_empty() {
+            return Ok(Some(true));
+        }
+        if !self.features.mlsd {
+            return self.probe_folder(path);
+        }
+        Ok(Some(match self.mlst(path)? {
+            Some(line) => matches!(parse_mlsd(&line), Line::Entry(e) if e.kind == EntryType::Dir),
+            None => false,
+        }))
     }
 
     /// SITE `arg` (SITE CHMOD 644 path). `Ok(Err(reply))`: the server refused, with its

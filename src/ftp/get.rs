@@ -3,7 +3,7 @@
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
 use super::client::{FtpClient, FtpOptions};
-use super::list::EntryType;
+use super::list::{EntryType, Folder, Tree, fits, folder_path};
 use super::parse::{glob_match, has_glob, safe_local_name};
 use crate::conn::printable;
 use crate::dot::CrlfToLf;
@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime};
 
 /// At most this many files matched by one wildcard URL, and this many bytes of their names,
@@ -156,6 +155,7 @@ fn get_parallel(
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
+    let fewer = AtomicBool::new(false);
     let label = format!("{} connections", opts.parallel);
     parallel::run(
         opts.parallel,
@@ -194,12 +194,43 @@ fn get_parallel(
                 queue: None,
                 sole_url,
             };
+            let mut first = true;
             while let Some((file, base)) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
-                run.tree_base = base;
-                let res = run.with_retries(|r| r.fetch(&file, &mut 0));
+                // A server that takes fewer connections than asked (a 421 "too many
+                // connections", a refused connect: transient, where another connection
+                // fared better): the others go on without this one, and its file goes to
+                // them, not to the failures. The last connection does it itself.
+                let connected = if std::mem::take(&mut first) {
+                    run.client(&file).map(|_| ())
+                } else {
+                    Ok(())
+                };
+                let res = match connected {
+                    Err(e) if e.is_transient() => match jobs.give_back((file, base)) {
+                        Ok(()) => {
+                            if !fewer.swap(true, Ordering::Relaxed) {
+                                run.events.note(&format!(
+                                    "{e}; going on with the connections the server accepted"
+                                ));
+                            }
+                            break;
+                        }
+                        Err((file, base)) => {
+                            run.tree_base = base;
+                            run.with_retries(|r| r.fetch(&file, &mut 0))
+                        }
+                    },
+                    // What every connection would meet (a refused login, TLS): the file's
+                    // failure, without logging in again.
+                    Err(e) => Err(e),
+                    Ok(()) => {
+                        run.tree_base = base;
+                        run.with_retries(|r| r.fetch(&file, &mut 0))
+                    }
+                };
                 if let Err(e) = res {
                     if run.login_failed(&e) {
                         // Said once for the server, not once per file and connection.
@@ -245,7 +276,7 @@ struct Run<'a> {
     tree_base: Option<String>,
     /// `--parallel`: files go to this queue (with their tree base) instead of being
     /// downloaded here.
-    queue: Option<&'a SyncSender<Job>>,
+    queue: Option<&'a parallel::Queue<Job>>,
     /// The run has one URL: no claims are needed.
     sole_url: bool,
 }
@@ -305,9 +336,11 @@ impl Run<'_> {
     }
 
     /// `-r`: mirrors the tree under the folder `target` into the destination folder, one
-    /// remote folder at a time: its listing is read (names only are kept, at most
-    /// [`MAX_MATCHES`]), its files downloaded, then its subfolders entered. Every remote name
-    /// is checked before it touches the disk, and no local folder on the way may be a link.
+    /// remote folder at a time, depth first: its listing is read (the names of its files
+    /// kept, its subfolders handed to a [`Tree`], all within the walk's bounds in bytes,
+    /// depth and path length), its files downloaded, then its subfolders entered. Every
+    /// remote name is checked before it touches the disk, and no local folder on the way may
+    /// be a link. A tree that does not fit the bounds ends the walk with an error (76).
     fn mirror(&mut self, target: &Target, stream_written: &mut u64) -> Stop {
         if !matches!(self.opts.destination, Destination::Dir(_)) {
             self.events.fail(&Error::new(
@@ -317,100 +350,156 @@ impl Run<'_> {
             return Stop::Next;
         }
         self.tree_base = Some(target.path.clone());
-        let mut stack: Vec<(String, usize)> = vec![(target.path.clone(), 0)];
-        while let Some((dir, depth)) = stack.pop() {
+        let mut tree = Tree::new(folder_path(&target.path));
+        let stop = 'walk: loop {
+            let Some(folder) = tree.next_folder() else {
+                break Stop::Next;
+            };
+            let dir = match folder.path.as_str() {
+                "" => String::new(),
+                "/" => "/".to_string(),
+                p => format!("{p}/"),
+            };
             let dir_target = target.with_path(dir.clone());
             if let Err(e) = self.local_folder(&dir_target) {
                 self.events.fail(&e);
                 continue;
             }
-            let listed = match self.with_retries(|run| run.list_folder(&dir_target)) {
-                Ok(l) => l,
+            let listing = self.with_retries(|run| run.list_folder(&dir_target, &folder, &mut tree));
+            let files = match listing {
+                Ok(Listing::Files(f)) => f,
+                Ok(Listing::Beyond(e)) => {
+                    // The walk cannot go on within its bounds: it ends here.
+                    self.events.fail(&e.context(target));
+                    break Stop::Next;
+                }
                 Err(e) => {
                     self.events.fail(&e);
                     if self.login_failed(&e) {
-                        self.tree_base = None;
-                        return Stop::Server;
+                        break Stop::Server;
                     }
                     continue;
                 }
             };
-            let mut subfolders = Vec::new();
-            for (name, kind) in listed {
+            for name in files.iter() {
                 let t = target.with_path(format!("{dir}{name}"));
-                match kind {
-                    EntryType::Dir if depth + 1 >= crate::ftp::list::MAX_DEPTH => {
-                        self.events.note(&format!(
-                            "{t}/: deeper than {} folders, not entered",
-                            crate::ftp::list::MAX_DEPTH
-                        ));
-                    }
-                    EntryType::Dir => subfolders.push(format!("{dir}{name}/")),
-                    EntryType::File => match self.fetch_one(&t, stream_written) {
-                        Stop::Next => {}
-                        stop => {
-                            self.tree_base = None;
-                            return stop;
-                        }
-                    },
-                    EntryType::Link | EntryType::Other => {
-                        self.events
-                            .note(&format!("{t}: a link or special file, skipped"));
-                    }
+                match self.fetch_one(&t, stream_written) {
+                    Stop::Next => {}
+                    stop => break 'walk stop,
                 }
             }
-            stack.extend(subfolders.into_iter().rev().map(|d| (d, depth + 1)));
-        }
+            tree.release(files.len(), files.text_len());
+            tree.done(folder);
+        };
         self.tree_base = None;
-        Stop::Next
+        stop
     }
 
-    /// The entries of one remote folder, with hostile names refused (76) and reported.
-    fn list_folder(&mut self, dir: &Target) -> Result<Vec<(String, EntryType)>> {
-        let mut entries: Vec<(String, EntryType)> = Vec::new();
-        let mut bytes = 0usize;
+    /// The listing of one folder of a tree (`folder`, as `dir`): the names of its files, each
+    /// charged to `tree`, and its subfolders handed to `tree`. Hostile names are refused
+    /// (76) and reported; links and special files are skipped with a note. A folder beyond
+    /// the walk's bounds is [`Listing::Beyond`]; an empty listing of the folder the walk
+    /// starts at is checked (a missing folder is 66).
+    fn list_folder(&mut self, dir: &Target, folder: &Folder, tree: &mut Tree) -> Result<Listing> {
+        // A retry reads the listing again from its start.
+        tree.restart();
+        let mut files = Names::default();
+        let mut beyond: Option<Error> = None;
         let mut refused: Vec<String> = Vec::new();
+        let mut skipped: Vec<String> = Vec::new();
+        let (mut refused_more, mut skipped_more) = (0u64, 0u64);
         let mut unparsed = 0u64;
-        let walk = crate::ftp::list::Walk::default();
+        let mut entries = 0u64;
         let now = SystemTime::now();
         let client = self.client(dir)?;
-        crate::ftp::list::list(client, &dir.path, walk, now, &mut |item| {
-            let e = match item {
-                crate::ftp::list::Item::Entry { entry, .. } => entry,
-                crate::ftp::list::Item::Unparsed(_) => {
-                    unparsed += 1;
-                    return Ok(());
-                }
-                crate::ftp::list::Item::Raw(_) => return Ok(()),
+        let listed = crate::ftp::list::entries(client, &folder.path, now, &mut |item| {
+            let Some(e) = item else {
+                unparsed += 1;
+                return Ok(());
             };
+            entries += 1;
+            if beyond.is_some() {
+                return Ok(());
+            }
             if let Err(why) = safe_local_name(&e.name) {
                 if refused.len() < 10 {
                     refused.push(format!(
                         "{dir}: refusing the listed name \"{}\": {why}",
                         printable(&e.name)
                     ));
+                } else {
+                    refused_more += 1;
                 }
                 return Ok(());
             }
-            bytes += e.name.len();
-            entries.push((e.name.clone(), e.kind));
-            if entries.len() > MAX_MATCHES || bytes > MAX_MATCHED_BYTES {
-                return Err(Error::new(
-                    Kind::Protocol,
-                    format!("{dir}: more than {MAX_MATCHES} entries in one folder"),
-                ));
+            let kept = match e.kind {
+                EntryType::Dir => tree.found(folder, &e.name, e.unique.as_deref()).map(|_| ()),
+                EntryType::File => {
+                    if let Err(too_long) = fits(folder, &e.name, "file") {
+                        // No command could name it: refused, as a hostile name is.
+                        if refused.len() < 10 {
+                            refused.push(too_long.context(dir).to_string());
+                        } else {
+                            refused_more += 1;
+                        }
+                        return Ok(());
+                    }
+                    tree.charge(folder, e.name.len())
+                        .map(|()| files.push(&e.name))
+                }
+                EntryType::Link | EntryType::Other => {
+                    if skipped.len() < 10 {
+                        skipped.push(format!(
+                            "{}: a link or special file, skipped",
+                            dir.with_path(format!("{}{}", dir.path, e.name))
+                        ));
+                    } else {
+                        skipped_more += 1;
+                    }
+                    Ok(())
+                }
+            };
+            if let Err(e) = kept {
+                // The rest of the listing is read (the connection stays in step), not kept.
+                beyond = Some(e);
             }
             Ok(())
-        })?;
+        });
+        if let Err(e) = listed {
+            tree.release(files.len(), files.text_len());
+            tree.restart();
+            return Err(e);
+        }
         for msg in refused {
             self.events.fail(&Error::new(Kind::Protocol, msg));
+        }
+        if refused_more > 0 {
+            self.events.fail(&Error::new(
+                Kind::Protocol,
+                format!("{dir}: refused {refused_more} more listed names"),
+            ));
+        }
+        for msg in skipped {
+            self.events.note(&msg);
+        }
+        if skipped_more > 0 {
+            self.events.note(&format!(
+                "{dir}: {skipped_more} more links or special files skipped"
+            ));
         }
         if unparsed > 0 {
             self.events.note(&format!(
                 "{dir}: {unparsed} listing lines were not understood, skipped"
             ));
         }
-        Ok(entries)
+        if let Some(e) = beyond {
+            return Ok(Listing::Beyond(e));
+        }
+        if folder.depth == 0 && entries == 0 {
+            let client = self.client(dir)?;
+            crate::ftp::list::check_folder(client, &folder.path).map_err(|e| e.context(dir))?;
+        }
+        Ok(Listing::Files(files))
     }
 
     /// Makes the local folder for the remote folder `dir` of the tree: each component
@@ -642,7 +731,9 @@ impl Run<'_> {
             if !glob_match(pattern, n.rsplit('/').next().unwrap_or(&n)) {
                 return Ok(());
             }
-            if let Err(why) = safe_local_name(&n) {
+            let too_long = (dir.len() + n.len() > super::client::MAX_PATH)
+                .then_some("its path would be longer than the 4000 bytes a remote path may have");
+            if let Err(why) = safe_local_name(&n).and(too_long.map_or(Ok(""), Err)) {
                 refused_count += 1;
                 if refused.len() < 10 {
                     refused.push(format!(
@@ -1118,6 +1209,11 @@ impl Names {
         self.spans.len()
     }
 
+    /// The bytes of all the names' text.
+    fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
@@ -1125,6 +1221,14 @@ impl Names {
     fn iter(&self) -> impl Iterator<Item = &str> {
         self.spans.iter().map(|s| self.get(*s))
     }
+}
+
+/// What the listing of one folder of a tree gave.
+enum Listing {
+    /// The names of its files (its subfolders went to the tree).
+    Files(Names),
+    /// The folder is beyond the walk's bounds: the walk ends with this error.
+    Beyond(Error),
 }
 
 /// A 64-bit hash, for telling names apart without keeping them.

@@ -15,18 +15,21 @@ use crate::session::Reconnecting;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
 
 /// Where the bytes of one upload come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A local file (a regular file, or anything else that can be read, such as a FIFO).
+    /// A local file named on the command line (a regular file, or anything else that can be
+    /// read, such as a FIFO; a link the user named is followed, as cp and curl -T do).
     File(PathBuf),
     /// Standard input (`-`).
     Stdin,
+    /// A regular file of a tree (`-r`), already opened by the walk.
+    Walked(Walked),
 }
 
 impl Source {
@@ -35,9 +38,32 @@ impl Source {
         match self {
             Source::File(p) => p.display().to_string(),
             Source::Stdin => "standard input".to_string(),
+            Source::Walked(w) => w.0.path.display().to_string(),
         }
     }
 }
+
+/// A file of a local tree as the walk opened it: without following a link (unless
+/// `--follow`), without blocking on a FIFO, and checked on its descriptor (fstat) to be a
+/// regular file. It is uploaded from that descriptor, its size and time are that fstat's:
+/// a link or another file swapped in at its name later is never read.
+#[derive(Debug, Clone)]
+pub struct Walked(Arc<WalkedFile>);
+
+#[derive(Debug)]
+struct WalkedFile {
+    path: PathBuf,
+    file: File,
+    meta: std::fs::Metadata,
+}
+
+impl PartialEq for Walked {
+    fn eq(&self, other: &Walked) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Walked {}
 
 /// One upload: a local source and the remote file it becomes.
 #[derive(Debug, Clone)]
@@ -50,11 +76,12 @@ pub struct Job {
 /// ftp-put's choices.
 #[derive(Debug, Clone)]
 pub struct PutOptions {
-    /// Upload to `.NAME.part` in the same folder, then RNFR/RNTO onto NAME.
+    /// Upload to `.NAME.TAG.part` in the same folder ([`temporary_path`]), then RNFR/RNTO
+    /// onto NAME.
     pub atomic: bool,
     /// MKD the missing folders of each remote path.
     pub create_dirs: bool,
-    /// Resume where the remote file (or its `.NAME.part` with `atomic`) ends.
+    /// Resume where the remote file (or, with `atomic`, this file's own temporary) ends.
     pub resume: bool,
     /// Append to the remote file (APPE).
     pub append: bool,
@@ -135,6 +162,7 @@ fn put_parallel(
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
+    let fewer = AtomicBool::new(false);
     let label = format!("{} connections", opts.parallel);
     parallel::run(
         opts.parallel,
@@ -159,11 +187,38 @@ fn put_parallel(
         },
         |jobs, ev| {
             let mut run = Putter::new(ftp, opts, login.clone(), ev);
+            let mut first = true;
             while let Some(job) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
-                if let Err(e) = run.put(&job) {
+                // A server that takes fewer connections than asked (a 421 "too many
+                // connections", a refused connect: transient, where another connection
+                // fared better): the others go on without this one, and its file goes to
+                // them, not to the failures. The last connection does it itself.
+                let connected = if std::mem::take(&mut first) {
+                    run.client(&job.target).map(|_| ())
+                } else {
+                    Ok(())
+                };
+                let res = match connected {
+                    Err(e) if e.is_transient() => match jobs.give_back(job) {
+                        Ok(()) => {
+                            if !fewer.swap(true, Ordering::Relaxed) {
+                                run.events.note(&format!(
+                                    "{e}; going on with the connections the server accepted"
+                                ));
+                            }
+                            break;
+                        }
+                        Err(job) => run.put(&job),
+                    },
+                    // What every connection would meet (a refused login, TLS): the file's
+                    // failure, without logging in again.
+                    Err(e) => Err(e),
+                    Ok(()) => run.put(&job),
+                };
+                if let Err(e) = res {
                     if run.login_failed(&e) {
                         // Said once for the server, not once per file and connection.
                         if !dead.swap(true, Ordering::Relaxed) {
@@ -189,7 +244,7 @@ pub struct Putter<'a> {
     /// Remote folders known to exist on this connection's server (made or seen).
     made: HashSet<String>,
     /// `--parallel`: the files of a tree go to this queue instead of being uploaded here.
-    queue: Option<&'a SyncSender<Job>>,
+    queue: Option<&'a parallel::Queue<Job>>,
 }
 
 /// Whether a tree's upload goes on with the server's next file.
@@ -206,6 +261,12 @@ struct Opened {
     file: Option<File>,
     /// Its size when it is a regular file.
     len: Option<u64>,
+    /// What fstat said of the descriptor it is read from (not of a path), for a file.
+    meta: Option<std::fs::Metadata>,
+    /// What `--atomic` names its temporary after ([`temporary_path`]): the file's identity
+    /// (`own` true), or, for a stream, a random tag of this run.
+    tag: String,
+    own: bool,
     /// Bytes already read from it (standard input cannot be read again).
     consumed: u64,
     /// A transfer of it began (the server answered 150): the remote file now holds what
@@ -278,7 +339,7 @@ impl<'a> Putter<'a> {
         let target = &job.target;
         let final_path = target.path.as_str();
         let upload_path = if self.opts.atomic {
-            temporary_path(final_path)
+            temporary_path(final_path, &src.tag)
         } else {
             final_path.to_string()
         };
@@ -308,7 +369,7 @@ impl<'a> Putter<'a> {
                     self.events.note(&format!(
                         "{target}: already complete on the server, nothing to upload"
                     ));
-                    return self.publish(job, &upload_path, true);
+                    return self.publish(job, src, &upload_path, true);
                 }
                 Some(offset) => {
                     let how = if features.rest_stream || !features.listed {
@@ -325,7 +386,10 @@ impl<'a> Putter<'a> {
         src.position(offset, &job.source)?;
         let shown = job.source.shown();
         self.events.start(&shown, src.len, offset);
-        let sent = self.send(target, &upload_path, how, src)?;
+        let sent = match self.send(target, &upload_path, how, src) {
+            Ok(n) => n,
+            Err(e) => return Err(self.explain_refusal(job, &upload_path, e)),
+        };
         let total = offset + sent;
         if let Some(len) = src.len {
             if total != len {
@@ -354,7 +418,7 @@ impl<'a> Putter<'a> {
             None => false,
         };
         self.events.finish();
-        self.publish(job, &upload_path, verified)
+        self.publish(job, src, &upload_path, verified)
     }
 
     /// Where a resumed upload starts: the remote size, checked against the local file.
@@ -373,6 +437,14 @@ impl<'a> Putter<'a> {
                     "{target}: an ASCII transfer cannot be resumed: uploading the whole file"
                 ));
             }
+            return Ok(None);
+        }
+        if self.opts.atomic && !src.own && attempt == 0 {
+            // A stream has no identity that a temporary of an earlier run could carry: any
+            // one found could be someone else's.
+            self.events.note(&format!(
+                "{target}: a stream has no identity to find its own temporary by: uploading it whole"
+            ));
             return Ok(None);
         }
         let remote = self.client(target)?.size(upload_path)?;
@@ -450,11 +522,17 @@ impl<'a> Putter<'a> {
     }
 
     /// After a complete upload: rename into place (`--atomic`), SITE CHMOD, and remove the
-    /// local file (`--remove-source-files`).
-    fn publish(&mut self, job: &Job, upload_path: &str, verified: bool) -> Result<()> {
+    /// local file (`--remove-source-files`). The local time is that of the descriptor read.
+    fn publish(
+        &mut self,
+        job: &Job,
+        src: &Opened,
+        upload_path: &str,
+        verified: bool,
+    ) -> Result<()> {
         let target = &job.target;
-        if let (true, Source::File(p)) = (self.opts.keep_mtime, &job.source) {
-            if let Ok(t) = std::fs::metadata(p).and_then(|m| m.modified()) {
+        if self.opts.keep_mtime {
+            if let Some(t) = src.meta.as_ref().and_then(|m| m.modified().ok()) {
                 // Where the server can do neither, the upload keeps its own time: most
                 // servers cannot, and saying so for every run would be noise (-v shows it).
                 self.client(target)?.set_mtime(upload_path, t)?;
@@ -485,15 +563,25 @@ impl<'a> Putter<'a> {
             }
         }
         if self.opts.remove_source {
-            if let Source::File(p) = &job.source {
+            let path = match &job.source {
+                Source::File(p) => Some(p),
+                Source::Walked(w) => Some(&w.0.path),
+                Source::Stdin => None,
+            };
+            if let Some(p) = path {
                 let supports_size = self.client(target)?.features().size;
-                if verified || !supports_size {
-                    std::fs::remove_file(p).map_err(|e| Error::local_io(p.display(), &e))?;
-                } else {
+                if !verified && supports_size {
                     self.events.note(&format!(
                         "{}: kept: the server's size of {target} could not be checked",
                         p.display()
                     ));
+                } else if matches!(job.source, Source::Walked(_)) && !src.still_at(p) {
+                    self.events.note(&format!(
+                        "{}: kept: no longer the file that was uploaded (replaced meanwhile)",
+                        p.display()
+                    ));
+                } else {
+                    std::fs::remove_file(p).map_err(|e| Error::local_io(p.display(), &e))?;
                 }
             }
         }
@@ -502,21 +590,35 @@ impl<'a> Putter<'a> {
 
     /// `-r`: uploads the folder `root` as the remote folder `target` (created), and
     /// everything below it, walking the local tree as it goes (open folders are all that
-    /// is kept). Links are skipped unless `--follow`; with it, a folder is never entered
-    /// twice. Each failure is reported and the walk goes on.
+    /// is kept). Each entry is opened relative to its folder's descriptor, without following
+    /// a link (unless `--follow`) and without blocking on a FIFO, then checked on its own
+    /// descriptor: a name swapped for a link or a FIFO after the folder was read is never
+    /// followed, for the first file as for the last, and a file is read from the
+    /// descriptor checked. With `--follow`, a folder is never entered twice. Each failure
+    /// is reported and the walk goes on.
     fn put_tree(&mut self, root: &std::path::Path, target: &Target) -> Stop {
         use std::os::unix::fs::MetadataExt;
         const MAX_DEPTH: usize = 64;
         let mut visited: HashSet<(u64, u64)> = HashSet::new();
-        let mut stack: Vec<(std::fs::ReadDir, PathBuf, String)> = Vec::new();
+        let mut stack: Vec<(LocalDir, PathBuf, String)> = Vec::new();
         let remote_root = target.path.trim_end_matches('/').to_string();
-        if let Err(e) = self.enter(root, &remote_root, target, &mut visited, &mut stack) {
+        let opened = LocalDir::open(root).map_err(|e| Error::no_input(root.display(), &e));
+        if let Err(e) = opened.and_then(|dir| {
+            self.enter(
+                dir,
+                root.to_path_buf(),
+                &remote_root,
+                target,
+                &mut visited,
+                &mut stack,
+            )
+        }) {
             let fatal = self.login_failed(&e);
             self.events.fail(&e);
             return if fatal { Stop::Server } else { Stop::Next };
         }
-        while let Some((iter, local, remote)) = stack.last_mut() {
-            let entry = match iter.next() {
+        while let Some((dir, local, remote)) = stack.last_mut() {
+            let (name, kind) = match dir.next_entry() {
                 None => {
                     stack.pop();
                     continue;
@@ -529,27 +631,59 @@ impl<'a> Putter<'a> {
                 }
                 Some(Ok(entry)) => entry,
             };
-            let path = entry.path();
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            let path = local.join(std::ffi::OsStr::from_bytes(name.to_bytes()));
+            let Ok(utf8) = name.to_str() else {
                 self.events.fail(&Error::new(
                     Kind::NoInput,
                     format!("{}: the name is not UTF-8; not uploaded", path.display()),
                 ));
                 continue;
             };
-            let remote_path = format!("{remote}/{name}");
-            let meta = match entry.file_type() {
-                Ok(ft) if ft.is_symlink() && !self.opts.follow => {
-                    self.events.note(&format!(
-                        "{}: a symbolic link, skipped (--follow uploads what it points to)",
-                        path.display()
-                    ));
+            if utf8.contains(['\r', '\n']) {
+                // No FTP command can carry it (RFC 959 4.1.3): bad input, not bad usage.
+                self.events.fail(&Error::new(
+                    Kind::Data,
+                    format!(
+                        "{}: the name holds a line break (CR or LF), which no FTP command can carry; not uploaded",
+                        crate::error::visible(&path.display().to_string())
+                    ),
+                ));
+                continue;
+            }
+            let remote_path = format!("{remote}/{utf8}");
+            let link_note = || {
+                format!(
+                    "{}: a symbolic link, skipped (--follow uploads what it points to)",
+                    path.display()
+                )
+            };
+            // What the folder's listing says is only a hint, to leave devices and the like
+            // unopened; what counts is the fstat of what was opened.
+            match kind {
+                libc::DT_LNK if !self.opts.follow => {
+                    self.events.note(&link_note());
                     continue;
                 }
-                Ok(_) => std::fs::metadata(&path),
-                Err(e) => Err(e),
+                libc::DT_CHR | libc::DT_BLK | libc::DT_FIFO | libc::DT_SOCK => {
+                    self.events
+                        .note(&format!("{}: not a regular file, skipped", path.display()));
+                    continue;
+                }
+                _ => {}
+            }
+            let file = match dir.open_entry(&name, self.opts.follow) {
+                Ok(f) => f,
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) && !self.opts.follow => {
+                    // A link now, where the folder's listing had something else.
+                    self.events.note(&link_note());
+                    continue;
+                }
+                Err(e) => {
+                    self.events.fail(&Error::no_input(path.display(), &e));
+                    continue;
+                }
             };
-            let meta = match meta {
+            let meta = match file.metadata() {
                 Ok(m) => m,
                 Err(e) => {
                     self.events.fail(&Error::no_input(path.display(), &e));
@@ -571,20 +705,33 @@ impl<'a> Putter<'a> {
                     ));
                     continue;
                 }
-                self.enter(&path, &remote_path, target, &mut visited, &mut stack)
+                LocalDir::from_file(file)
+                    .map_err(|e| Error::no_input(path.display(), &e))
+                    .and_then(|dir| {
+                        self.enter(dir, path, &remote_path, target, &mut visited, &mut stack)
+                    })
             } else if meta.is_file() {
-                let job = Job {
-                    source: Source::File(path),
-                    target: target.with_path(remote_path),
-                };
-                match self.queue {
-                    Some(q) => {
-                        if q.send(job).is_err() {
-                            return Stop::Server;
+                match blocking(&file) {
+                    Err(e) => Err(Error::no_input(path.display(), &e)),
+                    Ok(()) => {
+                        let job = Job {
+                            source: Source::Walked(Walked(Arc::new(WalkedFile {
+                                path,
+                                file,
+                                meta,
+                            }))),
+                            target: target.with_path(remote_path),
+                        };
+                        match self.queue {
+                            Some(q) => {
+                                if q.send(job).is_err() {
+                                    return Stop::Server;
+                                }
+                                Ok(())
+                            }
+                            None => self.put(&job),
                         }
-                        Ok(())
                     }
-                    None => self.put(&job),
                 }
             } else {
                 self.events
@@ -602,30 +749,78 @@ impl<'a> Putter<'a> {
         Stop::Next
     }
 
-    /// Opens the local folder `local` for the walk and makes its remote folder.
+    /// Takes the opened local folder `dir` (`local`) into the walk and makes its remote
+    /// folder.
     fn enter(
         &mut self,
-        local: &std::path::Path,
+        dir: LocalDir,
+        local: PathBuf,
         remote: &str,
         target: &Target,
         visited: &mut HashSet<(u64, u64)>,
-        stack: &mut Vec<(std::fs::ReadDir, PathBuf, String)>,
+        stack: &mut Vec<(LocalDir, PathBuf, String)>,
     ) -> Result<()> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(local).map_err(|e| Error::no_input(local.display(), &e))?;
-        visited.insert((meta.dev(), meta.ino()));
-        let iter = std::fs::read_dir(local).map_err(|e| Error::no_input(local.display(), &e))?;
+        visited.insert(dir.id);
         let folder = target.with_path(remote.to_string());
         if self.opts.create_dirs && stack.is_empty() {
             self.make_parents(&folder)?;
         }
         if !remote.is_empty() && !self.made.contains(remote) {
-            // A refusal usually means it is there already; the uploads into it tell.
-            self.client(&folder)?.make_dir(remote)?;
+            // A refusal usually means it is there already. For the tree's own folder that
+            // is checked: were its parent missing, every file would fail the same way.
+            // (Below it, the uploads into a folder tell: a check there would cost a round
+            // trip per folder on every run that finds them made.)
+            if let Some(why) = self.client(&folder)?.make_dir(remote)? {
+                if stack.is_empty() {
+                    self.check_refused_mkd(&folder, &why)?;
+                }
+            }
             self.made.insert(remote.to_string());
         }
-        stack.push((iter, local.to_path_buf(), remote.to_string()));
+        stack.push((dir, local, remote.to_string()));
         Ok(())
+    }
+
+    /// After the server refused to make the folder `folder` (saying `why`): is it there
+    /// anyway? If not, nothing can go into it: its parent is missing (73, naming it and
+    /// `--create-dirs`), or the server will not make it (77). A server that cannot tell is
+    /// given the benefit of the doubt.
+    fn check_refused_mkd(&mut self, folder: &Target, why: &str) -> Result<()> {
+        let path = folder.path.as_str();
+        let create_dirs = self.opts.create_dirs;
+        let client = self.client(folder)?;
+        if client.folder_exists(path)? != Some(false) {
+            return Ok(());
+        }
+        let parent = remote_parent(path);
+        if !create_dirs && client.folder_exists(parent)? == Some(false) {
+            return Err(missing_folder(folder, parent));
+        }
+        Err(Error::new(
+            Kind::Auth,
+            format!("{folder}: cannot make the remote folder: MKD: {why}"),
+        ))
+    }
+
+    /// A refused STOR (77) of a file whose remote folder does not exist is said as that
+    /// (73, naming the folder and `--create-dirs`), not as a permission problem. Files of a
+    /// tree are not asked about: their folders were made.
+    fn explain_refusal(&mut self, job: &Job, upload_path: &str, e: Error) -> Error {
+        if e.kind() != Kind::Auth
+            || !self.client.is_connected()
+            || self.opts.create_dirs
+            || matches!(job.source, Source::Walked(_))
+        {
+            return e;
+        }
+        let parent = remote_parent(upload_path);
+        match self
+            .client(&job.target)
+            .and_then(|c| c.folder_exists(parent))
+        {
+            Ok(Some(false)) => missing_folder(&job.target, parent),
+            _ => e,
+        }
     }
 
     /// MKD each missing folder on the way to the target (known ones are skipped).
@@ -647,7 +842,7 @@ impl<'a> Putter<'a> {
                 continue;
             }
             // A refusal usually means it is there already; the upload tells otherwise.
-            self.client(target)?.make_dir(p)?;
+            let _refused = self.client(target)?.make_dir(p)?;
             self.made.insert(p.to_string());
         }
         Ok(())
@@ -655,6 +850,18 @@ impl<'a> Putter<'a> {
 }
 
 impl Opened {
+    /// Whether `path` still names the very file this was read from (not a link, not a file
+    /// put in its place): what `--remove-source-files` may remove.
+    fn still_at(&self, path: &std::path::Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::symlink_metadata(path), &self.meta) {
+            (Ok(now), Some(then)) => {
+                now.file_type().is_file() && now.dev() == then.dev() && now.ino() == then.ino()
+            }
+            _ => false,
+        }
+    }
+
     /// Puts the source at `offset`: a seek for a file, bytes read and dropped for a stream.
     fn position(&mut self, offset: u64, source: &Source) -> Result<()> {
         if let Some(f) = &mut self.file {
@@ -694,9 +901,29 @@ fn open_source(source: &Source) -> Result<Opened> {
             reader: Box::new(io::stdin()),
             file: None,
             len: None,
+            meta: None,
+            tag: random_tag()?,
+            own: false,
             consumed: 0,
             started: false,
         }),
+        Source::Walked(w) => {
+            let w = &w.0;
+            let dup = |f: &File| {
+                f.try_clone()
+                    .map_err(|e| Error::no_input(w.path.display(), &e))
+            };
+            Ok(Opened {
+                reader: Box::new(dup(&w.file)?),
+                file: Some(dup(&w.file)?),
+                len: Some(w.meta.len()),
+                tag: identity_tag(&w.meta),
+                own: true,
+                meta: Some(w.meta.clone()),
+                consumed: 0,
+                started: false,
+            })
+        }
         Source::File(p) => {
             let f = File::open(p).map_err(|e| Error::no_input(p.display(), &e))?;
             let meta = f.metadata().map_err(|e| Error::no_input(p.display(), &e))?;
@@ -714,6 +941,9 @@ fn open_source(source: &Source) -> Result<Opened> {
                     reader: Box::new(clone),
                     file: Some(f),
                     len: Some(meta.len()),
+                    tag: identity_tag(&meta),
+                    own: true,
+                    meta: Some(meta),
                     consumed: 0,
                     started: false,
                 })
@@ -722,6 +952,9 @@ fn open_source(source: &Source) -> Result<Opened> {
                     reader: Box::new(f),
                     file: None,
                     len: None,
+                    meta: None,
+                    tag: random_tag()?,
+                    own: false,
                     consumed: 0,
                     started: false,
                 })
@@ -730,12 +963,180 @@ fn open_source(source: &Source) -> Result<Opened> {
     }
 }
 
-/// The temporary name an atomic upload goes to: `.NAME.part` in the same folder.
-pub fn temporary_path(path: &str) -> String {
-    match path.rfind('/') {
-        Some(i) => format!("{}.{}.part", &path[..=i], &path[i + 1..]),
-        None => format!(".{path}.part"),
+/// A local folder of a tree, read from its own descriptor (fdopendir), so that its entries
+/// are opened relative to it (openat): a folder swapped for a link after it was opened
+/// cannot lead the walk elsewhere.
+struct LocalDir {
+    dir: std::ptr::NonNull<libc::DIR>,
+    /// Its device and inode (fstat), to enter it once.
+    id: (u64, u64),
+}
+
+impl LocalDir {
+    /// Opens the folder the user named (a link to one is followed: the user chose it).
+    fn open(path: &std::path::Path) -> io::Result<LocalDir> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = File::options()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(path)?;
+        LocalDir::from_file(f)
     }
+
+    /// Reads the folder `file` is open on (checked with fstat to be one).
+    fn from_file(file: File) -> io::Result<LocalDir> {
+        use std::os::fd::IntoRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata()?;
+        if !meta.is_dir() {
+            return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+        }
+        let fd = file.into_raw_fd();
+        // SAFETY: fd is an open descriptor we own; fdopendir takes it over on success.
+        let dir = unsafe { libc::fdopendir(fd) };
+        match std::ptr::NonNull::new(dir) {
+            Some(dir) => Ok(LocalDir {
+                dir,
+                id: (meta.dev(), meta.ino()),
+            }),
+            None => {
+                let e = io::Error::last_os_error();
+                // SAFETY: fdopendir failed, so fd is still ours to close.
+                unsafe { libc::close(fd) };
+                Err(e)
+            }
+        }
+    }
+
+    /// The next entry but `.` and `..`: its name, and its type as the folder says
+    /// (`DT_UNKNOWN` where the file system does not say).
+    fn next_entry(&mut self) -> Option<io::Result<(std::ffi::CString, u8)>> {
+        loop {
+            // SAFETY: errno is thread-local; cleared so that a null return can be told
+            // apart (end of the folder, or an error).
+            unsafe { *libc::__errno_location() = 0 };
+            // SAFETY: dir is open until Drop; the entry is valid until the next readdir
+            // on it, and its name is copied out before that.
+            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
+            if entry.is_null() {
+                let e = io::Error::last_os_error();
+                return (e.raw_os_error() != Some(0)).then_some(Err(e));
+            }
+            // SAFETY: a non-null entry from readdir, whose d_name is NUL-terminated.
+            let (name, kind) = unsafe {
+                (
+                    std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()),
+                    (*entry).d_type,
+                )
+            };
+            if name.to_bytes() == b"." || name.to_bytes() == b".." {
+                continue;
+            }
+            return Some(Ok((name.to_owned(), kind)));
+        }
+    }
+
+    /// Opens the entry `name` for reading, relative to this folder, without following a
+    /// link unless `follow`, and without blocking (a FIFO opens at once; see [`blocking`]).
+    fn open_entry(&self, name: &std::ffi::CStr, follow: bool) -> io::Result<File> {
+        use std::os::fd::FromRawFd;
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | nofollow;
+        // SAFETY: the folder's descriptor is open while self lives; name is NUL-terminated.
+        let fd = unsafe { libc::openat(libc::dirfd(self.dir.as_ptr()), name.as_ptr(), flags) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor that nothing else owns.
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+}
+
+impl Drop for LocalDir {
+    fn drop(&mut self) {
+        // SAFETY: opened by fdopendir, closed once, here.
+        unsafe { libc::closedir(self.dir.as_ptr()) };
+    }
+}
+
+/// Clears O_NONBLOCK on a regular file opened with it ([`LocalDir::open_entry`]).
+fn blocking(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor `file` owns.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The folder a remote path is in: "" for the login folder, "/" for the root.
+fn remote_parent(path: &str) -> &str {
+    match path.trim_end_matches('/').rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => "",
+    }
+}
+
+/// A remote folder that does not exist, where `target` should go (73).
+fn missing_folder(target: &Target, folder: &str) -> Error {
+    Error::new(
+        Kind::CantCreate,
+        format!(
+            "{target}: the remote folder {} does not exist (--create-dirs makes it)",
+            crate::error::visible(folder)
+        ),
+    )
+}
+
+/// The temporary name an atomic upload goes to: `.NAME.TAG.part` in the same folder, where
+/// TAG is the local file's identity ([`identity_tag`]) or a stream's random tag. A
+/// `.NAME.part` of another uploader is never written, renamed or resumed: only a temporary
+/// of the very same local file carries its TAG, so `-c` resumes its own and nothing else.
+pub fn temporary_path(path: &str, tag: &str) -> String {
+    match path.rfind('/') {
+        Some(i) => format!("{}.{}.{tag}.part", &path[..=i], &path[i + 1..]),
+        None => format!(".{path}.{tag}.part"),
+    }
+}
+
+/// 12 hex digits of SHA-256 over what identifies a local file's contents across runs: its
+/// size and modification time (to the nanosecond), device and inode, as fstat gave them.
+/// A changed file (another time or size) gets another tag, so a temporary of its old
+/// contents is never resumed with its new ones; no one else can guess it from the server.
+fn identity_tag(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let id = format!(
+        "posthaste .part v1\0{}\0{}.{:09}\0{}\0{}",
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.dev(),
+        meta.ino()
+    );
+    hex(&ring::digest::digest(&ring::digest::SHA256, id.as_bytes()).as_ref()[..6])
+}
+
+/// 12 random hex digits: the tag of a stream's temporary, this run's alone.
+fn random_tag() -> Result<String> {
+    let mut raw = [0u8; 6];
+    getrandom::fill(&mut raw).map_err(|e| {
+        Error::new(
+            Kind::Software,
+            format!("no random numbers for a temporary name: {e}"),
+        )
+    })?;
+    Ok(hex(&raw))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Moves up to `max` bytes from `file` (at its current offset) into `sock` with sendfile(2):
@@ -794,8 +1195,43 @@ mod tests {
 
     #[test]
     fn temporary_names_stay_in_the_folder() {
-        assert_eq!(temporary_path("f.txt"), ".f.txt.part");
-        assert_eq!(temporary_path("a/b/f"), "a/b/.f.part");
-        assert_eq!(temporary_path("/srv/x"), "/srv/.x.part");
+        assert_eq!(temporary_path("f.txt", "0a1b2c"), ".f.txt.0a1b2c.part");
+        assert_eq!(temporary_path("a/b/f", "t"), "a/b/.f.t.part");
+        assert_eq!(temporary_path("/srv/x", "t"), "/srv/.x.t.part");
+    }
+
+    #[test]
+    fn a_files_tag_follows_its_identity() {
+        let dir = std::env::temp_dir().join(format!("posthaste-tag-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("f");
+        std::fs::write(&p, b"one").unwrap();
+        let tag = |p: &std::path::Path| identity_tag(&std::fs::metadata(p).unwrap());
+        let first = tag(&p);
+        assert_eq!(first.len(), 12);
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(tag(&p), first, "the same file, the same tag");
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        let f = File::options().write(true).open(&p).unwrap();
+        f.set_modified(t).unwrap();
+        let at_t = tag(&p);
+        assert_ne!(at_t, first, "another time");
+        f.set_len(2).unwrap();
+        f.set_modified(t).unwrap();
+        assert_ne!(tag(&p), at_t, "another size");
+        // Another file with the same size and time: another inode.
+        let q = dir.join("g");
+        std::fs::write(&q, b"on").unwrap();
+        File::options()
+            .write(true)
+            .open(&q)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+        assert_ne!(tag(&q), tag(&p));
+        let r = random_tag().unwrap();
+        assert_eq!(r.len(), 12);
+        assert_ne!(r, random_tag().unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2225,6 +2225,175 @@ fn recursive_never_follows_a_local_link_out_of_the_destination() {
     assert_file(&dest.join("sub/x"), b"payload");
 }
 
+/// Runs ftp-get against `ftp`, whose QUIT is held (`Builder::hold`), and reads the tool's
+/// peak memory (VmHWM) while it waits for that answer: after the whole walk.
+fn ftp_get_peak(ftp: &FakeFtp, args: &[&str]) -> (Out, u64) {
+    let start = Instant::now();
+    let mut c = command(args, &[]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("QUIT", 1);
+    let peak = run::peak_kib(child.id());
+    ftp.release("QUIT");
+    let o = child.wait_with_output();
+    let out = Out {
+        code: o.status.code(),
+        stdout: Vec::new(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    };
+    (out, peak)
+}
+
+#[test]
+fn recursive_walk_beyond_its_bounds_ends_with_an_error_in_bounded_memory() {
+    let dir = TempDir::new("mirror-bounds");
+    // Every folder holds 1,600 folders of 245-character names.
+    let mut body = String::with_capacity(1600 * 270);
+    for i in 0..1600 {
+        body.push_str(&format!("type=dir; {i:04}{}\r\n", "x".repeat(241)));
+    }
+    let ftp = FakeFtp::builder()
+        .listing("MLSD", body)
+        .hold("QUIT")
+        .start();
+    let (o, peak) = ftp_get_peak(&ftp, &["-r", "-O", dir.arg(), &ftp.url("wide/")]);
+    let e = o.fails(76);
+    assert!(
+        e.starts_with(&format!("ftp-get: {}: wide/0000x", ftp.url("wide/"))),
+        "{e}"
+    );
+    assert!(
+        e.ends_with(": the walk would keep more than 4 MiB of names (folders waiting to be entered, files to fetch): the tree is too wide"),
+        "{e}"
+    );
+    assert_eq!(ftp.commands("MLSD").len(), 11);
+    eprintln!("ftp-get -r of the wide tree: peak {peak} KiB");
+    assert!(peak < 24 * 1024, "peak memory {peak} KiB");
+
+    // A folder of files whose names alone are more than the walk keeps: nothing fetched.
+    let mut body = String::with_capacity(20_000 * 260);
+    for i in 0..20_000 {
+        body.push_str(&format!("type=file;size=1; {i:05}{}\r\n", "f".repeat(235)));
+    }
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    let e = ftp_get(&["-r", "-O", dir.arg(), &ftp.url("files/")])
+        .fails(76)
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "ftp-get: {}: files: the walk would keep more than 4 MiB",
+            ftp.url("files/")
+        )),
+        "{e}"
+    );
+    assert!(ftp.commands("RETR").is_empty());
+
+    // Two folders of 8,000-byte names: no command that long is ever sent.
+    let dir = TempDir::new("mirror-bounds-long");
+    let long = |c: char| c.to_string().repeat(8000);
+    let body = format!("type=dir; {}\r\ntype=dir; {}\r\n", long('a'), long('b'));
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    let e = ftp_get(&["-r", "-O", dir.arg(), &ftp.url("top/")])
+        .fails(76)
+        .to_string();
+    assert!(
+        e.contains(": top: holds a folder whose path would be 8004 bytes long"),
+        "{e}"
+    );
+    assert_eq!(ftp.commands("MLSD"), ["MLSD top"]);
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+
+    // A file whose path no command could carry is refused, as a hostile name is; the
+    // others are fetched.
+    let dir = TempDir::new("mirror-bounds-file");
+    let body = format!(
+        "type=file;size=2; ok\r\ntype=file;size=1; {}\r\n",
+        "f".repeat(4500)
+    );
+    let ftp = FakeFtp::builder()
+        .file("t/ok", "ok")
+        .listing("MLSD", body)
+        .start();
+    let e = ftp_get(&["-r", "-O", dir.arg(), &ftp.url("t/")])
+        .fails(76)
+        .to_string();
+    assert!(
+        e.contains(": t: holds a file whose path would be 4502 bytes long"),
+        "{e}"
+    );
+    assert_file(&dir.join("ok"), b"ok");
+    assert_eq!(ftp.commands("RETR"), ["RETR t/ok"]);
+    // The same from a wildcard's listing: 76, never a command line refused as usage (64).
+    let body = format!(
+        "type=file;size=2; ok.csv\r\ntype=file;size=1; {}.csv\r\n",
+        "f".repeat(4500)
+    );
+    let ftp = FakeFtp::builder()
+        .file("t/ok.csv", "ok")
+        .listing("MLSD", body)
+        .start();
+    let e = ftp_get(&["-O", dir.arg(), &ftp.url("t/*.csv")])
+        .fails(76)
+        .to_string();
+    assert!(
+        e.contains("its path would be longer than the 4000 bytes a remote path may have"),
+        "{e}"
+    );
+    assert_eq!(ftp.commands("RETR"), ["RETR t/ok.csv"]);
+
+    // A loop without unique facts: 64 levels are mirrored, the 65th is said.
+    let dir = TempDir::new("mirror-bounds-deep");
+    let ftp = FakeFtp::builder()
+        .feat(&["EPSV", "SIZE", "MDTM", "REST STREAM"])
+        .listing("LIST", "drwxr-xr-x 2 0 0 4096 Jan 02 2020 loop\r\n")
+        .start();
+    let e = ftp_get(&["-r", "-O", dir.arg(), &ftp.url("top/")])
+        .fails(76)
+        .to_string();
+    assert!(
+        e.ends_with(": holds the folder \"loop\", deeper than 64 levels: not entered (a loop on the server?)"),
+        "{e}"
+    );
+    assert_eq!(ftp.commands("LIST").len(), 65);
+    assert!(dir.join(format!("loop{}", "/loop".repeat(63))).is_dir());
+    assert!(!dir.join(format!("loop{}", "/loop".repeat(64))).exists());
+}
+
+#[test]
+fn recursive_of_a_missing_folder_is_66_where_the_server_lists_it_as_empty() {
+    // vsftpd answers LIST of a missing folder with 150, nothing, 226.
+    let ftp = FakeFtp::builder()
+        .feat(&["EPSV", "SIZE", "MDTM", "REST STREAM"])
+        .dir("empty")
+        .listing("LIST", "")
+        .start();
+    let dir = TempDir::new("mirror-missing");
+    let e = ftp_get(&["-r", "-O", dir.arg(), &ftp.url("nonexist/")])
+        .fails(66)
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "ftp-get: {}: no such folder (the listing was empty, and CWD does not find it)",
+            ftp.url("nonexist/")
+        )
+    );
+    // An empty folder mirrors to nothing, successfully.
+    ftp_get(&["-r", "-O", dir.arg(), &ftp.url("empty/")]).ok();
+    assert!(dir.names().is_empty());
+    // With MLSD: MLST asks.
+    let ftp = FakeFtp::builder().dir("empty").listing("MLSD", "").start();
+    let e = ftp_get(&["-r", "-O", dir.arg(), &ftp.url("nonexist/")])
+        .fails(66)
+        .to_string();
+    assert!(
+        e.ends_with("(the listing was empty, and MLST does not find it)"),
+        "{e}"
+    );
+    ftp_get(&["-r", "-O", dir.arg(), &ftp.url("empty/")]).ok();
+}
+
 #[test]
 fn recursive_needs_a_folder_destination() {
     let ftp = FakeFtp::builder().file("t/x", "x").start();
@@ -2269,6 +2438,35 @@ fn parallel_downloads_share_the_queue_over_several_connections() {
     .ok();
     assert_file(&tree.join("sub/deep"), b"d");
     assert_file(&tree.join("f29"), &sample(1000 + 29 * 997));
+}
+
+#[test]
+fn parallel_goes_on_with_the_connections_the_server_accepts() {
+    // A server that takes one connection at a time (plain URLs need no listing
+    // connection): the others are told 421, and their files go over the one that logged
+    // in; said once, and exit 0.
+    let mut b = FakeFtp::builder().max_connections(1);
+    for i in 0..8 {
+        b = b.file(&format!("p/f{i}"), sample(1000 + i * 100));
+    }
+    let ftp = b.start();
+    let dir = TempDir::new("parallel-get-421");
+    let urls: Vec<String> = (0..8).map(|i| ftp.url(&format!("p/f{i}"))).collect();
+    let mut args = vec!["--parallel", "4", "-O", dir.arg()];
+    args.extend(urls.iter().map(String::as_str));
+    let o = ftp_get(&args);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    for i in 0..8 {
+        assert_file(&dir.join(format!("f{i}")), &sample(1000 + i * 100));
+    }
+    assert_eq!(ftp.commands("RETR").len(), 8);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "ftp-get: 127.0.0.1:{}: greeting: server said: 421 Too many connections; going on with the connections the server accepted\n",
+            ftp.port()
+        )
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use std::process::{Command, Stdio};
 
+use crate::support::assert_in_order;
 use crate::support::fake_ftp::*;
 use crate::support::run;
 
@@ -236,6 +237,34 @@ fn hostile_names_cannot_reach_the_terminal() {
 }
 
 #[test]
+fn json_escapes_every_character_plain_output_makes_visible() {
+    // DEL, a C1 control (CSI, which some terminals act on), NEL, and the bidi override
+    // that shows "txt.exe" as "exe.txt": raw in JSON, they reach a terminal through jq -r
+    // or less as they would through ls.
+    let name = "a\u{7f}b\u{9b}31mc\u{85}d\u{202e}txt.exe\u{2066}e\u{feff}";
+    let body = format!("type=file;size=1; {name}\r\ntype=OS.unix=slink:t\u{9b}x; l\r\n");
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    let plain = ftp_ls(&[&ftp.url("x/")]);
+    assert_eq!(
+        plain.ok()[0],
+        "a\\x7fb\\x9b31mc\\x85d\\u{202e}txt.exe\\u{2066}e\\u{feff}"
+    );
+    let out = ftp_ls(&["--json", &ftp.url("x/")]);
+    let lines = out.ok();
+    assert_eq!(
+        lines[0],
+        "{\"name\":\"a\\u007fb\\u009b31mc\\u0085d\\u202etxt.exe\\u2066e\\ufeff\",\
+         \"path\":\"x/a\\u007fb\\u009b31mc\\u0085d\\u202etxt.exe\\u2066e\\ufeff\",\
+         \"type\":\"file\",\"size\":1,\"modified\":null}"
+    );
+    assert!(lines[1].ends_with(",\"target\":\"t\\u009bx\"}"), "{out:#?}");
+    // Only ASCII on the line, and a JSON reader gets the name back exactly.
+    assert!(out.stdout.is_ascii(), "{out:#?}");
+    assert_eq!(json(lines[0])["name"], name);
+    assert_eq!(json(lines[1])["target"], "t\u{9b}x");
+}
+
+#[test]
 fn recursive_listing_walks_the_tree_in_order() {
     let ftp = tree().start();
     assert_eq!(
@@ -270,30 +299,162 @@ fn recursion_never_enters_a_folder_twice() {
     let out = ftp_ls(&["-R", &ftp.url("top/")]);
     assert_eq!(out.ok(), ["loop", "f", "loop/loop", "loop/f"]);
     assert_eq!(ftp.commands("MLSD").len(), 2);
-    // Without a unique fact, a depth limit ends it.
+}
+
+#[test]
+fn a_tree_deeper_than_64_levels_ends_the_walk_with_an_error() {
+    // Without a unique fact, the depth limit ends a loop: 65 folders are listed (the top
+    // and 64 levels below it), and the 65th level is said, not silently left out.
     let ftp = FakeFtp::builder()
         .feat(NO_MLST)
         .listing("LIST", "drwxr-xr-x 2 0 0 4096 Jan 02 2020 loop\r\n")
         .start();
     let out = ftp_ls(&["-R", &ftp.url("top/")]);
-    assert_eq!(out.ok().len(), 65);
+    let e = out.fails(76).to_string();
+    // The deepest folder's path, 323 bytes, is shown by its start and end.
+    let deepest = format!("top{}", "/loop".repeat(64));
+    let deepest = format!("{}...{} (323 bytes)", &deepest[..100], &deepest[263..]);
+    assert_eq!(
+        e,
+        format!(
+            "ftp-ls: {}: {deepest}: holds the folder \"loop\", deeper than 64 levels: not entered (a loop on the server?)",
+            ftp.url("top/")
+        )
+    );
+    assert_eq!(out.stdout.lines().count(), 65);
     assert_eq!(ftp.commands("LIST").len(), 65);
 }
 
+/// Runs ftp-ls against `ftp`, whose QUIT is held (`Builder::hold`), and reads the tool's
+/// peak memory (VmHWM) while it waits for that answer: after the whole walk.
+fn ftp_ls_peak(ftp: &FakeFtp, args: &[&str]) -> (Out, u64) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-ls"));
+    c.env(
+        "HOME",
+        std::env::temp_dir().join("posthaste-ftp_ls-no-home"),
+    )
+    .env_remove("NETRC")
+    .args(args)
+    .args(["--timeout", "30"])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("QUIT", 1);
+    let peak = run::peak_kib(child.id());
+    ftp.release("QUIT");
+    let o = child.wait_with_output();
+    let out = Out {
+        code: o.status.code(),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    (out, peak)
+}
+
 #[test]
-fn a_tree_wider_than_the_walk_can_hold_is_refused() {
-    // Every folder lists 100,001 folders: one more than the walk keeps.
-    let mut body = String::with_capacity(2_000_000);
-    for i in 0..100_001 {
-        body.push_str(&format!("type=dir; d{i}\r\n"));
+fn a_tree_wider_than_the_walk_can_hold_ends_in_bounded_memory() {
+    // Every folder holds 1,600 folders of 245-character names: each level down keeps
+    // 1,600 more names waiting. The walk ends once they would take more than 4 MiB (76),
+    // in a few MiB, where it took 1.1 GB before.
+    let mut body = String::with_capacity(1600 * 270);
+    for i in 0..1600 {
+        body.push_str(&format!("type=dir; {i:04}{}\r\n", "x".repeat(241)));
     }
-    let ftp = FakeFtp::builder().listing("MLSD", body).start();
-    let out = ftp_ls(&["-R", &ftp.url("wide/")]);
+    let ftp = FakeFtp::builder()
+        .listing("MLSD", body)
+        .hold("QUIT")
+        .start();
+    let (out, peak) = ftp_ls_peak(&ftp, &["-R", &ftp.url("wide/")]);
     let e = out.fails(76).to_string();
-    assert!(e.contains("wide: more than 100000 folders to enter"), "{e}");
-    // The top folder's entries were all shown; none of its folders was entered.
-    assert_eq!(out.stdout.lines().count(), 100_001);
-    assert_eq!(ftp.commands("MLSD").len(), 1);
+    assert!(
+        e.contains("the walk would keep more than 4 MiB of names (folders waiting to be entered, files to fetch): the tree is too wide"),
+        "{e}"
+    );
+    // 4 MiB hold 1,600 names of 261 bytes ten times over: the tenth level's listing is
+    // the last.
+    assert_eq!(ftp.commands("MLSD").len(), 11);
+    eprintln!("ftp-ls -R of the wide tree: peak {peak} KiB");
+    assert!(peak < 24 * 1024, "peak memory {peak} KiB");
+}
+
+#[test]
+fn a_name_too_long_for_a_command_line_ends_the_walk_before_it_is_sent() {
+    // Two folders of 8,000-byte names in every folder: a walk could only go on by
+    // sending ever longer commands (and keeping ever longer paths).
+    let long = |c: char| c.to_string().repeat(8000);
+    let body = format!("type=dir; {}\r\ntype=dir; {}\r\n", long('a'), long('b'));
+    let ftp = FakeFtp::builder().listing("MLSD", body).start();
+    let out = ftp_ls(&["-R", &ftp.url("top/")]);
+    let e = out.fails(76).to_string();
+    assert!(
+        e.starts_with(&format!(
+            "ftp-ls: {}: top: holds a folder whose path would be 8004 bytes long (\"{}...{} (8000 bytes)\"); remote paths are limited to 4000 bytes",
+            ftp.url("top/"),
+            "a".repeat(100),
+            "a".repeat(60)
+        )),
+        "{e}"
+    );
+    // The top folder was shown whole; nothing longer than MLSD top was sent.
+    assert_eq!(out.stdout.lines().count(), 2);
+    assert_eq!(ftp.commands("MLSD"), ["MLSD top"]);
+    // A path of the URL's own that no command line could carry is refused unsent (64).
+    let ftp = FakeFtp::builder().start();
+    let deep = format!("{}/", "d".repeat(5000));
+    let e = ftp_ls(&[&ftp.url(&deep)]).fails(64).to_string();
+    assert!(
+        e.contains("refusing to send a command line of 5005 bytes (at most 4096): MLSD ddd"),
+        "{e}"
+    );
+    assert!(ftp.transcript().iter().all(|l| l.len() <= 4096));
+}
+
+#[test]
+fn a_missing_folder_is_66_where_the_server_lists_it_as_empty() {
+    // vsftpd answers LIST of a missing folder with 150, nothing, 226.
+    let ftp = tree().feat(NO_MLST).listing("LIST", "").start();
+    for args in [&["x"][..], &["-R", "x"], &["--raw", "x"]] {
+        let mut a: Vec<String> = args[..args.len() - 1]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.push(ftp.url("nonexist/"));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let e = ftp_ls(&a).fails(66).to_string();
+        assert_eq!(
+            e,
+            format!(
+                "ftp-ls: {}: no such folder (the listing was empty, and CWD does not find it)",
+                ftp.url("nonexist/")
+            ),
+            "{a:?}"
+        );
+    }
+    // An empty folder is success, with nothing printed; so is the login folder.
+    assert!(ftp_ls(&[&ftp.url("d/empty/")]).ok().is_empty());
+    assert!(ftp_ls(&["-R", &ftp.url("d/empty/")]).ok().is_empty());
+    assert!(ftp_ls(&[&ftp.url("")]).ok().is_empty());
+    assert_in_order(
+        &ftp.transcript(),
+        &["LIST d/empty", "PWD", "CWD d/empty", "CWD /home/u"],
+    );
+    // With MLSD, MLST asks (here the server lists a missing folder as empty, too).
+    let ftp = tree().listing("MLSD", "").start();
+    let e = ftp_ls(&[&ftp.url("nonexist/")]).fails(66).to_string();
+    assert!(
+        e.ends_with("no such folder (the listing was empty, and MLST does not find it)"),
+        "{e}"
+    );
+    assert!(ftp_ls(&[&ftp.url("d/empty/")]).ok().is_empty());
+    // A wildcard in a missing folder names the folder.
+    let e = ftp_ls(&[&ftp.url("nonexist/*.csv")]).fails(66).to_string();
+    assert!(
+        e.ends_with(
+            "*.csv: nonexist: no such folder (the listing was empty, and MLST does not find it)"
+        ),
+        "{e}"
+    );
 }
 
 #[test]

@@ -123,6 +123,24 @@ fn standard_input_is_streamed_to_the_named_file() {
     assert!(e.contains("standard input needs a remote file name"), "{e}");
 }
 
+/// The temporary the first STOR went to, checked to be `DIR/.NAME.TAG.part` with a TAG of
+/// 12 hex digits.
+fn temporary(ftp: &FakeFtp) -> String {
+    let stor = ftp.commands("STOR");
+    let path = stor[0].strip_prefix("STOR ").unwrap().to_string();
+    let name = path.rsplit('/').next().unwrap();
+    let tag = name
+        .strip_suffix(".part")
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, t)| t)
+        .unwrap_or("");
+    assert!(
+        name.starts_with('.') && tag.len() == 12 && tag.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{path}"
+    );
+    path
+}
+
 #[test]
 fn atomic_uploads_to_a_hidden_part_then_renames_over_the_old_file() {
     let ftp = FakeFtp::builder().file("pub/f.csv", "old\n").start();
@@ -133,17 +151,17 @@ fn atomic_uploads_to_a_hidden_part_then_renames_over_the_old_file() {
         ftp.file("pub/f.csv").as_deref(),
         Some(&b"new contents\n"[..])
     );
-    assert_eq!(ftp.file("pub/.f.csv.part"), None);
-    let t = ftp.transcript();
+    let temp = temporary(&ftp);
     assert_in_order(
-        &t,
+        &ftp.transcript(),
         &[
-            "STOR pub/.f.csv.part",
-            "SIZE pub/.f.csv.part",
-            "RNFR pub/.f.csv.part",
+            &format!("STOR {temp}"),
+            &format!("SIZE {temp}"),
+            &format!("RNFR {temp}"),
             "RNTO pub/f.csv",
         ],
     );
+    assert_eq!(ftp.names("pub"), ["f.csv"]);
     assert!(
         ftp.deleted().is_empty(),
         "the old file is never deleted first"
@@ -167,13 +185,14 @@ fn a_failed_rename_removes_the_temporary_and_keeps_the_old_file() {
     .fails(77)
     .to_string();
     assert!(e.contains("RNTO: 550 Rename failed"), "{e}");
+    let temp = temporary(&ftp);
     assert!(
-        e.contains("the temporary pub/.f.csv.part was removed"),
+        e.contains(&format!("the temporary {temp} was removed")),
         "{e}"
     );
     assert_eq!(ftp.file("pub/f.csv").as_deref(), Some(&b"old\n"[..]));
-    assert_eq!(ftp.file("pub/.f.csv.part"), None);
-    assert_eq!(ftp.deleted(), ["pub/.f.csv.part"]);
+    assert_eq!(ftp.names("pub"), ["f.csv"]);
+    assert_eq!(ftp.deleted(), [temp]);
     assert!(
         dir.join("f.csv").exists(),
         "the source is kept after a failure"
@@ -186,9 +205,22 @@ fn create_dirs_makes_each_missing_folder_once() {
     let dir = TempDir::new("put-mkd");
     let a = local(&dir, "a", b"1");
     let b = local(&dir, "b", b"2");
-    // Without --create-dirs the server refuses (553): permission-like, 77.
-    let e = ftp_put(&[&a, &ftp.url("x/y/")]).fails(77).to_string();
-    assert!(e.contains("553"), "{e}");
+    // Without --create-dirs the server refuses (553), and the missing folder is named.
+    let e = ftp_put(&[&a, &ftp.url("x/y/")]).fails(73).to_string();
+    assert_eq!(
+        e,
+        format!(
+            "ftp-put: {}: the remote folder x/y does not exist (--create-dirs makes it)",
+            ftp.url("x/y/a")
+        )
+    );
+    // A refusal in a folder that exists is still a permission problem (77).
+    let ftp2 = FakeFtp::builder()
+        .dir("ro")
+        .reply("STOR", "553 Could not create file.\r\n")
+        .start();
+    let e = ftp_put(&[&a, &ftp2.url("ro/")]).fails(77).to_string();
+    assert!(e.contains("cannot store: 553"), "{e}");
     ftp_put(&["--create-dirs", &a, &b, &ftp.url("x/y/")]).ok();
     assert_eq!(ftp.file("x/y/a").as_deref(), Some(&b"1"[..]));
     assert_eq!(ftp.file("x/y/b").as_deref(), Some(&b"2"[..]));
@@ -486,4 +518,428 @@ fn a_retry_never_takes_someone_elses_file_for_a_partial_upload() {
     let o = ftp_put(&["--retries", "2", "--append", &f, &ftp.url("log")]);
     assert_eq!(o.code, Some(74), "{o:#?}");
     assert_eq!(ftp.commands("APPE").len(), 1);
+}
+
+/// A shared outbox of `n` files (`f0`...), and a private file outside it that a local
+/// attacker would like published.
+fn outbox(tag: &str, n: usize) -> (TempDir, PathBuf, PathBuf) {
+    let root = TempDir::new(tag);
+    let outbox = root.join("outbox");
+    std::fs::create_dir(&outbox).unwrap();
+    for i in 0..n {
+        std::fs::write(outbox.join(format!("f{i}")), format!("file {i}\n")).unwrap();
+    }
+    let secret = root.join("id_rsa");
+    std::fs::write(&secret, "SECRET KEY\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    (root, outbox, secret)
+}
+
+/// Replaces every entry of `outbox` but `keep` by a symbolic link to `secret`, and one of
+/// them, if `fifo`, by a FIFO (which must not hang the walk).
+fn swap_in_links(outbox: &std::path::Path, keep: &[String], secret: &std::path::Path, fifo: bool) {
+    let mut fifo = fifo;
+    for e in std::fs::read_dir(outbox).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if keep.contains(&name) {
+            continue;
+        }
+        std::fs::remove_file(&path).unwrap();
+        if std::mem::take(&mut fifo) {
+            crate::support::files::mkfifo(&path);
+        } else {
+            std::os::unix::fs::symlink(secret, &path).unwrap();
+        }
+    }
+}
+
+/// What the server holds under `up/outbox`: every file's contents.
+fn uploaded_tree(ftp: &FakeFtp, n: usize) -> Vec<(usize, Vec<u8>)> {
+    (0..n)
+        .filter_map(|i| ftp.file(&format!("up/outbox/f{i}")).map(|d| (i, d)))
+        .collect()
+}
+
+#[test]
+fn recursive_never_follows_a_link_swapped_in_during_the_walk() {
+    // The first STOR waits until the test has replaced every other entry of the outbox by
+    // a link to a private file (and one by a FIFO): each is opened without following
+    // links, checked on its descriptor, and skipped.
+    let (_root, outbox, secret) = outbox("put-swap", 4);
+    let ftp = FakeFtp::builder().dir("up").hold("STOR").start();
+    let mut c = command(&["-r", outbox.to_str().unwrap(), &ftp.url("up/")]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("STOR", 1);
+    let first = ftp.commands("STOR")[0]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    swap_in_links(&outbox, std::slice::from_ref(&first), &secret, true);
+    ftp.release("STOR");
+    let o = out(child.wait_with_output());
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    // The first file went up whole (it was open before the swap); nothing else did.
+    let i: usize = first[1..].parse().unwrap();
+    assert_eq!(
+        uploaded_tree(&ftp, 4),
+        [(i, format!("file {i}\n").into_bytes())]
+    );
+    assert_eq!(ftp.commands("STOR").len(), 1);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{o:#?}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(
+                |l| l.ends_with(": a symbolic link, skipped (--follow uploads what it points to)")
+            )
+            .count(),
+        2,
+        "{o:#?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.ends_with(": not a regular file, skipped"))
+            .count(),
+        1,
+        "{o:#?}"
+    );
+}
+
+#[test]
+fn parallel_recursive_never_follows_a_link_swapped_in_during_the_walk() {
+    // Both connections wait in STOR while the test swaps every entry for a link to a
+    // private file: what the walk had opened goes up as it was, nothing else.
+    let (_root, outbox, secret) = outbox("put-swap-parallel", 6);
+    let ftp = FakeFtp::builder().dir("up").hold("STOR").start();
+    let mut c = command(&[
+        "-r",
+        "--parallel",
+        "2",
+        outbox.to_str().unwrap(),
+        &ftp.url("up/"),
+    ]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("STOR", 2);
+    swap_in_links(&outbox, &[], &secret, false);
+    ftp.release("STOR");
+    let o = out(child.wait_with_output());
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    let up = uploaded_tree(&ftp, 6);
+    assert!(up.len() >= 2, "{up:?}");
+    for (i, data) in &up {
+        assert_eq!(data, format!("file {i}\n").as_bytes(), "f{i}");
+    }
+    assert_eq!(
+        o.stderr.lines().count(),
+        6 - up.len(),
+        "one note per skipped link: {o:#?}"
+    );
+}
+
+#[test]
+fn recursive_a_name_with_a_line_break_is_a_data_error_and_the_rest_goes_up() {
+    let (_root, outbox, _secret) = outbox("put-crlf-tree", 2);
+    std::fs::write(outbox.join("evil\r\nDELE f0"), "x").unwrap();
+    let ftp = FakeFtp::builder().dir("up").start();
+    let o = ftp_put(&["-r", outbox.to_str().unwrap(), &ftp.url("up/")]);
+    let line = o.fails(65);
+    assert!(
+        line.ends_with("/outbox/evil\\x0d\\x0aDELE f0: the name holds a line break (CR or LF), which no FTP command can carry; not uploaded"),
+        "{line}"
+    );
+    assert_eq!(uploaded_tree(&ftp, 2).len(), 2);
+    assert!(ftp.commands("DELE").is_empty());
+}
+
+#[test]
+fn recursive_remove_source_files_keeps_a_file_replaced_after_its_upload() {
+    // SIZE (the check after STOR) waits while the test puts another file at the name of
+    // the one uploaded: that one was never sent, and stays.
+    let (_root, outbox, _secret) = outbox("put-remove-swap", 1);
+    let ftp = FakeFtp::builder().dir("up").hold("SIZE").start();
+    let mut c = command(&[
+        "-r",
+        "--remove-source-files",
+        outbox.to_str().unwrap(),
+        &ftp.url("up/"),
+    ]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("SIZE", 1);
+    let f0 = outbox.join("f0");
+    std::fs::remove_file(&f0).unwrap();
+    std::fs::write(&f0, "a newer file, never uploaded\n").unwrap();
+    ftp.release("SIZE");
+    let o = out(child.wait_with_output());
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(ftp.file("up/outbox/f0").as_deref(), Some(&b"file 0\n"[..]));
+    assert_eq!(
+        std::fs::read(&f0).unwrap(),
+        b"a newer file, never uploaded\n"
+    );
+    assert!(
+        o.stderr.ends_with(
+            "/outbox/f0: kept: no longer the file that was uploaded (replaced meanwhile)\n"
+        ),
+        "{o:#?}"
+    );
+    // Unchanged, it is removed.
+    let ftp = FakeFtp::builder().dir("up").start();
+    ftp_put(&[
+        "-r",
+        "--remove-source-files",
+        outbox.to_str().unwrap(),
+        &ftp.url("up/"),
+    ])
+    .ok();
+    assert!(!f0.exists());
+}
+
+/// A local tree `dist` of three files and a subfolder.
+fn dist(tag: &str) -> (TempDir, PathBuf) {
+    let root = TempDir::new(tag);
+    let dist = root.join("dist");
+    std::fs::create_dir_all(dist.join("sub")).unwrap();
+    for name in ["a", "b", "sub/c"] {
+        std::fs::write(dist.join(name), name).unwrap();
+    }
+    (root, dist)
+}
+
+#[test]
+fn recursive_into_a_missing_folder_is_one_line_naming_it_and_a_stop() {
+    let (_root, dist) = dist("put-missing-folder");
+    let dist = dist.to_str().unwrap();
+    for feat in [None, Some(&["EPSV", "SIZE", "MDTM", "UTF8"][..])] {
+        for parallel in ["1", "2"] {
+            let mut b = FakeFtp::builder().dir("upload");
+            if let Some(f) = feat {
+                b = b.feat(f);
+            }
+            let ftp = b.start();
+            let o = ftp_put(&["-r", "--parallel", parallel, dist, &ftp.url("upload/ci1/")]);
+            assert_eq!(
+                o.fails(73),
+                format!(
+                    "ftp-put: {}: the remote folder upload/ci1 does not exist (--create-dirs makes it)",
+                    ftp.url("upload/ci1/dist")
+                ),
+                "{feat:?} {parallel}"
+            );
+            assert!(ftp.commands("STOR").is_empty());
+            assert_eq!(ftp.commands("MKD"), ["MKD upload/ci1/dist"]);
+            // --create-dirs makes it.
+            ftp_put(&["-r", "--create-dirs", dist, &ftp.url("upload/ci1/")]).ok();
+            assert_eq!(
+                ftp.file("upload/ci1/dist/sub/c").as_deref(),
+                Some(&b"sub/c"[..])
+            );
+            // Made already: the refused MKD is checked, and the files go.
+            ftp_put(&["-r", "--parallel", parallel, dist, &ftp.url("upload/ci1/")]).ok();
+        }
+    }
+    // The folder is there but the server will not make it: 77, one line, a stop.
+    let ftp = FakeFtp::builder()
+        .dir("upload")
+        .reply("MKD", "550 Permission denied.\r\n")
+        .start();
+    let o = ftp_put(&["-r", dist, &ftp.url("upload/")]);
+    assert_eq!(
+        o.fails(77),
+        format!(
+            "ftp-put: {}: cannot make the remote folder: MKD: 550 Permission denied.",
+            ftp.url("upload/dist")
+        )
+    );
+    assert!(ftp.commands("STOR").is_empty());
+}
+
+#[test]
+fn atomic_never_touches_someone_elses_part_file() {
+    // Another uploader's .f.csv.part, half written: --atomic neither overwrites it nor
+    // renames it into place.
+    let ftp = FakeFtp::builder()
+        .file("pub/f.csv", "old\n")
+        .file("pub/.f.csv.part", "someone else's upload, half")
+        .start();
+    let dir = TempDir::new("put-atomic-theirs");
+    let f = local(&dir, "f.csv", b"new contents\n");
+    ftp_put(&["--atomic", &f, &ftp.url("pub/")]).ok();
+    assert_eq!(
+        ftp.file("pub/f.csv").as_deref(),
+        Some(&b"new contents\n"[..])
+    );
+    assert_eq!(
+        ftp.file("pub/.f.csv.part").as_deref(),
+        Some(&b"someone else's upload, half"[..])
+    );
+    // Ours went through a name of its own, which does not stay.
+    assert!(temporary(&ftp).starts_with("pub/.f.csv."));
+    assert_eq!(ftp.names("pub"), [".f.csv.part", "f.csv"]);
+}
+
+#[test]
+fn continue_atomic_resumes_only_its_own_part_file() {
+    let body = sample(200_000);
+    let dir = TempDir::new("put-atomic-resume");
+    let f = local(&dir, "big", &body);
+    // Someone else's .big.part: never resumed, never published.
+    let theirs = vec![b'X'; 50_000];
+    let ftp = FakeFtp::builder().file(".big.part", theirs.clone()).start();
+    let o = ftp_put(&["-c", "--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(
+        ftp.file("big") == Some(body.clone()),
+        "big is not the local file"
+    );
+    assert!(
+        ftp.file(".big.part") == Some(theirs.clone()),
+        "their .big.part changed"
+    );
+    assert!(ftp.commands("REST").is_empty());
+
+    // Our own upload, cut short, is resumed where it stopped.
+    let ftp = FakeFtp::builder()
+        .file(".big.part", theirs.clone())
+        .drop_upload_after(80_000)
+        .start();
+    let o = ftp_put(&["--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(74), "{o:#?}");
+    let temp = temporary(&ftp);
+    assert!(temp.starts_with(".big."));
+    assert!(
+        ftp.file(&temp).as_deref() == Some(&body[..80_000]),
+        "not the first 80000 bytes"
+    );
+    let o = ftp_put(&["-c", "--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_in_order(
+        &ftp.transcript(),
+        &[
+            &format!("SIZE {temp}"),
+            "REST 80000",
+            &format!("STOR {temp}"),
+            &format!("RNFR {temp}"),
+            "RNTO big",
+        ],
+    );
+    assert!(
+        ftp.file("big") == Some(body.clone()),
+        "big is not the local file"
+    );
+    assert_eq!(ftp.names(""), [".big.part", "big"]);
+
+    // The local file changed since (another time): the part is not its own any more.
+    let ftp = FakeFtp::builder().drop_upload_after(80_000).start();
+    let o = ftp_put(&["--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(74), "{o:#?}");
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000))
+        .unwrap();
+    let o = ftp_put(&["-c", "--atomic", &f, &ftp.url("big")]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(ftp.commands("REST").is_empty());
+    let stors = ftp.commands("STOR");
+    assert_ne!(stors[0], stors[1]);
+    assert!(
+        ftp.file("big") == Some(body.clone()),
+        "big is not the local file"
+    );
+
+    // Standard input has no identity: never resumed from a temporary, whoever's.
+    let ftp = FakeFtp::builder().file(".s.part", theirs.clone()).start();
+    let o = ftp_put_stdin(&["-c", "--atomic", "-", &ftp.url("s")], &body);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "ftp-put: {}: a stream has no identity to find its own temporary by: uploading it whole\n",
+            ftp.url("s")
+        )
+    );
+    assert!(
+        ftp.file("s") == Some(body.clone()),
+        "s is not standard input"
+    );
+    assert!(ftp.commands("SIZE").iter().all(|c| !c.contains(".s.part")));
+    assert_eq!(ftp.names(""), [".s.part", "s"]);
+}
+
+#[test]
+fn parallel_goes_on_with_the_connections_the_server_accepts() {
+    // A server that takes one connection at a time: the three others are told 421, and
+    // their files go over the one that logged in; said once, and exit 0.
+    let ftp = FakeFtp::builder().dir("in").max_connections(1).start();
+    let dir = TempDir::new("put-parallel-421");
+    let mut args: Vec<String> = vec!["--parallel".into(), "4".into()];
+    for i in 0..8 {
+        args.push(local(&dir, &format!("f{i}"), &sample(1000 + i * 100)));
+    }
+    args.push(ftp.url("in/"));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = ftp_put(&a);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    for i in 0..8 {
+        assert!(
+            ftp.file(&format!("in/f{i}")) == Some(sample(1000 + i * 100)),
+            "in/f{i}"
+        );
+    }
+    assert_eq!(ftp.commands("STOR").len(), 8);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "ftp-put: 127.0.0.1:{}: greeting: server said: 421 Too many connections; going on with the connections the server accepted\n",
+            ftp.port()
+        )
+    );
+}
+
+#[test]
+fn recursive_never_enters_a_folder_swapped_for_a_link_during_the_walk() {
+    // Two folders, each with a file f; the first STOR waits while the test replaces the
+    // other folder by a link to a private folder that has an f of its own.
+    let root = TempDir::new("put-swap-folder");
+    let outbox = root.join("outbox");
+    for d in ["d1", "d2"] {
+        std::fs::create_dir_all(outbox.join(d)).unwrap();
+        std::fs::write(outbox.join(d).join("f"), format!("{d}/f\n")).unwrap();
+    }
+    let private = root.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::write(private.join("f"), "SECRET\n").unwrap();
+    let ftp = FakeFtp::builder().dir("up").hold("STOR").start();
+    let mut c = command(&["-r", outbox.to_str().unwrap(), &ftp.url("up/")]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    ftp.wait_held("STOR", 1);
+    let stor = ftp.commands("STOR")[0].clone();
+    let first = if stor.contains("/d1/") { "d1" } else { "d2" };
+    let other = if first == "d1" { "d2" } else { "d1" };
+    std::fs::remove_dir_all(outbox.join(other)).unwrap();
+    std::os::unix::fs::symlink(&private, outbox.join(other)).unwrap();
+    ftp.release("STOR");
+    let o = out(child.wait_with_output());
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        ftp.file(&format!("up/outbox/{first}/f")).as_deref(),
+        Some(format!("{first}/f\n").as_bytes())
+    );
+    assert_eq!(ftp.file(&format!("up/outbox/{other}/f")), None);
+    assert_eq!(ftp.commands("STOR").len(), 1);
+    assert!(
+        o.stderr.ends_with(&format!(
+            "/outbox/{other}: a symbolic link, skipped (--follow uploads what it points to)\n"
+        )),
+        "{o:#?}"
+    );
 }

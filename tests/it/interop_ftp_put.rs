@@ -70,7 +70,7 @@ fn put_atomic_put_and_stdin_over_plain_and_ftps() {
         );
         ok(&o, tag);
         assert_eq!(sha256_file(&s.home.join(&name)), sha256(&body), "{tag}");
-        // --atomic replaces it through .NAME.part, which does not stay.
+        // --atomic replaces it through .NAME.TAG.part, which does not stay.
         let other = sample(10_000);
         let small = dir.join("small");
         std::fs::write(&small, &other).unwrap();
@@ -88,10 +88,12 @@ fn put_atomic_put_and_stdin_over_plain_and_ftps() {
         ok(&o, tag);
         assert_eq!(std::fs::read(s.home.join(&name)).unwrap(), other, "{tag}");
         let (folder, base) = name.rsplit_once('/').unwrap();
-        assert!(
-            !s.home.join(folder).join(format!(".{base}.part")).exists(),
-            "{tag}"
-        );
+        let left: Vec<String> = std::fs::read_dir(s.home.join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!(".{base}.")))
+            .collect();
+        assert!(left.is_empty(), "{tag}: {left:?}");
         // Standard input.
         let name = s.upload_name(&format!("stdin-{tag}"));
         let mut c = Command::new(BIN);
@@ -186,6 +188,37 @@ fn a_refused_store_is_a_permission_error() {
     );
 }
 
+#[test]
+fn a_tree_into_a_missing_folder_is_one_line_naming_it() {
+    let Some(s) = servers() else { return };
+    let work = TempDir::new("interop-put-missing");
+    let dist = work.join("dist");
+    std::fs::create_dir_all(dist.join("sub")).unwrap();
+    for name in ["a", "b", "sub/c"] {
+        std::fs::write(dist.join(name), name).unwrap();
+    }
+    for (tag, port, extra) in flavours(&s) {
+        let missing = s.upload_name(&format!("ci-{tag}"));
+        let url = s.url_no_password("ftp", port, &format!("{missing}/"));
+        let o = ftp_put(&s, &args(&extra, &["-r", dist.to_str().unwrap(), &url]));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(73), "{tag}: {err}");
+        assert_eq!(err.lines().count(), 1, "{tag}: {err}");
+        assert!(
+            err.ends_with(&format!(
+                "/{missing}/dist: the remote folder {missing} does not exist (--create-dirs makes it)\n"
+            )),
+            "{tag}: {err}"
+        );
+        assert!(!s.home.join(&missing).exists(), "{tag}");
+        // A single file, too.
+        let o = ftp_put(&s, &args(&extra, &[dist.join("a").to_str().unwrap(), &url]));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(73), "{tag}: {err}");
+        assert!(err.contains("--create-dirs makes it"), "{tag}: {err}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // ftp-ls against vsftpd (which has no MLSD: LIST, parsed)
 
@@ -249,6 +282,56 @@ fn ls_in_every_format_over_plain_and_ftps() {
         let (one, _) = ftp_ls(&s, &extra, &["-l", &url("hello.txt")]);
         assert_eq!(one.len(), 1, "{tag}");
         assert!(one[0].starts_with("-           13 ") && one[0].ends_with(" hello.txt"));
+    }
+}
+
+#[test]
+fn a_missing_folder_is_66_and_an_empty_one_is_empty() {
+    let Some(s) = servers() else { return };
+    // vsftpd answers LIST of a missing folder with 150, nothing, 226: only a probe tells.
+    let empty = s.upload_name("empty");
+    std::fs::create_dir(s.home.join(&empty)).unwrap();
+    let work = TempDir::new("interop-missing");
+    for (tag, port, extra) in flavours(&s) {
+        let url = |p: &str| s.url_no_password("ftp", port, p);
+        let run = |bin: &str, rest: &[&str]| {
+            run::output(
+                Command::new(bin)
+                    .args(args(&extra, rest))
+                    .args(["--password-env", "PH_TEST_PASSWORD", "--timeout", "30"])
+                    .env("PH_TEST_PASSWORD", &s.password)
+                    .env("HOME", "/nonexistent"),
+            )
+        };
+        let get = env!("CARGO_BIN_EXE_ftp-get");
+        for (bin, rest) in [
+            (LS, vec![url("no-such-folder/")]),
+            (LS, vec!["-R".into(), url("no-such-folder/")]),
+            (
+                get,
+                vec![
+                    "-r".into(),
+                    "-O".into(),
+                    work.arg().into(),
+                    url("no-such-folder/"),
+                ],
+            ),
+        ] {
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            let o = run(bin, &rest);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(66), "{tag} {rest:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{tag} {rest:?}: {err}");
+            assert!(
+                err.contains("no-such-folder/: no such folder (the listing was empty, and CWD does not find it)"),
+                "{tag} {rest:?}: {err}"
+            );
+        }
+        let (names, _) = ftp_ls(&s, &extra, &[&url(&format!("{empty}/"))]);
+        assert!(names.is_empty(), "{tag}: {names:?}");
+        let o = run(get, &["-r", "-O", work.arg(), &url(&format!("{empty}/"))]);
+        ok(&o, &format!("{tag}: ftp-get -r of an empty folder"));
+        assert!(work.names().is_empty(), "{tag}");
     }
 }
 

@@ -46,7 +46,8 @@ fn default_feat() -> Vec<String> {
 
 /// Describes the server before it starts: files, credentials and scripted misbehaviour. The
 /// protocol-neutral part (`greeting`, `reply`, `reply_once`, `reply_then_close`, `bytewise`,
-/// `drip`, `stall_on`, `greeting_forever`, `max_connections`, `ipv6`) is `fake_server`'s.
+/// `drip`, `stall_on`, `hold`, `greeting_forever`, `max_connections`, `ipv6`) is
+/// `fake_server`'s.
 pub type Builder = fake_server::Builder<Setup>;
 
 /// A running fake server. Dropping it stops every thread and closes every socket.
@@ -62,6 +63,7 @@ pub struct Setup {
     feat: Option<Vec<String>>,
     pasv_address: Option<Ipv4Addr>,
     drop_data: Option<(usize, Option<String>)>,
+    drop_upload: Option<usize>,
     stall_data: bool,
     /// Features removed from the default FEAT body by `no_epsv`, `no_size`, ...
     unadvertised: Vec<&'static str>,
@@ -83,6 +85,7 @@ pub struct Ftp {
     feat: Vec<String>,
     pasv_address: Option<Ipv4Addr>,
     drop_data: Option<(usize, Option<String>)>,
+    drop_upload: Option<usize>,
     stall_data: bool,
     ignore_rest: bool,
     retr_without_preliminary: bool,
@@ -96,6 +99,7 @@ struct State {
     uploaded: BTreeMap<String, Vec<u8>>,
     deleted: Vec<String>,
     drop_used: bool,
+    drop_upload_used: bool,
 }
 
 impl Ftp {
@@ -161,6 +165,30 @@ impl FakeFtp {
             Some(Node::File { data, .. }) => Some(data.clone()),
             _ => None,
         }
+    }
+
+    /// How many `verb` commands `Builder::hold` has held.
+    pub fn held(&self, verb: &str) -> usize {
+        self.server.held(verb)
+    }
+
+    /// Waits until `n` `verb` commands are held (`Builder::hold`).
+    pub fn wait_held(&self, verb: &str, n: usize) {
+        self.server.wait_held(verb, n)
+    }
+
+    /// Lets the held commands be answered.
+    pub fn release(&self, verb: &str) {
+        self.server.release(verb)
+    }
+
+    /// The names in a virtual folder (relative to the login folder, or absolute), sorted.
+    pub fn names(&self, dir: &str) -> Vec<String> {
+        self.server.settle();
+        children(&self.server.protocol().state().fs, &resolve(HOME, dir))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
     }
 
     /// Paths removed by DELE, relative to the login folder when inside it, else absolute.
@@ -251,6 +279,14 @@ impl Builder {
         self
     }
 
+    /// The first STOR or APPE (across connections) keeps only the first `n` bytes it
+    /// receives (as a server does with an upload cut short), closes the data connection,
+    /// and answers 426.
+    pub fn drop_upload_after(mut self, n: usize) -> Self {
+        self.proto.drop_upload = Some(n);
+        self
+    }
+
     /// RETR sends 150, opens the data connection, then sends nothing and never closes it.
     pub fn stall_data(mut self) -> Self {
         self.proto.stall_data = true;
@@ -317,6 +353,7 @@ impl Ftp {
             feat,
             pasv_address: setup.pasv_address,
             drop_data: setup.drop_data,
+            drop_upload: setup.drop_upload,
             stall_data: setup.stall_data,
             ignore_rest: setup.ignore_rest,
             retr_without_preliminary: setup.retr_without_preliminary,
@@ -327,6 +364,7 @@ impl Ftp {
                 uploaded: BTreeMap::new(),
                 deleted: Vec::new(),
                 drop_used: false,
+                drop_upload_used: false,
             }),
         }
     }
@@ -1095,8 +1133,18 @@ fn store(c: C, arg: &str, append: bool) -> io::Result<Flow> {
     let Some(mut dc) = c.start_transfer(arg)? else {
         return Ok(Flow::Continue);
     };
+    let cut = match c.server.drop_upload {
+        Some(n) if !std::mem::replace(&mut c.server.state().drop_upload_used, true) => Some(n),
+        _ => None,
+    };
     let mut received = Vec::new();
-    let read = dc.stream.read_to_end(&mut received);
+    let read = match cut {
+        Some(n) => (&mut dc.stream)
+            .take(n as u64)
+            .read_to_end(&mut received)
+            .map(|_| ()),
+        None => dc.stream.read_to_end(&mut received).map(|_| ()),
+    };
     drop(dc);
     if read.is_err() {
         return done(c.reply(426, "Connection closed; transfer aborted."));
@@ -1123,6 +1171,9 @@ fn store(c: C, arg: &str, append: bool) -> io::Result<Flow> {
             },
         );
         st.uploaded.insert(target, contents);
+    }
+    if cut.is_some() {
+        return done(c.reply(426, "Connection closed; transfer aborted."));
     }
     done(c.reply(226, "Transfer complete."))
 }

@@ -9,7 +9,8 @@
 //! - a line reader bounded at [`MAX_LINE`] bytes;
 //! - replies written whole, one byte per write (`bytewise`) or dripped slowly (`drip`);
 //! - scripted replies per verb: always, once (in order), or then close the connection; a
-//!   verb that is never answered (`stall_on`); a greeting that never ends;
+//!   verb that is never answered (`stall_on`); a verb whose answer waits until the test
+//!   says (`hold`, to change something while the client waits); a greeting that never ends;
 //! - the transcript: every command line, in arrival order, across connections;
 //! - `settle()`, so a test that looks after its client exited sees the last command too.
 //!
@@ -252,6 +253,7 @@ struct Script {
     drip: Option<Duration>,
     delay: Option<Duration>,
     stall_on: HashSet<String>,
+    hold: HashSet<String>,
     max_connections: Option<usize>,
     ipv6: bool,
 }
@@ -344,6 +346,14 @@ impl<S> Builder<S> {
         self
     }
 
+    /// Hold every `verb` (on any connection) unanswered until the test calls
+    /// `release(verb)` (see `held`), then answer it as usual: a test can change the world
+    /// (swap a file, read the client's memory) while the client waits for that answer.
+    pub fn hold(mut self, verb: &str) -> Self {
+        self.script.hold.insert(verb.to_ascii_uppercase());
+        self
+    }
+
     /// At most `n` simultaneous connections; more are told the protocol's `TOO_MANY` and
     /// closed.
     pub fn max_connections(mut self, n: usize) -> Self {
@@ -373,6 +383,7 @@ impl<S> Builder<S> {
             connections: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             activity: Mutex::new(HashMap::new()),
+            holds: Mutex::new(HashMap::new()),
         });
         let protocol = Arc::new(make(self.proto));
         let (c, p) = (Arc::clone(&core), Arc::clone(&protocol));
@@ -487,6 +498,35 @@ impl<P: Protocol> Server<P> {
         self.settle();
         self.core.connections.load(Ordering::SeqCst)
     }
+
+    /// How many `verb` commands `hold` has held (or let through, once released).
+    pub fn held(&self, verb: &str) -> usize {
+        lock(&self.core.holds)
+            .get(&verb.to_ascii_uppercase())
+            .map_or(0, |h| h.0)
+    }
+
+    /// Waits (at most 30 s, well within the watchdog) until `n` `verb` commands are held;
+    /// panics otherwise.
+    pub fn wait_held(&self, verb: &str, n: usize) {
+        let start = Instant::now();
+        while self.held(verb) < n {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{n} {verb} never arrived: {:?}",
+                self.transcript()
+            );
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Lets the held `verb` commands be answered, and any that arrive later.
+    pub fn release(&self, verb: &str) {
+        lock(&self.core.holds)
+            .entry(verb.to_ascii_uppercase())
+            .or_default()
+            .1 = true;
+    }
 }
 
 impl<P: Protocol> Drop for Server<P> {
@@ -534,6 +574,8 @@ struct Core {
     connections: AtomicUsize,
     live: AtomicUsize,
     activity: Mutex<HashMap<usize, Activity>>,
+    /// Per held verb: how many arrived, and whether they are released.
+    holds: Mutex<HashMap<String, (usize, bool)>>,
 }
 
 #[derive(Default)]
@@ -779,6 +821,16 @@ fn serve<P: Protocol>(
 fn dispatch<P: Protocol>(c: &mut Ctx<'_, P>, verb: &str, arg: &str) -> io::Result<Flow> {
     if c.core.script.stall_on.contains(verb) {
         return Ok(Flow::Stall);
+    }
+    if c.core.script.hold.contains(verb) {
+        let released = |core: &Core| lock(&core.holds).get(verb).is_some_and(|h| h.1);
+        lock(&c.core.holds).entry(verb.to_string()).or_default().0 += 1;
+        // Settled while held: the test looks at the transcript meanwhile.
+        c.core.set_activity(c.conn, |a| a.stalled = true);
+        while !released(c.core) && !c.core.stopped() {
+            thread::sleep(POLL);
+        }
+        c.core.set_activity(c.conn, |a| a.stalled = false);
     }
     let once = lock(&c.core.once)
         .get_mut(verb)
