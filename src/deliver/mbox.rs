@@ -13,9 +13,6 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-/// A line of more `>` than this at its start is taken as no `From ` line: its `>` are
-/// written as they come, so such a line costs no memory.
-const MAX_HELD_GT: u64 = 64 * 1024;
 /// The header is searched for `Return-Path:` in this much of its start (and the rest of the
 /// chunk that reached it).
 const HEADER_LOOKAHEAD: usize = 64 * 1024;
@@ -26,16 +23,19 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 enum Quote {
     /// At the start of a line.
     LineStart,
-    /// `n` `>` seen at the start of the line, held.
-    Gts(u64),
-    /// `gts` `>` and the first `matched` bytes of `From ` held.
-    From { gts: u64, matched: usize },
+    /// Inside a run of `>` at the start of a line (already written).
+    Gts,
+    /// The first `matched` bytes of `From ` held, at the start of a line or after a run of
+    /// `>`.
+    From { matched: usize },
     /// Inside a line that needs nothing.
     Mid,
 }
 
-/// mboxrd quoting of a message's lines (LF line ends), streamed: what could still become a
-/// `From ` line is held (a count of `>`, at most four letters) until it is decided.
+/// mboxrd quoting of a message's lines (LF line ends), streamed. A line `>*From ` gets one
+/// more `>`; since every `>` of the run is alike, it goes at the end of the run rather than
+/// at its start, so the run is written as it comes, whatever its length, and only what could
+/// still become `From ` (at most four letters) is held until it is decided.
 #[derive(Debug, Clone)]
 pub struct FromQuoter {
     state: Quote,
@@ -50,10 +50,6 @@ impl Default for FromQuoter {
 }
 
 const FROM: &[u8] = b"From ";
-
-fn gts(out: &mut Vec<u8>, n: u64) {
-    out.extend(std::iter::repeat_n(b'>', n as usize));
-}
 
 impl FromQuoter {
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
@@ -76,44 +72,35 @@ impl FromQuoter {
                     }
                     continue;
                 }
-                Quote::LineStart | Quote::Gts(_) => {
-                    let n = match self.state {
-                        Quote::Gts(n) => n,
-                        _ => 0,
-                    };
-                    if b == b'>' && n < MAX_HELD_GT {
-                        self.state = Quote::Gts(n + 1);
-                    } else if b == b'F' {
-                        self.state = Quote::From { gts: n, matched: 1 };
-                    } else {
-                        gts(out, n);
-                        self.state = Quote::Mid;
-                        if b == b'\n' {
-                            out.push(b);
-                            self.state = Quote::LineStart;
-                        } else {
-                            continue; // the Mid arm copies it
-                        }
+                Quote::LineStart | Quote::Gts => {
+                    if b == b'>' {
+                        // The whole run in one copy.
+                        let run = input[i..].iter().take_while(|&&c| c == b'>').count();
+                        out.extend_from_slice(&input[i..i + run]);
+                        i += run;
+                        self.state = Quote::Gts;
+                        continue;
                     }
+                    if b != b'F' {
+                        self.state = Quote::Mid;
+                        continue; // the Mid arm copies it (a line end included)
+                    }
+                    self.state = Quote::From { matched: 1 };
                 }
-                Quote::From { gts: n, matched } => {
-                    if b == FROM[matched] {
-                        if matched + 1 == FROM.len() {
-                            out.push(b'>');
-                            gts(out, n);
-                            out.extend_from_slice(FROM);
-                            self.state = Quote::Mid;
-                        } else {
-                            self.state = Quote::From {
-                                gts: n,
-                                matched: matched + 1,
-                            };
-                        }
-                    } else {
-                        gts(out, n);
+                Quote::From { matched } => {
+                    if b != FROM[matched] {
                         out.extend_from_slice(&FROM[..matched]);
                         self.state = Quote::Mid;
                         continue; // `b` again, inside the line
+                    }
+                    if matched + 1 == FROM.len() {
+                        out.push(b'>');
+                        out.extend_from_slice(FROM);
+                        self.state = Quote::Mid;
+                    } else {
+                        self.state = Quote::From {
+                            matched: matched + 1,
+                        };
                     }
                 }
             }
@@ -126,16 +113,11 @@ impl FromQuoter {
     pub fn finish(&mut self, out: &mut Vec<u8>) -> bool {
         let ended = match self.state {
             Quote::LineStart => true,
-            Quote::Gts(n) => {
-                gts(out, n);
-                false
-            }
-            Quote::From { gts: n, matched } => {
-                gts(out, n);
+            Quote::From { matched } => {
                 out.extend_from_slice(&FROM[..matched]);
                 false
             }
-            Quote::Mid => false,
+            Quote::Gts | Quote::Mid => false,
         };
         self.state = Quote::LineStart;
         ended
@@ -472,31 +454,34 @@ mod tests {
     }
 
     #[test]
-    fn a_long_run_of_gt_is_not_held_whole() {
-        let mut q = FromQuoter::default();
-        let mut out = Vec::new();
-        let line = vec![b'>'; MAX_HELD_GT as usize + 10];
-        q.encode(&line, &mut out);
-        assert!(out.len() >= 10);
-        q.encode(b"From x\n", &mut out);
-        q.finish(&mut out);
-        assert_eq!(out.len(), line.len() + 7);
-    }
-
-    #[test]
-    fn the_gt_run_bound_is_exact() {
+    fn a_run_of_gt_of_any_length_is_quoted_and_never_held() {
         let quoted = |n: usize| {
             let mut q = FromQuoter::default();
             let mut out = Vec::new();
             q.encode(&vec![b'>'; n], &mut out);
+            // Streamed as it comes: nothing of the run waits for the rest of the line.
+            assert_eq!(out.len(), n, "a run of {n}");
             q.encode(b"From x\n", &mut out);
             q.finish(&mut out);
-            out.len() - (n + 7)
+            out
         };
-        // Up to the bound a `From ` line gets its one more `>`; past it, none.
-        assert_eq!(quoted(MAX_HELD_GT as usize), 1);
-        assert_eq!(quoted(MAX_HELD_GT as usize + 1), 0);
-        assert_eq!(MAX_HELD_GT, 64 * 1024);
+        // Past 64 KiB of `>` as below it: one more `>`, so the line reads back exactly.
+        for n in [1, 65_536, 65_537, 200_000] {
+            let mut want = vec![b'>'; n + 1];
+            want.extend_from_slice(b"From x\n");
+            assert!(quoted(n) == want, "a run of {n}");
+        }
+        // A run that is not followed by `From ` is left as it is.
+        let mut q = FromQuoter::default();
+        let mut out = Vec::new();
+        q.encode(&vec![b'>'; 70_000], &mut out);
+        q.encode(b"Fro", &mut out);
+        assert_eq!(out.len(), 70_000, "`Fro` is held until it is decided");
+        q.encode(b"m!\n", &mut out);
+        q.finish(&mut out);
+        let mut want = vec![b'>'; 70_000];
+        want.extend_from_slice(b"From!\n");
+        assert!(out == want);
     }
 
     #[test]
