@@ -93,15 +93,26 @@ impl StateFile {
         let lock_path = lock_path(path);
         let lock = {
             use std::os::unix::fs::OpenOptionsExt;
-            fs::OpenOptions::new()
+            // O_NONBLOCK: a FIFO planted there cannot hold the open up.
+            let lock = fs::OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
                 .open(&lock_path)
-                .map_err(|e| Error::cant_create(lock_path.display(), &e))?
+                .map_err(|e| Error::cant_create(lock_path.display(), &e))?;
+            if let Some(what) = not_regular(&lock) {
+                return Err(Error::new(
+                    Kind::CantCreate,
+                    format!(
+                        "{}: not a regular file ({what}); refusing to use it",
+                        lock_path.display()
+                    ),
+                ));
+            }
+            lock
         };
         // SAFETY: flock on a descriptor we own.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
@@ -124,10 +135,8 @@ impl StateFile {
             ids: BTreeSet::new(),
             dirty: false,
         };
-        match fs::read_to_string(path) {
-            Ok(text) => state.parse(&text, &shown)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::no_input(&shown, &e)),
+        if let Some(text) = read_regular(path, &shown)? {
+            state.parse(&text, &shown)?;
         }
         Ok(state)
     }
@@ -263,6 +272,64 @@ impl StateFile {
     }
 }
 
+/// The text of the state file at `path`, `None` when there is none. Only a regular file is
+/// read, and never through a link: a FIFO would hold the run up (with the account locked)
+/// and a link would be replaced by the first save anyway. O_NONBLOCK keeps a FIFO's open
+/// from waiting for a writer; the descriptor is checked before it is read.
+fn read_regular(path: &Path, shown: &str) -> Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Error::new(
+                Kind::NoInput,
+                format!(
+                    "{shown}: a symbolic link; refusing to follow it (give the file's own path)"
+                ),
+            ));
+        }
+        Err(e) => return Err(Error::no_input(shown, &e)),
+    };
+    if let Some(what) = not_regular(&file) {
+        return Err(Error::new(
+            Kind::NoInput,
+            format!("{shown}: not a regular file ({what}); refusing to use it"),
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .map_err(|e| Error::no_input(shown, &e))?;
+    Ok(Some(text))
+}
+
+/// What an open file is when it is not a regular file (`a FIFO`, `a folder`...).
+fn not_regular(file: &File) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = match file.metadata() {
+        Ok(m) => m.file_type(),
+        Err(_) => return Some("cannot be examined"),
+    };
+    if t.is_file() {
+        None
+    } else if t.is_dir() {
+        Some("a folder")
+    } else if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() || t.is_block_device() {
+        Some("a device")
+    } else {
+        Some("not a file")
+    }
+}
+
 fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
@@ -335,6 +402,28 @@ mod tests {
             "{e}"
         );
         assert_eq!(fs::read(d.join("victim")).unwrap(), b"keep me\n");
+        // Nor is a FIFO waited on, at the lock or at the state file.
+        let fifo = |p: &Path| {
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            // SAFETY: a NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        };
+        fifo(&d.join("f.lock"));
+        let e = StateFile::open(&d.join("f")).err().unwrap();
+        assert_eq!(e.exit_code(), 73, "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("f.lock: not a regular file (a FIFO); refusing to use it"),
+            "{e}"
+        );
+        fifo(&d.join("g"));
+        let e = StateFile::open(&d.join("g")).err().unwrap();
+        assert_eq!(e.exit_code(), 66, "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("g: not a regular file (a FIFO); refusing to use it"),
+            "{e}"
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 

@@ -697,3 +697,43 @@ fn a_store_is_required_and_only_one() {
     assert!(!md.exists());
     assert!(!l.state().exists(), "no state file locked or made");
 }
+
+/// A FIFO (or a link) where the state file should be is refused at once, naming it: never
+/// a run that hangs on opening it, holding the account's lock.
+#[test]
+fn a_fifo_or_a_link_at_the_state_file_is_refused_at_once() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("statefifo");
+    let md = l.maildir();
+    let state = l.dir.join("account.state");
+    let c = std::ffi::CString::new(state.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let args = [
+        "--maildir",
+        md.to_str().unwrap(),
+        "--state-file",
+        state.to_str().unwrap(),
+    ];
+    let line = l.run(&server, &args).fails(66).to_string();
+    assert_eq!(
+        line,
+        format!(
+            "pop-fetch: state file {}: not a regular file (a FIFO); refusing to use it",
+            state.display()
+        )
+    );
+    std::fs::remove_file(&state).unwrap();
+    std::fs::write(l.dir.join("elsewhere"), "posthaste-state 1\n\n").unwrap();
+    std::os::unix::fs::symlink(l.dir.join("elsewhere"), &state).unwrap();
+    let line = l.run(&server, &args).fails(66).to_string();
+    assert_eq!(
+        line,
+        format!(
+            "pop-fetch: state file {}: a symbolic link; refusing to follow it (give the file's own path)",
+            state.display()
+        )
+    );
+    assert_eq!(server.connections(), 0);
+    assert!(l.md().is_empty());
+}
