@@ -72,10 +72,8 @@ pub fn fetch<S: Transport>(
     let (count, _) = client.stat()?;
     summary.on_server = u64::from(count);
     if count == 0 {
-        if let Some(s) = state.as_deref_mut() {
-            s.retain(|_| false);
-            s.save()?;
-        }
+        // Nothing to fetch; not "forget what was fetched": a server that shows an empty
+        // mailbox for a moment must not make the next run fetch everything again.
         return Ok(summary);
     }
     let uids = if state.is_some() || opts.new_only {

@@ -737,3 +737,29 @@ fn a_fifo_or_a_link_at_the_state_file_is_refused_at_once() {
     assert_eq!(server.connections(), 0);
     assert!(l.md().is_empty());
 }
+
+/// An empty mailbox (`STAT 0 0`, from a server having a bad moment or a hostile one) means
+/// nothing to fetch, never "forget what was fetched": the next run does not download
+/// everything again.
+#[test]
+fn an_empty_mailbox_leaves_the_state_as_it_was() {
+    let l = Local::new("stat0");
+    let md = l.maildir();
+    let state = l.dir.join("account.state");
+    let args = [
+        "--maildir",
+        md.to_str().unwrap(),
+        "--state-file",
+        state.to_str().unwrap(),
+    ];
+    let server = pop(&edge_messages()).start();
+    l.run(&server, &args).ok();
+    let recorded = std::fs::read_to_string(&state).unwrap();
+    let empty = pop(&[]).start();
+    l.run(&empty, &args).ok();
+    assert_eq!(empty.commands("STAT").len(), 1);
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), recorded);
+    l.run(&server, &args).ok();
+    assert_eq!(server.commands("RETR").len(), 3, "nothing fetched again");
+    assert_eq!(l.md(), edge_stored());
+}
