@@ -280,7 +280,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         None => state::default_path("imap", &login.user, &target.host, target.port)?,
     };
     let mut state = StateFile::open(&state_path)?;
-    let mut store = args.store.open(args.create_dirs)?;
+    let mut store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
     if args.idle {
         crate::interrupt::stop_on_signal();
     }

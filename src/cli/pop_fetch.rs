@@ -240,7 +240,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         None => state::default_path("pop", &login.user, &target.host, target.port)?,
     };
     let mut state = StateFile::open(&state_path)?;
-    let mut store = args.store.open(args.create_dirs)?;
+    let mut store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
     let retry = RetryPolicy::new(args.conn.retries);
     let mut backoff = retry.start();
     let mut events = CliEvents::new(report, args.output_args.progress);

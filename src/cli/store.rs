@@ -48,15 +48,16 @@ impl StoreArgs {
     }
 
     /// Opens the store the flags name; `create_dirs` makes a missing folder for
-    /// `--output-dir` or `--mbox`. None given is a usage error (64).
-    pub fn open(&self, create_dirs: bool) -> Result<Box<dyn Deliver>> {
+    /// `--output-dir` or `--mbox`; `note` is told what is worth saying (a stale lock
+    /// broken). None given is a usage error (64).
+    pub fn open(&self, create_dirs: bool, note: &mut dyn FnMut(&str)) -> Result<Box<dyn Deliver>> {
         Ok(if let Some(dir) = &self.maildir {
             Box::new(Maildir::open(dir)?)
         } else if let Some(dir) = &self.output_dir {
             Box::new(OutputDir::open(dir, create_dirs)?)
         } else if let Some(file) = &self.mbox {
             crate::transfer::ensure_folder(crate::transfer::parent_of(file), create_dirs)?;
-            Box::new(Mbox::open(file)?)
+            Box::new(Mbox::open(file, note)?)
         } else if let Some(cmd) = &self.mda {
             Box::new(Mda::new(cmd))
         } else if self.stdout {

@@ -2,7 +2,8 @@
 //! more `>`, so that reading reverses it exactly): the quoting, streamed across any chunk
 //! split ([`FromQuoter`]), the envelope line ([`from_line`]), and `--mbox FILE` delivery:
 //! the file locked with `fcntl` and a `FILE.lock` dot-lock for the whole run (as procmail and
-//! mutt do), each message appended, a failure truncating the file back to where the message
+//! mutt do; a stale dot-lock, whose process is gone or untouched for minutes, is broken as
+//! they break them), each message appended, a failure truncating the file back to where the message
 //! began, [`Deliver::sync`] fsyncing it.
 
 use super::{Deliver, MessageInfo, MessageSink};
@@ -18,6 +19,12 @@ use std::time::{Duration, Instant, SystemTime};
 const HEADER_LOOKAHEAD: usize = 64 * 1024;
 /// How long to wait for another program's lock on the mbox.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// A dot-lock untouched for this long is stale (its holder was killed, or hung): procmail
+/// breaks one after 17 minutes, which would stop a `*/5` cron job three times over.
+const STALE_LOCK: Duration = Duration::from_secs(300);
+/// How often this run touches its own dot-lock while it holds it, so that it never looks
+/// stale however long the run takes.
+const LOCK_REFRESH: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quote {
@@ -243,17 +250,18 @@ impl MboxrdMessage {
 pub struct Mbox {
     path: PathBuf,
     file: File,
-    dotlock: Option<PathBuf>,
+    dotlock: DotLock,
     unsynced: bool,
 }
 
 impl Mbox {
     /// Opens (creating, mode 600) and locks `path`: `fcntl` on the file and `path.lock`
-    /// beside it, each waited for up to 10 s (then 75: another program holds the mbox).
-    pub fn open(path: &Path) -> Result<Mbox> {
+    /// beside it, each waited for up to 10 s (then 75: another program holds the mbox). A
+    /// stale dot-lock is broken, and `note` is told.
+    pub fn open(path: &Path, note: &mut dyn FnMut(&str)) -> Result<Mbox> {
         use std::os::unix::fs::OpenOptionsExt;
         let shown = format!("mbox {}", path.display());
-        let dotlock = dot_lock(path)?;
+        let dotlock = DotLock::take(path, note)?;
         let file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -261,15 +269,11 @@ impl Mbox {
             .mode(0o600)
             .custom_flags(libc::O_CLOEXEC)
             .open(path)
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&dotlock);
-                Error::cant_create(&shown, &e)
-            })?;
-        crate::interrupt::remove_lock_on_signal(&dotlock);
+            .map_err(|e| Error::cant_create(&shown, &e))?;
         let mbox = Mbox {
             path: path.to_path_buf(),
             file,
-            dotlock: Some(dotlock),
+            dotlock,
             unsynced: false,
         };
         let meta = mbox
@@ -303,52 +307,148 @@ impl Mbox {
     }
 }
 
-/// Takes `path.lock` (O_EXCL), waiting up to 10 s for another holder.
-fn dot_lock(path: &Path) -> Result<PathBuf> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    let lock = path.with_file_name(name);
-    let started = Instant::now();
-    loop {
-        match super::create_new(&lock) {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                return Ok(lock);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if started.elapsed() >= LOCK_WAIT {
-                    return Err(Error::new(
-                        Kind::TempFail,
-                        format!(
-                            "mbox {}: {} exists: another program is writing to it; try again later",
-                            path.display(),
-                            lock.display()
-                        ),
+/// `FILE.lock`, the dot-lock procmail, mutt and mail(1) take on an mbox: made with O_EXCL,
+/// holding this process's number, touched every minute while held, removed when dropped
+/// (and by SIGINT, SIGTERM or SIGHUP).
+struct DotLock {
+    path: PathBuf,
+    file: File,
+    touched: Instant,
+}
+
+impl DotLock {
+    /// Takes `mbox.lock`, waiting up to 10 s for another holder; a stale one (see
+    /// [`stale`]) is broken at once, and `note` says so.
+    fn take(mbox: &Path, note: &mut dyn FnMut(&str)) -> Result<DotLock> {
+        let mut name = mbox.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = mbox.with_file_name(name);
+        let started = Instant::now();
+        loop {
+            match super::create_new(&path) {
+                Ok(mut file) => {
+                    crate::interrupt::remove_lock_on_signal(&path);
+                    let _ = writeln!(file, "{}", std::process::id());
+                    return Ok(DotLock {
+                        path,
+                        file,
+                        touched: Instant::now(),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if let Some((id, why)) = stale(&path, SystemTime::now()) {
+                        if break_lock(&path, id) {
+                            note(&format!(
+                                "mbox {}: removed the stale lock {} ({why})",
+                                mbox.display(),
+                                path.display(),
+                            ));
+                        }
+                        continue;
+                    }
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(Error::new(
+                            Kind::TempFail,
+                            format!(
+                                "mbox {}: {} exists: another program is writing to it; try again later",
+                                mbox.display(),
+                                path.display()
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => {
+                    return Err(Error::cant_create(
+                        format!("mbox lock {}", path.display()),
+                        &e,
                     ));
                 }
-                std::thread::sleep(Duration::from_millis(100));
             }
-            Err(e) => {
-                return Err(Error::cant_create(
-                    format!("mbox lock {}", lock.display()),
-                    &e,
-                ));
-            }
+        }
+    }
+
+    /// Touches the lock if a minute has passed since it was last touched.
+    fn refresh(&mut self) {
+        if self.touched.elapsed() >= LOCK_REFRESH {
+            // SAFETY: futimens on a descriptor we own; a null `times` means "now".
+            unsafe { libc::futimens(self.file.as_raw_fd(), std::ptr::null()) };
+            self.touched = Instant::now();
         }
     }
 }
 
-impl Drop for Mbox {
+impl Drop for DotLock {
     fn drop(&mut self) {
-        if let Some(l) = self.dotlock.take() {
-            let _ = std::fs::remove_file(l);
-            crate::interrupt::keep_lock();
+        let _ = std::fs::remove_file(&self.path);
+        crate::interrupt::keep_lock();
+    }
+}
+
+/// Whether the dot-lock at `lock` is stale, and why: the process whose number it holds is
+/// gone (a run that was killed: procmail and posthaste write their number), or it has not
+/// been touched for [`STALE_LOCK`] (a holder alive keeps it fresh; procmail and mutt break
+/// such a lock too). Returns the lock's identity, so that only the lock judged is broken,
+/// and the reason. A lock that is not a regular file is never stale.
+fn stale(lock: &Path, now: SystemTime) -> Option<(LockId, String)> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(lock)
+        .ok()?;
+    let m = f.metadata().ok().filter(|m| m.is_file())?;
+    let id = lock_id(&m);
+    let mut head = [0u8; 32];
+    let n = f.read(&mut head).unwrap_or(0);
+    let pid = std::str::from_utf8(&head[..n])
+        .ok()
+        .and_then(|t| t.trim().parse::<libc::pid_t>().ok())
+        .filter(|&p| p > 0);
+    if let Some(pid) = pid {
+        // SAFETY: kill with signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            return Some((id, format!("process {pid}, which made it, is gone")));
         }
     }
+    let age = now.duration_since(m.modified().ok()?).ok()?;
+    (age >= STALE_LOCK).then(|| (id, format!("untouched for {} minutes", age.as_secs() / 60)))
+}
+
+/// A lock file's identity: device, inode and modification time in nanoseconds (a lock
+/// removed and made again often gets the same inode; never the same time too).
+type LockId = (u64, u64, i64, i64);
+
+fn lock_id(m: &std::fs::Metadata) -> LockId {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino(), m.mtime(), m.mtime_nsec())
+}
+
+/// Removes the stale lock `lock` if it is still the one judged (`id`): it is renamed aside
+/// first, so that a lock another program took meanwhile is never removed (it is put back).
+/// Returns whether the stale lock was removed.
+fn break_lock(lock: &Path, id: LockId) -> bool {
+    let mut name = lock.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".stale.{}", super::unique_stem()));
+    let aside = lock.with_file_name(name);
+    if std::fs::rename(lock, &aside).is_err() {
+        return false; // gone already: taken or broken by another program
+    }
+    let same = std::fs::symlink_metadata(&aside).is_ok_and(|m| lock_id(&m) == id);
+    if !same {
+        // Another program's fresh lock: back where it was (unless yet another was taken).
+        let _ = std::fs::hard_link(&aside, lock);
+    }
+    let _ = std::fs::remove_file(&aside);
+    same
 }
 
 impl Deliver for Mbox {
     fn begin(&mut self, info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
+        self.dotlock.refresh();
         let start = self
             .file
             .seek(SeekFrom::End(0))
@@ -403,6 +503,8 @@ impl MessageSink for MboxMessage<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
         self.enc.encode(data, &mut self.buf);
         if self.buf.len() >= 64 * 1024 {
+            // A message that takes minutes to arrive keeps the lock fresh too.
+            self.mbox.dotlock.refresh();
             self.put()?;
         }
         Ok(())
@@ -560,11 +662,55 @@ mod tests {
     }
 
     #[test]
+    fn only_a_stale_lock_is_broken_and_only_the_one_judged() {
+        let d = std::env::temp_dir().join(format!("ph-stale-{}", super::super::unique_stem()));
+        std::fs::create_dir_all(&d).unwrap();
+        let lock = d.join("inbox.lock");
+        let now = SystemTime::now();
+        // A live process's lock (this one's), fresh: not stale; untouched for 5 minutes: stale.
+        std::fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+        assert!(stale(&lock, now).is_none());
+        assert!(stale(&lock, now + STALE_LOCK - Duration::from_secs(2)).is_none());
+        let (id, why) = stale(&lock, now + STALE_LOCK + Duration::from_secs(1)).unwrap();
+        assert_eq!(why, "untouched for 5 minutes");
+        // Replaced meanwhile by another program's lock: that one stays.
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::write(&lock, b"other\n").unwrap();
+        assert!(!break_lock(&lock, id));
+        assert_eq!(std::fs::read(&lock).unwrap(), b"other\n");
+        assert!(break_lock(
+            &lock,
+            lock_id(&std::fs::metadata(&lock).unwrap())
+        ));
+        assert!(!lock.exists());
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            0,
+            "nothing set aside is left"
+        );
+        // A link or a folder is never judged stale.
+        std::os::unix::fs::symlink("/nonexistent", &lock).unwrap();
+        assert!(stale(&lock, now + Duration::from_secs(3600)).is_none());
+        // Our own lock is kept fresh while held.
+        std::fs::remove_file(&lock).unwrap();
+        let mut held = DotLock::take(&d.join("inbox"), &mut |n| panic!("{n}")).unwrap();
+        held.file
+            .set_modified(now - Duration::from_secs(3600))
+            .unwrap();
+        held.touched -= LOCK_REFRESH;
+        held.refresh();
+        assert!(stale(&lock, SystemTime::now()).is_none());
+        drop(held);
+        assert!(!lock.exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn the_mbox_is_locked_appended_and_truncated_back_on_failure() {
         let d = std::env::temp_dir().join(format!("ph-mbox-{}", super::super::unique_stem()));
         std::fs::create_dir_all(&d).unwrap();
         let path = d.join("inbox");
-        let mut mb = Mbox::open(&path).unwrap();
+        let mut mb = Mbox::open(&path, &mut |n| panic!("{n}")).unwrap();
         assert!(d.join("inbox.lock").exists());
         let info = MessageInfo::new(None, None);
         let mut m = mb.begin(&info).unwrap();
@@ -597,7 +743,7 @@ mod tests {
             std::fs::remove_file(lock).unwrap();
         });
         let t = Instant::now();
-        let mb = Mbox::open(&path).unwrap();
+        let mb = Mbox::open(&path, &mut |n| panic!("{n}")).unwrap();
         assert!(t.elapsed() >= Duration::from_millis(300));
         holder.join().unwrap();
         drop(mb);
@@ -617,13 +763,15 @@ mod tests {
             drop(held);
         });
         let t = Instant::now();
-        let mb = Mbox::open(&path).unwrap();
+        let mb = Mbox::open(&path, &mut |n| panic!("{n}")).unwrap();
         assert!(t.elapsed() >= Duration::from_millis(300));
         holder.join().unwrap();
         drop(mb);
         // A lock that cannot be made for another reason is no reason to wait.
         let t = Instant::now();
-        let e = Mbox::open(&d.join("missing/inbox")).err().unwrap();
+        let e = Mbox::open(&d.join("missing/inbox"), &mut |n| panic!("{n}"))
+            .err()
+            .unwrap();
         assert_eq!(e.exit_code(), 73, "{e}");
         assert!(t.elapsed() < Duration::from_secs(5));
         std::fs::remove_dir_all(&d).unwrap();

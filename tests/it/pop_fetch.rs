@@ -763,3 +763,56 @@ fn an_empty_mailbox_leaves_the_state_as_it_was() {
     assert_eq!(server.commands("RETR").len(), 3, "nothing fetched again");
     assert_eq!(l.md(), edge_stored());
 }
+
+/// A dot-lock left by a run that was killed (its process is gone) or untouched for
+/// minutes is broken, as procmail and mutt break them, and the run says so; a live one is
+/// waited for (see `mbox_gets_from_lines_quoting_and_a_lock`).
+#[test]
+fn a_stale_mbox_lock_is_broken_and_said() {
+    let server = pop(&[("m1", "Subject: a\r\n\r\na\r\n")]).start();
+    let l = Local::new("stalelock");
+    let mbox = l.dir.join("inbox.mbox");
+    let lock = l.dir.join("inbox.mbox.lock");
+    // A process that has ended: its number is in the lock.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(&lock, format!("{pid}\n")).unwrap();
+    let o = l.run(&server, &["--mbox", mbox.to_str().unwrap()]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "pop-fetch: mbox {}: removed the stale lock {} (process {pid}, which made it, is gone)\n",
+            mbox.display(),
+            lock.display()
+        )
+    );
+    assert!(!lock.exists());
+    assert_eq!(
+        mboxrd_messages(&std::fs::read(&mbox).unwrap()),
+        [b"Subject: a\n\na\n".to_vec()]
+    );
+    // A lock without a process number (other programs write none), untouched for 10 minutes.
+    std::fs::write(&lock, "").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    server.protocol().deliver("m2", "Subject: b\r\n\r\nb\r\n");
+    let o = l.run(&server, &["--mbox", mbox.to_str().unwrap()]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "pop-fetch: mbox {}: removed the stale lock {} (untouched for 10 minutes)\n",
+            mbox.display(),
+            lock.display()
+        )
+    );
+    assert_eq!(mboxrd_messages(&std::fs::read(&mbox).unwrap()).len(), 2);
+    assert!(!lock.exists());
+}
