@@ -50,7 +50,8 @@ impl Tool for ImapFetch {
         ),
         (
             74,
-            "local I/O error while storing a message, or the connection broke mid-message",
+            "local I/O error while storing a message, the connection broke mid-message, or\n\
+             the reader of --stdout left early with --delete or --seen",
         ),
         (
             75,
@@ -307,6 +308,20 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                     break;
                 }
                 Err(e) => {
+                    // The reader of --stdout left early: with --delete or --seen, what was
+                    // asked was not done (ftp-get's and pop-fetch's rule). Only the batches
+                    // the reader took in full were flagged or expunged.
+                    let e = match (e.kind(), args.delete, args.seen) {
+                        (Kind::StdoutClosed, true, _) => Error::new(
+                            Kind::Io,
+                            "standard output was closed before all messages were written: only the messages it took were deleted on the server",
+                        ),
+                        (Kind::StdoutClosed, false, true) => Error::new(
+                            Kind::Io,
+                            "standard output was closed before all messages were written: only the messages it took were marked \\Seen",
+                        ),
+                        _ => e,
+                    };
                     let stopping = crate::interrupt::stop_requested();
                     if let Some(delay) = backoff.next(&e).filter(|_| !stopping) {
                         use crate::events::Events;

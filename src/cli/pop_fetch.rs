@@ -47,7 +47,8 @@ impl Tool for PopFetch {
         ),
         (
             74,
-            "local I/O error while storing a message, or the connection broke mid-message",
+            "local I/O error while storing a message, the connection broke mid-message, or\n\
+             the reader of --stdout left early with --delete",
         ),
         (
             75,
@@ -265,6 +266,17 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                 break;
             }
             Err(e) => {
+                // The reader of --stdout left early: with --delete, what was asked was not
+                // done (ftp-get's rule for --delete-remote -o -). The connection is dropped
+                // without QUIT, so the server deletes nothing.
+                let e = if e.kind() == Kind::StdoutClosed && args.delete {
+                    Error::new(
+                        Kind::Io,
+                        "standard output was closed before all messages were written: nothing was deleted on the server",
+                    )
+                } else {
+                    e
+                };
                 if let Some(delay) = backoff.next(&e) {
                     use crate::events::Events;
                     events.note(&backoff.message(&e, delay));

@@ -816,3 +816,58 @@ fn a_stale_mbox_lock_is_broken_and_said() {
     assert_eq!(mboxrd_messages(&std::fs::read(&mbox).unwrap()).len(), 2);
     assert!(!lock.exists());
 }
+
+/// `--stdout --delete | head`: the reader left before it took everything, so the run did
+/// not do what was asked: 74, as ftp-get's `--delete-remote -o - | head`, and nothing is
+/// deleted on the server. Without --delete, a reader that stops early is no failure.
+#[test]
+fn stdout_closed_early_with_delete_is_74_and_deletes_nothing() {
+    let body = format!(
+        "Subject: big\r\n\r\n{}",
+        "0123456789abcdef\r\n".repeat(12_000)
+    );
+    let msgs = [
+        ("b1", body.as_str()),
+        ("b2", body.as_str()),
+        ("b3", body.as_str()),
+    ];
+    for delete in [true, false] {
+        let server = pop(&msgs).start();
+        let l = Local::new("stdouthead");
+        let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+        c.env("HOME", l.dir.join("home"))
+            .env("XDG_STATE_HOME", l.state())
+            .env("POP_PASS", PASS)
+            .args([
+                &url(&server),
+                "--password-env",
+                "POP_PASS",
+                "--tls",
+                "none",
+                "--stdout",
+            ])
+            .args(if delete { &["--delete"][..] } else { &[] })
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = run::spawn(&mut c);
+        let mut head = [0u8; 100];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut head).unwrap();
+        assert!(head.starts_with(b"From MAILER-DAEMON "));
+        drop(child.stdout.take());
+        let o = child.wait_with_output();
+        let err = String::from_utf8_lossy(&o.stderr);
+        if delete {
+            assert_eq!(o.status.code(), Some(74), "{err}");
+            assert_eq!(
+                err,
+                "pop-fetch: standard output was closed before all messages were written: nothing was deleted on the server\n"
+            );
+        } else {
+            assert_eq!(o.status.code(), Some(0), "{err}");
+            assert_eq!(err, "");
+        }
+        assert_eq!(server.protocol().remaining().len(), 3);
+        assert!(server.commands("QUIT").is_empty());
+    }
+}

@@ -1,0 +1,67 @@
+//! imap-fetch's stores and state, end to end against the fake IMAP server: what is recorded
+//! (a look with `--stdout` records nothing), how the state is keyed and carried over, a
+//! reader of `--stdout` that leaves early, and what SIGINT, SIGTERM and SIGHUP leave behind.
+//! The UID logic itself is `imap_fetch`'s.
+
+use std::process::{Command, Stdio};
+
+use crate::support::fake_imap::*;
+use crate::support::fake_server::Server;
+use crate::support::files::TempDir;
+use crate::support::run;
+
+fn url(server: &Server<FakeImap>) -> String {
+    format!("imap://{USER}@127.0.0.1:{}/", server.port())
+}
+
+/// imap-fetch against `server` with a HOME and state folder in `dir`, and `args`.
+fn imap_fetch(dir: &TempDir, server: &Server<FakeImap>, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
+    c.env("HOME", dir.join("home"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env_remove("NETRC")
+        .env("IMAP_PASS", PASS)
+        .args([
+            &url(server),
+            "--password-env",
+            "IMAP_PASS",
+            "--timeout",
+            "10",
+        ])
+        .args(["--tls", "none"])
+        .args(args)
+        .stdin(Stdio::null());
+    c
+}
+
+fn big_messages() -> Vec<String> {
+    let body = format!(
+        "Subject: big\r\n\r\n{}",
+        "0123456789abcdef\r\n".repeat(12_000)
+    );
+    vec![body.clone(), body.clone(), body]
+}
+
+/// `--stdout --delete | head`: 74, as pop-fetch and ftp-get have it; only what the reader
+/// took in full was deleted (here: nothing, the first batch never ended).
+#[test]
+fn stdout_closed_early_with_delete_is_74() {
+    let msgs = big_messages();
+    let msgs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+    let server = imap(&msgs).start();
+    let dir = TempDir::new("imap-stdouthead");
+    let mut c = imap_fetch(&dir, &server, &["--stdout", "--delete"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = run::spawn(&mut c);
+    let mut head = [0u8; 100];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut head).unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(74), "{err}");
+    assert_eq!(
+        err,
+        "imap-fetch: standard output was closed before all messages were written: only the messages it took were deleted on the server\n"
+    );
+    assert_eq!(server.protocol().uids("INBOX"), [1, 2, 3]);
+}
