@@ -164,7 +164,7 @@ pub struct Args {
     pub limit: Option<u64>,
 
     /// Keep what was delivered in FILE
-    /// (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)
+    /// (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST, whatever the port)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub state_file: Option<PathBuf>,
 
@@ -276,12 +276,24 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         reset_state: args.reset_state,
     };
     // The state file: locked for the whole run, before anything is fetched.
-    let state_path = match &args.state_file {
-        Some(p) => p.clone(),
-        None => state::default_path("imap", &login.user, &target.host, target.port)?,
+    let mut state = match &args.state_file {
+        Some(p) => StateFile::open(p)?,
+        None => state::account("imap", &login.user, &target.host, target.port)?,
     };
-    let mut state = StateFile::open(&state_path)?;
+    if let Some(n) = state.carried_over() {
+        report.note(n);
+    }
     let mut store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
+    // A stream whose reader may do anything with it is a look: the next run into a store
+    // still fetches those messages. (--reset-state fetches nothing: it only records.)
+    if !store.durable() && !args.reset_state {
+        state.peek();
+    }
+    if !args.reset_state {
+        if let Some(hint) = state.take_fresh_hint(None) {
+            report.note(hint);
+        }
+    }
     if args.idle {
         crate::interrupt::stop_on_signal();
     }

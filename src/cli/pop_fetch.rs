@@ -16,7 +16,7 @@ use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
-use crate::pop3::fetch::{FetchOptions, Summary, fetch};
+use crate::pop3::fetch::{FetchOptions, Summary, fetch, quit};
 use crate::retry::RetryPolicy;
 use crate::sasl::Mechanism;
 use clap::{Parser, ValueHint};
@@ -118,8 +118,8 @@ pub struct Args {
     #[arg(long, overrides_with = "delete")]
     pub keep: bool,
 
-    /// Delete each message on the server once its local copy is durable (and the ones
-    /// earlier runs delivered)
+    /// Delete each message on the server once its local copy is durable (and those an
+    /// earlier --delete run stored but could not delete)
     #[arg(long, overrides_with = "keep")]
     pub delete: bool,
 
@@ -132,7 +132,7 @@ pub struct Args {
     pub all: bool,
 
     /// Keep the UIDLs of delivered messages in FILE (default:
-    /// $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT)
+    /// $XDG_STATE_HOME/posthaste/pop/USER@HOST, whatever the port)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub state_file: Option<PathBuf>,
 
@@ -144,7 +144,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
 
-    /// Fetch only the headers of each message (TOP n 0); refuses --delete
+    /// Fetch only the headers of each message (TOP n 0), a look: nothing is recorded;
+    /// refuses --delete
     #[arg(long, conflicts_with = "delete")]
     pub headers_only: bool,
 
@@ -236,12 +237,19 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         headers_only: args.headers_only,
     };
     // The state file: locked for the whole run, before anything is fetched.
-    let state_path = match &args.state_file {
-        Some(p) => p.clone(),
-        None => state::default_path("pop", &login.user, &target.host, target.port)?,
+    let mut state = match &args.state_file {
+        Some(p) => StateFile::open(p)?,
+        None => state::account("pop", &login.user, &target.host, target.port)?,
     };
-    let mut state = StateFile::open(&state_path)?;
+    if let Some(n) = state.carried_over() {
+        report.note(n);
+    }
     let mut store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
+    // Headers, or a stream whose reader may do anything with it, are a look: the next run
+    // into a store still fetches those messages, and no run deletes them unstored.
+    if args.headers_only || !store.durable() {
+        state.peek();
+    }
     let retry = RetryPolicy::new(args.conn.retries);
     let mut backoff = retry.start();
     let mut events = CliEvents::new(report, args.output_args.progress);
@@ -327,8 +335,8 @@ fn session(
     events: &mut CliEvents<'_>,
 ) -> Result<Summary> {
     let mut client = Pop3Client::connect(target, login, opts)?;
-    let summary = fetch(&mut client, store, Some(state), fetch_opts, events)?;
-    client.quit()?;
+    let summary = fetch(&mut client, store, Some(&mut *state), fetch_opts, events)?;
+    quit(client, Some(state), &summary)?;
     Ok(summary)
 }
 

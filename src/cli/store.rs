@@ -32,7 +32,8 @@ pub struct StoreArgs {
     #[arg(long, value_name = "COMMAND", value_hint = ValueHint::CommandString)]
     pub mda: Option<String>,
 
-    /// Write the messages to standard output as an mboxrd stream
+    /// Write the messages to standard output as an mboxrd stream (a look: nothing is
+    /// recorded as delivered)
     #[arg(long)]
     pub stdout: bool,
 }

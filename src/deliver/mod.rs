@@ -56,6 +56,12 @@ pub trait Deliver {
     fn sync(&mut self) -> Result<()>;
     /// Names the store in messages (`Maildir ~/Mail/inbox`).
     fn name(&self) -> String;
+    /// Whether a message synced here is stored for good (a file, an MDA that took it), so
+    /// that it may be recorded as delivered, skipped by later runs and deleted on the
+    /// server. Standard output is a look: what a pipe's reader does with it is unknown.
+    fn durable(&self) -> bool {
+        true
+    }
 }
 
 /// One message on its way into a store, in LF line ends (see [`WireMessage`] for CRLF).

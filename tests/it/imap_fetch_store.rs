@@ -65,3 +65,65 @@ fn stdout_closed_early_with_delete_is_74() {
     );
     assert_eq!(server.protocol().uids("INBOX"), [1, 2, 3]);
 }
+
+fn run_ok(c: &mut Command) -> std::process::Output {
+    let o = run::output(c);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// A look with `--stdout` records nothing: the cron run into a Maildir afterwards gets every
+/// message, not "0 new".
+#[test]
+fn a_look_with_stdout_records_nothing() {
+    let server = imap(&["Subject: one\r\n\r\n1\r\n", "Subject: two\r\n\r\n2\r\n"]).start();
+    let dir = TempDir::new("imap-peek");
+    let o = run_ok(&mut imap_fetch(&dir, &server, &["--stdout"]));
+    assert_eq!(crate::pop_fetch::mboxrd_messages(&o.stdout).len(), 2);
+    assert!(
+        !dir.join("state/posthaste/imap")
+            .join(format!("{USER}@127.0.0.1"))
+            .exists()
+    );
+    let md = dir.join("Mail");
+    run_ok(&mut imap_fetch(
+        &dir,
+        &server,
+        &["--maildir", md.to_str().unwrap()],
+    ));
+    assert_eq!(
+        crate::pop_fetch::maildir_messages(&md),
+        ["Subject: one\n\n1\n", "Subject: two\n\n2\n"]
+    );
+}
+
+/// One state per user and host, whatever the port: the same account on another port is not
+/// fetched again.
+#[test]
+fn the_state_is_per_user_and_host_whatever_the_port() {
+    let msgs = ["Subject: one\r\n\r\n1\r\n"];
+    let (a, b) = (imap(&msgs).start(), imap(&msgs).start());
+    let dir = TempDir::new("imap-perhost");
+    let md = dir.join("Mail");
+    run_ok(&mut imap_fetch(
+        &dir,
+        &a,
+        &["--maildir", md.to_str().unwrap()],
+    ));
+    let o = run_ok(&mut imap_fetch(
+        &dir,
+        &b,
+        &["--maildir", md.to_str().unwrap()],
+    ));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(crate::pop_fetch::maildir_messages(&md).len(), 1);
+}

@@ -129,6 +129,17 @@ fn edge_messages() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// The state file after `edge_messages()[i]` for each `i` were stored: `UIDL SIZE`, with
+/// `mark` (" dele" for a --delete run's).
+fn recorded(which: &[usize], mark: &str) -> String {
+    let msgs = edge_messages();
+    let mut s = String::from("posthaste-state 2\n\n");
+    for &i in which {
+        s.push_str(&format!("{} {}{mark}\n", msgs[i].0, msgs[i].1.len()));
+    }
+    s
+}
+
 /// What the store holds for each: LF line ends, unstuffed, a lone CR kept.
 fn edge_stored() -> Vec<String> {
     vec![
@@ -153,12 +164,11 @@ fn new_mail_goes_into_a_maildir_once_and_new_arrivals_later() {
     assert_eq!(server.commands("RETR"), ["RETR 1", "RETR 2", "RETR 3"]);
     assert_eq!(server.commands("QUIT").len(), 1);
     assert!(server.commands("DELE").is_empty());
-    let state = l
-        .state()
-        .join(format!("posthaste/pop/{USER}@127.0.0.1:{}", server.port()));
+    // One state per user and host, whatever the port; each UIDL with its size.
+    let state = l.state().join(format!("posthaste/pop/{USER}@127.0.0.1"));
     assert_eq!(
         std::fs::read_to_string(&state).unwrap(),
-        "posthaste-state 1\n\nuid-1\nuid-2\nuid-3\n"
+        recorded(&[0, 1, 2], "")
     );
     // Nothing new: nothing fetched, exit 0.
     l.run(&server, &["--maildir", md.to_str().unwrap()]).ok();
@@ -233,7 +243,7 @@ fn a_connection_dropped_mid_message_records_and_deletes_nothing_of_it() {
     assert_eq!(l.md(), edge_stored()[..1]);
     assert_eq!(
         std::fs::read_to_string(&state).unwrap(),
-        "posthaste-state 1\n\nuid-1\n"
+        recorded(&[0], " dele")
     );
     assert!(server.commands("QUIT").is_empty());
     assert_eq!(server.protocol().remaining().len(), 3);
@@ -870,4 +880,232 @@ fn stdout_closed_early_with_delete_is_74_and_deletes_nothing() {
         assert_eq!(server.protocol().remaining().len(), 3);
         assert!(server.commands("QUIT").is_empty());
     }
+}
+
+/// The README's recipes in order: a look with `--stdout` (`| grep -c '^From '`, or `| head`)
+/// records nothing, so the cron run into a Maildir still gets every message, and a
+/// `--delete` run deletes only what it stored itself.
+#[test]
+fn a_look_with_stdout_records_nothing() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("peek");
+    let md = l.maildir();
+    let state = l.state().join(format!("posthaste/pop/{USER}@127.0.0.1"));
+    for look in [&["--all", "--stdout"][..], &["--stdout"]] {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+        c.env("HOME", l.dir.join("home"))
+            .env("XDG_STATE_HOME", l.state())
+            .env("POP_PASS", PASS)
+            .args([&url(&server), "--password-env", "POP_PASS", "--tls", "none"])
+            .args(look);
+        let o = run::output(&mut c);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        assert_eq!(mboxrd_messages(&o.stdout).len(), 3, "{look:?}");
+        assert!(!state.exists(), "nothing recorded by {look:?}");
+    }
+    l.run(&server, &["--maildir", md.to_str().unwrap(), "--delete"])
+        .ok();
+    assert_eq!(l.md(), edge_stored(), "the cron run gets every message");
+    assert!(server.protocol().remaining().is_empty());
+    assert_eq!(server.commands("RETR").len(), 9);
+}
+
+/// `--headers-only` stores headers, not messages: a later `--delete` run fetches the
+/// messages whole before it deletes them, never deletes what it never stored.
+#[test]
+fn headers_only_then_delete_fetches_the_messages_before_deleting_them() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("headers");
+    let md = l.maildir();
+    l.run(
+        &server,
+        &["--maildir", md.to_str().unwrap(), "--headers-only"],
+    )
+    .ok();
+    assert_eq!(server.commands("TOP").len(), 3);
+    assert_eq!(l.md().len(), 3);
+    l.run(&server, &["--maildir", md.to_str().unwrap(), "--delete"])
+        .ok();
+    assert_eq!(server.commands("RETR"), ["RETR 1", "RETR 2", "RETR 3"]);
+    assert_eq!(l.md()[3..], edge_stored());
+    assert!(server.protocol().remaining().is_empty());
+    // Deleted after the RETRs, in the second session only.
+    let t = server.transcript();
+    assert!(
+        t.iter().rposition(|c| c.starts_with("RETR"))
+            < t.iter().position(|c| c.starts_with("DELE")),
+        "{t:#?}"
+    );
+}
+
+/// A server may give a deleted message's UIDL to a new message (RFC 1939 section 7): the
+/// UIDLs deleted at a confirmed QUIT are forgotten, and a UIDL recorded with another size is
+/// another message, so the new one is fetched, never deleted unread or skipped for ever.
+#[test]
+fn a_uidl_used_again_is_a_new_message() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("reuse");
+    let md = l.maildir();
+    let state = l.dir.join("account.state");
+    let args = |extra: &'static str| {
+        vec![
+            "--maildir".to_string(),
+            md.to_str().unwrap().to_string(),
+            "--state-file".to_string(),
+            state.to_str().unwrap().to_string(),
+            extra.to_string(),
+        ]
+    };
+    let run = |extra| {
+        let a = args(extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        l.run(&server, &a)
+    };
+    run("--delete").ok();
+    assert!(server.protocol().remaining().is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "posthaste-state 1\n\n",
+        "deleted at a confirmed QUIT: forgotten"
+    );
+    // uid-1 again, for a new message: fetched, then deleted.
+    server
+        .protocol()
+        .deliver("uid-1", "Subject: new one\r\n\r\nnew\r\n");
+    run("--delete").ok();
+    assert_eq!(server.commands("RETR").len(), 4);
+    assert_eq!(l.md().last().unwrap(), "Subject: new one\n\nnew\n");
+    assert!(server.protocol().remaining().is_empty());
+    // With --keep, another client deletes uid-2 and the server gives its UIDL to a new
+    // message before the next run: recorded with another size, so fetched, with a note.
+    server
+        .protocol()
+        .deliver("uid-2", "Subject: two\r\n\r\nfirst\r\n");
+    run("--keep").ok();
+    server.protocol().remove("uid-2");
+    server
+        .protocol()
+        .deliver("uid-2", "Subject: two\r\n\r\nthe second, longer\r\n");
+    let o = run("--keep");
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        o.stderr,
+        "pop-fetch: message 1 (UIDL uid-2): recorded with 23 bytes, now 36: another message under a UIDL used again; fetched\n"
+    );
+    assert_eq!(
+        l.md().last().unwrap(),
+        "Subject: two\n\nthe second, longer\n"
+    );
+    // Unchanged, it is not fetched again.
+    run("--keep").ok();
+    assert_eq!(server.commands("RETR").len(), 6);
+}
+
+/// `--delete` deletes what this run stored, and what an earlier `--delete` run stored but
+/// could not delete (its QUIT failed); never what `--keep` runs fetched.
+#[test]
+fn delete_deletes_only_what_a_delete_run_stored() {
+    let server = pop(&edge_messages())
+        // The first run's QUIT is answered as usual (it deletes nothing); the second's fails.
+        .reply_once("QUIT", "+OK bye\r\n")
+        .reply_once("QUIT", "-ERR some deleted messages not removed\r\n")
+        .start();
+    let l = Local::new("deleteown");
+    let md = l.maildir();
+    let state = l.dir.join("account.state");
+    let base = [
+        "--maildir",
+        md.to_str().unwrap(),
+        "--state-file",
+        state.to_str().unwrap(),
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&str> {
+        let mut v = base.to_vec();
+        v.extend_from_slice(extra);
+        v
+    };
+    // Message 1 with --keep; then 2 and 3 with --delete, whose QUIT fails.
+    let o = l.run(&server, &with(&["--limit", "1"]));
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    let line = l.run(&server, &with(&["--delete"])).fails(69).to_string();
+    assert!(line.contains("QUIT"), "{line}");
+    assert_eq!(server.protocol().remaining().len(), 3);
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        format!(
+            "posthaste-state 2\n\nuid-1 {}\nuid-2 {} dele\nuid-3 {} dele\n",
+            edge_messages()[0].1.len(),
+            edge_messages()[1].1.len(),
+            edge_messages()[2].1.len()
+        )
+    );
+    // A --keep run leaves them; the next --delete run deletes 2 and 3 without fetching them
+    // again, and leaves 1, which no --delete run stored.
+    l.run(&server, &with(&[])).ok();
+    assert_eq!(server.protocol().remaining().len(), 3);
+    l.run(&server, &with(&["--delete"])).ok();
+    assert_eq!(server.commands("RETR"), ["RETR 1", "RETR 2", "RETR 3"]);
+    assert_eq!(server.protocol().remaining(), ["uid-1"]);
+    assert_eq!(l.md(), edge_stored());
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        format!(
+            "posthaste-state 2\n\nuid-1 {}\n",
+            edge_messages()[0].1.len()
+        )
+    );
+}
+
+/// The state is kept per user and host, whatever the port (as mpop keeps it): the same
+/// mailbox by pop3s:// and then pop3:// is not fetched twice. By another host name it is a
+/// new account, and the run says so before it fetches. A state an earlier version kept per
+/// port is carried over, once.
+#[test]
+fn the_state_is_per_user_and_host_whatever_the_port() {
+    let l = Local::new("perhost");
+    let md = l.maildir();
+    let dir = l.state().join("posthaste/pop");
+    let a = pop(&edge_messages()).start();
+    // What an earlier version left: a state per port, for a's port.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{USER}@127.0.0.1:{}", a.port())),
+        "posthaste-state 1\n\nuid-1\nuid-2\n",
+    )
+    .unwrap();
+    let o = l.run(&a, &["--maildir", md.to_str().unwrap()]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    let state = dir.join(format!("{USER}@127.0.0.1"));
+    assert_eq!(
+        o.stderr,
+        format!(
+            "pop-fetch: state carried over from {} to {} (one state per user and host now, whatever the port)\n",
+            dir.join(format!("{USER}@127.0.0.1:{}", a.port())).display(),
+            state.display()
+        )
+    );
+    assert_eq!(a.commands("RETR"), ["RETR 3"]);
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        recorded(&[0, 1, 2], "")
+    );
+    // The same mailbox on another port: nothing new.
+    let b = pop(&edge_messages()).start();
+    l.run(&b, &["--maildir", md.to_str().unwrap()]).ok();
+    assert!(b.commands("RETR").is_empty());
+    // By another name: fetched whole (another account, for all pop-fetch can tell), with a
+    // note first.
+    let o = l.run_url(
+        &format!("pop3://{USER}@localhost:{}", b.port()),
+        &["--maildir", md.to_str().unwrap(), "-4"],
+    );
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "pop-fetch: no state for {USER}@localhost yet: 3 messages will be fetched (there is one for {USER}@127.0.0.1, perhaps the same mailbox under another name: --state-file {} would share it)\n",
+            state.display()
+        )
+    );
+    assert_eq!(b.commands("RETR").len(), 3);
 }
