@@ -1109,3 +1109,98 @@ fn the_state_is_per_user_and_host_whatever_the_port() {
     );
     assert_eq!(b.commands("RETR").len(), 3);
 }
+
+/// Runs pop-fetch under `strace -f` with `-e trace=SYSCALLS` and paths shown (`-y`), and
+/// returns its exit code and the trace; `None` where strace cannot run (then the caller
+/// has nothing to check).
+fn strace(
+    l: &Local,
+    server: &Server<FakePop>,
+    syscalls: &str,
+    args: &[&str],
+) -> Option<(Option<i32>, String)> {
+    let trace = l.dir.join("strace.out");
+    let mut c = Command::new("strace");
+    c.args(["-f", "-y", "-s", "64", "-e"])
+        .arg(format!("trace={syscalls}"))
+        .arg("-o")
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_pop-fetch"))
+        .env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env("POP_PASS", PASS)
+        .args([&url(server), "--password-env", "POP_PASS", "--tls", "none"])
+        .args(args);
+    let o = match c.stdin(Stdio::null()).output() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("strace cannot run ({e}): nothing to check");
+            return None;
+        }
+    };
+    let text = std::fs::read_to_string(&trace).ok()?;
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some((o.status.code(), text))
+}
+
+/// A Maildir batch is made durable by fsyncing its own files and new/, never by syncfs(2),
+/// which would flush every other program's dirty data on the file system too (seconds on a
+/// busy one, for one message): each file is fsynced before it is renamed into new/, and
+/// new/ after the renames, before anything is recorded or deleted.
+#[test]
+fn a_maildir_batch_fsyncs_its_files_never_the_whole_file_system() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("fsync");
+    let md = l.maildir();
+    let state = l.dir.join("account.state");
+    let Some((code, trace)) = strace(
+        &l,
+        &server,
+        "syncfs,sync,fsync,fdatasync,rename,renameat,renameat2,sendto,write",
+        &[
+            "--maildir",
+            md.to_str().unwrap(),
+            "--delete",
+            "--state-file",
+            state.to_str().unwrap(),
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(code, Some(0), "{trace}");
+    assert_eq!(l.md(), edge_stored());
+    let lines: Vec<&str> = trace.lines().collect();
+    assert!(
+        !trace.contains("syncfs(") && !trace.contains(" sync("),
+        "{trace}"
+    );
+    let at = |pat: &dyn Fn(&str) -> bool, what: &str| -> usize {
+        lines
+            .iter()
+            .position(|l| pat(l))
+            .unwrap_or_else(|| panic!("no {what} in\n{trace}"))
+    };
+    let tmp = format!("{}/tmp/", md.display());
+    let new = format!("{}/new", md.display());
+    let fsyncs: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].contains("fsync(") && lines[i].contains(&tmp))
+        .collect();
+    assert_eq!(fsyncs.len(), 3, "one fsync per message file:\n{trace}");
+    let first_rename = at(&|l| l.contains("rename") && l.contains(&tmp), "rename");
+    assert!(fsyncs.iter().all(|&i| i < first_rename), "{trace}");
+    let new_fsync = at(
+        &|l| l.contains("fsync(") && l.contains(&format!("<{new}>")),
+        "fsync of new/",
+    );
+    let last_rename = (0..lines.len())
+        .rev()
+        .find(|&i| lines[i].contains("rename") && lines[i].contains(&tmp))
+        .unwrap();
+    assert!(new_fsync > last_rename, "{trace}");
+    let first_dele = at(&|l| l.contains("DELE "), "DELE");
+    assert!(new_fsync < first_dele, "{trace}");
+}
