@@ -57,8 +57,7 @@ impl StoreArgs {
         } else if let Some(dir) = &self.output_dir {
             Box::new(OutputDir::open(dir, create_dirs)?)
         } else if let Some(file) = &self.mbox {
-            crate::transfer::ensure_folder(crate::transfer::parent_of(file), create_dirs)?;
-            Box::new(Mbox::open(file, note)?)
+            Box::new(Mbox::open(file, create_dirs, note)?)
         } else if let Some(cmd) = &self.mda {
             Box::new(Mda::new(cmd))
         } else if self.stdout {

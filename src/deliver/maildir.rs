@@ -21,6 +21,8 @@ pub struct Maildir {
     /// Committed messages still in `tmp/`: their names there, and their sizes (their names
     /// in `new/` add `,S=SIZE`).
     pending: Vec<(String, u64)>,
+    /// Folders made by this run: the folders holding them are fsynced too.
+    entries: super::NewEntries,
 }
 
 impl Maildir {
@@ -29,6 +31,7 @@ impl Maildir {
     /// take an empty folder too.
     pub fn open(root: &Path) -> Result<Maildir> {
         let subs = ["cur", "new", "tmp"].map(|sub| root.join(sub));
+        let mut entries = super::NewEntries::default();
         for dir in std::iter::once(root.to_path_buf()).chain(subs) {
             match fs::metadata(&dir) {
                 Ok(m) if m.is_dir() => {}
@@ -43,14 +46,11 @@ impl Maildir {
                     ));
                 }
                 Err(_) => {
-                    use std::os::unix::fs::DirBuilderExt;
-                    fs::DirBuilder::new()
-                        .recursive(true)
-                        .mode(0o700)
-                        .create(&dir)
-                        .map_err(|e| {
-                            Error::cant_create(format!("Maildir {}", dir.display()), &e)
-                        })?;
+                    let made = super::ensure_folder(&dir, true, 0o700).map_err(|e| {
+                        let m = format!("Maildir {}", e.message());
+                        e.with_message(m)
+                    })?;
+                    entries.extend(made);
                 }
             }
         }
@@ -58,6 +58,7 @@ impl Maildir {
             root: root.to_path_buf(),
             host: maildir_host(),
             pending: Vec::new(),
+            entries,
         })
     }
 
@@ -163,7 +164,8 @@ impl Deliver for Maildir {
         result?;
         File::open(&new)
             .and_then(|d| d.sync_all())
-            .map_err(|e| Error::local_io(shown(&new), &e))
+            .map_err(|e| Error::local_io(shown(&new), &e))?;
+        self.entries.sync()
     }
 
     fn name(&self) -> String {

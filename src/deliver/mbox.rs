@@ -252,29 +252,50 @@ pub struct Mbox {
     file: File,
     dotlock: DotLock,
     unsynced: bool,
+    /// The file, or folders for it, made by this run: their folders are fsynced too.
+    entries: super::NewEntries,
 }
 
 impl Mbox {
     /// Opens (creating, mode 600) and locks `path`: `fcntl` on the file and `path.lock`
     /// beside it, each waited for up to 10 s (then 75: another program holds the mbox). A
-    /// stale dot-lock is broken, and `note` is told.
-    pub fn open(path: &Path, note: &mut dyn FnMut(&str)) -> Result<Mbox> {
+    /// stale dot-lock is broken, and `note` is told. A missing folder is made only with
+    /// `create_dirs`.
+    pub fn open(path: &Path, create_dirs: bool, note: &mut dyn FnMut(&str)) -> Result<Mbox> {
         use std::os::unix::fs::OpenOptionsExt;
         let shown = format!("mbox {}", path.display());
+        let mut entries = super::NewEntries::default();
+        entries.extend(super::ensure_folder(
+            super::folder_of(path),
+            create_dirs,
+            0o777,
+        )?);
         let dotlock = DotLock::take(path, note)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|e| Error::cant_create(&shown, &e))?;
+        let open = |new: bool| {
+            OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create_new(new)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(path)
+        };
+        let file = match open(true) {
+            Ok(f) => {
+                // A new name in the folder: durable only once the folder is synced.
+                entries.add(super::folder_of(path).to_path_buf());
+                Ok(f)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| Error::cant_create(&shown, &e))?;
         let mbox = Mbox {
             path: path.to_path_buf(),
             file,
             dotlock,
             unsynced: false,
+            entries,
         };
         let meta = mbox
             .file
@@ -470,7 +491,7 @@ impl Deliver for Mbox {
                 .sync_all()
                 .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))?;
         }
-        Ok(())
+        self.entries.sync()
     }
 
     fn name(&self) -> String {
@@ -710,7 +731,7 @@ mod tests {
         let d = std::env::temp_dir().join(format!("ph-mbox-{}", super::super::unique_stem()));
         std::fs::create_dir_all(&d).unwrap();
         let path = d.join("inbox");
-        let mut mb = Mbox::open(&path, &mut |n| panic!("{n}")).unwrap();
+        let mut mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
         assert!(d.join("inbox.lock").exists());
         let info = MessageInfo::new(None, None);
         let mut m = mb.begin(&info).unwrap();
@@ -743,7 +764,7 @@ mod tests {
             std::fs::remove_file(lock).unwrap();
         });
         let t = Instant::now();
-        let mb = Mbox::open(&path, &mut |n| panic!("{n}")).unwrap();
+        let mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
         assert!(t.elapsed() >= Duration::from_millis(300));
         holder.join().unwrap();
         drop(mb);
@@ -763,13 +784,13 @@ mod tests {
             drop(held);
         });
         let t = Instant::now();
-        let mb = Mbox::open(&path, &mut |n| panic!("{n}")).unwrap();
+        let mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
         assert!(t.elapsed() >= Duration::from_millis(300));
         holder.join().unwrap();
         drop(mb);
         // A lock that cannot be made for another reason is no reason to wait.
         let t = Instant::now();
-        let e = Mbox::open(&d.join("missing/inbox"), &mut |n| panic!("{n}"))
+        let e = Mbox::open(&d.join("missing/inbox"), false, &mut |n| panic!("{n}"))
             .err()
             .unwrap();
         assert_eq!(e.exit_code(), 73, "{e}");

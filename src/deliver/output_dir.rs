@@ -14,15 +14,18 @@ pub struct OutputDir {
     dir: PathBuf,
     next: u64,
     unsynced: bool,
+    /// Folders made for it (`--create-dirs`): their folders are fsynced too.
+    entries: super::NewEntries,
 }
 
 impl OutputDir {
     /// Opens `dir` (made when missing only with `create`, as `--create-dirs` says).
     pub fn open(dir: &Path, create: bool) -> Result<OutputDir> {
-        crate::transfer::ensure_folder(dir, create)?;
+        let mut entries = super::NewEntries::default();
+        entries.extend(super::ensure_folder(dir, create, 0o777)?);
         let mut highest = 0;
-        let entries = fs::read_dir(dir).map_err(|e| Error::cant_create(dir.display(), &e))?;
-        for e in entries.flatten() {
+        let listing = fs::read_dir(dir).map_err(|e| Error::cant_create(dir.display(), &e))?;
+        for e in listing.flatten() {
             if let Some(n) = number_of(&e.file_name().to_string_lossy()) {
                 highest = highest.max(n);
             }
@@ -31,6 +34,7 @@ impl OutputDir {
             dir: dir.to_path_buf(),
             next: highest + 1,
             unsynced: false,
+            entries,
         })
     }
 }
@@ -61,7 +65,7 @@ impl Deliver for OutputDir {
                 .and_then(|d| d.sync_all())
                 .map_err(|e| Error::local_io(self.dir.display(), &e))?;
         }
-        Ok(())
+        self.entries.sync()
     }
 
     fn name(&self) -> String {

@@ -1204,3 +1204,57 @@ fn a_maildir_batch_fsyncs_its_files_never_the_whole_file_system() {
     let first_dele = at(&|l| l.contains("DELE "), "DELE");
     assert!(new_fsync < first_dele, "{trace}");
 }
+
+/// A store this run made (an mbox file, its folder with --create-dirs, a Maildir) exists
+/// for good only once the folders holding their names are fsynced too: that happens
+/// before anything is deleted, whatever folder the state file is in.
+#[test]
+fn a_new_store_s_folders_are_fsynced_before_dele() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("newstore");
+    let state = l.dir.join("elsewhere/account.state");
+    let mbox = l.dir.join("new/box/inbox");
+    let md = l.dir.join("made/Mail");
+    for store in [
+        vec!["--mbox", mbox.to_str().unwrap(), "--create-dirs"],
+        vec!["--maildir", md.to_str().unwrap()],
+    ] {
+        let mut args = store.clone();
+        args.extend(["--delete", "--all", "--state-file", state.to_str().unwrap()]);
+        let Some((code, trace)) = strace(&l, &server, "fsync,fdatasync,sendto,write", &args) else {
+            return;
+        };
+        assert_eq!(code, Some(0), "{trace}");
+        let dele = trace
+            .lines()
+            .position(|l| l.contains("DELE "))
+            .unwrap_or_else(|| panic!("no DELE in\n{trace}"));
+        let synced = |dir: &Path| {
+            trace
+                .lines()
+                .take(dele)
+                .any(|l| l.contains("fsync(") && l.contains(&format!("<{}>", dir.display())))
+        };
+        let dirs: Vec<PathBuf> = if store[0] == "--mbox" {
+            // The file's entry, and those of the two folders made for it.
+            vec![
+                l.dir.join("new/box"),
+                l.dir.join("new"),
+                l.dir.to_path_buf(),
+            ]
+        } else {
+            // cur/, new/ and tmp/ in the Maildir, the Maildir and its folder above.
+            vec![md.clone(), l.dir.join("made"), l.dir.to_path_buf()]
+        };
+        for d in dirs {
+            assert!(
+                synced(&d),
+                "{} not fsynced before DELE:\n{trace}",
+                d.display()
+            );
+        }
+        server
+            .protocol()
+            .deliver("uid-x", "Subject: x\r\n\r\nx\r\n");
+    }
+}
