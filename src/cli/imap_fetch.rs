@@ -7,7 +7,7 @@ use super::credentials;
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
-use super::store::StoreArgs;
+use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::conn::{Transcript, printable};
 use crate::deliver::Deliver;
@@ -283,12 +283,21 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     if let Some(n) = state.carried_over() {
         report.note(n);
     }
-    let mut store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
+    let store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
     // A stream whose reader may do anything with it is a look: the next run into a store
     // still fetches those messages. (--reset-state fetches nothing: it only records.)
-    if !store.durable() && !args.reset_state {
+    let look = !store.durable() && !args.reset_state;
+    if look {
         state.peek();
     }
+    // Flags and deletions go back only for messages already stored and recorded.
+    let server = match (args.delete, args.seen) {
+        (false, false) => "nothing was changed on the server",
+        (true, _) => "only messages already stored were deleted on the server",
+        (false, true) => "only messages already stored were marked \\Seen on the server",
+    };
+    let bars = super::progress::wanted(args.output_args.quiet, args.output_args.progress);
+    let mut store = Tracked::new(store, ImapFetch::NAME, bars, !look, server);
     if !args.reset_state {
         if let Some(hint) = state.take_fresh_hint(None) {
             report.note(hint);
@@ -308,7 +317,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                 &login,
                 &opts,
                 folder,
-                &mut *store,
+                &mut store,
                 &mut state,
                 &fetch_opts,
                 args.idle,

@@ -6,7 +6,7 @@ use super::credentials;
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
-use super::store::StoreArgs;
+use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::conn::Transcript;
 use crate::deliver::Deliver;
@@ -244,12 +244,22 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     if let Some(n) = state.carried_over() {
         report.note(n);
     }
-    let mut store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
+    let store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
     // Headers, or a stream whose reader may do anything with it, are a look: the next run
     // into a store still fetches those messages, and no run deletes them unstored.
-    if args.headers_only || !store.durable() {
+    let look = args.headers_only || !store.durable();
+    if look {
         state.peek();
     }
+    // Until QUIT, nothing is deleted on the server (RFC 1939 section 6), whatever happens.
+    let bars = super::progress::wanted(args.output_args.quiet, args.output_args.progress);
+    let mut store = Tracked::new(
+        store,
+        PopFetch::NAME,
+        bars,
+        !look,
+        "nothing was deleted on the server",
+    );
     let retry = RetryPolicy::new(args.conn.retries);
     let mut backoff = retry.start();
     let mut events = CliEvents::new(report, args.output_args.progress);
@@ -259,7 +269,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             &target,
             &login,
             &opts,
-            &mut *store,
+            &mut store,
             &mut state,
             &fetch_opts,
             &mut events,
@@ -329,13 +339,20 @@ fn session(
     target: &Target,
     login: &Login,
     opts: &Pop3Options,
-    store: &mut dyn Deliver,
+    store: &mut Tracked,
     state: &mut StateFile,
     fetch_opts: &FetchOptions,
     events: &mut CliEvents<'_>,
 ) -> Result<Summary> {
     let mut client = Pop3Client::connect(target, login, opts)?;
     let summary = fetch(&mut client, store, Some(&mut *state), fetch_opts, events)?;
+    if summary.deleted > 0 {
+        store.set_server(&format!(
+            "the {} message{} marked for deletion may or may not have been deleted (QUIT was under way)",
+            summary.deleted,
+            if summary.deleted == 1 { "" } else { "s" }
+        ));
+    }
     quit(client, Some(state), &summary)?;
     Ok(summary)
 }

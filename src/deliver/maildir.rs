@@ -7,6 +7,12 @@
 //! specification asks, a message appears in `new/` only once its data is on disk; a crash
 //! before the rename leaves it in `tmp/` (which readers clean up), not recorded as delivered
 //! and still on the server. A missing Maildir is created (with `cur/`, `new/`, `tmp/`).
+//!
+//! What was not recorded is taken back ([`Deliver::undo`], and when the Maildir is dropped):
+//! the batch's files in `tmp/`, and those the last sync renamed into `new/`. SIGINT, SIGTERM
+//! and SIGHUP remove this process's files from `tmp/` (their names hold its pid and end with
+//! this host's name: [`crate::interrupt::sweep_on_signal`]); a batch being renamed and
+//! recorded is finished first ([`super::sync_and_record`]).
 
 use super::{Deliver, MessageInfo, MessageSink, create_new, unique_stem};
 use crate::error::{Error, Kind, Result};
@@ -21,8 +27,14 @@ pub struct Maildir {
     /// Committed messages still in `tmp/`: their names there, and their sizes (their names
     /// in `new/` add `,S=SIZE`).
     pending: Vec<(String, u64)>,
+    /// Names the last sync gave messages in `new/`, until they are kept.
+    published: Vec<String>,
     /// Folders made by this run: the folders holding them are fsynced too.
     entries: super::NewEntries,
+    /// Unregistered before `_tmp_dir` closes (fields drop in this order).
+    _sweep: Option<crate::interrupt::SweepGuard>,
+    /// `tmp/`, open for the signal handler's sweep.
+    _tmp_dir: File,
 }
 
 impl Maildir {
@@ -54,11 +66,23 @@ impl Maildir {
                 }
             }
         }
+        let tmp = root.join("tmp");
+        let tmp_dir = File::open(&tmp)
+            .map_err(|e| Error::cant_create(format!("Maildir {}", tmp.display()), &e))?;
+        let host = maildir_host();
+        let sweep = crate::interrupt::sweep_on_signal(
+            std::os::fd::AsRawFd::as_raw_fd(&tmp_dir),
+            &format!("P{}Q", std::process::id()),
+            &format!(".{host}"),
+        );
         Ok(Maildir {
             root: root.to_path_buf(),
-            host: maildir_host(),
+            host,
             pending: Vec::new(),
+            published: Vec::new(),
             entries,
+            _sweep: sweep,
+            _tmp_dir: tmp_dir,
         })
     }
 
@@ -151,15 +175,18 @@ impl Deliver for Maildir {
         let new = self.root.join("new");
         let pending = std::mem::take(&mut self.pending);
         let mut result = Ok(());
-        for (name, size) in &pending {
+        for (name, size) in pending {
             if result.is_ok() {
-                let dest = new.join(format!("{name},S={size}"));
-                result = fs::rename(tmp.join(name), &dest)
+                let published = format!("{name},S={size}");
+                let dest = new.join(&published);
+                result = fs::rename(tmp.join(&name), &dest)
                     .map_err(|e| Error::local_io(shown(&dest), &e));
+                if result.is_ok() {
+                    self.published.push(published);
+                    continue;
+                }
             }
-            if result.is_err() {
-                let _ = fs::remove_file(tmp.join(name));
-            }
+            let _ = fs::remove_file(tmp.join(name));
         }
         result?;
         File::open(&new)
@@ -170,6 +197,25 @@ impl Deliver for Maildir {
 
     fn name(&self) -> String {
         format!("Maildir {}", self.root.display())
+    }
+
+    fn keep(&mut self) {
+        self.published.clear();
+    }
+
+    fn undo(&mut self) {
+        for (name, _) in self.pending.drain(..) {
+            let _ = fs::remove_file(self.root.join("tmp").join(name));
+        }
+        for name in self.published.drain(..) {
+            let _ = fs::remove_file(self.root.join("new").join(name));
+        }
+    }
+}
+
+impl Drop for Maildir {
+    fn drop(&mut self) {
+        self.undo();
     }
 }
 
@@ -266,6 +312,37 @@ mod tests {
         assert_eq!(md.name(), format!("Maildir {}", root.display()));
         assert!(files(&root.join("tmp")).is_empty());
         assert!(root.join("cur").is_dir());
+        fs::remove_dir_all(root.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn what_is_not_kept_is_taken_back() {
+        let root = temp("undo").join("inbox");
+        let info = MessageInfo::new(None, None);
+        let put = |md: &mut Maildir, body: &[u8]| {
+            let mut m = md.begin(&info).unwrap();
+            m.write(body).unwrap();
+            m.commit().unwrap();
+        };
+        let mut md = Maildir::open(&root).unwrap();
+        put(&mut md, b"kept\n");
+        md.sync().unwrap();
+        md.keep();
+        // Synced but not kept (the state file could not be written), and committed only.
+        put(&mut md, b"synced\n");
+        md.sync().unwrap();
+        put(&mut md, b"committed\n");
+        assert_eq!(files(&root.join("new")).len(), 2);
+        md.undo();
+        let new = files(&root.join("new"));
+        assert_eq!(new.len(), 1);
+        assert_eq!(fs::read(&new[0]).unwrap(), b"kept\n");
+        assert!(files(&root.join("tmp")).is_empty());
+        // Dropped unkept: the same.
+        put(&mut md, b"dropped\n");
+        md.sync().unwrap();
+        drop(md);
+        assert_eq!(files(&root.join("new")), new);
         fs::remove_dir_all(root.parent().unwrap()).unwrap();
     }
 

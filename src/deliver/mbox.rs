@@ -3,8 +3,11 @@
 //! split ([`FromQuoter`]), the envelope line ([`from_line`]), and `--mbox FILE` delivery:
 //! the file locked with `fcntl` and a `FILE.lock` dot-lock for the whole run (as procmail and
 //! mutt do; a stale dot-lock, whose process is gone or untouched for minutes, is broken as
-//! they break them), each message appended, a failure truncating the file back to where the message
-//! began, [`Deliver::sync`] fsyncing it.
+//! they break them), each message appended, a failure truncating the file back to where the
+//! message began, [`Deliver::sync`] fsyncing it. Until a batch is recorded
+//! ([`Deliver::keep`]), [`Deliver::undo`], dropping the mbox, and SIGINT, SIGTERM or SIGHUP
+//! truncate the file back to what was recorded: a message appended but not recorded would
+//! be delivered again by the next run.
 
 use super::{Deliver, MessageInfo, MessageSink};
 use crate::error::{Error, Kind, Result};
@@ -254,6 +257,8 @@ pub struct Mbox {
     unsynced: bool,
     /// The file, or folders for it, made by this run: their folders are fsynced too.
     entries: super::NewEntries,
+    /// The file's length when what it held was last recorded (or when it was opened).
+    kept_len: u64,
 }
 
 impl Mbox {
@@ -290,15 +295,7 @@ impl Mbox {
             Err(e) => Err(e),
         }
         .map_err(|e| Error::cant_create(&shown, &e))?;
-        let mbox = Mbox {
-            path: path.to_path_buf(),
-            file,
-            dotlock,
-            unsynced: false,
-            entries,
-        };
-        let meta = mbox
-            .file
+        let meta = file
             .metadata()
             .map_err(|e| Error::cant_create(&shown, &e))?;
         if !meta.is_file() {
@@ -313,7 +310,7 @@ impl Mbox {
             let mut fl: libc::flock = unsafe { std::mem::zeroed() };
             fl.l_type = libc::F_WRLCK as _;
             fl.l_whence = libc::SEEK_SET as _;
-            if unsafe { libc::fcntl(mbox.file.as_raw_fd(), libc::F_SETLK, &fl) } == 0 {
+            if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) } == 0 {
                 break;
             }
             if started.elapsed() >= LOCK_WAIT {
@@ -324,7 +321,20 @@ impl Mbox {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(mbox)
+        // Its length now that nobody else may write to it: what undo and Ctrl-C cut back to.
+        let kept_len = file
+            .metadata()
+            .map_err(|e| Error::cant_create(&shown, &e))?
+            .len();
+        crate::interrupt::truncate_on_signal(file.as_raw_fd(), kept_len);
+        Ok(Mbox {
+            path: path.to_path_buf(),
+            file,
+            dotlock,
+            unsynced: false,
+            entries,
+            kept_len,
+        })
     }
 }
 
@@ -474,8 +484,6 @@ impl Deliver for Mbox {
             .file
             .seek(SeekFrom::End(0))
             .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))?;
-        // Ctrl-C midway through the message cuts it back off.
-        crate::interrupt::truncate_on_signal(self.file.as_raw_fd(), start);
         Ok(Box::new(MboxMessage {
             enc: MboxrdMessage::new(info),
             mbox: self,
@@ -497,6 +505,27 @@ impl Deliver for Mbox {
     fn name(&self) -> String {
         format!("mbox {}", self.path.display())
     }
+
+    fn keep(&mut self) {
+        if let Ok(m) = self.file.metadata() {
+            self.kept_len = m.len();
+            crate::interrupt::truncate_on_signal(self.file.as_raw_fd(), self.kept_len);
+        }
+    }
+
+    fn undo(&mut self) {
+        let _ = self.file.set_len(self.kept_len);
+        self.unsynced = false;
+    }
+}
+
+impl Drop for Mbox {
+    fn drop(&mut self) {
+        self.undo();
+        // Before the descriptor closes: a signal must never truncate another file that
+        // reuses its number.
+        crate::interrupt::forget_truncate();
+    }
 }
 
 struct MboxMessage<'a> {
@@ -516,7 +545,6 @@ impl MboxMessage<'_> {
 
     fn truncate_back(&mut self) {
         let _ = self.mbox.file.set_len(self.start);
-        crate::interrupt::forget_truncate();
     }
 }
 
@@ -535,7 +563,6 @@ impl MessageSink for MboxMessage<'_> {
         self.enc.finish(&mut self.buf);
         self.put()?;
         self.done = true;
-        crate::interrupt::forget_truncate();
         self.mbox.unsynced = true;
         Ok(())
     }
@@ -680,6 +707,34 @@ mod tests {
             b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\nSubject: y\n\nbody\n\n",
             &mut |c| stream(c),
         );
+    }
+
+    #[test]
+    fn what_is_not_kept_is_cut_back() {
+        let d = std::env::temp_dir().join(format!("ph-mbox-undo-{}", super::super::unique_stem()));
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("inbox");
+        std::fs::write(&path, b"From old\n\nold\n\n").unwrap();
+        let info = MessageInfo::new(None, None);
+        let put = |mb: &mut Mbox, body: &[u8]| {
+            let mut m = mb.begin(&info).unwrap();
+            m.write(body).unwrap();
+            m.commit().unwrap();
+        };
+        let mut mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
+        put(&mut mb, b"Subject: kept\n\n");
+        mb.sync().unwrap();
+        mb.keep();
+        let kept = std::fs::read(&path).unwrap();
+        put(&mut mb, b"Subject: synced\n\n");
+        mb.sync().unwrap();
+        put(&mut mb, b"Subject: committed\n\n");
+        mb.undo();
+        assert_eq!(std::fs::read(&path).unwrap(), kept);
+        put(&mut mb, b"Subject: dropped\n\n");
+        drop(mb);
+        assert_eq!(std::fs::read(&path).unwrap(), kept);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -10,6 +10,13 @@
 //! left half-written"). Committing many messages and syncing once per batch is what lets a
 //! Maildir take thousands of small messages without one folder fsync each.
 //!
+//! A store and the state file never part: [`sync_and_record`] syncs a batch, records it and
+//! keeps it ([`Deliver::keep`]), with signals held meanwhile; if any step fails, what the
+//! batch put in the store is taken back ([`Deliver::undo`]), as it is when the store is
+//! dropped unkept, and as SIGINT, SIGTERM or SIGHUP take it back ([`crate::interrupt`]): a
+//! Maildir's temporaries swept from `tmp/`, an mbox cut back to what was recorded. So a
+//! message is in a store and recorded, or in neither, and then still on the server.
+//!
 //! Messages arrive from POP3 and IMAP servers with CRLF line ends; stores keep LF line ends
 //! (as mpop, fetchmail, getmail and Dovecot's own Maildirs do): [`WireMessage`] converts on
 //! the way in with [`CrlfToLf`], streaming, and keeps a lone CR as it is.
@@ -63,6 +70,70 @@ pub trait Deliver {
     fn durable(&self) -> bool {
         true
     }
+    /// What the last [`sync`](Deliver::sync) made durable was recorded (or there is
+    /// nothing to record it in): it stays, whatever happens next.
+    fn keep(&mut self) {}
+    /// Takes back what was committed or synced since the last [`keep`](Deliver::keep):
+    /// it was not recorded. (Dropping a store does the same; an MDA's deliveries and a
+    /// stream's bytes cannot be taken back.)
+    fn undo(&mut self) {}
+}
+
+/// A batch made durable ([`Batch::sync`]) and not yet recorded: SIGINT, SIGTERM and SIGHUP
+/// wait while it lives ([`crate::interrupt::hold`]), so that a signal finds the batch in
+/// the store and recorded, or in neither. [`Batch::keep`] once it is recorded; dropped
+/// otherwise (the record failed), it takes the batch back out of the store
+/// ([`Deliver::undo`]). A look (standard output) holds nothing: its sync may wait a minute
+/// for a pipe's reader, and it records nothing.
+pub struct Batch<'a> {
+    store: &'a mut dyn Deliver,
+    kept: bool,
+    _held: Option<crate::interrupt::Held>,
+}
+
+impl<'a> Batch<'a> {
+    /// Syncs what `store` took since the last batch; a sync that fails takes it back.
+    pub fn sync(store: &'a mut dyn Deliver) -> Result<Batch<'a>> {
+        let held = store.durable().then(crate::interrupt::hold);
+        let batch = Batch {
+            store,
+            kept: false,
+            _held: held,
+        };
+        batch.store.sync()?;
+        Ok(batch)
+    }
+
+    /// The batch is recorded: it stays in the store.
+    pub fn keep(mut self) {
+        self.store.keep();
+        self.kept = true;
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.store.undo();
+        }
+    }
+}
+
+/// Makes what `store` took since the last batch durable, records it (`record`, then the
+/// state saved) and keeps it; when a step fails, takes it back and returns the error (see
+/// [`Batch`]).
+pub fn sync_and_record(
+    store: &mut dyn Deliver,
+    state: Option<&mut state::StateFile>,
+    record: impl FnOnce(&mut state::StateFile) -> Result<()>,
+) -> Result<()> {
+    let batch = Batch::sync(store)?;
+    if let Some(st) = state {
+        record(&mut *st)?;
+        st.save()?;
+    }
+    batch.keep();
+    Ok(())
 }
 
 /// One message on its way into a store, in LF line ends (see [`WireMessage`] for CRLF).

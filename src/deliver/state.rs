@@ -425,6 +425,8 @@ impl StateFile {
     /// dropped): a temporary file beside it, fsync, rename over the old one, fsync of the
     /// folder. A crash leaves the old state or the new one, never a mix.
     pub fn save(&mut self) -> Result<()> {
+        // A signal meanwhile waits: no temporary file is left beside the state.
+        let _held = crate::interrupt::hold();
         match &mut self.kept {
             Some((kept, changed)) if *changed => {
                 write_atomically(&self.path, kept)?;

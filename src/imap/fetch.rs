@@ -240,7 +240,8 @@ pub fn fetch_folder<S: Transport>(
                     delivered.push(uid);
                 }
                 FetchEvent::Batch { uids: batch } => {
-                    store.sync()?;
+                    // Signals wait until the batch is recorded; unrecorded, it is taken back.
+                    let batch_made = crate::deliver::Batch::sync(&mut *store)?;
                     if let Some(st) = state.as_deref_mut() {
                         let top = batch.iter().copied().max().unwrap_or(0).max(last);
                         last = top;
@@ -253,6 +254,7 @@ pub fn fetch_folder<S: Transport>(
                         });
                         st.save()?;
                     }
+                    batch_made.keep();
                     if let Some(f) = flags {
                         client.queue_store(&delivered, f)?;
                     }
@@ -268,13 +270,17 @@ pub fn fetch_folder<S: Transport>(
     })();
     if let Err(e) = outcome {
         // What was committed is made durable and recorded: the next run skips it.
-        if !delivered.is_empty() && store.sync().is_ok() {
+        let batch_made = (!delivered.is_empty())
+            .then(|| crate::deliver::Batch::sync(&mut *store).ok())
+            .flatten();
+        if let Some(batch_made) = batch_made {
             if let Some(st) = state {
                 for u in &delivered {
                     st.insert(&format!("{id_prefix}{u}"));
                 }
                 st.save()?;
             }
+            batch_made.keep();
         }
         return Err(e);
     }

@@ -15,7 +15,7 @@
 use super::client::Pop3Client;
 use crate::conn::DotBody;
 use crate::deliver::state::StateFile;
-use crate::deliver::{Deliver, MessageInfo, WireMessage};
+use crate::deliver::{Deliver, MessageInfo, WireMessage, sync_and_record};
 use crate::error::Result;
 use crate::events::Events;
 use crate::net::stream::Transport;
@@ -241,20 +241,18 @@ pub fn fetch<S: Transport>(
                 Ok(())
             },
         );
-        // What was committed is made durable and recorded even when the batch failed.
-        let synced = store.sync();
-        if synced.is_ok() {
-            if let Some(s) = state.as_deref_mut() {
-                for &n in &delivered {
-                    if let (Some(u), Some(size)) = (uid_of(n), size_of(n)) {
-                        s.insert_with(u, &entry(size, opts.delete))?;
-                    }
+        // What was committed is made durable and recorded even when the batch failed (or,
+        // when that fails, taken back out of the store).
+        let recorded = sync_and_record(&mut *store, state.as_deref_mut(), |s| {
+            for &n in &delivered {
+                if let (Some(u), Some(size)) = (uid_of(n), size_of(n)) {
+                    s.insert_with(u, &entry(size, opts.delete))?;
                 }
-                s.save()?;
             }
-        }
+            Ok(())
+        });
         outcome?;
-        synced?;
+        recorded?;
         if opts.delete {
             client.dele(&delivered)?;
             summary.deleted += delivered.len() as u64;

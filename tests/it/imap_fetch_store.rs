@@ -127,3 +127,51 @@ fn the_state_is_per_user_and_host_whatever_the_port() {
     );
     assert_eq!(crate::pop_fetch::maildir_messages(&md).len(), 1);
 }
+
+/// Ctrl-C in the middle of a batch into a Maildir: this run's files in tmp/ are removed,
+/// the batches recorded before stay, and the last line says what was stored and that
+/// nothing was changed on the server.
+#[test]
+fn ctrl_c_midway_leaves_nothing_in_tmp_and_says_what_was_stored() {
+    let mut msgs: Vec<String> = (1..=100)
+        .map(|i| format!("Subject: {i}\r\n\r\n{i}\r\n"))
+        .collect();
+    msgs.push(big_messages().remove(0));
+    let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+    // UID FETCH batches of 100: the first is stored; the big one, in the second, stalls.
+    let server = imap(&refs).stall_in_literal(101).start();
+    let dir = TempDir::new("imap-ctrlc");
+    let md = dir.join("Mail");
+    let mut c = imap_fetch(&dir, &server, &["--maildir", md.to_str().unwrap()]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = run::spawn(&mut c);
+    let tmp_bytes = || -> u64 {
+        std::fs::read_dir(md.join("tmp"))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tmp_bytes() < 100_000 {
+        assert!(std::time::Instant::now() < deadline, "never half way");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let o = child.wait_with_output();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&o.status),
+        Some(libc::SIGINT)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "imap-fetch: interrupted: 100 messages stored in Maildir {} and recorded; nothing was changed on the server\n",
+            md.display()
+        )
+    );
+    assert_eq!(std::fs::read_dir(md.join("tmp")).unwrap().count(), 0);
+    assert_eq!(crate::pop_fetch::maildir_messages(&md).len(), 100);
+}

@@ -625,12 +625,63 @@ fn exactly_one_store_is_required() {
     assert_eq!(server.connections(), 0);
 }
 
-#[test]
-fn sigterm_midway_through_a_message_cuts_it_back_off_the_mbox() {
-    let big = format!(
+/// pop-fetch started with stdout and stderr piped, for a test that signals it.
+fn spawn_pop_fetch(l: &Local, server: &Server<FakePop>, args: &[&str]) -> run::Watched {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
+    c.env("HOME", l.dir.join("home"))
+        .env("XDG_STATE_HOME", l.state())
+        .env("POP_PASS", PASS)
+        .args([
+            &url(server),
+            "--password-env",
+            "POP_PASS",
+            "--tls",
+            "none",
+            "--timeout",
+            "60",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    run::spawn(&mut c)
+}
+
+/// Waits (within the watchdog) until `ready` says so.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Sends `sig` to the child and returns its output; it must have died of that signal.
+fn signal(child: run::Watched, sig: libc::c_int) -> (String, Vec<u8>) {
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    let o = child.wait_with_output();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&o.status),
+        Some(sig),
+        "{o:?}"
+    );
+    (String::from_utf8_lossy(&o.stderr).into_owned(), o.stdout)
+}
+
+fn big_message() -> String {
+    format!(
         "Subject: big\r\n\r\n{}",
         "0123456789abcdef\r\n".repeat(20_000)
-    );
+    )
+}
+
+/// SIGTERM in the middle of a batch: the mbox is cut back to what the state file records,
+/// not just to where the message under way began, so nothing is delivered twice by the
+/// next run; the dot-lock goes, and the last line says what was stored.
+#[test]
+fn sigterm_midway_through_a_batch_cuts_the_mbox_back_to_what_was_recorded() {
+    let big = big_message();
     let msgs = [("s1", "Subject: one\r\n\r\n1\r\n"), ("s2", big.as_str())];
     let server = pop(&msgs).stall_in_retr(2).start();
     let l = Local::new("sigterm");
@@ -640,48 +691,150 @@ fn sigterm_midway_through_a_message_cuts_it_back_off_the_mbox() {
         "From old Thu Jan  1 00:00:00 1970\nSubject: old\n\nold\n\n",
     )
     .unwrap();
-    let before = std::fs::read(&mbox).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
-        .env("POP_PASS", PASS)
-        .args([
-            &url(&server),
-            "--password-env",
-            "POP_PASS",
-            "--tls",
-            "none",
-            "--timeout",
-            "60",
-        ])
-        .args(["--mbox", mbox.to_str().unwrap()])
-        .stdin(Stdio::null());
-    let child = run::spawn(&mut c);
-    // Wait until half of message 2 is in the file (well past message 1), then SIGTERM.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::fs::metadata(&mbox).unwrap().len() < before.len() as u64 + 64 * 1024 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "pop-fetch never wrote message 2"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    // SAFETY: a signal to the child this test started.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let o = child.wait_with_output();
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&o.status),
-        Some(libc::SIGTERM)
-    );
-    let text = std::fs::read_to_string(&mbox).unwrap();
-    let want = format!("{}From MAILER-DAEMON ", String::from_utf8(before).unwrap());
-    assert!(text.starts_with(&want), "{text}");
-    assert!(
-        text.ends_with("\nSubject: one\n\n1\n\n"),
-        "only message 1 after the old one"
-    );
+    let before = std::fs::read_to_string(&mbox).unwrap();
+    let child = spawn_pop_fetch(&l, &server, &["--mbox", mbox.to_str().unwrap()]);
+    // Half of message 2 is in the file (well past message 1, which is not recorded yet).
+    wait_for("message 2 half written", || {
+        std::fs::metadata(&mbox).unwrap().len() > before.len() as u64 + 64 * 1024
+    });
+    let (err, _) = signal(child, libc::SIGTERM);
+    assert_eq!(std::fs::read_to_string(&mbox).unwrap(), before);
     assert!(!l.dir.join("inbox.lock").exists(), "the dot-lock goes too");
     assert!(server.commands("QUIT").is_empty());
+    assert_eq!(
+        err,
+        format!(
+            "pop-fetch: interrupted: nothing stored in mbox {}; nothing was deleted on the server\n",
+            mbox.display()
+        )
+    );
+    // The next run delivers both, once.
+    let server = pop(&[
+        ("s1", "Subject: one\r\n\r\n1\r\n"),
+        ("s2", "Subject: two\r\n\r\n2\r\n"),
+    ])
+    .start();
+    l.run(&server, &["--mbox", mbox.to_str().unwrap()]).ok();
+    assert_eq!(
+        mboxrd_messages(&std::fs::read(&mbox).unwrap()),
+        [
+            b"Subject: old\n\nold\n".to_vec(),
+            b"Subject: one\n\n1\n".to_vec(),
+            b"Subject: two\n\n2\n".to_vec()
+        ]
+    );
+}
+
+/// Ctrl-C in the middle of a Maildir batch: this run's files in tmp/ (the message under
+/// way and those committed but not yet synced) are removed; what earlier batches stored
+/// stays, recorded; the last line says so, and that nothing was deleted on the server.
+#[test]
+fn ctrl_c_midway_through_a_maildir_batch_leaves_nothing_in_tmp() {
+    let big = big_message();
+    let mut msgs: Vec<(String, String)> = (0..501)
+        .map(|i| (format!("u{i}"), format!("Subject: {i}\r\n\r\n{i}\r\n")))
+        .collect();
+    msgs.push(("u501".into(), "Subject: 501\r\n\r\n501\r\n".into()));
+    msgs.push(("big".into(), big.clone()));
+    let refs: Vec<(&str, &str)> = msgs.iter().map(|(u, m)| (u.as_str(), m.as_str())).collect();
+    // Batch 1: messages 1-500; batch 2: 501, 502 and the big one, which stalls half way.
+    let server = pop(&refs).stall_in_retr(503).start();
+    let l = Local::new("ctrlc");
+    let md = l.maildir();
+    // Something of someone else's in tmp/ stays.
+    std::fs::create_dir_all(md.join("tmp")).unwrap();
+    std::fs::write(md.join("tmp/1.M1P1Q1.otherhost"), b"not ours").unwrap();
+    let state = l.dir.join("account.state");
+    let child = spawn_pop_fetch(
+        &l,
+        &server,
+        &[
+            "--maildir",
+            md.to_str().unwrap(),
+            "--delete",
+            "--state-file",
+            state.to_str().unwrap(),
+        ],
+    );
+    let tmp_bytes = || -> u64 {
+        // (A file may be renamed away between the listing and its stat.)
+        std::fs::read_dir(md.join("tmp"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    wait_for("the big message half written in tmp/", || {
+        tmp_bytes() > 100_000
+    });
+    let (err, _) = signal(child, libc::SIGINT);
+    assert_eq!(
+        err,
+        format!(
+            "pop-fetch: interrupted: 500 messages stored in Maildir {} and recorded; nothing was deleted on the server\n",
+            md.display()
+        )
+    );
+    let names: Vec<_> = std::fs::read_dir(md.join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["1.M1P1Q1.otherhost"]);
+    std::fs::remove_file(md.join("tmp/1.M1P1Q1.otherhost")).unwrap();
+    assert_eq!(l.md().len(), 500);
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap().lines().count(),
+        502
+    );
+    assert!(server.commands("QUIT").is_empty());
+    assert_eq!(server.protocol().remaining().len(), 503);
+}
+
+/// SIGTERM while -O writes a message: its temporary is removed; a delivery command under
+/// way is killed before it can take part of a message for a whole one.
+#[test]
+fn sigterm_leaves_no_temporary_in_an_output_folder_and_kills_the_mda() {
+    let big = big_message();
+    let msgs = [("s1", "Subject: one\r\n\r\n1\r\n"), ("s2", big.as_str())];
+    let server = pop(&msgs).stall_in_retr(2).start();
+    let l = Local::new("sigterm-o");
+    let out = l.dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let child = spawn_pop_fetch(&l, &server, &["-O", out.to_str().unwrap()]);
+    let part_bytes = || -> u64 {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    wait_for("the big message half written", || part_bytes() > 100_000);
+    let (err, _) = signal(child, libc::SIGTERM);
+    assert!(
+        err.starts_with("pop-fetch: interrupted: nothing stored in folder "),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing left");
+    // An MDA that would deliver whatever it read once its input ends.
+    let server = pop(&[("s2", big.as_str())]).stall_in_retr(1).start();
+    let got = l.dir.join("mda-got");
+    let cmd = format!(
+        "cat > '{}.tmp' && mv '{}.tmp' '{}'",
+        got.display(),
+        got.display(),
+        got.display()
+    );
+    let child = spawn_pop_fetch(&l, &server, &["--mda", &cmd, "--all"]);
+    wait_for("the MDA has part of the message", || {
+        std::fs::metadata(format!("{}.tmp", got.display())).is_ok_and(|m| m.len() > 100_000)
+    });
+    let (err, _) = signal(child, libc::SIGTERM);
+    assert!(err.contains("interrupted:"), "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        !got.exists(),
+        "the MDA took part of a message for a whole one"
+    );
 }
 
 /// Without a store there is nothing to fetch into: a usage error before any connection
