@@ -151,7 +151,7 @@ pub fn fetch<S: Transport>(
                     Some(r) if r != size => {
                         // The UIDL of a deleted message, given to a new one.
                         events.note(&format!(
-                            "message {n} (UIDL {u}): recorded with {r} bytes, now {size}: another message under a UIDL used again; fetched"
+                            "message {n} (UIDL {u}): recorded with {r} bytes, now {size}: another message under a UIDL used again: taken as new"
                         ));
                     }
                     _ => {

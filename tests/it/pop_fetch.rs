@@ -1143,7 +1143,7 @@ fn a_uidl_used_again_is_a_new_message() {
     assert_eq!(o.code, Some(0), "{o:#?}");
     assert_eq!(
         o.stderr,
-        "pop-fetch: message 1 (UIDL uid-2): recorded with 23 bytes, now 36: another message under a UIDL used again; fetched\n"
+        "pop-fetch: message 1 (UIDL uid-2): recorded with 23 bytes, now 36: another message under a UIDL used again: taken as new\n"
     );
     assert_eq!(
         l.md().last().unwrap(),
