@@ -108,11 +108,21 @@ fn fsync_all(dir: &Path, names: &[(String, u64)]) -> Result<()> {
     let threads = names.len().min(FSYNC_THREADS);
     let per = names.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = names
-            .chunks(per)
-            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|(n, _)| one(n))))
-            .collect();
         let mut result = Ok(());
+        let mut workers = Vec::new();
+        for chunk in names.chunks(per) {
+            let work = move || chunk.iter().try_for_each(|(n, _)| one(n));
+            // A thread that cannot be had: that chunk on this one.
+            match std::thread::Builder::new().spawn_scoped(scope, work) {
+                Ok(w) => workers.push(w),
+                Err(_) => {
+                    let r = work();
+                    if result.is_ok() {
+                        result = r;
+                    }
+                }
+            }
+        }
         for w in workers {
             let r = w
                 .join()
