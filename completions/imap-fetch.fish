@@ -6,7 +6,7 @@ complete -c imap-fetch -l folder -d 'Fetch from the folder NAME (repeatable; ins
 complete -c imap-fetch -l since -d 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)' -r
 complete -c imap-fetch -l limit -d 'Fetch at most N messages per folder this run (the others wait for the next)' -r
 complete -c imap-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
-complete -c imap-fetch -l state-file -d 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)' -r -F
+complete -c imap-fetch -l state-file -d 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST, whatever the port)' -r -F
 complete -c imap-fetch -l auth -d 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of the best one offered' -r
 complete -c imap-fetch -l oauth2-token-env -d 'Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR' -r -f
 complete -c imap-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
@@ -32,7 +32,7 @@ zsh\t'Zsh completion'
 fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
-complete -c imap-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream'
+complete -c imap-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream (a look: nothing is recorded as delivered)'
 complete -c imap-fetch -l create-dirs -d 'Make the folder --output-dir or --mbox names when it is missing'
 complete -c imap-fetch -l list-folders -d 'Print the server\'s folders, one a line, and exit'
 complete -c imap-fetch -l new -d 'Fetch only messages above the last UID delivered (the default)'

@@ -2,7 +2,7 @@ complete -c pop-fetch -l maildir -d 'Deliver into the Maildir DIR (made when mis
 complete -c pop-fetch -l mbox -d 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)' -r -F
 complete -c pop-fetch -s O -l output-dir -d 'Write each message to DIR/NNNN.eml, numbered on from the highest there' -r -f -a "(__fish_complete_directories)"
 complete -c pop-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0' -r -f -a "(__fish_complete_command)"
-complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE (default: $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT)' -r -F
+complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE (default: $XDG_STATE_HOME/posthaste/pop/USER@HOST, whatever the port)' -r -F
 complete -c pop-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
 complete -c pop-fetch -l limit -d 'Fetch at most N messages this run (the others wait for the next)' -r
 complete -c pop-fetch -l auth -d 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2' -r -f -a "auto\t''
@@ -37,13 +37,13 @@ zsh\t'Zsh completion'
 fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
-complete -c pop-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream'
+complete -c pop-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream (a look: nothing is recorded as delivered)'
 complete -c pop-fetch -l create-dirs -d 'Make the folder --output-dir or --mbox names when it is missing'
 complete -c pop-fetch -l keep -d 'Leave the messages on the server (the default)'
-complete -c pop-fetch -l delete -d 'Delete each message on the server once its local copy is durable (and the ones earlier runs delivered)'
+complete -c pop-fetch -l delete -d 'Delete each message on the server once its local copy is durable (and those an earlier --delete run stored but could not delete)'
 complete -c pop-fetch -l new -d 'Fetch only messages not delivered before, by their UIDL (the default)'
 complete -c pop-fetch -l all -d 'Fetch every message, delivered before or not'
-complete -c pop-fetch -l headers-only -d 'Fetch only the headers of each message (TOP n 0); refuses --delete'
+complete -c pop-fetch -l headers-only -d 'Fetch only the headers of each message (TOP n 0), a look: nothing is recorded; refuses --delete'
 complete -c pop-fetch -l no-netrc -d 'Do not read any netrc file'
 complete -c pop-fetch -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
 complete -c pop-fetch -s 4 -l ipv4 -d 'Use IPv4 addresses only'

@@ -1,7 +1,12 @@
 //! What happens when SIGINT, SIGTERM or SIGHUP ends a run (Ctrl-C, `kill`, a closed
 //! terminal): a temporary file that must not be left behind is removed (mime-pack's
 //! `FILE.XXXXXXXX.part`), and a last line can tell the user what was kept (ftp-get's
-//! `NAME.part`, which `-c` resumes).
+//! `NAME.part`, which `-c` resumes). For the fetching tools: the run's temporaries in a
+//! folder are swept away (a Maildir's `tmp/`, `-O`'s `.part` files), an mbox is cut back to
+//! what was recorded, a delivery command is killed before it can take a partial message
+//! for a whole one, and a last line says what was stored ([`say_at_end`]). While a batch is
+//! being made durable and recorded ([`hold`]), a signal waits until that is done, so that
+//! what is in a store and what the state file says never part.
 //!
 //! The handler may only make async-signal-safe calls (POSIX.1-2017 2.4.3): the path is kept
 //! as a ready-made C string that the handler passes to unlink(2); it then restores the
@@ -13,6 +18,35 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+/// How many [`hold`]s are under way: while any is, a signal is only noted (`PENDING`), and
+/// acted on when the last one ends.
+static HOLD: AtomicUsize = AtomicUsize::new(0);
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+/// While the returned value lives, SIGINT, SIGTERM and SIGHUP wait: one that arrives is
+/// acted on (cleanup, last line, the default action) when the last hold ends. Around what
+/// must happen whole or not at all: a batch made durable and recorded, a state file
+/// replaced. Holds nest.
+pub fn hold() -> Held {
+    HOLD.fetch_add(1, Ordering::SeqCst);
+    Held(())
+}
+
+/// See [`hold`].
+pub struct Held(());
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if HOLD.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let sig = PENDING.swap(0, Ordering::SeqCst);
+            if sig != 0 {
+                // SAFETY: raise runs the handler, on this thread, now that nothing holds it.
+                unsafe { libc::raise(sig) };
+            }
+        }
+    }
+}
 
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
@@ -36,6 +70,12 @@ unsafe impl Sync for Message {}
 
 const MESSAGE_MAX: usize = 1024;
 static MESSAGE: Message = Message {
+    seq: AtomicUsize::new(0),
+    len: AtomicUsize::new(0),
+    buf: std::cell::UnsafeCell::new([0; MESSAGE_MAX]),
+};
+/// The fetching tools' last line ([`say_at_end`]), apart from the progress display's.
+static SUMMARY: Message = Message {
     seq: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
     buf: std::cell::UnsafeCell::new([0; MESSAGE_MAX]),
@@ -98,20 +138,128 @@ pub fn keep_lock() {
 /// ends the process.
 pub fn say_on_signal(line: &str) {
     INSTALL.call_once(install);
+    set_message(&MESSAGE, line);
+}
+
+fn set_message(m: &Message, line: &str) {
     let _one_writer = WRITER.lock().unwrap_or_else(|p| p.into_inner());
     let bytes = &line.as_bytes()[..line.len().min(MESSAGE_MAX)];
-    MESSAGE.seq.fetch_add(1, Ordering::SeqCst);
+    m.seq.fetch_add(1, Ordering::SeqCst);
     // SAFETY: the sequence count is odd: the handler does not use the buffer now.
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), MESSAGE.buf.get().cast::<u8>(), bytes.len())
-    };
-    MESSAGE.len.store(bytes.len(), Ordering::SeqCst);
-    MESSAGE.seq.fetch_add(1, Ordering::SeqCst);
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), m.buf.get().cast::<u8>(), bytes.len()) };
+    m.len.store(bytes.len(), Ordering::SeqCst);
+    m.seq.fetch_add(1, Ordering::SeqCst);
 }
 
 /// Nothing more to say when a signal ends the run.
 pub fn say_nothing() {
     MESSAGE.len.store(0, Ordering::SeqCst);
+}
+
+/// From now until [`say_nothing_at_end`], one of the signals writes `line` on stderr (after
+/// the progress display's line, if any) before it ends the process: what a fetching run
+/// had stored, and what it did on the server.
+pub fn say_at_end(line: &str) {
+    INSTALL.call_once(install);
+    set_message(&SUMMARY, line);
+}
+
+/// The run's last line is not to be said any more.
+pub fn say_nothing_at_end() {
+    SUMMARY.len.store(0, Ordering::SeqCst);
+}
+
+/// Folders whose entries made by this process are removed when a signal ends it: a
+/// descriptor of the folder, and the marks of this process's names in it (a name holding
+/// `marker` and ending with `suffix`). A few slots: one per store.
+struct Sweep {
+    fd: AtomicI32,
+    marker: std::cell::UnsafeCell<[u8; SWEEP_MARKER]>,
+    marker_len: AtomicUsize,
+    suffix: std::cell::UnsafeCell<[u8; SWEEP_SUFFIX]>,
+    suffix_len: AtomicUsize,
+}
+
+// SAFETY: a slot's buffers are written only while its descriptor is negative (reserved by
+// the one writer that swapped it), and read by the handler only when it is not.
+unsafe impl Sync for Sweep {}
+
+const SWEEP_MARKER: usize = 32;
+const SWEEP_SUFFIX: usize = 320;
+const SWEEP_SLOTS: usize = 4;
+/// -1: free; -2: being written.
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY_SWEEP: Sweep = Sweep {
+    fd: AtomicI32::new(-1),
+    marker: std::cell::UnsafeCell::new([0; SWEEP_MARKER]),
+    marker_len: AtomicUsize::new(0),
+    suffix: std::cell::UnsafeCell::new([0; SWEEP_SUFFIX]),
+    suffix_len: AtomicUsize::new(0),
+};
+static SWEEPS: [Sweep; SWEEP_SLOTS] = [EMPTY_SWEEP; SWEEP_SLOTS];
+
+/// A folder's sweep, registered by [`sweep_on_signal`]; dropping it unregisters it (before
+/// the caller closes the descriptor).
+pub struct SweepGuard(usize);
+
+impl Drop for SweepGuard {
+    fn drop(&mut self) {
+        SWEEPS[self.0].fd.store(-1, Ordering::SeqCst);
+    }
+}
+
+/// From now until the guard is dropped, one of the signals removes every entry of the
+/// folder open as `dir` whose name holds `marker` and ends with `suffix` (this run's
+/// temporaries). `dir` must stay open meanwhile. `None` when the marks are too long or
+/// every slot is taken (then nothing is swept).
+pub fn sweep_on_signal(dir: std::os::fd::RawFd, marker: &str, suffix: &str) -> Option<SweepGuard> {
+    INSTALL.call_once(install);
+    if marker.is_empty() || marker.len() > SWEEP_MARKER || suffix.len() > SWEEP_SUFFIX {
+        return None;
+    }
+    for (i, slot) in SWEEPS.iter().enumerate() {
+        if slot
+            .fd
+            .compare_exchange(-1, -2, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            // SAFETY: the slot is reserved (-2): the handler does not read it, and no other
+            // writer can take it.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    marker.as_ptr(),
+                    slot.marker.get().cast::<u8>(),
+                    marker.len(),
+                );
+                std::ptr::copy_nonoverlapping(
+                    suffix.as_ptr(),
+                    slot.suffix.get().cast::<u8>(),
+                    suffix.len(),
+                );
+            }
+            slot.marker_len.store(marker.len(), Ordering::SeqCst);
+            slot.suffix_len.store(suffix.len(), Ordering::SeqCst);
+            slot.fd.store(dir, Ordering::SeqCst);
+            return Some(SweepGuard(i));
+        }
+    }
+    None
+}
+
+/// The process group of a delivery command under way, or 0.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// From now until [`forget_child`], one of the signals kills the process group `pgid` (a
+/// delivery command given part of a message) before it ends this process, so that the
+/// command never reads the end of its input and takes the part for a whole message.
+pub fn kill_on_signal(pgid: u32) {
+    INSTALL.call_once(install);
+    CHILD.store(i32::try_from(pgid).unwrap_or(0), Ordering::SeqCst);
+}
+
+/// The command ended, or has its whole message: a signal leaves it alone.
+pub fn forget_child() {
+    CHILD.store(0, Ordering::SeqCst);
 }
 
 fn install() {
@@ -139,6 +287,16 @@ fn install() {
 }
 
 extern "C" fn on_signal(sig: libc::c_int) {
+    if HOLD.load(Ordering::SeqCst) > 0 {
+        PENDING.store(sig, Ordering::SeqCst);
+        if HOLD.load(Ordering::SeqCst) > 0 {
+            return; // acted on when the last hold ends
+        }
+        // The last hold ended meanwhile: whoever takes the pending signal acts on it.
+        if PENDING.swap(0, Ordering::SeqCst) == 0 {
+            return;
+        }
+    }
     let path = TEMP.load(Ordering::SeqCst);
     let fd = TRUNCATE_FD.load(Ordering::SeqCst);
     let cut = TRUNCATE_LEN.load(Ordering::SeqCst);
@@ -159,14 +317,84 @@ extern "C" fn on_signal(sig: libc::c_int) {
         if !lock.is_null() {
             libc::unlink(lock);
         }
+        for slot in &SWEEPS {
+            sweep(slot);
+        }
+        let child = CHILD.load(Ordering::SeqCst);
+        if child > 0 {
+            libc::kill(-child, libc::SIGKILL);
+        }
         if seq % 2 == 0 && len > 0 {
             libc::write(2, MESSAGE.buf.get().cast(), len);
+        }
+        let (seq, len) = (
+            SUMMARY.seq.load(Ordering::SeqCst),
+            SUMMARY.len.load(Ordering::SeqCst),
+        );
+        if seq % 2 == 0 && len > 0 {
+            libc::write(2, SUMMARY.buf.get().cast(), len);
         }
         let mut dfl: libc::sigaction = std::mem::zeroed();
         dfl.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(sig, &dfl, std::ptr::null_mut());
         // Blocked while this handler runs: delivered, with the default action, as it returns.
         libc::raise(sig);
+    }
+}
+
+/// Removes this process's entries from a swept folder (see [`sweep_on_signal`]). Called
+/// from the signal handler: lseek, the getdents64 system call (no libc buffer, unlike
+/// readdir) into a buffer on the stack, and unlinkat, nothing else. Entries removed while
+/// the folder is read may make the reading skip others, so it reads again until a pass
+/// removes nothing (a few passes at most).
+unsafe fn sweep(slot: &Sweep) {
+    let fd = slot.fd.load(Ordering::SeqCst);
+    if fd < 0 {
+        return;
+    }
+    let ml = slot.marker_len.load(Ordering::SeqCst);
+    let sl = slot.suffix_len.load(Ordering::SeqCst);
+    // SAFETY: the buffers were written before the descriptor was stored, and stay as they
+    // are while it is.
+    let (marker, suffix) = unsafe {
+        (
+            std::slice::from_raw_parts(slot.marker.get().cast::<u8>(), ml),
+            std::slice::from_raw_parts(slot.suffix.get().cast::<u8>(), sl),
+        )
+    };
+    let mut buf = [0u8; 4096];
+    for _ in 0..8 {
+        let mut removed = false;
+        // SAFETY: a descriptor the registrant keeps open; a buffer of ours.
+        unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
+        loop {
+            // SAFETY: getdents64 writes at most `buf.len()` bytes of records into `buf`.
+            let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            let n = n as usize;
+            let mut off = 0;
+            // struct linux_dirent64: u64 d_ino, i64 d_off, u16 d_reclen, u8 d_type, name.
+            while off + 19 < n {
+                let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
+                if reclen == 0 || off + reclen > n {
+                    break;
+                }
+                let name_all = &buf[off + 19..off + reclen];
+                let name = &name_all[..name_all.iter().position(|&b| b == 0).unwrap_or(0)];
+                if name.ends_with(suffix) && name.windows(marker.len()).any(|w| w == marker) {
+                    // SAFETY: the name is NUL-terminated within the record.
+                    if unsafe { libc::unlinkat(fd, name_all.as_ptr().cast(), 0) } == 0 {
+                        removed = true;
+                    }
+                }
+                off += reclen;
+            }
+        }
+        if !removed {
+            break;
+        }
     }
 }
 
@@ -204,12 +432,8 @@ pub fn stop_requested() -> bool {
 
 extern "C" fn on_stop(sig: libc::c_int) {
     if STOP.swap(true, Ordering::SeqCst) {
-        // SAFETY: sigaction and raise are async-signal-safe.
-        unsafe {
-            let mut dfl: libc::sigaction = std::mem::zeroed();
-            dfl.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &dfl, std::ptr::null_mut());
-            libc::raise(sig);
-        }
+        // The second one: what a signal does at any other time (temporaries removed, the
+        // last line, the default action).
+        on_signal(sig);
     }
 }

@@ -7,7 +7,7 @@ use super::credentials;
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
-use super::store::StoreArgs;
+use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::conn::{Transcript, printable};
 use crate::deliver::Deliver;
@@ -49,7 +49,8 @@ impl Tool for ImapFetch {
         ),
         (
             74,
-            "local I/O error while storing a message, or the connection broke mid-message",
+            "local I/O error while storing a message, the connection broke mid-message, or\n\
+             the reader of --stdout left early with --delete or --seen",
         ),
         (
             75,
@@ -173,7 +174,7 @@ pub struct Args {
     pub max_size: Option<u64>,
 
     /// Keep what was delivered in FILE
-    /// (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST:PORT)
+    /// (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST, whatever the port)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub state_file: Option<PathBuf>,
 
@@ -286,12 +287,33 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         reset_state: args.reset_state,
     };
     // The state file: locked for the whole run, before anything is fetched.
-    let state_path = match &args.state_file {
-        Some(p) => p.clone(),
-        None => state::default_path("imap", &login.user, &target.host, target.port)?,
+    let mut state = match &args.state_file {
+        Some(p) => StateFile::open(p)?,
+        None => state::account("imap", &login.user, &target.host, target.port)?,
     };
-    let mut state = StateFile::open(&state_path)?;
-    let mut store = args.store.open(args.create_dirs)?;
+    if let Some(n) = state.carried_over() {
+        report.note(n);
+    }
+    let store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
+    // A stream whose reader may do anything with it is a look: the next run into a store
+    // still fetches those messages. (--reset-state fetches nothing: it only records.)
+    let look = !store.durable() && !args.reset_state;
+    if look {
+        state.peek();
+    }
+    // Flags and deletions go back only for messages already stored and recorded.
+    let server = match (args.delete, args.seen) {
+        (false, false) => "nothing was changed on the server",
+        (true, _) => "only messages already stored were deleted on the server",
+        (false, true) => "only messages already stored were marked \\Seen on the server",
+    };
+    let bars = super::progress::wanted(args.output_args.quiet, args.output_args.progress);
+    let mut store = Tracked::new(store, ImapFetch::NAME, bars, !look, server);
+    if !args.reset_state {
+        if let Some(hint) = state.take_fresh_hint(None) {
+            report.note(hint);
+        }
+    }
     if args.idle {
         crate::interrupt::stop_on_signal();
     }
@@ -306,7 +328,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                 &login,
                 &opts,
                 folder,
-                &mut *store,
+                &mut store,
                 &mut state,
                 &fetch_opts,
                 args.idle,
@@ -318,6 +340,20 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                     break;
                 }
                 Err(e) => {
+                    // The reader of --stdout left early: with --delete or --seen, what was
+                    // asked was not done (ftp-get's and pop-fetch's rule). Only the batches
+                    // the reader took in full were flagged or expunged.
+                    let e = match (e.kind(), args.delete, args.seen) {
+                        (Kind::StdoutClosed, true, _) => Error::new(
+                            Kind::Io,
+                            "standard output was closed before all messages were written: only the messages it took were deleted on the server",
+                        ),
+                        (Kind::StdoutClosed, false, true) => Error::new(
+                            Kind::Io,
+                            "standard output was closed before all messages were written: only the messages it took were marked \\Seen",
+                        ),
+                        _ => e,
+                    };
                     let stopping = crate::interrupt::stop_requested();
                     if let Some(delay) = backoff.next(&e).filter(|_| !stopping) {
                         use crate::events::Events;

@@ -6,7 +6,7 @@ use super::credentials;
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
-use super::store::StoreArgs;
+use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::conn::Transcript;
 use crate::deliver::Deliver;
@@ -16,7 +16,7 @@ use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
-use crate::pop3::fetch::{FetchOptions, Summary, fetch};
+use crate::pop3::fetch::{FetchOptions, Summary, fetch, quit};
 use crate::sasl::Mechanism;
 use clap::{Parser, ValueHint};
 use std::io::IsTerminal;
@@ -46,7 +46,8 @@ impl Tool for PopFetch {
         ),
         (
             74,
-            "local I/O error while storing a message, or the connection broke mid-message",
+            "local I/O error while storing a message, the connection broke mid-message, or\n\
+             the reader of --stdout left early with --delete",
         ),
         (
             75,
@@ -116,8 +117,8 @@ pub struct Args {
     #[arg(long, overrides_with = "delete")]
     pub keep: bool,
 
-    /// Delete each message on the server once its local copy is durable (and the ones
-    /// earlier runs delivered)
+    /// Delete each message on the server once its local copy is durable (and those an
+    /// earlier --delete run stored but could not delete)
     #[arg(long, overrides_with = "keep")]
     pub delete: bool,
 
@@ -130,7 +131,7 @@ pub struct Args {
     pub all: bool,
 
     /// Keep the UIDLs of delivered messages in FILE (default:
-    /// $XDG_STATE_HOME/posthaste/pop/USER@HOST:PORT)
+    /// $XDG_STATE_HOME/posthaste/pop/USER@HOST, whatever the port)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub state_file: Option<PathBuf>,
 
@@ -142,7 +143,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
 
-    /// Fetch only the headers of each message (TOP n 0); refuses --delete
+    /// Fetch only the headers of each message (TOP n 0), a look: nothing is recorded;
+    /// refuses --delete
     #[arg(long, conflicts_with = "delete")]
     pub headers_only: bool,
 
@@ -234,12 +236,29 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         headers_only: args.headers_only,
     };
     // The state file: locked for the whole run, before anything is fetched.
-    let state_path = match &args.state_file {
-        Some(p) => p.clone(),
-        None => state::default_path("pop", &login.user, &target.host, target.port)?,
+    let mut state = match &args.state_file {
+        Some(p) => StateFile::open(p)?,
+        None => state::account("pop", &login.user, &target.host, target.port)?,
     };
-    let mut state = StateFile::open(&state_path)?;
-    let mut store = args.store.open(args.create_dirs)?;
+    if let Some(n) = state.carried_over() {
+        report.note(n);
+    }
+    let store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
+    // Headers, or a stream whose reader may do anything with it, are a look: the next run
+    // into a store still fetches those messages, and no run deletes them unstored.
+    let look = args.headers_only || !store.durable();
+    if look {
+        state.peek();
+    }
+    // Until QUIT, nothing is deleted on the server (RFC 1939 section 6), whatever happens.
+    let bars = super::progress::wanted(args.output_args.quiet, args.output_args.progress);
+    let mut store = Tracked::new(
+        store,
+        PopFetch::NAME,
+        bars,
+        !look,
+        "nothing was deleted on the server",
+    );
     let retry = args.conn.retry_policy();
     let mut backoff = retry.start();
     let mut events = CliEvents::new(report, args.output_args.progress);
@@ -249,7 +268,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             &target,
             &login,
             &opts,
-            &mut *store,
+            &mut store,
             &mut state,
             &fetch_opts,
             &mut events,
@@ -264,6 +283,17 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                 break;
             }
             Err(e) => {
+                // The reader of --stdout left early: with --delete, what was asked was not
+                // done (ftp-get's rule for --delete-remote -o -). The connection is dropped
+                // without QUIT, so the server deletes nothing.
+                let e = if e.kind() == Kind::StdoutClosed && args.delete {
+                    Error::new(
+                        Kind::Io,
+                        "standard output was closed before all messages were written: nothing was deleted on the server",
+                    )
+                } else {
+                    e
+                };
                 if let Some(delay) = backoff.next(&e) {
                     use crate::events::Events;
                     events.note(&backoff.message(&e, delay));
@@ -308,14 +338,21 @@ fn session(
     target: &Target,
     login: &Login,
     opts: &Pop3Options,
-    store: &mut dyn Deliver,
+    store: &mut Tracked,
     state: &mut StateFile,
     fetch_opts: &FetchOptions,
     events: &mut CliEvents<'_>,
 ) -> Result<Summary> {
     let mut client = Pop3Client::connect(target, login, opts)?;
-    let summary = fetch(&mut client, store, Some(state), fetch_opts, events)?;
-    client.quit()?;
+    let summary = fetch(&mut client, store, Some(&mut *state), fetch_opts, events)?;
+    if summary.deleted > 0 {
+        store.set_server(&format!(
+            "the {} message{} marked for deletion may or may not have been deleted (QUIT was under way)",
+            summary.deleted,
+            if summary.deleted == 1 { "" } else { "s" }
+        ));
+    }
+    quit(client, Some(state), &summary)?;
     Ok(summary)
 }
 

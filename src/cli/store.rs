@@ -32,7 +32,8 @@ pub struct StoreArgs {
     #[arg(long, value_name = "COMMAND", value_hint = ValueHint::CommandString)]
     pub mda: Option<String>,
 
-    /// Write the messages to standard output as an mboxrd stream
+    /// Write the messages to standard output as an mboxrd stream (a look: nothing is
+    /// recorded as delivered)
     #[arg(long)]
     pub stdout: bool,
 }
@@ -48,15 +49,15 @@ impl StoreArgs {
     }
 
     /// Opens the store the flags name; `create_dirs` makes a missing folder for
-    /// `--output-dir` or `--mbox`. None given is a usage error (64).
-    pub fn open(&self, create_dirs: bool) -> Result<Box<dyn Deliver>> {
+    /// `--output-dir` or `--mbox`; `note` is told what is worth saying (a stale lock
+    /// broken). None given is a usage error (64).
+    pub fn open(&self, create_dirs: bool, note: &mut dyn FnMut(&str)) -> Result<Box<dyn Deliver>> {
         Ok(if let Some(dir) = &self.maildir {
             Box::new(Maildir::open(dir)?)
         } else if let Some(dir) = &self.output_dir {
             Box::new(OutputDir::open(dir, create_dirs)?)
         } else if let Some(file) = &self.mbox {
-            crate::transfer::ensure_folder(crate::transfer::parent_of(file), create_dirs)?;
-            Box::new(Mbox::open(file)?)
+            Box::new(Mbox::open(file, create_dirs, note)?)
         } else if let Some(cmd) = &self.mda {
             Box::new(Mda::new(cmd))
         } else if self.stdout {
@@ -67,5 +68,136 @@ impl StoreArgs {
                 "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
             ));
         })
+    }
+}
+
+/// The store of a fetching run, counting what it kept, with the line SIGINT, SIGTERM or
+/// SIGHUP print as the run ends ([`crate::interrupt::say_at_end`]): what was stored (and
+/// recorded), and what was done on the server. The store itself takes back what was not
+/// recorded.
+pub struct Tracked {
+    inner: Box<dyn Deliver>,
+    tool: &'static str,
+    /// Clears the line first when a progress bar may be on it.
+    clear: &'static str,
+    /// Whether what is kept is recorded (not for a look).
+    records: bool,
+    /// Committed since the last keep.
+    since_keep: std::cell::Cell<u64>,
+    stored: u64,
+    server: String,
+}
+
+impl Tracked {
+    /// `server` says what was done on the server so far ("nothing was deleted on the
+    /// server"); `bars`: a progress bar may be on the line.
+    pub fn new(
+        inner: Box<dyn Deliver>,
+        tool: &'static str,
+        bars: bool,
+        records: bool,
+        server: &str,
+    ) -> Tracked {
+        let t = Tracked {
+            inner,
+            tool,
+            clear: if bars { "\r\x1b[2K" } else { "" },
+            records,
+            since_keep: std::cell::Cell::new(0),
+            stored: 0,
+            server: server.to_string(),
+        };
+        t.say();
+        t
+    }
+
+    /// What was done on the server, from now on.
+    pub fn set_server(&mut self, server: &str) {
+        self.server = server.to_string();
+        self.say();
+    }
+
+    fn say(&self) {
+        let name = crate::error::visible(&self.inner.name());
+        let verb = if self.inner.durable() {
+            "stored in"
+        } else {
+            "written to"
+        };
+        let what = match self.stored {
+            0 => format!("nothing {verb} {name}"),
+            n => format!(
+                "{n} message{} {verb} {name}{}",
+                if n == 1 { "" } else { "s" },
+                if self.records { " and recorded" } else { "" }
+            ),
+        };
+        crate::interrupt::say_at_end(&format!(
+            "{}{}: interrupted: {what}; {}\n",
+            self.clear, self.tool, self.server
+        ));
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        crate::interrupt::say_nothing_at_end();
+    }
+}
+
+impl Deliver for Tracked {
+    fn begin(
+        &mut self,
+        info: &crate::deliver::MessageInfo,
+    ) -> Result<Box<dyn crate::deliver::MessageSink + '_>> {
+        let count = &self.since_keep;
+        let sink = self.inner.begin(info)?;
+        Ok(Box::new(Counted { sink, count }))
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        self.inner.sync()
+    }
+
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn durable(&self) -> bool {
+        self.inner.durable()
+    }
+
+    fn keep(&mut self) {
+        self.inner.keep();
+        self.stored += self.since_keep.take();
+        self.say();
+    }
+
+    fn undo(&mut self) {
+        self.inner.undo();
+        self.since_keep.set(0);
+    }
+}
+
+/// A message on its way into a [`Tracked`] store: counted when committed.
+struct Counted<'a> {
+    sink: Box<dyn crate::deliver::MessageSink + 'a>,
+    count: &'a std::cell::Cell<u64>,
+}
+
+impl crate::deliver::MessageSink for Counted<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.sink.write(data)
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        let Counted { sink, count } = *self;
+        sink.commit()?;
+        count.set(count.get() + 1);
+        Ok(())
+    }
+
+    fn abort(self: Box<Self>) {
+        self.sink.abort();
     }
 }

@@ -2,8 +2,12 @@
 //! more `>`, so that reading reverses it exactly): the quoting, streamed across any chunk
 //! split ([`FromQuoter`]), the envelope line ([`from_line`]), and `--mbox FILE` delivery:
 //! the file locked with `fcntl` and a `FILE.lock` dot-lock for the whole run (as procmail and
-//! mutt do), each message appended, a failure truncating the file back to where the message
-//! began, [`Deliver::sync`] fsyncing it.
+//! mutt do; a stale dot-lock, whose process is gone or untouched for minutes, is broken as
+//! they break them), each message appended, a failure truncating the file back to where the
+//! message began, [`Deliver::sync`] fsyncing it. Until a batch is recorded
+//! ([`Deliver::keep`]), [`Deliver::undo`], dropping the mbox, and SIGINT, SIGTERM or SIGHUP
+//! truncate the file back to what was recorded: a message appended but not recorded would
+//! be delivered again by the next run.
 
 use super::{Deliver, MessageInfo, MessageSink};
 use crate::error::{Error, Kind, Result};
@@ -13,29 +17,35 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-/// A line of more `>` than this at its start is taken as no `From ` line: its `>` are
-/// written as they come, so such a line costs no memory.
-const MAX_HELD_GT: u64 = 64 * 1024;
 /// The header is searched for `Return-Path:` in this much of its start (and the rest of the
 /// chunk that reached it).
 const HEADER_LOOKAHEAD: usize = 64 * 1024;
 /// How long to wait for another program's lock on the mbox.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// A dot-lock untouched for this long is stale (its holder was killed, or hung): procmail
+/// breaks one after 17 minutes, which would stop a `*/5` cron job three times over.
+const STALE_LOCK: Duration = Duration::from_secs(300);
+/// How often this run touches its own dot-lock while it holds it, so that it never looks
+/// stale however long the run takes.
+const LOCK_REFRESH: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quote {
     /// At the start of a line.
     LineStart,
-    /// `n` `>` seen at the start of the line, held.
-    Gts(u64),
-    /// `gts` `>` and the first `matched` bytes of `From ` held.
-    From { gts: u64, matched: usize },
+    /// Inside a run of `>` at the start of a line (already written).
+    Gts,
+    /// The first `matched` bytes of `From ` held, at the start of a line or after a run of
+    /// `>`.
+    From { matched: usize },
     /// Inside a line that needs nothing.
     Mid,
 }
 
-/// mboxrd quoting of a message's lines (LF line ends), streamed: what could still become a
-/// `From ` line is held (a count of `>`, at most four letters) until it is decided.
+/// mboxrd quoting of a message's lines (LF line ends), streamed. A line `>*From ` gets one
+/// more `>`; since every `>` of the run is alike, it goes at the end of the run rather than
+/// at its start, so the run is written as it comes, whatever its length, and only what could
+/// still become `From ` (at most four letters) is held until it is decided.
 #[derive(Debug, Clone)]
 pub struct FromQuoter {
     state: Quote,
@@ -50,10 +60,6 @@ impl Default for FromQuoter {
 }
 
 const FROM: &[u8] = b"From ";
-
-fn gts(out: &mut Vec<u8>, n: u64) {
-    out.extend(std::iter::repeat_n(b'>', n as usize));
-}
 
 impl FromQuoter {
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
@@ -76,44 +82,35 @@ impl FromQuoter {
                     }
                     continue;
                 }
-                Quote::LineStart | Quote::Gts(_) => {
-                    let n = match self.state {
-                        Quote::Gts(n) => n,
-                        _ => 0,
-                    };
-                    if b == b'>' && n < MAX_HELD_GT {
-                        self.state = Quote::Gts(n + 1);
-                    } else if b == b'F' {
-                        self.state = Quote::From { gts: n, matched: 1 };
-                    } else {
-                        gts(out, n);
-                        self.state = Quote::Mid;
-                        if b == b'\n' {
-                            out.push(b);
-                            self.state = Quote::LineStart;
-                        } else {
-                            continue; // the Mid arm copies it
-                        }
+                Quote::LineStart | Quote::Gts => {
+                    if b == b'>' {
+                        // The whole run in one copy.
+                        let run = input[i..].iter().take_while(|&&c| c == b'>').count();
+                        out.extend_from_slice(&input[i..i + run]);
+                        i += run;
+                        self.state = Quote::Gts;
+                        continue;
                     }
+                    if b != b'F' {
+                        self.state = Quote::Mid;
+                        continue; // the Mid arm copies it (a line end included)
+                    }
+                    self.state = Quote::From { matched: 1 };
                 }
-                Quote::From { gts: n, matched } => {
-                    if b == FROM[matched] {
-                        if matched + 1 == FROM.len() {
-                            out.push(b'>');
-                            gts(out, n);
-                            out.extend_from_slice(FROM);
-                            self.state = Quote::Mid;
-                        } else {
-                            self.state = Quote::From {
-                                gts: n,
-                                matched: matched + 1,
-                            };
-                        }
-                    } else {
-                        gts(out, n);
+                Quote::From { matched } => {
+                    if b != FROM[matched] {
                         out.extend_from_slice(&FROM[..matched]);
                         self.state = Quote::Mid;
                         continue; // `b` again, inside the line
+                    }
+                    if matched + 1 == FROM.len() {
+                        out.push(b'>');
+                        out.extend_from_slice(FROM);
+                        self.state = Quote::Mid;
+                    } else {
+                        self.state = Quote::From {
+                            matched: matched + 1,
+                        };
                     }
                 }
             }
@@ -126,16 +123,11 @@ impl FromQuoter {
     pub fn finish(&mut self, out: &mut Vec<u8>) -> bool {
         let ended = match self.state {
             Quote::LineStart => true,
-            Quote::Gts(n) => {
-                gts(out, n);
-                false
-            }
-            Quote::From { gts: n, matched } => {
-                gts(out, n);
+            Quote::From { matched } => {
                 out.extend_from_slice(&FROM[..matched]);
                 false
             }
-            Quote::Mid => false,
+            Quote::Gts | Quote::Mid => false,
         };
         self.state = Quote::LineStart;
         ended
@@ -261,37 +253,49 @@ impl MboxrdMessage {
 pub struct Mbox {
     path: PathBuf,
     file: File,
-    dotlock: Option<PathBuf>,
+    dotlock: DotLock,
     unsynced: bool,
+    /// The file, or folders for it, made by this run: their folders are fsynced too.
+    entries: super::NewEntries,
+    /// The file's length when what it held was last recorded (or when it was opened).
+    kept_len: u64,
 }
 
 impl Mbox {
     /// Opens (creating, mode 600) and locks `path`: `fcntl` on the file and `path.lock`
-    /// beside it, each waited for up to 10 s (then 75: another program holds the mbox).
-    pub fn open(path: &Path) -> Result<Mbox> {
+    /// beside it, each waited for up to 10 s (then 75: another program holds the mbox). A
+    /// stale dot-lock is broken, and `note` is told. A missing folder is made only with
+    /// `create_dirs`.
+    pub fn open(path: &Path, create_dirs: bool, note: &mut dyn FnMut(&str)) -> Result<Mbox> {
         use std::os::unix::fs::OpenOptionsExt;
         let shown = format!("mbox {}", path.display());
-        let dotlock = dot_lock(path)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&dotlock);
-                Error::cant_create(&shown, &e)
-            })?;
-        crate::interrupt::remove_lock_on_signal(&dotlock);
-        let mbox = Mbox {
-            path: path.to_path_buf(),
-            file,
-            dotlock: Some(dotlock),
-            unsynced: false,
+        let mut entries = super::NewEntries::default();
+        entries.extend(super::ensure_folder(
+            super::folder_of(path),
+            create_dirs,
+            0o777,
+        )?);
+        let dotlock = DotLock::take(path, note)?;
+        let open = |new: bool| {
+            OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create_new(new)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(path)
         };
-        let meta = mbox
-            .file
+        let file = match open(true) {
+            Ok(f) => {
+                // A new name in the folder: durable only once the folder is synced.
+                entries.add(super::folder_of(path).to_path_buf());
+                Ok(f)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| Error::cant_create(&shown, &e))?;
+        let meta = file
             .metadata()
             .map_err(|e| Error::cant_create(&shown, &e))?;
         if !meta.is_file() {
@@ -306,7 +310,7 @@ impl Mbox {
             let mut fl: libc::flock = unsafe { std::mem::zeroed() };
             fl.l_type = libc::F_WRLCK as _;
             fl.l_whence = libc::SEEK_SET as _;
-            if unsafe { libc::fcntl(mbox.file.as_raw_fd(), libc::F_SETLK, &fl) } == 0 {
+            if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) } == 0 {
                 break;
             }
             if started.elapsed() >= LOCK_WAIT {
@@ -317,62 +321,169 @@ impl Mbox {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(mbox)
+        // Its length now that nobody else may write to it: what undo and Ctrl-C cut back to.
+        let kept_len = file
+            .metadata()
+            .map_err(|e| Error::cant_create(&shown, &e))?
+            .len();
+        crate::interrupt::truncate_on_signal(file.as_raw_fd(), kept_len);
+        Ok(Mbox {
+            path: path.to_path_buf(),
+            file,
+            dotlock,
+            unsynced: false,
+            entries,
+            kept_len,
+        })
     }
 }
 
-/// Takes `path.lock` (O_EXCL), waiting up to 10 s for another holder.
-fn dot_lock(path: &Path) -> Result<PathBuf> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    let lock = path.with_file_name(name);
-    let started = Instant::now();
-    loop {
-        match super::create_new(&lock) {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                return Ok(lock);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if started.elapsed() >= LOCK_WAIT {
-                    return Err(Error::new(
-                        Kind::TempFail,
-                        format!(
-                            "mbox {}: {} exists: another program is writing to it; try again later",
-                            path.display(),
-                            lock.display()
-                        ),
+/// `FILE.lock`, the dot-lock procmail, mutt and mail(1) take on an mbox: made with O_EXCL,
+/// holding this process's number, touched every minute while held, removed when dropped
+/// (and by SIGINT, SIGTERM or SIGHUP).
+struct DotLock {
+    path: PathBuf,
+    file: File,
+    touched: Instant,
+}
+
+impl DotLock {
+    /// Takes `mbox.lock`, waiting up to 10 s for another holder; a stale one (see
+    /// [`stale`]) is broken at once, and `note` says so.
+    fn take(mbox: &Path, note: &mut dyn FnMut(&str)) -> Result<DotLock> {
+        let mut name = mbox.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = mbox.with_file_name(name);
+        let started = Instant::now();
+        loop {
+            match super::create_new(&path) {
+                Ok(mut file) => {
+                    crate::interrupt::remove_lock_on_signal(&path);
+                    let _ = writeln!(file, "{}", std::process::id());
+                    return Ok(DotLock {
+                        path,
+                        file,
+                        touched: Instant::now(),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if let Some((id, why)) = stale(&path, SystemTime::now()) {
+                        if break_lock(&path, id) {
+                            note(&format!(
+                                "mbox {}: removed the stale lock {} ({why})",
+                                mbox.display(),
+                                path.display(),
+                            ));
+                        }
+                        continue;
+                    }
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(Error::new(
+                            Kind::TempFail,
+                            format!(
+                                "mbox {}: {} exists: another program is writing to it; try again later",
+                                mbox.display(),
+                                path.display()
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => {
+                    return Err(Error::cant_create(
+                        format!("mbox lock {}", path.display()),
+                        &e,
                     ));
                 }
-                std::thread::sleep(Duration::from_millis(100));
             }
-            Err(e) => {
-                return Err(Error::cant_create(
-                    format!("mbox lock {}", lock.display()),
-                    &e,
-                ));
-            }
+        }
+    }
+
+    /// Touches the lock if a minute has passed since it was last touched.
+    fn refresh(&mut self) {
+        if self.touched.elapsed() >= LOCK_REFRESH {
+            // SAFETY: futimens on a descriptor we own; a null `times` means "now".
+            unsafe { libc::futimens(self.file.as_raw_fd(), std::ptr::null()) };
+            self.touched = Instant::now();
         }
     }
 }
 
-impl Drop for Mbox {
+impl Drop for DotLock {
     fn drop(&mut self) {
-        if let Some(l) = self.dotlock.take() {
-            let _ = std::fs::remove_file(l);
-            crate::interrupt::keep_lock();
+        let _ = std::fs::remove_file(&self.path);
+        crate::interrupt::keep_lock();
+    }
+}
+
+/// Whether the dot-lock at `lock` is stale, and why: the process whose number it holds is
+/// gone (a run that was killed: procmail and posthaste write their number), or it has not
+/// been touched for [`STALE_LOCK`] (a holder alive keeps it fresh; procmail and mutt break
+/// such a lock too). Returns the lock's identity, so that only the lock judged is broken,
+/// and the reason. A lock that is not a regular file is never stale.
+fn stale(lock: &Path, now: SystemTime) -> Option<(LockId, String)> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(lock)
+        .ok()?;
+    let m = f.metadata().ok().filter(|m| m.is_file())?;
+    let id = lock_id(&m);
+    let mut head = [0u8; 32];
+    let n = f.read(&mut head).unwrap_or(0);
+    let pid = std::str::from_utf8(&head[..n])
+        .ok()
+        .and_then(|t| t.trim().parse::<libc::pid_t>().ok())
+        .filter(|&p| p > 0);
+    if let Some(pid) = pid {
+        // SAFETY: kill with signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            return Some((id, format!("process {pid}, which made it, is gone")));
         }
     }
+    let age = now.duration_since(m.modified().ok()?).ok()?;
+    (age >= STALE_LOCK).then(|| (id, format!("untouched for {} minutes", age.as_secs() / 60)))
+}
+
+/// A lock file's identity: device, inode and modification time in nanoseconds (a lock
+/// removed and made again often gets the same inode; never the same time too).
+type LockId = (u64, u64, i64, i64);
+
+fn lock_id(m: &std::fs::Metadata) -> LockId {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino(), m.mtime(), m.mtime_nsec())
+}
+
+/// Removes the stale lock `lock` if it is still the one judged (`id`): it is renamed aside
+/// first, so that a lock another program took meanwhile is never removed (it is put back).
+/// Returns whether the stale lock was removed.
+fn break_lock(lock: &Path, id: LockId) -> bool {
+    let mut name = lock.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".stale.{}", super::unique_stem()));
+    let aside = lock.with_file_name(name);
+    if std::fs::rename(lock, &aside).is_err() {
+        return false; // gone already: taken or broken by another program
+    }
+    let same = std::fs::symlink_metadata(&aside).is_ok_and(|m| lock_id(&m) == id);
+    if !same {
+        // Another program's fresh lock: back where it was (unless yet another was taken).
+        let _ = std::fs::hard_link(&aside, lock);
+    }
+    let _ = std::fs::remove_file(&aside);
+    same
 }
 
 impl Deliver for Mbox {
     fn begin(&mut self, info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
+        self.dotlock.refresh();
         let start = self
             .file
             .seek(SeekFrom::End(0))
             .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))?;
-        // Ctrl-C midway through the message cuts it back off.
-        crate::interrupt::truncate_on_signal(self.file.as_raw_fd(), start);
         Ok(Box::new(MboxMessage {
             enc: MboxrdMessage::new(info),
             mbox: self,
@@ -388,11 +499,32 @@ impl Deliver for Mbox {
                 .sync_all()
                 .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))?;
         }
-        Ok(())
+        self.entries.sync()
     }
 
     fn name(&self) -> String {
         format!("mbox {}", self.path.display())
+    }
+
+    fn keep(&mut self) {
+        if let Ok(m) = self.file.metadata() {
+            self.kept_len = m.len();
+            crate::interrupt::truncate_on_signal(self.file.as_raw_fd(), self.kept_len);
+        }
+    }
+
+    fn undo(&mut self) {
+        let _ = self.file.set_len(self.kept_len);
+        self.unsynced = false;
+    }
+}
+
+impl Drop for Mbox {
+    fn drop(&mut self) {
+        self.undo();
+        // Before the descriptor closes: a signal must never truncate another file that
+        // reuses its number.
+        crate::interrupt::forget_truncate();
     }
 }
 
@@ -413,7 +545,6 @@ impl MboxMessage<'_> {
 
     fn truncate_back(&mut self) {
         let _ = self.mbox.file.set_len(self.start);
-        crate::interrupt::forget_truncate();
     }
 }
 
@@ -421,6 +552,8 @@ impl MessageSink for MboxMessage<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
         self.enc.encode(data, &mut self.buf);
         if self.buf.len() >= 64 * 1024 {
+            // A message that takes minutes to arrive keeps the lock fresh too.
+            self.mbox.dotlock.refresh();
             self.put()?;
         }
         Ok(())
@@ -430,7 +563,6 @@ impl MessageSink for MboxMessage<'_> {
         self.enc.finish(&mut self.buf);
         self.put()?;
         self.done = true;
-        crate::interrupt::forget_truncate();
         self.mbox.unsynced = true;
         Ok(())
     }
@@ -472,31 +604,34 @@ mod tests {
     }
 
     #[test]
-    fn a_long_run_of_gt_is_not_held_whole() {
-        let mut q = FromQuoter::default();
-        let mut out = Vec::new();
-        let line = vec![b'>'; MAX_HELD_GT as usize + 10];
-        q.encode(&line, &mut out);
-        assert!(out.len() >= 10);
-        q.encode(b"From x\n", &mut out);
-        q.finish(&mut out);
-        assert_eq!(out.len(), line.len() + 7);
-    }
-
-    #[test]
-    fn the_gt_run_bound_is_exact() {
+    fn a_run_of_gt_of_any_length_is_quoted_and_never_held() {
         let quoted = |n: usize| {
             let mut q = FromQuoter::default();
             let mut out = Vec::new();
             q.encode(&vec![b'>'; n], &mut out);
+            // Streamed as it comes: nothing of the run waits for the rest of the line.
+            assert_eq!(out.len(), n, "a run of {n}");
             q.encode(b"From x\n", &mut out);
             q.finish(&mut out);
-            out.len() - (n + 7)
+            out
         };
-        // Up to the bound a `From ` line gets its one more `>`; past it, none.
-        assert_eq!(quoted(MAX_HELD_GT as usize), 1);
-        assert_eq!(quoted(MAX_HELD_GT as usize + 1), 0);
-        assert_eq!(MAX_HELD_GT, 64 * 1024);
+        // Past 64 KiB of `>` as below it: one more `>`, so the line reads back exactly.
+        for n in [1, 65_536, 65_537, 200_000] {
+            let mut want = vec![b'>'; n + 1];
+            want.extend_from_slice(b"From x\n");
+            assert!(quoted(n) == want, "a run of {n}");
+        }
+        // A run that is not followed by `From ` is left as it is.
+        let mut q = FromQuoter::default();
+        let mut out = Vec::new();
+        q.encode(&vec![b'>'; 70_000], &mut out);
+        q.encode(b"Fro", &mut out);
+        assert_eq!(out.len(), 70_000, "`Fro` is held until it is decided");
+        q.encode(b"m!\n", &mut out);
+        q.finish(&mut out);
+        let mut want = vec![b'>'; 70_000];
+        want.extend_from_slice(b"From!\n");
+        assert!(out == want);
     }
 
     #[test]
@@ -575,11 +710,83 @@ mod tests {
     }
 
     #[test]
+    fn what_is_not_kept_is_cut_back() {
+        let d = std::env::temp_dir().join(format!("ph-mbox-undo-{}", super::super::unique_stem()));
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("inbox");
+        std::fs::write(&path, b"From old\n\nold\n\n").unwrap();
+        let info = MessageInfo::new(None, None);
+        let put = |mb: &mut Mbox, body: &[u8]| {
+            let mut m = mb.begin(&info).unwrap();
+            m.write(body).unwrap();
+            m.commit().unwrap();
+        };
+        let mut mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
+        put(&mut mb, b"Subject: kept\n\n");
+        mb.sync().unwrap();
+        mb.keep();
+        let kept = std::fs::read(&path).unwrap();
+        put(&mut mb, b"Subject: synced\n\n");
+        mb.sync().unwrap();
+        put(&mut mb, b"Subject: committed\n\n");
+        mb.undo();
+        assert_eq!(std::fs::read(&path).unwrap(), kept);
+        put(&mut mb, b"Subject: dropped\n\n");
+        drop(mb);
+        assert_eq!(std::fs::read(&path).unwrap(), kept);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn only_a_stale_lock_is_broken_and_only_the_one_judged() {
+        let d = std::env::temp_dir().join(format!("ph-stale-{}", super::super::unique_stem()));
+        std::fs::create_dir_all(&d).unwrap();
+        let lock = d.join("inbox.lock");
+        let now = SystemTime::now();
+        // A live process's lock (this one's), fresh: not stale; untouched for 5 minutes: stale.
+        std::fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+        assert!(stale(&lock, now).is_none());
+        assert!(stale(&lock, now + STALE_LOCK - Duration::from_secs(2)).is_none());
+        let (id, why) = stale(&lock, now + STALE_LOCK + Duration::from_secs(1)).unwrap();
+        assert_eq!(why, "untouched for 5 minutes");
+        // Replaced meanwhile by another program's lock: that one stays.
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::write(&lock, b"other\n").unwrap();
+        assert!(!break_lock(&lock, id));
+        assert_eq!(std::fs::read(&lock).unwrap(), b"other\n");
+        assert!(break_lock(
+            &lock,
+            lock_id(&std::fs::metadata(&lock).unwrap())
+        ));
+        assert!(!lock.exists());
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            0,
+            "nothing set aside is left"
+        );
+        // A link or a folder is never judged stale.
+        std::os::unix::fs::symlink("/nonexistent", &lock).unwrap();
+        assert!(stale(&lock, now + Duration::from_secs(3600)).is_none());
+        // Our own lock is kept fresh while held.
+        std::fs::remove_file(&lock).unwrap();
+        let mut held = DotLock::take(&d.join("inbox"), &mut |n| panic!("{n}")).unwrap();
+        held.file
+            .set_modified(now - Duration::from_secs(3600))
+            .unwrap();
+        held.touched -= LOCK_REFRESH;
+        held.refresh();
+        assert!(stale(&lock, SystemTime::now()).is_none());
+        drop(held);
+        assert!(!lock.exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn the_mbox_is_locked_appended_and_truncated_back_on_failure() {
         let d = std::env::temp_dir().join(format!("ph-mbox-{}", super::super::unique_stem()));
         std::fs::create_dir_all(&d).unwrap();
         let path = d.join("inbox");
-        let mut mb = Mbox::open(&path).unwrap();
+        let mut mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
         assert!(d.join("inbox.lock").exists());
         let info = MessageInfo::new(None, None);
         let mut m = mb.begin(&info).unwrap();
@@ -612,7 +819,7 @@ mod tests {
             std::fs::remove_file(lock).unwrap();
         });
         let t = Instant::now();
-        let mb = Mbox::open(&path).unwrap();
+        let mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
         assert!(t.elapsed() >= Duration::from_millis(300));
         holder.join().unwrap();
         drop(mb);
@@ -632,13 +839,15 @@ mod tests {
             drop(held);
         });
         let t = Instant::now();
-        let mb = Mbox::open(&path).unwrap();
+        let mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
         assert!(t.elapsed() >= Duration::from_millis(300));
         holder.join().unwrap();
         drop(mb);
         // A lock that cannot be made for another reason is no reason to wait.
         let t = Instant::now();
-        let e = Mbox::open(&d.join("missing/inbox")).err().unwrap();
+        let e = Mbox::open(&d.join("missing/inbox"), false, &mut |n| panic!("{n}"))
+            .err()
+            .unwrap();
         assert_eq!(e.exit_code(), 73, "{e}");
         assert!(t.elapsed() < Duration::from_secs(5));
         std::fs::remove_dir_all(&d).unwrap();

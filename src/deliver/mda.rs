@@ -3,7 +3,9 @@
 //! counts as delivered only when the command exits 0 after reading it; any other exit, a
 //! signal, or a command that stops reading early is a failure, and nothing is recorded or
 //! deleted. A message abandoned midway (the connection broke) kills the command before its
-//! input ends, so it never sees a truncated message as a whole one.
+//! input ends, so it never sees a truncated message as a whole one; so does SIGINT, SIGTERM
+//! or SIGHUP ([`crate::interrupt::kill_on_signal`]). The command runs in a process group
+//! of its own, so that what it starts (`sh -c 'procmail ...'`) is killed with it.
 
 use super::{Deliver, MessageInfo, MessageSink};
 use crate::error::{Error, Kind, Result, io_reason};
@@ -24,10 +26,12 @@ impl Mda {
 
 impl Deliver for Mda {
     fn begin(&mut self, _info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
+        use std::os::unix::process::CommandExt;
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(&self.command)
             .stdin(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| {
                 Error::new(
@@ -40,6 +44,7 @@ impl Deliver for Mda {
                 )
             })?;
         let stdin = child.stdin.take();
+        crate::interrupt::kill_on_signal(child.id());
         Ok(Box::new(MdaMessage {
             command: &self.command,
             child: Some(child),
@@ -88,9 +93,10 @@ impl MdaMessage<'_> {
 
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
+            kill_group(&c);
             self.stdin = None;
             let _ = c.wait();
+            crate::interrupt::forget_child();
         }
     }
 }
@@ -119,9 +125,10 @@ impl MessageSink for MdaMessage<'_> {
                 }
             }
             if ended.is_none() {
-                let _ = child.kill();
+                kill_group(&child);
                 let _ = child.wait();
             }
+            crate::interrupt::forget_child();
             match ended.map(|s| self.status_error(s)) {
                 Some(Err(e)) => e,
                 _ => self.failed(format!(
@@ -135,10 +142,19 @@ impl MessageSink for MdaMessage<'_> {
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.stdin = None; // EOF: the message is complete
         let mut child = self.child.take().expect("committed once");
-        let status = child
-            .wait()
-            .map_err(|e| self.failed(format!("cannot wait for it: {}", io_reason(&e))))?;
+        let status = child.wait();
+        crate::interrupt::forget_child();
+        let status =
+            status.map_err(|e| self.failed(format!("cannot wait for it: {}", io_reason(&e))))?;
         self.status_error(status)
+    }
+}
+
+/// Kills the command and whatever it started (its process group, which it leads).
+fn kill_group(child: &Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) on the process group of a child we have not reaped yet.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
     }
 }
 

@@ -10,6 +10,13 @@
 //! left half-written"). Committing many messages and syncing once per batch is what lets a
 //! Maildir take thousands of small messages without one folder fsync each.
 //!
+//! A store and the state file never part: [`sync_and_record`] syncs a batch, records it and
+//! keeps it ([`Deliver::keep`]), with signals held meanwhile; if any step fails, what the
+//! batch put in the store is taken back ([`Deliver::undo`]), as it is when the store is
+//! dropped unkept, and as SIGINT, SIGTERM or SIGHUP take it back ([`crate::interrupt`]): a
+//! Maildir's temporaries swept from `tmp/`, an mbox cut back to what was recorded. So a
+//! message is in a store and recorded, or in neither, and then still on the server.
+//!
 //! Messages arrive from POP3 and IMAP servers with CRLF line ends; stores keep LF line ends
 //! (as mpop, fetchmail, getmail and Dovecot's own Maildirs do): [`WireMessage`] converts on
 //! the way in with [`CrlfToLf`], streaming, and keeps a lone CR as it is.
@@ -22,7 +29,8 @@ pub mod state;
 pub mod stdout;
 
 use crate::dot::CrlfToLf;
-use crate::error::Result;
+use crate::error::{Error, Kind, Result};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// What is known about a message before its first byte is stored.
@@ -56,6 +64,76 @@ pub trait Deliver {
     fn sync(&mut self) -> Result<()>;
     /// Names the store in messages (`Maildir ~/Mail/inbox`).
     fn name(&self) -> String;
+    /// Whether a message synced here is stored for good (a file, an MDA that took it), so
+    /// that it may be recorded as delivered, skipped by later runs and deleted on the
+    /// server. Standard output is a look: what a pipe's reader does with it is unknown.
+    fn durable(&self) -> bool {
+        true
+    }
+    /// What the last [`sync`](Deliver::sync) made durable was recorded (or there is
+    /// nothing to record it in): it stays, whatever happens next.
+    fn keep(&mut self) {}
+    /// Takes back what was committed or synced since the last [`keep`](Deliver::keep):
+    /// it was not recorded. (Dropping a store does the same; an MDA's deliveries and a
+    /// stream's bytes cannot be taken back.)
+    fn undo(&mut self) {}
+}
+
+/// A batch made durable ([`Batch::sync`]) and not yet recorded: SIGINT, SIGTERM and SIGHUP
+/// wait while it lives ([`crate::interrupt::hold`]), so that a signal finds the batch in
+/// the store and recorded, or in neither. [`Batch::keep`] once it is recorded; dropped
+/// otherwise (the record failed), it takes the batch back out of the store
+/// ([`Deliver::undo`]). A look (standard output) holds nothing: its sync may wait a minute
+/// for a pipe's reader, and it records nothing.
+pub struct Batch<'a> {
+    store: &'a mut dyn Deliver,
+    kept: bool,
+    _held: Option<crate::interrupt::Held>,
+}
+
+impl<'a> Batch<'a> {
+    /// Syncs what `store` took since the last batch; a sync that fails takes it back.
+    pub fn sync(store: &'a mut dyn Deliver) -> Result<Batch<'a>> {
+        let held = store.durable().then(crate::interrupt::hold);
+        let batch = Batch {
+            store,
+            kept: false,
+            _held: held,
+        };
+        batch.store.sync()?;
+        Ok(batch)
+    }
+
+    /// The batch is recorded: it stays in the store.
+    pub fn keep(mut self) {
+        self.store.keep();
+        self.kept = true;
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.store.undo();
+        }
+    }
+}
+
+/// Makes what `store` took since the last batch durable, records it (`record`, then the
+/// state saved) and keeps it; when a step fails, takes it back and returns the error (see
+/// [`Batch`]).
+pub fn sync_and_record(
+    store: &mut dyn Deliver,
+    state: Option<&mut state::StateFile>,
+    record: impl FnOnce(&mut state::StateFile) -> Result<()>,
+) -> Result<()> {
+    let batch = Batch::sync(store)?;
+    if let Some(st) = state {
+        record(&mut *st)?;
+        st.save()?;
+    }
+    batch.keep();
+    Ok(())
 }
 
 /// One message on its way into a store, in LF line ends (see [`WireMessage`] for CRLF).
@@ -149,6 +227,98 @@ pub(crate) fn unique_stem() -> String {
     )
 }
 
+/// Folders that got a new entry in this run (a file or folder made in them), whose own
+/// fsync must come before anything in them counts as durable: a message fsynced into a
+/// folder that a crash then loses is lost too. Synced once, by the store's first sync.
+#[derive(Debug, Default)]
+pub(crate) struct NewEntries(Vec<PathBuf>);
+
+impl NewEntries {
+    /// `dir` got a new entry.
+    pub(crate) fn add(&mut self, dir: PathBuf) {
+        if !self.0.contains(&dir) {
+            self.0.push(dir);
+        }
+    }
+
+    pub(crate) fn extend(&mut self, dirs: Vec<PathBuf>) {
+        for d in dirs {
+            self.add(d);
+        }
+    }
+
+    /// Fsyncs each of them (once: they are forgotten when it succeeds).
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        for dir in &self.0 {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::local_io(dir.display(), &e))?;
+        }
+        self.0.clear();
+        Ok(())
+    }
+}
+
+/// The folder a file `path` goes into (`.` for a bare name).
+pub(crate) fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes sure `dir` is a folder: made, with the folders missing above it, when `create`
+/// (mode `mode`, less the umask); otherwise its absence is 73, naming `--create-dirs`.
+/// Returns the folders that got a new entry (the one above each folder made).
+pub(crate) fn ensure_folder(dir: &Path, create: bool, mode: u32) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut missing = Vec::new();
+    let mut at = dir;
+    loop {
+        match std::fs::metadata(at) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => {
+                return Err(Error::new(
+                    Kind::CantCreate,
+                    format!("{}: not a folder", at.display()),
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !create {
+                    return Err(Error::new(
+                        Kind::CantCreate,
+                        format!(
+                            "{}: no such folder (--create-dirs creates it)",
+                            dir.display()
+                        ),
+                    ));
+                }
+                missing.push(at);
+                match at.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => at = p,
+                    _ => break,
+                }
+            }
+            Err(e) => return Err(Error::cant_create(at.display(), &e)),
+        }
+    }
+    let mut changed = Vec::new();
+    for d in missing.into_iter().rev() {
+        match std::fs::DirBuilder::new().mode(mode).create(d) {
+            Ok(()) => changed.push(folder_of(d).to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => return Err(Error::cant_create(d.display(), &e)),
+        }
+    }
+    changed.reverse();
+    Ok(changed)
+}
+
 /// Creates `path` afresh for writing, readable by its owner only: `create_new` is O_EXCL,
 /// which never opens an existing file and never follows a link, not even a dangling one
 /// (and std opens every file O_CLOEXEC).
@@ -164,7 +334,6 @@ pub(crate) fn create_new(path: &std::path::Path) -> std::io::Result<std::fs::Fil
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::error::{Error, Kind};
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -226,6 +395,33 @@ pub(crate) mod tests {
         fn abort(self: Box<Self>) {
             self.events.borrow_mut().push("abort".into());
         }
+    }
+
+    #[test]
+    fn folders_made_say_which_folders_got_new_entries() {
+        let d = std::env::temp_dir().join(format!("ph-folders-{}", unique_stem()));
+        std::fs::create_dir_all(&d).unwrap();
+        let e = ensure_folder(&d.join("a/b"), false, 0o700).unwrap_err();
+        assert_eq!(e.exit_code(), 73);
+        assert!(
+            e.to_string()
+                .ends_with("a/b: no such folder (--create-dirs creates it)")
+        );
+        assert_eq!(
+            ensure_folder(&d.join("a/b/c"), true, 0o700).unwrap(),
+            [d.join("a/b"), d.join("a"), d.clone()]
+        );
+        assert!(d.join("a/b/c").is_dir());
+        assert!(
+            ensure_folder(&d.join("a/b/c"), false, 0o700)
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::write(d.join("f"), b"").unwrap();
+        let e = ensure_folder(&d.join("f"), true, 0o700).unwrap_err();
+        assert!(e.to_string().ends_with("/f: not a folder"), "{e}");
+        assert_eq!(e.exit_code(), 73);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

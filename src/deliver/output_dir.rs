@@ -1,8 +1,10 @@
 //! `--output-dir DIR`: one file per message, `0001.eml`, `0002.eml`... numbered on from the
 //! highest number already in the folder, so a second run never overwrites the first's.
-//! Each is written to a hidden temporary name, fsynced, and linked to its final name (which
-//! fails rather than replace a file that appeared meanwhile: the next number is taken);
-//! [`Deliver::sync`] fsyncs the folder.
+//! Each is written to a hidden temporary name (`.TIME.MxPpidQn.eml.part`) and fsynced; at
+//! [`Deliver::sync`] each is linked to its final name (which fails rather than replace a
+//! file that appeared meanwhile: the next number is taken), and the folder fsynced.
+//! Until the batch is recorded ([`Deliver::keep`]), [`Deliver::undo`] and dropping take it
+//! back; SIGINT, SIGTERM and SIGHUP remove this process's temporaries.
 
 use super::{Deliver, MessageInfo, MessageSink, create_new, unique_stem};
 use crate::error::{Error, Kind, Result};
@@ -13,25 +15,67 @@ use std::path::{Path, PathBuf};
 pub struct OutputDir {
     dir: PathBuf,
     next: u64,
-    unsynced: bool,
+    /// Committed messages, fsynced, still under their temporary names.
+    pending: Vec<PathBuf>,
+    /// The names the last sync gave messages, until they are kept.
+    published: Vec<PathBuf>,
+    /// Folders made for it (`--create-dirs`): their folders are fsynced too.
+    entries: super::NewEntries,
+    /// Unregistered before `_dir_fd` closes (fields drop in this order).
+    _sweep: Option<crate::interrupt::SweepGuard>,
+    /// The folder, open for the signal handler's sweep of temporaries.
+    _dir_fd: File,
 }
 
 impl OutputDir {
     /// Opens `dir` (made when missing only with `create`, as `--create-dirs` says).
     pub fn open(dir: &Path, create: bool) -> Result<OutputDir> {
-        crate::transfer::ensure_folder(dir, create)?;
+        let mut entries = super::NewEntries::default();
+        entries.extend(super::ensure_folder(dir, create, 0o777)?);
         let mut highest = 0;
-        let entries = fs::read_dir(dir).map_err(|e| Error::cant_create(dir.display(), &e))?;
-        for e in entries.flatten() {
+        let listing = fs::read_dir(dir).map_err(|e| Error::cant_create(dir.display(), &e))?;
+        for e in listing.flatten() {
             if let Some(n) = number_of(&e.file_name().to_string_lossy()) {
                 highest = highest.max(n);
             }
         }
+        let dir_fd = File::open(dir).map_err(|e| Error::cant_create(dir.display(), &e))?;
+        let sweep = crate::interrupt::sweep_on_signal(
+            std::os::fd::AsRawFd::as_raw_fd(&dir_fd),
+            &format!("P{}Q", std::process::id()),
+            ".eml.part",
+        );
         Ok(OutputDir {
             dir: dir.to_path_buf(),
             next: highest + 1,
-            unsynced: false,
+            pending: Vec::new(),
+            published: Vec::new(),
+            entries,
+            _sweep: sweep,
+            _dir_fd: dir_fd,
         })
+    }
+
+    /// Links `tmp` to the next free number and removes it.
+    fn publish(&mut self, tmp: &Path) -> Result<PathBuf> {
+        // A file that appeared under the next number since (another program, a concurrent
+        // run) is never replaced: take the number after it.
+        for _ in 0..1000 {
+            let dest = self.dir.join(format!("{:04}.eml", self.next));
+            self.next += 1;
+            match fs::hard_link(tmp, &dest) {
+                Ok(()) => {
+                    let _ = fs::remove_file(tmp);
+                    return Ok(dest);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::cant_create(dest.display(), &e)),
+            }
+        }
+        Err(Error::new(
+            Kind::CantCreate,
+            format!("{}: no free NNNN.eml name", self.dir.display()),
+        ))
     }
 }
 
@@ -56,16 +100,42 @@ impl Deliver for OutputDir {
     }
 
     fn sync(&mut self) -> Result<()> {
-        if std::mem::take(&mut self.unsynced) {
-            File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::local_io(self.dir.display(), &e))?;
+        if self.pending.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        for tmp in std::mem::take(&mut self.pending) {
+            match self.publish(&tmp) {
+                Ok(dest) => self.published.push(dest),
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            }
+        }
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::local_io(self.dir.display(), &e))?;
+        self.entries.sync()
     }
 
     fn name(&self) -> String {
         format!("folder {}", self.dir.display())
+    }
+
+    fn keep(&mut self) {
+        self.published.clear();
+    }
+
+    fn undo(&mut self) {
+        for p in self.pending.drain(..).chain(self.published.drain(..)) {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        self.undo();
     }
 }
 
@@ -86,31 +156,14 @@ impl MessageSink for EmlMessage<'_> {
 
     fn commit(mut self: Box<Self>) -> Result<()> {
         let file = self.file.take().expect("committed once");
-        let result = file
-            .sync_all()
-            .map_err(|e| Error::local_io(self.tmp.display(), &e))
-            .and_then(|()| {
-                // A file that appeared under the next number since (another program, a
-                // concurrent run) is never replaced: take the number after it.
-                for _ in 0..1000 {
-                    let dest = self.out.dir.join(format!("{:04}.eml", self.out.next));
-                    self.out.next += 1;
-                    match fs::hard_link(&self.tmp, &dest) {
-                        Ok(()) => return Ok(()),
-                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                        Err(e) => return Err(Error::cant_create(dest.display(), &e)),
-                    }
-                }
-                Err(Error::new(
-                    Kind::CantCreate,
-                    format!("{}: no free NNNN.eml name", self.out.dir.display()),
-                ))
-            });
-        let _ = fs::remove_file(&self.tmp);
-        if result.is_ok() {
-            self.out.unsynced = true;
+        if let Err(e) = file.sync_all() {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(Error::local_io(self.tmp.display(), &e));
         }
-        result
+        // Linked to its number, with the rest of the batch, by `sync`.
+        let tmp = std::mem::take(&mut self.tmp);
+        self.out.pending.push(tmp);
+        Ok(())
     }
 }
 

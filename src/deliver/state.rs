@@ -1,46 +1,142 @@
-//! What a fetching tool remembers between runs, per account: the ids of the messages it
-//! delivered (POP3 UIDLs) and named fields (an IMAP folder's UIDVALIDITY and highest UID).
+//! What a fetching tool remembers between runs, per account: the messages it delivered (POP3
+//! UIDLs, each with what else is known of it) and named fields (an IMAP folder's UIDVALIDITY
+//! and highest UID).
 //!
-//! The file lives at `$XDG_STATE_HOME/posthaste/PROTO/<user>@<host>:<port>` (else
-//! `~/.local/state/...`), is replaced atomically (a temporary file, fsync, rename, fsync of
+//! The file lives at `$XDG_STATE_HOME/posthaste/PROTO/<user>@<host>` (else
+//! `~/.local/state/...`), one per user and host whatever the port, as mpop keeps its UIDLs: a
+//! mailbox reached by POP3S and then by POP3 with STLS is one mailbox, not two to fetch
+//! whole. (Earlier versions kept one file per port, `<user>@<host>:<port>`: the first run
+//! carries them over.) It is replaced atomically (a temporary file, fsync, rename, fsync of
 //! the folder), and is locked for the whole run (`flock` on `FILE.lock`), so that two runs
 //! from cron never fetch the same mail twice: the second run finds the lock taken and stops
 //! at once with exit 75 (try again later) rather than pile up behind a slow first one.
 //!
-//! Format (text, one item a line): the line `posthaste-state 1`, then `KEY VALUE` fields,
-//! an empty line, then one id a line. Ids and values are printable ASCII without spaces
-//! (RFC 1939 section 7: a UIDL is 1 to 70 characters from 0x21 to 0x7E).
+//! A run that only looks ([`StateFile::peek`]: `--stdout`, `--headers-only`) stored nothing
+//! durably, so it records nothing: what it fetched counts for the run itself, and the file
+//! keeps what real stores received. Only messages deleted on the server are forgotten for
+//! good ([`StateFile::forget`]).
+//!
+//! Format (text, one item a line): the line `posthaste-state 1` or `posthaste-state 2`, then
+//! `KEY VALUE` fields, an empty line, then one id a line; in version 2 an id may be followed
+//! by a space and a value (what else is known of the message: for POP3 its size). A file
+//! without values is written as version 1, as earlier versions wrote it. Ids are printable
+//! ASCII without spaces (RFC 1939 section 7: a UIDL is 1 to 70 characters from 0x21 to
+//! 0x7E); values printable ASCII.
 
 use super::create_new;
 use crate::error::{Error, Kind, Result};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &str = "posthaste-state 1";
+const MAGIC_1: &str = "posthaste-state 1";
+const MAGIC_2: &str = "posthaste-state 2";
+
+/// Fields, and ids with their values ("" for none), sorted: the file is written in this
+/// order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Content {
+    fields: BTreeMap<String, String>,
+    ids: BTreeMap<String, String>,
+}
 
 /// An account's state, locked while this value lives.
 pub struct StateFile {
     path: PathBuf,
     _lock: File,
-    fields: BTreeMap<String, String>,
-    /// Sorted: the file is written in this order.
-    ids: BTreeSet<String>,
+    /// What this run sees.
+    now: Content,
     dirty: bool,
+    /// A look ([`peek`](StateFile::peek)): what the file keeps, apart from `now`, and
+    /// whether it changed.
+    kept: Option<(Content, bool)>,
+    /// No file was there, and nothing was carried over.
+    fresh: bool,
+    /// Said once by the CLI: a state carried over from the files of earlier versions.
+    carried: Option<String>,
+    /// For a fresh state: the account, and where another name of it may have a state.
+    hint: Option<(String, String)>,
 }
 
-/// The default state file of an account: `$XDG_STATE_HOME/posthaste/<proto>/<user>@<host>:<port>`
-/// (`~/.local/state` when `XDG_STATE_HOME` is unset or not absolute). The user name is
-/// percent-encoded where it could leave the folder or hide in a listing.
-pub fn default_path(proto: &str, user: &str, host: &str, port: u16) -> Result<PathBuf> {
-    let base = state_home(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"))?;
-    Ok(base
-        .join("posthaste")
-        .join(proto)
-        .join(format!("{}@{}:{port}", encode(user), encode(host))))
+/// The default state of an account, `$XDG_STATE_HOME/posthaste/<proto>/<user>@<host>`
+/// (`~/.local/state` when `XDG_STATE_HOME` is unset or not absolute), opened and locked.
+/// The user name and the host (in lower case) are percent-encoded where they could leave
+/// the folder or hide in a listing. When it does not exist yet, the files earlier versions
+/// kept per port (`<user>@<host>:<port>`) are carried over into it (their ids united; the
+/// fields of this `port`'s file first) and removed, and [`StateFile::carried_over`] says
+/// so; when there are none but the same user has a state under another host name,
+/// [`StateFile::take_fresh_hint`] says that.
+pub fn account(proto: &str, user: &str, host: &str, port: u16) -> Result<StateFile> {
+    let home = state_home(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"))?;
+    account_in(&home.join("posthaste").join(proto), user, host, port)
+}
+
+/// [`account`] in the folder `base` (`.../posthaste/<proto>`).
+fn account_in(base: &Path, user: &str, host: &str, port: u16) -> Result<StateFile> {
+    let (user_part, host_part) = (encode(user), encode(&host.to_ascii_lowercase()));
+    let mut state = StateFile::open(&base.join(format!("{user_part}@{host_part}")))?;
+    if state.fresh {
+        state.carry_over(base, &user_part, &host_part, port)?;
+    }
+    if state.fresh {
+        state.hint = other_name(base, &user_part, &host_part).map(|other| {
+            (
+                format!("{user}@{host}"),
+                format!(
+                    "there is one for {}, perhaps the same mailbox under another name: --state-file {} would share it",
+                    crate::conn::printable(&other.0),
+                    other.1.display()
+                ),
+            )
+        });
+    }
+    Ok(state)
+}
+
+/// The files earlier versions kept for this user and host, one per port: `port`'s first.
+fn per_port_files(base: &Path, user_part: &str, host_part: &str, port: u16) -> Vec<PathBuf> {
+    let prefix = format!("{user_part}@");
+    let mut found: Vec<(bool, PathBuf)> = Vec::new();
+    for e in fs::read_dir(base).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((host, p)) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.rsplit_once(':'))
+        else {
+            continue;
+        };
+        if host.eq_ignore_ascii_case(host_part)
+            && !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+        {
+            found.push((p != port.to_string(), e.path()));
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Another host name under which the same user has a state (its name and path), if any.
+fn other_name(base: &Path, user_part: &str, host_part: &str) -> Option<(String, PathBuf)> {
+    let prefix = format!("{user_part}@");
+    let mut others: Vec<(String, PathBuf)> = fs::read_dir(base)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let host = name.strip_prefix(&prefix)?;
+            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            let temporary = name.ends_with(".lock") || name.ends_with(".tmp");
+            (!temporary && !host.eq_ignore_ascii_case(host_part)).then(|| (name.clone(), e.path()))
+        })
+        .collect();
+    others.sort();
+    others.into_iter().next()
 }
 
 /// `$XDG_STATE_HOME` when it is an absolute path, else `$HOME/.local/state`.
@@ -77,6 +173,52 @@ pub fn valid_id(id: &[u8]) -> bool {
     (1..=200).contains(&id.len()) && id.iter().all(|b| (0x21..=0x7e).contains(b))
 }
 
+/// Whether `value` can be stored with an id: up to 200 printable ASCII characters, spaces
+/// allowed inside.
+pub fn valid_value(value: &str) -> bool {
+    value.len() <= 200
+        && value.bytes().all(|b| (0x20..=0x7e).contains(&b))
+        && !value.starts_with(' ')
+        && !value.ends_with(' ')
+}
+
+/// Parses a state file's text. Pure.
+fn parse(text: &str, shown: &str) -> Result<Content> {
+    let bad = |why: &str| {
+        Error::new(
+            Kind::Data,
+            format!("{shown}: {why}; not a posthaste state file? (move it away to start afresh)"),
+        )
+    };
+    let mut lines = text.lines();
+    let values = match lines.next() {
+        Some(MAGIC_1) => false,
+        Some(MAGIC_2) => true,
+        _ => return Err(bad(&format!("the first line is not \"{MAGIC_1}\""))),
+    };
+    let mut c = Content::default();
+    for line in lines.by_ref() {
+        if line.is_empty() {
+            break;
+        }
+        let (k, v) = line
+            .split_once(' ')
+            .ok_or_else(|| bad("a field without a value"))?;
+        c.fields.insert(k.to_string(), v.to_string());
+    }
+    for line in lines {
+        let (id, value) = match line.split_once(' ') {
+            Some((id, v)) if values => (id, v),
+            _ => (line, ""),
+        };
+        if !valid_id(id.as_bytes()) || !valid_value(value) {
+            return Err(bad("an id that is not printable ASCII"));
+        }
+        c.ids.insert(id.to_string(), value.to_string());
+    }
+    Ok(c)
+}
+
 impl StateFile {
     /// Opens and locks the state at `path`, making its folder (mode 700) when missing. A
     /// lock held by another run is 75; a file that is not ours is 65, never overwritten.
@@ -90,76 +232,66 @@ impl StateFile {
                 .create(dir)
                 .map_err(|e| Error::cant_create(&shown, &e))?;
         }
-        let lock_path = lock_path(path);
-        let lock = {
-            use std::os::unix::fs::OpenOptionsExt;
-            fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&lock_path)
-                .map_err(|e| Error::cant_create(lock_path.display(), &e))?
-        };
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::WouldBlock {
-                return Err(Error::new(
-                    Kind::TempFail,
-                    format!(
-                        "{shown}: another run for this account holds {}; not fetching now (try again later)",
-                        lock_path.display()
-                    ),
-                ));
-            }
-            return Err(Error::local_io(lock_path.display(), &e));
-        }
-        let mut state = StateFile {
+        let lock = take_lock(path, &shown)?;
+        let text = read_regular(path, &shown)?;
+        Ok(StateFile {
             path: path.to_path_buf(),
             _lock: lock,
-            fields: BTreeMap::new(),
-            ids: BTreeSet::new(),
+            fresh: text.is_none(),
+            now: match text {
+                Some(t) => parse(&t, &shown)?,
+                None => Content::default(),
+            },
             dirty: false,
-        };
-        match fs::read_to_string(path) {
-            Ok(text) => state.parse(&text, &shown)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::no_input(&shown, &e)),
-        }
-        Ok(state)
+            kept: None,
+            carried: None,
+            hint: None,
+        })
     }
 
-    fn parse(&mut self, text: &str, shown: &str) -> Result<()> {
-        let bad = |why: &str| {
-            Error::new(
-                Kind::Data,
-                format!(
-                    "{shown}: {why}; not a posthaste state file? (move it away to start afresh)"
-                ),
-            )
-        };
-        let mut lines = text.lines();
-        if lines.next() != Some(MAGIC) {
-            return Err(bad(&format!("the first line is not \"{MAGIC}\"")));
+    /// Carries the files earlier versions kept per port over into this fresh state: saved
+    /// here first, then removed (each taken from under its own lock).
+    fn carry_over(
+        &mut self,
+        base: &Path,
+        user_part: &str,
+        host_part: &str,
+        port: u16,
+    ) -> Result<()> {
+        let olds = per_port_files(base, user_part, host_part, port);
+        if olds.is_empty() {
+            return Ok(());
         }
-        for line in lines.by_ref() {
-            if line.is_empty() {
-                break;
+        let mut locks = Vec::new();
+        for old in &olds {
+            let shown = format!("state file {}", old.display());
+            locks.push(take_lock(old, &shown)?);
+            if let Some(text) = read_regular(old, &shown)? {
+                let c = parse(&text, &shown)?;
+                for (k, v) in c.fields {
+                    self.now.fields.entry(k).or_insert(v);
+                }
+                for (id, v) in c.ids {
+                    let e = self.now.ids.entry(id).or_default();
+                    if e.is_empty() {
+                        *e = v;
+                    }
+                }
             }
-            let (k, v) = line
-                .split_once(' ')
-                .ok_or_else(|| bad("a field without a value"))?;
-            self.fields.insert(k.to_string(), v.to_string());
         }
-        for line in lines {
-            if !valid_id(line.as_bytes()) {
-                return Err(bad("an id that is not printable ASCII"));
-            }
-            self.ids.insert(line.to_string());
+        self.dirty = true;
+        self.save()?;
+        for old in &olds {
+            let _ = fs::remove_file(old);
+            let _ = fs::remove_file(lock_path(old));
         }
+        self.fresh = false;
+        let names: Vec<String> = olds.iter().map(|p| p.display().to_string()).collect();
+        self.carried = Some(format!(
+            "state carried over from {} to {} (one state per user and host now, whatever the port)",
+            names.join(" and "),
+            self.path.display()
+        ));
         Ok(())
     }
 
@@ -167,46 +299,110 @@ impl StateFile {
         &self.path
     }
 
+    /// What to tell the user once: a state carried over from the files of an earlier
+    /// version.
+    pub fn carried_over(&self) -> Option<&str> {
+        self.carried.as_deref()
+    }
+
+    /// Once, for a state that did not exist and is about to receive `count` messages (the
+    /// number, when known), while the same user has a state under another host name: `no
+    /// state for USER@HOST yet: N messages will be fetched (there is one for ...)`.
+    pub fn take_fresh_hint(&mut self, count: Option<usize>) -> Option<String> {
+        if count == Some(0) {
+            return None;
+        }
+        let (account, other) = self.hint.take()?;
+        Some(match count {
+            Some(n) => format!(
+                "no state for {account} yet: {n} message{} will be fetched ({other})",
+                if n == 1 { "" } else { "s" }
+            ),
+            None => format!("no state for {account} yet: every message will be fetched ({other})"),
+        })
+    }
+
+    /// From now on this run only looks (`--stdout`, `--headers-only`): what it records
+    /// counts for the run itself (a message it fetched is not fetched again in the same
+    /// run), but the file keeps what it held, less what [`forget`](StateFile::forget) drops.
+    pub fn peek(&mut self) {
+        if self.kept.is_none() {
+            self.kept = Some((self.now.clone(), false));
+        }
+    }
+
     pub fn contains(&self, id: &str) -> bool {
-        self.ids.contains(id)
+        self.now.ids.contains_key(id)
+    }
+
+    /// The value recorded with `id` ("" for none), if `id` is recorded.
+    pub fn value(&self, id: &str) -> Option<&str> {
+        self.now.ids.get(id).map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.now.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.now.ids.is_empty()
     }
 
-    /// Records `id` as delivered (saved by [`save`](StateFile::save)).
+    /// Records `id` as delivered (saved by [`save`](StateFile::save)), keeping its value.
     pub fn insert(&mut self, id: &str) {
         debug_assert!(valid_id(id.as_bytes()));
-        if !self.ids.contains(id) {
-            self.ids.insert(id.to_string());
+        if !self.now.ids.contains_key(id) {
+            self.now.ids.insert(id.to_string(), String::new());
             self.dirty = true;
         }
+    }
+
+    /// Records `id` with `value` (see [`valid_value`]; refused as a bug otherwise).
+    pub fn insert_with(&mut self, id: &str, value: &str) -> Result<()> {
+        if !valid_id(id.as_bytes()) || !valid_value(value) {
+            return Err(Error::new(
+                Kind::Software,
+                format!("state id {id:?} {value:?}: not printable ASCII"),
+            ));
+        }
+        if self.now.ids.get(id).map(String::as_str) != Some(value) {
+            self.now.ids.insert(id.to_string(), value.to_string());
+            self.dirty = true;
+        }
+        Ok(())
     }
 
     /// Forgets every id `keep` refuses (messages no longer on the server), so the file does
     /// not grow forever.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        let before = self.ids.len();
-        self.ids.retain(|id| keep(id));
-        if self.ids.len() != before {
+        let before = self.now.ids.len();
+        self.now.ids.retain(|id, _| keep(id));
+        if self.now.ids.len() != before {
             self.dirty = true;
+        }
+    }
+
+    /// Forgets `id` for good, even in a look's state: a message deleted on the server,
+    /// whose id the server may give to another message (RFC 1939 section 7 allows it).
+    pub fn forget(&mut self, id: &str) {
+        if self.now.ids.remove(id).is_some() {
+            self.dirty = true;
+        }
+        if let Some((kept, changed)) = &mut self.kept {
+            if kept.ids.remove(id).is_some() {
+                *changed = true;
+            }
         }
     }
 
     /// Forgets every id and field (a new IMAP UIDVALIDITY).
     pub fn clear(&mut self) {
-        self.ids.clear();
-        self.fields.clear();
+        self.now = Content::default();
         self.dirty = true;
     }
 
     pub fn field(&self, key: &str) -> Option<&str> {
-        self.fields.get(key).map(String::as_str)
+        self.now.fields.get(key).map(String::as_str)
     }
 
     /// Sets a field; `key` and `value` must be printable ASCII without spaces (refused as a
@@ -218,48 +414,170 @@ impl StateFile {
                 format!("state field {key:?}: not printable ASCII without spaces"),
             ));
         }
-        if self.fields.get(key).map(String::as_str) != Some(value) {
-            self.fields.insert(key.to_string(), value.to_string());
+        if self.now.fields.get(key).map(String::as_str) != Some(value) {
+            self.now.fields.insert(key.to_string(), value.to_string());
             self.dirty = true;
         }
         Ok(())
     }
 
-    /// Writes the state if it changed: a temporary file beside it, fsync, rename over the
-    /// old one, fsync of the folder. A crash leaves the old state or the new one, never a mix.
+    /// Writes the state if it changed (a look's: only what [`forget`](StateFile::forget)
+    /// dropped): a temporary file beside it, fsync, rename over the old one, fsync of the
+    /// folder. A crash leaves the old state or the new one, never a mix.
     pub fn save(&mut self) -> Result<()> {
-        if !self.dirty {
-            return Ok(());
+        // A signal meanwhile waits: no temporary file is left beside the state.
+        let _held = crate::interrupt::hold();
+        match &mut self.kept {
+            Some((kept, changed)) if *changed => {
+                write_atomically(&self.path, kept)?;
+                *changed = false;
+            }
+            Some(_) => {}
+            None if self.dirty => {
+                write_atomically(&self.path, &self.now)?;
+                self.dirty = false;
+            }
+            None => {}
         }
-        let shown = format!("state file {}", self.path.display());
-        let tmp = {
-            let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-            name.push(format!(".{}.tmp", super::unique_stem()));
-            self.path.with_file_name(name)
-        };
-        // Streamed through a small buffer: the file is never held whole in memory.
-        let written = create_new(&tmp)
-            .and_then(|f| {
-                let mut w = io::BufWriter::with_capacity(8192, f);
-                writeln!(w, "{MAGIC}")?;
-                for (k, v) in &self.fields {
-                    writeln!(w, "{k} {v}")?;
-                }
-                writeln!(w)?;
-                for id in &self.ids {
-                    w.write_all(id.as_bytes())?;
-                    w.write_all(b"\n")?;
-                }
-                w.into_inner().map_err(|e| e.into_error())?.sync_all()
-            })
-            .and_then(|()| fs::rename(&tmp, &self.path));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::local_io(&shown, &e));
-        }
-        crate::transfer::sync_parent(&self.path)?;
-        self.dirty = false;
         Ok(())
+    }
+}
+
+/// Opens and takes the lock of the state at `path` (`path.lock`), without waiting: another
+/// run holding it is 75.
+fn take_lock(path: &Path, shown: &str) -> Result<File> {
+    let lock_path = lock_path(path);
+    let lock = {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: a FIFO planted there cannot hold the open up.
+        let lock = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(&lock_path)
+            .map_err(|e| Error::cant_create(lock_path.display(), &e))?;
+        if let Some(what) = not_regular(&lock) {
+            return Err(Error::new(
+                Kind::CantCreate,
+                format!(
+                    "{}: not a regular file ({what}); refusing to use it",
+                    lock_path.display()
+                ),
+            ));
+        }
+        lock
+    };
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::WouldBlock {
+            return Err(Error::new(
+                Kind::TempFail,
+                format!(
+                    "{shown}: another run for this account holds {}; not fetching now (try again later)",
+                    lock_path.display()
+                ),
+            ));
+        }
+        return Err(Error::local_io(lock_path.display(), &e));
+    }
+    Ok(lock)
+}
+
+/// Replaces the file at `path` with `c`: a temporary file beside it, fsync, rename, fsync
+/// of the folder. Streamed through a small buffer: never held whole in memory.
+fn write_atomically(path: &Path, c: &Content) -> Result<()> {
+    let shown = format!("state file {}", path.display());
+    let tmp = {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".{}.tmp", super::unique_stem()));
+        path.with_file_name(name)
+    };
+    let values = c.ids.values().any(|v| !v.is_empty());
+    let written = create_new(&tmp)
+        .and_then(|f| {
+            let mut w = io::BufWriter::with_capacity(8192, f);
+            writeln!(w, "{}", if values { MAGIC_2 } else { MAGIC_1 })?;
+            for (k, v) in &c.fields {
+                writeln!(w, "{k} {v}")?;
+            }
+            writeln!(w)?;
+            for (id, v) in &c.ids {
+                w.write_all(id.as_bytes())?;
+                if !v.is_empty() {
+                    w.write_all(b" ")?;
+                    w.write_all(v.as_bytes())?;
+                }
+                w.write_all(b"\n")?;
+            }
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })
+        .and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::local_io(&shown, &e));
+    }
+    crate::transfer::sync_parent(path)
+}
+
+/// The text of the state file at `path`, `None` when there is none. Only a regular file is
+/// read, and never through a link: a FIFO would hold the run up (with the account locked)
+/// and a link would be replaced by the first save anyway. O_NONBLOCK keeps a FIFO's open
+/// from waiting for a writer; the descriptor is checked before it is read.
+fn read_regular(path: &Path, shown: &str) -> Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Error::new(
+                Kind::NoInput,
+                format!(
+                    "{shown}: a symbolic link; refusing to follow it (give the file's own path)"
+                ),
+            ));
+        }
+        Err(e) => return Err(Error::no_input(shown, &e)),
+    };
+    if let Some(what) = not_regular(&file) {
+        return Err(Error::new(
+            Kind::NoInput,
+            format!("{shown}: not a regular file ({what}); refusing to use it"),
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .map_err(|e| Error::no_input(shown, &e))?;
+    Ok(Some(text))
+}
+
+/// What an open file is when it is not a regular file (`a FIFO`, `a folder`...).
+fn not_regular(file: &File) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = match file.metadata() {
+        Ok(m) => m.file_type(),
+        Err(_) => return Some("cannot be examined"),
+    };
+    if t.is_file() {
+        None
+    } else if t.is_dir() {
+        Some("a folder")
+    } else if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() || t.is_block_device() {
+        Some("a device")
+    } else {
+        Some("not a file")
     }
 }
 
@@ -335,6 +653,28 @@ mod tests {
             "{e}"
         );
         assert_eq!(fs::read(d.join("victim")).unwrap(), b"keep me\n");
+        // Nor is a FIFO waited on, at the lock or at the state file.
+        let fifo = |p: &Path| {
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            // SAFETY: a NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        };
+        fifo(&d.join("f.lock"));
+        let e = StateFile::open(&d.join("f")).err().unwrap();
+        assert_eq!(e.exit_code(), 73, "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("f.lock: not a regular file (a FIFO); refusing to use it"),
+            "{e}"
+        );
+        fifo(&d.join("g"));
+        let e = StateFile::open(&d.join("g")).err().unwrap();
+        assert_eq!(e.exit_code(), 66, "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("g: not a regular file (a FIFO); refusing to use it"),
+            "{e}"
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -347,12 +687,19 @@ mod tests {
     }
 
     #[test]
-    fn default_paths_encode_what_could_escape() {
-        // SAFETY: tests in this module do not read these variables concurrently.
-        let p = default_path("pop", "a/../b", "mail.example", 110).unwrap();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(name, "a%2F..%2Fb@mail.example:110");
-        assert!(p.parent().unwrap().ends_with("posthaste/pop"));
+    fn account_names_encode_what_could_escape_and_ignore_the_port() {
+        let d = temp();
+        let s = account_in(&d, "a/../b", "Mail.Example", 110).unwrap();
+        assert_eq!(s.path(), d.join("a%2F..%2Fb@mail.example"));
+        drop(s);
+        // Another port, another case: the same state (and lock).
+        let s = account_in(&d, "a/../b", "mail.example", 995).unwrap();
+        assert_eq!(s.path(), d.join("a%2F..%2Fb@mail.example"));
+        assert!(
+            account_in(&d, "a/../b", "MAIL.example", 143).is_err(),
+            "locked"
+        );
+        drop(s);
         assert_eq!(encode(".hidden"), "%2Ehidden");
         let os = |s: &str| Some(OsString::from(s));
         assert_eq!(state_home(os("/st"), os("/h")).unwrap(), Path::new("/st"));
@@ -369,5 +716,117 @@ mod tests {
         assert_eq!(e.exit_code(), 73);
         assert!(e.to_string().contains("--state-file"), "{e}");
         assert!(valid_id(b"abc") && !valid_id(b"a b") && !valid_id(b""));
+        assert!(valid_value("") && valid_value("12 dele") && !valid_value(" 1"));
+        assert!(!valid_value("1\t2") && !valid_value("1 "));
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn the_per_port_files_of_earlier_versions_are_carried_over_once() {
+        let d = temp();
+        fs::write(
+            d.join("bob@mail.example:995"),
+            "posthaste-state 1\nINBOX.last 7\n\nu1\nu2\n",
+        )
+        .unwrap();
+        fs::write(
+            d.join("bob@MAIL.example:110"),
+            "posthaste-state 1\nINBOX.last 3\nother 1\n\nu2\nu3\n",
+        )
+        .unwrap();
+        fs::write(d.join("bob@MAIL.example:110.lock"), "").unwrap();
+        fs::write(d.join("bob@other.example:110"), "posthaste-state 1\n\nx\n").unwrap();
+        fs::write(d.join("bobby@mail.example:110"), "posthaste-state 1\n\ny\n").unwrap();
+        let s = account_in(&d, "bob", "mail.example", 995).unwrap();
+        // The ids of both; the fields of this port's first.
+        assert_eq!(
+            fs::read_to_string(d.join("bob@mail.example")).unwrap(),
+            "posthaste-state 1\nINBOX.last 7\nother 1\n\nu1\nu2\nu3\n"
+        );
+        assert_eq!(
+            s.carried_over().unwrap(),
+            format!(
+                "state carried over from {} and {} to {} (one state per user and host now, whatever the port)",
+                d.join("bob@mail.example:995").display(),
+                d.join("bob@MAIL.example:110").display(),
+                d.join("bob@mail.example").display()
+            )
+        );
+        drop(s);
+        let mut names: Vec<String> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "bob@mail.example",
+                "bob@mail.example.lock",
+                "bob@other.example:110",
+                "bobby@mail.example:110"
+            ]
+        );
+        // Once: the next run just opens it.
+        let mut s = account_in(&d, "bob", "mail.example", 110).unwrap();
+        assert!(s.carried_over().is_none() && s.take_fresh_hint(Some(3)).is_none());
+        assert!(s.contains("u3"));
+        drop(s);
+        // A new host name for the same user: a hint, once, when something will be fetched.
+        let mut s = account_in(&d, "bob", "localhost", 110).unwrap();
+        assert!(s.carried_over().is_none());
+        assert_eq!(s.take_fresh_hint(Some(0)), None);
+        assert_eq!(
+            s.take_fresh_hint(Some(20)).unwrap(),
+            format!(
+                "no state for bob@localhost yet: 20 messages will be fetched (there is one for bob@mail.example, perhaps the same mailbox under another name: --state-file {} would share it)",
+                d.join("bob@mail.example").display()
+            )
+        );
+        assert_eq!(s.take_fresh_hint(Some(20)), None);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_look_records_for_itself_and_forgets_for_good() {
+        let d = temp();
+        let path = d.join("s");
+        let mut s = StateFile::open(&path).unwrap();
+        s.insert_with("a", "10").unwrap();
+        s.insert("b");
+        s.save().unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "posthaste-state 2\n\na 10\nb\n"
+        );
+        drop(s);
+        let mut s = StateFile::open(&path).unwrap();
+        assert_eq!((s.value("a"), s.value("b")), (Some("10"), Some("")));
+        s.peek();
+        s.insert_with("c", "30").unwrap();
+        s.set_field("f", "1").unwrap();
+        s.retain(|id| id != "b");
+        s.save().unwrap();
+        // Seen by this run, never written.
+        assert!(s.contains("c") && !s.contains("b") && s.field("f") == Some("1"));
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "posthaste-state 2\n\na 10\nb\n"
+        );
+        // A message deleted on the server is forgotten for good, even by a look.
+        s.forget("a");
+        s.save().unwrap();
+        assert!(!s.contains("a"));
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "posthaste-state 1\n\nb\n"
+        );
+        drop(s);
+        // Values need version 2; a version 1 line with a space is not a state file.
+        fs::write(&path, "posthaste-state 1\n\na 10\n").unwrap();
+        assert_eq!(StateFile::open(&path).err().unwrap().exit_code(), 65);
+        fs::write(&path, "posthaste-state 2\n\na 10\tx\n").unwrap();
+        assert_eq!(StateFile::open(&path).err().unwrap().exit_code(), 65);
+        fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -1,7 +1,8 @@
 //! `--stdout`: messages as one mboxrd stream on standard output, for pipelines. A message cut
 //! short by a failure is cut short in the stream too (what was written cannot be taken
-//! back), and is never recorded as delivered. [`Deliver::sync`] waits until the reader has
-//! taken what was written ([`StreamOut::settle`]): only then may messages be deleted.
+//! back). It is a look, not a store ([`Deliver::durable`]): nothing written here is recorded
+//! as delivered. [`Deliver::sync`] waits until the reader has taken what was written
+//! ([`StreamOut::settle`]): only then may messages be deleted.
 
 use super::mbox::MboxrdMessage;
 use super::{Deliver, MessageInfo, MessageSink};
@@ -44,6 +45,10 @@ impl Deliver for Stdout {
 
     fn name(&self) -> String {
         self.out.name().to_string()
+    }
+
+    fn durable(&self) -> bool {
+        false
     }
 }
 

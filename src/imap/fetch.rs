@@ -288,7 +288,8 @@ pub fn fetch_folder<S: Transport>(
                     missing: mut left_out,
                     ..
                 } => {
-                    store.sync()?;
+                    // Signals wait until the batch is recorded; unrecorded, it is taken back.
+                    let batch_made = crate::deliver::Batch::sync(&mut *store)?;
                     for &u in &delivered {
                         ledger.delivered(u);
                     }
@@ -296,6 +297,7 @@ pub fn fetch_folder<S: Transport>(
                     if let Some(st) = state.as_deref_mut() {
                         ledger.record(st, &f_last, &id_prefix, &delivered, true)?;
                     }
+                    batch_made.keep();
                     if let Some(f) = flags {
                         client.queue_store(&delivered, f)?;
                     }
@@ -312,13 +314,17 @@ pub fn fetch_folder<S: Transport>(
     if let Err(e) = outcome {
         // What was committed is made durable and recorded by its id: the next run skips
         // it, and sends its flags or deletion, which this batch never did.
-        if !delivered.is_empty() && store.sync().is_ok() {
+        let batch_made = (!delivered.is_empty())
+            .then(|| crate::deliver::Batch::sync(&mut *store).ok())
+            .flatten();
+        if let Some(batch_made) = batch_made {
             if let Some(st) = state {
                 for &u in &delivered {
                     ledger.delivered(u);
                 }
                 ledger.record(st, &f_last, &id_prefix, &delivered, false)?;
             }
+            batch_made.keep();
         }
         return Err(e);
     }

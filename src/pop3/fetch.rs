@@ -1,14 +1,21 @@
-//! The fetch loop: which messages to take (new ones by UIDL, within `--max-size` and
-//! `--limit`), retrieving them in batches (pipelined when the server allows), delivering
-//! each into the store, and only once a batch is durable recording it in the state file and
-//! marking it for deletion. Whatever fails, the caller drops the connection without QUIT, so
-//! the server deletes nothing; what was delivered and synced before the failure stays
-//! recorded.
+//! The fetch loop: which messages to take (new ones by UIDL and size, within `--max-size`
+//! and `--limit`), retrieving them in batches (pipelined when the server allows),
+//! delivering each into the store, and only once a batch is durable recording it in the
+//! state file and marking it for deletion. Whatever fails, the caller drops the connection
+//! without QUIT, so the server deletes nothing; what was delivered and synced before the
+//! failure stays recorded.
+//!
+//! A message is recorded with its size (LIST's), `UIDL SIZE`: a server may give a deleted
+//! message's UIDL to a new one (RFC 1939 section 7), and a UIDL recorded with another size
+//! is such a new message, fetched, never skipped for ever. `--delete` deletes only what this
+//! run delivered, and what an earlier `--delete` run delivered but could not delete (its
+//! QUIT never came through): those are recorded `UIDL SIZE dele`. The ids deleted at a QUIT
+//! that the server confirmed are forgotten ([`quit`]).
 
 use super::client::Pop3Client;
 use crate::conn::DotBody;
 use crate::deliver::state::StateFile;
-use crate::deliver::{Deliver, MessageInfo, WireMessage};
+use crate::deliver::{Deliver, MessageInfo, WireMessage, sync_and_record};
 use crate::error::Result;
 use crate::events::Events;
 use crate::net::stream::Transport;
@@ -24,8 +31,8 @@ pub struct FetchOptions {
     /// Skip messages whose UIDL the state file holds (`--new`, the default); `false` is
     /// `--all`.
     pub new_only: bool,
-    /// DELE each message once its delivery is durable (and, with a state file, those
-    /// delivered by earlier runs).
+    /// DELE each message once its delivery is durable (and those an earlier `--delete` run
+    /// stored but could not delete).
     pub delete: bool,
     /// Skip messages larger than this (LIST's size).
     pub max_size: Option<u64>,
@@ -45,7 +52,28 @@ pub struct Summary {
     pub too_big: u64,
     /// Messages left for a later run by `--limit`.
     pub left: u64,
+    /// Messages marked for deletion (DELE): deleted when QUIT is confirmed.
     pub deleted: u64,
+    /// Their UIDLs, forgotten once QUIT is confirmed ([`quit`]).
+    pub marked: Vec<String>,
+}
+
+/// How a message is recorded: its size, and `dele` when a `--delete` run stored it (it is
+/// deleted by the next `--delete` run if this one cannot).
+fn entry(size: u64, delete: bool) -> String {
+    if delete {
+        format!("{size} dele")
+    } else {
+        size.to_string()
+    }
+}
+
+/// A recorded entry: the size (none in a state from before sizes were kept) and whether it
+/// awaits deletion. Pure.
+fn parse_entry(value: &str) -> (Option<u64>, bool) {
+    let mut w = value.split(' ');
+    let size = w.next().and_then(|s| s.parse().ok());
+    (size, w.next() == Some("dele"))
 }
 
 /// The largest wire size allowed for a message LIST says is `size` bytes: dot-stuffing adds
@@ -59,8 +87,8 @@ pub fn max_wire(size: Option<u64>) -> u64 {
 }
 
 /// Fetches into `store`. `state` is the account's state file (none for `--all` without one
-/// to keep up to date). On success the caller sends QUIT; on an error it drops the
-/// connection.
+/// to keep up to date). On success the caller sends QUIT with [`quit`]; on an error it drops
+/// the connection.
 pub fn fetch<S: Transport>(
     client: &mut Pop3Client<S>,
     store: &mut dyn Deliver,
@@ -72,10 +100,8 @@ pub fn fetch<S: Transport>(
     let (count, _) = client.stat()?;
     summary.on_server = u64::from(count);
     if count == 0 {
-        if let Some(s) = state.as_deref_mut() {
-            s.retain(|_| false);
-            s.save()?;
-        }
+        // Nothing to fetch; not "forget what was fetched": a server that shows an empty
+        // mailbox for a moment must not make the next run fetch everything again.
         return Ok(summary);
     }
     let uids = if state.is_some() || opts.new_only {
@@ -114,14 +140,32 @@ pub fn fetch<S: Transport>(
     };
 
     let mut wanted: Vec<u32> = Vec::new();
-    let mut old: Vec<u32> = Vec::new();
+    // Stored by an earlier --delete run that could not delete them.
+    let mut undeleted: Vec<u32> = Vec::new();
     for &(n, size) in &sizes {
         let uid = uid_of(n);
-        if opts.new_only {
-            if let (Some(s), Some(u)) = (state.as_deref(), uid) {
-                if s.contains(u) {
-                    old.push(n);
-                    continue;
+        if let (Some(s), Some(u)) = (state.as_deref_mut(), uid) {
+            if let Some(recorded) = s.value(u) {
+                let (rec_size, dele) = parse_entry(recorded);
+                match rec_size {
+                    Some(r) if r != size => {
+                        // The UIDL of a deleted message, given to a new one.
+                        events.note(&format!(
+                            "message {n} (UIDL {u}): recorded with {r} bytes, now {size}: another message under a UIDL used again: taken as new"
+                        ));
+                    }
+                    _ => {
+                        if rec_size.is_none() {
+                            // Recorded before sizes were kept: its size from now on.
+                            s.insert_with(u, &entry(size, dele))?;
+                        }
+                        if dele && opts.delete {
+                            undeleted.push(n);
+                        }
+                        if opts.new_only {
+                            continue;
+                        }
+                    }
                 }
             }
         }
@@ -142,11 +186,27 @@ pub fn fetch<S: Transport>(
         }
         wanted.push(n);
     }
+    if let Some(hint) = state
+        .as_deref_mut()
+        .and_then(|s| s.take_fresh_hint(Some(wanted.len())))
+    {
+        events.note(&hint);
+    }
 
-    // Messages delivered by earlier runs go first with --delete: their copies are durable.
-    if opts.delete && !old.is_empty() {
-        client.dele(&old)?;
-        summary.deleted += old.len() as u64;
+    // What an earlier --delete run stored but could not delete goes first: its copies are
+    // durable. (Nothing else this run did not deliver is ever deleted.)
+    let undeleted: Vec<u32> = undeleted
+        .into_iter()
+        .filter(|n| wanted.binary_search(n).is_err())
+        .collect();
+    if !undeleted.is_empty() {
+        client.dele(&undeleted)?;
+        summary.deleted += undeleted.len() as u64;
+        summary.marked.extend(
+            undeleted
+                .iter()
+                .filter_map(|&n| uid_of(n).map(str::to_string)),
+        );
     }
 
     // One progress line for the run, not one per message.
@@ -181,23 +241,26 @@ pub fn fetch<S: Transport>(
                 Ok(())
             },
         );
-        // What was committed is made durable and recorded even when the batch failed.
-        let synced = store.sync();
-        if synced.is_ok() {
-            if let Some(s) = state.as_deref_mut() {
-                for &n in &delivered {
-                    if let Some(u) = uid_of(n) {
-                        s.insert(u);
-                    }
+        // What was committed is made durable and recorded even when the batch failed (or,
+        // when that fails, taken back out of the store).
+        let recorded = sync_and_record(&mut *store, state.as_deref_mut(), |s| {
+            for &n in &delivered {
+                if let (Some(u), Some(size)) = (uid_of(n), size_of(n)) {
+                    s.insert_with(u, &entry(size, opts.delete))?;
                 }
-                s.save()?;
             }
-        }
+            Ok(())
+        });
         outcome?;
-        synced?;
+        recorded?;
         if opts.delete {
             client.dele(&delivered)?;
             summary.deleted += delivered.len() as u64;
+            summary.marked.extend(
+                delivered
+                    .iter()
+                    .filter_map(|&n| uid_of(n).map(str::to_string)),
+            );
         }
     }
     if !wanted.is_empty() {
@@ -211,6 +274,27 @@ pub fn fetch<S: Transport>(
         s.save()?;
     }
     Ok(summary)
+}
+
+/// QUIT, after a [`fetch`] that succeeded: the server deletes what was marked. Once it
+/// confirms, the UIDLs it deleted are forgotten (even by a run that only looked), so that a
+/// server giving one of them to a new message never has it taken for one delivered. Without
+/// a confirmation they stay recorded, marked: the next `--delete` run deletes them.
+pub fn quit<S: Transport>(
+    client: Pop3Client<S>,
+    state: Option<&mut StateFile>,
+    summary: &Summary,
+) -> Result<()> {
+    client.quit()?;
+    if let Some(s) = state {
+        if !summary.marked.is_empty() {
+            for u in &summary.marked {
+                s.forget(u);
+            }
+            s.save()?;
+        }
+    }
+    Ok(())
 }
 
 /// Streams one message from the server into the store; aborted (nothing left) on error.

@@ -57,9 +57,10 @@ impl Local {
         self.dir.join("state")
     }
 
-    fn state_file(&self, server: &Server<FakeImap>) -> PathBuf {
+    /// The state is per user and host, whatever the server's port.
+    fn state_file(&self, _server: &Server<FakeImap>) -> PathBuf {
         self.state()
-            .join(format!("posthaste/imap/{USER}@127.0.0.1:{}", server.port()))
+            .join(format!("posthaste/imap/{USER}@127.0.0.1"))
     }
 
     /// Runs imap-fetch against `server` with `args` (the URL and the password come first).

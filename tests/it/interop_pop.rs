@@ -153,6 +153,19 @@ fn new_fetches_nothing_on_a_second_run_and_exactly_the_new_ones_later() {
         expected(0..20),
         "nothing fetched twice"
     );
+    // The same mailbox by POP3 with STLS, on its other port: the same state (one per user
+    // and host), so nothing again.
+    run_ok(&mut pop_fetch(
+        &d,
+        &d.url("pop3", user),
+        &local,
+        &["--maildir", md.to_str().unwrap()],
+    ));
+    assert_eq!(
+        contents(&md.join("new")),
+        expected(0..20),
+        "nothing fetched twice by another port"
+    );
     fill(&d, user, 20..25);
     run_ok(&mut c());
     assert_eq!(contents(&md.join("new")), expected(0..25));

@@ -16,6 +16,7 @@
 //! - `pop_fetch`: pop-fetch against the fake POP3 server (`support/fake_pop.rs`);
 //! - `interop_pop`: pop-fetch against a private Dovecot (scripts/servers/dovecot);
 //! - `imap_fetch`, `interop_imap`: imap-fetch against the fake IMAP server and Dovecot;
+//!   `imap_fetch_store`: its stores and state (what is recorded, SIGINT and SIGTERM);
 //! - `generated`: man pages and completions are current;
 //! - `footprint`: no tool loads libm;
 //! - `broken_stderr`: a standard error (or output) whose reader has gone stops no job;
@@ -41,6 +42,7 @@ mod ftp_ls;
 mod ftp_put;
 mod generated;
 mod imap_fetch;
+mod imap_fetch_store;
 mod interop_ftp_put;
 mod interop_imap;
 mod interop_pop;

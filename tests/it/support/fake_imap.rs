@@ -5,11 +5,11 @@
 //! before the handshake), SELECT/EXAMINE, LIST, UID SEARCH (ALL, UID n:*, UNSEEN),
 //! UID FETCH, UID STORE, UID EXPUNGE (with UIDPLUS), EXPUNGE, NOOP, LOGOUT.
 //! Misbehaviour: the UID after the message, untagged EXISTS and EXPUNGE in the middle of a
-//! FETCH, a connection dropped inside a message's literal, and [`Faults`] a test can mend
-//! between runs (a message left out of a FETCH answered OK or NO [EXPUNGEISSUED], the
-//! tagged OK before the messages, a bogus UID in SEARCH); the core's `bytewise`, `reply`,
-//! `reply_once`, `stall_on` apply too, with `$TAG` in a scripted reply standing for the
-//! command's tag.
+//! FETCH, a connection dropped (or stalled) inside a message's literal, and [`Faults`] a test
+//! can mend between runs (a message left out of a FETCH answered OK or NO [EXPUNGEISSUED],
+//! the tagged OK before the messages, a bogus UID in SEARCH); the core's `bytewise`,
+//! `reply`, `reply_once`, `stall_on` apply too, with `$TAG` in a scripted reply standing for
+//! the command's tag.
 #![allow(dead_code)]
 
 use std::io;
@@ -52,6 +52,8 @@ pub struct Setup {
     pub noise: bool,
     /// The FETCH of this UID sends half its literal, then closes the connection.
     pub drop_in_literal: Option<u32>,
+    /// The FETCH of this UID sends half its literal, then never another byte.
+    pub stall_in_literal: Option<u32>,
     pub faults: Faults,
 }
 
@@ -101,6 +103,7 @@ pub fn imap(messages: &[&str]) -> Builder {
             noise: false,
             drop_in_literal: None,
             faults: Faults::default(),
+            stall_in_literal: None,
         },
         "* OK fake IMAP4rev1 ready\r\n",
     )
@@ -115,6 +118,7 @@ pub trait ImapBuilder {
     fn noise(self) -> Self;
     fn drop_in_literal(self, uid: u32) -> Self;
     fn faults(self, faults: Faults) -> Self;
+    fn stall_in_literal(self, uid: u32) -> Self;
     fn start(self) -> Server<FakeImap>;
 }
 
@@ -155,6 +159,10 @@ impl ImapBuilder for Builder {
     }
     fn noise(mut self) -> Self {
         self.proto.noise = true;
+        self
+    }
+    fn stall_in_literal(mut self, uid: u32) -> Self {
+        self.proto.stall_in_literal = Some(uid);
         self
     }
     fn drop_in_literal(mut self, uid: u32) -> Self {
@@ -573,6 +581,11 @@ fn uid(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
                     c.send(&m.text[..n / 2])?;
                     c.close_control();
                     return Ok(Flow::Close);
+                }
+                if Some(m.uid) == setup.stall_in_literal {
+                    c.send(&format!("* {seq} FETCH (UID {} BODY[] {{{n}}}\r\n", m.uid))?;
+                    c.send(&m.text[..n / 2])?;
+                    return Ok(Flow::Stall);
                 }
                 let head = if after {
                     format!("* {seq} FETCH (RFC822.SIZE {n} BODY[] {{{n}}}\r\n")

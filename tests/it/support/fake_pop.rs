@@ -108,6 +108,15 @@ impl FakePop {
     pub fn deliver(&self, uid: &str, body: &str) {
         lock(&self.store).push(Some((uid.to_string(), body.to_string())));
     }
+
+    /// Removes the message with this UIDL (another client deleted it).
+    pub fn remove(&self, uid: &str) {
+        for m in lock(&self.store).iter_mut() {
+            if m.as_ref().is_some_and(|(u, _)| u == uid) {
+                *m = None;
+            }
+        }
+    }
 }
 
 #[derive(Default)]
