@@ -96,7 +96,7 @@ pub struct ConnArgs {
     pub max_time: Option<Duration>,
     /// Give up a transfer (a download, an upload, a listing, a message) that moves less than
     /// BYTES per second (512, 2k, 1M) over --speed-time; 0 turns this off [default: 100]
-    #[arg(long, value_name = "BYTES", value_parser = super::pop_fetch::parse_size, value_hint = ValueHint::Other, allow_hyphen_values = true)]
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, value_hint = ValueHint::Other, allow_hyphen_values = true)]
     pub speed_limit: Option<u64>,
     /// How long a transfer may stay under --speed-limit before it is given up [default:
     /// 30s, or --timeout when that is shorter]
@@ -184,6 +184,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A size in bytes (`--max-size`, `--speed-limit`), or with a k, M or G suffix (powers of
+/// 1024).
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let (num, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| {
+            "must be a whole number of bytes, optionally with k, M or G (512k, 10M)".into()
+        })
+}
+
 /// Parses `--retries`: a whole number from 0 to 100.
 pub fn parse_retries(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u32>() {
@@ -234,5 +252,14 @@ mod tests {
         }
         assert_eq!(parse_retries("3"), Ok(3));
         assert!(parse_retries("-1").is_err() && parse_retries("101").is_err());
+    }
+
+    #[test]
+    fn sizes_take_suffixes() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        assert_eq!(parse_size("10M"), Ok(10 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("x").is_err() && parse_size("-1").is_err() && parse_size("").is_err());
     }
 }

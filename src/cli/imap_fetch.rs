@@ -170,7 +170,7 @@ pub struct Args {
     pub limit: Option<u64>,
 
     /// Skip (and report) messages larger than BYTES (a number, or with k, M or G)
-    #[arg(long, value_name = "BYTES", value_parser = super::pop_fetch::parse_size)]
+    #[arg(long, value_name = "BYTES", value_parser = super::common::parse_size)]
     pub max_size: Option<u64>,
 
     /// Keep what was delivered in FILE
@@ -463,7 +463,7 @@ fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<(Logi
         return Err(Error::new(
             Kind::Usage,
             format!(
-                "{target}: no user name: give it in the URL (imaps://USER@{}), with --user, or in netrc",
+                "{target}: no user name: give it in the URL (imaps://USER@{}), with --user, or from a netrc file named by --netrc-file",
                 target.host
             ),
         ));

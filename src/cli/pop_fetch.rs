@@ -136,7 +136,7 @@ pub struct Args {
     pub state_file: Option<PathBuf>,
 
     /// Skip (and report) messages larger than BYTES (a number, or with k, M or G)
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", value_parser = super::common::parse_size)]
     pub max_size: Option<u64>,
 
     /// Fetch at most N messages this run (the others wait for the next)
@@ -188,23 +188,6 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = AuthMethod> {
         "apop" => AuthMethod::Apop,
         m => AuthMethod::Sasl(Mechanism::parse(m).expect("a listed mechanism")),
     })
-}
-
-/// `--max-size`: bytes, or with a k, M or G suffix (powers of 1024).
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    let (num, scale) = match t.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
-        _ => (t, 1),
-    };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .ok_or_else(|| {
-            "must be a whole number of bytes, optionally with k, M or G (512k, 10M)".into()
-        })
 }
 
 fn run(args: Args, report: &mut Reporter) -> Result<()> {
@@ -386,7 +369,7 @@ fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Login>
         return Err(Error::new(
             Kind::Usage,
             format!(
-                "{target}: no user name: give it in the URL (pop3s://USER@{}), with --user, or in netrc",
+                "{target}: no user name: give it in the URL (pop3s://USER@{}), with --user, or from a netrc file named by --netrc-file",
                 target.host
             ),
         ));
@@ -415,18 +398,4 @@ fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Login>
         );
     }
     Ok(Login::new(c.user, c.password))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_take_suffixes() {
-        assert_eq!(parse_size("100"), Ok(100));
-        assert_eq!(parse_size("2k"), Ok(2048));
-        assert_eq!(parse_size("10M"), Ok(10 << 20));
-        assert_eq!(parse_size("1G"), Ok(1 << 30));
-        assert!(parse_size("x").is_err() && parse_size("-1").is_err() && parse_size("").is_err());
-    }
 }
