@@ -103,15 +103,21 @@ impl Deliver for OutputDir {
         if self.pending.is_empty() {
             return Ok(());
         }
+        // After a failure the rest of the batch is removed too, as Maildir's sync does.
+        let mut result = Ok(());
         for tmp in std::mem::take(&mut self.pending) {
-            match self.publish(&tmp) {
-                Ok(dest) => self.published.push(dest),
-                Err(e) => {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(e);
+            if result.is_ok() {
+                match self.publish(&tmp) {
+                    Ok(dest) => {
+                        self.published.push(dest);
+                        continue;
+                    }
+                    Err(e) => result = Err(e),
                 }
             }
+            let _ = fs::remove_file(&tmp);
         }
+        result?;
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::local_io(self.dir.display(), &e))?;
@@ -222,5 +228,32 @@ mod tests {
         fs::remove_dir_all(&d).unwrap();
         let e = OutputDir::open(&d, false).err().unwrap();
         assert_eq!(e.exit_code(), 73);
+    }
+
+    #[test]
+    fn a_batch_that_cannot_be_linked_leaves_no_temporary() {
+        let d = std::env::temp_dir().join(format!("ph-eml-fail-{}", unique_stem()));
+        fs::create_dir_all(&d).unwrap();
+        let mut out = OutputDir::open(&d, false).unwrap();
+        let info = MessageInfo::new(None, None);
+        for body in [&b"one\n"[..], b"two\n", b"three\n"] {
+            let mut m = out.begin(&info).unwrap();
+            m.write(body).unwrap();
+            m.commit().unwrap();
+        }
+        // The first one's temporary is gone (removed by hand): it cannot be linked.
+        fs::remove_file(&out.pending[0]).unwrap();
+        let e = out.sync().unwrap_err();
+        assert_eq!(e.exit_code(), 73, "{e}");
+        let left = || -> Vec<_> {
+            fs::read_dir(&d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect()
+        };
+        assert!(left().is_empty(), "{:?}", left());
+        drop(out);
+        assert!(left().is_empty(), "{:?}", left());
+        fs::remove_dir_all(&d).unwrap();
     }
 }
