@@ -368,7 +368,21 @@ impl DotLock {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     if let Some((id, why)) = stale(&path, SystemTime::now()) {
-                        if break_lock(&path, id) {
+                        // Unremovable (another user's lock in a sticky folder), it would
+                        // be judged stale again and again: said at once instead.
+                        let broken = break_lock(&path, id).map_err(|e| {
+                            let e = Error::cant_create(
+                                format!(
+                                    "mbox {}: the stale lock {} ({why}) cannot be removed",
+                                    mbox.display(),
+                                    path.display()
+                                ),
+                                &e,
+                            );
+                            let m = format!("{}; remove it by hand", e.message());
+                            e.with_message(m)
+                        })?;
+                        if broken {
                             note(&format!(
                                 "mbox {}: removed the stale lock {} ({why})",
                                 mbox.display(),
@@ -460,13 +474,16 @@ fn lock_id(m: &std::fs::Metadata) -> LockId {
 
 /// Removes the stale lock `lock` if it is still the one judged (`id`): it is renamed aside
 /// first, so that a lock another program took meanwhile is never removed (it is put back).
-/// Returns whether the stale lock was removed.
-fn break_lock(lock: &Path, id: LockId) -> bool {
+/// Returns whether the stale lock was removed; an error when it cannot be renamed.
+fn break_lock(lock: &Path, id: LockId) -> std::io::Result<bool> {
     let mut name = lock.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".stale.{}", super::unique_stem()));
     let aside = lock.with_file_name(name);
-    if std::fs::rename(lock, &aside).is_err() {
-        return false; // gone already: taken or broken by another program
+    match std::fs::rename(lock, &aside) {
+        Ok(()) => {}
+        // Gone already: taken or broken by another program.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
     }
     let same = std::fs::symlink_metadata(&aside).is_ok_and(|m| lock_id(&m) == id);
     if !same {
@@ -474,7 +491,7 @@ fn break_lock(lock: &Path, id: LockId) -> bool {
         let _ = std::fs::hard_link(&aside, lock);
     }
     let _ = std::fs::remove_file(&aside);
-    same
+    Ok(same)
 }
 
 impl Deliver for Mbox {
@@ -752,12 +769,9 @@ mod tests {
         // Replaced meanwhile by another program's lock: that one stays.
         std::fs::remove_file(&lock).unwrap();
         std::fs::write(&lock, b"other\n").unwrap();
-        assert!(!break_lock(&lock, id));
+        assert!(!break_lock(&lock, id).unwrap());
         assert_eq!(std::fs::read(&lock).unwrap(), b"other\n");
-        assert!(break_lock(
-            &lock,
-            lock_id(&std::fs::metadata(&lock).unwrap())
-        ));
+        assert!(break_lock(&lock, lock_id(&std::fs::metadata(&lock).unwrap())).unwrap());
         assert!(!lock.exists());
         assert_eq!(
             std::fs::read_dir(&d).unwrap().count(),
@@ -778,6 +792,41 @@ mod tests {
         assert!(stale(&lock, SystemTime::now()).is_none());
         drop(held);
         assert!(!lock.exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_stale_lock_that_cannot_be_removed_is_an_error_at_once() {
+        let d = std::env::temp_dir().join(format!("ph-stuck-{}", super::super::unique_stem()));
+        std::fs::create_dir_all(&d).unwrap();
+        // A lock whose process is gone, under a name so long that no name can be made to set
+        // it aside (as a lock another user owns in a sticky /var/mail cannot be renamed).
+        let mbox = d.join("m".repeat(240));
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let pid = gone.id();
+        gone.wait().unwrap();
+        let lock = d.join(format!("{}.lock", "m".repeat(240)));
+        std::fs::write(&lock, format!("{pid}\n")).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let m = mbox.clone();
+        std::thread::spawn(move || {
+            let r = DotLock::take(&m, &mut |n| panic!("{n}")).map(|_| ());
+            let _ = tx.send(r);
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("an answer at once, not a loop")
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 73, "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "mbox {}: the stale lock {} (process {pid}, which made it, is gone) cannot be removed: File name too long; remove it by hand",
+                mbox.display(),
+                lock.display()
+            )
+        );
+        assert!(lock.exists());
         std::fs::remove_dir_all(&d).unwrap();
     }
 
