@@ -27,7 +27,11 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 const STALE_LOCK: Duration = Duration::from_secs(300);
 /// How often this run touches its own dot-lock while it holds it, so that it never looks
 /// stale however long the run takes.
-const LOCK_REFRESH: Duration = Duration::from_secs(60);
+const LOCK_REFRESH: Duration = if cfg!(test) {
+    Duration::from_millis(50)
+} else {
+    Duration::from_secs(60)
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quote {
@@ -253,7 +257,8 @@ impl MboxrdMessage {
 pub struct Mbox {
     path: PathBuf,
     file: File,
-    dotlock: DotLock,
+    /// Held (and kept fresh) for the run; removed when the mbox is dropped.
+    _dotlock: DotLock,
     unsynced: bool,
     /// The file, or folders for it, made by this run: their folders are fsynced too.
     entries: super::NewEntries,
@@ -330,7 +335,7 @@ impl Mbox {
         Ok(Mbox {
             path: path.to_path_buf(),
             file,
-            dotlock,
+            _dotlock: dotlock,
             unsynced: false,
             entries,
             kept_len,
@@ -339,12 +344,13 @@ impl Mbox {
 }
 
 /// `FILE.lock`, the dot-lock procmail, mutt and mail(1) take on an mbox: made with O_EXCL,
-/// holding this process's number, touched every minute while held, removed when dropped
-/// (and by SIGINT, SIGTERM or SIGHUP).
+/// holding this process's number, touched every minute while held (by a thread of its own:
+/// a run may wait for much longer without writing, in IDLE, for a slow server, between
+/// retries), removed when dropped (and by SIGINT, SIGTERM or SIGHUP).
 struct DotLock {
     path: PathBuf,
-    file: File,
-    touched: Instant,
+    /// The thread that touches the lock, and what stops it (dropped, it ends the thread).
+    fresh: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
 
 impl DotLock {
@@ -360,11 +366,19 @@ impl DotLock {
                 Ok(mut file) => {
                     crate::interrupt::remove_lock_on_signal(&path);
                     let _ = writeln!(file, "{}", std::process::id());
-                    return Ok(DotLock {
-                        path,
-                        file,
-                        touched: Instant::now(),
-                    });
+                    let mut lock = DotLock { path, fresh: None };
+                    lock.fresh = Some(keep_fresh(file).map_err(|e| {
+                        Error::new(
+                            Kind::TempFail,
+                            format!(
+                                "mbox {}: cannot start the thread that keeps {} fresh: {}; try again later",
+                                mbox.display(),
+                                lock.path.display(),
+                                crate::error::io_reason(&e)
+                            ),
+                        )
+                    })?);
+                    return Ok(lock);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     if let Some((id, why)) = stale(&path, SystemTime::now()) {
@@ -412,19 +426,32 @@ impl DotLock {
             }
         }
     }
+}
 
-    /// Touches the lock if a minute has passed since it was last touched.
-    fn refresh(&mut self) {
-        if self.touched.elapsed() >= LOCK_REFRESH {
-            // SAFETY: futimens on a descriptor we own; a null `times` means "now".
-            unsafe { libc::futimens(self.file.as_raw_fd(), std::ptr::null()) };
-            self.touched = Instant::now();
-        }
-    }
+/// Starts a thread that touches the lock open as `file` every [`LOCK_REFRESH`], until what
+/// it returns to stop it is dropped.
+fn keep_fresh(
+    file: File,
+) -> std::io::Result<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("mbox-lock".into())
+        .spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(LOCK_REFRESH) {
+                // SAFETY: futimens on a descriptor we own; a null `times` means "now".
+                unsafe { libc::futimens(file.as_raw_fd(), std::ptr::null()) };
+            }
+        })?;
+    Ok((stop, thread))
 }
 
 impl Drop for DotLock {
     fn drop(&mut self) {
+        if let Some((stop, thread)) = self.fresh.take() {
+            drop(stop);
+            let _ = thread.join();
+        }
         let _ = std::fs::remove_file(&self.path);
         crate::interrupt::keep_lock();
     }
@@ -496,7 +523,6 @@ fn break_lock(lock: &Path, id: LockId) -> std::io::Result<bool> {
 
 impl Deliver for Mbox {
     fn begin(&mut self, info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
-        self.dotlock.refresh();
         let start = self
             .file
             .seek(SeekFrom::End(0))
@@ -569,8 +595,6 @@ impl MessageSink for MboxMessage<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
         self.enc.encode(data, &mut self.buf);
         if self.buf.len() >= 64 * 1024 {
-            // A message that takes minutes to arrive keeps the lock fresh too.
-            self.mbox.dotlock.refresh();
             self.put()?;
         }
         Ok(())
@@ -781,14 +805,18 @@ mod tests {
         // A link or a folder is never judged stale.
         std::os::unix::fs::symlink("/nonexistent", &lock).unwrap();
         assert!(stale(&lock, now + Duration::from_secs(3600)).is_none());
-        // Our own lock is kept fresh while held.
+        // Our own lock is kept fresh while held, whatever the run does meanwhile (waits in
+        // IDLE, for a slow server, between retries): nothing is written to the mbox here.
         std::fs::remove_file(&lock).unwrap();
-        let mut held = DotLock::take(&d.join("inbox"), &mut |n| panic!("{n}")).unwrap();
-        held.file
+        let held = DotLock::take(&d.join("inbox"), &mut |n| panic!("{n}")).unwrap();
+        File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
             .set_modified(now - Duration::from_secs(3600))
             .unwrap();
-        held.touched -= LOCK_REFRESH;
-        held.refresh();
+        assert!(stale(&lock, SystemTime::now()).is_some());
+        std::thread::sleep(LOCK_REFRESH * 4);
         assert!(stale(&lock, SystemTime::now()).is_none());
         drop(held);
         assert!(!lock.exists());
