@@ -276,7 +276,7 @@ impl Mbox {
         let shown = format!("mbox {}", path.display());
         let mut entries = super::NewEntries::default();
         entries.extend(super::ensure_folder(
-            super::folder_of(path),
+            crate::transfer::parent_of(path),
             create_dirs,
             0o777,
         )?);
@@ -293,7 +293,7 @@ impl Mbox {
         let file = match open(true) {
             Ok(f) => {
                 // A new name in the folder: durable only once the folder is synced.
-                entries.add(super::folder_of(path).to_path_buf());
+                entries.add(crate::transfer::parent_of(path).to_path_buf());
                 Ok(f)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false),

@@ -259,14 +259,6 @@ impl NewEntries {
     }
 }
 
-/// The folder a file `path` goes into (`.` for a bare name).
-pub(crate) fn folder_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 /// Makes sure `dir` is a folder: made, with the folders missing above it, when `create`
 /// (mode `mode`, less the umask); otherwise its absence is 73, naming `--create-dirs`.
 /// Returns the folders that got a new entry (the one above each folder made).
@@ -310,7 +302,7 @@ pub(crate) fn ensure_folder(dir: &Path, create: bool, mode: u32) -> Result<Vec<P
     let mut changed = Vec::new();
     for d in missing.into_iter().rev() {
         match std::fs::DirBuilder::new().mode(mode).create(d) {
-            Ok(()) => changed.push(folder_of(d).to_path_buf()),
+            Ok(()) => changed.push(crate::transfer::parent_of(d).to_path_buf()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
             Err(e) => return Err(Error::cant_create(d.display(), &e)),
         }
