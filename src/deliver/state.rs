@@ -121,6 +121,7 @@ fn per_port_files(base: &Path, user_part: &str, host_part: &str, port: u16) -> V
 }
 
 /// Another host name under which the same user has a state (its name and path), if any.
+/// A host never holds `@`: `bob@example.org@HOST` is the state of another user.
 fn other_name(base: &Path, user_part: &str, host_part: &str) -> Option<(String, PathBuf)> {
     let prefix = format!("{user_part}@");
     let mut others: Vec<(String, PathBuf)> = fs::read_dir(base)
@@ -132,7 +133,8 @@ fn other_name(base: &Path, user_part: &str, host_part: &str) -> Option<(String, 
             let host = name.strip_prefix(&prefix)?;
             let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
             let temporary = name.ends_with(".lock") || name.ends_with(".tmp");
-            (!temporary && !host.eq_ignore_ascii_case(host_part)).then(|| (name.clone(), e.path()))
+            let other_host = !host.contains('@') && !host.eq_ignore_ascii_case(host_part);
+            (!temporary && other_host).then(|| (name.clone(), e.path()))
         })
         .collect();
     others.sort();
@@ -784,6 +786,21 @@ mod tests {
             )
         );
         assert_eq!(s.take_fresh_hint(Some(20)), None);
+        drop(s);
+        // Another user whose name starts with this one's and an @ (a login that is an
+        // address) is no other name of this account; bob@other.example is.
+        fs::write(
+            d.join("bob@example.org@mail.example"),
+            "posthaste-state 1\n\n",
+        )
+        .unwrap();
+        fs::remove_file(d.join("bob@mail.example")).unwrap();
+        let mut s = account_in(&d, "bob", "localhost", 110).unwrap();
+        let hint = s.take_fresh_hint(Some(20)).unwrap();
+        assert!(
+            hint.contains("(there is one for bob@other.example:110, "),
+            "{hint}"
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 
