@@ -1068,6 +1068,9 @@ fn attempt(
             rec.refusals = refusals;
             Err(e.transient(transient))
         }
+        // Once its end was sent, what went wrong is this message's fate (79: it may have
+        // been delivered): named, as one of several --file must be.
+        Err(e) if *stage == Stage::Sent => Err(e.context(&what)),
         Err(e) => Err(e),
     }
 }
