@@ -73,7 +73,8 @@ impl Tool for SmtpSend {
         (
             74,
             "a local read error, or the connection broke before the end of the\n\
-             message was sent: nothing was delivered",
+             message was sent: nothing was delivered; or the --log file could not\n\
+             be written (after the message went)",
         ),
         (
             75,

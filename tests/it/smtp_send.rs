@@ -1268,6 +1268,26 @@ fn a_lost_final_reply_names_the_message() {
     assert_eq!(s.messages().len(), 2);
 }
 
+/// 74 is "nothing was delivered" only for a read or the connection: a --log that cannot
+/// be written is 74 too, after the message went, and --help says so.
+#[test]
+fn a_log_that_cannot_be_written_is_74_after_sending() {
+    let s = FakeSmtp::builder().start();
+    let o = send(&s, &["--log", "/dev/full", "b@y"], MSG);
+    assert_eq!(code(&o), 74, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "smtp-send: --log /dev/full: No space left on device\n"
+    );
+    assert_eq!(s.messages().len(), 1);
+    let help = run::output(Command::new(BIN).arg("--help"));
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("the --log file could not"),
+        "{}",
+        String::from_utf8_lossy(&help.stdout)
+    );
+}
+
 /// A server whose refusal repeats what it was sent (the AUTH line, or the password
 /// itself): the secret is never shown, neither on stderr nor in the -v transcript.
 #[test]
