@@ -543,6 +543,8 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                 Ok(Step::More) => {}
                 Ok(Step::Done) => break Ok(()),
                 Err(why) => {
+                    // Quoted in the error: a secret it repeats is hidden there too.
+                    let line = redact_echoes(&line, &self.echoes);
                     break Err(Error::new(
                         Kind::Protocol,
                         format!(
@@ -1485,6 +1487,31 @@ pub(crate) mod tests {
             !seen.contains("hunter2") && !seen.contains("aHVudGVyMg"),
             "{seen}"
         );
+    }
+
+    #[test]
+    fn a_malformed_reply_that_repeats_a_secret_is_quoted_redacted() {
+        // No reply code, or a code that changes inside a multi-line reply: the line is
+        // quoted in the error, with what was just sent as a secret hidden.
+        for input in [
+            &b"rejected: AUTH PLAIN AGJvYgBodW50ZXIy\r\n"[..],
+            b"535-no\r\n501 AGJvYgBodW50ZXIy (hunter2)\r\n",
+        ] {
+            let (t, seen) = collecting();
+            let mut c = smtp(input, 5);
+            c.set_transcript(Some(t));
+            c.send_command("AUTH", Some("PLAIN AGJvYgBodW50ZXIy"))
+                .unwrap();
+            c.hide("hunter2");
+            let e = c.read_reply().unwrap_err();
+            assert_eq!(e.exit_code(), 76, "{e}");
+            let shown = format!("{e}\n{}", seen.lock().unwrap().join("\n"));
+            assert!(shown.contains("malformed reply"), "{shown}");
+            assert!(
+                !shown.contains("AGJvYgBodW50ZXIy") && !shown.contains("hunter2"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

@@ -185,4 +185,41 @@ mod tests {
         assert!(!e.contains('\n'));
         assert!(parse("[smtp-send]\nserver = \n").is_err());
     }
+
+    /// A config file reached through a link: the folder the link is in and the folder of
+    /// the file it points to must both be the user's own (whoever may write the second
+    /// could replace the file behind the link).
+    #[test]
+    fn the_folder_behind_a_link_is_checked_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        let base = std::env::temp_dir().join(format!("ph-cfg-link-{}", std::process::id()));
+        let (safe, open) = (base.join("safe"), base.join("open"));
+        std::fs::create_dir_all(&safe).unwrap();
+        std::fs::create_dir_all(&open).unwrap();
+        mode(&base, 0o700);
+        mode(&safe, 0o700);
+        mode(&open, 0o777);
+        let real = open.join("config.toml");
+        std::fs::write(&real, "[smtp-send]\nhelo = \"x\"\n").unwrap();
+        mode(&real, 0o600);
+        let link = safe.join("config.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let e = smtp_send(Some(&link)).unwrap_err();
+        assert_eq!(e.exit_code(), 77, "{e}");
+        assert!(
+            e.message().starts_with(&format!(
+                "config file {}: its folder {} is writable by group or others (mode 777)",
+                link.display(),
+                open.display()
+            )),
+            "{e}"
+        );
+        // The same file behind the link, its folder made private: read.
+        mode(&open, 0o700);
+        assert_eq!(smtp_send(Some(&link)).unwrap().helo.as_deref(), Some("x"));
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }

@@ -73,7 +73,8 @@ impl Tool for SmtpSend {
         (
             74,
             "a local read error, or the connection broke before the end of the\n\
-             message was sent: nothing was delivered",
+             message was sent: nothing was delivered; or the --log file could not\n\
+             be written (after the message went)",
         ),
         (
             75,
@@ -1068,6 +1069,9 @@ fn attempt(
             rec.refusals = refusals;
             Err(e.transient(transient))
         }
+        // Once its end was sent, what went wrong is this message's fate (79: it may have
+        // been delivered): named, as one of several --file must be.
+        Err(e) if *stage == Stage::Sent => Err(e.context(&what)),
         Err(e) => Err(e),
     }
 }

@@ -232,7 +232,7 @@ fn max_time_ends_a_run_whatever_it_waits_for_and_is_not_retried() {
     assert_eq!(
         stderr,
         format!(
-            "smtp-send: 127.0.0.1:{}: gave up: the run took longer than --max-time (1 s); the message may have been delivered: sending it again may deliver it twice\n",
+            "smtp-send: standard input: 127.0.0.1:{}: gave up: the run took longer than --max-time (1 s); the message may have been delivered: sending it again may deliver it twice\n",
             s.port()
         )
     );

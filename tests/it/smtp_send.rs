@@ -1236,6 +1236,58 @@ fn a_lost_reply_to_the_final_dot_may_mean_delivered() {
     }
 }
 
+/// With several --file, an error once a message's end was sent (79: it may have been
+/// delivered) names that message, so that the right one is not sent again.
+#[test]
+fn a_lost_final_reply_names_the_message() {
+    let s = FakeSmtp::builder()
+        .data_reply("250 2.0.0 Ok\r\n")
+        .data_reply_lost(FinalReply::Close)
+        .start();
+    let dir = TempDir::new("smtp-send-lost");
+    let a = dir.join("a.eml");
+    let b = dir.join("b.eml");
+    std::fs::write(&a, b"From: a@x\nTo: one@example.org\n\nfirst\n").unwrap();
+    std::fs::write(&b, b"From: a@x\nTo: two@example.org\n\nsecond\n").unwrap();
+    let args = [
+        "-t",
+        "--file",
+        a.to_str().unwrap(),
+        "--file",
+        b.to_str().unwrap(),
+    ];
+    let o = run::output(&mut cmd(&s, &args));
+    assert_eq!(code(&o), 79, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.starts_with(&format!("smtp-send: {}: ", b.display()))
+            && e.contains("connection lost after the end of the message data"),
+        "{e}"
+    );
+    assert_eq!(s.messages().len(), 2);
+}
+
+/// 74 is "nothing was delivered" only for a read or the connection: a --log that cannot
+/// be written is 74 too, after the message went, and --help says so.
+#[test]
+fn a_log_that_cannot_be_written_is_74_after_sending() {
+    let s = FakeSmtp::builder().start();
+    let o = send(&s, &["--log", "/dev/full", "b@y"], MSG);
+    assert_eq!(code(&o), 74, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "smtp-send: --log /dev/full: No space left on device\n"
+    );
+    assert_eq!(s.messages().len(), 1);
+    let help = run::output(Command::new(BIN).arg("--help"));
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("the --log file could not"),
+        "{}",
+        String::from_utf8_lossy(&help.stdout)
+    );
+}
+
 /// A server whose refusal repeats what it was sent (the AUTH line, or the password
 /// itself): the secret is never shown, neither on stderr nor in the -v transcript.
 #[test]
