@@ -1095,15 +1095,28 @@ fn missing_folder(target: &Target, folder: &str) -> Error {
     )
 }
 
+/// The longest file name most file systems take (NAME_MAX): a server's among them.
+const NAME_MAX: usize = 255;
+
 /// The temporary name an atomic upload goes to: `.NAME.TAG.part` in the same folder, where
 /// TAG is the local file's identity ([`identity_tag`]) or a stream's random tag. A
 /// `.NAME.part` of another uploader is never written, renamed or resumed: only a temporary
 /// of the very same local file carries its TAG, so `-c` resumes its own and nothing else.
+/// Where that would be longer than a file name may be, NAME is cut to 200 bytes and a
+/// digest of the whole of it added (`.NAME[..200].<16 hex>.TAG.part`), as a download's
+/// `.part` is ([`part_path`](crate::transfer::part_path)): the same name on every run.
 pub fn temporary_path(path: &str, tag: &str) -> String {
-    match path.rfind('/') {
-        Some(i) => format!("{}.{}.{tag}.part", &path[..=i], &path[i + 1..]),
-        None => format!(".{path}.{tag}.part"),
+    let (dir, name) = path.split_at(path.rfind('/').map_or(0, |i| i + 1));
+    if name.len() + tag.len() + ".part".len() + 2 <= NAME_MAX {
+        return format!("{dir}.{name}.{tag}.part");
     }
+    let mut cut = 200;
+    // Cut between UTF-8 characters, so that the name stays readable.
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = crate::net::tls::sha256(name.as_bytes());
+    format!("{dir}.{}.{}.{tag}.part", &name[..cut], hex(&digest[..8]))
 }
 
 /// 12 hex digits of SHA-256 over what identifies a local file's contents across runs: its
@@ -1198,6 +1211,41 @@ mod tests {
         assert_eq!(temporary_path("f.txt", "0a1b2c"), ".f.txt.0a1b2c.part");
         assert_eq!(temporary_path("a/b/f", "t"), "a/b/.f.t.part");
         assert_eq!(temporary_path("/srv/x", "t"), "/srv/.x.t.part");
+    }
+
+    #[test]
+    fn a_temporary_name_is_never_longer_than_a_file_name_may_be() {
+        let tag = "0a1b2c3d4e5f";
+        // The longest name kept whole: 236 bytes, and the 19 of '.', '.', TAG and ".part".
+        let name = "n".repeat(236);
+        assert_eq!(
+            temporary_path(&format!("d/{name}"), tag),
+            format!("d/.{name}.{tag}.part")
+        );
+        // Longer, up to the 255 bytes a local name may have: cut, with a digest of the whole.
+        for len in [237, 240, 250, 255] {
+            let name = "n".repeat(len);
+            let temp = temporary_path(&format!("d/{name}"), tag);
+            let file = temp.strip_prefix("d/").unwrap();
+            assert!(file.len() <= NAME_MAX, "{len}: {}", file.len());
+            let digest = file
+                .strip_prefix(&format!(".{}.", "n".repeat(200)))
+                .and_then(|rest| rest.strip_suffix(&format!(".{tag}.part")))
+                .unwrap_or_else(|| panic!("{len}: {file}"));
+            assert_eq!(digest.len(), 16, "{file}");
+            assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()), "{file}");
+            // The same on every run (-c finds it), another for another name.
+            assert_eq!(temporary_path(&format!("d/{name}"), tag), temp);
+            assert_ne!(temporary_path(&format!("d/{name}x"), tag), temp);
+        }
+        // Cut between characters: 'é' is two bytes, the 200th byte is inside one.
+        let name = format!("a{}", "é".repeat(120));
+        let temp = temporary_path(&name, tag);
+        assert!(
+            temp.starts_with(&format!(".a{}.", "é".repeat(99))),
+            "{temp}"
+        );
+        assert!(temp.len() <= NAME_MAX, "{temp}");
     }
 
     #[test]
