@@ -3,7 +3,7 @@
 //! STOR, or APPE), checking the result against SIZE, and only then removing the local file.
 //! Files for one server share one control connection; transient failures are retried.
 
-use super::client::{FtpClient, FtpOptions, Upload};
+use super::client::{FtpClient, FtpOptions, MAX_PATH, Upload};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::login::Login;
@@ -651,6 +651,19 @@ impl<'a> Putter<'a> {
                 continue;
             }
             let remote_path = format!("{remote}/{utf8}");
+            if remote_path.len() > MAX_PATH {
+                // No command could carry it with its verb, MFMT's time or the temporary's
+                // tag: bad input, as a line break is, and what is below it too.
+                self.events.fail(&Error::new(
+                    Kind::Data,
+                    format!(
+                        "{}: its remote path would be {} bytes long; remote paths are limited to {MAX_PATH} bytes: not uploaded",
+                        crate::error::visible(&path.display().to_string()),
+                        remote_path.len()
+                    ),
+                ));
+                continue;
+            }
             let link_note = || {
                 format!(
                     "{}: a symbolic link, skipped (--follow uploads what it points to)",
