@@ -323,7 +323,17 @@ impl<'a> Putter<'a> {
             };
             if src.started && (src.file.is_none() || self.opts.append) {
                 // What was read from standard input is gone, and what an APPE already
-                // added cannot be told from what was there: no second try.
+                // added cannot be told from what was there: no second try. A stream's
+                // temporary goes too: its TAG is random, so no later run could resume it.
+                // (A transfer cut short leaves the connection in an unknown state: the
+                // DELE goes over a new one.)
+                if self.opts.atomic {
+                    let upload_path = temporary_path(&job.target.path, &src.tag);
+                    let removed = self
+                        .client(&job.target)
+                        .and_then(|c| c.delete(&upload_path));
+                    return Err(with_temporary(err, &upload_path, removed));
+                }
                 return Err(err.transient(false));
             }
             let Some(delay) = backoff.next(&err) else {
@@ -542,16 +552,12 @@ impl<'a> Putter<'a> {
             let client = self.client(target)?;
             if let Err(e) = client.rename(upload_path, &target.path) {
                 // The old target stays as it was; the temporary goes.
-                let cleanup = if client.is_usable() {
+                let removed = if client.is_usable() {
                     client.delete(upload_path)
                 } else {
                     Err(Error::new(Kind::Io, "connection lost"))
                 };
-                let msg = match cleanup {
-                    Ok(()) => format!("{e}; the temporary {upload_path} was removed"),
-                    Err(c) => format!("{e}; the temporary {upload_path} could not be removed: {c}"),
-                };
-                return Err(e.with_message(msg).transient(false));
+                return Err(with_temporary(e, upload_path, removed));
             }
         }
         if let Some(mode) = &self.opts.chmod {
@@ -1095,6 +1101,16 @@ fn remote_parent(path: &str) -> &str {
         Some(i) => &path[..i],
         None => "",
     }
+}
+
+/// `e`, a failure that left the temporary `upload_path` (`--atomic`) of no use, saying
+/// whether it was `removed`. Not retried.
+fn with_temporary(e: Error, upload_path: &str, removed: Result<()>) -> Error {
+    let msg = match removed {
+        Ok(()) => format!("{e}; the temporary {upload_path} was removed"),
+        Err(c) => format!("{e}; the temporary {upload_path} could not be removed: {c}"),
+    };
+    e.with_message(msg).transient(false)
 }
 
 /// A remote folder that does not exist, where `target` should go (73).

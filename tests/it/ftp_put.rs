@@ -817,6 +817,24 @@ fn atomic_never_touches_someone_elses_part_file() {
 }
 
 #[test]
+fn atomic_standard_input_cut_short_leaves_no_temporary_behind() {
+    // A stream's temporary has a random TAG: no later run could take it for its own, so it
+    // would stay on the server for ever. It is removed, and the message says so.
+    let ftp = FakeFtp::builder().drop_upload_after(80_000).start();
+    let o = ftp_put_stdin(&["--atomic", "-", &ftp.url("s")], &sample(200_000));
+    assert_eq!(o.code, Some(74), "{o:#?}");
+    let temp = temporary(&ftp);
+    assert!(
+        o.stderr
+            .ends_with(&format!("; the temporary {temp} was removed\n")),
+        "{o:#?}"
+    );
+    assert_eq!(o.stderr.lines().count(), 1, "{o:#?}");
+    assert_eq!(ftp.deleted(), [temp]);
+    assert!(ftp.names("").is_empty(), "{:?}", ftp.names(""));
+}
+
+#[test]
 fn continue_atomic_resumes_only_its_own_part_file() {
     let body = sample(200_000);
     let dir = TempDir::new("put-atomic-resume");
