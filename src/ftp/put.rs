@@ -1162,7 +1162,7 @@ fn identity_tag(meta: &std::fs::Metadata) -> String {
         meta.dev(),
         meta.ino()
     );
-    hex(&ring::digest::digest(&ring::digest::SHA256, id.as_bytes()).as_ref()[..6])
+    hex(&crate::net::tls::sha256(id.as_bytes())[..6])
 }
 
 /// 12 random hex digits: the tag of a stream's temporary, this run's alone.
