@@ -9,7 +9,7 @@ use crate::events::Events;
 use crate::login::Login;
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
-use crate::parallel::{self, RateLimit};
+use crate::parallel::{self, RateLimit, Start};
 use crate::retry::RetryPolicy;
 use crate::session::Reconnecting;
 use std::collections::HashSet;
@@ -162,7 +162,6 @@ fn put_parallel(
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
-    let fewer = AtomicBool::new(false);
     let label = format!("{} connections", opts.parallel);
     parallel::run(
         opts.parallel,
@@ -187,36 +186,19 @@ fn put_parallel(
         },
         |jobs, ev| {
             let mut run = Putter::new(ftp, opts, login.clone(), ev);
-            let mut first = true;
             while let Some(job) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
-                // A server that takes fewer connections than asked (a 421 "too many
-                // connections", a refused connect: transient, where another connection
-                // fared better): the others go on without this one, and its file goes to
-                // them, not to the failures. The last connection does it itself.
-                let connected = if std::mem::take(&mut first) {
-                    run.client(&job.target).map(|_| ())
-                } else {
-                    Ok(())
-                };
-                let res = match connected {
-                    Err(e) if e.is_transient() => match jobs.give_back(job) {
-                        Ok(()) => {
-                            if !fewer.swap(true, Ordering::Relaxed) {
-                                run.events.note(&format!(
-                                    "{e}; going on with the connections the server accepted"
-                                ));
-                            }
-                            break;
+                let res = match jobs.start(job, |job| run.client(&job.target).map(drop)) {
+                    Start::Go(job) => run.put(&job),
+                    Start::Refused(e) => Err(e),
+                    Start::Leave(note) => {
+                        if let Some(note) = note {
+                            run.events.note(&note);
                         }
-                        Err(job) => run.put(&job),
-                    },
-                    // What every connection would meet (a refused login, TLS): the file's
-                    // failure, without logging in again.
-                    Err(e) => Err(e),
-                    Ok(()) => run.put(&job),
+                        break;
+                    }
                 };
                 if let Err(e) = res {
                     if run.login_failed(&e) {
