@@ -57,6 +57,8 @@ struct QueueState<J> {
     closed: bool,
     /// Workers still taking jobs.
     workers: usize,
+    /// A worker left for want of a connection, and said so.
+    said_fewer: bool,
 }
 
 impl<J> Queue<J> {
@@ -66,6 +68,7 @@ impl<J> Queue<J> {
                 jobs: VecDeque::new(),
                 closed: false,
                 workers,
+                said_fewer: false,
             }),
             changed: Condvar::new(),
             capacity: capacity.max(1),
@@ -105,9 +108,51 @@ pub struct Jobs<'q, J> {
     queue: &'q Queue<J>,
     /// This worker handed a job back and left.
     left: Cell<bool>,
+    /// This worker has yet to start on a job ([`start`](Jobs::start)): its connection is
+    /// not logged in yet.
+    first: Cell<bool>,
+}
+
+/// How a worker goes on with the job it took ([`Jobs::start`]).
+pub enum Start<J> {
+    /// Do it.
+    Go(J),
+    /// The first login was refused as every connection's would be (a wrong password,
+    /// TLS): that is the job's failure, without logging in again.
+    Refused(Error),
+    /// The server takes no more connections: the job went back to the workers left, and
+    /// this one stops. `Some`: what to say about it, once for the whole run.
+    Leave(Option<String>),
 }
 
 impl<J> Jobs<'_, J> {
+    /// Starts on `job`, which [`next`](Jobs::next) gave: before this worker's first one,
+    /// its connection logs in with `login`. A server that takes fewer connections than
+    /// asked (a transient refusal of that login, such as 421 "too many connections" or a
+    /// refused connect, where other connections fared better) gets the job done by the
+    /// workers left, first in line, and this one leaves; the last worker keeps it, so that
+    /// no job is left undone, and its own retries decide.
+    pub fn start(&self, job: J, login: impl FnOnce(&J) -> Result<(), Error>) -> Start<J> {
+        if !self.first.replace(false) {
+            return Start::Go(job);
+        }
+        match login(&job) {
+            Ok(()) => Start::Go(job),
+            Err(e) if e.is_transient() => {
+                match self.give_back(job) {
+                    Ok(()) => {
+                        let said = std::mem::replace(&mut lock(&self.queue.state).said_fewer, true);
+                        Start::Leave((!said).then(|| {
+                            format!("{e}; going on with the connections the server accepted")
+                        }))
+                    }
+                    Err(job) => Start::Go(job),
+                }
+            }
+            Err(e) => Start::Refused(e),
+        }
+    }
+
     pub fn next(&self) -> Option<J> {
         if self.left.get() {
             return None;
@@ -132,7 +177,7 @@ impl<J> Jobs<'_, J> {
     /// Hands `job` back, first in line, to the other workers, and leaves: what a worker
     /// does when the server will not take its connection. `Err(job)` when it is the last
     /// worker: nobody else would do the job, so it must (and fail it, if it comes to that).
-    pub fn give_back(&self, job: J) -> Result<(), J> {
+    fn give_back(&self, job: J) -> Result<(), J> {
         let mut st = lock(&self.queue.state);
         if self.left.get() || st.workers <= 1 {
             return Err(job);
@@ -190,6 +235,7 @@ pub fn run<J: Send>(
                 let jobs = Jobs {
                     queue,
                     left: Cell::new(false),
+                    first: Cell::new(true),
                 };
                 let _leaving = Leaving(&jobs);
                 work(&jobs, &mut ev);
@@ -346,14 +392,6 @@ mod tests {
         let done = Mutex::new(vec![Vec::new(); workers]);
         let ids = std::sync::atomic::AtomicUsize::new(0);
         let all_sent = std::sync::atomic::AtomicBool::new(true);
-        struct Quiet;
-        impl Events for Quiet {
-            fn note(&mut self, _: &str) {}
-            fn start(&mut self, _: &str, _: Option<u64>, _: u64) {}
-            fn advance(&mut self, _: u64) {}
-            fn finish(&mut self) {}
-            fn fail(&mut self, _: &Error) {}
-        }
         let mut events = Quiet;
         run(
             workers,
@@ -400,6 +438,99 @@ mod tests {
         assert!(sent);
         assert_eq!(done.concat().len(), 20);
         assert_eq!(done.iter().filter(|d| !d.is_empty()).count(), 1, "{done:?}");
+    }
+
+    /// Runs `n` jobs over `workers` workers through [`Jobs::start`]; the logins of those
+    /// in `refused` fail with `refusal`. Every worker's first login waits until all of them
+    /// got there. What each worker did, the jobs failed, and the notes given.
+    fn start_all(
+        workers: usize,
+        refused: &[usize],
+        refusal: fn() -> Error,
+        n: usize,
+    ) -> (Vec<Vec<usize>>, usize, Vec<String>) {
+        let done = Mutex::new(vec![Vec::new(); workers]);
+        let failed = std::sync::atomic::AtomicUsize::new(0);
+        let notes = Mutex::new(Vec::new());
+        let ids = std::sync::atomic::AtomicUsize::new(0);
+        let all_there = std::sync::Barrier::new(workers);
+        let mut events = Quiet;
+        run(
+            workers,
+            &mut events,
+            "test",
+            |q, _| {
+                for j in 0..n {
+                    q.send(j).unwrap_or_else(|_| panic!("{j} not sent"));
+                }
+            },
+            |jobs, _| {
+                let me = ids.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                while let Some(j) = jobs.next() {
+                    let login = |_: &usize| {
+                        all_there.wait();
+                        if refused.contains(&me) {
+                            Err(refusal())
+                        } else {
+                            Ok(())
+                        }
+                    };
+                    match jobs.start(j, login) {
+                        Start::Go(j) => lock(&done)[me].push(j),
+                        Start::Refused(_) => {
+                            failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Start::Leave(note) => {
+                            lock(&notes).extend(note);
+                            break;
+                        }
+                    }
+                }
+            },
+        );
+        let notes = notes.into_inner().unwrap();
+        (done.into_inner().unwrap(), failed.into_inner(), notes)
+    }
+
+    struct Quiet;
+    impl Events for Quiet {
+        fn note(&mut self, _: &str) {}
+        fn start(&mut self, _: &str, _: Option<u64>, _: u64) {}
+        fn advance(&mut self, _: u64) {}
+        fn finish(&mut self) {}
+        fn fail(&mut self, _: &Error) {}
+    }
+
+    fn too_many() -> Error {
+        Error::new(crate::error::Kind::TempFail, "421 Too many connections").transient(true)
+    }
+
+    fn wrong_password() -> Error {
+        Error::new(crate::error::Kind::Auth, "530 Login incorrect")
+    }
+
+    #[test]
+    fn workers_the_server_will_not_take_leave_their_jobs_to_the_others_said_once() {
+        // Three of four refused for now: the fourth does every job, one note says it.
+        let (done, failed, notes) = start_all(4, &[0, 1, 2], too_many, 40);
+        let mut all = done.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..40).collect::<Vec<_>>());
+        assert!(done[..3].iter().all(Vec::is_empty), "{done:?}");
+        assert_eq!(failed, 0);
+        assert_eq!(
+            notes,
+            ["421 Too many connections; going on with the connections the server accepted"]
+        );
+        // Every one refused for now: the last keeps its job and does all of them itself.
+        let (done, failed, notes) = start_all(3, &[0, 1, 2], too_many, 20);
+        assert_eq!(done.concat().len(), 20);
+        assert_eq!(done.iter().filter(|d| !d.is_empty()).count(), 1, "{done:?}");
+        assert_eq!((failed, notes.len()), (0, 1));
+        // Refused for good: that worker's first job fails, and it stays for the next ones.
+        let (done, failed, notes) = start_all(2, &[0], wrong_password, 20);
+        assert_eq!((done.concat().len(), failed), (19, 1));
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]

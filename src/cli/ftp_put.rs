@@ -25,7 +25,8 @@ impl Tool for FtpPut {
         (
             65,
             "with -c, the remote file is larger than the local one (or standard input is\n\
-             shorter than it); with -r, a local name holding CR or LF",
+             shorter than it); with -r, a local name holding CR or LF, or whose remote\n\
+             path would be over 4000 bytes",
         ),
         (
             66,

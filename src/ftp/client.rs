@@ -3,7 +3,7 @@
 //! per transfer, streamed through a fixed buffer.
 
 use super::parse::{self, Features};
-use crate::conn::{Conn, Ftp, Reply, Transcript, printable};
+use crate::conn::{Conn, Ftp, Reply, Transcript, printable, redact_command};
 use crate::error::{Error, Kind, Result, io_reason};
 use crate::login::Login;
 use crate::net::stream::{NetStream, Transport};
@@ -174,7 +174,8 @@ impl<S: Transport> FtpClient<S> {
 
     /// Sends a command and reads its reply; 1xx replies are not expected here. A command
     /// line longer than [`MAX_COMMAND`] is refused unsent (64): a path of hundreds of KB,
-    /// from a URL or a server, never reaches the wire.
+    /// from a URL or a server, never reaches the wire. The message shows the line as the
+    /// transcript would ([`redact_command`]): a long password is refused, never printed.
     fn command(&mut self, verb: &str, arg: Option<&str>) -> Result<Reply> {
         let len = verb.len() + arg.map_or(0, |a| 1 + a.len());
         if len > MAX_COMMAND {
@@ -187,7 +188,7 @@ impl<S: Transport> FtpClient<S> {
                 format!(
                     "{}: refusing to send a command line of {len} bytes (at most {MAX_COMMAND}): {}",
                     self.peer(),
-                    printable(&line)
+                    printable(&redact_command(&line))
                 ),
             ));
         }

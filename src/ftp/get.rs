@@ -11,7 +11,7 @@ use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::login::Login;
 use crate::net::url::Target;
-use crate::parallel::{self, RateLimit};
+use crate::parallel::{self, RateLimit, Start};
 use crate::retry::RetryPolicy;
 use crate::session::Reconnecting;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
@@ -155,7 +155,6 @@ fn get_parallel(
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
-    let fewer = AtomicBool::new(false);
     let label = format!("{} connections", opts.parallel);
     parallel::run(
         opts.parallel,
@@ -194,41 +193,21 @@ fn get_parallel(
                 queue: None,
                 sole_url,
             };
-            let mut first = true;
-            while let Some((file, base)) = jobs.next() {
+            while let Some(job) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
-                // A server that takes fewer connections than asked (a 421 "too many
-                // connections", a refused connect: transient, where another connection
-                // fared better): the others go on without this one, and its file goes to
-                // them, not to the failures. The last connection does it itself.
-                let connected = if std::mem::take(&mut first) {
-                    run.client(&file).map(|_| ())
-                } else {
-                    Ok(())
-                };
-                let res = match connected {
-                    Err(e) if e.is_transient() => match jobs.give_back((file, base)) {
-                        Ok(()) => {
-                            if !fewer.swap(true, Ordering::Relaxed) {
-                                run.events.note(&format!(
-                                    "{e}; going on with the connections the server accepted"
-                                ));
-                            }
-                            break;
-                        }
-                        Err((file, base)) => {
-                            run.tree_base = base;
-                            run.with_retries(|r| r.fetch(&file, &mut 0))
-                        }
-                    },
-                    // What every connection would meet (a refused login, TLS): the file's
-                    // failure, without logging in again.
-                    Err(e) => Err(e),
-                    Ok(()) => {
+                let res = match jobs.start(job, |(file, _)| run.client(file).map(drop)) {
+                    Start::Go((file, base)) => {
                         run.tree_base = base;
                         run.with_retries(|r| r.fetch(&file, &mut 0))
+                    }
+                    Start::Refused(e) => Err(e),
+                    Start::Leave(note) => {
+                        if let Some(note) = note {
+                            run.events.note(&note);
+                        }
+                        break;
                     }
                 };
                 if let Err(e) = res {

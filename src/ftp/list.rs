@@ -704,7 +704,7 @@ pub fn list(
         }
         if has_glob(last) {
             (d.to_string(), Some(last.to_string()))
-        } else if walk.raw || is_folder(client, path)? {
+        } else if walk.raw || client.folder_exists(path)? == Some(true) {
             (path.to_string(), None)
         } else {
             // One file: its own entry.
@@ -832,17 +832,6 @@ pub fn check_folder(client: &mut super::FtpClient, dir: &str) -> crate::error::R
         ));
     }
     Ok(())
-}
-
-/// Whether `path` is a folder: MLST's type when offered, else a CWD there and back.
-fn is_folder(client: &mut super::FtpClient, path: &str) -> crate::error::Result<bool> {
-    if client.features().mlsd {
-        return Ok(match client.mlst(path)? {
-            Some(line) => matches!(parse_mlsd(&line), Line::Entry(e) if e.kind == EntryType::Dir),
-            None => false,
-        });
-    }
-    client.is_folder(path)
 }
 
 /// The entry of one file: MLST when offered, else SIZE and MDTM; a missing file is 66.

@@ -3,13 +3,13 @@
 //! STOR, or APPE), checking the result against SIZE, and only then removing the local file.
 //! Files for one server share one control connection; transient failures are retried.
 
-use super::client::{FtpClient, FtpOptions, Upload};
+use super::client::{FtpClient, FtpOptions, MAX_PATH, Upload};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::login::Login;
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
-use crate::parallel::{self, RateLimit};
+use crate::parallel::{self, RateLimit, Start};
 use crate::retry::RetryPolicy;
 use crate::session::Reconnecting;
 use std::collections::HashSet;
@@ -162,7 +162,6 @@ fn put_parallel(
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
-    let fewer = AtomicBool::new(false);
     let label = format!("{} connections", opts.parallel);
     parallel::run(
         opts.parallel,
@@ -187,36 +186,19 @@ fn put_parallel(
         },
         |jobs, ev| {
             let mut run = Putter::new(ftp, opts, login.clone(), ev);
-            let mut first = true;
             while let Some(job) = jobs.next() {
                 if dead.load(Ordering::Relaxed) {
                     continue;
                 }
-                // A server that takes fewer connections than asked (a 421 "too many
-                // connections", a refused connect: transient, where another connection
-                // fared better): the others go on without this one, and its file goes to
-                // them, not to the failures. The last connection does it itself.
-                let connected = if std::mem::take(&mut first) {
-                    run.client(&job.target).map(|_| ())
-                } else {
-                    Ok(())
-                };
-                let res = match connected {
-                    Err(e) if e.is_transient() => match jobs.give_back(job) {
-                        Ok(()) => {
-                            if !fewer.swap(true, Ordering::Relaxed) {
-                                run.events.note(&format!(
-                                    "{e}; going on with the connections the server accepted"
-                                ));
-                            }
-                            break;
+                let res = match jobs.start(job, |job| run.client(&job.target).map(drop)) {
+                    Start::Go(job) => run.put(&job),
+                    Start::Refused(e) => Err(e),
+                    Start::Leave(note) => {
+                        if let Some(note) = note {
+                            run.events.note(&note);
                         }
-                        Err(job) => run.put(&job),
-                    },
-                    // What every connection would meet (a refused login, TLS): the file's
-                    // failure, without logging in again.
-                    Err(e) => Err(e),
-                    Ok(()) => run.put(&job),
+                        break;
+                    }
                 };
                 if let Err(e) = res {
                     if run.login_failed(&e) {
@@ -323,7 +305,17 @@ impl<'a> Putter<'a> {
             };
             if src.started && (src.file.is_none() || self.opts.append) {
                 // What was read from standard input is gone, and what an APPE already
-                // added cannot be told from what was there: no second try.
+                // added cannot be told from what was there: no second try. A stream's
+                // temporary goes too: its TAG is random, so no later run could resume it.
+                // (A transfer cut short leaves the connection in an unknown state: the
+                // DELE goes over a new one.)
+                if self.opts.atomic {
+                    let upload_path = temporary_path(&job.target.path, &src.tag);
+                    let removed = self
+                        .client(&job.target)
+                        .and_then(|c| c.delete(&upload_path));
+                    return Err(with_temporary(err, &upload_path, removed));
+                }
                 return Err(err.transient(false));
             }
             let Some(delay) = backoff.next(&err) else {
@@ -542,16 +534,12 @@ impl<'a> Putter<'a> {
             let client = self.client(target)?;
             if let Err(e) = client.rename(upload_path, &target.path) {
                 // The old target stays as it was; the temporary goes.
-                let cleanup = if client.is_usable() {
+                let removed = if client.is_usable() {
                     client.delete(upload_path)
                 } else {
                     Err(Error::new(Kind::Io, "connection lost"))
                 };
-                let msg = match cleanup {
-                    Ok(()) => format!("{e}; the temporary {upload_path} was removed"),
-                    Err(c) => format!("{e}; the temporary {upload_path} could not be removed: {c}"),
-                };
-                return Err(e.with_message(msg).transient(false));
+                return Err(with_temporary(e, upload_path, removed));
             }
         }
         if let Some(mode) = &self.opts.chmod {
@@ -651,6 +639,19 @@ impl<'a> Putter<'a> {
                 continue;
             }
             let remote_path = format!("{remote}/{utf8}");
+            if remote_path.len() > MAX_PATH {
+                // No command could carry it with its verb, MFMT's time or the temporary's
+                // tag: bad input, as a line break is, and what is below it too.
+                self.events.fail(&Error::new(
+                    Kind::Data,
+                    format!(
+                        "{}: its remote path would be {} bytes long; remote paths are limited to {MAX_PATH} bytes: not uploaded",
+                        crate::error::visible(&path.display().to_string()),
+                        remote_path.len()
+                    ),
+                ));
+                continue;
+            }
             let link_note = || {
                 format!(
                     "{}: a symbolic link, skipped (--follow uploads what it points to)",
@@ -1084,6 +1085,16 @@ fn remote_parent(path: &str) -> &str {
     }
 }
 
+/// `e`, a failure that left the temporary `upload_path` (`--atomic`) of no use, saying
+/// whether it was `removed`. Not retried.
+fn with_temporary(e: Error, upload_path: &str, removed: Result<()>) -> Error {
+    let msg = match removed {
+        Ok(()) => format!("{e}; the temporary {upload_path} was removed"),
+        Err(c) => format!("{e}; the temporary {upload_path} could not be removed: {c}"),
+    };
+    e.with_message(msg).transient(false)
+}
+
 /// A remote folder that does not exist, where `target` should go (73).
 fn missing_folder(target: &Target, folder: &str) -> Error {
     Error::new(
@@ -1095,15 +1106,28 @@ fn missing_folder(target: &Target, folder: &str) -> Error {
     )
 }
 
+/// The longest file name most file systems take (NAME_MAX): a server's among them.
+const NAME_MAX: usize = 255;
+
 /// The temporary name an atomic upload goes to: `.NAME.TAG.part` in the same folder, where
 /// TAG is the local file's identity ([`identity_tag`]) or a stream's random tag. A
 /// `.NAME.part` of another uploader is never written, renamed or resumed: only a temporary
 /// of the very same local file carries its TAG, so `-c` resumes its own and nothing else.
+/// Where that would be longer than a file name may be, NAME is cut to 200 bytes and a
+/// digest of the whole of it added (`.NAME[..200].<16 hex>.TAG.part`), as a download's
+/// `.part` is ([`part_path`](crate::transfer::part_path)): the same name on every run.
 pub fn temporary_path(path: &str, tag: &str) -> String {
-    match path.rfind('/') {
-        Some(i) => format!("{}.{}.{tag}.part", &path[..=i], &path[i + 1..]),
-        None => format!(".{path}.{tag}.part"),
+    let (dir, name) = path.split_at(path.rfind('/').map_or(0, |i| i + 1));
+    if name.len() + tag.len() + ".part".len() + 2 <= NAME_MAX {
+        return format!("{dir}.{name}.{tag}.part");
     }
+    let mut cut = 200;
+    // Cut between UTF-8 characters, so that the name stays readable.
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = crate::net::tls::sha256(name.as_bytes());
+    format!("{dir}.{}.{}.{tag}.part", &name[..cut], hex(&digest[..8]))
 }
 
 /// 12 hex digits of SHA-256 over what identifies a local file's contents across runs: its
@@ -1120,7 +1144,7 @@ fn identity_tag(meta: &std::fs::Metadata) -> String {
         meta.dev(),
         meta.ino()
     );
-    hex(&ring::digest::digest(&ring::digest::SHA256, id.as_bytes()).as_ref()[..6])
+    hex(&crate::net::tls::sha256(id.as_bytes())[..6])
 }
 
 /// 12 random hex digits: the tag of a stream's temporary, this run's alone.
@@ -1198,6 +1222,41 @@ mod tests {
         assert_eq!(temporary_path("f.txt", "0a1b2c"), ".f.txt.0a1b2c.part");
         assert_eq!(temporary_path("a/b/f", "t"), "a/b/.f.t.part");
         assert_eq!(temporary_path("/srv/x", "t"), "/srv/.x.t.part");
+    }
+
+    #[test]
+    fn a_temporary_name_is_never_longer_than_a_file_name_may_be() {
+        let tag = "0a1b2c3d4e5f";
+        // The longest name kept whole: 236 bytes, and the 19 of '.', '.', TAG and ".part".
+        let name = "n".repeat(236);
+        assert_eq!(
+            temporary_path(&format!("d/{name}"), tag),
+            format!("d/.{name}.{tag}.part")
+        );
+        // Longer, up to the 255 bytes a local name may have: cut, with a digest of the whole.
+        for len in [237, 240, 250, 255] {
+            let name = "n".repeat(len);
+            let temp = temporary_path(&format!("d/{name}"), tag);
+            let file = temp.strip_prefix("d/").unwrap();
+            assert!(file.len() <= NAME_MAX, "{len}: {}", file.len());
+            let digest = file
+                .strip_prefix(&format!(".{}.", "n".repeat(200)))
+                .and_then(|rest| rest.strip_suffix(&format!(".{tag}.part")))
+                .unwrap_or_else(|| panic!("{len}: {file}"));
+            assert_eq!(digest.len(), 16, "{file}");
+            assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()), "{file}");
+            // The same on every run (-c finds it), another for another name.
+            assert_eq!(temporary_path(&format!("d/{name}"), tag), temp);
+            assert_ne!(temporary_path(&format!("d/{name}x"), tag), temp);
+        }
+        // Cut between characters: 'é' is two bytes, the 200th byte is inside one.
+        let name = format!("a{}", "é".repeat(120));
+        let temp = temporary_path(&name, tag);
+        assert!(
+            temp.starts_with(&format!(".a{}.", "é".repeat(99))),
+            "{temp}"
+        );
+        assert!(temp.len() <= NAME_MAX, "{temp}");
     }
 
     #[test]

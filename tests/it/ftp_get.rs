@@ -557,6 +557,34 @@ fn wrong_password_is_77() {
 }
 
 #[test]
+fn a_password_too_long_for_a_command_line_is_refused_unshown() {
+    // PASS and a 5,000-byte password is over the 4096 bytes a command line may have: refused
+    // unsent (64), and the message shows the command as the transcript would.
+    let ftp = user_server();
+    let dir = TempDir::new("longpass");
+    let long = "p4ss".repeat(1250);
+    let out = ftp_get_env(
+        &[
+            "--tls",
+            "none",
+            "--password-env",
+            "FTP_TEST_PASS",
+            "-O",
+            dir.arg(),
+            &user_url(&ftp),
+        ],
+        &[("FTP_TEST_PASS", &long)],
+    );
+    let line = out.fails(64);
+    assert!(
+        line.ends_with("refusing to send a command line of 5005 bytes (at most 4096): PASS ****"),
+        "{line}"
+    );
+    assert!(!line.contains("p4ss"), "the password is not shown: {line}");
+    assert!(ftp.commands("PASS").is_empty());
+}
+
+#[test]
 fn no_password_and_no_terminal_is_77() {
     let ftp = user_server();
     let dir = TempDir::new("nopass");

@@ -658,6 +658,38 @@ fn recursive_a_name_with_a_line_break_is_a_data_error_and_the_rest_goes_up() {
 }
 
 #[test]
+fn recursive_a_name_too_long_for_a_remote_path_is_a_data_error_and_the_rest_goes_up() {
+    // Under a remote folder of 3,900 bytes, a local name of 200 makes a path over the 4000
+    // bytes a command can carry with its verb: as a name with a line break, bad input (65),
+    // naming the local file, and never a command line refused as usage (64).
+    let (_root, outbox, _secret) = outbox("put-long-tree", 2);
+    let long = "L".repeat(200);
+    std::fs::write(outbox.join(&long), "x").unwrap();
+    let deep = "d".repeat(3900);
+    let ftp = FakeFtp::builder().dir(&deep).start();
+    let o = ftp_put(&[
+        "-r",
+        outbox.to_str().unwrap(),
+        &ftp.url(&format!("{deep}/")),
+    ]);
+    let line = o.fails(65);
+    assert!(
+        line.ends_with(&format!(
+            "/outbox/{long}: its remote path would be 4108 bytes long; remote paths are limited to 4000 bytes: not uploaded"
+        )),
+        "{line}"
+    );
+    assert_eq!(o.stderr.lines().count(), 1, "{o:#?}");
+    for i in 0..2 {
+        assert_eq!(
+            ftp.file(&format!("{deep}/outbox/f{i}")),
+            Some(format!("file {i}\n").into_bytes())
+        );
+    }
+    assert_eq!(ftp.commands("STOR").len(), 2);
+}
+
+#[test]
 fn recursive_remove_source_files_keeps_a_file_replaced_after_its_upload() {
     // SIZE (the check after STOR) waits while the test puts another file at the name of
     // the one uploaded: that one was never sent, and stays.
@@ -782,6 +814,24 @@ fn atomic_never_touches_someone_elses_part_file() {
     // Ours went through a name of its own, which does not stay.
     assert!(temporary(&ftp).starts_with("pub/.f.csv."));
     assert_eq!(ftp.names("pub"), [".f.csv.part", "f.csv"]);
+}
+
+#[test]
+fn atomic_standard_input_cut_short_leaves_no_temporary_behind() {
+    // A stream's temporary has a random TAG: no later run could take it for its own, so it
+    // would stay on the server for ever. It is removed, and the message says so.
+    let ftp = FakeFtp::builder().drop_upload_after(80_000).start();
+    let o = ftp_put_stdin(&["--atomic", "-", &ftp.url("s")], &sample(200_000));
+    assert_eq!(o.code, Some(74), "{o:#?}");
+    let temp = temporary(&ftp);
+    assert!(
+        o.stderr
+            .ends_with(&format!("; the temporary {temp} was removed\n")),
+        "{o:#?}"
+    );
+    assert_eq!(o.stderr.lines().count(), 1, "{o:#?}");
+    assert_eq!(ftp.deleted(), [temp]);
+    assert!(ftp.names("").is_empty(), "{:?}", ftp.names(""));
 }
 
 #[test]

@@ -166,6 +166,39 @@ fn create_dirs_resume_and_chmod_over_plain_and_ftps() {
 }
 
 #[test]
+fn atomic_uploads_a_file_whose_name_is_near_the_longest_a_name_may_be() {
+    // A 240-byte name: .NAME.TAG.part whole would be 259 bytes, which vsftpd's file system
+    // refuses (553); the temporary's name is cut to fit, and the file arrives under its own.
+    let Some(s) = servers() else { return };
+    let dir = TempDir::new("interop-put-long-name");
+    let name = "n".repeat(240);
+    let local = dir.join(&name);
+    std::fs::write(&local, sample(5_000)).unwrap();
+    for (tag, port, extra) in flavours(&s) {
+        let folder = s.upload_name(&format!("long-{tag}"));
+        let url = s.url_no_password("ftp", port, &format!("{folder}/"));
+        let o = ftp_put(
+            &s,
+            &args(
+                &extra,
+                &["--atomic", "--create-dirs", local.to_str().unwrap(), &url],
+            ),
+        );
+        ok(&o, tag);
+        let names: Vec<String> = std::fs::read_dir(s.home.join(&folder))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, std::slice::from_ref(&name), "{tag}");
+        assert_eq!(
+            std::fs::read(s.home.join(&folder).join(&name)).unwrap(),
+            sample(5_000),
+            "{tag}"
+        );
+    }
+}
+
+#[test]
 fn a_refused_store_is_a_permission_error() {
     let Some(s) = servers() else { return };
     let dir = TempDir::new("interop-put-refused");
