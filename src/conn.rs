@@ -182,6 +182,9 @@ pub struct Conn<S, D> {
     /// A failure left client and server out of step (a reply cut short, a write that
     /// failed, data not read or sent to its end): nothing more is sent or read.
     broken: bool,
+    /// The longest command line the server takes, CRLF not counted, if the protocol has
+    /// one: a longer one is refused unsent, as CR, LF and NUL are.
+    max_command: Option<usize>,
 }
 
 impl<S, D> Conn<S, D> {
@@ -204,6 +207,7 @@ impl<S, D> Conn<S, D> {
             answering: false,
             echoes: Vec::new(),
             broken: false,
+            max_command: None,
         }
     }
 
@@ -251,6 +255,13 @@ impl<S, D> Conn<S, D> {
             self.reply_timeout
                 .map_or(FAREWELL_WAIT, |t| t.min(FAREWELL_WAIT)),
         );
+    }
+
+    /// Refuses, unsent, any command line longer than `max` bytes (CRLF not counted): a path
+    /// of hundreds of KB, from a URL or a server, never reaches the wire. The refusal shows
+    /// the line as the transcript would: a long password is never printed.
+    pub fn set_max_command(&mut self, max: usize) {
+        self.max_command = Some(max);
     }
 
     pub fn reply_timeout(&self) -> Option<Duration> {
@@ -377,6 +388,18 @@ impl<S, D> Conn<S, D> {
                 format!(
                     "{}: refusing to send a command containing CR, LF or NUL: {}",
                     self.peer,
+                    printable(&shown)
+                ),
+            ));
+        }
+        if let Some(max) = self.max_command.filter(|&m| line.len() > m) {
+            self.discard_queue();
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "{}: refusing to send a command line of {} bytes (at most {max}): {}",
+                    self.peer,
+                    line.len(),
                     printable(&shown)
                 ),
             ));
@@ -1041,6 +1064,7 @@ impl<S: Transport, D> Conn<S, D> {
             peer,
             reply_timeout,
             phase_deadline,
+            max_command,
             ..
         } = self;
         let stream = stream.start_tls(tls, server_name, deadline)?;
@@ -1049,6 +1073,7 @@ impl<S: Transport, D> Conn<S, D> {
         conn.transcript = transcript;
         conn.reply_timeout = reply_timeout;
         conn.phase_deadline = phase_deadline;
+        conn.max_command = max_command;
         Ok(conn)
     }
 }
@@ -1408,6 +1433,24 @@ pub(crate) mod tests {
         assert!(!c.is_broken());
         c.send_command("NOOP", None).unwrap();
         assert_eq!(c.stream().written, b"RETR a b.txt\r\nNOOP\r\n");
+    }
+
+    #[test]
+    fn a_command_line_over_the_limit_is_refused_unsent_and_unshown() {
+        let mut c = conn(b"200 ok\r\n", 64);
+        c.set_max_command(10);
+        let e = c.send_command("PASS", Some("123456")).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert_eq!(
+            e.message(),
+            "mock:21: refusing to send a command line of 11 bytes (at most 10): PASS ****"
+        );
+        assert_eq!(c.stream().written_str(), "");
+        // Nothing was sent: the connection is in step, and a line at the limit goes.
+        assert!(!c.is_broken());
+        c.send_command("NOOP", Some("12345")).unwrap();
+        assert_eq!(c.stream().written_str(), "NOOP 12345\r\n");
+        assert_eq!(c.read_reply().unwrap().code, 200);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! per transfer, streamed through a fixed buffer.
 
 use super::parse::{self, Features};
-use crate::conn::{Conn, Ftp, Reply, Transcript, printable, redact_command};
+use crate::conn::{Conn, Ftp, Reply, Transcript, printable};
 use crate::error::{Error, Kind, Result, io_reason};
 use crate::login::Login;
 use crate::net::stream::{NetStream, Transport};
@@ -108,6 +108,7 @@ impl<S: Transport> FtpClient<S> {
         let host = target.host.clone();
         let implicit = target.scheme == Scheme::Ftps;
         let mut conn = Conn::new(stream, target.authority(), Ftp);
+        conn.set_max_command(MAX_COMMAND);
         conn.set_reply_timeout(opts.connect.idle_timeout);
         conn.set_phase_deadline(Some(deadline));
         conn.set_transcript(opts.transcript.clone());
@@ -173,28 +174,14 @@ impl<S: Transport> FtpClient<S> {
     }
 
     /// Sends a command and reads its reply; 1xx replies are not expected here. A command
-    /// line longer than [`MAX_COMMAND`] is refused unsent (64): a path of hundreds of KB,
-    /// from a URL or a server, never reaches the wire. The message shows the line as the
-    /// transcript would ([`redact_command`]): a long password is refused, never printed.
+    /// line longer than [`MAX_COMMAND`] is refused unsent by the engine (64).
     fn command(&mut self, verb: &str, arg: Option<&str>) -> Result<Reply> {
-        let len = verb.len() + arg.map_or(0, |a| 1 + a.len());
-        if len > MAX_COMMAND {
-            let line = match arg {
-                Some(a) => format!("{verb} {a}"),
-                None => verb.to_string(),
-            };
-            return Err(Error::new(
-                Kind::Usage,
-                format!(
-                    "{}: refusing to send a command line of {len} bytes (at most {MAX_COMMAND}): {}",
-                    self.peer(),
-                    printable(&redact_command(&line))
-                ),
-            ));
-        }
-        self.conn
-            .send_command(verb, arg)
-            .inspect_err(|_| self.broken = true)?;
+        self.conn.send_command(verb, arg).inspect_err(|e| {
+            // A line refused unsent (CR, LF, NUL, its length) leaves the connection in step.
+            if e.kind() != Kind::Usage {
+                self.broken = true;
+            }
+        })?;
         self.reply_to(verb)
     }
 
