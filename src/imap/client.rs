@@ -580,6 +580,8 @@ impl<S: Transport> ImapClient<S> {
             }
         }
         let tag = self.send(&command)?;
+        // A refusal may repeat the password itself, not only the payload that carried it.
+        self.conn.hide(&login.password);
         let what = format!("AUTHENTICATE {}", mech.name());
         for _ in 0..16 {
             let r = self.read(&what)?;
@@ -1358,6 +1360,33 @@ a6 OK done\r\n";
                 "{seen}"
             );
         }
+    }
+
+    #[test]
+    fn a_refusal_that_repeats_the_password_does_not_show_it() {
+        let parts: Vec<&[u8]> = vec![
+            GREETING,
+            b"a1 OK begin TLS\r\n",
+            b"* CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN\r\na2 OK\r\n",
+            b"a3 NO [AUTHENTICATIONFAILED] wrong password hunter2\r\n",
+        ];
+        let (t, seen) = collecting();
+        let mut o = opts(TlsMode::Auto);
+        o.transcript = Some(t);
+        let e = connect(
+            &parts,
+            64,
+            "imap://bob@mail.example/",
+            &Login::new("bob", "hunter2"),
+            &o,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.exit_code(), 77, "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("wrong password ****"), "{e}");
+        let seen = seen.lock().unwrap().join("\n");
+        assert!(!seen.contains("hunter2"), "{seen}");
     }
 
     #[test]

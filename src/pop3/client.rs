@@ -328,6 +328,8 @@ impl<S: Transport> Pop3Client<S> {
             }
             None => self.conn.send_command("AUTH", Some(mech.name()))?,
         }
+        // A refusal may repeat the password itself, not only the payload that carried it.
+        self.conn.hide(&login.password);
         loop {
             let r = self.reply_to("AUTH")?;
             match r.status {
@@ -799,6 +801,24 @@ mod tests {
         );
         let shown = seen.lock().unwrap().join("\n");
         (r.map(|_| ()), shown)
+    }
+
+    #[test]
+    fn a_refusal_that_repeats_the_password_does_not_show_it() {
+        let caps: &[u8] = b"+OK\r\nSASL PLAIN\r\nUSER\r\n.\r\n";
+        let (r, shown) = login_with(
+            &[
+                b"+OK hi\r\n",
+                caps,
+                b"-ERR [AUTH] wrong password: hunter2\r\n",
+            ],
+            AuthMethod::Auto,
+            "hunter2",
+        );
+        let e = r.unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("wrong password: ****"), "{e}");
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]
