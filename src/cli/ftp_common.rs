@@ -69,6 +69,7 @@ pub fn ftp_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Resu
         user: c.user,
         password: c.password,
         anonymous,
+        netrc: c.from_netrc,
     })
 }
 

@@ -490,7 +490,10 @@ fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<(Logi
             "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
         );
     }
-    Ok((Login::new(c.user, c.password), false))
+    Ok((
+        Login::new(c.user, c.password).from_netrc(c.from_netrc),
+        false,
+    ))
 }
 
 #[cfg(test)]

@@ -397,5 +397,5 @@ fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Login>
             "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
         );
     }
-    Ok(Login::new(c.user, c.password))
+    Ok(Login::new(c.user, c.password).from_netrc(c.from_netrc))
 }

@@ -1202,9 +1202,9 @@ fn auth_tls<S: Transport>(
             conn.peer()
         ))),
         TlsMode::Auto if !login.anonymous => Err(refuse(format!(
-            "{}: the server does not offer TLS ({why}); refusing to send the password for {} in cleartext (use --tls none to allow it)",
+            "{}: the server does not offer TLS ({why}); {}",
             conn.peer(),
-            login.user
+            login.cleartext_refusal()
         ))),
         _ => Ok(conn),
     }

@@ -214,7 +214,7 @@ impl<S: Transport> ImapClient<S> {
             }
         } else {
             if !implicit && opts.tls_mode != TlsMode::None {
-                client = client.starttls(&target.host, opts)?;
+                client = client.starttls(&target.host, login, opts)?;
             }
             client.conn.set_phase_deadline(None);
             client.login(login, opts)?;
@@ -453,7 +453,7 @@ impl<S: Transport> ImapClient<S> {
     /// STARTTLS when offered, as the TLS policy says (docs/CONVENTIONS.md, "TLS policy"):
     /// bytes sent before the handshake are refused by the engine; the capabilities are
     /// read again over TLS (RFC 3501 section 6.2.1: the ones from before are forgotten).
-    fn starttls(mut self, host: &str, opts: &ImapOptions) -> Result<Self> {
+    fn starttls(mut self, host: &str, login: &Login, opts: &ImapOptions) -> Result<Self> {
         let why = if self.caps.starttls {
             let r = self.simple("STARTTLS", "STARTTLS");
             match r {
@@ -504,7 +504,8 @@ impl<S: Transport> ImapClient<S> {
             _ => Error::new(
                 Kind::Unavailable,
                 format!(
-                    "{peer}: the server does not offer TLS ({why}); refusing to send the password in cleartext (use --tls none to allow it)"
+                    "{peer}: the server does not offer TLS ({why}); {}",
+                    login.cleartext_refusal()
                 ),
             ),
         })

@@ -146,7 +146,7 @@ impl<S: Transport> Pop3Client<S> {
         client.capa()?;
         let implicit = target.scheme == Scheme::Pop3s;
         if !implicit && opts.tls_mode != TlsMode::None {
-            client = client.stls(&target.host, opts)?;
+            client = client.stls(&target.host, login, opts)?;
         }
         client.conn.set_phase_deadline(None);
         client.login(login, opts)?;
@@ -217,7 +217,7 @@ impl<S: Transport> Pop3Client<S> {
     /// STLS (RFC 2595 section 4) when offered (or when CAPA is not there to say), as the
     /// TLS policy says (docs/CONVENTIONS.md, "TLS policy"): bytes sent before the handshake
     /// are refused by the engine.
-    fn stls(mut self, host: &str, opts: &Pop3Options) -> Result<Self> {
+    fn stls(mut self, host: &str, login: &Login, opts: &Pop3Options) -> Result<Self> {
         let mut why = "it does not announce STLS".to_string();
         if self.caps.stls || !self.caps.listed {
             let r = self.command("STLS", None)?;
@@ -251,7 +251,8 @@ impl<S: Transport> Pop3Client<S> {
             _ => Err(Error::new(
                 Kind::Unavailable,
                 format!(
-                    "{peer}: the server does not offer TLS ({why}); refusing to send the password in cleartext (use --tls none to allow it)"
+                    "{peer}: the server does not offer TLS ({why}); {}",
+                    login.cleartext_refusal()
                 ),
             )),
         }

@@ -359,24 +359,18 @@ impl<S: Transport> SmtpClient<S> {
                             transient,
                         ));
                     }
-                    TlsMode::Auto if *secret == Secret::Given => {
+                    TlsMode::Auto if *secret != Secret::None => {
+                        let netrc = match secret {
+                            Secret::Netrc(file) => Some(file.as_path()),
+                            _ => None,
+                        };
                         return Err(refuse(
                             format!(
-                                "{peer}: the server does not offer TLS ({why}); refusing to send the password in cleartext (use --tls none to allow it)"
+                                "{peer}: the server does not offer TLS ({why}); {}",
+                                crate::login::cleartext_refusal(netrc)
                             ),
                             transient,
                         ));
-                    }
-                    TlsMode::Auto => {
-                        if let Secret::Netrc(file) = secret {
-                            return Err(refuse(
-                                format!(
-                                    "{peer}: the server does not offer TLS ({why}); refusing to send the password from netrc file {} in cleartext (netrc holds it for the host, perhaps for another service)",
-                                    file.display()
-                                ),
-                                transient,
-                            ));
-                        }
                     }
                     _ => {}
                 }

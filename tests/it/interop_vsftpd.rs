@@ -374,6 +374,7 @@ fn client_for(s: &Servers, port: u16) -> FtpClient {
         user: s.user.clone(),
         password: s.password.clone(),
         anonymous: false,
+        netrc: None,
     };
     let client = FtpClient::connect(&target, &login, &opts).unwrap();
     assert!(client.is_tls());

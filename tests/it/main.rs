@@ -22,7 +22,8 @@
 //! - `broken_stderr`: a standard error (or output) whose reader has gone stops no job;
 //! - `tls_hints`: implicit TLS to a plaintext port names each protocol's own upgrade;
 //! - `farewell`: an unanswered QUIT or LOGOUT does not hold a finished run;
-//! - `limits`: `--speed-limit`/`--speed-time` and `--max-time` in every tool.
+//! - `limits`: `--speed-limit`/`--speed-time` and `--max-time` in every tool;
+//! - `netrc_cleartext`: a netrc password is never offered in cleartext with `--tls none`.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -50,6 +51,7 @@ mod interop_smtp;
 mod interop_vsftpd;
 mod limits;
 mod mime_pack;
+mod netrc_cleartext;
 mod pop_fetch;
 mod smtp_send;
 mod tls_hints;
