@@ -34,8 +34,9 @@ const MAX_SET: usize = 900;
 /// Untagged responses tolerated while one command runs, beyond those it asked for: a bound
 /// on a server that never ends a command.
 const MAX_UNTAGGED: usize = 1_000_000;
-/// The most octets of untagged (and continuation) response lines between two tagged ones:
-/// a bound on a server that floods a command with data. The largest a command asks for is
+/// The most octets of untagged (and continuation) response lines between two tagged ones,
+/// with the literals nobody asked for that they carry ([`MAX_UNASKED`] bounds those of one
+/// response): a bound on a server that floods a command with data. The largest a command asks for is
 /// a SEARCH answer (one line, at most 1 MiB); what a server adds unasked (EXPUNGE and FETCH
 /// FLAGS for other clients' changes, `* OK Still here` during IDLE) is tens of bytes a
 /// message, so even a mass change to a folder of a million messages stays well below it.
@@ -124,8 +125,8 @@ pub struct ImapClient<S: Transport = NetStream> {
     wanted: HashSet<u32>,
     /// `--max-size`: no message literal longer than this is read.
     max_size: Option<u64>,
-    /// Octets of untagged lines since the last tagged response, and their bound
-    /// ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
+    /// Octets of untagged lines (and of the literals nobody asked for in them) since the
+    /// last tagged response, and their bound ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
     untagged_bytes: u64,
     untagged_budget: u64,
     /// The message announced and not yet read: its response's parser, its length, and what
@@ -347,6 +348,9 @@ impl<S: Transport> ImapClient<S> {
         self.conn.literal(len)?.skip()?;
         let rest = self.conn.read_line_raw()?;
         *budget = budget.saturating_sub(rest.len() as u64);
+        // Also part of the untagged responses (MAX_UNTAGGED_BYTES, checked at the next
+        // line): else a million responses of 64 KiB each would be drained.
+        self.untagged_bytes += len + rest.len() as u64;
         Ok(rest)
     }
 
@@ -1833,6 +1837,24 @@ a6 OK done\r\n";
         c.untagged_budget = 100;
         c.start_fetch(&[5]);
         assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
+        // The literals nobody asked for count with their lines: each of these responses is
+        // far below the 64 KiB one may carry, and their lines alone (22 octets each) fit in
+        // a budget of 150, but not with what their literals hold.
+        let junk = [&b"* OK x {40}\r\n"[..], &[b'j'; 40], b"\r\n"].concat();
+        let select = [
+            &junk[..],
+            &junk,
+            &junk,
+            b"* OK [UIDVALIDITY 9] x\r\na1 OK\r\n",
+        ]
+        .concat();
+        let mut c = preauth(&[&select], 64);
+        c.untagged_budget = 150;
+        let e = c.select("INBOX", true).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "h:143: EXAMINE INBOX: more than 150 octets of untagged responses before the command's end"
+        );
     }
 
     #[test]
