@@ -245,12 +245,16 @@ impl<S, D> Conn<S, D> {
     }
 
     /// The work is done and the next command is the last one (QUIT, LOGOUT), whose reply
-    /// changes nothing: from now on a reply is waited for at most [`FAREWELL_WAIT`].
+    /// changes nothing: it is waited for at most [`FAREWELL_WAIT`] from now, however many
+    /// replies it takes (IMAP answers LOGOUT with BYE, then the tagged OK, and a server may
+    /// add untagged ones, each in time).
     pub fn say_farewell(&mut self) {
         self.reply_timeout = Some(
             self.reply_timeout
                 .map_or(FAREWELL_WAIT, |t| t.min(FAREWELL_WAIT)),
         );
+        let end = Instant::now() + FAREWELL_WAIT;
+        self.phase_deadline = Some(self.phase_deadline.map_or(end, |d| d.min(end)));
     }
 
     pub fn reply_timeout(&self) -> Option<Duration> {

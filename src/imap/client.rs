@@ -1908,6 +1908,44 @@ a6 OK done\r\n";
     }
 
     #[test]
+    fn logout_is_waited_for_briefly_however_the_server_chatters() {
+        // The answer to LOGOUT is several responses (BYE, then the tagged OK): a server that
+        // keeps sending untagged ones, each in time, must not hold the run either.
+        use std::io::{BufRead, BufReader, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let chatter = std::thread::spawn(move || {
+            let mut w = server.try_clone().unwrap();
+            w.write_all(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
+                .unwrap();
+            let mut line = String::new();
+            BufReader::new(server).read_line(&mut line).unwrap();
+            // Half a second apart, never the tagged OK, for 20 s or until the client goes.
+            for _ in 0..40 {
+                if w.write_all(b"* OK still here\r\n").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            line
+        });
+        let c = ImapClient::handshake(
+            NetStream::Plain(net::Sock::new(tcp, None, None)),
+            &target("imap://h/"),
+            &Login::new("u", "p"),
+            &opts(TlsMode::None),
+            Instant::now() + Duration::from_secs(5),
+        )
+        .unwrap();
+        let started = Instant::now();
+        c.logout();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "LOGOUT took {took:?}");
+        assert_eq!(chatter.join().unwrap(), "a1 LOGOUT\r\n");
+    }
+
+    #[test]
     fn stores_and_expunges_ride_the_pipeline() {
         let parts: Vec<&[u8]> = vec![
             b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n",
