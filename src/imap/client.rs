@@ -159,23 +159,7 @@ impl<S: Transport> ImapClient<S> {
         conn.set_phase_deadline(Some(deadline));
         conn.set_transcript(opts.transcript.clone());
         let greeting = conn.read_greeting(opts.connect.connect_timeout)?;
-        let mut client = ImapClient {
-            conn,
-            caps: Capabilities::default(),
-            tag: 0,
-            bye: None,
-            selected: None,
-            count: 0,
-            arrived: 0,
-            batches: VecDeque::new(),
-            in_flight: VecDeque::new(),
-            updates: VecDeque::new(),
-            wanted: HashSet::new(),
-            max_size: None,
-            untagged_bytes: 0,
-            untagged_budget: MAX_UNTAGGED_BYTES,
-            current: None,
-        };
+        let mut client = ImapClient::over(conn, 0);
         if greeting.kind != ImapKind::Untagged || greeting.literal.is_some() {
             return Err(client.unexpected("greeting", &greeting));
         }
@@ -222,6 +206,29 @@ impl<S: Transport> ImapClient<S> {
         }
         client.conn.set_phase_deadline(None);
         Ok(client)
+    }
+
+    /// A session on `conn` that knows nothing yet (no capabilities, no folder), its next
+    /// tag after `tag`: a new connection, or one just upgraded to TLS (RFC 3501 section
+    /// 6.2.1: what was learnt before is forgotten).
+    fn over(conn: Conn<S, Imap>, tag: u32) -> Self {
+        ImapClient {
+            conn,
+            caps: Capabilities::default(),
+            tag,
+            bye: None,
+            selected: None,
+            count: 0,
+            arrived: 0,
+            batches: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            updates: VecDeque::new(),
+            wanted: HashSet::new(),
+            max_size: None,
+            untagged_bytes: 0,
+            untagged_budget: MAX_UNTAGGED_BYTES,
+            current: None,
+        }
     }
 
     pub fn capabilities(&self) -> &Capabilities {
@@ -465,29 +472,8 @@ impl<S: Transport> ImapClient<S> {
                     let tls = opts.tls.as_ref().ok_or_else(|| {
                         Error::new(Kind::Software, "TLS requested without a TLS configuration")
                     })?;
-                    let ImapClient {
-                        conn,
-                        tag,
-                        max_size,
-                        ..
-                    } = self;
-                    let mut upgraded = ImapClient {
-                        conn: conn.start_tls(tls, host)?,
-                        caps: Capabilities::default(),
-                        tag,
-                        bye: None,
-                        selected: None,
-                        count: 0,
-                        arrived: 0,
-                        batches: VecDeque::new(),
-                        in_flight: VecDeque::new(),
-                        updates: VecDeque::new(),
-                        wanted: HashSet::new(),
-                        max_size,
-                        untagged_bytes: 0,
-                        untagged_budget: MAX_UNTAGGED_BYTES,
-                        current: None,
-                    };
+                    let ImapClient { conn, tag, .. } = self;
+                    let mut upgraded = ImapClient::over(conn.start_tls(tls, host)?, tag);
                     upgraded.capability()?;
                     return Ok(upgraded);
                 }
