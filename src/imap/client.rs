@@ -35,8 +35,9 @@ const MAX_SET: usize = 900;
 /// on a server that never ends a command.
 const MAX_UNTAGGED: usize = 1_000_000;
 /// The most octets of untagged (and continuation) response lines between two tagged ones,
-/// with the literals nobody asked for that they carry ([`MAX_UNASKED`] bounds those of one
-/// response): a bound on a server that floods a command with data. The largest a command asks for is
+/// with the literals they carry other than messages (folder names in a LIST answer, and
+/// those nobody asked for, [`MAX_UNASKED`] in one response): a bound on a server that
+/// floods a command with data. The largest a command asks for is
 /// a SEARCH answer (one line, at most 1 MiB); what a server adds unasked (EXPUNGE and FETCH
 /// FLAGS for other clients' changes, `* OK Still here` during IDLE) is tens of bytes a
 /// message, so even a mass change to a folder of a million messages stays well below it.
@@ -125,8 +126,8 @@ pub struct ImapClient<S: Transport = NetStream> {
     wanted: HashSet<u32>,
     /// `--max-size`: no message literal longer than this is read.
     max_size: Option<u64>,
-    /// Octets of untagged lines (and of the literals nobody asked for in them) since the
-    /// last tagged response, and their bound ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
+    /// Octets of untagged lines (and of the literals in them other than messages) since
+    /// the last tagged response, and their bound ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
     untagged_bytes: u64,
     untagged_budget: u64,
     /// The message announced and not yet read: its response's parser, its length, and what
@@ -784,6 +785,8 @@ impl<S: Transport> ImapClient<S> {
                             format!("{}: LIST: text after a folder name", c.peer()),
                         ));
                     }
+                    // Held until the end: part of the untagged responses' bound.
+                    c.untagged_bytes += n;
                     Some(name)
                 }
                 Some(_) => {
@@ -2042,5 +2045,22 @@ a6 OK done\r\n";
         let names: Vec<&[u8]> = f.iter().map(|f| f.raw.as_slice()).collect();
         assert_eq!(names, [&b"INBOX"[..], b"Entw&APw-rfe", b"a b c"]);
         assert!(f[1].noselect);
+        // Names given as literals are held: they count against the untagged responses'
+        // bound with their lines (a million names of 64 KiB would be 64 GB of memory). These
+        // lines alone (25 octets each) fit in 150 octets, not with their names.
+        let name = [&b"* LIST () \"/\" {40}\r\n"[..], &[b'n'; 40], b"\r\n"].concat();
+        let answer = [
+            &name[..],
+            &name,
+            &name,
+            b"* LIST () \"/\" INBOX\r\na1 OK\r\n",
+        ]
+        .concat();
+        let mut c = preauth(&[&answer], 64);
+        c.untagged_budget = 150;
+        assert_eq!(
+            c.list().unwrap_err().to_string(),
+            "h:143: LIST: more than 150 octets of untagged responses before the command's end"
+        );
     }
 }
