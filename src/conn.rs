@@ -2342,13 +2342,21 @@ pub(crate) mod tests {
         server.write_all(b"+OK\r\n").unwrap();
         assert!(c.read_reply().unwrap().is_ok());
         let mut body = c.dot_body().unwrap();
+        let drip = std::thread::spawn(move || {
+            for _ in 0..250 {
+                std::thread::sleep(Duration::from_millis(20));
+                if server.write_all(b"x").is_err() {
+                    break;
+                }
+            }
+        });
         let e = loop {
-            server.write_all(b"x").unwrap();
-            std::thread::sleep(Duration::from_millis(20));
             if let Err(e) = body.read(&mut buf) {
                 break e;
             }
         };
+        drop(c);
+        drip.join().unwrap();
         assert_eq!(e.exit_code(), 75);
         assert!(
             e.to_string().ends_with(
