@@ -249,12 +249,16 @@ impl<S, D> Conn<S, D> {
     }
 
     /// The work is done and the next command is the last one (QUIT, LOGOUT), whose reply
-    /// changes nothing: from now on a reply is waited for at most [`FAREWELL_WAIT`].
+    /// changes nothing: it is waited for at most [`FAREWELL_WAIT`] from now, however many
+    /// replies it takes (IMAP answers LOGOUT with BYE, then the tagged OK, and a server may
+    /// add untagged ones, each in time).
     pub fn say_farewell(&mut self) {
         self.reply_timeout = Some(
             self.reply_timeout
                 .map_or(FAREWELL_WAIT, |t| t.min(FAREWELL_WAIT)),
         );
+        let end = Instant::now() + FAREWELL_WAIT;
+        self.phase_deadline = Some(self.phase_deadline.map_or(end, |d| d.min(end)));
     }
 
     /// Refuses, unsent, any command line longer than `max` bytes (CRLF not counted): a path
@@ -421,7 +425,7 @@ fn command_line(verb: &str, arg: Option<&str>) -> String {
     }
 }
 
-impl<S: Write, D> Conn<S, D> {
+impl<S: Write + Timed, D> Conn<S, D> {
     /// Sends `VERB` or `VERB arg` with CRLF, after anything queued. Refuses CR, LF and NUL
     /// anywhere in it, so a file name can never inject a command. Secrets are redacted in
     /// the transcript ([`redact_command`]); so is the whole line when it answers a SASL
@@ -454,6 +458,10 @@ impl<S: Write, D> Conn<S, D> {
 
     /// Writes every queued command in one write, logging each.
     pub fn flush(&mut self) -> Result<()> {
+        // A command is no bulk data, and the data before it has ended: the minimum rate
+        // stops here, so a pause before the command (a slow sync after a POP3 message) is
+        // never taken for a server that sent too little.
+        self.stream.watch_rate(false);
         if self.queued.is_empty() {
             return Ok(());
         }
@@ -2362,5 +2370,69 @@ pub(crate) mod tests {
         c.continuation_is_not_secret();
         c.send_command("DONE", None).unwrap();
         assert_eq!(seen.lock().unwrap().join("\n"), "S: + idling\nC: DONE");
+    }
+
+    /// A connection over loopback whose data must move at 1,000 bytes/s over 100 ms, and
+    /// the server's end of it.
+    fn rated_pop3() -> (Conn<crate::net::NetStream, Pop3>, std::net::TcpStream) {
+        use crate::net::{MinRate, NetStream, Sock};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let rate = MinRate {
+            bytes_per_sec: 1000,
+            window: Duration::from_millis(100),
+        };
+        let sock = Sock::new(tcp, None, Some(rate));
+        let mut c = Conn::new(NetStream::Plain(sock), "mock:110", Pop3);
+        c.set_reply_timeout(Duration::from_secs(10));
+        (c, server)
+    }
+
+    #[test]
+    fn the_minimum_rate_is_for_the_body_alone() {
+        // A reply that takes longer than the window is no bulk data: its deadline bounds it.
+        let (mut c, mut server) = rated_pop3();
+        server.write_all(b"+OK 2 messages").unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        server.write_all(b"\r\n").unwrap();
+        assert!(c.read_reply().unwrap().is_ok());
+        // A body read in no time, then local work (a slow sync) longer than the window
+        // before the next command: nothing was flowing then, so nothing was too slow.
+        server.write_all(b"hi\r\n.\r\n").unwrap();
+        let mut body = c.dot_body().unwrap();
+        let mut buf = [0u8; 64];
+        while body.read(&mut buf).unwrap() > 0 {}
+        std::thread::sleep(Duration::from_millis(250));
+        c.send_command("NOOP", None).unwrap();
+        server.write_all(b"+OK\r\n").unwrap();
+        assert!(c.read_reply().unwrap().is_ok());
+        // A body that drips is given up.
+        c.send_command("RETR", Some("1")).unwrap();
+        server.write_all(b"+OK\r\n").unwrap();
+        assert!(c.read_reply().unwrap().is_ok());
+        let mut body = c.dot_body().unwrap();
+        let drip = std::thread::spawn(move || {
+            for _ in 0..250 {
+                std::thread::sleep(Duration::from_millis(20));
+                if server.write_all(b"x").is_err() {
+                    break;
+                }
+            }
+        });
+        let e = loop {
+            if let Err(e) = body.read(&mut buf) {
+                break e;
+            }
+        };
+        drop(c);
+        drip.join().unwrap();
+        assert_eq!(e.exit_code(), 75);
+        assert!(
+            e.to_string().ends_with(
+                "the server sent less than 1000 bytes/s for 0.1 s (--speed-limit, --speed-time)"
+            ),
+            "{e}"
+        );
     }
 }

@@ -291,7 +291,9 @@ impl Error {
     }
 
     /// An I/O error on a network connection: a timeout is a TEMPFAIL (75), anything else
-    /// means the connection broke (74); both are transient.
+    /// means the connection broke (74); both are transient. A wait a limit of the run cut
+    /// short ([`LimitReached`](crate::net::stream::LimitReached)) is [`Kind::RunLimit`]
+    /// (75), transient only when the data was too slow.
     pub fn network(what: impl fmt::Display, err: io::Error) -> Error {
         use crate::net::stream::LimitReached;
         if let Some(limit) = LimitReached::of(&err) {

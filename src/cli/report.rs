@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Writes one line to stderr, ignoring failure. A standard error whose reader has gone
 /// (`2>&1 | grep -m1 ...`) must never stop the job, as `eprintln!` would (it panics on
 /// EPIPE, and a panic aborts): what cannot be said is dropped, and the exit status still
-/// tells the outcome (docs/CONVENTIONS.md, "Output and progress").
+/// tells the outcome (docs/CONVENTIONS.md, "Output, messages and progress").
 pub fn write_stderr(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{text}");

@@ -34,8 +34,10 @@ const MAX_SET: usize = 900;
 /// Untagged responses tolerated while one command runs, beyond those it asked for: a bound
 /// on a server that never ends a command.
 const MAX_UNTAGGED: usize = 1_000_000;
-/// The most octets of untagged (and continuation) response lines between two tagged ones:
-/// a bound on a server that floods a command with data. The largest a command asks for is
+/// The most octets of untagged (and continuation) response lines between two tagged ones,
+/// with the literals they carry other than messages (folder names in a LIST answer, and
+/// those nobody asked for, [`MAX_UNASKED`] in one response): a bound on a server that
+/// floods a command with data. The largest a command asks for is
 /// a SEARCH answer (one line, at most 1 MiB); what a server adds unasked (EXPUNGE and FETCH
 /// FLAGS for other clients' changes, `* OK Still here` during IDLE) is tens of bytes a
 /// message, so even a mass change to a folder of a million messages stays well below it.
@@ -124,8 +126,8 @@ pub struct ImapClient<S: Transport = NetStream> {
     wanted: HashSet<u32>,
     /// `--max-size`: no message literal longer than this is read.
     max_size: Option<u64>,
-    /// Octets of untagged lines since the last tagged response, and their bound
-    /// ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
+    /// Octets of untagged lines (and of the literals in them other than messages) since
+    /// the last tagged response, and their bound ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
     untagged_bytes: u64,
     untagged_budget: u64,
     /// The message announced and not yet read: its response's parser, its length, and what
@@ -158,23 +160,7 @@ impl<S: Transport> ImapClient<S> {
         conn.set_phase_deadline(Some(deadline));
         conn.set_transcript(opts.transcript.clone());
         let greeting = conn.read_greeting(opts.connect.connect_timeout)?;
-        let mut client = ImapClient {
-            conn,
-            caps: Capabilities::default(),
-            tag: 0,
-            bye: None,
-            selected: None,
-            count: 0,
-            arrived: 0,
-            batches: VecDeque::new(),
-            in_flight: VecDeque::new(),
-            updates: VecDeque::new(),
-            wanted: HashSet::new(),
-            max_size: None,
-            untagged_bytes: 0,
-            untagged_budget: MAX_UNTAGGED_BYTES,
-            current: None,
-        };
+        let mut client = ImapClient::over(conn, 0);
         if greeting.kind != ImapKind::Untagged || greeting.literal.is_some() {
             return Err(client.unexpected("greeting", &greeting));
         }
@@ -221,6 +207,29 @@ impl<S: Transport> ImapClient<S> {
         }
         client.conn.set_phase_deadline(None);
         Ok(client)
+    }
+
+    /// A session on `conn` that knows nothing yet (no capabilities, no folder), its next
+    /// tag after `tag`: a new connection, or one just upgraded to TLS (RFC 3501 section
+    /// 6.2.1: what was learnt before is forgotten).
+    fn over(conn: Conn<S, Imap>, tag: u32) -> Self {
+        ImapClient {
+            conn,
+            caps: Capabilities::default(),
+            tag,
+            bye: None,
+            selected: None,
+            count: 0,
+            arrived: 0,
+            batches: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            updates: VecDeque::new(),
+            wanted: HashSet::new(),
+            max_size: None,
+            untagged_bytes: 0,
+            untagged_budget: MAX_UNTAGGED_BYTES,
+            current: None,
+        }
     }
 
     pub fn capabilities(&self) -> &Capabilities {
@@ -347,6 +356,9 @@ impl<S: Transport> ImapClient<S> {
         self.conn.literal(len)?.skip()?;
         let rest = self.conn.read_line_raw()?;
         *budget = budget.saturating_sub(rest.len() as u64);
+        // Also part of the untagged responses (MAX_UNTAGGED_BYTES, checked at the next
+        // line): else a million responses of 64 KiB each would be drained.
+        self.untagged_bytes += len + rest.len() as u64;
         Ok(rest)
     }
 
@@ -461,29 +473,8 @@ impl<S: Transport> ImapClient<S> {
                     let tls = opts.tls.as_ref().ok_or_else(|| {
                         Error::new(Kind::Software, "TLS requested without a TLS configuration")
                     })?;
-                    let ImapClient {
-                        conn,
-                        tag,
-                        max_size,
-                        ..
-                    } = self;
-                    let mut upgraded = ImapClient {
-                        conn: conn.start_tls(tls, host)?,
-                        caps: Capabilities::default(),
-                        tag,
-                        bye: None,
-                        selected: None,
-                        count: 0,
-                        arrived: 0,
-                        batches: VecDeque::new(),
-                        in_flight: VecDeque::new(),
-                        updates: VecDeque::new(),
-                        wanted: HashSet::new(),
-                        max_size,
-                        untagged_bytes: 0,
-                        untagged_budget: MAX_UNTAGGED_BYTES,
-                        current: None,
-                    };
+                    let ImapClient { conn, tag, .. } = self;
+                    let mut upgraded = ImapClient::over(conn.start_tls(tls, host)?, tag);
                     upgraded.capability()?;
                     return Ok(upgraded);
                 }
@@ -797,6 +788,8 @@ impl<S: Transport> ImapClient<S> {
                             format!("{}: LIST: text after a folder name", c.peer()),
                         ));
                     }
+                    // Held until the end: part of the untagged responses' bound.
+                    c.untagged_bytes += n;
                     Some(name)
                 }
                 Some(_) => {
@@ -1863,6 +1856,24 @@ a6 OK done\r\n";
         c.untagged_budget = 100;
         c.start_fetch(&[5]);
         assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
+        // The literals nobody asked for count with their lines: each of these responses is
+        // far below the 64 KiB one may carry, and their lines alone (22 octets each) fit in
+        // a budget of 150, but not with what their literals hold.
+        let junk = [&b"* OK x {40}\r\n"[..], &[b'j'; 40], b"\r\n"].concat();
+        let select = [
+            &junk[..],
+            &junk,
+            &junk,
+            b"* OK [UIDVALIDITY 9] x\r\na1 OK\r\n",
+        ]
+        .concat();
+        let mut c = preauth(&[&select], 64);
+        c.untagged_budget = 150;
+        let e = c.select("INBOX", true).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "h:143: EXAMINE INBOX: more than 150 octets of untagged responses before the command's end"
+        );
     }
 
     #[test]
@@ -1913,6 +1924,44 @@ a6 OK done\r\n";
         c.start_fetch(&[5]);
         let (msgs, _) = drain(&mut c).unwrap();
         assert_eq!(msgs, [(5, b"x".to_vec())]);
+    }
+
+    #[test]
+    fn logout_is_waited_for_briefly_however_the_server_chatters() {
+        // The answer to LOGOUT is several responses (BYE, then the tagged OK): a server that
+        // keeps sending untagged ones, each in time, must not hold the run either.
+        use std::io::{BufRead, BufReader, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let chatter = std::thread::spawn(move || {
+            let mut w = server.try_clone().unwrap();
+            w.write_all(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
+                .unwrap();
+            let mut line = String::new();
+            BufReader::new(server).read_line(&mut line).unwrap();
+            // Half a second apart, never the tagged OK, for 20 s or until the client goes.
+            for _ in 0..40 {
+                if w.write_all(b"* OK still here\r\n").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            line
+        });
+        let c = ImapClient::handshake(
+            NetStream::Plain(net::Sock::new(tcp, None, None)),
+            &target("imap://h/"),
+            &Login::new("u", "p"),
+            &opts(TlsMode::None),
+            Instant::now() + Duration::from_secs(5),
+        )
+        .unwrap();
+        let started = Instant::now();
+        c.logout();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "LOGOUT took {took:?}");
+        assert_eq!(chatter.join().unwrap(), "a1 LOGOUT\r\n");
     }
 
     #[test]
@@ -2026,5 +2075,22 @@ a6 OK done\r\n";
         let names: Vec<&[u8]> = f.iter().map(|f| f.raw.as_slice()).collect();
         assert_eq!(names, [&b"INBOX"[..], b"Entw&APw-rfe", b"a b c"]);
         assert!(f[1].noselect);
+        // Names given as literals are held: they count against the untagged responses'
+        // bound with their lines (a million names of 64 KiB would be 64 GB of memory). These
+        // lines alone (25 octets each) fit in 150 octets, not with their names.
+        let name = [&b"* LIST () \"/\" {40}\r\n"[..], &[b'n'; 40], b"\r\n"].concat();
+        let answer = [
+            &name[..],
+            &name,
+            &name,
+            b"* LIST () \"/\" INBOX\r\na1 OK\r\n",
+        ]
+        .concat();
+        let mut c = preauth(&[&answer], 64);
+        c.untagged_budget = 150;
+        assert_eq!(
+            c.list().unwrap_err().to_string(),
+            "h:143: LIST: more than 150 octets of untagged responses before the command's end"
+        );
     }
 }

@@ -62,9 +62,9 @@ impl MaxTime {
 }
 
 /// `--speed-limit` and `--speed-time` (curl's names): data that flows must average at
-/// least `bytes_per_sec` over every `window`, counted from its first byte. The idle
-/// timeout bounds a server that sends nothing; this bounds one that sends a byte just
-/// before each read would time out.
+/// least `bytes_per_sec` over every `window` of time spent waiting on the connection,
+/// counted from its first byte. The idle timeout bounds a server that sends nothing; this
+/// bounds one that sends a byte just before each read would time out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinRate {
     pub bytes_per_sec: u64,
@@ -112,35 +112,42 @@ impl fmt::Display for LimitReached {
 impl std::error::Error for LimitReached {}
 
 /// Where one flow of data stands against its [`MinRate`]: the window starts at the
-/// first byte (a pause before the data starts is the idle timeout's business).
+/// first byte (a pause before the data starts is the idle timeout's business), and its
+/// time is the time spent waiting on the connection. Time the client spends elsewhere (a
+/// reader of standard output that pauses, a producer of an upload that thinks) is not the
+/// server's.
 #[derive(Debug, Clone, Copy, Default)]
 struct RateWindow {
-    since: Option<Instant>,
+    started: bool,
+    waited: Duration,
     bytes: u64,
 }
 
 impl RateWindow {
-    /// Counts `n` bytes that arrived (or left) `now`: an error once a whole window has
-    /// passed with less than its share; otherwise a new window starts.
+    /// Counts `n` bytes that moved after a read or write that waited `waited`: an error
+    /// once the waits add up to a whole window with less than its share moved; otherwise
+    /// a new window starts.
     fn count(
         &mut self,
         n: usize,
+        waited: Duration,
         rate: MinRate,
-        now: Instant,
     ) -> std::result::Result<(), LimitReached> {
         if n == 0 {
             return Ok(());
         }
-        let since = *self.since.get_or_insert(now);
+        if self.started {
+            self.waited += waited;
+        }
+        self.started = true;
         self.bytes = self.bytes.saturating_add(n as u64);
-        let elapsed = now.saturating_duration_since(since);
-        if elapsed >= rate.window {
-            if (self.bytes as f64) < rate.bytes_per_sec as f64 * elapsed.as_secs_f64() {
+        if self.waited >= rate.window {
+            if (self.bytes as f64) < rate.bytes_per_sec as f64 * self.waited.as_secs_f64() {
                 return Err(LimitReached::TooSlow(rate));
             }
             *self = RateWindow {
-                since: Some(now),
-                bytes: 0,
+                started: true,
+                ..RateWindow::default()
             };
         }
         Ok(())
@@ -162,6 +169,8 @@ pub struct Sock {
     write_timeout: Option<Duration>,
     /// `Some` while data is watched.
     window: Cell<Option<RateWindow>>,
+    /// While data is watched, when the read or write under way began.
+    began: Cell<Option<Instant>>,
 }
 
 impl Sock {
@@ -177,6 +186,7 @@ impl Sock {
             read_timeout: Cell::new(read_timeout),
             write_timeout,
             window: Cell::new(None),
+            began: Cell::new(None),
         }
     }
 
@@ -207,13 +217,17 @@ impl Sock {
         }
     }
 
-    /// Before a read or a write: cuts the socket's timeout (`asked`) to what is left of
-    /// `--max-time`, or fails once it has passed.
+    /// Before a read or a write: notes when it began, while data is watched; cuts the
+    /// socket's timeout (`asked`) to what is left of `--max-time`, or fails once it has
+    /// passed.
     fn before(
         &self,
         asked: Option<Duration>,
         set: fn(&TcpStream, Option<Duration>) -> io::Result<()>,
     ) -> io::Result<()> {
+        if self.min_rate.is_some() && self.window.get().is_some() {
+            self.began.set(Some(Instant::now()));
+        }
         let Some(max) = self.max_time else {
             return Ok(());
         };
@@ -224,14 +238,14 @@ impl Sock {
         set(&self.tcp, Some(asked.map_or(left, |a| a.min(left))))
     }
 
-    /// After a read or a write: counts what moved against the rate, and names `--max-time`
-    /// as the reason when it was what cut the wait short.
+    /// After a read or a write: counts what moved, and how long it waited, against the
+    /// rate, and names `--max-time` as the reason when it was what cut the wait short.
     pub fn after(&self, moved: io::Result<usize>) -> io::Result<usize> {
+        let waited = self.began.take().map_or(Duration::ZERO, |t| t.elapsed());
         match moved {
             Ok(n) => {
                 if let (Some(rate), Some(mut w)) = (self.min_rate, self.window.get()) {
-                    w.count(n, rate, Instant::now())
-                        .map_err(LimitReached::into_io)?;
+                    w.count(n, waited, rate).map_err(LimitReached::into_io)?;
                     self.window.set(Some(w));
                 }
                 Ok(n)
@@ -415,31 +429,73 @@ mod tests {
 
     #[test]
     fn a_window_starts_at_the_first_byte_and_needs_its_share() {
-        let t0 = Instant::now();
-        let at = |s: u64| t0 + Duration::from_secs(s);
+        // Each count is a read (or write) that waited that many seconds.
+        let s = Duration::from_secs;
         let mut w = RateWindow::default();
         // Nothing moved: no window yet, however long the wait.
-        assert_eq!(w.count(0, RATE, at(100)), Ok(()));
-        assert_eq!(w.since, None);
+        assert_eq!(w.count(0, s(100), RATE), Ok(()));
+        assert!(!w.started);
         // 999 bytes by the end of a 10 s window is less than 100 a second.
-        assert_eq!(w.count(1, RATE, at(100)), Ok(()));
-        assert_eq!(w.count(900, RATE, at(105)), Ok(()));
-        assert_eq!(w.count(98, RATE, at(110)), Err(LimitReached::TooSlow(RATE)));
+        assert_eq!(w.count(1, s(100), RATE), Ok(()));
+        assert_eq!(w.count(900, s(5), RATE), Ok(()));
+        assert_eq!(w.count(98, s(5), RATE), Err(LimitReached::TooSlow(RATE)));
         // 1,000 bytes is enough, and a new window starts.
         let mut w = RateWindow::default();
-        assert_eq!(w.count(500, RATE, at(0)), Ok(()));
-        assert_eq!(w.count(500, RATE, at(10)), Ok(()));
-        assert_eq!((w.since, w.bytes), (Some(at(10)), 0));
+        assert_eq!(w.count(500, s(0), RATE), Ok(()));
+        assert_eq!(w.count(500, s(10), RATE), Ok(()));
+        assert_eq!((w.waited, w.bytes), (s(0), 0));
         // Within a window, nothing is judged.
-        assert_eq!(w.count(1, RATE, at(19)), Ok(()));
+        assert_eq!(w.count(1, s(9), RATE), Ok(()));
         // A window judged late (a read that waited) needs the share of the time it took.
-        assert_eq!(w.count(1500, RATE, at(25)), Ok(()));
+        assert_eq!(w.count(1500, s(6), RATE), Ok(()));
         let mut w = RateWindow::default();
-        assert_eq!(w.count(1, RATE, at(0)), Ok(()));
-        assert_eq!(
-            w.count(1400, RATE, at(15)),
-            Err(LimitReached::TooSlow(RATE))
-        );
+        assert_eq!(w.count(1, s(0), RATE), Ok(()));
+        assert_eq!(w.count(1400, s(15), RATE), Err(LimitReached::TooSlow(RATE)));
+    }
+
+    #[test]
+    fn time_the_client_spends_elsewhere_is_not_the_servers() {
+        // A reader of --stdout that pauses (`| less`), a producer of ftp-put's standard
+        // input that thinks (`pg_dump | gzip`): the client does not read or write for longer
+        // than the window, and the server, which was never waited for, is not too slow.
+        let rate = MinRate {
+            bytes_per_sec: 200,
+            window: Duration::from_millis(100),
+        };
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut peer, _) = l.accept().unwrap();
+        peer.write_all(&[b'x'; 400]).unwrap();
+        let mut s = Sock::new(tcp, None, Some(rate));
+        s.watch_rate(true);
+        let mut buf = [0u8; 100];
+        s.read_exact(&mut buf).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        s.read_exact(&mut buf).unwrap();
+        s.write_all(b"0123456789").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        s.write_all(b"0123456789").unwrap();
+        // A server that is waited for and drips is still too slow.
+        s.read_exact(&mut buf).unwrap();
+        s.read_exact(&mut buf).unwrap();
+        let drip = std::thread::spawn(move || {
+            for _ in 0..250 {
+                std::thread::sleep(Duration::from_millis(20));
+                if peer.write_all(b"x").is_err() {
+                    break;
+                }
+            }
+        });
+        let e = loop {
+            match s.read(&mut buf) {
+                Ok(0) => panic!("the drip was never too slow"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(LimitReached::of(&e), Some(LimitReached::TooSlow(rate)));
+        drop(s);
+        drip.join().unwrap();
     }
 
     #[test]

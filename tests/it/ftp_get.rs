@@ -1918,6 +1918,7 @@ fn flags_from_curl_and_wget_point_to_ours() {
         (vec!["-N"], "--no-clobber"),
         (vec!["--mirror"], "-r (--recursive)"),
         (vec!["--retry", "3"], "--retries N"),
+        (vec!["-m", "60"], "use --max-time DURATION"),
     ] {
         let mut a = args.clone();
         a.push("ftp://127.0.0.1:1/f");

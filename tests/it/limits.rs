@@ -237,3 +237,44 @@ fn max_time_ends_a_run_whatever_it_waits_for_and_is_not_retried() {
         )
     );
 }
+
+#[test]
+fn max_time_ends_imap_fetch_idle_and_keeps_what_was_recorded() {
+    // A long-running --idle service is a run too: --max-time ends its wait for mail, and
+    // what it fetched before stays stored and recorded.
+    let server = fake_imap::imap(&["Subject: one\r\n\r\nbody\r\n"]).start();
+    let dir = TempDir::new("limits-imap-idle");
+    let url = format!("imap://{}@127.0.0.1:{}/", fake_imap::USER, server.port());
+    let state = dir.join("state.txt");
+    let mut c = tool(env!("CARGO_BIN_EXE_imap-fetch"), &dir);
+    c.env("IMAP_PASS", fake_imap::PASS)
+        .args([&url, "--password-env", "IMAP_PASS", "--tls", "none"])
+        .args([
+            "--idle",
+            "--max-time",
+            "2",
+            "--retries",
+            "3",
+            "--state-file",
+        ])
+        .arg(&state)
+        .arg("--maildir")
+        .arg(dir.join("Mail"));
+    let started = std::time::Instant::now();
+    let (code, stderr) = output(&mut c);
+    assert_eq!(code, Some(75), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "imap-fetch: 127.0.0.1:{}: gave up: the run took longer than --max-time (2 s)\n",
+            server.port()
+        )
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(dir.join("Mail/new").read_dir().unwrap().count(), 1);
+    assert!(
+        std::fs::read_to_string(&state)
+            .unwrap()
+            .contains("INBOX.last 1\n")
+    );
+}
