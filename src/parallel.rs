@@ -57,6 +57,9 @@ struct QueueState<J> {
     closed: bool,
     /// Workers still taking jobs.
     workers: usize,
+    /// First jobs taken by workers whose connection has yet to log in: each may come back
+    /// ([`Jobs::start`]), so no worker ends while one is out.
+    untried: usize,
     /// A worker left for want of a connection, and said so.
     said_fewer: bool,
 }
@@ -68,6 +71,7 @@ impl<J> Queue<J> {
                 jobs: VecDeque::new(),
                 closed: false,
                 workers,
+                untried: 0,
                 said_fewer: false,
             }),
             changed: Condvar::new(),
@@ -111,6 +115,9 @@ pub struct Jobs<'q, J> {
     /// This worker has yet to start on a job ([`start`](Jobs::start)): its connection is
     /// not logged in yet.
     first: Cell<bool>,
+    /// This worker holds the first job it took, not yet started or handed back: counted in
+    /// the queue's `untried`.
+    holding: Cell<bool>,
 }
 
 /// How a worker goes on with the job it took ([`Jobs::start`]).
@@ -136,10 +143,10 @@ impl<J> Jobs<'_, J> {
         if !self.first.replace(false) {
             return Start::Go(job);
         }
-        match login(&job) {
-            Ok(()) => Start::Go(job),
-            Err(e) if e.is_transient() => {
-                match self.give_back(job) {
+        let outcome =
+            match login(&job) {
+                Ok(()) => Start::Go(job),
+                Err(e) if e.is_transient() => match self.give_back(job) {
                     Ok(()) => {
                         let said = std::mem::replace(&mut lock(&self.queue.state).said_fewer, true);
                         Start::Leave((!said).then(|| {
@@ -147,23 +154,41 @@ impl<J> Jobs<'_, J> {
                         }))
                     }
                     Err(job) => Start::Go(job),
-                }
-            }
-            Err(e) => Start::Refused(e),
+                },
+                Err(e) => Start::Refused(e),
+            };
+        self.settle();
+        outcome
+    }
+
+    /// The first job this worker took is settled (started, failed or handed back): a
+    /// worker waiting for it to come back need wait no more.
+    fn settle(&self) {
+        if self.holding.replace(false) {
+            lock(&self.queue.state).untried -= 1;
+            self.queue.changed.notify_all();
         }
     }
 
+    /// The next job: `None` once the producer is done, the queue empty, and no other
+    /// worker holds a first job that its refused login may hand back.
     pub fn next(&self) -> Option<J> {
         if self.left.get() {
             return None;
         }
+        // Whatever became of the job before, it is not coming back.
+        self.settle();
         let mut st = lock(&self.queue.state);
         loop {
             if let Some(job) = st.jobs.pop_front() {
+                if self.first.get() {
+                    st.untried += 1;
+                    self.holding.set(true);
+                }
                 self.queue.changed.notify_all();
                 return Some(job);
             }
-            if st.closed {
+            if st.closed && st.untried == 0 {
                 return None;
             }
             st = self
@@ -184,6 +209,9 @@ impl<J> Jobs<'_, J> {
         }
         st.workers -= 1;
         st.jobs.push_front(job);
+        if self.holding.replace(false) {
+            st.untried -= 1;
+        }
         self.left.set(true);
         self.queue.changed.notify_all();
         Ok(())
@@ -196,6 +224,7 @@ struct Leaving<'q, 'j, J>(&'j Jobs<'q, J>);
 
 impl<J> Drop for Leaving<'_, '_, J> {
     fn drop(&mut self) {
+        self.0.settle();
         if !self.0.left.get() {
             self.0.queue.leave();
         }
@@ -236,6 +265,7 @@ pub fn run<J: Send>(
                     queue,
                     left: Cell::new(false),
                     first: Cell::new(true),
+                    holding: Cell::new(false),
                 };
                 let _leaving = Leaving(&jobs);
                 work(&jobs, &mut ev);
