@@ -593,6 +593,21 @@ fn lock_path(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// Opens the state again after a drop. A child that another test forks meanwhile
+    /// holds a copy of the lock's descriptor until it execs (O_CLOEXEC closes it only
+    /// then), so the lock may stay taken a moment longer: wait for it.
+    fn reopen(path: &Path) -> StateFile {
+        for _ in 0..500 {
+            match StateFile::open(path) {
+                Err(e) if e.exit_code() == 75 => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                r => return r.unwrap(),
+            }
+        }
+        panic!("{}: still locked after 5 s", path.display())
+    }
+
     fn temp() -> PathBuf {
         let d = std::env::temp_dir().join(format!("ph-state-{}", super::super::unique_stem()));
         fs::create_dir_all(&d).unwrap();
@@ -613,7 +628,7 @@ mod tests {
         assert_eq!(e.exit_code(), 75, "{e}");
         assert!(e.to_string().contains("another run"), "{e}");
         drop(s);
-        let mut s = StateFile::open(&path).unwrap();
+        let mut s = reopen(&path);
         assert!(s.contains("00000001abc") && s.contains("x@y!") && s.len() == 2);
         assert!(!s.contains("00000002abc") && !s.is_empty());
         assert_eq!(s.field("uidvalidity"), Some("1234"));
@@ -626,7 +641,7 @@ mod tests {
         );
         assert!(s_set_field_refuses_spaces());
         // A new UIDVALIDITY forgets everything.
-        let mut s = StateFile::open(&path).unwrap();
+        let mut s = reopen(&path);
         s.clear();
         assert!(s.is_empty() && s.field("uidvalidity").is_none());
         s.save().unwrap();
@@ -817,7 +832,7 @@ mod tests {
             "posthaste-state 2\n\na 10\nb\n"
         );
         drop(s);
-        let mut s = StateFile::open(&path).unwrap();
+        let mut s = reopen(&path);
         assert_eq!((s.value("a"), s.value("b")), (Some("10"), Some("")));
         s.peek();
         s.insert_with("c", "30").unwrap();
