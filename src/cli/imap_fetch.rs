@@ -301,14 +301,22 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     if look {
         state.peek();
     }
-    // Flags and deletions go back only for messages already stored and recorded.
+    // Flags and deletions go back only for messages already stored and recorded (or, from
+    // --stdout, taken by its reader).
+    let done = if look {
+        "taken by the reader"
+    } else {
+        "stored"
+    };
     let server = match (args.delete, args.seen) {
-        (false, false) => "nothing was changed on the server",
-        (true, _) => "only messages already stored were deleted on the server",
-        (false, true) => "only messages already stored were marked \\Seen on the server",
+        (false, false) => "nothing was changed on the server".to_string(),
+        (true, _) => format!("only messages already {done} were deleted on the server"),
+        (false, true) => {
+            format!("only messages already {done} were marked \\Seen on the server")
+        }
     };
     let bars = super::progress::wanted(args.output_args.quiet, args.output_args.progress);
-    let mut store = Tracked::new(store, ImapFetch::NAME, bars, !look, server);
+    let mut store = Tracked::new(store, ImapFetch::NAME, bars, !look, &server);
     if !args.reset_state {
         if let Some(hint) = state.take_fresh_hint(None) {
             report.note(hint);

@@ -175,3 +175,40 @@ fn ctrl_c_midway_leaves_nothing_in_tmp_and_says_what_was_stored() {
     assert_eq!(std::fs::read_dir(md.join("tmp")).unwrap().count(), 0);
     assert_eq!(crate::pop_fetch::maildir_messages(&md).len(), 100);
 }
+
+#[test]
+fn ctrl_c_midway_through_stdout_says_what_the_reader_took() {
+    let mut msgs: Vec<String> = (1..=100)
+        .map(|i| format!("Subject: {i}\r\n\r\n{i}\r\n"))
+        .collect();
+    msgs.push(big_messages().remove(0));
+    let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+    // The first batch goes to the reader and is deleted; the big one, in the second, stalls.
+    let server = imap(&refs).stall_in_literal(101).start();
+    let dir = TempDir::new("imap-ctrlc-stdout");
+    let mut c = imap_fetch(&dir, &server, &["--stdout", "--delete"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = run::spawn(&mut c);
+    let mut out = child.stdout.take().unwrap();
+    let mut taken = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Until the big message of the second batch is under way: the first one was taken by
+    // the reader and recorded before it began.
+    while !String::from_utf8_lossy(&taken).contains("Subject: big\n") {
+        let n = std::io::Read::read(&mut out, &mut buf).unwrap();
+        assert!(n > 0, "stdout ended early");
+        taken.extend_from_slice(&buf[..n]);
+    }
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let _ = std::io::copy(&mut out, &mut std::io::sink());
+    let o = child.wait_with_output();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&o.status),
+        Some(libc::SIGINT)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "imap-fetch: interrupted: 100 messages written to standard output; only messages already taken by the reader were deleted on the server\n"
+    );
+}
