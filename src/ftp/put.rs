@@ -1110,7 +1110,7 @@ fn missing_folder(target: &Target, folder: &str) -> Error {
 const NAME_MAX: usize = 255;
 
 /// The temporary name an atomic upload goes to: `.NAME.TAG.part` in the same folder, where
-/// TAG is the local file's identity ([`identity_tag`]) or a stream's random tag. A
+/// TAG is the local file's identity (`identity_tag`) or a stream's random tag. A
 /// `.NAME.part` of another uploader is never written, renamed or resumed: only a temporary
 /// of the very same local file carries its TAG, so `-c` resumes its own and nothing else.
 /// Where that would be longer than a file name may be, NAME is cut to 200 bytes and a
