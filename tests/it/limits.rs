@@ -191,20 +191,8 @@ fn max_time_ends_a_run_whatever_it_waits_for_and_is_not_retried() {
 
     // smtp-send waiting for the reply to its final dot.
     let s = FakeSmtp::builder().stall_on("DATA").start();
-    let mut c = tool(env!("CARGO_BIN_EXE_smtp-send"), &dir);
-    c.args(["--server", &s.url(), "--tls", "none"])
-        .args([
-            "--max-time",
-            "1",
-            "--from",
-            "a@example.com",
-            "b@example.org",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let o = run::output_with_input(&mut c, b"Subject: s\n\nbody\n");
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(75), "{stderr}");
+    let (code, stderr) = smtp_send_for_a_second(&dir, &s);
+    assert_eq!(code, Some(75), "{stderr}");
     assert!(
         stderr.contains("gave up: the run took longer than --max-time (1 s)"),
         "{stderr}"
@@ -215,20 +203,8 @@ fn max_time_ends_a_run_whatever_it_waits_for_and_is_not_retried() {
     let s = FakeSmtp::builder()
         .data_reply_lost(FinalReply::Stall)
         .start();
-    let mut c = tool(env!("CARGO_BIN_EXE_smtp-send"), &dir);
-    c.args(["--server", &s.url(), "--tls", "none"])
-        .args([
-            "--max-time",
-            "1",
-            "--from",
-            "a@example.com",
-            "b@example.org",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let o = run::output_with_input(&mut c, b"Subject: s\n\nbody\n");
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(79), "{stderr}");
+    let (code, stderr) = smtp_send_for_a_second(&dir, &s);
+    assert_eq!(code, Some(79), "{stderr}");
     assert_eq!(
         stderr,
         format!(
@@ -277,4 +253,25 @@ fn max_time_ends_imap_fetch_idle_and_keeps_what_was_recorded() {
             .unwrap()
             .contains("INBOX.last 1\n")
     );
+}
+
+/// smtp-send of a small message to `server` under `--max-time 1`: its exit code and stderr.
+fn smtp_send_for_a_second(dir: &TempDir, server: &FakeSmtp) -> (Option<i32>, String) {
+    let mut c = tool(env!("CARGO_BIN_EXE_smtp-send"), dir);
+    c.args([
+        "--server",
+        &server.url(),
+        "--tls",
+        "none",
+        "--max-time",
+        "1",
+    ])
+    .args(["--from", "a@example.com", "b@example.org"])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let o = run::output_with_input(&mut c, b"Subject: s\n\nbody\n");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
