@@ -109,29 +109,59 @@ pub fn plan(dest: &Path, follow: bool) -> Result<Plan> {
 /// Makes sure `dir` is a folder to write into: with `create`, missing folders are made
 /// (curl's `--create-dirs`); without, a missing one is refused (73), naming it and the flag.
 pub fn ensure_folder(dir: &Path, create: bool) -> Result<()> {
+    make_folders(dir, create, 0o777).map(drop)
+}
+
+/// [`ensure_folder`], with the folders made known: `dir` is a folder, made, with the folders missing above it, when `create`
+/// (mode `mode`, less the umask); otherwise its absence is 73, naming `--create-dirs`.
+/// Returns the folders that got a new entry (the one above each folder made).
+pub fn make_folders(dir: &Path, create: bool, mode: u32) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::DirBuilderExt;
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Error::new(
-            Kind::CantCreate,
-            format!("{}: not a folder", dir.display()),
-        )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-            fs::create_dir_all(dir).map_err(|e| Error::cant_create(dir.display(), &e))
+    let mut missing = Vec::new();
+    let mut at = dir;
+    loop {
+        match fs::metadata(at) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => {
+                return Err(Error::new(
+                    Kind::CantCreate,
+                    format!("{}: not a folder", at.display()),
+                ));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if !create {
+                    return Err(Error::new(
+                        Kind::CantCreate,
+                        format!(
+                            "{}: no such folder (--create-dirs creates it)",
+                            dir.display()
+                        ),
+                    ));
+                }
+                missing.push(at);
+                match at.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => at = p,
+                    _ => break,
+                }
+            }
+            Err(e) => return Err(Error::cant_create(at.display(), &e)),
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::new(
-            Kind::CantCreate,
-            format!(
-                "{}: no such folder (--create-dirs creates it)",
-                dir.display()
-            ),
-        )),
-        Err(e) => Err(Error::cant_create(dir.display(), &e)),
     }
+    let mut changed = Vec::new();
+    for d in missing.into_iter().rev() {
+        match fs::DirBuilder::new().mode(mode).create(d) {
+            Ok(()) => changed.push(parent_of(d).to_path_buf()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => return Err(Error::cant_create(d.display(), &e)),
+        }
+    }
+    changed.reverse();
+    Ok(changed)
 }
 
 /// Gives `file`, about to replace `dest`, the permission bits of the `dest` it replaces (a
@@ -606,6 +636,33 @@ impl StreamOut {
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn folders_made_say_which_folders_got_new_entries() {
+        let d = std::env::temp_dir().join(format!("ph-folders-{}-{}", std::process::id(), line!()));
+        std::fs::create_dir_all(&d).unwrap();
+        let e = make_folders(&d.join("a/b"), false, 0o700).unwrap_err();
+        assert_eq!(e.exit_code(), 73);
+        assert!(
+            e.to_string()
+                .ends_with("a/b: no such folder (--create-dirs creates it)")
+        );
+        assert_eq!(
+            make_folders(&d.join("a/b/c"), true, 0o700).unwrap(),
+            [d.join("a/b"), d.join("a"), d.clone()]
+        );
+        assert!(d.join("a/b/c").is_dir());
+        assert!(
+            make_folders(&d.join("a/b/c"), false, 0o700)
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::write(d.join("f"), b"").unwrap();
+        let e = make_folders(&d.join("f"), true, 0o700).unwrap_err();
+        assert!(e.to_string().ends_with("/f: not a folder"), "{e}");
+        assert_eq!(e.exit_code(), 73);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 
     struct Dir(PathBuf);
     impl Dir {

@@ -58,7 +58,7 @@ impl Maildir {
                     ));
                 }
                 Err(_) => {
-                    let made = super::ensure_folder(&dir, true, 0o700).map_err(|e| {
+                    let made = crate::transfer::make_folders(&dir, true, 0o700).map_err(|e| {
                         let m = format!("Maildir {}", e.message());
                         e.with_message(m)
                     })?;

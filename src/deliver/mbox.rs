@@ -275,7 +275,7 @@ impl Mbox {
         use std::os::unix::fs::OpenOptionsExt;
         let shown = format!("mbox {}", path.display());
         let mut entries = super::NewEntries::default();
-        entries.extend(super::ensure_folder(
+        entries.extend(crate::transfer::make_folders(
             crate::transfer::parent_of(path),
             create_dirs,
             0o777,

@@ -29,8 +29,8 @@ pub mod state;
 pub mod stdout;
 
 use crate::dot::CrlfToLf;
-use crate::error::{Error, Kind, Result};
-use std::path::{Path, PathBuf};
+use crate::error::{Error, Result};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 /// What is known about a message before its first byte is stored.
@@ -259,58 +259,6 @@ impl NewEntries {
     }
 }
 
-/// Makes sure `dir` is a folder: made, with the folders missing above it, when `create`
-/// (mode `mode`, less the umask); otherwise its absence is 73, naming `--create-dirs`.
-/// Returns the folders that got a new entry (the one above each folder made).
-pub(crate) fn ensure_folder(dir: &Path, create: bool, mode: u32) -> Result<Vec<PathBuf>> {
-    use std::os::unix::fs::DirBuilderExt;
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let mut missing = Vec::new();
-    let mut at = dir;
-    loop {
-        match std::fs::metadata(at) {
-            Ok(m) if m.is_dir() => break,
-            Ok(_) => {
-                return Err(Error::new(
-                    Kind::CantCreate,
-                    format!("{}: not a folder", at.display()),
-                ));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if !create {
-                    return Err(Error::new(
-                        Kind::CantCreate,
-                        format!(
-                            "{}: no such folder (--create-dirs creates it)",
-                            dir.display()
-                        ),
-                    ));
-                }
-                missing.push(at);
-                match at.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => at = p,
-                    _ => break,
-                }
-            }
-            Err(e) => return Err(Error::cant_create(at.display(), &e)),
-        }
-    }
-    let mut changed = Vec::new();
-    for d in missing.into_iter().rev() {
-        match std::fs::DirBuilder::new().mode(mode).create(d) {
-            Ok(()) => changed.push(crate::transfer::parent_of(d).to_path_buf()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
-            Err(e) => return Err(Error::cant_create(d.display(), &e)),
-        }
-    }
-    changed.reverse();
-    Ok(changed)
-}
-
 /// Creates `path` afresh for writing, readable by its owner only: `create_new` is O_EXCL,
 /// which never opens an existing file and never follows a link, not even a dangling one
 /// (and std opens every file O_CLOEXEC).
@@ -374,7 +322,7 @@ pub(crate) mod tests {
     impl MessageSink for LogMessage {
         fn write(&mut self, data: &[u8]) -> Result<()> {
             if Some(data) == self.fail_at {
-                return Err(Error::new(Kind::CantCreate, "full"));
+                return Err(Error::new(crate::error::Kind::CantCreate, "full"));
             }
             let w = format!("write {}", String::from_utf8_lossy(data));
             self.events.borrow_mut().push(w);
@@ -387,33 +335,6 @@ pub(crate) mod tests {
         fn abort(self: Box<Self>) {
             self.events.borrow_mut().push("abort".into());
         }
-    }
-
-    #[test]
-    fn folders_made_say_which_folders_got_new_entries() {
-        let d = std::env::temp_dir().join(format!("ph-folders-{}", unique_stem()));
-        std::fs::create_dir_all(&d).unwrap();
-        let e = ensure_folder(&d.join("a/b"), false, 0o700).unwrap_err();
-        assert_eq!(e.exit_code(), 73);
-        assert!(
-            e.to_string()
-                .ends_with("a/b: no such folder (--create-dirs creates it)")
-        );
-        assert_eq!(
-            ensure_folder(&d.join("a/b/c"), true, 0o700).unwrap(),
-            [d.join("a/b"), d.join("a"), d.clone()]
-        );
-        assert!(d.join("a/b/c").is_dir());
-        assert!(
-            ensure_folder(&d.join("a/b/c"), false, 0o700)
-                .unwrap()
-                .is_empty()
-        );
-        std::fs::write(d.join("f"), b"").unwrap();
-        let e = ensure_folder(&d.join("f"), true, 0o700).unwrap_err();
-        assert!(e.to_string().ends_with("/f: not a folder"), "{e}");
-        assert_eq!(e.exit_code(), 73);
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

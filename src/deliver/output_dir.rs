@@ -31,7 +31,7 @@ impl OutputDir {
     /// Opens `dir` (made when missing only with `create`, as `--create-dirs` says).
     pub fn open(dir: &Path, create: bool) -> Result<OutputDir> {
         let mut entries = super::NewEntries::default();
-        entries.extend(super::ensure_folder(dir, create, 0o777)?);
+        entries.extend(crate::transfer::make_folders(dir, create, 0o777)?);
         let mut highest = 0;
         let listing = fs::read_dir(dir).map_err(|e| Error::cant_create(dir.display(), &e))?;
         for e in listing.flatten() {
