@@ -7,12 +7,12 @@
 //! is the protocol clients alone, without clap, indicatif or rpassword.
 //!
 //! - [`ftp::FtpClient`]: FTP and FTPS (AUTH TLS, implicit), passive and active data
-//!   connections, streamed through a fixed buffer; [`ftp::get::get_all`] is ftp-get's job.
+//!   connections, streamed through a fixed buffer; [`jobs::ftp_get::get_all`] is ftp-get's job.
 //! - [`mime`]: a streaming MIME composer.
 //! - [`net`]: connecting (timeouts, every address, `-4`/`-6`), TLS (rustls, `--cacert`,
-//!   `--pin`), URLs. [`conn`]: the command/response engine shared by the protocols.
+//!   `--pin`), URLs. [`wire`]: the command/response engine shared by the protocols.
 //! - [`transfer`]: local files that are never left half-written, opened without following
-//!   planted links. [`retry`] and [`session`]: retrying transient failures on a connection
+//!   planted links. [`session`]: logging in, and retrying transient failures on a connection
 //!   made again when it broke.
 //!
 //! # Example: a download
@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use posthaste::ftp::{FtpClient, FtpOptions};
-//! use posthaste::login::Login;
+//! use posthaste::session::login::Login;
 //! use posthaste::net::ConnectOptions;
 //! use posthaste::net::tls::{TlsContext, TlsMode, TlsOptions};
 //! use posthaste::net::url::{Scheme, Target};
@@ -98,26 +98,23 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod conn;
 pub mod deliver;
-pub mod dot;
 pub mod error;
 pub mod events;
 pub mod ftp;
 pub mod imap;
 pub mod interrupt;
-pub mod login;
+pub mod jobs;
 pub mod mime;
 pub mod net;
 pub mod netrc;
 pub mod parallel;
 pub mod pop3;
-pub mod reply;
-pub mod retry;
-pub mod sasl;
 pub mod session;
 pub mod smtp;
 pub mod stdio;
 pub mod transfer;
+pub mod uidls;
+pub mod wire;
 
 pub use error::{Error, Result};

@@ -3,7 +3,7 @@
 
 use crate::net::tls::{TlsMode, TlsOptions};
 use crate::net::{ConnectOptions, Family, MaxTime, MinRate};
-use crate::retry::RetryPolicy;
+use crate::session::retry::RetryPolicy;
 use clap::{Args, ValueEnum, ValueHint};
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -4,12 +4,12 @@
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::credentials;
 use super::report::Reporter;
-use crate::conn::Transcript;
 use crate::error::Result;
 use crate::ftp::client::FtpOptions;
-use crate::login::Login;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
+use crate::session::login::Login;
+use crate::wire::Transcript;
 
 /// The first proxy variable set in the environment, if any: curl and wget would use it.
 pub fn proxy_variable() -> Option<&'static str> {

@@ -1,5 +1,5 @@
 //! ftp-get's command line: the one clap definition behind `--help`, the man page and the
-//! completions, and the glue from it to [`crate::ftp::get`].
+//! completions, and the glue from it to [`crate::jobs::ftp_get`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 pub use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
@@ -9,7 +9,7 @@ use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
 use crate::ftp::client::FtpOptions;
-use crate::ftp::get::{Destination, GetOptions, get_all};
+use crate::jobs::ftp_get::{Destination, GetOptions, get_all};
 use crate::net::url::{Scheme, Target};
 use crate::transfer::StreamOut;
 use clap::{Parser, ValueHint};

@@ -1,5 +1,5 @@
 //! ftp-put's command line: the one clap definition behind `--help`, the man page and the
-//! completions, and the glue from it to [`crate::ftp::put`].
+//! completions, and the glue from it to [`crate::jobs::ftp_put`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
@@ -8,7 +8,7 @@ use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
-use crate::ftp::put::{Job, PutOptions, Source, put_all};
+use crate::jobs::ftp_put::{Job, PutOptions, Source, put_all};
 use crate::net::url::{Scheme, Target};
 use clap::{Parser, ValueHint};
 use std::path::PathBuf;

@@ -9,17 +9,17 @@ use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
-use crate::conn::{Transcript, printable};
 use crate::deliver::Deliver;
-use crate::deliver::state::{self, StateFile};
 use crate::error::{Error, Kind, Result};
 use crate::imap::client::{ImapClient, ImapOptions};
-use crate::imap::fetch::{FetchOptions, Summary, fetch_and_idle, fetch_folder, no_uidplus};
 use crate::imap::parse;
-use crate::login::Login;
+use crate::jobs::imap_fetch::{FetchOptions, Summary, fetch_and_idle, fetch_folder, no_uidplus};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
-use crate::sasl::Mechanism;
+use crate::session::login::Login;
+use crate::session::sasl::Mechanism;
+use crate::uidls::{self, StateFile};
+use crate::wire::{Transcript, printable};
 use clap::{Parser, ValueHint};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -289,7 +289,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     // The state file: locked for the whole run, before anything is fetched.
     let mut state = match &args.state_file {
         Some(p) => StateFile::open(p)?,
-        None => state::account("imap", &login.user, &target.host, target.port)?,
+        None => uidls::account("imap", &login.user, &target.host, target.port)?,
     };
     if let Some(n) = state.carried_over() {
         report.note(n);

@@ -8,16 +8,16 @@ use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
-use crate::conn::Transcript;
 use crate::deliver::Deliver;
-use crate::deliver::state::{self, StateFile};
 use crate::error::{Error, Kind, Result};
-use crate::login::Login;
+use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
-use crate::pop3::fetch::{FetchOptions, Summary, fetch, quit};
-use crate::sasl::Mechanism;
+use crate::session::login::Login;
+use crate::session::sasl::Mechanism;
+use crate::uidls::{self, StateFile};
+use crate::wire::Transcript;
 use clap::{Parser, ValueHint};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -221,7 +221,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
     // The state file: locked for the whole run, before anything is fetched.
     let mut state = match &args.state_file {
         Some(p) => StateFile::open(p)?,
-        None => state::account("pop", &login.user, &target.host, target.port)?,
+        None => uidls::account("pop", &login.user, &target.host, target.port)?,
     };
     if let Some(n) = state.carried_over() {
         report.note(n);

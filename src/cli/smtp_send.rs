@@ -7,8 +7,6 @@ use super::credentials;
 use super::generated::GenerateArgs;
 use super::report::Reporter;
 use super::tool::{self, Tool, usage};
-use crate::conn::Transcript;
-use crate::dot::LoneCr;
 use crate::error::{Error, Kind, Result};
 use crate::mime::Eol;
 use crate::mime::date;
@@ -17,13 +15,15 @@ use crate::mime::qp::QpEncoder;
 use crate::net::stream::NetStream;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
-use crate::retry::RetryPolicy;
-use crate::sasl::Mechanism;
+use crate::session::retry::RetryPolicy;
+use crate::session::sasl::Mechanism;
 use crate::smtp::client::{
     Auth, BodySink, Envelope, FINAL_REPLY_TIMEOUT, RcptReply, Secret, SmtpClient, SmtpOptions,
     refusal,
 };
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
+use crate::wire::Transcript;
+use crate::wire::dot::LoneCr;
 use clap::{Parser, ValueHint};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
@@ -1384,8 +1384,8 @@ fn exit_name(code: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::tests::MockStream;
-    use crate::conn::{Conn, Smtp};
+    use crate::wire::tests::MockStream;
+    use crate::wire::{Conn, Smtp};
 
     /// Hands out its input in two reads, cut at `cut`.
     struct Split(Vec<u8>, usize);

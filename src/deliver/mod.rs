@@ -1,6 +1,6 @@
 //! Local delivery of fetched mail, shared by pop-fetch and imap-fetch: where a message goes
 //! (a Maildir, an mbox, a folder of `.eml` files, a command, standard output) and the file
-//! that remembers what was delivered ([`state`]).
+//! that remembers what was delivered ([`crate::uidls`]).
 //!
 //! A store is a [`Deliver`]: [`Deliver::begin`] opens one message as a [`MessageSink`], which
 //! takes the message in chunks of any size (constant memory, whatever the message's size) and
@@ -25,11 +25,10 @@ pub mod maildir;
 pub mod mbox;
 pub mod mda;
 pub mod output_dir;
-pub mod state;
 pub mod stdout;
 
-use crate::dot::CrlfToLf;
 use crate::error::{Error, Result};
+use crate::wire::dot::CrlfToLf;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -124,8 +123,8 @@ impl Drop for Batch<'_> {
 /// [`Batch`]).
 pub fn sync_and_record(
     store: &mut dyn Deliver,
-    state: Option<&mut state::StateFile>,
-    record: impl FnOnce(&mut state::StateFile) -> Result<()>,
+    state: Option<&mut crate::uidls::StateFile>,
+    record: impl FnOnce(&mut crate::uidls::StateFile) -> Result<()>,
 ) -> Result<()> {
     let batch = Batch::sync(store)?;
     if let Some(st) = state {

@@ -1,13 +1,11 @@
 //! FTP and FTPS: the protocol client, its pure parsers, and the download logic of ftp-get.
 
 pub mod client;
-pub mod get;
 pub mod parse;
 
-pub use crate::login::Login;
+pub use crate::session::login::Login;
 pub use client::{FtpClient, FtpOptions};
 pub mod list;
-pub mod put;
 
 use crate::net::url::Target;
 

@@ -11,15 +11,15 @@
 use super::parse::{
     self, Astring, Capabilities, Data, FetchParser, Folder, Next, parse_capabilities, parse_data,
 };
-use crate::conn::{Conn, Imap, ImapKind, ImapReply, ImapStatus, Transcript, printable};
 use crate::error::{Error, Kind, Result};
-use crate::login::Login;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::net::{self, ConnectOptions};
-use crate::reply::imap_literal;
-use crate::sasl::{self, Exchange, Mechanism};
+use crate::session::login::Login;
+use crate::session::sasl::{self, Exchange, Mechanism};
+use crate::wire::reply::imap_literal;
+use crate::wire::{Conn, Imap, ImapKind, ImapReply, ImapStatus, Transcript, printable};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::{HashSet, VecDeque};
@@ -449,7 +449,7 @@ impl<S: Transport> ImapClient<S> {
         if r.status == Some(ImapStatus::Ok) {
             Ok(r)
         } else {
-            Err(crate::reply::Response::error(
+            Err(crate::wire::reply::Response::error(
                 &r,
                 &format!("{}: {what}", self.peer()),
             ))
@@ -539,7 +539,8 @@ impl<S: Transport> ImapClient<S> {
     }
 
     fn login_failed(&self, r: &ImapReply, user: &str, detail: Option<&str>) -> Error {
-        let e = crate::reply::Response::error(r, &format!("{}: login as {user}", self.peer()));
+        let e =
+            crate::wire::reply::Response::error(r, &format!("{}: login as {user}", self.peer()));
         let e = match e.kind() {
             // A plain NO to a login is a refused login, whatever its code.
             Kind::Unavailable | Kind::Protocol if r.status == Some(ImapStatus::No) => {
@@ -680,7 +681,7 @@ impl<S: Transport> ImapClient<S> {
         let r = self.finish(&tag, &what, |_, _| Ok(false))?;
         let mut m = self.selected.take().unwrap_or_default();
         if r.status != Some(ImapStatus::Ok) {
-            let e = crate::reply::Response::error(
+            let e = crate::wire::reply::Response::error(
                 &r,
                 &format!("{}: folder {}", self.peer(), printable(folder)),
             );
@@ -954,7 +955,7 @@ impl<S: Transport> ImapClient<S> {
                                         c.eq_ignore_ascii_case(b"EXPUNGEISSUED")
                                     }) => {}
                                 _ => {
-                                    return Err(crate::reply::Response::error(
+                                    return Err(crate::wire::reply::Response::error(
                                         &r,
                                         &format!("{}: UID FETCH", self.peer()),
                                     ));
@@ -1218,7 +1219,7 @@ pub const IDLE_REISSUE: Duration = Duration::from_secs(25 * 60);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::tests::{MockStream, collecting};
+    use crate::wire::tests::{MockStream, collecting};
 
     fn target(url: &str) -> Target {
         Target::parse(url, &[Scheme::Imap, Scheme::Imaps]).unwrap()

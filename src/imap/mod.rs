@@ -2,5 +2,4 @@
 //! imap-fetch uses to log in, select a folder, search it and stream its messages out.
 
 pub mod client;
-pub mod fetch;
 pub mod parse;

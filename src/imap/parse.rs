@@ -96,7 +96,7 @@ impl<'a> Tokens<'a> {
             }
             b'{' => {
                 let rest = &self.s[self.pos..];
-                match crate::reply::imap_literal(rest) {
+                match crate::wire::reply::imap_literal(rest) {
                     Some(n) if rest.iter().filter(|&&b| b == b'{').count() == 1 => {
                         self.pos = self.s.len();
                         Ok(Some(Token::Literal(n)))
@@ -151,7 +151,7 @@ fn digits(atom: &[u8]) -> Parsed<&str> {
         Ok(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => Ok(s),
         _ => Err(bad(format!(
             "not a number: {}",
-            crate::conn::printable(&String::from_utf8_lossy(atom))
+            crate::wire::printable(&String::from_utf8_lossy(atom))
         ))),
     }
 }

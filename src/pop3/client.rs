@@ -1,6 +1,6 @@
 //! The POP3 client: greeting (with its APOP timestamp), CAPA, STLS or implicit TLS, the
 //! login, then STAT, LIST, UIDL, RETR, TOP, DELE and QUIT over the shared engine
-//! ([`crate::conn`], POP3 dialect). RETR and DELE are pipelined when the server announces
+//! ([`crate::wire`], POP3 dialect). RETR and DELE are pipelined when the server announces
 //! PIPELINING (RFC 2449 section 6.6): a window of commands stays in flight while the
 //! messages are read in order, so thousands of small messages cost bandwidth, not round
 //! trips. Without it, one command at a time.
@@ -8,15 +8,15 @@
 //! A client that fails is dropped without QUIT: the server then leaves the mailbox as it
 //! was (RFC 1939 section 6: DELE takes effect only in the UPDATE state, after QUIT).
 
-use crate::conn::{Conn, DotBody, Pop3, Pop3Reply, Transcript};
 use crate::error::{Error, Kind, Result};
-use crate::login::Login;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::net::{self, ConnectOptions};
-use crate::reply::{Pop3Status, Response};
-use crate::sasl::{self, Exchange, Mechanism};
+use crate::session::login::Login;
+use crate::session::sasl::{self, Exchange, Mechanism};
+use crate::wire::reply::{Pop3Status, Response};
+use crate::wire::{Conn, DotBody, Pop3, Pop3Reply, Transcript};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::time::Instant;
@@ -446,7 +446,7 @@ impl<S: Transport> Pop3Client<S> {
         let mut body = self.conn.dot_body()?;
         while let Some(l) = body.next_line()? {
             let (n, id) = scan_pair(l).ok_or_else(|| bad_line(&peer, "UIDL", l))?;
-            if !crate::deliver::state::valid_id(id.as_bytes()) {
+            if !crate::uidls::valid_id(id.as_bytes()) {
                 return Err(bad_line(&peer, "UIDL", l));
             }
             out.push((n, id.to_string()));
@@ -539,7 +539,7 @@ fn bad_line(peer: &str, verb: &str, line: &[u8]) -> Error {
         Kind::Protocol,
         format!(
             "{peer}: malformed {verb} line: \"{}\"",
-            crate::conn::printable(&String::from_utf8_lossy(line))
+            crate::wire::printable(&String::from_utf8_lossy(line))
         ),
     )
 }
@@ -566,8 +566,8 @@ mod tests {
     //! one command line, the first its greeting.
 
     use super::*;
-    use crate::conn::tests::MockStream;
     use crate::net::tls::TlsOptions;
+    use crate::wire::tests::MockStream;
 
     fn options(mode: TlsMode) -> Pop3Options {
         Pop3Options {
@@ -791,7 +791,7 @@ mod tests {
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let mut opts = options(TlsMode::None);
         opts.auth = auth;
-        let (t, seen) = crate::conn::tests::collecting();
+        let (t, seen) = crate::wire::tests::collecting();
         opts.transcript = Some(t);
         let r = Pop3Client::handshake(
             stream,

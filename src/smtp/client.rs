@@ -4,14 +4,14 @@
 //! dialect): one connection, one transaction at a time, the message streamed through
 //! [`Conn::dot_writer`].
 
-use crate::conn::{Conn, DataWriter, Reply, Smtp, Transcript};
-use crate::dot::LoneCr;
 use crate::error::{Error, Kind, Result};
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::Target;
 use crate::net::{self, ConnectOptions};
-use crate::sasl::{self, Exchange, Mechanism};
+use crate::session::sasl::{self, Exchange, Mechanism};
+use crate::wire::dot::LoneCr;
+use crate::wire::{Conn, DataWriter, Reply, Smtp, Transcript};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::VecDeque;
@@ -367,7 +367,7 @@ impl<S: Transport> SmtpClient<S> {
                         return Err(refuse(
                             format!(
                                 "{peer}: the server does not offer TLS ({why}); {}",
-                                crate::login::cleartext_refusal(netrc)
+                                crate::session::login::cleartext_refusal(netrc)
                             ),
                             transient,
                         ));
@@ -856,9 +856,9 @@ mod tests {
     //! one line the client writes (the first is the greeting).
 
     use super::*;
-    use crate::conn::tests::{MockStream, collecting};
     use crate::net::tls::TlsOptions;
     use crate::net::url::Scheme;
+    use crate::wire::tests::{MockStream, collecting};
     use std::time::Duration;
 
     fn options(mode: TlsMode) -> SmtpOptions {
@@ -903,7 +903,7 @@ mod tests {
     fn reply(text: &str) -> Reply {
         let mut r = None;
         for l in text.split("\r\n").filter(|l| !l.is_empty()) {
-            crate::reply::Dialect::line(&Smtp, &mut r, l.as_bytes()).unwrap();
+            crate::wire::reply::Dialect::line(&Smtp, &mut r, l.as_bytes()).unwrap();
         }
         r.unwrap()
     }

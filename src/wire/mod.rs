@@ -8,19 +8,22 @@
 //! for each, in order. Dot-terminated data is read from the same buffer as replies
 //! ([`Conn::dot_body`]) and written through the same stream ([`Conn::dot_writer`]).
 
-use crate::dot::{DotReader, DotWriter, LoneCr};
+pub mod dot;
+pub mod reply;
+
 use crate::error::{Error, Kind, Result, visible};
 use crate::net::stream::{LimitReached, Timed, Transport};
 use crate::net::tls::TlsContext;
-use crate::reply::{Dialect, Response, Step};
+use crate::wire::dot::{DotReader, DotWriter, LoneCr};
+use crate::wire::reply::{Dialect, Response, Step};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use crate::reply::{Ftp, Pop3, Pop3Reply, Pop3Status, Reply, Smtp};
-pub use crate::reply::{Imap, ImapKind, ImapReply, ImapStatus, MAX_IMAP_LINE};
+pub use crate::wire::reply::{Ftp, Pop3, Pop3Reply, Pop3Status, Reply, Smtp};
+pub use crate::wire::reply::{Imap, ImapKind, ImapReply, ImapStatus, MAX_IMAP_LINE};
 
 /// A reply line longer than this is a protocol error, never unbounded memory.
 pub const MAX_LINE: usize = 8 * 1024;
@@ -121,7 +124,7 @@ fn redact_echoes<'a>(line: &'a [u8], echoes: &[Vec<u8>]) -> std::borrow::Cow<'a,
     let mut out = std::borrow::Cow::Borrowed(line);
     for secret in echoes {
         if out.windows(secret.len()).any(|w| w == &secret[..]) {
-            out = std::borrow::Cow::Owned(crate::reply::redact_bytes(&out, secret));
+            out = std::borrow::Cow::Owned(crate::wire::reply::redact_bytes(&out, secret));
         }
     }
     out
@@ -2171,7 +2174,7 @@ pub(crate) mod tests {
                 assert!(!c.is_broken());
                 let rest = c.read_line_raw().unwrap();
                 assert_eq!(rest, b" UID 7 BODY[HEADER] {3}");
-                assert_eq!(crate::reply::imap_literal(&rest), Some(3));
+                assert_eq!(crate::wire::reply::imap_literal(&rest), Some(3));
                 let mut lit = c.literal(3).unwrap();
                 assert_eq!(read_literal(&mut lit, buf).unwrap(), b"ab\n");
                 assert_eq!(c.read_line_raw().unwrap(), b")");

@@ -4,7 +4,7 @@
 //! file and sending its flags (`--seen`) or deletions (`--delete`: `\Deleted`, then
 //! `UID EXPUNGE` of exactly those UIDs) back to the server.
 //!
-//! State, per folder, in the account's state file ([`crate::deliver::state`]), keyed by the
+//! State, per folder, in the account's state file ([`crate::uidls`]), keyed by the
 //! folder's UIDVALIDITY (RFC 3501 section 2.3.1.1): the fields `FOLDER.uidvalidity` and
 //! `FOLDER.last` (the mark: every wanted message up to that UID was delivered), and the ids
 //! `FOLDER:UIDVALIDITY:UID` of messages above it that were delivered (a batch cut short, or
@@ -12,13 +12,13 @@
 //! message asked for and not sent is asked about at the end (gone, or still owed and
 //! reported), never taken as delivered because the server said OK.
 
-use super::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient};
-use super::parse;
-use crate::deliver::state::StateFile;
 use crate::deliver::{Deliver, MessageInfo, WireMessage};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
+use crate::imap::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient};
+use crate::imap::parse;
 use crate::net::stream::Transport;
+use crate::uidls::StateFile;
 use std::collections::{BTreeMap, HashSet};
 
 /// Read buffer for message data.
@@ -110,7 +110,7 @@ pub fn fetch_folder<S: Transport>(
             format!(
                 "{}: folder {} is read-only for this user: --seen and --delete cannot change it",
                 client.peer(),
-                crate::conn::printable(folder)
+                crate::wire::printable(folder)
             ),
         ));
     }
@@ -141,7 +141,7 @@ pub fn fetch_folder<S: Transport>(
                 events.note(&format!(
                     "{}: folder {}: UIDVALIDITY changed from {old} to {validity}: the UIDs recorded mean nothing any more; {}",
                     client.peer(),
-                    crate::conn::printable(folder),
+                    crate::wire::printable(folder),
                     if opts.reset_state {
                         "recording it as delivered up to now (--reset-state)"
                     } else {
@@ -217,7 +217,7 @@ pub fn fetch_folder<S: Transport>(
             events.note(&format!(
                 "{}: folder {}: UID {u}: {n} bytes, over --max-size {max}: skipped",
                 client.peer(),
-                crate::conn::printable(folder)
+                crate::wire::printable(folder)
             ));
         }
         uids.retain(|u| big.binary_search_by_key(u, |&(b, _)| b).is_err());
@@ -256,7 +256,7 @@ pub fn fetch_folder<S: Transport>(
             &format!(
                 "{} {}: {} message{}",
                 client.peer(),
-                crate::conn::printable(folder),
+                crate::wire::printable(folder),
                 uids.len(),
                 if uids.len() == 1 { "" } else { "s" }
             ),
@@ -369,7 +369,7 @@ fn not_sent(peer: &str, folder: &str, uids: &[u32]) -> Error {
         Kind::Protocol,
         format!(
             "{peer}: folder {}: {noun} {} {verb} asked for and not sent, though the server still lists {pronoun}: not recorded, the next run asks again",
-            crate::conn::printable(folder),
+            crate::wire::printable(folder),
             list.join(", ")
         ),
     )
@@ -560,7 +560,7 @@ mod tests {
         let long = folder_key(&"x".repeat(300));
         assert!(long.starts_with("sha256-") && long.len() == 71, "{long}");
         for k in [folder_key("a b"), long] {
-            assert!(crate::deliver::state::valid_id(
+            assert!(crate::uidls::valid_id(
                 format!("{k}.uidvalidity").as_bytes()
             ));
         }

@@ -1,5 +1,5 @@
 //! Server replies and the dialects that frame them, as pure line-by-line parsers: the one
-//! thing each protocol supplies to the shared engine ([`crate::conn`]), as curl's
+//! thing each protocol supplies to the shared engine ([`crate::wire`]), as curl's
 //! `ftp_endofresp`, `smtp_endofresp` and `pop3_endofresp` do.
 //!
 //! - [`Ftp`]: numeric replies (RFC 959 section 4.2). A multi-line reply starts `123-` and
@@ -8,13 +8,13 @@
 //!   `-` on all lines but the last; a line with another code, or none, is a protocol error.
 //! - [`Pop3`]: one status line (RFC 1939 section 3): `+OK`, `-ERR`, or the `+ ` of a SASL
 //!   challenge (RFC 5034 section 4). Multi-line data after `+OK` is dot-terminated and read
-//!   with [`crate::conn::Conn::dot_body`].
+//!   with [`crate::wire::Conn::dot_body`].
 //!
 //! - [`Imap`]: one response line (RFC 3501 section 7, RFC 9051 section 7): untagged `* `
 //!   data (which does not answer a command), a `+ ` continuation request, or the tagged
 //!   `OK`, `NO` or `BAD` that ends a command. A line ending in a literal's length (`{n}`) is
-//!   followed by `n` raw octets, read with [`crate::conn::Conn::literal`], and then by the rest
-//!   of the response line ([`crate::conn::Conn::read_line_raw`]).
+//!   followed by `n` raw octets, read with [`crate::wire::Conn::literal`], and then by the rest
+//!   of the response line ([`crate::wire::Conn::read_line_raw`]).
 //!
 //! Reply text is kept as the bytes the server sent; it is decoded only to be shown
 //! ([`Reply::text`], with control characters made visible).
@@ -52,9 +52,9 @@ pub trait Dialect {
     fn line(&self, reply: &mut Option<Self::Reply>, line: &[u8]) -> Result<Step, Malformed>;
 
     /// The longest line this dialect accepts; the engine refuses a longer one (76).
-    /// [`crate::conn::MAX_LINE`] unless the protocol needs longer lines (IMAP: [`MAX_IMAP_LINE`]).
+    /// [`crate::wire::MAX_LINE`] unless the protocol needs longer lines (IMAP: [`MAX_IMAP_LINE`]).
     fn max_line(&self) -> usize {
-        crate::conn::MAX_LINE
+        crate::wire::MAX_LINE
     }
 }
 
@@ -944,6 +944,6 @@ mod tests {
             "h: server said: NO \\x1b[2Jno"
         );
         assert_eq!(Imap.max_line(), MAX_IMAP_LINE);
-        assert_eq!(Pop3.max_line(), crate::conn::MAX_LINE);
+        assert_eq!(Pop3.max_line(), crate::wire::MAX_LINE);
     }
 }

@@ -81,7 +81,7 @@ pub fn choose(offered: &[&str], forced: Option<Mechanism>, have_token: bool) -> 
         if offered.is_empty() {
             "none".to_string()
         } else {
-            crate::conn::printable(&offered.join(" "))
+            crate::wire::printable(&offered.join(" "))
         }
     };
     if let Some(m) = forced {
@@ -242,7 +242,7 @@ impl Exchange {
                 if *sent {
                     // The server's error, as JSON; the client answers with an empty line
                     // and the server then fails the command.
-                    self.detail = Some(crate::conn::printable(&String::from_utf8_lossy(challenge)));
+                    self.detail = Some(crate::wire::printable(&String::from_utf8_lossy(challenge)));
                     return Ok(Vec::new());
                 }
                 *sent = true;
@@ -331,7 +331,7 @@ impl Exchange {
                         Kind::Auth,
                         format!(
                             "SCRAM-SHA-256: the server refused the login: {}",
-                            crate::conn::printable(err)
+                            crate::wire::printable(err)
                         ),
                     ));
                 }
@@ -373,7 +373,7 @@ fn unexpected(mech: Mechanism, challenge: &[u8]) -> Error {
         Kind::Protocol,
         format!(
             "{mech}: unexpected challenge from the server: {}",
-            crate::conn::printable(&String::from_utf8_lossy(challenge))
+            crate::wire::printable(&String::from_utf8_lossy(challenge))
         ),
     )
 }

@@ -3,15 +3,15 @@
 //! STOR, or APPE), checking the result against SIZE, and only then removing the local file.
 //! Files for one server share one control connection; transient failures are retried.
 
-use super::client::{FtpClient, FtpOptions, MAX_PATH, Upload};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
-use crate::login::Login;
+use crate::ftp::client::{FtpClient, FtpOptions, MAX_PATH, Upload};
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
 use crate::parallel::{self, RateLimit, Start};
-use crate::retry::RetryPolicy;
-use crate::session::Reconnecting;
+use crate::session::login::Login;
+use crate::session::reconnect::Reconnecting;
+use crate::session::retry::RetryPolicy;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -116,7 +116,7 @@ pub fn put_all(
     login_for: &mut LoginFor<'_>,
     events: &mut dyn Events,
 ) {
-    for group in super::by_session(jobs, |j| &j.target) {
+    for group in crate::ftp::by_session(jobs, |j| &j.target) {
         let login = match login_for(&group[0].target) {
             Ok(l) => l,
             Err(e) => {

@@ -2,19 +2,19 @@
 //! check its size, resume with REST, retry transient failures, publish by rename, then
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
-use super::client::{FtpClient, FtpOptions};
-use super::list::{EntryType, Folder, Tree, fits, folder_path};
-use super::parse::{glob_match, has_glob, safe_local_name};
-use crate::conn::printable;
-use crate::dot::CrlfToLf;
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
-use crate::login::Login;
+use crate::ftp::client::{FtpClient, FtpOptions};
+use crate::ftp::list::{EntryType, Folder, Tree, fits, folder_path};
+use crate::ftp::parse::{glob_match, has_glob, safe_local_name};
 use crate::net::url::Target;
 use crate::parallel::{self, RateLimit, Start};
-use crate::retry::RetryPolicy;
-use crate::session::Reconnecting;
+use crate::session::login::Login;
+use crate::session::reconnect::Reconnecting;
+use crate::session::retry::RetryPolicy;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
+use crate::wire::dot::CrlfToLf;
+use crate::wire::printable;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -98,7 +98,7 @@ pub fn get_all(
         _ => {}
     }
     // Group by server and login, keeping the order in which servers first appear.
-    let groups = super::by_session(targets, |t| t);
+    let groups = crate::ftp::by_session(targets, |t| t);
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
     let sole_url = targets.len() == 1;
@@ -710,7 +710,7 @@ impl Run<'_> {
             if !glob_match(pattern, n.rsplit('/').next().unwrap_or(&n)) {
                 return Ok(());
             }
-            let too_long = (dir.len() + n.len() > super::client::MAX_PATH)
+            let too_long = (dir.len() + n.len() > crate::ftp::client::MAX_PATH)
                 .then_some("its path would be longer than the 4000 bytes a remote path may have");
             if let Err(why) = safe_local_name(&n).and(too_long.map_or(Ok(""), Err)) {
                 refused_count += 1;

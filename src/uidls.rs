@@ -23,7 +23,7 @@
 //! ASCII without spaces (RFC 1939 section 7: a UIDL is 1 to 70 characters from 0x21 to
 //! 0x7E); values printable ASCII.
 
-use super::create_new;
+use crate::deliver::create_new;
 use crate::error::{Error, Kind, Result};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -87,7 +87,7 @@ fn account_in(base: &Path, user: &str, host: &str, port: u16) -> Result<StateFil
                 format!("{user}@{host}"),
                 format!(
                     "there is one for {}, perhaps the same mailbox under another name: --state-file {} would share it",
-                    crate::conn::printable(&other.0),
+                    crate::wire::printable(&other.0),
                     other.1.display()
                 ),
             )
@@ -495,7 +495,7 @@ fn write_atomically(path: &Path, c: &Content) -> Result<()> {
     let shown = format!("state file {}", path.display());
     let tmp = {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".{}.tmp", super::unique_stem()));
+        name.push(format!(".{}.tmp", crate::deliver::unique_stem()));
         path.with_file_name(name)
     };
     let values = c.ids.values().any(|v| !v.is_empty());
@@ -609,7 +609,7 @@ mod tests {
     }
 
     fn temp() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ph-state-{}", super::super::unique_stem()));
+        let d = std::env::temp_dir().join(format!("ph-state-{}", crate::deliver::unique_stem()));
         fs::create_dir_all(&d).unwrap();
         d
     }

@@ -12,13 +12,13 @@
 //! QUIT never came through): those are recorded `UIDL SIZE dele`. The ids deleted at a QUIT
 //! that the server confirmed are forgotten ([`quit`]).
 
-use super::client::Pop3Client;
-use crate::conn::DotBody;
-use crate::deliver::state::StateFile;
 use crate::deliver::{Deliver, MessageInfo, WireMessage, sync_and_record};
 use crate::error::Result;
 use crate::events::Events;
 use crate::net::stream::Transport;
+use crate::pop3::client::Pop3Client;
+use crate::uidls::StateFile;
+use crate::wire::DotBody;
 
 /// Messages per batch: each batch ends with one sync of the store and one save of the state.
 pub const BATCH: usize = 500;

@@ -12,8 +12,8 @@
 //! The reader ends exactly at CRLF `.` CRLF: a `.` line after a bare LF is data. A connection
 //! closed before that is an error, never an end.
 
-use crate::conn::MAX_LINE;
 use crate::error::{Error, Kind, Result};
+use crate::wire::MAX_LINE;
 use std::io::{BufRead, ErrorKind, Write};
 
 /// What [`DotWriter`] does with a lone CR (one not followed by LF).
