@@ -1,6 +1,7 @@
 //! What the test modules share: temporary folders and test data (`files`), the one way to
 //! run a program under a watchdog (`run`), the fake servers (`fake_server`, `fake_ftp`) and
-//! the loopback real servers (`servers`).
+//! the loopback real servers (`servers`, `servers_pop`, `servers_smtp`) and whether their
+//! tests run (`interop`).
 
 pub mod fake_ftp;
 pub mod fake_imap;
@@ -8,6 +9,7 @@ pub mod fake_pop;
 pub mod fake_server;
 pub mod fake_smtp;
 pub mod files;
+pub mod interop;
 pub mod run;
 pub mod servers;
 pub mod servers_pop;
