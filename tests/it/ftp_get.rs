@@ -14,67 +14,24 @@ use crate::support::assert_in_order;
 use crate::support::fake_ftp::*;
 use crate::support::files::{TempDir, assert_file, mkfifo, part, sample, sha256};
 use crate::support::run;
+use crate::support::tool::{self, Out, tool};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// What one run of ftp-get showed.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Out {
-    /// Asserts success with nothing on stderr.
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "{self:#?}");
-        assert_eq!(self.stderr, "", "{self:#?}");
-        self
-    }
-
-    /// Asserts the exit status and that stderr is exactly one `ftp-get: ...` line; returns it.
-    fn fails(&self, code: i32) -> &str {
-        assert_eq!(self.code, Some(code), "{self:#?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line on stderr expected: {self:#?}");
-        assert!(lines[0].starts_with("ftp-get: "), "{self:#?}");
-        lines[0]
-    }
-}
-
 /// A HOME with no .netrc: not the one of whoever runs the tests.
 fn no_home() -> PathBuf {
-    std::env::temp_dir().join("posthaste-ftp_get-no-home")
+    tool::no_home("ftp-get")
 }
 
+/// ftp-get with `args` and `env`, and `--timeout 5` unless the test gives one.
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-get"));
-    // No ~/.netrc or $NETRC of whoever runs the tests, and no terminal to prompt at.
-    c.env("HOME", no_home())
-        .env_remove("NETRC")
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null());
-    if !args.contains(&"--timeout") {
-        // Bounds every wait, so a hang shows up as a failure instead of a stuck suite.
-        c.args(["--timeout", "5"]);
-    }
-    c
+    tool("ftp-get").args(args).envs(env).timeout(5).command()
 }
 
 /// Runs ftp-get (under the watchdog of `support::run`) and records what it showed.
 fn ftp_get_env(args: &[&str], env: &[(&str, &str)]) -> Out {
-    let start = Instant::now();
-    let output = run::output(&mut command(args, env));
-    Out {
-        code: output.status.code(),
-        stdout: output.stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    }
+    tool("ftp-get").args(args).envs(env).timeout(5).run()
 }
 
 fn ftp_get(args: &[&str]) -> Out {
@@ -2264,13 +2221,7 @@ fn ftp_get_peak(ftp: &FakeFtp, args: &[&str]) -> (Out, u64) {
     ftp.wait_held("QUIT", 1);
     let peak = run::peak_kib(child.id());
     ftp.release("QUIT");
-    let o = child.wait_with_output();
-    let out = Out {
-        code: o.status.code(),
-        stdout: Vec::new(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    };
+    let out = Out::of("ftp-get", child.wait_with_output(), start.elapsed());
     (out, peak)
 }
 
