@@ -168,36 +168,22 @@ fn a_password_with_a_stray_cr_is_never_printed() {
         format!("{SECRET}\r\n"),
         format!("{SECRET}\n"),
     ] {
-        let out = ftp_get_env(
-            &[
-                "-q",
-                "--tls",
-                "none",
-                "--password-env",
-                "PW",
-                "-o",
-                dir.join("f").to_str().unwrap(),
-                &user_url(&ftp),
-            ],
-            &[("PW", &pw)],
-        );
-        out.ok();
+        let f = dir.join("f");
+        as_user(
+            &ftp,
+            &pw,
+            &["-q", "--tls", "none", "-o", f.to_str().unwrap()],
+        )
+        .ok();
         assert_file(&dir.join("f"), b"private data");
     }
     // A CR inside the password cannot be sent: refused, and the password never shown.
     let evil = format!("{SECRET}\rsecond-half");
-    let out = ftp_get_env(
-        &[
-            "-q",
-            "--tls",
-            "none",
-            "--password-env",
-            "PW",
-            "-o",
-            dir.join("g").to_str().unwrap(),
-            &user_url(&ftp),
-        ],
-        &[("PW", &evil)],
+    let g = dir.join("g");
+    let out = as_user(
+        &ftp,
+        &evil,
+        &["-q", "--tls", "none", "-o", g.to_str().unwrap()],
     );
     let line = out.fails(64);
     assert!(line.contains("--password-env PW"), "{line}");

@@ -280,10 +280,7 @@ fn a_4xx_to_auth_tls_is_try_again_later() {
         .login("u", SECRET)
         .reply("AUTH", "431 TLS is resting, try later\r\n")
         .start();
-    let out = ftp_get_env(
-        &["--password-env", "PW", "-o", "-", &user_url(&ftp)],
-        &[("PW", SECRET)],
-    );
+    let out = as_user(&ftp, SECRET, &["-o", "-"]);
     let line = out.fails(75);
     assert!(line.contains("431"), "{line}");
     assert!(ftp.commands("PASS").is_empty());

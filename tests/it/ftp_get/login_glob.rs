@@ -8,19 +8,7 @@ use super::*;
 fn login_with_password_env() {
     let ftp = user_server();
     let dir = TempDir::new("passenv");
-    let out = ftp_get_env(
-        &[
-            "--tls",
-            "none",
-            "--password-env",
-            "FTP_TEST_PASS",
-            "-O",
-            dir.arg(),
-            &user_url(&ftp),
-        ],
-        &[("FTP_TEST_PASS", SECRET)],
-    );
-    out.ok();
+    as_user(&ftp, SECRET, &["--tls", "none", "-O", dir.arg()]).ok();
     assert_file(&dir.join("f"), b"private data");
     assert_in_order(
         &ftp.transcript(),
@@ -32,18 +20,7 @@ fn login_with_password_env() {
 fn wrong_password_is_77() {
     let ftp = user_server();
     let dir = TempDir::new("wrongpass");
-    let out = ftp_get_env(
-        &[
-            "--tls",
-            "none",
-            "--password-env",
-            "FTP_TEST_PASS",
-            "-O",
-            dir.arg(),
-            &user_url(&ftp),
-        ],
-        &[("FTP_TEST_PASS", "wrong")],
-    );
+    let out = as_user(&ftp, "wrong", &["--tls", "none", "-O", dir.arg()]);
     let line = out.fails(77);
     assert!(line.contains("530"), "{line}");
     assert!(!line.contains("wrong"), "the password is not shown: {line}");
@@ -58,18 +35,7 @@ fn a_password_too_long_for_a_command_line_is_refused_unshown() {
     let ftp = user_server();
     let dir = TempDir::new("longpass");
     let long = "p4ss".repeat(1250);
-    let out = ftp_get_env(
-        &[
-            "--tls",
-            "none",
-            "--password-env",
-            "FTP_TEST_PASS",
-            "-O",
-            dir.arg(),
-            &user_url(&ftp),
-        ],
-        &[("FTP_TEST_PASS", &long)],
-    );
+    let out = as_user(&ftp, &long, &["--tls", "none", "-O", dir.arg()]);
     let line = out.fails(64);
     assert!(
         line.ends_with("refusing to send a command line of 5005 bytes (at most 4096): PASS ****"),

@@ -62,6 +62,15 @@ fn user_url(ftp: &FakeFtp) -> String {
     format!("ftp://u@127.0.0.1:{}/f", ftp.port())
 }
 
+/// ftp-get on [`user_url`] with `args`, given `password` in `$PW` (`--password-env PW`).
+fn as_user(ftp: &FakeFtp, password: &str, args: &[&str]) -> Out {
+    let url = user_url(ftp);
+    let mut all = vec!["--password-env", "PW"];
+    all.extend_from_slice(args);
+    all.push(&url);
+    ftp_get_env(&all, &[("PW", password)])
+}
+
 /// CSV files in `dir/` (a hidden one, one in a subfolder) and beside it, for the globs.
 fn glob_server(b: Builder) -> FakeFtp {
     b.file("dir/a.csv", "a")

@@ -165,16 +165,7 @@ fn connection_refused_is_75() {
 fn tls_auto_never_sends_a_password_in_cleartext() {
     let ftp = user_server();
     let dir = TempDir::new("tlsauto");
-    let out = ftp_get_env(
-        &[
-            "--password-env",
-            "FTP_TEST_PASS",
-            "-O",
-            dir.arg(),
-            &user_url(&ftp),
-        ],
-        &[("FTP_TEST_PASS", SECRET)],
-    );
+    let out = as_user(&ftp, SECRET, &["-O", dir.arg()]);
     let line = out.fails(69);
     assert!(line.contains("--tls none"), "{line}");
     assert!(!line.contains(SECRET), "{line}");

@@ -62,11 +62,6 @@ pub fn tool(name: &'static str) -> Tool {
 }
 
 impl Tool {
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Tool {
-        self.cmd.arg(arg);
-        self
-    }
-
     pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Tool {
         self.cmd.args(args);
         self
@@ -86,20 +81,9 @@ impl Tool {
         self.env("HOME", dir.as_ref())
     }
 
-    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Tool {
-        self.cmd.current_dir(dir);
-        self
-    }
-
     /// Standard input from a pipe fed with `data` (then closed).
     pub fn input(mut self, data: &[u8]) -> Tool {
         self.input = Some(data.to_vec());
-        self
-    }
-
-    /// Standard input from `stdin` (a file, say) instead of `/dev/null`.
-    pub fn stdin(mut self, stdin: impl Into<Stdio>) -> Tool {
-        self.cmd.stdin(stdin);
         self
     }
 
@@ -127,10 +111,7 @@ impl Tool {
         let start = Instant::now();
         let output = match input {
             Some(data) => run::output_with_input(&mut cmd, &data),
-            None => {
-                cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-                run::spawn(&mut cmd).wait_with_output()
-            }
+            None => run::output(&mut cmd),
         };
         Out::of(name, output, start.elapsed())
     }
