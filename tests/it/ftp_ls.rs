@@ -7,46 +7,10 @@ use std::process::{Command, Stdio};
 use crate::support::assert_in_order;
 use crate::support::fake_ftp::*;
 use crate::support::run;
-
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn ok(&self) -> Vec<&str> {
-        assert_eq!(self.code, Some(0), "{self:#?}");
-        assert_eq!(self.stderr, "", "{self:#?}");
-        self.stdout.lines().collect()
-    }
-
-    fn fails(&self, code: i32) -> &str {
-        assert_eq!(self.code, Some(code), "{self:#?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{self:#?}");
-        assert!(lines[0].starts_with("ftp-ls: "), "{self:#?}");
-        lines[0]
-    }
-}
+use crate::support::tool::{Out, tool};
 
 fn ftp_ls(args: &[&str]) -> Out {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-ls"));
-    c.env(
-        "HOME",
-        std::env::temp_dir().join("posthaste-ftp_ls-no-home"),
-    )
-    .env_remove("NETRC")
-    .args(args)
-    .args(["--timeout", "5"])
-    .stdin(Stdio::null());
-    let o = run::output(&mut c);
-    Out {
-        code: o.status.code(),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    tool("ftp-ls").args(args).timeout(5).run()
 }
 
 /// FEAT without MLST: LIST it is.
@@ -68,11 +32,11 @@ fn json(line: &str) -> serde_json::Value {
 #[test]
 fn mlsd_names_long_and_json() {
     let ftp = tree().start();
-    let names = ftp_ls(&[&ftp.url("d/")]).ok().join(",");
+    let names = ftp_ls(&[&ftp.url("d/")]).ok().lines().join(",");
     assert_eq!(names, "a.csv,b.txt,empty,sub");
     assert!(ftp.commands("MLSD").contains(&"MLSD d".to_string()));
     assert!(ftp.commands("LIST").is_empty());
-    let long = ftp_ls(&["-l", &ftp.url("d/")]).ok().join("\n");
+    let long = ftp_ls(&["-l", &ftp.url("d/")]).ok().lines().join("\n");
     assert!(
         long.contains("-            5 2024-03-05 17:08 a.csv"),
         "{long}"
@@ -82,7 +46,7 @@ fn mlsd_names_long_and_json() {
         "{long}"
     );
     let out = ftp_ls(&["--json", &ftp.url("d/")]);
-    let lines = out.ok();
+    let lines = out.ok().lines();
     let a = json(lines[0]);
     assert_eq!(a["name"], "a.csv");
     assert_eq!(a["path"], "d/a.csv");
@@ -92,17 +56,17 @@ fn mlsd_names_long_and_json() {
     assert!(a.get("target").is_none());
     assert_eq!(json(lines[3])["type"], "dir");
     // The login folder.
-    assert_eq!(ftp_ls(&[&ftp.url("")]).ok(), ["d"]);
+    assert_eq!(ftp_ls(&[&ftp.url("")]).ok().lines(), ["d"]);
 }
 
 #[test]
 fn list_is_parsed_when_there_is_no_mlsd() {
     let ftp = tree().feat(NO_MLST).start();
-    let names = ftp_ls(&[&ftp.url("d/")]).ok().join(",");
+    let names = ftp_ls(&[&ftp.url("d/")]).ok().lines().join(",");
     assert_eq!(names, "a.csv,b.txt,empty,sub");
     assert!(ftp.commands("MLSD").is_empty());
     let out = ftp_ls(&["--json", &ftp.url("d/")]);
-    let a = json(out.ok()[0]);
+    let a = json(out.ok().lines()[0]);
     assert_eq!(a["size"], 5);
     assert_eq!(a["modified"], "2024-03-05T00:00:00Z", "a year, no time");
 }
@@ -126,7 +90,7 @@ fn unix_dos_and_eplf_listings() {
         .listing("LIST", UNIX)
         .start();
     let out = ftp_ls(&["--json", &ftp.url("x/")]);
-    let v: Vec<serde_json::Value> = out.ok().into_iter().map(json).collect();
+    let v: Vec<serde_json::Value> = out.ok().lines().into_iter().map(json).collect();
     assert_eq!(v.len(), 4);
     assert_eq!(v[0]["type"], "dir");
     assert_eq!(v[1]["name"], "big file.iso");
@@ -136,7 +100,7 @@ fn unix_dos_and_eplf_listings() {
     assert_eq!(v[2]["name"], "latest");
     assert_eq!(v[2]["target"], "release-1.2");
     assert_eq!(v[3]["name"], "no group.txt");
-    let long = ftp_ls(&["-lh", &ftp.url("x/")]).ok().join("\n");
+    let long = ftp_ls(&["-lh", &ftp.url("x/")]).ok().lines().join("\n");
     assert!(
         long.contains("10 MiB 2020-01-02 00:00 big file.iso"),
         "{long}"
@@ -151,7 +115,7 @@ fn unix_dos_and_eplf_listings() {
         .listing("LIST", DOS)
         .start();
     let out = ftp_ls(&["--json", &ftp.url("x/")]);
-    let v: Vec<serde_json::Value> = out.ok().into_iter().map(json).collect();
+    let v: Vec<serde_json::Value> = out.ok().lines().into_iter().map(json).collect();
     assert_eq!(v[0]["name"], "Program Files");
     assert_eq!(v[0]["type"], "dir");
     assert_eq!(v[0]["modified"], "2020-01-02T15:04:00Z");
@@ -162,7 +126,7 @@ fn unix_dos_and_eplf_listings() {
         .listing("LIST", EPLF)
         .start();
     let out = ftp_ls(&["--json", &ftp.url("x/")]);
-    let v: Vec<serde_json::Value> = out.ok().into_iter().map(json).collect();
+    let v: Vec<serde_json::Value> = out.ok().lines().into_iter().map(json).collect();
     assert_eq!(v[0]["name"], "dev");
     assert_eq!(v[0]["type"], "dir");
     assert_eq!(v[1]["name"], "RFCEPLF");
@@ -182,12 +146,12 @@ fn mlsd_links_and_raw_output() {
             "lrwxrwxrwx 1 0 0 9 Jan 02 2020 data -> /srv/data\r\n",
         )
         .start();
-    let v = json(ftp_ls(&["--json", &ftp.url("x/")]).ok()[0]);
+    let v = json(ftp_ls(&["--json", &ftp.url("x/")]).ok().lines()[0]);
     assert_eq!(v["type"], "link");
     assert_eq!(v["target"], "/srv/data");
     // --raw: LIST's lines as they came.
     assert_eq!(
-        ftp_ls(&["--raw", &ftp.url("x/")]).ok(),
+        ftp_ls(&["--raw", &ftp.url("x/")]).ok().lines(),
         ["lrwxrwxrwx 1 0 0 9 Jan 02 2020 data -> /srv/data"]
     );
 }
@@ -201,7 +165,7 @@ fn unparseable_lines_are_reported_with_verbose_and_never_fatal() {
         .start();
     let out = ftp_ls(&[&ftp.url("x/")]);
     assert_eq!(out.code, Some(0), "{out:#?}");
-    assert_eq!(out.stdout, "ok.txt\n");
+    assert_eq!(out.text(), "ok.txt\n");
     assert_eq!(
         out.stderr,
         "ftp-ls: 2 listing lines were not understood (-v shows them)\n"
@@ -225,15 +189,18 @@ fn hostile_names_cannot_reach_the_terminal() {
     let body = "type=file;size=1; evil\x1b]0;pwned\x07name\r\n";
     let ftp = FakeFtp::builder().listing("MLSD", body).start();
     assert_eq!(
-        ftp_ls(&[&ftp.url("x/")]).ok(),
+        ftp_ls(&[&ftp.url("x/")]).ok().lines(),
         ["evil\\x1b]0;pwned\\x07name"]
     );
     let out = ftp_ls(&["--json", &ftp.url("x/")]);
     assert!(
-        out.stdout.contains("evil\\u001b]0;pwned\\u0007name"),
+        out.text().contains("evil\\u001b]0;pwned\\u0007name"),
         "{out:#?}"
     );
-    assert_eq!(json(out.ok()[0])["name"], "evil\x1b]0;pwned\x07name");
+    assert_eq!(
+        json(out.ok().lines()[0])["name"],
+        "evil\x1b]0;pwned\x07name"
+    );
 }
 
 #[test]
@@ -246,11 +213,11 @@ fn json_escapes_every_character_plain_output_makes_visible() {
     let ftp = FakeFtp::builder().listing("MLSD", body).start();
     let plain = ftp_ls(&[&ftp.url("x/")]);
     assert_eq!(
-        plain.ok()[0],
+        plain.ok().lines()[0],
         "a\\x7fb\\x9b31mc\\x85d\\u{202e}txt.exe\\u{2066}e\\u{feff}"
     );
     let out = ftp_ls(&["--json", &ftp.url("x/")]);
-    let lines = out.ok();
+    let lines = out.ok().lines();
     assert_eq!(
         lines[0],
         "{\"name\":\"a\\u007fb\\u009b31mc\\u0085d\\u202etxt.exe\\u2066e\\ufeff\",\
@@ -268,7 +235,7 @@ fn json_escapes_every_character_plain_output_makes_visible() {
 fn recursive_listing_walks_the_tree_in_order() {
     let ftp = tree().start();
     assert_eq!(
-        ftp_ls(&["-R", &ftp.url("d/")]).ok(),
+        ftp_ls(&["-R", &ftp.url("d/")]).ok().lines(),
         [
             "a.csv",
             "b.txt",
@@ -280,11 +247,11 @@ fn recursive_listing_walks_the_tree_in_order() {
         ]
     );
     let out = ftp_ls(&["-R", "--json", &ftp.url("d/")]);
-    let last = json(out.ok()[6]);
+    let last = json(out.ok().lines()[6]);
     assert_eq!(last["path"], "d/sub/deeper/e");
     // The same with LIST.
     let ftp = tree().feat(NO_MLST).start();
-    assert_eq!(ftp_ls(&["-R", &ftp.url("d/")]).ok().len(), 7);
+    assert_eq!(ftp_ls(&["-R", &ftp.url("d/")]).ok().lines().len(), 7);
 }
 
 #[test]
@@ -297,7 +264,7 @@ fn recursion_never_enters_a_folder_twice() {
         )
         .start();
     let out = ftp_ls(&["-R", &ftp.url("top/")]);
-    assert_eq!(out.ok(), ["loop", "f", "loop/loop", "loop/f"]);
+    assert_eq!(out.ok().lines(), ["loop", "f", "loop/loop", "loop/f"]);
     assert_eq!(ftp.commands("MLSD").len(), 2);
 }
 
@@ -321,34 +288,24 @@ fn a_tree_deeper_than_64_levels_ends_the_walk_with_an_error() {
             ftp.url("top/")
         )
     );
-    assert_eq!(out.stdout.lines().count(), 65);
+    assert_eq!(out.lines().len(), 65);
     assert_eq!(ftp.commands("LIST").len(), 65);
 }
 
 /// Runs ftp-ls against `ftp`, whose QUIT is held (`Builder::hold`), and reads the tool's
 /// peak memory (VmHWM) while it waits for that answer: after the whole walk.
 fn ftp_ls_peak(ftp: &FakeFtp, args: &[&str]) -> (Out, u64) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-ls"));
-    c.env(
-        "HOME",
-        std::env::temp_dir().join("posthaste-ftp_ls-no-home"),
-    )
-    .env_remove("NETRC")
-    .args(args)
-    .args(["--timeout", "30"])
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    let mut c = tool("ftp-ls").args(args).timeout(30).command();
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
     let child = run::spawn(&mut c);
     ftp.wait_held("QUIT", 1);
     let peak = run::peak_kib(child.id());
     ftp.release("QUIT");
-    let o = child.wait_with_output();
-    let out = Out {
-        code: o.status.code(),
-        stdout: String::new(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
+    let out = Out::of(
+        "ftp-ls",
+        child.wait_with_output(),
+        std::time::Duration::ZERO,
+    );
     (out, peak)
 }
 
@@ -397,7 +354,7 @@ fn a_name_too_long_for_a_command_line_ends_the_walk_before_it_is_sent() {
         "{e}"
     );
     // The top folder was shown whole; nothing longer than MLSD top was sent.
-    assert_eq!(out.stdout.lines().count(), 2);
+    assert_eq!(out.lines().len(), 2);
     assert_eq!(ftp.commands("MLSD"), ["MLSD top"]);
     // A path of the URL's own that no command line could carry is refused unsent (64).
     let ftp = FakeFtp::builder().start();
@@ -432,9 +389,14 @@ fn a_missing_folder_is_66_where_the_server_lists_it_as_empty() {
         );
     }
     // An empty folder is success, with nothing printed; so is the login folder.
-    assert!(ftp_ls(&[&ftp.url("d/empty/")]).ok().is_empty());
-    assert!(ftp_ls(&["-R", &ftp.url("d/empty/")]).ok().is_empty());
-    assert!(ftp_ls(&[&ftp.url("")]).ok().is_empty());
+    assert!(ftp_ls(&[&ftp.url("d/empty/")]).ok().lines().is_empty());
+    assert!(
+        ftp_ls(&["-R", &ftp.url("d/empty/")])
+            .ok()
+            .lines()
+            .is_empty()
+    );
+    assert!(ftp_ls(&[&ftp.url("")]).ok().lines().is_empty());
     assert_in_order(
         &ftp.transcript(),
         &["LIST d/empty", "PWD", "CWD d/empty", "CWD /home/u"],
@@ -446,7 +408,7 @@ fn a_missing_folder_is_66_where_the_server_lists_it_as_empty() {
         e.ends_with("no such folder (the listing was empty, and MLST does not find it)"),
         "{e}"
     );
-    assert!(ftp_ls(&[&ftp.url("d/empty/")]).ok().is_empty());
+    assert!(ftp_ls(&[&ftp.url("d/empty/")]).ok().lines().is_empty());
     // A wildcard in a missing folder names the folder.
     let e = ftp_ls(&[&ftp.url("nonexist/*.csv")]).fails(66).to_string();
     assert!(
@@ -460,22 +422,28 @@ fn a_missing_folder_is_66_where_the_server_lists_it_as_empty() {
 #[test]
 fn globs_single_files_and_missing_folders() {
     let ftp = tree().start();
-    assert_eq!(ftp_ls(&[&ftp.url("d/*.csv")]).ok(), ["a.csv"]);
+    assert_eq!(ftp_ls(&[&ftp.url("d/*.csv")]).ok().lines(), ["a.csv"]);
     let e = ftp_ls(&[&ftp.url("d/*.zip")]).fails(66).to_string();
     assert!(e.contains("nothing matches *.zip"), "{e}");
     assert_eq!(
-        ftp_ls(&["-l", &ftp.url("d/b.txt")]).ok(),
+        ftp_ls(&["-l", &ftp.url("d/b.txt")]).ok().lines(),
         ["-            2 2020-01-02 03:04 b.txt"]
     );
-    assert_eq!(ftp_ls(&[&ftp.url("d/sub")]).ok(), ["c.csv", "deeper"]);
+    assert_eq!(
+        ftp_ls(&[&ftp.url("d/sub")]).ok().lines(),
+        ["c.csv", "deeper"]
+    );
     let e = ftp_ls(&[&ftp.url("nope/")]).fails(66).to_string();
     assert!(e.contains("no such folder"), "{e}");
     let e = ftp_ls(&[&ftp.url("d/nope")]).fails(66).to_string();
     assert!(e.contains("no such file or folder"), "{e}");
     // Without MLST: a CWD tells a folder from a file.
     let ftp = tree().feat(NO_MLST).start();
-    assert_eq!(ftp_ls(&[&ftp.url("d/sub")]).ok(), ["c.csv", "deeper"]);
-    assert_eq!(ftp_ls(&[&ftp.url("d/b.txt")]).ok(), ["b.txt"]);
+    assert_eq!(
+        ftp_ls(&[&ftp.url("d/sub")]).ok().lines(),
+        ["c.csv", "deeper"]
+    );
+    assert_eq!(ftp_ls(&[&ftp.url("d/b.txt")]).ok().lines(), ["b.txt"]);
 }
 
 #[test]
@@ -486,7 +454,7 @@ fn a_folder_of_100000_entries_streams() {
     }
     let ftp = FakeFtp::builder().listing("MLSD", body).start();
     let out = ftp_ls(&[&ftp.url("big/")]);
-    let lines = out.ok();
+    let lines = out.ok().lines();
     assert_eq!(lines.len(), 100_000);
     assert_eq!(lines[99_999], "file-099999");
 }

@@ -9,59 +9,24 @@ use crate::support::assert_in_order;
 use crate::support::fake_ftp::*;
 use crate::support::files::{TempDir, sample};
 use crate::support::run;
+use crate::support::tool::{Out, tool};
 
-/// What one run of ftp-put showed.
-#[derive(Debug)]
-pub struct Out {
-    pub code: Option<i32>,
-    pub stderr: String,
-}
-
-impl Out {
-    /// Asserts success with nothing on stderr.
-    pub fn ok(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "{self:#?}");
-        assert_eq!(self.stderr, "", "{self:#?}");
-        self
-    }
-
-    /// Asserts the exit status and that stderr is exactly one `ftp-put: ...` line; returns it.
-    pub fn fails(&self, code: i32) -> &str {
-        assert_eq!(self.code, Some(code), "{self:#?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line on stderr expected: {self:#?}");
-        assert!(lines[0].starts_with("ftp-put: "), "{self:#?}");
-        lines[0]
-    }
-}
-
-fn no_home() -> PathBuf {
-    std::env::temp_dir().join("posthaste-ftp_put-no-home")
-}
-
+/// ftp-put with `args` and `--timeout 5`.
 pub fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ftp-put"));
-    c.env("HOME", no_home())
-        .env_remove("NETRC")
-        .args(args)
-        .args(["--timeout", "5"])
-        .stdin(Stdio::null());
-    c
-}
-
-fn out(o: std::process::Output) -> Out {
-    Out {
-        code: o.status.code(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    tool("ftp-put").args(args).timeout(5).command()
 }
 
 pub fn ftp_put(args: &[&str]) -> Out {
-    out(run::output(&mut command(args)))
+    tool("ftp-put").args(args).timeout(5).run()
+}
+
+/// What a run the test spawned itself showed.
+fn out(o: std::process::Output) -> Out {
+    Out::of("ftp-put", o, std::time::Duration::ZERO)
 }
 
 fn ftp_put_stdin(args: &[&str], input: &[u8]) -> Out {
-    out(run::output_with_input(&mut command(args), input))
+    tool("ftp-put").args(args).timeout(5).input(input).run()
 }
 
 /// A local file `name` in `dir` holding `data`; its path as an argument.

@@ -3,35 +3,13 @@
 //! stderr, and what is left on the server.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::support::fake_imap::*;
 use crate::support::fake_server::Server;
 use crate::support::files::TempDir;
 use crate::support::run;
-
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "{self:#?}");
-        assert_eq!(self.stderr, "", "{self:#?}");
-        self
-    }
-
-    fn fails(&self, code: i32) -> &str {
-        assert_eq!(self.code, Some(code), "{self:#?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line on stderr expected: {self:#?}");
-        assert!(lines[0].starts_with("imap-fetch: "), "{self:#?}");
-        lines[0]
-    }
-}
+use crate::support::tool::{Out, Tool, tool};
 
 /// One test's local side: a HOME without netrc, a state folder, and where mail goes.
 struct Local {
@@ -69,21 +47,21 @@ impl Local {
     }
 
     fn run_url(&self, url: &str, tls: &[&str], args: &[&str]) -> Out {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
-        c.env("HOME", self.dir.join("home"))
-            .env("XDG_STATE_HOME", self.state())
-            .env_remove("NETRC")
-            .env("IMAP_PASS", PASS)
-            .args([url, "--password-env", "IMAP_PASS", "--timeout", "10"])
+        self.imap_fetch(url)
+            .args(["--timeout", "10"])
             .args(tls)
             .args(args)
-            .stdin(Stdio::null());
-        let o = run::output(&mut c);
-        Out {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
+            .run()
+    }
+
+    /// imap-fetch for `url` as this test's user: its HOME and state folder, the password
+    /// from `$IMAP_PASS`.
+    fn imap_fetch(&self, url: &str) -> Tool {
+        tool("imap-fetch")
+            .home(self.dir.join("home"))
+            .env("XDG_STATE_HOME", self.state())
+            .env("IMAP_PASS", PASS)
+            .args([url, "--password-env", "IMAP_PASS"])
     }
 
     fn md(&self) -> Vec<String> {
@@ -353,25 +331,13 @@ fn no_starttls_means_no_password_in_cleartext() {
 fn a_bad_password_is_77_and_never_shown() {
     let server = imap(&messages()).start();
     let l = Local::new("badpass");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
-        .env_remove("NETRC")
+    let o = l
+        .imap_fetch(&url(&server))
         .env("IMAP_PASS", "wrong horse")
-        .args([
-            &url(&server),
-            "--password-env",
-            "IMAP_PASS",
-            "--tls",
-            "none",
-            "-v",
-            "--maildir",
-            &l.md_arg(),
-        ])
-        .stdin(Stdio::null());
-    let o = run::output(&mut c);
-    assert_eq!(o.status.code(), Some(77));
-    let err = String::from_utf8_lossy(&o.stderr);
+        .args(["--tls", "none", "-v", "--maildir", &l.md_arg()])
+        .run();
+    assert_eq!(o.code, Some(77));
+    let err = &o.stderr;
     assert!(err.contains("AUTHENTICATIONFAILED"), "{err}");
     assert!(err.contains("C: a2 LOGIN alice ****"), "{err}");
     assert!(!err.contains("wrong horse"), "{err}");
@@ -395,7 +361,7 @@ fn folders_from_the_url_and_flags_and_the_list() {
     let l = Local::new("folders");
     let o = l.run(&server, &["--list-folders"]);
     o.ok();
-    assert_eq!(o.stdout, "INBOX\nEntwürfe\n");
+    assert_eq!(o.text(), "INBOX\nEntwürfe\n");
     let url = format!("imap://{USER}@127.0.0.1:{}/Entw%C3%BCrfe", server.port());
     l.run_url(&url, &["--tls", "none"], &["--maildir", &l.md_arg()])
         .ok();
@@ -446,25 +412,11 @@ fn a_new_uidvalidity_fetches_the_folder_as_new() {
 fn idle_fetches_what_arrives_and_a_sigterm_ends_it_cleanly() {
     let server = imap(&messages()).start();
     let l = Local::new("idle");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
-        .env_remove("NETRC")
-        .env("IMAP_PASS", PASS)
-        .args([
-            &url(&server),
-            "--password-env",
-            "IMAP_PASS",
-            "--tls",
-            "none",
-            "--idle",
-            "--maildir",
-            &l.md_arg(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = run::spawn(&mut c);
+    let mut c = l
+        .imap_fetch(&url(&server))
+        .args(["--tls", "none", "--idle", "--maildir", &l.md_arg()])
+        .command();
+    let child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
     let wait_for = |what: &str, f: &dyn Fn() -> bool| {
         for _ in 0..2000 {
             if f() {
@@ -515,12 +467,12 @@ fn every_store_of_pop_fetch_and_since() {
     // mboxrd on standard output.
     let o = l.run(&server, &["--stdout", "--all", "--since", "2026-02-01"]);
     assert_eq!(o.code, Some(0), "{o:#?}");
-    assert_eq!(o.stdout.matches("\nFrom ").count() + 1, 3, "{}", o.stdout);
-    assert!(o.stdout.starts_with("From MAILER-DAEMON "), "{}", o.stdout);
+    assert_eq!(o.text().matches("\nFrom ").count() + 1, 3, "{}", o.text());
+    assert!(o.text().starts_with("From MAILER-DAEMON "), "{}", o.text());
     assert!(
-        o.stdout.contains("Subject: three\n\na\rb\n)\n{5}\n"),
+        o.text().contains("Subject: three\n\na\rb\n)\n{5}\n"),
         "{}",
-        o.stdout
+        o.text()
     );
     assert_eq!(
         commands_of(&server, "UID SEARCH"),
@@ -554,24 +506,11 @@ fn a_second_run_for_the_same_account_stops_at_once() {
     // The first run hangs in its fetch (the server never answers), holding the lock.
     let server = imap(&messages()).stall_on("UID FETCH").start();
     let l = Local::new("twice");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_imap-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
-        .env_remove("NETRC")
-        .env("IMAP_PASS", PASS)
-        .args([
-            &url(&server),
-            "--password-env",
-            "IMAP_PASS",
-            "--tls",
-            "none",
-            "--maildir",
-            &l.md_arg(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let first = run::spawn(&mut c);
+    let mut c = l
+        .imap_fetch(&url(&server))
+        .args(["--tls", "none", "--maildir", &l.md_arg()])
+        .command();
+    let first = run::spawn(c.stdout(Stdio::null()).stderr(Stdio::null()));
     for _ in 0..2000 {
         if commands(&server).iter().any(|c| c.starts_with("UID FETCH")) {
             break;

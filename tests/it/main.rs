@@ -2,7 +2,8 @@
 //! helpers (`support`) and one run.
 //!
 //! - `ftp_get`, `mime_pack`: the tools as a user sees them (bytes on disk, the transcript on
-//!   the wire, the exit status, the message on stderr);
+//!   the wire, the exit status, the message on stderr; `ftp_get` is a folder of modules, one per
+//!   part of its plan);
 //! - `ftp_put`, `ftp_ls`: the same for the upload and listing tools, against the fake server;
 //! - `fake_server_selftest`: the protocol-neutral core of the fake servers, through a toy
 //!   POP3-like protocol and a plain TCP client;

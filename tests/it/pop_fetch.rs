@@ -9,28 +9,7 @@ use crate::support::fake_pop::*;
 use crate::support::fake_server::Server;
 use crate::support::files::TempDir;
 use crate::support::run;
-
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stderr: String,
-}
-
-impl Out {
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "{self:#?}");
-        assert_eq!(self.stderr, "", "{self:#?}");
-        self
-    }
-
-    fn fails(&self, code: i32) -> &str {
-        assert_eq!(self.code, Some(code), "{self:#?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line on stderr expected: {self:#?}");
-        assert!(lines[0].starts_with("pop-fetch: "), "{self:#?}");
-        lines[0]
-    }
-}
+use crate::support::tool::{Out, Tool, tool};
 
 /// One test's local side: a HOME without netrc, a state folder, and where mail goes.
 struct Local {
@@ -58,27 +37,20 @@ impl Local {
     }
 
     fn run_url(&self, url: &str, args: &[&str]) -> Out {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-        c.env("HOME", self.dir.join("home"))
-            .env("XDG_STATE_HOME", self.state())
-            .env_remove("NETRC")
-            .env("POP_PASS", PASS)
-            .args([
-                url,
-                "--password-env",
-                "POP_PASS",
-                "--tls",
-                "none",
-                "--timeout",
-                "10",
-            ])
+        self.pop_fetch(url)
+            .args(["--tls", "none", "--timeout", "10"])
             .args(args)
-            .stdin(Stdio::null());
-        let o = run::output(&mut c);
-        Out {
-            code: o.status.code(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
+            .run()
+    }
+
+    /// pop-fetch for `url` as this test's user: its HOME and state folder, the password
+    /// from `$POP_PASS`.
+    fn pop_fetch(&self, url: &str) -> Tool {
+        tool("pop-fetch")
+            .home(self.dir.join("home"))
+            .env("XDG_STATE_HOME", self.state())
+            .env("POP_PASS", PASS)
+            .args([url, "--password-env", "POP_PASS"])
     }
 
     fn md(&self) -> Vec<String> {
@@ -322,22 +294,12 @@ fn bytes_injected_before_the_tls_handshake_are_refused() {
         .start();
     let l = Local::new("stls");
     let md = l.maildir();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
-        .env("POP_PASS", PASS)
-        .args([
-            &url(&server),
-            "--password-env",
-            "POP_PASS",
-            "--timeout",
-            "10",
-        ])
-        .args(["--maildir", md.to_str().unwrap()])
-        .stdin(Stdio::null());
-    let o = run::output(&mut c);
-    assert_eq!(o.status.code(), Some(76), "{o:?}");
-    let err = String::from_utf8_lossy(&o.stderr);
+    let o = l
+        .pop_fetch(&url(&server))
+        .args(["--timeout", "10", "--maildir", md.to_str().unwrap()])
+        .run();
+    assert_eq!(o.code, Some(76), "{o:?}");
+    let err = &o.stderr;
     assert!(err.contains("before the TLS handshake"), "{err}");
     assert!(server.commands("USER").is_empty() && server.commands("PASS").is_empty());
 }
@@ -347,22 +309,12 @@ fn no_stls_means_no_password_in_cleartext_unless_tls_none() {
     let server = pop(&edge_messages()).start();
     let l = Local::new("nostls");
     let md = l.maildir();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
-        .env("POP_PASS", PASS)
-        .args([
-            &url(&server),
-            "--password-env",
-            "POP_PASS",
-            "--timeout",
-            "10",
-        ])
-        .args(["--maildir", md.to_str().unwrap()])
-        .stdin(Stdio::null());
-    let o = run::output(&mut c);
-    assert_eq!(o.status.code(), Some(69), "{o:?}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--tls none"));
+    let o = l
+        .pop_fetch(&url(&server))
+        .args(["--timeout", "10", "--maildir", md.to_str().unwrap()])
+        .run();
+    assert_eq!(o.code, Some(69), "{o:?}");
+    assert!(o.stderr.contains("--tls none"));
     assert!(server.commands("PASS").is_empty());
 }
 
@@ -371,25 +323,14 @@ fn a_wrong_password_is_77_and_never_shown() {
     let server = pop(&edge_messages()).start();
     let l = Local::new("badpass");
     let md = l.maildir();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
+    let o = l
+        .pop_fetch(&url(&server))
         .env("POP_PASS", "wrong-horse")
-        .args([
-            &url(&server),
-            "--password-env",
-            "POP_PASS",
-            "--tls",
-            "none",
-            "--timeout",
-            "10",
-            "-v",
-        ])
+        .args(["--tls", "none", "--timeout", "10", "-v"])
         .args(["--maildir", md.to_str().unwrap()])
-        .stdin(Stdio::null());
-    let o = run::output(&mut c);
-    assert_eq!(o.status.code(), Some(77), "{o:?}");
-    let err = String::from_utf8_lossy(&o.stderr);
+        .run();
+    assert_eq!(o.code, Some(77), "{o:?}");
+    let err = &o.stderr;
     assert!(err.contains("login as alice failed"), "{err}");
     assert!(!err.contains("wrong-horse"), "{err}");
     assert!(err.contains("C: PASS ****"), "{err}");
@@ -592,21 +533,11 @@ fn mda_delivers_only_on_exit_0_and_a_failure_keeps_the_rest() {
 fn stdout_is_an_mboxrd_stream() {
     let server = pop(&edge_messages()).start();
     let l = Local::new("stdout");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
-        .env("POP_PASS", PASS)
-        .args([
-            &url(&server),
-            "--password-env",
-            "POP_PASS",
-            "--tls",
-            "none",
-            "--stdout",
-        ])
-        .stdin(Stdio::null());
-    let o = run::output(&mut c);
-    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let o = l
+        .pop_fetch(&url(&server))
+        .args(["--tls", "none", "--stdout"])
+        .run();
+    assert_eq!(o.code, Some(0), "{o:?}");
     let got: Vec<String> = mboxrd_messages(&o.stdout)
         .into_iter()
         .map(|m| String::from_utf8(m).unwrap())
@@ -627,24 +558,12 @@ fn exactly_one_store_is_required() {
 
 /// pop-fetch started with stdout and stderr piped, for a test that signals it.
 fn spawn_pop_fetch(l: &Local, server: &Server<FakePop>, args: &[&str]) -> run::Watched {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-    c.env("HOME", l.dir.join("home"))
-        .env("XDG_STATE_HOME", l.state())
-        .env("POP_PASS", PASS)
-        .args([
-            &url(server),
-            "--password-env",
-            "POP_PASS",
-            "--tls",
-            "none",
-            "--timeout",
-            "60",
-        ])
+    let mut c = l
+        .pop_fetch(&url(server))
+        .args(["--tls", "none", "--timeout", "60"])
         .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    run::spawn(&mut c)
+        .command();
+    run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()))
 }
 
 /// Waits (within the watchdog) until `ready` says so.
@@ -997,23 +916,12 @@ fn stdout_closed_early_with_delete_is_74_and_deletes_nothing() {
     for delete in [true, false] {
         let server = pop(&msgs).start();
         let l = Local::new("stdouthead");
-        let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-        c.env("HOME", l.dir.join("home"))
-            .env("XDG_STATE_HOME", l.state())
-            .env("POP_PASS", PASS)
-            .args([
-                &url(&server),
-                "--password-env",
-                "POP_PASS",
-                "--tls",
-                "none",
-                "--stdout",
-            ])
+        let mut c = l
+            .pop_fetch(&url(&server))
+            .args(["--tls", "none", "--stdout"])
             .args(if delete { &["--delete"][..] } else { &[] })
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = run::spawn(&mut c);
+            .command();
+        let mut child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
         let mut head = [0u8; 100];
         std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut head).unwrap();
         assert!(head.starts_with(b"From MAILER-DAEMON "));
@@ -1045,14 +953,12 @@ fn a_look_with_stdout_records_nothing() {
     let md = l.maildir();
     let state = l.state().join(format!("posthaste/pop/{USER}@127.0.0.1"));
     for look in [&["--all", "--stdout"][..], &["--stdout"]] {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_pop-fetch"));
-        c.env("HOME", l.dir.join("home"))
-            .env("XDG_STATE_HOME", l.state())
-            .env("POP_PASS", PASS)
-            .args([&url(&server), "--password-env", "POP_PASS", "--tls", "none"])
-            .args(look);
-        let o = run::output(&mut c);
-        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        let o = l
+            .pop_fetch(&url(&server))
+            .args(["--tls", "none"])
+            .args(look)
+            .run();
+        assert_eq!(o.code, Some(0), "{o:?}");
         assert_eq!(mboxrd_messages(&o.stdout).len(), 3, "{look:?}");
         assert!(!state.exists(), "nothing recorded by {look:?}");
     }

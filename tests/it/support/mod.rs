@@ -1,6 +1,8 @@
 //! What the test modules share: temporary folders and test data (`files`), the one way to
-//! run a program under a watchdog (`run`), the fake servers (`fake_server`, `fake_ftp`) and
-//! the loopback real servers (`servers`).
+//! run a program under a watchdog (`run`), the
+//! one way to run a tool and see what it showed (`tool`), the fake servers (`fake_server`, `fake_ftp`) and
+//! the loopback real servers (`servers`, `servers_pop`, `servers_smtp`) and whether their
+//! tests run (`interop`).
 
 pub mod fake_ftp;
 pub mod fake_imap;
@@ -8,10 +10,12 @@ pub mod fake_pop;
 pub mod fake_server;
 pub mod fake_smtp;
 pub mod files;
+pub mod interop;
 pub mod run;
 pub mod servers;
 pub mod servers_pop;
 pub mod servers_smtp;
+pub mod tool;
 
 /// Asserts `expected` appear in `lines` in this order (other lines may come between).
 pub fn assert_in_order(lines: &[String], expected: &[&str]) {

@@ -6,23 +6,20 @@
 //!
 //! #[test]
 //! fn fetches_over_ftps() {
-//!     let Some(s) = servers() else { return }; // POSTHASTE_SKIP_INTEROP=1
+//!     let Some(s) = servers() else { return }; // no servers: skipped (support::interop)
 //!     let url = s.url("ftp", s.ftps_port, "hello.txt");
 //!     // ... run ftp-get with --cacert s.ca_cert ...
 //! }
 //! ```
 //!
 //! Settings come from `$POSTHASTE_TEST_SERVERS` or `<repo>/.test-servers/env` (KEY=value lines),
-//! ports included: the servers take free ones (scripts/test-servers).
+//! ports included: the servers take free ones (scripts/test-servers). Whether a missing server
+//! skips the test or fails it is `support::interop`'s rule.
 
-use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-const MISSING: &str =
-    "real-server tests need the loopback servers: run scripts/test (or scripts/test-servers start)";
+use super::interop::{Settings, answers, available};
 
 /// What the running test servers offer. Ports are on `host` (127.0.0.1).
 #[derive(Debug, Clone)]
@@ -100,71 +97,38 @@ impl Servers {
     }
 }
 
-/// The running loopback servers; `None` only when `POSTHASTE_SKIP_INTEROP=1`.
-///
-/// Panics with a clear message when the servers' settings are missing or the servers do not
-/// accept connections.
+/// The running loopback servers; `None` (the test returns early) when they are missing and
+/// the tests may skip them (see `support::interop`). Cached: they are checked once.
+#[track_caller]
 pub fn servers() -> Option<Servers> {
-    if std::env::var("POSTHASTE_SKIP_INTEROP").is_ok_and(|v| v == "1") {
-        return None;
-    }
     static CACHE: OnceLock<Servers> = OnceLock::new();
     if let Some(s) = CACHE.get() {
         return Some(s.clone());
     }
-    let s = load();
+    let s = available(load)?;
     Some(CACHE.get_or_init(|| s).clone())
 }
 
-fn env_path() -> PathBuf {
-    match std::env::var_os("POSTHASTE_TEST_SERVERS") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".test-servers/env"),
-    }
-}
-
-fn load() -> Servers {
-    let path = env_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) => panic!("{MISSING} ({}: {e})", path.display()),
-    };
-    let map: HashMap<&str, &str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim()))
-        .collect();
-    let get = |k: &str| -> String {
-        match map.get(k) {
-            Some(v) => (*v).to_string(),
-            None => panic!("{MISSING} ({} has no {k})", path.display()),
-        }
-    };
-    let port = |k: &str| -> u16 {
-        let v = get(k);
-        v.parse()
-            .unwrap_or_else(|_| panic!("{}: {k}={v} is not a port", path.display()))
-    };
+fn load(env: &Settings) -> Result<Servers, String> {
+    const WHAT: &str = "scripts/test-servers";
+    let get = |k: &str| env.get(k, WHAT);
+    let port = |k: &str| env.number::<u16>(k, WHAT);
     let s = Servers {
-        host: map.get("PH_FTP_HOST").unwrap_or(&"127.0.0.1").to_string(),
-        plain_port: port("PH_FTP_PLAIN_PORT"),
-        ftps_port: port("PH_FTPS_PORT"),
-        ftps12_port: port("PH_FTPS12_PORT"),
-        ftps_implicit_port: port("PH_FTPS_IMPLICIT_PORT"),
-        ftps_selfsigned_port: port("PH_FTPS_SELFSIGNED_PORT"),
-        user: get("PH_FTP_USER"),
-        password: get("PH_FTP_PASSWORD"),
-        home: PathBuf::from(get("PH_FTP_HOME")),
-        ca_cert: PathBuf::from(get("PH_CA_CERT")),
-        selfsigned_cert: PathBuf::from(get("PH_SELFSIGNED_CERT")),
-        selfsigned_sha256: get("PH_SELFSIGNED_SHA256"),
-        big_sha256: get("PH_BIG_SHA256"),
-        anon_root: PathBuf::from(get("PH_ANON_ROOT")),
+        host: get("PH_FTP_HOST").unwrap_or_else(|_| "127.0.0.1".to_string()),
+        plain_port: port("PH_FTP_PLAIN_PORT")?,
+        ftps_port: port("PH_FTPS_PORT")?,
+        ftps12_port: port("PH_FTPS12_PORT")?,
+        ftps_implicit_port: port("PH_FTPS_IMPLICIT_PORT")?,
+        ftps_selfsigned_port: port("PH_FTPS_SELFSIGNED_PORT")?,
+        user: get("PH_FTP_USER")?,
+        password: get("PH_FTP_PASSWORD")?,
+        home: PathBuf::from(get("PH_FTP_HOME")?),
+        ca_cert: PathBuf::from(get("PH_CA_CERT")?),
+        selfsigned_cert: PathBuf::from(get("PH_SELFSIGNED_CERT")?),
+        selfsigned_sha256: get("PH_SELFSIGNED_SHA256")?,
+        big_sha256: get("PH_BIG_SHA256")?,
+        anon_root: PathBuf::from(get("PH_ANON_ROOT")?),
     };
-    // A stale env file (servers stopped since) should fail here, clearly, not as a
-    // confusing "connection refused" inside the test.
     for (name, port) in [
         ("plain", s.plain_port),
         ("ftps", s.ftps_port),
@@ -172,12 +136,7 @@ fn load() -> Servers {
         ("implicit", s.ftps_implicit_port),
         ("selfsigned", s.ftps_selfsigned_port),
     ] {
-        let addr: SocketAddr = format!("{}:{port}", s.host)
-            .parse()
-            .unwrap_or_else(|e| panic!("{}: bad host {}: {e}", path.display(), s.host));
-        if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
-            panic!("{MISSING} (the {name} server at {addr} does not answer: {e})");
-        }
+        answers(&s.host, port, name)?;
     }
-    s
+    Ok(s)
 }

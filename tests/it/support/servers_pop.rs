@@ -4,11 +4,13 @@
 //! their Maildirs, where tests put messages in place as a delivery agent would (`tmp/`,
 //! then a rename into `new/`).
 
-use std::collections::HashMap;
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
-/// What the running Dovecot offers; `None` when `POSTHASTE_SKIP_INTEROP=1`.
+use super::interop::{Settings, answers, available};
+
+/// What the running Dovecot offers.
 #[derive(Debug, Clone)]
 pub struct Dovecot {
     pub host: String,
@@ -27,49 +29,44 @@ pub struct Dovecot {
     pub ca_cert: PathBuf,
 }
 
+/// The running Dovecot; `None` (the test returns early) when it is missing and the tests may
+/// skip it (see `support::interop`).
+#[track_caller]
 pub fn dovecot() -> Option<Dovecot> {
-    if std::env::var("POSTHASTE_SKIP_INTEROP").is_ok_and(|v| v == "1") {
-        return None;
+    static CACHE: OnceLock<Dovecot> = OnceLock::new();
+    if let Some(d) = CACHE.get() {
+        return Some(d.clone());
     }
-    let path = match std::env::var_os("POSTHASTE_TEST_SERVERS") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".test-servers/env"),
+    let d = available(load)?;
+    Some(CACHE.get_or_init(|| d).clone())
+}
+
+fn load(env: &Settings) -> Result<Dovecot, String> {
+    const WHAT: &str = "scripts/servers/dovecot (scripts/test-servers start, as root)";
+    let get = |k: &str| env.get(k, WHAT);
+    let port = |k: &str| env.number::<u16>(k, WHAT);
+    let d = Dovecot {
+        host: get("PH_POP_HOST")?,
+        pop_port: port("PH_POP_PORT")?,
+        pop3s_port: port("PH_POP3S_PORT")?,
+        imap_port: port("PH_IMAP_PORT")?,
+        imaps_port: port("PH_IMAPS_PORT")?,
+        user_prefix: get("PH_POP_USER_PREFIX")?,
+        password: get("PH_POP_PASSWORD")?,
+        mail_root: PathBuf::from(get("PH_POP_MAIL_ROOT")?),
+        uid: env.number("PH_POP_MAIL_UID", WHAT)?,
+        gid: env.number("PH_POP_MAIL_GID", WHAT)?,
+        ca_cert: PathBuf::from(get("PH_CA_CERT")?),
     };
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the POP3 interop tests need the loopback Dovecot: run scripts/test-servers start ({}: {e})",
-            path.display()
-        )
-    });
-    let map: HashMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.trim().split_once('='))
-        .collect();
-    let get = |k: &str| -> String {
-        map.get(k)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{k} missing from {}: scripts/servers/dovecot did not run (scripts/test-servers start)",
-                    path.display()
-                )
-            })
-            .trim_matches('"')
-            .to_string()
-    };
-    let port = |k: &str| get(k).parse::<u16>().expect(k);
-    Some(Dovecot {
-        host: get("PH_POP_HOST"),
-        pop_port: port("PH_POP_PORT"),
-        pop3s_port: port("PH_POP3S_PORT"),
-        imap_port: port("PH_IMAP_PORT"),
-        imaps_port: port("PH_IMAPS_PORT"),
-        user_prefix: get("PH_POP_USER_PREFIX"),
-        password: get("PH_POP_PASSWORD"),
-        mail_root: PathBuf::from(get("PH_POP_MAIL_ROOT")),
-        uid: get("PH_POP_MAIL_UID").parse().unwrap(),
-        gid: get("PH_POP_MAIL_GID").parse().unwrap(),
-        ca_cert: PathBuf::from(get("PH_CA_CERT")),
-    })
+    for (name, port) in [
+        ("POP3", d.pop_port),
+        ("POP3S", d.pop3s_port),
+        ("IMAP", d.imap_port),
+        ("IMAPS", d.imaps_port),
+    ] {
+        answers(&d.host, port, name)?;
+    }
+    Ok(d)
 }
 
 impl Dovecot {

@@ -4,10 +4,10 @@
 //! STARTTLS, implicit TLS and AUTH. Their settings are the `PH_SMTP_*` lines of the same env
 //! file the FTP servers' settings are in.
 
-use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Duration;
+
+use super::interop::{Settings, answers, available};
 
 #[derive(Debug, Clone)]
 pub struct SmtpServers {
@@ -25,61 +25,35 @@ pub struct SmtpServers {
     pub ca_cert: PathBuf,
 }
 
-fn env_path() -> PathBuf {
-    match std::env::var_os("POSTHASTE_TEST_SERVERS") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".test-servers/env"),
-    }
+/// The running SMTP servers; `None` (the test returns early) when they are missing and the
+/// tests may skip them (see `support::interop`).
+#[track_caller]
+pub fn smtp_servers() -> Option<SmtpServers> {
+    available(load)
 }
 
-/// The running SMTP servers; `None` (the test returns early) only with
-/// `POSTHASTE_SKIP_INTEROP=1`. Missing `PH_SMTP_*` settings, or a server listed there that
-/// does not answer, is a panic saying how to start them, as for the FTP servers.
-pub fn smtp_servers() -> Option<SmtpServers> {
-    if std::env::var("POSTHASTE_SKIP_INTEROP").is_ok_and(|v| v == "1") {
-        return None;
-    }
-    let path = env_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let map: HashMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.trim().split_once('='))
-        .collect();
-    let Some(sink) = map.get("PH_SMTP_SINK_PORT") else {
-        panic!(
-            "real-server tests need the loopback SMTP servers: no PH_SMTP_* in {} (run scripts/test, or scripts/test-servers start, as root)",
-            path.display()
-        );
-    };
-    let port = |k: &str| -> u16 {
-        map.get(k)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{}: no port {k}", path.display()))
-    };
-    let get = |k: &str| -> String {
-        map.get(k)
-            .unwrap_or_else(|| panic!("{}: no {k}", path.display()))
-            .to_string()
-    };
+fn load(env: &Settings) -> Result<SmtpServers, String> {
+    const WHAT: &str = "scripts/servers/smtp (scripts/test-servers start, as root)";
+    let get = |k: &str| env.get(k, WHAT);
+    let port = |k: &str| env.number::<u16>(k, WHAT);
     let s = SmtpServers {
         host: "127.0.0.1".into(),
-        sink_port: sink.parse().expect("PH_SMTP_SINK_PORT"),
-        store_port: port("PH_SMTP_STORE_PORT"),
-        store_tls_port: port("PH_SMTP_STORE_TLS_PORT"),
-        store_dir: PathBuf::from(get("PH_SMTP_STORE_DIR")),
-        user: get("PH_SMTP_USER"),
-        password: get("PH_SMTP_PASSWORD"),
-        ca_cert: PathBuf::from(get("PH_CA_CERT")),
+        sink_port: port("PH_SMTP_SINK_PORT")?,
+        store_port: port("PH_SMTP_STORE_PORT")?,
+        store_tls_port: port("PH_SMTP_STORE_TLS_PORT")?,
+        store_dir: PathBuf::from(get("PH_SMTP_STORE_DIR")?),
+        user: get("PH_SMTP_USER")?,
+        password: get("PH_SMTP_PASSWORD")?,
+        ca_cert: PathBuf::from(get("PH_CA_CERT")?),
     };
-    for p in [s.sink_port, s.store_port, s.store_tls_port] {
-        let addr: SocketAddr = format!("{}:{p}", s.host).parse().unwrap();
-        if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
-            panic!(
-                "the SMTP test server at {addr} does not answer ({e}): run scripts/test-servers start"
-            );
-        }
+    for (name, port) in [
+        ("smtp-sink", s.sink_port),
+        ("SMTP store", s.store_port),
+        ("SMTP store (TLS)", s.store_tls_port),
+    ] {
+        answers(&s.host, port, name)?;
     }
-    Some(s)
+    Ok(s)
 }
 
 impl SmtpServers {
