@@ -13,7 +13,7 @@
 //! closed before that is an error, never an end.
 
 use crate::error::{Error, Kind, Result};
-use crate::wire::MAX_LINE;
+use crate::wire::limits::MAX_LINE;
 use std::io::{BufRead, ErrorKind, Write};
 
 /// What [`DotWriter`] does with a lone CR (one not followed by LF).
