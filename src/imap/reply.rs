@@ -315,8 +315,8 @@ mod tests {
         assert_eq!(p(b"+ dj1ydWU=").text, b"dj1ydWU=");
         assert_eq!(p(b"* BYE shutting down").status, Some(ImapStatus::Bye));
         assert_eq!(p(b"* PREAUTH hi").status, Some(ImapStatus::PreAuth));
-        for bad in [
-            &b""[..],
+        let bad_cases: [&[u8]; 10] = [
+            b"",
             b"*",
             b"* ",
             b"a1 FETCH x",
@@ -326,7 +326,8 @@ mod tests {
             b"\"a\" OK",
             b"a\x1b OK",
             b"a+ OK",
-        ] {
+        ];
+        for bad in bad_cases {
             assert!(parse_imap_line(bad).is_err(), "{bad:?}");
         }
     }
@@ -339,8 +340,8 @@ mod tests {
             imap_literal(b"x {123456789012345678}"),
             Some(123456789012345678)
         );
-        for no in [
-            &b"x {}"[..],
+        let no_cases: [&[u8]; 8] = [
+            b"x {}",
             b"x {+}",
             b"x {5",
             b"x 5}",
@@ -348,7 +349,8 @@ mod tests {
             b"x {5} ",
             b"x {1234567890123456789}",
             b"x {-1}",
-        ] {
+        ];
+        for no in no_cases {
             assert_eq!(imap_literal(no), None, "{no:?}");
         }
     }
@@ -373,35 +375,5 @@ mod tests {
         );
         assert_eq!(Imap.max_line(), MAX_IMAP_LINE);
         assert_eq!(crate::pop3::reply::Pop3.max_line(), MAX_LINE);
-    }
-
-    #[test]
-    fn login_and_authenticate_are_hidden() {
-        for (line, shown) in [
-            ("a001 LOGIN bob hunter2", "a001 LOGIN bob ****"),
-            (
-                "a001 login \"bob smith\" \"hun ter\"",
-                "a001 login \"bob smith\" ****",
-            ),
-            ("a001 LOGIN \"b\\\"ob\" x", "a001 LOGIN \"b\\\"ob\" ****"),
-            ("a1 LOGIN \"bob\\\"\" x", "a1 LOGIN \"bob\\\"\" ****"),
-            ("a1 LOGIN \"b\\\\\" x", "a1 LOGIN \"b\\\\\" ****"),
-            ("a001 LOGIN \"bob x", "a001 LOGIN ****"),
-            ("a001 LOGIN {3}", "a001 LOGIN ****"),
-            ("a001 LOGIN bob", "a001 LOGIN ****"),
-            ("a001 LOGIN", "a001 LOGIN"),
-            (
-                "a1 AUTHENTICATE PLAIN AGJvYgBo",
-                "a1 AUTHENTICATE PLAIN ****",
-            ),
-            ("a1 AUTHENTICATE PLAIN", "a1 AUTHENTICATE PLAIN"),
-            ("a1 SELECT INBOX", "a1 SELECT INBOX"),
-            ("a1 SELECT LOGIN", "a1 SELECT LOGIN"),
-            ("PASS hunter2", "PASS hunter2"),
-            ("NOOP", "NOOP"),
-        ] {
-            let got = Imap.hide_secrets(line);
-            assert_eq!(got.as_deref().unwrap_or(line), shown, "{line}");
-        }
     }
 }

@@ -149,8 +149,8 @@ mod tests {
         assert_eq!(ok(b"-ERR no such message").text, b"no such message");
         assert_eq!(ok(b"+ ").status, Pop3Status::Continue);
         assert_eq!(ok(b"+ VXNlcm5hbWU6").text, b"VXNlcm5hbWU6");
-        for bad in [
-            &b"+OKAY"[..],
+        let bad_cases: [&[u8]; 10] = [
+            b"+OKAY",
             b"+OK\tx",
             b"-ERROR",
             b"+ok fine",
@@ -160,7 +160,8 @@ mod tests {
             b" +OK",
             b"-ERR\x00",
             b"250 ok",
-        ] {
+        ];
+        for bad in bad_cases {
             assert!(parse_pop3_line(bad).is_err(), "{bad:?}");
         }
         // One line is a whole reply: what follows a -ERR is the next reply, never its data.
@@ -203,23 +204,6 @@ mod tests {
         assert_eq!(ok.error(&"h").exit_code(), 76);
         assert!(ok.is_ok() && !ok.is_continuation() && !ok.is_preliminary());
         assert!(odd.is_continuation() && !odd.is_ok());
-    }
-
-    #[test]
-    fn pass_apop_and_auth_are_hidden() {
-        for (line, shown) in [
-            ("PASS hunter2", "PASS ****"),
-            ("pass hunter2 x", "pass ****"),
-            ("APOP bob c4c9334bac560ecc979e58001b3e22fb", "APOP bob ****"),
-            ("AUTH PLAIN AGJvYgBodW50ZXIy", "AUTH PLAIN ****"),
-            ("AUTH LOGIN", "AUTH LOGIN"),
-            ("USER bob", "USER bob"),
-            ("RETR 1", "RETR 1"),
-            ("NOOP", "NOOP"),
-        ] {
-            let got = Pop3.hide_secrets(line);
-            assert_eq!(got.as_deref().unwrap_or(line), shown, "{line}");
-        }
     }
 
     #[test]

@@ -92,23 +92,6 @@ mod tests {
     }
 
     #[test]
-    fn auth_initial_responses_are_hidden() {
-        for (line, shown) in [
-            ("AUTH PLAIN AGJvYgBodW50ZXIy", "AUTH PLAIN ****"),
-            ("AUTH LOGIN Ym9i", "AUTH LOGIN ****"),
-            ("auth login Ym9i", "auth login ****"),
-            ("AUTH LOGIN", "AUTH LOGIN"),
-            ("AUTH", "AUTH"),
-            ("MAIL FROM:<a@b>", "MAIL FROM:<a@b>"),
-            ("RCPT TO:<pass@b>", "RCPT TO:<pass@b>"),
-            ("NOOP", "NOOP"),
-        ] {
-            let got = Smtp.hide_secrets(line);
-            assert_eq!(got.as_deref().unwrap_or(line), shown, "{line}");
-        }
-    }
-
-    #[test]
     fn smtp_replies_in_every_chunking() {
         let input =
             b"220 mx ESMTP\r\n250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n334 VXNlcm5hbWU6\r\n";
@@ -119,12 +102,13 @@ mod tests {
             assert_eq!(r.line_texts(), ["mx", "PIPELINING", "8BITMIME"]);
             assert!(c.read_reply().unwrap().is_continuation());
         }
-        for bad in [
-            &b"250-mx\r\n251 PIPELINING\r\n"[..],
+        let bad_cases: [&[u8]; 4] = [
+            b"250-mx\r\n251 PIPELINING\r\n",
             b"250-mx\r\nPIPELINING\r\n",
             b"250-mx\r\n 250 x\r\n",
             b"150 go\r\n",
-        ] {
+        ];
+        for bad in bad_cases {
             for chunk in [1, 2, 64] {
                 let mut c = smtp(bad, chunk);
                 let e = c.read_reply().unwrap_err();

@@ -896,13 +896,14 @@ pub(crate) mod tests {
 
     #[test]
     fn malformed_replies_are_protocol_errors() {
-        for bad in [
-            &b"hello\r\n"[..],
+        let bad_cases: [&[u8]; 5] = [
+            b"hello\r\n",
             b"22 short\r\n",
             b"2200 x\r\n",
             b"abc x\r\n",
             b"022 x\r\n",
-        ] {
+        ];
+        for bad in bad_cases {
             let mut c = conn(bad, 64);
             let e = c.read_reply().unwrap_err();
             assert_eq!(e.exit_code(), 76, "{e}");

@@ -268,16 +268,10 @@ pub(crate) mod tests {
             parse_reply_line(b"100 x"),
             Some((100, Some(b' '), &b"x"[..]))
         );
-        for bad in [
-            &b"22"[..],
-            b"220x",
-            b"022 x",
-            b"2a0 x",
-            b"22a x",
-            b"a20 x",
-            b"",
-            b" 220 x",
-        ] {
+        let bad_cases: [&[u8]; 8] = [
+            b"22", b"220x", b"022 x", b"2a0 x", b"22a x", b"a20 x", b"", b" 220 x",
+        ];
+        for bad in bad_cases {
             assert_eq!(parse_reply_line(bad), None, "{bad:?}");
         }
     }

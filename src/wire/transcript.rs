@@ -95,10 +95,12 @@ pub fn hide_by_verb(command: &str, verbs: &[(&str, usize)]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::ftp::reply::Ftp;
+    use crate::imap::reply::Imap;
     use crate::pop3::reply::{Pop3, Pop3Status};
     use crate::smtp::reply::Smtp;
     use crate::wire::Conn;
-    use crate::wire::reply::Response;
+    use crate::wire::reply::{Dialect, Response};
     use crate::wire::tests::{MockStream, collecting, conn, imap, smtp};
 
     #[test]
@@ -207,10 +209,11 @@ mod tests {
     fn a_malformed_reply_that_repeats_a_secret_is_quoted_redacted() {
         // No reply code, or a code that changes inside a multi-line reply: the line is
         // quoted in the error, with what was just sent as a secret hidden.
-        for input in [
-            &b"rejected: AUTH PLAIN AGJvYgBodW50ZXIy\r\n"[..],
+        let input_cases: [&[u8]; 2] = [
+            b"rejected: AUTH PLAIN AGJvYgBodW50ZXIy\r\n",
             b"535-no\r\n501 AGJvYgBodW50ZXIy (hunter2)\r\n",
-        ] {
+        ];
+        for input in input_cases {
             let (t, seen) = collecting();
             let mut c = smtp(input, 5);
             c.set_transcript(Some(t));
@@ -280,5 +283,87 @@ mod tests {
             seen.lock().unwrap().join("\n"),
             "C: AUTH PLAIN\nS: + \nC: ****\nS: -ERR [AUTH] no\nC: QUIT"
         );
+    }
+
+    /// `line` as dialect `d` shows it.
+    fn shown<D: Dialect>(d: &D, line: &str) -> String {
+        d.hide_secrets(line).unwrap_or_else(|| line.to_string())
+    }
+
+    #[test]
+    fn each_dialect_hides_the_secrets_of_its_own_commands() {
+        // A command line, then how FTP, SMTP, POP3 and IMAP show it ("" for as it is): FTP
+        // PASS and ACCT, POP3 PASS and APOP, SMTP and POP3 AUTH with an initial response,
+        // IMAP's tagged LOGIN and AUTHENTICATE (its second word, after the tag). Another
+        // protocol's secret-carrying word is just a word (a file named LOGIN).
+        let apop = "APOP bob c4c9334bac560ecc979e58001b3e22fb";
+        for (line, want) in [
+            ("PASS hunter2", ["PASS ****", "", "PASS ****", ""]),
+            ("pass hunter2 x", ["pass ****", "", "pass ****", ""]),
+            ("PASS ", ["PASS ****", "", "PASS ****", ""]),
+            ("PASS", ["", "", "", ""]),
+            ("ACCT secret", ["ACCT ****", "", "", ""]),
+            (apop, ["", "", "APOP bob ****", ""]),
+            (
+                "AUTH PLAIN AGJvYgBodW50ZXIy",
+                ["", "AUTH PLAIN ****", "AUTH PLAIN ****", ""],
+            ),
+            (
+                "AUTH LOGIN Ym9i",
+                ["", "AUTH LOGIN ****", "AUTH LOGIN ****", "AUTH LOGIN ****"],
+            ),
+            (
+                "auth login Ym9i",
+                ["", "auth login ****", "auth login ****", "auth login ****"],
+            ),
+            ("AUTH LOGIN", ["", "", "", ""]),
+            ("AUTH TLS", ["", "", "", ""]),
+            ("AUTH", ["", "", "", ""]),
+            ("USER bob", ["", "", "", ""]),
+            ("RETR pass word", ["", "", "", ""]),
+            ("RETR LOGIN hunter2", ["", "", "", "RETR LOGIN ****"]),
+            ("MAIL FROM:<a@b>", ["", "", "", ""]),
+            (
+                "a001 LOGIN bob hunter2",
+                ["", "", "", "a001 LOGIN bob ****"],
+            ),
+            (
+                "a001 login \"bob smith\" \"hun ter\"",
+                ["", "", "", "a001 login \"bob smith\" ****"],
+            ),
+            (
+                "a001 LOGIN \"b\\\"ob\" x",
+                ["", "", "", "a001 LOGIN \"b\\\"ob\" ****"],
+            ),
+            (
+                "a1 LOGIN \"bob\\\"\" x",
+                ["", "", "", "a1 LOGIN \"bob\\\"\" ****"],
+            ),
+            (
+                "a1 LOGIN \"b\\\\\" x",
+                ["", "", "", "a1 LOGIN \"b\\\\\" ****"],
+            ),
+            ("a001 LOGIN \"bob x", ["", "", "", "a001 LOGIN ****"]),
+            ("a001 LOGIN {3}", ["", "", "", "a001 LOGIN ****"]),
+            ("a001 LOGIN bob", ["", "", "", "a001 LOGIN ****"]),
+            ("a001 LOGIN", ["", "", "", ""]),
+            (
+                "a1 AUTHENTICATE PLAIN AGJvYgBo",
+                ["", "", "", "a1 AUTHENTICATE PLAIN ****"],
+            ),
+            ("a1 AUTHENTICATE PLAIN", ["", "", "", ""]),
+            ("a1 SELECT INBOX", ["", "", "", ""]),
+            ("a1 SELECT LOGIN", ["", "", "", ""]),
+            ("NOOP", ["", "", "", ""]),
+        ] {
+            let want = want.map(|w| if w.is_empty() { line } else { w });
+            let got = [
+                shown(&Ftp, line),
+                shown(&Smtp, line),
+                shown(&Pop3, line),
+                shown(&Imap, line),
+            ];
+            assert_eq!(got, want, "{line}");
+        }
     }
 }
