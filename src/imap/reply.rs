@@ -7,9 +7,9 @@
 
 use crate::error::{Error, Kind};
 use crate::wire::reply::{
-    Dialect, Malformed, Response, Step, bracketed_code, server_said, visible_text,
+    Dialect, Malformed, Response, Step, bracketed_code, server_said, single_line, visible_text,
 };
-use crate::wire::transcript::{hide_after, redact_bytes};
+use crate::wire::transcript::{hide_after, redact_in};
 use std::fmt;
 
 /// IMAP lines may be far longer than other protocols' replies: a `* SEARCH` answer lists
@@ -221,7 +221,7 @@ impl Response for ImapReply {
     }
 
     fn redact(&mut self, secret: &[u8]) {
-        self.text = redact_bytes(&self.text, secret);
+        redact_in(&mut self.text, secret);
     }
 }
 
@@ -234,8 +234,7 @@ impl Dialect for Imap {
     type Reply = ImapReply;
 
     fn line(&self, reply: &mut Option<ImapReply>, line: &[u8]) -> Result<Step, Malformed> {
-        *reply = Some(parse_imap_line(line)?);
-        Ok(Step::Done)
+        single_line(reply, parse_imap_line(line))
     }
 
     fn max_line(&self) -> usize {

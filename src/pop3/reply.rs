@@ -5,10 +5,28 @@
 
 use crate::error::{Error, Kind};
 use crate::wire::reply::{
-    Dialect, Malformed, Response, Step, bracketed_code, server_said, visible_text,
+    Dialect, Malformed, Response, Step, bracketed_code, server_said, single_line, visible_text,
 };
-use crate::wire::transcript::{hide_by_verb, redact_bytes};
+use crate::wire::transcript::{hide_by_verb, redact_in};
 use std::fmt;
+
+/// POP3's status lines: every reply is one line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pop3;
+
+impl Dialect for Pop3 {
+    type Reply = Pop3Reply;
+
+    fn line(&self, reply: &mut Option<Pop3Reply>, line: &[u8]) -> Result<Step, Malformed> {
+        single_line(reply, parse_pop3_line(line))
+    }
+
+    /// `PASS`, `APOP user digest` (RFC 1939 section 7), `AUTH mechanism initial-response`
+    /// (RFC 5034 section 4).
+    fn hide_secrets(&self, command: &str) -> Option<String> {
+        hide_by_verb(command, &[("PASS", 1), ("APOP", 2), ("AUTH", 2)])
+    }
+}
 
 /// A POP3 status indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,26 +122,7 @@ impl Response for Pop3Reply {
     }
 
     fn redact(&mut self, secret: &[u8]) {
-        self.text = redact_bytes(&self.text, secret);
-    }
-}
-
-/// POP3's status lines: every reply is one line.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Pop3;
-
-impl Dialect for Pop3 {
-    type Reply = Pop3Reply;
-
-    fn line(&self, reply: &mut Option<Pop3Reply>, line: &[u8]) -> Result<Step, Malformed> {
-        *reply = Some(parse_pop3_line(line)?);
-        Ok(Step::Done)
-    }
-
-    /// `PASS`, `APOP user digest` (RFC 1939 section 7), `AUTH mechanism initial-response`
-    /// (RFC 5034 section 4).
-    fn hide_secrets(&self, command: &str) -> Option<String> {
-        hide_by_verb(command, &[("PASS", 1), ("APOP", 2), ("AUTH", 2)])
+        redact_in(&mut self.text, secret);
     }
 }
 

@@ -303,7 +303,9 @@ mod tests {
     use crate::pop3::reply::Pop3;
     use crate::smtp::reply::Smtp;
     use crate::wire::reply::Response;
-    use crate::wire::tests::{MockStream, collecting, imap, pop3, smtp};
+    use crate::wire::tests::{
+        MockStream, collecting, imap, pop3, read_to_end, read_to_error, smtp,
+    };
 
     #[test]
     fn the_buffer_reads_as_a_stream_too() {
@@ -339,14 +341,7 @@ mod tests {
             c.set_transcript(Some(t));
             assert!(c.read_reply().unwrap().is_ok());
             let mut body = c.dot_body().unwrap();
-            let mut got = Vec::new();
-            let mut buf = [0u8; 5];
-            loop {
-                match body.read(&mut buf).unwrap() {
-                    0 => break,
-                    n => got.extend_from_slice(&buf[..n]),
-                }
-            }
+            let got = read_to_end(|b| body.read(b), 5).unwrap();
             assert_eq!(body.wire_bytes(), 32);
             assert_eq!(got, b"Subject: x\r\n\r\n.dot\r\nline\n.\r\n");
             assert!(!c.is_broken());
@@ -388,15 +383,7 @@ mod tests {
         for want in [b"a\r\n", b"b\r\n"] {
             assert!(c.read_reply().unwrap().is_ok());
             let mut body = c.dot_body().unwrap();
-            let mut buf = [0u8; 64];
-            let mut got = Vec::new();
-            loop {
-                match body.read(&mut buf).unwrap() {
-                    0 => break,
-                    n => got.extend_from_slice(&buf[..n]),
-                }
-            }
-            assert_eq!(got, want);
+            assert_eq!(read_to_end(|b| body.read(b), 64).unwrap(), want);
         }
         assert_eq!(c.replies_owed(), 0);
     }
@@ -416,13 +403,7 @@ mod tests {
         let mut c = pop3(b"+OK\r\nabc\r\n", 3);
         c.read_reply().unwrap();
         let mut body = c.dot_body().unwrap();
-        let e = loop {
-            match body.read(&mut buf) {
-                Ok(0) => panic!("an end"),
-                Ok(_) => {}
-                Err(e) => break e,
-            }
-        };
+        let e = read_to_error(|b| body.read(b), 4);
         assert_eq!(e.exit_code(), 74);
         assert!(e.is_transient());
         assert!(c.is_broken());
@@ -430,13 +411,7 @@ mod tests {
         let mut c = pop3(RETR, 1000);
         c.read_reply().unwrap();
         let mut body = c.dot_body().unwrap().limit(10);
-        let e = loop {
-            match body.read(&mut buf) {
-                Ok(0) => panic!("an end"),
-                Ok(_) => {}
-                Err(e) => break e,
-            }
-        };
+        let e = read_to_error(|b| body.read(b), 4);
         assert_eq!(e.exit_code(), 76);
     }
 
@@ -482,17 +457,6 @@ mod tests {
         assert_eq!(c.stream().writes, 2);
     }
 
-    fn read_literal<S: Read + Timed>(lit: &mut Literal<'_, S>, buf: usize) -> Result<Vec<u8>> {
-        let mut got = Vec::new();
-        let mut b = vec![0u8; buf];
-        loop {
-            match lit.read(&mut b)? {
-                0 => return Ok(got),
-                n => got.extend_from_slice(&b[..n]),
-            }
-        }
-    }
-
     /// A FETCH whose message is a literal, the UID after it, then a second literal on the
     /// same response, then the tagged end.
     const FETCH: &[u8] = b"* 1 FETCH (BODY[] {12}\r\nSubject: x\r\n UID 7 BODY[HEADER] {3}\r\nab\n)\r\n* 2 EXPUNGE\r\na1 OK done\r\n";
@@ -508,13 +472,16 @@ mod tests {
                 assert_eq!(r.literal, Some(12));
                 let mut lit = c.literal(12).unwrap();
                 assert_eq!(lit.remaining(), 12);
-                assert_eq!(read_literal(&mut lit, buf).unwrap(), b"Subject: x\r\n");
+                assert_eq!(
+                    read_to_end(|b| lit.read(b), buf).unwrap(),
+                    b"Subject: x\r\n"
+                );
                 assert!(!c.is_broken());
                 let rest = c.read_line_raw().unwrap();
                 assert_eq!(rest, b" UID 7 BODY[HEADER] {3}");
                 assert_eq!(crate::imap::reply::imap_literal(&rest), Some(3));
                 let mut lit = c.literal(3).unwrap();
-                assert_eq!(read_literal(&mut lit, buf).unwrap(), b"ab\n");
+                assert_eq!(read_to_end(|b| lit.read(b), buf).unwrap(), b"ab\n");
                 assert_eq!(c.read_line_raw().unwrap(), b")");
                 assert_eq!(c.read_reply().unwrap().text, b"2 EXPUNGE");
                 assert_eq!(c.read_reply().unwrap().tag().unwrap(), b"a1");
@@ -534,7 +501,7 @@ mod tests {
             let mut c = imap(wire, chunk);
             c.read_reply().unwrap();
             let mut lit = c.literal(12).unwrap();
-            let e = read_literal(&mut lit, 64).unwrap_err();
+            let e = read_to_end(|b| lit.read(b), 64).unwrap_err();
             assert_eq!(e.exit_code(), 74, "{e}");
             assert!(e.is_transient());
             assert!(e.to_string().contains("received 4 of 12 bytes"), "{e}");
@@ -675,11 +642,7 @@ mod tests {
                 }
             }
         });
-        let e = loop {
-            if let Err(e) = body.read(&mut buf) {
-                break e;
-            }
-        };
+        let e = read_to_error(|b| body.read(b), 64);
         drop(c);
         drip.join().unwrap();
         assert_eq!(e.exit_code(), 75);

@@ -852,6 +852,30 @@ pub(crate) mod tests {
         )
     }
 
+    /// Reads through `read` (a body's, a literal's) `buf` bytes at a time until it ends
+    /// (`Ok(0)`): all it gave, or the error it stopped with.
+    pub(crate) fn read_to_end(
+        mut read: impl FnMut(&mut [u8]) -> Result<usize>,
+        buf: usize,
+    ) -> Result<Vec<u8>> {
+        let mut got = Vec::new();
+        let mut b = vec![0u8; buf];
+        loop {
+            match read(&mut b)? {
+                0 => return Ok(got),
+                n => got.extend_from_slice(&b[..n]),
+            }
+        }
+    }
+
+    /// The error `read` stops with, reading `buf` bytes at a time; an end fails the test.
+    pub(crate) fn read_to_error(read: impl FnMut(&mut [u8]) -> Result<usize>, buf: usize) -> Error {
+        match read_to_end(read, buf) {
+            Ok(got) => panic!("an end, after {} bytes", got.len()),
+            Err(e) => e,
+        }
+    }
+
     pub(crate) fn conn(input: &[u8], chunk: usize) -> Conn<MockStream, Ftp> {
         Conn::new(MockStream::new(input, chunk), "mock:21", Ftp)
     }

@@ -19,7 +19,7 @@
 
 use crate::error::{Error, Kind, visible};
 use crate::wire::limits::MAX_LINE;
-use crate::wire::transcript::redact_bytes;
+use crate::wire::transcript::redact_in;
 use std::fmt;
 
 /// What a line did to the reply under way.
@@ -189,7 +189,7 @@ impl Response for Reply {
 
     fn redact(&mut self, secret: &[u8]) {
         for l in &mut self.lines {
-            *l = redact_bytes(l, secret);
+            redact_in(l, secret);
         }
     }
 }
@@ -216,6 +216,16 @@ pub fn parse_reply_line(line: &[u8]) -> Option<(u16, Option<u8>, &[u8])> {
 /// lines, all of SMTP's): a line without a code is malformed. Pure.
 pub fn coded_line(line: &[u8]) -> Result<(u16, Option<u8>, &[u8]), Malformed> {
     parse_reply_line(line).ok_or_else(|| Malformed("not a reply line: no three-digit code".into()))
+}
+
+/// The one step of a dialect whose every reply is one line (POP3, IMAP): the line, parsed,
+/// is the whole reply.
+pub fn single_line<R>(
+    reply: &mut Option<R>,
+    parsed: Result<R, Malformed>,
+) -> Result<Step, Malformed> {
+    *reply = Some(parsed?);
+    Ok(Step::Done)
 }
 
 /// What a coded line's separator says: `-` is followed by more lines; a space, or the code

@@ -62,6 +62,13 @@ pub fn redact_bytes(text: &[u8], secret: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Replaces every occurrence of `secret` in `text` by `****`, in place: a reply's text.
+pub fn redact_in(text: &mut Vec<u8>, secret: &[u8]) {
+    if text.windows(secret.len().max(1)).any(|w| w == secret) {
+        *text = redact_bytes(text, secret);
+    }
+}
+
 /// `line` with every secret in `echoes` replaced by `****`, for the transcript.
 pub(crate) fn redact_echoes<'a>(line: &'a [u8], echoes: &[Vec<u8>]) -> Cow<'a, [u8]> {
     let mut out = Cow::Borrowed(line);
