@@ -1384,8 +1384,9 @@ fn exit_name(code: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smtp::reply::Smtp;
+    use crate::wire::Conn;
     use crate::wire::tests::MockStream;
-    use crate::wire::{Conn, Smtp};
 
     /// Hands out its input in two reads, cut at `cut`.
     struct Split(Vec<u8>, usize);

@@ -4,12 +4,14 @@
 
 use super::parse::{self, Features};
 use crate::error::{Error, Kind, Result, io_reason};
+use crate::ftp::reply::Ftp;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::net::{self, ConnectOptions};
 use crate::session::login::Login;
-use crate::wire::{Conn, Ftp, Reply, Transcript, printable};
+use crate::wire::reply::Reply;
+use crate::wire::{Conn, Transcript, printable};
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant, SystemTime};
@@ -496,7 +498,7 @@ impl<S: Transport> FtpClient<S> {
     /// Lists the files in `dir` ("" for the login folder): MLSD when offered (files only),
     /// else NLST. The listing streams: each name is handed to `each` as its line arrives,
     /// so a folder of any size costs one line of memory here. A line longer than
-    /// [`MAX_LINE`](crate::wire::MAX_LINE) or a listing over 1 GiB is a protocol error.
+    /// [`MAX_LINE`](crate::wire::limits::MAX_LINE) or a listing over 1 GiB is a protocol error.
     /// A 2xx reply with no data connection is an empty listing.
     pub fn list_files(
         &mut self,
@@ -525,7 +527,7 @@ impl<S: Transport> FtpClient<S> {
     /// Streams the listing `verb` (LIST, NLST, MLSD) of `dir` ("" for the login folder):
     /// each non-empty line, without its line end, is handed to `each` as it arrives, so a
     /// folder of any size costs one line of memory here. A line longer than
-    /// [`MAX_LINE`](crate::wire::MAX_LINE) or a listing over 1 GiB is a protocol error.
+    /// [`MAX_LINE`](crate::wire::limits::MAX_LINE) or a listing over 1 GiB is a protocol error.
     /// A 2xx reply with no data connection is an empty listing; 550 (and 450 to LIST or
     /// NLST) is a missing folder (66).
     pub fn listing(
@@ -573,7 +575,7 @@ impl<S: Transport> FtpClient<S> {
                         Kind::Protocol,
                         format!(
                             "{what}: a listing line longer than {} KiB",
-                            crate::wire::MAX_LINE / 1024
+                            crate::wire::limits::MAX_LINE / 1024
                         ),
                     ));
                 }
@@ -1067,7 +1069,7 @@ impl ListingLines {
     fn new(data: NetStream) -> Self {
         ListingLines {
             data,
-            buf: vec![0u8; 2 * crate::wire::MAX_LINE + 2].into_boxed_slice(),
+            buf: vec![0u8; 2 * crate::wire::limits::MAX_LINE + 2].into_boxed_slice(),
             start: 0,
             end: 0,
             total: 0,
@@ -1086,7 +1088,7 @@ impl ListingLines {
                 self.start = e + 1;
                 let line = &self.buf[s..e];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if line.len() > crate::wire::MAX_LINE {
+                if line.len() > crate::wire::limits::MAX_LINE {
                     return Err(ListingError::LineTooLong);
                 }
                 if line.is_empty() {
@@ -1111,7 +1113,7 @@ impl ListingLines {
                 }
                 return Ok(None);
             }
-            if self.end - self.start > crate::wire::MAX_LINE + 1 {
+            if self.end - self.start > crate::wire::limits::MAX_LINE + 1 {
                 return Err(ListingError::LineTooLong);
             }
             // Move what is left of a line to the front, then read more behind it.

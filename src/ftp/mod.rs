@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod parse;
+pub mod reply;
 
 pub use crate::session::login::Login;
 pub use client::{FtpClient, FtpOptions};

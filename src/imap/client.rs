@@ -12,14 +12,14 @@ use super::parse::{
     self, Astring, Capabilities, Data, FetchParser, Folder, Next, parse_capabilities, parse_data,
 };
 use crate::error::{Error, Kind, Result};
+use crate::imap::reply::{Imap, ImapKind, ImapReply, ImapStatus, imap_literal};
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::net::{self, ConnectOptions};
 use crate::session::login::Login;
 use crate::session::sasl::{self, Exchange, Mechanism};
-use crate::wire::reply::imap_literal;
-use crate::wire::{Conn, Imap, ImapKind, ImapReply, ImapStatus, Transcript, printable};
+use crate::wire::{Conn, Transcript, printable};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::{HashSet, VecDeque};

@@ -96,7 +96,7 @@ impl<'a> Tokens<'a> {
             }
             b'{' => {
                 let rest = &self.s[self.pos..];
-                match crate::wire::reply::imap_literal(rest) {
+                match crate::imap::reply::imap_literal(rest) {
                     Some(n) if rest.iter().filter(|&&b| b == b'{').count() == 1 => {
                         self.pos = self.s.len();
                         Ok(Some(Token::Literal(n)))

@@ -3,3 +3,4 @@
 //! loses a message ([`crate::jobs::pop_fetch`]).
 
 pub mod client;
+pub mod reply;

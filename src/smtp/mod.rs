@@ -5,3 +5,4 @@
 pub mod address;
 pub mod client;
 pub mod message;
+pub mod reply;

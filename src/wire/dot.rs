@@ -13,7 +13,7 @@
 //! closed before that is an error, never an end.
 
 use crate::error::{Error, Kind, Result};
-use crate::wire::MAX_LINE;
+use crate::wire::limits::MAX_LINE;
 use std::io::{BufRead, ErrorKind, Write};
 
 /// What [`DotWriter`] does with a lone CR (one not followed by LF).
@@ -428,14 +428,7 @@ impl<B: BufRead> DotReader<B> {
             return Ok(0);
         }
         while !self.unstuffer.is_done() {
-            let avail = match self.src.fill_buf() {
-                Ok(a) => a,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::network(&self.what, e)),
-            };
-            if avail.is_empty() {
-                return Err(self.cut_off());
-            }
+            let avail = fill(&mut self.src, &self.what)?;
             let d = self.unstuffer.decode(avail, out, false);
             self.src.consume(d.consumed);
             self.count(d.consumed)?;
@@ -453,14 +446,7 @@ impl<B: BufRead> DotReader<B> {
             if self.unstuffer.is_done() {
                 return Ok(None);
             }
-            let avail = match self.src.fill_buf() {
-                Ok(a) => a,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::network(&self.what, e)),
-            };
-            if avail.is_empty() {
-                return Err(self.cut_off());
-            }
+            let avail = fill(&mut self.src, &self.what)?;
             // Room for the longest line allowed and its CRLF, never more.
             let room = MAX_LINE + 2 - self.line.len();
             if room == 0 {
@@ -499,13 +485,27 @@ impl<B: BufRead> DotReader<B> {
             _ => Ok(()),
         }
     }
+}
 
-    fn cut_off(&self) -> Error {
-        Error::connection_lost(format!(
-            "{}: connection lost: the server closed the connection before the end of the data (CRLF.CRLF)",
-            self.what
-        ))
+/// The next bytes of dot-terminated data from `src`, retrying an interrupted read: a read
+/// error is a network error, and the end of the stream before the data ended is a broken
+/// connection (74), never an end. `what` names the connection.
+fn fill<'b, B: BufRead>(src: &'b mut B, what: &str) -> Result<&'b [u8]> {
+    loop {
+        match src.fill_buf() {
+            Ok([]) => {
+                return Err(Error::connection_lost(format!(
+                    "{what}: connection lost: the server closed the connection before the end of the data (CRLF.CRLF)"
+                )));
+            }
+            Ok(_) => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::network(what, e)),
+        }
     }
+    // The bytes just filled, handed out again without a read (a borrow checker limit
+    // forbids returning them from inside the loop).
+    src.fill_buf().map_err(|e| Error::network(what, e))
 }
 
 /// Converts CRLF to LF, streaming (a POP3 or IMAP message into a local store, FTP `TYPE A`
@@ -557,6 +557,7 @@ impl CrlfToLf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::tests::{read_to_end, read_to_error};
     use std::io;
 
     /// Every way to cut `n` bytes into one, two or three pieces, as cut points.
@@ -872,12 +873,8 @@ mod tests {
     }
 
     impl io::Read for Pieces {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let avail = self.fill_buf()?;
-            let n = avail.len().min(buf.len());
-            buf[..n].copy_from_slice(&avail[..n]);
-            self.consume(n);
-            Ok(n)
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            unreachable!("read through BufRead only")
         }
     }
 
@@ -1031,13 +1028,7 @@ mod tests {
         assert_eq!(r.read(&mut buf).unwrap(), 5);
         assert_eq!(r.read(&mut buf).unwrap(), 0);
         let mut r = DotReader::new(&wire[..], "h").limit(wire.len() as u64 - 1);
-        let e = loop {
-            match r.read(&mut buf) {
-                Ok(0) => panic!("no limit"),
-                Ok(_) => {}
-                Err(e) => break e,
-            }
-        };
+        let e = read_to_error(|b| r.read(b), 64);
         assert_eq!(e.exit_code(), 76);
         assert!(e.to_string().contains("more than 7 bytes"), "{e}");
         assert_eq!(r.read(&mut [][..]).unwrap(), 0);
@@ -1077,15 +1068,7 @@ mod tests {
             ready: false,
         };
         let mut r = DotReader::new(interrupting(), "h");
-        let mut got = Vec::new();
-        let mut buf = [0u8; 3];
-        loop {
-            match r.read(&mut buf).unwrap() {
-                0 => break,
-                n => got.extend_from_slice(&buf[..n]),
-            }
-        }
-        assert_eq!(got, b"a\r\n.b\r\n");
+        assert_eq!(read_to_end(|b| r.read(b), 3).unwrap(), b"a\r\n.b\r\n");
         let mut r = DotReader::new(interrupting(), "h");
         assert_eq!(r.next_line().unwrap().unwrap(), b"a");
         assert_eq!(r.next_line().unwrap().unwrap(), b".b");
@@ -1138,14 +1121,7 @@ mod tests {
         for input in inputs {
             let wire = stuff(&[&input], LoneCr::Refuse).unwrap();
             let mut r = DotReader::new(&wire[..], "h");
-            let mut got = Vec::new();
-            let mut buf = [0u8; 7];
-            loop {
-                match r.read(&mut buf).unwrap() {
-                    0 => break,
-                    n => got.extend_from_slice(&buf[..n]),
-                }
-            }
+            let got = read_to_end(|b| r.read(b), 7).unwrap();
             // What the writer sends: CRLF line ends, a final line break.
             let mut want = Vec::new();
             for (i, &b) in input.iter().enumerate() {
