@@ -3,7 +3,7 @@
 pub mod client;
 pub mod parse;
 
-pub use crate::session::login::Login;
+pub use crate::session::Credentials;
 pub use client::{FtpClient, FtpOptions};
 pub mod list;
 
