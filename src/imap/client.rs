@@ -1110,7 +1110,8 @@ impl<S: Transport> StartTls for ImapClient<S> {
         let r = self.finish(&tag, "STARTTLS", |_, _| Ok(false))?;
         Ok(match r.status {
             Some(ImapStatus::Ok) => Ok(()),
-            _ => Err(describe(&r)),
+            Some(ImapStatus::No) => Err(format!("NO {}", r.text())),
+            _ => Err(format!("BAD {}", r.text())),
         })
     }
 

@@ -153,7 +153,7 @@ fn imap_fetch_a_no_or_bad_to_starttls_is_69() {
             .start();
         let ran = imap_fetch(&server, &[]);
         let line = ran.fails(69);
-        assert!(line.contains(reply), "{line}");
+        assert!(line.contains(&format!("(STARTTLS: {reply});")), "{line}");
         assert!(
             line.contains("refusing to send the password in cleartext"),
             "{line}"
