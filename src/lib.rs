@@ -12,8 +12,9 @@
 //! - [`net`]: connecting (timeouts, every address, `-4`/`-6`), TLS (rustls, `--cacert`,
 //!   `--pin`), URLs. [`wire`]: the command/response engine shared by the protocols.
 //! - [`transfer`]: local files that are never left half-written, opened without following
-//!   planted links. [`session`]: logging in, and retrying transient failures on a connection
-//!   made again when it broke.
+//!   planted links. [`session`]: the layer every protocol opens, upgrades to TLS and logs in
+//!   through ([`session::Credentials`] says who), and retrying transient failures on a
+//!   connection made again when it broke.
 //!
 //! # Example: a download
 //!
@@ -23,7 +24,7 @@
 //!
 //! ```
 //! use posthaste::ftp::{FtpClient, FtpOptions};
-//! use posthaste::session::login::Login;
+//! use posthaste::session::Credentials;
 //! use posthaste::net::ConnectOptions;
 //! use posthaste::net::tls::{TlsContext, TlsMode, TlsOptions};
 //! use posthaste::net::url::{Scheme, Target};
@@ -40,7 +41,7 @@
 //!     ascii: false,
 //!     transcript: None,
 //! };
-//! let mut client = FtpClient::connect(&target, &Login::anonymous(), &opts)?;
+//! let mut client = FtpClient::connect(&target, &Credentials::anonymous(), &opts)?;
 //! let size = client.size(&target.path)?;
 //! let mut body = Vec::new();
 //! client.retrieve(&target.path, 0, size, &mut |chunk: &[u8]| {

@@ -6,24 +6,66 @@
 //! password of `machine mail.example.com` is no SMTP password), so an entry never chooses
 //! who logs in unless the user asked for that file (`--netrc-file`, curl's `-n`), and it
 //! gives a password only to the login the user named, from an entry with that login.
+//!
+//! What it finds is the session layer's [`Credentials`], for every protocol.
 
 use super::common::CredArgs;
 use crate::error::{Error, Kind, Result, io_reason};
 use crate::net::url::Target;
 use crate::netrc;
+use crate::session::{Credentials, Method};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-/// A user name and where its password came from.
-#[derive(Clone)]
-pub struct Credentials {
-    pub user: String,
-    pub password: String,
-    /// The password was in the URL (visible in the process list): worth a warning.
-    pub from_url: bool,
-    /// The password came from this netrc file: saved for the host, perhaps for another
-    /// service, so not one to suggest sending in cleartext.
-    pub from_netrc: Option<PathBuf>,
+/// The warning for a password in the URL.
+const URL_WARNING: &str = "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env";
+
+/// The login of a mail tool, which needs a user name (there is no anonymous login): the
+/// secret is the OAuth2 token in the variable `token_env` when given, else the password
+/// ([`password_warn`]); `method` is `--auth`. `example` is the URL a user name goes in
+/// (`pop3s://USER@HOST`), for the message that asks for one (64).
+pub fn mail_login(
+    target: &Target,
+    args: &CredArgs,
+    token_env: Option<&str>,
+    method: Method,
+    example: &str,
+    warn: &dyn Fn(&str),
+) -> Result<Credentials> {
+    let Some(user) = user_name(target, args)? else {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{target}: no user name: give it in the URL ({example}://USER@{}), with --user, or from a netrc file named by --netrc-file",
+                target.host
+            ),
+        ));
+    };
+    let creds = match token_env {
+        Some(var) => Credentials::token(user, token(var)?),
+        None => password_warn(target, &user, args, &mut |w| warn(w))?,
+    };
+    Ok(creds.with_method(method))
+}
+
+/// The OAuth2 access token in the environment variable `var` (`--oauth2-token-env`), without
+/// one line ending: not set or empty is 77, CR, LF or NUL inside 64.
+pub fn token(var: &str) -> Result<String> {
+    let value = std::env::var(var).unwrap_or_default();
+    let token = strip_line_end(&value);
+    if token.is_empty() {
+        return Err(Error::new(
+            Kind::Auth,
+            format!("--oauth2-token-env {var}: the environment variable is not set or empty"),
+        ));
+    }
+    if token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Error::new(
+            Kind::Usage,
+            format!("--oauth2-token-env {var}: the token contains a CR, LF or NUL character"),
+        ));
+    }
+    Ok(token.to_string())
 }
 
 /// Finds the user name: `--user`, then the URL, then, only when `--netrc-file` asks for
@@ -69,34 +111,28 @@ pub fn password(target: &Target, user: &str, args: &CredArgs) -> Result<Credenti
     password_warn(target, user, args, &mut |_| {})
 }
 
-/// [`password`], with `warn` told what is worth a warning (a netrc file others can read).
+/// [`password`], with `warn` told what is worth a warning (a password in the URL, a netrc
+/// file others can read).
 pub fn password_warn(
     target: &Target,
     user: &str,
     args: &CredArgs,
     warn: &mut dyn FnMut(&str),
 ) -> Result<Credentials> {
-    let found = |password: String, from_url: bool| Credentials {
-        user: user.to_string(),
-        password,
-        from_url,
-        from_netrc: None,
-    };
+    let found = |password: String| Credentials::password(user, password);
     if let Some(p) = &target.password {
-        return Ok(found(p.clone(), true));
+        warn(URL_WARNING);
+        return Ok(found(p.clone()));
     }
     if let Some(path) = &args.password_file {
-        return Ok(found(read_password_file(path)?, false));
+        return Ok(found(read_password_file(path)?));
     }
     if let Some(var) = &args.password_env {
         return match std::env::var(var) {
-            Ok(v) if !strip_line_end(&v).is_empty() => Ok(found(
-                check_password(
-                    strip_line_end(&v).to_string(),
-                    format_args!("--password-env {var}"),
-                )?,
-                false,
-            )),
+            Ok(v) if !strip_line_end(&v).is_empty() => Ok(found(check_password(
+                strip_line_end(&v).to_string(),
+                format_args!("--password-env {var}"),
+            )?)),
             _ => Err(Error::new(
                 Kind::Auth,
                 format!("--password-env {var}: the environment variable is not set or empty"),
@@ -110,16 +146,13 @@ pub fn password_warn(
                 p,
                 format_args!("netrc file {}, machine {}", path.display(), target.host),
             )?;
-            return Ok(Credentials {
-                from_netrc: Some(path),
-                ..found(p, false)
-            });
+            return Ok(found(p).from_netrc(Some(path)));
         }
     }
     if terminal_attached() {
         let prompt = format!("Password for {user}@{}: ", target.host);
         return match rpassword::prompt_password(prompt) {
-            Ok(p) => Ok(found(check_password(p, "the password typed")?, false)),
+            Ok(p) => Ok(found(check_password(p, "the password typed")?)),
             Err(e) => Err(Error::new(
                 Kind::Auth,
                 format!(
@@ -255,8 +288,8 @@ mod tests {
         );
         // The password of the login named, and where it came from.
         let c = password(&target, "ftpuser", &args).unwrap();
-        assert_eq!(c.password, "ftp-pw");
-        assert_eq!(c.from_netrc.as_deref(), Some(rc.as_path()));
+        assert_eq!(c.secret(), "ftp-pw");
+        assert_eq!(c.origin, crate::session::Origin::Netrc(rc.clone()));
         // A login the user names wins over netrc's.
         let args = CredArgs {
             user: Some("ci".into()),

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::ftp::client::FtpOptions;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
-use crate::session::login::Login;
+use crate::session::{Credentials, Secret};
 use crate::wire::Transcript;
 
 /// The first proxy variable set in the environment, if any: curl and wget would use it.
@@ -47,30 +47,21 @@ pub fn ftp_options(
     })
 }
 
-/// The login for an FTP server: a named user needs a password; no user is anonymous.
-pub fn ftp_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<Login> {
+/// The login for an FTP server: a named user needs a password; no user is anonymous, and
+/// so are `anonymous` and `ftp`, whose password (an e-mail address, RFC 1635) is no secret.
+pub fn ftp_login(target: &Target, creds: &CredArgs, warn: &dyn Fn(&str)) -> Result<Credentials> {
     let Some(user) = credentials::user_name(target, creds)? else {
-        return Ok(Login::anonymous());
+        return Ok(Credentials::anonymous());
     };
-    let anonymous = user == "anonymous" || user == "ftp";
-    if anonymous && target.password.is_none() {
-        return Ok(Login {
+    if user == "anonymous" || user == "ftp" {
+        let password = target.password.as_deref().unwrap_or("anonymous@");
+        return Ok(Credentials {
             user,
-            ..Login::anonymous()
+            secret: Secret::Password(password.to_string()),
+            ..Credentials::anonymous()
         });
     }
-    let c = credentials::password_warn(target, &user, creds, &mut |w| warn(w))?;
-    if c.from_url && !anonymous {
-        warn(
-            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
-        );
-    }
-    Ok(Login {
-        user: c.user,
-        password: c.password,
-        anonymous,
-        netrc: c.from_netrc,
-    })
+    credentials::password_warn(target, &user, creds, &mut |w| warn(w))
 }
 
 /// `--parallel N`: 1 to 64 connections.

@@ -16,8 +16,8 @@ use crate::imap::parse;
 use crate::jobs::imap_fetch::{FetchOptions, Summary, fetch_and_idle, fetch_folder, no_uidplus};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
-use crate::session::login::Login;
 use crate::session::sasl::Mechanism;
+use crate::session::{Credentials, Method};
 use crate::uidls::{self, StateFile};
 use crate::wire::{Transcript, printable};
 use clap::{Parser, ValueHint};
@@ -248,8 +248,8 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             "give one of --maildir, --mbox, --output-dir, --mda or --stdout (or --list-folders)",
         ));
     }
-    let (login, token) = imap_login(&target, &args, &warn)?;
-    let opts = imap_options(&args, report, token)?;
+    let login = imap_login(&target, &args, &warn)?;
+    let opts = imap_options(&args, report)?;
 
     if args.list_folders {
         let mut client = ImapClient::connect(&target, &login, &opts)?;
@@ -411,7 +411,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
 #[allow(clippy::too_many_arguments)]
 fn session(
     target: &Target,
-    login: &Login,
+    login: &Credentials,
     opts: &ImapOptions,
     folder: &str,
     store: &mut dyn Deliver,
@@ -442,7 +442,7 @@ fn session(
     Ok(summary)
 }
 
-fn imap_options(args: &Args, report: &Reporter, token: bool) -> Result<ImapOptions> {
+fn imap_options(args: &Args, report: &Reporter) -> Result<ImapOptions> {
     let tls_opts = args.tls.options();
     let needs_tls = tls_opts.mode != TlsMode::None || args.url.starts_with("imaps:");
     let tls = if needs_tls {
@@ -458,50 +458,16 @@ fn imap_options(args: &Args, report: &Reporter, token: bool) -> Result<ImapOptio
         connect: args.conn.options()?,
         tls_mode: tls_opts.mode,
         tls,
-        auth: args.auth,
-        token,
         transcript,
     })
 }
 
 /// The login: a user name is needed; the secret is a password or, with
 /// `--oauth2-token-env`, an OAuth2 token.
-fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<(Login, bool)> {
-    let Some(user) = credentials::user_name(target, &args.creds)? else {
-        return Err(Error::new(
-            Kind::Usage,
-            format!(
-                "{target}: no user name: give it in the URL (imaps://USER@{}), with --user, or from a netrc file named by --netrc-file",
-                target.host
-            ),
-        ));
-    };
-    if let Some(var) = &args.oauth2_token_env {
-        let token = std::env::var(var).map_err(|_| {
-            Error::new(
-                Kind::Auth,
-                format!("--oauth2-token-env {var}: the variable is not set (or not UTF-8)"),
-            )
-        })?;
-        let token = credentials::strip_line_end(&token).to_string();
-        if token.is_empty() || token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(Error::new(
-                Kind::Usage,
-                format!("--oauth2-token-env {var}: the token is empty or holds CR, LF or NUL"),
-            ));
-        }
-        return Ok((Login::new(user, token), true));
-    }
-    let c = credentials::password_warn(target, &user, &args.creds, &mut |w| warn(w))?;
-    if c.from_url {
-        warn(
-            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
-        );
-    }
-    Ok((
-        Login::new(c.user, c.password).from_netrc(c.from_netrc),
-        false,
-    ))
+fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
+    let token = args.oauth2_token_env.as_deref();
+    let method = args.auth.map_or(Method::Auto, Method::Sasl);
+    credentials::mail_login(target, &args.creds, token, method, "imaps", warn)
 }
 
 #[cfg(test)]

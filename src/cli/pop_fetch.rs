@@ -13,9 +13,9 @@ use crate::error::{Error, Kind, Result};
 use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
-use crate::pop3::client::{AuthMethod, Pop3Client, Pop3Options};
-use crate::session::login::Login;
+use crate::pop3::client::{Pop3Client, Pop3Options};
 use crate::session::sasl::Mechanism;
+use crate::session::{Credentials, Method};
 use crate::uidls::{self, StateFile};
 use crate::wire::Transcript;
 use clap::{Parser, ValueHint};
@@ -151,7 +151,7 @@ pub struct Args {
     /// How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL
     /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2
     #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = auth_parser())]
-    pub auth: AuthMethod,
+    pub auth: Method,
 
     /// Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)
     #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
@@ -170,7 +170,7 @@ pub struct Args {
 }
 
 /// `--auth`: the methods, for completions too.
-fn auth_parser() -> impl clap::builder::TypedValueParser<Value = AuthMethod> {
+fn auth_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
     use clap::builder::{PossibleValuesParser, TypedValueParser};
     PossibleValuesParser::new([
         "auto",
@@ -183,10 +183,10 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = AuthMethod> {
         "xoauth2",
     ])
     .map(|s| match s.as_str() {
-        "auto" => AuthMethod::Auto,
-        "user" => AuthMethod::User,
-        "apop" => AuthMethod::Apop,
-        m => AuthMethod::Sasl(Mechanism::parse(m).expect("a listed mechanism")),
+        "auto" => Method::Auto,
+        "user" => Method::User,
+        "apop" => Method::Apop,
+        m => Method::Sasl(Mechanism::parse(m).expect("a listed mechanism")),
     })
 }
 
@@ -319,7 +319,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
 /// UIDL, fetched again, never lost).
 fn session(
     target: &Target,
-    login: &Login,
+    login: &Credentials,
     opts: &Pop3Options,
     store: &mut Tracked,
     state: &mut StateFile,
@@ -355,47 +355,13 @@ fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {
         connect: args.conn.options()?,
         tls_mode: tls_opts.mode,
         tls,
-        auth: args.auth,
-        token: args.oauth2_token_env.is_some(),
         transcript,
     })
 }
 
 /// The login: a user name is needed (POP3 has no anonymous login), and a password, or an
 /// OAuth2 token with `--oauth2-token-env`.
-fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Login> {
-    let creds = &args.creds;
-    let Some(user) = credentials::user_name(target, creds)? else {
-        return Err(Error::new(
-            Kind::Usage,
-            format!(
-                "{target}: no user name: give it in the URL (pop3s://USER@{}), with --user, or from a netrc file named by --netrc-file",
-                target.host
-            ),
-        ));
-    };
-    if let Some(var) = &args.oauth2_token_env {
-        let token = std::env::var(var).unwrap_or_default();
-        let token = credentials::strip_line_end(&token);
-        if token.is_empty() {
-            return Err(Error::new(
-                Kind::Auth,
-                format!("--oauth2-token-env {var}: the environment variable is not set or empty"),
-            ));
-        }
-        if token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(Error::new(
-                Kind::Usage,
-                format!("--oauth2-token-env {var}: the token contains a CR, LF or NUL character"),
-            ));
-        }
-        return Ok(Login::new(user, token));
-    }
-    let c = credentials::password_warn(target, &user, creds, &mut |w| warn(w))?;
-    if c.from_url {
-        warn(
-            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
-        );
-    }
-    Ok(Login::new(c.user, c.password).from_netrc(c.from_netrc))
+fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
+    let token = args.oauth2_token_env.as_deref();
+    credentials::mail_login(target, &args.creds, token, args.auth, "pop3s", warn)
 }

@@ -17,9 +17,9 @@ use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::session::retry::RetryPolicy;
 use crate::session::sasl::Mechanism;
+use crate::session::{Credentials, Method};
 use crate::smtp::client::{
-    Auth, BodySink, Envelope, FINAL_REPLY_TIMEOUT, RcptReply, Secret, SmtpClient, SmtpOptions,
-    refusal,
+    BodySink, Envelope, FINAL_REPLY_TIMEOUT, RcptReply, SmtpClient, SmtpOptions, refusal,
 };
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use crate::wire::Transcript;
@@ -526,7 +526,7 @@ fn mailbox_key(addr: &str) -> String {
 /// Everything the run needs, checked before anything is read or sent.
 struct Plan {
     target: Target,
-    auth: Option<Auth>,
+    auth: Option<Credentials>,
     opts: SmtpOptions,
     retry: RetryPolicy,
 }
@@ -586,7 +586,7 @@ fn final_reply_timeout(timeout: Option<Duration>) -> Duration {
 
 /// The login, if one is asked for: a user name from --user, the URL or --netrc-file, with its
 /// password (docs/CONVENTIONS.md, "Credentials") or an OAuth2 token.
-fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>> {
+fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Credentials>> {
     let user = credentials::user_name(target, &args.creds)?;
     let Some(user) = user else {
         if args.oauth2_token_env.is_some() || args.auth.is_some() {
@@ -596,47 +596,16 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>
         }
         return Ok(None);
     };
-    if let Some(var) = &args.oauth2_token_env {
-        let token = match std::env::var(var) {
-            Ok(v) if !credentials::strip_line_end(&v).is_empty() => {
-                credentials::strip_line_end(&v).to_string()
-            }
-            _ => {
-                return Err(Error::new(
-                    Kind::Auth,
-                    format!(
-                        "--oauth2-token-env {var}: the environment variable is not set or empty"
-                    ),
-                ));
-            }
-        };
-        if token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(usage(format!(
-                "--oauth2-token-env {var}: the token contains a CR, LF or NUL character"
-            )));
+    let creds = match &args.oauth2_token_env {
+        Some(var) => Credentials::token(user, credentials::token(var)?),
+        None => {
+            let warn = report.warner();
+            credentials::password_warn(target, &user, &args.creds, &mut |w| warn(w))?
         }
-        return Ok(Some(Auth {
-            user,
-            secret: token,
-            forced: args.auth,
-            token: true,
-            netrc: None,
-        }));
-    }
-    let warn = report.warner();
-    let c = credentials::password_warn(target, &user, &args.creds, &mut |w| warn(w))?;
-    if c.from_url {
-        warn(
-            "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env",
-        );
-    }
-    Ok(Some(Auth {
-        user: c.user,
-        secret: c.password,
-        forced: args.auth,
-        token: false,
-        netrc: c.from_netrc,
-    }))
+    };
+    Ok(Some(
+        creds.with_method(args.auth.map_or(Method::Auto, Method::Sasl)),
+    ))
 }
 
 /// Runs smtp-send: every message in turn over one connection, each reported on its own.
@@ -880,14 +849,7 @@ fn attempt(
         }
     }
     if session.client.is_none() {
-        let secret = match &plan.auth {
-            None => Secret::None,
-            Some(Auth {
-                netrc: Some(file), ..
-            }) => Secret::Netrc(file.clone()),
-            Some(_) => Secret::Given,
-        };
-        let mut client = SmtpClient::connect(&plan.target, &plan.opts, &secret)?;
+        let mut client = SmtpClient::connect(&plan.target, &plan.opts, plan.auth.as_ref())?;
         if let Some(auth) = &plan.auth {
             if let Err(e) = client.authenticate(auth) {
                 client.quit();

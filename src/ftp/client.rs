@@ -7,9 +7,11 @@ use crate::error::{Error, Kind, Result, io_reason};
 use crate::ftp::reply::Ftp;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
-use crate::net::url::{Scheme, Target};
+use crate::net::url::Target;
 use crate::net::{self, ConnectOptions};
-use crate::session::login::Login;
+use crate::session::Credentials;
+use crate::session::open::{self, Opening};
+use crate::session::starttls::{self, StartTls};
 use crate::wire::reply::Reply;
 use crate::wire::{Conn, Transcript, printable};
 use std::io::{self, Read};
@@ -44,6 +46,13 @@ pub struct FtpOptions {
     pub transcript: Option<Transcript>,
 }
 
+impl FtpOptions {
+    fn opening(&self) -> Opening<'_> {
+        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
+        Opening::new(&self.connect, self.tls_mode, tls, transcript)
+    }
+}
+
 /// A logged-in FTP control connection.
 pub struct FtpClient<S: Transport = NetStream> {
     conn: Conn<S, Ftp>,
@@ -70,15 +79,10 @@ enum SetTime {
     Unsupported,
 }
 
-/// What connecting and logging in produced, besides the client.
-pub struct Session {
-    pub tls: bool,
-}
-
 impl FtpClient<NetStream> {
     /// Connects, upgrades to TLS as the policy says, logs in, reads FEAT, sets UTF-8 and the
     /// transfer type.
-    pub fn connect(target: &Target, login: &Login, opts: &FtpOptions) -> Result<Self> {
+    pub fn connect(target: &Target, creds: &Credentials, opts: &FtpOptions) -> Result<Self> {
         // This control connection and its data connections share a TLS session cache of
         // their own: a data connection must resume this connection's session, never that of
         // another connection to the same server (--parallel).
@@ -86,71 +90,68 @@ impl FtpClient<NetStream> {
             tls: opts.tls.as_ref().map(TlsContext::with_own_sessions),
             ..opts.clone()
         };
-        let opts = &own;
-        // The connect phase as a whole (TCP, TLS, greeting, AUTH TLS) has one deadline, so
-        // a server that drips its greeting or sends "120 ready in N minutes" forever is
-        // cut off at --timeout, not kept waiting for.
-        let deadline = Instant::now() + opts.connect.connect_timeout;
-        let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
-        FtpClient::handshake(stream, target, login, opts, deadline)
+        let (stream, deadline) = open::connect(target, own.opening())?;
+        FtpClient::handshake(stream, target, creds, &own, deadline)
     }
 }
 
 impl<S: Transport> FtpClient<S> {
     /// Everything after the TCP connect (and, for ftps://, the TLS handshake), on any
-    /// transport: the greeting, AUTH TLS as the policy says, the login, PBSZ/PROT under TLS,
-    /// FEAT. `deadline` ends the connect phase (greeting and AUTH TLS).
+    /// transport: the greeting (past `120` "ready in N minutes" lines), AUTH TLS as the
+    /// policy says, the login, PBSZ/PROT under TLS, FEAT. `deadline` ends the connect phase
+    /// (greeting and AUTH TLS).
     pub fn handshake(
         stream: S,
         target: &Target,
-        login: &Login,
+        creds: &Credentials,
         opts: &FtpOptions,
         deadline: Instant,
     ) -> Result<Self> {
-        let host = target.host.clone();
-        let implicit = target.scheme == Scheme::Ftps;
-        let mut conn = Conn::new(stream, target.authority(), Ftp);
-        conn.set_max_command(MAX_COMMAND);
-        conn.set_reply_timeout(opts.connect.idle_timeout);
-        conn.set_phase_deadline(Some(deadline));
-        conn.set_transcript(opts.transcript.clone());
-        greeting(&mut conn).map_err(|e| {
-            crate::wire::no_greeting(e, &target.authority(), opts.connect.connect_timeout)
-        })?;
-        if !implicit && opts.tls_mode != TlsMode::None {
-            conn = auth_tls(conn, &host, login, opts)?;
+        let more = |r: &Reply| r.class() == 1;
+        let (mut conn, greeting) =
+            open::start(stream, target, Ftp, opts.opening(), deadline, more)?;
+        if greeting.class() != 2 {
+            return Err(greeting.error(format!("{}: greeting", conn.peer())));
         }
-        conn.set_phase_deadline(None);
-        let mut client = FtpClient {
+        conn.set_max_command(MAX_COMMAND);
+        let client = FtpClient {
             conn,
-            host,
+            host: target.host.clone(),
             opts: opts.clone(),
             features: Features::default(),
-            protected: implicit,
+            protected: target.scheme.implicit_tls(),
             no_extended: false,
             broken: false,
             current_type: None,
             set_time: SetTime::Unknown,
         };
-        client.login(login)?;
+        let mut client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
+        client.conn.set_phase_deadline(None);
+        client.login(creds)?;
         if client.conn.stream().is_tls() {
-            client.expect_ok("PBSZ", Some("0"))?;
-            let r = client.command("PROT", Some("P"))?;
-            if r.class() != 2 {
-                return Err(Error::new(
-                    Kind::Unavailable,
-                    format!(
-                        "{}: the server refused to protect data connections (PROT P): {} {}",
-                        client.conn.peer(),
-                        r.code,
-                        r.text()
-                    ),
-                ));
-            }
-            client.protected = true;
+            client.protect_data()?;
         }
         client.feat()?;
         Ok(client)
+    }
+
+    /// PBSZ 0 and PROT P (RFC 4217 section 9): data connections under TLS too.
+    fn protect_data(&mut self) -> Result<()> {
+        self.expect_ok("PBSZ", Some("0"))?;
+        let r = self.command("PROT", Some("P"))?;
+        if r.class() != 2 {
+            return Err(Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{}: the server refused to protect data connections (PROT P): {} {}",
+                    self.conn.peer(),
+                    r.code,
+                    r.text()
+                ),
+            ));
+        }
+        self.protected = true;
+        Ok(())
     }
 
     pub fn features(&self) -> &Features {
@@ -189,17 +190,7 @@ impl<S: Transport> FtpClient<S> {
 
     /// Reads the reply to `verb`; a timeout names the command that got no answer.
     fn reply_to(&mut self, verb: &str) -> Result<Reply> {
-        self.conn.read_reply().map_err(|e| {
-            self.broken = true;
-            match e {
-                e if e.kind() == Kind::Timeout => e.with_message(format!(
-                    "{}: no reply to {verb} within {} s",
-                    self.conn.peer(),
-                    self.opts.connect.idle_timeout.as_secs_f64()
-                )),
-                other => other,
-            }
-        })
+        open::reply_to(&mut self.conn, verb).inspect_err(|_| self.broken = true)
     }
 
     fn expect_ok(&mut self, verb: &str, arg: Option<&str>) -> Result<Reply> {
@@ -211,7 +202,7 @@ impl<S: Transport> FtpClient<S> {
         }
     }
 
-    fn login(&mut self, login: &Login) -> Result<()> {
+    fn login(&mut self, login: &Credentials) -> Result<()> {
         let failed = |this: &Self, r: &Reply| {
             let msg = format!(
                 "{}: login as {} failed: {} {}",
@@ -229,7 +220,7 @@ impl<S: Transport> FtpClient<S> {
         let r = self.command("USER", Some(&login.user))?;
         let r = match r.code {
             230 => return Ok(()),
-            331 => self.command("PASS", Some(&login.password))?,
+            331 => self.command("PASS", Some(login.secret()))?,
             _ => return Err(failed(self, &r)),
         };
         match r.code {
@@ -1154,61 +1145,33 @@ enum PendingData {
     Listening(TcpListener, IpAddr),
 }
 
-/// Reads the greeting: 120 (ready in a while) is followed by 220.
-fn greeting<S: Transport>(conn: &mut Conn<S, Ftp>) -> Result<()> {
-    loop {
-        let r = conn.read_reply()?;
-        match r.class() {
-            1 => continue,
-            2 => return Ok(()),
-            _ => return Err(r.error(format!("{}: greeting", conn.peer()))),
-        }
-    }
-}
+/// AUTH TLS (RFC 4217 section 4), tried whatever FEAT would say (it comes only after).
+impl<S: Transport> StartTls for FtpClient<S> {
+    const COMMAND: &'static str = "AUTH TLS";
 
-/// AUTH TLS (RFC 4217 section 4): upgrades the control connection, or applies the TLS
-/// policy when the server does not offer it.
-fn auth_tls<S: Transport>(
-    mut conn: Conn<S, Ftp>,
-    host: &str,
-    login: &Login,
-    opts: &FtpOptions,
-) -> Result<Conn<S, Ftp>> {
-    conn.send_command("AUTH", Some("TLS"))?;
-    let r = conn.read_reply().map_err(|e| match e {
-        e if e.kind() == Kind::Timeout => e.with_message(format!(
-            "{}: no reply to AUTH TLS within {} s",
-            conn.peer(),
-            opts.connect.connect_timeout.as_secs_f64()
-        )),
-        other => other,
-    })?;
-    if r.code == 234 {
-        let tls = opts.tls.as_ref().ok_or_else(|| {
-            Error::new(Kind::Software, "TLS requested without a TLS configuration")
-        })?;
-        return conn.start_tls(tls, host);
+    fn peer(&self) -> &str {
+        self.conn.peer()
     }
-    let why = format!("AUTH TLS: {} {}", r.code, r.text());
-    // A 4xx is "not now": TLS may well be there on the next try (75, not 69).
-    let refuse = |msg: String| {
-        if r.class() == 4 {
-            Error::new(Kind::TempFail, msg)
+
+    fn not_offered(&self) -> Option<String> {
+        None
+    }
+
+    fn ask(&mut self) -> Result<std::result::Result<(), String>> {
+        self.conn.send_command("AUTH", Some("TLS"))?;
+        let r = self.reply_to("AUTH TLS")?;
+        Ok(if r.code == 234 {
+            Ok(())
         } else {
-            Error::new(Kind::Unavailable, msg)
-        }
-    };
-    match opts.tls_mode {
-        TlsMode::Required => Err(refuse(format!(
-            "{}: the server does not offer TLS ({why}) and --tls required was given",
-            conn.peer()
-        ))),
-        TlsMode::Auto if !login.anonymous => Err(refuse(format!(
-            "{}: the server does not offer TLS ({why}); {}",
-            conn.peer(),
-            login.cleartext_refusal()
-        ))),
-        _ => Ok(conn),
+            Err(format!("{} {}", r.code, r.text()))
+        })
+    }
+
+    fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {
+        Ok(FtpClient {
+            conn: self.conn.start_tls(tls, host)?,
+            ..self
+        })
     }
 }
 
@@ -1219,6 +1182,7 @@ mod tests {
 
     use super::*;
     use crate::net::tls::TlsOptions;
+    use crate::net::url::Scheme;
     use crate::wire::tests::{MockStream, collecting};
 
     const FEAT: &[u8] = b"211-Features:\r\n EPSV\r\n SIZE\r\n MDTM\r\n MLST type*;size*;\r\n UTF8\r\n REST STREAM\r\n211 End\r\n";
@@ -1234,8 +1198,8 @@ mod tests {
         }
     }
 
-    fn bob() -> Login {
-        Login::new("bob", "hunter2")
+    fn bob() -> Credentials {
+        Credentials::password("bob", "hunter2")
     }
 
     /// Runs the handshake for `url` on `stream`; the outcome and the commands sent, as the
@@ -1243,7 +1207,7 @@ mod tests {
     fn handshake_on(
         stream: MockStream,
         url: &str,
-        login: &Login,
+        login: &Credentials,
         mode: TlsMode,
     ) -> (Result<FtpClient<MockStream>>, Vec<String>) {
         let target = Target::parse(url, &[Scheme::Ftp, Scheme::Ftps]).unwrap();
@@ -1263,7 +1227,7 @@ mod tests {
 
     fn handshake(
         script: &[&[u8]],
-        login: &Login,
+        login: &Credentials,
         mode: TlsMode,
     ) -> (Result<FtpClient<MockStream>>, Vec<String>) {
         handshake_on(
@@ -1279,7 +1243,7 @@ mod tests {
     fn logged_in(more: &[&[u8]]) -> FtpClient<MockStream> {
         let mut script: Vec<&[u8]> = vec![b"220 hi\r\n", b"230 ok\r\n", FEAT, b"200 ok\r\n"];
         script.extend_from_slice(more);
-        let (r, _) = handshake(&script, &Login::anonymous(), TlsMode::None);
+        let (r, _) = handshake(&script, &Credentials::anonymous(), TlsMode::None);
         r.unwrap()
     }
 
@@ -1292,7 +1256,7 @@ mod tests {
         // 230 at once: no password needed.
         let (r, sent) = handshake(
             &[b"220 hi\r\n", b"230 welcome\r\n", b"500 no FEAT\r\n"],
-            &Login::anonymous(),
+            &Credentials::anonymous(),
             TlsMode::None,
         );
         let c = r.unwrap();
@@ -1337,11 +1301,15 @@ mod tests {
             let (r, sent) = handshake(script, &bob(), TlsMode::None);
             (r.err().unwrap(), sent)
         };
-        let (e, _) = fail(&[b"220 hi\r\n", b"331 pass?\r\n", b"530 Login incorrect.\r\n"]);
+        let (e, _) = fail(&[
+            b"220 hi\r\n",
+            b"331 pass?\r\n",
+            b"530 Credentials incorrect.\r\n",
+        ]);
         assert_eq!(e.exit_code(), 77);
         assert_eq!(
             e.to_string(),
-            "h.example:21: login as bob failed: 530 Login incorrect."
+            "h.example:21: login as bob failed: 530 Credentials incorrect."
         );
         assert!(!e.to_string().contains("hunter2"));
         let (e, sent) = fail(&[b"220 hi\r\n", b"530 no such user\r\n"]);
@@ -1370,7 +1338,7 @@ mod tests {
                 b"230 ok\r\n",
                 b"500 no\r\n",
             ],
-            &Login::anonymous(),
+            &Credentials::anonymous(),
             TlsMode::None,
         );
         r.unwrap();
@@ -1469,7 +1437,7 @@ mod tests {
         );
         assert_eq!(sent, ["AUTH TLS"]);
         // --tls required: not even anonymously.
-        let (r, sent) = handshake(no_tls, &Login::anonymous(), TlsMode::Required);
+        let (r, sent) = handshake(no_tls, &Credentials::anonymous(), TlsMode::Required);
         let e = r.err().unwrap();
         assert_eq!(e.exit_code(), 69);
         assert!(e.to_string().contains("--tls required"), "{e}");
@@ -1477,15 +1445,18 @@ mod tests {
         // Anonymous under --tls auto goes on in plaintext.
         let mut script = no_tls.to_vec();
         script.extend_from_slice(&[b"230 ok\r\n", b"500 no\r\n"]);
-        let (r, sent) = handshake(&script, &Login::anonymous(), TlsMode::Auto);
+        let (r, sent) = handshake(&script, &Credentials::anonymous(), TlsMode::Auto);
         assert!(!r.unwrap().is_tls());
         assert_eq!(sent, ["AUTH TLS", "USER anonymous", "FEAT"]);
-        // A 4xx is "not now": TLS may be there on the next try (75, not 69).
+        // A 4xx is a refusal too (69, never 75): a man in the middle sends 431 as easily as
+        // 500, and a wrapper that retries 75 would retry for ever.
         for mode in [TlsMode::Auto, TlsMode::Required] {
-            let (r, _) = handshake(&[b"220 hi\r\n", b"431 try later\r\n"], &bob(), mode);
-            let e = r.err().unwrap();
-            assert_eq!(e.exit_code(), 75, "{mode:?}");
-            assert!(e.is_transient());
+            for refusal in [&b"431 try later\r\n"[..], b"534 policy\r\n"] {
+                let (r, _) = handshake(&[b"220 hi\r\n", refusal], &bob(), mode);
+                let e = r.err().unwrap();
+                assert_eq!(e.exit_code(), 69, "{mode:?} {refusal:?}");
+                assert!(!e.is_transient());
+            }
         }
         // --tls none: AUTH TLS is never sent.
         let (r, sent) = handshake(
@@ -1546,7 +1517,7 @@ mod tests {
                 b"230 ok\r\n",
                 b"211-x\r\n MDTM\r\n211 End\r\n",
             ],
-            &Login::anonymous(),
+            &Credentials::anonymous(),
             TlsMode::None,
         );
         let mut c = r.unwrap();

@@ -4,7 +4,7 @@ pub mod client;
 pub mod parse;
 pub mod reply;
 
-pub use crate::session::login::Login;
+pub use crate::session::Credentials;
 pub use client::{FtpClient, FtpOptions};
 pub mod list;
 

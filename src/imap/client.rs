@@ -13,15 +13,16 @@ use super::parse::{
 };
 use crate::error::{Error, Kind, Result};
 use crate::imap::reply::{Imap, ImapKind, ImapReply, ImapStatus, imap_literal};
+use crate::net::ConnectOptions;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
-use crate::net::url::{Scheme, Target};
-use crate::net::{self, ConnectOptions};
-use crate::session::login::Login;
-use crate::session::sasl::{self, Exchange, Mechanism};
+use crate::net::url::Target;
+use crate::session::Credentials;
+use crate::session::authenticate::{self, Sasl, Step};
+use crate::session::open::{self, Opening};
+use crate::session::sasl::{self, Mechanism};
+use crate::session::starttls::{self, StartTls};
 use crate::wire::{Conn, Transcript, printable};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -50,18 +51,21 @@ const MAX_NAME_LITERAL: u64 = 64 * 1024;
 /// (`X-JUNK {999999999999}` would hold the account's lock for as long as the server likes).
 const MAX_UNASKED: u64 = 64 * 1024;
 
-/// How to connect and log in.
+/// How to connect. How to log in is the [`Credentials`]' business.
 #[derive(Clone)]
 pub struct ImapOptions {
     pub connect: ConnectOptions,
     pub tls_mode: TlsMode,
     /// Needed for imaps:// and for `--tls auto|required`.
     pub tls: Option<TlsContext>,
-    /// `--auth`: the SASL mechanism to use; `None` picks the best offered (or LOGIN).
-    pub auth: Option<Mechanism>,
-    /// The secret is an OAuth2 access token (XOAUTH2), not a password.
-    pub token: bool,
     pub transcript: Option<Transcript>,
+}
+
+impl ImapOptions {
+    fn opening(&self) -> Opening<'_> {
+        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
+        Opening::new(&self.connect, self.tls_mode, tls, transcript)
+    }
 }
 
 /// A selected folder (RFC 3501 section 6.3.1).
@@ -138,10 +142,9 @@ pub struct ImapClient<S: Transport = NetStream> {
 impl ImapClient<NetStream> {
     /// Connects (TLS from the first byte for imaps://), upgrades with STARTTLS as the policy
     /// says, and logs in.
-    pub fn connect(target: &Target, login: &Login, opts: &ImapOptions) -> Result<Self> {
-        let deadline = Instant::now() + opts.connect.connect_timeout;
-        let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
-        ImapClient::handshake(stream, target, login, opts, deadline)
+    pub fn connect(target: &Target, creds: &Credentials, opts: &ImapOptions) -> Result<Self> {
+        let (stream, deadline) = open::connect(target, opts.opening())?;
+        ImapClient::handshake(stream, target, creds, opts, deadline)
     }
 }
 
@@ -151,15 +154,12 @@ impl<S: Transport> ImapClient<S> {
     pub fn handshake(
         stream: S,
         target: &Target,
-        login: &Login,
+        creds: &Credentials,
         opts: &ImapOptions,
         deadline: Instant,
     ) -> Result<Self> {
-        let mut conn = Conn::new(stream, target.authority(), Imap);
-        conn.set_reply_timeout(opts.connect.idle_timeout);
-        conn.set_phase_deadline(Some(deadline));
-        conn.set_transcript(opts.transcript.clone());
-        let greeting = conn.read_greeting(opts.connect.connect_timeout)?;
+        let (conn, greeting) =
+            open::start(stream, target, Imap, opts.opening(), deadline, |_| false)?;
         let mut client = ImapClient::over(conn, 0);
         if greeting.kind != ImapKind::Untagged || greeting.literal.is_some() {
             return Err(client.unexpected("greeting", &greeting));
@@ -183,13 +183,12 @@ impl<S: Transport> ImapClient<S> {
             Some(list) => client.caps = parse_capabilities(list),
             None => client.capability()?,
         }
-        let implicit = target.scheme == Scheme::Imaps;
         if preauth {
             // Already logged in: STARTTLS is not allowed any more (RFC 3501 section 6.2.1).
             // In cleartext anyone on the path can say PREAUTH and serve a folder of its own
             // (the STARTTLS-stripping class: Poddebniak et al., USENIX Security 2021), so
             // only --tls none, which asked for no protection, takes it.
-            if !implicit && !client.is_tls() && opts.tls_mode != TlsMode::None {
+            if !target.scheme.implicit_tls() && !client.is_tls() && opts.tls_mode != TlsMode::None {
                 return Err(Error::new(
                     Kind::Unavailable,
                     format!(
@@ -199,11 +198,9 @@ impl<S: Transport> ImapClient<S> {
                 ));
             }
         } else {
-            if !implicit && opts.tls_mode != TlsMode::None {
-                client = client.starttls(&target.host, login, opts)?;
-            }
+            client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
             client.conn.set_phase_deadline(None);
-            client.login(login, opts)?;
+            client.login(creds)?;
         }
         client.conn.set_phase_deadline(None);
         Ok(client)
@@ -462,59 +459,28 @@ impl<S: Transport> ImapClient<S> {
         Ok(())
     }
 
-    /// STARTTLS when offered, as the TLS policy says (docs/CONVENTIONS.md, "TLS policy"):
-    /// bytes sent before the handshake are refused by the engine; the capabilities are
-    /// read again over TLS (RFC 3501 section 6.2.1: the ones from before are forgotten).
-    fn starttls(mut self, host: &str, login: &Login, opts: &ImapOptions) -> Result<Self> {
-        let why = if self.caps.starttls {
-            let r = self.simple("STARTTLS", "STARTTLS");
-            match r {
-                Ok(_) => {
-                    let tls = opts.tls.as_ref().ok_or_else(|| {
-                        Error::new(Kind::Software, "TLS requested without a TLS configuration")
-                    })?;
-                    let ImapClient { conn, tag, .. } = self;
-                    let mut upgraded = ImapClient::over(conn.start_tls(tls, host)?, tag);
-                    upgraded.capability()?;
-                    return Ok(upgraded);
-                }
-                Err(e) if e.kind() == Kind::Unavailable => format!("STARTTLS: {e}"),
-                Err(e) => return Err(e),
-            }
-        } else {
-            "it does not announce STARTTLS".to_string()
-        };
-        let peer = self.peer().to_string();
-        Err(match opts.tls_mode {
-            TlsMode::Required => Error::new(
-                Kind::Unavailable,
-                format!(
-                    "{peer}: the server does not offer TLS ({why}) and --tls required was given"
-                ),
-            ),
-            _ => Error::new(
-                Kind::Unavailable,
-                format!(
-                    "{peer}: the server does not offer TLS ({why}); {}",
-                    login.cleartext_refusal()
-                ),
-            ),
-        })
-    }
-
     /// Logs in: AUTHENTICATE with the best mechanism offered (or the one forced), else
     /// LOGIN unless the server disabled it; then CAPABILITY again unless the tagged OK
     /// carried it (Dovecot announces UIDPLUS only after the login).
-    fn login(&mut self, login: &Login, opts: &ImapOptions) -> Result<()> {
+    fn login(&mut self, creds: &Credentials) -> Result<()> {
         let offered: Vec<&str> = self.caps.auth.iter().map(String::as_str).collect();
-        let mech = match sasl::choose(&offered, opts.auth, opts.token) {
+        let forced = creds.forced_mechanism()?;
+        let mech = match sasl::choose(&offered, forced, creds.is_token()) {
             Ok(m) => Some(m),
             // Nothing usable offered: LOGIN is the fallback for a password.
-            Err(e) if opts.auth.is_none() && !opts.token && e.kind() == Kind::Unavailable => None,
+            Err(e) if forced.is_none() && !creds.is_token() && e.kind() == Kind::Unavailable => {
+                None
+            }
             Err(e) => return Err(e.context(self.peer().to_string())),
         };
         let ok = match mech {
-            Some(m) => self.authenticate(m, login)?,
+            Some(m) => {
+                let mut sasl = Authenticate {
+                    client: self,
+                    tag: String::new(),
+                };
+                authenticate::authenticate(&mut sasl, m, creds)?
+            }
             None if self.caps.logindisabled => {
                 return Err(Error::new(
                     Kind::Unavailable,
@@ -529,7 +495,7 @@ impl<S: Transport> ImapClient<S> {
                     ),
                 ));
             }
-            None => self.login_command(login)?,
+            None => self.login_command(creds)?,
         };
         match ok.resp_code().and_then(parse::capability_code) {
             Some(list) => self.caps = parse_capabilities(list),
@@ -538,84 +504,25 @@ impl<S: Transport> ImapClient<S> {
         Ok(())
     }
 
-    fn login_failed(&self, r: &ImapReply, user: &str, detail: Option<&str>) -> Error {
-        let e =
-            crate::wire::reply::Response::error(r, &format!("{}: login as {user}", self.peer()));
-        let e = match e.kind() {
-            // A plain NO to a login is a refused login, whatever its code.
+    /// The error of a refused login: a plain NO is 77 whatever its code, unless the code
+    /// says to try later (75).
+    fn login_failed(&self, r: &ImapReply, context: &str) -> Error {
+        let e = crate::wire::reply::Response::error(r, &context);
+        match e.kind() {
             Kind::Unavailable | Kind::Protocol if r.status == Some(ImapStatus::No) => {
                 e.with_kind(Kind::Auth)
             }
             _ => e,
-        };
-        match detail {
-            Some(d) => {
-                let msg = format!("{} ({d})", e.message());
-                e.with_message(msg)
-            }
-            None => e,
         }
-    }
-
-    /// AUTHENTICATE (RFC 3501 section 6.2.2), with the initial response on the command line
-    /// when the server has SASL-IR (RFC 4959). Every response is sent as a secret.
-    fn authenticate(&mut self, mech: Mechanism, login: &Login) -> Result<ImapReply> {
-        let mut exch = Exchange::new(mech, &login.user, &login.password);
-        let mut command = format!("AUTHENTICATE {}", mech.name());
-        if self.caps.sasl_ir {
-            if let Some(ir) = exch.initial_response() {
-                command.push(' ');
-                command.push_str(&if ir.is_empty() {
-                    "=".to_string()
-                } else {
-                    B64.encode(ir)
-                });
-            }
-        }
-        let tag = self.send(&command)?;
-        // A refusal may repeat the password itself, not only the payload that carried it.
-        self.conn.hide(&login.password);
-        let what = format!("AUTHENTICATE {}", mech.name());
-        for _ in 0..16 {
-            let r = self.read(&what)?;
-            match &r.kind {
-                ImapKind::Continuation => {
-                    let challenge = B64.decode(r.text.trim_ascii()).map_err(|_| {
-                        Error::new(
-                            Kind::Protocol,
-                            format!("{}: {what}: a challenge that is not base64", self.peer()),
-                        )
-                    })?;
-                    let answer = exch.respond(&challenge)?;
-                    self.conn.send_secret_line(&B64.encode(answer))?;
-                }
-                ImapKind::Untagged => {
-                    self.note_untagged(&r)?;
-                    self.skip_literals(r.literal)?;
-                }
-                ImapKind::Tagged(t) if t.as_slice() == tag.as_bytes() => {
-                    if r.status != Some(ImapStatus::Ok) {
-                        return Err(self.login_failed(&r, &login.user, exch.detail()));
-                    }
-                    exch.finish(None)
-                        .map_err(|e| e.context(self.peer().to_string()))?;
-                    return Ok(r);
-                }
-                ImapKind::Tagged(_) => return Err(self.unexpected(&what, &r)),
-            }
-        }
-        Err(Error::new(
-            Kind::Protocol,
-            format!("{}: {what}: the exchange does not end", self.peer()),
-        ))
     }
 
     /// LOGIN (RFC 3501 section 6.2.3): user name and password as atoms, quoted strings or
     /// literals, whichever each needs; the password never appears in the transcript.
-    fn login_command(&mut self, login: &Login) -> Result<ImapReply> {
+    fn login_command(&mut self, login: &Credentials) -> Result<ImapReply> {
         let tag = self.next_tag();
         let user = parse::astring(&login.user);
-        let pass = parse::astring(&login.password);
+        let pass = parse::astring(login.secret());
+        let failed = format!("{}: login as {}", self.peer(), login.user);
         // The line so far; a literal ends it, and what follows goes after the server's "+".
         let mut line = format!("{tag} LOGIN");
         let mut pieces: Vec<(String, bool)> = Vec::new(); // (text, secret)
@@ -657,16 +564,14 @@ impl<S: Transport> ImapClient<S> {
                             self.note_untagged(&r)?;
                             self.skip_literals(r.literal)?;
                         }
-                        ImapKind::Tagged(_) => {
-                            return Err(self.login_failed(&r, &login.user, None));
-                        }
+                        ImapKind::Tagged(_) => return Err(self.login_failed(&r, &failed)),
                     }
                 }
             }
         }
         let r = self.finish(&tag, "LOGIN", |_, _| Ok(false))?;
         if r.status != Some(ImapStatus::Ok) {
-            return Err(self.login_failed(&r, &login.user, None));
+            return Err(self.login_failed(&r, &failed));
         }
         Ok(r)
     }
@@ -1188,6 +1093,103 @@ impl<S: Transport> ImapClient<S> {
 }
 
 /// A response line for a message: the tag or `*`/`+`, status and text, visible.
+/// STARTTLS (RFC 3501 section 6.2.1), when CAPABILITY lists it; CAPABILITY again over TLS.
+impl<S: Transport> StartTls for ImapClient<S> {
+    const COMMAND: &'static str = "STARTTLS";
+
+    fn peer(&self) -> &str {
+        self.conn.peer()
+    }
+
+    fn not_offered(&self) -> Option<String> {
+        (!self.caps.starttls).then(|| "it does not announce STARTTLS".to_string())
+    }
+
+    fn ask(&mut self) -> Result<std::result::Result<(), String>> {
+        let tag = self.send("STARTTLS")?;
+        let r = self.finish(&tag, "STARTTLS", |_, _| Ok(false))?;
+        Ok(match r.status {
+            Some(ImapStatus::Ok) => Ok(()),
+            Some(ImapStatus::No) => Err(format!("NO {}", r.text())),
+            _ => Err(format!("BAD {}", r.text())),
+        })
+    }
+
+    fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {
+        let ImapClient { conn, tag, .. } = self;
+        let mut upgraded = ImapClient::over(conn.start_tls(tls, host)?, tag);
+        upgraded.capability()?;
+        Ok(upgraded)
+    }
+}
+
+/// AUTHENTICATE (RFC 3501 section 6.2.2) on a client, its tag once sent: `+ ` challenges,
+/// the tagged reply at the end, untagged data between them noted as ever. The initial
+/// response goes on the command line only with SASL-IR (RFC 4959).
+struct Authenticate<'c, S: Transport> {
+    client: &'c mut ImapClient<S>,
+    tag: String,
+}
+
+impl<S: Transport> Sasl for Authenticate<'_, S> {
+    type Stream = S;
+    type Dialect = Imap;
+    const COMMAND: &'static str = "AUTHENTICATE";
+
+    fn conn(&self) -> &Conn<S, Imap> {
+        &self.client.conn
+    }
+
+    fn conn_mut(&mut self) -> &mut Conn<S, Imap> {
+        &mut self.client.conn
+    }
+
+    fn initial_response_limit(&self) -> Option<usize> {
+        // No limit of its own: the engine's bound on a command line applies.
+        self.client.caps.sasl_ir.then_some(usize::MAX)
+    }
+
+    fn start(&mut self, mech: Mechanism, initial: Option<&str>) -> Result<()> {
+        self.tag = self.client.send(&match initial {
+            Some(ir) => format!("AUTHENTICATE {} {ir}", mech.name()),
+            None => format!("AUTHENTICATE {}", mech.name()),
+        })?;
+        Ok(())
+    }
+
+    fn step(&mut self, what: &str) -> Result<Step<ImapReply>> {
+        for _ in 0..MAX_UNTAGGED {
+            let r = self.client.read(what)?;
+            match &r.kind {
+                ImapKind::Continuation => return Ok(Step::Challenge(r.text.clone())),
+                ImapKind::Untagged => {
+                    self.client.note_untagged(&r)?;
+                    self.client.skip_literals(r.literal)?;
+                }
+                ImapKind::Tagged(t) if t.as_slice() == self.tag.as_bytes() => {
+                    return Ok(if r.status == Some(ImapStatus::Ok) {
+                        Step::Success(r)
+                    } else {
+                        Step::Failure(r)
+                    });
+                }
+                ImapKind::Tagged(_) => return Err(self.client.unexpected(what, &r)),
+            }
+        }
+        Err(Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: {what}: more than {MAX_UNTAGGED} untagged responses",
+                self.client.peer()
+            ),
+        ))
+    }
+
+    fn refused(&self, r: &ImapReply, context: &str) -> Error {
+        self.client.login_failed(r, context)
+    }
+}
+
 fn describe(r: &ImapReply) -> String {
     let head = match &r.kind {
         ImapKind::Untagged => "*".to_string(),
@@ -1219,7 +1221,11 @@ pub const IDLE_REISSUE: Duration = Duration::from_secs(25 * 60);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net;
+    use crate::net::url::Scheme;
     use crate::wire::tests::{MockStream, collecting};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
 
     fn target(url: &str) -> Target {
         Target::parse(url, &[Scheme::Imap, Scheme::Imaps]).unwrap()
@@ -1230,8 +1236,6 @@ mod tests {
             connect: ConnectOptions::default(),
             tls_mode: mode,
             tls: Some(TlsContext::new(&Default::default()).unwrap()),
-            auth: None,
-            token: false,
             transcript: None,
         }
     }
@@ -1240,7 +1244,7 @@ mod tests {
         parts: &[&[u8]],
         chunk: usize,
         url: &str,
-        login: &Login,
+        login: &Credentials,
         o: &ImapOptions,
     ) -> Result<ImapClient<MockStream>> {
         ImapClient::handshake(
@@ -1317,7 +1321,7 @@ a6 OK done\r\n";
                 &parts,
                 chunk,
                 "imap://bob@mail.example/",
-                &Login::new("bob", "hunter2"),
+                &Credentials::password("bob", "hunter2"),
                 &o,
             )
             .unwrap();
@@ -1372,7 +1376,7 @@ a6 OK done\r\n";
             &parts,
             64,
             "imap://bob@mail.example/",
-            &Login::new("bob", "hunter2"),
+            &Credentials::password("bob", "hunter2"),
             &o,
         )
         .err()
@@ -1387,7 +1391,7 @@ a6 OK done\r\n";
     #[test]
     fn no_starttls_means_no_password_in_cleartext() {
         let parts: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"];
-        let login = Login::new("bob", "pw");
+        let login = Credentials::password("bob", "pw");
         let e = connect(&parts, 64, "imap://h/", &login, &opts(TlsMode::Auto))
             .err()
             .unwrap();
@@ -1418,7 +1422,7 @@ a6 OK done\r\n";
             &parts,
             64,
             "imap://h/",
-            &Login::new("u", "p"),
+            &Credentials::password("u", "p"),
             &opts(TlsMode::Auto),
         )
         .err()
@@ -1442,7 +1446,7 @@ a6 OK done\r\n";
             &parts,
             1,
             "imap://h/",
-            &Login::new("bob smith", "p\u{e4}ss"),
+            &Credentials::password("bob smith", "p\u{e4}ss"),
             &o,
         )
         .unwrap();
@@ -1467,7 +1471,7 @@ a6 OK done\r\n";
             &parts,
             3,
             "imap://h/",
-            &Login::new("j\u{f6}rg", "\u{e9}t\u{e9}"),
+            &Credentials::password("j\u{f6}rg", "\u{e9}t\u{e9}"),
             &opts(TlsMode::None),
         )
         .unwrap();
@@ -1484,7 +1488,7 @@ a6 OK done\r\n";
             &parts,
             64,
             "imap://h/",
-            &Login::new("bob", "bad"),
+            &Credentials::password("bob", "bad"),
             &opts(TlsMode::None),
         )
         .err()
@@ -1496,7 +1500,7 @@ a6 OK done\r\n";
             &parts,
             64,
             "imap://h/",
-            &Login::new("bob", "bad"),
+            &Credentials::password("bob", "bad"),
             &opts(TlsMode::None),
         )
         .err()
@@ -1509,7 +1513,7 @@ a6 OK done\r\n";
             &parts,
             64,
             "imap://h/",
-            &Login::new("bob", "pw"),
+            &Credentials::password("bob", "pw"),
             &opts(TlsMode::None),
         )
         .err()
@@ -1520,8 +1524,7 @@ a6 OK done\r\n";
 
     #[test]
     fn xoauth2_with_sasl_ir_and_its_error_detail() {
-        let mut o = opts(TlsMode::None);
-        o.token = true;
+        let o = opts(TlsMode::None);
         let ok: Vec<&[u8]> = vec![
             b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2 AUTH=PLAIN] hi\r\n",
             b"a1 OK [CAPABILITY IMAP4rev1] in\r\n",
@@ -1530,7 +1533,7 @@ a6 OK done\r\n";
             &ok,
             5,
             "imap://h/",
-            &Login::new("bob@example.com", "ya29.tok"),
+            &Credentials::token("bob@example.com", "ya29.tok"),
             &o,
         )
         .unwrap();
@@ -1545,22 +1548,53 @@ a6 OK done\r\n";
             challenge.as_bytes(),
             b"a1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n",
         ];
-        let e = connect(&refused, 64, "imap://h/", &Login::new("bob", "expired"), &o)
-            .err()
-            .unwrap();
+        let e = connect(
+            &refused,
+            64,
+            "imap://h/",
+            &Credentials::token("bob", "expired"),
+            &o,
+        )
+        .err()
+        .unwrap();
         assert_eq!(e.exit_code(), 77);
         assert!(e.to_string().contains("\"status\":\"401\""), "{e}");
         // A token and no XOAUTH2 offered: 69, nothing sent.
         let none: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"];
-        let e = connect(&none, 64, "imap://h/", &Login::new("bob", "t"), &o)
+        let e = connect(&none, 64, "imap://h/", &Credentials::token("bob", "t"), &o)
             .err()
             .unwrap();
         assert_eq!(e.exit_code(), 69, "{e}");
     }
 
     #[test]
+    fn a_challenge_that_is_not_base64_is_cancelled() {
+        let parts: Vec<&[u8]> = vec![
+            b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n",
+            b"+ !!!\r\n",
+            b"a1 NO cancelled\r\n",
+        ];
+        let (t, seen) = collecting();
+        let mut o = opts(TlsMode::None);
+        o.transcript = Some(t);
+        let creds = Credentials::password("bob", "pw");
+        let e = connect(&parts, 3, "imap://h/", &creds, &o).err().unwrap();
+        assert_eq!(e.exit_code(), 76);
+        assert!(
+            e.to_string().contains("a challenge that is not base64"),
+            "{e}"
+        );
+        // Cancelled with "*" (RFC 3501 section 6.2.2), and the server's answer read.
+        let shown = seen.lock().unwrap().join("\n");
+        assert!(
+            shown.ends_with("C: a1 AUTHENTICATE PLAIN\nS: + !!!\nC: ****\nS: a1 NO cancelled"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn greetings() {
-        let login = Login::new("u", "p");
+        let login = Credentials::password("u", "p");
         let e = connect(
             &[b"* BYE too busy\r\n"],
             64,
@@ -1608,7 +1642,7 @@ a6 OK done\r\n";
             &parts,
             chunk,
             "imap://h/",
-            &Login::new("u", "p"),
+            &Credentials::password("u", "p"),
             &opts(TlsMode::None),
         )
         .unwrap()
@@ -1953,7 +1987,7 @@ a6 OK done\r\n";
         let c = ImapClient::handshake(
             NetStream::Plain(net::Sock::new(tcp, None, None)),
             &target("imap://h/"),
-            &Login::new("u", "p"),
+            &Credentials::password("u", "p"),
             &opts(TlsMode::None),
             Instant::now() + Duration::from_secs(5),
         )
@@ -1996,7 +2030,7 @@ a6 OK done\r\n";
             &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
             64,
             "imap://h/",
-            &Login::new("u", "p"),
+            &Credentials::password("u", "p"),
             &opts(TlsMode::None),
         )
         .unwrap();
@@ -2021,7 +2055,7 @@ a6 OK done\r\n";
             .concat(),
             1,
             "imap://h/",
-            &Login::new("u", "p"),
+            &Credentials::password("u", "p"),
             &opts(TlsMode::None),
         )
         .unwrap();
@@ -2047,7 +2081,7 @@ a6 OK done\r\n";
             ],
             64,
             "imap://h/",
-            &Login::new("u", "p"),
+            &Credentials::password("u", "p"),
             &opts(TlsMode::None),
         )
         .unwrap();

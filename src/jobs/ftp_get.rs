@@ -9,7 +9,7 @@ use crate::ftp::list::{EntryType, Folder, Tree, fits, folder_path};
 use crate::ftp::parse::{glob_match, has_glob, safe_local_name};
 use crate::net::url::Target;
 use crate::parallel::{self, RateLimit, Start};
-use crate::session::login::Login;
+use crate::session::Credentials;
 use crate::session::reconnect::Reconnecting;
 use crate::session::retry::RetryPolicy;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
@@ -66,7 +66,7 @@ pub struct GetOptions {
 }
 
 /// Supplies the login for a server (credentials may need a prompt or a netrc look-up).
-pub type LoginFor<'a> = dyn FnMut(&Target) -> Result<Login> + 'a;
+pub type LoginFor<'a> = dyn FnMut(&Target) -> Result<Credentials> + 'a;
 
 /// Downloads every URL. Failures are reported through `events` as they happen, and the
 /// run goes on with the next file; a closed standard output stops it quietly.
@@ -149,7 +149,7 @@ fn get_parallel(
     group: &[&Target],
     ftp: &FtpOptions,
     opts: &GetOptions,
-    login: &Login,
+    login: &Credentials,
     claimed: &mut HashMap<u64, u64>,
     sole_url: bool,
     events: &mut dyn Events,
@@ -238,7 +238,7 @@ enum Stop {
 struct Run<'a> {
     ftp: &'a FtpOptions,
     opts: &'a GetOptions,
-    login: Login,
+    login: Credentials,
     client: Reconnecting<FtpClient>,
     events: &'a mut dyn Events,
     /// Which retry of the current operation this is (0: the first try).
@@ -1248,7 +1248,7 @@ fn pick_stream<'s>(
 fn connected<'c>(
     slot: &'c mut Reconnecting<FtpClient>,
     target: &Target,
-    login: &Login,
+    login: &Credentials,
     ftp: &FtpOptions,
 ) -> Result<&'c mut FtpClient> {
     slot.get(|| FtpClient::connect(target, login, ftp))

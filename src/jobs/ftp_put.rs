@@ -9,7 +9,7 @@ use crate::ftp::client::{FtpClient, FtpOptions, MAX_PATH, Upload};
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
 use crate::parallel::{self, RateLimit, Start};
-use crate::session::login::Login;
+use crate::session::Credentials;
 use crate::session::reconnect::Reconnecting;
 use crate::session::retry::RetryPolicy;
 use std::collections::HashSet;
@@ -105,7 +105,7 @@ pub struct PutOptions {
 }
 
 /// Supplies the login for a server (credentials may need a prompt or a netrc look-up).
-pub type LoginFor<'a> = dyn FnMut(&Target) -> Result<Login> + 'a;
+pub type LoginFor<'a> = dyn FnMut(&Target) -> Result<Credentials> + 'a;
 
 /// Uploads every job, grouped by server (one control connection each). Failures are reported
 /// through `events` as they happen and the run goes on with the next file.
@@ -158,7 +158,7 @@ fn put_parallel(
     group: &[&Job],
     ftp: &FtpOptions,
     opts: &PutOptions,
-    login: &Login,
+    login: &Credentials,
     events: &mut dyn Events,
 ) {
     let dead = AtomicBool::new(false);
@@ -220,7 +220,7 @@ fn put_parallel(
 pub struct Putter<'a> {
     ftp: &'a FtpOptions,
     opts: &'a PutOptions,
-    login: Login,
+    login: Credentials,
     client: Reconnecting<FtpClient>,
     pub events: &'a mut dyn Events,
     /// Remote folders known to exist on this connection's server (made or seen).
@@ -261,7 +261,7 @@ impl<'a> Putter<'a> {
     pub fn new(
         ftp: &'a FtpOptions,
         opts: &'a PutOptions,
-        login: Login,
+        login: Credentials,
         events: &'a mut dyn Events,
     ) -> Self {
         Putter {

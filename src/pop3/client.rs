@@ -9,53 +9,43 @@
 //! was (RFC 1939 section 6: DELE takes effect only in the UPDATE state, after QUIT).
 
 use crate::error::{Error, Kind, Result};
+use crate::net::ConnectOptions;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
-use crate::net::url::{Scheme, Target};
-use crate::net::{self, ConnectOptions};
+use crate::net::url::Target;
 use crate::pop3::reply::{Pop3, Pop3Reply, Pop3Status};
-use crate::session::login::Login;
-use crate::session::sasl::{self, Exchange, Mechanism};
+use crate::session::authenticate::{self, Sasl, Step};
+use crate::session::open::{self, Opening};
+use crate::session::sasl;
+use crate::session::starttls::{self, StartTls};
+use crate::session::{Credentials, Method};
 use crate::wire::reply::Response;
 use crate::wire::{Conn, DotBody, Transcript};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use std::time::Instant;
 
 /// At most this many commands in flight (besides the 4 KiB window of the engine).
 const MAX_IN_FLIGHT: usize = 256;
 
-/// How to log in (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AuthMethod {
-    /// The best the server offers: a SASL mechanism from CAPA's SASL line (SCRAM-SHA-256
-    /// first), else USER and PASS.
-    #[default]
-    Auto,
-    /// USER and PASS (RFC 1939 section 7).
-    User,
-    /// APOP with the greeting's timestamp (RFC 1939 section 7).
-    Apop,
-    /// AUTH with this SASL mechanism (RFC 5034).
-    Sasl(Mechanism),
-}
-
 /// A POP3 command line is at most 255 octets (RFC 5034 section 4): a longer initial
 /// response goes as the answer to an empty challenge instead.
 const MAX_AUTH_LINE: usize = 255;
 
-/// How to connect and log in.
+/// How to connect. How to log in is the [`Credentials`]' business.
 #[derive(Clone)]
 pub struct Pop3Options {
     pub connect: ConnectOptions,
     pub tls_mode: TlsMode,
     /// Needed for pop3s:// and for `--tls auto|required`.
     pub tls: Option<TlsContext>,
-    pub auth: AuthMethod,
-    /// The login's secret is an OAuth2 access token (`--oauth2-token-env`), for XOAUTH2.
-    pub token: bool,
     /// `--verbose`.
     pub transcript: Option<Transcript>,
+}
+
+impl Pop3Options {
+    fn opening(&self) -> Opening<'_> {
+        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
+        Opening::new(&self.connect, self.tls_mode, tls, transcript)
+    }
 }
 
 /// What CAPA said (RFC 2449 section 6).
@@ -112,12 +102,11 @@ pub struct Pop3Client<S: Transport = NetStream> {
 }
 
 impl Pop3Client<NetStream> {
-    /// Connects (TLS from the first byte for pop3://), upgrades with STLS as the policy says,
+    /// Connects (TLS from the first byte for pop3s://), upgrades with STLS as the policy says,
     /// and logs in.
-    pub fn connect(target: &Target, login: &Login, opts: &Pop3Options) -> Result<Self> {
-        let deadline = Instant::now() + opts.connect.connect_timeout;
-        let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
-        Pop3Client::handshake(stream, target, login, opts, deadline)
+    pub fn connect(target: &Target, creds: &Credentials, opts: &Pop3Options) -> Result<Self> {
+        let (stream, deadline) = open::connect(target, opts.opening())?;
+        Pop3Client::handshake(stream, target, creds, opts, deadline)
     }
 }
 
@@ -127,15 +116,12 @@ impl<S: Transport> Pop3Client<S> {
     pub fn handshake(
         stream: S,
         target: &Target,
-        login: &Login,
+        creds: &Credentials,
         opts: &Pop3Options,
         deadline: Instant,
     ) -> Result<Self> {
-        let mut conn = Conn::new(stream, target.authority(), Pop3);
-        conn.set_reply_timeout(opts.connect.idle_timeout);
-        conn.set_phase_deadline(Some(deadline));
-        conn.set_transcript(opts.transcript.clone());
-        let greeting = conn.read_greeting(opts.connect.connect_timeout)?;
+        let (conn, greeting) =
+            open::start(stream, target, Pop3, opts.opening(), deadline, |_| false)?;
         if !greeting.is_ok() {
             return Err(greeting.error(&format!("{}: greeting", target.authority())));
         }
@@ -145,12 +131,9 @@ impl<S: Transport> Pop3Client<S> {
             timestamp: apop_timestamp(&greeting.text),
         };
         client.capa()?;
-        let implicit = target.scheme == Scheme::Pop3s;
-        if !implicit && opts.tls_mode != TlsMode::None {
-            client = client.stls(&target.host, login, opts)?;
-        }
+        let mut client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
         client.conn.set_phase_deadline(None);
-        client.login(login, opts)?;
+        client.login(creds)?;
         // Capabilities may change with the login (RFC 2449 section 5).
         client.capa()?;
         Ok(client)
@@ -174,29 +157,15 @@ impl<S: Transport> Pop3Client<S> {
     }
 
     fn command(&mut self, verb: &str, arg: Option<&str>) -> Result<Pop3Reply> {
-        self.conn.send_command(verb, arg)?;
-        self.reply_to(verb)
+        open::command(&mut self.conn, verb, arg)
     }
 
     fn reply_to(&mut self, verb: &str) -> Result<Pop3Reply> {
-        let idle = self.conn.reply_timeout();
-        self.conn.read_reply().map_err(|e| match e {
-            e if e.kind() == Kind::Timeout => e.with_message(format!(
-                "{}: no reply to {verb} within {} s",
-                self.conn.peer(),
-                idle.map_or(0.0, |d| d.as_secs_f64())
-            )),
-            other => other,
-        })
+        open::reply_to(&mut self.conn, verb)
     }
 
     fn expect_ok(&mut self, verb: &str, arg: Option<&str>) -> Result<Pop3Reply> {
-        let r = self.command(verb, arg)?;
-        if r.is_ok() {
-            Ok(r)
-        } else {
-            Err(r.error(&format!("{}: {verb}", self.conn.peer())))
-        }
+        open::expect_ok(&mut self.conn, verb, arg)
     }
 
     /// CAPA; a server without it (`-ERR`) has no known capabilities.
@@ -215,81 +184,31 @@ impl<S: Transport> Pop3Client<S> {
         Ok(())
     }
 
-    /// STLS (RFC 2595 section 4) when offered (or when CAPA is not there to say), as the
-    /// TLS policy says (docs/CONVENTIONS.md, "TLS policy"): bytes sent before the handshake
-    /// are refused by the engine.
-    fn stls(mut self, host: &str, login: &Login, opts: &Pop3Options) -> Result<Self> {
-        let mut why = "it does not announce STLS".to_string();
-        if self.caps.stls || !self.caps.listed {
-            let r = self.command("STLS", None)?;
-            if r.is_ok() {
-                let tls = opts.tls.as_ref().ok_or_else(|| {
-                    Error::new(Kind::Software, "TLS requested without a TLS configuration")
-                })?;
-                let Pop3Client {
-                    conn,
-                    caps: _,
-                    timestamp,
-                } = self;
-                let mut upgraded = Pop3Client {
-                    conn: conn.start_tls(tls, host)?,
-                    caps: Capabilities::default(),
-                    timestamp,
-                };
-                upgraded.capa()?;
-                return Ok(upgraded);
-            }
-            why = format!("STLS: -ERR {}", r.text());
-        }
+    /// Logs in as `creds.method` says: `Auto` takes the best SASL mechanism CAPA lists,
+    /// else USER and PASS (a token needs XOAUTH2).
+    fn login(&mut self, creds: &Credentials) -> Result<()> {
         let peer = self.conn.peer().to_string();
-        match opts.tls_mode {
-            TlsMode::Required => Err(Error::new(
-                Kind::Unavailable,
-                format!(
-                    "{peer}: the server does not offer TLS ({why}) and --tls required was given"
-                ),
-            )),
-            _ => Err(Error::new(
-                Kind::Unavailable,
-                format!(
-                    "{peer}: the server does not offer TLS ({why}); {}",
-                    login.cleartext_refusal()
-                ),
-            )),
-        }
-    }
-
-    fn login(&mut self, login: &Login, opts: &Pop3Options) -> Result<()> {
-        let peer = self.conn.peer().to_string();
-        match opts.auth {
-            AuthMethod::User => self.user_pass(login),
-            AuthMethod::Apop => self.apop(login),
-            AuthMethod::Sasl(m) => {
-                let offered: Vec<&str> = self.caps.sasl.iter().map(String::as_str).collect();
-                // A server without CAPA may still take AUTH: try what was asked for.
-                let m = if self.caps.listed {
-                    sasl::choose(&offered, Some(m), opts.token).map_err(|e| e.context(&peer))?
-                } else {
-                    m
-                };
-                self.sasl(login, m)
+        let offered: Vec<&str> = self.caps.sasl.iter().map(String::as_str).collect();
+        let mech = match creds.method {
+            Method::User => return self.user_pass(creds),
+            Method::Apop => return self.apop(creds),
+            // A server without CAPA may still take AUTH: try what was asked for.
+            Method::Sasl(m) if !self.caps.listed => m,
+            Method::Sasl(m) => {
+                sasl::choose(&offered, Some(m), creds.is_token()).map_err(|e| e.context(&peer))?
             }
-            AuthMethod::Auto => {
-                let offered: Vec<&str> = self.caps.sasl.iter().map(String::as_str).collect();
-                if opts.token {
-                    let m = sasl::choose(&offered, None, true).map_err(|e| e.context(&peer))?;
-                    return self.sasl(login, m);
-                }
-                match sasl::choose(&offered, None, false) {
-                    Ok(m) => self.sasl(login, m),
-                    Err(_) => self.user_pass(login),
-                }
-            }
-        }
+            Method::Auto => match sasl::choose(&offered, None, creds.is_token()) {
+                Ok(m) => m,
+                Err(_) if !creds.is_token() => return self.user_pass(creds),
+                Err(e) => return Err(e.context(&peer)),
+            },
+        };
+        authenticate::authenticate(self, mech, creds)?;
+        Ok(())
     }
 
     /// APOP (RFC 1939 section 7): the MD5 of the greeting's timestamp and the password.
-    fn apop(&mut self, login: &Login) -> Result<()> {
+    fn apop(&mut self, creds: &Credentials) -> Result<()> {
         let Some(ts) = self.timestamp.clone() else {
             return Err(Error::new(
                 Kind::Unavailable,
@@ -299,108 +218,27 @@ impl<S: Transport> Pop3Client<S> {
                 ),
             ));
         };
-        let digest = sasl::apop_digest(&ts, &login.password);
-        let r = self.command("APOP", Some(&format!("{} {digest}", login.user)))?;
+        let digest = sasl::apop_digest(&ts, creds.secret());
+        let r = self.command("APOP", Some(&format!("{} {digest}", creds.user)))?;
         if !r.is_ok() {
-            return Err(self.login_failed(login, &r));
+            return Err(self.login_failed(creds, &r));
         }
         Ok(())
     }
 
-    /// AUTH (RFC 5034): the initial response with the command when it fits in a command
-    /// line, then challenge and response, base64-coded, responses sent as secrets. A
-    /// challenge we cannot answer cancels the exchange (`*`).
-    fn sasl(&mut self, login: &Login, mech: Mechanism) -> Result<()> {
-        let mut ex = Exchange::new(mech, &login.user, &login.password);
-        let mut pending = None;
-        match ex.initial_response() {
-            Some(ir) => {
-                let b = if ir.is_empty() {
-                    "=".to_string()
-                } else {
-                    B64.encode(&ir)
-                };
-                if "AUTH ".len() + mech.name().len() + 1 + b.len() <= MAX_AUTH_LINE {
-                    self.conn
-                        .send_command("AUTH", Some(&format!("{} {b}", mech.name())))?;
-                } else {
-                    self.conn.send_command("AUTH", Some(mech.name()))?;
-                    pending = Some(ir);
-                }
-            }
-            None => self.conn.send_command("AUTH", Some(mech.name()))?,
-        }
-        // A refusal may repeat the password itself, not only the payload that carried it.
-        self.conn.hide(&login.password);
-        loop {
-            let r = self.reply_to("AUTH")?;
-            match r.status {
-                Pop3Status::Ok => {
-                    return ex.finish(None).map_err(|e| e.context(self.conn.peer()));
-                }
-                Pop3Status::Err => {
-                    let e = self.login_failed(login, &r);
-                    let msg = match ex.detail() {
-                        Some(d) => format!("{} (AUTH {mech}: {d})", e.message()),
-                        None => format!("{} (AUTH {mech})", e.message()),
-                    };
-                    return Err(e.with_message(msg));
-                }
-                Pop3Status::Continue => {}
-            }
-            let response = match pending.take() {
-                Some(ir) => Ok(ir),
-                None => B64
-                    .decode(String::from_utf8_lossy(&r.text).trim())
-                    .map_err(|_| {
-                        Error::new(
-                            Kind::Protocol,
-                            format!(
-                                "{}: AUTH {mech}: the server's challenge is not base64",
-                                self.conn.peer()
-                            ),
-                        )
-                    })
-                    .and_then(|c| ex.respond(&c)),
-            };
-            match response {
-                Ok(resp) => self.conn.send_secret_line(&B64.encode(resp))?,
-                Err(e) => {
-                    // Cancel (RFC 5034 section 4), and read the -ERR that follows.
-                    self.conn.send_secret_line("*")?;
-                    let _ = self.reply_to("AUTH");
-                    return Err(e.context(self.conn.peer()));
-                }
-            }
-        }
+    fn login_failed(&self, creds: &Credentials, r: &Pop3Reply) -> Error {
+        let context = format!("{}: login as {} failed", self.conn.peer(), creds.user);
+        self.refused(r, &context)
     }
 
-    /// The error of a refused login: 77, or 75 when the server says it is temporary
-    /// (RFC 2449 section 8.1, RFC 3206: `[SYS/TEMP]`, `[IN-USE]`, `[LOGIN-DELAY]`).
-    fn login_failed(&self, login: &Login, r: &Pop3Reply) -> Error {
-        let temp = matches!(
-            r.resp_code(),
-            Some(b"SYS/TEMP" | b"IN-USE" | b"LOGIN-DELAY")
-        );
-        Error::new(
-            if temp { Kind::TempFail } else { Kind::Auth },
-            format!(
-                "{}: login as {} failed: server said: -ERR {}",
-                self.conn.peer(),
-                login.user,
-                r.text()
-            ),
-        )
-    }
-
-    fn user_pass(&mut self, login: &Login) -> Result<()> {
-        let r = self.command("USER", Some(&login.user))?;
+    fn user_pass(&mut self, creds: &Credentials) -> Result<()> {
+        let r = self.command("USER", Some(&creds.user))?;
         if !r.is_ok() {
-            return Err(self.login_failed(login, &r));
+            return Err(self.login_failed(creds, &r));
         }
-        let r = self.command("PASS", Some(&login.password))?;
+        let r = self.command("PASS", Some(creds.secret()))?;
         if !r.is_ok() {
-            return Err(self.login_failed(login, &r));
+            return Err(self.login_failed(creds, &r));
         }
         Ok(())
     }
@@ -535,6 +373,77 @@ impl<S: Transport> Pop3Client<S> {
     }
 }
 
+/// STLS (RFC 2595 section 4), tried when CAPA lists it or is not there to say.
+impl<S: Transport> StartTls for Pop3Client<S> {
+    const COMMAND: &'static str = "STLS";
+
+    fn peer(&self) -> &str {
+        self.conn.peer()
+    }
+
+    fn not_offered(&self) -> Option<String> {
+        (self.caps.listed && !self.caps.stls).then(|| "it does not announce STLS".to_string())
+    }
+
+    fn ask(&mut self) -> Result<std::result::Result<(), String>> {
+        let r = self.command("STLS", None)?;
+        Ok(if r.is_ok() {
+            Ok(())
+        } else {
+            Err(format!("-ERR {}", r.text()))
+        })
+    }
+
+    fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {
+        let mut upgraded = Pop3Client {
+            conn: self.conn.start_tls(tls, host)?,
+            caps: Capabilities::default(),
+            timestamp: self.timestamp,
+        };
+        upgraded.capa()?;
+        Ok(upgraded)
+    }
+}
+
+/// AUTH (RFC 5034): `+ ` challenges, `+OK` or `-ERR` at the end.
+impl<S: Transport> Sasl for Pop3Client<S> {
+    type Stream = S;
+    type Dialect = Pop3;
+    const COMMAND: &'static str = "AUTH";
+
+    fn conn(&self) -> &Conn<S, Pop3> {
+        &self.conn
+    }
+
+    fn conn_mut(&mut self) -> &mut Conn<S, Pop3> {
+        &mut self.conn
+    }
+
+    fn initial_response_limit(&self) -> Option<usize> {
+        Some(MAX_AUTH_LINE)
+    }
+
+    fn step(&mut self, what: &str) -> Result<Step<Pop3Reply>> {
+        let r = self.reply_to(what)?;
+        Ok(match r.status {
+            Pop3Status::Ok => Step::Success(r),
+            Pop3Status::Err => Step::Failure(r),
+            Pop3Status::Continue => Step::Challenge(r.text.clone()),
+        })
+    }
+
+    /// 77, or 75 when the server says it is temporary (RFC 2449 section 8.1, RFC 3206:
+    /// `[SYS/TEMP]`, `[IN-USE]`, `[LOGIN-DELAY]`).
+    fn refused(&self, r: &Pop3Reply, context: &str) -> Error {
+        let temp = matches!(
+            r.resp_code(),
+            Some(b"SYS/TEMP" | b"IN-USE" | b"LOGIN-DELAY")
+        );
+        r.error(&context)
+            .with_kind(if temp { Kind::TempFail } else { Kind::Auth })
+    }
+}
+
 fn bad_line(peer: &str, verb: &str, line: &[u8]) -> Error {
     Error::new(
         Kind::Protocol,
@@ -568,6 +477,8 @@ mod tests {
 
     use super::*;
     use crate::net::tls::TlsOptions;
+    use crate::net::url::Scheme;
+    use crate::session::sasl::Mechanism;
     use crate::wire::tests::MockStream;
 
     fn options(mode: TlsMode) -> Pop3Options {
@@ -575,8 +486,6 @@ mod tests {
             connect: ConnectOptions::default(),
             tls_mode: mode,
             tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
-            auth: AuthMethod::Auto,
-            token: false,
             transcript: None,
         }
     }
@@ -588,7 +497,7 @@ mod tests {
         match Pop3Client::handshake(
             stream,
             &target,
-            &Login::new("bob", "pw"),
+            &Credentials::password("bob", "pw"),
             &options(mode),
             deadline,
         ) {
@@ -786,18 +695,17 @@ mod tests {
         assert_eq!(c.uidl().unwrap(), None);
     }
 
-    fn login_with(parts: &[&[u8]], auth: AuthMethod, password: &str) -> (Result<()>, String) {
+    fn login_with(parts: &[&[u8]], auth: Method, password: &str) -> (Result<()>, String) {
         let target = Target::parse("pop3://bob@h.example", &[Scheme::Pop3]).unwrap();
         let stream = MockStream::scripted(parts, 1000);
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let mut opts = options(TlsMode::None);
-        opts.auth = auth;
         let (t, seen) = crate::wire::tests::collecting();
         opts.transcript = Some(t);
         let r = Pop3Client::handshake(
             stream,
             &target,
-            &Login::new("bob", password),
+            &Credentials::password("bob", password).with_method(auth),
             &opts,
             deadline,
         );
@@ -814,7 +722,7 @@ mod tests {
                 caps,
                 b"-ERR [AUTH] wrong password: hunter2\r\n",
             ],
-            AuthMethod::Auto,
+            Method::Auto,
             "hunter2",
         );
         let e = r.unwrap_err();
@@ -828,7 +736,7 @@ mod tests {
         let caps: &[u8] = b"+OK\r\nSASL PLAIN LOGIN\r\nUSER\r\n.\r\n";
         let (r, shown) = login_with(
             &[b"+OK hi\r\n", caps, b"+OK welcome\r\n", caps],
-            AuthMethod::Auto,
+            Method::Auto,
             "pw",
         );
         r.unwrap();
@@ -844,7 +752,7 @@ mod tests {
                 b"+OK\r\n",
                 caps,
             ],
-            AuthMethod::Sasl(Mechanism::Login),
+            Method::Sasl(Mechanism::Login),
             "pw",
         );
         r.unwrap();
@@ -855,26 +763,57 @@ mod tests {
         // A mechanism the server does not offer is 69; a refused one 77.
         let (r, _) = login_with(
             &[b"+OK hi\r\n", caps],
-            AuthMethod::Sasl(Mechanism::CramMd5),
+            Method::Sasl(Mechanism::CramMd5),
             "pw",
         );
         assert_eq!(r.unwrap_err().exit_code(), 69);
         let (r, _) = login_with(
             &[b"+OK hi\r\n", caps, b"-ERR [AUTH] no\r\n"],
-            AuthMethod::Auto,
+            Method::Auto,
             "pw",
         );
         let e = r.unwrap_err();
         assert_eq!(e.exit_code(), 77);
-        assert!(e.to_string().contains("AUTH PLAIN"), "{e}");
+        assert!(
+            e.to_string().contains("login as bob with PLAIN failed"),
+            "{e}"
+        );
         // A challenge that is not base64: cancelled with "*", 76.
         let (r, shown) = login_with(
             &[b"+OK hi\r\n", caps, b"+ !!!\r\n", b"-ERR cancelled\r\n"],
-            AuthMethod::Sasl(Mechanism::Login),
+            Method::Sasl(Mechanism::Login),
             "pw",
         );
         assert_eq!(r.unwrap_err().exit_code(), 76);
         assert!(shown.contains("C: ****\nS: -ERR cancelled"), "{shown}");
+    }
+
+    #[test]
+    fn an_endless_sasl_exchange_is_cancelled_after_ten_challenges() {
+        // XOAUTH2 answers every challenge (with an empty line): a server that keeps sending
+        // "+ " used to keep the exchange going for ever.
+        let mut parts: Vec<&[u8]> = vec![b"+OK hi\r\n", b"+OK\r\nSASL XOAUTH2\r\n.\r\n"];
+        parts.extend(std::iter::repeat_n(&b"+ \r\n"[..], 11));
+        parts.push(b"-ERR cancelled\r\n");
+        let target = Target::parse("pop3://bob@h.example", &[Scheme::Pop3]).unwrap();
+        let stream = MockStream::scripted(&parts, 1000);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let creds = Credentials::token("bob", "ya29.tok");
+        let (t, seen) = crate::wire::tests::collecting();
+        let mut opts = options(TlsMode::None);
+        opts.transcript = Some(t);
+        let e = Pop3Client::handshake(stream, &target, &creds, &opts, deadline)
+            .err()
+            .unwrap();
+        assert_eq!(e.exit_code(), 76);
+        assert!(e.to_string().contains("more than 10 challenges"), "{e}");
+        let shown = seen.lock().unwrap().join("\n");
+        assert!(
+            shown.ends_with("S: + \nC: ****\nS: -ERR cancelled"),
+            "{shown}"
+        );
+        // Ten answers, then the cancel.
+        assert_eq!(shown.matches("C: ****").count(), 10 + 1, "{shown}");
     }
 
     #[test]
@@ -891,13 +830,12 @@ mod tests {
             ],
             1000,
         );
-        let mut opts = options(TlsMode::None);
-        opts.auth = AuthMethod::Apop;
+        let opts = options(TlsMode::None);
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let c = Pop3Client::handshake(
             stream,
             &target,
-            &Login::new("mrose", "tanstaaf"),
+            &Credentials::password("mrose", "tanstaaf").with_method(Method::Apop),
             &opts,
             deadline,
         )
@@ -908,7 +846,7 @@ mod tests {
                 .written_str()
                 .contains("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n")
         );
-        let (r, _) = login_with(&[b"+OK no stamp\r\n", caps], AuthMethod::Apop, "pw");
+        let (r, _) = login_with(&[b"+OK no stamp\r\n", caps], Method::Apop, "pw");
         assert_eq!(r.unwrap_err().exit_code(), 69);
     }
 }

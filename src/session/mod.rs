@@ -1,8 +1,18 @@
-//! The layer between the engine ([`crate::wire`]) and the protocol clients: who logs in
-//! ([`login`]), SASL ([`sasl`]), and connections made again after they broke ([`reconnect`],
-//! [`retry`]).
+//! The session layer, between the engine ([`crate::wire`]) and the protocol clients, as
+//! curl splits pingpong.c and curl_sasl.c from its protocols: opening a session for any
+//! protocol ([`open`]: the connect deadline, implicit TLS, the greeting, the one way a wait
+//! that ran out is said), the upgrade to TLS with the `--tls` policy ([`starttls`]), the
+//! SASL exchange ([`authenticate`], over the mechanisms of [`sasl`]), who logs in
+//! ([`credentials`]), and connections made again after they broke ([`reconnect`],
+//! [`retry`]). Each protocol supplies only what is its own: how to ask for TLS, how to carry
+//! SASL, which refusals are a failed login.
 
-pub mod login;
+pub mod authenticate;
+pub mod credentials;
+pub mod open;
 pub mod reconnect;
 pub mod retry;
 pub mod sasl;
+pub mod starttls;
+
+pub use credentials::{Credentials, Method, Origin, Secret};

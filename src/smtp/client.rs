@@ -5,17 +5,19 @@
 //! [`Conn::dot_writer`].
 
 use crate::error::{Error, Kind, Result};
+use crate::net::ConnectOptions;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::Target;
-use crate::net::{self, ConnectOptions};
-use crate::session::sasl::{self, Exchange, Mechanism};
+use crate::session::Credentials;
+use crate::session::authenticate::{self, Sasl, Step};
+use crate::session::open::{self, Opening};
+use crate::session::sasl::{self, Mechanism};
+use crate::session::starttls::{self, StartTls};
 use crate::smtp::reply::Smtp;
 use crate::wire::dot::LoneCr;
 use crate::wire::reply::Reply;
 use crate::wire::{Conn, DataWriter, Transcript};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -33,6 +35,13 @@ pub struct SmtpOptions {
     /// How long to wait for the reply to the end of a message's data (RFC 5321 4.5.3.2.6:
     /// 10 minutes, [`FINAL_REPLY_TIMEOUT`]): the server may be delivering it meanwhile.
     pub final_reply_timeout: Duration,
+}
+
+impl SmtpOptions {
+    fn opening(&self) -> Opening<'_> {
+        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
+        Opening::new(&self.connect, self.tls_mode, tls, transcript)
+    }
 }
 
 /// RFC 5321 4.5.3.2.6, "DATA Termination: 10 minutes": the server delivers the message
@@ -89,40 +98,6 @@ pub fn parse_ehlo(reply: &Reply) -> Extensions {
         }
     }
     e
-}
-
-/// Whether a secret follows the handshake (AUTH), and where it came from: it decides what
-/// `--tls auto` does without TLS, and what the refusal suggests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Secret {
-    /// No login: plaintext is fine under `--tls auto`.
-    None,
-    /// A password or token given for this run (URL, a file, a variable, a prompt).
-    Given,
-    /// A password netrc holds for the host, perhaps for another service (FTP): under
-    /// `--tls auto` it is not sent without TLS either, and the refusal never suggests
-    /// `--tls none`, which would send it to this server in cleartext. The file's path.
-    Netrc(std::path::PathBuf),
-}
-
-/// A login (SMTP AUTH, RFC 4954).
-#[derive(Clone)]
-pub struct Auth {
-    pub user: String,
-    /// The password, or with `token` the OAuth2 access token.
-    pub secret: String,
-    /// `--auth MECH`.
-    pub forced: Option<Mechanism>,
-    /// `secret` is an OAuth2 token (XOAUTH2).
-    pub token: bool,
-    /// The password came from this netrc file.
-    pub netrc: Option<std::path::PathBuf>,
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Auth({}, ****)", self.user)
-    }
 }
 
 /// RFC 4954 4: the AUTH command line, initial response included, should fit in 512 octets;
@@ -288,16 +263,22 @@ pub struct SmtpClient<S: Transport = NetStream> {
     broken: bool,
     /// [`SmtpOptions::final_reply_timeout`].
     final_reply_timeout: Duration,
+    /// The name EHLO gives, again after STARTTLS.
+    helo: String,
 }
 
 impl SmtpClient<NetStream> {
     /// Connects to `target`; smtps:// is TLS from the first byte, smtp:// upgrades with
-    /// STARTTLS as `opts.tls_mode` says. `secret`: whether a password will follow (AUTH),
-    /// so that `--tls auto` must not go on in plaintext, and where it came from.
-    pub fn connect(target: &Target, opts: &SmtpOptions, secret: &Secret) -> Result<Self> {
-        let deadline = Instant::now() + opts.connect.connect_timeout;
-        let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
-        SmtpClient::handshake(stream, target, opts, deadline, secret)
+    /// STARTTLS as `opts.tls_mode` says. `login`: the login that will follow (AUTH), if
+    /// any, so that `--tls auto` does not go on in plaintext, and says where its secret
+    /// came from.
+    pub fn connect(
+        target: &Target,
+        opts: &SmtpOptions,
+        login: Option<&Credentials>,
+    ) -> Result<Self> {
+        let (stream, deadline) = open::connect(target, opts.opening())?;
+        SmtpClient::handshake(stream, target, opts, deadline, login)
     }
 }
 
@@ -310,81 +291,23 @@ impl<S: Transport> SmtpClient<S> {
         target: &Target,
         opts: &SmtpOptions,
         deadline: Instant,
-        secret: &Secret,
+        login: Option<&Credentials>,
     ) -> Result<Self> {
-        let mut conn = Conn::new(stream, target.authority(), Smtp);
-        conn.set_reply_timeout(opts.connect.idle_timeout);
-        conn.set_phase_deadline(Some(deadline));
-        conn.set_transcript(opts.transcript.clone());
-        let r = conn.read_greeting(opts.connect.connect_timeout)?;
+        let (mut conn, r) = open::start(stream, target, Smtp, opts.opening(), deadline, |_| false)?;
         if r.code != 220 {
             return Err(r.error(format!("{}: greeting", conn.peer())));
         }
-        let mut ext = ehlo(&mut conn, &opts.helo)?;
-        let implicit = conn.stream().is_tls();
-        if !implicit && opts.tls_mode != TlsMode::None {
-            let peer = conn.peer().to_string();
-            let refuse = |why: String, transient: bool| {
-                Error::new(
-                    if transient {
-                        Kind::TempFail
-                    } else {
-                        Kind::Unavailable
-                    },
-                    why,
-                )
-            };
-            let why = if ext.starttls {
-                conn.send_command("STARTTLS", None)?;
-                let r = conn.read_reply()?;
-                if r.code == 220 {
-                    let tls = opts.tls.as_ref().ok_or_else(|| {
-                        Error::new(Kind::Software, "TLS requested without a TLS configuration")
-                    })?;
-                    conn = conn.start_tls(tls, &target.host)?;
-                    // RFC 3207 4.2: forget what was learnt before TLS; ask again.
-                    ext = ehlo(&mut conn, &opts.helo)?;
-                    None
-                } else {
-                    Some((format!("STARTTLS: {} {}", r.code, r.text()), r.class() == 4))
-                }
-            } else {
-                Some(("no STARTTLS in its EHLO reply".to_string(), false))
-            };
-            if let Some((why, transient)) = why {
-                match opts.tls_mode {
-                    TlsMode::Required => {
-                        return Err(refuse(
-                            format!(
-                                "{peer}: the server does not offer TLS ({why}) and --tls required was given"
-                            ),
-                            transient,
-                        ));
-                    }
-                    TlsMode::Auto if *secret != Secret::None => {
-                        let netrc = match secret {
-                            Secret::Netrc(file) => Some(file.as_path()),
-                            _ => None,
-                        };
-                        return Err(refuse(
-                            format!(
-                                "{peer}: the server does not offer TLS ({why}); {}",
-                                crate::session::login::cleartext_refusal(netrc)
-                            ),
-                            transient,
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        conn.set_phase_deadline(None);
-        Ok(SmtpClient {
+        let ext = ehlo(&mut conn, &opts.helo)?;
+        let client = SmtpClient {
             conn,
             ext,
             broken: false,
             final_reply_timeout: opts.final_reply_timeout,
-        })
+            helo: opts.helo.clone(),
+        };
+        let mut client = starttls::starttls(client, target, opts.opening(), login)?;
+        client.conn.set_phase_deadline(None);
+        Ok(client)
     }
 
     pub fn extensions(&self) -> &Extensions {
@@ -421,96 +344,22 @@ impl<S: Transport> SmtpClient<S> {
     /// login (535, 534, 530) is 77; a 4xx is 75; a server that offers no AUTH, or no
     /// mechanism we speak, is 69. SCRAM succeeds only when the server proves it knows the
     /// password.
-    pub fn authenticate(&mut self, auth: &Auth) -> Result<Mechanism> {
+    pub fn authenticate(&mut self, login: &Credentials) -> Result<Mechanism> {
         let peer = self.conn.peer().to_string();
         if self.ext.auth.is_empty() {
             return Err(Error::new(
                 Kind::Unavailable,
                 format!(
                     "{peer}: the server offers no AUTH, and a login as {} was asked for (drop --user, or check the server URL)",
-                    auth.user
+                    login.user
                 ),
             ));
         }
         let offered: Vec<&str> = self.ext.auth.iter().map(String::as_str).collect();
-        let mech = sasl::choose(&offered, auth.forced, auth.token).map_err(|e| e.context(&peer))?;
-        let mut ex = Exchange::new(mech, &auth.user, &auth.secret);
-        let mut pending = None;
-        match ex.initial_response() {
-            Some(ir) => {
-                let encoded = if ir.is_empty() {
-                    "=".to_string()
-                } else {
-                    B64.encode(&ir)
-                };
-                if encoded.len() + mech.name().len() + 7 <= MAX_AUTH_LINE {
-                    self.conn
-                        .send_command("AUTH", Some(&format!("{} {encoded}", mech.name())))?;
-                } else {
-                    pending = Some(encoded);
-                    self.conn.send_command("AUTH", Some(mech.name()))?;
-                }
-            }
-            None => self.conn.send_command("AUTH", Some(mech.name()))?,
-        }
-        // A refusal may repeat the password itself, not only the payload that carried it.
-        self.conn.hide(&auth.secret);
-        let failed = |r: &Reply, ex: &Exchange| {
-            let detail = ex.detail().map(|d| format!(" ({d})")).unwrap_or_default();
-            let e = r.error(format!(
-                "{peer}: login as {} with {mech} failed{detail}",
-                auth.user
-            ));
-            if r.class() == 5 && matches!(r.code, 530 | 534 | 535 | 538) {
-                e.with_kind(Kind::Auth)
-            } else {
-                e
-            }
-        };
-        // Bounded: no mechanism we speak takes more than a few rounds.
-        for _ in 0..10 {
-            let r = self.reply_to("AUTH")?;
-            match r.code {
-                235 => {
-                    ex.finish(None).map_err(|e| e.context(&peer))?;
-                    return Ok(mech);
-                }
-                334 => {
-                    let line = match pending.take() {
-                        Some(ir) => ir,
-                        None => {
-                            let text = r.text_lossy();
-                            let Ok(challenge) = B64.decode(text.trim()) else {
-                                // Cancel the exchange (RFC 4954 4), then fail.
-                                let _ = self.conn.send_secret_line("*");
-                                let _ = self.conn.read_reply();
-                                return Err(Error::new(
-                                    Kind::Protocol,
-                                    format!("{peer}: AUTH {mech}: a challenge that is not base64"),
-                                ));
-                            };
-                            match ex.respond(&challenge) {
-                                Ok(resp) => B64.encode(resp),
-                                Err(e) => {
-                                    let _ = self.conn.send_secret_line("*");
-                                    let _ = self.conn.read_reply();
-                                    return Err(e.context(&peer));
-                                }
-                            }
-                        }
-                    };
-                    self.conn
-                        .send_secret_line(&line)
-                        .inspect_err(|_| self.broken = true)?;
-                }
-                _ => return Err(failed(&r, &ex)),
-            }
-        }
-        self.broken = true;
-        Err(Error::new(
-            Kind::Protocol,
-            format!("{peer}: AUTH {mech}: the exchange does not end"),
-        ))
+        let mech = sasl::choose(&offered, login.forced_mechanism()?, login.is_token())
+            .map_err(|e| e.context(&peer))?;
+        authenticate::authenticate(self, mech, login)?;
+        Ok(mech)
     }
 
     /// Reads the reply to the end of a message's data (the final `.`, or BDAT LAST), waiting
@@ -556,18 +405,7 @@ impl<S: Transport> SmtpClient<S> {
 
     /// Reads the reply to `what`; a timeout names it.
     fn reply_to(&mut self, what: &str) -> Result<Reply> {
-        let timeout = self.conn.reply_timeout();
-        self.conn.read_reply().map_err(|e| {
-            self.broken = true;
-            match (e.kind(), timeout) {
-                (Kind::Timeout, Some(t)) => e.with_message(format!(
-                    "{}: no reply to {what} within {} s",
-                    self.conn.peer(),
-                    t.as_secs_f64()
-                )),
-                _ => e,
-            }
-        })
+        open::reply_to(&mut self.conn, what).inspect_err(|_| self.broken = true)
     }
 
     /// Sends one message: MAIL, every RCPT and DATA (in one write with PIPELINING, RFC
@@ -817,6 +655,74 @@ impl<S: Transport> SmtpClient<S> {
     }
 }
 
+/// STARTTLS (RFC 3207), when the EHLO reply lists it; EHLO again over TLS (section 4.2).
+impl<S: Transport> StartTls for SmtpClient<S> {
+    const COMMAND: &'static str = "STARTTLS";
+
+    fn peer(&self) -> &str {
+        self.conn.peer()
+    }
+
+    fn not_offered(&self) -> Option<String> {
+        (!self.ext.starttls).then(|| "no STARTTLS in its EHLO reply".to_string())
+    }
+
+    fn ask(&mut self) -> Result<std::result::Result<(), String>> {
+        self.conn.send_command("STARTTLS", None)?;
+        let r = self.reply_to("STARTTLS")?;
+        Ok(if r.code == 220 {
+            Ok(())
+        } else {
+            Err(format!("{} {}", r.code, r.text()))
+        })
+    }
+
+    fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {
+        let mut conn = self.conn.start_tls(tls, host)?;
+        let ext = ehlo(&mut conn, &self.helo)?;
+        Ok(SmtpClient { conn, ext, ..self })
+    }
+}
+
+/// AUTH (RFC 4954): `334` challenges, `235` at the end.
+impl<S: Transport> Sasl for SmtpClient<S> {
+    type Stream = S;
+    type Dialect = Smtp;
+    const COMMAND: &'static str = "AUTH";
+
+    fn conn(&self) -> &Conn<S, Smtp> {
+        &self.conn
+    }
+
+    fn conn_mut(&mut self) -> &mut Conn<S, Smtp> {
+        &mut self.conn
+    }
+
+    fn initial_response_limit(&self) -> Option<usize> {
+        Some(MAX_AUTH_LINE)
+    }
+
+    fn step(&mut self, what: &str) -> Result<Step<Reply>> {
+        let r = self.reply_to(what)?;
+        Ok(match r.code {
+            235 => Step::Success(r),
+            334 => Step::Challenge(r.text_lossy().into_bytes()),
+            _ => Step::Failure(r),
+        })
+    }
+
+    /// 530, 534, 535 and 538 are a refused login (77); anything else as its code says (a
+    /// 4xx is 75).
+    fn refused(&self, r: &Reply, context: &str) -> Error {
+        let e = r.error(context);
+        if r.class() == 5 && matches!(r.code, 530 | 534 | 535 | 538) {
+            e.with_kind(Kind::Auth)
+        } else {
+            e
+        }
+    }
+}
+
 /// Which reply a pipelined command is owed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owed {
@@ -861,6 +767,8 @@ mod tests {
     use crate::net::tls::TlsOptions;
     use crate::net::url::Scheme;
     use crate::wire::tests::{MockStream, collecting};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
     use std::time::Duration;
 
     fn options(mode: TlsMode) -> SmtpOptions {
@@ -887,17 +795,13 @@ mod tests {
         let mut opts = options(mode);
         opts.transcript = Some(t);
         let deadline = Instant::now() + Duration::from_secs(30);
-        let secret = if password {
-            Secret::Given
-        } else {
-            Secret::None
-        };
+        let login = Credentials::password("bob", "hunter2");
         let r = SmtpClient::handshake(
             MockStream::scripted(script, 3),
             &target,
             &opts,
             deadline,
-            &secret,
+            password.then_some(&login),
         );
         (r, seen)
     }
@@ -978,26 +882,31 @@ mod tests {
         assert!(e.message().contains("use --tls none"), "{e}");
         let (r, _) = session(&[GREET, EHLO_PIPE], TlsMode::Required, false);
         assert_eq!(r.err().unwrap().exit_code(), 69);
-        // STARTTLS offered but refused for now: 75.
-        let (r, _) = session(
-            &[GREET, b"250-x\r\n250 STARTTLS\r\n", b"454 not now\r\n"],
-            TlsMode::Required,
-            false,
-        );
-        assert_eq!(r.err().unwrap().exit_code(), 75);
+        // STARTTLS offered but refused, "for now" or not: 69, never 75 (a man in the middle
+        // sends 454 as easily as it strips the offer).
+        for refusal in [&b"454 not now\r\n"[..], b"502 no\r\n"] {
+            let (r, _) = session(
+                &[GREET, b"250-x\r\n250 STARTTLS\r\n", refusal],
+                TlsMode::Required,
+                false,
+            );
+            let e = r.err().unwrap();
+            assert_eq!(e.exit_code(), 69, "{refusal:?}");
+            assert!(!e.is_transient());
+        }
     }
 
     #[test]
     fn a_netrc_password_is_never_offered_cleartext() {
         let target = Target::parse("smtp://mx.example:25", &[Scheme::Smtp]).unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
-        let secret = Secret::Netrc("/home/u/.netrc".into());
+        let secret = Credentials::password("u", "pw").from_netrc(Some("/home/u/.netrc".into()));
         let r = SmtpClient::handshake(
             MockStream::scripted(&[GREET, EHLO_PIPE], 3),
             &target,
             &options(TlsMode::Auto),
             deadline,
-            &secret,
+            Some(&secret),
         );
         let e = r.err().unwrap();
         assert_eq!(e.exit_code(), 69);
@@ -1011,7 +920,7 @@ mod tests {
             &target,
             &options(TlsMode::None),
             deadline,
-            &secret,
+            Some(&secret),
         );
         assert!(r.is_ok());
     }
@@ -1269,14 +1178,9 @@ mod tests {
         assert!(!written(&c).contains("RCPT"));
     }
 
-    fn login(user: &str, forced: Option<Mechanism>) -> Auth {
-        Auth {
-            user: user.into(),
-            secret: "hunter2".into(),
-            forced,
-            token: false,
-            netrc: None,
-        }
+    fn login(user: &str, forced: Option<Mechanism>) -> Credentials {
+        let method = forced.map_or(crate::session::Method::Auto, crate::session::Method::Sasl);
+        Credentials::password(user, "hunter2").with_method(method)
     }
 
     const EHLO_AUTH: &[u8] = b"250-mx\r\n250 AUTH LOGIN PLAIN CRAM-MD5\r\n";
@@ -1383,13 +1287,7 @@ mod tests {
             true,
         );
         let mut c = r.unwrap();
-        let auth = Auth {
-            user: "tim".into(),
-            secret: "tanstaaftanstaaf".into(),
-            forced: None,
-            token: false,
-            netrc: None,
-        };
+        let auth = Credentials::password("tim", "tanstaaftanstaaf");
         assert_eq!(c.authenticate(&auth).unwrap(), Mechanism::CramMd5);
         assert!(
             written(&c)
@@ -1408,13 +1306,7 @@ mod tests {
         );
         let mut c = r.unwrap();
         let token = "t".repeat(600);
-        let auth = Auth {
-            user: "ci@example.com".into(),
-            secret: token.clone(),
-            forced: None,
-            token: true,
-            netrc: None,
-        };
+        let auth = Credentials::token("ci@example.com", token.clone());
         assert_eq!(c.authenticate(&auth).unwrap(), Mechanism::XOAuth2);
         let ir = B64.encode(format!(
             "user=ci@example.com\x01auth=Bearer {token}\x01\x01"

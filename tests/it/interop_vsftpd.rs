@@ -6,7 +6,7 @@
 use crate::support::files::{TempDir, sha256_file};
 use crate::support::run;
 use crate::support::servers::{Servers, servers};
-use posthaste::ftp::{FtpClient, FtpOptions, Login};
+use posthaste::ftp::{Credentials, FtpClient, FtpOptions};
 use posthaste::net::ConnectOptions;
 use posthaste::net::tls::{TlsContext, TlsMode, TlsOptions};
 use posthaste::net::url::{Scheme, Target};
@@ -370,12 +370,7 @@ fn client_for(s: &Servers, port: u16) -> FtpClient {
         ascii: false,
         transcript: None,
     };
-    let login = Login {
-        user: s.user.clone(),
-        password: s.password.clone(),
-        anonymous: false,
-        netrc: None,
-    };
+    let login = Credentials::password(s.user.clone(), s.password.clone());
     let client = FtpClient::connect(&target, &login, &opts).unwrap();
     assert!(client.is_tls());
     client

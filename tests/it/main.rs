@@ -24,7 +24,9 @@
 //! - `tls_hints`: implicit TLS to a plaintext port names each protocol's own upgrade;
 //! - `farewell`: an unanswered QUIT or LOGOUT does not hold a finished run;
 //! - `limits`: `--speed-limit`/`--speed-time` and `--max-time` in every tool;
-//! - `netrc_cleartext`: a netrc password is never offered in cleartext with `--tls none`.
+//! - `netrc_cleartext`: a netrc password is never offered in cleartext with `--tls none`;
+//! - `session_layer`: a refused upgrade to TLS is 69 in every protocol, and a SASL exchange
+//!   is bounded and cancelled with `*` when given up.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -54,5 +56,6 @@ mod limits;
 mod mime_pack;
 mod netrc_cleartext;
 mod pop_fetch;
+mod session_layer;
 mod smtp_send;
 mod tls_hints;

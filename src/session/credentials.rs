@@ -1,0 +1,198 @@
+//! Who logs in, for every protocol: FTP's USER/PASS, SMTP AUTH, POP3 and IMAP logins. Where
+//! the name and the secret come from (URL, files, variables, netrc, a prompt) is the command
+//! line's business (`cli::credentials`); the clients only take [`Credentials`].
+
+use crate::error::{Error, Kind, Result};
+use crate::session::sasl::Mechanism;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A user name, its secret, how to log in with it, and where the secret came from.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Credentials {
+    pub user: String,
+    pub secret: Secret,
+    /// `--auth`: how to log in (the best the server offers unless forced).
+    pub method: Method,
+    pub origin: Origin,
+}
+
+/// What proves who the user is. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    Password(String),
+    /// An OAuth2 access token (`--oauth2-token-env`), for XOAUTH2.
+    Token(String),
+}
+
+/// How to log in (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// The best the server offers: a SASL mechanism (SCRAM-SHA-256 first), else the
+    /// protocol's own login (FTP's and POP3's USER and PASS, IMAP's LOGIN).
+    #[default]
+    Auto,
+    /// POP3's USER and PASS (RFC 1939 section 7), which are not SASL.
+    User,
+    /// POP3's APOP with the greeting's timestamp (RFC 1939 section 7).
+    Apop,
+    /// This SASL mechanism (SMTP AUTH, POP3 AUTH, IMAP AUTHENTICATE).
+    Sasl(Mechanism),
+}
+
+/// Where the secret came from: it decides what `--tls auto` does without TLS, and what a
+/// refusal suggests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Given for this run (the URL, a file, a variable, a prompt).
+    Given,
+    /// The netrc file that holds it for the host, perhaps for another service: no refusal
+    /// suggests `--tls none` for it.
+    Netrc(PathBuf),
+    /// FTP's anonymous login (RFC 1635): the "password" is an e-mail address, not a secret,
+    /// and `--tls auto` may send it in cleartext.
+    Anonymous,
+}
+
+impl Credentials {
+    /// A login with a password given for this run.
+    pub fn password(user: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials {
+            user: user.into(),
+            secret: Secret::Password(password.into()),
+            method: Method::Auto,
+            origin: Origin::Given,
+        }
+    }
+
+    /// A login with an OAuth2 access token (XOAUTH2).
+    pub fn token(user: impl Into<String>, token: impl Into<String>) -> Credentials {
+        Credentials {
+            secret: Secret::Token(token.into()),
+            ..Credentials::password(user, "")
+        }
+    }
+
+    /// FTP's anonymous login (RFC 1635): user `anonymous`, an e-mail address as password.
+    pub fn anonymous() -> Credentials {
+        Credentials {
+            origin: Origin::Anonymous,
+            ..Credentials::password("anonymous", "anonymous@")
+        }
+    }
+
+    /// The same login, its password taken from the netrc file `file` (if any).
+    pub fn from_netrc(self, file: Option<PathBuf>) -> Credentials {
+        match file {
+            Some(file) => Credentials {
+                origin: Origin::Netrc(file),
+                ..self
+            },
+            None => self,
+        }
+    }
+
+    /// The same login, made with `method`.
+    pub fn with_method(self, method: Method) -> Credentials {
+        Credentials { method, ..self }
+    }
+
+    /// The password or the token, as it goes to the server.
+    pub fn secret(&self) -> &str {
+        match &self.secret {
+            Secret::Password(s) | Secret::Token(s) => s,
+        }
+    }
+
+    /// The secret is an OAuth2 access token.
+    pub fn is_token(&self) -> bool {
+        matches!(self.secret, Secret::Token(_))
+    }
+
+    /// An anonymous login, whose "password" is no secret.
+    pub fn is_anonymous(&self) -> bool {
+        self.origin == Origin::Anonymous
+    }
+
+    /// The SASL mechanism `--auth` forced, for a protocol whose only logins are SASL and
+    /// its own (SMTP, IMAP): POP3's USER and APOP are refused (64).
+    pub fn forced_mechanism(&self) -> Result<Option<Mechanism>> {
+        match self.method {
+            Method::Auto => Ok(None),
+            Method::Sasl(m) => Ok(Some(m)),
+            Method::User | Method::Apop => Err(Error::new(
+                Kind::Usage,
+                "--auth user and --auth apop are POP3's logins",
+            )),
+        }
+    }
+
+    /// The end of the message that refuses to send this secret without TLS under
+    /// `--tls auto` (docs/CONVENTIONS.md, "TLS policy"): `--tls none` is the way out for a
+    /// password given for this run, never for one netrc holds for the host (item 39 of the
+    /// hostile review: an FTP password sent to a mail server in cleartext).
+    pub fn cleartext_refusal(&self) -> String {
+        match &self.origin {
+            Origin::Netrc(file) => cleartext_refusal(Some(file)),
+            Origin::Given | Origin::Anonymous => cleartext_refusal(None),
+        }
+    }
+}
+
+/// [`Credentials::cleartext_refusal`] for a password from the netrc file `netrc`, or given
+/// for this run (`None`).
+fn cleartext_refusal(netrc: Option<&Path>) -> String {
+    match netrc {
+        Some(file) => format!(
+            "refusing to send the password from netrc file {} in cleartext (netrc holds it for the host, perhaps for another service)",
+            file.display()
+        ),
+        None => {
+            "refusing to send the password in cleartext (use --tls none to allow it)".to_string()
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never let a password reach a log through {:?}.
+        match self {
+            Secret::Password(_) => f.write_str("Password(****)"),
+            Secret::Token(_) => f.write_str("Token(****)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let shown = format!("{:?}", Credentials::password("bob", "hunter2"));
+        assert!(shown.contains("bob") && shown.contains("****"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let shown = format!("{:?}", Credentials::token("bob", "ya29.tok"));
+        assert!(!shown.contains("ya29"), "{shown}");
+    }
+
+    #[test]
+    fn the_refusal_names_netrc_and_never_suggests_tls_none_for_it() {
+        let c = Credentials::password("bob", "pw");
+        assert!(c.cleartext_refusal().contains("--tls none"));
+        let c = c.from_netrc(Some(PathBuf::from("/home/bob/.netrc")));
+        let refusal = c.cleartext_refusal();
+        assert!(refusal.contains("netrc file /home/bob/.netrc"), "{refusal}");
+        assert!(!refusal.contains("--tls none"), "{refusal}");
+    }
+
+    #[test]
+    fn pop3_logins_are_refused_elsewhere() {
+        let c = Credentials::password("bob", "pw");
+        assert_eq!(c.forced_mechanism().unwrap(), None);
+        let c = c.with_method(Method::Sasl(Mechanism::Plain));
+        assert_eq!(c.forced_mechanism().unwrap(), Some(Mechanism::Plain));
+        let c = c.with_method(Method::Apop);
+        assert_eq!(c.forced_mechanism().unwrap_err().exit_code(), 64);
+    }
+}

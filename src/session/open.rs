@@ -1,0 +1,132 @@
+//! Opening a session, for any protocol (curl's pingpong.c): the connect phase's one
+//! deadline, implicit TLS as the URL's scheme says, the engine set up with its timeouts and
+//! transcript, the greeting; and the one way a wait that ran out is said.
+
+use crate::error::{Error, Kind, Result};
+use crate::net::stream::{NetStream, Transport};
+use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::url::Target;
+use crate::net::{self, ConnectOptions};
+use crate::wire::reply::{Dialect, Response};
+use crate::wire::{Conn, Transcript};
+use std::time::{Duration, Instant};
+
+/// What opening a session takes, whatever the protocol.
+#[derive(Clone, Copy)]
+pub struct Opening<'a> {
+    pub connect: &'a ConnectOptions,
+    /// `--tls`: what [`starttls`](crate::session::starttls::starttls) does.
+    pub tls_mode: TlsMode,
+    /// Needed for implicit TLS and for an upgrade; `None` under `--tls none`.
+    pub tls: Option<&'a TlsContext>,
+    pub transcript: Option<&'a Transcript>,
+}
+
+impl<'a> Opening<'a> {
+    pub fn new(
+        connect: &'a ConnectOptions,
+        tls_mode: TlsMode,
+        tls: Option<&'a TlsContext>,
+        transcript: Option<&'a Transcript>,
+    ) -> Opening<'a> {
+        Opening {
+            connect,
+            tls_mode,
+            tls,
+            transcript,
+        }
+    }
+}
+
+/// Connects to `target` and, for a scheme with TLS from the first byte, makes the TLS
+/// handshake. The connect phase as a whole (TCP, TLS, the greeting, an upgrade) has one
+/// deadline, returned, so that a server that drips its greeting is cut off at `--timeout`.
+pub fn connect(target: &Target, opening: Opening<'_>) -> Result<(NetStream, Instant)> {
+    let deadline = Instant::now() + opening.connect.connect_timeout;
+    let stream = net::open(target, opening.connect, opening.tls, deadline)?;
+    Ok((stream, deadline))
+}
+
+/// The engine on `stream` (any transport: a socket, TLS, a test's script), its replies
+/// bounded by the idle timeout and, until the caller ends the phase, by `deadline`; then
+/// the server's greeting, read past the replies `more` says announce another (FTP's
+/// `120 ready in N minutes`). A wait that runs out is "no greeting from the server within
+/// N s". The greeting is returned as it came: what it must say is the protocol's business.
+pub fn start<S: Transport, D: Dialect>(
+    stream: S,
+    target: &Target,
+    dialect: D,
+    opening: Opening<'_>,
+    deadline: Instant,
+    more: impl Fn(&D::Reply) -> bool,
+) -> Result<(Conn<S, D>, D::Reply)> {
+    let mut conn = Conn::new(stream, target.authority(), dialect);
+    conn.set_reply_timeout(opening.connect.idle_timeout);
+    conn.set_phase_deadline(Some(deadline));
+    conn.set_transcript(opening.transcript.cloned());
+    let within = opening.connect.connect_timeout;
+    loop {
+        let r = conn
+            .read_reply()
+            .map_err(|e| no_greeting(e, conn.peer(), within))?;
+        if !more(&r) {
+            return Ok((conn, r));
+        }
+    }
+}
+
+/// A timeout while waiting for the greeting, said as such: "HOST:PORT: no greeting from the
+/// server within N s" (any other error as it is).
+fn no_greeting(e: Error, peer: &str, within: Duration) -> Error {
+    if e.kind() == Kind::Timeout {
+        e.with_message(format!(
+            "{peer}: no greeting from the server within {} s",
+            within.as_secs_f64()
+        ))
+    } else {
+        e
+    }
+}
+
+/// Reads the reply to `verb`; a wait that runs out says which command got no answer.
+pub fn reply_to<S: Transport, D: Dialect>(conn: &mut Conn<S, D>, verb: &str) -> Result<D::Reply> {
+    conn.read_reply().map_err(|e| no_reply(e, conn, verb))
+}
+
+/// A timeout while waiting for the reply to `verb`, said the one way every protocol says
+/// it: "HOST:PORT: no reply to VERB within N s" (any other error as it is).
+pub fn no_reply<S, D>(e: Error, conn: &Conn<S, D>, verb: &str) -> Error {
+    if e.kind() != Kind::Timeout {
+        return e;
+    }
+    let within = conn.reply_timeout().map_or(0.0, |d| d.as_secs_f64());
+    e.with_message(format!(
+        "{}: no reply to {verb} within {within} s",
+        conn.peer()
+    ))
+}
+
+/// Sends `verb` (with `arg`) and reads its reply, a timeout named as [`reply_to`] names it.
+pub fn command<S: Transport, D: Dialect>(
+    conn: &mut Conn<S, D>,
+    verb: &str,
+    arg: Option<&str>,
+) -> Result<D::Reply> {
+    conn.send_command(verb, arg)?;
+    reply_to(conn, verb)
+}
+
+/// [`command`], refusing anything but a reply that says OK (the reply's own error, in the
+/// context `HOST:PORT: VERB`).
+pub fn expect_ok<S: Transport, D: Dialect>(
+    conn: &mut Conn<S, D>,
+    verb: &str,
+    arg: Option<&str>,
+) -> Result<D::Reply> {
+    let r = command(conn, verb, arg)?;
+    if r.is_ok() {
+        Ok(r)
+    } else {
+        Err(r.error(&format_args!("{}: {verb}", conn.peer())))
+    }
+}

@@ -1,0 +1,219 @@
+//! The session layer, the same in every tool (issue 20): a refused upgrade to TLS is 69
+//! whatever the reply and the protocol; a SASL exchange answers at most 10 challenges and
+//! cancels with `*` when it gives up, reading the server's reply.
+
+use std::process::{Command, Stdio};
+
+use crate::support::fake_ftp::FakeFtp;
+use crate::support::fake_imap::{self, ImapBuilder, imap};
+use crate::support::fake_pop::{self, PopBuilder, pop};
+use crate::support::fake_server::Protocol;
+use crate::support::fake_server::Server;
+use crate::support::fake_smtp::FakeSmtp;
+use crate::support::files::TempDir;
+use crate::support::run;
+
+/// What a run of a tool left: its exit status and its one line on stderr.
+struct Ran {
+    code: Option<i32>,
+    stderr: String,
+}
+
+impl Ran {
+    /// The one line on stderr, after checking the status.
+    fn fails(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "{}", self.stderr);
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "one line on stderr expected: {}",
+            self.stderr
+        );
+        lines[0]
+    }
+}
+
+/// Runs `tool` with `args`, `PW` holding `secret`, a home of its own, no terminal, and
+/// `--max-time` so that a tool that would never end fails instead.
+fn run_tool(tool: &str, args: &[&str], secret: &str, input: &[u8]) -> Ran {
+    let home = TempDir::new(&format!("session-{tool}"));
+    let mut c = Command::new(tool);
+    c.env("HOME", home.join("home"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("PW", secret)
+        .args(args)
+        .args(["--timeout", "10", "--max-time", "30"]);
+    let o = if input.is_empty() {
+        c.stdin(Stdio::null());
+        run::output(&mut c)
+    } else {
+        run::output_with_input(&mut c, input)
+    };
+    Ran {
+        code: o.status.code(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+const SMTP_SEND: &str = env!("CARGO_BIN_EXE_smtp-send");
+const FTP_GET: &str = env!("CARGO_BIN_EXE_ftp-get");
+const POP_FETCH: &str = env!("CARGO_BIN_EXE_pop-fetch");
+const IMAP_FETCH: &str = env!("CARGO_BIN_EXE_imap-fetch");
+
+fn pop_fetch(server: &Server<impl Protocol>, more: &[&str], secret: &str) -> Ran {
+    let out = TempDir::new("session-pop-out");
+    let maildir = out.join("Mail");
+    let url = format!("pop3://{}@127.0.0.1:{}", fake_pop::USER, server.port());
+    let mut args = vec![url.as_str(), "--maildir", maildir.to_str().unwrap()];
+    args.extend_from_slice(more);
+    run_tool(POP_FETCH, &args, secret, b"")
+}
+
+fn imap_fetch(server: &Server<impl Protocol>, more: &[&str]) -> Ran {
+    let out = TempDir::new("session-imap-out");
+    let maildir = out.join("Mail");
+    let url = format!("imap://{}@127.0.0.1:{}/", fake_imap::USER, server.port());
+    let mut args = vec![url.as_str(), "--maildir", maildir.to_str().unwrap()];
+    args.extend_from_slice(&["--password-env", "PW"]);
+    args.extend_from_slice(more);
+    run_tool(IMAP_FETCH, &args, fake_imap::PASS, b"")
+}
+
+// A refused upgrade to TLS: 69 in every protocol, whatever the reply.
+
+#[test]
+fn smtp_send_a_454_to_starttls_is_69() {
+    let s = FakeSmtp::builder()
+        .ehlo(&["PIPELINING", "STARTTLS"])
+        .reply(
+            "STARTTLS",
+            "454 4.7.0 TLS not available due to temporary reason\r\n",
+        )
+        .start();
+    let msg = b"From: a@example.com\n\nhi\n";
+    let ran = run_tool(
+        SMTP_SEND,
+        &["--server", &s.url(), "--tls", "required", "bob@example.org"],
+        "",
+        msg,
+    );
+    let line = ran.fails(69);
+    assert!(
+        line.contains("the server does not offer TLS (STARTTLS: 454 4.7.0 TLS not available"),
+        "{line}"
+    );
+    assert!(line.ends_with("and --tls required was given"), "{line}");
+    assert!(s.commands("MAIL").is_empty());
+}
+
+#[test]
+fn ftp_get_a_431_or_534_to_auth_tls_is_69() {
+    for reply in ["431 TLS is resting, try later", "534 policy says no"] {
+        let ftp = FakeFtp::builder()
+            .file("f", "x")
+            .login("u", "pw")
+            .reply("AUTH", &format!("{reply}\r\n"))
+            .start();
+        let url = format!("ftp://u@127.0.0.1:{}/f", ftp.port());
+        let ran = run_tool(
+            FTP_GET,
+            &["--password-env", "PW", "-o", "-", &url],
+            "pw",
+            b"",
+        );
+        let line = ran.fails(69);
+        assert!(line.contains(&format!("(AUTH TLS: {reply})")), "{line}");
+        assert!(ftp.commands("PASS").is_empty());
+    }
+}
+
+#[test]
+fn pop_fetch_an_err_to_stls_is_69() {
+    let server = pop(&[])
+        .stls()
+        .reply("STLS", "-ERR [SYS/TEMP] not now\r\n")
+        .start();
+    let ran = pop_fetch(&server, &["--password-env", "PW"], fake_pop::PASS);
+    let line = ran.fails(69);
+    assert!(
+        line.contains("(STLS: -ERR [SYS/TEMP] not now); refusing to send the password"),
+        "{line}"
+    );
+    assert!(server.commands("PASS").is_empty());
+}
+
+#[test]
+fn imap_fetch_a_no_or_bad_to_starttls_is_69() {
+    for reply in ["NO [UNAVAILABLE] later", "BAD what?"] {
+        let server = imap(&[])
+            .starttls()
+            .reply("STARTTLS", &format!("$TAG {reply}\r\n"))
+            .start();
+        let ran = imap_fetch(&server, &[]);
+        let line = ran.fails(69);
+        assert!(line.contains(&format!("(STARTTLS: {reply});")), "{line}");
+        assert!(
+            line.contains("refusing to send the password in cleartext"),
+            "{line}"
+        );
+        assert!(server.commands("LOGIN").is_empty());
+    }
+}
+
+// The SASL exchange: bounded, and always cancelled with `*` when given up.
+
+#[test]
+fn pop_fetch_gives_up_an_endless_sasl_exchange() {
+    // XOAUTH2 answers any challenge with an empty line: a server that answers that with
+    // another "+ " would keep the exchange going for ever.
+    let server = pop(&[])
+        .reply("CAPA", "+OK\r\nSASL XOAUTH2\r\nUSER\r\n.\r\n")
+        .reply("AUTH", "+ \r\n")
+        .reply("", "+ \r\n")
+        .reply("*", "-ERR cancelled\r\n")
+        .start();
+    let ran = pop_fetch(
+        &server,
+        &["--tls", "none", "--oauth2-token-env", "PW"],
+        "ya29.token",
+    );
+    let line = ran.fails(76);
+    assert!(
+        line.contains("AUTH XOAUTH2: the server sent more than 10 challenges"),
+        "{line}"
+    );
+    let t = server.transcript();
+    let after_auth: Vec<&str> = t
+        .iter()
+        .skip_while(|l| !l.starts_with("AUTH XOAUTH2 "))
+        .skip(1)
+        .map(String::as_str)
+        .collect();
+    let mut want = vec![""; 10];
+    want.push("*");
+    assert_eq!(after_auth, want, "{t:?}");
+}
+
+#[test]
+fn imap_fetch_cancels_a_challenge_that_is_not_base64() {
+    // The client's tags are a1 (CAPABILITY), a2 (AUTHENTICATE): the cancel's answer.
+    let server = imap(&[])
+        .auth_plain()
+        .reply("AUTHENTICATE", "+ !!!\r\n")
+        .reply("*", "a2 NO cancelled\r\n")
+        .start();
+    let ran = imap_fetch(&server, &["--tls", "none"]);
+    let line = ran.fails(76);
+    assert!(
+        line.contains("AUTHENTICATE PLAIN: a challenge that is not base64"),
+        "{line}"
+    );
+    let t = server.transcript();
+    let auth = t
+        .iter()
+        .position(|l| l.contains("AUTHENTICATE PLAIN"))
+        .expect("AUTHENTICATE sent");
+    assert_eq!(t[auth + 1..], ["*"], "{t:?}");
+}
