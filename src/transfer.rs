@@ -8,6 +8,7 @@
 //! device, a FIFO) is written in place, never replaced.
 
 use crate::error::{Error, Kind, Result};
+use crate::util::durable;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -32,8 +33,7 @@ pub fn part_path(dest: &Path) -> PathBuf {
         while cut > 0 && (name[cut] & 0xc0) == 0x80 {
             cut -= 1;
         }
-        let digest = crate::net::tls::sha256(name);
-        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::util::digest::hex(&crate::util::digest::sha256(name)[..8]);
         let mut v = name[..cut].to_vec();
         v.push(b'.');
         v.extend_from_slice(hex.as_bytes());
@@ -155,7 +155,7 @@ pub fn make_folders(dir: &Path, create: bool, mode: u32) -> Result<Vec<PathBuf>>
     let mut changed = Vec::new();
     for d in missing.into_iter().rev() {
         match fs::DirBuilder::new().mode(mode).create(d) {
-            Ok(()) => changed.push(parent_of(d).to_path_buf()),
+            Ok(()) => changed.push(durable::parent_of(d).to_path_buf()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
             Err(e) => return Err(Error::cant_create(d.display(), &e)),
         }
@@ -173,14 +173,6 @@ pub fn keep_mode(file: &File, dest: &Path) -> Result<()> {
             .set_permissions(fs::Permissions::from_mode(m.permissions().mode() & 0o777))
             .map_err(|e| Error::cant_create(dest.display(), &e)),
         _ => Ok(()),
-    }
-}
-
-/// The folder a file `path` goes into (`.` for a bare name).
-pub fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
     }
 }
 
@@ -436,26 +428,15 @@ impl PartFile {
             keep_mode(&self.file, &self.dest)?;
         }
         drop(self.file);
-        if self.path != self.dest {
-            fs::rename(&self.path, &self.dest)
-                .map_err(|e| Error::cant_create(self.dest.display(), &e))?;
+        match (self.path != self.dest, durable) {
+            (true, true) => durable::rename_durably(&self.path, &self.dest),
+            (true, false) => durable::rename(&self.path, &self.dest),
+            // Appended to in place: nothing was renamed; the folder is synced all the same,
+            // as after a rename.
+            (false, true) => durable::sync_folder(durable::parent_of(&self.dest)),
+            (false, false) => Ok(()),
         }
-        if durable {
-            sync_parent(&self.dest)?;
-        }
-        Ok(())
     }
-}
-
-/// Syncs the folder holding `path`, so that a rename in it is durable.
-pub fn sync_parent(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::local_io(dir.display(), &e))
 }
 
 /// Opens an existing special file (device, FIFO) to write into it in place, as `-o` asks.

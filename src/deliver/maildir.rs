@@ -147,7 +147,7 @@ fn open_nofollow(path: &Path) -> std::io::Result<File> {
 /// The host name as a Maildir name part: `/` and `:` would break the name (the
 /// specification replaces them with `\057` and `\072`).
 fn maildir_host() -> String {
-    name_part(&crate::mime::date::host_name())
+    name_part(&crate::util::host::host_name())
 }
 
 fn name_part(host: &str) -> String {
@@ -199,9 +199,10 @@ impl Deliver for Maildir {
             let _ = fs::remove_file(tmp.join(name));
         }
         result?;
-        File::open(&new)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::local_io(shown(&new), &e))?;
+        crate::util::durable::sync_folder(&new).map_err(|e| {
+            let m = format!("Maildir {}", e.message());
+            e.with_message(m)
+        })?;
         self.entries.sync()
     }
 
@@ -316,7 +317,7 @@ mod tests {
         assert_eq!(fs::read(&new[0]).unwrap(), b"Subject: x\n\nbody\n");
         // time.M<micros>P<pid>Q<n>.<host>,S=<size>
         let name = new[0].file_name().unwrap().to_string_lossy().into_owned();
-        let host = name_part(&crate::mime::date::host_name());
+        let host = name_part(&crate::util::host::host_name());
         assert!(!host.is_empty());
         assert!(name.ends_with(&format!(".{host},S=17")), "{name}");
         assert_eq!(md.name(), format!("Maildir {}", root.display()));

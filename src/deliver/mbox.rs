@@ -11,6 +11,7 @@
 
 use super::{Deliver, MessageInfo, MessageSink};
 use crate::error::{Error, Kind, Result};
+use crate::util::calendar::DateTime;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
@@ -151,26 +152,16 @@ pub fn from_line(sender: Option<&str>, when: SystemTime) -> String {
 
 /// `Wed Dec  2 14:16:53 2026` (UTC).
 pub fn asctime(when: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let unix = when
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = crate::mime::date::civil_from_days(days);
+    let t = DateTime::from_system(when);
     format!(
         "{} {} {:2} {:02}:{:02}:{:02} {}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(m - 1) as usize],
-        d,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        y
+        t.weekday(),
+        t.month_name(),
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+        t.year
     )
 }
 
@@ -276,7 +267,7 @@ impl Mbox {
         let shown = format!("mbox {}", path.display());
         let mut entries = super::NewEntries::default();
         entries.extend(crate::transfer::make_folders(
-            crate::transfer::parent_of(path),
+            crate::util::durable::parent_of(path),
             create_dirs,
             0o777,
         )?);
@@ -293,7 +284,7 @@ impl Mbox {
         let file = match open(true) {
             Ok(f) => {
                 // A new name in the folder: durable only once the folder is synced.
-                entries.add(crate::transfer::parent_of(path).to_path_buf());
+                entries.add(crate::util::durable::parent_of(path).to_path_buf());
                 Ok(f)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false),

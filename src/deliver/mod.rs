@@ -27,8 +27,8 @@ pub mod mda;
 pub mod output_dir;
 pub mod stdout;
 
-use crate::error::{Error, Result};
-use crate::wire::dot::CrlfToLf;
+use crate::error::Result;
+use crate::util::crlf::CrlfToLf;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -249,9 +249,7 @@ impl NewEntries {
     /// Fsyncs each of them (once: they are forgotten when it succeeds).
     pub(crate) fn sync(&mut self) -> Result<()> {
         for dir in &self.0 {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::local_io(dir.display(), &e))?;
+            crate::util::durable::sync_folder(dir)?;
         }
         self.0.clear();
         Ok(())
@@ -321,7 +319,7 @@ pub(crate) mod tests {
     impl MessageSink for LogMessage {
         fn write(&mut self, data: &[u8]) -> Result<()> {
             if Some(data) == self.fail_at {
-                return Err(Error::new(crate::error::Kind::CantCreate, "full"));
+                return Err(crate::Error::new(crate::error::Kind::CantCreate, "full"));
             }
             let w = format!("write {}", String::from_utf8_lossy(data));
             self.events.borrow_mut().push(w);

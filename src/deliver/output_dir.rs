@@ -118,9 +118,7 @@ impl Deliver for OutputDir {
             let _ = fs::remove_file(&tmp);
         }
         result?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::local_io(self.dir.display(), &e))?;
+        crate::util::durable::sync_folder(&self.dir)?;
         self.entries.sync()
     }
 

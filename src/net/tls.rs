@@ -5,6 +5,7 @@
 
 use super::stream::{LimitReached, Sock};
 use crate::error::{Error, Kind, Result, io_reason};
+use crate::util::digest::{hex, sha256};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -314,19 +315,9 @@ pub fn parse_pin(pin: &str) -> Result<[u8; 32]> {
     Ok(out)
 }
 
-/// SHA-256 with ring (linked already for TLS).
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = ring::digest::digest(&ring::digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
-
 /// The SHA-256 fingerprint of a certificate, as `--pin` takes it.
 pub fn fingerprint(cert: &[u8]) -> String {
-    let d = sha256(cert);
-    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", hex(&sha256(cert)))
 }
 
 /// webpki verification against `--cacert` and then the system roots, plus two things webpki
@@ -351,6 +342,11 @@ struct Verifier {
 }
 
 impl Verifier {
+    /// The signature algorithms the provider verifies handshakes with.
+    fn algorithms(&self) -> &rustls::crypto::WebPkiSupportedAlgorithms {
+        &self.provider.signature_verification_algorithms
+    }
+
     fn verify_chain(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -430,12 +426,7 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms())
     }
 
     fn verify_tls13_signature(
@@ -444,18 +435,11 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms())
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.algorithms().supported_schemes()
     }
 }
 
