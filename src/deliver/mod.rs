@@ -19,7 +19,7 @@
 //!
 //! Messages arrive from POP3 and IMAP servers with CRLF line ends; stores keep LF line ends
 //! (as mpop, fetchmail, getmail and Dovecot's own Maildirs do): [`WireMessage`] converts on
-//! the way in with [`CrlfToLf`], streaming, and keeps a lone CR as it is.
+//! the way in with `util::crlf::CrlfToLf`, streaming, and keeps a lone CR as it is.
 
 pub mod maildir;
 pub mod mbox;

@@ -20,7 +20,7 @@ struct Atomic {
 }
 
 /// An open destination. Write failures map to the right error: a closed standard output ends
-/// quietly ([`Kind::StdoutClosed`]); a file write failure is exit 74 naming the file.
+/// quietly ([`Kind::StdoutClosed`](crate::error::Kind::StdoutClosed)); a file write failure is exit 74 naming the file.
 pub struct Output {
     w: BufWriter<File>,
     file: Option<Atomic>,

@@ -117,13 +117,13 @@ impl DateTime {
     }
 
     /// Seconds since the epoch (negative before it).
-    pub fn to_unix(&self) -> i64 {
+    pub fn to_unix(self) -> i64 {
         days_from_civil(self.year, self.month, self.day) * 86_400
             + i64::from(self.hour * 3600 + self.minute * 60 + self.second)
     }
 
     /// The moment, plus `nanos`; `None` before the epoch.
-    pub fn to_system(&self, nanos: u32) -> Option<SystemTime> {
+    pub fn to_system(self, nanos: u32) -> Option<SystemTime> {
         let secs = u64::try_from(self.to_unix()).ok()?;
         Some(UNIX_EPOCH + Duration::new(secs, nanos))
     }
