@@ -367,10 +367,7 @@ impl StateFile {
                 format!("state id {id:?} {value:?}: not printable ASCII"),
             ));
         }
-        if self.now.ids.get(id).map(String::as_str) != Some(value) {
-            self.now.ids.insert(id.to_string(), value.to_string());
-            self.dirty = true;
-        }
+        self.dirty |= set(&mut self.now.ids, id, value);
         Ok(())
     }
 
@@ -416,10 +413,7 @@ impl StateFile {
                 format!("state field {key:?}: not printable ASCII without spaces"),
             ));
         }
-        if self.now.fields.get(key).map(String::as_str) != Some(value) {
-            self.now.fields.insert(key.to_string(), value.to_string());
-            self.dirty = true;
-        }
+        self.dirty |= set(&mut self.now.fields, key, value);
         Ok(())
     }
 
@@ -443,6 +437,15 @@ impl StateFile {
         }
         Ok(())
     }
+}
+
+/// Sets `map[key]` to `value`; whether that changed it.
+fn set(map: &mut BTreeMap<String, String>, key: &str, value: &str) -> bool {
+    if map.get(key).map(String::as_str) == Some(value) {
+        return false;
+    }
+    map.insert(key.to_string(), value.to_string());
+    true
 }
 
 /// Opens and takes the lock of the state at `path` (`path.lock`), without waiting: another

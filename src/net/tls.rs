@@ -341,6 +341,31 @@ struct Verifier {
     refused: Arc<Mutex<Option<String>>>,
 }
 
+/// What the server presented in a handshake, as rustls hands it to a verifier.
+struct Presented<'a> {
+    end_entity: &'a CertificateDer<'a>,
+    intermediates: &'a [CertificateDer<'a>],
+    server_name: &'a ServerName<'a>,
+    ocsp_response: &'a [u8],
+    now: UnixTime,
+}
+
+impl Presented<'_> {
+    /// webpki's verdict through `v`.
+    fn verify_with(
+        &self,
+        v: &WebPkiServerVerifier,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        v.verify_server_cert(
+            self.end_entity,
+            self.intermediates,
+            self.server_name,
+            self.ocsp_response,
+            self.now,
+        )
+    }
+}
+
 impl Verifier {
     /// The signature algorithms the provider verifies handshakes with.
     fn algorithms(&self) -> &rustls::crypto::WebPkiSupportedAlgorithms {
@@ -349,12 +374,9 @@ impl Verifier {
 
     fn verify_chain(
         &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
+        p: &Presented<'_>,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let end_entity = p.end_entity;
         if self.insecure {
             return Ok(ServerCertVerified::assertion());
         }
@@ -371,14 +393,14 @@ impl Verifier {
         }
         let mut first_error = None;
         if let Some(v) = &self.extra_verifier {
-            match v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            match p.verify_with(v) {
                 Ok(ok) => return Ok(ok),
                 Err(e) => {
                     if self.extra.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
                         // Exactly a certificate the user trusts: only the name is left to check.
                         let cert =
                             webpki::EndEntityCert::try_from(end_entity).map_err(|_| e.clone())?;
-                        cert.verify_is_valid_for_subject_name(server_name)
+                        cert.verify_is_valid_for_subject_name(p.server_name)
                             .map_err(|_| {
                                 rustls::Error::InvalidCertificate(
                                     rustls::CertificateError::NotValidForName,
@@ -391,9 +413,7 @@ impl Verifier {
             }
         }
         match self.native.get_or_init(|| native_verifier(&self.provider)) {
-            Some(v) => v
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .map_err(|e| first_error.unwrap_or(e)),
+            Some(v) => p.verify_with(v).map_err(|e| first_error.unwrap_or(e)),
             None => Err(first_error.unwrap_or_else(|| {
                 rustls::Error::General(
                     "no trusted certificates: install ca-certificates or give --cacert".into(),
@@ -412,7 +432,13 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let verdict = self.verify_chain(end_entity, intermediates, server_name, ocsp_response, now);
+        let verdict = self.verify_chain(&Presented {
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        });
         if verdict.is_err() {
             *self.refused.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(fingerprint(end_entity.as_ref()));
