@@ -43,6 +43,11 @@ pub fn part_path(dest: &Path) -> PathBuf {
     dest.with_file_name(OsString::from_vec(part))
 }
 
+/// 73 for `path`, saying why.
+fn refused(path: &Path, why: &str) -> Error {
+    Error::new(Kind::CantCreate, format!("{}: {why}", path.display()))
+}
+
 /// How a download reaches a local path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
@@ -70,38 +75,27 @@ pub fn plan(dest: &Path, follow: bool) -> Result<Plan> {
             return Ok(Plan::Atomic(dest.into()));
         }
         return match fs::metadata(dest) {
-            Ok(m) if m.is_dir() => Err(Error::new(
-                Kind::CantCreate,
-                format!("{shown}: is a folder"),
-            )),
+            Ok(m) if m.is_dir() => Err(refused(dest, "is a folder")),
             Ok(m) if m.is_file() => {
                 let real = fs::canonicalize(dest).map_err(|e| Error::cant_create(shown, &e))?;
                 Ok(Plan::Atomic(real))
             }
             Ok(_) => Ok(Plan::InPlace(dest.into())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::new(
-                Kind::CantCreate,
-                format!(
-                    "{shown}: a symbolic link to a file that does not exist (name its target instead)"
-                ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(refused(
+                dest,
+                "a symbolic link to a file that does not exist (name its target instead)",
             )),
             Err(e) => Err(Error::cant_create(shown, &e)),
         };
     }
     if ft.is_dir() {
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!("{shown}: is a folder"),
-        ));
+        return Err(refused(dest, "is a folder"));
     }
     if ft.is_file() {
         return Ok(Plan::Atomic(dest.into()));
     }
     if ft.is_socket() {
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!("{shown}: is a socket"),
-        ));
+        return Err(refused(dest, "is a socket"));
     }
     Ok(Plan::InPlace(dest.into()))
 }
@@ -128,20 +122,11 @@ pub fn make_folders(dir: &Path, create: bool, mode: u32) -> Result<Vec<PathBuf>>
         match fs::metadata(at) {
             Ok(m) if m.is_dir() => break,
             Ok(_) => {
-                return Err(Error::new(
-                    Kind::CantCreate,
-                    format!("{}: not a folder", at.display()),
-                ));
+                return Err(refused(at, "not a folder"));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if !create {
-                    return Err(Error::new(
-                        Kind::CantCreate,
-                        format!(
-                            "{}: no such folder (--create-dirs creates it)",
-                            dir.display()
-                        ),
-                    ));
+                    return Err(refused(dir, "no such folder (--create-dirs creates it)"));
                 }
                 missing.push(at);
                 match at.parent() {
@@ -183,21 +168,15 @@ fn check_regular(file: &File, path: &Path) -> Result<()> {
         .metadata()
         .map_err(|e| Error::cant_create(path.display(), &e))?;
     if !m.is_file() {
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!(
-                "{}: exists and is not a regular file; refusing to write into it",
-                path.display()
-            ),
+        return Err(refused(
+            path,
+            "exists and is not a regular file; refusing to write into it",
         ));
     }
     if m.nlink() > 1 {
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!(
-                "{}: has other hard links; refusing to write into it",
-                path.display()
-            ),
+        return Err(refused(
+            path,
+            "has other hard links; refusing to write into it",
         ));
     }
     Ok(())
@@ -215,21 +194,12 @@ fn open_existing(path: &Path) -> Result<Option<File>> {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(Error::new(
-                Kind::CantCreate,
-                format!(
-                    "{}: is a symbolic link; refusing to follow it",
-                    path.display()
-                ),
-            ));
+            return Err(refused(path, "is a symbolic link; refusing to follow it"));
         }
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-            return Err(Error::new(
-                Kind::CantCreate,
-                format!(
-                    "{}: exists and is not a regular file; refusing to write into it",
-                    path.display()
-                ),
+            return Err(refused(
+                path,
+                "exists and is not a regular file; refusing to write into it",
             ));
         }
         Err(e) => return Err(Error::cant_create(path.display(), &e)),
@@ -451,13 +421,7 @@ pub fn open_in_place(path: &Path) -> Result<File> {
         .map_err(|e| Error::cant_create(path.display(), &e))?;
     if m.is_file() || m.is_dir() {
         // It changed since it was planned: never write a regular file without a .part.
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!(
-                "{}: changed while the download was being set up",
-                path.display()
-            ),
-        ));
+        return Err(refused(path, "changed while the download was being set up"));
     }
     Ok(f)
 }
@@ -660,6 +624,14 @@ mod tests {
         }
     }
 
+    /// A folder holding `victim`, a file a planted link or hard link points to.
+    fn with_victim(tag: &str) -> (Dir, PathBuf) {
+        let d = Dir::new(tag);
+        let victim = d.0.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        (d, victim)
+    }
+
     #[test]
     fn part_names_fit_a_file_name() {
         assert_eq!(part_path(Path::new("d/f.bin")), Path::new("d/f.bin.part"));
@@ -688,9 +660,7 @@ mod tests {
 
     #[test]
     fn a_planted_link_at_the_part_is_never_followed() {
-        let d = Dir::new("link");
-        let victim = d.0.join("victim");
-        fs::write(&victim, b"precious").unwrap();
+        let (d, victim) = with_victim("link");
         let dest = d.0.join("f.bin");
         symlink(&victim, part_path(&dest)).unwrap();
         // A fresh download replaces the link, never writes through it.
@@ -709,9 +679,7 @@ mod tests {
 
     #[test]
     fn hard_links_and_fifos_are_refused_for_resuming() {
-        let d = Dir::new("hard");
-        let victim = d.0.join("victim");
-        fs::write(&victim, b"precious").unwrap();
+        let (d, victim) = with_victim("hard");
         let dest = d.0.join("f");
         fs::hard_link(&victim, part_path(&dest)).unwrap();
         let e = PartFile::open(&dest, Resume::Part).err().unwrap();
