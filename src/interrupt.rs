@@ -290,3 +290,27 @@ pub fn clean_up() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The library keeps its list and arms nothing: registering, holding and deferring
+    /// leave SIGINT, SIGTERM and SIGHUP as the program set them (here, the defaults).
+    #[test]
+    fn registering_cleanup_arms_no_signal_handler() {
+        let _held = hold();
+        kill_on_signal(0);
+        forget_child();
+        keep_lock();
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: a null new action only reads the current one into a zeroed struct.
+            let action = unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                assert_eq!(libc::sigaction(sig, std::ptr::null(), &mut old), 0);
+                old.sa_sigaction
+            };
+            assert_eq!(action, libc::SIG_DFL, "signal {sig}");
+        }
+    }
+}
