@@ -1,31 +1,31 @@
-//! What happens when SIGINT, SIGTERM or SIGHUP ends a run (Ctrl-C, `kill`, a closed
-//! terminal): a temporary file that must not be left behind is removed (mime-pack's
-//! `FILE.XXXXXXXX.part`), and a last line can tell the user what was kept (ftp-get's
-//! `NAME.part`, which `-c` resumes). For the fetching tools: the run's temporaries in a
-//! folder are swept away (a Maildir's `tmp/`, `-O`'s `.part` files), an mbox is cut back to
-//! what was recorded, a delivery command is killed before it can take a partial message
-//! for a whole one, and a last line says what was stored ([`say_at_end`]). While a batch is
-//! being made durable and recorded ([`hold`]), a signal waits until that is done, so that
-//! what is in a store and what the state file says never part.
+//! What to undo when SIGINT, SIGTERM or SIGHUP ends a run (Ctrl-C, `kill`, a closed
+//! terminal): a temporary file that must not be left behind (mime-pack's
+//! `FILE.XXXXXXXX.part`), a run's temporaries in a folder (a Maildir's `tmp/`, `-O`'s `.part`
+//! files), an mbox cut back to what was recorded, its lock file, a delivery command killed
+//! before it can take a partial message for a whole one. While a batch is being made durable
+//! and recorded ([`hold`]), a signal waits until that is done, so that what is in a store and
+//! what the state file says never part.
 //!
-//! The handler may only make async-signal-safe calls (POSIX.1-2017 2.4.3): the path is kept
-//! as a ready-made C string that the handler passes to unlink(2); it then restores the
-//! default action and raises the signal again, so the process still ends by that signal
-//! (exit status 128+N in a shell), as callers expect of an interrupted command.
+//! The library only keeps this list; it arms no signal handler (process-wide state belongs
+//! to the program). A program that wants the cleanup calls, from its own handler for those
+//! signals, [`defer`] and then [`clean_up`], both async-signal-safe; the tools do
+//! (`cli::signals`), then write their last line and end by the signal.
+//!
+//! Everything here may be called from a handler (POSIX.1-2017 2.4.3): paths are kept as
+//! ready-made C strings that the handler passes to unlink(2), in statics.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::Once;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 /// How many [`hold`]s are under way: while any is, a signal is only noted (`PENDING`), and
 /// acted on when the last one ends.
 static HOLD: AtomicUsize = AtomicUsize::new(0);
 static PENDING: AtomicI32 = AtomicI32::new(0);
 
-/// While the returned value lives, SIGINT, SIGTERM and SIGHUP wait: one that arrives is
-/// acted on (cleanup, last line, the default action) when the last hold ends. Around what
+/// While the returned value lives, SIGINT, SIGTERM and SIGHUP wait (in a program whose
+/// handler asks [`defer`]): one that arrives is raised again when the last hold ends. Around what
 /// must happen whole or not at all: a batch made durable and recorded, a state file
 /// replaced. Holds nest.
 pub fn hold() -> Held {
@@ -41,52 +41,18 @@ impl Drop for Held {
         if HOLD.fetch_sub(1, Ordering::SeqCst) == 1 {
             let sig = PENDING.swap(0, Ordering::SeqCst);
             if sig != 0 {
-                // SAFETY: raise runs the handler, on this thread, now that nothing holds it.
+                // Only a signal the program's handler deferred is pending. SAFETY: raise
+                // runs that handler, on this thread, now that nothing holds it.
                 unsafe { libc::raise(sig) };
             }
         }
     }
 }
 
-const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
-
-/// The handlers are installed once, when first needed.
-static INSTALL: Once = Once::new();
-
 /// The temporary file to unlink, or null. One at a time: mime-pack writes one output.
 static TEMP: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
-/// The line to write on stderr: one fixed buffer, rewritten for every file of a run (a new
-/// allocation per file would pile up over thousands of files). A sequence count, odd while
-/// the buffer is being written, lets the handler skip a line caught half-written.
-struct Message {
-    seq: AtomicUsize,
-    len: AtomicUsize,
-    buf: std::cell::UnsafeCell<[u8; MESSAGE_MAX]>,
-}
-
-// SAFETY: the buffer is written only by `say_on_signal` (one writer at a time: it holds
-// WRITER) and read by the handler only between two equal, even sequence counts.
-unsafe impl Sync for Message {}
-
-const MESSAGE_MAX: usize = 1024;
-static MESSAGE: Message = Message {
-    seq: AtomicUsize::new(0),
-    len: AtomicUsize::new(0),
-    buf: std::cell::UnsafeCell::new([0; MESSAGE_MAX]),
-};
-/// The fetching tools' last line ([`say_at_end`]), apart from the progress display's.
-static SUMMARY: Message = Message {
-    seq: AtomicUsize::new(0),
-    len: AtomicUsize::new(0),
-    buf: std::cell::UnsafeCell::new([0; MESSAGE_MAX]),
-};
-static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// From now until [`forget`], one of the signals unlinks `path` before it ends the process.
-/// The handlers are installed once; a signal the caller ignores (nohup, a background job)
-/// stays ignored.
+/// From now until [`forget`], [`clean_up`] unlinks `path`.
 pub fn remove_on_signal(path: &Path) {
-    INSTALL.call_once(install);
     // A path with a NUL cannot have been created, so there is nothing to register.
     if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
         // Never freed: a handler running on another thread could still be reading the old
@@ -107,10 +73,9 @@ static TRUNCATE_LEN: AtomicU64 = AtomicU64::new(0);
 /// A lock file to remove when a signal ends the run (an mbox's `FILE.lock`), or null.
 static LOCK: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
-/// From now until [`forget_truncate`], one of the signals cuts the file open as `fd` back to
-/// `len` bytes (a message half appended to an mbox goes) before it ends the process.
+/// From now until [`forget_truncate`], [`clean_up`] cuts the file open as `fd` back to
+/// `len` bytes (a message half appended to an mbox goes).
 pub fn truncate_on_signal(fd: std::os::fd::RawFd, len: u64) {
-    INSTALL.call_once(install);
     TRUNCATE_LEN.store(len, Ordering::SeqCst);
     TRUNCATE_FD.store(fd, Ordering::SeqCst);
 }
@@ -120,9 +85,8 @@ pub fn forget_truncate() {
     TRUNCATE_FD.store(-1, Ordering::SeqCst);
 }
 
-/// From now until [`keep_lock`], one of the signals removes the lock file `path`.
+/// From now until [`keep_lock`], [`clean_up`] removes the lock file `path`.
 pub fn remove_lock_on_signal(path: &Path) {
-    INSTALL.call_once(install);
     if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
         // Never freed, as in `remove_on_signal`.
         LOCK.store(c.into_raw(), Ordering::SeqCst);
@@ -132,41 +96,6 @@ pub fn remove_lock_on_signal(path: &Path) {
 /// The lock file was removed: nothing for a signal to remove.
 pub fn keep_lock() {
     LOCK.store(std::ptr::null_mut(), Ordering::SeqCst);
-}
-
-/// From now until [`say_nothing`], one of the signals writes `line` on stderr before it
-/// ends the process.
-pub fn say_on_signal(line: &str) {
-    INSTALL.call_once(install);
-    set_message(&MESSAGE, line);
-}
-
-fn set_message(m: &Message, line: &str) {
-    let _one_writer = WRITER.lock().unwrap_or_else(|p| p.into_inner());
-    let bytes = &line.as_bytes()[..line.len().min(MESSAGE_MAX)];
-    m.seq.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: the sequence count is odd: the handler does not use the buffer now.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), m.buf.get().cast::<u8>(), bytes.len()) };
-    m.len.store(bytes.len(), Ordering::SeqCst);
-    m.seq.fetch_add(1, Ordering::SeqCst);
-}
-
-/// Nothing more to say when a signal ends the run.
-pub fn say_nothing() {
-    MESSAGE.len.store(0, Ordering::SeqCst);
-}
-
-/// From now until [`say_nothing_at_end`], one of the signals writes `line` on stderr (after
-/// the progress display's line, if any) before it ends the process: what a fetching run
-/// had stored, and what it did on the server.
-pub fn say_at_end(line: &str) {
-    INSTALL.call_once(install);
-    set_message(&SUMMARY, line);
-}
-
-/// The run's last line is not to be said any more.
-pub fn say_nothing_at_end() {
-    SUMMARY.len.store(0, Ordering::SeqCst);
 }
 
 /// Folders whose entries made by this process are removed when a signal ends it: a
@@ -208,12 +137,11 @@ impl Drop for SweepGuard {
     }
 }
 
-/// From now until the guard is dropped, one of the signals removes every entry of the
+/// From now until the guard is dropped, [`clean_up`] removes every entry of the
 /// folder open as `dir` whose name holds `marker` and ends with `suffix` (this run's
 /// temporaries). `dir` must stay open meanwhile. `None` when the marks are too long or
 /// every slot is taken (then nothing is swept).
 pub fn sweep_on_signal(dir: std::os::fd::RawFd, marker: &str, suffix: &str) -> Option<SweepGuard> {
-    INSTALL.call_once(install);
     if marker.is_empty() || marker.len() > SWEEP_MARKER || suffix.len() > SWEEP_SUFFIX {
         return None;
     }
@@ -249,97 +177,16 @@ pub fn sweep_on_signal(dir: std::os::fd::RawFd, marker: &str, suffix: &str) -> O
 /// The process group of a delivery command under way, or 0.
 static CHILD: AtomicI32 = AtomicI32::new(0);
 
-/// From now until [`forget_child`], one of the signals kills the process group `pgid` (a
-/// delivery command given part of a message) before it ends this process, so that the
-/// command never reads the end of its input and takes the part for a whole message.
+/// From now until [`forget_child`], [`clean_up`] kills the process group `pgid` (a
+/// delivery command given part of a message), so that the command never reads the end of
+/// its input and takes the part for a whole message.
 pub fn kill_on_signal(pgid: u32) {
-    INSTALL.call_once(install);
     CHILD.store(i32::try_from(pgid).unwrap_or(0), Ordering::SeqCst);
 }
 
 /// The command ended, or has its whole message: a signal leaves it alone.
 pub fn forget_child() {
     CHILD.store(0, Ordering::SeqCst);
-}
-
-fn install() {
-    for sig in SIGNALS {
-        // SAFETY: sigaction with a zeroed struct and a null new action only reads the
-        // current action; the handler installed below is async-signal-safe.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                || old.sa_sigaction != libc::SIG_DFL
-            {
-                continue;
-            }
-            let mut new: libc::sigaction = std::mem::zeroed();
-            new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            new.sa_flags = libc::SA_RESTART;
-            // The other two wait while one is handled.
-            libc::sigemptyset(&mut new.sa_mask);
-            for other in SIGNALS {
-                libc::sigaddset(&mut new.sa_mask, other);
-            }
-            libc::sigaction(sig, &new, std::ptr::null_mut());
-        }
-    }
-}
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    if HOLD.load(Ordering::SeqCst) > 0 {
-        PENDING.store(sig, Ordering::SeqCst);
-        if HOLD.load(Ordering::SeqCst) > 0 {
-            return; // acted on when the last hold ends
-        }
-        // The last hold ended meanwhile: whoever takes the pending signal acts on it.
-        if PENDING.swap(0, Ordering::SeqCst) == 0 {
-            return;
-        }
-    }
-    let path = TEMP.load(Ordering::SeqCst);
-    let fd = TRUNCATE_FD.load(Ordering::SeqCst);
-    let cut = TRUNCATE_LEN.load(Ordering::SeqCst);
-    let lock = LOCK.load(Ordering::SeqCst);
-    let seq = MESSAGE.seq.load(Ordering::SeqCst);
-    let len = MESSAGE.len.load(Ordering::SeqCst);
-    // SAFETY: unlink, write, sigaction and raise are async-signal-safe; `path` is null or a
-    // C string that is never freed; the message buffer is static and, with an even
-    // sequence count, not being written.
-    unsafe {
-        if !path.is_null() {
-            libc::unlink(path);
-        }
-        // ftruncate is async-signal-safe too.
-        if fd >= 0 {
-            libc::ftruncate(fd, cut as libc::off_t);
-        }
-        if !lock.is_null() {
-            libc::unlink(lock);
-        }
-        for slot in &SWEEPS {
-            sweep(slot);
-        }
-        let child = CHILD.load(Ordering::SeqCst);
-        if child > 0 {
-            libc::kill(-child, libc::SIGKILL);
-        }
-        if seq % 2 == 0 && len > 0 {
-            libc::write(2, MESSAGE.buf.get().cast(), len);
-        }
-        let (seq, len) = (
-            SUMMARY.seq.load(Ordering::SeqCst),
-            SUMMARY.len.load(Ordering::SeqCst),
-        );
-        if seq % 2 == 0 && len > 0 {
-            libc::write(2, SUMMARY.buf.get().cast(), len);
-        }
-        let mut dfl: libc::sigaction = std::mem::zeroed();
-        dfl.sa_sigaction = libc::SIG_DFL;
-        libc::sigaction(sig, &dfl, std::ptr::null_mut());
-        // Blocked while this handler runs: delivered, with the default action, as it returns.
-        libc::raise(sig);
-    }
 }
 
 /// Removes this process's entries from a swept folder (see [`sweep_on_signal`]). Called
@@ -398,42 +245,72 @@ unsafe fn sweep(slot: &Sweep) {
     }
 }
 
-/// A stop was asked for by SIGINT or SIGTERM ([`stop_on_signal`]).
-static STOP: AtomicBool = AtomicBool::new(false);
+/// For the program's signal handler, first: while a [`hold`] is under way, notes `sig` and
+/// returns true, and the handler should return at once; the signal is raised again (and the
+/// handler runs again) when the last hold ends. Async-signal-safe.
+pub fn defer(sig: libc::c_int) -> bool {
+    if HOLD.load(Ordering::SeqCst) == 0 {
+        return false;
+    }
+    PENDING.store(sig, Ordering::SeqCst);
+    if HOLD.load(Ordering::SeqCst) > 0 {
+        return true; // acted on when the last hold ends
+    }
+    // The last hold ended meanwhile: whoever takes the pending signal acts on it.
+    PENDING.swap(0, Ordering::SeqCst) == 0
+}
 
-/// From now on the first SIGINT or SIGTERM does not end the process: it asks a long-running
-/// loop (imap-fetch --idle) to stop at its next safe point ([`stop_requested`]), so that what
-/// is under way ends cleanly (a batch delivered and recorded, a LOGOUT). A second one ends
-/// the process at once, as usual. A signal the caller ignores (nohup) stays ignored.
-pub fn stop_on_signal() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: as in `install`; the handler only stores to an atomic, or restores the
-        // default action and raises the signal again, all async-signal-safe.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                || old.sa_sigaction == libc::SIG_IGN
-            {
-                continue;
-            }
-            let mut new: libc::sigaction = std::mem::zeroed();
-            new.sa_sigaction = on_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            new.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut new.sa_mask);
-            libc::sigaction(sig, &new, std::ptr::null_mut());
+/// For the program's signal handler, then: undoes what is registered now (the temporary
+/// file, the mbox's partial message and its lock, the swept folders' temporaries, the
+/// delivery command). Async-signal-safe: unlink, ftruncate, getdents64, unlinkat and kill
+/// on what the statics hold, nothing else.
+pub fn clean_up() {
+    let path = TEMP.load(Ordering::SeqCst);
+    let fd = TRUNCATE_FD.load(Ordering::SeqCst);
+    let cut = TRUNCATE_LEN.load(Ordering::SeqCst);
+    let lock = LOCK.load(Ordering::SeqCst);
+    // SAFETY: `path` and `lock` are null or C strings that are never freed; the rest are
+    // plain system calls on numbers.
+    unsafe {
+        if !path.is_null() {
+            libc::unlink(path);
+        }
+        if fd >= 0 {
+            libc::ftruncate(fd, cut as libc::off_t);
+        }
+        if !lock.is_null() {
+            libc::unlink(lock);
+        }
+        for slot in &SWEEPS {
+            sweep(slot);
+        }
+        let child = CHILD.load(Ordering::SeqCst);
+        if child > 0 {
+            libc::kill(-child, libc::SIGKILL);
         }
     }
 }
 
-/// Whether SIGINT or SIGTERM asked the run to stop (after [`stop_on_signal`]).
-pub fn stop_requested() -> bool {
-    STOP.load(Ordering::SeqCst)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-extern "C" fn on_stop(sig: libc::c_int) {
-    if STOP.swap(true, Ordering::SeqCst) {
-        // The second one: what a signal does at any other time (temporaries removed, the
-        // last line, the default action).
-        on_signal(sig);
+    /// The library keeps its list and arms nothing: registering, holding and deferring
+    /// leave SIGINT, SIGTERM and SIGHUP as the program set them (here, the defaults).
+    #[test]
+    fn registering_cleanup_arms_no_signal_handler() {
+        let _held = hold();
+        kill_on_signal(0);
+        forget_child();
+        keep_lock();
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: a null new action only reads the current one into a zeroed struct.
+            let action = unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                assert_eq!(libc::sigaction(sig, std::ptr::null(), &mut old), 0);
+                old.sa_sigaction
+            };
+            assert_eq!(action, libc::SIG_DFL, "signal {sig}");
+        }
     }
 }

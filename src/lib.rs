@@ -116,6 +116,7 @@ pub mod smtp;
 pub mod stdio;
 pub mod transfer;
 pub mod uidls;
+pub(crate) mod util;
 pub mod wire;
 
 pub use error::{Error, Result};

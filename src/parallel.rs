@@ -252,7 +252,6 @@ pub fn run<J: Send>(
     work: impl Fn(&Jobs<'_, J>, &mut dyn Events) + Sync,
 ) {
     let workers = workers.max(1);
-    tune_allocator();
     let queue = Queue::new(workers * 2, workers);
     let (etx, erx) = mpsc::channel::<Msg>();
     std::thread::scope(|s| {
@@ -307,20 +306,6 @@ pub fn run<J: Send>(
             events.discard();
         }
     });
-}
-
-/// Keeps memory flat however many connections run (glibc's malloc): each thread would get
-/// an arena of its own that keeps what it once touched, and after the first transfer
-/// buffer is freed glibc raises its mmap threshold, so that every later 256 KiB buffer comes
-/// from an arena and is zeroed page by page (resident) instead of arriving as untouched
-/// zero pages. Two arenas and a fixed threshold keep the run near one connection's memory.
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets tunables of the allocator; called before the threads start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
 }
 
 /// A token bucket shared by every connection of a run (`--limit-rate`): each transfer

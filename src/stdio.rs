@@ -2,16 +2,20 @@
 //!
 //! Rust's runtime opens `/dev/null` on any of them that is closed before `main` runs, so a
 //! tool started with `>&-` would write its output into `/dev/null` and report success. The
-//! state is recorded by a constructor that the C runtime calls before `main` (ELF
-//! `.init_array`, Mach-O `__mod_init_func`), while the descriptor table is still the one the
-//! parent handed over.
+//! state is recorded by [`record_closed_descriptors`], which a program calls from a
+//! constructor that the C runtime runs before `main`, while the descriptor table is still
+//! the one the parent handed over. The library registers no constructor: the tools do.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Bit `fd` is set when descriptor `fd` (0, 1 or 2) was closed at start.
 static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
 
-extern "C" fn record_closed_descriptors() {
+/// Records which of the standard descriptors are closed now. Only meaningful before `main`
+/// (afterwards the runtime has put `/dev/null` on them): a program calls it from a
+/// constructor, as the tools do (`cli::process`). A program that does not reads them all
+/// as open at start.
+pub extern "C" fn record_closed_descriptors() {
     let mut closed = 0u8;
     for fd in 0..3 {
         // SAFETY: F_GETFD only queries the descriptor table; it fails with EBADF for a
@@ -23,28 +27,8 @@ extern "C" fn record_closed_descriptors() {
     CLOSED_AT_START.store(closed, Ordering::Relaxed);
 }
 
-#[used]
-#[cfg_attr(
-    any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly",
-        target_os = "illumos",
-        target_os = "solaris"
-    ),
-    unsafe(link_section = ".init_array")
-)]
-#[cfg_attr(
-    target_vendor = "apple",
-    unsafe(link_section = "__DATA,__mod_init_func")
-)]
-static RECORD: extern "C" fn() = record_closed_descriptors;
-
 /// Whether standard descriptor `fd` (0, 1 or 2) was closed when the process started, before
-/// the runtime put `/dev/null` there. False on platforms without constructors.
+/// the runtime put `/dev/null` there. False when the program recorded nothing.
 pub fn closed_at_start(fd: u8) -> bool {
     fd < 3 && CLOSED_AT_START.load(Ordering::Relaxed) & (1 << fd) != 0
 }

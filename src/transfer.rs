@@ -8,6 +8,7 @@
 //! device, a FIFO) is written in place, never replaced.
 
 use crate::error::{Error, Kind, Result};
+use crate::util::durable;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -32,8 +33,7 @@ pub fn part_path(dest: &Path) -> PathBuf {
         while cut > 0 && (name[cut] & 0xc0) == 0x80 {
             cut -= 1;
         }
-        let digest = crate::net::tls::sha256(name);
-        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::util::digest::hex(&crate::util::digest::sha256(name)[..8]);
         let mut v = name[..cut].to_vec();
         v.push(b'.');
         v.extend_from_slice(hex.as_bytes());
@@ -41,6 +41,11 @@ pub fn part_path(dest: &Path) -> PathBuf {
     };
     part.extend_from_slice(b".part");
     dest.with_file_name(OsString::from_vec(part))
+}
+
+/// 73 for `path`, saying why.
+fn refused(path: &Path, why: &str) -> Error {
+    Error::new(Kind::CantCreate, format!("{}: {why}", path.display()))
 }
 
 /// How a download reaches a local path.
@@ -70,38 +75,27 @@ pub fn plan(dest: &Path, follow: bool) -> Result<Plan> {
             return Ok(Plan::Atomic(dest.into()));
         }
         return match fs::metadata(dest) {
-            Ok(m) if m.is_dir() => Err(Error::new(
-                Kind::CantCreate,
-                format!("{shown}: is a folder"),
-            )),
+            Ok(m) if m.is_dir() => Err(refused(dest, "is a folder")),
             Ok(m) if m.is_file() => {
                 let real = fs::canonicalize(dest).map_err(|e| Error::cant_create(shown, &e))?;
                 Ok(Plan::Atomic(real))
             }
             Ok(_) => Ok(Plan::InPlace(dest.into())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::new(
-                Kind::CantCreate,
-                format!(
-                    "{shown}: a symbolic link to a file that does not exist (name its target instead)"
-                ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(refused(
+                dest,
+                "a symbolic link to a file that does not exist (name its target instead)",
             )),
             Err(e) => Err(Error::cant_create(shown, &e)),
         };
     }
     if ft.is_dir() {
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!("{shown}: is a folder"),
-        ));
+        return Err(refused(dest, "is a folder"));
     }
     if ft.is_file() {
         return Ok(Plan::Atomic(dest.into()));
     }
     if ft.is_socket() {
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!("{shown}: is a socket"),
-        ));
+        return Err(refused(dest, "is a socket"));
     }
     Ok(Plan::InPlace(dest.into()))
 }
@@ -128,20 +122,11 @@ pub fn make_folders(dir: &Path, create: bool, mode: u32) -> Result<Vec<PathBuf>>
         match fs::metadata(at) {
             Ok(m) if m.is_dir() => break,
             Ok(_) => {
-                return Err(Error::new(
-                    Kind::CantCreate,
-                    format!("{}: not a folder", at.display()),
-                ));
+                return Err(refused(at, "not a folder"));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if !create {
-                    return Err(Error::new(
-                        Kind::CantCreate,
-                        format!(
-                            "{}: no such folder (--create-dirs creates it)",
-                            dir.display()
-                        ),
-                    ));
+                    return Err(refused(dir, "no such folder (--create-dirs creates it)"));
                 }
                 missing.push(at);
                 match at.parent() {
@@ -155,7 +140,7 @@ pub fn make_folders(dir: &Path, create: bool, mode: u32) -> Result<Vec<PathBuf>>
     let mut changed = Vec::new();
     for d in missing.into_iter().rev() {
         match fs::DirBuilder::new().mode(mode).create(d) {
-            Ok(()) => changed.push(parent_of(d).to_path_buf()),
+            Ok(()) => changed.push(durable::parent_of(d).to_path_buf()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
             Err(e) => return Err(Error::cant_create(d.display(), &e)),
         }
@@ -176,14 +161,6 @@ pub fn keep_mode(file: &File, dest: &Path) -> Result<()> {
     }
 }
 
-/// The folder a file `path` goes into (`.` for a bare name).
-pub fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 /// Whether a file we are about to write into is one we may use: a regular file with no
 /// other name (a hard link planted to a file elsewhere would be written through).
 fn check_regular(file: &File, path: &Path) -> Result<()> {
@@ -191,21 +168,15 @@ fn check_regular(file: &File, path: &Path) -> Result<()> {
         .metadata()
         .map_err(|e| Error::cant_create(path.display(), &e))?;
     if !m.is_file() {
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!(
-                "{}: exists and is not a regular file; refusing to write into it",
-                path.display()
-            ),
+        return Err(refused(
+            path,
+            "exists and is not a regular file; refusing to write into it",
         ));
     }
     if m.nlink() > 1 {
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!(
-                "{}: has other hard links; refusing to write into it",
-                path.display()
-            ),
+        return Err(refused(
+            path,
+            "has other hard links; refusing to write into it",
         ));
     }
     Ok(())
@@ -223,21 +194,12 @@ fn open_existing(path: &Path) -> Result<Option<File>> {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(Error::new(
-                Kind::CantCreate,
-                format!(
-                    "{}: is a symbolic link; refusing to follow it",
-                    path.display()
-                ),
-            ));
+            return Err(refused(path, "is a symbolic link; refusing to follow it"));
         }
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-            return Err(Error::new(
-                Kind::CantCreate,
-                format!(
-                    "{}: exists and is not a regular file; refusing to write into it",
-                    path.display()
-                ),
+            return Err(refused(
+                path,
+                "exists and is not a regular file; refusing to write into it",
             ));
         }
         Err(e) => return Err(Error::cant_create(path.display(), &e)),
@@ -436,26 +398,15 @@ impl PartFile {
             keep_mode(&self.file, &self.dest)?;
         }
         drop(self.file);
-        if self.path != self.dest {
-            fs::rename(&self.path, &self.dest)
-                .map_err(|e| Error::cant_create(self.dest.display(), &e))?;
+        match (self.path != self.dest, durable) {
+            (true, true) => durable::rename_durably(&self.path, &self.dest),
+            (true, false) => durable::rename(&self.path, &self.dest),
+            // Appended to in place: nothing was renamed; the folder is synced all the same,
+            // as after a rename.
+            (false, true) => durable::sync_folder(durable::parent_of(&self.dest)),
+            (false, false) => Ok(()),
         }
-        if durable {
-            sync_parent(&self.dest)?;
-        }
-        Ok(())
     }
-}
-
-/// Syncs the folder holding `path`, so that a rename in it is durable.
-pub fn sync_parent(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::local_io(dir.display(), &e))
 }
 
 /// Opens an existing special file (device, FIFO) to write into it in place, as `-o` asks.
@@ -470,13 +421,7 @@ pub fn open_in_place(path: &Path) -> Result<File> {
         .map_err(|e| Error::cant_create(path.display(), &e))?;
     if m.is_file() || m.is_dir() {
         // It changed since it was planned: never write a regular file without a .part.
-        return Err(Error::new(
-            Kind::CantCreate,
-            format!(
-                "{}: changed while the download was being set up",
-                path.display()
-            ),
-        ));
+        return Err(refused(path, "changed while the download was being set up"));
     }
     Ok(f)
 }
@@ -679,6 +624,14 @@ mod tests {
         }
     }
 
+    /// A folder holding `victim`, a file a planted link or hard link points to.
+    fn with_victim(tag: &str) -> (Dir, PathBuf) {
+        let d = Dir::new(tag);
+        let victim = d.0.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        (d, victim)
+    }
+
     #[test]
     fn part_names_fit_a_file_name() {
         assert_eq!(part_path(Path::new("d/f.bin")), Path::new("d/f.bin.part"));
@@ -707,9 +660,7 @@ mod tests {
 
     #[test]
     fn a_planted_link_at_the_part_is_never_followed() {
-        let d = Dir::new("link");
-        let victim = d.0.join("victim");
-        fs::write(&victim, b"precious").unwrap();
+        let (d, victim) = with_victim("link");
         let dest = d.0.join("f.bin");
         symlink(&victim, part_path(&dest)).unwrap();
         // A fresh download replaces the link, never writes through it.
@@ -728,9 +679,7 @@ mod tests {
 
     #[test]
     fn hard_links_and_fifos_are_refused_for_resuming() {
-        let d = Dir::new("hard");
-        let victim = d.0.join("victim");
-        fs::write(&victim, b"precious").unwrap();
+        let (d, victim) = with_victim("hard");
         let dest = d.0.join("f");
         fs::hard_link(&victim, part_path(&dest)).unwrap();
         let e = PartFile::open(&dest, Resume::Part).err().unwrap();

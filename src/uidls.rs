@@ -23,8 +23,8 @@
 //! ASCII without spaces (RFC 1939 section 7: a UIDL is 1 to 70 characters from 0x21 to
 //! 0x7E); values printable ASCII.
 
-use crate::deliver::create_new;
 use crate::error::{Error, Kind, Result};
+use crate::util::durable;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -367,10 +367,7 @@ impl StateFile {
                 format!("state id {id:?} {value:?}: not printable ASCII"),
             ));
         }
-        if self.now.ids.get(id).map(String::as_str) != Some(value) {
-            self.now.ids.insert(id.to_string(), value.to_string());
-            self.dirty = true;
-        }
+        self.dirty |= set(&mut self.now.ids, id, value);
         Ok(())
     }
 
@@ -416,10 +413,7 @@ impl StateFile {
                 format!("state field {key:?}: not printable ASCII without spaces"),
             ));
         }
-        if self.now.fields.get(key).map(String::as_str) != Some(value) {
-            self.now.fields.insert(key.to_string(), value.to_string());
-            self.dirty = true;
-        }
+        self.dirty |= set(&mut self.now.fields, key, value);
         Ok(())
     }
 
@@ -443,6 +437,15 @@ impl StateFile {
         }
         Ok(())
     }
+}
+
+/// Sets `map[key]` to `value`; whether that changed it.
+fn set(map: &mut BTreeMap<String, String>, key: &str, value: &str) -> bool {
+    if map.get(key).map(String::as_str) == Some(value) {
+        return false;
+    }
+    map.insert(key.to_string(), value.to_string());
+    true
 }
 
 /// Opens and takes the lock of the state at `path` (`path.lock`), without waiting: another
@@ -489,40 +492,41 @@ fn take_lock(path: &Path, shown: &str) -> Result<File> {
     Ok(lock)
 }
 
-/// Replaces the file at `path` with `c`: a temporary file beside it, fsync, rename, fsync
-/// of the folder. Streamed through a small buffer: never held whole in memory.
+/// Replaces the file at `path` with `c` (`util::durable`: a temporary file beside it, fsync,
+/// rename, fsync of the folder). Streamed through a small buffer: never held whole in memory.
 fn write_atomically(path: &Path, c: &Content) -> Result<()> {
-    let shown = format!("state file {}", path.display());
-    let tmp = {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".{}.tmp", crate::deliver::unique_stem()));
-        path.with_file_name(name)
+    let named = |e: Error| {
+        let m = format!("state file {}", e.message());
+        e.with_message(m)
     };
-    let values = c.ids.values().any(|v| !v.is_empty());
-    let written = create_new(&tmp)
-        .and_then(|f| {
-            let mut w = io::BufWriter::with_capacity(8192, f);
-            writeln!(w, "{}", if values { MAGIC_2 } else { MAGIC_1 })?;
-            for (k, v) in &c.fields {
-                writeln!(w, "{k} {v}")?;
-            }
-            writeln!(w)?;
-            for (id, v) in &c.ids {
-                w.write_all(id.as_bytes())?;
-                if !v.is_empty() {
-                    w.write_all(b" ")?;
-                    w.write_all(v.as_bytes())?;
-                }
-                w.write_all(b"\n")?;
-            }
-            w.into_inner().map_err(|e| e.into_error())?.sync_all()
-        })
-        .and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = written {
+    let (f, tmp) = durable::create_beside(path, "tmp", 0o600, || Ok(crate::deliver::unique_stem()))
+        .map_err(named)?;
+    let written = write_content(f, c).map_err(|e| Error::local_io(path.display(), &e));
+    let replaced = written.and_then(|f| durable::replace(&f, &tmp, path));
+    if replaced.is_err() {
         let _ = fs::remove_file(&tmp);
-        return Err(Error::local_io(&shown, &e));
     }
-    crate::transfer::sync_parent(path)
+    replaced.map_err(named)
+}
+
+/// Writes the state file's text to `f`, which it returns.
+fn write_content(f: File, c: &Content) -> io::Result<File> {
+    let values = c.ids.values().any(|v| !v.is_empty());
+    let mut w = io::BufWriter::with_capacity(8192, f);
+    writeln!(w, "{}", if values { MAGIC_2 } else { MAGIC_1 })?;
+    for (k, v) in &c.fields {
+        writeln!(w, "{k} {v}")?;
+    }
+    writeln!(w)?;
+    for (id, v) in &c.ids {
+        w.write_all(id.as_bytes())?;
+        if !v.is_empty() {
+            w.write_all(b" ")?;
+            w.write_all(v.as_bytes())?;
+        }
+        w.write_all(b"\n")?;
+    }
+    w.into_inner().map_err(|e| e.into_error())
 }
 
 /// The text of the state file at `path`, `None` when there is none. Only a regular file is

@@ -188,7 +188,7 @@ pub struct Args {
 /// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
 fn run(args: Args, report: &mut Reporter) -> Result<()> {
     report.set_quiet(args.output_args.quiet);
-    crate::parallel::tune_allocator();
+    super::process::tune_allocator();
     let (targets, ftp, opts) = prepare(&args, report)?;
     let mut stdout = match opts.destination {
         Destination::Stream => Some(StreamOut::stdout()?),

@@ -180,7 +180,7 @@ fn parse_mode(text: &str) -> std::result::Result<String, String> {
 
 fn run(args: Args, report: &mut Reporter) -> Result<()> {
     report.set_quiet(args.output_args.quiet);
-    crate::parallel::tune_allocator();
+    super::process::tune_allocator();
     let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
     let jobs = jobs(&args.files, &target)?;
     let mut ftp = ftp_options(

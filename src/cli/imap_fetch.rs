@@ -323,7 +323,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         }
     }
     if args.idle {
-        crate::interrupt::stop_on_signal();
+        super::signals::stop_on_signal();
     }
     let retry = args.conn.retry_policy();
     let mut events = CliEvents::new(report, args.output_args.progress);
@@ -362,7 +362,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
                         ),
                         _ => e,
                     };
-                    let stopping = crate::interrupt::stop_requested();
+                    let stopping = super::signals::stop_requested();
                     if let Some(delay) = backoff.next(&e).filter(|_| !stopping) {
                         use crate::events::Events;
                         events.note(&backoff.message(&e, delay));
@@ -433,7 +433,7 @@ fn session(
             Some(state),
             fetch_opts,
             events,
-            &crate::interrupt::stop_requested,
+            &super::signals::stop_requested,
         )?
     } else {
         fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?

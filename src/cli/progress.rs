@@ -125,7 +125,7 @@ impl<'r> CliEvents<'r> {
     }
 
     fn clear_bar(&mut self) -> Option<ProgressBar> {
-        crate::interrupt::say_nothing();
+        super::signals::say_nothing();
         self.reporter.stderr().set_bar(None);
         let bar = self.bar.take();
         if let Some(b) = &bar {
@@ -165,7 +165,7 @@ impl Events for CliEvents<'_> {
     fn partial(&mut self, path: &std::path::Path) {
         // Ctrl-C now: end the bar's line and say what was kept and how to go on.
         let clear = if self.bars { "\r\x1b[2K" } else { "" };
-        crate::interrupt::say_on_signal(&format!(
+        super::signals::say_on_signal(&format!(
             "{clear}{}: interrupted: {} kept; run the same command with -c to resume it\n",
             self.reporter.tool(),
             visible(&path.strip_prefix(".").unwrap_or(path).display().to_string())
@@ -204,7 +204,7 @@ impl Events for CliEvents<'_> {
 
     fn fail(&mut self, err: &Error) {
         self.clear_bar();
-        crate::interrupt::say_nothing();
+        super::signals::say_nothing();
         self.reporter.fail(err);
     }
 }

@@ -550,7 +550,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
         (Some(h), _) => h.clone(),
         // curl takes the URL's path as the EHLO name.
         (None, p) if !p.is_empty() => p.to_string(),
-        (None, _) => date::host_name(),
+        (None, _) => crate::util::host::host_name(),
     };
     if helo.is_empty() || helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
         return Err(usage(format!("--helo {helo:?}: not a host name")));
@@ -763,7 +763,7 @@ fn send_one(
                 .to_string()
         }),
         date: date::format(unix, offset),
-        message_id: date::message_id(unix, &date::host_name())?,
+        message_id: date::message_id(unix, &crate::util::host::host_name())?,
     };
     let header = msg.header.rewrite(&additions);
 

@@ -72,7 +72,7 @@ impl StoreArgs {
 }
 
 /// The store of a fetching run, counting what it kept, with the line SIGINT, SIGTERM or
-/// SIGHUP print as the run ends ([`crate::interrupt::say_at_end`]): what was stored (and
+/// SIGHUP print as the run ends ([`super::signals::say_at_end`]): what was stored (and
 /// recorded), and what was done on the server. The store itself takes back what was not
 /// recorded.
 pub struct Tracked {
@@ -132,7 +132,7 @@ impl Tracked {
                 if self.records { " and recorded" } else { "" }
             ),
         };
-        crate::interrupt::say_at_end(&format!(
+        super::signals::say_at_end(&format!(
             "{}{}: interrupted: {what}; {}\n",
             self.clear, self.tool, self.server
         ));
@@ -141,7 +141,7 @@ impl Tracked {
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        crate::interrupt::say_nothing_at_end();
+        super::signals::say_nothing_at_end();
     }
 }
 

@@ -70,6 +70,7 @@ pub fn commands() -> Vec<clap::Command> {
 /// print each failure as one line `tool: message`, and exit with the first failure's code.
 /// `--generate WHAT` prints the tool's man page or a completion instead.
 pub fn main<T: Tool>() -> ExitCode {
+    super::signals::arm();
     let args = match parse_args::<T::Args>(T::NAME, T::HINTS) {
         Ok(Parsed::Run(a)) => a,
         Ok(Parsed::Generate(what)) => return generate(T::NAME, what),

@@ -14,10 +14,9 @@
 //! this host's name: [`crate::interrupt::sweep_on_signal`]); a batch being renamed and
 //! recorded is finished first ([`super::sync_and_record`]).
 
-use super::{Deliver, MessageInfo, MessageSink, create_new, unique_stem};
+use super::{Deliver, MessageInfo, MessageSink, TempMessage, unique_stem};
 use crate::error::{Error, Kind, Result};
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A Maildir.
@@ -147,7 +146,7 @@ fn open_nofollow(path: &Path) -> std::io::Result<File> {
 /// The host name as a Maildir name part: `/` and `:` would break the name (the
 /// specification replaces them with `\057` and `\072`).
 fn maildir_host() -> String {
-    name_part(&crate::mime::date::host_name())
+    name_part(&crate::util::host::host_name())
 }
 
 fn name_part(host: &str) -> String {
@@ -157,15 +156,11 @@ fn name_part(host: &str) -> String {
 impl Deliver for Maildir {
     fn begin(&mut self, _info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
         let name = format!("{}.{}", unique_stem(), self.host);
-        let tmp = self.root.join("tmp").join(&name);
-        let file = create_new(&tmp)
-            .map_err(|e| Error::cant_create(format!("Maildir {}", tmp.display()), &e))?;
+        let tmp = TempMessage::create(self.root.join("tmp").join(&name), "Maildir ")?;
         Ok(Box::new(MaildirMessage {
             maildir: self,
             tmp,
             name,
-            file: Some(file),
-            len: 0,
         }))
     }
 
@@ -183,25 +178,24 @@ impl Deliver for Maildir {
         // few threads do the batch in a fraction of the time one would.
         fsync_all(&tmp, &self.pending)?;
         let new = self.root.join("new");
-        let pending = std::mem::take(&mut self.pending);
-        let mut result = Ok(());
-        for (name, size) in pending {
-            if result.is_ok() {
+        let (published, result) = super::publish_batch(
+            std::mem::take(&mut self.pending),
+            |(name, size)| {
                 let published = format!("{name},S={size}");
                 let dest = new.join(&published);
-                result = fs::rename(tmp.join(&name), &dest)
-                    .map_err(|e| Error::local_io(shown(&dest), &e));
-                if result.is_ok() {
-                    self.published.push(published);
-                    continue;
-                }
-            }
-            let _ = fs::remove_file(tmp.join(name));
-        }
+                fs::rename(tmp.join(name), &dest).map_err(|e| Error::local_io(shown(&dest), &e))?;
+                Ok(published)
+            },
+            |(name, _)| {
+                let _ = fs::remove_file(tmp.join(name));
+            },
+        );
+        self.published.extend(published);
         result?;
-        File::open(&new)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::local_io(shown(&new), &e))?;
+        crate::util::durable::sync_folder(&new).map_err(|e| {
+            let m = format!("Maildir {}", e.message());
+            e.with_message(m)
+        })?;
         self.entries.sync()
     }
 
@@ -231,26 +225,22 @@ impl Drop for Maildir {
 
 struct MaildirMessage<'a> {
     maildir: &'a mut Maildir,
-    tmp: PathBuf,
+    tmp: TempMessage,
     name: String,
-    file: Option<File>,
-    len: u64,
 }
 
 impl MessageSink for MaildirMessage<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
-        let f = self.file.as_mut().expect("open until commit");
-        f.write_all(data)
-            .map_err(|e| Error::local_io(format!("Maildir {}", self.tmp.display()), &e))?;
-        self.len += data.len() as u64;
-        Ok(())
+        self.tmp.write(data)
     }
 
-    fn commit(mut self: Box<Self>) -> Result<()> {
+    fn commit(self: Box<Self>) -> Result<()> {
         // Closed now, synced and renamed into new/ by `sync`, with the rest of the batch;
         // its writeback starts now, while the next messages arrive (sync_file_range only
         // starts it: it waits for nothing and makes nothing durable on its own).
-        let file = self.file.take().expect("committed once");
+        let MaildirMessage { maildir, tmp, name } = *self;
+        let len = tmp.len();
+        let (file, _) = tmp.kept();
         // SAFETY: sync_file_range on a descriptor we own; offset 0, length 0: the whole file.
         unsafe {
             libc::sync_file_range(
@@ -262,17 +252,8 @@ impl MessageSink for MaildirMessage<'_> {
         };
         drop(file);
         // `,S=size` in its name in new/ lets Dovecot and others skip a stat per message.
-        let name = std::mem::take(&mut self.name);
-        self.maildir.pending.push((name, self.len));
+        maildir.pending.push((name, len));
         Ok(())
-    }
-}
-
-impl Drop for MaildirMessage<'_> {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -316,7 +297,7 @@ mod tests {
         assert_eq!(fs::read(&new[0]).unwrap(), b"Subject: x\n\nbody\n");
         // time.M<micros>P<pid>Q<n>.<host>,S=<size>
         let name = new[0].file_name().unwrap().to_string_lossy().into_owned();
-        let host = name_part(&crate::mime::date::host_name());
+        let host = name_part(&crate::util::host::host_name());
         assert!(!host.is_empty());
         assert!(name.ends_with(&format!(".{host},S=17")), "{name}");
         assert_eq!(md.name(), format!("Maildir {}", root.display()));

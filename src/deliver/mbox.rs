@@ -11,6 +11,7 @@
 
 use super::{Deliver, MessageInfo, MessageSink};
 use crate::error::{Error, Kind, Result};
+use crate::util::calendar::DateTime;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
@@ -151,26 +152,16 @@ pub fn from_line(sender: Option<&str>, when: SystemTime) -> String {
 
 /// `Wed Dec  2 14:16:53 2026` (UTC).
 pub fn asctime(when: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let unix = when
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = crate::mime::date::civil_from_days(days);
+    let t = DateTime::from_system(when);
     format!(
         "{} {} {:2} {:02}:{:02}:{:02} {}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(m - 1) as usize],
-        d,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        y
+        t.weekday(),
+        t.month_name(),
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+        t.year
     )
 }
 
@@ -253,6 +244,43 @@ impl MboxrdMessage {
     }
 }
 
+/// An [`MboxrdMessage`] encoded into a buffer that is handed on (`put`) whenever it holds
+/// 64 KiB, and at the end: few writes, and never a whole message in memory.
+pub struct MboxrdBuffered {
+    enc: MboxrdMessage,
+    buf: Vec<u8>,
+}
+
+impl MboxrdBuffered {
+    pub fn new(info: &MessageInfo) -> MboxrdBuffered {
+        MboxrdBuffered {
+            enc: MboxrdMessage::new(info),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Encodes `data`, handing on what is buffered once that is 64 KiB.
+    pub fn write(&mut self, data: &[u8], put: impl FnOnce(&[u8]) -> Result<()>) -> Result<()> {
+        self.enc.encode(data, &mut self.buf);
+        if self.buf.len() >= 64 * 1024 {
+            return self.put(put);
+        }
+        Ok(())
+    }
+
+    /// Ends the message and hands on the rest.
+    pub fn finish(&mut self, put: impl FnOnce(&[u8]) -> Result<()>) -> Result<()> {
+        self.enc.finish(&mut self.buf);
+        self.put(put)
+    }
+
+    fn put(&mut self, put: impl FnOnce(&[u8]) -> Result<()>) -> Result<()> {
+        let r = put(&self.buf);
+        self.buf.clear();
+        r
+    }
+}
+
 /// `--mbox FILE`: locked for the run, appended to, truncated back on a failure.
 pub struct Mbox {
     path: PathBuf,
@@ -276,7 +304,7 @@ impl Mbox {
         let shown = format!("mbox {}", path.display());
         let mut entries = super::NewEntries::default();
         entries.extend(crate::transfer::make_folders(
-            crate::transfer::parent_of(path),
+            crate::util::durable::parent_of(path),
             create_dirs,
             0o777,
         )?);
@@ -293,7 +321,7 @@ impl Mbox {
         let file = match open(true) {
             Ok(f) => {
                 // A new name in the folder: durable only once the folder is synced.
-                entries.add(crate::transfer::parent_of(path).to_path_buf());
+                entries.add(crate::util::durable::parent_of(path).to_path_buf());
                 Ok(f)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false),
@@ -528,10 +556,9 @@ impl Deliver for Mbox {
             .seek(SeekFrom::End(0))
             .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))?;
         Ok(Box::new(MboxMessage {
-            enc: MboxrdMessage::new(info),
+            out: MboxrdBuffered::new(info),
             mbox: self,
             start,
-            buf: Vec::new(),
             done: false,
         }))
     }
@@ -573,19 +600,20 @@ impl Drop for Mbox {
 
 struct MboxMessage<'a> {
     mbox: &'a mut Mbox,
-    enc: MboxrdMessage,
+    out: MboxrdBuffered,
     start: u64,
-    buf: Vec<u8>,
     done: bool,
 }
 
-impl MboxMessage<'_> {
-    fn put(&mut self) -> Result<()> {
-        let r = self.mbox.file.write_all(&self.buf);
-        self.buf.clear();
-        r.map_err(|e| Error::local_io(format!("mbox {}", self.mbox.path.display()), &e))
+impl Mbox {
+    fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        self.file
+            .write_all(bytes)
+            .map_err(|e| Error::local_io(format!("mbox {}", self.path.display()), &e))
     }
+}
 
+impl MboxMessage<'_> {
     fn truncate_back(&mut self) {
         let _ = self.mbox.file.set_len(self.start);
     }
@@ -593,16 +621,13 @@ impl MboxMessage<'_> {
 
 impl MessageSink for MboxMessage<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.enc.encode(data, &mut self.buf);
-        if self.buf.len() >= 64 * 1024 {
-            self.put()?;
-        }
-        Ok(())
+        let mbox = &mut *self.mbox;
+        self.out.write(data, |b| mbox.append(b))
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
-        self.enc.finish(&mut self.buf);
-        self.put()?;
+        let mbox = &mut *self.mbox;
+        self.out.finish(|b| mbox.append(b))?;
         self.done = true;
         self.mbox.unsynced = true;
         Ok(())
@@ -622,14 +647,30 @@ mod tests {
     use super::super::tests::every_split;
     use super::*;
 
-    fn quote(chunks: &[&[u8]]) -> Vec<u8> {
-        let mut q = FromQuoter::default();
+    /// What an encoder makes of `chunks`, given one at a time, then its end.
+    fn encoded<E>(
+        mut e: E,
+        chunks: &[&[u8]],
+        encode: fn(&mut E, &[u8], &mut Vec<u8>),
+        finish: fn(&mut E, &mut Vec<u8>),
+    ) -> Vec<u8> {
         let mut out = Vec::new();
         for c in chunks {
-            q.encode(c, &mut out);
+            encode(&mut e, c, &mut out);
         }
-        q.finish(&mut out);
+        finish(&mut e, &mut out);
         out
+    }
+
+    fn quote(chunks: &[&[u8]]) -> Vec<u8> {
+        encoded(
+            FromQuoter::default(),
+            chunks,
+            FromQuoter::encode,
+            |q, out| {
+                q.finish(out);
+            },
+        )
     }
 
     #[test]
@@ -727,13 +768,8 @@ mod tests {
             id: None,
             received: SystemTime::UNIX_EPOCH,
         };
-        let mut m = MboxrdMessage::new(&info);
-        let mut out = Vec::new();
-        for c in chunks {
-            m.encode(c, &mut out);
-        }
-        m.finish(&mut out);
-        out
+        let m = MboxrdMessage::new(&info);
+        encoded(m, chunks, MboxrdMessage::encode, MboxrdMessage::finish)
     }
 
     #[test]

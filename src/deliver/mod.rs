@@ -19,7 +19,7 @@
 //!
 //! Messages arrive from POP3 and IMAP servers with CRLF line ends; stores keep LF line ends
 //! (as mpop, fetchmail, getmail and Dovecot's own Maildirs do): [`WireMessage`] converts on
-//! the way in with [`CrlfToLf`], streaming, and keeps a lone CR as it is.
+//! the way in with `util::crlf::CrlfToLf`, streaming, and keeps a lone CR as it is.
 
 pub mod maildir;
 pub mod mbox;
@@ -27,8 +27,8 @@ pub mod mda;
 pub mod output_dir;
 pub mod stdout;
 
-use crate::error::{Error, Result};
-use crate::wire::dot::CrlfToLf;
+use crate::error::Result;
+use crate::util::crlf::CrlfToLf;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -249,9 +249,7 @@ impl NewEntries {
     /// Fsyncs each of them (once: they are forgotten when it succeeds).
     pub(crate) fn sync(&mut self) -> Result<()> {
         for dir in &self.0 {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::local_io(dir.display(), &e))?;
+            crate::util::durable::sync_folder(dir)?;
         }
         self.0.clear();
         Ok(())
@@ -268,6 +266,97 @@ pub(crate) fn create_new(path: &std::path::Path) -> std::io::Result<std::fs::Fil
         .create_new(true)
         .mode(0o600)
         .open(path)
+}
+
+/// Publishes a store's batch in order (`publish` gives each its final name and returns
+/// it); after a failure the rest of the batch is not published but discarded (`discard`,
+/// which removes a temporary), with the one that failed: nothing of a batch that did not
+/// sync is recorded. Returns what was published, and the first failure.
+pub(crate) fn publish_batch<T, P>(
+    batch: Vec<T>,
+    mut publish: impl FnMut(&T) -> Result<P>,
+    discard: impl Fn(T),
+) -> (Vec<P>, Result<()>) {
+    let mut published = Vec::new();
+    let mut result = Ok(());
+    for item in batch {
+        if result.is_ok() {
+            match publish(&item) {
+                Ok(p) => {
+                    published.push(p);
+                    continue;
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        discard(item);
+    }
+    (published, result)
+}
+
+/// A message being written to a store's temporary file (a Maildir's `tmp/`, `-O`'s
+/// `.part`): removed when dropped, unless [`kept`](TempMessage::kept) for the store to
+/// publish. Errors name the file, after the store's `label` (`"Maildir "`).
+pub(crate) struct TempMessage {
+    path: PathBuf,
+    label: &'static str,
+    file: Option<std::fs::File>,
+    len: u64,
+}
+
+impl TempMessage {
+    /// Creates `path` afresh ([`create_new`]); failure is 73.
+    pub(crate) fn create(path: PathBuf, label: &'static str) -> Result<TempMessage> {
+        let file = create_new(&path)
+            .map_err(|e| crate::Error::cant_create(format!("{label}{}", path.display()), &e))?;
+        Ok(TempMessage {
+            path,
+            label,
+            file: Some(file),
+            len: 0,
+        })
+    }
+
+    fn file(&self) -> &std::fs::File {
+        // Only `kept` takes it, and that consumes `self`.
+        self.file.as_ref().expect("open until kept")
+    }
+
+    fn error(&self, e: &std::io::Error) -> crate::Error {
+        crate::Error::local_io(format!("{}{}", self.label, self.path.display()), e)
+    }
+
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let r = self.file().write_all(data);
+        r.map_err(|e| self.error(&e))?;
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Fsyncs the file (74 on failure; dropping then removes it).
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.file().sync_all().map_err(|e| self.error(&e))
+    }
+
+    /// The file and its path, no longer removed when this is dropped.
+    pub(crate) fn kept(mut self) -> (std::fs::File, PathBuf) {
+        let file = self.file.take().expect("kept once");
+        (file, std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for TempMessage {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -321,7 +410,7 @@ pub(crate) mod tests {
     impl MessageSink for LogMessage {
         fn write(&mut self, data: &[u8]) -> Result<()> {
             if Some(data) == self.fail_at {
-                return Err(Error::new(crate::error::Kind::CantCreate, "full"));
+                return Err(crate::Error::new(crate::error::Kind::CantCreate, "full"));
             }
             let w = format!("write {}", String::from_utf8_lossy(data));
             self.events.borrow_mut().push(w);

@@ -6,10 +6,10 @@
 //! Until the batch is recorded ([`Deliver::keep`]), [`Deliver::undo`] and dropping take it
 //! back; SIGINT, SIGTERM and SIGHUP remove this process's temporaries.
 
-use super::{Deliver, MessageInfo, MessageSink, create_new, unique_stem};
+use super::{Deliver, MessageInfo, MessageSink, TempMessage, unique_stem};
 use crate::error::{Error, Kind, Result};
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 pub struct OutputDir {
@@ -90,37 +90,25 @@ fn number_of(name: &str) -> Option<u64> {
 
 impl Deliver for OutputDir {
     fn begin(&mut self, _info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
-        let tmp = self.dir.join(format!(".{}.eml.part", unique_stem()));
-        let file = create_new(&tmp).map_err(|e| Error::cant_create(tmp.display(), &e))?;
-        Ok(Box::new(EmlMessage {
-            out: self,
-            tmp,
-            file: Some(file),
-        }))
+        let tmp = TempMessage::create(self.dir.join(format!(".{}.eml.part", unique_stem())), "")?;
+        Ok(Box::new(EmlMessage { out: self, tmp }))
     }
 
     fn sync(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        // After a failure the rest of the batch is removed too, as Maildir's sync does.
-        let mut result = Ok(());
-        for tmp in std::mem::take(&mut self.pending) {
-            if result.is_ok() {
-                match self.publish(&tmp) {
-                    Ok(dest) => {
-                        self.published.push(dest);
-                        continue;
-                    }
-                    Err(e) => result = Err(e),
-                }
-            }
-            let _ = fs::remove_file(&tmp);
-        }
+        let pending = std::mem::take(&mut self.pending);
+        let (published, result) = super::publish_batch(
+            pending,
+            |tmp| self.publish(tmp),
+            |tmp| {
+                let _ = fs::remove_file(tmp);
+            },
+        );
+        self.published.extend(published);
         result?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::local_io(self.dir.display(), &e))?;
+        crate::util::durable::sync_folder(&self.dir)?;
         self.entries.sync()
     }
 
@@ -147,37 +135,20 @@ impl Drop for OutputDir {
 
 struct EmlMessage<'a> {
     out: &'a mut OutputDir,
-    tmp: PathBuf,
-    file: Option<File>,
+    tmp: TempMessage,
 }
 
 impl MessageSink for EmlMessage<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.file
-            .as_mut()
-            .expect("open until commit")
-            .write_all(data)
-            .map_err(|e| Error::local_io(self.tmp.display(), &e))
+        self.tmp.write(data)
     }
 
-    fn commit(mut self: Box<Self>) -> Result<()> {
-        let file = self.file.take().expect("committed once");
-        if let Err(e) = file.sync_all() {
-            let _ = fs::remove_file(&self.tmp);
-            return Err(Error::local_io(self.tmp.display(), &e));
-        }
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.tmp.sync()?;
         // Linked to its number, with the rest of the batch, by `sync`.
-        let tmp = std::mem::take(&mut self.tmp);
-        self.out.pending.push(tmp);
+        let EmlMessage { out, tmp } = *self;
+        out.pending.push(tmp.kept().1);
         Ok(())
-    }
-}
-
-impl Drop for EmlMessage<'_> {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! as delivered. [`Deliver::sync`] waits until the reader has taken what was written
 //! ([`StreamOut::settle`]): only then may messages be deleted.
 
-use super::mbox::MboxrdMessage;
+use super::mbox::MboxrdBuffered;
 use super::{Deliver, MessageInfo, MessageSink};
 use crate::error::Result;
 use crate::transfer::StreamOut;
@@ -30,9 +30,8 @@ impl Stdout {
 impl Deliver for Stdout {
     fn begin(&mut self, info: &MessageInfo) -> Result<Box<dyn MessageSink + '_>> {
         Ok(Box::new(StdoutMessage {
-            enc: MboxrdMessage::new(info),
+            out: MboxrdBuffered::new(info),
             stdout: self,
-            buf: Vec::new(),
         }))
     }
 
@@ -54,30 +53,18 @@ impl Deliver for Stdout {
 
 struct StdoutMessage<'a> {
     stdout: &'a mut Stdout,
-    enc: MboxrdMessage,
-    buf: Vec<u8>,
-}
-
-impl StdoutMessage<'_> {
-    fn put(&mut self) -> Result<()> {
-        let r = self.stdout.out.write(&self.buf);
-        self.buf.clear();
-        r
-    }
+    out: MboxrdBuffered,
 }
 
 impl MessageSink for StdoutMessage<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.enc.encode(data, &mut self.buf);
-        if self.buf.len() >= 64 * 1024 {
-            self.put()?;
-        }
-        Ok(())
+        let stream = &mut self.stdout.out;
+        self.out.write(data, |b| stream.write(b))
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
-        self.enc.finish(&mut self.buf);
-        self.put()?;
+        let stream = &mut self.stdout.out;
+        self.out.finish(|b| stream.write(b))?;
         self.stdout.unsynced = true;
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! (DOS) and EPLF. Pure functions: a line in, an entry (or `None`) out.
 
 use super::parse::parse_time_val;
+use crate::util::calendar::DateTime;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What an entry is.
@@ -370,30 +371,23 @@ fn iso_date_time(date: &str, t: &str) -> Option<SystemTime> {
 
 /// The year (UTC) of `t`.
 fn year_of(t: SystemTime) -> i64 {
-    super::parse::format_time_val(t)[..4]
-        .parse()
-        .unwrap_or(1970)
+    DateTime::from_system(t).year
 }
 
-/// A UTC time from its parts, through the RFC 3659 parser (which checks the calendar).
+/// A UTC time from its parts, if that date exists (and is from 1970 to 9999).
 fn civil(y: i64, mo: u32, d: u32, h: u32, mi: u32) -> Option<SystemTime> {
     if !(1970..=9999).contains(&y) {
         return None;
     }
-    parse_time_val(&format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}00"))
+    DateTime::new(y, mo, d, h, mi, 0)?.to_system(0)
 }
 
 /// RFC 3339 in UTC (`2020-01-02T03:04:05Z`), for `--json`.
 pub fn rfc3339(t: SystemTime) -> String {
-    let v = super::parse::format_time_val(t);
+    let t = DateTime::from_system(t);
     format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &v[0..4],
-        &v[4..6],
-        &v[6..8],
-        &v[8..10],
-        &v[10..12],
-        &v[12..14]
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 

@@ -2,7 +2,8 @@
 //! PASV (RFC 959) and EPSV (RFC 2428) addresses, FEAT (RFC 2389), MDTM times and MLSD
 //! facts (RFC 3659), NLST names, and client-side glob matching.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::util::calendar::DateTime;
+use std::time::SystemTime;
 
 /// The port of a `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)` reply, and the address the
 /// server claims (which we ignore: data goes to the control connection's peer, CVE-2020-8284).
@@ -106,25 +107,10 @@ pub fn parse_features(lines: &[String]) -> Features {
 
 /// An RFC 3659 time-val, `YYYYMMDDHHMMSS`, in UTC (whole seconds).
 pub fn format_time_val(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let t = DateTime::from_system(t);
     format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 
@@ -139,14 +125,14 @@ pub fn parse_time_val(s: &str) -> Option<SystemTime> {
         return None;
     }
     let num = |a: usize, b: usize| main[a..b].parse::<u32>().ok();
-    let (y, mo, d) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
-    let (h, mi, se) = (num(8, 10)?, num(10, 12)?, num(12, 14)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60
-    {
-        return None;
-    }
-    let days = days_from_civil(i64::from(y), mo, d);
-    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + se);
+    let t = DateTime::new(
+        i64::from(num(0, 4)?),
+        num(4, 6)?,
+        num(6, 8)?,
+        num(8, 10)?,
+        num(10, 12)?,
+        num(12, 14)?,
+    )?;
     let nanos = match frac {
         Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
             f.parse::<u32>().ok()? * 10u32.pow(9 - f.len() as u32)
@@ -154,29 +140,7 @@ pub fn parse_time_val(s: &str) -> Option<SystemTime> {
         Some(_) => return None,
         None => 0,
     };
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + Duration::new(secs, nanos))
-}
-
-/// The number of days in a month of the Gregorian calendar: 31 February is no date.
-fn days_in_month(y: u32, m: u32) -> u32 {
-    match m {
-        4 | 6 | 9 | 11 => 30,
-        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    t.to_system(nanos)
 }
 
 /// The folder in a PWD reply, `257 "/a ""quoted"" name" is the current directory`
@@ -324,6 +288,7 @@ pub fn safe_local_name(name: &str) -> Result<&str, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn time_vals_round_trip() {

@@ -646,9 +646,6 @@ pub fn uid_sets(uids: &[u32], max_uids: usize, max_len: usize) -> Vec<(String, V
 
 /// An IMAP date (RFC 3501 `date`, for SEARCH SINCE): `YYYY-MM-DD` becomes `1-Feb-2026`.
 pub fn search_date(ymd: &str) -> Option<String> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let mut parts = ymd.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
@@ -658,26 +655,9 @@ pub fn search_date(ymd: &str) -> Option<String> {
     if !all_digits(y) || !all_digits(m) || !all_digits(d) {
         return None;
     }
-    let (y, m, d): (u32, usize, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&m) || d == 0 || d > days[m - 1] || y < 1900 {
-        return None;
-    }
-    Some(format!("{d}-{}-{y}", MONTHS[m - 1]))
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let date = crate::util::calendar::DateTime::new(y, m, d, 0, 0, 0).filter(|_| y >= 1900)?;
+    Some(format!("{d}-{}-{y}", date.month_name()))
 }
 
 #[cfg(test)]

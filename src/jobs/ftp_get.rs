@@ -13,7 +13,7 @@ use crate::session::Credentials;
 use crate::session::reconnect::Reconnecting;
 use crate::session::retry::RetryPolicy;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
-use crate::wire::dot::CrlfToLf;
+use crate::util::crlf::CrlfToLf;
 use crate::wire::printable;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -81,7 +81,7 @@ pub fn get_all(
 ) {
     let folder = match &opts.destination {
         Destination::Dir(d) => Some(d.as_path()),
-        Destination::File(f) => Some(transfer::parent_of(f)),
+        Destination::File(f) => Some(crate::util::durable::parent_of(f)),
         Destination::Stream => None,
     };
     if let Some(d) = folder {

@@ -1126,7 +1126,7 @@ pub fn temporary_path(path: &str, tag: &str) -> String {
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
-    let digest = crate::net::tls::sha256(name.as_bytes());
+    let digest = crate::util::digest::sha256(name.as_bytes());
     format!("{dir}.{}.{}.{tag}.part", &name[..cut], hex(&digest[..8]))
 }
 
@@ -1144,7 +1144,7 @@ fn identity_tag(meta: &std::fs::Metadata) -> String {
         meta.dev(),
         meta.ino()
     );
-    hex(&crate::net::tls::sha256(id.as_bytes())[..6])
+    hex(&crate::util::digest::sha256(id.as_bytes())[..6])
 }
 
 /// 12 random hex digits: the tag of a stream's temporary, this run's alone.

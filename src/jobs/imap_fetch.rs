@@ -78,7 +78,7 @@ pub fn folder_key(folder: &str) -> String {
         }
     }
     if out.len() > 120 {
-        let d = crate::net::tls::sha256(wire.as_bytes());
+        let d = crate::util::digest::sha256(wire.as_bytes());
         out = format!(
             "sha256-{}",
             d.iter().map(|b| format!("{b:02x}")).collect::<String>()

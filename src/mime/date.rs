@@ -1,47 +1,25 @@
 //! Date (RFC 5322 3.3) and Message-ID (3.6.4) for new messages.
 
 use crate::error::Result;
-
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+use crate::util::calendar::DateTime;
 
 /// Formats `unix` seconds at `offset` seconds east of UTC: `Thu, 09 Apr 2026 14:03:00 +0200`.
 pub fn format(unix: i64, offset: i64) -> String {
-    let local = unix + offset;
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let t = DateTime::from_unix(unix + offset);
     let sign = if offset < 0 { '-' } else { '+' };
     let off = offset.abs() / 60;
     format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} {}{:02}{:02}",
-        DAYS[days.rem_euclid(7) as usize],
-        d,
-        MONTHS[(m - 1) as usize],
-        y,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        sign,
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} {sign}{:02}{:02}",
+        t.weekday(),
+        t.day,
+        t.month_name(),
+        t.year,
+        t.hour,
+        t.minute,
+        t.second,
         off / 60,
         off % 60
     )
-}
-
-/// Howard Hinnant's days-to-civil: proleptic Gregorian (year, month 1-12, day 1-31).
-pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// Seconds since the epoch, and the local zone's offset from UTC at that moment
@@ -60,32 +38,6 @@ fn local_offset(unix: i64) -> i64 {
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
     if ok { tm.tm_gmtoff as i64 } else { 0 }
-}
-
-/// The host name for Message-IDs, reduced to characters allowed in a dot-atom;
-/// `localhost` if there is none.
-pub fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for `len` bytes; gethostname NUL-terminates within it or
-    // truncates, and we stop at the first NUL or the end.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) };
-    let raw = if rc == 0 {
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        &buf[..end]
-    } else {
-        &[][..]
-    };
-    let host: String = raw
-        .iter()
-        .filter(|b| b.is_ascii_alphanumeric() || b"-.".contains(b))
-        .map(|&b| b as char)
-        .collect();
-    let host = host.trim_matches('.');
-    if host.is_empty() || host.contains("..") {
-        "localhost".to_string()
-    } else {
-        host.to_string()
-    }
 }
 
 /// A new Message-ID: `<time.random@host>`, time in base 36, 80 random bits in hex.
@@ -139,7 +91,5 @@ mod tests {
         let b = message_id(1_700_000_000, "h.example").unwrap();
         assert_ne!(a, b);
         assert!(a.starts_with('<') && a.ends_with("@h.example>"));
-        let h = host_name();
-        assert!(!h.is_empty() && !h.contains(' '));
     }
 }

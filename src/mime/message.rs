@@ -141,7 +141,7 @@ impl Envelope {
             Some(m) => out.extend(m),
             None => out.push(format!(
                 "Message-ID: {}",
-                super::date::message_id(unix, &super::date::host_name())?
+                super::date::message_id(unix, &crate::util::host::host_name())?
             )),
         }
         out.push("MIME-Version: 1.0".into());

@@ -1,12 +1,12 @@
 //! Where the message goes: standard output, or a file written atomically (docs/CONVENTIONS.md,
 //! "Files are never left half-written"): a temporary file beside the destination, fsync,
-//! rename, fsync of the folder. An error removes the temporary file.
+//! rename, fsync of the folder (`util::durable::replace`). An error removes the temporary file.
 
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::transfer::{self, Plan};
+use crate::util::durable;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Smaller than an encoded chunk, so chunks go straight to the file descriptor.
@@ -20,7 +20,7 @@ struct Atomic {
 }
 
 /// An open destination. Write failures map to the right error: a closed standard output ends
-/// quietly ([`Kind::StdoutClosed`]); a file write failure is exit 74 naming the file.
+/// quietly ([`Kind::StdoutClosed`](crate::error::Kind::StdoutClosed)); a file write failure is exit 74 naming the file.
 pub struct Output {
     w: BufWriter<File>,
     file: Option<Atomic>,
@@ -66,47 +66,21 @@ impl Output {
                 });
             }
         };
-        let dest = dest.as_path();
-        transfer::ensure_folder(transfer::parent_of(dest), create_dirs)?;
-        let name = dest.file_name().ok_or_else(|| {
-            Error::new(
-                Kind::CantCreate,
-                format!("{}: not a file name", dest.display()),
-            )
+        transfer::ensure_folder(durable::parent_of(&dest), create_dirs)?;
+        let (f, tmp) = durable::create_beside(&dest, "part", 0o666, || {
+            Ok(super::boundary::random()?[12..20].to_string())
         })?;
-        let mut last = None;
-        for _ in 0..8 {
-            let tag = &super::boundary::random()?[12..20];
-            let mut tmp_name = name.to_os_string();
-            tmp_name.push(format!(".{tag}.part"));
-            let tmp = dest.with_file_name(tmp_name);
-            // O_EXCL with O_NOFOLLOW: a link planted under this name fails the open.
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o666)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&tmp)
-            {
-                Ok(f) => {
-                    crate::interrupt::remove_on_signal(&tmp);
-                    return Ok(Output {
-                        w: BufWriter::with_capacity(BUFFER, f),
-                        file: Some(Atomic {
-                            tmp,
-                            dest: dest.to_path_buf(),
-                            done: false,
-                        }),
-                        in_place: None,
-                        last: None,
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) => return Err(Error::cant_create(dest.display(), &e)),
-            }
-        }
-        let e = last.unwrap_or_else(|| std::io::Error::other("no free temporary name"));
-        Err(Error::cant_create(dest.display(), &e))
+        crate::interrupt::remove_on_signal(&tmp);
+        Ok(Output {
+            w: BufWriter::with_capacity(BUFFER, f),
+            file: Some(Atomic {
+                tmp,
+                dest,
+                done: false,
+            }),
+            in_place: None,
+            last: None,
+        })
     }
 
     fn err(&self, e: &std::io::Error) -> Error {
@@ -137,23 +111,11 @@ impl Output {
         let Some(a) = &mut self.file else {
             return Ok(());
         };
-        let dest = a.dest.display().to_string();
         transfer::keep_mode(self.w.get_ref(), &a.dest)?;
-        self.w
-            .get_ref()
-            .sync_all()
-            .map_err(|e| Error::local_io(&dest, &e))?;
-        std::fs::rename(&a.tmp, &a.dest).map_err(|e| Error::cant_create(&dest, &e))?;
+        // On failure, dropping `self` removes the temporary (if it was not renamed already).
+        durable::replace(self.w.get_ref(), &a.tmp, &a.dest)?;
         a.done = true;
         crate::interrupt::forget();
-        let dir = match a.dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        // Durability of the rename; a folder that cannot be opened is no failure of ours.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
         Ok(())
     }
 }

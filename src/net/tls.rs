@@ -5,6 +5,7 @@
 
 use super::stream::{LimitReached, Sock};
 use crate::error::{Error, Kind, Result, io_reason};
+use crate::util::digest::{hex, sha256};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -314,19 +315,9 @@ pub fn parse_pin(pin: &str) -> Result<[u8; 32]> {
     Ok(out)
 }
 
-/// SHA-256 with ring (linked already for TLS).
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = ring::digest::digest(&ring::digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
-
 /// The SHA-256 fingerprint of a certificate, as `--pin` takes it.
 pub fn fingerprint(cert: &[u8]) -> String {
-    let d = sha256(cert);
-    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", hex(&sha256(cert)))
 }
 
 /// webpki verification against `--cacert` and then the system roots, plus two things webpki
@@ -350,15 +341,42 @@ struct Verifier {
     refused: Arc<Mutex<Option<String>>>,
 }
 
+/// What the server presented in a handshake, as rustls hands it to a verifier.
+struct Presented<'a> {
+    end_entity: &'a CertificateDer<'a>,
+    intermediates: &'a [CertificateDer<'a>],
+    server_name: &'a ServerName<'a>,
+    ocsp_response: &'a [u8],
+    now: UnixTime,
+}
+
+impl Presented<'_> {
+    /// webpki's verdict through `v`.
+    fn verify_with(
+        &self,
+        v: &WebPkiServerVerifier,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        v.verify_server_cert(
+            self.end_entity,
+            self.intermediates,
+            self.server_name,
+            self.ocsp_response,
+            self.now,
+        )
+    }
+}
+
 impl Verifier {
+    /// The signature algorithms the provider verifies handshakes with.
+    fn algorithms(&self) -> &rustls::crypto::WebPkiSupportedAlgorithms {
+        &self.provider.signature_verification_algorithms
+    }
+
     fn verify_chain(
         &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
+        p: &Presented<'_>,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let end_entity = p.end_entity;
         if self.insecure {
             return Ok(ServerCertVerified::assertion());
         }
@@ -375,14 +393,14 @@ impl Verifier {
         }
         let mut first_error = None;
         if let Some(v) = &self.extra_verifier {
-            match v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            match p.verify_with(v) {
                 Ok(ok) => return Ok(ok),
                 Err(e) => {
                     if self.extra.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
                         // Exactly a certificate the user trusts: only the name is left to check.
                         let cert =
                             webpki::EndEntityCert::try_from(end_entity).map_err(|_| e.clone())?;
-                        cert.verify_is_valid_for_subject_name(server_name)
+                        cert.verify_is_valid_for_subject_name(p.server_name)
                             .map_err(|_| {
                                 rustls::Error::InvalidCertificate(
                                     rustls::CertificateError::NotValidForName,
@@ -395,9 +413,7 @@ impl Verifier {
             }
         }
         match self.native.get_or_init(|| native_verifier(&self.provider)) {
-            Some(v) => v
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .map_err(|e| first_error.unwrap_or(e)),
+            Some(v) => p.verify_with(v).map_err(|e| first_error.unwrap_or(e)),
             None => Err(first_error.unwrap_or_else(|| {
                 rustls::Error::General(
                     "no trusted certificates: install ca-certificates or give --cacert".into(),
@@ -416,7 +432,13 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let verdict = self.verify_chain(end_entity, intermediates, server_name, ocsp_response, now);
+        let verdict = self.verify_chain(&Presented {
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        });
         if verdict.is_err() {
             *self.refused.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(fingerprint(end_entity.as_ref()));
@@ -430,12 +452,7 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms())
     }
 
     fn verify_tls13_signature(
@@ -444,18 +461,11 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms())
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.algorithms().supported_schemes()
     }
 }
 

@@ -285,8 +285,14 @@ impl<S: Transport> Pop3Client<S> {
         let mut body = self.conn.dot_body()?;
         while let Some(l) = body.next_line()? {
             let (n, id) = scan_pair(l).ok_or_else(|| bad_line(&peer, "UIDL", l))?;
-            if !crate::uidls::valid_id(id.as_bytes()) {
-                return Err(bad_line(&peer, "UIDL", l));
+            if !valid_unique_id(id.as_bytes()) {
+                let e = bad_line(&peer, "UIDL", l);
+                let m = format!(
+                    "{} (a unique-id is 1 to 70 printable characters, RFC 1939 section 7; this one has {})",
+                    e.message(),
+                    id.len()
+                );
+                return Err(e.with_message(m));
             }
             out.push((n, id.to_string()));
         }
@@ -452,6 +458,12 @@ fn bad_line(peer: &str, verb: &str, line: &[u8]) -> Error {
             crate::wire::printable(&String::from_utf8_lossy(line))
         ),
     )
+}
+
+/// Whether `id` is a unique-id as RFC 1939 section 7 defines it: 1 to 70 characters from
+/// 0x21 to 0x7E. Pure.
+pub fn valid_unique_id(id: &[u8]) -> bool {
+    (1..=70).contains(&id.len()) && id.iter().all(|b| (0x21..=0x7e).contains(b))
 }
 
 /// `+OK 2 320` is (2, 320). Pure.
@@ -693,6 +705,17 @@ mod tests {
         assert_eq!(c.list().err().unwrap().exit_code(), 76);
         let mut c = logged_in(&[b"-ERR no UIDL here\r\n"], b"+OK\r\n.\r\n");
         assert_eq!(c.uidl().unwrap(), None);
+    }
+
+    #[test]
+    fn unique_ids_follow_rfc_1939() {
+        assert!(valid_unique_id(&[b'!'; 70]) && valid_unique_id(b"~"));
+        assert!(!valid_unique_id(&[b'a'; 71]) && !valid_unique_id(b""));
+        assert!(
+            !valid_unique_id(b"a b")
+                && !valid_unique_id(b"\x7f")
+                && !valid_unique_id("é".as_bytes())
+        );
     }
 
     fn login_with(parts: &[&[u8]], auth: Method, password: &str) -> (Result<()>, String) {

@@ -658,6 +658,40 @@ fn output_file_is_written_atomically() {
     assert!(ok(&out).ends_with(b"\n\nx\n"));
 }
 
+/// `-o` into a folder the tool may write but not read (a drop box, mode 0300): the file is
+/// renamed into place, but the folder cannot be opened to sync the rename, so the file may
+/// not survive a crash. That is 74, naming the file and the folder, not a silent success.
+/// (Root reads any folder: as root the tool runs without that capability, through setpriv.)
+#[test]
+fn a_folder_that_cannot_be_synced_after_dash_o_is_74() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("output-nosync");
+    let drop_box = dir.join("drop");
+    std::fs::create_dir(&drop_box).unwrap();
+    std::fs::set_permissions(&drop_box, std::fs::Permissions::from_mode(0o300)).unwrap();
+    let args = [FROM[0], FROM[1], "-o", "drop/m.eml"];
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        let mut c = Command::new("setpriv");
+        c.args(["--bounding-set=-dac_override,-dac_read_search", "--", BIN]);
+        c
+    } else {
+        Command::new(BIN)
+    };
+    let out = run::output_with_input(cmd.args(args).current_dir(&dir), b"hello\n");
+    std::fs::set_permissions(&drop_box, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(out.status.code(), Some(74), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: drop/m.eml: written, but its folder drop could not be synced (Permission denied): it may not survive a crash\n"
+    );
+    assert!(
+        std::fs::read(drop_box.join("m.eml"))
+            .unwrap()
+            .ends_with(b"\n\nhello\n")
+    );
+    assert_eq!(names(&drop_box), ["m.eml"], "no temporary file left behind");
+}
+
 #[test]
 fn a_closed_stdout_ends_quietly_with_status_0() {
     let dir = TempDir::new("closed_stdout");

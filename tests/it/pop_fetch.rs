@@ -240,6 +240,32 @@ fn without_uidl_everything_is_fetched_with_a_note() {
     }
 }
 
+/// RFC 1939 section 7: a unique-id is 1 to 70 characters from 0x21 to 0x7E. One of 70 is
+/// fetched and recorded; one of 71 is a protocol error (76) naming the rule, before
+/// anything is fetched.
+#[test]
+fn a_uidl_longer_than_rfc_1939_allows_is_refused() {
+    let (ok, long) = ("u".repeat(70), "u".repeat(71));
+    let server = pop(&[(&ok, "Subject: a\r\n\r\nbody\r\n")]).start();
+    let l = Local::new("uidl70");
+    let md = l.maildir();
+    let o = l.run(&server, &["--maildir", md.to_str().unwrap()]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(l.md().len(), 1);
+    let server = pop(&[(&long, "Subject: a\r\n\r\nbody\r\n")]).start();
+    let l = Local::new("uidl71");
+    let md = l.maildir();
+    let o = l.run(&server, &["--maildir", md.to_str().unwrap()]);
+    assert_eq!(o.code, Some(76), "{o:#?}");
+    assert!(
+        o.stderr.ends_with(&format!(
+            ": malformed UIDL line: \"1 {long}\" (a unique-id is 1 to 70 printable characters, RFC 1939 section 7; this one has 71)\n"
+        )),
+        "{o:#?}"
+    );
+    assert!(!md.exists() || l.md().is_empty());
+}
+
 #[test]
 fn retr_is_pipelined_when_announced_and_lock_step_otherwise() {
     for pipelining in [true, false] {
