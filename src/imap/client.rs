@@ -3,14 +3,14 @@
 //! UID SEARCH, pipelined `UID FETCH` batches streamed message by message, `UID STORE`,
 //! `UID EXPUNGE` (RFC 4315), IDLE (RFC 2177), LOGOUT.
 //!
-//! Messages are pulled, not pushed: [`ImapClient::next_event`] says a message begins, and
-//! [`ImapClient::read_message`] streams its octets to the caller's closure (straight from
-//! the connection's buffer, whatever the size) and then reads the rest of its FETCH
-//! response, which may name the UID only after the message.
+//! Here the session and the simple commands, each run to its tagged end; the fetch, whose
+//! commands stay in flight between calls, is in `client/pipeline.rs`.
 
-use super::parse::{
-    self, Astring, Capabilities, Data, FetchParser, Folder, Next, parse_capabilities, parse_data,
-};
+mod pipeline;
+
+pub use pipeline::{BATCH, FetchEvent, IN_FLIGHT};
+
+use super::parse::{self, Astring, Capabilities, Data, Folder, parse_capabilities, parse_data};
 use crate::error::{Error, Kind, Result};
 use crate::imap::reply::{Imap, ImapKind, ImapReply, ImapStatus, imap_literal};
 use crate::net::ConnectOptions;
@@ -23,13 +23,9 @@ use crate::session::open::{self, Opening};
 use crate::session::sasl::{self, Mechanism};
 use crate::session::starttls::{self, StartTls};
 use crate::wire::{Conn, Transcript, printable};
-use std::collections::{HashSet, VecDeque};
+use pipeline::Pipeline;
 use std::time::{Duration, Instant};
 
-/// Messages per `UID FETCH` command.
-pub const BATCH: usize = 100;
-/// `UID FETCH` commands in flight at once: enough that the server never waits for us.
-pub const IN_FLIGHT: usize = 4;
 /// The longest UID set put in one command.
 const MAX_SET: usize = 900;
 /// Untagged responses tolerated while one command runs, beyond those it asked for: a bound
@@ -77,19 +73,6 @@ pub struct Mailbox {
     pub read_only: bool,
 }
 
-/// What [`ImapClient::next_event`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FetchEvent {
-    /// A message of `size` octets begins: read it with [`ImapClient::read_message`].
-    Message { size: u64 },
-    /// A `UID FETCH` command for `uids` ended well (OK, or `NO [EXPUNGEISSUED]`); `missing`
-    /// are those of them whose message did not come. A server's OK is no evidence that a
-    /// message arrived: the caller records only what it received.
-    Batch { uids: Vec<u32>, missing: Vec<u32> },
-    /// Every batch is done.
-    Done,
-}
-
 /// Why [`ImapClient::idle`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdleEnd {
@@ -99,14 +82,6 @@ pub enum IdleEnd {
     Reissue,
     /// The caller asked to stop.
     Stop,
-}
-
-/// What a command in flight was.
-#[derive(Debug)]
-enum Pending {
-    Fetch(Vec<u32>),
-    /// UID STORE or UID EXPUNGE, queued among the fetches: only its tagged OK matters.
-    Update(String),
 }
 
 /// A logged-in IMAP connection.
@@ -122,21 +97,12 @@ pub struct ImapClient<S: Transport = NetStream> {
     /// a SEARCH may name that many UIDs at or above the UIDNEXT the SELECT gave.
     count: u32,
     arrived: u32,
-    // The fetch under way.
-    batches: VecDeque<(String, Vec<u32>)>,
-    in_flight: VecDeque<(String, Pending)>,
-    /// UID STORE and UID EXPUNGE commands waiting for room in the pipeline.
-    updates: VecDeque<String>,
-    wanted: HashSet<u32>,
-    /// `--max-size`: no message literal longer than this is read.
-    max_size: Option<u64>,
     /// Octets of untagged lines (and of the literals in them other than messages) since
     /// the last tagged response, and their bound ([`MAX_UNTAGGED_BYTES`]; smaller in tests).
     untagged_bytes: u64,
     untagged_budget: u64,
-    /// The message announced and not yet read: its response's parser, its length, and what
-    /// is left of the response's [`MAX_UNASKED`].
-    current: Option<(FetchParser, u64, u64)>,
+    /// The fetch under way.
+    fetch: Pipeline,
 }
 
 impl ImapClient<NetStream> {
@@ -218,14 +184,9 @@ impl<S: Transport> ImapClient<S> {
             selected: None,
             count: 0,
             arrived: 0,
-            batches: VecDeque::new(),
-            in_flight: VecDeque::new(),
-            updates: VecDeque::new(),
-            wanted: HashSet::new(),
-            max_size: None,
             untagged_bytes: 0,
             untagged_budget: MAX_UNTAGGED_BYTES,
-            current: None,
+            fetch: Pipeline::default(),
         }
     }
 
@@ -724,292 +685,6 @@ impl<S: Transport> ImapClient<S> {
         Ok(folders)
     }
 
-    /// Starts fetching `uids` (ascending): `UID FETCH set (UID RFC822.SIZE BODY.PEEK[])` in
-    /// batches of [`BATCH`], [`IN_FLIGHT`] commands at a time. Then call
-    /// [`next_event`](ImapClient::next_event) until it says [`FetchEvent::Done`].
-    pub fn start_fetch(&mut self, uids: &[u32]) {
-        self.batches = parse::uid_sets(uids, BATCH, MAX_SET).into();
-        self.wanted = uids.iter().copied().collect();
-    }
-
-    /// `--max-size`: a message literal longer than `max` is refused unread (76), whatever
-    /// the server said of its size before.
-    pub fn set_max_size(&mut self, max: Option<u64>) {
-        self.max_size = max;
-    }
-
-    /// The RFC822.SIZE of each of `uids` (ascending) that the folder holds:
-    /// `UID FETCH set (UID RFC822.SIZE)`, one command per set of at most 900 characters.
-    /// A UID the server leaves out is not in the answer.
-    pub fn uid_sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>> {
-        let mut sizes = Vec::new();
-        for (set, members) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
-            let what = format!("UID FETCH {set} (UID RFC822.SIZE)");
-            let tag = self.send(&what)?;
-            let r = self.finish(&tag, &what, |c, r| {
-                if r.status.is_some() {
-                    return Ok(false);
-                }
-                let Ok(Data::Fetch(_, items)) = parse_data(&r.text) else {
-                    return Ok(false);
-                };
-                let mut parser = FetchParser::new();
-                let mut piece = items.to_vec();
-                let mut budget = MAX_UNASKED;
-                while let Next::Literal { len, .. } =
-                    parser.feed(&piece).map_err(|why| c.malformed(&why))?
-                {
-                    piece = c.skip_unasked(len, &mut budget)?;
-                }
-                if let (Some(uid), Some(size)) = (parser.items.uid, parser.items.size) {
-                    if members.binary_search(&uid).is_ok() {
-                        sizes.push((uid, size));
-                    }
-                }
-                Ok(true)
-            })?;
-            self.expect_ok(r, &what)?;
-        }
-        sizes.sort_unstable();
-        sizes.dedup_by_key(|(u, _)| *u);
-        Ok(sizes)
-    }
-
-    /// Queues `UID STORE set +FLAGS.SILENT (flags)` among the fetches (the folder must be
-    /// selected read-write); its tagged OK is checked by [`next_event`](ImapClient::next_event).
-    pub fn queue_store(&mut self, uids: &[u32], flags: &str) -> Result<()> {
-        for (set, _) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
-            self.queue_update(format!("UID STORE {set} +FLAGS.SILENT ({flags})"))?;
-        }
-        Ok(())
-    }
-
-    /// Queues `UID EXPUNGE set` (RFC 4315): only these messages go, never another client's
-    /// deleted mail.
-    pub fn queue_expunge(&mut self, uids: &[u32]) -> Result<()> {
-        if !self.caps.uidplus {
-            return Err(Error::new(
-                Kind::Unavailable,
-                format!("{}: the server has no UIDPLUS (UID EXPUNGE)", self.peer()),
-            ));
-        }
-        for (set, _) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
-            self.queue_update(format!("UID EXPUNGE {set}"))?;
-        }
-        Ok(())
-    }
-
-    fn queue_update(&mut self, command: String) -> Result<()> {
-        self.updates.push_back(command);
-        Ok(())
-    }
-
-    /// The next thing that happened in the fetch: a message to read, a batch done, or the
-    /// end. Untagged EXISTS, EXPUNGE, FLAGS and unsolicited FETCH responses (flag changes)
-    /// are taken in stride.
-    pub fn next_event(&mut self) -> Result<FetchEvent> {
-        if self.current.is_some() {
-            return Err(Error::new(
-                Kind::Software,
-                "next_event before the message was read",
-            ));
-        }
-        for _ in 0..MAX_UNTAGGED {
-            // Updates go first (their messages are durable already), then fetches keep the
-            // pipeline full.
-            while let Some(command) = self.updates.front() {
-                let tag = format!("a{}", self.tag + 1);
-                if !self.conn.fits_window(&tag, Some(command)) {
-                    break;
-                }
-                let command = self.updates.pop_front().expect("an update");
-                self.tag += 1;
-                self.conn.queue(&tag, Some(&command))?;
-                self.in_flight.push_back((tag, Pending::Update(command)));
-            }
-            while self.in_flight.len() < IN_FLIGHT && self.updates.is_empty() {
-                let Some((set, members)) = self.batches.front() else {
-                    break;
-                };
-                let command = format!("UID FETCH {set} (UID RFC822.SIZE BODY.PEEK[])");
-                let tag = format!("a{}", self.tag + 1);
-                if !self.conn.fits_window(&tag, Some(&command)) {
-                    break;
-                }
-                let members = members.clone();
-                self.batches.pop_front();
-                self.tag += 1;
-                self.conn.queue(&tag, Some(&command))?;
-                self.in_flight.push_back((tag, Pending::Fetch(members)));
-            }
-            let Some((tag, _)) = self.in_flight.front() else {
-                return Ok(FetchEvent::Done);
-            };
-            let tag = tag.clone();
-            let r = self.read("UID FETCH")?;
-            match &r.kind {
-                ImapKind::Tagged(t) if t.as_slice() == tag.as_bytes() => {
-                    let (_, pending) = self.in_flight.pop_front().expect("a command in flight");
-                    match pending {
-                        Pending::Fetch(uids) => {
-                            match r.status {
-                                Some(ImapStatus::Ok) => {}
-                                // Dovecot: some messages went away meanwhile; the others came.
-                                Some(ImapStatus::No)
-                                    if r.resp_code().is_some_and(|c| {
-                                        c.eq_ignore_ascii_case(b"EXPUNGEISSUED")
-                                    }) => {}
-                                _ => {
-                                    return Err(crate::wire::reply::Response::error(
-                                        &r,
-                                        &format!("{}: UID FETCH", self.peer()),
-                                    ));
-                                }
-                            }
-                            // A message of this batch that comes later is refused as not
-                            // asked for: the batch is over.
-                            let missing: Vec<u32> = uids
-                                .iter()
-                                .copied()
-                                .filter(|u| self.wanted.remove(u))
-                                .collect();
-                            return Ok(FetchEvent::Batch { uids, missing });
-                        }
-                        Pending::Update(command) => {
-                            self.expect_ok(r, &command)?;
-                        }
-                    }
-                }
-                ImapKind::Tagged(_) | ImapKind::Continuation => {
-                    return Err(self.unexpected("UID FETCH", &r));
-                }
-                ImapKind::Untagged => {
-                    self.note_untagged(&r)?;
-                    if r.status.is_some() {
-                        self.skip_literals(r.literal)?;
-                        continue;
-                    }
-                    let fetch = match parse_data(&r.text) {
-                        Ok(Data::Fetch(_, items)) => items.to_vec(),
-                        _ => {
-                            self.skip_literals(r.literal)?;
-                            continue;
-                        }
-                    };
-                    let mut parser = FetchParser::new();
-                    let mut piece = fetch;
-                    let mut budget = MAX_UNASKED;
-                    loop {
-                        match parser.feed(&piece).map_err(|why| self.malformed(&why))? {
-                            Next::Literal { len, body: true } => {
-                                self.check_size(&parser.items, len, true)?;
-                                self.current = Some((parser, len, budget));
-                                return Ok(FetchEvent::Message { size: len });
-                            }
-                            Next::Literal { len, body: false } => {
-                                piece = self.skip_unasked(len, &mut budget)?;
-                            }
-                            Next::Done => break,
-                        }
-                    }
-                    // A FETCH without the message: a flag change, or BODY[] NIL (Dovecot's
-                    // answer for a message whose file went away). Either way nothing came:
-                    // the UID stays wanted, and its batch reports it missing.
-                }
-            }
-        }
-        Err(Error::new(
-            Kind::Protocol,
-            format!(
-                "{}: UID FETCH: more than {MAX_UNTAGGED} responses",
-                self.peer()
-            ),
-        ))
-    }
-
-    /// A message literal of `len` octets against `--max-size` and the RFC822.SIZE the
-    /// server gave (when it came first); `ahead`: the literal is not read yet, and a refusal
-    /// leaves it so (the connection is then out of step). More than the size is refused,
-    /// as more data than announced is anywhere (docs/CONVENTIONS.md, "Files are never left
-    /// half-written"); less is taken: Exchange may give its stored size, an estimate.
-    fn check_size(&mut self, items: &parse::FetchItems, len: u64, ahead: bool) -> Result<()> {
-        let uid = items.uid.map(|u| format!("UID {u}: ")).unwrap_or_default();
-        let why = match (self.max_size, items.size) {
-            (Some(max), _) if ahead && len > max => format!("over --max-size {max}"),
-            (_, Some(size)) if len > size => format!("though its RFC822.SIZE is {size}"),
-            _ => return Ok(()),
-        };
-        if ahead {
-            // Begun and never read: the engine counts the connection as out of step.
-            let _ = self.conn.literal(len)?;
-        }
-        Err(Error::new(
-            Kind::Protocol,
-            format!(
-                "{}: UID FETCH: {uid}a message of {len} octets, {why}{}",
-                self.peer(),
-                if ahead { ": not read" } else { "" }
-            ),
-        ))
-    }
-
-    fn malformed(&self, why: &parse::Bad) -> Error {
-        Error::new(
-            Kind::Protocol,
-            format!(
-                "{}: malformed FETCH response from the server ({why})",
-                self.peer()
-            ),
-        )
-    }
-
-    /// Streams the message [`next_event`](ImapClient::next_event) announced to `out`, in
-    /// chunks of at most `buf`'s size, then reads the rest of its FETCH response: returns its
-    /// UID. An error from `out` or the connection leaves the connection unusable.
-    pub fn read_message(
-        &mut self,
-        buf: &mut [u8],
-        mut out: impl FnMut(&[u8]) -> Result<()>,
-    ) -> Result<u32> {
-        let Some((mut parser, len, mut budget)) = self.current.take() else {
-            return Err(Error::new(Kind::Software, "read_message without a message"));
-        };
-        let mut lit = self.conn.literal(len)?;
-        loop {
-            match lit.read(buf)? {
-                0 => break,
-                n => out(&buf[..n])?,
-            }
-        }
-        let mut piece = self.conn.read_line_raw()?;
-        // A second message in one response was refused by the parser; another literal is a
-        // value nobody asked for.
-        while let Next::Literal { len, .. } =
-            parser.feed(&piece).map_err(|why| self.malformed(&why))?
-        {
-            piece = self.skip_unasked(len, &mut budget)?;
-        }
-        let uid = parser.items.uid.ok_or_else(|| {
-            Error::new(
-                Kind::Protocol,
-                format!("{}: UID FETCH: a message without its UID", self.peer()),
-            )
-        })?;
-        // An RFC822.SIZE that came after the message.
-        self.check_size(&parser.items, len, false)?;
-        if !self.wanted.contains(&uid) {
-            return Err(Error::new(
-                Kind::Protocol,
-                format!(
-                    "{}: UID FETCH: a message with UID {uid}, which was not asked for (or came twice)",
-                    self.peer()
-                ),
-            ));
-        }
-        self.wanted.remove(&uid);
-        Ok(uid)
-    }
-
     /// IDLE (RFC 2177) in the selected folder until its message count differs from `seen`
     /// (the count the caller's last search covered: mail that arrived since, announced
     /// before or during IDLE), `max` has passed (the caller re-issues it: servers may drop a
@@ -1227,11 +902,11 @@ mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD as B64;
 
-    fn target(url: &str) -> Target {
+    pub(super) fn target(url: &str) -> Target {
         Target::parse(url, &[Scheme::Imap, Scheme::Imaps]).unwrap()
     }
 
-    fn opts(mode: TlsMode) -> ImapOptions {
+    pub(super) fn opts(mode: TlsMode) -> ImapOptions {
         ImapOptions {
             connect: ConnectOptions::default(),
             tls_mode: mode,
@@ -1240,7 +915,7 @@ mod tests {
         }
     }
 
-    fn connect(
+    pub(super) fn connect(
         parts: &[&[u8]],
         chunk: usize,
         url: &str,
@@ -1260,16 +935,16 @@ mod tests {
         b"* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN LOGINDISABLED] ready\r\n";
 
     /// Reads every message of the fetch: (uid, bytes) in order, and the batches.
-    type Drained = (Vec<(u32, Vec<u8>)>, Vec<Vec<u32>>);
+    pub(super) type Drained = (Vec<(u32, Vec<u8>)>, Vec<Vec<u32>>);
 
-    fn drain(c: &mut ImapClient<MockStream>) -> Result<Drained> {
+    pub(super) fn drain(c: &mut ImapClient<MockStream>) -> Result<Drained> {
         let (drained, missing) = drain_missing(c)?;
         assert!(missing.is_empty(), "{missing:?}");
         Ok(drained)
     }
 
     /// [`drain`], and the UIDs the batches said did not come.
-    fn drain_missing(c: &mut ImapClient<MockStream>) -> Result<(Drained, Vec<u32>)> {
+    pub(super) fn drain_missing(c: &mut ImapClient<MockStream>) -> Result<(Drained, Vec<u32>)> {
         let mut msgs = Vec::new();
         let mut batches = Vec::new();
         let mut missing = Vec::new();
@@ -1635,7 +1310,7 @@ a6 OK done\r\n";
         assert!(c.conn.stream().written.is_empty());
     }
 
-    fn preauth(rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {
+    pub(super) fn preauth(rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {
         let mut parts: Vec<&[u8]> = vec![b"* PREAUTH [CAPABILITY IMAP4rev1 UIDPLUS] hi\r\n"];
         parts.extend_from_slice(rest);
         connect(
@@ -1646,126 +1321,6 @@ a6 OK done\r\n";
             &opts(TlsMode::None),
         )
         .unwrap()
-    }
-
-    #[test]
-    fn fetches_are_pipelined_in_batches() {
-        let uids: Vec<u32> = (1..=250).map(|i| i * 2).collect();
-        let mut wire = Vec::new();
-        for (i, u) in uids.iter().enumerate() {
-            wire.extend_from_slice(
-                format!(
-                    "* {} FETCH (UID {u} BODY[] {{3}}\r\nm{:02}) \r\n",
-                    i + 1,
-                    u % 100
-                )
-                .as_bytes(),
-            );
-            if (i + 1) % BATCH == 0 || i + 1 == uids.len() {
-                wire.extend_from_slice(format!("a{} OK\r\n", (i / BATCH) + 1).as_bytes());
-            }
-        }
-        // The responses only come once all three commands went, in one write.
-        let parts: Vec<&[u8]> = vec![b"", b"", &wire];
-        let mut c = preauth(&parts, 4096);
-        c.start_fetch(&uids);
-        let (msgs, batches) = drain(&mut c).unwrap();
-        assert_eq!(msgs.len(), 250);
-        assert_eq!(batches.len(), 3);
-        assert_eq!(batches[2].len(), 50);
-        let written = c.conn.stream().written_str();
-        assert_eq!(written.lines().count(), 3);
-        assert!(written.starts_with("a1 UID FETCH 2,4,6,"), "{written}");
-        assert_eq!(c.conn.stream().writes, 1);
-    }
-
-    #[test]
-    fn fetch_failures() {
-        // A tagged NO ends the run (except EXPUNGEISSUED); BAD is a protocol error.
-        for (tagged, code) in [
-            (&b"a1 NO [SERVERBUG] oops\r\n"[..], 75),
-            (b"a1 BAD what\r\n", 76),
-            (b"a1 NO x\r\n", 69),
-        ] {
-            let mut wire = b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\n".to_vec();
-            wire.extend_from_slice(tagged);
-            let mut c = preauth(&[&wire], 64);
-            c.start_fetch(&[5]);
-            let e = drain(&mut c).unwrap_err();
-            assert_eq!(e.exit_code(), code, "{e}");
-        }
-        let mut c = preauth(&[b"* 1 EXPUNGE\r\na1 NO [EXPUNGEISSUED] gone\r\n"], 64);
-        c.start_fetch(&[5]);
-        let ((msgs, batches), missing) = drain_missing(&mut c).unwrap();
-        assert!(msgs.is_empty() && batches == [vec![5]]);
-        assert_eq!(missing, [5]);
-        // A literal that lies: the connection ends inside it.
-        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {100}\r\nshort"], 1);
-        c.start_fetch(&[5]);
-        let e = drain(&mut c).unwrap_err();
-        assert_eq!(e.exit_code(), 74, "{e}");
-        assert!(!c.is_usable());
-        // A message nobody asked for, or twice.
-        let mut c = preauth(&[b"* 1 FETCH (UID 6 BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
-        c.start_fetch(&[5]);
-        assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
-        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\n* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
-        c.start_fetch(&[5]);
-        assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
-        // No UID at all.
-        let mut c = preauth(&[b"* 1 FETCH (BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
-        c.start_fetch(&[5]);
-        assert_eq!(drain(&mut c).unwrap_err().exit_code(), 76);
-        // BYE then EOF: the reason is named.
-        let mut c = preauth(&[b"* BYE shutting down\r\n"], 64);
-        c.start_fetch(&[5]);
-        let e = drain(&mut c).unwrap_err();
-        assert_eq!(e.exit_code(), 75, "{e}");
-        assert!(e.to_string().contains("BYE shutting down"), "{e}");
-    }
-
-    #[test]
-    fn what_a_batch_left_out_is_said_and_asked_about() {
-        // An OK without UID 6's message: the batch says so.
-        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n"], 64);
-        c.start_fetch(&[5, 6]);
-        let ((msgs, batches), missing) = drain_missing(&mut c).unwrap();
-        assert_eq!((msgs.len(), batches), (1, vec![vec![5, 6]]));
-        assert_eq!(missing, [6]);
-        // BODY[] NIL is no message either.
-        let mut c = preauth(
-            &[b"* 1 FETCH (UID 5 BODY[] NIL)\r\n* 2 FETCH (UID 6 BODY[] {1}\r\nx)\r\na1 OK\r\n"],
-            64,
-        );
-        c.start_fetch(&[5, 6]);
-        let ((msgs, _), missing) = drain_missing(&mut c).unwrap();
-        assert_eq!((msgs, missing), (vec![(6, b"x".to_vec())], vec![5]));
-        // The OK before the messages: all are missing, and what comes after is no answer to
-        // anything (read and dropped by the NOOP that asks what is still there).
-        let parts: Vec<&[u8]> = vec![
-            b"a1 OK done\r\n* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\n",
-            b"a2 OK\r\n",
-            b"* SEARCH 5\r\na3 OK\r\n",
-        ];
-        let mut c = preauth(&parts, 64);
-        c.start_fetch(&[5]);
-        let ((msgs, _), missing) = drain_missing(&mut c).unwrap();
-        assert!(msgs.is_empty());
-        assert_eq!(missing, [5]);
-        assert_eq!(c.uids_present(&missing).unwrap(), [5]);
-        assert_eq!(
-            c.conn.stream().written_str(),
-            "a1 UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])\r\na2 NOOP\r\na3 UID SEARCH UID 5\r\n"
-        );
-        // Of several, those the search names are there; a UID it adds is not asked about.
-        let parts: Vec<&[u8]> = vec![b"* 3 EXPUNGE\r\na1 OK\r\n", b"* SEARCH 2 3 9\r\na2 OK\r\n"];
-        let mut c = preauth(&parts, 64);
-        c.count = 20;
-        assert_eq!(c.uids_present(&[2, 4, 9]).unwrap(), [2, 9]);
-        assert_eq!(
-            c.conn.stream().written_str(),
-            "a1 NOOP\r\na2 UID SEARCH UID 2,4,9\r\n"
-        );
     }
 
     #[test]
@@ -1797,71 +1352,6 @@ a6 OK done\r\n";
         // UID 0 is no message's.
         let mut c = preauth(&[b"* SEARCH 0 1\r\na1 OK\r\n"], 64);
         assert_eq!(c.uid_search("ALL").unwrap_err().exit_code(), 76);
-    }
-
-    #[test]
-    fn a_message_longer_than_its_size_is_refused() {
-        // RFC822.SIZE first (as Dovecot sends it): refused before a byte is read.
-        let mut c = preauth(
-            &[b"* 1 FETCH (UID 5 RFC822.SIZE 10 BODY[] {999999999999}\r\n"],
-            64,
-        );
-        c.start_fetch(&[5]);
-        let e = drain(&mut c).unwrap_err();
-        assert_eq!(e.exit_code(), 76);
-        assert_eq!(
-            e.to_string(),
-            "h:143: UID FETCH: UID 5: a message of 999999999999 octets, though its RFC822.SIZE is 10: not read"
-        );
-        assert!(!c.is_usable());
-        // RFC822.SIZE after it: refused once it is read, before it is stored.
-        let mut c = preauth(
-            &[b"* 1 FETCH (BODY[] {11}\r\nhello world UID 5 RFC822.SIZE 10)\r\na1 OK\r\n"],
-            64,
-        );
-        c.start_fetch(&[5]);
-        let e = drain(&mut c).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "h:143: UID FETCH: UID 5: a message of 11 octets, though its RFC822.SIZE is 10"
-        );
-        // Shorter than its size is taken: Exchange may give a size that is only an estimate.
-        let mut c = preauth(
-            &[b"* 1 FETCH (UID 5 RFC822.SIZE 20 BODY[] {5}\r\nhello)\r\n* 2 FETCH (BODY[] {3}\r\nabc UID 6 RFC822.SIZE 3)\r\na1 OK\r\n"],
-            64,
-        );
-        c.start_fetch(&[5, 6]);
-        let (msgs, _) = drain(&mut c).unwrap();
-        assert_eq!(msgs, [(5, b"hello".to_vec()), (6, b"abc".to_vec())]);
-        // --max-size bounds every message, whatever the order of its items.
-        let mut c = preauth(&[b"* 1 FETCH (BODY[] {2049}\r\n"], 64);
-        c.set_max_size(Some(2048));
-        c.start_fetch(&[5]);
-        let e = drain(&mut c).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "h:143: UID FETCH: a message of 2049 octets, over --max-size 2048: not read"
-        );
-        let mut c = preauth(&[b"* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\na1 OK\r\n"], 64);
-        c.set_max_size(Some(3));
-        c.start_fetch(&[5]);
-        assert_eq!(drain(&mut c).unwrap().0, [(5, b"abc".to_vec())]);
-    }
-
-    #[test]
-    fn sizes_are_asked_for_apart() {
-        let parts: Vec<&[u8]> = vec![
-            b"* 1 FETCH (UID 5 RFC822.SIZE 120)\r\n* 2 FETCH (FLAGS (\\Seen))\r\n* 3 FETCH (RFC822.SIZE 7 UID 9 X {3}\r\nabc)\r\n* 4 FETCH (UID 12 RFC822.SIZE 1)\r\na1 OK\r\n",
-        ];
-        let mut c = preauth(&parts, 3);
-        assert_eq!(c.uid_sizes(&[5, 8, 9]).unwrap(), [(5, 120), (9, 7)]);
-        assert_eq!(
-            c.conn.stream().written_str(),
-            "a1 UID FETCH 5,8:9 (UID RFC822.SIZE)\r\n"
-        );
-        let mut c = preauth(&[b"a1 NO [SERVERBUG] x\r\n"], 64);
-        assert_eq!(c.uid_sizes(&[5]).unwrap_err().exit_code(), 75);
-        assert!(preauth(&[], 64).uid_sizes(&[]).unwrap().is_empty());
     }
 
     #[test]
@@ -1997,44 +1487,6 @@ a6 OK done\r\n";
         let took = started.elapsed();
         assert!(took < Duration::from_secs(5), "LOGOUT took {took:?}");
         assert_eq!(chatter.join().unwrap(), "a1 LOGOUT\r\n");
-    }
-
-    #[test]
-    fn stores_and_expunges_ride_the_pipeline() {
-        let parts: Vec<&[u8]> = vec![
-            b"* 1 FETCH (UID 5 BODY[] {1}\r\nx)\r\na1 OK\r\n",
-            b"a2 OK\r\n",
-            b"a3 OK\r\n",
-        ];
-        let mut c = preauth(&parts, 64);
-        c.start_fetch(&[5]);
-        let mut buf = [0u8; 16];
-        assert_eq!(c.next_event().unwrap(), FetchEvent::Message { size: 1 });
-        assert_eq!(c.read_message(&mut buf, |_| Ok(())).unwrap(), 5);
-        assert_eq!(
-            c.next_event().unwrap(),
-            FetchEvent::Batch {
-                uids: vec![5],
-                missing: vec![]
-            }
-        );
-        c.queue_store(&[5], "\\Seen \\Deleted").unwrap();
-        c.queue_expunge(&[5]).unwrap();
-        assert_eq!(c.next_event().unwrap(), FetchEvent::Done);
-        assert_eq!(
-            c.conn.stream().written_str(),
-            "a1 UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])\r\na2 UID STORE 5 +FLAGS.SILENT (\\Seen \\Deleted)\r\na3 UID EXPUNGE 5\r\n"
-        );
-        // Without UIDPLUS, no UID EXPUNGE.
-        let mut c = connect(
-            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
-            64,
-            "imap://h/",
-            &Credentials::password("u", "p"),
-            &opts(TlsMode::None),
-        )
-        .unwrap();
-        assert_eq!(c.queue_expunge(&[1]).unwrap_err().exit_code(), 69);
     }
 
     #[test]
