@@ -1,25 +1,31 @@
 //! The FTP client (RFC 959, with RFC 2228/4217 FTPS, RFC 2389 FEAT, RFC 2428 EPSV/EPRT and
 //! RFC 3659 SIZE/MDTM/REST/MLSD). Synchronous: one control connection, one data connection
 //! per transfer, streamed through a fixed buffer.
+//!
+//! Here the session (greeting, AUTH TLS, login, PBSZ/PROT, FEAT) and the commands of the
+//! control connection alone; the data connections are in `client/data.rs`, and what
+//! travels over them in `client/transfer.rs` (files) and `client/listing.rs`.
+
+mod data;
+mod listing;
+mod transfer;
+
+pub use transfer::{DATA_BUF, Upload};
 
 use super::parse::{self, Features};
-use crate::error::{Error, Kind, Result, io_reason};
+use crate::error::{Error, Kind, Result};
 use crate::ftp::reply::Ftp;
+use crate::net::ConnectOptions;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::Target;
-use crate::net::{self, ConnectOptions};
 use crate::session::Credentials;
 use crate::session::open::{self, Opening};
 use crate::session::starttls::{self, StartTls};
 use crate::wire::reply::Reply;
 use crate::wire::{Conn, Transcript, printable};
-use std::io::{self, Read};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Transfer buffer: large enough that per-read overhead vanishes, small enough for < 4 MiB RSS.
-pub const DATA_BUF: usize = 256 * 1024;
 /// The longest command line sent, CRLF not counted: vsftpd's own limit
 /// (VSFTP_MAX_COMMAND_LINE), and no server need take more. A longer one is refused before it
 /// is sent (64), naming it.
@@ -27,9 +33,6 @@ pub const MAX_COMMAND: usize = 4096;
 /// The longest remote path a walk builds (ftp-ls -R, ftp-get -r): with any verb before it,
 /// MFMT's time or SITE CHMOD's mode included, its command line stays within [`MAX_COMMAND`].
 pub const MAX_PATH: usize = 4000;
-/// A listing larger than this is refused: it streams, but a hostile server must not keep
-/// us reading forever.
-const MAX_LISTING: u64 = 1 << 30;
 
 /// How to connect and transfer.
 #[derive(Clone)]
@@ -287,305 +290,6 @@ impl<S: Transport> FtpClient<S> {
             .flatten())
     }
 
-    /// Downloads `path` from byte `offset` (REST), passing each chunk to `sink`.
-    /// `expected` is how many bytes should arrive (the size from SIZE less `offset`), when
-    /// known: more than that is a protocol error (76), never a longer file.
-    /// Returns the number of bytes received. `Ok(None)` means the server refused REST: the
-    /// caller decides whether to start over.
-    pub fn retrieve(
-        &mut self,
-        path: &str,
-        offset: u64,
-        expected: Option<u64>,
-        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
-    ) -> Result<Option<u64>> {
-        self.set_type(self.opts.ascii)?;
-        let pending = self.open_data()?;
-        if offset > 0 {
-            let r = self.command("REST", Some(&offset.to_string()))?;
-            if r.code != 350 {
-                if r.code == 421 {
-                    return Err(r.error(format!("{}: REST", self.peer())));
-                }
-                return Ok(None);
-            }
-        }
-        let what = format!("{}: {path}", self.peer());
-        let started = self.start_transfer("RETR", Some(path), pending, |r| {
-            if r.code == 550 || r.code == 553 {
-                Error::new(Kind::NoInput, format!("{what}: {} {}", r.code, r.text()))
-            } else {
-                r.error(format!("{what}: RETR"))
-            }
-        })?;
-        let mut data = match started {
-            Started::Data(d) => d,
-            Started::NoData(r) => {
-                return Err(Error::new(
-                    Kind::Protocol,
-                    format!(
-                        "{what}: the server answered RETR with {} {} without sending the file",
-                        r.code,
-                        r.text()
-                    ),
-                ));
-            }
-        };
-        let mut buf = vec![0u8; DATA_BUF];
-        let mut received: u64 = 0;
-        let outcome: Result<()> = loop {
-            match data.read(&mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(n) => {
-                    if let Some(want) = expected.filter(|&w| received + n as u64 > w) {
-                        break Err(Error::new(
-                            Kind::Protocol,
-                            format!(
-                                "{what}: the server sent more than the {} bytes its SIZE reply announced",
-                                want + offset
-                            ),
-                        ));
-                    }
-                    received += n as u64;
-                    if let Err(e) = sink(&buf[..n]) {
-                        break Err(e);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // A TLS data connection closed without close_notify: the control
-                // connection's reply (and the size check) decide whether it was complete.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && data.is_tls() => {
-                    break Ok(());
-                }
-                Err(e) => {
-                    break Err(Error::network(format!("{what}: data connection"), e));
-                }
-            }
-        };
-        drop(data);
-        if let Err(e) = outcome {
-            // The server may still answer 426; either way this connection is not reused.
-            self.broken = true;
-            return Err(e);
-        }
-        self.finish_transfer(&what)?;
-        Ok(Some(received))
-    }
-
-    /// Uploads to `path` (STOR), pulling chunks from `source` until it returns 0.
-    /// Returns the number of bytes sent once the server confirmed the transfer.
-    pub fn store(
-        &mut self,
-        path: &str,
-        source: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
-    ) -> Result<u64> {
-        self.upload(path, Upload::Replace, source)
-    }
-
-    /// Uploads to `path`: STOR (replacing), APPE (appending), or REST `offset` then STOR
-    /// (resuming), pulling chunks from `source` until it returns 0. Returns the number of
-    /// bytes sent once the server confirmed the transfer (226). `Ok(None)`: the server
-    /// refused REST, nothing was sent.
-    pub fn upload(
-        &mut self,
-        path: &str,
-        how: Upload,
-        source: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
-    ) -> Result<u64> {
-        self.upload_with(path, how, &mut |data: &mut NetStream, buf: &mut [u8]| {
-            let n = source(buf)?;
-            if n > 0 {
-                std::io::Write::write_all(data, &buf[..n])
-                    .map_err(|e| Error::network("data connection", e))?;
-            }
-            Ok(n as u64)
-        })
-    }
-
-    /// [`upload`](Self::upload) with a pump that moves one chunk into the data connection
-    /// itself (and returns its size, 0 at the end): how a plain upload from a file uses
-    /// sendfile(2) while a TLS one goes through the buffer.
-    pub fn upload_with(
-        &mut self,
-        path: &str,
-        how: Upload,
-        pump: &mut dyn FnMut(&mut NetStream, &mut [u8]) -> Result<u64>,
-    ) -> Result<u64> {
-        self.set_type(self.opts.ascii)?;
-        let pending = self.open_data()?;
-        if let Upload::Resume(offset) = how {
-            let r = self.command("REST", Some(&offset.to_string()))?;
-            if r.code != 350 {
-                return Err(if r.class() == 4 {
-                    r.error(format!("{}: REST", self.peer()))
-                } else {
-                    Error::new(
-                        Kind::Unavailable,
-                        format!(
-                            "{}: {path}: the server refused to resume (REST {offset}): {} {}",
-                            self.peer(),
-                            r.code,
-                            r.text()
-                        ),
-                    )
-                });
-            }
-        }
-        let verb = match how {
-            Upload::Append => "APPE",
-            _ => "STOR",
-        };
-        let what = format!("{}: {path}", self.peer());
-        let started = self.start_transfer(verb, Some(path), pending, |r| {
-            if r.code == 550 || r.code == 553 || r.code == 532 {
-                Error::new(
-                    Kind::Auth,
-                    format!("{what}: cannot store: {} {}", r.code, r.text()),
-                )
-            } else {
-                r.error(format!("{what}: {verb}"))
-            }
-        })?;
-        let mut data = match started {
-            Started::Data(d) => d,
-            Started::NoData(r) => {
-                return Err(Error::new(
-                    Kind::Protocol,
-                    format!(
-                        "{what}: the server answered {verb} with {} {} before any data was sent",
-                        r.code,
-                        r.text()
-                    ),
-                ));
-            }
-        };
-        let mut buf = vec![0u8; DATA_BUF];
-        let mut sent: u64 = 0;
-        let outcome: Result<()> = loop {
-            match pump(&mut data, &mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == Kind::Io && e.is_transient() => {
-                    break Err(e.context(&what));
-                }
-                Err(e) => break Err(e),
-            }
-        };
-        if let Err(e) = outcome {
-            // Closing without close_notify tells the server the upload is incomplete.
-            drop(data);
-            self.broken = true;
-            return Err(e);
-        }
-        // close_notify, then read to EOF: a TLS 1.3 server's session tickets must be read,
-        // or the server sees a reset (vsftpd then answers 426) and the next data connection
-        // has no ticket to resume.
-        data.finish_and_drain();
-        drop(data);
-        self.finish_transfer(&what)?;
-        Ok(sent)
-    }
-
-    /// Lists the files in `dir` ("" for the login folder): MLSD when offered (files only),
-    /// else NLST. The listing streams: each name is handed to `each` as its line arrives,
-    /// so a folder of any size costs one line of memory here. A line longer than
-    /// [`MAX_LINE`](crate::wire::limits::MAX_LINE) or a listing over 1 GiB is a protocol error.
-    /// A 2xx reply with no data connection is an empty listing.
-    pub fn list_files(
-        &mut self,
-        dir: &str,
-        each: &mut dyn FnMut(String) -> Result<()>,
-    ) -> Result<()> {
-        let (verb, mlsd) = if self.features.mlsd {
-            ("MLSD", true)
-        } else {
-            ("NLST", false)
-        };
-        self.listing(verb, dir, &mut |line: &[u8]| {
-            let line = String::from_utf8_lossy(line);
-            let name = if mlsd {
-                match super::list::parse_mlsd(&line) {
-                    super::list::Line::Entry(e) if e.kind == super::list::EntryType::File => e.name,
-                    _ => return Ok(()),
-                }
-            } else {
-                parse::nlst_name(&line).to_string()
-            };
-            each(name)
-        })
-    }
-
-    /// Streams the listing `verb` (LIST, NLST, MLSD) of `dir` ("" for the login folder):
-    /// each non-empty line, without its line end, is handed to `each` as it arrives, so a
-    /// folder of any size costs one line of memory here. A line longer than
-    /// [`MAX_LINE`](crate::wire::limits::MAX_LINE) or a listing over 1 GiB is a protocol error.
-    /// A 2xx reply with no data connection is an empty listing; 550 (and 450 to LIST or
-    /// NLST) is a missing folder (66).
-    pub fn listing(
-        &mut self,
-        verb: &str,
-        dir: &str,
-        each: &mut dyn FnMut(&[u8]) -> Result<()>,
-    ) -> Result<()> {
-        let mlsd = verb == "MLSD";
-        self.set_type(false)?;
-        let pending = self.open_data()?;
-        let arg = (!dir.is_empty()).then_some(dir);
-        let what = format!(
-            "{}: {}",
-            self.peer(),
-            if dir.is_empty() { "." } else { dir }
-        );
-        let started = self.start_transfer(verb, arg, pending, |r| {
-            if r.code == 550 || r.code == 450 && !mlsd {
-                Error::new(
-                    Kind::NoInput,
-                    format!("{what}: no such folder: {} {}", r.code, r.text()),
-                )
-            } else {
-                r.error(format!("{what}: {verb}"))
-            }
-        })?;
-        let Started::Data(data) = started else {
-            return Ok(());
-        };
-        let mut lines = ListingLines::new(data);
-        let outcome: Result<()> = loop {
-            match lines.next_line() {
-                Ok(None) => break Ok(()),
-                Ok(Some(line)) => {
-                    if let Err(e) = each(line) {
-                        break Err(e);
-                    }
-                }
-                Err(ListingError::Io(e)) => {
-                    break Err(Error::network(format!("{what}: data connection"), e));
-                }
-                Err(ListingError::LineTooLong) => {
-                    break Err(Error::new(
-                        Kind::Protocol,
-                        format!(
-                            "{what}: a listing line longer than {} KiB",
-                            crate::wire::limits::MAX_LINE / 1024
-                        ),
-                    ));
-                }
-                Err(ListingError::TooLarge) => {
-                    break Err(Error::new(
-                        Kind::Protocol,
-                        format!("{what}: listing larger than {} GiB", MAX_LISTING >> 30),
-                    ));
-                }
-            }
-        };
-        drop(lines);
-        if let Err(e) = outcome {
-            self.broken = true;
-            return Err(e);
-        }
-        self.finish_transfer(&what)
-    }
-
     /// The facts of one file or folder (MLST, RFC 3659 section 7): the line
     /// `facts; name` of the 250 reply. `Ok(None)`: the server refused (no such file).
     pub fn mlst(&mut self, path: &str) -> Result<Option<String>> {
@@ -775,357 +479,6 @@ impl<S: Transport> FtpClient<S> {
         }
         self.conn.stream_mut().close();
     }
-
-    // ---- data connections ----
-
-    /// Prepares a data connection before the transfer command: passive (EPSV, falling back
-    /// to PASV) connects now; active (EPRT, falling back to PORT) listens now.
-    fn open_data(&mut self) -> Result<PendingData> {
-        let peer = self
-            .conn
-            .stream()
-            .peer_addr()
-            .map_err(|e| Error::network(self.peer(), e))?;
-        if self.opts.active {
-            self.open_active(peer)
-        } else {
-            self.open_passive(peer)
-        }
-    }
-
-    fn open_passive(&mut self, peer: SocketAddr) -> Result<PendingData> {
-        let mut port = None;
-        if !self.no_extended {
-            let r = self.command("EPSV", None)?;
-            if r.code == 229 {
-                port = Some(parse::parse_epsv(&r.text_lossy()).ok_or_else(|| {
-                    Error::new(
-                        Kind::Protocol,
-                        format!(
-                            "{}: malformed EPSV reply: \"{}\"",
-                            self.peer(),
-                            printable(&r.text_lossy())
-                        ),
-                    )
-                })?);
-            } else if r.class() == 4 {
-                return Err(r.error(format!("{}: EPSV", self.peer())));
-            } else {
-                self.no_extended = true;
-            }
-        }
-        let port = match port {
-            Some(p) => p,
-            None => {
-                if peer.is_ipv6() {
-                    return Err(Error::new(
-                        Kind::Unavailable,
-                        format!(
-                            "{}: the server refused EPSV, and PASV cannot reach an IPv6 server",
-                            self.peer()
-                        ),
-                    ));
-                }
-                let r = self.command("PASV", None)?;
-                if r.code != 227 {
-                    return Err(r.error(format!("{}: PASV", self.peer())));
-                }
-                // The address in the reply is ignored: a server behind NAT often gets it
-                // wrong, and a hostile one could aim us at a third party (CVE-2020-8284).
-                let (_claimed, port) = parse::parse_pasv(&r.text_lossy()).ok_or_else(|| {
-                    Error::new(
-                        Kind::Protocol,
-                        format!(
-                            "{}: malformed PASV reply: \"{}\"",
-                            self.peer(),
-                            printable(&r.text_lossy())
-                        ),
-                    )
-                })?;
-                port
-            }
-        };
-        let addr = SocketAddr::new(peer.ip(), port);
-        let tcp = net::connect_addr(&addr, &self.opts.connect).map_err(|e| {
-            self.broken = true;
-            if matches!(
-                e.kind(),
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-            ) {
-                Error::new(
-                    Kind::Timeout,
-                    format!("{}: data connection to port {port} timed out", self.peer()),
-                )
-            } else {
-                Error::new(
-                    Kind::TempFail,
-                    format!(
-                        "{}: cannot open the data connection to port {port}: {}",
-                        self.peer(),
-                        io_reason(&e)
-                    ),
-                )
-            }
-        })?;
-        Ok(PendingData::Connected(tcp))
-    }
-
-    fn open_active(&mut self, peer: SocketAddr) -> Result<PendingData> {
-        let local = self
-            .conn
-            .stream()
-            .local_addr()
-            .map_err(|e| Error::network(self.peer(), e))?;
-        let listener = TcpListener::bind(SocketAddr::new(local.ip(), 0)).map_err(|e| {
-            Error::new(
-                Kind::Io,
-                format!("active mode: cannot listen: {}", io_reason(&e)),
-            )
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| Error::new(Kind::Io, format!("active mode: {}", io_reason(&e))))?
-            .port();
-        let mut done = false;
-        if !self.no_extended {
-            let proto = if local.is_ipv4() { 1 } else { 2 };
-            let r = self.command("EPRT", Some(&format!("|{proto}|{}|{port}|", local.ip())))?;
-            if r.class() == 2 {
-                done = true;
-            } else if r.class() == 4 {
-                return Err(r.error(format!("{}: EPRT", self.peer())));
-            } else {
-                self.no_extended = true;
-            }
-        }
-        if !done {
-            let IpAddr::V4(v4) = local.ip() else {
-                return Err(Error::new(
-                    Kind::Unavailable,
-                    format!(
-                        "{}: the server refused EPRT, and PORT cannot name an IPv6 address",
-                        self.peer()
-                    ),
-                ));
-            };
-            let o = v4.octets();
-            let arg = format!(
-                "{},{},{},{},{},{}",
-                o[0],
-                o[1],
-                o[2],
-                o[3],
-                port >> 8,
-                port & 0xff
-            );
-            self.expect_ok("PORT", Some(&arg))?;
-        }
-        Ok(PendingData::Listening(listener, peer.ip()))
-    }
-
-    /// Sends the transfer command, waits for 125/150, then completes the data connection
-    /// (accepts it in active mode; TLS handshake, resuming the control session, under PROT P).
-    /// A 2xx reply instead of a 1xx means no transfer took place: nothing is ever read from
-    /// the data connection then (under PROT P it would be read without TLS).
-    fn start_transfer(
-        &mut self,
-        verb: &str,
-        arg: Option<&str>,
-        pending: PendingData,
-        on_refused: impl FnOnce(&Reply) -> Error,
-    ) -> Result<Started> {
-        let r = self.command(verb, arg)?;
-        if r.class() == 2 {
-            drop(pending);
-            return Ok(Started::NoData(r));
-        }
-        if r.class() != 1 {
-            return Err(on_refused(&r));
-        }
-        let tcp = match pending {
-            PendingData::Connected(t) => t,
-            PendingData::Listening(listener, expect) => self.accept_data(listener, expect)?,
-        };
-        // A data connection is bulk data from its first byte: the minimum rate applies.
-        let tcp = self.opts.connect.sock(tcp);
-        tcp.watch_rate(true);
-        if self.protected {
-            let tls =
-                self.opts.tls.clone().ok_or_else(|| {
-                    Error::new(Kind::Software, "PROT P without a TLS configuration")
-                })?;
-            let deadline = Instant::now() + self.opts.connect.connect_timeout;
-            match tls.handshake(tcp, &self.host, Some(deadline)) {
-                Ok(s) => Ok(Started::Data(NetStream::Tls(Box::new(s)))),
-                Err(e) => {
-                    self.broken = true;
-                    Err(e.context("data connection"))
-                }
-            }
-        } else {
-            Ok(Started::Data(NetStream::Plain(tcp)))
-        }
-    }
-
-    fn accept_data(&mut self, listener: TcpListener, expect: IpAddr) -> Result<TcpStream> {
-        let deadline = Instant::now() + self.opts.connect.connect_timeout;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| Error::new(Kind::Io, format!("active mode: {}", io_reason(&e))))?;
-        loop {
-            match listener.accept() {
-                Ok((s, from)) => {
-                    // Only the server may connect: anyone else could feed us a file.
-                    if from.ip() != expect {
-                        drop(s);
-                        continue;
-                    }
-                    s.set_nonblocking(false)
-                        .and_then(|_| net::configure(&s, &self.opts.connect))
-                        .map_err(|e| Error::network(self.peer(), e))?;
-                    return Ok(s);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if Instant::now() >= deadline {
-                        self.broken = true;
-                        return Err(Error::new(
-                            Kind::Timeout,
-                            format!(
-                                "{}: the server did not open the active-mode data connection",
-                                self.peer()
-                            ),
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(e) => return Err(Error::network(self.peer(), e)),
-            }
-        }
-    }
-
-    /// Reads the reply that ends a transfer: 226/250 is success; 425/426/451 and the like
-    /// mean the transfer did not complete, which is never a silent short file.
-    fn finish_transfer(&mut self, what: &str) -> Result<()> {
-        let r = self.reply_to("the end of the transfer")?;
-        match r.class() {
-            2 => Ok(()),
-            4 => Err(Error::connection_lost(format!(
-                "{what}: connection lost: the transfer was aborted by the server: {} {}",
-                r.code,
-                r.text()
-            ))),
-            _ => Err(r.error(what)),
-        }
-    }
-}
-
-/// How [`FtpClient::upload`] writes the remote file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upload {
-    /// STOR: create or replace.
-    Replace,
-    /// APPE: add to the end.
-    Append,
-    /// REST offset, then STOR: overwrite from `offset` on (resume).
-    Resume(u64),
-}
-
-/// What a transfer command started.
-enum Started {
-    /// The data connection, ready (its TLS handshake done under PROT P).
-    Data(NetStream),
-    /// The server answered 2xx at once: no transfer, and the data connection is unused.
-    NoData(Reply),
-}
-
-/// Why a listing could not be read line by line.
-enum ListingError {
-    Io(io::Error),
-    LineTooLong,
-    TooLarge,
-}
-
-/// Splits a listing's data connection into lines (LF or CRLF), bounded in length, through
-/// one fixed buffer.
-struct ListingLines {
-    data: NetStream,
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
-    total: u64,
-    eof: bool,
-}
-
-impl ListingLines {
-    fn new(data: NetStream) -> Self {
-        ListingLines {
-            data,
-            buf: vec![0u8; 2 * crate::wire::limits::MAX_LINE + 2].into_boxed_slice(),
-            start: 0,
-            end: 0,
-            total: 0,
-            eof: false,
-        }
-    }
-
-    /// The next non-empty line without its line end; `None` at the end of the listing.
-    fn next_line(&mut self) -> std::result::Result<Option<&[u8]>, ListingError> {
-        loop {
-            if let Some(i) = self.buf[self.start..self.end]
-                .iter()
-                .position(|&b| b == b'\n')
-            {
-                let (s, e) = (self.start, self.start + i);
-                self.start = e + 1;
-                let line = &self.buf[s..e];
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if line.len() > crate::wire::limits::MAX_LINE {
-                    return Err(ListingError::LineTooLong);
-                }
-                if line.is_empty() {
-                    continue;
-                }
-                // Re-borrow: the line lives in the buffer until the next call.
-                let (s, len) = (s, line.len());
-                return Ok(Some(&self.buf[s..s + len]));
-            }
-            if self.eof {
-                // A last line without a line end.
-                if self.start < self.end {
-                    let (s, e) = (self.start, self.end);
-                    self.start = self.end;
-                    let line = &self.buf[s..e];
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    let len = line.len();
-                    if len == 0 {
-                        return Ok(None);
-                    }
-                    return Ok(Some(&self.buf[s..s + len]));
-                }
-                return Ok(None);
-            }
-            if self.end - self.start > crate::wire::limits::MAX_LINE + 1 {
-                return Err(ListingError::LineTooLong);
-            }
-            // Move what is left of a line to the front, then read more behind it.
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-            match self.data.read(&mut self.buf[self.end..]) {
-                Ok(0) => self.eof = true,
-                Ok(n) => {
-                    self.end += n;
-                    self.total += n as u64;
-                    if self.total > MAX_LISTING {
-                        return Err(ListingError::TooLarge);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.eof = true,
-                Err(e) => return Err(ListingError::Io(e)),
-            }
-        }
-    }
 }
 
 impl<S: Transport> crate::session::reconnect::Connection for FtpClient<S> {
@@ -1136,13 +489,6 @@ impl<S: Transport> crate::session::reconnect::Connection for FtpClient<S> {
     fn close(self) {
         self.quit();
     }
-}
-
-/// A data connection between the PASV/PORT step and the transfer command's 1xx reply.
-enum PendingData {
-    Connected(TcpStream),
-    /// Active mode: waiting for the server (expected from this address) to connect.
-    Listening(TcpListener, IpAddr),
 }
 
 /// AUTH TLS (RFC 4217 section 4), tried whatever FEAT would say (it comes only after).
@@ -1240,14 +586,14 @@ mod tests {
 
     /// A client logged in anonymously in plaintext, with FEAT listing SIZE, MDTM, EPSV;
     /// `more` answers the commands that follow.
-    fn logged_in(more: &[&[u8]]) -> FtpClient<MockStream> {
+    pub(super) fn logged_in(more: &[&[u8]]) -> FtpClient<MockStream> {
         let mut script: Vec<&[u8]> = vec![b"220 hi\r\n", b"230 ok\r\n", FEAT, b"200 ok\r\n"];
         script.extend_from_slice(more);
         let (r, _) = handshake(&script, &Credentials::anonymous(), TlsMode::None);
         r.unwrap()
     }
 
-    fn wire(c: &FtpClient<MockStream>) -> String {
+    pub(super) fn wire(c: &FtpClient<MockStream>) -> String {
         c.conn.stream().written_str()
     }
 
@@ -1545,33 +891,6 @@ mod tests {
         assert_eq!(c.mdtm("d").unwrap(), None);
         assert_eq!(c.mdtm("e").unwrap(), None);
         assert_eq!(c.mdtm("f").unwrap_err().exit_code(), 75);
-    }
-
-    #[test]
-    fn malformed_passive_replies_are_protocol_errors() {
-        let mut sink = |_: &[u8]| -> Result<()> { Ok(()) };
-        for epsv in [
-            &b"229 Entering Extended Passive Mode (|||x|)\r\n"[..],
-            b"229 Entering Extended Passive Mode\r\n",
-            b"229 (|||0|)\r\n",
-            b"229 (|||70000|)\r\n",
-        ] {
-            let mut c = logged_in(&[b"200 binary\r\n", epsv]);
-            let e = c.retrieve("f", 0, None, &mut sink).unwrap_err();
-            assert_eq!(e.exit_code(), 76, "{epsv:?}: {e}");
-            assert!(e.to_string().contains("malformed EPSV reply"), "{e}");
-            // Nothing was fetched.
-            assert!(wire(&c).ends_with("TYPE I\r\nEPSV\r\n"));
-        }
-        // EPSV refused, PASV garbled: still no connection anywhere.
-        let mut c = logged_in(&[b"200 binary\r\n", b"500 no EPSV\r\n", b"227 no address\r\n"]);
-        let e = c.retrieve("f", 0, None, &mut sink).unwrap_err();
-        assert_eq!(e.exit_code(), 76);
-        assert!(e.to_string().contains("malformed PASV reply"), "{e}");
-        // EPSV "not now": 75.
-        let mut c = logged_in(&[b"200 ascii\r\n", b"425 later\r\n"]);
-        let e = c.list_files("", &mut |_| Ok(())).unwrap_err();
-        assert_eq!(e.exit_code(), 75);
     }
 
     #[test]
