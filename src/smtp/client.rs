@@ -2,7 +2,17 @@
 //! (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531) and DSN (RFC 3461) parameters
 //! passed through. Synchronous, over the shared engine ([`Conn`] with the [`Smtp`]
 //! dialect): one connection, one transaction at a time, the message streamed through
-//! [`Conn::dot_writer`].
+//! [`Conn::dot_writer`] or as BDAT chunks (RFC 3030).
+//!
+//! Here the session (greeting, EHLO, STARTTLS, AUTH) and RSET and QUIT; a transaction's
+//! phases are in `client/transaction.rs` ([`SmtpClient::send`]), where its data goes in
+//! `client/body.rs`.
+
+mod body;
+mod transaction;
+
+pub use body::{BDAT_CHUNK, BdatWriter, BodySink};
+pub use transaction::{Delivered, Envelope, RcptReply, first_refusal, refusal};
 
 use crate::error::{Error, Kind, Result};
 use crate::net::ConnectOptions;
@@ -15,11 +25,8 @@ use crate::session::open::{self, Opening};
 use crate::session::sasl::{self, Mechanism};
 use crate::session::starttls::{self, StartTls};
 use crate::smtp::reply::Smtp;
-use crate::wire::dot::LoneCr;
 use crate::wire::reply::Reply;
-use crate::wire::{Conn, DataWriter, Transcript};
-use std::collections::VecDeque;
-use std::io::Write;
+use crate::wire::{Conn, Transcript};
 use std::time::{Duration, Instant};
 
 /// How to connect.
@@ -103,157 +110,6 @@ pub fn parse_ehlo(reply: &Reply) -> Extensions {
 /// RFC 4954 4: the AUTH command line, initial response included, should fit in 512 octets;
 /// a longer initial response waits for the server's empty challenge instead.
 const MAX_AUTH_LINE: usize = 500;
-
-/// One transaction's envelope. Parameters are passed as given (`SIZE=123`,
-/// `BODY=8BITMIME`, `SMTPUTF8`, `RET=HDRS`, `NOTIFY=NEVER`...): the caller decides them from
-/// [`SmtpClient::extensions`].
-#[derive(Debug, Clone, Default)]
-pub struct Envelope {
-    /// The reverse-path, without brackets (empty for `<>`).
-    pub from: String,
-    pub rcpts: Vec<String>,
-    pub mail_params: Vec<String>,
-    pub rcpt_params: Vec<String>,
-    /// Send to the recipients accepted even when some were refused.
-    pub partial: bool,
-    /// What to do with a lone CR in the data.
-    pub lone_cr: LoneCr,
-    /// Use BDAT when the server offers CHUNKING.
-    pub chunking: bool,
-}
-
-/// A recipient and the server's answer to its RCPT.
-#[derive(Debug, Clone)]
-pub struct RcptReply {
-    pub addr: String,
-    pub reply: Reply,
-}
-
-impl RcptReply {
-    pub fn accepted(&self) -> bool {
-        self.reply.class() == 2
-    }
-}
-
-/// What a delivered message got.
-#[derive(Debug, Clone)]
-pub struct Delivered {
-    pub accepted: Vec<String>,
-    /// Refused recipients (only with `partial`).
-    pub refused: Vec<RcptReply>,
-    /// The reply to the end of the data.
-    pub reply: Reply,
-}
-
-/// The error a recipient's refusal is: 5xx is 67 (no such user), 4xx 75.
-pub fn refusal(peer: &str, r: &RcptReply) -> Error {
-    let e = r.reply.error(format!("{peer}: RCPT TO:<{}>", r.addr));
-    if r.reply.class() == 5 && e.kind() != Kind::Auth {
-        e.with_kind(Kind::NoUser)
-    } else {
-        e
-    }
-}
-
-/// The refusal that speaks for all of them: the first permanent one (5xx) when there is
-/// one, since trying again cannot help a recipient refused for good; else the first.
-pub fn first_refusal(rcpts: &[RcptReply]) -> Option<&RcptReply> {
-    let refused = || rcpts.iter().filter(|r| !r.accepted());
-    refused()
-        .find(|r| r.reply.class() == 5)
-        .or_else(|| refused().next())
-}
-
-/// Where a message's data goes: DATA's dot-stuffed stream, or BDAT chunks.
-pub trait BodySink {
-    /// Sends `data` (line ends canonicalised to CRLF on the way).
-    fn write(&mut self, data: &[u8]) -> Result<()>;
-}
-
-impl<S: Write> BodySink for DataWriter<'_, S> {
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        DataWriter::write(self, data)
-    }
-}
-
-/// How much canonical data one BDAT chunk carries (at most; the last may be less).
-pub const BDAT_CHUNK: usize = 256 * 1024;
-
-/// The message as BDAT chunks (RFC 3030): line ends made CRLF (a lone CR kept: the caller
-/// refuses it unless allowed), no dot-stuffing; each chunk's reply read before the next
-/// is sent. Its last chunk goes with LAST.
-pub struct BdatWriter<'c, S: Transport> {
-    conn: &'c mut Conn<S, Smtp>,
-    out: Vec<u8>,
-    /// The last byte taken was a CR whose LF may come in the next write.
-    pending_cr: bool,
-    /// Bytes sent in chunks so far.
-    sent: u64,
-    /// The data so far does not end with a line break: one is added at the end, as DATA
-    /// does (RFC 5322 2.1: lines end in CRLF).
-    line_open: bool,
-}
-
-impl<S: Transport> BdatWriter<'_, S> {
-    fn chunk(&mut self) -> Result<Reply> {
-        let arg = self.out.len().to_string();
-        self.conn
-            .send_command_with_data("BDAT", Some(&arg), &self.out)?;
-        self.sent += self.out.len() as u64;
-        self.out.clear();
-        self.conn.read_reply()
-    }
-
-    /// Sends the last chunk with LAST; its reply is the message's final reply, read by
-    /// [`SmtpClient::final_reply`].
-    fn send_last(mut self) -> Result<()> {
-        if self.pending_cr {
-            self.out.push(b'\r');
-            self.pending_cr = false;
-        }
-        if self.line_open {
-            self.out.extend_from_slice(b"\r\n");
-        }
-        let arg = format!("{} LAST", self.out.len());
-        self.conn
-            .send_command_with_data("BDAT", Some(&arg), &self.out)
-    }
-}
-
-impl<S: Transport> BodySink for BdatWriter<'_, S> {
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        for &b in data {
-            if self.pending_cr {
-                self.pending_cr = false;
-                self.out.push(b'\r');
-                if b == b'\n' {
-                    self.out.push(b'\n');
-                    continue;
-                }
-            }
-            match b {
-                b'\r' => self.pending_cr = true,
-                b'\n' => self.out.extend_from_slice(b"\r\n"),
-                _ => self.out.push(b),
-            }
-        }
-        if let Some(&b) = data.last() {
-            self.line_open = b != b'\n';
-        }
-        if self.out.len() >= BDAT_CHUNK {
-            let r = self.chunk()?;
-            if r.class() != 2 {
-                let e = r.error(format!("{}: BDAT", self.conn.peer()));
-                return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
-                    e.with_kind(Kind::Data)
-                } else {
-                    e
-                });
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A connected SMTP session, greeted and EHLO'd (over TLS when the policy says so).
 pub struct SmtpClient<S: Transport = NetStream> {
@@ -362,269 +218,9 @@ impl<S: Transport> SmtpClient<S> {
         Ok(mech)
     }
 
-    /// Reads the reply to the end of a message's data (the final `.`, or BDAT LAST), waiting
-    /// [`SmtpOptions::final_reply_timeout`] for it. Once that end is sent the server may have
-    /// taken the message (RFC 5321 4.1.1.4): a reply that never comes, or a connection that
-    /// closes instead, is [`Kind::Partial`] (79) saying so, never "try again" (75), which
-    /// would have a wrapper send it twice. A malformed reply keeps its status (76) and says
-    /// the same.
-    fn final_reply(&mut self) -> Result<Reply> {
-        let normal = self.conn.reply_timeout();
-        self.conn.set_reply_timeout(self.final_reply_timeout);
-        let r = self.conn.read_reply();
-        if let Some(t) = normal {
-            self.conn.set_reply_timeout(t);
-        }
-        let peer = self.conn.peer().to_string();
-        let maybe = "the message may have been delivered: sending it again may deliver it twice";
-        r.map_err(|e| {
-            self.broken = true;
-            match e.kind() {
-                Kind::Timeout => Error::new(
-                    Kind::Partial,
-                    format!(
-                        "{peer}: no reply within {} s after the end of the message data: {maybe}",
-                        self.final_reply_timeout.as_secs_f64()
-                    ),
-                ),
-                Kind::Io => Error::new(
-                    Kind::Partial,
-                    format!(
-                        "{peer}: connection lost after the end of the message data, before the server's reply: {maybe}"
-                    ),
-                ),
-                // --max-time ended the wait: as unknown an outcome as a reply that never came.
-                Kind::RunLimit => Error::new(Kind::Partial, format!("{}; {maybe}", e.message())),
-                _ => {
-                    let m = format!("{}; {maybe}", e.message());
-                    e.with_message(m)
-                }
-            }
-        })
-    }
-
     /// Reads the reply to `what`; a timeout names it.
     fn reply_to(&mut self, what: &str) -> Result<Reply> {
         open::reply_to(&mut self.conn, what).inspect_err(|_| self.broken = true)
-    }
-
-    /// Sends one message: MAIL, every RCPT and DATA (in one write with PIPELINING, RFC
-    /// 2920), each recipient's answer told to `on_rcpt` as it arrives, then the data that
-    /// `body` writes, then the closing `.` and its reply.
-    ///
-    /// A refused recipient ends the transaction before any data is sent (its error: 67 for
-    /// 5xx, 75 for 4xx; the first 5xx when some are 4xx and some 5xx, [`first_refusal`]),
-    /// unless `env.partial`, which delivers to those accepted. No recipient accepted is the
-    /// same error. When the server already said 354 to a pipelined DATA and the message
-    /// must not go, or `body` fails, the connection is dropped without the final `.`, so
-    /// nothing is delivered. MAIL refused is the reply's error (75, 69, 77); the final
-    /// reply: 4xx 75, 5xx 65, none at all 79 (the message may have been delivered).
-    pub fn send(
-        &mut self,
-        env: &Envelope,
-        on_rcpt: &mut dyn FnMut(&RcptReply),
-        body: impl FnOnce(&mut dyn BodySink) -> Result<()>,
-    ) -> Result<Delivered> {
-        // CHUNKING (RFC 3030): BDAT instead of DATA, unless told otherwise.
-        let chunking = self.ext.chunking && env.chunking;
-        let peer = self.conn.peer().to_string();
-        let mail_arg = with_params(format!("FROM:<{}>", env.from), &env.mail_params);
-        let rcpt_args: Vec<String> = env
-            .rcpts
-            .iter()
-            .map(|r| with_params(format!("TO:<{r}>"), &env.rcpt_params))
-            .collect();
-        let mut mail: Option<Reply> = None;
-        let mut rcpts: Vec<RcptReply> = Vec::new();
-        let mut data: Option<Reply> = None;
-        if self.ext.pipelining {
-            let mut owed: VecDeque<Owed> = VecDeque::new();
-            let mut commands: Vec<(&str, String, Owed)> = Vec::new();
-            commands.push(("MAIL", mail_arg.clone(), Owed::Mail));
-            for (i, a) in rcpt_args.iter().enumerate() {
-                commands.push(("RCPT", a.clone(), Owed::Rcpt(i)));
-            }
-            for (verb, arg, what) in commands {
-                // A full window: send the group, read all its replies, start the next
-                // group (groups of about 4 KiB, not a trickle of single commands).
-                if !self.conn.fits_window(verb, Some(&arg)) {
-                    while let Some(next) = owed.pop_front() {
-                        self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
-                    }
-                }
-                self.conn
-                    .queue(verb, Some(&arg))
-                    .inspect_err(|_| self.broken = true)?;
-                owed.push_back(what);
-            }
-            // DATA goes in the same group (RFC 2920 3.1): it is the last command, and a 354
-            // we must not follow is answered by dropping the connection. BDAT waits.
-            if !chunking {
-                while !self.conn.fits_window("DATA", None) {
-                    let Some(next) = owed.pop_front() else { break };
-                    self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
-                }
-                self.conn.queue("DATA", None)?;
-                owed.push_back(Owed::Data);
-            }
-            self.conn.flush().inspect_err(|_| self.broken = true)?;
-            while let Some(next) = owed.pop_front() {
-                if next == Owed::Data {
-                    data = Some(self.reply_to("DATA")?);
-                } else {
-                    self.take_reply(next, env, &mut mail, &mut rcpts, on_rcpt)?;
-                }
-            }
-        } else {
-            self.conn.send_command("MAIL", Some(&mail_arg))?;
-            let r = self.reply_to("MAIL FROM")?;
-            let ok = r.class() == 2;
-            mail = Some(r);
-            if ok {
-                for (i, a) in rcpt_args.iter().enumerate() {
-                    self.conn.send_command("RCPT", Some(a))?;
-                    self.take_reply(Owed::Rcpt(i), env, &mut mail, &mut rcpts, on_rcpt)?;
-                }
-            }
-        }
-        let mail = mail.ok_or_else(|| Error::new(Kind::Software, "no reply to MAIL"))?;
-        let go_on = if mail.class() != 2 {
-            Err(mail.error(format!("{peer}: MAIL FROM:<{}>", env.from)))
-        } else if let Some(first) = first_refusal(&rcpts) {
-            if env.partial && rcpts.iter().any(RcptReply::accepted) {
-                Ok(())
-            } else {
-                Err(refusal(&peer, first))
-            }
-        } else if rcpts.is_empty() {
-            Err(Error::new(Kind::Usage, "no recipients"))
-        } else {
-            Ok(())
-        };
-        if go_on.is_ok() && chunking {
-            return self.send_chunks(&peer, rcpts, body);
-        }
-        // Not pipelined: DATA only now that we know it should go.
-        if go_on.is_ok() && data.is_none() {
-            self.conn.send_command("DATA", None)?;
-            data = Some(self.reply_to("DATA")?);
-        }
-        let got_354 = data.as_ref().is_some_and(|r| r.code == 354);
-        if let Err(e) = go_on {
-            if got_354 {
-                self.abandon();
-            } else {
-                let _ = self.rset();
-            }
-            return Err(e);
-        }
-        let data = data.ok_or_else(|| Error::new(Kind::Software, "no reply to DATA"))?;
-        if data.code != 354 {
-            let e = data.error(format!("{peer}: DATA"));
-            let _ = self.rset();
-            return Err(if data.class() == 5 && e.kind() == Kind::Unavailable {
-                e.with_kind(Kind::Data)
-            } else {
-                e
-            });
-        }
-        let mut w = self.conn.dot_writer(env.lone_cr)?;
-        if let Err(e) = body(&mut w) {
-            drop(w);
-            self.abandon();
-            return Err(e);
-        }
-        if let Err(e) = w.finish() {
-            self.broken = true;
-            return Err(e);
-        }
-        let r = self.final_reply()?;
-        if r.class() != 2 {
-            let e = r.error(format!("{peer}: the message was refused"));
-            return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
-                e.with_kind(Kind::Data)
-            } else {
-                e
-            });
-        }
-        let (accepted, refused): (Vec<RcptReply>, Vec<RcptReply>) =
-            rcpts.into_iter().partition(RcptReply::accepted);
-        Ok(Delivered {
-            accepted: accepted.into_iter().map(|r| r.addr).collect(),
-            refused,
-            reply: r,
-        })
-    }
-
-    /// The data as BDAT chunks, once the envelope is accepted.
-    fn send_chunks(
-        &mut self,
-        peer: &str,
-        rcpts: Vec<RcptReply>,
-        body: impl FnOnce(&mut dyn BodySink) -> Result<()>,
-    ) -> Result<Delivered> {
-        let mut w = BdatWriter {
-            conn: &mut self.conn,
-            out: Vec::with_capacity(BDAT_CHUNK + 2 * 64 * 1024),
-            pending_cr: false,
-            sent: 0,
-            line_open: false,
-        };
-        if let Err(e) = body(&mut w) {
-            drop(w);
-            // Without BDAT LAST nothing is delivered (RFC 3030 2).
-            self.abandon();
-            return Err(e);
-        }
-        if let Err(e) = w.send_last() {
-            // BDAT LAST did not go whole: nothing can have been delivered (RFC 3030 2).
-            self.broken = true;
-            return Err(e);
-        }
-        let r = self.final_reply()?;
-        if r.class() != 2 {
-            let e = r.error(format!("{peer}: the message was refused"));
-            return Err(if r.class() == 5 && e.kind() == Kind::Unavailable {
-                e.with_kind(Kind::Data)
-            } else {
-                e
-            });
-        }
-        let (accepted, refused): (Vec<RcptReply>, Vec<RcptReply>) =
-            rcpts.into_iter().partition(RcptReply::accepted);
-        Ok(Delivered {
-            accepted: accepted.into_iter().map(|r| r.addr).collect(),
-            refused,
-            reply: r,
-        })
-    }
-
-    fn take_reply(
-        &mut self,
-        what: Owed,
-        env: &Envelope,
-        mail: &mut Option<Reply>,
-        rcpts: &mut Vec<RcptReply>,
-        on_rcpt: &mut dyn FnMut(&RcptReply),
-    ) -> Result<()> {
-        match what {
-            Owed::Mail => *mail = Some(self.reply_to("MAIL FROM")?),
-            Owed::Rcpt(i) => {
-                let reply = self.reply_to("RCPT TO")?;
-                let r = RcptReply {
-                    addr: env.rcpts[i].clone(),
-                    reply,
-                };
-                // After a refused MAIL the server refuses every RCPT too (503): those
-                // are not the recipients' fault, and not told.
-                if mail.as_ref().is_some_and(|m| m.class() == 2) {
-                    on_rcpt(&r);
-                }
-                rcpts.push(r);
-            }
-            Owed::Data => {}
-        }
-        Ok(())
     }
 
     /// RSET (RFC 5321 4.1.1.5): a clean slate for the next transaction.
@@ -721,22 +317,6 @@ impl<S: Transport> Sasl for SmtpClient<S> {
             e
         }
     }
-}
-
-/// Which reply a pipelined command is owed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Owed {
-    Mail,
-    Rcpt(usize),
-    Data,
-}
-
-fn with_params(mut arg: String, params: &[String]) -> String {
-    for p in params {
-        arg.push(' ');
-        arg.push_str(p);
-    }
-    arg
 }
 
 /// EHLO, or HELO when the server does not know EHLO (RFC 5321 4.1.1.1: 500, 502, 504, 550).
@@ -841,7 +421,7 @@ mod tests {
     }
 
     const GREET: &[u8] = b"220 mx.example ESMTP\r\n";
-    const EHLO_PIPE: &[u8] = b"250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
+    pub(super) const EHLO_PIPE: &[u8] = b"250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
 
     #[test]
     fn helo_fallback_and_greeting_errors() {
@@ -971,14 +551,14 @@ mod tests {
         assert_eq!(seen.lock().unwrap().last().unwrap(), "S: 220 go ahead");
     }
 
-    fn client(after_ehlo: &[&[u8]], ehlo: &[u8]) -> SmtpClient<MockStream> {
+    pub(super) fn client(after_ehlo: &[&[u8]], ehlo: &[u8]) -> SmtpClient<MockStream> {
         let mut script: Vec<&[u8]> = vec![GREET, ehlo];
         script.extend_from_slice(after_ehlo);
         let (r, _) = session(&script, TlsMode::None, false);
         r.unwrap()
     }
 
-    fn envelope(rcpts: &[&str], partial: bool) -> Envelope {
+    pub(super) fn envelope(rcpts: &[&str], partial: bool) -> Envelope {
         Envelope {
             from: "ada@example.com".into(),
             rcpts: rcpts.iter().map(|s| s.to_string()).collect(),
@@ -988,194 +568,8 @@ mod tests {
         }
     }
 
-    fn written(c: &SmtpClient<MockStream>) -> String {
+    pub(super) fn written(c: &SmtpClient<MockStream>) -> String {
         c.conn.stream().written_str()
-    }
-
-    #[test]
-    fn pipelined_send_in_one_write() {
-        // With PIPELINING the script's parts come in one go after the group's last line.
-        let mut c = client(
-            &[
-                b"",
-                b"",
-                b"250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n",
-                b"",
-                b"250 queued as 1\r\n",
-                b"221 bye\r\n",
-            ],
-            EHLO_PIPE,
-        );
-        let writes_before = c.conn.stream().writes;
-        let mut told = Vec::new();
-        let d = c
-            .send(
-                &envelope(&["b@x", "c@y"], false),
-                &mut |r| told.push((r.addr.clone(), r.reply.code)),
-                |w| w.write(b"Subject: x\n\n.\nhi\n"),
-            )
-            .unwrap();
-        assert_eq!(d.accepted, ["b@x", "c@y"]);
-        assert_eq!(d.reply.code, 250);
-        assert_eq!(told, [("b@x".into(), 250), ("c@y".into(), 250)]);
-        let w = written(&c);
-        assert!(w.ends_with(
-            "MAIL FROM:<ada@example.com> BODY=8BITMIME\r\nRCPT TO:<b@x>\r\nRCPT TO:<c@y>\r\nDATA\r\nSubject: x\r\n\r\n..\r\nhi\r\n.\r\n"
-        ), "{w}");
-        // One write for the group, then the data.
-        assert_eq!(c.conn.stream().writes - writes_before, 2);
-        c.quit();
-    }
-
-    #[test]
-    fn a_refused_recipient_stops_the_message() {
-        // Pipelined: the 354 came already; the connection is dropped without the dot.
-        let mut c = client(
-            &[
-                b"",
-                b"",
-                b"250 ok\r\n550 no such user\r\n250 ok\r\n354 go\r\n",
-            ],
-            EHLO_PIPE,
-        );
-        let mut told = Vec::new();
-        let mut body_called = false;
-        let e = c
-            .send(
-                &envelope(&["b@x", "c@y"], false),
-                &mut |r| told.push(r.reply.code),
-                |_| {
-                    body_called = true;
-                    Ok(())
-                },
-            )
-            .unwrap_err();
-        assert_eq!(e.exit_code(), 67);
-        assert!(
-            e.message()
-                .contains("RCPT TO:<b@x>: server said: 550 no such user"),
-            "{e}"
-        );
-        assert_eq!(told, [550, 250]);
-        assert!(!body_called);
-        assert!(written(&c).ends_with("DATA\r\n"));
-        assert!(c.conn.stream().closed && !c.is_usable());
-        // 4xx: 75.
-        let mut c = client(
-            &[
-                b"",
-                b"",
-                b"250 ok\r\n450 mailbox busy\r\n554 no valid recipients\r\n",
-                b"250 reset\r\n",
-            ],
-            EHLO_PIPE,
-        );
-        let e = c
-            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
-            .unwrap_err();
-        assert_eq!(e.exit_code(), 75);
-        // No 354: the session is kept, RSET sent.
-        assert!(c.is_usable());
-        assert!(written(&c).ends_with("DATA\r\nRSET\r\n"));
-    }
-
-    #[test]
-    fn a_permanent_refusal_speaks_for_the_message() {
-        // 451 then 550: 67, naming the 550, whichever comes first.
-        for (first, second, named) in [
-            (&b"451 later"[..], &b"550 unknown"[..], "c@y"),
-            (b"550 unknown", b"451 later", "b@x"),
-        ] {
-            let replies = [&b"250 ok\r\n"[..], first, b"\r\n", second, b"\r\n"].concat();
-            let mut c = client(
-                &[
-                    b"",
-                    b"",
-                    &replies,
-                    b"554 no valid recipients\r\n",
-                    b"250 ok\r\n",
-                ],
-                EHLO_PIPE,
-            );
-            let e = c
-                .send(&envelope(&["b@x", "c@y"], true), &mut |_| {}, |_| Ok(()))
-                .unwrap_err();
-            assert_eq!(e.exit_code(), 67, "{e}");
-            assert!(e.message().contains(&format!("RCPT TO:<{named}>")), "{e}");
-        }
-    }
-
-    #[test]
-    fn partial_delivers_to_those_accepted() {
-        let mut c = client(
-            &[
-                b"",
-                b"",
-                b"250 ok\r\n550 unknown\r\n250 ok\r\n354 go\r\n",
-                b"",
-                b"250 queued\r\n",
-            ],
-            EHLO_PIPE,
-        );
-        let d = c
-            .send(&envelope(&["b@x", "c@y"], true), &mut |_| {}, |w| {
-                w.write(b"hi\n")
-            })
-            .unwrap();
-        assert_eq!(d.accepted, ["c@y"]);
-        assert_eq!(d.refused.len(), 1);
-        assert_eq!(d.refused[0].addr, "b@x");
-        // Nobody accepted: the first refusal, even with partial.
-        let mut c = client(
-            &[
-                b"",
-                b"",
-                b"250 ok\r\n550 unknown\r\n554 no recipients\r\n",
-                b"250 ok\r\n",
-            ],
-            EHLO_PIPE,
-        );
-        let e = c
-            .send(&envelope(&["b@x"], true), &mut |_| {}, |_| Ok(()))
-            .unwrap_err();
-        assert_eq!(e.exit_code(), 67);
-    }
-
-    #[test]
-    fn lock_step_without_pipelining() {
-        let mut c = client(
-            &[
-                b"250 ok\r\n",
-                b"250 ok\r\n",
-                b"354 go\r\n",
-                b"",
-                b"250 ok\r\n",
-            ],
-            b"250 mx.example\r\n",
-        );
-        c.send(&envelope(&["b@x"], false), &mut |_| {}, |w| w.write(b"x"))
-            .unwrap();
-        assert!(written(&c).ends_with(
-            "MAIL FROM:<ada@example.com> BODY=8BITMIME\r\nRCPT TO:<b@x>\r\nDATA\r\nx\r\n.\r\n"
-        ));
-        // A refused recipient: RSET, never DATA.
-        let mut c = client(
-            &[b"250 ok\r\n", b"550 no\r\n", b"250 reset\r\n"],
-            b"250 mx.example\r\n",
-        );
-        let e = c
-            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
-            .unwrap_err();
-        assert_eq!(e.exit_code(), 67);
-        assert!(!written(&c).contains("DATA"));
-        assert!(written(&c).ends_with("RSET\r\n"));
-        // MAIL refused: no RCPT at all.
-        let mut c = client(&[b"553 bad sender\r\n", b"250 ok\r\n"], b"250 mx\r\n");
-        let e = c
-            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
-            .unwrap_err();
-        assert_eq!(e.exit_code(), 69);
-        assert!(!written(&c).contains("RCPT"));
     }
 
     fn login(user: &str, forced: Option<Mechanism>) -> Credentials {
@@ -1317,100 +711,5 @@ mod tests {
             !shown.contains(&token[..20]) && shown.contains("C: ****"),
             "{shown}"
         );
-    }
-
-    #[test]
-    fn a_lost_final_reply_may_mean_delivered() {
-        // No reply in time: waited for as long as RFC 5321 4.5.3.2.6 asks, then 79.
-        let mut c = client(
-            &[
-                b"250 ok\r\n",
-                b"250 ok\r\n",
-                b"354 go\r\n",
-                b"",
-                b"",
-                b"250 late\r\n",
-            ],
-            b"250 mx\r\n",
-        );
-        let e = c
-            .send(&envelope(&["b@x"], false), &mut |_| {}, |w| w.write(b"x\n"))
-            .unwrap_err();
-        assert_eq!(e.exit_code(), 79, "{e}");
-        assert_eq!(
-            e.message(),
-            "mx.example:25: no reply within 600 s after the end of the message data: the message may have been delivered: sending it again may deliver it twice"
-        );
-        assert!(!c.is_usable());
-        // The last wait was the long one; the usual bound is back for what may follow.
-        let waits = c.conn.stream().read_timeouts.lock().unwrap().clone();
-        let last = waits.last().copied().flatten().unwrap();
-        assert!(last > Duration::from_secs(590), "{waits:?}");
-        assert!(
-            waits[..waits.len() - 1]
-                .iter()
-                .all(|w| w.unwrap() <= Duration::from_secs(120))
-        );
-        assert_eq!(c.conn.reply_timeout(), Some(Duration::from_secs(120)));
-        // The connection closed instead, after DATA's dot or BDAT LAST: 79 too.
-        for chunking in [false, true] {
-            let mut env = envelope(&["b@x"], false);
-            env.chunking = chunking;
-            let (ehlo, script): (&[u8], &[&[u8]]) = if chunking {
-                (
-                    b"250-mx\r\n250 CHUNKING\r\n",
-                    &[b"250 ok\r\n", b"250 ok\r\n"],
-                )
-            } else {
-                (
-                    b"250 mx\r\n",
-                    &[b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"],
-                )
-            };
-            let mut c = client(script, ehlo);
-            let e = c.send(&env, &mut |_| {}, |w| w.write(b"x\n")).unwrap_err();
-            assert_eq!(e.exit_code(), 79, "{e}");
-            assert!(
-                e.message()
-                    .contains("connection lost after the end of the message data")
-            );
-            let sent = written(&c);
-            assert!(
-                sent.ends_with(if chunking {
-                    "BDAT 3 LAST\r\nx\r\n"
-                } else {
-                    "x\r\n.\r\n"
-                }),
-                "{sent}"
-            );
-        }
-    }
-
-    #[test]
-    fn final_replies_and_a_failing_body() {
-        for (last, code) in [(&b"452 full\r\n"[..], 75), (b"554 spam\r\n", 65)] {
-            let mut c = client(
-                &[b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n", b"", last],
-                b"250 mx\r\n",
-            );
-            let e = c
-                .send(&envelope(&["b@x"], false), &mut |_| {}, |w| w.write(b"x"))
-                .unwrap_err();
-            assert_eq!(e.exit_code(), code, "{last:?}");
-        }
-        // The body fails midway: no dot, the connection is dropped.
-        let mut c = client(
-            &[b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"],
-            b"250 mx\r\n",
-        );
-        let e = c
-            .send(&envelope(&["b@x"], false), &mut |_| {}, |w| {
-                w.write(b"partial\n")?;
-                Err(Error::new(Kind::Data, "line 2: bad"))
-            })
-            .unwrap_err();
-        assert_eq!(e.exit_code(), 65);
-        assert!(!written(&c).contains("\r\n.\r\n"), "{}", written(&c));
-        assert!(c.conn.stream().closed);
     }
 }
