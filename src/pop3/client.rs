@@ -263,15 +263,7 @@ impl<S: Transport> Pop3Client<S> {
     /// LIST: each message's number and size.
     pub fn list(&mut self) -> Result<Vec<(u32, u64)>> {
         self.expect_ok("LIST", None)?;
-        let peer = self.conn.peer().to_string();
-        let mut out = Vec::new();
-        let mut body = self.conn.dot_body()?;
-        while let Some(l) = body.next_line()? {
-            let (n, size) = scan_pair(l).ok_or_else(|| bad_line(&peer, "LIST", l))?;
-            let size: u64 = size.parse().map_err(|_| bad_line(&peer, "LIST", l))?;
-            out.push((n, size));
-        }
-        Ok(out)
+        self.scan_listing("LIST", |size| size.parse().map_err(|_| None))
     }
 
     /// UIDL: each message's number and unique id; `None` when the server has no UIDL.
@@ -280,23 +272,35 @@ impl<S: Transport> Pop3Client<S> {
         if !r.is_ok() {
             return Ok(None);
         }
+        let ids = self.scan_listing("UIDL", |id| {
+            if valid_unique_id(id.as_bytes()) {
+                Ok(id.to_string())
+            } else {
+                Err(Some(format!(
+                    "a unique-id is 1 to 70 printable characters, RFC 1939 section 7; this one has {}",
+                    id.len()
+                )))
+            }
+        })?;
+        Ok(Some(ids))
+    }
+
+    /// The lines of a LIST or UIDL answer (`verb`), each a message number and a word that
+    /// `value` reads; its `Err` makes the line malformed, saying why when it can.
+    fn scan_listing<T>(
+        &mut self,
+        verb: &str,
+        value: impl Fn(&str) -> std::result::Result<T, Option<String>>,
+    ) -> Result<Vec<(u32, T)>> {
         let peer = self.conn.peer().to_string();
         let mut out = Vec::new();
         let mut body = self.conn.dot_body()?;
         while let Some(l) = body.next_line()? {
-            let (n, id) = scan_pair(l).ok_or_else(|| bad_line(&peer, "UIDL", l))?;
-            if !valid_unique_id(id.as_bytes()) {
-                let e = bad_line(&peer, "UIDL", l);
-                let m = format!(
-                    "{} (a unique-id is 1 to 70 printable characters, RFC 1939 section 7; this one has {})",
-                    e.message(),
-                    id.len()
-                );
-                return Err(e.with_message(m));
-            }
-            out.push((n, id.to_string()));
+            let (n, word) = scan_pair(l).ok_or_else(|| bad_line(&peer, verb, l, None))?;
+            let v = value(word).map_err(|why| bad_line(&peer, verb, l, why))?;
+            out.push((n, v));
         }
-        Ok(Some(out))
+        Ok(out)
     }
 
     /// Retrieves the messages numbered `msgs`, in order (RETR, or `TOP n 0` with
@@ -450,13 +454,12 @@ impl<S: Transport> Sasl for Pop3Client<S> {
     }
 }
 
-fn bad_line(peer: &str, verb: &str, line: &[u8]) -> Error {
+fn bad_line(peer: &str, verb: &str, line: &[u8], why: Option<String>) -> Error {
+    let line = crate::wire::printable(&String::from_utf8_lossy(line));
+    let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
     Error::new(
         Kind::Protocol,
-        format!(
-            "{peer}: malformed {verb} line: \"{}\"",
-            crate::wire::printable(&String::from_utf8_lossy(line))
-        ),
+        format!("{peer}: malformed {verb} line: \"{line}\"{why}"),
     )
 }
 
