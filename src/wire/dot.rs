@@ -413,10 +413,6 @@ impl<B: BufRead> DotReader<B> {
         self.taken
     }
 
-    pub fn get_mut(&mut self) -> &mut B {
-        &mut self.src
-    }
-
     pub fn into_inner(self) -> B {
         self.src
     }

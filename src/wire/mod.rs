@@ -165,10 +165,6 @@ impl<S, D> Conn<S, D> {
         self.transcript = t;
     }
 
-    pub fn transcript(&self) -> Option<&Transcript> {
-        self.transcript.as_ref()
-    }
-
     pub fn peer(&self) -> &str {
         &self.peer
     }
@@ -179,10 +175,6 @@ impl<S, D> Conn<S, D> {
 
     pub fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
-    }
-
-    pub fn dialect(&self) -> &D {
-        &self.dialect
     }
 
     /// Whether a failure left this connection out of step with the server: it then refuses
@@ -584,13 +576,6 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
         self.answering = false;
     }
 
-    /// Reads the server's greeting, its first reply: a wait that times out is named as
-    /// such ([`no_greeting`]), `within` being the connect phase's length.
-    pub fn read_greeting(&mut self, within: Duration) -> Result<D::Reply> {
-        let peer = self.peer.clone();
-        self.read_reply().map_err(|e| no_greeting(e, &peer, within))
-    }
-
     /// Sends `command` (NOOP in FTP, SMTP, POP3) and reads its reply: an error unless the
     /// reply says OK.
     pub fn noop(&mut self, command: &str) -> Result<()> {
@@ -631,19 +616,6 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         })
-    }
-}
-
-/// A timeout while waiting for the greeting, said as such: "HOST:PORT: no greeting from the
-/// server within N s" (any other error as it is).
-pub fn no_greeting(e: Error, peer: &str, within: Duration) -> Error {
-    if e.kind() == Kind::Timeout {
-        e.with_message(format!(
-            "{peer}: no greeting from the server within {} s",
-            within.as_secs_f64()
-        ))
-    } else {
-        e
     }
 }
 
@@ -1320,7 +1292,7 @@ pub(crate) mod tests {
         check(Smtp, b"220 go\r\n", b"250 fake\r\n");
         check(Pop3, b"+OK go\r\n", b"+OK fake\r\n");
         // Without: the same connection, over TLS, settings kept.
-        let (t, _) = collecting();
+        let (t, seen) = collecting();
         let mut c = Conn::new(
             MockStream::scripted(&[b"220 go\r\n", b"250 ok\r\n"], 1),
             "mock",
@@ -1331,10 +1303,13 @@ pub(crate) mod tests {
         c.read_reply().unwrap();
         let mut c = c.start_tls(&tls, "mock").unwrap();
         assert!(c.stream().tls);
-        assert!(c.transcript().is_some());
         assert_eq!(c.reply_timeout(), Some(Duration::from_secs(3)));
         c.send_command("EHLO", Some("me")).unwrap();
         assert_eq!(c.read_reply().unwrap().code, 250);
+        assert_eq!(
+            seen.lock().unwrap().join("\n"),
+            "S: 220 go\nC: EHLO me\nS: 250 ok"
+        );
         // Queued commands were meant for the plaintext connection.
         let mut c = smtp(b"", 1);
         c.queue("EHLO", Some("me")).unwrap();
