@@ -931,6 +931,13 @@ mod tests {
         )
     }
 
+    /// How a handshake on `parts` as `creds` at `imap://h/` under `mode` fails.
+    fn refused(parts: &[&[u8]], creds: &Credentials, mode: TlsMode) -> Error {
+        connect(parts, 64, "imap://h/", creds, &opts(mode))
+            .err()
+            .unwrap()
+    }
+
     const GREETING: &[u8] =
         b"* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN LOGINDISABLED] ready\r\n";
 
@@ -1067,23 +1074,17 @@ a6 OK done\r\n";
     fn no_starttls_means_no_password_in_cleartext() {
         let parts: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"];
         let login = Credentials::password("bob", "pw");
-        let e = connect(&parts, 64, "imap://h/", &login, &opts(TlsMode::Auto))
-            .err()
-            .unwrap();
+        let e = refused(&parts, &login, TlsMode::Auto);
         assert_eq!(e.exit_code(), 69);
         assert!(e.to_string().contains("--tls none"), "{e}");
-        let e = connect(&parts, 64, "imap://h/", &login, &opts(TlsMode::Required))
-            .err()
-            .unwrap();
+        let e = refused(&parts, &login, TlsMode::Required);
         assert!(e.to_string().contains("--tls required"), "{e}");
         // STARTTLS refused.
         let parts: Vec<&[u8]> = vec![
             b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n",
             b"a1 NO not now\r\n",
         ];
-        let e = connect(&parts, 64, "imap://h/", &login, &opts(TlsMode::Auto))
-            .err()
-            .unwrap();
+        let e = refused(&parts, &login, TlsMode::Auto);
         assert_eq!(e.exit_code(), 69, "{e}");
     }
 
@@ -1093,15 +1094,7 @@ a6 OK done\r\n";
             b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n",
             b"a1 OK go\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n",
         ];
-        let e = connect(
-            &parts,
-            64,
-            "imap://h/",
-            &Credentials::password("u", "p"),
-            &opts(TlsMode::Auto),
-        )
-        .err()
-        .unwrap();
+        let e = refused(&parts, &Credentials::password("u", "p"), TlsMode::Auto);
         assert_eq!(e.exit_code(), 76);
         assert!(e.to_string().contains("before the TLS handshake"), "{e}");
     }
@@ -1159,40 +1152,16 @@ a6 OK done\r\n";
             b"* OK [CAPABILITY IMAP4rev1] hi\r\n",
             b"a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n",
         ];
-        let e = connect(
-            &parts,
-            64,
-            "imap://h/",
-            &Credentials::password("bob", "bad"),
-            &opts(TlsMode::None),
-        )
-        .err()
-        .unwrap();
+        let e = refused(&parts, &Credentials::password("bob", "bad"), TlsMode::None);
         assert_eq!(e.exit_code(), 77);
         assert!(!e.to_string().contains("bad"), "{e}");
         let parts: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1] hi\r\n", b"a1 NO no\r\n"];
-        let e = connect(
-            &parts,
-            64,
-            "imap://h/",
-            &Credentials::password("bob", "bad"),
-            &opts(TlsMode::None),
-        )
-        .err()
-        .unwrap();
+        let e = refused(&parts, &Credentials::password("bob", "bad"), TlsMode::None);
         assert_eq!(e.exit_code(), 77);
         // LOGINDISABLED and nothing else: refused before anything is sent.
         let parts: Vec<&[u8]> =
             vec![b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=GSSAPI] hi\r\n"];
-        let e = connect(
-            &parts,
-            64,
-            "imap://h/",
-            &Credentials::password("bob", "pw"),
-            &opts(TlsMode::None),
-        )
-        .err()
-        .unwrap();
+        let e = refused(&parts, &Credentials::password("bob", "pw"), TlsMode::None);
         assert_eq!(e.exit_code(), 69);
         assert!(e.to_string().contains("LOGINDISABLED"), "{e}");
     }
@@ -1270,35 +1239,17 @@ a6 OK done\r\n";
     #[test]
     fn greetings() {
         let login = Credentials::password("u", "p");
-        let e = connect(
-            &[b"* BYE too busy\r\n"],
-            64,
-            "imap://h/",
-            &login,
-            &opts(TlsMode::Auto),
-        )
-        .err()
-        .unwrap();
+        let e = refused(&[b"* BYE too busy\r\n"], &login, TlsMode::Auto);
         assert_eq!(e.exit_code(), 75);
         assert!(e.to_string().contains("BYE too busy"), "{e}");
-        let e = connect(
-            &[b"a1 OK hi\r\n"],
-            64,
-            "imap://h/",
-            &login,
-            &opts(TlsMode::Auto),
-        )
-        .err()
-        .unwrap();
+        let e = refused(&[b"a1 OK hi\r\n"], &login, TlsMode::Auto);
         assert_eq!(e.exit_code(), 76);
         // PREAUTH: no login, no STARTTLS; without TLS only under --tls none.
         let preauth: &[&[u8]] = &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"];
         let c = connect(preauth, 64, "imap://h/", &login, &opts(TlsMode::None)).unwrap();
         assert!(c.conn.stream().written.is_empty());
         for mode in [TlsMode::Auto, TlsMode::Required] {
-            let e = connect(preauth, 64, "imap://h/", &login, &opts(mode))
-                .err()
-                .unwrap();
+            let e = refused(preauth, &login, mode);
             assert_eq!(e.exit_code(), 69);
             assert_eq!(
                 e.to_string(),
