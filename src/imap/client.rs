@@ -4,10 +4,13 @@
 //! `UID EXPUNGE` (RFC 4315), IDLE (RFC 2177), LOGOUT.
 //!
 //! Here the session and the simple commands, each run to its tagged end; the fetch, whose
-//! commands stay in flight between calls, is in `client/pipeline.rs`.
+//! commands stay in flight between calls, is in `client/pipeline.rs`, and IDLE, which
+//! waits on the server, in `client/idle.rs`.
 
+mod idle;
 mod pipeline;
 
+pub use idle::{IDLE_REISSUE, IdleEnd};
 pub use pipeline::{BATCH, FetchEvent, IN_FLIGHT};
 
 use super::parse::{self, Astring, Capabilities, Data, Folder, parse_capabilities, parse_data};
@@ -24,7 +27,7 @@ use crate::session::sasl::{self, Mechanism};
 use crate::session::starttls::{self, StartTls};
 use crate::wire::{Conn, Transcript, printable};
 use pipeline::Pipeline;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The longest UID set put in one command.
 const MAX_SET: usize = 900;
@@ -71,17 +74,6 @@ pub struct Mailbox {
     pub uidnext: Option<u32>,
     pub exists: u32,
     pub read_only: bool,
-}
-
-/// Why [`ImapClient::idle`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdleEnd {
-    /// The folder has more messages.
-    NewMail,
-    /// Time to re-issue IDLE.
-    Reissue,
-    /// The caller asked to stop.
-    Stop,
 }
 
 /// A logged-in IMAP connection.
@@ -685,77 +677,6 @@ impl<S: Transport> ImapClient<S> {
         Ok(folders)
     }
 
-    /// IDLE (RFC 2177) in the selected folder until its message count differs from `seen`
-    /// (the count the caller's last search covered: mail that arrived since, announced
-    /// before or during IDLE), `max` has passed (the caller re-issues it: servers may drop a
-    /// client idle for 30 minutes), or `stop` says so (checked every second); then DONE and
-    /// the tagged OK.
-    pub fn idle(&mut self, seen: u32, max: Duration, stop: &dyn Fn() -> bool) -> Result<IdleEnd> {
-        if !self.caps.idle {
-            return Err(Error::new(
-                Kind::Unavailable,
-                format!("{}: the server has no IDLE (RFC 2177)", self.peer()),
-            ));
-        }
-        let tag = self.send("IDLE")?;
-        loop {
-            let r = self.read("IDLE")?;
-            match &r.kind {
-                ImapKind::Continuation => {
-                    self.conn.continuation_is_not_secret();
-                    break;
-                }
-                ImapKind::Untagged => {
-                    self.note_untagged(&r)?;
-                    self.skip_literals(r.literal)?;
-                }
-                ImapKind::Tagged(t) if t.as_slice() == tag.as_bytes() => {
-                    self.expect_ok(r, "IDLE")?;
-                    return Err(Error::new(
-                        Kind::Protocol,
-                        format!("{}: IDLE ended before it began", self.peer()),
-                    ));
-                }
-                ImapKind::Tagged(_) => return Err(self.unexpected("IDLE", &r)),
-            }
-        }
-        let started = Instant::now();
-        let changed = |c: &Self| c.selected.as_ref().is_some_and(|m| m.exists != seen);
-        let end = loop {
-            if changed(self) {
-                break IdleEnd::NewMail;
-            }
-            if stop() {
-                break IdleEnd::Stop;
-            }
-            let left = max.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                break IdleEnd::Reissue;
-            }
-            if !self.conn.wait_for_data(left.min(Duration::from_secs(1)))? {
-                continue;
-            }
-            let r = self.read("IDLE")?;
-            match &r.kind {
-                ImapKind::Untagged => {
-                    self.note_untagged(&r)?;
-                    self.skip_literals(r.literal)?;
-                    if let Some(text) = &self.bye {
-                        return Err(Error::new(
-                            Kind::TempFail,
-                            format!("{}: the server ends the session: BYE {text}", self.peer()),
-                        ));
-                    }
-                }
-                _ => return Err(self.unexpected("IDLE", &r)),
-            }
-        };
-        self.conn.send_command("DONE", None)?;
-        let r = self.finish(&tag, "IDLE", |_, _| Ok(false))?;
-        self.expect_ok(r, "IDLE")?;
-        Ok(end)
-    }
-
     /// LOGOUT (RFC 3501 section 6.1.3), then closes the connection; errors are ignored: what
     /// mattered is done.
     pub fn logout(mut self) {
@@ -889,10 +810,6 @@ fn quote(name: &str) -> String {
     }
 }
 
-/// Re-exported for the CLI: how long IDLE waits before it is re-issued (RFC 2177: a server
-/// may log a client out after 30 minutes idle).
-pub const IDLE_REISSUE: Duration = Duration::from_secs(25 * 60);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -901,6 +818,7 @@ mod tests {
     use crate::wire::tests::{MockStream, collecting};
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD as B64;
+    use std::time::Duration;
 
     pub(super) fn target(url: &str) -> Target {
         Target::parse(url, &[Scheme::Imap, Scheme::Imaps]).unwrap()
@@ -1438,69 +1356,6 @@ a6 OK done\r\n";
         let took = started.elapsed();
         assert!(took < Duration::from_secs(5), "LOGOUT took {took:?}");
         assert_eq!(chatter.join().unwrap(), "a1 LOGOUT\r\n");
-    }
-
-    #[test]
-    fn idle_until_new_mail_or_a_stop() {
-        let parts: Vec<&[u8]> = vec![
-            b"* 2 EXISTS\r\n* OK [UIDVALIDITY 4] x\r\na1 OK [READ-ONLY] x\r\n",
-            b"+ idling\r\n* 2 EXPUNGE\r\n* 2 EXISTS\r\n* 3 EXISTS\r\n",
-            b"a2 OK Idle completed\r\n",
-            b"+ idling\r\n",
-            b"a3 OK Idle completed\r\n",
-        ];
-        let (t, seen) = collecting();
-        let mut c = connect(
-            &[
-                &[&b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n"[..]][..],
-                &parts,
-            ]
-            .concat(),
-            1,
-            "imap://h/",
-            &Credentials::password("u", "p"),
-            &opts(TlsMode::None),
-        )
-        .unwrap();
-        c.conn.set_transcript(Some(t));
-        c.select("INBOX", true).unwrap();
-        assert_eq!(
-            c.idle(2, IDLE_REISSUE, &|| false).unwrap(),
-            IdleEnd::NewMail
-        );
-        assert_eq!(c.selected().unwrap().exists, 3);
-        assert_eq!(c.idle(3, IDLE_REISSUE, &|| true).unwrap(), IdleEnd::Stop);
-        assert_eq!(
-            c.conn.stream().written_str(),
-            "a1 EXAMINE INBOX\r\na2 IDLE\r\nDONE\r\na3 IDLE\r\nDONE\r\n"
-        );
-        assert!(seen.lock().unwrap().contains(&"C: DONE".to_string()));
-        // Time to re-issue: DONE, and the caller starts IDLE again.
-        let mut c = connect(
-            &[
-                &b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n"[..],
-                b"+ idling\r\n",
-                b"a1 OK Idle completed\r\n",
-            ],
-            64,
-            "imap://h/",
-            &Credentials::password("u", "p"),
-            &opts(TlsMode::None),
-        )
-        .unwrap();
-        assert_eq!(
-            c.idle(0, Duration::from_millis(30), &|| false).unwrap(),
-            IdleEnd::Reissue
-        );
-        assert_eq!(c.conn.stream().written_str(), "a1 IDLE\r\nDONE\r\n");
-        assert!(c.is_usable());
-        // Without IDLE: 69.
-        let mut c = preauth(&[], 64);
-        c.caps.idle = false;
-        assert_eq!(
-            c.idle(0, IDLE_REISSUE, &|| false).unwrap_err().exit_code(),
-            69
-        );
     }
 
     #[test]
