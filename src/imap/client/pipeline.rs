@@ -69,6 +69,20 @@ pub(super) struct Pipeline {
 }
 
 impl Pipeline {
+    /// A fetch of `uids` (ascending) begins, in batches of [`BATCH`].
+    fn start(&mut self, uids: &[u32]) {
+        self.batches = parse::uid_sets(uids, BATCH, MAX_SET).into();
+        self.wanted = uids.iter().copied().collect();
+    }
+
+    /// Queues `command(set)` (a UID STORE or UID EXPUNGE) for each set of `uids`, to go when
+    /// there is room.
+    fn queue(&mut self, uids: &[u32], command: impl Fn(&str) -> String) {
+        for (set, _) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
+            self.updates.push_back(command(&set));
+        }
+    }
+
     /// The command to send next while there is room: updates first (their messages are
     /// durable already), then fetches keep [`IN_FLIGHT`] in flight.
     fn next_command(&self) -> Option<String> {
@@ -112,8 +126,7 @@ impl<S: Transport> ImapClient<S> {
     /// batches of [`BATCH`], [`IN_FLIGHT`] commands at a time. Then call
     /// [`next_event`](ImapClient::next_event) until it says [`FetchEvent::Done`].
     pub fn start_fetch(&mut self, uids: &[u32]) {
-        self.fetch.batches = parse::uid_sets(uids, BATCH, MAX_SET).into();
-        self.fetch.wanted = uids.iter().copied().collect();
+        self.fetch.start(uids);
     }
 
     /// `--max-size`: a message literal longer than `max` is refused unread (76), whatever
@@ -154,11 +167,9 @@ impl<S: Transport> ImapClient<S> {
     /// Queues `UID STORE set +FLAGS.SILENT (flags)` among the fetches (the folder must be
     /// selected read-write); its tagged OK is checked by [`next_event`](ImapClient::next_event).
     pub fn queue_store(&mut self, uids: &[u32], flags: &str) -> Result<()> {
-        for (set, _) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
-            self.fetch
-                .updates
-                .push_back(format!("UID STORE {set} +FLAGS.SILENT ({flags})"));
-        }
+        self.fetch.queue(uids, |set| {
+            format!("UID STORE {set} +FLAGS.SILENT ({flags})")
+        });
         Ok(())
     }
 
@@ -171,9 +182,7 @@ impl<S: Transport> ImapClient<S> {
                 format!("{}: the server has no UIDPLUS (UID EXPUNGE)", self.peer()),
             ));
         }
-        for (set, _) in parse::uid_sets(uids, usize::MAX, MAX_SET) {
-            self.fetch.updates.push_back(format!("UID EXPUNGE {set}"));
-        }
+        self.fetch.queue(uids, |set| format!("UID EXPUNGE {set}"));
         Ok(())
     }
 
