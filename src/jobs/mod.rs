@@ -9,6 +9,7 @@ pub mod ftp_get;
 pub mod ftp_put;
 pub mod imap_fetch;
 pub mod pop_fetch;
+pub mod smtp_send;
 
 /// `1 message`, `2 messages`: a fetch's progress line.
 fn messages(n: usize) -> String {
