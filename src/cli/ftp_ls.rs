@@ -1,5 +1,5 @@
 //! ftp-ls's command line: the one clap definition behind `--help`, the man page and the
-//! completions, and the glue from it to [`crate::ftp::list`].
+//! completions, and the glue from it to [`crate::jobs::ftp_ls`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
@@ -8,7 +8,8 @@ use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Kind, Result, acts_on_terminal, visible};
 use crate::ftp::FtpClient;
-use crate::ftp::list::{Item, ListEntry, Walk, folder_path, join, list, rfc3339};
+use crate::ftp::list::{ListEntry, folder_path, join, rfc3339};
+use crate::jobs::ftp_ls::{Item, Walk, list};
 use crate::net::url::{Scheme, Target};
 use crate::transfer::StreamOut;
 use clap::Parser;

@@ -2,10 +2,11 @@
 //! check its size, resume with REST, retry transient failures, publish by rename, then
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
+use super::walk::{Folder, Tree, fits};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::client::{FtpClient, FtpOptions};
-use crate::ftp::list::{EntryType, Folder, Tree, fits, folder_path};
+use crate::ftp::list::{EntryType, folder_path};
 use crate::ftp::parse::{glob_match, has_glob, safe_local_name};
 use crate::net::url::Target;
 use crate::parallel::{self, RateLimit, Start};
@@ -391,7 +392,7 @@ impl Run<'_> {
         let mut entries = 0u64;
         let now = SystemTime::now();
         let client = self.client(dir)?;
-        let listed = crate::ftp::list::entries(client, &folder.path, now, &mut |item| {
+        let listed = super::walk::entries(client, &folder.path, now, &mut |item| {
             let Some(e) = item else {
                 unparsed += 1;
                 return Ok(());
@@ -476,7 +477,7 @@ impl Run<'_> {
         }
         if folder.depth == 0 && entries == 0 {
             let client = self.client(dir)?;
-            crate::ftp::list::check_folder(client, &folder.path).map_err(|e| e.context(dir))?;
+            super::walk::check_folder(client, &folder.path).map_err(|e| e.context(dir))?;
         }
         Ok(Listing::Files(files))
     }
