@@ -54,35 +54,36 @@ impl Tool for FtpGet {
             "login failed, permission denied, or no password available",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        ("-C", "use -c (--continue) to resume"),
-        ("--continue-at", "use -c (--continue) to resume"),
-        (
-            "-P",
-            "use --output-dir DIR for a folder, or a port in the URL (ftp://host:PORT/)",
-        ),
-        ("--directory-prefix", "use --output-dir DIR"),
-        (
-            "-N",
-            "use --newer to skip files whose size and time match, or --no-clobber",
-        ),
-        (
-            "--timestamping",
-            "use --newer to skip files whose size and time match, or --no-clobber",
-        ),
-        ("--mirror", "use -r (--recursive) with a URL ending in /"),
-        (
-            "--upload-file",
-            "ftp-get downloads; uploading is ftp-put's job",
-        ),
-        ("-l", "ftp-get downloads; listing folders is ftp-ls's job"),
-        (
-            "--list-only",
-            "ftp-get downloads; listing folders is ftp-ls's job",
-        ),
-        ("--ftp-pasv", "passive mode is the default"),
-        ("--ftp-port", "use --active"),
-        ("--passive-ftp", "passive mode is the default"),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            ("-C", "use -c (--continue) to resume"),
+            ("--continue-at", "use -c (--continue) to resume"),
+            (
+                "-P",
+                "use --output-dir DIR for a folder, or a port in the URL (ftp://host:PORT/)",
+            ),
+            ("--directory-prefix", "use --output-dir DIR"),
+            (
+                "-N",
+                "use --newer to skip files whose size and time match, or --no-clobber",
+            ),
+            (
+                "--timestamping",
+                "use --newer to skip files whose size and time match, or --no-clobber",
+            ),
+            ("--mirror", "use -r (--recursive) with a URL ending in /"),
+            (
+                "--upload-file",
+                "ftp-get downloads; uploading is ftp-put's job",
+            ),
+            ("-l", "ftp-get downloads; listing folders is ftp-ls's job"),
+            (
+                "--list-only",
+                "ftp-get downloads; listing folders is ftp-ls's job",
+            ),
+            ("--passive-ftp", "passive mode is the default"),
+        ],
+        tool::FTP_HINTS,
     ];
     type Args = Args;
 
@@ -194,9 +195,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         Destination::Stream => Some(StreamOut::stdout()?),
         _ => None,
     };
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
+    args.tls.warn_insecure(report);
     if let Some(var) = proxy_variable() {
         report.note(format_args!(
             "{var} is set but not used: ftp-get connects directly (it has no proxy support)"

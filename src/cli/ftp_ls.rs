@@ -49,12 +49,13 @@ impl Tool for FtpLs {
             "login failed, permission denied, or no password available",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        ("--list-only", "names only is the default; -l for details"),
-        ("-1", "names, one per line, is the default"),
-        ("-a", "ftp-ls shows every entry the server lists"),
-        ("--ftp-pasv", "passive mode is the default"),
-        ("--ftp-port", "use --active"),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            ("--list-only", "names only is the default; -l for details"),
+            ("-1", "names, one per line, is the default"),
+            ("-a", "ftp-ls shows every entry the server lists"),
+        ],
+        tool::FTP_HINTS,
     ];
     type Args = Args;
 
@@ -167,9 +168,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         args.active,
         false,
     )?;
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
+    args.tls.warn_insecure(report);
     if let Some(var) = proxy_variable() {
         report.note(format_args!(
             "{var} is set but not used: ftp-ls connects directly (it has no proxy support)"

@@ -52,26 +52,27 @@ impl Tool for FtpPut {
              permission denied) or to make the folder of -r, or no password available",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        (
-            "-T",
-            "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
-        ),
-        (
-            "--upload-file",
-            "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
-        ),
-        ("-C", "use -c (--continue) to resume"),
-        ("--continue-at", "use -c (--continue) to resume"),
-        ("--ftp-create-dirs", "use --create-dirs"),
-        ("-a", "use --append"),
-        (
-            "-o",
-            "the URL names the remote file: ftp-put FILE ftp://host/dir/NAME",
-        ),
-        ("--ftp-pasv", "passive mode is the default"),
-        ("--ftp-port", "use --active"),
-        ("--mirror", "use -r (--recursive)"),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            (
+                "-T",
+                "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
+            ),
+            (
+                "--upload-file",
+                "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
+            ),
+            ("-C", "use -c (--continue) to resume"),
+            ("--continue-at", "use -c (--continue) to resume"),
+            ("--ftp-create-dirs", "use --create-dirs"),
+            ("-a", "use --append"),
+            (
+                "-o",
+                "the URL names the remote file: ftp-put FILE ftp://host/dir/NAME",
+            ),
+            ("--mirror", "use -r (--recursive)"),
+        ],
+        tool::FTP_HINTS,
     ];
     type Args = Args;
 
@@ -208,9 +209,7 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         limit: args.speed.limit(),
         retry: args.conn.retry_policy(),
     };
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
+    args.tls.warn_insecure(report);
     if let Some(var) = proxy_variable() {
         report.note(format_args!(
             "{var} is set but not used: ftp-put connects directly (it has no proxy support)"

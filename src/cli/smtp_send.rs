@@ -96,31 +96,32 @@ impl Tool for SmtpSend {
              --timeout): sending it again as it is may deliver it twice",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        ("--mail-from", "use -f ADDR (--from)"),
-        ("--mail-rcpt", "give recipients as arguments"),
-        ("--host", "use --server smtp://HOST[:PORT]"),
-        ("--port", "use --server smtp://HOST:PORT"),
-        ("--url", "use --server smtp://HOST[:PORT]"),
-        (
-            "--upload-file",
-            "the message is read from standard input or --file",
-        ),
-        ("--tls-trust-file", "use --cacert FILE"),
-        ("--tls-fingerprint", "use --pin sha256:HEX"),
-        (
-            "--tls-starttls",
-            "smtp:// uses STARTTLS; smtps:// is implicit TLS",
-        ),
-        ("--read-recipients", "use -t"),
-        (
-            "-a",
-            "accounts are not supported: give --server and the other flags",
-        ),
-        (
-            "--account",
-            "accounts are not supported: give --server and the other flags",
-        ),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            ("--mail-from", "use -f ADDR (--from)"),
+            ("--mail-rcpt", "give recipients as arguments"),
+            ("--host", "use --server smtp://HOST[:PORT]"),
+            ("--port", "use --server smtp://HOST:PORT"),
+            ("--url", "use --server smtp://HOST[:PORT]"),
+            (
+                "--upload-file",
+                "the message is read from standard input or --file",
+            ),
+            (
+                "--tls-starttls",
+                "smtp:// uses STARTTLS; smtps:// is implicit TLS",
+            ),
+            ("--read-recipients", "use -t"),
+            (
+                "-a",
+                "accounts are not supported: give --server and the other flags",
+            ),
+            (
+                "--account",
+                "accounts are not supported: give --server and the other flags",
+            ),
+        ],
+        tool::MAIL_HINTS,
     ];
     type Args = Args;
 
@@ -580,9 +581,7 @@ fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
     apply_config(&mut args, cfg, tls_flag_given())?;
     let plan = plan(&args, report)?;
     let mut log = Log::open(&args)?;
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
+    args.tls.warn_insecure(report);
     let sources: Vec<Source> = if args.files.is_empty() {
         vec![Source::Stdin]
     } else {
