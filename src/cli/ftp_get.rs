@@ -2,7 +2,7 @@
 //! completions, and the glue from it to [`crate::jobs::ftp_get`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-pub use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
+pub use super::ftp_common::{ftp_login, ftp_options, note_proxy};
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
@@ -87,8 +87,29 @@ impl Tool for FtpGet {
     ];
     type Args = Args;
 
+    /// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+        report.set_quiet(args.output_args.quiet);
+        crate::parallel::tune_allocator();
+        let (targets, ftp, opts) = prepare(&args, report)?;
+        let mut stdout = match opts.destination {
+            Destination::Stream => Some(StreamOut::stdout()?),
+            _ => None,
+        };
+        args.tls.warn_insecure(report);
+        note_proxy(report);
+        let warn = report.warner();
+        let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
+        let mut events = CliEvents::new(report, args.output_args.progress);
+        get_all(
+            &targets,
+            &ftp,
+            &opts,
+            stdout.as_mut(),
+            &mut login_for,
+            &mut events,
+        );
+        Ok(())
     }
 }
 
@@ -184,35 +205,6 @@ pub struct Args {
     pub output_args: OutputArgs,
     #[command(flatten)]
     pub generate: GenerateArgs,
-}
-
-/// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.output_args.quiet);
-    crate::parallel::tune_allocator();
-    let (targets, ftp, opts) = prepare(&args, report)?;
-    let mut stdout = match opts.destination {
-        Destination::Stream => Some(StreamOut::stdout()?),
-        _ => None,
-    };
-    args.tls.warn_insecure(report);
-    if let Some(var) = proxy_variable() {
-        report.note(format_args!(
-            "{var} is set but not used: ftp-get connects directly (it has no proxy support)"
-        ));
-    }
-    let warn = report.warner();
-    let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
-    let mut events = CliEvents::new(report, args.output_args.progress);
-    get_all(
-        &targets,
-        &ftp,
-        &opts,
-        stdout.as_mut(),
-        &mut login_for,
-        &mut events,
-    );
-    Ok(())
 }
 
 fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, GetOptions)> {

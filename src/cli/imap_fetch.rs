@@ -79,7 +79,72 @@ impl Tool for ImapFetch {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+        report.set_quiet(args.output_args.quiet);
+        let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
+        args.tls.warn_insecure(report);
+        let folders = folders(&args, &target)?;
+        if !args.list_folders && !args.store.given() {
+            return Err(Error::new(
+                Kind::Usage,
+                "give one of --maildir, --mbox, --output-dir, --mda or --stdout (or --list-folders)",
+            ));
+        }
+        let warn = report.warner();
+        let (login, token) = imap_login(&target, &args, &warn)?;
+        let opts = imap_options(&args, report, token)?;
+        if args.list_folders {
+            return list_folders(&target, &login, &opts);
+        }
+        let mut state = fetch::open_state(
+            args.state_file.as_deref(),
+            "imap",
+            &login.user,
+            &target,
+            report,
+        )?;
+        let mut store = open_store(&args, &mut state, report)?;
+        if !args.reset_state {
+            if let Some(hint) = state.take_fresh_hint(None) {
+                report.note(hint);
+            }
+        }
+        if args.idle {
+            crate::interrupt::stop_on_signal();
+        }
+        let account = Account {
+            target: &target,
+            login: &login,
+            opts: &opts,
+            fetch_opts: fetch_options(&args),
+            idle: args.idle,
+        };
+        let mut events = CliEvents::new(report, args.output_args.progress);
+        let mut totals: Vec<(&String, Summary)> = Vec::new();
+        for folder in &folders {
+            let summary = fetch::with_retries(
+                &args.conn.retry_policy(),
+                &mut events,
+                unfinished(&args),
+                |events| account.session(folder, &mut store, &mut state, events),
+            );
+            let Some(s) = summary else {
+                return Ok(());
+            };
+            totals.push((folder, s));
+        }
+        drop(events);
+        for (folder, s) in &totals {
+            fetch::Done {
+                prefix: format!("folder {}: ", printable(folder)),
+                from: format!("{} folder {}", target.authority(), printable(folder)),
+                store: &store,
+                fetched: s.fetched,
+                deleted: s.deleted,
+                left: s.left,
+            }
+            .say(report, !args.reset_state);
+        }
+        Ok(())
     }
 }
 
@@ -210,75 +275,6 @@ pub fn parse_date(text: &str) -> std::result::Result<String, String> {
 pub fn parse_mechanism(text: &str) -> std::result::Result<Mechanism, String> {
     Mechanism::parse(text.trim())
         .ok_or_else(|| format!("must be one of {}", Mechanism::all_names()))
-}
-
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.output_args.quiet);
-    let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
-    args.tls.warn_insecure(report);
-    let folders = folders(&args, &target)?;
-    if !args.list_folders && !args.store.given() {
-        return Err(Error::new(
-            Kind::Usage,
-            "give one of --maildir, --mbox, --output-dir, --mda or --stdout (or --list-folders)",
-        ));
-    }
-    let warn = report.warner();
-    let (login, token) = imap_login(&target, &args, &warn)?;
-    let opts = imap_options(&args, report, token)?;
-    if args.list_folders {
-        return list_folders(&target, &login, &opts);
-    }
-    let mut state = fetch::open_state(
-        args.state_file.as_deref(),
-        "imap",
-        &login.user,
-        &target,
-        report,
-    )?;
-    let mut store = open_store(&args, &mut state, report)?;
-    if !args.reset_state {
-        if let Some(hint) = state.take_fresh_hint(None) {
-            report.note(hint);
-        }
-    }
-    if args.idle {
-        crate::interrupt::stop_on_signal();
-    }
-    let account = Account {
-        target: &target,
-        login: &login,
-        opts: &opts,
-        fetch_opts: fetch_options(&args),
-        idle: args.idle,
-    };
-    let mut events = CliEvents::new(report, args.output_args.progress);
-    let mut totals: Vec<(&String, Summary)> = Vec::new();
-    for folder in &folders {
-        let summary = fetch::with_retries(
-            &args.conn.retry_policy(),
-            &mut events,
-            unfinished(&args),
-            |events| account.session(folder, &mut store, &mut state, events),
-        );
-        let Some(s) = summary else {
-            return Ok(());
-        };
-        totals.push((folder, s));
-    }
-    drop(events);
-    for (folder, s) in &totals {
-        fetch::Done {
-            prefix: format!("folder {}: ", printable(folder)),
-            from: format!("{} folder {}", target.authority(), printable(folder)),
-            store: &store,
-            fetched: s.fetched,
-            deleted: s.deleted,
-            left: s.left,
-        }
-        .say(report, !args.reset_state);
-    }
-    Ok(())
 }
 
 /// The folders to fetch: `--folder`s, else the URL's path, else INBOX; `--idle` watches

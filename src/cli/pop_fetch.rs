@@ -67,7 +67,86 @@ impl Tool for PopFetch {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+        report.set_quiet(args.output_args.quiet);
+        if !args.store.given() {
+            return Err(Error::new(
+                Kind::Usage,
+                "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
+            ));
+        }
+        let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
+        if !target.path.is_empty() && target.path != "/" {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{target}: a POP3 URL has no path (one mailbox per account)"),
+            ));
+        }
+        args.tls.warn_insecure(report);
+        let warn = report.warner();
+        let login = pop_login(&target, &args, &warn)?;
+        let opts = pop_options(&args, report)?;
+        let fetch_opts = FetchOptions {
+            new_only: !args.all,
+            delete: args.delete,
+            max_size: args.max_size,
+            limit: args.limit,
+            headers_only: args.headers_only,
+        };
+        let mut state = fetch::open_state(
+            args.state_file.as_deref(),
+            "pop",
+            &login.user,
+            &target,
+            report,
+        )?;
+        // Headers, or a stream whose reader may do anything with it, are a look: the next run
+        // into a store still fetches those messages, and no run deletes them unstored. Until
+        // QUIT, nothing is deleted on the server (RFC 1939 section 6), whatever happens.
+        let store_args = fetch::Store {
+            args: &args.store,
+            create_dirs: args.create_dirs,
+            output: &args.output_args,
+            tool: PopFetch::NAME,
+        };
+        let mut store = store_args.open(
+            &mut state,
+            report,
+            |durable| args.headers_only || !durable,
+            |_| "nothing was deleted on the server".to_string(),
+        )?;
+        let mut events = CliEvents::new(report, args.output_args.progress);
+        // The connection is dropped without QUIT, so the server deletes nothing.
+        let unfinished = args.delete.then_some("nothing was deleted on the server");
+        let summary = fetch::with_retries(
+            &args.conn.retry_policy(),
+            &mut events,
+            unfinished,
+            |events| {
+                session(
+                    &target,
+                    &login,
+                    &opts,
+                    &mut store,
+                    &mut state,
+                    &fetch_opts,
+                    events,
+                )
+            },
+        );
+        drop(events);
+        let Some(s) = summary else {
+            return Ok(());
+        };
+        fetch::Done {
+            prefix: String::new(),
+            from: target.authority(),
+            store: &store,
+            fetched: s.fetched,
+            deleted: s.deleted,
+            left: s.left,
+        }
+        .say(report, true);
+        Ok(())
     }
 }
 
@@ -178,89 +257,6 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = AuthMethod> {
         "apop" => AuthMethod::Apop,
         m => AuthMethod::Sasl(Mechanism::parse(m).expect("a listed mechanism")),
     })
-}
-
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.output_args.quiet);
-    if !args.store.given() {
-        return Err(Error::new(
-            Kind::Usage,
-            "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
-        ));
-    }
-    let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
-    if !target.path.is_empty() && target.path != "/" {
-        return Err(Error::new(
-            Kind::Usage,
-            format!("{target}: a POP3 URL has no path (one mailbox per account)"),
-        ));
-    }
-    args.tls.warn_insecure(report);
-    let warn = report.warner();
-    let login = pop_login(&target, &args, &warn)?;
-    let opts = pop_options(&args, report)?;
-    let fetch_opts = FetchOptions {
-        new_only: !args.all,
-        delete: args.delete,
-        max_size: args.max_size,
-        limit: args.limit,
-        headers_only: args.headers_only,
-    };
-    let mut state = fetch::open_state(
-        args.state_file.as_deref(),
-        "pop",
-        &login.user,
-        &target,
-        report,
-    )?;
-    // Headers, or a stream whose reader may do anything with it, are a look: the next run
-    // into a store still fetches those messages, and no run deletes them unstored. Until
-    // QUIT, nothing is deleted on the server (RFC 1939 section 6), whatever happens.
-    let store_args = fetch::Store {
-        args: &args.store,
-        create_dirs: args.create_dirs,
-        output: &args.output_args,
-        tool: PopFetch::NAME,
-    };
-    let mut store = store_args.open(
-        &mut state,
-        report,
-        |durable| args.headers_only || !durable,
-        |_| "nothing was deleted on the server".to_string(),
-    )?;
-    let mut events = CliEvents::new(report, args.output_args.progress);
-    // The connection is dropped without QUIT, so the server deletes nothing.
-    let unfinished = args.delete.then_some("nothing was deleted on the server");
-    let summary = fetch::with_retries(
-        &args.conn.retry_policy(),
-        &mut events,
-        unfinished,
-        |events| {
-            session(
-                &target,
-                &login,
-                &opts,
-                &mut store,
-                &mut state,
-                &fetch_opts,
-                events,
-            )
-        },
-    );
-    drop(events);
-    let Some(s) = summary else {
-        return Ok(());
-    };
-    fetch::Done {
-        prefix: String::new(),
-        from: target.authority(),
-        store: &store,
-        fetched: s.fetched,
-        deleted: s.deleted,
-        left: s.left,
-    }
-    .say(report, true);
-    Ok(())
 }
 
 /// One connection: log in, fetch, QUIT. Any failure drops the connection without QUIT, so

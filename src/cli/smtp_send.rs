@@ -125,8 +125,55 @@ impl Tool for SmtpSend {
     ];
     type Args = Args;
 
-    fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+    /// Runs smtp-send: every message in turn over one connection, each reported on its own.
+    fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
+        report.set_quiet(args.quiet);
+        let cfg = super::config::smtp_send(args.config.as_deref())?;
+        apply_config(&mut args, cfg, tls_flag_given())?;
+        let plan = plan(&args, report)?;
+        let mut log = Log::open(&args)?;
+        args.tls.warn_insecure(report);
+        let sources: Vec<Source> = if args.files.is_empty() {
+            vec![Source::Stdin]
+        } else {
+            args.files
+                .iter()
+                .map(|f| {
+                    if f.as_os_str() == "-" {
+                        Source::Stdin
+                    } else {
+                        Source::File(f.clone())
+                    }
+                })
+                .collect()
+        };
+        if sources
+            .iter()
+            .filter(|s| matches!(s, Source::Stdin))
+            .count()
+            > 1
+        {
+            return Err(usage("--file -: standard input can be read once only"));
+        }
+        let mut session = Session::default();
+        for src in &sources {
+            let mut rec = Record::default();
+            let code = match send_one(&args, &plan, src, &mut session, report, &mut rec) {
+                Ok(()) => rec.refused.unwrap_or(0),
+                Err(e) => {
+                    report.fail(&e);
+                    if rec.reply.is_none() {
+                        rec.reply = Some(e.message().to_string());
+                    }
+                    e.exit_code()
+                }
+            };
+            if let Err(e) = log.message(&plan, &rec, code) {
+                report.fail(&e);
+            }
+        }
+        session.quit();
+        Ok(())
     }
 }
 
@@ -572,57 +619,6 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Auth>
         token: false,
         netrc: c.from_netrc,
     }))
-}
-
-/// Runs smtp-send: every message in turn over one connection, each reported on its own.
-fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.quiet);
-    let cfg = super::config::smtp_send(args.config.as_deref())?;
-    apply_config(&mut args, cfg, tls_flag_given())?;
-    let plan = plan(&args, report)?;
-    let mut log = Log::open(&args)?;
-    args.tls.warn_insecure(report);
-    let sources: Vec<Source> = if args.files.is_empty() {
-        vec![Source::Stdin]
-    } else {
-        args.files
-            .iter()
-            .map(|f| {
-                if f.as_os_str() == "-" {
-                    Source::Stdin
-                } else {
-                    Source::File(f.clone())
-                }
-            })
-            .collect()
-    };
-    if sources
-        .iter()
-        .filter(|s| matches!(s, Source::Stdin))
-        .count()
-        > 1
-    {
-        return Err(usage("--file -: standard input can be read once only"));
-    }
-    let mut session = Session::default();
-    for src in &sources {
-        let mut rec = Record::default();
-        let code = match send_one(&args, &plan, src, &mut session, report, &mut rec) {
-            Ok(()) => rec.refused.unwrap_or(0),
-            Err(e) => {
-                report.fail(&e);
-                if rec.reply.is_none() {
-                    rec.reply = Some(e.message().to_string());
-                }
-                e.exit_code()
-            }
-        };
-        if let Err(e) = log.message(&plan, &rec, code) {
-            report.fail(&e);
-        }
-    }
-    session.quit();
-    Ok(())
 }
 
 /// Whether the user wants to hear about successes: at a terminal or with -v.
