@@ -3,13 +3,14 @@
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
 use super::walk::{Folder, Tree, fits};
+use super::workers::{self, Worker};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::client::{FtpClient, FtpOptions};
 use crate::ftp::list::{EntryType, folder_path};
 use crate::ftp::parse::{glob_match, has_glob, safe_local_name};
 use crate::net::url::Target;
-use crate::parallel::{self, RateLimit, Start};
+use crate::parallel::{self, RateLimit};
 use crate::session::login::Login;
 use crate::session::reconnect::Reconnecting;
 use crate::session::retry::RetryPolicy;
@@ -19,7 +20,7 @@ use crate::wire::printable;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
 /// At most this many files matched by one wildcard URL, and this many bytes of their names,
@@ -124,20 +125,8 @@ pub fn get_all(
                 continue;
             }
         };
-        let mut run = Run {
-            ftp,
-            opts,
-            login,
-            client: Reconnecting::new(),
-            events: &mut *events,
-            attempt: 0,
-            stream: stream.as_deref_mut(),
-            device: None,
-            claimed: &mut claimed,
-            tree_base: None,
-            queue: None,
-            sole_url,
-        };
+        let mut run = Run::new(ftp, opts, login, &mut *events, &mut claimed, sole_url);
+        run.stream = stream.as_deref_mut();
         if let Stop::Everything = run.group(&group) {
             return;
         }
@@ -162,66 +151,14 @@ fn get_parallel(
         events,
         &label,
         |queue, ev| {
-            let mut run = Run {
-                ftp,
-                opts,
-                login: login.clone(),
-                client: Reconnecting::new(),
-                events: ev,
-                attempt: 0,
-                stream: None,
-                device: None,
-                claimed,
-                tree_base: None,
-                queue: Some(queue),
-                sole_url,
-            };
+            let mut run = Run::new(ftp, opts, login.clone(), ev, claimed, sole_url);
+            run.queue = Some(queue);
             run.group(group);
         },
         |jobs, ev| {
             let mut none = HashMap::new();
-            let mut run = Run {
-                ftp,
-                opts,
-                login: login.clone(),
-                client: Reconnecting::new(),
-                events: ev,
-                attempt: 0,
-                stream: None,
-                device: None,
-                claimed: &mut none,
-                tree_base: None,
-                queue: None,
-                sole_url,
-            };
-            while let Some(job) = jobs.next() {
-                if dead.load(Ordering::Relaxed) {
-                    continue;
-                }
-                let res = match jobs.start(job, |(file, _)| run.client(file).map(drop)) {
-                    Start::Go((file, base)) => {
-                        run.tree_base = base;
-                        run.with_retries(|r| r.fetch(&file, &mut 0))
-                    }
-                    Start::Refused(e) => Err(e),
-                    Start::Leave(note) => {
-                        if let Some(note) = note {
-                            run.events.note(&note);
-                        }
-                        break;
-                    }
-                };
-                if let Err(e) = res {
-                    if run.login_failed(&e) {
-                        // Said once for the server, not once per file and connection.
-                        if !dead.swap(true, Ordering::Relaxed) {
-                            run.events.fail(&e);
-                        }
-                        continue;
-                    }
-                    run.events.fail(&e);
-                }
-            }
+            let mut run = Run::new(ftp, opts, login.clone(), ev, &mut none, sole_url);
+            workers::work(jobs, &dead, &mut run);
             run.close();
         },
     );
@@ -264,7 +201,50 @@ struct Run<'a> {
 /// A file for a `--parallel` worker: the remote file and the tree it belongs to.
 type Job = (Target, Option<String>);
 
-impl Run<'_> {
+impl Worker<Job> for Run<'_> {
+    fn connect(&mut self, (file, _): &Job) -> Result<()> {
+        self.client(file).map(drop)
+    }
+
+    fn work(&mut self, (file, base): Job) -> Result<()> {
+        self.tree_base = base;
+        self.with_retries(|r| r.fetch(&file, &mut 0))
+    }
+
+    fn login_failed(&self, e: &Error) -> bool {
+        Run::login_failed(self, e)
+    }
+
+    fn events(&mut self) -> &mut dyn Events {
+        &mut *self.events
+    }
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        ftp: &'a FtpOptions,
+        opts: &'a GetOptions,
+        login: Login,
+        events: &'a mut dyn Events,
+        claimed: &'a mut HashMap<u64, u64>,
+        sole_url: bool,
+    ) -> Run<'a> {
+        Run {
+            ftp,
+            opts,
+            login,
+            client: Reconnecting::new(),
+            events,
+            attempt: 0,
+            stream: None,
+            device: None,
+            claimed,
+            tree_base: None,
+            queue: None,
+            sole_url,
+        }
+    }
+
     fn group(&mut self, group: &[&Target]) -> Stop {
         let mut stream_written: u64 = 0;
         for target in group {
@@ -641,11 +621,7 @@ impl Run<'_> {
 
     /// A failed login fails every file of the server the same way: said once.
     fn login_failed(&self, e: &Error) -> bool {
-        !self.client.is_connected()
-            && matches!(
-                e.kind(),
-                Kind::Auth | Kind::NoHost | Kind::Unavailable | Kind::Protocol | Kind::Tls
-            )
+        workers::login_failed(&self.client, e)
     }
 
     fn close(&mut self) {

@@ -3,12 +3,13 @@
 //! STOR, or APPE), checking the result against SIZE, and only then removing the local file.
 //! Files for one server share one control connection; transient failures are retried.
 
+use super::workers::{self, Worker};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::client::{FtpClient, FtpOptions, MAX_PATH, Upload};
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
-use crate::parallel::{self, RateLimit, Start};
+use crate::parallel::{self, RateLimit};
 use crate::session::login::Login;
 use crate::session::reconnect::Reconnecting;
 use crate::session::retry::RetryPolicy;
@@ -18,7 +19,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// Where the bytes of one upload come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,31 +187,7 @@ fn put_parallel(
         },
         |jobs, ev| {
             let mut run = Putter::new(ftp, opts, login.clone(), ev);
-            while let Some(job) = jobs.next() {
-                if dead.load(Ordering::Relaxed) {
-                    continue;
-                }
-                let res = match jobs.start(job, |job| run.client(&job.target).map(drop)) {
-                    Start::Go(job) => run.put(&job),
-                    Start::Refused(e) => Err(e),
-                    Start::Leave(note) => {
-                        if let Some(note) = note {
-                            run.events.note(&note);
-                        }
-                        break;
-                    }
-                };
-                if let Err(e) = res {
-                    if run.login_failed(&e) {
-                        // Said once for the server, not once per file and connection.
-                        if !dead.swap(true, Ordering::Relaxed) {
-                            run.events.fail(&e);
-                        }
-                        continue;
-                    }
-                    run.events.fail(&e);
-                }
-            }
+            workers::work(jobs, &dead, &mut run);
             run.close();
         },
     );
@@ -227,6 +204,24 @@ pub struct Putter<'a> {
     made: HashSet<String>,
     /// `--parallel`: the files of a tree go to this queue instead of being uploaded here.
     queue: Option<&'a parallel::Queue<Job>>,
+}
+
+impl Worker<Job> for Putter<'_> {
+    fn connect(&mut self, job: &Job) -> Result<()> {
+        self.client(&job.target).map(drop)
+    }
+
+    fn work(&mut self, job: Job) -> Result<()> {
+        self.put(&job)
+    }
+
+    fn login_failed(&self, e: &Error) -> bool {
+        Putter::login_failed(self, e)
+    }
+
+    fn events(&mut self) -> &mut dyn Events {
+        &mut *self.events
+    }
 }
 
 /// Whether a tree's upload goes on with the server's next file.
@@ -277,11 +272,7 @@ impl<'a> Putter<'a> {
 
     /// A failed login fails every file of the server the same way: said once.
     pub fn login_failed(&self, e: &Error) -> bool {
-        !self.client.is_connected()
-            && matches!(
-                e.kind(),
-                Kind::Auth | Kind::NoHost | Kind::Unavailable | Kind::Protocol | Kind::Tls
-            )
+        workers::login_failed(&self.client, e)
     }
 
     pub fn close(&mut self) {

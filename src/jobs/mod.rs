@@ -12,6 +12,7 @@ pub mod imap_fetch;
 pub mod pop_fetch;
 pub mod smtp_send;
 pub mod walk;
+mod workers;
 
 /// `1 message`, `2 messages`: a fetch's progress line.
 fn messages(n: usize) -> String {
