@@ -51,6 +51,20 @@ pub struct ListEntry {
     pub unique: Option<String>,
 }
 
+impl ListEntry {
+    /// `name`, with nothing known of it yet: the facts of its line fill it in.
+    fn named(name: &str) -> ListEntry {
+        ListEntry {
+            name: name.to_string(),
+            kind: EntryType::Other,
+            size: None,
+            modified: None,
+            target: None,
+            unique: None,
+        }
+    }
+}
+
 /// What one line of a listing is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
@@ -71,14 +85,7 @@ pub fn parse_mlsd(line: &str) -> Line {
     if name.is_empty() {
         return Line::Unparsed;
     }
-    let mut e = ListEntry {
-        name: name.to_string(),
-        kind: EntryType::Other,
-        size: None,
-        modified: None,
-        target: None,
-        unique: None,
-    };
+    let mut e = ListEntry::named(name);
     for fact in facts.split(';').filter(|f| !f.is_empty()) {
         let Some((k, v)) = fact.split_once('=') else {
             return Line::Unparsed;
@@ -145,14 +152,7 @@ fn parse_eplf(line: &str) -> Line {
     if name.is_empty() {
         return Line::Unparsed;
     }
-    let mut e = ListEntry {
-        name: name.to_string(),
-        kind: EntryType::Other,
-        size: None,
-        modified: None,
-        target: None,
-        unique: None,
-    };
+    let mut e = ListEntry::named(name);
     for fact in facts.split(',') {
         let mut chars = fact.chars();
         match chars.next() {

@@ -105,19 +105,7 @@ pub fn get_all(
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
     let sole_url = targets.len() == 1;
-    if opts.parallel > 1 && !matches!(opts.destination, Destination::Stream) {
-        for group in groups {
-            let login = match login_for(group[0]) {
-                Ok(l) => l,
-                Err(e) => {
-                    events.fail(&e);
-                    continue;
-                }
-            };
-            get_parallel(&group, ftp, opts, &login, &mut claimed, sole_url, events);
-        }
-        return;
-    }
+    let parallel = opts.parallel > 1 && !matches!(opts.destination, Destination::Stream);
     for group in groups {
         let login = match login_for(group[0]) {
             Ok(l) => l,
@@ -126,6 +114,10 @@ pub fn get_all(
                 continue;
             }
         };
+        if parallel {
+            get_parallel(&group, ftp, opts, &login, &mut claimed, sole_url, events);
+            continue;
+        }
         let mut run = Run::new(ftp, opts, login, &mut *events, &mut claimed, sole_url);
         run.stream = stream.as_deref_mut();
         if let Stop::Everything = run.group(&group) {

@@ -637,6 +637,20 @@ impl<'a> Putter<'a> {
 }
 
 impl Opened {
+    /// A source read as a stream (standard input, a FIFO): read once, from its start.
+    fn stream(reader: Box<dyn Read + Send>) -> Result<Opened> {
+        Ok(Opened {
+            reader,
+            file: None,
+            len: None,
+            meta: None,
+            tag: random_tag()?,
+            own: false,
+            consumed: 0,
+            started: false,
+        })
+    }
+
     /// Whether `path` still names the very file this was read from (not a link, not a file
     /// put in its place): what `--remove-source-files` may remove.
     fn still_at(&self, path: &std::path::Path) -> bool {
@@ -684,16 +698,7 @@ impl Opened {
 /// Opens a local source: 66 when it cannot be read; a folder is refused.
 fn open_source(source: &Source) -> Result<Opened> {
     match source {
-        Source::Stdin => Ok(Opened {
-            reader: Box::new(io::stdin()),
-            file: None,
-            len: None,
-            meta: None,
-            tag: random_tag()?,
-            own: false,
-            consumed: 0,
-            started: false,
-        }),
+        Source::Stdin => Opened::stream(Box::new(io::stdin())),
         Source::Walked(w) => {
             let w = &w.0;
             let dup = |f: &File| {
@@ -735,16 +740,7 @@ fn open_source(source: &Source) -> Result<Opened> {
                     started: false,
                 })
             } else {
-                Ok(Opened {
-                    reader: Box::new(f),
-                    file: None,
-                    len: None,
-                    meta: None,
-                    tag: random_tag()?,
-                    own: false,
-                    consumed: 0,
-                    started: false,
-                })
+                Opened::stream(Box::new(f))
             }
         }
     }
