@@ -313,9 +313,11 @@ impl<S: Transport> Run<'_, S> {
                 let info =
                     MessageInfo::new(listing.size_of(n), listing.uid_of(n).map(str::to_string));
                 let msg = deliver_one(&mut *store, &info, body, buf, events)?;
+                let bytes = msg.wire_bytes();
+                fetched.commit(msg, n)?;
                 summary.fetched += 1;
-                summary.bytes += msg.wire_bytes();
-                fetched.commit(msg, n)
+                summary.bytes += bytes;
+                Ok(())
             },
         );
         // What was committed is made durable and recorded even when the batch failed (or,
