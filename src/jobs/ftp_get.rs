@@ -17,7 +17,6 @@ use crate::wire::printable;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 use stream::Delivery;
 
@@ -118,7 +117,7 @@ pub fn get_all(
             get_parallel(&group, ftp, opts, &login, &mut claimed, sole_url, events);
             continue;
         }
-        let mut run = Run::new(ftp, opts, login, &mut *events, &mut claimed, sole_url);
+        let mut run = Run::new(ftp, opts, login, &mut *events, Some(&mut claimed), sole_url);
         run.stream = stream.as_deref_mut();
         if let Stop::Everything = run.group(&group) {
             return;
@@ -137,23 +136,16 @@ fn get_parallel(
     sole_url: bool,
     events: &mut dyn Events,
 ) {
-    let dead = AtomicBool::new(false);
-    let label = format!("{} connections", opts.parallel);
-    parallel::run(
+    workers::run(
         opts.parallel,
         events,
-        &label,
         |queue, ev| {
-            let mut run = Run::new(ftp, opts, login.clone(), ev, claimed, sole_url);
+            let mut run = Run::new(ftp, opts, login.clone(), ev, Some(claimed), sole_url);
             run.queue = Some(queue);
             run.group(group);
         },
-        |jobs, ev| {
-            let mut none = HashMap::new();
-            let mut run = Run::new(ftp, opts, login.clone(), ev, &mut none, sole_url);
-            workers::work(jobs, &dead, &mut run);
-            run.close();
-        },
+        // A worker claims nothing: the lister did.
+        |ev, work| work(&mut Run::new(ftp, opts, login.clone(), ev, None, sole_url)),
     );
 }
 
@@ -179,8 +171,9 @@ struct Run<'a> {
     /// retries, with the bytes written to it so far.
     device: Option<(StreamOut, u64)>,
     /// Which remote file each local path was written from in this run, both as hashes:
-    /// a 100,000-file run keeps 16 bytes per file, not two strings.
-    claimed: &'a mut HashMap<u64, u64>,
+    /// a 100,000-file run keeps 16 bytes per file, not two strings. (None in a
+    /// `--parallel` worker: the lister claims.)
+    claimed: Option<&'a mut HashMap<u64, u64>>,
     /// While mirroring a tree (`-r`): the remote folder it starts at (ending in '/', or
     /// empty); local paths are the remote ones below it.
     tree_base: Option<String>,
@@ -211,6 +204,10 @@ impl Worker<Job> for Run<'_> {
     fn events(&mut self) -> &mut dyn Events {
         &mut *self.events
     }
+
+    fn close(&mut self) {
+        Run::close(self)
+    }
 }
 
 impl<'a> Run<'a> {
@@ -219,7 +216,7 @@ impl<'a> Run<'a> {
         opts: &'a GetOptions,
         login: Login,
         events: &'a mut dyn Events,
-        claimed: &'a mut HashMap<u64, u64>,
+        claimed: Option<&'a mut HashMap<u64, u64>>,
         sole_url: bool,
     ) -> Run<'a> {
         Run {
@@ -337,10 +334,13 @@ impl<'a> Run<'a> {
             // of any size in the same memory.
             return Ok(true);
         }
+        let Some(claimed) = self.claimed.as_deref_mut() else {
+            return Ok(true);
+        };
         let source = hash_of(&file.to_string());
-        match self.claimed.get(&hash_of(&dest)) {
+        match claimed.get(&hash_of(&dest)) {
             None => {
-                self.claimed.insert(hash_of(&dest), source);
+                claimed.insert(hash_of(&dest), source);
                 Ok(true)
             }
             Some(first) if *first == source => {

@@ -18,7 +18,6 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 mod tree;
 
@@ -163,12 +162,9 @@ fn put_parallel(
     login: &Login,
     events: &mut dyn Events,
 ) {
-    let dead = AtomicBool::new(false);
-    let label = format!("{} connections", opts.parallel);
-    parallel::run(
+    workers::run(
         opts.parallel,
         events,
-        &label,
         |queue, ev| {
             let mut run = Putter::new(ftp, opts, login.clone(), ev);
             run.queue = Some(queue);
@@ -186,11 +182,7 @@ fn put_parallel(
             }
             run.close();
         },
-        |jobs, ev| {
-            let mut run = Putter::new(ftp, opts, login.clone(), ev);
-            workers::work(jobs, &dead, &mut run);
-            run.close();
-        },
+        |ev, work| work(&mut Putter::new(ftp, opts, login.clone(), ev)),
     );
 }
 
@@ -222,6 +214,10 @@ impl Worker<Job> for Putter<'_> {
 
     fn events(&mut self) -> &mut dyn Events {
         &mut *self.events
+    }
+
+    fn close(&mut self) {
+        Putter::close(self)
     }
 }
 

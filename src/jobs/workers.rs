@@ -5,7 +5,7 @@
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::client::FtpClient;
-use crate::parallel::{Jobs, Start};
+use crate::parallel::{self, Jobs, Queue, Start};
 use crate::session::reconnect::Reconnecting;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,12 +18,33 @@ pub(crate) trait Worker<J> {
     /// Whether `e` is a login that failed as every connection's would.
     fn login_failed(&self, e: &Error) -> bool;
     fn events(&mut self) -> &mut dyn Events;
+    /// Ends the worker's connection.
+    fn close(&mut self);
+}
+
+/// `--parallel N`: `produce`, on one thread, feeds the queue (lists, walks, claims local
+/// names); N workers, each on its own thread with its own connection, do what it holds:
+/// `worker` makes one and hands it to the loop it is given.
+pub(crate) fn run<J: Send>(
+    workers: usize,
+    events: &mut dyn Events,
+    produce: impl FnOnce(&Queue<J>, &mut dyn Events) + Send,
+    worker: impl Fn(&mut dyn Events, &dyn Fn(&mut dyn Worker<J>)) + Sync,
+) {
+    let dead = AtomicBool::new(false);
+    let label = format!("{workers} connections");
+    parallel::run(workers, events, &label, produce, |jobs, ev| {
+        worker(ev, &|w| {
+            work(jobs, &dead, w);
+            w.close();
+        })
+    });
 }
 
 /// Does the jobs of `jobs` until none is left, each failure reported. Once a login failed
 /// as every connection's would, that is said once (`dead` is shared by the workers) and the
 /// jobs left are dropped.
-pub(crate) fn work<J>(jobs: &Jobs<'_, J>, dead: &AtomicBool, worker: &mut impl Worker<J>) {
+fn work<J>(jobs: &Jobs<'_, J>, dead: &AtomicBool, worker: &mut dyn Worker<J>) {
     while let Some(job) = jobs.next() {
         if dead.load(Ordering::Relaxed) {
             continue;
