@@ -131,6 +131,15 @@ mod tests {
         }
     }
 
+    impl Log {
+        fn new(fail_sync: bool) -> Log {
+            Log {
+                steps: Rc::new(RefCell::new(Vec::new())),
+                fail_sync,
+            }
+        }
+    }
+
     fn fetch_two(store: &mut Log) -> Fetched<u32> {
         let mut batch = Fetched::default();
         for id in [1, 2] {
@@ -140,26 +149,41 @@ mod tests {
         batch
     }
 
+    /// A state file in a folder of its own, and that folder.
+    fn state() -> (StateFile, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("ph-batch-{}", crate::deliver::unique_stem()));
+        (StateFile::open(&dir.join("state")).unwrap(), dir)
+    }
+
     #[test]
     fn a_batch_is_synced_then_recorded_then_kept() {
-        let steps = Rc::new(RefCell::new(Vec::new()));
-        let mut store = Log {
-            steps: steps.clone(),
-            fail_sync: false,
-        };
+        let mut store = Log::new(false);
+        let steps = store.steps.clone();
+        let (mut state, dir) = state();
         let batch = fetch_two(&mut store);
-        let recorded = batch.record(&mut store, None, |_, _| Ok(())).unwrap();
+        let recorded = batch
+            .record(&mut store, Some(&mut state), |st, ids| {
+                steps.borrow_mut().push("record");
+                st.insert(&format!("batch-{}-{}", ids[0], ids[1]));
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(recorded.ids(), [1, 2]);
-        assert_eq!(*steps.borrow(), ["commit", "commit", "sync", "keep"]);
+        assert_eq!(
+            *steps.borrow(),
+            ["commit", "commit", "sync", "record", "keep"]
+        );
+        // Saved before it was kept.
+        let saved = std::fs::read_to_string(dir.join("state")).unwrap();
+        assert!(saved.ends_with("\nbatch-1-2\n"), "{saved}");
+        drop(state);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn a_failed_step_takes_the_batch_back_and_yields_nothing_to_delete() {
-        let steps = Rc::new(RefCell::new(Vec::new()));
-        let mut store = Log {
-            steps: steps.clone(),
-            fail_sync: true,
-        };
+        let mut store = Log::new(true);
+        let steps = store.steps.clone();
         let batch = fetch_two(&mut store);
         let err = batch.record(&mut store, None, |_, _| Ok(())).unwrap_err();
         assert_eq!(err.to_string(), "disk gone");
@@ -167,8 +191,7 @@ mod tests {
         // The record fails: the synced batch is taken back, never kept.
         steps.borrow_mut().clear();
         store.fail_sync = false;
-        let dir = std::env::temp_dir().join(format!("ph-batch-{}", crate::deliver::unique_stem()));
-        let mut state = StateFile::open(&dir.join("state")).unwrap();
+        let (mut state, dir) = state();
         let batch = fetch_two(&mut store);
         let err = batch
             .record(&mut store, Some(&mut state), |_, ids| {
