@@ -423,37 +423,45 @@ mod tests {
     #[test]
     fn a_flag_from_another_tool_gets_the_hint_of_the_tool_then_its_family() {
         use crate::cli::{ftp_ls, imap_fetch, pop_fetch, smtp_send};
-        // The family's tables, shared.
-        assert_eq!(
-            hint::<pop_fetch::PopFetch>("--sizelimit"),
-            "unknown option '--sizelimit': use --max-size BYTES (see --help)"
-        );
-        assert_eq!(
-            hint::<imap_fetch::ImapFetch>("--tls-trust-file"),
-            "unknown option '--tls-trust-file': use --cacert FILE (see --help)"
-        );
-        assert_eq!(
-            hint::<smtp_send::SmtpSend>("--tls-fingerprint"),
-            "unknown option '--tls-fingerprint': use --pin sha256:HEX (see --help)"
-        );
-        assert_eq!(
-            hint::<ftp_ls::FtpLs>("--ftp-port"),
-            "unknown option '--ftp-port': use --active (see --help)"
-        );
-        // The tool's own, then the family's, before the hints every tool has: -k is
-        // fetchmail's keep to the fetchers, curl's insecure elsewhere.
-        assert_eq!(
-            hint::<pop_fetch::PopFetch>("--limit-rate"),
-            "unknown option '--limit-rate': pop-fetch does not limit its rate (see --help)"
-        );
-        assert_eq!(
-            hint::<imap_fetch::ImapFetch>("-k"),
-            "unknown option '-k': use --keep (the default) or --delete (see --help)"
-        );
-        assert_eq!(
-            hint::<ftp_ls::FtpLs>("-k"),
-            "unknown option '-k': use --insecure (see --help)"
-        );
+        type Hint = fn(&str) -> String;
+        let cases: [(Hint, &str, &str); 7] = [
+            // The family's tables, shared.
+            (
+                hint::<pop_fetch::PopFetch>,
+                "--sizelimit",
+                "use --max-size BYTES",
+            ),
+            (
+                hint::<imap_fetch::ImapFetch>,
+                "--tls-trust-file",
+                "use --cacert FILE",
+            ),
+            (
+                hint::<smtp_send::SmtpSend>,
+                "--tls-fingerprint",
+                "use --pin sha256:HEX",
+            ),
+            (hint::<ftp_ls::FtpLs>, "--ftp-port", "use --active"),
+            // The tool's own, then the family's, before the hints every tool has: -k is
+            // fetchmail's keep to the fetchers, curl's insecure elsewhere.
+            (
+                hint::<pop_fetch::PopFetch>,
+                "--limit-rate",
+                "pop-fetch does not limit its rate",
+            ),
+            (
+                hint::<imap_fetch::ImapFetch>,
+                "-k",
+                "use --keep (the default) or --delete",
+            ),
+            (hint::<ftp_ls::FtpLs>, "-k", "use --insecure"),
+        ];
+        for (hint, flag, ours) in cases {
+            assert_eq!(
+                hint(flag),
+                format!("unknown option '{flag}': {ours} (see --help)")
+            );
+        }
     }
 
     #[test]
