@@ -132,11 +132,11 @@ pub fn authenticate<P: Sasl>(p: &mut P, mech: Mechanism, creds: &Credentials) ->
     }
 }
 
-/// Cancels the exchange with `*` and reads the server's answer to it, then fails with `e`
-/// (in the peer's context). What the cancel meets (a broken connection, another challenge)
-/// does not change the error.
+/// Cancels the exchange with `*` (shown as it is: a cancel is no secret) and reads the
+/// server's answer to it, then fails with `e` (in the peer's context). What the cancel
+/// meets (a broken connection, another challenge) does not change the error.
 fn cancel<P: Sasl>(p: &mut P, what: &str, e: Error) -> Error {
-    if p.conn_mut().send_secret_line("*").is_ok() {
+    if p.conn_mut().cancel_sasl().is_ok() {
         let _ = p.step(what);
     }
     e.context(p.conn().peer())
