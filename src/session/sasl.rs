@@ -209,7 +209,7 @@ impl Exchange {
         match &mut self.state {
             State::Plain { sent } => {
                 if *sent {
-                    return Err(unexpected(self.mech, challenge));
+                    return Err(unexpected(self.mech, challenge, &self.secret));
                 }
                 *sent = true;
                 let mut out = Vec::with_capacity(self.user.len() + self.secret.len() + 2);
@@ -224,12 +224,12 @@ impl Exchange {
                 match *step {
                     1 => Ok(self.user.as_bytes().to_vec()),
                     2 => Ok(self.secret.as_bytes().to_vec()),
-                    _ => Err(unexpected(self.mech, challenge)),
+                    _ => Err(unexpected(self.mech, challenge, &self.secret)),
                 }
             }
             State::CramMd5 { done } => {
                 if *done || challenge.is_empty() {
-                    return Err(unexpected(self.mech, challenge));
+                    return Err(unexpected(self.mech, challenge, &self.secret));
                 }
                 *done = true;
                 let mac = hmac_md5(self.secret.as_bytes(), challenge);
@@ -242,7 +242,7 @@ impl Exchange {
                 if *sent {
                     // The server's error, as JSON; the client answers with an empty line
                     // and the server then fails the command.
-                    self.detail = Some(crate::wire::printable(&String::from_utf8_lossy(challenge)));
+                    self.detail = Some(quote(challenge, &self.secret));
                     return Ok(Vec::new());
                 }
                 *sent = true;
@@ -331,7 +331,7 @@ impl Exchange {
                         Kind::Auth,
                         format!(
                             "SCRAM-SHA-256: the server refused the login: {}",
-                            crate::wire::printable(err)
+                            quote(err.as_bytes(), &self.secret)
                         ),
                     ));
                 }
@@ -353,7 +353,7 @@ impl Exchange {
                 *state = Scram::Verified;
                 Ok(Vec::new())
             }
-            Scram::Verified => Err(unexpected(Mechanism::ScramSha256, challenge)),
+            Scram::Verified => Err(unexpected(self.mech, challenge, &self.secret)),
         }
     }
 }
@@ -368,12 +368,21 @@ pub fn apop_digest(timestamp: &str, password: &str) -> String {
     hex(&h.finalize())
 }
 
-fn unexpected(mech: Mechanism, challenge: &[u8]) -> Error {
+/// What the server said inside an exchange, as a message quotes it: decoded, the secret
+/// hidden (a server may repeat it, and what a message quotes is no more redacted after),
+/// control characters made visible, at most 200 characters of it (a challenge may be a
+/// megabyte long).
+fn quote(said: &[u8], secret: &str) -> String {
+    let said = crate::wire::transcript::redact_bytes(said, secret.as_bytes());
+    crate::wire::printable(&String::from_utf8_lossy(&said))
+}
+
+fn unexpected(mech: Mechanism, challenge: &[u8], secret: &str) -> Error {
     Error::new(
         Kind::Protocol,
         format!(
             "{mech}: unexpected challenge from the server: {}",
-            crate::wire::printable(&String::from_utf8_lossy(challenge))
+            quote(challenge, secret)
         ),
     )
 }
