@@ -26,9 +26,10 @@ use std::time::Instant;
 /// At most this many commands in flight (besides the 4 KiB window of the engine).
 const MAX_IN_FLIGHT: usize = 256;
 
-/// A POP3 command line is at most 255 octets (RFC 5034 section 4): a longer initial
-/// response goes as the answer to an empty challenge instead.
-const MAX_AUTH_LINE: usize = 255;
+/// A POP3 command line is at most 255 octets, its CRLF included (RFC 2449 section 4): an
+/// initial response that would make AUTH longer goes as the answer to an empty challenge
+/// instead (RFC 5034 section 4).
+const MAX_AUTH_LINE: usize = 255 - 2;
 
 /// How to connect. How to log in is the [`Credentials`]' business.
 #[derive(Clone)]
@@ -810,6 +811,29 @@ mod tests {
         assert_eq!(r.unwrap_err().exit_code(), 76);
         assert!(
             shown.contains("C: AUTH LOGIN\nS: + !!!\nC: *\nS: -ERR cancelled"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn an_initial_response_goes_with_auth_only_within_255_octets_crlf_included() {
+        let caps: &[u8] = b"+OK\r\nSASL PLAIN\r\n.\r\n";
+        // "AUTH PLAIN " and 240 characters of base64: 253 octets and CRLF.
+        let (r, _) = login_with(
+            &[b"+OK hi\r\n", caps, b"+OK\r\n", caps],
+            Method::Sasl(Mechanism::Plain),
+            &"x".repeat(175),
+        );
+        r.unwrap();
+        // 244 characters would make 257 octets: they answer the empty challenge instead.
+        let (r, shown) = login_with(
+            &[b"+OK hi\r\n", caps, b"+ \r\n", b"+OK\r\n", caps],
+            Method::Sasl(Mechanism::Plain),
+            &"x".repeat(176),
+        );
+        r.unwrap();
+        assert!(
+            shown.contains("C: AUTH PLAIN\nS: + \nC: ****\nS: +OK"),
             "{shown}"
         );
     }
