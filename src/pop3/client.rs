@@ -190,7 +190,7 @@ impl<S: Transport> Pop3Client<S> {
     fn login(&mut self, creds: &Credentials) -> Result<()> {
         let peer = self.conn.peer().to_string();
         let offered: Vec<&str> = self.caps.sasl.iter().map(String::as_str).collect();
-        let mech = match creds.method {
+        let mech = match creds.login_method()? {
             Method::User => return self.user_pass(creds),
             Method::Apop => return self.apop(creds),
             // A server without CAPA may still take AUTH: try what was asked for.

@@ -114,10 +114,16 @@ impl Credentials {
         self.origin == Origin::Anonymous
     }
 
+    /// `--auth`, once checked against the secret ([`suits`]): what a protocol logs in with.
+    pub fn login_method(&self) -> Result<Method> {
+        suits(self.method, self.is_token())?;
+        Ok(self.method)
+    }
+
     /// The SASL mechanism `--auth` forced, for a protocol whose only logins are SASL and
     /// its own (SMTP, IMAP): POP3's USER and APOP are refused (64).
     pub fn forced_mechanism(&self) -> Result<Option<Mechanism>> {
-        match self.method {
+        match self.login_method()? {
             Method::Auto => Ok(None),
             Method::Sasl(m) => Ok(Some(m)),
             Method::User | Method::Apop => Err(Error::new(
@@ -136,6 +142,29 @@ impl Credentials {
             Origin::Netrc(file) => cleartext_refusal(Some(file)),
             Origin::Given | Origin::Anonymous => cleartext_refusal(None),
         }
+    }
+}
+
+/// Whether `method` can log in with the secret at hand, an OAuth2 token (`token`) or a
+/// password: a token goes by XOAUTH2 alone (never as a password to USER/PASS, APOP or
+/// another mechanism), and XOAUTH2 takes nothing else. Refused (64) before anything is sent.
+pub fn suits(method: Method, token: bool) -> Result<()> {
+    let named = match method {
+        Method::Auto => return Ok(()),
+        Method::User => "user".to_string(),
+        Method::Apop => "apop".to_string(),
+        Method::Sasl(m) => m.name().to_string(),
+    };
+    match (method == Method::Sasl(Mechanism::XOAuth2), token) {
+        (true, false) => Err(Error::new(
+            Kind::Usage,
+            "--auth XOAUTH2 needs a token (--oauth2-token-env VAR)",
+        )),
+        (false, true) => Err(Error::new(
+            Kind::Usage,
+            format!("--auth {named} needs a password, but an OAuth2 token was given"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -184,6 +213,34 @@ mod tests {
         let refusal = c.cleartext_refusal();
         assert!(refusal.contains("netrc file /home/bob/.netrc"), "{refusal}");
         assert!(!refusal.contains("--tls none"), "{refusal}");
+    }
+
+    #[test]
+    fn a_token_logs_in_by_xoauth2_alone() {
+        let token = Credentials::token("bob", "ya29.tok");
+        assert_eq!(token.login_method().unwrap(), Method::Auto);
+        let xoauth2 = Method::Sasl(Mechanism::XOAuth2);
+        let t = token.clone().with_method(xoauth2);
+        assert_eq!(t.login_method().unwrap(), xoauth2);
+        for (method, named) in [
+            (Method::User, "user"),
+            (Method::Apop, "apop"),
+            (Method::Sasl(Mechanism::Plain), "PLAIN"),
+        ] {
+            let e = token
+                .clone()
+                .with_method(method)
+                .login_method()
+                .unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert_eq!(
+                e.to_string(),
+                format!("--auth {named} needs a password, but an OAuth2 token was given")
+            );
+        }
+        let pw = Credentials::password("bob", "pw").with_method(xoauth2);
+        assert_eq!(pw.login_method().unwrap_err().exit_code(), 64);
+        assert_eq!(pw.forced_mechanism().unwrap_err().exit_code(), 64);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! [`choose`]'s business: the best one the server offers, or the one the user forced.
 
 use crate::error::{Error, Kind, Result};
+use crate::session::credentials::Method;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ring::{digest, hmac, pbkdf2};
@@ -85,18 +86,7 @@ pub fn choose(offered: &[&str], forced: Option<Mechanism>, have_token: bool) -> 
         }
     };
     if let Some(m) = forced {
-        if have_token && m != Mechanism::XOAuth2 {
-            return Err(Error::new(
-                Kind::Usage,
-                format!("--auth {m} needs a password, but an OAuth2 token was given"),
-            ));
-        }
-        if !have_token && m == Mechanism::XOAuth2 {
-            return Err(Error::new(
-                Kind::Usage,
-                "--auth XOAUTH2 needs a token (--oauth2-token-env VAR)",
-            ));
-        }
+        crate::session::credentials::suits(Method::Sasl(m), have_token)?;
         if offers(m) {
             return Ok(m);
         }
@@ -743,13 +733,13 @@ mod tests {
 
     #[test]
     fn scram_server_error() {
-        let mut ex = Exchange::new(Mechanism::ScramSha256, "u", "p");
+        let mut ex = Exchange::new(Mechanism::ScramSha256, "u", "pencil");
         ex.state = State::Scram(Scram::SentFinal {
             server_signature: vec![1; 32],
         });
-        let e = ex.respond(b"e=invalid-proof").unwrap_err();
+        let e = ex.respond(b"e=invalid-proof for pencil").unwrap_err();
         assert_eq!(e.exit_code(), 77);
-        assert!(e.message().contains("invalid-proof"));
+        assert!(e.message().ends_with(": invalid-proof for ****"), "{e}");
     }
 
     #[test]
