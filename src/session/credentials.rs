@@ -114,8 +114,15 @@ impl Credentials {
         self.origin == Origin::Anonymous
     }
 
-    /// `--auth`, once checked against the secret ([`suits`]): what a protocol logs in with.
+    /// `--auth`, once the login is checked: a user name and a secret every protocol can
+    /// send ([`sendable`]), and a method that suits the secret ([`suits`]). What a protocol
+    /// logs in with; refused (64) before anything is sent.
     pub fn login_method(&self) -> Result<Method> {
+        for (text, what) in [(self.user.as_str(), "user name"), (self.secret(), "secret")] {
+            if !sendable(text) {
+                return Err(unsendable("the login", what));
+            }
+        }
         suits(self.method, self.is_token())?;
         Ok(self.method)
     }
@@ -143,6 +150,24 @@ impl Credentials {
             Origin::Given | Origin::Anonymous => cleartext_refusal(None),
         }
     }
+}
+
+/// Whether `text` (a user name, a password, a token) can go to a server at all: CR, LF or
+/// NUL would end or split the command that carries it, and SASL's base64 would carry them
+/// past the engine's own refusal.
+pub fn sendable(text: &str) -> bool {
+    !text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+/// The refusal (64) of a `what` (`user name`, `password`...) from `source` that is not
+/// [`sendable`]: it names where it came from, never the text itself.
+pub fn unsendable(source: impl fmt::Display, what: &str) -> Error {
+    Error::new(
+        Kind::Usage,
+        format!(
+            "{source}: the {what} contains a CR, LF or NUL character, which no protocol can send"
+        ),
+    )
 }
 
 /// Whether `method` can log in with the secret at hand, an OAuth2 token (`token`) or a
@@ -241,6 +266,20 @@ mod tests {
         let pw = Credentials::password("bob", "pw").with_method(xoauth2);
         assert_eq!(pw.login_method().unwrap_err().exit_code(), 64);
         assert_eq!(pw.forced_mechanism().unwrap_err().exit_code(), 64);
+    }
+
+    #[test]
+    fn a_login_no_protocol_can_send_is_refused() {
+        for c in [
+            Credentials::password("bob\r\nRSET", "pw"),
+            Credentials::password("bob", "pw\0"),
+            Credentials::token("bob", "ya29\n"),
+        ] {
+            let e = c.login_method().unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert!(e.to_string().starts_with("the login: the "), "{e}");
+            assert!(!e.to_string().contains("pw") && !e.to_string().contains("RSET"));
+        }
     }
 
     #[test]

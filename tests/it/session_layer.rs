@@ -214,3 +214,57 @@ fn pop_fetch_never_sends_a_token_as_a_password() {
         assert_eq!(server.transcript(), ["CAPA"], "{auth}");
     }
 }
+
+#[test]
+fn a_user_name_with_a_line_break_is_never_sent() {
+    // SASL's base64 would carry it past the engine's refusal of CR, LF and NUL; IMAP's
+    // LOGIN would send a literal's announcement and then stop.
+    let s = FakeSmtp::builder().login("bob", "pw").start();
+    let ran = run_tool(
+        SMTP_SEND,
+        &[
+            "--server",
+            &s.url(),
+            "--tls",
+            "none",
+            "--user",
+            "bob\nRSET",
+            "--password-env",
+            "PW",
+            "rcpt@example.org",
+        ],
+        "pw",
+        b"From: a@example.com\n\nhi\n",
+    );
+    let line = ran.fails(64);
+    assert!(
+        line.ends_with(
+            "--user: the user name contains a CR, LF or NUL character, which no protocol can send"
+        ),
+        "{line}"
+    );
+    assert!(s.commands("EHLO").is_empty(), "nothing is sent");
+    let server = imap(&[]).start();
+    let out = TempDir::new("session-imap-user");
+    let url = format!("imap://127.0.0.1:{}/", server.port());
+    let maildir = out.join("Mail");
+    let args = [
+        url.as_str(),
+        "--user",
+        "bob\r",
+        "--password-env",
+        "PW",
+        "--maildir",
+        maildir.to_str().unwrap(),
+    ];
+    let ran = run_tool(IMAP_FETCH, &args, "pw", b"");
+    let line = ran.fails(64);
+    assert!(
+        line.ends_with(
+            "--user: the user name contains a CR, LF or NUL character, which no protocol can send"
+        ),
+        "{line}"
+    );
+    server.settle();
+    assert!(server.transcript().is_empty(), "{:?}", server.transcript());
+}
