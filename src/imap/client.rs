@@ -199,10 +199,11 @@ impl<S: Transport> ImapClient<S> {
             }
         } else {
             client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
-            client.conn.set_phase_deadline(None);
+        }
+        open::end_phase(&mut client.conn, opts.opening());
+        if !preauth {
             client.login(creds)?;
         }
-        client.conn.set_phase_deadline(None);
         Ok(client)
     }
 

@@ -133,7 +133,7 @@ impl<S: Transport> Pop3Client<S> {
         };
         client.capa()?;
         let mut client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
-        client.conn.set_phase_deadline(None);
+        open::end_phase(&mut client.conn, opts.opening());
         client.login(creds)?;
         // Capabilities may change with the login (RFC 2449 section 5).
         client.capa()?;
