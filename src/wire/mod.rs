@@ -599,13 +599,6 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
         self.answering = false;
     }
 
-    /// Reads the server's greeting, its first reply: a wait that times out is named as
-    /// such ([`no_greeting`]), `within` being the connect phase's length.
-    pub fn read_greeting(&mut self, within: Duration) -> Result<D::Reply> {
-        let peer = self.peer.clone();
-        self.read_reply().map_err(|e| no_greeting(e, &peer, within))
-    }
-
     /// Sends `command` (NOOP in FTP, SMTP, POP3) and reads its reply: an error unless the
     /// reply says OK.
     pub fn noop(&mut self, command: &str) -> Result<()> {
@@ -646,19 +639,6 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         })
-    }
-}
-
-/// A timeout while waiting for the greeting, said as such: "HOST:PORT: no greeting from the
-/// server within N s" (any other error as it is).
-pub fn no_greeting(e: Error, peer: &str, within: Duration) -> Error {
-    if e.kind() == Kind::Timeout {
-        e.with_message(format!(
-            "{peer}: no greeting from the server within {} s",
-            within.as_secs_f64()
-        ))
-    } else {
-        e
     }
 }
 
