@@ -22,10 +22,13 @@
 //! without values is written as version 1, as earlier versions wrote it. Ids are printable
 //! ASCII without spaces (RFC 1939 section 7: a UIDL is 1 to 70 characters from 0x21 to
 //! 0x7E); values printable ASCII.
+//!
+//! What the two fetchers keep in it: [`PopEntry`] (a POP3 UIDL's value) and [`ImapFolder`]
+//! (an IMAP folder's fields and ids).
 
 use crate::error::{Error, Kind, Result};
 use crate::util::durable;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -591,6 +594,230 @@ fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     path.with_file_name(name)
+}
+
+/// How pop-fetch records a message: the id is its UIDL, the value its size (LIST's), then
+/// ` dele` when a `--delete` run stored it (deleted by the next `--delete` run if this one
+/// cannot): `UIDL SIZE [dele]`. A server may give a deleted message's UIDL to a new one (RFC
+/// 1939 section 7): a UIDL recorded with another size is such a new message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PopEntry {
+    /// None in a state from before sizes were kept.
+    pub size: Option<u64>,
+    /// Stored by a `--delete` run: delete it when it is still on the server.
+    pub dele: bool,
+}
+
+impl PopEntry {
+    /// Reads a recorded value. Pure.
+    pub fn parse(value: &str) -> PopEntry {
+        let mut w = value.split(' ');
+        let size = w.next().and_then(|s| s.parse().ok());
+        PopEntry {
+            size,
+            dele: w.next() == Some("dele"),
+        }
+    }
+
+    /// The value recording a message of `size` bytes. Pure.
+    pub fn value(size: u64, dele: bool) -> String {
+        if dele {
+            format!("{size} dele")
+        } else {
+            size.to_string()
+        }
+    }
+}
+
+/// How imap-fetch records a folder, keyed by its UIDVALIDITY (RFC 3501 section 2.3.1.1): the
+/// fields `KEY.uidvalidity` and `KEY.last` (the mark: every wanted message up to that UID
+/// was delivered), and the ids `KEY:UIDVALIDITY:UID` of messages above it that were
+/// delivered (a batch cut short, or a message before them still owed). `KEY` is
+/// [`folder_key`].
+#[derive(Debug, Clone)]
+pub struct ImapFolder {
+    /// `KEY:`, which every id of the folder starts with.
+    folder_ids: String,
+    /// `KEY:UIDVALIDITY:`, which the ids under the current UIDVALIDITY start with.
+    id_prefix: String,
+    f_validity: String,
+    f_last: String,
+    validity: String,
+}
+
+impl ImapFolder {
+    /// The folder `name` (as the user gives it) as it is now, with its UIDVALIDITY.
+    pub fn new(name: &str, uidvalidity: u32) -> ImapFolder {
+        let key = folder_key(name);
+        ImapFolder {
+            folder_ids: format!("{key}:"),
+            id_prefix: format!("{key}:{uidvalidity}:"),
+            f_validity: format!("{key}.uidvalidity"),
+            f_last: format!("{key}.last"),
+            validity: uidvalidity.to_string(),
+        }
+    }
+
+    /// The folder's UIDVALIDITY now.
+    pub fn uidvalidity(&self) -> &str {
+        &self.validity
+    }
+
+    /// The UIDVALIDITY recorded for the folder, if any.
+    pub fn recorded_validity<'s>(&self, st: &'s StateFile) -> Option<&'s str> {
+        st.field(&self.f_validity)
+    }
+
+    /// Whether the recorded UIDVALIDITY is the folder's now: only then do its UIDs count.
+    pub fn same_validity(&self, st: &StateFile) -> bool {
+        self.recorded_validity(st) == Some(self.validity.as_str())
+    }
+
+    /// The recorded mark (0 when none).
+    pub fn last(&self, st: &StateFile) -> u32 {
+        st.field(&self.f_last)
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Records the folder's UIDVALIDITY, and `last` as its mark.
+    pub fn set(&self, st: &mut StateFile, last: u32) -> Result<()> {
+        st.set_field(&self.f_validity, &self.validity)?;
+        self.set_last(st, last)
+    }
+
+    /// Records `last` as the mark.
+    pub fn set_last(&self, st: &mut StateFile, last: u32) -> Result<()> {
+        st.set_field(&self.f_last, &last.to_string())
+    }
+
+    /// The UIDs recorded above the mark, under this UIDVALIDITY.
+    pub fn delivered_above(&self, st: &mut StateFile) -> HashSet<u32> {
+        let mut uids = HashSet::new();
+        // Read through `retain`, which keeps them all.
+        st.retain(|id| {
+            if let Some(u) = self.uid_of(id) {
+                uids.insert(u);
+            }
+            true
+        });
+        uids
+    }
+
+    /// Forgets the ids recorded under another UIDVALIDITY: their UIDs mean nothing now.
+    pub fn forget_stale(&self, st: &mut StateFile) {
+        st.retain(|id| !id.starts_with(&self.folder_ids) || id.starts_with(&self.id_prefix));
+    }
+
+    /// Forgets every id of the folder.
+    pub fn forget_all(&self, st: &mut StateFile) {
+        st.retain(|id| !id.starts_with(&self.folder_ids));
+    }
+
+    /// Forgets the ids at or below `last` (the mark covers them).
+    pub fn forget_up_to(&self, st: &mut StateFile, last: u32) {
+        st.retain(|id| self.uid_of(id).is_none_or(|u| u > last));
+    }
+
+    /// Records `uid` as delivered above the mark.
+    pub fn insert(&self, st: &mut StateFile, uid: u32) {
+        st.insert(&format!("{}{uid}", self.id_prefix));
+    }
+
+    /// The UID of an id of this folder under this UIDVALIDITY. Pure.
+    fn uid_of(&self, id: &str) -> Option<u32> {
+        id.strip_prefix(&self.id_prefix)?.parse().ok()
+    }
+}
+
+/// The key of an IMAP folder in the state file: its modified UTF-7 name, percent-encoded
+/// where it is not printable ASCII (or holds `%`, `.` or `:`, which separate the key's
+/// parts), or a hash of it when that is long. Pure.
+pub fn folder_key(folder: &str) -> String {
+    let wire = crate::imap::parse::utf7_encode(folder);
+    let mut out = String::new();
+    for b in wire.bytes() {
+        if (0x21..0x7f).contains(&b) && !matches!(b, b'%' | b'.' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.len() > 120 {
+        let d = crate::util::digest::sha256(wire.as_bytes());
+        out = format!(
+            "sha256-{}",
+            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    #[test]
+    fn pop_entries_read_as_earlier_versions_wrote_them() {
+        let e = |size, dele| PopEntry { size, dele };
+        assert_eq!(PopEntry::parse("1234"), e(Some(1234), false));
+        assert_eq!(PopEntry::parse("1234 dele"), e(Some(1234), true));
+        // Recorded before sizes were kept.
+        assert_eq!(PopEntry::parse(""), e(None, false));
+        assert_eq!(PopEntry::value(1234, false), "1234");
+        assert_eq!(PopEntry::value(1234, true), "1234 dele");
+    }
+
+    #[test]
+    fn folder_keys_are_plain_ascii() {
+        assert_eq!(folder_key("INBOX"), "INBOX");
+        assert_eq!(folder_key("Entw\u{fc}rfe"), "Entw&APw-rfe");
+        assert_eq!(folder_key("a b.c:d%"), "a%20b%2Ec%3Ad%25");
+        let long = folder_key(&"x".repeat(300));
+        assert!(long.starts_with("sha256-") && long.len() == 71, "{long}");
+        for k in [folder_key("a b"), long] {
+            assert!(valid_id(format!("{k}.uidvalidity").as_bytes()));
+        }
+    }
+
+    #[test]
+    fn an_imap_state_file_from_earlier_versions_reads_and_writes_as_before() {
+        let d = std::env::temp_dir().join(format!("ph-imap-{}", crate::deliver::unique_stem()));
+        let path = d.join("imap/bob@mail.example");
+        let old = "posthaste-state 1\n\
+                   INBOX.last 7\nINBOX.uidvalidity 42\nSent.last 3\nSent.uidvalidity 9\n\n\
+                   INBOX:41:5\nINBOX:42:10\nINBOX:42:12\nSent:9:8\n";
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, old).unwrap();
+        let mut st = StateFile::open(&path).unwrap();
+        let inbox = ImapFolder::new("INBOX", 42);
+        assert_eq!(inbox.recorded_validity(&st), Some("42"));
+        assert!(inbox.same_validity(&st));
+        assert_eq!(inbox.last(&st), 7);
+        assert_eq!(inbox.delivered_above(&mut st), HashSet::from([10, 12]));
+        // An id under an older UIDVALIDITY is stale; another folder's ids stay.
+        inbox.forget_stale(&mut st);
+        inbox.forget_up_to(&mut st, 10);
+        inbox.set(&mut st, 10).unwrap();
+        inbox.insert(&mut st, 13);
+        st.save().unwrap();
+        drop(st);
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "posthaste-state 1\n\
+             INBOX.last 10\nINBOX.uidvalidity 42\nSent.last 3\nSent.uidvalidity 9\n\n\
+             INBOX:42:12\nINBOX:42:13\nSent:9:8\n"
+        );
+        // A new UIDVALIDITY: nothing recorded counts, and all the folder's ids go.
+        let mut st = StateFile::open(&path).unwrap();
+        let sent = ImapFolder::new("Sent", 10);
+        assert!(!sent.same_validity(&st) && sent.recorded_validity(&st) == Some("9"));
+        sent.forget_all(&mut st);
+        assert_eq!(sent.delivered_above(&mut st), HashSet::new());
+        assert!(st.contains("INBOX:42:12") && !st.contains("Sent:9:8"));
+        drop(st);
+        fs::remove_dir_all(d).unwrap();
+    }
 }
 
 #[cfg(test)]

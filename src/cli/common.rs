@@ -76,6 +76,13 @@ impl TlsArgs {
             insecure: self.insecure,
         }
     }
+
+    /// `--insecure` says so on stderr, once a run.
+    pub fn warn_insecure(&self, report: &super::report::Reporter) {
+        if self.insecure {
+            report.warn("--insecure: server certificates are not verified");
+        }
+    }
 }
 
 /// Connecting, waiting and retrying.

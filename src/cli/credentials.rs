@@ -13,6 +13,7 @@ use super::common::CredArgs;
 use crate::error::{Error, Kind, Result, io_reason};
 use crate::net::url::Target;
 use crate::netrc;
+use crate::session::credentials::{sendable, unsendable};
 use crate::session::{Credentials, Method};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -59,10 +60,10 @@ pub fn token(var: &str) -> Result<String> {
             format!("--oauth2-token-env {var}: the environment variable is not set or empty"),
         ));
     }
-    if token.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Error::new(
-            Kind::Usage,
-            format!("--oauth2-token-env {var}: the token contains a CR, LF or NUL character"),
+    if !sendable(token) {
+        return Err(unsendable(
+            format_args!("--oauth2-token-env {var}"),
+            "token",
         ));
     }
     Ok(token.to_string())
@@ -70,16 +71,34 @@ pub fn token(var: &str) -> Result<String> {
 
 /// Finds the user name: `--user`, then the URL, then, only when `--netrc-file` asks for
 /// netrc (curl's `-n`), that file's entry for the host. `None` when none of them names one.
+/// A user name holding CR, LF or NUL is refused (64), naming where it came from.
 pub fn user_name(target: &Target, args: &CredArgs) -> Result<Option<String>> {
-    if let Some(u) = args.user.clone().or_else(|| target.user.clone()) {
-        return Ok(Some(u));
+    let checked = |user: &String, source: &dyn std::fmt::Display| {
+        if sendable(user) {
+            Ok(Some(user.clone()))
+        } else {
+            Err(unsendable(source, "user name"))
+        }
+    };
+    if let Some(u) = &args.user {
+        return checked(u, &"--user");
+    }
+    if let Some(u) = &target.user {
+        return checked(u, &"the URL");
     }
     if args.netrc_file.is_none() {
         return Ok(None);
     }
-    Ok(read_netrc(args)?
-        .and_then(|(_, text)| netrc::lookup(&text, &target.host, None))
-        .and_then(|e| e.login))
+    let Some((path, text)) = read_netrc(args)? else {
+        return Ok(None);
+    };
+    match netrc::lookup(&text, &target.host, None).and_then(|e| e.login) {
+        Some(u) => checked(
+            &u,
+            &format_args!("netrc file {}, machine {}", path.display(), target.host),
+        ),
+        None => Ok(None),
+    }
 }
 
 /// Removes one line ending (CRLF, LF or CR) from the end of a password read from a file or
@@ -95,13 +114,8 @@ pub fn strip_line_end(p: &str) -> &str {
 /// A password can never contain CR, LF or NUL: it would end the command that carries it.
 /// Refused with a message that names where it came from, never the password itself.
 fn check_password(p: String, source: impl std::fmt::Display) -> Result<String> {
-    if p.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Error::new(
-            Kind::Usage,
-            format!(
-                "{source}: the password contains a CR, LF or NUL character, which no protocol can send"
-            ),
-        ));
+    if !sendable(&p) {
+        return Err(unsendable(source, "password"));
     }
     Ok(p)
 }

@@ -18,6 +18,16 @@ pub fn proxy_variable() -> Option<&'static str> {
         .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
+/// Says that a proxy variable curl or wget would use is not used by `report`'s tool.
+pub fn note_proxy(report: &Reporter) {
+    if let Some(var) = proxy_variable() {
+        report.note(format_args!(
+            "{var} is set but not used: {} connects directly (it has no proxy support)",
+            report.tool()
+        ));
+    }
+}
+
 /// The FTP connection settings shared by the FTP tools.
 pub fn ftp_options(
     tls: &TlsArgs,

@@ -2,7 +2,7 @@
 //! completions, and the glue from it to [`crate::jobs::ftp_get`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-pub use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
+pub use super::ftp_common::{ftp_login, ftp_options, note_proxy};
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
@@ -54,40 +54,62 @@ impl Tool for FtpGet {
             "login failed, permission denied, or no password available",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        ("-C", "use -c (--continue) to resume"),
-        ("--continue-at", "use -c (--continue) to resume"),
-        (
-            "-P",
-            "use --output-dir DIR for a folder, or a port in the URL (ftp://host:PORT/)",
-        ),
-        ("--directory-prefix", "use --output-dir DIR"),
-        (
-            "-N",
-            "use --newer to skip files whose size and time match, or --no-clobber",
-        ),
-        (
-            "--timestamping",
-            "use --newer to skip files whose size and time match, or --no-clobber",
-        ),
-        ("--mirror", "use -r (--recursive) with a URL ending in /"),
-        (
-            "--upload-file",
-            "ftp-get downloads; uploading is ftp-put's job",
-        ),
-        ("-l", "ftp-get downloads; listing folders is ftp-ls's job"),
-        (
-            "--list-only",
-            "ftp-get downloads; listing folders is ftp-ls's job",
-        ),
-        ("--ftp-pasv", "passive mode is the default"),
-        ("--ftp-port", "use --active"),
-        ("--passive-ftp", "passive mode is the default"),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            ("-C", "use -c (--continue) to resume"),
+            ("--continue-at", "use -c (--continue) to resume"),
+            (
+                "-P",
+                "use --output-dir DIR for a folder, or a port in the URL (ftp://host:PORT/)",
+            ),
+            ("--directory-prefix", "use --output-dir DIR"),
+            (
+                "-N",
+                "use --newer to skip files whose size and time match, or --no-clobber",
+            ),
+            (
+                "--timestamping",
+                "use --newer to skip files whose size and time match, or --no-clobber",
+            ),
+            ("--mirror", "use -r (--recursive) with a URL ending in /"),
+            (
+                "--upload-file",
+                "ftp-get downloads; uploading is ftp-put's job",
+            ),
+            ("-l", "ftp-get downloads; listing folders is ftp-ls's job"),
+            (
+                "--list-only",
+                "ftp-get downloads; listing folders is ftp-ls's job",
+            ),
+            ("--passive-ftp", "passive mode is the default"),
+        ],
+        tool::FTP_HINTS,
     ];
     type Args = Args;
 
+    /// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+        report.set_quiet(args.output_args.quiet);
+        super::process::tune_allocator();
+        let (targets, ftp, opts) = prepare(&args, report)?;
+        let mut stdout = match opts.destination {
+            Destination::Stream => Some(StreamOut::stdout()?),
+            _ => None,
+        };
+        args.tls.warn_insecure(report);
+        note_proxy(report);
+        let warn = report.warner();
+        let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
+        let mut events = CliEvents::new(report, args.output_args.progress);
+        get_all(
+            &targets,
+            &ftp,
+            &opts,
+            stdout.as_mut(),
+            &mut login_for,
+            &mut events,
+        );
+        Ok(())
     }
 }
 
@@ -183,37 +205,6 @@ pub struct Args {
     pub output_args: OutputArgs,
     #[command(flatten)]
     pub generate: GenerateArgs,
-}
-
-/// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.output_args.quiet);
-    super::process::tune_allocator();
-    let (targets, ftp, opts) = prepare(&args, report)?;
-    let mut stdout = match opts.destination {
-        Destination::Stream => Some(StreamOut::stdout()?),
-        _ => None,
-    };
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
-    if let Some(var) = proxy_variable() {
-        report.note(format_args!(
-            "{var} is set but not used: ftp-get connects directly (it has no proxy support)"
-        ));
-    }
-    let warn = report.warner();
-    let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
-    let mut events = CliEvents::new(report, args.output_args.progress);
-    get_all(
-        &targets,
-        &ftp,
-        &opts,
-        stdout.as_mut(),
-        &mut login_for,
-        &mut events,
-    );
-    Ok(())
 }
 
 fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, GetOptions)> {

@@ -1,14 +1,15 @@
 //! ftp-ls's command line: the one clap definition behind `--help`, the man page and the
-//! completions, and the glue from it to [`crate::ftp::list`].
+//! completions, and the glue from it to [`crate::jobs::ftp_ls`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
+use super::ftp_common::{ftp_login, ftp_options, note_proxy};
 use super::generated::GenerateArgs;
-use super::report::Reporter;
+use super::report::{Reporter, Stderr};
 use super::tool::{self, Tool};
 use crate::error::{Kind, Result, acts_on_terminal, visible};
-use crate::ftp::FtpClient;
-use crate::ftp::list::{Item, ListEntry, Walk, folder_path, join, list, rfc3339};
+use crate::ftp::list::{ListEntry, folder_path, join, rfc3339};
+use crate::ftp::{Credentials, FtpClient, FtpOptions};
+use crate::jobs::ftp_ls::{Item, Walk, list};
 use crate::net::url::{Scheme, Target};
 use crate::transfer::StreamOut;
 use clap::Parser;
@@ -48,17 +49,150 @@ impl Tool for FtpLs {
             "login failed, permission denied, or no password available",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        ("--list-only", "names only is the default; -l for details"),
-        ("-1", "names, one per line, is the default"),
-        ("-a", "ftp-ls shows every entry the server lists"),
-        ("--ftp-pasv", "passive mode is the default"),
-        ("--ftp-port", "use --active"),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            ("--list-only", "names only is the default; -l for details"),
+            ("-1", "names, one per line, is the default"),
+            ("-a", "ftp-ls shows every entry the server lists"),
+        ],
+        tool::FTP_HINTS,
     ];
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+        report.set_quiet(args.output_args.quiet);
+        let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
+        let mut out = Out {
+            stream: StreamOut::stdout()?,
+            buf: Vec::with_capacity(64 * 1024 + 4096),
+        };
+        let ftp = ftp_options(
+            &args.tls,
+            &args.conn,
+            &args.output_args,
+            report,
+            std::slice::from_ref(&target),
+            args.active,
+            false,
+        )?;
+        args.tls.warn_insecure(report);
+        note_proxy(report);
+        let warn = report.warner();
+        let login = ftp_login(&target, &args.creds, &warn)?;
+        let mut client = connect(&target, &login, &ftp, &args.conn, report)?;
+        let walk = Walk {
+            recursive: args.recursive,
+            raw: args.raw,
+        };
+        let mut printer = Printer {
+            args: &args,
+            out: &mut out,
+            listed_dir: listed_dir(&target.path),
+            terminal: std::io::stdout().is_terminal(),
+            stderr: report.stderr().clone(),
+            tool: report.tool(),
+            unparsed: 0,
+        };
+        let res = list(
+            &mut client,
+            &target.path,
+            walk,
+            SystemTime::now(),
+            &mut |item| printer.item(item),
+        );
+        let unparsed = printer.unparsed;
+        let flushed = out.flush();
+        match res.and(flushed) {
+            Ok(()) => {}
+            Err(e) if e.kind() == Kind::StdoutClosed => return Ok(()),
+            Err(e) => {
+                client.quit();
+                return Err(e.context(&target));
+            }
+        }
+        client.quit();
+        if unparsed > 0 && !args.output_args.verbose {
+            report.note(format_args!(
+                "{unparsed} listing lines were not understood (-v shows them)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Connects and logs in, again after a failure `--retries` allows; a listing that broke
+/// after lines were printed is not tried again (it would print them twice).
+fn connect(
+    target: &Target,
+    login: &Credentials,
+    ftp: &FtpOptions,
+    conn: &ConnArgs,
+    report: &Reporter,
+) -> Result<FtpClient> {
+    let mut backoff = conn.retry_policy().start();
+    loop {
+        match FtpClient::connect(target, login, ftp) {
+            Ok(c) => return Ok(c),
+            Err(e) => match backoff.next(&e) {
+                Some(delay) => {
+                    report.note(backoff.message(&e, delay));
+                    std::thread::sleep(delay);
+                }
+                None => return Err(e),
+            },
+        }
+    }
+}
+
+/// The folder a listing of `path` lists: with -R, names are shown relative to it.
+fn listed_dir(path: &str) -> String {
+    let base = folder_path(path).to_string();
+    if path.ends_with('/') || path.is_empty() {
+        return base;
+    }
+    match base.rfind('/') {
+        Some(0) if crate::ftp::parse::has_glob(&base[1..]) => "/".to_string(),
+        Some(i) if crate::ftp::parse::has_glob(&base[i + 1..]) => base[..i].to_string(),
+        None if crate::ftp::parse::has_glob(&base) => String::new(),
+        _ => base,
+    }
+}
+
+/// What the listing hands over, as it goes out: entries in the chosen format, raw lines
+/// (made visible at a terminal), and lines no format matches (counted; shown with -v).
+struct Printer<'a> {
+    args: &'a Args,
+    out: &'a mut Out,
+    listed_dir: String,
+    terminal: bool,
+    stderr: Stderr,
+    tool: &'static str,
+    unparsed: u64,
+}
+
+impl Printer<'_> {
+    fn item(&mut self, item: Item<'_>) -> Result<()> {
+        match item {
+            Item::Raw(line) if self.terminal => self
+                .out
+                .line(visible(&String::from_utf8_lossy(line)).as_bytes()),
+            Item::Raw(line) => self.out.line(line),
+            Item::Unparsed(text) => {
+                self.unparsed += 1;
+                if self.args.output_args.verbose {
+                    self.stderr.line(&format!(
+                        "{}: unparsed listing line: {}",
+                        self.tool,
+                        visible(text)
+                    ));
+                }
+                Ok(())
+            }
+            Item::Entry { dir, entry } => {
+                let text = render(self.args, dir, &self.listed_dir, entry);
+                self.out.line(text.as_bytes())
+            }
+        }
     }
 }
 
@@ -148,114 +282,6 @@ impl Out {
         self.buf.clear();
         r
     }
-}
-
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.output_args.quiet);
-    let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
-    let mut out = Out {
-        stream: StreamOut::stdout()?,
-        buf: Vec::with_capacity(64 * 1024 + 4096),
-    };
-    let ftp = ftp_options(
-        &args.tls,
-        &args.conn,
-        &args.output_args,
-        report,
-        std::slice::from_ref(&target),
-        args.active,
-        false,
-    )?;
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
-    if let Some(var) = proxy_variable() {
-        report.note(format_args!(
-            "{var} is set but not used: ftp-ls connects directly (it has no proxy support)"
-        ));
-    }
-    let warn = report.warner();
-    let login = ftp_login(&target, &args.creds, &warn)?;
-    // Connecting is retried; a listing that broke after lines were printed is not (it
-    // would print them twice).
-    let mut backoff = args.conn.retry_policy().start();
-    let mut client = loop {
-        match FtpClient::connect(&target, &login, &ftp) {
-            Ok(c) => break c,
-            Err(e) => match backoff.next(&e) {
-                Some(delay) => {
-                    report.note(backoff.message(&e, delay));
-                    std::thread::sleep(delay);
-                }
-                None => return Err(e),
-            },
-        }
-    };
-    let walk = Walk {
-        recursive: args.recursive,
-        raw: args.raw,
-    };
-    let base = folder_path(&target.path).to_string();
-    let listed_dir = if target.path.ends_with('/') || target.path.is_empty() {
-        base.clone()
-    } else {
-        match base.rfind('/') {
-            Some(0) if crate::ftp::parse::has_glob(&base[1..]) => "/".to_string(),
-            Some(i) if crate::ftp::parse::has_glob(&base[i + 1..]) => base[..i].to_string(),
-            None if crate::ftp::parse::has_glob(&base) => String::new(),
-            _ => base.clone(),
-        }
-    };
-    let terminal = std::io::stdout().is_terminal();
-    let verbose = args.output_args.verbose;
-    let stderr = report.stderr().clone();
-    let tool_name = report.tool();
-    let mut unparsed = 0u64;
-    let res = list(
-        &mut client,
-        &target.path,
-        walk,
-        SystemTime::now(),
-        &mut |item| match item {
-            Item::Raw(line) => {
-                if terminal {
-                    out.line(visible(&String::from_utf8_lossy(line)).as_bytes())
-                } else {
-                    out.line(line)
-                }
-            }
-            Item::Unparsed(text) => {
-                unparsed += 1;
-                if verbose {
-                    stderr.line(&format!(
-                        "{tool_name}: unparsed listing line: {}",
-                        visible(text)
-                    ));
-                }
-                Ok(())
-            }
-            Item::Entry { dir, entry } => {
-                let text = render(&args, dir, &listed_dir, entry);
-                out.line(text.as_bytes())
-            }
-        },
-    );
-    let flushed = out.flush();
-    match res.and(flushed) {
-        Ok(()) => {}
-        Err(e) if e.kind() == Kind::StdoutClosed => return Ok(()),
-        Err(e) => {
-            client.quit();
-            return Err(e.context(&target));
-        }
-    }
-    client.quit();
-    if unparsed > 0 && !verbose {
-        report.note(format_args!(
-            "{unparsed} listing lines were not understood (-v shows them)"
-        ));
-    }
-    Ok(())
 }
 
 /// One entry as the chosen format shows it.

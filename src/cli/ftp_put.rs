@@ -2,7 +2,7 @@
 //! completions, and the glue from it to [`crate::jobs::ftp_put`].
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-use super::ftp_common::{ftp_login, ftp_options, proxy_variable};
+use super::ftp_common::{ftp_login, ftp_options, note_proxy};
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
@@ -52,31 +52,67 @@ impl Tool for FtpPut {
              permission denied) or to make the folder of -r, or no password available",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        (
-            "-T",
-            "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
-        ),
-        (
-            "--upload-file",
-            "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
-        ),
-        ("-C", "use -c (--continue) to resume"),
-        ("--continue-at", "use -c (--continue) to resume"),
-        ("--ftp-create-dirs", "use --create-dirs"),
-        ("-a", "use --append"),
-        (
-            "-o",
-            "the URL names the remote file: ftp-put FILE ftp://host/dir/NAME",
-        ),
-        ("--ftp-pasv", "passive mode is the default"),
-        ("--ftp-port", "use --active"),
-        ("--mirror", "use -r (--recursive)"),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            (
+                "-T",
+                "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
+            ),
+            (
+                "--upload-file",
+                "ftp-put takes the files first, then the URL: ftp-put FILE... URL",
+            ),
+            ("-C", "use -c (--continue) to resume"),
+            ("--continue-at", "use -c (--continue) to resume"),
+            ("--ftp-create-dirs", "use --create-dirs"),
+            ("-a", "use --append"),
+            (
+                "-o",
+                "the URL names the remote file: ftp-put FILE ftp://host/dir/NAME",
+            ),
+            ("--mirror", "use -r (--recursive)"),
+        ],
+        tool::FTP_HINTS,
     ];
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+        report.set_quiet(args.output_args.quiet);
+        super::process::tune_allocator();
+        let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
+        let jobs = jobs(&args.files, &target)?;
+        let mut ftp = ftp_options(
+            &args.tls,
+            &args.conn,
+            &args.output_args,
+            report,
+            std::slice::from_ref(&target),
+            args.active,
+            args.ascii,
+        )?;
+        args.speed.fit_speed_limit(&mut ftp.connect, &args.conn);
+        let opts = PutOptions {
+            atomic: args.atomic,
+            create_dirs: args.create_dirs,
+            resume: args.resume,
+            append: args.append,
+            remove_source: args.remove_source_files,
+            chmod: args.chmod.clone(),
+            zero_copy: true,
+            recursive: args.recursive,
+            follow: args.follow,
+            keep_mtime: !args.no_mtime,
+            parallel: args.speed.parallel,
+            limit: args.speed.limit(),
+            retry: args.conn.retry_policy(),
+        };
+        args.tls.warn_insecure(report);
+        note_proxy(report);
+        let warn = report.warner();
+        let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
+        let mut events = CliEvents::new(report, args.output_args.progress);
+        put_all(&jobs, &ftp, &opts, &mut login_for, &mut events);
+        Ok(())
     }
 }
 
@@ -176,51 +212,6 @@ fn parse_mode(text: &str) -> std::result::Result<String, String> {
     } else {
         Err(format!("'{text}' is not an octal mode such as 644"))
     }
-}
-
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.output_args.quiet);
-    super::process::tune_allocator();
-    let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
-    let jobs = jobs(&args.files, &target)?;
-    let mut ftp = ftp_options(
-        &args.tls,
-        &args.conn,
-        &args.output_args,
-        report,
-        std::slice::from_ref(&target),
-        args.active,
-        args.ascii,
-    )?;
-    args.speed.fit_speed_limit(&mut ftp.connect, &args.conn);
-    let opts = PutOptions {
-        atomic: args.atomic,
-        create_dirs: args.create_dirs,
-        resume: args.resume,
-        append: args.append,
-        remove_source: args.remove_source_files,
-        chmod: args.chmod.clone(),
-        zero_copy: true,
-        recursive: args.recursive,
-        follow: args.follow,
-        keep_mtime: !args.no_mtime,
-        parallel: args.speed.parallel,
-        limit: args.speed.limit(),
-        retry: args.conn.retry_policy(),
-    };
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
-    if let Some(var) = proxy_variable() {
-        report.note(format_args!(
-            "{var} is set but not used: ftp-put connects directly (it has no proxy support)"
-        ));
-    }
-    let warn = report.warner();
-    let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
-    let mut events = CliEvents::new(report, args.output_args.progress);
-    put_all(&jobs, &ftp, &opts, &mut login_for, &mut events);
-    Ok(())
 }
 
 /// Which remote file each FILE becomes: the URL itself, or FILE's name in the URL's folder.

@@ -4,6 +4,7 @@
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::credentials;
+use super::fetch;
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
@@ -18,10 +19,10 @@ use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
-use crate::uidls::{self, StateFile};
+use crate::uidls::StateFile;
 use crate::wire::{Transcript, printable};
 use clap::{Parser, ValueHint};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// imap-fetch as a [`Tool`].
@@ -66,28 +67,84 @@ impl Tool for ImapFetch {
         ),
         (77, "login failed, or no password available"),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        ("-k", "use --keep (the default) or --delete"),
-        ("--keep-old", "--keep is the default"),
-        ("-a", "use --all"),
-        ("--fetchall", "use --all"),
-        ("--flush", "use --delete"),
-        ("--nokeep", "use --delete"),
-        ("-F", "use --delete"),
-        ("--idfile", "use --state-file FILE"),
-        ("--only-new", "--new is the default"),
-        ("-r", "use --folder NAME"),
-        ("--folder-list", "use --list-folders"),
-        ("-l", "use --limit N"),
-        ("--fetchlimit", "use --limit N"),
-        ("--sizelimit", "use --max-size BYTES"),
-        ("--tls-trust-file", "use --cacert FILE"),
-        ("--tls-fingerprint", "use --pin sha256:HEX"),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            ("--idfile", "use --state-file FILE"),
+            ("-r", "use --folder NAME"),
+            ("--folder-list", "use --list-folders"),
+        ],
+        tool::FETCH_HINTS,
+        tool::MAIL_HINTS,
     ];
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+        report.set_quiet(args.output_args.quiet);
+        let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
+        args.tls.warn_insecure(report);
+        let folders = folders(&args, &target)?;
+        if !args.list_folders && !args.store.given() {
+            return Err(Error::new(
+                Kind::Usage,
+                "give one of --maildir, --mbox, --output-dir, --mda or --stdout (or --list-folders)",
+            ));
+        }
+        let warn = report.warner();
+        let login = imap_login(&target, &args, &warn)?;
+        let opts = imap_options(&args, report)?;
+        if args.list_folders {
+            return list_folders(&target, &login, &opts);
+        }
+        let mut state = fetch::open_state(
+            args.state_file.as_deref(),
+            "imap",
+            &login.user,
+            &target,
+            report,
+        )?;
+        let mut store = open_store(&args, &mut state, report)?;
+        if !args.reset_state {
+            if let Some(hint) = state.take_fresh_hint(None) {
+                report.note(hint);
+            }
+        }
+        if args.idle {
+            super::signals::stop_on_signal();
+        }
+        let account = Account {
+            target: &target,
+            login: &login,
+            opts: &opts,
+            fetch_opts: fetch_options(&args),
+            idle: args.idle,
+        };
+        let mut events = CliEvents::new(report, args.output_args.progress);
+        let mut totals: Vec<(&String, Summary)> = Vec::new();
+        for folder in &folders {
+            let summary = fetch::with_retries(
+                &args.conn.retry_policy(),
+                &mut events,
+                unfinished(&args),
+                |events| account.session(folder, &mut store, &mut state, events),
+            );
+            let Some(s) = summary else {
+                return Ok(());
+            };
+            totals.push((folder, s));
+        }
+        drop(events);
+        for (folder, s) in &totals {
+            fetch::Done {
+                prefix: format!("folder {}: ", printable(folder)),
+                from: format!("{} folder {}", target.authority(), printable(folder)),
+                store: &store,
+                fetched: s.fetched,
+                deleted: s.deleted,
+                left: s.left,
+            }
+            .say(report, !args.reset_state);
+        }
+        Ok(())
     }
 }
 
@@ -220,9 +277,9 @@ pub fn parse_mechanism(text: &str) -> std::result::Result<Mechanism, String> {
         .ok_or_else(|| format!("must be one of {}", Mechanism::all_names()))
 }
 
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.output_args.quiet);
-    let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
+/// The folders to fetch: `--folder`s, else the URL's path, else INBOX; `--idle` watches
+/// one.
+fn folders(args: &Args, target: &Target) -> Result<Vec<String>> {
     let mut folders = args.folders.clone();
     if folders.is_empty() {
         let path = target.path.trim_end_matches('/');
@@ -232,51 +289,42 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
             path.to_string()
         });
     }
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
     if args.idle && folders.len() > 1 {
         return Err(Error::new(
             Kind::Usage,
             "--idle watches one folder: give one --folder (or the URL's path)",
         ));
     }
-    let warn = report.warner();
-    if !args.list_folders && !args.store.given() {
-        return Err(Error::new(
-            Kind::Usage,
-            "give one of --maildir, --mbox, --output-dir, --mda or --stdout (or --list-folders)",
-        ));
-    }
-    let login = imap_login(&target, &args, &warn)?;
-    let opts = imap_options(&args, report)?;
+    Ok(folders)
+}
 
-    if args.list_folders {
-        let mut client = ImapClient::connect(&target, &login, &opts)?;
-        let list = client.list()?;
-        client.logout();
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        for f in list {
-            let name = parse::utf7_decode(&f.raw)
-                .unwrap_or_else(|| String::from_utf8_lossy(&f.raw).into_owned());
-            let line = format!(
-                "{}{}\n",
-                printable(&name),
-                if f.noselect {
-                    "  (no messages: \\Noselect)"
-                } else {
-                    ""
-                }
-            );
-            out.write_all(line.as_bytes())
-                .map_err(|e| Error::stdout(&e))?;
-        }
-        out.flush().map_err(|e| Error::stdout(&e))?;
-        return Ok(());
+/// `--list-folders`: the server's folders on standard output, one a line.
+fn list_folders(target: &Target, login: &Credentials, opts: &ImapOptions) -> Result<()> {
+    let mut client = ImapClient::connect(target, login, opts)?;
+    let list = client.list()?;
+    client.logout();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for f in list {
+        let name = parse::utf7_decode(&f.raw)
+            .unwrap_or_else(|| String::from_utf8_lossy(&f.raw).into_owned());
+        let line = format!(
+            "{}{}\n",
+            printable(&name),
+            if f.noselect {
+                "  (no messages: \\Noselect)"
+            } else {
+                ""
+            }
+        );
+        out.write_all(line.as_bytes())
+            .map_err(|e| Error::stdout(&e))?;
     }
+    out.flush().map_err(|e| Error::stdout(&e))
+}
 
-    let fetch_opts = FetchOptions {
+fn fetch_options(args: &Args) -> FetchOptions {
+    FetchOptions {
         new_only: !args.all,
         seen: args.seen,
         delete: args.delete,
@@ -285,161 +333,91 @@ fn run(args: Args, report: &mut Reporter) -> Result<()> {
         limit: args.limit,
         max_size: args.max_size,
         reset_state: args.reset_state,
-    };
-    // The state file: locked for the whole run, before anything is fetched.
-    let mut state = match &args.state_file {
-        Some(p) => StateFile::open(p)?,
-        None => uidls::account("imap", &login.user, &target.host, target.port)?,
-    };
-    if let Some(n) = state.carried_over() {
-        report.note(n);
     }
-    let store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
-    // A stream whose reader may do anything with it is a look: the next run into a store
-    // still fetches those messages. (--reset-state fetches nothing: it only records.)
-    let look = !store.durable() && !args.reset_state;
-    if look {
-        state.peek();
-    }
-    // Flags and deletions go back only for messages already stored and recorded (or, from
-    // --stdout, taken by its reader).
-    let done = if look {
-        "taken by the reader"
-    } else {
-        "stored"
-    };
-    let server = match (args.delete, args.seen) {
-        (false, false) => "nothing was changed on the server".to_string(),
-        (true, _) => format!("only messages already {done} were deleted on the server"),
-        (false, true) => {
-            format!("only messages already {done} were marked \\Seen on the server")
-        }
-    };
-    let bars = super::progress::wanted(args.output_args.quiet, args.output_args.progress);
-    let mut store = Tracked::new(store, ImapFetch::NAME, bars, !look, &server);
-    if !args.reset_state {
-        if let Some(hint) = state.take_fresh_hint(None) {
-            report.note(hint);
-        }
-    }
-    if args.idle {
-        super::signals::stop_on_signal();
-    }
-    let retry = args.conn.retry_policy();
-    let mut events = CliEvents::new(report, args.output_args.progress);
-    let mut totals: Vec<(String, Summary)> = Vec::new();
-    for folder in &folders {
-        let mut backoff = retry.start();
-        loop {
-            let attempt = session(
-                &target,
-                &login,
-                &opts,
-                folder,
-                &mut store,
-                &mut state,
-                &fetch_opts,
-                args.idle,
-                &mut events,
-            );
-            match attempt {
-                Ok(s) => {
-                    totals.push((folder.clone(), s));
-                    break;
-                }
-                Err(e) => {
-                    // The reader of --stdout left early: with --delete or --seen, what was
-                    // asked was not done (ftp-get's and pop-fetch's rule). Only the batches
-                    // the reader took in full were flagged or expunged.
-                    let e = match (e.kind(), args.delete, args.seen) {
-                        (Kind::StdoutClosed, true, _) => Error::new(
-                            Kind::Io,
-                            "standard output was closed before all messages were written: only the messages it took were deleted on the server",
-                        ),
-                        (Kind::StdoutClosed, false, true) => Error::new(
-                            Kind::Io,
-                            "standard output was closed before all messages were written: only the messages it took were marked \\Seen",
-                        ),
-                        _ => e,
-                    };
-                    let stopping = super::signals::stop_requested();
-                    if let Some(delay) = backoff.next(&e).filter(|_| !stopping) {
-                        use crate::events::Events;
-                        events.note(&backoff.message(&e, delay));
-                        std::thread::sleep(delay);
-                        continue;
-                    }
-                    // Through the progress display: its line goes before the error's.
-                    use crate::events::Events;
-                    events.fail(&e);
-                    return Ok(());
-                }
-            }
-        }
-    }
-    drop(events);
-    for (folder, s) in &totals {
-        if s.left > 0 {
-            report.note(format_args!(
-                "folder {}: {} more messages wait on the server (--limit)",
-                printable(folder),
-                s.left
-            ));
-        }
-        if !report.quiet() && std::io::stderr().is_terminal() && !args.reset_state {
-            report.note(format_args!(
-                "{} new message{} from {} folder {} into {}{}",
-                s.fetched,
-                if s.fetched == 1 { "" } else { "s" },
-                target.authority(),
-                printable(folder),
-                store.name(),
-                if s.deleted > 0 {
-                    format!("; {} deleted on the server", s.deleted)
-                } else {
-                    String::new()
-                }
-            ));
-        }
-    }
-    Ok(())
 }
 
-/// One connection for one folder: log in, fetch, LOGOUT. A failure drops the connection;
-/// flags and deletions were only ever sent for messages already durable, and a retry is
-/// safe: what was delivered is recorded.
-#[allow(clippy::too_many_arguments)]
-fn session(
-    target: &Target,
-    login: &Credentials,
-    opts: &ImapOptions,
-    folder: &str,
-    store: &mut dyn Deliver,
-    state: &mut StateFile,
-    fetch_opts: &FetchOptions,
-    idle: bool,
-    events: &mut CliEvents<'_>,
-) -> Result<Summary> {
-    let mut client = ImapClient::connect(target, login, opts)?;
-    if fetch_opts.delete && !client.capabilities().uidplus {
-        client.logout();
-        return Err(no_uidplus(&target.authority()));
-    }
-    let summary = if idle {
-        fetch_and_idle(
-            &mut client,
-            folder,
-            store,
-            Some(state),
-            fetch_opts,
-            events,
-            &super::signals::stop_requested,
-        )?
-    } else {
-        fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?
+/// The store, with what a signal's line says was done on the server: flags and deletions
+/// go back only for messages already stored and recorded (or, from --stdout, taken by its
+/// reader).
+fn open_store(args: &Args, state: &mut StateFile, report: &Reporter) -> Result<Tracked> {
+    let store = fetch::Store {
+        args: &args.store,
+        create_dirs: args.create_dirs,
+        output: &args.output_args,
+        tool: ImapFetch::NAME,
     };
-    client.logout();
-    Ok(summary)
+    // A stream whose reader may do anything with it is a look: the next run into a store
+    // still fetches those messages. (--reset-state fetches nothing: it only records.)
+    let look = |durable: bool| !durable && !args.reset_state;
+    store.open(state, report, look, |look| {
+        let done = if look {
+            "taken by the reader"
+        } else {
+            "stored"
+        };
+        match (args.delete, args.seen) {
+            (false, false) => "nothing was changed on the server".to_string(),
+            (true, _) => format!("only messages already {done} were deleted on the server"),
+            (false, true) => {
+                format!("only messages already {done} were marked \\Seen on the server")
+            }
+        }
+    })
+}
+
+/// The reader of --stdout left early: with --delete or --seen, what was asked was not done
+/// (ftp-get's and pop-fetch's rule). Only the batches the reader took in full were flagged
+/// or expunged.
+fn unfinished(args: &Args) -> Option<&'static str> {
+    match (args.delete, args.seen) {
+        (true, _) => Some("only the messages it took were deleted on the server"),
+        (false, true) => Some("only the messages it took were marked \\Seen"),
+        (false, false) => None,
+    }
+}
+
+/// The account and what to do in each folder.
+struct Account<'a> {
+    target: &'a Target,
+    login: &'a Credentials,
+    opts: &'a ImapOptions,
+    fetch_opts: FetchOptions,
+    idle: bool,
+}
+
+impl Account<'_> {
+    /// One connection for one folder: log in, fetch, LOGOUT. A failure drops the
+    /// connection; flags and deletions were only ever sent for messages already durable,
+    /// and a retry is safe: what was delivered is recorded.
+    fn session(
+        &self,
+        folder: &str,
+        store: &mut dyn Deliver,
+        state: &mut StateFile,
+        events: &mut CliEvents<'_>,
+    ) -> Result<Summary> {
+        let fetch_opts = &self.fetch_opts;
+        let mut client = ImapClient::connect(self.target, self.login, self.opts)?;
+        if fetch_opts.delete && !client.capabilities().uidplus {
+            client.logout();
+            return Err(no_uidplus(&self.target.authority()));
+        }
+        let summary = if self.idle {
+            fetch_and_idle(
+                &mut client,
+                folder,
+                store,
+                Some(state),
+                fetch_opts,
+                events,
+                &super::signals::stop_requested,
+            )?
+        } else {
+            fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?
+        };
+        client.logout();
+        Ok(summary)
+    }
 }
 
 fn imap_options(args: &Args, report: &Reporter) -> Result<ImapOptions> {

@@ -44,14 +44,14 @@ impl Tool for MimePack {
              sending, or standard output closed or read-only from the start, as with >&-)",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
+    const HINTS: &'static [tool::Hints] = &[&[
         ("-i", "use --body FILE for the text"),
         ("--include", "use --body FILE for the text"),
         (
             "-e",
             "mime-pack takes no command: its flags make the message",
         ),
-    ];
+    ]];
     type Args = Args;
 
     fn run(args: Args, _report: &mut Reporter) -> Result<()> {

@@ -5,6 +5,7 @@
 pub mod common;
 pub mod config;
 pub mod credentials;
+pub mod fetch;
 pub mod ftp_common;
 pub mod ftp_get;
 pub mod ftp_ls;

@@ -3,12 +3,12 @@
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::credentials;
+use super::fetch;
 use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
-use crate::deliver::Deliver;
 use crate::error::{Error, Kind, Result};
 use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
 use crate::net::tls::{TlsContext, TlsMode};
@@ -16,10 +16,9 @@ use crate::net::url::{Scheme, Target};
 use crate::pop3::client::{Pop3Client, Pop3Options};
 use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
-use crate::uidls::{self, StateFile};
+use crate::uidls::StateFile;
 use crate::wire::Transcript;
 use clap::{Parser, ValueHint};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// pop-fetch as a [`Tool`].
@@ -57,27 +56,97 @@ impl Tool for PopFetch {
         (76, ""),
         (77, "login failed, or no password available"),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        ("-k", "use --keep (the default) or --delete"),
-        ("--keep-old", "--keep is the default"),
-        ("-a", "use --all"),
-        ("--fetchall", "use --all"),
-        ("--flush", "use --delete"),
-        ("--nokeep", "use --delete"),
-        ("-F", "use --delete"),
-        ("--uidls-file", "use --state-file FILE"),
-        ("--only-new", "--new is the default"),
-        ("-l", "use --limit N"),
-        ("--fetchlimit", "use --limit N"),
-        ("--limit-rate", "pop-fetch does not limit its rate"),
-        ("--tls-trust-file", "use --cacert FILE"),
-        ("--tls-fingerprint", "use --pin sha256:HEX"),
-        ("--sizelimit", "use --max-size BYTES"),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            ("--uidls-file", "use --state-file FILE"),
+            ("--limit-rate", "pop-fetch does not limit its rate"),
+        ],
+        tool::FETCH_HINTS,
+        tool::MAIL_HINTS,
     ];
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+        report.set_quiet(args.output_args.quiet);
+        if !args.store.given() {
+            return Err(Error::new(
+                Kind::Usage,
+                "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
+            ));
+        }
+        let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
+        if !target.path.is_empty() && target.path != "/" {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{target}: a POP3 URL has no path (one mailbox per account)"),
+            ));
+        }
+        args.tls.warn_insecure(report);
+        let warn = report.warner();
+        let login = pop_login(&target, &args, &warn)?;
+        let opts = pop_options(&args, report)?;
+        let fetch_opts = FetchOptions {
+            new_only: !args.all,
+            delete: args.delete,
+            max_size: args.max_size,
+            limit: args.limit,
+            headers_only: args.headers_only,
+        };
+        let mut state = fetch::open_state(
+            args.state_file.as_deref(),
+            "pop",
+            &login.user,
+            &target,
+            report,
+        )?;
+        // Headers, or a stream whose reader may do anything with it, are a look: the next run
+        // into a store still fetches those messages, and no run deletes them unstored. Until
+        // QUIT, nothing is deleted on the server (RFC 1939 section 6), whatever happens.
+        let store_args = fetch::Store {
+            args: &args.store,
+            create_dirs: args.create_dirs,
+            output: &args.output_args,
+            tool: PopFetch::NAME,
+        };
+        let mut store = store_args.open(
+            &mut state,
+            report,
+            |durable| args.headers_only || !durable,
+            |_| "nothing was deleted on the server".to_string(),
+        )?;
+        let mut events = CliEvents::new(report, args.output_args.progress);
+        // The connection is dropped without QUIT, so the server deletes nothing.
+        let unfinished = args.delete.then_some("nothing was deleted on the server");
+        let summary = fetch::with_retries(
+            &args.conn.retry_policy(),
+            &mut events,
+            unfinished,
+            |events| {
+                session(
+                    &target,
+                    &login,
+                    &opts,
+                    &mut store,
+                    &mut state,
+                    &fetch_opts,
+                    events,
+                )
+            },
+        );
+        drop(events);
+        let Some(s) = summary else {
+            return Ok(());
+        };
+        fetch::Done {
+            prefix: String::new(),
+            from: target.authority(),
+            store: &store,
+            fetched: s.fetched,
+            deleted: s.deleted,
+            left: s.left,
+        }
+        .say(report, true);
+        Ok(())
     }
 }
 
@@ -188,130 +257,6 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
         "apop" => Method::Apop,
         m => Method::Sasl(Mechanism::parse(m).expect("a listed mechanism")),
     })
-}
-
-fn run(args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.output_args.quiet);
-    if !args.store.given() {
-        return Err(Error::new(
-            Kind::Usage,
-            "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
-        ));
-    }
-    let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
-    if !target.path.is_empty() && target.path != "/" {
-        return Err(Error::new(
-            Kind::Usage,
-            format!("{target}: a POP3 URL has no path (one mailbox per account)"),
-        ));
-    }
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
-    let warn = report.warner();
-    let login = pop_login(&target, &args, &warn)?;
-    let opts = pop_options(&args, report)?;
-    let fetch_opts = FetchOptions {
-        new_only: !args.all,
-        delete: args.delete,
-        max_size: args.max_size,
-        limit: args.limit,
-        headers_only: args.headers_only,
-    };
-    // The state file: locked for the whole run, before anything is fetched.
-    let mut state = match &args.state_file {
-        Some(p) => StateFile::open(p)?,
-        None => uidls::account("pop", &login.user, &target.host, target.port)?,
-    };
-    if let Some(n) = state.carried_over() {
-        report.note(n);
-    }
-    let store = args.store.open(args.create_dirs, &mut |n| report.note(n))?;
-    // Headers, or a stream whose reader may do anything with it, are a look: the next run
-    // into a store still fetches those messages, and no run deletes them unstored.
-    let look = args.headers_only || !store.durable();
-    if look {
-        state.peek();
-    }
-    // Until QUIT, nothing is deleted on the server (RFC 1939 section 6), whatever happens.
-    let bars = super::progress::wanted(args.output_args.quiet, args.output_args.progress);
-    let mut store = Tracked::new(
-        store,
-        PopFetch::NAME,
-        bars,
-        !look,
-        "nothing was deleted on the server",
-    );
-    let retry = args.conn.retry_policy();
-    let mut backoff = retry.start();
-    let mut events = CliEvents::new(report, args.output_args.progress);
-    let mut total = Summary::default();
-    loop {
-        let attempt = session(
-            &target,
-            &login,
-            &opts,
-            &mut store,
-            &mut state,
-            &fetch_opts,
-            &mut events,
-        );
-        match attempt {
-            Ok(s) => {
-                total.fetched += s.fetched;
-                total.bytes += s.bytes;
-                total.deleted += s.deleted;
-                total.too_big = s.too_big;
-                total.left = s.left;
-                break;
-            }
-            Err(e) => {
-                // The reader of --stdout left early: with --delete, what was asked was not
-                // done (ftp-get's rule for --delete-remote -o -). The connection is dropped
-                // without QUIT, so the server deletes nothing.
-                let e = if e.kind() == Kind::StdoutClosed && args.delete {
-                    Error::new(
-                        Kind::Io,
-                        "standard output was closed before all messages were written: nothing was deleted on the server",
-                    )
-                } else {
-                    e
-                };
-                if let Some(delay) = backoff.next(&e) {
-                    use crate::events::Events;
-                    events.note(&backoff.message(&e, delay));
-                    std::thread::sleep(delay);
-                    continue;
-                }
-                // Through the progress display: its line goes before the error's.
-                use crate::events::Events;
-                events.fail(&e);
-                return Ok(());
-            }
-        }
-    }
-    drop(events);
-    if total.left > 0 {
-        report.note(format_args!(
-            "{} more messages wait on the server (--limit)",
-            total.left
-        ));
-    }
-    if !report.quiet() && std::io::stderr().is_terminal() {
-        report.note(format_args!(
-            "{} new message{} from {} into {}{}",
-            total.fetched,
-            if total.fetched == 1 { "" } else { "s" },
-            target.authority(),
-            store.name(),
-            if total.deleted > 0 {
-                format!("; {} deleted on the server", total.deleted)
-            } else {
-                String::new()
-            }
-        ));
-    }
-    Ok(())
 }
 
 /// One connection: log in, fetch, QUIT. Any failure drops the connection without QUIT, so

@@ -1,29 +1,27 @@
 //! smtp-send's command line: the one clap definition behind `--help`, the man page and the
-//! completions, and the glue from it to [`crate::smtp`]: where the message comes from, who
-//! it goes to, and what is said on stderr.
+//! completions, the config file, and the glue from them to the job
+//! ([`crate::jobs::smtp_send`]): where the message comes from, who it goes to, and what is
+//! said on stderr.
 
-use super::common::{ConnArgs, CredArgs, TlsArgs};
+use super::common::{ConnArgs, CredArgs, Progress, TlsArgs};
 use super::credentials;
 use super::generated::GenerateArgs;
+use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool, usage};
 use crate::error::{Error, Kind, Result};
-use crate::mime::Eol;
+use crate::jobs::smtp_send::{
+    self, Message, Outgoing, Record, SendOptions, Server, Session, read_some,
+};
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
-use crate::mime::qp::QpEncoder;
-use crate::net::stream::NetStream;
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
-use crate::session::retry::RetryPolicy;
 use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
-use crate::smtp::client::{
-    BodySink, Envelope, FINAL_REPLY_TIMEOUT, RcptReply, SmtpClient, SmtpOptions, refusal,
-};
+use crate::smtp::client::{FINAL_REPLY_TIMEOUT, SmtpOptions};
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use crate::wire::Transcript;
-use crate::wire::dot::LoneCr;
 use clap::{Parser, ValueHint};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
@@ -99,36 +97,84 @@ impl Tool for SmtpSend {
              --timeout): sending it again as it is may deliver it twice",
         ),
     ];
-    const HINTS: &'static [(&'static str, &'static str)] = &[
-        ("--mail-from", "use -f ADDR (--from)"),
-        ("--mail-rcpt", "give recipients as arguments"),
-        ("--host", "use --server smtp://HOST[:PORT]"),
-        ("--port", "use --server smtp://HOST:PORT"),
-        ("--url", "use --server smtp://HOST[:PORT]"),
-        (
-            "--upload-file",
-            "the message is read from standard input or --file",
-        ),
-        ("--tls-trust-file", "use --cacert FILE"),
-        ("--tls-fingerprint", "use --pin sha256:HEX"),
-        (
-            "--tls-starttls",
-            "smtp:// uses STARTTLS; smtps:// is implicit TLS",
-        ),
-        ("--read-recipients", "use -t"),
-        (
-            "-a",
-            "accounts are not supported: give --server and the other flags",
-        ),
-        (
-            "--account",
-            "accounts are not supported: give --server and the other flags",
-        ),
+    const HINTS: &'static [tool::Hints] = &[
+        &[
+            ("--mail-from", "use -f ADDR (--from)"),
+            ("--mail-rcpt", "give recipients as arguments"),
+            ("--host", "use --server smtp://HOST[:PORT]"),
+            ("--port", "use --server smtp://HOST:PORT"),
+            ("--url", "use --server smtp://HOST[:PORT]"),
+            (
+                "--upload-file",
+                "the message is read from standard input or --file",
+            ),
+            (
+                "--tls-starttls",
+                "smtp:// uses STARTTLS; smtps:// is implicit TLS",
+            ),
+            ("--read-recipients", "use -t"),
+            (
+                "-a",
+                "accounts are not supported: give --server and the other flags",
+            ),
+            (
+                "--account",
+                "accounts are not supported: give --server and the other flags",
+            ),
+        ],
+        tool::MAIL_HINTS,
     ];
     type Args = Args;
 
-    fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        run(args, report)
+    /// Runs smtp-send: every message in turn over one connection, each reported on its own.
+    fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
+        report.set_quiet(args.quiet);
+        let cfg = super::config::smtp_send(args.config.as_deref())?;
+        apply_config(&mut args, cfg, tls_flag_given())?;
+        let plan = plan(&args, report)?;
+        let mut log = Log::open(&args)?;
+        args.tls.warn_insecure(report);
+        let sources: Vec<Source> = if args.files.is_empty() {
+            vec![Source::Stdin]
+        } else {
+            args.files
+                .iter()
+                .map(|f| {
+                    if f.as_os_str() == "-" {
+                        Source::Stdin
+                    } else {
+                        Source::File(f.clone())
+                    }
+                })
+                .collect()
+        };
+        if sources
+            .iter()
+            .filter(|s| matches!(s, Source::Stdin))
+            .count()
+            > 1
+        {
+            return Err(usage("--file -: standard input can be read once only"));
+        }
+        let mut session = Session::default();
+        for src in &sources {
+            let mut rec = Record::default();
+            let code = match send_one(&args, &plan, src, &mut session, report, &mut rec) {
+                Ok(()) => rec.refused.unwrap_or(0),
+                Err(e) => {
+                    report.fail(&e);
+                    if rec.reply.is_none() {
+                        rec.reply = Some(e.message().to_string());
+                    }
+                    e.exit_code()
+                }
+            };
+            if let Err(e) = log.message(&plan, &rec, code) {
+                report.fail(&e);
+            }
+        }
+        session.quit();
+        Ok(())
     }
 }
 
@@ -323,19 +369,6 @@ fn parse_envid(v: &str) -> std::result::Result<String, String> {
     }
 }
 
-/// RFC 3461 4: xtext, `+XX` for `+`, `=`, and anything outside `!`..`~`.
-fn xtext(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        if (33..=126).contains(&b) && b != b'+' && b != b'=' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("+{b:02X}"));
-        }
-    }
-    out
-}
-
 fn parse_mechanism(v: &str) -> std::result::Result<Mechanism, String> {
     Mechanism::parse(v).ok_or_else(|| format!("must be one of {}", Mechanism::all_names()))
 }
@@ -364,102 +397,59 @@ impl Source {
     }
 }
 
-/// A message ready to go: its header read, its body still to stream.
-struct Message {
-    what: String,
-    header: Header,
-    /// Body bytes read with the header.
-    rest: Vec<u8>,
-    reader: Box<dyn Read>,
-    /// For a file: its path and where the body starts, to read it again on a retry.
-    file_body_at: Option<(PathBuf, u64)>,
-    /// For a file: the body's size with CRLF line ends and the line of its first 8-bit
-    /// byte, from a scan before sending.
-    scanned: Option<(u64, Option<u64>)>,
-    /// `--quoted-printable`: the body is the text of a message made here, sent through
-    /// mime-pack's quoted-printable encoder.
-    qp: bool,
-}
-
-impl Message {
-    fn open(src: &Source, allow_bare_cr: bool) -> Result<Message> {
-        let what = src.name();
-        match src {
-            Source::Stdin => {
-                if crate::stdio::closed_at_start(0) {
-                    return Err(Error::new(
-                        Kind::NoInput,
-                        "standard input is closed: give the message on it or with --file",
-                    ));
-                }
-                let mut input: Box<dyn Read> = Box::new(std::io::stdin());
-                let (header, rest) = read_header(&mut input, MAX_HEADER, &what)?;
-                Ok(Message {
-                    what,
-                    header,
-                    rest,
-                    reader: input,
-                    file_body_at: None,
-                    scanned: None,
-                    qp: false,
-                })
+/// Opens a message: its header read, and a file's body scanned (a lone CR refused, its
+/// size and 8-bit bytes known) before anything is sent.
+fn open_message(src: &Source, allow_bare_cr: bool) -> Result<Message> {
+    let what = src.name();
+    match src {
+        Source::Stdin => {
+            if crate::stdio::closed_at_start(0) {
+                return Err(Error::new(
+                    Kind::NoInput,
+                    "standard input is closed: give the message on it or with --file",
+                ));
             }
-            Source::File(path) => {
-                let mut file = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
-                let (header, rest) = read_header(&mut file, MAX_HEADER, &what)?;
-                let body_at = header.bytes as u64;
-                // One pass over the body before anything is sent: a lone CR is refused
-                // before connecting, and SIZE and BODY are known.
-                let mut check = BodyCheck::new(header.lines + 1, allow_bare_cr, false);
-                let fail = |(r, line)| refusal_error(&what, r, line);
-                check.check(&rest).map_err(fail)?;
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = read_some(&mut file, &mut buf, &what)?;
-                    if n == 0 {
-                        break;
-                    }
-                    check.check(&buf[..n]).map_err(fail)?;
-                }
-                check.finish().map_err(fail)?;
-                file.seek(SeekFrom::Start(body_at))
-                    .map_err(|e| Error::local_io(&what, &e))?;
-                Ok(Message {
-                    what,
-                    header,
-                    rest: Vec::new(),
-                    reader: Box::new(file),
-                    file_body_at: Some((path.clone(), body_at)),
-                    scanned: Some((check.canonical, check.first_eight_bit)),
-                    qp: false,
-                })
-            }
+            let mut input: Box<dyn Read> = Box::new(std::io::stdin());
+            let (header, rest) = read_header(&mut input, MAX_HEADER, &what)?;
+            Ok(Message {
+                what,
+                header,
+                rest,
+                reader: input,
+                file_body_at: None,
+                scanned: None,
+                qp: false,
+            })
         }
-    }
-
-    /// Back to the start of the body of a file, for another try.
-    fn reopen_body(&mut self) -> Result<()> {
-        let Some((path, at)) = &self.file_body_at else {
-            return Err(Error::new(
-                Kind::Software,
-                "standard input cannot be read again",
-            ));
-        };
-        let mut f = File::open(path).map_err(|e| Error::no_input(&self.what, &e))?;
-        f.seek(SeekFrom::Start(*at))
-            .map_err(|e| Error::local_io(&self.what, &e))?;
-        self.reader = Box::new(f);
-        self.rest.clear();
-        Ok(())
-    }
-}
-
-fn read_some(r: &mut dyn Read, buf: &mut [u8], what: &str) -> Result<usize> {
-    loop {
-        match r.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::local_io(what, &e)),
+        Source::File(path) => {
+            let mut file = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
+            let (header, rest) = read_header(&mut file, MAX_HEADER, &what)?;
+            let body_at = header.bytes as u64;
+            // One pass over the body before anything is sent: a lone CR is refused
+            // before connecting, and SIZE and BODY are known.
+            let mut check = BodyCheck::new(header.lines + 1, allow_bare_cr, false);
+            let fail = |(r, line)| refusal_error(&what, r, line);
+            check.check(&rest).map_err(fail)?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = read_some(&mut file, &mut buf, &what)?;
+                if n == 0 {
+                    break;
+                }
+                check.check(&buf[..n]).map_err(fail)?;
+            }
+            check.finish().map_err(fail)?;
+            file.seek(SeekFrom::Start(body_at))
+                .map_err(|e| Error::local_io(&what, &e))?;
+            Ok(Message {
+                what,
+                header,
+                rest: Vec::new(),
+                reader: Box::new(file),
+                file_body_at: Some((path.clone(), body_at)),
+                scanned: Some((check.canonical, check.first_eight_bit)),
+                qp: false,
+            })
         }
     }
 }
@@ -523,15 +513,8 @@ fn mailbox_key(addr: &str) -> String {
     }
 }
 
-/// Everything the run needs, checked before anything is read or sent.
-struct Plan {
-    target: Target,
-    auth: Option<Credentials>,
-    opts: SmtpOptions,
-    retry: RetryPolicy,
-}
-
-fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
+/// The server and how to reach it, from the flags, checked before anything is read or sent.
+fn plan(args: &Args, report: &Reporter) -> Result<Server> {
     let server = args.server.as_deref().ok_or_else(|| {
         usage("no server: give --server smtp://HOST[:PORT] (or smtps://HOST[:PORT])")
     })?;
@@ -563,7 +546,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Plan> {
         None
     };
     let transcript = args.verbose.then(|| Transcript::new(report.transcript()));
-    Ok(Plan {
+    Ok(Server {
         opts: SmtpOptions {
             connect: args.conn.options()?,
             tls_mode: tls_opts.mode,
@@ -608,94 +591,63 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Crede
     ))
 }
 
-/// Runs smtp-send: every message in turn over one connection, each reported on its own.
-fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
-    report.set_quiet(args.quiet);
-    let cfg = super::config::smtp_send(args.config.as_deref())?;
-    apply_config(&mut args, cfg, tls_flag_given())?;
-    let plan = plan(&args, report)?;
-    let mut log = Log::open(&args)?;
-    if args.tls.insecure {
-        report.warn("--insecure: server certificates are not verified");
-    }
-    let sources: Vec<Source> = if args.files.is_empty() {
-        vec![Source::Stdin]
-    } else {
-        args.files
-            .iter()
-            .map(|f| {
-                if f.as_os_str() == "-" {
-                    Source::Stdin
-                } else {
-                    Source::File(f.clone())
-                }
-            })
-            .collect()
-    };
-    if sources
-        .iter()
-        .filter(|s| matches!(s, Source::Stdin))
-        .count()
-        > 1
-    {
-        return Err(usage("--file -: standard input can be read once only"));
-    }
-    let mut session = Session {
-        client: None,
-        used: false,
-        dsn_warned: false,
-    };
-    for src in &sources {
-        let mut rec = Record::default();
-        let code = match send_one(&args, &plan, src, &mut session, report, &mut rec) {
-            Ok(()) => rec.refused.unwrap_or(0),
-            Err(e) => {
-                report.fail(&e);
-                if rec.reply.is_none() {
-                    rec.reply = Some(e.message().to_string());
-                }
-                e.exit_code()
-            }
-        };
-        if let Err(e) = log.message(&plan, &rec, code) {
-            report.fail(&e);
-        }
-    }
-    if let Some(c) = session.client.take() {
-        c.quit();
-    }
-    Ok(())
-}
-
-/// The connection, kept between messages.
-struct Session {
-    client: Option<SmtpClient<NetStream>>,
-    /// A transaction has run on it: RSET before the next.
-    used: bool,
-    /// The server's lack of DSN was said once.
-    dsn_warned: bool,
-}
-
 /// Whether the user wants to hear about successes: at a terminal or with -v.
 fn chatty(args: &Args) -> bool {
     !args.quiet && (args.verbose || std::io::stderr().is_terminal())
 }
 
+/// Reads one message, makes its envelope and header, and sends it ([`smtp_send::send`]).
 fn send_one(
     args: &Args,
-    plan: &Plan,
+    server: &Server,
     src: &Source,
     session: &mut Session,
     report: &mut Reporter,
     rec: &mut Record,
 ) -> Result<()> {
     let mut msg = match &args.subject {
-        Some(subject) => Message::plain_text(src, args, subject)?,
-        None => Message::open(src, args.allow_bare_cr)?,
+        Some(subject) => plain_text(src, args, subject)?,
+        None => open_message(src, args.allow_bare_cr)?,
     };
-    let what = msg.what.clone();
-    // The envelope.
     let null_sender = args.from.as_deref().is_some_and(is_null_sender);
+    let from = envelope_sender(args, &msg, null_sender)?;
+    rec.from = if null_sender {
+        "<>".into()
+    } else {
+        from.clone()
+    };
+    let rcpts = recipients(args, &msg)?;
+    rec.rcpts = rcpts.clone();
+    let header = msg.header.rewrite(&additions(args, null_sender)?);
+    let mut out = Outgoing {
+        msg: &mut msg,
+        header,
+        from,
+        rcpts,
+    };
+    let opts = send_options(args);
+    let mut events = CliEvents::new(report, Progress::None);
+    smtp_send::send(server, &opts, &mut out, session, &mut events, rec)
+}
+
+/// The flags that say how each message is sent.
+fn send_options(args: &Args) -> SendOptions {
+    SendOptions {
+        partial: args.partial,
+        allow_bare_cr: args.allow_bare_cr,
+        chunking: !args.no_chunking,
+        body_type: args.body_type.clone(),
+        notify: args.notify.clone(),
+        ret: args.ret.clone(),
+        envid: args.envid.clone(),
+        chatty: chatty(args),
+    }
+}
+
+/// The envelope sender: -f (empty for the null sender, whose message must have a From
+/// header of its own), else the message's From header.
+fn envelope_sender(args: &Args, msg: &Message, null_sender: bool) -> Result<String> {
+    let what = &msg.what;
     let from = match &args.from {
         Some(_) if null_sender => {
             if !msg.header.has("From") {
@@ -721,15 +673,17 @@ fn send_one(
     if !null_sender {
         check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
     }
-    rec.from = if null_sender {
-        "<>".into()
-    } else {
-        from.clone()
-    };
+    Ok(from)
+}
+
+/// The recipients: the arguments, then To, Cc and Bcc with -t (or --subject's --to), each
+/// mailbox once.
+fn recipients(args: &Args, msg: &Message) -> Result<Vec<String>> {
+    let what = &msg.what;
     let mut rcpts: Vec<String> = args.recipients.clone();
     // --subject's --to addresses are in the To field it made.
     if args.read_recipients || args.subject.is_some() {
-        for r in msg.header.recipients().map_err(|e| e.context(&what))? {
+        for r in msg.header.recipients().map_err(|e| e.context(what))? {
             check_address(&r, Kind::Data, &format!("{what}: -t"))?;
             rcpts.push(r);
         }
@@ -743,9 +697,14 @@ fn send_one(
             format!("{what}: no recipients: give them as arguments, or -t to read To, Cc and Bcc")
         }));
     }
-    rec.rcpts = rcpts.clone();
+    Ok(rcpts)
+}
+
+/// The fields added to the header when it lacks them: Date, Message-ID, and From from -f
+/// and -F.
+fn additions(args: &Args, null_sender: bool) -> Result<Additions> {
     let (unix, offset) = date::now();
-    let additions = Additions {
+    Ok(Additions {
         from: args.from.as_ref().filter(|_| !null_sender).map(|f| {
             // Folded as mime-pack folds it: a long -F name stays within 998-octet lines.
             let tokens = mailbox_tokens(
@@ -764,426 +723,89 @@ fn send_one(
         }),
         date: date::format(unix, offset),
         message_id: date::message_id(unix, &crate::util::host::host_name())?,
-    };
-    let header = msg.header.rewrite(&additions);
-
-    let mut backoff = plan.retry.start();
-    loop {
-        let mut stage = Stage::Before;
-        let outcome = attempt(
-            args, plan, &mut msg, &header, &from, &rcpts, session, report, &mut stage, rec,
-        );
-        let e = match outcome {
-            Ok(()) => return Ok(()),
-            Err(e) => e,
-        };
-        // Another try only when nothing can have been delivered, and the message can be
-        // read again: standard input only before its body was taken.
-        let again = match stage {
-            Stage::Before => true,
-            Stage::Body => msg.file_body_at.is_some(),
-            Stage::Sent => false,
-        };
-        if again {
-            if let Some(pause) = backoff.next(&e) {
-                report.note(format_args!(
-                    "{e}; trying again in {} s",
-                    pause.as_secs_f64()
-                ));
-                std::thread::sleep(pause);
-                if stage == Stage::Body {
-                    msg.reopen_body()?;
-                }
-                rec.refused = None;
-                rec.reply = None;
-                rec.refusals.clear();
-                continue;
-            }
-        }
-        if !rec.refusals.is_empty() {
-            // Each refused recipient is reported, with its own status; the first counts.
-            for r in std::mem::take(&mut rec.refusals) {
-                report.fail(&r);
-            }
-            report.note(format_args!(
-                "{}: not sent to anyone (--partial sends to the recipients accepted)",
-                msg.what
-            ));
-            return Ok(());
-        }
-        return Err(e);
-    }
+    })
 }
 
-/// How far a try went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// No byte of the body was taken from its source.
-    Before,
-    /// The body was being sent.
-    Body,
-    /// The final `.` was sent: the message may have been delivered.
-    Sent,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn attempt(
-    args: &Args,
-    plan: &Plan,
-    msg: &mut Message,
-    header: &[u8],
-    from: &str,
-    rcpts: &[String],
-    session: &mut Session,
-    report: &mut Reporter,
-    stage: &mut Stage,
-    rec: &mut Record,
-) -> Result<()> {
-    if session.client.as_ref().is_some_and(|c| !c.is_usable()) {
-        session.client = None;
-    }
-    if session.client.is_some() && session.used {
-        if let Err(e) = session.client.as_mut().map_or(Ok(()), |c| c.rset()) {
-            report.note(format_args!("{e}; connecting again"));
-            session.client = None;
-        }
-    }
-    if session.client.is_none() {
-        let mut client = SmtpClient::connect(&plan.target, &plan.opts, plan.auth.as_ref())?;
-        if let Some(auth) = &plan.auth {
-            if let Err(e) = client.authenticate(auth) {
-                client.quit();
-                return Err(e);
-            }
-        }
-        session.client = Some(client);
-        session.used = false;
-    }
-    let Some(client) = session.client.as_mut() else {
-        return Err(Error::new(Kind::Software, "no connection"));
-    };
-    let ext = client.extensions().clone();
-    let peer = client.peer().to_string();
-    rec.tls = client.is_tls();
-    let what = msg.what.clone();
-
-    // What the body needs of the server, and what to declare.
-    let mut mail_params = Vec::new();
-    let known_eight_bit = msg.scanned.map(|(_, first)| first);
-    let header_eight_bit = msg.header.eight_bit;
-    let refuse_eight_bit = !ext.eight_bit_mime;
-    if refuse_eight_bit {
-        if header_eight_bit {
-            return Err(Error::new(
-                Kind::Data,
-                format!(
-                    "{what}: the header section has 8-bit bytes, and {peer} does not offer 8BITMIME; nothing was sent"
-                ),
-            ));
-        }
-        if let Some(Some(line)) = known_eight_bit {
-            return Err(refusal_error(
-                &what,
-                crate::smtp::message::Refusal::EightBit,
-                line,
-            ));
-        }
-    } else {
-        // RFC 6152 allows BODY=8BITMIME for a 7-bit body too: it is declared unless the
-        // body is known to be 7-bit.
-        let seven_bit = known_eight_bit == Some(None)
-            && !header_eight_bit
-            && args
-                .body_type
-                .as_deref()
-                .is_none_or(|b| b.eq_ignore_ascii_case("7BIT"));
-        if !seven_bit {
-            mail_params.push("BODY=8BITMIME".to_string());
-        }
-    }
-    if let (Some(_), Some((canonical, _))) = (ext.size, msg.scanned) {
-        mail_params.push(format!("SIZE={}", canonical + canonical_len(header)));
-    }
-    let non_ascii = std::iter::once(from)
-        .chain(rcpts.iter().map(String::as_str))
-        .find(|a| !a.is_ascii());
-    if let Some(addr) = non_ascii {
-        if !ext.smtputf8 {
-            return Err(Error::new(
-                Kind::Unavailable,
-                format!(
-                    "{peer}: the address {addr} is not ASCII, and the server does not offer SMTPUTF8"
-                ),
-            ));
-        }
-        mail_params.push("SMTPUTF8".to_string());
-    }
-    let mut rcpt_params = Vec::new();
-    let dsn_asked = args.notify.is_some() || args.ret.is_some() || args.envid.is_some();
-    if dsn_asked && ext.dsn {
-        if let Some(r) = &args.ret {
-            mail_params.push(format!("RET={}", r.to_ascii_uppercase()));
-        }
-        if let Some(id) = &args.envid {
-            mail_params.push(format!("ENVID={}", xtext(id)));
-        }
-        if let Some(n) = &args.notify {
-            rcpt_params.push(format!("NOTIFY={n}"));
-        }
-    } else if dsn_asked && !session.dsn_warned {
-        session.dsn_warned = true;
-        report.warn(format_args!(
-            "{peer} does not offer DSN: --notify, --ret and --envid are not sent"
+/// `--subject`: the input is the text of the message; the header is made here. Its lines
+/// are numbered from the first line of the input.
+fn plain_text(src: &Source, args: &Args, subject: &str) -> Result<Message> {
+    use crate::mime::header::{fold, no_line_breaks, parse_mailboxes, unstructured};
+    use crate::smtp::message::Field;
+    no_line_breaks("--subject", subject)?;
+    let from = args.from.as_deref().ok_or_else(|| {
+        usage("--subject makes the From header: give --from ADDR (or from in the config file)")
+    })?;
+    if is_null_sender(from) {
+        return Err(usage(
+            "--subject makes the From header from --from, and the null sender (<>) is no address for it: give --from ADDR",
         ));
     }
-    let env = Envelope {
-        from: from.to_string(),
-        rcpts: rcpts.to_vec(),
-        mail_params,
-        rcpt_params,
-        partial: args.partial,
-        lone_cr: if args.allow_bare_cr {
-            LoneCr::Keep
-        } else {
-            LoneCr::Refuse
-        },
-        chunking: !args.no_chunking,
+    let mut to = Vec::new();
+    for t in &args.to {
+        to.extend(parse_mailboxes("--to", t, true)?);
+    }
+    let mut fields = Vec::new();
+    let mut add = |name: &str, lines: Vec<String>| {
+        // fold() starts each later line with its folding white space.
+        let mut raw = lines.join("\r\n");
+        raw.push_str("\r\n");
+        fields.push(Field {
+            name: name.to_string(),
+            raw: raw.into_bytes(),
+        });
     };
-    let chatty = chatty(args);
-    let mut refusals: Vec<(Error, String)> = Vec::new();
-    let mut on_rcpt = |r: &RcptReply| {
-        if r.accepted() {
-            if chatty {
-                report.note(format_args!(
-                    "{}: accepted ({} {})",
-                    r.addr,
-                    r.reply.code,
-                    r.reply.text()
-                ));
-            }
+    let from_box = Mailbox {
+        name: args.full_name.clone().filter(|n| !n.is_empty()),
+        addr: from.to_string(),
+    };
+    add("From", fold("From", &mailbox_tokens("From", &[from_box])));
+    add("To", fold("To", &mailbox_tokens("To", &to)));
+    add(
+        "Subject",
+        fold("Subject", &unstructured("Subject", subject)),
+    );
+    add("MIME-Version", vec!["MIME-Version: 1.0".into()]);
+    add(
+        "Content-Type",
+        vec!["Content-Type: text/plain; charset=utf-8".into()],
+    );
+    add(
+        "Content-Transfer-Encoding",
+        vec![if args.quoted_printable {
+            "Content-Transfer-Encoding: quoted-printable".into()
         } else {
-            refusals.push((
-                refusal(&peer, r),
-                format!("{} {}", r.reply.code, r.reply.text()),
+            "Content-Transfer-Encoding: 8bit".into()
+        }],
+    );
+    let header = Header {
+        fields,
+        lines: 0,
+        bytes: 0,
+        eight_bit: false,
+    };
+    let what = src.name();
+    let (reader, file_body_at, scanned): (Box<dyn Read>, _, _) = match src {
+        Source::Stdin if crate::stdio::closed_at_start(0) => {
+            return Err(Error::new(
+                Kind::NoInput,
+                "standard input is closed: give the text on it or with --file",
             ));
         }
+        Source::Stdin => (Box::new(std::io::stdin()), None, None),
+        Source::File(path) => {
+            let f = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
+            (Box::new(f), Some((path.clone(), 0)), None)
+        }
     };
-    session.used = true;
-    let first_line = msg.header.lines + 1;
-    let allow_bare_cr = args.allow_bare_cr;
-    let mut size = 0;
-    let result = client.send(&env, &mut on_rcpt, |w| {
-        *stage = Stage::Body;
-        size = stream_body(w, header, msg, first_line, allow_bare_cr, refuse_eight_bit)?;
-        *stage = Stage::Sent;
-        Ok(())
-    });
-    rec.size = size;
-    // A recipient refused for good is what the message's status says (67), before any
-    // refused for now (75): trying again cannot help it. Reported in that order.
-    refusals.sort_by_key(|(e, _)| e.is_transient());
-    if let Some((e, reply)) = refusals.first() {
-        rec.refused = Some(e.exit_code());
-        rec.reply = Some(reply.clone());
-    }
-    let refusals: Vec<Error> = refusals.into_iter().map(|(e, _)| e).collect();
-    match result {
-        Ok(d) => {
-            // --partial, some refused: the message's status (67 when one was refused for
-            // good, else 79: not 75, since sending it again would reach the others twice)
-            // and who got it, then each refusal as a failure of its own.
-            if let Some(first) = refusals.first() {
-                let refused: Vec<&str> = d.refused.iter().map(|r| r.addr.as_str()).collect();
-                let summary = Error::new(
-                    if first.is_transient() {
-                        Kind::Partial
-                    } else {
-                        first.kind()
-                    },
-                    format!(
-                        "{what}: --partial: delivered to {}; not to {}: sending it again to every recipient would deliver it twice",
-                        d.accepted.join(", "),
-                        refused.join(", ")
-                    ),
-                );
-                rec.refused = Some(summary.exit_code());
-                report.fail(&summary);
-            }
-            for e in &refusals {
-                report.fail(e);
-            }
-            rec.reply = Some(format!("{} {}", d.reply.code, d.reply.text()));
-            if chatty {
-                report.note(format_args!(
-                    "{what}: sent to {} of {} recipients: {} {}",
-                    d.accepted.len(),
-                    rcpts.len(),
-                    d.reply.code,
-                    d.reply.text()
-                ));
-            }
-            Ok(())
-        }
-        // Refused recipients: the caller reports each (or tries again, when all were
-        // refused for now: greylisting).
-        Err(e) if refusals.iter().any(|r| r.message() == e.message()) => {
-            let transient = refusals.iter().all(Error::is_transient);
-            rec.refusals = refusals;
-            Err(e.transient(transient))
-        }
-        // Once its end was sent, what went wrong is this message's fate (79: it may have
-        // been delivered): named, as one of several --file must be.
-        Err(e) if *stage == Stage::Sent => Err(e.context(&what)),
-        Err(e) => Err(e),
-    }
-}
-
-/// Writes the rewritten header, then the body as it streams from its source, watched by
-/// [`BodyCheck`]: a refusal stops it (the caller drops the connection without the final
-/// dot, so nothing is delivered).
-/// Returns the size sent, with CRLF line ends (dot-stuffing not counted, as SIZE counts).
-fn stream_body(
-    w: &mut dyn BodySink,
-    header: &[u8],
-    msg: &mut Message,
-    first_line: u64,
-    allow_bare_cr: bool,
-    refuse_eight_bit: bool,
-) -> Result<u64> {
-    let what = msg.what.clone();
-    let mut check = BodyCheck::new(first_line, allow_bare_cr, refuse_eight_bit);
-    let fail = |(r, line)| refusal_error(&what, r, line);
-    w.write(header)?;
-    check.check(&msg.rest).map_err(fail)?;
-    w.write(&msg.rest)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    // --quoted-printable: what is checked and sent is the encoder's output (lines of at
-    // most 76 characters, 7-bit, no lone CR), not the text as read.
-    let mut qp = msg.qp.then(|| QpEncoder::new(Eol::CrLf));
-    let mut encoded = Vec::new();
-    loop {
-        let n = read_some(&mut msg.reader, &mut buf, &what)?;
-        let mut out = &buf[..n];
-        if let Some(enc) = &mut qp {
-            encoded.clear();
-            if n == 0 {
-                enc.finish(&mut encoded);
-                // A text that does not end with a line break ends with a soft one, as
-                // mime-pack ends it: the data's own final CRLF adds nothing to the text.
-                let open = match encoded.last() {
-                    Some(&b) => b != b'\n',
-                    None => check.col() > 0,
-                };
-                if open {
-                    encoded.extend_from_slice(b"=\r\n");
-                }
-            } else {
-                enc.encode(out, &mut encoded);
-            }
-            out = &encoded;
-        }
-        check.check(out).map_err(fail)?;
-        w.write(out)?;
-        if n == 0 {
-            break;
-        }
-    }
-    check.finish().map_err(fail)?;
-    Ok(canonical_len(header) + check.canonical)
-}
-
-/// The length of `data` with every bare LF made CRLF.
-fn canonical_len(data: &[u8]) -> u64 {
-    let lfs = data
-        .iter()
-        .enumerate()
-        .filter(|&(i, &b)| b == b'\n' && (i == 0 || data[i - 1] != b'\r'))
-        .count();
-    (data.len() + lfs) as u64
-}
-
-impl Message {
-    /// `--subject`: the input is the text of the message; the header is made here. Its
-    /// lines are numbered from the first line of the input.
-    fn plain_text(src: &Source, args: &Args, subject: &str) -> Result<Message> {
-        use crate::mime::header::{fold, no_line_breaks, parse_mailboxes, unstructured};
-        use crate::smtp::message::Field;
-        no_line_breaks("--subject", subject)?;
-        let from = args.from.as_deref().ok_or_else(|| {
-            usage("--subject makes the From header: give --from ADDR (or from in the config file)")
-        })?;
-        if is_null_sender(from) {
-            return Err(usage(
-                "--subject makes the From header from --from, and the null sender (<>) is no address for it: give --from ADDR",
-            ));
-        }
-        let mut to = Vec::new();
-        for t in &args.to {
-            to.extend(parse_mailboxes("--to", t, true)?);
-        }
-        let mut fields = Vec::new();
-        let mut add = |name: &str, lines: Vec<String>| {
-            // fold() starts each later line with its folding white space.
-            let mut raw = lines.join("\r\n");
-            raw.push_str("\r\n");
-            fields.push(Field {
-                name: name.to_string(),
-                raw: raw.into_bytes(),
-            });
-        };
-        let from_box = Mailbox {
-            name: args.full_name.clone().filter(|n| !n.is_empty()),
-            addr: from.to_string(),
-        };
-        add("From", fold("From", &mailbox_tokens("From", &[from_box])));
-        add("To", fold("To", &mailbox_tokens("To", &to)));
-        add(
-            "Subject",
-            fold("Subject", &unstructured("Subject", subject)),
-        );
-        add("MIME-Version", vec!["MIME-Version: 1.0".into()]);
-        add(
-            "Content-Type",
-            vec!["Content-Type: text/plain; charset=utf-8".into()],
-        );
-        add(
-            "Content-Transfer-Encoding",
-            vec![if args.quoted_printable {
-                "Content-Transfer-Encoding: quoted-printable".into()
-            } else {
-                "Content-Transfer-Encoding: 8bit".into()
-            }],
-        );
-        let header = Header {
-            fields,
-            lines: 0,
-            bytes: 0,
-            eight_bit: false,
-        };
-        let what = src.name();
-        let (reader, file_body_at, scanned): (Box<dyn Read>, _, _) = match src {
-            Source::Stdin if crate::stdio::closed_at_start(0) => {
-                return Err(Error::new(
-                    Kind::NoInput,
-                    "standard input is closed: give the text on it or with --file",
-                ));
-            }
-            Source::Stdin => (Box::new(std::io::stdin()), None, None),
-            Source::File(path) => {
-                let f = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
-                (Box::new(f), Some((path.clone(), 0)), None)
-            }
-        };
-        Ok(Message {
-            what,
-            header,
-            rest: Vec::new(),
-            reader,
-            file_body_at,
-            scanned,
-            qp: args.quoted_printable,
-        })
-    }
+    Ok(Message {
+        what,
+        header,
+        rest: Vec::new(),
+        reader,
+        file_body_at,
+        scanned,
+        qp: args.quoted_printable,
+    })
 }
 
 /// Whether `--tls` is on the command line (its default cannot be told from a value given).
@@ -1236,21 +858,6 @@ fn fill<T>(flag: &mut Option<T>, from_config: Option<T>) {
     }
 }
 
-/// What one message's log line says.
-#[derive(Debug, Default)]
-struct Record {
-    from: String,
-    rcpts: Vec<String>,
-    size: u64,
-    tls: bool,
-    /// The final reply, or the error that ended the message.
-    reply: Option<String>,
-    /// The exit status of the first refused recipient (--partial or not).
-    refused: Option<u8>,
-    /// The refusals that stopped the message, to report once no try is left.
-    refusals: Vec<Error>,
-}
-
 /// `--log FILE` and `--syslog`: one line per message, as msmtp writes them.
 struct Log {
     file: Option<(PathBuf, File)>,
@@ -1282,7 +889,7 @@ impl Log {
         })
     }
 
-    fn message(&mut self, plan: &Plan, rec: &Record, code: u8) -> Result<()> {
+    fn message(&mut self, plan: &Server, rec: &Record, code: u8) -> Result<()> {
         if self.file.is_none() && !self.syslog {
             return Ok(());
         }
@@ -1346,22 +953,6 @@ fn exit_name(code: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::reply::Smtp;
-    use crate::wire::Conn;
-    use crate::wire::tests::MockStream;
-
-    /// Hands out its input in two reads, cut at `cut`.
-    struct Split(Vec<u8>, usize);
-    impl Read for Split {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = if self.1 > 0 { self.1 } else { self.0.len() };
-            let n = n.min(buf.len()).min(self.0.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0.drain(..n);
-            self.1 = 0;
-            Ok(n)
-        }
-    }
 
     #[test]
     fn the_final_reply_is_waited_for_ten_minutes_unless_timeout_says() {
@@ -1400,53 +991,5 @@ mod tests {
         assert!(log_line("mx.example:587", None, &rec, 75).ends_with(
             "tls=off auth=off user=- from=a@x recipients=b@y,c@z mailsize=1234 smtpstatus=- smtpmsg='mx.example:587: timed out' exitcode=EX_TEMPFAIL"
         ), "{}", log_line("mx.example:587", None, &rec, 75));
-    }
-
-    /// The whole path of the data, header read and rewritten, body streamed through the
-    /// check and the dot-stuffer: no cut of the input makes anything but the last line
-    /// the end of the data, and every cut sends the same bytes.
-    #[test]
-    fn no_split_of_the_input_ends_the_data_early() {
-        let input: &[u8] =
-            b"Subject: x\nDate: d\nMessage-ID: <m>\n\n.\nA\n.\r\n..\r.\r\n\n.\n\r\n.\r\nQUIT\r\n.";
-        let want: &[u8] = b"Subject: x\nDate: d\nMessage-ID: <m>\n\r\n..\r\nA\r\n..\r\n...\r..\r\n\r\n..\r\n\r\n..\r\nQUIT\r\n..\r\n.\r\n";
-        for cut in 1..=input.len() {
-            let mut reader = Split(input.to_vec(), cut);
-            let (header, rest) = read_header(&mut reader, MAX_HEADER, "in").unwrap();
-            let mut msg = Message {
-                what: "in".into(),
-                header,
-                rest,
-                reader: Box::new(reader),
-                file_body_at: None,
-                scanned: None,
-                qp: false,
-            };
-            let head = msg.header.rewrite(&Additions::default());
-            let mut c = Conn::new(MockStream::new(b"", 64), "mock:25", Smtp);
-            let mut w = c.dot_writer(LoneCr::Keep).unwrap();
-            let first = msg.header.lines + 1;
-            stream_body(&mut w, &head, &mut msg, first, true, false).unwrap();
-            w.finish().unwrap();
-            let wire = &c.stream().written;
-            // The canonical form: what the DotWriter makes of `want`'s header LFs.
-            let mut canonical = Vec::new();
-            let mut prev = 0u8;
-            for &b in want {
-                if b == b'\n' && prev != b'\r' {
-                    canonical.push(b'\r');
-                }
-                canonical.push(b);
-                prev = b;
-            }
-            assert_eq!(
-                String::from_utf8_lossy(wire),
-                String::from_utf8_lossy(&canonical),
-                "cut at {cut}"
-            );
-            let ends = wire.windows(5).filter(|w| *w == b"\r\n.\r\n").count();
-            assert_eq!(ends, 1, "cut at {cut}");
-            assert!(wire.ends_with(b"\r\n.\r\n"));
-        }
     }
 }

@@ -23,9 +23,10 @@ pub trait Tool {
     /// general meaning in [`EXIT_STATUS`]).
     const EXIT: &'static [(u8, &'static str)];
     /// Flags users bring from curl, wget, lftp or mutt that mean something else here or
-    /// nothing at all, and what to say instead ("use --insecure"); [`COMMON_HINTS`] hold for
-    /// every tool.
-    const HINTS: &'static [(&'static str, &'static str)] = &[];
+    /// nothing at all, and what to say instead ("use --insecure"): the tool's own, then
+    /// those of its family ([`FTP_HINTS`], [`MAIL_HINTS`], [`FETCH_HINTS`]), the first match
+    /// winning; [`COMMON_HINTS`] hold for every tool.
+    const HINTS: &'static [Hints] = &[];
     /// Its clap definition: the one source for `--help`, the man page and the completions.
     type Args: Parser;
     /// Runs the tool. Failures on the way go to `report` as they happen; an error returned
@@ -89,8 +90,38 @@ enum Parsed<A> {
     Generate(Generate),
 }
 
+/// Flags from other tools and what to say instead of each.
+pub type Hints = &'static [(&'static str, &'static str)];
+
+/// Flags of curl and lftp that a user may bring to ftp-get, ftp-put and ftp-ls.
+pub const FTP_HINTS: Hints = &[
+    ("--ftp-pasv", "passive mode is the default"),
+    ("--ftp-port", "use --active"),
+];
+
+/// Flags of msmtp and mpop that a user may bring to smtp-send, pop-fetch and imap-fetch.
+pub const MAIL_HINTS: Hints = &[
+    ("--tls-trust-file", "use --cacert FILE"),
+    ("--tls-fingerprint", "use --pin sha256:HEX"),
+];
+
+/// Flags of fetchmail and mpop that a user may bring to pop-fetch and imap-fetch.
+pub const FETCH_HINTS: Hints = &[
+    ("-k", "use --keep (the default) or --delete"),
+    ("--keep-old", "--keep is the default"),
+    ("-a", "use --all"),
+    ("--fetchall", "use --all"),
+    ("--flush", "use --delete"),
+    ("--nokeep", "use --delete"),
+    ("-F", "use --delete"),
+    ("--only-new", "--new is the default"),
+    ("-l", "use --limit N"),
+    ("--fetchlimit", "use --limit N"),
+    ("--sizelimit", "use --max-size BYTES"),
+];
+
 /// Flags of curl, wget and lftp that a user may bring to any tool, and ours instead.
-pub const COMMON_HINTS: &[(&str, &str)] = &[
+pub const COMMON_HINTS: Hints = &[
     ("-k", "use --insecure"),
     ("-s", "use -q (--quiet)"),
     ("--silent", "use -q (--quiet)"),
@@ -138,7 +169,7 @@ pub const COMMON_HINTS: &[(&str, &str)] = &[
 
 /// Parses `A` from the command line; `--help`/`--version` exit 0, bad usage exits 64 with
 /// one line that names the flag at fault (and, for a flag from curl or wget, ours).
-fn parse_args<A: Parser>(tool: &str, hints: &[(&str, &str)]) -> Result<Parsed<A>, ExitCode> {
+fn parse_args<A: Parser>(tool: &str, hints: &[Hints]) -> Result<Parsed<A>, ExitCode> {
     let parsed = A::command().try_get_matches().and_then(|m| {
         if let Some(what) = m.get_one::<Generate>("generate") {
             return Ok(Parsed::Generate(*what));
@@ -172,13 +203,14 @@ fn parse_args<A: Parser>(tool: &str, hints: &[(&str, &str)]) -> Result<Parsed<A>
 /// clap's error as one line: its message and any list of values, without the usage lines
 /// (`--help` has them), a password in a URL redacted, control characters made visible. A
 /// flag from another tool gets a pointer to ours instead of clap's tip.
-fn usage_line(e: &clap::Error, hints: &[(&str, &str)]) -> String {
+fn usage_line(e: &clap::Error, hints: &[Hints]) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if e.kind() == ErrorKind::UnknownArgument {
         if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
             let flag = arg.split('=').next().unwrap_or(arg);
             if let Some((_, ours)) = hints
                 .iter()
+                .flat_map(|h| h.iter())
                 .chain(COMMON_HINTS)
                 .find(|(theirs, _)| *theirs == flag)
             {
@@ -380,6 +412,58 @@ pub fn usage(msg: impl Into<String>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one line a flag from another tool gets, from `T`'s hints.
+    fn hint<T: Tool>(flag: &str) -> String {
+        let e = T::Args::command()
+            .try_get_matches_from([T::NAME, flag, "x"])
+            .unwrap_err();
+        usage_line(&e, T::HINTS)
+    }
+
+    #[test]
+    fn a_flag_from_another_tool_gets_the_hint_of_the_tool_then_its_family() {
+        use crate::cli::{ftp_ls, imap_fetch, pop_fetch, smtp_send};
+        type Hint = fn(&str) -> String;
+        let cases: [(Hint, &str, &str); 7] = [
+            // The family's tables, shared.
+            (
+                hint::<pop_fetch::PopFetch>,
+                "--sizelimit",
+                "use --max-size BYTES",
+            ),
+            (
+                hint::<imap_fetch::ImapFetch>,
+                "--tls-trust-file",
+                "use --cacert FILE",
+            ),
+            (
+                hint::<smtp_send::SmtpSend>,
+                "--tls-fingerprint",
+                "use --pin sha256:HEX",
+            ),
+            (hint::<ftp_ls::FtpLs>, "--ftp-port", "use --active"),
+            // The tool's own, then the family's, before the hints every tool has: -k is
+            // fetchmail's keep to the fetchers, curl's insecure elsewhere.
+            (
+                hint::<pop_fetch::PopFetch>,
+                "--limit-rate",
+                "pop-fetch does not limit its rate",
+            ),
+            (
+                hint::<imap_fetch::ImapFetch>,
+                "-k",
+                "use --keep (the default) or --delete",
+            ),
+            (hint::<ftp_ls::FtpLs>, "-k", "use --insecure"),
+        ];
+        for (hint, flag, ours) in cases {
+            assert_eq!(
+                hint(flag),
+                format!("unknown option '{flag}': {ours} (see --help)")
+            );
+        }
+    }
 
     #[test]
     fn man_texts_split_into_sections() {

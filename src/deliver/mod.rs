@@ -10,10 +10,10 @@
 //! left half-written"). Committing many messages and syncing once per batch is what lets a
 //! Maildir take thousands of small messages without one folder fsync each.
 //!
-//! A store and the state file never part: [`sync_and_record`] syncs a batch, records it and
-//! keeps it ([`Deliver::keep`]), with signals held meanwhile; if any step fails, what the
-//! batch put in the store is taken back ([`Deliver::undo`]), as it is when the store is
-//! dropped unkept, and as SIGINT, SIGTERM or SIGHUP take it back ([`crate::interrupt`]): a
+//! A store and the state file never part: a [`Batch`] is synced, recorded and kept
+//! ([`Deliver::keep`]), with signals held meanwhile (the fetch loops' order is
+//! [`crate::jobs::batch`]); if any step fails, what the batch put in the store is taken back
+//! ([`Deliver::undo`]), as it is when the store is dropped unkept, and as SIGINT, SIGTERM or SIGHUP take it back ([`crate::interrupt`]): a
 //! Maildir's temporaries swept from `tmp/`, an mbox cut back to what was recorded. So a
 //! message is in a store and recorded, or in neither, and then still on the server.
 //!
@@ -116,23 +116,6 @@ impl Drop for Batch<'_> {
             self.store.undo();
         }
     }
-}
-
-/// Makes what `store` took since the last batch durable, records it (`record`, then the
-/// state saved) and keeps it; when a step fails, takes it back and returns the error (see
-/// [`Batch`]).
-pub fn sync_and_record(
-    store: &mut dyn Deliver,
-    state: Option<&mut crate::uidls::StateFile>,
-    record: impl FnOnce(&mut crate::uidls::StateFile) -> Result<()>,
-) -> Result<()> {
-    let batch = Batch::sync(store)?;
-    if let Some(st) = state {
-        record(&mut *st)?;
-        st.save()?;
-    }
-    batch.keep();
-    Ok(())
 }
 
 /// One message on its way into a store, in LF line ends (see [`WireMessage`] for CRLF).

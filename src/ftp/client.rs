@@ -129,7 +129,7 @@ impl<S: Transport> FtpClient<S> {
             set_time: SetTime::Unknown,
         };
         let mut client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
-        client.conn.set_phase_deadline(None);
+        open::end_phase(&mut client.conn, opts.opening());
         client.login(creds)?;
         if client.conn.stream().is_tls() {
             client.protect_data()?;

@@ -157,10 +157,11 @@ impl<S: Transport> ImapClient<S> {
             }
         } else {
             client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
-            client.conn.set_phase_deadline(None);
+        }
+        open::end_phase(&mut client.conn, opts.opening());
+        if !preauth {
             client.login(creds)?;
         }
-        client.conn.set_phase_deadline(None);
         Ok(client)
     }
 
@@ -1149,7 +1150,7 @@ a6 OK done\r\n";
         // Cancelled with "*" (RFC 3501 section 6.2.2), and the server's answer read.
         let shown = seen.lock().unwrap().join("\n");
         assert!(
-            shown.ends_with("C: a1 AUTHENTICATE PLAIN\nS: + !!!\nC: ****\nS: a1 NO cancelled"),
+            shown.ends_with("C: a1 AUTHENTICATE PLAIN\nS: + !!!\nC: *\nS: a1 NO cancelled"),
             "{shown}"
         );
     }

@@ -2,24 +2,26 @@
 //! check its size, resume with REST, retry transient failures, publish by rename, then
 //! (optionally) delete the remote copy. URLs on one server share one control connection.
 
+use super::workers::{self, Worker};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::client::{FtpClient, FtpOptions};
-use crate::ftp::list::{EntryType, Folder, Tree, fits, folder_path};
 use crate::ftp::parse::{glob_match, has_glob, safe_local_name};
 use crate::net::url::Target;
-use crate::parallel::{self, RateLimit, Start};
+use crate::parallel::{self, RateLimit};
 use crate::session::Credentials;
 use crate::session::reconnect::Reconnecting;
 use crate::session::retry::RetryPolicy;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
-use crate::util::crlf::CrlfToLf;
 use crate::wire::printable;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
+use stream::Delivery;
+
+mod stream;
+mod tree;
 
 /// At most this many files matched by one wildcard URL, and this many bytes of their names,
 /// are kept: a hostile or enormous listing cannot take unbounded memory.
@@ -102,19 +104,7 @@ pub fn get_all(
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
     let sole_url = targets.len() == 1;
-    if opts.parallel > 1 && !matches!(opts.destination, Destination::Stream) {
-        for group in groups {
-            let login = match login_for(group[0]) {
-                Ok(l) => l,
-                Err(e) => {
-                    events.fail(&e);
-                    continue;
-                }
-            };
-            get_parallel(&group, ftp, opts, &login, &mut claimed, sole_url, events);
-        }
-        return;
-    }
+    let parallel = opts.parallel > 1 && !matches!(opts.destination, Destination::Stream);
     for group in groups {
         let login = match login_for(group[0]) {
             Ok(l) => l,
@@ -123,20 +113,12 @@ pub fn get_all(
                 continue;
             }
         };
-        let mut run = Run {
-            ftp,
-            opts,
-            login,
-            client: Reconnecting::new(),
-            events: &mut *events,
-            attempt: 0,
-            stream: stream.as_deref_mut(),
-            device: None,
-            claimed: &mut claimed,
-            tree_base: None,
-            queue: None,
-            sole_url,
-        };
+        if parallel {
+            get_parallel(&group, ftp, opts, &login, &mut claimed, sole_url, events);
+            continue;
+        }
+        let mut run = Run::new(ftp, opts, login, &mut *events, Some(&mut claimed), sole_url);
+        run.stream = stream.as_deref_mut();
         if let Stop::Everything = run.group(&group) {
             return;
         }
@@ -154,75 +136,16 @@ fn get_parallel(
     sole_url: bool,
     events: &mut dyn Events,
 ) {
-    let dead = AtomicBool::new(false);
-    let label = format!("{} connections", opts.parallel);
-    parallel::run(
+    workers::run(
         opts.parallel,
         events,
-        &label,
         |queue, ev| {
-            let mut run = Run {
-                ftp,
-                opts,
-                login: login.clone(),
-                client: Reconnecting::new(),
-                events: ev,
-                attempt: 0,
-                stream: None,
-                device: None,
-                claimed,
-                tree_base: None,
-                queue: Some(queue),
-                sole_url,
-            };
+            let mut run = Run::new(ftp, opts, login.clone(), ev, Some(claimed), sole_url);
+            run.queue = Some(queue);
             run.group(group);
         },
-        |jobs, ev| {
-            let mut none = HashMap::new();
-            let mut run = Run {
-                ftp,
-                opts,
-                login: login.clone(),
-                client: Reconnecting::new(),
-                events: ev,
-                attempt: 0,
-                stream: None,
-                device: None,
-                claimed: &mut none,
-                tree_base: None,
-                queue: None,
-                sole_url,
-            };
-            while let Some(job) = jobs.next() {
-                if dead.load(Ordering::Relaxed) {
-                    continue;
-                }
-                let res = match jobs.start(job, |(file, _)| run.client(file).map(drop)) {
-                    Start::Go((file, base)) => {
-                        run.tree_base = base;
-                        run.with_retries(|r| r.fetch(&file, &mut 0))
-                    }
-                    Start::Refused(e) => Err(e),
-                    Start::Leave(note) => {
-                        if let Some(note) = note {
-                            run.events.note(&note);
-                        }
-                        break;
-                    }
-                };
-                if let Err(e) = res {
-                    if run.login_failed(&e) {
-                        // Said once for the server, not once per file and connection.
-                        if !dead.swap(true, Ordering::Relaxed) {
-                            run.events.fail(&e);
-                        }
-                        continue;
-                    }
-                    run.events.fail(&e);
-                }
-            }
-            run.close();
-        },
+        // A worker claims nothing: the lister did.
+        |ev, work| work(&mut Run::new(ftp, opts, login.clone(), ev, None, sole_url)),
     );
 }
 
@@ -248,8 +171,9 @@ struct Run<'a> {
     /// retries, with the bytes written to it so far.
     device: Option<(StreamOut, u64)>,
     /// Which remote file each local path was written from in this run, both as hashes:
-    /// a 100,000-file run keeps 16 bytes per file, not two strings.
-    claimed: &'a mut HashMap<u64, u64>,
+    /// a 100,000-file run keeps 16 bytes per file, not two strings. (None in a
+    /// `--parallel` worker: the lister claims.)
+    claimed: Option<&'a mut HashMap<u64, u64>>,
     /// While mirroring a tree (`-r`): the remote folder it starts at (ending in '/', or
     /// empty); local paths are the remote ones below it.
     tree_base: Option<String>,
@@ -263,7 +187,54 @@ struct Run<'a> {
 /// A file for a `--parallel` worker: the remote file and the tree it belongs to.
 type Job = (Target, Option<String>);
 
-impl Run<'_> {
+impl Worker<Job> for Run<'_> {
+    fn connect(&mut self, (file, _): &Job) -> Result<()> {
+        self.client(file).map(drop)
+    }
+
+    fn work(&mut self, (file, base): Job) -> Result<()> {
+        self.tree_base = base;
+        self.with_retries(|r| r.fetch(&file, &mut 0))
+    }
+
+    fn login_failed(&self, e: &Error) -> bool {
+        Run::login_failed(self, e)
+    }
+
+    fn events(&mut self) -> &mut dyn Events {
+        &mut *self.events
+    }
+
+    fn close(&mut self) {
+        Run::close(self)
+    }
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        ftp: &'a FtpOptions,
+        opts: &'a GetOptions,
+        login: Credentials,
+        events: &'a mut dyn Events,
+        claimed: Option<&'a mut HashMap<u64, u64>>,
+        sole_url: bool,
+    ) -> Run<'a> {
+        Run {
+            ftp,
+            opts,
+            login,
+            client: Reconnecting::new(),
+            events,
+            attempt: 0,
+            stream: None,
+            device: None,
+            claimed,
+            tree_base: None,
+            queue: None,
+            sole_url,
+        }
+    }
+
     fn group(&mut self, group: &[&Target]) -> Stop {
         let mut stream_written: u64 = 0;
         for target in group {
@@ -312,219 +283,6 @@ impl Run<'_> {
         }
         self.close();
         Stop::Next
-    }
-
-    /// `-r`: mirrors the tree under the folder `target` into the destination folder, one
-    /// remote folder at a time, depth first: its listing is read (the names of its files
-    /// kept, its subfolders handed to a [`Tree`], all within the walk's bounds in bytes,
-    /// depth and path length), its files downloaded, then its subfolders entered. Every
-    /// remote name is checked before it touches the disk, and no local folder on the way may
-    /// be a link. A tree that does not fit the bounds ends the walk with an error (76).
-    fn mirror(&mut self, target: &Target, stream_written: &mut u64) -> Stop {
-        if !matches!(self.opts.destination, Destination::Dir(_)) {
-            self.events.fail(&Error::new(
-                Kind::Usage,
-                format!("{target}: -r mirrors into a folder: use -O DIR, not -o or --stdout"),
-            ));
-            return Stop::Next;
-        }
-        self.tree_base = Some(target.path.clone());
-        let mut tree = Tree::new(folder_path(&target.path));
-        let stop = 'walk: loop {
-            let Some(folder) = tree.next_folder() else {
-                break Stop::Next;
-            };
-            let dir = match folder.path.as_str() {
-                "" => String::new(),
-                "/" => "/".to_string(),
-                p => format!("{p}/"),
-            };
-            let dir_target = target.with_path(dir.clone());
-            if let Err(e) = self.local_folder(&dir_target) {
-                self.events.fail(&e);
-                continue;
-            }
-            let listing = self.with_retries(|run| run.list_folder(&dir_target, &folder, &mut tree));
-            let files = match listing {
-                Ok(Listing::Files(f)) => f,
-                Ok(Listing::Beyond(e)) => {
-                    // The walk cannot go on within its bounds: it ends here.
-                    self.events.fail(&e.context(target));
-                    break Stop::Next;
-                }
-                Err(e) => {
-                    self.events.fail(&e);
-                    if self.login_failed(&e) {
-                        break Stop::Server;
-                    }
-                    continue;
-                }
-            };
-            for name in files.iter() {
-                let t = target.with_path(format!("{dir}{name}"));
-                match self.fetch_one(&t, stream_written) {
-                    Stop::Next => {}
-                    stop => break 'walk stop,
-                }
-            }
-            tree.release(files.len(), files.text_len());
-            tree.done(folder);
-        };
-        self.tree_base = None;
-        stop
-    }
-
-    /// The listing of one folder of a tree (`folder`, as `dir`): the names of its files, each
-    /// charged to `tree`, and its subfolders handed to `tree`. Hostile names are refused
-    /// (76) and reported; links and special files are skipped with a note. A folder beyond
-    /// the walk's bounds is [`Listing::Beyond`]; an empty listing of the folder the walk
-    /// starts at is checked (a missing folder is 66).
-    fn list_folder(&mut self, dir: &Target, folder: &Folder, tree: &mut Tree) -> Result<Listing> {
-        // A retry reads the listing again from its start.
-        tree.restart();
-        let mut files = Names::default();
-        let mut beyond: Option<Error> = None;
-        let mut refused: Vec<String> = Vec::new();
-        let mut skipped: Vec<String> = Vec::new();
-        let (mut refused_more, mut skipped_more) = (0u64, 0u64);
-        let mut unparsed = 0u64;
-        let mut entries = 0u64;
-        let now = SystemTime::now();
-        let client = self.client(dir)?;
-        let listed = crate::ftp::list::entries(client, &folder.path, now, &mut |item| {
-            let Some(e) = item else {
-                unparsed += 1;
-                return Ok(());
-            };
-            entries += 1;
-            if beyond.is_some() {
-                return Ok(());
-            }
-            if let Err(why) = safe_local_name(&e.name) {
-                if refused.len() < 10 {
-                    refused.push(format!(
-                        "{dir}: refusing the listed name \"{}\": {why}",
-                        printable(&e.name)
-                    ));
-                } else {
-                    refused_more += 1;
-                }
-                return Ok(());
-            }
-            let kept = match e.kind {
-                EntryType::Dir => tree.found(folder, &e.name, e.unique.as_deref()).map(|_| ()),
-                EntryType::File => {
-                    if let Err(too_long) = fits(folder, &e.name, "file") {
-                        // No command could name it: refused, as a hostile name is.
-                        if refused.len() < 10 {
-                            refused.push(too_long.context(dir).to_string());
-                        } else {
-                            refused_more += 1;
-                        }
-                        return Ok(());
-                    }
-                    tree.charge(folder, e.name.len())
-                        .map(|()| files.push(&e.name))
-                }
-                EntryType::Link | EntryType::Other => {
-                    if skipped.len() < 10 {
-                        skipped.push(format!(
-                            "{}: a link or special file, skipped",
-                            dir.with_path(format!("{}{}", dir.path, e.name))
-                        ));
-                    } else {
-                        skipped_more += 1;
-                    }
-                    Ok(())
-                }
-            };
-            if let Err(e) = kept {
-                // The rest of the listing is read (the connection stays in step), not kept.
-                beyond = Some(e);
-            }
-            Ok(())
-        });
-        if let Err(e) = listed {
-            tree.release(files.len(), files.text_len());
-            tree.restart();
-            return Err(e);
-        }
-        for msg in refused {
-            self.events.fail(&Error::new(Kind::Protocol, msg));
-        }
-        if refused_more > 0 {
-            self.events.fail(&Error::new(
-                Kind::Protocol,
-                format!("{dir}: refused {refused_more} more listed names"),
-            ));
-        }
-        for msg in skipped {
-            self.events.note(&msg);
-        }
-        if skipped_more > 0 {
-            self.events.note(&format!(
-                "{dir}: {skipped_more} more links or special files skipped"
-            ));
-        }
-        if unparsed > 0 {
-            self.events.note(&format!(
-                "{dir}: {unparsed} listing lines were not understood, skipped"
-            ));
-        }
-        if let Some(e) = beyond {
-            return Ok(Listing::Beyond(e));
-        }
-        if folder.depth == 0 && entries == 0 {
-            let client = self.client(dir)?;
-            crate::ftp::list::check_folder(client, &folder.path).map_err(|e| e.context(dir))?;
-        }
-        Ok(Listing::Files(files))
-    }
-
-    /// Makes the local folder for the remote folder `dir` of the tree: each component
-    /// below the destination is created when missing, and must be a real folder, never a
-    /// link (which could lead out of the destination).
-    fn local_folder(&mut self, dir: &Target) -> Result<()> {
-        let (Destination::Dir(root), Some(base)) = (&self.opts.destination, &self.tree_base) else {
-            return Ok(());
-        };
-        let rel = dir.path.strip_prefix(base.as_str()).unwrap_or("");
-        let mut at = root.clone();
-        for part in rel.split('/').filter(|p| !p.is_empty()) {
-            safe_local_name(part).map_err(|why| {
-                Error::new(
-                    Kind::Protocol,
-                    format!(
-                        "{dir}: refusing the remote name \"{}\": {why}",
-                        printable(part)
-                    ),
-                )
-            })?;
-            at.push(part);
-            match std::fs::symlink_metadata(&at) {
-                Ok(m) if m.file_type().is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::new(
-                        Kind::CantCreate,
-                        format!(
-                            "{}: is a symbolic link; not following it out of the destination",
-                            at.display()
-                        ),
-                    ));
-                }
-                Ok(_) => {
-                    return Err(Error::new(
-                        Kind::CantCreate,
-                        format!("{}: exists and is not a folder", at.display()),
-                    ));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    std::fs::create_dir(&at).map_err(|e| Error::cant_create(at.display(), &e))?;
-                }
-                Err(e) => return Err(Error::cant_create(at.display(), &e)),
-            }
-        }
-        Ok(())
     }
 
     /// Claims and downloads one file, reporting a failure; `Stop::Everything` when
@@ -576,10 +334,13 @@ impl Run<'_> {
             // of any size in the same memory.
             return Ok(true);
         }
+        let Some(claimed) = self.claimed.as_deref_mut() else {
+            return Ok(true);
+        };
         let source = hash_of(&file.to_string());
-        match self.claimed.get(&hash_of(&dest)) {
+        match claimed.get(&hash_of(&dest)) {
             None => {
-                self.claimed.insert(hash_of(&dest), source);
+                claimed.insert(hash_of(&dest), source);
                 Ok(true)
             }
             Some(first) if *first == source => {
@@ -640,11 +401,7 @@ impl Run<'_> {
 
     /// A failed login fails every file of the server the same way: said once.
     fn login_failed(&self, e: &Error) -> bool {
-        !self.client.is_connected()
-            && matches!(
-                e.kind(),
-                Kind::Auth | Kind::NoHost | Kind::Unavailable | Kind::Protocol | Kind::Tls
-            )
+        workers::login_failed(&self.client, e)
     }
 
     fn close(&mut self) {
@@ -979,111 +736,6 @@ impl Run<'_> {
         got
     }
 
-    /// Downloads into a stream: standard output (`device` None) or a device or FIFO written
-    /// in place. `written` counts what this file already put there: a retry resumes after
-    /// it (REST) only where SIZE can check the result, since written bytes cannot be taken
-    /// back.
-    fn fetch_to_stream(
-        &mut self,
-        target: &Target,
-        ascii: bool,
-        size: Option<u64>,
-        device: Option<&Path>,
-        written: &mut u64,
-    ) -> Result<()> {
-        if let Some(p) = device {
-            if self.device.is_none() {
-                self.device = Some((StreamOut::in_place(p)?, 0));
-            }
-        }
-        let start = *written;
-        if start > 0 && (ascii || size.is_none()) {
-            return Err(Error::new(
-                Kind::Io,
-                format!(
-                    "{target}: cannot resume: {start} bytes already went to {}, and without a size from the server (SIZE) a resumed transfer could not be checked",
-                    self.stream_out(device.is_some())?.1.name()
-                ),
-            ));
-        }
-        let got = match self.stream_into(target, ascii, size, device.is_some(), written) {
-            Ok(g) => g,
-            Err(e) if e.kind() == Kind::StdoutClosed && self.opts.delete_remote => {
-                return Err(Error::new(
-                    Kind::Io,
-                    format!(
-                        "standard output was closed before all of {target} was written; the remote file was not deleted"
-                    ),
-                ));
-            }
-            Err(e) => return Err(e),
-        };
-        if got.is_none() {
-            return Err(Error::new(
-                Kind::Unavailable,
-                format!(
-                    "{target}: the server refused to resume (REST) after {start} bytes were already written to {}",
-                    self.stream_out(device.is_some())?.1.name()
-                ),
-            ));
-        }
-        if let Some(want) = size {
-            if *written != want {
-                return Err(Error::cut_short(target, *written, want));
-            }
-        }
-        *written = 0;
-        if self.opts.delete_remote {
-            self.settle_then_delete(target, device.is_some())?;
-        }
-        Ok(())
-    }
-
-    /// The connection slot and the stream a download goes to: the device, or standard output.
-    fn stream_out(
-        &mut self,
-        device: bool,
-    ) -> Result<(&mut Reconnecting<FtpClient>, &mut StreamOut)> {
-        let out = pick_stream(device, &mut self.device, &mut self.stream)?;
-        Ok((&mut self.client, out))
-    }
-
-    /// RETR from `written` on into the stream, counting what is written.
-    fn stream_into(
-        &mut self,
-        target: &Target,
-        ascii: bool,
-        size: Option<u64>,
-        device: bool,
-        written: &mut u64,
-    ) -> Result<Option<u64>> {
-        let out = pick_stream(device, &mut self.device, &mut self.stream)?;
-        let client = connected(&mut self.client, target, &self.login, self.ftp)?;
-        let events = &mut *self.events;
-        let start = *written;
-        events.start(out.name(), size, start);
-        let expected = size.map(|s| s.saturating_sub(start));
-        let mut delivery = Delivery::new(ascii, |d: &[u8]| {
-            out.write(d)?;
-            *written += d.len() as u64;
-            Ok(())
-        });
-        let limit = self.opts.limit.as_deref();
-        let got = client.retrieve(&target.path, start, expected, &mut |buf: &[u8]| {
-            delivery.push(buf)?;
-            events.advance(buf.len() as u64);
-            if let Some(l) = limit {
-                l.take(buf.len() as u64);
-            }
-            Ok(())
-        })?;
-        if got.is_some() {
-            delivery.finish()?;
-            events.finish();
-        }
-        Ok(got)
-    }
-
     /// Deletes the remote copy only once the reader has what was written (a pipe drained)
     /// or it is on disk, keeping the control connection alive meanwhile.
     fn settle_then_delete(&mut self, target: &Target, device: bool) -> Result<()> {
@@ -1099,47 +751,6 @@ impl Run<'_> {
                 e.with_message(msg)
             })?;
         client.delete(&target.path)
-    }
-}
-
-/// Hands downloaded bytes to `write`, converting CRLF to LF first in ASCII mode (TYPE A data
-/// comes with CRLF line ends, RFC 959 3.1.1.1; the local form is LF).
-struct Delivery<W> {
-    lines: Option<CrlfToLf>,
-    converted: Vec<u8>,
-    write: W,
-}
-
-impl<W: FnMut(&[u8]) -> Result<()>> Delivery<W> {
-    fn new(ascii: bool, write: W) -> Self {
-        Delivery {
-            lines: ascii.then(CrlfToLf::default),
-            converted: Vec::new(),
-            write,
-        }
-    }
-
-    fn push(&mut self, buf: &[u8]) -> Result<()> {
-        match &mut self.lines {
-            Some(l) => {
-                self.converted.clear();
-                l.convert(buf, &mut self.converted);
-                (self.write)(&self.converted)
-            }
-            None => (self.write)(buf),
-        }
-    }
-
-    /// At the end of the data: what the conversion still held back (a lone final CR).
-    fn finish(&mut self) -> Result<()> {
-        match &mut self.lines {
-            Some(l) => {
-                self.converted.clear();
-                l.finish(&mut self.converted);
-                (self.write)(&self.converted)
-            }
-            None => Ok(()),
-        }
     }
 }
 
@@ -1202,14 +813,6 @@ impl Names {
     }
 }
 
-/// What the listing of one folder of a tree gave.
-enum Listing {
-    /// The names of its files (its subfolders went to the tree).
-    Files(Names),
-    /// The folder is beyond the walk's bounds: the walk ends with this error.
-    Beyond(Error),
-}
-
 /// A 64-bit hash, for telling names apart without keeping them.
 fn hash_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
@@ -1229,19 +832,6 @@ fn folder_hint(target: &Target) -> Error {
             "{dir}: names a folder, not a file (use '{all}' for the files in it, or -r for the whole tree)"
         ),
     )
-}
-
-/// The stream a download goes to: the device written in place, or standard output.
-fn pick_stream<'s>(
-    device: bool,
-    dev: &'s mut Option<(StreamOut, u64)>,
-    stdout: &'s mut Option<&mut StreamOut>,
-) -> Result<&'s mut StreamOut> {
-    match (device, dev.as_mut(), stdout.as_deref_mut()) {
-        (true, Some((d, _)), _) => Ok(d),
-        (false, _, Some(s)) => Ok(s),
-        _ => Err(Error::new(Kind::Software, "no stream to write to")),
-    }
 }
 
 /// The connection in `slot`, (re)connecting and logging in when there is none or it broke.

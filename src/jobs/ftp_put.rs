@@ -3,22 +3,23 @@
 //! STOR, or APPE), checking the result against SIZE, and only then removing the local file.
 //! Files for one server share one control connection; transient failures are retried.
 
+use super::workers::{self, Worker};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
-use crate::ftp::client::{FtpClient, FtpOptions, MAX_PATH, Upload};
+use crate::ftp::client::{FtpClient, FtpOptions, Upload};
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
-use crate::parallel::{self, RateLimit, Start};
+use crate::parallel::{self, RateLimit};
 use crate::session::Credentials;
 use crate::session::reconnect::Reconnecting;
 use crate::session::retry::RetryPolicy;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+mod tree;
 
 /// Where the bytes of one upload come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,12 +162,9 @@ fn put_parallel(
     login: &Credentials,
     events: &mut dyn Events,
 ) {
-    let dead = AtomicBool::new(false);
-    let label = format!("{} connections", opts.parallel);
-    parallel::run(
+    workers::run(
         opts.parallel,
         events,
-        &label,
         |queue, ev| {
             let mut run = Putter::new(ftp, opts, login.clone(), ev);
             run.queue = Some(queue);
@@ -184,35 +182,7 @@ fn put_parallel(
             }
             run.close();
         },
-        |jobs, ev| {
-            let mut run = Putter::new(ftp, opts, login.clone(), ev);
-            while let Some(job) = jobs.next() {
-                if dead.load(Ordering::Relaxed) {
-                    continue;
-                }
-                let res = match jobs.start(job, |job| run.client(&job.target).map(drop)) {
-                    Start::Go(job) => run.put(&job),
-                    Start::Refused(e) => Err(e),
-                    Start::Leave(note) => {
-                        if let Some(note) = note {
-                            run.events.note(&note);
-                        }
-                        break;
-                    }
-                };
-                if let Err(e) = res {
-                    if run.login_failed(&e) {
-                        // Said once for the server, not once per file and connection.
-                        if !dead.swap(true, Ordering::Relaxed) {
-                            run.events.fail(&e);
-                        }
-                        continue;
-                    }
-                    run.events.fail(&e);
-                }
-            }
-            run.close();
-        },
+        |ev, work| work(&mut Putter::new(ftp, opts, login.clone(), ev)),
     );
 }
 
@@ -227,6 +197,28 @@ pub struct Putter<'a> {
     made: HashSet<String>,
     /// `--parallel`: the files of a tree go to this queue instead of being uploaded here.
     queue: Option<&'a parallel::Queue<Job>>,
+}
+
+impl Worker<Job> for Putter<'_> {
+    fn connect(&mut self, job: &Job) -> Result<()> {
+        self.client(&job.target).map(drop)
+    }
+
+    fn work(&mut self, job: Job) -> Result<()> {
+        self.put(&job)
+    }
+
+    fn login_failed(&self, e: &Error) -> bool {
+        Putter::login_failed(self, e)
+    }
+
+    fn events(&mut self) -> &mut dyn Events {
+        &mut *self.events
+    }
+
+    fn close(&mut self) {
+        Putter::close(self)
+    }
 }
 
 /// Whether a tree's upload goes on with the server's next file.
@@ -277,11 +269,7 @@ impl<'a> Putter<'a> {
 
     /// A failed login fails every file of the server the same way: said once.
     pub fn login_failed(&self, e: &Error) -> bool {
-        !self.client.is_connected()
-            && matches!(
-                e.kind(),
-                Kind::Auth | Kind::NoHost | Kind::Unavailable | Kind::Protocol | Kind::Tls
-            )
+        workers::login_failed(&self.client, e)
     }
 
     pub fn close(&mut self) {
@@ -576,212 +564,6 @@ impl<'a> Putter<'a> {
         Ok(())
     }
 
-    /// `-r`: uploads the folder `root` as the remote folder `target` (created), and
-    /// everything below it, walking the local tree as it goes (open folders are all that
-    /// is kept). Each entry is opened relative to its folder's descriptor, without following
-    /// a link (unless `--follow`) and without blocking on a FIFO, then checked on its own
-    /// descriptor: a name swapped for a link or a FIFO after the folder was read is never
-    /// followed, for the first file as for the last, and a file is read from the
-    /// descriptor checked. With `--follow`, a folder is never entered twice. Each failure
-    /// is reported and the walk goes on.
-    fn put_tree(&mut self, root: &std::path::Path, target: &Target) -> Stop {
-        use std::os::unix::fs::MetadataExt;
-        const MAX_DEPTH: usize = 64;
-        let mut visited: HashSet<(u64, u64)> = HashSet::new();
-        let mut stack: Vec<(LocalDir, PathBuf, String)> = Vec::new();
-        let remote_root = target.path.trim_end_matches('/').to_string();
-        let opened = LocalDir::open(root).map_err(|e| Error::no_input(root.display(), &e));
-        if let Err(e) = opened.and_then(|dir| {
-            self.enter(
-                dir,
-                root.to_path_buf(),
-                &remote_root,
-                target,
-                &mut visited,
-                &mut stack,
-            )
-        }) {
-            let fatal = self.login_failed(&e);
-            self.events.fail(&e);
-            return if fatal { Stop::Server } else { Stop::Next };
-        }
-        while let Some((dir, local, remote)) = stack.last_mut() {
-            let (name, kind) = match dir.next_entry() {
-                None => {
-                    stack.pop();
-                    continue;
-                }
-                Some(Err(e)) => {
-                    let e = Error::no_input(local.display(), &e);
-                    self.events.fail(&e);
-                    stack.pop();
-                    continue;
-                }
-                Some(Ok(entry)) => entry,
-            };
-            let path = local.join(std::ffi::OsStr::from_bytes(name.to_bytes()));
-            let Ok(utf8) = name.to_str() else {
-                self.events.fail(&Error::new(
-                    Kind::NoInput,
-                    format!("{}: the name is not UTF-8; not uploaded", path.display()),
-                ));
-                continue;
-            };
-            if utf8.contains(['\r', '\n']) {
-                // No FTP command can carry it (RFC 959 4.1.3): bad input, not bad usage.
-                self.events.fail(&Error::new(
-                    Kind::Data,
-                    format!(
-                        "{}: the name holds a line break (CR or LF), which no FTP command can carry; not uploaded",
-                        crate::error::visible(&path.display().to_string())
-                    ),
-                ));
-                continue;
-            }
-            let remote_path = format!("{remote}/{utf8}");
-            if remote_path.len() > MAX_PATH {
-                // No command could carry it with its verb, MFMT's time or the temporary's
-                // tag: bad input, as a line break is, and what is below it too.
-                self.events.fail(&Error::new(
-                    Kind::Data,
-                    format!(
-                        "{}: its remote path would be {} bytes long; remote paths are limited to {MAX_PATH} bytes: not uploaded",
-                        crate::error::visible(&path.display().to_string()),
-                        remote_path.len()
-                    ),
-                ));
-                continue;
-            }
-            let link_note = || {
-                format!(
-                    "{}: a symbolic link, skipped (--follow uploads what it points to)",
-                    path.display()
-                )
-            };
-            // What the folder's listing says is only a hint, to leave devices and the like
-            // unopened; what counts is the fstat of what was opened.
-            match kind {
-                libc::DT_LNK if !self.opts.follow => {
-                    self.events.note(&link_note());
-                    continue;
-                }
-                libc::DT_CHR | libc::DT_BLK | libc::DT_FIFO | libc::DT_SOCK => {
-                    self.events
-                        .note(&format!("{}: not a regular file, skipped", path.display()));
-                    continue;
-                }
-                _ => {}
-            }
-            let file = match dir.open_entry(&name, self.opts.follow) {
-                Ok(f) => f,
-                Err(e) if e.raw_os_error() == Some(libc::ELOOP) && !self.opts.follow => {
-                    // A link now, where the folder's listing had something else.
-                    self.events.note(&link_note());
-                    continue;
-                }
-                Err(e) => {
-                    self.events.fail(&Error::no_input(path.display(), &e));
-                    continue;
-                }
-            };
-            let meta = match file.metadata() {
-                Ok(m) => m,
-                Err(e) => {
-                    self.events.fail(&Error::no_input(path.display(), &e));
-                    continue;
-                }
-            };
-            let res = if meta.is_dir() {
-                if stack.len() >= MAX_DEPTH {
-                    self.events.note(&format!(
-                        "{}: deeper than {MAX_DEPTH} folders, not entered",
-                        path.display()
-                    ));
-                    continue;
-                }
-                if !visited.insert((meta.dev(), meta.ino())) {
-                    self.events.note(&format!(
-                        "{}: a folder already uploaded in this run (a link loop?), skipped",
-                        path.display()
-                    ));
-                    continue;
-                }
-                LocalDir::from_file(file)
-                    .map_err(|e| Error::no_input(path.display(), &e))
-                    .and_then(|dir| {
-                        self.enter(dir, path, &remote_path, target, &mut visited, &mut stack)
-                    })
-            } else if meta.is_file() {
-                match blocking(&file) {
-                    Err(e) => Err(Error::no_input(path.display(), &e)),
-                    Ok(()) => {
-                        let job = Job {
-                            source: Source::Walked(Walked(Arc::new(WalkedFile {
-                                path,
-                                file,
-                                meta,
-                            }))),
-                            target: target.with_path(remote_path),
-                        };
-                        match self.queue {
-                            Some(q) => {
-                                if q.send(job).is_err() {
-                                    return Stop::Server;
-                                }
-                                Ok(())
-                            }
-                            None => self.put(&job),
-                        }
-                    }
-                }
-            } else {
-                self.events
-                    .note(&format!("{}: not a regular file, skipped", path.display()));
-                Ok(())
-            };
-            if let Err(e) = res {
-                let fatal = self.login_failed(&e);
-                self.events.fail(&e);
-                if fatal {
-                    return Stop::Server;
-                }
-            }
-        }
-        Stop::Next
-    }
-
-    /// Takes the opened local folder `dir` (`local`) into the walk and makes its remote
-    /// folder.
-    fn enter(
-        &mut self,
-        dir: LocalDir,
-        local: PathBuf,
-        remote: &str,
-        target: &Target,
-        visited: &mut HashSet<(u64, u64)>,
-        stack: &mut Vec<(LocalDir, PathBuf, String)>,
-    ) -> Result<()> {
-        visited.insert(dir.id);
-        let folder = target.with_path(remote.to_string());
-        if self.opts.create_dirs && stack.is_empty() {
-            self.make_parents(&folder)?;
-        }
-        if !remote.is_empty() && !self.made.contains(remote) {
-            // A refusal usually means it is there already. For the tree's own folder that
-            // is checked: were its parent missing, every file would fail the same way.
-            // (Below it, the uploads into a folder tell: a check there would cost a round
-            // trip per folder on every run that finds them made.)
-            if let Some(why) = self.client(&folder)?.make_dir(remote)? {
-                if stack.is_empty() {
-                    self.check_refused_mkd(&folder, &why)?;
-                }
-            }
-            self.made.insert(remote.to_string());
-        }
-        stack.push((dir, local, remote.to_string()));
-        Ok(())
-    }
-
     /// After the server refused to make the folder `folder` (saying `why`): is it there
     /// anyway? If not, nothing can go into it: its parent is missing (73, naming it and
     /// `--create-dirs`), or the server will not make it (77). A server that cannot tell is
@@ -851,6 +633,20 @@ impl<'a> Putter<'a> {
 }
 
 impl Opened {
+    /// A source read as a stream (standard input, a FIFO): read once, from its start.
+    fn stream(reader: Box<dyn Read + Send>) -> Result<Opened> {
+        Ok(Opened {
+            reader,
+            file: None,
+            len: None,
+            meta: None,
+            tag: random_tag()?,
+            own: false,
+            consumed: 0,
+            started: false,
+        })
+    }
+
     /// Whether `path` still names the very file this was read from (not a link, not a file
     /// put in its place): what `--remove-source-files` may remove.
     fn still_at(&self, path: &std::path::Path) -> bool {
@@ -898,16 +694,7 @@ impl Opened {
 /// Opens a local source: 66 when it cannot be read; a folder is refused.
 fn open_source(source: &Source) -> Result<Opened> {
     match source {
-        Source::Stdin => Ok(Opened {
-            reader: Box::new(io::stdin()),
-            file: None,
-            len: None,
-            meta: None,
-            tag: random_tag()?,
-            own: false,
-            consumed: 0,
-            started: false,
-        }),
+        Source::Stdin => Opened::stream(Box::new(io::stdin())),
         Source::Walked(w) => {
             let w = &w.0;
             let dup = |f: &File| {
@@ -949,131 +736,10 @@ fn open_source(source: &Source) -> Result<Opened> {
                     started: false,
                 })
             } else {
-                Ok(Opened {
-                    reader: Box::new(f),
-                    file: None,
-                    len: None,
-                    meta: None,
-                    tag: random_tag()?,
-                    own: false,
-                    consumed: 0,
-                    started: false,
-                })
+                Opened::stream(Box::new(f))
             }
         }
     }
-}
-
-/// A local folder of a tree, read from its own descriptor (fdopendir), so that its entries
-/// are opened relative to it (openat): a folder swapped for a link after it was opened
-/// cannot lead the walk elsewhere.
-struct LocalDir {
-    dir: std::ptr::NonNull<libc::DIR>,
-    /// Its device and inode (fstat), to enter it once.
-    id: (u64, u64),
-}
-
-impl LocalDir {
-    /// Opens the folder the user named (a link to one is followed: the user chose it).
-    fn open(path: &std::path::Path) -> io::Result<LocalDir> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let f = File::options()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open(path)?;
-        LocalDir::from_file(f)
-    }
-
-    /// Reads the folder `file` is open on (checked with fstat to be one).
-    fn from_file(file: File) -> io::Result<LocalDir> {
-        use std::os::fd::IntoRawFd;
-        use std::os::unix::fs::MetadataExt;
-        let meta = file.metadata()?;
-        if !meta.is_dir() {
-            return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
-        }
-        let fd = file.into_raw_fd();
-        // SAFETY: fd is an open descriptor we own; fdopendir takes it over on success.
-        let dir = unsafe { libc::fdopendir(fd) };
-        match std::ptr::NonNull::new(dir) {
-            Some(dir) => Ok(LocalDir {
-                dir,
-                id: (meta.dev(), meta.ino()),
-            }),
-            None => {
-                let e = io::Error::last_os_error();
-                // SAFETY: fdopendir failed, so fd is still ours to close.
-                unsafe { libc::close(fd) };
-                Err(e)
-            }
-        }
-    }
-
-    /// The next entry but `.` and `..`: its name, and its type as the folder says
-    /// (`DT_UNKNOWN` where the file system does not say).
-    fn next_entry(&mut self) -> Option<io::Result<(std::ffi::CString, u8)>> {
-        loop {
-            // SAFETY: errno is thread-local; cleared so that a null return can be told
-            // apart (end of the folder, or an error).
-            unsafe { *libc::__errno_location() = 0 };
-            // SAFETY: dir is open until Drop; the entry is valid until the next readdir
-            // on it, and its name is copied out before that.
-            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
-            if entry.is_null() {
-                let e = io::Error::last_os_error();
-                return (e.raw_os_error() != Some(0)).then_some(Err(e));
-            }
-            // SAFETY: a non-null entry from readdir, whose d_name is NUL-terminated.
-            let (name, kind) = unsafe {
-                (
-                    std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()),
-                    (*entry).d_type,
-                )
-            };
-            if name.to_bytes() == b"." || name.to_bytes() == b".." {
-                continue;
-            }
-            return Some(Ok((name.to_owned(), kind)));
-        }
-    }
-
-    /// Opens the entry `name` for reading, relative to this folder, without following a
-    /// link unless `follow`, and without blocking (a FIFO opens at once; see [`blocking`]).
-    fn open_entry(&self, name: &std::ffi::CStr, follow: bool) -> io::Result<File> {
-        use std::os::fd::FromRawFd;
-        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
-        let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | nofollow;
-        // SAFETY: the folder's descriptor is open while self lives; name is NUL-terminated.
-        let fd = unsafe { libc::openat(libc::dirfd(self.dir.as_ptr()), name.as_ptr(), flags) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: a fresh descriptor that nothing else owns.
-        Ok(unsafe { File::from_raw_fd(fd) })
-    }
-}
-
-impl Drop for LocalDir {
-    fn drop(&mut self) {
-        // SAFETY: opened by fdopendir, closed once, here.
-        unsafe { libc::closedir(self.dir.as_ptr()) };
-    }
-}
-
-/// Clears O_NONBLOCK on a regular file opened with it ([`LocalDir::open_entry`]).
-fn blocking(file: &File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor `file` owns.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// The folder a remote path is in: "" for the login folder, "/" for the root.

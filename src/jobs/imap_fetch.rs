@@ -4,21 +4,21 @@
 //! file and sending its flags (`--seen`) or deletions (`--delete`: `\Deleted`, then
 //! `UID EXPUNGE` of exactly those UIDs) back to the server.
 //!
-//! State, per folder, in the account's state file ([`crate::uidls`]), keyed by the
-//! folder's UIDVALIDITY (RFC 3501 section 2.3.1.1): the fields `FOLDER.uidvalidity` and
-//! `FOLDER.last` (the mark: every wanted message up to that UID was delivered), and the ids
-//! `FOLDER:UIDVALIDITY:UID` of messages above it that were delivered (a batch cut short, or
-//! a message before them still owed). Only what arrived moves the mark (`Ledger`): a
+//! State, per folder, in the account's state file, keyed by the folder's UIDVALIDITY
+//! ([`ImapFolder`]): the mark (every wanted message up to that UID was delivered) and the
+//! UIDs of messages above it that were delivered (a batch cut short, or a message before
+//! them still owed). Only what arrived moves the mark (`Ledger`): a
 //! message asked for and not sent is asked about at the end (gone, or still owed and
 //! reported), never taken as delivered because the server said OK.
 
+use super::batch::{Fetched, Recorded};
 use crate::deliver::{Deliver, MessageInfo, WireMessage};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
-use crate::imap::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient};
-use crate::imap::parse;
+use crate::imap::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient, Mailbox};
 use crate::net::stream::Transport;
-use crate::uidls::StateFile;
+use crate::uidls::{ImapFolder, StateFile};
+use crate::wire::printable;
 use std::collections::{BTreeMap, HashSet};
 
 /// Read buffer for message data.
@@ -64,121 +64,91 @@ pub struct Summary {
     pub missing: u64,
 }
 
-/// The key of a folder in the state file: its modified UTF-7 name, percent-encoded where it
-/// is not printable ASCII (or holds `%`, `.` or `:`, which separate the key's parts), or a
-/// hash of it when that is long.
-pub fn folder_key(folder: &str) -> String {
-    let wire = parse::utf7_encode(folder);
-    let mut out = String::new();
-    for b in wire.bytes() {
-        if (0x21..0x7f).contains(&b) && !matches!(b, b'%' | b'.' | b':') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if out.len() > 120 {
-        let d = crate::util::digest::sha256(wire.as_bytes());
-        out = format!(
-            "sha256-{}",
-            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
-    }
-    out
-}
-
 /// Fetches `folder` into `store`. The caller logs out on success and drops the connection
 /// on error; what was delivered and synced before an error stays recorded.
 pub fn fetch_folder<S: Transport>(
     client: &mut ImapClient<S>,
     folder: &str,
     store: &mut dyn Deliver,
-    mut state: Option<&mut StateFile>,
+    state: Option<&mut StateFile>,
     opts: &FetchOptions,
     events: &mut dyn Events,
 ) -> Result<Summary> {
-    let mut summary = Summary::default();
+    let mailbox = open_folder(client, folder, opts)?;
+    let mut run = FolderRun {
+        client,
+        folder,
+        store,
+        state,
+        opts,
+        events,
+        schema: ImapFolder::new(folder, mailbox.uidvalidity),
+        summary: Summary {
+            exists: mailbox.exists,
+            ..Summary::default()
+        },
+    };
+    let (last, partial) = run.read_state()?;
+    if opts.reset_state {
+        run.reset(mailbox.uidnext)?;
+        return Ok(run.summary);
+    }
+    if opts.new_only && last == u32::MAX {
+        // UIDs are 32-bit (RFC 3501 section 2.3.1.1): nothing can come after this one
+        // without a new UIDVALIDITY, and `UID 4294967296:*` is no UID set.
+        run.save()?;
+        return Ok(run.summary);
+    }
+    let found = run.client.uid_search(&criteria(opts, last))?;
+    let mut ledger = Ledger::new(last, &found, &partial);
+    // Of the messages earlier runs delivered above the mark, those still there: their flags
+    // or deletion may not have gone out (a batch cut short), so they go now.
+    let mut earlier: Vec<u32> = partial
+        .iter()
+        .copied()
+        .filter(|u| found.binary_search(u).is_ok())
+        .collect();
+    earlier.sort_unstable();
+    let uids = run.choose(found, last, &partial)?;
+    run.save()?;
+    // Messages a batch cut short delivered last time are durable: their flags and
+    // deletions go first (they are not fetched again).
+    run.settle_on_server(&Recorded::earlier(earlier))?;
+    let missing = run.receive(&uids, &mut ledger)?;
+    if !missing.is_empty() {
+        run.ask_about(missing, &mut ledger)?;
+    }
+    Ok(run.summary)
+}
+
+/// SELECT (EXAMINE when nothing is to change), after checking the server can do what the
+/// options ask.
+fn open_folder<S: Transport>(
+    client: &mut ImapClient<S>,
+    folder: &str,
+    opts: &FetchOptions,
+) -> Result<Mailbox> {
     if opts.delete && !client.capabilities().uidplus {
         return Err(no_uidplus(client.peer()));
     }
     let read_only = !(opts.seen || opts.delete);
     let mailbox = client.select(folder, read_only)?;
-    summary.exists = mailbox.exists;
     if !read_only && mailbox.read_only {
         return Err(Error::new(
             Kind::Auth,
             format!(
                 "{}: folder {} is read-only for this user: --seen and --delete cannot change it",
                 client.peer(),
-                crate::wire::printable(folder)
+                printable(folder)
             ),
         ));
     }
-    let key = folder_key(folder);
-    let validity = mailbox.uidvalidity.to_string();
-    let (f_validity, f_last) = (format!("{key}.uidvalidity"), format!("{key}.last"));
-    let id_prefix = format!("{key}:{validity}:");
-    let mut last: u32 = 0;
-    let mut partial: HashSet<u32> = HashSet::new();
-    if let Some(st) = state.as_deref_mut() {
-        match st.field(&f_validity) {
-            Some(v) if v == validity => {
-                last = st.field(&f_last).and_then(|l| l.parse().ok()).unwrap_or(0);
-                let folder_ids = format!("{key}:");
-                st.retain(|id| {
-                    // Ids of this folder under another UIDVALIDITY are stale.
-                    !id.starts_with(&folder_ids) || id.starts_with(&id_prefix)
-                });
-                // The partial ids, read back through `retain` (it keeps them all).
-                st.retain(|id| {
-                    if let Some(u) = id.strip_prefix(&id_prefix).and_then(|u| u.parse().ok()) {
-                        partial.insert(u);
-                    }
-                    true
-                });
-            }
-            Some(old) => {
-                events.note(&format!(
-                    "{}: folder {}: UIDVALIDITY changed from {old} to {validity}: the UIDs recorded mean nothing any more; {}",
-                    client.peer(),
-                    crate::wire::printable(folder),
-                    if opts.reset_state {
-                        "recording it as delivered up to now (--reset-state)"
-                    } else {
-                        "the folder is fetched as new"
-                    }
-                ));
-                let folder_ids = format!("{key}:");
-                st.retain(|id| !id.starts_with(&folder_ids));
-            }
-            None => {}
-        }
-        st.set_field(&f_validity, &validity)?;
-        st.set_field(&f_last, &last.to_string())?;
-    }
-    if opts.reset_state {
-        // Every message there now has a UID below UIDNEXT (RFC 3501 section 2.3.1.1); a
-        // server that does not say it is asked for the UIDs.
-        let top = match mailbox.uidnext {
-            Some(next) => next.saturating_sub(1),
-            None => client.uid_search("ALL")?.last().copied().unwrap_or(0),
-        };
-        if let Some(st) = state.as_deref_mut() {
-            st.set_field(&f_last, &top.to_string())?;
-            let folder_ids = format!("{key}:");
-            st.retain(|id| !id.starts_with(&folder_ids));
-            st.save()?;
-        }
-        return Ok(summary);
-    }
-    if opts.new_only && last == u32::MAX {
-        // UIDs are 32-bit (RFC 3501 section 2.3.1.1): nothing can come after this one
-        // without a new UIDVALIDITY, and `UID 4294967296:*` is no UID set.
-        if let Some(st) = state.as_deref_mut() {
-            st.save()?;
-        }
-        return Ok(summary);
-    }
+    Ok(mailbox)
+}
+
+/// The search for the messages to consider: above the mark for `--new`, `--unseen`,
+/// `--since`.
+fn criteria(opts: &FetchOptions, last: u32) -> String {
     let mut criteria = Vec::new();
     if opts.new_only && last > 0 {
         criteria.push(format!("UID {}:*", u64::from(last) + 1));
@@ -192,165 +162,241 @@ pub fn fetch_folder<S: Transport>(
     if criteria.is_empty() {
         criteria.push("ALL".to_string());
     }
-    let found = client.uid_search(&criteria.join(" "))?;
-    let mut ledger = Ledger::new(last, &found, &partial);
-    // Of the messages earlier runs delivered above the mark, those still there: their flags
-    // or deletion may not have gone out (a batch cut short), so they go now.
-    let mut earlier: Vec<u32> = partial
-        .iter()
-        .copied()
-        .filter(|u| found.binary_search(u).is_ok())
-        .collect();
-    earlier.sort_unstable();
-    let mut uids: Vec<u32> = found
-        .into_iter()
-        // `UID n:*` always matches the highest UID, even below n (RFC 3501 section 6.4.8).
-        .filter(|u| !opts.new_only || (*u > last && !partial.contains(u)))
-        .collect();
-    if let (Some(max), false) = (opts.max_size, uids.is_empty()) {
-        // Sizes first, as pop-fetch has LIST's: a message over the limit is never asked
-        // for. It is not recorded either, so a later run with a larger limit fetches it.
-        let sizes = client.uid_sizes(&uids)?;
-        let big: Vec<(u32, u64)> = sizes.into_iter().filter(|&(_, n)| n > max).collect();
-        for &(u, n) in &big {
-            summary.too_big += 1;
-            events.note(&format!(
-                "{}: folder {}: UID {u}: {n} bytes, over --max-size {max}: skipped",
-                client.peer(),
-                crate::wire::printable(folder)
-            ));
-        }
-        uids.retain(|u| big.binary_search_by_key(u, |&(b, _)| b).is_err());
-    }
-    client.set_max_size(opts.max_size);
-    if let Some(l) = opts.limit {
-        let l = usize::try_from(l).unwrap_or(usize::MAX);
-        if uids.len() > l {
-            summary.left = (uids.len() - l) as u64;
-            uids.truncate(l);
-        }
-    }
-    if let Some(st) = state.as_deref_mut() {
-        st.save()?;
-    }
-    let flags = match (opts.seen, opts.delete) {
+    criteria.join(" ")
+}
+
+/// The flags a message gets once it is recorded (`--seen`, `--delete`).
+fn flags(opts: &FetchOptions) -> Option<&'static str> {
+    match (opts.seen, opts.delete) {
         (true, true) => Some("\\Seen \\Deleted"),
         (true, false) => Some("\\Seen"),
         (false, true) => Some("\\Deleted"),
         (false, false) => None,
-    };
-    let mut expunging = 0u64;
-    // Messages a batch cut short delivered last time are durable: their flags and
-    // deletions go first (they are not fetched again).
-    if let (Some(f), false) = (flags, earlier.is_empty()) {
-        client.queue_store(&earlier, f)?;
-        if opts.delete {
-            client.queue_expunge(&earlier)?;
-            expunging += earlier.len() as u64;
+    }
+}
+
+/// One folder's fetch.
+struct FolderRun<'r, S: Transport> {
+    client: &'r mut ImapClient<S>,
+    folder: &'r str,
+    store: &'r mut dyn Deliver,
+    state: Option<&'r mut StateFile>,
+    opts: &'r FetchOptions,
+    events: &'r mut dyn Events,
+    schema: ImapFolder,
+    summary: Summary,
+}
+
+impl<S: Transport> FolderRun<'_, S> {
+    /// The folder's mark and the UIDs delivered above it, from the state (none when the
+    /// UIDVALIDITY changed, which is noted); the state then holds the folder's UIDVALIDITY.
+    fn read_state(&mut self) -> Result<(u32, HashSet<u32>)> {
+        let (mut last, mut partial) = (0, HashSet::new());
+        let Some(st) = self.state.as_deref_mut() else {
+            return Ok((last, partial));
+        };
+        if self.schema.same_validity(st) {
+            last = self.schema.last(st);
+            self.schema.forget_stale(st);
+            partial = self.schema.delivered_above(st);
+        } else if let Some(old) = self.schema.recorded_validity(st) {
+            self.events.note(&format!(
+                "{}: folder {}: UIDVALIDITY changed from {old} to {}: the UIDs recorded mean nothing any more; {}",
+                self.client.peer(),
+                printable(self.folder),
+                self.schema.uidvalidity(),
+                if self.opts.reset_state {
+                    "recording it as delivered up to now (--reset-state)"
+                } else {
+                    "the folder is fetched as new"
+                }
+            ));
+            self.schema.forget_all(st);
+        }
+        self.schema.set(st, last)?;
+        Ok((last, partial))
+    }
+
+    /// `--reset-state`: records the folder as delivered up to now, fetching nothing.
+    fn reset(&mut self, uidnext: Option<u32>) -> Result<()> {
+        // Every message there now has a UID below UIDNEXT (RFC 3501 section 2.3.1.1); a
+        // server that does not say it is asked for the UIDs.
+        let top = match uidnext {
+            Some(next) => next.saturating_sub(1),
+            None => self.client.uid_search("ALL")?.last().copied().unwrap_or(0),
+        };
+        if let Some(st) = self.state.as_deref_mut() {
+            self.schema.set_last(st, top)?;
+            self.schema.forget_all(st);
+            st.save()?;
+        }
+        Ok(())
+    }
+
+    fn save(&mut self) -> Result<()> {
+        match self.state.as_deref_mut() {
+            Some(st) => st.save(),
+            None => Ok(()),
         }
     }
-    client.start_fetch(&uids);
-    // One progress line for the folder, not one per message (sizes come with each message).
-    if !uids.is_empty() {
-        events.start(
-            &format!(
-                "{} {}: {} message{}",
-                client.peer(),
-                crate::wire::printable(folder),
-                uids.len(),
-                if uids.len() == 1 { "" } else { "s" }
-            ),
-            None,
-            0,
-        );
+
+    /// Of the UIDs `found`, those to fetch: not delivered yet (`--new`), within
+    /// `--max-size` (the others named) and `--limit`.
+    fn choose(&mut self, found: Vec<u32>, last: u32, partial: &HashSet<u32>) -> Result<Vec<u32>> {
+        let new_only = self.opts.new_only;
+        let mut uids: Vec<u32> = found
+            .into_iter()
+            // `UID n:*` always matches the highest UID, even below n (RFC 3501 section 6.4.8).
+            .filter(|u| !new_only || (*u > last && !partial.contains(u)))
+            .collect();
+        if let (Some(max), false) = (self.opts.max_size, uids.is_empty()) {
+            // Sizes first, as pop-fetch has LIST's: a message over the limit is never asked
+            // for. It is not recorded either, so a later run with a larger limit fetches it.
+            let sizes = self.client.uid_sizes(&uids)?;
+            let big: Vec<(u32, u64)> = sizes.into_iter().filter(|&(_, n)| n > max).collect();
+            for &(u, n) in &big {
+                self.summary.too_big += 1;
+                self.events.note(&format!(
+                    "{}: folder {}: UID {u}: {n} bytes, over --max-size {max}: skipped",
+                    self.client.peer(),
+                    printable(self.folder)
+                ));
+            }
+            uids.retain(|u| big.binary_search_by_key(u, |&(b, _)| b).is_err());
+        }
+        self.client.set_max_size(self.opts.max_size);
+        if let Some(l) = self.opts.limit {
+            let l = usize::try_from(l).unwrap_or(usize::MAX);
+            if uids.len() > l {
+                self.summary.left = (uids.len() - l) as u64;
+                uids.truncate(l);
+            }
+        }
+        Ok(uids)
     }
-    let mut buf = vec![0u8; BUF];
-    // Received and committed in this batch, not yet synced: recorded once they are durable.
-    let mut delivered: Vec<u32> = Vec::new();
-    // Asked for, and not in the answer.
-    let mut missing: Vec<u32> = Vec::new();
-    let outcome = (|| -> Result<()> {
+
+    /// Queues the flags (`--seen`) and deletion (`--delete`) of messages recorded as
+    /// delivered.
+    fn settle_on_server(&mut self, recorded: &Recorded<u32>) -> Result<()> {
+        let Some(f) = flags(self.opts) else {
+            return Ok(());
+        };
+        if recorded.is_empty() {
+            return Ok(());
+        }
+        self.client.queue_store(recorded.ids(), f)?;
+        if self.opts.delete {
+            self.client.queue_expunge(recorded.ids())?;
+            self.summary.deleted += recorded.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Fetches `uids`, under one progress line, batch by batch as the client sends them;
+    /// returns those asked for and not in the answer. After a failure what was committed
+    /// is made durable and recorded by its id: the next run skips it, and sends its flags
+    /// or deletion, which this batch never did.
+    fn receive(&mut self, uids: &[u32], ledger: &mut Ledger) -> Result<Vec<u32>> {
+        self.client.start_fetch(uids);
+        // One progress line for the folder, not one per message (sizes come with each message).
+        if !uids.is_empty() {
+            self.events.start(
+                &format!(
+                    "{} {}: {}",
+                    self.client.peer(),
+                    printable(self.folder),
+                    super::messages(uids.len())
+                ),
+                None,
+                0,
+            );
+        }
+        let mut fetched = Fetched::default();
+        let mut missing = Vec::new();
+        if let Err(e) = self.receive_batches(&mut fetched, &mut missing, ledger) {
+            if !fetched.is_empty() {
+                let schema = &self.schema;
+                // The run's failure is what it reports, whether or not this succeeds.
+                let _ = fetched.record(&mut *self.store, self.state.as_deref_mut(), |st, ids| {
+                    ids.iter().for_each(|&u| ledger.delivered(u));
+                    ledger.record(st, schema, ids, false)
+                });
+            }
+            return Err(e);
+        }
+        if !uids.is_empty() {
+            self.events.finish();
+        }
+        Ok(missing)
+    }
+
+    /// The messages as they come, each committed into the store; each batch the server
+    /// ends is synced, recorded, then flagged or deleted ([`Fetched`]).
+    fn receive_batches(
+        &mut self,
+        fetched: &mut Fetched<u32>,
+        missing: &mut Vec<u32>,
+        ledger: &mut Ledger,
+    ) -> Result<()> {
+        let mut buf = vec![0u8; BUF];
         loop {
-            match client.next_event()? {
+            match self.client.next_event()? {
                 FetchEvent::Message { size } => {
-                    let mut msg = WireMessage::begin(store, &MessageInfo::new(Some(size), None))?;
-                    let uid = client.read_message(&mut buf, |d| {
+                    let info = MessageInfo::new(Some(size), None);
+                    let mut msg = WireMessage::begin(&mut *self.store, &info)?;
+                    let events = &mut *self.events;
+                    let uid = self.client.read_message(&mut buf, |d| {
                         msg.write(d)?;
                         events.advance(d.len() as u64);
                         Ok(())
                     })?;
-                    msg.commit()?;
-                    summary.fetched += 1;
-                    summary.bytes += size;
-                    delivered.push(uid);
+                    fetched.commit(msg, uid)?;
+                    self.summary.fetched += 1;
+                    self.summary.bytes += size;
                 }
                 FetchEvent::Batch {
                     missing: mut left_out,
                     ..
                 } => {
-                    // Signals wait until the batch is recorded; unrecorded, it is taken back.
-                    let batch_made = crate::deliver::Batch::sync(&mut *store)?;
-                    for &u in &delivered {
-                        ledger.delivered(u);
-                    }
+                    let schema = &self.schema;
+                    let recorded = std::mem::take(fetched).record(
+                        &mut *self.store,
+                        self.state.as_deref_mut(),
+                        |st, ids| {
+                            ids.iter().for_each(|&u| ledger.delivered(u));
+                            ledger.record(st, schema, ids, true)
+                        },
+                    )?;
                     missing.append(&mut left_out);
-                    if let Some(st) = state.as_deref_mut() {
-                        ledger.record(st, &f_last, &id_prefix, &delivered, true)?;
-                    }
-                    batch_made.keep();
-                    if let Some(f) = flags {
-                        client.queue_store(&delivered, f)?;
-                    }
-                    if opts.delete {
-                        client.queue_expunge(&delivered)?;
-                        expunging += delivered.len() as u64;
-                    }
-                    delivered.clear();
+                    self.settle_on_server(&recorded)?;
                 }
                 FetchEvent::Done => return Ok(()),
             }
         }
-    })();
-    if let Err(e) = outcome {
-        // What was committed is made durable and recorded by its id: the next run skips
-        // it, and sends its flags or deletion, which this batch never did.
-        let batch_made = (!delivered.is_empty())
-            .then(|| crate::deliver::Batch::sync(&mut *store).ok())
-            .flatten();
-        if let Some(batch_made) = batch_made {
-            if let Some(st) = state {
-                for &u in &delivered {
-                    ledger.delivered(u);
-                }
-                ledger.record(st, &f_last, &id_prefix, &delivered, false)?;
-            }
-            batch_made.keep();
-        }
-        return Err(e);
     }
-    if !uids.is_empty() {
-        events.finish();
-    }
-    if !missing.is_empty() {
-        // Gone meanwhile (another client expunged it) is no loss; still there is a message
-        // owed: not recorded, so the next run asks for it again.
+
+    /// The messages asked for and not sent: gone meanwhile (another client expunged them)
+    /// is no loss; still there is a message owed: not recorded, so the next run asks for it
+    /// again, and reported.
+    fn ask_about(&mut self, mut missing: Vec<u32>, ledger: &mut Ledger) -> Result<()> {
         missing.sort_unstable();
-        let present = client.uids_present(&missing)?;
+        let present = self.client.uids_present(&missing)?;
         for &u in &missing {
             if present.binary_search(&u).is_err() {
                 ledger.gone(u);
             }
         }
-        if let Some(st) = state {
-            ledger.record(st, &f_last, &id_prefix, &[], true)?;
+        if let Some(st) = self.state.as_deref_mut() {
+            ledger.record(st, &self.schema, &[], true)?;
+            st.save()?;
         }
         if !present.is_empty() {
-            summary.missing = present.len() as u64;
-            events.fail(&not_sent(client.peer(), folder, &present));
+            self.summary.missing = present.len() as u64;
+            self.events
+                .fail(&not_sent(self.client.peer(), self.folder, &present));
         }
+        Ok(())
     }
-    summary.deleted = expunging;
-    Ok(summary)
 }
 
 /// Messages a FETCH left out though the folder still holds them.
@@ -369,7 +415,7 @@ fn not_sent(peer: &str, folder: &str, uids: &[u32]) -> Error {
         Kind::Protocol,
         format!(
             "{peer}: folder {}: {noun} {} {verb} asked for and not sent, though the server still lists {pronoun}: not recorded, the next run asks again",
-            crate::wire::printable(folder),
+            printable(folder),
             list.join(", ")
         ),
     )
@@ -446,29 +492,24 @@ impl Ledger {
 
     /// Writes the mark into the state (moved up first when `settle`: not for messages whose
     /// flags never went out, which the next run must see by their ids), with the ids of
-    /// `fresh` (UIDs just delivered) that stay above it; drops the ids it passed, and saves
-    /// the state.
+    /// `fresh` (UIDs just delivered) that stay above it; drops the ids it passed. The caller
+    /// saves the state.
     fn record(
         &mut self,
         st: &mut StateFile,
-        f_last: &str,
-        id_prefix: &str,
+        folder: &ImapFolder,
         fresh: &[u32],
         settle: bool,
     ) -> Result<()> {
         let last = if settle { self.settle() } else { self.last };
-        st.set_field(f_last, &last.to_string())?;
-        st.retain(|id| {
-            id.strip_prefix(id_prefix)
-                .and_then(|u| u.parse::<u32>().ok())
-                .is_none_or(|u| u > last)
-        });
+        folder.set_last(st, last)?;
+        folder.forget_up_to(st, last);
         for &u in fresh {
             if self.open.get(&u) == Some(&Fate::Delivered) {
-                st.insert(&format!("{id_prefix}{u}"));
+                folder.insert(st, u);
             }
         }
-        st.save()
+        Ok(())
     }
 }
 
@@ -550,19 +591,5 @@ mod tests {
         assert_eq!(l.settle(), 0);
         l.delivered(u32::MAX);
         assert_eq!(l.settle(), u32::MAX);
-    }
-
-    #[test]
-    fn folder_keys_are_plain_ascii() {
-        assert_eq!(folder_key("INBOX"), "INBOX");
-        assert_eq!(folder_key("Entw\u{fc}rfe"), "Entw&APw-rfe");
-        assert_eq!(folder_key("a b.c:d%"), "a%20b%2Ec%3Ad%25");
-        let long = folder_key(&"x".repeat(300));
-        assert!(long.starts_with("sha256-") && long.len() == 71, "{long}");
-        for k in [folder_key("a b"), long] {
-            assert!(crate::uidls::valid_id(
-                format!("{k}.uidvalidity").as_bytes()
-            ));
-        }
     }
 }

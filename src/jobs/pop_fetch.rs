@@ -12,12 +12,13 @@
 //! QUIT never came through): those are recorded `UIDL SIZE dele`. The ids deleted at a QUIT
 //! that the server confirmed are forgotten ([`quit`]).
 
-use crate::deliver::{Deliver, MessageInfo, WireMessage, sync_and_record};
+use super::batch::{Fetched, Recorded};
+use crate::deliver::{Deliver, MessageInfo, WireMessage};
 use crate::error::Result;
 use crate::events::Events;
 use crate::net::stream::Transport;
 use crate::pop3::client::Pop3Client;
-use crate::uidls::StateFile;
+use crate::uidls::{PopEntry, StateFile};
 use crate::wire::DotBody;
 
 /// Messages per batch: each batch ends with one sync of the store and one save of the state.
@@ -58,24 +59,6 @@ pub struct Summary {
     pub marked: Vec<String>,
 }
 
-/// How a message is recorded: its size, and `dele` when a `--delete` run stored it (it is
-/// deleted by the next `--delete` run if this one cannot).
-fn entry(size: u64, delete: bool) -> String {
-    if delete {
-        format!("{size} dele")
-    } else {
-        size.to_string()
-    }
-}
-
-/// A recorded entry: the size (none in a state from before sizes were kept) and whether it
-/// awaits deletion. Pure.
-fn parse_entry(value: &str) -> (Option<u64>, bool) {
-    let mut w = value.split(' ');
-    let size = w.next().and_then(|s| s.parse().ok());
-    (size, w.next() == Some("dele"))
-}
-
 /// The largest wire size allowed for a message LIST says is `size` bytes: dot-stuffing adds
 /// at most one byte per line, and servers are not always exact; this only stops a stream
 /// that never ends.
@@ -104,49 +87,121 @@ pub fn fetch<S: Transport>(
         // mailbox for a moment must not make the next run fetch everything again.
         return Ok(summary);
     }
-    let uids = if state.is_some() || opts.new_only {
-        let u = client.uidl()?;
-        if u.is_none() {
-            events.note(&format!(
-                "{}: the server has no UIDL: every message is fetched (nothing can be recorded as delivered)",
-                client.peer()
-            ));
-        }
-        u
-    } else {
-        None
-    };
+    let listing = Listing::read(client, state.is_some() || opts.new_only, events)?;
     // Without UIDLs, nothing can be recorded: the state file is left as it is.
-    let have_uids = uids.is_some();
-    if !have_uids {
+    if !listing.have_uids {
         state = None;
     }
-    // Sorted by message number, looked up by binary search: no copies of the UIDLs.
-    let mut uid_list = uids.unwrap_or_default();
-    uid_list.sort_unstable_by_key(|(n, _)| *n);
-    let uid_of = |n: u32| -> Option<&str> {
-        uid_list
-            .binary_search_by_key(&n, |(m, _)| *m)
-            .ok()
-            .map(|i| uid_list[i].1.as_str())
+    let (wanted, undeleted) = choose(&listing, state.as_deref_mut(), opts, &mut summary, events)?;
+    if let Some(hint) = state
+        .as_deref_mut()
+        .and_then(|s| s.take_fresh_hint(Some(wanted.len())))
+    {
+        events.note(&hint);
+    }
+    // What an earlier --delete run stored but could not delete goes first: its copies are
+    // durable. (Nothing else this run did not deliver is ever deleted.)
+    if !undeleted.is_empty() {
+        delete(
+            client,
+            &listing,
+            &Recorded::earlier(undeleted),
+            &mut summary,
+        )?;
+    }
+    let mut run = Run {
+        client,
+        store,
+        state,
+        opts,
+        events,
+        listing: &listing,
+        summary: &mut summary,
     };
-    let mut sizes = client.list()?;
-    sizes.sort_unstable();
-    let size_of = |n: u32| -> Option<u64> {
-        sizes
-            .binary_search_by_key(&n, |(m, _)| *m)
-            .ok()
-            .map(|i| sizes[i].1)
-    };
+    run.fetch_all(&wanted)?;
+    if let Some(s) = run.state {
+        // Forget what is no longer on the server, so the file does not grow forever.
+        let mut present: Vec<&str> = listing.uids.iter().map(|(_, u)| u.as_str()).collect();
+        present.sort_unstable();
+        s.retain(|u| present.binary_search(&u).is_ok());
+        s.save()?;
+    }
+    Ok(summary)
+}
 
+/// The mailbox as the server lists it: each message's UIDL and size, by message number.
+struct Listing {
+    /// Sorted by message number, looked up by binary search: no copies of the UIDLs.
+    uids: Vec<(u32, String)>,
+    sizes: Vec<(u32, u64)>,
+    have_uids: bool,
+}
+
+impl Listing {
+    /// LIST, and UIDL when `want_uids` (a server without it is named in a note).
+    fn read<S: Transport>(
+        client: &mut Pop3Client<S>,
+        want_uids: bool,
+        events: &mut dyn Events,
+    ) -> Result<Listing> {
+        let uids = if want_uids {
+            let u = client.uidl()?;
+            if u.is_none() {
+                events.note(&format!(
+                    "{}: the server has no UIDL: every message is fetched (nothing can be recorded as delivered)",
+                    client.peer()
+                ));
+            }
+            u
+        } else {
+            None
+        };
+        let have_uids = uids.is_some();
+        let mut uids = uids.unwrap_or_default();
+        uids.sort_unstable_by_key(|(n, _)| *n);
+        let mut sizes = client.list()?;
+        sizes.sort_unstable();
+        Ok(Listing {
+            uids,
+            sizes,
+            have_uids,
+        })
+    }
+
+    fn uid_of(&self, n: u32) -> Option<&str> {
+        self.uids
+            .binary_search_by_key(&n, |(m, _)| *m)
+            .ok()
+            .map(|i| self.uids[i].1.as_str())
+    }
+
+    fn size_of(&self, n: u32) -> Option<u64> {
+        self.sizes
+            .binary_search_by_key(&n, |(m, _)| *m)
+            .ok()
+            .map(|i| self.sizes[i].1)
+    }
+}
+
+/// The messages to fetch, in order, and those an earlier `--delete` run stored but could
+/// not delete (not among them); counts what it skips in `summary`.
+fn choose(
+    listing: &Listing,
+    mut state: Option<&mut StateFile>,
+    opts: &FetchOptions,
+    summary: &mut Summary,
+    events: &mut dyn Events,
+) -> Result<(Vec<u32>, Vec<u32>)> {
     let mut wanted: Vec<u32> = Vec::new();
-    // Stored by an earlier --delete run that could not delete them.
     let mut undeleted: Vec<u32> = Vec::new();
-    for &(n, size) in &sizes {
-        let uid = uid_of(n);
+    for &(n, size) in &listing.sizes {
+        let uid = listing.uid_of(n);
         if let (Some(s), Some(u)) = (state.as_deref_mut(), uid) {
             if let Some(recorded) = s.value(u) {
-                let (rec_size, dele) = parse_entry(recorded);
+                let PopEntry {
+                    size: rec_size,
+                    dele,
+                } = PopEntry::parse(recorded);
                 match rec_size {
                     Some(r) if r != size => {
                         // The UIDL of a deleted message, given to a new one.
@@ -157,7 +212,7 @@ pub fn fetch<S: Transport>(
                     _ => {
                         if rec_size.is_none() {
                             // Recorded before sizes were kept: its size from now on.
-                            s.insert_with(u, &entry(size, dele))?;
+                            s.insert_with(u, &PopEntry::value(size, dele))?;
                         }
                         if dele && opts.delete {
                             undeleted.push(n);
@@ -171,10 +226,9 @@ pub fn fetch<S: Transport>(
         }
         if let Some(max) = opts.max_size {
             if size > max {
-                let sz = size;
                 summary.too_big += 1;
                 events.note(&format!(
-                    "message {n}{}: {sz} bytes, over --max-size {max}: skipped",
+                    "message {n}{}: {size} bytes, over --max-size {max}: skipped",
                     uid.map(|u| format!(" (UIDL {u})")).unwrap_or_default()
                 ));
                 continue;
@@ -186,94 +240,104 @@ pub fn fetch<S: Transport>(
         }
         wanted.push(n);
     }
-    if let Some(hint) = state
-        .as_deref_mut()
-        .and_then(|s| s.take_fresh_hint(Some(wanted.len())))
-    {
-        events.note(&hint);
-    }
+    undeleted.retain(|n| wanted.binary_search(n).is_err());
+    Ok((wanted, undeleted))
+}
 
-    // What an earlier --delete run stored but could not delete goes first: its copies are
-    // durable. (Nothing else this run did not deliver is ever deleted.)
-    let undeleted: Vec<u32> = undeleted
-        .into_iter()
-        .filter(|n| wanted.binary_search(n).is_err())
-        .collect();
-    if !undeleted.is_empty() {
-        client.dele(&undeleted)?;
-        summary.deleted += undeleted.len() as u64;
-        summary.marked.extend(
-            undeleted
-                .iter()
-                .filter_map(|&n| uid_of(n).map(str::to_string)),
-        );
-    }
+/// DELE of messages recorded as delivered; counted, and their UIDLs kept for [`quit`].
+fn delete<S: Transport>(
+    client: &mut Pop3Client<S>,
+    listing: &Listing,
+    recorded: &Recorded<u32>,
+    summary: &mut Summary,
+) -> Result<()> {
+    client.dele(recorded.ids())?;
+    summary.deleted += recorded.len() as u64;
+    summary.marked.extend(
+        recorded
+            .ids()
+            .iter()
+            .filter_map(|&n| listing.uid_of(n).map(str::to_string)),
+    );
+    Ok(())
+}
 
-    // One progress line for the run, not one per message.
-    if !wanted.is_empty() {
-        let total: u64 = wanted.iter().filter_map(|&n| size_of(n)).sum();
-        events.start(
-            &format!(
-                "{}: {} message{}",
-                client.peer(),
-                wanted.len(),
-                if wanted.len() == 1 { "" } else { "s" }
-            ),
+/// One run's fetching, batch by batch.
+struct Run<'r, S: Transport> {
+    client: &'r mut Pop3Client<S>,
+    store: &'r mut dyn Deliver,
+    state: Option<&'r mut StateFile>,
+    opts: &'r FetchOptions,
+    events: &'r mut dyn Events,
+    listing: &'r Listing,
+    summary: &'r mut Summary,
+}
+
+impl<S: Transport> Run<'_, S> {
+    /// Fetches `wanted` in batches of [`BATCH`], under one progress line.
+    fn fetch_all(&mut self, wanted: &[u32]) -> Result<()> {
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let total: u64 = wanted.iter().filter_map(|&n| self.listing.size_of(n)).sum();
+        let peer = self.client.peer().to_string();
+        self.events.start(
+            &format!("{peer}: {}", super::messages(wanted.len())),
             Some(total),
             0,
         );
+        let mut buf = vec![0u8; BUF];
+        for batch in wanted.chunks(BATCH) {
+            self.fetch_batch(batch, &mut buf)?;
+        }
+        self.events.finish();
+        Ok(())
     }
-    let mut buf = vec![0u8; BUF];
-    for batch in wanted.chunks(BATCH) {
-        let mut delivered: Vec<u32> = Vec::with_capacity(batch.len());
-        let outcome = client.retrieve(
+
+    /// Retrieves `batch` (pipelined when the server allows), then commits, syncs, records
+    /// and deletes it, in that order ([`Fetched`]).
+    fn fetch_batch(&mut self, batch: &[u32], buf: &mut [u8]) -> Result<()> {
+        let (listing, store, events, summary) = (
+            self.listing,
+            &mut *self.store,
+            &mut *self.events,
+            &mut *self.summary,
+        );
+        let mut fetched = Fetched::default();
+        let outcome = self.client.retrieve(
             batch,
-            opts.headers_only,
-            |i| max_wire(size_of(batch[i])),
+            self.opts.headers_only,
+            |i| max_wire(listing.size_of(batch[i])),
             |i, body| {
                 let n = batch[i];
-                let size = size_of(n);
-                let info = MessageInfo::new(size, uid_of(n).map(str::to_string));
-                let bytes = deliver_one(&mut *store, &info, body, &mut buf, events)?;
+                let info =
+                    MessageInfo::new(listing.size_of(n), listing.uid_of(n).map(str::to_string));
+                let msg = deliver_one(&mut *store, &info, body, buf, events)?;
+                let bytes = msg.wire_bytes();
+                fetched.commit(msg, n)?;
                 summary.fetched += 1;
                 summary.bytes += bytes;
-                delivered.push(n);
                 Ok(())
             },
         );
         // What was committed is made durable and recorded even when the batch failed (or,
         // when that fails, taken back out of the store).
-        let recorded = sync_and_record(&mut *store, state.as_deref_mut(), |s| {
-            for &n in &delivered {
-                if let (Some(u), Some(size)) = (uid_of(n), size_of(n)) {
-                    s.insert_with(u, &entry(size, opts.delete))?;
+        let dele = self.opts.delete;
+        let recorded = fetched.record(&mut *self.store, self.state.as_deref_mut(), |s, ids| {
+            for &n in ids {
+                if let (Some(u), Some(size)) = (listing.uid_of(n), listing.size_of(n)) {
+                    s.insert_with(u, &PopEntry::value(size, dele))?;
                 }
             }
             Ok(())
         });
         outcome?;
-        recorded?;
-        if opts.delete {
-            client.dele(&delivered)?;
-            summary.deleted += delivered.len() as u64;
-            summary.marked.extend(
-                delivered
-                    .iter()
-                    .filter_map(|&n| uid_of(n).map(str::to_string)),
-            );
+        let recorded = recorded?;
+        if dele {
+            delete(self.client, listing, &recorded, self.summary)?;
         }
+        Ok(())
     }
-    if !wanted.is_empty() {
-        events.finish();
-    }
-    if let (Some(s), true) = (state, have_uids) {
-        // Forget what is no longer on the server, so the file does not grow forever.
-        let mut present: Vec<&str> = uid_list.iter().map(|(_, u)| u.as_str()).collect();
-        present.sort_unstable();
-        s.retain(|u| present.binary_search(&u).is_ok());
-        s.save()?;
-    }
-    Ok(summary)
 }
 
 /// QUIT, after a [`fetch`] that succeeded: the server deletes what was marked. Once it
@@ -297,14 +361,15 @@ pub fn quit<S: Transport>(
     Ok(())
 }
 
-/// Streams one message from the server into the store; aborted (nothing left) on error.
-fn deliver_one<S: Transport>(
-    store: &mut dyn Deliver,
+/// Streams one message from the server into the store, for [`Fetched::commit`]; aborted
+/// (nothing left) on error.
+fn deliver_one<'s, S: Transport>(
+    store: &'s mut dyn Deliver,
     info: &MessageInfo,
     body: &mut DotBody<'_, S>,
     buf: &mut [u8],
     events: &mut dyn Events,
-) -> Result<u64> {
+) -> Result<WireMessage<'s>> {
     let mut msg = WireMessage::begin(store, info)?;
     loop {
         let n = body.read(buf)?;
@@ -314,7 +379,5 @@ fn deliver_one<S: Transport>(
         msg.write(&buf[..n])?;
         events.advance(n as u64);
     }
-    let bytes = msg.wire_bytes();
-    msg.commit()?;
-    Ok(bytes)
+    Ok(msg)
 }

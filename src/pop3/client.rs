@@ -26,9 +26,10 @@ use std::time::Instant;
 /// At most this many commands in flight (besides the 4 KiB window of the engine).
 const MAX_IN_FLIGHT: usize = 256;
 
-/// A POP3 command line is at most 255 octets (RFC 5034 section 4): a longer initial
-/// response goes as the answer to an empty challenge instead.
-const MAX_AUTH_LINE: usize = 255;
+/// A POP3 command line is at most 255 octets, its CRLF included (RFC 2449 section 4): an
+/// initial response that would make AUTH longer goes as the answer to an empty challenge
+/// instead (RFC 5034 section 4).
+const MAX_AUTH_LINE: usize = 255 - 2;
 
 /// How to connect. How to log in is the [`Credentials`]' business.
 #[derive(Clone)]
@@ -132,7 +133,7 @@ impl<S: Transport> Pop3Client<S> {
         };
         client.capa()?;
         let mut client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
-        client.conn.set_phase_deadline(None);
+        open::end_phase(&mut client.conn, opts.opening());
         client.login(creds)?;
         // Capabilities may change with the login (RFC 2449 section 5).
         client.capa()?;
@@ -189,7 +190,7 @@ impl<S: Transport> Pop3Client<S> {
     fn login(&mut self, creds: &Credentials) -> Result<()> {
         let peer = self.conn.peer().to_string();
         let offered: Vec<&str> = self.caps.sasl.iter().map(String::as_str).collect();
-        let mech = match creds.method {
+        let mech = match creds.login_method()? {
             Method::User => return self.user_pass(creds),
             Method::Apop => return self.apop(creds),
             // A server without CAPA may still take AUTH: try what was asked for.
@@ -811,7 +812,33 @@ mod tests {
             "pw",
         );
         assert_eq!(r.unwrap_err().exit_code(), 76);
-        assert!(shown.contains("C: ****\nS: -ERR cancelled"), "{shown}");
+        assert!(
+            shown.contains("C: AUTH LOGIN\nS: + !!!\nC: *\nS: -ERR cancelled"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn an_initial_response_goes_with_auth_only_within_255_octets_crlf_included() {
+        let caps: &[u8] = b"+OK\r\nSASL PLAIN\r\n.\r\n";
+        // "AUTH PLAIN " and 240 characters of base64: 253 octets and CRLF.
+        let (r, _) = login_with(
+            &[b"+OK hi\r\n", caps, b"+OK\r\n", caps],
+            Method::Sasl(Mechanism::Plain),
+            &"x".repeat(175),
+        );
+        r.unwrap();
+        // 244 characters would make 257 octets: they answer the empty challenge instead.
+        let (r, shown) = login_with(
+            &[b"+OK hi\r\n", caps, b"+ \r\n", b"+OK\r\n", caps],
+            Method::Sasl(Mechanism::Plain),
+            &"x".repeat(176),
+        );
+        r.unwrap();
+        assert!(
+            shown.contains("C: AUTH PLAIN\nS: + \nC: ****\nS: +OK"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -835,11 +862,11 @@ mod tests {
         assert!(e.to_string().contains("more than 10 challenges"), "{e}");
         let shown = seen.lock().unwrap().join("\n");
         assert!(
-            shown.ends_with("S: + \nC: ****\nS: -ERR cancelled"),
+            shown.ends_with("S: + \nC: ****\nS: + \nC: *\nS: -ERR cancelled"),
             "{shown}"
         );
         // Ten answers, then the cancel.
-        assert_eq!(shown.matches("C: ****").count(), 10 + 1, "{shown}");
+        assert_eq!(shown.matches("C: ****").count(), 10, "{shown}");
     }
 
     #[test]

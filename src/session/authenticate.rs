@@ -132,11 +132,11 @@ pub fn authenticate<P: Sasl>(p: &mut P, mech: Mechanism, creds: &Credentials) ->
     }
 }
 
-/// Cancels the exchange with `*` and reads the server's answer to it, then fails with `e`
-/// (in the peer's context). What the cancel meets (a broken connection, another challenge)
-/// does not change the error.
+/// Cancels the exchange with `*` (shown as it is: a cancel is no secret) and reads the
+/// server's answer to it, then fails with `e` (in the peer's context). What the cancel
+/// meets (a broken connection, another challenge) does not change the error.
 fn cancel<P: Sasl>(p: &mut P, what: &str, e: Error) -> Error {
-    if p.conn_mut().send_secret_line("*").is_ok() {
+    if p.conn_mut().cancel_sasl().is_ok() {
         let _ = p.step(what);
     }
     e.context(p.conn().peer())
@@ -213,13 +213,21 @@ mod tests {
         mech: Mechanism,
         limit: Option<usize>,
     ) -> (Result<SmtpReply>, Vec<String>) {
+        run_as(&Credentials::password("bob", "pw"), script, mech, limit)
+    }
+
+    fn run_as(
+        creds: &Credentials,
+        script: Vec<Step<SmtpReply>>,
+        mech: Mechanism,
+        limit: Option<usize>,
+    ) -> (Result<SmtpReply>, Vec<String>) {
         let mut fake = Fake {
             conn: Conn::new(MockStream::new(b"", 1), "h.example:25", Smtp),
             script: script.into(),
             limit,
         };
-        let creds = Credentials::password("bob", "pw");
-        let r = authenticate(&mut fake, mech, &creds);
+        let r = authenticate(&mut fake, mech, creds);
         let written = fake.conn.stream().written_str();
         let sent = written
             .split_terminator("\r\n")
@@ -320,5 +328,53 @@ mod tests {
             sent[1], "",
             "XOAUTH2's error is answered with an empty line"
         );
+    }
+
+    #[test]
+    fn what_the_server_says_inside_the_exchange_never_shows_the_secret() {
+        // XOAUTH2's error, repeating the token: the detail hides it.
+        let token = Credentials::token("bob", "ya29.secret");
+        let json = B64.encode(r#"{"status":"401","token":"ya29.secret"}"#);
+        let (r, _) = run_as(
+            &token,
+            vec![challenge(&json), Step::Failure(reply(535, "no"))],
+            Mechanism::XOAuth2,
+            Some(500),
+        );
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains(r#"({"status":"401","token":"****"})"#), "{e}");
+        // A challenge the mechanism cannot answer, quoted in the error: the same.
+        let pw = Credentials::password("bob", "hunter2");
+        let (r, sent) = run_as(
+            &pw,
+            vec![
+                challenge("VXNlcm5hbWU6"),
+                challenge("UGFzc3dvcmQ6"),
+                challenge(&B64.encode("was it hunter2?")),
+                Step::Failure(reply(501, "cancelled")),
+            ],
+            Mechanism::Login,
+            Some(500),
+        );
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert!(
+            e.to_string()
+                .ends_with("unexpected challenge from the server: was it ****?"),
+            "{e}"
+        );
+        assert_eq!(sent.last().unwrap(), "*");
+        // A challenge of a megabyte is quoted in 200 characters.
+        let (r, _) = run(
+            vec![
+                challenge("e30="),
+                challenge(&B64.encode(vec![b'x'; 1 << 20])),
+                Step::Failure(reply(501, "cancelled")),
+            ],
+            Mechanism::Plain,
+            None,
+        );
+        let e = r.unwrap_err().to_string();
+        assert!(e.len() < 400 && e.ends_with("xxx..."), "{e}");
     }
 }

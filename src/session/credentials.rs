@@ -114,10 +114,23 @@ impl Credentials {
         self.origin == Origin::Anonymous
     }
 
+    /// `--auth`, once the login is checked: a user name and a secret every protocol can
+    /// send ([`sendable`]), and a method that suits the secret ([`suits`]). What a protocol
+    /// logs in with; refused (64) before anything is sent.
+    pub fn login_method(&self) -> Result<Method> {
+        for (text, what) in [(self.user.as_str(), "user name"), (self.secret(), "secret")] {
+            if !sendable(text) {
+                return Err(unsendable("the login", what));
+            }
+        }
+        suits(self.method, self.is_token())?;
+        Ok(self.method)
+    }
+
     /// The SASL mechanism `--auth` forced, for a protocol whose only logins are SASL and
     /// its own (SMTP, IMAP): POP3's USER and APOP are refused (64).
     pub fn forced_mechanism(&self) -> Result<Option<Mechanism>> {
-        match self.method {
+        match self.login_method()? {
             Method::Auto => Ok(None),
             Method::Sasl(m) => Ok(Some(m)),
             Method::User | Method::Apop => Err(Error::new(
@@ -136,6 +149,47 @@ impl Credentials {
             Origin::Netrc(file) => cleartext_refusal(Some(file)),
             Origin::Given | Origin::Anonymous => cleartext_refusal(None),
         }
+    }
+}
+
+/// Whether `text` (a user name, a password, a token) can go to a server at all: CR, LF or
+/// NUL would end or split the command that carries it, and SASL's base64 would carry them
+/// past the engine's own refusal.
+pub fn sendable(text: &str) -> bool {
+    !text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+/// The refusal (64) of a `what` (`user name`, `password`...) from `source` that is not
+/// [`sendable`]: it names where it came from, never the text itself.
+pub fn unsendable(source: impl fmt::Display, what: &str) -> Error {
+    Error::new(
+        Kind::Usage,
+        format!(
+            "{source}: the {what} contains a CR, LF or NUL character, which no protocol can send"
+        ),
+    )
+}
+
+/// Whether `method` can log in with the secret at hand, an OAuth2 token (`token`) or a
+/// password: a token goes by XOAUTH2 alone (never as a password to USER/PASS, APOP or
+/// another mechanism), and XOAUTH2 takes nothing else. Refused (64) before anything is sent.
+pub fn suits(method: Method, token: bool) -> Result<()> {
+    let named = match method {
+        Method::Auto => return Ok(()),
+        Method::User => "user".to_string(),
+        Method::Apop => "apop".to_string(),
+        Method::Sasl(m) => m.name().to_string(),
+    };
+    match (method == Method::Sasl(Mechanism::XOAuth2), token) {
+        (true, false) => Err(Error::new(
+            Kind::Usage,
+            "--auth XOAUTH2 needs a token (--oauth2-token-env VAR)",
+        )),
+        (false, true) => Err(Error::new(
+            Kind::Usage,
+            format!("--auth {named} needs a password, but an OAuth2 token was given"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -184,6 +238,48 @@ mod tests {
         let refusal = c.cleartext_refusal();
         assert!(refusal.contains("netrc file /home/bob/.netrc"), "{refusal}");
         assert!(!refusal.contains("--tls none"), "{refusal}");
+    }
+
+    #[test]
+    fn a_token_logs_in_by_xoauth2_alone() {
+        let token = Credentials::token("bob", "ya29.tok");
+        assert_eq!(token.login_method().unwrap(), Method::Auto);
+        let xoauth2 = Method::Sasl(Mechanism::XOAuth2);
+        let t = token.clone().with_method(xoauth2);
+        assert_eq!(t.login_method().unwrap(), xoauth2);
+        for (method, named) in [
+            (Method::User, "user"),
+            (Method::Apop, "apop"),
+            (Method::Sasl(Mechanism::Plain), "PLAIN"),
+        ] {
+            let e = token
+                .clone()
+                .with_method(method)
+                .login_method()
+                .unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert_eq!(
+                e.to_string(),
+                format!("--auth {named} needs a password, but an OAuth2 token was given")
+            );
+        }
+        let pw = Credentials::password("bob", "pw").with_method(xoauth2);
+        assert_eq!(pw.login_method().unwrap_err().exit_code(), 64);
+        assert_eq!(pw.forced_mechanism().unwrap_err().exit_code(), 64);
+    }
+
+    #[test]
+    fn a_login_no_protocol_can_send_is_refused() {
+        for c in [
+            Credentials::password("bob\r\nRSET", "pw"),
+            Credentials::password("bob", "pw\0"),
+            Credentials::token("bob", "ya29\n"),
+        ] {
+            let e = c.login_method().unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert!(e.to_string().starts_with("the login: the "), "{e}");
+            assert!(!e.to_string().contains("pw") && !e.to_string().contains("RSET"));
+        }
     }
 
     #[test]

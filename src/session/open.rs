@@ -48,10 +48,12 @@ pub fn connect(target: &Target, opening: Opening<'_>) -> Result<(NetStream, Inst
 }
 
 /// The engine on `stream` (any transport: a socket, TLS, a test's script), its replies
-/// bounded by the idle timeout and, until the caller ends the phase, by `deadline`; then
-/// the server's greeting, read past the replies `more` says announce another (FTP's
-/// `120 ready in N minutes`). A wait that runs out is "no greeting from the server within
-/// N s". The greeting is returned as it came: what it must say is the protocol's business.
+/// bounded by `deadline` until the caller ends the connect phase ([`end_phase`]), and
+/// each by the shorter of the two timeouts, so that a wait that runs out says the bound
+/// that ended it; then the server's greeting, read past the replies `more` says announce
+/// another (FTP's `120 ready in N minutes`). A wait that runs out is "no greeting from the
+/// server within N s". The greeting is returned as it came: what it must say is the
+/// protocol's business.
 pub fn start<S: Transport, D: Dialect>(
     stream: S,
     target: &Target,
@@ -61,10 +63,10 @@ pub fn start<S: Transport, D: Dialect>(
     more: impl Fn(&D::Reply) -> bool,
 ) -> Result<(Conn<S, D>, D::Reply)> {
     let mut conn = Conn::new(stream, target.authority(), dialect);
-    conn.set_reply_timeout(opening.connect.idle_timeout);
+    let within = opening.connect.connect_timeout;
+    conn.set_reply_timeout(opening.connect.idle_timeout.min(within));
     conn.set_phase_deadline(Some(deadline));
     conn.set_transcript(opening.transcript.cloned());
-    let within = opening.connect.connect_timeout;
     loop {
         let r = conn
             .read_reply()
@@ -73,6 +75,13 @@ pub fn start<S: Transport, D: Dialect>(
             return Ok((conn, r));
         }
     }
+}
+
+/// Ends the connect phase (greeting, upgrade to TLS): from here on each reply is bounded
+/// by the idle timeout alone.
+pub fn end_phase<S, D>(conn: &mut Conn<S, D>, opening: Opening<'_>) {
+    conn.set_phase_deadline(None);
+    conn.set_reply_timeout(opening.connect.idle_timeout);
 }
 
 /// A timeout while waiting for the greeting, said as such: "HOST:PORT: no greeting from the
@@ -128,5 +137,37 @@ pub fn expect_ok<S: Transport, D: Dialect>(
         Ok(r)
     } else {
         Err(r.error(&format_args!("{}: {verb}", conn.peer())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::url::Scheme;
+    use crate::smtp::reply::Smtp;
+    use crate::wire::tests::MockStream;
+
+    #[test]
+    fn a_wait_that_runs_out_names_the_bound_that_ended_it() {
+        // The defaults: 30 s for the connect phase, 120 s for a reply after it.
+        let connect = ConnectOptions::default();
+        let opening = Opening::new(&connect, TlsMode::None, None, None);
+        let target = Target::parse("smtp://mx.example", &[Scheme::Smtp]).unwrap();
+        // The greeting, then nothing: the answer to each command never comes.
+        let stream = MockStream::scripted(&[b"220 hi\r\n", b"", b"", b""], 1);
+        let deadline = Instant::now() + connect.connect_timeout;
+        let (mut conn, _) = start(stream, &target, Smtp, opening, deadline, |_| false).unwrap();
+        let e = command(&mut conn, "EHLO", Some("me")).unwrap_err();
+        assert_eq!(e.exit_code(), 75);
+        // Within the connect phase, its 30 s ended the wait, not the 120 s of a reply.
+        assert_eq!(e.to_string(), "mx.example:25: no reply to EHLO within 30 s");
+        let stream = MockStream::scripted(&[b"220 hi\r\n", b"", b"", b""], 1);
+        let (mut conn, _) = start(stream, &target, Smtp, opening, deadline, |_| false).unwrap();
+        end_phase(&mut conn, opening);
+        let e = command(&mut conn, "NOOP", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "mx.example:25: no reply to NOOP within 120 s"
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! [`choose`]'s business: the best one the server offers, or the one the user forced.
 
 use crate::error::{Error, Kind, Result};
+use crate::session::credentials::Method;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ring::{digest, hmac, pbkdf2};
@@ -85,18 +86,7 @@ pub fn choose(offered: &[&str], forced: Option<Mechanism>, have_token: bool) -> 
         }
     };
     if let Some(m) = forced {
-        if have_token && m != Mechanism::XOAuth2 {
-            return Err(Error::new(
-                Kind::Usage,
-                format!("--auth {m} needs a password, but an OAuth2 token was given"),
-            ));
-        }
-        if !have_token && m == Mechanism::XOAuth2 {
-            return Err(Error::new(
-                Kind::Usage,
-                "--auth XOAUTH2 needs a token (--oauth2-token-env VAR)",
-            ));
-        }
+        crate::session::credentials::suits(Method::Sasl(m), have_token)?;
         if offers(m) {
             return Ok(m);
         }
@@ -209,7 +199,7 @@ impl Exchange {
         match &mut self.state {
             State::Plain { sent } => {
                 if *sent {
-                    return Err(unexpected(self.mech, challenge));
+                    return Err(unexpected(self.mech, challenge, &self.secret));
                 }
                 *sent = true;
                 let mut out = Vec::with_capacity(self.user.len() + self.secret.len() + 2);
@@ -224,12 +214,12 @@ impl Exchange {
                 match *step {
                     1 => Ok(self.user.as_bytes().to_vec()),
                     2 => Ok(self.secret.as_bytes().to_vec()),
-                    _ => Err(unexpected(self.mech, challenge)),
+                    _ => Err(unexpected(self.mech, challenge, &self.secret)),
                 }
             }
             State::CramMd5 { done } => {
                 if *done || challenge.is_empty() {
-                    return Err(unexpected(self.mech, challenge));
+                    return Err(unexpected(self.mech, challenge, &self.secret));
                 }
                 *done = true;
                 let mac = hmac_md5(self.secret.as_bytes(), challenge);
@@ -242,7 +232,7 @@ impl Exchange {
                 if *sent {
                     // The server's error, as JSON; the client answers with an empty line
                     // and the server then fails the command.
-                    self.detail = Some(crate::wire::printable(&String::from_utf8_lossy(challenge)));
+                    self.detail = Some(quote(challenge, &self.secret));
                     return Ok(Vec::new());
                 }
                 *sent = true;
@@ -331,7 +321,7 @@ impl Exchange {
                         Kind::Auth,
                         format!(
                             "SCRAM-SHA-256: the server refused the login: {}",
-                            crate::wire::printable(err)
+                            quote(err.as_bytes(), &self.secret)
                         ),
                     ));
                 }
@@ -353,7 +343,7 @@ impl Exchange {
                 *state = Scram::Verified;
                 Ok(Vec::new())
             }
-            Scram::Verified => Err(unexpected(Mechanism::ScramSha256, challenge)),
+            Scram::Verified => Err(unexpected(self.mech, challenge, &self.secret)),
         }
     }
 }
@@ -368,12 +358,21 @@ pub fn apop_digest(timestamp: &str, password: &str) -> String {
     hex(&h.finalize())
 }
 
-fn unexpected(mech: Mechanism, challenge: &[u8]) -> Error {
+/// What the server said inside an exchange, as a message quotes it: decoded, the secret
+/// hidden (a server may repeat it, and what a message quotes is no more redacted after),
+/// control characters made visible, at most 200 characters of it (a challenge may be a
+/// megabyte long).
+fn quote(said: &[u8], secret: &str) -> String {
+    let said = crate::wire::transcript::redact_bytes(said, secret.as_bytes());
+    crate::wire::printable(&String::from_utf8_lossy(&said))
+}
+
+fn unexpected(mech: Mechanism, challenge: &[u8], secret: &str) -> Error {
     Error::new(
         Kind::Protocol,
         format!(
             "{mech}: unexpected challenge from the server: {}",
-            crate::wire::printable(&String::from_utf8_lossy(challenge))
+            quote(challenge, secret)
         ),
     )
 }
@@ -734,13 +733,13 @@ mod tests {
 
     #[test]
     fn scram_server_error() {
-        let mut ex = Exchange::new(Mechanism::ScramSha256, "u", "p");
+        let mut ex = Exchange::new(Mechanism::ScramSha256, "u", "pencil");
         ex.state = State::Scram(Scram::SentFinal {
             server_signature: vec![1; 32],
         });
-        let e = ex.respond(b"e=invalid-proof").unwrap_err();
+        let e = ex.respond(b"e=invalid-proof for pencil").unwrap_err();
         assert_eq!(e.exit_code(), 77);
-        assert!(e.message().contains("invalid-proof"));
+        assert!(e.message().ends_with(": invalid-proof for ****"), "{e}");
     }
 
     #[test]

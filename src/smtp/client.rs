@@ -162,7 +162,7 @@ impl<S: Transport> SmtpClient<S> {
             helo: opts.helo.clone(),
         };
         let mut client = starttls::starttls(client, target, opts.opening(), login)?;
-        client.conn.set_phase_deadline(None);
+        open::end_phase(&mut client.conn, opts.opening());
         Ok(client)
     }
 
@@ -321,16 +321,14 @@ impl<S: Transport> Sasl for SmtpClient<S> {
 
 /// EHLO, or HELO when the server does not know EHLO (RFC 5321 4.1.1.1: 500, 502, 504, 550).
 fn ehlo<S: Transport>(conn: &mut Conn<S, Smtp>, helo: &str) -> Result<Extensions> {
-    conn.send_command("EHLO", Some(helo))?;
-    let r = conn.read_reply()?;
+    let r = open::command(conn, "EHLO", Some(helo))?;
     if r.class() == 2 {
         return Ok(parse_ehlo(&r));
     }
     if !matches!(r.code, 500 | 502 | 504 | 550) {
         return Err(r.error(format!("{}: EHLO", conn.peer())));
     }
-    conn.send_command("HELO", Some(helo))?;
-    let r = conn.read_reply()?;
+    let r = open::command(conn, "HELO", Some(helo))?;
     if r.class() == 2 {
         Ok(Extensions::default())
     } else {
@@ -448,6 +446,15 @@ mod tests {
         }
         let (r, _) = session(&[GREET, b"421 later\r\n"], TlsMode::None, false);
         assert_eq!(r.err().unwrap().exit_code(), 75);
+    }
+
+    #[test]
+    fn a_silent_ehlo_is_named_as_every_command_is() {
+        // The connect phase's 30 s end the wait (the default options).
+        let (r, _) = session(&[GREET, b"", b""], TlsMode::None, false);
+        let e = r.err().unwrap();
+        assert_eq!(e.exit_code(), 75);
+        assert_eq!(e.to_string(), "mx.example:25: no reply to EHLO within 30 s");
     }
 
     #[test]

@@ -104,8 +104,12 @@ impl<S, D> Conn<S, D> {
 
     /// Remembers what `line` hides when it is shown as `shown` (the part `****` stands for),
     /// or, for a line that hides nothing, forgets the secrets sent before it. The SASL
-    /// cancel `*` and the empty response `=` are no secrets.
+    /// cancel `*` and the empty response `=` are no secrets; the cancel keeps those of its
+    /// exchange, which the server's answer to it may repeat.
     fn note_secret(&mut self, line: &str, shown: &str) {
+        if line == SASL_CANCEL {
+            return;
+        }
         if line == shown {
             self.echoes.clear();
             return;
@@ -296,6 +300,10 @@ impl<S, D: Dialect> Conn<S, D> {
     }
 }
 
+/// The line that cancels a SASL exchange (RFC 4422 section 3.5; RFC 4954 section 4, RFC
+/// 5034 section 4, RFC 3501 section 6.2.2).
+const SASL_CANCEL: &str = "*";
+
 /// `VERB` or `VERB arg`.
 fn command_line(verb: &str, arg: Option<&str>) -> String {
     match arg {
@@ -318,6 +326,13 @@ impl<S: Write + Timed, D: Dialect> Conn<S, D> {
     /// the same refusal of CR, LF and NUL.
     pub fn send_secret_line(&mut self, line: &str) -> Result<()> {
         self.enqueue(line.to_string(), Some("****".to_string()))?;
+        self.flush()
+    }
+
+    /// Cancels a SASL exchange (RFC 4422 section 3.5): `*`, shown as it is (a cancel is no
+    /// secret), the exchange's secrets still hidden in the server's answer to it.
+    pub fn cancel_sasl(&mut self) -> Result<()> {
+        self.enqueue(SASL_CANCEL.to_string(), Some(SASL_CANCEL.to_string()))?;
         self.flush()
     }
 

@@ -2,8 +2,6 @@
 //! whatever the reply and the protocol; a SASL exchange answers at most 10 challenges and
 //! cancels with `*` when it gives up, reading the server's reply.
 
-use std::process::{Command, Stdio};
-
 use crate::support::fake_ftp::FakeFtp;
 use crate::support::fake_imap::{self, ImapBuilder, imap};
 use crate::support::fake_pop::{self, PopBuilder, pop};
@@ -11,58 +9,32 @@ use crate::support::fake_server::Protocol;
 use crate::support::fake_server::Server;
 use crate::support::fake_smtp::FakeSmtp;
 use crate::support::files::TempDir;
-use crate::support::run;
+use crate::support::tool::{Out, tool};
 
-/// What a run of a tool left: its exit status and its one line on stderr.
-struct Ran {
-    code: Option<i32>,
-    stderr: String,
-}
-
-impl Ran {
-    /// The one line on stderr, after checking the status.
-    fn fails(&self, code: i32) -> &str {
-        assert_eq!(self.code, Some(code), "{}", self.stderr);
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "one line on stderr expected: {}",
-            self.stderr
-        );
-        lines[0]
-    }
-}
-
-/// Runs `tool` with `args`, `PW` holding `secret`, a home of its own, no terminal, and
+/// Runs `name` with `args`, `PW` holding `secret`, a home of its own, no terminal, and
 /// `--max-time` so that a tool that would never end fails instead.
-fn run_tool(tool: &str, args: &[&str], secret: &str, input: &[u8]) -> Ran {
-    let home = TempDir::new(&format!("session-{tool}"));
-    let mut c = Command::new(tool);
-    c.env("HOME", home.join("home"))
+fn run_tool(name: &'static str, args: &[&str], secret: &str, input: &[u8]) -> Out {
+    let home = TempDir::new(&format!("session-{name}"));
+    let t = tool(name)
+        .home(home.join("home"))
         .env("XDG_STATE_HOME", home.join("state"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("PW", secret)
         .args(args)
         .args(["--timeout", "10", "--max-time", "30"]);
-    let o = if input.is_empty() {
-        c.stdin(Stdio::null());
-        run::output(&mut c)
+    if input.is_empty() {
+        t.run()
     } else {
-        run::output_with_input(&mut c, input)
-    };
-    Ran {
-        code: o.status.code(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        t.input(input).run()
     }
 }
 
-const SMTP_SEND: &str = env!("CARGO_BIN_EXE_smtp-send");
-const FTP_GET: &str = env!("CARGO_BIN_EXE_ftp-get");
-const POP_FETCH: &str = env!("CARGO_BIN_EXE_pop-fetch");
-const IMAP_FETCH: &str = env!("CARGO_BIN_EXE_imap-fetch");
+const SMTP_SEND: &str = "smtp-send";
+const FTP_GET: &str = "ftp-get";
+const POP_FETCH: &str = "pop-fetch";
+const IMAP_FETCH: &str = "imap-fetch";
 
-fn pop_fetch(server: &Server<impl Protocol>, more: &[&str], secret: &str) -> Ran {
+fn pop_fetch(server: &Server<impl Protocol>, more: &[&str], secret: &str) -> Out {
     let out = TempDir::new("session-pop-out");
     let maildir = out.join("Mail");
     let url = format!("pop3://{}@127.0.0.1:{}", fake_pop::USER, server.port());
@@ -71,7 +43,7 @@ fn pop_fetch(server: &Server<impl Protocol>, more: &[&str], secret: &str) -> Ran
     run_tool(POP_FETCH, &args, secret, b"")
 }
 
-fn imap_fetch(server: &Server<impl Protocol>, more: &[&str]) -> Ran {
+fn imap_fetch(server: &Server<impl Protocol>, more: &[&str]) -> Out {
     let out = TempDir::new("session-imap-out");
     let maildir = out.join("Mail");
     let url = format!("imap://{}@127.0.0.1:{}/", fake_imap::USER, server.port());
@@ -216,4 +188,83 @@ fn imap_fetch_cancels_a_challenge_that_is_not_base64() {
         .position(|l| l.contains("AUTHENTICATE PLAIN"))
         .expect("AUTHENTICATE sent");
     assert_eq!(t[auth + 1..], ["*"], "{t:?}");
+}
+
+// One Credentials: a secret goes only where it belongs.
+
+#[test]
+fn pop_fetch_never_sends_a_token_as_a_password() {
+    // A server without CAPA: nothing to choose from, so the method asked for is tried.
+    for auth in ["user", "apop", "plain"] {
+        let server = pop(&[]).reply("CAPA", "-ERR no CAPA here\r\n").start();
+        let ran = pop_fetch(
+            &server,
+            &["--tls", "none", "--auth", auth, "--oauth2-token-env", "PW"],
+            "ya29.token",
+        );
+        let line = ran.fails(64);
+        let named = if auth == "plain" { "PLAIN" } else { auth };
+        assert!(
+            line.ends_with(&format!(
+                "--auth {named} needs a password, but an OAuth2 token was given"
+            )),
+            "{line}"
+        );
+        server.settle();
+        assert_eq!(server.transcript(), ["CAPA"], "{auth}");
+    }
+}
+
+#[test]
+fn a_user_name_with_a_line_break_is_never_sent() {
+    // SASL's base64 would carry it past the engine's refusal of CR, LF and NUL; IMAP's
+    // LOGIN would send a literal's announcement and then stop.
+    let s = FakeSmtp::builder().login("bob", "pw").start();
+    let ran = run_tool(
+        SMTP_SEND,
+        &[
+            "--server",
+            &s.url(),
+            "--tls",
+            "none",
+            "--user",
+            "bob\nRSET",
+            "--password-env",
+            "PW",
+            "rcpt@example.org",
+        ],
+        "pw",
+        b"From: a@example.com\n\nhi\n",
+    );
+    let line = ran.fails(64);
+    assert!(
+        line.ends_with(
+            "--user: the user name contains a CR, LF or NUL character, which no protocol can send"
+        ),
+        "{line}"
+    );
+    assert!(s.commands("EHLO").is_empty(), "nothing is sent");
+    let server = imap(&[]).start();
+    let out = TempDir::new("session-imap-user");
+    let url = format!("imap://127.0.0.1:{}/", server.port());
+    let maildir = out.join("Mail");
+    let args = [
+        url.as_str(),
+        "--user",
+        "bob\r",
+        "--password-env",
+        "PW",
+        "--maildir",
+        maildir.to_str().unwrap(),
+    ];
+    let ran = run_tool(IMAP_FETCH, &args, "pw", b"");
+    let line = ran.fails(64);
+    assert!(
+        line.ends_with(
+            "--user: the user name contains a CR, LF or NUL character, which no protocol can send"
+        ),
+        "{line}"
+    );
+    server.settle();
+    assert!(server.transcript().is_empty(), "{:?}", server.transcript());
 }
