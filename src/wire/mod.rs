@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-pub use crate::wire::body::{DataWriter, DotBody, Literal, Source};
+pub use crate::wire::body::{DataWriter, DotBody};
 pub use crate::wire::transcript::{Transcript, printable};
 
 /// What has been read from the server and not yet used.
@@ -169,10 +169,6 @@ impl<S, D> Conn<S, D> {
         self.transcript = t;
     }
 
-    pub fn transcript(&self) -> Option<&Transcript> {
-        self.transcript.as_ref()
-    }
-
     pub fn peer(&self) -> &str {
         &self.peer
     }
@@ -183,10 +179,6 @@ impl<S, D> Conn<S, D> {
 
     pub fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
-    }
-
-    pub fn dialect(&self) -> &D {
-        &self.dialect
     }
 
     /// Whether a failure left this connection out of step with the server: it then refuses
@@ -1326,7 +1318,7 @@ pub(crate) mod tests {
         c.read_reply().unwrap();
         let mut c = c.start_tls(&tls, "mock").unwrap();
         assert!(c.stream().tls);
-        assert!(c.transcript().is_some());
+        assert!(c.transcript.is_some());
         assert_eq!(c.reply_timeout(), Some(Duration::from_secs(3)));
         c.send_command("EHLO", Some("me")).unwrap();
         assert_eq!(c.read_reply().unwrap().code, 250);

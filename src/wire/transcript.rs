@@ -120,7 +120,10 @@ mod tests {
         c.send_command("PASS", Some("hunter2")).unwrap();
         c.send_command("AUTH", Some("TLS")).unwrap();
         c.send_secret_line("aHVudGVyMg==").unwrap();
-        assert_eq!(format!("{:?}", c.transcript().unwrap()), "Transcript");
+        assert_eq!(
+            format!("{:?}", c.transcript.as_ref().unwrap()),
+            "Transcript"
+        );
         let seen = seen.lock().unwrap().join("\n");
         assert_eq!(
             seen,
