@@ -113,6 +113,7 @@ pub const EXIT_STATUS: &[ExitStatus] = &[
 /// [`Error::is_transient`] whether a retry may help. Policy is decided from kinds, never from
 /// exit numbers or message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Kind {
     /// Bad flags or arguments (64).
     Usage,

@@ -3,7 +3,7 @@
 //! `FILE.XXXXXXXX.part`), a run's temporaries in a folder (a Maildir's `tmp/`, `-O`'s `.part`
 //! files), an mbox cut back to what was recorded, its lock file, a delivery command killed
 //! before it can take a partial message for a whole one. While a batch is being made durable
-//! and recorded ([`hold`]), a signal waits until that is done, so that what is in a store and
+//! and recorded (`hold`), a signal waits until that is done, so that what is in a store and
 //! what the state file says never part.
 //!
 //! The library only keeps this list; it arms no signal handler (process-wide state belongs
@@ -28,13 +28,13 @@ static PENDING: AtomicI32 = AtomicI32::new(0);
 /// handler asks [`defer`]): one that arrives is raised again when the last hold ends. Around what
 /// must happen whole or not at all: a batch made durable and recorded, a state file
 /// replaced. Holds nest.
-pub fn hold() -> Held {
+pub(crate) fn hold() -> Held {
     HOLD.fetch_add(1, Ordering::SeqCst);
     Held(())
 }
 
 /// See [`hold`].
-pub struct Held(());
+pub(crate) struct Held(());
 
 impl Drop for Held {
     fn drop(&mut self) {
@@ -52,7 +52,7 @@ impl Drop for Held {
 /// The temporary file to unlink, or null. One at a time: mime-pack writes one output.
 static TEMP: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 /// From now until [`forget`], [`clean_up`] unlinks `path`.
-pub fn remove_on_signal(path: &Path) {
+pub(crate) fn remove_on_signal(path: &Path) {
     // A path with a NUL cannot have been created, so there is nothing to register.
     if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
         // Never freed: a handler running on another thread could still be reading the old
@@ -62,7 +62,7 @@ pub fn remove_on_signal(path: &Path) {
 }
 
 /// The temporary file was renamed into place or removed: a signal now just ends the run.
-pub fn forget() {
+pub(crate) fn forget() {
     TEMP.store(std::ptr::null_mut(), Ordering::SeqCst);
 }
 
@@ -75,18 +75,18 @@ static LOCK: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 /// From now until [`forget_truncate`], [`clean_up`] cuts the file open as `fd` back to
 /// `len` bytes (a message half appended to an mbox goes).
-pub fn truncate_on_signal(fd: std::os::fd::RawFd, len: u64) {
+pub(crate) fn truncate_on_signal(fd: std::os::fd::RawFd, len: u64) {
     TRUNCATE_LEN.store(len, Ordering::SeqCst);
     TRUNCATE_FD.store(fd, Ordering::SeqCst);
 }
 
 /// The message is complete (or already cut back): a signal leaves the file as it is.
-pub fn forget_truncate() {
+pub(crate) fn forget_truncate() {
     TRUNCATE_FD.store(-1, Ordering::SeqCst);
 }
 
 /// From now until [`keep_lock`], [`clean_up`] removes the lock file `path`.
-pub fn remove_lock_on_signal(path: &Path) {
+pub(crate) fn remove_lock_on_signal(path: &Path) {
     if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
         // Never freed, as in `remove_on_signal`.
         LOCK.store(c.into_raw(), Ordering::SeqCst);
@@ -94,7 +94,7 @@ pub fn remove_lock_on_signal(path: &Path) {
 }
 
 /// The lock file was removed: nothing for a signal to remove.
-pub fn keep_lock() {
+pub(crate) fn keep_lock() {
     LOCK.store(std::ptr::null_mut(), Ordering::SeqCst);
 }
 
@@ -129,7 +129,7 @@ static SWEEPS: [Sweep; SWEEP_SLOTS] = [EMPTY_SWEEP; SWEEP_SLOTS];
 
 /// A folder's sweep, registered by [`sweep_on_signal`]; dropping it unregisters it (before
 /// the caller closes the descriptor).
-pub struct SweepGuard(usize);
+pub(crate) struct SweepGuard(usize);
 
 impl Drop for SweepGuard {
     fn drop(&mut self) {
@@ -141,7 +141,11 @@ impl Drop for SweepGuard {
 /// folder open as `dir` whose name holds `marker` and ends with `suffix` (this run's
 /// temporaries). `dir` must stay open meanwhile. `None` when the marks are too long or
 /// every slot is taken (then nothing is swept).
-pub fn sweep_on_signal(dir: std::os::fd::RawFd, marker: &str, suffix: &str) -> Option<SweepGuard> {
+pub(crate) fn sweep_on_signal(
+    dir: std::os::fd::RawFd,
+    marker: &str,
+    suffix: &str,
+) -> Option<SweepGuard> {
     if marker.is_empty() || marker.len() > SWEEP_MARKER || suffix.len() > SWEEP_SUFFIX {
         return None;
     }
@@ -180,12 +184,12 @@ static CHILD: AtomicI32 = AtomicI32::new(0);
 /// From now until [`forget_child`], [`clean_up`] kills the process group `pgid` (a
 /// delivery command given part of a message), so that the command never reads the end of
 /// its input and takes the part for a whole message.
-pub fn kill_on_signal(pgid: u32) {
+pub(crate) fn kill_on_signal(pgid: u32) {
     CHILD.store(i32::try_from(pgid).unwrap_or(0), Ordering::SeqCst);
 }
 
 /// The command ended, or has its whole message: a signal leaves it alone.
-pub fn forget_child() {
+pub(crate) fn forget_child() {
     CHILD.store(0, Ordering::SeqCst);
 }
 
@@ -245,7 +249,7 @@ unsafe fn sweep(slot: &Sweep) {
     }
 }
 
-/// For the program's signal handler, first: while a [`hold`] is under way, notes `sig` and
+/// For the program's signal handler, first: while a `hold` is under way, notes `sig` and
 /// returns true, and the handler should return at once; the signal is raised again (and the
 /// handler runs again) when the last hold ends. Async-signal-safe.
 pub fn defer(sig: libc::c_int) -> bool {

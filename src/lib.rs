@@ -1,20 +1,22 @@
-//! posthaste: small, script-safe clients for FTP, SMTP, POP3 and MIME.
+//! posthaste: small, script-safe clients for FTP, SMTP, POP3, IMAP and MIME, and the
+//! command-line tools built on them (`ftp-get`, `ftp-put`, `ftp-ls`, `smtp-send`, `pop-fetch`,
+//! `imap-fetch`, `mime-pack`: the default `cli` feature). With `default-features = false` the
+//! crate is the library alone, without clap, indicatif or rpassword.
 //!
-//! The library never prints and never exits: it returns [`Error`], whose
-//! [`exit_code`](Error::exit_code) follows sysexits.h, and it reports progress through
-//! [`events::Events`] and transcripts through a hook. The command-line tools (`ftp-get`,
-//! `mime-pack`, ...) are the default `cli` feature; with `default-features = false` the crate
-//! is the protocol clients alone, without clap, indicatif or rpassword.
+//! The library never prints, never exits and arms no signal handler: it returns [`Error`],
+//! whose [`Kind`] says what went wrong and whose [`exit_code`](Error::exit_code) follows
+//! sysexits.h, and it shows the protocol conversation only to a [`Transcript`] you hand it.
 //!
-//! - [`ftp::FtpClient`]: FTP and FTPS (AUTH TLS, implicit), passive and active data
-//!   connections, streamed through a fixed buffer; [`jobs::ftp_get::get_all`] is ftp-get's job.
-//! - [`mime`]: a streaming MIME composer.
-//! - [`net`]: connecting (timeouts, every address, `-4`/`-6`), TLS (rustls, `--cacert`,
-//!   `--pin`), URLs. [`wire`]: the command/response engine shared by the protocols.
-//! - [`transfer`]: local files that are never left half-written, opened without following
-//!   planted links. [`session`]: the layer every protocol opens, upgrades to TLS and logs in
-//!   through ([`session::Credentials`] says who), and retrying transient failures on a
-//!   connection made again when it broke.
+//! - The clients, each connected, upgraded to TLS and logged in by one call:
+//!   [`ftp::FtpClient`], [`smtp::client::SmtpClient`], [`pop3::client::Pop3Client`],
+//!   [`imap::client::ImapClient`]. Who logs in is a [`session::Credentials`] (a password or
+//!   an OAuth2 token, and how to log in); where and how to connect is a
+//!   [`net::url::Target`], [`net::ConnectOptions`] and [`net::tls::TlsContext`].
+//! - The mail stores that fetched mail goes into, never half-written: [`deliver`] (Maildir,
+//!   mbox, a folder of files, a command, standard output).
+//! - A streaming MIME composer: [`mime`].
+//! - For a program's own signal handler: [`interrupt::clean_up`] takes back what a store
+//!   was writing; [`stdio`] tells a closed standard descriptor from `/dev/null`.
 //!
 //! # Example: a download
 //!
@@ -98,25 +100,33 @@
 //! ```
 
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod deliver;
 pub mod error;
-pub mod events;
+#[cfg(feature = "cli")]
+pub(crate) mod events;
 pub mod ftp;
 pub mod imap;
 pub mod interrupt;
-pub mod jobs;
+#[cfg(feature = "cli")]
+pub(crate) mod jobs;
 pub mod mime;
 pub mod net;
-pub mod netrc;
-pub mod parallel;
+#[cfg(feature = "cli")]
+pub(crate) mod netrc;
+#[cfg(feature = "cli")]
+pub(crate) mod parallel;
 pub mod pop3;
 pub mod session;
 pub mod smtp;
 pub mod stdio;
-pub mod transfer;
-pub mod uidls;
+pub(crate) mod transfer;
+#[cfg(feature = "cli")]
+pub(crate) mod uidls;
 pub(crate) mod util;
-pub mod wire;
+pub(crate) mod wire;
 
-pub use error::{Error, Result};
+pub use error::{Error, Kind, Result};
+pub use transfer::StreamOut;
+pub use wire::Transcript;

@@ -1,9 +1,9 @@
 //! Flags every network tool shares (docs/CONVENTIONS.md, "Every tool has" and "TLS policy"),
 //! flattened into each tool's clap definition so that they read the same everywhere.
 
+use crate::jobs::retry::RetryPolicy;
 use crate::net::tls::{TlsMode, TlsOptions};
 use crate::net::{ConnectOptions, Family, MaxTime, MinRate};
-use crate::session::retry::RetryPolicy;
 use clap::{Args, ValueEnum, ValueHint};
 use std::path::PathBuf;
 use std::sync::OnceLock;

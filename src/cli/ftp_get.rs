@@ -1,5 +1,5 @@
 //! ftp-get's command line: the one clap definition behind `--help`, the man page and the
-//! completions, and the glue from it to [`crate::jobs::ftp_get`].
+//! completions, and the glue from it to `crate::jobs::ftp_get`.
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 pub use super::ftp_common::{ftp_login, ftp_options, note_proxy};

@@ -1,5 +1,5 @@
 //! ftp-ls's command line: the one clap definition behind `--help`, the man page and the
-//! completions, and the glue from it to [`crate::jobs::ftp_ls`].
+//! completions, and the glue from it to `crate::jobs::ftp_ls`.
 
 use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
 use super::ftp_common::{ftp_login, ftp_options, note_proxy};

@@ -7,7 +7,7 @@ use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
 use crate::mime::message::{Envelope, FilePart, FileSpec, Message, TextPart};
 use crate::mime::output::Output;
-use crate::mime::source::{Input, is_standard_input};
+use crate::mime::source::Input;
 use crate::mime::{Eol, boundary, header};
 use clap::{Parser, ValueHint};
 use std::ffi::OsString;
@@ -305,4 +305,21 @@ fn one_reader_of_stdin(
         ));
     }
     Ok(())
+}
+
+/// Whether `path` reaches the same pipe, FIFO, socket or device as standard input, as
+/// `/dev/stdin`, `/dev/fd/0` and `/proc/self/fd/0` do (same device and inode). Two readers
+/// of one pipe would each get part of it. A regular file on standard input does not count:
+/// opening it again by name gives a reader of its own.
+pub fn is_standard_input(path: impl AsRef<std::path::Path>) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let Ok(stdin) = std::fs::File::from(fd).metadata() else {
+        return false;
+    };
+    !stdin.is_file()
+        && std::fs::metadata(path).is_ok_and(|m| m.dev() == stdin.dev() && m.ino() == stdin.ino())
 }

@@ -1,6 +1,6 @@
 //! smtp-send's command line: the one clap definition behind `--help`, the man page and the
 //! completions, the config file, and the glue from them to the job
-//! ([`crate::jobs::smtp_send`]): where the message comes from, who it goes to, and what is
+//! (`crate::jobs::smtp_send`): where the message comes from, who it goes to, and what is
 //! said on stderr.
 
 use super::common::{ConnArgs, CredArgs, Progress, TlsArgs};

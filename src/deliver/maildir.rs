@@ -11,7 +11,7 @@
 //! What was not recorded is taken back ([`Deliver::undo`], and when the Maildir is dropped):
 //! the batch's files in `tmp/`, and those the last sync renamed into `new/`. SIGINT, SIGTERM
 //! and SIGHUP remove this process's files from `tmp/` (their names hold its pid and end with
-//! this host's name: [`crate::interrupt::sweep_on_signal`]); a batch being renamed and
+//! this host's name: `crate::interrupt::sweep_on_signal`); a batch being renamed and
 //! recorded is finished first ([`super::Batch`]).
 
 use super::{Deliver, MessageInfo, MessageSink, TempMessage, unique_stem};

@@ -4,7 +4,7 @@
 //! signal, or a command that stops reading early is a failure, and nothing is recorded or
 //! deleted. A message abandoned midway (the connection broke) kills the command before its
 //! input ends, so it never sees a truncated message as a whole one; so does SIGINT, SIGTERM
-//! or SIGHUP ([`crate::interrupt::kill_on_signal`]). The command runs in a process group
+//! or SIGHUP (`crate::interrupt::kill_on_signal`). The command runs in a process group
 //! of its own, so that what it starts (`sh -c 'procmail ...'`) is killed with it.
 
 use super::{Deliver, MessageInfo, MessageSink};

@@ -1,6 +1,6 @@
 //! Local delivery of fetched mail, shared by pop-fetch and imap-fetch: where a message goes
 //! (a Maildir, an mbox, a folder of `.eml` files, a command, standard output) and the file
-//! that remembers what was delivered ([`crate::uidls`]).
+//! that remembers what was delivered (`crate::uidls`).
 //!
 //! A store is a [`Deliver`]: [`Deliver::begin`] opens one message as a [`MessageSink`], which
 //! takes the message in chunks of any size (constant memory, whatever the message's size) and
@@ -12,7 +12,7 @@
 //!
 //! A store and the state file never part: a [`Batch`] is synced, recorded and kept
 //! ([`Deliver::keep`]), with signals held meanwhile (the fetch loops' order is
-//! [`crate::jobs::batch`]); if any step fails, what the batch put in the store is taken back
+//! `crate::jobs::batch`); if any step fails, what the batch put in the store is taken back
 //! ([`Deliver::undo`]), as it is when the store is dropped unkept, and as SIGINT, SIGTERM or SIGHUP take it back ([`crate::interrupt`]): a
 //! Maildir's temporaries swept from `tmp/`, an mbox cut back to what was recorded. So a
 //! message is in a store and recorded, or in neither, and then still on the server.
@@ -79,7 +79,7 @@ pub trait Deliver {
 }
 
 /// A batch made durable ([`Batch::sync`]) and not yet recorded: SIGINT, SIGTERM and SIGHUP
-/// wait while it lives ([`crate::interrupt::hold`]), so that a signal finds the batch in
+/// wait while it lives (`crate::interrupt::hold`), so that a signal finds the batch in
 /// the store and recorded, or in neither. [`Batch::keep`] once it is recorded; dropped
 /// otherwise (the record failed), it takes the batch back out of the store
 /// ([`Deliver::undo`]). A look (standard output) holds nothing: its sync may wait a minute

@@ -462,7 +462,7 @@ impl<S: Transport> FtpClient<S> {
 
     /// Runs slow local work (fsync of a large file) on another thread while sending NOOP
     /// on the control connection every `interval`, so the server does not drop us as idle
-    /// ([`Conn::keepalive_during`]). A NOOP that fails makes the connection unusable.
+    /// (`Conn::keepalive_during`). A NOOP that fails makes the connection unusable.
     pub fn keepalive_during<T: Send>(
         &mut self,
         interval: Duration,
@@ -481,7 +481,8 @@ impl<S: Transport> FtpClient<S> {
     }
 }
 
-impl<S: Transport> crate::session::reconnect::Connection for FtpClient<S> {
+#[cfg(feature = "cli")]
+impl<S: Transport> crate::jobs::reconnect::Connection for FtpClient<S> {
     fn is_usable(&self) -> bool {
         FtpClient::is_usable(self)
     }

@@ -175,12 +175,14 @@ pub fn nlst_name(line: &str) -> &str {
 }
 
 /// Whether a path component holds glob characters.
+#[cfg(feature = "cli")]
 pub fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
 /// Shell-style matching of one name: `*`, `?`, `[abc]`, `[a-z]`, `[!x]`. A leading '.' is
 /// only matched by a pattern that starts with '.', as in the shell.
+#[cfg(feature = "cli")]
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     if name.starts_with('.') && !pattern.starts_with('.') {
         return false;
@@ -190,6 +192,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     glob_at(&p, &n)
 }
 
+#[cfg(feature = "cli")]
 fn glob_at(p: &[char], n: &[char]) -> bool {
     // Iterative with one backtrack point for '*': linear in practice, no recursion blow-up.
     let (mut pi, mut ni) = (0, 0);
@@ -242,6 +245,7 @@ fn glob_at(p: &[char], n: &[char]) -> bool {
 
 /// Matches `c` against the bracket expression at the start of `p`; returns whether it
 /// matched and the expression's length, or `None` if `p` holds no closed expression.
+#[cfg(feature = "cli")]
 fn class_match(p: &[char], c: char) -> Option<(bool, usize)> {
     let mut i = 1;
     let negate = matches!(p.get(i), Some('!') | Some('^'));
@@ -272,6 +276,7 @@ fn class_match(p: &[char], c: char) -> Option<(bool, usize)> {
 
 /// A remote name is safe to create locally when it cannot escape the destination folder:
 /// not empty, not `.` or `..`, no `/` or `\`, no control characters.
+#[cfg(feature = "cli")]
 pub fn safe_local_name(name: &str) -> Result<&str, &'static str> {
     if name.is_empty() || name == "." || name == ".." {
         return Err("not a usable file name");

@@ -565,7 +565,7 @@ impl<S: Transport> ImapClient<S> {
     }
 
     /// `UID SEARCH criteria`: the matching UIDs, ascending. An answer that names a UID no
-    /// message of the folder can have ([`parse::check_search`]: 0, or at or above UIDNEXT
+    /// message of the folder can have (`parse::check_search`: 0, or at or above UIDNEXT
     /// for a message never announced) is a protocol error, never a UID to fetch or record.
     pub fn uid_search(&mut self, criteria: &str) -> Result<Vec<u32>> {
         let what = format!("UID SEARCH {criteria}");

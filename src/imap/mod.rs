@@ -2,5 +2,7 @@
 //! imap-fetch uses to log in, select a folder, search it and stream its messages out.
 
 pub mod client;
-pub mod parse;
-pub mod reply;
+pub(crate) mod parse;
+pub(crate) mod reply;
+
+pub use parse::{Capabilities, Folder};

@@ -530,6 +530,7 @@ pub fn utf7_encode(name: &str) -> String {
 
 /// Decodes a modified UTF-7 folder name; `None` when it is not valid modified UTF-7 (a
 /// server may send raw UTF-8 names: the caller then shows them as they are).
+#[cfg(feature = "cli")]
 pub fn utf7_decode(raw: &[u8]) -> Option<String> {
     let mut out = String::new();
     let mut i = 0;
@@ -645,6 +646,7 @@ pub fn uid_sets(uids: &[u32], max_uids: usize, max_len: usize) -> Vec<(String, V
 }
 
 /// An IMAP date (RFC 3501 `date`, for SEARCH SINCE): `YYYY-MM-DD` becomes `1-Feb-2026`.
+#[cfg(feature = "cli")]
 pub fn search_date(ymd: &str) -> Option<String> {
     let mut parts = ymd.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);

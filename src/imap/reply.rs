@@ -67,6 +67,7 @@ impl ImapReply {
     }
 
     /// The tag of a tagged line.
+    #[cfg(test)]
     pub fn tag(&self) -> Option<&[u8]> {
         match &self.kind {
             ImapKind::Tagged(t) => Some(t),

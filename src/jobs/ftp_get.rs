@@ -7,11 +7,11 @@ use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::client::{FtpClient, FtpOptions};
 use crate::ftp::parse::{glob_match, has_glob, safe_local_name};
+use crate::jobs::reconnect::Reconnecting;
+use crate::jobs::retry::RetryPolicy;
 use crate::net::url::Target;
 use crate::parallel::{self, RateLimit};
 use crate::session::Credentials;
-use crate::session::reconnect::Reconnecting;
-use crate::session::retry::RetryPolicy;
 use crate::transfer::{self, PartFile, Plan, Resume, StreamOut};
 use crate::wire::printable;
 use std::collections::HashMap;
@@ -100,7 +100,7 @@ pub fn get_all(
         _ => {}
     }
     // Group by server and login, keeping the order in which servers first appear.
-    let groups = crate::ftp::by_session(targets, |t| t);
+    let groups = super::by_session(targets, |t| t);
     // Which remote file each local path was written from in this run.
     let mut claimed: HashMap<u64, u64> = HashMap::new();
     let sole_url = targets.len() == 1;

@@ -7,12 +7,12 @@ use super::workers::{self, Worker};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::client::{FtpClient, FtpOptions, Upload};
+use crate::jobs::reconnect::Reconnecting;
+use crate::jobs::retry::RetryPolicy;
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
 use crate::parallel::{self, RateLimit};
 use crate::session::Credentials;
-use crate::session::reconnect::Reconnecting;
-use crate::session::retry::RetryPolicy;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -117,7 +117,7 @@ pub fn put_all(
     login_for: &mut LoginFor<'_>,
     events: &mut dyn Events,
 ) {
-    for group in crate::ftp::by_session(jobs, |j| &j.target) {
+    for group in super::by_session(jobs, |j| &j.target) {
         let login = match login_for(&group[0].target) {
             Ok(l) => l,
             Err(e) => {

@@ -10,6 +10,8 @@ pub mod ftp_ls;
 pub mod ftp_put;
 pub mod imap_fetch;
 pub mod pop_fetch;
+pub mod reconnect;
+pub mod retry;
 pub mod smtp_send;
 pub mod walk;
 mod workers;
@@ -17,4 +19,22 @@ mod workers;
 /// `1 message`, `2 messages`: a fetch's progress line.
 fn messages(n: usize) -> String {
     format!("{n} message{}", if n == 1 { "" } else { "s" })
+}
+
+use crate::net::url::Target;
+
+/// `items` grouped by server and login (one control connection each), in the order in which
+/// servers first appear, each group in the items' own order.
+pub fn by_session<T>(items: &[T], target: impl Fn(&T) -> &Target) -> Vec<Vec<&T>> {
+    let mut groups: Vec<Vec<&T>> = Vec::new();
+    for item in items {
+        match groups
+            .iter_mut()
+            .find(|g| target(g[0]).same_session(target(item)))
+        {
+            Some(g) => g.push(item),
+            None => groups.push(vec![item]),
+        }
+    }
+    groups
 }

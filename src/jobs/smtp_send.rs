@@ -8,12 +8,12 @@
 
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
+use crate::jobs::retry::RetryPolicy;
 use crate::mime::Eol;
 use crate::mime::qp::QpEncoder;
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
 use crate::session::Credentials;
-use crate::session::retry::RetryPolicy;
 use crate::smtp::client::{
     BodySink, Delivered, Envelope, Extensions, RcptReply, SmtpClient, SmtpOptions, refusal,
 };

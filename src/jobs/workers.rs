@@ -5,8 +5,8 @@
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::client::FtpClient;
+use crate::jobs::reconnect::Reconnecting;
 use crate::parallel::{self, Jobs, Queue, Start};
-use crate::session::reconnect::Reconnecting;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A worker of a `--parallel` run.

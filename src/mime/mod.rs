@@ -2,16 +2,19 @@
 //! from flag values and files. Every body streams through fixed-size buffers, so memory use
 //! does not depend on the size of the attachments. Nothing here prints or exits.
 
-pub mod base64;
-pub mod boundary;
-pub mod date;
-pub mod header;
+pub(crate) mod base64;
+pub(crate) mod boundary;
+pub(crate) mod date;
+pub(crate) mod header;
 pub mod message;
 pub mod output;
-pub mod qp;
-pub mod scan;
-pub mod source;
-pub mod text;
+pub(crate) mod qp;
+pub(crate) mod scan;
+pub(crate) mod source;
+pub(crate) mod text;
+
+pub use scan::{Encoding, TextChoice, TextStats};
+pub use source::Input;
 
 /// The line ending written between lines of the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -48,7 +48,7 @@ impl Output {
     }
 
     /// Creates `dest.XXXXXXXX.part` beside `dest`; failure is exit 73 naming `dest`.
-    /// What `dest` is decides how it is written ([`transfer::plan`]): a symbolic link is
+    /// What `dest` is decides how it is written (`transfer::plan`): a symbolic link is
     /// followed and its target replaced (the link stays), a device or FIFO is written in
     /// place (never replaced by a regular file), a folder is refused (73).
     /// With `create_dirs`, missing folders on the way are made (curl's `--create-dirs`);

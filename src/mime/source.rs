@@ -101,7 +101,7 @@ impl Input {
         Error::local_io(&self.name, e)
     }
 
-    /// Makes the input readable more than once: a pipe is read up to [`LOOKAHEAD`] bytes into
+    /// Makes the input readable more than once: a pipe is read up to `LOOKAHEAD` bytes into
     /// memory and, only if it goes on, spooled whole to an unlinked temporary file.
     pub fn make_rereadable(&mut self) -> Result<()> {
         let Kind::Pipe(prefix, rest) = &mut self.kind else {
@@ -266,23 +266,6 @@ impl Read for Rechecked<'_> {
         verdict.map_err(|_| std::io::Error::other("changed while being read"))?;
         Ok(n)
     }
-}
-
-/// Whether `path` reaches the same pipe, FIFO, socket or device as standard input, as
-/// `/dev/stdin`, `/dev/fd/0` and `/proc/self/fd/0` do (same device and inode). Two readers
-/// of one pipe would each get part of it. A regular file on standard input does not count:
-/// opening it again by name gives a reader of its own.
-pub fn is_standard_input(path: impl AsRef<std::path::Path>) -> bool {
-    use std::os::fd::AsFd;
-    use std::os::unix::fs::MetadataExt;
-    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
-        return false;
-    };
-    let Ok(stdin) = File::from(fd).metadata() else {
-        return false;
-    };
-    !stdin.is_file()
-        && std::fs::metadata(path).is_ok_and(|m| m.dev() == stdin.dev() && m.ino() == stdin.ino())
 }
 
 /// A new temporary file, created exclusively (mode 0600) and unlinked at once, so that it

@@ -1,6 +1,6 @@
 //! The POP3 client: greeting (with its APOP timestamp), CAPA, STLS or implicit TLS, the
 //! login, then STAT, LIST, UIDL, RETR, TOP, DELE and QUIT over the shared engine
-//! ([`crate::wire`], POP3 dialect). RETR and DELE are pipelined when the server announces
+//! (`crate::wire`, POP3 dialect). RETR and DELE are pipelined when the server announces
 //! PIPELINING (RFC 2449 section 6.6): a window of commands stays in flight while the
 //! messages are read in order, so thousands of small messages cost bandwidth, not round
 //! trips. Without it, one command at a time.

@@ -1,8 +1,8 @@
 //! The SMTP client (RFC 5321), with STARTTLS (RFC 3207), PIPELINING (RFC 2920), SIZE
 //! (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531) and DSN (RFC 3461) parameters
-//! passed through. Synchronous, over the shared engine ([`Conn`] with the [`Smtp`]
+//! passed through. Synchronous, over the shared engine (`Conn` with the `Smtp`
 //! dialect): one connection, one transaction at a time, the message streamed through
-//! [`Conn::dot_writer`] or as BDAT chunks (RFC 3030).
+//! `Conn::dot_writer` or as BDAT chunks (RFC 3030).
 //!
 //! Here the session (greeting, EHLO, STARTTLS, AUTH) and RSET and QUIT; a transaction's
 //! phases are in `client/transaction.rs` ([`SmtpClient::send`]), where its data goes in
@@ -176,11 +176,6 @@ impl<S: Transport> SmtpClient<S> {
 
     pub fn peer(&self) -> &str {
         self.conn.peer()
-    }
-
-    /// The connection, for what the client does not do itself (AUTH).
-    pub fn conn_mut(&mut self) -> &mut Conn<S, Smtp> {
-        &mut self.conn
     }
 
     /// Whether another transaction may follow on this connection.

@@ -332,11 +332,6 @@ impl BodyCheck {
         }
     }
 
-    /// The line being read, numbered as in the input.
-    pub fn line(&self) -> u64 {
-        self.line
-    }
-
     /// Octets on the line being read so far: 0 at the start of a line.
     pub fn col(&self) -> u64 {
         self.col
@@ -750,14 +745,14 @@ mod tests {
             let want = slow
                 .check_bytes(&input)
                 .and_then(|()| slow.finish())
-                .map(|()| (slow.line(), slow.canonical));
+                .map(|()| (slow.line, slow.canonical));
             for size in [1, 3, 499, 500, 999, 1000, 4096, 65536] {
                 let mut c = BodyCheck::new(1, false, false);
                 let got = input
                     .chunks(size)
                     .try_for_each(|ch| c.check(ch))
                     .and_then(|()| c.finish())
-                    .map(|()| (c.line(), c.canonical));
+                    .map(|()| (c.line, c.canonical));
                 assert_eq!(got, want, "round {round}, chunks of {size}");
             }
         }
@@ -782,7 +777,7 @@ mod tests {
                         .check(&input[..cut])
                         .and_then(|()| c.check(&input[cut..]))
                         .and_then(|()| c.finish())
-                        .map(|()| c.line());
+                        .map(|()| c.line);
                     assert_eq!(got, want, "{len} octets after {k}, cut at {cut}");
                 }
             }
@@ -807,7 +802,7 @@ mod tests {
                     .check(&input[..cut])
                     .and_then(|()| c.check(&input[cut..]))
                     .and_then(|()| c.finish())
-                    .map(|()| (c.canonical, c.line(), c.first_eight_bit.is_some()));
+                    .map(|()| (c.canonical, c.line, c.first_eight_bit.is_some()));
                 assert_eq!(&got, want, "{input:?} cut at {cut}");
             }
         }
@@ -829,7 +824,7 @@ mod tests {
                     .check(&input[..cut])
                     .and_then(|()| c.check(&input[cut..]))
                     .and_then(|()| c.finish())
-                    .map(|()| c.line());
+                    .map(|()| c.line);
                 assert_eq!(&got, want, "{} cut at {cut}", input.len());
             }
         }
@@ -844,7 +839,7 @@ mod tests {
         let mut c = BodyCheck::new(10, true, false);
         c.check(b"a\rb\r").unwrap();
         c.finish().unwrap();
-        assert_eq!((c.canonical, c.line()), (4, 10));
+        assert_eq!((c.canonical, c.line), (4, 10));
         let e = refusal_error("standard input", Refusal::LoneCr, 7);
         assert!(e.message().starts_with("standard input: line 7: a lone CR"));
         assert_eq!(e.exit_code(), 65);

@@ -1,8 +1,13 @@
 //! smtp-send's library half: the SMTP client ([`client`]), the message as read and
-//! rewritten on its way ([`message`]), and the RFC 5322 address lists `-t` reads
-//! ([`address`]). Nothing here prints or exits.
+//! rewritten on its way (`message`), and the RFC 5322 address lists `-t` reads
+//! (`address`). Nothing here prints or exits.
 
-pub mod address;
+#[cfg(feature = "cli")]
+pub(crate) mod address;
 pub mod client;
-pub mod message;
-pub mod reply;
+#[cfg(feature = "cli")]
+pub(crate) mod message;
+pub(crate) mod reply;
+
+pub use crate::wire::dot::LoneCr;
+pub use crate::wire::reply::Reply;

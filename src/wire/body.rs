@@ -190,7 +190,7 @@ impl<S: Read + Timed> BufRead for Source<'_, S> {
     }
 }
 
-/// Dot-terminated data coming from the server ([`Conn::dot_body`]).
+/// Dot-terminated data coming from the server (`Conn::dot_body`).
 pub struct DotBody<'c, S> {
     dot: DotReader<Source<'c, S>>,
     broken: &'c mut bool,
@@ -281,11 +281,6 @@ impl<S: Read + Timed> Literal<'_, S> {
             *self.broken = false;
         }
         Ok(n)
-    }
-
-    /// Octets still to come.
-    pub fn remaining(&self) -> u64 {
-        self.left
     }
 
     /// Reads and drops what is left (a literal nobody wants: an unsolicited header field).
@@ -471,7 +466,7 @@ mod tests {
                 let r = c.read_reply().unwrap();
                 assert_eq!(r.literal, Some(12));
                 let mut lit = c.literal(12).unwrap();
-                assert_eq!(lit.remaining(), 12);
+                assert_eq!(lit.left, 12);
                 assert_eq!(
                     read_to_end(|b| lit.read(b), buf).unwrap(),
                     b"Subject: x\r\n"
@@ -514,7 +509,7 @@ mod tests {
         c.read_reply().unwrap();
         let mut lit = c.literal(12).unwrap();
         lit.read(&mut [0u8; 3]).unwrap();
-        assert_eq!(lit.remaining(), 9);
+        assert_eq!(lit.left, 9);
         let _ = lit;
         assert!(c.is_broken());
         assert_eq!(c.literal(9).err().unwrap().exit_code(), 74);

@@ -16,7 +16,7 @@ use crate::error::{Error, Kind, Result};
 use crate::wire::limits::MAX_LINE;
 use std::io::{BufRead, ErrorKind, Write};
 
-/// What [`DotWriter`] does with a lone CR (one not followed by LF).
+/// What `DotWriter` does with a lone CR (one not followed by LF).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LoneCr {
     /// Refuse the data (65, naming the line): servers disagree on whether a lone CR ends a
@@ -413,6 +413,8 @@ impl<B: BufRead> DotReader<B> {
         self.taken
     }
 
+    /// The source, with what follows the terminator (the tests look at it).
+    #[cfg(test)]
     pub fn into_inner(self) -> B {
         self.src
     }

@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-pub use crate::wire::body::{DataWriter, DotBody, Literal, Source};
+pub use crate::wire::body::{DataWriter, DotBody};
 pub use crate::wire::transcript::{Transcript, printable};
 
 /// What has been read from the server and not yet used.
@@ -1318,6 +1318,7 @@ pub(crate) mod tests {
         c.read_reply().unwrap();
         let mut c = c.start_tls(&tls, "mock").unwrap();
         assert!(c.stream().tls);
+        assert!(c.transcript.is_some());
         assert_eq!(c.reply_timeout(), Some(Duration::from_secs(3)));
         c.send_command("EHLO", Some("me")).unwrap();
         assert_eq!(c.read_reply().unwrap().code, 250);

@@ -16,7 +16,7 @@ impl<S: Transport> FtpClient<S> {
     /// Lists the files in `dir` ("" for the login folder): MLSD when offered (files only),
     /// else NLST. The listing streams: each name is handed to `each` as its line arrives,
     /// so a folder of any size costs one line of memory here. A line longer than
-    /// [`MAX_LINE`](crate::wire::limits::MAX_LINE) or a listing over 1 GiB is a protocol error.
+    /// 8 KiB (the engine's line limit) or a listing over 1 GiB is a protocol error.
     /// A 2xx reply with no data connection is an empty listing.
     pub fn list_files(
         &mut self,
@@ -45,7 +45,7 @@ impl<S: Transport> FtpClient<S> {
     /// Streams the listing `verb` (LIST, NLST, MLSD) of `dir` ("" for the login folder):
     /// each non-empty line, without its line end, is handed to `each` as it arrives, so a
     /// folder of any size costs one line of memory here. A line longer than
-    /// [`MAX_LINE`](crate::wire::limits::MAX_LINE) or a listing over 1 GiB is a protocol error.
+    /// 8 KiB (the engine's line limit) or a listing over 1 GiB is a protocol error.
     /// A 2xx reply with no data connection is an empty listing; 550 (and 450 to LIST or
     /// NLST) is a missing folder (66).
     pub fn listing(

@@ -4,8 +4,8 @@
 use super::{Run, connected};
 use crate::error::{Error, Kind, Result};
 use crate::ftp::client::FtpClient;
+use crate::jobs::reconnect::Reconnecting;
 use crate::net::url::Target;
-use crate::session::reconnect::Reconnecting;
 use crate::transfer::StreamOut;
 use crate::util::crlf::CrlfToLf;
 use std::path::Path;
