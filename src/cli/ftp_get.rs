@@ -117,8 +117,6 @@ impl Tool for FtpGet {
 /// checked, and renamed into place only when complete.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "ftp-get",
-    version,
     about = "Download files over FTP or FTPS, never leaving a half-written file",
     long_about = "Download files over FTP or FTPS. Each file is written to NAME.part beside its \
 destination, checked against the size the server reports, and renamed into place only when \

@@ -199,8 +199,6 @@ impl Printer<'_> {
 /// List folders over FTP or FTPS.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "ftp-ls",
-    version,
     about = "List folders over FTP or FTPS: names, details or JSON, streamed",
     long_about = "List a folder over FTP or FTPS. MLSD is used when the server offers it \
 (FEAT), LIST otherwise, parsed whatever its format (Unix ls -l, Windows/IIS, EPLF). The \

@@ -119,8 +119,6 @@ impl Tool for FtpPut {
 /// Upload files over FTP or FTPS.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "ftp-put",
-    version,
     about = "Upload files over FTP or FTPS, checked against the server's size",
     long_about = "Upload files over FTP or FTPS. Each file is streamed with STOR and, once the \
 server confirmed it, its size on the server is checked against what was sent (SIZE). With \

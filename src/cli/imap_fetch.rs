@@ -151,8 +151,6 @@ impl Tool for ImapFetch {
 /// Fetch mail from an IMAP server into a Maildir or a folder, never losing a message.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "imap-fetch",
-    version,
     about = "Fetch mail over IMAP into local storage, never losing a message",
     long_about = "Fetch mail from an IMAP folder (the URL's path, INBOX by default, or --folder) \
 into a Maildir (--maildir), an mbox (--mbox), a folder of NNNN.eml files (--output-dir), a \

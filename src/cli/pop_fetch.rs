@@ -153,8 +153,6 @@ impl Tool for PopFetch {
 /// Fetch mail from a POP3 server into a Maildir or a folder, never losing a message.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "pop-fetch",
-    version,
     about = "Fetch mail over POP3 into local storage, never losing a message",
     long_about = "Fetch mail from a POP3 server into a Maildir (--maildir), an mbox (--mbox), a \
 folder of NNNN.eml files (--output-dir), a delivery command (--mda) or standard output \

@@ -182,8 +182,6 @@ impl Tool for SmtpSend {
 /// starting with a dot stuffed, recipients checked one by one.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "smtp-send",
-    version,
     about = "Send a mail message over SMTP, safe for cron and pipelines",
     long_about = "Send a mail message, read from standard input or --file, over SMTP. The \
 message streams through in constant memory; its header section is read first, Date, \
