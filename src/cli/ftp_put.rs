@@ -1,9 +1,8 @@
 //! ftp-put's command line: the one clap definition behind `--help`, the man page and the
 //! completions, and the glue from it to [`crate::jobs::ftp_put`].
 
-use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::common::{NetArgs, OutputArgs};
 use super::ftp_common::{ftp_login, ftp_options, note_proxy};
-use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool};
@@ -77,20 +76,18 @@ impl Tool for FtpPut {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.output_args.quiet);
+        report.set_quiet(args.net.output.quiet);
         super::process::tune_allocator();
         let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
         let jobs = jobs(&args.files, &target)?;
         let mut ftp = ftp_options(
-            &args.tls,
-            &args.conn,
-            &args.output_args,
+            &args.net,
             report,
             std::slice::from_ref(&target),
             args.active,
             args.ascii,
         )?;
-        args.speed.fit_speed_limit(&mut ftp.connect, &args.conn);
+        args.speed.fit_speed_limit(&mut ftp.connect, &args.net.conn);
         let opts = PutOptions {
             atomic: args.atomic,
             create_dirs: args.create_dirs,
@@ -104,13 +101,13 @@ impl Tool for FtpPut {
             keep_mtime: !args.no_mtime,
             parallel: args.speed.parallel,
             limit: args.speed.limit(),
-            retry: args.conn.retry_policy(),
+            retry: args.net.conn.retry_policy(),
         };
-        args.tls.warn_insecure(report);
+        args.net.tls.warn_insecure(report);
         note_proxy(report);
         let warn = report.warner();
-        let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
-        let mut events = CliEvents::new(report, args.output_args.progress);
+        let mut login_for = |t: &Target| ftp_login(t, &args.net.creds, &warn);
+        let mut events = CliEvents::new(report, args.net.output.progress);
         put_all(&jobs, &ftp, &opts, &mut login_for, &mut events);
         Ok(())
     }
@@ -192,15 +189,7 @@ pub struct Args {
     #[command(flatten)]
     pub speed: super::ftp_common::SpeedArgs,
     #[command(flatten)]
-    pub creds: CredArgs,
-    #[command(flatten)]
-    pub tls: TlsArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    #[command(flatten)]
-    pub output_args: OutputArgs,
-    #[command(flatten)]
-    pub generate: GenerateArgs,
+    pub net: NetArgs<OutputArgs>,
 }
 
 /// An octal mode of 3 or 4 digits, as chmod takes it.
