@@ -782,7 +782,7 @@ mod schema_tests {
 
     #[test]
     fn an_imap_state_file_from_earlier_versions_reads_and_writes_as_before() {
-        let d = std::env::temp_dir().join(format!("ph-imap-{}", crate::deliver::unique_stem()));
+        let d = crate::util::test_folder("imap");
         let path = d.join("imap/bob@mail.example");
         let old = "posthaste-state 1\n\
                    INBOX.last 7\nINBOX.uidvalidity 42\nSent.last 3\nSent.uidvalidity 9\n\n\
@@ -840,9 +840,7 @@ mod tests {
     }
 
     fn temp() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ph-state-{}", crate::deliver::unique_stem()));
-        fs::create_dir_all(&d).unwrap();
-        d
+        crate::util::test_folder("state")
     }
 
     #[test]

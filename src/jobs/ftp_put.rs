@@ -927,8 +927,7 @@ mod tests {
 
     #[test]
     fn a_files_tag_follows_its_identity() {
-        let dir = std::env::temp_dir().join(format!("posthaste-tag-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::test_folder("tag");
         let p = dir.join("f");
         std::fs::write(&p, b"one").unwrap();
         let tag = |p: &std::path::Path| identity_tag(&std::fs::metadata(p).unwrap());
