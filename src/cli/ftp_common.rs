@@ -3,9 +3,11 @@
 
 use super::common::{ConnArgs, CredArgs, NetArgs, OutputArgs};
 use super::credentials;
+use super::progress::CliEvents;
 use super::report::Reporter;
 use crate::error::Result;
 use crate::ftp::client::FtpOptions;
+use crate::jobs::ftp_get::LoginFor;
 use crate::net::url::{Scheme, Target};
 use crate::session::{Credentials, Secret};
 
@@ -24,6 +26,29 @@ pub fn note_proxy(report: &Reporter) {
             report.tool()
         ));
     }
+}
+
+/// What the FTP tools say before they connect: that `--insecure` verifies nothing, and that
+/// a proxy variable is not used.
+pub fn before_connecting(net: &NetArgs<OutputArgs>, report: &Reporter) {
+    net.tls.warn_insecure(report);
+    note_proxy(report);
+}
+
+/// Runs a transfer job (ftp-get's, ftp-put's) once [`before_connecting`] is said: `job` gets
+/// the login for each server ([`ftp_login`]) and the progress display.
+pub fn run_job(
+    net: &NetArgs<OutputArgs>,
+    report: &mut Reporter,
+    job: impl FnOnce(&mut LoginFor<'_>, &mut CliEvents<'_>),
+) {
+    before_connecting(net, report);
+    let warn = report.warner();
+    let mut login_for = |t: &Target| ftp_login(t, &net.creds, &warn);
+    job(
+        &mut login_for,
+        &mut CliEvents::new(report, net.output.progress),
+    );
 }
 
 /// The FTP connection settings shared by the FTP tools.

@@ -2,8 +2,8 @@
 //! completions, and the glue from it to [`crate::jobs::ftp_get`].
 
 use super::common::{NetArgs, OutputArgs};
+use super::ftp_common::run_job;
 pub use super::ftp_common::{ftp_login, ftp_options, note_proxy};
-use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
@@ -88,26 +88,15 @@ impl Tool for FtpGet {
 
     /// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.net.output.quiet);
         super::process::tune_allocator();
         let (targets, ftp, opts) = prepare(&args, report)?;
         let mut stdout = match opts.destination {
             Destination::Stream => Some(StreamOut::stdout()?),
             _ => None,
         };
-        args.net.tls.warn_insecure(report);
-        note_proxy(report);
-        let warn = report.warner();
-        let mut login_for = |t: &Target| ftp_login(t, &args.net.creds, &warn);
-        let mut events = CliEvents::new(report, args.net.output.progress);
-        get_all(
-            &targets,
-            &ftp,
-            &opts,
-            stdout.as_mut(),
-            &mut login_for,
-            &mut events,
-        );
+        run_job(&args.net, report, |login_for, events| {
+            get_all(&targets, &ftp, &opts, stdout.as_mut(), login_for, events)
+        });
         Ok(())
     }
 }

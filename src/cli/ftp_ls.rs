@@ -2,7 +2,7 @@
 //! completions, and the glue from it to [`crate::jobs::ftp_ls`].
 
 use super::common::{ConnArgs, NetArgs, OutputArgs};
-use super::ftp_common::{ftp_login, ftp_options, note_proxy};
+use super::ftp_common::{before_connecting, ftp_login, ftp_options};
 use super::report::{Reporter, Stderr};
 use super::tool::{self, Tool};
 use crate::error::{Kind, Result, acts_on_terminal, visible};
@@ -59,7 +59,6 @@ impl Tool for FtpLs {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.net.output.quiet);
         let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
         let mut out = Out {
             stream: StreamOut::stdout()?,
@@ -72,8 +71,7 @@ impl Tool for FtpLs {
             args.active,
             false,
         )?;
-        args.net.tls.warn_insecure(report);
-        note_proxy(report);
+        before_connecting(&args.net, report);
         let warn = report.warner();
         let login = ftp_login(&target, &args.net.creds, &warn)?;
         let mut client = connect(&target, &login, &ftp, &args.net.conn, report)?;

@@ -2,8 +2,7 @@
 //! completions, and the glue from it to [`crate::jobs::ftp_put`].
 
 use super::common::{NetArgs, OutputArgs};
-use super::ftp_common::{ftp_login, ftp_options, note_proxy};
-use super::progress::CliEvents;
+use super::ftp_common::{ftp_options, run_job};
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
@@ -76,7 +75,6 @@ impl Tool for FtpPut {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.net.output.quiet);
         super::process::tune_allocator();
         let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
         let jobs = jobs(&args.files, &target)?;
@@ -103,12 +101,9 @@ impl Tool for FtpPut {
             limit: args.speed.limit(),
             retry: args.net.conn.retry_policy(),
         };
-        args.net.tls.warn_insecure(report);
-        note_proxy(report);
-        let warn = report.warner();
-        let mut login_for = |t: &Target| ftp_login(t, &args.net.creds, &warn);
-        let mut events = CliEvents::new(report, args.net.output.progress);
-        put_all(&jobs, &ftp, &opts, &mut login_for, &mut events);
+        run_job(&args.net, report, |login_for, events| {
+            put_all(&jobs, &ftp, &opts, login_for, events)
+        });
         Ok(())
     }
 }

@@ -77,7 +77,6 @@ impl Tool for ImapFetch {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.net.output.quiet);
         let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
         args.net.tls.warn_insecure(report);
         let folders = folders(&args, &target)?;

@@ -64,7 +64,6 @@ impl Tool for PopFetch {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.net.output.quiet);
         if !args.store.given() {
             return Err(Error::new(
                 Kind::Usage,

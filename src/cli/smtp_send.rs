@@ -125,7 +125,6 @@ impl Tool for SmtpSend {
 
     /// Runs smtp-send: every message in turn over one connection, each reported on its own.
     fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.net.output.quiet);
         let cfg = super::config::smtp_send(args.config.as_deref())?;
         apply_config(&mut args, cfg, tls_flag_given())?;
         let plan = plan(&args, report)?;

@@ -80,12 +80,13 @@ pub fn commands() -> Vec<clap::Command> {
 /// `--generate WHAT` prints the tool's man page or a completion instead.
 pub fn main<T: Tool>() -> ExitCode {
     super::signals::arm();
-    let args = match parse_args::<T>() {
-        Ok(Parsed::Run(a)) => a,
+    let (args, quiet) = match parse_args::<T>() {
+        Ok(Parsed::Run { args, quiet }) => (args, quiet),
         Ok(Parsed::Generate(what)) => return generate(T::NAME, what),
         Err(code) => return code,
     };
     let mut report = Reporter::new(T::NAME);
+    report.set_quiet(quiet);
     if let Err(e) = T::run(args, &mut report) {
         report.fail(&e);
     }
@@ -94,7 +95,12 @@ pub fn main<T: Tool>() -> ExitCode {
 
 /// What the command line asks for.
 enum Parsed<A> {
-    Run(A),
+    /// Run with `args`; `quiet`: `-q`, which every network tool has (docs/CONVENTIONS.md,
+    /// "Output and progress"), and the reporter keeps from the start.
+    Run {
+        args: A,
+        quiet: bool,
+    },
     Generate(Generate),
 }
 
@@ -184,7 +190,8 @@ fn parse_args<T: Tool>() -> Result<Parsed<T::Args>, ExitCode> {
         if let Some(what) = m.get_one::<Generate>("generate") {
             return Ok(Parsed::Generate(*what));
         }
-        T::Args::from_arg_matches(&m).map(Parsed::Run)
+        let quiet = m.try_get_one::<bool>("quiet").ok().flatten() == Some(&true);
+        T::Args::from_arg_matches(&m).map(|args| Parsed::Run { args, quiet })
     });
     let e = match parsed {
         Ok(p) => return Ok(p),
@@ -472,6 +479,25 @@ mod tests {
                 hint(flag),
                 format!("unknown option '{flag}': {ours} (see --help)")
             );
+        }
+    }
+
+    #[test]
+    fn main_finds_the_quiet_flag_of_every_tool_that_has_one() {
+        for t in TOOLS {
+            let cmd = (t.command)();
+            let quiet = cmd.get_arguments().find(|a| a.get_id() == "quiet");
+            if t.name == "mime-pack" {
+                assert!(quiet.is_none());
+                continue;
+            }
+            let quiet = quiet.unwrap_or_else(|| panic!("{}: no quiet", t.name));
+            assert_eq!(quiet.get_short(), Some('q'), "{}", t.name);
+            let m = cmd
+                .clone()
+                .ignore_errors(true)
+                .get_matches_from([t.name, "-q"]);
+            assert_eq!(m.try_get_one::<bool>("quiet").ok().flatten(), Some(&true));
         }
     }
 

@@ -105,8 +105,7 @@ pub struct PutOptions {
     pub retry: RetryPolicy,
 }
 
-/// Supplies the login for a server (credentials may need a prompt or a netrc look-up).
-pub type LoginFor<'a> = dyn FnMut(&Target) -> Result<Credentials> + 'a;
+pub use super::ftp_get::LoginFor;
 
 /// Uploads every job, grouped by server (one control connection each). Failures are reported
 /// through `events` as they happen and the run goes on with the next file.
