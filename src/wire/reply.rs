@@ -262,7 +262,8 @@ pub(crate) mod tests {
     #[test]
     fn parse_reply_line_cases() {
         // A line, and its code, the separator after it and the text.
-        let good: [(&[u8], u16, Option<u8>, &[u8]); 5] = [
+        type Case = (&'static [u8], u16, Option<u8>, &'static [u8]);
+        let good: [Case; 5] = [
             (b"220 hi", 220, Some(b' '), b"hi"),
             (b"220-hi", 220, Some(b'-'), b"hi"),
             (b"220", 220, None, b""),
