@@ -405,12 +405,32 @@ mod tests {
     /// went through.
     fn share(workers: usize, refused: &[usize], n: usize) -> (Vec<Vec<usize>>, bool) {
         let done = Mutex::new(vec![Vec::new(); workers]);
+        let all_sent = numbered(workers, n, |jobs, me| {
+            let mut first = true;
+            while let Some(j) = jobs.next() {
+                if std::mem::take(&mut first) && refused.contains(&me) {
+                    match jobs.give_back(j) {
+                        Ok(()) => continue,
+                        Err(j) => lock(&done)[me].push(j),
+                    }
+                    continue;
+                }
+                lock(&done)[me].push(j);
+            }
+            // After leaving, nothing more is handed out.
+            assert!(jobs.next().is_none());
+        });
+        (done.into_inner().unwrap(), all_sent)
+    }
+
+    /// Runs the jobs `0..n` over `workers` workers, each of which `work` is given with its
+    /// number (0, 1, ...); whether the producer's sends all went through.
+    fn numbered(workers: usize, n: usize, work: impl Fn(&Jobs<'_, usize>, usize) + Sync) -> bool {
         let ids = std::sync::atomic::AtomicUsize::new(0);
         let all_sent = std::sync::atomic::AtomicBool::new(true);
-        let mut events = Quiet;
         run(
             workers,
-            &mut events,
+            &mut Quiet,
             "test",
             |q, _| {
                 for j in 0..n {
@@ -419,24 +439,9 @@ mod tests {
                     }
                 }
             },
-            |jobs, _| {
-                let me = ids.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let mut first = true;
-                while let Some(j) = jobs.next() {
-                    if std::mem::take(&mut first) && refused.contains(&me) {
-                        match jobs.give_back(j) {
-                            Ok(()) => continue,
-                            Err(j) => lock(&done)[me].push(j),
-                        }
-                        continue;
-                    }
-                    lock(&done)[me].push(j);
-                }
-                // After leaving, nothing more is handed out.
-                assert!(jobs.next().is_none());
-            },
+            |jobs, _| work(jobs, ids.fetch_add(1, std::sync::atomic::Ordering::SeqCst)),
         );
-        (done.into_inner().unwrap(), all_sent.into_inner())
+        all_sent.into_inner()
     }
 
     #[test]
@@ -467,42 +472,30 @@ mod tests {
         let done = Mutex::new(vec![Vec::new(); workers]);
         let failed = std::sync::atomic::AtomicUsize::new(0);
         let notes = Mutex::new(Vec::new());
-        let ids = std::sync::atomic::AtomicUsize::new(0);
         let all_there = std::sync::Barrier::new(workers);
-        let mut events = Quiet;
-        run(
-            workers,
-            &mut events,
-            "test",
-            |q, _| {
-                for j in 0..n {
-                    q.send(j).unwrap_or_else(|_| panic!("{j} not sent"));
-                }
-            },
-            |jobs, _| {
-                let me = ids.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                while let Some(j) = jobs.next() {
-                    let login = |_: &usize| {
-                        all_there.wait();
-                        if refused.contains(&me) {
-                            Err(refusal())
-                        } else {
-                            Ok(())
-                        }
-                    };
-                    match jobs.start(j, login) {
-                        Start::Go(j) => lock(&done)[me].push(j),
-                        Start::Refused(_) => {
-                            failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        }
-                        Start::Leave(note) => {
-                            lock(&notes).extend(note);
-                            break;
-                        }
+        let all_sent = numbered(workers, n, |jobs, me| {
+            while let Some(j) = jobs.next() {
+                let login = |_: &usize| {
+                    all_there.wait();
+                    if refused.contains(&me) {
+                        Err(refusal())
+                    } else {
+                        Ok(())
+                    }
+                };
+                match jobs.start(j, login) {
+                    Start::Go(j) => lock(&done)[me].push(j),
+                    Start::Refused(_) => {
+                        failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    Start::Leave(note) => {
+                        lock(&notes).extend(note);
+                        break;
                     }
                 }
-            },
-        );
+            }
+        });
+        assert!(all_sent, "a job was not sent");
         let notes = notes.into_inner().unwrap();
         (done.into_inner().unwrap(), failed.into_inner(), notes)
     }

@@ -782,7 +782,7 @@ mod schema_tests {
 
     #[test]
     fn an_imap_state_file_from_earlier_versions_reads_and_writes_as_before() {
-        let d = std::env::temp_dir().join(format!("ph-imap-{}", crate::deliver::unique_stem()));
+        let d = crate::util::test_folder("imap");
         let path = d.join("imap/bob@mail.example");
         let old = "posthaste-state 1\n\
                    INBOX.last 7\nINBOX.uidvalidity 42\nSent.last 3\nSent.uidvalidity 9\n\n\
@@ -840,9 +840,7 @@ mod tests {
     }
 
     fn temp() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ph-state-{}", crate::deliver::unique_stem()));
-        fs::create_dir_all(&d).unwrap();
-        d
+        crate::util::test_folder("state")
     }
 
     #[test]
@@ -901,28 +899,19 @@ mod tests {
             "{e}"
         );
         assert_eq!(fs::read(d.join("victim")).unwrap(), b"keep me\n");
-        // Nor is a FIFO waited on, at the lock or at the state file.
-        let fifo = |p: &Path| {
-            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // Nor is a FIFO waited on, at the lock (73) or at the state file (66): opening the
+        // state file `name` with a FIFO at `fifo` fails with `code`, naming the FIFO.
+        let refused = |name: &str, fifo: &str, code: u8| {
+            let c = std::ffi::CString::new(d.join(fifo).to_str().unwrap()).unwrap();
             // SAFETY: a NUL-terminated path.
             assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            let e = StateFile::open(&d.join(name)).err().unwrap();
+            assert_eq!(e.exit_code(), code, "{e}");
+            let why = format!("{fifo}: not a regular file (a FIFO); refusing to use it");
+            assert!(e.to_string().ends_with(&why), "{e}");
         };
-        fifo(&d.join("f.lock"));
-        let e = StateFile::open(&d.join("f")).err().unwrap();
-        assert_eq!(e.exit_code(), 73, "{e}");
-        assert!(
-            e.to_string()
-                .ends_with("f.lock: not a regular file (a FIFO); refusing to use it"),
-            "{e}"
-        );
-        fifo(&d.join("g"));
-        let e = StateFile::open(&d.join("g")).err().unwrap();
-        assert_eq!(e.exit_code(), 66, "{e}");
-        assert!(
-            e.to_string()
-                .ends_with("g: not a regular file (a FIFO); refusing to use it"),
-            "{e}"
-        );
+        refused("f", "f.lock", 73);
+        refused("g", "g", 66);
         fs::remove_dir_all(&d).unwrap();
     }
 

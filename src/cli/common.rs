@@ -1,8 +1,9 @@
 //! Flags every network tool shares (docs/CONVENTIONS.md, "Every tool has" and "TLS policy"),
 //! flattened into each tool's clap definition so that they read the same everywhere.
 
+use super::generated::GenerateArgs;
 use crate::jobs::retry::RetryPolicy;
-use crate::net::tls::{TlsMode, TlsOptions};
+use crate::net::tls::{TlsContext, TlsMode, TlsOptions};
 use crate::net::{ConnectOptions, Family, MaxTime, MinRate};
 use clap::{Args, ValueEnum, ValueHint};
 use std::path::PathBuf;
@@ -75,6 +76,19 @@ impl TlsArgs {
             pin: self.pin.clone(),
             insecure: self.insecure,
         }
+    }
+
+    /// The policy, and the context with the trust asked for wherever TLS may be used: unless
+    /// `--tls none`, and always where the URL's scheme (`implicit`) is TLS from the first
+    /// byte.
+    pub fn context(&self, implicit: bool) -> Result<(TlsMode, Option<TlsContext>), crate::Error> {
+        let opts = self.options();
+        let tls = if opts.mode != TlsMode::None || implicit {
+            Some(TlsContext::new(&opts)?)
+        } else {
+            None
+        };
+        Ok((opts.mode, tls))
     }
 
     /// `--insecure` says so on stderr, once a run.
@@ -215,6 +229,22 @@ pub fn parse_retries(text: &str) -> Result<u32, String> {
         Ok(n) if n <= 100 => Ok(n),
         _ => Err("must be a whole number from 0 to 100".into()),
     }
+}
+
+/// The flags every network tool ends with, in this order: the login, TLS, the connection,
+/// what it says on stderr (`O`: [`OutputArgs`], or a tool's own) and `--generate`.
+#[derive(Args, Debug, Clone)]
+pub struct NetArgs<O: Args> {
+    #[command(flatten)]
+    pub creds: CredArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub output: O,
+    #[command(flatten)]
+    pub generate: GenerateArgs,
 }
 
 /// Where the user name and password come from (docs/CONVENTIONS.md, "Credentials").

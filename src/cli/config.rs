@@ -195,7 +195,7 @@ mod tests {
         let mode = |p: &Path, m: u32| {
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
         };
-        let base = std::env::temp_dir().join(format!("ph-cfg-link-{}", std::process::id()));
+        let base = crate::util::test_folder("cfg-link");
         let (safe, open) = (base.join("safe"), base.join("open"));
         std::fs::create_dir_all(&safe).unwrap();
         std::fs::create_dir_all(&open).unwrap();

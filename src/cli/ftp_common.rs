@@ -1,15 +1,15 @@
 //! What the FTP tools (ftp-get, ftp-put, ftp-ls) share on the command line: the connection
 //! settings built from the common flags, the login for a server, warnings from callbacks.
 
-use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::common::{ConnArgs, CredArgs, NetArgs, OutputArgs};
 use super::credentials;
+use super::progress::CliEvents;
 use super::report::Reporter;
 use crate::error::Result;
 use crate::ftp::client::FtpOptions;
-use crate::net::tls::{TlsContext, TlsMode};
+use crate::jobs::ftp_get::LoginFor;
 use crate::net::url::{Scheme, Target};
 use crate::session::{Credentials, Secret};
-use crate::wire::Transcript;
 
 /// The first proxy variable set in the environment, if any: curl and wget would use it.
 pub fn proxy_variable() -> Option<&'static str> {
@@ -28,32 +28,47 @@ pub fn note_proxy(report: &Reporter) {
     }
 }
 
+/// What the FTP tools say before they connect: that `--insecure` verifies nothing, and that
+/// a proxy variable is not used.
+pub fn before_connecting(net: &NetArgs<OutputArgs>, report: &Reporter) {
+    net.tls.warn_insecure(report);
+    note_proxy(report);
+}
+
+/// Runs a transfer job (ftp-get's, ftp-put's) once [`before_connecting`] is said: `job` gets
+/// the login for each server ([`ftp_login`]) and the progress display.
+pub fn run_job(
+    net: &NetArgs<OutputArgs>,
+    report: &mut Reporter,
+    job: impl FnOnce(&mut LoginFor<'_>, &mut CliEvents<'_>),
+) {
+    before_connecting(net, report);
+    let warn = report.warner();
+    let mut login_for = |t: &Target| ftp_login(t, &net.creds, &warn);
+    job(
+        &mut login_for,
+        &mut CliEvents::new(report, net.output.progress),
+    );
+}
+
 /// The FTP connection settings shared by the FTP tools.
 pub fn ftp_options(
-    tls: &TlsArgs,
-    conn: &ConnArgs,
-    out: &OutputArgs,
+    net: &NetArgs<OutputArgs>,
     report: &Reporter,
     targets: &[Target],
     active: bool,
     ascii: bool,
 ) -> Result<FtpOptions> {
-    let tls_opts = tls.options();
-    let needs_tls =
-        tls_opts.mode != TlsMode::None || targets.iter().any(|t| t.scheme == Scheme::Ftps);
-    let tls_ctx = if needs_tls {
-        Some(TlsContext::new(&tls_opts)?)
-    } else {
-        None
-    };
-    let transcript = out.verbose.then(|| Transcript::new(report.transcript()));
+    let (tls_mode, tls) = net
+        .tls
+        .context(targets.iter().any(|t| t.scheme == Scheme::Ftps))?;
     Ok(FtpOptions {
-        connect: conn.options()?,
-        tls_mode: tls_opts.mode,
-        tls: tls_ctx,
+        connect: net.conn.options()?,
+        tls_mode,
+        tls,
         active,
         ascii,
-        transcript,
+        transcript: report.transcript(net.output.verbose),
     })
 }
 

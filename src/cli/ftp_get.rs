@@ -1,10 +1,9 @@
 //! ftp-get's command line: the one clap definition behind `--help`, the man page and the
 //! completions, and the glue from it to `crate::jobs::ftp_get`.
 
-use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::common::{NetArgs, OutputArgs};
+use super::ftp_common::run_job;
 pub use super::ftp_common::{ftp_login, ftp_options, note_proxy};
-use super::generated::GenerateArgs;
-use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
@@ -89,26 +88,15 @@ impl Tool for FtpGet {
 
     /// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.output_args.quiet);
         super::process::tune_allocator();
         let (targets, ftp, opts) = prepare(&args, report)?;
         let mut stdout = match opts.destination {
             Destination::Stream => Some(StreamOut::stdout()?),
             _ => None,
         };
-        args.tls.warn_insecure(report);
-        note_proxy(report);
-        let warn = report.warner();
-        let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
-        let mut events = CliEvents::new(report, args.output_args.progress);
-        get_all(
-            &targets,
-            &ftp,
-            &opts,
-            stdout.as_mut(),
-            &mut login_for,
-            &mut events,
-        );
+        run_job(&args.net, report, |login_for, events| {
+            get_all(&targets, &ftp, &opts, stdout.as_mut(), login_for, events)
+        });
         Ok(())
     }
 }
@@ -117,8 +105,6 @@ impl Tool for FtpGet {
 /// checked, and renamed into place only when complete.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "ftp-get",
-    version,
     about = "Download files over FTP or FTPS, never leaving a half-written file",
     long_about = "Download files over FTP or FTPS. Each file is written to NAME.part beside its \
 destination, checked against the size the server reports, and renamed into place only when \
@@ -196,15 +182,7 @@ pub struct Args {
     #[command(flatten)]
     pub speed: super::ftp_common::SpeedArgs,
     #[command(flatten)]
-    pub creds: CredArgs,
-    #[command(flatten)]
-    pub tls: TlsArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    #[command(flatten)]
-    pub output_args: OutputArgs,
-    #[command(flatten)]
-    pub generate: GenerateArgs,
+    pub net: NetArgs<OutputArgs>,
 }
 
 fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, GetOptions)> {
@@ -241,16 +219,8 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         }
         Destination::Dir(dir)
     };
-    let mut ftp = ftp_options(
-        &args.tls,
-        &args.conn,
-        &args.output_args,
-        report,
-        &targets,
-        args.active,
-        args.ascii,
-    )?;
-    args.speed.fit_speed_limit(&mut ftp.connect, &args.conn);
+    let mut ftp = ftp_options(&args.net, report, &targets, args.active, args.ascii)?;
+    args.speed.fit_speed_limit(&mut ftp.connect, &args.net.conn);
     let opts = GetOptions {
         destination,
         resume: args.resume,
@@ -258,7 +228,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         no_clobber: args.no_clobber,
         keep_mtime: !args.no_mtime,
         delete_remote: args.delete_remote,
-        retry: args.conn.retry_policy(),
+        retry: args.net.conn.retry_policy(),
         keepalive: Duration::from_secs(30),
         recursive: args.recursive,
         newer: args.newer,

@@ -1,9 +1,8 @@
 //! ftp-ls's command line: the one clap definition behind `--help`, the man page and the
 //! completions, and the glue from it to `crate::jobs::ftp_ls`.
 
-use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-use super::ftp_common::{ftp_login, ftp_options, note_proxy};
-use super::generated::GenerateArgs;
+use super::common::{ConnArgs, NetArgs, OutputArgs};
+use super::ftp_common::{before_connecting, ftp_login, ftp_options};
 use super::report::{Reporter, Stderr};
 use super::tool::{self, Tool};
 use crate::error::{Kind, Result, acts_on_terminal, visible};
@@ -60,26 +59,22 @@ impl Tool for FtpLs {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.output_args.quiet);
         let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
         let mut out = Out {
             stream: StreamOut::stdout()?,
             buf: Vec::with_capacity(64 * 1024 + 4096),
         };
         let ftp = ftp_options(
-            &args.tls,
-            &args.conn,
-            &args.output_args,
+            &args.net,
             report,
             std::slice::from_ref(&target),
             args.active,
             false,
         )?;
-        args.tls.warn_insecure(report);
-        note_proxy(report);
+        before_connecting(&args.net, report);
         let warn = report.warner();
-        let login = ftp_login(&target, &args.creds, &warn)?;
-        let mut client = connect(&target, &login, &ftp, &args.conn, report)?;
+        let login = ftp_login(&target, &args.net.creds, &warn)?;
+        let mut client = connect(&target, &login, &ftp, &args.net.conn, report)?;
         let walk = Walk {
             recursive: args.recursive,
             raw: args.raw,
@@ -111,7 +106,7 @@ impl Tool for FtpLs {
             }
         }
         client.quit();
-        if unparsed > 0 && !args.output_args.verbose {
+        if unparsed > 0 && !args.net.output.verbose {
             report.note(format_args!(
                 "{unparsed} listing lines were not understood (-v shows them)"
             ));
@@ -179,7 +174,7 @@ impl Printer<'_> {
             Item::Raw(line) => self.out.line(line),
             Item::Unparsed(text) => {
                 self.unparsed += 1;
-                if self.args.output_args.verbose {
+                if self.args.net.output.verbose {
                     self.stderr.line(&format!(
                         "{}: unparsed listing line: {}",
                         self.tool,
@@ -199,8 +194,6 @@ impl Printer<'_> {
 /// List folders over FTP or FTPS.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "ftp-ls",
-    version,
     about = "List folders over FTP or FTPS: names, details or JSON, streamed",
     long_about = "List a folder over FTP or FTPS. MLSD is used when the server offers it \
 (FEAT), LIST otherwise, parsed whatever its format (Unix ls -l, Windows/IIS, EPLF). The \
@@ -246,15 +239,7 @@ pub struct Args {
     pub active: bool,
 
     #[command(flatten)]
-    pub creds: CredArgs,
-    #[command(flatten)]
-    pub tls: TlsArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    #[command(flatten)]
-    pub output_args: OutputArgs,
-    #[command(flatten)]
-    pub generate: GenerateArgs,
+    pub net: NetArgs<OutputArgs>,
 
     /// Print help (-h is --human-readable, as in ls)
     #[arg(long, action = clap::ArgAction::Help)]

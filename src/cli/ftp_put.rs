@@ -1,10 +1,8 @@
 //! ftp-put's command line: the one clap definition behind `--help`, the man page and the
 //! completions, and the glue from it to `crate::jobs::ftp_put`.
 
-use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
-use super::ftp_common::{ftp_login, ftp_options, note_proxy};
-use super::generated::GenerateArgs;
-use super::progress::CliEvents;
+use super::common::{NetArgs, OutputArgs};
+use super::ftp_common::{ftp_options, run_job};
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
@@ -77,20 +75,17 @@ impl Tool for FtpPut {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.output_args.quiet);
         super::process::tune_allocator();
         let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
         let jobs = jobs(&args.files, &target)?;
         let mut ftp = ftp_options(
-            &args.tls,
-            &args.conn,
-            &args.output_args,
+            &args.net,
             report,
             std::slice::from_ref(&target),
             args.active,
             args.ascii,
         )?;
-        args.speed.fit_speed_limit(&mut ftp.connect, &args.conn);
+        args.speed.fit_speed_limit(&mut ftp.connect, &args.net.conn);
         let opts = PutOptions {
             atomic: args.atomic,
             create_dirs: args.create_dirs,
@@ -104,14 +99,11 @@ impl Tool for FtpPut {
             keep_mtime: !args.no_mtime,
             parallel: args.speed.parallel,
             limit: args.speed.limit(),
-            retry: args.conn.retry_policy(),
+            retry: args.net.conn.retry_policy(),
         };
-        args.tls.warn_insecure(report);
-        note_proxy(report);
-        let warn = report.warner();
-        let mut login_for = |t: &Target| ftp_login(t, &args.creds, &warn);
-        let mut events = CliEvents::new(report, args.output_args.progress);
-        put_all(&jobs, &ftp, &opts, &mut login_for, &mut events);
+        run_job(&args.net, report, |login_for, events| {
+            put_all(&jobs, &ftp, &opts, login_for, events)
+        });
         Ok(())
     }
 }
@@ -119,8 +111,6 @@ impl Tool for FtpPut {
 /// Upload files over FTP or FTPS.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "ftp-put",
-    version,
     about = "Upload files over FTP or FTPS, checked against the server's size",
     long_about = "Upload files over FTP or FTPS. Each file is streamed with STOR and, once the \
 server confirmed it, its size on the server is checked against what was sent (SIZE). With \
@@ -194,15 +184,7 @@ pub struct Args {
     #[command(flatten)]
     pub speed: super::ftp_common::SpeedArgs,
     #[command(flatten)]
-    pub creds: CredArgs,
-    #[command(flatten)]
-    pub tls: TlsArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    #[command(flatten)]
-    pub output_args: OutputArgs,
-    #[command(flatten)]
-    pub generate: GenerateArgs,
+    pub net: NetArgs<OutputArgs>,
 }
 
 /// An octal mode of 3 or 4 digits, as chmod takes it.

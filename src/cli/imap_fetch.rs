@@ -2,10 +2,9 @@
 //! completions, and the glue from it to [`crate::imap`] and [`crate::deliver`] (the same
 //! delivery module and state files as pop-fetch).
 
-use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::common::{NetArgs, OutputArgs};
 use super::credentials;
 use super::fetch;
-use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{StoreArgs, Tracked};
@@ -15,12 +14,11 @@ use crate::error::{Error, Kind, Result};
 use crate::imap::client::{ImapClient, ImapOptions};
 use crate::imap::parse;
 use crate::jobs::imap_fetch::{FetchOptions, Summary, fetch_and_idle, fetch_folder, no_uidplus};
-use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
 use crate::uidls::StateFile;
-use crate::wire::{Transcript, printable};
+use crate::wire::printable;
 use clap::{Parser, ValueHint};
 use std::io::Write;
 use std::path::PathBuf;
@@ -79,9 +77,8 @@ impl Tool for ImapFetch {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.output_args.quiet);
         let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
-        args.tls.warn_insecure(report);
+        args.net.tls.warn_insecure(report);
         let folders = folders(&args, &target)?;
         if !args.list_folders && !args.store.given() {
             return Err(Error::new(
@@ -118,11 +115,11 @@ impl Tool for ImapFetch {
             fetch_opts: fetch_options(&args),
             idle: args.idle,
         };
-        let mut events = CliEvents::new(report, args.output_args.progress);
+        let mut events = CliEvents::new(report, args.net.output.progress);
         let mut totals: Vec<(&String, Summary)> = Vec::new();
         for folder in &folders {
             let summary = fetch::with_retries(
-                &args.conn.retry_policy(),
+                &args.net.conn.retry_policy(),
                 &mut events,
                 unfinished(&args),
                 |events| account.session(folder, &mut store, &mut state, events),
@@ -151,8 +148,6 @@ impl Tool for ImapFetch {
 /// Fetch mail from an IMAP server into a Maildir or a folder, never losing a message.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "imap-fetch",
-    version,
     about = "Fetch mail over IMAP into local storage, never losing a message",
     long_about = "Fetch mail from an IMAP folder (the URL's path, INBOX by default, or --folder) \
 into a Maildir (--maildir), an mbox (--mbox), a folder of NNNN.eml files (--output-dir), a \
@@ -255,15 +250,7 @@ pub struct Args {
     pub oauth2_token_env: Option<String>,
 
     #[command(flatten)]
-    pub creds: CredArgs,
-    #[command(flatten)]
-    pub tls: TlsArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    #[command(flatten)]
-    pub output_args: OutputArgs,
-    #[command(flatten)]
-    pub generate: GenerateArgs,
+    pub net: NetArgs<OutputArgs>,
 }
 
 /// `--since`: YYYY-MM-DD, as SEARCH SINCE takes it (`1-Feb-2026`).
@@ -343,7 +330,7 @@ fn open_store(args: &Args, state: &mut StateFile, report: &Reporter) -> Result<T
     let store = fetch::Store {
         args: &args.store,
         create_dirs: args.create_dirs,
-        output: &args.output_args,
+        output: &args.net.output,
         tool: ImapFetch::NAME,
     };
     // A stream whose reader may do anything with it is a look: the next run into a store
@@ -421,22 +408,12 @@ impl Account<'_> {
 }
 
 fn imap_options(args: &Args, report: &Reporter) -> Result<ImapOptions> {
-    let tls_opts = args.tls.options();
-    let needs_tls = tls_opts.mode != TlsMode::None || args.url.starts_with("imaps:");
-    let tls = if needs_tls {
-        Some(TlsContext::new(&tls_opts)?)
-    } else {
-        None
-    };
-    let transcript = args
-        .output_args
-        .verbose
-        .then(|| Transcript::new(report.transcript()));
+    let (tls_mode, tls) = args.net.tls.context(args.url.starts_with("imaps:"))?;
     Ok(ImapOptions {
-        connect: args.conn.options()?,
-        tls_mode: tls_opts.mode,
+        connect: args.net.conn.options()?,
+        tls_mode,
         tls,
-        transcript,
+        transcript: report.transcript(args.net.output.verbose),
     })
 }
 
@@ -445,7 +422,7 @@ fn imap_options(args: &Args, report: &Reporter) -> Result<ImapOptions> {
 fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
     let token = args.oauth2_token_env.as_deref();
     let method = args.auth.map_or(Method::Auto, Method::Sasl);
-    credentials::mail_login(target, &args.creds, token, method, "imaps", warn)
+    credentials::mail_login(target, &args.net.creds, token, method, "imaps", warn)
 }
 
 #[cfg(test)]

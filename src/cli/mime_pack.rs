@@ -63,8 +63,6 @@ impl Tool for MimePack {
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Parser, Debug)]
 #[command(
-    name = "mime-pack",
-    version,
     about = "Build a MIME message with a body and attachments, streaming, for smtp-send -t",
     long_about = "Build a MIME message (RFC 5322, 2045-2049, 2047, 2183, 2231) from flags, a text \
 body and files, and write it to standard output: the composer half of `mime-pack ... | \

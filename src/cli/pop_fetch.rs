@@ -1,23 +1,20 @@
 //! pop-fetch's command line: the one clap definition behind `--help`, the man page and the
 //! completions, and the glue from it to [`crate::pop3`] and [`crate::deliver`].
 
-use super::common::{ConnArgs, CredArgs, OutputArgs, TlsArgs};
+use super::common::{NetArgs, OutputArgs};
 use super::credentials;
 use super::fetch;
-use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
 use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
-use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::pop3::client::{Pop3Client, Pop3Options};
 use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
 use crate::uidls::StateFile;
-use crate::wire::Transcript;
 use clap::{Parser, ValueHint};
 use std::path::PathBuf;
 
@@ -67,7 +64,6 @@ impl Tool for PopFetch {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.output_args.quiet);
         if !args.store.given() {
             return Err(Error::new(
                 Kind::Usage,
@@ -81,7 +77,7 @@ impl Tool for PopFetch {
                 format!("{target}: a POP3 URL has no path (one mailbox per account)"),
             ));
         }
-        args.tls.warn_insecure(report);
+        args.net.tls.warn_insecure(report);
         let warn = report.warner();
         let login = pop_login(&target, &args, &warn)?;
         let opts = pop_options(&args, report)?;
@@ -105,7 +101,7 @@ impl Tool for PopFetch {
         let store_args = fetch::Store {
             args: &args.store,
             create_dirs: args.create_dirs,
-            output: &args.output_args,
+            output: &args.net.output,
             tool: PopFetch::NAME,
         };
         let mut store = store_args.open(
@@ -114,11 +110,11 @@ impl Tool for PopFetch {
             |durable| args.headers_only || !durable,
             |_| "nothing was deleted on the server".to_string(),
         )?;
-        let mut events = CliEvents::new(report, args.output_args.progress);
+        let mut events = CliEvents::new(report, args.net.output.progress);
         // The connection is dropped without QUIT, so the server deletes nothing.
         let unfinished = args.delete.then_some("nothing was deleted on the server");
         let summary = fetch::with_retries(
-            &args.conn.retry_policy(),
+            &args.net.conn.retry_policy(),
             &mut events,
             unfinished,
             |events| {
@@ -153,8 +149,6 @@ impl Tool for PopFetch {
 /// Fetch mail from a POP3 server into a Maildir or a folder, never losing a message.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "pop-fetch",
-    version,
     about = "Fetch mail over POP3 into local storage, never losing a message",
     long_about = "Fetch mail from a POP3 server into a Maildir (--maildir), an mbox (--mbox), a \
 folder of NNNN.eml files (--output-dir), a delivery command (--mda) or standard output \
@@ -227,15 +221,7 @@ pub struct Args {
     pub oauth2_token_env: Option<String>,
 
     #[command(flatten)]
-    pub creds: CredArgs,
-    #[command(flatten)]
-    pub tls: TlsArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    #[command(flatten)]
-    pub output_args: OutputArgs,
-    #[command(flatten)]
-    pub generate: GenerateArgs,
+    pub net: NetArgs<OutputArgs>,
 }
 
 /// `--auth`: the methods, for completions too.
@@ -285,22 +271,12 @@ fn session(
 }
 
 fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {
-    let tls_opts = args.tls.options();
-    let needs_tls = tls_opts.mode != TlsMode::None || args.url.starts_with("pop3s:");
-    let tls = if needs_tls {
-        Some(TlsContext::new(&tls_opts)?)
-    } else {
-        None
-    };
-    let transcript = args
-        .output_args
-        .verbose
-        .then(|| Transcript::new(report.transcript()));
+    let (tls_mode, tls) = args.net.tls.context(args.url.starts_with("pop3s:"))?;
     Ok(Pop3Options {
-        connect: args.conn.options()?,
-        tls_mode: tls_opts.mode,
+        connect: args.net.conn.options()?,
+        tls_mode,
         tls,
-        transcript,
+        transcript: report.transcript(args.net.output.verbose),
     })
 }
 
@@ -308,5 +284,5 @@ fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {
 /// OAuth2 token with `--oauth2-token-env`.
 fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
     let token = args.oauth2_token_env.as_deref();
-    credentials::mail_login(target, &args.creds, token, args.auth, "pop3s", warn)
+    credentials::mail_login(target, &args.net.creds, token, args.auth, "pop3s", warn)
 }

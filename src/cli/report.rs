@@ -5,6 +5,7 @@
 //! the terminal.
 
 use crate::error::{Error, Kind, exit, visible};
+use crate::wire::Transcript;
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -106,10 +107,10 @@ impl Reporter {
         &self.stderr
     }
 
-    /// A transcript hook for `-v`: every `C:`/`S:` line through [`Stderr::line`].
-    pub fn transcript(&self) -> impl Fn(&str) + Send + Sync + 'static {
+    /// The transcript of `-v` (`verbose`): every `C:`/`S:` line through [`Stderr::line`].
+    pub fn transcript(&self, verbose: bool) -> Option<Transcript> {
         let stderr = self.stderr.clone();
-        move |line: &str| stderr.line(line)
+        verbose.then(|| Transcript::new(move |line: &str| stderr.line(line)))
     }
 
     pub fn tool(&self) -> &'static str {

@@ -3,9 +3,8 @@
 //! (`crate::jobs::smtp_send`): where the message comes from, who it goes to, and what is
 //! said on stderr.
 
-use super::common::{ConnArgs, CredArgs, Progress, TlsArgs};
+use super::common::{NetArgs, Progress};
 use super::credentials;
-use super::generated::GenerateArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool, usage};
@@ -15,13 +14,11 @@ use crate::jobs::smtp_send::{
 };
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
-use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::{Scheme, Target};
 use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
 use crate::smtp::client::{FINAL_REPLY_TIMEOUT, SmtpOptions};
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
-use crate::wire::Transcript;
 use clap::{Parser, ValueHint};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
@@ -128,12 +125,11 @@ impl Tool for SmtpSend {
 
     /// Runs smtp-send: every message in turn over one connection, each reported on its own.
     fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
-        report.set_quiet(args.quiet);
         let cfg = super::config::smtp_send(args.config.as_deref())?;
         apply_config(&mut args, cfg, tls_flag_given())?;
         let plan = plan(&args, report)?;
         let mut log = Log::open(&args)?;
-        args.tls.warn_insecure(report);
+        args.net.tls.warn_insecure(report);
         let sources: Vec<Source> = if args.files.is_empty() {
             vec![Source::Stdin]
         } else {
@@ -182,8 +178,6 @@ impl Tool for SmtpSend {
 /// starting with a dot stuffed, recipients checked one by one.
 #[derive(Parser, Debug, Clone)]
 #[command(
-    name = "smtp-send",
-    version,
     about = "Send a mail message over SMTP, safe for cron and pipelines",
     long_about = "Send a mail message, read from standard input or --file, over SMTP. The \
 message streams through in constant memory; its header section is read first, Date, \
@@ -322,21 +316,18 @@ pub struct Args {
     pub oauth2_token_env: Option<String>,
 
     #[command(flatten)]
-    pub creds: CredArgs,
-    #[command(flatten)]
-    pub tls: TlsArgs,
-    #[command(flatten)]
-    pub conn: ConnArgs,
+    pub net: NetArgs<SmtpOutputArgs>,
+}
 
+/// How chatty smtp-send is on stderr: it draws no progress bar.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SmtpOutputArgs {
     /// Errors only: no notes, no list of the recipients accepted
     #[arg(short, long)]
     pub quiet: bool,
     /// Show the SMTP transcript on stderr (C:/S: lines), and each recipient accepted
     #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
-
-    #[command(flatten)]
-    pub generate: GenerateArgs,
 }
 
 /// `--notify`: NEVER alone, or SUCCESS, FAILURE, DELAY (RFC 3461 4.1), any case.
@@ -538,26 +529,19 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
     if helo.is_empty() || helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
         return Err(usage(format!("--helo {helo:?}: not a host name")));
     }
-    let tls_opts = args.tls.options();
-    let needs_tls = tls_opts.mode != TlsMode::None || target.scheme == Scheme::Smtps;
-    let tls = if needs_tls {
-        Some(TlsContext::new(&tls_opts)?)
-    } else {
-        None
-    };
-    let transcript = args.verbose.then(|| Transcript::new(report.transcript()));
+    let (tls_mode, tls) = args.net.tls.context(target.scheme == Scheme::Smtps)?;
     Ok(Server {
         opts: SmtpOptions {
-            connect: args.conn.options()?,
-            tls_mode: tls_opts.mode,
+            connect: args.net.conn.options()?,
+            tls_mode,
             tls,
             helo,
-            transcript,
-            final_reply_timeout: final_reply_timeout(args.conn.timeout),
+            transcript: report.transcript(args.net.output.verbose),
+            final_reply_timeout: final_reply_timeout(args.net.conn.timeout),
         },
         target,
         auth,
-        retry: args.conn.retry_policy(),
+        retry: args.net.conn.retry_policy(),
     })
 }
 
@@ -570,7 +554,7 @@ fn final_reply_timeout(timeout: Option<Duration>) -> Duration {
 /// The login, if one is asked for: a user name from --user, the URL or --netrc-file, with its
 /// password (docs/CONVENTIONS.md, "Credentials") or an OAuth2 token.
 fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Credentials>> {
-    let user = credentials::user_name(target, &args.creds)?;
+    let user = credentials::user_name(target, &args.net.creds)?;
     let Some(user) = user else {
         if args.oauth2_token_env.is_some() || args.auth.is_some() {
             return Err(usage(
@@ -583,7 +567,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Crede
         Some(var) => Credentials::token(user, credentials::token(var)?),
         None => {
             let warn = report.warner();
-            credentials::password_warn(target, &user, &args.creds, &mut |w| warn(w))?
+            credentials::password_warn(target, &user, &args.net.creds, &mut |w| warn(w))?
         }
     };
     Ok(Some(
@@ -593,7 +577,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Crede
 
 /// Whether the user wants to hear about successes: at a terminal or with -v.
 fn chatty(args: &Args) -> bool {
-    !args.quiet && (args.verbose || std::io::stderr().is_terminal())
+    !args.net.output.quiet && (args.net.output.verbose || std::io::stderr().is_terminal())
 }
 
 /// Reads one message, makes its envelope and header, and sends it ([`smtp_send::send`]).
@@ -824,16 +808,16 @@ fn apply_config(args: &mut Args, cfg: super::config::SmtpSend, tls_given: bool) 
     fill(&mut args.from, cfg.from);
     fill(&mut args.full_name, cfg.full_name);
     fill(&mut args.helo, cfg.helo);
-    fill(&mut args.creds.user, cfg.user);
-    if args.creds.password_file.is_none() && args.creds.password_env.is_none() {
-        fill(&mut args.creds.password_file, cfg.password_file);
-        fill(&mut args.creds.password_env, cfg.password_env);
+    fill(&mut args.net.creds.user, cfg.user);
+    if args.net.creds.password_file.is_none() && args.net.creds.password_env.is_none() {
+        fill(&mut args.net.creds.password_file, cfg.password_file);
+        fill(&mut args.net.creds.password_env, cfg.password_env);
     }
-    fill(&mut args.tls.cacert, cfg.cacert);
-    fill(&mut args.tls.pin, cfg.pin);
+    fill(&mut args.net.tls.cacert, cfg.cacert);
+    fill(&mut args.net.tls.pin, cfg.pin);
     fill(&mut args.log, cfg.log);
     if let Some(t) = cfg.tls.filter(|_| !tls_given) {
-        args.tls.tls = match t.as_str() {
+        args.net.tls.tls = match t.as_str() {
             "auto" => TlsArg::Auto,
             "required" => TlsArg::Required,
             "none" => TlsArg::None,
@@ -843,8 +827,8 @@ fn apply_config(args: &mut Args, cfg: super::config::SmtpSend, tls_given: bool) 
     if let Some(m) = cfg.auth.filter(|_| args.auth.is_none()) {
         args.auth = Some(parse_mechanism(&m).map_err(|e| bad("auth", e))?);
     }
-    if let Some(t) = cfg.timeout.filter(|_| args.conn.timeout.is_none()) {
-        args.conn.timeout = Some(parse_duration(&t).map_err(|e| bad("timeout", e))?);
+    if let Some(t) = cfg.timeout.filter(|_| args.net.conn.timeout.is_none()) {
+        args.net.conn.timeout = Some(parse_duration(&t).map_err(|e| bad("timeout", e))?);
     }
     if cfg.syslog == Some(true) {
         args.syslog = true;

@@ -9,7 +9,7 @@ use super::generated::{self, Generate};
 use super::report::{Reporter, write_stderr};
 use crate::error::{EXIT_STATUS, Error, Kind, exit};
 use crate::net::url::redact_text;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser};
 use std::process::ExitCode;
 
 /// What a tool is to the command line.
@@ -28,10 +28,18 @@ pub trait Tool {
     /// winning; [`COMMON_HINTS`] hold for every tool.
     const HINTS: &'static [Hints] = &[];
     /// Its clap definition: the one source for `--help`, the man page and the completions.
+    /// It leaves out the name and the version, which [`Tool::command`] adds.
     type Args: Parser;
     /// Runs the tool. Failures on the way go to `report` as they happen; an error returned
     /// is reported last. The exit status is the first failure's.
     fn run(args: Self::Args, report: &mut Reporter) -> Result<(), Error>;
+
+    /// The clap command: [`Tool::Args`] named [`Tool::NAME`], with the package's version.
+    fn command() -> clap::Command {
+        Self::Args::command()
+            .name(Self::NAME)
+            .version(env!("CARGO_PKG_VERSION"))
+    }
 }
 
 /// A tool as the registry lists it.
@@ -45,7 +53,7 @@ pub struct Entry {
 const fn entry<T: Tool>() -> Entry {
     Entry {
         name: T::NAME,
-        command: <T::Args as CommandFactory>::command,
+        command: T::command,
         man: T::MAN,
         exit: T::EXIT,
     }
@@ -72,12 +80,13 @@ pub fn commands() -> Vec<clap::Command> {
 /// `--generate WHAT` prints the tool's man page or a completion instead.
 pub fn main<T: Tool>() -> ExitCode {
     super::signals::arm();
-    let args = match parse_args::<T::Args>(T::NAME, T::HINTS) {
-        Ok(Parsed::Run(a)) => a,
+    let (args, quiet) = match parse_args::<T>() {
+        Ok(Parsed::Run { args, quiet }) => (args, quiet),
         Ok(Parsed::Generate(what)) => return generate(T::NAME, what),
         Err(code) => return code,
     };
     let mut report = Reporter::new(T::NAME);
+    report.set_quiet(quiet);
     if let Err(e) = T::run(args, &mut report) {
         report.fail(&e);
     }
@@ -86,7 +95,12 @@ pub fn main<T: Tool>() -> ExitCode {
 
 /// What the command line asks for.
 enum Parsed<A> {
-    Run(A),
+    /// Run with `args`; `quiet`: `-q`, which every network tool has (docs/CONVENTIONS.md,
+    /// "Output and progress"), and the reporter keeps from the start.
+    Run {
+        args: A,
+        quiet: bool,
+    },
     Generate(Generate),
 }
 
@@ -167,14 +181,17 @@ pub const COMMON_HINTS: Hints = &[
     ("--no-check-certificate", "use --insecure"),
 ];
 
-/// Parses `A` from the command line; `--help`/`--version` exit 0, bad usage exits 64 with
-/// one line that names the flag at fault (and, for a flag from curl or wget, ours).
-fn parse_args<A: Parser>(tool: &str, hints: &[Hints]) -> Result<Parsed<A>, ExitCode> {
-    let parsed = A::command().try_get_matches().and_then(|m| {
+/// Parses `T`'s arguments from the command line; `--help`/`--version` exit 0, bad usage
+/// exits 64 with one line that names the flag at fault (and, for a flag from curl or wget,
+/// ours).
+fn parse_args<T: Tool>() -> Result<Parsed<T::Args>, ExitCode> {
+    let (tool, hints) = (T::NAME, T::HINTS);
+    let parsed = T::command().try_get_matches().and_then(|m| {
         if let Some(what) = m.get_one::<Generate>("generate") {
             return Ok(Parsed::Generate(*what));
         }
-        A::from_arg_matches(&m).map(Parsed::Run)
+        let quiet = m.try_get_one::<bool>("quiet").ok().flatten() == Some(&true);
+        T::Args::from_arg_matches(&m).map(|args| Parsed::Run { args, quiet })
     });
     let e = match parsed {
         Ok(p) => return Ok(p),
@@ -415,7 +432,7 @@ mod tests {
 
     /// The one line a flag from another tool gets, from `T`'s hints.
     fn hint<T: Tool>(flag: &str) -> String {
-        let e = T::Args::command()
+        let e = T::command()
             .try_get_matches_from([T::NAME, flag, "x"])
             .unwrap_err();
         usage_line(&e, T::HINTS)
@@ -462,6 +479,25 @@ mod tests {
                 hint(flag),
                 format!("unknown option '{flag}': {ours} (see --help)")
             );
+        }
+    }
+
+    #[test]
+    fn main_finds_the_quiet_flag_of_every_tool_that_has_one() {
+        for t in TOOLS {
+            let cmd = (t.command)();
+            let quiet = cmd.get_arguments().find(|a| a.get_id() == "quiet");
+            if t.name == "mime-pack" {
+                assert!(quiet.is_none());
+                continue;
+            }
+            let quiet = quiet.unwrap_or_else(|| panic!("{}: no quiet", t.name));
+            assert_eq!(quiet.get_short(), Some('q'), "{}", t.name);
+            let m = cmd
+                .clone()
+                .ignore_errors(true)
+                .get_matches_from([t.name, "-q"]);
+            assert_eq!(m.try_get_one::<bool>("quiet").ok().flatten(), Some(&true));
         }
     }
 

@@ -262,9 +262,7 @@ mod tests {
     use super::*;
 
     fn temp(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ph-md-{tag}-{}", unique_stem()));
-        fs::create_dir_all(&d).unwrap();
-        d
+        crate::util::test_folder(&format!("md-{tag}"))
     }
 
     fn files(dir: &Path) -> Vec<PathBuf> {

@@ -788,8 +788,7 @@ mod tests {
 
     #[test]
     fn what_is_not_kept_is_cut_back() {
-        let d = std::env::temp_dir().join(format!("ph-mbox-undo-{}", super::super::unique_stem()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("mbox-undo");
         let path = d.join("inbox");
         std::fs::write(&path, b"From old\n\nold\n\n").unwrap();
         let info = MessageInfo::new(None, None);
@@ -816,8 +815,7 @@ mod tests {
 
     #[test]
     fn only_a_stale_lock_is_broken_and_only_the_one_judged() {
-        let d = std::env::temp_dir().join(format!("ph-stale-{}", super::super::unique_stem()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("stale");
         let lock = d.join("inbox.lock");
         let now = SystemTime::now();
         // A live process's lock (this one's), fresh: not stale; untouched for 5 minutes: stale.
@@ -861,8 +859,7 @@ mod tests {
 
     #[test]
     fn a_stale_lock_that_cannot_be_removed_is_an_error_at_once() {
-        let d = std::env::temp_dir().join(format!("ph-stuck-{}", super::super::unique_stem()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("stuck");
         // A lock whose process is gone, under a name so long that no name can be made to set
         // it aside (as a lock another user owns in a sticky /var/mail cannot be renamed).
         let mbox = d.join("m".repeat(240));
@@ -896,8 +893,7 @@ mod tests {
 
     #[test]
     fn the_mbox_is_locked_appended_and_truncated_back_on_failure() {
-        let d = std::env::temp_dir().join(format!("ph-mbox-{}", super::super::unique_stem()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("mbox");
         let path = d.join("inbox");
         let mut mb = Mbox::open(&path, false, &mut |n| panic!("{n}")).unwrap();
         assert!(d.join("inbox.lock").exists());

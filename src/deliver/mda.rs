@@ -177,8 +177,7 @@ mod tests {
 
     #[test]
     fn only_exit_0_delivers() {
-        let d = std::env::temp_dir().join(format!("ph-mda-{}", super::super::unique_stem()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("mda");
         let out = d.join("got");
         run(&format!("cat > '{}'", out.display()), b"Subject: x\n\nhi\n").unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"Subject: x\n\nhi\n");

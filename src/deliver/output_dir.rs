@@ -158,8 +158,7 @@ mod tests {
 
     #[test]
     fn numbers_go_on_from_the_highest_and_never_overwrite() {
-        let d = std::env::temp_dir().join(format!("ph-eml-{}", unique_stem()));
-        fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("eml");
         fs::write(d.join("0007.eml"), b"old").unwrap();
         fs::write(d.join("x.eml"), b"other").unwrap();
         let mut out = OutputDir::open(&d, false).unwrap();
@@ -203,8 +202,7 @@ mod tests {
 
     #[test]
     fn a_batch_that_cannot_be_linked_leaves_no_temporary() {
-        let d = std::env::temp_dir().join(format!("ph-eml-fail-{}", unique_stem()));
-        fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("eml-fail");
         let mut out = OutputDir::open(&d, false).unwrap();
         let info = MessageInfo::new(None, None);
         for body in [&b"one\n"[..], b"two\n", b"three\n"] {

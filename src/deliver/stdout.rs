@@ -78,8 +78,7 @@ mod tests {
 
     #[test]
     fn messages_stream_in_64k_batches_as_mboxrd() {
-        let d = std::env::temp_dir().join(format!("ph-stdout-{}", super::super::unique_stem()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("stdout");
         let fifo = d.join("fifo");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: a NUL-terminated path.

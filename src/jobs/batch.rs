@@ -151,7 +151,7 @@ mod tests {
 
     /// A state file in a folder of its own, and that folder.
     fn state() -> (StateFile, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("ph-batch-{}", crate::deliver::unique_stem()));
+        let dir = crate::util::test_folder("batch");
         (StateFile::open(&dir.join("state")).unwrap(), dir)
     }
 

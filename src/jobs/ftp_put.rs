@@ -105,8 +105,7 @@ pub struct PutOptions {
     pub retry: RetryPolicy,
 }
 
-/// Supplies the login for a server (credentials may need a prompt or a netrc look-up).
-pub type LoginFor<'a> = dyn FnMut(&Target) -> Result<Credentials> + 'a;
+pub use super::ftp_get::LoginFor;
 
 /// Uploads every job, grouped by server (one control connection each). Failures are reported
 /// through `events` as they happen and the run goes on with the next file.
@@ -927,8 +926,7 @@ mod tests {
 
     #[test]
     fn a_files_tag_follows_its_identity() {
-        let dir = std::env::temp_dir().join(format!("posthaste-tag-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::test_folder("tag");
         let p = dir.join("f");
         std::fs::write(&p, b"one").unwrap();
         let tag = |p: &std::path::Path| identity_tag(&std::fs::metadata(p).unwrap());

@@ -582,9 +582,7 @@ pub fn read_some(r: &mut dyn Read, buf: &mut [u8], what: &str) -> Result<usize> 
 mod tests {
     use super::*;
     use crate::smtp::message::{Additions, MAX_HEADER, read_header};
-    use crate::smtp::reply::Smtp;
-    use crate::wire::Conn;
-    use crate::wire::tests::MockStream;
+    use crate::wire::tests::smtp;
 
     /// Hands out its input in two reads, cut at `cut`.
     struct Split(Vec<u8>, usize);
@@ -620,7 +618,7 @@ mod tests {
                 qp: false,
             };
             let head = msg.header.rewrite(&Additions::default());
-            let mut c = Conn::new(MockStream::new(b"", 64), "mock:25", Smtp);
+            let mut c = smtp(b"", 64);
             let mut w = c.dot_writer(LoneCr::Keep).unwrap();
             let first = msg.header.lines + 1;
             stream_body(&mut w, &head, &mut msg, first, true, false).unwrap();

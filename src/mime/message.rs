@@ -783,10 +783,7 @@ mod tests {
             Ok(m) => m,
             Err(e) => return (Err(e), next),
         };
-        static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("mime-msg-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::test_folder("mime-msg");
         let path = dir.join("m.eml");
         let mut out = Output::file(&path, false).unwrap();
         msg.write(&mut out, Eol::Lf).unwrap();

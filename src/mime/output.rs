@@ -138,8 +138,7 @@ mod tests {
 
     #[test]
     fn a_file_appears_only_when_finished() {
-        let dir = std::env::temp_dir().join(format!("mime-output-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::test_folder("output");
         let dest = dir.join("m.eml");
         let mut out = Output::file(&dest, false).unwrap();
         out.put(b"abc\n").unwrap();

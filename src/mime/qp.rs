@@ -278,31 +278,27 @@ mod tests {
         out
     }
 
+    /// `len` bytes from the xorshift generator `seed`: each one of the `favoured` (the
+    /// interesting bytes) or, one time in eight, any byte.
+    fn noise(seed: &mut u64, len: usize, favoured: [u8; 7]) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                let any = (*seed >> 8) as u8;
+                *favoured.get((*seed % 8) as usize).unwrap_or(&any)
+            })
+            .collect()
+    }
+
     #[test]
     fn agrees_with_the_reference_encoder() {
         let mut all: Vec<Vec<u8>> = SAMPLES.iter().map(|s| s.to_vec()).collect();
         let mut seed = 0x9E3779B97F4A7C15u64;
         for _ in 0..200 {
             let len = (seed % 400) as usize;
-            all.push(
-                (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        [
-                            b' ',
-                            b'\r',
-                            b'\n',
-                            b'=',
-                            b'x',
-                            b'y',
-                            b'z',
-                            (seed >> 8) as u8,
-                        ][(seed % 8) as usize]
-                    })
-                    .collect(),
-            );
+            all.push(noise(&mut seed, len, *b" \r\n=xyz"));
         }
         for s in &all {
             for eol in [Eol::Lf, Eol::CrLf] {
@@ -335,24 +331,7 @@ mod tests {
         let mut seed = 0x2545F4914F6CDD1Du64;
         for _ in 0..300 {
             let len = (seed % 300) as usize;
-            let data: Vec<u8> = (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    // Favour the interesting bytes.
-                    [
-                        b' ',
-                        b'\t',
-                        b'\r',
-                        b'\n',
-                        b'=',
-                        b'_',
-                        b'a',
-                        (seed >> 8) as u8,
-                    ][(seed % 8) as usize]
-                })
-                .collect();
+            let data = noise(&mut seed, len, *b" \t\r\n=_a");
             let enc = encode_split(&data, &[len / 3, len / 2], Eol::CrLf);
             check_shape(&enc);
             assert_eq!(enc, encode_split(&data, &[], Eol::CrLf));

@@ -772,16 +772,20 @@ mod tests {
                     Ok(5)
                 };
                 for cut in [input.len(), end, end + 1] {
-                    let mut c = BodyCheck::new(1, false, false);
-                    let got = c
-                        .check(&input[..cut])
-                        .and_then(|()| c.check(&input[cut..]))
-                        .and_then(|()| c.finish())
-                        .map(|()| c.line);
+                    let got = check_cut(&input, cut, false).map(|c| c.line);
                     assert_eq!(got, want, "{len} octets after {k}, cut at {cut}");
                 }
             }
         }
+    }
+
+    /// `input` through a new [`BodyCheck`] in two chunks, cut at `cut`, and finished.
+    fn check_cut(input: &[u8], cut: usize, refuse_8bit: bool) -> Result<BodyCheck, (Refusal, u64)> {
+        let mut c = BodyCheck::new(1, false, refuse_8bit);
+        c.check(&input[..cut])?;
+        c.check(&input[cut..])?;
+        c.finish()?;
+        Ok(c)
     }
 
     #[test]
@@ -797,12 +801,8 @@ mod tests {
         ];
         for (input, refuse8, want) in cases {
             for cut in 0..=input.len() {
-                let mut c = BodyCheck::new(1, false, *refuse8);
-                let got = c
-                    .check(&input[..cut])
-                    .and_then(|()| c.check(&input[cut..]))
-                    .and_then(|()| c.finish())
-                    .map(|()| (c.canonical, c.line, c.first_eight_bit.is_some()));
+                let got = check_cut(input, cut, *refuse8)
+                    .map(|c| (c.canonical, c.line, c.first_eight_bit.is_some()));
                 assert_eq!(&got, want, "{input:?} cut at {cut}");
             }
         }
@@ -819,12 +819,7 @@ mod tests {
         for (input, want) in &long_cases {
             let input = input.as_bytes();
             for cut in 0..=input.len() {
-                let mut c = BodyCheck::new(1, false, false);
-                let got = c
-                    .check(&input[..cut])
-                    .and_then(|()| c.check(&input[cut..]))
-                    .and_then(|()| c.finish())
-                    .map(|()| c.line);
+                let got = check_cut(input, cut, false).map(|c| c.line);
                 assert_eq!(&got, want, "{} cut at {cut}", input.len());
             }
         }

@@ -314,8 +314,7 @@ mod tests {
 
     #[test]
     fn folders_made_say_which_folders_got_new_entries() {
-        let d = std::env::temp_dir().join(format!("ph-folders-{}-{}", std::process::id(), line!()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = crate::util::test_folder("folders");
         let e = make_folders(&d.join("a/b"), false, 0o700).unwrap_err();
         assert_eq!(e.exit_code(), 73);
         assert!(
@@ -342,9 +341,7 @@ mod tests {
     struct Dir(PathBuf);
     impl Dir {
         fn new(tag: &str) -> Dir {
-            let d = std::env::temp_dir().join(format!("ph-transfer-{tag}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&d);
-            fs::create_dir_all(&d).unwrap();
+            let d = crate::util::test_folder(&format!("transfer-{tag}"));
             Dir(d)
         }
     }

@@ -119,10 +119,7 @@ mod tests {
         }
     }
     fn dir(tag: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("ph-durable-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        Dir(d)
+        Dir(crate::util::test_folder(&format!("durable-{tag}")))
     }
     fn names(d: &Path) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(d)

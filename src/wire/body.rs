@@ -299,7 +299,7 @@ mod tests {
     use crate::smtp::reply::Smtp;
     use crate::wire::reply::Response;
     use crate::wire::tests::{
-        MockStream, collecting, imap, pop3, read_to_end, read_to_error, smtp,
+        MockStream, collecting, imap, pop3, read_to_end, read_to_error, scripted, smtp,
     };
 
     #[test]
@@ -372,7 +372,7 @@ mod tests {
     #[test]
     fn pipelined_bodies_follow_each_other() {
         let wire = b"+OK\r\na\r\n.\r\n+OK\r\nb\r\n.\r\n";
-        let mut c = Conn::new(MockStream::scripted(&[b"", b"", wire], 2), "mock:110", Pop3);
+        let mut c = scripted(&[b"", b"", wire], 2, Pop3);
         c.queue("RETR", Some("1")).unwrap();
         c.queue("RETR", Some("2")).unwrap();
         for want in [b"a\r\n", b"b\r\n"] {
@@ -413,11 +413,7 @@ mod tests {
     #[test]
     fn dot_writer_sends_through_the_connection() {
         let (t, seen) = collecting();
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"", b"354 go\r\n", b"250 queued\r\n"], 64),
-            "mock:25",
-            Smtp,
-        );
+        let mut c = scripted(&[b"", b"354 go\r\n", b"250 queued\r\n"], 64, Smtp);
         c.set_transcript(Some(t));
         c.send_command("DATA", None).unwrap();
         assert_eq!(c.read_reply().unwrap().code, 354);

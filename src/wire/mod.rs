@@ -863,20 +863,51 @@ pub(crate) mod tests {
         }
     }
 
+    /// The address a mock connection in a dialect names: the protocol's port.
+    pub(crate) trait MockAddress: Dialect {
+        const ADDRESS: &'static str;
+    }
+
+    impl MockAddress for Ftp {
+        const ADDRESS: &'static str = "mock:21";
+    }
+
+    impl MockAddress for Smtp {
+        const ADDRESS: &'static str = "mock:25";
+    }
+
+    impl MockAddress for Pop3 {
+        const ADDRESS: &'static str = "mock:110";
+    }
+
+    impl MockAddress for Imap {
+        const ADDRESS: &'static str = "mock:143";
+    }
+
+    /// A connection in `dialect` to a server that sends `parts[n]` after the client's n-th
+    /// line ([`MockStream::scripted`]), at most `chunk` bytes a read.
+    pub(crate) fn scripted<D: MockAddress>(
+        parts: &[&[u8]],
+        chunk: usize,
+        dialect: D,
+    ) -> Conn<MockStream, D> {
+        Conn::new(MockStream::scripted(parts, chunk), D::ADDRESS, dialect)
+    }
+
     pub(crate) fn conn(input: &[u8], chunk: usize) -> Conn<MockStream, Ftp> {
-        Conn::new(MockStream::new(input, chunk), "mock:21", Ftp)
+        scripted(&[input], chunk, Ftp)
     }
 
     pub(crate) fn smtp(input: &[u8], chunk: usize) -> Conn<MockStream, Smtp> {
-        Conn::new(MockStream::new(input, chunk), "mock:25", Smtp)
+        scripted(&[input], chunk, Smtp)
     }
 
     pub(crate) fn pop3(input: &[u8], chunk: usize) -> Conn<MockStream, Pop3> {
-        Conn::new(MockStream::new(input, chunk), "mock:110", Pop3)
+        scripted(&[input], chunk, Pop3)
     }
 
     pub(crate) fn imap(input: &[u8], chunk: usize) -> Conn<MockStream, Imap> {
-        Conn::new(MockStream::new(input, chunk), "mock:143", Imap)
+        scripted(&[input], chunk, Imap)
     }
 
     fn texts(r: &Reply) -> Vec<&str> {
@@ -1038,11 +1069,7 @@ pub(crate) mod tests {
         let (t, seen) = collecting();
         let replies = b"250 2.1.0 ok\r\n550 5.1.1 no such user\r\n250 2.1.5 ok\r\n354 go\r\n";
         for chunk in [1, 5, 1000] {
-            let mut c = Conn::new(
-                MockStream::scripted(&[b"", b"", b"", b"", replies], chunk),
-                "mock:25",
-                Smtp,
-            );
+            let mut c = scripted(&[b"", b"", b"", b"", replies], chunk, Smtp);
             c.set_transcript(Some(t.clone()));
             c.queue("MAIL", Some("FROM:<a@example.com>")).unwrap();
             c.queue("RCPT", Some("TO:<x@example.com>")).unwrap();
@@ -1070,11 +1097,7 @@ pub(crate) mod tests {
 
     #[test]
     fn reading_sends_what_is_queued() {
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"", b"+OK 1 120\r\n", b"+OK 2 240\r\n"], 3),
-            "mock:110",
-            Pop3,
-        );
+        let mut c = scripted(&[b"", b"+OK 1 120\r\n", b"+OK 2 240\r\n"], 3, Pop3);
         c.queue("LIST", Some("1")).unwrap();
         c.queue("LIST", Some("2")).unwrap();
         assert_eq!(c.read_reply().unwrap().text, b"1 120");
@@ -1122,7 +1145,7 @@ pub(crate) mod tests {
         let replies = b"250 ok\r\n".repeat(fit);
         let mut parts: Vec<&[u8]> = vec![b""; fit];
         parts.push(&replies);
-        let mut c = Conn::new(MockStream::scripted(&parts, 64), "mock:25", Smtp);
+        let mut c = scripted(&parts, 64, Smtp);
         for _ in 0..fit {
             c.queue("RCPT", Some(&rcpt)).unwrap();
         }
@@ -1142,11 +1165,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_preliminary_reply_does_not_answer_its_command() {
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"", b"150 opening\r\n226 done\r\n"], 64),
-            "mock:21",
-            Ftp,
-        );
+        let mut c = scripted(&[b"", b"150 opening\r\n226 done\r\n"], 64, Ftp);
         c.send_command("RETR", Some("f")).unwrap();
         assert_eq!(c.replies_owed(), 1);
         assert_eq!(c.read_reply().unwrap().code, 150);
@@ -1173,11 +1192,7 @@ pub(crate) mod tests {
     #[test]
     fn a_reply_that_never_comes_times_out() {
         // The socket's read timeout fires before the reply's deadline: the wait timed out.
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"220-a\r\n", b"never"], 64),
-            "mock:21",
-            Ftp,
-        );
+        let mut c = scripted(&[b"220-a\r\n", b"never"], 64, Ftp);
         c.set_reply_timeout(Duration::from_secs(5));
         let e = c.read_reply().unwrap_err();
         assert_eq!(e.exit_code(), 75, "{e}");
@@ -1243,7 +1258,7 @@ pub(crate) mod tests {
             b"200 ok\r\n",
             b"200 ok\r\n",
         ];
-        let mut c = Conn::new(MockStream::scripted(&replies, 64), "mock:21", Ftp);
+        let mut c = scripted(&replies, 64, Ftp);
         let v = c.keepalive_during(Duration::from_millis(20), "NOOP", || {
             std::thread::sleep(Duration::from_millis(70));
             7
@@ -1254,11 +1269,7 @@ pub(crate) mod tests {
         assert!(!c.is_broken());
         assert_eq!(c.replies_owed(), 0);
         // A NOOP refused: the connection is broken and no more NOOPs go.
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"", b"-ERR go away\r\n", b"+OK\r\n"], 64),
-            "mock:110",
-            Pop3,
-        );
+        let mut c = scripted(&[b"", b"-ERR go away\r\n", b"+OK\r\n"], 64, Pop3);
         let v = c.keepalive_during(Duration::from_millis(10), "NOOP", || {
             std::thread::sleep(Duration::from_millis(60));
             "done"
@@ -1274,19 +1285,11 @@ pub(crate) mod tests {
 
     #[test]
     fn noop_needs_an_ok() {
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"", b"421 bye\r\n"], 64),
-            "mock:25",
-            Smtp,
-        );
+        let mut c = scripted(&[b"", b"421 bye\r\n"], 64, Smtp);
         let e = c.noop("NOOP").unwrap_err();
         assert_eq!(e.exit_code(), 75);
         assert_eq!(e.to_string(), "mock:25: NOOP: server said: 421 bye");
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"", b"250 ok\r\n"], 64),
-            "mock:25",
-            Smtp,
-        );
+        let mut c = scripted(&[b"", b"250 ok\r\n"], 64, Smtp);
         c.noop("NOOP").unwrap();
     }
 
@@ -1369,7 +1372,7 @@ pub(crate) mod tests {
     #[test]
     fn imap_untagged_lines_do_not_answer_commands() {
         let wire = b"* 2 EXISTS\r\n+ go\r\n* 1 RECENT\r\na1 OK\r\na2 NO [NONEXISTENT] x\r\n";
-        let mut c = Conn::new(MockStream::scripted(&[b"", b"", wire], 1), "mock:143", Imap);
+        let mut c = scripted(&[b"", b"", wire], 1, Imap);
         c.queue("a1", Some("EXAMINE INBOX")).unwrap();
         c.queue("a2", Some("EXAMINE Nope")).unwrap();
         assert_eq!(c.replies_owed(), 2);
@@ -1389,11 +1392,7 @@ pub(crate) mod tests {
     #[test]
     fn waiting_for_data_leaves_the_connection_in_step() {
         // Nothing yet (the script waits for a line): false, not broken.
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"", b"* 3 EXISTS\r\n"], 64),
-            "mock:143",
-            Imap,
-        );
+        let mut c = scripted(&[b"", b"* 3 EXISTS\r\n"], 64, Imap);
         assert!(!c.wait_for_data(Duration::from_millis(1)).unwrap());
         assert!(!c.is_broken());
         c.send_command("a1", Some("IDLE")).unwrap();

@@ -261,23 +261,18 @@ pub(crate) mod tests {
 
     #[test]
     fn parse_reply_line_cases() {
-        assert_eq!(
-            parse_reply_line(b"220 hi"),
-            Some((220, Some(b' '), &b"hi"[..]))
-        );
-        assert_eq!(
-            parse_reply_line(b"220-hi"),
-            Some((220, Some(b'-'), &b"hi"[..]))
-        );
-        assert_eq!(parse_reply_line(b"220"), Some((220, None, &b""[..])));
-        assert_eq!(
-            parse_reply_line(b"999 x"),
-            Some((999, Some(b' '), &b"x"[..]))
-        );
-        assert_eq!(
-            parse_reply_line(b"100 x"),
-            Some((100, Some(b' '), &b"x"[..]))
-        );
+        // A line, and its code, the separator after it and the text.
+        type Case = (&'static [u8], u16, Option<u8>, &'static [u8]);
+        let good: [Case; 5] = [
+            (b"220 hi", 220, Some(b' '), b"hi"),
+            (b"220-hi", 220, Some(b'-'), b"hi"),
+            (b"220", 220, None, b""),
+            (b"999 x", 999, Some(b' '), b"x"),
+            (b"100 x", 100, Some(b' '), b"x"),
+        ];
+        for (line, code, sep, text) in good {
+            assert_eq!(parse_reply_line(line), Some((code, sep, text)), "{line:?}");
+        }
         let bad_cases: [&[u8]; 8] = [
             b"22", b"220x", b"022 x", b"2a0 x", b"22a x", b"a20 x", b"", b" 220 x",
         ];

@@ -106,9 +106,8 @@ mod tests {
     use crate::imap::reply::Imap;
     use crate::pop3::reply::{Pop3, Pop3Status};
     use crate::smtp::reply::Smtp;
-    use crate::wire::Conn;
     use crate::wire::reply::{Dialect, Response};
-    use crate::wire::tests::{MockStream, collecting, conn, imap, smtp};
+    use crate::wire::tests::{collecting, conn, imap, scripted, smtp};
 
     #[test]
     fn transcript_redacts_secrets() {
@@ -246,18 +245,15 @@ mod tests {
     fn answers_to_sasl_challenges_are_hidden() {
         // SMTP AUTH LOGIN (RFC 4954): user and password go as answers to 334s.
         let (t, seen) = collecting();
-        let mut c = Conn::new(
-            MockStream::scripted(
-                &[
-                    b"",
-                    b"334 VXNlcm5hbWU6\r\n",
-                    b"334 UGFzc3dvcmQ6\r\n",
-                    b"235 2.7.0 ok\r\n",
-                    b"250 ok\r\n",
-                ],
-                1,
-            ),
-            "mock:25",
+        let mut c = scripted(
+            &[
+                b"",
+                b"334 VXNlcm5hbWU6\r\n",
+                b"334 UGFzc3dvcmQ6\r\n",
+                b"235 2.7.0 ok\r\n",
+                b"250 ok\r\n",
+            ],
+            1,
             Smtp,
         );
         c.set_transcript(Some(t));
@@ -277,11 +273,7 @@ mod tests {
         );
         // POP3 AUTH (RFC 5034): the same with "+ ", and an error message hides it too.
         let (t, seen) = collecting();
-        let mut c = Conn::new(
-            MockStream::scripted(&[b"", b"+ \r\n", b"-ERR [AUTH] no\r\n"], 1),
-            "mock:110",
-            Pop3,
-        );
+        let mut c = scripted(&[b"", b"+ \r\n", b"-ERR [AUTH] no\r\n"], 1, Pop3);
         c.set_transcript(Some(t));
         c.send_command("AUTH", Some("PLAIN")).unwrap();
         assert!(c.read_reply().unwrap().is_continuation());
