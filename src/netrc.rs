@@ -6,7 +6,7 @@
 
 /// What a netrc entry supplies.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Entry {
+pub struct Machine {
     pub login: Option<String>,
     pub password: Option<String>,
 }
@@ -86,10 +86,10 @@ fn tokens(text: &str) -> Vec<String> {
 }
 
 /// Finds the credentials for `host`, and for `user` when the user name is already known.
-pub fn lookup(text: &str, host: &str, user: Option<&str>) -> Option<Entry> {
+pub fn lookup(text: &str, host: &str, user: Option<&str>) -> Option<Machine> {
     let toks = tokens(text);
     let mut i = 0;
-    let mut default: Option<Entry> = None;
+    let mut default: Option<Machine> = None;
     while i < toks.len() {
         let (is_default, matches) = match toks[i].as_str() {
             "machine" => {
@@ -106,7 +106,7 @@ pub fn lookup(text: &str, host: &str, user: Option<&str>) -> Option<Entry> {
                 continue;
             }
         };
-        let mut entry = Entry::default();
+        let mut entry = Machine::default();
         while i < toks.len() && toks[i] != "machine" && toks[i] != "default" {
             let value = toks.get(i + 1).cloned();
             match toks[i].as_str() {

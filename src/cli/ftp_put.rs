@@ -6,7 +6,7 @@ use super::ftp_common::{ftp_options, run_job};
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
-use crate::jobs::ftp_put::{Job, PutOptions, Source, put_all};
+use crate::jobs::ftp_put::{Job, PutOptions, PutSource, put_all};
 use crate::net::url::{Scheme, Target};
 use clap::{Parser, ValueHint};
 use std::path::PathBuf;
@@ -218,12 +218,12 @@ fn jobs(files: &[PathBuf], target: &Target) -> Result<Vec<Job>> {
         .iter()
         .map(|f| {
             let source = if f.as_os_str() == "-" {
-                Source::Stdin
+                PutSource::Stdin
             } else {
-                Source::File(f.clone())
+                PutSource::File(f.clone())
             };
             let path = if folder {
-                let Source::File(p) = &source else {
+                let PutSource::File(p) = &source else {
                     return Err(Error::new(
                         Kind::Usage,
                         format!(

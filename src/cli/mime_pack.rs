@@ -5,7 +5,7 @@ use super::generated::GenerateArgs;
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
-use crate::mime::message::{Envelope, FilePart, FileSpec, Message, TextPart};
+use crate::mime::message::{FilePart, FileSpec, HeaderFields, Message, TextPart};
 use crate::mime::output::Output;
 use crate::mime::source::Input;
 use crate::mime::{Eol, boundary, header};
@@ -188,8 +188,8 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// Phase 1a: the header fields from the flags, each checked (64).
-fn envelope(args: &Args) -> Result<Envelope> {
-    let mut env = Envelope::new();
+fn envelope(args: &Args) -> Result<HeaderFields> {
+    let mut env = HeaderFields::new();
     // As mutt and mail(1) do, the author defaults to $EMAIL.
     let from = match (&args.from, std::env::var("EMAIL")) {
         (Some(f), _) => f.clone(),

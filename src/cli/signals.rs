@@ -17,7 +17,7 @@ const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 /// A line to write on stderr: one fixed buffer, rewritten for every file of a run (a new
 /// allocation per file would pile up over thousands of files). A sequence count, odd while
 /// the buffer is being written, lets the handler skip a line caught half-written.
-struct Message {
+struct StderrLine {
     seq: AtomicUsize,
     len: AtomicUsize,
     buf: std::cell::UnsafeCell<[u8; MESSAGE_MAX]>,
@@ -25,16 +25,16 @@ struct Message {
 
 // SAFETY: the buffer is written only by `set_message` (one writer at a time: it holds
 // WRITER) and read by the handler only between two equal, even sequence counts.
-unsafe impl Sync for Message {}
+unsafe impl Sync for StderrLine {}
 
 const MESSAGE_MAX: usize = 1024;
-static MESSAGE: Message = Message {
+static MESSAGE: StderrLine = StderrLine {
     seq: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
     buf: std::cell::UnsafeCell::new([0; MESSAGE_MAX]),
 };
 /// The fetching tools' last line ([`say_at_end`]), apart from the progress display's.
-static SUMMARY: Message = Message {
+static SUMMARY: StderrLine = StderrLine {
     seq: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
     buf: std::cell::UnsafeCell::new([0; MESSAGE_MAX]),
@@ -64,7 +64,7 @@ pub fn say_nothing_at_end() {
     SUMMARY.len.store(0, Ordering::SeqCst);
 }
 
-fn set_message(m: &Message, line: &str) {
+fn set_message(m: &StderrLine, line: &str) {
     let _one_writer = WRITER.lock().unwrap_or_else(|p| p.into_inner());
     let bytes = &line.as_bytes()[..line.len().min(MESSAGE_MAX)];
     m.seq.fetch_add(1, Ordering::SeqCst);
@@ -75,7 +75,7 @@ fn set_message(m: &Message, line: &str) {
 }
 
 /// Writes `m` on stderr if it is whole. Async-signal-safe.
-fn write_message(m: &Message) {
+fn write_message(m: &StderrLine) {
     let (seq, len) = (m.seq.load(Ordering::SeqCst), m.len.load(Ordering::SeqCst));
     if seq % 2 == 0 && len > 0 {
         // SAFETY: the buffer is static and, with an even sequence count, not being written.

@@ -10,7 +10,7 @@ use super::report::Reporter;
 use super::tool::{self, Tool, usage};
 use crate::error::{Error, Kind, Result};
 use crate::jobs::smtp_send::{
-    self, Message, Outgoing, Record, SendOptions, Server, Session, read_some,
+    self, Outgoing, ReadyMessage, Record, Relay, SendOptions, Server, read_some,
 };
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
@@ -130,29 +130,29 @@ impl Tool for SmtpSend {
         let plan = plan(&args, report)?;
         let mut log = Log::open(&args)?;
         args.net.tls.warn_insecure(report);
-        let sources: Vec<Source> = if args.files.is_empty() {
-            vec![Source::Stdin]
+        let sources: Vec<MessageFrom> = if args.files.is_empty() {
+            vec![MessageFrom::Stdin]
         } else {
             args.files
                 .iter()
                 .map(|f| {
                     if f.as_os_str() == "-" {
-                        Source::Stdin
+                        MessageFrom::Stdin
                     } else {
-                        Source::File(f.clone())
+                        MessageFrom::File(f.clone())
                     }
                 })
                 .collect()
         };
         if sources
             .iter()
-            .filter(|s| matches!(s, Source::Stdin))
+            .filter(|s| matches!(s, MessageFrom::Stdin))
             .count()
             > 1
         {
             return Err(usage("--file -: standard input can be read once only"));
         }
-        let mut session = Session::default();
+        let mut session = Relay::default();
         for src in &sources {
             let mut rec = Record::default();
             let code = match send_one(&args, &plan, src, &mut session, report, &mut rec) {
@@ -374,26 +374,26 @@ fn parse_sendmail_option(v: &str) -> std::result::Result<String, String> {
 
 /// Where a message comes from.
 #[derive(Debug, Clone)]
-enum Source {
+enum MessageFrom {
     Stdin,
     File(PathBuf),
 }
 
-impl Source {
+impl MessageFrom {
     fn name(&self) -> String {
         match self {
-            Source::Stdin => "standard input".into(),
-            Source::File(p) => p.display().to_string(),
+            MessageFrom::Stdin => "standard input".into(),
+            MessageFrom::File(p) => p.display().to_string(),
         }
     }
 }
 
 /// Opens a message: its header read, and a file's body scanned (a lone CR refused, its
 /// size and 8-bit bytes known) before anything is sent.
-fn open_message(src: &Source, allow_bare_cr: bool) -> Result<Message> {
+fn open_message(src: &MessageFrom, allow_bare_cr: bool) -> Result<ReadyMessage> {
     let what = src.name();
     match src {
-        Source::Stdin => {
+        MessageFrom::Stdin => {
             if crate::stdio::closed_at_start(0) {
                 return Err(Error::new(
                     Kind::NoInput,
@@ -402,7 +402,7 @@ fn open_message(src: &Source, allow_bare_cr: bool) -> Result<Message> {
             }
             let mut input: Box<dyn Read> = Box::new(std::io::stdin());
             let (header, rest) = read_header(&mut input, MAX_HEADER, &what)?;
-            Ok(Message {
+            Ok(ReadyMessage {
                 what,
                 header,
                 rest,
@@ -412,7 +412,7 @@ fn open_message(src: &Source, allow_bare_cr: bool) -> Result<Message> {
                 qp: false,
             })
         }
-        Source::File(path) => {
+        MessageFrom::File(path) => {
             let mut file = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
             let (header, rest) = read_header(&mut file, MAX_HEADER, &what)?;
             let body_at = header.bytes as u64;
@@ -432,7 +432,7 @@ fn open_message(src: &Source, allow_bare_cr: bool) -> Result<Message> {
             check.finish().map_err(fail)?;
             file.seek(SeekFrom::Start(body_at))
                 .map_err(|e| Error::local_io(&what, &e))?;
-            Ok(Message {
+            Ok(ReadyMessage {
                 what,
                 header,
                 rest: Vec::new(),
@@ -584,8 +584,8 @@ fn chatty(args: &Args) -> bool {
 fn send_one(
     args: &Args,
     server: &Server,
-    src: &Source,
-    session: &mut Session,
+    src: &MessageFrom,
+    session: &mut Relay,
     report: &mut Reporter,
     rec: &mut Record,
 ) -> Result<()> {
@@ -630,7 +630,7 @@ fn send_options(args: &Args) -> SendOptions {
 
 /// The envelope sender: -f (empty for the null sender, whose message must have a From
 /// header of its own), else the message's From header.
-fn envelope_sender(args: &Args, msg: &Message, null_sender: bool) -> Result<String> {
+fn envelope_sender(args: &Args, msg: &ReadyMessage, null_sender: bool) -> Result<String> {
     let what = &msg.what;
     let from = match &args.from {
         Some(_) if null_sender => {
@@ -662,7 +662,7 @@ fn envelope_sender(args: &Args, msg: &Message, null_sender: bool) -> Result<Stri
 
 /// The recipients: the arguments, then To, Cc and Bcc with -t (or --subject's --to), each
 /// mailbox once.
-fn recipients(args: &Args, msg: &Message) -> Result<Vec<String>> {
+fn recipients(args: &Args, msg: &ReadyMessage) -> Result<Vec<String>> {
     let what = &msg.what;
     let mut rcpts: Vec<String> = args.recipients.clone();
     // --subject's --to addresses are in the To field it made.
@@ -712,7 +712,7 @@ fn additions(args: &Args, null_sender: bool) -> Result<Additions> {
 
 /// `--subject`: the input is the text of the message; the header is made here. Its lines
 /// are numbered from the first line of the input.
-fn plain_text(src: &Source, args: &Args, subject: &str) -> Result<Message> {
+fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMessage> {
     use crate::mime::header::{fold, no_line_breaks, parse_mailboxes, unstructured};
     use crate::smtp::message::Field;
     no_line_breaks("--subject", subject)?;
@@ -769,19 +769,19 @@ fn plain_text(src: &Source, args: &Args, subject: &str) -> Result<Message> {
     };
     let what = src.name();
     let (reader, file_body_at, scanned): (Box<dyn Read>, _, _) = match src {
-        Source::Stdin if crate::stdio::closed_at_start(0) => {
+        MessageFrom::Stdin if crate::stdio::closed_at_start(0) => {
             return Err(Error::new(
                 Kind::NoInput,
                 "standard input is closed: give the text on it or with --file",
             ));
         }
-        Source::Stdin => (Box::new(std::io::stdin()), None, None),
-        Source::File(path) => {
+        MessageFrom::Stdin => (Box::new(std::io::stdin()), None, None),
+        MessageFrom::File(path) => {
             let f = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
             (Box::new(f), Some((path.clone(), 0)), None)
         }
     };
-    Ok(Message {
+    Ok(ReadyMessage {
         what,
         header,
         rest: Vec::new(),

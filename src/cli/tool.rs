@@ -43,15 +43,15 @@ pub trait Tool {
 }
 
 /// A tool as the registry lists it.
-pub struct Entry {
+pub struct ToolEntry {
     pub name: &'static str,
     pub command: fn() -> clap::Command,
     pub man: &'static str,
     pub exit: &'static [(u8, &'static str)],
 }
 
-const fn entry<T: Tool>() -> Entry {
-    Entry {
+const fn entry<T: Tool>() -> ToolEntry {
+    ToolEntry {
         name: T::NAME,
         command: T::command,
         man: T::MAN,
@@ -60,7 +60,7 @@ const fn entry<T: Tool>() -> Entry {
 }
 
 /// Every tool of the toolkit.
-pub const TOOLS: &[Entry] = &[
+pub const TOOLS: &[ToolEntry] = &[
     entry::<super::ftp_get::FtpGet>(),
     entry::<super::mime_pack::MimePack>(),
     entry::<super::smtp_send::SmtpSend>(),
@@ -400,7 +400,7 @@ pub fn after_long_help(man: &'static str, exit: &[(u8, &str)]) -> String {
 }
 
 /// The man page's sections after OPTIONS: the tool's text, with EXIT STATUS generated.
-pub fn man_sections(entry: &Entry) -> Vec<(&'static str, String)> {
+pub fn man_sections(entry: &ToolEntry) -> Vec<(&'static str, String)> {
     let mut out: Vec<(&'static str, String)> = sections(entry.man)
         .into_iter()
         .map(|(t, b)| (t, b.to_string()))

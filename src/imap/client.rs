@@ -69,7 +69,7 @@ impl ImapOptions {
 
 /// A selected folder (RFC 3501 section 6.3.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Mailbox {
+pub struct SelectedFolder {
     pub uidvalidity: u32,
     pub uidnext: Option<u32>,
     pub exists: u32,
@@ -83,7 +83,7 @@ pub struct ImapClient<S: Transport = NetStream> {
     tag: u32,
     /// The server said BYE: it is closing the connection.
     bye: Option<String>,
-    selected: Option<Mailbox>,
+    selected: Option<SelectedFolder>,
     /// The selected folder's message count as the untagged responses tell it (EXISTS sets
     /// it, EXPUNGE takes one off), and how many messages they announced since the SELECT:
     /// a SEARCH may name that many UIDs at or above the UIDNEXT the SELECT gave.
@@ -196,7 +196,7 @@ impl<S: Transport> ImapClient<S> {
     }
 
     /// The folder selected last.
-    pub fn selected(&self) -> Option<&Mailbox> {
+    pub fn selected(&self) -> Option<&SelectedFolder> {
         self.selected.as_ref()
     }
 
@@ -531,10 +531,10 @@ impl<S: Transport> ImapClient<S> {
     }
 
     /// EXAMINE (read-only) or SELECT `folder` (a name in UTF-8, sent in modified UTF-7).
-    pub fn select(&mut self, folder: &str, read_only: bool) -> Result<Mailbox> {
+    pub fn select(&mut self, folder: &str, read_only: bool) -> Result<SelectedFolder> {
         let verb = if read_only { "EXAMINE" } else { "SELECT" };
         let name = quote(&parse::utf7_encode(folder));
-        self.selected = Some(Mailbox::default());
+        self.selected = Some(SelectedFolder::default());
         let what = format!("{verb} {}", printable(folder));
         let tag = self.send(&format!("{verb} {name}"))?;
         let r = self.finish(&tag, &what, |_, _| Ok(false))?;
@@ -931,7 +931,7 @@ a6 OK done\r\n";
             let m = c.select("INBOX", true).unwrap();
             assert_eq!(
                 m,
-                Mailbox {
+                SelectedFolder {
                     uidvalidity: 42,
                     uidnext: Some(10),
                     exists: 2,

@@ -2,7 +2,7 @@
 //! matches, or of one file, streamed entry by entry as the lines arrive; with `-R` the
 //! folders found are entered too, on the bounded walk of [`super::walk`].
 
-use super::walk::{Folder, Tree, check_folder, place};
+use super::walk::{RemoteFolder, Tree, check_folder, place};
 use crate::error::{Error, Kind, Result};
 use crate::ftp::FtpClient;
 use crate::ftp::list::{EntryType, Line, ListEntry, folder_path, parse_list, parse_mlsd};
@@ -43,7 +43,7 @@ pub fn list(
     each: &mut dyn FnMut(Item<'_>) -> Result<()>,
 ) -> Result<()> {
     let (dir, pattern) = match start(client, path, walk)? {
-        Start::Folder { dir, pattern } => (dir, pattern),
+        Start::RemoteFolder { dir, pattern } => (dir, pattern),
         Start::File { dir } => {
             // One file: its own entry.
             let entry = single(client, path, now)?;
@@ -77,7 +77,7 @@ pub fn list(
 /// Where a listing starts.
 enum Start {
     /// A folder, all of it or the entries `pattern` matches.
-    Folder {
+    RemoteFolder {
         dir: String,
         pattern: Option<String>,
     },
@@ -89,7 +89,7 @@ enum Start {
 /// server, unless `--raw` lists it as it is).
 fn start(client: &mut FtpClient, path: &str, walk: Walk) -> Result<Start> {
     if path.is_empty() || path.ends_with('/') {
-        return Ok(Start::Folder {
+        return Ok(Start::RemoteFolder {
             dir: folder_path(path).to_string(),
             pattern: None,
         });
@@ -106,12 +106,12 @@ fn start(client: &mut FtpClient, path: &str, walk: Walk) -> Result<Start> {
         ));
     }
     Ok(if has_glob(last) {
-        Start::Folder {
+        Start::RemoteFolder {
             dir: d.to_string(),
             pattern: Some(last.to_string()),
         }
     } else if walk.raw || client.folder_exists(path)? == Some(true) {
-        Start::Folder {
+        Start::RemoteFolder {
             dir: path.to_string(),
             pattern: None,
         }
@@ -138,7 +138,7 @@ impl Lister<'_> {
     fn folder(
         &mut self,
         client: &mut FtpClient,
-        folder: &Folder,
+        folder: &RemoteFolder,
         each: &mut dyn FnMut(Item<'_>) -> Result<()>,
     ) -> Result<()> {
         let top = folder.depth == 0;
@@ -202,7 +202,7 @@ impl Lister<'_> {
     }
 
     /// With `-R`, keeps a subfolder of `folder` to be entered.
-    fn enter(&mut self, folder: &Folder, entry: &ListEntry) -> Result<()> {
+    fn enter(&mut self, folder: &RemoteFolder, entry: &ListEntry) -> Result<()> {
         if self.walk.recursive && entry.kind == EntryType::Dir && !entry.name.contains('/') {
             self.tree
                 .found(folder, &entry.name, entry.unique.as_deref())?;

@@ -23,7 +23,7 @@ mod tree;
 
 /// Where the bytes of one upload come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub enum PutSource {
     /// A local file named on the command line (a regular file, or anything else that can be
     /// read, such as a FIFO; a link the user named is followed, as cp and curl -T do).
     File(PathBuf),
@@ -33,13 +33,13 @@ pub enum Source {
     Walked(Walked),
 }
 
-impl Source {
+impl PutSource {
     /// How the source is named in messages.
     pub fn shown(&self) -> String {
         match self {
-            Source::File(p) => p.display().to_string(),
-            Source::Stdin => "standard input".to_string(),
-            Source::Walked(w) => w.0.path.display().to_string(),
+            PutSource::File(p) => p.display().to_string(),
+            PutSource::Stdin => "standard input".to_string(),
+            PutSource::Walked(w) => w.0.path.display().to_string(),
         }
     }
 }
@@ -69,7 +69,7 @@ impl Eq for Walked {}
 /// One upload: a local source and the remote file it becomes.
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub source: Source,
+    pub source: PutSource,
     /// The server and the remote file's path (never ending in '/').
     pub target: Target,
 }
@@ -124,14 +124,14 @@ pub fn put_all(
                 continue;
             }
         };
-        if opts.parallel > 1 && !group.iter().any(|j| j.source == Source::Stdin) {
+        if opts.parallel > 1 && !group.iter().any(|j| j.source == PutSource::Stdin) {
             put_parallel(&group, ftp, opts, &login, events);
             continue;
         }
         let mut run = Putter::new(ftp, opts, login, events);
         for job in group {
             let tree = match &job.source {
-                Source::File(p) if opts.recursive && p.is_dir() => Some(p),
+                PutSource::File(p) if opts.recursive && p.is_dir() => Some(p),
                 _ => None,
             };
             if let Some(root) = tree {
@@ -169,7 +169,9 @@ fn put_parallel(
             run.queue = Some(queue);
             for job in group {
                 let stop = match &job.source {
-                    Source::File(p) if opts.recursive && p.is_dir() => run.put_tree(p, &job.target),
+                    PutSource::File(p) if opts.recursive && p.is_dir() => {
+                        run.put_tree(p, &job.target)
+                    }
                     _ => match queue.send((*job).clone()) {
                         Ok(()) => Stop::Next,
                         Err(_) => Stop::Server,
@@ -539,9 +541,9 @@ impl<'a> Putter<'a> {
         }
         if self.opts.remove_source {
             let path = match &job.source {
-                Source::File(p) => Some(p),
-                Source::Walked(w) => Some(&w.0.path),
-                Source::Stdin => None,
+                PutSource::File(p) => Some(p),
+                PutSource::Walked(w) => Some(&w.0.path),
+                PutSource::Stdin => None,
             };
             if let Some(p) = path {
                 let supports_size = self.client(target)?.features().size;
@@ -550,7 +552,7 @@ impl<'a> Putter<'a> {
                         "{}: kept: the server's size of {target} could not be checked",
                         p.display()
                     ));
-                } else if matches!(job.source, Source::Walked(_)) && !src.still_at(p) {
+                } else if matches!(job.source, PutSource::Walked(_)) && !src.still_at(p) {
                     self.events.note(&format!(
                         "{}: kept: no longer the file that was uploaded (replaced meanwhile)",
                         p.display()
@@ -591,7 +593,7 @@ impl<'a> Putter<'a> {
         if e.kind() != Kind::Auth
             || !self.client.is_connected()
             || self.opts.create_dirs
-            || matches!(job.source, Source::Walked(_))
+            || matches!(job.source, PutSource::Walked(_))
         {
             return e;
         }
@@ -659,7 +661,7 @@ impl Opened {
     }
 
     /// Puts the source at `offset`: a seek for a file, bytes read and dropped for a stream.
-    fn position(&mut self, offset: u64, source: &Source) -> Result<()> {
+    fn position(&mut self, offset: u64, source: &PutSource) -> Result<()> {
         if let Some(f) = &mut self.file {
             f.seek(SeekFrom::Start(offset))
                 .map_err(|e| Error::local_io(source.shown(), &e))?;
@@ -691,10 +693,10 @@ impl Opened {
 }
 
 /// Opens a local source: 66 when it cannot be read; a folder is refused.
-fn open_source(source: &Source) -> Result<Opened> {
+fn open_source(source: &PutSource) -> Result<Opened> {
     match source {
-        Source::Stdin => Opened::stream(Box::new(io::stdin())),
-        Source::Walked(w) => {
+        PutSource::Stdin => Opened::stream(Box::new(io::stdin())),
+        PutSource::Walked(w) => {
             let w = &w.0;
             let dup = |f: &File| {
                 f.try_clone()
@@ -711,7 +713,7 @@ fn open_source(source: &Source) -> Result<Opened> {
                 started: false,
             })
         }
-        Source::File(p) => {
+        PutSource::File(p) => {
             let f = File::open(p).map_err(|e| Error::no_input(p.display(), &e))?;
             let meta = f.metadata().map_err(|e| Error::no_input(p.display(), &e))?;
             if meta.is_dir() {

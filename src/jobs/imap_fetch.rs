@@ -15,7 +15,7 @@ use super::batch::{Fetched, Recorded};
 use crate::deliver::{Deliver, MessageInfo, WireMessage};
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
-use crate::imap::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient, Mailbox};
+use crate::imap::client::{FetchEvent, IDLE_REISSUE, IdleEnd, ImapClient, SelectedFolder};
 use crate::net::stream::Transport;
 use crate::uidls::{ImapFolder, StateFile};
 use crate::wire::printable;
@@ -127,7 +127,7 @@ fn open_folder<S: Transport>(
     client: &mut ImapClient<S>,
     folder: &str,
     opts: &FetchOptions,
-) -> Result<Mailbox> {
+) -> Result<SelectedFolder> {
     if opts.delete && !client.capabilities().uidplus {
         return Err(no_uidplus(client.peer()));
     }

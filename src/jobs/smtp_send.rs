@@ -53,7 +53,7 @@ pub struct SendOptions {
 }
 
 /// A message ready to go: its header read, its body still to stream.
-pub struct Message {
+pub struct ReadyMessage {
     /// How the message is named in messages (a file's path, `standard input`).
     pub what: String,
     pub header: Header,
@@ -70,7 +70,7 @@ pub struct Message {
     pub qp: bool,
 }
 
-impl Message {
+impl ReadyMessage {
     /// Back to the start of the body of a file, for another try.
     fn reopen_body(&mut self) -> Result<()> {
         let Some((path, at)) = &self.file_body_at else {
@@ -90,7 +90,7 @@ impl Message {
 
 /// One message with its envelope and the header as it is sent.
 pub struct Outgoing<'m> {
-    pub msg: &'m mut Message,
+    pub msg: &'m mut ReadyMessage,
     /// The header section, rewritten (Date, Message-ID, From added; Bcc gone).
     pub header: Vec<u8>,
     /// The envelope sender, empty for the null sender.
@@ -115,7 +115,7 @@ pub struct Record {
 
 /// The connection, kept between messages.
 #[derive(Default)]
-pub struct Session {
+pub struct Relay {
     client: Option<SmtpClient<NetStream>>,
     /// A transaction has run on it: RSET before the next.
     used: bool,
@@ -123,7 +123,7 @@ pub struct Session {
     dsn_warned: bool,
 }
 
-impl Session {
+impl Relay {
     /// QUIT, when connected.
     pub fn quit(mut self) {
         if let Some(c) = self.client.take() {
@@ -151,7 +151,7 @@ pub fn send(
     server: &Server,
     opts: &SendOptions,
     out: &mut Outgoing<'_>,
-    session: &mut Session,
+    session: &mut Relay,
     events: &mut dyn Events,
     rec: &mut Record,
 ) -> Result<()> {
@@ -211,7 +211,7 @@ struct Attempt<'a, 'm> {
     server: &'a Server,
     opts: &'a SendOptions,
     out: &'a mut Outgoing<'m>,
-    session: &'a mut Session,
+    session: &'a mut Relay,
     events: &'a mut dyn Events,
     rec: &'a mut Record,
     stage: Stage,
@@ -497,7 +497,7 @@ impl Attempt<'_, '_> {
 fn stream_body(
     w: &mut dyn BodySink,
     header: &[u8],
-    msg: &mut Message,
+    msg: &mut ReadyMessage,
     first_line: u64,
     allow_bare_cr: bool,
     refuse_eight_bit: bool,
@@ -608,7 +608,7 @@ mod tests {
         for cut in 1..=input.len() {
             let mut reader = Split(input.to_vec(), cut);
             let (header, rest) = read_header(&mut reader, MAX_HEADER, "in").unwrap();
-            let mut msg = Message {
+            let mut msg = ReadyMessage {
                 what: "in".into(),
                 header,
                 rest,

@@ -23,7 +23,7 @@ pub const NAME_OVERHEAD: usize = 16;
 
 /// A folder a walk enters.
 #[derive(Debug)]
-pub struct Folder {
+pub struct RemoteFolder {
     /// Its path ("" for the login folder; no trailing '/' but in "/", the root).
     pub path: String,
     /// 0 for the folder the walk starts at.
@@ -84,11 +84,11 @@ impl Tree {
     /// The next folder to list: the root first, then depth first, each folder's subfolders
     /// in the order they were found. After listing it, the caller reports its subfolders
     /// with [`found`](Tree::found) and ends it with [`done`](Tree::done).
-    pub fn next_folder(&mut self) -> Option<Folder> {
+    pub fn next_folder(&mut self) -> Option<RemoteFolder> {
         // Subfolders found in a folder that was not ended with `done` are dropped.
         self.restart();
         if let Some(path) = self.root.take() {
-            return Some(Folder {
+            return Some(RemoteFolder {
                 path,
                 depth: 0,
                 unique: None,
@@ -101,7 +101,7 @@ impl Tree {
                 top.next += 1;
                 let start = if i == 0 { 0 } else { top.ends[i - 1] as usize };
                 let name = &top.names[start..top.ends[i] as usize];
-                return Some(Folder {
+                return Some(RemoteFolder {
                     path: join(&top.path, name),
                     depth: top.depth + 1,
                     unique: top.uniques[i],
@@ -116,7 +116,12 @@ impl Tree {
     /// the listing gave one: kept to be entered after `folder`'s listing. `Ok(false)`: not
     /// kept, it is a folder above (a loop). An error when entering it would take the walk
     /// beyond its bounds: the walk should end there.
-    pub fn found(&mut self, folder: &Folder, name: &str, unique: Option<&str>) -> Result<bool> {
+    pub fn found(
+        &mut self,
+        folder: &RemoteFolder,
+        name: &str,
+        unique: Option<&str>,
+    ) -> Result<bool> {
         use std::hash::BuildHasher;
         let unique = unique.map(|u| self.hasher.hash_one(u));
         if unique.is_some()
@@ -149,7 +154,7 @@ impl Tree {
 
     /// Ends the listing of `folder` (which is used up): its subfolders are entered next, in
     /// the order found.
-    pub fn done(&mut self, folder: Folder) {
+    pub fn done(&mut self, folder: RemoteFolder) {
         drop(folder);
         let b = std::mem::take(&mut self.building);
         if !b.ends.is_empty() {
@@ -167,7 +172,7 @@ impl Tree {
     /// Charges `bytes` of names the caller keeps itself while it works in `folder` (ftp-get:
     /// the files of the folder, until they are fetched), with [`NAME_OVERHEAD`]: an error
     /// when the walk would hold more than [`MAX_WALK_BYTES`].
-    pub fn charge(&mut self, folder: &Folder, bytes: usize) -> Result<()> {
+    pub fn charge(&mut self, folder: &RemoteFolder, bytes: usize) -> Result<()> {
         let cost = bytes + NAME_OVERHEAD;
         if self.used + cost > MAX_WALK_BYTES {
             return Err(beyond(format!(
@@ -190,7 +195,7 @@ impl Tree {
 
 /// Whether the path of `name` (a "folder" or a "file", `what`) in `folder` is within
 /// [`MAX_PATH`](crate::ftp::client::MAX_PATH): an error naming it (76) when it is not.
-pub fn fits(folder: &Folder, name: &str, what: &str) -> Result<()> {
+pub fn fits(folder: &RemoteFolder, name: &str, what: &str) -> Result<()> {
     let path_len = match folder.path.as_str() {
         "" => name.len(),
         p if p.ends_with('/') => p.len() + name.len(),

@@ -20,15 +20,15 @@ use std::path::PathBuf;
 
 /// The top-level header fields, validated and folded as they are added.
 #[derive(Debug, Default)]
-pub struct Envelope {
+pub struct HeaderFields {
     lines: Vec<String>,
     date: Option<Vec<String>>,
     message_id: Option<Vec<String>>,
 }
 
-impl Envelope {
+impl HeaderFields {
     pub fn new() -> Self {
-        Envelope::default()
+        HeaderFields::default()
     }
 
     /// From, To, Cc, Bcc, Reply-To: every value of the flag may hold a comma-separated list.
@@ -726,7 +726,7 @@ mod tests {
 
     #[test]
     fn custom_headers_are_checked() {
-        let mut e = Envelope::new();
+        let mut e = HeaderFields::new();
         e.custom("--header", "X-Build: 451").unwrap();
         e.custom("--header", "Date: Thu, 01 Jan 1970 00:00:00 +0000")
             .unwrap();
@@ -1009,9 +1009,9 @@ mod tests {
         ];
         for v in odd {
             let _ = FileSpec::parse("--attach", v, &["type", "name", "charset", "cid"]);
-            let _ = Envelope::new().custom("--header", v);
-            let _ = Envelope::new().unstructured("Subject", "--subject", v);
-            let _ = Envelope::new().mailboxes("To", "--to", &[v.to_string()], false, false);
+            let _ = HeaderFields::new().custom("--header", v);
+            let _ = HeaderFields::new().unstructured("Subject", "--subject", v);
+            let _ = HeaderFields::new().mailboxes("To", "--to", &[v.to_string()], false, false);
             let _ = looks_like_text(v.as_bytes());
             let _ = default_cid(v);
             let _ = is_cid(v);

@@ -51,7 +51,7 @@ impl Pop3Options {
 
 /// What CAPA said (RFC 2449 section 6).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Capabilities {
+pub struct Capa {
     /// The server answered CAPA (otherwise nothing below is known).
     pub listed: bool,
     pub user: bool,
@@ -64,10 +64,10 @@ pub struct Capabilities {
 }
 
 /// Parses CAPA's lines. Pure.
-pub fn parse_capabilities<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Capabilities {
-    let mut c = Capabilities {
+pub fn parse_capa<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Capa {
+    let mut c = Capa {
         listed: true,
-        ..Capabilities::default()
+        ..Capa::default()
     };
     for line in lines {
         let line = String::from_utf8_lossy(line);
@@ -98,7 +98,7 @@ pub fn apop_timestamp(greeting: &[u8]) -> Option<String> {
 /// A logged-in POP3 session (the TRANSACTION state).
 pub struct Pop3Client<S: Transport = NetStream> {
     conn: Conn<S, Pop3>,
-    caps: Capabilities,
+    caps: Capa,
     timestamp: Option<String>,
 }
 
@@ -128,7 +128,7 @@ impl<S: Transport> Pop3Client<S> {
         }
         let mut client = Pop3Client {
             conn,
-            caps: Capabilities::default(),
+            caps: Capa::default(),
             timestamp: apop_timestamp(&greeting.text),
         };
         client.capa()?;
@@ -140,7 +140,7 @@ impl<S: Transport> Pop3Client<S> {
         Ok(client)
     }
 
-    pub fn capabilities(&self) -> &Capabilities {
+    pub fn capabilities(&self) -> &Capa {
         &self.caps
     }
 
@@ -173,7 +173,7 @@ impl<S: Transport> Pop3Client<S> {
     fn capa(&mut self) -> Result<()> {
         let r = self.command("CAPA", None)?;
         if !r.is_ok() {
-            self.caps = Capabilities::default();
+            self.caps = Capa::default();
             return Ok(());
         }
         let mut lines: Vec<Vec<u8>> = Vec::new();
@@ -181,7 +181,7 @@ impl<S: Transport> Pop3Client<S> {
         while let Some(l) = body.next_line()? {
             lines.push(l.to_vec());
         }
-        self.caps = parse_capabilities(lines.iter().map(Vec::as_slice));
+        self.caps = parse_capa(lines.iter().map(Vec::as_slice));
         Ok(())
     }
 
@@ -408,7 +408,7 @@ impl<S: Transport> StartTls for Pop3Client<S> {
     fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {
         let mut upgraded = Pop3Client {
             conn: self.conn.start_tls(tls, host)?,
-            caps: Capabilities::default(),
+            caps: Capa::default(),
             timestamp: self.timestamp,
         };
         upgraded.capa()?;
@@ -527,7 +527,7 @@ mod tests {
 
     #[test]
     fn capabilities_and_timestamps_parse() {
-        let c = parse_capabilities([
+        let c = parse_capa([
             &b"TOP"[..],
             b"uidl",
             b"SASL PLAIN scram-sha-256",

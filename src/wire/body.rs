@@ -85,7 +85,7 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
             ..
         } = self;
         Ok(Literal {
-            source: Source {
+            source: ConnReader {
                 stream,
                 inbox,
                 timeout: *reply_timeout,
@@ -141,7 +141,7 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
             broken,
             ..
         } = self;
-        let source = Source {
+        let source = ConnReader {
             stream,
             inbox,
             timeout: *reply_timeout,
@@ -156,13 +156,13 @@ impl<S: Read + Write + Timed, D: Dialect> Conn<S, D> {
 
 /// The connection's buffer and stream as a [`BufRead`], for [`DotReader`]: each read is
 /// bounded by the reply timeout.
-pub struct Source<'c, S> {
+pub struct ConnReader<'c, S> {
     stream: &'c mut S,
     inbox: &'c mut Inbox,
     timeout: Option<Duration>,
 }
 
-impl<S: Read + Timed> Read for Source<'_, S> {
+impl<S: Read + Timed> Read for ConnReader<'_, S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let avail = self.fill_buf()?;
         let n = avail.len().min(buf.len());
@@ -172,7 +172,7 @@ impl<S: Read + Timed> Read for Source<'_, S> {
     }
 }
 
-impl<S: Read + Timed> BufRead for Source<'_, S> {
+impl<S: Read + Timed> BufRead for ConnReader<'_, S> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.inbox.start == self.inbox.end {
             if let Some(t) = self.timeout {
@@ -192,7 +192,7 @@ impl<S: Read + Timed> BufRead for Source<'_, S> {
 
 /// Dot-terminated data coming from the server (`Conn::dot_body`).
 pub struct DotBody<'c, S> {
-    dot: DotReader<Source<'c, S>>,
+    dot: DotReader<ConnReader<'c, S>>,
     broken: &'c mut bool,
     transcript: Option<Transcript>,
 }
@@ -242,7 +242,7 @@ impl<S: Read + Timed> DotBody<'_, S> {
 
 /// An IMAP literal coming from the server ([`Conn::literal`]): exactly its `n` octets.
 pub struct Literal<'c, S> {
-    source: Source<'c, S>,
+    source: ConnReader<'c, S>,
     left: u64,
     len: u64,
     broken: &'c mut bool,
@@ -310,7 +310,7 @@ mod tests {
             start: 0,
             end: 0,
         };
-        let mut src = Source {
+        let mut src = ConnReader {
             stream: &mut stream,
             inbox: &mut inbox,
             timeout: Some(Duration::from_secs(1)),

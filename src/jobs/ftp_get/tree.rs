@@ -6,7 +6,7 @@ use crate::error::{Error, Kind, Result};
 use crate::events::Events;
 use crate::ftp::list::{EntryType, ListEntry, folder_path};
 use crate::ftp::parse::safe_local_name;
-use crate::jobs::walk::{self, Folder, Tree, fits};
+use crate::jobs::walk::{self, RemoteFolder, Tree, fits};
 use crate::net::url::Target;
 use crate::wire::printable;
 use std::time::SystemTime;
@@ -77,7 +77,12 @@ impl Run<'_> {
     /// (76) and reported; links and special files are skipped with a note. A folder beyond
     /// the walk's bounds is [`Listing::Beyond`]; an empty listing of the folder the walk
     /// starts at is checked (a missing folder is 66).
-    fn list_folder(&mut self, dir: &Target, folder: &Folder, tree: &mut Tree) -> Result<Listing> {
+    fn list_folder(
+        &mut self,
+        dir: &Target,
+        folder: &RemoteFolder,
+        tree: &mut Tree,
+    ) -> Result<Listing> {
         // A retry reads the listing again from its start.
         tree.restart();
         let mut read = FolderRead {
@@ -181,7 +186,7 @@ enum Listing {
 /// One folder's listing as it is read.
 struct FolderRead<'a> {
     dir: &'a Target,
-    folder: &'a Folder,
+    folder: &'a RemoteFolder,
     tree: &'a mut Tree,
     files: Names,
     /// The walk cannot go on within its bounds: the rest of the listing is read (the

@@ -1,7 +1,7 @@
 //! ftp-put's `-r`: a local tree uploaded as it is walked, each entry opened relative to its
 //! folder's descriptor and checked on its own.
 
-use super::{Job, Putter, Source, Stop, Walked, WalkedFile};
+use super::{Job, PutSource, Putter, Stop, Walked, WalkedFile};
 use crate::error::{Error, Kind, Result};
 use crate::ftp::client::MAX_PATH;
 use crate::net::url::Target;
@@ -222,7 +222,7 @@ impl Putter<'_> {
             return Some(Err(Error::no_input(path.display(), &e)));
         }
         let job = Job {
-            source: Source::Walked(Walked(Arc::new(WalkedFile { path, file, meta }))),
+            source: PutSource::Walked(Walked(Arc::new(WalkedFile { path, file, meta }))),
             target,
         };
         match self.queue {
