@@ -291,37 +291,6 @@ impl Error {
         self
     }
 
-    /// An I/O error on a network connection: a timeout is a TEMPFAIL (75), anything else
-    /// means the connection broke (74); both are transient. A wait a limit of the run cut
-    /// short ([`LimitReached`](crate::net::stream::LimitReached)) is [`Kind::RunLimit`]
-    /// (75), transient only when the data was too slow.
-    pub fn network(what: impl fmt::Display, err: io::Error) -> Error {
-        use crate::net::stream::LimitReached;
-        if let Some(limit) = LimitReached::of(&err) {
-            // A limit of the run, not the server, ended the wait: 75 either way, but only a
-            // transfer that was too slow may go better on another try; the run's time is up.
-            let transient = matches!(limit, LimitReached::TooSlow(_));
-            return Error::new(Kind::RunLimit, format!("{what}: {limit}"))
-                .transient(transient)
-                .with_source(err);
-        }
-        let e = match err.kind() {
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
-                Kind::Timeout,
-                format!("{what}: timed out waiting for the server"),
-            ),
-            io::ErrorKind::UnexpectedEof => Error::new(
-                Kind::Io,
-                format!("{what}: connection lost: the server closed the connection"),
-            ),
-            _ => Error::new(
-                Kind::Io,
-                format!("{what}: connection lost: {}", io_reason(&err)),
-            ),
-        };
-        e.transient(true).with_source(err)
-    }
-
     /// A connection that broke for a reason of our own making (74, transient).
     pub fn connection_lost(message: impl Into<String>) -> Error {
         Error::new(Kind::Io, message).transient(true)

@@ -481,17 +481,6 @@ impl<S: Transport> FtpClient<S> {
     }
 }
 
-#[cfg(feature = "cli")]
-impl<S: Transport> crate::jobs::reconnect::Connection for FtpClient<S> {
-    fn is_usable(&self) -> bool {
-        FtpClient::is_usable(self)
-    }
-
-    fn close(self) {
-        self.quit();
-    }
-}
-
 /// AUTH TLS (RFC 4217 section 4), tried whatever FEAT would say (it comes only after).
 impl<S: Transport> StartTls for FtpClient<S> {
     const COMMAND: &'static str = "AUTH TLS";

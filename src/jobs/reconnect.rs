@@ -3,6 +3,8 @@
 //! messages), and a fresh one for the retry after a failure left it in an unknown state.
 
 use crate::error::Result;
+use crate::ftp::FtpClient;
+use crate::net::stream::Transport;
 
 /// What [`Reconnecting`] needs of a protocol client.
 pub trait Connection {
@@ -10,6 +12,16 @@ pub trait Connection {
     fn is_usable(&self) -> bool;
     /// Ends the session politely (QUIT, LOGOUT); errors are irrelevant by then.
     fn close(self);
+}
+
+impl<S: Transport> Connection for FtpClient<S> {
+    fn is_usable(&self) -> bool {
+        FtpClient::is_usable(self)
+    }
+
+    fn close(self) {
+        self.quit();
+    }
 }
 
 /// A connection slot: empty, or holding a logged-in client.
