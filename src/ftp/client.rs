@@ -492,12 +492,7 @@ impl<S: Transport> StartTls for FtpClient<S> {
 
     fn ask(&mut self) -> Result<std::result::Result<(), String>> {
         self.conn.send_command("AUTH", Some("TLS"))?;
-        let r = self.reply_to("AUTH TLS")?;
-        Ok(if r.code == 234 {
-            Ok(())
-        } else {
-            Err(format!("{} {}", r.code, r.text()))
-        })
+        Ok(starttls::agreed(&self.reply_to("AUTH TLS")?, 234))
     }
 
     fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {

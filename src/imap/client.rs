@@ -716,10 +716,6 @@ impl<S: Transport> Sasl for Authenticate<'_, S> {
     type Dialect = Imap;
     const COMMAND: &'static str = "AUTHENTICATE";
 
-    fn conn(&self) -> &Conn<S, Imap> {
-        &self.client.conn
-    }
-
     fn conn_mut(&mut self) -> &mut Conn<S, Imap> {
         &mut self.client.conn
     }

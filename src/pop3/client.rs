@@ -404,10 +404,6 @@ impl<S: Transport> Sasl for Pop3Client<S> {
     type Dialect = Pop3;
     const COMMAND: &'static str = "AUTH";
 
-    fn conn(&self) -> &Conn<S, Pop3> {
-        &self.conn
-    }
-
     fn conn_mut(&mut self) -> &mut Conn<S, Pop3> {
         &mut self.conn
     }

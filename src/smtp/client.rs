@@ -256,12 +256,7 @@ impl<S: Transport> StartTls for SmtpClient<S> {
 
     fn ask(&mut self) -> Result<std::result::Result<(), String>> {
         self.conn.send_command("STARTTLS", None)?;
-        let r = self.reply_to("STARTTLS")?;
-        Ok(if r.code == 220 {
-            Ok(())
-        } else {
-            Err(format!("{} {}", r.code, r.text()))
-        })
+        Ok(starttls::agreed(&self.reply_to("STARTTLS")?, 220))
     }
 
     fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {
@@ -276,10 +271,6 @@ impl<S: Transport> Sasl for SmtpClient<S> {
     type Stream = S;
     type Dialect = Smtp;
     const COMMAND: &'static str = "AUTH";
-
-    fn conn(&self) -> &Conn<S, Smtp> {
-        &self.conn
-    }
 
     fn conn_mut(&mut self) -> &mut Conn<S, Smtp> {
         &mut self.conn
