@@ -672,7 +672,6 @@ impl<S: Transport> ImapClient<S> {
     }
 }
 
-/// A response line for a message: the tag or `*`/`+`, status and text, visible.
 /// STARTTLS (RFC 3501 section 6.2.1), when CAPABILITY lists it; CAPABILITY again over TLS.
 impl<S: Transport> StartTls for ImapClient<S> {
     const COMMAND: &'static str = "STARTTLS";
