@@ -11,7 +11,8 @@
 //!   [`ftp::FtpClient`], [`smtp::client::SmtpClient`], [`pop3::client::Pop3Client`],
 //!   [`imap::client::ImapClient`]. Who logs in is a [`session::Credentials`] (a password or
 //!   an OAuth2 token, and how to log in); where and how to connect is a
-//!   [`net::url::Target`], [`net::ConnectOptions`] and [`net::tls::TlsContext`].
+//!   [`net::url::Target`] and [`session::SessionOptions`] ([`net::ConnectOptions`], the
+//!   `--tls` policy with a [`net::tls::TlsContext`], a transcript).
 //! - The mail stores that fetched mail goes into, never half-written: [`deliver`] (Maildir,
 //!   mbox, a folder of files, a command, standard output).
 //! - A streaming MIME composer: [`mime`].
@@ -26,7 +27,7 @@
 //!
 //! ```
 //! use posthaste::ftp::{FtpClient, FtpOptions};
-//! use posthaste::session::Credentials;
+//! use posthaste::session::{Credentials, SessionOptions};
 //! use posthaste::net::ConnectOptions;
 //! use posthaste::net::tls::{TlsContext, TlsMode, TlsOptions};
 //! use posthaste::net::url::{Scheme, Target};
@@ -36,12 +37,14 @@
 //! # let url = format!("ftp://127.0.0.1:{port}/pub/hello.txt");
 //! let target = Target::parse(&url, &[Scheme::Ftp, Scheme::Ftps])?;
 //! let opts = FtpOptions {
-//!     connect: ConnectOptions::default(),
-//!     tls_mode: TlsMode::Auto,
-//!     tls: Some(TlsContext::new(&TlsOptions::default())?),
+//!     session: SessionOptions {
+//!         connect: ConnectOptions::default(),
+//!         tls_mode: TlsMode::Auto,
+//!         tls: Some(TlsContext::new(&TlsOptions::default())?),
+//!         transcript: None,
+//!     },
 //!     active: false,
 //!     ascii: false,
-//!     transcript: None,
 //! };
 //! let mut client = FtpClient::connect(&target, &Credentials::anonymous(), &opts)?;
 //! let size = client.size(&target.path)?;

@@ -5,6 +5,7 @@ use super::generated::GenerateArgs;
 use crate::jobs::retry::RetryPolicy;
 use crate::net::tls::{TlsContext, TlsMode, TlsOptions};
 use crate::net::{ConnectOptions, Family, MaxTime, MinRate};
+use crate::session::SessionOptions;
 use clap::{Args, ValueEnum, ValueHint};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -245,6 +246,26 @@ pub struct NetArgs<O: Args> {
     pub output: O,
     #[command(flatten)]
     pub generate: GenerateArgs,
+}
+
+impl<O: Args> NetArgs<O> {
+    /// How to open a session: the connection flags, the TLS policy with its context
+    /// (`implicit`: the URL's scheme is TLS from the first byte), and the transcript on
+    /// stderr when `verbose`.
+    pub fn session(
+        &self,
+        implicit: bool,
+        verbose: bool,
+        report: &super::report::Reporter,
+    ) -> Result<SessionOptions, crate::Error> {
+        let (tls_mode, tls) = self.tls.context(implicit)?;
+        Ok(SessionOptions {
+            connect: self.conn.options()?,
+            tls_mode,
+            tls,
+            transcript: report.transcript(verbose),
+        })
+    }
 }
 
 /// Where the user name and password come from (docs/CONVENTIONS.md, "Credentials").

@@ -59,16 +59,11 @@ pub fn ftp_options(
     active: bool,
     ascii: bool,
 ) -> Result<FtpOptions> {
-    let (tls_mode, tls) = net
-        .tls
-        .context(targets.iter().any(|t| t.scheme == Scheme::Ftps))?;
+    let implicit = targets.iter().any(|t| t.scheme == Scheme::Ftps);
     Ok(FtpOptions {
-        connect: net.conn.options()?,
-        tls_mode,
-        tls,
+        session: net.session(implicit, net.output.verbose, report)?,
         active,
         ascii,
-        transcript: report.transcript(net.output.verbose),
     })
 }
 

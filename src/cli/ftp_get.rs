@@ -220,7 +220,8 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         Destination::Dir(dir)
     };
     let mut ftp = ftp_options(&args.net, report, &targets, args.active, args.ascii)?;
-    args.speed.fit_speed_limit(&mut ftp.connect, &args.net.conn);
+    args.speed
+        .fit_speed_limit(&mut ftp.session.connect, &args.net.conn);
     let opts = GetOptions {
         destination,
         resume: args.resume,

@@ -85,7 +85,8 @@ impl Tool for FtpPut {
             args.active,
             args.ascii,
         )?;
-        args.speed.fit_speed_limit(&mut ftp.connect, &args.net.conn);
+        args.speed
+            .fit_speed_limit(&mut ftp.session.connect, &args.net.conn);
         let opts = PutOptions {
             atomic: args.atomic,
             create_dirs: args.create_dirs,

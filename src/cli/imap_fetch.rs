@@ -11,10 +11,11 @@ use super::store::{StoreArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::deliver::Deliver;
 use crate::error::{Error, Kind, Result};
-use crate::imap::client::{ImapClient, ImapOptions};
+use crate::imap::client::ImapClient;
 use crate::imap::parse;
 use crate::jobs::imap_fetch::{FetchOptions, Summary, fetch_and_idle, fetch_folder, no_uidplus};
 use crate::net::url::{Scheme, Target};
+use crate::session::SessionOptions;
 use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
 use crate::uidls::StateFile;
@@ -88,7 +89,11 @@ impl Tool for ImapFetch {
         }
         let warn = report.warner();
         let login = imap_login(&target, &args, &warn)?;
-        let opts = imap_options(&args, report)?;
+        let opts = args.net.session(
+            args.url.starts_with("imaps:"),
+            args.net.output.verbose,
+            report,
+        )?;
         if args.list_folders {
             return list_folders(&target, &login, &opts);
         }
@@ -286,7 +291,7 @@ fn folders(args: &Args, target: &Target) -> Result<Vec<String>> {
 }
 
 /// `--list-folders`: the server's folders on standard output, one a line.
-fn list_folders(target: &Target, login: &Credentials, opts: &ImapOptions) -> Result<()> {
+fn list_folders(target: &Target, login: &Credentials, opts: &SessionOptions) -> Result<()> {
     let mut client = ImapClient::connect(target, login, opts)?;
     let list = client.list()?;
     client.logout();
@@ -367,7 +372,7 @@ fn unfinished(args: &Args) -> Option<&'static str> {
 struct Account<'a> {
     target: &'a Target,
     login: &'a Credentials,
-    opts: &'a ImapOptions,
+    opts: &'a SessionOptions,
     fetch_opts: FetchOptions,
     idle: bool,
 }
@@ -405,16 +410,6 @@ impl Account<'_> {
         client.logout();
         Ok(summary)
     }
-}
-
-fn imap_options(args: &Args, report: &Reporter) -> Result<ImapOptions> {
-    let (tls_mode, tls) = args.net.tls.context(args.url.starts_with("imaps:"))?;
-    Ok(ImapOptions {
-        connect: args.net.conn.options()?,
-        tls_mode,
-        tls,
-        transcript: report.transcript(args.net.output.verbose),
-    })
 }
 
 /// The login: a user name is needed; the secret is a password or, with

@@ -11,7 +11,8 @@ use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
 use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
 use crate::net::url::{Scheme, Target};
-use crate::pop3::client::{Pop3Client, Pop3Options};
+use crate::pop3::client::Pop3Client;
+use crate::session::SessionOptions;
 use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
 use crate::uidls::StateFile;
@@ -80,7 +81,11 @@ impl Tool for PopFetch {
         args.net.tls.warn_insecure(report);
         let warn = report.warner();
         let login = pop_login(&target, &args, &warn)?;
-        let opts = pop_options(&args, report)?;
+        let opts = args.net.session(
+            args.url.starts_with("pop3s:"),
+            args.net.output.verbose,
+            report,
+        )?;
         let fetch_opts = FetchOptions {
             new_only: !args.all,
             delete: args.delete,
@@ -251,7 +256,7 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
 fn session(
     target: &Target,
     login: &Credentials,
-    opts: &Pop3Options,
+    opts: &SessionOptions,
     store: &mut Tracked,
     state: &mut StateFile,
     fetch_opts: &FetchOptions,
@@ -268,16 +273,6 @@ fn session(
     }
     quit(client, Some(state), &summary)?;
     Ok(summary)
-}
-
-fn pop_options(args: &Args, report: &Reporter) -> Result<Pop3Options> {
-    let (tls_mode, tls) = args.net.tls.context(args.url.starts_with("pop3s:"))?;
-    Ok(Pop3Options {
-        connect: args.net.conn.options()?,
-        tls_mode,
-        tls,
-        transcript: report.transcript(args.net.output.verbose),
-    })
 }
 
 /// The login: a user name is needed (POP3 has no anonymous login), and a password, or an

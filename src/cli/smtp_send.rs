@@ -529,14 +529,13 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
     if helo.is_empty() || helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
         return Err(usage(format!("--helo {helo:?}: not a host name")));
     }
-    let (tls_mode, tls) = args.net.tls.context(target.scheme == Scheme::Smtps)?;
+    let implicit = target.scheme == Scheme::Smtps;
     Ok(Server {
         opts: SmtpOptions {
-            connect: args.net.conn.options()?,
-            tls_mode,
-            tls,
+            session: args
+                .net
+                .session(implicit, args.net.output.verbose, report)?,
             helo,
-            transcript: report.transcript(args.net.output.verbose),
             final_reply_timeout: final_reply_timeout(args.net.conn.timeout),
         },
         target,

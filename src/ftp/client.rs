@@ -15,15 +15,15 @@ pub use transfer::{DATA_BUF, Upload};
 use super::parse::{self, Features};
 use crate::error::{Error, Kind, Result};
 use crate::ftp::reply::Ftp;
-use crate::net::ConnectOptions;
 use crate::net::stream::{NetStream, Transport};
-use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::tls::TlsContext;
 use crate::net::url::Target;
 use crate::session::Credentials;
-use crate::session::open::{self, Opening};
+use crate::session::SessionOptions;
+use crate::session::open;
 use crate::session::starttls::{self, StartTls};
 use crate::wire::reply::Reply;
-use crate::wire::{Conn, Transcript, printable};
+use crate::wire::{Conn, printable};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The longest command line sent, CRLF not counted: vsftpd's own limit
@@ -37,23 +37,11 @@ pub const MAX_PATH: usize = 4000;
 /// How to connect and transfer.
 #[derive(Clone)]
 pub struct FtpOptions {
-    pub connect: ConnectOptions,
-    pub tls_mode: TlsMode,
-    /// Needed for ftps:// and for `--tls auto|required`.
-    pub tls: Option<TlsContext>,
+    pub session: SessionOptions,
     /// Active mode (EPRT/PORT): the server connects to us.
     pub active: bool,
     /// TYPE A instead of TYPE I.
     pub ascii: bool,
-    /// `--verbose`: shared by every connection of the run.
-    pub transcript: Option<Transcript>,
-}
-
-impl FtpOptions {
-    fn opening(&self) -> Opening<'_> {
-        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
-        Opening::new(&self.connect, self.tls_mode, tls, transcript)
-    }
 }
 
 /// A logged-in FTP control connection.
@@ -89,11 +77,9 @@ impl FtpClient<NetStream> {
         // This control connection and its data connections share a TLS session cache of
         // their own: a data connection must resume this connection's session, never that of
         // another connection to the same server (--parallel).
-        let own = FtpOptions {
-            tls: opts.tls.as_ref().map(TlsContext::with_own_sessions),
-            ..opts.clone()
-        };
-        let (stream, deadline) = open::connect(target, own.opening())?;
+        let mut own = opts.clone();
+        own.session.tls = opts.session.tls.as_ref().map(TlsContext::with_own_sessions);
+        let (stream, deadline) = open::connect(target, own.session.opening())?;
         FtpClient::handshake(stream, target, creds, &own, deadline)
     }
 }
@@ -112,7 +98,7 @@ impl<S: Transport> FtpClient<S> {
     ) -> Result<Self> {
         let more = |r: &Reply| r.class() == 1;
         let (mut conn, greeting) =
-            open::start(stream, target, Ftp, opts.opening(), deadline, more)?;
+            open::start(stream, target, Ftp, opts.session.opening(), deadline, more)?;
         if greeting.class() != 2 {
             return Err(greeting.error(format!("{}: greeting", conn.peer())));
         }
@@ -128,8 +114,8 @@ impl<S: Transport> FtpClient<S> {
             current_type: None,
             set_time: SetTime::Unknown,
         };
-        let mut client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
-        open::end_phase(&mut client.conn, opts.opening());
+        let mut client = starttls::starttls(client, target, opts.session.opening(), Some(creds))?;
+        open::end_phase(&mut client.conn, opts.session.opening());
         client.login(creds)?;
         if client.conn.stream().is_tls() {
             client.protect_data()?;
@@ -495,12 +481,7 @@ impl<S: Transport> StartTls for FtpClient<S> {
 
     fn ask(&mut self) -> Result<std::result::Result<(), String>> {
         self.conn.send_command("AUTH", Some("TLS"))?;
-        let r = self.reply_to("AUTH TLS")?;
-        Ok(if r.code == 234 {
-            Ok(())
-        } else {
-            Err(format!("{} {}", r.code, r.text()))
-        })
+        Ok(starttls::agreed(&self.reply_to("AUTH TLS")?, 234))
     }
 
     fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {
@@ -517,7 +498,7 @@ mod tests {
     //! part is the server's answer to one command, the first its greeting.
 
     use super::*;
-    use crate::net::tls::TlsOptions;
+    use crate::net::tls::TlsMode;
     use crate::net::url::Scheme;
     use crate::wire::tests::{MockStream, collecting};
 
@@ -525,12 +506,9 @@ mod tests {
 
     fn options(mode: TlsMode) -> FtpOptions {
         FtpOptions {
-            connect: ConnectOptions::default(),
-            tls_mode: mode,
-            tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
+            session: SessionOptions::test(mode),
             active: false,
             ascii: false,
-            transcript: None,
         }
     }
 
@@ -549,7 +527,7 @@ mod tests {
         let target = Target::parse(url, &[Scheme::Ftp, Scheme::Ftps]).unwrap();
         let (t, seen) = collecting();
         let mut opts = options(mode);
-        opts.transcript = Some(t);
+        opts.session.transcript = Some(t);
         let deadline = Instant::now() + Duration::from_secs(30);
         let r = FtpClient::handshake(stream, &target, login, &opts, deadline);
         let sent = seen

@@ -16,16 +16,16 @@ pub use pipeline::{BATCH, FetchEvent, IN_FLIGHT};
 use super::parse::{self, Astring, Capabilities, Data, Folder, parse_capabilities, parse_data};
 use crate::error::{Error, Kind, Result};
 use crate::imap::reply::{Imap, ImapKind, ImapReply, ImapStatus, imap_literal};
-use crate::net::ConnectOptions;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::Target;
 use crate::session::Credentials;
+use crate::session::SessionOptions;
 use crate::session::authenticate::{self, Sasl, Step};
-use crate::session::open::{self, Opening};
+use crate::session::open;
 use crate::session::sasl::{self, Mechanism};
 use crate::session::starttls::{self, StartTls};
-use crate::wire::{Conn, Transcript, printable};
+use crate::wire::{Conn, printable};
 use pipeline::Pipeline;
 use std::time::Instant;
 
@@ -49,23 +49,6 @@ const MAX_NAME_LITERAL: u64 = 64 * 1024;
 /// more than any such item needs. A literal beyond it is refused unread, never drained
 /// (`X-JUNK {999999999999}` would hold the account's lock for as long as the server likes).
 const MAX_UNASKED: u64 = 64 * 1024;
-
-/// How to connect. How to log in is the [`Credentials`]' business.
-#[derive(Clone)]
-pub struct ImapOptions {
-    pub connect: ConnectOptions,
-    pub tls_mode: TlsMode,
-    /// Needed for imaps:// and for `--tls auto|required`.
-    pub tls: Option<TlsContext>,
-    pub transcript: Option<Transcript>,
-}
-
-impl ImapOptions {
-    fn opening(&self) -> Opening<'_> {
-        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
-        Opening::new(&self.connect, self.tls_mode, tls, transcript)
-    }
-}
 
 /// A selected folder (RFC 3501 section 6.3.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,7 +83,7 @@ pub struct ImapClient<S: Transport = NetStream> {
 impl ImapClient<NetStream> {
     /// Connects (TLS from the first byte for imaps://), upgrades with STARTTLS as the policy
     /// says, and logs in.
-    pub fn connect(target: &Target, creds: &Credentials, opts: &ImapOptions) -> Result<Self> {
+    pub fn connect(target: &Target, creds: &Credentials, opts: &SessionOptions) -> Result<Self> {
         let (stream, deadline) = open::connect(target, opts.opening())?;
         ImapClient::handshake(stream, target, creds, opts, deadline)
     }
@@ -113,7 +96,7 @@ impl<S: Transport> ImapClient<S> {
         stream: S,
         target: &Target,
         creds: &Credentials,
-        opts: &ImapOptions,
+        opts: &SessionOptions,
         deadline: Instant,
     ) -> Result<Self> {
         let (conn, greeting) =
@@ -689,7 +672,6 @@ impl<S: Transport> ImapClient<S> {
     }
 }
 
-/// A response line for a message: the tag or `*`/`+`, status and text, visible.
 /// STARTTLS (RFC 3501 section 6.2.1), when CAPABILITY lists it; CAPABILITY again over TLS.
 impl<S: Transport> StartTls for ImapClient<S> {
     const COMMAND: &'static str = "STARTTLS";
@@ -732,10 +714,6 @@ impl<S: Transport> Sasl for Authenticate<'_, S> {
     type Stream = S;
     type Dialect = Imap;
     const COMMAND: &'static str = "AUTHENTICATE";
-
-    fn conn(&self) -> &Conn<S, Imap> {
-        &self.client.conn
-    }
 
     fn conn_mut(&mut self) -> &mut Conn<S, Imap> {
         &mut self.client.conn
@@ -825,21 +803,12 @@ mod tests {
         Target::parse(url, &[Scheme::Imap, Scheme::Imaps]).unwrap()
     }
 
-    pub(super) fn opts(mode: TlsMode) -> ImapOptions {
-        ImapOptions {
-            connect: ConnectOptions::default(),
-            tls_mode: mode,
-            tls: Some(TlsContext::new(&Default::default()).unwrap()),
-            transcript: None,
-        }
-    }
-
     pub(super) fn connect(
         parts: &[&[u8]],
         chunk: usize,
         url: &str,
         login: &Credentials,
-        o: &ImapOptions,
+        o: &SessionOptions,
     ) -> Result<ImapClient<MockStream>> {
         ImapClient::handshake(
             MockStream::scripted(parts, chunk),
@@ -852,7 +821,7 @@ mod tests {
 
     /// How a handshake on `parts` as `creds` at `imap://h/` under `mode` fails.
     fn refused(parts: &[&[u8]], creds: &Credentials, mode: TlsMode) -> Error {
-        connect(parts, 64, "imap://h/", creds, &opts(mode))
+        connect(parts, 64, "imap://h/", creds, &SessionOptions::test(mode))
             .err()
             .unwrap()
     }
@@ -916,7 +885,7 @@ a6 OK done\r\n";
         ];
         for chunk in [1, 2, 3, 7, 64, 4096] {
             let (t, seen) = collecting();
-            let mut o = opts(TlsMode::Auto);
+            let mut o = SessionOptions::test(TlsMode::Auto);
             o.transcript = Some(t);
             let mut c = connect(
                 &parts,
@@ -971,7 +940,7 @@ a6 OK done\r\n";
             b"a3 NO [AUTHENTICATIONFAILED] wrong password hunter2\r\n",
         ];
         let (t, seen) = collecting();
-        let mut o = opts(TlsMode::Auto);
+        let mut o = SessionOptions::test(TlsMode::Auto);
         o.transcript = Some(t);
         let e = connect(
             &parts,
@@ -1022,7 +991,7 @@ a6 OK done\r\n";
     fn login_with_quoted_strings_and_literals_hides_the_password() {
         // `--tls none`, no AUTH= offered: LOGIN.
         let (t, seen) = collecting();
-        let mut o = opts(TlsMode::None);
+        let mut o = SessionOptions::test(TlsMode::None);
         o.transcript = Some(t);
         let parts: Vec<&[u8]> = vec![
             b"* OK [CAPABILITY IMAP4rev1] hi\r\n",
@@ -1059,7 +1028,7 @@ a6 OK done\r\n";
             3,
             "imap://h/",
             &Credentials::password("j\u{f6}rg", "\u{e9}t\u{e9}"),
-            &opts(TlsMode::None),
+            &SessionOptions::test(TlsMode::None),
         )
         .unwrap();
         assert_eq!(
@@ -1087,7 +1056,7 @@ a6 OK done\r\n";
 
     #[test]
     fn xoauth2_with_sasl_ir_and_its_error_detail() {
-        let o = opts(TlsMode::None);
+        let o = SessionOptions::test(TlsMode::None);
         let ok: Vec<&[u8]> = vec![
             b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2 AUTH=PLAIN] hi\r\n",
             b"a1 OK [CAPABILITY IMAP4rev1] in\r\n",
@@ -1138,7 +1107,7 @@ a6 OK done\r\n";
             b"a1 NO cancelled\r\n",
         ];
         let (t, seen) = collecting();
-        let mut o = opts(TlsMode::None);
+        let mut o = SessionOptions::test(TlsMode::None);
         o.transcript = Some(t);
         let creds = Credentials::password("bob", "pw");
         let e = connect(&parts, 3, "imap://h/", &creds, &o).err().unwrap();
@@ -1165,7 +1134,14 @@ a6 OK done\r\n";
         assert_eq!(e.exit_code(), 76);
         // PREAUTH: no login, no STARTTLS; without TLS only under --tls none.
         let preauth: &[&[u8]] = &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"];
-        let c = connect(preauth, 64, "imap://h/", &login, &opts(TlsMode::None)).unwrap();
+        let c = connect(
+            preauth,
+            64,
+            "imap://h/",
+            &login,
+            &SessionOptions::test(TlsMode::None),
+        )
+        .unwrap();
         assert!(c.conn.stream().written.is_empty());
         for mode in [TlsMode::Auto, TlsMode::Required] {
             let e = refused(preauth, &login, mode);
@@ -1176,7 +1152,14 @@ a6 OK done\r\n";
             );
         }
         // Over imaps:// the greeting came through TLS.
-        let c = connect(preauth, 64, "imaps://h/", &login, &opts(TlsMode::Auto)).unwrap();
+        let c = connect(
+            preauth,
+            64,
+            "imaps://h/",
+            &login,
+            &SessionOptions::test(TlsMode::Auto),
+        )
+        .unwrap();
         assert!(c.conn.stream().written.is_empty());
     }
 
@@ -1188,7 +1171,7 @@ a6 OK done\r\n";
             chunk,
             "imap://h/",
             &Credentials::password("u", "p"),
-            &opts(TlsMode::None),
+            &SessionOptions::test(TlsMode::None),
         )
         .unwrap()
     }
@@ -1348,7 +1331,7 @@ a6 OK done\r\n";
             NetStream::Plain(net::Sock::new(tcp, None, None)),
             &target("imap://h/"),
             &Credentials::password("u", "p"),
-            &opts(TlsMode::None),
+            &SessionOptions::test(TlsMode::None),
             Instant::now() + Duration::from_secs(5),
         )
         .unwrap();

@@ -739,7 +739,7 @@ impl<'a> Run<'a> {
     /// Deletes the remote copy only once the reader has what was written (a pipe drained)
     /// or it is on disk, keeping the control connection alive meanwhile.
     fn settle_then_delete(&mut self, target: &Target, device: bool) -> Result<()> {
-        let within = self.ftp.connect.idle_timeout;
+        let within = self.ftp.session.connect.idle_timeout;
         let keepalive = self.opts.keepalive;
         let (login, ftp) = (self.login.clone(), self.ftp);
         let (slot, out) = self.stream_out(device)?;

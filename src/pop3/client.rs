@@ -9,18 +9,18 @@
 //! was (RFC 1939 section 6: DELE takes effect only in the UPDATE state, after QUIT).
 
 use crate::error::{Error, Kind, Result};
-use crate::net::ConnectOptions;
 use crate::net::stream::{NetStream, Transport};
-use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::tls::TlsContext;
 use crate::net::url::Target;
 use crate::pop3::reply::{Pop3, Pop3Reply, Pop3Status};
+use crate::session::SessionOptions;
 use crate::session::authenticate::{self, Sasl, Step};
-use crate::session::open::{self, Opening};
+use crate::session::open;
 use crate::session::sasl;
 use crate::session::starttls::{self, StartTls};
 use crate::session::{Credentials, Method};
 use crate::wire::reply::Response;
-use crate::wire::{Conn, DotBody, Transcript};
+use crate::wire::{Conn, DotBody};
 use std::time::Instant;
 
 /// At most this many commands in flight (besides the 4 KiB window of the engine).
@@ -30,24 +30,6 @@ const MAX_IN_FLIGHT: usize = 256;
 /// initial response that would make AUTH longer goes as the answer to an empty challenge
 /// instead (RFC 5034 section 4).
 const MAX_AUTH_LINE: usize = 255 - 2;
-
-/// How to connect. How to log in is the [`Credentials`]' business.
-#[derive(Clone)]
-pub struct Pop3Options {
-    pub connect: ConnectOptions,
-    pub tls_mode: TlsMode,
-    /// Needed for pop3s:// and for `--tls auto|required`.
-    pub tls: Option<TlsContext>,
-    /// `--verbose`.
-    pub transcript: Option<Transcript>,
-}
-
-impl Pop3Options {
-    fn opening(&self) -> Opening<'_> {
-        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
-        Opening::new(&self.connect, self.tls_mode, tls, transcript)
-    }
-}
 
 /// What CAPA said (RFC 2449 section 6).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,7 +87,7 @@ pub struct Pop3Client<S: Transport = NetStream> {
 impl Pop3Client<NetStream> {
     /// Connects (TLS from the first byte for pop3s://), upgrades with STLS as the policy says,
     /// and logs in.
-    pub fn connect(target: &Target, creds: &Credentials, opts: &Pop3Options) -> Result<Self> {
+    pub fn connect(target: &Target, creds: &Credentials, opts: &SessionOptions) -> Result<Self> {
         let (stream, deadline) = open::connect(target, opts.opening())?;
         Pop3Client::handshake(stream, target, creds, opts, deadline)
     }
@@ -118,7 +100,7 @@ impl<S: Transport> Pop3Client<S> {
         stream: S,
         target: &Target,
         creds: &Credentials,
-        opts: &Pop3Options,
+        opts: &SessionOptions,
         deadline: Instant,
     ) -> Result<Self> {
         let (conn, greeting) =
@@ -422,10 +404,6 @@ impl<S: Transport> Sasl for Pop3Client<S> {
     type Dialect = Pop3;
     const COMMAND: &'static str = "AUTH";
 
-    fn conn(&self) -> &Conn<S, Pop3> {
-        &self.conn
-    }
-
     fn conn_mut(&mut self) -> &mut Conn<S, Pop3> {
         &mut self.conn
     }
@@ -492,19 +470,10 @@ mod tests {
     //! one command line, the first its greeting.
 
     use super::*;
-    use crate::net::tls::TlsOptions;
+    use crate::net::tls::TlsMode;
     use crate::net::url::Scheme;
     use crate::session::sasl::Mechanism;
     use crate::wire::tests::MockStream;
-
-    fn options(mode: TlsMode) -> Pop3Options {
-        Pop3Options {
-            connect: ConnectOptions::default(),
-            tls_mode: mode,
-            tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
-            transcript: None,
-        }
-    }
 
     fn handshake(parts: &[&[u8]], mode: TlsMode) -> (Result<Pop3Client<MockStream>>, String) {
         let target = Target::parse("pop3://bob@h.example", &[Scheme::Pop3]).unwrap();
@@ -514,7 +483,7 @@ mod tests {
             stream,
             &target,
             &Credentials::password("bob", "pw"),
-            &options(mode),
+            &SessionOptions::test(mode),
             deadline,
         ) {
             Ok(c) => {
@@ -726,7 +695,7 @@ mod tests {
         let target = Target::parse("pop3://bob@h.example", &[Scheme::Pop3]).unwrap();
         let stream = MockStream::scripted(parts, 1000);
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
-        let mut opts = options(TlsMode::None);
+        let mut opts = SessionOptions::test(TlsMode::None);
         let (t, seen) = crate::wire::tests::collecting();
         opts.transcript = Some(t);
         let r = Pop3Client::handshake(
@@ -853,7 +822,7 @@ mod tests {
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let creds = Credentials::token("bob", "ya29.tok");
         let (t, seen) = crate::wire::tests::collecting();
-        let mut opts = options(TlsMode::None);
+        let mut opts = SessionOptions::test(TlsMode::None);
         opts.transcript = Some(t);
         let e = Pop3Client::handshake(stream, &target, &creds, &opts, deadline)
             .err()
@@ -883,7 +852,7 @@ mod tests {
             ],
             1000,
         );
-        let opts = options(TlsMode::None);
+        let opts = SessionOptions::test(TlsMode::None);
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let c = Pop3Client::handshake(
             stream,

@@ -46,8 +46,7 @@ pub trait Sasl {
     /// The command that starts it: `AUTH`, `AUTHENTICATE`.
     const COMMAND: &'static str;
 
-    fn conn(&self) -> &Conn<Self::Stream, Self::Dialect>;
-
+    /// The connection the exchange is on.
     fn conn_mut(&mut self) -> &mut Conn<Self::Stream, Self::Dialect>;
 
     /// The longest command line (CRLF not counted) that may carry an initial response, or
@@ -100,14 +99,15 @@ pub fn authenticate<P: Sasl>(p: &mut P, mech: Mechanism, creds: &Credentials) ->
     loop {
         let challenge = match p.step(&what)? {
             Step::Success(r) => {
-                ex.finish(None).map_err(|e| e.context(p.conn().peer()))?;
+                ex.finish(None)
+                    .map_err(|e| e.context(p.conn_mut().peer()))?;
                 return Ok(r);
             }
             Step::Failure(r) => {
                 let detail = ex.detail().map(|d| format!(" ({d})")).unwrap_or_default();
                 let context = format!(
                     "{}: login as {} with {mech} failed{detail}",
-                    p.conn().peer(),
+                    p.conn_mut().peer(),
                     creds.user
                 );
                 return Err(p.refused(&r, &context));
@@ -139,7 +139,7 @@ fn cancel<P: Sasl>(p: &mut P, what: &str, e: Error) -> Error {
     if p.conn_mut().cancel_sasl().is_ok() {
         let _ = p.step(what);
     }
-    e.context(p.conn().peer())
+    e.context(p.conn_mut().peer())
 }
 
 /// An initial response as it goes on the command line. (An empty response to a challenge
@@ -182,9 +182,6 @@ mod tests {
         type Stream = MockStream;
         type Dialect = Smtp;
         const COMMAND: &'static str = "AUTH";
-        fn conn(&self) -> &Conn<MockStream, Smtp> {
-            &self.conn
-        }
         fn conn_mut(&mut self) -> &mut Conn<MockStream, Smtp> {
             &mut self.conn
         }

@@ -14,3 +14,4 @@ pub mod sasl;
 pub(crate) mod starttls;
 
 pub use credentials::{Credentials, Method, Origin, Secret};
+pub use open::SessionOptions;

@@ -11,7 +11,44 @@ use crate::wire::reply::{Dialect, Response};
 use crate::wire::{Conn, Transcript};
 use std::time::{Duration, Instant};
 
-/// What opening a session takes, whatever the protocol.
+/// How to open a session, whatever the protocol: what the POP3 and IMAP clients take,
+/// and the FTP and SMTP options carry beside their own.
+#[derive(Clone)]
+pub struct SessionOptions {
+    pub connect: ConnectOptions,
+    /// `--tls`.
+    pub tls_mode: TlsMode,
+    /// Needed for a scheme with TLS from the first byte (ftps://, smtps://, pop3s://,
+    /// imaps://) and for `--tls auto|required`.
+    pub tls: Option<TlsContext>,
+    /// `--verbose`: shared by every connection of the run.
+    pub transcript: Option<Transcript>,
+}
+
+impl SessionOptions {
+    /// The borrowed view the session layer's steps take.
+    pub fn opening(&self) -> Opening<'_> {
+        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
+        Opening::new(&self.connect, self.tls_mode, tls, transcript)
+    }
+}
+
+#[cfg(test)]
+impl SessionOptions {
+    /// A unit test's: the default timeouts, `mode`, a TLS context for an upgrade, no
+    /// transcript.
+    pub fn test(mode: TlsMode) -> SessionOptions {
+        let tls = TlsContext::new(&Default::default()).expect("the default TLS context");
+        SessionOptions {
+            connect: ConnectOptions::default(),
+            tls_mode: mode,
+            tls: Some(tls),
+            transcript: None,
+        }
+    }
+}
+
+/// What opening a session takes, whatever the protocol, borrowed.
 #[derive(Clone, Copy)]
 pub struct Opening<'a> {
     pub connect: &'a ConnectOptions,

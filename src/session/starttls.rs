@@ -16,6 +16,7 @@ use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::Target;
 use crate::session::credentials::Credentials;
 use crate::session::open::Opening;
+use crate::wire::reply::Reply;
 
 /// How one protocol asks for TLS, implemented by its client (or its connection before the
 /// client exists).
@@ -38,6 +39,16 @@ pub trait StartTls: Sized {
     /// before it are forgotten: RFC 3207 section 4.2, RFC 2595 section 4, RFC 3501 section
     /// 6.2.1).
     fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self>;
+}
+
+/// The answer to a request for TLS in a protocol of numbered replies: `yes` (SMTP's `220`,
+/// FTP's `234`) agrees, any other refuses, said as it reads (`454 TLS not available`).
+pub fn agreed(r: &Reply, yes: u16) -> std::result::Result<(), String> {
+    if r.code == yes {
+        Ok(())
+    } else {
+        Err(format!("{} {}", r.code, r.text()))
+    }
 }
 
 /// Upgrades `session` to TLS as `opening.tls_mode` says, unless the scheme is TLS from the

@@ -15,40 +15,29 @@ pub use body::{BDAT_CHUNK, BdatWriter, BodySink};
 pub use transaction::{Delivered, Envelope, RcptReply, first_refusal, refusal};
 
 use crate::error::{Error, Kind, Result};
-use crate::net::ConnectOptions;
 use crate::net::stream::{NetStream, Transport};
-use crate::net::tls::{TlsContext, TlsMode};
+use crate::net::tls::TlsContext;
 use crate::net::url::Target;
 use crate::session::Credentials;
+use crate::session::SessionOptions;
 use crate::session::authenticate::{self, Sasl, Step};
-use crate::session::open::{self, Opening};
+use crate::session::open;
 use crate::session::sasl::{self, Mechanism};
 use crate::session::starttls::{self, StartTls};
 use crate::smtp::reply::Smtp;
+use crate::wire::Conn;
 use crate::wire::reply::Reply;
-use crate::wire::{Conn, Transcript};
 use std::time::{Duration, Instant};
 
 /// How to connect.
 #[derive(Clone)]
 pub struct SmtpOptions {
-    pub connect: ConnectOptions,
-    pub tls_mode: TlsMode,
-    /// Needed for smtps:// and for `--tls auto|required`.
-    pub tls: Option<TlsContext>,
+    pub session: SessionOptions,
     /// The name given in EHLO/HELO.
     pub helo: String,
-    pub transcript: Option<Transcript>,
     /// How long to wait for the reply to the end of a message's data (RFC 5321 4.5.3.2.6:
     /// 10 minutes, [`FINAL_REPLY_TIMEOUT`]): the server may be delivering it meanwhile.
     pub final_reply_timeout: Duration,
-}
-
-impl SmtpOptions {
-    fn opening(&self) -> Opening<'_> {
-        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
-        Opening::new(&self.connect, self.tls_mode, tls, transcript)
-    }
 }
 
 /// RFC 5321 4.5.3.2.6, "DATA Termination: 10 minutes": the server delivers the message
@@ -133,7 +122,7 @@ impl SmtpClient<NetStream> {
         opts: &SmtpOptions,
         login: Option<&Credentials>,
     ) -> Result<Self> {
-        let (stream, deadline) = open::connect(target, opts.opening())?;
+        let (stream, deadline) = open::connect(target, opts.session.opening())?;
         SmtpClient::handshake(stream, target, opts, deadline, login)
     }
 }
@@ -149,7 +138,14 @@ impl<S: Transport> SmtpClient<S> {
         deadline: Instant,
         login: Option<&Credentials>,
     ) -> Result<Self> {
-        let (mut conn, r) = open::start(stream, target, Smtp, opts.opening(), deadline, |_| false)?;
+        let (mut conn, r) = open::start(
+            stream,
+            target,
+            Smtp,
+            opts.session.opening(),
+            deadline,
+            |_| false,
+        )?;
         if r.code != 220 {
             return Err(r.error(format!("{}: greeting", conn.peer())));
         }
@@ -161,8 +157,8 @@ impl<S: Transport> SmtpClient<S> {
             final_reply_timeout: opts.final_reply_timeout,
             helo: opts.helo.clone(),
         };
-        let mut client = starttls::starttls(client, target, opts.opening(), login)?;
-        open::end_phase(&mut client.conn, opts.opening());
+        let mut client = starttls::starttls(client, target, opts.session.opening(), login)?;
+        open::end_phase(&mut client.conn, opts.session.opening());
         Ok(client)
     }
 
@@ -260,12 +256,7 @@ impl<S: Transport> StartTls for SmtpClient<S> {
 
     fn ask(&mut self) -> Result<std::result::Result<(), String>> {
         self.conn.send_command("STARTTLS", None)?;
-        let r = self.reply_to("STARTTLS")?;
-        Ok(if r.code == 220 {
-            Ok(())
-        } else {
-            Err(format!("{} {}", r.code, r.text()))
-        })
+        Ok(starttls::agreed(&self.reply_to("STARTTLS")?, 220))
     }
 
     fn upgrade(self, tls: &TlsContext, host: &str) -> Result<Self> {
@@ -280,10 +271,6 @@ impl<S: Transport> Sasl for SmtpClient<S> {
     type Stream = S;
     type Dialect = Smtp;
     const COMMAND: &'static str = "AUTH";
-
-    fn conn(&self) -> &Conn<S, Smtp> {
-        &self.conn
-    }
 
     fn conn_mut(&mut self) -> &mut Conn<S, Smtp> {
         &mut self.conn
@@ -337,7 +324,7 @@ mod tests {
     //! one line the client writes (the first is the greeting).
 
     use super::*;
-    use crate::net::tls::TlsOptions;
+    use crate::net::tls::TlsMode;
     use crate::net::url::Scheme;
     use crate::wire::tests::{MockStream, collecting};
     use base64::Engine as _;
@@ -346,11 +333,8 @@ mod tests {
 
     fn options(mode: TlsMode) -> SmtpOptions {
         SmtpOptions {
-            connect: ConnectOptions::default(),
-            tls_mode: mode,
-            tls: Some(TlsContext::new(&TlsOptions::default()).unwrap()),
+            session: SessionOptions::test(mode),
             helo: "client.example".into(),
-            transcript: None,
             final_reply_timeout: FINAL_REPLY_TIMEOUT,
         }
     }
@@ -366,7 +350,7 @@ mod tests {
         let target = Target::parse("smtp://mx.example:25", &[Scheme::Smtp]).unwrap();
         let (t, seen) = collecting();
         let mut opts = options(mode);
-        opts.transcript = Some(t);
+        opts.session.transcript = Some(t);
         let deadline = Instant::now() + Duration::from_secs(30);
         let login = Credentials::password("bob", "hunter2");
         let r = SmtpClient::handshake(

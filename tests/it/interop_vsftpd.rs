@@ -10,6 +10,7 @@ use posthaste::ftp::{Credentials, FtpClient, FtpOptions};
 use posthaste::net::ConnectOptions;
 use posthaste::net::tls::{TlsContext, TlsMode, TlsOptions};
 use posthaste::net::url::{Scheme, Target};
+use posthaste::session::SessionOptions;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -363,12 +364,14 @@ fn client_for(s: &Servers, port: u16) -> FtpClient {
     })
     .unwrap();
     let opts = FtpOptions {
-        connect: ConnectOptions::default(),
-        tls_mode: TlsMode::Required,
-        tls: Some(tls),
+        session: SessionOptions {
+            connect: ConnectOptions::default(),
+            tls_mode: TlsMode::Required,
+            tls: Some(tls),
+            transcript: None,
+        },
         active: false,
         ascii: false,
-        transcript: None,
     };
     let login = Credentials::password(s.user.clone(), s.password.clone());
     let client = FtpClient::connect(&target, &login, &opts).unwrap();

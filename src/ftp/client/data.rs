@@ -127,7 +127,7 @@ impl<S: Transport> FtpClient<S> {
             }
         };
         let addr = SocketAddr::new(peer.ip(), port);
-        let tcp = net::connect_addr(&addr, &self.opts.connect).map_err(|e| {
+        let tcp = net::connect_addr(&addr, &self.opts.session.connect).map_err(|e| {
             self.broken = true;
             if matches!(
                 e.kind(),
@@ -237,14 +237,14 @@ impl<S: Transport> FtpClient<S> {
             PendingData::Listening(listener, expect) => self.accept_data(listener, expect)?,
         };
         // A data connection is bulk data from its first byte: the minimum rate applies.
-        let tcp = self.opts.connect.sock(tcp);
+        let tcp = self.opts.session.connect.sock(tcp);
         tcp.watch_rate(true);
         if self.protected {
             let tls =
-                self.opts.tls.clone().ok_or_else(|| {
+                self.opts.session.tls.clone().ok_or_else(|| {
                     Error::new(Kind::Software, "PROT P without a TLS configuration")
                 })?;
-            let deadline = Instant::now() + self.opts.connect.connect_timeout;
+            let deadline = Instant::now() + self.opts.session.connect.connect_timeout;
             match tls.handshake(tcp, &self.host, Some(deadline)) {
                 Ok(s) => Ok(Started::Data(NetStream::Tls(Box::new(s)))),
                 Err(e) => {
@@ -258,7 +258,7 @@ impl<S: Transport> FtpClient<S> {
     }
 
     fn accept_data(&mut self, listener: TcpListener, expect: IpAddr) -> Result<TcpStream> {
-        let deadline = Instant::now() + self.opts.connect.connect_timeout;
+        let deadline = Instant::now() + self.opts.session.connect.connect_timeout;
         listener
             .set_nonblocking(true)
             .map_err(|e| Error::new(Kind::Io, format!("active mode: {}", io_reason(&e))))?;
@@ -271,7 +271,7 @@ impl<S: Transport> FtpClient<S> {
                         continue;
                     }
                     s.set_nonblocking(false)
-                        .and_then(|_| net::configure(&s, &self.opts.connect))
+                        .and_then(|_| net::configure(&s, &self.opts.session.connect))
                         .map_err(|e| Error::network(self.peer(), e))?;
                     return Ok(s);
                 }

@@ -105,10 +105,11 @@ impl<S: Transport> ImapClient<S> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{connect, opts, preauth};
+    use super::super::tests::{connect, preauth};
     use super::*;
     use crate::net::tls::TlsMode;
     use crate::session::Credentials;
+    use crate::session::SessionOptions;
     use crate::wire::tests::collecting;
 
     #[test]
@@ -130,7 +131,7 @@ mod tests {
             1,
             "imap://h/",
             &Credentials::password("u", "p"),
-            &opts(TlsMode::None),
+            &SessionOptions::test(TlsMode::None),
         )
         .unwrap();
         c.conn.set_transcript(Some(t));
@@ -156,7 +157,7 @@ mod tests {
             64,
             "imap://h/",
             &Credentials::password("u", "p"),
-            &opts(TlsMode::None),
+            &SessionOptions::test(TlsMode::None),
         )
         .unwrap();
         assert_eq!(

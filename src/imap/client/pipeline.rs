@@ -415,10 +415,11 @@ fn fetch_items(r: &ImapReply) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{connect, drain, drain_missing, opts, preauth};
+    use super::super::tests::{connect, drain, drain_missing, preauth};
     use super::*;
     use crate::net::tls::TlsMode;
     use crate::session::Credentials;
+    use crate::session::SessionOptions;
 
     #[test]
     fn fetches_are_pipelined_in_batches() {
@@ -637,7 +638,7 @@ mod tests {
             64,
             "imap://h/",
             &Credentials::password("u", "p"),
-            &opts(TlsMode::None),
+            &SessionOptions::test(TlsMode::None),
         )
         .unwrap();
         assert_eq!(c.queue_expunge(&[1]).unwrap_err().exit_code(), 69);
