@@ -125,9 +125,7 @@ folder (ftp://host/dir/file); ftp://host//abs/file is absolute. ftps:// is impli
 (port 990); ftp:// upgrades with AUTH TLS whenever the server offers it (--tls), and never \
 sends a password in cleartext unless --tls none is given.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order. Without a user name the login is anonymous.",
-    after_help = tool::after_help(FtpPut::MAN),
-    after_long_help = tool::after_long_help(FtpPut::MAN, FtpPut::EXIT),
+terminal, in that order. Without a user name the login is anonymous."
 )]
 pub struct Args {
     /// Local files to upload ('-' for standard input)

@@ -167,8 +167,6 @@ password in cleartext unless --tls none is given. Messages are fetched in pipeli
 of UID FETCH commands and streamed to disk, whatever their size.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
 terminal, in that order; --oauth2-token-env logs in with XOAUTH2 instead.",
-    after_help = tool::after_help(ImapFetch::MAN),
-    after_long_help = tool::after_long_help(ImapFetch::MAN, ImapFetch::EXIT),
 )]
 pub struct Args {
     /// imap:// or imaps:// URL of the account, with a folder as its path

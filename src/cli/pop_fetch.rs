@@ -166,8 +166,6 @@ in cleartext unless --tls none is given. With PIPELINING the server gets a windo
 commands at once.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
 terminal, in that order.",
-    after_help = tool::after_help(PopFetch::MAN),
-    after_long_help = tool::after_long_help(PopFetch::MAN, PopFetch::EXIT),
 )]
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT
