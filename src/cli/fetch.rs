@@ -5,7 +5,7 @@
 use super::common::OutputArgs;
 use super::progress::CliEvents;
 use super::report::Reporter;
-use super::store::{StoreArgs, Tracked};
+use super::store::{DeliverArgs, Tracked};
 use crate::deliver::Deliver;
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
@@ -36,9 +36,7 @@ pub fn open_state(
 
 /// The store a run delivers into, as the run sees it.
 pub struct Store<'a> {
-    pub args: &'a StoreArgs,
-    /// `--create-dirs`.
-    pub create_dirs: bool,
+    pub args: &'a DeliverArgs,
     pub output: &'a OutputArgs,
     pub tool: &'static str,
 }
@@ -54,7 +52,10 @@ impl Store<'_> {
         look: impl FnOnce(bool) -> bool,
         server: impl FnOnce(bool) -> String,
     ) -> Result<Tracked> {
-        let store = self.args.open(self.create_dirs, &mut |n| report.note(n))?;
+        let store = self
+            .args
+            .store
+            .open(self.args.create_dirs, &mut |n| report.note(n))?;
         let look = look(store.durable());
         if look {
             state.peek();

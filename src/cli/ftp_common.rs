@@ -94,9 +94,18 @@ pub fn parse_parallel(text: &str) -> std::result::Result<usize, String> {
     }
 }
 
-/// The transfer flags ftp-get and ftp-put share: parallel connections and a rate limit.
+/// The transfer flags ftp-get and ftp-put share: the data connection's mode, ASCII,
+/// parallel connections and a rate limit.
 #[derive(clap::Args, Debug, Clone)]
-pub struct SpeedArgs {
+pub struct TransferArgs {
+    /// Active mode: the server connects to us (EPRT, falling back to PORT)
+    #[arg(long)]
+    pub active: bool,
+
+    /// ASCII transfers (TYPE A): line endings converted; no size check
+    #[arg(long)]
+    pub ascii: bool,
+
     /// Transfer N files at once, over N logged-in connections (plus one that lists, for a
     /// wildcard or -r) [default: 1]
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_parallel)]
@@ -107,11 +116,23 @@ pub struct SpeedArgs {
     pub limit_rate: Option<u64>,
 }
 
-impl SpeedArgs {
+impl TransferArgs {
+    /// The FTP connection settings for `targets`, with these flags.
+    pub fn ftp_options(
+        &self,
+        net: &NetArgs<OutputArgs>,
+        report: &Reporter,
+        targets: &[Target],
+    ) -> Result<FtpOptions> {
+        let mut ftp = ftp_options(net, report, targets, self.active, self.ascii)?;
+        self.fit_speed_limit(&mut ftp.session.connect, &net.conn);
+        Ok(ftp)
+    }
+
     /// With `--limit-rate`, the run is slow on purpose (and each of `--parallel`
     /// connections gets a share of the rate): the default `--speed-limit` does not apply,
     /// one given on the command line does.
-    pub fn fit_speed_limit(&self, connect: &mut crate::net::ConnectOptions, conn: &ConnArgs) {
+    fn fit_speed_limit(&self, connect: &mut crate::net::ConnectOptions, conn: &ConnArgs) {
         if self.limit_rate.is_some() && conn.speed_limit.is_none() {
             connect.min_rate = None;
         }
@@ -134,7 +155,7 @@ mod tests {
         #[command(flatten)]
         conn: ConnArgs,
         #[command(flatten)]
-        speed: SpeedArgs,
+        speed: TransferArgs,
     }
 
     fn min_rate(args: &[&str]) -> Option<u64> {

@@ -115,9 +115,7 @@ URL paths are relative to the login folder (ftp://host/dir/file); ftp://host//ab
 absolute. ftps:// is implicit TLS (port 990); ftp:// upgrades with AUTH TLS whenever the \
 server offers it (--tls), and never sends a password in cleartext unless --tls none is given.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order. Without a user name the login is anonymous.",
-    after_help = tool::after_help(FtpGet::MAN),
-    after_long_help = tool::after_long_help(FtpGet::MAN, FtpGet::EXIT),
+terminal, in that order. Without a user name the login is anonymous."
 )]
 pub struct Args {
     /// ftp:// or ftps:// URLs of the files to download
@@ -171,16 +169,8 @@ pub struct Args {
     #[arg(long)]
     pub delete_remote: bool,
 
-    /// Active mode: the server connects to us (EPRT, falling back to PORT)
-    #[arg(long)]
-    pub active: bool,
-
-    /// ASCII transfers (TYPE A): line endings converted; no size check
-    #[arg(long)]
-    pub ascii: bool,
-
     #[command(flatten)]
-    pub speed: super::ftp_common::SpeedArgs,
+    pub transfer: super::ftp_common::TransferArgs,
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,
 }
@@ -219,9 +209,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         }
         Destination::Dir(dir)
     };
-    let mut ftp = ftp_options(&args.net, report, &targets, args.active, args.ascii)?;
-    args.speed
-        .fit_speed_limit(&mut ftp.session.connect, &args.net.conn);
+    let ftp = args.transfer.ftp_options(&args.net, report, &targets)?;
     let opts = GetOptions {
         destination,
         resume: args.resume,
@@ -233,10 +221,10 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         keepalive: Duration::from_secs(30),
         recursive: args.recursive,
         newer: args.newer,
-        parallel: args.speed.parallel,
-        limit: args.speed.limit(),
+        parallel: args.transfer.parallel,
+        limit: args.transfer.limit(),
     };
-    if args.speed.parallel > 1 && matches!(opts.destination, Destination::Stream) {
+    if args.transfer.parallel > 1 && matches!(opts.destination, Destination::Stream) {
         return Err(Error::new(
             Kind::Usage,
             "--parallel writes files: it cannot be used with -o - or --stdout",

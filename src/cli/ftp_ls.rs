@@ -204,9 +204,7 @@ it is one, else as the one file it names. Default output is the names, one per l
 type, size and modification time; --json writes one JSON object per line.\n\n\
 URL paths are relative to the login folder; ftp://host//abs/ is absolute. ftps:// is \
 implicit TLS; ftp:// upgrades with AUTH TLS whenever offered (--tls).",
-    after_help = tool::after_help(FtpLs::MAN),
-    after_long_help = tool::after_long_help(FtpLs::MAN, FtpLs::EXIT),
-    disable_help_flag = true,
+    disable_help_flag = true
 )]
 pub struct Args {
     /// ftp:// or ftps:// URL of the folder (ending in /), a wildcard, or a file

@@ -2,7 +2,7 @@
 //! completions, and the glue from it to `crate::jobs::ftp_put`.
 
 use super::common::{NetArgs, OutputArgs};
-use super::ftp_common::{ftp_options, run_job};
+use super::ftp_common::run_job;
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
@@ -78,15 +78,9 @@ impl Tool for FtpPut {
         super::process::tune_allocator();
         let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
         let jobs = jobs(&args.files, &target)?;
-        let mut ftp = ftp_options(
-            &args.net,
-            report,
-            std::slice::from_ref(&target),
-            args.active,
-            args.ascii,
-        )?;
-        args.speed
-            .fit_speed_limit(&mut ftp.session.connect, &args.net.conn);
+        let ftp = args
+            .transfer
+            .ftp_options(&args.net, report, std::slice::from_ref(&target))?;
         let opts = PutOptions {
             atomic: args.atomic,
             create_dirs: args.create_dirs,
@@ -98,8 +92,8 @@ impl Tool for FtpPut {
             recursive: args.recursive,
             follow: args.follow,
             keep_mtime: !args.no_mtime,
-            parallel: args.speed.parallel,
-            limit: args.speed.limit(),
+            parallel: args.transfer.parallel,
+            limit: args.transfer.limit(),
             retry: args.net.conn.retry_policy(),
         };
         run_job(&args.net, report, |login_for, events| {
@@ -125,9 +119,7 @@ folder (ftp://host/dir/file); ftp://host//abs/file is absolute. ftps:// is impli
 (port 990); ftp:// upgrades with AUTH TLS whenever the server offers it (--tls), and never \
 sends a password in cleartext unless --tls none is given.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order. Without a user name the login is anonymous.",
-    after_help = tool::after_help(FtpPut::MAN),
-    after_long_help = tool::after_long_help(FtpPut::MAN, FtpPut::EXIT),
+terminal, in that order. Without a user name the login is anonymous."
 )]
 pub struct Args {
     /// Local files to upload ('-' for standard input)
@@ -174,16 +166,8 @@ pub struct Args {
     #[arg(long)]
     pub no_mtime: bool,
 
-    /// Active mode: the server connects to us (EPRT, falling back to PORT)
-    #[arg(long)]
-    pub active: bool,
-
-    /// ASCII transfers (TYPE A): line endings converted; no size check
-    #[arg(long)]
-    pub ascii: bool,
-
     #[command(flatten)]
-    pub speed: super::ftp_common::SpeedArgs,
+    pub transfer: super::ftp_common::TransferArgs,
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,
 }

@@ -7,7 +7,7 @@ use super::credentials;
 use super::fetch;
 use super::progress::CliEvents;
 use super::report::Reporter;
-use super::store::{StoreArgs, Tracked};
+use super::store::{DeliverArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::deliver::Deliver;
 use crate::error::{Error, Kind, Result};
@@ -81,7 +81,7 @@ impl Tool for ImapFetch {
         let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
         args.net.tls.warn_insecure(report);
         let folders = folders(&args, &target)?;
-        if !args.list_folders && !args.store.given() {
+        if !args.list_folders && !args.deliver.store.given() {
             return Err(Error::new(
                 Kind::Usage,
                 "give one of --maildir, --mbox, --output-dir, --mda or --stdout (or --list-folders)",
@@ -166,9 +166,7 @@ imaps:// is implicit TLS (port 993); imap:// upgrades with STARTTLS, and never s
 password in cleartext unless --tls none is given. Messages are fetched in pipelined batches \
 of UID FETCH commands and streamed to disk, whatever their size.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order; --oauth2-token-env logs in with XOAUTH2 instead.",
-    after_help = tool::after_help(ImapFetch::MAN),
-    after_long_help = tool::after_long_help(ImapFetch::MAN, ImapFetch::EXIT),
+terminal, in that order; --oauth2-token-env logs in with XOAUTH2 instead."
 )]
 pub struct Args {
     /// imap:// or imaps:// URL of the account, with a folder as its path
@@ -177,11 +175,7 @@ pub struct Args {
     pub url: String,
 
     #[command(flatten)]
-    pub store: StoreArgs,
-
-    /// Make the folder --output-dir or --mbox names when it is missing
-    #[arg(long)]
-    pub create_dirs: bool,
+    pub deliver: DeliverArgs,
 
     /// Fetch from the folder NAME (repeatable; instead of the URL's path; UTF-8 names are
     /// sent in modified UTF-7)
@@ -333,8 +327,7 @@ fn fetch_options(args: &Args) -> FetchOptions {
 /// reader).
 fn open_store(args: &Args, state: &mut StateFile, report: &Reporter) -> Result<Tracked> {
     let store = fetch::Store {
-        args: &args.store,
-        create_dirs: args.create_dirs,
+        args: &args.deliver,
         output: &args.net.output,
         tool: ImapFetch::NAME,
     };

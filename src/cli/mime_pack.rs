@@ -69,9 +69,7 @@ body and files, and write it to standard output: the composer half of `mime-pack
 smtp-send -t` (or `| msmtp -t`, `| sendmail -t`). It needs no network. Every body streams \
 through fixed-size buffers: a 2 GiB attachment is packed in about 3 MiB of memory.\n\n\
 Every flag is checked first (64), then every input opened (66), then the text bodies are \
-scanned, and only then is the output created. -o FILE is written atomically.",
-    after_help = tool::after_help(MimePack::MAN),
-    after_long_help = tool::after_long_help(MimePack::MAN, MimePack::EXIT),
+scanned, and only then is the output created. -o FILE is written atomically."
 )]
 pub struct Args {
     /// Author address: "Name <addr@example.com>" or addr@example.com [default: $EMAIL]

@@ -6,7 +6,7 @@ use super::credentials;
 use super::fetch;
 use super::progress::CliEvents;
 use super::report::Reporter;
-use super::store::{StoreArgs, Tracked};
+use super::store::{DeliverArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
 use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
@@ -65,7 +65,7 @@ impl Tool for PopFetch {
     type Args = Args;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        if !args.store.given() {
+        if !args.deliver.store.given() {
             return Err(Error::new(
                 Kind::Usage,
                 "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
@@ -104,8 +104,7 @@ impl Tool for PopFetch {
         // into a store still fetches those messages, and no run deletes them unstored. Until
         // QUIT, nothing is deleted on the server (RFC 1939 section 6), whatever happens.
         let store_args = fetch::Store {
-            args: &args.store,
-            create_dirs: args.create_dirs,
+            args: &args.deliver,
             output: &args.net.output,
             tool: PopFetch::NAME,
         };
@@ -165,9 +164,7 @@ pop3s:// is implicit TLS (port 995); pop3:// upgrades with STLS, and never sends
 in cleartext unless --tls none is given. With PIPELINING the server gets a window of RETR \
 commands at once.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order.",
-    after_help = tool::after_help(PopFetch::MAN),
-    after_long_help = tool::after_long_help(PopFetch::MAN, PopFetch::EXIT),
+terminal, in that order."
 )]
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT
@@ -175,11 +172,7 @@ pub struct Args {
     pub url: String,
 
     #[command(flatten)]
-    pub store: StoreArgs,
-
-    /// Make the folder --output-dir or --mbox names when it is missing
-    #[arg(long)]
-    pub create_dirs: bool,
+    pub deliver: DeliverArgs,
 
     /// Leave the messages on the server (the default)
     #[arg(long, overrides_with = "delete")]

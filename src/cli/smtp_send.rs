@@ -193,9 +193,7 @@ A refused recipient fails the whole message (exit 67) unless --partial; a 4xx re
 When the message may have reached some recipients (--partial with a recipient refused for \
 now, or no reply to the end of the message) the exit status is 79, never 75. The sendmail \
 flags -f, -F, -i, -oi, -oem, -B 8BITMIME and -bm are accepted, so that smtp-send can stand \
-in for sendmail.",
-    after_help = tool::after_help(SmtpSend::MAN),
-    after_long_help = tool::after_long_help(SmtpSend::MAN, SmtpSend::EXIT),
+in for sendmail."
 )]
 pub struct Args {
     /// Recipients' addresses (with -t, added to those of the message)

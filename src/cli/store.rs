@@ -38,6 +38,18 @@ pub struct StoreArgs {
     pub stdout: bool,
 }
 
+/// The store flags and `--create-dirs`: where a fetching run delivers.
+#[derive(Args, Debug, Clone)]
+#[group(skip)]
+pub struct DeliverArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Make the folder --output-dir or --mbox names when it is missing
+    #[arg(long)]
+    pub create_dirs: bool,
+}
+
 impl StoreArgs {
     /// Whether one of the flags was given.
     pub fn given(&self) -> bool {

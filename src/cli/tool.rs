@@ -28,17 +28,21 @@ pub trait Tool {
     /// winning; [`COMMON_HINTS`] hold for every tool.
     const HINTS: &'static [Hints] = &[];
     /// Its clap definition: the one source for `--help`, the man page and the completions.
-    /// It leaves out the name and the version, which [`Tool::command`] adds.
+    /// It leaves out the name, the version and the end of `--help`, which [`Tool::command`]
+    /// adds.
     type Args: Parser;
     /// Runs the tool. Failures on the way go to `report` as they happen; an error returned
     /// is reported last. The exit status is the first failure's.
     fn run(args: Self::Args, report: &mut Reporter) -> Result<(), Error>;
 
-    /// The clap command: [`Tool::Args`] named [`Tool::NAME`], with the package's version.
+    /// The clap command: [`Tool::Args`] named [`Tool::NAME`], with the package's version,
+    /// and `--help` ending with the examples (and, in its long form, the exit statuses).
     fn command() -> clap::Command {
         Self::Args::command()
             .name(Self::NAME)
             .version(env!("CARGO_PKG_VERSION"))
+            .after_help(after_help(Self::MAN))
+            .after_long_help(after_long_help(Self::MAN, Self::EXIT))
     }
 }
 
@@ -386,12 +390,12 @@ pub fn exit_status_text(exit: &[(u8, &str)]) -> String {
 }
 
 /// What `--help` ends with: the tool's examples.
-pub fn after_help(man: &'static str) -> String {
+fn after_help(man: &'static str) -> String {
     format!("Examples:\n{}", section(man, "EXAMPLES"))
 }
 
 /// What `--help` (the long form) ends with: the examples and the exit statuses.
-pub fn after_long_help(man: &'static str, exit: &[(u8, &str)]) -> String {
+fn after_long_help(man: &'static str, exit: &[(u8, &str)]) -> String {
     format!(
         "{}\n\nExit status (sysexits.h):\n{}",
         after_help(man),

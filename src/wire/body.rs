@@ -299,7 +299,7 @@ mod tests {
     use crate::smtp::reply::Smtp;
     use crate::wire::reply::Response;
     use crate::wire::tests::{
-        MockStream, collecting, imap, pop3, read_to_end, read_to_error, scripted, smtp,
+        MockStream, imap, pop3, read_to_end, read_to_error, recording, scripted, smtp,
     };
 
     #[test]
@@ -331,9 +331,7 @@ mod tests {
     #[test]
     fn dot_bodies_share_the_reply_buffer() {
         for chunk in 1..=RETR.len() {
-            let (t, seen) = collecting();
-            let mut c = pop3(RETR, chunk);
-            c.set_transcript(Some(t));
+            let (mut c, seen) = recording(pop3(RETR, chunk));
             assert!(c.read_reply().unwrap().is_ok());
             let mut body = c.dot_body().unwrap();
             let got = read_to_end(|b| body.read(b), 5).unwrap();
@@ -353,9 +351,7 @@ mod tests {
     fn listings_are_read_line_by_line() {
         let input = b"+OK\r\n1 abc\r\n..2 def\r\n.\r\n+OK next\r\n";
         for chunk in 1..=input.len() {
-            let (t, seen) = collecting();
-            let mut c = pop3(input, chunk);
-            c.set_transcript(Some(t));
+            let (mut c, seen) = recording(pop3(input, chunk));
             c.read_reply().unwrap();
             let mut body = c.dot_body().unwrap();
             assert_eq!(body.next_line().unwrap().unwrap(), b"1 abc");
@@ -412,9 +408,7 @@ mod tests {
 
     #[test]
     fn dot_writer_sends_through_the_connection() {
-        let (t, seen) = collecting();
-        let mut c = scripted(&[b"", b"354 go\r\n", b"250 queued\r\n"], 64, Smtp);
-        c.set_transcript(Some(t));
+        let (mut c, seen) = recording(scripted(&[b"", b"354 go\r\n", b"250 queued\r\n"], 64, Smtp));
         c.send_command("DATA", None).unwrap();
         assert_eq!(c.read_reply().unwrap().code, 354);
         let mut w = c.dot_writer(LoneCr::Refuse).unwrap();
@@ -456,9 +450,7 @@ mod tests {
     fn imap_literals_at_every_split() {
         for chunk in 1..=FETCH.len() {
             for buf in [1, 5, 4096] {
-                let (t, seen) = collecting();
-                let mut c = imap(FETCH, chunk);
-                c.set_transcript(Some(t));
+                let (mut c, seen) = recording(imap(FETCH, chunk));
                 let r = c.read_reply().unwrap();
                 assert_eq!(r.literal, Some(12));
                 let mut lit = c.literal(12).unwrap();

@@ -839,6 +839,15 @@ pub(crate) mod tests {
         )
     }
 
+    /// `c` with a transcript that collects its lines, and those lines.
+    pub(crate) fn recording<D: Dialect>(
+        mut c: Conn<MockStream, D>,
+    ) -> (Conn<MockStream, D>, Arc<Mutex<Vec<String>>>) {
+        let (t, seen) = collecting();
+        c.set_transcript(Some(t));
+        (c, seen)
+    }
+
     /// Reads through `read` (a body's, a literal's) `buf` bytes at a time until it ends
     /// (`Ok(0)`): all it gave, or the error it stopped with.
     pub(crate) fn read_to_end(
@@ -1412,9 +1421,7 @@ pub(crate) mod tests {
         );
         assert!(c.is_broken());
         // A continuation that is not a SASL challenge: the next line is shown.
-        let (t, seen) = collecting();
-        let mut c = imap(b"+ idling\r\n", 64);
-        c.set_transcript(Some(t));
+        let (mut c, seen) = recording(imap(b"+ idling\r\n", 64));
         assert!(c.read_reply().unwrap().is_continuation());
         c.continuation_is_not_secret();
         c.send_command("DONE", None).unwrap();

@@ -107,13 +107,11 @@ mod tests {
     use crate::pop3::reply::{Pop3, Pop3Status};
     use crate::smtp::reply::Smtp;
     use crate::wire::reply::{Dialect, Response};
-    use crate::wire::tests::{collecting, conn, imap, scripted, smtp};
+    use crate::wire::tests::{collecting, conn, imap, recording, scripted, smtp};
 
     #[test]
     fn transcript_redacts_secrets() {
-        let (t, seen) = collecting();
-        let mut c = conn(b"331 need pass\r\n", 100);
-        c.set_transcript(Some(t));
+        let (mut c, seen) = recording(conn(b"331 need pass\r\n", 100));
         c.send_command("USER", Some("bob")).unwrap();
         c.read_reply().unwrap();
         c.send_command("PASS", Some("hunter2")).unwrap();
@@ -224,9 +222,7 @@ mod tests {
             b"535-no\r\n501 AGJvYgBodW50ZXIy (hunter2)\r\n",
         ];
         for input in input_cases {
-            let (t, seen) = collecting();
-            let mut c = smtp(input, 5);
-            c.set_transcript(Some(t));
+            let (mut c, seen) = recording(smtp(input, 5));
             c.send_command("AUTH", Some("PLAIN AGJvYgBodW50ZXIy"))
                 .unwrap();
             c.hide("hunter2");
@@ -272,9 +268,7 @@ mod tests {
              S: 235 2.7.0 ok\nC: MAIL FROM:<bob@example.com>\nS: 250 ok"
         );
         // POP3 AUTH (RFC 5034): the same with "+ ", and an error message hides it too.
-        let (t, seen) = collecting();
-        let mut c = scripted(&[b"", b"+ \r\n", b"-ERR [AUTH] no\r\n"], 1, Pop3);
-        c.set_transcript(Some(t));
+        let (mut c, seen) = recording(scripted(&[b"", b"+ \r\n", b"-ERR [AUTH] no\r\n"], 1, Pop3));
         c.send_command("AUTH", Some("PLAIN")).unwrap();
         assert!(c.read_reply().unwrap().is_continuation());
         let e = c.send_command("AGJvYgBo\r", None).unwrap_err();
