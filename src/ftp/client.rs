@@ -471,10 +471,6 @@ impl<S: Transport> FtpClient<S> {
 impl<S: Transport> StartTls for FtpClient<S> {
     const COMMAND: &'static str = "AUTH TLS";
 
-    fn peer(&self) -> &str {
-        self.conn.peer()
-    }
-
     fn not_offered(&self) -> Option<String> {
         None
     }

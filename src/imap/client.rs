@@ -676,10 +676,6 @@ impl<S: Transport> ImapClient<S> {
 impl<S: Transport> StartTls for ImapClient<S> {
     const COMMAND: &'static str = "STARTTLS";
 
-    fn peer(&self) -> &str {
-        self.conn.peer()
-    }
-
     fn not_offered(&self) -> Option<String> {
         (!self.caps.starttls).then(|| "it does not announce STARTTLS".to_string())
     }

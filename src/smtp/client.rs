@@ -246,10 +246,6 @@ impl<S: Transport> SmtpClient<S> {
 impl<S: Transport> StartTls for SmtpClient<S> {
     const COMMAND: &'static str = "STARTTLS";
 
-    fn peer(&self) -> &str {
-        self.conn.peer()
-    }
-
     fn not_offered(&self) -> Option<String> {
         (!self.ext.starttls).then(|| "no STARTTLS in its EHLO reply".to_string())
     }
