@@ -463,28 +463,18 @@ mod tests {
         let target = Target::parse("smtp://mx.example:25", &[Scheme::Smtp]).unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         let secret = Credentials::password("u", "pw").from_netrc(Some("/home/u/.netrc".into()));
-        let r = SmtpClient::handshake(
-            MockStream::scripted(&[GREET, EHLO_PIPE], 3),
-            &target,
-            &options(TlsMode::Auto),
-            deadline,
-            Some(&secret),
-        );
-        let e = r.err().unwrap();
+        let open = |mode| {
+            let stream = MockStream::scripted(&[GREET, EHLO_PIPE], 3);
+            SmtpClient::handshake(stream, &target, &options(mode), deadline, Some(&secret))
+        };
+        let e = open(TlsMode::Auto).err().unwrap();
         assert_eq!(e.exit_code(), 69);
         assert_eq!(
             e.message(),
             "mx.example:25: the server does not offer TLS (no STARTTLS in its EHLO reply); refusing to send the password from netrc file /home/u/.netrc in cleartext (netrc holds it for the host, perhaps for another service)"
         );
         // --tls none is the user's own word: it goes.
-        let r = SmtpClient::handshake(
-            MockStream::scripted(&[GREET, EHLO_PIPE], 3),
-            &target,
-            &options(TlsMode::None),
-            deadline,
-            Some(&secret),
-        );
-        assert!(r.is_ok());
+        assert!(open(TlsMode::None).is_ok());
     }
 
     #[test]
