@@ -1159,8 +1159,15 @@ a6 OK done\r\n";
         assert!(c.conn.stream().written.is_empty());
     }
 
+    /// A client the server greeted with PREAUTH and UIDPLUS; `rest` answers what follows.
     pub(super) fn preauth(rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {
-        let mut parts: Vec<&[u8]> = vec![b"* PREAUTH [CAPABILITY IMAP4rev1 UIDPLUS] hi\r\n"];
+        preauth_with("IMAP4rev1 UIDPLUS", rest, chunk)
+    }
+
+    /// [`preauth`] with the capabilities `caps`.
+    pub(super) fn preauth_with(caps: &str, rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {
+        let greeting = format!("* PREAUTH [CAPABILITY {caps}] hi\r\n");
+        let mut parts: Vec<&[u8]> = vec![greeting.as_bytes()];
         parts.extend_from_slice(rest);
         connect(
             &parts,
