@@ -599,12 +599,11 @@ mod tests {
             "{e}"
         );
         // Refused for now: 75. No AUTH offered, or not the one forced: 69.
-        let cases: [(&[&[u8]], Option<Mechanism>, u8); 3] = [
-            (&[GREET, EHLO_AUTH, b"454 4.7.0 later\r\n"], None, 75),
+        for (script, forced, code) in [
+            (&[GREET, EHLO_AUTH, b"454 4.7.0 later\r\n"][..], None, 75),
             (&[GREET, EHLO_PIPE], None, 69),
             (&[GREET, EHLO_AUTH], Some(Mechanism::ScramSha256), 69),
-        ];
-        for (script, forced, code) in cases {
+        ] {
             let (r, _) = session(script, TlsMode::None, true);
             let e = r.unwrap().authenticate(&login("bob", forced)).unwrap_err();
             assert_eq!(e.exit_code(), code, "{e}");
