@@ -471,10 +471,6 @@ impl<S: Transport> FtpClient<S> {
 impl<S: Transport> StartTls for FtpClient<S> {
     const COMMAND: &'static str = "AUTH TLS";
 
-    fn peer(&self) -> &str {
-        self.conn.peer()
-    }
-
     fn not_offered(&self) -> Option<String> {
         None
     }
@@ -552,12 +548,17 @@ mod tests {
         )
     }
 
+    /// [`handshake`] logging in anonymously, in plaintext.
+    fn anonymous(script: &[&[u8]]) -> (Result<FtpClient<MockStream>>, Vec<String>) {
+        handshake(script, &Credentials::anonymous(), TlsMode::None)
+    }
+
     /// A client logged in anonymously in plaintext, with FEAT listing SIZE, MDTM, EPSV;
     /// `more` answers the commands that follow.
     pub(super) fn logged_in(more: &[&[u8]]) -> FtpClient<MockStream> {
         let mut script: Vec<&[u8]> = vec![b"220 hi\r\n", b"230 ok\r\n", FEAT, b"200 ok\r\n"];
         script.extend_from_slice(more);
-        let (r, _) = handshake(&script, &Credentials::anonymous(), TlsMode::None);
+        let (r, _) = anonymous(&script);
         r.unwrap()
     }
 
@@ -568,11 +569,7 @@ mod tests {
     #[test]
     fn login_flows() {
         // 230 at once: no password needed.
-        let (r, sent) = handshake(
-            &[b"220 hi\r\n", b"230 welcome\r\n", b"500 no FEAT\r\n"],
-            &Credentials::anonymous(),
-            TlsMode::None,
-        );
+        let (r, sent) = anonymous(&[b"220 hi\r\n", b"230 welcome\r\n", b"500 no FEAT\r\n"]);
         let c = r.unwrap();
         assert_eq!(sent, ["USER anonymous", "FEAT"]);
         assert!(!c.features().listed);
@@ -646,15 +643,11 @@ mod tests {
     #[test]
     fn greetings() {
         // 120 "ready in a while" lines, then 220.
-        let (r, sent) = handshake(
-            &[
-                b"120 ready in 1 minute\r\n120-still\r\n busy\r\n120 waiting\r\n220 ready\r\n",
-                b"230 ok\r\n",
-                b"500 no\r\n",
-            ],
-            &Credentials::anonymous(),
-            TlsMode::None,
-        );
+        let (r, sent) = anonymous(&[
+            b"120 ready in 1 minute\r\n120-still\r\n busy\r\n120 waiting\r\n220 ready\r\n",
+            b"230 ok\r\n",
+            b"500 no\r\n",
+        ]);
         r.unwrap();
         assert_eq!(sent, ["USER anonymous", "FEAT"]);
         for (greeting, code) in [
@@ -825,15 +818,11 @@ mod tests {
         assert_eq!(e.exit_code(), 75);
         assert!(wire(&c).ends_with("TYPE I\r\nSIZE a\r\nSIZE b\r\nSIZE c\r\nSIZE d\r\nSIZE e\r\n"));
         // FEAT said no SIZE: not asked.
-        let (r, _) = handshake(
-            &[
-                b"220 hi\r\n",
-                b"230 ok\r\n",
-                b"211-x\r\n MDTM\r\n211 End\r\n",
-            ],
-            &Credentials::anonymous(),
-            TlsMode::None,
-        );
+        let (r, _) = anonymous(&[
+            b"220 hi\r\n",
+            b"230 ok\r\n",
+            b"211-x\r\n MDTM\r\n211 End\r\n",
+        ]);
         let mut c = r.unwrap();
         assert_eq!(c.size("a").unwrap(), None);
         assert!(wire(&c).ends_with("FEAT\r\n"));

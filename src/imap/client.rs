@@ -676,10 +676,6 @@ impl<S: Transport> ImapClient<S> {
 impl<S: Transport> StartTls for ImapClient<S> {
     const COMMAND: &'static str = "STARTTLS";
 
-    fn peer(&self) -> &str {
-        self.conn.peer()
-    }
-
     fn not_offered(&self) -> Option<String> {
         (!self.caps.starttls).then(|| "it does not announce STARTTLS".to_string())
     }
@@ -819,9 +815,19 @@ mod tests {
         )
     }
 
+    /// The handshake at `imap://h/` on `parts`, read `chunk` bytes at a time, as `login`.
+    fn handshake(
+        parts: &[&[u8]],
+        chunk: usize,
+        login: &Credentials,
+        o: &SessionOptions,
+    ) -> Result<ImapClient<MockStream>> {
+        connect(parts, chunk, "imap://h/", login, o)
+    }
+
     /// How a handshake on `parts` as `creds` at `imap://h/` under `mode` fails.
     fn refused(parts: &[&[u8]], creds: &Credentials, mode: TlsMode) -> Error {
-        connect(parts, 64, "imap://h/", creds, &SessionOptions::test(mode))
+        handshake(parts, 64, creds, &SessionOptions::test(mode))
             .err()
             .unwrap()
     }
@@ -998,10 +1004,9 @@ a6 OK done\r\n";
             b"+ go on\r\n",
             b"a1 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n",
         ];
-        let c = connect(
+        let c = handshake(
             &parts,
             1,
-            "imap://h/",
             &Credentials::password("bob smith", "p\u{e4}ss"),
             &o,
         )
@@ -1023,10 +1028,9 @@ a6 OK done\r\n";
             b"a1 OK in\r\n",
             b"* CAPABILITY IMAP4rev1\r\na2 OK\r\n",
         ];
-        let c = connect(
+        let c = handshake(
             &parts,
             3,
-            "imap://h/",
             &Credentials::password("j\u{f6}rg", "\u{e9}t\u{e9}"),
             &SessionOptions::test(TlsMode::None),
         )
@@ -1061,10 +1065,9 @@ a6 OK done\r\n";
             b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2 AUTH=PLAIN] hi\r\n",
             b"a1 OK [CAPABILITY IMAP4rev1] in\r\n",
         ];
-        let c = connect(
+        let c = handshake(
             &ok,
             5,
-            "imap://h/",
             &Credentials::token("bob@example.com", "ya29.tok"),
             &o,
         )
@@ -1080,20 +1083,14 @@ a6 OK done\r\n";
             challenge.as_bytes(),
             b"a1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n",
         ];
-        let e = connect(
-            &refused,
-            64,
-            "imap://h/",
-            &Credentials::token("bob", "expired"),
-            &o,
-        )
-        .err()
-        .unwrap();
+        let e = handshake(&refused, 64, &Credentials::token("bob", "expired"), &o)
+            .err()
+            .unwrap();
         assert_eq!(e.exit_code(), 77);
         assert!(e.to_string().contains("\"status\":\"401\""), "{e}");
         // A token and no XOAUTH2 offered: 69, nothing sent.
         let none: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"];
-        let e = connect(&none, 64, "imap://h/", &Credentials::token("bob", "t"), &o)
+        let e = handshake(&none, 64, &Credentials::token("bob", "t"), &o)
             .err()
             .unwrap();
         assert_eq!(e.exit_code(), 69, "{e}");
@@ -1110,7 +1107,7 @@ a6 OK done\r\n";
         let mut o = SessionOptions::test(TlsMode::None);
         o.transcript = Some(t);
         let creds = Credentials::password("bob", "pw");
-        let e = connect(&parts, 3, "imap://h/", &creds, &o).err().unwrap();
+        let e = handshake(&parts, 3, &creds, &o).err().unwrap();
         assert_eq!(e.exit_code(), 76);
         assert!(
             e.to_string().contains("a challenge that is not base64"),
@@ -1134,14 +1131,7 @@ a6 OK done\r\n";
         assert_eq!(e.exit_code(), 76);
         // PREAUTH: no login, no STARTTLS; without TLS only under --tls none.
         let preauth: &[&[u8]] = &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"];
-        let c = connect(
-            preauth,
-            64,
-            "imap://h/",
-            &login,
-            &SessionOptions::test(TlsMode::None),
-        )
-        .unwrap();
+        let c = handshake(preauth, 64, &login, &SessionOptions::test(TlsMode::None)).unwrap();
         assert!(c.conn.stream().written.is_empty());
         for mode in [TlsMode::Auto, TlsMode::Required] {
             let e = refused(preauth, &login, mode);
@@ -1163,13 +1153,19 @@ a6 OK done\r\n";
         assert!(c.conn.stream().written.is_empty());
     }
 
+    /// A client the server greeted with PREAUTH and UIDPLUS; `rest` answers what follows.
     pub(super) fn preauth(rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {
-        let mut parts: Vec<&[u8]> = vec![b"* PREAUTH [CAPABILITY IMAP4rev1 UIDPLUS] hi\r\n"];
+        preauth_with("IMAP4rev1 UIDPLUS", rest, chunk)
+    }
+
+    /// [`preauth`] with the capabilities `caps`.
+    pub(super) fn preauth_with(caps: &str, rest: &[&[u8]], chunk: usize) -> ImapClient<MockStream> {
+        let greeting = format!("* PREAUTH [CAPABILITY {caps}] hi\r\n");
+        let mut parts: Vec<&[u8]> = vec![greeting.as_bytes()];
         parts.extend_from_slice(rest);
-        connect(
+        handshake(
             &parts,
             chunk,
-            "imap://h/",
             &Credentials::password("u", "p"),
             &SessionOptions::test(TlsMode::None),
         )

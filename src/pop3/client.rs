@@ -370,10 +370,6 @@ impl<S: Transport> Pop3Client<S> {
 impl<S: Transport> StartTls for Pop3Client<S> {
     const COMMAND: &'static str = "STLS";
 
-    fn peer(&self) -> &str {
-        self.conn.peer()
-    }
-
     fn not_offered(&self) -> Option<String> {
         (self.caps.listed && !self.caps.stls).then(|| "it does not announce STLS".to_string())
     }

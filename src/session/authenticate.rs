@@ -205,15 +205,31 @@ mod tests {
         }
     }
 
-    fn run(
+    /// The outcome and the lines sent when bob logs in with `mech` and the server says
+    /// `script`, on a line of 500 octets (room for any initial response these tests send).
+    fn run(script: Vec<Step<SmtpReply>>, mech: Mechanism) -> (Result<SmtpReply>, Vec<String>) {
+        run_limited(script, mech, Some(500))
+    }
+
+    /// [`run`] on a line of `limit` octets (`None`: no initial response).
+    fn run_limited(
         script: Vec<Step<SmtpReply>>,
         mech: Mechanism,
         limit: Option<usize>,
     ) -> (Result<SmtpReply>, Vec<String>) {
-        run_as(&Credentials::password("bob", "pw"), script, mech, limit)
+        exchange(&Credentials::password("bob", "pw"), script, mech, limit)
     }
 
+    /// [`run`] as `creds`.
     fn run_as(
+        creds: &Credentials,
+        script: Vec<Step<SmtpReply>>,
+        mech: Mechanism,
+    ) -> (Result<SmtpReply>, Vec<String>) {
+        exchange(creds, script, mech, Some(500))
+    }
+
+    fn exchange(
         creds: &Credentials,
         script: Vec<Step<SmtpReply>>,
         mech: Mechanism,
@@ -239,15 +255,11 @@ mod tests {
 
     #[test]
     fn the_initial_response_goes_with_the_command_when_it_fits() {
-        let (r, sent) = run(
-            vec![Step::Success(reply(235, "ok"))],
-            Mechanism::Plain,
-            Some(500),
-        );
+        let (r, sent) = run(vec![Step::Success(reply(235, "ok"))], Mechanism::Plain);
         assert_eq!(r.unwrap().code, 235);
         assert_eq!(sent, ["AUTH PLAIN AGJvYgBwdw=="]);
         // Too long for the line: the answer to the first, empty, challenge.
-        let (r, sent) = run(
+        let (r, sent) = run_limited(
             vec![challenge(""), Step::Success(reply(235, "ok"))],
             Mechanism::Plain,
             Some(20),
@@ -255,7 +267,7 @@ mod tests {
         r.unwrap();
         assert_eq!(sent, ["AUTH PLAIN", "AGJvYgBwdw=="]);
         // None allowed (IMAP without SASL-IR): the same.
-        let (r, sent) = run(
+        let (r, sent) = run_limited(
             vec![challenge(""), Step::Success(reply(235, "ok"))],
             Mechanism::Plain,
             None,
@@ -268,7 +280,7 @@ mod tests {
     fn endless_challenges_are_cancelled() {
         let mut script: Vec<_> = (0..50).map(|_| challenge("")).collect();
         script.push(Step::Failure(reply(501, "cancelled")));
-        let (r, sent) = run(script, Mechanism::XOAuth2, Some(500));
+        let (r, sent) = run(script, Mechanism::XOAuth2);
         let e = r.unwrap_err();
         assert_eq!(e.exit_code(), 76);
         assert_eq!(
@@ -284,7 +296,6 @@ mod tests {
         let (r, sent) = run(
             vec![challenge("!!!"), Step::Failure(reply(501, "cancelled"))],
             Mechanism::Login,
-            Some(500),
         );
         let e = r.unwrap_err();
         assert_eq!(e.exit_code(), 76);
@@ -299,7 +310,6 @@ mod tests {
                 Step::Failure(reply(501, "cancelled")),
             ],
             Mechanism::Login,
-            Some(500),
         );
         assert_eq!(r.unwrap_err().exit_code(), 76);
         assert_eq!(sent, ["AUTH LOGIN", "Ym9i", "cHc=", "*"]);
@@ -313,7 +323,6 @@ mod tests {
                 Step::Failure(reply(535, "no")),
             ],
             Mechanism::XOAuth2,
-            Some(500),
         );
         let e = r.unwrap_err();
         assert_eq!(e.exit_code(), 77);
@@ -336,7 +345,6 @@ mod tests {
             &token,
             vec![challenge(&json), Step::Failure(reply(535, "no"))],
             Mechanism::XOAuth2,
-            Some(500),
         );
         let e = r.unwrap_err().to_string();
         assert!(e.contains(r#"({"status":"401","token":"****"})"#), "{e}");
@@ -351,7 +359,6 @@ mod tests {
                 Step::Failure(reply(501, "cancelled")),
             ],
             Mechanism::Login,
-            Some(500),
         );
         let e = r.unwrap_err();
         assert_eq!(e.exit_code(), 76);
@@ -362,7 +369,7 @@ mod tests {
         );
         assert_eq!(sent.last().unwrap(), "*");
         // A challenge of a megabyte is quoted in 200 characters.
-        let (r, _) = run(
+        let (r, _) = run_limited(
             vec![
                 challenge("e30="),
                 challenge(&B64.encode(vec![b'x'; 1 << 20])),

@@ -497,6 +497,19 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// A SCRAM-SHA-256 exchange whose first message went out with `nonce` in place of a
+    /// random one, so that a test can answer it (and reproduce RFC 7677's numbers).
+    fn scram_sent_first(user: &str, password: &str, nonce: &str) -> Exchange {
+        let mut ex = Exchange::new(Mechanism::ScramSha256, user, password);
+        ex.initial_response().unwrap();
+        let bare = format!("n={user},r={nonce}");
+        ex.state = State::Scram(Scram::SentFirst {
+            bare,
+            nonce: nonce.into(),
+        });
+        ex
+    }
+
     #[test]
     fn choose_prefers_scram_then_plain() {
         let m = choose(&["login", "PLAIN", "SCRAM-SHA-256"], None, false).unwrap();
@@ -651,11 +664,8 @@ mod tests {
         let mut ex = Exchange::new(Mechanism::ScramSha256, "user", "pencil");
         let first = String::from_utf8(ex.initial_response().unwrap()).unwrap();
         assert!(first.starts_with("n,,n=user,r="), "{first}");
-        // Replace our random nonce with the RFC's, to reproduce its numbers.
-        ex.state = State::Scram(Scram::SentFirst {
-            bare: "n=user,r=rOprNGfwEbeRWgbNEkqO".into(),
-            nonce: "rOprNGfwEbeRWgbNEkqO".into(),
-        });
+        // Our random nonce replaced with the RFC's, to reproduce its numbers.
+        let mut ex = scram_sent_first("user", "pencil", "rOprNGfwEbeRWgbNEkqO");
         let server_first =
             b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
         let fin = String::from_utf8(ex.respond(server_first).unwrap()).unwrap();
@@ -674,12 +684,7 @@ mod tests {
 
     #[test]
     fn scram_final_data_with_the_success_reply() {
-        let mut ex = Exchange::new(Mechanism::ScramSha256, "user", "pencil");
-        ex.initial_response().unwrap();
-        ex.state = State::Scram(Scram::SentFirst {
-            bare: "n=user,r=rOprNGfwEbeRWgbNEkqO".into(),
-            nonce: "rOprNGfwEbeRWgbNEkqO".into(),
-        });
+        let mut ex = scram_sent_first("user", "pencil", "rOprNGfwEbeRWgbNEkqO");
         ex.respond(
             b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
         )
@@ -690,12 +695,7 @@ mod tests {
 
     #[test]
     fn scram_refuses_an_impostor() {
-        let mut ex = Exchange::new(Mechanism::ScramSha256, "user", "pencil");
-        ex.initial_response().unwrap();
-        ex.state = State::Scram(Scram::SentFirst {
-            bare: "n=user,r=abc".into(),
-            nonce: "abc".into(),
-        });
+        let mut ex = scram_sent_first("user", "pencil", "abc");
         ex.respond(b"r=abcdef,s=QUJD,i=4096").unwrap();
         let e = ex
             .respond(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
@@ -720,11 +720,7 @@ mod tests {
             (b"\xff", "UTF-8"),
         ];
         for (server_first, want) in cases {
-            let mut ex = Exchange::new(Mechanism::ScramSha256, "u", "p");
-            ex.state = State::Scram(Scram::SentFirst {
-                bare: "n=u,r=abc".into(),
-                nonce: "abc".into(),
-            });
+            let mut ex = scram_sent_first("u", "p", "abc");
             let e = ex.respond(server_first).unwrap_err();
             assert_eq!(e.exit_code(), 76, "{}", e.message());
             assert!(e.message().contains(want), "{want}: {}", e.message());

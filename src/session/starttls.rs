@@ -24,9 +24,6 @@ pub trait StartTls: Sized {
     /// The command, for messages: `STARTTLS`, `STLS`, `AUTH TLS`.
     const COMMAND: &'static str;
 
-    /// `HOST:PORT`, for messages.
-    fn peer(&self) -> &str;
-
     /// Why the server cannot be asked (it does not announce the command), or `None` when it
     /// may be (it does, or the protocol cannot tell: then the command is tried).
     fn not_offered(&self) -> Option<String>;
@@ -77,7 +74,7 @@ pub fn starttls<P: StartTls>(
             Err(reply) => format!("{}: {reply}", P::COMMAND),
         },
     };
-    let peer = session.peer();
+    let peer = target.authority();
     let secret = secret.filter(|c| !c.is_anonymous());
     match (mode, secret) {
         (TlsMode::Required, _) => Err(Error::new(
@@ -110,9 +107,6 @@ mod tests {
 
     impl StartTls for Fake {
         const COMMAND: &'static str = "STARTTLS";
-        fn peer(&self) -> &str {
-            "h.example:143"
-        }
         fn not_offered(&self) -> Option<String> {
             (!self.offered).then(|| "it does not announce STARTTLS".to_string())
         }

@@ -105,11 +105,8 @@ impl<S: Transport> ImapClient<S> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{connect, preauth};
+    use super::super::tests::{preauth, preauth_with};
     use super::*;
-    use crate::net::tls::TlsMode;
-    use crate::session::Credentials;
-    use crate::session::SessionOptions;
     use crate::wire::tests::collecting;
 
     #[test]
@@ -122,18 +119,7 @@ mod tests {
             b"a3 OK Idle completed\r\n",
         ];
         let (t, seen) = collecting();
-        let mut c = connect(
-            &[
-                &[&b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n"[..]][..],
-                &parts,
-            ]
-            .concat(),
-            1,
-            "imap://h/",
-            &Credentials::password("u", "p"),
-            &SessionOptions::test(TlsMode::None),
-        )
-        .unwrap();
+        let mut c = preauth_with("IMAP4rev1 IDLE", &parts, 1);
         c.conn.set_transcript(Some(t));
         c.select("INBOX", true).unwrap();
         assert_eq!(
@@ -148,18 +134,8 @@ mod tests {
         );
         assert!(seen.lock().unwrap().contains(&"C: DONE".to_string()));
         // Time to re-issue: DONE, and the caller starts IDLE again.
-        let mut c = connect(
-            &[
-                &b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n"[..],
-                b"+ idling\r\n",
-                b"a1 OK Idle completed\r\n",
-            ],
-            64,
-            "imap://h/",
-            &Credentials::password("u", "p"),
-            &SessionOptions::test(TlsMode::None),
-        )
-        .unwrap();
+        let parts: &[&[u8]] = &[b"+ idling\r\n", b"a1 OK Idle completed\r\n"];
+        let mut c = preauth_with("IMAP4rev1 IDLE", parts, 64);
         assert_eq!(
             c.idle(0, Duration::from_millis(30), &|| false).unwrap(),
             IdleEnd::Reissue

@@ -415,11 +415,8 @@ fn fetch_items(r: &ImapReply) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{connect, drain, drain_missing, preauth};
+    use super::super::tests::{drain, drain_missing, preauth, preauth_with};
     use super::*;
-    use crate::net::tls::TlsMode;
-    use crate::session::Credentials;
-    use crate::session::SessionOptions;
 
     #[test]
     fn fetches_are_pipelined_in_batches() {
@@ -633,14 +630,7 @@ mod tests {
             "a1 UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])\r\na2 UID STORE 5 +FLAGS.SILENT (\\Seen \\Deleted)\r\na3 UID EXPUNGE 5\r\n"
         );
         // Without UIDPLUS, no UID EXPUNGE.
-        let mut c = connect(
-            &[b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"],
-            64,
-            "imap://h/",
-            &Credentials::password("u", "p"),
-            &SessionOptions::test(TlsMode::None),
-        )
-        .unwrap();
+        let mut c = preauth_with("IMAP4rev1", &[], 64);
         assert_eq!(c.queue_expunge(&[1]).unwrap_err().exit_code(), 69);
     }
 }

@@ -380,6 +380,16 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// The error of sending an empty message to `to` that the server refuses.
+    fn refused(
+        c: &mut SmtpClient<crate::wire::tests::MockStream>,
+        to: &[&str],
+        partial: bool,
+    ) -> Error {
+        let env = envelope(to, partial);
+        c.send(&env, &mut |_| {}, |_| Ok(())).unwrap_err()
+    }
+
     #[test]
     fn pipelined_send_in_one_write() {
         // With PIPELINING the script's parts come in one go after the group's last line.
@@ -458,9 +468,7 @@ mod tests {
             ],
             EHLO_PIPE,
         );
-        let e = c
-            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
-            .unwrap_err();
+        let e = refused(&mut c, &["b@x"], false);
         assert_eq!(e.exit_code(), 75);
         // No 354: the session is kept, RSET sent.
         assert!(c.is_usable());
@@ -485,9 +493,7 @@ mod tests {
                 ],
                 EHLO_PIPE,
             );
-            let e = c
-                .send(&envelope(&["b@x", "c@y"], true), &mut |_| {}, |_| Ok(()))
-                .unwrap_err();
+            let e = refused(&mut c, &["b@x", "c@y"], true);
             assert_eq!(e.exit_code(), 67, "{e}");
             assert!(e.message().contains(&format!("RCPT TO:<{named}>")), "{e}");
         }
@@ -523,9 +529,7 @@ mod tests {
             ],
             EHLO_PIPE,
         );
-        let e = c
-            .send(&envelope(&["b@x"], true), &mut |_| {}, |_| Ok(()))
-            .unwrap_err();
+        let e = refused(&mut c, &["b@x"], true);
         assert_eq!(e.exit_code(), 67);
     }
 
@@ -551,17 +555,13 @@ mod tests {
             &[b"250 ok\r\n", b"550 no\r\n", b"250 reset\r\n"],
             b"250 mx.example\r\n",
         );
-        let e = c
-            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
-            .unwrap_err();
+        let e = refused(&mut c, &["b@x"], false);
         assert_eq!(e.exit_code(), 67);
         assert!(!written(&c).contains("DATA"));
         assert!(written(&c).ends_with("RSET\r\n"));
         // MAIL refused: no RCPT at all.
         let mut c = client(&[b"553 bad sender\r\n", b"250 ok\r\n"], b"250 mx\r\n");
-        let e = c
-            .send(&envelope(&["b@x"], false), &mut |_| {}, |_| Ok(()))
-            .unwrap_err();
+        let e = refused(&mut c, &["b@x"], false);
         assert_eq!(e.exit_code(), 69);
         assert!(!written(&c).contains("RCPT"));
     }
