@@ -21,6 +21,7 @@ set edit:completion:arg-completer[ftp-ls] = {|@words|
             cand --user 'Log in as NAME (overrides the URL''s user)'
             cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
             cand --password-env 'Take the password from the environment variable VAR'
+            cand --password-cmd 'Run CMD with sh -c and take the first line it prints as the password (pass, gpg -d, secret-tool lookup, op read...); it fails (77) when CMD fails, prints nothing or takes over 60 s'
             cand --netrc-file 'Read credentials from this netrc file instead of $NETRC or ~/.netrc, and let its entry for the host name the user too (curl''s -n)'
             cand --tls 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it'
             cand --cacert 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)'

@@ -4,6 +4,7 @@ complete -c ftp-put -l limit-rate -d 'Move at most RATE bytes per second over al
 complete -c ftp-put -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c ftp-put -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c ftp-put -l password-env -d 'Take the password from the environment variable VAR' -r -f
+complete -c ftp-put -l password-cmd -d 'Run CMD with sh -c and take the first line it prints as the password (pass, gpg -d, secret-tool lookup, op read...); it fails (77) when CMD fails, prints nothing or takes over 60 s' -r -f -a "(__fish_complete_command)"
 complete -c ftp-put -l netrc-file -d 'Read credentials from this netrc file instead of $NETRC or ~/.netrc, and let its entry for the host name the user too (curl\'s -n)' -r -F
 complete -c ftp-put -l tls -d 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it' -r -f -a "auto\t'Use TLS whenever the server offers it; never send a password in cleartext'
 required\t'Fail (exit 69) when the server does not offer TLS'

@@ -280,6 +280,11 @@ pub struct CredArgs {
     /// Take the password from the environment variable VAR
     #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
     pub password_env: Option<String>,
+    /// Run CMD with sh -c and take the first line it prints as the password (pass, gpg -d,
+    /// secret-tool lookup, op read...); it fails (77) when CMD fails, prints nothing or takes
+    /// over 60 s
+    #[arg(long, value_name = "CMD", value_hint = ValueHint::CommandString)]
+    pub password_cmd: Option<String>,
     /// Read credentials from this netrc file instead of $NETRC or ~/.netrc, and let its entry
     /// for the host name the user too (curl's -n)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_netrc")]

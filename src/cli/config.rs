@@ -7,7 +7,8 @@
 //! [smtp-send]
 //! server = "smtp://mail.example.com:587"
 //! user = "cron@example.com"
-//! password_file = "/etc/posthaste/smtp-password"   # or password_env = "SMTP_PASSWORD"
+//! password_file = "/etc/posthaste/smtp-password"   # or password_env = "SMTP_PASSWORD",
+//!                                                  # or password_cmd = "pass show smtp"
 //! from = "cron@example.com"
 //! tls = "required"                                  # auto, required or none
 //! ```
@@ -24,6 +25,7 @@ pub struct SmtpSend {
     pub user: Option<String>,
     pub password_file: Option<PathBuf>,
     pub password_env: Option<String>,
+    pub password_cmd: Option<String>,
     pub from: Option<String>,
     pub full_name: Option<String>,
     pub tls: Option<String>,

@@ -1,6 +1,7 @@
 //! Credentials (docs/CONVENTIONS.md, "Credentials"): the user name from `--user`, the URL or
 //! (with `--netrc-file`) netrc; the password, first found wins, from the URL,
-//! `--password-file`, `--password-env`, netrc, a prompt at a terminal; otherwise exit 77.
+//! `--password-file`, `--password-env`, `--password-cmd`, netrc, a prompt at a terminal;
+//! otherwise exit 77.
 //!
 //! netrc is used as curl uses it: its entries are per host, not per service (the FTP
 //! password of `machine mail.example.com` is no SMTP password), so an entry never chooses
@@ -17,9 +18,10 @@ use crate::session::credentials::{sendable, unsendable};
 use crate::session::{Credentials, Method};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The warning for a password in the URL.
-const URL_WARNING: &str = "a password in the URL is visible to other users in the process list; prefer --password-file or --password-env";
+const URL_WARNING: &str = "a password in the URL is visible to other users in the process list; prefer --password-file, --password-env or --password-cmd";
 
 /// The login of a mail tool, which needs a user name (there is no anonymous login): the
 /// secret is the OAuth2 token in the variable `token_env` when given, else the password
@@ -153,6 +155,9 @@ pub fn password_warn(
             )),
         };
     }
+    if let Some(cmd) = &args.password_cmd {
+        return Ok(found(run_password_cmd(cmd, PASSWORD_CMD_TIMEOUT)?));
+    }
     if let Some((path, text)) = read_netrc(args)? {
         if let Some(p) = netrc::lookup(&text, &target.host, Some(user)).and_then(|e| e.password) {
             warn_if_readable(&path, warn);
@@ -179,10 +184,102 @@ pub fn password_warn(
     Err(Error::new(
         Kind::Auth,
         format!(
-            "no password for {user}@{}: give --password-file FILE, --password-env VAR or a netrc entry (no terminal to ask at)",
+            "no password for {user}@{}: give --password-file FILE, --password-env VAR, --password-cmd CMD or a netrc entry (no terminal to ask at)",
             target.host
         ),
     ))
+}
+
+/// How long `--password-cmd` may take: long enough for a passphrase typed into gpg's
+/// pinentry, short enough that a command that hangs does not hold a cron job for ever.
+pub const PASSWORD_CMD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The most a password command may print: a password is one short line.
+const PASSWORD_CMD_MAX_OUTPUT: u64 = 64 * 1024;
+
+/// `--password-cmd CMD` (msmtp's `passwordeval`): runs `sh -c CMD` with standard input
+/// closed (smtp-send's message is there, and a secret helper that wants a passphrase asks
+/// at the terminal itself), its standard error the tool's, and takes the first line it
+/// prints, without its line ending, as the password. A command that fails, prints nothing,
+/// or runs longer than `limit` (it is killed, with any child it started) is 77, naming the
+/// command, never what it printed; a password holding NUL is 64.
+pub fn run_password_cmd(cmd: &str, limit: Duration) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let shown = format!("--password-cmd {}", crate::wire::printable(cmd));
+    let fail = |why: String| Error::new(Kind::Auth, format!("{shown}: {why}"));
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| fail(format!("cannot run it: {}", io_reason(&e))))?;
+    let Some(stdout) = child.stdout.take() else {
+        return Err(fail("cannot read what it prints".into()));
+    };
+    // Read on a thread, so that the waits below can end a command that never finishes, or
+    // one whose background child keeps its output open.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let read = stdout.take(PASSWORD_CMD_MAX_OUTPUT).read_to_end(&mut out);
+        let _ = tx.send(read.map(|_| out));
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let group = child.id() as libc::pid_t;
+    let stop = |child: &mut std::process::Child| {
+        // SAFETY: kill(2) on the process group the command leads (process_group(0)).
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+        let _ = child.wait();
+        fail(format!(
+            "did not finish within {} s (stopped)",
+            limit.as_secs_f64()
+        ))
+    };
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) => return Err(stop(&mut child)),
+            Err(e) => return Err(fail(format!("cannot wait for it: {}", io_reason(&e)))),
+        }
+    };
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let out = match rx.recv_timeout(left) {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return Err(fail(format!(
+                "cannot read what it prints: {}",
+                io_reason(&e)
+            )));
+        }
+        Err(_) => return Err(stop(&mut child)),
+    };
+    if !status.success() {
+        let how = match status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "killed by a signal".to_string(),
+        };
+        return Err(fail(format!("failed ({how})")));
+    }
+    let first = match out.iter().position(|&b| b == b'\n') {
+        Some(i) => &out[..i],
+        None => &out[..],
+    };
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    if first.is_empty() {
+        return Err(fail("printed no password (its first line is empty)".into()));
+    }
+    let Ok(password) = String::from_utf8(first.to_vec()) else {
+        return Err(fail("printed a password that is not UTF-8".into()));
+    };
+    check_password(password, &shown)
 }
 
 fn terminal_attached() -> bool {
@@ -271,6 +368,78 @@ fn read_netrc(args: &CredArgs) -> Result<Option<(PathBuf, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--password-cmd CMD` run with a short limit, as the tool runs it with 60 s.
+    fn cmd(c: &str) -> Result<String> {
+        run_password_cmd(c, Duration::from_millis(1500))
+    }
+
+    #[test]
+    fn a_password_command_gives_its_first_line() {
+        assert_eq!(
+            cmd("printf 's3cret\\r\\nsecond line\\n'").unwrap(),
+            "s3cret"
+        );
+        assert_eq!(cmd("printf 'no line end'").unwrap(), "no line end");
+        // Standard input is closed: a command reading it gets nothing (and takes nothing
+        // from smtp-send's message).
+        assert_eq!(cmd("cat; echo after-stdin").unwrap(), "after-stdin");
+    }
+
+    #[test]
+    fn a_password_command_that_fails_is_77_and_never_shown() {
+        let e = cmd("echo leaked-secret; exit 3").unwrap_err();
+        assert_eq!(e.exit_code(), 77);
+        assert_eq!(
+            e.to_string(),
+            "--password-cmd echo leaked-secret; exit 3: failed (exit status 3)"
+        );
+        let e = cmd("true").unwrap_err();
+        assert_eq!(e.exit_code(), 77);
+        assert!(
+            e.to_string()
+                .ends_with("printed no password (its first line is empty)")
+        );
+        let e = cmd("printf '\\nsecond'").unwrap_err();
+        assert_eq!(e.exit_code(), 77);
+        // NUL can never be sent: 64, without the password.
+        let e = cmd("printf 'ab\\000cd\\n' | tr a-d e-h").unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(
+            !e.to_string().contains("ef") && !e.to_string().contains("gh"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_password_command_that_hangs_is_stopped_with_what_it_started() {
+        let marker = std::env::temp_dir().join(format!("ph-pwcmd-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        // The shell's child sleeps on; it is killed with the shell, so it never writes.
+        let c = format!("(sleep 3; touch {}) & sleep 30", marker.display());
+        let e = cmd(&c).unwrap_err();
+        assert_eq!(e.exit_code(), 77);
+        assert!(
+            e.to_string()
+                .ends_with("did not finish within 1.5 s (stopped)"),
+            "{e}"
+        );
+        std::thread::sleep(Duration::from_millis(3500));
+        assert!(!marker.exists(), "the command's child ran on");
+    }
+
+    #[test]
+    fn a_password_command_whose_child_keeps_its_output_open_is_stopped() {
+        // The shell ends at once; its background child holds standard output open.
+        let e = cmd("echo pw; sleep 30 &").unwrap_err();
+        assert_eq!(e.exit_code(), 77);
+        assert!(
+            e.to_string()
+                .ends_with("did not finish within 1.5 s (stopped)"),
+            "{e}"
+        );
+    }
+
     use crate::net::url::Scheme;
 
     /// A netrc file only its owner can read, in a folder of its own.

@@ -245,7 +245,7 @@ pub struct Args {
     pub auth: Option<Mechanism>,
 
     /// Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR
-    #[arg(long, value_name = "VAR", value_hint = ValueHint::Other, conflicts_with_all = ["password_file", "password_env"])]
+    #[arg(long, value_name = "VAR", value_hint = ValueHint::Other, conflicts_with_all = ["password_file", "password_env", "password_cmd"])]
     pub oauth2_token_env: Option<String>,
 
     #[command(flatten)]

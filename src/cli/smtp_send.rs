@@ -806,9 +806,12 @@ fn apply_config(args: &mut Args, cfg: super::config::SmtpSend, tls_given: bool) 
     fill(&mut args.full_name, cfg.full_name);
     fill(&mut args.helo, cfg.helo);
     fill(&mut args.net.creds.user, cfg.user);
-    if args.net.creds.password_file.is_none() && args.net.creds.password_env.is_none() {
-        fill(&mut args.net.creds.password_file, cfg.password_file);
-        fill(&mut args.net.creds.password_env, cfg.password_env);
+    let creds = &mut args.net.creds;
+    if creds.password_file.is_none() && creds.password_env.is_none() && creds.password_cmd.is_none()
+    {
+        fill(&mut creds.password_file, cfg.password_file);
+        fill(&mut creds.password_env, cfg.password_env);
+        fill(&mut creds.password_cmd, cfg.password_cmd);
     }
     fill(&mut args.net.tls.cacert, cfg.cacert);
     fill(&mut args.net.tls.pin, cfg.pin);

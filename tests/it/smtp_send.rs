@@ -622,6 +622,46 @@ fn retries_when_nothing_can_have_been_delivered() {
 }
 
 #[test]
+fn a_password_command_logs_in_and_leaves_the_message_on_stdin_alone() {
+    // The command would swallow the message if it could read standard input.
+    let s = FakeSmtp::builder().login("bob", "hunter2").start();
+    let o = send(
+        &s,
+        &[
+            "--user",
+            "bob",
+            "--password-cmd",
+            "cat; echo hunter2",
+            "b@y",
+        ],
+        MSG,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("AUTH"), ["AUTH PLAIN AGJvYgBodW50ZXIy"]);
+    assert!(
+        s.messages()[0].text().contains("Hi Bob,"),
+        "{:?}",
+        s.messages()[0].text()
+    );
+    // From the config file, as msmtp's passwordeval.
+    let s = FakeSmtp::builder().login("bob", "hunter2").start();
+    let home = TempDir::new("smtp-send-pwcmd");
+    private_dir(&home.join("posthaste"));
+    write_private(
+        &home.join("posthaste/config.toml"),
+        format!(
+            "[smtp-send]\nserver = \"{}\"\nuser = \"bob\"\npassword_cmd = \"echo hunter2\"\ntls = \"none\"\n",
+            s.url()
+        ),
+    );
+    let mut c = Command::new(BIN);
+    c.args(["b@y"]).env("XDG_CONFIG_HOME", home.arg());
+    let o = run::output_with_input(&mut c, MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("AUTH"), ["AUTH PLAIN AGJvYgBodW50ZXIy"]);
+}
+
+#[test]
 fn auth_logs_in_and_hides_the_password() {
     let s = FakeSmtp::builder().login("bob", "hunter2").start();
     let mut c = cmd(

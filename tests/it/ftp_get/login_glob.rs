@@ -17,6 +17,46 @@ fn login_with_password_env() {
 }
 
 #[test]
+fn login_with_a_password_command() {
+    // pass, gpg -d and secret-tool print the secret on a line of its own.
+    let ftp = user_server();
+    let dir = TempDir::new("passcmd");
+    let url = user_url(&ftp);
+    let out = ftp_get_env(
+        &[
+            "--tls",
+            "none",
+            "--password-cmd",
+            "printf '%s\\n' \"$PW\"",
+            "-O",
+            dir.arg(),
+            &url,
+        ],
+        &[("PW", SECRET)],
+    );
+    out.ok();
+    assert_file(&dir.join("f"), b"private data");
+    assert_eq!(ftp.commands("PASS"), [format!("PASS {SECRET}")]);
+    // A command that fails is 77, naming it, never what it printed; nothing is sent.
+    let ftp = user_server();
+    let out = ftp_get(&[
+        "--tls",
+        "none",
+        "--password-cmd",
+        "echo half-a-secret; exit 2",
+        "-O",
+        dir.arg(),
+        &user_url(&ftp),
+    ]);
+    let line = out.fails(77);
+    assert_eq!(
+        line,
+        "ftp-get: --password-cmd echo half-a-secret; exit 2: failed (exit status 2)"
+    );
+    assert!(ftp.commands("PASS").is_empty());
+}
+
+#[test]
 fn wrong_password_is_77() {
     let ftp = user_server();
     let dir = TempDir::new("wrongpass");
