@@ -79,7 +79,7 @@ impl FtpClient<NetStream> {
         // another connection to the same server (--parallel).
         let mut own = opts.clone();
         own.session.tls = opts.session.tls.as_ref().map(TlsContext::with_own_sessions);
-        let (stream, deadline) = open::connect(target, own.session.opening())?;
+        let (stream, deadline) = open::connect(target, &own.session)?;
         FtpClient::handshake(stream, target, creds, &own, deadline)
     }
 }
@@ -97,8 +97,7 @@ impl<S: Transport> FtpClient<S> {
         deadline: Instant,
     ) -> Result<Self> {
         let more = |r: &Reply| r.class() == 1;
-        let (mut conn, greeting) =
-            open::start(stream, target, Ftp, opts.session.opening(), deadline, more)?;
+        let (mut conn, greeting) = open::start(stream, target, Ftp, &opts.session, deadline, more)?;
         if greeting.class() != 2 {
             return Err(greeting.error(format!("{}: greeting", conn.peer())));
         }
@@ -114,8 +113,8 @@ impl<S: Transport> FtpClient<S> {
             current_type: None,
             set_time: SetTime::Unknown,
         };
-        let mut client = starttls::starttls(client, target, opts.session.opening(), Some(creds))?;
-        open::end_phase(&mut client.conn, opts.session.opening());
+        let mut client = starttls::starttls(client, target, &opts.session, Some(creds))?;
+        open::end_phase(&mut client.conn, &opts.session);
         client.login(creds)?;
         if client.conn.stream().is_tls() {
             client.protect_data()?;

@@ -84,7 +84,7 @@ impl ImapClient<NetStream> {
     /// Connects (TLS from the first byte for imaps://), upgrades with STARTTLS as the policy
     /// says, and logs in.
     pub fn connect(target: &Target, creds: &Credentials, opts: &SessionOptions) -> Result<Self> {
-        let (stream, deadline) = open::connect(target, opts.opening())?;
+        let (stream, deadline) = open::connect(target, opts)?;
         ImapClient::handshake(stream, target, creds, opts, deadline)
     }
 }
@@ -99,8 +99,7 @@ impl<S: Transport> ImapClient<S> {
         opts: &SessionOptions,
         deadline: Instant,
     ) -> Result<Self> {
-        let (conn, greeting) =
-            open::start(stream, target, Imap, opts.opening(), deadline, |_| false)?;
+        let (conn, greeting) = open::start(stream, target, Imap, opts, deadline, |_| false)?;
         let mut client = ImapClient::over(conn, 0);
         if greeting.kind != ImapKind::Untagged || greeting.literal.is_some() {
             return Err(client.unexpected("greeting", &greeting));
@@ -139,9 +138,9 @@ impl<S: Transport> ImapClient<S> {
                 ));
             }
         } else {
-            client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
+            client = starttls::starttls(client, target, opts, Some(creds))?;
         }
-        open::end_phase(&mut client.conn, opts.opening());
+        open::end_phase(&mut client.conn, opts);
         if !preauth {
             client.login(creds)?;
         }

@@ -88,7 +88,7 @@ impl Pop3Client<NetStream> {
     /// Connects (TLS from the first byte for pop3s://), upgrades with STLS as the policy says,
     /// and logs in.
     pub fn connect(target: &Target, creds: &Credentials, opts: &SessionOptions) -> Result<Self> {
-        let (stream, deadline) = open::connect(target, opts.opening())?;
+        let (stream, deadline) = open::connect(target, opts)?;
         Pop3Client::handshake(stream, target, creds, opts, deadline)
     }
 }
@@ -103,8 +103,7 @@ impl<S: Transport> Pop3Client<S> {
         opts: &SessionOptions,
         deadline: Instant,
     ) -> Result<Self> {
-        let (conn, greeting) =
-            open::start(stream, target, Pop3, opts.opening(), deadline, |_| false)?;
+        let (conn, greeting) = open::start(stream, target, Pop3, opts, deadline, |_| false)?;
         if !greeting.is_ok() {
             return Err(greeting.error(&format!("{}: greeting", target.authority())));
         }
@@ -114,8 +113,8 @@ impl<S: Transport> Pop3Client<S> {
             timestamp: apop_timestamp(&greeting.text),
         };
         client.capa()?;
-        let mut client = starttls::starttls(client, target, opts.opening(), Some(creds))?;
-        open::end_phase(&mut client.conn, opts.opening());
+        let mut client = starttls::starttls(client, target, opts, Some(creds))?;
+        open::end_phase(&mut client.conn, opts);
         client.login(creds)?;
         // Capabilities may change with the login (RFC 2449 section 5).
         client.capa()?;

@@ -25,14 +25,6 @@ pub struct SessionOptions {
     pub transcript: Option<Transcript>,
 }
 
-impl SessionOptions {
-    /// The borrowed view the session layer's steps take.
-    pub fn opening(&self) -> Opening<'_> {
-        let (tls, transcript) = (self.tls.as_ref(), self.transcript.as_ref());
-        Opening::new(&self.connect, self.tls_mode, tls, transcript)
-    }
-}
-
 #[cfg(test)]
 impl SessionOptions {
     /// A unit test's: the default timeouts, `mode`, a TLS context for an upgrade, no
@@ -48,39 +40,12 @@ impl SessionOptions {
     }
 }
 
-/// What opening a session takes, whatever the protocol, borrowed.
-#[derive(Clone, Copy)]
-pub struct Opening<'a> {
-    pub connect: &'a ConnectOptions,
-    /// `--tls`: what [`starttls`](crate::session::starttls::starttls) does.
-    pub tls_mode: TlsMode,
-    /// Needed for implicit TLS and for an upgrade; `None` under `--tls none`.
-    pub tls: Option<&'a TlsContext>,
-    pub transcript: Option<&'a Transcript>,
-}
-
-impl<'a> Opening<'a> {
-    pub fn new(
-        connect: &'a ConnectOptions,
-        tls_mode: TlsMode,
-        tls: Option<&'a TlsContext>,
-        transcript: Option<&'a Transcript>,
-    ) -> Opening<'a> {
-        Opening {
-            connect,
-            tls_mode,
-            tls,
-            transcript,
-        }
-    }
-}
-
 /// Connects to `target` and, for a scheme with TLS from the first byte, makes the TLS
 /// handshake. The connect phase as a whole (TCP, TLS, the greeting, an upgrade) has one
 /// deadline, returned, so that a server that drips its greeting is cut off at `--timeout`.
-pub fn connect(target: &Target, opening: Opening<'_>) -> Result<(NetStream, Instant)> {
-    let deadline = Instant::now() + opening.connect.connect_timeout;
-    let stream = net::open(target, opening.connect, opening.tls, deadline)?;
+pub fn connect(target: &Target, opts: &SessionOptions) -> Result<(NetStream, Instant)> {
+    let deadline = Instant::now() + opts.connect.connect_timeout;
+    let stream = net::open(target, &opts.connect, opts.tls.as_ref(), deadline)?;
     Ok((stream, deadline))
 }
 
@@ -95,15 +60,15 @@ pub fn start<S: Transport, D: Dialect>(
     stream: S,
     target: &Target,
     dialect: D,
-    opening: Opening<'_>,
+    opts: &SessionOptions,
     deadline: Instant,
     more: impl Fn(&D::Reply) -> bool,
 ) -> Result<(Conn<S, D>, D::Reply)> {
     let mut conn = Conn::new(stream, target.authority(), dialect);
-    let within = opening.connect.connect_timeout;
-    conn.set_reply_timeout(opening.connect.idle_timeout.min(within));
+    let within = opts.connect.connect_timeout;
+    conn.set_reply_timeout(opts.connect.idle_timeout.min(within));
     conn.set_phase_deadline(Some(deadline));
-    conn.set_transcript(opening.transcript.cloned());
+    conn.set_transcript(opts.transcript.clone());
     loop {
         let r = conn
             .read_reply()
@@ -116,9 +81,9 @@ pub fn start<S: Transport, D: Dialect>(
 
 /// Ends the connect phase (greeting, upgrade to TLS): from here on each reply is bounded
 /// by the idle timeout alone.
-pub fn end_phase<S, D>(conn: &mut Conn<S, D>, opening: Opening<'_>) {
+pub fn end_phase<S, D>(conn: &mut Conn<S, D>, opts: &SessionOptions) {
     conn.set_phase_deadline(None);
-    conn.set_reply_timeout(opening.connect.idle_timeout);
+    conn.set_reply_timeout(opts.connect.idle_timeout);
 }
 
 /// A timeout while waiting for the greeting, said as such: "HOST:PORT: no greeting from the
@@ -187,20 +152,24 @@ mod tests {
     #[test]
     fn a_wait_that_runs_out_names_the_bound_that_ended_it() {
         // The defaults: 30 s for the connect phase, 120 s for a reply after it.
-        let connect = ConnectOptions::default();
-        let opening = Opening::new(&connect, TlsMode::None, None, None);
+        let opts = SessionOptions {
+            connect: ConnectOptions::default(),
+            tls_mode: TlsMode::None,
+            tls: None,
+            transcript: None,
+        };
         let target = Target::parse("smtp://mx.example", &[Scheme::Smtp]).unwrap();
         // The greeting, then nothing: the answer to each command never comes.
         let stream = MockStream::scripted(&[b"220 hi\r\n", b"", b"", b""], 1);
-        let deadline = Instant::now() + connect.connect_timeout;
-        let (mut conn, _) = start(stream, &target, Smtp, opening, deadline, |_| false).unwrap();
+        let deadline = Instant::now() + opts.connect.connect_timeout;
+        let (mut conn, _) = start(stream, &target, Smtp, &opts, deadline, |_| false).unwrap();
         let e = command(&mut conn, "EHLO", Some("me")).unwrap_err();
         assert_eq!(e.exit_code(), 75);
         // Within the connect phase, its 30 s ended the wait, not the 120 s of a reply.
         assert_eq!(e.to_string(), "mx.example:25: no reply to EHLO within 30 s");
         let stream = MockStream::scripted(&[b"220 hi\r\n", b"", b"", b""], 1);
-        let (mut conn, _) = start(stream, &target, Smtp, opening, deadline, |_| false).unwrap();
-        end_phase(&mut conn, opening);
+        let (mut conn, _) = start(stream, &target, Smtp, &opts, deadline, |_| false).unwrap();
+        end_phase(&mut conn, &opts);
         let e = command(&mut conn, "NOOP", None).unwrap_err();
         assert_eq!(
             e.to_string(),

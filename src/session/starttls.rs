@@ -15,7 +15,7 @@ use crate::error::{Error, Kind, Result};
 use crate::net::tls::{TlsContext, TlsMode};
 use crate::net::url::Target;
 use crate::session::credentials::Credentials;
-use crate::session::open::Opening;
+use crate::session::open::SessionOptions;
 use crate::wire::reply::Reply;
 
 /// How one protocol asks for TLS, implemented by its client (or its connection before the
@@ -48,17 +48,17 @@ pub fn agreed(r: &Reply, yes: u16) -> std::result::Result<(), String> {
     }
 }
 
-/// Upgrades `session` to TLS as `opening.tls_mode` says, unless the scheme is TLS from the
+/// Upgrades `session` to TLS as `opts.tls_mode` says, unless the scheme is TLS from the
 /// first byte already. `secret` is the login that follows, if any: under `--tls auto` a server without
 /// TLS is refused when it would get a secret, and the refusal names where the secret came
 /// from. Returns the session, upgraded or, when the policy allows it, still in plaintext.
 pub fn starttls<P: StartTls>(
     mut session: P,
     target: &Target,
-    opening: Opening<'_>,
+    opts: &SessionOptions,
     secret: Option<&Credentials>,
 ) -> Result<P> {
-    let (mode, tls) = (opening.tls_mode, opening.tls);
+    let (mode, tls) = (opts.tls_mode, opts.tls.as_ref());
     if mode == TlsMode::None || target.scheme.implicit_tls() {
         return Ok(session);
     }
@@ -133,15 +133,7 @@ mod tests {
             asked: false,
             upgraded: false,
         };
-        let tls = TlsContext::new(&Default::default()).unwrap();
-        let connect = crate::net::ConnectOptions::default();
-        let opening = Opening {
-            connect: &connect,
-            tls_mode: mode,
-            tls: Some(&tls),
-            transcript: None,
-        };
-        starttls(fake, &target, opening, secret)
+        starttls(fake, &target, &SessionOptions::test(mode), secret)
     }
 
     #[test]

@@ -122,7 +122,7 @@ impl SmtpClient<NetStream> {
         opts: &SmtpOptions,
         login: Option<&Credentials>,
     ) -> Result<Self> {
-        let (stream, deadline) = open::connect(target, opts.session.opening())?;
+        let (stream, deadline) = open::connect(target, &opts.session)?;
         SmtpClient::handshake(stream, target, opts, deadline, login)
     }
 }
@@ -138,14 +138,7 @@ impl<S: Transport> SmtpClient<S> {
         deadline: Instant,
         login: Option<&Credentials>,
     ) -> Result<Self> {
-        let (mut conn, r) = open::start(
-            stream,
-            target,
-            Smtp,
-            opts.session.opening(),
-            deadline,
-            |_| false,
-        )?;
+        let (mut conn, r) = open::start(stream, target, Smtp, &opts.session, deadline, |_| false)?;
         if r.code != 220 {
             return Err(r.error(format!("{}: greeting", conn.peer())));
         }
@@ -157,8 +150,8 @@ impl<S: Transport> SmtpClient<S> {
             final_reply_timeout: opts.final_reply_timeout,
             helo: opts.helo.clone(),
         };
-        let mut client = starttls::starttls(client, target, opts.session.opening(), login)?;
-        open::end_phase(&mut client.conn, opts.session.opening());
+        let mut client = starttls::starttls(client, target, &opts.session, login)?;
+        open::end_phase(&mut client.conn, &opts.session);
         Ok(client)
     }
 
