@@ -54,21 +54,25 @@ pub fn mail_login(
 /// The OAuth2 access token in the environment variable `var` (`--oauth2-token-env`), without
 /// one line ending: not set or empty is 77, CR, LF or NUL inside 64.
 pub fn token(var: &str) -> Result<String> {
+    env_secret("--oauth2-token-env", var, "token")
+}
+
+/// The secret (`what`: password, token) in the environment variable `var`, which `flag`
+/// named, without one line ending: not set or empty is 77, CR, LF or NUL inside 64, said
+/// without the secret.
+fn env_secret(flag: &str, var: &str, what: &str) -> Result<String> {
     let value = std::env::var(var).unwrap_or_default();
-    let token = strip_line_end(&value);
-    if token.is_empty() {
+    let secret = strip_line_end(&value);
+    if secret.is_empty() {
         return Err(Error::new(
             Kind::Auth,
-            format!("--oauth2-token-env {var}: the environment variable is not set or empty"),
+            format!("{flag} {var}: the environment variable is not set or empty"),
         ));
     }
-    if !sendable(token) {
-        return Err(unsendable(
-            format_args!("--oauth2-token-env {var}"),
-            "token",
-        ));
+    if !sendable(secret) {
+        return Err(unsendable(format_args!("{flag} {var}"), what));
     }
-    Ok(token.to_string())
+    Ok(secret.to_string())
 }
 
 /// Finds the user name: `--user`, then the URL, then, only when `--netrc-file` asks for
@@ -144,16 +148,7 @@ pub fn password_warn(
         return Ok(found(read_password_file(path)?));
     }
     if let Some(var) = &args.password_env {
-        return match std::env::var(var) {
-            Ok(v) if !strip_line_end(&v).is_empty() => Ok(found(check_password(
-                strip_line_end(&v).to_string(),
-                format_args!("--password-env {var}"),
-            )?)),
-            _ => Err(Error::new(
-                Kind::Auth,
-                format!("--password-env {var}: the environment variable is not set or empty"),
-            )),
-        };
+        return Ok(found(env_secret("--password-env", var, "password")?));
     }
     if let Some(cmd) = &args.password_cmd {
         return Ok(found(run_password_cmd(cmd, PASSWORD_CMD_TIMEOUT)?));
