@@ -44,9 +44,22 @@ pub fn mail_login(
             ),
         ));
     };
+    secret_for(target, &user, args, token_env, method, warn)
+}
+
+/// How `user` logs in: with the OAuth2 token in the variable `token_env` when given, else
+/// with the password ([`password_warn`]); `method` is `--auth`.
+pub fn secret_for(
+    target: &Target,
+    user: &str,
+    args: &CredArgs,
+    token_env: Option<&str>,
+    method: Method,
+    warn: &dyn Fn(&str),
+) -> Result<Credentials> {
     let creds = match token_env {
         Some(var) => Credentials::token(user, token(var)?),
-        None => password_warn(target, &user, args, &mut |w| warn(w))?,
+        None => password_warn(target, user, args, &mut |w| warn(w))?,
     };
     Ok(creds.with_method(method))
 }

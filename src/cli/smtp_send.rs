@@ -560,16 +560,10 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Crede
         }
         return Ok(None);
     };
-    let creds = match &args.oauth2_token_env {
-        Some(var) => Credentials::token(user, credentials::token(var)?),
-        None => {
-            let warn = report.warner();
-            credentials::password_warn(target, &user, &args.net.creds, &mut |w| warn(w))?
-        }
-    };
-    Ok(Some(
-        creds.with_method(args.auth.map_or(Method::Auto, Method::Sasl)),
-    ))
+    let method = args.auth.map_or(Method::Auto, Method::Sasl);
+    let token_env = args.oauth2_token_env.as_deref();
+    let warn = report.warner();
+    credentials::secret_for(target, &user, &args.net.creds, token_env, method, &warn).map(Some)
 }
 
 /// Whether the user wants to hear about successes: at a terminal or with -v.
