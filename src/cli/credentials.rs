@@ -160,6 +160,9 @@ pub fn password_warn(
     if let Some(path) = &args.password_file {
         return Ok(found(read_password_file(path)?));
     }
+    if let Some(p) = super::account::selected().and_then(|a| a.password.clone()) {
+        return Ok(found(p));
+    }
     if let Some(var) = &args.password_env {
         return Ok(found(env_secret("--password-env", var, "password")?));
     }

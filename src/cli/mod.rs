@@ -2,6 +2,7 @@
 //! generated man pages and completions, and the `main` wrapper that maps errors to exit codes.
 //! (The library proper, outside `cli`, never prints; this module is where printing happens.)
 
+pub mod account;
 pub mod common;
 pub mod config;
 pub mod credentials;
