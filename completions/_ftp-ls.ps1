@@ -21,6 +21,9 @@ Register-ArgumentCompleter -Native -CommandName 'ftp-ls' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'ftp-ls' {
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Log in as NAME (overrides the URL''s user)')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from the first line of FILE (must not be readable by group or others)')
             [CompletionResult]::new('--password-env', '--password-env', [CompletionResultType]::ParameterName, 'Take the password from the environment variable VAR')

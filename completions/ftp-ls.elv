@@ -18,6 +18,9 @@ set edit:completion:arg-completer[ftp-ls] = {|@words|
     }
     var completions = [
         &'ftp-ls'= {
+            cand -a 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]'
+            cand --account 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]'
+            cand --config 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]'
             cand --user 'Log in as NAME (overrides the URL''s user)'
             cand --password-file 'Read the password from the first line of FILE (must not be readable by group or others)'
             cand --password-env 'Take the password from the environment variable VAR'

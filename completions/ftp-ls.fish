@@ -1,3 +1,5 @@
+complete -c ftp-ls -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
+complete -c ftp-ls -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c ftp-ls -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c ftp-ls -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c ftp-ls -l password-env -d 'Take the password from the environment variable VAR' -r -f

@@ -9,6 +9,8 @@ complete -c imap-fetch -l max-size -d 'Skip (and report) messages larger than BY
 complete -c imap-fetch -l state-file -d 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST, whatever the port)' -r -F
 complete -c imap-fetch -l auth -d 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of the best one offered' -r
 complete -c imap-fetch -l oauth2-token-env -d 'Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR' -r -f
+complete -c imap-fetch -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
+complete -c imap-fetch -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c imap-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c imap-fetch -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c imap-fetch -l password-env -d 'Take the password from the environment variable VAR' -r -f
@@ -38,6 +40,7 @@ complete -c imap-fetch -l create-dirs -d 'Make the folder --output-dir or --mbox
 complete -c imap-fetch -l list-folders -d 'Print the server\'s folders, one a line, and exit'
 complete -c imap-fetch -l new -d 'Fetch only messages above the last UID delivered (the default)'
 complete -c imap-fetch -l all -d 'Fetch every message (matching --since and --unseen), delivered before or not'
+complete -c imap-fetch -l all-accounts -d 'Fetch every account of the config file whose server is for this tool, one after the other, each with its own state and lock (one failing does not stop the others; the exit status is the first failure\'s)'
 complete -c imap-fetch -l unseen -d 'Fetch only messages without the \\Seen flag (SEARCH UNSEEN)'
 complete -c imap-fetch -l seen -d 'Set \\Seen on each message once its local copy is durable (opens the folder read-write)'
 complete -c imap-fetch -l keep -d 'Leave the messages on the server (the default)'

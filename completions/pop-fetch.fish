@@ -14,6 +14,8 @@ login\t''
 cram-md5\t''
 xoauth2\t''"
 complete -c pop-fetch -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)' -r -f
+complete -c pop-fetch -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
+complete -c pop-fetch -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c pop-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c pop-fetch -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c pop-fetch -l password-env -d 'Take the password from the environment variable VAR' -r -f
@@ -44,6 +46,7 @@ complete -c pop-fetch -l keep -d 'Leave the messages on the server (the default)
 complete -c pop-fetch -l delete -d 'Delete each message on the server once its local copy is durable (and those an earlier --delete run stored but could not delete)'
 complete -c pop-fetch -l new -d 'Fetch only messages not delivered before, by their UIDL (the default)'
 complete -c pop-fetch -l all -d 'Fetch every message, delivered before or not'
+complete -c pop-fetch -l all-accounts -d 'Fetch every account of the config file whose server is for this tool, one after the other, each with its own state and lock (one failing does not stop the others; the exit status is the first failure\'s)'
 complete -c pop-fetch -l headers-only -d 'Fetch only the headers of each message (TOP n 0), a look: nothing is recorded; refuses --delete'
 complete -c pop-fetch -l no-netrc -d 'Do not read any netrc file'
 complete -c pop-fetch -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'

@@ -11,7 +11,6 @@ HDRS\t''
 full\t''
 hdrs\t''"
 complete -c smtp-send -l envid -d 'An envelope identifier for DSNs (printable ASCII)' -r
-complete -c smtp-send -l config -d 'Read defaults from FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c smtp-send -l log -d 'Append one line per message to FILE: time, server, sender, recipients, size, the final reply and the exit status' -r -F
 complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)' -r
 complete -c smtp-send -s B -d 'sendmail\'s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)' -r -f -a "7BIT\t''
@@ -19,6 +18,8 @@ complete -c smtp-send -s B -d 'sendmail\'s body type: 7BIT or 8BITMIME (8BITMIME
 complete -c smtp-send -s b -d 'sendmail\'s mode: only -bm (deliver a message) is supported' -r -f -a "m\t''"
 complete -c smtp-send -l auth -d 'Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) [default: the best the server offers]' -r
 complete -c smtp-send -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (XOAUTH2; needs --user)' -r -f
+complete -c smtp-send -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
+complete -c smtp-send -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c smtp-send -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
 complete -c smtp-send -l password-file -d 'Read the password from the first line of FILE (must not be readable by group or others)' -r -F
 complete -c smtp-send -l password-env -d 'Take the password from the environment variable VAR' -r -f

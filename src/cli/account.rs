@@ -26,6 +26,9 @@ pub struct Selected {
     /// `[accounts.NAME.oauth2]`'s `refresh_token = "..."`: a refresh token given once, used
     /// while the token cache holds none.
     pub oauth2_refresh_token: Option<String>,
+    /// The account's server URL, when the command line gives paths where a URL goes
+    /// (`ftp-get -a work reports/today.csv`): they are taken relative to it.
+    pub base_url: Option<String>,
 }
 
 impl std::fmt::Debug for Selected {
@@ -37,7 +40,24 @@ impl std::fmt::Debug for Selected {
             .field("password", &shown(&self.password))
             .field("oauth2_client_secret", &shown(&self.oauth2_client_secret))
             .field("oauth2_refresh_token", &shown(&self.oauth2_refresh_token))
+            .field("base_url", &self.base_url)
             .finish()
+    }
+}
+
+/// `url` as the tool should read it: a path (no `scheme://`) given where a URL goes is taken
+/// relative to the account's server URL (`ftp-get -a work reports/today.csv`; `/abs/file`
+/// is absolute on the server, as `ftp://host//abs/file` is). Its `%`, `#`, `?` and spaces
+/// are the file name's own, not URL syntax.
+pub fn resolve(url: &str) -> String {
+    use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+    const PATH: &AsciiSet = &CONTROLS.add(b' ').add(b'%').add(b'#').add(b'?');
+    match selected().and_then(|a| a.base_url.clone()) {
+        Some(base) if !url.contains("://") => {
+            let sep = if base.ends_with('/') { "" } else { "/" };
+            format!("{base}{sep}{}", utf8_percent_encode(url, PATH))
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -49,9 +69,923 @@ pub fn selected() -> Option<Arc<Selected>> {
 }
 
 /// Makes `account` the one the next run uses (`None`: no account).
-#[allow(dead_code)] // the account layer (tool.rs) calls it from the next commit on
 pub(crate) fn select(account: Option<Selected>) {
     if let Ok(mut s) = SELECTED.write() {
         *s = account.map(Arc::new);
     }
+}
+
+// ---------------------------------------------------------------- from the file to the flags
+
+use super::config::{Config, Table, Value};
+use crate::error::{Error, Kind, Result};
+use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint};
+use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
+
+/// What the account layer needs to know of a tool besides its clap definition.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolInfo {
+    /// The binary's name, which is also the name of its own tables.
+    pub name: &'static str,
+    /// The URL schemes of its server (`server` of an account that has none of them is not
+    /// for this tool).
+    pub schemes: &'static [&'static str],
+    /// Whether one run may fetch several accounts (`--all-accounts`, several `--account`).
+    pub several: bool,
+    /// Whether a path given instead of a URL (`ftp-get -a work reports/today.csv`) is taken
+    /// relative to the account's server URL.
+    pub relative_paths: bool,
+}
+
+/// One run of a tool: the command line with what the config file fills in, and the
+/// account it uses.
+#[derive(Debug)]
+pub struct Run {
+    pub argv: Vec<OsString>,
+    pub account: Option<Selected>,
+}
+
+/// Flags that say where the configuration is, or are no setting at all: never config keys.
+const NOT_KEYS: &[&str] = &[
+    "config",
+    "account",
+    "all_accounts",
+    "help",
+    "version",
+    "generate",
+];
+
+/// The keys that say how to log in: a table that gives one of them gives the login, and the
+/// others of less specific tables (or the account, when the command line gives one) are
+/// left out, so that an account's `password_cmd` is never beaten by a `password_file` of
+/// `[pop-fetch]`.
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "password_file",
+    "password_env",
+    "password_cmd",
+    "oauth2_token_env",
+    "oauth2",
+];
+
+/// The literal secrets of `[accounts.NAME.oauth2]`, kept in the process (never flags).
+const OAUTH2_SECRETS: &[&str] = &["client_secret", "refresh_token"];
+
+/// Keys other tools' files use, and what to write instead.
+const KEY_HINTS: &[(&str, &str)] = &[
+    ("host", "use server = \"SCHEME://HOST:PORT\""),
+    ("port", "use server = \"SCHEME://HOST:PORT\""),
+    ("url", "use server = \"SCHEME://HOST:PORT\""),
+    ("passwordeval", "use password_cmd"),
+    ("password_eval", "use password_cmd"),
+    ("pass", "use password, password_file or password_cmd"),
+    ("tls_trust_file", "use cacert"),
+    ("tls_fingerprint", "use pin = \"sha256:HEX\""),
+    (
+        "tls_starttls",
+        "use tls = \"required\" (smtp:// uses STARTTLS, smtps:// is TLS from the start)",
+    ),
+    ("logfile", "use log"),
+    ("account", "accounts are tables: [accounts.NAME]"),
+    ("ssl", "use tls"),
+    ("starttls", "use tls"),
+];
+
+/// The runs a command line asks for, once the config file has filled in what it left out:
+/// one with the command line as it is when there is no file, no account and no table for
+/// the tool; one per account with `--all-accounts` or several `--account`. A command line
+/// clap cannot read even with nothing required is handed on as it is, for clap to say what
+/// is wrong with it.
+pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<Run>> {
+    let relaxed = relax(cmd.clone());
+    let Ok(m) = relaxed.try_get_matches_from(&argv) else {
+        return Ok(vec![Run {
+            argv,
+            account: None,
+        }]);
+    };
+    let raw = |id: &str| -> Vec<OsString> {
+        m.try_get_raw(id)
+            .ok()
+            .flatten()
+            .map(|v| v.map(OsStr::to_os_string).collect())
+            .unwrap_or_default()
+    };
+    let config_flag = raw("config").pop().map(std::path::PathBuf::from);
+    let named: Vec<String> = raw("account")
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let all = m.try_get_one::<bool>("all_accounts").ok().flatten() == Some(&true);
+    let cfg = match super::config::load(config_flag.as_deref())? {
+        Some(c) => c,
+        None if named.is_empty() && !all => {
+            return Ok(vec![Run {
+                argv,
+                account: None,
+            }]);
+        }
+        None => {
+            let looked = super::config::default_path()
+                .map(|p| format!(" (looked for {})", p.display()))
+                .unwrap_or_default();
+            return Err(usage(format!(
+                "{}: there is no config file to read accounts from{looked}; give --config FILE",
+                if all {
+                    "--all-accounts".to_string()
+                } else {
+                    format!("--account {}", named[0])
+                }
+            )));
+        }
+    };
+    let file = File::check(&cfg)?;
+    if named.len() > 1 && !tool.several {
+        return Err(usage(format!(
+            "--account: {} uses one account a run (--account {} and --account {} given)",
+            tool.name, named[0], named[1]
+        )));
+    }
+    let names: Vec<Option<String>> = if all {
+        let names = file.accounts_for(tool);
+        if names.is_empty() {
+            return Err(usage(format!(
+                "--all-accounts: no account in config file {} has a {} server",
+                cfg.path.display(),
+                schemes(tool)
+            )));
+        }
+        names.into_iter().map(Some).collect()
+    } else if !named.is_empty() {
+        for n in &named {
+            if !file.accounts.contains_key(n) {
+                return Err(usage(format!(
+                    "--account {n}: config file {} has no [accounts.{n}]",
+                    cfg.path.display()
+                )));
+            }
+        }
+        named.into_iter().map(Some).collect()
+    } else {
+        vec![file.default.clone()]
+    };
+    let given = Given::read(cmd, &m, tool);
+    names
+        .into_iter()
+        .map(|name| file.run(tool, cmd, &argv, &given, name.as_deref()))
+        .collect()
+}
+
+/// The schemes of a tool's server, for messages: `pop3:// or pop3s://`.
+fn schemes(tool: &ToolInfo) -> String {
+    tool.schemes
+        .iter()
+        .map(|s| format!("{s}://"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+fn usage(msg: String) -> Error {
+    Error::new(Kind::Usage, msg)
+}
+
+/// `cmd` with nothing required, so that a command line that leaves the URL to an account
+/// can be read before the account is known.
+fn relax(mut cmd: Command) -> Command {
+    // A URL after a list (ftp-put's FILE... URL) may not be optional unless it must follow
+    // `--`: then every value goes to the list, which Given::read tells apart.
+    let first = cmd.get_positionals().next().map(|a| a.get_id().clone());
+    cmd = cmd.mut_args(|a| {
+        let after_list = a.is_positional() && Some(a.get_id()) != first.as_ref() && is_url(&a);
+        let a = a.required(false);
+        if after_list { a.last(true) } else { a }
+    });
+    let groups: Vec<clap::Id> = cmd.get_groups().map(|g| g.get_id().clone()).collect();
+    for g in groups {
+        cmd = cmd.mut_group(g, |g| g.required(false));
+    }
+    cmd
+}
+
+/// What the command line gives itself.
+struct Given {
+    /// The ids of the flags and positional arguments on it.
+    ids: BTreeSet<String>,
+    /// Whether it names the server (a URL, or `--server`).
+    server: bool,
+    /// Whether it names a user (`--user`, or a URL's `user@`).
+    user: bool,
+    /// Whether it gives paths where a URL goes (`ftp-get -a work reports/today.csv`): the
+    /// tool takes them relative to the account's server ([`ToolInfo::relative_paths`]).
+    paths: bool,
+}
+
+/// Whether a URL names a user (`scheme://user@host`).
+fn url_has_user(url: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(_, r)| r.split('/').next().unwrap_or("").contains('@'))
+}
+
+impl Given {
+    fn read(cmd: &Command, m: &ArgMatches, tool: &ToolInfo) -> Given {
+        let mut g = Given {
+            ids: BTreeSet::new(),
+            server: false,
+            user: false,
+            paths: false,
+        };
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if m.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+                continue;
+            }
+            let values: Vec<String> = m
+                .try_get_raw(id)
+                .ok()
+                .flatten()
+                .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
+                .unwrap_or_default();
+            if !arg.is_positional() {
+                g.ids.insert(id.to_string());
+                if id == "server" {
+                    g.server = true;
+                    g.user |= values.iter().any(|v| url_has_user(v));
+                }
+                continue;
+            }
+            let (urls, plain): (Vec<&String>, Vec<&String>) =
+                values.iter().partition(|v| v.contains("://"));
+            g.server |= !urls.is_empty();
+            g.user |= urls.iter().any(|v| url_has_user(v));
+            if plain.is_empty() {
+                continue;
+            }
+            if !is_url(arg) {
+                g.ids.insert(id.to_string());
+            } else if tool.relative_paths {
+                g.paths = true;
+            } else if let Some(files) = cmd.get_positionals().find(|a| !is_url(a)) {
+                // ftp-put's files, which clap gave the URL's place while it was optional.
+                g.ids.insert(files.get_id().to_string());
+            }
+        }
+        g.user |= g.ids.contains("user");
+        g
+    }
+}
+
+/// Whether `arg` is a tool's URL argument (the positional an account's `server` fills).
+fn is_url(arg: &Arg) -> bool {
+    arg.is_positional()
+        && (arg.get_value_hint() == ValueHint::Url
+            || arg
+                .get_value_names()
+                .is_some_and(|n| n.iter().any(|n| n.as_str() == "URL")))
+}
+
+/// A config file checked whole: every table, key and value known, so that a typo is
+/// found whichever tool reads the file first.
+struct File<'c> {
+    cfg: &'c Config,
+    default: Option<String>,
+    /// The tables of the tools, `[ftp-get]`, ...
+    tools: BTreeMap<String, &'c Table>,
+    accounts: BTreeMap<String, Account<'c>>,
+}
+
+struct Account<'c> {
+    keys: &'c Table,
+    tools: BTreeMap<String, &'c Table>,
+    oauth2: Option<&'c Table>,
+}
+
+use std::collections::BTreeMap;
+
+/// The network tools' commands (mime-pack reads no config file).
+fn network_tools() -> Vec<Command> {
+    super::tool::TOOLS
+        .iter()
+        .filter(|t| t.name != "mime-pack")
+        .map(|t| (t.command)())
+        .collect()
+}
+
+impl<'c> File<'c> {
+    fn check(cfg: &'c Config) -> Result<File<'c>> {
+        let tools = network_tools();
+        let mut file = File {
+            cfg,
+            default: None,
+            tools: BTreeMap::new(),
+            accounts: BTreeMap::new(),
+        };
+        for (key, value) in &cfg.root {
+            let at = cfg.at(&value.span());
+            match (key.as_str(), value.get_ref()) {
+                ("default", Value::String(name)) => file.default = Some(name.clone()),
+                ("default", v) => {
+                    return Err(usage(format!(
+                        "{at}: default must be an account's name (a string), not {}",
+                        v.kind()
+                    )));
+                }
+                ("accounts", Value::Table(accounts)) => {
+                    for (name, table) in accounts {
+                        let at = cfg.at(&table.span());
+                        let Value::Table(t) = table.get_ref() else {
+                            return Err(usage(format!(
+                                "{at}: accounts.{name} must be a table ([accounts.{name}])"
+                            )));
+                        };
+                        file.accounts
+                            .insert(name.clone(), Account::check(cfg, name, t, &tools)?);
+                    }
+                }
+                (name, Value::Table(t)) if tools.iter().any(|c| c.get_name() == name) => {
+                    let cmd = tools.iter().find(|c| c.get_name() == name).expect("found");
+                    check_keys(cfg, &format!("[{name}]"), t, &[cmd])?;
+                    file.tools.insert(name.to_string(), t);
+                }
+                ("mime-pack", _) => {
+                    return Err(usage(format!(
+                        "{at}: [mime-pack]: mime-pack reads no config file"
+                    )));
+                }
+                (other, _) => {
+                    let tools: Vec<&str> = tools.iter().map(|c| c.get_name()).collect();
+                    return Err(usage(format!(
+                        "{at}: unknown key {other}: the file holds default, [accounts.NAME] and the tables [{}]",
+                        tools.join("], [")
+                    )));
+                }
+            }
+        }
+        if let Some(d) = &file.default {
+            if !file.accounts.contains_key(d) {
+                let span = cfg.root["default"].span();
+                return Err(usage(format!(
+                    "{}: default = \"{d}\": there is no [accounts.{d}]",
+                    cfg.at(&span)
+                )));
+            }
+        }
+        file.check_secrets()?;
+        Ok(file)
+    }
+
+    /// A file that holds a secret must be readable by its owner alone (docs/CONVENTIONS.md,
+    /// "Config file and accounts").
+    fn check_secrets(&self) -> Result<()> {
+        let Some(mode) = self.cfg.readable_by_others else {
+            return Ok(());
+        };
+        for (name, a) in &self.accounts {
+            let tables = std::iter::once(a.keys).chain(a.tools.values().copied());
+            let mut secret = tables
+                .filter_map(|t| t.get("password").map(|v| ("password", v.span())))
+                .collect::<Vec<_>>();
+            if let Some(o) = a.oauth2 {
+                secret.extend(
+                    OAUTH2_SECRETS
+                        .iter()
+                        .filter_map(|k| o.get(*k).map(|v| (*k, v.span()))),
+                );
+            }
+            if let Some((key, span)) = secret.first() {
+                let path = self.cfg.path.display();
+                return Err(Error::new(
+                    Kind::Auth,
+                    format!(
+                        "{}: [accounts.{name}] {key}: the file holds a secret but others may read it (mode {mode:o}); refusing it: chmod go-rwx {path}",
+                        self.cfg.at(span)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The accounts whose server (for `tool`) has one of its schemes, for `--all-accounts`.
+    fn accounts_for(&self, tool: &ToolInfo) -> Vec<String> {
+        self.accounts
+            .iter()
+            .filter(|(_, a)| {
+                let server = a
+                    .tools
+                    .get(tool.name)
+                    .and_then(|t| t.get("server"))
+                    .or_else(|| a.keys.get("server"));
+                matches!(server.map(|s| s.get_ref()), Some(Value::String(s)) if has_scheme(s, tool))
+            })
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// One run: `argv` with what account `name` (and the tool's table) fills in.
+    fn run(
+        &self,
+        tool: &ToolInfo,
+        cmd: &Command,
+        argv: &[OsString],
+        given: &Given,
+        name: Option<&str>,
+    ) -> Result<Run> {
+        let account = name.map(|n| (n, &self.accounts[n]));
+        // Most specific first: [accounts.NAME.TOOL], [accounts.NAME], [TOOL].
+        let mut layers: Vec<(String, &Table)> = Vec::new();
+        if let Some((n, a)) = account {
+            if let Some(t) = a.tools.get(tool.name) {
+                layers.push((format!("[accounts.{n}.{}]", tool.name), t));
+            }
+            layers.push((format!("[accounts.{n}]"), a.keys));
+        }
+        if let Some(t) = self.tools.get(tool.name) {
+            layers.push((format!("[{}]", tool.name), t));
+        }
+        let mut taken: BTreeSet<String> = given.ids.clone();
+        let secret_given = SECRET_KEYS.iter().any(|k| given.ids.contains(*k));
+        let mut secrets_from: Option<usize> = secret_given.then_some(usize::MAX);
+        let mut flags: Vec<OsString> = Vec::new();
+        let mut positionals: Vec<(usize, Vec<OsString>)> = Vec::new();
+        let mut server: Option<String> = None;
+        let mut selected = account.map(|(n, _)| Selected {
+            name: n.to_string(),
+            config: self.cfg.path.clone(),
+            ..Selected::default()
+        });
+        for (depth, (table_name, table)) in layers.iter().enumerate() {
+            for (key, value) in table.iter() {
+                let span = value.span();
+                let at = || format!("{}: {table_name} {key}", self.cfg.at(&span));
+                if SECRET_KEYS.contains(&key.as_str()) {
+                    match secrets_from {
+                        Some(d) if d != depth => continue,
+                        _ => secrets_from = Some(depth),
+                    }
+                }
+                match key.as_str() {
+                    "password" => {
+                        if let (Some(sel), Value::String(p)) = (selected.as_mut(), value.get_ref())
+                        {
+                            sel.password = Some(p.clone());
+                        }
+                        continue;
+                    }
+                    "oauth2" => {
+                        let Value::Table(o) = value.get_ref() else {
+                            continue;
+                        };
+                        for (k, v) in o {
+                            let at =
+                                || format!("{}: {table_name} oauth2.{k}", self.cfg.at(&v.span()));
+                            match (k.as_str(), v.get_ref(), selected.as_mut()) {
+                                ("client_secret", Value::String(s), Some(sel)) => {
+                                    sel.oauth2_client_secret = Some(s.clone())
+                                }
+                                ("refresh_token", Value::String(s), Some(sel)) => {
+                                    sel.oauth2_refresh_token = Some(s.clone())
+                                }
+                                _ => {
+                                    let long = format!("oauth2-{}", k.replace('_', "-"));
+                                    if let Some(arg) = long_arg(cmd, &long) {
+                                        flags.extend(to_flag(arg, v.get_ref(), &at)?);
+                                    }
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+                if tool.name != "smtp-send" && key == "server" || is_positional_key(cmd, key) {
+                    let Some(arg) = positional_for(cmd, key) else {
+                        continue;
+                    };
+                    if is_url(arg) {
+                        if given.server || server.is_some() {
+                            continue;
+                        }
+                        let Value::String(url) = value.get_ref() else {
+                            return Err(usage(format!(
+                                "{}: must be a URL (a string), not {}",
+                                at(),
+                                value.get_ref().kind()
+                            )));
+                        };
+                        if url.contains("://") && !has_scheme(url, tool) {
+                            return Err(not_for_tool(tool, name, url, &at()));
+                        }
+                        server = Some(url.clone());
+                    } else {
+                        // Beside a URL on the command line, the account's files would
+                        // have to go before it, among the user's own arguments: they are
+                        // left out, as when the command line gives files itself.
+                        let url_positional = long_arg(cmd, "server").is_none();
+                        let id = arg.get_id().to_string();
+                        if url_positional && given.server || !taken.insert(id) {
+                            continue;
+                        }
+                        let index = arg.get_index().unwrap_or(usize::MAX);
+                        positionals.push((index, values(arg, value.get_ref(), &at)?));
+                    }
+                    continue;
+                }
+                let Some(arg) = long_arg(cmd, &key.replace('_', "-")) else {
+                    continue; // another tool's key (checked when the file was read)
+                };
+                let id = arg.get_id().as_str();
+                if key == "server" && (given.server || taken.contains(id)) {
+                    continue;
+                }
+                if key == "server" {
+                    if let Value::String(url) = value.get_ref() {
+                        if !has_scheme(url, tool) && !url.contains("://") {
+                            // Left to the tool, which says what a server URL must be.
+                        } else if !has_scheme(url, tool) {
+                            return Err(not_for_tool(tool, name, url, &at()));
+                        }
+                    }
+                }
+                if key == "user" && given.user {
+                    continue;
+                }
+                if taken.contains(id) || conflicts(cmd, arg, &taken) {
+                    continue;
+                }
+                taken.insert(id.to_string());
+                flags.extend(to_flag(arg, value.get_ref(), &at)?);
+            }
+        }
+        // The account's positional values (ftp-put's files) after the user's arguments,
+        // which then hold none, and its server last, unless the command line names one or
+        // gives paths for the tool to take relative to it.
+        positionals.sort_by_key(|(i, _)| *i);
+        let mut out: Vec<OsString> = Vec::with_capacity(argv.len() + flags.len() + 2);
+        out.extend(argv.first().cloned());
+        out.extend(flags);
+        out.extend(argv.iter().skip(1).cloned());
+        out.extend(positionals.into_iter().flat_map(|(_, v)| v));
+        if let Some(url) = &server {
+            if given.paths {
+                if let Some(sel) = selected.as_mut() {
+                    sel.base_url = Some(url.clone());
+                }
+            } else {
+                out.push(OsString::from(url));
+            }
+        }
+        if secrets_from == Some(usize::MAX) {
+            if let Some(sel) = selected.as_mut() {
+                sel.password = None;
+                sel.oauth2_client_secret = None;
+                sel.oauth2_refresh_token = None;
+            }
+        }
+        Ok(Run {
+            argv: out,
+            account: selected,
+        })
+    }
+}
+
+impl<'c> Account<'c> {
+    /// Checks `[accounts.NAME]`: its keys are those of any network tool (an account may be
+    /// shared: pop-fetch's `maildir` beside smtp-send's `from`), its tables a tool's own
+    /// (checked against that tool) or `oauth2`.
+    fn check(cfg: &'c Config, name: &str, t: &'c Table, tools: &[Command]) -> Result<Account<'c>> {
+        let mut own = Table::new();
+        let mut a = Account {
+            keys: t,
+            tools: BTreeMap::new(),
+            oauth2: None,
+        };
+        for (key, value) in t {
+            match (key.as_str(), value.get_ref()) {
+                ("oauth2", Value::Table(o)) => {
+                    check_oauth2(cfg, &format!("[accounts.{name}.oauth2]"), o, tools)?;
+                    a.oauth2 = Some(o);
+                }
+                (tool, Value::Table(sub)) if tools.iter().any(|c| c.get_name() == tool) => {
+                    let cmd = tools.iter().find(|c| c.get_name() == tool).expect("found");
+                    check_keys(cfg, &format!("[accounts.{name}.{tool}]"), sub, &[cmd])?;
+                    a.tools.insert(tool.to_string(), sub);
+                }
+                _ => {
+                    own.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        let all: Vec<&Command> = tools.iter().collect();
+        check_keys(cfg, &format!("[accounts.{name}]"), &own, &all)?;
+        Ok(a)
+    }
+}
+
+/// Checks the keys of a table against the flags of `tools` (any of them): each must be a
+/// long flag's name (or `server`, `password`, a positional's name), its value one the flag
+/// takes. A key no tool has is 64, naming the file, line and key, with a hint for another
+/// tool's name for it.
+fn check_keys(cfg: &Config, table: &str, t: &Table, tools: &[&Command]) -> Result<()> {
+    for (key, value) in t {
+        let span = value.span();
+        let at = || format!("{}: {table} {key}", cfg.at(&span));
+        if key == "password" {
+            if !matches!(value.get_ref(), Value::String(_)) {
+                return Err(usage(format!("{}: must be a string", at())));
+            }
+            check_secret_text(value.get_ref(), &at)?;
+            continue;
+        }
+        if key == "oauth2" {
+            return Err(usage(format!(
+                "{}: OAuth2 settings go in the account's own table [accounts.NAME.oauth2]",
+                at()
+            )));
+        }
+        let mut found = false;
+        for cmd in tools {
+            let arg = if key == "server" && long_arg(cmd, "server").is_none() {
+                cmd.get_positionals().find(|a| is_url(a))
+            } else if let Some(p) = cmd
+                .get_positionals()
+                .find(|a| a.get_id() == key.as_str() && !is_url(a))
+            {
+                Some(p)
+            } else if NOT_KEYS.contains(&key.as_str()) {
+                None
+            } else {
+                long_arg(cmd, &key.replace('_', "-"))
+            };
+            let Some(arg) = arg else { continue };
+            found = true;
+            if arg.is_positional() && is_url(arg) {
+                if !matches!(value.get_ref(), Value::String(_)) {
+                    return Err(usage(format!(
+                        "{}: must be a URL (a string), not {}",
+                        at(),
+                        value.get_ref().kind()
+                    )));
+                }
+            } else {
+                to_flag(arg, value.get_ref(), &at)?;
+            }
+        }
+        if !found {
+            return Err(unknown_key(&at(), key));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `[accounts.NAME.oauth2]`: `client_secret` and `refresh_token` are literal
+/// secrets; every other key `K` is a tool's `--oauth2-K` flag.
+fn check_oauth2(cfg: &Config, table: &str, t: &Table, tools: &[Command]) -> Result<()> {
+    for (key, value) in t {
+        let span = value.span();
+        let at = || format!("{}: {table} {key}", cfg.at(&span));
+        if OAUTH2_SECRETS.contains(&key.as_str()) {
+            if !matches!(value.get_ref(), Value::String(_)) {
+                return Err(usage(format!("{}: must be a string", at())));
+            }
+            check_secret_text(value.get_ref(), &at)?;
+            continue;
+        }
+        let long = format!("oauth2-{}", key.replace('_', "-"));
+        let mut found = false;
+        for cmd in tools {
+            if let Some(arg) = long_arg(cmd, &long) {
+                found = true;
+                to_flag(arg, value.get_ref(), &at)?;
+            }
+        }
+        if !found {
+            return Err(usage(format!("{}: unknown OAuth2 setting", at())));
+        }
+    }
+    Ok(())
+}
+
+/// A literal secret may hold no CR, LF or NUL (docs/CONVENTIONS.md, "Credentials"): it is
+/// 64, and the message never quotes it.
+fn check_secret_text(value: &Value, at: &dyn Fn() -> String) -> Result<()> {
+    if let Value::String(s) = value {
+        if s.is_empty() {
+            return Err(Error::new(Kind::Auth, format!("{}: is empty", at())));
+        }
+        if s.contains(['\r', '\n', '\0']) {
+            return Err(usage(format!(
+                "{}: holds a line break or NUL, which no login can carry (not shown)",
+                at()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn unknown_key(at: &str, key: &str) -> Error {
+    match KEY_HINTS.iter().find(|(k, _)| *k == key) {
+        Some((_, hint)) => usage(format!("{at}: unknown key: {hint}")),
+        None => usage(format!(
+            "{at}: unknown key (keys are the tools' long flag names, with _ for -)"
+        )),
+    }
+}
+
+/// `cmd`'s flag `--long`.
+fn long_arg<'a>(cmd: &'a Command, long: &str) -> Option<&'a Arg> {
+    cmd.get_arguments().find(|a| a.get_long() == Some(long))
+}
+
+/// Whether `key` names one of `cmd`'s positional arguments other than its URL (ftp-put's
+/// `files`, smtp-send's `recipients`).
+fn is_positional_key(cmd: &Command, key: &str) -> bool {
+    cmd.get_positionals()
+        .any(|a| a.get_id().as_str() == key && !is_url(a))
+}
+
+/// The positional argument `key` fills: `server` the URL, else the one of that name.
+fn positional_for<'a>(cmd: &'a Command, key: &str) -> Option<&'a Arg> {
+    if key == "server" {
+        cmd.get_positionals().find(|a| is_url(a))
+    } else {
+        cmd.get_positionals().find(|a| a.get_id().as_str() == key)
+    }
+}
+
+/// Whether `url` has one of `tool`'s schemes.
+fn has_scheme(url: &str, tool: &ToolInfo) -> bool {
+    url.split_once("://")
+        .is_some_and(|(s, _)| tool.schemes.iter().any(|t| t.eq_ignore_ascii_case(s)))
+}
+
+fn not_for_tool(tool: &ToolInfo, account: Option<&str>, url: &str, at: &str) -> Error {
+    let table = match account {
+        Some(n) => format!("[accounts.{n}.{}]", tool.name),
+        None => format!("[{}]", tool.name),
+    };
+    usage(format!(
+        "{at}: {} is not a server for {} ({}): give it one in {table}",
+        crate::net::url::redact_text(url),
+        tool.name,
+        schemes(tool)
+    ))
+}
+
+/// Whether some flag already taken conflicts with `arg`, either way round.
+fn conflicts(cmd: &Command, arg: &Arg, taken: &BTreeSet<String>) -> bool {
+    let against = cmd.get_arg_conflicts_with(arg);
+    if against.iter().any(|a| taken.contains(a.get_id().as_str())) {
+        return true;
+    }
+    // A group of which one only may be given (pop-fetch's store: --maildir, --stdout...).
+    let exclusive = cmd.get_groups().any(|g| {
+        let members: Vec<&clap::Id> = g.get_args().collect();
+        !g.clone().is_multiple()
+            && members.contains(&arg.get_id())
+            && members.iter().any(|m| taken.contains(m.as_str()))
+    });
+    if exclusive {
+        return true;
+    }
+    cmd.get_arguments()
+        .filter(|t| taken.contains(t.get_id().as_str()))
+        .any(|t| {
+            cmd.get_arg_conflicts_with(t)
+                .iter()
+                .any(|c| c.get_id() == arg.get_id())
+        })
+}
+
+/// What a config value means as a flag on the command line: `--long=VALUE` once or for
+/// each value of a list, `--long` for `true`. The value is checked here as clap would check
+/// it on the command line, and a bad one is 64 naming the file, line and key rather than a
+/// flag never typed; a path's leading `~/` is the home folder, as msmtp reads it.
+fn to_flag(arg: &Arg, value: &Value, at: &dyn Fn() -> String) -> Result<Vec<OsString>> {
+    let long = arg.get_long().unwrap_or_else(|| arg.get_id().as_str());
+    let bad = |why: String| usage(format!("{}: {why}", at()));
+    match arg.get_action() {
+        ArgAction::SetTrue | ArgAction::SetFalse => match value {
+            Value::Boolean(b) => {
+                let on = *b == matches!(arg.get_action(), ArgAction::SetTrue);
+                Ok(if on {
+                    vec![format!("--{long}").into()]
+                } else {
+                    vec![]
+                })
+            }
+            other => Err(bad(format!("must be true or false, not {}", other.kind()))),
+        },
+        ArgAction::Count => match value {
+            Value::Integer(n) if (0..=10).contains(n) => {
+                Ok((0..*n).map(|_| format!("--{long}").into()).collect())
+            }
+            _ => Err(bad("must be a number from 0 to 10".into())),
+        },
+        _ => {
+            let texts = values(arg, value, at)?;
+            for t in &texts {
+                validate(arg, t).map_err(&bad)?;
+            }
+            Ok(texts
+                .into_iter()
+                .map(|t| {
+                    if arg.is_positional() {
+                        t
+                    } else {
+                        let mut f = OsString::from(format!("--{long}="));
+                        f.push(t);
+                        f
+                    }
+                })
+                .collect())
+        }
+    }
+}
+
+/// The text of a value, one per item of a list where the flag may be repeated.
+fn values(arg: &Arg, value: &Value, at: &dyn Fn() -> String) -> Result<Vec<OsString>> {
+    let many = matches!(arg.get_action(), ArgAction::Append);
+    let path = matches!(
+        arg.get_value_hint(),
+        ValueHint::FilePath | ValueHint::DirPath | ValueHint::AnyPath | ValueHint::ExecutablePath
+    );
+    let one = |v: &Value| -> Result<OsString> {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Integer(n) => n.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(usage(format!(
+                    "{}: must be a value, not {}",
+                    at(),
+                    other.kind()
+                )));
+            }
+        };
+        Ok(if path { home(&text) } else { text.into() })
+    };
+    match value {
+        Value::Array(items) if many => items.iter().map(|i| one(i.get_ref())).collect(),
+        Value::Array(_) => Err(usage(format!("{}: takes one value, not a list", at()))),
+        v => Ok(vec![one(v)?]),
+    }
+}
+
+/// A path's leading `~` or `~/` made the home folder.
+fn home(text: &str) -> OsString {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
+    match (text, home) {
+        ("~", Some(h)) => h,
+        (t, Some(h)) if t.starts_with("~/") => {
+            let mut p = std::path::PathBuf::from(h);
+            p.push(&t[2..]);
+            p.into_os_string()
+        }
+        (t, _) => t.into(),
+    }
+}
+
+/// Checks `text` as clap checks the flag's value on the command line, and says what is
+/// wrong in words that name no flag (the value came from a file).
+fn validate(arg: &Arg, text: &OsStr) -> std::result::Result<(), String> {
+    if arg.is_positional() {
+        return Ok(());
+    }
+    let lone = arg
+        .clone()
+        .required(false)
+        .conflicts_with(clap::builder::Resettable::<clap::Id>::Reset)
+        .requires(clap::builder::Resettable::<clap::Id>::Reset)
+        .overrides_with(clap::builder::Resettable::<clap::Id>::Reset)
+        .group(clap::builder::Resettable::<clap::Id>::Reset)
+        .required_unless_present(clap::builder::Resettable::<clap::Id>::Reset);
+    let long = lone.get_long().unwrap_or("x").to_string();
+    let cmd = Command::new("config").no_binary_name(true).arg(lone);
+    let mut flag = OsString::from(format!("--{long}="));
+    flag.push(text);
+    match cmd.try_get_matches_from([flag]) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(reason(&e, text)),
+    }
+}
+
+/// A clap error about a value, as words about the value alone.
+fn reason(e: &clap::Error, text: &OsStr) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let shown = crate::error::visible(&text.to_string_lossy());
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+        return format!("\"{shown}\" is not one of {}", valid.join(", "));
+    }
+    if let Some(source) = std::error::Error::source(e) {
+        return format!("\"{shown}\": {source}");
+    }
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("error: ");
+    format!("\"{shown}\": {first}")
 }

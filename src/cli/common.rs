@@ -237,6 +237,8 @@ pub fn parse_retries(text: &str) -> Result<u32, String> {
 #[derive(Args, Debug, Clone)]
 pub struct NetArgs<O: Args> {
     #[command(flatten)]
+    pub account: AccountArgs,
+    #[command(flatten)]
     pub creds: CredArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -266,6 +268,21 @@ impl<O: Args> NetArgs<O> {
             transcript: report.transcript(verbose),
         })
     }
+}
+
+/// Where settings come from: the config file and its accounts (docs/CONVENTIONS.md, "Config
+/// file and accounts"). Read by src/cli/account.rs before the command line is parsed for
+/// good; the tools themselves never look at them.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AccountArgs {
+    /// Take what the command line leaves out (the server, the user, the secret, TLS, the
+    /// tool's own flags) from account NAME, [accounts.NAME] of the config file [default: its
+    /// default account]
+    #[arg(short = 'a', long = "account", value_name = "NAME", value_hint = ValueHint::Other)]
+    pub account: Vec<String>,
+    /// Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
 }
 
 /// Where the user name and password come from (docs/CONVENTIONS.md, "Credentials").

@@ -1,47 +1,177 @@
 //! posthaste's config file, `$XDG_CONFIG_HOME/posthaste/config.toml` (else
-//! `~/.config/posthaste/config.toml`), or the file `--config` names: one TOML table per tool.
-//! smtp-send reads `[smtp-send]`, so that a bare `smtp-send -t` works from cron; flags given
-//! on the command line override it. Other tables are left to their tools.
+//! `~/.config/posthaste/config.toml`), or the file `--config` names (docs/CONVENTIONS.md,
+//! "Config file and accounts"). This module reads it: TOML, every value kept with the place it
+//! was written, so that a bad one is named by file, line and key; the file refused when others
+//! could change it, or read it while it holds a secret. What the tables mean (accounts, the
+//! tables of each tool, how they fill in flags) is src/cli/account.rs.
 //!
 //! ```toml
-//! [smtp-send]
+//! default = "work"                       # the account used when none is named
+//!
+//! [smtp-send]                            # defaults for smtp-send, whatever the account
+//! helo = "laptop.example.com"
+//!
+//! [accounts.work]                        # --account work: keys are long flag names
+//! server = "imaps://mail.example.com"
+//! user = "me@example.com"
+//! password_cmd = "pass show mail/work"   # or password_file, password_env, password = "..."
+//! maildir = "~/Mail/work"
+//!
+//! [accounts.work.smtp-send]              # for smtp-send only, over [accounts.work]
 //! server = "smtp://mail.example.com:587"
-//! user = "cron@example.com"
-//! password_file = "/etc/posthaste/smtp-password"   # or password_env = "SMTP_PASSWORD",
-//!                                                  # or password_cmd = "pass show smtp"
-//! from = "cron@example.com"
-//! tls = "required"                                  # auto, required or none
 //! ```
 
 use crate::error::{Error, Kind, Result, io_reason};
-use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// The `[smtp-send]` table. Unknown keys are refused, so a typo is not silently ignored.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSend {
-    pub server: Option<String>,
-    pub user: Option<String>,
-    pub password_file: Option<PathBuf>,
-    pub password_env: Option<String>,
-    pub password_cmd: Option<String>,
-    pub from: Option<String>,
-    pub full_name: Option<String>,
-    pub tls: Option<String>,
-    pub cacert: Option<PathBuf>,
-    pub pin: Option<String>,
-    pub auth: Option<String>,
-    pub helo: Option<String>,
-    pub timeout: Option<String>,
-    pub log: Option<PathBuf>,
-    pub syslog: Option<bool>,
+/// A value and where in the file it was written (byte offsets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    span: Range<usize>,
+    value: T,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct File {
-    #[serde(rename = "smtp-send", default)]
-    smtp_send: SmtpSend,
+impl<T> Spanned<T> {
+    pub fn get_ref(&self) -> &T {
+        &self.value
+    }
+
+    pub fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+}
+
+/// A table: each key with its value and where the value was written.
+pub type Table = BTreeMap<String, Spanned<Value>>;
+
+/// A TOML value, its tables and arrays keeping where each of their values was written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    Array(Vec<Spanned<Value>>),
+    Table(Table),
+    /// A TOML date or time, which no flag takes.
+    Datetime,
+}
+
+impl Value {
+    /// What kind of value it is, for messages ("a table").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::String(_) => "a string",
+            Value::Integer(_) => "a number",
+            Value::Float(_) => "a number",
+            Value::Boolean(_) => "true or false",
+            Value::Array(_) => "a list",
+            Value::Table(_) => "a table",
+            Value::Datetime => "a date",
+        }
+    }
+}
+
+/// toml_edit's tree as [`Value`]s; `at` is where a table without a span of its own (the
+/// `accounts` of `[accounts.work]`) was named.
+fn from_item(item: &toml_edit::Item, at: Range<usize>) -> Option<Spanned<Value>> {
+    use toml_edit::Item;
+    let span = item.span().unwrap_or(at);
+    let value = match item {
+        Item::None => return None,
+        Item::Value(v) => return Some(from_value(v, span)),
+        Item::Table(t) => Value::Table(from_table(t.iter().map(|(k, v)| (k, t.key(k), v)), &span)),
+        Item::ArrayOfTables(a) => Value::Array(
+            a.iter()
+                .map(|t| {
+                    let span = t.span().unwrap_or_else(|| span.clone());
+                    Spanned {
+                        value: Value::Table(from_table(
+                            t.iter().map(|(k, v)| (k, t.key(k), v)),
+                            &span,
+                        )),
+                        span,
+                    }
+                })
+                .collect(),
+        ),
+    };
+    Some(Spanned { span, value })
+}
+
+fn from_table<'a>(
+    entries: impl Iterator<Item = (&'a str, Option<&'a toml_edit::Key>, &'a toml_edit::Item)>,
+    span: &Range<usize>,
+) -> Table {
+    entries
+        .filter_map(|(k, key, v)| {
+            let at = key.and_then(|k| k.span()).unwrap_or_else(|| span.clone());
+            from_item(v, at).map(|v| (k.to_string(), v))
+        })
+        .collect()
+}
+
+fn from_value(v: &toml_edit::Value, at: Range<usize>) -> Spanned<Value> {
+    use toml_edit::Value as V;
+    let span = v.span().unwrap_or(at);
+    let value = match v {
+        V::String(s) => Value::String(s.value().clone()),
+        V::Integer(n) => Value::Integer(*n.value()),
+        V::Float(f) => Value::Float(*f.value()),
+        V::Boolean(b) => Value::Boolean(*b.value()),
+        V::Datetime(_) => Value::Datetime,
+        V::Array(a) => Value::Array(a.iter().map(|i| from_value(i, span.clone())).collect()),
+        V::InlineTable(t) => Value::Table(
+            t.iter()
+                .map(|(k, item)| {
+                    let at = t
+                        .key(k)
+                        .and_then(|k| k.span())
+                        .unwrap_or_else(|| span.clone());
+                    (k.to_string(), from_value(item, at))
+                })
+                .collect(),
+        ),
+    };
+    Spanned { span, value }
+}
+
+/// A config file read and parsed.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    text: String,
+    pub root: Table,
+    /// Whether others may read the file (its mode has group or other bits): then it must
+    /// hold no secret.
+    pub readable_by_others: Option<u32>,
+}
+
+impl Config {
+    /// The line (from 1) where `span` starts.
+    pub fn line(&self, span: &std::ops::Range<usize>) -> usize {
+        line_of(&self.text, span.start)
+    }
+
+    /// `config file PATH, line N` for a value written at `span`.
+    pub fn at(&self, span: &std::ops::Range<usize>) -> String {
+        format!(
+            "config file {}, line {}",
+            self.path.display(),
+            self.line(span)
+        )
+    }
+}
+
+/// The line (from 1) holding byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The default config file's path, if a home or XDG folder is known.
@@ -54,15 +184,15 @@ pub fn default_path() -> Option<PathBuf> {
     Some(base.join("posthaste").join("config.toml"))
 }
 
-/// Reads the `[smtp-send]` table of `path` (`--config`: must exist, 66 otherwise) or of the
-/// default file (optional). Malformed TOML or an unknown key is 64, naming the file and the
-/// place.
-pub fn smtp_send(path: Option<&Path>) -> Result<SmtpSend> {
+/// Reads `path` (`--config`: must exist, 66 otherwise) or the default file (optional:
+/// `None` when there is none). Malformed TOML is 64 naming the file, line and column; a
+/// file others could change is 77.
+pub fn load(path: Option<&Path>) -> Result<Option<Config>> {
     let (path, required) = match path {
         Some(p) => (p.to_path_buf(), true),
         None => match default_path() {
             Some(p) => (p, false),
-            None => return Ok(SmtpSend::default()),
+            None => return Ok(None),
         },
     };
     let unreadable = |e: &std::io::Error| {
@@ -73,20 +203,48 @@ pub fn smtp_send(path: Option<&Path>) -> Result<SmtpSend> {
     };
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(SmtpSend::default());
-        }
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(unreadable(&e)),
     };
-    check_private(&path, &file)?;
+    let readable_by_others = check_private(&path, &file)?;
     let mut text = String::new();
     std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| unreadable(&e))?;
-    parse(&text).map_err(|why| {
-        Error::new(
-            Kind::Usage,
-            format!("config file {}: {why}", path.display()),
-        )
-    })
+    let root = parse(&text)
+        .map_err(|why| Error::new(Kind::Usage, format!("config file {}{why}", path.display())))?;
+    Ok(Some(Config {
+        path,
+        text,
+        root,
+        readable_by_others,
+    }))
+}
+
+/// Parses a config file's text into its top table; an error is `, line N, column C: what`
+/// (one line: toml's own message quotes the line and points at it underneath). Pure.
+pub fn parse(text: &str) -> std::result::Result<Table, String> {
+    match toml_edit::ImDocument::parse(text) {
+        Ok(doc) => {
+            let root = doc.as_table();
+            Ok(from_table(
+                root.iter().map(|(k, v)| (k, root.key(k), v)),
+                &(0..0),
+            ))
+        }
+        Err(e) => {
+            let place = match e.span() {
+                Some(span) => {
+                    let start = span.start.min(text.len());
+                    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                    let column = text[line_start..start].chars().count() + 1;
+                    format!(", line {}, column {column}", line_of(text, start))
+                }
+                None => String::new(),
+            };
+            // toml_edit's message may span lines (a list of what was expected).
+            let why = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+            Err(format!("{place}: {why}"))
+        }
+    }
 }
 
 /// Refuses a config file that someone else could change (docs/CONVENTIONS.md, "Config
@@ -95,8 +253,9 @@ pub fn smtp_send(path: Option<&Path>) -> Result<SmtpSend> {
 /// the file (checked on the descriptor read from) and its folder, and the folder of what a
 /// link points to, must belong to the user or root and not be writable by group or others;
 /// a folder with the sticky bit (/tmp) is fine, since nobody else may replace a file there.
-/// A character device (`--config /dev/null`) holds nothing to fear.
-fn check_private(path: &Path, file: &std::fs::File) -> Result<()> {
+/// A character device (`--config /dev/null`) holds nothing to fear. Returns the file's mode
+/// when group or others may read it, which the caller refuses if the file holds a secret.
+fn check_private(path: &Path, file: &std::fs::File) -> Result<Option<u32>> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let shown = path.display();
     let refuse = |why: String| Error::new(Kind::Auth, format!("config file {shown}: {why}"));
@@ -104,6 +263,8 @@ fn check_private(path: &Path, file: &std::fs::File) -> Result<()> {
     let me = unsafe { libc::geteuid() };
     let owner_ok = |uid: u32| uid == me || uid == 0;
     let meta = file.metadata().map_err(|e| refuse(io_reason(&e)))?;
+    let readable = (!meta.file_type().is_char_device() && meta.mode() & 0o044 != 0)
+        .then_some(meta.mode() & 0o7777);
     if !meta.file_type().is_char_device() {
         if !owner_ok(meta.uid()) {
             return Err(refuse(format!(
@@ -143,7 +304,7 @@ fn check_private(path: &Path, file: &std::fs::File) -> Result<()> {
             )));
         }
     }
-    Ok(())
+    Ok(readable)
 }
 
 /// The folder holding `path` (`.` for a bare file name).
@@ -154,38 +315,51 @@ fn folder_of(path: &Path) -> PathBuf {
     }
 }
 
-/// Parses a config file's text. Pure.
-pub fn parse(text: &str) -> std::result::Result<SmtpSend, String> {
-    let f: File = toml::from_str(text).map_err(|e| {
-        // toml's message spans several lines (the line quoted, a caret): keep it one line.
-        e.to_string()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.ends_with('|'))
-            .collect::<Vec<_>>()
-            .join(" ")
-    })?;
-    Ok(f.smtp_send)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn string(t: &Table, key: &str) -> Option<String> {
+        match &t.get(key)?.get_ref() {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn reads_the_smtp_send_table_and_refuses_typos() {
-        let c = parse(
-            "[smtp-send]\nserver = \"smtp://mx.example:587\"\nuser = \"u\"\ntls = \"required\"\nsyslog = true\n\n[pop-fetch]\nanything = 1\n",
-        )
-        .unwrap();
-        assert_eq!(c.server.as_deref(), Some("smtp://mx.example:587"));
-        assert_eq!(c.tls.as_deref(), Some("required"));
-        assert_eq!(c.syslog, Some(true));
-        assert_eq!(parse("").unwrap(), SmtpSend::default());
-        let e = parse("[smtp-send]\nsevrer = \"x\"\n").unwrap_err();
-        assert!(e.contains("sevrer"), "{e}");
-        assert!(!e.contains('\n'));
-        assert!(parse("[smtp-send]\nserver = \n").is_err());
+    fn values_keep_where_they_were_written() {
+        let text = "default = \"a\"\n\n[accounts.a]\nserver = \"smtp://mx.example:587\"\ntimeout = 5\nsyslog = true\nto = [\"x\", \"y\"]\n";
+        let root = parse(text).unwrap();
+        assert_eq!(string(&root, "default").as_deref(), Some("a"));
+        let Value::Table(accounts) = root["accounts"].get_ref() else {
+            panic!()
+        };
+        let Value::Table(a) = accounts["a"].get_ref() else {
+            panic!()
+        };
+        assert_eq!(
+            string(a, "server").as_deref(),
+            Some("smtp://mx.example:587")
+        );
+        assert_eq!(a["timeout"].get_ref(), &Value::Integer(5));
+        assert_eq!(a["syslog"].get_ref(), &Value::Boolean(true));
+        assert_eq!(line_of(text, a["timeout"].span().start), 5);
+        let Value::Array(to) = a["to"].get_ref() else {
+            panic!()
+        };
+        assert_eq!(line_of(text, to[1].span().start), 7);
+        assert_eq!(to[1].get_ref(), &Value::String("y".into()));
+        let root = parse("when = 1979-05-27\n").unwrap();
+        assert_eq!(root["when"].get_ref(), &Value::Datetime);
+    }
+
+    #[test]
+    fn a_toml_error_is_one_line_with_its_place() {
+        let e = parse("[smtp-send]\nserver = \n").unwrap_err();
+        assert!(e.starts_with(", line 2, column 10: "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        let e = parse("a = 1\na = 2\n").unwrap_err();
+        assert!(e.starts_with(", line 2"), "{e}");
     }
 
     /// A config file reached through a link: the folder the link is in and the folder of
@@ -209,7 +383,7 @@ mod tests {
         mode(&real, 0o600);
         let link = safe.join("config.toml");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        let e = smtp_send(Some(&link)).unwrap_err();
+        let e = load(Some(&link)).unwrap_err();
         assert_eq!(e.exit_code(), 77, "{e}");
         assert!(
             e.message().starts_with(&format!(
@@ -221,7 +395,17 @@ mod tests {
         );
         // The same file behind the link, its folder made private: read.
         mode(&open, 0o700);
-        assert_eq!(smtp_send(Some(&link)).unwrap().helo.as_deref(), Some("x"));
+        let c = load(Some(&link)).unwrap().unwrap();
+        assert_eq!(c.readable_by_others, None);
+        let Value::Table(t) = c.root["smtp-send"].get_ref() else {
+            panic!()
+        };
+        assert_eq!(string(t, "helo").as_deref(), Some("x"));
+        mode(&real, 0o644);
+        assert_eq!(
+            load(Some(&link)).unwrap().unwrap().readable_by_others,
+            Some(0o644)
+        );
         let _ = std::fs::remove_dir_all(&base);
     }
 }

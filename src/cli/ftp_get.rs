@@ -85,6 +85,8 @@ impl Tool for FtpGet {
         tool::FTP_HINTS,
     ];
     type Args = Args;
+    const SCHEMES: &'static [&'static str] = &["ftp", "ftps"];
+    const RELATIVE_PATHS: bool = true;
 
     /// Runs ftp-get with parsed arguments: everything is checked before anything is fetched.
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
@@ -179,7 +181,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
     let targets = args
         .urls
         .iter()
-        .map(|u| Target::parse(u, &[Scheme::Ftp, Scheme::Ftps]))
+        .map(|u| Target::parse(&super::account::resolve(u), &[Scheme::Ftp, Scheme::Ftps]))
         .collect::<Result<Vec<_>>>()?;
     let to_stdout = args.stdout || args.output.as_deref() == Some(std::path::Path::new("-"));
     let destination = if to_stdout {

@@ -57,9 +57,14 @@ impl Tool for FtpLs {
         tool::FTP_HINTS,
     ];
     type Args = Args;
+    const SCHEMES: &'static [&'static str] = &["ftp", "ftps"];
+    const RELATIVE_PATHS: bool = true;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        let target = Target::parse(&args.url, &[Scheme::Ftp, Scheme::Ftps])?;
+        let target = Target::parse(
+            &super::account::resolve(&args.url),
+            &[Scheme::Ftp, Scheme::Ftps],
+        )?;
         let mut out = Out {
             stream: StreamOut::stdout()?,
             buf: Vec::with_capacity(64 * 1024 + 4096),

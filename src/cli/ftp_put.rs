@@ -73,6 +73,7 @@ impl Tool for FtpPut {
         tool::FTP_HINTS,
     ];
     type Args = Args;
+    const SCHEMES: &'static [&'static str] = &["ftp", "ftps"];
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
         super::process::tune_allocator();

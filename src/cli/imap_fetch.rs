@@ -76,6 +76,8 @@ impl Tool for ImapFetch {
         tool::MAIL_HINTS,
     ];
     type Args = Args;
+    const SCHEMES: &'static [&'static str] = &["imap", "imaps"];
+    const SEVERAL_ACCOUNTS: bool = true;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
         let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
@@ -193,6 +195,12 @@ pub struct Args {
     /// Fetch every message (matching --since and --unseen), delivered before or not
     #[arg(long, overrides_with = "new")]
     pub all: bool,
+
+    /// Fetch every account of the config file whose server is for this tool, one after the
+    /// other, each with its own state and lock (one failing does not stop the others; the
+    /// exit status is the first failure's)
+    #[arg(long, conflicts_with = "account")]
+    pub all_accounts: bool,
 
     /// Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)
     #[arg(long, value_name = "DATE", value_parser = parse_date)]

@@ -63,6 +63,8 @@ impl Tool for PopFetch {
         tool::MAIL_HINTS,
     ];
     type Args = Args;
+    const SCHEMES: &'static [&'static str] = &["pop3", "pop3s"];
+    const SEVERAL_ACCOUNTS: bool = true;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
         if !args.deliver.store.given() {
@@ -190,6 +192,12 @@ pub struct Args {
     /// Fetch every message, delivered before or not
     #[arg(long, overrides_with = "new")]
     pub all: bool,
+
+    /// Fetch every account of the config file whose server is for this tool, one after the
+    /// other, each with its own state and lock (one failing does not stop the others; the
+    /// exit status is the first failure's)
+    #[arg(long, conflicts_with = "account")]
+    pub all_accounts: bool,
 
     /// Keep the UIDLs of delivered messages in FILE (default:
     /// $XDG_STATE_HOME/posthaste/pop/USER@HOST, whatever the port)

@@ -56,6 +56,8 @@ impl Stderr {
 /// reported on stderr as it happens, and the run ends with the code of the first.
 pub struct Reporter {
     tool: &'static str,
+    /// `tool: ` or, in a run over several accounts, `tool: account NAME: `.
+    prefix: String,
     first: Option<u8>,
     quiet: bool,
     stderr: Stderr,
@@ -65,10 +67,20 @@ impl Reporter {
     pub fn new(tool: &'static str) -> Self {
         Reporter {
             tool,
+            prefix: format!("{tool}: "),
             first: None,
             quiet: false,
             stderr: Stderr::default(),
         }
+    }
+
+    /// The account every line is about from now on, in a run over several accounts
+    /// (`pop-fetch: account work: ...`); `None` for none.
+    pub fn set_account(&mut self, account: Option<String>) {
+        self.prefix = match account {
+            Some(a) => format!("{}: account {a}: ", self.tool),
+            None => format!("{}: ", self.tool),
+        };
     }
 
     /// `--quiet`: errors only from now on.
@@ -86,14 +98,14 @@ impl Reporter {
         if err.kind() == Kind::StdoutClosed {
             return;
         }
-        self.stderr.line(&format!("{}: {}", self.tool, err));
+        self.stderr.line(&format!("{}{err}", self.prefix));
         self.first.get_or_insert(err.exit_code());
     }
 
     /// A message that is not a failure (skipped files, fallbacks, warnings), unless `--quiet`.
     pub fn note(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            self.stderr.line(&format!("{}: {}", self.tool, msg));
+            self.stderr.line(&format!("{}{msg}", self.prefix));
         }
     }
 
@@ -120,10 +132,10 @@ impl Reporter {
     /// Prints a warning from where the reporter cannot be borrowed (a login callback), the
     /// same way [`Reporter::warn`] does.
     pub fn warner(&self) -> impl Fn(&str) + use<> {
-        let (stderr, quiet, tool) = (self.stderr.clone(), self.quiet(), self.tool);
+        let (stderr, quiet, prefix) = (self.stderr.clone(), self.quiet(), self.prefix.clone());
         move |w: &str| {
             if !quiet {
-                stderr.line(&format!("{tool}: warning: {w}"));
+                stderr.line(&format!("{prefix}warning: {w}"));
             }
         }
     }

@@ -110,23 +110,14 @@ impl Tool for SmtpSend {
                 "smtp:// uses STARTTLS; smtps:// is implicit TLS",
             ),
             ("--read-recipients", "use -t"),
-            (
-                "-a",
-                "accounts are not supported: give --server and the other flags",
-            ),
-            (
-                "--account",
-                "accounts are not supported: give --server and the other flags",
-            ),
         ],
         tool::MAIL_HINTS,
     ];
     type Args = Args;
+    const SCHEMES: &'static [&'static str] = &["smtp", "smtps"];
 
     /// Runs smtp-send: every message in turn over one connection, each reported on its own.
-    fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
-        let cfg = super::config::smtp_send(args.config.as_deref())?;
-        apply_config(&mut args, cfg, tls_flag_given())?;
+    fn run(args: Args, report: &mut Reporter) -> Result<()> {
         let plan = plan(&args, report)?;
         let mut log = Log::open(&args)?;
         args.net.tls.warn_insecure(report);
@@ -258,10 +249,6 @@ pub struct Args {
     /// An envelope identifier for DSNs (printable ASCII)
     #[arg(long, value_name = "ID", value_parser = parse_envid)]
     pub envid: Option<String>,
-
-    /// Read defaults from FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub config: Option<PathBuf>,
 
     /// Append one line per message to FILE: time, server, sender, recipients, size, the
     /// final reply and the exit status
@@ -781,59 +768,6 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
         scanned,
         qp: args.quoted_printable,
     })
-}
-
-/// Whether `--tls` is on the command line (its default cannot be told from a value given).
-fn tls_flag_given() -> bool {
-    std::env::args_os().skip(1).any(|a| {
-        let a = a.to_string_lossy();
-        a == "--tls" || a.starts_with("--tls=")
-    })
-}
-
-/// Fills what the command line left out from the config file's `[smtp-send]` table.
-fn apply_config(args: &mut Args, cfg: super::config::SmtpSend, tls_given: bool) -> Result<()> {
-    use super::common::{TlsArg, parse_duration};
-    let bad = |key: &str, why: String| usage(format!("config file: {key}: {why}"));
-    fill(&mut args.server, cfg.server);
-    fill(&mut args.from, cfg.from);
-    fill(&mut args.full_name, cfg.full_name);
-    fill(&mut args.helo, cfg.helo);
-    fill(&mut args.net.creds.user, cfg.user);
-    let creds = &mut args.net.creds;
-    if creds.password_file.is_none() && creds.password_env.is_none() && creds.password_cmd.is_none()
-    {
-        fill(&mut creds.password_file, cfg.password_file);
-        fill(&mut creds.password_env, cfg.password_env);
-        fill(&mut creds.password_cmd, cfg.password_cmd);
-    }
-    fill(&mut args.net.tls.cacert, cfg.cacert);
-    fill(&mut args.net.tls.pin, cfg.pin);
-    fill(&mut args.log, cfg.log);
-    if let Some(t) = cfg.tls.filter(|_| !tls_given) {
-        args.net.tls.tls = match t.as_str() {
-            "auto" => TlsArg::Auto,
-            "required" => TlsArg::Required,
-            "none" => TlsArg::None,
-            _ => return Err(bad("tls", format!("{t:?} is not auto, required or none"))),
-        };
-    }
-    if let Some(m) = cfg.auth.filter(|_| args.auth.is_none()) {
-        args.auth = Some(parse_mechanism(&m).map_err(|e| bad("auth", e))?);
-    }
-    if let Some(t) = cfg.timeout.filter(|_| args.net.conn.timeout.is_none()) {
-        args.net.conn.timeout = Some(parse_duration(&t).map_err(|e| bad("timeout", e))?);
-    }
-    if cfg.syslog == Some(true) {
-        args.syslog = true;
-    }
-    Ok(())
-}
-
-fn fill<T>(flag: &mut Option<T>, from_config: Option<T>) {
-    if flag.is_none() {
-        *flag = from_config;
-    }
 }
 
 /// `--log FILE` and `--syslog`: one line per message, as msmtp writes them.

@@ -5,6 +5,7 @@
 //! goes. [`main`] is every binary's `main`; [`TOOLS`] feeds `--help`, the man pages and the
 //! shell completions, so adding a tool is adding it here.
 
+use super::account;
 use super::generated::{self, Generate};
 use super::report::{Reporter, write_stderr};
 use crate::error::{EXIT_STATUS, Error, Kind, exit};
@@ -31,6 +32,12 @@ pub trait Tool {
     /// It leaves out the name, the version and the end of `--help`, which [`Tool::command`]
     /// adds.
     type Args: Parser;
+    /// The URL schemes of its server; none for a tool that reads no config file (mime-pack).
+    const SCHEMES: &'static [&'static str] = &[];
+    /// Whether one run may fetch several accounts (`--all-accounts`, `--account` repeated).
+    const SEVERAL_ACCOUNTS: bool = false;
+    /// Whether a path given where a URL goes is taken relative to the account's server.
+    const RELATIVE_PATHS: bool = false;
     /// Runs the tool. Failures on the way go to `report` as they happen; an error returned
     /// is reported last. The exit status is the first failure's.
     fn run(args: Self::Args, report: &mut Reporter) -> Result<(), Error>;
@@ -84,17 +91,58 @@ pub fn commands() -> Vec<clap::Command> {
 /// `--generate WHAT` prints the tool's man page or a completion instead.
 pub fn main<T: Tool>() -> ExitCode {
     super::signals::arm();
-    let (args, quiet) = match parse_args::<T>() {
-        Ok(Parsed::Run { args, quiet }) => (args, quiet),
-        Ok(Parsed::Generate(what)) => return generate(T::NAME, what),
-        Err(code) => return code,
-    };
     let mut report = Reporter::new(T::NAME);
-    report.set_quiet(quiet);
-    if let Err(e) = T::run(args, &mut report) {
-        report.fail(&e);
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let runs = if T::SCHEMES.is_empty() {
+        vec![account::Run {
+            argv,
+            account: None,
+        }]
+    } else {
+        let info = account::ToolInfo {
+            name: T::NAME,
+            schemes: T::SCHEMES,
+            several: T::SEVERAL_ACCOUNTS,
+            relative_paths: T::RELATIVE_PATHS,
+        };
+        match account::runs(&info, &T::command(), argv) {
+            Ok(runs) => runs,
+            Err(e) => {
+                report.fail(&e);
+                return ExitCode::from(report.exit_code());
+            }
+        }
+    };
+    // Several accounts: each is said in every line about it, one failing does not stop
+    // the others, and the exit status is the first failure's.
+    let several = runs.len() > 1;
+    for run in runs {
+        let name = run.account.as_ref().map(|a| a.name.clone());
+        report.set_account(name.filter(|_| several));
+        let (args, quiet) = match parse_args::<T>(run.argv) {
+            Ok(Parsed::Run { args, quiet }) => (args, quiet),
+            Ok(Parsed::Generate(what)) => return generate(T::NAME, what),
+            Err(Stop::Done(code)) => return code,
+            Err(Stop::Usage(line)) => {
+                report.fail(&Error::new(Kind::Usage, line));
+                continue;
+            }
+        };
+        account::select(run.account);
+        report.set_quiet(quiet);
+        if let Err(e) = T::run(args, &mut report) {
+            report.fail(&e);
+        }
     }
     ExitCode::from(report.exit_code())
+}
+
+/// Why parsing ends the run before it starts.
+enum Stop {
+    /// `--help` or `--version` was answered: exit with this.
+    Done(ExitCode),
+    /// Bad usage, said in this one line (exit 64).
+    Usage(String),
 }
 
 /// What the command line asks for.
@@ -127,7 +175,6 @@ pub const MAIL_HINTS: Hints = &[
 pub const FETCH_HINTS: Hints = &[
     ("-k", "use --keep (the default) or --delete"),
     ("--keep-old", "--keep is the default"),
-    ("-a", "use --all"),
     ("--fetchall", "use --all"),
     ("--flush", "use --delete"),
     ("--nokeep", "use --delete"),
@@ -188,9 +235,9 @@ pub const COMMON_HINTS: Hints = &[
 /// Parses `T`'s arguments from the command line; `--help`/`--version` exit 0, bad usage
 /// exits 64 with one line that names the flag at fault (and, for a flag from curl or wget,
 /// ours).
-fn parse_args<T: Tool>() -> Result<Parsed<T::Args>, ExitCode> {
-    let (tool, hints) = (T::NAME, T::HINTS);
-    let parsed = T::command().try_get_matches().and_then(|m| {
+fn parse_args<T: Tool>(argv: Vec<std::ffi::OsString>) -> Result<Parsed<T::Args>, Stop> {
+    let hints = T::HINTS;
+    let parsed = T::command().try_get_matches_from(argv).and_then(|m| {
         if let Some(what) = m.get_one::<Generate>("generate") {
             return Ok(Parsed::Generate(*what));
         }
@@ -208,16 +255,13 @@ fn parse_args<T: Tool>() -> Result<Parsed<T::Args>, ExitCode> {
             // `--help | head -3` must not panic on the closed pipe either.
             use std::io::Write;
             let _ = std::io::stdout().write_all(wrap(&e.render().to_string(), width).as_bytes());
-            Err(ExitCode::SUCCESS)
+            Err(Stop::Done(ExitCode::SUCCESS))
         }
         ErrorKind::DisplayVersion => {
             let _ = e.print();
-            Err(ExitCode::SUCCESS)
+            Err(Stop::Done(ExitCode::SUCCESS))
         }
-        _ => {
-            write_stderr(&format!("{tool}: {}", usage_line(&e, hints)));
-            Err(ExitCode::from(exit::USAGE))
-        }
+        _ => Err(Stop::Usage(usage_line(&e, hints))),
     }
 }
 

@@ -36,6 +36,7 @@ mod support;
 #[path = "../../examples/generate/render.rs"]
 mod render;
 
+mod accounts;
 mod broken_stderr;
 mod fake_ftp_selftest;
 mod fake_server_selftest;

@@ -1,0 +1,353 @@
+//! Accounts (docs/CONVENTIONS.md, "Config file and accounts"): one config file, tables
+//! `[accounts.NAME]` whose keys are the long flag names, used by every network tool with
+//! `--account NAME`; flags win; a bad key or value is 64 naming the file, line and key; a file
+//! that holds a secret must be the owner's alone.
+
+use std::path::{Path, PathBuf};
+
+use crate::pop_fetch::maildir_messages;
+use crate::support::fake_ftp::*;
+use crate::support::fake_pop::{PASS, PopBuilder, USER, pop};
+use crate::support::fake_smtp::FakeSmtp;
+use crate::support::files::TempDir;
+use crate::support::tool::{Out, Tool, tool};
+
+/// A test's HOME with `~/.config/posthaste/config.toml` (mode 600, folders 700).
+struct Home {
+    dir: TempDir,
+}
+
+impl Home {
+    fn new(tag: &str, config: &str) -> Home {
+        let h = Home {
+            dir: TempDir::new(&format!("acct-{tag}")),
+        };
+        h.write(config, 0o600);
+        h
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.join(".config/posthaste/config.toml")
+    }
+
+    fn write(&self, config: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = self.dir.join(".config/posthaste");
+        std::fs::create_dir_all(&folder).unwrap();
+        for f in [self.dir.join(".config"), folder] {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        std::fs::write(self.config(), config).unwrap();
+        std::fs::set_permissions(self.config(), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// `name` run as this HOME's user (its config file found the default way).
+    fn tool(&self, name: &'static str) -> Tool {
+        tool(name)
+            .home(self.dir.join(""))
+            .env("XDG_STATE_HOME", self.dir.join("state"))
+            .timeout(10)
+    }
+}
+
+fn md(dir: &Path) -> Vec<String> {
+    maildir_messages(dir)
+}
+
+fn pop_account(name: &str, port: u16, extra: &str) -> String {
+    format!(
+        "[accounts.{name}]\nserver = \"pop3://127.0.0.1:{port}\"\nuser = \"{USER}\"\npassword = \"{PASS}\"\ntls = \"none\"\nmaildir = \"~/Mail/{name}\"\n{extra}\n"
+    )
+}
+
+/// `pop-fetch --account work` and nothing else: the server, user, password, TLS policy and
+/// store all come from the account; `~/` is the home folder.
+#[test]
+fn a_cron_line_is_the_tool_and_its_account() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new("cron", &pop_account("work", server.port(), "timeout = 5"));
+    home.tool("pop-fetch")
+        .args(["--account", "work"])
+        .run()
+        .ok();
+    assert_eq!(md(&home.path("Mail/work")), ["Subject: one\n\n1\n"]);
+    assert_eq!(server.commands("USER"), [format!("USER {USER}")]);
+    assert_eq!(server.commands("PASS"), [format!("PASS {PASS}")]);
+    // -a is --account; the default account needs neither.
+    let home2 = Home::new(
+        "default",
+        &format!("default = \"w\"\n{}", pop_account("w", server.port(), "")),
+    );
+    home2.tool("pop-fetch").args(["--all"]).run().ok();
+    assert_eq!(md(&home2.path("Mail/w")).len(), 1);
+}
+
+/// What the command line gives wins over the account, key by key, and a secret source on
+/// the command line replaces the account's (its literal password is never sent).
+#[test]
+fn flags_win_over_the_account() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new(
+        "flags",
+        &pop_account("work", server.port(), "").replace(PASS, "not-this-one"),
+    );
+    let elsewhere = home.path("Elsewhere");
+    home.tool("pop-fetch")
+        .args(["-a", "work", "--password-env", "P", "--maildir"])
+        .arg_path(&elsewhere)
+        .env("P", PASS)
+        .run()
+        .ok();
+    assert_eq!(md(&elsewhere).len(), 1);
+    assert!(!home.path("Mail/work").exists());
+    assert_eq!(server.commands("PASS"), [format!("PASS {PASS}")]);
+    // The account's store conflicts with --stdout given: the flag wins, no clash.
+    let out = home
+        .tool("pop-fetch")
+        .args(["-a", "work", "--password-env", "P", "--stdout", "--all"])
+        .env("P", PASS)
+        .run();
+    out.ok();
+    assert!(
+        out.text().ends_with("\nSubject: one\n\n1\n\n"),
+        "{}",
+        out.text()
+    );
+}
+
+/// A bad value names the file, the line and the key, not a flag never typed; so does an
+/// unknown key, with the key to use for one from msmtp.
+#[test]
+fn a_bad_key_or_value_is_64_naming_file_line_and_key() {
+    let cases = [
+        (
+            "[accounts.a]\nserver = \"smtp://127.0.0.1:1\"\n\ntls = \"sometimes\"\n",
+            "line 4: [accounts.a] tls: \"sometimes\" is not one of auto, required, none",
+        ),
+        (
+            "[accounts.a]\nhost = \"mx.example\"\n",
+            "line 2: [accounts.a] host: unknown key: use server = \"SCHEME://HOST:PORT\"",
+        ),
+        (
+            "[accounts.a]\ntimeout = \"soon\"\n",
+            "line 2: [accounts.a] timeout: \"soon\": must be a number of seconds",
+        ),
+        (
+            "[accounts.a]\nsyslog = \"yes\"\n",
+            "line 2: [accounts.a] syslog: must be true or false, not a string",
+        ),
+        (
+            "[pop-fetch]\nhelo = \"x\"\n",
+            "line 2: [pop-fetch] helo: unknown key (keys are the tools' long flag names, with _ for -)",
+        ),
+        (
+            "default = \"b\"\n[accounts.a]\nuser = \"u\"\n",
+            "line 1: default = \"b\": there is no [accounts.b]",
+        ),
+        ("[accounts.a]\nuser = \n", "line 2, column 8: "),
+    ];
+    for (text, want) in cases {
+        let home = Home::new("badkey", text);
+        let out = home.tool("smtp-send").args(["-a", "a", "x@y"]).run();
+        let line = out.fails(64);
+        let prefix = format!("smtp-send: config file {}, {want}", home.config().display());
+        assert!(line.starts_with(&prefix), "{line}\nwanted: {prefix}");
+    }
+    // An account the file does not have; no file at all.
+    let home = Home::new("noacct", "[accounts.a]\nuser = \"u\"\n");
+    let line = home
+        .tool("smtp-send")
+        .args(["-a", "b", "x@y"])
+        .run()
+        .fails(64)
+        .to_string();
+    assert_eq!(
+        line,
+        format!(
+            "smtp-send: --account b: config file {} has no [accounts.b]",
+            home.config().display()
+        )
+    );
+    let out = tool("smtp-send").args(["-a", "b", "x@y"]).run();
+    assert!(
+        out.fails(64)
+            .contains("--account b: there is no config file"),
+        "{out:?}"
+    );
+}
+
+/// A file that holds a password must be readable by its owner alone: refused (77) when group
+/// or others may read it, without the password in the message; without a secret it may be.
+#[test]
+fn a_secret_in_a_file_others_can_read_is_refused() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new("secret", "");
+    home.write(&pop_account("work", server.port(), ""), 0o644);
+    let out = home.tool("pop-fetch").args(["-a", "work"]).run();
+    let line = out.fails(77);
+    assert_eq!(
+        line,
+        format!(
+            "pop-fetch: config file {}, line 4: [accounts.work] password: the file holds a secret but others may read it (mode 644); refusing it: chmod go-rwx {}",
+            home.config().display(),
+            home.config().display()
+        )
+    );
+    assert!(!line.contains(PASS));
+    assert_eq!(server.connections(), 0);
+    // The same account with its password in the environment: fine at 644.
+    home.write(
+        &pop_account("work", server.port(), "password_env = \"P\"")
+            .replace(&format!("password = \"{PASS}\"\n"), ""),
+        0o644,
+    );
+    home.tool("pop-fetch")
+        .args(["-a", "work"])
+        .env("P", PASS)
+        .run()
+        .ok();
+    assert_eq!(md(&home.path("Mail/work")).len(), 1);
+}
+
+/// `--all-accounts`: every account with a pop3 server, one after the other, each with its
+/// own state; one that fails does not stop the others, its lines name it, and the exit
+/// status is its.
+#[test]
+fn all_accounts_fetches_each_and_one_failure_stops_none() {
+    let a = pop(&[("a1", "Subject: a\r\n\r\na\r\n")]).start();
+    let c = pop(&[("c1", "Subject: c\r\n\r\nc\r\n")]).start();
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down_port = down.local_addr().unwrap().port();
+    drop(down);
+    let text = format!(
+        "{}{}{}[accounts.mail]\nserver = \"smtp://127.0.0.1:25\"\n",
+        pop_account("a", a.port(), ""),
+        pop_account("b", down_port, ""),
+        pop_account("c", c.port(), "")
+    );
+    let home = Home::new("all", &text);
+    let out = home.tool("pop-fetch").args(["--all-accounts"]).run();
+    let line = out.fails(75);
+    assert_eq!(
+        line,
+        format!("pop-fetch: account b: 127.0.0.1:{down_port}: cannot connect: Connection refused")
+    );
+    assert_eq!(md(&home.path("Mail/a")), ["Subject: a\n\na\n"]);
+    assert_eq!(md(&home.path("Mail/c")), ["Subject: c\n\nc\n"]);
+    // Several --account: the same, in the order given.
+    let out = home
+        .tool("pop-fetch")
+        .args(["-a", "c", "-a", "a", "--all"])
+        .run();
+    out.ok();
+    assert_eq!(md(&home.path("Mail/c")).len(), 2);
+    // A tool that takes one account says so.
+    let out = home
+        .tool("smtp-send")
+        .args(["-a", "a", "-a", "c", "x@y"])
+        .run();
+    assert_eq!(
+        out.fails(64),
+        "smtp-send: --account: smtp-send uses one account a run (--account a and --account c given)"
+    );
+}
+
+/// One account for several tools: its own keys for all, a table per tool over them; a
+/// server for another protocol is said in words, with the table to put the right one in.
+#[test]
+fn one_account_serves_several_tools() {
+    let smtp = FakeSmtp::builder().start();
+    let text = format!(
+        "[accounts.me]\nserver = \"pop3s://127.0.0.1:1\"\nfrom = \"me@example.com\"\ntls = \"none\"\n\n[accounts.me.smtp-send]\nserver = \"{}\"\nhelo = \"acct.test\"\n",
+        smtp.url()
+    );
+    let home = Home::new("shared", &text);
+    home.tool("smtp-send")
+        .args(["-a", "me", "you@example.org"])
+        .input(b"Subject: hi\n\nhi\n")
+        .run()
+        .ok();
+    assert_eq!(smtp.commands("EHLO"), ["EHLO acct.test"]);
+    assert_eq!(
+        smtp.commands("MAIL")[0],
+        "MAIL FROM:<me@example.com> BODY=8BITMIME"
+    );
+    // Without its own table, the account's pop3s:// server is not one for smtp-send.
+    home.write(
+        &text.replace(
+            "[accounts.me.smtp-send]\nserver",
+            "[accounts.me.smtp-send]\nserverx",
+        ),
+        0o600,
+    );
+    let home2 = Home::new(
+        "shared2",
+        "[accounts.me]\nserver = \"pop3s://127.0.0.1:1\"\n",
+    );
+    let out = home2.tool("smtp-send").args(["-a", "me", "x@y"]).run();
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "smtp-send: config file {}, line 2: [accounts.me] server: pop3s://127.0.0.1:1 is not a server for smtp-send (smtp:// or smtps://): give it one in [accounts.me.smtp-send]",
+            home2.config().display()
+        )
+    );
+}
+
+/// FTP accounts: ftp-get takes a path given instead of a URL relative to the account's
+/// server; ftp-put's account holds the files and the target folder, so that the cron line
+/// is `ftp-put -a deploy`.
+#[test]
+fn ftp_accounts_take_paths_and_files() {
+    let ftp = FakeFtp::builder()
+        .file("out/report 1.csv", "a,b\n")
+        .dir("in")
+        .start();
+    let home = Home::new("ftp", "");
+    let local = home.path("dist.tar");
+    std::fs::write(&local, b"payload").unwrap();
+    home.write(
+        &format!(
+            "[accounts.partner]\nserver = \"{}\"\noutput_dir = \"~/got\"\ncreate_dirs = true\n\n[accounts.deploy]\nserver = \"{}\"\nfiles = [\"{}\"]\natomic = true\n",
+            ftp.url("out/"),
+            ftp.url("in/"),
+            local.display()
+        ),
+        0o600,
+    );
+    home.tool("ftp-get")
+        .args(["-a", "partner", "report 1.csv", "-q"])
+        .run()
+        .ok();
+    assert_eq!(
+        std::fs::read(home.path("got/report 1.csv")).unwrap(),
+        b"a,b\n"
+    );
+    home.tool("ftp-ls").args(["-a", "partner"]).run().ok();
+    home.tool("ftp-put").args(["-a", "deploy", "-q"]).run().ok();
+    assert_eq!(ftp.file("in/dist.tar").as_deref(), Some(&b"payload"[..]));
+    assert!(
+        ftp.commands("RNTO")
+            .iter()
+            .any(|c| c.ends_with("in/dist.tar")),
+        "{:?}",
+        ftp.commands("RNTO")
+    );
+}
+
+trait ArgPath {
+    fn arg_path(self, p: &Path) -> Self;
+}
+
+impl ArgPath for Tool {
+    fn arg_path(self, p: &Path) -> Tool {
+        self.args([p])
+    }
+}
+
+#[allow(dead_code)]
+fn unused(_: Out) {}
