@@ -77,7 +77,7 @@ pub(crate) fn select(account: Option<Selected>) {
 
 // ---------------------------------------------------------------- from the file to the flags
 
-use super::config::{Config, Table, Value};
+use super::config::{Config, Spanned, Table, Value};
 use crate::error::{Error, Kind, Result};
 use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint};
 use std::collections::BTreeSet;
@@ -96,6 +96,10 @@ pub struct ToolInfo {
     /// Whether a path given instead of a URL (`ftp-get -a work reports/today.csv`) is taken
     /// relative to the account's server URL.
     pub relative_paths: bool,
+    /// Whether the envelope sender picks the account when none is named (smtp-send, as
+    /// msmtp's `--read-envelope-from`): `-f ADDR`, else each message's From header
+    /// ([`sender_picks`], [`for_sender`]).
+    pub by_sender: bool,
 }
 
 /// One run of a tool: the command line with what the config file fills in, and the
@@ -227,14 +231,130 @@ pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<R
             }
         }
         named.into_iter().map(Some).collect()
+    } else if tool.by_sender && file.has_senders(tool) {
+        match raw("from").pop() {
+            Some(f) => vec![
+                file.by_sender(tool, &f.to_string_lossy())
+                    .or(file.default.clone()),
+            ],
+            None => {
+                // The message's From header decides; until it is read, the default.
+                if let Ok(mut s) = SENDER.lock() {
+                    *s = Some(Pending {
+                        tool: *tool,
+                        cmd: cmd.clone(),
+                        argv: argv.clone(),
+                        cfg: cfg.clone(),
+                    });
+                }
+                vec![file.default.clone()]
+            }
+        }
     } else {
         vec![file.default.clone()]
     };
     let given = Given::read(cmd, &m, tool);
-    names
+    let runs = names
         .into_iter()
         .map(|name| file.run(tool, cmd, &argv, &given, name.as_deref()))
-        .collect()
+        .collect::<Result<Vec<Run>>>()?;
+    one_state_each(&runs)?;
+    Ok(runs)
+}
+
+/// Refuses runs of several accounts that would share a state file (`--state-file` given
+/// once for all): each account keeps its own state, under its own lock.
+fn one_state_each(runs: &[Run]) -> Result<()> {
+    let mut seen: Vec<(&OsStr, &str)> = Vec::new();
+    for run in runs {
+        let name = run.account.as_ref().map_or("", |a| a.name.as_str());
+        for file in state_files(&run.argv) {
+            if let Some((_, other)) = seen.iter().find(|(f, _)| *f == file) {
+                return Err(usage(format!(
+                    "--state-file: accounts {other} and {name} would share one state file; give each its own (state_file in [accounts.NAME])"
+                )));
+            }
+            seen.push((file, name));
+        }
+    }
+    Ok(())
+}
+
+/// The values of `--state-file` in a command line (`--state-file=F` or `--state-file F`).
+fn state_files(argv: &[OsString]) -> Vec<&OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Vec::new();
+    let mut it = argv.iter().skip(1);
+    while let Some(a) = it.next() {
+        let b = a.as_bytes();
+        if b == b"--" {
+            break;
+        } else if b == b"--state-file" {
+            out.extend(it.next().map(OsString::as_os_str));
+        } else if let Some(v) = b.strip_prefix(b"--state-file=") {
+            out.push(OsStr::from_bytes(v));
+        }
+    }
+    out
+}
+
+/// What [`for_sender`] needs to pick an account once a message's sender is known.
+struct Pending {
+    tool: ToolInfo,
+    cmd: Command,
+    argv: Vec<OsString>,
+    cfg: Config,
+}
+
+static SENDER: std::sync::Mutex<Option<Pending>> = std::sync::Mutex::new(None);
+
+/// Whether each message's sender picks the account (smtp-send with no `--account` and no
+/// `-f`, and accounts with `from` in the config file).
+pub fn sender_picks() -> bool {
+    SENDER.lock().is_ok_and(|s| s.is_some())
+}
+
+/// The run for a message whose envelope sender is `sender`: the command line with what the
+/// first account (in the file's order) whose `from` matches fills in, else the default
+/// account's. `None` when [`sender_picks`] is not so.
+pub fn for_sender(sender: &str) -> Result<Option<Run>> {
+    let guard = SENDER
+        .lock()
+        .map_err(|_| usage("account: poisoned".into()))?;
+    let Some(p) = guard.as_ref() else {
+        return Ok(None);
+    };
+    let file = File::check(&p.cfg)?;
+    let name = file.by_sender(&p.tool, sender).or(file.default.clone());
+    let relaxed = relax(p.cmd.clone());
+    let m = relaxed
+        .try_get_matches_from(&p.argv)
+        .map_err(|e| usage(e.to_string()))?;
+    let given = Given::read(&p.cmd, &m, &p.tool);
+    file.run(&p.tool, &p.cmd, &p.argv, &given, name.as_deref())
+        .map(Some)
+}
+
+/// Whether `pattern` (an account's `from`: an address, or with `*` for any run of
+/// characters, `*@example.com`) matches `addr`, ignoring case. Pure.
+fn sender_matches(pattern: &str, addr: &str) -> bool {
+    let (p, a) = (pattern.to_ascii_lowercase(), addr.to_ascii_lowercase());
+    let mut parts = p.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = a.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// The schemes of a tool's server, for messages: `pop3:// or pop3s://`.
@@ -464,6 +584,39 @@ impl<'c> File<'c> {
             }
         }
         Ok(())
+    }
+
+    /// An account's key for `tool`: its `[accounts.NAME.TOOL]` table's, else its own.
+    fn key_for<'a>(a: &'a Account<'c>, tool: &ToolInfo, key: &str) -> Option<&'a Spanned<Value>> {
+        a.tools
+            .get(tool.name)
+            .and_then(|t| t.get(key))
+            .or_else(|| a.keys.get(key))
+    }
+
+    /// Whether some account has a `from` for `tool`.
+    fn has_senders(&self, tool: &ToolInfo) -> bool {
+        self.accounts
+            .values()
+            .any(|a| Self::key_for(a, tool, "from").is_some())
+    }
+
+    /// The first account, in the file's order, whose `from` matches `sender`.
+    fn by_sender(&self, tool: &ToolInfo, sender: &str) -> Option<String> {
+        let mut found: Vec<(usize, &String)> = self
+            .accounts
+            .iter()
+            .filter_map(|(name, a)| {
+                match Self::key_for(a, tool, "from").map(|v| (v.span(), v.get_ref())) {
+                    Some((span, Value::String(f))) if sender_matches(f, sender) => {
+                        Some((span.start, name))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        found.sort();
+        found.first().map(|(_, n)| (*n).clone())
     }
 
     /// The accounts whose server (for `tool`) has one of its schemes, for `--all-accounts`.
@@ -988,4 +1141,94 @@ fn reason(e: &clap::Error, text: &OsStr) -> String {
         .unwrap_or("")
         .trim_start_matches("error: ");
     format!("\"{shown}\": {first}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_from_pattern_matches_whole_addresses_ignoring_case() {
+        assert!(sender_matches("me@work.example", "ME@Work.Example"));
+        assert!(!sender_matches("me@work.example", "me@work.example.org"));
+        assert!(!sender_matches("me@work.example", "ame@work.example"));
+        assert!(sender_matches("*@home.example", "kid@home.example"));
+        assert!(!sender_matches("*@home.example", "kid@home.example.evil"));
+        assert!(!sender_matches("*@home.example", "kid@xhome.example.org"));
+        assert!(sender_matches("*@*.example", "a@b.example"));
+        assert!(sender_matches("a*b*c", "abc"));
+        assert!(!sender_matches("a*bc*c", "abc"));
+        assert!(sender_matches("*", "anything"));
+        assert!(!sender_matches("", "a"));
+    }
+
+    #[test]
+    fn state_files_are_found_in_both_spellings_and_not_after_dashdash() {
+        let argv = os(&[
+            "t",
+            "--state-file=a",
+            "-q",
+            "--state-file",
+            "b",
+            "--",
+            "--state-file=c",
+        ]);
+        assert_eq!(state_files(&argv), [OsStr::new("a"), OsStr::new("b")]);
+        assert!(state_files(&os(&["t", "--state-files=x"])).is_empty());
+    }
+
+    #[test]
+    fn a_url_names_a_user_only_in_its_authority() {
+        assert!(url_has_user("pop3s://me@host"));
+        assert!(url_has_user("imap://me%40x@host:993/INBOX"));
+        assert!(!url_has_user("ftp://host/dir/a@b"));
+        assert!(!url_has_user("host@x"));
+    }
+
+    #[test]
+    fn a_path_starting_with_a_tilde_is_in_the_home_folder() {
+        let h = std::env::var_os("HOME").unwrap();
+        let mut want = std::path::PathBuf::from(&h);
+        want.push("Mail/x");
+        assert_eq!(home("~/Mail/x"), want.into_os_string());
+        assert_eq!(home("~"), h);
+        assert_eq!(home("~bob/x"), OsString::from("~bob/x"));
+        assert_eq!(home("/abs/~/x"), OsString::from("/abs/~/x"));
+    }
+
+    /// A config value is checked as clap checks the flag, and said without naming a flag.
+    #[test]
+    fn values_are_checked_as_the_flag_would_be() {
+        let cmd = super::super::tool::commands()
+            .into_iter()
+            .find(|c| c.get_name() == "pop-fetch")
+            .unwrap();
+        let at = || "here".to_string();
+        let flag = |key: &str, v: Value| to_flag(long_arg(&cmd, key).unwrap(), &v, &at);
+        assert_eq!(
+            flag("timeout", Value::Integer(5)).unwrap(),
+            os(&["--timeout=5"])
+        );
+        assert_eq!(
+            flag("delete", Value::Boolean(true)).unwrap(),
+            os(&["--delete"])
+        );
+        assert!(flag("delete", Value::Boolean(false)).unwrap().is_empty());
+        let e = flag("tls", Value::String("maybe".into())).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "here: \"maybe\" is not one of auto, required, none"
+        );
+        let e = flag("tls", Value::Array(vec![])).unwrap_err();
+        assert_eq!(e.message(), "here: takes one value, not a list");
+        let e = flag("retries", Value::Integer(500)).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "here: \"500\": must be a whole number from 0 to 100"
+        );
+    }
 }

@@ -116,37 +116,27 @@ impl Tool for SmtpSend {
     type Args = Args;
     const SCHEMES: &'static [&'static str] = &["smtp", "smtps"];
 
+    const SENDER_PICKS_ACCOUNT: bool = true;
+
     /// Runs smtp-send: every message in turn over one connection, each reported on its own.
+    /// When the sender picks the account ([`super::account::sender_picks`]), each message
+    /// is read before its server is known, and one for another account than the message
+    /// before it gets that account's connection.
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        let plan = plan(&args, report)?;
-        let mut log = Log::open(&args)?;
-        args.net.tls.warn_insecure(report);
-        let sources: Vec<MessageFrom> = if args.files.is_empty() {
-            vec![MessageFrom::Stdin]
+        let sources = sources(&args)?;
+        let by_sender = super::account::sender_picks() && args.subject.is_none();
+        let mut out = if by_sender {
+            None
         } else {
-            args.files
-                .iter()
-                .map(|f| {
-                    if f.as_os_str() == "-" {
-                        MessageFrom::Stdin
-                    } else {
-                        MessageFrom::File(f.clone())
-                    }
-                })
-                .collect()
+            Some(Outbox::new(args.clone(), None, report)?)
         };
-        if sources
-            .iter()
-            .filter(|s| matches!(s, MessageFrom::Stdin))
-            .count()
-            > 1
-        {
-            return Err(usage("--file -: standard input can be read once only"));
-        }
-        let mut session = Relay::default();
         for src in &sources {
             let mut rec = Record::default();
-            let code = match send_one(&args, &plan, src, &mut session, report, &mut rec) {
+            let sent = match out.as_mut().filter(|_| !by_sender) {
+                Some(o) => send_one(&o.args, &o.plan, src, &mut o.session, report, &mut rec),
+                None => send_by_sender(&args, &mut out, src, report, &mut rec),
+            };
+            let code = match sent {
                 Ok(()) => rec.refused.unwrap_or(0),
                 Err(e) => {
                     report.fail(&e);
@@ -156,13 +146,107 @@ impl Tool for SmtpSend {
                     e.exit_code()
                 }
             };
-            if let Err(e) = log.message(&plan, &rec, code) {
-                report.fail(&e);
+            if let Some(o) = out.as_mut() {
+                if let Err(e) = o.log.message(&o.plan, &rec, code) {
+                    report.fail(&e);
+                }
             }
         }
-        session.quit();
+        if let Some(o) = out {
+            o.session.quit();
+        }
         Ok(())
     }
+}
+
+/// Where smtp-send reads messages from: standard input, or each `--file` (`-` once).
+fn sources(args: &Args) -> Result<Vec<MessageFrom>> {
+    let sources: Vec<MessageFrom> = if args.files.is_empty() {
+        vec![MessageFrom::Stdin]
+    } else {
+        args.files
+            .iter()
+            .map(|f| {
+                if f.as_os_str() == "-" {
+                    MessageFrom::Stdin
+                } else {
+                    MessageFrom::File(f.clone())
+                }
+            })
+            .collect()
+    };
+    if sources
+        .iter()
+        .filter(|s| matches!(s, MessageFrom::Stdin))
+        .count()
+        > 1
+    {
+        return Err(usage("--file -: standard input can be read once only"));
+    }
+    Ok(sources)
+}
+
+/// One account's way out: its flags, its server, its log and its connection.
+struct Outbox {
+    args: Args,
+    plan: Server,
+    log: Log,
+    session: Relay,
+    /// The account, when the sender picked it.
+    account: Option<String>,
+}
+
+impl Outbox {
+    fn new(args: Args, account: Option<String>, report: &Reporter) -> Result<Outbox> {
+        let plan = plan(&args, report)?;
+        let log = Log::open(&args)?;
+        args.net.tls.warn_insecure(report);
+        Ok(Outbox {
+            args,
+            plan,
+            log,
+            session: Relay::default(),
+            account,
+        })
+    }
+}
+
+/// Sends a message whose From header picks the account (msmtp's `--read-envelope-from`):
+/// the message is read, the account whose `from` matches its sender (else the default)
+/// fills in the command line, and a connection to that account's server is made unless
+/// the message before went there too.
+fn send_by_sender(
+    base: &Args,
+    out: &mut Option<Outbox>,
+    src: &MessageFrom,
+    report: &mut Reporter,
+    rec: &mut Record,
+) -> Result<()> {
+    let msg = open_message(src, base.allow_bare_cr)?;
+    let sender = envelope_sender(base, &msg, false)?;
+    let (args, account) = match super::account::for_sender(&sender)? {
+        Some(run) => {
+            let name = run.account.as_ref().map(|a| a.name.clone());
+            (Some((run.argv, run.account)), name)
+        }
+        None => (None, None),
+    };
+    if out.as_ref().is_none_or(|o| o.account != account) {
+        if let Some(old) = out.take() {
+            old.session.quit();
+        }
+        let args = match args {
+            Some((argv, selected)) => {
+                let args = super::tool::reparse::<SmtpSend>(argv)?;
+                super::account::select(selected);
+                args
+            }
+            None => base.clone(),
+        };
+        *out = Some(Outbox::new(args, account, report)?);
+    }
+    let o = out.as_mut().expect("made above");
+    send_opened(&o.args, &o.plan, msg, &mut o.session, report, rec)
 }
 
 /// Send a message over SMTP, safely: streamed, line endings canonicalised, every line
@@ -567,10 +651,22 @@ fn send_one(
     report: &mut Reporter,
     rec: &mut Record,
 ) -> Result<()> {
-    let mut msg = match &args.subject {
+    let msg = match &args.subject {
         Some(subject) => plain_text(src, args, subject)?,
         None => open_message(src, args.allow_bare_cr)?,
     };
+    send_opened(args, server, msg, session, report, rec)
+}
+
+/// Sends a message already opened: its envelope made from the flags and its header.
+fn send_opened(
+    args: &Args,
+    server: &Server,
+    mut msg: ReadyMessage,
+    session: &mut Relay,
+    report: &mut Reporter,
+    rec: &mut Record,
+) -> Result<()> {
     let null_sender = args.from.as_deref().is_some_and(is_null_sender);
     let from = envelope_sender(args, &msg, null_sender)?;
     rec.from = if null_sender {

@@ -38,6 +38,8 @@ pub trait Tool {
     const SEVERAL_ACCOUNTS: bool = false;
     /// Whether a path given where a URL goes is taken relative to the account's server.
     const RELATIVE_PATHS: bool = false;
+    /// Whether the envelope sender picks the account when none is named (smtp-send).
+    const SENDER_PICKS_ACCOUNT: bool = false;
     /// Runs the tool. Failures on the way go to `report` as they happen; an error returned
     /// is reported last. The exit status is the first failure's.
     fn run(args: Self::Args, report: &mut Reporter) -> Result<(), Error>;
@@ -104,6 +106,7 @@ pub fn main<T: Tool>() -> ExitCode {
             schemes: T::SCHEMES,
             several: T::SEVERAL_ACCOUNTS,
             relative_paths: T::RELATIVE_PATHS,
+            by_sender: T::SENDER_PICKS_ACCOUNT,
         };
         match account::runs(&info, &T::command(), argv) {
             Ok(runs) => runs,
@@ -135,6 +138,16 @@ pub fn main<T: Tool>() -> ExitCode {
         }
     }
     ExitCode::from(report.exit_code())
+}
+
+/// `T`'s arguments from `argv`, once more: for a run whose account is known only once a
+/// message is read (smtp-send's sender picks it). Bad usage is 64 in the one line
+/// [`main`] would say.
+pub fn reparse<T: Tool>(argv: Vec<std::ffi::OsString>) -> Result<T::Args, Error> {
+    T::command()
+        .try_get_matches_from(argv)
+        .and_then(|m| T::Args::from_arg_matches(&m))
+        .map_err(|e| Error::new(Kind::Usage, usage_line(&e, T::HINTS)))
 }
 
 /// Why parsing ends the run before it starts.

@@ -351,3 +351,86 @@ impl ArgPath for Tool {
 
 #[allow(dead_code)]
 fn unused(_: Out) {}
+
+/// smtp-send without --account: the envelope sender picks the account whose `from` matches
+/// (msmtp's --read-envelope-from), `-f` first, else each message's From header, else the
+/// default account; `*` in a `from` matches any run of characters.
+#[test]
+fn the_sender_picks_smtp_sends_account() {
+    let work = FakeSmtp::builder().start();
+    let home_srv = FakeSmtp::builder().start();
+    let fallback = FakeSmtp::builder().start();
+    let text = format!(
+        "default = \"other\"\n\n[accounts.work]\nserver = \"{}\"\nfrom = \"me@work.example\"\ntls = \"none\"\nhelo = \"work.test\"\n\n[accounts.home]\nserver = \"{}\"\nfrom = \"*@home.example\"\ntls = \"none\"\n\n[accounts.other]\nserver = \"{}\"\ntls = \"none\"\n",
+        work.url(),
+        home_srv.url(),
+        fallback.url()
+    );
+    let home = Home::new("sender", &text);
+    let send = |args: &[&str], input: &[u8]| home.tool("smtp-send").args(args).input(input).run();
+    send(
+        &["-t"],
+        b"From: Me <ME@work.example>\nTo: a@x.example\n\nhi\n",
+    )
+    .ok();
+    assert_eq!(work.commands("EHLO"), ["EHLO work.test"]);
+    send(&["-t"], b"From: kid@home.example\nTo: a@x.example\n\nhi\n").ok();
+    assert_eq!(home_srv.commands("MAIL").len(), 1);
+    send(
+        &["-f", "me@work.example", "a@x.example"],
+        b"Subject: x\n\nhi\n",
+    )
+    .ok();
+    assert_eq!(work.commands("MAIL").len(), 2);
+    send(
+        &["-t"],
+        b"From: stranger@else.example\nTo: a@x.example\n\nhi\n",
+    )
+    .ok();
+    assert_eq!(fallback.commands("MAIL").len(), 1);
+    // Two files, two senders: each message to its own account's server.
+    let m1 = home.path("m1.eml");
+    let m2 = home.path("m2.eml");
+    std::fs::write(&m1, "From: me@work.example\nTo: a@x.example\n\n1\n").unwrap();
+    std::fs::write(&m2, "From: b@home.example\nTo: a@x.example\n\n2\n").unwrap();
+    home.tool("smtp-send")
+        .args(["-t", "--file"])
+        .args([&m1])
+        .args(["--file"])
+        .args([&m2])
+        .run()
+        .ok();
+    assert_eq!(work.commands("MAIL").len(), 3);
+    assert_eq!(home_srv.commands("MAIL").len(), 2);
+    // --account names it whatever the sender.
+    send(
+        &["-t", "-a", "home"],
+        b"From: me@work.example\nTo: a@x.example\n\nhi\n",
+    )
+    .ok();
+    assert_eq!(home_srv.commands("MAIL").len(), 3);
+}
+
+/// Several accounts cannot share one state file: each keeps its own, so `--state-file`
+/// with several accounts is 64 before anything is fetched.
+#[test]
+fn several_accounts_refuse_one_state_file() {
+    let a = pop(&[("a1", "Subject: a\r\n\r\na\r\n")]).start();
+    let text = format!(
+        "{}{}",
+        pop_account("a", a.port(), ""),
+        pop_account("b", a.port(), "")
+    );
+    let home = Home::new("statefile", &text);
+    let state = home.path("one.state");
+    let out = home
+        .tool("pop-fetch")
+        .args(["--all-accounts", "--state-file"])
+        .args([&state])
+        .run();
+    assert_eq!(
+        out.fails(64),
+        "pop-fetch: --state-file: accounts a and b would share one state file; give each its own (state_file in [accounts.NAME])"
+    );
+    assert_eq!(a.commands("USER").len(), 0);
+}
