@@ -100,6 +100,9 @@ pub struct ToolInfo {
     /// msmtp's `--read-envelope-from`): `-f ADDR`, else each message's From header
     /// ([`sender_picks`], [`for_sender`]).
     pub by_sender: bool,
+    /// Flags that keep a run on one account for ever (imap-fetch's `idle`): refused with
+    /// several accounts.
+    pub alone: &'static [&'static str],
 }
 
 /// One run of a tool: the command line with what the config file fills in, and the
@@ -258,8 +261,29 @@ pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<R
         .into_iter()
         .map(|name| file.run(tool, cmd, &argv, &given, name.as_deref()))
         .collect::<Result<Vec<Run>>>()?;
-    one_state_each(&runs)?;
+    if runs.len() > 1 {
+        one_state_each(&runs)?;
+        if let Some(flag) = tool
+            .alone
+            .iter()
+            .find(|f| runs.iter().any(|r| has_flag(&r.argv, f)))
+        {
+            return Err(usage(format!(
+                "--{flag} waits for ever on one account: it cannot be used with several (run one {} --{flag} per account)",
+                tool.name
+            )));
+        }
+    }
     Ok(runs)
+}
+
+/// Whether `argv` holds the flag `--long` (before any `--`).
+fn has_flag(argv: &[OsString], long: &str) -> bool {
+    let want = format!("--{long}");
+    argv.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| *a == *want)
 }
 
 /// Refuses runs of several accounts that would share a state file (`--state-file` given

@@ -78,6 +78,7 @@ impl Tool for ImapFetch {
     type Args = Args;
     const SCHEMES: &'static [&'static str] = &["imap", "imaps"];
     const SEVERAL_ACCOUNTS: bool = true;
+    const ONE_ACCOUNT_FLAGS: &'static [&'static str] = &["idle"];
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
         let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;

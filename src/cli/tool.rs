@@ -40,6 +40,8 @@ pub trait Tool {
     const RELATIVE_PATHS: bool = false;
     /// Whether the envelope sender picks the account when none is named (smtp-send).
     const SENDER_PICKS_ACCOUNT: bool = false;
+    /// Flags that keep a run on one account for ever (imap-fetch's `idle`).
+    const ONE_ACCOUNT_FLAGS: &'static [&'static str] = &[];
     /// Runs the tool. Failures on the way go to `report` as they happen; an error returned
     /// is reported last. The exit status is the first failure's.
     fn run(args: Self::Args, report: &mut Reporter) -> Result<(), Error>;
@@ -107,6 +109,7 @@ pub fn main<T: Tool>() -> ExitCode {
             several: T::SEVERAL_ACCOUNTS,
             relative_paths: T::RELATIVE_PATHS,
             by_sender: T::SENDER_PICKS_ACCOUNT,
+            alone: T::ONE_ACCOUNT_FLAGS,
         };
         match account::runs(&info, &T::command(), argv) {
             Ok(runs) => runs,

@@ -117,6 +117,15 @@ fn flags_win_over_the_account() {
         "{}",
         out.text()
     );
+    // A URL on the command line with a user of its own: the account's user is left out.
+    let url = format!("pop3://bob@127.0.0.1:{}", server.port());
+    let out = home
+        .tool("pop-fetch")
+        .args(["-a", "work", &url, "--password-env", "P"])
+        .env("P", "x")
+        .run();
+    out.fails(77);
+    assert_eq!(server.commands("USER").last().unwrap(), "USER bob");
 }
 
 /// A bad value names the file, the line and the key, not a flag never typed; so does an
@@ -433,4 +442,20 @@ fn several_accounts_refuse_one_state_file() {
         "pop-fetch: --state-file: accounts a and b would share one state file; give each its own (state_file in [accounts.NAME])"
     );
     assert_eq!(a.commands("USER").len(), 0);
+}
+
+/// imap-fetch --idle never ends: with several accounts the others would never run, so it
+/// is refused (64) before connecting.
+#[test]
+fn idle_takes_one_account() {
+    let text = "[accounts.a]\nserver = \"imap://127.0.0.1:1\"\n[accounts.b]\nserver = \"imap://127.0.0.1:2\"\n";
+    let home = Home::new("idle", text);
+    let out = home
+        .tool("imap-fetch")
+        .args(["--all-accounts", "--idle", "--stdout"])
+        .run();
+    assert_eq!(
+        out.fails(64),
+        "imap-fetch: --idle waits for ever on one account: it cannot be used with several (run one imap-fetch --idle per account)"
+    );
 }
