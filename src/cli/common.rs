@@ -69,7 +69,7 @@ pub struct TlsArgs {
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub cert: Option<PathBuf>,
     /// The private key of --cert (PEM, unencrypted; must not be readable by group or others)
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "cert")]
     pub key: Option<PathBuf>,
     /// Check the server's certificate against NAME (and send NAME as SNI) instead of the
     /// host connected to

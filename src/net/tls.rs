@@ -256,7 +256,7 @@ impl TlsContext {
         };
         let mut why = in_words(tls);
         if let rustls::Error::AlertReceived(alert) = tls {
-            why.push_str(self.alert_hint(*alert));
+            why.push_str(alert_hint(*alert, self.client_cert));
         }
         if !matches!(tls, rustls::Error::InvalidCertificate(_)) {
             return Error::new(Kind::Tls, format!("{host}: TLS: {why}")).with_source(e);
@@ -283,27 +283,42 @@ impl TlsContext {
     }
 }
 
-impl TlsContext {
-    /// What an alert the server ended the handshake with says about the client
-    /// certificate: that it wants one, or refused ours.
-    fn alert_hint(&self, alert: rustls::AlertDescription) -> &'static str {
-        use rustls::AlertDescription as A;
-        match (alert, self.client_cert) {
-            (A::CertificateRequired, _) | (A::HandshakeFailure, false) => {
-                ": it may want a client certificate (--cert FILE)"
-            }
-            (
-                A::BadCertificate
-                | A::UnknownCA
-                | A::CertificateUnknown
-                | A::CertificateExpired
-                | A::CertificateRevoked
-                | A::UnsupportedCertificate
-                | A::AccessDenied,
-                true,
-            ) => ": it refused our client certificate (--cert)",
-            _ => "",
+/// A fatal alert the server sent once the handshake was over for us: a TLS 1.3 server
+/// checks a client certificate after the client's Finished (RFC 8446 section 4.4.2), so
+/// its refusal comes with the first read. A TLS failure (76), not a broken connection to
+/// try again, said in words; `None` for any other error.
+pub fn alert_after_handshake(what: &dyn std::fmt::Display, err: &io::Error) -> Option<Error> {
+    let tls = err.get_ref()?.downcast_ref::<rustls::Error>()?;
+    let rustls::Error::AlertReceived(alert) = tls else {
+        return None;
+    };
+    // Only a certificate alert can be about ours once the handshake is over.
+    let hint = alert_hint(*alert, true);
+    Some(Error::new(
+        Kind::Tls,
+        format!("{what}: TLS: {}{hint}", in_words(tls)),
+    ))
+}
+
+/// What an alert the server ended the handshake with says about the client certificate
+/// (`client_cert`: one was presented): that it wants one, or refused ours.
+fn alert_hint(alert: rustls::AlertDescription, client_cert: bool) -> &'static str {
+    use rustls::AlertDescription as A;
+    match (alert, client_cert) {
+        (A::CertificateRequired, _) | (A::HandshakeFailure, false) => {
+            ": it may want a client certificate (--cert FILE)"
         }
+        (
+            A::BadCertificate
+            | A::UnknownCA
+            | A::CertificateUnknown
+            | A::CertificateExpired
+            | A::CertificateRevoked
+            | A::UnsupportedCertificate
+            | A::AccessDenied,
+            true,
+        ) => ": it refused our client certificate (--cert)",
+        _ => "",
     }
 }
 
@@ -786,6 +801,24 @@ mod tests {
         ] {
             assert_eq!(parse_pin(bad).unwrap_err().exit_code(), 64, "{bad}");
         }
+    }
+
+    #[test]
+    fn versions_are_a_range() {
+        use TlsVersion::*;
+        let names = |min, max| -> Vec<&str> {
+            versions(min, max)
+                .unwrap()
+                .iter()
+                .map(|v| v.version.as_str().unwrap_or("?"))
+                .collect()
+        };
+        assert_eq!(names(None, None), ["TLSv1_3", "TLSv1_2"]);
+        assert_eq!(names(Some(V1_3), None), ["TLSv1_3"]);
+        assert_eq!(names(None, Some(V1_2)), ["TLSv1_2"]);
+        assert_eq!(names(Some(V1_2), Some(V1_2)), ["TLSv1_2"]);
+        let e = versions(Some(V1_3), Some(V1_2)).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
     }
 
     #[test]

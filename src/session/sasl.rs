@@ -757,6 +757,26 @@ mod tests {
     }
 
     #[test]
+    fn external_sends_the_authorization_identity_once() {
+        // RFC 4422 appendix A.1: one message, the authzid, empty for the certificate's own.
+        let mut ex = Exchange::new(Mechanism::External, "", "");
+        assert_eq!(ex.initial_response(), Some(Vec::new()));
+        assert!(ex.finish(None).is_ok());
+        let mut ex = Exchange::new(Mechanism::External, "bob", "");
+        assert_eq!(ex.respond(b"").unwrap(), b"bob");
+        assert_eq!(ex.respond(b"more?").unwrap_err().exit_code(), 76);
+        let mut ex = Exchange::new(Mechanism::External, "", "");
+        assert_eq!(ex.finish(None).unwrap_err().exit_code(), 76, "nothing sent");
+        assert_eq!(Mechanism::parse("external"), Some(Mechanism::External));
+        let offered = ["PLAIN", "EXTERNAL"];
+        assert_eq!(choose(&offered, None, false).unwrap(), Mechanism::Plain);
+        let forced = choose(&offered, Some(Mechanism::External), false);
+        assert_eq!(forced.unwrap(), Mechanism::External);
+        let e = choose(&["PLAIN"], Some(Mechanism::External), false).unwrap_err();
+        assert_eq!(e.exit_code(), 69);
+    }
+
+    #[test]
     fn scram_escapes_the_user_name() {
         let mut ex = Exchange::new(Mechanism::ScramSha256, "a=b,c", "p");
         let first = String::from_utf8(ex.initial_response().unwrap()).unwrap();

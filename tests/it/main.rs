@@ -26,7 +26,9 @@
 //! - `limits`: `--speed-limit`/`--speed-time` and `--max-time` in every tool;
 //! - `netrc_cleartext`: a netrc password is never offered in cleartext with `--tls none`;
 //! - `session_layer`: a refused upgrade to TLS is 69 in every protocol, and a SASL exchange
-//!   is bounded and cancelled with `*` when given up.
+//!   is bounded and cancelled with `*` when given up;
+//! - `client_cert`: `--cert`/`--key`, SASL EXTERNAL, `--tls-server-name`, `--tls-min` and
+//!   `--tls-max` against the fake servers behind a TLS front.
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -37,6 +39,7 @@ mod support;
 mod render;
 
 mod broken_stderr;
+mod client_cert;
 mod fake_ftp_selftest;
 mod fake_server_selftest;
 mod farewell;

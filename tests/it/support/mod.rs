@@ -1,6 +1,7 @@
 //! What the test modules share: temporary folders and test data (`files`), the one way to
 //! run a program under a watchdog (`run`), the
 //! one way to run a tool and see what it showed (`tool`), the fake servers (`fake_server`, `fake_ftp`) and
+//! a TLS front for them (`tls_front`),
 //! the loopback real servers (`servers`, `servers_pop`, `servers_smtp`) and whether their
 //! tests run (`interop`).
 
@@ -15,6 +16,7 @@ pub mod run;
 pub mod servers;
 pub mod servers_pop;
 pub mod servers_smtp;
+pub mod tls_front;
 pub mod tool;
 
 /// Asserts `expected` appear in `lines` in this order (other lines may come between).
