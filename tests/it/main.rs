@@ -28,7 +28,8 @@
 //! - `session_layer`: a refused upgrade to TLS is 69 in every protocol, and a SASL exchange
 //!   is bounded and cancelled with `*` when given up;
 //! - `client_cert`: `--cert`/`--key`, SASL EXTERNAL, `--tls-server-name`, `--tls-min` and
-//!   `--tls-max` against the fake servers behind a TLS front.
+//!   `--tls-max` against the fake servers behind a TLS front; `interop_cert`: the same
+//!   against vsftpd with `require_cert` and Dovecot with EXTERNAL (scripts/servers/certauth).
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -50,6 +51,7 @@ mod ftp_put;
 mod generated;
 mod imap_fetch;
 mod imap_fetch_store;
+mod interop_cert;
 mod interop_ftp_put;
 mod interop_imap;
 mod interop_pop;

@@ -2,7 +2,7 @@
 //! run a program under a watchdog (`run`), the
 //! one way to run a tool and see what it showed (`tool`), the fake servers (`fake_server`, `fake_ftp`) and
 //! a TLS front for them (`tls_front`),
-//! the loopback real servers (`servers`, `servers_pop`, `servers_smtp`) and whether their
+//! the loopback real servers (`servers`, `servers_pop`, `servers_smtp`, `servers_cert`) and whether their
 //! tests run (`interop`).
 
 pub mod fake_ftp;
@@ -14,6 +14,7 @@ pub mod files;
 pub mod interop;
 pub mod run;
 pub mod servers;
+pub mod servers_cert;
 pub mod servers_pop;
 pub mod servers_smtp;
 pub mod tls_front;
