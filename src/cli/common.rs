@@ -86,10 +86,8 @@ pub struct TlsArgs {
 /// `--tls-min`, `--tls-max`: the TLS versions rustls speaks.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsVersionArg {
-    /// TLS 1.2
     #[value(name = "1.2")]
     V1_2,
-    /// TLS 1.3
     #[value(name = "1.3")]
     V1_3,
 }

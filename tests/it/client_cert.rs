@@ -8,26 +8,14 @@ use crate::support::fake_pop::{self, PopBuilder, pop};
 use crate::support::fake_smtp::FakeSmtp;
 use crate::support::files::TempDir;
 use crate::support::tls_front::{Handshake, TlsFront, cert_copy, cert_file};
-use crate::support::tool::{Out, tool};
+use crate::support::tool::Out;
 use rustls::ProtocolVersion;
 
 const MESSAGE: &str = "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n";
 
-/// Runs `name` with `args`, a home of its own, `PW` holding the fake servers' password.
+/// Runs `name` with `args` (session_layer's way), `PW` holding the fake servers' password.
 fn run(name: &'static str, args: &[&str], input: &[u8]) -> Out {
-    let home = TempDir::new(&format!("cert-{name}"));
-    let t = tool(name)
-        .home(home.join("home"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("PW", fake_pop::PASS)
-        .args(args)
-        .args(["--timeout", "10", "--max-time", "30"]);
-    if input.is_empty() {
-        t.run()
-    } else {
-        t.input(input).run()
-    }
+    crate::session_layer::run_tool(name, args, fake_pop::PASS, input)
 }
 
 /// pop-fetch of `pop3s://alice@127.0.0.1:PORT` into a fresh Maildir, trusting the test CA.
@@ -45,6 +33,24 @@ fn pop_fetch(port: u16, more: &[&str]) -> (Out, TempDir) {
     ];
     args.extend_from_slice(more);
     (run("pop-fetch", &args, b""), out)
+}
+
+/// [`pop_fetch`] as the client certificate's owner: `--tls-server-name mail.test`, the
+/// certificate and its key, then `more`.
+fn pop_fetch_with_cert(port: u16, more: &[&str]) -> (Out, TempDir) {
+    let keys = TempDir::new("cert-keys");
+    let key = client_key(&keys);
+    let cert = cert_file("client.pem");
+    let mut args = vec![
+        "--tls-server-name",
+        "mail.test",
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        &key,
+    ];
+    args.extend_from_slice(more);
+    pop_fetch(port, &args)
 }
 
 /// The client key, copied owner-only into `dir` (a checkout does not keep its mode).
@@ -79,21 +85,7 @@ fn handshake(version: ProtocolVersion, certs: Option<usize>) -> Handshake {
 fn pop_fetch_logs_in_with_the_certificate_by_external() {
     let server = pop(&[("u1", MESSAGE)]).external().start();
     let front = TlsFront::new(server.port()).require_client_cert().start();
-    let keys = TempDir::new("cert-pop-keys");
-    let key = client_key(&keys);
-    let cert = cert_file("client.pem");
-    let (ran, out) = pop_fetch(
-        front.port(),
-        &[
-            "--tls-server-name",
-            "mail.test",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            &key,
-            "-v",
-        ],
-    );
+    let (ran, out) = pop_fetch_with_cert(front.port(), &["-v"]);
     assert_eq!(ran.code, Some(0), "{ran:#?}");
     // No password anywhere: the certificate is the login, its authorization identity
     // empty (the URL's user names the account, not whom to act as).
@@ -196,20 +188,7 @@ fn a_refused_external_login_is_77() {
         .reply("AUTH", "-ERR [AUTH] certificate not mapped to a user\r\n")
         .start();
     let front = TlsFront::new(server.port()).start();
-    let keys = TempDir::new("cert-refused-keys");
-    let key = client_key(&keys);
-    let cert = cert_file("client.pem");
-    let (ran, _) = pop_fetch(
-        front.port(),
-        &[
-            "--tls-server-name",
-            "mail.test",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            &key,
-        ],
-    );
+    let (ran, _) = pop_fetch_with_cert(front.port(), &[]);
     let line = ran.fails(77);
     assert!(
         line.contains("login as alice with EXTERNAL failed"),
@@ -222,22 +201,7 @@ fn a_password_given_is_used_even_with_a_certificate() {
     // msmtp's and curl's rule: the certificate is EXTERNAL's only when no password is given.
     let server = pop(&[]).external().start();
     let front = TlsFront::new(server.port()).require_client_cert().start();
-    let keys = TempDir::new("cert-pw-keys");
-    let key = client_key(&keys);
-    let cert = cert_file("client.pem");
-    let (ran, _) = pop_fetch(
-        front.port(),
-        &[
-            "--tls-server-name",
-            "mail.test",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            &key,
-            "--password-env",
-            "PW",
-        ],
-    );
+    let (ran, _) = pop_fetch_with_cert(front.port(), &["--password-env", "PW"]);
     ran.ok();
     assert!(server.commands("AUTH").is_empty());
     assert_eq!(server.commands("PASS").len(), 1);
@@ -253,38 +217,25 @@ fn a_certificate_is_never_dropped_for_plaintext() {
     let cert = cert_file("client.pem");
     let out = keys.join("Mail");
     let url = format!("pop3://{}@127.0.0.1:{}", fake_pop::USER, server.port());
-    let ran = run(
-        "pop-fetch",
-        &[
-            &url,
+    let cert = cert.to_str().unwrap();
+    let plain = |more: &[&str]| {
+        let mut args = vec![
+            url.as_str(),
             "--maildir",
             out.to_str().unwrap(),
             "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            &key,
-        ],
-        b"",
-    );
-    let line = ran.fails(69);
+            cert,
+        ];
+        args.extend_from_slice(more);
+        run("pop-fetch", &args, b"")
+    };
+    let line = plain(&["--key", &key]).fails(69).to_string();
     assert!(
         line.ends_with("the server does not offer TLS (it does not announce STLS), which presenting --cert needs"),
         "{line}"
     );
     assert!(server.commands("AUTH").is_empty());
-    let ran = run(
-        "pop-fetch",
-        &[
-            &url,
-            "--maildir",
-            out.to_str().unwrap(),
-            "--cert",
-            cert.to_str().unwrap(),
-            "--tls",
-            "none",
-        ],
-        b"",
-    );
+    let ran = plain(&["--tls", "none"]);
     assert!(
         ran.fails(64)
             .ends_with("--cert needs TLS, and --tls none never uses it")

@@ -8,6 +8,7 @@ use crate::support::files::TempDir;
 use crate::support::servers::servers;
 use crate::support::servers_cert::{CertServers, cert_servers};
 use crate::support::tool::{Out, tool};
+use std::path::Path;
 
 /// Runs `name` with `args`, a home of its own, `PW` holding `password`.
 fn run(name: &'static str, args: &[String], password: &str) -> Out {
@@ -26,22 +27,42 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
+/// A mail tool's arguments: `url` into the Maildir `maildir`, trusting the test CA, then
+/// `more`.
+fn mail_args(s: &CertServers, url: &str, maildir: &Path, more: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        url,
+        "--maildir",
+        maildir.to_str().unwrap(),
+        "--cacert",
+        s.ca_cert.to_str().unwrap(),
+    ]);
+    args.extend(strings(more));
+    args
+}
+
 /// ftp-get of hello.txt from the FTPS server that requires a certificate, with `more`.
 fn ftp_hello(s: &CertServers, more: &[String]) -> (Out, TempDir) {
+    let url = format!("ftp://{}@{}:{}/hello.txt", s.ftp_user, s.host, s.ftps_port);
+    get_hello(&url, &s.ca_cert, &s.ftp_password, more)
+}
+
+/// ftp-get of `url` (hello.txt) into a fresh folder, trusting `ca`, the password in `PW`,
+/// with `more`.
+fn get_hello(url: &str, ca: &Path, password: &str, more: &[String]) -> (Out, TempDir) {
     let dir = TempDir::new("icert-ftp");
     let out = dir.join("hello.txt");
-    let url = format!("ftp://{}@{}:{}/hello.txt", s.ftp_user, s.host, s.ftps_port);
     let mut args = strings(&[
-        &url,
+        url,
         "-o",
         out.to_str().unwrap(),
         "--password-env",
         "PW",
         "--cacert",
-        s.ca_cert.to_str().unwrap(),
+        ca.to_str().unwrap(),
     ]);
     args.extend_from_slice(more);
-    (run("ftp-get", &args, &s.ftp_password), dir)
+    (run("ftp-get", &args, password), dir)
 }
 
 #[test]
@@ -83,21 +104,9 @@ fn ftp_get_presents_the_certificate_on_control_and_data_connections() {
 #[test]
 fn pop_fetch_logs_in_to_dovecot_by_external() {
     let Some(s) = cert_servers() else { return };
-    s.put(
-        "pop-external.eml",
-        b"From: a@example.com\nSubject: pop-external\n\nhello\n",
-    );
-    let dir = TempDir::new("icert-pop");
-    let maildir = dir.join("Mail");
+    let (_dir, maildir) = waiting(&s, "pop-external");
     let url = format!("pop3s://{}@{}:{}", s.user, s.host, s.pop3s_port);
-    let mut args = strings(&[
-        &url,
-        "--maildir",
-        maildir.to_str().unwrap(),
-        "--cacert",
-        s.ca_cert.to_str().unwrap(),
-        "-v",
-    ]);
+    let mut args = mail_args(&s, &url, &maildir, &["-v"]);
     args.extend(s.cert_args());
     let ran = run("pop-fetch", &args, "");
     assert_eq!(ran.code, Some(0), "{ran:#?}");
@@ -114,43 +123,25 @@ fn pop_fetch_logs_in_to_dovecot_by_external() {
 #[test]
 fn imap_fetch_logs_in_by_external_after_starttls_and_with_the_name_given() {
     let Some(s) = cert_servers() else { return };
-    s.put(
-        "imap-external.eml",
-        b"From: a@example.com\nSubject: imap-external\n\nhello\n",
-    );
-    let dir = TempDir::new("icert-imap");
-    let maildir = dir.join("Mail");
+    let (_dir, maildir) = waiting(&s, "imap-external");
     // STARTTLS, the certificate checked against `localhost` instead of the address, and
     // --user as the authorization identity (Dovecot takes its own name).
     let url = format!("imap://{}:{}/", s.host, s.imap_port);
-    let mut args = strings(&[
-        &url,
-        "--user",
-        &s.user,
-        "--maildir",
-        maildir.to_str().unwrap(),
-        "--cacert",
-        s.ca_cert.to_str().unwrap(),
-        "--tls-server-name",
-        "localhost",
-    ]);
+    let more = ["--user", &s.user, "--tls-server-name", "localhost"];
+    let mut args = mail_args(&s, &url, &maildir, &more);
     args.extend(s.cert_args());
     run("imap-fetch", &args, "").ok();
     let got = fetched(&maildir);
     assert!(got.contains("Subject: imap-external"), "{got}");
     // A certificate no one signed: Dovecot completes the handshake and refuses the login.
     let imaps = format!("imaps://{}@{}:{}/", s.user, s.host, s.imaps_port);
-    let args = strings(&[
-        &imaps,
-        "--maildir",
-        maildir.to_str().unwrap(),
-        "--cacert",
-        s.ca_cert.to_str().unwrap(),
+    let unsigned = [
         "--cert",
         s.unsigned_cert.to_str().unwrap(),
         "--key",
         s.unsigned_key.to_str().unwrap(),
-    ]);
+    ];
+    let args = mail_args(&s, &imaps, &maildir, &unsigned);
     let ran = run("imap-fetch", &args, "");
     let line = ran.fails(77);
     assert!(
@@ -159,8 +150,18 @@ fn imap_fetch_logs_in_by_external_after_starttls_and_with_the_name_given() {
     );
 }
 
+/// Puts a message with the Subject `subject` in the user's mailbox; returns a fresh folder
+/// and the Maildir in it to fetch into.
+fn waiting(s: &CertServers, subject: &str) -> (TempDir, std::path::PathBuf) {
+    let body = format!("From: a@example.com\nSubject: {subject}\n\nhello\n");
+    s.put(&format!("{subject}.eml"), body.as_bytes());
+    let dir = TempDir::new("icert-mail");
+    let maildir = dir.join("Mail");
+    (dir, maildir)
+}
+
 /// Every message in the Maildir `dir`, one after the other.
-fn fetched(dir: &std::path::Path) -> String {
+fn fetched(dir: &Path) -> String {
     let mut all = String::new();
     for sub in ["new", "cur"] {
         for e in std::fs::read_dir(dir.join(sub))
@@ -179,24 +180,10 @@ fn fetched(dir: &std::path::Path) -> String {
 #[test]
 fn ftps_data_connections_use_the_name_given_and_resume() {
     let Some(s) = servers() else { return };
-    let ca = s.ca_cert.to_str().unwrap().to_string();
     let get = |port: u16, more: &[&str]| {
-        let dir = TempDir::new("icert-name");
-        let out = dir.join("hello.txt");
         let url = s.url_no_password("ftp", port, "hello.txt");
-        let mut args = strings(&[
-            &url,
-            "-o",
-            out.to_str().unwrap(),
-            "--password-env",
-            "PW",
-            "--cacert",
-            &ca,
-        ]);
-        args.extend(strings(more));
-        let ran = run("ftp-get", &args, &s.password);
-        let got = std::fs::read(&out).ok();
-        (ran, got)
+        let (ran, dir) = get_hello(&url, &s.ca_cert, &s.password, &strings(more));
+        (ran, std::fs::read(dir.join("hello.txt")).ok())
     };
     // vsftpd refuses a data connection that does not resume the control connection's
     // session: rustls resumes by the name, so the data connections must use the same one.

@@ -3,7 +3,6 @@
 //! vsftpd with `require_cert=YES` and a Dovecot that takes SASL EXTERNAL only; the client
 //! certificates made for them; the Maildir of their user.
 
-use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -91,12 +90,7 @@ impl CertServers {
     /// Puts a message into the user's mailbox as a delivery agent does (`tmp/`, owned by
     /// the mail user, renamed into `new/`).
     pub fn put(&self, name: &str, data: &[u8]) {
-        let md = self.maildir();
-        let tmp = md.join("tmp").join(name);
-        std::fs::write(&tmp, data).unwrap();
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
-        chown(&tmp, Some(self.uid), Some(self.gid)).unwrap();
-        std::fs::rename(&tmp, md.join("new").join(name)).unwrap();
+        super::servers_pop::deliver(&self.maildir(), (self.uid, self.gid), name, data);
     }
 
     /// `--cert FILE --key FILE` of the signed client certificate.
