@@ -300,8 +300,9 @@ pub fn alert_after_handshake(what: &dyn std::fmt::Display, err: &io::Error) -> O
     ))
 }
 
-/// What an alert the server ended the handshake with says about the client certificate
-/// (`client_cert`: one was presented): that it wants one, or refused ours.
+/// What an alert the server ended the handshake with says: that it wants a client
+/// certificate, or refused ours (`client_cert`: one was presented), or speaks none of the
+/// versions allowed.
 fn alert_hint(alert: rustls::AlertDescription, client_cert: bool) -> &'static str {
     use rustls::AlertDescription as A;
     match (alert, client_cert) {
@@ -318,6 +319,9 @@ fn alert_hint(alert: rustls::AlertDescription, client_cert: bool) -> &'static st
             | A::AccessDenied,
             true,
         ) => ": it refused our client certificate (--cert)",
+        (A::ProtocolVersion, _) => {
+            ": it speaks none of the TLS versions allowed (--tls-min, --tls-max)"
+        }
         _ => "",
     }
 }

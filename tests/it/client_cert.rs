@@ -317,12 +317,16 @@ fn tls_versions_are_pinned() {
     let tls12 = TlsFront::new(server.port()).tls12_only().start();
     let (ran, _) = pop_fetch(tls12.port(), &with(&["--tls-min", "1.3"]));
     let line = ran.fails(76);
-    assert!(line.contains("TLS: "), "{line}");
+    assert!(
+        line.ends_with("TLS: the server ended the handshake (ProtocolVersion): it speaks none of the TLS versions allowed (--tls-min, --tls-max)"),
+        "{line}"
+    );
     let (ran, _) = pop_fetch(tls12.port(), &named);
     ran.ok();
     let tls13 = TlsFront::new(server.port()).tls13_only().start();
     let (ran, _) = pop_fetch(tls13.port(), &with(&["--tls-max", "1.2"]));
-    ran.fails(76);
+    let line = ran.fails(76);
+    assert!(line.contains("it speaks none of the TLS versions allowed"), "{line}");
     let both = TlsFront::new(server.port()).start();
     let (ran, _) = pop_fetch(both.port(), &with(&["--tls-max", "1.2"]));
     ran.ok();
