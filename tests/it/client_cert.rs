@@ -326,7 +326,10 @@ fn tls_versions_are_pinned() {
     let tls13 = TlsFront::new(server.port()).tls13_only().start();
     let (ran, _) = pop_fetch(tls13.port(), &with(&["--tls-max", "1.2"]));
     let line = ran.fails(76);
-    assert!(line.contains("it speaks none of the TLS versions allowed"), "{line}");
+    assert!(
+        line.contains("it speaks none of the TLS versions allowed"),
+        "{line}"
+    );
     let both = TlsFront::new(server.port()).start();
     let (ran, _) = pop_fetch(both.port(), &with(&["--tls-max", "1.2"]));
     ran.ok();
