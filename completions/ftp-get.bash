@@ -23,7 +23,7 @@ _ftp__get() {
 
     case "${cmd}" in
         ftp__get)
-            opts="-o -O -c -r -a -4 -6 -q -v -h -V --output --output-dir --create-dirs --stdout --continue --no-clobber --recursive --newer --no-mtime --delete-remote --active --ascii --parallel --limit-rate --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-o -O -c -r -a -4 -6 -q -v -h -V --output --output-dir --create-dirs --stdout --continue --no-clobber --recursive --newer --no-mtime --delete-remote --active --ascii --parallel --limit-rate --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,6 +179,48 @@ _ftp__get() {
                     ;;
                 --pin)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --key)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-max)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)

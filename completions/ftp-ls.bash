@@ -23,7 +23,7 @@ _ftp__ls() {
 
     case "${cmd}" in
         ftp__ls)
-            opts="-l -h -R -a -4 -6 -q -v -V --long --human-readable --json --raw --recursive --active --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-l -h -R -a -4 -6 -q -v -V --long --human-readable --json --raw --recursive --active --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +127,48 @@ _ftp__ls() {
                     ;;
                 --pin)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --key)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-max)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)

@@ -10,6 +10,13 @@ required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
 complete -c ftp-ls -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
 complete -c ftp-ls -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c ftp-ls -l cert -d 'Present this client certificate (PEM, leaf first), with the private key the file holds unless --key names another; mail tools then log in with SASL EXTERNAL when no password is given' -r -F
+complete -c ftp-ls -l key -d 'The private key of --cert (PEM, unencrypted; must not be readable by group or others)' -r -F
+complete -c ftp-ls -l tls-server-name -d 'Check the server\'s certificate against NAME (and send NAME as SNI) instead of the host connected to' -r -f -a "(__fish_print_hostnames)"
+complete -c ftp-ls -l tls-min -d 'The oldest TLS version to use [default: 1.2]' -r -f -a "1.2\t''
+1.3\t''"
+complete -c ftp-ls -l tls-max -d 'The newest TLS version to use [default: 1.3]' -r -f -a "1.2\t''
+1.3\t''"
 complete -c ftp-ls -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
 complete -c ftp-ls -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
 complete -c ftp-ls -l max-time -d 'Give up the whole run after DURATION, whatever it is waiting for on the network (a connect, a reply, a transfer, a retry) [default: no limit]' -r -f

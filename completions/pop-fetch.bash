@@ -23,7 +23,7 @@ _pop__fetch() {
 
     case "${cmd}" in
         pop__fetch)
-            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --keep --delete --new --all --all-accounts --state-file --max-size --limit --headers-only --auth --oauth2-token-env --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --keep --delete --new --all --all-accounts --state-file --max-size --limit --headers-only --auth --oauth2-token-env --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -93,7 +93,7 @@ _pop__fetch() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto user apop scram-sha-256 plain login cram-md5 xoauth2" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto user apop scram-sha-256 plain login cram-md5 xoauth2 external" -- "${cur}"))
                     return 0
                     ;;
                 --oauth2-token-env)
@@ -201,6 +201,48 @@ _pop__fetch() {
                     ;;
                 --pin)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --key)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-max)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)

@@ -5,14 +5,15 @@ complete -c pop-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, m
 complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE (default: $XDG_STATE_HOME/posthaste/pop/USER@HOST, whatever the port)' -r -F
 complete -c pop-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
 complete -c pop-fetch -l limit -d 'Fetch at most N messages this run (the others wait for the next)' -r
-complete -c pop-fetch -l auth -d 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2' -r -f -a "auto\t''
+complete -c pop-fetch -l auth -d 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2, external (the --cert client certificate)' -r -f -a "auto\t''
 user\t''
 apop\t''
 scram-sha-256\t''
 plain\t''
 login\t''
 cram-md5\t''
-xoauth2\t''"
+xoauth2\t''
+external\t''"
 complete -c pop-fetch -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)' -r -f
 complete -c pop-fetch -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
 complete -c pop-fetch -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
@@ -26,6 +27,13 @@ required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
 complete -c pop-fetch -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
 complete -c pop-fetch -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c pop-fetch -l cert -d 'Present this client certificate (PEM, leaf first), with the private key the file holds unless --key names another; mail tools then log in with SASL EXTERNAL when no password is given' -r -F
+complete -c pop-fetch -l key -d 'The private key of --cert (PEM, unencrypted; must not be readable by group or others)' -r -F
+complete -c pop-fetch -l tls-server-name -d 'Check the server\'s certificate against NAME (and send NAME as SNI) instead of the host connected to' -r -f -a "(__fish_print_hostnames)"
+complete -c pop-fetch -l tls-min -d 'The oldest TLS version to use [default: 1.2]' -r -f -a "1.2\t''
+1.3\t''"
+complete -c pop-fetch -l tls-max -d 'The newest TLS version to use [default: 1.3]' -r -f -a "1.2\t''
+1.3\t''"
 complete -c pop-fetch -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
 complete -c pop-fetch -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
 complete -c pop-fetch -l max-time -d 'Give up the whole run after DURATION, whatever it is waiting for on the network (a connect, a reply, a transfer, a retry) [default: no limit]' -r -f

@@ -16,7 +16,7 @@ complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oe
 complete -c smtp-send -s B -d 'sendmail\'s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)' -r -f -a "7BIT\t''
 8BITMIME\t''"
 complete -c smtp-send -s b -d 'sendmail\'s mode: only -bm (deliver a message) is supported' -r -f -a "m\t''"
-complete -c smtp-send -l auth -d 'Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) [default: the best the server offers]' -r
+complete -c smtp-send -l auth -d 'Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, EXTERNAL) [default: the best the server offers]' -r
 complete -c smtp-send -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (XOAUTH2; needs --user)' -r -f
 complete -c smtp-send -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
 complete -c smtp-send -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
@@ -30,6 +30,13 @@ required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
 complete -c smtp-send -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
 complete -c smtp-send -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c smtp-send -l cert -d 'Present this client certificate (PEM, leaf first), with the private key the file holds unless --key names another; mail tools then log in with SASL EXTERNAL when no password is given' -r -F
+complete -c smtp-send -l key -d 'The private key of --cert (PEM, unencrypted; must not be readable by group or others)' -r -F
+complete -c smtp-send -l tls-server-name -d 'Check the server\'s certificate against NAME (and send NAME as SNI) instead of the host connected to' -r -f -a "(__fish_print_hostnames)"
+complete -c smtp-send -l tls-min -d 'The oldest TLS version to use [default: 1.2]' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtp-send -l tls-max -d 'The newest TLS version to use [default: 1.3]' -r -f -a "1.2\t''
+1.3\t''"
 complete -c smtp-send -l timeout -d 'Give up when connecting (TCP, TLS and the greeting together), or any one reply from the server, takes longer than DURATION (90, 500ms, 30s, 2m, 1h; a bare number is seconds) [default: 30s to connect, 2m a reply]' -r -f
 complete -c smtp-send -l retries -d 'Retry transient failures (exit 75 class, broken connections) N times (0 to 100), waiting 1, 2, 4... s (at most 60 s) between tries' -r -f
 complete -c smtp-send -l max-time -d 'Give up the whole run after DURATION, whatever it is waiting for on the network (a connect, a reply, a transfer, a retry) [default: no limit]' -r -f

@@ -3,7 +3,7 @@
 
 use super::generated::GenerateArgs;
 use crate::jobs::retry::RetryPolicy;
-use crate::net::tls::{TlsContext, TlsMode, TlsOptions};
+use crate::net::tls::{TlsContext, TlsMode, TlsOptions, TlsVersion};
 use crate::net::{ConnectOptions, Family, MaxTime, MinRate};
 use crate::session::SessionOptions;
 use clap::{Args, ValueEnum, ValueHint};
@@ -63,6 +63,42 @@ pub struct TlsArgs {
     /// Do not verify the server certificate at all (says so on stderr)
     #[arg(long)]
     pub insecure: bool,
+    /// Present this client certificate (PEM, leaf first), with the private key the file
+    /// holds unless --key names another; mail tools then log in with SASL EXTERNAL when no
+    /// password is given
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM, unencrypted; must not be readable by group or others)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Check the server's certificate against NAME (and send NAME as SNI) instead of the
+    /// host connected to
+    #[arg(long, value_name = "NAME", value_hint = ValueHint::Hostname)]
+    pub tls_server_name: Option<String>,
+    /// The oldest TLS version to use [default: 1.2]
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub tls_min: Option<TlsVersionArg>,
+    /// The newest TLS version to use [default: 1.3]
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub tls_max: Option<TlsVersionArg>,
+}
+
+/// `--tls-min`, `--tls-max`: the TLS versions rustls speaks.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersionArg {
+    #[value(name = "1.2")]
+    V1_2,
+    #[value(name = "1.3")]
+    V1_3,
+}
+
+impl From<TlsVersionArg> for TlsVersion {
+    fn from(v: TlsVersionArg) -> TlsVersion {
+        match v {
+            TlsVersionArg::V1_2 => TlsVersion::V1_2,
+            TlsVersionArg::V1_3 => TlsVersion::V1_3,
+        }
+    }
 }
 
 impl TlsArgs {
@@ -76,16 +112,27 @@ impl TlsArgs {
             cacert: self.cacert.clone(),
             pin: self.pin.clone(),
             insecure: self.insecure,
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            server_name: self.tls_server_name.clone(),
+            min_version: self.tls_min.map(TlsVersion::from),
+            max_version: self.tls_max.map(TlsVersion::from),
         }
     }
 
     /// The policy, and the context with the trust asked for wherever TLS may be used: unless
     /// `--tls none`, and always where the URL's scheme (`implicit`) is TLS from the first
-    /// byte.
+    /// byte. A client certificate with `--tls none` on a plaintext scheme is refused (64):
+    /// it would never be presented.
     pub fn context(&self, implicit: bool) -> Result<(TlsMode, Option<TlsContext>), crate::Error> {
         let opts = self.options();
         let tls = if opts.mode != TlsMode::None || implicit {
             Some(TlsContext::new(&opts)?)
+        } else if opts.cert.is_some() {
+            return Err(crate::Error::new(
+                crate::error::Kind::Usage,
+                "--cert needs TLS, and --tls none never uses it",
+            ));
         } else {
             None
         };

@@ -15,6 +15,7 @@ use crate::error::{Error, Kind, Result, io_reason};
 use crate::net::url::Target;
 use crate::netrc;
 use crate::session::credentials::{sendable, unsendable};
+use crate::session::sasl::Mechanism;
 use crate::session::{Credentials, Method};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -25,13 +26,14 @@ const URL_WARNING: &str = "a password in the URL is visible to other users in th
 
 /// The login of a mail tool, which needs a user name (there is no anonymous login): the
 /// secret is the OAuth2 token in the variable `token_env` when given, else the password
-/// ([`password_warn`]); `method` is `--auth`. `example` is the URL a user name goes in
+/// ([`password_warn`]), or the client certificate ([`secret_for`]); `method` is `--auth`,
+/// `cert` whether `--cert` is given. `example` is the URL a user name goes in
 /// (`pop3s://USER@HOST`), for the message that asks for one (64).
 pub fn mail_login(
     target: &Target,
     args: &CredArgs,
     token_env: Option<&str>,
-    method: Method,
+    (method, cert): (Method, bool),
     example: &str,
     warn: &dyn Fn(&str),
 ) -> Result<Credentials> {
@@ -44,24 +46,42 @@ pub fn mail_login(
             ),
         ));
     };
-    secret_for(target, &user, args, token_env, method, warn)
+    secret_for(target, &user, args, token_env, (method, cert), warn)
 }
 
 /// How `user` logs in: with the OAuth2 token in the variable `token_env` when given, else
-/// with the password ([`password_warn`]); `method` is `--auth`.
+/// with the password ([`password_warn`]); `method` is `--auth`. With `--auth external`, or
+/// a client certificate (`cert`), `--auth` auto and no password given (nor a prompt), by
+/// SASL EXTERNAL ([`external`]).
 pub fn secret_for(
     target: &Target,
     user: &str,
     args: &CredArgs,
     token_env: Option<&str>,
-    method: Method,
+    (method, cert): (Method, bool),
     warn: &dyn Fn(&str),
 ) -> Result<Credentials> {
+    if method == Method::Sasl(Mechanism::External) {
+        return Ok(external(user, args));
+    }
     let creds = match token_env {
         Some(var) => Credentials::token(user, token(var)?),
+        None if cert && method == Method::Auto => {
+            match given_password(target, user, args, &mut |w| warn(w))? {
+                Some(creds) => creds,
+                None => return Ok(external(user, args)),
+            }
+        }
         None => password_warn(target, user, args, &mut |w| warn(w))?,
     };
     Ok(creds.with_method(method))
+}
+
+/// A login by SASL EXTERNAL as `user` (RFC 4422 appendix A), msmtp's `auth external`: the
+/// authorization identity is `--user`'s name when given, else empty (the certificate
+/// names who logs in; a name in the URL only names the account here).
+pub fn external(user: &str, args: &CredArgs) -> Credentials {
+    Credentials::external(user, args.user.clone().unwrap_or_default())
 }
 
 /// The OAuth2 access token in the environment variable `var` (`--oauth2-token-env`), without
@@ -152,7 +172,42 @@ pub fn password_warn(
     args: &CredArgs,
     warn: &mut dyn FnMut(&str),
 ) -> Result<Credentials> {
+    if let Some(creds) = given_password(target, user, args, warn)? {
+        return Ok(creds);
+    }
     let found = |password: String| Credentials::password(user, password);
+    if terminal_attached() {
+        let prompt = format!("Password for {user}@{}: ", target.host);
+        return match rpassword::prompt_password(prompt) {
+            Ok(p) => Ok(found(check_password(p, "the password typed")?)),
+            Err(e) => Err(Error::new(
+                Kind::Auth,
+                format!(
+                    "cannot read the password from the terminal: {}",
+                    io_reason(&e)
+                ),
+            )),
+        };
+    }
+    Err(Error::new(
+        Kind::Auth,
+        format!(
+            "no password for {user}@{}: give --password-file FILE, --password-env VAR, --password-cmd CMD or a netrc entry (no terminal to ask at)",
+            target.host
+        ),
+    ))
+}
+
+/// The password from where the user put one, as [`password_warn`] looks (the URL, the
+/// files, variables and commands named, netrc), without asking at a terminal: `None` when
+/// there is none.
+fn given_password(
+    target: &Target,
+    user: &str,
+    args: &CredArgs,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Option<Credentials>> {
+    let found = |password: String| Some(Credentials::password(user, password));
     if let Some(p) = &target.password {
         warn(URL_WARNING);
         return Ok(found(p.clone()));
@@ -176,29 +231,10 @@ pub fn password_warn(
                 p,
                 format_args!("netrc file {}, machine {}", path.display(), target.host),
             )?;
-            return Ok(found(p).from_netrc(Some(path)));
+            return Ok(found(p).map(|c| c.from_netrc(Some(path))));
         }
     }
-    if terminal_attached() {
-        let prompt = format!("Password for {user}@{}: ", target.host);
-        return match rpassword::prompt_password(prompt) {
-            Ok(p) => Ok(found(check_password(p, "the password typed")?)),
-            Err(e) => Err(Error::new(
-                Kind::Auth,
-                format!(
-                    "cannot read the password from the terminal: {}",
-                    io_reason(&e)
-                ),
-            )),
-        };
-    }
-    Err(Error::new(
-        Kind::Auth,
-        format!(
-            "no password for {user}@{}: give --password-file FILE, --password-env VAR, --password-cmd CMD or a netrc entry (no terminal to ask at)",
-            target.host
-        ),
-    ))
+    Ok(None)
 }
 
 /// How long `--password-cmd` may take: long enough for a passphrase typed into gpg's

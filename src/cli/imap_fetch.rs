@@ -248,8 +248,8 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["all", "reset_state", "list_folders"])]
     pub idle: bool,
 
-    /// Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2) instead of
-    /// the best one offered
+    /// Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, EXTERNAL)
+    /// instead of the best one offered
     #[arg(long, value_name = "MECH", value_parser = parse_mechanism)]
     pub auth: Option<Mechanism>,
 
@@ -419,7 +419,8 @@ impl Account<'_> {
 fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
     let token = args.oauth2_token_env.as_deref();
     let method = args.auth.map_or(Method::Auto, Method::Sasl);
-    credentials::mail_login(target, &args.net.creds, token, method, "imaps", warn)
+    let (creds, cert) = (&args.net.creds, args.net.tls.cert.is_some());
+    credentials::mail_login(target, creds, token, (method, cert), "imaps", warn)
 }
 
 #[cfg(test)]

@@ -218,7 +218,8 @@ pub struct Args {
     pub headers_only: bool,
 
     /// How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL
-    /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2
+    /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2, external (the --cert
+    /// client certificate)
     #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = auth_parser())]
     pub auth: Method,
 
@@ -242,6 +243,7 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
         "login",
         "cram-md5",
         "xoauth2",
+        "external",
     ])
     .map(|s| match s.as_str() {
         "auto" => Method::Auto,
@@ -280,5 +282,6 @@ fn session(
 /// OAuth2 token with `--oauth2-token-env`.
 fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
     let token = args.oauth2_token_env.as_deref();
-    credentials::mail_login(target, &args.net.creds, token, args.auth, "pop3s", warn)
+    let (creds, cert) = (&args.net.creds, args.net.tls.cert.is_some());
+    credentials::mail_login(target, creds, token, (args.auth, cert), "pop3s", warn)
 }

@@ -374,8 +374,8 @@ pub struct Args {
     #[arg(short = 'b', value_name = "MODE", value_parser = ["m"])]
     pub mode: Option<String>,
 
-    /// Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2)
-    /// [default: the best the server offers]
+    /// Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2,
+    /// EXTERNAL) [default: the best the server offers]
     #[arg(long, value_name = "MECH", value_parser = parse_mechanism)]
     pub auth: Option<Mechanism>,
 
@@ -624,6 +624,10 @@ fn final_reply_timeout(timeout: Option<Duration>) -> Duration {
 fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Credentials>> {
     let user = credentials::user_name(target, &args.net.creds)?;
     let Some(user) = user else {
+        if args.auth == Some(Mechanism::External) {
+            // The certificate says who logs in: no user name is needed.
+            return Ok(Some(credentials::external("", &args.net.creds)));
+        }
         if args.oauth2_token_env.is_some() || args.auth.is_some() {
             return Err(usage(
                 "--auth and --oauth2-token-env need a user name: give --user NAME",
@@ -634,7 +638,8 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Crede
     let method = args.auth.map_or(Method::Auto, Method::Sasl);
     let token_env = args.oauth2_token_env.as_deref();
     let warn = report.warner();
-    credentials::secret_for(target, &user, &args.net.creds, token_env, method, &warn).map(Some)
+    let (creds, cert) = (&args.net.creds, args.net.tls.cert.is_some());
+    credentials::secret_for(target, &user, creds, token_env, (method, cert), &warn).map(Some)
 }
 
 /// Whether the user wants to hear about successes: at a terminal or with -v.

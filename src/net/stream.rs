@@ -433,6 +433,9 @@ impl Error {
                 .transient(transient)
                 .with_source(err);
         }
+        if let Some(refused) = super::tls::alert_after_handshake(&what, &err) {
+            return refused.with_source(err);
+        }
         let e = match err.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
                 Kind::Timeout,

@@ -1,7 +1,9 @@
 //! TLS with rustls (docs/CONVENTIONS.md, "TLS policy"): the system trust store plus `--cacert`,
-//! `--pin sha256:HEX`, `--insecure`. One [`TlsContext`] per run keeps one session cache, so
-//! FTPS data connections resume the control connection's session (vsftpd's
-//! `require_ssl_reuse=YES`).
+//! `--pin sha256:HEX`, `--insecure`; a client certificate (`--cert`, `--key`), the name the
+//! server's certificate must carry (`--tls-server-name`) and the versions allowed
+//! (`--tls-min`, `--tls-max`). One [`TlsContext`] per run keeps one session cache, so FTPS
+//! data connections resume the control connection's session (vsftpd's
+//! `require_ssl_reuse=YES`) and present the same certificate.
 
 use super::stream::{LimitReached, Sock};
 use crate::error::{Error, Kind, Result, io_reason};
@@ -10,10 +12,10 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -29,6 +31,30 @@ pub enum TlsMode {
     None,
 }
 
+/// A TLS version `--tls-min` and `--tls-max` may name (rustls speaks no older one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    V1_2,
+    V1_3,
+}
+
+impl TlsVersion {
+    /// As the flags take it: `1.2`, `1.3`.
+    pub fn number(self) -> &'static str {
+        match self {
+            TlsVersion::V1_2 => "1.2",
+            TlsVersion::V1_3 => "1.3",
+        }
+    }
+
+    fn rustls(self) -> &'static rustls::SupportedProtocolVersion {
+        match self {
+            TlsVersion::V1_2 => &rustls::version::TLS12,
+            TlsVersion::V1_3 => &rustls::version::TLS13,
+        }
+    }
+}
+
 /// Trust settings from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
@@ -36,6 +62,17 @@ pub struct TlsOptions {
     pub cacert: Option<PathBuf>,
     pub pin: Option<String>,
     pub insecure: bool,
+    /// `--cert`: the client certificate chain (PEM), leaf first; its private key too, unless
+    /// `key` names another file.
+    pub cert: Option<PathBuf>,
+    /// `--key`: the client certificate's private key (PEM, unencrypted).
+    pub key: Option<PathBuf>,
+    /// `--tls-server-name`: the name the server's certificate is checked against and sent
+    /// as SNI, instead of the host connected to.
+    pub server_name: Option<String>,
+    /// `--tls-min`, `--tls-max`: the versions allowed (both 1.2 and 1.3 when not given).
+    pub min_version: Option<TlsVersion>,
+    pub max_version: Option<TlsVersion>,
 }
 
 /// A client configuration shared by every connection of a run (one session cache).
@@ -45,14 +82,46 @@ pub struct TlsContext {
     /// The fingerprint of the last server certificate the verifier refused, for the message
     /// that says how to trust it.
     refused: Arc<Mutex<Option<String>>>,
+    /// `--tls-server-name`, in place of the host connected to.
+    server_name: Option<ServerName<'static>>,
+    /// A client certificate is presented (`--cert`).
+    client_cert: bool,
 }
 
 impl TlsContext {
-    /// Builds the trust configuration. A missing `--cacert` file is NOINPUT (66); a file with
-    /// no certificate or a malformed `--pin` is USAGE (64).
+    /// Builds the trust configuration. A missing `--cacert`, `--cert` or `--key` file is
+    /// NOINPUT (66); a file with no certificate or key, an encrypted key, a malformed `--pin`
+    /// or `--tls-server-name`, or `--tls-min` above `--tls-max` is USAGE (64); a key file
+    /// others may read, or a key that is not the certificate's, is NOPERM (77).
     pub fn new(opts: &TlsOptions) -> Result<TlsContext> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let pin = opts.pin.as_deref().map(parse_pin).transpose()?;
+        let server_name = opts
+            .server_name
+            .as_deref()
+            .map(|name| {
+                ServerName::try_from(name.to_string()).map_err(|_| {
+                    Error::new(
+                        Kind::Usage,
+                        format!(
+                            "--tls-server-name {}: not a valid TLS server name",
+                            crate::wire::printable(name)
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let versions = versions(opts.min_version, opts.max_version)?;
+        let identity = match &opts.cert {
+            Some(cert) => Some(client_identity(cert, opts.key.as_deref())?),
+            None if opts.key.is_some() => {
+                return Err(Error::new(
+                    Kind::Usage,
+                    "--key needs --cert FILE: the certificate the key belongs to",
+                ));
+            }
+            None => None,
+        };
         let mut extra = Vec::new();
         let mut extra_verifier = None;
         if let Some(path) = &opts.cacert {
@@ -91,16 +160,30 @@ impl TlsContext {
             insecure: opts.insecure,
             refused: refused.clone(),
         });
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&versions)
             .map_err(|e| Error::new(Kind::Software, format!("TLS configuration: {e}")))?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
+            .with_custom_certificate_verifier(verifier);
+        let client_cert = identity.is_some();
+        let config = match identity {
+            Some(Identity { chain, key, names }) => builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| names.refused(&e))?,
+            None => builder.with_no_client_auth(),
+        };
         Ok(TlsContext {
             config: Arc::new(config),
             refused,
+            server_name,
+            client_cert,
         })
+    }
+
+    /// Whether a client certificate is presented (`--cert`): then a session without TLS
+    /// would go on without it.
+    pub fn presents_certificate(&self) -> bool {
+        self.client_cert
     }
 
     /// The same trust with a session cache of its own: for one FTP control connection and
@@ -112,12 +195,13 @@ impl TlsContext {
         config.resumption = rustls::client::Resumption::in_memory_sessions(8);
         TlsContext {
             config: Arc::new(config),
-            refused: self.refused.clone(),
+            ..self.clone()
         }
     }
 
-    /// Runs the TLS handshake as a client on `tcp` for `host`, to completion, so that
-    /// certificate problems surface here as TLS errors (76), not later as I/O errors.
+    /// Runs the TLS handshake as a client on `tcp` for `host` (or the `--tls-server-name`),
+    /// to completion, so that certificate problems surface here as TLS errors (76), not
+    /// later as I/O errors.
     /// With a `deadline`, the handshake as a whole must be over by then, however slowly the
     /// server sends it; the socket's own read timeout is restored afterwards.
     pub fn handshake(
@@ -126,8 +210,12 @@ impl TlsContext {
         host: &str,
         deadline: Option<Instant>,
     ) -> Result<StreamOwned<ClientConnection, Sock>> {
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|_| Error::new(Kind::Usage, format!("{host}: not a valid TLS server name")))?;
+        let name = match &self.server_name {
+            Some(name) => name.clone(),
+            None => ServerName::try_from(host.to_string()).map_err(|_| {
+                Error::new(Kind::Usage, format!("{host}: not a valid TLS server name"))
+            })?,
+        };
         let mut conn = ClientConnection::new(self.config.clone(), name)
             .map_err(|e| Error::new(Kind::Tls, format!("{host}: {e}")))?;
         let idle = tcp.read_timeout();
@@ -166,9 +254,18 @@ impl TlsContext {
         let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) else {
             return handshake_error(host, e);
         };
-        let why = in_words(tls);
+        let mut why = in_words(tls);
+        if let rustls::Error::AlertReceived(alert) = tls {
+            why.push_str(alert_hint(*alert, self.client_cert));
+        }
         if !matches!(tls, rustls::Error::InvalidCertificate(_)) {
             return Error::new(Kind::Tls, format!("{host}: TLS: {why}")).with_source(e);
+        }
+        if let Some(name) = &self.server_name {
+            why = format!(
+                "{why} (checked against --tls-server-name {})",
+                name.to_str()
+            );
         }
         let refused = self
             .refused
@@ -183,6 +280,227 @@ impl TlsContext {
                 .to_string(),
         };
         Error::new(Kind::Tls, format!("{host}: TLS: {why}{trust}"))
+    }
+}
+
+/// A fatal alert the server sent once the handshake was over for us: a TLS 1.3 server
+/// checks a client certificate after the client's Finished (RFC 8446 section 4.4.2), so
+/// its refusal comes with the first read. A TLS failure (76), not a broken connection to
+/// try again, said in words; `None` for any other error.
+pub fn alert_after_handshake(what: &dyn std::fmt::Display, err: &io::Error) -> Option<Error> {
+    let tls = err.get_ref()?.downcast_ref::<rustls::Error>()?;
+    let rustls::Error::AlertReceived(alert) = tls else {
+        return None;
+    };
+    // Only a certificate alert can be about ours once the handshake is over.
+    let hint = alert_hint(*alert, true);
+    Some(Error::new(
+        Kind::Tls,
+        format!("{what}: TLS: {}{hint}", in_words(tls)),
+    ))
+}
+
+/// What an alert the server ended the handshake with says: that it wants a client
+/// certificate, or refused ours (`client_cert`: one was presented), or speaks none of the
+/// versions allowed.
+fn alert_hint(alert: rustls::AlertDescription, client_cert: bool) -> &'static str {
+    use rustls::AlertDescription as A;
+    match (alert, client_cert) {
+        (A::CertificateRequired, _) | (A::HandshakeFailure, false) => {
+            ": it may want a client certificate (--cert FILE)"
+        }
+        (
+            A::BadCertificate
+            | A::UnknownCA
+            | A::CertificateUnknown
+            | A::CertificateExpired
+            | A::CertificateRevoked
+            | A::UnsupportedCertificate
+            | A::AccessDenied,
+            true,
+        ) => ": it refused our client certificate (--cert)",
+        (A::ProtocolVersion, _) => {
+            ": it speaks none of the TLS versions allowed (--tls-min, --tls-max)"
+        }
+        _ => "",
+    }
+}
+
+/// The versions `--tls-min` and `--tls-max` allow, newest first.
+fn versions(
+    min: Option<TlsVersion>,
+    max: Option<TlsVersion>,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>> {
+    let (lo, hi) = (
+        min.unwrap_or(TlsVersion::V1_2),
+        max.unwrap_or(TlsVersion::V1_3),
+    );
+    if lo > hi {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "--tls-min {} is above --tls-max {}: no version is left",
+                lo.number(),
+                hi.number()
+            ),
+        ));
+    }
+    Ok([TlsVersion::V1_3, TlsVersion::V1_2]
+        .into_iter()
+        .filter(|v| (lo..=hi).contains(v))
+        .map(TlsVersion::rustls)
+        .collect())
+}
+
+/// A client certificate chain and its private key, and where each came from.
+struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    names: IdentityFiles,
+}
+
+/// `--cert FILE`, and `--key FILE` or `--cert FILE` (the key in the same file), as messages
+/// name them.
+struct IdentityFiles {
+    cert_shown: String,
+    key_shown: String,
+}
+
+impl IdentityFiles {
+    /// rustls's refusal of the pair: a key that is not the certificate's is 77 (as a
+    /// refused login: the identity is wrong), anything else about the key 64. Never the key.
+    fn refused(&self, e: &rustls::Error) -> Error {
+        match e {
+            rustls::Error::InconsistentKeys(_) => Error::new(
+                Kind::Auth,
+                format!(
+                    "{}: the private key does not belong to the certificate in {}",
+                    self.key_shown, self.cert_shown
+                ),
+            ),
+            _ => Error::new(
+                Kind::Usage,
+                format!(
+                    "{}: a private key of a kind TLS cannot use (RSA, ECDSA and Ed25519 can)",
+                    self.key_shown
+                ),
+            ),
+        }
+    }
+}
+
+/// Reads `--cert FILE` (the chain, leaf first) and the private key from `--key FILE`, or
+/// from the certificate file when no `--key` is given (curl's rule). The file the key
+/// comes from gets the rule of a password file (docs/CONVENTIONS.md, "Credentials"): one
+/// readable by group or others is refused, as ssh refuses such a key. No message ever
+/// holds a byte of the files, only their names.
+fn client_identity(cert: &Path, key: Option<&Path>) -> Result<Identity> {
+    let cert_shown = format!("--cert {}", cert.display());
+    let cert_pem = read_pem(cert, &cert_shown)?;
+    let chain = CertificateDer::pem_slice_iter(&cert_pem.text)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| Error::new(Kind::Usage, format!("{cert_shown}: malformed PEM")))?;
+    if chain.is_empty() {
+        return Err(Error::new(
+            Kind::Usage,
+            format!("{cert_shown}: no PEM certificate in the file"),
+        ));
+    }
+    let (key_pem, key_path, key_shown) = match key {
+        Some(path) => {
+            let shown = format!("--key {}", path.display());
+            (read_pem(path, &shown)?, path, shown)
+        }
+        None => (cert_pem, cert, cert_shown.clone()),
+    };
+    if key_pem.text.windows(9).any(|w| w == b"ENCRYPTED") {
+        // "BEGIN ENCRYPTED PRIVATE KEY" (PKCS#8) or "Proc-Type: 4,ENCRYPTED" (OpenSSL's).
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{key_shown}: the private key is encrypted, and there is no way to give its passphrase: decrypt it into a file only you can read (openssl pkey -in KEY -out NEW)"
+            ),
+        ));
+    }
+    let key = match PrivateKeyDer::from_pem_slice(&key_pem.text) {
+        Ok(k) => k,
+        Err(rustls::pki_types::pem::Error::NoItemsFound) if key.is_none() => {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{key_shown}: no private key in the file: give it with --key FILE"),
+            ));
+        }
+        Err(rustls::pki_types::pem::Error::NoItemsFound) => {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{key_shown}: no PEM private key in the file"),
+            ));
+        }
+        Err(_) => {
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{key_shown}: malformed PEM"),
+            ));
+        }
+    };
+    key_pem.owner_only(key_path, &key_shown)?;
+    Ok(Identity {
+        chain,
+        key,
+        names: IdentityFiles {
+            cert_shown,
+            key_shown,
+        },
+    })
+}
+
+/// A PEM file as read, and its mode.
+struct Pem {
+    text: Vec<u8>,
+    mode: u32,
+}
+
+/// The most a certificate or key file may hold: a long chain is a few tens of KiB.
+const MAX_PEM: u64 = 1 << 20;
+
+/// Reads a `--cert` or `--key` file (`shown`: the flag and its name): missing or
+/// unreadable is 66, a file over [`MAX_PEM`] 64.
+fn read_pem(path: &Path, shown: &str) -> Result<Pem> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::no_input(shown, &e))?;
+    let meta = file.metadata().map_err(|e| Error::no_input(shown, &e))?;
+    let mut text = Vec::new();
+    file.take(MAX_PEM + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| Error::no_input(shown, &e))?;
+    if text.len() as u64 > MAX_PEM {
+        return Err(Error::new(
+            Kind::Usage,
+            format!("{shown}: over 1 MiB, not a certificate or key file"),
+        ));
+    }
+    #[cfg(unix)]
+    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+    #[cfg(not(unix))]
+    let mode = 0o600;
+    Ok(Pem { text, mode })
+}
+
+impl Pem {
+    /// A file that holds a private key must be its owner's alone (77 otherwise), as a
+    /// password file must (`cli::credentials::read_password_file`).
+    fn owner_only(&self, path: &Path, shown: &str) -> Result<()> {
+        if self.mode & 0o077 == 0 {
+            return Ok(());
+        }
+        Err(Error::new(
+            Kind::Auth,
+            format!(
+                "{shown}: holds a private key and is readable by group or others (mode {:o}); refusing it: chmod 600 {}",
+                self.mode & 0o777,
+                path.display()
+            ),
+        ))
     }
 }
 
@@ -487,6 +805,24 @@ mod tests {
         ] {
             assert_eq!(parse_pin(bad).unwrap_err().exit_code(), 64, "{bad}");
         }
+    }
+
+    #[test]
+    fn versions_are_a_range() {
+        use TlsVersion::*;
+        let names = |min, max| -> Vec<&str> {
+            versions(min, max)
+                .unwrap()
+                .iter()
+                .map(|v| v.version.as_str().unwrap_or("?"))
+                .collect()
+        };
+        assert_eq!(names(None, None), ["TLSv1_3", "TLSv1_2"]);
+        assert_eq!(names(Some(V1_3), None), ["TLSv1_3"]);
+        assert_eq!(names(None, Some(V1_2)), ["TLSv1_2"]);
+        assert_eq!(names(Some(V1_2), Some(V1_2)), ["TLSv1_2"]);
+        let e = versions(Some(V1_3), Some(V1_2)).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
     }
 
     #[test]

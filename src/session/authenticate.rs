@@ -77,7 +77,7 @@ pub type Reply<P> = <<P as Sasl>::Dialect as Dialect>::Reply;
 /// succeeds only when the server proved it knows the password.
 pub fn authenticate<P: Sasl>(p: &mut P, mech: Mechanism, creds: &Credentials) -> Result<Reply<P>> {
     let what = format!("{} {mech}", P::COMMAND);
-    let mut ex = Exchange::new(mech, &creds.user, creds.secret());
+    let mut ex = Exchange::new(mech, creds.sasl_user(), creds.secret());
     let mut pending = None;
     let initial = match p.initial_response_limit() {
         Some(limit) => ex.initial_response().map(|ir| (ir, limit)),
@@ -105,10 +105,13 @@ pub fn authenticate<P: Sasl>(p: &mut P, mech: Mechanism, creds: &Credentials) ->
             }
             Step::Failure(r) => {
                 let detail = ex.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+                let who = match creds.user.as_str() {
+                    "" => String::new(),
+                    user => format!(" as {user}"),
+                };
                 let context = format!(
-                    "{}: login as {} with {mech} failed{detail}",
-                    p.conn_mut().peer(),
-                    creds.user
+                    "{}: login{who} with {mech} failed{detail}",
+                    p.conn_mut().peer()
                 );
                 return Err(p.refused(&r, &context));
             }

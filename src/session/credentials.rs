@@ -23,6 +23,10 @@ pub enum Secret {
     Password(String),
     /// An OAuth2 access token (`--oauth2-token-env`), for XOAUTH2.
     Token(String),
+    /// Nothing to send: the server knows who the user is from outside the exchange (the
+    /// TLS client certificate, `--cert`), by SASL EXTERNAL (RFC 4422 appendix A). Holds the
+    /// authorization identity to ask for, empty for the one the certificate names.
+    External(String),
 }
 
 /// How to log in (`--auth`).
@@ -73,6 +77,17 @@ impl Credentials {
         }
     }
 
+    /// A login by SASL EXTERNAL (the client certificate) as `user` (the name the account
+    /// goes by here: its state file, messages; may be empty), asking for the authorization
+    /// identity `authzid` (empty: the certificate's own).
+    pub fn external(user: impl Into<String>, authzid: impl Into<String>) -> Credentials {
+        Credentials {
+            secret: Secret::External(authzid.into()),
+            method: Method::Sasl(Mechanism::External),
+            ..Credentials::password(user, "")
+        }
+    }
+
     /// FTP's anonymous login (RFC 1635): user `anonymous`, an e-mail address as password.
     pub fn anonymous() -> Credentials {
         Credentials {
@@ -97,11 +112,27 @@ impl Credentials {
         Credentials { method, ..self }
     }
 
-    /// The password or the token, as it goes to the server.
+    /// The password or the token, as it goes to the server (nothing for EXTERNAL).
     pub fn secret(&self) -> &str {
         match &self.secret {
             Secret::Password(s) | Secret::Token(s) => s,
+            Secret::External(_) => "",
         }
+    }
+
+    /// The user name the SASL exchange carries: the authorization identity for EXTERNAL,
+    /// else the user's.
+    pub fn sasl_user(&self) -> &str {
+        match &self.secret {
+            Secret::External(authzid) => authzid,
+            Secret::Password(_) | Secret::Token(_) => &self.user,
+        }
+    }
+
+    /// Whether the login sends a secret, which `--tls auto` never sends in cleartext: not an
+    /// anonymous login, nor EXTERNAL.
+    pub fn sends_secret(&self) -> bool {
+        !self.is_anonymous() && !matches!(self.secret, Secret::External(_))
     }
 
     /// The secret is an OAuth2 access token.
@@ -124,6 +155,13 @@ impl Credentials {
             }
         }
         suits(self.method, self.is_token())?;
+        let external = self.method == Method::Sasl(Mechanism::External);
+        if external != matches!(self.secret, Secret::External(_)) {
+            return Err(Error::new(
+                Kind::Usage,
+                "--auth EXTERNAL logs in with the client certificate (--cert), never with a password or token",
+            ));
+        }
         Ok(self.method)
     }
 
@@ -213,6 +251,7 @@ impl fmt::Debug for Secret {
         match self {
             Secret::Password(_) => f.write_str("Password(****)"),
             Secret::Token(_) => f.write_str("Token(****)"),
+            Secret::External(authzid) => write!(f, "External({authzid:?})"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! SASL (RFC 4422) client mechanisms shared by SMTP AUTH (RFC 4954), POP3 AUTH (RFC 5034) and
 //! IMAP AUTHENTICATE (RFC 3501): SCRAM-SHA-256 (RFC 5802, 7677), PLAIN (RFC 4616), LOGIN,
-//! CRAM-MD5 (RFC 2195) and XOAUTH2; and POP3's APOP digest (RFC 1939).
+//! CRAM-MD5 (RFC 2195), XOAUTH2 and EXTERNAL (RFC 4422 appendix A: the TLS client
+//! certificate says who the user is); and POP3's APOP digest (RFC 1939).
 //!
 //! The mechanisms only turn challenges into responses, as raw bytes: each protocol base64-codes
 //! them on its own lines (`334 `, `+ `), sends responses as secrets (never shown in the
@@ -23,6 +24,7 @@ pub enum Mechanism {
     Login,
     CramMd5,
     XOAuth2,
+    External,
 }
 
 /// Password mechanisms, best first: SCRAM never sends the password and proves the server
@@ -44,6 +46,7 @@ impl Mechanism {
             Mechanism::Login => "LOGIN",
             Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::External => "EXTERNAL",
         }
     }
 
@@ -55,6 +58,7 @@ impl Mechanism {
             Mechanism::Login,
             Mechanism::CramMd5,
             Mechanism::XOAuth2,
+            Mechanism::External,
         ]
         .into_iter()
         .find(|m| m.name().eq_ignore_ascii_case(name))
@@ -62,7 +66,7 @@ impl Mechanism {
 
     /// Every mechanism's name, for help texts and errors.
     pub fn all_names() -> &'static str {
-        "SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2"
+        "SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, EXTERNAL"
     }
 }
 
@@ -137,6 +141,7 @@ enum State {
     Login { step: u8 },
     CramMd5 { done: bool },
     XOAuth2 { sent: bool },
+    External { sent: bool },
     Scram(Scram),
 }
 
@@ -162,12 +167,15 @@ impl fmt::Debug for Exchange {
 
 impl Exchange {
     /// An exchange for `user` with `secret`: the password, or for XOAUTH2 the access token.
+    /// For EXTERNAL, `user` is the authorization identity (empty for the certificate's) and
+    /// `secret` is empty.
     pub fn new(mech: Mechanism, user: &str, secret: &str) -> Exchange {
         let state = match mech {
             Mechanism::Plain => State::Plain { sent: false },
             Mechanism::Login => State::Login { step: 0 },
             Mechanism::CramMd5 => State::CramMd5 { done: false },
             Mechanism::XOAuth2 => State::XOAuth2 { sent: false },
+            Mechanism::External => State::External { sent: false },
             Mechanism::ScramSha256 => State::Scram(Scram::Start),
         };
         Exchange {
@@ -241,6 +249,15 @@ impl Exchange {
                         .into_bytes(),
                 )
             }
+            State::External { sent } => {
+                // RFC 4422 appendix A.1: the one message is the authorization identity,
+                // empty for the one the certificate names.
+                if *sent {
+                    return Err(unexpected(self.mech, challenge, &self.secret));
+                }
+                *sent = true;
+                Ok(self.user.as_bytes().to_vec())
+            }
             State::Scram(_) => self.scram_step(challenge),
         }
     }
@@ -257,7 +274,8 @@ impl Exchange {
         match &self.state {
             State::Scram(Scram::Verified)
             | State::Plain { sent: true }
-            | State::XOAuth2 { sent: true } => Ok(()),
+            | State::XOAuth2 { sent: true }
+            | State::External { sent: true } => Ok(()),
             State::Login { step } if *step >= 2 => Ok(()),
             State::CramMd5 { done: true } => Ok(()),
             State::Scram(_) => Err(Error::new(
@@ -736,6 +754,26 @@ mod tests {
         let e = ex.respond(b"e=invalid-proof for pencil").unwrap_err();
         assert_eq!(e.exit_code(), 77);
         assert!(e.message().ends_with(": invalid-proof for ****"), "{e}");
+    }
+
+    #[test]
+    fn external_sends_the_authorization_identity_once() {
+        // RFC 4422 appendix A.1: one message, the authzid, empty for the certificate's own.
+        let mut ex = Exchange::new(Mechanism::External, "", "");
+        assert_eq!(ex.initial_response(), Some(Vec::new()));
+        assert!(ex.finish(None).is_ok());
+        let mut ex = Exchange::new(Mechanism::External, "bob", "");
+        assert_eq!(ex.respond(b"").unwrap(), b"bob");
+        assert_eq!(ex.respond(b"more?").unwrap_err().exit_code(), 76);
+        let mut ex = Exchange::new(Mechanism::External, "", "");
+        assert_eq!(ex.finish(None).unwrap_err().exit_code(), 76, "nothing sent");
+        assert_eq!(Mechanism::parse("external"), Some(Mechanism::External));
+        let offered = ["PLAIN", "EXTERNAL"];
+        assert_eq!(choose(&offered, None, false).unwrap(), Mechanism::Plain);
+        let forced = choose(&offered, Some(Mechanism::External), false);
+        assert_eq!(forced.unwrap(), Mechanism::External);
+        let e = choose(&["PLAIN"], Some(Mechanism::External), false).unwrap_err();
+        assert_eq!(e.exit_code(), 69);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! the offer, and a wrapper that retries 75 would retry it for ever. Under `--tls auto`
 //! plaintext goes on only when no secret follows (FTP's anonymous login, smtp-send without
 //! AUTH). Bytes the server sent before the handshake are refused by the engine
-//! ([`Conn::start_tls`](crate::wire::Conn::start_tls)).
+//! ([`Conn::start_tls`](crate::wire::Conn::start_tls)). A client certificate (`--cert`)
+//! makes TLS required: it can only be presented over TLS.
 
 use crate::error::{Error, Kind, Result};
 use crate::net::tls::{TlsContext, TlsMode};
@@ -75,11 +76,16 @@ pub fn starttls<P: StartTls>(
         },
     };
     let peer = target.authority();
-    let secret = secret.filter(|c| !c.is_anonymous());
+    let secret = secret.filter(|c| c.sends_secret());
     match (mode, secret) {
         (TlsMode::Required, _) => Err(Error::new(
             Kind::Unavailable,
             format!("{peer}: the server does not offer TLS ({why}) and --tls required was given"),
+        )),
+        // The certificate is who the user is: without TLS it is never shown.
+        _ if tls.is_some_and(TlsContext::presents_certificate) => Err(Error::new(
+            Kind::Unavailable,
+            format!("{peer}: the server does not offer TLS ({why}), which presenting --cert needs"),
         )),
         (_, Some(c)) => Err(Error::new(
             Kind::Unavailable,

@@ -26,7 +26,10 @@
 //! - `limits`: `--speed-limit`/`--speed-time` and `--max-time` in every tool;
 //! - `netrc_cleartext`: a netrc password is never offered in cleartext with `--tls none`;
 //! - `session_layer`: a refused upgrade to TLS is 69 in every protocol, and a SASL exchange
-//!   is bounded and cancelled with `*` when given up.
+//!   is bounded and cancelled with `*` when given up;
+//! - `client_cert`: `--cert`/`--key`, SASL EXTERNAL, `--tls-server-name`, `--tls-min` and
+//!   `--tls-max` against the fake servers behind a TLS front; `interop_cert`: the same
+//!   against vsftpd with `require_cert` and Dovecot with EXTERNAL (scripts/servers/certauth).
 //!
 //! `cargo test --release --test it MODULE::` runs one module's tests.
 
@@ -38,6 +41,7 @@ mod render;
 
 mod accounts;
 mod broken_stderr;
+mod client_cert;
 mod fake_ftp_selftest;
 mod fake_server_selftest;
 mod farewell;
@@ -48,6 +52,7 @@ mod ftp_put;
 mod generated;
 mod imap_fetch;
 mod imap_fetch_store;
+mod interop_cert;
 mod interop_ftp_put;
 mod interop_imap;
 mod interop_pop;

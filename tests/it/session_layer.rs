@@ -13,7 +13,7 @@ use crate::support::tool::{Out, tool};
 
 /// Runs `name` with `args`, `PW` holding `secret`, a home of its own, no terminal, and
 /// `--max-time` so that a tool that would never end fails instead.
-fn run_tool(name: &'static str, args: &[&str], secret: &str, input: &[u8]) -> Out {
+pub(crate) fn run_tool(name: &'static str, args: &[&str], secret: &str, input: &[u8]) -> Out {
     let home = TempDir::new(&format!("session-{name}"));
     let t = tool(name)
         .home(home.join("home"))

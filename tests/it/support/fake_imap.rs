@@ -45,6 +45,9 @@ pub struct Setup {
     pub uidplus: bool,
     /// AUTH=PLAIN and SASL-IR.
     pub auth_plain: bool,
+    /// AUTH=EXTERNAL and SASL-IR: AUTHENTICATE EXTERNAL logs in whoever asks (the TLS
+    /// front checked the certificate).
+    pub external: bool,
     pub logindisabled: bool,
     /// FETCH responses name the UID after the message.
     pub uid_after_body: bool,
@@ -98,6 +101,7 @@ pub fn imap(messages: &[&str]) -> Builder {
             starttls: false,
             uidplus: true,
             auth_plain: false,
+            external: false,
             logindisabled: false,
             uid_after_body: false,
             noise: false,
@@ -114,6 +118,7 @@ pub trait ImapBuilder {
     fn starttls(self) -> Self;
     fn no_uidplus(self) -> Self;
     fn auth_plain(self) -> Self;
+    fn external(self) -> Self;
     fn uid_after_body(self) -> Self;
     fn noise(self) -> Self;
     fn drop_in_literal(self, uid: u32) -> Self;
@@ -147,6 +152,10 @@ impl ImapBuilder for Builder {
     }
     fn no_uidplus(mut self) -> Self {
         self.proto.uidplus = false;
+        self
+    }
+    fn external(mut self) -> Self {
+        self.proto.external = true;
         self
     }
     fn auth_plain(mut self) -> Self {
@@ -255,6 +264,9 @@ impl FakeImap {
             }
             if self.setup.auth_plain {
                 c.push_str(" SASL-IR AUTH=PLAIN");
+            }
+            if self.setup.external {
+                c.push_str(" SASL-IR AUTH=EXTERNAL");
             }
             if self.setup.logindisabled {
                 c.push_str(" LOGINDISABLED");
@@ -404,6 +416,18 @@ fn authenticate(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
     let (tag, args) = parts(line);
     let tag = tag.to_string();
     let (mech, ir) = args.split_once(' ').unwrap_or((args, ""));
+    if mech.eq_ignore_ascii_case("EXTERNAL") && c.server.setup.external {
+        if ir.is_empty() {
+            c.send("+ \r\n")?;
+            if c.read_line()?.is_none() {
+                return Ok(Flow::Close);
+            }
+        }
+        c.session.authed = true;
+        let caps = c.server.capabilities(true);
+        c.send(&format!("{tag} OK [CAPABILITY {caps}] Logged in\r\n"))?;
+        return Ok(Flow::Continue);
+    }
     if !mech.eq_ignore_ascii_case("PLAIN") || !c.server.setup.auth_plain {
         c.send(&format!("{tag} NO unsupported mechanism\r\n"))?;
         return Ok(Flow::Continue);

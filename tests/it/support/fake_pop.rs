@@ -23,6 +23,9 @@ pub struct Mailbox {
     pub uidl: bool,
     pub pipelining: bool,
     pub stls: bool,
+    /// CAPA lists `SASL EXTERNAL`, and `AUTH EXTERNAL` logs in whoever asks (the TLS front
+    /// checked the certificate).
+    pub external: bool,
     /// RETR of this message number sends half of it, then closes the connection.
     pub drop_on_retr: Option<usize>,
     /// RETR of this message number sends half of it, then never another byte.
@@ -42,6 +45,7 @@ pub fn pop(messages: &[(&str, &str)]) -> Builder {
             uidl: true,
             pipelining: true,
             stls: false,
+            external: false,
             drop_on_retr: None,
             stall_in_retr: None,
         },
@@ -53,6 +57,7 @@ pub trait PopBuilder {
     fn no_uidl(self) -> Self;
     fn no_pipelining(self) -> Self;
     fn stls(self) -> Self;
+    fn external(self) -> Self;
     fn drop_on_retr(self, n: usize) -> Self;
     fn stall_in_retr(self, n: usize) -> Self;
     fn start(self) -> Server<FakePop>;
@@ -69,6 +74,10 @@ impl PopBuilder for Builder {
     }
     fn stls(mut self) -> Self {
         self.proto.stls = true;
+        self
+    }
+    fn external(mut self) -> Self {
+        self.proto.external = true;
         self
     }
     fn drop_on_retr(mut self, n: usize) -> Self {
@@ -150,6 +159,37 @@ fn arg_msg<'a>(c: &'a Ctx<'_, FakePop>, arg: &str) -> Option<(usize, &'a (usize,
     (!c.session.deleted[n - 1]).then_some((n, m))
 }
 
+/// The maildrop is this session's from here on.
+fn log_in(c: &mut Ctx<'_, FakePop>) -> io::Result<()> {
+    c.session.authed = true;
+    let store = lock(&c.server.store);
+    c.session.view = store
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.clone().map(|(u, b)| (i, u, b)))
+        .collect();
+    c.session.deleted = vec![false; c.session.view.len()];
+    drop(store);
+    c.send("+OK logged in\r\n")
+}
+
+/// AUTH EXTERNAL (RFC 5034), with the initial response or after an empty `+ `.
+fn auth(c: &mut Ctx<'_, FakePop>, arg: &str) -> io::Result<Flow> {
+    let (mech, initial) = arg.split_once(' ').unwrap_or((arg, ""));
+    if !(c.server.setup.external && mech.eq_ignore_ascii_case("EXTERNAL")) {
+        c.send("-ERR unsupported mechanism\r\n")?;
+        return Ok(Flow::Continue);
+    }
+    if initial.is_empty() {
+        c.send("+ \r\n")?;
+        if c.read_line()?.is_none() {
+            return Ok(Flow::Close);
+        }
+    }
+    log_in(c)?;
+    Ok(Flow::Continue)
+}
+
 fn need_auth(c: &mut Ctx<'_, FakePop>) -> io::Result<bool> {
     if !c.session.authed {
         c.send("-ERR not logged in\r\n")?;
@@ -172,6 +212,9 @@ impl Protocol for FakePop {
                 }
                 if c.server.setup.stls && !c.session.authed {
                     caps.push_str("STLS\r\n");
+                }
+                if c.server.setup.external {
+                    caps.push_str("SASL EXTERNAL\r\n");
                 }
                 caps.push_str(".\r\n");
                 c.send(&caps)?;
@@ -197,21 +240,16 @@ impl Protocol for FakePop {
             verbs: &["PASS"],
             run: |c, arg| {
                 if c.session.user.as_deref() == Some(USER) && arg == PASS {
-                    c.session.authed = true;
-                    let store = lock(&c.server.store);
-                    c.session.view = store
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, m)| m.clone().map(|(u, b)| (i, u, b)))
-                        .collect();
-                    c.session.deleted = vec![false; c.session.view.len()];
-                    drop(store);
-                    c.send("+OK logged in\r\n")?;
+                    log_in(c)?;
                 } else {
                     c.send("-ERR [AUTH] invalid user name or password\r\n")?;
                 }
                 Ok(Flow::Continue)
             },
+        },
+        Command {
+            verbs: &["AUTH"],
+            run: auth,
         },
         Command {
             verbs: &["STAT"],

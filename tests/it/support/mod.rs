@@ -1,7 +1,8 @@
 //! What the test modules share: temporary folders and test data (`files`), the one way to
 //! run a program under a watchdog (`run`), the
 //! one way to run a tool and see what it showed (`tool`), the fake servers (`fake_server`, `fake_ftp`) and
-//! the loopback real servers (`servers`, `servers_pop`, `servers_smtp`) and whether their
+//! a TLS front for them (`tls_front`),
+//! the loopback real servers (`servers`, `servers_pop`, `servers_smtp`, `servers_cert`) and whether their
 //! tests run (`interop`).
 
 pub mod fake_ftp;
@@ -13,8 +14,10 @@ pub mod files;
 pub mod interop;
 pub mod run;
 pub mod servers;
+pub mod servers_cert;
 pub mod servers_pop;
 pub mod servers_smtp;
+pub mod tls_front;
 pub mod tool;
 
 /// Asserts `expected` appear in `lines` in this order (other lines may come between).

@@ -69,6 +69,16 @@ fn load(env: &Settings) -> Result<Dovecot, String> {
     Ok(d)
 }
 
+/// Puts a message into the Maildir `md` the way a delivery agent does: written to `tmp/`,
+/// owned by `owner` (the mail user's uid and gid), renamed into `new/`.
+pub fn deliver(md: &std::path::Path, owner: (u32, u32), name: &str, data: &[u8]) {
+    let tmp = md.join("tmp").join(name);
+    std::fs::write(&tmp, data).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
+    chown(&tmp, Some(owner.0), Some(owner.1)).unwrap();
+    std::fs::rename(&tmp, md.join("new").join(name)).unwrap();
+}
+
 impl Dovecot {
     /// Test user `n` (0 to 19): each test takes its own (pop-fetch's 1-6, scripts/bench-pop
     /// 8-9, imap-fetch 10-19).
@@ -96,12 +106,7 @@ impl Dovecot {
     /// `tmp/`, owned by the mail user, renamed into `new/`. `data` in LF line ends, as
     /// Dovecot keeps messages.
     pub fn put(&self, n: usize, name: &str, data: &[u8]) {
-        let md = self.maildir(n);
-        let tmp = md.join("tmp").join(name);
-        std::fs::write(&tmp, data).unwrap();
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
-        chown(&tmp, Some(self.uid), Some(self.gid)).unwrap();
-        std::fs::rename(&tmp, md.join("new").join(name)).unwrap();
+        deliver(&self.maildir(n), (self.uid, self.gid), name, data);
     }
 
     /// How many messages user `n`'s mailbox holds (new/ and cur/).
