@@ -187,12 +187,17 @@ impl<S: Transport> SmtpClient<S> {
     pub fn authenticate(&mut self, login: &Credentials) -> Result<Mechanism> {
         let peer = self.conn.peer().to_string();
         if self.ext.auth.is_empty() {
+            let what = if login.user.is_empty() {
+                "a login (--auth) was asked for (drop --auth, or check the server URL)".to_string()
+            } else {
+                format!(
+                    "a login as {} was asked for (drop --user, or check the server URL)",
+                    login.user
+                )
+            };
             return Err(Error::new(
                 Kind::Unavailable,
-                format!(
-                    "{peer}: the server offers no AUTH, and a login as {} was asked for (drop --user, or check the server URL)",
-                    login.user
-                ),
+                format!("{peer}: the server offers no AUTH, and {what}"),
             ));
         }
         let offered: Vec<&str> = self.ext.auth.iter().map(String::as_str).collect();
