@@ -771,7 +771,8 @@ fn http_connect<S: Read + Write>(
 /// (69), a 5xx a target it could not reach (75, as a refused direct connection is).
 fn http_refusal(proxy: &Proxy, dest: Dest<'_>, code: u16, status: &str) -> Failed {
     let shown = printable(status);
-    if code == 407 {
+    // 401 is what some proxies (tinyproxy) answer a wrong password with.
+    if code == 401 || code == 407 {
         let why = if proxy.user.is_some() {
             "the proxy refused the user name and password"
         } else {
@@ -1191,6 +1192,12 @@ mod tests {
                 "HTTP/1.1 407 Proxy Authentication Required",
                 77,
                 "requires a login",
+            ),
+            (
+                "http://u:pw@p",
+                "HTTP/1.0 401 Unauthorized",
+                77,
+                "refused the user name and password",
             ),
             (
                 "http://u:pw@p",
