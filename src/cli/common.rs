@@ -300,9 +300,10 @@ pub struct CredArgs {
 /// `--proxy` and `--noproxy`, curl's (docs/CONVENTIONS.md, "Proxies").
 #[derive(Args, Debug, Clone, Default)]
 pub struct ProxyArgs {
-    /// Connect through this proxy: socks5h://[USER:PASSWORD@]HOST[:PORT] (the proxy resolves
-    /// names), socks5://... (names resolved here) or http://... (CONNECT); "" for none, whatever
-    /// the environment says [default: $SCHEME_proxy, else $ALL_PROXY]
+    /// Connect through this proxy: socks5h://HOST:PORT (the proxy resolves names),
+    /// socks5://HOST:PORT (names resolved here) or http://HOST:PORT (CONNECT), a login as
+    /// USER:PASSWORD@ before HOST; "" for none, whatever the environment says [default:
+    /// $SCHEME_proxy, else $ALL_PROXY]
     #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
     pub proxy: Option<String>,
     /// Connect directly to these hosts: a comma-separated list of names, domains (example.com
