@@ -47,6 +47,44 @@ fn socks5h_sends_the_name_and_ftp_data_goes_through_the_proxy() {
 }
 
 #[test]
+fn parallel_connections_all_go_through_the_proxy() {
+    let ftp = FakeFtp::builder()
+        .file("a", "first")
+        .file("b", "second")
+        .file("c", "third")
+        .start();
+    // Only the proxy knows the name: a connection that went around it would fail.
+    let proxy = FakeProxy::builder()
+        .name("files.proxy.test", "127.0.0.1")
+        .start();
+    let dir = TempDir::new("proxy-parallel");
+    let url = |f: &str| format!("ftp://files.proxy.test:{}/{f}", ftp.port());
+    let (a, b, c) = (url("a"), url("b"), url("c"));
+    let args = [
+        "--parallel",
+        "3",
+        "--proxy",
+        &proxy.url(),
+        "-O",
+        dir.arg(),
+        &a,
+        &b,
+        &c,
+    ];
+    let out = ftp_get(&args, &[]);
+    assert_eq!((out.code, out.stderr.as_str()), (Some(0), ""), "{out:#?}");
+    for (f, want) in [("a", "first"), ("b", "second"), ("c", "third")] {
+        assert_eq!(std::fs::read_to_string(dir.join(f)).unwrap(), want);
+    }
+    let seen = proxy.requests();
+    assert!(seen.len() >= 4, "{seen:?}");
+    assert!(
+        seen.iter().all(|r| r.starts_with("files.proxy.test:")),
+        "{seen:?}"
+    );
+}
+
+#[test]
 fn the_environment_is_read_as_curl_reads_it_and_no_proxy_bypasses() {
     let ftp = FakeFtp::builder().file("f", "x").start();
     let proxy = FakeProxy::builder().start();
