@@ -162,6 +162,29 @@ fn a_proxy_that_stalls_is_the_timeout_naming_the_proxy() {
             proxy.port()
         )
     );
+    // --max-time ends the handshake too, said as such.
+    let ftp = FakeFtp::builder().file("f", "x").start();
+    let out = ftp_get(
+        &[
+            "--max-time",
+            "1",
+            "--timeout",
+            "30",
+            "--proxy",
+            &proxy.url(),
+            "-o",
+            "-",
+            &ftp.url("f"),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.fails(75),
+        format!(
+            "ftp-get: SOCKS5 proxy 127.0.0.1:{}: gave up: the run took longer than --max-time (1 s)",
+            proxy.port()
+        )
+    );
     assert!(s.messages().is_empty());
 }
 
