@@ -95,12 +95,13 @@ impl Proxy {
     /// names where it came from (`--proxy`, `ALL_PROXY`) in the message of a malformed one
     /// (64), which shows the URL without its password.
     pub fn parse(text: &str, from: &str) -> Result<Proxy> {
-        let bad = |why: &str| {
-            Error::new(
-                Kind::Usage,
-                format!("{from}: {}: {why}", printable(&redact(text))),
-            )
+        // redact() finds a password after a scheme: give it one where curl's default is meant.
+        let shown = match text.contains("://") {
+            true => redact(text),
+            false => redact(&format!("http://{text}"))["http://".len()..].to_string(),
         };
+        let bad =
+            |why: &str| Error::new(Kind::Usage, format!("{from}: {}: {why}", printable(&shown)));
         if text.chars().any(|c| c.is_control() || c == ' ') {
             return Err(bad(
                 "control characters and spaces are not allowed in a URL",
@@ -914,6 +915,7 @@ mod tests {
             ("http://u:hunter2@h:99999", "invalid port"),
             ("http://u:hunter2%0d%0aX@h", "CR, LF and NUL"),
             ("http://u:hunter2@h\r\n", "control characters"),
+            ("u:hunter2@h:99999", "invalid port"),
         ] {
             let e = Proxy::parse(url, "ALL_PROXY").unwrap_err();
             assert_eq!(e.exit_code(), 64, "{url}");
