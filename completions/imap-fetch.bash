@@ -23,7 +23,7 @@ _imap__fetch() {
 
     case "${cmd}" in
         imap__fetch)
-            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --folder --list-folders --new --all --all-accounts --since --unseen --seen --keep --delete --limit --max-size --state-file --reset-state --idle --auth --oauth2-token-env --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --folder --list-folders --new --all --all-accounts --since --unseen --seen --keep --delete --limit --max-size --state-file --reset-state --idle --auth --oauth2-token-env --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -285,6 +285,17 @@ _imap__fetch() {
                     return 0
                     ;;
                 --speed-time)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

@@ -23,7 +23,7 @@ _pop__fetch() {
 
     case "${cmd}" in
         pop__fetch)
-            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --keep --delete --new --all --all-accounts --state-file --max-size --limit --headers-only --auth --oauth2-token-env --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --progress --generate --help --version"
+            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --keep --delete --new --all --all-accounts --state-file --max-size --limit --headers-only --auth --oauth2-token-env --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -274,6 +274,17 @@ _pop__fetch() {
                     return 0
                     ;;
                 --speed-time)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

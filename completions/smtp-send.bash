@@ -23,7 +23,7 @@ _smtp__send() {
 
     case "${cmd}" in
         smtp__send)
-            opts="-t -r -f -F -N -R -i -o -B -b -a -4 -6 -q -v -h -V --server --from --full-name --file --helo --subject --to --quoted-printable --notify --ret --envid --log --syslog --allow-bare-cr --no-chunking --partial --auth --oauth2-token-env --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --quiet --verbose --generate --help --version"
+            opts="-t -r -f -F -N -R -i -o -B -b -a -4 -6 -q -v -h -V --server --from --full-name --file --helo --subject --to --quoted-printable --notify --ret --envid --log --syslog --allow-bare-cr --no-chunking --partial --auth --oauth2-token-env --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +309,17 @@ _smtp__send() {
                     return 0
                     ;;
                 --speed-time)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

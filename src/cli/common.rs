@@ -177,6 +177,8 @@ pub struct ConnArgs {
     /// Use IPv6 addresses only
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
 }
 
 /// `--speed-limit`'s default: far below any real link (a 2G phone moves 5 KB/s), far above a
@@ -202,6 +204,7 @@ impl ConnArgs {
                     .unwrap_or_else(|| DEFAULT_SPEED_TIME.min(o.idle_timeout)),
             }),
         };
+        o.proxies = std::sync::Arc::new(self.proxy.proxies()?);
         o.family = if self.ipv4 {
             Family::V4
         } else if self.ipv6 {
@@ -356,6 +359,31 @@ pub struct CredArgs {
     /// Do not read any netrc file
     #[arg(long)]
     pub no_netrc: bool,
+}
+
+/// `--proxy` and `--noproxy`, curl's (docs/CONVENTIONS.md, "Proxies").
+#[derive(Args, Debug, Clone, Default)]
+pub struct ProxyArgs {
+    /// Connect through this proxy: socks5h://HOST:PORT (the proxy resolves names),
+    /// socks5://HOST:PORT (names resolved here) or http://HOST:PORT (CONNECT), a login as
+    /// USER:PASSWORD@ before HOST; "" for none, whatever the environment says [default:
+    /// $SCHEME_proxy, else $ALL_PROXY]
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
+    pub proxy: Option<String>,
+    /// Connect directly to these hosts: a comma-separated list of names, domains (example.com
+    /// also covers mail.example.com) and IP addresses (with /BITS); * for every host
+    /// [default: $NO_PROXY]
+    #[arg(long, value_name = "LIST", value_hint = ValueHint::Other)]
+    pub noproxy: Option<String>,
+}
+
+impl ProxyArgs {
+    /// The proxies these flags and the environment give.
+    pub fn proxies(&self) -> Result<crate::net::proxy::Proxies, crate::Error> {
+        crate::net::proxy::Proxies::new(self.proxy.as_deref(), self.noproxy.as_deref(), |name| {
+            std::env::var(name).ok()
+        })
+    }
 }
 
 #[cfg(test)]

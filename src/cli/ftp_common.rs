@@ -11,28 +11,9 @@ use crate::jobs::ftp_get::LoginFor;
 use crate::net::url::{Scheme, Target};
 use crate::session::{Credentials, Secret};
 
-/// The first proxy variable set in the environment, if any: curl and wget would use it.
-pub fn proxy_variable() -> Option<&'static str> {
-    ["ftp_proxy", "FTP_PROXY", "all_proxy", "ALL_PROXY"]
-        .into_iter()
-        .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
-}
-
-/// Says that a proxy variable curl or wget would use is not used by `report`'s tool.
-pub fn note_proxy(report: &Reporter) {
-    if let Some(var) = proxy_variable() {
-        report.note(format_args!(
-            "{var} is set but not used: {} connects directly (it has no proxy support)",
-            report.tool()
-        ));
-    }
-}
-
-/// What the FTP tools say before they connect: that `--insecure` verifies nothing, and that
-/// a proxy variable is not used.
+/// What the FTP tools say before they connect: that `--insecure` verifies nothing.
 pub fn before_connecting(net: &NetArgs<OutputArgs>, report: &Reporter) {
     net.tls.warn_insecure(report);
-    note_proxy(report);
 }
 
 /// Runs a transfer job (ftp-get's, ftp-put's) once [`before_connecting`] is said: `job` gets

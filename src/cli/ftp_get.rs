@@ -3,7 +3,7 @@
 
 use super::common::{NetArgs, OutputArgs};
 use super::ftp_common::run_job;
-pub use super::ftp_common::{ftp_login, ftp_options, note_proxy};
+pub use super::ftp_common::{ftp_login, ftp_options};
 use super::report::Reporter;
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};

@@ -15,6 +15,7 @@ pub use transfer::{DATA_BUF, Upload};
 use super::parse::{self, Features};
 use crate::error::{Error, Kind, Result};
 use crate::ftp::reply::Ftp;
+use crate::net::proxy::Proxy;
 use crate::net::stream::{NetStream, Transport};
 use crate::net::tls::TlsContext;
 use crate::net::url::Target;
@@ -60,6 +61,8 @@ pub struct FtpClient<S: Transport = NetStream> {
     /// How this server takes a modification time: unknown yet, MFMT, MDTM with a time,
     /// or not at all.
     set_time: SetTime,
+    /// The proxy the control connection went through, which the data connections take too.
+    proxy: Option<Proxy>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +82,16 @@ impl FtpClient<NetStream> {
         // another connection to the same server (--parallel).
         let mut own = opts.clone();
         own.session.tls = opts.session.tls.as_ref().map(TlsContext::with_own_sessions);
+        if opts.active && opts.session.connect.proxy_for(target)?.is_some() {
+            // The server would have to connect back to us, past the proxy.
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "{target}: --active cannot work through a proxy (the server cannot connect \
+                     back through it): leave out --active, or --noproxy the host"
+                ),
+            ));
+        }
         let (stream, deadline) = open::connect(target, &own.session)?;
         FtpClient::handshake(stream, target, creds, &own, deadline)
     }
@@ -112,6 +125,7 @@ impl<S: Transport> FtpClient<S> {
             broken: false,
             current_type: None,
             set_time: SetTime::Unknown,
+            proxy: opts.session.connect.proxy_for(target)?.cloned(),
         };
         let mut client = starttls::starttls(client, target, &opts.session, Some(creds))?;
         open::end_phase(&mut client.conn, &opts.session);

@@ -1,6 +1,8 @@
 //! Connecting: resolve, try every address in turn (restricted by `-4`/`-6`), with a connect
-//! timeout and idle read/write timeouts. Plus the stream type that may be upgraded to TLS.
+//! timeout and idle read/write timeouts, directly or through a proxy ([`proxy`]). Plus the
+//! stream type that may be upgraded to TLS.
 
+pub mod proxy;
 pub mod stream;
 pub mod tls;
 pub mod url;
@@ -10,6 +12,7 @@ pub use stream::{MaxTime, MinRate, NetStream, Sock};
 use crate::error::{Error, Kind, Result, io_reason};
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Which address families `connect` may use.
@@ -31,8 +34,8 @@ impl Family {
     }
 }
 
-/// Timeouts and address family for every connection a tool makes.
-#[derive(Debug, Clone, Copy)]
+/// Timeouts, address family and proxies for every connection a tool makes.
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
     pub connect_timeout: Duration,
     /// Bounds every single wait for the server (each read and each write).
@@ -43,6 +46,8 @@ pub struct ConnectOptions {
     /// `--speed-limit`/`--speed-time`: the slowest that bulk data (a download, a listing, a
     /// message) may flow.
     pub min_rate: Option<MinRate>,
+    /// `--proxy`, `--noproxy` and the environment's: which targets go through a proxy.
+    pub proxies: Arc<proxy::Proxies>,
 }
 
 impl Default for ConnectOptions {
@@ -53,6 +58,7 @@ impl Default for ConnectOptions {
             family: Family::Any,
             max_time: None,
             min_rate: None,
+            proxies: Arc::default(),
         }
     }
 }
@@ -61,6 +67,12 @@ impl ConnectOptions {
     /// A connected socket with this run's limits (see [`Sock`]).
     pub fn sock(&self, tcp: TcpStream) -> Sock {
         Sock::new(tcp, self.max_time, self.min_rate)
+    }
+
+    /// The proxy a connection to `target` goes through, if any (a malformed proxy variable
+    /// it would use is 64).
+    pub fn proxy_for(&self, target: &url::Target) -> Result<Option<&proxy::Proxy>> {
+        self.proxies.route(target.scheme, &target.host)
     }
 
     /// `deadline`, or the end of `--max-time` if that comes first.
@@ -182,9 +194,10 @@ fn getaddrinfo(
     Ok(out)
 }
 
-/// Connects to `target` by `deadline` and, for a scheme with TLS from the first byte
-/// (ftps://, smtps://, pop3s://, imaps://), makes the TLS handshake too. `tls` is `None`
-/// under `--tls none`, which such a scheme refuses (64).
+/// Connects to `target` by `deadline`, through its proxy if it has one, and, for a scheme
+/// with TLS from the first byte (ftps://, smtps://, pop3s://, imaps://), makes the TLS
+/// handshake too (with the target, through the tunnel). `tls` is `None` under `--tls none`,
+/// which such a scheme refuses (64).
 pub fn open(
     target: &url::Target,
     opts: &ConnectOptions,
@@ -193,8 +206,11 @@ pub fn open(
 ) -> Result<NetStream> {
     use stream::Transport;
     let deadline = opts.within_max_time(deadline);
-    let stream =
-        NetStream::Plain(opts.sock(connect_by(&target.host, target.port, opts, deadline)?));
+    let tcp = match opts.proxy_for(target)? {
+        Some(p) => proxy::connect(p, &target.host, target.port, opts, deadline)?,
+        None => connect_by(&target.host, target.port, opts, deadline)?,
+    };
+    let stream = NetStream::Plain(opts.sock(tcp));
     if !target.scheme.implicit_tls() {
         return Ok(stream);
     }
@@ -243,7 +259,7 @@ pub fn connect_by(
         }
         let attempt = ConnectOptions {
             connect_timeout: opts.connect_timeout.min(left),
-            ..*opts
+            ..opts.clone()
         };
         match connect_addr(addr, &attempt) {
             Ok(s) => return Ok(s),

@@ -62,6 +62,7 @@ mod limits;
 mod mime_pack;
 mod netrc_cleartext;
 mod pop_fetch;
+mod proxy;
 mod session_layer;
 mod smtp_send;
 mod tls_hints;

@@ -74,6 +74,7 @@ impl<S: Transport> FtpClient<S> {
         }
     }
 
+    /// `peer` is the control connection's: through a proxy, the proxy's own address.
     fn open_passive(&mut self, peer: SocketAddr) -> Result<PendingData> {
         let mut port = None;
         if !self.no_extended {
@@ -98,7 +99,8 @@ impl<S: Transport> FtpClient<S> {
         let port = match port {
             Some(p) => p,
             None => {
-                if peer.is_ipv6() {
+                // (Through a proxy, the proxy reaches the server by its name, whatever it is.)
+                if peer.is_ipv6() && self.proxy.is_none() {
                     return Err(Error::new(
                         Kind::Unavailable,
                         format!(
@@ -126,6 +128,19 @@ impl<S: Transport> FtpClient<S> {
                 port
             }
         };
+        if let Some(proxy) = &self.proxy {
+            // Through the control connection's proxy, to the control connection's host (as
+            // curl does): the proxy's address is not the server's.
+            let connect = &self.opts.session.connect;
+            let deadline = Instant::now() + connect.connect_timeout;
+            return match net::proxy::connect(proxy, &self.host, port, connect, deadline) {
+                Ok(tcp) => Ok(PendingData::Connected(tcp)),
+                Err(e) => {
+                    self.broken = true;
+                    Err(e.context(format!("{}: data connection", self.peer())))
+                }
+            };
+        }
         let addr = SocketAddr::new(peer.ip(), port);
         let tcp = net::connect_addr(&addr, &self.opts.session.connect).map_err(|e| {
             self.broken = true;

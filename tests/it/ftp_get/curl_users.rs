@@ -202,18 +202,34 @@ fn no_netrc_and_proxy_variables() {
         &[("NETRC", netrc.to_str().unwrap())],
     );
     assert!(out.fails(77).contains("no password"), "{out:#?}");
-    let out = ftp_get_env(
-        &["--tls", "none", "-o", "-", &url],
-        &[
-            ("NETRC", netrc.to_str().unwrap()),
-            ("ftp_proxy", "http://proxy:3128"),
-        ],
+    // ftp_proxy is used, as curl uses it: here a proxy that is down, named as such.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("socks5h://127.0.0.1:{}", down.local_addr().unwrap().port());
+    drop(down);
+    let env = [("NETRC", netrc.to_str().unwrap()), ("ftp_proxy", &proxy)];
+    let out = ftp_get_env(&["--tls", "none", "-o", "-", &url], &env);
+    let line = out.fails(75);
+    assert!(
+        line.starts_with(&format!(
+            "ftp-get: SOCKS5 proxy {}: cannot connect: ",
+            &proxy["socks5h://".len()..]
+        )),
+        "{line}"
     );
+    // NO_PROXY (or --proxy "") turns it off for the host.
+    let mut env = env.to_vec();
+    env.push(("NO_PROXY", "127.0.0.1"));
+    let out = ftp_get_env(&["--tls", "none", "-o", "-", &url], &env);
     assert_eq!(out.code, Some(0), "{out:#?}");
     assert_eq!(out.stdout, b"private");
+    assert_eq!(out.stderr, "");
+    let out = ftp_get_env(
+        &["--tls", "none", "--proxy", "", "-o", "-", &url],
+        &env[..2],
+    );
     assert_eq!(
-        out.stderr,
-        "ftp-get: ftp_proxy is set but not used: ftp-get connects directly (it has no proxy support)\n"
+        (out.code, out.stdout.as_slice()),
+        (Some(0), &b"private"[..])
     );
 }
 

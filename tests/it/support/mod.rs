@@ -8,6 +8,7 @@
 pub mod fake_ftp;
 pub mod fake_imap;
 pub mod fake_pop;
+pub mod fake_proxy;
 pub mod fake_server;
 pub mod fake_smtp;
 pub mod files;
@@ -16,6 +17,7 @@ pub mod run;
 pub mod servers;
 pub mod servers_cert;
 pub mod servers_pop;
+pub mod servers_proxy;
 pub mod servers_smtp;
 pub mod tls_front;
 pub mod tool;

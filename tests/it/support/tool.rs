@@ -45,7 +45,7 @@ pub struct Tool {
 }
 
 /// `name` (`"ftp-get"`, ...) with a HOME of its own and none of the tester's `$NETRC`,
-/// `$XDG_CONFIG_HOME` or `$XDG_STATE_HOME`; no terminal to prompt at.
+/// `$XDG_CONFIG_HOME`, `$XDG_STATE_HOME` or proxy variables; no terminal to prompt at.
 pub fn tool(name: &'static str) -> Tool {
     let mut cmd = Command::new(bin(name));
     cmd.env("HOME", no_home(name))
@@ -53,6 +53,16 @@ pub fn tool(name: &'static str) -> Tool {
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_STATE_HOME")
         .stdin(Stdio::null());
+    // The tests talk to loopback servers directly, unless they set a proxy themselves.
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with("_proxy")
+        {
+            cmd.env_remove(&key);
+        }
+    }
     Tool {
         name,
         cmd,
