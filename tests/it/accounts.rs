@@ -459,3 +459,33 @@ fn idle_takes_one_account() {
         "imap-fetch: --idle waits for ever on one account: it cannot be used with several (run one imap-fetch --idle per account)"
     );
 }
+
+/// The keys of the other flags of issue 21 work from an account too: `proxy` (and
+/// `--proxy ""` on the command line going direct), `tls_min`.
+#[test]
+fn an_accounts_proxy_is_used_and_a_flag_overrides_it() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down_port = down.local_addr().unwrap().port();
+    drop(down);
+    let home = Home::new(
+        "proxy",
+        &pop_account(
+            "work",
+            server.port(),
+            &format!("proxy = \"socks5h://127.0.0.1:{down_port}\"\ntls_min = \"1.3\""),
+        ),
+    );
+    let out = home.tool("pop-fetch").args(["-a", "work"]).run();
+    let line = out.fails(75);
+    assert!(
+        line.starts_with(&format!("pop-fetch: SOCKS5 proxy 127.0.0.1:{down_port}: ")),
+        "{line}"
+    );
+    assert_eq!(server.connections(), 0);
+    home.tool("pop-fetch")
+        .args(["-a", "work", "--proxy", ""])
+        .run()
+        .ok();
+    assert_eq!(md(&home.path("Mail/work")).len(), 1);
+}
