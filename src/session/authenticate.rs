@@ -11,8 +11,8 @@
 //! - at most [`MAX_CHALLENGES`] challenges: a server that answers with `+ ` for ever ends;
 //! - giving up (a challenge that is not base64, one the mechanism refuses, too many) always
 //!   cancels with `*` and reads the server's reply before failing (RFC 4422 section 3.5);
-//! - what the server said inside the exchange (XOAUTH2's JSON error,
-//!   [`Exchange::detail`]) is added to the error of the refusal.
+//! - what the server said inside the exchange (XOAUTH2's and OAUTHBEARER's JSON error,
+//!   [`Exchange::detail`], in words) is added to the error of the refusal.
 //!
 //! [`Conn::hide`]: crate::wire::Conn::hide
 
@@ -77,7 +77,8 @@ pub type Reply<P> = <<P as Sasl>::Dialect as Dialect>::Reply;
 /// succeeds only when the server proved it knows the password.
 pub fn authenticate<P: Sasl>(p: &mut P, mech: Mechanism, creds: &Credentials) -> Result<Reply<P>> {
     let what = format!("{} {mech}", P::COMMAND);
-    let mut ex = Exchange::new(mech, &creds.user, creds.secret());
+    let peer = p.conn_mut().peer().to_string();
+    let mut ex = Exchange::new(mech, &creds.user, creds.secret()).at(&peer);
     let mut pending = None;
     let initial = match p.initial_response_limit() {
         Some(limit) => ex.initial_response().map(|ir| (ir, limit)),
