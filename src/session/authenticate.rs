@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(e.exit_code(), 77);
         assert_eq!(
             e.to_string(),
-            "h.example:25: login as bob with XOAUTH2 failed ({\"status\":\"401\"}): server said: 535 no"
+            "h.example:25: login as bob with XOAUTH2 failed (the access token is expired, revoked or not for this user (status 401)): server said: 535 no"
         );
         assert_eq!(
             sent[1], "",
@@ -341,14 +341,17 @@ mod tests {
     fn what_the_server_says_inside_the_exchange_never_shows_the_secret() {
         // XOAUTH2's error, repeating the token: the detail hides it.
         let token = Credentials::token("bob", "ya29.secret");
-        let json = B64.encode(r#"{"status":"401","token":"ya29.secret"}"#);
+        let json = B64.encode(r#"{"error":"bad","token":"ya29.secret"}"#);
         let (r, _) = run_as(
             &token,
             vec![challenge(&json), Step::Failure(reply(535, "no"))],
             Mechanism::XOAuth2,
         );
         let e = r.unwrap_err().to_string();
-        assert!(e.contains(r#"({"status":"401","token":"****"})"#), "{e}");
+        assert!(
+            e.contains(r#"(the server says: {"error":"bad","token":"****"})"#),
+            "{e}"
+        );
         // A challenge the mechanism cannot answer, quoted in the error: the same.
         let pw = Credentials::password("bob", "hunter2");
         let (r, sent) = run_as(
