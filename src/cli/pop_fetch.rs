@@ -4,17 +4,19 @@
 use super::common::{NetArgs, OutputArgs};
 use super::credentials;
 use super::fetch;
+use super::oauth2::{self, OAuth2Args, Service};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{DeliverArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
+use crate::jobs::login::Login;
 use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
 use crate::net::url::{Scheme, Target};
 use crate::pop3::client::Pop3Client;
+use crate::session::Method;
 use crate::session::SessionOptions;
 use crate::session::sasl::Mechanism;
-use crate::session::{Credentials, Method};
 use crate::uidls::StateFile;
 use clap::{Parser, ValueHint};
 use std::path::PathBuf;
@@ -72,6 +74,17 @@ impl Tool for PopFetch {
             ));
         }
         let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
+        if args.oauth2.authorize {
+            let user = credentials::mail_user(&target, &args.net.creds, "pop3s")?;
+            return oauth2::authorize(
+                PopFetch::NAME,
+                Service::Pop,
+                &args.oauth2,
+                &user,
+                &args.net,
+                report,
+            );
+        }
         if !target.path.is_empty() && target.path != "/" {
             return Err(Error::new(
                 Kind::Usage,
@@ -80,7 +93,7 @@ impl Tool for PopFetch {
         }
         args.net.tls.warn_insecure(report);
         let warn = report.warner();
-        let login = pop_login(&target, &args, &warn)?;
+        let mut login = pop_login(&target, &args, &warn)?;
         let opts = args.net.session(
             args.url.starts_with("pop3s:"),
             args.net.output.verbose,
@@ -96,7 +109,7 @@ impl Tool for PopFetch {
         let mut state = fetch::open_state(
             args.state_file.as_deref(),
             "pop",
-            &login.user,
+            login.user(),
             &target,
             report,
         )?;
@@ -124,7 +137,7 @@ impl Tool for PopFetch {
             |events| {
                 session(
                     &target,
-                    &login,
+                    &mut *login,
                     &opts,
                     &mut store,
                     &mut state,
@@ -210,13 +223,17 @@ pub struct Args {
     pub headers_only: bool,
 
     /// How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL
-    /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2
+    /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2, oauthbearer
     #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = auth_parser())]
     pub auth: Method,
 
-    /// Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)
+    /// Log in with the OAuth2 access token in the environment variable VAR (SASL
+    /// OAUTHBEARER or XOAUTH2)
     #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
     pub oauth2_token_env: Option<String>,
+
+    #[command(flatten)]
+    pub oauth2: OAuth2Args,
 
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,
@@ -234,6 +251,7 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
         "login",
         "cram-md5",
         "xoauth2",
+        "oauthbearer",
     ])
     .map(|s| match s.as_str() {
         "auto" => Method::Auto,
@@ -248,14 +266,14 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
 /// UIDL, fetched again, never lost).
 fn session(
     target: &Target,
-    login: &Credentials,
+    login: &mut dyn Login,
     opts: &SessionOptions,
     store: &mut Tracked,
     state: &mut StateFile,
     fetch_opts: &FetchOptions,
     events: &mut CliEvents<'_>,
 ) -> Result<Summary> {
-    let mut client = Pop3Client::connect(target, login, opts)?;
+    let mut client = Pop3Client::connect(target, &login.credentials()?, opts)?;
     let summary = fetch(&mut client, store, Some(&mut *state), fetch_opts, events)?;
     if summary.deleted > 0 {
         store.set_server(&format!(
@@ -268,9 +286,21 @@ fn session(
     Ok(summary)
 }
 
-/// The login: a user name is needed (POP3 has no anonymous login), and a password, or an
-/// OAuth2 token with `--oauth2-token-env`.
-fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
+/// The login of each connection: a user name is needed (POP3 has no anonymous login), and a
+/// password, or an OAuth2 token (`--oauth2-*`, `--oauth2-token-env`).
+fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Box<dyn Login>> {
+    let user = credentials::mail_user(target, &args.net.creds, "pop3s")?;
     let token = args.oauth2_token_env.as_deref();
-    credentials::mail_login(target, &args.net.creds, token, args.auth, "pop3s", warn)
+    let (tool, service) = (PopFetch::NAME, Service::Pop);
+    oauth2::mail_login(
+        tool,
+        service,
+        &args.oauth2,
+        target,
+        &user,
+        args.auth,
+        token,
+        &args.net,
+        warn,
+    )
 }

@@ -5,18 +5,20 @@
 
 use super::common::{NetArgs, Progress};
 use super::credentials;
+use super::oauth2::{self, OAuth2Args, Service};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool, usage};
 use crate::error::{Error, Kind, Result};
+use crate::jobs::login::Login;
 use crate::jobs::smtp_send::{
     self, Outgoing, ReadyMessage, Record, Relay, SendOptions, Server, read_some,
 };
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
 use crate::net::url::{Scheme, Target};
+use crate::session::Method;
 use crate::session::sasl::Mechanism;
-use crate::session::{Credentials, Method};
 use crate::smtp::client::{FINAL_REPLY_TIMEOUT, SmtpOptions};
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use clap::{Parser, ValueHint};
@@ -127,6 +129,9 @@ impl Tool for SmtpSend {
     fn run(mut args: Args, report: &mut Reporter) -> Result<()> {
         let cfg = super::config::smtp_send(args.config.as_deref())?;
         apply_config(&mut args, cfg, tls_flag_given())?;
+        if args.oauth2.authorize {
+            return authorize(&args, report);
+        }
         let plan = plan(&args, report)?;
         let mut log = Log::open(&args)?;
         args.net.tls.warn_insecure(report);
@@ -303,15 +308,19 @@ pub struct Args {
     #[arg(short = 'b', value_name = "MODE", value_parser = ["m"])]
     pub mode: Option<String>,
 
-    /// Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2)
+    /// Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2,
+    /// OAUTHBEARER)
     /// [default: the best the server offers]
     #[arg(long, value_name = "MECH", value_parser = parse_mechanism)]
     pub auth: Option<Mechanism>,
 
-    /// Log in with the OAuth2 access token in the environment variable VAR (XOAUTH2; needs
-    /// --user)
+    /// Log in with the OAuth2 access token in the environment variable VAR (OAUTHBEARER or
+    /// XOAUTH2; needs --user)
     #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
     pub oauth2_token_env: Option<String>,
+
+    #[command(flatten)]
+    pub oauth2: OAuth2Args,
 
     #[command(flatten)]
     pub net: NetArgs<SmtpOutputArgs>,
@@ -537,7 +546,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
             final_reply_timeout: final_reply_timeout(args.net.conn.timeout),
         },
         target,
-        auth,
+        auth: auth.map(std::cell::RefCell::new),
         retry: args.net.conn.retry_policy(),
     })
 }
@@ -550,12 +559,12 @@ fn final_reply_timeout(timeout: Option<Duration>) -> Duration {
 
 /// The login, if one is asked for: a user name from --user, the URL or --netrc-file, with its
 /// password (docs/CONVENTIONS.md, "Credentials") or an OAuth2 token.
-fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Credentials>> {
+fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Box<dyn Login>>> {
     let user = credentials::user_name(target, &args.net.creds)?;
     let Some(user) = user else {
-        if args.oauth2_token_env.is_some() || args.auth.is_some() {
+        if args.oauth2_token_env.is_some() || args.auth.is_some() || args.oauth2.wanted() {
             return Err(usage(
-                "--auth and --oauth2-token-env need a user name: give --user NAME",
+                "--auth, --oauth2-token-env and OAuth2 need a user name: give --user NAME",
             ));
         }
         return Ok(None);
@@ -563,7 +572,29 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Crede
     let method = args.auth.map_or(Method::Auto, Method::Sasl);
     let token_env = args.oauth2_token_env.as_deref();
     let warn = report.warner();
-    credentials::secret_for(target, &user, &args.net.creds, token_env, method, &warn).map(Some)
+    let (tool, service) = (SmtpSend::NAME, Service::Smtp);
+    let login = oauth2::mail_login(
+        tool,
+        service,
+        &args.oauth2,
+        target,
+        &user,
+        method,
+        token_env,
+        &args.net,
+        &warn,
+    )?;
+    Ok(Some(login))
+}
+
+/// `--authorize`: signs the `--user` in with OAuth2 at a terminal, and ends the run.
+fn authorize(args: &Args, report: &Reporter) -> Result<()> {
+    let server = args.server.as_deref().unwrap_or("smtp://-");
+    let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
+    let user = credentials::user_name(&target, &args.net.creds)?
+        .ok_or_else(|| usage("--authorize needs a user name: give --user NAME"))?;
+    let (tool, service) = (SmtpSend::NAME, Service::Smtp);
+    oauth2::authorize(tool, service, &args.oauth2, &user, &args.net, report)
 }
 
 /// Whether the user wants to hear about successes: at a terminal or with -v.
@@ -871,8 +902,8 @@ impl Log {
         if self.file.is_none() && !self.syslog {
             return Ok(());
         }
-        let user = plan.auth.as_ref().map(|a| a.user.as_str());
-        let line = log_line(&plan.target.authority(), user, rec, code);
+        let user = plan.auth.as_ref().map(|a| a.borrow().user().to_string());
+        let line = log_line(&plan.target.authority(), user.as_deref(), rec, code);
         if self.syslog {
             let level = if code == 0 {
                 libc::LOG_INFO

@@ -1087,8 +1087,9 @@ a6 OK done\r\n";
             .unwrap();
         assert_eq!(e.exit_code(), 77);
         assert!(
-            e.to_string()
-                .contains("(the access token is expired, revoked or not for this user (status 401))"),
+            e.to_string().contains(
+                "(the access token is expired, revoked or not for this user (status 401))"
+            ),
             "{e}"
         );
         // A token and no XOAUTH2 offered: 69, nothing sent.

@@ -889,8 +889,9 @@ mod tests {
     fn no_mechanism_names_what_posthaste_speaks() {
         let e = choose(&["GSSAPI"], None, false).unwrap_err();
         assert!(
-            e.message()
-                .contains("posthaste speaks SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER"),
+            e.message().contains(
+                "posthaste speaks SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER"
+            ),
             "{}",
             e.message()
         );
