@@ -45,6 +45,8 @@ pub struct Setup {
     pub uidplus: bool,
     /// AUTH=PLAIN and SASL-IR.
     pub auth_plain: bool,
+    /// AUTH=OAUTHBEARER, AUTH=XOAUTH2 and SASL-IR (when any) accept USER with these tokens.
+    pub tokens: Vec<String>,
     pub logindisabled: bool,
     /// FETCH responses name the UID after the message.
     pub uid_after_body: bool,
@@ -98,6 +100,7 @@ pub fn imap(messages: &[&str]) -> Builder {
             starttls: false,
             uidplus: true,
             auth_plain: false,
+            tokens: Vec::new(),
             logindisabled: false,
             uid_after_body: false,
             noise: false,
@@ -114,6 +117,7 @@ pub trait ImapBuilder {
     fn starttls(self) -> Self;
     fn no_uidplus(self) -> Self;
     fn auth_plain(self) -> Self;
+    fn bearer(self, tokens: &[&str]) -> Self;
     fn uid_after_body(self) -> Self;
     fn noise(self) -> Self;
     fn drop_in_literal(self, uid: u32) -> Self;
@@ -151,6 +155,10 @@ impl ImapBuilder for Builder {
     }
     fn auth_plain(mut self) -> Self {
         self.proto.auth_plain = true;
+        self
+    }
+    fn bearer(mut self, tokens: &[&str]) -> Self {
+        self.proto.tokens = tokens.iter().map(|t| t.to_string()).collect();
         self
     }
     fn uid_after_body(mut self) -> Self {
@@ -255,6 +263,12 @@ impl FakeImap {
             }
             if self.setup.auth_plain {
                 c.push_str(" SASL-IR AUTH=PLAIN");
+            }
+            if !self.setup.tokens.is_empty() {
+                c.push_str(" AUTH=OAUTHBEARER AUTH=XOAUTH2");
+                if !self.setup.auth_plain {
+                    c.push_str(" SASL-IR");
+                }
             }
             if self.setup.logindisabled {
                 c.push_str(" LOGINDISABLED");
@@ -404,6 +418,12 @@ fn authenticate(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
     let (tag, args) = parts(line);
     let tag = tag.to_string();
     let (mech, ir) = args.split_once(' ').unwrap_or((args, ""));
+    let token_mech =
+        mech.eq_ignore_ascii_case("OAUTHBEARER") || mech.eq_ignore_ascii_case("XOAUTH2");
+    if token_mech && !c.server.setup.tokens.is_empty() {
+        let (mech, ir) = (mech.to_string(), ir.to_string());
+        return authenticate_bearer(c, &tag, &mech, &ir);
+    }
     if !mech.eq_ignore_ascii_case("PLAIN") || !c.server.setup.auth_plain {
         c.send(&format!("{tag} NO unsupported mechanism\r\n"))?;
         return Ok(Flow::Continue);
@@ -429,6 +449,42 @@ fn authenticate(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
         c.send(&format!(
             "{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
         ))?;
+    }
+    Ok(Flow::Continue)
+}
+
+/// AUTHENTICATE OAUTHBEARER or XOAUTH2: a token of `tokens` for USER logs in; another gets
+/// the error challenge, whose answer is read, then NO.
+fn authenticate_bearer(
+    c: &mut Ctx<'_, FakeImap>,
+    tag: &str,
+    mech: &str,
+    ir: &str,
+) -> io::Result<Flow> {
+    let response = if ir.is_empty() {
+        c.send("+ \r\n")?;
+        match c.read_line()? {
+            Some(l) => l,
+            None => return Ok(Flow::Close),
+        }
+    } else {
+        ir.to_string()
+    };
+    match super::bearer::parse(mech, &response) {
+        Some((user, token)) if user == USER && c.server.setup.tokens.contains(&token) => {
+            c.session.authed = true;
+            let caps = c.server.capabilities(true);
+            c.send(&format!("{tag} OK [CAPABILITY {caps}] Logged in\r\n"))?;
+        }
+        _ => {
+            c.send(&format!("+ {}\r\n", super::bearer::error_challenge()))?;
+            if c.read_line()?.is_none() {
+                return Ok(Flow::Close);
+            }
+            c.send(&format!(
+                "{tag} NO [AUTHENTICATIONFAILED] Invalid token\r\n"
+            ))?;
+        }
     }
     Ok(Flow::Continue)
 }

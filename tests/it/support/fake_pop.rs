@@ -27,6 +27,8 @@ pub struct Mailbox {
     pub drop_on_retr: Option<usize>,
     /// RETR of this message number sends half of it, then never another byte.
     pub stall_in_retr: Option<usize>,
+    /// AUTH OAUTHBEARER and XOAUTH2 (announced when any) accept USER with these tokens.
+    pub tokens: Vec<String>,
 }
 
 pub type Builder = fake_server::Builder<Mailbox>;
@@ -44,6 +46,7 @@ pub fn pop(messages: &[(&str, &str)]) -> Builder {
             stls: false,
             drop_on_retr: None,
             stall_in_retr: None,
+            tokens: Vec::new(),
         },
         "+OK fake POP3 ready <1896.697170952@fake.example>\r\n",
     )
@@ -55,6 +58,7 @@ pub trait PopBuilder {
     fn stls(self) -> Self;
     fn drop_on_retr(self, n: usize) -> Self;
     fn stall_in_retr(self, n: usize) -> Self;
+    fn bearer(self, tokens: &[&str]) -> Self;
     fn start(self) -> Server<FakePop>;
 }
 
@@ -73,6 +77,10 @@ impl PopBuilder for Builder {
     }
     fn drop_on_retr(mut self, n: usize) -> Self {
         self.proto.drop_on_retr = Some(n);
+        self
+    }
+    fn bearer(mut self, tokens: &[&str]) -> Self {
+        self.proto.tokens = tokens.iter().map(|t| t.to_string()).collect();
         self
     }
     fn stall_in_retr(mut self, n: usize) -> Self {
@@ -150,6 +158,52 @@ fn arg_msg<'a>(c: &'a Ctx<'_, FakePop>, arg: &str) -> Option<(usize, &'a (usize,
     (!c.session.deleted[n - 1]).then_some((n, m))
 }
 
+/// The session logged in: the maildrop as it is now.
+fn log_in(c: &mut Ctx<'_, FakePop>) -> io::Result<()> {
+    c.session.authed = true;
+    let store = lock(&c.server.store);
+    c.session.view = store
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.clone().map(|(u, b)| (i, u, b)))
+        .collect();
+    c.session.deleted = vec![false; c.session.view.len()];
+    drop(store);
+    c.send("+OK logged in\r\n")
+}
+
+/// AUTH OAUTHBEARER or XOAUTH2 (RFC 5034): a token of `tokens` for USER logs in; another
+/// gets the error challenge, whose answer is read, then `-ERR`.
+fn auth(c: &mut Ctx<'_, FakePop>, arg: &str) -> io::Result<Flow> {
+    let (mech, ir) = arg.split_once(' ').unwrap_or((arg, ""));
+    if c.server.setup.tokens.is_empty() {
+        c.send("-ERR unsupported\r\n")?;
+        return Ok(Flow::Continue);
+    }
+    let response = if ir.is_empty() {
+        c.send("+ \r\n")?;
+        match c.read_line()? {
+            Some(l) => l,
+            None => return Ok(Flow::Close),
+        }
+    } else {
+        ir.to_string()
+    };
+    match super::bearer::parse(mech, &response) {
+        Some((user, token)) if user == USER && c.server.setup.tokens.contains(&token) => {
+            log_in(c)?;
+        }
+        _ => {
+            c.send(&format!("+ {}\r\n", super::bearer::error_challenge()))?;
+            if c.read_line()?.is_none() {
+                return Ok(Flow::Close);
+            }
+            c.send("-ERR [AUTH] invalid token\r\n")?;
+        }
+    }
+    Ok(Flow::Continue)
+}
+
 fn need_auth(c: &mut Ctx<'_, FakePop>) -> io::Result<bool> {
     if !c.session.authed {
         c.send("-ERR not logged in\r\n")?;
@@ -173,6 +227,9 @@ impl Protocol for FakePop {
                 if c.server.setup.stls && !c.session.authed {
                     caps.push_str("STLS\r\n");
                 }
+                if !c.server.setup.tokens.is_empty() {
+                    caps.push_str("SASL OAUTHBEARER XOAUTH2\r\n");
+                }
                 caps.push_str(".\r\n");
                 c.send(&caps)?;
                 Ok(Flow::Continue)
@@ -186,6 +243,10 @@ impl Protocol for FakePop {
             },
         },
         Command {
+            verbs: &["AUTH"],
+            run: auth,
+        },
+        Command {
             verbs: &["USER"],
             run: |c, arg| {
                 c.session.user = Some(arg.to_string());
@@ -197,16 +258,7 @@ impl Protocol for FakePop {
             verbs: &["PASS"],
             run: |c, arg| {
                 if c.session.user.as_deref() == Some(USER) && arg == PASS {
-                    c.session.authed = true;
-                    let store = lock(&c.server.store);
-                    c.session.view = store
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, m)| m.clone().map(|(u, b)| (i, u, b)))
-                        .collect();
-                    c.session.deleted = vec![false; c.session.view.len()];
-                    drop(store);
-                    c.send("+OK logged in\r\n")?;
+                    log_in(c)?;
                 } else {
                     c.send("-ERR [AUTH] invalid user name or password\r\n")?;
                 }
