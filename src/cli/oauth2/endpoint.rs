@@ -19,7 +19,7 @@ pub const MAX_BODY: u64 = 64 * 1024;
 const MAX_SAID: usize = 300;
 
 /// An endpoint's URL, checked: `https://`, or `http://` to a loopback address literal
-/// (127.0.0.1, [::1]), which never leaves the machine (what tests and a local helper use).
+/// (127.0.0.1, `[::1]`), which never leaves the machine (what tests and a local helper use).
 pub fn check_url(flag: &str, url: &str) -> Result<String> {
     let bad = |why: &str| Error::new(Kind::Usage, format!("{flag} {}: {why}", printable(url)));
     let parsed = url::Url::parse(url).map_err(|e| bad(&format!("not a URL ({e})")))?;
@@ -179,7 +179,7 @@ fn decode(what: &str, status: u16, body: &[u8], secrets: &[&str]) -> Result<Answ
 }
 
 /// `text` as a message quotes it: `secrets` replaced by `****`, control characters
-/// visible, cut after [`MAX_SAID`] characters.
+/// visible, cut after a few hundred characters.
 pub fn shown(text: &str, secrets: &[&str]) -> String {
     let mut text = text.to_string();
     for s in secrets.iter().filter(|s| !s.is_empty()) {

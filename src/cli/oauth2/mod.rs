@@ -2,7 +2,7 @@
 //! `--oauth2-*` flags (an account's `[accounts.NAME.oauth2]` keys), provider presets, the
 //! token cache of an account ([`cache`]), the token endpoint over HTTPS ([`endpoint`]), the
 //! first sign-in by the device authorization grant ([`device`], RFC 8628), and [`Source`],
-//! the [`Login`] that gives every connection a token valid for a while yet, refreshing it
+//! the `Login` (`jobs::login`) that gives every connection a token valid for a while yet, refreshing it
 //! (RFC 6749 section 6) and saving a rotated refresh token before the new access token is
 //! used.
 
@@ -206,16 +206,21 @@ impl OAuth2Args {
 /// The command that signs in again: `pop-fetch --account work --authorize`, or without an
 /// account, the run's own flags with `--authorize`.
 pub fn fix_command(tool: &str) -> String {
-    match account::selected() {
+    fix_for(tool, account::selected().map(|a| a.name.clone()).as_deref())
+}
+
+/// [`fix_command`] for the account `account`.
+fn fix_for(tool: &str, account: Option<&str>) -> String {
+    match account {
         Some(a) => format!(
             "`{tool} --account {} --authorize`",
-            crate::wire::printable(&a.name)
+            crate::wire::printable(a)
         ),
         None => format!("`{tool} --authorize` (with this run's --oauth2-* flags and URL)"),
     }
 }
 
-/// The [`Login`] of an OAuth2 account: each connection gets the cached access token while it
+/// The `Login` (`jobs::login`) of an OAuth2 account: each connection gets the cached access token while it
 /// has more than [`MARGIN`] left, else a fresh one from the refresh token.
 pub struct Source {
     user: String,
@@ -563,4 +568,63 @@ pub fn authorize<O: Args>(
     }
     let mut source = source(tool, service, oauth2, user, Method::Auto, net)?;
     source.authorize(&|line| report.stderr().line(&format!("{tool}: {line}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fix_names_the_account() {
+        assert_eq!(
+            fix_for("pop-fetch", Some("work")),
+            "`pop-fetch --account work --authorize`"
+        );
+        assert_eq!(
+            fix_for("smtp-send", None),
+            "`smtp-send --authorize` (with this run's --oauth2-* flags and URL)"
+        );
+    }
+
+    #[test]
+    fn providers_fill_in_endpoints_and_scopes_and_a_client_id_is_needed() {
+        let args = OAuth2Args {
+            oauth2_provider: Some("microsoft".into()),
+            oauth2_client_id: Some("cid".into()),
+            ..OAuth2Args::default()
+        };
+        let c = args.config(Service::Imap).unwrap();
+        assert_eq!(
+            c.token_endpoint,
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            c.scope.as_deref(),
+            Some("https://outlook.office.com/IMAP.AccessAsUser.All offline_access")
+        );
+        let c = args.config(Service::Smtp).unwrap();
+        assert_eq!(
+            c.scope.as_deref(),
+            Some("https://outlook.office.com/SMTP.Send offline_access")
+        );
+        let google = OAuth2Args {
+            oauth2_provider: Some("google".into()),
+            oauth2_scope: Some("own".into()),
+            ..args.clone()
+        };
+        let c = google.config(Service::Pop).unwrap();
+        assert_eq!(c.token_endpoint, "https://oauth2.googleapis.com/token");
+        assert_eq!(c.scope.as_deref(), Some("own"), "--oauth2-scope wins");
+        let no_id = OAuth2Args {
+            oauth2_client_id: None,
+            ..args
+        };
+        assert_eq!(no_id.config(Service::Pop).err().unwrap().exit_code(), 64);
+        let http = OAuth2Args {
+            oauth2_token_endpoint: Some("http://login.example/token".into()),
+            oauth2_client_id: Some("cid".into()),
+            ..OAuth2Args::default()
+        };
+        assert_eq!(http.config(Service::Pop).err().unwrap().exit_code(), 64);
+    }
 }
