@@ -5,7 +5,7 @@
 use super::common::{NetArgs, OutputArgs};
 use super::credentials;
 use super::fetch;
-use super::oauth2::{self, OAuth2Args, Service};
+use super::oauth2::{OAuth2Args, Service};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{DeliverArgs, Tracked};
@@ -85,15 +85,7 @@ impl Tool for ImapFetch {
         let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
         if args.oauth2.authorize {
             let user = credentials::mail_user(&target, &args.net.creds, "imaps")?;
-            let service = Service::Imap;
-            return oauth2::authorize(
-                ImapFetch::NAME,
-                service,
-                &args.oauth2,
-                &user,
-                &args.net,
-                report,
-            );
+            return args.oauth2.sign_in(Service::Imap, &user, &args.net, report);
         }
         args.net.tls.warn_insecure(report);
         let folders = folders(&args, &target)?;
@@ -402,9 +394,34 @@ impl Account<'_> {
         state: &mut StateFile,
         events: &mut CliEvents<'_>,
     ) -> Result<Summary> {
+        let fetch_opts = &self.fetch_opts;
         let mut total: Option<Summary> = None;
         loop {
-            let s = self.connection(folder, store, state, events)?;
+            let creds = self.login.credentials()?;
+            let mut client = ImapClient::connect(self.target, &creds, self.opts)?;
+            if fetch_opts.delete && !client.capabilities().uidplus {
+                client.logout();
+                return Err(no_uidplus(&self.target.authority()));
+            }
+            let s = if self.idle {
+                let login = &*self.login;
+                let until = IdleUntil {
+                    stop: &super::signals::stop_requested,
+                    renew_in: &|| login.renew_in(),
+                };
+                fetch_and_idle(
+                    &mut client,
+                    folder,
+                    store,
+                    Some(state),
+                    fetch_opts,
+                    events,
+                    &until,
+                )?
+            } else {
+                fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?
+            };
+            client.logout();
             let relogin = s.relogin;
             match &mut total {
                 Some(t) => t.absorb(s),
@@ -415,42 +432,6 @@ impl Account<'_> {
             }
         }
     }
-
-    fn connection(
-        &mut self,
-        folder: &str,
-        store: &mut dyn Deliver,
-        state: &mut StateFile,
-        events: &mut CliEvents<'_>,
-    ) -> Result<Summary> {
-        let fetch_opts = &self.fetch_opts;
-        let creds = self.login.credentials()?;
-        let mut client = ImapClient::connect(self.target, &creds, self.opts)?;
-        if fetch_opts.delete && !client.capabilities().uidplus {
-            client.logout();
-            return Err(no_uidplus(&self.target.authority()));
-        }
-        let summary = if self.idle {
-            let login = &*self.login;
-            let until = IdleUntil {
-                stop: &super::signals::stop_requested,
-                renew_in: &|| login.renew_in(),
-            };
-            fetch_and_idle(
-                &mut client,
-                folder,
-                store,
-                Some(state),
-                fetch_opts,
-                events,
-                &until,
-            )?
-        } else {
-            fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?
-        };
-        client.logout();
-        Ok(summary)
-    }
 }
 
 /// The login of each connection: a user name is needed; the secret is a password or an
@@ -459,14 +440,10 @@ fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Box<d
     let user = credentials::mail_user(target, &args.net.creds, "imaps")?;
     let token = args.oauth2_token_env.as_deref();
     let method = args.auth.map_or(Method::Auto, Method::Sasl);
-    let (tool, service) = (ImapFetch::NAME, Service::Imap);
-    oauth2::mail_login(
-        tool,
-        service,
-        &args.oauth2,
+    args.oauth2.login(
+        Service::Imap,
         target,
-        &user,
-        method,
+        (&user, method),
         token,
         &args.net,
         warn,

@@ -4,7 +4,7 @@
 use super::common::{NetArgs, OutputArgs};
 use super::credentials;
 use super::fetch;
-use super::oauth2::{self, OAuth2Args, Service};
+use super::oauth2::{OAuth2Args, Service};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{DeliverArgs, Tracked};
@@ -76,14 +76,7 @@ impl Tool for PopFetch {
         let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
         if args.oauth2.authorize {
             let user = credentials::mail_user(&target, &args.net.creds, "pop3s")?;
-            return oauth2::authorize(
-                PopFetch::NAME,
-                Service::Pop,
-                &args.oauth2,
-                &user,
-                &args.net,
-                report,
-            );
+            return args.oauth2.sign_in(Service::Pop, &user, &args.net, report);
         }
         if !target.path.is_empty() && target.path != "/" {
             return Err(Error::new(
@@ -291,14 +284,10 @@ fn session(
 fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Box<dyn Login>> {
     let user = credentials::mail_user(target, &args.net.creds, "pop3s")?;
     let token = args.oauth2_token_env.as_deref();
-    let (tool, service) = (PopFetch::NAME, Service::Pop);
-    oauth2::mail_login(
-        tool,
-        service,
-        &args.oauth2,
+    args.oauth2.login(
+        Service::Pop,
         target,
-        &user,
-        args.auth,
+        (&user, args.auth),
         token,
         &args.net,
         warn,

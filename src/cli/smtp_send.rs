@@ -5,7 +5,7 @@
 
 use super::common::{NetArgs, Progress};
 use super::credentials;
-use super::oauth2::{self, OAuth2Args, Service};
+use super::oauth2::{OAuth2Args, Service};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool, usage};
@@ -572,14 +572,10 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Box<d
     let method = args.auth.map_or(Method::Auto, Method::Sasl);
     let token_env = args.oauth2_token_env.as_deref();
     let warn = report.warner();
-    let (tool, service) = (SmtpSend::NAME, Service::Smtp);
-    let login = oauth2::mail_login(
-        tool,
-        service,
-        &args.oauth2,
+    let login = args.oauth2.login(
+        Service::Smtp,
         target,
-        &user,
-        method,
+        (&user, method),
         token_env,
         &args.net,
         &warn,
@@ -593,8 +589,7 @@ fn authorize(args: &Args, report: &Reporter) -> Result<()> {
     let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
     let user = credentials::user_name(&target, &args.net.creds)?
         .ok_or_else(|| usage("--authorize needs a user name: give --user NAME"))?;
-    let (tool, service) = (SmtpSend::NAME, Service::Smtp);
-    oauth2::authorize(tool, service, &args.oauth2, &user, &args.net, report)
+    args.oauth2.sign_in(Service::Smtp, &user, &args.net, report)
 }
 
 /// Whether the user wants to hear about successes: at a terminal or with -v.

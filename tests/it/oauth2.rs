@@ -343,12 +343,7 @@ fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires()
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let o = child.wait_with_output();
+    let o = child.terminate();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert_no_secret(&stderr);

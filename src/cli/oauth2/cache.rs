@@ -179,7 +179,8 @@ impl Cache {
         let _held = crate::interrupt::hold();
         let text = serde_json::to_vec_pretty(tokens)
             .map_err(|e| Error::new(Kind::Software, format!("OAuth2 token cache: {e}")))?;
-        let (mut file, tmp) = durable::create_beside(&self.path, "tmp", 0o600, new_tag)?;
+        let (mut file, tmp) =
+            durable::create_beside(&self.path, "tmp", 0o600, crate::jobs::ftp_put::random_tag)?;
         let written = file
             .write_all(&text)
             .map_err(|e| Error::local_io(self.path.display(), &e))
@@ -189,17 +190,6 @@ impl Cache {
         }
         written
     }
-}
-
-fn new_tag() -> Result<String> {
-    let mut raw = [0u8; 6];
-    getrandom::fill(&mut raw).map_err(|e| {
-        Error::new(
-            Kind::Software,
-            format!("no random numbers for a temporary name: {e}"),
-        )
-    })?;
-    Ok(crate::util::digest::hex(&raw))
 }
 
 /// Seconds since the Unix epoch, now.

@@ -62,12 +62,23 @@ pub struct OAuth2Args {
     pub authorize: bool,
 }
 
-/// The mail service a token is for, which picks the provider's scope.
+/// The mail service a token is for, which picks the provider's scope, and its tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Smtp,
     Pop,
     Imap,
+}
+
+impl Service {
+    /// The tool of the service, as messages name it.
+    pub fn tool(self) -> &'static str {
+        match self {
+            Service::Smtp => "smtp-send",
+            Service::Pop => "pop-fetch",
+            Service::Imap => "imap-fetch",
+        }
+    }
 }
 
 /// A provider's endpoints and scopes.
@@ -497,39 +508,38 @@ impl Login for Source {
     }
 }
 
-/// How a mail tool's connections log in as `user` (`method`: `--auth`): from the OAuth2
-/// account's token cache when `oauth2` asks for OAuth2, else with the token in the variable
-/// `token_env`, else with the password (`cli::credentials`), found once for the run.
-#[allow(clippy::too_many_arguments)]
-pub fn mail_login<O: Args>(
-    tool: &str,
-    service: Service,
-    oauth2: &OAuth2Args,
-    target: &crate::net::url::Target,
-    user: &str,
-    method: Method,
-    token_env: Option<&str>,
-    net: &super::common::NetArgs<O>,
-    warn: &dyn Fn(&str),
-) -> Result<Box<dyn Login>> {
-    if !oauth2.wanted() {
-        let creds =
-            super::credentials::secret_for(target, user, &net.creds, token_env, method, warn)?;
-        return Ok(Box::new(creds));
+impl OAuth2Args {
+    /// How the connections of `service`'s tool log in as `user` (`method`: `--auth`): from
+    /// the OAuth2 account's token cache when these flags ask for OAuth2, else with the token
+    /// in the variable `token_env`, else with the password (`cli::credentials`), found
+    /// once for the run.
+    pub fn login<O: Args>(
+        &self,
+        service: Service,
+        target: &crate::net::url::Target,
+        (user, method): (&str, Method),
+        token_env: Option<&str>,
+        net: &super::common::NetArgs<O>,
+        warn: &dyn Fn(&str),
+    ) -> Result<Box<dyn Login>> {
+        if !self.wanted() {
+            let creds =
+                super::credentials::secret_for(target, user, &net.creds, token_env, method, warn)?;
+            return Ok(Box::new(creds));
+        }
+        if token_env.is_some() {
+            return Err(Error::new(
+                Kind::Usage,
+                "--oauth2-token-env gives a token of its own: leave out --oauth2-provider and --oauth2-token-endpoint, or it",
+            ));
+        }
+        crate::session::credentials::suits(method, true)?;
+        Ok(Box::new(source(service, self, user, method, net)?))
     }
-    if token_env.is_some() {
-        return Err(Error::new(
-            Kind::Usage,
-            "--oauth2-token-env gives a token of its own: leave out --oauth2-provider and --oauth2-token-endpoint, or it",
-        ));
-    }
-    crate::session::credentials::suits(method, true)?;
-    Ok(Box::new(source(tool, service, oauth2, user, method, net)?))
 }
 
 /// The [`Source`] the flags describe.
 fn source<O: Args>(
-    tool: &str,
     service: Service,
     oauth2: &OAuth2Args,
     user: &str,
@@ -547,27 +557,29 @@ fn source<O: Args>(
         connect: conn.connect_timeout,
         reply: conn.idle_timeout,
     };
-    Source::new(tool, user, method, config, &reach)
+    Source::new(service.tool(), user, method, config, &reach)
 }
 
-/// `--authorize`: signs `user` in by the device authorization grant, at a terminal (what
-/// to do goes to stderr, whatever `-q` says), keeps the tokens, and ends the run.
-pub fn authorize<O: Args>(
-    tool: &str,
-    service: Service,
-    oauth2: &OAuth2Args,
-    user: &str,
-    net: &super::common::NetArgs<O>,
-    report: &super::report::Reporter,
-) -> Result<()> {
-    if !oauth2.wanted() {
-        return Err(Error::new(
-            Kind::Usage,
-            "--authorize signs in with OAuth2: give --oauth2-provider NAME or --oauth2-token-endpoint URL (and --oauth2-client-id ID)",
-        ));
+impl OAuth2Args {
+    /// `--authorize`: signs `user` in by the device authorization grant, at a terminal
+    /// (what to do goes to stderr, whatever `-q` says), keeps the tokens, and ends the run.
+    pub fn sign_in<O: Args>(
+        &self,
+        service: Service,
+        user: &str,
+        net: &super::common::NetArgs<O>,
+        report: &super::report::Reporter,
+    ) -> Result<()> {
+        let tool = service.tool();
+        if !self.wanted() {
+            return Err(Error::new(
+                Kind::Usage,
+                "--authorize signs in with OAuth2: give --oauth2-provider NAME or --oauth2-token-endpoint URL (and --oauth2-client-id ID)",
+            ));
+        }
+        let mut source = source(service, self, user, Method::Auto, net)?;
+        source.authorize(&|line| report.stderr().line(&format!("{tool}: {line}")))
     }
-    let mut source = source(tool, service, oauth2, user, Method::Auto, net)?;
-    source.authorize(&|line| report.stderr().line(&format!("{tool}: {line}")))
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 //! OAUTHBEARER (RFC 7628 section 3.1) or XOAUTH2 initial response carries, and the error
 //! a server sends as a challenge when it refuses the token.
 
+use super::fake_server::{Ctx, Protocol};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use std::io;
 
 /// The JSON a server sends, base64-coded, when it refuses a token (RFC 7628 section 3.2.2).
 pub const ERROR_JSON: &str = r#"{"status":"invalid_token","scope":"https://mail.example/"}"#;
@@ -49,4 +51,33 @@ pub fn tokens_sent(transcript: &[String]) -> Vec<String> {
             parse(mech, words.get(at + 2)?).map(|(_, t)| t)
         })
         .collect()
+}
+
+/// An OAuth2 login on a fake server whose challenges start with `+ ` (POP3, IMAP): the
+/// response is `ir`, or when that is empty the answer to an empty challenge. `Some(true)`:
+/// `user` with one of `tokens`; `Some(false)`: refused, after the error challenge was sent
+/// and answered; `None`: the client went away.
+pub fn exchange<P: Protocol>(
+    c: &mut Ctx<'_, P>,
+    mech: &str,
+    ir: &str,
+    user: &str,
+    tokens: &[String],
+) -> io::Result<Option<bool>> {
+    let response = if ir.is_empty() {
+        c.send("+ \r\n")?;
+        match c.read_line()? {
+            Some(l) => l,
+            None => return Ok(None),
+        }
+    } else {
+        ir.to_string()
+    };
+    match parse(mech, &response) {
+        Some((u, t)) if u == user && tokens.contains(&t) => Ok(Some(true)),
+        _ => {
+            c.send(&format!("+ {}\r\n", error_challenge()))?;
+            Ok(c.read_line()?.map(|_| false))
+        }
+    }
 }

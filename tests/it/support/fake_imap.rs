@@ -461,30 +461,17 @@ fn authenticate_bearer(
     mech: &str,
     ir: &str,
 ) -> io::Result<Flow> {
-    let response = if ir.is_empty() {
-        c.send("+ \r\n")?;
-        match c.read_line()? {
-            Some(l) => l,
-            None => return Ok(Flow::Close),
-        }
-    } else {
-        ir.to_string()
-    };
-    match super::bearer::parse(mech, &response) {
-        Some((user, token)) if user == USER && c.server.setup.tokens.contains(&token) => {
+    let tokens = c.server.setup.tokens.clone();
+    match super::bearer::exchange(c, mech, ir, USER, &tokens)? {
+        Some(true) => {
             c.session.authed = true;
             let caps = c.server.capabilities(true);
             c.send(&format!("{tag} OK [CAPABILITY {caps}] Logged in\r\n"))?;
         }
-        _ => {
-            c.send(&format!("+ {}\r\n", super::bearer::error_challenge()))?;
-            if c.read_line()?.is_none() {
-                return Ok(Flow::Close);
-            }
-            c.send(&format!(
-                "{tag} NO [AUTHENTICATIONFAILED] Invalid token\r\n"
-            ))?;
-        }
+        Some(false) => c.send(&format!(
+            "{tag} NO [AUTHENTICATIONFAILED] Invalid token\r\n"
+        ))?,
+        None => return Ok(Flow::Close),
     }
     Ok(Flow::Continue)
 }

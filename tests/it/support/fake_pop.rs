@@ -180,26 +180,11 @@ fn auth(c: &mut Ctx<'_, FakePop>, arg: &str) -> io::Result<Flow> {
         c.send("-ERR unsupported\r\n")?;
         return Ok(Flow::Continue);
     }
-    let response = if ir.is_empty() {
-        c.send("+ \r\n")?;
-        match c.read_line()? {
-            Some(l) => l,
-            None => return Ok(Flow::Close),
-        }
-    } else {
-        ir.to_string()
-    };
-    match super::bearer::parse(mech, &response) {
-        Some((user, token)) if user == USER && c.server.setup.tokens.contains(&token) => {
-            log_in(c)?;
-        }
-        _ => {
-            c.send(&format!("+ {}\r\n", super::bearer::error_challenge()))?;
-            if c.read_line()?.is_none() {
-                return Ok(Flow::Close);
-            }
-            c.send("-ERR [AUTH] invalid token\r\n")?;
-        }
+    let tokens = c.server.setup.tokens.clone();
+    match super::bearer::exchange(c, mech, ir, USER, &tokens)? {
+        Some(true) => log_in(c)?,
+        Some(false) => c.send("-ERR [AUTH] invalid token\r\n")?,
+        None => return Ok(Flow::Close),
     }
     Ok(Flow::Continue)
 }
