@@ -174,7 +174,8 @@ imaps:// is implicit TLS (port 993); imap:// upgrades with STARTTLS, and never s
 password in cleartext unless --tls none is given. Messages are fetched in pipelined batches \
 of UID FETCH commands and streamed to disk, whatever their size.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order; --oauth2-token-env logs in with XOAUTH2 instead."
+terminal, in that order; OAuth2 (--oauth2-provider, --oauth2-token-endpoint, --authorize) or \
+--oauth2-token-env logs in with a token instead."
 )]
 pub struct Args {
     /// imap:// or imaps:// URL of the account, with a folder as its path
