@@ -17,7 +17,7 @@ use crate::imap::parse;
 use crate::jobs::imap_fetch::{
     FetchOptions, IdleUntil, Summary, fetch_and_idle, fetch_folder, no_uidplus,
 };
-use crate::jobs::login::Login;
+use crate::jobs::login::{Login, connect_with};
 use crate::net::url::{Scheme, Target};
 use crate::session::SessionOptions;
 use crate::session::sasl::Mechanism;
@@ -398,8 +398,8 @@ impl Account<'_> {
         let fetch_opts = &self.fetch_opts;
         let mut total: Option<Summary> = None;
         loop {
-            let creds = self.login.credentials()?;
-            let mut client = ImapClient::connect(self.target, &creds, self.opts)?;
+            let (target, opts) = (self.target, self.opts);
+            let mut client = connect_with(self.login, |c| ImapClient::connect(target, c, opts))?;
             if fetch_opts.delete && !client.capabilities().uidplus {
                 client.logout();
                 return Err(no_uidplus(&self.target.authority()));

@@ -10,7 +10,7 @@ use super::report::Reporter;
 use super::store::{DeliverArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
-use crate::jobs::login::Login;
+use crate::jobs::login::{Login, connect_with};
 use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
 use crate::net::url::{Scheme, Target};
 use crate::pop3::client::Pop3Client;
@@ -266,7 +266,7 @@ fn session(
     fetch_opts: &FetchOptions,
     events: &mut CliEvents<'_>,
 ) -> Result<Summary> {
-    let mut client = Pop3Client::connect(target, &login.credentials()?, opts)?;
+    let mut client = connect_with(login, |c| Pop3Client::connect(target, c, opts))?;
     let summary = fetch(&mut client, store, Some(&mut *state), fetch_opts, events)?;
     if summary.deleted > 0 {
         store.set_server(&format!(

@@ -24,6 +24,25 @@ pub trait Login {
     fn renew_in(&self) -> Option<Duration> {
         None
     }
+
+    /// The server refused the credentials given last: a source that keeps them (an OAuth2
+    /// token cache) forgets them, so that the next connection, or the next run, gets fresh
+    /// ones instead of the same refusal until they expire.
+    fn refused(&mut self) {}
+}
+
+/// `login`'s credentials, used by `connect` (which logs in): a refused login (77) is told
+/// to `login` ([`Login::refused`]) before the error is returned.
+pub fn connect_with<C>(
+    login: &mut dyn Login,
+    connect: impl FnOnce(&Credentials) -> Result<C>,
+) -> Result<C> {
+    let creds = login.credentials()?;
+    connect(&creds).inspect_err(|e| {
+        if e.kind() == crate::error::Kind::Auth {
+            login.refused();
+        }
+    })
 }
 
 impl Login for Credentials {

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
-use crate::jobs::login::Login;
+use crate::jobs::login::{Login, connect_with};
 use crate::jobs::retry::RetryPolicy;
 use crate::mime::Eol;
 use crate::mime::qp::QpEncoder;
@@ -264,17 +264,18 @@ impl Attempt<'_, '_> {
         }
         if session.client.is_none() {
             let server = self.server;
-            let creds = match &server.auth {
-                Some(login) => Some(login.borrow_mut().credentials()?),
-                None => None,
+            let (target, opts) = (&server.target, &server.opts);
+            let client = match &server.auth {
+                Some(login) => connect_with(&mut **login.borrow_mut(), |auth| {
+                    let mut client = SmtpClient::connect(target, opts, Some(auth))?;
+                    if let Err(e) = client.authenticate(auth) {
+                        client.quit();
+                        return Err(e);
+                    }
+                    Ok(client)
+                })?,
+                None => SmtpClient::connect(target, opts, None)?,
             };
-            let mut client = SmtpClient::connect(&server.target, &server.opts, creds.as_ref())?;
-            if let Some(auth) = &creds {
-                if let Err(e) = client.authenticate(auth) {
-                    client.quit();
-                    return Err(e);
-                }
-            }
             session.client = Some(client);
             session.used = false;
         }

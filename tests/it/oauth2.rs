@@ -402,6 +402,27 @@ fn smtp_send_says_in_words_why_the_server_refused_the_token() {
         "{last}"
     );
     assert_no_secret(&o.stderr);
-    // XOAUTH2 was forced, though OAUTHBEARER is offered; its error step is an empty line.
+    // XOAUTH2 was forced, though OAUTHBEARER is offered.
     assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+    // The refused token is forgotten: the next run refreshes instead of sending it again.
+    t.then(200, &granted("AT-two-access-value", 3600, None));
+    let o = l
+        .tool("smtp-send", &t)
+        .args([
+            "--server",
+            &server.url(),
+            "--user",
+            "ci@example.com",
+            "--helo",
+            "c.test",
+        ])
+        .args(["-f", "ci@example.com", "bob@example.org"])
+        .input(b"Subject: hi\n\nhello\n")
+        .run();
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-two-access-value"]
+    );
+    assert_eq!(t.requests().len(), 2);
 }

@@ -450,7 +450,7 @@ impl Source {
                 .post(&what, &self.config.token_endpoint, &form, &secrets)?
             {
                 Answer::Granted(m) => m,
-                Answer::Refused(r) => return Err(self.refused(&what, &r, &secrets)),
+                Answer::Refused(r) => return Err(self.endpoint_refusal(&what, &r, &secrets)),
             };
         let tokens = self.tokens_from(&what, &granted, Some(&refresh))?;
         // A rotated refresh token is durable before the access token is used: a crash
@@ -463,7 +463,7 @@ impl Source {
     /// A refresh the token endpoint refused: a consent revoked or expired
     /// (`invalid_grant`) or a client it does not know is 77 with the command that fixes it;
     /// anything else 69.
-    fn refused(&self, what: &str, r: &endpoint::Refusal, secrets: &[&str]) -> Error {
+    fn endpoint_refusal(&self, what: &str, r: &endpoint::Refusal, secrets: &[&str]) -> Error {
         let said = r.said(secrets);
         match r.error.as_str() {
             "invalid_grant" => Error::new(
@@ -498,6 +498,20 @@ impl Login for Source {
     fn credentials(&mut self) -> Result<Credentials> {
         let token = self.token()?;
         Ok(Credentials::token(&self.user, token).with_method(self.method))
+    }
+
+    fn refused(&mut self) {
+        // The cached access token is dropped (its refresh token kept): the next connection
+        // refreshes first. What cannot be done now (the cache busy or unwritable) leaves
+        // the token to expire; the refusal is the error the run reports.
+        self.expires_at = None;
+        if let Ok(cache) = Cache::lock(&self.cache_path, CACHE_WAIT) {
+            if let Ok(Some(mut t)) = cache.read() {
+                t.access_token = None;
+                t.expires_at = None;
+                let _ = cache.write(&t);
+            }
+        }
     }
 
     fn renew_in(&self) -> Option<Duration> {
