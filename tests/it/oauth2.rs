@@ -426,3 +426,46 @@ fn smtp_send_says_in_words_why_the_server_refused_the_token() {
     );
     assert_eq!(t.requests().len(), 2);
 }
+
+/// The token endpoint over HTTPS, with the loopback servers' CA-signed certificate: trusted
+/// only through `--cacert`, as the mail server is; a certificate not trusted is 76, naming
+/// the endpoint.
+#[test]
+fn the_token_endpoint_is_trusted_as_the_mail_server_is() {
+    let Some(s) = crate::support::servers::servers() else {
+        return;
+    };
+    let certs = s.ca_cert.parent().unwrap();
+    let (leaf, key) = (certs.join("leaf.pem"), certs.join("leaf.key"));
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value"])
+        .start();
+    let t = crate::support::fake_token::token_server_tls(
+        &[(200, &granted("AT-one-access-value", 3600, None))],
+        &leaf,
+        &key,
+    );
+    let l = Local::new("https");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let run = |extra: &[&str]| {
+        l.tool("pop-fetch", &t)
+            .args([url.as_str(), "--maildir", &maildir])
+            .args(extra)
+            .run()
+    };
+    let o = run(&[]);
+    let line = o.fails(76);
+    assert_eq!(
+        line,
+        format!(
+            "pop-fetch: token endpoint {}: Connection Failed: tls connection init failed: invalid peer certificate: UnknownIssuer (--cacert FILE trusts the CA that signed it)",
+            t.url("/token")
+        )
+    );
+    assert_no_secret(&o.stderr);
+    assert_eq!(server.connections(), 0);
+    let cacert = s.ca_cert.display().to_string();
+    run(&["--cacert", &cacert]).ok();
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+}

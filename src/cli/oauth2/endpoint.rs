@@ -198,13 +198,20 @@ fn transport_error(what: &str, t: &ureq::Transport, secrets: &[&str]) -> Error {
         ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => Kind::Usage,
         _ => Kind::TempFail,
     };
-    // rustls's refusals come as I/O errors: a certificate problem is no network trouble.
-    let said = shown(&t.to_string(), secrets);
-    let kind = if said.contains("certificate") || said.contains("InvalidCertificate") {
-        Kind::Tls
-    } else {
-        kind
+    // ureq's text starts with the URL, which `what` names already.
+    let text = t.to_string();
+    let text = match t.url() {
+        Some(u) => text.strip_prefix(&format!("{u}: ")).unwrap_or(&text),
+        None => &text,
     };
+    let said = shown(text, secrets);
+    // rustls's refusals come as I/O errors: a certificate problem is no network trouble.
+    if said.contains("certificate") {
+        return Error::new(
+            Kind::Tls,
+            format!("{what}: {said} (--cacert FILE trusts the CA that signed it)"),
+        );
+    }
     Error::new(kind, format!("{what}: {said}"))
 }
 
