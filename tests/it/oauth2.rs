@@ -469,3 +469,75 @@ fn the_token_endpoint_is_trusted_as_the_mail_server_is() {
     run(&["--cacert", &cacert]).ok();
     assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
 }
+
+/// `--retries`: the second connection asks for credentials again, and a token near its
+/// expiry is refreshed for it.
+#[test]
+fn a_retry_logs_in_with_a_fresh_token() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value", "AT-two-access-value"])
+        .reply_once("STAT", "-ERR [SYS/TEMP] try again later\r\n")
+        .start();
+    let t = token_server(&[
+        (
+            200,
+            &granted("AT-one-access-value", 30, Some(ROTATED_REFRESH)),
+        ),
+        (200, &granted("AT-two-access-value", 3600, None)),
+    ]);
+    let l = Local::new("retry");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let o = l
+        .tool("pop-fetch", &t)
+        .args([url.as_str(), "--maildir", &maildir, "--retries", "1", "-q"])
+        .run();
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-two-access-value"]
+    );
+    assert_eq!(t.requests()[1].form["refresh_token"], ROTATED_REFRESH);
+}
+
+/// The token endpoint is held to `--timeout` and to 64 KiB of answer.
+#[test]
+fn a_token_endpoint_that_never_answers_or_answers_too_much_is_given_up() {
+    // Connections are taken (the backlog) and never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/token", silent.local_addr().unwrap());
+    let l = Local::new("silent");
+    let o = tool("pop-fetch")
+        .home(l.path("home"))
+        .env("XDG_STATE_HOME", l.path("state"))
+        .args([
+            "pop3://alice@127.0.0.1:9",
+            "--tls",
+            "none",
+            "--maildir",
+            "Mail",
+        ])
+        .args(["--timeout", "1", "--oauth2-token-endpoint", &endpoint])
+        .args(["--oauth2-client-id", "cid"])
+        .args([
+            "--oauth2-refresh-token-file",
+            &l.path("refresh").display().to_string(),
+        ])
+        .run();
+    let line = o.fails(75);
+    assert!(
+        line.starts_with(&format!("pop-fetch: token endpoint {endpoint}: ")),
+        "{line}"
+    );
+    let huge = format!(r#"{{"access_token":"{}"}}"#, "x".repeat(70_000));
+    let t = token_server(&[(200, &huge)]);
+    let o = l
+        .tool("pop-fetch", &t)
+        .args(["pop3://alice@127.0.0.1:9", "--maildir", "Mail"])
+        .run();
+    let line = o.fails(76);
+    assert!(
+        line.ends_with(": the answer is longer than 65536 bytes"),
+        "{line}"
+    );
+}
