@@ -31,6 +31,18 @@ const SECRETS: &[&str] = &[
     "AT-two-access-value",
 ];
 
+/// The two access tokens the endpoint of [`two_tokens`] gives, in turn.
+const BOTH: &[&str] = &["AT-one-access-value", "AT-two-access-value"];
+
+/// An endpoint that gives `AT-one...` for `first` seconds with a rotated refresh token,
+/// then `AT-two...` for `second` seconds.
+fn two_tokens(first: u64, second: u64) -> TokenServer {
+    token_server(&[
+        (200, &granted(BOTH[0], first, Some(ROTATED_REFRESH))),
+        (200, &granted(BOTH[1], second, None)),
+    ])
+}
+
 fn granted(access: &str, expires_in: u64, refresh: Option<&str>) -> String {
     match refresh {
         Some(r) => format!(
@@ -177,16 +189,10 @@ fn pop_fetch_starts_from_a_refresh_token_saves_the_rotated_one_and_reuses_the_ac
 #[test]
 fn a_token_near_its_expiry_is_refreshed_and_a_revoked_consent_is_77_with_the_fix() {
     let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
-        .bearer(&["AT-one-access-value", "AT-two-access-value"])
+        .bearer(BOTH)
         .start();
     // 30 s left is within the 60 s margin: the next connection refreshes first.
-    let t = token_server(&[
-        (
-            200,
-            &granted("AT-one-access-value", 30, Some(ROTATED_REFRESH)),
-        ),
-        (200, &granted("AT-two-access-value", 30, None)),
-    ]);
+    let t = two_tokens(30, 30);
     let l = Local::new("expiry");
     let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
     let maildir = l.path("Mail").display().to_string();
@@ -318,17 +324,9 @@ fn authorize_runs_the_device_grant_and_keeps_the_tokens() {
 
 #[test]
 fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires() {
-    let server = imap(&["Subject: one\r\n\r\nbody\r\n"])
-        .bearer(&["AT-one-access-value", "AT-two-access-value"])
-        .start();
+    let server = imap(&["Subject: one\r\n\r\nbody\r\n"]).bearer(BOTH).start();
     // 63 s: 3 s before the 60 s margin is reached, IDLE ends and the session logs in again.
-    let t = token_server(&[
-        (
-            200,
-            &granted("AT-one-access-value", 63, Some(ROTATED_REFRESH)),
-        ),
-        (200, &granted("AT-two-access-value", 3600, None)),
-    ]);
+    let t = two_tokens(63, 3600);
     let l = Local::new("idle");
     let url = format!("imap://{USER}@127.0.0.1:{}", server.port());
     let maildir = l.path("Mail").display().to_string();
@@ -373,26 +371,21 @@ fn smtp_send_says_in_words_why_the_server_refused_the_token() {
         .start();
     let t = token_server(&[(200, &granted("AT-one-access-value", 3600, None))]);
     let l = Local::new("smtp");
-    let o = l
-        .tool("smtp-send", &t)
-        .args([
-            "--server",
-            &server.url(),
-            "--user",
-            "ci@example.com",
-            "--helo",
-            "c.test",
-        ])
-        .args([
-            "--auth",
-            "xoauth2",
-            "-v",
-            "-f",
-            "ci@example.com",
-            "bob@example.org",
-        ])
-        .input(b"Subject: hi\n\nhello\n")
-        .run();
+    let send = |extra: &[&str]| {
+        l.tool("smtp-send", &t)
+            .args(["--server", &server.url(), "--user", "ci@example.com"])
+            .args([
+                "--helo",
+                "c.test",
+                "-f",
+                "ci@example.com",
+                "bob@example.org",
+            ])
+            .args(extra)
+            .input(b"Subject: hi\n\nhello\n")
+            .run()
+    };
+    let o = send(&["--auth", "xoauth2", "-v"]);
     assert_eq!(o.code, Some(77), "{o:#?}");
     let last = o.stderr.lines().last().unwrap();
     assert!(
@@ -406,19 +399,7 @@ fn smtp_send_says_in_words_why_the_server_refused_the_token() {
     assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
     // The refused token is forgotten: the next run refreshes instead of sending it again.
     t.then(200, &granted("AT-two-access-value", 3600, None));
-    let o = l
-        .tool("smtp-send", &t)
-        .args([
-            "--server",
-            &server.url(),
-            "--user",
-            "ci@example.com",
-            "--helo",
-            "c.test",
-        ])
-        .args(["-f", "ci@example.com", "bob@example.org"])
-        .input(b"Subject: hi\n\nhello\n")
-        .run();
+    let o = send(&[]);
     assert_eq!(o.code, Some(0), "{o:#?}");
     assert_eq!(
         tokens_sent(&server.transcript()),
@@ -475,16 +456,10 @@ fn the_token_endpoint_is_trusted_as_the_mail_server_is() {
 #[test]
 fn a_retry_logs_in_with_a_fresh_token() {
     let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
-        .bearer(&["AT-one-access-value", "AT-two-access-value"])
+        .bearer(BOTH)
         .reply_once("STAT", "-ERR [SYS/TEMP] try again later\r\n")
         .start();
-    let t = token_server(&[
-        (
-            200,
-            &granted("AT-one-access-value", 30, Some(ROTATED_REFRESH)),
-        ),
-        (200, &granted("AT-two-access-value", 3600, None)),
-    ]);
+    let t = two_tokens(30, 3600);
     let l = Local::new("retry");
     let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
     let maildir = l.path("Mail").display().to_string();
