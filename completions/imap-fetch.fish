@@ -7,8 +7,16 @@ complete -c imap-fetch -l since -d 'Fetch only messages that arrived on or after
 complete -c imap-fetch -l limit -d 'Fetch at most N messages per folder this run (the others wait for the next)' -r
 complete -c imap-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
 complete -c imap-fetch -l state-file -d 'Keep what was delivered in FILE (default: $XDG_STATE_HOME/posthaste/imap/USER@HOST, whatever the port)' -r -F
-complete -c imap-fetch -l auth -d 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, EXTERNAL) instead of the best one offered' -r
-complete -c imap-fetch -l oauth2-token-env -d 'Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR' -r -f
+complete -c imap-fetch -l auth -d 'Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, EXTERNAL) instead of the best one offered' -r
+complete -c imap-fetch -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (SASL OAUTHBEARER or XOAUTH2)' -r -f
+complete -c imap-fetch -l oauth2-provider -d 'Log in with OAuth2 through a provider\'s endpoints and scopes: microsoft (Microsoft 365, Outlook.com) or google (Gmail); --oauth2-client-id is still needed' -r -f -a "microsoft\t''
+google\t''"
+complete -c imap-fetch -l oauth2-token-endpoint -d 'Log in with OAuth2, refreshing tokens at this token endpoint (https://)' -r -f
+complete -c imap-fetch -l oauth2-device-authorization-endpoint -d 'The device authorization endpoint, for --authorize (https://)' -r -f
+complete -c imap-fetch -l oauth2-client-id -d 'The OAuth2 client (application) id registered with the provider' -r -f
+complete -c imap-fetch -l oauth2-client-secret-file -d 'Read the OAuth2 client secret, if the client has one, from the first line of FILE (chmod 600)' -r -F
+complete -c imap-fetch -l oauth2-scope -d 'The scopes to ask for, separated by spaces (default: the provider\'s for the tool)' -r -f
+complete -c imap-fetch -l oauth2-refresh-token-file -d 'Start from the refresh token on the first line of FILE (chmod 600) while the token cache holds none' -r -F
 complete -c imap-fetch -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
 complete -c imap-fetch -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c imap-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
@@ -56,6 +64,7 @@ complete -c imap-fetch -l keep -d 'Leave the messages on the server (the default
 complete -c imap-fetch -l delete -d 'Delete each message on the server once its local copy is durable (\\Deleted, then UID EXPUNGE of exactly those messages; needs UIDPLUS)'
 complete -c imap-fetch -l reset-state -d 'Fetch nothing: record each folder as delivered up to its newest message, so that --new fetches only what arrives from now on'
 complete -c imap-fetch -l idle -d 'After fetching, wait for new mail with IDLE and fetch it as it arrives, until SIGINT or SIGTERM (then a clean LOGOUT); one folder only'
+complete -c imap-fetch -l authorize -d 'Sign in once at a terminal (the OAuth2 device authorization grant: open the URL shown, enter the code), keep the tokens in the account\'s token cache, and exit'
 complete -c imap-fetch -l no-netrc -d 'Do not read any netrc file'
 complete -c imap-fetch -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
 complete -c imap-fetch -s 4 -l ipv4 -d 'Use IPv4 addresses only'

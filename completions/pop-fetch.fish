@@ -5,7 +5,7 @@ complete -c pop-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, m
 complete -c pop-fetch -l state-file -d 'Keep the UIDLs of delivered messages in FILE (default: $XDG_STATE_HOME/posthaste/pop/USER@HOST, whatever the port)' -r -F
 complete -c pop-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
 complete -c pop-fetch -l limit -d 'Fetch at most N messages this run (the others wait for the next)' -r
-complete -c pop-fetch -l auth -d 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2, external (the --cert client certificate)' -r -f -a "auto\t''
+complete -c pop-fetch -l auth -d 'How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL mechanism: scram-sha-256, plain, login, cram-md5, xoauth2, oauthbearer, external (the --cert client certificate)' -r -f -a "auto\t''
 user\t''
 apop\t''
 scram-sha-256\t''
@@ -13,8 +13,17 @@ plain\t''
 login\t''
 cram-md5\t''
 xoauth2\t''
-external\t''"
-complete -c pop-fetch -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)' -r -f
+external\t''
+oauthbearer\t''"
+complete -c pop-fetch -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (SASL OAUTHBEARER or XOAUTH2)' -r -f
+complete -c pop-fetch -l oauth2-provider -d 'Log in with OAuth2 through a provider\'s endpoints and scopes: microsoft (Microsoft 365, Outlook.com) or google (Gmail); --oauth2-client-id is still needed' -r -f -a "microsoft\t''
+google\t''"
+complete -c pop-fetch -l oauth2-token-endpoint -d 'Log in with OAuth2, refreshing tokens at this token endpoint (https://)' -r -f
+complete -c pop-fetch -l oauth2-device-authorization-endpoint -d 'The device authorization endpoint, for --authorize (https://)' -r -f
+complete -c pop-fetch -l oauth2-client-id -d 'The OAuth2 client (application) id registered with the provider' -r -f
+complete -c pop-fetch -l oauth2-client-secret-file -d 'Read the OAuth2 client secret, if the client has one, from the first line of FILE (chmod 600)' -r -F
+complete -c pop-fetch -l oauth2-scope -d 'The scopes to ask for, separated by spaces (default: the provider\'s for the tool)' -r -f
+complete -c pop-fetch -l oauth2-refresh-token-file -d 'Start from the refresh token on the first line of FILE (chmod 600) while the token cache holds none' -r -F
 complete -c pop-fetch -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
 complete -c pop-fetch -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c pop-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
@@ -58,6 +67,7 @@ complete -c pop-fetch -l new -d 'Fetch only messages not delivered before, by th
 complete -c pop-fetch -l all -d 'Fetch every message, delivered before or not'
 complete -c pop-fetch -l all-accounts -d 'Fetch every account of the config file whose server is for this tool, one after the other, each with its own state and lock (one failing does not stop the others; the exit status is the first failure\'s)'
 complete -c pop-fetch -l headers-only -d 'Fetch only the headers of each message (TOP n 0), a look: nothing is recorded; refuses --delete'
+complete -c pop-fetch -l authorize -d 'Sign in once at a terminal (the OAuth2 device authorization grant: open the URL shown, enter the code), keep the tokens in the account\'s token cache, and exit'
 complete -c pop-fetch -l no-netrc -d 'Do not read any netrc file'
 complete -c pop-fetch -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
 complete -c pop-fetch -s 4 -l ipv4 -d 'Use IPv4 addresses only'

@@ -16,8 +16,16 @@ complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oe
 complete -c smtp-send -s B -d 'sendmail\'s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)' -r -f -a "7BIT\t''
 8BITMIME\t''"
 complete -c smtp-send -s b -d 'sendmail\'s mode: only -bm (deliver a message) is supported' -r -f -a "m\t''"
-complete -c smtp-send -l auth -d 'Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, EXTERNAL) [default: the best the server offers]' -r
-complete -c smtp-send -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (XOAUTH2; needs --user)' -r -f
+complete -c smtp-send -l auth -d 'Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, EXTERNAL) [default: the best the server offers]' -r
+complete -c smtp-send -l oauth2-token-env -d 'Log in with the OAuth2 access token in the environment variable VAR (OAUTHBEARER or XOAUTH2; needs --user)' -r -f
+complete -c smtp-send -l oauth2-provider -d 'Log in with OAuth2 through a provider\'s endpoints and scopes: microsoft (Microsoft 365, Outlook.com) or google (Gmail); --oauth2-client-id is still needed' -r -f -a "microsoft\t''
+google\t''"
+complete -c smtp-send -l oauth2-token-endpoint -d 'Log in with OAuth2, refreshing tokens at this token endpoint (https://)' -r -f
+complete -c smtp-send -l oauth2-device-authorization-endpoint -d 'The device authorization endpoint, for --authorize (https://)' -r -f
+complete -c smtp-send -l oauth2-client-id -d 'The OAuth2 client (application) id registered with the provider' -r -f
+complete -c smtp-send -l oauth2-client-secret-file -d 'Read the OAuth2 client secret, if the client has one, from the first line of FILE (chmod 600)' -r -F
+complete -c smtp-send -l oauth2-scope -d 'The scopes to ask for, separated by spaces (default: the provider\'s for the tool)' -r -f
+complete -c smtp-send -l oauth2-refresh-token-file -d 'Start from the refresh token on the first line of FILE (chmod 600) while the token cache holds none' -r -F
 complete -c smtp-send -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
 complete -c smtp-send -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c smtp-send -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f
@@ -57,6 +65,7 @@ complete -c smtp-send -l allow-bare-cr -d 'Send a lone CR (one not followed by L
 complete -c smtp-send -l no-chunking -d 'Send the message with DATA even when the server offers CHUNKING (BDAT)'
 complete -c smtp-send -l partial -d 'When some recipients are refused, send to the others (and exit 67, or 79 when they were refused only for now; stderr says who got it)'
 complete -c smtp-send -s i -d 'sendmail\'s -i: a line with a single dot does not end the message (it never does here)'
+complete -c smtp-send -l authorize -d 'Sign in once at a terminal (the OAuth2 device authorization grant: open the URL shown, enter the code), keep the tokens in the account\'s token cache, and exit'
 complete -c smtp-send -l no-netrc -d 'Do not read any netrc file'
 complete -c smtp-send -l insecure -d 'Do not verify the server certificate at all (says so on stderr)'
 complete -c smtp-send -s 4 -l ipv4 -d 'Use IPv4 addresses only'

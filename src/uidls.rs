@@ -144,8 +144,9 @@ fn other_name(base: &Path, user_part: &str, host_part: &str) -> Option<(String, 
     others.into_iter().next()
 }
 
-/// `$XDG_STATE_HOME` when it is an absolute path, else `$HOME/.local/state`.
-fn state_home(xdg: Option<OsString>, home: Option<OsString>) -> Result<PathBuf> {
+/// `$XDG_STATE_HOME` when it is an absolute path, else `$HOME/.local/state` (also the OAuth2
+/// token cache's home, `cli::oauth2::cache`).
+pub(crate) fn state_home(xdg: Option<OsString>, home: Option<OsString>) -> Result<PathBuf> {
     match xdg.map(PathBuf::from) {
         Some(p) if p.is_absolute() => Ok(p),
         _ => match home.filter(|h| !h.is_empty()) {
@@ -455,29 +456,7 @@ fn set(map: &mut BTreeMap<String, String>, key: &str, value: &str) -> bool {
 /// run holding it is 75.
 fn take_lock(path: &Path, shown: &str) -> Result<File> {
     let lock_path = lock_path(path);
-    let lock = {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: a FIFO planted there cannot hold the open up.
-        let lock = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(&lock_path)
-            .map_err(|e| Error::cant_create(lock_path.display(), &e))?;
-        if let Some(what) = not_regular(&lock) {
-            return Err(Error::new(
-                Kind::CantCreate,
-                format!(
-                    "{}: not a regular file ({what}); refusing to use it",
-                    lock_path.display()
-                ),
-            ));
-        }
-        lock
-    };
+    let lock = open_lock(&lock_path)?;
     // SAFETY: flock on a descriptor we own.
     if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
         let e = io::Error::last_os_error();
@@ -491,6 +470,32 @@ fn take_lock(path: &Path, shown: &str) -> Result<File> {
             ));
         }
         return Err(Error::local_io(lock_path.display(), &e));
+    }
+    Ok(lock)
+}
+
+/// Opens (creating it, mode 600) the lock file `lock_path`, without following a link, and
+/// refuses anything that is not a regular file (73). The caller takes the `flock`.
+pub(crate) fn open_lock(lock_path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: a FIFO planted there cannot hold the open up.
+    let lock = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(lock_path)
+        .map_err(|e| Error::cant_create(lock_path.display(), &e))?;
+    if let Some(what) = not_regular(&lock) {
+        return Err(Error::new(
+            Kind::CantCreate,
+            format!(
+                "{}: not a regular file ({what}); refusing to use it",
+                lock_path.display()
+            ),
+        ));
     }
     Ok(lock)
 }

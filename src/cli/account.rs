@@ -113,7 +113,8 @@ pub struct Run {
     pub account: Option<Selected>,
 }
 
-/// Flags that say where the configuration is, or are no setting at all: never config keys.
+/// Flags that say where the configuration is, or are no setting at all (`--authorize` is an
+/// action, run at a terminal): never config keys.
 const NOT_KEYS: &[&str] = &[
     "config",
     "account",
@@ -121,6 +122,7 @@ const NOT_KEYS: &[&str] = &[
     "help",
     "version",
     "generate",
+    "authorize",
 ];
 
 /// The keys that say how to log in: a table that gives one of them gives the login, and the

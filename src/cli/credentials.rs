@@ -24,29 +24,19 @@ use std::time::Duration;
 /// The warning for a password in the URL.
 const URL_WARNING: &str = "a password in the URL is visible to other users in the process list; prefer --password-file, --password-env or --password-cmd";
 
-/// The login of a mail tool, which needs a user name (there is no anonymous login): the
-/// secret is the OAuth2 token in the variable `token_env` when given, else the password
-/// ([`password_warn`]), or the client certificate ([`secret_for`]); `method` is `--auth`,
-/// `cert` whether `--cert` is given. `example` is the URL a user name goes in
-/// (`pop3s://USER@HOST`), for the message that asks for one (64).
-pub fn mail_login(
-    target: &Target,
-    args: &CredArgs,
-    token_env: Option<&str>,
-    (method, cert): (Method, bool),
-    example: &str,
-    warn: &dyn Fn(&str),
-) -> Result<Credentials> {
-    let Some(user) = user_name(target, args)? else {
-        return Err(Error::new(
+/// The user name of a mail tool's login, which needs one (there is no anonymous login):
+/// `example` is the URL a user name goes in (`pop3s://USER@HOST`), for the message that
+/// asks for one (64).
+pub fn mail_user(target: &Target, args: &CredArgs, example: &str) -> Result<String> {
+    user_name(target, args)?.ok_or_else(|| {
+        Error::new(
             Kind::Usage,
             format!(
                 "{target}: no user name: give it in the URL ({example}://USER@{}), with --user, or from a netrc file named by --netrc-file",
                 target.host
             ),
-        ));
-    };
-    secret_for(target, &user, args, token_env, (method, cert), warn)
+        )
+    })
 }
 
 /// How `user` logs in: with the OAuth2 token in the variable `token_env` when given, else
@@ -336,9 +326,15 @@ fn terminal_attached() -> bool {
 
 /// The first line of a password file, which must not be readable by group or others.
 pub fn read_password_file(path: &Path) -> Result<String> {
+    read_secret_file("--password-file", path, "password")
+}
+
+/// The first line of the file `flag` names, a secret (`what`: password, client secret...),
+/// which must not be readable by group or others (77, with the `chmod` that fixes it).
+pub fn read_secret_file(flag: &str, path: &Path, what: &str) -> Result<String> {
     let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::no_input(format!("--password-file {shown}"), &e))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::no_input(format!("{flag} {shown}"), &e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -347,14 +343,14 @@ pub fn read_password_file(path: &Path) -> Result<String> {
             return Err(Error::new(
                 Kind::Auth,
                 format!(
-                    "--password-file {shown}: readable by group or others (mode {:o}); refusing it: chmod 600 {shown}",
+                    "{flag} {shown}: readable by group or others (mode {:o}); refusing it: chmod 600 {shown}",
                     mode & 0o777
                 ),
             ));
         }
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::no_input(format!("--password-file {shown}"), &e))?;
+        .map_err(|e| Error::no_input(format!("{flag} {shown}"), &e))?;
     // The first line, without its line end (LF, CRLF, or a lone CR at the very end).
     let line = match text.find('\n') {
         Some(i) => &text[..=i],
@@ -364,10 +360,13 @@ pub fn read_password_file(path: &Path) -> Result<String> {
     if line.is_empty() {
         return Err(Error::new(
             Kind::Auth,
-            format!("--password-file {shown}: the first line is empty"),
+            format!("{flag} {shown}: the first line is empty"),
         ));
     }
-    check_password(line.to_string(), format_args!("--password-file {shown}"))
+    if !sendable(line) {
+        return Err(unsendable(format_args!("{flag} {shown}"), what));
+    }
+    Ok(line.to_string())
 }
 
 /// Warns when a netrc file that holds a password can be read by group or others: curl

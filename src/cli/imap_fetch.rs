@@ -5,6 +5,7 @@
 use super::common::{NetArgs, OutputArgs};
 use super::credentials;
 use super::fetch;
+use super::oauth2::{OAuth2Args, Service};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{DeliverArgs, Tracked};
@@ -13,7 +14,10 @@ use crate::deliver::Deliver;
 use crate::error::{Error, Kind, Result};
 use crate::imap::client::ImapClient;
 use crate::imap::parse;
-use crate::jobs::imap_fetch::{FetchOptions, Summary, fetch_and_idle, fetch_folder, no_uidplus};
+use crate::jobs::imap_fetch::{
+    FetchOptions, IdleUntil, Summary, fetch_and_idle, fetch_folder, no_uidplus,
+};
+use crate::jobs::login::{Login, connect_with};
 use crate::net::url::{Scheme, Target};
 use crate::session::SessionOptions;
 use crate::session::sasl::Mechanism;
@@ -82,6 +86,10 @@ impl Tool for ImapFetch {
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
         let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
+        if args.oauth2.authorize {
+            let user = credentials::mail_user(&target, &args.net.creds, "imaps")?;
+            return args.oauth2.sign_in(Service::Imap, &user, &args.net, report);
+        }
         args.net.tls.warn_insecure(report);
         let folders = folders(&args, &target)?;
         if !args.list_folders && !args.deliver.store.given() {
@@ -91,19 +99,19 @@ impl Tool for ImapFetch {
             ));
         }
         let warn = report.warner();
-        let login = imap_login(&target, &args, &warn)?;
+        let mut login = imap_login(&target, &args, &warn)?;
         let opts = args.net.session(
             args.url.starts_with("imaps:"),
             args.net.output.verbose,
             report,
         )?;
         if args.list_folders {
-            return list_folders(&target, &login, &opts);
+            return list_folders(&target, &login.credentials()?, &opts);
         }
         let mut state = fetch::open_state(
             args.state_file.as_deref(),
             "imap",
-            &login.user,
+            login.user(),
             &target,
             report,
         )?;
@@ -116,9 +124,9 @@ impl Tool for ImapFetch {
         if args.idle {
             super::signals::stop_on_signal();
         }
-        let account = Account {
+        let mut account = Account {
             target: &target,
-            login: &login,
+            login: &mut *login,
             opts: &opts,
             fetch_opts: fetch_options(&args),
             idle: args.idle,
@@ -169,7 +177,8 @@ imaps:// is implicit TLS (port 993); imap:// upgrades with STARTTLS, and never s
 password in cleartext unless --tls none is given. Messages are fetched in pipelined batches \
 of UID FETCH commands and streamed to disk, whatever their size.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order; --oauth2-token-env logs in with XOAUTH2 instead."
+terminal, in that order; OAuth2 (--oauth2-provider, --oauth2-token-endpoint, --authorize) or \
+--oauth2-token-env logs in with a token instead."
 )]
 pub struct Args {
     /// imap:// or imaps:// URL of the account, with a folder as its path
@@ -248,14 +257,18 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["all", "reset_state", "list_folders"])]
     pub idle: bool,
 
-    /// Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, EXTERNAL)
-    /// instead of the best one offered
+    /// Use this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER,
+    /// EXTERNAL) instead of the best one offered
     #[arg(long, value_name = "MECH", value_parser = parse_mechanism)]
     pub auth: Option<Mechanism>,
 
-    /// Log in with XOAUTH2, with the OAuth2 access token in the environment variable VAR
+    /// Log in with the OAuth2 access token in the environment variable VAR (SASL
+    /// OAUTHBEARER or XOAUTH2)
     #[arg(long, value_name = "VAR", value_hint = ValueHint::Other, conflicts_with_all = ["password_file", "password_env", "password_cmd"])]
     pub oauth2_token_env: Option<String>,
+
+    #[command(flatten)]
+    pub oauth2: OAuth2Args,
 
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,
@@ -373,7 +386,7 @@ fn unfinished(args: &Args) -> Option<&'static str> {
 /// The account and what to do in each folder.
 struct Account<'a> {
     target: &'a Target,
-    login: &'a Credentials,
+    login: &'a mut dyn Login,
     opts: &'a SessionOptions,
     fetch_opts: FetchOptions,
     idle: bool,
@@ -382,45 +395,69 @@ struct Account<'a> {
 impl Account<'_> {
     /// One connection for one folder: log in, fetch, LOGOUT. A failure drops the
     /// connection; flags and deletions were only ever sent for messages already durable,
-    /// and a retry is safe: what was delivered is recorded.
+    /// and a retry is safe: what was delivered is recorded. `--idle` goes on in a new
+    /// session, logged in afresh, when the login nears its expiry (an OAuth2 token).
     fn session(
-        &self,
+        &mut self,
         folder: &str,
         store: &mut dyn Deliver,
         state: &mut StateFile,
         events: &mut CliEvents<'_>,
     ) -> Result<Summary> {
         let fetch_opts = &self.fetch_opts;
-        let mut client = ImapClient::connect(self.target, self.login, self.opts)?;
-        if fetch_opts.delete && !client.capabilities().uidplus {
+        let mut total: Option<Summary> = None;
+        loop {
+            let (target, opts) = (self.target, self.opts);
+            let mut client = connect_with(self.login, |c| ImapClient::connect(target, c, opts))?;
+            if fetch_opts.delete && !client.capabilities().uidplus {
+                client.logout();
+                return Err(no_uidplus(&self.target.authority()));
+            }
+            let s = if self.idle {
+                let login = &*self.login;
+                let until = IdleUntil {
+                    stop: &super::signals::stop_requested,
+                    renew_in: &|| login.renew_in(),
+                };
+                fetch_and_idle(
+                    &mut client,
+                    folder,
+                    store,
+                    Some(state),
+                    fetch_opts,
+                    events,
+                    &until,
+                )?
+            } else {
+                fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?
+            };
             client.logout();
-            return Err(no_uidplus(&self.target.authority()));
+            let relogin = s.relogin;
+            match &mut total {
+                Some(t) => t.absorb(s),
+                None => total = Some(s),
+            }
+            if !relogin || super::signals::stop_requested() {
+                return Ok(total.unwrap_or_default());
+            }
         }
-        let summary = if self.idle {
-            fetch_and_idle(
-                &mut client,
-                folder,
-                store,
-                Some(state),
-                fetch_opts,
-                events,
-                &super::signals::stop_requested,
-            )?
-        } else {
-            fetch_folder(&mut client, folder, store, Some(state), fetch_opts, events)?
-        };
-        client.logout();
-        Ok(summary)
     }
 }
 
-/// The login: a user name is needed; the secret is a password or, with
-/// `--oauth2-token-env`, an OAuth2 token.
-fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
+/// The login of each connection: a user name is needed; the secret is a password or an
+/// OAuth2 token (`--oauth2-*`, `--oauth2-token-env`).
+fn imap_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Box<dyn Login>> {
+    let user = credentials::mail_user(target, &args.net.creds, "imaps")?;
     let token = args.oauth2_token_env.as_deref();
     let method = args.auth.map_or(Method::Auto, Method::Sasl);
-    let (creds, cert) = (&args.net.creds, args.net.tls.cert.is_some());
-    credentials::mail_login(target, creds, token, (method, cert), "imaps", warn)
+    args.oauth2.login(
+        Service::Imap,
+        target,
+        (&user, method),
+        token,
+        &args.net,
+        warn,
+    )
 }
 
 #[cfg(test)]

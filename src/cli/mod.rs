@@ -15,6 +15,7 @@ pub mod generated;
 pub mod imap_fetch;
 pub mod libm;
 pub mod mime_pack;
+pub mod oauth2;
 pub mod pop_fetch;
 pub mod process;
 pub mod progress;

@@ -4,17 +4,19 @@
 use super::common::{NetArgs, OutputArgs};
 use super::credentials;
 use super::fetch;
+use super::oauth2::{OAuth2Args, Service};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{DeliverArgs, Tracked};
 use super::tool::{self, Tool};
 use crate::error::{Error, Kind, Result};
+use crate::jobs::login::{Login, connect_with};
 use crate::jobs::pop_fetch::{FetchOptions, Summary, fetch, quit};
 use crate::net::url::{Scheme, Target};
 use crate::pop3::client::Pop3Client;
+use crate::session::Method;
 use crate::session::SessionOptions;
 use crate::session::sasl::Mechanism;
-use crate::session::{Credentials, Method};
 use crate::uidls::StateFile;
 use clap::{Parser, ValueHint};
 use std::path::PathBuf;
@@ -74,6 +76,10 @@ impl Tool for PopFetch {
             ));
         }
         let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
+        if args.oauth2.authorize {
+            let user = credentials::mail_user(&target, &args.net.creds, "pop3s")?;
+            return args.oauth2.sign_in(Service::Pop, &user, &args.net, report);
+        }
         if !target.path.is_empty() && target.path != "/" {
             return Err(Error::new(
                 Kind::Usage,
@@ -82,7 +88,7 @@ impl Tool for PopFetch {
         }
         args.net.tls.warn_insecure(report);
         let warn = report.warner();
-        let login = pop_login(&target, &args, &warn)?;
+        let mut login = pop_login(&target, &args, &warn)?;
         let opts = args.net.session(
             args.url.starts_with("pop3s:"),
             args.net.output.verbose,
@@ -98,7 +104,7 @@ impl Tool for PopFetch {
         let mut state = fetch::open_state(
             args.state_file.as_deref(),
             "pop",
-            &login.user,
+            login.user(),
             &target,
             report,
         )?;
@@ -126,7 +132,7 @@ impl Tool for PopFetch {
             |events| {
                 session(
                     &target,
-                    &login,
+                    &mut *login,
                     &opts,
                     &mut store,
                     &mut state,
@@ -218,14 +224,18 @@ pub struct Args {
     pub headers_only: bool,
 
     /// How to log in: auto (the best the server offers), user (USER/PASS), apop, or a SASL
-    /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2, external (the --cert
-    /// client certificate)
+    /// mechanism: scram-sha-256, plain, login, cram-md5, xoauth2, oauthbearer, external (the
+    /// --cert client certificate)
     #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = auth_parser())]
     pub auth: Method,
 
-    /// Log in with the OAuth2 access token in the environment variable VAR (SASL XOAUTH2)
+    /// Log in with the OAuth2 access token in the environment variable VAR (SASL
+    /// OAUTHBEARER or XOAUTH2)
     #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
     pub oauth2_token_env: Option<String>,
+
+    #[command(flatten)]
+    pub oauth2: OAuth2Args,
 
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,
@@ -244,6 +254,7 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
         "cram-md5",
         "xoauth2",
         "external",
+        "oauthbearer",
     ])
     .map(|s| match s.as_str() {
         "auto" => Method::Auto,
@@ -258,14 +269,14 @@ fn auth_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
 /// UIDL, fetched again, never lost).
 fn session(
     target: &Target,
-    login: &Credentials,
+    login: &mut dyn Login,
     opts: &SessionOptions,
     store: &mut Tracked,
     state: &mut StateFile,
     fetch_opts: &FetchOptions,
     events: &mut CliEvents<'_>,
 ) -> Result<Summary> {
-    let mut client = Pop3Client::connect(target, login, opts)?;
+    let mut client = connect_with(login, |c| Pop3Client::connect(target, c, opts))?;
     let summary = fetch(&mut client, store, Some(&mut *state), fetch_opts, events)?;
     if summary.deleted > 0 {
         store.set_server(&format!(
@@ -278,10 +289,17 @@ fn session(
     Ok(summary)
 }
 
-/// The login: a user name is needed (POP3 has no anonymous login), and a password, or an
-/// OAuth2 token with `--oauth2-token-env`.
-fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Credentials> {
+/// The login of each connection: a user name is needed (POP3 has no anonymous login), and a
+/// password, or an OAuth2 token (`--oauth2-*`, `--oauth2-token-env`).
+fn pop_login(target: &Target, args: &Args, warn: &dyn Fn(&str)) -> Result<Box<dyn Login>> {
+    let user = credentials::mail_user(target, &args.net.creds, "pop3s")?;
     let token = args.oauth2_token_env.as_deref();
-    let (creds, cert) = (&args.net.creds, args.net.tls.cert.is_some());
-    credentials::mail_login(target, creds, token, (args.auth, cert), "pop3s", warn)
+    args.oauth2.login(
+        Service::Pop,
+        target,
+        (&user, args.auth),
+        token,
+        &args.net,
+        warn,
+    )
 }

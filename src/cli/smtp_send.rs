@@ -5,18 +5,20 @@
 
 use super::common::{NetArgs, Progress};
 use super::credentials;
+use super::oauth2::{OAuth2Args, Service};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::tool::{self, Tool, usage};
 use crate::error::{Error, Kind, Result};
+use crate::jobs::login::Login;
 use crate::jobs::smtp_send::{
     self, Outgoing, ReadyMessage, Record, Relay, SendOptions, Server, read_some,
 };
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
 use crate::net::url::{Scheme, Target};
+use crate::session::Method;
 use crate::session::sasl::Mechanism;
-use crate::session::{Credentials, Method};
 use crate::smtp::client::{FINAL_REPLY_TIMEOUT, SmtpOptions};
 use crate::smtp::message::{Additions, BodyCheck, Header, MAX_HEADER, read_header, refusal_error};
 use clap::{Parser, ValueHint};
@@ -123,6 +125,9 @@ impl Tool for SmtpSend {
     /// is read before its server is known, and one for another account than the message
     /// before it gets that account's connection.
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        if args.oauth2.authorize {
+            return authorize(&args, report);
+        }
         let sources = sources(&args)?;
         let by_sender = super::account::sender_picks() && args.subject.is_none();
         let mut out = if by_sender {
@@ -375,14 +380,17 @@ pub struct Args {
     pub mode: Option<String>,
 
     /// Log in with this SASL mechanism (SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2,
-    /// EXTERNAL) [default: the best the server offers]
+    /// OAUTHBEARER, EXTERNAL) [default: the best the server offers]
     #[arg(long, value_name = "MECH", value_parser = parse_mechanism)]
     pub auth: Option<Mechanism>,
 
-    /// Log in with the OAuth2 access token in the environment variable VAR (XOAUTH2; needs
-    /// --user)
+    /// Log in with the OAuth2 access token in the environment variable VAR (OAUTHBEARER or
+    /// XOAUTH2; needs --user)
     #[arg(long, value_name = "VAR", value_hint = ValueHint::Other)]
     pub oauth2_token_env: Option<String>,
+
+    #[command(flatten)]
+    pub oauth2: OAuth2Args,
 
     #[command(flatten)]
     pub net: NetArgs<SmtpOutputArgs>,
@@ -608,7 +616,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
             final_reply_timeout: final_reply_timeout(args.net.conn.timeout),
         },
         target,
-        auth,
+        auth: auth.map(std::cell::RefCell::new),
         retry: args.net.conn.retry_policy(),
     })
 }
@@ -621,16 +629,16 @@ fn final_reply_timeout(timeout: Option<Duration>) -> Duration {
 
 /// The login, if one is asked for: a user name from --user, the URL or --netrc-file, with its
 /// password (docs/CONVENTIONS.md, "Credentials") or an OAuth2 token.
-fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Credentials>> {
+fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Box<dyn Login>>> {
     let user = credentials::user_name(target, &args.net.creds)?;
     let Some(user) = user else {
         if args.auth == Some(Mechanism::External) {
             // The certificate says who logs in: no user name is needed.
-            return Ok(Some(credentials::external("", &args.net.creds)));
+            return Ok(Some(Box::new(credentials::external("", &args.net.creds))));
         }
-        if args.oauth2_token_env.is_some() || args.auth.is_some() {
+        if args.oauth2_token_env.is_some() || args.auth.is_some() || args.oauth2.wanted() {
             return Err(usage(
-                "--auth and --oauth2-token-env need a user name: give --user NAME",
+                "--auth, --oauth2-token-env and OAuth2 need a user name: give --user NAME",
             ));
         }
         return Ok(None);
@@ -638,8 +646,24 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Crede
     let method = args.auth.map_or(Method::Auto, Method::Sasl);
     let token_env = args.oauth2_token_env.as_deref();
     let warn = report.warner();
-    let (creds, cert) = (&args.net.creds, args.net.tls.cert.is_some());
-    credentials::secret_for(target, &user, creds, token_env, (method, cert), &warn).map(Some)
+    let login = args.oauth2.login(
+        Service::Smtp,
+        target,
+        (&user, method),
+        token_env,
+        &args.net,
+        &warn,
+    )?;
+    Ok(Some(login))
+}
+
+/// `--authorize`: signs the `--user` in with OAuth2 at a terminal, and ends the run.
+fn authorize(args: &Args, report: &Reporter) -> Result<()> {
+    let server = args.server.as_deref().unwrap_or("smtp://-");
+    let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
+    let user = credentials::user_name(&target, &args.net.creds)?
+        .ok_or_else(|| usage("--authorize needs a user name: give --user NAME"))?;
+    args.oauth2.sign_in(Service::Smtp, &user, &args.net, report)
 }
 
 /// Whether the user wants to hear about successes: at a terminal or with -v.
@@ -906,8 +930,8 @@ impl Log {
         if self.file.is_none() && !self.syslog {
             return Ok(());
         }
-        let user = plan.auth.as_ref().map(|a| a.user.as_str());
-        let line = log_line(&plan.target.authority(), user, rec, code);
+        let user = plan.auth.as_ref().map(|a| a.borrow().user().to_string());
+        let line = log_line(&plan.target.authority(), user.as_deref(), rec, code);
         if self.syslog {
             let level = if code == 0 {
                 libc::LOG_INFO

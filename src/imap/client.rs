@@ -1086,7 +1086,12 @@ a6 OK done\r\n";
             .err()
             .unwrap();
         assert_eq!(e.exit_code(), 77);
-        assert!(e.to_string().contains("\"status\":\"401\""), "{e}");
+        assert!(
+            e.to_string().contains(
+                "(the access token is expired, revoked or not for this user (status 401))"
+            ),
+            "{e}"
+        );
         // A token and no XOAUTH2 offered: 69, nothing sent.
         let none: Vec<&[u8]> = vec![b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"];
         let e = handshake(&none, 64, &Credentials::token("bob", "t"), &o)

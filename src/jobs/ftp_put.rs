@@ -814,8 +814,9 @@ fn identity_tag(meta: &std::fs::Metadata) -> String {
     hex(&crate::util::digest::sha256(id.as_bytes())[..6])
 }
 
-/// 12 random hex digits: the tag of a stream's temporary, this run's alone.
-fn random_tag() -> Result<String> {
+/// 12 random hex digits: the tag of a stream's temporary, this run's alone (also the OAuth2
+/// token cache's, `cli::oauth2::cache`).
+pub(crate) fn random_tag() -> Result<String> {
     let mut raw = [0u8; 6];
     getrandom::fill(&mut raw).map_err(|e| {
         Error::new(

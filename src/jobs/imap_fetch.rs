@@ -20,6 +20,7 @@ use crate::net::stream::Transport;
 use crate::uidls::{ImapFolder, StateFile};
 use crate::wire::printable;
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 /// Read buffer for message data.
 const BUF: usize = 16 * 1024;
@@ -62,6 +63,24 @@ pub struct Summary {
     /// Messages asked for and not sent though the server still lists them (each reported
     /// as a failure, 76): the next run asks for them again.
     pub missing: u64,
+    /// `--idle` stopped waiting because the login is near its expiry (an OAuth2 token): the
+    /// caller logs out and goes on in a new session, logged in afresh.
+    pub relogin: bool,
+}
+
+impl Summary {
+    /// Adds what a later fetch of the same folder did; its counts of the folder (`exists`,
+    /// `left`, `too_big`) are the newer ones.
+    pub fn absorb(&mut self, s: Summary) {
+        self.fetched += s.fetched;
+        self.bytes += s.bytes;
+        self.deleted += s.deleted;
+        self.left = s.left;
+        self.too_big = s.too_big;
+        self.missing += s.missing;
+        self.exists = s.exists;
+        self.relogin = s.relogin;
+    }
 }
 
 /// Fetches `folder` into `store`. The caller logs out on success and drops the connection
@@ -514,7 +533,10 @@ impl Ledger {
 }
 
 /// `--idle`: fetches `folder`, then waits with IDLE (re-issued every [`IDLE_REISSUE`]) and
-/// fetches what arrives, until `stop` says so; then returns (the caller logs out).
+/// fetches what arrives, until `until.stop` says so; then returns (the caller logs out).
+/// When `until.renew_in` says the login is to be renewed sooner (an OAuth2 token, which a server may
+/// hold the session to), IDLE is re-issued by then, and there it returns with
+/// [`Summary::relogin`] set instead, for the caller to log in again.
 pub fn fetch_and_idle<S: Transport>(
     client: &mut ImapClient<S>,
     folder: &str,
@@ -522,21 +544,21 @@ pub fn fetch_and_idle<S: Transport>(
     mut state: Option<&mut StateFile>,
     opts: &FetchOptions,
     events: &mut dyn Events,
-    stop: &dyn Fn() -> bool,
+    until: &IdleUntil<'_>,
 ) -> Result<Summary> {
+    let IdleUntil { stop, renew_in } = *until;
     let mut total = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
     while !stop() {
         // Mail announced while the last fetch ran makes IDLE end at once: nothing waits.
-        match client.idle(total.exists, IDLE_REISSUE, stop)? {
+        let wait = renew_in().map_or(IDLE_REISSUE, |left| left.min(IDLE_REISSUE));
+        match client.idle(total.exists, wait, stop)? {
             IdleEnd::NewMail => {
                 let s = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
-                total.fetched += s.fetched;
-                total.bytes += s.bytes;
-                total.deleted += s.deleted;
-                total.left = s.left;
-                total.too_big = s.too_big;
-                total.missing += s.missing;
-                total.exists = s.exists;
+                total.absorb(s);
+            }
+            IdleEnd::Reissue if renew_in().is_some_and(|left| left < RENEW_SOON) => {
+                total.relogin = true;
+                break;
             }
             IdleEnd::Reissue => {}
             IdleEnd::Stop => break,
@@ -544,6 +566,18 @@ pub fn fetch_and_idle<S: Transport>(
     }
     Ok(total)
 }
+
+/// When [`fetch_and_idle`] stops waiting.
+#[derive(Clone, Copy)]
+pub struct IdleUntil<'a> {
+    /// The caller asks to stop (a signal).
+    pub stop: &'a dyn Fn() -> bool,
+    /// How long the login may still serve ([`super::login::Login::renew_in`]).
+    pub renew_in: &'a dyn Fn() -> Option<Duration>,
+}
+
+/// A login with less than this left is renewed at IDLE's re-issue rather than waited out.
+const RENEW_SOON: Duration = Duration::from_secs(1);
 
 /// `--delete` needs UID EXPUNGE (RFC 4315): a plain EXPUNGE would also remove messages
 /// another client marked `\Deleted`.

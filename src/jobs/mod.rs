@@ -9,6 +9,7 @@ pub mod ftp_get;
 pub mod ftp_ls;
 pub mod ftp_put;
 pub mod imap_fetch;
+pub mod login;
 pub mod pop_fetch;
 pub mod reconnect;
 pub mod retry;

@@ -8,17 +8,18 @@
 
 use crate::error::{Error, Kind, Result};
 use crate::events::Events;
+use crate::jobs::login::{Login, connect_with};
 use crate::jobs::retry::RetryPolicy;
 use crate::mime::Eol;
 use crate::mime::qp::QpEncoder;
 use crate::net::stream::NetStream;
 use crate::net::url::Target;
-use crate::session::Credentials;
 use crate::smtp::client::{
     BodySink, Delivered, Envelope, Extensions, RcptReply, SmtpClient, SmtpOptions, refusal,
 };
 use crate::smtp::message::{BodyCheck, Header, Refusal, refusal_error};
 use crate::wire::dot::LoneCr;
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -26,7 +27,8 @@ use std::path::PathBuf;
 /// The server and how to reach it, checked before anything is read or sent.
 pub struct Server {
     pub target: Target,
-    pub auth: Option<Credentials>,
+    /// Who logs in, asked again at each connection (a token may have expired meanwhile).
+    pub auth: Option<RefCell<Box<dyn Login>>>,
     pub opts: SmtpOptions,
     pub retry: RetryPolicy,
 }
@@ -262,14 +264,18 @@ impl Attempt<'_, '_> {
         }
         if session.client.is_none() {
             let server = self.server;
-            let mut client =
-                SmtpClient::connect(&server.target, &server.opts, server.auth.as_ref())?;
-            if let Some(auth) = &server.auth {
-                if let Err(e) = client.authenticate(auth) {
-                    client.quit();
-                    return Err(e);
-                }
-            }
+            let (target, opts) = (&server.target, &server.opts);
+            let client = match &server.auth {
+                Some(login) => connect_with(&mut **login.borrow_mut(), |auth| {
+                    let mut client = SmtpClient::connect(target, opts, Some(auth))?;
+                    if let Err(e) = client.authenticate(auth) {
+                        client.quit();
+                        return Err(e);
+                    }
+                    Ok(client)
+                })?,
+                None => SmtpClient::connect(target, opts, None)?,
+            };
             session.client = Some(client);
             session.used = false;
         }

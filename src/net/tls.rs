@@ -186,6 +186,12 @@ impl TlsContext {
         self.client_cert
     }
 
+    /// The rustls configuration: the same trust for a client that makes its own
+    /// connections (the OAuth2 token endpoint's HTTPS, `cli::oauth2`).
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        self.config.clone()
+    }
+
     /// The same trust with a session cache of its own: for one FTP control connection and
     /// its data connections. With several control connections to one server (`--parallel`)
     /// sharing a cache, a data connection could resume another connection's session, which

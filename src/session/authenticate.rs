@@ -11,8 +11,8 @@
 //! - at most [`MAX_CHALLENGES`] challenges: a server that answers with `+ ` for ever ends;
 //! - giving up (a challenge that is not base64, one the mechanism refuses, too many) always
 //!   cancels with `*` and reads the server's reply before failing (RFC 4422 section 3.5);
-//! - what the server said inside the exchange (XOAUTH2's JSON error,
-//!   [`Exchange::detail`]) is added to the error of the refusal.
+//! - what the server said inside the exchange (XOAUTH2's and OAUTHBEARER's JSON error,
+//!   [`Exchange::detail`], in words) is added to the error of the refusal.
 //!
 //! [`Conn::hide`]: crate::wire::Conn::hide
 
@@ -77,7 +77,8 @@ pub type Reply<P> = <<P as Sasl>::Dialect as Dialect>::Reply;
 /// succeeds only when the server proved it knows the password.
 pub fn authenticate<P: Sasl>(p: &mut P, mech: Mechanism, creds: &Credentials) -> Result<Reply<P>> {
     let what = format!("{} {mech}", P::COMMAND);
-    let mut ex = Exchange::new(mech, creds.sasl_user(), creds.secret());
+    let peer = p.conn_mut().peer().to_string();
+    let mut ex = Exchange::new(mech, creds.sasl_user(), creds.secret()).at(&peer);
     let mut pending = None;
     let initial = match p.initial_response_limit() {
         Some(limit) => ex.initial_response().map(|ir| (ir, limit)),
@@ -331,7 +332,7 @@ mod tests {
         assert_eq!(e.exit_code(), 77);
         assert_eq!(
             e.to_string(),
-            "h.example:25: login as bob with XOAUTH2 failed ({\"status\":\"401\"}): server said: 535 no"
+            "h.example:25: login as bob with XOAUTH2 failed (the access token is expired, revoked or not for this user (status 401)): server said: 535 no"
         );
         assert_eq!(
             sent[1], "",
@@ -343,14 +344,17 @@ mod tests {
     fn what_the_server_says_inside_the_exchange_never_shows_the_secret() {
         // XOAUTH2's error, repeating the token: the detail hides it.
         let token = Credentials::token("bob", "ya29.secret");
-        let json = B64.encode(r#"{"status":"401","token":"ya29.secret"}"#);
+        let json = B64.encode(r#"{"error":"bad","token":"ya29.secret"}"#);
         let (r, _) = run_as(
             &token,
             vec![challenge(&json), Step::Failure(reply(535, "no"))],
             Mechanism::XOAuth2,
         );
         let e = r.unwrap_err().to_string();
-        assert!(e.contains(r#"({"status":"401","token":"****"})"#), "{e}");
+        assert!(
+            e.contains(r#"(the server says: {"error":"bad","token":"****"})"#),
+            "{e}"
+        );
         // A challenge the mechanism cannot answer, quoted in the error: the same.
         let pw = Credentials::password("bob", "hunter2");
         let (r, sent) = run_as(

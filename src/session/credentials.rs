@@ -21,7 +21,8 @@ pub struct Credentials {
 #[derive(Clone, PartialEq, Eq)]
 pub enum Secret {
     Password(String),
-    /// An OAuth2 access token (`--oauth2-token-env`), for XOAUTH2.
+    /// An OAuth2 access token (`--oauth2-token-env`, or the token cache of `--oauth2-*`),
+    /// for OAUTHBEARER or XOAUTH2.
     Token(String),
     /// Nothing to send: the server knows who the user is from outside the exchange (the
     /// TLS client certificate, `--cert`), by SASL EXTERNAL (RFC 4422 appendix A). Holds the
@@ -69,7 +70,7 @@ impl Credentials {
         }
     }
 
-    /// A login with an OAuth2 access token (XOAUTH2).
+    /// A login with an OAuth2 access token (OAUTHBEARER, XOAUTH2).
     pub fn token(user: impl Into<String>, token: impl Into<String>) -> Credentials {
         Credentials {
             secret: Secret::Token(token.into()),
@@ -209,8 +210,9 @@ pub fn unsendable(source: impl fmt::Display, what: &str) -> Error {
 }
 
 /// Whether `method` can log in with the secret at hand, an OAuth2 token (`token`) or a
-/// password: a token goes by XOAUTH2 alone (never as a password to USER/PASS, APOP or
-/// another mechanism), and XOAUTH2 takes nothing else. Refused (64) before anything is sent.
+/// password: a token goes by OAUTHBEARER or XOAUTH2 alone (never as a password to USER/PASS,
+/// APOP or another mechanism), and they take nothing else. Refused (64) before anything is
+/// sent.
 pub fn suits(method: Method, token: bool) -> Result<()> {
     let named = match method {
         Method::Auto => return Ok(()),
@@ -218,10 +220,13 @@ pub fn suits(method: Method, token: bool) -> Result<()> {
         Method::Apop => "apop".to_string(),
         Method::Sasl(m) => m.name().to_string(),
     };
-    match (method == Method::Sasl(Mechanism::XOAuth2), token) {
+    let takes_token = matches!(method, Method::Sasl(m) if m.takes_token());
+    match (takes_token, token) {
         (true, false) => Err(Error::new(
             Kind::Usage,
-            "--auth XOAUTH2 needs a token (--oauth2-token-env VAR)",
+            format!(
+                "--auth {named} needs an OAuth2 token (--oauth2-provider, --oauth2-token-endpoint or --oauth2-token-env)"
+            ),
         )),
         (false, true) => Err(Error::new(
             Kind::Usage,

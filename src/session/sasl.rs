@@ -1,6 +1,7 @@
 //! SASL (RFC 4422) client mechanisms shared by SMTP AUTH (RFC 4954), POP3 AUTH (RFC 5034) and
 //! IMAP AUTHENTICATE (RFC 3501): SCRAM-SHA-256 (RFC 5802, 7677), PLAIN (RFC 4616), LOGIN,
-//! CRAM-MD5 (RFC 2195), XOAUTH2 and EXTERNAL (RFC 4422 appendix A: the TLS client
+//! CRAM-MD5 (RFC 2195), for OAuth2 access tokens OAUTHBEARER (RFC 7628) and XOAUTH2
+//! (Google's and Microsoft's older form), and EXTERNAL (RFC 4422 appendix A: the TLS client
 //! certificate says who the user is); and POP3's APOP digest (RFC 1939).
 //!
 //! The mechanisms only turn challenges into responses, as raw bytes: each protocol base64-codes
@@ -25,7 +26,12 @@ pub enum Mechanism {
     CramMd5,
     XOAuth2,
     External,
+    OAuthBearer,
 }
+
+/// Token mechanisms, best first: OAUTHBEARER is the standard (RFC 7628), XOAUTH2 what
+/// Gmail and Microsoft 365 offered first (and all some servers offer).
+const TOKEN_PREFERENCE: &[Mechanism] = &[Mechanism::OAuthBearer, Mechanism::XOAuth2];
 
 /// Password mechanisms, best first: SCRAM never sends the password and proves the server
 /// knows it; PLAIN and LOGIN send it (only ever over TLS, by the TLS policy); CRAM-MD5 keeps it
@@ -47,6 +53,7 @@ impl Mechanism {
             Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::XOAuth2 => "XOAUTH2",
             Mechanism::External => "EXTERNAL",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 
@@ -59,6 +66,7 @@ impl Mechanism {
             Mechanism::CramMd5,
             Mechanism::XOAuth2,
             Mechanism::External,
+            Mechanism::OAuthBearer,
         ]
         .into_iter()
         .find(|m| m.name().eq_ignore_ascii_case(name))
@@ -66,7 +74,12 @@ impl Mechanism {
 
     /// Every mechanism's name, for help texts and errors.
     pub fn all_names() -> &'static str {
-        "SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, EXTERNAL"
+        "SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, EXTERNAL"
+    }
+
+    /// Whether it logs in with an OAuth2 access token (and with nothing else).
+    pub fn takes_token(self) -> bool {
+        TOKEN_PREFERENCE.contains(&self)
     }
 }
 
@@ -77,8 +90,8 @@ impl fmt::Display for Mechanism {
 }
 
 /// The mechanism to use with a server that offers `offered` (names as the server sent them,
-/// any case): `forced` when given (and offered), XOAUTH2 when a token is what we have, else the
-/// best password mechanism offered. A server that offers nothing usable is an error of kind
+/// any case): `forced` when given (and offered), OAUTHBEARER or else XOAUTH2 when a token is
+/// what we have, else the best password mechanism offered. A server that offers nothing usable is an error of kind
 /// `Unavailable` (exit 69) that lists what it offered.
 pub fn choose(offered: &[&str], forced: Option<Mechanism>, have_token: bool) -> Result<Mechanism> {
     let offers = |m: Mechanism| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()));
@@ -100,13 +113,13 @@ pub fn choose(offered: &[&str], forced: Option<Mechanism>, have_token: bool) -> 
         ));
     }
     if have_token {
-        if offers(Mechanism::XOAuth2) {
-            return Ok(Mechanism::XOAuth2);
+        if let Some(&m) = TOKEN_PREFERENCE.iter().find(|&&m| offers(m)) {
+            return Ok(m);
         }
         return Err(Error::new(
             Kind::Unavailable,
             format!(
-                "the server does not offer XOAUTH2, which an OAuth2 token needs (it offers: {})",
+                "the server offers neither OAUTHBEARER nor XOAUTH2, which an OAuth2 token needs (it offers: {})",
                 listed()
             ),
         ));
@@ -142,6 +155,7 @@ enum State {
     CramMd5 { done: bool },
     XOAuth2 { sent: bool },
     External { sent: bool },
+    OAuthBearer { sent: bool },
     Scram(Scram),
 }
 
@@ -152,8 +166,10 @@ pub struct Exchange {
     secret: String,
     state: State,
     /// What the server said about a failure, when it said it inside the exchange (XOAUTH2's
-    /// JSON error challenge).
+    /// and OAUTHBEARER's JSON error challenge), in words.
     detail: Option<String>,
+    /// The server's host and port, which OAUTHBEARER names (RFC 7628 section 3.1).
+    server: Option<(String, u16)>,
 }
 
 impl fmt::Debug for Exchange {
@@ -176,6 +192,7 @@ impl Exchange {
             Mechanism::CramMd5 => State::CramMd5 { done: false },
             Mechanism::XOAuth2 => State::XOAuth2 { sent: false },
             Mechanism::External => State::External { sent: false },
+            Mechanism::OAuthBearer => State::OAuthBearer { sent: false },
             Mechanism::ScramSha256 => State::Scram(Scram::Start),
         };
         Exchange {
@@ -184,7 +201,19 @@ impl Exchange {
             secret: secret.to_string(),
             state,
             detail: None,
+            server: None,
         }
+    }
+
+    /// The same exchange, told the server's host and port (`host:port`, an IPv6 literal in
+    /// brackets), which OAUTHBEARER sends with the token so that a token meant for one
+    /// server cannot be replayed to another that checks.
+    pub fn at(mut self, peer: &str) -> Exchange {
+        self.server = peer.rsplit_once(':').and_then(|(host, port)| {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Some((host.to_string(), port.parse().ok()?))
+        });
+        self
     }
 
     pub fn mechanism(&self) -> Mechanism {
@@ -240,7 +269,7 @@ impl Exchange {
                 if *sent {
                     // The server's error, as JSON; the client answers with an empty line
                     // and the server then fails the command.
-                    self.detail = Some(quote(challenge, &self.secret));
+                    self.detail = Some(token_error(challenge, &self.secret));
                     return Ok(Vec::new());
                 }
                 *sent = true;
@@ -257,6 +286,23 @@ impl Exchange {
                 }
                 *sent = true;
                 Ok(self.user.as_bytes().to_vec())
+            }
+            State::OAuthBearer { sent } => {
+                if *sent {
+                    // RFC 7628 section 3.2.2: the error as JSON, answered with a lone
+                    // %x01, after which the server fails the command.
+                    self.detail = Some(token_error(challenge, &self.secret));
+                    return Ok(vec![0x01]);
+                }
+                *sent = true;
+                // RFC 7628 section 3.1: gs2-header, then kvpairs, each ended by %x01. The
+                // user goes in a saslname (RFC 5801: `=` and `,` escaped).
+                let mut out = format!("n,a={},\x01", saslname(&self.user));
+                if let Some((host, port)) = &self.server {
+                    out.push_str(&format!("host={host}\x01port={port}\x01"));
+                }
+                out.push_str(&format!("auth=Bearer {}\x01\x01", self.secret));
+                Ok(out.into_bytes())
             }
             State::Scram(_) => self.scram_step(challenge),
         }
@@ -275,7 +321,8 @@ impl Exchange {
             State::Scram(Scram::Verified)
             | State::Plain { sent: true }
             | State::XOAuth2 { sent: true }
-            | State::External { sent: true } => Ok(()),
+            | State::External { sent: true }
+            | State::OAuthBearer { sent: true } => Ok(()),
             State::Login { step } if *step >= 2 => Ok(()),
             State::CramMd5 { done: true } => Ok(()),
             State::Scram(_) => Err(Error::new(
@@ -294,7 +341,8 @@ impl Exchange {
     }
 
     /// What the server said about a failed login inside the exchange, if anything (XOAUTH2
-    /// sends its error as a JSON challenge): worth adding to the error message.
+    /// and OAUTHBEARER send their error as a JSON challenge), in words: worth adding to the
+    /// error message.
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
     }
@@ -383,6 +431,50 @@ pub fn apop_digest(timestamp: &str, password: &str) -> String {
 fn quote(said: &[u8], secret: &str) -> String {
     let said = crate::wire::transcript::redact_bytes(said, secret.as_bytes());
     crate::wire::printable(&String::from_utf8_lossy(&said))
+}
+
+/// A token mechanism's error challenge (RFC 7628 section 3.2.2; XOAUTH2's is the same JSON)
+/// in words: its `status` (RFC 6750's error code, or an HTTP status as Gmail sends it) said
+/// as what it means, and the `scope` the server wants, when given. Not JSON (or no status):
+/// quoted as it came. The secret hidden, control characters visible.
+fn token_error(challenge: &[u8], secret: &str) -> String {
+    let text = quote(challenge, secret);
+    let Some(status) = json_string(&text, "status") else {
+        return format!("the server says: {text}");
+    };
+    let meaning = match status.as_str() {
+        "invalid_token" | "401" => "the access token is expired, revoked or not for this user",
+        "insufficient_scope" | "403" => "the access token does not allow this service (its scope)",
+        "invalid_request" | "400" => "the server found the login malformed",
+        _ => "the server refused the token",
+    };
+    let mut said = format!("{meaning} (status {status}");
+    if let Some(scope) = json_string(&text, "scope") {
+        said.push_str(&format!(", scope needed: {scope}"));
+    }
+    said.push(')');
+    said
+}
+
+/// The string value of `key` in the flat JSON object `json` (as RFC 7628's error is), its
+/// escapes left as they are: enough to name a status; `None` when it is not there.
+fn json_string(json: &str, key: &str) -> Option<String> {
+    let at = json.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let mut end = None;
+    let mut escaped = false;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => {
+                end = Some(i);
+                break;
+            }
+            _ => escaped = false,
+        }
+    }
+    Some(rest[..end?].to_string())
 }
 
 fn unexpected(mech: Mechanism, challenge: &[u8], secret: &str) -> Error {
@@ -597,6 +689,8 @@ mod tests {
             Mechanism::Login,
             Mechanism::CramMd5,
             Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+            Mechanism::External,
         ] {
             assert_eq!(Mechanism::parse(&m.name().to_lowercase()), Some(m));
         }
@@ -669,11 +763,58 @@ mod tests {
             ex.initial_response().unwrap(),
             b"user=someuser@example.com\x01auth=Bearer ya29.vF9dft4q\x01\x01".to_vec()
         );
+        let said = br#"{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}"#;
+        assert_eq!(ex.respond(said).unwrap(), Vec::<u8>::new());
         assert_eq!(
-            ex.respond(b"{\"status\":\"401\"}").unwrap(),
-            Vec::<u8>::new()
+            ex.detail(),
+            Some(
+                "the access token is expired, revoked or not for this user (status 401, scope needed: https://mail.google.com/)"
+            )
         );
-        assert_eq!(ex.detail(), Some("{\"status\":\"401\"}"));
+    }
+
+    /// RFC 7628 section 4.1's example, and 4.2's error step: a lone %x01 answers it.
+    #[test]
+    fn oauthbearer() {
+        let mut ex = Exchange::new(Mechanism::OAuthBearer, "user@example.com", "vF9dft4qmT")
+            .at("server.example.com:143");
+        assert_eq!(
+            ex.initial_response().unwrap(),
+            b"n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer vF9dft4qmT\x01\x01"
+                .to_vec()
+        );
+        let said = br#"{"status":"invalid_token","scope":"example_scope","openid-configuration":"https://example.com/.well-known/openid-configuration"}"#;
+        assert_eq!(ex.respond(said).unwrap(), vec![0x01]);
+        assert_eq!(
+            ex.detail(),
+            Some(
+                "the access token is expired, revoked or not for this user (status invalid_token, scope needed: example_scope)"
+            )
+        );
+        // An IPv6 literal goes without its brackets; a user name's `,` and `=` are escaped.
+        let mut ex = Exchange::new(Mechanism::OAuthBearer, "a,b=c", "t").at("[::1]:993");
+        assert_eq!(
+            ex.initial_response().unwrap(),
+            b"n,a=a=2Cb=3Dc,\x01host=::1\x01port=993\x01auth=Bearer t\x01\x01".to_vec()
+        );
+    }
+
+    #[test]
+    fn a_token_error_that_is_no_json_is_quoted_without_the_token() {
+        let mut ex = Exchange::new(Mechanism::OAuthBearer, "u", "tok123");
+        ex.initial_response().unwrap();
+        ex.respond(b"bad tok123 \x1b[2J").unwrap();
+        assert_eq!(ex.detail(), Some("the server says: bad **** \\x1b[2J"));
+    }
+
+    #[test]
+    fn choose_prefers_oauthbearer_for_a_token() {
+        let m = choose(&["XOAUTH2", "OAUTHBEARER", "PLAIN"], None, true).unwrap();
+        assert_eq!(m, Mechanism::OAuthBearer);
+        let m = choose(&["XOAUTH2", "OAUTHBEARER"], Some(Mechanism::XOAuth2), true).unwrap();
+        assert_eq!(m, Mechanism::XOAuth2);
+        let e = choose(&["OAUTHBEARER"], Some(Mechanism::OAuthBearer), false).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
     }
 
     /// RFC 7677's example, with its client nonce put in place.
@@ -787,8 +928,9 @@ mod tests {
     fn no_mechanism_names_what_posthaste_speaks() {
         let e = choose(&["GSSAPI"], None, false).unwrap_err();
         assert!(
-            e.message()
-                .contains("posthaste speaks SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2"),
+            e.message().contains(
+                "posthaste speaks SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER"
+            ),
             "{}",
             e.message()
         );

@@ -437,12 +437,7 @@ fn idle_fetches_what_arrives_and_a_sigterm_ends_it_cleanly() {
         commands(&server).iter().filter(|c| *c == "IDLE").count() == 2
     });
     assert_eq!(l.md().last().unwrap(), "Subject: while waiting\n\nw\n");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let o = child.wait_with_output();
+    let o = child.terminate();
     assert_eq!(o.status.code(), Some(0), "{o:#?}");
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
     let cmds = commands(&server);

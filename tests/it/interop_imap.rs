@@ -349,12 +349,7 @@ fn idle_picks_up_a_message_delivered_while_it_waits() {
     d.put(user, &unique(1700000001, 1), &late);
     wait_for(2);
     assert!(local_messages(&md).contains(&late));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let o = child.wait_with_output();
+    let o = child.terminate();
     assert_eq!(o.status.code(), Some(0), "{o:#?}");
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }

@@ -25,6 +25,8 @@
 //! - `farewell`: an unanswered QUIT or LOGOUT does not hold a finished run;
 //! - `limits`: `--speed-limit`/`--speed-time` and `--max-time` in every tool;
 //! - `netrc_cleartext`: a netrc password is never offered in cleartext with `--tls none`;
+//! - `oauth2`: OAuth2 logins with the fake token endpoint (`support/fake_token.rs`): refresh,
+//!   rotation, expiry, a revoked consent, the device grant, IDLE's re-login;
 //! - `session_layer`: a refused upgrade to TLS is 69 in every protocol, and a SASL exchange
 //!   is bounded and cancelled with `*` when given up;
 //! - `client_cert`: `--cert`/`--key`, SASL EXTERNAL, `--tls-server-name`, `--tls-min` and
@@ -61,6 +63,7 @@ mod interop_vsftpd;
 mod limits;
 mod mime_pack;
 mod netrc_cleartext;
+mod oauth2;
 mod pop_fetch;
 mod proxy;
 mod session_layer;

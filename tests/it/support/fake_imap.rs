@@ -48,6 +48,8 @@ pub struct Setup {
     /// AUTH=EXTERNAL and SASL-IR: AUTHENTICATE EXTERNAL logs in whoever asks (the TLS
     /// front checked the certificate).
     pub external: bool,
+    /// AUTH=OAUTHBEARER, AUTH=XOAUTH2 and SASL-IR (when any) accept USER with these tokens.
+    pub tokens: Vec<String>,
     pub logindisabled: bool,
     /// FETCH responses name the UID after the message.
     pub uid_after_body: bool,
@@ -102,6 +104,7 @@ pub fn imap(messages: &[&str]) -> Builder {
             uidplus: true,
             auth_plain: false,
             external: false,
+            tokens: Vec::new(),
             logindisabled: false,
             uid_after_body: false,
             noise: false,
@@ -119,6 +122,7 @@ pub trait ImapBuilder {
     fn no_uidplus(self) -> Self;
     fn auth_plain(self) -> Self;
     fn external(self) -> Self;
+    fn bearer(self, tokens: &[&str]) -> Self;
     fn uid_after_body(self) -> Self;
     fn noise(self) -> Self;
     fn drop_in_literal(self, uid: u32) -> Self;
@@ -160,6 +164,10 @@ impl ImapBuilder for Builder {
     }
     fn auth_plain(mut self) -> Self {
         self.proto.auth_plain = true;
+        self
+    }
+    fn bearer(mut self, tokens: &[&str]) -> Self {
+        self.proto.tokens = tokens.iter().map(|t| t.to_string()).collect();
         self
     }
     fn uid_after_body(mut self) -> Self {
@@ -267,6 +275,12 @@ impl FakeImap {
             }
             if self.setup.external {
                 c.push_str(" SASL-IR AUTH=EXTERNAL");
+            }
+            if !self.setup.tokens.is_empty() {
+                c.push_str(" AUTH=OAUTHBEARER AUTH=XOAUTH2");
+                if !self.setup.auth_plain {
+                    c.push_str(" SASL-IR");
+                }
             }
             if self.setup.logindisabled {
                 c.push_str(" LOGINDISABLED");
@@ -428,6 +442,12 @@ fn authenticate(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
         c.send(&format!("{tag} OK [CAPABILITY {caps}] Logged in\r\n"))?;
         return Ok(Flow::Continue);
     }
+    let token_mech =
+        mech.eq_ignore_ascii_case("OAUTHBEARER") || mech.eq_ignore_ascii_case("XOAUTH2");
+    if token_mech && !c.server.setup.tokens.is_empty() {
+        let (mech, ir) = (mech.to_string(), ir.to_string());
+        return authenticate_bearer(c, &tag, &mech, &ir);
+    }
     if !mech.eq_ignore_ascii_case("PLAIN") || !c.server.setup.auth_plain {
         c.send(&format!("{tag} NO unsupported mechanism\r\n"))?;
         return Ok(Flow::Continue);
@@ -453,6 +473,29 @@ fn authenticate(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
         c.send(&format!(
             "{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
         ))?;
+    }
+    Ok(Flow::Continue)
+}
+
+/// AUTHENTICATE OAUTHBEARER or XOAUTH2: a token of `tokens` for USER logs in; another gets
+/// the error challenge, whose answer is read, then NO.
+fn authenticate_bearer(
+    c: &mut Ctx<'_, FakeImap>,
+    tag: &str,
+    mech: &str,
+    ir: &str,
+) -> io::Result<Flow> {
+    let tokens = c.server.setup.tokens.clone();
+    match super::bearer::exchange(c, mech, ir, USER, &tokens)? {
+        Some(true) => {
+            c.session.authed = true;
+            let caps = c.server.capabilities(true);
+            c.send(&format!("{tag} OK [CAPABILITY {caps}] Logged in\r\n"))?;
+        }
+        Some(false) => c.send(&format!(
+            "{tag} NO [AUTHENTICATIONFAILED] Invalid token\r\n"
+        ))?,
+        None => return Ok(Flow::Close),
     }
     Ok(Flow::Continue)
 }

@@ -30,6 +30,8 @@ pub struct Mailbox {
     pub drop_on_retr: Option<usize>,
     /// RETR of this message number sends half of it, then never another byte.
     pub stall_in_retr: Option<usize>,
+    /// AUTH OAUTHBEARER and XOAUTH2 (announced when any) accept USER with these tokens.
+    pub tokens: Vec<String>,
 }
 
 pub type Builder = fake_server::Builder<Mailbox>;
@@ -48,6 +50,7 @@ pub fn pop(messages: &[(&str, &str)]) -> Builder {
             external: false,
             drop_on_retr: None,
             stall_in_retr: None,
+            tokens: Vec::new(),
         },
         "+OK fake POP3 ready <1896.697170952@fake.example>\r\n",
     )
@@ -60,6 +63,7 @@ pub trait PopBuilder {
     fn external(self) -> Self;
     fn drop_on_retr(self, n: usize) -> Self;
     fn stall_in_retr(self, n: usize) -> Self;
+    fn bearer(self, tokens: &[&str]) -> Self;
     fn start(self) -> Server<FakePop>;
 }
 
@@ -82,6 +86,10 @@ impl PopBuilder for Builder {
     }
     fn drop_on_retr(mut self, n: usize) -> Self {
         self.proto.drop_on_retr = Some(n);
+        self
+    }
+    fn bearer(mut self, tokens: &[&str]) -> Self {
+        self.proto.tokens = tokens.iter().map(|t| t.to_string()).collect();
         self
     }
     fn stall_in_retr(mut self, n: usize) -> Self {
@@ -159,7 +167,7 @@ fn arg_msg<'a>(c: &'a Ctx<'_, FakePop>, arg: &str) -> Option<(usize, &'a (usize,
     (!c.session.deleted[n - 1]).then_some((n, m))
 }
 
-/// The maildrop is this session's from here on.
+/// The session logged in: the maildrop as it is now.
 fn log_in(c: &mut Ctx<'_, FakePop>) -> io::Result<()> {
     c.session.authed = true;
     let store = lock(&c.server.store);
@@ -173,20 +181,31 @@ fn log_in(c: &mut Ctx<'_, FakePop>) -> io::Result<()> {
     c.send("+OK logged in\r\n")
 }
 
-/// AUTH EXTERNAL (RFC 5034), with the initial response or after an empty `+ `.
+/// AUTH EXTERNAL (RFC 5034), with the initial response or after an empty `+ `; AUTH
+/// OAUTHBEARER or XOAUTH2: a token of `tokens` for USER logs in; another gets the error
+/// challenge, whose answer is read, then `-ERR`.
 fn auth(c: &mut Ctx<'_, FakePop>, arg: &str) -> io::Result<Flow> {
-    let (mech, initial) = arg.split_once(' ').unwrap_or((arg, ""));
-    if !(c.server.setup.external && mech.eq_ignore_ascii_case("EXTERNAL")) {
+    let (mech, ir) = arg.split_once(' ').unwrap_or((arg, ""));
+    if c.server.setup.external && mech.eq_ignore_ascii_case("EXTERNAL") {
+        if ir.is_empty() {
+            c.send("+ \r\n")?;
+            if c.read_line()?.is_none() {
+                return Ok(Flow::Close);
+            }
+        }
+        log_in(c)?;
+        return Ok(Flow::Continue);
+    }
+    if c.server.setup.tokens.is_empty() {
         c.send("-ERR unsupported mechanism\r\n")?;
         return Ok(Flow::Continue);
     }
-    if initial.is_empty() {
-        c.send("+ \r\n")?;
-        if c.read_line()?.is_none() {
-            return Ok(Flow::Close);
-        }
+    let tokens = c.server.setup.tokens.clone();
+    match super::bearer::exchange(c, mech, ir, USER, &tokens)? {
+        Some(true) => log_in(c)?,
+        Some(false) => c.send("-ERR [AUTH] invalid token\r\n")?,
+        None => return Ok(Flow::Close),
     }
-    log_in(c)?;
     Ok(Flow::Continue)
 }
 
@@ -216,6 +235,9 @@ impl Protocol for FakePop {
                 if c.server.setup.external {
                     caps.push_str("SASL EXTERNAL\r\n");
                 }
+                if !c.server.setup.tokens.is_empty() {
+                    caps.push_str("SASL OAUTHBEARER XOAUTH2\r\n");
+                }
                 caps.push_str(".\r\n");
                 c.send(&caps)?;
                 Ok(Flow::Continue)
@@ -227,6 +249,10 @@ impl Protocol for FakePop {
                 c.send("+OK begin TLS\r\n")?;
                 Ok(Flow::Continue)
             },
+        },
+        Command {
+            verbs: &["AUTH"],
+            run: auth,
         },
         Command {
             verbs: &["USER"],

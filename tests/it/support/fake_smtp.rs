@@ -28,6 +28,8 @@ pub struct Setup {
     refuse_once: HashMap<String, String>,
     data_replies: VecDeque<FinalReply>,
     login: Option<(String, String)>,
+    /// AUTH OAUTHBEARER and XOAUTH2 (announced when any) accept the login's user with these.
+    tokens: Vec<String>,
 }
 
 /// What the server does once a message's data has ended (its final `.`, or BDAT LAST).
@@ -204,6 +206,13 @@ impl Builder {
         self
     }
 
+    /// AUTH OAUTHBEARER and XOAUTH2 accept `user` with any of `tokens`.
+    pub fn bearer(mut self, user: &str, tokens: &[&str]) -> Self {
+        self.proto.login = Some((user.to_string(), String::new()));
+        self.proto.tokens = tokens.iter().map(|t| t.to_string()).collect();
+        self
+    }
+
     pub fn start(self) -> FakeSmtp {
         FakeSmtp {
             server: self.launch(|setup| Smtp {
@@ -268,7 +277,9 @@ fn ehlo(c: &mut Ctx<'_, Smtp>, _: &str) -> io::Result<Flow> {
         Some(k) => k.clone(),
         None => DEFAULT_EHLO.iter().map(|s| s.to_string()).collect(),
     };
-    if c.server.setup.login.is_some() {
+    if !c.server.setup.tokens.is_empty() {
+        kws.push("AUTH OAUTHBEARER XOAUTH2".into());
+    } else if c.server.setup.login.is_some() {
         kws.push("AUTH PLAIN LOGIN".into());
     }
     let mut out = String::from(if kws.is_empty() {
@@ -441,6 +452,24 @@ fn auth(c: &mut Ctx<'_, Smtp>, arg: &str) -> io::Result<Flow> {
             };
             b64.decode(u.as_bytes()).unwrap_or_default() == user.as_bytes()
                 && b64.decode(p.as_bytes()).unwrap_or_default() == password.as_bytes()
+        }
+        "OAUTHBEARER" | "XOAUTH2" if !c.server.setup.tokens.is_empty() => {
+            let resp = match initial {
+                Some(r) => r,
+                None => match next_line(c, "")? {
+                    Some(r) => r,
+                    None => return Ok(Flow::Close),
+                },
+            };
+            match super::bearer::parse(&mech, &resp) {
+                Some((u, t)) if u == user && c.server.setup.tokens.contains(&t) => true,
+                _ => {
+                    if next_line(c, &super::bearer::error_challenge())?.is_none() {
+                        return Ok(Flow::Close);
+                    }
+                    false
+                }
+            }
         }
         _ => return done(c.send("504 5.5.4 Unrecognized authentication type\r\n")),
     };

@@ -5,12 +5,14 @@
 //! the loopback real servers (`servers`, `servers_pop`, `servers_smtp`, `servers_cert`) and whether their
 //! tests run (`interop`).
 
+pub mod bearer;
 pub mod fake_ftp;
 pub mod fake_imap;
 pub mod fake_pop;
 pub mod fake_proxy;
 pub mod fake_server;
 pub mod fake_smtp;
+pub mod fake_token;
 pub mod files;
 pub mod interop;
 pub mod run;

@@ -153,6 +153,17 @@ impl Watched {
         self.child.as_ref().expect("not reaped").id()
     }
 
+    /// Sends the program SIGTERM (as `kill` does), then waits for it as
+    /// [`wait_with_output`](Watched::wait_with_output) does.
+    pub fn terminate(self) -> Output {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.wait_with_output()
+    }
+
     /// Closes standard input (if the test did not take it), waits for the exit and returns
     /// the status. Panics if the watchdog had to kill the program.
     pub fn wait(&mut self) -> ExitStatus {

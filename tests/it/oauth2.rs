@@ -1,0 +1,518 @@
+//! OAuth2 end to end (docs/CONVENTIONS.md, "OAuth2"): pop-fetch, imap-fetch and smtp-send
+//! against the fake mail servers, which check the bearer token they are sent, and the fake
+//! token endpoint (`support/fake_token.rs`): a first refresh token, a rotated one saved,
+//! a token near its expiry refreshed before a connection (and before IDLE's re-login), a
+//! revoked consent, the device authorization grant; no secret on stderr, even with `-v`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::support::bearer::tokens_sent;
+use crate::support::fake_imap::{ImapBuilder, imap};
+use crate::support::fake_pop::{PopBuilder, USER, pop};
+use crate::support::fake_smtp::FakeSmtp;
+use crate::support::fake_token::{TokenServer, token_server};
+use crate::support::files::TempDir;
+use crate::support::run;
+use crate::support::tool::{Tool, tool};
+
+const CLIENT_SECRET: &str = "CS-client-secret-value";
+const FIRST_REFRESH: &str = "RT-first-refresh-value";
+const ROTATED_REFRESH: &str = "RT-rotated-refresh-value";
+
+/// Every secret of these tests: none may ever reach stderr.
+const SECRETS: &[&str] = &[
+    CLIENT_SECRET,
+    FIRST_REFRESH,
+    ROTATED_REFRESH,
+    "AT-one-access-value",
+    "AT-two-access-value",
+];
+
+/// The two access tokens the endpoint of [`two_tokens`] gives, in turn.
+const BOTH: &[&str] = &["AT-one-access-value", "AT-two-access-value"];
+
+/// An endpoint that gives `AT-one...` for `first` seconds with a rotated refresh token,
+/// then `AT-two...` for `second` seconds.
+fn two_tokens(first: u64, second: u64) -> TokenServer {
+    token_server(&[
+        (200, &granted(BOTH[0], first, Some(ROTATED_REFRESH))),
+        (200, &granted(BOTH[1], second, None)),
+    ])
+}
+
+fn granted(access: &str, expires_in: u64, refresh: Option<&str>) -> String {
+    match refresh {
+        Some(r) => format!(
+            r#"{{"access_token":"{access}","token_type":"Bearer","expires_in":{expires_in},"refresh_token":"{r}"}}"#
+        ),
+        None => format!(
+            r#"{{"access_token":"{access}","token_type":"Bearer","expires_in":{expires_in}}}"#
+        ),
+    }
+}
+
+/// One test's local side: a HOME, a state folder, the secret files (mode 600).
+struct Local {
+    dir: TempDir,
+}
+
+impl Local {
+    fn new(tag: &str) -> Local {
+        let l = Local {
+            dir: TempDir::new(&format!("oauth2-{tag}")),
+        };
+        for (name, text) in [("secret", CLIENT_SECRET), ("refresh", FIRST_REFRESH)] {
+            let p = l.dir.join(name);
+            std::fs::write(&p, format!("{text}\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        l
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// `name` with this test's HOME and state, the OAuth2 flags for `t` (client `cid`, its
+    /// secret, the first refresh token).
+    fn tool(&self, name: &'static str, t: &TokenServer) -> Tool {
+        tool(name)
+            .home(self.dir.join("home"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .args(["--tls", "none", "--timeout", "10"])
+            .args(["--oauth2-token-endpoint", &t.url("/token")])
+            .args([
+                "--oauth2-client-id",
+                "cid",
+                "--oauth2-scope",
+                "mail offline_access",
+            ])
+            .args([
+                "--oauth2-client-secret-file",
+                &self.path("secret").display().to_string(),
+            ])
+            .args([
+                "--oauth2-refresh-token-file",
+                &self.path("refresh").display().to_string(),
+            ])
+    }
+
+    /// The token cache files (there is one per account).
+    fn caches(&self) -> Vec<PathBuf> {
+        let dir = self.path("state/posthaste/oauth2");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        found.retain(|p| !p.to_string_lossy().ends_with(".lock"));
+        found
+    }
+}
+
+fn assert_no_secret(stderr: &str) {
+    for s in SECRETS {
+        assert!(!stderr.contains(s), "{s} on stderr: {stderr}");
+    }
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn pop_fetch_starts_from_a_refresh_token_saves_the_rotated_one_and_reuses_the_access_token() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value"])
+        .start();
+    let t = token_server(&[(
+        200,
+        &granted("AT-one-access-value", 3600, Some(ROTATED_REFRESH)),
+    )]);
+    let l = Local::new("pop");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let o = l
+        .tool("pop-fetch", &t)
+        .args([url.as_str(), "--maildir", &maildir, "-v"])
+        .run();
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_no_secret(&o.stderr);
+    // OAUTHBEARER, preferred over XOAUTH2, with the token the endpoint gave.
+    assert!(o.stderr.contains("C: AUTH OAUTHBEARER"), "{}", o.stderr);
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+    let reqs = t.requests();
+    assert_eq!(reqs.len(), 1);
+    let form = &reqs[0].form;
+    assert_eq!(reqs[0].path, "/token");
+    assert_eq!(form["grant_type"], "refresh_token");
+    assert_eq!(form["refresh_token"], FIRST_REFRESH);
+    assert_eq!(form["client_id"], "cid");
+    assert_eq!(form["client_secret"], CLIENT_SECRET);
+    assert_eq!(form["scope"], "mail offline_access");
+    // The cache: owner-only, holding the rotated refresh token.
+    let caches = l.caches();
+    assert_eq!(caches.len(), 1, "{caches:?}");
+    assert!(
+        caches[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("alice@"),
+        "{caches:?}"
+    );
+    assert_eq!(mode(&caches[0]), 0o600);
+    assert_eq!(mode(caches[0].parent().unwrap()), 0o700);
+    let kept = std::fs::read_to_string(&caches[0]).unwrap();
+    assert!(
+        kept.contains(ROTATED_REFRESH) && !kept.contains(FIRST_REFRESH),
+        "{kept}"
+    );
+    // The next run uses the cached access token: no request to the endpoint.
+    server
+        .protocol()
+        .deliver("u2", "Subject: two\r\n\r\nbody\r\n");
+    let o = l
+        .tool("pop-fetch", &t)
+        .args([url.as_str(), "--maildir", &maildir])
+        .run();
+    o.ok();
+    assert_eq!(t.requests().len(), 1);
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-one-access-value"]
+    );
+}
+
+#[test]
+fn a_token_near_its_expiry_is_refreshed_and_a_revoked_consent_is_77_with_the_fix() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(BOTH)
+        .start();
+    // 30 s left is within the 60 s margin: the next connection refreshes first.
+    let t = two_tokens(30, 30);
+    let l = Local::new("expiry");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let run = || {
+        l.tool("pop-fetch", &t)
+            .args([url.as_str(), "--maildir", &maildir])
+            .run()
+    };
+    run().ok();
+    run().ok();
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-two-access-value"]
+    );
+    let reqs = t.requests();
+    assert_eq!(reqs[1].form["refresh_token"], ROTATED_REFRESH);
+    // No new refresh token in the answer: the one in use is kept.
+    let kept = std::fs::read_to_string(&l.caches()[0]).unwrap();
+    assert!(kept.contains(ROTATED_REFRESH), "{kept}");
+    // The consent is revoked: the endpoint says invalid_grant (repeating the token, as a
+    // hostile one might, and a control character).
+    t.then(
+        400,
+        &format!(
+            r#"{{"error":"invalid_grant","error_description":"AADSTS50173: grant revoked for {ROTATED_REFRESH}\u001b[2J"}}"#
+        ),
+    );
+    let o = run();
+    let line = o.fails(77);
+    let endpoint = t.url("/token");
+    assert_eq!(
+        line,
+        format!(
+            "pop-fetch: token endpoint {endpoint}: the refresh token was refused (invalid_grant: AADSTS50173: grant revoked for ****\\x1b[2J): the consent was revoked or has expired; sign in again with `pop-fetch --authorize` (with this run's --oauth2-* flags and URL)"
+        )
+    );
+    assert_no_secret(&o.stderr);
+    assert_eq!(tokens_sent(&server.transcript()).len(), 2, "no login tried");
+}
+
+#[test]
+fn without_any_token_the_run_is_77_naming_the_command_that_signs_in() {
+    let server = pop(&[]).bearer(&["x"]).start();
+    let t = token_server(&[]);
+    let l = Local::new("none");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let o = tool("pop-fetch")
+        .home(l.path("home"))
+        .env("XDG_STATE_HOME", l.path("state"))
+        .args([url.as_str(), "--tls", "none", "--maildir", "Mail"])
+        .args([
+            "--oauth2-token-endpoint",
+            &t.url("/token"),
+            "--oauth2-client-id",
+            "cid",
+        ])
+        .run();
+    let line = o.fails(77);
+    assert!(
+        line.starts_with("pop-fetch: OAuth2: no token for alice yet (token cache "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("): sign in once at a terminal with `pop-fetch --authorize` (with this run's --oauth2-* flags and URL)"),
+        "{line}"
+    );
+    assert!(t.requests().is_empty());
+    assert_eq!(server.connections(), 0);
+}
+
+#[test]
+fn authorize_runs_the_device_grant_and_keeps_the_tokens() {
+    let t = token_server(&[
+        (
+            200,
+            r#"{"device_code":"DC-1","user_code":"WDJB-MJHT","verification_uri":"https://login.example/device","expires_in":900,"interval":1}"#,
+        ),
+        (400, r#"{"error":"authorization_pending"}"#),
+        (
+            200,
+            &granted("AT-one-access-value", 3600, Some(ROTATED_REFRESH)),
+        ),
+    ]);
+    let l = Local::new("authorize");
+    let o = tool("imap-fetch")
+        .home(l.path("home"))
+        .env("XDG_STATE_HOME", l.path("state"))
+        .args(["imaps://alice@imap.example", "--authorize", "-q"])
+        .args(["--oauth2-token-endpoint", &t.url("/token")])
+        .args(["--oauth2-device-authorization-endpoint", &t.url("/device")])
+        .args([
+            "--oauth2-client-id",
+            "cid",
+            "--oauth2-scope",
+            "mail offline_access",
+        ])
+        .run();
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "imap-fetch: to sign in, open https://login.example/device in a browser and enter the code WDJB-MJHT (within 15 min); waiting for the sign-in..."
+    );
+    assert!(
+        lines[1].starts_with("imap-fetch: signed in: the tokens are kept in "),
+        "{lines:?}"
+    );
+    assert_no_secret(&o.stderr);
+    let reqs = t.requests();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs[0].path, "/device");
+    assert_eq!(reqs[0].form["client_id"], "cid");
+    assert_eq!(reqs[0].form["scope"], "mail offline_access");
+    for r in &reqs[1..] {
+        assert_eq!(
+            r.form["grant_type"],
+            "urn:ietf:params:oauth:grant-type:device_code"
+        );
+        assert_eq!(r.form["device_code"], "DC-1");
+    }
+    let caches = l.caches();
+    assert_eq!(mode(&caches[0]), 0o600);
+    assert!(
+        std::fs::read_to_string(&caches[0])
+            .unwrap()
+            .contains(ROTATED_REFRESH)
+    );
+}
+
+#[test]
+fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires() {
+    let server = imap(&["Subject: one\r\n\r\nbody\r\n"]).bearer(BOTH).start();
+    // 63 s: 3 s before the 60 s margin is reached, IDLE ends and the session logs in again.
+    let t = two_tokens(63, 3600);
+    let l = Local::new("idle");
+    let url = format!("imap://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let mut c = l
+        .tool("imap-fetch", &t)
+        .args([url.as_str(), "--idle", "--maildir", &maildir])
+        .command();
+    let child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
+    for _ in 0..3000 {
+        if tokens_sent(&server.transcript()).len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = child.terminate();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert_no_secret(&stderr);
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-two-access-value"]
+    );
+    assert_eq!(t.requests()[1].form["refresh_token"], ROTATED_REFRESH);
+    // The first session ended with DONE and LOGOUT; the second logged in afresh.
+    let first = server.transcript_of(0);
+    let n = first.len();
+    assert!(
+        first[n - 2].ends_with(" DONE") || first[n - 2] == "DONE",
+        "{first:?}"
+    );
+    assert!(first[n - 1].ends_with(" LOGOUT"), "{first:?}");
+    assert_eq!(
+        tokens_sent(&server.transcript_of(1)),
+        ["AT-two-access-value"]
+    );
+}
+
+#[test]
+fn smtp_send_says_in_words_why_the_server_refused_the_token() {
+    let server = FakeSmtp::builder()
+        .bearer("ci@example.com", &["AT-two-access-value"])
+        .start();
+    let t = token_server(&[(200, &granted("AT-one-access-value", 3600, None))]);
+    let l = Local::new("smtp");
+    let send = |extra: &[&str]| {
+        l.tool("smtp-send", &t)
+            .args(["--server", &server.url(), "--user", "ci@example.com"])
+            .args([
+                "--helo",
+                "c.test",
+                "-f",
+                "ci@example.com",
+                "bob@example.org",
+            ])
+            .args(extra)
+            .input(b"Subject: hi\n\nhello\n")
+            .run()
+    };
+    let o = send(&["--auth", "xoauth2", "-v"]);
+    assert_eq!(o.code, Some(77), "{o:#?}");
+    let last = o.stderr.lines().last().unwrap();
+    assert!(
+        last.contains(
+            "login as ci@example.com with XOAUTH2 failed (the access token is expired, revoked or not for this user (status invalid_token, scope needed: https://mail.example/))"
+        ),
+        "{last}"
+    );
+    assert_no_secret(&o.stderr);
+    // XOAUTH2 was forced, though OAUTHBEARER is offered.
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+    // The refused token is forgotten: the next run refreshes instead of sending it again.
+    t.then(200, &granted("AT-two-access-value", 3600, None));
+    let o = send(&[]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-two-access-value"]
+    );
+    assert_eq!(t.requests().len(), 2);
+}
+
+/// The token endpoint over HTTPS, with the loopback servers' CA-signed certificate: trusted
+/// only through `--cacert`, as the mail server is; a certificate not trusted is 76, naming
+/// the endpoint.
+#[test]
+fn the_token_endpoint_is_trusted_as_the_mail_server_is() {
+    let Some(s) = crate::support::servers::servers() else {
+        return;
+    };
+    let certs = s.ca_cert.parent().unwrap();
+    let (leaf, key) = (certs.join("leaf.pem"), certs.join("leaf.key"));
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value"])
+        .start();
+    let t = crate::support::fake_token::token_server_tls(
+        &[(200, &granted("AT-one-access-value", 3600, None))],
+        &leaf,
+        &key,
+    );
+    let l = Local::new("https");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let run = |extra: &[&str]| {
+        l.tool("pop-fetch", &t)
+            .args([url.as_str(), "--maildir", &maildir])
+            .args(extra)
+            .run()
+    };
+    let o = run(&[]);
+    let line = o.fails(76);
+    assert_eq!(
+        line,
+        format!(
+            "pop-fetch: token endpoint {}: Connection Failed: tls connection init failed: invalid peer certificate: UnknownIssuer (--cacert FILE trusts the CA that signed it)",
+            t.url("/token")
+        )
+    );
+    assert_no_secret(&o.stderr);
+    assert_eq!(server.connections(), 0);
+    let cacert = s.ca_cert.display().to_string();
+    run(&["--cacert", &cacert]).ok();
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+}
+
+/// `--retries`: the second connection asks for credentials again, and a token near its
+/// expiry is refreshed for it.
+#[test]
+fn a_retry_logs_in_with_a_fresh_token() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(BOTH)
+        .reply_once("STAT", "-ERR [SYS/TEMP] try again later\r\n")
+        .start();
+    let t = two_tokens(30, 3600);
+    let l = Local::new("retry");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let o = l
+        .tool("pop-fetch", &t)
+        .args([url.as_str(), "--maildir", &maildir, "--retries", "1", "-q"])
+        .run();
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-two-access-value"]
+    );
+    assert_eq!(t.requests()[1].form["refresh_token"], ROTATED_REFRESH);
+}
+
+/// The token endpoint is held to `--timeout` and to 64 KiB of answer.
+#[test]
+fn a_token_endpoint_that_never_answers_or_answers_too_much_is_given_up() {
+    // Connections are taken (the backlog) and never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/token", silent.local_addr().unwrap());
+    let l = Local::new("silent");
+    let o = tool("pop-fetch")
+        .home(l.path("home"))
+        .env("XDG_STATE_HOME", l.path("state"))
+        .args([
+            "pop3://alice@127.0.0.1:9",
+            "--tls",
+            "none",
+            "--maildir",
+            "Mail",
+        ])
+        .args(["--timeout", "1", "--oauth2-token-endpoint", &endpoint])
+        .args(["--oauth2-client-id", "cid"])
+        .args([
+            "--oauth2-refresh-token-file",
+            &l.path("refresh").display().to_string(),
+        ])
+        .run();
+    let line = o.fails(75);
+    assert!(
+        line.starts_with(&format!("pop-fetch: token endpoint {endpoint}: ")),
+        "{line}"
+    );
+    let huge = format!(r#"{{"access_token":"{}"}}"#, "x".repeat(70_000));
+    let t = token_server(&[(200, &huge)]);
+    let o = l
+        .tool("pop-fetch", &t)
+        .args(["pop3://alice@127.0.0.1:9", "--maildir", "Mail"])
+        .run();
+    let line = o.fails(76);
+    assert!(
+        line.ends_with(": the answer is longer than 65536 bytes"),
+        "{line}"
+    );
+}
