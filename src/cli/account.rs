@@ -802,16 +802,22 @@ impl<'c> File<'c> {
         out.extend(argv.first().cloned());
         out.extend(flags);
         out.extend(argv.iter().skip(1).cloned());
-        out.extend(positionals.into_iter().flat_map(|(_, v)| v));
+        let mut tail: Vec<OsString> = positionals.into_iter().flat_map(|(_, v)| v).collect();
         if let Some(url) = &server {
             if given.paths {
                 if let Some(sel) = selected.as_mut() {
                     sel.base_url = Some(url.clone());
                 }
             } else {
-                out.push(OsString::from(url));
+                tail.push(OsString::from(url));
             }
         }
+        // After `--`, so that a value starting with `-` (a file `--remove-source-files`, a
+        // server `--delete`) is the value it was written as, never a flag.
+        if !tail.is_empty() && !argv.iter().skip(1).any(|a| a == "--") {
+            out.push("--".into());
+        }
+        out.extend(tail);
         if secrets_from == Some(usize::MAX) {
             if let Some(sel) = selected.as_mut() {
                 sel.password = None;
@@ -1101,7 +1107,16 @@ fn values(arg: &Arg, value: &Value, at: &dyn Fn() -> String) -> Result<Vec<OsStr
                 )));
             }
         };
-        Ok(if path { home(&text) } else { text.into() })
+        Ok(match (path, text.as_str()) {
+            // A file whose name starts with `-` given as a positional value, written as on
+            // a command line (`./-x`), since clap takes `-x` after another file for a flag
+            // even after `--`; `-` alone is standard input, as typed.
+            (true, t) if arg.is_positional() && t.starts_with('-') && t != "-" => {
+                format!("./{t}").into()
+            }
+            (true, t) => home(t),
+            (false, _) => text.into(),
+        })
     };
     match value {
         Value::Array(items) if many => items.iter().map(|i| one(i.get_ref())).collect(),

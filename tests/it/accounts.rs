@@ -489,3 +489,46 @@ fn an_accounts_proxy_is_used_and_a_flag_overrides_it() {
         .ok();
     assert_eq!(md(&home.path("Mail/work")).len(), 1);
 }
+
+/// An account's positional values are values, never flags: ftp-put's `files` entry
+/// `--remove-source-files` is a file of that name (the user's other file is not deleted),
+/// and a `server` starting with `-` is a bad URL, not `--delete`.
+#[test]
+fn an_accounts_files_and_server_never_become_flags() {
+    let ftp = FakeFtp::builder().dir("in").start();
+    let home = Home::new("dashfiles", "");
+    std::fs::write(home.path("dist.tar"), b"payload").unwrap();
+    std::fs::write(home.path("--remove-source-files"), b"odd name").unwrap();
+    home.write(
+        &format!(
+            "[accounts.deploy]\nserver = \"{}\"\nfiles = [\"dist.tar\", \"--remove-source-files\"]\n",
+            ftp.url("in/"),
+        ),
+        0o600,
+    );
+    let mut cmd = home.tool("ftp-put").args(["-a", "deploy", "-q"]).command();
+    cmd.current_dir(home.path(""));
+    Out::of(
+        "ftp-put",
+        crate::support::run::output(&mut cmd),
+        Default::default(),
+    )
+    .ok();
+    assert_eq!(ftp.file("in/dist.tar").as_deref(), Some(&b"payload"[..]));
+    assert_eq!(
+        ftp.file("in/--remove-source-files").as_deref(),
+        Some(&b"odd name"[..])
+    );
+    assert!(home.path("dist.tar").exists());
+    // pop-fetch's server "--delete": the URL argument, which is not one.
+    let pop = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    home.write(
+        &pop_account("work", pop.port(), "")
+            .replace(&format!("pop3://127.0.0.1:{}", pop.port()), "--delete"),
+        0o600,
+    );
+    let out = home.tool("pop-fetch").args(["-a", "work"]).run();
+    let line = out.fails(64);
+    assert!(line.contains("--delete"), "{line}");
+    assert!(!line.contains("required"), "{line}");
+}
