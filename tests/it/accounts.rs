@@ -532,3 +532,34 @@ fn an_accounts_files_and_server_never_become_flags() {
     assert!(line.contains("--delete"), "{line}");
     assert!(!line.contains("required"), "{line}");
 }
+
+/// A config file is read up to 1 MiB: a larger one (or `--config /dev/zero`) is refused
+/// in one line, never read whole into memory.
+#[test]
+fn a_config_file_larger_than_a_mib_is_refused() {
+    let home = Home::new("huge", "");
+    let mut text = "[accounts.a]\nuser = \"u\"\n".to_string();
+    while text.len() <= 1 << 20 {
+        text.push_str("# a comment line, over and over, to make the file large\n");
+    }
+    home.write(&text, 0o600);
+    let out = home.tool("pop-fetch").args(["-a", "a", "--stdout"]).run();
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "pop-fetch: config file {}: larger than 1 MiB; refusing it",
+            home.config().display()
+        )
+    );
+    // Bytes that are not UTF-8: 64 naming the line, as any malformed TOML.
+    let config = home.config();
+    std::fs::write(&config, b"[accounts.a]\nuser = \"\xff\"\n").unwrap();
+    let out = home.tool("pop-fetch").args(["-a", "a", "--stdout"]).run();
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "pop-fetch: config file {}, line 2: not UTF-8 text (TOML is UTF-8)",
+            config.display()
+        )
+    );
+}
