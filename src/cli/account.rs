@@ -548,6 +548,13 @@ impl<'c> File<'c> {
                 }
                 (name, Value::Table(t)) if tools.iter().any(|c| c.get_name() == name) => {
                     let cmd = tools.iter().find(|c| c.get_name() == name).expect("found");
+                    // It would go to every account's server, and to none without one.
+                    if let Some(p) = t.get("password") {
+                        return Err(usage(format!(
+                            "{}: [{name}] password: a literal password belongs to an account ([accounts.NAME]), not to a tool's table",
+                            cfg.at(&p.span())
+                        )));
+                    }
                     check_keys(cfg, &format!("[{name}]"), t, &[cmd])?;
                     file.tools.insert(name.to_string(), t);
                 }

@@ -563,3 +563,27 @@ fn a_config_file_larger_than_a_mib_is_refused() {
         )
     );
 }
+
+/// A literal password belongs to an account: in a tool's own table (`[pop-fetch]`) it
+/// would go to every account's server, and without an account it was dropped unsaid (and
+/// never checked against a file others can read). It is 64, naming the line, not the
+/// password.
+#[test]
+fn a_password_in_a_tools_table_is_refused() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new("toolpass", "");
+    home.write(&format!("[pop-fetch]\npassword = \"{PASS}\"\n"), 0o644);
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let out = home
+        .tool("pop-fetch")
+        .args([url.as_str(), "--stdout"])
+        .run();
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "pop-fetch: config file {}, line 2: [pop-fetch] password: a literal password belongs to an account ([accounts.NAME]), not to a tool's table",
+            home.config().display()
+        )
+    );
+    assert_eq!(server.connections(), 0);
+}
