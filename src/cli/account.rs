@@ -420,6 +420,8 @@ struct Given {
     server: bool,
     /// Whether it names a user (`--user`, or a URL's `user@`).
     user: bool,
+    /// The user it names, when it names one.
+    user_name: Option<String>,
     /// Whether it gives paths where a URL goes (`ftp-get -a work reports/today.csv`): the
     /// tool takes them relative to the account's server ([`ToolInfo::relative_paths`]).
     paths: bool,
@@ -427,8 +429,20 @@ struct Given {
 
 /// Whether a URL names a user (`scheme://user@host`).
 fn url_has_user(url: &str) -> bool {
-    url.split_once("://")
-        .is_some_and(|(_, r)| r.split('/').next().unwrap_or("").contains('@'))
+    url_user(url).is_some()
+}
+
+/// The user a URL names (`scheme://user:pass@host`: `user`, percent-decoded). Pure.
+fn url_user(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let (info, _) = authority.rsplit_once('@')?;
+    let user = info.split(':').next().unwrap_or("");
+    Some(
+        percent_encoding::percent_decode_str(user)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 impl Given {
@@ -437,6 +451,7 @@ impl Given {
             ids: BTreeSet::new(),
             server: false,
             user: false,
+            user_name: None,
             paths: false,
         };
         for arg in cmd.get_arguments() {
@@ -455,6 +470,9 @@ impl Given {
                 if id == "server" {
                     g.server = true;
                     g.user |= values.iter().any(|v| url_has_user(v));
+                    g.user_name = g.user_name.or(values.iter().find_map(|v| url_user(v)));
+                } else if id == "user" {
+                    g.user_name = values.first().cloned();
                 }
                 continue;
             }
@@ -462,6 +480,7 @@ impl Given {
                 values.iter().partition(|v| v.contains("://"));
             g.server |= !urls.is_empty();
             g.user |= urls.iter().any(|v| url_has_user(v));
+            g.user_name = g.user_name.or(urls.iter().find_map(|v| url_user(v)));
             if plain.is_empty() {
                 continue;
             }
@@ -688,7 +707,19 @@ impl<'c> File<'c> {
             layers.push((format!("[{}]", tool.name), t));
         }
         let mut taken: BTreeSet<String> = given.ids.clone();
-        let secret_given = SECRET_KEYS.iter().any(|k| given.ids.contains(*k));
+        // A login is its user's: another user named on the command line gets none of the
+        // tables' secrets (they would go to the server as that user's).
+        let their_user = layers
+            .iter()
+            .find_map(|(_, t)| match t.get("user")?.get_ref() {
+                Value::String(u) => Some(u.as_str()),
+                _ => None,
+            });
+        let other_user = matches!(
+            (given.user_name.as_deref(), their_user),
+            (Some(g), Some(u)) if g != u
+        );
+        let secret_given = other_user || SECRET_KEYS.iter().any(|k| given.ids.contains(*k));
         let mut secrets_from: Option<usize> = secret_given.then_some(usize::MAX);
         let mut flags: Vec<OsString> = Vec::new();
         let mut positionals: Vec<(usize, Vec<OsString>)> = Vec::new();
@@ -1233,6 +1264,8 @@ mod tests {
         assert!(url_has_user("imap://me%40x@host:993/INBOX"));
         assert!(!url_has_user("ftp://host/dir/a@b"));
         assert!(!url_has_user("host@x"));
+        assert_eq!(url_user("imap://me%40x:pw@host").as_deref(), Some("me@x"));
+        assert_eq!(url_user("pop3://bob@h/a@b").as_deref(), Some("bob"));
     }
 
     #[test]

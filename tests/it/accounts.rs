@@ -587,3 +587,28 @@ fn a_password_in_a_tools_table_is_refused() {
     );
     assert_eq!(server.connections(), 0);
 }
+
+/// An account's login is its user's: a command line naming another user (a URL's `bob@`,
+/// `--user bob`) leaves the account's password and password sources out, so they never go
+/// to a server as another user's; the account's own user named again keeps them.
+#[test]
+fn another_user_on_the_command_line_gets_none_of_the_accounts_secrets() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new("otheruser", &pop_account("work", server.port(), ""));
+    let url = format!("pop3://bob@127.0.0.1:{}", server.port());
+    let out = home.tool("pop-fetch").args(["-a", "work", &url]).run();
+    assert_eq!(
+        out.fails(77),
+        "pop-fetch: no password for bob@127.0.0.1: give --password-file FILE, --password-env VAR, --password-cmd CMD or a netrc entry (no terminal to ask at)"
+    );
+    let out = home
+        .tool("pop-fetch")
+        .args(["-a", "work", "--user", "bob"])
+        .run();
+    out.fails(77);
+    assert!(server.commands("PASS").is_empty());
+    // The account's own user, in the URL: its password goes with it.
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    home.tool("pop-fetch").args(["-a", "work", &url]).run().ok();
+    assert_eq!(server.commands("PASS"), [format!("PASS {PASS}")]);
+}
