@@ -166,11 +166,16 @@ const KEY_HINTS: &[(&str, &str)] = &[
 /// is wrong with it.
 pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<Run>> {
     let relaxed = relax(cmd.clone());
-    let Ok(m) = relaxed.try_get_matches_from(&argv) else {
-        return Ok(vec![Run {
-            argv,
-            account: None,
-        }]);
+    // `--generate` (as `--help` and `--version`, which clap answers above) needs no config
+    // file, and works beside a broken one.
+    let m = match relaxed.try_get_matches_from(&argv) {
+        Ok(m) if m.value_source("generate") != Some(clap::parser::ValueSource::CommandLine) => m,
+        _ => {
+            return Ok(vec![Run {
+                argv,
+                account: None,
+            }]);
+        }
     };
     let raw = |id: &str| -> Vec<OsString> {
         m.try_get_raw(id)

@@ -612,3 +612,17 @@ fn another_user_on_the_command_line_gets_none_of_the_accounts_secrets() {
     home.tool("pop-fetch").args(["-a", "work", &url]).run().ok();
     assert_eq!(server.commands("PASS"), [format!("PASS {PASS}")]);
 }
+
+/// `--help`, `--version` and `--generate` answer whatever the config file holds, as git
+/// and ssh answer `--help` beside a broken config.
+#[test]
+fn help_version_and_generate_work_beside_a_broken_config_file() {
+    let home = Home::new("brokenhelp", "this is [ not toml\n");
+    for args in [&["--help"][..], &["--version"], &["--generate", "man"]] {
+        // (--generate takes no other flag: no --timeout.)
+        let out = tool("pop-fetch").home(home.path("")).args(args).run();
+        out.ok();
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    home.tool("pop-fetch").args(["-a", "x"]).run().fails(64);
+}
