@@ -185,10 +185,14 @@ pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<R
             .unwrap_or_default()
     };
     let config_flag = raw("config").pop().map(std::path::PathBuf::from);
-    let named: Vec<String> = raw("account")
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    // Each account once, in the order first named (`-a work -a work` is one run).
+    let mut named: Vec<String> = Vec::new();
+    for a in raw("account") {
+        let a = a.to_string_lossy().into_owned();
+        if !named.contains(&a) {
+            named.push(a);
+        }
+    }
     let all = m.try_get_one::<bool>("all_accounts").ok().flatten() == Some(&true);
     let cfg = match super::config::load(config_flag.as_deref())? {
         Some(c) => c,

@@ -626,3 +626,17 @@ fn help_version_and_generate_work_beside_a_broken_config_file() {
     }
     home.tool("pop-fetch").args(["-a", "x"]).run().fails(64);
 }
+
+/// The same account named twice (`-a work -a work`, an alias in a script adding its own) is
+/// fetched once: not a second login that finds nothing, nor its errors said twice.
+#[test]
+fn an_account_named_twice_is_fetched_once() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new("twice", &pop_account("work", server.port(), ""));
+    home.tool("pop-fetch")
+        .args(["-a", "work", "-a", "work"])
+        .run()
+        .ok();
+    assert_eq!(md(&home.path("Mail/work")).len(), 1);
+    assert_eq!(server.commands("USER").len(), 1);
+}
