@@ -815,6 +815,14 @@ impl<'c> File<'c> {
                     }
                     continue;
                 }
+                // A `from` with `*` picks the account by the sender; it is no address to
+                // send as (the message's own From is).
+                if tool.by_sender
+                    && key == "from"
+                    && matches!(value.get_ref(), Value::String(f) if f.contains('*'))
+                {
+                    continue;
+                }
                 let Some(arg) = long_arg(cmd, &key.replace('_', "-")) else {
                     continue; // another tool's key (checked when the file was read)
                 };

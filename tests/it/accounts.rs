@@ -640,3 +640,40 @@ fn an_account_named_twice_is_fetched_once() {
     assert_eq!(md(&home.path("Mail/work")).len(), 1);
     assert_eq!(server.commands("USER").len(), 1);
 }
+
+/// An account's `from` that is a pattern (`*@home.example`) picks the account; it is never
+/// the envelope sender itself: the message's own From is (MAIL FROM:<kid@home.example>),
+/// also with `--account home` named, and a message without From under that account is 64
+/// naming it.
+#[test]
+fn a_from_pattern_is_never_the_envelope_sender() {
+    let srv = FakeSmtp::builder().start();
+    let text = format!(
+        "[accounts.home]\nserver = \"{}\"\nfrom = \"*@home.example\"\ntls = \"none\"\n",
+        srv.url()
+    );
+    let home = Home::new("pattern", &text);
+    let send = |args: &[&str], input: &[u8]| home.tool("smtp-send").args(args).input(input).run();
+    send(
+        &["-t"],
+        b"From: Kid <kid@home.example>\nTo: a@x.example\n\nhi\n",
+    )
+    .ok();
+    send(
+        &["-t", "-a", "home"],
+        b"From: kid@home.example\nTo: a@x.example\n\nhi\n",
+    )
+    .ok();
+    assert_eq!(
+        srv.commands("MAIL"),
+        [
+            "MAIL FROM:<kid@home.example> BODY=8BITMIME",
+            "MAIL FROM:<kid@home.example> BODY=8BITMIME"
+        ]
+    );
+    let out = send(&["-a", "home", "a@x.example"], b"Subject: x\n\nhi\n");
+    assert_eq!(
+        out.fails(64),
+        "smtp-send: standard input: no envelope sender: give -f ADDR (--from), or a From header in the message"
+    );
+}
