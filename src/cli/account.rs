@@ -168,11 +168,16 @@ const KEY_HINTS: &[(&str, &str)] = &[
 /// is wrong with it.
 pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<Run>> {
     let relaxed = relax(cmd.clone());
-    let Ok(m) = relaxed.try_get_matches_from(&argv) else {
-        return Ok(vec![Run {
-            argv,
-            account: None,
-        }]);
+    // `--generate` (as `--help` and `--version`, which clap answers above) needs no config
+    // file, and works beside a broken one.
+    let m = match relaxed.try_get_matches_from(&argv) {
+        Ok(m) if m.value_source("generate") != Some(clap::parser::ValueSource::CommandLine) => m,
+        _ => {
+            return Ok(vec![Run {
+                argv,
+                account: None,
+            }]);
+        }
     };
     let raw = |id: &str| -> Vec<OsString> {
         m.try_get_raw(id)
@@ -182,10 +187,14 @@ pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<R
             .unwrap_or_default()
     };
     let config_flag = raw("config").pop().map(std::path::PathBuf::from);
-    let named: Vec<String> = raw("account")
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    // Each account once, in the order first named (`-a work -a work` is one run).
+    let mut named: Vec<String> = Vec::new();
+    for a in raw("account") {
+        let a = a.to_string_lossy().into_owned();
+        if !named.contains(&a) {
+            named.push(a);
+        }
+    }
     let all = m.try_get_one::<bool>("all_accounts").ok().flatten() == Some(&true);
     let cfg = match super::config::load(config_flag.as_deref())? {
         Some(c) => c,
@@ -422,6 +431,8 @@ struct Given {
     server: bool,
     /// Whether it names a user (`--user`, or a URL's `user@`).
     user: bool,
+    /// The user it names, when it names one.
+    user_name: Option<String>,
     /// Whether it gives paths where a URL goes (`ftp-get -a work reports/today.csv`): the
     /// tool takes them relative to the account's server ([`ToolInfo::relative_paths`]).
     paths: bool,
@@ -429,8 +440,20 @@ struct Given {
 
 /// Whether a URL names a user (`scheme://user@host`).
 fn url_has_user(url: &str) -> bool {
-    url.split_once("://")
-        .is_some_and(|(_, r)| r.split('/').next().unwrap_or("").contains('@'))
+    url_user(url).is_some()
+}
+
+/// The user a URL names (`scheme://user:pass@host`: `user`, percent-decoded). Pure.
+fn url_user(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let (info, _) = authority.rsplit_once('@')?;
+    let user = info.split(':').next().unwrap_or("");
+    Some(
+        percent_encoding::percent_decode_str(user)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 impl Given {
@@ -439,6 +462,7 @@ impl Given {
             ids: BTreeSet::new(),
             server: false,
             user: false,
+            user_name: None,
             paths: false,
         };
         for arg in cmd.get_arguments() {
@@ -457,6 +481,9 @@ impl Given {
                 if id == "server" {
                     g.server = true;
                     g.user |= values.iter().any(|v| url_has_user(v));
+                    g.user_name = g.user_name.or(values.iter().find_map(|v| url_user(v)));
+                } else if id == "user" {
+                    g.user_name = values.first().cloned();
                 }
                 continue;
             }
@@ -464,6 +491,7 @@ impl Given {
                 values.iter().partition(|v| v.contains("://"));
             g.server |= !urls.is_empty();
             g.user |= urls.iter().any(|v| url_has_user(v));
+            g.user_name = g.user_name.or(urls.iter().find_map(|v| url_user(v)));
             if plain.is_empty() {
                 continue;
             }
@@ -550,6 +578,13 @@ impl<'c> File<'c> {
                 }
                 (name, Value::Table(t)) if tools.iter().any(|c| c.get_name() == name) => {
                     let cmd = tools.iter().find(|c| c.get_name() == name).expect("found");
+                    // It would go to every account's server, and to none without one.
+                    if let Some(p) = t.get("password") {
+                        return Err(usage(format!(
+                            "{}: [{name}] password: a literal password belongs to an account ([accounts.NAME]), not to a tool's table",
+                            cfg.at(&p.span())
+                        )));
+                    }
                     check_keys(cfg, &format!("[{name}]"), t, &[cmd])?;
                     file.tools.insert(name.to_string(), t);
                 }
@@ -683,7 +718,19 @@ impl<'c> File<'c> {
             layers.push((format!("[{}]", tool.name), t));
         }
         let mut taken: BTreeSet<String> = given.ids.clone();
-        let secret_given = SECRET_KEYS.iter().any(|k| given.ids.contains(*k));
+        // A login is its user's: another user named on the command line gets none of the
+        // tables' secrets (they would go to the server as that user's).
+        let their_user = layers
+            .iter()
+            .find_map(|(_, t)| match t.get("user")?.get_ref() {
+                Value::String(u) => Some(u.as_str()),
+                _ => None,
+            });
+        let other_user = matches!(
+            (given.user_name.as_deref(), their_user),
+            (Some(g), Some(u)) if g != u
+        );
+        let secret_given = other_user || SECRET_KEYS.iter().any(|k| given.ids.contains(*k));
         let mut secrets_from: Option<usize> = secret_given.then_some(usize::MAX);
         let mut flags: Vec<OsString> = Vec::new();
         let mut positionals: Vec<(usize, Vec<OsString>)> = Vec::new();
@@ -770,6 +817,14 @@ impl<'c> File<'c> {
                     }
                     continue;
                 }
+                // A `from` with `*` picks the account by the sender; it is no address to
+                // send as (the message's own From is).
+                if tool.by_sender
+                    && key == "from"
+                    && matches!(value.get_ref(), Value::String(f) if f.contains('*'))
+                {
+                    continue;
+                }
                 let Some(arg) = long_arg(cmd, &key.replace('_', "-")) else {
                     continue; // another tool's key (checked when the file was read)
                 };
@@ -804,16 +859,22 @@ impl<'c> File<'c> {
         out.extend(argv.first().cloned());
         out.extend(flags);
         out.extend(argv.iter().skip(1).cloned());
-        out.extend(positionals.into_iter().flat_map(|(_, v)| v));
+        let mut tail: Vec<OsString> = positionals.into_iter().flat_map(|(_, v)| v).collect();
         if let Some(url) = &server {
             if given.paths {
                 if let Some(sel) = selected.as_mut() {
                     sel.base_url = Some(url.clone());
                 }
             } else {
-                out.push(OsString::from(url));
+                tail.push(OsString::from(url));
             }
         }
+        // After `--`, so that a value starting with `-` (a file `--remove-source-files`, a
+        // server `--delete`) is the value it was written as, never a flag.
+        if !tail.is_empty() && !argv.iter().skip(1).any(|a| a == "--") {
+            out.push("--".into());
+        }
+        out.extend(tail);
         if secrets_from == Some(usize::MAX) {
             if let Some(sel) = selected.as_mut() {
                 sel.password = None;
@@ -1103,7 +1164,16 @@ fn values(arg: &Arg, value: &Value, at: &dyn Fn() -> String) -> Result<Vec<OsStr
                 )));
             }
         };
-        Ok(if path { home(&text) } else { text.into() })
+        Ok(match (path, text.as_str()) {
+            // A file whose name starts with `-` given as a positional value, written as on
+            // a command line (`./-x`), since clap takes `-x` after another file for a flag
+            // even after `--`; `-` alone is standard input, as typed.
+            (true, t) if arg.is_positional() && t.starts_with('-') && t != "-" => {
+                format!("./{t}").into()
+            }
+            (true, t) => home(t),
+            (false, _) => text.into(),
+        })
     };
     match value {
         Value::Array(items) if many => items.iter().map(|i| one(i.get_ref())).collect(),
@@ -1213,6 +1283,8 @@ mod tests {
         assert!(url_has_user("imap://me%40x@host:993/INBOX"));
         assert!(!url_has_user("ftp://host/dir/a@b"));
         assert!(!url_has_user("host@x"));
+        assert_eq!(url_user("imap://me%40x:pw@host").as_deref(), Some("me@x"));
+        assert_eq!(url_user("pop3://bob@h/a@b").as_deref(), Some("bob"));
     }
 
     #[test]

@@ -184,6 +184,9 @@ pub fn default_path() -> Option<PathBuf> {
     Some(base.join("posthaste").join("config.toml"))
 }
 
+/// The largest config file read: far beyond any real one (accounts are a few lines each).
+const MAX_SIZE: u64 = 1 << 20;
+
 /// Reads `path` (`--config`: must exist, 66 otherwise) or the default file (optional:
 /// `None` when there is none). Malformed TOML is 64 naming the file, line and column; a
 /// file others could change is 77.
@@ -207,8 +210,35 @@ pub fn load(path: Option<&Path>) -> Result<Option<Config>> {
         Err(e) => return Err(unreadable(&e)),
     };
     let readable_by_others = check_private(&path, &file)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| unreadable(&e))?;
+    // Read up to a bound: `--config /dev/zero` or a runaway file must not fill memory.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, MAX_SIZE + 1),
+        &mut bytes,
+    )
+    .map_err(|e| unreadable(&e))?;
+    if bytes.len() as u64 > MAX_SIZE {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "config file {}: larger than {} MiB; refusing it",
+                path.display(),
+                MAX_SIZE >> 20
+            ),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let b = e.as_bytes();
+        let line = line_of(&String::from_utf8_lossy(&b[..at]), at);
+        Error::new(
+            Kind::Usage,
+            format!(
+                "config file {}, line {line}: not UTF-8 text (TOML is UTF-8)",
+                path.display()
+            ),
+        )
+    })?;
     let root = parse(&text)
         .map_err(|why| Error::new(Kind::Usage, format!("config file {}{why}", path.display())))?;
     Ok(Some(Config {

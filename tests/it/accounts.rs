@@ -489,3 +489,191 @@ fn an_accounts_proxy_is_used_and_a_flag_overrides_it() {
         .ok();
     assert_eq!(md(&home.path("Mail/work")).len(), 1);
 }
+
+/// An account's positional values are values, never flags: ftp-put's `files` entry
+/// `--remove-source-files` is a file of that name (the user's other file is not deleted),
+/// and a `server` starting with `-` is a bad URL, not `--delete`.
+#[test]
+fn an_accounts_files_and_server_never_become_flags() {
+    let ftp = FakeFtp::builder().dir("in").start();
+    let home = Home::new("dashfiles", "");
+    std::fs::write(home.path("dist.tar"), b"payload").unwrap();
+    std::fs::write(home.path("--remove-source-files"), b"odd name").unwrap();
+    home.write(
+        &format!(
+            "[accounts.deploy]\nserver = \"{}\"\nfiles = [\"dist.tar\", \"--remove-source-files\"]\n",
+            ftp.url("in/"),
+        ),
+        0o600,
+    );
+    let mut cmd = home.tool("ftp-put").args(["-a", "deploy", "-q"]).command();
+    cmd.current_dir(home.path(""));
+    Out::of(
+        "ftp-put",
+        crate::support::run::output(&mut cmd),
+        Default::default(),
+    )
+    .ok();
+    assert_eq!(ftp.file("in/dist.tar").as_deref(), Some(&b"payload"[..]));
+    assert_eq!(
+        ftp.file("in/--remove-source-files").as_deref(),
+        Some(&b"odd name"[..])
+    );
+    assert!(home.path("dist.tar").exists());
+    // pop-fetch's server "--delete": the URL argument, which is not one.
+    let pop = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    home.write(
+        &pop_account("work", pop.port(), "")
+            .replace(&format!("pop3://127.0.0.1:{}", pop.port()), "--delete"),
+        0o600,
+    );
+    let out = home.tool("pop-fetch").args(["-a", "work"]).run();
+    let line = out.fails(64);
+    assert!(line.contains("--delete"), "{line}");
+    assert!(!line.contains("required"), "{line}");
+}
+
+/// A config file is read up to 1 MiB: a larger one (or `--config /dev/zero`) is refused
+/// in one line, never read whole into memory.
+#[test]
+fn a_config_file_larger_than_a_mib_is_refused() {
+    let home = Home::new("huge", "");
+    let mut text = "[accounts.a]\nuser = \"u\"\n".to_string();
+    while text.len() <= 1 << 20 {
+        text.push_str("# a comment line, over and over, to make the file large\n");
+    }
+    home.write(&text, 0o600);
+    let out = home.tool("pop-fetch").args(["-a", "a", "--stdout"]).run();
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "pop-fetch: config file {}: larger than 1 MiB; refusing it",
+            home.config().display()
+        )
+    );
+    // Bytes that are not UTF-8: 64 naming the line, as any malformed TOML.
+    let config = home.config();
+    std::fs::write(&config, b"[accounts.a]\nuser = \"\xff\"\n").unwrap();
+    let out = home.tool("pop-fetch").args(["-a", "a", "--stdout"]).run();
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "pop-fetch: config file {}, line 2: not UTF-8 text (TOML is UTF-8)",
+            config.display()
+        )
+    );
+}
+
+/// A literal password belongs to an account: in a tool's own table (`[pop-fetch]`) it
+/// would go to every account's server, and without an account it was dropped unsaid (and
+/// never checked against a file others can read). It is 64, naming the line, not the
+/// password.
+#[test]
+fn a_password_in_a_tools_table_is_refused() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new("toolpass", "");
+    home.write(&format!("[pop-fetch]\npassword = \"{PASS}\"\n"), 0o644);
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let out = home
+        .tool("pop-fetch")
+        .args([url.as_str(), "--stdout"])
+        .run();
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "pop-fetch: config file {}, line 2: [pop-fetch] password: a literal password belongs to an account ([accounts.NAME]), not to a tool's table",
+            home.config().display()
+        )
+    );
+    assert_eq!(server.connections(), 0);
+}
+
+/// An account's login is its user's: a command line naming another user (a URL's `bob@`,
+/// `--user bob`) leaves the account's password and password sources out, so they never go
+/// to a server as another user's; the account's own user named again keeps them.
+#[test]
+fn another_user_on_the_command_line_gets_none_of_the_accounts_secrets() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new("otheruser", &pop_account("work", server.port(), ""));
+    let url = format!("pop3://bob@127.0.0.1:{}", server.port());
+    let out = home.tool("pop-fetch").args(["-a", "work", &url]).run();
+    assert_eq!(
+        out.fails(77),
+        "pop-fetch: no password for bob@127.0.0.1: give --password-file FILE, --password-env VAR, --password-cmd CMD or a netrc entry (no terminal to ask at)"
+    );
+    let out = home
+        .tool("pop-fetch")
+        .args(["-a", "work", "--user", "bob"])
+        .run();
+    out.fails(77);
+    assert!(server.commands("PASS").is_empty());
+    // The account's own user, in the URL: its password goes with it.
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    home.tool("pop-fetch").args(["-a", "work", &url]).run().ok();
+    assert_eq!(server.commands("PASS"), [format!("PASS {PASS}")]);
+}
+
+/// `--help`, `--version` and `--generate` answer whatever the config file holds, as git
+/// and ssh answer `--help` beside a broken config.
+#[test]
+fn help_version_and_generate_work_beside_a_broken_config_file() {
+    let home = Home::new("brokenhelp", "this is [ not toml\n");
+    for args in [&["--help"][..], &["--version"], &["--generate", "man"]] {
+        // (--generate takes no other flag: no --timeout.)
+        let out = tool("pop-fetch").home(home.path("")).args(args).run();
+        out.ok();
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    home.tool("pop-fetch").args(["-a", "x"]).run().fails(64);
+}
+
+/// The same account named twice (`-a work -a work`, an alias in a script adding its own) is
+/// fetched once: not a second login that finds nothing, nor its errors said twice.
+#[test]
+fn an_account_named_twice_is_fetched_once() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let home = Home::new("twice", &pop_account("work", server.port(), ""));
+    home.tool("pop-fetch")
+        .args(["-a", "work", "-a", "work"])
+        .run()
+        .ok();
+    assert_eq!(md(&home.path("Mail/work")).len(), 1);
+    assert_eq!(server.commands("USER").len(), 1);
+}
+
+/// An account's `from` that is a pattern (`*@home.example`) picks the account; it is never
+/// the envelope sender itself: the message's own From is (MAIL FROM:<kid@home.example>),
+/// also with `--account home` named, and a message without From under that account is 64
+/// naming it.
+#[test]
+fn a_from_pattern_is_never_the_envelope_sender() {
+    let srv = FakeSmtp::builder().start();
+    let text = format!(
+        "[accounts.home]\nserver = \"{}\"\nfrom = \"*@home.example\"\ntls = \"none\"\n",
+        srv.url()
+    );
+    let home = Home::new("pattern", &text);
+    let send = |args: &[&str], input: &[u8]| home.tool("smtp-send").args(args).input(input).run();
+    send(
+        &["-t"],
+        b"From: Kid <kid@home.example>\nTo: a@x.example\n\nhi\n",
+    )
+    .ok();
+    send(
+        &["-t", "-a", "home"],
+        b"From: kid@home.example\nTo: a@x.example\n\nhi\n",
+    )
+    .ok();
+    assert_eq!(
+        srv.commands("MAIL"),
+        [
+            "MAIL FROM:<kid@home.example> BODY=8BITMIME",
+            "MAIL FROM:<kid@home.example> BODY=8BITMIME"
+        ]
+    );
+    let out = send(&["-a", "home", "a@x.example"], b"Subject: x\n\nhi\n");
+    assert_eq!(
+        out.fails(64),
+        "smtp-send: standard input: no envelope sender: give -f ADDR (--from), or a From header in the message"
+    );
+}
