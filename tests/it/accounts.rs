@@ -677,3 +677,32 @@ fn a_from_pattern_is_never_the_envelope_sender() {
         "smtp-send: standard input: no envelope sender: give -f ADDR (--from), or a From header in the message"
     );
 }
+
+/// imap-fetch's cron line too: `imap-fetch -a work`, with a password command and a folder
+/// from the account.
+#[test]
+fn imap_fetch_takes_its_account() {
+    use crate::support::fake_imap::{ImapBuilder, PASS as IPASS, USER as IUSER, imap};
+    let server = imap(&["Subject: a\r\n\r\na\r\n"])
+        .folder("Archive", 7, &["Subject: old\r\n\r\nold\r\n"])
+        .start();
+    let home = Home::new(
+        "imap",
+        &format!(
+            "[accounts.work]\nserver = \"imap://127.0.0.1:{}\"\nuser = \"{IUSER}\"\npassword_cmd = \"printf '%s\\\\n' '{IPASS}'\"\ntls = \"none\"\nmaildir = \"~/Mail/imap\"\nfolder = \"Archive\"\n",
+            server.port()
+        ),
+    );
+    home.tool("imap-fetch").args(["-a", "work"]).run().ok();
+    assert_eq!(md(&home.path("Mail/imap")), ["Subject: old\n\nold\n"]);
+    let logins: Vec<String> = server
+        .transcript()
+        .into_iter()
+        .filter(|l| l.contains(" LOGIN "))
+        .collect();
+    assert_eq!(logins.len(), 1, "{logins:?}");
+    assert!(
+        logins[0].ends_with(&format!("LOGIN {IUSER} \"{IPASS}\"")),
+        "{logins:?}"
+    );
+}
