@@ -167,6 +167,14 @@ const KEY_HINTS: &[(&str, &str)] = &[
 /// clap cannot read even with nothing required is handed on as it is, for clap to say what
 /// is wrong with it.
 pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<Run>> {
+    if !names_accounts(&argv) && !default_file_exists() {
+        // The common case of a tool without a config file costs a look at the command line
+        // and one stat, not a second parse (it doubled the instructions a run starts with).
+        return Ok(vec![Run {
+            argv,
+            account: None,
+        }]);
+    }
     let relaxed = relax(cmd.clone());
     // `--generate` (as `--help` and `--version`, which clap answers above) needs no config
     // file, and works beside a broken one.
@@ -331,6 +339,28 @@ fn state_files(argv: &[OsString]) -> Vec<&OsStr> {
         }
     }
     out
+}
+
+/// Whether the command line may name a config file or an account (`--config`,
+/// `--account`, `--all-accounts`, or a short flag cluster with an `a`, as `-a` or `-qa`):
+/// erring on the side of yes, which only costs the full reading.
+fn names_accounts(argv: &[OsString]) -> bool {
+    argv.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .filter_map(|a| a.to_str())
+        .any(|a| match a.strip_prefix("--") {
+            Some(long) => ["config", "account", "all-accounts"]
+                .iter()
+                .any(|f| long == *f || long.starts_with(&format!("{f}="))),
+            None => a.starts_with('-') && a.contains('a'),
+        })
+}
+
+/// Whether the default config file is there (anything at its path: a folder there is for
+/// the full reading to refuse).
+fn default_file_exists() -> bool {
+    super::config::default_path().is_some_and(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
 /// What [`for_sender`] needs to pick an account once a message's sender is known.
@@ -1245,6 +1275,24 @@ mod tests {
 
     fn os(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_command_line_naming_accounts_is_told_apart_cheaply() {
+        assert!(names_accounts(&os(&["t", "--config", "f"])));
+        assert!(names_accounts(&os(&["t", "--config=f"])));
+        assert!(names_accounts(&os(&["t", "-a", "w"])));
+        assert!(names_accounts(&os(&["t", "-qawork"])));
+        assert!(names_accounts(&os(&["t", "--account=w"])));
+        assert!(names_accounts(&os(&["t", "--all-accounts"])));
+        assert!(!names_accounts(&os(&[
+            "t",
+            "--all",
+            "--accounts-x",
+            "pop3://a@h"
+        ])));
+        assert!(!names_accounts(&os(&["t", "-q", "--", "-a"])));
+        assert!(!names_accounts(&os(&["t", "--configure"])));
     }
 
     #[test]
