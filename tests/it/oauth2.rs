@@ -594,6 +594,26 @@ fn the_token_endpoint_goes_through_the_proxy() {
         )
     );
     assert!(!o.stderr.contains(PROXY_SECRET), "{}", o.stderr);
+    // A proxy that is not there is 75, named.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!(
+        "socks5h://127.0.0.1:{}",
+        closed.local_addr().unwrap().port()
+    );
+    drop(closed);
+    let o = l
+        .tool_at("pop-fetch", &endpoint)
+        .args(["--proxy", &gone, "--cacert", &test_ca()])
+        .args([url.as_str(), "--maildir", &maildir])
+        .run();
+    let line = o.fails(75);
+    assert!(
+        line.starts_with(&format!(
+            "pop-fetch: token endpoint {endpoint}: SOCKS5 proxy {}: cannot connect: ",
+            &gone["socks5h://".len()..]
+        )),
+        "{line}"
+    );
     assert_eq!(t.requests().len(), 1);
 }
 
