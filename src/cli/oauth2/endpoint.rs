@@ -101,8 +101,8 @@ impl Endpoint {
         }
     }
 
-    /// An agent for one call to `url` (`what`), and the proxy it goes through. One per call: the
-    /// tunnel is made for the URL's host and port, within the call's deadlines.
+    /// An agent for one call to `url` (`what`), and the proxy it goes through. One per
+    /// call: the tunnel is made for the URL's host and port, within the call's deadlines.
     fn agent(&self, what: &str, url: &str) -> Result<(ureq::Agent, Option<Proxy>)> {
         let (connect, total) = self.limits(what)?;
         let builder = ureq::AgentBuilder::new()
@@ -262,8 +262,8 @@ impl ureq::TlsConnector for Tunnel {
     }
 }
 
-/// Our error through ureq's: an `io::Error` that holds it, which [`transport_error`]
-/// finds again.
+/// Our error through ureq's: an `io::Error` that holds it, which [`carried_error`] finds
+/// again.
 fn carried(e: Error) -> io::Error {
     io::Error::other(e)
 }
