@@ -276,6 +276,8 @@ pub struct Proxies {
     /// The proxy per scheme (`None`: any scheme), the first that fits wins. A malformed one
     /// from the environment is kept as its error, said when a target would use it.
     rules: Vec<(Option<Scheme>, std::result::Result<Proxy, String>)>,
+    /// `https_proxy`'s, for OAuth2's endpoints ([`route_https`](Proxies::route_https)).
+    https: Option<std::result::Result<Proxy, String>>,
     bypass: NoProxy,
 }
 
@@ -311,6 +313,7 @@ impl Proxies {
                 .or_else(|| var(&upper).map(|v| (upper, v)))
         };
         let mut rules = Vec::new();
+        let mut https = None;
         match given {
             Some("") => {}
             Some(url) => rules.push((None, Ok(Proxy::parse(url, "--proxy")?))),
@@ -326,13 +329,32 @@ impl Proxies {
                 if let Some(found) = either("all_proxy") {
                     rules.push((None, parse(found)));
                 }
+                https = either("https_proxy").map(parse);
             }
         }
         let bypass = match noproxy {
             Some(list) => NoProxy::parse(list),
             None => either("no_proxy").map_or_else(NoProxy::default, |(_, v)| NoProxy::parse(&v)),
         };
-        Ok(Proxies { rules, bypass })
+        Ok(Proxies {
+            rules,
+            https,
+            bypass,
+        })
+    }
+
+    /// The proxy an https:// connection to `host` goes through (OAuth2's endpoints): as
+    /// [`route`](Proxies::route), with `https_proxy` (`HTTPS_PROXY`) the scheme's variable.
+    pub fn route_https(&self, host: &str) -> Result<Option<&Proxy>> {
+        if self.bypass.matches(host) {
+            return Ok(None);
+        }
+        let any = self.rules.iter().find(|(s, _)| s.is_none()).map(|(_, r)| r);
+        match self.https.as_ref().or(any) {
+            None => Ok(None),
+            Some(Ok(p)) => Ok(Some(p)),
+            Some(Err(why)) => Err(Error::new(Kind::Usage, why.clone())),
+        }
     }
 
     /// The proxy a connection to `host` for `scheme` goes through; `None`: direct.
@@ -364,6 +386,28 @@ pub fn connect(
     opts: &ConnectOptions,
     deadline: Instant,
 ) -> Result<TcpStream> {
+    connect_after(proxy, (host, port), opts, deadline, None)
+}
+
+/// [`connect`], the first handshake on `first`, a connection to the proxy made already
+/// (by the HTTP client of OAuth2's endpoints, `cli::oauth2::endpoint`).
+pub fn connect_over(
+    proxy: &Proxy,
+    (host, port): (&str, u16),
+    opts: &ConnectOptions,
+    deadline: Instant,
+    first: TcpStream,
+) -> Result<TcpStream> {
+    connect_after(proxy, (host, port), opts, deadline, Some(first))
+}
+
+fn connect_after(
+    proxy: &Proxy,
+    (host, port): (&str, u16),
+    opts: &ConnectOptions,
+    deadline: Instant,
+    mut first: Option<TcpStream>,
+) -> Result<TcpStream> {
     let deadline = opts.within_max_time(deadline);
     let targets: Vec<Dest> = match proxy.kind {
         ProxyKind::Socks5 => resolve(host, port, opts.family)?
@@ -375,10 +419,13 @@ pub fn connect(
     let mut last = None;
     for dest in &targets {
         // "127.0.0.1:1080: cannot connect: ..." is the proxy's: say so.
-        let tcp = connect_by(&proxy.host, proxy.port, opts, deadline).map_err(|e| {
-            let message = format!("{} {}", kind_name(proxy), e.message());
-            e.with_message(message)
-        })?;
+        let tcp = match first.take() {
+            Some(tcp) => tcp,
+            None => connect_by(&proxy.host, proxy.port, opts, deadline).map_err(|e| {
+                let message = format!("{} {}", kind_name(proxy), e.message());
+                e.with_message(message)
+            })?,
+        };
         let mut io = Bounded {
             tcp: &tcp,
             deadline,
@@ -403,7 +450,8 @@ pub fn connect(
     Err(last.unwrap_or_else(|| Error::new(Kind::NoHost, format!("{host}: no address"))))
 }
 
-fn kind_name(proxy: &Proxy) -> &'static str {
+/// `SOCKS5 proxy` or `HTTP proxy`, as messages name it.
+pub fn kind_name(proxy: &Proxy) -> &'static str {
     match proxy.kind {
         ProxyKind::Http => "HTTP proxy",
         ProxyKind::Socks5 | ProxyKind::Socks5h => "SOCKS5 proxy",
@@ -1035,6 +1083,37 @@ mod tests {
                 .exit_code(),
             64
         );
+    }
+
+    #[test]
+    fn https_urls_take_https_proxy_then_all_proxy() {
+        let https =
+            |p: &Proxies, host: &str| p.route_https(host).unwrap().map(|p| format!("{p:?}"));
+        let vars = env(&[
+            ("HTTPS_PROXY", "socks5h://upper:1"),
+            ("https_proxy", "http://lower:2"),
+            ("ALL_PROXY", "socks5://all:3"),
+            ("NO_PROXY", "direct.example"),
+        ]);
+        let p = Proxies::new(None, None, &vars).unwrap();
+        assert_eq!(https(&p, "login.example").unwrap(), "Proxy(http://lower:2)");
+        assert_eq!(https(&p, "a.direct.example"), None);
+        // Not a mail scheme's: pop3:// takes ALL_PROXY.
+        assert_eq!(
+            routed(&p, Scheme::Pop3, "h").unwrap(),
+            "Proxy(socks5://all:3)"
+        );
+        let p = Proxies::new(None, None, env(&[("all_proxy", "socks5h://all:3")])).unwrap();
+        assert_eq!(https(&p, "h").unwrap(), "Proxy(socks5h://all:3)");
+        // --proxy wins, "" is none; a malformed variable is 64 once used.
+        let p = Proxies::new(Some("socks5h://given:4"), None, &vars).unwrap();
+        assert_eq!(https(&p, "h").unwrap(), "Proxy(socks5h://given:4)");
+        let p = Proxies::new(Some(""), None, &vars).unwrap();
+        assert_eq!(https(&p, "h"), None);
+        let p = Proxies::new(None, None, env(&[("https_proxy", "socks4://x")])).unwrap();
+        let e = p.route_https("h").unwrap_err();
+        assert!(e.message().starts_with("https_proxy: socks4://x: "), "{e}");
+        assert_eq!(https(&Proxies::default(), "h"), None);
     }
 
     #[test]

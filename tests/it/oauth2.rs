@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::support::bearer::tokens_sent;
 use crate::support::fake_imap::{ImapBuilder, imap};
 use crate::support::fake_pop::{PopBuilder, USER, pop};
+use crate::support::fake_proxy::FakeProxy;
 use crate::support::fake_smtp::FakeSmtp;
 use crate::support::fake_token::{TokenServer, token_server};
 use crate::support::files::TempDir;
@@ -79,11 +80,16 @@ impl Local {
     /// `name` with this test's HOME and state, the OAuth2 flags for `t` (client `cid`, its
     /// secret, the first refresh token).
     fn tool(&self, name: &'static str, t: &TokenServer) -> Tool {
+        self.tool_at(name, &t.url("/token"))
+    }
+
+    /// [`Local::tool`], the token endpoint `endpoint`.
+    fn tool_at(&self, name: &'static str, endpoint: &str) -> Tool {
         tool(name)
             .home(self.dir.join("home"))
             .env("XDG_STATE_HOME", self.path("state"))
             .args(["--tls", "none", "--timeout", "10"])
-            .args(["--oauth2-token-endpoint", &t.url("/token")])
+            .args(["--oauth2-token-endpoint", endpoint])
             .args([
                 "--oauth2-client-id",
                 "cid",
@@ -514,5 +520,248 @@ fn a_token_endpoint_that_never_answers_or_answers_too_much_is_given_up() {
     assert!(
         line.ends_with(": the answer is longer than 65536 bytes"),
         "{line}"
+    );
+}
+
+/// The token endpoint over TLS as `https://mail.test:PORT/token`: a name only the fake
+/// proxy resolves (to 127.0.0.1), on the certificate of `tests/certs/`.
+fn token_server_by_name(answers: &[(u16, &str)]) -> (TokenServer, String) {
+    let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/certs");
+    let t = crate::support::fake_token::token_server_tls(
+        answers,
+        &certs.join("server.pem"),
+        &certs.join("server.key"),
+    );
+    let url = t.url("/token").replace("127.0.0.1", "mail.test");
+    (t, url)
+}
+
+fn test_ca() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/certs/ca.pem")
+        .display()
+        .to_string()
+}
+
+const PROXY_SECRET: &str = "PX-proxy-password";
+
+/// `--proxy` takes the token endpoint's connection too: by name (socks5h), with the proxy's
+/// login, its password never on stderr, even with `-v`.
+#[test]
+fn the_token_endpoint_goes_through_the_proxy() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value"])
+        .start();
+    let (t, endpoint) = token_server_by_name(&[(200, &granted("AT-one-access-value", 3600, None))]);
+    let proxy = FakeProxy::builder()
+        .name("mail.test", "127.0.0.1")
+        .login("px", PROXY_SECRET)
+        .start();
+    let l = Local::new("proxy");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let proxy_url = format!("socks5h://px:{PROXY_SECRET}@127.0.0.1:{}", proxy.port());
+    let o = l
+        .tool_at("pop-fetch", &endpoint)
+        .args(["--proxy", &proxy_url, "--cacert", &test_ca(), "-v"])
+        .args([url.as_str(), "--maildir", &maildir])
+        .run();
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_no_secret(&o.stderr);
+    assert!(!o.stderr.contains(PROXY_SECRET), "{}", o.stderr);
+    assert_eq!(t.requests().len(), 1);
+    assert_eq!(
+        proxy.requests(),
+        [
+            format!("mail.test:{}", endpoint_port(&endpoint)),
+            format!("127.0.0.1:{}", server.port())
+        ]
+    );
+    assert_eq!(proxy.users(), ["px", "px"]);
+    // A proxy that refuses the login is 77, naming the proxy and the endpoint.
+    let wrong = format!("socks5h://px:{PROXY_SECRET}x@127.0.0.1:{}", proxy.port());
+    std::fs::remove_dir_all(l.path("state")).unwrap();
+    let o = l
+        .tool_at("pop-fetch", &endpoint)
+        .args(["--proxy", &wrong, "--cacert", &test_ca()])
+        .args([url.as_str(), "--maildir", &maildir])
+        .run();
+    assert_eq!(
+        o.fails(77),
+        format!(
+            "pop-fetch: token endpoint {endpoint}: SOCKS5 proxy 127.0.0.1:{}: the proxy refused the user name and password (status 1)",
+            proxy.port()
+        )
+    );
+    assert!(!o.stderr.contains(PROXY_SECRET), "{}", o.stderr);
+    // A proxy that is not there is 75, named.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!(
+        "socks5h://127.0.0.1:{}",
+        closed.local_addr().unwrap().port()
+    );
+    drop(closed);
+    let o = l
+        .tool_at("pop-fetch", &endpoint)
+        .args(["--proxy", &gone, "--cacert", &test_ca()])
+        .args([url.as_str(), "--maildir", &maildir])
+        .run();
+    let line = o.fails(75);
+    assert!(
+        line.starts_with(&format!(
+            "pop-fetch: token endpoint {endpoint}: SOCKS5 proxy {}: cannot connect: ",
+            &gone["socks5h://".len()..]
+        )),
+        "{line}"
+    );
+    assert_eq!(t.requests().len(), 1);
+}
+
+fn endpoint_port(endpoint: &str) -> u16 {
+    let u = url::Url::parse(endpoint).unwrap();
+    u.port().unwrap()
+}
+
+/// Without `--proxy`, the environment as curl reads it for an https:// URL: `https_proxy`
+/// (which a pop3:// server does not use), else `ALL_PROXY`; `NO_PROXY` makes it direct.
+#[test]
+fn the_token_endpoint_takes_the_proxy_of_the_environment() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value", "AT-one-access-value"])
+        .start();
+    let (t, endpoint) = token_server_by_name(&[
+        (200, &granted("AT-one-access-value", 3600, None)),
+        (200, &granted("AT-one-access-value", 3600, None)),
+    ]);
+    let proxy = FakeProxy::builder().name("mail.test", "127.0.0.1").start();
+    let to_endpoint = format!("mail.test:{}", endpoint_port(&endpoint));
+    let to_server = format!("127.0.0.1:{}", server.port());
+    let l = Local::new("proxy-env");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let run = |env: &[(&str, &str)]| {
+        // A fresh cache: every run asks the endpoint.
+        let _ = std::fs::remove_dir_all(l.path("state"));
+        l.tool_at("pop-fetch", &endpoint)
+            .args(["--cacert", &test_ca()])
+            .args([url.as_str(), "--maildir", &maildir])
+            .envs(env)
+            .run()
+    };
+    let o = run(&[("https_proxy", &proxy.url())]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(proxy.requests(), std::slice::from_ref(&to_endpoint));
+    let o = run(&[("ALL_PROXY", &proxy.url())]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        proxy.requests(),
+        [to_endpoint.clone(), to_endpoint.clone(), to_server]
+    );
+    assert_eq!(t.requests().len(), 2);
+    // NO_PROXY: the endpoint's name is looked up here, where it does not exist.
+    let o = run(&[
+        ("HTTPS_PROXY", &proxy.url()),
+        ("NO_PROXY", "example.org,mail.test"),
+    ]);
+    let line = o.fails(68);
+    assert!(
+        line.starts_with(&format!("pop-fetch: token endpoint {endpoint}: ")),
+        "{line}"
+    );
+    assert_eq!(proxy.requests().len(), 3);
+}
+
+/// An HTTP proxy's CONNECT tunnel (tinyproxy, with a login) to the endpoint on
+/// `https://localhost`; a wrong password is 77 and never shown.
+#[test]
+fn the_token_endpoint_goes_through_an_http_proxy() {
+    let Some(p) = crate::support::servers_proxy::proxy_servers() else {
+        return;
+    };
+    let Some(s) = crate::support::servers::servers() else {
+        return;
+    };
+    let certs = s.ca_cert.parent().unwrap();
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value"])
+        .start();
+    let t = crate::support::fake_token::token_server_tls(
+        &[(200, &granted("AT-one-access-value", 3600, None))],
+        &certs.join("leaf.pem"),
+        &certs.join("leaf.key"),
+    );
+    let endpoint = t.url("/token").replace("127.0.0.1", "localhost");
+    let l = Local::new("proxy-http");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let cacert = s.ca_cert.display().to_string();
+    let run = |proxy: &str| {
+        l.tool_at("pop-fetch", &endpoint)
+            .args(["--cacert", &cacert])
+            .args([url.as_str(), "--maildir", &maildir])
+            .env("https_proxy", proxy)
+            .run()
+    };
+    let o = run(&p.with_login("http", "wrong-pw"));
+    let line = o.fails(77);
+    assert!(
+        line.starts_with(&format!(
+            "pop-fetch: token endpoint {endpoint}: HTTP proxy 127.0.0.1:{}: ",
+            p.http_auth_port
+        )) && line.contains("refused the user name and password"),
+        "{line}"
+    );
+    assert!(!o.stderr.contains("wrong-pw"), "{}", o.stderr);
+    assert!(t.requests().is_empty());
+    let o = run(&p.with_login("http", &p.password));
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(!o.stderr.contains(&p.password), "{}", o.stderr);
+    assert_eq!(t.requests().len(), 1);
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+}
+
+/// `--max-time` bounds the token call as it does the mail connection: an endpoint that
+/// never answers, or a proxy that never does, ends the run when it is over (75), saying so.
+#[test]
+fn max_time_bounds_the_token_endpoint() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!(
+        "http://127.0.0.1:{}/token",
+        silent.local_addr().unwrap().port()
+    );
+    let server = pop(&[]).start();
+    let l = Local::new("max-time");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let o = l
+        .tool_at("pop-fetch", &endpoint)
+        .args(["--max-time", "1", url.as_str(), "--maildir", &maildir])
+        .run();
+    assert_eq!(
+        o.fails(75),
+        format!(
+            "pop-fetch: token endpoint {endpoint}: gave up: the run took longer than --max-time (1 s)"
+        )
+    );
+    let proxy = FakeProxy::builder().stall().start();
+    let (_t, endpoint) = token_server_by_name(&[]);
+    let o = l
+        .tool_at("pop-fetch", &endpoint)
+        .args([
+            "--max-time",
+            "1",
+            "--proxy",
+            &proxy.url(),
+            "--noproxy",
+            "127.0.0.1",
+        ])
+        .args([url.as_str(), "--maildir", &maildir])
+        .run();
+    assert_eq!(
+        o.fails(75),
+        format!(
+            "pop-fetch: token endpoint {endpoint}: SOCKS5 proxy 127.0.0.1:{}: gave up: the run took longer than --max-time (1 s)",
+            proxy.port()
+        )
     );
 }

@@ -2,14 +2,24 @@
 //! section 3.1): a form POSTed over HTTPS, a JSON object back. Through ureq on the run's own
 //! rustls configuration, so that `--cacert` and `--pin` (and `--insecure`) apply here as
 //! they do to the mail server; never redirected (a redirect could carry the refresh token
-//! elsewhere); every call within `--timeout`; an answer of at most [`MAX_BODY`] bytes.
+//! elsewhere); every call within `--timeout` and what is left of `--max-time`; an answer of
+//! at most [`MAX_BODY`] bytes. An https:// endpoint is reached through the proxy a mail
+//! server of that host would be (`--proxy`, else `https_proxy` or `all_proxy`, less
+//! `--noproxy` or `NO_PROXY`), by our own [`proxy`] code: ureq connects to the proxy (its
+//! [`Resolver`](ureq::Resolver) gives the proxy's addresses), and its
+//! [`TlsConnector`](ureq::TlsConnector) makes the tunnel on that connection before TLS.
 
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, io_reason};
+use crate::net::proxy::{self, Proxy};
+use crate::net::stream::LimitReached;
 use crate::net::tls::TlsContext;
+use crate::net::{ConnectOptions, Family};
 use crate::wire::printable;
 use serde_json::{Map, Value};
-use std::io::Read;
-use std::time::Duration;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The most an endpoint's answer may hold: a token answer is a few KiB (Microsoft's access
 /// tokens run to 2-3 KiB).
@@ -75,27 +85,92 @@ impl Refusal {
 
 /// The HTTPS client of a run.
 pub struct Endpoint {
-    agent: ureq::Agent,
+    tls: Arc<rustls::ClientConfig>,
+    /// The run's timeouts, `--max-time`, `-4`/`-6` and proxies.
+    net: ConnectOptions,
 }
 
 impl Endpoint {
-    /// A client with `tls`'s trust; `connect` bounds the connection (TCP and TLS), `reply`
-    /// the whole exchange after it.
-    pub fn new(tls: &TlsContext, connect: Duration, reply: Duration) -> Endpoint {
-        let agent = ureq::AgentBuilder::new()
-            .tls_config(tls.client_config())
+    /// A client with `tls`'s trust and `net`'s limits and proxies: the connect timeout
+    /// bounds the connection (TCP, the proxy's tunnel and TLS), the idle timeout the whole
+    /// exchange after it, `--max-time` all of it.
+    pub fn new(tls: &TlsContext, net: &ConnectOptions) -> Endpoint {
+        Endpoint {
+            tls: tls.client_config(),
+            net: net.clone(),
+        }
+    }
+
+    /// An agent for one call to `url` (`what`), and the proxy it goes through. One per
+    /// call: the tunnel is made for the URL's host and port, within the call's deadlines.
+    fn agent(&self, what: &str, url: &str) -> Result<(ureq::Agent, Option<Proxy>)> {
+        let (connect, total) = self.limits(what)?;
+        let builder = ureq::AgentBuilder::new()
             .timeout_connect(connect)
-            .timeout(connect + reply)
+            .timeout(total)
             .redirects(0)
-            .user_agent(concat!("posthaste/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("posthaste/", env!("CARGO_PKG_VERSION")));
+        let parsed = url::Url::parse(url)
+            .map_err(|e| Error::new(Kind::Usage, format!("{}: {e}", printable(url))))?;
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) => d.to_string(),
+            Some(url::Host::Ipv4(a)) => a.to_string(),
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            None => String::new(),
+        };
+        // http:// is only ever a loopback literal: this machine, which a proxy's own
+        // loopback is not.
+        let proxy = match parsed.scheme() {
+            "https" => self.net.proxies.route_https(&host)?.cloned(),
+            _ => None,
+        };
+        let Some(proxy) = proxy else {
+            return Ok((builder.tls_config(self.tls.clone()).build(), None));
+        };
+        let tunnel = Tunnel {
+            proxy: proxy.clone(),
+            target: (host, parsed.port_or_known_default().unwrap_or(443)),
+            net: self.net.clone(),
+            deadline: Instant::now() + connect,
+            tls: self.tls.clone(),
+        };
+        let agent = builder
+            .resolver(ToProxy {
+                proxy: proxy.clone(),
+                family: self.net.family,
+            })
+            .tls_connector(Arc::new(tunnel))
             .build();
-        Endpoint { agent }
+        Ok((agent, Some(proxy)))
+    }
+
+    /// The connect timeout and the whole call's, both cut to what is left of `--max-time`
+    /// (an error once nothing is).
+    fn limits(&self, what: &str) -> Result<(Duration, Duration)> {
+        if let Some(over) = self.over_time(what) {
+            return Err(over);
+        }
+        let connect = self.net.connect_timeout;
+        let total = connect + self.net.idle_timeout;
+        Ok(match self.net.max_time {
+            None => (connect, total),
+            Some(m) => (connect.min(m.left()), total.min(m.left())),
+        })
+    }
+
+    /// The error of a call that `--max-time` ended, if it has passed.
+    fn over_time(&self, what: &str) -> Option<Error> {
+        let max = self.net.max_time.filter(|m| m.left().is_zero())?;
+        Some(Error::network(
+            what,
+            LimitReached::MaxTime(max.total).into_io(),
+        ))
     }
 
     /// POSTs `form` to `url` (`what` names it in messages, `secrets` are hidden in whatever
     /// is quoted back). A network failure is 75 (a name that does not resolve 68), a TLS
     /// failure 76; a server error (5xx) 75; an answer that is neither a JSON object nor an
-    /// OAuth2 error 76.
+    /// OAuth2 error 76; a call `--max-time` ended 75, saying so.
     pub fn post(
         &self,
         what: &str,
@@ -103,15 +178,20 @@ impl Endpoint {
         form: &[(&str, &str)],
         secrets: &[&str],
     ) -> Result<Answer> {
-        let sent = self
-            .agent
+        let (agent, proxy) = self.agent(what, url)?;
+        let sent = agent
             .post(url)
             .set("Accept", "application/json")
             .send_form(form);
         let response = match sent {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => return Err(transport_error(what, &t, secrets)),
+            // Ours (the proxy's) first: it says which limit ended the wait, and where.
+            Err(ureq::Error::Transport(t)) => {
+                return Err(carried_error(what, &t)
+                    .or_else(|| self.over_time(what))
+                    .unwrap_or_else(|| transport_error(what, &t, proxy.as_ref(), secrets)));
+            }
         };
         let status = response.status();
         let mut body = Vec::new();
@@ -119,14 +199,12 @@ impl Endpoint {
             .into_reader()
             .take(MAX_BODY + 1)
             .read_to_end(&mut body)
-            .map_err(|e| {
-                Error::new(
+            .map_err(|e| match self.over_time(what) {
+                Some(over) => over,
+                None => Error::new(
                     Kind::TempFail,
-                    format!(
-                        "{what}: the answer broke off: {}",
-                        crate::error::io_reason(&e)
-                    ),
-                )
+                    format!("{what}: the answer broke off: {}", io_reason(&e)),
+                ),
             })?;
         if body.len() as u64 > MAX_BODY {
             return Err(Error::new(
@@ -136,6 +214,58 @@ impl Endpoint {
         }
         decode(what, status, &body, secrets)
     }
+}
+
+/// ureq's resolver when a proxy is used: whatever the host, the proxy's addresses (`-4`
+/// and `-6` apply), which ureq connects to in turn.
+struct ToProxy {
+    proxy: Proxy,
+    family: Family,
+}
+
+impl ureq::Resolver for ToProxy {
+    fn resolve(&self, _netloc: &str) -> io::Result<Vec<SocketAddr>> {
+        crate::net::resolve(&self.proxy.host, self.proxy.port, self.family).map_err(|e| {
+            let message = format!("{} {}", proxy::kind_name(&self.proxy), e.message());
+            carried(e.with_message(message))
+        })
+    }
+}
+
+/// ureq's TLS connector when a proxy is used: the tunnel to the endpoint on ureq's
+/// connection to the proxy (SOCKS5 or CONNECT, [`proxy::connect_over`]), then TLS with
+/// the endpoint through it.
+struct Tunnel {
+    proxy: Proxy,
+    target: (String, u16),
+    net: ConnectOptions,
+    /// The connect phase's end.
+    deadline: Instant,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl ureq::TlsConnector for Tunnel {
+    fn connect(
+        &self,
+        dns_name: &str,
+        io: Box<dyn ureq::ReadWrite>,
+    ) -> std::result::Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
+        let tcp = io
+            .socket()
+            .ok_or_else(|| io::Error::other("no socket to the proxy"))?
+            .try_clone()?;
+        drop(io);
+        let (host, port) = (self.target.0.as_str(), self.target.1);
+        let tcp = proxy::connect_over(&self.proxy, (host, port), &self.net, self.deadline, tcp)
+            .map_err(carried)?;
+        self.tls.connect(dns_name, Box::new(tcp))
+    }
+}
+
+/// Our error through ureq's: an `io::Error` that holds it, which [`carried_error`] finds
+/// again.
+fn carried(e: Error) -> io::Error {
+    io::Error::other(e)
 }
 
 /// An endpoint's answer, from its status and body.
@@ -192,7 +322,38 @@ pub fn shown(text: &str, secrets: &[&str]) -> String {
     out
 }
 
-fn transport_error(what: &str, t: &ureq::Transport, secrets: &[&str]) -> Error {
+/// The error behind `t` if it is ours, from our resolver or tunnel ([`carried`]).
+fn carried_error(what: &str, t: &ureq::Transport) -> Option<Error> {
+    let ours = io_source(t)?.get_ref()?.downcast_ref::<Error>()?;
+    Some(
+        Error::new(ours.kind(), format!("{what}: {}", ours.message()))
+            .transient(ours.is_transient()),
+    )
+}
+
+fn io_source(t: &ureq::Transport) -> Option<&io::Error> {
+    std::error::Error::source(t)?.downcast_ref::<io::Error>()
+}
+
+/// The error of a call ureq could not make; a failed connect to the proxy names the proxy.
+fn transport_error(
+    what: &str,
+    t: &ureq::Transport,
+    proxy: Option<&Proxy>,
+    secrets: &[&str],
+) -> Error {
+    let io = io_source(t);
+    if let (Some(p), Some(e), ureq::ErrorKind::ConnectionFailed) = (proxy, io, t.kind()) {
+        if t.message() == Some("Connect error") {
+            let (kind, why) = match e.kind() {
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+                    (Kind::Timeout, "connection timed out".to_string())
+                }
+                _ => (Kind::TempFail, format!("cannot connect: {}", io_reason(e))),
+            };
+            return Error::new(kind, format!("{what}: {p}: {why}"));
+        }
+    }
     let kind = match t.kind() {
         ureq::ErrorKind::Dns => Kind::NoHost,
         ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => Kind::Usage,

@@ -248,8 +248,8 @@ pub struct Source {
 /// What the tool needs to reach the token endpoint.
 pub struct Reach<'a> {
     pub tls: &'a TlsContext,
-    pub connect: Duration,
-    pub reply: Duration,
+    /// The run's timeouts, `--max-time` and proxies.
+    pub net: &'a crate::net::ConnectOptions,
 }
 
 impl Source {
@@ -282,7 +282,7 @@ impl Source {
             method,
             config,
             cache_path,
-            endpoint: Endpoint::new(reach.tls, reach.connect, reach.reply),
+            endpoint: Endpoint::new(reach.tls, reach.net),
             tool: tool.to_string(),
             expires_at: None,
         })
@@ -575,8 +575,7 @@ fn source<O: Args>(
     let conn = net.conn.options()?;
     let reach = Reach {
         tls: &tls,
-        connect: conn.connect_timeout,
-        reply: conn.idle_timeout,
+        net: &conn,
     };
     Source::new(service.tool(), user, method, config, &reach)
 }
