@@ -166,7 +166,7 @@ const KEY_HINTS: &[(&str, &str)] = &[
 /// the tool; one per account with `--all-accounts` or several `--account`. A command line
 /// clap cannot read even with nothing required is handed on as it is, for clap to say what
 /// is wrong with it.
-pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<Run>> {
+pub fn runs(tool: &ToolInfo, command: fn() -> Command, argv: Vec<OsString>) -> Result<Vec<Run>> {
     if !names_accounts(&argv) && !default_file_exists() {
         // The common case of a tool without a config file costs a look at the command line
         // and one stat, not a second parse (it doubled the instructions a run starts with).
@@ -175,6 +175,7 @@ pub fn runs(tool: &ToolInfo, cmd: &Command, argv: Vec<OsString>) -> Result<Vec<R
             account: None,
         }]);
     }
+    let cmd = &command();
     let relaxed = relax(cmd.clone());
     // `--generate` (as `--help` and `--version`, which clap answers above) needs no config
     // file, and works beside a broken one.

@@ -111,7 +111,7 @@ pub fn main<T: Tool>() -> ExitCode {
             by_sender: T::SENDER_PICKS_ACCOUNT,
             alone: T::ONE_ACCOUNT_FLAGS,
         };
-        match account::runs(&info, &T::command(), argv) {
+        match account::runs(&info, T::command, argv) {
             Ok(runs) => runs,
             Err(e) => {
                 report.fail(&e);
