@@ -156,54 +156,38 @@ fn smtp_send_auth_external_needs_no_user_name() {
     let key = client_key(&keys);
     let cert = cert_file("client.pem");
     let ca = cert_file("ca.pem");
-    let server = format!("smtps://127.0.0.1:{}", front.port());
-    let ran = run(
-        "smtp-send",
-        &[
-            "--server",
-            &server,
-            "--cacert",
-            ca.to_str().unwrap(),
-            "--tls-server-name",
-            "mail.test",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            &key,
-            "--auth",
-            "external",
-            "rcpt@example.org",
-        ],
-        b"From: a@example.com\n\nhi\n",
-    );
-    ran.ok();
+    // smtp-send --auth external with the client certificate, to the TLS front on `port`.
+    let send = |port: u16| {
+        let server = format!("smtps://127.0.0.1:{port}");
+        let (ca, cert) = (ca.to_str().unwrap(), cert.to_str().unwrap());
+        run(
+            "smtp-send",
+            &[
+                "--server",
+                &server,
+                "--cacert",
+                ca,
+                "--tls-server-name",
+                "mail.test",
+                "--cert",
+                cert,
+                "--key",
+                &key,
+                "--auth",
+                "external",
+                "rcpt@example.org",
+            ],
+            b"From: a@example.com\n\nhi\n",
+        )
+    };
+    send(front.port()).ok();
     assert_eq!(s.commands("AUTH"), ["AUTH EXTERNAL ="]);
     assert_eq!(s.messages().len(), 1);
     // A server that offers no AUTH: the message says what was asked for, with no empty name.
     let bare = FakeSmtp::builder().ehlo(&["PIPELINING"]).start();
     let front = TlsFront::new(bare.port()).start();
-    let server = format!("smtps://127.0.0.1:{}", front.port());
-    let ran = run(
-        "smtp-send",
-        &[
-            "--server",
-            &server,
-            "--cacert",
-            ca.to_str().unwrap(),
-            "--tls-server-name",
-            "mail.test",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            &key,
-            "--auth",
-            "external",
-            "rcpt@example.org",
-        ],
-        b"From: a@example.com\n\nhi\n",
-    );
     assert_eq!(
-        ran.fails(69),
+        send(front.port()).fails(69),
         format!(
             "smtp-send: 127.0.0.1:{}: the server offers no AUTH, and a login (--auth) was asked for (drop --auth, or check the server URL)",
             front.port()

@@ -39,6 +39,15 @@ fn tool(bin: &str, home: &Path) -> Command {
     c
 }
 
+fn succeeded(o: &std::process::Output) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 fn names(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
@@ -73,12 +82,7 @@ fn pop_and_imap_fetch_run_from_their_accounts() {
     let h = home("fetch", &config);
     let o =
         run::output(tool(env!("CARGO_BIN_EXE_pop-fetch"), &h.join("")).args(["-a", "pop", "-q"]));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    succeeded(&o);
     let got = names(&h.join("Mail/pop/new"));
     assert_eq!(got.len(), 1);
     assert_eq!(std::fs::read(&got[0]).unwrap(), b"Subject: pop\n\npop\n");
@@ -87,12 +91,7 @@ fn pop_and_imap_fetch_run_from_their_accounts() {
             .args(["-a", "imap", "-q"])
             .env("PH_IMAP_PW", &d.password),
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    succeeded(&o);
     let got = names(&h.join("Mail/imap/new"));
     assert_eq!(got.len(), 1);
     assert_eq!(std::fs::read(&got[0]).unwrap(), b"Subject: imap\n\nimap\n");
@@ -100,12 +99,7 @@ fn pop_and_imap_fetch_run_from_their_accounts() {
     let o = run::output(
         tool(env!("CARGO_BIN_EXE_pop-fetch"), &h.join("")).args(["--all-accounts", "-q"]),
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    succeeded(&o);
 }
 
 #[test]
@@ -130,12 +124,7 @@ fn smtp_send_picks_the_account_by_sender_and_ftp_get_by_name() {
             .env("PH_SMTP_PW", &s.password),
         msg.as_bytes(),
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    succeeded(&o);
     let (_, envelope) = s.stored_for(&rcpt).expect("the message was stored");
     assert!(envelope.contains("cron@cron.example.test"), "{envelope}");
     let o = run::output(
@@ -143,11 +132,6 @@ fn smtp_send_picks_the_account_by_sender_and_ftp_get_by_name() {
             .args(["-a", "files", "-q", "hello.txt"])
             .env("PH_FTP_PW", &f.password),
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    succeeded(&o);
     assert!(h.join("got/hello.txt").is_file());
 }
