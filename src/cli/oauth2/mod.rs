@@ -389,8 +389,7 @@ impl Source {
                 format!("{what}: the access token holds a CR, LF or NUL character"),
             ));
         }
-        // Without expires_in, the token serves the connection it was fetched for.
-        let expires_at = cache::now() + m.get("expires_in").and_then(as_seconds).unwrap_or(0);
+        let expires_at = expires_at(cache::now(), m);
         let refresh = m
             .get("refresh_token")
             .and_then(Value::as_str)
@@ -484,10 +483,17 @@ impl Source {
     }
 }
 
-/// `expires_in`: a number of seconds (some servers send it as a string).
-fn as_seconds(v: &Value) -> Option<u64> {
-    v.as_u64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+/// When a token answer's access token expires, `now` being the time it came: `expires_in`
+/// seconds later (a number, or a string as some servers send it). Without it, or with one
+/// that is not a count of seconds (negative, fractional), the token serves the connection
+/// it was fetched for; an absurd one (`1e19`) is the end of time, never an overflow that
+/// would stop the run (or wrap, in a release build, to a token always expired).
+fn expires_at(now: u64, m: &Map<String, Value>) -> u64 {
+    let secs = m.get("expires_in").and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    });
+    now.saturating_add(secs.unwrap_or(0))
 }
 
 impl Login for Source {
@@ -606,6 +612,20 @@ impl OAuth2Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expires_in_is_read_without_overflow() {
+        let at = |json: &str| expires_at(1000, &serde_json::from_str(json).unwrap());
+        assert_eq!(at(r#"{"expires_in":3599}"#), 4599);
+        assert_eq!(at(r#"{"expires_in":"3599"}"#), 4599);
+        assert_eq!(at(r#"{}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":-5}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":"-5"}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":36.5}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":1e20}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":18446744073709551615}"#), u64::MAX);
+        assert_eq!(at(r#"{"expires_in":"18446744073709551615"}"#), u64::MAX);
+    }
 
     #[test]
     fn the_fix_names_the_account() {
