@@ -516,3 +516,49 @@ fn a_token_endpoint_that_never_answers_or_answers_too_much_is_given_up() {
         "{line}"
     );
 }
+
+/// An account's token cache is named by the account alone: when its user changes (the
+/// file edited, or `--user` on the command line), the other user's token is not sent as
+/// this one's, nor its rotated refresh token spent for them.
+#[test]
+fn an_accounts_cache_of_another_user_is_not_used() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(BOTH)
+        .start();
+    let t = two_tokens(3600, 3600);
+    let l = Local::new("user");
+    let config = l.path("config.toml");
+    let write = |user: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[accounts.work]\nserver = \"pop3://127.0.0.1:{}\"\nuser = \"{user}\"\n",
+                server.port()
+            ),
+        )
+        .unwrap();
+    };
+    let maildir = l.path("Mail").display().to_string();
+    let run = || {
+        l.tool("pop-fetch", &t)
+            .args(["--config", &config.display().to_string(), "-a", "work"])
+            .args(["--maildir", &maildir])
+            .run()
+    };
+    write(USER);
+    run().ok();
+    assert_eq!(l.caches().len(), 1);
+    assert!(l.caches()[0].ends_with("work.account"), "{:?}", l.caches());
+    write("bob");
+    let o = run();
+    o.fails(77);
+    assert_no_secret(&o.stderr);
+    // bob's login had a token of its own, from bob's refresh token, never alice's.
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-two-access-value"]
+    );
+    let reqs = t.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].form["refresh_token"], FIRST_REFRESH);
+}

@@ -20,6 +20,10 @@ pub struct Tokens {
     /// Whose tokens these are: a cache written for another endpoint or client is not used.
     pub token_endpoint: String,
     pub client_id: String,
+    /// The user the tokens log in (an account's cache is named by the account alone): a
+    /// cache of another user's is not used, its token never sent as this user's.
+    #[serde(default)]
+    pub user: String,
     pub access_token: Option<String>,
     /// When the access token expires, in seconds since the Unix epoch.
     pub expires_at: Option<u64>,
@@ -31,6 +35,7 @@ impl std::fmt::Debug for Tokens {
         f.debug_struct("Tokens")
             .field("token_endpoint", &self.token_endpoint)
             .field("client_id", &self.client_id)
+            .field("user", &self.user)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
@@ -237,6 +242,7 @@ mod tests {
         Tokens {
             token_endpoint: "https://t.example/token".into(),
             client_id: "cid".into(),
+            user: "me".into(),
             access_token: Some(access.into()),
             expires_at: Some(123),
             refresh_token: Some("rt".into()),

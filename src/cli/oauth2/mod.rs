@@ -398,6 +398,7 @@ impl Source {
         Ok(Tokens {
             token_endpoint: self.config.token_endpoint.clone(),
             client_id: self.config.client_id.clone(),
+            user: self.user.clone(),
             access_token: Some(access.to_string()),
             expires_at: Some(expires_at),
             refresh_token: refresh,
@@ -407,9 +408,7 @@ impl Source {
     /// A valid access token: the cache's, or a refreshed one (saved first).
     fn token(&mut self) -> Result<String> {
         let cache = Cache::lock(&self.cache_path, CACHE_WAIT)?;
-        let kept = cache.read()?.filter(|t| {
-            t.token_endpoint == self.config.token_endpoint && t.client_id == self.config.client_id
-        });
+        let kept = cache.read()?.filter(|t| self.owns(t));
         let now = cache::now();
         if let Some(t) = &kept {
             if let (Some(access), Some(at)) = (&t.access_token, t.expires_at) {
@@ -457,6 +456,16 @@ impl Source {
         cache.write(&tokens)?;
         self.expires_at = tokens.expires_at;
         Ok(tokens.access_token.unwrap_or_default())
+    }
+
+    /// Whether the cache's tokens are this login's: the same endpoint, client and user. An
+    /// account's cache is named by the account alone, and its user may change (the file
+    /// edited, `--user` on the command line): another user's token is never sent, nor its
+    /// refresh token spent, as this one's.
+    fn owns(&self, t: &Tokens) -> bool {
+        t.token_endpoint == self.config.token_endpoint
+            && t.client_id == self.config.client_id
+            && t.user == self.user
     }
 
     /// A refresh the token endpoint refused: a consent revoked or expired
@@ -512,7 +521,7 @@ impl Login for Source {
         // the token to expire; the refusal is the error the run reports.
         self.expires_at = None;
         if let Ok(cache) = Cache::lock(&self.cache_path, CACHE_WAIT) {
-            if let Ok(Some(mut t)) = cache.read() {
+            if let Ok(Some(mut t)) = cache.read().map(|t| t.filter(|t| self.owns(t))) {
                 t.access_token = None;
                 t.expires_at = None;
                 let _ = cache.write(&t);
