@@ -569,6 +569,9 @@ impl OAuth2Args {
                 "--oauth2-token-env gives a token of its own: leave out --oauth2-provider and --oauth2-token-endpoint, or it",
             ));
         }
+        if method == Method::Sasl(crate::session::sasl::Mechanism::External) {
+            super::credentials::external_checked(true, net.tls.cert.is_some())?;
+        }
         crate::session::credentials::suits(method, true)?;
         Ok(Box::new(source(service, self, user, method, net)?))
     }
