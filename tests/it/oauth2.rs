@@ -364,6 +364,37 @@ fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires()
     );
 }
 
+/// A token that comes with no time to live (`expires_in` 0, or left out) is not renewed
+/// without pause: the IDLE session keeps it for `MIN_SESSION` (10 s) at least, where it
+/// logged in, refreshed and logged in again in a tight loop.
+#[test]
+fn imap_fetch_idle_with_a_token_that_never_lives_does_not_spin() {
+    let server = imap(&["Subject: one\r\n\r\nbody\r\n"]).bearer(BOTH).start();
+    let t = two_tokens(0, 0);
+    let l = Local::new("idle-spin");
+    let url = format!("imap://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let mut c = l
+        .tool("imap-fetch", &t)
+        .args([url.as_str(), "--idle", "--maildir", &maildir])
+        .command();
+    let child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
+    for _ in 0..3000 {
+        if server.transcript().iter().any(|l| l.ends_with(" IDLE")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Time enough for many loops before the fix (they took milliseconds), less than the
+    // 10 s a session now lasts at least: a slower machine only makes fewer.
+    std::thread::sleep(Duration::from_secs(2));
+    let o = child.terminate();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+    assert_eq!(t.requests().len(), 1);
+}
+
 #[test]
 fn smtp_send_says_in_words_why_the_server_refused_the_token() {
     let server = FakeSmtp::builder()

@@ -26,6 +26,11 @@ use std::time::Duration;
 /// for the connect, the login, and a clock a little off.
 pub const MARGIN: Duration = Duration::from_secs(60);
 
+/// The least a session lasts before it logs in again for a fresh token (imap-fetch
+/// `--idle`): a token that comes with less than [`MARGIN`] to live (`expires_in` 0 or left
+/// out) would otherwise have it log in, refresh and log in again without pause.
+pub const MIN_SESSION: Duration = Duration::from_secs(10);
+
 /// How long a run waits for another that holds the account's token cache (refreshing).
 const CACHE_WAIT: Duration = Duration::from_secs(60);
 
@@ -243,6 +248,8 @@ pub struct Source {
     tool: String,
     /// When the token given last expires (Unix seconds).
     expires_at: Option<u64>,
+    /// When it was given, for [`MIN_SESSION`].
+    given_at: Option<std::time::Instant>,
 }
 
 /// What the tool needs to reach the token endpoint.
@@ -285,6 +292,7 @@ impl Source {
             endpoint: Endpoint::new(reach.tls, reach.connect, reach.reply),
             tool: tool.to_string(),
             expires_at: None,
+            given_at: None,
         })
     }
 
@@ -512,6 +520,7 @@ impl Login for Source {
 
     fn credentials(&mut self) -> Result<Credentials> {
         let token = self.token()?;
+        self.given_at = Some(std::time::Instant::now());
         Ok(Credentials::token(&self.user, token).with_method(self.method))
     }
 
@@ -531,9 +540,9 @@ impl Login for Source {
 
     fn renew_in(&self) -> Option<Duration> {
         let at = self.expires_at?;
-        Some(Duration::from_secs(
-            at.saturating_sub(cache::now() + MARGIN.as_secs()),
-        ))
+        let due = Duration::from_secs(at.saturating_sub(cache::now() + MARGIN.as_secs()));
+        let lived = self.given_at.map_or(MIN_SESSION, |t| t.elapsed());
+        Some(due.max(MIN_SESSION.saturating_sub(lived)))
     }
 }
 
