@@ -14,14 +14,25 @@ const MAX_URI: usize = 2048;
 /// The longest `user_code` shown: RFC 8628 section 6.1 wants a few characters a person types.
 const MAX_USER_CODE: usize = 64;
 
-/// RFC 8628 section 3.2: what the device authorization endpoint answers.
-#[derive(Debug)]
+/// RFC 8628 section 3.2: what the device authorization endpoint answers. `Debug` shows no
+/// device code: with the client id it fetches the tokens once the user has signed in.
 pub struct DeviceCode {
     pub device_code: String,
     pub user_code: String,
     pub verification_uri: String,
     pub expires_in: u64,
     pub interval: u64,
+}
+
+impl std::fmt::Debug for DeviceCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceCode")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DeviceCode {
@@ -262,6 +273,7 @@ mod tests {
         .unwrap();
         let c = DeviceCode::from_json("t", &m).unwrap();
         assert_eq!(c.interval, 5);
+        assert!(!format!("{c:?}").contains("device_code: \"d\""), "{c:?}");
         assert_eq!(
             c.instructions(),
             "to sign in, open https://g/device in a browser and enter the code U\\x1b (within 30 min); waiting for the sign-in..."
