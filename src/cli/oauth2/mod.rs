@@ -596,9 +596,8 @@ fn source<O: Args>(
 ) -> Result<Source> {
     let config = oauth2.config(service)?;
     // The token endpoint is always reached over verified TLS, whatever --tls says of the
-    // mail server: the context a TLS-from-the-first-byte URL would have.
-    let (_, tls) = net.tls.context(true)?;
-    let tls = tls.ok_or_else(|| Error::new(Kind::Software, "no TLS context for OAuth2"))?;
+    // mail server.
+    let tls = endpoint_tls(&net.tls)?;
     let conn = net.conn.options()?;
     let reach = Reach {
         tls: &tls,
@@ -606,6 +605,22 @@ fn source<O: Args>(
         reply: conn.idle_timeout,
     };
     Source::new(service.tool(), user, method, config, &reach)
+}
+
+/// The TLS the token endpoint is reached with: the mail server's trust (`--cacert`,
+/// `--insecure`) and versions, but nothing that names the mail server alone: `--pin` (one
+/// certificate, the mail server's; the endpoint's is another, and was refused),
+/// `--tls-server-name`, and the client certificate (`--cert`, `--key`), the mail server's
+/// login, which the endpoint has no business seeing.
+fn endpoint_tls(tls: &super::common::TlsArgs) -> Result<TlsContext> {
+    let opts = crate::net::tls::TlsOptions {
+        pin: None,
+        cert: None,
+        key: None,
+        server_name: None,
+        ..tls.options()
+    };
+    TlsContext::new(&opts)
 }
 
 impl OAuth2Args {
@@ -633,6 +648,21 @@ impl OAuth2Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_endpoint_is_not_given_the_mail_servers_pin_or_certificate() {
+        let tls = super::super::common::TlsArgs {
+            pin: Some(format!("sha256:{}", "ab".repeat(32))),
+            cert: Some(PathBuf::from("/nonexistent/posthaste-test/client.pem")),
+            key: Some(PathBuf::from("/nonexistent/posthaste-test/client.key")),
+            tls_server_name: Some("mail.test".into()),
+            ..Default::default()
+        };
+        // The mail server's context reads the certificate (66 here); the endpoint's never.
+        assert_eq!(tls.context(true).err().unwrap().exit_code(), 66);
+        let endpoint = endpoint_tls(&tls).unwrap();
+        assert!(!endpoint.presents_certificate());
+    }
 
     #[test]
     fn expires_in_is_read_without_overflow() {
