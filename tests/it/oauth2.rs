@@ -596,3 +596,48 @@ fn an_accounts_cache_of_another_user_is_not_used() {
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[1].form["refresh_token"], FIRST_REFRESH);
 }
+
+/// An account's `[accounts.NAME.oauth2]` table logs in (its literal client secret and
+/// first refresh token included), and a flag wins over it, as every flag wins over the
+/// account: `--oauth2-client-secret-file` on the command line is the secret sent, where
+/// the account's literal was.
+#[test]
+fn an_accounts_oauth2_table_logs_in_and_a_secret_file_flag_wins_over_it() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value"])
+        .start();
+    let t = token_server(&[(200, &granted("AT-one-access-value", 3600, None))]);
+    let l = Local::new("account-table");
+    let config = l.path("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[accounts.work]\nserver = \"pop3://127.0.0.1:{}\"\nuser = \"{USER}\"\ntls = \"none\"\n\
+             [accounts.work.oauth2]\ntoken_endpoint = \"{}\"\nclient_id = \"cid\"\n\
+             client_secret = \"CS-account-literal\"\nrefresh_token = \"{FIRST_REFRESH}\"\n",
+            server.port(),
+            t.url("/token")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = tool("pop-fetch")
+        .home(l.path("home"))
+        .env("XDG_STATE_HOME", l.path("state"))
+        .args(["--config", &config.display().to_string(), "-a", "work"])
+        .args(["--maildir", &l.path("Mail").display().to_string()])
+        .args([
+            "--oauth2-client-secret-file",
+            &l.path("secret").display().to_string(),
+        ])
+        .run();
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(!o.stderr.contains("CS-account-literal"), "{}", o.stderr);
+    assert_no_secret(&o.stderr);
+    let reqs = t.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].form["client_secret"], CLIENT_SECRET);
+    assert_eq!(reqs[0].form["refresh_token"], FIRST_REFRESH);
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+    assert!(l.caches()[0].ends_with("work.account"));
+}

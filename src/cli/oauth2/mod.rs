@@ -169,40 +169,27 @@ impl OAuth2Args {
                 "OAuth2 needs --oauth2-client-id ID (the id of the application registered with the provider)",
             ));
         };
+        // A file flag wins over the account's literal, as every flag wins over the account.
         let selected = account::selected();
-        let client_secret = match selected
-            .as_ref()
-            .and_then(|a| a.oauth2_client_secret.clone())
-        {
-            Some(s) => Some(s),
-            None => self
-                .oauth2_client_secret_file
-                .as_deref()
-                .map(|p| {
-                    super::credentials::read_secret_file(
-                        "--oauth2-client-secret-file",
-                        p,
-                        "client secret",
-                    )
-                })
-                .transpose()?,
+        let client_secret = match &self.oauth2_client_secret_file {
+            Some(p) => Some(super::credentials::read_secret_file(
+                "--oauth2-client-secret-file",
+                p,
+                "client secret",
+            )?),
+            None => selected
+                .as_ref()
+                .and_then(|a| a.oauth2_client_secret.clone()),
         };
-        let initial_refresh = match selected
-            .as_ref()
-            .and_then(|a| a.oauth2_refresh_token.clone())
-        {
-            Some(s) => Some(s),
-            None => self
-                .oauth2_refresh_token_file
-                .as_deref()
-                .map(|p| {
-                    super::credentials::read_secret_file(
-                        "--oauth2-refresh-token-file",
-                        p,
-                        "refresh token",
-                    )
-                })
-                .transpose()?,
+        let initial_refresh = match &self.oauth2_refresh_token_file {
+            Some(p) => Some(super::credentials::read_secret_file(
+                "--oauth2-refresh-token-file",
+                p,
+                "refresh token",
+            )?),
+            None => selected
+                .as_ref()
+                .and_then(|a| a.oauth2_refresh_token.clone()),
         };
         let scope = self
             .oauth2_scope
