@@ -641,3 +641,31 @@ fn an_accounts_oauth2_table_logs_in_and_a_secret_file_flag_wins_over_it() {
     assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
     assert!(l.caches()[0].ends_with("work.account"));
 }
+
+/// A token answer whose `refresh_token` is empty brings none: the one in use is kept (it
+/// was replaced by nothing, and the next refresh sent an empty one).
+#[test]
+fn an_empty_refresh_token_in_an_answer_keeps_the_one_in_use() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(BOTH)
+        .start();
+    let t = token_server(&[
+        (200, &granted(BOTH[0], 30, Some(""))),
+        (200, &granted(BOTH[1], 3600, None)),
+    ]);
+    let l = Local::new("empty-refresh");
+    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
+    let maildir = l.path("Mail").display().to_string();
+    let run = || {
+        l.tool("pop-fetch", &t)
+            .args([url.as_str(), "--maildir", &maildir])
+            .run()
+    };
+    run().ok();
+    // 30 s left is within the margin: the second run refreshes, with the first token.
+    run().ok();
+    let reqs = t.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].form["refresh_token"], FIRST_REFRESH);
+    assert_eq!(tokens_sent(&server.transcript()), BOTH);
+}

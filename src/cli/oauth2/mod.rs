@@ -385,9 +385,11 @@ impl Source {
             ));
         }
         let expires_at = expires_at(cache::now(), m);
+        // An empty one is none: it would replace the refresh token kept with nothing.
         let refresh = m
             .get("refresh_token")
             .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
             .or(old_refresh)
             .map(str::to_string);
         Ok(Tokens {
