@@ -10,8 +10,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::bearer::tokens_sent;
-use crate::support::fake_imap::{ImapBuilder, imap};
+use crate::support::fake_imap::{FakeImap, ImapBuilder, imap};
 use crate::support::fake_pop::{PopBuilder, USER, pop};
+use crate::support::fake_server::Server;
 use crate::support::fake_smtp::FakeSmtp;
 use crate::support::fake_token::{TokenServer, token_server};
 use crate::support::files::TempDir;
@@ -322,12 +323,19 @@ fn authorize_runs_the_device_grant_and_keeps_the_tokens() {
     );
 }
 
-#[test]
-fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires() {
+/// imap-fetch `--idle` against a fake IMAP server that takes [`BOTH`] and the endpoint of
+/// [`two_tokens`]`(first, second)`, ended (SIGTERM) once `until` holds for the server's
+/// transcript (at most 30 s) and `settle` more has passed: it must exit 0 saying no
+/// secret. The server and the endpoint, for what they saw.
+fn idle_run(
+    tag: &str,
+    (first, second): (u64, u64),
+    until: impl Fn(&[String]) -> bool,
+    settle: Duration,
+) -> (Server<FakeImap>, TokenServer) {
     let server = imap(&["Subject: one\r\n\r\nbody\r\n"]).bearer(BOTH).start();
-    // 63 s: 3 s before the 60 s margin is reached, IDLE ends and the session logs in again.
-    let t = two_tokens(63, 3600);
-    let l = Local::new("idle");
+    let t = two_tokens(first, second);
+    let l = Local::new(tag);
     let url = format!("imap://{USER}@127.0.0.1:{}", server.port());
     let maildir = l.path("Mail").display().to_string();
     let mut c = l
@@ -336,15 +344,29 @@ fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires()
         .command();
     let child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
     for _ in 0..3000 {
-        if tokens_sent(&server.transcript()).len() == 2 {
+        if until(&server.transcript()) {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    std::thread::sleep(settle);
     let o = child.terminate();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert_no_secret(&stderr);
+    (server, t)
+}
+
+#[test]
+fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires() {
+    // 63 s: 3 s before the 60 s margin is reached (10 s at least after the login, the
+    // least a session lasts), IDLE ends and the session logs in again.
+    let (server, t) = idle_run(
+        "idle",
+        (63, 3600),
+        |seen| tokens_sent(seen).len() == 2,
+        Duration::ZERO,
+    );
     assert_eq!(
         tokens_sent(&server.transcript()),
         ["AT-one-access-value", "AT-two-access-value"]
@@ -369,28 +391,14 @@ fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires()
 /// logged in, refreshed and logged in again in a tight loop.
 #[test]
 fn imap_fetch_idle_with_a_token_that_never_lives_does_not_spin() {
-    let server = imap(&["Subject: one\r\n\r\nbody\r\n"]).bearer(BOTH).start();
-    let t = two_tokens(0, 0);
-    let l = Local::new("idle-spin");
-    let url = format!("imap://{USER}@127.0.0.1:{}", server.port());
-    let maildir = l.path("Mail").display().to_string();
-    let mut c = l
-        .tool("imap-fetch", &t)
-        .args([url.as_str(), "--idle", "--maildir", &maildir])
-        .command();
-    let child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
-    for _ in 0..3000 {
-        if server.transcript().iter().any(|l| l.ends_with(" IDLE")) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // Time enough for many loops before the fix (they took milliseconds), less than the
-    // 10 s a session now lasts at least: a slower machine only makes fewer.
-    std::thread::sleep(Duration::from_secs(2));
-    let o = child.terminate();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    // 2 s after IDLE: time for many loops before the fix (they took milliseconds), less
+    // than the 10 s a session now lasts at least; a slower machine only makes fewer.
+    let (server, t) = idle_run(
+        "idle-spin",
+        (0, 0),
+        |seen| seen.iter().any(|l| l.ends_with(" IDLE")),
+        Duration::from_secs(2),
+    );
     assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
     assert_eq!(t.requests().len(), 1);
 }
