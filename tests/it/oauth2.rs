@@ -17,7 +17,7 @@ use crate::support::fake_smtp::FakeSmtp;
 use crate::support::fake_token::{TokenServer, token_server};
 use crate::support::files::TempDir;
 use crate::support::run;
-use crate::support::tool::{Tool, tool};
+use crate::support::tool::{Out, Tool, tool};
 
 const CLIENT_SECRET: &str = "CS-client-secret-value";
 const FIRST_REFRESH: &str = "RT-first-refresh-value";
@@ -112,6 +112,18 @@ impl Local {
     }
 }
 
+/// pop-fetch of the fake POP3 server on `port` into `l`'s Maildir with `t`'s OAuth2
+/// flags, to run again and again.
+fn pop_run<'a>(l: &'a Local, t: &'a TokenServer, port: u16) -> impl Fn() -> Out + 'a {
+    let url = format!("pop3://{USER}@127.0.0.1:{port}");
+    let maildir = l.path("Mail").display().to_string();
+    move || {
+        l.tool("pop-fetch", t)
+            .args([url.as_str(), "--maildir", &maildir])
+            .run()
+    }
+}
+
 fn assert_no_secret(stderr: &str) {
     for s in SECRETS {
         assert!(!stderr.contains(s), "{s} on stderr: {stderr}");
@@ -195,13 +207,7 @@ fn a_token_near_its_expiry_is_refreshed_and_a_revoked_consent_is_77_with_the_fix
     // 30 s left is within the 60 s margin: the next connection refreshes first.
     let t = two_tokens(30, 30);
     let l = Local::new("expiry");
-    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
-    let maildir = l.path("Mail").display().to_string();
-    let run = || {
-        l.tool("pop-fetch", &t)
-            .args([url.as_str(), "--maildir", &maildir])
-            .run()
-    };
+    let run = pop_run(&l, &t, server.port());
     run().ok();
     run().ok();
     assert_eq!(
@@ -662,13 +668,7 @@ fn an_empty_refresh_token_in_an_answer_keeps_the_one_in_use() {
         (200, &granted(BOTH[1], 3600, None)),
     ]);
     let l = Local::new("empty-refresh");
-    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
-    let maildir = l.path("Mail").display().to_string();
-    let run = || {
-        l.tool("pop-fetch", &t)
-            .args([url.as_str(), "--maildir", &maildir])
-            .run()
-    };
+    let run = pop_run(&l, &t, server.port());
     run().ok();
     // 30 s left is within the margin: the second run refreshes, with the first token.
     run().ok();

@@ -171,26 +171,27 @@ impl OAuth2Args {
         };
         // A file flag wins over the account's literal, as every flag wins over the account.
         let selected = account::selected();
-        let client_secret = match &self.oauth2_client_secret_file {
-            Some(p) => Some(super::credentials::read_secret_file(
-                "--oauth2-client-secret-file",
-                p,
-                "client secret",
-            )?),
-            None => selected
+        let secret =
+            |file: &Option<PathBuf>, flag: &str, what: &str, literal: Option<&String>| match file {
+                Some(p) => super::credentials::read_secret_file(flag, p, what).map(Some),
+                None => Ok(literal.cloned()),
+            };
+        let client_secret = secret(
+            &self.oauth2_client_secret_file,
+            "--oauth2-client-secret-file",
+            "client secret",
+            selected
                 .as_ref()
-                .and_then(|a| a.oauth2_client_secret.clone()),
-        };
-        let initial_refresh = match &self.oauth2_refresh_token_file {
-            Some(p) => Some(super::credentials::read_secret_file(
-                "--oauth2-refresh-token-file",
-                p,
-                "refresh token",
-            )?),
-            None => selected
+                .and_then(|a| a.oauth2_client_secret.as_ref()),
+        )?;
+        let initial_refresh = secret(
+            &self.oauth2_refresh_token_file,
+            "--oauth2-refresh-token-file",
+            "refresh token",
+            selected
                 .as_ref()
-                .and_then(|a| a.oauth2_refresh_token.clone()),
-        };
+                .and_then(|a| a.oauth2_refresh_token.as_ref()),
+        )?;
         let scope = self
             .oauth2_scope
             .clone()
