@@ -52,6 +52,7 @@ pub fn secret_for(
     warn: &dyn Fn(&str),
 ) -> Result<Credentials> {
     if method == Method::Sasl(Mechanism::External) {
+        external_checked(token_env.is_some(), cert)?;
         return Ok(external(user, args));
     }
     let creds = match token_env {
@@ -72,6 +73,23 @@ pub fn secret_for(
 /// names who logs in; a name in the URL only names the account here).
 pub fn external(user: &str, args: &CredArgs) -> Credentials {
     Credentials::external(user, args.user.clone().unwrap_or_default())
+}
+
+/// `--auth external` asked for (the TLS client certificate is the login), checked against
+/// the rest of the command line (an account's keys included): without `--cert` the server
+/// could only refuse it, and an OAuth2 token given too (`token`) would be dropped unsaid.
+/// Both are 64 before anything is connected.
+pub fn external_checked(token: bool, cert: bool) -> Result<()> {
+    let why = match (token, cert) {
+        (true, _) => {
+            "--auth external logs in with the client certificate, not with an OAuth2 token: leave out --auth external or the OAuth2 flags"
+        }
+        (false, false) => {
+            "--auth external logs in with a client certificate: give --cert FILE (and --key FILE)"
+        }
+        (false, true) => return Ok(()),
+    };
+    Err(Error::new(Kind::Usage, why))
 }
 
 /// The OAuth2 access token in the environment variable `var` (`--oauth2-token-env`), without

@@ -634,6 +634,10 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Box<d
     let Some(user) = user else {
         if args.auth == Some(Mechanism::External) {
             // The certificate says who logs in: no user name is needed.
+            credentials::external_checked(
+                args.oauth2_token_env.is_some() || args.oauth2.wanted(),
+                args.net.tls.cert.is_some(),
+            )?;
             return Ok(Some(Box::new(credentials::external("", &args.net.creds))));
         }
         if args.oauth2_token_env.is_some() || args.auth.is_some() || args.oauth2.wanted() {

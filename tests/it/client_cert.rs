@@ -446,3 +446,62 @@ fn base64_of(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+/// `--auth external` is the client certificate's login: without `--cert` it could only be
+/// refused, and beside an OAuth2 token (a variable's, or the `--oauth2-*` flags') one of
+/// the two would be dropped unsaid. Both are 64 in words, before anything is connected.
+#[test]
+fn auth_external_without_a_certificate_or_with_a_token_is_64() {
+    let server = pop(&[]).external().start();
+    let out = TempDir::new("cert-external-64");
+    let maildir = out.join("Mail");
+    let url = format!("pop3://{}@127.0.0.1:{}", fake_pop::USER, server.port());
+    let keys = TempDir::new("cert-external-keys");
+    let key = client_key(&keys);
+    let cert = cert_file("client.pem");
+    let with_cert = ["--cert", cert.to_str().unwrap(), "--key", &key];
+    let fetch = |more: &[&str]| {
+        let mut args = vec![
+            url.as_str(),
+            "--maildir",
+            maildir.to_str().unwrap(),
+            "--auth",
+            "external",
+        ];
+        args.extend_from_slice(more);
+        run("pop-fetch", &args, b"")
+    };
+    assert_eq!(
+        fetch(&["--tls", "none"]).fails(64),
+        "pop-fetch: --auth external logs in with a client certificate: give --cert FILE (and --key FILE)"
+    );
+    let token = "pop-fetch: --auth external logs in with the client certificate, not with an OAuth2 token: leave out --auth external or the OAuth2 flags";
+    let mut env_token = with_cert.to_vec();
+    env_token.extend(["--oauth2-token-env", "PW"]);
+    assert_eq!(fetch(&env_token).fails(64), token);
+    let mut oauth2 = with_cert.to_vec();
+    oauth2.extend([
+        "--oauth2-token-endpoint",
+        "http://127.0.0.1:9/token",
+        "--oauth2-client-id",
+        "cid",
+    ]);
+    assert_eq!(fetch(&oauth2).fails(64), token);
+    assert!(server.commands("AUTH").is_empty());
+    // smtp-send's EXTERNAL without a user name, the same.
+    let ran = run(
+        "smtp-send",
+        &[
+            "--server",
+            "smtp://127.0.0.1:9",
+            "--auth",
+            "external",
+            "rcpt@example.org",
+        ],
+        b"From: a@example.com\n\nhi\n",
+    );
+    assert_eq!(
+        ran.fails(64),
+        "smtp-send: --auth external logs in with a client certificate: give --cert FILE (and --key FILE)"
+    );
+}

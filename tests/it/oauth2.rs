@@ -10,14 +10,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::bearer::tokens_sent;
-use crate::support::fake_imap::{ImapBuilder, imap};
+use crate::support::fake_imap::{FakeImap, ImapBuilder, imap};
 use crate::support::fake_pop::{PopBuilder, USER, pop};
 use crate::support::fake_proxy::FakeProxy;
+use crate::support::fake_server::Server;
 use crate::support::fake_smtp::FakeSmtp;
 use crate::support::fake_token::{TokenServer, token_server};
 use crate::support::files::TempDir;
 use crate::support::run;
-use crate::support::tool::{Tool, tool};
+use crate::support::tool::{Out, Tool, tool};
 
 const CLIENT_SECRET: &str = "CS-client-secret-value";
 const FIRST_REFRESH: &str = "RT-first-refresh-value";
@@ -117,6 +118,18 @@ impl Local {
     }
 }
 
+/// pop-fetch of the fake POP3 server on `port` into `l`'s Maildir with `t`'s OAuth2
+/// flags, to run again and again.
+fn pop_run<'a>(l: &'a Local, t: &'a TokenServer, port: u16) -> impl Fn() -> Out + 'a {
+    let url = format!("pop3://{USER}@127.0.0.1:{port}");
+    let maildir = l.path("Mail").display().to_string();
+    move || {
+        l.tool("pop-fetch", t)
+            .args([url.as_str(), "--maildir", &maildir])
+            .run()
+    }
+}
+
 fn assert_no_secret(stderr: &str) {
     for s in SECRETS {
         assert!(!stderr.contains(s), "{s} on stderr: {stderr}");
@@ -200,13 +213,7 @@ fn a_token_near_its_expiry_is_refreshed_and_a_revoked_consent_is_77_with_the_fix
     // 30 s left is within the 60 s margin: the next connection refreshes first.
     let t = two_tokens(30, 30);
     let l = Local::new("expiry");
-    let url = format!("pop3://{USER}@127.0.0.1:{}", server.port());
-    let maildir = l.path("Mail").display().to_string();
-    let run = || {
-        l.tool("pop-fetch", &t)
-            .args([url.as_str(), "--maildir", &maildir])
-            .run()
-    };
+    let run = pop_run(&l, &t, server.port());
     run().ok();
     run().ok();
     assert_eq!(
@@ -328,12 +335,19 @@ fn authorize_runs_the_device_grant_and_keeps_the_tokens() {
     );
 }
 
-#[test]
-fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires() {
+/// imap-fetch `--idle` against a fake IMAP server that takes [`BOTH`] and the endpoint of
+/// [`two_tokens`]`(first, second)`, ended (SIGTERM) once `until` holds for the server's
+/// transcript (at most 30 s) and `settle` more has passed: it must exit 0 saying no
+/// secret. The server and the endpoint, for what they saw.
+fn idle_run(
+    tag: &str,
+    (first, second): (u64, u64),
+    until: impl Fn(&[String]) -> bool,
+    settle: Duration,
+) -> (Server<FakeImap>, TokenServer) {
     let server = imap(&["Subject: one\r\n\r\nbody\r\n"]).bearer(BOTH).start();
-    // 63 s: 3 s before the 60 s margin is reached, IDLE ends and the session logs in again.
-    let t = two_tokens(63, 3600);
-    let l = Local::new("idle");
+    let t = two_tokens(first, second);
+    let l = Local::new(tag);
     let url = format!("imap://{USER}@127.0.0.1:{}", server.port());
     let maildir = l.path("Mail").display().to_string();
     let mut c = l
@@ -342,15 +356,29 @@ fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires()
         .command();
     let child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
     for _ in 0..3000 {
-        if tokens_sent(&server.transcript()).len() == 2 {
+        if until(&server.transcript()) {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    std::thread::sleep(settle);
     let o = child.terminate();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert_no_secret(&stderr);
+    (server, t)
+}
+
+#[test]
+fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires() {
+    // 63 s: 3 s before the 60 s margin is reached (10 s at least after the login, the
+    // least a session lasts), IDLE ends and the session logs in again.
+    let (server, t) = idle_run(
+        "idle",
+        (63, 3600),
+        |seen| tokens_sent(seen).len() == 2,
+        Duration::ZERO,
+    );
     assert_eq!(
         tokens_sent(&server.transcript()),
         ["AT-one-access-value", "AT-two-access-value"]
@@ -368,6 +396,23 @@ fn imap_fetch_idle_logs_in_again_with_a_fresh_token_before_the_old_one_expires()
         tokens_sent(&server.transcript_of(1)),
         ["AT-two-access-value"]
     );
+}
+
+/// A token that comes with no time to live (`expires_in` 0, or left out) is not renewed
+/// without pause: the IDLE session keeps it for `MIN_SESSION` (10 s) at least, where it
+/// logged in, refreshed and logged in again in a tight loop.
+#[test]
+fn imap_fetch_idle_with_a_token_that_never_lives_does_not_spin() {
+    // 2 s after IDLE: time for many loops before the fix (they took milliseconds), less
+    // than the 10 s a session now lasts at least; a slower machine only makes fewer.
+    let (server, t) = idle_run(
+        "idle-spin",
+        (0, 0),
+        |seen| seen.iter().any(|l| l.ends_with(" IDLE")),
+        Duration::from_secs(2),
+    );
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+    assert_eq!(t.requests().len(), 1);
 }
 
 #[test]
@@ -453,7 +498,10 @@ fn the_token_endpoint_is_trusted_as_the_mail_server_is() {
     assert_no_secret(&o.stderr);
     assert_eq!(server.connections(), 0);
     let cacert = s.ca_cert.display().to_string();
-    run(&["--cacert", &cacert]).ok();
+    // --pin is the mail server's one certificate: the endpoint, whose certificate is
+    // another, is trusted by the CA all the same (it was refused).
+    let pin = format!("sha256:{}", "ab".repeat(32));
+    run(&["--cacert", &cacert, "--pin", &pin]).ok();
     assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
 }
 
@@ -764,4 +812,117 @@ fn max_time_bounds_the_token_endpoint() {
             proxy.port()
         )
     );
+}
+
+/// An account's token cache is named by the account alone: when its user changes (the
+/// file edited, or `--user` on the command line), the other user's token is not sent as
+/// this one's, nor its rotated refresh token spent for them.
+#[test]
+fn an_accounts_cache_of_another_user_is_not_used() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(BOTH)
+        .start();
+    let t = two_tokens(3600, 3600);
+    let l = Local::new("user");
+    let config = l.path("config.toml");
+    let write = |user: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[accounts.work]\nserver = \"pop3://127.0.0.1:{}\"\nuser = \"{user}\"\n",
+                server.port()
+            ),
+        )
+        .unwrap();
+    };
+    let maildir = l.path("Mail").display().to_string();
+    let run = || {
+        l.tool("pop-fetch", &t)
+            .args(["--config", &config.display().to_string(), "-a", "work"])
+            .args(["--maildir", &maildir])
+            .run()
+    };
+    write(USER);
+    run().ok();
+    assert_eq!(l.caches().len(), 1);
+    assert!(l.caches()[0].ends_with("work.account"), "{:?}", l.caches());
+    write("bob");
+    let o = run();
+    o.fails(77);
+    assert_no_secret(&o.stderr);
+    // bob's login had a token of its own, from bob's refresh token, never alice's.
+    assert_eq!(
+        tokens_sent(&server.transcript()),
+        ["AT-one-access-value", "AT-two-access-value"]
+    );
+    let reqs = t.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].form["refresh_token"], FIRST_REFRESH);
+}
+
+/// An account's `[accounts.NAME.oauth2]` table logs in (its literal client secret and
+/// first refresh token included), and a flag wins over it, as every flag wins over the
+/// account: `--oauth2-client-secret-file` on the command line is the secret sent, where
+/// the account's literal was.
+#[test]
+fn an_accounts_oauth2_table_logs_in_and_a_secret_file_flag_wins_over_it() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(&["AT-one-access-value"])
+        .start();
+    let t = token_server(&[(200, &granted("AT-one-access-value", 3600, None))]);
+    let l = Local::new("account-table");
+    let config = l.path("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[accounts.work]\nserver = \"pop3://127.0.0.1:{}\"\nuser = \"{USER}\"\ntls = \"none\"\n\
+             [accounts.work.oauth2]\ntoken_endpoint = \"{}\"\nclient_id = \"cid\"\n\
+             client_secret = \"CS-account-literal\"\nrefresh_token = \"{FIRST_REFRESH}\"\n",
+            server.port(),
+            t.url("/token")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = tool("pop-fetch")
+        .home(l.path("home"))
+        .env("XDG_STATE_HOME", l.path("state"))
+        .args(["--config", &config.display().to_string(), "-a", "work"])
+        .args(["--maildir", &l.path("Mail").display().to_string()])
+        .args([
+            "--oauth2-client-secret-file",
+            &l.path("secret").display().to_string(),
+        ])
+        .run();
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert!(!o.stderr.contains("CS-account-literal"), "{}", o.stderr);
+    assert_no_secret(&o.stderr);
+    let reqs = t.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].form["client_secret"], CLIENT_SECRET);
+    assert_eq!(reqs[0].form["refresh_token"], FIRST_REFRESH);
+    assert_eq!(tokens_sent(&server.transcript()), ["AT-one-access-value"]);
+    assert!(l.caches()[0].ends_with("work.account"));
+}
+
+/// A token answer whose `refresh_token` is empty brings none: the one in use is kept (it
+/// was replaced by nothing, and the next refresh sent an empty one).
+#[test]
+fn an_empty_refresh_token_in_an_answer_keeps_the_one_in_use() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\nbody\r\n")])
+        .bearer(BOTH)
+        .start();
+    let t = token_server(&[
+        (200, &granted(BOTH[0], 30, Some(""))),
+        (200, &granted(BOTH[1], 3600, None)),
+    ]);
+    let l = Local::new("empty-refresh");
+    let run = pop_run(&l, &t, server.port());
+    run().ok();
+    // 30 s left is within the margin: the second run refreshes, with the first token.
+    run().ok();
+    let reqs = t.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].form["refresh_token"], FIRST_REFRESH);
+    assert_eq!(tokens_sent(&server.transcript()), BOTH);
 }

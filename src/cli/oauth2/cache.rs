@@ -20,6 +20,10 @@ pub struct Tokens {
     /// Whose tokens these are: a cache written for another endpoint or client is not used.
     pub token_endpoint: String,
     pub client_id: String,
+    /// The user the tokens log in (an account's cache is named by the account alone): a
+    /// cache of another user's is not used, its token never sent as this user's.
+    #[serde(default)]
+    pub user: String,
     pub access_token: Option<String>,
     /// When the access token expires, in seconds since the Unix epoch.
     pub expires_at: Option<u64>,
@@ -31,6 +35,7 @@ impl std::fmt::Debug for Tokens {
         f.debug_struct("Tokens")
             .field("token_endpoint", &self.token_endpoint)
             .field("client_id", &self.client_id)
+            .field("user", &self.user)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
@@ -91,6 +96,7 @@ impl Cache {
                 .mode(0o700)
                 .create(dir)
                 .map_err(|e| Error::cant_create(dir.display(), &e))?;
+            private_folder(dir)?;
         }
         let mut name = path.file_name().unwrap_or_default().to_os_string();
         name.push(".lock");
@@ -192,6 +198,34 @@ impl Cache {
     }
 }
 
+/// The cache's folder must be the user's alone to change (77 otherwise): one that another
+/// user owns, or that group or others may write to, lets them plant or swap files beside
+/// the tokens (a cache of their own, a lock held for ever), as ssh refuses such a
+/// `~/.ssh`. Made mode 700 when missing; one that was there already is checked here.
+fn private_folder(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let shown = dir.display();
+    let meta = std::fs::metadata(dir).map_err(|e| Error::cant_create(&shown, &e))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let why = if meta.uid() != me {
+        format!("owned by another user (uid {})", meta.uid())
+    } else if meta.mode() & 0o022 != 0 {
+        format!(
+            "writable by group or others (mode {:o})",
+            meta.mode() & 0o777
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(
+        Kind::Auth,
+        format!(
+            "OAuth2 token cache folder {shown}: {why}; refusing it: chmod 700 {shown}, owned by you"
+        ),
+    ))
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn now() -> u64 {
     std::time::SystemTime::now()
@@ -208,6 +242,7 @@ mod tests {
         Tokens {
             token_endpoint: "https://t.example/token".into(),
             client_id: "cid".into(),
+            user: "me".into(),
             access_token: Some(access.into()),
             expires_at: Some(123),
             refresh_token: Some("rt".into()),
@@ -232,6 +267,48 @@ mod tests {
             p,
             path(home, None, "me@x.example", "https://t/token", "other")
         );
+    }
+
+    #[test]
+    fn a_folder_others_may_change_is_refused() {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = std::env::temp_dir().join(format!("ph-oauth2-folder-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let folder = dir.join("posthaste/oauth2");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&folder)
+            .unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let p = folder.join("a.account");
+        let e = Cache::lock(&p, Duration::from_millis(10)).err().unwrap();
+        assert_eq!(e.exit_code(), 77);
+        let shown = folder.display();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "OAuth2 token cache folder {shown}: writable by group or others (mode 777); refusing it: chmod 700 {shown}, owned by you"
+            )
+        );
+        assert!(
+            !folder.join("a.account.lock").exists(),
+            "nothing made in it"
+        );
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(Cache::lock(&p, Duration::from_millis(10)).is_ok());
+        // Another user's folder (only root can make one to test with).
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(&folder, Some(54321), None).unwrap();
+            let e = Cache::lock(&p, Duration::from_millis(10)).err().unwrap();
+            assert_eq!(e.exit_code(), 77);
+            assert!(
+                e.to_string().contains("owned by another user (uid 54321)"),
+                "{e}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

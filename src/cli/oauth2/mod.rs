@@ -26,6 +26,11 @@ use std::time::Duration;
 /// for the connect, the login, and a clock a little off.
 pub const MARGIN: Duration = Duration::from_secs(60);
 
+/// The least a session lasts before it logs in again for a fresh token (imap-fetch
+/// `--idle`): a token that comes with less than [`MARGIN`] to live (`expires_in` 0 or left
+/// out) would otherwise have it log in, refresh and log in again without pause.
+pub const MIN_SESSION: Duration = Duration::from_secs(10);
+
 /// How long a run waits for another that holds the account's token cache (refreshing).
 const CACHE_WAIT: Duration = Duration::from_secs(60);
 
@@ -164,41 +169,29 @@ impl OAuth2Args {
                 "OAuth2 needs --oauth2-client-id ID (the id of the application registered with the provider)",
             ));
         };
+        // A file flag wins over the account's literal, as every flag wins over the account.
         let selected = account::selected();
-        let client_secret = match selected
-            .as_ref()
-            .and_then(|a| a.oauth2_client_secret.clone())
-        {
-            Some(s) => Some(s),
-            None => self
-                .oauth2_client_secret_file
-                .as_deref()
-                .map(|p| {
-                    super::credentials::read_secret_file(
-                        "--oauth2-client-secret-file",
-                        p,
-                        "client secret",
-                    )
-                })
-                .transpose()?,
-        };
-        let initial_refresh = match selected
-            .as_ref()
-            .and_then(|a| a.oauth2_refresh_token.clone())
-        {
-            Some(s) => Some(s),
-            None => self
-                .oauth2_refresh_token_file
-                .as_deref()
-                .map(|p| {
-                    super::credentials::read_secret_file(
-                        "--oauth2-refresh-token-file",
-                        p,
-                        "refresh token",
-                    )
-                })
-                .transpose()?,
-        };
+        let secret =
+            |file: &Option<PathBuf>, flag: &str, what: &str, literal: Option<&String>| match file {
+                Some(p) => super::credentials::read_secret_file(flag, p, what).map(Some),
+                None => Ok(literal.cloned()),
+            };
+        let client_secret = secret(
+            &self.oauth2_client_secret_file,
+            "--oauth2-client-secret-file",
+            "client secret",
+            selected
+                .as_ref()
+                .and_then(|a| a.oauth2_client_secret.as_ref()),
+        )?;
+        let initial_refresh = secret(
+            &self.oauth2_refresh_token_file,
+            "--oauth2-refresh-token-file",
+            "refresh token",
+            selected
+                .as_ref()
+                .and_then(|a| a.oauth2_refresh_token.as_ref()),
+        )?;
         let scope = self
             .oauth2_scope
             .clone()
@@ -243,6 +236,8 @@ pub struct Source {
     tool: String,
     /// When the token given last expires (Unix seconds).
     expires_at: Option<u64>,
+    /// When it was given, for [`MIN_SESSION`].
+    given_at: Option<std::time::Instant>,
 }
 
 /// What the tool needs to reach the token endpoint.
@@ -285,6 +280,7 @@ impl Source {
             endpoint: Endpoint::new(reach.tls, reach.net),
             tool: tool.to_string(),
             expires_at: None,
+            given_at: None,
         })
     }
 
@@ -389,16 +385,18 @@ impl Source {
                 format!("{what}: the access token holds a CR, LF or NUL character"),
             ));
         }
-        // Without expires_in, the token serves the connection it was fetched for.
-        let expires_at = cache::now() + m.get("expires_in").and_then(as_seconds).unwrap_or(0);
+        let expires_at = expires_at(cache::now(), m);
+        // An empty one is none: it would replace the refresh token kept with nothing.
         let refresh = m
             .get("refresh_token")
             .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
             .or(old_refresh)
             .map(str::to_string);
         Ok(Tokens {
             token_endpoint: self.config.token_endpoint.clone(),
             client_id: self.config.client_id.clone(),
+            user: self.user.clone(),
             access_token: Some(access.to_string()),
             expires_at: Some(expires_at),
             refresh_token: refresh,
@@ -408,9 +406,7 @@ impl Source {
     /// A valid access token: the cache's, or a refreshed one (saved first).
     fn token(&mut self) -> Result<String> {
         let cache = Cache::lock(&self.cache_path, CACHE_WAIT)?;
-        let kept = cache.read()?.filter(|t| {
-            t.token_endpoint == self.config.token_endpoint && t.client_id == self.config.client_id
-        });
+        let kept = cache.read()?.filter(|t| self.owns(t));
         let now = cache::now();
         if let Some(t) = &kept {
             if let (Some(access), Some(at)) = (&t.access_token, t.expires_at) {
@@ -460,6 +456,16 @@ impl Source {
         Ok(tokens.access_token.unwrap_or_default())
     }
 
+    /// Whether the cache's tokens are this login's: the same endpoint, client and user. An
+    /// account's cache is named by the account alone, and its user may change (the file
+    /// edited, `--user` on the command line): another user's token is never sent, nor its
+    /// refresh token spent, as this one's.
+    fn owns(&self, t: &Tokens) -> bool {
+        t.token_endpoint == self.config.token_endpoint
+            && t.client_id == self.config.client_id
+            && t.user == self.user
+    }
+
     /// A refresh the token endpoint refused: a consent revoked or expired
     /// (`invalid_grant`) or a client it does not know is 77 with the command that fixes it;
     /// anything else 69.
@@ -484,10 +490,17 @@ impl Source {
     }
 }
 
-/// `expires_in`: a number of seconds (some servers send it as a string).
-fn as_seconds(v: &Value) -> Option<u64> {
-    v.as_u64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+/// When a token answer's access token expires, `now` being the time it came: `expires_in`
+/// seconds later (a number, or a string as some servers send it). Without it, or with one
+/// that is not a count of seconds (negative, fractional), the token serves the connection
+/// it was fetched for; an absurd one (`1e19`) is the end of time, never an overflow that
+/// would stop the run (or wrap, in a release build, to a token always expired).
+fn expires_at(now: u64, m: &Map<String, Value>) -> u64 {
+    let secs = m.get("expires_in").and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    });
+    now.saturating_add(secs.unwrap_or(0))
 }
 
 impl Login for Source {
@@ -497,6 +510,7 @@ impl Login for Source {
 
     fn credentials(&mut self) -> Result<Credentials> {
         let token = self.token()?;
+        self.given_at = Some(std::time::Instant::now());
         Ok(Credentials::token(&self.user, token).with_method(self.method))
     }
 
@@ -506,7 +520,7 @@ impl Login for Source {
         // the token to expire; the refusal is the error the run reports.
         self.expires_at = None;
         if let Ok(cache) = Cache::lock(&self.cache_path, CACHE_WAIT) {
-            if let Ok(Some(mut t)) = cache.read() {
+            if let Ok(Some(mut t)) = cache.read().map(|t| t.filter(|t| self.owns(t))) {
                 t.access_token = None;
                 t.expires_at = None;
                 let _ = cache.write(&t);
@@ -516,9 +530,9 @@ impl Login for Source {
 
     fn renew_in(&self) -> Option<Duration> {
         let at = self.expires_at?;
-        Some(Duration::from_secs(
-            at.saturating_sub(cache::now() + MARGIN.as_secs()),
-        ))
+        let due = Duration::from_secs(at.saturating_sub(cache::now() + MARGIN.as_secs()));
+        let lived = self.given_at.map_or(MIN_SESSION, |t| t.elapsed());
+        Some(due.max(MIN_SESSION.saturating_sub(lived)))
     }
 }
 
@@ -554,6 +568,9 @@ impl OAuth2Args {
                 "--oauth2-token-env gives a token of its own: leave out --oauth2-provider and --oauth2-token-endpoint, or it",
             ));
         }
+        if method == Method::Sasl(crate::session::sasl::Mechanism::External) {
+            super::credentials::external_checked(true, net.tls.cert.is_some())?;
+        }
         crate::session::credentials::suits(method, true)?;
         Ok(Box::new(source(service, self, user, method, net)?))
     }
@@ -569,15 +586,30 @@ fn source<O: Args>(
 ) -> Result<Source> {
     let config = oauth2.config(service)?;
     // The token endpoint is always reached over verified TLS, whatever --tls says of the
-    // mail server: the context a TLS-from-the-first-byte URL would have.
-    let (_, tls) = net.tls.context(true)?;
-    let tls = tls.ok_or_else(|| Error::new(Kind::Software, "no TLS context for OAuth2"))?;
+    // mail server.
+    let tls = endpoint_tls(&net.tls)?;
     let conn = net.conn.options()?;
     let reach = Reach {
         tls: &tls,
         net: &conn,
     };
     Source::new(service.tool(), user, method, config, &reach)
+}
+
+/// The TLS the token endpoint is reached with: the mail server's trust (`--cacert`,
+/// `--insecure`) and versions, but nothing that names the mail server alone: `--pin` (one
+/// certificate, the mail server's; the endpoint's is another, and was refused),
+/// `--tls-server-name`, and the client certificate (`--cert`, `--key`), the mail server's
+/// login, which the endpoint has no business seeing.
+fn endpoint_tls(tls: &super::common::TlsArgs) -> Result<TlsContext> {
+    let opts = crate::net::tls::TlsOptions {
+        pin: None,
+        cert: None,
+        key: None,
+        server_name: None,
+        ..tls.options()
+    };
+    TlsContext::new(&opts)
 }
 
 impl OAuth2Args {
@@ -605,6 +637,35 @@ impl OAuth2Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_endpoint_is_not_given_the_mail_servers_pin_or_certificate() {
+        let tls = super::super::common::TlsArgs {
+            pin: Some(format!("sha256:{}", "ab".repeat(32))),
+            cert: Some(PathBuf::from("/nonexistent/posthaste-test/client.pem")),
+            key: Some(PathBuf::from("/nonexistent/posthaste-test/client.key")),
+            tls_server_name: Some("mail.test".into()),
+            ..Default::default()
+        };
+        // The mail server's context reads the certificate (66 here); the endpoint's never.
+        assert_eq!(tls.context(true).err().unwrap().exit_code(), 66);
+        let endpoint = endpoint_tls(&tls).unwrap();
+        assert!(!endpoint.presents_certificate());
+    }
+
+    #[test]
+    fn expires_in_is_read_without_overflow() {
+        let at = |json: &str| expires_at(1000, &serde_json::from_str(json).unwrap());
+        assert_eq!(at(r#"{"expires_in":3599}"#), 4599);
+        assert_eq!(at(r#"{"expires_in":"3599"}"#), 4599);
+        assert_eq!(at(r#"{}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":-5}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":"-5"}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":36.5}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":1e20}"#), 1000);
+        assert_eq!(at(r#"{"expires_in":18446744073709551615}"#), u64::MAX);
+        assert_eq!(at(r#"{"expires_in":"18446744073709551615"}"#), u64::MAX);
+    }
 
     #[test]
     fn the_fix_names_the_account() {
