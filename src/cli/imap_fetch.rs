@@ -85,6 +85,9 @@ impl Tool for ImapFetch {
     const ONE_ACCOUNT_FLAGS: &'static [&'static str] = &["idle"];
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        if let Some(file) = &args.import_mbsyncrc {
+            return super::import::run(super::import::Format::Mbsync, file, report);
+        }
         let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
         if args.oauth2.authorize {
             let user = credentials::mail_user(&target, &args.net.creds, "imaps")?;
@@ -183,7 +186,12 @@ terminal, in that order; OAuth2 (--oauth2-provider, --oauth2-token-endpoint, --a
 pub struct Args {
     /// imap:// or imaps:// URL of the account, with a folder as its path
     /// (imaps://user@host:port/FOLDER; the port and the folder may be left out)
-    #[arg(value_name = "URL")]
+    #[arg(
+        value_name = "URL",
+        required = false,
+        required_unless_present = "import_mbsyncrc",
+        default_value_if("import_mbsyncrc", clap::builder::ArgPredicate::IsPresent, "")
+    )]
     pub url: String,
 
     #[command(flatten)]
@@ -269,6 +277,12 @@ pub struct Args {
 
     #[command(flatten)]
     pub oauth2: OAuth2Args,
+
+    /// Print mbsync's config file FILE (~/.mbsyncrc) as accounts of posthaste's config file on
+    /// standard output, one per Channel (append them: >> ~/.config/posthaste/config.toml),
+    /// and exit
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub import_mbsyncrc: Option<PathBuf>,
 
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,

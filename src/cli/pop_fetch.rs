@@ -69,6 +69,9 @@ impl Tool for PopFetch {
     const SEVERAL_ACCOUNTS: bool = true;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        if let Some(file) = &args.import_mpoprc {
+            return super::import::run(super::import::Format::Mpop, file, report);
+        }
         if !args.deliver.store.given() {
             return Err(Error::new(
                 Kind::Usage,
@@ -176,7 +179,12 @@ terminal, in that order."
 )]
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT
-    #[arg(value_name = "URL")]
+    #[arg(
+        value_name = "URL",
+        required = false,
+        required_unless_present = "import_mpoprc",
+        default_value_if("import_mpoprc", clap::builder::ArgPredicate::IsPresent, "")
+    )]
     pub url: String,
 
     #[command(flatten)]
@@ -236,6 +244,11 @@ pub struct Args {
 
     #[command(flatten)]
     pub oauth2: OAuth2Args,
+
+    /// Print mpop's config file FILE (~/.mpoprc) as accounts of posthaste's config file on
+    /// standard output (append them: >> ~/.config/posthaste/config.toml), and exit
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub import_mpoprc: Option<PathBuf>,
 
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,
