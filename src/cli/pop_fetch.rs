@@ -177,12 +177,13 @@ commands at once.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
 terminal, in that order."
 )]
+// The URL, or a file to import (`--import-mpoprc`).
+#[command(group(clap::ArgGroup::new("target").args(["url", "import_mpoprc"]).required(true)))]
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT
     #[arg(
         value_name = "URL",
         required = false,
-        required_unless_present = "import_mpoprc",
         default_value_if("import_mpoprc", clap::builder::ArgPredicate::IsPresent, "")
     )]
     pub url: String,

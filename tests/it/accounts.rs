@@ -13,12 +13,12 @@ use crate::support::files::TempDir;
 use crate::support::tool::{Out, Tool, tool};
 
 /// A test's HOME with `~/.config/posthaste/config.toml` (mode 600, folders 700).
-struct Home {
+pub(crate) struct Home {
     dir: TempDir,
 }
 
 impl Home {
-    fn new(tag: &str, config: &str) -> Home {
+    pub(crate) fn new(tag: &str, config: &str) -> Home {
         let h = Home {
             dir: TempDir::new(&format!("acct-{tag}")),
         };
@@ -26,11 +26,11 @@ impl Home {
         h
     }
 
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.join(".config/posthaste/config.toml")
     }
 
-    fn write(&self, config: &str, mode: u32) {
+    pub(crate) fn write(&self, config: &str, mode: u32) {
         use std::os::unix::fs::PermissionsExt;
         let folder = self.dir.join(".config/posthaste");
         std::fs::create_dir_all(&folder).unwrap();
@@ -41,12 +41,12 @@ impl Home {
         std::fs::set_permissions(self.config(), std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.join(rel)
     }
 
     /// `name` run as this HOME's user (its config file found the default way).
-    fn tool(&self, name: &'static str) -> Tool {
+    pub(crate) fn tool(&self, name: &'static str) -> Tool {
         tool(name)
             .home(self.dir.join(""))
             .env("XDG_STATE_HOME", self.dir.join("state"))

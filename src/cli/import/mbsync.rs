@@ -443,7 +443,7 @@ fn login(b: &mut Builder<'_>, l: &Line) {
         "authmechs" | "authmech" => match l.args.as_slice() {
             [one] if one == "*" => {}
             [one] if Mechanism::parse(one).is_some() => {
-                b.set("auth", one.to_ascii_uppercase());
+                b.set("auth", one.to_ascii_lowercase());
             }
             _ => b.skip(
                 l.line,

@@ -41,12 +41,7 @@ pub fn convert(rc: &Rc) -> Result<Import, Bad> {
             }
             match key {
                 "auth" if v == "user" || v == "apop" => b.set("auth", v),
-                "auth" => auth(
-                    &mut b,
-                    s,
-                    |m| Some(m.name().to_ascii_lowercase()),
-                    "pop-fetch",
-                ),
+                "auth" => auth(&mut b, s, "pop-fetch"),
                 "delivery" => delivery(&mut b, s),
                 "keep" => {
                     if !on_off(s)? {

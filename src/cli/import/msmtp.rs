@@ -358,7 +358,7 @@ pub fn convert(rc: &Rc) -> Result<Import, Bad> {
                 continue;
             }
             match key {
-                "auth" => auth(&mut b, s, |m| Some(m.name().to_string()), "smtp-send"),
+                "auth" => auth(&mut b, s, "smtp-send"),
                 "from" if v.contains(['?', '[', '%']) => b.skip(
                     line,
                     key,
@@ -385,14 +385,10 @@ pub fn convert(rc: &Rc) -> Result<Import, Bad> {
     Ok(import)
 }
 
-/// `auth on|off|MECH`: on is the default (the best the server offers); a mechanism `map`
-/// gives a value for is `auth = "..."`.
-pub(crate) fn auth(
-    b: &mut Builder<'_>,
-    s: &Setting,
-    map: impl Fn(Mechanism) -> Option<String>,
-    tool: &str,
-) {
+/// `auth on|off|MECH`: on is the default (the best the server offers); a SASL mechanism
+/// posthaste offers is `auth = "mech"`, in lower case as every tool's `--auth` takes it (an
+/// account's value must suit each tool that has the key).
+pub(crate) fn auth(b: &mut Builder<'_>, s: &Setting, tool: &str) {
     let v = s.value.as_str();
     match v {
         "" | "on" => {}
@@ -402,8 +398,8 @@ pub(crate) fn auth(
             v,
             &format!("{tool} logs in whenever it has a user: leave out user to send without"),
         ),
-        _ => match Mechanism::parse(v).and_then(map) {
-            Some(m) => b.set("auth", m),
+        _ => match Mechanism::parse(v) {
+            Some(m) => b.set("auth", m.name().to_ascii_lowercase()),
             None => b.skip(s.line, &s.key, v, &format!("{tool} does not offer it")),
         },
     }
@@ -491,7 +487,7 @@ account default : home
             Some(&s("smtps://smtp.home.example:465"))
         );
         assert_eq!(home.get("tls"), None);
-        assert_eq!(home.get("auth"), Some(&s("PLAIN")));
+        assert_eq!(home.get("auth"), Some(&s("plain")));
         assert_eq!(home.get("password"), Some(&s("s3cr#t")));
         assert_eq!(home.get("proxy"), Some(&s("socks5h://127.0.0.1:9050")));
         let text = import.render("rc", "smtp-send --import-msmtprc");
