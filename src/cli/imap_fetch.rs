@@ -37,7 +37,11 @@ impl Tool for ImapFetch {
     const EXIT: &'static [(u8, &'static str)] = &[
         (0, "done, including when there was no new mail"),
         (64, ""),
-        (65, "the state file is not one imap-fetch wrote"),
+        (
+            65,
+            "the state file is not one imap-fetch wrote, or the file --import-mbsyncrc\n\
+             reads is malformed",
+        ),
         (66, "a folder does not exist on the server"),
         (68, ""),
         (

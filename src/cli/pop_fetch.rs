@@ -30,7 +30,11 @@ impl Tool for PopFetch {
     const EXIT: &'static [(u8, &'static str)] = &[
         (0, "done, including when there was no new mail"),
         (64, ""),
-        (65, "the state file is not one pop-fetch wrote"),
+        (
+            65,
+            "the state file is not one pop-fetch wrote, or the file --import-mpoprc\n\
+             reads is malformed",
+        ),
         (66, ""),
         (68, ""),
         (

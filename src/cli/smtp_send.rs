@@ -48,7 +48,8 @@ impl Tool for SmtpSend {
             "the message cannot be sent as it is (a lone CR, a line over 998\n\
              octets, an 8-bit byte for a server without 8BITMIME, a header section\n\
              over 1 MiB, a malformed To/Cc/Bcc with -t), or the server refused it\n\
-             after its data (5xx); nothing was delivered",
+             after its data (5xx); nothing was delivered; the file --import-msmtprc\n\
+             reads is malformed",
         ),
         (
             66,
