@@ -481,11 +481,7 @@ fn maildir_path(store: &Section, name: &str, near: &Line) -> Result<String, Bad>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::import::Val;
-
-    fn s(v: &str) -> Val {
-        Val::Str(v.to_string())
-    }
+    use crate::cli::import::tests::s;
 
     const SAMPLE: &str = "\
 Create Near

@@ -345,8 +345,13 @@ pub fn run(format: Format, path: &Path, report: &Reporter) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A string value, as the tests of each format expect one.
+    pub(crate) fn s(v: &str) -> Val {
+        Val::Str(v.to_string())
+    }
 
     #[test]
     fn basic_strings_escape_quotes_backslashes_and_controls() {

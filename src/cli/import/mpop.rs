@@ -1,7 +1,7 @@
 //! mpop's config file (`~/.mpoprc`): msmtp's account grammar ([`super::msmtp::parse`]) with
 //! mpop's own commands, converted for pop-fetch.
 
-use super::msmtp::{Account, Rc, Setting, auth, common, on_off};
+use super::msmtp::{Account, Rc, Setting, accounts, auth, on_off};
 use super::{Bad, Builder, Format, Import};
 
 /// Why an mpop key has no equivalent in pop-fetch.
@@ -27,44 +27,27 @@ fn why(key: &str) -> &'static str {
 
 /// The `[accounts.NAME]` tables of an mpop file, for pop-fetch.
 pub fn convert(rc: &Rc) -> Result<Import, Bad> {
-    let mut import = Import {
-        default: rc.default.clone(),
-        ..Import::default()
-    };
-    for acc in &rc.accounts {
-        let mut b = Builder::new(Format::Mpop, &mut import, &acc.name);
-        let done = common(&mut b, acc, ("pop3", "pop3s"))?;
-        for s in acc.effective() {
-            let (line, key, v) = (s.line, s.key.as_str(), s.value.as_str());
-            if done.contains(&key) {
-                continue;
-            }
-            match key {
-                "auth" if v == "user" || v == "apop" => b.set("auth", v),
-                "auth" => auth(&mut b, s, "pop-fetch"),
-                "delivery" => delivery(&mut b, s),
-                "keep" => {
-                    if !on_off(s)? {
-                        b.flag("delete", true)
-                    }
-                }
-                "only_new" => {
-                    if !on_off(s)? {
-                        b.flag("all", true)
-                    }
-                }
-                "skipsize" => match size(v) {
-                    Some(None) => {}
-                    Some(Some(n)) => b.set("max_size", n),
-                    None => b.skip(line, key, v, "not a size"),
-                },
-                _ => b.skip(line, key, v, why(key)),
-            }
-        }
-        delete_needs_store(&mut b, acc);
-        b.done();
+    accounts(rc, Format::Mpop, ("pop3", "pop3s"), pop_key, needs_store)
+}
+
+/// An mpop key besides [`super::msmtp::common`]'s.
+fn pop_key(b: &mut Builder<'_>, s: &Setting) -> Result<(), Bad> {
+    let (line, key, v) = (s.line, s.key.as_str(), s.value.as_str());
+    match key {
+        "auth" if v == "user" || v == "apop" => b.set("auth", v),
+        "auth" => auth(b, s, "pop-fetch"),
+        "delivery" => delivery(b, s),
+        "keep" if !on_off(s)? => b.flag("delete", true),
+        "only_new" if !on_off(s)? => b.flag("all", true),
+        "keep" | "only_new" => {}
+        "skipsize" => match size(v) {
+            Some(None) => {}
+            Some(Some(n)) => b.set("max_size", n),
+            None => b.skip(line, key, v, "not a size"),
+        },
+        _ => b.skip(line, key, v, why(key)),
     }
-    Ok(import)
+    Ok(())
 }
 
 /// `delivery maildir DIR`, `mbox FILE`, `mda COMMAND`; `exchange` has no equivalent, nor an
@@ -94,7 +77,7 @@ fn delivery(b: &mut Builder<'_>, s: &Setting) {
 }
 
 /// An account without a store is no pop-fetch run: say so in the table.
-fn delete_needs_store(b: &mut Builder<'_>, acc: &Account) {
+fn needs_store(b: &mut Builder<'_>, acc: &Account) {
     if acc.get("delivery").is_none() {
         b.note("no delivery in the mpop account: give maildir, mbox or mda");
     }
@@ -123,11 +106,7 @@ fn size(v: &str) -> Option<Option<String>> {
 mod tests {
     use super::super::msmtp::parse;
     use super::*;
-    use crate::cli::import::Val;
-
-    fn s(v: &str) -> Val {
-        Val::Str(v.to_string())
-    }
+    use crate::cli::import::{Val, tests::s};
 
     #[test]
     fn an_mpoprc_becomes_pop_fetch_accounts() {

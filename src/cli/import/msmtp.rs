@@ -343,46 +343,63 @@ fn smtp_why(key: &str) -> &'static str {
     }
 }
 
-/// The `[accounts.NAME]` tables of an msmtp file, for smtp-send.
-pub fn convert(rc: &Rc) -> Result<Import, Bad> {
+/// The tables of an msmtp or mpop file: each account's server, TLS, login and proxy
+/// ([`common`]), then `own` for each of its other keys (with the value set last), then
+/// `end` for the account as a whole.
+pub(crate) fn accounts(
+    rc: &Rc,
+    format: Format,
+    schemes: (&str, &str),
+    own: impl Fn(&mut Builder<'_>, &Setting) -> Result<(), Bad>,
+    end: impl Fn(&mut Builder<'_>, &Account),
+) -> Result<Import, Bad> {
     let mut import = Import {
         default: rc.default.clone(),
         ..Import::default()
     };
     for acc in &rc.accounts {
-        let mut b = Builder::new(Format::Msmtp, &mut import, &acc.name);
-        let done = common(&mut b, acc, ("smtp", "smtps"))?;
+        let mut b = Builder::new(format, &mut import, &acc.name);
+        let done = common(&mut b, acc, schemes)?;
         for s in acc.effective() {
-            let (line, key, v) = (s.line, s.key.as_str(), s.value.as_str());
-            if done.contains(&key) {
-                continue;
-            }
-            match key {
-                "auth" => auth(&mut b, s, "smtp-send"),
-                "from" if v.contains(['?', '[', '%']) => b.skip(
-                    line,
-                    key,
-                    v,
-                    "smtp-send's from takes * as its only wildcard",
-                ),
-                "from" => b.set("from", v),
-                "domain" if v.contains('%') => {
-                    b.skip(line, key, v, "helo takes a name, not a pattern")
-                }
-                "domain" => b.set("helo", v),
-                "logfile" if v == "-" => b.skip(line, key, v, "log takes a file"),
-                "logfile" => b.set("log", v),
-                "syslog" => match v {
-                    "off" => {}
-                    "" | "on" | "LOG_MAIL" => b.flag("syslog", true),
-                    _ => b.skip(line, key, v, "smtp-send logs to the mail facility"),
-                },
-                _ => b.skip(line, key, v, smtp_why(key)),
+            if !done.contains(&s.key.as_str()) {
+                own(&mut b, s)?;
             }
         }
+        end(&mut b, acc);
         b.done();
     }
     Ok(import)
+}
+
+/// The `[accounts.NAME]` tables of an msmtp file, for smtp-send.
+pub fn convert(rc: &Rc) -> Result<Import, Bad> {
+    accounts(rc, Format::Msmtp, ("smtp", "smtps"), smtp_key, |_, _| {})
+}
+
+/// An msmtp key besides [`common`]'s.
+fn smtp_key(b: &mut Builder<'_>, s: &Setting) -> Result<(), Bad> {
+    let (line, key, v) = (s.line, s.key.as_str(), s.value.as_str());
+    match key {
+        "auth" => auth(b, s, "smtp-send"),
+        "from" if v.contains(['?', '[', '%']) => b.skip(
+            line,
+            key,
+            v,
+            "smtp-send's from takes * as its only wildcard",
+        ),
+        "from" => b.set("from", v),
+        "domain" if v.contains('%') => b.skip(line, key, v, "helo takes a name, not a pattern"),
+        "domain" => b.set("helo", v),
+        "logfile" if v == "-" => b.skip(line, key, v, "log takes a file"),
+        "logfile" => b.set("log", v),
+        "syslog" => match v {
+            "off" => {}
+            "" | "on" | "LOG_MAIL" => b.flag("syslog", true),
+            _ => b.skip(line, key, v, "smtp-send logs to the mail facility"),
+        },
+        _ => b.skip(line, key, v, smtp_why(key)),
+    }
+    Ok(())
 }
 
 /// `auth on|off|MECH`: on is the default (the best the server offers); a SASL mechanism
@@ -408,11 +425,7 @@ pub(crate) fn auth(b: &mut Builder<'_>, s: &Setting, tool: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::import::Val;
-
-    fn s(v: &str) -> Val {
-        Val::Str(v.to_string())
-    }
+    use crate::cli::import::tests::s;
 
     const SAMPLE: &str = "\
 # a comment
