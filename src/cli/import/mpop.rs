@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn an_mpoprc_becomes_pop_fetch_accounts() {
         let rc = parse(
-            "defaults\ntls on\nkeep off\n\naccount work\nhost pop.example.com\nuser me\npasswordeval pass work\ndelivery maildir ~/Mail/work\nonly_new off\nuidls_file ~/.mpop_uidls/%U_at_%H\nkillsize 10m\nskipsize 5m\n\naccount plain\nhost 127.0.0.1\nport 1110\ntls off\nkeep on\ndelivery mda \"procmail -f %F\"\nauth apop\n",
+            "defaults\ntls on\nkeep off\nuidls_file ~/.mpop_uidls/%U_at_%H\n\naccount work\nhost pop.example.com\nuser me\npasswordeval pass work\ndelivery maildir ~/Mail/work\nonly_new off\nkillsize 10m\nskipsize 5m\n\naccount plain\nhost 127.0.0.1\nport 1110\ntls off\nkeep on\ndelivery mda \"procmail -f %F\"\nauth apop\n",
         )
         .unwrap();
         let import = convert(&rc).unwrap();
@@ -131,11 +131,13 @@ mod tests {
         assert_eq!(plain.get("mda"), None);
         assert_eq!(plain.get("auth"), Some(&s("apop")));
         let text = import.render("rc", "pop-fetch --import-mpoprc");
-        assert!(text.contains("# mpop: uidls_file ~/.mpop_uidls/%U_at_%H: not carried over ("));
+        let uidls = "# mpop: uidls_file ~/.mpop_uidls/%U_at_%H: not carried over (";
+        assert_eq!(text.matches(uidls).count(), 2);
         assert!(text.contains("# mpop: killsize 10m: not carried over ("));
         assert!(text.contains("# mpop: delivery mda procmail -f %F: not carried over ("));
         crate::cli::config::parse(&text).expect("valid TOML");
-        // keep off comes from defaults: one warning for its line, though in two tables.
+        // uidls_file comes from defaults: one warning for its line, though a comment in both
+        // tables.
         assert_eq!(
             import
                 .warnings
