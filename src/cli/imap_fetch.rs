@@ -187,8 +187,13 @@ The password comes from the URL, --password-file, --password-env, netrc, or a pr
 terminal, in that order; OAuth2 (--oauth2-provider, --oauth2-token-endpoint, --authorize) or \
 --oauth2-token-env logs in with a token instead."
 )]
-// The URL, or a file to import (`--import-mbsyncrc`).
-#[command(group(clap::ArgGroup::new("target").args(["url", "import_mbsyncrc"]).required(true)))]
+// The URL, or a file to import (`--import-mbsyncrc`), or what to generate (as the URL is not
+// required then).
+#[command(group(
+    clap::ArgGroup::new("target")
+        .args(["url", "import_mbsyncrc", "generate"])
+        .required(true)
+))]
 pub struct Args {
     /// imap:// or imaps:// URL of the account, with a folder as its path
     /// (imaps://user@host:port/FOLDER; the port and the folder may be left out)

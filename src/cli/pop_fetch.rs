@@ -181,8 +181,13 @@ commands at once.\n\n\
 The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
 terminal, in that order."
 )]
-// The URL, or a file to import (`--import-mpoprc`).
-#[command(group(clap::ArgGroup::new("target").args(["url", "import_mpoprc"]).required(true)))]
+// The URL, or a file to import (`--import-mpoprc`), or what to generate (as the URL is not
+// required then).
+#[command(group(
+    clap::ArgGroup::new("target")
+        .args(["url", "import_mpoprc", "generate"])
+        .required(true)
+))]
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT
     #[arg(
