@@ -312,7 +312,7 @@ fn channel(rc: &Rc, ch: &Section, import: &mut Import) -> Result<(), Bad> {
         .filter(|l| l.is("Pattern") || l.is("Patterns"))
         .flat_map(|l| l.args.iter().map(String::as_str))
         .collect();
-    let folder = if !far_box.is_empty() {
+    let box_name = if !far_box.is_empty() {
         far_box.to_string()
     } else {
         match patterns.as_slice() {
@@ -335,11 +335,16 @@ fn channel(rc: &Rc, ch: &Section, import: &mut Import) -> Result<(), Bad> {
             }
         }
     };
+    // An IMAPStore's Path is the prefix of its boxes' names on the server, but INBOX's.
+    let folder = match imap.get("Path") {
+        Some(p) if !box_name.eq_ignore_ascii_case("INBOX") => format!("{}{box_name}", p.value()),
+        _ => box_name.clone(),
+    };
     if folder != "INBOX" {
         b.set("folder", folder.as_str());
     }
     let near_name = if near_box.is_empty() {
-        folder.as_str()
+        box_name.as_str()
     } else {
         near_box
     };
@@ -456,7 +461,7 @@ fn login(b: &mut Builder<'_>, l: &Line) {
             b.set("timeout", format!("{v}s"))
         }
         "systemcertificates" if v.eq_ignore_ascii_case("yes") => {}
-        "path" if v.is_empty() => {}
+        "path" => {} // the folder's prefix (see channel)
         _ => b.skip(l.line, &l.key, &v, why(&l.key)),
     }
 }
@@ -497,6 +502,7 @@ PipelineDepth 1
 
 IMAPStore work-remote
 Account work
+Path INBOX.
 
 MaildirStore work-local
 Path ~/Mail/work/
@@ -553,7 +559,7 @@ Channel work
         assert_eq!(work.get("maildir"), Some(&s("~/Mail/work/INBOX")));
         assert_eq!(work.get("folder"), None);
         let archive = &import.tables[1];
-        assert_eq!(archive.get("folder"), Some(&s("Archive")));
+        assert_eq!(archive.get("folder"), Some(&s("INBOX.Archive")));
         assert_eq!(archive.get("maildir"), Some(&s("~/Mail/work/Archive")));
         let text = import.render("rc", "imap-fetch --import-mbsyncrc");
         assert!(

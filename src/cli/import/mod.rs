@@ -140,8 +140,9 @@ impl<'a> Builder<'a> {
             line,
             key,
             format!(
-                "account {}: {key} is carried over as password = \"...\": the config file must be readable by you alone (chmod 600)",
-                self.table.name
+                "account {}: {} is carried over as password = \"...\": the config file must be readable by you alone (chmod 600)",
+                visible(&self.table.name),
+                visible(key)
             ),
         );
     }
@@ -149,8 +150,16 @@ impl<'a> Builder<'a> {
     /// `# ANCHOR: KEY VALUE: not carried over (why)` in the table, and one warning for the
     /// input's `line` (naming the key, not the value).
     pub fn skip(&mut self, line: usize, key: &str, value: &str, why: &str) {
+        // A key we do not know may still hold a secret (a misspelt `passwrod`): its value
+        // is left out, as the file it goes to may be one others can read.
+        let lower = key.to_ascii_lowercase();
+        let secret = ["pass", "secret", "token"]
+            .iter()
+            .any(|w| lower.contains(w));
         let shown = if value.is_empty() {
             key.to_string()
+        } else if secret {
+            format!("{key} (its value left out)")
         } else {
             format!("{key} {value}")
         };
@@ -164,7 +173,7 @@ impl<'a> Builder<'a> {
             key,
             format!(
                 "account {}: {}: not carried over ({why})",
-                self.table.name,
+                visible(&self.table.name),
                 visible(key)
             ),
         );
@@ -370,6 +379,23 @@ pub(crate) mod tests {
         assert_eq!(key("work.com"), "\"work.com\"");
         assert_eq!(key("a b\"]"), "\"a b\\\"]\"");
         assert_eq!(key(""), "\"\"");
+    }
+
+    #[test]
+    fn a_key_that_may_hold_a_secret_is_skipped_without_its_value() {
+        let mut import = Import::default();
+        let mut b = Builder::new(Format::Msmtp, &mut import, "a\u{1b}[2J");
+        b.skip(3, "passwrod", "hunter2", "why");
+        b.skip(4, "ntlmdomain", "CORP", "why");
+        b.done();
+        let text = import.render("rc", "x");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("# msmtp: passwrod (its value left out): not carried over (why)"));
+        assert!(text.contains("# msmtp: ntlmdomain CORP: not carried over (why)"));
+        assert_eq!(
+            import.warnings[0],
+            "line 3: account a\\x1b[2J: passwrod: not carried over (why)"
+        );
     }
 
     #[test]
