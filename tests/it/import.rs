@@ -82,7 +82,7 @@ fn an_mpoprc_account_with_a_literal_password_fetches() {
         &home,
         "mpoprc",
         &format!(
-            "account work\r\nhost 127.0.0.1\r\nport {}\r\ntls off\r\nuser {}\r\npassword \"{}\"\r\ndelivery maildir ~/Mail/work\r\nkeep off\r\nuidls_file ~/.mpop_uidls\r\n",
+            "account work\r\nhost 127.0.0.1\r\nport {}\r\ntls off\r\nuser {}\r\npassword \"{}\"\r\ndelivery maildir ~/Mail/work\r\nkeep off\r\nuidls_file ~/.mpop_uidls\r\nauth user\r\n",
             server.port(),
             fake_pop::USER,
             fake_pop::PASS
@@ -104,6 +104,11 @@ fn an_mpoprc_account_with_a_literal_password_fetches() {
         ],
     );
     assert!(text.contains(&format!("\npassword = \"{}\"\n", fake_pop::PASS)));
+    // USER/PASS is pop-fetch's alone: in its own table, which the other tools leave alone.
+    assert!(
+        text.ends_with("\n[accounts.work.pop-fetch]\nauth = \"user\"\n"),
+        "{text}"
+    );
     assert!(!out.stderr.contains(fake_pop::PASS));
     home.write(&text, 0o600);
     home.tool("pop-fetch").args(["-a", "work"]).run().ok();
@@ -112,6 +117,10 @@ fn an_mpoprc_account_with_a_literal_password_fetches() {
         ["Subject: one\n\n1\n"]
     );
     assert_eq!(server.commands("DELE"), ["DELE 1"]);
+    assert_eq!(
+        server.commands("PASS"),
+        [format!("PASS {}", fake_pop::PASS)]
+    );
 }
 
 #[test]

@@ -168,9 +168,10 @@ fn why(key: &str) -> &'static str {
     match key.to_ascii_lowercase().as_str() {
         "tunnel" => "imap-fetch connects to a server, not through a command",
         "usercmd" => "give user",
-        "expunge" | "remove" | "create" | "trash" | "trashnewonly" | "trashremotenew" => {
+        "expunge" | "trash" | "trashnewonly" | "trashremotenew" => {
             "imap-fetch changes nothing on the server but with delete"
         }
+        "remove" | "create" => "imap-fetch creates or removes no mailbox but its one Maildir",
         "syncstate" => "imap-fetch keeps its own state file per account",
         "maxmessages" | "expireunread" => "imap-fetch keeps every message it fetched",
         "copyarrivaldate" => "imap-fetch stores messages as they arrive",
@@ -294,14 +295,12 @@ fn channel(rc: &Rc, ch: &Section, import: &mut Import) -> Result<(), Bad> {
         server(&mut b, host, get("Port"), get("SSLType").or(get("TLSType")))?;
     }
     let done = ["Host", "Port", "SSLType", "TLSType", "Tunnel"];
-    let mut seen: Vec<String> = Vec::new();
-    for l in account.iter().rev() {
-        let k = l.key.to_ascii_lowercase();
-        if done.iter().any(|d| l.is(d)) || seen.contains(&k) {
-            continue;
+    // Each key once, in the file's order, with the value set last.
+    for (i, l) in account.iter().enumerate() {
+        let later = account[i + 1..].iter().any(|m| m.is(&l.key));
+        if !later && !done.iter().any(|d| l.is(d)) {
+            login(&mut b, l);
         }
-        seen.push(k);
-        login(&mut b, l);
     }
 
     // The one folder, and where it goes.

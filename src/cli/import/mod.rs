@@ -69,16 +69,29 @@ enum Entry {
 pub struct Table {
     pub name: String,
     entries: Vec<Entry>,
+    /// `[accounts.NAME.TOOL]`: values only the importing tool takes (pop-fetch's `auth =
+    /// "user"`), which the account layer would refuse in `[accounts.NAME]` for the other
+    /// tools that have the key.
+    tool: Option<(&'static str, Vec<Entry>)>,
 }
 
 impl Table {
     /// The value of `key`, if set (for tests and checks).
     pub fn get(&self, key: &str) -> Option<&Val> {
-        self.entries.iter().find_map(|e| match e {
-            Entry::Key(k, v) if *k == key => Some(v),
-            _ => None,
-        })
+        find(&self.entries, key)
     }
+
+    /// The value of `key` in `[accounts.NAME.TOOL]`, if set.
+    pub fn get_for(&self, key: &str) -> Option<&Val> {
+        self.tool.as_ref().and_then(|(_, e)| find(e, key))
+    }
+}
+
+fn find<'e>(entries: &'e [Entry], key: &str) -> Option<&'e Val> {
+    entries.iter().find_map(|e| match e {
+        Entry::Key(k, v) if *k == key => Some(v),
+        _ => None,
+    })
 }
 
 /// What an import prints, and the warnings it says on stderr.
@@ -111,6 +124,7 @@ impl<'a> Builder<'a> {
             table: Table {
                 name: name.to_string(),
                 entries: Vec::new(),
+                tool: None,
             },
         }
     }
@@ -118,6 +132,16 @@ impl<'a> Builder<'a> {
     /// `key = "value"`, replacing an earlier value of the key.
     pub fn set(&mut self, key: &'static str, value: impl Into<String>) {
         self.put(key, Val::Str(value.into()));
+    }
+
+    /// `key = "value"` in `[accounts.NAME.TOOL]`: for `tool` alone.
+    pub fn set_for(&mut self, tool: &'static str, key: &'static str, value: &str) {
+        let (_, entries) = self.table.tool.get_or_insert((tool, Vec::new()));
+        entries.retain(|e| !matches!(e, Entry::Key(k, _) if *k == key));
+        entries.push(Entry::Key(key, Val::Str(value.to_string())));
+        self.table
+            .entries
+            .retain(|e| !matches!(e, Entry::Key(k, _) if *k == key));
     }
 
     /// `key = true|false`.
@@ -230,17 +254,24 @@ impl Import {
         }
         for t in &self.tables {
             out.push_str(&format!("\n[accounts.{}]\n", key(&t.name)));
-            for e in &t.entries {
-                match e {
-                    Entry::Key(k, Val::Str(s)) => {
-                        out.push_str(&format!("{k} = {}\n", basic_string(s)))
-                    }
-                    Entry::Key(k, Val::Bool(b)) => out.push_str(&format!("{k} = {b}\n")),
-                    Entry::Comment(c) => out.push_str(&format!("# {c}\n")),
-                }
+            entries(&mut out, &t.entries);
+            if let Some((tool, own)) = &t.tool {
+                out.push_str(&format!("\n[accounts.{}.{tool}]\n", key(&t.name)));
+                entries(&mut out, own);
             }
         }
         out
+    }
+}
+
+/// A table's lines.
+fn entries(out: &mut String, entries: &[Entry]) {
+    for e in entries {
+        match e {
+            Entry::Key(k, Val::Str(s)) => out.push_str(&format!("{k} = {}\n", basic_string(s))),
+            Entry::Key(k, Val::Bool(b)) => out.push_str(&format!("{k} = {b}\n")),
+            Entry::Comment(c) => out.push_str(&format!("# {c}\n")),
+        }
     }
 }
 

@@ -34,7 +34,8 @@ pub fn convert(rc: &Rc) -> Result<Import, Bad> {
 fn pop_key(b: &mut Builder<'_>, s: &Setting) -> Result<(), Bad> {
     let (line, key, v) = (s.line, s.key.as_str(), s.value.as_str());
     match key {
-        "auth" if v == "user" || v == "apop" => b.set("auth", v),
+        // pop-fetch's own methods: in [accounts.NAME] the other tools would refuse them.
+        "auth" if v == "user" || v == "apop" => b.set_for("pop-fetch", "auth", v),
         "auth" => auth(b, s, "pop-fetch"),
         "delivery" => delivery(b, s),
         "keep" if !on_off(s)? => b.flag("delete", true),
@@ -129,8 +130,13 @@ mod tests {
         assert_eq!(plain.get("tls"), Some(&s("none")));
         assert_eq!(plain.get("delete"), None);
         assert_eq!(plain.get("mda"), None);
-        assert_eq!(plain.get("auth"), Some(&s("apop")));
+        assert_eq!(plain.get("auth"), None);
+        assert_eq!(plain.get_for("auth"), Some(&s("apop")));
         let text = import.render("rc", "pop-fetch --import-mpoprc");
+        assert!(
+            text.ends_with("\n[accounts.plain.pop-fetch]\nauth = \"apop\"\n"),
+            "{text}"
+        );
         let uidls = "# mpop: uidls_file ~/.mpop_uidls/%U_at_%H: not carried over (";
         assert_eq!(text.matches(uidls).count(), 2);
         assert!(text.contains("# mpop: killsize 10m: not carried over ("));
