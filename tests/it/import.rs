@@ -202,6 +202,31 @@ fn malformed_or_missing_files_print_nothing() {
         format!("pop-fetch: {file}, line 2: a quote is not closed")
     );
     assert!(out.stdout.is_empty());
+    // Not UTF-8 (msmtp's files are text), or larger than any real one (--import-msmtprc
+    // /dev/zero must not fill memory).
+    let file = rc(
+        &home,
+        "latin1",
+        "account a\nhost h\nuser j\u{e9}r\u{f4}me\n",
+    );
+    std::fs::write(&file, b"account a\nhost h\nuser j\xe9r\xf4me\n").unwrap();
+    let out = home
+        .tool("smtp-send")
+        .args(["--import-msmtprc", &file])
+        .run();
+    assert_eq!(
+        out.fails(65),
+        format!("smtp-send: {file}, line 3: not UTF-8 text")
+    );
+    let out = home
+        .tool("smtp-send")
+        .args(["--import-msmtprc", "/dev/zero"])
+        .run();
+    assert_eq!(
+        out.fails(65),
+        "smtp-send: /dev/zero: larger than 1 MiB; refusing it"
+    );
+    assert!(out.stdout.is_empty());
     let missing = home.path("no-such-rc").display().to_string();
     let out = home
         .tool("imap-fetch")
