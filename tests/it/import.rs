@@ -17,6 +17,13 @@ fn rc(home: &Home, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
+/// `tool FLAG FILE` with FILE (in `home`) holding `text`: the file's path, and the run.
+fn import(home: &Home, tool: &'static str, flag: &str, text: &str) -> (String, Out) {
+    let file = rc(home, flag.trim_start_matches("--import-"), text);
+    let out = home.tool(tool).args([flag, &file]).run();
+    (file, out)
+}
+
 /// An import's output, checked: exit 0, these warnings on stderr, TOML on stdout.
 fn imported(out: &Out, warnings: &[String]) -> String {
     assert_eq!(out.code, Some(0), "{out:#?}");
@@ -29,18 +36,15 @@ fn imported(out: &Out, warnings: &[String]) -> String {
 fn an_msmtprc_account_logs_in_and_sends() {
     let smtp = FakeSmtp::builder().login("me", "pw s3cret").start();
     let home = Home::new("imp-msmtp", "");
-    let file = rc(
+    let (file, out) = import(
         &home,
-        "msmtprc",
+        "smtp-send",
+        "--import-msmtprc",
         &format!(
             "# msmtp\ndefaults\ntls off\nauth plain\n\naccount base\nhost 127.0.0.1\nport {}\ndomain import.test\n\naccount work : base\nuser me\npasswordeval \"printf '%s' 'pw s3cret'\"\nfrom me@example.com\ntls_crl_file /etc/crl.pem\n\naccount default : work\n",
             smtp.port()
         ),
     );
-    let out = home
-        .tool("smtp-send")
-        .args(["--import-msmtprc", &file])
-        .run();
     let text = imported(
         &out,
         &[format!(
@@ -78,9 +82,10 @@ fn an_msmtprc_account_logs_in_and_sends() {
 fn an_mpoprc_account_with_a_literal_password_fetches() {
     let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
     let home = Home::new("imp-mpop", "");
-    let file = rc(
+    let (file, out) = import(
         &home,
-        "mpoprc",
+        "pop-fetch",
+        "--import-mpoprc",
         &format!(
             "account work\r\nhost 127.0.0.1\r\nport {}\r\ntls off\r\nuser {}\r\npassword \"{}\"\r\ndelivery maildir ~/Mail/work\r\nkeep off\r\nuidls_file ~/.mpop_uidls\r\nauth user\r\n",
             server.port(),
@@ -88,10 +93,6 @@ fn an_mpoprc_account_with_a_literal_password_fetches() {
             fake_pop::PASS
         ),
     );
-    let out = home
-        .tool("pop-fetch")
-        .args(["--import-mpoprc", &file])
-        .run();
     let text = imported(
         &out,
         &[
@@ -129,9 +130,10 @@ fn an_mbsync_channel_is_an_account_that_fetches_its_folder() {
         .folder("Archive", 7, &["Subject: old\r\n\r\narchived\r\n"])
         .start();
     let home = Home::new("imp-mbsync", "");
-    let file = rc(
+    let (file, out) = import(
         &home,
-        "mbsyncrc",
+        "imap-fetch",
+        "--import-mbsyncrc",
         &format!(
             "IMAPAccount work\nHost 127.0.0.1\nPort {}\nSSLType None\nUser {}\nPass \"{}\"\n\nIMAPStore work-remote\nAccount work\n\nMaildirStore work-local\nPath ~/Mail/work/\nInbox ~/Mail/work/INBOX\n\nChannel archive\nFar :work-remote:Archive\nNear :work-local:\nSync Pull\n\nChannel all\nFar :work-remote:\nNear :work-local:\nPatterns *\n",
             server.port(),
@@ -139,10 +141,6 @@ fn an_mbsync_channel_is_an_account_that_fetches_its_folder() {
             fake_imap::PASS
         ),
     );
-    let out = home
-        .tool("imap-fetch")
-        .args(["--import-mbsyncrc", &file])
-        .run();
     let warning =
         |line: u32, what: &str| format!("imap-fetch: warning: {file}, line {line}: account {what}");
     let text = imported(
