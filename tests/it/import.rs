@@ -178,63 +178,57 @@ fn an_mbsync_channel_is_an_account_that_fetches_its_folder() {
 #[test]
 fn malformed_or_missing_files_print_nothing() {
     let home = Home::new("imp-bad", "");
-    let file = rc(&home, "msmtprc", "account a\nhost h\naccount b : nope\n");
-    let out = home
-        .tool("smtp-send")
-        .args(["--import-msmtprc", &file])
-        .run();
-    assert_eq!(
-        out.fails(65),
-        format!(
-            "smtp-send: {file}, line 3: account b: no account \"nope\" above to inherit from (an account inherits from those defined before it)"
-        )
-    );
-    assert!(out.stdout.is_empty());
-    let file = rc(&home, "mpoprc", "account a\nuser \"open\n");
-    let out = home
-        .tool("pop-fetch")
-        .args(["--import-mpoprc", &file])
-        .run();
-    assert_eq!(
-        out.fails(65),
-        format!("pop-fetch: {file}, line 2: a quote is not closed")
-    );
-    assert!(out.stdout.is_empty());
-    // Not UTF-8 (msmtp's files are text), or larger than any real one (--import-msmtprc
-    // /dev/zero must not fill memory).
-    let file = rc(
-        &home,
-        "latin1",
-        "account a\nhost h\nuser j\u{e9}r\u{f4}me\n",
-    );
-    std::fs::write(&file, b"account a\nhost h\nuser j\xe9r\xf4me\n").unwrap();
-    let out = home
-        .tool("smtp-send")
-        .args(["--import-msmtprc", &file])
-        .run();
-    assert_eq!(
-        out.fails(65),
-        format!("smtp-send: {file}, line 3: not UTF-8 text")
-    );
-    let out = home
-        .tool("smtp-send")
-        .args(["--import-msmtprc", "/dev/zero"])
-        .run();
-    assert_eq!(
-        out.fails(65),
-        "smtp-send: /dev/zero: larger than 1 MiB; refusing it"
-    );
-    assert!(out.stdout.is_empty());
+    let cases: &[(&str, &str, &[u8], i32, &str)] = &[
+        (
+            "smtp-send",
+            "--import-msmtprc",
+            b"account a\nhost h\naccount b : nope\n",
+            65,
+            "line 3: account b: no account \"nope\" above to inherit from (an account inherits from those defined before it)",
+        ),
+        (
+            "pop-fetch",
+            "--import-mpoprc",
+            b"account a\nuser \"open\n",
+            65,
+            "line 2: a quote is not closed",
+        ),
+        // msmtp's files are text.
+        (
+            "smtp-send",
+            "--import-msmtprc",
+            b"account a\nhost h\nuser j\xe9r\xf4me\n",
+            65,
+            "line 3: not UTF-8 text",
+        ),
+        (
+            "imap-fetch",
+            "--import-mbsyncrc",
+            b"IMAPAccount a\nPass x\0y\n",
+            65,
+            "line 2: a NUL byte",
+        ),
+    ];
+    for (tool, flag, text, code, why) in cases {
+        let file = home.path(flag).display().to_string();
+        std::fs::write(&file, text).unwrap();
+        let out = home.tool(tool).args([flag, &file.as_str()]).run();
+        assert_eq!(out.fails(*code), format!("{tool}: {file}, {why}"));
+        assert!(out.stdout.is_empty());
+    }
+    // Larger than any real file (--import-msmtprc /dev/zero must not fill memory), or none.
     let missing = home.path("no-such-rc").display().to_string();
-    let out = home
-        .tool("imap-fetch")
-        .args(["--import-mbsyncrc", &missing])
-        .run();
-    assert_eq!(
-        out.fails(66),
-        format!("imap-fetch: {missing}: No such file or directory")
-    );
-    assert!(out.stdout.is_empty());
+    for (path, code, why) in [
+        ("/dev/zero", 65, "larger than 1 MiB; refusing it"),
+        (missing.as_str(), 66, "No such file or directory"),
+    ] {
+        let out = home
+            .tool("smtp-send")
+            .args(["--import-msmtprc", path])
+            .run();
+        assert_eq!(out.fails(code), format!("smtp-send: {path}: {why}"));
+        assert!(out.stdout.is_empty());
+    }
 }
 
 /// An import reads no config file of ours (the one being written may be broken), and an
