@@ -23,7 +23,7 @@ _imap__fetch() {
 
     case "${cmd}" in
         imap__fetch)
-            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --folder --list-folders --new --all --all-accounts --since --unseen --seen --keep --delete --limit --max-size --state-file --reset-state --idle --auth --oauth2-token-env --oauth2-provider --oauth2-token-endpoint --oauth2-device-authorization-endpoint --oauth2-client-id --oauth2-client-secret-file --oauth2-scope --oauth2-refresh-token-file --authorize --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --progress --generate --help --version"
+            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --folder --list-folders --new --all --all-accounts --since --unseen --seen --keep --delete --limit --max-size --state-file --reset-state --idle --auth --oauth2-token-env --oauth2-provider --oauth2-token-endpoint --oauth2-device-authorization-endpoint --oauth2-client-id --oauth2-client-secret-file --oauth2-scope --oauth2-refresh-token-file --authorize --import-mbsyncrc --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,6 +156,21 @@ _imap__fetch() {
                     return 0
                     ;;
                 --oauth2-refresh-token-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --import-mbsyncrc)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
                         oldifs="$IFS"

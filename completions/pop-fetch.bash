@@ -23,7 +23,7 @@ _pop__fetch() {
 
     case "${cmd}" in
         pop__fetch)
-            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --keep --delete --new --all --all-accounts --state-file --max-size --limit --headers-only --auth --oauth2-token-env --oauth2-provider --oauth2-token-endpoint --oauth2-device-authorization-endpoint --oauth2-client-id --oauth2-client-secret-file --oauth2-scope --oauth2-refresh-token-file --authorize --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --progress --generate --help --version"
+            opts="-O -a -4 -6 -q -v -h -V --maildir --mbox --output-dir --mda --stdout --create-dirs --keep --delete --new --all --all-accounts --state-file --max-size --limit --headers-only --auth --oauth2-token-env --oauth2-provider --oauth2-token-endpoint --oauth2-device-authorization-endpoint --oauth2-client-id --oauth2-client-secret-file --oauth2-scope --oauth2-refresh-token-file --authorize --import-mpoprc --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --progress --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -145,6 +145,21 @@ _pop__fetch() {
                     return 0
                     ;;
                 --oauth2-refresh-token-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --import-mpoprc)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
                         oldifs="$IFS"

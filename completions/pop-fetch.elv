@@ -35,6 +35,7 @@ set edit:completion:arg-completer[pop-fetch] = {|@words|
             cand --oauth2-client-secret-file 'Read the OAuth2 client secret, if the client has one, from the first line of FILE (chmod 600)'
             cand --oauth2-scope 'The scopes to ask for, separated by spaces (default: the provider''s for the tool)'
             cand --oauth2-refresh-token-file 'Start from the refresh token on the first line of FILE (chmod 600) while the token cache holds none'
+            cand --import-mpoprc 'Print mpop''s config file FILE (~/.mpoprc) as accounts of posthaste''s config file on standard output (append them: >> ~/.config/posthaste/config.toml), and exit'
             cand -a 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]'
             cand --account 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]'
             cand --config 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]'

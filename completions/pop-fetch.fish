@@ -24,6 +24,7 @@ complete -c pop-fetch -l oauth2-client-id -d 'The OAuth2 client (application) id
 complete -c pop-fetch -l oauth2-client-secret-file -d 'Read the OAuth2 client secret, if the client has one, from the first line of FILE (chmod 600)' -r -F
 complete -c pop-fetch -l oauth2-scope -d 'The scopes to ask for, separated by spaces (default: the provider\'s for the tool)' -r -f
 complete -c pop-fetch -l oauth2-refresh-token-file -d 'Start from the refresh token on the first line of FILE (chmod 600) while the token cache holds none' -r -F
+complete -c pop-fetch -l import-mpoprc -d 'Print mpop\'s config file FILE (~/.mpoprc) as accounts of posthaste\'s config file on standard output (append them: >> ~/.config/posthaste/config.toml), and exit' -r -F
 complete -c pop-fetch -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
 complete -c pop-fetch -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F
 complete -c pop-fetch -l user -d 'Log in as NAME (overrides the URL\'s user)' -r -f

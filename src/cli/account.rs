@@ -123,7 +123,13 @@ const NOT_KEYS: &[&str] = &[
     "version",
     "generate",
     "authorize",
+    "import_msmtprc",
+    "import_mpoprc",
+    "import_mbsyncrc",
 ];
+
+/// The flags that print another tool's config file as accounts (src/cli/import/).
+const IMPORTS: &[&str] = &["import_msmtprc", "import_mpoprc", "import_mbsyncrc"];
 
 /// The keys that say how to log in: a table that gives one of them gives the login, and the
 /// others of less specific tables (or the account, when the command line gives one) are
@@ -179,8 +185,16 @@ pub fn runs(tool: &ToolInfo, command: fn() -> Command, argv: Vec<OsString>) -> R
     let relaxed = relax(cmd.clone());
     // `--generate` (as `--help` and `--version`, which clap answers above) needs no config
     // file, and works beside a broken one.
+    // Nor does an import (`--import-msmtprc`), which reads another tool's file.
     let m = match relaxed.try_get_matches_from(&argv) {
-        Ok(m) if m.value_source("generate") != Some(clap::parser::ValueSource::CommandLine) => m,
+        Ok(m)
+            if m.value_source("generate") != Some(clap::parser::ValueSource::CommandLine)
+                && !IMPORTS
+                    .iter()
+                    .any(|id| m.try_get_raw(id).ok().flatten().is_some()) =>
+        {
+            m
+        }
         _ => {
             return Ok(vec![Run {
                 argv,

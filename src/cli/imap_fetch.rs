@@ -37,7 +37,11 @@ impl Tool for ImapFetch {
     const EXIT: &'static [(u8, &'static str)] = &[
         (0, "done, including when there was no new mail"),
         (64, ""),
-        (65, "the state file is not one imap-fetch wrote"),
+        (
+            65,
+            "the state file is not one imap-fetch wrote, or the file --import-mbsyncrc\n\
+             reads is malformed",
+        ),
         (66, "a folder does not exist on the server"),
         (68, ""),
         (
@@ -85,7 +89,18 @@ impl Tool for ImapFetch {
     const ONE_ACCOUNT_FLAGS: &'static [&'static str] = &["idle"];
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
-        let target = Target::parse(&args.url, &[Scheme::Imap, Scheme::Imaps])?;
+        if let Some(file) = &args.import_mbsyncrc {
+            return super::import::run(super::import::Format::Mbsync, file, report);
+        }
+        // Not required by clap: an account may give it (src/cli/account.rs), and
+        // --import-* and --generate need none.
+        let url = args.url.as_deref().ok_or_else(|| {
+            Error::new(
+                Kind::Usage,
+                "no server: give its URL (imaps://USER@HOST/FOLDER) or --account NAME",
+            )
+        })?;
+        let target = Target::parse(url, &[Scheme::Imap, Scheme::Imaps])?;
         if args.oauth2.authorize {
             let user = credentials::mail_user(&target, &args.net.creds, "imaps")?;
             return args.oauth2.sign_in(Service::Imap, &user, &args.net, report);
@@ -100,11 +115,9 @@ impl Tool for ImapFetch {
         }
         let warn = report.warner();
         let mut login = imap_login(&target, &args, &warn)?;
-        let opts = args.net.session(
-            args.url.starts_with("imaps:"),
-            args.net.output.verbose,
-            report,
-        )?;
+        let opts = args
+            .net
+            .session(url.starts_with("imaps:"), args.net.output.verbose, report)?;
         if args.list_folders {
             return list_folders(&target, &login.credentials()?, &opts);
         }
@@ -184,7 +197,7 @@ pub struct Args {
     /// imap:// or imaps:// URL of the account, with a folder as its path
     /// (imaps://user@host:port/FOLDER; the port and the folder may be left out)
     #[arg(value_name = "URL")]
-    pub url: String,
+    pub url: Option<String>,
 
     #[command(flatten)]
     pub deliver: DeliverArgs,
@@ -269,6 +282,12 @@ pub struct Args {
 
     #[command(flatten)]
     pub oauth2: OAuth2Args,
+
+    /// Print mbsync's config file FILE (~/.mbsyncrc) as accounts of posthaste's config file on
+    /// standard output, one per Channel (append them: >> ~/.config/posthaste/config.toml),
+    /// and exit
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub import_mbsyncrc: Option<PathBuf>,
 
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,

@@ -13,6 +13,7 @@ pub mod ftp_ls;
 pub mod ftp_put;
 pub mod generated;
 pub mod imap_fetch;
+pub mod import;
 pub mod libm;
 pub mod mime_pack;
 pub mod oauth2;

@@ -30,7 +30,11 @@ impl Tool for PopFetch {
     const EXIT: &'static [(u8, &'static str)] = &[
         (0, "done, including when there was no new mail"),
         (64, ""),
-        (65, "the state file is not one pop-fetch wrote"),
+        (
+            65,
+            "the state file is not one pop-fetch wrote, or the file --import-mpoprc\n\
+             reads is malformed",
+        ),
         (66, ""),
         (68, ""),
         (
@@ -69,13 +73,24 @@ impl Tool for PopFetch {
     const SEVERAL_ACCOUNTS: bool = true;
 
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        if let Some(file) = &args.import_mpoprc {
+            return super::import::run(super::import::Format::Mpop, file, report);
+        }
         if !args.deliver.store.given() {
             return Err(Error::new(
                 Kind::Usage,
                 "give one of --maildir, --mbox, --output-dir, --mda or --stdout",
             ));
         }
-        let target = Target::parse(&args.url, &[Scheme::Pop3, Scheme::Pop3s])?;
+        // Not required by clap: an account may give it (src/cli/account.rs), and
+        // --import-* and --generate need none.
+        let url = args.url.as_deref().ok_or_else(|| {
+            Error::new(
+                Kind::Usage,
+                "no server: give its URL (pop3s://USER@HOST) or --account NAME",
+            )
+        })?;
+        let target = Target::parse(url, &[Scheme::Pop3, Scheme::Pop3s])?;
         if args.oauth2.authorize {
             let user = credentials::mail_user(&target, &args.net.creds, "pop3s")?;
             return args.oauth2.sign_in(Service::Pop, &user, &args.net, report);
@@ -89,11 +104,9 @@ impl Tool for PopFetch {
         args.net.tls.warn_insecure(report);
         let warn = report.warner();
         let mut login = pop_login(&target, &args, &warn)?;
-        let opts = args.net.session(
-            args.url.starts_with("pop3s:"),
-            args.net.output.verbose,
-            report,
-        )?;
+        let opts = args
+            .net
+            .session(url.starts_with("pop3s:"), args.net.output.verbose, report)?;
         let fetch_opts = FetchOptions {
             new_only: !args.all,
             delete: args.delete,
@@ -177,7 +190,7 @@ terminal, in that order."
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT
     #[arg(value_name = "URL")]
-    pub url: String,
+    pub url: Option<String>,
 
     #[command(flatten)]
     pub deliver: DeliverArgs,
@@ -236,6 +249,11 @@ pub struct Args {
 
     #[command(flatten)]
     pub oauth2: OAuth2Args,
+
+    /// Print mpop's config file FILE (~/.mpoprc) as accounts of posthaste's config file on
+    /// standard output (append them: >> ~/.config/posthaste/config.toml), and exit
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub import_mpoprc: Option<PathBuf>,
 
     #[command(flatten)]
     pub net: NetArgs<OutputArgs>,

@@ -48,7 +48,8 @@ impl Tool for SmtpSend {
             "the message cannot be sent as it is (a lone CR, a line over 998\n\
              octets, an 8-bit byte for a server without 8BITMIME, a header section\n\
              over 1 MiB, a malformed To/Cc/Bcc with -t), or the server refused it\n\
-             after its data (5xx); nothing was delivered",
+             after its data (5xx); nothing was delivered; the file --import-msmtprc\n\
+             reads is malformed",
         ),
         (
             66,
@@ -125,6 +126,9 @@ impl Tool for SmtpSend {
     /// is read before its server is known, and one for another account than the message
     /// before it gets that account's connection.
     fn run(args: Args, report: &mut Reporter) -> Result<()> {
+        if let Some(file) = &args.import_msmtprc {
+            return super::import::run(super::import::Format::Msmtp, file, report);
+        }
         if args.oauth2.authorize {
             return authorize(&args, report);
         }
@@ -391,6 +395,11 @@ pub struct Args {
 
     #[command(flatten)]
     pub oauth2: OAuth2Args,
+
+    /// Print msmtp's config file FILE (~/.msmtprc) as accounts of posthaste's config file on
+    /// standard output (append them: >> ~/.config/posthaste/config.toml), and exit
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub import_msmtprc: Option<PathBuf>,
 
     #[command(flatten)]
     pub net: NetArgs<SmtpOutputArgs>,

@@ -13,12 +13,12 @@ use crate::support::files::TempDir;
 use crate::support::tool::{Out, Tool, tool};
 
 /// A test's HOME with `~/.config/posthaste/config.toml` (mode 600, folders 700).
-struct Home {
+pub(crate) struct Home {
     dir: TempDir,
 }
 
 impl Home {
-    fn new(tag: &str, config: &str) -> Home {
+    pub(crate) fn new(tag: &str, config: &str) -> Home {
         let h = Home {
             dir: TempDir::new(&format!("acct-{tag}")),
         };
@@ -26,11 +26,11 @@ impl Home {
         h
     }
 
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.join(".config/posthaste/config.toml")
     }
 
-    fn write(&self, config: &str, mode: u32) {
+    pub(crate) fn write(&self, config: &str, mode: u32) {
         use std::os::unix::fs::PermissionsExt;
         let folder = self.dir.join(".config/posthaste");
         std::fs::create_dir_all(&folder).unwrap();
@@ -41,12 +41,12 @@ impl Home {
         std::fs::set_permissions(self.config(), std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.join(rel)
     }
 
     /// `name` run as this HOME's user (its config file found the default way).
-    fn tool(&self, name: &'static str) -> Tool {
+    pub(crate) fn tool(&self, name: &'static str) -> Tool {
         tool(name)
             .home(self.dir.join(""))
             .env("XDG_STATE_HOME", self.dir.join("state"))
@@ -704,5 +704,20 @@ fn imap_fetch_takes_its_account() {
     assert!(
         logins[0].ends_with(&format!("LOGIN {IUSER} \"{IPASS}\"")),
         "{logins:?}"
+    );
+}
+
+/// Without a URL or an account, the fetch tools say both ways to name the server.
+#[test]
+fn no_server_names_the_url_and_the_account() {
+    let out = tool("pop-fetch").args(["--stdout"]).run();
+    assert_eq!(
+        out.fails(64),
+        "pop-fetch: no server: give its URL (pop3s://USER@HOST) or --account NAME"
+    );
+    let out = tool("imap-fetch").args(["--stdout"]).run();
+    assert_eq!(
+        out.fails(64),
+        "imap-fetch: no server: give its URL (imaps://USER@HOST/FOLDER) or --account NAME"
     );
 }

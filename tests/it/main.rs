@@ -54,6 +54,7 @@ mod ftp_put;
 mod generated;
 mod imap_fetch;
 mod imap_fetch_store;
+mod import;
 mod interop_accounts;
 mod interop_cert;
 mod interop_ftp_put;
