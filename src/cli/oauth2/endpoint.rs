@@ -52,14 +52,26 @@ pub fn check_url(flag: &str, url: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
-/// What an endpoint answered.
-#[derive(Debug, Clone)]
+/// What an endpoint answered. Its Debug shows a grant's keys, never their values (tokens).
+#[derive(Clone)]
 pub enum Answer {
     /// 200 with a JSON object.
     Granted(Map<String, Value>),
     /// An OAuth2 error (RFC 6749 section 5.2): its `error` code and `error_description`, as
     /// sent (shown only through [`Refusal`]'s escaping).
     Refused(Refusal),
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Granted(m) => f
+                .debug_tuple("Granted")
+                .field(&m.keys().collect::<Vec<_>>())
+                .finish(),
+            Answer::Refused(r) => f.debug_tuple("Refused").field(r).finish(),
+        }
+    }
 }
 
 /// An endpoint's error answer.
@@ -295,8 +307,19 @@ fn decode(what: &str, status: u16, body: &[u8], secrets: &[&str]) -> Result<Answ
             Kind::TempFail,
             format!("{what}: the server failed (HTTP {status}); try again later"),
         )),
+        // A 200 that is no JSON object may still carry a fresh token (a body cut short):
+        // it is never quoted.
+        (200, None) => Err(Error::new(
+            Kind::Protocol,
+            format!(
+                "{what}: an answer that is no OAuth2 answer (HTTP 200, {} bytes that are no JSON object)",
+                body.len()
+            ),
+        )),
         (_, _) => {
-            let text = String::from_utf8_lossy(&body[..body.len().min(MAX_SAID)]).into_owned();
+            // The known secrets replaced in the whole text before it is cut ([`shown`]), so
+            // that none is shown in part.
+            let text = String::from_utf8_lossy(body).into_owned();
             Err(Error::new(
                 Kind::Protocol,
                 format!(
@@ -416,13 +439,27 @@ mod tests {
         );
         let e = decode("t", 503, b"<html>", &[]).unwrap_err();
         assert_eq!(e.exit_code(), 75);
-        let e = decode("t", 200, b"<html>secret</html>", &["secret"]).unwrap_err();
+        // A 200 cut short may carry a fresh token: never quoted.
+        let e = decode("t", 200, br#"{"access_token":"fresh-1","refr"#, &[]).unwrap_err();
         assert_eq!(e.exit_code(), 76);
         assert_eq!(
             e.to_string(),
-            "t: an answer that is no OAuth2 answer (HTTP 200): <html>****</html>"
+            "t: an answer that is no OAuth2 answer (HTTP 200, 31 bytes that are no JSON object)"
         );
+        let e = decode("t", 403, b"<html>secret</html>", &["secret"]).unwrap_err();
+        assert_eq!(e.exit_code(), 76);
+        assert_eq!(
+            e.to_string(),
+            "t: an answer that is no OAuth2 answer (HTTP 403): <html>****</html>"
+        );
+        // A known secret across the place the quote is cut is hidden whole, not in part.
+        let long = format!("{}rt-secret-value", "x".repeat(MAX_SAID - 4));
+        let e = decode("t", 403, long.as_bytes(), &["rt-secret-value"]).unwrap_err();
+        assert!(!e.to_string().contains("rt-s"), "{e}");
         let e = decode("t", 302, b"", &[]).unwrap_err();
         assert_eq!(e.exit_code(), 76);
+        // Debug shows a grant's keys only.
+        let a = decode("t", 200, br#"{"access_token":"tok-9"}"#, &[]).unwrap();
+        assert_eq!(format!("{a:?}"), "Granted([\"access_token\"])");
     }
 }
