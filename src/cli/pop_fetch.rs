@@ -35,7 +35,11 @@ impl Tool for PopFetch {
             "the state file is not one pop-fetch wrote, or the file --import-mpoprc\n\
              reads is malformed",
         ),
-        (66, ""),
+        (
+            66,
+            "a file it reads (--password-file, --netrc-file, --config, --import-mpoprc)\n\
+             does not exist or cannot be read",
+        ),
         (68, ""),
         (
             69,
