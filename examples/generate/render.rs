@@ -39,8 +39,7 @@ pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// The man page: clap_mangen's title, name, synopsis, description and options, then the
-/// tool's own sections (examples, exit status, files, ...) as preformatted text, so tables
-/// and command lines keep their layout.
+/// tool's own sections (examples, exit status, files, ...): see [`section_body`].
 fn render_man(cmd: &clap::Command, sections: &[(&str, String)]) -> Vec<u8> {
     let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
@@ -59,12 +58,8 @@ fn render_man(cmd: &clap::Command, sections: &[(&str, String)]) -> Vec<u8> {
     let _ = man.render_description_section(&mut out);
     let _ = man.render_options_section(&mut out);
     for (title, body) in sections {
-        out.extend_from_slice(format!(".SH \"{title}\"\n.nf\n").as_bytes());
-        for line in body.lines() {
-            out.extend_from_slice(roff_escape(line).as_bytes());
-            out.push(b'\n');
-        }
-        out.extend_from_slice(b".fi\n");
+        out.extend_from_slice(format!(".SH \"{title}\"\n").as_bytes());
+        out.extend_from_slice(section_body(body).as_bytes());
     }
     let _ = man.render_version_section(&mut out);
     out
@@ -112,6 +107,109 @@ fn synopsis(cmd: &clap::Command) -> String {
     }
     parts.extend(positionals);
     format!(".SH SYNOPSIS\n{}\n", parts.join(" "))
+}
+
+/// A section's text as roff, read the way it is written in `man/text/`:
+/// - prose (lines that start at the margin) is filled by roff to the reader's width, a
+///   blank line starting a paragraph;
+/// - a definition list (an indented term of at most 24 characters, two or more spaces, its
+///   text, and lines indented to that text continuing it) becomes tagged paragraphs (`.TP`),
+///   filled too;
+/// - a bulleted item (`- ` at the margin, its other lines indented by two) is an indented
+///   paragraph with a bullet;
+/// - any other indented line (examples, command lines) is kept as written.
+fn section_body(body: &str) -> String {
+    let lines: Vec<&str> = body.lines().collect();
+    let mut out = String::new();
+    let mut kept = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if let Some((term, text, column)) = definition(line) {
+            if kept {
+                out.push_str(".fi\n");
+                kept = false;
+            }
+            out.push_str(&format!(
+                ".TP\n{}\n{}\n",
+                roff_escape(term),
+                roff_escape(text)
+            ));
+            i += 1;
+            while let Some(next) = lines.get(i) {
+                let rest = next.get(column..).unwrap_or("");
+                let continues = next.len() > column
+                    && next[..column].bytes().all(|b| b == b' ')
+                    && !rest.starts_with(' ');
+                if !continues {
+                    break;
+                }
+                out.push_str(&roff_escape(rest));
+                out.push('\n');
+                i += 1;
+            }
+            continue;
+        }
+        if let Some(item) = line.strip_prefix("- ") {
+            // A bulleted item, its lines after the first indented by two.
+            if kept {
+                out.push_str(".fi\n");
+                kept = false;
+            }
+            out.push_str(&format!(".IP \\(bu 2\n{}\n", roff_escape(item)));
+            i += 1;
+            while let Some(next) = lines.get(i) {
+                match next.strip_prefix("  ") {
+                    Some(rest) if !rest.is_empty() && !rest.starts_with(' ') => {
+                        out.push_str(&roff_escape(rest));
+                        out.push('\n');
+                        i += 1;
+                    }
+                    _ => break,
+                }
+            }
+            continue;
+        }
+        let indented = line.starts_with(' ');
+        if line.trim().is_empty() {
+            if kept {
+                out.push_str(".fi\n");
+                kept = false;
+            }
+            out.push_str(".PP\n");
+        } else {
+            if indented && !kept {
+                out.push_str(".nf\n");
+                kept = true;
+            } else if !indented && kept {
+                out.push_str(".fi\n");
+                kept = false;
+            }
+            out.push_str(&roff_escape(line));
+            out.push('\n');
+        }
+        i += 1;
+    }
+    if kept {
+        out.push_str(".fi\n");
+    }
+    out
+}
+
+/// An indented line of a definition list: its term, its text, and the column the text
+/// starts at. Pure.
+fn definition(line: &str) -> Option<(&str, &str, usize)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent == 0 || indent > 8 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let gap = rest.find("  ")?;
+    let term = &rest[..gap];
+    let after = &rest[gap..];
+    let text = after.trim_start_matches(' ');
+    let column = indent + gap + (after.len() - text.len());
+    (term.len() <= 24 && column <= 30 && !text.is_empty()).then_some((term, text, column))
 }
 
 /// Escapes a line of text for roff: backslashes, and a leading '.' or '\'' (a request).
