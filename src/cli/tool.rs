@@ -335,8 +335,14 @@ fn terminal_width() -> Option<usize> {
 /// long continues under its own text: for an option, under its description.
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut examples = false;
     for line in text.lines() {
-        if line.chars().count() <= width {
+        // The examples are command lines to copy: never broken (the terminal folds them
+        // for the eye, and a copy stays one line).
+        if !line.starts_with(' ') {
+            examples = line == "Examples:";
+        }
+        if examples || line.chars().count() <= width {
             out.push_str(line);
             out.push('\n');
             continue;
@@ -440,11 +446,9 @@ pub fn exit_status_text(exit: &[(u8, &str)]) -> String {
             .find(|s| s.code == *code)
             .map_or("", |s| s.meaning);
         let meaning = if meaning.is_empty() { general } else { meaning };
-        let mut lines = meaning.lines();
-        out.push_str(&format!("  {code:<3} {}\n", lines.next().unwrap_or("")));
-        for l in lines {
-            out.push_str(&format!("      {l}\n"));
-        }
+        // One line each: `--help` wraps it under its text ([`wrap`]), the man page fills it.
+        let meaning = meaning.split_whitespace().collect::<Vec<_>>().join(" ");
+        out.push_str(&format!("  {code:<3} {meaning}\n"));
     }
     out.trim_end().to_string()
 }
@@ -613,7 +617,28 @@ mod tests {
         let t = exit_status_text(&[(64, ""), (66, "the remote file does not exist\nor x")]);
         assert_eq!(
             t,
-            "  64  bad flags or arguments\n  66  the remote file does not exist\n      or x"
+            "  64  bad flags or arguments\n  66  the remote file does not exist or x"
+        );
+        // Wrapped under its text, with no word left alone on a line.
+        let long = exit_status_text(&[(
+            74,
+            "local I/O error while storing a message, the connection broke mid-message,\nor the reader left",
+        )]);
+        assert_eq!(
+            wrap(&long, 60),
+            "  74  local I/O error while storing a message, the\n      connection broke mid-message, or the reader left\n"
+        );
+    }
+
+    /// The examples of `--help` are command lines to copy: never broken, whatever the width.
+    #[test]
+    fn help_never_breaks_an_example() {
+        let help = "Options:\n  -q  quiet\n\nExamples:\n  ftp-get -O incoming/ 'ftp://user@files.example.com/outbox/*.csv' --password-env FTP_PASS\n\nExit status (sysexits.h):\n  64  bad flags or arguments given on the command line, said in one line\n";
+        let got = wrap(help, 40);
+        assert!(got.contains("\n  ftp-get -O incoming/ 'ftp://user@files.example.com/outbox/*.csv' --password-env FTP_PASS\n"), "{got}");
+        assert!(
+            got.contains("\n  64  bad flags or arguments given on\n      the command line"),
+            "{got}"
         );
     }
 }
