@@ -67,7 +67,7 @@ Register-ArgumentCompleter -Native -CommandName 'imap-fetch' -ScriptBlock {
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar: auto draws one when stderr is a terminal, bar always, none never')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
             [CompletionResult]::new('--stdout', '--stdout', [CompletionResultType]::ParameterName, 'Write the messages to standard output as an mboxrd stream (a look: nothing is recorded as delivered)')
-            [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Make the folder --output-dir or --mbox names when it is missing')
+            [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Accepted as before, and no longer needed: every store is made when missing, with the folders above it, as a Maildir always was (one rule for the four)')
             [CompletionResult]::new('--list-folders', '--list-folders', [CompletionResultType]::ParameterName, 'Print the server''s folders, one a line, and exit')
             [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Fetch only messages above the last UID delivered (the default)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Fetch every message (matching --since and --unseen), delivered before or not')

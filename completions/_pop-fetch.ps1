@@ -65,7 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'pop-fetch' -ScriptBlock {
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar: auto draws one when stderr is a terminal, bar always, none never')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
             [CompletionResult]::new('--stdout', '--stdout', [CompletionResultType]::ParameterName, 'Write the messages to standard output as an mboxrd stream (a look: nothing is recorded as delivered)')
-            [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Make the folder --output-dir or --mbox names when it is missing')
+            [CompletionResult]::new('--create-dirs', '--create-dirs', [CompletionResultType]::ParameterName, 'Accepted as before, and no longer needed: every store is made when missing, with the folders above it, as a Maildir always was (one rule for the four)')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the messages on the server (the default)')
             [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Delete each message on the server once its local copy is durable (and those an earlier --delete run stored but could not delete)')
             [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Fetch only messages not delivered before, by their UIDL (the default)')

@@ -64,7 +64,7 @@ set edit:completion:arg-completer[imap-fetch] = {|@words|
             cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
             cand --stdout 'Write the messages to standard output as an mboxrd stream (a look: nothing is recorded as delivered)'
-            cand --create-dirs 'Make the folder --output-dir or --mbox names when it is missing'
+            cand --create-dirs 'Accepted as before, and no longer needed: every store is made when missing, with the folders above it, as a Maildir always was (one rule for the four)'
             cand --list-folders 'Print the server''s folders, one a line, and exit'
             cand --new 'Fetch only messages above the last UID delivered (the default)'
             cand --all 'Fetch every message (matching --since and --unseen), delivered before or not'

@@ -54,7 +54,7 @@ fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
 complete -c imap-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream (a look: nothing is recorded as delivered)'
-complete -c imap-fetch -l create-dirs -d 'Make the folder --output-dir or --mbox names when it is missing'
+complete -c imap-fetch -l create-dirs -d 'Accepted as before, and no longer needed: every store is made when missing, with the folders above it, as a Maildir always was (one rule for the four)'
 complete -c imap-fetch -l list-folders -d 'Print the server\'s folders, one a line, and exit'
 complete -c imap-fetch -l new -d 'Fetch only messages above the last UID delivered (the default)'
 complete -c imap-fetch -l all -d 'Fetch every message (matching --since and --unseen), delivered before or not'

@@ -62,7 +62,7 @@ set edit:completion:arg-completer[pop-fetch] = {|@words|
             cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
             cand --stdout 'Write the messages to standard output as an mboxrd stream (a look: nothing is recorded as delivered)'
-            cand --create-dirs 'Make the folder --output-dir or --mbox names when it is missing'
+            cand --create-dirs 'Accepted as before, and no longer needed: every store is made when missing, with the folders above it, as a Maildir always was (one rule for the four)'
             cand --keep 'Leave the messages on the server (the default)'
             cand --delete 'Delete each message on the server once its local copy is durable (and those an earlier --delete run stored but could not delete)'
             cand --new 'Fetch only messages not delivered before, by their UIDL (the default)'

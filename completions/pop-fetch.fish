@@ -61,7 +61,7 @@ fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
 complete -c pop-fetch -l stdout -d 'Write the messages to standard output as an mboxrd stream (a look: nothing is recorded as delivered)'
-complete -c pop-fetch -l create-dirs -d 'Make the folder --output-dir or --mbox names when it is missing'
+complete -c pop-fetch -l create-dirs -d 'Accepted as before, and no longer needed: every store is made when missing, with the folders above it, as a Maildir always was (one rule for the four)'
 complete -c pop-fetch -l keep -d 'Leave the messages on the server (the default)'
 complete -c pop-fetch -l delete -d 'Delete each message on the server once its local copy is durable (and those an earlier --delete run stored but could not delete)'
 complete -c pop-fetch -l new -d 'Fetch only messages not delivered before, by their UIDL (the default)'

@@ -52,10 +52,7 @@ impl Store<'_> {
         look: impl FnOnce(bool) -> bool,
         server: impl FnOnce(bool) -> String,
     ) -> Result<Tracked> {
-        let store = self
-            .args
-            .store
-            .open(self.args.create_dirs, &mut |n| report.note(n))?;
+        let store = self.args.store.open(&mut |n| report.note(n))?;
         let look = look(store.durable());
         if look {
             state.peek();

@@ -45,8 +45,9 @@ pub struct DeliverArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 
-    /// Make the folder --output-dir or --mbox names when it is missing
-    #[arg(long)]
+    /// Accepted as before, and no longer needed: every store is made when missing, with
+    /// the folders above it, as a Maildir always was (one rule for the four)
+    #[arg(long, hide = true)]
     pub create_dirs: bool,
 }
 
@@ -60,16 +61,17 @@ impl StoreArgs {
             || self.stdout
     }
 
-    /// Opens the store the flags name; `create_dirs` makes a missing folder for
-    /// `--output-dir` or `--mbox`; `note` is told what is worth saying (a stale lock
-    /// broken). None given is a usage error (64).
-    pub fn open(&self, create_dirs: bool, note: &mut dyn FnMut(&str)) -> Result<Box<dyn Deliver>> {
+    /// Opens the store the flags name, making what is missing (a Maildir with cur/, new/
+    /// and tmp/, an `--output-dir` folder, an mbox file, and the folders above each, as
+    /// mpop and fetchmail users expect of a cron line's first run); `note` is told what is
+    /// worth saying (a stale lock broken). None given is a usage error (64).
+    pub fn open(&self, note: &mut dyn FnMut(&str)) -> Result<Box<dyn Deliver>> {
         Ok(if let Some(dir) = &self.maildir {
             Box::new(Maildir::open(dir)?)
         } else if let Some(dir) = &self.output_dir {
-            Box::new(OutputDir::open(dir, create_dirs)?)
+            Box::new(OutputDir::open(dir, true)?)
         } else if let Some(file) = &self.mbox {
-            Box::new(Mbox::open(file, create_dirs, note)?)
+            Box::new(Mbox::open(file, true, note)?)
         } else if let Some(cmd) = &self.mda {
             Box::new(Mda::new(cmd))
         } else if self.stdout {
