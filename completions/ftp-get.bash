@@ -270,7 +270,7 @@ _ftp__get() {
                     return 0
                     ;;
                 --progress)
-                    COMPREPLY=($(compgen -W "auto bar none" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto bar lines none" -- "${cur}"))
                     return 0
                     ;;
                 --generate)

@@ -28,8 +28,9 @@ complete -c ftp-get -l speed-limit -d 'Give up a transfer (a download, an upload
 complete -c ftp-get -l speed-time -d 'How long a transfer may stay under --speed-limit before it is given up [default: 30s, or --timeout when that is shorter]' -r -f
 complete -c ftp-get -l proxy -d 'Connect through this proxy: socks5h://HOST:PORT (the proxy resolves names), socks5://HOST:PORT (names resolved here) or http://HOST:PORT (CONNECT), a login as USER:PASSWORD@ before HOST; "" for none, whatever the environment says [default: $SCHEME_proxy, else $ALL_PROXY]' -r -f
 complete -c ftp-get -l noproxy -d 'Connect directly to these hosts: a comma-separated list of names, domains (example.com also covers mail.example.com) and IP addresses (with /BITS); * for every host [default: $NO_PROXY]' -r -f
-complete -c ftp-get -l progress -d 'Progress bar: auto draws one when stderr is a terminal, bar always, none never' -r -f -a "auto\t'When stderr is a terminal and --quiet is not given'
+complete -c ftp-get -l progress -d 'Progress: auto draws a bar when stderr is a terminal, bar always, lines writes plain lines for a log, none nothing' -r -f -a "auto\t'When stderr is a terminal and --quiet is not given'
 bar\t'Always (unless --quiet)'
+lines\t'A plain line per file at each tenth of it or every 10 s, and one when it is done: for logs (CI), with no cursor codes (wget\'s --progress=dot)'
 none\t'Never'"
 complete -c ftp-get -l generate -d 'Print the man page or a shell completion to standard output, and exit' -r -f -a "man\t'The man page (roff)'
 bash\t'Bash completion'

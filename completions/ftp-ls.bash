@@ -218,7 +218,7 @@ _ftp__ls() {
                     return 0
                     ;;
                 --progress)
-                    COMPREPLY=($(compgen -W "auto bar none" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto bar lines none" -- "${cur}"))
                     return 0
                     ;;
                 --generate)

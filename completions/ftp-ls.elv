@@ -41,7 +41,7 @@ set edit:completion:arg-completer[ftp-ls] = {|@words|
             cand --speed-time 'How long a transfer may stay under --speed-limit before it is given up [default: 30s, or --timeout when that is shorter]'
             cand --proxy 'Connect through this proxy: socks5h://HOST:PORT (the proxy resolves names), socks5://HOST:PORT (names resolved here) or http://HOST:PORT (CONNECT), a login as USER:PASSWORD@ before HOST; "" for none, whatever the environment says [default: $SCHEME_proxy, else $ALL_PROXY]'
             cand --noproxy 'Connect directly to these hosts: a comma-separated list of names, domains (example.com also covers mail.example.com) and IP addresses (with /BITS); * for every host [default: $NO_PROXY]'
-            cand --progress 'Progress bar: auto draws one when stderr is a terminal, bar always, none never'
+            cand --progress 'Progress: auto draws a bar when stderr is a terminal, bar always, lines writes plain lines for a log, none nothing'
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
             cand -l 'Long format: type, size, modification time (UTC) and name'
             cand --long 'Long format: type, size, modification time (UTC) and name'

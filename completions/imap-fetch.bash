@@ -374,7 +374,7 @@ _imap__fetch() {
                     return 0
                     ;;
                 --progress)
-                    COMPREPLY=($(compgen -W "auto bar none" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto bar lines none" -- "${cur}"))
                     return 0
                     ;;
                 --generate)

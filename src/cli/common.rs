@@ -20,7 +20,8 @@ pub struct OutputArgs {
     /// Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)
     #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
-    /// Progress bar: auto draws one when stderr is a terminal, bar always, none never
+    /// Progress: auto draws a bar when stderr is a terminal, bar always, lines writes plain
+    /// lines for a log, none nothing
     #[arg(long, value_enum, default_value_t = Progress::Auto, value_name = "WHEN")]
     pub progress: Progress,
 }
@@ -33,6 +34,9 @@ pub enum Progress {
     Auto,
     /// Always (unless --quiet)
     Bar,
+    /// A plain line per file at each tenth of it or every 10 s, and one when it is done: for
+    /// logs (CI), with no cursor codes (wget's --progress=dot)
+    Lines,
     /// Never
     None,
 }

@@ -9,7 +9,7 @@ use crate::events::Events;
 use humansize::{BINARY, format_size};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Whether a progress bar should be drawn: `--progress auto` at a terminal, `bar` always;
 /// never with `--quiet`.
@@ -18,7 +18,7 @@ pub fn wanted(quiet: bool, mode: Progress) -> bool {
         && match mode {
             Progress::Auto => std::io::stderr().is_terminal(),
             Progress::Bar => true,
-            Progress::None => false,
+            Progress::Lines | Progress::None => false,
         }
 }
 
@@ -101,11 +101,62 @@ impl indicatif::TermLike for ForcedStderr {
     }
 }
 
+/// `--progress lines`: where the current file's progress was last said.
+struct Lines {
+    name: String,
+    total: Option<u64>,
+    offset: u64,
+    pos: u64,
+    started: Instant,
+    last: Instant,
+    /// The tenths of the file said so far.
+    step: u64,
+}
+
+/// How often `--progress lines` speaks: at each tenth of a file of known size (at most once
+/// a second), and every 10 s whatever.
+const LINES_EVERY: Duration = Duration::from_secs(10);
+
+/// The tenth of the file (`pos` of `total`) to say now, if one is due: a new tenth at
+/// least a second after the last line, or any time `LINES_EVERY` has passed. Pure.
+fn line_due(pos: u64, total: Option<u64>, step: u64, since_last: Duration) -> Option<u64> {
+    let now = match total {
+        Some(t) if t > 0 => (pos.min(t) * 10 / t).min(10),
+        _ => step,
+    };
+    let new_tenth = now > step && since_last >= Duration::from_secs(1);
+    (new_tenth || since_last >= LINES_EVERY).then_some(now)
+}
+
+impl Lines {
+    /// `NAME: 340 MiB of 1.0 GiB (33%), 85 MiB/s` (without a total, no "of").
+    fn said(&self) -> String {
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let rate = format_size(
+            (self.pos.saturating_sub(self.offset) as f64 / secs) as u64,
+            BINARY,
+        );
+        match self.total {
+            Some(t) if t > 0 => format!(
+                "{}: {} of {} ({}%), {rate}/s",
+                self.name,
+                format_size(self.pos, BINARY),
+                format_size(t, BINARY),
+                self.pos.min(t) * 100 / t
+            ),
+            _ => format!("{}: {}, {rate}/s", self.name, format_size(self.pos, BINARY)),
+        }
+    }
+}
+
 /// Reports a transfer run on stderr: progress, notes and failures, all through the
 /// reporter, which prints every line above the bar.
 pub struct CliEvents<'r> {
     reporter: &'r mut Reporter,
     bars: bool,
+    /// `--progress lines` (and not `--quiet`).
+    lines: bool,
+    line: Option<Lines>,
     /// The bar of the current transfer (the reporter's [`Stderr`](super::report::Stderr)
     /// knows it too, to print above it).
     bar: Option<ProgressBar>,
@@ -116,9 +167,12 @@ pub struct CliEvents<'r> {
 impl<'r> CliEvents<'r> {
     pub fn new(reporter: &'r mut Reporter, mode: Progress) -> Self {
         let bars = wanted(reporter.quiet(), mode);
+        let lines = !reporter.quiet() && mode == Progress::Lines;
         CliEvents {
             reporter,
             bars,
+            lines,
+            line: None,
             bar: None,
             offset: 0,
         }
@@ -141,6 +195,20 @@ impl Events for CliEvents<'_> {
     }
 
     fn start(&mut self, name: &str, total: Option<u64>, offset: u64) {
+        if self.lines {
+            let now = Instant::now();
+            self.line = Some(Lines {
+                name: visible(name),
+                total,
+                offset,
+                pos: offset,
+                started: now,
+                last: now,
+                step: total
+                    .filter(|t| *t > 0)
+                    .map_or(0, |t| offset.min(t) * 10 / t),
+            });
+        }
         if !self.bars {
             return;
         }
@@ -176,9 +244,27 @@ impl Events for CliEvents<'_> {
         if let Some(b) = &self.bar {
             b.inc(n);
         }
+        if let Some(l) = &mut self.line {
+            l.pos += n;
+            if let Some(step) = line_due(l.pos, l.total, l.step, l.last.elapsed()) {
+                l.step = step;
+                l.last = Instant::now();
+                self.reporter.stderr().line(&l.said());
+            }
+        }
     }
 
     fn finish(&mut self) {
+        if let Some(l) = self.line.take() {
+            let secs = l.started.elapsed().as_secs_f64().max(0.001);
+            let got = l.pos.saturating_sub(l.offset);
+            self.reporter.stderr().line(&format!(
+                "{}: {} in {secs:.1} s ({}/s)",
+                l.name,
+                format_size(got, BINARY),
+                format_size((got as f64 / secs) as u64, BINARY)
+            ));
+        }
         // At a terminal, each finished file leaves one line, as wget does.
         if let Some(b) = self.clear_bar() {
             let secs = b.elapsed().as_secs_f64().max(0.001);
@@ -199,12 +285,46 @@ impl Events for CliEvents<'_> {
     }
 
     fn discard(&mut self) {
+        self.line = None;
         self.clear_bar();
     }
 
     fn fail(&mut self, err: &Error) {
+        self.line = None;
         self.clear_bar();
         super::signals::say_nothing();
         self.reporter.fail(err);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--progress lines` speaks at each new tenth (at most once a second) and every 10 s.
+    #[test]
+    fn a_line_is_due_at_each_tenth_or_every_ten_seconds() {
+        let s = Duration::from_secs;
+        assert_eq!(line_due(15, Some(100), 0, s(2)), Some(1));
+        assert_eq!(line_due(15, Some(100), 1, s(2)), None, "the same tenth");
+        assert_eq!(
+            line_due(55, Some(100), 1, Duration::from_millis(500)),
+            None,
+            "too soon"
+        );
+        assert_eq!(line_due(55, Some(100), 1, s(1)), Some(5));
+        assert_eq!(
+            line_due(15, Some(100), 1, s(10)),
+            Some(1),
+            "every 10 s anyway"
+        );
+        assert_eq!(line_due(500, None, 0, s(9)), None);
+        assert_eq!(line_due(500, None, 0, s(10)), Some(0));
+        assert_eq!(
+            line_due(200, Some(100), 0, s(1)),
+            Some(10),
+            "more than announced"
+        );
+        assert_eq!(line_due(0, Some(0), 0, s(10)), Some(0));
     }
 }

@@ -67,6 +67,7 @@ mod mime_pack;
 mod netrc_cleartext;
 mod oauth2;
 mod pop_fetch;
+mod progress_lines;
 mod proxy;
 mod session_layer;
 mod smtp_send;
