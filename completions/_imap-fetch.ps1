@@ -26,7 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'imap-fetch' -ScriptBlock {
             [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Write each message to DIR/NNNN.eml, numbered on from the highest there')
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Write each message to DIR/NNNN.eml, numbered on from the highest there')
             [CompletionResult]::new('--mda', '--mda', [CompletionResultType]::ParameterName, 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0')
-            [CompletionResult]::new('--folder', '--folder', [CompletionResultType]::ParameterName, 'Fetch from the folder NAME (repeatable; instead of the URL''s path; UTF-8 names are sent in modified UTF-7)')
+            [CompletionResult]::new('--folder', '--folder', [CompletionResultType]::ParameterName, 'Fetch from the folder NAME as the server names it, its own hierarchy delimiter included (repeatable; instead of the URL''s path, whose `/` are levels; UTF-8 names are sent in modified UTF-7)')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Fetch at most N messages per folder this run (the others wait for the next)')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)')

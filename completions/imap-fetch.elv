@@ -23,7 +23,7 @@ set edit:completion:arg-completer[imap-fetch] = {|@words|
             cand -O 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
             cand --output-dir 'Write each message to DIR/NNNN.eml, numbered on from the highest there'
             cand --mda 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0'
-            cand --folder 'Fetch from the folder NAME (repeatable; instead of the URL''s path; UTF-8 names are sent in modified UTF-7)'
+            cand --folder 'Fetch from the folder NAME as the server names it, its own hierarchy delimiter included (repeatable; instead of the URL''s path, whose `/` are levels; UTF-8 names are sent in modified UTF-7)'
             cand --since 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)'
             cand --limit 'Fetch at most N messages per folder this run (the others wait for the next)'
             cand --max-size 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)'
