@@ -4,7 +4,7 @@
 //! checked is what a user sees: the local Maildir byte for byte against the files put into
 //! the server's Maildir, and what is left on the server.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::support::files::TempDir;
@@ -52,6 +52,19 @@ fn fetch(d: &Dovecot, user: usize, local: &TempDir, url: &str, args: &[&str]) ->
         .args(args)
         .stdin(Stdio::null());
     run::output(&mut c)
+}
+
+/// [`fetch`] of `url` into `local`'s Maildir, which must succeed quietly: that Maildir.
+fn into_maildir(d: &Dovecot, user: usize, local: &TempDir, url: &str) -> PathBuf {
+    let md = local.join("Mail");
+    ok(&fetch(
+        d,
+        user,
+        local,
+        url,
+        &["--maildir", md.to_str().unwrap()],
+    ));
+    md
 }
 
 fn ok(o: &Output) {
@@ -129,35 +142,17 @@ fn a_thousand_messages_byte_for_byte_into_each_store_then_only_new_ones() {
     let md = local.join("Mail");
     let url = format!("imap://{}:{}/", d.host, d.imap_port);
     // imap:// with STARTTLS (the default --tls auto), trusting the test CA.
-    ok(&fetch(
-        &d,
-        user,
-        &local,
-        &url,
-        &["--maildir", md.to_str().unwrap()],
-    ));
+    into_maildir(&d, user, &local, &url);
     same(&local_messages(&md), &put);
     // Nothing new: nothing fetched.
-    ok(&fetch(
-        &d,
-        user,
-        &local,
-        &url,
-        &["--maildir", md.to_str().unwrap()],
-    ));
+    into_maildir(&d, user, &local, &url);
     assert_eq!(local_messages(&md).len(), 1000);
     // Five arrive: exactly those five.
     let mut more: Vec<Vec<u8>> = (1000..1005).map(|i| message(i, 3000)).collect();
     for (i, m) in more.iter().enumerate() {
         d.put(user, &unique(1800000000, i), m);
     }
-    ok(&fetch(
-        &d,
-        user,
-        &local,
-        &url,
-        &["--maildir", md.to_str().unwrap()],
-    ));
+    into_maildir(&d, user, &local, &url);
     let mut all = put.clone();
     all.append(&mut more);
     all.sort();
@@ -387,15 +382,8 @@ fn a_subfolder_by_the_urls_slashes_and_a_missing_folder_is_66() {
     let old = message(2026, 600);
     make_folder(&d, user, "Archive.2026", &old);
     let local = TempDir::new("imap-interop-subfolder");
-    let md = local.join("Mail");
     let url = format!("imaps://{}:{}/Archive/2026", d.host, d.imaps_port);
-    ok(&fetch(
-        &d,
-        user,
-        &local,
-        &url,
-        &["--maildir", md.to_str().unwrap()],
-    ));
+    let md = into_maildir(&d, user, &local, &url);
     same(&local_messages(&md), std::slice::from_ref(&old));
     let url = format!("imaps://{}:{}/", d.host, d.imaps_port);
     let o = fetch(
