@@ -12,7 +12,7 @@ complete -c ftp-put -l tls -d 'TLS policy: auto upgrades whenever offered, requi
 required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
 complete -c ftp-put -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
-complete -c ftp-put -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c ftp-put -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX), or those with this public key (sha256//BASE64 of its SubjectPublicKeyInfo, as curl\'s --pinnedpubkey; several separated by ;), whoever signed it' -r
 complete -c ftp-put -l cert -d 'Present this client certificate (PEM, leaf first), with the private key the file holds unless --key names another; mail tools then log in with SASL EXTERNAL when no password is given' -r -F
 complete -c ftp-put -l key -d 'The private key of --cert (PEM, unencrypted; must not be readable by group or others)' -r -F
 complete -c ftp-put -l tls-server-name -d 'Check the server\'s certificate against NAME (and send NAME as SNI) instead of the host connected to' -r -f -a "(__fish_print_hostnames)"

@@ -2,7 +2,7 @@ complete -c imap-fetch -l maildir -d 'Deliver into the Maildir DIR (made when mi
 complete -c imap-fetch -l mbox -d 'Append to the mbox FILE (mboxrd; locked with fcntl and FILE.lock; made when missing)' -r -F
 complete -c imap-fetch -s O -l output-dir -d 'Write each message to DIR/NNNN.eml, numbered on from the highest there' -r -f -a "(__fish_complete_directories)"
 complete -c imap-fetch -l mda -d 'Pipe each message to sh -c COMMAND (procmail, maildrop...); delivered only on exit 0' -r -f -a "(__fish_complete_command)"
-complete -c imap-fetch -l folder -d 'Fetch from the folder NAME (repeatable; instead of the URL\'s path; UTF-8 names are sent in modified UTF-7)' -r -f
+complete -c imap-fetch -l folder -d 'Fetch from the folder NAME as the server names it, its own hierarchy delimiter included (repeatable; instead of the URL\'s path, whose `/` are levels; UTF-8 names are sent in modified UTF-7)' -r -f
 complete -c imap-fetch -l since -d 'Fetch only messages that arrived on or after DATE (YYYY-MM-DD; SEARCH SINCE)' -r
 complete -c imap-fetch -l limit -d 'Fetch at most N messages per folder this run (the others wait for the next)' -r
 complete -c imap-fetch -l max-size -d 'Skip (and report) messages larger than BYTES (a number, or with k, M or G)' -r
@@ -29,7 +29,7 @@ complete -c imap-fetch -l tls -d 'TLS policy: auto upgrades whenever offered, re
 required\t'Fail (exit 69) when the server does not offer TLS'
 none\t'Never use TLS (passwords are sent in cleartext)'"
 complete -c imap-fetch -l cacert -d 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)' -r -F
-complete -c imap-fetch -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)' -r
+complete -c imap-fetch -l pin -d 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX), or those with this public key (sha256//BASE64 of its SubjectPublicKeyInfo, as curl\'s --pinnedpubkey; several separated by ;), whoever signed it' -r
 complete -c imap-fetch -l cert -d 'Present this client certificate (PEM, leaf first), with the private key the file holds unless --key names another; mail tools then log in with SASL EXTERNAL when no password is given' -r -F
 complete -c imap-fetch -l key -d 'The private key of --cert (PEM, unencrypted; must not be readable by group or others)' -r -F
 complete -c imap-fetch -l tls-server-name -d 'Check the server\'s certificate against NAME (and send NAME as SNI) instead of the host connected to' -r -f -a "(__fish_print_hostnames)"

@@ -57,7 +57,7 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
             cand --netrc-file 'Read credentials from this netrc file instead of $NETRC or ~/.netrc, and let its entry for the host name the user too (curl''s -n)'
             cand --tls 'TLS policy: auto upgrades whenever offered, required fails without TLS, none never uses it'
             cand --cacert 'Also trust the certificates in this PEM file (a private CA, or a self-signed server)'
-            cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)'
+            cand --pin 'Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX), or those with this public key (sha256//BASE64 of its SubjectPublicKeyInfo, as curl''s --pinnedpubkey; several separated by ;), whoever signed it'
             cand --cert 'Present this client certificate (PEM, leaf first), with the private key the file holds unless --key names another; mail tools then log in with SASL EXTERNAL when no password is given'
             cand --key 'The private key of --cert (PEM, unencrypted; must not be readable by group or others)'
             cand --tls-server-name 'Check the server''s certificate against NAME (and send NAME as SNI) instead of the host connected to'

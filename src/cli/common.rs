@@ -61,8 +61,10 @@ pub struct TlsArgs {
     /// Also trust the certificates in this PEM file (a private CA, or a self-signed server)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub cacert: Option<PathBuf>,
-    /// Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX)
-    #[arg(long, value_name = "sha256:HEX")]
+    /// Trust exactly the server certificate with this SHA-256 fingerprint (sha256:HEX), or
+    /// those with this public key (sha256//BASE64 of its SubjectPublicKeyInfo, as curl's
+    /// --pinnedpubkey; several separated by ;), whoever signed it
+    #[arg(long, value_name = "PIN")]
     pub pin: Option<String>,
     /// Do not verify the server certificate at all (says so on stderr)
     #[arg(long)]

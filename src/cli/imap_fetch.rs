@@ -143,6 +143,7 @@ impl Tool for ImapFetch {
             opts: &opts,
             fetch_opts: fetch_options(&args),
             idle: args.idle,
+            url_path: args.folders.is_empty(),
         };
         let mut events = CliEvents::new(report, args.net.output.progress);
         let mut totals: Vec<(&String, Summary)> = Vec::new();
@@ -202,8 +203,9 @@ pub struct Args {
     #[command(flatten)]
     pub deliver: DeliverArgs,
 
-    /// Fetch from the folder NAME (repeatable; instead of the URL's path; UTF-8 names are
-    /// sent in modified UTF-7)
+    /// Fetch from the folder NAME as the server names it, its own hierarchy delimiter
+    /// included (repeatable; instead of the URL's path, whose `/` are levels; UTF-8 names
+    /// are sent in modified UTF-7)
     #[arg(long = "folder", value_name = "NAME", value_hint = ValueHint::Other)]
     pub folders: Vec<String>,
 
@@ -409,6 +411,8 @@ struct Account<'a> {
     opts: &'a SessionOptions,
     fetch_opts: FetchOptions,
     idle: bool,
+    /// The folder is the URL's path: its `/` are levels, written as the server's delimiter.
+    url_path: bool,
 }
 
 impl Account<'_> {
@@ -432,6 +436,13 @@ impl Account<'_> {
                 client.logout();
                 return Err(no_uidplus(&self.target.authority()));
             }
+            let named;
+            let folder = if self.url_path {
+                named = client.url_folder(folder)?;
+                &named
+            } else {
+                folder
+            };
             let s = if self.idle {
                 let login = &*self.login;
                 let until = IdleUntil {

@@ -237,7 +237,7 @@ pub const COMMON_HINTS: Hints = &[
     ("--tries", "use --retries N"),
     (
         "--pinnedpubkey",
-        "use --pin sha256:HEX (the certificate's fingerprint)",
+        "use --pin sha256//BASE64 (the public key's SHA-256, several separated by ;)",
     ),
     (
         "--limit-rate",

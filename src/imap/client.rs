@@ -526,7 +526,7 @@ impl<S: Transport> ImapClient<S> {
                 &r,
                 &format!("{}: folder {}", self.peer(), printable(folder)),
             );
-            return Err(e);
+            return Err(self.missing(&r, folder).unwrap_or(e));
         }
         if m.uidvalidity == 0 {
             return Err(Error::new(
@@ -544,6 +544,47 @@ impl<S: Transport> ImapClient<S> {
         self.arrived = 0;
         self.selected = Some(m.clone());
         Ok(m)
+    }
+
+    /// A `NO` to SELECT/EXAMINE without `[NONEXISTENT]` (RFC 5530; Dovecot sends none) is
+    /// a missing folder when LIST does not show its name: then 66, not the 69 of any other
+    /// refusal. A LIST that fails itself leaves the server's own words.
+    fn missing(&mut self, r: &ImapReply, folder: &str) -> Option<Error> {
+        if r.status != Some(ImapStatus::No) || r.resp_code().is_some() {
+            return None;
+        }
+        let wire = parse::utf7_encode(folder);
+        let listed = self.list_matching(&quote(&wire)).ok()?;
+        let inbox = wire.eq_ignore_ascii_case("INBOX");
+        let found = listed
+            .iter()
+            .any(|f| f.raw == wire.as_bytes() || (inbox && f.raw.eq_ignore_ascii_case(b"INBOX")));
+        (!found).then(|| {
+            Error::new(
+                Kind::NoInput,
+                format!(
+                    "{}: no folder {} on the server (LIST shows the folders: --list-folders)",
+                    self.peer(),
+                    printable(folder)
+                ),
+            )
+        })
+    }
+
+    /// The folder a URL's path names (RFC 5092): its `/` separates levels, so it becomes
+    /// the hierarchy delimiter `LIST "" ""` reports (RFC 3501 section 6.3.8) when that is
+    /// another (Dovecot's default `.`). A flat namespace (no delimiter) keeps the name.
+    pub fn url_folder(&mut self, path: &str) -> Result<String> {
+        if !path.contains('/') {
+            return Ok(path.to_string());
+        }
+        let root = self.list_matching("\"\"")?;
+        match root.first().and_then(|f| f.delimiter) {
+            Some(d) if d != b'/' && d.is_ascii() => {
+                Ok(path.replace('/', &char::from(d).to_string()))
+            }
+            _ => Ok(path.to_string()),
+        }
     }
 
     /// `UID SEARCH criteria`: the matching UIDs, ascending. An answer that names a UID no
@@ -603,7 +644,12 @@ impl<S: Transport> ImapClient<S> {
 
     /// `LIST "" *`: every folder, names decoded from modified UTF-7 where they are.
     pub fn list(&mut self) -> Result<Vec<Folder>> {
-        let tag = self.send("LIST \"\" *")?;
+        self.list_matching("*")
+    }
+
+    /// `LIST "" PATTERN`, the pattern as it goes on the wire (an atom or quoted string).
+    fn list_matching(&mut self, pattern: &str) -> Result<Vec<Folder>> {
+        let tag = self.send(&format!("LIST \"\" {pattern}"))?;
         let mut folders = Vec::new();
         let r = self.finish(&tag, "LIST", |c, r| {
             if r.status.is_some() {

@@ -1,5 +1,5 @@
 //! TLS with rustls (docs/CONVENTIONS.md, "TLS policy"): the system trust store plus `--cacert`,
-//! `--pin sha256:HEX`, `--insecure`; a client certificate (`--cert`, `--key`), the name the
+//! `--pin sha256:HEX` (a certificate) or `--pin sha256//BASE64` (a public key), `--insecure`; a client certificate (`--cert`, `--key`), the name the
 //! server's certificate must carry (`--tls-server-name`) and the versions allowed
 //! (`--tls-min`, `--tls-max`). One [`TlsContext`] per run keeps one session cache, so FTPS
 //! data connections resume the control connection's session (vsftpd's
@@ -79,7 +79,7 @@ pub struct TlsOptions {
 #[derive(Clone)]
 pub struct TlsContext {
     config: Arc<ClientConfig>,
-    /// The fingerprint of the last server certificate the verifier refused, for the message
+    /// The `--pin`s of the last server certificate the verifier refused, for the message
     /// that says how to trust it.
     refused: Arc<Mutex<Option<String>>>,
     /// `--tls-server-name`, in place of the host connected to.
@@ -279,8 +279,8 @@ impl TlsContext {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         let trust = match refused {
-            Some(fp) => format!(
-                "; to trust exactly this certificate: --pin {fp} (or give its CA with --cacert FILE)"
+            Some(pins) => format!(
+                "; to trust exactly this certificate: {pins} (or give its CA with --cacert FILE)"
             ),
             None => " (a private or self-signed server needs --cacert FILE or --pin sha256:HEX)"
                 .to_string(),
@@ -613,13 +613,91 @@ fn native_verifier(provider: &Arc<CryptoProvider>) -> Option<Arc<WebPkiServerVer
     webpki_verifier(roots, provider).ok()
 }
 
-/// Parses `sha256:HEX` (colons between bytes allowed, as msmtp prints them).
-pub fn parse_pin(pin: &str) -> Result<[u8; 32]> {
+/// What `--pin` trusts, whoever signed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    /// The certificate with this SHA-256 fingerprint (msmtp's tls_fingerprint): a renewal
+    /// needs a new pin.
+    Cert([u8; 32]),
+    /// Any certificate whose SubjectPublicKeyInfo hashes (SHA-256) to one of these (curl's
+    /// `--pinnedpubkey sha256//BASE64;...`): a renewal that keeps the key keeps the pin.
+    Keys(Vec<[u8; 32]>),
+}
+
+impl Pin {
+    /// Whether the server's certificate `der` is the one pinned, or carries a pinned key.
+    fn trusts(&self, der: &CertificateDer<'_>) -> bool {
+        match self {
+            Pin::Cert(fp) => sha256(der.as_ref()) == *fp,
+            Pin::Keys(keys) => spki_hash(der).is_some_and(|h| keys.contains(&h)),
+        }
+    }
+}
+
+/// The SHA-256 of a certificate's SubjectPublicKeyInfo (RFC 5280 section 4.1, its DER
+/// SEQUENCE whole, as curl hashes it); `None` for a certificate webpki cannot parse.
+fn spki_hash(der: &CertificateDer<'_>) -> Option<[u8; 32]> {
+    let cert = webpki::EndEntityCert::try_from(der).ok()?;
+    Some(sha256(cert.subject_public_key_info().as_ref()))
+}
+
+/// The `--pin`s that trust certificate `der`: itself, or its key (which a renewal may keep).
+fn pins(der: &CertificateDer<'_>) -> String {
+    let cert = format!("--pin {}", fingerprint(der.as_ref()));
+    match key_pin(der) {
+        Some(key) => format!("{cert}, or its public key, kept across renewals: --pin {key}"),
+        None => cert,
+    }
+}
+
+/// The `--pin` that trusts the key of certificate `der` across renewals, curl's form.
+pub fn key_pin(der: &CertificateDer<'_>) -> Option<String> {
+    use base64::Engine as _;
+    spki_hash(der).map(|h| {
+        format!(
+            "sha256//{}",
+            base64::engine::general_purpose::STANDARD.encode(h)
+        )
+    })
+}
+
+/// Parses `sha256:HEX` (colons between bytes allowed, as msmtp prints them), a certificate's
+/// fingerprint, or curl's `sha256//BASE64` of a public key, several separated by `;`.
+pub fn parse_pin(pin: &str) -> Result<Pin> {
+    if pin.starts_with("sha256//") {
+        return parse_key_pins(pin).map(Pin::Keys);
+    }
+    parse_cert_pin(pin).map(Pin::Cert)
+}
+
+/// `sha256//BASE64[;sha256//BASE64...]`: each the base64 of 32 bytes.
+fn parse_key_pins(pin: &str) -> Result<Vec<[u8; 32]>> {
+    use base64::Engine as _;
     let bad = || {
         Error::new(
             Kind::Usage,
             format!(
-                "--pin {pin}: expected sha256: followed by 64 hex digits (the certificate's SHA-256 fingerprint)"
+                "--pin {pin}: expected sha256// followed by the base64 of a public key's SHA-256, several separated by ;"
+            ),
+        )
+    };
+    pin.split(';')
+        .map(|one| {
+            let b64 = one.trim().strip_prefix("sha256//").ok_or_else(bad)?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| bad())?;
+            <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| bad())
+        })
+        .collect()
+}
+
+fn parse_cert_pin(pin: &str) -> Result<[u8; 32]> {
+    let bad = || {
+        Error::new(
+            Kind::Usage,
+            format!(
+                "--pin {pin}: expected sha256: followed by 64 hex digits (the certificate's SHA-256 fingerprint), or sha256// and the base64 of its public key's"
             ),
         )
     };
@@ -646,7 +724,8 @@ pub fn fingerprint(cert: &[u8]) -> String {
 
 /// webpki verification against `--cacert` and then the system roots, plus two things webpki
 /// alone does not do:
-/// - `--pin`: exactly one certificate is trusted, whoever signed it (msmtp's tls_fingerprint);
+/// - `--pin`: exactly one certificate is trusted, whoever signed it (msmtp's tls_fingerprint),
+///   or the certificates of pinned public keys (curl's `--pinnedpubkey`);
 /// - a server certificate that is itself one of the `--cacert` certificates is trusted even
 ///   with basicConstraints CA:TRUE, which `openssl req -x509` sets by default and webpki
 ///   refuses as CaUsedAsEndEntity (curl and lftp accept it). Its host name is still checked.
@@ -659,9 +738,9 @@ struct Verifier {
     provider: Arc<CryptoProvider>,
     /// The `--cacert` certificates themselves, for the exact-match rule.
     extra: Vec<CertificateDer<'static>>,
-    pin: Option<[u8; 32]>,
+    pin: Option<Pin>,
     insecure: bool,
-    /// Where a refused certificate's fingerprint is left for the error message.
+    /// Where a refused certificate's `--pin`s are left for the error message.
     refused: Arc<Mutex<Option<String>>>,
 }
 
@@ -705,9 +784,13 @@ impl Verifier {
             return Ok(ServerCertVerified::assertion());
         }
         if let Some(pin) = &self.pin {
-            let got = sha256(end_entity.as_ref());
-            return if &got == pin {
+            return if pin.trusts(end_entity) {
                 Ok(ServerCertVerified::assertion())
+            } else if let Pin::Keys(_) = pin {
+                Err(rustls::Error::General(format!(
+                    "the server certificate's public key {} does not match --pin",
+                    key_pin(end_entity).unwrap_or_else(|| "(unreadable)".to_string())
+                )))
             } else {
                 Err(rustls::Error::General(format!(
                     "the server certificate's fingerprint {} does not match --pin",
@@ -764,8 +847,7 @@ impl ServerCertVerifier for Verifier {
             now,
         });
         if verdict.is_err() {
-            *self.refused.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(fingerprint(end_entity.as_ref()));
+            *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(pins(end_entity));
         }
         verdict
     }
@@ -800,17 +882,52 @@ mod tests {
     #[test]
     fn pins_parse_with_or_without_colons() {
         let hex = "ab".repeat(32);
-        assert_eq!(parse_pin(&format!("sha256:{hex}")).unwrap(), [0xab; 32]);
+        assert_eq!(
+            parse_pin(&format!("sha256:{hex}")).unwrap(),
+            Pin::Cert([0xab; 32])
+        );
         let colons = vec!["AB"; 32].join(":");
-        assert_eq!(parse_pin(&format!("sha256:{colons}")).unwrap(), [0xab; 32]);
+        assert_eq!(
+            parse_pin(&format!("sha256:{colons}")).unwrap(),
+            Pin::Cert([0xab; 32])
+        );
+        // curl's --pinnedpubkey form: base64 of 32 bytes, several separated by `;`.
+        let a = "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=";
+        let b = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        assert_eq!(
+            parse_pin(&format!("sha256//{a};sha256//{b}")).unwrap(),
+            Pin::Keys(vec![[0xaa; 32], [0x01; 32]])
+        );
         for bad in [
             "ab",
             "sha256:abc",
             "md5:00",
             &format!("sha256:{}", "zz".repeat(32)),
+            "sha256//",
+            "sha256//qqqq",
+            &format!("sha256//{a};"),
+            &format!("sha256//{a};md5//{a}"),
+            &format!("sha256//{a}!"),
+            "/etc/key.pem",
         ] {
             assert_eq!(parse_pin(bad).unwrap_err().exit_code(), 64, "{bad}");
         }
+    }
+
+    /// curl's `--pinnedpubkey` value of the test server's key, as openssl computes it
+    /// (tests/it/pin.rs), from the certificate.
+    #[test]
+    fn a_key_pin_hashes_the_subject_public_key_info() {
+        let pem = include_bytes!("../../tests/certs/server.pem");
+        let der = CertificateDer::from_pem_slice(pem).unwrap();
+        assert_eq!(
+            key_pin(&der).unwrap(),
+            "sha256//6+/qftSCwKtz+tDD6mS/qBBtkR+r1A1ts4VtrF6Hj5E="
+        );
+        let pin = parse_pin(&key_pin(&der).unwrap()).unwrap();
+        assert!(pin.trusts(&der));
+        assert!(!Pin::Cert(sha256(b"other")).trusts(&der));
+        assert!(key_pin(&CertificateDer::from(&b"not DER"[..])).is_none());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Makes the certificates the fake-server TLS tests use (tests/it/client_cert.rs): a test CA,
 # a server leaf for the name mail.test only (not 127.0.0.1: --tls-server-name's tests), a
-# client leaf (CN bob) with its key alone and beside its certificate, an unrelated key, and
-# the client key encrypted. Valid for 100 years; run again only to change them.
+# client leaf (CN bob) with its key alone and beside its certificate, an unrelated key, the
+# client key encrypted, and the server leaf renewed with the same key (--pin sha256//). Valid for 100 years; run again only to change them.
 set -eu
 cd "$(dirname "$0")"
 days=36500
@@ -11,9 +11,9 @@ key ca.key
 openssl req -x509 -new -key ca.key -sha256 -days $days -subj "/CN=posthaste test CA" \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
     -out ca.pem
-leaf() { # name subject extensions
-    key "$1.key"
-    openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
+leaf() { # name subject extensions [key: a new one unless given]
+    [ $# -gt 3 ] || key "$1.key"
+    openssl req -new -key "${4:-$1.key}" -subj "$2" -out "$1.csr"
     printf '%s\n' "$3" >"$1.ext"
     openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -sha256 \
         -days $days -extfile "$1.ext" -out "$1.pem" 2>/dev/null
@@ -23,6 +23,10 @@ leaf server "/CN=mail.test" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=serverAuth
 subjectAltName=DNS:mail.test"
+leaf server-renewed "/CN=mail.test" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:mail.test" server.key
 leaf client "/CN=bob" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"

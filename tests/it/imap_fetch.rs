@@ -387,6 +387,67 @@ fn folders_from_the_url_and_flags_and_the_list() {
 }
 
 #[test]
+fn the_urls_slashes_become_the_servers_delimiter_and_folder_takes_its_own_name() {
+    let server = imap(&messages())
+        .delimiter('.')
+        .folder("Archive.2026", 7, &["Subject: old\r\n\r\nd\r\n"])
+        .start();
+    let l = Local::new("delimiter");
+    let url = format!("imap://{USER}@127.0.0.1:{}/Archive/2026", server.port());
+    l.run_url(&url, &["--tls", "none"], &["--maildir", &l.md_arg()])
+        .ok();
+    assert_eq!(l.md(), ["Subject: old\n\nd\n"]);
+    let sent = commands(&server);
+    assert!(sent.contains(&"LIST \"\" \"\"".to_string()), "{sent:?}");
+    assert!(
+        sent.contains(&"EXAMINE Archive.2026".to_string()),
+        "{sent:?}"
+    );
+    // --folder is the server's own name: its `/` is sent as it is (and is missing here).
+    let o = l.run(
+        &server,
+        &["--maildir", &l.md_arg(), "--folder", "Archive/2026"],
+    );
+    assert!(o.fails(66).contains("Archive/2026"), "{}", o.fails(66));
+    // The same folder by its own name: already delivered (one state per folder).
+    l.run(
+        &server,
+        &["--maildir", &l.md_arg(), "--folder", "Archive.2026"],
+    )
+    .ok();
+    assert_eq!(l.md().len(), 1);
+    // A path without `/` asks for no delimiter.
+    let before = commands_of(&server, "LIST").len();
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(commands_of(&server, "LIST").len(), before);
+}
+
+#[test]
+fn a_bare_no_to_examine_is_66_when_list_shows_no_such_folder_and_69_otherwise() {
+    let server = imap(&messages()).bare_no().locked("Private").start();
+    let l = Local::new("bare-no");
+    let o = l.run(&server, &["--maildir", &l.md_arg(), "--folder", "Nope"]);
+    assert_eq!(
+        o.fails(66),
+        format!(
+            "imap-fetch: 127.0.0.1:{}: no folder Nope on the server (LIST shows the folders: --list-folders)",
+            server.port()
+        )
+    );
+    assert!(commands(&server).contains(&"LIST \"\" Nope".to_string()));
+    // Listed, yet refused: the server's own words, 69.
+    let o = l.run(&server, &["--maildir", &l.md_arg(), "--folder", "Private"]);
+    assert_eq!(
+        o.fails(69),
+        format!(
+            "imap-fetch: 127.0.0.1:{}: folder Private: server said: NO Permission denied",
+            server.port()
+        )
+    );
+    assert!(l.md().is_empty());
+}
+
+#[test]
 fn a_new_uidvalidity_fetches_the_folder_as_new() {
     let server = imap(&messages()).start();
     let l = Local::new("uidvalidity");

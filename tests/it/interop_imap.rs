@@ -1,10 +1,10 @@
 //! imap-fetch against the loopback Dovecot (scripts/servers/dovecot): its IMAP with
-//! STARTTLS and IMAPS, users phmail0 and phmail7..phmail9 (pop-fetch's tests use 1 to 6;
+//! STARTTLS and IMAPS, users phmail0, phmail7..phmail9 and phmail15 (pop-fetch's tests use 1 to 6;
 //! scripts/bench-imap uses 5). What is
 //! checked is what a user sees: the local Maildir byte for byte against the files put into
 //! the server's Maildir, and what is left on the server.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::support::files::TempDir;
@@ -52,6 +52,19 @@ fn fetch(d: &Dovecot, user: usize, local: &TempDir, url: &str, args: &[&str]) ->
         .args(args)
         .stdin(Stdio::null());
     run::output(&mut c)
+}
+
+/// [`fetch`] of `url` into `local`'s Maildir, which must succeed quietly: that Maildir.
+fn into_maildir(d: &Dovecot, user: usize, local: &TempDir, url: &str) -> PathBuf {
+    let md = local.join("Mail");
+    ok(&fetch(
+        d,
+        user,
+        local,
+        url,
+        &["--maildir", md.to_str().unwrap()],
+    ));
+    md
 }
 
 fn ok(o: &Output) {
@@ -129,35 +142,17 @@ fn a_thousand_messages_byte_for_byte_into_each_store_then_only_new_ones() {
     let md = local.join("Mail");
     let url = format!("imap://{}:{}/", d.host, d.imap_port);
     // imap:// with STARTTLS (the default --tls auto), trusting the test CA.
-    ok(&fetch(
-        &d,
-        user,
-        &local,
-        &url,
-        &["--maildir", md.to_str().unwrap()],
-    ));
+    into_maildir(&d, user, &local, &url);
     same(&local_messages(&md), &put);
     // Nothing new: nothing fetched.
-    ok(&fetch(
-        &d,
-        user,
-        &local,
-        &url,
-        &["--maildir", md.to_str().unwrap()],
-    ));
+    into_maildir(&d, user, &local, &url);
     assert_eq!(local_messages(&md).len(), 1000);
     // Five arrive: exactly those five.
     let mut more: Vec<Vec<u8>> = (1000..1005).map(|i| message(i, 3000)).collect();
     for (i, m) in more.iter().enumerate() {
         d.put(user, &unique(1800000000, i), m);
     }
-    ok(&fetch(
-        &d,
-        user,
-        &local,
-        &url,
-        &["--maildir", md.to_str().unwrap()],
-    ));
+    into_maildir(&d, user, &local, &url);
     let mut all = put.clone();
     all.append(&mut more);
     all.sort();
@@ -354,6 +349,60 @@ fn idle_picks_up_a_message_delivered_while_it_waits() {
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }
 
+/// A Maildir++ folder `.NAME` of user `n` holding `message`, owned as Dovecot's own; what
+/// an earlier run left there goes, Dovecot's index of it too.
+fn make_folder(d: &Dovecot, n: usize, name: &str, message: &[u8]) {
+    let folder = d.maildir(n).join(format!(".{name}"));
+    let _ = std::fs::remove_dir_all(&folder);
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(folder.join(sub)).unwrap();
+    }
+    let file = folder.join("new").join(unique(1700000000, 42));
+    std::fs::write(&file, message).unwrap();
+    let owner = std::fs::metadata(d.maildir(n)).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    for p in [
+        folder.clone(),
+        folder.join("cur"),
+        folder.join("new"),
+        folder.join("tmp"),
+        file,
+    ] {
+        let _ = std::os::unix::fs::chown(&p, Some(owner.uid()), Some(owner.gid()));
+    }
+}
+
+/// Dovecot's default layout separates levels with `.` and answers EXAMINE of a missing
+/// folder with a bare NO: the URL's `/` are levels, and a missing folder is 66.
+#[test]
+fn a_subfolder_by_the_urls_slashes_and_a_missing_folder_is_66() {
+    let Some(d) = dovecot() else { return };
+    let user = 15;
+    d.clear(user);
+    let old = message(2026, 600);
+    make_folder(&d, user, "Archive.2026", &old);
+    let local = TempDir::new("imap-interop-subfolder");
+    let url = format!("imaps://{}:{}/Archive/2026", d.host, d.imaps_port);
+    let md = into_maildir(&d, user, &local, &url);
+    same(&local_messages(&md), std::slice::from_ref(&old));
+    let url = format!("imaps://{}:{}/", d.host, d.imaps_port);
+    let o = fetch(
+        &d,
+        user,
+        &local,
+        &url,
+        &["--maildir", md.to_str().unwrap(), "--folder", "Nope"],
+    );
+    assert_eq!(o.status.code(), Some(66), "{o:#?}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "imap-fetch: {}:{}: no folder Nope on the server (LIST shows the folders: --list-folders)\n",
+            d.host, d.imaps_port
+        )
+    );
+}
+
 #[test]
 fn every_login_mechanism_and_a_folder_in_modified_utf7() {
     let Some(d) = dovecot() else { return };
@@ -361,31 +410,8 @@ fn every_login_mechanism_and_a_folder_in_modified_utf7() {
     let user = 7;
     d.clear(user);
     // A Maildir++ folder "Entwürfe", as Dovecot names it on disk (modified UTF-7).
-    let folder = d.maildir(user).join(".Entw&APw-rfe");
-    // What an earlier run left there goes, Dovecot's index of it too.
-    let _ = std::fs::remove_dir_all(&folder);
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(folder.join(sub)).unwrap();
-    }
     let draft = message(42, 800);
-    std::fs::write(folder.join("new").join(unique(1700000000, 42)), &draft).unwrap();
-    let owner = std::fs::metadata(d.maildir(user)).unwrap();
-    {
-        use std::os::unix::fs::MetadataExt;
-        for p in [
-            folder.clone(),
-            folder.join("cur"),
-            folder.join("new"),
-            folder.join("tmp"),
-            folder.join("new").join(unique(0, 0)),
-        ] {
-            let _ = std::os::unix::fs::chown(&p, Some(owner.uid()), Some(owner.gid()));
-        }
-        for e in std::fs::read_dir(folder.join("new")).unwrap() {
-            let _ =
-                std::os::unix::fs::chown(e.unwrap().path(), Some(owner.uid()), Some(owner.gid()));
-        }
-    }
+    make_folder(&d, user, "Entw&APw-rfe", &draft);
     let url = format!("imap://{}:{}/", d.host, d.imap_port);
     let local = TempDir::new("imap-interop-auth");
     let o = fetch(&d, user, &local, &url, &["--list-folders"]);

@@ -66,6 +66,7 @@ mod limits;
 mod mime_pack;
 mod netrc_cleartext;
 mod oauth2;
+mod pin;
 mod pop_fetch;
 mod progress_lines;
 mod proxy;

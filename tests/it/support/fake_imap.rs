@@ -59,6 +59,13 @@ pub struct Setup {
     pub drop_in_literal: Option<u32>,
     /// The FETCH of this UID sends half its literal, then never another byte.
     pub stall_in_literal: Option<u32>,
+    /// The hierarchy delimiter LIST reports (`/` by default, Dovecot's default is `.`).
+    pub delimiter: char,
+    /// SELECT/EXAMINE of a missing folder answers a bare NO, without `[NONEXISTENT]`
+    /// (Dovecot).
+    pub bare_no: bool,
+    /// Folders LIST shows that SELECT/EXAMINE refuses with a bare NO (no right to read).
+    pub locked: Vec<String>,
     pub faults: Faults,
 }
 
@@ -111,6 +118,9 @@ pub fn imap(messages: &[&str]) -> Builder {
             drop_in_literal: None,
             faults: Faults::default(),
             stall_in_literal: None,
+            delimiter: '/',
+            bare_no: false,
+            locked: Vec::new(),
         },
         "* OK fake IMAP4rev1 ready\r\n",
     )
@@ -128,6 +138,9 @@ pub trait ImapBuilder {
     fn drop_in_literal(self, uid: u32) -> Self;
     fn faults(self, faults: Faults) -> Self;
     fn stall_in_literal(self, uid: u32) -> Self;
+    fn delimiter(self, d: char) -> Self;
+    fn bare_no(self) -> Self;
+    fn locked(self, name: &str) -> Self;
     fn start(self) -> Server<FakeImap>;
 }
 
@@ -188,6 +201,18 @@ impl ImapBuilder for Builder {
     }
     fn faults(mut self, faults: Faults) -> Self {
         self.proto.faults = faults;
+        self
+    }
+    fn delimiter(mut self, d: char) -> Self {
+        self.proto.delimiter = d;
+        self
+    }
+    fn bare_no(mut self) -> Self {
+        self.proto.bare_no = true;
+        self
+    }
+    fn locked(mut self, name: &str) -> Self {
+        self.proto.locked.push(name.into());
         self
     }
     fn start(self) -> Server<FakeImap> {
@@ -520,11 +545,19 @@ fn select(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
         .iter()
         .find(|f| f.name == name)
         .map(|f| (f.messages.len(), f.uidvalidity, f.uidnext));
+    if c.server.setup.locked.contains(&name) {
+        c.session.selected = None;
+        c.send(&format!("{tag} NO Permission denied\r\n"))?;
+        return Ok(Flow::Continue);
+    }
     let Some((exists, validity, next)) = found else {
         c.session.selected = None;
-        c.send(&format!(
-            "{tag} NO [NONEXISTENT] Mailbox doesn't exist: {name}\r\n"
-        ))?;
+        let code = if c.server.setup.bare_no {
+            ""
+        } else {
+            "[NONEXISTENT] "
+        };
+        c.send(&format!("{tag} NO {code}Mailbox doesn't exist: {name}\r\n"))?;
         return Ok(Flow::Continue);
     };
     c.session.selected = Some(name);
@@ -538,14 +571,33 @@ fn select(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
     Ok(Flow::Continue)
 }
 
+/// `LIST "" *` lists every folder (and the locked ones), `LIST "" ""` the delimiter
+/// (RFC 3501 section 6.3.8), `LIST "" NAME` that folder if it exists.
 fn list(c: &mut Ctx<'_, FakeImap>, line: &str) -> io::Result<Flow> {
-    let (tag, _) = parts(line);
+    let (tag, args) = parts(line);
+    let tag = tag.to_string();
+    let pattern = match astring(c, args)? {
+        Some((_, rest)) => astring(c, &rest)?.map(|(p, _)| p),
+        None => None,
+    };
+    let Some(pattern) = pattern else {
+        c.send(&format!("{tag} BAD syntax\r\n"))?;
+        return Ok(Flow::Continue);
+    };
+    let d = c.server.setup.delimiter;
     let mut out = String::new();
-    for f in lock(&c.server.folders).iter() {
-        out.push_str(&format!(
-            "* LIST (\\HasNoChildren) \"/\" \"{}\"\r\n",
-            f.name
-        ));
+    if pattern.is_empty() {
+        out.push_str(&format!("* LIST (\\Noselect) \"{d}\" \"\"\r\n"));
+    }
+    let names = lock(&c.server.folders)
+        .iter()
+        .map(|f| f.name.clone())
+        .chain(c.server.setup.locked.iter().cloned())
+        .collect::<Vec<_>>();
+    for name in names {
+        if pattern == "*" || pattern == name {
+            out.push_str(&format!("* LIST (\\HasNoChildren) \"{d}\" \"{name}\"\r\n"));
+        }
     }
     out.push_str(&format!("{tag} OK List completed\r\n"));
     c.send(&out)?;

@@ -56,6 +56,7 @@ pub struct Handshake {
 pub struct FrontBuilder {
     backend: u16,
     client_cert: bool,
+    cert: &'static str,
     versions: Vec<&'static rustls::SupportedProtocolVersion>,
 }
 
@@ -63,6 +64,12 @@ impl FrontBuilder {
     /// Refuse a client without a certificate signed by the test CA.
     pub fn require_client_cert(mut self) -> Self {
         self.client_cert = true;
+        self
+    }
+
+    /// Present `tests/certs/NAME` (with server.key) instead of server.pem.
+    pub fn cert(mut self, name: &'static str) -> Self {
+        self.cert = name;
         self
     }
 
@@ -81,7 +88,7 @@ impl FrontBuilder {
     pub fn start(self) -> TlsFront {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let chain: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_file_iter(cert_file("server.pem"))
+            CertificateDer::pem_file_iter(cert_file(self.cert))
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();
@@ -133,6 +140,7 @@ impl TlsFront {
         FrontBuilder {
             backend,
             client_cert: false,
+            cert: "server.pem",
             versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
         }
     }
