@@ -284,7 +284,8 @@ pub struct Args {
     #[arg(value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
-    /// The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)
+    /// The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port
+    /// 465); a bare HOST[:PORT] is smtp://HOST[:PORT]
     #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
     pub server: Option<String>,
 
@@ -595,7 +596,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
     let server = args.server.as_deref().ok_or_else(|| {
         usage("no server: give --server smtp://HOST[:PORT] (or smtps://HOST[:PORT])")
     })?;
-    let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
+    let target = server_target(server)?;
     let auth = login(args, &target, report)?;
     if let Some(f) = args.from.as_deref().filter(|f| !is_null_sender(f)) {
         check_address(f, Kind::Usage, "--from")?;
@@ -628,6 +629,21 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
         auth: auth.map(std::cell::RefCell::new),
         retry: args.net.conn.retry_policy(),
     })
+}
+
+/// `--server` (or an account's `server`) as a target. A bare `HOST[:PORT]` is
+/// `smtp://HOST[:PORT]`, as msmtp's `host` is a name and not a URL.
+fn server_target(server: &str) -> Result<Target> {
+    Target::parse(&server_url(server), &[Scheme::Smtp, Scheme::Smtps])
+}
+
+/// `server` with `smtp://` in front when it names no scheme. Pure.
+fn server_url(server: &str) -> std::borrow::Cow<'_, str> {
+    if server.contains("://") {
+        server.into()
+    } else {
+        format!("smtp://{server}").into()
+    }
 }
 
 /// How long the reply to the end of a message is waited for: RFC 5321 4.5.3.2.6's 10
@@ -673,7 +689,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Box<d
 /// `--authorize`: signs the `--user` in with OAuth2 at a terminal, and ends the run.
 fn authorize(args: &Args, report: &Reporter) -> Result<()> {
     let server = args.server.as_deref().unwrap_or("smtp://-");
-    let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
+    let target = server_target(server)?;
     let user = credentials::user_name(&target, &args.net.creds)?
         .ok_or_else(|| usage("--authorize needs a user name: give --user NAME"))?;
     args.oauth2.sign_in(Service::Smtp, &user, &args.net, report)
@@ -1011,6 +1027,28 @@ mod tests {
         assert_eq!(final_reply_timeout(t), Duration::from_millis(300));
         let t = Some(Duration::from_secs(3600));
         assert_eq!(final_reply_timeout(t), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_server_without_a_scheme_is_smtp() {
+        for (given, host, port) in [
+            ("localhost", "localhost", 25),
+            ("127.0.0.1:2525", "127.0.0.1", 2525),
+            ("[::1]:25", "::1", 25),
+            ("[::1]", "::1", 25),
+            ("mx.example:587", "mx.example", 587),
+        ] {
+            let t = server_target(given).unwrap();
+            assert_eq!(
+                (t.scheme, t.host.as_str(), t.port),
+                (Scheme::Smtp, host, port)
+            );
+        }
+        let t = server_target("smtps://mx.example").unwrap();
+        assert_eq!((t.scheme, t.port), (Scheme::Smtps, 465));
+        // A scheme that is there stays, and one that is wrong is still refused.
+        assert!(server_target("pop3://mx.example").is_err());
+        assert_eq!(server_url("smtp://h:26"), "smtp://h:26");
     }
 
     #[test]

@@ -1640,3 +1640,34 @@ fn a_netrc_entry_for_the_host_is_used_only_as_curl_uses_it() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(s.commands("AUTH").len(), 1);
 }
+
+#[test]
+fn a_server_without_a_scheme_is_smtp() {
+    // msmtp's `host` is a name: `--server HOST:PORT` and an account's `server = "HOST"` are
+    // smtp://, on the command line and in the config file alike.
+    let s = FakeSmtp::builder().start();
+    let bare = format!("127.0.0.1:{}", s.port());
+    let mut c = Command::new(BIN);
+    c.args(["--server", &bare, "--tls", "none", "--helo", "c.test"])
+        .args(["-f", "a@example.com", "b@example.org"])
+        .env_remove("XDG_CONFIG_HOME");
+    let o = run::output_with_input(&mut c, b"Subject: x\n\nhi\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<b@example.org>"]);
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-bare-server");
+    private_dir(&home.join("posthaste"));
+    write_private(
+        &home.join("posthaste/config.toml"),
+        format!(
+            "[accounts.a]\nserver = \"127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"a@example.com\"\n",
+            s.port()
+        ),
+    );
+    let mut c = Command::new(BIN);
+    c.args(["-a", "a", "b@example.org"])
+        .env("XDG_CONFIG_HOME", home.arg());
+    let o = run::output_with_input(&mut c, b"Subject: x\n\nhi\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.messages().len(), 1);
+}
