@@ -60,7 +60,7 @@ fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
 complete -c smtp-send -s t -d 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)'
-complete -c smtp-send -l quoted-printable -d 'With --subject: send the text quoted-printable (mime-pack\'s encoding), so that lines longer than SMTP\'s 998 octets, lone CRs and NULs arrive as they are'
+complete -c smtp-send -l quoted-printable -d 'With --subject: send the text quoted-printable (mime-pack\'s encoding), so that lines longer than SMTP\'s 998 octets, lone CRs and NULs arrive as they are [default: when the text holds one, as mime-pack chooses]'
 complete -c smtp-send -l syslog -d 'Log that line to syslog (facility mail) too'
 complete -c smtp-send -l allow-bare-cr -d 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
 complete -c smtp-send -l no-chunking -d 'Send the message with DATA even when the server offers CHUNKING (BDAT)'

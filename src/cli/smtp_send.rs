@@ -16,6 +16,7 @@ use crate::jobs::smtp_send::{
 };
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
+use crate::mime::source::Input;
 use crate::net::url::{Scheme, Target};
 use crate::session::Method;
 use crate::session::sasl::Mechanism;
@@ -327,7 +328,8 @@ pub struct Args {
     pub to: Vec<String>,
 
     /// With --subject: send the text quoted-printable (mime-pack's encoding), so that lines
-    /// longer than SMTP's 998 octets, lone CRs and NULs arrive as they are
+    /// longer than SMTP's 998 octets, lone CRs and NULs arrive as they are [default: when the
+    /// text holds one, as mime-pack chooses]
     #[arg(long, requires = "subject")]
     pub quoted_printable: bool,
 
@@ -860,6 +862,24 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
     for t in &args.to {
         to.extend(parse_mailboxes("--to", t, true)?);
     }
+    let what = src.name();
+    let mut input = match src {
+        MessageFrom::Stdin if crate::stdio::closed_at_start(0) => {
+            return Err(Error::new(
+                Kind::NoInput,
+                "standard input is closed: give the text on it or with --file",
+            ));
+        }
+        MessageFrom::Stdin => Input::pipe(&what, Box::new(std::io::stdin())),
+        MessageFrom::File(path) => Input::open(path)?,
+    };
+    // mime-pack's choice: a text 8bit cannot carry (a line over 998 octets, a NUL, a lone
+    // CR; RFC 2045 2.8) goes quoted-printable and arrives as it was written. A pipe is read
+    // whole first, held in memory or spooled as mime-pack does.
+    let qp = args.quoted_printable || {
+        input.make_rereadable()?;
+        !input.scan(&[])?.0.fits_unencoded()
+    };
     let mut fields = Vec::new();
     let mut add = |name: &str, lines: Vec<String>| {
         // fold() starts each later line with its folding white space.
@@ -887,7 +907,7 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
     );
     add(
         "Content-Transfer-Encoding",
-        vec![if args.quoted_printable {
+        vec![if qp {
             "Content-Transfer-Encoding: quoted-printable".into()
         } else {
             "Content-Transfer-Encoding: 8bit".into()
@@ -899,28 +919,18 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
         bytes: 0,
         eight_bit: false,
     };
-    let what = src.name();
-    let (reader, file_body_at, scanned): (Box<dyn Read>, _, _) = match src {
-        MessageFrom::Stdin if crate::stdio::closed_at_start(0) => {
-            return Err(Error::new(
-                Kind::NoInput,
-                "standard input is closed: give the text on it or with --file",
-            ));
-        }
-        MessageFrom::Stdin => (Box::new(std::io::stdin()), None, None),
-        MessageFrom::File(path) => {
-            let f = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
-            (Box::new(f), Some((path.clone(), 0)), None)
-        }
+    let file_body_at = match src {
+        MessageFrom::File(path) => Some((path.clone(), 0)),
+        MessageFrom::Stdin => None,
     };
     Ok(ReadyMessage {
         what,
         header,
         rest: Vec::new(),
-        reader,
+        reader: input.into_reader()?,
         file_body_at,
-        scanned,
-        qp: args.quoted_printable,
+        scanned: None,
+        qp,
     })
 }
 
