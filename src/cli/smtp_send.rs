@@ -28,6 +28,10 @@ use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The hint for msmtp's `--serverinfo` (`-S`).
+const SERVERINFO: &str =
+    "there is no --serverinfo: -v shows the server's greeting and EHLO reply as it sends";
+
 /// smtp-send as a [`Tool`].
 pub struct SmtpSend;
 
@@ -114,6 +118,14 @@ impl Tool for SmtpSend {
                 "smtp:// uses STARTTLS; smtps:// is implicit TLS",
             ),
             ("--read-recipients", "use -t"),
+            // Mail users mean mail's -s, not curl's --silent.
+            ("-s", "use --subject TEXT"),
+            // msmtp's --serverinfo.
+            ("-S", SERVERINFO),
+            ("--serverinfo", SERVERINFO),
+            ("--logfile", "use --log FILE"),
+            ("-X", "use --log FILE"),
+            ("--domain", "use --helo NAME"),
         ],
         tool::MAIL_HINTS,
     ];

@@ -185,6 +185,8 @@ pub const FTP_HINTS: Hints = &[
 pub const MAIL_HINTS: Hints = &[
     ("--tls-trust-file", "use --cacert FILE"),
     ("--tls-fingerprint", "use --pin sha256:HEX"),
+    ("-C", "use --config FILE"),
+    ("--passwordeval", "use --password-cmd CMD"),
 ];
 
 /// Flags of fetchmail and mpop that a user may bring to pop-fetch and imap-fetch.
@@ -195,10 +197,16 @@ pub const FETCH_HINTS: Hints = &[
     ("--flush", "use --delete"),
     ("--nokeep", "use --delete"),
     ("-F", "use --delete"),
+    ("-K", "use --delete"),
     ("--only-new", "--new is the default"),
-    ("-l", "use --limit N"),
+    // fetchmail's -l (--limit) is a size; our --limit counts messages.
+    ("-l", "use --max-size BYTES"),
     ("--fetchlimit", "use --limit N"),
     ("--sizelimit", "use --max-size BYTES"),
+    ("--skipsize", "use --max-size BYTES"),
+    // fetchmail's -m is its MDA, not curl's --max-time.
+    ("-m", "use --mda COMMAND"),
+    ("--sslcertfile", "use --cacert FILE"),
 ];
 
 /// Flags of curl, wget and lftp that a user may bring to any tool, and ours instead.
