@@ -424,10 +424,12 @@ pub struct Args {
 #[derive(clap::Args, Debug, Clone)]
 pub struct SmtpOutputArgs {
     /// Errors only: no notes, no list of the recipients accepted
-    #[arg(short, long)]
+    // -q and -v may be repeated, and the last one given wins (curl, msmtp): an alias
+    // or an account's setting is changed by adding one.
+    #[arg(short, long, overrides_with_all = ["quiet", "verbose"])]
     pub quiet: bool,
     /// Show the SMTP transcript on stderr (C:/S: lines), and each recipient accepted
-    #[arg(short, long, conflicts_with = "quiet")]
+    #[arg(short, long, overrides_with_all = ["verbose", "quiet"])]
     pub verbose: bool,
 }
 

@@ -1686,3 +1686,25 @@ fn a_server_without_a_scheme_is_smtp() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(s.messages().len(), 1);
 }
+
+/// -v may be repeated, and -q and -v override each other, the last one winning.
+#[test]
+fn the_last_of_q_and_v_wins_and_v_repeats() {
+    for (flags, transcript) in [
+        (&["-vv"][..], true),
+        (&["-q", "-v"], true),
+        (&["-v", "-q"], false),
+    ] {
+        let s = FakeSmtp::builder().start();
+        let o = send(&s, &[flags, &["bob@example.org"]].concat(), MSG);
+        assert_eq!(code(&o), 0, "{flags:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).contains("C: MAIL FROM:"),
+            transcript,
+            "{flags:?}"
+        );
+        if !transcript {
+            assert_eq!(stderr(&o), "", "{flags:?}");
+        }
+    }
+}
