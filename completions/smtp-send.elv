@@ -18,7 +18,7 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
     }
     var completions = [
         &'smtp-send'= {
-            cand --server 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465); a bare HOST[:PORT] is smtp://HOST[:PORT]'
+            cand --server 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465); a bare HOST or HOST:PORT is smtp://'
             cand -f 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'
             cand -r 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'
             cand --from 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'

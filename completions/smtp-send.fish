@@ -1,4 +1,4 @@
-complete -c smtp-send -l server -d 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465); a bare HOST[:PORT] is smtp://HOST[:PORT]' -r -f
+complete -c smtp-send -l server -d 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465); a bare HOST or HOST:PORT is smtp://' -r -f
 complete -c smtp-send -s f -s r -l from -d 'Envelope sender, and the From header when the message has none (\'<>\' or \'\': the null sender of bounces and vacation replies) [default: the From header\'s address]' -r
 complete -c smtp-send -s F -l full-name -d 'The display name for the From header that --from adds' -r
 complete -c smtp-send -l file -d 'Read the message from FILE instead of standard input; repeat to send several over one connection' -r -F

@@ -298,7 +298,7 @@ pub struct Args {
     pub recipients: Vec<String>,
 
     /// The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port
-    /// 465); a bare HOST[:PORT] is smtp://HOST[:PORT]
+    /// 465); a bare HOST or HOST:PORT is smtp://
     #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
     pub server: Option<String>,
 
