@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtp-send' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'smtp-send' {
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465); a bare HOST or HOST:PORT is smtp://')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]')
@@ -75,7 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtp-send' -ScriptBlock {
             [CompletionResult]::new('--noproxy', '--noproxy', [CompletionResultType]::ParameterName, 'Connect directly to these hosts: a comma-separated list of names, domains (example.com also covers mail.example.com) and IP addresses (with /BITS); * for every host [default: $NO_PROXY]')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion to standard output, and exit')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)')
-            [CompletionResult]::new('--quoted-printable', '--quoted-printable', [CompletionResultType]::ParameterName, 'With --subject: send the text quoted-printable (mime-pack''s encoding), so that lines longer than SMTP''s 998 octets, lone CRs and NULs arrive as they are')
+            [CompletionResult]::new('--quoted-printable', '--quoted-printable', [CompletionResultType]::ParameterName, 'With --subject: send the text quoted-printable (mime-pack''s encoding), so that lines longer than SMTP''s 998 octets, lone CRs and NULs arrive as they are [default: when the text holds one, as mime-pack chooses]')
             [CompletionResult]::new('--syslog', '--syslog', [CompletionResultType]::ParameterName, 'Log that line to syslog (facility mail) too')
             [CompletionResult]::new('--allow-bare-cr', '--allow-bare-cr', [CompletionResultType]::ParameterName, 'Send a lone CR (one not followed by LF) as it is instead of refusing the message')
             [CompletionResult]::new('--no-chunking', '--no-chunking', [CompletionResultType]::ParameterName, 'Send the message with DATA even when the server offers CHUNKING (BDAT)')

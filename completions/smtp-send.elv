@@ -18,7 +18,7 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
     }
     var completions = [
         &'smtp-send'= {
-            cand --server 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)'
+            cand --server 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465); a bare HOST or HOST:PORT is smtp://'
             cand -f 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'
             cand -r 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'
             cand --from 'Envelope sender, and the From header when the message has none (''<>'' or '''': the null sender of bounces and vacation replies) [default: the From header''s address]'
@@ -72,7 +72,7 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
             cand --noproxy 'Connect directly to these hosts: a comma-separated list of names, domains (example.com also covers mail.example.com) and IP addresses (with /BITS); * for every host [default: $NO_PROXY]'
             cand --generate 'Print the man page or a shell completion to standard output, and exit'
             cand -t 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)'
-            cand --quoted-printable 'With --subject: send the text quoted-printable (mime-pack''s encoding), so that lines longer than SMTP''s 998 octets, lone CRs and NULs arrive as they are'
+            cand --quoted-printable 'With --subject: send the text quoted-printable (mime-pack''s encoding), so that lines longer than SMTP''s 998 octets, lone CRs and NULs arrive as they are [default: when the text holds one, as mime-pack chooses]'
             cand --syslog 'Log that line to syslog (facility mail) too'
             cand --allow-bare-cr 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
             cand --no-chunking 'Send the message with DATA even when the server offers CHUNKING (BDAT)'

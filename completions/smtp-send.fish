@@ -1,4 +1,4 @@
-complete -c smtp-send -l server -d 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)' -r -f
+complete -c smtp-send -l server -d 'The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465); a bare HOST or HOST:PORT is smtp://' -r -f
 complete -c smtp-send -s f -s r -l from -d 'Envelope sender, and the From header when the message has none (\'<>\' or \'\': the null sender of bounces and vacation replies) [default: the From header\'s address]' -r
 complete -c smtp-send -s F -l full-name -d 'The display name for the From header that --from adds' -r
 complete -c smtp-send -l file -d 'Read the message from FILE instead of standard input; repeat to send several over one connection' -r -F
@@ -60,7 +60,7 @@ fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
 complete -c smtp-send -s t -d 'Also send to the addresses in To, Cc and Bcc (Resent-To, -Cc, -Bcc when present)'
-complete -c smtp-send -l quoted-printable -d 'With --subject: send the text quoted-printable (mime-pack\'s encoding), so that lines longer than SMTP\'s 998 octets, lone CRs and NULs arrive as they are'
+complete -c smtp-send -l quoted-printable -d 'With --subject: send the text quoted-printable (mime-pack\'s encoding), so that lines longer than SMTP\'s 998 octets, lone CRs and NULs arrive as they are [default: when the text holds one, as mime-pack chooses]'
 complete -c smtp-send -l syslog -d 'Log that line to syslog (facility mail) too'
 complete -c smtp-send -l allow-bare-cr -d 'Send a lone CR (one not followed by LF) as it is instead of refusing the message'
 complete -c smtp-send -l no-chunking -d 'Send the message with DATA even when the server offers CHUNKING (BDAT)'

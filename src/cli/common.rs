@@ -15,10 +15,12 @@ use std::time::{Duration, Instant};
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
     /// Errors only: no progress bar, no notes
-    #[arg(short, long)]
+    // -q and -v may be repeated, and the last one given wins (curl, msmtp): an alias
+    // or an account's setting is changed by adding one.
+    #[arg(short, long, overrides_with_all = ["quiet", "verbose"])]
     pub quiet: bool,
     /// Show the protocol transcript on stderr (C:/S: lines; passwords are never shown)
-    #[arg(short, long, conflicts_with = "quiet")]
+    #[arg(short, long, overrides_with_all = ["verbose", "quiet"])]
     pub verbose: bool,
     /// Progress: auto draws a bar when stderr is a terminal, bar always, lines writes plain
     /// lines for a log, none nothing

@@ -52,6 +52,8 @@ impl Tool for MimePack {
             "mime-pack takes no command: its flags make the message",
         ),
     ]];
+    const NO_ARGUMENTS: Option<&'static str> =
+        Some("mime-pack takes no arguments: recipients go in --to ADDR, files in -a FILE");
     type Args = Args;
 
     fn run(args: Args, _report: &mut Reporter) -> Result<()> {

@@ -16,6 +16,7 @@ use crate::jobs::smtp_send::{
 };
 use crate::mime::date;
 use crate::mime::header::{Mailbox, mailbox_tokens};
+use crate::mime::source::Input;
 use crate::net::url::{Scheme, Target};
 use crate::session::Method;
 use crate::session::sasl::Mechanism;
@@ -26,6 +27,10 @@ use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// The hint for msmtp's `--serverinfo` (`-S`).
+const SERVERINFO: &str =
+    "there is no --serverinfo: -v shows the server's greeting and EHLO reply as it sends";
 
 /// smtp-send as a [`Tool`].
 pub struct SmtpSend;
@@ -113,6 +118,14 @@ impl Tool for SmtpSend {
                 "smtp:// uses STARTTLS; smtps:// is implicit TLS",
             ),
             ("--read-recipients", "use -t"),
+            // Mail users mean mail's -s, not curl's --silent.
+            ("-s", "use --subject TEXT"),
+            // msmtp's --serverinfo.
+            ("-S", SERVERINFO),
+            ("--serverinfo", SERVERINFO),
+            ("--logfile", "use --log FILE"),
+            ("-X", "use --log FILE"),
+            ("--domain", "use --helo NAME"),
         ],
         tool::MAIL_HINTS,
     ];
@@ -284,7 +297,8 @@ pub struct Args {
     #[arg(value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
-    /// The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port 465)
+    /// The server: smtp://HOST (STARTTLS; smtp://HOST:587 for submission) or smtps://HOST (port
+    /// 465); a bare HOST or HOST:PORT is smtp://
     #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
     pub server: Option<String>,
 
@@ -326,7 +340,8 @@ pub struct Args {
     pub to: Vec<String>,
 
     /// With --subject: send the text quoted-printable (mime-pack's encoding), so that lines
-    /// longer than SMTP's 998 octets, lone CRs and NULs arrive as they are
+    /// longer than SMTP's 998 octets, lone CRs and NULs arrive as they are [default: when the
+    /// text holds one, as mime-pack chooses]
     #[arg(long, requires = "subject")]
     pub quoted_printable: bool,
 
@@ -409,10 +424,12 @@ pub struct Args {
 #[derive(clap::Args, Debug, Clone)]
 pub struct SmtpOutputArgs {
     /// Errors only: no notes, no list of the recipients accepted
-    #[arg(short, long)]
+    // -q and -v may be repeated, and the last one given wins (curl, msmtp): an alias
+    // or an account's setting is changed by adding one.
+    #[arg(short, long, overrides_with_all = ["quiet", "verbose"])]
     pub quiet: bool,
     /// Show the SMTP transcript on stderr (C:/S: lines), and each recipient accepted
-    #[arg(short, long, conflicts_with = "quiet")]
+    #[arg(short, long, overrides_with_all = ["verbose", "quiet"])]
     pub verbose: bool,
 }
 
@@ -595,7 +612,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
     let server = args.server.as_deref().ok_or_else(|| {
         usage("no server: give --server smtp://HOST[:PORT] (or smtps://HOST[:PORT])")
     })?;
-    let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
+    let target = server_target(server)?;
     let auth = login(args, &target, report)?;
     if let Some(f) = args.from.as_deref().filter(|f| !is_null_sender(f)) {
         check_address(f, Kind::Usage, "--from")?;
@@ -628,6 +645,21 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
         auth: auth.map(std::cell::RefCell::new),
         retry: args.net.conn.retry_policy(),
     })
+}
+
+/// `--server` (or an account's `server`) as a target. A bare `HOST[:PORT]` is
+/// `smtp://HOST[:PORT]`, as msmtp's `host` is a name and not a URL.
+fn server_target(server: &str) -> Result<Target> {
+    Target::parse(&server_url(server), &[Scheme::Smtp, Scheme::Smtps])
+}
+
+/// `server` with `smtp://` in front when it names no scheme. Pure.
+fn server_url(server: &str) -> std::borrow::Cow<'_, str> {
+    if server.contains("://") {
+        server.into()
+    } else {
+        format!("smtp://{server}").into()
+    }
 }
 
 /// How long the reply to the end of a message is waited for: RFC 5321 4.5.3.2.6's 10
@@ -673,7 +705,7 @@ fn login(args: &Args, target: &Target, report: &Reporter) -> Result<Option<Box<d
 /// `--authorize`: signs the `--user` in with OAuth2 at a terminal, and ends the run.
 fn authorize(args: &Args, report: &Reporter) -> Result<()> {
     let server = args.server.as_deref().unwrap_or("smtp://-");
-    let target = Target::parse(server, &[Scheme::Smtp, Scheme::Smtps])?;
+    let target = server_target(server)?;
     let user = credentials::user_name(&target, &args.net.creds)?
         .ok_or_else(|| usage("--authorize needs a user name: give --user NAME"))?;
     args.oauth2.sign_in(Service::Smtp, &user, &args.net, report)
@@ -844,6 +876,24 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
     for t in &args.to {
         to.extend(parse_mailboxes("--to", t, true)?);
     }
+    let what = src.name();
+    let mut input = match src {
+        MessageFrom::Stdin if crate::stdio::closed_at_start(0) => {
+            return Err(Error::new(
+                Kind::NoInput,
+                "standard input is closed: give the text on it or with --file",
+            ));
+        }
+        MessageFrom::Stdin => Input::pipe(&what, Box::new(std::io::stdin())),
+        MessageFrom::File(path) => Input::open(path)?,
+    };
+    // mime-pack's choice: a text 8bit cannot carry (a line over 998 octets, a NUL, a lone
+    // CR; RFC 2045 2.8) goes quoted-printable and arrives as it was written. A pipe is read
+    // whole first, held in memory or spooled as mime-pack does.
+    let qp = args.quoted_printable || {
+        input.make_rereadable()?;
+        !input.scan(&[])?.0.fits_unencoded()
+    };
     let mut fields = Vec::new();
     let mut add = |name: &str, lines: Vec<String>| {
         // fold() starts each later line with its folding white space.
@@ -871,7 +921,7 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
     );
     add(
         "Content-Transfer-Encoding",
-        vec![if args.quoted_printable {
+        vec![if qp {
             "Content-Transfer-Encoding: quoted-printable".into()
         } else {
             "Content-Transfer-Encoding: 8bit".into()
@@ -883,28 +933,18 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
         bytes: 0,
         eight_bit: false,
     };
-    let what = src.name();
-    let (reader, file_body_at, scanned): (Box<dyn Read>, _, _) = match src {
-        MessageFrom::Stdin if crate::stdio::closed_at_start(0) => {
-            return Err(Error::new(
-                Kind::NoInput,
-                "standard input is closed: give the text on it or with --file",
-            ));
-        }
-        MessageFrom::Stdin => (Box::new(std::io::stdin()), None, None),
-        MessageFrom::File(path) => {
-            let f = File::open(path).map_err(|e| Error::no_input(&what, &e))?;
-            (Box::new(f), Some((path.clone(), 0)), None)
-        }
+    let file_body_at = match src {
+        MessageFrom::File(path) => Some((path.clone(), 0)),
+        MessageFrom::Stdin => None,
     };
     Ok(ReadyMessage {
         what,
         header,
         rest: Vec::new(),
-        reader,
+        reader: input.into_reader()?,
         file_body_at,
-        scanned,
-        qp: args.quoted_printable,
+        scanned: None,
+        qp,
     })
 }
 
@@ -1011,6 +1051,28 @@ mod tests {
         assert_eq!(final_reply_timeout(t), Duration::from_millis(300));
         let t = Some(Duration::from_secs(3600));
         assert_eq!(final_reply_timeout(t), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_server_without_a_scheme_is_smtp() {
+        for (given, host, port) in [
+            ("localhost", "localhost", 25),
+            ("127.0.0.1:2525", "127.0.0.1", 2525),
+            ("[::1]:25", "::1", 25),
+            ("[::1]", "::1", 25),
+            ("mx.example:587", "mx.example", 587),
+        ] {
+            let t = server_target(given).unwrap();
+            assert_eq!(
+                (t.scheme, t.host.as_str(), t.port),
+                (Scheme::Smtp, host, port)
+            );
+        }
+        let t = server_target("smtps://mx.example").unwrap();
+        assert_eq!((t.scheme, t.port), (Scheme::Smtps, 465));
+        // A scheme that is there stays, and one that is wrong is still refused.
+        assert!(server_target("pop3://mx.example").is_err());
+        assert_eq!(server_url("smtp://h:26"), "smtp://h:26");
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub trait Tool {
     /// those of its family ([`FTP_HINTS`], [`MAIL_HINTS`], [`FETCH_HINTS`]), the first match
     /// winning; [`COMMON_HINTS`] hold for every tool.
     const HINTS: &'static [Hints] = &[];
+    /// What to say of an argument that is no flag, for a tool that takes none (its flags say
+    /// everything): where such a value goes instead.
+    const NO_ARGUMENTS: Option<&'static str> = None;
     /// Its clap definition: the one source for `--help`, the man page and the completions.
     /// It leaves out the name, the version and the end of `--help`, which [`Tool::command`]
     /// adds.
@@ -150,7 +153,7 @@ pub fn reparse<T: Tool>(argv: Vec<std::ffi::OsString>) -> Result<T::Args, Error>
     T::command()
         .try_get_matches_from(argv)
         .and_then(|m| T::Args::from_arg_matches(&m))
-        .map_err(|e| Error::new(Kind::Usage, usage_line(&e, T::HINTS)))
+        .map_err(|e| Error::new(Kind::Usage, usage_line::<T>(&e)))
 }
 
 /// Why parsing ends the run before it starts.
@@ -185,6 +188,8 @@ pub const FTP_HINTS: Hints = &[
 pub const MAIL_HINTS: Hints = &[
     ("--tls-trust-file", "use --cacert FILE"),
     ("--tls-fingerprint", "use --pin sha256:HEX"),
+    ("-C", "use --config FILE"),
+    ("--passwordeval", "use --password-cmd CMD"),
 ];
 
 /// Flags of fetchmail and mpop that a user may bring to pop-fetch and imap-fetch.
@@ -195,10 +200,16 @@ pub const FETCH_HINTS: Hints = &[
     ("--flush", "use --delete"),
     ("--nokeep", "use --delete"),
     ("-F", "use --delete"),
+    ("-K", "use --delete"),
     ("--only-new", "--new is the default"),
-    ("-l", "use --limit N"),
+    // fetchmail's -l (--limit) is a size; our --limit counts messages.
+    ("-l", "use --max-size BYTES"),
     ("--fetchlimit", "use --limit N"),
     ("--sizelimit", "use --max-size BYTES"),
+    ("--skipsize", "use --max-size BYTES"),
+    // fetchmail's -m is its MDA, not curl's --max-time.
+    ("-m", "use --mda COMMAND"),
+    ("--sslcertfile", "use --cacert FILE"),
 ];
 
 /// Flags of curl, wget and lftp that a user may bring to any tool, and ours instead.
@@ -252,7 +263,6 @@ pub const COMMON_HINTS: Hints = &[
 /// exits 64 with one line that names the flag at fault (and, for a flag from curl or wget,
 /// ours).
 fn parse_args<T: Tool>(argv: Vec<std::ffi::OsString>) -> Result<Parsed<T::Args>, Stop> {
-    let hints = T::HINTS;
     let parsed = T::command().try_get_matches_from(argv).and_then(|m| {
         if let Some(what) = m.get_one::<Generate>("generate") {
             return Ok(Parsed::Generate(*what));
@@ -277,19 +287,25 @@ fn parse_args<T: Tool>(argv: Vec<std::ffi::OsString>) -> Result<Parsed<T::Args>,
             let _ = e.print();
             Err(Stop::Done(ExitCode::SUCCESS))
         }
-        _ => Err(Stop::Usage(usage_line(&e, hints))),
+        _ => Err(Stop::Usage(usage_line::<T>(&e))),
     }
 }
 
 /// clap's error as one line: its message and any list of values, without the usage lines
 /// (`--help` has them), a password in a URL redacted, control characters made visible. A
-/// flag from another tool gets a pointer to ours instead of clap's tip.
-fn usage_line(e: &clap::Error, hints: &[Hints]) -> String {
+/// flag from another tool gets a pointer to ours instead of clap's tip, and an argument
+/// given to a tool that takes none ([`Tool::NO_ARGUMENTS`]) what to do with it.
+fn usage_line<T: Tool>(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if e.kind() == ErrorKind::UnknownArgument {
         if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
+            if let Some(instead) = T::NO_ARGUMENTS.filter(|_| arg == "-" || !arg.starts_with('-')) {
+                return crate::error::visible(&redact_text(&format!(
+                    "unexpected argument '{arg}': {instead}"
+                )));
+            }
             let flag = arg.split('=').next().unwrap_or(arg);
-            if let Some((_, ours)) = hints
+            if let Some((_, ours)) = T::HINTS
                 .iter()
                 .flat_map(|h| h.iter())
                 .chain(COMMON_HINTS)
@@ -503,7 +519,7 @@ mod tests {
         let e = T::command()
             .try_get_matches_from([T::NAME, flag, "x"])
             .unwrap_err();
-        usage_line(&e, T::HINTS)
+        usage_line::<T>(&e)
     }
 
     #[test]

@@ -23,6 +23,14 @@ pub struct TextStats {
 /// RFC 5322 2.1.1: a line is at most 998 characters, excluding CRLF.
 pub const MAX_7BIT_LINE: u64 = 998;
 
+impl TextStats {
+    /// Whether the text can go as it is, without a transfer encoding (7bit when ASCII, 8bit
+    /// otherwise, RFC 2045 2.7 and 2.8): no line over 998 octets, no NUL, no CR outside CRLF.
+    pub fn fits_unencoded(&self) -> bool {
+        !self.nul && !self.bare_cr && self.max_line <= MAX_7BIT_LINE
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Scanner {
     stats: TextStats,
@@ -225,7 +233,7 @@ pub fn choose(stats: &TextStats, media_type: &str, charset: Option<&str>) -> Tex
             encoding: Encoding::Base64,
         };
     };
-    let encoding = if ascii && !stats.nul && !stats.bare_cr && stats.max_line <= MAX_7BIT_LINE {
+    let encoding = if ascii && stats.fits_unencoded() {
         Encoding::SevenBit
     } else if stats.non_ascii.saturating_mul(6) <= stats.len {
         Encoding::QuotedPrintable

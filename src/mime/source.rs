@@ -238,13 +238,42 @@ impl Input {
                 }
             },
         };
-        Ok(match &self.scanned {
-            Some((stats, absent)) => Box::new(Rechecked {
-                inner: r,
-                check: Recheck::new(stats.clone(), absent),
-            }),
-            None => r,
-        })
+        Ok(rechecked(&self.scanned, r))
+    }
+
+    /// The input from its start as a reader of its own, for its last read; checked against
+    /// the scan as [`Input::reader`] is.
+    pub fn into_reader(self) -> Result<Box<dyn Read>> {
+        let r: Box<dyn Read> = match self.kind {
+            Kind::Seekable(mut f) => {
+                f.seek(SeekFrom::Start(0))
+                    .map_err(|e| Error::local_io(&self.name, &e))?;
+                Box::new(f)
+            }
+            Kind::Memory(d) => Box::new(Cursor::new(d)),
+            Kind::Pipe(prefix, Some(r)) => Box::new(Cursor::new(prefix).chain(r)),
+            Kind::Pipe(_, None) => {
+                return Err(Error::new(
+                    ErrorKind::Software,
+                    format!("{}: read twice", self.name),
+                ));
+            }
+        };
+        Ok(rechecked(&self.scanned, r))
+    }
+}
+
+/// `r`, checked against the scan when there was one.
+fn rechecked<'a>(
+    scanned: &Option<(TextStats, Vec<String>)>,
+    r: Box<dyn Read + 'a>,
+) -> Box<dyn Read + 'a> {
+    match scanned {
+        Some((stats, absent)) => Box::new(Rechecked {
+            inner: r,
+            check: Recheck::new(stats.clone(), absent),
+        }),
+        None => r,
     }
 }
 

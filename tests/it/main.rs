@@ -52,6 +52,7 @@ mod ftp_get;
 mod ftp_ls;
 mod ftp_put;
 mod generated;
+mod hints;
 mod imap_fetch;
 mod imap_fetch_store;
 mod import;

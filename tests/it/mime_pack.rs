@@ -721,6 +721,21 @@ fn usage_errors_exit_64_and_help_exits_0() {
     assert!(stderr(&out).starts_with("mime-pack: "));
     let out = run(&dir, &[FROM[0], FROM[1], "--no-such-flag"], b"");
     assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        stderr(&out),
+        "mime-pack: unknown option '--no-such-flag' (see --help)\n"
+    );
+    // A recipient or a file where smtp-send and mail(1) take them is no unknown option.
+    for arg in ["ops@example.com", "report.pdf", "-"] {
+        let out = run(&dir, &["-s", "subj", FROM[0], FROM[1], arg], b"");
+        assert_eq!(out.status.code(), Some(64), "{arg}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "mime-pack: unexpected argument '{arg}': mime-pack takes no arguments: recipients go in --to ADDR, files in -a FILE\n"
+            )
+        );
+    }
     let out = run(&dir, &["--help"], b"");
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("smtp-send -t"));

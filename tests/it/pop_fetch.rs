@@ -1343,3 +1343,37 @@ fn a_new_store_s_folders_are_fsynced_before_dele() {
             .deliver("uid-x", "Subject: x\r\n\r\nx\r\n");
     }
 }
+
+/// -v may be repeated, and -q and -v override each other, the last one winning (as in
+/// curl): `-vv` and `-q -v` show the transcript, `-v -q` shows only the error.
+#[test]
+fn the_last_of_q_and_v_wins_and_v_repeats() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("qv");
+    let md = l.maildir();
+    for (flags, transcript) in [
+        (&["-vv"][..], true),
+        (&["-v", "--verbose"], true),
+        (&["-q", "-v"], true),
+        (&["-v", "-q"], false),
+        (&["-q", "-q"], false),
+    ] {
+        let o = l
+            .pop_fetch(&url(&server))
+            .env("POP_PASS", "wrong-horse")
+            .args(["--tls", "none", "--timeout", "10"])
+            .args(["--maildir", md.to_str().unwrap()])
+            .args(flags)
+            .run();
+        assert_eq!(o.code, Some(77), "{flags:?}: {o:?}");
+        assert_eq!(
+            o.stderr.contains("C: PASS ****"),
+            transcript,
+            "{flags:?}: {o:?}"
+        );
+        assert!(
+            o.stderr.contains("login as alice failed"),
+            "{flags:?}: {o:?}"
+        );
+    }
+}

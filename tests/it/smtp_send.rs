@@ -1445,40 +1445,55 @@ fn lines_over_998_octets_are_refused_naming_the_line() {
 }
 
 /// --subject --quoted-printable sends the text in mime-pack's encoding: lines of any
-/// length (and lone CRs, NULs) arrive unchanged, in lines of at most 76 characters.
+/// length (and lone CRs, NULs) arrive unchanged, in lines of at most 76 characters; without
+/// it, a text that needs it gets it.
 #[test]
 fn quoted_printable_sends_long_lines_whole() {
     let mut text = "short line\n".to_string();
     text.push_str(&"0123456789 naïve ".repeat(400));
     text.push_str("\n.\nlast line without a break");
-    let s = FakeSmtp::builder().start();
     let args = ["--subject", "long", "--from", "a@x", "--to", "b@y"];
-    let mut with_qp = args.to_vec();
-    with_qp.push("--quoted-printable");
-    let o = send(&s, &with_qp, text.as_bytes());
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let m = only(&s);
-    assert!(m.wire.split(|&b| b == b'\n').all(|l| l.len() <= 78));
-    let stored = m.text();
-    assert!(
-        stored.contains("\r\nContent-Transfer-Encoding: quoted-printable\r\n"),
-        "{stored}"
-    );
-    let parsed = mail_parser::MessageParser::default()
-        .parse(stored.as_bytes())
-        .unwrap();
-    // The text as sent, its line breaks CRLF (MIME's hard line breaks).
-    assert!(parsed.body_text(0).unwrap() == text.replace('\n', "\r\n"));
-    // Without it: refused, pointing to it.
+    // With --quoted-printable, or without it, as --subject chooses it the way mime-pack
+    // does: for a line over 998 octets, a lone CR or a NUL, from a pipe (in memory, or
+    // spooled past 256 KiB) or a file; text that 8bit carries goes as it is.
+    let big = format!("{}\n{text}", "z".repeat(300 * 1024));
+    let dir = TempDir::new("smtp-send-auto-qp");
+    let file = dir.join("text");
+    std::fs::write(&file, &text).unwrap();
+    let file_args = ["--file", file.to_str().unwrap()];
+    for (input, extra) in [
+        (text.clone(), &["--quoted-printable"][..]),
+        (text.clone(), &[]),
+        ("a lone\rCR\n".to_string(), &[]),
+        ("a \0 NUL\n".to_string(), &[]),
+        (big, &[]),
+        (String::new(), &file_args[..]),
+    ] {
+        let s = FakeSmtp::builder().start();
+        let o = send(&s, &[&args[..], extra].concat(), input.as_bytes());
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let m = only(&s);
+        assert!(m.wire.split(|&b| b == b'\n').all(|l| l.len() <= 78));
+        let stored = m.text();
+        assert!(
+            stored.contains("\r\nContent-Transfer-Encoding: quoted-printable\r\n"),
+            "{stored}"
+        );
+        let parsed = mail_parser::MessageParser::default()
+            .parse(stored.as_bytes())
+            .unwrap();
+        // The text as sent, its line breaks CRLF (MIME's hard line breaks).
+        let want = if input.is_empty() { &text } else { &input };
+        assert!(parsed.body_text(0).unwrap() == want.replace('\n', "\r\n"));
+    }
     let s = FakeSmtp::builder().start();
-    let o = send(&s, &args, text.as_bytes());
-    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    let o = send(&s, &args, "x".repeat(998).as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("line 2: longer than 998 octets"),
-        "{}",
-        stderr(&o)
+        only(&s)
+            .text()
+            .contains("\r\nContent-Transfer-Encoding: 8bit\r\n")
     );
-    assert!(s.messages().is_empty());
     // Only with --subject.
     let o = send(&s, &["--quoted-printable", "b@y"], MSG);
     assert_eq!(code(&o), 64, "{}", stderr(&o));
@@ -1639,4 +1654,57 @@ fn a_netrc_entry_for_the_host_is_used_only_as_curl_uses_it() {
     let o = run::output_with_input(&mut c, MSG);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(s.commands("AUTH").len(), 1);
+}
+
+#[test]
+fn a_server_without_a_scheme_is_smtp() {
+    // msmtp's `host` is a name: `--server HOST:PORT` and an account's `server = "HOST"` are
+    // smtp://, on the command line and in the config file alike.
+    let s = FakeSmtp::builder().start();
+    let bare = format!("127.0.0.1:{}", s.port());
+    let mut c = Command::new(BIN);
+    c.args(["--server", &bare, "--tls", "none", "--helo", "c.test"])
+        .args(["-f", "a@example.com", "b@example.org"])
+        .env_remove("XDG_CONFIG_HOME");
+    let o = run::output_with_input(&mut c, b"Subject: x\n\nhi\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<b@example.org>"]);
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-bare-server");
+    private_dir(&home.join("posthaste"));
+    write_private(
+        &home.join("posthaste/config.toml"),
+        format!(
+            "[accounts.a]\nserver = \"127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"a@example.com\"\n",
+            s.port()
+        ),
+    );
+    let mut c = Command::new(BIN);
+    c.args(["-a", "a", "b@example.org"])
+        .env("XDG_CONFIG_HOME", home.arg());
+    let o = run::output_with_input(&mut c, b"Subject: x\n\nhi\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(s.messages().len(), 1);
+}
+
+/// -v may be repeated, and -q and -v override each other, the last one winning.
+#[test]
+fn the_last_of_q_and_v_wins_and_v_repeats() {
+    for (flags, transcript) in [
+        (&["-vv"][..], true),
+        (&["-q", "-v"], true),
+        (&["-v", "-q"], false),
+    ] {
+        let s = FakeSmtp::builder().start();
+        let o = send(&s, &[flags, &["bob@example.org"]].concat(), MSG);
+        assert_eq!(code(&o), 0, "{flags:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).contains("C: MAIL FROM:"),
+            transcript,
+            "{flags:?}"
+        );
+        if !transcript {
+            assert_eq!(stderr(&o), "", "{flags:?}");
+        }
+    }
 }
