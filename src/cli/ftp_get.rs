@@ -154,8 +154,8 @@ pub struct Args {
     #[arg(long)]
     pub no_clobber: bool,
 
-    /// Mirror the tree under a URL ending in / into the output folder (remote names are
-    /// checked; links are not followed)
+    /// Mirror the tree under a URL naming a folder (with or without its /) into the output
+    /// folder (remote names are checked; links are not followed)
     #[arg(short = 'r', long, conflicts_with_all = ["output", "stdout"])]
     pub recursive: bool,
 

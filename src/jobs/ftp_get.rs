@@ -239,8 +239,26 @@ impl<'a> Run<'a> {
         let mut stream_written: u64 = 0;
         for target in group {
             let folder = target.path.is_empty() || target.path.ends_with('/');
-            if self.opts.recursive && folder {
-                match self.mirror(target, &mut stream_written) {
+            let tree = if !self.opts.recursive {
+                None
+            } else if folder {
+                Some((*target).clone())
+            } else {
+                // -r names a tree: a folder without its trailing '/' is that folder (as
+                // lftp's mirror and wget -r take it), asked of the server.
+                match self.with_retries(|run| run.folder_as_tree(target)) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.events.fail(&e);
+                        if self.login_failed(&e) {
+                            return Stop::Next;
+                        }
+                        continue;
+                    }
+                }
+            };
+            if let Some(tree) = &tree {
+                match self.mirror(tree, &mut stream_written) {
                     Stop::Next => continue,
                     Stop::Everything => {
                         self.close();
@@ -428,6 +446,17 @@ impl<'a> Run<'a> {
             self.events.note(&backoff.message(&err, delay));
             std::thread::sleep(delay);
         }
+    }
+
+    /// With `-r`, the folder a URL without its trailing '/' names, as a URL ending in '/';
+    /// `None` for a file (or a wildcard), which is fetched as one.
+    fn folder_as_tree(&mut self, target: &Target) -> Result<Option<Target>> {
+        let path = target.path.as_str();
+        if has_glob(path.rsplit('/').next().unwrap_or(path)) {
+            return Ok(None);
+        }
+        let folder = self.client(target)?.is_folder(path)?;
+        Ok(folder.then(|| target.with_path(format!("{path}/"))))
     }
 
     /// The remote files a URL names: itself, or the matches of a glob in its last component,
