@@ -958,3 +958,27 @@ fn recursive_never_enters_a_folder_swapped_for_a_link_during_the_walk() {
         "{o:#?}"
     );
 }
+
+#[test]
+fn options_go_anywhere_as_in_curl_and_the_other_tools() {
+    let ftp = FakeFtp::builder().dir("up").start();
+    let dir = TempDir::new("put-anywhere");
+    let a = local(&dir, "a.txt", b"alpha");
+    let b = local(&dir, "b.txt", b"beta");
+    // An option after the first file used to give that file the URL's place.
+    ftp_put(&[&a, "--tls", "none", &b, "-q", &ftp.url("up/")]).ok();
+    assert_eq!(ftp.file("up/a.txt").as_deref(), Some(&b"alpha"[..]));
+    assert_eq!(ftp.file("up/b.txt").as_deref(), Some(&b"beta"[..]));
+    // Standard input too, with an option between it and the URL.
+    ftp_put_stdin(&["-", "--tls", "none", &ftp.url("up/in.txt")], b"stdin").ok();
+    assert_eq!(ftp.file("up/in.txt").as_deref(), Some(&b"stdin"[..]));
+    // After `--`, a file named like an option is a file.
+    let odd = local(&dir, "-q", b"odd");
+    let o = command(&["--timeout", "5", "--", "-q", &ftp.url("up/")])
+        .current_dir(&*dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    out(o).ok();
+    assert_eq!(ftp.file("up/-q").as_deref(), Some(&b"odd"[..]), "{odd}");
+}
