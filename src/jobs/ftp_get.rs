@@ -678,10 +678,23 @@ impl<'a> Run<'a> {
             self.opts.resume
         };
         if resume {
-            transfer::resume_from(dest, check_size)
-        } else {
-            Resume::Fresh
+            return transfer::resume_from(dest, check_size);
         }
+        if !ascii && self.attempt == 0 {
+            // Replaced as curl does (wget writes NAME.1 beside it), but said: the run that
+            // left it told the user to come back with -c.
+            let part = transfer::part_path(dest);
+            if let Ok(m) = std::fs::symlink_metadata(&part) {
+                if m.is_file() && m.len() > 0 {
+                    let shown = part.strip_prefix(".").unwrap_or(&part).display();
+                    self.events.note(&format!(
+                        "{shown} ({} bytes) from an earlier run is replaced; -c resumes it",
+                        m.len()
+                    ));
+                }
+            }
+        }
+        Resume::Fresh
     }
 
     /// RETR into `part` from where it ends; when the server refuses REST, says so and

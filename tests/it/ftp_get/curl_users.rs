@@ -324,3 +324,31 @@ fn man_page_and_completions_come_with_the_binary() {
     assert!(!line("user").contains("_files"), "{}", line("user"));
     assert!(!line("timeout").contains("_files"), "{}", line("timeout"));
 }
+
+#[test]
+fn a_part_from_an_earlier_run_is_replaced_without_c_and_said() {
+    let ftp = FakeFtp::builder().file("big.bin", sample(5_000)).start();
+    let dir = TempDir::new("oldpart");
+    let part = dir.join("big.bin.part");
+    std::fs::write(&part, &sample(5_000)[..1_234]).unwrap();
+    // As curl does (wget writes big.bin.1 instead), but not silently.
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("big.bin")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "ftp-get: {} (1234 bytes) from an earlier run is replaced; -c resumes it\n",
+            part.display()
+        )
+    );
+    assert_file(&dir.join("big.bin"), &sample(5_000));
+    assert!(!part.exists());
+    // With -c it is resumed, and nothing is said; an empty one is not worth a word.
+    std::fs::write(&part, &sample(5_000)[..1_234]).unwrap();
+    let out = ftp_get(&["-c", "-O", dir.arg(), &ftp.url("big.bin")]);
+    assert_eq!((out.code, out.stderr.as_str()), (Some(0), ""), "{out:#?}");
+    assert_eq!(ftp.commands("REST"), ["REST 1234"]);
+    std::fs::write(&part, "").unwrap();
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("big.bin")]);
+    assert_eq!((out.code, out.stderr.as_str()), (Some(0), ""), "{out:#?}");
+}
