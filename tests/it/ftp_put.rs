@@ -1000,14 +1000,7 @@ fn interrupted(ftp: &FakeFtp, args: &[&str]) -> String {
     }
     assert!(!ftp.commands("STOR").is_empty(), "the upload started");
     std::thread::sleep(std::time::Duration::from_millis(100));
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGINT),
-        "ends by the signal"
-    );
+    let out = run::interrupt(child);
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

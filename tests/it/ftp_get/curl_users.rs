@@ -180,14 +180,7 @@ fn ctrl_c_says_what_was_kept_and_how_to_resume() {
     }
     assert!(part.exists(), "the download started");
     thread::sleep(Duration::from_millis(100));
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGINT),
-        "ends by the signal"
-    );
+    let out = crate::support::run::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
