@@ -42,7 +42,7 @@ complete -c ftp-get -l create-dirs -d 'Make the folders that --output-dir or -o 
 complete -c ftp-get -l stdout -d 'Write the files\' contents to standard output (same as -o -)'
 complete -c ftp-get -s c -l continue -d 'Resume NAME.part (or a shorter existing NAME) where it ends, with REST'
 complete -c ftp-get -l no-clobber -d 'Skip files that already exist locally'
-complete -c ftp-get -s r -l recursive -d 'Mirror the tree under a URL ending in / into the output folder (remote names are checked; links are not followed)'
+complete -c ftp-get -s r -l recursive -d 'Mirror the tree under a URL naming a folder (with or without its /) into the output folder (remote names are checked; links are not followed)'
 complete -c ftp-get -l newer -d 'Skip files whose local copy has the remote size and modification time (SIZE, MDTM)'
 complete -c ftp-get -l no-mtime -d 'Do not set the local modification time from the server\'s (MDTM)'
 complete -c ftp-get -l delete-remote -d 'Delete each remote file once it is completely and durably stored locally'

@@ -35,7 +35,7 @@ fish\t'Fish completion'
 elvish\t'Elvish completion'
 powershell\t'PowerShell completion'"
 complete -c ftp-ls -s l -l long -d 'Long format: type, size, modification time (UTC) and name'
-complete -c ftp-ls -s h -l human-readable -d 'With -l: sizes in KiB, MiB, GiB (as ls -lh)'
+complete -c ftp-ls -s h -l human-readable -d 'With -l: sizes in KiB, MiB, GiB (as ls -lh); without -l it changes nothing, as in ls'
 complete -c ftp-ls -l json -d 'One JSON object per line: name, path, type, size, modified, target'
 complete -c ftp-ls -l raw -d 'The server\'s LIST output, untouched (control characters made visible at a terminal)'
 complete -c ftp-ls -s R -l recursive -d 'Enter every folder, depth first (never through a link; 64 levels, 4 MiB of names waiting at most)'

@@ -15,6 +15,11 @@ pub trait Events {
     fn partial(&mut self, path: &std::path::Path) {
         let _ = path;
     }
+    /// Until the current upload finishes or fails, `url` on the server holds its incomplete
+    /// data (ftp-put's `.NAME.TAG.part`, or `NAME` itself); `resumable`: `-c` resumes it.
+    fn partial_remote(&mut self, url: &str, resumable: bool) {
+        let _ = (url, resumable);
+    }
     /// `n` more bytes moved.
     fn advance(&mut self, n: u64);
     /// The current transfer completed.

@@ -154,8 +154,8 @@ pub struct Args {
     #[arg(long)]
     pub no_clobber: bool,
 
-    /// Mirror the tree under a URL ending in / into the output folder (remote names are
-    /// checked; links are not followed)
+    /// Mirror the tree under a URL naming a folder (with or without its /) into the output
+    /// folder (remote names are checked; links are not followed)
     #[arg(short = 'r', long, conflicts_with_all = ["output", "stdout"])]
     pub recursive: bool,
 
@@ -177,6 +177,48 @@ pub struct Args {
     pub net: NetArgs<OutputArgs>,
 }
 
+/// `-O VALUE` as curl and wget users write it: curl's `-O` takes no value (the URL was
+/// taken as the folder), wget's names the output file. A value that is no existing folder
+/// but looks like a file (an extension, or a missing name in an existing folder) is such a
+/// habit, unless `--create-dirs` asks for the folder; a missing path is left to the
+/// destination's own check (73).
+fn output_dir_habit(dir: &std::path::Path, create_dirs: bool) -> Result<()> {
+    let shown = dir.to_string_lossy();
+    if shown.contains("://") {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "-O {}: -O takes a folder (curl's -O is the default here: give the URL alone)",
+                crate::net::url::redact(&shown)
+            ),
+        ));
+    }
+    if create_dirs || dir.is_dir() {
+        return Ok(());
+    }
+    let parent_exists = match dir.parent() {
+        Some(p) if p.as_os_str().is_empty() => true,
+        Some(p) => p.is_dir(),
+        None => false,
+    };
+    let exists = dir.exists();
+    if exists || dir.extension().is_some() || parent_exists {
+        let make = if exists {
+            ""
+        } else {
+            "; --create-dirs makes the folder"
+        };
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "-O {}: -O takes a folder; for a file name use -o FILE (wget's -O){make}",
+                crate::error::visible(&shown)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, GetOptions)> {
     let targets = args
         .urls
@@ -195,21 +237,14 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         }
         Destination::File(f.clone())
     } else {
-        let dir = args
-            .output_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."));
-        if dir.to_string_lossy().contains("://") {
-            // curl's -O takes no value: the URL was taken as the folder.
-            return Err(Error::new(
-                Kind::Usage,
-                format!(
-                    "-O {}: -O (--output-dir) takes a folder, not a URL; without -O the files go into the current folder",
-                    crate::net::url::redact(&dir.to_string_lossy())
-                ),
-            ));
+        if let Some(dir) = &args.output_dir {
+            output_dir_habit(dir, args.create_dirs)?;
         }
-        Destination::Dir(dir)
+        Destination::Dir(
+            args.output_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(".")),
+        )
     };
     let ftp = args.transfer.ftp_options(&args.net, report, &targets)?;
     let opts = GetOptions {

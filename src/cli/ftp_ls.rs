@@ -220,8 +220,8 @@ pub struct Args {
     #[arg(short = 'l', long = "long", conflicts_with_all = ["json", "raw"])]
     pub long: bool,
 
-    /// With -l: sizes in KiB, MiB, GiB (as ls -lh)
-    #[arg(short = 'h', long = "human-readable", requires = "long")]
+    /// With -l: sizes in KiB, MiB, GiB (as ls -lh); without -l it changes nothing, as in ls
+    #[arg(short = 'h', long = "human-readable")]
     pub human: bool,
 
     /// One JSON object per line: name, path, type, size, modified, target

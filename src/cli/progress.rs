@@ -240,6 +240,20 @@ impl Events for CliEvents<'_> {
         ));
     }
 
+    fn partial_remote(&mut self, url: &str, resumable: bool) {
+        let clear = if self.bars { "\r\x1b[2K" } else { "" };
+        let next = if resumable {
+            "run the same command with -c to resume it"
+        } else {
+            "it cannot be resumed: run the same command to send it again"
+        };
+        super::signals::say_on_signal(&format!(
+            "{clear}{}: interrupted: {} left incomplete on the server; {next}\n",
+            self.reporter.tool(),
+            visible(url)
+        ));
+    }
+
     fn advance(&mut self, n: u64) {
         if let Some(b) = &self.bar {
             b.inc(n);

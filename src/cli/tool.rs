@@ -150,8 +150,9 @@ pub fn main<T: Tool>() -> ExitCode {
 /// message is read (smtp-send's sender picks it). Bad usage is 64 in the one line
 /// [`main`] would say.
 pub fn reparse<T: Tool>(argv: Vec<std::ffi::OsString>) -> Result<T::Args, Error> {
-    T::command()
-        .try_get_matches_from(argv)
+    let cmd = T::command();
+    let argv = super::argv::options_first(&cmd, argv);
+    cmd.try_get_matches_from(argv)
         .and_then(|m| T::Args::from_arg_matches(&m))
         .map_err(|e| Error::new(Kind::Usage, usage_line::<T>(&e)))
 }
@@ -263,7 +264,9 @@ pub const COMMON_HINTS: Hints = &[
 /// exits 64 with one line that names the flag at fault (and, for a flag from curl or wget,
 /// ours).
 fn parse_args<T: Tool>(argv: Vec<std::ffi::OsString>) -> Result<Parsed<T::Args>, Stop> {
-    let parsed = T::command().try_get_matches_from(argv).and_then(|m| {
+    let cmd = T::command();
+    let argv = super::argv::options_first(&cmd, argv);
+    let parsed = cmd.try_get_matches_from(argv).and_then(|m| {
         if let Some(what) = m.get_one::<Generate>("generate") {
             return Ok(Parsed::Generate(*what));
         }

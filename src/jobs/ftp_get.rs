@@ -239,8 +239,26 @@ impl<'a> Run<'a> {
         let mut stream_written: u64 = 0;
         for target in group {
             let folder = target.path.is_empty() || target.path.ends_with('/');
-            if self.opts.recursive && folder {
-                match self.mirror(target, &mut stream_written) {
+            let tree = if !self.opts.recursive {
+                None
+            } else if folder {
+                Some((*target).clone())
+            } else {
+                // -r names a tree: a folder without its trailing '/' is that folder (as
+                // lftp's mirror and wget -r take it), asked of the server.
+                match self.with_retries(|run| run.folder_as_tree(target)) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.events.fail(&e);
+                        if self.login_failed(&e) {
+                            return Stop::Next;
+                        }
+                        continue;
+                    }
+                }
+            };
+            if let Some(tree) = &tree {
+                match self.mirror(tree, &mut stream_written) {
                     Stop::Next => continue,
                     Stop::Everything => {
                         self.close();
@@ -428,6 +446,17 @@ impl<'a> Run<'a> {
             self.events.note(&backoff.message(&err, delay));
             std::thread::sleep(delay);
         }
+    }
+
+    /// With `-r`, the folder a URL without its trailing '/' names, as a URL ending in '/';
+    /// `None` for a file (or a wildcard), which is fetched as one.
+    fn folder_as_tree(&mut self, target: &Target) -> Result<Option<Target>> {
+        let path = target.path.as_str();
+        if has_glob(path.rsplit('/').next().unwrap_or(path)) {
+            return Ok(None);
+        }
+        let folder = self.client(target)?.is_folder(path)?;
+        Ok(folder.then(|| target.with_path(format!("{path}/"))))
     }
 
     /// The remote files a URL names: itself, or the matches of a glob in its last component,
@@ -649,10 +678,23 @@ impl<'a> Run<'a> {
             self.opts.resume
         };
         if resume {
-            transfer::resume_from(dest, check_size)
-        } else {
-            Resume::Fresh
+            return transfer::resume_from(dest, check_size);
         }
+        if !ascii && self.attempt == 0 {
+            // Replaced as curl does (wget writes NAME.1 beside it), but said: the run that
+            // left it told the user to come back with -c.
+            let part = transfer::part_path(dest);
+            if let Ok(m) = std::fs::symlink_metadata(&part) {
+                if m.is_file() && m.len() > 0 {
+                    let shown = part.strip_prefix(".").unwrap_or(&part).display();
+                    self.events.note(&format!(
+                        "{shown} ({} bytes) from an earlier run is replaced; -c resumes it",
+                        m.len()
+                    ));
+                }
+            }
+        }
+        Resume::Fresh
     }
 
     /// RETR into `part` from where it ends; when the server refuses REST, says so and

@@ -367,6 +367,11 @@ impl<'a> Putter<'a> {
         src.position(offset, &job.source)?;
         let shown = job.source.shown();
         self.events.start(&shown, src.len, offset);
+        // -c resumes in binary mode where the server's copy ends (a stream skips what the
+        // server has), except a stream's --atomic temporary, named by a random tag.
+        let resumable = !ascii && !opts.append && (src.file.is_some() || !opts.atomic);
+        let remote = target.with_path(upload_path.clone()).to_string();
+        self.events.partial_remote(&remote, resumable);
         let sent = match self.send(target, &upload_path, how, src) {
             Ok(n) => n,
             Err(e) => return Err(self.explain_refusal(job, &upload_path, e)),

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "cli")]
 mod part;
 #[cfg(feature = "cli")]
-pub use part::{PartFile, Resume, resume_from};
+pub use part::{PartFile, Resume, part_path, resume_from};
 
 /// 73 for `path`, saying why.
 fn refused(path: &Path, why: &str) -> Error {

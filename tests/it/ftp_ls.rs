@@ -478,3 +478,21 @@ fn a_reader_that_leaves_early_is_fine() {
     assert!(stdout.starts_with("f0\n"), "{stdout}");
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }
+
+#[test]
+fn human_readable_without_long_changes_nothing_as_in_ls() {
+    let ftp = tree().start();
+    let plain = ftp_ls(&[&ftp.url("d/")]).ok().lines().join(",");
+    assert_eq!(
+        ftp_ls(&["-h", &ftp.url("d/")]).ok().lines().join(","),
+        plain
+    );
+    let json = ftp_ls(&["--json", &ftp.url("d/")]).ok().lines().join("\n");
+    let with_h = ftp_ls(&["-h", "--json", &ftp.url("d/")])
+        .ok()
+        .lines()
+        .join("\n");
+    assert_eq!(with_h, json);
+    let long = ftp_ls(&["-lh", &ftp.url("d/")]).ok().lines().join("\n");
+    assert!(long.contains("5 B 2024-03-05 17:08 a.csv"), "{long}");
+}

@@ -958,3 +958,106 @@ fn recursive_never_enters_a_folder_swapped_for_a_link_during_the_walk() {
         "{o:#?}"
     );
 }
+
+#[test]
+fn options_go_anywhere_as_in_curl_and_the_other_tools() {
+    let ftp = FakeFtp::builder().dir("up").start();
+    let dir = TempDir::new("put-anywhere");
+    let a = local(&dir, "a.txt", b"alpha");
+    let b = local(&dir, "b.txt", b"beta");
+    // An option after the first file used to give that file the URL's place.
+    ftp_put(&[&a, "--tls", "none", &b, "-q", &ftp.url("up/")]).ok();
+    assert_eq!(ftp.file("up/a.txt").as_deref(), Some(&b"alpha"[..]));
+    assert_eq!(ftp.file("up/b.txt").as_deref(), Some(&b"beta"[..]));
+    // Standard input too, with an option between it and the URL.
+    ftp_put_stdin(&["-", "--tls", "none", &ftp.url("up/in.txt")], b"stdin").ok();
+    assert_eq!(ftp.file("up/in.txt").as_deref(), Some(&b"stdin"[..]));
+    // After `--`, a file named like an option is a file.
+    let odd = local(&dir, "-q", b"odd");
+    let o = command(&["--timeout", "5", "--", "-q", &ftp.url("up/")])
+        .current_dir(&*dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    out(o).ok();
+    assert_eq!(ftp.file("up/-q").as_deref(), Some(&b"odd"[..]), "{odd}");
+}
+
+/// ftp-put of `args` interrupted by SIGINT once the server has the upload's STOR, and its
+/// standard error.
+fn interrupted(ftp: &FakeFtp, args: &[&str]) -> String {
+    let child = run::default_signals(
+        command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .spawn()
+    .expect("spawn ftp-put");
+    let start = std::time::Instant::now();
+    while ftp.commands("STOR").is_empty() && start.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!ftp.commands("STOR").is_empty(), "the upload started");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let out = run::interrupt(child);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn ctrl_c_says_what_is_left_on_the_server_and_how_to_resume() {
+    let dir = TempDir::new("put-ctrlc");
+    // More than the socket buffers hold, so that the upload is still going.
+    let f = local(&dir, "big.bin", &sample(8 << 20));
+    let ftp = FakeFtp::builder().dir("up").stall_data().start();
+    let stderr = interrupted(&ftp, &["--atomic", &f, &ftp.url("up/")]);
+    let stor = ftp.commands("STOR");
+    let temp = stor[0].strip_prefix("STOR ").unwrap();
+    assert!(
+        temp.starts_with("up/.big.bin.") && temp.ends_with(".part"),
+        "{temp}"
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "ftp-put: interrupted: {} left incomplete on the server; run the same command with -c to resume it\n",
+            ftp.url(temp)
+        )
+    );
+    // Without --atomic the file itself is incomplete; a stream's --atomic temporary (its
+    // name is random) cannot be resumed.
+    let ftp = FakeFtp::builder().dir("up").stall_data().start();
+    let stderr = interrupted(&ftp, &[&f, &ftp.url("up/")]);
+    assert!(
+        stderr.ends_with(&format!(
+            "interrupted: {} left incomplete on the server; run the same command with -c to resume it\n",
+            ftp.url("up/big.bin")
+        )),
+        "{stderr}"
+    );
+    let ftp = FakeFtp::builder().dir("up").stall_data().start();
+    let fifo = dir.join("fifo");
+    crate::support::files::mkfifo(&fifo);
+    let writer = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            use std::io::Write;
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let _ = w.write_all(&sample(8 << 20));
+        }
+    });
+    let stderr = interrupted(
+        &ftp,
+        &["--atomic", fifo.to_str().unwrap(), &ftp.url("up/s.bin")],
+    );
+    let stor = ftp.commands("STOR");
+    let temp = stor[0].strip_prefix("STOR ").unwrap();
+    assert!(
+        stderr.ends_with(&format!(
+            "interrupted: {} left incomplete on the server; it cannot be resumed: run the same command to send it again\n",
+            ftp.url(temp)
+        )),
+        "{stderr}"
+    );
+    let _ = writer.join();
+}

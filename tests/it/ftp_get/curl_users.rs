@@ -10,15 +10,46 @@ fn output_dir_takes_a_folder_never_a_url_and_creates_it_only_when_asked() {
         .start();
     let dir = TempDir::new("outdir");
     // curl's -O takes no value: the first URL would be taken as a folder.
-    let out = ftp_get(&["-O", &ftp.url("a.txt"), &ftp.url("b.csv")]);
-    let line = out.fails(64);
-    assert!(line.contains("takes a folder, not a URL"), "{line}");
-    // wget's -O is a file: a missing folder is refused, naming it and the flag.
+    let url = ftp.url("a.txt");
+    let out = ftp_get(&["-O", &url, &ftp.url("b.csv")]);
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "ftp-get: -O {url}: -O takes a folder (curl's -O is the default here: give the URL alone)"
+        )
+    );
+    // wget's -O is a file: a name with an extension, a missing name in an existing folder,
+    // or an existing file, is said to be one.
     let missing = dir.join("out.txt");
-    let out = ftp_get(&["-O", missing.to_str().unwrap(), &ftp.url("a.txt")]);
+    let m = missing.to_str().unwrap();
+    let wget = "-O takes a folder; for a file name use -o FILE (wget's -O)";
+    let out = ftp_get(&["-O", m, &ftp.url("a.txt")]);
+    assert_eq!(
+        out.fails(64),
+        format!("ftp-get: -O {m}: {wget}; --create-dirs makes the folder")
+    );
+    let bare = dir.join("out");
+    let b = bare.to_str().unwrap();
+    let out = ftp_get(&["-O", b, &ftp.url("a.txt")]);
+    assert_eq!(
+        out.fails(64),
+        format!("ftp-get: -O {b}: {wget}; --create-dirs makes the folder")
+    );
+    let file = dir.join("file");
+    std::fs::write(&file, "mine").unwrap();
+    let f = file.to_str().unwrap();
+    assert_eq!(
+        ftp_get(&["-O", f, &ftp.url("a.txt")]).fails(64),
+        format!("ftp-get: -O {f}: {wget}")
+    );
+    assert_file(&file, b"mine");
+    std::fs::remove_file(&file).unwrap();
+    // A folder whose parent is missing too is named as missing.
+    let deep = dir.join("x/y");
+    let out = ftp_get(&["-O", deep.to_str().unwrap(), &ftp.url("a.txt")]);
     let line = out.fails(73);
     assert!(
-        line.contains("out.txt: no such folder (--create-dirs creates it)"),
+        line.contains("x/y: no such folder (--create-dirs creates it)"),
         "{line}"
     );
     assert!(dir.names().is_empty(), "nothing created");
@@ -149,14 +180,7 @@ fn ctrl_c_says_what_was_kept_and_how_to_resume() {
     }
     assert!(part.exists(), "the download started");
     thread::sleep(Duration::from_millis(100));
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGINT),
-        "ends by the signal"
-    );
+    let out = crate::support::run::interrupt(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
@@ -292,4 +316,32 @@ fn man_page_and_completions_come_with_the_binary() {
     );
     assert!(!line("user").contains("_files"), "{}", line("user"));
     assert!(!line("timeout").contains("_files"), "{}", line("timeout"));
+}
+
+#[test]
+fn a_part_from_an_earlier_run_is_replaced_without_c_and_said() {
+    let ftp = FakeFtp::builder().file("big.bin", sample(5_000)).start();
+    let dir = TempDir::new("oldpart");
+    let part = dir.join("big.bin.part");
+    std::fs::write(&part, &sample(5_000)[..1_234]).unwrap();
+    // As curl does (wget writes big.bin.1 instead), but not silently.
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("big.bin")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "ftp-get: {} (1234 bytes) from an earlier run is replaced; -c resumes it\n",
+            part.display()
+        )
+    );
+    assert_file(&dir.join("big.bin"), &sample(5_000));
+    assert!(!part.exists());
+    // With -c it is resumed, and nothing is said; an empty one is not worth a word.
+    std::fs::write(&part, &sample(5_000)[..1_234]).unwrap();
+    let out = ftp_get(&["-c", "-O", dir.arg(), &ftp.url("big.bin")]);
+    assert_eq!((out.code, out.stderr.as_str()), (Some(0), ""), "{out:#?}");
+    assert_eq!(ftp.commands("REST"), ["REST 1234"]);
+    std::fs::write(&part, "").unwrap();
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("big.bin")]);
+    assert_eq!((out.code, out.stderr.as_str()), (Some(0), ""), "{out:#?}");
 }

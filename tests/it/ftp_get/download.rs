@@ -350,7 +350,13 @@ fn without_continue_an_existing_part_is_replaced() {
     let ftp = FakeFtp::builder().file("f", body.clone()).start();
     let dir = TempDir::new("nocontinue");
     std::fs::write(part(&dir.join("f")), vec![0u8; 500]).unwrap();
-    ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
+    let out = ftp_get(&["-O", dir.arg(), &ftp.url("f")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("(500 bytes) from an earlier run is replaced"),
+        "{out:#?}"
+    );
     assert_file(&dir.join("f"), &body);
     assert!(ftp.commands("REST").is_empty());
 }

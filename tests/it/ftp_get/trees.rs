@@ -289,3 +289,26 @@ fn recursive_needs_a_folder_destination() {
         .to_string();
     assert!(e.contains("cannot be used with"), "{e}");
 }
+
+#[test]
+fn recursive_takes_a_folder_url_without_its_slash_as_that_folder() {
+    let ftp = FakeFtp::builder()
+        .file("upload/ci1/a.txt", "alpha")
+        .file("upload/ci1/sub/b.txt", "beta")
+        .file("upload/other.txt", "not in the tree")
+        .start();
+    let dir = TempDir::new("noslash");
+    // As lftp's mirror and wget -r take it: the same as ftp://h/upload/ci1/.
+    ftp_get(&["-r", "-O", dir.arg(), &ftp.url("upload/ci1")]).ok();
+    assert_file(&dir.join("a.txt"), b"alpha");
+    assert_file(&dir.join("sub/b.txt"), b"beta");
+    assert_eq!(dir.names(), ["a.txt", "sub"]);
+    // A file URL with -r is still that file, and a wildcard its matches.
+    let files = TempDir::new("noslash-file");
+    ftp_get(&["-r", "-O", files.arg(), &ftp.url("upload/other.txt")]).ok();
+    ftp_get(&["-r", "-O", files.arg(), &ftp.url("upload/ci1/*.txt")]).ok();
+    assert_eq!(files.names(), ["a.txt", "other.txt"]);
+    // A missing name is still 66.
+    let out = ftp_get(&["-r", "-O", files.arg(), &ftp.url("upload/gone")]);
+    out.fails(66);
+}

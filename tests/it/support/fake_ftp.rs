@@ -287,7 +287,8 @@ impl Builder {
         self
     }
 
-    /// RETR sends 150, opens the data connection, then sends nothing and never closes it.
+    /// RETR sends 150, opens the data connection, then sends nothing and never closes it;
+    /// STOR reads nothing.
     pub fn stall_data(mut self) -> Self {
         self.proto.stall_data = true;
         self
@@ -1133,6 +1134,10 @@ fn store(c: C, arg: &str, append: bool) -> io::Result<Flow> {
     let Some(mut dc) = c.start_transfer(arg)? else {
         return Ok(Flow::Continue);
     };
+    if c.server.stall_data {
+        c.stall();
+        return Ok(Flow::Close);
+    }
     let cut = match c.server.drop_upload {
         Some(n) if !std::mem::replace(&mut c.server.state().drop_upload_used, true) => Some(n),
         _ => None,

@@ -80,6 +80,21 @@ pub fn default_signals(cmd: &mut Command) -> &mut Command {
     }
 }
 
+/// Sends SIGINT (Ctrl-C) to a child started with [`default_signals`], and its output once
+/// it ended, checked to have ended by that signal.
+pub fn interrupt(child: std::process::Child) -> Output {
+    // SAFETY: kill(2) of our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait for the child");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGINT),
+        "ends by the signal"
+    );
+    out
+}
+
 /// [`spawn`] with another limit than [`WATCHDOG`].
 pub fn spawn_within(cmd: &mut Command, limit: Duration) -> Watched {
     let what = describe(cmd);
