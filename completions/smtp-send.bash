@@ -89,11 +89,11 @@ _smtp__send() {
                     return 0
                     ;;
                 --ret)
-                    COMPREPLY=($(compgen -W "FULL HDRS full hdrs" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "FULL HDRS" -- "${cur}"))
                     return 0
                     ;;
                 -R)
-                    COMPREPLY=($(compgen -W "FULL HDRS full hdrs" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "FULL HDRS" -- "${cur}"))
                     return 0
                     ;;
                 --envid)

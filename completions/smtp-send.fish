@@ -7,9 +7,7 @@ complete -c smtp-send -l subject -d 'Make the message from plain text on standar
 complete -c smtp-send -l to -d 'With --subject: a recipient, in To (repeat, or separate with commas)' -r
 complete -c smtp-send -s N -l notify -d 'Ask for delivery status notifications (DSN, when the server offers it): NEVER, or SUCCESS, FAILURE and DELAY separated by commas (sendmail\'s -N)' -r
 complete -c smtp-send -s R -l ret -d 'What a DSN returns of the message: FULL or HDRS (sendmail\'s -R)' -r -f -a "FULL\t''
-HDRS\t''
-full\t''
-hdrs\t''"
+HDRS\t''"
 complete -c smtp-send -l envid -d 'An envelope identifier for DSNs (printable ASCII)' -r
 complete -c smtp-send -l log -d 'Append one line per message to FILE: time, server, sender, recipients, size, the final reply and the exit status' -r -F
 complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)' -r

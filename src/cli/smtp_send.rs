@@ -351,7 +351,7 @@ pub struct Args {
     pub notify: Option<String>,
 
     /// What a DSN returns of the message: FULL or HDRS (sendmail's -R)
-    #[arg(long, short = 'R', value_name = "WHAT", value_parser = ["FULL", "HDRS", "full", "hdrs"])]
+    #[arg(long, short = 'R', value_name = "WHAT", value_parser = ["FULL", "HDRS"], ignore_case = true)]
     pub ret: Option<String>,
 
     /// An envelope identifier for DSNs (printable ASCII)
