@@ -601,15 +601,16 @@ impl<'c> File<'c> {
         };
         for (key, value) in &cfg.root {
             let at = cfg.at(&value.span());
-            match (key.as_str(), value.get_ref()) {
-                ("default", Value::String(name)) => file.default = Some(name.clone()),
-                ("default", v) => {
+            let tool = tools.iter().find(|c| c.get_name() == key.as_str());
+            match (key.as_str(), value.get_ref(), tool) {
+                ("default", Value::String(name), _) => file.default = Some(name.clone()),
+                ("default", v, _) => {
                     return Err(usage(format!(
                         "{at}: default must be an account's name (a string), not {}",
                         v.kind()
                     )));
                 }
-                ("accounts", Value::Table(accounts)) => {
+                ("accounts", Value::Table(accounts), _) => {
                     for (name, table) in accounts {
                         let at = cfg.at(&table.span());
                         let Value::Table(t) = table.get_ref() else {
@@ -621,8 +622,7 @@ impl<'c> File<'c> {
                             .insert(name.clone(), Account::check(cfg, name, t, &tools)?);
                     }
                 }
-                (name, Value::Table(t)) if tools.iter().any(|c| c.get_name() == name) => {
-                    let cmd = tools.iter().find(|c| c.get_name() == name).expect("found");
+                (name, Value::Table(t), Some(cmd)) => {
                     // It would go to every account's server, and to none without one.
                     if let Some(p) = t.get("password") {
                         return Err(usage(format!(
@@ -633,12 +633,12 @@ impl<'c> File<'c> {
                     check_keys(cfg, &format!("[{name}]"), t, &[cmd])?;
                     file.tools.insert(name.to_string(), t);
                 }
-                ("mime-pack", _) => {
+                ("mime-pack", _, _) => {
                     return Err(usage(format!(
                         "{at}: [mime-pack]: mime-pack reads no config file"
                     )));
                 }
-                (other, _) => {
+                (other, _, _) => {
                     let tools: Vec<&str> = tools.iter().map(|c| c.get_name()).collect();
                     return Err(usage(format!(
                         "{at}: unknown key {other}: the file holds default, [accounts.NAME] and the tables [{}]",
@@ -829,7 +829,9 @@ impl<'c> File<'c> {
                     }
                     _ => {}
                 }
-                if tool.name != "smtp-send" && key == "server" || is_positional_key(cmd, key) {
+                if key == "server" && long_arg(cmd, "server").is_none()
+                    || is_positional_key(cmd, key)
+                {
                     let Some(arg) = positional_for(cmd, key) else {
                         continue;
                     };
@@ -844,9 +846,7 @@ impl<'c> File<'c> {
                                 value.get_ref().kind()
                             )));
                         };
-                        if url.contains("://") && !has_scheme(url, tool) {
-                            return Err(not_for_tool(tool, name, url, &at()));
-                        }
+                        check_scheme(tool, name, url, &at)?;
                         server = Some(url.clone());
                     } else {
                         // Beside a URL on the command line, the account's files would
@@ -877,14 +877,8 @@ impl<'c> File<'c> {
                 if key == "server" && (given.server || taken.contains(id)) {
                     continue;
                 }
-                if key == "server" {
-                    if let Value::String(url) = value.get_ref() {
-                        if !has_scheme(url, tool) && !url.contains("://") {
-                            // Left to the tool, which says what a server URL must be.
-                        } else if !has_scheme(url, tool) {
-                            return Err(not_for_tool(tool, name, url, &at()));
-                        }
-                    }
+                if let ("server", Value::String(url)) = (key.as_str(), value.get_ref()) {
+                    check_scheme(tool, name, url, &at)?;
                 }
                 if key == "user" && given.user {
                     continue;
@@ -920,13 +914,6 @@ impl<'c> File<'c> {
             out.push("--".into());
         }
         out.extend(tail);
-        if secrets_from == Some(usize::MAX) {
-            if let Some(sel) = selected.as_mut() {
-                sel.password = None;
-                sel.oauth2_client_secret = None;
-                sel.oauth2_refresh_token = None;
-            }
-        }
         Ok(Run {
             argv: out,
             account: selected,
@@ -946,13 +933,13 @@ impl<'c> Account<'c> {
             oauth2: None,
         };
         for (key, value) in t {
-            match (key.as_str(), value.get_ref()) {
-                ("oauth2", Value::Table(o)) => {
+            let tool = tools.iter().find(|c| c.get_name() == key.as_str());
+            match (key.as_str(), value.get_ref(), tool) {
+                ("oauth2", Value::Table(o), _) => {
                     check_oauth2(cfg, &format!("[accounts.{name}.oauth2]"), o, tools)?;
                     a.oauth2 = Some(o);
                 }
-                (tool, Value::Table(sub)) if tools.iter().any(|c| c.get_name() == tool) => {
-                    let cmd = tools.iter().find(|c| c.get_name() == tool).expect("found");
+                (tool, Value::Table(sub), Some(cmd)) => {
                     check_keys(cfg, &format!("[accounts.{name}.{tool}]"), sub, &[cmd])?;
                     a.tools.insert(tool.to_string(), sub);
                 }
@@ -1102,6 +1089,20 @@ fn positional_for<'a>(cmd: &'a Command, key: &str) -> Option<&'a Arg> {
 fn has_scheme(url: &str, tool: &ToolInfo) -> bool {
     url.split_once("://")
         .is_some_and(|(s, _)| tool.schemes.iter().any(|t| t.eq_ignore_ascii_case(s)))
+}
+
+/// A server URL with another tool's scheme is 64, naming the table to give this tool its own
+/// in; one without a scheme is left to the tool, which says what its URL must be.
+fn check_scheme(
+    tool: &ToolInfo,
+    account: Option<&str>,
+    url: &str,
+    at: &dyn Fn() -> String,
+) -> Result<()> {
+    if url.contains("://") && !has_scheme(url, tool) {
+        return Err(not_for_tool(tool, account, url, &at()));
+    }
+    Ok(())
 }
 
 fn not_for_tool(tool: &ToolInfo, account: Option<&str>, url: &str, at: &str) -> Error {
