@@ -253,21 +253,23 @@ fn send_by_sender(
         }
         None => (None, None),
     };
-    if out.as_ref().is_none_or(|o| o.account != account) {
-        if let Some(old) = out.take() {
-            old.session.quit();
-        }
-        let args = match args {
-            Some((argv, selected)) => {
-                let args = super::tool::reparse::<SmtpSend>(argv)?;
-                super::account::select(selected);
-                args
+    let o = match out.take() {
+        Some(o) if o.account == account => out.insert(o),
+        old => {
+            if let Some(old) = old {
+                old.session.quit();
             }
-            None => base.clone(),
-        };
-        *out = Some(Outbox::new(args, account, report)?);
-    }
-    let o = out.as_mut().expect("made above");
+            let args = match args {
+                Some((argv, selected)) => {
+                    let args = super::tool::reparse::<SmtpSend>(argv)?;
+                    super::account::select(selected);
+                    args
+                }
+                None => base.clone(),
+            };
+            out.insert(Outbox::new(args, account, report)?)
+        }
+    };
     send_opened(&o.args, &o.plan, msg, &mut o.session, report, rec)
 }
 
