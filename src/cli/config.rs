@@ -185,7 +185,39 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 /// The largest config file read: far beyond any real one (accounts are a few lines each).
-const MAX_SIZE: u64 = 1 << 20;
+/// The files `--import-*` reads are held to it too.
+pub(crate) const MAX_SIZE: u64 = 1 << 20;
+
+/// Why [`read_text`] gave up.
+pub(crate) enum Unread {
+    Io(std::io::Error),
+    /// More than [`MAX_SIZE`] bytes.
+    TooLarge,
+    /// Not UTF-8 from this line (from 1) on.
+    NotUtf8 {
+        line: usize,
+    },
+}
+
+/// Reads a small text file to its end, at most [`MAX_SIZE`] bytes (`--config /dev/zero` or
+/// a runaway file must not fill memory), as UTF-8. Each caller says what went wrong in its
+/// own words and exit status.
+pub(crate) fn read_text(file: impl std::io::Read) -> std::result::Result<String, Unread> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    file.take(MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Unread::Io)?;
+    if bytes.len() as u64 > MAX_SIZE {
+        return Err(Unread::TooLarge);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Unread::NotUtf8 {
+            line: e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1,
+        }
+    })
+}
 
 /// Reads `path` (`--config`: must exist, 66 otherwise) or the default file (optional:
 /// `None` when there is none). Malformed TOML is 64 naming the file, line and column; a
@@ -210,34 +242,23 @@ pub fn load(path: Option<&Path>) -> Result<Option<Config>> {
         Err(e) => return Err(unreadable(&e)),
     };
     let readable_by_others = check_private(&path, &file)?;
-    // Read up to a bound: `--config /dev/zero` or a runaway file must not fill memory.
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(&mut file, MAX_SIZE + 1),
-        &mut bytes,
-    )
-    .map_err(|e| unreadable(&e))?;
-    if bytes.len() as u64 > MAX_SIZE {
-        return Err(Error::new(
+    let text = read_text(&mut file).map_err(|why| match why {
+        Unread::Io(e) => unreadable(&e),
+        Unread::TooLarge => Error::new(
             Kind::Usage,
             format!(
                 "config file {}: larger than {} MiB; refusing it",
                 path.display(),
                 MAX_SIZE >> 20
             ),
-        ));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let b = e.as_bytes();
-        let line = line_of(&String::from_utf8_lossy(&b[..at]), at);
-        Error::new(
+        ),
+        Unread::NotUtf8 { line } => Error::new(
             Kind::Usage,
             format!(
                 "config file {}, line {line}: not UTF-8 text (TOML is UTF-8)",
                 path.display()
             ),
-        )
+        ),
     })?;
     let root = parse(&text)
         .map_err(|why| Error::new(Kind::Usage, format!("config file {}{why}", path.display())))?;

@@ -308,30 +308,23 @@ pub fn key(name: &str) -> String {
     }
 }
 
-/// The largest file read: far beyond any real one, as for our own config file.
-const MAX_SIZE: u64 = 1 << 20;
-
 /// Reads the file `--import-*` names: 66 when it cannot be read, 65 when it is larger than
-/// [`MAX_SIZE`] or not UTF-8 (naming the line).
+/// our own config file may be or not UTF-8 (naming the line).
 fn read(path: &Path) -> Result<String> {
-    use std::io::Read;
+    use crate::cli::config::{MAX_SIZE, Unread, read_text};
     let shown = path.display();
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::new(Kind::NoInput, format!("{shown}: {}", io_reason(&e))))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::new(Kind::NoInput, format!("{shown}: {}", io_reason(&e))))?;
-    if bytes.len() as u64 > MAX_SIZE {
-        return Err(Error::new(
+    let unreadable =
+        |e: std::io::Error| Error::new(Kind::NoInput, format!("{shown}: {}", io_reason(&e)));
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    read_text(file).map_err(|why| match why {
+        Unread::Io(e) => unreadable(e),
+        Unread::TooLarge => Error::new(
             Kind::Data,
             format!("{shown}: larger than {} MiB; refusing it", MAX_SIZE >> 20),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::new(Kind::Data, format!("{shown}, line {line}: not UTF-8 text"))
+        ),
+        Unread::NotUtf8 { line } => {
+            Error::new(Kind::Data, format!("{shown}, line {line}: not UTF-8 text"))
+        }
     })
 }
 
