@@ -149,6 +149,16 @@ impl Lines {
     }
 }
 
+/// The line a finished file leaves: `NAME: 40 MiB in 2.1 s (19 MiB/s)`.
+fn summary(name: &str, got: u64, took: Duration) -> String {
+    let secs = took.as_secs_f64().max(0.001);
+    format!(
+        "{name}: {} in {secs:.1} s ({}/s)",
+        format_size(got, BINARY),
+        format_size((got as f64 / secs) as u64, BINARY)
+    )
+}
+
 /// Reports a transfer run on stderr: progress, notes and failures, all through the
 /// reporter, which prints every line above the bar.
 pub struct CliEvents<'r> {
@@ -270,25 +280,15 @@ impl Events for CliEvents<'_> {
 
     fn finish(&mut self) {
         if let Some(l) = self.line.take() {
-            let secs = l.started.elapsed().as_secs_f64().max(0.001);
             let got = l.pos.saturating_sub(l.offset);
-            self.reporter.stderr().line(&format!(
-                "{}: {} in {secs:.1} s ({}/s)",
-                l.name,
-                format_size(got, BINARY),
-                format_size((got as f64 / secs) as u64, BINARY)
-            ));
+            let line = summary(&l.name, got, l.started.elapsed());
+            self.reporter.stderr().line(&line);
         }
         // At a terminal, each finished file leaves one line, as wget does.
         if let Some(b) = self.clear_bar() {
-            let secs = b.elapsed().as_secs_f64().max(0.001);
             let got = b.position().saturating_sub(self.offset);
-            self.reporter.stderr().line(&format!(
-                "{}: {} in {secs:.1} s ({}/s)",
-                b.message(),
-                format_size(got, BINARY),
-                format_size((got as f64 / secs) as u64, BINARY)
-            ));
+            let line = summary(&b.message(), got, b.elapsed());
+            self.reporter.stderr().line(&line);
         }
     }
 
