@@ -242,6 +242,7 @@ pub fn runs(tool: &ToolInfo, command: fn() -> Command, argv: Vec<OsString>) -> R
         }
     };
     let file = File::check(&cfg)?;
+    let given = Given::read(cmd, &m, tool);
     if named.len() > 1 && !tool.several {
         return Err(usage(format!(
             "--account: {} uses one account a run (--account {} and --account {} given)",
@@ -281,6 +282,7 @@ pub fn runs(tool: &ToolInfo, command: fn() -> Command, argv: Vec<OsString>) -> R
                         tool: *tool,
                         cmd: cmd.clone(),
                         argv: argv.clone(),
+                        given: given.clone(),
                         cfg: cfg.clone(),
                     });
                 }
@@ -290,7 +292,6 @@ pub fn runs(tool: &ToolInfo, command: fn() -> Command, argv: Vec<OsString>) -> R
     } else {
         vec![file.default.clone()]
     };
-    let given = Given::read(cmd, &m, tool);
     let runs = names
         .into_iter()
         .map(|name| file.run(tool, cmd, &argv, &given, name.as_deref()))
@@ -383,6 +384,7 @@ struct Pending {
     tool: ToolInfo,
     cmd: Command,
     argv: Vec<OsString>,
+    given: Given,
     cfg: Config,
 }
 
@@ -406,12 +408,7 @@ pub fn for_sender(sender: &str) -> Result<Option<Run>> {
     };
     let file = File::check(&p.cfg)?;
     let name = file.by_sender(&p.tool, sender).or(file.default.clone());
-    let relaxed = relax(p.cmd.clone());
-    let m = relaxed
-        .try_get_matches_from(&p.argv)
-        .map_err(|e| usage(e.to_string()))?;
-    let given = Given::read(&p.cmd, &m, &p.tool);
-    file.run(&p.tool, &p.cmd, &p.argv, &given, name.as_deref())
+    file.run(&p.tool, &p.cmd, &p.argv, &p.given, name.as_deref())
         .map(Some)
 }
 
@@ -469,6 +466,7 @@ fn relax(mut cmd: Command) -> Command {
 }
 
 /// What the command line gives itself.
+#[derive(Clone)]
 struct Given {
     /// The ids of the flags and positional arguments on it.
     ids: BTreeSet<String>,
