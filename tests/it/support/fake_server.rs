@@ -256,6 +256,7 @@ struct Script {
     hold: HashSet<String>,
     max_connections: Option<usize>,
     ipv6: bool,
+    port: Option<u16>,
 }
 
 /// Describes a server before it starts: `S` is the protocol's own settings (files,
@@ -367,9 +368,16 @@ impl<S> Builder<S> {
         self
     }
 
+    /// Listen on this port instead of a free one the kernel chooses (the demo server's
+    /// `--port`); the start panics if it is taken.
+    pub fn port(mut self, port: u16) -> Self {
+        self.script.port = Some(port);
+        self
+    }
+
     /// Starts the server; `make` turns the settings into the protocol's shared state.
     pub fn launch<P: Protocol>(self, make: impl FnOnce(S) -> P) -> Server<P> {
-        let listeners = bind(self.script.ipv6);
+        let listeners = bind(self.script.ipv6, self.script.port);
         let port = listeners[0].local_addr().expect("local addr").port();
         let mut script = self.script;
         let once = std::mem::take(&mut script.once);
@@ -404,11 +412,12 @@ fn scripted(raw: &str, close: bool) -> Scripted {
     }
 }
 
-/// 127.0.0.1 on a free port, and `[::1]` on the same port when asked (a few tries: the port
-/// may be taken on `[::1]` by someone else).
-fn bind(ipv6: bool) -> Vec<TcpListener> {
+/// 127.0.0.1 on `port` or a free port, and `[::1]` on the same port when asked (a few tries:
+/// the port may be taken on `[::1]` by someone else).
+fn bind(ipv6: bool, port: Option<u16>) -> Vec<TcpListener> {
     for _ in 0..20 {
-        let v4 = TcpListener::bind("127.0.0.1:0").expect("bind a fake server on 127.0.0.1");
+        let v4 = TcpListener::bind(("127.0.0.1", port.unwrap_or(0)))
+            .expect("bind a fake server on 127.0.0.1");
         let mut listeners = vec![v4];
         if ipv6 {
             let port = listeners[0].local_addr().expect("local addr").port();
