@@ -111,6 +111,80 @@ pub struct ToolInfo {
 pub struct Run {
     pub argv: Vec<OsString>,
     pub account: Option<Selected>,
+    /// The flags the config file set, for messages that name them ([`blame`]).
+    pub origins: Vec<Origin>,
+}
+
+impl Run {
+    /// A run of the command line as it is: nothing from a config file.
+    pub fn plain(argv: Vec<OsString>) -> Run {
+        Run {
+            argv,
+            account: None,
+            origins: Vec::new(),
+        }
+    }
+}
+
+/// A flag the config file set. A message that names it (`--cacert /x/ca.pem: no PEM
+/// certificate in the file`) names the file, line and key instead: the user typed no flag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    /// `--cacert /x/ca.pem`, as messages name the flag and its value.
+    flag: String,
+    /// `cacert = "/x/ca.pem" (config file F, line 4, [accounts.work])`.
+    said: String,
+}
+
+static ORIGINS: RwLock<Vec<Origin>> = RwLock::new(Vec::new());
+
+/// The flags the config file set for the run that starts now.
+pub(crate) fn set_origins(origins: Vec<Origin>) {
+    if let Ok(mut o) = ORIGINS.write() {
+        *o = origins;
+    }
+}
+
+/// `text` with each flag the config file set (with the value it set: `--tls required`, never
+/// a hint's `--tls none`) said as the file's key, line and table.
+pub fn blame(text: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(origins) = ORIGINS.read() else {
+        return text.into();
+    };
+    let mut out = std::borrow::Cow::Borrowed(text);
+    for o in origins.iter() {
+        out = replace_flag(&out, &o.flag, &o.said)
+            .map(std::borrow::Cow::Owned)
+            .unwrap_or(out);
+    }
+    out
+}
+
+/// `text` with every whole occurrence of `flag` (not followed by more of a name or a value:
+/// `--tls` is not in `--tls-min`, `--cacert /a` not in `--cacert /ab`) replaced, if any.
+fn replace_flag(text: &str, flag: &str, with: &str) -> Option<String> {
+    let ends = |rest: &str| {
+        !rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'))
+    };
+    let mut out = String::new();
+    let mut rest = text;
+    let mut found = false;
+    while let Some(i) = rest.find(flag) {
+        let after = &rest[i + flag.len()..];
+        out.push_str(&rest[..i]);
+        if ends(after) {
+            out.push_str(with);
+            found = true;
+        } else {
+            out.push_str(flag);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    found.then_some(out)
 }
 
 /// Flags that say where the configuration is, or are no setting at all (`--authorize` is an
@@ -176,10 +250,7 @@ pub fn runs(tool: &ToolInfo, command: fn() -> Command, argv: Vec<OsString>) -> R
     if !names_accounts(&argv) && !default_file_exists() {
         // The common case of a tool without a config file costs a look at the command line
         // and one stat, not a second parse (it doubled the instructions a run starts with).
-        return Ok(vec![Run {
-            argv,
-            account: None,
-        }]);
+        return Ok(vec![Run::plain(argv)]);
     }
     let cmd = &command();
     let relaxed = relax(cmd.clone());
@@ -196,10 +267,7 @@ pub fn runs(tool: &ToolInfo, command: fn() -> Command, argv: Vec<OsString>) -> R
             m
         }
         _ => {
-            return Ok(vec![Run {
-                argv,
-                account: None,
-            }]);
+            return Ok(vec![Run::plain(argv)]);
         }
     };
     let raw = |id: &str| -> Vec<OsString> {
@@ -222,10 +290,7 @@ pub fn runs(tool: &ToolInfo, command: fn() -> Command, argv: Vec<OsString>) -> R
     let cfg = match super::config::load(config_flag.as_deref())? {
         Some(c) => c,
         None if named.is_empty() && !all => {
-            return Ok(vec![Run {
-                argv,
-                account: None,
-            }]);
+            return Ok(vec![Run::plain(argv)]);
         }
         None => {
             let looked = super::config::default_path()
@@ -776,6 +841,21 @@ impl<'c> File<'c> {
         let secret_given = other_user || SECRET_KEYS.iter().any(|k| given.ids.contains(*k));
         let mut secrets_from: Option<usize> = secret_given.then_some(usize::MAX);
         let mut flags: Vec<OsString> = Vec::new();
+        let mut origins: Vec<Origin> = Vec::new();
+        // Keeps where a flag's values came from (a switch, valueless, is never named with
+        // a value in a message).
+        let mut noted = |set: Vec<OsString>, key: &str, at: &str, table: &str| {
+            for f in &set {
+                let f = f.to_string_lossy();
+                if let Some((long, value)) = f.split_once('=') {
+                    origins.push(Origin {
+                        flag: format!("{long} {value}"),
+                        said: format!("{key} = {value:?} ({at}, {table})"),
+                    });
+                }
+            }
+            set
+        };
         let mut positionals: Vec<(usize, Vec<OsString>)> = Vec::new();
         let mut server: Option<String> = None;
         let mut selected = account.map(|(n, _)| Selected {
@@ -818,7 +898,10 @@ impl<'c> File<'c> {
                                 _ => {
                                     let long = format!("oauth2-{}", k.replace('_', "-"));
                                     if let Some(arg) = long_arg(cmd, &long) {
-                                        flags.extend(to_flag(arg, v.get_ref(), &at)?);
+                                        let set = to_flag(arg, v.get_ref(), &at)?;
+                                        let key = format!("oauth2.{k}");
+                                        let place = self.cfg.at(&v.span());
+                                        flags.extend(noted(set, &key, &place, table_name));
                                     }
                                 }
                             }
@@ -885,7 +968,8 @@ impl<'c> File<'c> {
                     continue;
                 }
                 taken.insert(id.to_string());
-                flags.extend(to_flag(arg, value.get_ref(), &at)?);
+                let set = to_flag(arg, value.get_ref(), &at)?;
+                flags.extend(noted(set, key, &self.cfg.at(&span), table_name));
             }
         }
         // The account's positional values (ftp-put's files) after the user's arguments,
@@ -915,6 +999,7 @@ impl<'c> File<'c> {
         Ok(Run {
             argv: out,
             account: selected,
+            origins,
         })
     }
 }
@@ -1289,6 +1374,25 @@ mod tests {
 
     fn os(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_flag_is_replaced_only_where_it_is_whole() {
+        let r = |t| replace_flag(t, "--tls required", "TLS");
+        assert_eq!(
+            r("and --tls required is set").as_deref(),
+            Some("and TLS is set")
+        );
+        assert_eq!(
+            r("--tls required: x; --tls required").as_deref(),
+            Some("TLS: x; TLS")
+        );
+        assert_eq!(r("--tls required-ish"), None);
+        assert_eq!(r("use --tls none"), None);
+        let r = |t| replace_flag(t, "--cacert /a", "C");
+        assert_eq!(r("--cacert /ab: no"), None);
+        assert_eq!(r("--cacert /a.pem: no"), None);
+        assert_eq!(r("--cacert /a: no").as_deref(), Some("C: no"));
     }
 
     #[test]

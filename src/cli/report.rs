@@ -98,14 +98,17 @@ impl Reporter {
         if err.kind() == Kind::StdoutClosed {
             return;
         }
-        self.stderr.line(&format!("{}{err}", self.prefix));
+        let said = super::account::blame(err.message());
+        self.stderr.line(&format!("{}{said}", self.prefix));
         self.first.get_or_insert(err.exit_code());
     }
 
     /// A message that is not a failure (skipped files, fallbacks, warnings), unless `--quiet`.
     pub fn note(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            self.stderr.line(&format!("{}{msg}", self.prefix));
+            let msg = msg.to_string();
+            let said = super::account::blame(&msg);
+            self.stderr.line(&format!("{}{said}", self.prefix));
         }
     }
 
@@ -135,6 +138,7 @@ impl Reporter {
         let (stderr, quiet, prefix) = (self.stderr.clone(), self.quiet(), self.prefix.clone());
         move |w: &str| {
             if !quiet {
+                let w = super::account::blame(w);
                 stderr.line(&format!("{prefix}warning: {w}"));
             }
         }

@@ -249,7 +249,7 @@ fn send_by_sender(
     let (args, account) = match super::account::for_sender(&sender)? {
         Some(run) => {
             let name = run.account.as_ref().map(|a| a.name.clone());
-            (Some((run.argv, run.account)), name)
+            (Some((run.argv, run.account, run.origins)), name)
         }
         None => (None, None),
     };
@@ -260,9 +260,10 @@ fn send_by_sender(
                 old.session.quit();
             }
             let args = match args {
-                Some((argv, selected)) => {
+                Some((argv, selected, origins)) => {
                     let args = super::tool::reparse::<SmtpSend>(argv)?;
                     super::account::select(selected);
+                    super::account::set_origins(origins);
                     args
                 }
                 None => base.clone(),

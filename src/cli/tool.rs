@@ -101,10 +101,7 @@ pub fn main<T: Tool>() -> ExitCode {
     let mut report = Reporter::new(T::NAME);
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let runs = if T::SCHEMES.is_empty() {
-        vec![account::Run {
-            argv,
-            account: None,
-        }]
+        vec![account::Run::plain(argv)]
     } else {
         let info = account::ToolInfo {
             name: T::NAME,
@@ -138,6 +135,7 @@ pub fn main<T: Tool>() -> ExitCode {
             }
         };
         account::select(run.account);
+        account::set_origins(run.origins);
         report.set_quiet(quiet);
         if let Err(e) = T::run(args, &mut report) {
             report.fail(&e);

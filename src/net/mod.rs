@@ -218,7 +218,7 @@ pub fn open(
         Error::new(
             Kind::Usage,
             format!(
-                "{target}: {}:// needs TLS, but --tls none was given",
+                "{target}: {}:// needs TLS, but --tls none is set",
                 target.scheme.name()
             ),
         )

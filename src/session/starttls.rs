@@ -80,7 +80,7 @@ pub fn starttls<P: StartTls>(
     match (mode, secret) {
         (TlsMode::Required, _) => Err(Error::new(
             Kind::Unavailable,
-            format!("{peer}: the server does not offer TLS ({why}) and --tls required was given"),
+            format!("{peer}: the server does not offer TLS ({why}) and --tls required is set"),
         )),
         // The certificate is who the user is: without TLS it is never shown.
         _ if tls.is_some_and(TlsContext::presents_certificate) => Err(Error::new(
@@ -167,7 +167,7 @@ mod tests {
         let e = run(false, Ok(()), TlsMode::Required, None).err().unwrap();
         assert_eq!(
             e.to_string(),
-            "h.example:143: the server does not offer TLS (it does not announce STARTTLS) and --tls required was given"
+            "h.example:143: the server does not offer TLS (it does not announce STARTTLS) and --tls required is set"
         );
         let pw = Credentials::password("bob", "pw");
         let e = run(false, Ok(()), TlsMode::Auto, Some(&pw)).err().unwrap();

@@ -721,3 +721,49 @@ fn no_server_names_the_url_and_the_account() {
         "imap-fetch: no server: give its URL (imaps://USER@HOST/FOLDER) or --account NAME"
     );
 }
+
+/// A failure caused by a value from the config file names the file, line and key, never a
+/// flag the user did not type; the same value typed is named as the flag; a hint to use
+/// another value keeps naming the flag.
+#[test]
+fn a_failure_from_a_config_value_names_the_key_not_a_flag() {
+    let server = pop(&[("u1", "Subject: one\r\n\r\n1\r\n")]).start();
+    let config =
+        pop_account("work", server.port(), "").replace("tls = \"none\"", "tls = \"required\"");
+    let home = Home::new("blame", &config);
+    let shown = home.config().display().to_string();
+    let out = home.tool("pop-fetch").args(["-a", "work"]).run();
+    let line = out.fails(69);
+    assert!(
+        line.ends_with(&format!(
+            "and tls = \"required\" (config file {shown}, line 5, [accounts.work]) is set"
+        )),
+        "{line}"
+    );
+    assert!(!line.contains("--tls"), "{line}");
+    let out = home
+        .tool("pop-fetch")
+        .args(["-a", "work", "--tls", "required"])
+        .run();
+    assert!(
+        out.fails(69).ends_with("and --tls required is set"),
+        "{}",
+        out.text()
+    );
+    // A bad certificate file from the config: its key and line, the path as written
+    // (`~/` made the home folder).
+    std::fs::write(home.path("ca.pem"), "not PEM\n").unwrap();
+    home.write(&format!("{config}cacert = \"~/ca.pem\"\n"), 0o600);
+    let out = home.tool("pop-fetch").args(["-a", "work"]).run();
+    assert_eq!(
+        out.fails(64),
+        format!(
+            "pop-fetch: cacert = \"{}\" (config file {shown}, line 8, [accounts.work]): no PEM certificate in the file",
+            home.path("ca.pem").display()
+        )
+    );
+    // tls = "auto" from the file: the hint still names the flag to use.
+    home.write(&config.replace("\"required\"", "\"auto\""), 0o600);
+    let out = home.tool("pop-fetch").args(["-a", "work"]).run();
+    assert!(out.fails(69).contains("--tls none"), "{}", out.text());
+}

@@ -76,7 +76,7 @@ fn smtp_send_a_454_to_starttls_is_69() {
         line.contains("the server does not offer TLS (STARTTLS: 454 4.7.0 TLS not available"),
         "{line}"
     );
-    assert!(line.ends_with("and --tls required was given"), "{line}");
+    assert!(line.ends_with("and --tls required is set"), "{line}");
     assert!(s.commands("MAIL").is_empty());
 }
 
