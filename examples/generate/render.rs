@@ -112,19 +112,58 @@ fn synopsis(cmd: &clap::Command) -> String {
 /// A section's text as roff, read the way it is written in `man/text/`:
 /// - prose (lines that start at the margin) is filled by roff to the reader's width, a
 ///   blank line starting a paragraph;
-/// - a definition list (an indented term of at most 24 characters, two or more spaces, its
-///   text, and lines indented to that text continuing it) becomes tagged paragraphs (`.TP`),
-///   filled too;
+/// - a definition list (a term of at most 24 characters, two or more spaces, its text, and
+///   lines indented to that text continuing it; or a longer term alone on its line, its text
+///   on the lines below, indented by 12 or more) becomes tagged paragraphs (`.TP`), filled
+///   too;
 /// - a bulleted item (`- ` at the margin, its other lines indented by two) is an indented
-///   paragraph with a bullet;
+///   paragraph with a bullet, and one indented by two more, nested in the one before;
+/// - a numbered item (`1. ` indented, its other lines indented to its text) is an indented
+///   paragraph with its number;
 /// - any other indented line (examples, command lines) is kept as written.
 fn section_body(body: &str) -> String {
     let lines: Vec<&str> = body.lines().collect();
     let mut out = String::new();
     let mut kept = false;
+    // Inside a nested list (`.RS` given, `.RE` owed).
+    let mut nested = false;
+    // The last thing written is a list item: prose after it starts a paragraph of its own.
+    let mut in_item = false;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if nested && !(indent == 2 && line[2..].starts_with("- ")) {
+            out.push_str(".RE\n");
+            nested = false;
+        }
+        // A term alone on its line, its text below (`-O, --output-dir DIR`).
+        let below = lines
+            .get(i + 1)
+            .map(|n| n.len() - n.trim_start_matches(' ').len())
+            .filter(|&b| b >= 12 && b > indent + 8 && definition(line).is_none());
+        if let (Some(column), true) = (below, indent <= 8 && !line.trim().is_empty()) {
+            if kept {
+                out.push_str(".fi\n");
+                kept = false;
+            }
+            out.push_str(&format!(".TP\n{}\n", roff_escape(line.trim())));
+            i += 1;
+            i += continuation(&lines[i..], column, &mut out);
+            in_item = true;
+            continue;
+        }
+        if let Some((number, text, column)) = numbered(line) {
+            if kept {
+                out.push_str(".fi\n");
+                kept = false;
+            }
+            out.push_str(&format!(".IP {number}. 4\n{}\n", roff_escape(text)));
+            i += 1;
+            i += continuation(&lines[i..], column, &mut out);
+            in_item = true;
+            continue;
+        }
         if let Some((term, text, column)) = definition(line) {
             if kept {
                 out.push_str(".fi\n");
@@ -136,41 +175,37 @@ fn section_body(body: &str) -> String {
                 roff_escape(text)
             ));
             i += 1;
-            while let Some(next) = lines.get(i) {
-                let rest = next.get(column..).unwrap_or("");
-                let continues = next.len() > column
-                    && next[..column].bytes().all(|b| b == b' ')
-                    && !rest.starts_with(' ');
-                if !continues {
-                    break;
-                }
-                out.push_str(&roff_escape(rest));
-                out.push('\n');
-                i += 1;
-            }
+            i += continuation(&lines[i..], column, &mut out);
+            in_item = true;
             continue;
         }
-        if let Some(item) = line.strip_prefix("- ") {
-            // A bulleted item, its lines after the first indented by two.
+        let bullet = match line.strip_prefix("- ") {
+            Some(item) => Some((item, 2)),
+            None => line
+                .strip_prefix("  - ")
+                .filter(|_| i > 0 && !lines[i - 1].trim().is_empty())
+                .map(|item| (item, 4)),
+        };
+        if let Some((item, column)) = bullet {
+            // A bulleted item, its lines after the first indented to its text.
             if kept {
                 out.push_str(".fi\n");
                 kept = false;
             }
+            if column == 4 && !nested {
+                out.push_str(".RS\n");
+                nested = true;
+            }
             out.push_str(&format!(".IP \\(bu 2\n{}\n", roff_escape(item)));
             i += 1;
-            while let Some(next) = lines.get(i) {
-                match next.strip_prefix("  ") {
-                    Some(rest) if !rest.is_empty() && !rest.starts_with(' ') => {
-                        out.push_str(&roff_escape(rest));
-                        out.push('\n');
-                        i += 1;
-                    }
-                    _ => break,
-                }
-            }
+            i += continuation(&lines[i..], column, &mut out);
+            in_item = true;
             continue;
         }
         let indented = line.starts_with(' ');
+        if std::mem::take(&mut in_item) && !indented && !line.trim().is_empty() {
+            out.push_str(".PP\n");
+        }
         if line.trim().is_empty() {
             if kept {
                 out.push_str(".fi\n");
@@ -193,14 +228,51 @@ fn section_body(body: &str) -> String {
     if kept {
         out.push_str(".fi\n");
     }
+    if nested {
+        out.push_str(".RE\n");
+    }
     out
+}
+
+/// Writes the lines that continue an item whose text starts at `column` (indented exactly
+/// to it), filled; returns how many there were.
+fn continuation(lines: &[&str], column: usize, out: &mut String) -> usize {
+    let mut n = 0;
+    for next in lines {
+        let rest = next.get(column..).unwrap_or("");
+        // `- ` starts a nested item, not more of this one.
+        let continues = next.len() > column
+            && next[..column].bytes().all(|b| b == b' ')
+            && !rest.starts_with(' ')
+            && !rest.starts_with("- ");
+        if !continues {
+            break;
+        }
+        out.push_str(&roff_escape(rest));
+        out.push('\n');
+        n += 1;
+    }
+    n
+}
+
+/// An indented numbered item (`  4. text`): its number, its text and the column the text
+/// starts at. Pure.
+fn numbered(line: &str) -> Option<(&str, &str, usize)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let rest = &line[indent..];
+    let dot = rest.find(". ")?;
+    let number = &rest[..dot];
+    let ok = (1..=8).contains(&indent)
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| (number, &rest[dot + 2..], indent + dot + 2))
 }
 
 /// An indented line of a definition list: its term, its text, and the column the text
 /// starts at. Pure.
 fn definition(line: &str) -> Option<(&str, &str, usize)> {
     let indent = line.len() - line.trim_start_matches(' ').len();
-    if indent == 0 || indent > 8 {
+    if indent > 8 {
         return None;
     }
     let rest = &line[indent..];
