@@ -38,3 +38,40 @@ fn every_tool_has_a_man_page_and_five_completions() {
         );
     }
 }
+
+/// At `MANWIDTH=80` a man page breaks no line mid-word: roff fills everything but what is
+/// kept as written (`.nf`: examples, command lines), and those lines fit in the 73 columns
+/// left beside the section's indent of 7. One sample of ftp-ls's JSON output, a single
+/// record that cannot be broken, is the exception.
+#[test]
+fn kept_lines_of_the_man_pages_fit_80_columns() {
+    let mut wide = Vec::new();
+    for (path, page) in crate::render::render_all() {
+        if !path.starts_with("man") {
+            continue;
+        }
+        let page = String::from_utf8(page).unwrap();
+        let mut kept = false;
+        for line in page.lines() {
+            match line {
+                ".nf" => kept = true,
+                ".fi" => kept = false,
+                _ if kept => {
+                    let shown = line
+                        .replace("\\-", "-")
+                        .replace("\\e", "\\")
+                        .replace("\\&", "");
+                    if shown.chars().count() > 73 && !shown.trim_start().starts_with('{') {
+                        wide.push(format!("{}: {shown}", path.display()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        wide.is_empty(),
+        "lines too wide for 80 columns:\n{}",
+        wide.join("\n")
+    );
+}
