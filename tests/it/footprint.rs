@@ -1,7 +1,7 @@
 //! What a running tool has in memory besides its own work: the shared libraries loaded.
 //!
 //! Most of a tool's resident memory is the code of the program and of the libraries it
-//! loads (README, "Memory"). libm is not one of them: the only C maths function the tools
+//! loads (docs/GUIDE.md, ftp-get's "Speed and memory"). libm is not one of them: the only C maths function the tools
 //! call is defined in the program (src/cli/libm.rs). A dependency that starts calling
 //! another one (`f64::ln`, `f64::sin`, ...) brings libm back, 0.3 MiB more in every run;
 //! this test names the tool that did.

@@ -969,7 +969,7 @@ fn stdout_closed_early_with_delete_is_74_and_deletes_nothing() {
     }
 }
 
-/// The README's recipes in order: a look with `--stdout` (`| grep -c '^From '`, or `| head`)
+/// The recipes of docs/GUIDE.md in order: a look with `--stdout` (`| grep -c '^From '`, or `| head`)
 /// records nothing, so the cron run into a Maildir still gets every message, and a
 /// `--delete` run deletes only what it stored itself.
 #[test]
