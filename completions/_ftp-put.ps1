@@ -22,7 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'ftp-put' -ScriptBlock {
     $completions = @(switch ($command) {
         'ftp-put' {
             [CompletionResult]::new('--chmod', '--chmod', [CompletionResultType]::ParameterName, 'Set the remote file''s mode (SITE CHMOD MODE, e.g. 644); a warning where unsupported')
-            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Transfer N files at once, over N logged-in connections (plus one for the listings and folders of a wildcard or a tree)')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Transfer N files at once, over N logged-in connections (plus one that lists the folders, or makes them)')
             [CompletionResult]::new('--limit-rate', '--limit-rate', [CompletionResultType]::ParameterName, 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]')

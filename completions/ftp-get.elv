@@ -22,7 +22,7 @@ set edit:completion:arg-completer[ftp-get] = {|@words|
             cand --output 'Write to FILE (one URL only); ''-'' writes to standard output'
             cand -O 'Write into the folder DIR under the remote names [default: .]'
             cand --output-dir 'Write into the folder DIR under the remote names [default: .]'
-            cand --parallel 'Transfer N files at once, over N logged-in connections (plus one for the listings and folders of a wildcard or a tree)'
+            cand --parallel 'Transfer N files at once, over N logged-in connections (plus one that lists the folders, or makes them)'
             cand --limit-rate 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)'
             cand -a 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]'
             cand --account 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]'

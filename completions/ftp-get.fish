@@ -1,6 +1,6 @@
 complete -c ftp-get -s o -l output -d 'Write to FILE (one URL only); \'-\' writes to standard output' -r -F
 complete -c ftp-get -s O -l output-dir -d 'Write into the folder DIR under the remote names [default: .]' -r -f -a "(__fish_complete_directories)"
-complete -c ftp-get -l parallel -d 'Transfer N files at once, over N logged-in connections (plus one for the listings and folders of a wildcard or a tree)' -r
+complete -c ftp-get -l parallel -d 'Transfer N files at once, over N logged-in connections (plus one that lists the folders, or makes them)' -r
 complete -c ftp-get -l limit-rate -d 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)' -r
 complete -c ftp-get -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
 complete -c ftp-get -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F

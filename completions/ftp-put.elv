@@ -19,7 +19,7 @@ set edit:completion:arg-completer[ftp-put] = {|@words|
     var completions = [
         &'ftp-put'= {
             cand --chmod 'Set the remote file''s mode (SITE CHMOD MODE, e.g. 644); a warning where unsupported'
-            cand --parallel 'Transfer N files at once, over N logged-in connections (plus one for the listings and folders of a wildcard or a tree)'
+            cand --parallel 'Transfer N files at once, over N logged-in connections (plus one that lists the folders, or makes them)'
             cand --limit-rate 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)'
             cand -a 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]'
             cand --account 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool''s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]'

@@ -1,5 +1,5 @@
 complete -c ftp-put -l chmod -d 'Set the remote file\'s mode (SITE CHMOD MODE, e.g. 644); a warning where unsupported' -r
-complete -c ftp-put -l parallel -d 'Transfer N files at once, over N logged-in connections (plus one for the listings and folders of a wildcard or a tree)' -r
+complete -c ftp-put -l parallel -d 'Transfer N files at once, over N logged-in connections (plus one that lists the folders, or makes them)' -r
 complete -c ftp-put -l limit-rate -d 'Move at most RATE bytes per second over all connections together (500K, 2M, 1G: powers of 1024)' -r
 complete -c ftp-put -s a -l account -d 'Take what the command line leaves out (the server, the user, the secret, TLS, the tool\'s own flags) from account NAME, [accounts.NAME] of the config file [default: its default account]' -r -f
 complete -c ftp-put -l config -d 'Read the config file FILE [default: $XDG_CONFIG_HOME/posthaste/config.toml]' -r -F

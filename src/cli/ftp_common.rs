@@ -87,8 +87,8 @@ pub struct TransferArgs {
     #[arg(long)]
     pub ascii: bool,
 
-    /// Transfer N files at once, over N logged-in connections (plus one for the listings
-    /// and folders of a wildcard or a tree)
+    /// Transfer N files at once, over N logged-in connections (plus one that lists the
+    /// folders, or makes them)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_parallel)]
     pub parallel: usize,
     /// Move at most RATE bytes per second over all connections together (500K, 2M, 1G:
