@@ -238,7 +238,7 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
         Destination::File(f.clone())
     } else {
         if let Some(dir) = &args.output_dir {
-            output_dir_habit(dir, args.create_dirs)?;
+            output_dir_habit(dir, args.create_dirs || args.recursive)?;
         }
         Destination::Dir(
             args.output_dir
@@ -250,7 +250,9 @@ fn prepare(args: &Args, report: &Reporter) -> Result<(Vec<Target>, FtpOptions, G
     let opts = GetOptions {
         destination,
         resume: args.resume,
-        create_dirs: args.create_dirs,
+        // A tree's -O folder is made when missing (wget -r -P, lftp's mirror): -r says it
+        // is a folder, never a file.
+        create_dirs: args.create_dirs || args.recursive && args.output_dir.is_some(),
         no_clobber: args.no_clobber,
         keep_mtime: !args.no_mtime,
         delete_remote: args.delete_remote,

@@ -34,6 +34,20 @@ fn recursive_mirrors_a_tree_with_mtimes() {
     assert_file(&dir.join("a.txt"), b"alpha");
 }
 
+/// `-r -O DIR`: DIR is a folder, made when missing (with the folders above it), as wget
+/// `-r -P` and lftp's `mirror` make it; without `-r` such a name is refused as wget's `-O`.
+#[test]
+fn recursive_makes_a_missing_output_folder() {
+    let ftp = FakeFtp::builder().file("d/a.txt", "alpha").start();
+    let dir = TempDir::new("mirror-new");
+    let target = dir.join("new/tree");
+    ftp_get(&["-r", "-O", target.to_str().unwrap(), &ftp.url("d")]).ok();
+    assert_file(&target.join("a.txt"), b"alpha");
+    let other = dir.join("other");
+    ftp_get(&["-O", other.to_str().unwrap(), &ftp.url("d/a.txt")]).fails(64);
+    assert!(!other.exists());
+}
+
 #[test]
 fn recursive_refuses_hostile_names_before_touching_the_disk() {
     let body = "type=file;size=1; ../escape\r\n\
