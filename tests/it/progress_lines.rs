@@ -60,6 +60,15 @@ fn said(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
+/// `name` with `--progress lines` and `args`.
+fn with_lines(name: &'static str, args: &[&str]) -> crate::support::tool::Out {
+    tool(name)
+        .args(["--progress", "lines"])
+        .args(args)
+        .timeout(20)
+        .run()
+}
+
 /// `4 files, 390.62 KiB in ` ... `/s)` then `rest` (`, 1 skipped`).
 fn assert_total(line: &str, head: &str, rest: &str) {
     assert!(
@@ -77,11 +86,11 @@ fn several_files_end_with_a_total_in_the_same_words_sequential_or_parallel() {
         .start();
     for parallel in ["1", "3"] {
         let dir = TempDir::new("progress-total");
-        let o = tool("ftp-get")
-            .args(["--progress", "lines", "--parallel", parallel, "-r", "-O"])
-            .args([dir.arg(), &ftp.url("t/")])
-            .timeout(20)
-            .run();
+        let url = ftp.url("t/");
+        let o = with_lines(
+            "ftp-get",
+            &["--parallel", parallel, "-r", "-O", dir.arg(), &url],
+        );
         assert_eq!(o.code, Some(0), "{o:?}");
         let lines = said(&o.stderr);
         // A line per file (in the order they finished), then the total.
@@ -102,11 +111,8 @@ fn several_files_end_with_a_total_in_the_same_words_sequential_or_parallel() {
     std::fs::write(tree.join("sub/b"), "b".repeat(24)).unwrap();
     let to = FakeFtp::builder().dir("up").start();
     for parallel in ["1", "2"] {
-        let o = tool("ftp-put")
-            .args(["--progress", "lines", "--parallel", parallel, "-r"])
-            .args([tree.arg(), &to.url("up/")])
-            .timeout(20)
-            .run();
+        let url = to.url("up/");
+        let o = with_lines("ftp-put", &["--parallel", parallel, "-r", tree.arg(), &url]);
         assert_eq!(o.code, Some(0), "{o:?}");
         let lines = said(&o.stderr);
         assert_eq!(lines.len(), 3, "--parallel {parallel}: {lines:?}");
@@ -114,10 +120,7 @@ fn several_files_end_with_a_total_in_the_same_words_sequential_or_parallel() {
     }
     // One file: its line is the total.
     let dir = TempDir::new("progress-one");
-    let o = tool("ftp-get")
-        .args(["--progress", "lines", "-O", dir.arg(), &ftp.url("t/a")])
-        .timeout(20)
-        .run();
+    let o = with_lines("ftp-get", &["-O", dir.arg(), &ftp.url("t/a")]);
     assert_eq!(o.code, Some(0), "{o:?}");
     assert_eq!(said(&o.stderr).len(), 1, "{:?}", o.stderr);
 }
@@ -130,22 +133,28 @@ fn the_total_counts_what_was_skipped_and_what_failed() {
         .start();
     let dir = TempDir::new("progress-skipped");
     std::fs::write(dir.join("a"), "old").unwrap();
-    let o = tool("ftp-get")
-        .args(["--progress", "lines", "--no-clobber", "-O", dir.arg()])
-        .args([&ftp.url("a"), &ftp.url("b"), &ftp.url("missing")])
-        .timeout(20)
-        .run();
+    let urls = [ftp.url("a"), ftp.url("b"), ftp.url("missing")];
+    let o = with_lines(
+        "ftp-get",
+        &[
+            "--no-clobber",
+            "-O",
+            dir.arg(),
+            &urls[0],
+            &urls[1],
+            &urls[2],
+        ],
+    );
     assert_eq!(o.code, Some(66), "{o:?}");
     let lines = said(&o.stderr);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_total(lines[1], "1 file, 20 B in ", ", 1 skipped, 1 failed");
     assert_eq!(std::fs::read(dir.join("a")).unwrap(), b"old");
     // -q: errors only, no total.
-    let o = tool("ftp-get")
-        .args(["--progress", "lines", "-q", "--no-clobber", "-O", dir.arg()])
-        .args([&ftp.url("a"), &ftp.url("b")])
-        .timeout(20)
-        .run();
+    let o = with_lines(
+        "ftp-get",
+        &["-q", "--no-clobber", "-O", dir.arg(), &urls[0], &urls[1]],
+    );
     assert_eq!((o.code, o.stderr.as_str()), (Some(0), ""));
 }
 
