@@ -54,11 +54,10 @@ impl Events for ChannelEvents {
         let _ = self.tx.send(Msg::Advance(n));
     }
     fn finish(&mut self) {
-        let (name, started, moved) = self
-            .current
-            .take()
-            .unwrap_or_else(|| (String::new(), Instant::now(), 0));
-        let _ = self.tx.send(Msg::Done(name, moved, started.elapsed()));
+        // As the display's own finish: a file counts once it started.
+        if let Some((name, started, moved)) = self.current.take() {
+            let _ = self.tx.send(Msg::Done(name, moved, started.elapsed()));
+        }
     }
     fn skip(&mut self, msg: Option<&str>) {
         let _ = self.tx.send(Msg::Skip(msg.map(str::to_string)));
