@@ -3,6 +3,7 @@
 //! (`cli::progress`).
 
 use crate::error::Error;
+use std::time::Duration;
 
 /// What the caller is told as the run goes; the library never prints.
 pub trait Events {
@@ -24,6 +25,18 @@ pub trait Events {
     fn advance(&mut self, n: u64);
     /// The current transfer completed.
     fn finish(&mut self);
+    /// A transfer on another thread (`--parallel`) completed: `name` moved `moved` bytes in
+    /// `took`, what its own [`finish`](Events::finish) would have said.
+    fn finished(&mut self, name: &str, moved: u64, took: Duration) {
+        let _ = (name, moved, took);
+    }
+    /// A file was left as it was (up to date, `--no-clobber`, already complete): counted
+    /// in the run's total; `msg`, when there is one, says why.
+    fn skip(&mut self, msg: Option<&str>) {
+        if let Some(m) = msg {
+            self.note(m);
+        }
+    }
     /// A file or message (or a whole server's worth of them) failed; ends any transfer in
     /// progress.
     fn fail(&mut self, err: &Error);

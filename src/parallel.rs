@@ -19,24 +19,48 @@ enum Msg {
     Note(String),
     Fail(Error),
     Advance(u64),
-    Done,
+    /// A file done: its name, the bytes it moved and how long it took.
+    Done(String, u64, Duration),
+    Skip(Option<String>),
+    /// The producer is done: this many files were queued.
+    Listed(u64),
 }
 
 /// [`Events`] for a worker thread: everything goes to the calling thread.
 struct ChannelEvents {
     tx: mpsc::Sender<Msg>,
+    /// The file being moved: its name, when it started, the bytes moved so far.
+    current: Option<(String, Instant, u64)>,
+}
+
+impl ChannelEvents {
+    fn new(tx: mpsc::Sender<Msg>) -> ChannelEvents {
+        ChannelEvents { tx, current: None }
+    }
 }
 
 impl Events for ChannelEvents {
     fn note(&mut self, msg: &str) {
         let _ = self.tx.send(Msg::Note(msg.to_string()));
     }
-    fn start(&mut self, _name: &str, _total: Option<u64>, _offset: u64) {}
+    fn start(&mut self, name: &str, _total: Option<u64>, _offset: u64) {
+        // A retry starts the file again: its line counts from the last start.
+        self.current = Some((name.to_string(), Instant::now(), 0));
+    }
     fn advance(&mut self, n: u64) {
+        if let Some((_, _, moved)) = &mut self.current {
+            *moved += n;
+        }
         let _ = self.tx.send(Msg::Advance(n));
     }
     fn finish(&mut self) {
-        let _ = self.tx.send(Msg::Done);
+        // As the display's own finish: a file counts once it started.
+        if let Some((name, started, moved)) = self.current.take() {
+            let _ = self.tx.send(Msg::Done(name, moved, started.elapsed()));
+        }
+    }
+    fn skip(&mut self, msg: Option<&str>) {
+        let _ = self.tx.send(Msg::Skip(msg.map(str::to_string)));
     }
     fn fail(&mut self, err: &Error) {
         let _ = self.tx.send(Msg::Fail(copy(err)));
@@ -62,6 +86,8 @@ struct QueueState<J> {
     untried: usize,
     /// A worker left for want of a connection, and said so.
     said_fewer: bool,
+    /// Jobs sent by the producer so far.
+    sent: u64,
 }
 
 impl<J> Queue<J> {
@@ -73,6 +99,7 @@ impl<J> Queue<J> {
                 workers,
                 untried: 0,
                 said_fewer: false,
+                sent: 0,
             }),
             changed: Condvar::new(),
             capacity: capacity.max(1),
@@ -89,6 +116,7 @@ impl<J> Queue<J> {
             }
             if st.jobs.len() < self.capacity {
                 st.jobs.push_back(job);
+                st.sent += 1;
                 self.changed.notify_all();
                 return Ok(());
             }
@@ -96,9 +124,15 @@ impl<J> Queue<J> {
         }
     }
 
-    fn close(&self) {
-        lock(&self.state).closed = true;
+    /// No more jobs: how many were sent.
+    fn close(&self) -> u64 {
+        let sent = {
+            let mut st = lock(&self.state);
+            st.closed = true;
+            st.sent
+        };
         self.changed.notify_all();
+        sent
     }
 
     fn leave(&self) {
@@ -243,7 +277,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Runs `produce` on one thread, feeding a queue of at most `2 * workers` jobs, and `work`
 /// on `workers` threads taking from it; each gets [`Events`] of its own that reach `events`
-/// here, as one display: `label`, the bytes of all transfers, and the files done.
+/// here, as one display: `label`, the bytes of all transfers, and the files done (`2 of 4
+/// files` once the producer is done and their number known). Each file done is told through
+/// [`Events::finished`]; the display ends without a line of its own.
 pub fn run<J: Send>(
     workers: usize,
     events: &mut dyn Events,
@@ -259,7 +295,7 @@ pub fn run<J: Send>(
         for _ in 0..workers {
             let tx = etx.clone();
             s.spawn(move || {
-                let mut ev = ChannelEvents { tx };
+                let mut ev = ChannelEvents::new(tx);
                 let jobs = Jobs {
                     queue,
                     left: Cell::new(false),
@@ -272,40 +308,58 @@ pub fn run<J: Send>(
         }
         let tx = etx.clone();
         s.spawn(move || {
-            let mut ev = ChannelEvents { tx };
+            let mut ev = ChannelEvents::new(tx);
             produce(queue, &mut ev);
             // The workers end once the queue is empty.
-            queue.close();
+            let sent = queue.close();
+            let _ = ev.tx.send(Msg::Listed(sent));
         });
         drop(etx);
-        let (mut bytes, mut files) = (0u64, 0u64);
+        let mut bytes = 0u64;
+        // Files done, skipped or failed, of how many.
+        let (mut handled, mut listed) = (0u64, None);
         events.start(label, None, 0);
         for msg in erx {
             match msg {
-                Msg::Note(m) => events.note(&m),
+                Msg::Note(m) => {
+                    events.note(&m);
+                    continue;
+                }
                 Msg::Advance(n) => {
                     bytes += n;
                     events.advance(n);
+                    continue;
                 }
-                Msg::Done => {
-                    files += 1;
-                    events.status(&format!("{label}: {files} files"));
+                Msg::Done(name, moved, took) => {
+                    handled += 1;
+                    events.finished(&name, moved, took);
                 }
+                Msg::Skip(m) => {
+                    handled += 1;
+                    events.skip(m.as_deref());
+                }
+                Msg::Listed(n) => listed = Some(n),
                 Msg::Fail(e) => {
+                    handled += 1;
                     events.fail(&e);
                     // A failure ends the display's current line: start it again.
                     events.start(label, None, bytes);
-                    events.status(&format!("{label}: {files} files"));
                 }
             }
+            events.status(&files_done(label, handled, listed));
         }
-        if files > 0 || bytes > 0 {
-            events.status(&format!("{label}: {files} files"));
-            events.finish();
-        } else {
-            events.discard();
-        }
+        events.discard();
     });
+}
+
+/// What the display of a `--parallel` run says: `3 connections: 2 of 4 files`, or without
+/// "of" while the producer is still finding them.
+fn files_done(label: &str, handled: u64, listed: Option<u64>) -> String {
+    match listed {
+        // A failure that was no file's (a listing) does not count past the end.
+        Some(n) => format!("{label}: {} of {n} files", handled.min(n)),
+        None => format!("{label}: {handled} files"),
+    }
 }
 
 /// A token bucket shared by every connection of a run (`--limit-rate`): each transfer
@@ -539,6 +593,22 @@ mod tests {
         let (done, failed, notes) = start_all(2, &[0], wrong_password, 20);
         assert_eq!((done.concat().len(), failed), (19, 1));
         assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn the_display_counts_the_files_of_those_listed_once_known() {
+        assert_eq!(
+            files_done("3 connections", 2, None),
+            "3 connections: 2 files"
+        );
+        assert_eq!(
+            files_done("3 connections", 2, Some(4)),
+            "3 connections: 2 of 4 files"
+        );
+        assert_eq!(
+            files_done("2 connections", 3, Some(2)),
+            "2 connections: 2 of 2 files"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! ([`super::store`]): the state file and the store a run opens, the tries of a
 //! connection, and what a run says at its end.
 
-use super::common::OutputArgs;
+use super::common::{OutputArgs, Progress};
 use super::progress::CliEvents;
 use super::report::Reporter;
 use super::store::{DeliverArgs, Tracked};
@@ -12,8 +12,8 @@ use crate::events::Events;
 use crate::jobs::retry::RetryPolicy;
 use crate::net::url::Target;
 use crate::uidls::{self, StateFile};
-use std::io::IsTerminal;
 use std::path::Path;
+use std::time::Duration;
 
 /// The state file of the run, locked for the whole run before anything is fetched: `file`
 /// (`--state-file`), else the account's under `proto` (`pop`, `imap`).
@@ -109,13 +109,19 @@ pub struct Done<'a> {
     pub from: String,
     pub store: &'a dyn Deliver,
     pub fetched: u64,
+    /// The bytes of the messages fetched, and how long that took.
+    pub bytes: u64,
+    pub took: Duration,
     pub deleted: u64,
     pub left: u64,
+    /// `--progress`: the total is said when the progress display is on, as ftp-get's.
+    pub progress: Progress,
 }
 
 impl Done<'_> {
-    /// Says how many messages `--limit` left for the next run and, at a terminal (and
-    /// when `fetching`), how many came from where into what.
+    /// Says how many messages `--limit` left for the next run and, when the progress
+    /// display is on (and `fetching`), the total in every tool's words, from where into what:
+    /// `3 new messages, 12.5 KiB in 0.4 s (31.2 KiB/s) from HOST:PORT into Maildir DIR`.
     pub fn say(&self, report: &Reporter, fetching: bool) {
         if self.left > 0 {
             report.note(format_args!(
@@ -123,11 +129,10 @@ impl Done<'_> {
                 self.prefix, self.left
             ));
         }
-        if fetching && !report.quiet() && std::io::stderr().is_terminal() {
+        if fetching && super::progress::shown(report.quiet(), self.progress) {
             report.note(format_args!(
-                "{} new message{} from {} into {}{}",
-                self.fetched,
-                if self.fetched == 1 { "" } else { "s" },
+                "{} from {} into {}{}",
+                super::progress::total("new message", self.fetched, self.bytes, self.took),
                 self.from,
                 self.store.name(),
                 if self.deleted > 0 {

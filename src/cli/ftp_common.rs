@@ -17,7 +17,8 @@ pub fn before_connecting(net: &NetArgs<OutputArgs>, report: &Reporter) {
 }
 
 /// Runs a transfer job (ftp-get's, ftp-put's) once [`before_connecting`] is said: `job` gets
-/// the login for each server ([`ftp_login`]) and the progress display.
+/// the login for each server ([`ftp_login`]) and the progress display, which ends with the
+/// run's total when it moved several files.
 pub fn run_job(
     net: &NetArgs<OutputArgs>,
     report: &mut Reporter,
@@ -26,10 +27,9 @@ pub fn run_job(
     before_connecting(net, report);
     let warn = report.warner();
     let mut login_for = |t: &Target| ftp_login(t, &net.creds, &warn);
-    job(
-        &mut login_for,
-        &mut CliEvents::new(report, net.output.progress),
-    );
+    let mut events = CliEvents::new(report, net.output.progress);
+    job(&mut login_for, &mut events);
+    events.say_total("file");
 }
 
 /// The FTP connection settings shared by the FTP tools.

@@ -146,8 +146,9 @@ impl Tool for ImapFetch {
             url_path: args.folders.is_empty(),
         };
         let mut events = CliEvents::new(report, args.net.output.progress);
-        let mut totals: Vec<(&String, Summary)> = Vec::new();
+        let mut totals: Vec<(&String, Summary, std::time::Duration)> = Vec::new();
         for folder in &folders {
+            let started = std::time::Instant::now();
             let summary = fetch::with_retries(
                 &args.net.conn.retry_policy(),
                 &mut events,
@@ -157,17 +158,20 @@ impl Tool for ImapFetch {
             let Some(s) = summary else {
                 return Ok(());
             };
-            totals.push((folder, s));
+            totals.push((folder, s, started.elapsed()));
         }
         drop(events);
-        for (folder, s) in &totals {
+        for (folder, s, took) in &totals {
             fetch::Done {
                 prefix: format!("folder {}: ", printable(folder)),
                 from: format!("{} folder {}", target.authority(), printable(folder)),
                 store: &store,
                 fetched: s.fetched,
+                bytes: s.bytes,
+                took: *took,
                 deleted: s.deleted,
                 left: s.left,
+                progress: args.net.output.progress,
             }
             .say(report, !args.reset_state);
         }

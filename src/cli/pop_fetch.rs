@@ -142,6 +142,7 @@ impl Tool for PopFetch {
         let mut events = CliEvents::new(report, args.net.output.progress);
         // The connection is dropped without QUIT, so the server deletes nothing.
         let unfinished = args.delete.then_some("nothing was deleted on the server");
+        let started = std::time::Instant::now();
         let summary = fetch::with_retries(
             &args.net.conn.retry_policy(),
             &mut events,
@@ -167,8 +168,11 @@ impl Tool for PopFetch {
             from: target.authority(),
             store: &store,
             fetched: s.fetched,
+            bytes: s.bytes,
+            took: started.elapsed(),
             deleted: s.deleted,
             left: s.left,
+            progress: args.net.output.progress,
         }
         .say(report, true);
         Ok(())

@@ -22,6 +22,12 @@ pub fn wanted(quiet: bool, mode: Progress) -> bool {
         }
 }
 
+/// Whether the progress display is on, as a bar or as `--progress lines`: each finished
+/// file then leaves its line, and the run its total.
+pub fn shown(quiet: bool, mode: Progress) -> bool {
+    wanted(quiet, mode) || (!quiet && mode == Progress::Lines)
+}
+
 /// The bar's look. `offset` bytes were there before this run: the rate counts only what
 /// moved since (a resumed 10 GiB file does not show 10 GiB/s in its first frame).
 fn style(known_total: bool, offset: u64) -> ProgressStyle {
@@ -149,14 +155,45 @@ impl Lines {
     }
 }
 
-/// The line a finished file leaves: `NAME: 40 MiB in 2.1 s (19 MiB/s)`.
-fn summary(name: &str, got: u64, took: Duration) -> String {
+/// What moved and how fast: `40 MiB in 2.1 s (19 MiB/s)`.
+fn moved(bytes: u64, took: Duration) -> String {
     let secs = took.as_secs_f64().max(0.001);
     format!(
-        "{name}: {} in {secs:.1} s ({}/s)",
-        format_size(got, BINARY),
-        format_size((got as f64 / secs) as u64, BINARY)
+        "{} in {secs:.1} s ({}/s)",
+        format_size(bytes, BINARY),
+        format_size((bytes as f64 / secs) as u64, BINARY)
     )
+}
+
+/// The line a finished file leaves: `NAME: 40 MiB in 2.1 s (19 MiB/s)`.
+fn summary(name: &str, got: u64, took: Duration) -> String {
+    format!("{name}: {}", moved(got, took))
+}
+
+/// The total a run of several files or messages ends with, in every tool:
+/// `4 files, 390.62 KiB in 0.1 s (3.20 MiB/s)`. `noun` is singular (`file`, `new message`).
+pub fn total(noun: &str, count: u64, bytes: u64, took: Duration) -> String {
+    let s = if count == 1 { "" } else { "s" };
+    format!("{count} {noun}{s}, {}", moved(bytes, took))
+}
+
+/// The file being moved, whatever is drawn of it.
+struct Current {
+    name: String,
+    started: Instant,
+    /// Bytes moved since it started (a resume's offset not counted).
+    moved: u64,
+}
+
+/// What a run did, for its total line.
+#[derive(Default)]
+struct Tally {
+    files: u64,
+    bytes: u64,
+    skipped: u64,
+    failed: u64,
+    /// When the first file started.
+    since: Option<Instant>,
 }
 
 /// Reports a transfer run on stderr: progress, notes and failures, all through the
@@ -170,8 +207,8 @@ pub struct CliEvents<'r> {
     /// The bar of the current transfer (the reporter's [`Stderr`](super::report::Stderr)
     /// knows it too, to print above it).
     bar: Option<ProgressBar>,
-    /// Bytes that were already there when the current file started (a resume).
-    offset: u64,
+    current: Option<Current>,
+    tally: Tally,
 }
 
 impl<'r> CliEvents<'r> {
@@ -184,8 +221,32 @@ impl<'r> CliEvents<'r> {
             lines,
             line: None,
             bar: None,
-            offset: 0,
+            current: None,
+            tally: Tally::default(),
         }
+    }
+
+    /// Whether each finished file leaves its line (and the run its total).
+    fn shown(&self) -> bool {
+        self.bars || self.lines
+    }
+
+    /// Says the run's total, after the files' own lines, when more than one file was
+    /// moved, skipped or failed: `4 files, 390.62 KiB in 0.1 s (3.20 MiB/s), 2 skipped,
+    /// 1 failed`.
+    pub fn say_total(&mut self, noun: &str) {
+        let t = &self.tally;
+        if !self.shown() || t.files + t.skipped + t.failed < 2 {
+            return;
+        }
+        let took = t.since.map_or(Duration::ZERO, |s| s.elapsed());
+        let mut line = total(noun, t.files, t.bytes, took);
+        for (n, what) in [(t.skipped, "skipped"), (t.failed, "failed")] {
+            if n > 0 {
+                line.push_str(&format!(", {n} {what}"));
+            }
+        }
+        self.reporter.stderr().line(&line);
     }
 
     fn clear_bar(&mut self) -> Option<ProgressBar> {
@@ -205,6 +266,13 @@ impl Events for CliEvents<'_> {
     }
 
     fn start(&mut self, name: &str, total: Option<u64>, offset: u64) {
+        let now = Instant::now();
+        self.tally.since.get_or_insert(now);
+        self.current = Some(Current {
+            name: visible(name),
+            started: now,
+            moved: 0,
+        });
         if self.lines {
             let now = Instant::now();
             self.line = Some(Lines {
@@ -233,7 +301,6 @@ impl Events for CliEvents<'_> {
         bar.set_style(style(total.is_some(), offset));
         bar.set_message(visible(name));
         bar.set_position(offset);
-        self.offset = offset;
         bar.reset_eta();
         bar.enable_steady_tick(Duration::from_millis(250));
         self.reporter.stderr().set_bar(Some(Box::new(bar.clone())));
@@ -265,6 +332,9 @@ impl Events for CliEvents<'_> {
     }
 
     fn advance(&mut self, n: u64) {
+        if let Some(c) = &mut self.current {
+            c.moved += n;
+        }
         if let Some(b) = &self.bar {
             b.inc(n);
         }
@@ -279,16 +349,32 @@ impl Events for CliEvents<'_> {
     }
 
     fn finish(&mut self) {
-        if let Some(l) = self.line.take() {
-            let got = l.pos.saturating_sub(l.offset);
-            let line = summary(&l.name, got, l.started.elapsed());
-            self.reporter.stderr().line(&line);
+        self.line = None;
+        self.clear_bar();
+        if let Some(c) = self.current.take() {
+            self.finished(&c.name, c.moved, c.started.elapsed());
         }
-        // At a terminal, each finished file leaves one line, as wget does.
-        if let Some(b) = self.clear_bar() {
-            let got = b.position().saturating_sub(self.offset);
-            let line = summary(&b.message(), got, b.elapsed());
-            self.reporter.stderr().line(&line);
+    }
+
+    fn finished(&mut self, name: &str, moved: u64, took: Duration) {
+        let now = Instant::now();
+        self.tally
+            .since
+            .get_or_insert(now.checked_sub(took).unwrap_or(now));
+        self.tally.files += 1;
+        self.tally.bytes += moved;
+        // Each finished file leaves one line, as wget does.
+        if self.shown() {
+            self.reporter
+                .stderr()
+                .line(&summary(&visible(name), moved, took));
+        }
+    }
+
+    fn skip(&mut self, msg: Option<&str>) {
+        self.tally.skipped += 1;
+        if let Some(m) = msg {
+            self.note(m);
         }
     }
 
@@ -296,15 +382,21 @@ impl Events for CliEvents<'_> {
         if let Some(b) = &self.bar {
             b.set_message(visible(msg));
         }
+        if let Some(l) = &mut self.line {
+            l.name = visible(msg);
+        }
     }
 
     fn discard(&mut self) {
         self.line = None;
+        self.current = None;
         self.clear_bar();
     }
 
     fn fail(&mut self, err: &Error) {
+        self.tally.failed += 1;
         self.line = None;
+        self.current = None;
         self.clear_bar();
         super::signals::say_nothing();
         self.reporter.fail(err);
@@ -314,6 +406,21 @@ impl Events for CliEvents<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every tool's total: noun, count, bytes, time, rate.
+    #[test]
+    fn a_total_says_the_count_the_bytes_the_time_and_the_rate() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            total("file", 4, 3 << 20, s(2)),
+            "4 files, 3 MiB in 2.0 s (1.50 MiB/s)"
+        );
+        assert_eq!(
+            total("new message", 1, 0, s(0)),
+            "1 new message, 0 B in 0.0 s (0 B/s)"
+        );
+        assert_eq!(summary("f", 1024, s(1)), "f: 1 KiB in 1.0 s (1 KiB/s)");
+    }
 
     /// `--progress lines` speaks at each new tenth (at most once a second) and every 10 s.
     #[test]

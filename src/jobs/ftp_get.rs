@@ -549,10 +549,10 @@ impl<'a> Run<'a> {
             None => None,
             Some(dest) => {
                 if self.opts.no_clobber && std::fs::symlink_metadata(&dest).is_ok() {
-                    self.events.note(&format!(
+                    self.events.skip(Some(&format!(
                         "{}: exists, skipped (--no-clobber)",
                         dest.display()
-                    ));
+                    )));
                     return Ok(());
                 }
                 let follow = matches!(self.opts.destination, Destination::File(_));
@@ -578,6 +578,7 @@ impl<'a> Run<'a> {
         {
             if same_file(dest, want, t) {
                 // Up to date: silent, as rsync is (a mirror run is mostly this).
+                self.events.skip(None);
                 return Ok(());
             }
         }
@@ -626,8 +627,9 @@ impl<'a> Run<'a> {
         let shown = dest.strip_prefix(".").unwrap_or(dest).display().to_string();
         let complete_already = check_size == Some(offset) && offset > 0;
         if complete_already {
-            self.events
-                .note(&format!("{shown}: already complete, nothing to download"));
+            self.events.skip(Some(&format!(
+                "{shown}: already complete, nothing to download"
+            )));
         } else if let Err(e) = self.download(target, &shown, ascii, size, check_size, &mut part) {
             if e.kind() == Kind::Protocol && part.len() > offset {
                 // What arrived cannot be trusted (more than SIZE said, say): keep none of

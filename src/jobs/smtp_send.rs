@@ -182,7 +182,7 @@ pub fn send(
         };
         if again {
             if let Some(pause) = backoff.next(&e) {
-                events.note(&format!("{e}; trying again in {} s", pause.as_secs_f64()));
+                events.note(&backoff.message(&e, pause));
                 std::thread::sleep(pause);
                 if stage == Stage::Body {
                     out.msg.reopen_body()?;

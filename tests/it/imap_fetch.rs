@@ -107,6 +107,27 @@ fn stored() -> Vec<String> {
 }
 
 #[test]
+fn the_total_is_said_in_every_tools_words_when_progress_shows() {
+    let server = imap(&messages()).start();
+    let l = Local::new("total");
+    let md = l.md_arg();
+    let o = l.run(&server, &["--progress", "lines", "--maildir", &md]);
+    assert_eq!(o.code, Some(0), "{o:?}");
+    let last = o.stderr.lines().last().unwrap_or_default();
+    let n = messages().len();
+    let head = format!("imap-fetch: {n} new messages, ");
+    let tail = format!(
+        "/s) from 127.0.0.1:{} folder INBOX into Maildir {md}",
+        server.port()
+    );
+    assert!(
+        last.starts_with(&head) && last.contains(" B in ") && last.ends_with(&tail),
+        "{:?}",
+        o.stderr
+    );
+}
+
+#[test]
 fn new_mail_goes_into_a_maildir_once_and_new_arrivals_later() {
     let server = imap(&messages()).start();
     let l = Local::new("maildir");

@@ -161,6 +161,30 @@ fn new_mail_goes_into_a_maildir_once_and_new_arrivals_later() {
 }
 
 #[test]
+fn the_total_is_said_in_every_tools_words_when_progress_shows() {
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("total");
+    let md = l.maildir();
+    let o = l.run(
+        &server,
+        &["--progress", "lines", "--maildir", md.to_str().unwrap()],
+    );
+    assert_eq!(o.code, Some(0), "{o:?}");
+    let last = o.stderr.lines().last().unwrap_or_default();
+    let head = "pop-fetch: 3 new messages, ";
+    let tail = format!(
+        "/s) from 127.0.0.1:{} into Maildir {}",
+        server.port(),
+        md.display()
+    );
+    assert!(
+        last.starts_with(head) && last.contains(" B in ") && last.ends_with(&tail),
+        "{:?}",
+        o.stderr
+    );
+}
+
+#[test]
 fn replies_written_a_byte_at_a_time_give_the_same_messages() {
     let server = pop(&edge_messages()).bytewise().start();
     let l = Local::new("bytewise");

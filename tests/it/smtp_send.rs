@@ -607,7 +607,7 @@ fn retries_when_nothing_can_have_been_delivered() {
     let o = send(&s, &["--retries", "1", "bob@example.org"], MSG);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("451 4.3.0 try later; trying again in 1 s"),
+        stderr(&o).contains("451 4.3.0 try later; retrying in 1 s (retry 1 of 1)"),
         "{}",
         stderr(&o)
     );
@@ -1038,7 +1038,7 @@ fn greylisted_recipients_are_tried_again_with_retries() {
     let o = send(&s, &["--retries", "1", "b@y", "c@z"], MSG);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("Greylisted; trying again in 1 s"),
+        stderr(&o).contains("Greylisted; retrying in 1 s (retry 1 of 1)"),
         "{}",
         stderr(&o)
     );
