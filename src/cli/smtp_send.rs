@@ -47,7 +47,7 @@ impl Tool for SmtpSend {
         (
             64,
             "bad flags or arguments; no envelope sender (-f, or a From header); no\n\
-             recipient",
+             recipient; a malformed --aliases file",
         ),
         (
             65,
@@ -59,7 +59,8 @@ impl Tool for SmtpSend {
         ),
         (
             66,
-            "a --file does not exist or cannot be read; standard input is closed",
+            "a --file or the --aliases file does not exist or cannot be read;\n\
+             standard input is closed",
         ),
         (
             67,
