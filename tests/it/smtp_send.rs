@@ -1882,6 +1882,28 @@ fn with_maildomain_and_no_sender_the_login_name_sends_as_msmtps_auto_from() {
 }
 
 #[test]
+fn a_message_with_no_sender_goes_with_the_default_accounts_maildomain() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-auto-from-account");
+    // An account with from: the sender picks the account, the default until the message
+    // is read, and its maildomain makes the sender of a message with none.
+    let config = "default = \"cron\"\n[accounts.cron]\nserver = \"{url}\"\ntls = \"none\"\nmaildomain = \"host.example.com\"\n[accounts.work]\nserver = \"{url}\"\ntls = \"none\"\nfrom = \"me@work.example\"\n";
+    let o = cron(
+        &s,
+        &home,
+        config,
+        &[("USER", "backup")],
+        b"Subject: done\n\nbackup done\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<backup@host.example.com> BODY=8BITMIME"]
+    );
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<root@host.example.com>"]);
+}
+
+#[test]
 fn a_bad_aliases_file_is_one_line_naming_it_and_nothing_is_sent() {
     let s = FakeSmtp::builder().start();
     let home = TempDir::new("smtp-send-aliases-bad");
