@@ -1,6 +1,6 @@
 //! smtp-send's `--aliases FILE`: msmtp's aliases file, which maps a local name (one without
 //! `@`, as cron and other local programs write them: `root`) to the addresses its mail goes
-//! to. Pure: the caller reads the file ([`super::config::read_text`]) and checks each
+//! to. Pure: the caller reads the file (`config::read_text`) and checks each
 //! address as it checks any other.
 //!
 //! ```text

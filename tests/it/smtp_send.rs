@@ -1730,16 +1730,21 @@ fn cron(s: &FakeSmtp, home: &TempDir, config: &str, env: &[(&str, &str)], input:
     run::output_with_input(&mut c, input)
 }
 
+/// A fresh folder with `text` as its aliases file.
+fn aliases_file(tag: &str, text: &str) -> (TempDir, std::path::PathBuf) {
+    let home = TempDir::new(tag);
+    let path = home.join("aliases");
+    std::fs::write(&path, text).unwrap();
+    (home, path)
+}
+
 #[test]
 fn crons_root_goes_where_the_accounts_aliases_file_says() {
     let s = FakeSmtp::builder().start();
-    let home = TempDir::new("smtp-send-aliases-account");
-    let aliases = home.join("aliases");
-    std::fs::write(
-        &aliases,
+    let (home, aliases) = aliases_file(
+        "smtp-send-aliases-account",
         "# cron's mail\nroot: ops@example.com, ada@example.com\n",
-    )
-    .unwrap();
+    );
     let config = format!(
         "default = \"cron\"\n[accounts.cron]\nserver = \"{{url}}\"\ntls = \"none\"\nfrom = \"cron@example.com\"\naliases = \"{}\"\n",
         aliases.display()
@@ -1757,13 +1762,10 @@ fn crons_root_goes_where_the_accounts_aliases_file_says() {
 #[test]
 fn default_in_the_aliases_file_takes_every_name_not_listed() {
     let s = FakeSmtp::builder().start();
-    let home = TempDir::new("smtp-send-aliases-default");
-    let aliases = home.join("aliases");
-    std::fs::write(
-        &aliases,
+    let (_home, aliases) = aliases_file(
+        "smtp-send-aliases-default",
         "www-data: web@example.com\ndefault: admin@example.com\n",
-    )
-    .unwrap();
+    );
     let o = send(
         &s,
         &[
@@ -1813,9 +1815,10 @@ fn maildomain_completes_crons_bare_names_and_leaves_the_header() {
 #[test]
 fn aliases_then_maildomain_one_level_as_msmtp() {
     let s = FakeSmtp::builder().start();
-    let home = TempDir::new("smtp-send-aliases-maildomain");
-    let aliases = home.join("aliases");
-    std::fs::write(&aliases, "root: ops@example.com\npostmaster: root\n").unwrap();
+    let (_home, aliases) = aliases_file(
+        "smtp-send-aliases-maildomain",
+        "root: ops@example.com\npostmaster: root\n",
+    );
     let o = send(
         &s,
         &[
@@ -1919,34 +1922,30 @@ fn a_bad_aliases_file_is_one_line_naming_it_and_nothing_is_sent() {
         )
     };
     let p = path.display();
-    let o = run(None);
-    assert_eq!(code(&o), 66, "{}", stderr(&o));
-    assert_eq!(
-        stderr(&o),
-        format!("smtp-send: --aliases {p}: No such file or directory\n")
-    );
-    let o = run(Some("# ok\nroot ops@example.com\n"));
-    assert_eq!(code(&o), 64, "{}", stderr(&o));
-    assert_eq!(
-        stderr(&o),
-        format!(
-            "smtp-send: --aliases {p}, line 2: \"root ops@example.com\" has no ':' (a line is NAME: ADDRESS, ADDRESS...)\n"
-        )
-    );
-    let o = run(Some("root: ops@example.com,\n  ada lovelace@example.com\n"));
-    assert_eq!(code(&o), 64, "{}", stderr(&o));
-    assert_eq!(
-        stderr(&o),
-        format!("smtp-send: --aliases {p}, line 1: root: an empty address\n")
-    );
-    let o = run(Some("root: ops@example.com, ada <ada@example.com>\n"));
-    assert_eq!(code(&o), 64, "{}", stderr(&o));
-    assert_eq!(
-        stderr(&o),
-        format!(
-            "smtp-send: --aliases {p}, line 1: \"ada <ada@example.com>\" is not an address (white space, <, > and control characters are not allowed)\n"
-        )
-    );
+    for (contents, status, said) in [
+        (None, 66, "No such file or directory".to_string()),
+        (
+            Some("# ok\nroot ops@example.com\n"),
+            64,
+            "line 2: \"root ops@example.com\" has no ':' (a line is NAME: ADDRESS, ADDRESS...)"
+                .into(),
+        ),
+        (
+            Some("root: ops@example.com,\n  ada lovelace@example.com\n"),
+            64,
+            "line 1: root: an empty address".into(),
+        ),
+        (
+            Some("root: ops@example.com, ada <ada@example.com>\n"),
+            64,
+            "line 1: \"ada <ada@example.com>\" is not an address (white space, <, > and control characters are not allowed)".into(),
+        ),
+    ] {
+        let o = run(contents);
+        assert_eq!(code(&o), status, "{}", stderr(&o));
+        let sep = if status == 66 { ":" } else { "," };
+        assert_eq!(stderr(&o), format!("smtp-send: --aliases {p}{sep} {said}\n"));
+    }
     let o = send(&s, &["-f", "a@x", "--maildomain", "a b", "root"], CRON_MSG);
     assert_eq!(code(&o), 64, "{}", stderr(&o));
     assert_eq!(
