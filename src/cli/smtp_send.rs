@@ -993,7 +993,8 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
     };
     let from_box = Mailbox {
         name: args.full_name.clone().filter(|n| !n.is_empty()),
-        addr: from.to_string(),
+        // The address the envelope has: --maildomain completes a bare --from.
+        addr: qualify(from, args.maildomain.as_deref()),
     };
     add("From", fold("From", &mailbox_tokens("From", &[from_box])));
     add("To", fold("To", &mailbox_tokens("To", &to)));

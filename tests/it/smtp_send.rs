@@ -1907,6 +1907,35 @@ fn a_message_with_no_sender_goes_with_the_default_accounts_maildomain() {
 }
 
 #[test]
+fn subjects_from_header_is_the_address_maildomain_makes() {
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &[
+            "--subject",
+            "disk",
+            "--from",
+            "cron",
+            "--to",
+            "ops@example.com",
+            "--maildomain",
+            "host.example.com",
+        ],
+        b"full\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<cron@host.example.com> BODY=8BITMIME"]
+    );
+    assert!(
+        only(&s)
+            .text()
+            .starts_with("From: cron@host.example.com\r\n")
+    );
+}
+
+#[test]
 fn a_bad_aliases_file_is_one_line_naming_it_and_nothing_is_sent() {
     let s = FakeSmtp::builder().start();
     let home = TempDir::new("smtp-send-aliases-bad");
