@@ -510,8 +510,10 @@ impl Attempt<'_, '_> {
 
 /// A permanent refusal (5xx) of an address without `@` (cron's `root`), with what makes it
 /// one a relay takes: most refuse a name with no domain (RFC 5321 4.1.2 wants a Domain).
+/// Not a login wanted (530): the name is not what is wrong then.
 fn bare_name_hint(e: Error, addr: &str) -> Error {
-    if addr.is_empty() || addr.contains('@') || e.reply_code().is_none_or(|c| c < 500) {
+    let permanent = e.reply_code().is_some_and(|c| c >= 500) && e.kind() != Kind::Auth;
+    if addr.is_empty() || addr.contains('@') || !permanent {
         return e;
     }
     let msg = format!(
@@ -614,6 +616,21 @@ mod tests {
     use super::*;
     use crate::smtp::message::{Additions, MAX_HEADER, read_header};
     use crate::wire::tests::smtp;
+
+    #[test]
+    fn only_a_bare_name_refused_for_good_gets_the_hint() {
+        let hinted = |code, addr| {
+            let e = Error::reply("h:25: RCPT TO:<x>", code, "no");
+            bare_name_hint(e, addr).message().contains("--maildomain")
+        };
+        assert!(hinted(550, "root"));
+        assert!(hinted(553, "root"));
+        // For now only, a login wanted, or an address with a domain: the name is not it.
+        assert!(!hinted(450, "root"));
+        assert!(!hinted(530, "root"));
+        assert!(!hinted(550, "root@example.com"));
+        assert!(!hinted(550, ""));
+    }
 
     /// Hands out its input in two reads, cut at `cut`.
     struct Split(Vec<u8>, usize);
