@@ -1975,6 +1975,25 @@ fn a_bad_aliases_file_is_one_line_naming_it_and_nothing_is_sent() {
         let sep = if status == 66 { ":" } else { "," };
         assert_eq!(stderr(&o), format!("smtp-send: --aliases {p}{sep} {said}\n"));
     }
+    // Read as the config file is: at most 1 MiB, UTF-8.
+    std::fs::write(&path, b"root: a@x\n# caf\xe9\n").unwrap();
+    let o = run(None);
+    assert_eq!(
+        (code(&o), stderr(&o)),
+        (
+            64,
+            format!("smtp-send: --aliases {p}, line 2: not UTF-8 text\n")
+        )
+    );
+    std::fs::write(&path, vec![b'#'; (1 << 20) + 1]).unwrap();
+    let o = run(None);
+    assert_eq!(
+        (code(&o), stderr(&o)),
+        (
+            64,
+            format!("smtp-send: --aliases {p}: larger than 1 MiB; refusing it\n")
+        )
+    );
     let o = send(&s, &["-f", "a@x", "--maildomain", "a b", "root"], CRON_MSG);
     assert_eq!(code(&o), 64, "{}", stderr(&o));
     assert_eq!(
