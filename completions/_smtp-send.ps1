@@ -37,6 +37,8 @@ Register-ArgumentCompleter -Native -CommandName 'smtp-send' -ScriptBlock {
             [CompletionResult]::new('--ret', '--ret', [CompletionResultType]::ParameterName, 'What a DSN returns of the message: FULL or HDRS (sendmail''s -R)')
             [CompletionResult]::new('--envid', '--envid', [CompletionResultType]::ParameterName, 'An envelope identifier for DSNs (printable ASCII)')
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append one line per message to FILE: time, server, sender, recipients, size, the final reply and the exit status')
+            [CompletionResult]::new('--aliases', '--aliases', [CompletionResultType]::ParameterName, 'Replace each recipient without @ (cron''s root) by its addresses in FILE, msmtp''s aliases file: lines NAME: ADDRESS, ADDRESS..., # comments, default: for every name not listed; one level, and headers are left as they are')
+            [CompletionResult]::new('--maildomain', '--maildomain', [CompletionResultType]::ParameterName, 'Complete a recipient still without @ after --aliases, and a sender without @, as NAME@DOMAIN; with no -f and no From header the sender is LOGIN@DOMAIN (msmtp''s auto_from)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'sendmail''s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)')
             [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'sendmail''s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)')
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'sendmail''s mode: only -bm (deliver a message) is supported')

@@ -23,7 +23,7 @@ _smtp__send() {
 
     case "${cmd}" in
         smtp__send)
-            opts="-t -r -f -F -N -R -i -o -B -b -a -4 -6 -q -v -h -V --server --from --full-name --file --helo --subject --to --quoted-printable --notify --ret --envid --log --syslog --allow-bare-cr --no-chunking --partial --auth --oauth2-token-env --oauth2-provider --oauth2-token-endpoint --oauth2-device-authorization-endpoint --oauth2-client-id --oauth2-client-secret-file --oauth2-scope --oauth2-refresh-token-file --authorize --import-msmtprc --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --generate --help --version"
+            opts="-t -r -f -F -N -R -i -o -B -b -a -4 -6 -q -v -h -V --server --from --full-name --file --helo --subject --to --quoted-printable --notify --ret --envid --log --syslog --allow-bare-cr --no-chunking --aliases --maildomain --partial --auth --oauth2-token-env --oauth2-provider --oauth2-token-endpoint --oauth2-device-authorization-endpoint --oauth2-client-id --oauth2-client-secret-file --oauth2-scope --oauth2-refresh-token-file --authorize --import-msmtprc --account --config --user --password-file --password-env --password-cmd --netrc-file --no-netrc --tls --cacert --pin --insecure --cert --key --tls-server-name --tls-min --tls-max --timeout --retries --max-time --speed-limit --speed-time --ipv4 --ipv6 --proxy --noproxy --quiet --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,6 +113,25 @@ _smtp__send() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --aliases)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --maildomain)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -o)

@@ -34,6 +34,8 @@ set edit:completion:arg-completer[smtp-send] = {|@words|
             cand --ret 'What a DSN returns of the message: FULL or HDRS (sendmail''s -R)'
             cand --envid 'An envelope identifier for DSNs (printable ASCII)'
             cand --log 'Append one line per message to FILE: time, server, sender, recipients, size, the final reply and the exit status'
+            cand --aliases 'Replace each recipient without @ (cron''s root) by its addresses in FILE, msmtp''s aliases file: lines NAME: ADDRESS, ADDRESS..., # comments, default: for every name not listed; one level, and headers are left as they are'
+            cand --maildomain 'Complete a recipient still without @ after --aliases, and a sender without @, as NAME@DOMAIN; with no -f and no From header the sender is LOGIN@DOMAIN (msmtp''s auto_from)'
             cand -o 'sendmail''s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)'
             cand -B 'sendmail''s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)'
             cand -b 'sendmail''s mode: only -bm (deliver a message) is supported'

@@ -10,6 +10,8 @@ complete -c smtp-send -s R -l ret -d 'What a DSN returns of the message: FULL or
 HDRS\t''"
 complete -c smtp-send -l envid -d 'An envelope identifier for DSNs (printable ASCII)' -r
 complete -c smtp-send -l log -d 'Append one line per message to FILE: time, server, sender, recipients, size, the final reply and the exit status' -r -F
+complete -c smtp-send -l aliases -d 'Replace each recipient without @ (cron\'s root) by its addresses in FILE, msmtp\'s aliases file: lines NAME: ADDRESS, ADDRESS..., # comments, default: for every name not listed; one level, and headers are left as they are' -r -F
+complete -c smtp-send -l maildomain -d 'Complete a recipient still without @ after --aliases, and a sender without @, as NAME@DOMAIN; with no -f and no From header the sender is LOGIN@DOMAIN (msmtp\'s auto_from)' -r
 complete -c smtp-send -s o -d 'sendmail\'s options: -oi (as -i), -oem, -oep, -oeq, -oew (errors are always reported on stderr with the exit status)' -r
 complete -c smtp-send -s B -d 'sendmail\'s body type: 7BIT or 8BITMIME (8BITMIME is declared whenever the server offers it)' -r -f -a "7BIT\t''
 8BITMIME\t''"

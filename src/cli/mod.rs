@@ -3,6 +3,7 @@
 //! (The library proper, outside `cli`, never prints; this module is where printing happens.)
 
 pub mod account;
+pub mod aliases;
 pub mod argv;
 pub mod common;
 pub mod config;

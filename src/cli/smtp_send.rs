@@ -3,6 +3,7 @@
 //! (`crate::jobs::smtp_send`): where the message comes from, who it goes to, and what is
 //! said on stderr.
 
+use super::aliases::{Aliases, qualify};
 use super::common::{NetArgs, Progress};
 use super::credentials;
 use super::oauth2::{OAuth2Args, Service};
@@ -46,7 +47,7 @@ impl Tool for SmtpSend {
         (
             64,
             "bad flags or arguments; no envelope sender (-f, or a From header); no\n\
-             recipient",
+             recipient; a malformed --aliases file",
         ),
         (
             65,
@@ -58,7 +59,8 @@ impl Tool for SmtpSend {
         ),
         (
             66,
-            "a --file does not exist or cannot be read; standard input is closed",
+            "a --file or the --aliases file does not exist or cannot be read;\n\
+             standard input is closed",
         ),
         (
             67,
@@ -155,7 +157,7 @@ impl Tool for SmtpSend {
         for src in &sources {
             let mut rec = Record::default();
             let sent = match out.as_mut().filter(|_| !by_sender) {
-                Some(o) => send_one(&o.args, &o.plan, src, &mut o.session, report, &mut rec),
+                Some(o) => send_one(o, src, report, &mut rec),
                 None => send_by_sender(&args, &mut out, src, report, &mut rec),
             };
             let code = match sent {
@@ -212,6 +214,8 @@ fn sources(args: &Args) -> Result<Vec<MessageFrom>> {
 struct Outbox {
     args: Args,
     plan: Server,
+    /// `--aliases`, read and checked before connecting.
+    aliases: Option<Aliases>,
     log: Log,
     session: Relay,
     /// The account, when the sender picked it.
@@ -221,11 +225,13 @@ struct Outbox {
 impl Outbox {
     fn new(args: Args, account: Option<String>, report: &Reporter) -> Result<Outbox> {
         let plan = plan(&args, report)?;
+        let aliases = load_aliases(&args)?;
         let log = Log::open(&args)?;
         args.net.tls.warn_insecure(report);
         Ok(Outbox {
             args,
             plan,
+            aliases,
             log,
             session: Relay::default(),
             account,
@@ -271,7 +277,7 @@ fn send_by_sender(
             out.insert(Outbox::new(args, account, report)?)
         }
     };
-    send_opened(&o.args, &o.plan, msg, &mut o.session, report, rec)
+    send_opened(o, msg, report, rec)
 }
 
 /// Send a message over SMTP, safely: streamed, line endings canonicalised, every line
@@ -296,7 +302,9 @@ flags -f, -F, -i, -oi, -oem, -B 8BITMIME and -bm are accepted, so that smtp-send
 in for sendmail."
 )]
 pub struct Args {
-    /// Recipients' addresses (with -t, added to those of the message)
+    /// Recipients' addresses (with -t, added to those of the message); a name without @
+    /// (cron's root) goes as it is, which relays refuse, unless --aliases or --maildomain
+    /// make it an address
     #[arg(value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
@@ -377,6 +385,18 @@ pub struct Args {
     /// Send the message with DATA even when the server offers CHUNKING (BDAT)
     #[arg(long)]
     pub no_chunking: bool,
+
+    /// Replace each recipient without @ (cron's root) by its addresses in FILE, msmtp's
+    /// aliases file: lines NAME: ADDRESS, ADDRESS..., # comments, default: for every name
+    /// not listed; one level, and headers are left as they are
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub aliases: Option<PathBuf>,
+
+    /// Complete a recipient still without @ after --aliases, and a sender without @, as
+    /// NAME@DOMAIN; with no -f and no From header the sender is LOGIN@DOMAIN (msmtp's
+    /// auto_from)
+    #[arg(long, value_name = "DOMAIN")]
+    pub maildomain: Option<String>,
 
     /// When some recipients are refused, send to the others (and exit 67, or 79 when they
     /// were refused only for now; stderr says who got it)
@@ -610,6 +630,55 @@ fn mailbox_key(addr: &str) -> String {
     }
 }
 
+/// `--aliases FILE`, read (at most [`super::config::MAX_SIZE`]) and every address in it
+/// checked: unreadable is 66, malformed 64 (as the config file), naming the file and line.
+fn load_aliases(args: &Args) -> Result<Option<Aliases>> {
+    use super::config::{MAX_SIZE, Unread, read_text};
+    let Some(path) = &args.aliases else {
+        return Ok(None);
+    };
+    let name = format!("--aliases {}", path.display());
+    let file = File::open(path).map_err(|e| Error::no_input(&name, &e))?;
+    let text = read_text(file).map_err(|why| match why {
+        Unread::Io(e) => Error::no_input(&name, &e),
+        Unread::TooLarge => usage(format!(
+            "{name}: larger than {} MiB; refusing it",
+            MAX_SIZE >> 20
+        )),
+        Unread::NotUtf8 { line } => usage(format!("{name}, line {line}: not UTF-8 text")),
+    })?;
+    let aliases = Aliases::parse(&text)
+        .map_err(|bad| usage(format!("{name}, line {}: {}", bad.line, bad.why)))?;
+    for t in aliases.targets() {
+        check_address(&t.addr, Kind::Usage, &format!("{name}, line {}", t.line))?;
+    }
+    Ok(Some(aliases))
+}
+
+/// The login name, as msmtp finds it for auto_from: `USER`, else `LOGNAME`, else the
+/// password database's name for the real user id.
+fn login_name() -> Option<String> {
+    let from_env = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()));
+    if from_env.is_some() {
+        return from_env;
+    }
+    // SAFETY: getpwuid's result is checked for NULL and its name copied out at once, before
+    // any other call could reuse the static buffer (smtp-send reads it on one thread).
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name)
+            .to_str()
+            .ok()
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    }
+}
+
 /// The server and how to reach it, from the flags, checked before anything is read or sent.
 fn plan(args: &Args, report: &Reporter) -> Result<Server> {
     let server = args.server.as_deref().ok_or_else(|| {
@@ -625,6 +694,11 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
     }
     for r in &args.recipients {
         check_address(r, Kind::Usage, "recipient")?;
+    }
+    if let Some(d) = &args.maildomain {
+        if d.is_empty() || d.contains('@') || check_address(d, Kind::Usage, "").is_err() {
+            return Err(usage(format!("--maildomain {d:?}: not a domain")));
+        }
     }
     let helo = match (&args.helo, target.path.as_str()) {
         (Some(h), _) => h.clone(),
@@ -721,29 +795,26 @@ fn chatty(args: &Args) -> bool {
 
 /// Reads one message, makes its envelope and header, and sends it ([`smtp_send::send`]).
 fn send_one(
-    args: &Args,
-    server: &Server,
+    o: &mut Outbox,
     src: &MessageFrom,
-    session: &mut Relay,
     report: &mut Reporter,
     rec: &mut Record,
 ) -> Result<()> {
-    let msg = match &args.subject {
-        Some(subject) => plain_text(src, args, subject)?,
-        None => open_message(src, args.allow_bare_cr)?,
+    let msg = match &o.args.subject {
+        Some(subject) => plain_text(src, &o.args, subject)?,
+        None => open_message(src, o.args.allow_bare_cr)?,
     };
-    send_opened(args, server, msg, session, report, rec)
+    send_opened(o, msg, report, rec)
 }
 
 /// Sends a message already opened: its envelope made from the flags and its header.
 fn send_opened(
-    args: &Args,
-    server: &Server,
+    o: &mut Outbox,
     mut msg: ReadyMessage,
-    session: &mut Relay,
     report: &mut Reporter,
     rec: &mut Record,
 ) -> Result<()> {
+    let args = &o.args;
     let null_sender = args.from.as_deref().is_some_and(is_null_sender);
     let from = envelope_sender(args, &msg, null_sender)?;
     rec.from = if null_sender {
@@ -751,9 +822,10 @@ fn send_opened(
     } else {
         from.clone()
     };
-    let rcpts = recipients(args, &msg)?;
+    let rcpts = recipients(args, &msg, o.aliases.as_ref())?;
     rec.rcpts = rcpts.clone();
-    let header = msg.header.rewrite(&additions(args, null_sender)?);
+    let from_field = Some(from.as_str()).filter(|_| !null_sender);
+    let header = msg.header.rewrite(&additions(args, from_field)?);
     let mut out = Outgoing {
         msg: &mut msg,
         header,
@@ -762,7 +834,7 @@ fn send_opened(
     };
     let opts = send_options(args);
     let mut events = CliEvents::new(report, Progress::None);
-    smtp_send::send(server, &opts, &mut out, session, &mut events, rec)
+    smtp_send::send(&o.plan, &opts, &mut out, &mut o.session, &mut events, rec)
 }
 
 /// The flags that say how each message is sent.
@@ -780,7 +852,8 @@ fn send_options(args: &Args) -> SendOptions {
 }
 
 /// The envelope sender: -f (empty for the null sender, whose message must have a From
-/// header of its own), else the message's From header.
+/// header of its own), else the message's From header, else with --maildomain the login
+/// name at that domain (msmtp's auto_from). A bare name is completed with --maildomain.
 fn envelope_sender(args: &Args, msg: &ReadyMessage, null_sender: bool) -> Result<String> {
     let what = &msg.what;
     let from = match &args.from {
@@ -796,24 +869,31 @@ fn envelope_sender(args: &Args, msg: &ReadyMessage, null_sender: bool) -> Result
             String::new()
         }
         Some(f) => f.clone(),
-        None => match msg.header.sender()? {
-            Some(f) => f,
-            None => {
+        None => match (msg.header.sender()?, &args.maildomain) {
+            (Some(f), _) => f,
+            (None, Some(_)) => login_name().ok_or_else(|| {
+                usage(format!(
+                    "{what}: no envelope sender, and no login name for --maildomain to complete (USER, LOGNAME and the password database give none): give -f ADDR (--from)"
+                ))
+            })?,
+            (None, None) => {
                 return Err(usage(format!(
-                    "{what}: no envelope sender: give -f ADDR (--from), or a From header in the message"
+                    "{what}: no envelope sender: give -f ADDR (--from), a From header in the message, or --maildomain DOMAIN (the login name at DOMAIN)"
                 )));
             }
         },
     };
-    if !null_sender {
-        check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
+    if null_sender {
+        return Ok(from);
     }
-    Ok(from)
+    check_address(&from, Kind::Data, &format!("{what}: the From header"))?;
+    Ok(qualify(&from, args.maildomain.as_deref()))
 }
 
 /// The recipients: the arguments, then To, Cc and Bcc with -t (or --subject's --to), each
+/// name without `@` replaced by its --aliases and completed with --maildomain, each
 /// mailbox once.
-fn recipients(args: &Args, msg: &ReadyMessage) -> Result<Vec<String>> {
+fn recipients(args: &Args, msg: &ReadyMessage, aliases: Option<&Aliases>) -> Result<Vec<String>> {
     let what = &msg.what;
     let mut rcpts: Vec<String> = args.recipients.clone();
     // --subject's --to addresses are in the To field it made.
@@ -823,6 +903,11 @@ fn recipients(args: &Args, msg: &ReadyMessage) -> Result<Vec<String>> {
             rcpts.push(r);
         }
     }
+    if let Some(aliases) = aliases {
+        rcpts = rcpts.iter().flat_map(|r| aliases.expand(r)).collect();
+    }
+    let domain = args.maildomain.as_deref();
+    let mut rcpts: Vec<String> = rcpts.iter().map(|r| qualify(r, domain)).collect();
     let mut seen = std::collections::HashSet::new();
     rcpts.retain(|r| seen.insert(mailbox_key(r)));
     if rcpts.is_empty() {
@@ -835,18 +920,18 @@ fn recipients(args: &Args, msg: &ReadyMessage) -> Result<Vec<String>> {
     Ok(rcpts)
 }
 
-/// The fields added to the header when it lacks them: Date, Message-ID, and From from -f
-/// and -F.
-fn additions(args: &Args, null_sender: bool) -> Result<Additions> {
+/// The fields added to the header when it lacks them: Date, Message-ID, and From from the
+/// envelope sender (-f, or the login name at --maildomain) and -F.
+fn additions(args: &Args, from: Option<&str>) -> Result<Additions> {
     let (unix, offset) = date::now();
     Ok(Additions {
-        from: args.from.as_ref().filter(|_| !null_sender).map(|f| {
+        from: from.map(|f| {
             // Folded as mime-pack folds it: a long -F name stays within 998-octet lines.
             let tokens = mailbox_tokens(
                 "From",
                 &[Mailbox {
                     name: args.full_name.clone().filter(|n| !n.is_empty()),
-                    addr: f.clone(),
+                    addr: f.to_string(),
                 }],
             );
             let folded = crate::mime::header::fold("From", &tokens).join("\r\n");
@@ -909,7 +994,8 @@ fn plain_text(src: &MessageFrom, args: &Args, subject: &str) -> Result<ReadyMess
     };
     let from_box = Mailbox {
         name: args.full_name.clone().filter(|n| !n.is_empty()),
-        addr: from.to_string(),
+        // The address the envelope has: --maildomain completes a bare --from.
+        addr: qualify(from, args.maildomain.as_deref()),
     };
     add("From", fold("From", &mailbox_tokens("From", &[from_box])));
     add("To", fold("To", &mailbox_tokens("To", &to)));

@@ -400,7 +400,7 @@ impl Attempt<'_, '_> {
                 }
             } else {
                 refusals.push((
-                    refusal(peer, r),
+                    bare_name_hint(refusal(peer, r), &r.addr),
                     format!("{} {}", r.reply.code, r.reply.text()),
                 ));
             }
@@ -444,8 +444,13 @@ impl Attempt<'_, '_> {
                 Ok(())
             }
             // Refused recipients: the caller reports each (or tries again, when all were
-            // refused for now: greylisting).
-            Err(e) if refusals.iter().any(|r| r.message() == e.message()) => {
+            // refused for now: greylisting). Each refusal is the client's error, perhaps
+            // with a hint after it.
+            Err(e)
+                if refusals
+                    .iter()
+                    .any(|r| r.message().starts_with(e.message())) =>
+            {
                 let transient = refusals.iter().all(Error::is_transient);
                 self.rec.refusals = refusals;
                 Err(e.transient(transient))
@@ -453,6 +458,13 @@ impl Attempt<'_, '_> {
             // Once its end was sent, what went wrong is this message's fate (79: it may have
             // been delivered): named, as one of several --file must be.
             Err(e) if self.stage == Stage::Sent => Err(e.context(&what)),
+            // The sender refused (MAIL FROM) for being a bare name.
+            Err(e)
+                if e.message()
+                    .contains(&format!("MAIL FROM:<{}>", self.out.from)) =>
+            {
+                Err(bare_name_hint(e, &self.out.from))
+            }
             Err(e) => Err(e),
         }
     }
@@ -494,6 +506,21 @@ impl Attempt<'_, '_> {
             ));
         }
     }
+}
+
+/// A permanent refusal (5xx) of an address without `@` (cron's `root`), with what makes it
+/// one a relay takes: most refuse a name with no domain (RFC 5321 4.1.2 wants a Domain).
+/// Not a login wanted (530): the name is not what is wrong then.
+fn bare_name_hint(e: Error, addr: &str) -> Error {
+    let permanent = e.reply_code().is_some_and(|c| c >= 500) && e.kind() != Kind::Auth;
+    if addr.is_empty() || addr.contains('@') || !permanent {
+        return e;
+    }
+    let msg = format!(
+        "{}; {addr} has no domain: --aliases FILE maps it to addresses, --maildomain DOMAIN makes it {addr}@DOMAIN",
+        e.message()
+    );
+    e.with_message(msg)
 }
 
 /// Writes the rewritten header, then the body as it streams from its source, watched by
@@ -589,6 +616,21 @@ mod tests {
     use super::*;
     use crate::smtp::message::{Additions, MAX_HEADER, read_header};
     use crate::wire::tests::smtp;
+
+    #[test]
+    fn only_a_bare_name_refused_for_good_gets_the_hint() {
+        let hinted = |code, addr| {
+            let e = Error::reply("h:25: RCPT TO:<x>", code, "no");
+            bare_name_hint(e, addr).message().contains("--maildomain")
+        };
+        assert!(hinted(550, "root"));
+        assert!(hinted(553, "root"));
+        // For now only, a login wanted, or an address with a domain: the name is not it.
+        assert!(!hinted(450, "root"));
+        assert!(!hinted(530, "root"));
+        assert!(!hinted(550, "root@example.com"));
+        assert!(!hinted(550, ""));
+    }
 
     /// Hands out its input in two reads, cut at `cut`.
     struct Split(Vec<u8>, usize);

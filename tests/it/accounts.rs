@@ -674,7 +674,7 @@ fn a_from_pattern_is_never_the_envelope_sender() {
     let out = send(&["-a", "home", "a@x.example"], b"Subject: x\n\nhi\n");
     assert_eq!(
         out.fails(64),
-        "smtp-send: standard input: no envelope sender: give -f ADDR (--from), or a From header in the message"
+        "smtp-send: standard input: no envelope sender: give -f ADDR (--from), a From header in the message, or --maildomain DOMAIN (the login name at DOMAIN)"
     );
 }
 

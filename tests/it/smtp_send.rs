@@ -515,7 +515,7 @@ fn no_sender_or_no_recipient_is_a_usage_error() {
     let o = send(&s, &["b@y"], b"Subject: x\n\nhi\n");
     assert_eq!(code(&o), 64);
     assert!(
-        stderr(&o).contains("no envelope sender: give -f ADDR (--from), or a From header"),
+        stderr(&o).contains("no envelope sender: give -f ADDR (--from), a From header"),
         "{}",
         stderr(&o)
     );
@@ -1707,4 +1707,334 @@ fn the_last_of_q_and_v_wins_and_v_repeats() {
             assert_eq!(stderr(&o), "", "{flags:?}");
         }
     }
+}
+
+/// What Debian's cron sends for MAILTO=root: the From header is a bare name too.
+const CRON_MSG: &[u8] =
+    b"From: root (Cron Daemon)\nTo: root\nSubject: Cron <root@host> backup\n\nbackup done\n";
+
+/// smtp-send through a link named sendmail, run as cron runs it, with `config` as its
+/// config file (`{url}` is the fake server's).
+fn cron(s: &FakeSmtp, home: &TempDir, config: &str, env: &[(&str, &str)], input: &[u8]) -> Output {
+    private_dir(&home.join("posthaste"));
+    write_private(
+        &home.join("posthaste/config.toml"),
+        config.replace("{url}", &s.url()),
+    );
+    let link = home.join("sendmail");
+    std::os::unix::fs::symlink(BIN, &link).unwrap();
+    let mut c = Command::new(&link);
+    c.args(["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"])
+        .env("XDG_CONFIG_HOME", home.arg())
+        .envs(env.iter().copied());
+    run::output_with_input(&mut c, input)
+}
+
+/// A fresh folder with `text` as its aliases file.
+fn aliases_file(tag: &str, text: &str) -> (TempDir, std::path::PathBuf) {
+    let home = TempDir::new(tag);
+    let path = home.join("aliases");
+    std::fs::write(&path, text).unwrap();
+    (home, path)
+}
+
+#[test]
+fn crons_root_goes_where_the_accounts_aliases_file_says() {
+    let s = FakeSmtp::builder().start();
+    let (home, aliases) = aliases_file(
+        "smtp-send-aliases-account",
+        "# cron's mail\nroot: ops@example.com, ada@example.com\n",
+    );
+    let config = format!(
+        "default = \"cron\"\n[accounts.cron]\nserver = \"{{url}}\"\ntls = \"none\"\nfrom = \"cron@example.com\"\naliases = \"{}\"\n",
+        aliases.display()
+    );
+    let o = cron(&s, &home, &config, &[], CRON_MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("RCPT"),
+        ["RCPT TO:<ops@example.com>", "RCPT TO:<ada@example.com>"]
+    );
+    // The header is left as it is.
+    assert!(only(&s).text().contains("\r\nTo: root\r\n"));
+}
+
+#[test]
+fn default_in_the_aliases_file_takes_every_name_not_listed() {
+    let s = FakeSmtp::builder().start();
+    let (_home, aliases) = aliases_file(
+        "smtp-send-aliases-default",
+        "www-data: web@example.com\ndefault: admin@example.com\n",
+    );
+    let o = send(
+        &s,
+        &[
+            "-f",
+            "cron@example.com",
+            "--aliases",
+            aliases.to_str().unwrap(),
+            "root",
+            "WWW-Data",
+            "bob@example.org",
+            "backup",
+        ],
+        CRON_MSG,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Two names on admin@example.com: sent to it once.
+    assert_eq!(
+        s.commands("RCPT"),
+        [
+            "RCPT TO:<admin@example.com>",
+            "RCPT TO:<web@example.com>",
+            "RCPT TO:<bob@example.org>"
+        ]
+    );
+}
+
+#[test]
+fn maildomain_completes_crons_bare_names_and_leaves_the_header() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-maildomain");
+    let config =
+        "[smtp-send]\nserver = \"{url}\"\ntls = \"none\"\nmaildomain = \"host.example.com\"\n";
+    let o = cron(&s, &home, config, &[], CRON_MSG);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<root@host.example.com> BODY=8BITMIME"]
+    );
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<root@host.example.com>"]);
+    let text = only(&s).text();
+    assert!(
+        text.starts_with("From: root (Cron Daemon)\r\nTo: root\r\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn aliases_then_maildomain_one_level_as_msmtp() {
+    let s = FakeSmtp::builder().start();
+    let (_home, aliases) = aliases_file(
+        "smtp-send-aliases-maildomain",
+        "root: ops@example.com\npostmaster: root\n",
+    );
+    let o = send(
+        &s,
+        &[
+            "-f",
+            "cron",
+            "--aliases",
+            aliases.to_str().unwrap(),
+            "--maildomain",
+            "example.org",
+            "root",
+            "postmaster",
+            "www-data",
+        ],
+        b"Subject: x\n\nx\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // postmaster's alias, root, is not looked up again: --maildomain completes it.
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<cron@example.org> BODY=8BITMIME"]
+    );
+    assert_eq!(
+        s.commands("RCPT"),
+        [
+            "RCPT TO:<ops@example.com>",
+            "RCPT TO:<root@example.org>",
+            "RCPT TO:<www-data@example.org>"
+        ]
+    );
+    // The From header -f adds is the address sent.
+    assert!(only(&s).text().contains("From: cron@example.org\r\n"));
+}
+
+#[test]
+fn with_maildomain_and_no_sender_the_login_name_sends_as_msmtps_auto_from() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-auto-from");
+    let config =
+        "[smtp-send]\nserver = \"{url}\"\ntls = \"none\"\nmaildomain = \"host.example.com\"\n";
+    let o = cron(
+        &s,
+        &home,
+        config,
+        &[("USER", "backup"), ("LOGNAME", "other")],
+        b"Subject: done\n\nbackup done\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<backup@host.example.com> BODY=8BITMIME"]
+    );
+    assert!(
+        only(&s)
+            .text()
+            .contains("From: CronDaemon <backup@host.example.com>\r\n")
+    );
+    // Without --maildomain, no sender is still an error that says what gives one.
+    let o = send(&s, &["root"], b"Subject: done\n\nbackup done\n");
+    assert_eq!(code(&o), 64);
+    assert_eq!(
+        stderr(&o),
+        "smtp-send: standard input: no envelope sender: give -f ADDR (--from), a From header in the message, or --maildomain DOMAIN (the login name at DOMAIN)\n"
+    );
+}
+
+#[test]
+fn a_message_with_no_sender_goes_with_the_default_accounts_maildomain() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-auto-from-account");
+    // An account with from: the sender picks the account, the default until the message
+    // is read, and its maildomain makes the sender of a message with none.
+    let config = "default = \"cron\"\n[accounts.cron]\nserver = \"{url}\"\ntls = \"none\"\nmaildomain = \"host.example.com\"\n[accounts.work]\nserver = \"{url}\"\ntls = \"none\"\nfrom = \"me@work.example\"\n";
+    let o = cron(
+        &s,
+        &home,
+        config,
+        &[("USER", "backup")],
+        b"Subject: done\n\nbackup done\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<backup@host.example.com> BODY=8BITMIME"]
+    );
+    assert_eq!(s.commands("RCPT"), ["RCPT TO:<root@host.example.com>"]);
+}
+
+#[test]
+fn subjects_from_header_is_the_address_maildomain_makes() {
+    let s = FakeSmtp::builder().start();
+    let o = send(
+        &s,
+        &[
+            "--subject",
+            "disk",
+            "--from",
+            "cron",
+            "--to",
+            "ops@example.com",
+            "--maildomain",
+            "host.example.com",
+        ],
+        b"full\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        s.commands("MAIL"),
+        ["MAIL FROM:<cron@host.example.com> BODY=8BITMIME"]
+    );
+    assert!(
+        only(&s)
+            .text()
+            .starts_with("From: cron@host.example.com\r\n")
+    );
+}
+
+#[test]
+fn a_bad_aliases_file_is_one_line_naming_it_and_nothing_is_sent() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-aliases-bad");
+    let path = home.join("aliases");
+    let run = |contents: Option<&str>| {
+        if let Some(c) = contents {
+            std::fs::write(&path, c).unwrap();
+        }
+        send(
+            &s,
+            &["-f", "a@x", "--aliases", path.to_str().unwrap(), "root"],
+            CRON_MSG,
+        )
+    };
+    let p = path.display();
+    for (contents, status, said) in [
+        (None, 66, "No such file or directory".to_string()),
+        (
+            Some("# ok\nroot ops@example.com\n"),
+            64,
+            "line 2: \"root ops@example.com\" has no ':' (a line is NAME: ADDRESS, ADDRESS...)"
+                .into(),
+        ),
+        (
+            Some("root: ops@example.com,\n  ada lovelace@example.com\n"),
+            64,
+            "line 1: root: an empty address".into(),
+        ),
+        (
+            Some("root: ops@example.com, ada <ada@example.com>\n"),
+            64,
+            "line 1: \"ada <ada@example.com>\" is not an address (white space, <, > and control characters are not allowed)".into(),
+        ),
+    ] {
+        let o = run(contents);
+        assert_eq!(code(&o), status, "{}", stderr(&o));
+        let sep = if status == 66 { ":" } else { "," };
+        assert_eq!(stderr(&o), format!("smtp-send: --aliases {p}{sep} {said}\n"));
+    }
+    // Read as the config file is: at most 1 MiB, UTF-8.
+    std::fs::write(&path, b"root: a@x\n# caf\xe9\n").unwrap();
+    let o = run(None);
+    assert_eq!(
+        (code(&o), stderr(&o)),
+        (
+            64,
+            format!("smtp-send: --aliases {p}, line 2: not UTF-8 text\n")
+        )
+    );
+    std::fs::write(&path, vec![b'#'; (1 << 20) + 1]).unwrap();
+    let o = run(None);
+    assert_eq!(
+        (code(&o), stderr(&o)),
+        (
+            64,
+            format!("smtp-send: --aliases {p}: larger than 1 MiB; refusing it\n")
+        )
+    );
+    let o = send(&s, &["-f", "a@x", "--maildomain", "a b", "root"], CRON_MSG);
+    assert_eq!(code(&o), 64, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "smtp-send: --maildomain \"a b\": not a domain\n"
+    );
+    assert_eq!(s.connections(), 0);
+}
+
+#[test]
+fn a_relay_refusing_a_bare_name_gets_a_hint_at_aliases_and_maildomain() {
+    let s = FakeSmtp::builder()
+        .refuse(
+            "root",
+            "550 5.5.2 <root>: Recipient address rejected: need fully-qualified address\r\n",
+        )
+        .start();
+    let o = send(&s, &["-f", "cron@example.com", "root"], CRON_MSG);
+    assert_eq!(code(&o), 67, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!(
+            "smtp-send: 127.0.0.1:{}: RCPT TO:<root>: server said: 550 5.5.2 <root>: Recipient address rejected: need fully-qualified address; root has no domain: --aliases FILE maps it to addresses, --maildomain DOMAIN makes it root@DOMAIN\n",
+            s.port()
+        )),
+        "{e}"
+    );
+    // A sender refused for the same reason.
+    let s = FakeSmtp::builder()
+        .refuse_sender(
+            "root",
+            "553 5.5.2 <root>: Sender address rejected: need fully-qualified address\r\n",
+        )
+        .start();
+    let o = send(&s, &["ops@example.com"], CRON_MSG);
+    assert_eq!(code(&o), 69, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "smtp-send: 127.0.0.1:{}: MAIL FROM:<root>: server said: 553 5.5.2 <root>: Sender address rejected: need fully-qualified address; root has no domain: --aliases FILE maps it to addresses, --maildomain DOMAIN makes it root@DOMAIN\n",
+            s.port()
+        )
+    );
 }

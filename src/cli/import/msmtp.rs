@@ -324,13 +324,12 @@ fn smtp_why(key: &str) -> &'static str {
         "tls_crl_file" | "tls_priorities" | "tls_min_dh_prime_bits" => {
             "smtp-send's TLS has no such setting"
         }
-        "auto_from" | "maildomain" | "set_from_header" | "add_missing_from_header" => {
-            "smtp-send takes the sender from -f or the message's From"
+        "auto_from" | "set_from_header" | "add_missing_from_header" => {
+            "smtp-send takes the sender from -f or the message's From (else LOGIN@maildomain)"
         }
         "add_missing_date_header" => "smtp-send adds a Date header when the message has none",
         "remove_bcc_headers" => "smtp-send never sends a Bcc header",
         "undisclosed_recipients"
-        | "aliases"
         | "eval"
         | "source_ip"
         | "socket"
@@ -390,6 +389,8 @@ fn smtp_key(b: &mut Builder<'_>, s: &Setting) -> Result<(), Bad> {
         "from" => b.set("from", v),
         "domain" if v.contains('%') => b.skip(line, key, v, "helo takes a name, not a pattern"),
         "domain" => b.set("helo", v),
+        "aliases" => b.set("aliases", v),
+        "maildomain" => b.set("maildomain", v),
         "logfile" if v == "-" => b.skip(line, key, v, "log takes a file"),
         "logfile" => b.set("log", v),
         "syslog" => match v {
@@ -470,6 +471,20 @@ account default : home
         assert_eq!(
             rc.accounts[0].get("passwordeval").unwrap().value,
             "pass show \"mail\"/work"
+        );
+    }
+
+    #[test]
+    fn aliases_and_maildomain_are_carried_over() {
+        let rc = "account a\nhost h\naliases /etc/aliases\nmaildomain example.com\nauto_from on\n";
+        let import = convert(&parse(rc).unwrap()).unwrap();
+        let a = &import.tables[0];
+        assert_eq!(a.get("aliases"), Some(&s("/etc/aliases")));
+        assert_eq!(a.get("maildomain"), Some(&s("example.com")));
+        let text = import.render("rc", "smtp-send --import-msmtprc");
+        assert!(
+            text.contains("# msmtp: auto_from on: not carried over ("),
+            "{text}"
         );
     }
 

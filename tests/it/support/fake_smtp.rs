@@ -26,6 +26,7 @@ pub struct Setup {
     no_ehlo: bool,
     refuse: HashMap<String, String>,
     refuse_once: HashMap<String, String>,
+    refuse_sender: HashMap<String, String>,
     data_replies: VecDeque<FinalReply>,
     login: Option<(String, String)>,
     /// AUTH OAUTHBEARER and XOAUTH2 (announced when any) accept the login's user with these.
@@ -185,6 +186,14 @@ impl Builder {
         self
     }
 
+    /// MAIL FROM:<addr> gets `raw` (CRLF included).
+    pub fn refuse_sender(mut self, addr: &str, raw: &str) -> Self {
+        self.proto
+            .refuse_sender
+            .insert(addr.to_string(), raw.to_string());
+        self
+    }
+
     /// The reply to the next message's final `.` (in order; then 250).
     pub fn data_reply(mut self, raw: &str) -> Self {
         self.proto
@@ -305,6 +314,9 @@ fn angle(arg: &str) -> String {
 fn mail(c: &mut Ctx<'_, Smtp>, arg: &str) -> io::Result<Flow> {
     if c.session.mail.is_some() {
         return done(c.send("503 5.5.1 Error: nested MAIL command\r\n"));
+    }
+    if let Some(raw) = c.server.setup.refuse_sender.get(&angle(arg)).cloned() {
+        return done(c.send(&raw));
     }
     c.session.mail = Some(arg.to_string());
     done(c.send("250 2.1.0 Ok\r\n"))
