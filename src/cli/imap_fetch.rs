@@ -362,6 +362,7 @@ fn fetch_options(args: &Args) -> FetchOptions {
         limit: args.limit,
         max_size: args.max_size,
         reset_state: args.reset_state,
+        sizes: super::progress::shown(args.net.output.quiet, args.net.output.progress),
     }
 }
 

@@ -22,6 +22,11 @@ pub fn wanted(quiet: bool, mode: Progress) -> bool {
         }
 }
 
+/// Whether any progress is shown, a bar or `--progress lines`: what a total is asked for.
+pub fn shown(quiet: bool, mode: Progress) -> bool {
+    wanted(quiet, mode) || (!quiet && mode == Progress::Lines)
+}
+
 /// The bar's look. `offset` bytes were there before this run: the rate counts only what
 /// moved since (a resumed 10 GiB file does not show 10 GiB/s in its first frame).
 fn style(known_total: bool, offset: u64) -> ProgressStyle {

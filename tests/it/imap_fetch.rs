@@ -890,3 +890,51 @@ fn a_message_longer_than_its_size_or_the_limit_is_refused_unread() {
     );
     assert!(l.md().is_empty());
 }
+
+/// The progress has a total, as pop-fetch's has LIST's: RFC822.SIZE of what will be fetched,
+/// asked before the bodies only when progress is shown (here `--progress lines`).
+#[test]
+fn progress_lines_say_a_percentage_of_the_sizes_asked_first() {
+    let body = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(380));
+    let server = imap(&[body.as_str(), "Subject: small\r\n\r\ns\r\n"])
+        .drip(std::time::Duration::from_millis(6))
+        .start();
+    let l = Local::new("progress-pct");
+    let o = l.run(
+        &server,
+        &[
+            "--progress",
+            "lines",
+            "--limit",
+            "1",
+            "--maildir",
+            &l.md_arg(),
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{o:?}");
+    assert!(!o.stderr.contains('\x1b') && !o.stderr.contains('\r'));
+    let name = format!("127.0.0.1:{} INBOX: 1 message: ", server.port());
+    let total = format!(" of {} B (", body.len());
+    let between: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&name) && l.contains(&total) && l.contains("%), "))
+        .collect();
+    assert!(!between.is_empty(), "{}", o.stderr);
+    // Only what --limit lets through is asked about and counted.
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        [
+            "UID FETCH 1 (UID RFC822.SIZE)",
+            "UID FETCH 1 (UID RFC822.SIZE BODY.PEEK[])"
+        ]
+    );
+    // Without a progress display, no question more.
+    let server = imap(&messages()).start();
+    let l = Local::new("progress-pct-none");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        ["UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])"]
+    );
+}
