@@ -575,13 +575,25 @@ pub fn fetch_and_idle<S: Transport>(
 ) -> Result<Summary> {
     let IdleUntil { stop, renew_in } = *until;
     let mut total = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
+    let waiting = format!(
+        "{}: waiting for new mail in {} (IDLE)",
+        client.peer(),
+        printable(folder)
+    );
+    // Said when a wait starts, not at each re-issue of IDLE.
+    let mut said = false;
     while !stop() {
+        if !said {
+            events.wait(&waiting);
+            said = true;
+        }
         // Mail announced while the last fetch ran makes IDLE end at once: nothing waits.
         let wait = renew_in().map_or(IDLE_REISSUE, |left| left.min(IDLE_REISSUE));
         match client.idle(total.exists, wait, stop)? {
             IdleEnd::NewMail => {
                 let s = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
                 total.absorb(s);
+                said = false;
             }
             IdleEnd::Reissue if renew_in().is_some_and(|left| left < RENEW_SOON) => {
                 total.relogin = true;
@@ -591,6 +603,8 @@ pub fn fetch_and_idle<S: Transport>(
             IdleEnd::Stop => break,
         }
     }
+    // The wait's display goes, without a summary.
+    events.discard();
     Ok(total)
 }
 

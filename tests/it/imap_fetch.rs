@@ -938,3 +938,63 @@ fn progress_lines_say_a_percentage_of_the_sizes_asked_first() {
         ["UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])"]
     );
 }
+
+/// `--idle --progress lines` says once that it waits, each time a wait starts (not at each
+/// re-issue of IDLE), and each fetch's own line; `-q` says nothing.
+#[test]
+fn idle_says_once_that_it_waits_for_new_mail() {
+    for quiet in [false, true] {
+        let server = imap(&messages()).start();
+        let l = Local::new("idle-lines");
+        let mut c = l
+            .imap_fetch(&url(&server))
+            .args(["--tls", "none", "--idle", "--progress", "lines"])
+            .args(["--maildir", &l.md_arg()])
+            .args(if quiet { &["-q"][..] } else { &[] })
+            .command();
+        let child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
+        let idles = |n: usize| {
+            for _ in 0..2000 {
+                if commands(&server).iter().filter(|c| *c == "IDLE").count() == n {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            panic!("IDLE {n} never came: {:#?}", server.transcript());
+        };
+        idles(1);
+        server
+            .protocol()
+            .deliver("INBOX", "Subject: while waiting\r\n\r\nw\r\n");
+        idles(2);
+        let o = child.terminate();
+        assert_eq!(o.status.code(), Some(0), "{o:#?}");
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        if quiet {
+            assert_eq!(stderr, "");
+            continue;
+        }
+        let port = server.port();
+        let lines: Vec<String> = stderr
+            .lines()
+            .map(|l| match l.rsplit_once(" since ") {
+                // The local time of day the wait started: HH:MM.
+                Some((what, at)) if at.len() == 5 && at.as_bytes()[2] == b':' => {
+                    format!("{what} since HH:MM")
+                }
+                _ => l.split(" in ").next().unwrap_or(l).to_string(),
+            })
+            .collect();
+        let waiting = format!("127.0.0.1:{port}: waiting for new mail in INBOX (IDLE) since HH:MM");
+        assert_eq!(
+            lines,
+            [
+                format!("127.0.0.1:{port} INBOX: 3 messages: 89 B"),
+                waiting.clone(),
+                format!("127.0.0.1:{port} INBOX: 1 message: 29 B"),
+                waiting,
+            ],
+            "{stderr}"
+        );
+    }
+}
