@@ -282,8 +282,7 @@ impl<S: Transport> FolderRun<'_, S> {
             // Sizes first, as pop-fetch has LIST's: a message over the limit is never asked
             // for. It is not recorded either, so a later run with a larger limit fetches it.
             let all = self.client.uid_sizes(&uids)?;
-            let (big, fit): (Vec<(u32, u64)>, Vec<(u32, u64)>) =
-                all.into_iter().partition(|&(_, n)| n > max);
+            let (big, fit): (Vec<_>, Vec<_>) = all.into_iter().partition(|&(_, n)| n > max);
             for &(u, n) in &big {
                 self.summary.too_big += 1;
                 self.events.note(&format!(
