@@ -152,7 +152,11 @@ impl Tool for ImapFetch {
                 &args.net.conn.retry_policy(),
                 &mut events,
                 unfinished(&args),
-                |events| account.session(folder, &mut store, &mut state, events),
+                |events| {
+                    account
+                        .session(folder, &mut store, &mut state, events)
+                        .map_err(|e| store.explain(e))
+                },
             );
             let Some(s) = summary else {
                 return Ok(());

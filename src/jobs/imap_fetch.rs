@@ -343,6 +343,7 @@ impl<S: Transport> FolderRun<'_, S> {
         ledger: &mut Ledger,
     ) -> Result<Vec<u32>> {
         self.client.start_fetch(uids);
+        self.store.expect(uids.len() as u64);
         // One progress line for the folder, not one per message.
         if !uids.is_empty() {
             self.events.start(

@@ -998,3 +998,37 @@ fn idle_says_once_that_it_waits_for_new_mail() {
         );
     }
 }
+
+/// A local write that fails mid-run (over quota, through the debug builds' fault hook): one
+/// line that ends with what the run leaves; nothing was expunged (the batch never ended),
+/// and the rerun fetches only the rest, then deletes all three.
+#[test]
+fn over_quota_says_what_was_stored_and_a_rerun_fetches_the_rest() {
+    if !cfg!(debug_assertions) {
+        return; // the hook is compiled into debug builds only
+    }
+    let server = imap(&messages()).start();
+    let l = Local::new("quota");
+    let args = ["--maildir", &l.md_arg(), "--delete"];
+    let o = l
+        .imap_fetch(&url(&server))
+        .args(["--tls", "none", "--timeout", "10"])
+        .args(args)
+        .env("POSTHASTE_TEST_WRITE_FAULT", "2:EDQUOT")
+        .run();
+    let line = o.fails(74);
+    let start = format!("imap-fetch: Maildir {}/tmp/", l.md_arg());
+    let end = ": Disk quota exceeded (1 of 3 messages stored, only messages already stored were deleted on the server; run again when there is space)";
+    assert!(line.starts_with(&start) && line.ends_with(end), "{line}");
+    assert_eq!(l.md(), stored()[..1]);
+    assert!(commands_of(&server, "UID STORE").is_empty());
+    assert!(commands_of(&server, "UID EXPUNGE").is_empty());
+    assert_eq!(server.protocol().uids("INBOX"), [1, 2, 3]);
+    l.run(&server, &args).ok();
+    assert_eq!(l.md(), stored());
+    assert_eq!(
+        commands_of(&server, "UID FETCH").last().unwrap(),
+        "UID FETCH 2:3 (UID RFC822.SIZE BODY.PEEK[])"
+    );
+    assert!(server.protocol().uids("INBOX").is_empty());
+}
