@@ -48,4 +48,10 @@ pub trait Events {
     /// The display started for a run in which nothing was transferred goes, without a
     /// summary.
     fn discard(&mut self) {}
+    /// The run waits for what `what` names (imap-fetch `--idle`: `HOST:PORT: waiting for
+    /// new mail in INBOX (IDLE)`), until the next [`start`](Events::start), a failure or
+    /// [`discard`](Events::discard).
+    fn wait(&mut self, what: &str) {
+        let _ = what;
+    }
 }

@@ -153,7 +153,11 @@ impl Tool for ImapFetch {
                 &args.net.conn.retry_policy(),
                 &mut events,
                 unfinished(&args),
-                |events| account.session(folder, &mut store, &mut state, events),
+                |events| {
+                    account
+                        .session(folder, &mut store, &mut state, events)
+                        .map_err(|e| store.explain(e))
+                },
             );
             let Some(s) = summary else {
                 return Ok(());
@@ -366,6 +370,7 @@ fn fetch_options(args: &Args) -> FetchOptions {
         limit: args.limit,
         max_size: args.max_size,
         reset_state: args.reset_state,
+        sizes: super::progress::shown(args.net.output.quiet, args.net.output.progress),
     }
 }
 

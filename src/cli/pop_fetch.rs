@@ -157,6 +157,7 @@ impl Tool for PopFetch {
                     &fetch_opts,
                     events,
                 )
+                .map_err(|e| store.explain(e))
             },
         );
         drop(events);
@@ -311,7 +312,17 @@ fn session(
             if summary.deleted == 1 { "" } else { "s" }
         ));
     }
-    quit(client, Some(state), &summary)?;
+    let deleted = summary.deleted;
+    quit(client, Some(state), &summary, || {
+        if deleted > 0 {
+            // Said if the state cannot be saved now (a full disk): they are gone.
+            store.set_server(&format!(
+                "the {deleted} message{} marked for deletion {} deleted on the server",
+                if deleted == 1 { "" } else { "s" },
+                if deleted == 1 { "was" } else { "were" }
+            ));
+        }
+    })?;
     Ok(summary)
 }
 

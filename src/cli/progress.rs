@@ -23,7 +23,7 @@ pub fn wanted(quiet: bool, mode: Progress) -> bool {
 }
 
 /// Whether the progress display is on, as a bar or as `--progress lines`: each finished
-/// file then leaves its line, and the run its total.
+/// file then leaves its line, and the run its total (imap-fetch asks the sizes first).
 pub fn shown(quiet: bool, mode: Progress) -> bool {
     wanted(quiet, mode) || (!quiet && mode == Progress::Lines)
 }
@@ -105,6 +105,23 @@ impl indicatif::TermLike for ForcedStderr {
         use std::io::Write;
         std::io::stderr().flush()
     }
+}
+
+/// Where bars are drawn: stderr, or [`ForcedStderr`] for `--progress bar` away from a
+/// terminal.
+fn draw_target() -> ProgressDrawTarget {
+    if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr_with_hz(8)
+    } else {
+        ProgressDrawTarget::term_like_with_hz(Box::new(ForcedStderr), 8)
+    }
+}
+
+/// The local time of day, `21:04`, for a line that says since when the run waits.
+fn clock() -> String {
+    let (unix, offset) = crate::mime::date::now();
+    let t = crate::util::calendar::DateTime::from_unix(unix + offset);
+    format!("{:02}:{:02}", t.hour, t.minute)
 }
 
 /// `--progress lines`: where the current file's progress was last said.
@@ -292,12 +309,7 @@ impl Events for CliEvents<'_> {
         }
         // A retry restarts the file: the old attempt's bar goes.
         self.clear_bar();
-        let target = if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr_with_hz(8)
-        } else {
-            ProgressDrawTarget::term_like_with_hz(Box::new(ForcedStderr), 8)
-        };
-        let bar = ProgressBar::with_draw_target(total, target);
+        let bar = ProgressBar::with_draw_target(total, draw_target());
         bar.set_style(style(total.is_some(), offset));
         bar.set_message(visible(name));
         bar.set_position(offset);
@@ -391,6 +403,30 @@ impl Events for CliEvents<'_> {
         self.line = None;
         self.current = None;
         self.clear_bar();
+    }
+
+    fn wait(&mut self, what: &str) {
+        let line = format!("{} since {}", visible(what), clock());
+        // Once when the wait starts, however long it lasts (a log is not a clock).
+        if self.lines {
+            self.line = None;
+            self.reporter.stderr().line(&line);
+        }
+        if !self.bars {
+            return;
+        }
+        // A spinner in the bar's place: the next start (or a failure) clears it, and no
+        // finish comes before that start, so it never leaves a summary line.
+        self.clear_bar();
+        let bar = ProgressBar::with_draw_target(None, draw_target());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(line);
+        bar.enable_steady_tick(Duration::from_secs(1));
+        self.reporter.stderr().set_bar(Some(Box::new(bar.clone())));
+        self.bar = Some(bar);
     }
 
     fn fail(&mut self, err: &Error) {

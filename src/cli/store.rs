@@ -88,7 +88,8 @@ impl StoreArgs {
 /// The store of a fetching run, counting what it kept, with the line SIGINT, SIGTERM or
 /// SIGHUP print as the run ends ([`super::signals::say_at_end`]): what was stored (and
 /// recorded), and what was done on the server. The store itself takes back what was not
-/// recorded.
+/// recorded. The same words end the failure line of a run whose local write failed
+/// ([`Tracked::explain`]).
 pub struct Tracked {
     inner: Box<dyn Deliver>,
     tool: &'static str,
@@ -98,6 +99,11 @@ pub struct Tracked {
     records: bool,
     /// Committed since the last keep.
     since_keep: std::cell::Cell<u64>,
+    /// Messages stored before the current fetch, and those it means to fetch
+    /// ([`Deliver::expect`]): the "of N" of a failure's line.
+    wanted: u64,
+    /// A write, commit or sync of the store failed.
+    failed: std::cell::Cell<bool>,
     stored: u64,
     server: String,
 }
@@ -118,6 +124,8 @@ impl Tracked {
             clear: if bars { "\r\x1b[2K" } else { "" },
             records,
             since_keep: std::cell::Cell::new(0),
+            wanted: 0,
+            failed: std::cell::Cell::new(false),
             stored: 0,
             server: server.to_string(),
         };
@@ -129,6 +137,43 @@ impl Tracked {
     pub fn set_server(&mut self, server: &str) {
         self.server = server.to_string();
         self.say();
+    }
+
+    /// `err`, the run's failure, ended with what the run leaves when a local write failed
+    /// (the store's, or the state file's on a full disk, a quota or a read-only file
+    /// system): how many messages are stored, what was done on the server and, when space
+    /// ran out, that a later run fetches the rest (the state file records what is stored).
+    /// Still one line: `...: No space left on device (2 of 5 messages stored, nothing was
+    /// deleted on the server; run again when there is space)`.
+    pub fn explain(&self, err: Error) -> Error {
+        let errno = err.io_source().and_then(std::io::Error::raw_os_error);
+        let space = matches!(errno, Some(libc::ENOSPC | libc::EDQUOT));
+        let local = self.failed.get() || space || errno == Some(libc::EROFS);
+        if !local || err.kind() == Kind::StdoutClosed {
+            return err;
+        }
+        let verb = if self.inner.durable() {
+            "stored"
+        } else {
+            "written"
+        };
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        let stored = match (self.stored, self.wanted) {
+            (0, 0) => format!("no message {verb}"),
+            (n, 0) => format!("{n} message{} {verb}", plural(n)),
+            (n, w) => format!("{n} of {w} message{} {verb}", plural(w)),
+        };
+        let message = format!(
+            "{} ({stored}, {}{})",
+            err.message(),
+            self.server,
+            if space {
+                "; run again when there is space"
+            } else {
+                ""
+            }
+        );
+        err.with_message(message)
     }
 
     fn say(&self) {
@@ -164,13 +209,22 @@ impl Deliver for Tracked {
         &mut self,
         info: &crate::deliver::MessageInfo,
     ) -> Result<Box<dyn crate::deliver::MessageSink + '_>> {
-        let count = &self.since_keep;
-        let sink = self.inner.begin(info)?;
-        Ok(Box::new(Counted { sink, count }))
+        let (count, failed) = (&self.since_keep, &self.failed);
+        let sink = self.inner.begin(info).inspect_err(|_| failed.set(true))?;
+        Ok(Box::new(Counted {
+            sink,
+            count,
+            failed,
+        }))
     }
 
     fn sync(&mut self) -> Result<()> {
-        self.inner.sync()
+        self.inner.sync().inspect_err(|_| self.failed.set(true))
+    }
+
+    fn expect(&mut self, n: u64) {
+        self.wanted = self.stored + self.since_keep.get() + n;
+        self.inner.expect(n);
     }
 
     fn name(&self) -> String {
@@ -197,16 +251,21 @@ impl Deliver for Tracked {
 struct Counted<'a> {
     sink: Box<dyn crate::deliver::MessageSink + 'a>,
     count: &'a std::cell::Cell<u64>,
+    failed: &'a std::cell::Cell<bool>,
 }
 
 impl crate::deliver::MessageSink for Counted<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.sink.write(data)
+        self.sink.write(data).inspect_err(|_| self.failed.set(true))
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
-        let Counted { sink, count } = *self;
-        sink.commit()?;
+        let Counted {
+            sink,
+            count,
+            failed,
+        } = *self;
+        sink.commit().inspect_err(|_| failed.set(true))?;
         count.set(count.get() + 1);
         Ok(())
     }

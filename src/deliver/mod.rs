@@ -72,6 +72,11 @@ pub trait Deliver {
     /// What the last [`sync`](Deliver::sync) made durable was recorded (or there is
     /// nothing to record it in): it stays, whatever happens next.
     fn keep(&mut self) {}
+    /// The run means to deliver `n` more messages (those it chose to fetch), for a store
+    /// that says what a run did; nothing else depends on it.
+    fn expect(&mut self, n: u64) {
+        let _ = n;
+    }
     /// Takes back what was committed or synced since the last [`keep`](Deliver::keep):
     /// it was not recorded. (Dropping a store does the same; an MDA's deliveries and a
     /// stream's bytes cannot be taken back.)
@@ -311,6 +316,12 @@ impl TempMessage {
 
     pub(crate) fn write(&mut self, data: &[u8]) -> Result<()> {
         use std::io::Write;
+        #[cfg(debug_assertions)]
+        if self.len == 0 {
+            if let Some(e) = test_fault::first_write() {
+                return Err(self.error(&e));
+            }
+        }
         let r = self.file().write_all(data);
         r.map_err(|e| self.error(&e))?;
         self.len += data.len() as u64;
@@ -331,6 +342,32 @@ impl TempMessage {
     pub(crate) fn kept(mut self) -> (std::fs::File, PathBuf) {
         let file = self.file.take().expect("kept once");
         (file, std::mem::take(&mut self.path))
+    }
+}
+
+/// Test-only, and only in debug builds (release builds have none of it): the environment
+/// variable `POSTHASTE_TEST_WRITE_FAULT=N:ERRNO` (`ENOSPC`, `EDQUOT`, `EROFS`) makes the
+/// first write of the Nth message of the process into a Maildir or `--output-dir` fail with
+/// that error, as a full disk would, for the tests of what a run then says and leaves
+/// (tests/it), which must not depend on filling or mounting a file system.
+#[cfg(debug_assertions)]
+mod test_fault {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static MESSAGES: AtomicU64 = AtomicU64::new(0);
+
+    /// The error the first write of this message fails with, if the variable says so.
+    pub(super) fn first_write() -> Option<std::io::Error> {
+        let n = MESSAGES.fetch_add(1, Ordering::Relaxed) + 1;
+        let spec = std::env::var("POSTHASTE_TEST_WRITE_FAULT").ok()?;
+        let (at, name) = spec.split_once(':')?;
+        let errno = match name {
+            "ENOSPC" => libc::ENOSPC,
+            "EDQUOT" => libc::EDQUOT,
+            "EROFS" => libc::EROFS,
+            _ => return None,
+        };
+        (at.parse::<u64>().ok()? == n).then(|| std::io::Error::from_raw_os_error(errno))
     }
 }
 

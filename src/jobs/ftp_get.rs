@@ -195,6 +195,7 @@ impl Worker<Job> for Run<'_> {
     fn work(&mut self, (file, base): Job) -> Result<()> {
         self.tree_base = base;
         self.with_retries(|r| r.fetch(&file, &mut 0))
+            .map_err(out_of_space)
     }
 
     fn login_failed(&self, e: &Error) -> bool {
@@ -321,7 +322,9 @@ impl<'a> Run<'a> {
                 Err(_) => Stop::Server,
             };
         }
-        let res = self.with_retries(|run| run.fetch(file, stream_written));
+        let res = self
+            .with_retries(|run| run.fetch(file, stream_written))
+            .map_err(out_of_space);
         self.device = None;
         if let Err(e) = res {
             let closed = self.stream.as_ref().is_some_and(|s| s.is_closed());
@@ -798,6 +801,20 @@ impl<'a> Run<'a> {
     }
 }
 
+/// A file's failure on a full disk or over quota, ended with how to go on, as pop-fetch's
+/// and imap-fetch's: `-c` resumes what is in the `.part` files and skips the files done.
+fn out_of_space(e: Error) -> Error {
+    let errno = e.io_source().and_then(std::io::Error::raw_os_error);
+    if !matches!(errno, Some(libc::ENOSPC | libc::EDQUOT)) {
+        return e;
+    }
+    let message = format!(
+        "{} (run the same command with -c when there is space: it resumes what the .part files hold)",
+        e.message()
+    );
+    e.with_message(message)
+}
+
 /// Whether the local file `dest` has `size` bytes and the modification time `mtime` (to
 /// the second: MDTM's precision).
 fn same_file(dest: &Path, size: u64, mtime: SystemTime) -> bool {
@@ -886,4 +903,24 @@ fn connected<'c>(
     ftp: &FtpOptions,
 ) -> Result<&'c mut FtpClient> {
     slot.get(|| FtpClient::connect(target, login, ftp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk or quota says how to go on; any other failure is left as it is.
+    #[test]
+    fn out_of_space_says_how_to_go_on() {
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let e = out_of_space(Error::local_io("/x/f.bin.part", &full));
+        assert_eq!(
+            e.message(),
+            "/x/f.bin.part: No space left on device (run the same command with -c when there is space: it resumes what the .part files hold)"
+        );
+        assert_eq!(e.exit_code(), 74);
+        let reset = std::io::Error::from_raw_os_error(libc::ECONNRESET);
+        let e = out_of_space(Error::local_io("/x/f.bin.part", &reset));
+        assert_eq!(e.message(), "/x/f.bin.part: Connection reset by peer");
+    }
 }

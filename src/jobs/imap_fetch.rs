@@ -45,6 +45,9 @@ pub struct FetchOptions {
     pub max_size: Option<u64>,
     /// Fetch nothing: record the folder as delivered up to now (`--new` then starts here).
     pub reset_state: bool,
+    /// Ask the RFC822.SIZE of the messages to fetch before their bodies, for a progress
+    /// display's total (as pop-fetch has LIST's): one more command, so only when shown.
+    pub sizes: bool,
 }
 
 /// What a run did in one folder.
@@ -128,12 +131,12 @@ pub fn fetch_folder<S: Transport>(
         .filter(|u| found.binary_search(u).is_ok())
         .collect();
     earlier.sort_unstable();
-    let uids = run.choose(found, last, &partial)?;
+    let (uids, total) = run.choose(found, last, &partial)?;
     run.save()?;
     // Messages a batch cut short delivered last time are durable: their flags and
     // deletions go first (they are not fetched again).
     run.settle_on_server(&Recorded::earlier(earlier))?;
-    let missing = run.receive(&uids, &mut ledger)?;
+    let missing = run.receive(&uids, total, &mut ledger)?;
     if !missing.is_empty() {
         run.ask_about(missing, &mut ledger)?;
     }
@@ -260,19 +263,26 @@ impl<S: Transport> FolderRun<'_, S> {
     }
 
     /// Of the UIDs `found`, those to fetch: not delivered yet (`--new`), within
-    /// `--max-size` (the others named) and `--limit`.
-    fn choose(&mut self, found: Vec<u32>, last: u32, partial: &HashSet<u32>) -> Result<Vec<u32>> {
+    /// `--max-size` (the others named) and `--limit`; and their total size, when asked
+    /// ([`FetchOptions::sizes`]) or known from `--max-size`.
+    fn choose(
+        &mut self,
+        found: Vec<u32>,
+        last: u32,
+        partial: &HashSet<u32>,
+    ) -> Result<(Vec<u32>, Option<u64>)> {
         let new_only = self.opts.new_only;
         let mut uids: Vec<u32> = found
             .into_iter()
             // `UID n:*` always matches the highest UID, even below n (RFC 3501 section 6.4.8).
             .filter(|u| !new_only || (*u > last && !partial.contains(u)))
             .collect();
+        let mut sizes = None;
         if let (Some(max), false) = (self.opts.max_size, uids.is_empty()) {
             // Sizes first, as pop-fetch has LIST's: a message over the limit is never asked
             // for. It is not recorded either, so a later run with a larger limit fetches it.
-            let sizes = self.client.uid_sizes(&uids)?;
-            let big: Vec<(u32, u64)> = sizes.into_iter().filter(|&(_, n)| n > max).collect();
+            let all = self.client.uid_sizes(&uids)?;
+            let (big, fit): (Vec<_>, Vec<_>) = all.into_iter().partition(|&(_, n)| n > max);
             for &(u, n) in &big {
                 self.summary.too_big += 1;
                 self.events.note(&format!(
@@ -282,6 +292,7 @@ impl<S: Transport> FolderRun<'_, S> {
                 ));
             }
             uids.retain(|u| big.binary_search_by_key(u, |&(b, _)| b).is_err());
+            sizes = Some(fit);
         }
         self.client.set_max_size(self.opts.max_size);
         if let Some(l) = self.opts.limit {
@@ -291,7 +302,17 @@ impl<S: Transport> FolderRun<'_, S> {
                 uids.truncate(l);
             }
         }
-        Ok(uids)
+        if sizes.is_none() && self.opts.sizes && !uids.is_empty() {
+            sizes = Some(self.client.uid_sizes(&uids)?);
+        }
+        // Only what will be fetched counts (sizes are sorted by UID, as `uids` are).
+        let total = sizes.map(|s| {
+            s.iter()
+                .filter(|(u, _)| uids.binary_search(u).is_ok())
+                .map(|&(_, n)| n)
+                .sum()
+        });
+        Ok((uids, total))
     }
 
     /// Queues the flags (`--seen`) and deletion (`--delete`) of messages recorded as
@@ -311,13 +332,19 @@ impl<S: Transport> FolderRun<'_, S> {
         Ok(())
     }
 
-    /// Fetches `uids`, under one progress line, batch by batch as the client sends them;
-    /// returns those asked for and not in the answer. After a failure what was committed
+    /// Fetches `uids` (`total` bytes, when known), under one progress line, batch by batch
+    /// as the client sends them; returns those asked for and not in the answer. After a failure what was committed
     /// is made durable and recorded by its id: the next run skips it, and sends its flags
     /// or deletion, which this batch never did.
-    fn receive(&mut self, uids: &[u32], ledger: &mut Ledger) -> Result<Vec<u32>> {
+    fn receive(
+        &mut self,
+        uids: &[u32],
+        total: Option<u64>,
+        ledger: &mut Ledger,
+    ) -> Result<Vec<u32>> {
         self.client.start_fetch(uids);
-        // One progress line for the folder, not one per message (sizes come with each message).
+        self.store.expect(uids.len() as u64);
+        // One progress line for the folder, not one per message.
         if !uids.is_empty() {
             self.events.start(
                 &format!(
@@ -326,7 +353,7 @@ impl<S: Transport> FolderRun<'_, S> {
                     printable(self.folder),
                     super::messages(uids.len())
                 ),
-                None,
+                total,
                 0,
             );
         }
@@ -548,13 +575,25 @@ pub fn fetch_and_idle<S: Transport>(
 ) -> Result<Summary> {
     let IdleUntil { stop, renew_in } = *until;
     let mut total = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
+    let waiting = format!(
+        "{}: waiting for new mail in {} (IDLE)",
+        client.peer(),
+        printable(folder)
+    );
+    // Said when a wait starts, not at each re-issue of IDLE.
+    let mut said = false;
     while !stop() {
+        if !said {
+            events.wait(&waiting);
+            said = true;
+        }
         // Mail announced while the last fetch ran makes IDLE end at once: nothing waits.
         let wait = renew_in().map_or(IDLE_REISSUE, |left| left.min(IDLE_REISSUE));
         match client.idle(total.exists, wait, stop)? {
             IdleEnd::NewMail => {
                 let s = fetch_folder(client, folder, store, state.as_deref_mut(), opts, events)?;
                 total.absorb(s);
+                said = false;
             }
             IdleEnd::Reissue if renew_in().is_some_and(|left| left < RENEW_SOON) => {
                 total.relogin = true;
@@ -564,6 +603,8 @@ pub fn fetch_and_idle<S: Transport>(
             IdleEnd::Stop => break,
         }
     }
+    // The wait's display goes, without a summary.
+    events.discard();
     Ok(total)
 }
 

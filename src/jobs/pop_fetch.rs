@@ -280,6 +280,7 @@ impl<S: Transport> Run<'_, S> {
             return Ok(());
         }
         let total: u64 = wanted.iter().filter_map(|&n| self.listing.size_of(n)).sum();
+        self.store.expect(wanted.len() as u64);
         let peer = self.client.peer().to_string();
         self.events.start(
             &format!("{peer}: {}", super::messages(wanted.len())),
@@ -344,12 +345,16 @@ impl<S: Transport> Run<'_, S> {
 /// confirms, the UIDLs it deleted are forgotten (even by a run that only looked), so that a
 /// server giving one of them to a new message never has it taken for one delivered. Without
 /// a confirmation they stay recorded, marked: the next `--delete` run deletes them.
+/// `confirmed` is called once the server confirmed QUIT (what was marked is deleted), before
+/// the state is saved.
 pub fn quit<S: Transport>(
     client: Pop3Client<S>,
     state: Option<&mut StateFile>,
     summary: &Summary,
+    confirmed: impl FnOnce(),
 ) -> Result<()> {
     client.quit()?;
+    confirmed();
     if let Some(s) = state {
         if !summary.marked.is_empty() {
             for u in &summary.marked {

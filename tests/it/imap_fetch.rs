@@ -911,3 +911,145 @@ fn a_message_longer_than_its_size_or_the_limit_is_refused_unread() {
     );
     assert!(l.md().is_empty());
 }
+
+/// The progress has a total, as pop-fetch's has LIST's: RFC822.SIZE of what will be fetched,
+/// asked before the bodies only when progress is shown (here `--progress lines`).
+#[test]
+fn progress_lines_say_a_percentage_of_the_sizes_asked_first() {
+    let body = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(380));
+    let server = imap(&[body.as_str(), "Subject: small\r\n\r\ns\r\n"])
+        .drip(std::time::Duration::from_millis(6))
+        .start();
+    let l = Local::new("progress-pct");
+    let o = l.run(
+        &server,
+        &[
+            "--progress",
+            "lines",
+            "--limit",
+            "1",
+            "--maildir",
+            &l.md_arg(),
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{o:?}");
+    assert!(!o.stderr.contains('\x1b') && !o.stderr.contains('\r'));
+    let name = format!("127.0.0.1:{} INBOX: 1 message: ", server.port());
+    let total = format!(" of {} B (", body.len());
+    let between: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&name) && l.contains(&total) && l.contains("%), "))
+        .collect();
+    assert!(!between.is_empty(), "{}", o.stderr);
+    // Only what --limit lets through is asked about and counted.
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        [
+            "UID FETCH 1 (UID RFC822.SIZE)",
+            "UID FETCH 1 (UID RFC822.SIZE BODY.PEEK[])"
+        ]
+    );
+    // Without a progress display, no question more.
+    let server = imap(&messages()).start();
+    let l = Local::new("progress-pct-none");
+    l.run(&server, &["--maildir", &l.md_arg()]).ok();
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        ["UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])"]
+    );
+}
+
+/// `--idle --progress lines` says once that it waits, each time a wait starts (not at each
+/// re-issue of IDLE), and each fetch's own line; `-q` says nothing.
+#[test]
+fn idle_says_once_that_it_waits_for_new_mail() {
+    for quiet in [false, true] {
+        let server = imap(&messages()).start();
+        let l = Local::new("idle-lines");
+        let mut c = l
+            .imap_fetch(&url(&server))
+            .args(["--tls", "none", "--idle", "--progress", "lines"])
+            .args(["--maildir", &l.md_arg()])
+            .args(if quiet { &["-q"][..] } else { &[] })
+            .command();
+        let child = run::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
+        let idles = |n: usize| {
+            for _ in 0..2000 {
+                if commands(&server).iter().filter(|c| *c == "IDLE").count() == n {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            panic!("IDLE {n} never came: {:#?}", server.transcript());
+        };
+        idles(1);
+        server
+            .protocol()
+            .deliver("INBOX", "Subject: while waiting\r\n\r\nw\r\n");
+        idles(2);
+        let o = child.terminate();
+        assert_eq!(o.status.code(), Some(0), "{o:#?}");
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        if quiet {
+            assert_eq!(stderr, "");
+            continue;
+        }
+        let port = server.port();
+        let lines: Vec<String> = stderr
+            .lines()
+            .map(|l| match l.rsplit_once(" since ") {
+                // The local time of day the wait started: HH:MM.
+                Some((what, at)) if at.len() == 5 && at.as_bytes()[2] == b':' => {
+                    format!("{what} since HH:MM")
+                }
+                _ => l.split(" in ").next().unwrap_or(l).to_string(),
+            })
+            .collect();
+        let waiting = format!("127.0.0.1:{port}: waiting for new mail in INBOX (IDLE) since HH:MM");
+        assert_eq!(
+            lines,
+            [
+                format!("127.0.0.1:{port} INBOX: 3 messages: 89 B"),
+                waiting.clone(),
+                format!("127.0.0.1:{port} INBOX: 1 message: 29 B"),
+                waiting,
+            ],
+            "{stderr}"
+        );
+    }
+}
+
+/// A local write that fails mid-run (over quota, through the debug builds' fault hook): one
+/// line that ends with what the run leaves; nothing was expunged (the batch never ended),
+/// and the rerun fetches only the rest, then deletes all three.
+#[test]
+fn over_quota_says_what_was_stored_and_a_rerun_fetches_the_rest() {
+    if !cfg!(debug_assertions) {
+        return; // the hook is compiled into debug builds only
+    }
+    let server = imap(&messages()).start();
+    let l = Local::new("quota");
+    let args = ["--maildir", &l.md_arg(), "--delete"];
+    let o = l
+        .imap_fetch(&url(&server))
+        .args(["--tls", "none", "--timeout", "10"])
+        .args(args)
+        .env("POSTHASTE_TEST_WRITE_FAULT", "2:EDQUOT")
+        .run();
+    let line = o.fails(74);
+    let start = format!("imap-fetch: Maildir {}/tmp/", l.md_arg());
+    let end = ": Disk quota exceeded (1 of 3 messages stored, only messages already stored were deleted on the server; run again when there is space)";
+    assert!(line.starts_with(&start) && line.ends_with(end), "{line}");
+    assert_eq!(l.md(), stored()[..1]);
+    assert!(commands_of(&server, "UID STORE").is_empty());
+    assert!(commands_of(&server, "UID EXPUNGE").is_empty());
+    assert_eq!(server.protocol().uids("INBOX"), [1, 2, 3]);
+    l.run(&server, &args).ok();
+    assert_eq!(l.md(), stored());
+    assert_eq!(
+        commands_of(&server, "UID FETCH").last().unwrap(),
+        "UID FETCH 2:3 (UID RFC822.SIZE BODY.PEEK[])"
+    );
+    assert!(server.protocol().uids("INBOX").is_empty());
+}

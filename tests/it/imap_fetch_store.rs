@@ -263,7 +263,9 @@ fn a_batch_the_maildir_refused_is_not_recorded_and_never_deleted_unstored() {
     assert_eq!(refused.status.code(), Some(74), "{err}");
     assert!(
         err.starts_with(&format!("imap-fetch: Maildir {}/new/", md.display()))
-            && err.ends_with(": Permission denied\n"),
+            && err.ends_with(
+                ": Permission denied (0 of 2 messages stored, nothing was changed on the server)\n"
+            ),
         "{err}"
     );
     assert_eq!(crate::pop_fetch::maildir_messages(&md).len(), 0);

@@ -1401,3 +1401,59 @@ fn the_last_of_q_and_v_wins_and_v_repeats() {
         );
     }
 }
+
+/// A local write that fails mid-run (a full disk, through the debug builds' fault hook): one
+/// line that ends with what the run leaves, true of each path; the rerun, once there is
+/// space, fetches only the rest.
+#[test]
+fn a_full_disk_says_what_was_stored_and_deleted_and_a_rerun_fetches_the_rest() {
+    if !cfg!(debug_assertions) {
+        return; // the hook is compiled into debug builds only
+    }
+    let server = pop(&edge_messages()).start();
+    let l = Local::new("full-disk");
+    let md = l.maildir();
+    let args = ["--maildir", md.to_str().unwrap(), "--delete"];
+    let o = l
+        .pop_fetch(&url(&server))
+        .args(["--tls", "none", "--timeout", "10"])
+        .args(args)
+        .env("POSTHASTE_TEST_WRITE_FAULT", "3:ENOSPC")
+        .run();
+    let line = o.fails(74);
+    let start = format!("pop-fetch: Maildir {}/tmp/", md.display());
+    let end = ": No space left on device (2 of 3 messages stored, nothing was deleted on the server; run again when there is space)";
+    assert!(line.starts_with(&start) && line.ends_with(end), "{line}");
+    assert_eq!(l.md(), edge_stored()[..2]);
+    // No DELE, no QUIT: the server deletes nothing.
+    assert_eq!(server.protocol().remaining().len(), 3);
+    assert!(server.commands("DELE").is_empty() && server.commands("QUIT").is_empty());
+    l.run(&server, &args).ok();
+    assert_eq!(l.md(), edge_stored());
+    assert_eq!(
+        server
+            .transcript_of(1)
+            .iter()
+            .filter(|c| c.starts_with("RETR"))
+            .collect::<Vec<_>>(),
+        ["RETR 3"]
+    );
+    assert!(server.protocol().remaining().is_empty());
+    // Another store, another error: EROFS (a read-only file system) is no matter of space.
+    server
+        .protocol()
+        .deliver("uid-4", "Subject: four\r\n\r\n4\r\n");
+    let o = l
+        .pop_fetch(&url(&server))
+        .args(["--tls", "none", "--timeout", "10"])
+        .args(["-O", l.dir.join("eml").to_str().unwrap()])
+        .env("POSTHASTE_TEST_WRITE_FAULT", "1:EROFS")
+        .run();
+    let line = o.fails(74);
+    assert!(
+        line.ends_with(
+            ": Read-only file system (0 of 1 message stored, nothing was deleted on the server)"
+        ),
+        "{line}"
+    );
+}
