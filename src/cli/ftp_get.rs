@@ -116,8 +116,8 @@ the server's listing.\n\n\
 URL paths are relative to the login folder (ftp://host/dir/file); ftp://host//abs/file is \
 absolute. ftps:// is implicit TLS (port 990); ftp:// upgrades with AUTH TLS whenever the \
 server offers it (--tls), and never sends a password in cleartext unless --tls none is given.\n\n\
-The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order. Without a user name the login is anonymous."
+The password comes from the URL, --password-file, an account's password, --password-env, \
+--password-cmd, netrc, or a prompt at a terminal, in that order. Without a user name the login is anonymous."
 )]
 pub struct Args {
     /// ftp:// or ftps:// URLs of the files to download

@@ -119,8 +119,8 @@ remote file (one FILE only). '-' uploads standard input. URL paths are relative 
 folder (ftp://host/dir/file); ftp://host//abs/file is absolute. ftps:// is implicit TLS \
 (port 990); ftp:// upgrades with AUTH TLS whenever the server offers it (--tls), and never \
 sends a password in cleartext unless --tls none is given.\n\n\
-The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order. Without a user name the login is anonymous."
+The password comes from the URL, --password-file, an account's password, --password-env, \
+--password-cmd, netrc, or a prompt at a terminal, in that order. Without a user name the login is anonymous."
 )]
 pub struct Args {
     /// Local files to upload ('-' for standard input)

@@ -149,6 +149,7 @@ impl Tool for ImapFetch {
         let mut totals: Vec<(&String, Summary, std::time::Duration)> = Vec::new();
         for folder in &folders {
             let started = std::time::Instant::now();
+            let waited = events.waited();
             let summary = fetch::with_retries(
                 &args.net.conn.retry_policy(),
                 &mut events,
@@ -162,7 +163,9 @@ impl Tool for ImapFetch {
             let Some(s) = summary else {
                 return Ok(());
             };
-            totals.push((folder, s, started.elapsed()));
+            // The rate counts the time spent fetching, not the time --idle waited.
+            let idle = events.waited().saturating_sub(waited);
+            totals.push((folder, s, started.elapsed().saturating_sub(idle)));
         }
         drop(events);
         for (folder, s, took) in &totals {
@@ -198,8 +201,8 @@ delivered (UID EXPUNGE).\n\n\
 imaps:// is implicit TLS (port 993); imap:// upgrades with STARTTLS, and never sends a \
 password in cleartext unless --tls none is given. Messages are fetched in pipelined batches \
 of UID FETCH commands and streamed to disk, whatever their size.\n\n\
-The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order; OAuth2 (--oauth2-provider, --oauth2-token-endpoint, --authorize) or \
+The password comes from the URL, --password-file, an account's password, --password-env, \
+--password-cmd, netrc, or a prompt at a terminal, in that order; OAuth2 (--oauth2-provider, --oauth2-token-endpoint, --authorize) or \
 --oauth2-token-env logs in with a token instead."
 )]
 pub struct Args {

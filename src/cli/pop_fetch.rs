@@ -193,8 +193,9 @@ durable (fsynced). Anything that fails before the end leaves the server's mailbo
 pop3s:// is implicit TLS (port 995); pop3:// upgrades with STLS, and never sends a password \
 in cleartext unless --tls none is given. With PIPELINING the server gets a window of RETR \
 commands at once.\n\n\
-The password comes from the URL, --password-file, --password-env, netrc, or a prompt at a \
-terminal, in that order."
+The password comes from the URL, --password-file, an account's password, --password-env, \
+--password-cmd, netrc, or a prompt at a terminal, in that order; OAuth2 (--oauth2-provider, --oauth2-token-endpoint, --authorize) \
+or --oauth2-token-env logs in with a token instead."
 )]
 pub struct Args {
     /// pop3:// or pop3s:// URL of the mailbox: pop3s://USER@HOST, or with :PORT

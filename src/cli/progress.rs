@@ -226,6 +226,10 @@ pub struct CliEvents<'r> {
     bar: Option<ProgressBar>,
     current: Option<Current>,
     tally: Tally,
+    /// Since when the run waits for work (imap-fetch's IDLE), and how long it waited
+    /// before: a rate counts the time spent moving bytes, not waiting for them.
+    waiting: Option<Instant>,
+    waited: Duration,
 }
 
 impl<'r> CliEvents<'r> {
@@ -240,7 +244,15 @@ impl<'r> CliEvents<'r> {
             bar: None,
             current: None,
             tally: Tally::default(),
+            waiting: None,
+            waited: Duration::ZERO,
         }
+    }
+
+    /// How long the run has waited for work so far ([`Events::wait`] until the next
+    /// start), to leave out of a rate.
+    pub fn waited(&self) -> Duration {
+        self.waited + self.waiting.map_or(Duration::ZERO, |w| w.elapsed())
     }
 
     /// Whether each finished file leaves its line (and the run its total).
@@ -277,6 +289,17 @@ impl<'r> CliEvents<'r> {
     }
 }
 
+/// A bar or spinner still drawn when the run ends (imap-fetch stopped while it waits) is
+/// taken off the screen, so that the last lines are not printed below a stale frame.
+impl Drop for CliEvents<'_> {
+    fn drop(&mut self) {
+        self.line = None;
+        if self.bar.is_some() {
+            self.clear_bar();
+        }
+    }
+}
+
 impl Events for CliEvents<'_> {
     fn note(&mut self, msg: &str) {
         self.reporter.note(msg);
@@ -284,6 +307,9 @@ impl Events for CliEvents<'_> {
 
     fn start(&mut self, name: &str, total: Option<u64>, offset: u64) {
         let now = Instant::now();
+        if let Some(w) = self.waiting.take() {
+            self.waited += now.duration_since(w);
+        }
         self.tally.since.get_or_insert(now);
         self.current = Some(Current {
             name: visible(name),
@@ -406,6 +432,7 @@ impl Events for CliEvents<'_> {
     }
 
     fn wait(&mut self, what: &str) {
+        self.waiting.get_or_insert_with(Instant::now);
         let line = format!("{} since {}", visible(what), clock());
         // Once when the wait starts, however long it lasts (a log is not a clock).
         if self.lines {

@@ -291,7 +291,8 @@ impl<S: Transport> Run<'_, S> {
         for batch in wanted.chunks(BATCH) {
             self.fetch_batch(batch, &mut buf)?;
         }
-        self.events.finish();
+        // The bar goes without a line of its own: the run's total says the same, once.
+        self.events.discard();
         Ok(())
     }
 

@@ -1014,6 +1014,7 @@ fn idle_says_once_that_it_waits_for_new_mail() {
                 waiting.clone(),
                 format!("127.0.0.1:{port} INBOX: 1 message: 29 B"),
                 waiting,
+                "imap-fetch: 4 new messages, 118 B".to_string(),
             ],
             "{stderr}"
         );

@@ -182,6 +182,8 @@ fn the_total_is_said_in_every_tools_words_when_progress_shows() {
         "{:?}",
         o.stderr
     );
+    // Once: the mailbox's bar leaves no line of its own saying the same.
+    assert_eq!(o.stderr.lines().count(), 1, "{:?}", o.stderr);
 }
 
 #[test]
