@@ -142,38 +142,23 @@ fn section_body(body: &str) -> String {
             .get(i + 1)
             .map(|n| n.len() - n.trim_start_matches(' ').len())
             .filter(|&b| b >= 12 && b > indent + 8 && definition(line).is_none());
-        if let (Some(column), true) = (below, indent <= 8 && !line.trim().is_empty()) {
+        // An item: its first line as roff, and the column its text continues at.
+        let item = if let (Some(column), true) = (below, indent <= 8 && !line.trim().is_empty()) {
+            Some((format!(".TP\n{}\n", roff_escape(line.trim())), column))
+        } else if let Some((number, text, column)) = numbered(line) {
+            Some((format!(".IP {number}. 4\n{}\n", roff_escape(text)), column))
+        } else {
+            definition(line).map(|(term, text, column)| {
+                let head = format!(".TP\n{}\n{}\n", roff_escape(term), roff_escape(text));
+                (head, column)
+            })
+        };
+        if let Some((head, column)) = item {
             if kept {
                 out.push_str(".fi\n");
                 kept = false;
             }
-            out.push_str(&format!(".TP\n{}\n", roff_escape(line.trim())));
-            i += 1;
-            i += continuation(&lines[i..], column, &mut out);
-            in_item = true;
-            continue;
-        }
-        if let Some((number, text, column)) = numbered(line) {
-            if kept {
-                out.push_str(".fi\n");
-                kept = false;
-            }
-            out.push_str(&format!(".IP {number}. 4\n{}\n", roff_escape(text)));
-            i += 1;
-            i += continuation(&lines[i..], column, &mut out);
-            in_item = true;
-            continue;
-        }
-        if let Some((term, text, column)) = definition(line) {
-            if kept {
-                out.push_str(".fi\n");
-                kept = false;
-            }
-            out.push_str(&format!(
-                ".TP\n{}\n{}\n",
-                roff_escape(term),
-                roff_escape(text)
-            ));
+            out.push_str(&head);
             i += 1;
             i += continuation(&lines[i..], column, &mut out);
             in_item = true;
