@@ -656,11 +656,12 @@ fn load_aliases(args: &Args) -> Result<Option<Aliases>> {
 }
 
 /// The login name, as msmtp finds it for auto_from: `USER`, else `LOGNAME`, else the
-/// password database's name for the real user id.
-fn login_name() -> Option<String> {
-    let from_env = ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()));
+/// password database's name for the real user id; with where it was found, for a message.
+fn login_name() -> Option<(String, &'static str)> {
+    let from_env = ["USER", "LOGNAME"].iter().find_map(|v| {
+        let name = std::env::var(v).ok().filter(|n| !n.is_empty())?;
+        Some((name, *v))
+    });
     if from_env.is_some() {
         return from_env;
     }
@@ -675,7 +676,7 @@ fn login_name() -> Option<String> {
             .to_str()
             .ok()
             .filter(|n| !n.is_empty())
-            .map(str::to_string)
+            .map(|n| (n.to_string(), "the password database"))
     }
 }
 
@@ -871,11 +872,19 @@ fn envelope_sender(args: &Args, msg: &ReadyMessage, null_sender: bool) -> Result
         Some(f) => f.clone(),
         None => match (msg.header.sender()?, &args.maildomain) {
             (Some(f), _) => f,
-            (None, Some(_)) => login_name().ok_or_else(|| {
-                usage(format!(
-                    "{what}: no envelope sender, and no login name for --maildomain to complete (USER, LOGNAME and the password database give none): give -f ADDR (--from)"
-                ))
-            })?,
+            (None, Some(_)) => {
+                let (name, source) = login_name().ok_or_else(|| {
+                    usage(format!(
+                        "{what}: no envelope sender, and no login name for --maildomain to complete (USER, LOGNAME and the password database give none): give -f ADDR (--from)"
+                    ))
+                })?;
+                // Not the message's fault (65): the environment's, as a missing one is 64.
+                let said =
+                    format!("{what}: the login name ({source}, for --maildomain to complete)");
+                check_address(&name, Kind::Usage, &said)
+                    .map_err(|e| usage(format!("{}: give -f ADDR (--from)", e.message())))?;
+                name
+            }
             (None, None) => {
                 return Err(usage(format!(
                     "{what}: no envelope sender: give -f ADDR (--from), a From header in the message, or --maildomain DOMAIN (the login name at DOMAIN)"

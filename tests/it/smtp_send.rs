@@ -2038,3 +2038,25 @@ fn a_relay_refusing_a_bare_name_gets_a_hint_at_aliases_and_maildomain() {
         )
     );
 }
+
+#[test]
+fn a_login_name_that_is_no_address_is_named_as_the_login_name_not_a_from_header() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-auto-from-bad-login");
+    let config =
+        "[smtp-send]\nserver = \"{url}\"\ntls = \"none\"\nmaildomain = \"host.example.com\"\n";
+    // The message has no From header: the sender would be the login name, which is not one.
+    let o = cron(
+        &s,
+        &home,
+        config,
+        &[("USER", "back up")],
+        b"Subject: done\n\nbackup done\n",
+    );
+    assert_eq!(code(&o), 64, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "smtp-send: standard input: the login name (USER, for --maildomain to complete): \"back up\" is not an address (white space, <, > and control characters are not allowed): give -f ADDR (--from)\n"
+    );
+    assert!(s.commands("MAIL").is_empty());
+}
