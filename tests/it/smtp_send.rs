@@ -2060,3 +2060,25 @@ fn a_login_name_that_is_no_address_is_named_as_the_login_name_not_a_from_header(
     );
     assert!(s.commands("MAIL").is_empty());
 }
+
+#[test]
+fn a_bad_maildomain_or_helo_in_the_config_file_is_named_by_its_key_not_a_flag() {
+    let s = FakeSmtp::builder().start();
+    for (key, said) in [("maildomain", "not a domain"), ("helo", "not a host name")] {
+        let home = TempDir::new("smtp-send-config-maildomain");
+        let config = format!(
+            "[smtp-send]\nserver = \"{{url}}\"\ntls = \"none\"\n{key} = \"host example\"\n"
+        );
+        let o = cron(&s, &home, &config, &[("USER", "backup")], CRON_MSG);
+        assert_eq!(code(&o), 64, "{}", stderr(&o));
+        let file = home.join("posthaste/config.toml");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "smtp-send: {key} = \"host example\" (config file {}, line 4, [smtp-send]): {said}\n",
+                file.display()
+            )
+        );
+    }
+    assert!(s.commands("MAIL").is_empty());
+}
