@@ -655,6 +655,25 @@ fn load_aliases(args: &Args) -> Result<Option<Aliases>> {
     Ok(Some(aliases))
 }
 
+/// Whether `d` is a domain `--maildomain` may put after `@`, in RCPT TO and in the From
+/// field it makes: dot-separated labels of letters (an IDN's too), digits and `-`, or an
+/// address literal (`[192.0.2.1]`). What else an address's domain part allows (a quoted
+/// string, a comment, a `,` that makes From two mailboxes) is no mail domain. Pure.
+fn is_domain(d: &str) -> bool {
+    if let Some(literal) = d.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return !literal.is_empty()
+            && literal
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':'));
+    }
+    !d.is_empty()
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+}
+
 /// The login name, as msmtp finds it for auto_from: `USER`, else `LOGNAME`, else the
 /// password database's name for the real user id; with where it was found, for a message.
 fn login_name() -> Option<(String, &'static str)> {
@@ -697,7 +716,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
         check_address(r, Kind::Usage, "recipient")?;
     }
     if let Some(d) = &args.maildomain {
-        if d.is_empty() || d.contains('@') || check_address(d, Kind::Usage, "").is_err() {
+        if !is_domain(d) {
             return Err(usage(format!("--maildomain {d:?}: not a domain")));
         }
     }

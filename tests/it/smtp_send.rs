@@ -2082,3 +2082,44 @@ fn a_bad_maildomain_or_helo_in_the_config_file_is_named_by_its_key_not_a_flag() 
     }
     assert!(s.commands("MAIL").is_empty());
 }
+
+#[test]
+fn a_maildomain_that_is_no_domain_is_refused_before_anything_is_sent() {
+    let s = FakeSmtp::builder().start();
+    // Each would pass as an address's domain part and reach RCPT TO and the From field: a
+    // second mailbox in From (`,`), a quoted space, a comment.
+    for d in [
+        "example.com,ops",
+        "\"a b\"",
+        "example.com(x)",
+        ".example.com",
+    ] {
+        let o = send(
+            &s,
+            &["-f", "cron", "--maildomain", d, "root"],
+            b"Subject: disk\n\nfull\n",
+        );
+        assert_eq!(code(&o), 64, "{d}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!("smtp-send: --maildomain {d:?}: not a domain\n")
+        );
+    }
+    // A host name, an IDN and an address literal are domains.
+    for d in ["host.example.com", "bücher.example", "[192.0.2.1]"] {
+        let o = send(
+            &s,
+            &["-f", "cron", "--maildomain", d, "root"],
+            b"Subject: disk\n\nfull\n",
+        );
+        assert_eq!(code(&o), 0, "{d}: {}", stderr(&o));
+    }
+    assert_eq!(
+        s.commands("RCPT"),
+        [
+            "RCPT TO:<root@host.example.com>",
+            "RCPT TO:<root@bücher.example>",
+            "RCPT TO:<root@[192.0.2.1]>"
+        ]
+    );
+}
