@@ -137,11 +137,13 @@ fn section_body(body: &str) -> String {
             out.push_str(".RE\n");
             nested = false;
         }
-        // A term alone on its line, its text below (`-O, --output-dir DIR`).
+        // A term alone on its line, its text below (`-O, --output-dir DIR`); not an
+        // example's line, which a ` \` continues on a deeper indented one.
         let below = lines
             .get(i + 1)
             .map(|n| n.len() - n.trim_start_matches(' ').len())
-            .filter(|&b| b >= 12 && b > indent + 8 && definition(line).is_none());
+            .filter(|&b| b >= 12 && b > indent + 8 && definition(line).is_none())
+            .filter(|_| !kept && !line.ends_with('\\'));
         if let (Some(column), true) = (below, indent <= 8 && !line.trim().is_empty()) {
             if kept {
                 out.push_str(".fi\n");
@@ -291,4 +293,24 @@ fn roff_escape(line: &str) -> String {
         s.insert_str(0, "\\&");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::section_body;
+
+    /// An example's ` \` continuation, however deep its indent, is more of the example:
+    /// kept as written, never a definition's text filled after a term.
+    #[test]
+    fn an_examples_deep_continuation_is_no_definition() {
+        let body = "For example:\n\n  ftp-get -r ftp://host/dir/ \\\n              -O out/\n";
+        let roff = section_body(body);
+        assert!(!roff.contains(".TP"), "{roff}");
+        assert!(
+            roff.contains(
+                ".nf\n  ftp\\-get \\-r ftp://host/dir/ \\e\n              \\-O out/\n.fi\n"
+            ),
+            "{roff}"
+        );
+    }
 }
