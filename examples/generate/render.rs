@@ -283,7 +283,10 @@ fn definition(line: &str) -> Option<(&str, &str, usize)> {
     let after = &rest[gap..];
     let text = after.trim_start_matches(' ');
     let column = indent + gap + (after.len() - text.len());
-    (term.len() <= 24 && column <= 30 && !text.is_empty()).then_some((term, text, column))
+    // At the margin only a name (ENVIRONMENT's `HOME  ...`) is a term: prose there may
+    // have two spaces after a sentence or a colon (`Exit 75.  Then ...`, `Note:  ...`).
+    let name = indent > 0 || !term.contains(' ') && !term.ends_with(['.', ':', ',', ';']);
+    (name && term.len() <= 24 && column <= 30 && !text.is_empty()).then_some((term, text, column))
 }
 
 /// Escapes a line of text for roff: backslashes, and a leading '.' or '\'' (a request).
@@ -312,5 +315,20 @@ mod tests {
             ),
             "{roff}"
         );
+    }
+
+    /// Prose at the margin with two spaces after a sentence or a colon is prose, filled;
+    /// a name there with its text (ENVIRONMENT's table) is a definition.
+    #[test]
+    fn prose_at_the_margin_with_two_spaces_is_no_definition() {
+        for prose in [
+            "Exit status 75.  Try again later, as cron does.\n",
+            "Note:  the state file is written last.\n",
+        ] {
+            let roff = section_body(prose);
+            assert!(!roff.contains(".TP"), "{roff}");
+        }
+        let roff = section_body("HOME            where ~/.netrc is looked for\n");
+        assert_eq!(roff, ".TP\nHOME\nwhere ~/.netrc is looked for\n");
     }
 }
