@@ -656,7 +656,8 @@ fn load_aliases(args: &Args) -> Result<Option<Aliases>> {
 }
 
 /// Whether `d` is a domain `--maildomain` may put after `@`, in RCPT TO and in the From
-/// field it makes: dot-separated labels of letters (an IDN's too), digits and `-`, or an
+/// field it makes: dot-separated labels of letters (an IDN's too), digits, `-` and `_` (an
+/// internal host's name, as msmtp's maildomain may be), or an
 /// address literal (`[192.0.2.1]`). What else an address's domain part allows (a quoted
 /// string, a comment, a `,` that makes From two mailboxes) is no mail domain. Pure.
 fn is_domain(d: &str) -> bool {
@@ -670,7 +671,9 @@ fn is_domain(d: &str) -> bool {
         && d.split('.').all(|label| {
             !label.is_empty()
                 && !label.starts_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                && label
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
         })
 }
 

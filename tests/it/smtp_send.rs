@@ -2105,8 +2105,13 @@ fn a_maildomain_that_is_no_domain_is_refused_before_anything_is_sent() {
             format!("smtp-send: --maildomain {d:?}: not a domain\n")
         );
     }
-    // A host name, an IDN and an address literal are domains.
-    for d in ["host.example.com", "bücher.example", "[192.0.2.1]"] {
+    // A host name (an internal one with `_` too), an IDN and an address literal are domains.
+    for d in [
+        "host.example.com",
+        "mail_hub.lan",
+        "bücher.example",
+        "[192.0.2.1]",
+    ] {
         let o = send(
             &s,
             &["-f", "cron", "--maildomain", d, "root"],
@@ -2118,6 +2123,7 @@ fn a_maildomain_that_is_no_domain_is_refused_before_anything_is_sent() {
         s.commands("RCPT"),
         [
             "RCPT TO:<root@host.example.com>",
+            "RCPT TO:<root@mail_hub.lan>",
             "RCPT TO:<root@bücher.example>",
             "RCPT TO:<root@[192.0.2.1]>"
         ]
