@@ -137,11 +137,13 @@ fn section_body(body: &str) -> String {
             out.push_str(".RE\n");
             nested = false;
         }
-        // A term alone on its line, its text below (`-O, --output-dir DIR`).
+        // A term alone on its line, its text below (`-O, --output-dir DIR`); not an
+        // example's line, which a ` \` continues on a deeper indented one.
         let below = lines
             .get(i + 1)
             .map(|n| n.len() - n.trim_start_matches(' ').len())
-            .filter(|&b| b >= 12 && b > indent + 8 && definition(line).is_none());
+            .filter(|&b| b >= 12 && b > indent + 8 && definition(line).is_none())
+            .filter(|_| !kept && !line.ends_with('\\'));
         // An item: its first line as roff, and the column its text continues at.
         let item = if let (Some(column), true) = (below, indent <= 8 && !line.trim().is_empty()) {
             Some((format!(".TP\n{}\n", roff_escape(line.trim())), column))
@@ -266,7 +268,10 @@ fn definition(line: &str) -> Option<(&str, &str, usize)> {
     let after = &rest[gap..];
     let text = after.trim_start_matches(' ');
     let column = indent + gap + (after.len() - text.len());
-    (term.len() <= 24 && column <= 30 && !text.is_empty()).then_some((term, text, column))
+    // At the margin only a name (ENVIRONMENT's `HOME  ...`) is a term: prose there may
+    // have two spaces after a sentence or a colon (`Exit 75.  Then ...`, `Note:  ...`).
+    let name = indent > 0 || !term.contains(' ') && !term.ends_with(['.', ':', ',', ';']);
+    (name && term.len() <= 24 && column <= 30 && !text.is_empty()).then_some((term, text, column))
 }
 
 /// Escapes a line of text for roff: backslashes, and a leading '.' or '\'' (a request).
@@ -276,4 +281,39 @@ fn roff_escape(line: &str) -> String {
         s.insert_str(0, "\\&");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::section_body;
+
+    /// An example's ` \` continuation, however deep its indent, is more of the example:
+    /// kept as written, never a definition's text filled after a term.
+    #[test]
+    fn an_examples_deep_continuation_is_no_definition() {
+        let body = "For example:\n\n  ftp-get -r ftp://host/dir/ \\\n              -O out/\n";
+        let roff = section_body(body);
+        assert!(!roff.contains(".TP"), "{roff}");
+        assert!(
+            roff.contains(
+                ".nf\n  ftp\\-get \\-r ftp://host/dir/ \\e\n              \\-O out/\n.fi\n"
+            ),
+            "{roff}"
+        );
+    }
+
+    /// Prose at the margin with two spaces after a sentence or a colon is prose, filled;
+    /// a name there with its text (ENVIRONMENT's table) is a definition.
+    #[test]
+    fn prose_at_the_margin_with_two_spaces_is_no_definition() {
+        for prose in [
+            "Exit status 75.  Try again later, as cron does.\n",
+            "Note:  the state file is written last.\n",
+        ] {
+            let roff = section_body(prose);
+            assert!(!roff.contains(".TP"), "{roff}");
+        }
+        let roff = section_body("HOME            where ~/.netrc is looked for\n");
+        assert_eq!(roff, ".TP\nHOME\nwhere ~/.netrc is looked for\n");
+    }
 }

@@ -848,10 +848,14 @@ impl<'c> File<'c> {
             for f in &set {
                 let f = f.to_string_lossy();
                 if let Some((long, value)) = f.split_once('=') {
-                    origins.push(Origin {
-                        flag: format!("{long} {value}"),
-                        said: format!("{key} = {value:?} ({at}, {table})"),
-                    });
+                    let said = format!("{key} = {value:?} ({at}, {table})");
+                    // As messages name it: as it is, or quoted (`--maildomain "a b"`).
+                    for flag in [format!("{long} {value}"), format!("{long} {value:?}")] {
+                        origins.push(Origin {
+                            flag,
+                            said: said.clone(),
+                        });
+                    }
                 }
             }
             set

@@ -39,6 +39,9 @@ impl Aliases {
     /// Parses the text of an aliases file. Pure.
     pub fn parse(text: &str) -> Result<Aliases, BadLine> {
         let mut entries: Vec<(String, Vec<Target>)> = Vec::new();
+        // The names seen, for the check of each new one: a scan of `entries` made a 1 MiB
+        // file (90,000 names) a minute's work before anything was sent.
+        let mut seen = std::collections::HashSet::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let bad = |why: String| BadLine { line, why };
@@ -58,7 +61,7 @@ impl Aliases {
                 )));
             }
             let key = name.to_lowercase();
-            if entries.iter().any(|(k, _)| *k == key) {
+            if !seen.insert(key.clone()) {
                 return Err(bad(format!("{name:?} is given on an earlier line too")));
             }
             let mut targets = Vec::new();
@@ -197,6 +200,17 @@ default: admin@example.com
                 "{sendmail}"
             );
         }
+    }
+
+    #[test]
+    fn a_name_given_twice_is_found_among_many() {
+        let mut text: String = (0..90_000).map(|i| format!("n{i}: a@x\n")).collect();
+        text.push_str("N17: b@y\n");
+        let e = Aliases::parse(&text).unwrap_err();
+        assert_eq!(
+            (e.line, e.why.as_str()),
+            (90_001, "\"N17\" is given on an earlier line too")
+        );
     }
 
     #[test]

@@ -655,12 +655,35 @@ fn load_aliases(args: &Args) -> Result<Option<Aliases>> {
     Ok(Some(aliases))
 }
 
+/// Whether `d` is a domain `--maildomain` may put after `@`, in RCPT TO and in the From
+/// field it makes: dot-separated labels of letters (an IDN's too), digits, `-` and `_` (an
+/// internal host's name, as msmtp's maildomain may be), or an
+/// address literal (`[192.0.2.1]`). What else an address's domain part allows (a quoted
+/// string, a comment, a `,` that makes From two mailboxes) is no mail domain. Pure.
+fn is_domain(d: &str) -> bool {
+    if let Some(literal) = d.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return !literal.is_empty()
+            && literal
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':'));
+    }
+    !d.is_empty()
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
+        })
+}
+
 /// The login name, as msmtp finds it for auto_from: `USER`, else `LOGNAME`, else the
-/// password database's name for the real user id.
-fn login_name() -> Option<String> {
-    let from_env = ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()));
+/// password database's name for the real user id; with where it was found, for a message.
+fn login_name() -> Option<(String, &'static str)> {
+    let from_env = ["USER", "LOGNAME"].iter().find_map(|v| {
+        let name = std::env::var(v).ok().filter(|n| !n.is_empty())?;
+        Some((name, *v))
+    });
     if from_env.is_some() {
         return from_env;
     }
@@ -675,7 +698,7 @@ fn login_name() -> Option<String> {
             .to_str()
             .ok()
             .filter(|n| !n.is_empty())
-            .map(str::to_string)
+            .map(|n| (n.to_string(), "the password database"))
     }
 }
 
@@ -696,7 +719,7 @@ fn plan(args: &Args, report: &Reporter) -> Result<Server> {
         check_address(r, Kind::Usage, "recipient")?;
     }
     if let Some(d) = &args.maildomain {
-        if d.is_empty() || d.contains('@') || check_address(d, Kind::Usage, "").is_err() {
+        if !is_domain(d) {
             return Err(usage(format!("--maildomain {d:?}: not a domain")));
         }
     }
@@ -871,11 +894,19 @@ fn envelope_sender(args: &Args, msg: &ReadyMessage, null_sender: bool) -> Result
         Some(f) => f.clone(),
         None => match (msg.header.sender()?, &args.maildomain) {
             (Some(f), _) => f,
-            (None, Some(_)) => login_name().ok_or_else(|| {
-                usage(format!(
-                    "{what}: no envelope sender, and no login name for --maildomain to complete (USER, LOGNAME and the password database give none): give -f ADDR (--from)"
-                ))
-            })?,
+            (None, Some(_)) => {
+                let (name, source) = login_name().ok_or_else(|| {
+                    usage(format!(
+                        "{what}: no envelope sender, and no login name for --maildomain to complete (USER, LOGNAME and the password database give none): give -f ADDR (--from)"
+                    ))
+                })?;
+                // Not the message's fault (65): the environment's, as a missing one is 64.
+                let said =
+                    format!("{what}: the login name ({source}, for --maildomain to complete)");
+                check_address(&name, Kind::Usage, &said)
+                    .map_err(|e| usage(format!("{}: give -f ADDR (--from)", e.message())))?;
+                name
+            }
             (None, None) => {
                 return Err(usage(format!(
                     "{what}: no envelope sender: give -f ADDR (--from), a From header in the message, or --maildomain DOMAIN (the login name at DOMAIN)"

@@ -322,9 +322,11 @@ impl<'a> Run<'a> {
                 Err(_) => Stop::Server,
             };
         }
+        // Standard output has no .part file for -c to resume: its failure stays as it is.
+        let stream = matches!(self.opts.destination, Destination::Stream);
         let res = self
             .with_retries(|run| run.fetch(file, stream_written))
-            .map_err(out_of_space);
+            .map_err(|e| if stream { e } else { out_of_space(e) });
         self.device = None;
         if let Err(e) = res {
             let closed = self.stream.as_ref().is_some_and(|s| s.is_closed());

@@ -305,12 +305,12 @@ impl<S: Transport> FolderRun<'_, S> {
         if sizes.is_none() && self.opts.sizes && !uids.is_empty() {
             sizes = Some(self.client.uid_sizes(&uids)?);
         }
-        // Only what will be fetched counts (sizes are sorted by UID, as `uids` are).
-        let total = sizes.map(|s| {
+        // Only what will be fetched counts (sizes are sorted by UID, as `uids` are). Sizes
+        // whose sum passes 64 bits (a hostile server's) give no total.
+        let total = sizes.and_then(|s| {
             s.iter()
                 .filter(|(u, _)| uids.binary_search(u).is_ok())
-                .map(|&(_, n)| n)
-                .sum()
+                .try_fold(0u64, |sum, &(_, n)| sum.checked_add(n))
         });
         Ok((uids, total))
     }

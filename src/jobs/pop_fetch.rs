@@ -279,12 +279,16 @@ impl<S: Transport> Run<'_, S> {
         if wanted.is_empty() {
             return Ok(());
         }
-        let total: u64 = wanted.iter().filter_map(|&n| self.listing.size_of(n)).sum();
+        // Sizes whose sum passes 64 bits (a hostile server's LIST) give no total.
+        let total = wanted
+            .iter()
+            .filter_map(|&n| self.listing.size_of(n))
+            .try_fold(0u64, u64::checked_add);
         self.store.expect(wanted.len() as u64);
         let peer = self.client.peer().to_string();
         self.events.start(
             &format!("{peer}: {}", super::messages(wanted.len())),
-            Some(total),
+            total,
             0,
         );
         let mut buf = vec![0u8; BUF];

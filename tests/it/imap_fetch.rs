@@ -1054,3 +1054,27 @@ fn over_quota_says_what_was_stored_and_a_rerun_fetches_the_rest() {
     );
     assert!(server.protocol().uids("INBOX").is_empty());
 }
+
+/// Sizes a hostile server says, whose sum passes 64 bits: no total (and no percentage), not
+/// a crash of the run, whose messages are fetched as any others.
+#[test]
+fn sizes_that_add_up_past_64_bits_give_no_total() {
+    let server = imap(&messages())
+        .reply_once(
+            "UID FETCH",
+            "* 1 FETCH (UID 1 RFC822.SIZE 18446744073709551615)\r\n* 2 FETCH (UID 2 RFC822.SIZE 18446744073709551615)\r\n* 3 FETCH (UID 3 RFC822.SIZE 2)\r\n$TAG OK done\r\n",
+        )
+        .start();
+    let l = Local::new("progress-huge-sizes");
+    let o = l.run(&server, &["--progress", "lines", "--maildir", &l.md_arg()]);
+    assert_eq!(o.code, Some(0), "{o:?}");
+    assert_eq!(l.md().len(), 3);
+    assert!(!o.stderr.contains('%'), "{}", o.stderr);
+    assert_eq!(
+        commands_of(&server, "UID FETCH"),
+        [
+            "UID FETCH 1:3 (UID RFC822.SIZE)",
+            "UID FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])"
+        ]
+    );
+}

@@ -1459,3 +1459,25 @@ fn a_full_disk_says_what_was_stored_and_deleted_and_a_rerun_fetches_the_rest() {
         "{line}"
     );
 }
+
+/// LIST sizes a hostile server says, whose sum passes 64 bits: the run fetches the messages
+/// as any others (the sum overflowed: a panic in a debug build, a false total in a release
+/// build).
+#[test]
+fn list_sizes_that_add_up_past_64_bits_are_no_crash() {
+    let server = pop(&edge_messages())
+        .reply_once(
+            "LIST",
+            "+OK 3 messages\r\n1 18446744073709551615\r\n2 18446744073709551615\r\n3 2\r\n.\r\n",
+        )
+        .start();
+    let l = Local::new("list-huge-sizes");
+    let md = l.maildir();
+    let o = l.run(
+        &server,
+        &["--progress", "lines", "--maildir", md.to_str().unwrap()],
+    );
+    assert_eq!(o.code, Some(0), "{o:?}");
+    assert_eq!(l.md(), edge_stored());
+    assert!(!o.stderr.contains('%'), "{}", o.stderr);
+}

@@ -2038,3 +2038,94 @@ fn a_relay_refusing_a_bare_name_gets_a_hint_at_aliases_and_maildomain() {
         )
     );
 }
+
+#[test]
+fn a_login_name_that_is_no_address_is_named_as_the_login_name_not_a_from_header() {
+    let s = FakeSmtp::builder().start();
+    let home = TempDir::new("smtp-send-auto-from-bad-login");
+    let config =
+        "[smtp-send]\nserver = \"{url}\"\ntls = \"none\"\nmaildomain = \"host.example.com\"\n";
+    // The message has no From header: the sender would be the login name, which is not one.
+    let o = cron(
+        &s,
+        &home,
+        config,
+        &[("USER", "back up")],
+        b"Subject: done\n\nbackup done\n",
+    );
+    assert_eq!(code(&o), 64, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "smtp-send: standard input: the login name (USER, for --maildomain to complete): \"back up\" is not an address (white space, <, > and control characters are not allowed): give -f ADDR (--from)\n"
+    );
+    assert!(s.commands("MAIL").is_empty());
+}
+
+#[test]
+fn a_bad_maildomain_or_helo_in_the_config_file_is_named_by_its_key_not_a_flag() {
+    let s = FakeSmtp::builder().start();
+    for (key, said) in [("maildomain", "not a domain"), ("helo", "not a host name")] {
+        let home = TempDir::new("smtp-send-config-maildomain");
+        let config = format!(
+            "[smtp-send]\nserver = \"{{url}}\"\ntls = \"none\"\n{key} = \"host example\"\n"
+        );
+        let o = cron(&s, &home, &config, &[("USER", "backup")], CRON_MSG);
+        assert_eq!(code(&o), 64, "{}", stderr(&o));
+        let file = home.join("posthaste/config.toml");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "smtp-send: {key} = \"host example\" (config file {}, line 4, [smtp-send]): {said}\n",
+                file.display()
+            )
+        );
+    }
+    assert!(s.commands("MAIL").is_empty());
+}
+
+#[test]
+fn a_maildomain_that_is_no_domain_is_refused_before_anything_is_sent() {
+    let s = FakeSmtp::builder().start();
+    // Each would pass as an address's domain part and reach RCPT TO and the From field: a
+    // second mailbox in From (`,`), a quoted space, a comment.
+    for d in [
+        "example.com,ops",
+        "\"a b\"",
+        "example.com(x)",
+        ".example.com",
+    ] {
+        let o = send(
+            &s,
+            &["-f", "cron", "--maildomain", d, "root"],
+            b"Subject: disk\n\nfull\n",
+        );
+        assert_eq!(code(&o), 64, "{d}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!("smtp-send: --maildomain {d:?}: not a domain\n")
+        );
+    }
+    // A host name (an internal one with `_` too), an IDN and an address literal are domains.
+    for d in [
+        "host.example.com",
+        "mail_hub.lan",
+        "bücher.example",
+        "[192.0.2.1]",
+    ] {
+        let o = send(
+            &s,
+            &["-f", "cron", "--maildomain", d, "root"],
+            b"Subject: disk\n\nfull\n",
+        );
+        assert_eq!(code(&o), 0, "{d}: {}", stderr(&o));
+    }
+    assert_eq!(
+        s.commands("RCPT"),
+        [
+            "RCPT TO:<root@host.example.com>",
+            "RCPT TO:<root@mail_hub.lan>",
+            "RCPT TO:<root@bücher.example>",
+            "RCPT TO:<root@[192.0.2.1]>"
+        ]
+    );
+}

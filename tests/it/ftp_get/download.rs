@@ -407,3 +407,22 @@ fn no_clobber_skips_an_existing_file() {
     ftp_get(&["-O", dir.arg(), &ftp.url("f")]).ok();
     assert_file(&dir.join("f"), b"new contents");
 }
+
+#[test]
+fn a_full_disk_behind_standard_output_says_no_part_file_and_no_dash_c() {
+    let server = FakeFtp::builder().file("f", sample(200_000)).start();
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = command(&["-o", "-", &server.url("f")], &[])
+        .stdin(Stdio::null())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    // -c cannot resume standard output, and no .part file was written.
+    assert_eq!(err, "ftp-get: standard output: No space left on device\n");
+}
