@@ -125,6 +125,8 @@ pub fn main<T: Tool>() -> ExitCode {
     for run in runs {
         let name = run.account.as_ref().map(|a| a.name.clone());
         report.set_account(name.filter(|_| several));
+        // Before the parse: its failure is this run's, blamed on this run's config values.
+        account::set_origins(run.origins);
         let (args, quiet) = match parse_args::<T>(run.argv) {
             Ok(Parsed::Run { args, quiet }) => (args, quiet),
             Ok(Parsed::Generate(what)) => return generate(T::NAME, what),
@@ -135,7 +137,6 @@ pub fn main<T: Tool>() -> ExitCode {
             }
         };
         account::select(run.account);
-        account::set_origins(run.origins);
         report.set_quiet(quiet);
         if let Err(e) = T::run(args, &mut report) {
             report.fail(&e);
