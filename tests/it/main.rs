@@ -47,6 +47,7 @@ mod client_cert;
 mod fake_ftp_selftest;
 mod fake_server_selftest;
 mod farewell;
+mod fault_matrix;
 mod footprint;
 mod ftp_get;
 mod ftp_ls;
