@@ -120,6 +120,8 @@ enum Fault {
     BadUtf8,
     /// The greeting ends with a bare LF.
     BareLf,
+    /// A second reply right after the greeting, to a command never sent.
+    Unsolicited,
     /// IMAP: the reply to LOGIN comes with another command's tag.
     WrongTag,
     /// The data (a file, an upload, a message, a literal) is cut off by a closed
@@ -167,6 +169,7 @@ fn expect(fault: Fault, tool: Tool) -> Option<i32> {
         // visible (`-v`, a message quoting it), never acted on; a bare LF ends a line, as
         // in every client of these protocols.
         (Nul | BadUtf8 | BareLf, _) => Some(0),
+        (Unsolicited, _) => Some(76),
         (WrongTag, ImapFetch) => Some(76),
         (WrongTag, _) => None,
         // ftp-ls: a listing has no size to be short of; smtp-send sends, it gets no data.
@@ -286,6 +289,12 @@ fn greet<S>(b: Builder<S>, p: Proto, fault: Fault) -> Builder<S> {
         Nul => b.greeting(&format!("{ok}fake\0ready\r\n")),
         BadUtf8 => b.greeting_bytes(&[ok.as_bytes(), b"caf\xe9 \xff\xfe ready\r\n"].concat()),
         BareLf => b.greeting(&format!("{ok}fake ready\n")),
+        Unsolicited => b.greeting(&match p {
+            Proto::Ftp => "220 ready\r\n200 extra\r\n".to_string(),
+            Proto::Smtp => "220 ready\r\n250 extra\r\n".to_string(),
+            Proto::Pop => "+OK ready\r\n+OK extra\r\n".to_string(),
+            Proto::Imap => "* OK ready\r\na1 OK LOGIN completed\r\n".to_string(),
+        }),
         _ => b,
     }
 }
@@ -847,6 +856,11 @@ fn a_reply_that_is_not_utf8() {
 #[test]
 fn a_reply_ended_by_a_bare_lf() {
     matrix(BareLf);
+}
+
+#[test]
+fn a_reply_to_a_command_never_sent() {
+    matrix(Unsolicited);
 }
 
 #[test]
