@@ -701,7 +701,9 @@ impl<S: Transport, D> Conn<S, D> {
             max_command,
             ..
         } = self;
-        let stream = stream.start_tls(tls, server_name, deadline)?;
+        let stream = stream
+            .start_tls(tls, server_name, deadline)
+            .map_err(|e| crate::net::tls::naming_peer(e, server_name, &peer))?;
         let mut conn = Conn::new(stream, peer, dialect);
         conn.inbox = inbox;
         conn.transcript = transcript;

@@ -788,12 +788,9 @@ fn matrix(fault: Fault) {
             continue;
         };
         let r = run(t, fault);
-        // A failed handshake names the host it checked, without the port; a local fault
-        // names the file.
-        let tls = matches!(fault, TlsWrongName | TlsSelfSigned | TlsHandshakeDrop);
+        // A local fault names the file.
         let maildir = r.local.maildir();
         let name = match fault {
-            _ if tls => Some("127.0.0.1: "),
             ReadOnlyDest | DiskFull => maildir.to_str(),
             _ => None,
         };
