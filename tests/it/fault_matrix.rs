@@ -108,6 +108,12 @@ enum Fault {
     StallMidReply,
     /// The greeting comes a byte a second (`--timeout 2` bounds the reply as a whole).
     Drip,
+    /// The data (a file, an upload, a message, a literal) stops halfway, the connection
+    /// open; smtp-send: the reply to the end of the data never comes.
+    StallMidTransfer,
+    /// FTP data (a file, a listing) comes a byte a second: under the minimum rate
+    /// (`--speed-limit` 100 bytes/s over `--speed-time`, at most `--timeout`).
+    DripData,
     /// The greeting stops in the middle of its line and the connection is closed.
     CloseMidLine,
     /// A greeting line of 1 MiB.
@@ -160,6 +166,15 @@ fn expect(fault: Fault, tool: Tool) -> Option<i32> {
     match (fault, tool) {
         (Refused | Silent | StallMidReply | Drip, _) => Some(75),
         (CloseMidLine, _) => Some(74),
+        // The fake FTP server lists without a stall: ftp-ls's slow listing is DripData's.
+        (StallMidTransfer, FtpLs) => None,
+        // The message may have been delivered: the reply to its end never came.
+        (StallMidTransfer, SmtpSend) => Some(79),
+        (StallMidTransfer, _) => Some(75),
+        (DripData, FtpGet | FtpLs) => Some(75),
+        // The fake servers drip every reply or none: the greeting's Drip row; a body or
+        // literal dripped under the floor is tests/it/limits.rs's.
+        (DripData, _) => None,
         (HugeLine, _) => Some(76),
         // IMAP: 100,000 untagged responses are 100,000 responses, each bounded in length,
         // the command's answer as a whole bounded by --timeout; nothing is kept of them.
@@ -397,6 +412,8 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
                 .dir("up");
             match (fault, tool) {
                 (DataClosedEarly, FtpGet) => b = b.drop_data_after(FILE_LEN / 2, None),
+                (StallMidTransfer, _) => b = b.stall_data(),
+                (DripData, _) => b = b.drip_data(Duration::from_secs(1)),
                 (DataClosedEarly, FtpPut) => b = b.drop_upload_after(FILE_LEN / 2),
                 (DataLonger, _) => b = b.reply("SIZE", "213 1000\r\n"),
                 (StarttlsRefused, _) => {
@@ -418,6 +435,7 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
                         .login("u", "pw")
                 }
                 TlsNoCloseNotify => b = b.data_reply_lost(FinalReply::Close),
+                StallMidTransfer => b = b.data_reply_lost(FinalReply::Stall),
                 _ => {}
             }
             Srv::Smtp(b.start())
@@ -426,6 +444,7 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
             let mut b = greet(fake_pop::pop(&[("u1", MESSAGE), ("u2", MESSAGE)]), p, fault);
             match fault {
                 DataClosedEarly | TlsNoCloseNotify => b = b.drop_on_retr(1),
+                StallMidTransfer => b = b.stall_in_retr(1),
                 DataLonger => b = b.reply("LIST", "+OK 2 messages\r\n1 10\r\n2 10\r\n.\r\n"),
                 StarttlsRefused => b = b.stls().reply("STLS", "-ERR not now\r\n"),
                 _ => {}
@@ -437,6 +456,7 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
             let n = MESSAGE.len();
             match fault {
                 DataClosedEarly | TlsNoCloseNotify => b = b.drop_in_literal(1),
+                StallMidTransfer => b = b.stall_in_literal(1),
                 WrongTag => b = b.reply("LOGIN", "x999 OK LOGIN completed\r\n"),
                 DataLonger => {
                     b = b.reply(
@@ -608,7 +628,7 @@ fn run_with(tool: Tool, fault: Fault, prepare: impl FnOnce(&Local)) -> Ran {
         .env("XDG_CONFIG_HOME", local.dir.join("config"))
         .env("PW", pw)
         .args(&args)
-        .args(["--timeout", "2", "--max-time", "45"]);
+        .args(["--timeout", timeout(fault), "--max-time", "45"]);
     for (k, v) in &setup.env {
         t = t.env(k, v);
     }
@@ -630,6 +650,15 @@ fn run_with(tool: Tool, fault: Fault, prepare: impl FnOnce(&Local)) -> Ran {
         srv: setup.srv,
         local,
         _front: setup.front,
+    }
+}
+
+/// `--timeout`: 2 s where the fault is a wait that only the timeout (or the minimum rate
+/// under it) ends; elsewhere long enough that a loaded machine never reaches it.
+fn timeout(fault: Fault) -> &'static str {
+    match fault {
+        Silent | StallMidReply | Drip | StallMidTransfer | DripData | DataShorter => "2",
+        _ => "20",
     }
 }
 
@@ -823,6 +852,16 @@ fn a_reply_that_stalls_mid_line() {
 #[test]
 fn a_reply_dripped_a_byte_a_second() {
     matrix(Drip);
+}
+
+#[test]
+fn a_transfer_that_stalls_halfway() {
+    matrix(StallMidTransfer);
+}
+
+#[test]
+fn data_dripped_a_byte_a_second() {
+    matrix(DripData);
 }
 
 #[test]
