@@ -144,6 +144,11 @@ enum Fault {
     TlsSelfSigned,
     /// The server offers the upgrade (AUTH TLS, STARTTLS, STLS) and refuses it.
     StarttlsRefused,
+    /// The server agrees to the upgrade and sends a reply after its yes, before the
+    /// handshake (the response-injection attack).
+    StarttlsInjected,
+    /// FTP: the passive port the server gives takes no connection.
+    DataRefused,
     /// Implicit TLS: the server reads the ClientHello and closes.
     TlsHandshakeDrop,
     /// Implicit TLS: the server closes mid-transfer without a close_notify.
@@ -204,6 +209,9 @@ fn expect(fault: Fault, tool: Tool) -> Option<i32> {
         // one (docs/CONVENTIONS.md, "TLS policy"). An anonymous FTP login or smtp-send
         // without a login goes on in plaintext under --tls auto, by design.
         (StarttlsRefused, _) => Some(69),
+        (StarttlsInjected, _) => Some(76),
+        (DataRefused, FtpGet | FtpPut | FtpLs) => Some(75),
+        (DataRefused, _) => None,
         // The fake FTP server's data connections are plaintext behind a TLS front: an
         // FTPS transfer cannot be cut there. ftp-ls lists nothing over the control link.
         (TlsNoCloseNotify, FtpGet | FtpPut | FtpLs) => None,
@@ -416,11 +424,32 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
                 (DripData, _) => b = b.drip_data(Duration::from_secs(1)),
                 (DataClosedEarly, FtpPut) => b = b.drop_upload_after(FILE_LEN / 2),
                 (DataLonger, _) => b = b.reply("SIZE", "213 1000\r\n"),
-                (StarttlsRefused, _) => {
+                (StarttlsRefused | StarttlsInjected, _) => {
+                    let answer = if fault == StarttlsRefused {
+                        "534 TLS not available\r\n"
+                    } else {
+                        "234 go ahead\r\n230 injected\r\n"
+                    };
                     b = b
                         .login("u", "pw")
                         .feat(&["AUTH TLS", "EPSV", "PASV", "SIZE", "REST STREAM", "UTF8"])
-                        .reply("AUTH", "534 TLS not available\r\n")
+                        .reply("AUTH", answer)
+                }
+                (DataRefused, _) => {
+                    let port = refused_port();
+                    b = b
+                        .reply(
+                            "EPSV",
+                            &format!("229 Entering Extended Passive Mode (|||{port}|)\r\n"),
+                        )
+                        .reply(
+                            "PASV",
+                            &format!(
+                                "227 Entering Passive Mode (127,0,0,1,{},{})\r\n",
+                                port >> 8,
+                                port & 255
+                            ),
+                        )
                 }
                 _ => {}
             }
@@ -433,6 +462,12 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
                     b = b
                         .ehlo(&["PIPELINING", "STARTTLS", "AUTH PLAIN"])
                         .login("u", "pw")
+                }
+                StarttlsInjected => {
+                    b = b
+                        .ehlo(&["PIPELINING", "STARTTLS", "AUTH PLAIN"])
+                        .login("u", "pw")
+                        .reply("STARTTLS", "220 go ahead\r\n250 injected\r\n")
                 }
                 TlsNoCloseNotify => b = b.data_reply_lost(FinalReply::Close),
                 StallMidTransfer => b = b.data_reply_lost(FinalReply::Stall),
@@ -447,6 +482,7 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
                 StallMidTransfer => b = b.stall_in_retr(1),
                 DataLonger => b = b.reply("LIST", "+OK 2 messages\r\n1 10\r\n2 10\r\n.\r\n"),
                 StarttlsRefused => b = b.stls().reply("STLS", "-ERR not now\r\n"),
+                StarttlsInjected => b = b.stls().reply("STLS", "+OK go ahead\r\n+OK injected\r\n"),
                 _ => {}
             }
             Srv::Pop(b.start())
@@ -479,6 +515,11 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
                     )
                 }
                 StarttlsRefused => b = b.starttls().reply("STARTTLS", "$TAG NO not now\r\n"),
+                StarttlsInjected => {
+                    b = b
+                        .starttls()
+                        .reply("STARTTLS", "$TAG OK go ahead\r\n* OK injected\r\n")
+                }
                 _ => {}
             }
             Srv::Imap(b.start())
@@ -548,8 +589,8 @@ fn run_with(tool: Tool, fault: Fault, prepare: impl FnOnce(&Local)) -> Ran {
     );
     let scheme = tool.proto().scheme(tls);
     let at = format!("127.0.0.1:{}", setup.port);
-    // The STARTTLS row logs in everywhere: there is a password to protect.
-    let login = fault == StarttlsRefused;
+    // The STARTTLS rows log in everywhere: there is a password to protect.
+    let login = matches!(fault, StarttlsRefused | StarttlsInjected);
     let ftp_at = if login { format!("u@{at}") } else { at.clone() };
     let mut args: Vec<String> = Vec::new();
     let mut input: Option<&[u8]> = None;
@@ -606,7 +647,7 @@ fn run_with(tool: Tool, fault: Fault, prepare: impl FnOnce(&Local)) -> Ran {
     }
     // Plaintext rows say `--tls none` where a password would otherwise be refused over a
     // server without TLS; the STARTTLS row leaves the default (`auto`) to take the offer.
-    if !tls && fault != StarttlsRefused && matches!(tool, PopFetch | ImapFetch) {
+    if !tls && !login && matches!(tool, PopFetch | ImapFetch) {
         args.extend([s("--tls"), s("none")]);
     }
     if login && matches!(tool, FtpGet | FtpPut | FtpLs) {
@@ -760,6 +801,23 @@ impl Ran {
         }
     }
 
+    /// The password never went over the wire: no PASS, AUTH or LOGIN was sent.
+    fn no_login(&self) {
+        let what = self.what();
+        let sent: Vec<String> = match &self.srv {
+            Srv::Ftp(s) => s.commands("PASS"),
+            Srv::Smtp(s) => s.commands("AUTH"),
+            Srv::Pop(s) => s.commands("PASS"),
+            Srv::Imap(s) => s
+                .transcript()
+                .into_iter()
+                .filter(|l| l.to_ascii_uppercase().contains(" LOGIN "))
+                .collect(),
+            Srv::Raw => Vec::new(),
+        };
+        assert_eq!(sent, Vec::<String>::new(), "{what}: the login went");
+    }
+
     /// No message in the Maildir, and nothing left in its `tmp/`.
     fn no_message_stored(&self) {
         let what = self.what();
@@ -828,6 +886,9 @@ fn matrix(fault: Fault) {
             r.done();
         } else {
             r.nothing_done();
+        }
+        if matches!(fault, StarttlsRefused | StarttlsInjected) {
+            r.no_login();
         }
         ran += 1;
     }
@@ -932,6 +993,16 @@ fn tls_a_self_signed_certificate() {
 #[test]
 fn tls_offered_then_refused() {
     matrix(StarttlsRefused);
+}
+
+#[test]
+fn tls_agreed_with_a_reply_injected_before_the_handshake() {
+    matrix(StarttlsInjected);
+}
+
+#[test]
+fn ftp_a_data_connection_refused() {
+    matrix(DataRefused);
 }
 
 #[test]
