@@ -37,6 +37,10 @@ impl Dialect for Ftp {
     fn hide_secrets(&self, command: &str) -> Option<String> {
         hide_by_verb(command, &[("PASS", 1), ("ACCT", 1)])
     }
+
+    fn unsolicited(&self, data: &[u8]) -> bool {
+        !data.starts_with(b"421")
+    }
 }
 
 #[cfg(test)]

@@ -242,6 +242,13 @@ impl Dialect for Imap {
         MAX_IMAP_LINE
     }
 
+    /// Untagged data may come at any time (RFC 3501 section 7); a tagged line for a tag
+    /// never sent is refused where it is read.
+    fn unsolicited(&self, data: &[u8]) -> bool {
+        let _ = data;
+        false
+    }
+
     /// A tag, then `LOGIN user password` (RFC 3501 section 6.2.3; the user name stays shown)
     /// or `AUTHENTICATE mechanism initial-response` (RFC 4959).
     fn hide_secrets(&self, command: &str) -> Option<String> {

@@ -225,6 +225,7 @@ pub fn open(
     })?;
     stream
         .start_tls(tls, &target.host, Some(deadline))
+        .map_err(|e| tls::naming_peer(e, &target.host, &target.authority()))
         .map_err(|e| match target.scheme.plaintext_hint() {
             Some(hint) if tls::answered_without_tls(&e) => {
                 let message = format!("{} ({hint})", e.message());

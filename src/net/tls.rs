@@ -571,6 +571,23 @@ pub fn answered_without_tls(e: &Error) -> bool {
         })
 }
 
+/// A failed handshake's error, which names the `host` it checked, made to name `peer`
+/// (`host:port`) instead, as every other message about the connection does: a user with
+/// two servers on one host can tell which one failed.
+pub fn naming_peer(e: Error, host: &str, peer: &str) -> Error {
+    match e
+        .message()
+        .strip_prefix(host)
+        .and_then(|r| r.strip_prefix(": "))
+    {
+        Some(rest) => {
+            let message = format!("{peer}: {rest}");
+            e.with_message(message)
+        }
+        None => e,
+    }
+}
+
 fn handshake_error(host: &str, e: io::Error) -> Error {
     if LimitReached::of(&e).is_some() {
         return Error::network(host, e);
@@ -878,6 +895,23 @@ impl ServerCertVerifier for Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_handshake_error_names_the_host_and_port() {
+        let e = handshake_error("::1", io::Error::from(io::ErrorKind::UnexpectedEof));
+        let e = naming_peer(e, "::1", "[::1]:993");
+        assert_eq!(
+            e.to_string(),
+            "[::1]:993: the server closed the connection during the TLS handshake"
+        );
+        assert_eq!(e.exit_code(), 76);
+        // A message about something else is left as it is.
+        let other = Error::new(Kind::Tls, "mail.test: TLS: x");
+        assert_eq!(
+            naming_peer(other, "::1", "[::1]:993").to_string(),
+            "mail.test: TLS: x"
+        );
+    }
 
     #[test]
     fn pins_parse_with_or_without_colons() {

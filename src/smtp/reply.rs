@@ -35,6 +35,10 @@ impl Dialect for Smtp {
     fn hide_secrets(&self, command: &str) -> Option<String> {
         hide_by_verb(command, &[("AUTH", 2)])
     }
+
+    fn unsolicited(&self, data: &[u8]) -> bool {
+        !data.starts_with(b"421")
+    }
 }
 
 #[cfg(test)]

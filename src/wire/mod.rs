@@ -312,6 +312,32 @@ fn command_line(verb: &str, arg: Option<&str>) -> String {
     }
 }
 
+impl<S, D: Dialect> Conn<S, D> {
+    /// Bytes the server sent though no reply was owed, which the dialect takes for the
+    /// answer to a command never sent ([`Dialect::unsolicited`]): the error that says so.
+    /// (Only what has arrived before a command goes out can be told apart; a reply that
+    /// comes later is read as the next command's.)
+    fn unsolicited(&self) -> Option<Error> {
+        if !self.unanswered.is_empty() || !self.has_buffered() {
+            return None;
+        }
+        let data = &self.inbox.buf[self.inbox.start..self.inbox.end];
+        if !self.dialect.unsolicited(data) {
+            return None;
+        }
+        let line = data.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = String::from_utf8_lossy(&line[..line.len().min(200)]);
+        Some(Error::new(
+            Kind::Protocol,
+            format!(
+                "{}: the server sent a reply to no command: \"{}\"",
+                self.peer,
+                printable(line.trim_end_matches('\r'))
+            ),
+        ))
+    }
+}
+
 impl<S: Write + Timed, D: Dialect> Conn<S, D> {
     /// Sends `VERB` or `VERB arg` with CRLF, after anything queued. Refuses CR, LF and NUL
     /// anywhere in it, so a file name can never inject a command. Secrets are redacted in
@@ -362,6 +388,11 @@ impl<S: Write + Timed, D: Dialect> Conn<S, D> {
         if self.broken {
             self.discard_queue();
             return Err(self.out_of_step());
+        }
+        if let Some(e) = self.unsolicited() {
+            self.discard_queue();
+            self.broken = true;
+            return Err(e);
         }
         if let Some(t) = &self.transcript {
             for (shown, _) in &self.queued_lines {
@@ -670,7 +701,9 @@ impl<S: Transport, D> Conn<S, D> {
             max_command,
             ..
         } = self;
-        let stream = stream.start_tls(tls, server_name, deadline)?;
+        let stream = stream
+            .start_tls(tls, server_name, deadline)
+            .map_err(|e| crate::net::tls::naming_peer(e, server_name, &peer))?;
         let mut conn = Conn::new(stream, peer, dialect);
         conn.inbox = inbox;
         conn.transcript = transcript;
@@ -1033,6 +1066,43 @@ pub(crate) mod tests {
         too_many.extend_from_slice(b"250 end\r\n");
         let e = smtp(&too_many, 4096).read_reply().unwrap_err();
         assert_eq!(e.exit_code(), 76, "{e}");
+    }
+
+    #[test]
+    fn a_reply_to_no_command_is_refused_before_the_next_command_goes_out() {
+        // A second reply after the greeting would answer EHLO, and every later reply the
+        // command before it.
+        let mut c = smtp(b"220 hi\r\n250 extra\r\n", 4096);
+        c.read_reply().unwrap();
+        let e = c.send_command("EHLO", Some("me")).unwrap_err();
+        assert_eq!(e.exit_code(), 76, "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("a reply to no command: \"250 extra\""),
+            "{e}"
+        );
+        assert_eq!(c.stream().written, b"", "nothing sent after it");
+        assert!(c.is_broken());
+        let mut p = pop3(b"+OK hi\r\n+OK extra\r\n", 4096);
+        p.read_reply().unwrap();
+        assert_eq!(p.send_command("CAPA", None).unwrap_err().exit_code(), 76);
+        // A 421 closing the connection is read as the next command's reply (75), as is
+        // IMAP's untagged data at any time; and a reply owed is no reply to no command.
+        let mut c = smtp(b"220 hi\r\n421 bye\r\n", 4096);
+        c.read_reply().unwrap();
+        c.send_command("EHLO", Some("me")).unwrap();
+        assert_eq!(c.read_reply().unwrap().code, 421);
+        let mut i = imap(b"* OK hi\r\n* 3 EXISTS\r\n", 4096);
+        i.read_reply().unwrap();
+        i.send_command("a1", Some("NOOP")).unwrap();
+        // Pipelined commands: their replies are owed.
+        let mut c = scripted(&[b"220 hi\r\n", b"", b"250 a\r\n250 b\r\n"], 4096, Smtp);
+        c.read_reply().unwrap();
+        c.queue("MAIL", Some("FROM:<a@x>")).unwrap();
+        c.queue("RCPT", Some("TO:<b@x>")).unwrap();
+        c.flush().unwrap();
+        c.read_reply().unwrap();
+        c.read_reply().unwrap();
     }
 
     #[test]

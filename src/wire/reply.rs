@@ -66,6 +66,17 @@ pub trait Dialect {
         let _ = command;
         None
     }
+
+    /// Whether `data`, which the server sent when no reply was owed (before a command is
+    /// sent, with every earlier one answered), answers a command never sent: an error (76),
+    /// never taken as the reply to the next command, which would leave every later reply
+    /// answering the command before it. Yes unless the protocol says otherwise: IMAP's
+    /// untagged data may come at any time; FTP's and SMTP's `421` closing a connection too
+    /// (RFC 959 section 5.4, RFC 5321 section 3.8), read as the next command's reply (75).
+    fn unsolicited(&self, data: &[u8]) -> bool {
+        let _ = data;
+        true
+    }
 }
 
 /// What the engine and generic helpers (keep-alive, transcript redaction) need to know about

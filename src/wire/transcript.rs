@@ -161,9 +161,17 @@ mod tests {
         // FTP: a 530 that repeats the password, then a later reply that happens to hold
         // the same text, once a command without a secret has gone.
         let (t, seen) = collecting();
-        let mut c = conn(
-            b"530 PASS hunter2 is wrong\r\n230 ok hunter2\r\n257 \"/hunter2\"\r\n",
+        // Each reply released after its command: one there before its command was sent
+        // would answer no command (refused).
+        let mut c = scripted(
+            &[
+                b"",
+                b"530 PASS hunter2 is wrong\r\n",
+                b"230 ok hunter2\r\n",
+                b"257 \"/hunter2\"\r\n",
+            ],
             100,
+            Ftp,
         );
         c.set_transcript(Some(t));
         c.send_command("PASS", Some("hunter2")).unwrap();
@@ -186,9 +194,16 @@ mod tests {
         // SMTP: the answers to challenges and what hide() adds, in every line of the
         // refusal; a SASL cancel (*) is no secret, but keeps them hidden.
         let (t, seen) = collecting();
-        let mut c = smtp(
-            b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n535-no Ym9i aHVudGVyMg==\r\n535 (hunter2)\r\n501 * x hunter2\r\n",
+        let mut c = scripted(
+            &[
+                b"",
+                b"334 VXNlcm5hbWU6\r\n",
+                b"334 UGFzc3dvcmQ6\r\n",
+                b"535-no Ym9i aHVudGVyMg==\r\n535 (hunter2)\r\n",
+                b"501 * x hunter2\r\n",
+            ],
             7,
+            Smtp,
         );
         c.set_transcript(Some(t));
         c.send_command("AUTH", Some("LOGIN")).unwrap();

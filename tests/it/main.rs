@@ -23,6 +23,8 @@
 //! - `broken_stderr`: a standard error (or output) whose reader has gone stops no job;
 //! - `tls_hints`: implicit TLS to a plaintext port names each protocol's own upgrade;
 //! - `farewell`: an unanswered QUIT or LOGOUT does not hold a finished run;
+//! - `fault_matrix`: every network tool through each fault (server, network, TLS, local
+//!   disk): the exit status, the one line, what is on disk and on the server;
 //! - `limits`: `--speed-limit`/`--speed-time` and `--max-time` in every tool;
 //! - `netrc_cleartext`: a netrc password is never offered in cleartext with `--tls none`;
 //! - `oauth2`: OAuth2 logins with the fake token endpoint (`support/fake_token.rs`): refresh,
@@ -47,6 +49,7 @@ mod client_cert;
 mod fake_ftp_selftest;
 mod fake_server_selftest;
 mod farewell;
+mod fault_matrix;
 mod footprint;
 mod ftp_get;
 mod ftp_ls;

@@ -245,7 +245,7 @@ struct Scripted {
 /// The protocol-neutral part of a fake server's description.
 #[derive(Clone, Debug, Default)]
 struct Script {
-    greeting: String,
+    greeting: Vec<u8>,
     greeting_forever: Option<(String, Duration)>,
     replies: HashMap<String, Scripted>,
     once: HashMap<String, VecDeque<Scripted>>,
@@ -275,7 +275,7 @@ impl<S> Builder<S> {
         Builder {
             proto,
             script: Script {
-                greeting: greeting.to_string(),
+                greeting: greeting.as_bytes().to_vec(),
                 ..Script::default()
             },
         }
@@ -283,7 +283,13 @@ impl<S> Builder<S> {
 
     /// The raw greeting, CRLFs included.
     pub fn greeting(mut self, raw: &str) -> Self {
-        self.script.greeting = raw.to_string();
+        self.script.greeting = raw.as_bytes().to_vec();
+        self
+    }
+
+    /// The raw greeting as bytes (one that is not UTF-8, or holds a NUL).
+    pub fn greeting_bytes(mut self, raw: &[u8]) -> Self {
+        self.script.greeting = raw.to_vec();
         self
     }
 
@@ -789,8 +795,8 @@ fn serve<P: Protocol>(
         return Ok(());
     }
     let greeting = core.script.greeting.clone();
-    send(core, &mut control, &greeting)?;
-    if !protocol.greeting_continues(&greeting) {
+    send_raw(core, &mut control, &greeting)?;
+    if !protocol.greeting_continues(&String::from_utf8_lossy(&greeting)) {
         return Ok(());
     }
     let mut session = protocol.session();

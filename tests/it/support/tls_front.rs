@@ -57,7 +57,9 @@ pub struct FrontBuilder {
     backend: u16,
     client_cert: bool,
     cert: &'static str,
+    key: &'static str,
     versions: Vec<&'static rustls::SupportedProtocolVersion>,
+    abrupt: bool,
 }
 
 impl FrontBuilder {
@@ -70,6 +72,21 @@ impl FrontBuilder {
     /// Present `tests/certs/NAME` (with server.key) instead of server.pem.
     pub fn cert(mut self, name: &'static str) -> Self {
         self.cert = name;
+        self
+    }
+
+    /// Present `tests/certs/CERT` with `tests/certs/KEY` (`ca.pem`, `ca.key`: a
+    /// self-signed certificate).
+    pub fn cert_and_key(mut self, cert: &'static str, key: &'static str) -> Self {
+        self.cert = cert;
+        self.key = key;
+        self
+    }
+
+    /// When the fake server closes, drop the TCP connection without a TLS close_notify (a
+    /// truncation attack, or a server that crashed).
+    pub fn abrupt_close(mut self) -> Self {
+        self.abrupt = true;
         self
     }
 
@@ -92,7 +109,7 @@ impl FrontBuilder {
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();
-        let key = PrivateKeyDer::from_pem_file(cert_file("server.key")).unwrap();
+        let key = PrivateKeyDer::from_pem_file(cert_file(self.key)).unwrap();
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&self.versions)
             .unwrap();
@@ -114,12 +131,13 @@ impl FrontBuilder {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let record = seen.clone();
         let backend = self.backend;
+        let abrupt = self.abrupt;
         std::thread::spawn(move || {
             for tcp in listener.incoming() {
                 let Ok(tcp) = tcp else { return };
                 let (config, record) = (config.clone(), record.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(tcp, config, backend, &record);
+                    let _ = serve(tcp, config, backend, abrupt, &record);
                 });
             }
         });
@@ -141,6 +159,8 @@ impl TlsFront {
             backend,
             client_cert: false,
             cert: "server.pem",
+            key: "server.key",
+            abrupt: false,
             versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
         }
     }
@@ -160,6 +180,7 @@ fn serve(
     tcp: TcpStream,
     config: Arc<ServerConfig>,
     backend: u16,
+    abrupt: bool,
     record: &Mutex<Vec<Handshake>>,
 ) -> io::Result<()> {
     tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -187,6 +208,10 @@ fn serve(
             Err(e) => return Err(e),
         }
         match plain.read(&mut buf) {
+            Ok(0) if abrupt => {
+                let _ = tls.sock.shutdown(std::net::Shutdown::Both);
+                return Ok(());
+            }
             Ok(0) => {
                 tls.conn.send_close_notify();
                 return tls.flush();
