@@ -1159,3 +1159,404 @@ fn local_a_symlink_planted_at_the_final_and_temporary_names() {
 fn local_a_full_disk() {
     matrix(DiskFull);
 }
+
+// Signals (issue 23): SIGINT, SIGTERM and SIGHUP with the tool parked mid-transfer or
+// mid-fetch by the fake server; then SIGPIPE on standard output. The status is the
+// signal's (docs/GUIDE.md, mime-pack's "Output"; src/cli/signals.rs: the handler cleans up,
+// then raises the signal again, 128+N in a shell), the last line says what was kept, and
+// a rerun finishes the job without doing anything twice.
+
+const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// Waits (well within the watchdog) until `ready` says so; the wait is for the tool to
+/// reach the point where a test parks it, never a measure of how long it took.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < Duration::from_secs(30), "never: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A tool run as the matrix runs it (a HOME and XDG folders of its own under `dir`),
+/// started with its standard streams piped, for a test to park and signal.
+fn spawn_in(t: Tool, dir: &Path, args: &[String]) -> crate::support::run::Watched {
+    let mut cmd = tool_cmd(t)
+        .home(dir.join("home"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .args(args)
+        .args(["--timeout", "20"])
+        .command();
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    crate::support::run::spawn(&mut cmd)
+}
+
+/// Sends `sig`; the tool must end by it, with no panic and at most one line on stderr
+/// (returned, empty when there is none).
+fn signal(what: &str, child: crate::support::run::Watched, sig: libc::c_int) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    // SAFETY: kill(2) of the child this test started and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+    let o = child.wait_with_output();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{what}: a panic: {err}");
+    assert_eq!(
+        o.status.signal(),
+        Some(sig),
+        "{what}: {:?}: {err}",
+        o.status
+    );
+    assert!(
+        err.lines().count() <= 1,
+        "{what}: one line on stderr: {err}"
+    );
+    err
+}
+
+fn sig_name(sig: libc::c_int) -> &'static str {
+    match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        _ => "SIGHUP",
+    }
+}
+
+#[test]
+fn signals_mid_download_keep_a_resumable_part() {
+    for sig in SIGNALS {
+        let what = format!("ftp-get through {}", sig_name(sig));
+        let ftp = FakeFtp::builder()
+            .file("f.bin", sample(FILE_LEN))
+            .stall_data()
+            .start();
+        let dir = TempDir::new(&format!("matrix-sig-get-{sig}"));
+        let file = dir.join("f.bin");
+        let args = vec![
+            "-o".to_string(),
+            file.to_str().unwrap().to_string(),
+            "--delete-remote".to_string(),
+            ftp.url("f.bin"),
+        ];
+        let child = spawn_in(FtpGet, &dir, &args);
+        wait_for("the download started", || part(&file).exists());
+        let err = signal(&what, child, sig);
+        assert_eq!(
+            err,
+            format!(
+                "ftp-get: interrupted: {} kept; run the same command with -c to resume it\n",
+                part(&file).display()
+            ),
+            "{what}"
+        );
+        assert!(part(&file).exists(), "{what}: the .part is kept");
+        assert!(!file.exists(), "{what}: a file under the final name");
+        assert_eq!(ftp.commands("DELE"), Vec::<String>::new(), "{what}: DELE");
+        // The same command with -c finishes it, and only then deletes the remote copy.
+        let ftp = FakeFtp::builder().file("f.bin", sample(FILE_LEN)).start();
+        let mut again = args.clone();
+        *again.last_mut().unwrap() = ftp.url("f.bin");
+        again.push("-c".into());
+        let out = tool_cmd(FtpGet)
+            .home(dir.join("home"))
+            .args(&again)
+            .timeout(20)
+            .run();
+        out.ok();
+        assert_eq!(std::fs::read(&file).unwrap(), sample(FILE_LEN), "{what}");
+        assert!(!part(&file).exists(), "{what}: the .part after -c");
+        assert_eq!(
+            ftp.commands("DELE").len(),
+            1,
+            "{what}: resumed, then deleted"
+        );
+    }
+}
+
+#[test]
+fn signals_mid_upload_leave_the_remote_part_and_say_so() {
+    for sig in SIGNALS {
+        let what = format!("ftp-put through {}", sig_name(sig));
+        let ftp = FakeFtp::builder().dir("up").stall_data().start();
+        let dir = TempDir::new(&format!("matrix-sig-put-{sig}"));
+        let src = dir.join("up.bin");
+        std::fs::write(&src, sample(FILE_LEN)).unwrap();
+        let args = vec![
+            "--atomic".to_string(),
+            "--remove-source-files".to_string(),
+            src.to_str().unwrap().to_string(),
+            ftp.url("up/"),
+        ];
+        let child = spawn_in(FtpPut, &dir, &args);
+        wait_for("the upload started", || !ftp.commands("STOR").is_empty());
+        let err = signal(&what, child, sig);
+        let stor = ftp.commands("STOR");
+        let temp = stor[0].strip_prefix("STOR ").unwrap();
+        assert!(
+            temp.starts_with("up/.up.bin.") && temp.ends_with(".part"),
+            "{what}: {temp}"
+        );
+        assert_eq!(
+            err,
+            format!(
+                "ftp-put: interrupted: {} left incomplete on the server; run the same command with -c to resume it\n",
+                ftp.url(temp)
+            ),
+            "{what}"
+        );
+        assert!(src.exists(), "{what}: the source was removed");
+        assert_eq!(ftp.file("up/up.bin"), None, "{what}: published");
+        assert_eq!(ftp.commands("RNTO"), Vec::<String>::new(), "{what}: RNTO");
+        // The same command with -c appends the rest to that temporary, then publishes it.
+        let half = FILE_LEN / 2;
+        let ftp = FakeFtp::builder()
+            .dir("up")
+            .file(temp, sample(FILE_LEN)[..half].to_vec())
+            .start();
+        let mut again = args.clone();
+        *again.last_mut().unwrap() = ftp.url("up/");
+        again.push("-c".into());
+        tool_cmd(FtpPut)
+            .home(dir.join("home"))
+            .args(&again)
+            .timeout(20)
+            .run()
+            .ok();
+        assert_eq!(ftp.file("up/up.bin"), Some(sample(FILE_LEN)), "{what}");
+        assert!(
+            !ftp.commands("APPE").is_empty() || !ftp.commands("REST").is_empty(),
+            "{what}: sent again, not resumed: {:?}",
+            ftp.commands("STOR")
+        );
+        assert!(!src.exists(), "{what}: the source stays after success");
+    }
+}
+
+#[test]
+fn signals_mid_message_deliver_nothing() {
+    for sig in SIGNALS {
+        let what = format!("smtp-send through {}", sig_name(sig));
+        let smtp = FakeSmtp::builder().start();
+        let dir = TempDir::new(&format!("matrix-sig-smtp-{sig}"));
+        let args: Vec<String> = [
+            "--server",
+            &format!("smtp://127.0.0.1:{}", smtp.port()),
+            "--from",
+            "a@example.com",
+            "b@example.org",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut child = spawn_in(SmtpSend, &dir, &args);
+        // The header and the start of the body; the rest never comes (stdin stays open):
+        // smtp-send streams the body, so it is parked inside DATA, the final dot unsent.
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(
+            &mut stdin,
+            b"From: a@example.com\r\nSubject: sig\r\n\r\nthe first line\r\n",
+        )
+        .unwrap();
+        wait_for("the data started", || !smtp.commands("DATA").is_empty());
+        let err = signal(&what, child, sig);
+        drop(stdin);
+        assert!(smtp.messages().is_empty(), "{what}: a message delivered");
+        // Nothing to keep and nothing sent: no line is owed; one, if said, names the server.
+        if !err.is_empty() {
+            assert!(err.starts_with("smtp-send: "), "{what}: {err}");
+        }
+    }
+}
+
+/// `n` distinct messages (`Subject: mN`), for a rerun to show that none is stored twice.
+fn numbered(n: usize) -> Vec<(String, String)> {
+    (1..=n)
+        .map(|i| {
+            (
+                format!("u{i}"),
+                format!("From: a@example.com\r\nSubject: m{i}\r\n\r\n{i}\r\n"),
+            )
+        })
+        .collect()
+}
+
+/// The subjects of the messages in a Maildir's new/ and cur/, sorted.
+fn stored_subjects(maildir: &Path) -> Vec<String> {
+    let mut subjects = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(rd) = std::fs::read_dir(maildir.join(sub)) else {
+            continue;
+        };
+        for e in rd {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+            let s = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .unwrap_or("?");
+            subjects.push(s.trim().to_string());
+        }
+    }
+    subjects.sort();
+    subjects
+}
+
+/// A fake server for `t` holding `msgs`, parked halfway through message `stall` if given.
+fn mail_server(t: Tool, msgs: &[(String, String)], stall: Option<usize>) -> Srv {
+    if t == PopFetch {
+        let refs: Vec<(&str, &str)> = msgs.iter().map(|(u, m)| (u.as_str(), m.as_str())).collect();
+        let mut b = fake_pop::pop(&refs);
+        if let Some(n) = stall {
+            b = b.stall_in_retr(n);
+        }
+        Srv::Pop(b.start())
+    } else {
+        let refs: Vec<&str> = msgs.iter().map(|(_, m)| m.as_str()).collect();
+        let mut b = fake_imap::imap(&refs);
+        if let Some(n) = stall {
+            b = b.stall_in_literal(n as u32);
+        }
+        Srv::Imap(b.start())
+    }
+}
+
+fn password(t: Tool) -> &'static str {
+    if t == PopFetch {
+        fake_pop::PASS
+    } else {
+        fake_imap::PASS
+    }
+}
+
+fn fetch_args(t: Tool, port: u16, dir: &Path) -> Vec<String> {
+    let (user, folder) = if t == PopFetch {
+        (fake_pop::USER, "")
+    } else {
+        (fake_imap::USER, "/")
+    };
+    let scheme = t.proto().scheme(false);
+    vec![
+        format!("{scheme}://{user}@127.0.0.1:{port}{folder}"),
+        "--password-env".into(),
+        "PW".into(),
+        "--tls".into(),
+        "none".into(),
+        "--delete".into(),
+        "--maildir".into(),
+        dir.join("Mail").to_str().unwrap().to_string(),
+        "--state-file".into(),
+        dir.join("state.uids").to_str().unwrap().to_string(),
+    ]
+}
+
+#[test]
+fn signals_mid_fetch_delete_nothing_unstored_and_the_rerun_fetches_the_rest() {
+    // A batch is stored, synced and recorded before anything of it is deleted
+    // (src/jobs/batch.rs): one message past the first batch, parked halfway, leaves a
+    // recorded batch (IMAP: expunged, with --delete) and one under way.
+    for (t, batch) in [
+        (PopFetch, posthaste_batch(PopFetch)),
+        (ImapFetch, posthaste_batch(ImapFetch)),
+    ] {
+        let n = batch + 1;
+        let msgs = numbered(n);
+        let all: Vec<String> = {
+            let mut v: Vec<String> = (1..=n).map(|i| format!("m{i}")).collect();
+            v.sort();
+            v
+        };
+        for sig in SIGNALS {
+            let what = format!("{} through {}", t.name(), sig_name(sig));
+            let dir = TempDir::new(&format!("matrix-sig-{}-{sig}", t.name()));
+            let maildir = dir.join("Mail");
+            let srv = mail_server(t, &msgs, Some(n));
+            let mut cmd = tool_cmd(t)
+                .home(dir.join("home"))
+                .env("PW", password(t))
+                .args(fetch_args(t, srv.port(), &dir))
+                .args(["--timeout", "20"])
+                .command();
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let child = crate::support::run::spawn(&mut cmd);
+            // Parked in the last message, the first batch stored. Whenever the signal
+            // lands, what is recorded and what is on the server must agree.
+            wait_for("the first batch", || {
+                std::fs::read_dir(maildir.join("new")).map_or(0, |d| d.count()) >= batch
+            });
+            if let Srv::Pop(s) = &srv {
+                wait_for("the last RETR", || s.commands("RETR").len() >= n);
+            }
+            let err = signal(&what, child, sig);
+            assert!(
+                err.starts_with(&format!("{}: interrupted: ", t.name()))
+                    && err.contains(maildir.to_str().unwrap()),
+                "{what}: {err}"
+            );
+            let tmp = crate::support::files::names(&maildir.join("tmp"));
+            assert!(tmp.is_empty(), "{what}: tmp/ holds {tmp:?}");
+            let before = stored_subjects(&maildir);
+            match &srv {
+                // POP3 deletes at QUIT, which an interrupted session never sends; a DELE
+                // before it only marks a message, and only a stored one may be marked.
+                Srv::Pop(s) => {
+                    for d in s.commands("DELE") {
+                        let k = d.strip_prefix("DELE ").unwrap();
+                        assert!(
+                            before.contains(&format!("m{k}")),
+                            "{what}: {d}, never stored"
+                        );
+                    }
+                    assert_eq!(s.commands("QUIT"), Vec::<String>::new(), "{what}: QUIT");
+                    assert_eq!(s.protocol().remaining().len(), n, "{what}: deleted");
+                }
+                // IMAP expunges a batch once recorded: never a message not stored.
+                Srv::Imap(s) => {
+                    let left = s.protocol().uids("INBOX");
+                    for uid in 1..=n as u32 {
+                        let kept = before.contains(&format!("m{uid}"));
+                        assert!(
+                            kept || left.contains(&uid),
+                            "{what}: message {uid} deleted, never stored: {err}"
+                        );
+                    }
+                }
+                _ => unreachable!(),
+            }
+            // The rerun stores what the first did not, each message once.
+            let srv2 = match &srv {
+                Srv::Pop(_) => mail_server(t, &msgs, None),
+                // All the messages again under the same UIDs (and UIDVALIDITY): what the
+                // state records is skipped, expunged or not.
+                Srv::Imap(_) => mail_server(t, &msgs, None),
+                _ => unreachable!(),
+            };
+            let out = tool_cmd(t)
+                .home(dir.join("home"))
+                .env("PW", password(t))
+                .args(fetch_args(t, srv2.port(), &dir))
+                .timeout(20)
+                .run();
+            assert_eq!(out.code, Some(0), "{what}: the rerun: {}", out.stderr);
+            assert_eq!(
+                stored_subjects(&maildir),
+                all,
+                "{what}: {} stored before the rerun",
+                before.len()
+            );
+            if let Srv::Pop(s) = &srv2 {
+                assert_eq!(
+                    s.commands("RETR").len(),
+                    n - before.len(),
+                    "{what}: only the rest"
+                );
+            }
+        }
+    }
+}
+
+/// Messages per batch (src/jobs/pop_fetch.rs, src/imap/client/pipeline.rs).
+fn posthaste_batch(t: Tool) -> usize {
+    if t == PopFetch { 500 } else { 100 }
+}
