@@ -1560,3 +1560,93 @@ fn signals_mid_fetch_delete_nothing_unstored_and_the_rerun_fetches_the_rest() {
 fn posthaste_batch(t: Tool) -> usize {
     if t == PopFetch { 500 } else { 100 }
 }
+
+/// SIGPIPE: standard output's reader reads one byte and goes (`| head -c1`). A reader
+/// that leaves early ends the tool quietly with 0; with `--delete-remote` (ftp-get) or
+/// `--delete` (pop-fetch, imap-fetch) it is 74, and nothing the reader did not take in
+/// full is deleted (docs/CONVENTIONS.md, "Every tool has").
+#[test]
+fn sigpipe_a_reader_that_leaves_early() {
+    let big = format!(
+        "From: a@example.com\r\nSubject: big\r\n\r\n{}",
+        "0123456789abcdef\r\n".repeat(20_000)
+    );
+    for t in [FtpGet, PopFetch, ImapFetch] {
+        for delete in [false, true] {
+            let what = format!("{} through SIGPIPE, delete {delete}", t.name());
+            let dir = TempDir::new(&format!("matrix-pipe-{}-{delete}", t.name()));
+            let msgs = vec![
+                ("u1".to_string(), big.clone()),
+                ("u2".to_string(), big.clone()),
+            ];
+            let (srv, mut args) = match t {
+                FtpGet => {
+                    let ftp = FakeFtp::builder().file("f.bin", sample(FILE_LEN)).start();
+                    let url = ftp.url("f.bin");
+                    (Srv::Ftp(ftp), vec!["-o".to_string(), "-".into(), url])
+                }
+                _ => {
+                    let srv = mail_server(t, &msgs, None);
+                    let scheme = t.proto().scheme(false);
+                    let folder = if t == ImapFetch { "/" } else { "" };
+                    let url = format!("{scheme}://alice@127.0.0.1:{}{folder}", srv.port());
+                    let args = vec![
+                        url,
+                        "--password-env".into(),
+                        "PW".into(),
+                        "--tls".into(),
+                        "none".into(),
+                        "--stdout".into(),
+                    ];
+                    (srv, args)
+                }
+            };
+            if delete {
+                args.push(
+                    if t == FtpGet {
+                        "--delete-remote"
+                    } else {
+                        "--delete"
+                    }
+                    .into(),
+                );
+            }
+            let mut cmd = tool_cmd(t)
+                .home(dir.join("home"))
+                .env("XDG_STATE_HOME", dir.join("state"))
+                .env("PW", if t == FtpGet { "" } else { password(t) })
+                .args(&args)
+                .args(["--timeout", "20"])
+                .command();
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = crate::support::run::spawn(&mut cmd);
+            let mut stdout = child.stdout.take().unwrap();
+            let mut one = [0u8; 1];
+            stdout.read_exact(&mut one).unwrap();
+            drop(stdout);
+            let o = child.wait_with_output();
+            let out = Out::of(t.name(), o, Duration::ZERO);
+            let code = if delete { 74 } else { 0 };
+            assert!(!out.stderr.contains("panicked"), "{what}: {}", out.stderr);
+            if code == 0 {
+                assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
+                assert_eq!(out.stderr, "", "{what}");
+            } else {
+                out.fails(code);
+            }
+            match &srv {
+                Srv::Ftp(s) => assert_eq!(s.commands("DELE"), Vec::<String>::new(), "{what}"),
+                Srv::Pop(s) => {
+                    s.wait_finished();
+                    assert_eq!(s.protocol().remaining(), ["u1", "u2"], "{what}: deleted");
+                }
+                Srv::Imap(s) => {
+                    s.wait_finished();
+                    assert_eq!(s.protocol().uids("INBOX"), [1, 2], "{what}: expunged");
+                }
+                _ => unreachable!(),
+            }
+        }
+    }
+}
