@@ -1650,3 +1650,196 @@ fn sigpipe_a_reader_that_leaves_early() {
         }
     }
 }
+
+// Secrets (issue 23): a password holding CR, LF or NUL, from any source, is refused (64)
+// before any connection; a good one never shows in anything the tool writes, on the
+// failure paths included.
+
+/// Where a test puts the password.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    File,
+    Env,
+    Netrc,
+    ConfigLiteral,
+    ConfigFile,
+    Cmd,
+    OAuth2Env,
+}
+
+/// What follows the bad byte: it must never be shown.
+const TAIL: &str = "TAILofSECRET";
+
+/// A tool's arguments, without the password, against `port` (user `u`, `--tls none`).
+fn login_args(t: Tool, port: u16, dir: &Path) -> Vec<String> {
+    let at = format!("127.0.0.1:{port}");
+    let mut a: Vec<String> = match t {
+        FtpGet => vec![
+            "-o".into(),
+            dir.join("out.bin").to_str().unwrap().into(),
+            format!("ftp://u@{at}/f.bin"),
+        ],
+        FtpPut => vec![
+            dir.join("up.bin").to_str().unwrap().into(),
+            format!("ftp://u@{at}/up/"),
+        ],
+        FtpLs => vec![format!("ftp://u@{at}/")],
+        SmtpSend => vec![
+            "--server".into(),
+            format!("smtp://{at}"),
+            "--user".into(),
+            "u".into(),
+            "--from".into(),
+            "a@example.com".into(),
+            "b@example.org".into(),
+        ],
+        PopFetch => vec![format!("pop3://u@{at}"), "--stdout".into()],
+        ImapFetch => vec![format!("imap://u@{at}/"), "--stdout".into()],
+    };
+    a.extend(["--tls".into(), "none".into()]);
+    a
+}
+
+fn write_600(path: &Path, data: &[u8]) {
+    std::fs::write(path, data).unwrap();
+    chmod(path, 0o600);
+}
+
+/// Sets up `src` to give `secret` to a run of `t` against `port`: the extra arguments and
+/// environment.
+fn secret_source(
+    t: Tool,
+    src: Source,
+    secret: &[u8],
+    port: u16,
+    dir: &Path,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let p = |x: &Path| x.to_str().unwrap().to_string();
+    // A TOML basic string and a netrc quoted token spell CR, LF and NUL as escapes.
+    let escaped = |nul: &str| {
+        let mut s = String::new();
+        for &b in secret {
+            match b {
+                b'\r' => s.push_str("\\r"),
+                b'\n' => s.push_str("\\n"),
+                0 => s.push_str(nul),
+                _ => s.push(b as char),
+            }
+        }
+        s
+    };
+    let text = || String::from_utf8(secret.to_vec()).unwrap();
+    let scheme = t.proto().scheme(false);
+    let config = |key_line: String| {
+        let f = dir.join("config.toml");
+        write_600(
+            &f,
+            format!(
+                "[accounts.x]\nserver = \"{scheme}://127.0.0.1:{port}/\"\nuser = \"u\"\n{key_line}\n"
+            )
+            .as_bytes(),
+        );
+        vec!["--config".into(), p(&f), "-a".into(), "x".into()]
+    };
+    match src {
+        Source::File => {
+            let f = dir.join("pw");
+            write_600(&f, secret);
+            (vec!["--password-file".into(), p(&f)], vec![])
+        }
+        Source::Env => (
+            vec!["--password-env".into(), "SECRET_PW".into()],
+            vec![("SECRET_PW".into(), text())],
+        ),
+        Source::OAuth2Env => (
+            vec!["--oauth2-token-env".into(), "SECRET_TOKEN".into()],
+            vec![("SECRET_TOKEN".into(), text())],
+        ),
+        Source::Netrc => {
+            let f = dir.join("netrc");
+            let mut body = b"machine 127.0.0.1 login u password \"".to_vec();
+            // NUL raw (netrc has no escape for it); CR and LF as the quoted token's escapes.
+            body.extend(escaped("\0").bytes());
+            body.extend(b"\"\n");
+            write_600(&f, &body);
+            (vec!["--netrc-file".into(), p(&f)], vec![])
+        }
+        Source::ConfigLiteral => (
+            config(format!("password = \"{}\"", escaped("\\u0000"))),
+            vec![],
+        ),
+        Source::ConfigFile => {
+            let f = dir.join("pw");
+            write_600(&f, secret);
+            (config(format!("password_file = \"{}\"", p(&f))), vec![])
+        }
+        Source::Cmd => {
+            // The command line is shown in messages (it names the source): the secret
+            // comes from what it prints, as from `pass show`.
+            let f = dir.join("pw.cmd");
+            write_600(&f, secret);
+            (
+                vec!["--password-cmd".into(), format!("cat {}", p(&f))],
+                vec![],
+            )
+        }
+    }
+}
+
+#[test]
+fn secrets_a_password_with_cr_lf_or_nul_is_refused_before_connecting() {
+    use Source::*;
+    for t in TOOLS {
+        let mut sources = vec![File, Env, Netrc, ConfigLiteral, ConfigFile, Cmd];
+        // OAuth2 is the mail tools': FTP has no SASL.
+        if matches!(t, SmtpSend | PopFetch | ImapFetch) {
+            sources.push(OAuth2Env);
+        }
+        for src in sources {
+            for bad in [b'\r', b'\n', 0] {
+                // An environment variable cannot hold a NUL (execve's strings end at one).
+                if bad == 0 && matches!(src, Env | OAuth2Env) {
+                    continue;
+                }
+                // A password file's and a password command's password is its first line
+                // (--password-file and --password-cmd in every tool's --help): an LF ends
+                // it there, by design, and what follows is never used.
+                if bad == b'\n' && matches!(src, File | ConfigFile | Cmd) {
+                    continue;
+                }
+                let what = format!("{} with a {bad:#04x} from {src:?}", t.name());
+                let mut secret = b"pw".to_vec();
+                secret.push(bad);
+                secret.extend(TAIL.as_bytes());
+                // A listener nobody accepts from: a connection would queue in its backlog.
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let port = listener.local_addr().unwrap().port();
+                let dir = TempDir::new(&format!("matrix-secret-{}", t.name()));
+                std::fs::write(dir.join("up.bin"), b"x").unwrap();
+                let (extra, env) = secret_source(t, src, &secret, port, &dir);
+                let mut cmd = tool_cmd(t)
+                    .home(dir.join("home"))
+                    .env("XDG_STATE_HOME", dir.join("state"))
+                    .env("XDG_CONFIG_HOME", dir.join("config"))
+                    .args(login_args(t, port, &dir))
+                    .args(&extra)
+                    .timeout(5);
+                for (k, v) in &env {
+                    cmd = cmd.env(k, v);
+                }
+                let out = cmd.input(MESSAGE.as_bytes()).run();
+                assert!(!out.stderr.contains("panicked"), "{what}: {}", out.stderr);
+                assert_eq!(out.code, Some(64), "{what}: {}", out.stderr);
+                out.fails(64);
+                assert!(!out.stderr.contains(TAIL), "{what}: shown: {}", out.stderr);
+                listener.set_nonblocking(true).unwrap();
+                assert!(
+                    listener.accept().is_err(),
+                    "{what}: it connected: {}",
+                    out.stderr
+                );
+                assert!(!dir.join("out.bin").exists(), "{what}");
+            }
+        }
+    }
+}
