@@ -1843,3 +1843,125 @@ fn secrets_a_password_with_cr_lf_or_nul_is_refused_before_connecting() {
         }
     }
 }
+
+/// A good password, wrong for the server or cut off after it was sent.
+const GOOD_SECRET: &str = "Zq9-S3CRET-pw";
+
+/// The forms a secret could leak in: as is, and base64 as AUTH PLAIN and LOGIN carry it.
+fn secret_forms(user: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    vec![
+        GOOD_SECRET.to_string(),
+        b64(GOOD_SECRET),
+        b64(&format!("\0{user}\0{GOOD_SECRET}")),
+        b64(&format!("{user}\0{user}\0{GOOD_SECRET}")),
+    ]
+}
+
+#[test]
+fn secrets_a_password_never_shows_on_the_failure_paths() {
+    for t in TOOLS {
+        for dropped in [false, true] {
+            let what = format!(
+                "{} with the login {}",
+                t.name(),
+                if dropped { "cut off" } else { "refused" }
+            );
+            let dir = TempDir::new(&format!("matrix-leak-{}", t.name()));
+            std::fs::write(dir.join("up.bin"), b"x").unwrap();
+            let (user, srv) = match t.proto() {
+                Proto::Ftp => {
+                    let mut b = FakeFtp::builder()
+                        .login("u", "right")
+                        .file("f.bin", "x")
+                        .dir("up");
+                    if dropped {
+                        b = b.reply_then_close("PASS", "");
+                    }
+                    ("u", Srv::Ftp(b.start()))
+                }
+                Proto::Smtp => {
+                    let mut b = FakeSmtp::builder()
+                        .ehlo(&["PIPELINING", "AUTH PLAIN LOGIN"])
+                        .login("u", "right");
+                    if dropped {
+                        b = b.reply_then_close("AUTH", "");
+                    }
+                    ("u", Srv::Smtp(b.start()))
+                }
+                Proto::Pop => {
+                    let mut b = fake_pop::pop(&[("u1", MESSAGE)]);
+                    if dropped {
+                        b = b.reply_then_close("PASS", "").reply_then_close("AUTH", "");
+                    }
+                    (fake_pop::USER, Srv::Pop(b.start()))
+                }
+                Proto::Imap => {
+                    let mut b = fake_imap::imap(&[MESSAGE]);
+                    if dropped {
+                        b = b
+                            .reply_then_close("LOGIN", "")
+                            .reply_then_close("AUTHENTICATE", "");
+                    }
+                    (fake_imap::USER, Srv::Imap(b.start()))
+                }
+            };
+            let mut args = login_args(t, srv.port(), &dir);
+            if user != "u" {
+                args[0] = args[0].replace("//u@", &format!("//{user}@"));
+            }
+            let log = dir.join("sent.log");
+            if t == SmtpSend {
+                args.extend(["--log".into(), log.to_str().unwrap().to_string()]);
+            }
+            let out = tool_cmd(t)
+                .home(dir.join("home"))
+                .env("XDG_STATE_HOME", dir.join("state"))
+                .env("XDG_CONFIG_HOME", dir.join("config"))
+                .env("SECRET_PW", GOOD_SECRET)
+                .args(&args)
+                .args(["--password-env", "SECRET_PW", "-v"])
+                .timeout(10)
+                .input(MESSAGE.as_bytes())
+                .run();
+            assert!(!out.stderr.contains("panicked"), "{what}: {}", out.stderr);
+            // Refused: 77, the same in every tool; cut off after the password: 74.
+            let code = if dropped { 74 } else { 77 };
+            assert_eq!(out.code, Some(code), "{what}: {}", out.stderr);
+            // -v: the transcript is there, the login line in it masked.
+            assert!(
+                out.stderr.contains("\nC: "),
+                "{what}: no transcript: {}",
+                out.stderr
+            );
+            // The password went (the server saw it): the test checks what the tool said
+            // about it, not that it was kept from the server.
+            let logged = std::fs::read(&log).unwrap_or_default();
+            let outputs = [
+                ("stderr", out.stderr.as_bytes()),
+                ("stdout", &out.stdout[..]),
+                ("--log", &logged[..]),
+            ];
+            for form in secret_forms(user) {
+                for (name, bytes) in outputs {
+                    assert!(
+                        !String::from_utf8_lossy(bytes).contains(&form),
+                        "{what}: {form:?} in {name}: {}",
+                        String::from_utf8_lossy(bytes)
+                    );
+                }
+            }
+            let last = out.stderr.lines().last().unwrap_or("");
+            assert!(
+                last.starts_with(&format!("{}: ", t.name())),
+                "{what}: {}",
+                out.stderr
+            );
+            assert!(
+                last.contains(&format!("127.0.0.1:{}", srv.port())),
+                "{what}: {last}"
+            );
+        }
+    }
+}
