@@ -2051,3 +2051,133 @@ fn local_a_state_file_corrupt_truncated_or_a_link() {
         }
     }
 }
+
+#[test]
+fn local_a_maildir_whose_tmp_is_a_link() {
+    let msgs = numbered(2);
+    for t in [PopFetch, ImapFetch] {
+        // A link to a folder on the same file system: the Maildir is the user's, and its
+        // layout is followed as a path the user gave is (docs/CONVENTIONS.md, "Links and
+        // special files"); the messages end whole in new/, nothing is left in the folder.
+        let what = format!("{} with tmp/ a link", t.name());
+        let dir = TempDir::new(&format!("matrix-tmplink-{}", t.name()));
+        let md = dir.join("Mail");
+        for sub in ["new", "cur"] {
+            std::fs::create_dir_all(md.join(sub)).unwrap();
+        }
+        std::fs::create_dir(dir.join("other")).unwrap();
+        std::os::unix::fs::symlink(dir.join("other"), md.join("tmp")).unwrap();
+        let (out, srv) = fetch_run(t, &dir, &msgs, true);
+        assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
+        assert_eq!(stored_subjects(&md), ["m1", "m2"], "{what}");
+        assert!(
+            crate::support::files::names(&dir.join("other")).is_empty(),
+            "{what}"
+        );
+        drop(srv);
+        // A dangling link: nothing can be stored, so nothing is taken from the server.
+        let what = format!("{} with tmp/ a dangling link", t.name());
+        let dir = TempDir::new(&format!("matrix-tmpdangling-{}", t.name()));
+        let md = dir.join("Mail");
+        for sub in ["new", "cur"] {
+            std::fs::create_dir_all(md.join(sub)).unwrap();
+        }
+        std::os::unix::fs::symlink(dir.join("nowhere"), md.join("tmp")).unwrap();
+        let (out, srv) = fetch_run(t, &dir, &msgs, true);
+        assert!(!out.stderr.contains("panicked"), "{what}: {}", out.stderr);
+        let line = out.fails(73);
+        assert!(line.contains(md.to_str().unwrap()), "{what}: {line}");
+        all_kept(&what, &srv, 2);
+        assert!(stored_subjects(&md).is_empty(), "{what}");
+        assert!(
+            !dir.join("nowhere").exists(),
+            "{what}: made through the link"
+        );
+    }
+}
+
+#[test]
+fn local_two_sources_for_one_local_name() {
+    // ftp-get -O: a/f.bin and b/f.bin both map to DIR/f.bin. The first is fetched whole
+    // (and, with --delete-remote, deleted: it is safe on disk); the second is 73, never
+    // written over the first, and kept on the server.
+    let ftp = FakeFtp::builder()
+        .file("a/f.bin", "one")
+        .file("b/f.bin", "two")
+        .start();
+    let dir = TempDir::new("matrix-twonames");
+    let out = tool_cmd(FtpGet)
+        .args([
+            "-O",
+            dir.arg(),
+            "--delete-remote",
+            &ftp.url("a/f.bin"),
+            &ftp.url("b/f.bin"),
+        ])
+        .timeout(20)
+        .run();
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let line = out.fails(73);
+    assert!(
+        line.contains(dir.join("f.bin").to_str().unwrap()) && line.contains(&ftp.url("b/f.bin")),
+        "{line}"
+    );
+    assert_eq!(std::fs::read(dir.join("f.bin")).unwrap(), b"one");
+    assert_eq!(dir.names(), ["f.bin"], "a .part left");
+    assert_eq!(ftp.commands("DELE"), ["DELE a/f.bin"]);
+    assert_eq!(ftp.file("b/f.bin").as_deref(), Some(&b"two"[..]));
+}
+
+#[test]
+fn local_an_mbox_locked_by_another_process_is_waited_for() {
+    use std::os::fd::AsRawFd;
+    for t in [PopFetch, ImapFetch] {
+        let what = format!("{} into a locked mbox", t.name());
+        let dir = TempDir::new(&format!("matrix-mboxlock-{}", t.name()));
+        let mbox = dir.join("inbox");
+        std::fs::write(&mbox, b"").unwrap();
+        chmod(&mbox, 0o600);
+        let held = std::fs::OpenOptions::new().write(true).open(&mbox).unwrap();
+        // SAFETY: a flock struct we own, on a descriptor we own.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        assert_eq!(
+            unsafe { libc::fcntl(held.as_raw_fd(), libc::F_SETLK, &fl) },
+            0
+        );
+        let srv = mail_server(t, &numbered(2), None);
+        let mut a = fetch_args(t, srv.port(), &dir);
+        let i = a.iter().position(|x| x == "--maildir").unwrap();
+        a[i] = "--mbox".into();
+        a[i + 1] = mbox.to_str().unwrap().into();
+        let mut cmd = tool_cmd(t)
+            .home(dir.join("home"))
+            .env("PW", password(t))
+            .args(&a)
+            .args(["--timeout", "20"])
+            .command();
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = crate::support::run::spawn(&mut cmd);
+        // Let it find the lock (a run that comes later only waits less), then let go.
+        std::thread::sleep(Duration::from_millis(300));
+        drop(held);
+        let o = child.wait_with_output();
+        let out = Out::of(t.name(), o, Duration::ZERO);
+        assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
+        let text = std::fs::read_to_string(&mbox).unwrap();
+        assert_eq!(text.matches("Subject: m1").count(), 1, "{what}: {text}");
+        assert_eq!(text.matches("Subject: m2").count(), 1, "{what}: {text}");
+        match &srv {
+            Srv::Pop(s) => s.wait_finished(),
+            Srv::Imap(s) => s.wait_finished(),
+            _ => {}
+        }
+        match &srv {
+            Srv::Pop(s) => assert!(s.protocol().remaining().is_empty(), "{what}"),
+            Srv::Imap(s) => assert!(s.protocol().uids("INBOX").is_empty(), "{what}"),
+            _ => {}
+        }
+    }
+}
