@@ -196,6 +196,11 @@ fn parse(text: &str, shown: &str) -> Result<Content> {
             format!("{shown}: {why}; not a posthaste state file? (move it away to start afresh)"),
         )
     };
+    // Every line is written with its LF: a last line without one was cut short (a copy
+    // or a disk that stopped), and what is left of it would be taken for another id.
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err(bad("its last line is cut short"));
+    }
     let mut lines = text.lines();
     let values = match lines.next() {
         Some(MAGIC_1) => false,
@@ -567,10 +572,16 @@ fn read_regular(path: &Path, shown: &str) -> Result<Option<String>> {
             format!("{shown}: not a regular file ({what}); refusing to use it"),
         ));
     }
-    let mut text = String::new();
-    file.read_to_string(&mut text)
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
         .map_err(|e| Error::no_input(shown, &e))?;
-    Ok(Some(text))
+    // Not text: not ours, as a text that does not parse is (65, with the same advice).
+    String::from_utf8(bytes).map(Some).map_err(|_| {
+        Error::new(
+            Kind::Data,
+            format!("{shown}: not UTF-8 text; not a posthaste state file? (move it away to start afresh)"),
+        )
+    })
 }
 
 /// What an open file is when it is not a regular file (`a FIFO`, `a folder`...).
