@@ -486,7 +486,7 @@ fn io_failure(proxy: &Proxy, e: io::Error, opts: &ConnectOptions) -> Error {
 
 /// Where the proxy is to connect.
 #[derive(Debug, Clone, Copy)]
-enum Dest<'a> {
+pub(crate) enum Dest<'a> {
     /// A name, resolved by the proxy.
     Name(&'a str, u16),
     /// An address resolved here.
@@ -505,14 +505,14 @@ impl fmt::Display for Dest<'_> {
 /// Why a handshake failed: the connection to the proxy broke or stalled (said by the
 /// caller, who knows the timeout), or the proxy said no (or nonsense).
 #[derive(Debug)]
-enum Failed {
+pub(crate) enum Failed {
     Io(io::Error),
     Said(Error, Retry),
 }
 
 /// Whether another address of the target may fare better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Retry {
+pub(crate) enum Retry {
     OtherAddress,
     No,
 }
@@ -595,7 +595,7 @@ impl Write for Bounded<'_> {
 /// The SOCKS5 exchange (RFC 1928 sections 3 to 6, RFC 1929): the methods offered (none,
 /// and user name and password when the URL gave a user), the login if chosen, the CONNECT
 /// request and its reply, read whole so that nothing of it is left for the protocol above.
-fn socks5_connect<S: Read + Write>(
+pub(crate) fn socks5_connect<S: Read + Write>(
     s: &mut S,
     proxy: &Proxy,
     dest: Dest<'_>,
@@ -795,7 +795,7 @@ fn http_request(proxy: &Proxy, dest: Dest<'_>) -> String {
 /// The HTTP CONNECT exchange: the request, then the reply's header section read a byte at a
 /// time (whatever follows it is the server's, and must stay in the socket), each line and
 /// their number bounded. A 2xx opens the tunnel; interim 1xx replies are passed over.
-fn http_connect<S: Read + Write>(
+pub(crate) fn http_connect<S: Read + Write>(
     s: &mut S,
     proxy: &Proxy,
     dest: Dest<'_>,

@@ -281,7 +281,7 @@ fn carried(e: Error) -> io::Error {
 }
 
 /// An endpoint's answer, from its status and body.
-fn decode(what: &str, status: u16, body: &[u8], secrets: &[&str]) -> Result<Answer> {
+pub(crate) fn decode(what: &str, status: u16, body: &[u8], secrets: &[&str]) -> Result<Answer> {
     let object = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Some(m),
         _ => None,
