@@ -265,7 +265,10 @@ fn parse_unix(line: &str, now: SystemTime) -> Option<ListEntry> {
         b'b' | b'c' | b'p' | b's' | b'D' => EntryType::Other,
         _ => return None,
     };
-    if perms.len() < 10 || !perms[1..10].bytes().all(|b| b"rwxsStTl-".contains(&b)) {
+    // Bytes, not characters: a non-ASCII byte there is no permission letter (and no place
+    // to cut a string).
+    let mode = perms.as_bytes().get(1..10)?;
+    if !mode.iter().all(|b| b"rwxsStTl-".contains(b)) {
         return None;
     }
     // The first columns, each with its byte offset: the date starts at column 2 to
@@ -459,6 +462,19 @@ mod tests {
             rfc3339(at("20200229235959").unwrap()),
             "2020-02-29T23:59:59Z"
         );
+    }
+
+    /// A hostile server's line with a non-ASCII character among the permission letters
+    /// (found by fuzzing: cutting the string there panicked).
+    #[test]
+    fn unix_permissions_with_a_multibyte_character() {
+        for line in [
+            "-rw-r--r\u{fffd}-   1 0 0 4096 Dec  2 10:00 readme.txt",
+            "-\u{e9}\u{e9}\u{e9}\u{e9}\u{e9} 1 0 0 1 Dec  2 10:00 x",
+            "d\u{fffd}",
+        ] {
+            assert_eq!(parse_list(line, now()), Line::Unparsed, "{line:?}");
+        }
     }
 
     #[test]
