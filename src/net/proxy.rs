@@ -132,6 +132,11 @@ impl Proxy {
         };
         // The url crate parses the authority; under a special scheme it decodes the host
         // (IPv6 literals, IPv4 in any form) as a browser would.
+        if !super::url::authority_host(rest).is_ascii() {
+            return Err(bad(
+                "a host name must be ASCII: give an internationalised name in its xn-- form",
+            ));
+        }
         let parsed = url::Url::parse(&format!("http://{rest}")).map_err(|e| bad(&e.to_string()))?;
         if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() {
             return Err(bad("a proxy URL has no path"));
@@ -964,6 +969,8 @@ mod tests {
             ("http://u:hunter2%0d%0aX@h", "CR, LF and NUL"),
             ("http://u:hunter2@h\r\n", "control characters"),
             ("u:hunter2@h:99999", "invalid port"),
+            // Found by fuzzing: the url crate's IDNA adapter asserted (debug builds).
+            ("http://u:hunter2@PROXY.Bücher.example", "xn-- form"),
         ] {
             let e = Proxy::parse(url, "ALL_PROXY").unwrap_err();
             assert_eq!(e.exit_code(), 64, "{url}");
