@@ -112,7 +112,7 @@ pub(crate) mod events;
 pub mod ftp;
 /// The parsers' entry points for the fuzz targets in `fuzz/` (the `fuzzing` feature), and
 /// the replay of their corpora in the tests: not an API.
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(feature = "fuzzing", all(test, feature = "cli")))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod imap;

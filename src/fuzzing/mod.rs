@@ -9,9 +9,7 @@ mod files;
 mod protocols;
 mod wire;
 
-#[cfg(feature = "cli")]
-pub use files::{config, netrc_url, oauth2};
-pub use files::{mbox, mime, proxy};
+pub use files::{config, mbox, mime, netrc_url, oauth2, proxy};
 pub use protocols::{ftp, imap, pop3, smtp, utf7};
 pub use wire::{dot, pop3_session, wire};
 
@@ -28,11 +26,14 @@ pub type Run = fn(&[u8]);
 /// Every target by its name in `fuzz/fuzz_targets/` (and `fuzz/corpus/`).
 pub fn targets() -> Vec<(&'static str, Run)> {
     let mut t: Vec<(&'static str, Run)> = vec![
+        ("config", config),
         ("dot", dot),
         ("ftp", ftp),
         ("imap", imap),
         ("mbox", mbox),
         ("mime", mime),
+        ("netrc_url", netrc_url),
+        ("oauth2", oauth2),
         ("pop3", pop3),
         ("pop3_session", pop3_session),
         ("proxy", proxy),
@@ -40,12 +41,6 @@ pub fn targets() -> Vec<(&'static str, Run)> {
         ("utf7", utf7),
         ("wire", wire),
     ];
-    #[cfg(feature = "cli")]
-    t.extend([
-        ("config", config as Run),
-        ("netrc_url", netrc_url),
-        ("oauth2", oauth2),
-    ]);
     t.sort_by_key(|(name, _)| *name);
     t
 }
@@ -192,9 +187,7 @@ mod tests {
             })
             .collect();
         sources.sort();
-        if cfg!(feature = "cli") {
-            assert_eq!(sources, listed, "fuzz/fuzz_targets/ and targets() differ");
-        }
+        assert_eq!(sources, listed, "fuzz/fuzz_targets/ and targets() differ");
         for kind in ["corpus", "regressions"] {
             let Ok(dir) = std::fs::read_dir(fuzz_dir().join(kind)) else {
                 continue;
