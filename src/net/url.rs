@@ -108,7 +108,7 @@ impl Target {
     pub fn parse(url: &str, allowed: &[Scheme]) -> Result<Target> {
         let bad = |why: &str| Error::new(Kind::Usage, format!("{}: {why}", redact(url)));
         let names: Vec<&str> = allowed.iter().map(|s| s.name()).collect();
-        let (scheme_str, _) = url.split_once("://").ok_or_else(|| {
+        let (scheme_str, after_scheme) = url.split_once("://").ok_or_else(|| {
             bad(&format!(
                 "not a URL (expected {}://...)",
                 names.join("://, ")
@@ -125,7 +125,7 @@ impl Target {
                 "a host name must be ASCII: give an internationalised name in its xn-- form (as `idn2` prints it)",
             )
         };
-        if !authority_host(url).is_ascii() {
+        if !authority_host(after_scheme).is_ascii() {
             return Err(ascii_only());
         }
         let parsed = url::Url::parse(url).map_err(|e| match e {
@@ -223,14 +223,15 @@ impl fmt::Display for Target {
 }
 
 /// Percent-escapes what would make a shown URL ambiguous or unprintable.
-/// The host (and port) part of a URL's authority, as written: after the scheme's `://` and
-/// the last `@`, up to the path, query or fragment. A non-ASCII host is refused before the
-/// url crate sees it: its IDNA code, with the ASCII-only adapter this crate pins, asserts
-/// (in a debug build) that it is never handed an upper-case ASCII letter beside a non-ASCII
-/// one, which `ftp://Bücher.example/` would do.
-pub(crate) fn authority_host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+/// The host (and port) of a URL's authority as written, from the text after its scheme's
+/// `:`: past the slashes (and backslashes, as the url crate takes them for its special
+/// schemes) and the last `@`, up to the path, query or fragment. A non-ASCII host is
+/// refused before the url crate sees it: its IDNA code, with the ASCII-only adapter this
+/// crate pins, asserts (in a debug build) that it is never handed an upper-case ASCII
+/// letter beside a non-ASCII one, which `ftp://Bücher.example/` would do.
+pub(crate) fn authority_host(after_scheme: &str) -> &str {
+    let rest = after_scheme.trim_start_matches(['/', '\\']);
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or(rest);
     authority.rsplit('@').next().unwrap_or(authority)
 }
 
@@ -294,9 +295,11 @@ pub fn redact_text(text: &str) -> String {
     let mut rest = text;
     while let Some(i) = rest.find("://") {
         // The URL starts at the scheme: the letters right before "://".
+        // (Past the character found, whatever its length: it may be any character.)
         let start = rest[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-            .map_or(0, |j| j + 1);
+            .char_indices()
+            .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |(j, c)| j + c.len_utf8());
         let end = rest[i..]
             .find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`'))
             .map_or(rest.len(), |j| i + j);
@@ -382,7 +385,11 @@ mod tests {
         assert_eq!(t.host, "xn--bcher-kva.example");
         // Upper-case letters beside a non-ASCII one: the same refusal, not a panic in the
         // url crate's IDNA adapter (found by fuzzing, in a debug build).
-        for url in ["ftp://Bücher.example/x", "ftp://u:p@EXAMPLE\u{fffd}/x"] {
+        for url in [
+            "ftp://Bücher.example/x",
+            "ftp://u:p@EXAMPLE\u{fffd}/x",
+            "ftp://Bücher\\@x/y",
+        ] {
             let e = Target::parse(url, FTP).unwrap_err();
             assert!(e.to_string().contains("xn-- form"), "{e}");
         }
@@ -413,6 +420,12 @@ mod tests {
             "unexpected argument 'ftp://bob:****@h/f' found; see ftps://a:****@c"
         );
         assert_eq!(redact_text("no url here"), "no url here");
+        // A character of several bytes right before the scheme (found by fuzzing: the
+        // scheme's start was cut inside it).
+        assert_eq!(
+            redact_text("é\u{fffd}ftp://u:pw@h/ and ©smtp://x"),
+            "é\u{fffd}ftp://u:****@h/ and ©smtp://x"
+        );
         let t = Target::parse("ftp://u:secret@h/x", FTP).unwrap();
         assert!(!format!("{t} {t:?}").contains("secret"));
     }

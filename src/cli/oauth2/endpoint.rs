@@ -32,6 +32,12 @@ const MAX_SAID: usize = 300;
 /// (127.0.0.1, `[::1]`), which never leaves the machine (what tests and a local helper use).
 pub fn check_url(flag: &str, url: &str) -> Result<String> {
     let bad = |why: &str| Error::new(Kind::Usage, format!("{flag} {}: {why}", printable(url)));
+    let after_scheme = url.split_once(':').map_or("", |(_, rest)| rest);
+    if !crate::net::url::authority_host(after_scheme).is_ascii() {
+        return Err(bad(
+            "a host name must be ASCII: give an internationalised name in its xn-- form",
+        ));
+    }
     let parsed = url::Url::parse(url).map_err(|e| bad(&format!("not a URL ({e})")))?;
     let loopback = matches!(
         parsed.host(),
@@ -414,6 +420,10 @@ mod tests {
             "ftp://127.0.0.1/",
             "https://u:p@login.example/",
             "token",
+            // Found by fuzzing (a device endpoint's verification_uri): the url crate's
+            // IDNA adapter asserted on upper-case letters beside a non-ASCII one.
+            "https://Bücher.example/device",
+            "https:LOGIN\u{e9}.example",
         ] {
             let e = check_url("--oauth2-token-endpoint", bad).unwrap_err();
             assert_eq!(e.exit_code(), 64, "{bad}");
