@@ -124,9 +124,17 @@ pub fn mime(data: &[u8]) {
     assert_eq!(parts.len(), 2, "{}", String::from_utf8_lossy(&msg));
     assert_eq!(parts[0], data, "base64");
     assert_eq!(parts[1], crlf_lines(data), "quoted-printable");
+    // Compared word by word: mail-parser makes one space of the white space it unfolds.
+    let words = |s: &str| {
+        s.split([' ', '\t'])
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let plain = text.trim_matches([' ', '\t']);
     if !plain.is_empty() && !plain.chars().any(char::is_control) {
-        assert_eq!(parsed.subject(), Some(plain), "{subject}");
+        let got = parsed.subject().map(words);
+        assert_eq!(got.as_deref(), Some(&*words(plain)), "{subject}");
     }
 }
 
