@@ -165,7 +165,8 @@ fn parse_eplf(line: &str) -> Line {
                     .as_str()
                     .parse::<u64>()
                     .ok()
-                    .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+                    // Past what a SystemTime holds is no time (adding would panic).
+                    .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
             }
             _ => {}
         }
@@ -660,6 +661,11 @@ mod tests {
         assert_eq!(e.kind, EntryType::File);
         assert_eq!(e.size, Some(10376));
         assert_eq!(parse_list("+no tab here", now()), Line::Unparsed);
+        // A time past what a SystemTime holds (found by fuzzing: the addition panicked).
+        let e = entry(parse_list("+m18446744073709551615,r,\tfar", now()));
+        assert_eq!((e.name.as_str(), e.modified), ("far", None));
+        let e = entry(parse_list("+m9223372036854775807,r,\tfar", now()));
+        let _ = e.modified.map(rfc3339);
         // A folder that is also retrievable stays a folder, in either order.
         for line in ["+/,r,\tboth", "+r,/,\tboth"] {
             assert_eq!(
