@@ -285,7 +285,10 @@ mod cli {
                 if let Some(pw) = t.password.as_deref().filter(|p| p.len() > 3) {
                     assert!(!shown.contains(pw), "{shown:?} shows the password");
                 }
-                if t.password.is_none() {
+                // A host is shown as it was decoded (`u%20n` as `u n`, which fails later as
+                // a name that does not resolve): only a plain one parses back.
+                let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':');
+                if t.password.is_none() && t.host.chars().all(plain) {
                     // (`;type=a` is not shown.)
                     match Target::parse(&shown, &all) {
                         Ok(again) => assert_eq!(

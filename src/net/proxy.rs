@@ -132,7 +132,7 @@ impl Proxy {
         };
         // The url crate parses the authority; under a special scheme it decodes the host
         // (IPv6 literals, IPv4 in any form) as a browser would.
-        if !super::url::authority_host(rest).is_ascii() {
+        if !super::url::ascii_host(rest) {
             return Err(bad(
                 "a host name must be ASCII: give an internationalised name in its xn-- form",
             ));

@@ -125,7 +125,7 @@ impl Target {
                 "a host name must be ASCII: give an internationalised name in its xn-- form (as `idn2` prints it)",
             )
         };
-        if !authority_host(after_scheme).is_ascii() {
+        if !ascii_host(after_scheme) {
             return Err(ascii_only());
         }
         let parsed = url::Url::parse(url).map_err(|e| match e {
@@ -223,16 +223,22 @@ impl fmt::Display for Target {
 }
 
 /// Percent-escapes what would make a shown URL ambiguous or unprintable.
-/// The host (and port) of a URL's authority as written, from the text after its scheme's
-/// `:`: past the slashes (and backslashes, as the url crate takes them for its special
-/// schemes) and the last `@`, up to the path, query or fragment. A non-ASCII host is
-/// refused before the url crate sees it: its IDNA code, with the ASCII-only adapter this
-/// crate pins, asserts (in a debug build) that it is never handed an upper-case ASCII
-/// letter beside a non-ASCII one, which `ftp://Bücher.example/` would do.
-pub(crate) fn authority_host(after_scheme: &str) -> &str {
-    let rest = after_scheme.trim_start_matches(['/', '\\']);
+/// Whether the host of a URL is ASCII, from the text after its scheme's `:`, read as the
+/// url crate reads it: tabs and line breaks dropped, past the slashes (and backslashes, for
+/// its special schemes) and the last `@`, up to the path, query or fragment, its
+/// percent-escapes decoded. A non-ASCII host is refused before the url crate sees it: its
+/// IDNA code, with the ASCII-only adapter this crate pins, asserts (in a debug build) that
+/// it is never handed an upper-case ASCII letter beside a non-ASCII one, which
+/// `ftp://Bücher.example/` or `https://B%C3%BCcher.example/` would do.
+pub(crate) fn ascii_host(after_scheme: &str) -> bool {
+    let text: String = after_scheme
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let rest = text.trim_start_matches(['/', '\\']);
     let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or(rest);
-    authority.rsplit('@').next().unwrap_or(authority)
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    percent_encoding::percent_decode_str(host).all(|b| b.is_ascii())
 }
 
 fn encode_for_display(s: &str) -> String {
@@ -389,6 +395,7 @@ mod tests {
             "ftp://Bücher.example/x",
             "ftp://u:p@EXAMPLE\u{fffd}/x",
             "ftp://Bücher\\@x/y",
+            "ftp://B%C3%BCcher.example/",
         ] {
             let e = Target::parse(url, FTP).unwrap_err();
             assert!(e.to_string().contains("xn-- form"), "{e}");

@@ -33,7 +33,7 @@ const MAX_SAID: usize = 300;
 pub fn check_url(flag: &str, url: &str) -> Result<String> {
     let bad = |why: &str| Error::new(Kind::Usage, format!("{flag} {}: {why}", printable(url)));
     let after_scheme = url.split_once(':').map_or("", |(_, rest)| rest);
-    if !crate::net::url::authority_host(after_scheme).is_ascii() {
+    if !crate::net::url::ascii_host(after_scheme) {
         return Err(bad(
             "a host name must be ASCII: give an internationalised name in its xn-- form",
         ));
@@ -424,6 +424,8 @@ mod tests {
             // IDNA adapter asserted on upper-case letters beside a non-ASCII one.
             "https://Bücher.example/device",
             "https:LOGIN\u{e9}.example",
+            "https://www.goE%E91%og/",
+            "https:/\t/LOGIN\u{e9}.example",
         ] {
             let e = check_url("--oauth2-token-endpoint", bad).unwrap_err();
             assert_eq!(e.exit_code(), 64, "{bad}");
