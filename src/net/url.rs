@@ -207,7 +207,9 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://", self.scheme.name())?;
         if let Some(u) = &self.user {
-            write!(f, "{}@", encode_for_display(u))?;
+            // (An `@` stays: the last one ends the user, and `ada@example.org@host` reads
+            // better escaped nowhere.)
+            write!(f, "{}@", encode_for_display(u, &['/', '\\', ':']))?;
         }
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
@@ -218,11 +220,10 @@ impl fmt::Display for Target {
         if self.port != self.scheme.default_port() {
             write!(f, ":{}", self.port)?;
         }
-        write!(f, "/{}", encode_for_display(&self.path))
+        write!(f, "/{}", encode_for_display(&self.path, &[]))
     }
 }
 
-/// Percent-escapes what would make a shown URL ambiguous or unprintable.
 /// Whether the host of a URL is ASCII, from the text after its scheme's `:`, read as the
 /// url crate reads it: tabs and line breaks dropped, past the slashes (and backslashes, for
 /// its special schemes) and the last `@`, up to the path, query or fragment, its
@@ -241,11 +242,13 @@ pub(crate) fn ascii_host(after_scheme: &str) -> bool {
     percent_encoding::percent_decode_str(host).all(|b| b.is_ascii())
 }
 
-fn encode_for_display(s: &str) -> String {
+/// Percent-escapes what would make a shown URL ambiguous or unprintable, and the characters
+/// of `also` (in a user name, what would end it: `/`, `\\`, `:`).
+fn encode_for_display(s: &str, also: &[char]) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            c if c.is_control() || matches!(c, ' ' | '%' | '?' | '#') => {
+            c if c.is_control() || matches!(c, ' ' | '%' | '?' | '#') || also.contains(&c) => {
                 let mut b = [0u8; 4];
                 for byte in c.encode_utf8(&mut b).bytes() {
                     out.push_str(&format!("%{byte:02X}"));
@@ -333,6 +336,17 @@ mod tests {
         assert_eq!(t.password.as_deref(), Some("p:ss"));
         assert_eq!(t.path, "dir/a b.txt");
         assert_eq!(t.to_string(), "ftp://us@er@example.com:2121/dir/a%20b.txt");
+        // A user name holding what would end it is shown escaped, so that the URL shown
+        // names the same user and host (found by fuzzing: `u%2Fx@h` was shown `u/x@h`).
+        for (url, shown) in [
+            ("pop3://u%2Fx@h.example", "pop3://u%2Fx@h.example/"),
+            ("pop3://u%3Ax@h.example", "pop3://u%3Ax@h.example/"),
+            ("pop3://u%5Cx@h.example", "pop3://u%5Cx@h.example/"),
+        ] {
+            let t = Target::parse(url, &[Scheme::Pop3]).unwrap();
+            assert_eq!(t.to_string(), shown);
+            assert_eq!(Target::parse(shown, &[Scheme::Pop3]).unwrap(), t);
+        }
     }
 
     #[test]
