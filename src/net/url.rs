@@ -220,7 +220,12 @@ impl fmt::Display for Target {
         if self.port != self.scheme.default_port() {
             write!(f, ":{}", self.port)?;
         }
-        write!(f, "/{}", encode_for_display(&self.path, &[]))
+        // An FTP path's `;` is escaped: `;type=` in it would read as the suffix.
+        let also: &[char] = match self.scheme {
+            Scheme::Ftp | Scheme::Ftps => &[';'],
+            _ => &[],
+        };
+        write!(f, "/{}", encode_for_display(&self.path, also))
     }
 }
 
@@ -342,10 +347,22 @@ mod tests {
             ("pop3://u%2Fx@h.example", "pop3://u%2Fx@h.example/"),
             ("pop3://u%3Ax@h.example", "pop3://u%3Ax@h.example/"),
             ("pop3://u%5Cx@h.example", "pop3://u%5Cx@h.example/"),
+            (
+                "ftp://h.example/a;type=b;type=a",
+                "ftp://h.example/a%3Btype=b",
+            ),
         ] {
-            let t = Target::parse(url, &[Scheme::Pop3]).unwrap();
+            let all = [Scheme::Pop3, Scheme::Ftp];
+            let t = Target::parse(url, &all).unwrap();
             assert_eq!(t.to_string(), shown);
-            assert_eq!(Target::parse(shown, &[Scheme::Pop3]).unwrap(), t);
+            let again = Target::parse(shown, &all).unwrap();
+            assert_eq!(
+                Target {
+                    ascii: t.ascii,
+                    ..again
+                },
+                t
+            );
         }
     }
 
