@@ -110,6 +110,11 @@ pub mod error;
 #[cfg(feature = "cli")]
 pub(crate) mod events;
 pub mod ftp;
+/// The parsers' entry points for the fuzz targets in `fuzz/` (the `fuzzing` feature), and
+/// the replay of their corpora in the tests: not an API.
+#[cfg(any(feature = "fuzzing", all(test, feature = "cli")))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod imap;
 pub mod interrupt;
 #[cfg(feature = "cli")]

@@ -41,7 +41,7 @@ const MAGIC_2: &str = "posthaste-state 2";
 /// Fields, and ids with their values ("" for none), sorted: the file is written in this
 /// order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Content {
+pub(crate) struct Content {
     fields: BTreeMap<String, String>,
     ids: BTreeMap<String, String>,
 }
@@ -189,7 +189,7 @@ pub fn valid_value(value: &str) -> bool {
 }
 
 /// Parses a state file's text. Pure.
-fn parse(text: &str, shown: &str) -> Result<Content> {
+pub(crate) fn parse(text: &str, shown: &str) -> Result<Content> {
     let bad = |why: &str| {
         Error::new(
             Kind::Data,

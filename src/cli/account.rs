@@ -653,6 +653,13 @@ fn network_tools() -> Vec<Command> {
         .collect()
 }
 
+/// The checks a config file goes through when it is loaded (its keys, accounts, values and
+/// secrets), for the fuzz targets (src/fuzzing/).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn check_config(cfg: &Config) -> Result<()> {
+    File::check(cfg).map(|_| ())
+}
+
 impl<'c> File<'c> {
     fn check(cfg: &'c Config) -> Result<File<'c>> {
         let tools = network_tools();

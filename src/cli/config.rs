@@ -270,6 +270,22 @@ pub fn load(path: Option<&Path>) -> Result<Option<Config>> {
     }))
 }
 
+/// A config file from its text, as [`load`] makes it after reading `path` (for the fuzz
+/// targets, src/fuzzing/: the parse and the account checks without a file).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn from_text(
+    path: &Path,
+    text: &str,
+    readable_by_others: Option<u32>,
+) -> std::result::Result<Config, String> {
+    Ok(Config {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+        root: parse(text)?,
+        readable_by_others,
+    })
+}
+
 /// Parses a config file's text into its top table; an error is `, line N, column C: what`
 /// (one line: toml's own message quotes the line and points at it underneath). Pure.
 pub fn parse(text: &str) -> std::result::Result<Table, String> {

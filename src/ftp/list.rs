@@ -165,7 +165,8 @@ fn parse_eplf(line: &str) -> Line {
                     .as_str()
                     .parse::<u64>()
                     .ok()
-                    .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+                    // Past what a SystemTime holds is no time (adding would panic).
+                    .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
             }
             _ => {}
         }
@@ -265,7 +266,10 @@ fn parse_unix(line: &str, now: SystemTime) -> Option<ListEntry> {
         b'b' | b'c' | b'p' | b's' | b'D' => EntryType::Other,
         _ => return None,
     };
-    if perms.len() < 10 || !perms[1..10].bytes().all(|b| b"rwxsStTl-".contains(&b)) {
+    // Bytes, not characters: a non-ASCII byte there is no permission letter (and no place
+    // to cut a string).
+    let mode = perms.as_bytes().get(1..10)?;
+    if !mode.iter().all(|b| b"rwxsStTl-".contains(b)) {
         return None;
     }
     // The first columns, each with its byte offset: the date starts at column 2 to
@@ -461,6 +465,19 @@ mod tests {
         );
     }
 
+    /// A hostile server's line with a non-ASCII character among the permission letters
+    /// (found by fuzzing: cutting the string there panicked).
+    #[test]
+    fn unix_permissions_with_a_multibyte_character() {
+        for line in [
+            "-rw-r--r\u{fffd}-   1 0 0 4096 Dec  2 10:00 readme.txt",
+            "-\u{e9}\u{e9}\u{e9}\u{e9}\u{e9} 1 0 0 1 Dec  2 10:00 x",
+            "d\u{fffd}",
+        ] {
+            assert_eq!(parse_list(line, now()), Line::Unparsed, "{line:?}");
+        }
+    }
+
     #[test]
     fn unix_with_group_time_and_year() {
         // vsftpd.
@@ -644,6 +661,11 @@ mod tests {
         assert_eq!(e.kind, EntryType::File);
         assert_eq!(e.size, Some(10376));
         assert_eq!(parse_list("+no tab here", now()), Line::Unparsed);
+        // A time past what a SystemTime holds (found by fuzzing: the addition panicked).
+        let e = entry(parse_list("+m18446744073709551615,r,\tfar", now()));
+        assert_eq!((e.name.as_str(), e.modified), ("far", None));
+        let e = entry(parse_list("+m9223372036854775807,r,\tfar", now()));
+        let _ = e.modified.map(rfc3339);
         // A folder that is also retrievable stays a folder, in either order.
         for line in ["+/,r,\tboth", "+r,/,\tboth"] {
             assert_eq!(

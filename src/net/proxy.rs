@@ -132,6 +132,11 @@ impl Proxy {
         };
         // The url crate parses the authority; under a special scheme it decodes the host
         // (IPv6 literals, IPv4 in any form) as a browser would.
+        if !super::url::ascii_host(rest) {
+            return Err(bad(
+                "a host name must be ASCII: give an internationalised name in its xn-- form",
+            ));
+        }
         let parsed = url::Url::parse(&format!("http://{rest}")).map_err(|e| bad(&e.to_string()))?;
         if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() {
             return Err(bad("a proxy URL has no path"));
@@ -486,7 +491,7 @@ fn io_failure(proxy: &Proxy, e: io::Error, opts: &ConnectOptions) -> Error {
 
 /// Where the proxy is to connect.
 #[derive(Debug, Clone, Copy)]
-enum Dest<'a> {
+pub(crate) enum Dest<'a> {
     /// A name, resolved by the proxy.
     Name(&'a str, u16),
     /// An address resolved here.
@@ -505,14 +510,14 @@ impl fmt::Display for Dest<'_> {
 /// Why a handshake failed: the connection to the proxy broke or stalled (said by the
 /// caller, who knows the timeout), or the proxy said no (or nonsense).
 #[derive(Debug)]
-enum Failed {
+pub(crate) enum Failed {
     Io(io::Error),
     Said(Error, Retry),
 }
 
 /// Whether another address of the target may fare better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Retry {
+pub(crate) enum Retry {
     OtherAddress,
     No,
 }
@@ -595,7 +600,7 @@ impl Write for Bounded<'_> {
 /// The SOCKS5 exchange (RFC 1928 sections 3 to 6, RFC 1929): the methods offered (none,
 /// and user name and password when the URL gave a user), the login if chosen, the CONNECT
 /// request and its reply, read whole so that nothing of it is left for the protocol above.
-fn socks5_connect<S: Read + Write>(
+pub(crate) fn socks5_connect<S: Read + Write>(
     s: &mut S,
     proxy: &Proxy,
     dest: Dest<'_>,
@@ -795,7 +800,7 @@ fn http_request(proxy: &Proxy, dest: Dest<'_>) -> String {
 /// The HTTP CONNECT exchange: the request, then the reply's header section read a byte at a
 /// time (whatever follows it is the server's, and must stay in the socket), each line and
 /// their number bounded. A 2xx opens the tunnel; interim 1xx replies are passed over.
-fn http_connect<S: Read + Write>(
+pub(crate) fn http_connect<S: Read + Write>(
     s: &mut S,
     proxy: &Proxy,
     dest: Dest<'_>,
@@ -964,6 +969,8 @@ mod tests {
             ("http://u:hunter2%0d%0aX@h", "CR, LF and NUL"),
             ("http://u:hunter2@h\r\n", "control characters"),
             ("u:hunter2@h:99999", "invalid port"),
+            // Found by fuzzing: the url crate's IDNA adapter asserted (debug builds).
+            ("http://u:hunter2@PROXY.Bücher.example", "xn-- form"),
         ] {
             let e = Proxy::parse(url, "ALL_PROXY").unwrap_err();
             assert_eq!(e.exit_code(), 64, "{url}");

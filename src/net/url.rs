@@ -108,7 +108,7 @@ impl Target {
     pub fn parse(url: &str, allowed: &[Scheme]) -> Result<Target> {
         let bad = |why: &str| Error::new(Kind::Usage, format!("{}: {why}", redact(url)));
         let names: Vec<&str> = allowed.iter().map(|s| s.name()).collect();
-        let (scheme_str, _) = url.split_once("://").ok_or_else(|| {
+        let (scheme_str, after_scheme) = url.split_once("://").ok_or_else(|| {
             bad(&format!(
                 "not a URL (expected {}://...)",
                 names.join("://, ")
@@ -120,10 +120,16 @@ impl Target {
         if url.chars().any(|c| c.is_control()) {
             return Err(bad("control characters are not allowed in a URL"));
         }
-        let parsed = url::Url::parse(url).map_err(|e| match e {
-            url::ParseError::IdnaError => bad(
+        let ascii_only = || {
+            bad(
                 "a host name must be ASCII: give an internationalised name in its xn-- form (as `idn2` prints it)",
-            ),
+            )
+        };
+        if !ascii_host(after_scheme) {
+            return Err(ascii_only());
+        }
+        let parsed = url::Url::parse(url).map_err(|e| match e {
+            url::ParseError::IdnaError => ascii_only(),
             e => bad(&e.to_string()),
         })?;
         let host = match parsed.host() {
@@ -201,7 +207,9 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://", self.scheme.name())?;
         if let Some(u) = &self.user {
-            write!(f, "{}@", encode_for_display(u))?;
+            // (An `@` stays: the last one ends the user, and `ada@example.org@host` reads
+            // better escaped nowhere.)
+            write!(f, "{}@", encode_for_display(u, &['/', '\\', ':']))?;
         }
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
@@ -212,16 +220,40 @@ impl fmt::Display for Target {
         if self.port != self.scheme.default_port() {
             write!(f, ":{}", self.port)?;
         }
-        write!(f, "/{}", encode_for_display(&self.path))
+        // An FTP path's `;` is escaped: `;type=` in it would read as the suffix.
+        let also: &[char] = match self.scheme {
+            Scheme::Ftp | Scheme::Ftps => &[';'],
+            _ => &[],
+        };
+        write!(f, "/{}", encode_for_display(&self.path, also))
     }
 }
 
-/// Percent-escapes what would make a shown URL ambiguous or unprintable.
-fn encode_for_display(s: &str) -> String {
+/// Whether the host of a URL is ASCII, from the text after its scheme's `:`, read as the
+/// url crate reads it: tabs and line breaks dropped, past the slashes (and backslashes, for
+/// its special schemes) and the last `@`, up to the path, query or fragment, its
+/// percent-escapes decoded. A non-ASCII host is refused before the url crate sees it: its
+/// IDNA code, with the ASCII-only adapter this crate pins, asserts (in a debug build) that
+/// it is never handed an upper-case ASCII letter beside a non-ASCII one, which
+/// `ftp://Bücher.example/` or `https://B%C3%BCcher.example/` would do.
+pub(crate) fn ascii_host(after_scheme: &str) -> bool {
+    let text: String = after_scheme
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let rest = text.trim_start_matches(['/', '\\']);
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    percent_encoding::percent_decode_str(host).all(|b| b.is_ascii())
+}
+
+/// Percent-escapes what would make a shown URL ambiguous or unprintable, and the characters
+/// of `also` (in a user name, what would end it: `/`, `\\`, `:`).
+fn encode_for_display(s: &str, also: &[char]) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            c if c.is_control() || matches!(c, ' ' | '%' | '?' | '#') => {
+            c if c.is_control() || matches!(c, ' ' | '%' | '?' | '#') || also.contains(&c) => {
                 let mut b = [0u8; 4];
                 for byte in c.encode_utf8(&mut b).bytes() {
                     out.push_str(&format!("%{byte:02X}"));
@@ -277,9 +309,11 @@ pub fn redact_text(text: &str) -> String {
     let mut rest = text;
     while let Some(i) = rest.find("://") {
         // The URL starts at the scheme: the letters right before "://".
+        // (Past the character found, whatever its length: it may be any character.)
         let start = rest[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-            .map_or(0, |j| j + 1);
+            .char_indices()
+            .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |(j, c)| j + c.len_utf8());
         let end = rest[i..]
             .find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`'))
             .map_or(rest.len(), |j| i + j);
@@ -307,6 +341,29 @@ mod tests {
         assert_eq!(t.password.as_deref(), Some("p:ss"));
         assert_eq!(t.path, "dir/a b.txt");
         assert_eq!(t.to_string(), "ftp://us@er@example.com:2121/dir/a%20b.txt");
+        // A user name holding what would end it is shown escaped, so that the URL shown
+        // names the same user and host (found by fuzzing: `u%2Fx@h` was shown `u/x@h`).
+        for (url, shown) in [
+            ("pop3://u%2Fx@h.example", "pop3://u%2Fx@h.example/"),
+            ("pop3://u%3Ax@h.example", "pop3://u%3Ax@h.example/"),
+            ("pop3://u%5Cx@h.example", "pop3://u%5Cx@h.example/"),
+            (
+                "ftp://h.example/a;type=b;type=a",
+                "ftp://h.example/a%3Btype=b",
+            ),
+        ] {
+            let all = [Scheme::Pop3, Scheme::Ftp];
+            let t = Target::parse(url, &all).unwrap();
+            assert_eq!(t.to_string(), shown);
+            let again = Target::parse(shown, &all).unwrap();
+            assert_eq!(
+                Target {
+                    ascii: t.ascii,
+                    ..again
+                },
+                t
+            );
+        }
     }
 
     #[test]
@@ -363,6 +420,17 @@ mod tests {
         assert!(e.to_string().contains("xn-- form"), "{e}");
         let t = Target::parse("ftp://xn--bcher-kva.example/x", FTP).unwrap();
         assert_eq!(t.host, "xn--bcher-kva.example");
+        // Upper-case letters beside a non-ASCII one: the same refusal, not a panic in the
+        // url crate's IDNA adapter (found by fuzzing, in a debug build).
+        for url in [
+            "ftp://Bücher.example/x",
+            "ftp://u:p@EXAMPLE\u{fffd}/x",
+            "ftp://Bücher\\@x/y",
+            "ftp://B%C3%BCcher.example/",
+        ] {
+            let e = Target::parse(url, FTP).unwrap_err();
+            assert!(e.to_string().contains("xn-- form"), "{e}");
+        }
     }
 
     #[test]
@@ -390,6 +458,12 @@ mod tests {
             "unexpected argument 'ftp://bob:****@h/f' found; see ftps://a:****@c"
         );
         assert_eq!(redact_text("no url here"), "no url here");
+        // A character of several bytes right before the scheme (found by fuzzing: the
+        // scheme's start was cut inside it).
+        assert_eq!(
+            redact_text("é\u{fffd}ftp://u:pw@h/ and ©smtp://x"),
+            "é\u{fffd}ftp://u:****@h/ and ©smtp://x"
+        );
         let t = Target::parse("ftp://u:secret@h/x", FTP).unwrap();
         assert!(!format!("{t} {t:?}").contains("secret"));
     }

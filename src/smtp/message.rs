@@ -181,7 +181,9 @@ pub fn scan_header(buf: &[u8], eof: bool) -> Result<Scanned> {
             None => return Ok(Scanned::More),
         };
         let mut line = &buf[pos..line_end];
-        if line.last() == Some(&b'\r') {
+        // A CR ends the line only before its LF: at the very end of the input it is a lone
+        // CR, refused below (the rewrite would send it on as `CR CR LF`).
+        if line.last() == Some(&b'\r') && next > line_end {
             line = &line[..line.len() - 1];
         }
         if pos == buf.len() {
@@ -576,6 +578,9 @@ mod tests {
             &b"Subject: a\rb\n\n"[..],
             b"To: a@x\nSubject: a\0b\n\n",
             b"To: a@x,\r\n b@y\r\r\n\r\n",
+            // A CR that ends the input, with no LF after it (found by fuzzing).
+            b"To: a@x\r",
+            b"To: a@x\nCc: b@y\r",
         ] {
             let e = scan_header(bad, true).unwrap_err();
             assert_eq!(e.exit_code(), 65, "{e}");

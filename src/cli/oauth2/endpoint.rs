@@ -32,6 +32,12 @@ const MAX_SAID: usize = 300;
 /// (127.0.0.1, `[::1]`), which never leaves the machine (what tests and a local helper use).
 pub fn check_url(flag: &str, url: &str) -> Result<String> {
     let bad = |why: &str| Error::new(Kind::Usage, format!("{flag} {}: {why}", printable(url)));
+    let after_scheme = url.split_once(':').map_or("", |(_, rest)| rest);
+    if !crate::net::url::ascii_host(after_scheme) {
+        return Err(bad(
+            "a host name must be ASCII: give an internationalised name in its xn-- form",
+        ));
+    }
     let parsed = url::Url::parse(url).map_err(|e| bad(&format!("not a URL ({e})")))?;
     let loopback = matches!(
         parsed.host(),
@@ -281,7 +287,7 @@ fn carried(e: Error) -> io::Error {
 }
 
 /// An endpoint's answer, from its status and body.
-fn decode(what: &str, status: u16, body: &[u8], secrets: &[&str]) -> Result<Answer> {
+pub(crate) fn decode(what: &str, status: u16, body: &[u8], secrets: &[&str]) -> Result<Answer> {
     let object = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Some(m),
         _ => None,
@@ -414,6 +420,12 @@ mod tests {
             "ftp://127.0.0.1/",
             "https://u:p@login.example/",
             "token",
+            // Found by fuzzing (a device endpoint's verification_uri): the url crate's
+            // IDNA adapter asserted on upper-case letters beside a non-ASCII one.
+            "https://Bücher.example/device",
+            "https:LOGIN\u{e9}.example",
+            "https://www.goE%E91%og/",
+            "https:/\t/LOGIN\u{e9}.example",
         ] {
             let e = check_url("--oauth2-token-endpoint", bad).unwrap_err();
             assert_eq!(e.exit_code(), 64, "{bad}");

@@ -495,7 +495,7 @@ impl Source {
 /// that is not a count of seconds (negative, fractional), the token serves the connection
 /// it was fetched for; an absurd one (`1e19`) is the end of time, never an overflow that
 /// would stop the run (or wrap, in a release build, to a token always expired).
-fn expires_at(now: u64, m: &Map<String, Value>) -> u64 {
+pub(crate) fn expires_at(now: u64, m: &Map<String, Value>) -> u64 {
     let secs = m.get("expires_in").and_then(|v| {
         v.as_u64()
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
