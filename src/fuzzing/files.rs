@@ -269,16 +269,7 @@ mod cli {
         let (host, user) = first.split_once(' ').unwrap_or((first, ""));
         let _ = crate::netrc::lookup(&text, host, None);
         let _ = crate::netrc::lookup(&text, host, Some(user));
-        let all = [
-            Scheme::Ftp,
-            Scheme::Ftps,
-            Scheme::Smtp,
-            Scheme::Smtps,
-            Scheme::Pop3,
-            Scheme::Pop3s,
-            Scheme::Imap,
-            Scheme::Imaps,
-        ];
+        let all = Scheme::ALL;
         for line in text.lines() {
             if let Ok(t) = Target::parse(line, &all) {
                 let shown = t.to_string();

@@ -286,17 +286,8 @@ pub struct Proxies {
     bypass: NoProxy,
 }
 
-/// The schemes whose `SCHEME_proxy` variable is read.
-const SCHEMES: [Scheme; 8] = [
-    Scheme::Ftp,
-    Scheme::Ftps,
-    Scheme::Smtp,
-    Scheme::Smtps,
-    Scheme::Pop3,
-    Scheme::Pop3s,
-    Scheme::Imap,
-    Scheme::Imaps,
-];
+/// The schemes whose `SCHEME_proxy` variable is read: every one.
+const SCHEMES: [Scheme; 8] = Scheme::ALL;
 
 impl Proxies {
     /// The settings from `--proxy` (`given`; `""` is no proxy at all, whatever the

@@ -18,6 +18,18 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// Every scheme the tools speak.
+    pub const ALL: [Scheme; 8] = [
+        Scheme::Ftp,
+        Scheme::Ftps,
+        Scheme::Smtp,
+        Scheme::Smtps,
+        Scheme::Pop3,
+        Scheme::Pop3s,
+        Scheme::Imap,
+        Scheme::Imaps,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Scheme::Ftp => "ftp",
