@@ -132,11 +132,7 @@ impl Proxy {
         };
         // The url crate parses the authority; under a special scheme it decodes the host
         // (IPv6 literals, IPv4 in any form) as a browser would.
-        if !super::url::ascii_host(rest) {
-            return Err(bad(
-                "a host name must be ASCII: give an internationalised name in its xn-- form",
-            ));
-        }
+        super::url::check_host(rest).map_err(|why| bad(&why))?;
         let parsed = url::Url::parse(&format!("http://{rest}")).map_err(|e| bad(&e.to_string()))?;
         if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() {
             return Err(bad("a proxy URL has no path"));

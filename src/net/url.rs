@@ -132,16 +132,9 @@ impl Target {
         if url.chars().any(|c| c.is_control()) {
             return Err(bad("control characters are not allowed in a URL"));
         }
-        let ascii_only = || {
-            bad(
-                "a host name must be ASCII: give an internationalised name in its xn-- form (as `idn2` prints it)",
-            )
-        };
-        if !ascii_host(after_scheme) {
-            return Err(ascii_only());
-        }
+        check_host(after_scheme).map_err(|why| bad(&why))?;
         let parsed = url::Url::parse(url).map_err(|e| match e {
-            url::ParseError::IdnaError => ascii_only(),
+            url::ParseError::IdnaError => bad("a host name must be ASCII: give an internationalised name in its xn-- form (as `idn2` prints it)"),
             e => bad(&e.to_string()),
         })?;
         let host = match parsed.host() {
@@ -241,14 +234,20 @@ impl fmt::Display for Target {
     }
 }
 
-/// Whether the host of a URL is ASCII, from the text after its scheme's `:`, read as the
-/// url crate reads it: tabs and line breaks dropped, past the slashes (and backslashes, for
-/// its special schemes) and the last `@`, up to the path, query or fragment, its
-/// percent-escapes decoded. A non-ASCII host is refused before the url crate sees it: its
-/// IDNA code, with the ASCII-only adapter this crate pins, asserts (in a debug build) that
-/// it is never handed an upper-case ASCII letter beside a non-ASCII one, which
-/// `ftp://Bücher.example/` or `https://B%C3%BCcher.example/` would do.
-pub(crate) fn ascii_host(after_scheme: &str) -> bool {
+/// Checks the host of a URL, from the text after its scheme's `:`, read as the url crate
+/// reads it: tabs and line breaks dropped, past the slashes (and backslashes, for its special
+/// schemes) and the last `@`, up to the path, query or fragment, its percent-escapes decoded.
+/// The error is the reason, for a message.
+///
+/// - A non-ASCII host is refused before the url crate sees it: its IDNA code, with the
+///   ASCII-only adapter this crate pins, asserts (in a debug build) that it is never handed an
+///   upper-case ASCII letter beside a non-ASCII one, which `ftp://Bücher.example/` or
+///   `https://B%C3%BCcher.example/` would do.
+/// - An `xn--` label that decodes to an invisible character (a control, a bidirectional
+///   mark or override, a zero-width character) is refused: such a name is made to look like
+///   another one, and the ASCII-only adapter cannot judge it (idna asserts that it never sees
+///   U+200F; found by fuzzing, fuzz/regressions/netrc_url/).
+pub(crate) fn check_host(after_scheme: &str) -> std::result::Result<(), String> {
     let text: String = after_scheme
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
@@ -256,7 +255,40 @@ pub(crate) fn ascii_host(after_scheme: &str) -> bool {
     let rest = text.trim_start_matches(['/', '\\']);
     let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or(rest);
     let host = authority.rsplit('@').next().unwrap_or(authority);
-    percent_encoding::percent_decode_str(host).all(|b| b.is_ascii())
+    let host = percent_encoding::percent_decode_str(host).collect::<Vec<u8>>();
+    if !host.is_ascii() {
+        return Err(
+            "a host name must be ASCII: give an internationalised name in its xn-- form (as `idn2` prints it)"
+                .into(),
+        );
+    }
+    let host = String::from_utf8_lossy(&host).to_ascii_lowercase();
+    for label in host.split('.') {
+        let Some(encoded) = label.strip_prefix("xn--") else {
+            continue;
+        };
+        // Punycode that does not decode is the url crate's to refuse.
+        let Some(decoded) = idna::punycode::decode_to_string(encoded) else {
+            continue;
+        };
+        if let Some(c) = decoded.chars().find(|&c| invisible(c)) {
+            return Err(format!(
+                "host label {label} decodes to an invisible character (U+{:04X}), as a look-alike name would",
+                c as u32
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Controls, bidirectional marks, embeddings, overrides and isolates, and zero-width
+/// characters: what makes one host name look like another.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// Percent-escapes what would make a shown URL ambiguous or unprintable, and the characters
@@ -443,6 +475,28 @@ mod tests {
             let e = Target::parse(url, FTP).unwrap_err();
             assert!(e.to_string().contains("xn-- form"), "{e}");
         }
+    }
+
+    #[test]
+    fn xn_labels_that_decode_to_invisible_characters_are_refused() {
+        // A right-to-left mark, an override, a zero-width joiner, a C1 control: each hidden in an
+        // xn-- label (idna asserts it never sees U+200F, with the ASCII-only adapter).
+        for hidden in ['\u{200F}', '\u{202E}', '\u{200D}', '\u{85}'] {
+            let label = idna::punycode::encode_str(&format!("ab{hidden}cd")).unwrap();
+            for url in [
+                format!("ftp://xn--{label}.example/x"),
+                format!("ftp://u@XN--{}/x", label.to_uppercase()),
+                format!("ftps:///xn--{label}/x"),
+            ] {
+                let e = Target::parse(&url, &[Scheme::Ftp, Scheme::Ftps]).unwrap_err();
+                assert_eq!(e.exit_code(), 64, "{url}: {e}");
+                let hex = format!("U+{:04X}", hidden as u32);
+                assert!(e.to_string().contains(&hex), "{url}: {e}");
+            }
+        }
+        // A real name in its xn-- form still parses.
+        let t = Target::parse("ftp://xn--bcher-kva.xn--p1ai/x", FTP).unwrap();
+        assert_eq!(t.host, "xn--bcher-kva.xn--p1ai");
     }
 
     #[test]

@@ -33,11 +33,7 @@ const MAX_SAID: usize = 300;
 pub fn check_url(flag: &str, url: &str) -> Result<String> {
     let bad = |why: &str| Error::new(Kind::Usage, format!("{flag} {}: {why}", printable(url)));
     let after_scheme = url.split_once(':').map_or("", |(_, rest)| rest);
-    if !crate::net::url::ascii_host(after_scheme) {
-        return Err(bad(
-            "a host name must be ASCII: give an internationalised name in its xn-- form",
-        ));
-    }
+    crate::net::url::check_host(after_scheme).map_err(|why| bad(&why))?;
     let parsed = url::Url::parse(url).map_err(|e| bad(&format!("not a URL ({e})")))?;
     let loopback = matches!(
         parsed.host(),
