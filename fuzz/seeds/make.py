@@ -197,3 +197,51 @@ put("pop3_session", "pipelined", b"\xf0" + sess.encode())
 put("pop3_session", "bytewise", b"\x00" + sess.encode())
 put("pop3_session", "top", b"\xf1" + sess.encode())
 put("pop3_session", "no-capa", b"\xf0" + b"+OK ready\r\n-ERR no CAPA\r\n+OK\r\n+OK in\r\n-ERR\r\n+OK 0 0\r\n+OK\r\n.\r\n-ERR no UIDL\r\n+OK bye\r\n")
+
+# smtp_session: a whole session, the server's side. The selector's low bits: 1 log in,
+# 2 deliver to those accepted, 4 BDAT when offered; high nibble: bytes a read.
+ehlo = ("220 mx.example.org ESMTP\r\n250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+        "250-AUTH PLAIN LOGIN\r\n250-CHUNKING\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n")
+one = "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 go on\r\n250 2.0.0 Ok: queued as A1\r\n"
+put("smtp_session", "pipelined", b"\xf1" + (ehlo + "235 2.7.0 Ok\r\n" + one * 2 + "221 2.0.0 Bye\r\n").encode())
+put("smtp_session", "bytewise", b"\x01" + (ehlo + "235 2.7.0 Ok\r\n" + one * 2 + "221 2.0.0 Bye\r\n").encode())
+bdat = "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: queued as B2\r\n"
+put("smtp_session", "bdat", b"\xf4" + (ehlo + bdat * 2 + "221 Bye\r\n").encode())
+helo = ("220 old.example.org\r\n502 5.5.2 no EHLO\r\n250 old.example.org\r\n"
+        + ("250 Ok\r\n250 Ok\r\n550 5.1.1 no such user\r\n354 go on\r\n250 Ok\r\n") * 2 + "221 Bye\r\n")
+put("smtp_session", "helo-partial", b"\xf2" + helo.encode())
+put("smtp_session", "short-refused", b"\xf0" + (ehlo + "550 5.7.1 relaying denied\r\n250 2.0.0 Ok\r\n").encode())
+
+# imap_session: a whole session, the server's side. The selector's low bits: 1 EXAMINE,
+# 2 ask the sizes first, 4 STORE and UID EXPUNGE, 8 IDLE; high nibble: bytes a read.
+def imap_sess(sizes, update, idle):
+    t = ["* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ IDLE AUTH=PLAIN] Dovecot ready.\r\n",
+         "a1 OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ IDLE UIDPLUS MOVE] Logged in\r\n",
+         '* LIST (\\HasNoChildren) "." INBOX\r\n* LIST (\\HasChildren) "." Archive\r\na2 OK List completed.\r\n',
+         "* FLAGS (\\Seen \\Deleted)\r\n* 3 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1733600000] UIDs valid\r\n"
+         "* OK [UIDNEXT 8] next\r\na3 OK [READ-WRITE] Select completed.\r\n",
+         "* SEARCH 3 5 7\r\na4 OK Search completed.\r\n"]
+    n = 5
+    if sizes:
+        t.append("* 1 FETCH (UID 3 RFC822.SIZE 21)\r\n* 2 FETCH (UID 5 RFC822.SIZE 19)\r\n"
+                 f"* 3 FETCH (UID 7 RFC822.SIZE 2)\r\na{n} OK Fetch completed.\r\n")
+        n += 1
+    m1, m2 = "Subject: one\r\n\r\nhello\r\n", "Subject: two\r\n\r\nbye\r\n"
+    t.append(f"* 1 FETCH (UID 3 RFC822.SIZE {len(m1)} BODY[] {{{len(m1)}}}\r\n{m1})\r\n"
+             f"* 2 FETCH (UID 5 RFC822.SIZE {len(m2)} BODY[] {{{len(m2)}}}\r\n{m2})\r\n"
+             "* 4 EXISTS\r\n* 3 FETCH (FLAGS (\\Seen) UID 7 RFC822.SIZE 2 BODY[] {2}\r\nx\n)\r\n"
+             f"a{n} OK Fetch completed.\r\n")
+    n += 1
+    if update:
+        t.append(f"a{n} OK Store completed.\r\n* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 1 EXPUNGE\r\na{n + 1} OK Expunge completed.\r\n")
+        n += 2
+    if idle:
+        t.append(f"+ idling\r\n* 5 EXISTS\r\na{n} OK Idle completed.\r\n")
+        n += 1
+    t.append(f"* BYE Logging out\r\na{n} OK Logout completed.\r\n")
+    return "".join(t).encode()
+put("imap_session", "plain", b"\xf0" + imap_sess(False, False, False))
+put("imap_session", "examine-bytewise", b"\x01" + imap_sess(False, False, False))
+put("imap_session", "everything", b"\xfe" + imap_sess(True, True, True))
+put("imap_session", "sizes-idle", b"\x3a" + imap_sess(True, False, True))
+put("imap_session", "short-no-login", b"\xf0" + b"* OK ready\r\n* CAPABILITY IMAP4rev1 LOGINDISABLED\r\na1 OK\r\n")

@@ -7,10 +7,12 @@
 
 mod files;
 mod protocols;
+mod sessions;
 mod wire;
 
 pub use files::{config, mbox, mime, netrc_url, oauth2, proxy};
 pub use protocols::{ftp, imap, pop3, smtp, utf7};
+pub use sessions::{imap_session, smtp_session};
 pub use wire::{dot, pop3_session, wire};
 
 use crate::error::{Error, Kind, Result};
@@ -30,6 +32,7 @@ pub fn targets() -> Vec<(&'static str, Run)> {
         ("dot", dot),
         ("ftp", ftp),
         ("imap", imap),
+        ("imap_session", imap_session),
         ("mbox", mbox),
         ("mime", mime),
         ("netrc_url", netrc_url),
@@ -38,6 +41,7 @@ pub fn targets() -> Vec<(&'static str, Run)> {
         ("pop3_session", pop3_session),
         ("proxy", proxy),
         ("smtp", smtp),
+        ("smtp_session", smtp_session),
         ("utf7", utf7),
         ("wire", wire),
     ];
@@ -57,6 +61,10 @@ struct Mem {
     input: Vec<u8>,
     pos: usize,
     chunk: usize,
+    /// A read ends at a line's end (LF): the server of a whole session, which answers a
+    /// command only once it is sent. Without it the engine sees the next reply in its
+    /// buffer before its command goes out, and refuses it as a reply to no command.
+    by_line: bool,
     written: usize,
 }
 
@@ -66,14 +74,31 @@ impl Mem {
             input: input.to_vec(),
             pos: 0,
             chunk: chunk.max(1),
+            by_line: false,
             written: 0,
+        }
+    }
+
+    /// A server that answers each command when it comes ([`Mem::by_line`]).
+    fn session(input: &[u8], chunk: usize) -> Mem {
+        Mem {
+            by_line: true,
+            ..Mem::new(input, chunk)
         }
     }
 }
 
 impl Read for Mem {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.chunk).min(self.input.len() - self.pos);
+        let mut n = buf.len().min(self.chunk).min(self.input.len() - self.pos);
+        if self.by_line {
+            if let Some(lf) = self.input[self.pos..self.pos + n]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                n = lf + 1;
+            }
+        }
         buf[..n].copy_from_slice(&self.input[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
