@@ -203,6 +203,29 @@ mod tests {
     }
 
     #[test]
+    fn a_macdef_body_that_looks_like_entries_is_skipped() {
+        // Indented body lines, a body that is empty (the macdef line then an empty line),
+        // and what follows a macdef's name on its line: none of it is an entry.
+        let rc = "macdef a machine evil1 password bad\n  machine evil2 password bad\n\n\
+                  macdef b\n\nmachine h login u password p\n";
+        assert_eq!(lookup(rc, "evil1", None), None);
+        assert_eq!(lookup(rc, "evil2", None), None);
+        assert_eq!(
+            lookup(rc, "h", None).unwrap().password.as_deref(),
+            Some("p")
+        );
+    }
+
+    #[test]
+    fn a_comment_runs_to_the_end_of_its_line() {
+        let rc = "# machine evil password bad\nmachine h # login x\n login u password p\n";
+        assert_eq!(lookup(rc, "evil", None), None);
+        let e = lookup(rc, "h", None).unwrap();
+        assert_eq!(e.login.as_deref(), Some("u"));
+        assert_eq!(e.password.as_deref(), Some("p"));
+    }
+
+    #[test]
     fn truncated_files_do_not_panic() {
         for rc in [
             "machine",

@@ -517,8 +517,27 @@ fn in_words(e: &rustls::Error) -> String {
         rustls::Error::InvalidCertificate(c) => {
             let what = match c {
                 C::UnknownIssuer => "is not signed by an authority we trust".to_string(),
-                C::Expired | C::ExpiredContext { .. } => "has expired".to_string(),
-                C::NotValidYet | C::NotValidYetContext { .. } => "is not valid yet".to_string(),
+                C::ExpiredContext { not_after, .. } => {
+                    format!("has expired (on {})", utc_date(not_after.as_secs()))
+                }
+                C::Expired => "has expired".to_string(),
+                C::NotValidYetContext { not_before, .. } => {
+                    format!(
+                        "is not valid yet (until {})",
+                        utc_date(not_before.as_secs())
+                    )
+                }
+                C::NotValidYet => "is not valid yet".to_string(),
+                C::NotValidForNameContext {
+                    expected,
+                    presented,
+                } if presented.iter().any(|n| name_presented(n).is_some()) => {
+                    format!(
+                        "is for {}, not {}",
+                        names_presented(presented),
+                        expected.to_str()
+                    )
+                }
                 C::NotValidForName | C::NotValidForNameContext { .. } => {
                     "is not valid for this host name".to_string()
                 }
@@ -554,6 +573,37 @@ fn in_words(e: &rustls::Error) -> String {
         }
         other => format!("the handshake failed ({other})"),
     }
+}
+
+/// A certificate's time, `2021-01-01` (UTC), for a message.
+fn utc_date(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+    let (y, m, d) = crate::util::calendar::civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The names a certificate is for, as a message shows them: the server's text, so made
+/// printable and cut, the first three and how many more.
+fn names_presented(presented: &[String]) -> String {
+    let names: Vec<&str> = presented.iter().filter_map(|n| name_presented(n)).collect();
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(3)
+        .map(|n| crate::wire::transcript::printable(&n.chars().take(80).collect::<String>()))
+        .collect();
+    if names.len() > 3 {
+        shown.push(format!("{} more", names.len() - 3));
+    }
+    shown.join(", ")
+}
+
+/// A DNS name or IP address from webpki's list of the names a certificate presents, which
+/// it writes as `DnsName("mail.test")` and `IpAddress(127.0.0.1)`; `None` for the other
+/// kinds (a URI, a directory name) or a form this code does not know.
+fn name_presented(n: &str) -> Option<&str> {
+    n.strip_prefix("DnsName(\"")
+        .and_then(|n| n.strip_suffix("\")"))
+        .or_else(|| n.strip_prefix("IpAddress(")?.strip_suffix(')'))
 }
 
 /// Whether a failed handshake failed because the server's bytes were not TLS at all (a
@@ -895,6 +945,62 @@ impl ServerCertVerifier for Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_certificate_says_when_and_for_what() {
+        use rustls::CertificateError as C;
+        use rustls::pki_types::UnixTime;
+        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        let expired = rustls::Error::InvalidCertificate(C::ExpiredContext {
+            time: at(1_796_212_800),
+            not_after: at(1_609_459_200),
+        });
+        assert_eq!(
+            in_words(&expired),
+            "the server's certificate has expired (on 2021-01-01)"
+        );
+        let early = rustls::Error::InvalidCertificate(C::NotValidYetContext {
+            time: at(0),
+            not_before: at(951_782_400),
+        });
+        assert!(in_words(&early).ends_with("is not valid yet (until 2000-02-29)"));
+        let names = |presented: Vec<&str>| {
+            in_words(&rustls::Error::InvalidCertificate(
+                C::NotValidForNameContext {
+                    expected: ServerName::try_from("127.0.0.1").unwrap().to_owned(),
+                    presented: presented.into_iter().map(String::from).collect(),
+                },
+            ))
+        };
+        assert_eq!(
+            names(vec!["DnsName(\"mail.test\")"]),
+            "the server's certificate is for mail.test, not 127.0.0.1"
+        );
+        // The server's text: made printable, cut, the first three.
+        let long = "x".repeat(500);
+        let long = format!("DnsName(\"{long}\")");
+        let said = names(vec![
+            "DnsName(\"a\u{1b}[2J\")",
+            "UniformResourceIdentifier(\"https://x\")",
+            &long,
+            "IpAddress(::1)",
+            "DnsName(\"d\")",
+            "DnsName(\"e\")",
+        ]);
+        assert!(
+            said.ends_with(&format!(
+                "is for a\\x1b[2J, {}, ::1, 2 more, not 127.0.0.1",
+                "x".repeat(80)
+            )),
+            "{said}"
+        );
+        for none in [vec![], vec!["DirectoryName", "Unsupported(0x01)"]] {
+            assert_eq!(
+                names(none),
+                "the server's certificate is not valid for this host name"
+            );
+        }
+    }
 
     #[test]
     fn a_handshake_error_names_the_host_and_port() {

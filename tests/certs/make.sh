@@ -2,7 +2,8 @@
 # Makes the certificates the fake-server TLS tests use (tests/it/client_cert.rs): a test CA,
 # a server leaf for the name mail.test only (not 127.0.0.1: --tls-server-name's tests), a
 # client leaf (CN bob) with its key alone and beside its certificate, an unrelated key, the
-# client key encrypted, and the server leaf renewed with the same key (--pin sha256//). Valid for 100 years; run again only to change them.
+# client key encrypted, the server leaf renewed with the same key (--pin sha256//), and the
+# server leaf expired (2020 to 2021, same key). Valid for 100 years; run again only to change them.
 set -eu
 cd "$(dirname "$0")"
 days=36500
@@ -31,6 +32,37 @@ leaf client "/CN=bob" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"
 cat client.pem client.key >client-combined.pem
+# The server leaf, same key, expired: valid 2020-01-01 to 2021-01-01 (the fault matrix's
+# expired row). openssl 3.0's x509 cannot back-date, `openssl ca` can.
+expired() {
+    t=$(mktemp -d)
+    : >"$t/index.txt"
+    printf '1000\n' >"$t/serial"
+    cat >"$t/ca.cnf" <<CNF
+[ca]
+default_ca = test
+[test]
+database = $t/index.txt
+serial = $t/serial
+new_certs_dir = $t
+default_md = sha256
+policy = any
+copy_extensions = none
+[any]
+commonName = supplied
+[leaf]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:mail.test
+CNF
+    openssl req -new -key server.key -subj "/CN=mail.test" -out "$t/leaf.csr"
+    openssl ca -batch -config "$t/ca.cnf" -cert ca.pem -keyfile ca.key -extensions leaf \
+        -startdate 20200101000000Z -enddate 20210101000000Z -notext \
+        -in "$t/leaf.csr" -out server-expired.pem 2>/dev/null
+    rm -rf "$t"
+}
+expired
 key other.key
 openssl pkcs8 -topk8 -in client.key -passout pass:secret -out client-encrypted.key
 rm -f ca.srl

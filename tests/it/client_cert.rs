@@ -282,7 +282,7 @@ fn the_certificate_is_checked_against_the_name_given() {
     let (ran, _) = pop_fetch(front.port(), &["--password-env", "PW"]);
     let line = ran.fails(76);
     assert!(
-        line.contains("the server's certificate is not valid for this host name"),
+        line.contains("the server's certificate is for mail.test, not 127.0.0.1"),
         "{line}"
     );
     let (ran, _) = pop_fetch(
@@ -292,7 +292,7 @@ fn the_certificate_is_checked_against_the_name_given() {
     let line = ran.fails(76);
     assert!(
         line.contains(
-            "is not valid for this host name (checked against --tls-server-name other.test)"
+            "the server's certificate is for mail.test, not other.test (checked against --tls-server-name other.test)"
         ),
         "{line}"
     );

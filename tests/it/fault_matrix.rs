@@ -142,6 +142,9 @@ enum Fault {
     TlsWrongName,
     /// Implicit TLS with a self-signed certificate (the test CA's own), not trusted.
     TlsSelfSigned,
+    /// Implicit TLS with a certificate for the right name from the trusted CA, expired
+    /// (2020 to 2021: tests/certs/server-expired.pem).
+    TlsExpired,
     /// The server offers the upgrade (AUTH TLS, STARTTLS, STLS) and refuses it.
     StarttlsRefused,
     /// The server agrees to the upgrade and sends a reply after its yes, before the
@@ -204,7 +207,7 @@ fn expect(fault: Fault, tool: Tool) -> Option<i32> {
         // The rest of the literal never comes: the wait for it is bounded by --timeout.
         (DataShorter, ImapFetch) => Some(75),
         (DataShorter, _) => None,
-        (TlsWrongName | TlsSelfSigned | TlsHandshakeDrop, _) => Some(76),
+        (TlsWrongName | TlsSelfSigned | TlsExpired | TlsHandshakeDrop, _) => Some(76),
         // With a password to protect (the rows log in): a refused upgrade is a missing
         // one (docs/CONVENTIONS.md, "TLS policy"). An anonymous FTP login or smtp-send
         // without a login goes on in plaintext under --tls auto, by design.
@@ -364,7 +367,7 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
     let env = Vec::new();
     let tls_fault = matches!(
         fault,
-        TlsWrongName | TlsSelfSigned | TlsHandshakeDrop | TlsNoCloseNotify
+        TlsWrongName | TlsSelfSigned | TlsExpired | TlsHandshakeDrop | TlsNoCloseNotify
     );
     match fault {
         Refused => {
@@ -530,6 +533,9 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
         if fault == TlsSelfSigned {
             f = f.cert_and_key("ca.pem", "ca.key");
         }
+        if fault == TlsExpired {
+            f = f.cert("server-expired.pem");
+        }
         if fault == TlsNoCloseNotify {
             f = f.abrupt_close();
         }
@@ -541,7 +547,7 @@ fn serve(tool: Tool, fault: Fault) -> Setup {
     match fault {
         TlsWrongName => args.extend(["--cacert".into(), cert_arg("ca.pem")]),
         TlsSelfSigned => args.extend(["--tls-server-name".into(), "mail.test".into()]),
-        TlsNoCloseNotify => args.extend([
+        TlsNoCloseNotify | TlsExpired => args.extend([
             "--cacert".into(),
             cert_arg("ca.pem"),
             "--tls-server-name".into(),
@@ -585,7 +591,7 @@ fn run_with(tool: Tool, fault: Fault, prepare: impl FnOnce(&Local)) -> Ran {
     prepare(&local);
     let tls = matches!(
         fault,
-        TlsWrongName | TlsSelfSigned | TlsHandshakeDrop | TlsNoCloseNotify
+        TlsWrongName | TlsSelfSigned | TlsExpired | TlsHandshakeDrop | TlsNoCloseNotify
     );
     let scheme = tool.proto().scheme(tls);
     let at = format!("127.0.0.1:{}", setup.port);
@@ -882,6 +888,20 @@ fn matrix(fault: Fault) {
             _ => None,
         };
         r.check(code, name);
+        // A certificate refused says why.
+        let why = match fault {
+            TlsExpired => Some("expired"),
+            TlsWrongName => Some("mail.test"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            assert!(
+                r.out.stderr.contains(why),
+                "{}: says {why}: {}",
+                r.what(),
+                r.out.stderr
+            );
+        }
         if code == 0 {
             r.done();
         } else {
@@ -988,6 +1008,11 @@ fn tls_a_wrong_host_name() {
 #[test]
 fn tls_a_self_signed_certificate() {
     matrix(TlsSelfSigned);
+}
+
+#[test]
+fn tls_an_expired_certificate() {
+    matrix(TlsExpired);
 }
 
 #[test]
