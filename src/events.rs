@@ -21,6 +21,12 @@ pub trait Events {
     fn partial_remote(&mut self, url: &str, resumable: bool) {
         let _ = (url, resumable);
     }
+    /// What a signal that ended the run now would leave, in words for the user: smtp-send's
+    /// message not sent, or sent and not yet answered (it may have been delivered); `None`
+    /// once nothing is at stake.
+    fn at_stake(&mut self, what: Option<&str>) {
+        let _ = what;
+    }
     /// `n` more bytes moved.
     fn advance(&mut self, n: u64);
     /// The current transfer completed.

@@ -397,9 +397,10 @@ fn open_store(args: &Args, state: &mut StateFile, report: &Reporter) -> Result<T
         };
         match (args.delete, args.seen) {
             (false, false) => "nothing was changed on the server".to_string(),
-            (true, _) => format!("only messages already {done} were deleted on the server"),
+            // Whether any was: the line cannot know (an expunge may be under way).
+            (true, _) => format!("no message was deleted on the server before it was {done}"),
             (false, true) => {
-                format!("only messages already {done} were marked \\Seen on the server")
+                format!("no message was marked \\Seen on the server before it was {done}")
             }
         }
     })

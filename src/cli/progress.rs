@@ -369,6 +369,20 @@ impl Events for CliEvents<'_> {
         ));
     }
 
+    fn at_stake(&mut self, what: Option<&str>) {
+        match what {
+            Some(what) => {
+                let clear = if self.bars { "\r\x1b[2K" } else { "" };
+                super::signals::say_on_signal(&format!(
+                    "{clear}{}: interrupted: {}\n",
+                    self.reporter.tool(),
+                    visible(what)
+                ));
+            }
+            None => super::signals::say_nothing(),
+        }
+    }
+
     fn advance(&mut self, n: u64) {
         if let Some(c) = &mut self.current {
             c.moved += n;

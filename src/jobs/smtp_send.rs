@@ -157,8 +157,23 @@ pub fn send(
     events: &mut dyn Events,
     rec: &mut Record,
 ) -> Result<()> {
+    let sent = send_tries(server, opts, out, session, events, rec);
+    events.at_stake(None);
+    sent
+}
+
+/// [`send`]'s tries.
+fn send_tries(
+    server: &Server,
+    opts: &SendOptions,
+    out: &mut Outgoing<'_>,
+    session: &mut Relay,
+    events: &mut dyn Events,
+    rec: &mut Record,
+) -> Result<()> {
     let mut backoff = server.retry.start();
     loop {
+        events.at_stake(Some(&format!("{}: not sent", out.msg.what)));
         let mut attempt = Attempt {
             server,
             opts,
@@ -386,12 +401,14 @@ impl Attempt<'_, '_> {
         let Some(client) = self.session.client.as_mut() else {
             return Err(Error::new(Kind::Software, "no connection"));
         };
-        let (chatty, events) = (self.opts.chatty, &mut *self.events);
+        // Told of each recipient's answer, then of the body's end (what a signal would leave).
+        let events = std::cell::RefCell::new(&mut *self.events);
+        let chatty = self.opts.chatty;
         let mut refusals: Vec<(Error, String)> = Vec::new();
         let mut on_rcpt = |r: &RcptReply| {
             if r.accepted() {
                 if chatty {
-                    events.note(&format!(
+                    events.borrow_mut().note(&format!(
                         "{}: accepted ({} {})",
                         r.addr,
                         r.reply.code,
@@ -421,6 +438,10 @@ impl Attempt<'_, '_> {
                 refuse_eight_bit,
             )?;
             *stage = Stage::Sent;
+            events.borrow_mut().at_stake(Some(&format!(
+                "{}: its end went to {peer}, which had not answered yet: it may have been delivered",
+                out.msg.what
+            )));
             Ok(())
         });
         self.rec.size = size;

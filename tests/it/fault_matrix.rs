@@ -1405,10 +1405,51 @@ fn signals_mid_message_deliver_nothing() {
         let err = signal(&what, child, sig);
         drop(stdin);
         assert!(smtp.messages().is_empty(), "{what}: a message delivered");
-        // Nothing to keep and nothing sent: no line is owed; one, if said, names the server.
-        if !err.is_empty() {
-            assert!(err.starts_with("smtp-send: "), "{what}: {err}");
-        }
+        // Nothing was sent, and the line says so.
+        assert_eq!(
+            err.trim_end(),
+            "smtp-send: interrupted: standard input: not sent",
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn signals_after_the_end_of_a_message_say_it_may_have_been_delivered() {
+    for sig in SIGNALS {
+        let what = format!(
+            "smtp-send through {} awaiting the final reply",
+            sig_name(sig)
+        );
+        let smtp = FakeSmtp::builder()
+            .data_reply_lost(FinalReply::Stall)
+            .start();
+        let dir = TempDir::new(&format!("matrix-sig-smtp-end-{sig}"));
+        let args: Vec<String> = [
+            "--server",
+            &format!("smtp://127.0.0.1:{}", smtp.port()),
+            "--from",
+            "a@example.com",
+            "b@example.org",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut child = spawn_in(SmtpSend, &dir, &args);
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, MESSAGE.as_bytes()).unwrap();
+        drop(stdin);
+        // The server has the whole message and never answers its end.
+        wait_for("the message taken", || !smtp.messages().is_empty());
+        let err = signal(&what, child, sig);
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "smtp-send: interrupted: standard input: its end went to 127.0.0.1:{}, which had not answered yet: it may have been delivered",
+                smtp.port()
+            ),
+            "{what}"
+        );
     }
 }
 

@@ -1040,7 +1040,7 @@ fn over_quota_says_what_was_stored_and_a_rerun_fetches_the_rest() {
         .run();
     let line = o.fails(74);
     let start = format!("imap-fetch: Maildir {}/tmp/", l.md_arg());
-    let end = ": Disk quota exceeded (1 of 3 messages stored, only messages already stored were deleted on the server; run again when there is space)";
+    let end = ": Disk quota exceeded (1 of 3 messages stored, no message was deleted on the server before it was stored; run again when there is space)";
     assert!(line.starts_with(&start) && line.ends_with(end), "{line}");
     assert_eq!(l.md(), stored()[..1]);
     assert!(commands_of(&server, "UID STORE").is_empty());

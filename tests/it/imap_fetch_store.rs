@@ -210,7 +210,7 @@ fn ctrl_c_midway_through_stdout_says_what_the_reader_took() {
     );
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
-        "imap-fetch: interrupted: 100 messages written to standard output; only messages already taken by the reader were deleted on the server\n"
+        "imap-fetch: interrupted: 100 messages written to standard output; no message was deleted on the server before it was taken by the reader\n"
     );
 }
 
