@@ -2051,10 +2051,9 @@ fn secrets_a_password_never_shows_on_the_failure_paths() {
 
 // Local state (issue 23): the state file, a Maildir's tmp/, two sources for one name.
 // An mbox locked by another process (fcntl or `FILE.lock`) is waited for 10 s
-// (src/deliver/mbox.rs `LOCK_WAIT`, no flag shortens it): the refusal after the wait (75)
-// is too slow for a row and left out; the row below holds an fcntl lock and lets it go
-// while the tool waits (the wait itself is the unit test
-// `the_mbox_is_locked_appended_and_truncated_back_on_failure`).
+// (src/deliver/mbox.rs `LOCK_WAIT`, no flag shortens it): one row holds an fcntl lock and
+// lets it go while the tool waits, the other holds it past the wait (both tools at once,
+// so the suite waits 10 s once).
 
 /// A run of `t` into the Maildir and state file under `dir`, against a fresh server with
 /// `msgs`; the server comes back for the checks.
@@ -2213,22 +2212,13 @@ fn local_two_sources_for_one_local_name() {
 
 #[test]
 fn local_an_mbox_locked_by_another_process_is_waited_for() {
-    use std::os::fd::AsRawFd;
     for t in [PopFetch, ImapFetch] {
         let what = format!("{} into a locked mbox", t.name());
         let dir = TempDir::new(&format!("matrix-mboxlock-{}", t.name()));
         let mbox = dir.join("inbox");
         std::fs::write(&mbox, b"").unwrap();
         chmod(&mbox, 0o600);
-        let held = std::fs::OpenOptions::new().write(true).open(&mbox).unwrap();
-        // SAFETY: a flock struct we own, on a descriptor we own.
-        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-        fl.l_type = libc::F_WRLCK as _;
-        fl.l_whence = libc::SEEK_SET as _;
-        assert_eq!(
-            unsafe { libc::fcntl(held.as_raw_fd(), libc::F_SETLK, &fl) },
-            0
-        );
+        let held = lock_fcntl(&mbox);
         let srv = mail_server(t, &numbered(2), None);
         let mut a = fetch_args(t, srv.port(), &dir);
         let i = a.iter().position(|x| x == "--maildir").unwrap();
@@ -2260,6 +2250,80 @@ fn local_an_mbox_locked_by_another_process_is_waited_for() {
         match &srv {
             Srv::Pop(s) => assert!(s.protocol().remaining().is_empty(), "{what}"),
             Srv::Imap(s) => assert!(s.protocol().uids("INBOX").is_empty(), "{what}"),
+            _ => {}
+        }
+    }
+}
+
+/// Holds an fcntl write lock on `path` until dropped, as another mail program would.
+fn lock_fcntl(path: &Path) -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let held = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    // SAFETY: a flock struct we own, on a descriptor we own.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as _;
+    fl.l_whence = libc::SEEK_SET as _;
+    assert_eq!(
+        unsafe { libc::fcntl(held.as_raw_fd(), libc::F_SETLK, &fl) },
+        0
+    );
+    held
+}
+
+#[test]
+fn local_an_mbox_locked_past_the_wait_is_75_and_nothing_is_lost() {
+    let mut runs = Vec::new();
+    for t in [PopFetch, ImapFetch] {
+        let what = format!("{} into an mbox locked for good", t.name());
+        let dir = TempDir::new(&format!("matrix-mboxlocked-{}", t.name()));
+        let mbox = dir.join("inbox");
+        std::fs::write(&mbox, b"").unwrap();
+        chmod(&mbox, 0o600);
+        let held = lock_fcntl(&mbox);
+        let srv = mail_server(t, &numbered(2), None);
+        let mut a = fetch_args(t, srv.port(), &dir);
+        let i = a.iter().position(|x| x == "--maildir").unwrap();
+        a[i] = "--mbox".into();
+        a[i + 1] = mbox.to_str().unwrap().into();
+        let mut cmd = tool_cmd(t)
+            .home(dir.join("home"))
+            .env("PW", password(t))
+            .args(&a)
+            .args(["--timeout", "30"])
+            .command();
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = crate::support::run::spawn(&mut cmd);
+        runs.push((t, what, dir, mbox, held, srv, child));
+    }
+    for (t, what, _dir, mbox, held, srv, child) in runs {
+        let o = child.wait_with_output();
+        drop(held);
+        let out = Out::of(t.name(), o, Duration::ZERO);
+        assert_eq!(out.code, Some(75), "{what}: {}", out.stderr);
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{what}: one line: {}", out.stderr);
+        assert!(
+            lines[0].starts_with(&format!("{}: ", t.name()))
+                && lines[0].contains(mbox.to_str().unwrap())
+                && lines[0].contains("holds a lock on it"),
+            "{what}: {}",
+            lines[0]
+        );
+        assert_eq!(
+            std::fs::read(&mbox).unwrap(),
+            b"",
+            "{what}: the mbox changed"
+        );
+        match &srv {
+            Srv::Pop(s) => {
+                s.wait_finished();
+                assert_eq!(s.protocol().remaining().len(), 2, "{what}: deleted");
+            }
+            Srv::Imap(s) => {
+                s.wait_finished();
+                assert_eq!(s.protocol().uids("INBOX").len(), 2, "{what}: deleted");
+            }
             _ => {}
         }
     }
