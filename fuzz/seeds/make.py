@@ -245,3 +245,16 @@ put("imap_session", "examine-bytewise", b"\x01" + imap_sess(False, False, False)
 put("imap_session", "everything", b"\xfe" + imap_sess(True, True, True))
 put("imap_session", "sizes-idle", b"\x3a" + imap_sess(True, False, True))
 put("imap_session", "short-no-login", b"\xf0" + b"* OK ready\r\n* CAPABILITY IMAP4rev1 LOGINDISABLED\r\na1 OK\r\n")
+
+# ftp_session: the control connection, the server's side. The selector's low bits: 1 TYPE A,
+# 2 set a modification time; high nibble: bytes a read.
+ftp_login = ("220-vsFTPd 3.0.5\r\n220 ready\r\n331 Please specify the password.\r\n230 Login successful.\r\n"
+             "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n MLST type*;size*;modify*;\r\n PASV\r\n"
+             " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n")
+ftp_ops = ("200 Always in UTF8 mode.\r\n200 Switching to Binary mode.\r\n213 4096\r\n213 20261207210000\r\n"
+           "250-Listing pub\r\n type=dir;modify=20261207210000; /pub\r\n250 End\r\n"
+           "550 Failed to change directory.\r\n257 \"/pub/new\" created\r\n"
+           "350 Ready for RNTO.\r\n250 Rename successful.\r\n250 Delete operation successful.\r\n")
+put("ftp_session", "plain", b"\xf0" + (ftp_login + ftp_ops + "200 NOOP ok.\r\n221 Goodbye.\r\n").encode())
+put("ftp_session", "bytewise-mtime", b"\x02" + (ftp_login + ftp_ops + "213 Modify=20261207210000; pub/a\r\n200 NOOP ok.\r\n221 Goodbye.\r\n").encode())
+put("ftp_session", "short-refused", b"\xf0" + b"220 hi\r\n331 pw\r\n530 Login incorrect.\r\n")

@@ -1,7 +1,8 @@
-//! Whole SMTP and IMAP sessions against fuzzed server bytes: the clients' state machines,
-//! not only their line parsers (the POP3 session is in `wire`).
+//! Whole FTP, SMTP and IMAP sessions against fuzzed server bytes: the clients' state
+//! machines, not only their line parsers (the POP3 session is in `wire`).
 
 use super::{Mem, chunk_of};
+use crate::ftp::client::{FtpClient, FtpOptions};
 use crate::imap::client::{FetchEvent, ImapClient};
 use crate::net::ConnectOptions;
 use crate::net::tls::TlsMode;
@@ -25,6 +26,56 @@ fn target(url: &str, scheme: Scheme) -> Target {
         Ok(t) => t,
         Err(e) => unreachable!("a constant URL: {e}"),
     }
+}
+
+/// An FTP control connection: greeting (past 120 lines), USER, PASS (ACCT), FEAT, then
+/// what ftp-get, ftp-put and ftp-ls ask beside the transfers: SIZE, MDTM, MLST, CWD probes,
+/// MKD, RNFR/RNTO, DELE, MFMT or MDTM with a time, NOOP, QUIT. No transfer: a data
+/// connection is a real socket, which a fuzzer must not open (the port would be the fuzzed
+/// server's choice).
+pub fn ftp_session(data: &[u8]) {
+    ftp_steps(data);
+}
+
+/// How far [`ftp_session`] got: 1 logged in, then one more for each command that was
+/// answered as a server in good order would, 9 QUIT.
+fn ftp_steps(data: &[u8]) -> u32 {
+    let Some((&sel, rest)) = data.split_first() else {
+        return 0;
+    };
+    let target = target("ftp://fuzz@ftp.example/", Scheme::Ftp);
+    let creds = Credentials::password("fuzz", "secret");
+    let opts = FtpOptions {
+        session: options(),
+        active: false,
+        ascii: sel & 1 == 1,
+    };
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let mem = Mem::session(rest, chunk_of(sel));
+    let Ok(mut c) = FtpClient::handshake(mem, &target, &creds, &opts, deadline) else {
+        return 0;
+    };
+    let mut steps = 1;
+    // Each answer, good or bad, is one the client must take in stride or refuse cleanly;
+    // a step counts when the command went through.
+    let mut step = |ok: bool| steps += u32::from(ok);
+    step(c.size("pub/a file.txt").is_ok_and(|s| s.is_some()));
+    step(c.mdtm("pub/a file.txt").is_ok_and(|t| t.is_some()));
+    step(c.mlst("pub").is_ok_and(|m| m.is_some()));
+    step(c.probe_folder("pub/new").is_ok());
+    step(c.make_dir("pub/new").is_ok());
+    step(c.rename("pub/.a.part", "pub/a").is_ok());
+    step(c.delete("pub/old").is_ok());
+    let when = std::time::UNIX_EPOCH + Duration::from_secs(1_796_212_800);
+    if sel & 2 != 0 {
+        let _ = c.set_mtime("pub/a", when);
+    }
+    if !c.is_usable() {
+        return steps;
+    }
+    let _ = c.noop();
+    c.quit();
+    steps + 1
 }
 
 /// An SMTP session: greeting, EHLO (HELO when refused), AUTH when the selector byte asks,
@@ -173,7 +224,7 @@ fn imap_steps(data: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::super::wire::pop3_steps;
-    use super::{imap_steps, smtp_steps};
+    use super::{ftp_steps, imap_steps, smtp_steps};
     use std::path::Path;
 
     /// The hand-made seeds (fuzz/seeds/make.py) go the whole way: the fuzzer starts from
@@ -183,7 +234,8 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
         let mut seen = 0;
         for (target, steps, whole) in [
-            ("smtp_session", smtp_steps as fn(&[u8]) -> u32, 5),
+            ("ftp_session", ftp_steps as fn(&[u8]) -> u32, 9),
+            ("smtp_session", smtp_steps, 5),
             ("imap_session", imap_steps, 7),
             ("pop3_session", pop3_steps, 7),
         ] {
@@ -197,6 +249,6 @@ mod tests {
                 }
             }
         }
-        assert!(seen >= 12, "only {seen} seeds");
+        assert!(seen >= 14, "only {seen} seeds");
     }
 }
