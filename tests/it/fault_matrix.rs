@@ -2210,48 +2210,75 @@ fn local_two_sources_for_one_local_name() {
     assert_eq!(ftp.file("b/f.bin").as_deref(), Some(&b"two"[..]));
 }
 
+/// A run of `t` into an mbox under `dir` that another process holds an fcntl lock on
+/// (until the returned file is dropped), fetching two messages with `--delete`.
+struct LockedMbox {
+    mbox: PathBuf,
+    held: std::fs::File,
+    srv: Srv,
+    child: crate::support::run::Watched,
+    _dir: TempDir,
+}
+
+fn into_a_locked_mbox(t: Tool, name: &str) -> LockedMbox {
+    let dir = TempDir::new(&format!("{name}-{}", t.name()));
+    let mbox = dir.join("inbox");
+    std::fs::write(&mbox, b"").unwrap();
+    chmod(&mbox, 0o600);
+    let held = lock_fcntl(&mbox);
+    let srv = mail_server(t, &numbered(2), None);
+    let mut a = fetch_args(t, srv.port(), &dir);
+    let i = a.iter().position(|x| x == "--maildir").unwrap();
+    a[i] = "--mbox".into();
+    a[i + 1] = mbox.to_str().unwrap().into();
+    let mut cmd = tool_cmd(t)
+        .home(dir.join("home"))
+        .env("PW", password(t))
+        .args(&a)
+        .args(["--timeout", "30"])
+        .command();
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = crate::support::run::spawn(&mut cmd);
+    LockedMbox {
+        mbox,
+        held,
+        srv,
+        child,
+        _dir: dir,
+    }
+}
+
+/// How many messages the server still holds.
+fn left_on(srv: &Srv) -> usize {
+    match srv {
+        Srv::Pop(s) => {
+            s.wait_finished();
+            s.protocol().remaining().len()
+        }
+        Srv::Imap(s) => {
+            s.wait_finished();
+            s.protocol().uids("INBOX").len()
+        }
+        _ => unreachable!("a mail server"),
+    }
+}
+
 #[test]
 fn local_an_mbox_locked_by_another_process_is_waited_for() {
     for t in [PopFetch, ImapFetch] {
         let what = format!("{} into a locked mbox", t.name());
-        let dir = TempDir::new(&format!("matrix-mboxlock-{}", t.name()));
-        let mbox = dir.join("inbox");
-        std::fs::write(&mbox, b"").unwrap();
-        chmod(&mbox, 0o600);
-        let held = lock_fcntl(&mbox);
-        let srv = mail_server(t, &numbered(2), None);
-        let mut a = fetch_args(t, srv.port(), &dir);
-        let i = a.iter().position(|x| x == "--maildir").unwrap();
-        a[i] = "--mbox".into();
-        a[i + 1] = mbox.to_str().unwrap().into();
-        let mut cmd = tool_cmd(t)
-            .home(dir.join("home"))
-            .env("PW", password(t))
-            .args(&a)
-            .args(["--timeout", "20"])
-            .command();
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = crate::support::run::spawn(&mut cmd);
+        let run = into_a_locked_mbox(t, "matrix-mboxlock");
         // Let it find the lock (a run that comes later only waits less), then let go.
         std::thread::sleep(Duration::from_millis(300));
-        drop(held);
-        let o = child.wait_with_output();
+        drop(run.held);
+        let o = run.child.wait_with_output();
         let out = Out::of(t.name(), o, Duration::ZERO);
         assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
-        let text = std::fs::read_to_string(&mbox).unwrap();
+        let text = std::fs::read_to_string(&run.mbox).unwrap();
         assert_eq!(text.matches("Subject: m1").count(), 1, "{what}: {text}");
         assert_eq!(text.matches("Subject: m2").count(), 1, "{what}: {text}");
-        match &srv {
-            Srv::Pop(s) => s.wait_finished(),
-            Srv::Imap(s) => s.wait_finished(),
-            _ => {}
-        }
-        match &srv {
-            Srv::Pop(s) => assert!(s.protocol().remaining().is_empty(), "{what}"),
-            Srv::Imap(s) => assert!(s.protocol().uids("INBOX").is_empty(), "{what}"),
-            _ => {}
-        }
+        assert_eq!(left_on(&run.srv), 0, "{what}: not deleted");
     }
 }
 
@@ -2272,31 +2299,20 @@ fn lock_fcntl(path: &Path) -> std::fs::File {
 
 #[test]
 fn local_an_mbox_locked_past_the_wait_is_75_and_nothing_is_lost() {
-    let mut runs = Vec::new();
-    for t in [PopFetch, ImapFetch] {
+    // Both at once: the suite waits out the 10 s once.
+    let runs: Vec<_> = [PopFetch, ImapFetch]
+        .into_iter()
+        .map(|t| (t, into_a_locked_mbox(t, "matrix-mboxlocked")))
+        .collect();
+    for (t, run) in runs {
         let what = format!("{} into an mbox locked for good", t.name());
-        let dir = TempDir::new(&format!("matrix-mboxlocked-{}", t.name()));
-        let mbox = dir.join("inbox");
-        std::fs::write(&mbox, b"").unwrap();
-        chmod(&mbox, 0o600);
-        let held = lock_fcntl(&mbox);
-        let srv = mail_server(t, &numbered(2), None);
-        let mut a = fetch_args(t, srv.port(), &dir);
-        let i = a.iter().position(|x| x == "--maildir").unwrap();
-        a[i] = "--mbox".into();
-        a[i + 1] = mbox.to_str().unwrap().into();
-        let mut cmd = tool_cmd(t)
-            .home(dir.join("home"))
-            .env("PW", password(t))
-            .args(&a)
-            .args(["--timeout", "30"])
-            .command();
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = crate::support::run::spawn(&mut cmd);
-        runs.push((t, what, dir, mbox, held, srv, child));
-    }
-    for (t, what, _dir, mbox, held, srv, child) in runs {
+        let LockedMbox {
+            mbox,
+            held,
+            srv,
+            child,
+            ..
+        } = run;
         let o = child.wait_with_output();
         drop(held);
         let out = Out::of(t.name(), o, Duration::ZERO);
@@ -2315,16 +2331,6 @@ fn local_an_mbox_locked_past_the_wait_is_75_and_nothing_is_lost() {
             b"",
             "{what}: the mbox changed"
         );
-        match &srv {
-            Srv::Pop(s) => {
-                s.wait_finished();
-                assert_eq!(s.protocol().remaining().len(), 2, "{what}: deleted");
-            }
-            Srv::Imap(s) => {
-                s.wait_finished();
-                assert_eq!(s.protocol().uids("INBOX").len(), 2, "{what}: deleted");
-            }
-            _ => {}
-        }
+        assert_eq!(left_on(&srv), 2, "{what}: deleted");
     }
 }
