@@ -1376,23 +1376,27 @@ fn signals_mid_upload_leave_the_remote_part_and_say_so() {
     }
 }
 
+/// smtp-send to the fake server on `port`, the message from standard input.
+fn smtp_send_args(port: u16) -> Vec<String> {
+    [
+        "--server",
+        &format!("smtp://127.0.0.1:{port}"),
+        "--from",
+        "a@example.com",
+        "b@example.org",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 #[test]
 fn signals_mid_message_deliver_nothing() {
     for sig in SIGNALS {
         let what = format!("smtp-send through {}", sig_name(sig));
         let smtp = FakeSmtp::builder().start();
         let dir = TempDir::new(&format!("matrix-sig-smtp-{sig}"));
-        let args: Vec<String> = [
-            "--server",
-            &format!("smtp://127.0.0.1:{}", smtp.port()),
-            "--from",
-            "a@example.com",
-            "b@example.org",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let mut child = spawn_in(SmtpSend, &dir, &args);
+        let mut child = spawn_in(SmtpSend, &dir, &smtp_send_args(smtp.port()));
         // The header and the start of the body; the rest never comes (stdin stays open):
         // smtp-send streams the body, so it is parked inside DATA, the final dot unsent.
         let mut stdin = child.stdin.take().unwrap();
@@ -1425,17 +1429,7 @@ fn signals_after_the_end_of_a_message_say_it_may_have_been_delivered() {
             .data_reply_lost(FinalReply::Stall)
             .start();
         let dir = TempDir::new(&format!("matrix-sig-smtp-end-{sig}"));
-        let args: Vec<String> = [
-            "--server",
-            &format!("smtp://127.0.0.1:{}", smtp.port()),
-            "--from",
-            "a@example.com",
-            "b@example.org",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let mut child = spawn_in(SmtpSend, &dir, &args);
+        let mut child = spawn_in(SmtpSend, &dir, &smtp_send_args(smtp.port()));
         let mut stdin = child.stdin.take().unwrap();
         std::io::Write::write_all(&mut stdin, MESSAGE.as_bytes()).unwrap();
         drop(stdin);
