@@ -226,6 +226,20 @@ mod tests {
     }
 
     #[test]
+    fn account_and_macdef_values_are_not_keywords() {
+        // The value after `account` (or a macro's name) is a value, whatever its text.
+        for rc in [
+            "machine h login u password p account machine\n",
+            "machine h login u account password password p\n",
+            "machine h login u password p macdef default\n\n",
+        ] {
+            let e = lookup(rc, "h", None).unwrap_or_else(|| panic!("{rc:?}"));
+            assert_eq!(e.login.as_deref(), Some("u"), "{rc:?}");
+            assert_eq!(e.password.as_deref(), Some("p"), "{rc:?}");
+        }
+    }
+
+    #[test]
     fn truncated_files_do_not_panic() {
         for rc in [
             "machine",

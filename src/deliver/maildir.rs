@@ -275,6 +275,26 @@ mod tests {
     }
 
     #[test]
+    fn fsync_all_syncs_every_file_or_names_the_one_it_cannot() {
+        let dir = temp("fsync");
+        let names: Vec<(String, u64)> = (0..20).map(|i| (format!("m{i}"), 1)).collect();
+        for (n, _) in &names {
+            fs::write(dir.join(n), b"x").unwrap();
+        }
+        // None, one (on this thread), and many (on several).
+        for some in [&names[..0], &names[..1], &names[..]] {
+            fsync_all(&dir, some).unwrap();
+        }
+        // One that is gone: the failure names it, whichever thread met it.
+        for at in [0, 1, 13, 19] {
+            let mut set = names.clone();
+            set[at].0 = format!("gone{at}");
+            let e = fsync_all(&dir, &set[..if at == 0 { 1 } else { 20 }]).unwrap_err();
+            assert!(e.to_string().contains(&format!("gone{at}")), "{e}");
+        }
+    }
+
+    #[test]
     fn a_committed_message_is_in_new_and_an_aborted_one_nowhere() {
         let root = temp("commit").join("inbox");
         let mut md = Maildir::open(&root).unwrap();
