@@ -139,6 +139,7 @@ fn open_nofollow(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     fs::OpenOptions::new()
         .read(true)
+        // (`^` for `|` is the same flags: cargo mutants' equivalent mutant.)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
 }
@@ -272,6 +273,16 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn open_nofollow_refuses_a_link() {
+        let dir = temp("nofollow");
+        fs::write(dir.join("real"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.join("real"), dir.join("link")).unwrap();
+        assert!(open_nofollow(&dir.join("real")).is_ok());
+        let e = open_nofollow(&dir.join("link")).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{e}");
     }
 
     #[test]

@@ -379,10 +379,21 @@ mod tests {
         let p = part_path(&Path::new("d").join(&odd));
         let shown = p.file_name().unwrap().as_bytes();
         let text = std::str::from_utf8(shown).expect("cut between characters");
-        assert!(
-            text.starts_with(&odd[..199]) && text.len() <= NAME_MAX,
-            "{text}"
-        );
+        assert!(text.starts_with(&odd[..199]), "{text}");
+        assert_eq!(text.len(), 199 + ".0123456789abcdef.part".len(), "{text}");
+        // A name that fits with `.part` is kept whole, however long.
+        for len in [1, 60, 250] {
+            let name = "n".repeat(len);
+            let p = part_path(&Path::new("d").join(&name));
+            assert_eq!(p, Path::new("d").join(format!("{name}.part")));
+        }
+        // Bytes that are not UTF-8 (a name may be any bytes): no character boundary to
+        // cut at, the digest alone then, and no panic.
+        let raw = std::ffi::OsStr::from_bytes(&[0x80; 300]);
+        let p = part_path(&Path::new("d").join(raw));
+        let shown = p.file_name().unwrap().as_bytes();
+        assert_eq!(shown.len(), ".0123456789abcdef.part".len(), "{shown:?}");
+        assert!(shown.starts_with(b".") && shown.ends_with(b".part"));
     }
 
     #[test]
