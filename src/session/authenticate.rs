@@ -270,6 +270,20 @@ mod tests {
         );
         r.unwrap();
         assert_eq!(sent, ["AUTH PLAIN", "AGJvYgBwdw=="]);
+        // At the limit exactly: the line `AUTH PLAIN AGJvYgBwdw==` is 23 octets.
+        for (limit, inline) in [(23, true), (22, false)] {
+            let mut script = vec![Step::Success(reply(235, "ok"))];
+            if !inline {
+                script.insert(0, challenge(""));
+            }
+            let (r, sent) = run_limited(script, Mechanism::Plain, Some(limit));
+            r.unwrap();
+            assert_eq!(sent.len() == 1, inline, "limit {limit}: {sent:?}");
+            assert!(
+                sent.iter().all(|l| l.len() <= limit),
+                "limit {limit}: {sent:?}"
+            );
+        }
         // None allowed (IMAP without SASL-IR): the same.
         let (r, sent) = run_limited(
             vec![challenge(""), Step::Success(reply(235, "ok"))],

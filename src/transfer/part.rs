@@ -286,3 +286,45 @@ impl PartFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_existing_says_what_is_at_the_name() {
+        let dir = crate::util::test_folder("part-existing");
+        // Nothing there: nothing to resume, no error.
+        assert!(open_existing(&dir.join("none")).unwrap().is_none());
+        // A regular file: opened for appending, blocking again (O_NONBLOCK was only for
+        // the open of a planted FIFO).
+        fs::write(dir.join("f"), b"x").unwrap();
+        let f = open_existing(&dir.join("f")).unwrap().unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: F_GETFL on a descriptor we own.
+        let flags = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(flags & libc::O_NONBLOCK, 0, "still non-blocking");
+        // A link, and a FIFO with no reader: refused, each for what it is.
+        std::os::unix::fs::symlink(dir.join("f"), dir.join("link")).unwrap();
+        let e = open_existing(&dir.join("link")).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("is a symbolic link; refusing to follow it"),
+            "{e}"
+        );
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: mkfifo with a C string we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = open_existing(&fifo).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("is not a regular file; refusing to write into it"),
+            "{e}"
+        );
+        // Any other failure is said as the system says it.
+        fs::create_dir(dir.join("d")).unwrap();
+        let e = open_existing(&dir.join("d")).unwrap_err();
+        assert!(e.to_string().contains("Is a directory"), "{e}");
+    }
+}
