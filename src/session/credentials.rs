@@ -275,6 +275,20 @@ mod tests {
     }
 
     #[test]
+    fn an_external_login_is_the_certificate_and_sends_no_secret() {
+        let c = Credentials::external("bob", "alice");
+        assert_eq!(c.login_method().unwrap(), Method::Sasl(Mechanism::External));
+        assert_eq!(c.secret(), "");
+        assert_eq!(c.sasl_user(), "alice");
+        assert!(!c.sends_secret() && !c.is_token() && !c.is_anonymous());
+        // Without an authorization identity: the certificate's own.
+        assert_eq!(Credentials::external("bob", "").sasl_user(), "");
+        // A password login is never EXTERNAL, whatever --auth says.
+        let pw = Credentials::password("bob", "pw").with_method(Method::Sasl(Mechanism::External));
+        assert_eq!(pw.login_method().unwrap_err().exit_code(), 64);
+    }
+
+    #[test]
     fn the_refusal_names_netrc_and_never_suggests_tls_none_for_it() {
         let c = Credentials::password("bob", "pw");
         assert!(c.cleartext_refusal().contains("--tls none"));

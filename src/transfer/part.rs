@@ -327,4 +327,42 @@ mod tests {
         let e = open_existing(&dir.join("d")).unwrap_err();
         assert!(e.to_string().contains("Is a directory"), "{e}");
     }
+
+    #[test]
+    fn a_part_file_knows_its_length_and_whether_it_resumed() {
+        let dir = crate::util::test_folder("part-file");
+        let dest = dir.join("f.bin");
+        let mut p = PartFile::open(&dest, Resume::Fresh).unwrap();
+        assert!(p.is_empty() && !p.resumed() && !p.in_place());
+        p.write(b"abc").unwrap();
+        assert!(!p.is_empty() && !p.resumed());
+        assert_eq!(p.len(), 3);
+        drop(p);
+        // The .part an earlier run left: resumed, from its length.
+        let mut p = PartFile::open(&dest, Resume::Part).unwrap();
+        assert!(p.resumed() && !p.is_empty());
+        assert_eq!(p.len(), 3);
+        // Started over: neither.
+        p.restart().unwrap();
+        assert!(p.is_empty() && !p.resumed());
+        drop(p);
+        // An empty .part resumes nothing.
+        let p = PartFile::open(&dest, Resume::Part).unwrap();
+        assert!(p.is_empty() && !p.resumed());
+    }
+
+    #[test]
+    fn create_fresh_says_why_the_old_file_could_not_go() {
+        let dir = crate::util::test_folder("part-fresh");
+        // A folder where the .part goes: it cannot be removed, and that is the error.
+        fs::create_dir(dir.join("f.part")).unwrap();
+        let e = create_fresh(&dir.join("f.part")).unwrap_err();
+        assert!(e.to_string().contains("Is a directory"), "{e}");
+        // Nothing there, or a stale file: a fresh, empty one.
+        for _ in 0..2 {
+            let mut f = create_fresh(&dir.join("g.part")).unwrap();
+            assert_eq!(f.seek(SeekFrom::End(0)).unwrap(), 0);
+            f.write_all(b"stale").unwrap();
+        }
+    }
 }
