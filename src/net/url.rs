@@ -263,6 +263,9 @@ pub(crate) fn check_host(after_scheme: &str) -> std::result::Result<(), String> 
         );
     }
     let host = String::from_utf8_lossy(&host).to_ascii_lowercase();
+    // Without the port (`host:21`, and the empty one of `host:`); an IPv6 literal has no
+    // labels.
+    let host = host.split(':').next().unwrap_or_default();
     for label in host.split('.') {
         let Some(encoded) = label.strip_prefix("xn--") else {
             continue;
@@ -487,6 +490,9 @@ mod tests {
                 format!("ftp://xn--{label}.example/x"),
                 format!("ftp://u@XN--{}/x", label.to_uppercase()),
                 format!("ftps:///xn--{label}/x"),
+                format!("ftp://xn--{label}:21/x"),
+                // An empty port is no port (found by fuzzing).
+                format!("ftp:///xn--{label}://"),
             ] {
                 let e = Target::parse(&url, &[Scheme::Ftp, Scheme::Ftps]).unwrap_err();
                 assert_eq!(e.exit_code(), 64, "{url}: {e}");
