@@ -349,6 +349,17 @@ mod tests {
         // An empty .part resumes nothing.
         let p = PartFile::open(&dest, Resume::Part).unwrap();
         assert!(p.is_empty() && !p.resumed());
+        drop(p);
+        // Published over a file that was there: it keeps that file's mode.
+        use std::os::unix::fs::PermissionsExt;
+        fs::write(&dest, b"old").unwrap();
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o640)).unwrap();
+        let mut p = PartFile::open(&dest, Resume::Fresh).unwrap();
+        p.write(b"new").unwrap();
+        p.publish(None, false).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"new");
+        let mode = fs::metadata(&dest).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
     }
 
     #[test]

@@ -176,6 +176,20 @@ mod tests {
     }
 
     #[test]
+    fn only_a_taken_name_is_tried_again() {
+        // A folder that does not exist: no other name can help, one try.
+        let d = dir("once");
+        let mut tries = 0;
+        let e = create_beside(&d.0.join("gone/f"), "tmp", 0o600, || {
+            tries += 1;
+            Ok(format!("t{tries}"))
+        })
+        .unwrap_err();
+        assert_eq!(tries, 1);
+        assert!(e.to_string().ends_with("No such file or directory"), "{e}");
+    }
+
+    #[test]
     fn a_folder_that_cannot_be_synced_is_an_error_naming_it() {
         let d = dir("nosync");
         let e = sync_folder(&d.0.join("gone")).unwrap_err();
