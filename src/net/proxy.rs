@@ -137,6 +137,9 @@ impl Proxy {
         if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() {
             return Err(bad("a proxy URL has no path"));
         }
+        if let Some(url::Host::Domain(d)) = parsed.host() {
+            super::url::check_labels(d).map_err(|why| bad(&why))?;
+        }
         let host = match parsed.host() {
             Some(url::Host::Domain(d)) if !d.is_empty() => d.to_string(),
             Some(url::Host::Ipv4(a)) => a.to_string(),

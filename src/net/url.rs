@@ -137,6 +137,9 @@ impl Target {
             url::ParseError::IdnaError => bad("a host name must be ASCII: give an internationalised name in its xn-- form (as `idn2` prints it)"),
             e => bad(&e.to_string()),
         })?;
+        if let Some(url::Host::Domain(d)) = parsed.host() {
+            check_labels(d).map_err(|why| bad(&why))?;
+        }
         let host = match parsed.host() {
             Some(url::Host::Domain(d)) if !d.is_empty() => decode(d, "host", url)?,
             Some(url::Host::Ipv4(a)) => a.to_string(),
@@ -263,11 +266,23 @@ pub(crate) fn check_host(after_scheme: &str) -> std::result::Result<(), String> 
         );
     }
     let host = String::from_utf8_lossy(&host).to_ascii_lowercase();
-    // Without the port (`host:21`, and the empty one of `host:`); an IPv6 literal has no
-    // labels.
+    // Without the port (`host:21`, and the empty one of `host:`) and what the url crate
+    // trims (spaces and controls at the end of a URL); an IPv6 literal has no labels.
     let host = host.split(':').next().unwrap_or_default();
+    check_labels(host.trim_end_matches(|c: char| c <= ' '))
+}
+
+/// Refuses an `xn--` label of `host` that decodes to an invisible character. Called on
+/// the text before the url crate parses it (its IDNA code asserts on U+200F) and on the
+/// host it parsed, which is what is connected to: the first is a best effort at reading
+/// a URL as the url crate would, the second is the check.
+pub(crate) fn check_labels(host: &str) -> std::result::Result<(), String> {
     for label in host.split('.') {
-        let Some(encoded) = label.strip_prefix("xn--") else {
+        let Some(encoded) = label
+            .get(..4)
+            .filter(|p| p.eq_ignore_ascii_case("xn--"))
+            .map(|_| &label[4..])
+        else {
             continue;
         };
         // Punycode that does not decode is the url crate's to refuse.
@@ -276,7 +291,8 @@ pub(crate) fn check_host(after_scheme: &str) -> std::result::Result<(), String> 
         };
         if let Some(c) = decoded.chars().find(|&c| invisible(c)) {
             return Err(format!(
-                "host label {label} decodes to an invisible character (U+{:04X}), as a look-alike name would",
+                "host label {} decodes to an invisible character (U+{:04X}), as a look-alike name would",
+                crate::wire::transcript::printable(label),
                 c as u32
             ));
         }
@@ -491,8 +507,10 @@ mod tests {
                 format!("ftp://u@XN--{}/x", label.to_uppercase()),
                 format!("ftps:///xn--{label}/x"),
                 format!("ftp://xn--{label}:21/x"),
-                // An empty port is no port (found by fuzzing).
+                // An empty port is no port, a space at the end no part of the host (found
+                // by fuzzing).
                 format!("ftp:///xn--{label}://"),
+                format!("ftp:///xn--{label} "),
             ] {
                 let e = Target::parse(&url, &[Scheme::Ftp, Scheme::Ftps]).unwrap_err();
                 assert_eq!(e.exit_code(), 64, "{url}: {e}");

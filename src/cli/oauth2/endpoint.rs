@@ -35,6 +35,9 @@ pub fn check_url(flag: &str, url: &str) -> Result<String> {
     let after_scheme = url.split_once(':').map_or("", |(_, rest)| rest);
     crate::net::url::check_host(after_scheme).map_err(|why| bad(&why))?;
     let parsed = url::Url::parse(url).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    if let Some(url::Host::Domain(d)) = parsed.host() {
+        crate::net::url::check_labels(d).map_err(|why| bad(&why))?;
+    }
     let loopback = matches!(
         parsed.host(),
         Some(url::Host::Ipv4(a)) if a.is_loopback()
