@@ -735,6 +735,21 @@ mod tests {
             "tim b913a602c7eda7a495b4e6e7334d3890"
         );
         ex.finish(None).unwrap();
+        // One challenge only, and never an empty one (nothing to prove knowledge of).
+        assert!(ex.respond(b"<again@host>").is_err());
+        let mut ex = Exchange::new(Mechanism::CramMd5, "tim", "tanstaaftanstaaf");
+        assert!(ex.respond(b"").is_err());
+    }
+
+    #[test]
+    fn debug_names_the_mechanism_and_user_never_the_secret() {
+        let ex = Exchange::new(Mechanism::CramMd5, "tim", "tanstaaftanstaaf");
+        let shown = format!("{ex:?}");
+        assert!(
+            shown.contains("CramMd5") && shown.contains("tim"),
+            "{shown}"
+        );
+        assert!(!shown.contains("tanstaaf"), "{shown}");
     }
 
     #[test]
