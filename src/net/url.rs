@@ -228,9 +228,10 @@ impl fmt::Display for Target {
         if self.port != self.scheme.default_port() {
             write!(f, ":{}", self.port)?;
         }
-        // An FTP path's `;` is escaped: `;type=` in it would read as the suffix.
+        // An FTP path's `;` is escaped: `;type=` in it would read as the suffix; and its
+        // `\`, which the url crate reads as `/` under ftp:// (found by fuzzing).
         let also: &[char] = match self.scheme {
-            Scheme::Ftp | Scheme::Ftps => &[';'],
+            Scheme::Ftp | Scheme::Ftps => &[';', '\\'],
             _ => &[],
         };
         write!(f, "/{}", encode_for_display(&self.path, also))
@@ -414,6 +415,9 @@ mod tests {
                 "ftp://h.example/a;type=b;type=a",
                 "ftp://h.example/a%3Btype=b",
             ),
+            // A backslash in an FTP file name: `\` in an ftp:// URL reads as `/`.
+            ("ftp://h.example/a%5Cb", "ftp://h.example/a%5Cb"),
+            ("pop3://h.example/a%5Cb", "pop3://h.example/a\\b"),
         ] {
             let all = [Scheme::Pop3, Scheme::Ftp];
             let t = Target::parse(url, &all).unwrap();
