@@ -513,6 +513,33 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_reads_through_interruptions_and_never_past_its_end() {
+        // The literal is the last of the input: reading on after it is an end, not a wait
+        // for more (nor a connection cut short).
+        let wire = b"* 1 FETCH (BODY[] {5}\r\nhello";
+        for chunk in [1, 2, 64] {
+            let mut c = imap(wire, chunk);
+            c.read_reply().unwrap();
+            // A signal interrupts the reads: tried again.
+            c.stream_mut().interrupts = 3;
+            let mut lit = c.literal(5).unwrap();
+            assert_eq!(read_to_end(|b| lit.read(b), 2).unwrap(), b"hello");
+            assert_eq!(lit.read(&mut [0u8; 8]).unwrap(), 0);
+            assert_eq!(lit.read(&mut [0u8; 8]).unwrap(), 0);
+            assert!(!c.is_broken());
+        }
+        // Another read error (here the script's timeout: the rest waits for a command
+        // never sent) ends it at once, never tried again.
+        let mut c = scripted(&[b"* 1 FETCH (BODY[] {5}\r\nhel", b"lo"], 64, Imap);
+        c.read_reply().unwrap();
+        let mut lit = c.literal(5).unwrap();
+        let mut b = [0u8; 8];
+        assert_eq!(lit.read(&mut b).unwrap(), 3);
+        let e = lit.read(&mut b).unwrap_err();
+        assert_eq!(e.exit_code(), 75, "{e}");
+    }
+
+    #[test]
     fn a_200_mib_literal_streams_through_the_fixed_buffer() {
         // A reader that makes up its bytes: nothing of the literal is ever held whole.
         struct Big {
