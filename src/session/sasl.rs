@@ -815,6 +815,47 @@ mod tests {
     }
 
     #[test]
+    fn a_token_error_says_what_its_status_means() {
+        for (said, meaning) in [
+            (
+                r#"{"status":"401"}"#,
+                "the access token is expired, revoked or not for this user (status 401)",
+            ),
+            (
+                r#"{"status":"insufficient_scope"}"#,
+                "the access token does not allow this service (its scope) (status insufficient_scope)",
+            ),
+            (
+                r#"{"status":"403"}"#,
+                "the access token does not allow this service (its scope) (status 403)",
+            ),
+            (
+                r#"{"status":"invalid_request"}"#,
+                "the server found the login malformed (status invalid_request)",
+            ),
+            (
+                r#"{"status":"400"}"#,
+                "the server found the login malformed (status 400)",
+            ),
+            (
+                r#"{"status":"500"}"#,
+                "the server refused the token (status 500)",
+            ),
+            // Escapes stay as they came, and do not end the string.
+            (
+                r#"{"status" : "a\"b\\", "scope":"x\\"}"#,
+                r#"the server refused the token (status a\"b\\, scope needed: x\\)"#,
+            ),
+            (
+                r#"{"status":"unterminated}"#,
+                r#"the server says: {"status":"unterminated}"#,
+            ),
+        ] {
+            assert_eq!(token_error(said.as_bytes(), "tok"), meaning, "{said}");
+        }
+    }
+
+    #[test]
     fn a_token_error_that_is_no_json_is_quoted_without_the_token() {
         let mut ex = Exchange::new(Mechanism::OAuthBearer, "u", "tok123");
         ex.initial_response().unwrap();
