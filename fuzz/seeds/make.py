@@ -258,3 +258,28 @@ ftp_ops = ("200 Always in UTF8 mode.\r\n200 Switching to Binary mode.\r\n213 409
 put("ftp_session", "plain", b"\xf0" + (ftp_login + ftp_ops + "200 NOOP ok.\r\n221 Goodbye.\r\n").encode())
 put("ftp_session", "bytewise-mtime", b"\x02" + (ftp_login + ftp_ops + "213 Modify=20261207210000; pub/a\r\n200 NOOP ok.\r\n221 Goodbye.\r\n").encode())
 put("ftp_session", "short-refused", b"\xf0" + b"220 hi\r\n331 pw\r\n530 Login incorrect.\r\n")
+
+# ftp_data: the control connection, then each data connection's bytes after "\0DATA\0".
+# Selector as ftp_session's (1: TYPE A).
+def ftp_data(pasv):
+    if pasv:
+        # EPSV refused once: PASV from then on (the address in the reply is never used).
+        open_data = ["500 EPSV not understood\r\n227 Entering Passive Mode (10,0,0,9,117,48).\r\n"] + \
+            ["227 Entering Passive Mode (127,0,0,1,117,48).\r\n"] * 4
+    else:
+        open_data = ["229 Entering Extended Passive Mode (|||30012|)\r\n"] * 5
+    ctl = (ftp_login + "200 Always in UTF8 mode.\r\n200 Switching to Binary mode.\r\n213 11\r\n"
+           + open_data[0] + "150 Opening BINARY mode data connection for pub/a (11 bytes).\r\n226 Transfer complete.\r\n"
+           + open_data[1] + "350 Restart position accepted (5).\r\n150 Opening BINARY mode data connection.\r\n226 Transfer complete.\r\n"
+           + open_data[2] + "150 Here comes the directory listing.\r\n226 Directory send OK.\r\n"
+           + open_data[3] + "150 Here comes the directory listing.\r\n226 Directory send OK.\r\n"
+           + open_data[4] + "150 Ok to send data.\r\n226 Transfer complete.\r\n221 Goodbye.\r\n")
+    data = ["hello world", " world",
+            "type=file;size=11;modify=20261207210000;unique=801g4804; a\r\ntype=dir;modify=20261207210000; sub\r\n",
+            "-rw-r--r--    1 1000     1000           11 Dec 07 21:00 a\r\ndrwxr-xr-x    2 1000     1000         4096 Dec 07 21:00 sub\r\n",
+            ""]
+    return (ctl + "".join("\0DATA\0" + d for d in data)).encode()
+put("ftp_data", "epsv", b"\xf0" + ftp_data(False))
+put("ftp_data", "pasv-bytewise", b"\x00" + ftp_data(True))
+put("ftp_data", "short-longer-than-size", b"\xf0" + (ftp_login + "200 Always in UTF8 mode.\r\n200 Switching to Binary mode.\r\n213 3\r\n"
+    "229 Entering Extended Passive Mode (|||30012|)\r\n150 Here it comes.\r\n226 Transfer complete.\r\n").encode() + b"\0DATA\0hello world")

@@ -63,7 +63,15 @@ pub struct FtpClient<S: Transport = NetStream> {
     set_time: SetTime,
     /// The proxy the control connection went through, which the data connections take too.
     proxy: Option<Proxy>,
+    /// The fuzz targets' data connections (`crate::fuzzing`): a loopback socket of their
+    /// own instead of the port the fuzzed server names. Never in a program.
+    #[cfg(any(feature = "fuzzing", test))]
+    data_from: Option<DataFrom>,
 }
+
+/// Where [`FtpClient::data_from`] takes each passive data connection from.
+#[cfg(any(feature = "fuzzing", test))]
+pub(crate) type DataFrom = Box<dyn FnMut() -> std::io::Result<std::net::TcpStream> + Send>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SetTime {
@@ -126,6 +134,8 @@ impl<S: Transport> FtpClient<S> {
             current_type: None,
             set_time: SetTime::Unknown,
             proxy: opts.session.connect.proxy_for(target)?.cloned(),
+            #[cfg(any(feature = "fuzzing", test))]
+            data_from: None,
         };
         let mut client = starttls::starttls(client, target, &opts.session, Some(creds))?;
         open::end_phase(&mut client.conn, &opts.session);
@@ -154,6 +164,13 @@ impl<S: Transport> FtpClient<S> {
         }
         self.protected = true;
         Ok(())
+    }
+
+    /// Passive data connections from `from` instead of the server's port (the fuzz
+    /// targets: a fuzzed server must not choose a port to dial).
+    #[cfg(any(feature = "fuzzing", test))]
+    pub(crate) fn data_from(&mut self, from: DataFrom) {
+        self.data_from = Some(from);
     }
 
     pub fn features(&self) -> &Features {

@@ -12,7 +12,7 @@ mod wire;
 
 pub use files::{config, mbox, mime, netrc_url, oauth2, proxy};
 pub use protocols::{ftp, imap, pop3, smtp, utf7};
-pub use sessions::{ftp_session, imap_session, smtp_session};
+pub use sessions::{ftp_data, ftp_session, imap_session, smtp_session};
 pub use wire::{dot, pop3_session, wire};
 
 use crate::error::{Error, Kind, Result};
@@ -31,6 +31,7 @@ pub fn targets() -> Vec<(&'static str, Run)> {
         ("config", config),
         ("dot", dot),
         ("ftp", ftp),
+        ("ftp_data", ftp_data),
         ("ftp_session", ftp_session),
         ("imap", imap),
         ("imap_session", imap_session),

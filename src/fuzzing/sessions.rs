@@ -2,7 +2,8 @@
 //! machines, not only their line parsers (the POP3 session is in `wire`).
 
 use super::{Mem, chunk_of};
-use crate::ftp::client::{FtpClient, FtpOptions};
+use crate::ftp::client::{DataFrom, FtpClient, FtpOptions};
+use crate::ftp::list;
 use crate::imap::client::{FetchEvent, ImapClient};
 use crate::net::ConnectOptions;
 use crate::net::tls::TlsMode;
@@ -10,6 +11,8 @@ use crate::net::url::{Scheme, Target};
 use crate::session::{Credentials, SessionOptions};
 use crate::smtp::LoneCr;
 use crate::smtp::client::{Envelope, SmtpClient, SmtpOptions};
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 fn options() -> SessionOptions {
@@ -76,6 +79,149 @@ fn ftp_steps(data: &[u8]) -> u32 {
     let _ = c.noop();
     c.quit();
     steps + 1
+}
+
+/// The separator of [`ftp_data`]'s input: the server's control bytes, then each passive
+/// data connection's bytes after one.
+pub const DATA: &[u8] = b"\0DATA\0";
+
+/// The most a data connection carries (what loopback buffers hold without a reader).
+const MAX_DATA: usize = 32 * 1024;
+
+/// FTP transfers: the control connection as in [`ftp_session`], and its passive data
+/// connections, each a loopback socket of this target's own (never the port the fuzzed
+/// server names) carrying the next part of the input ([`DATA`] before each). After the
+/// login: a download (SIZE, RETR), a resumed one (REST), the names of a folder (MLSD or
+/// NLST as FEAT says), a LIST read as ftp-ls reads it, an upload (STOR), QUIT. Checked: a
+/// download is never longer than SIZE announced, and every count returned is what went
+/// through.
+pub fn ftp_data(data: &[u8]) {
+    ftp_data_steps(data);
+}
+
+/// How far [`ftp_data`] got: 1 logged in, then one more for each transfer that succeeded,
+/// 7 QUIT.
+fn ftp_data_steps(data: &[u8]) -> u32 {
+    let Some((&sel, rest)) = data.split_first() else {
+        return 0;
+    };
+    let mut parts = split(rest, DATA).into_iter();
+    let control = parts.next().unwrap_or_default();
+    let Ok(from) = data_server(parts.collect()) else {
+        return 0;
+    };
+    let target = target("ftp://fuzz@ftp.example/", Scheme::Ftp);
+    let creds = Credentials::password("fuzz", "secret");
+    let opts = FtpOptions {
+        session: options(),
+        active: false,
+        ascii: sel & 1 == 1,
+    };
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let mem = Mem::session(control, chunk_of(sel));
+    let Ok(mut c) = FtpClient::handshake(mem, &target, &creds, &opts, deadline) else {
+        return 0;
+    };
+    c.data_from(from);
+    let mut steps = 1;
+    // A download, whole, then from byte 5: never more than SIZE announced, and the count
+    // returned is what the sink was given.
+    let size = c.size("pub/a").ok().flatten();
+    for offset in [0, 5] {
+        if !c.is_usable() {
+            return steps;
+        }
+        let mut got = 0u64;
+        let expected = size.map(|s| s.saturating_sub(offset));
+        let mut sink = |b: &[u8]| {
+            got += b.len() as u64;
+            Ok(())
+        };
+        if let Ok(Some(n)) = c.retrieve("pub/a", offset, expected, &mut sink) {
+            assert_eq!(n, got, "a download's count is not what arrived");
+            assert!(expected.is_none_or(|e| n <= e), "more than SIZE announced");
+            steps += 1;
+        }
+    }
+    if !c.is_usable() {
+        return steps;
+    }
+    let mut names = 0usize;
+    if c.list_files("pub", &mut |_| {
+        names += 1;
+        Ok(())
+    })
+    .is_ok()
+    {
+        steps += 1;
+    }
+    if !c.is_usable() {
+        return steps;
+    }
+    let now = std::time::UNIX_EPOCH + Duration::from_secs(1_796_212_800);
+    let mut lines = 0usize;
+    if c.listing("LIST", "pub", &mut |line| {
+        let _ = list::parse_list(&String::from_utf8_lossy(line), now);
+        lines += 1;
+        Ok(())
+    })
+    .is_ok()
+    {
+        steps += 1;
+    }
+    if !c.is_usable() {
+        return steps;
+    }
+    let file = [b'x'; 300];
+    let mut at = 0;
+    let mut source = |buf: &mut [u8]| {
+        let n = buf.len().min(100).min(file.len() - at);
+        buf[..n].copy_from_slice(&file[at..at + n]);
+        at += n;
+        Ok(n)
+    };
+    if let Ok(n) = c.store("pub/up", &mut source) {
+        assert_eq!(n, 300, "an upload's count is not what was sent");
+        steps += 1;
+    }
+    if !c.is_usable() {
+        return steps;
+    }
+    c.quit();
+    steps + 1
+}
+
+/// `data` cut at each `sep`.
+fn split<'a>(data: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    let mut rest = data;
+    while let Some(at) = rest.windows(sep.len()).position(|w| w == sep) {
+        parts.push(&rest[..at]);
+        rest = &rest[at + sep.len()..];
+    }
+    parts.push(rest);
+    parts
+}
+
+/// The data connections of [`ftp_data`]: each a loopback connection to a listener of its
+/// own, the server's end holding the next part (then its end of writing), an empty one
+/// once the parts are spent. The server's ends stay open until the client is dropped, so an
+/// upload's bytes have somewhere to go.
+fn data_server(parts: Vec<&[u8]>) -> io::Result<DataFrom> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let addr = listener.local_addr()?;
+    let mut parts: std::collections::VecDeque<Vec<u8>> =
+        parts.into_iter().map(<[u8]>::to_vec).collect();
+    let mut held = Vec::new();
+    Ok(Box::new(move || {
+        let client = TcpStream::connect(addr)?;
+        let (mut server, _) = listener.accept()?;
+        let bytes = parts.pop_front().unwrap_or_default();
+        server.write_all(&bytes[..bytes.len().min(MAX_DATA)])?;
+        server.shutdown(Shutdown::Write)?;
+        held.push(server);
+        Ok(client)
+    }))
 }
 
 /// An SMTP session: greeting, EHLO (HELO when refused), AUTH when the selector byte asks,
@@ -224,7 +370,7 @@ fn imap_steps(data: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::super::wire::pop3_steps;
-    use super::{ftp_steps, imap_steps, smtp_steps};
+    use super::{ftp_data_steps, ftp_steps, imap_steps, smtp_steps};
     use std::path::Path;
 
     /// The hand-made seeds (fuzz/seeds/make.py) go the whole way: the fuzzer starts from
@@ -235,6 +381,7 @@ mod tests {
         let mut seen = 0;
         for (target, steps, whole) in [
             ("ftp_session", ftp_steps as fn(&[u8]) -> u32, 9),
+            ("ftp_data", ftp_data_steps, 7),
             ("smtp_session", smtp_steps, 5),
             ("imap_session", imap_steps, 7),
             ("pop3_session", pop3_steps, 7),
@@ -249,6 +396,6 @@ mod tests {
                 }
             }
         }
-        assert!(seen >= 14, "only {seen} seeds");
+        assert!(seen >= 16, "only {seen} seeds");
     }
 }

@@ -128,6 +128,13 @@ impl<S: Transport> FtpClient<S> {
                 port
             }
         };
+        #[cfg(any(feature = "fuzzing", test))]
+        if let Some(from) = &mut self.data_from {
+            let tcp = from();
+            return tcp
+                .map(PendingData::Connected)
+                .map_err(|e| Error::network(self.peer(), e));
+        }
         if let Some(proxy) = &self.proxy {
             // Through the control connection's proxy, to the control connection's host (as
             // curl does): the proxy's address is not the server's.
