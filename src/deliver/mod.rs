@@ -475,4 +475,29 @@ pub(crate) mod tests {
         assert_eq!(m.commit().unwrap_err().to_string(), "full");
         assert_eq!(*events.borrow(), ["write y", "abort"]);
     }
+
+    /// Each folder is kept once, and synced once: a folder that cannot be synced is an
+    /// error naming it, and one synced is forgotten.
+    #[test]
+    fn new_entries_are_synced_once() {
+        let top = crate::util::test_folder("new-entries");
+        let (a, b) = (top.join("a"), top.join("b"));
+        std::fs::create_dir(&a).unwrap();
+        let mut n = NewEntries::default();
+        n.add(a.clone());
+        n.extend(vec![a.clone(), b.clone()]);
+        n.add(b.clone());
+        assert_eq!(n.0, [a.clone(), b.clone()]);
+        // b does not exist: its sync fails, and both stay to be synced.
+        let e = n.sync().unwrap_err();
+        assert!(e.to_string().contains("b: cannot sync the folder"), "{e}");
+        assert_eq!(n.0.len(), 2);
+        std::fs::create_dir(&b).unwrap();
+        n.sync().unwrap();
+        assert!(n.0.is_empty());
+        // Once synced, a folder gone since is no error.
+        std::fs::remove_dir(&b).unwrap();
+        n.add(a);
+        n.sync().unwrap();
+    }
 }
