@@ -784,6 +784,20 @@ mod schema_tests {
         assert_eq!(PopEntry::value(1234, true), "1234 dele");
     }
 
+    /// A state file whose last line lost its LF was cut short: refused, never read as an
+    /// id one byte shorter; an empty one is a fresh start.
+    #[test]
+    fn a_state_file_cut_short_is_refused() {
+        let whole = format!("{MAGIC_2}\nuid1 1234\n");
+        assert!(parse(&whole, "S").is_ok());
+        let e = parse(whole.trim_end(), "S").unwrap_err();
+        assert!(
+            e.to_string().contains("S: its last line is cut short"),
+            "{e}"
+        );
+        assert!(parse("", "S").is_err_and(|e| !e.to_string().contains("cut short")));
+    }
+
     #[test]
     fn folder_keys_are_plain_ascii() {
         assert_eq!(folder_key("INBOX"), "INBOX");

@@ -451,6 +451,9 @@ mod tests {
             plan(&dangling, false).unwrap(),
             Plan::Atomic(dangling.clone())
         );
+        // A name that cannot be looked up (below a file) is refused, not planned.
+        let e = plan(&target.join("x"), false).unwrap_err();
+        assert_eq!(e.exit_code(), 73, "{e}");
     }
 
     #[test]
