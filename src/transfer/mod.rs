@@ -315,6 +315,15 @@ mod tests {
     #[test]
     fn folders_made_say_which_folders_got_new_entries() {
         let d = crate::util::test_folder("folders");
+        // Below a file: the lookup's own error, naming the folder asked for.
+        fs::write(d.join("file"), b"x").unwrap();
+        for create in [false, true] {
+            let e = ensure_folder(&d.join("file/x"), create)
+                .unwrap_err()
+                .to_string();
+            assert!(e.ends_with("file/x: Not a directory"), "{e}");
+        }
+        fs::remove_file(d.join("file")).unwrap();
         let e = make_folders(&d.join("a/b"), false, 0o700).unwrap_err();
         assert_eq!(e.exit_code(), 73);
         assert!(
@@ -451,9 +460,28 @@ mod tests {
             plan(&dangling, false).unwrap(),
             Plan::Atomic(dangling.clone())
         );
-        // A name that cannot be looked up (below a file) is refused, not planned.
-        let e = plan(&target.join("x"), false).unwrap_err();
+        let e = plan(&dangling, true).unwrap_err().to_string();
+        assert!(
+            e.contains("a symbolic link to a file that does not exist"),
+            "{e}"
+        );
+        // A name that cannot be looked up (below a file) is refused, not planned, and a
+        // link to one says why.
+        let below = target.join("x");
+        let e = plan(&below, false).unwrap_err();
         assert_eq!(e.exit_code(), 73, "{e}");
+        let to_below = d.0.join("to-below");
+        symlink(&below, &to_below).unwrap();
+        let e = plan(&to_below, true).unwrap_err().to_string();
+        assert!(e.ends_with("to-below: Not a directory"), "{e}");
+        // Followed: a link to a folder is refused, one to a device written in place.
+        let to_dir = d.0.join("to-dir");
+        symlink(&d.0, &to_dir).unwrap();
+        let e = plan(&to_dir, true).unwrap_err().to_string();
+        assert!(e.ends_with("to-dir: is a folder"), "{e}");
+        let to_null = d.0.join("to-null");
+        symlink(null, &to_null).unwrap();
+        assert_eq!(plan(&to_null, true).unwrap(), Plan::InPlace(to_null));
     }
 
     #[test]
