@@ -873,6 +873,39 @@ mod tests {
         crate::util::test_folder("state")
     }
 
+    /// A save writes what changed, and only then: a field alone, an id with a value alone,
+    /// nothing for a run that changed nothing or only looked.
+    #[test]
+    fn a_save_writes_only_what_changed() {
+        let d = temp();
+        let path = d.join("only-changes");
+        let mut s = StateFile::open(&path).unwrap();
+        s.save().unwrap();
+        assert!(!path.exists(), "a run that recorded nothing wrote a state");
+        s.set_field("uidvalidity", "7").unwrap();
+        s.save().unwrap();
+        drop(s);
+        let mut s = reopen(&path);
+        assert_eq!(s.field("uidvalidity"), Some("7"));
+        s.insert_with("uid1", "1234 dele").unwrap();
+        s.save().unwrap();
+        drop(s);
+        let mut s = reopen(&path);
+        assert!(s.contains("uid1"));
+        // Unchanged, or changed by a look: the file is not written again.
+        let ino = || std::os::unix::fs::MetadataExt::ino(&fs::metadata(&path).unwrap());
+        let before = ino();
+        s.save().unwrap();
+        s.peek();
+        s.insert("uid2");
+        s.save().unwrap();
+        assert_eq!(ino(), before, "the state was rewritten");
+        // Refused as a bug: an id or a value that is not printable ASCII.
+        assert!(s.insert_with("a b", "1").is_err());
+        assert!(s.insert_with("uid3", "1\n2").is_err());
+        assert!(s.set_field("k", "a b").is_err());
+    }
+
     #[test]
     fn ids_and_fields_survive_a_save_and_a_second_run_is_locked_out() {
         let d = temp();

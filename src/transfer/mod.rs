@@ -312,6 +312,42 @@ mod tests {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::symlink;
 
+    /// A FIFO whose reader went away is closed (and said so); another failure is an I/O
+    /// error that leaves it open.
+    #[test]
+    fn a_stream_whose_reader_went_away_is_closed() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let d = crate::util::test_folder("stream-out");
+        let fifo = d.join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        let mut out = StreamOut::in_place(&fifo).unwrap();
+        out.write(b"read").unwrap();
+        assert!(!out.is_closed());
+        drop(reader);
+        let e = out.write(b"unread").unwrap_err();
+        assert!(e.to_string().ends_with("fifo: the reader went away"), "{e}");
+        assert_eq!(e.exit_code(), 74);
+        assert!(out.is_closed());
+        // A file open for reading only: EBADF, not a reader gone.
+        fs::write(d.join("f"), b"x").unwrap();
+        let mut out = StreamOut {
+            file: File::open(d.join("f")).unwrap(),
+            name: "f".into(),
+            stdout: false,
+            closed: false,
+        };
+        let e = out.write(b"y").unwrap_err();
+        assert!(!e.to_string().contains("went away"), "{e}");
+        assert!(!out.is_closed());
+    }
+
     #[test]
     fn folders_made_say_which_folders_got_new_entries() {
         let d = crate::util::test_folder("folders");
