@@ -330,7 +330,27 @@ mod tests {
         let mut out = StreamOut::in_place(&fifo).unwrap();
         out.write(b"read").unwrap();
         assert!(!out.is_closed());
+        // Read: settled. Unread: an error after the wait, and another once the reader left.
+        let wait = std::time::Duration::from_millis(50);
+        let mut buf = [0u8; 8];
+        assert_eq!(std::io::Read::read(&mut &reader, &mut buf).unwrap(), 4);
+        out.settle(wait).unwrap();
+        out.write(b"abc").unwrap();
+        let e = out.settle(wait).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("fifo: the reader left 3 bytes unread for 0.05 s"),
+            "{e}"
+        );
+        assert!(!out.is_closed());
         drop(reader);
+        let e = out.settle(wait).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("fifo: the reader went away with 3 bytes unread"),
+            "{e}"
+        );
+        assert!(out.is_closed());
         let e = out.write(b"unread").unwrap_err();
         assert!(e.to_string().ends_with("fifo: the reader went away"), "{e}");
         assert_eq!(e.exit_code(), 74);
@@ -346,6 +366,32 @@ mod tests {
         let e = out.write(b"y").unwrap_err();
         assert!(!e.to_string().contains("went away"), "{e}");
         assert!(!out.is_closed());
+    }
+
+    /// A replaced file's mode is kept (never a folder's); a regular file is never written
+    /// in place.
+    #[test]
+    fn a_replaced_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = crate::util::test_folder("keep-mode");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let (dest, new, dir) = (d.join("dest"), d.join("new"), d.join("dir"));
+        fs::write(&dest, b"old").unwrap();
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o640)).unwrap();
+        fs::write(&new, b"new").unwrap();
+        fs::set_permissions(&new, fs::Permissions::from_mode(0o604)).unwrap();
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o711)).unwrap();
+        let f = File::open(&new).unwrap();
+        keep_mode(&f, &dir).unwrap();
+        assert_eq!(mode(&new), 0o604);
+        keep_mode(&f, &dest).unwrap();
+        assert_eq!(mode(&new), 0o640);
+        let e = open_in_place(&dest).unwrap_err().to_string();
+        assert!(
+            e.ends_with("dest: changed while the download was being set up"),
+            "{e}"
+        );
     }
 
     #[test]
