@@ -841,6 +841,7 @@ mod schema_tests {
         // A new UIDVALIDITY: nothing recorded counts, and all the folder's ids go.
         let mut st = StateFile::open(&path).unwrap();
         let sent = ImapFolder::new("Sent", 10);
+        assert_eq!(sent.uidvalidity(), "10");
         assert!(!sent.same_validity(&st) && sent.recorded_validity(&st) == Some("9"));
         sent.forget_all(&mut st);
         assert_eq!(sent.delivered_above(&mut st), HashSet::new());
@@ -871,6 +872,45 @@ mod tests {
 
     fn temp() -> PathBuf {
         crate::util::test_folder("state")
+    }
+
+    /// Only a regular file is read as a state, never through a link, and a FIFO does not
+    /// hold the run up; none at all is no state yet.
+    #[test]
+    fn a_state_is_read_from_a_regular_file_only() {
+        let d = temp();
+        assert!(read_regular(&d.join("none"), "S").unwrap().is_none());
+        fs::write(d.join("real"), "text\n").unwrap();
+        assert_eq!(
+            read_regular(&d.join("real"), "S").unwrap().unwrap(),
+            "text\n"
+        );
+        std::os::unix::fs::symlink(d.join("real"), d.join("link")).unwrap();
+        let e = read_regular(&d.join("link"), "S").unwrap_err().to_string();
+        assert!(
+            e.contains("S: a symbolic link; refusing to follow it"),
+            "{e}"
+        );
+        let fifo = std::ffi::CString::new(d.join("fifo").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        for (name, what) in [("fifo", "a FIFO"), (".", "a folder")] {
+            let e = read_regular(&d.join(name), "S").unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("S: not a regular file ({what})")),
+                "{e}"
+            );
+        }
+        // (Read, never written.)
+        let e = read_regular(Path::new("/dev/null"), "S")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("S: not a regular file (a device)"), "{e}");
+        // Unreadable for another reason (below a file): the reason, not a link.
+        let e = read_regular(&d.join("real/x"), "S")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Not a directory"), "{e}");
     }
 
     /// A save writes what changed, and only then: a field alone, an id with a value alone,

@@ -486,8 +486,9 @@ pub(crate) mod tests {
         let mut n = NewEntries::default();
         n.add(a.clone());
         n.extend(vec![a.clone(), b.clone()]);
-        n.add(b.clone());
         assert_eq!(n.0, [a.clone(), b.clone()]);
+        n.add(b.clone());
+        assert_eq!(n.0.len(), 2);
         // b does not exist: its sync fails, and both stay to be synced.
         let e = n.sync().unwrap_err();
         assert!(e.to_string().contains("b: cannot sync the folder"), "{e}");
