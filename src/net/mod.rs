@@ -342,5 +342,118 @@ mod tests {
                 .iter()
                 .all(|a| a.is_ipv4() && a.port() == 2121)
         );
+        assert_eq!(e.to_string(), "127.0.0.1: has no IPv6 address");
+        let v6 = resolve("::1", 21, Family::Any).unwrap();
+        assert_eq!(v6, ["[::1]:21".parse().unwrap()]);
+    }
+
+    /// A look-up's failure is said in the resolver's words for its code.
+    #[test]
+    fn a_failed_look_up_says_why() {
+        let (code, why) = getaddrinfo("127.0.0.1", 21, Family::V6).unwrap_err();
+        assert_ne!(code, libc::EAI_SYSTEM);
+        // SAFETY: gai_strerror returns a static string for any code.
+        let words = unsafe { std::ffi::CStr::from_ptr(libc::gai_strerror(code)) };
+        assert_eq!(why, words.to_string_lossy());
+    }
+
+    #[test]
+    fn families_allow_their_own_addresses() {
+        let v4: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let v6: SocketAddr = "[::1]:1".parse().unwrap();
+        assert!(Family::Any.allows(&v4) && Family::Any.allows(&v6));
+        assert!(Family::V4.allows(&v4) && !Family::V4.allows(&v6));
+        assert!(Family::V6.allows(&v6) && !Family::V6.allows(&v4));
+    }
+
+    fn target(url: &str) -> url::Target {
+        url::Target::parse(url, &url::Scheme::ALL).unwrap()
+    }
+
+    /// A plain scheme is connected and left plain; one with TLS from the first byte, to a
+    /// server that answers in plain text, is told so; without TLS at all it is refused.
+    #[test]
+    fn open_asks_tls_only_of_a_tls_scheme() {
+        use std::io::Write;
+        use stream::Transport;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming().take(3) {
+                let _ = s.unwrap().write_all(b"220 plain SMTP here\r\n");
+            }
+        });
+        let opts = ConnectOptions::default();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let plain = open(
+            &target(&format!("smtp://127.0.0.1:{port}")),
+            &opts,
+            None,
+            deadline,
+        );
+        assert!(!plain.unwrap().is_tls());
+        let tls = tls::TlsContext::new(&Default::default()).unwrap();
+        let smtps = target(&format!("smtps://127.0.0.1:{port}"));
+        let Err(e) = open(&smtps, &opts, Some(&tls), deadline) else {
+            panic!("TLS with a plain server");
+        };
+        assert!(e.to_string().contains("(is this a plain SMTP port"), "{e}");
+        let Err(e) = open(&smtps, &opts, None, deadline) else {
+            panic!("smtps:// without TLS");
+        };
+        assert_eq!(e.exit_code(), 64, "{e}");
+    }
+
+    /// A connection has the idle timeouts both ways and no Nagle delay.
+    #[test]
+    fn a_connection_is_configured() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let opts = ConnectOptions {
+            idle_timeout: Duration::from_secs(7),
+            ..ConnectOptions::default()
+        };
+        let s = connect("127.0.0.1", port, &opts).unwrap();
+        assert!(s.nodelay().unwrap());
+        assert_eq!(s.read_timeout().unwrap(), Some(Duration::from_secs(7)));
+        assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn a_proxy_given_is_the_route() {
+        let proxies = proxy::Proxies::new(Some("socks5://127.0.0.1:1080"), None, |_| None);
+        let opts = ConnectOptions {
+            proxies: Arc::new(proxies.unwrap()),
+            ..ConnectOptions::default()
+        };
+        let via = opts.proxy_for(&target("ftp://ftp.example/")).unwrap();
+        assert!(via.is_some());
+    }
+
+    /// The deadline bounds the connect, whatever the connect timeout: a listener whose
+    /// queue is full lets a connect wait (its SYN is dropped) until the deadline, then it
+    /// is a timeout.
+    #[test]
+    fn a_connect_ends_at_the_deadline() {
+        use std::os::fd::AsRawFd;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: listen(2) on a socket we own; a backlog of 0 queues one connection.
+        assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
+        let addr = l.local_addr().unwrap();
+        let mut queued = Vec::new();
+        while let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            queued.push(s);
+            assert!(queued.len() < 64, "the listener's queue never filled");
+        }
+        let opts = ConnectOptions {
+            connect_timeout: Duration::from_secs(60),
+            ..ConnectOptions::default()
+        };
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(300);
+        let e = connect_by("127.0.0.1", addr.port(), &opts, deadline).unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(20));
+        let want = format!("127.0.0.1:{}: connection timed out", addr.port());
+        assert_eq!(e.to_string(), want);
     }
 }

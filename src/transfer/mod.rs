@@ -312,6 +312,13 @@ mod tests {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::symlink;
 
+    #[test]
+    fn standard_output_is_a_stream_of_its_own() {
+        let out = StreamOut::stdout().unwrap();
+        assert!(out.is_stdout() && !out.is_closed());
+        assert_eq!(format!("{out:?}"), "StreamOut(standard output)");
+    }
+
     /// A FIFO whose reader went away is closed (and said so); another failure is an I/O
     /// error that leaves it open.
     #[test]
@@ -328,6 +335,7 @@ mod tests {
             .open(&fifo)
             .unwrap();
         let mut out = StreamOut::in_place(&fifo).unwrap();
+        assert!(!out.is_stdout());
         out.write(b"read").unwrap();
         assert!(!out.is_closed());
         // Read: settled. Unread: an error after the wait, and another once the reader left.
@@ -404,6 +412,15 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.ends_with("file/x: Not a directory"), "{e}");
+        }
+        // Through "..", a mkdir meets what is there already: a folder is fine (as when
+        // another process makes it meanwhile), a file is not.
+        make_folders(&d.join("q/../r/s/../s"), true, 0o700).unwrap();
+        assert!(d.join("q").is_dir() && d.join("r/s").is_dir());
+        let e = make_folders(&d.join("q2/../file"), true, 0o700).unwrap_err();
+        assert!(e.to_string().ends_with("q2/../file: File exists"), "{e}");
+        for made in ["q", "q2", "r/s", "r"] {
+            fs::remove_dir(d.join(made)).unwrap();
         }
         fs::remove_file(d.join("file")).unwrap();
         let e = make_folders(&d.join("a/b"), false, 0o700).unwrap_err();
