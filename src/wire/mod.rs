@@ -1312,6 +1312,23 @@ pub(crate) mod tests {
         assert_eq!(c.read_reply().unwrap().code, 220);
     }
 
+    /// The farewell's reply is waited for briefly: at most FAREWELL_WAIT, or the reply
+    /// timeout when it is shorter, and a reply there in time is read.
+    #[test]
+    fn a_farewell_is_waited_for_briefly() {
+        let mut c = conn(b"221 bye\r\n", 64);
+        c.say_farewell();
+        assert_eq!(c.reply_timeout(), Some(FAREWELL_WAIT));
+        assert_eq!(c.read_reply().unwrap().code, 221);
+        let mut c = conn(b"221 bye\r\n", 64);
+        c.set_reply_timeout(Duration::from_millis(500));
+        c.set_phase_deadline(Some(Instant::now() + Duration::from_secs(600)));
+        c.say_farewell();
+        assert_eq!(c.reply_timeout(), Some(Duration::from_millis(500)));
+        assert!(c.phase_deadline.unwrap() <= Instant::now() + FAREWELL_WAIT);
+        assert_eq!(c.read_reply().unwrap().code, 221);
+    }
+
     #[test]
     fn interrupted_reads_are_retried() {
         let mut stream = MockStream::new(b"220 hi\r\n+OK\r\na\r\n.\r\n", 4);
