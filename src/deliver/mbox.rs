@@ -736,6 +736,16 @@ mod tests {
         // (Past it by more than the chunk that reached it.)
         assert!(sender(HEADER_LOOKAHEAD + 1000).starts_with("From MAILER-DAEMON "));
         assert_eq!(HEADER_LOOKAHEAD, 64 * 1024);
+        // A header that never ends is not held past the look-ahead: it goes out.
+        let mut e = MboxrdMessage::new(&MessageInfo::new(None, None));
+        let mut out = Vec::new();
+        let mut fed = 0;
+        let line = b"X-Filler: ffffffffffffffffffffffffffffffff\n";
+        while fed <= HEADER_LOOKAHEAD {
+            e.encode(line, &mut out);
+            fed += line.len();
+        }
+        assert!(out.len() > fed, "{} of {fed} bytes out", out.len());
     }
 
     #[test]
