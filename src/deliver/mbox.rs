@@ -846,12 +846,44 @@ mod tests {
             0,
             "nothing set aside is left"
         );
-        // A link or a folder is never judged stale.
+        // A link or a FIFO is never judged stale, not even a link to a stale lock (and a
+        // FIFO does not hold the look up).
         std::os::unix::fs::symlink("/nonexistent", &lock).unwrap();
         assert!(stale(&lock, now + Duration::from_secs(3600)).is_none());
+        std::fs::remove_file(&lock).unwrap();
+        let old = d.join("old.lock");
+        std::fs::write(&old, b"other\n").unwrap();
+        std::os::unix::fs::symlink(&old, &lock).unwrap();
+        assert!(stale(&old, now + Duration::from_secs(3600)).is_some());
+        assert!(stale(&lock, now + Duration::from_secs(3600)).is_none());
+        std::fs::remove_file(&old).unwrap();
+        std::fs::remove_file(&lock).unwrap();
+        let fifo = std::ffi::CString::new(lock.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(stale(&lock, now + Duration::from_secs(3600)).is_none());
+        std::fs::remove_file(&lock).unwrap();
+        // A live holder's lock is not stale, whatever errno held before (here ESRCH).
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let pid = gone.id() as libc::pid_t;
+        gone.wait().unwrap();
+        std::fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+        // SAFETY: signal 0 only asks.
+        assert_ne!(unsafe { libc::kill(pid, 0) }, 0);
+        assert!(stale(&lock, now).is_none());
+        std::fs::remove_file(&lock).unwrap();
+        // A lock that cannot be made for another reason than being there: said at once.
+        let Err(e) = DotLock::take(&d.join("missing/inbox"), &mut |n| panic!("{n}")) else {
+            panic!("a lock in a missing folder");
+        };
+        assert_eq!(e.exit_code(), 73, "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("inbox.lock: No such file or directory"),
+            "{e}"
+        );
         // Our own lock is kept fresh while held, whatever the run does meanwhile (waits in
         // IDLE, for a slow server, between retries): nothing is written to the mbox here.
-        std::fs::remove_file(&lock).unwrap();
         let held = DotLock::take(&d.join("inbox"), &mut |n| panic!("{n}")).unwrap();
         File::options()
             .write(true)
