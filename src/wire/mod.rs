@@ -750,6 +750,8 @@ pub(crate) mod tests {
         pub stall: Option<Duration>,
         /// Every read timeout the client set, in order.
         pub read_timeouts: Mutex<Vec<Option<Duration>>>,
+        /// The next read fails with this (after `stall`, if set).
+        pub read_error: Option<io::Error>,
     }
 
     impl MockStream {
@@ -775,6 +777,7 @@ pub(crate) mod tests {
                 interrupts: 0,
                 stall: None,
                 read_timeouts: Mutex::new(Vec::new()),
+                read_error: None,
             }
         }
 
@@ -788,6 +791,12 @@ pub(crate) mod tests {
             if self.interrupts > 0 {
                 self.interrupts -= 1;
                 return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
+            if let Some(e) = self.read_error.take() {
+                if let Some(d) = self.stall {
+                    std::thread::sleep(d);
+                }
+                return Err(e);
             }
             if self.pos == self.avail.len() && !self.pending.is_empty() {
                 if let Some(d) = self.stall {
@@ -1343,6 +1352,40 @@ pub(crate) mod tests {
         let mut body = c.dot_body().unwrap();
         assert_eq!(body.next_line().unwrap().unwrap(), b"a");
         assert!(body.next_line().unwrap().is_none());
+    }
+
+    /// A limit (--max-time, --speed-limit) that ends a read is said as itself, even when
+    /// the reply's deadline passed meanwhile.
+    #[test]
+    fn a_limit_reached_is_said_as_itself() {
+        use crate::net::stream::LimitReached;
+        let max_time = || LimitReached::MaxTime(Duration::from_secs(3)).into_io();
+        let mut stream = MockStream::new(b"", 64);
+        stream.read_error = Some(max_time());
+        stream.stall = Some(Duration::from_millis(30));
+        let mut c = Conn::new(stream, "mock:21", Ftp);
+        c.set_phase_deadline(Some(Instant::now() + Duration::from_millis(5)));
+        let e = c.read_reply().unwrap_err().to_string();
+        assert!(e.contains("longer than --max-time (3 s)"), "{e}");
+        // Waiting for data (IDLE, keepalive): a limit or a broken connection is an error
+        // that breaks the connection; nothing in time is no error; an interrupted read is
+        // read again.
+        for error in [max_time(), io::Error::from(io::ErrorKind::ConnectionReset)] {
+            let mut stream = MockStream::new(b"", 64);
+            stream.read_error = Some(error);
+            let mut c = Conn::new(stream, "mock:143", Imap);
+            assert!(c.wait_for_data(Duration::from_millis(10)).is_err());
+            assert!(c.is_broken());
+        }
+        let mut stream = MockStream::scripted(&[b"", b"late"], 64);
+        stream.read_error = Some(io::Error::from(io::ErrorKind::TimedOut));
+        let mut c = Conn::new(stream, "mock:143", Imap);
+        assert!(!c.wait_for_data(Duration::from_millis(10)).unwrap());
+        assert!(!c.is_broken());
+        let mut stream = MockStream::new(b"* 3 EXISTS\r\n", 64);
+        stream.interrupts = 2;
+        let mut c = Conn::new(stream, "mock:143", Imap);
+        assert!(c.wait_for_data(Duration::from_millis(10)).unwrap());
     }
 
     #[test]
