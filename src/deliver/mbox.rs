@@ -872,6 +872,9 @@ mod tests {
         assert_ne!(unsafe { libc::kill(pid, 0) }, 0);
         assert!(stale(&lock, now).is_none());
         std::fs::remove_file(&lock).unwrap();
+        // A lock gone before it could be broken (taken or broken by another program): not
+        // broken here, and no error.
+        assert!(!break_lock(&d.join("gone.lock"), id).unwrap());
         // A lock that cannot be made for another reason than being there: said at once.
         let Err(e) = DotLock::take(&d.join("missing/inbox"), &mut |n| panic!("{n}")) else {
             panic!("a lock in a missing folder");

@@ -458,6 +458,20 @@ impl Error {
 mod tests {
     use super::*;
 
+    /// The engine's read timeouts reach the socket, plain or through NetStream.
+    #[test]
+    fn read_timeouts_reach_the_socket() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let t = Some(Duration::from_millis(1500));
+        Timed::set_read_timeout(&tcp, t).unwrap();
+        assert_eq!(tcp.read_timeout().unwrap(), t);
+        let s = NetStream::Plain(Sock::new(tcp, None, None));
+        let t = Some(Duration::from_millis(2500));
+        Timed::set_read_timeout(&s, t).unwrap();
+        assert_eq!(s.tcp().read_timeout().unwrap(), t);
+    }
+
     const RATE: MinRate = MinRate {
         bytes_per_sec: 100,
         window: Duration::from_secs(10),
