@@ -200,6 +200,34 @@ mod tests {
         assert_eq!(e.exit_code(), 73);
     }
 
+    /// What was published stays once kept; until then undo, or dropping the store, takes
+    /// it back.
+    #[test]
+    fn only_what_is_kept_stays() {
+        let d = crate::util::test_folder("eml-keep");
+        let info = MessageInfo::new(None, None);
+        let deliver = |out: &mut OutputDir, body: &[u8]| {
+            let mut m = out.begin(&info).unwrap();
+            m.write(body).unwrap();
+            m.commit().unwrap();
+            out.sync().unwrap();
+        };
+        let mut out = OutputDir::open(&d, false).unwrap();
+        deliver(&mut out, b"kept\n");
+        out.keep();
+        deliver(&mut out, b"undone\n");
+        out.undo();
+        deliver(&mut out, b"dropped\n");
+        drop(out);
+        let names: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["0001.eml"]);
+        assert_eq!(fs::read(d.join("0001.eml")).unwrap(), b"kept\n");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
     #[test]
     fn a_batch_that_cannot_be_linked_leaves_no_temporary() {
         let d = crate::util::test_folder("eml-fail");
@@ -214,6 +242,11 @@ mod tests {
         fs::remove_file(&out.pending[0]).unwrap();
         let e = out.sync().unwrap_err();
         assert_eq!(e.exit_code(), 73, "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("0001.eml: No such file or directory"),
+            "{e}"
+        );
         let left = || -> Vec<_> {
             fs::read_dir(&d)
                 .unwrap()

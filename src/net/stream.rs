@@ -458,6 +458,64 @@ impl Error {
 mod tests {
     use super::*;
 
+    #[test]
+    fn max_time_counts_down_from_now() {
+        let m = MaxTime::from_now(Duration::from_secs(60));
+        assert!(m.left() > Duration::from_secs(59) && m.left() <= Duration::from_secs(60));
+        let past = MaxTime {
+            end: Instant::now(),
+            total: Duration::from_secs(1),
+        };
+        assert_eq!(past.left(), Duration::ZERO);
+    }
+
+    /// A Sock remembers the read timeout asked for and, without --max-time, sets it; an
+    /// error is --max-time's only when the time is up and the read timed out.
+    #[test]
+    fn a_sock_keeps_its_timeouts_and_names_its_limits() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let t = Some(Duration::from_millis(1500));
+        tcp.set_read_timeout(t).unwrap();
+        let s = Sock::new(tcp.try_clone().unwrap(), None, None);
+        assert_eq!(s.read_timeout(), t);
+        let t = Some(Duration::from_millis(2500));
+        s.set_read_timeout(t).unwrap();
+        assert_eq!((s.read_timeout(), s.tcp().read_timeout().unwrap()), (t, t));
+        let kind = |r: io::Result<usize>| {
+            let e = r.unwrap_err();
+            (e.kind(), LimitReached::of(&e).is_some())
+        };
+        let later = Sock::new(
+            tcp.try_clone().unwrap(),
+            Some(MaxTime::from_now(Duration::from_secs(60))),
+            None,
+        );
+        let reset = || Err(io::Error::from(io::ErrorKind::ConnectionReset));
+        let timed_out = || Err(io::Error::from(io::ErrorKind::TimedOut));
+        assert_eq!(
+            kind(later.after(reset())),
+            (io::ErrorKind::ConnectionReset, false)
+        );
+        assert_eq!(
+            kind(later.after(timed_out())),
+            (io::ErrorKind::TimedOut, false)
+        );
+        let up = MaxTime {
+            end: Instant::now(),
+            total: Duration::from_secs(1),
+        };
+        let over = Sock::new(tcp, Some(up), None);
+        assert_eq!(
+            kind(over.after(reset())),
+            (io::ErrorKind::ConnectionReset, false)
+        );
+        assert_eq!(
+            kind(over.after(timed_out())),
+            (io::ErrorKind::TimedOut, true)
+        );
+    }
+
     /// The engine's read timeouts reach the socket, plain or through NetStream.
     #[test]
     fn read_timeouts_reach_the_socket() {
@@ -493,7 +551,7 @@ mod tests {
         let mut w = RateWindow::default();
         assert_eq!(w.count(500, s(0), RATE), Ok(()));
         assert_eq!(w.count(500, s(10), RATE), Ok(()));
-        assert_eq!((w.waited, w.bytes), (s(0), 0));
+        assert_eq!((w.waited, w.bytes, w.started), (s(0), 0, true));
         // Within a window, nothing is judged.
         assert_eq!(w.count(1, s(9), RATE), Ok(()));
         // A window judged late (a read that waited) needs the share of the time it took.
