@@ -459,7 +459,34 @@ mod tests {
         let t = Target::parse("ftp://h/a.txt;type=a", FTP).unwrap();
         assert!(t.ascii);
         assert_eq!(t.path, "a.txt");
+        for binary in ["i", "I", "d", "D"] {
+            let t = Target::parse(&format!("ftp://h/a.bin;type={binary}"), FTP).unwrap();
+            assert!(!t.ascii && t.path == "a.bin", "{binary}");
+        }
         assert!(Target::parse("ftp://h/a.txt;type=x", FTP).is_err());
+    }
+
+    /// Every scheme by its name, with its port and, for those with TLS from the first
+    /// byte, the hint given when a plain server answers.
+    #[test]
+    fn every_scheme_parses_by_its_name() {
+        for scheme in Scheme::ALL {
+            let t = Target::parse(&format!("{}://h/", scheme.name()), &Scheme::ALL).unwrap();
+            assert_eq!((t.scheme, t.port), (scheme, scheme.default_port()));
+            let hint = scheme.plaintext_hint();
+            assert_eq!(hint.is_some(), scheme.implicit_tls(), "{scheme:?}");
+            if let Some(hint) = hint {
+                let plain = scheme.name().trim_end_matches('s');
+                assert!(hint.contains(&format!(" {plain}:// upgrades")), "{hint}");
+            }
+        }
+        // Shown without its password, even by {:?}.
+        let t = Target::parse("pop3s://u:secret@h/", &Scheme::ALL).unwrap();
+        assert_eq!(format!("{t:?}"), "Target(pop3s://u@h/)");
+        // No host name at all.
+        for url in ["smtp:///", "imap://", "ftp://u@:21/"] {
+            assert!(Target::parse(url, &Scheme::ALL).is_err(), "{url}");
+        }
     }
 
     #[test]
