@@ -516,6 +516,29 @@ mod tests {
         );
     }
 
+    /// A plain NetStream writes what it is given, says it is not TLS, and closes both ways;
+    /// a server that closed is said as such.
+    #[test]
+    fn a_plain_stream_writes_and_closes() {
+        use std::io::Read;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut peer, _) = l.accept().unwrap();
+        let mut s = NetStream::Plain(Sock::new(tcp, None, None));
+        assert!(!s.is_tls());
+        s.write_all(b"hello").unwrap();
+        s.flush().unwrap();
+        s.close();
+        let mut got = Vec::new();
+        peer.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"hello");
+        let e = Error::network("h:21", io::Error::from(io::ErrorKind::UnexpectedEof));
+        assert_eq!(
+            e.to_string(),
+            "h:21: connection lost: the server closed the connection"
+        );
+    }
+
     /// The engine's read timeouts reach the socket, plain or through NetStream.
     #[test]
     fn read_timeouts_reach_the_socket() {
