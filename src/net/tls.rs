@@ -946,6 +946,36 @@ impl ServerCertVerifier for Verifier {
 mod tests {
     use super::*;
 
+    /// What each alert that ends a handshake hints at, with and without a client
+    /// certificate presented; and after the handshake, only a certificate's refusal.
+    #[test]
+    fn alerts_hint_at_their_cause() {
+        use rustls::AlertDescription as A;
+        let wants = ": it may want a client certificate (--cert FILE)";
+        let refused = ": it refused our client certificate (--cert)";
+        let versions = ": it speaks none of the TLS versions allowed (--tls-min, --tls-max)";
+        assert_eq!(alert_hint(A::CertificateRequired, true), wants);
+        assert_eq!(alert_hint(A::HandshakeFailure, false), wants);
+        assert_eq!(alert_hint(A::HandshakeFailure, true), "");
+        for a in [
+            A::BadCertificate,
+            A::UnknownCA,
+            A::CertificateExpired,
+            A::AccessDenied,
+        ] {
+            assert_eq!(alert_hint(a, true), refused, "{a:?}");
+            assert_eq!(alert_hint(a, false), "", "{a:?}");
+        }
+        assert_eq!(alert_hint(A::ProtocolVersion, false), versions);
+        assert_eq!(alert_hint(A::DecodeError, false), "");
+        let alert = |a| io::Error::other(rustls::Error::AlertReceived(a));
+        let e = alert_after_handshake(&"h:990", &alert(A::BadCertificate)).unwrap();
+        assert_eq!(e.exit_code(), 76);
+        assert!(e.to_string().starts_with("h:990: TLS: "), "{e}");
+        assert!(e.to_string().ends_with(refused), "{e}");
+        assert!(alert_after_handshake(&"h", &io::Error::other("x")).is_none());
+    }
+
     #[test]
     fn a_refused_certificate_says_when_and_for_what() {
         use rustls::CertificateError as C;

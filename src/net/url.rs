@@ -466,6 +466,24 @@ mod tests {
         assert!(Target::parse("ftp://h/a.txt;type=x", FTP).is_err());
     }
 
+    /// One control connection serves targets of the same scheme, host, port, user and
+    /// password, whatever their paths.
+    #[test]
+    fn a_session_is_shared_only_by_the_same_login() {
+        let t = |url: &str| Target::parse(url, FTP).unwrap();
+        let a = t("ftp://u:p@h:21/a");
+        assert!(a.same_session(&t("ftp://u:p@h/b")));
+        for other in [
+            "ftps://u:p@h:21/a",
+            "ftp://u:p@g:21/a",
+            "ftp://u:p@h:2121/a",
+            "ftp://v:p@h:21/a",
+            "ftp://u:q@h:21/a",
+        ] {
+            assert!(!a.same_session(&t(other)), "{other}");
+        }
+    }
+
     /// Every scheme by its name, with its port and, for those with TLS from the first
     /// byte, the hint given when a plain server answers.
     #[test]
