@@ -946,6 +946,38 @@ impl ServerCertVerifier for Verifier {
 mod tests {
     use super::*;
 
+    #[test]
+    fn versions_by_number_and_sessions_of_their_own() {
+        assert_eq!(
+            (TlsVersion::V1_2.number(), TlsVersion::V1_3.number()),
+            ("1.2", "1.3")
+        );
+        let shared = TlsContext::new(&Default::default()).unwrap();
+        let own = shared.with_own_sessions();
+        assert!(!Arc::ptr_eq(&shared.client_config(), &own.client_config()));
+        assert!(!shared.presents_certificate());
+    }
+
+    /// A certificate not trusted is explained with what would trust it; another failure
+    /// is said as itself, with no such advice.
+    #[test]
+    fn an_untrusted_certificate_says_what_would_trust_it() {
+        let ctx = TlsContext::new(&Default::default()).unwrap();
+        let bad = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let e = ctx.explain("h:990", io::Error::other(bad)).to_string();
+        assert!(e.starts_with("h:990: TLS: "), "{e}");
+        assert!(
+            e.ends_with("needs --cacert FILE or --pin sha256:HEX)"),
+            "{e}"
+        );
+        let other = rustls::Error::AlertReceived(rustls::AlertDescription::DecodeError);
+        let e = ctx.explain("h:990", io::Error::other(other)).to_string();
+        assert!(
+            e.starts_with("h:990: TLS: ") && !e.contains("--cacert"),
+            "{e}"
+        );
+    }
+
     /// What each alert that ends a handshake hints at, with and without a client
     /// certificate presented; and after the handshake, only a certificate's refusal.
     #[test]
