@@ -946,6 +946,71 @@ impl ServerCertVerifier for Verifier {
 mod tests {
     use super::*;
 
+    /// A client identity from --cert and --key (copies of tests/certs/, the key made
+    /// owner-only): the pair, a key missing or encrypted, one that is not the
+    /// certificate's, a file too large to be one.
+    #[test]
+    fn client_identities_are_read_and_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = crate::util::test_folder("identity");
+        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/certs");
+        for f in [
+            "client.pem",
+            "client.key",
+            "client-encrypted.key",
+            "other.key",
+        ] {
+            std::fs::copy(certs.join(f), d.join(f)).unwrap();
+            let owner_only = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(d.join(f), owner_only).unwrap();
+        }
+        let (cert, key) = (d.join("client.pem"), d.join("client.key"));
+        let id = client_identity(&cert, Some(&key)).unwrap();
+        assert!(!id.chain.is_empty());
+        let message = |key: Option<&Path>| match client_identity(&cert, key) {
+            Ok(_) => panic!("{key:?}: taken"),
+            Err(e) => e.to_string(),
+        };
+        let e = message(None);
+        assert!(
+            e.ends_with("client.pem: no private key in the file: give it with --key FILE"),
+            "{e}"
+        );
+        let e = message(Some(&cert));
+        assert!(
+            e.ends_with("client.pem: no PEM private key in the file"),
+            "{e}"
+        );
+        let e = message(Some(&d.join("client-encrypted.key")));
+        assert!(
+            e.contains("client-encrypted.key: the private key is encrypted"),
+            "{e}"
+        );
+        let opts = TlsOptions {
+            cert: Some(cert.clone()),
+            key: Some(d.join("other.key")),
+            ..TlsOptions::default()
+        };
+        let Err(e) = TlsContext::new(&opts) else {
+            panic!("another certificate's key was taken");
+        };
+        assert_eq!(e.exit_code(), 77, "{e}");
+        assert!(
+            e.to_string()
+                .contains("other.key: the private key does not belong"),
+            "{e}"
+        );
+        let big = d.join("big.pem");
+        std::fs::write(&big, vec![b'x'; (MAX_PEM + 1) as usize]).unwrap();
+        let e = message(Some(&big));
+        assert!(
+            e.ends_with("big.pem: over 1 MiB, not a certificate or key file"),
+            "{e}"
+        );
+        assert_eq!(MAX_PEM, 1024 * 1024);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
     #[test]
     fn versions_by_number_and_sessions_of_their_own() {
         assert_eq!(
