@@ -1008,6 +1008,17 @@ mod tests {
             "{e}"
         );
         assert_eq!(MAX_PEM, 1024 * 1024);
+        // Exactly 1 MiB is read (and found to hold no key).
+        std::fs::write(&big, vec![b'x'; MAX_PEM as usize]).unwrap();
+        let e = message(Some(&big));
+        assert!(
+            e.ends_with("big.pem: no PEM private key in the file"),
+            "{e}"
+        );
+        // A key others may read is refused, as ssh refuses it.
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = message(Some(&key));
+        assert!(e.contains("client.key"), "{e}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 

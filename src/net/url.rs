@@ -473,6 +473,7 @@ mod tests {
         let t = |url: &str| Target::parse(url, FTP).unwrap();
         let a = t("ftp://u:p@h:21/a");
         assert!(a.same_session(&t("ftp://u:p@h/b")));
+        assert_eq!(a.with_path("b".into()), t("ftp://u:p@h/b"));
         for other in [
             "ftps://u:p@h:21/a",
             "ftp://u:p@g:21/a",
