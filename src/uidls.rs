@@ -803,6 +803,9 @@ mod schema_tests {
         assert_eq!(folder_key("INBOX"), "INBOX");
         assert_eq!(folder_key("Entw\u{fc}rfe"), "Entw&APw-rfe");
         assert_eq!(folder_key("a b.c:d%"), "a%20b%2Ec%3Ad%25");
+        // 120 bytes is kept as it is; one more is hashed.
+        assert_eq!(folder_key(&"x".repeat(120)), "x".repeat(120));
+        assert!(folder_key(&"x".repeat(121)).starts_with("sha256-"));
         let long = folder_key(&"x".repeat(300));
         assert!(long.starts_with("sha256-") && long.len() == 71, "{long}");
         for k in [folder_key("a b"), long] {
