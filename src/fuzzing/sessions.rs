@@ -40,12 +40,9 @@ pub fn ftp_session(data: &[u8]) {
     ftp_steps(data);
 }
 
-/// How far [`ftp_session`] got: 1 logged in, then one more for each command that was
-/// answered as a server in good order would, 9 QUIT.
-fn ftp_steps(data: &[u8]) -> u32 {
-    let Some((&sel, rest)) = data.split_first() else {
-        return 0;
-    };
+/// An FTP client logged in over `control` (the server's bytes), with the options the
+/// selector byte asks for (1: TYPE A; high nibble: bytes a read).
+fn ftp_login(sel: u8, control: &[u8]) -> Option<FtpClient<Mem>> {
     let target = target("ftp://fuzz@ftp.example/", Scheme::Ftp);
     let creds = Credentials::password("fuzz", "secret");
     let opts = FtpOptions {
@@ -54,8 +51,17 @@ fn ftp_steps(data: &[u8]) -> u32 {
         ascii: sel & 1 == 1,
     };
     let deadline = Instant::now() + Duration::from_secs(3600);
-    let mem = Mem::session(rest, chunk_of(sel));
-    let Ok(mut c) = FtpClient::handshake(mem, &target, &creds, &opts, deadline) else {
+    let mem = Mem::session(control, chunk_of(sel));
+    FtpClient::handshake(mem, &target, &creds, &opts, deadline).ok()
+}
+
+/// How far [`ftp_session`] got: 1 logged in, then one more for each command that was
+/// answered as a server in good order would, 9 QUIT.
+fn ftp_steps(data: &[u8]) -> u32 {
+    let Some((&sel, rest)) = data.split_first() else {
+        return 0;
+    };
+    let Some(mut c) = ftp_login(sel, rest) else {
         return 0;
     };
     let mut steps = 1;
@@ -110,16 +116,7 @@ fn ftp_data_steps(data: &[u8]) -> u32 {
     let Ok(from) = data_server(parts.collect()) else {
         return 0;
     };
-    let target = target("ftp://fuzz@ftp.example/", Scheme::Ftp);
-    let creds = Credentials::password("fuzz", "secret");
-    let opts = FtpOptions {
-        session: options(),
-        active: false,
-        ascii: sel & 1 == 1,
-    };
-    let deadline = Instant::now() + Duration::from_secs(3600);
-    let mem = Mem::session(control, chunk_of(sel));
-    let Ok(mut c) = FtpClient::handshake(mem, &target, &creds, &opts, deadline) else {
+    let Some(mut c) = ftp_login(sel, control) else {
         return 0;
     };
     c.data_from(from);
