@@ -402,6 +402,15 @@ mod tests {
             panic!("smtps:// without TLS");
         };
         assert_eq!(e.exit_code(), 64, "{e}");
+        // A server that closes at once is no plain port: no hint.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || drop(l.accept()));
+        let closed = target(&format!("smtps://127.0.0.1:{port}"));
+        let Err(e) = open(&closed, &opts, Some(&tls), deadline) else {
+            panic!("TLS with a server that closed");
+        };
+        assert!(!e.to_string().contains("plain SMTP port"), "{e}");
     }
 
     /// A connection has the idle timeouts both ways and no Nagle delay.
