@@ -746,6 +746,15 @@ mod tests {
             fed += line.len();
         }
         assert!(out.len() > fed, "{} of {fed} bytes out", out.len());
+        // No header at all (a blank first line): the body goes out as it comes.
+        let mut e = MboxrdMessage::new(&MessageInfo::new(None, None));
+        let mut out = Vec::new();
+        e.encode(b"\nbody line\n", &mut out);
+        assert!(
+            out.ends_with(b"\n\nbody line\n"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
     }
 
     #[test]
