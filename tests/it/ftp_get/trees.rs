@@ -43,6 +43,14 @@ fn recursive_makes_a_missing_output_folder() {
     let target = dir.join("new/tree");
     ftp_get(&["-r", "-O", target.to_str().unwrap(), &ftp.url("d")]).ok();
     assert_file(&target.join("a.txt"), b"alpha");
+    // A relative name, its first folder made in the current one.
+    let o = command(&["-r", "-O", "rel/tree", &ftp.url("d")], &[])
+        .current_dir(&*dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert_file(&dir.join("rel/tree/a.txt"), b"alpha");
     let other = dir.join("other");
     ftp_get(&["-O", other.to_str().unwrap(), &ftp.url("d/a.txt")]).fails(64);
     assert!(!other.exists());
