@@ -967,6 +967,12 @@ mod tests {
         let (cert, key) = (d.join("client.pem"), d.join("client.key"));
         let id = client_identity(&cert, Some(&key)).unwrap();
         assert!(!id.chain.is_empty());
+        let opts = TlsOptions {
+            cert: Some(cert.clone()),
+            key: Some(key.clone()),
+            ..TlsOptions::default()
+        };
+        assert!(TlsContext::new(&opts).unwrap().presents_certificate());
         let message = |key: Option<&Path>| match client_identity(&cert, key) {
             Ok(_) => panic!("{key:?}: taken"),
             Err(e) => e.to_string(),
